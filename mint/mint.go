@@ -1,0 +1,278 @@
+package mint
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"gopkg.in/macaroon.v2"
+
+	"github.com/authgw/authgw/policy"
+)
+
+// MaxTokenSize is the default limit on an encoded token: a cookie holds
+// about 4 KiB with its name and attributes.
+const MaxTokenSize = 3800
+
+// ErrNoGrants is returned by Mint when the policies grant nothing.
+var ErrNoGrants = errors.New("the policies grant no route")
+
+// ErrBadSubject is returned by Mint when the subject lacks a required
+// value or holds one that cannot stand in a caveat.
+var ErrBadSubject = errors.New("bad subject")
+
+// TooLargeError is returned by Mint when a token would exceed the size
+// limit. Policy names the policy that contributed the most routes.
+type TooLargeError struct {
+	Method string
+	Size   int
+	Limit  int
+	Policy string
+}
+
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("%s token would be %d bytes encoded, over the %d-byte limit: policy %q grants the most routes to %s",
+		e.Method, e.Size, e.Limit, e.Policy, e.Method)
+}
+
+// Config configures a Minter.
+type Config struct {
+	// Keys is the key ring; its first key mints. Required.
+	Keys *KeyRing
+	// ServerID is written in every token's server-id caveat. Required.
+	ServerID string
+	// Now is the clock. Optional. Default time.Now.
+	Now func() time.Time
+	// Rand is the source of identifier nonces. Optional. Default crypto/rand.Reader.
+	Rand io.Reader
+	// MaxTokenSize limits an encoded token. Optional. Default MaxTokenSize.
+	MaxTokenSize int
+}
+
+// Minter turns policies and a subject into per-method tokens. It is safe
+// for concurrent use when its Rand is.
+type Minter struct {
+	cfg Config
+}
+
+// New checks the configuration, fills the defaults and returns a Minter.
+// It fails when Keys is nil or ServerID is not 1 to 64 of [A-Za-z0-9._-].
+func New(cfg Config) (*Minter, error) {
+	if cfg.Keys == nil || len(cfg.Keys.keys) == 0 {
+		return nil, errors.New("mint: Keys is required")
+	}
+	if !validID(cfg.ServerID) {
+		return nil, fmt.Errorf("mint: ServerID %q must be 1 to 64 of [A-Za-z0-9._-]", cfg.ServerID)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Reader
+	}
+	if cfg.MaxTokenSize == 0 {
+		cfg.MaxTokenSize = MaxTokenSize
+	}
+	return &Minter{cfg: cfg}, nil
+}
+
+// Membership is one organization a subject belongs to, with its flags.
+type Membership struct {
+	OrgID  string
+	Read   bool
+	Edit   bool
+	Manage bool
+	Delete bool
+}
+
+// Has reports whether the membership carries the flag (read, edit,
+// manage or delete); the empty flag means any membership.
+func (m Membership) Has(flag string) bool {
+	switch flag {
+	case "":
+		return true
+	case "read":
+		return m.Read
+	case "edit":
+		return m.Edit
+	case "manage":
+		return m.Manage
+	case "delete":
+		return m.Delete
+	}
+	return false
+}
+
+// Subject is who the tokens are for.
+type Subject struct {
+	// UserID goes in the user caveat and replaces :userId. Required.
+	UserID string
+	// SessionID goes in the identifier and session caveat and replaces
+	// :sessionId. Required.
+	SessionID string
+	// ClientID replaces :clientId and is bound with a client caveat when a
+	// policy says bindClient. Optional unless one of those needs it.
+	ClientID string
+	// Memberships expand :orgId. Optional.
+	Memberships []Membership
+	// TTL shortens the lifetime below the policies' expires. Optional.
+	TTL time.Duration
+}
+
+// Tokens is the result of a mint: one encoded token per granted method.
+type Tokens struct {
+	// ByMethod maps GET, POST, PUT, PATCH, DELETE to a token; a method
+	// with no grant has no entry.
+	ByMethod map[string]string
+	// Routes maps each method to the routes its token grants.
+	Routes map[string][]string
+	// Expires is every token's time-before.
+	Expires time.Time
+}
+
+// Mint expands the policies' scopes for the subject and mints one token per
+// method that has at least one route. The lifetime is the shortest expires
+// of the policies (and Subject.TTL when shorter). It fails with
+// ErrNoGrants when nothing is granted, ErrBadSubject for a missing or
+// unusable ID, a policy.ErrBadParamValue or policy.ErrTooManyOrgs from
+// expansion, and *TooLargeError past the size limit.
+func (m *Minter) Mint(policies []*policy.Policy, s Subject) (Tokens, error) {
+	if !validID(s.UserID) || !validID(s.SessionID) || (s.ClientID != "" && !validID(s.ClientID)) {
+		return Tokens{}, fmt.Errorf("%w: user, session and client IDs must be 1 to 64 of [A-Za-z0-9._-]", ErrBadSubject)
+	}
+	g := newGrants()
+	var lifetime time.Duration
+	bind := false
+	for _, p := range policies {
+		if lifetime == 0 || p.Lifetime() < lifetime {
+			lifetime = p.Lifetime()
+		}
+		bind = bind || p.BindClient
+		for _, sc := range p.Scopes {
+			params := policy.Params{UserID: s.UserID, SessionID: s.SessionID, ClientID: s.ClientID}
+			for _, ms := range s.Memberships {
+				if ms.Has(sc.Membership) {
+					params.OrgIDs = append(params.OrgIDs, ms.OrgID)
+				}
+			}
+			for _, pat := range sc.Patterns() {
+				if pat.Uses(policy.ParamClientID) && s.ClientID == "" {
+					return Tokens{}, fmt.Errorf("%w: policy %q uses :clientId but the subject has no client", ErrBadSubject, p.Name)
+				}
+				routes, err := pat.Expand(params)
+				if err != nil {
+					return Tokens{}, fmt.Errorf("policy %q scope %q: %w", p.Name, sc.Name, err)
+				}
+				for _, method := range sc.Methods {
+					g.add(method, p.Name, routes)
+				}
+			}
+		}
+	}
+	if bind && s.ClientID == "" {
+		return Tokens{}, fmt.Errorf("%w: a policy binds the client but the subject has none", ErrBadSubject)
+	}
+	if s.TTL > 0 && s.TTL < lifetime {
+		lifetime = s.TTL
+	}
+	now := m.cfg.Now().UTC()
+	expires := now.Add(lifetime).Truncate(time.Second)
+	out := Tokens{ByMethod: map[string]string{}, Routes: map[string][]string{}, Expires: expires}
+	for _, method := range Methods {
+		routes := g.routes[method]
+		if len(routes) == 0 {
+			continue
+		}
+		caveats := []string{
+			Caveat(CaveatServerID, m.cfg.ServerID),
+			Caveat(CaveatMethod, method),
+			Caveat(CaveatRoutes, strings.Join(routes, " ")),
+			Caveat(CaveatTimeBefore, expires.Format(TimeFormat)),
+			Caveat(CaveatUser, s.UserID),
+			Caveat(CaveatSession, s.SessionID),
+		}
+		if bind {
+			caveats = append(caveats, Caveat(CaveatClient, s.ClientID))
+		}
+		tok, err := m.token(s.SessionID, now, caveats)
+		if err != nil {
+			return Tokens{}, err
+		}
+		if len(tok) > m.cfg.MaxTokenSize {
+			return Tokens{}, &TooLargeError{Method: method, Size: len(tok), Limit: m.cfg.MaxTokenSize, Policy: g.largest(method)}
+		}
+		out.ByMethod[method] = tok
+		out.Routes[method] = routes
+	}
+	if len(out.ByMethod) == 0 {
+		return Tokens{}, ErrNoGrants
+	}
+	return out, nil
+}
+
+// token builds and encodes one macaroon.
+func (m *Minter) token(sessionID string, now time.Time, caveats []string) (string, error) {
+	keyID := m.cfg.Keys.PrimaryID()
+	ident, err := NewIdentifier(keyID, sessionID, now, m.cfg.Rand)
+	if err != nil {
+		return "", err
+	}
+	id, err := ident.MarshalBinary()
+	if err != nil {
+		return "", err
+	}
+	root, err := m.cfg.Keys.RootKey(keyID, id)
+	if err != nil {
+		return "", err
+	}
+	mac, err := macaroon.New(root, id, "", macaroon.V2)
+	if err != nil {
+		return "", fmt.Errorf("mint: %w", err)
+	}
+	for _, c := range caveats {
+		if err := mac.AddFirstPartyCaveat([]byte(c)); err != nil {
+			return "", fmt.Errorf("mint: %w", err)
+		}
+	}
+	return Encode(mac)
+}
+
+// grants collects routes per method, without duplicates, in the order the
+// policies list them, and how many bytes each policy contributed.
+type grants struct {
+	routes map[string][]string
+	seen   map[string]map[string]bool
+	bytes  map[string]map[string]int
+}
+
+func newGrants() *grants {
+	return &grants{routes: map[string][]string{}, seen: map[string]map[string]bool{}, bytes: map[string]map[string]int{}}
+}
+
+func (g *grants) add(method, policyName string, routes []string) {
+	if g.seen[method] == nil {
+		g.seen[method] = map[string]bool{}
+		g.bytes[method] = map[string]int{}
+	}
+	for _, r := range routes {
+		if g.seen[method][r] {
+			continue
+		}
+		g.seen[method][r] = true
+		g.routes[method] = append(g.routes[method], r)
+		g.bytes[method][policyName] += len(r) + 1
+	}
+}
+
+func (g *grants) largest(method string) string {
+	best, most := "", -1
+	for name, n := range g.bytes[method] {
+		if n > most || (n == most && name < best) {
+			best, most = name, n
+		}
+	}
+	return best
+}

@@ -1,0 +1,15 @@
+// Package policy reads authgw's scope policies and owns the route-pattern
+// language they use.
+//
+// A policy is a JSON file (see schema.json in this directory) that grants
+// HTTP methods on route patterns to users with given roles. The package
+// loads and validates those files, compiles their patterns once, expands
+// the mint-time parameters (:userId, :sessionId, :clientId, :orgId) and
+// matches expanded patterns against request paths.
+//
+// Matching is only defined on canonical paths: CanonicalPath rejects every
+// path whose meaning could differ between authgw and a backend (empty,
+// dot and dot-dot segments, encoded separators, control bytes, bad
+// percent-encoding), so the path that was judged is the path that is
+// served. Patterns match the percent-decoded segments of a canonical path.
+package policy

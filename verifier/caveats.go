@@ -1,0 +1,198 @@
+package verifier
+
+import (
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/authgw/authgw/mint"
+	"github.com/authgw/authgw/policy"
+)
+
+type caveatKind uint8
+
+const (
+	kindServerID caveatKind = iota + 1
+	kindMethod
+	kindRoutes
+	kindTimeBefore
+	kindUser
+	kindSession
+	kindClient
+	kindIP
+)
+
+// caveat is a first-party caveat of a token whose signature holds, with
+// its syntax already checked.
+type caveat struct {
+	kind caveatKind
+	arg  string
+	at   time.Time // kindTimeBefore only
+}
+
+// compileCaveats checks the syntax of every caveat once, when a token's
+// signature first holds, and the rules that do not depend on the request:
+// known names, well-formed arguments, every mandatory caveat present,
+// user and session caveats that agree with each other and with the
+// identifier. It fills vt.identity with what the token says.
+func compileCaveats(vt *verifiedToken, texts []string) error {
+	var seen [kindIP + 1]bool
+	id := &vt.identity
+	for i, text := range texts {
+		if !mint.ValidCaveatText(text) {
+			return ErrBadCaveat
+		}
+		name, arg, _ := strings.Cut(text, " ")
+		c := &vt.caveats[i]
+		c.arg = arg
+		switch name {
+		case mint.CaveatServerID:
+			c.kind = kindServerID
+		case mint.CaveatMethod:
+			c.kind = kindMethod
+			if !knownMethod(arg) {
+				return ErrBadCaveat
+			}
+			if id.Method != "" && id.Method != arg {
+				return ErrConflict
+			}
+			id.Method = arg
+		case mint.CaveatRoutes:
+			c.kind = kindRoutes
+			if _, ok := policy.MatchRoutes(arg, "/"); !ok {
+				return ErrBadCaveat
+			}
+			if id.routes == "" {
+				id.routes = arg
+			}
+		case mint.CaveatTimeBefore:
+			c.kind = kindTimeBefore
+			if !strings.HasSuffix(arg, "Z") {
+				return ErrBadCaveat
+			}
+			t, err := time.Parse(time.RFC3339, arg)
+			if err != nil {
+				return ErrBadCaveat
+			}
+			c.at = t
+			if id.Expires.IsZero() || t.Before(id.Expires) {
+				id.Expires = t
+			}
+		case mint.CaveatUser:
+			c.kind = kindUser
+			if id.UserID != "" && id.UserID != arg {
+				return ErrConflict
+			}
+			id.UserID = arg
+		case mint.CaveatSession:
+			c.kind = kindSession
+			if arg != id.SessionID {
+				return ErrConflict
+			}
+		case mint.CaveatClient:
+			c.kind = kindClient
+			if id.ClientID != "" && id.ClientID != arg {
+				return ErrConflict
+			}
+			id.ClientID = arg
+		case mint.CaveatIP:
+			c.kind = kindIP
+			if _, ok := ipAllowed(arg, netip.Addr{}); !ok {
+				return ErrBadCaveat
+			}
+		default:
+			return ErrBadCaveat
+		}
+		seen[c.kind] = true
+	}
+	for _, k := range []caveatKind{kindServerID, kindMethod, kindRoutes, kindTimeBefore, kindUser, kindSession} {
+		if !seen[k] {
+			return ErrMissingCaveat
+		}
+	}
+	return nil
+}
+
+// checkCaveats checks every caveat of a verified token against the
+// request: all must hold. A reason that makes the token unacceptable
+// (401) wins over one that only makes it insufficient here (403).
+func (v *Verifier) checkCaveats(vt *verifiedToken, req Request) error {
+	method := req.Method
+	if method == "HEAD" {
+		method = "GET"
+	}
+	now := v.cfg.Now().Add(-v.cfg.Skew)
+	var forbidden error
+	for i := range vt.caveats {
+		c := &vt.caveats[i]
+		switch c.kind {
+		case kindServerID:
+			if c.arg != v.cfg.ServerID {
+				return ErrWrongServer
+			}
+		case kindMethod:
+			if c.arg != method && forbidden == nil {
+				forbidden = ErrMethodNotGranted
+			}
+		case kindRoutes:
+			if !policy.MatchAnyRoute(c.arg, req.Path) && forbidden == nil {
+				forbidden = ErrRouteNotGranted
+			}
+		case kindTimeBefore:
+			if !now.Before(c.at) {
+				return ErrExpired
+			}
+		case kindClient:
+			if req.ClientID == "" || req.ClientID != c.arg {
+				return ErrWrongClient
+			}
+		case kindIP:
+			if in, _ := ipAllowed(c.arg, req.ClientIP); !in {
+				return ErrIPNotAllowed
+			}
+		}
+	}
+	return forbidden
+}
+
+// ipAllowed parses a space-separated list of CIDRs (or single addresses)
+// and reports whether addr is in one of them; ok is false when the list
+// is malformed. An unknown addr is in none.
+func ipAllowed(list string, addr netip.Addr) (in, ok bool) {
+	addr = addr.Unmap()
+	if list == "" {
+		return false, false
+	}
+	for list != "" {
+		item, rest, cut := strings.Cut(list, " ")
+		if cut && rest == "" {
+			return false, false
+		}
+		list = rest
+		var p netip.Prefix
+		if strings.IndexByte(item, '/') >= 0 {
+			var err error
+			if p, err = netip.ParsePrefix(item); err != nil || p != p.Masked() {
+				return false, false
+			}
+		} else {
+			a, err := netip.ParseAddr(item)
+			if err != nil || a.Zone() != "" {
+				return false, false
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		if addr.IsValid() && p.Contains(addr) {
+			in = true
+		}
+	}
+	return in, true
+}
+
+func knownMethod(m string) bool {
+	switch m {
+	case "GET", "POST", "PUT", "PATCH", "DELETE":
+		return true
+	}
+	return false
+}

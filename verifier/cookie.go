@@ -1,0 +1,87 @@
+package verifier
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/authgw/authgw/mint"
+)
+
+// DefaultCookiePrefix starts every token cookie's name.
+const DefaultCookiePrefix = "authgw-"
+
+// CookieConfig names and flags the per-method token cookies.
+type CookieConfig struct {
+	// Prefix starts each cookie name, followed by the lower-case method.
+	// Optional. Default DefaultCookiePrefix.
+	Prefix string
+	// Insecure drops the Secure flag and the __Host- name prefix, for
+	// local HTTP only. Optional. Default false.
+	Insecure bool
+	// SameSite is the cookies' SameSite mode. Optional. Default Lax.
+	SameSite http.SameSite
+}
+
+func (c CookieConfig) withDefaults() CookieConfig {
+	if c.Prefix == "" {
+		c.Prefix = DefaultCookiePrefix
+	}
+	if c.SameSite == 0 {
+		c.SameSite = http.SameSiteLaxMode
+	}
+	return c
+}
+
+// Name returns the cookie name for a method: "__Host-authgw-get" when
+// secure, "authgw-get" otherwise. HEAD uses GET's.
+func (c CookieConfig) Name(method string) string {
+	c = c.withDefaults()
+	if method == http.MethodHead {
+		method = http.MethodGet
+	}
+	name := c.Prefix + strings.ToLower(method)
+	if !c.Insecure {
+		name = "__Host-" + name
+	}
+	return name
+}
+
+// Cookies returns one cookie per token, HttpOnly, Path=/, expiring with
+// the tokens.
+func (c CookieConfig) Cookies(tokens map[string]string, expires time.Time) []*http.Cookie {
+	c = c.withDefaults()
+	out := make([]*http.Cookie, 0, len(tokens))
+	for _, m := range mint.Methods {
+		tok, ok := tokens[m]
+		if !ok {
+			continue
+		}
+		out = append(out, c.cookie(m, tok, expires))
+	}
+	return out
+}
+
+// Expired returns cookies that clear every method's token cookie.
+func (c CookieConfig) Expired() []*http.Cookie {
+	c = c.withDefaults()
+	out := make([]*http.Cookie, 0, len(mint.Methods))
+	for _, m := range mint.Methods {
+		ck := c.cookie(m, "", time.Unix(0, 0))
+		ck.MaxAge = -1
+		out = append(out, ck)
+	}
+	return out
+}
+
+func (c CookieConfig) cookie(method, value string, expires time.Time) *http.Cookie {
+	return &http.Cookie{
+		Name:     c.Name(method),
+		Value:    value,
+		Path:     "/",
+		Expires:  expires.UTC(),
+		HttpOnly: true,
+		Secure:   !c.Insecure,
+		SameSite: c.SameSite,
+	}
+}

@@ -1,0 +1,296 @@
+package verifier
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/authgw/authgw/mint"
+	"github.com/authgw/authgw/policy"
+)
+
+// DefaultSkew is how long after its time-before a token is still accepted,
+// for clocks that disagree a little.
+const DefaultSkew = 30 * time.Second
+
+// Config configures a Verifier and its middleware.
+type Config struct {
+	// Skipper, for the Echo middleware, skips verification of a request
+	// when it returns true. Optional. Default: never skip.
+	Skipper middleware.Skipper
+	// ServerID must equal every server-id caveat. Required.
+	ServerID string
+	// Keys verify tokens; any key in the ring may have minted one. Required.
+	Keys *mint.KeyRing
+	// Public maps a method to concrete route patterns that need no token
+	// (HEAD uses GET's). Optional. Default: none.
+	Public map[string][]string
+	// Revocations is consulted for every verified token. Optional.
+	// Default: nothing is revoked.
+	Revocations Revocations
+	// Now is the clock. Optional. Default time.Now.
+	Now func() time.Time
+	// Skew is the tolerance on time-before. Optional. Default DefaultSkew;
+	// a negative value means none.
+	Skew time.Duration
+	// Cookies names the per-method cookies read for browsers. Optional.
+	// Default: secure cookies named __Host-authgw-get and so on.
+	Cookies CookieConfig
+	// AllowedOrigins may send unsafe requests carried by cookie, besides
+	// the request's own host, e.g. "https://app.example.com". Optional.
+	AllowedOrigins []string
+	// ClientID tells which API client made the request, for tokens bound
+	// with a client caveat. Optional. Default: none, so bound tokens fail.
+	ClientID func(*http.Request) string
+	// ClientIP tells the request's client IP, for ip caveats. Optional.
+	// Default: the socket's remote address.
+	ClientIP func(*http.Request) netip.Addr
+	// Logger receives deny reasons at debug level. Optional. Default slog.Default().
+	Logger *slog.Logger
+	// MemoSize bounds how many verified tokens are remembered so their
+	// next uses skip the signature chain. Optional. Default
+	// DefaultMemoSize; a negative value disables the memo.
+	MemoSize int
+}
+
+// Revocations tells whether a verified token has been revoked: its
+// session, or every token of its user issued before some time. It is
+// called on every request and must not perform I/O.
+type Revocations interface {
+	Revoked(sessionID, userID string, issuedAt time.Time) bool
+}
+
+// Request holds the facts about an HTTP request that caveats are checked
+// against.
+type Request struct {
+	// Method is the HTTP method; HEAD is checked as GET.
+	Method string
+	// Path is the raw (still percent-encoded) request path.
+	Path string
+	// ClientID is the API client the request was made with, "" if none.
+	ClientID string
+	// ClientIP is the client's address; the zero Addr if unknown.
+	ClientIP netip.Addr
+}
+
+// Identity is what a verified token says about its holder.
+type Identity struct {
+	UserID    string
+	SessionID string
+	// ClientID is the client the token is bound to, "" when unbound.
+	ClientID string
+	// KeyID names the master key that minted the token.
+	KeyID string
+	// Method is the method the token grants.
+	Method string
+	// IssuedAt is when the token was minted.
+	IssuedAt time.Time
+	// Expires is the earliest time-before of the token.
+	Expires time.Time
+	routes  string
+}
+
+// Routes returns the routes the token was minted with. Attenuation may
+// have narrowed them further; the verifier enforced every routes caveat.
+func (id Identity) Routes() []string { return strings.Fields(id.routes) }
+
+// Verifier checks tokens. It is safe for concurrent use.
+type Verifier struct {
+	cfg     Config
+	public  map[string]policy.RouteSet
+	origins map[string]bool
+	pool    sync.Pool
+	// expand holds, per key ID, the HMAC states of the key's HKDF
+	// pseudo-random key, so deriving a root key is one short HMAC.
+	expand map[string]*fixedKey
+	// keyGen holds the states of the macaroon key-generator key.
+	keyGen *fixedKey
+	memo   *memo
+}
+
+// hkdfCounter ends HKDF-Expand's first (and only needed) block.
+var hkdfCounter = []byte{1}
+
+// state is the per-verification scratch space, pooled.
+type state struct {
+	chain
+	buf       [mint.MaxEncodedSize * 3 / 4]byte
+	tok       unsafeToken
+	root, sig [sha256.Size]byte
+	texts     [maxCaveats]string
+}
+
+// New checks the configuration, fills the defaults and returns a
+// Verifier. It fails when ServerID or Keys is missing, a public pattern is
+// malformed or an allowed origin is not scheme://host[:port].
+func New(cfg Config) (*Verifier, error) {
+	if cfg.ServerID == "" {
+		return nil, errors.New("verifier: ServerID is required")
+	}
+	if cfg.Keys == nil {
+		return nil, errors.New("verifier: Keys is required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Skew == 0 {
+		cfg.Skew = DefaultSkew
+	} else if cfg.Skew < 0 {
+		cfg.Skew = 0
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.ClientIP == nil {
+		cfg.ClientIP = RemoteIP
+	}
+	cfg.Cookies = cfg.Cookies.withDefaults()
+	v := &Verifier{cfg: cfg, public: map[string]policy.RouteSet{}, origins: map[string]bool{}}
+	for method, patterns := range cfg.Public {
+		if !knownMethod(method) {
+			return nil, fmt.Errorf("verifier: public scope: unknown method %q", method)
+		}
+		set, err := policy.NewRouteSet(patterns...)
+		if err != nil {
+			return nil, fmt.Errorf("verifier: public scope: %w", err)
+		}
+		v.public[method] = set
+	}
+	for _, o := range cfg.AllowedOrigins {
+		if !validOrigin(o) {
+			return nil, fmt.Errorf("verifier: allowed origin %q must be scheme://host[:port]", o)
+		}
+		v.origins[o] = true
+	}
+	v.pool.New = func() any { return &state{chain: *newChain()} }
+	v.expand = map[string]*fixedKey{}
+	for _, keyID := range cfg.Keys.IDs() {
+		prk, _ := cfg.Keys.ExtractedKey([]byte(keyID))
+		k, err := newFixedKey(prk[:])
+		if err != nil {
+			return nil, fmt.Errorf("verifier: %w", err)
+		}
+		v.expand[keyID] = k
+	}
+	var err error
+	if v.keyGen, err = newFixedKey(keyGenerator); err != nil {
+		return nil, fmt.Errorf("verifier: %w", err)
+	}
+	v.memo = newMemo(cfg.MemoSize)
+	return v, nil
+}
+
+// IsPublic reports whether the public scope lets the request through
+// without a token. path must be canonical.
+func (v *Verifier) IsPublic(method, path string) bool {
+	if method == http.MethodHead {
+		method = http.MethodGet
+	}
+	return v.public[method].Match(path)
+}
+
+// Verify decodes token, checks its signature, then every caveat against
+// req, then the revocation set. It returns the token's Identity, or an
+// error wrapping ErrBadRequest (non-canonical path), ErrUnauthorized or
+// ErrForbidden, with the reason as one of this package's sentinels.
+// It reads no clock but Config.Now and performs no I/O.
+//
+// A token whose signature held is remembered (by its exact text, in a
+// bounded in-memory memo), so that its next uses skip the HMAC chain;
+// its caveats and the revocation set are checked on every call.
+func (v *Verifier) Verify(token string, req Request) (Identity, error) {
+	if policy.CanonicalPath(req.Path) != nil {
+		return Identity{}, ErrNonCanonicalPath
+	}
+	if token == "" {
+		return Identity{}, ErrMissingToken
+	}
+	vt, ok := v.memo.get(token)
+	if !ok {
+		var err error
+		if vt, err = v.verifySignature(token); err != nil {
+			return Identity{}, err
+		}
+		v.memo.put(token, vt)
+	}
+	if err := v.checkCaveats(vt, req); err != nil {
+		return Identity{}, err
+	}
+	id := vt.identity
+	if v.cfg.Revocations != nil && v.cfg.Revocations.Revoked(id.SessionID, id.UserID, id.IssuedAt) {
+		return Identity{}, ErrRevoked
+	}
+	return id, nil
+}
+
+// verifiedToken is a token whose signature holds and whose caveats are
+// well-formed; what they require of a request is still to be checked.
+type verifiedToken struct {
+	identity Identity
+	caveats  []caveat
+}
+
+// verifySignature decodes the token and checks its signature, and nothing
+// else: the caveats come back unchecked.
+func (v *Verifier) verifySignature(token string) (*verifiedToken, error) {
+	if len(token) > mint.MaxEncodedSize {
+		return nil, ErrMalformedToken
+	}
+	s := v.pool.Get().(*state)
+	defer v.pool.Put(s)
+	b, ok := decodeBase64(s.buf[:], token)
+	if !ok || !parseV2(b, &s.tok) {
+		return nil, ErrMalformedToken
+	}
+	unsafeID := b[s.tok.id.off : s.tok.id.off+s.tok.id.n]
+	raw, err := mint.ParseRawIdentifier(unsafeID)
+	if err != nil {
+		return nil, ErrMalformedToken
+	}
+	expand, ok := v.expand[string(raw.KeyID)]
+	if !ok {
+		return nil, ErrUnknownKey
+	}
+	root, sig := &s.root, &s.sig
+	s.macFixed(expand, unsafeID, hkdfCounter, root) // HKDF-Expand, first block
+	s.macFixed(v.keyGen, root[:], nil, sig)
+	s.mac(sig[:], unsafeID, nil, sig)
+	for i := 0; i < s.tok.n; i++ {
+		c := s.tok.caveats[i]
+		s.mac(sig[:], b[c.off:c.off+c.n], nil, sig)
+	}
+	if subtle.ConstantTimeCompare(sig[:], b[s.tok.sig.off:s.tok.sig.off+s.tok.sig.n]) != 1 {
+		return nil, ErrBadSignature
+	}
+	// The token is ours: copy what the caveat checks need out of the
+	// pooled buffer, into one string the Identity's fields point into.
+	text := string(b)
+	keyOff := s.tok.id.off + 2
+	sessOff := keyOff + len(raw.KeyID) + 1
+	vt := &verifiedToken{caveats: make([]caveat, s.tok.n)}
+	vt.identity = Identity{
+		KeyID:     text[keyOff : keyOff+len(raw.KeyID)],
+		SessionID: text[sessOff : sessOff+len(raw.SessionID)],
+		IssuedAt:  time.UnixMilli(raw.IssuedAtMs).UTC(),
+	}
+	texts := s.texts[:s.tok.n]
+	for i := range texts {
+		c := s.tok.caveats[i]
+		texts[i] = text[c.off : c.off+c.n]
+	}
+	err = compileCaveats(vt, texts)
+	clear(texts)
+	if err != nil {
+		return nil, err
+	}
+	return vt, nil
+}
