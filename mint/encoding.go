@@ -30,34 +30,85 @@ func Encode(m *macaroon.Macaroon) (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
-// DecodeBase64 decodes base64url or standard base64, padded or not, as
-// tokens may arrive from other implementations. It fails with
-// ErrBadEncoding on anything else.
+// DecodeBase64 decodes a token's text as AppendBase64 does (tokens may
+// arrive from other implementations in either alphabet, padded or not).
+// It fails with ErrBadEncoding on anything else.
 func DecodeBase64(s string) ([]byte, error) {
 	if len(s) > MaxEncodedSize {
 		return nil, fmt.Errorf("%w: longer than %d bytes", ErrBadEncoding, MaxEncodedSize)
 	}
-	s = strings.TrimRight(s, "=")
-	enc := base64.RawURLEncoding
-	if strings.ContainsAny(s, "+/") {
-		enc = base64.RawStdEncoding
-	}
-	b, err := enc.Strict().DecodeString(s)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadEncoding, err)
+	b, ok := AppendBase64(make([]byte, 0, len(s)*3/4+3), s)
+	if !ok {
+		return nil, fmt.Errorf("%w: not base64url or standard base64", ErrBadEncoding)
 	}
 	return b, nil
 }
 
-// Decode parses an encoded token with macaroon.v2. Only the V2 binary
-// format is accepted. The result is unverified.
+var b64 = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	const std = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+	for i := 0; i < len(std); i++ {
+		t[std[i]] = byte(i)
+	}
+	t['+'], t['-'] = 62, 62
+	t['/'], t['_'] = 63, 63
+	return t
+}()
+
+// AppendBase64 decodes s, base64url or standard base64 (not a mix of the
+// two alphabets), padded or not, appending to dst[:0]. It refuses
+// non-zero trailing bits, wrong padding and line breaks, so one byte
+// string has few spellings. It does not allocate when dst is large enough.
+func AppendBase64(dst []byte, s string) ([]byte, bool) {
+	pad := 0
+	for len(s) > 0 && s[len(s)-1] == '=' {
+		s = s[:len(s)-1]
+		pad++
+	}
+	if len(s)%4 == 1 || pad > 2 || (pad > 0 && (len(s)+pad)%4 != 0) {
+		return nil, false
+	}
+	dst = dst[:0]
+	var acc uint32
+	bits := 0
+	urlSeen, stdSeen := false, false
+	for i := 0; i < len(s); i++ {
+		v := b64[s[i]]
+		switch s[i] {
+		case '-', '_':
+			urlSeen = true
+		case '+', '/':
+			stdSeen = true
+		}
+		if v == 0xff || (urlSeen && stdSeen) {
+			return nil, false
+		}
+		acc = acc<<6 | uint32(v)
+		bits += 6
+		if bits >= 8 {
+			bits -= 8
+			dst = append(dst, byte(acc>>bits))
+		}
+	}
+	if acc&(1<<bits-1) != 0 {
+		return nil, false
+	}
+	return dst, true
+}
+
+// Decode parses an encoded token with macaroon.v2, after SplitV2 has
+// checked its structure, so it accepts exactly what the verifier decodes.
+// The result is unverified.
 func Decode(s string) (*macaroon.Macaroon, error) {
 	b, err := DecodeBase64(s)
 	if err != nil {
 		return nil, err
 	}
-	if len(b) == 0 || b[0] != 2 {
-		return nil, fmt.Errorf("%w: not a V2 binary macaroon", ErrBadEncoding)
+	var split UnsafeToken
+	if !SplitV2(b, &split) {
+		return nil, fmt.Errorf("%w: not a V2 binary macaroon with first-party caveats only", ErrBadEncoding)
 	}
 	var m macaroon.Macaroon
 	if err := m.UnmarshalBinary(b); err != nil {

@@ -1,6 +1,7 @@
 package mint
 
 import (
+	"bytes"
 	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -10,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 )
 
 // KeySize is the size of a master key in bytes.
@@ -53,10 +53,16 @@ type keyJSON struct {
 // bytes of standard base64.
 func ParseKeyRing(data []byte) (*KeyRing, error) {
 	var raw keyRingJSON
-	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&raw); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadKeyRing, err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("%w: data after the key ring", ErrBadKeyRing)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("%w: data after the key ring", ErrBadKeyRing)
 	}
 	if len(raw.Keys) == 0 {
 		return nil, fmt.Errorf("%w: no keys", ErrBadKeyRing)
@@ -190,6 +196,10 @@ func (r *KeyRing) Equal(o *KeyRing) bool {
 	}
 	return true
 }
+
+// ValidID reports whether s may serve as a key, server, user, session or
+// client ID in a token: 1 to 64 of [A-Za-z0-9._-].
+func ValidID(s string) bool { return validID(s) }
 
 func validID(id string) bool {
 	if id == "" || len(id) > 64 {

@@ -20,6 +20,10 @@ const MaxTokenSize = 3800
 // ErrNoGrants is returned by Mint when the policies grant nothing.
 var ErrNoGrants = errors.New("the policies grant no route")
 
+// ErrWrongServer is returned by Mint for a policy whose serverId is not
+// the Minter's.
+var ErrWrongServer = errors.New("policy is for another server")
+
 // ErrBadSubject is returned by Mint when the subject lacks a required
 // value or holds one that cannot stand in a caveat.
 var ErrBadSubject = errors.New("bad subject")
@@ -136,17 +140,24 @@ type Tokens struct {
 // Mint expands the policies' scopes for the subject and mints one token per
 // method that has at least one route. The lifetime is the shortest expires
 // of the policies (and Subject.TTL when shorter). It fails with
-// ErrNoGrants when nothing is granted, ErrBadSubject for a missing or
-// unusable ID, a policy.ErrBadParamValue or policy.ErrTooManyOrgs from
+// ErrNoGrants when nothing is granted, ErrWrongServer for a policy with
+// another serverId, ErrBadSubject for a missing or unusable ID or a TTL
+// under one second, a policy.ErrBadParamValue or policy.ErrTooManyOrgs from
 // expansion, and *TooLargeError past the size limit.
 func (m *Minter) Mint(policies []*policy.Policy, s Subject) (Tokens, error) {
 	if !validID(s.UserID) || !validID(s.SessionID) || (s.ClientID != "" && !validID(s.ClientID)) {
 		return Tokens{}, fmt.Errorf("%w: user, session and client IDs must be 1 to 64 of [A-Za-z0-9._-]", ErrBadSubject)
 	}
+	if s.TTL < 0 || (s.TTL > 0 && s.TTL < time.Second) {
+		return Tokens{}, fmt.Errorf("%w: TTL %v is under one second", ErrBadSubject, s.TTL)
+	}
 	g := newGrants()
 	var lifetime time.Duration
 	bind := false
 	for _, p := range policies {
+		if p.ServerID != "" && p.ServerID != m.cfg.ServerID {
+			return Tokens{}, fmt.Errorf("%w: policy %q is for server %q, not %q", ErrWrongServer, p.Name, p.ServerID, m.cfg.ServerID)
+		}
 		if lifetime == 0 || p.Lifetime() < lifetime {
 			lifetime = p.Lifetime()
 		}

@@ -55,6 +55,9 @@ func CanonicalPath(raw string) error {
 				return err
 			}
 			segStart = i + 1
+			// Keep the separator, so no multi-byte sequence is judged
+			// valid across two segments ("/%C3/%A9").
+			decoded = append(decoded, '/')
 			continue
 		}
 		c := raw[i]

@@ -366,6 +366,9 @@ func indexSlash(s string, from int) int {
 // matchSegment compares one pattern segment with one raw path segment,
 // decoding the path's percent escapes on the fly.
 func matchSegment(pseg, raw string) bool {
+	if pseg == "" {
+		return false
+	}
 	if pseg == "*" {
 		return raw != ""
 	}

@@ -3,6 +3,7 @@ package verifier
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
@@ -36,8 +37,8 @@ func WithIdentity(ctx context.Context, id Identity) context.Context {
 // Verify. public is true when the public scope let the request through.
 func (v *Verifier) Authorize(r *http.Request) (id Identity, public bool, err error) {
 	path := RequestPath(r)
-	if policy.CanonicalPath(path) != nil {
-		return Identity{}, false, ErrNonCanonicalPath
+	if err := policy.CanonicalPath(path); err != nil {
+		return Identity{}, false, fmt.Errorf("%w: %w", ErrNonCanonicalPath, err)
 	}
 	if v.IsPublic(r.Method, path) {
 		return Identity{}, true, nil

@@ -124,17 +124,17 @@ var hkdfCounter = []byte{1}
 type state struct {
 	chain
 	buf       [mint.MaxEncodedSize * 3 / 4]byte
-	tok       unsafeToken
+	tok       mint.UnsafeToken
 	root, sig [sha256.Size]byte
-	texts     [maxCaveats]string
+	texts     [mint.MaxCaveats]string
 }
 
 // New checks the configuration, fills the defaults and returns a
 // Verifier. It fails when ServerID or Keys is missing, a public pattern is
 // malformed or an allowed origin is not scheme://host[:port].
 func New(cfg Config) (*Verifier, error) {
-	if cfg.ServerID == "" {
-		return nil, errors.New("verifier: ServerID is required")
+	if !mint.ValidID(cfg.ServerID) {
+		return nil, fmt.Errorf("verifier: ServerID %q must be 1 to 64 of [A-Za-z0-9._-]", cfg.ServerID)
 	}
 	if cfg.Keys == nil {
 		return nil, errors.New("verifier: Keys is required")
@@ -208,8 +208,8 @@ func (v *Verifier) IsPublic(method, path string) bool {
 // bounded in-memory memo), so that its next uses skip the HMAC chain;
 // its caveats and the revocation set are checked on every call.
 func (v *Verifier) Verify(token string, req Request) (Identity, error) {
-	if policy.CanonicalPath(req.Path) != nil {
-		return Identity{}, ErrNonCanonicalPath
+	if err := policy.CanonicalPath(req.Path); err != nil {
+		return Identity{}, fmt.Errorf("%w: %w", ErrNonCanonicalPath, err)
 	}
 	if token == "" {
 		return Identity{}, ErrMissingToken
@@ -222,12 +222,18 @@ func (v *Verifier) Verify(token string, req Request) (Identity, error) {
 		}
 		v.memo.put(token, vt)
 	}
-	if err := v.checkCaveats(vt, req); err != nil {
+	// A revoked token is refused as such (401) even where its caveats
+	// would only make it insufficient (403).
+	err := v.checkCaveats(vt, req)
+	if err != nil && !errors.Is(err, ErrForbidden) {
 		return Identity{}, err
 	}
 	id := vt.identity
 	if v.cfg.Revocations != nil && v.cfg.Revocations.Revoked(id.SessionID, id.UserID, id.IssuedAt) {
 		return Identity{}, ErrRevoked
+	}
+	if err != nil {
+		return Identity{}, err
 	}
 	return id, nil
 }
@@ -247,11 +253,11 @@ func (v *Verifier) verifySignature(token string) (*verifiedToken, error) {
 	}
 	s := v.pool.Get().(*state)
 	defer v.pool.Put(s)
-	b, ok := decodeBase64(s.buf[:], token)
-	if !ok || !parseV2(b, &s.tok) {
+	b, ok := mint.AppendBase64(s.buf[:0], token)
+	if !ok || !mint.SplitV2(b, &s.tok) {
 		return nil, ErrMalformedToken
 	}
-	unsafeID := b[s.tok.id.off : s.tok.id.off+s.tok.id.n]
+	unsafeID := b[s.tok.ID.Off : s.tok.ID.Off+s.tok.ID.N]
 	raw, err := mint.ParseRawIdentifier(unsafeID)
 	if err != nil {
 		return nil, ErrMalformedToken
@@ -264,28 +270,28 @@ func (v *Verifier) verifySignature(token string) (*verifiedToken, error) {
 	s.macFixed(expand, unsafeID, hkdfCounter, root) // HKDF-Expand, first block
 	s.macFixed(v.keyGen, root[:], nil, sig)
 	s.mac(sig[:], unsafeID, nil, sig)
-	for i := 0; i < s.tok.n; i++ {
-		c := s.tok.caveats[i]
-		s.mac(sig[:], b[c.off:c.off+c.n], nil, sig)
+	for i := 0; i < s.tok.N; i++ {
+		c := s.tok.Caveats[i]
+		s.mac(sig[:], b[c.Off:c.Off+c.N], nil, sig)
 	}
-	if subtle.ConstantTimeCompare(sig[:], b[s.tok.sig.off:s.tok.sig.off+s.tok.sig.n]) != 1 {
+	if subtle.ConstantTimeCompare(sig[:], b[s.tok.Sig.Off:s.tok.Sig.Off+s.tok.Sig.N]) != 1 {
 		return nil, ErrBadSignature
 	}
 	// The token is ours: copy what the caveat checks need out of the
 	// pooled buffer, into one string the Identity's fields point into.
 	text := string(b)
-	keyOff := s.tok.id.off + 2
+	keyOff := s.tok.ID.Off + 2
 	sessOff := keyOff + len(raw.KeyID) + 1
-	vt := &verifiedToken{caveats: make([]caveat, s.tok.n)}
+	vt := &verifiedToken{caveats: make([]caveat, s.tok.N)}
 	vt.identity = Identity{
 		KeyID:     text[keyOff : keyOff+len(raw.KeyID)],
 		SessionID: text[sessOff : sessOff+len(raw.SessionID)],
 		IssuedAt:  time.UnixMilli(raw.IssuedAtMs).UTC(),
 	}
-	texts := s.texts[:s.tok.n]
+	texts := s.texts[:s.tok.N]
 	for i := range texts {
-		c := s.tok.caveats[i]
-		texts[i] = text[c.off : c.off+c.n]
+		c := s.tok.Caveats[i]
+		texts[i] = text[c.Off : c.Off+c.N]
 	}
 	err = compileCaveats(vt, texts)
 	clear(texts)

@@ -1,0 +1,190 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/authgw/authgw/mint"
+	"github.com/authgw/authgw/policy"
+)
+
+const attenuateUsage = `Usage: authgw attenuate TOKEN|- [--routes PATTERN...] [--ttl DURATION]
+                        [--ip CIDR...] [--method METHOD]
+
+Adds caveats to a token (TOKEN, or - to read it from standard input) and
+prints the new token. No secret is needed. Every caveat of a token must
+hold, so attenuation only narrows: the new token allows a request only if
+the old one did and the new caveats hold too. At least one flag is needed.
+
+Flags:
+  --routes PATTERN  allow only paths matching one of the patterns, e.g.
+                    /accounts/v1/users/42/** (the route-pattern language
+                    of policies, without :parameters). Repeat the flag or
+                    separate patterns with spaces; all go in one caveat.
+  --ttl DURATION    expire DURATION from now, e.g. 5m (time-before)
+  --ip CIDR         allow only client IPs in one of the CIDRs or single
+                    addresses; repeat or separate with spaces
+  --method METHOD   allow only METHOD (GET, POST, PUT, PATCH or DELETE);
+                    it must be the token's own method
+`
+
+// attenuateCommand is "authgw attenuate".
+type attenuateCommand struct {
+	routes stringList
+	ips    stringList
+	ttl    durationFlag
+	method string
+}
+
+// flagSet defines attenuate's flags.
+func (a *attenuateCommand) flagSet() *flag.FlagSet {
+	fs := newFlagSet("attenuate")
+	fs.Var(&a.routes, "routes", "route patterns (repeatable)")
+	fs.Var(&a.ips, "ip", "CIDRs (repeatable)")
+	fs.Var(&a.ttl, "ttl", "lifetime from now")
+	fs.StringVar(&a.method, "method", "", "method")
+	return fs
+}
+
+// run builds the caveats from the flags, adds them with mint.Attenuate
+// and prints the new token. A malformed flag value is a usage error; a
+// token that does not decode, or a --method other than the token's, a
+// failure.
+func (a *attenuateCommand) run(c *cli, args []string) error {
+	caveats, err := a.caveats(c.now())
+	if err != nil {
+		return err
+	}
+	token, err := c.oneToken(args)
+	if err != nil {
+		return err
+	}
+	if a.method != "" {
+		if err := checkTokenMethod(token, strings.ToUpper(a.method)); err != nil {
+			return err
+		}
+	}
+	out, err := mint.Attenuate(token, caveats...)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(c.stdout, out)
+	return nil
+}
+
+// caveats validates the flags and returns the caveats they stand for. It
+// fails with a usage error when no flag is given or a value is malformed.
+func (a *attenuateCommand) caveats(now time.Time) ([]string, error) {
+	var caveats []string
+	if len(a.routes) > 0 {
+		routes := splitValues(a.routes)
+		if len(routes) == 0 {
+			return nil, usagef("--routes: no pattern given")
+		}
+		for _, r := range routes {
+			if !policy.ValidRoute(r) {
+				return nil, usagef("--routes: %s", routeProblem(r))
+			}
+		}
+		caveats = append(caveats, mint.Caveat(mint.CaveatRoutes, strings.Join(routes, " ")))
+	}
+	if a.ttl.set {
+		if a.ttl.d <= 0 {
+			return nil, usagef("--ttl must be positive")
+		}
+		// Truncating to whole seconds can only shorten the lifetime.
+		expires := now.UTC().Add(a.ttl.d).Truncate(time.Second)
+		caveats = append(caveats, mint.Caveat(mint.CaveatTimeBefore, expires.Format(mint.TimeFormat)))
+	}
+	if len(a.ips) > 0 {
+		ips := splitValues(a.ips)
+		if len(ips) == 0 {
+			return nil, usagef("--ip: no address given")
+		}
+		for i, v := range ips {
+			canon, err := parseIPOrCIDR(v)
+			if err != nil {
+				return nil, usagef("--ip: %v", err)
+			}
+			ips[i] = canon
+		}
+		caveats = append(caveats, mint.Caveat(mint.CaveatIP, strings.Join(ips, " ")))
+	}
+	if a.method != "" {
+		m := strings.ToUpper(a.method)
+		if !slices.Contains(mint.Methods, m) {
+			return nil, usagef("--method %q: want one of %s", a.method, strings.Join(mint.Methods, ", "))
+		}
+		caveats = append(caveats, mint.Caveat(mint.CaveatMethod, m))
+	}
+	if len(caveats) == 0 {
+		return nil, usagef("nothing to add: give --routes, --ttl, --ip or --method")
+	}
+	return caveats, nil
+}
+
+// splitValues splits every value of a repeated flag at white space.
+func splitValues(values []string) []string {
+	var out []string
+	for _, v := range values {
+		out = append(out, strings.Fields(v)...)
+	}
+	return out
+}
+
+// routeProblem explains why a route pattern is not a valid concrete
+// pattern, with the reason policy.CompilePattern gives where it has one.
+func routeProblem(route string) string {
+	if _, err := policy.CompilePattern(route); err != nil {
+		return err.Error()
+	}
+	if strings.Contains(route, ":") {
+		return fmt.Sprintf("route pattern %q: :parameters are expanded at mint time only; write the value itself", route)
+	}
+	return fmt.Sprintf("route pattern %q is not valid", route)
+}
+
+// parseIPOrCIDR checks one ip caveat value as the verifier reads it: a
+// CIDR with no host bits set, or a single address without a zone. It
+// returns the value in canonical form.
+func parseIPOrCIDR(v string) (string, error) {
+	if strings.Contains(v, "/") {
+		p, err := netip.ParsePrefix(v)
+		if err != nil {
+			return "", fmt.Errorf("%q is not a CIDR: %v", v, err)
+		}
+		if p != p.Masked() {
+			return "", fmt.Errorf("%q has host bits set (did you mean %s?)", v, p.Masked())
+		}
+		return p.String(), nil
+	}
+	a, err := netip.ParseAddr(v)
+	if err != nil {
+		return "", fmt.Errorf("%q is not an IP address or CIDR", v)
+	}
+	if a.Zone() != "" {
+		return "", fmt.Errorf("%q: an address with a zone cannot be matched", v)
+	}
+	return a.String(), nil
+}
+
+// checkTokenMethod fails when the token already carries a method caveat
+// other than method: the verifier would refuse the result outright. The
+// token is not verified here; this only spares the user a useless token.
+func checkTokenMethod(token, method string) error {
+	unsafeMac, err := mint.Decode(token)
+	if err != nil {
+		return err
+	}
+	for _, cav := range unsafeMac.Caveats() {
+		name, arg, _ := strings.Cut(string(cav.Id), " ")
+		if name == mint.CaveatMethod && arg != method {
+			return fmt.Errorf("--method %s: this is a %s token; the verifier refuses a token whose method caveats disagree", method, arg)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,40 @@
+// Command authgw is the authgw binary: an authentication gateway and
+// accounts service built on macaroons (see SPEC.md). This package only
+// wires the policy, mint and verifier packages to a command line and
+// turns their outcomes into output and exit statuses.
+//
+// Usage:
+//
+//	authgw <command> [arguments]
+//
+// The token commands work offline, without a database:
+//
+//	keygen        print a new key ring (--id ID), or an existing ring
+//	              with a new minting key first (--add FILE)
+//	policy check  validate policy files and directories; prints
+//	              "FILE: PATH: REASON" per problem and "ok FILE" per
+//	              valid file
+//	mint          mint one token per HTTP method that the given policies
+//	              grant a subject, printed as {"GET":"<token>",...}
+//	inspect       decode a token: identifier, caveats, and with a key
+//	              ring whether the signature is valid
+//	attenuate     add routes, time-before, ip or method caveats to a
+//	              token without any secret; it can only narrow
+//	check         tell whether a request would be allowed, running the
+//	              verifier's own code (verifier.Verifier.Verify)
+//
+// Flags may come before or after positional arguments and may be
+// written -flag or --flag; every command takes --help. A TOKEN argument
+// of "-" is read from standard input.
+//
+// Commands that need a key ring or a server ID take them from --keys
+// and --server-id, else from AUTHGW_KEYS (a key-ring file, or the ring's
+// JSON when the value starts with "{") and AUTHGW_SERVER_ID, else from
+// keys.json and server-id in the data directory (--data-dir, else
+// AUTHGW_DATA_DIR, else ./authgw-data).
+//
+// Exit status: 0 on success (for check: allowed), 1 on failure (denied,
+// invalid signature, policy problems), 2 on a usage error or a missing
+// setting. Errors are one line on standard error starting "authgw: ".
+// No command prints a secret except keygen, whose output is the ring.
+package main

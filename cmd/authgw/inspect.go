@@ -1,0 +1,261 @@
+package main
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/macaroon.v2"
+
+	"github.com/authgw/authgw/mint"
+)
+
+const inspectUsage = `Usage: authgw inspect TOKEN|- [--json] [--keys FILE] [--server-id ID] [--data-dir DIR]
+
+Decodes a token (TOKEN, or - to read it from standard input) and shows its
+identifier (format version, key ID, session, issue time, nonce) and each
+caveat on its own line, in order, marking caveats the verifier would
+refuse whatever the request.
+
+When a key ring is found, the signature is verified: "signature: valid",
+or "signature: INVALID" with exit status 1. When a server ID is found, the
+token's server-id caveat is compared with it: "server-id: MISMATCH" exits 1.
+Without a ring the signature is not checked: the caveats shown are then
+only what the token claims. To test a request against the caveats, use
+authgw check.
+
+Flags:
+  --json           print one JSON object instead of text
+  --keys FILE      key ring to verify the signature with
+                   (default: $AUTHGW_KEYS, else DATA-DIR/keys.json if present)
+  --server-id ID   server ID to compare with
+                   (default: $AUTHGW_SERVER_ID, else DATA-DIR/server-id if present)
+  --data-dir DIR   (default: $AUTHGW_DATA_DIR, else ./authgw-data)
+`
+
+// inspectCommand is "authgw inspect".
+type inspectCommand struct {
+	settings keySettings
+	json     bool
+}
+
+// flagSet defines inspect's flags.
+func (i *inspectCommand) flagSet() *flag.FlagSet {
+	fs := newFlagSet("inspect")
+	i.settings.register(fs)
+	fs.BoolVar(&i.json, "json", false, "JSON output")
+	return fs
+}
+
+// Verdicts of the signature and server-id checks.
+const (
+	verdictUnchecked = "unchecked"
+	verdictValid     = "valid"
+	verdictInvalid   = "invalid"
+	verdictMatch     = "match"
+	verdictMismatch  = "mismatch"
+)
+
+// inspection is what inspect found, printed as text or JSON.
+type inspection struct {
+	Identifier      *identifierView `json:"identifier"`
+	IdentifierError string          `json:"identifierError,omitempty"`
+	Caveats         []string        `json:"caveats"`
+	// Problems lists the caveats the verifier refuses whatever the request.
+	Problems []string `json:"problems,omitempty"`
+	// Expires is the earliest time-before, if any.
+	Expires         *time.Time `json:"expires,omitempty"`
+	ServerID        string     `json:"serverId"`
+	ServerIDWant    string     `json:"configuredServerId,omitempty"`
+	Signature       string     `json:"signature"`
+	SignatureDetail string     `json:"signatureDetail,omitempty"`
+}
+
+// identifierView is a decoded identifier.
+type identifierView struct {
+	Version  int       `json:"version"`
+	KeyID    string    `json:"keyId"`
+	Session  string    `json:"session"`
+	IssuedAt time.Time `json:"issuedAt"`
+	Nonce    string    `json:"nonce"`
+}
+
+// run decodes the token and prints what it holds. It fails when the
+// token does not decode, its identifier is malformed, the signature does
+// not verify with the ring found, or its server ID is not the one found.
+func (i *inspectCommand) run(c *cli, args []string) error {
+	token, err := c.oneToken(args)
+	if err != nil {
+		return err
+	}
+	ring, haveRing, err := i.settings.keyRing(c)
+	if err != nil {
+		return err
+	}
+	serverID, haveServerID, err := i.settings.serverIDSetting(c)
+	if err != nil {
+		return err
+	}
+	unsafeMac, err := mint.Decode(token)
+	if err != nil {
+		return err
+	}
+	in := inspectToken(unsafeMac, ring, haveRing, serverID, haveServerID)
+	if i.json {
+		out, err := json.MarshalIndent(in, "", "  ")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "%s\n", out)
+	} else {
+		in.writeText(c, c.now())
+	}
+	if in.Identifier == nil || in.Signature == verdictInvalid || in.ServerID == verdictMismatch {
+		return errReported
+	}
+	return nil
+}
+
+// inspectToken reads a decoded, unverified token: its identifier and
+// caveats, then the signature against ring and the server-id caveats
+// against serverID when they were found.
+func inspectToken(unsafeMac *macaroon.Macaroon, ring *mint.KeyRing, haveRing bool, serverID string, haveServerID bool) *inspection {
+	in := &inspection{Caveats: []string{}, ServerID: verdictUnchecked, Signature: verdictUnchecked}
+	rawID := unsafeMac.Id()
+	id, err := mint.ParseIdentifier(rawID)
+	if err != nil {
+		in.IdentifierError = fmt.Sprintf("%v (%d bytes: %s)", err, len(rawID), hex.EncodeToString(rawID))
+	} else {
+		in.Identifier = &identifierView{
+			Version:  int(rawID[0]),
+			KeyID:    id.KeyID,
+			Session:  id.SessionID,
+			IssuedAt: id.IssuedAt,
+			Nonce:    hex.EncodeToString(id.Nonce[:]),
+		}
+	}
+	var tokenServerIDs []string
+	for n, cav := range unsafeMac.Caveats() {
+		text := string(cav.Id)
+		if len(cav.VerificationId) > 0 {
+			in.Caveats = append(in.Caveats, strconv.Quote(text))
+			in.Problems = append(in.Problems, fmt.Sprintf("caveat %d: third-party caveat (location %q): authgw accepts none", n+1, cav.Location))
+			continue
+		}
+		if !mint.ValidCaveatText(text) {
+			text = strconv.Quote(text) // may hold control characters
+		}
+		in.Caveats = append(in.Caveats, text)
+		if problem := caveatProblem(string(cav.Id)); problem != "" {
+			in.Problems = append(in.Problems, fmt.Sprintf("caveat %d: %s", n+1, problem))
+			continue
+		}
+		name, arg, _ := strings.Cut(text, " ")
+		switch name {
+		case mint.CaveatTimeBefore:
+			if t, err := time.Parse(mint.TimeFormat, arg); err == nil && (in.Expires == nil || t.Before(*in.Expires)) {
+				in.Expires = &t
+			}
+		case mint.CaveatServerID:
+			tokenServerIDs = append(tokenServerIDs, arg)
+		}
+	}
+	if haveServerID {
+		in.ServerIDWant = serverID
+		in.ServerID = verdictMatch
+		if len(tokenServerIDs) == 0 {
+			in.ServerID = verdictMismatch
+		}
+		for _, s := range tokenServerIDs {
+			if s != serverID {
+				in.ServerID = verdictMismatch
+			}
+		}
+	}
+	if haveRing {
+		in.Signature, in.SignatureDetail = verifySignature(unsafeMac, id, err == nil, ring)
+	}
+	return in
+}
+
+// verifySignature checks the token's signature with the root key the
+// ring derives for its identifier, with macaroon.v2's own verification.
+func verifySignature(unsafeMac *macaroon.Macaroon, id mint.Identifier, idOK bool, ring *mint.KeyRing) (verdict, detail string) {
+	if !idOK {
+		return verdictInvalid, "malformed identifier"
+	}
+	root, err := ring.RootKey(id.KeyID, unsafeMac.Id())
+	if errors.Is(err, mint.ErrUnknownKey) {
+		return verdictInvalid, fmt.Sprintf("key %q is not in the key ring (%s)", id.KeyID, strings.Join(ring.IDs(), " "))
+	}
+	if err != nil {
+		return verdictInvalid, err.Error()
+	}
+	if _, err := unsafeMac.VerifySignature(root, nil); err != nil {
+		return verdictInvalid, fmt.Sprintf("does not verify with key %q", id.KeyID)
+	}
+	return verdictValid, fmt.Sprintf("key %q", id.KeyID)
+}
+
+// caveatProblem says why the verifier refuses a first-party caveat
+// whatever the request, or returns "" when its shape and name are fine.
+func caveatProblem(text string) string {
+	if !mint.ValidCaveatText(text) {
+		return `not of the form "name argument" in printable UTF-8`
+	}
+	name, _, _ := strings.Cut(text, " ")
+	switch name {
+	case mint.CaveatServerID, mint.CaveatMethod, mint.CaveatRoutes, mint.CaveatTimeBefore,
+		mint.CaveatUser, mint.CaveatSession, mint.CaveatClient, mint.CaveatIP:
+		return ""
+	}
+	return fmt.Sprintf("unknown caveat %q", name)
+}
+
+// writeText prints the inspection for a person; now dates the expiry.
+func (in *inspection) writeText(c *cli, now time.Time) {
+	w := c.stdout
+	if id := in.Identifier; id != nil {
+		fmt.Fprintf(w, "version:   %d\n", id.Version)
+		fmt.Fprintf(w, "key:       %s\n", id.KeyID)
+		fmt.Fprintf(w, "session:   %s\n", id.Session)
+		fmt.Fprintf(w, "issued at: %s\n", id.IssuedAt.Format("2006-01-02T15:04:05.000Z07:00"))
+		fmt.Fprintf(w, "nonce:     %s\n", id.Nonce)
+	} else {
+		fmt.Fprintf(w, "identifier: MALFORMED: %s\n", in.IdentifierError)
+	}
+	fmt.Fprintln(w, "caveats:")
+	for _, cav := range in.Caveats {
+		fmt.Fprintf(w, "  %s\n", cav)
+	}
+	for _, p := range in.Problems {
+		fmt.Fprintf(w, "problem:   %s\n", p)
+	}
+	if in.Expires != nil {
+		left := in.Expires.Sub(now).Round(time.Second)
+		when := fmt.Sprintf("in %v", left)
+		if left <= 0 {
+			when = fmt.Sprintf("expired %v ago", -left)
+		}
+		fmt.Fprintf(w, "expires:   %s (%s)\n", in.Expires.Format(mint.TimeFormat), when)
+	}
+	switch in.ServerID {
+	case verdictMatch:
+		fmt.Fprintf(w, "server-id: matches %s\n", in.ServerIDWant)
+	case verdictMismatch:
+		fmt.Fprintf(w, "server-id: MISMATCH (configured %s)\n", in.ServerIDWant)
+	}
+	switch in.Signature {
+	case verdictValid:
+		fmt.Fprintf(w, "signature: valid (%s)\n", in.SignatureDetail)
+	case verdictInvalid:
+		fmt.Fprintf(w, "signature: INVALID (%s)\n", in.SignatureDetail)
+	default:
+		fmt.Fprintf(w, "signature: not checked (no key ring: set --keys or %s)\n", envKeys)
+	}
+}

@@ -1,0 +1,100 @@
+package mint
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+)
+
+// V2 binary field types (libmacaroons doc/format.txt).
+const (
+	fieldEOS        = 0
+	fieldLocation   = 1
+	fieldIdentifier = 2
+	fieldVID        = 4
+	fieldSignature  = 6
+)
+
+// MaxCaveats bounds the caveats of a token the verifier accepts. Minted
+// tokens carry seven; the rest is room for attenuation.
+const MaxCaveats = 64
+
+// Span locates a field within a decoded token: b[Off : Off+N].
+type Span struct{ Off, N int }
+
+// UnsafeToken is a split V2 macaroon whose signature is not yet checked:
+// nothing in it may be trusted or acted upon.
+type UnsafeToken struct {
+	ID      Span
+	Caveats [MaxCaveats]Span
+	N       int // caveats used
+	Sig     Span
+}
+
+// SplitV2 splits a V2 binary macaroon without copying or allocating. It
+// accepts a subset of what macaroon.v2 accepts: V2 only, at most
+// MaxCaveats first-party caveats (no location or verification ID), a
+// 32-byte signature and nothing after it. It returns false for anything
+// else.
+func SplitV2(b []byte, t *UnsafeToken) bool {
+	if len(b) == 0 || b[0] != 2 {
+		return false
+	}
+	pos := 1
+	// Header: an optional location, then the identifier, then EOS.
+	ft, data, ok := packet(b, &pos)
+	if ok && ft == fieldLocation {
+		ft, data, ok = packet(b, &pos)
+	}
+	if !ok || ft != fieldIdentifier {
+		return false
+	}
+	t.ID = data
+	if ft, _, ok = packet(b, &pos); !ok || ft != fieldEOS {
+		return false
+	}
+	// Caveats: each an identifier then EOS; an empty section ends them.
+	t.N = 0
+	for {
+		ft, data, ok = packet(b, &pos)
+		if !ok {
+			return false
+		}
+		if ft == fieldEOS {
+			break
+		}
+		if ft != fieldIdentifier || t.N == MaxCaveats {
+			return false
+		}
+		t.Caveats[t.N] = data
+		t.N++
+		if ft, _, ok = packet(b, &pos); !ok || ft != fieldEOS {
+			return false
+		}
+	}
+	ft, data, ok = packet(b, &pos)
+	if !ok || ft != fieldSignature || data.N != sha256.Size || pos != len(b) {
+		return false
+	}
+	t.Sig = data
+	return true
+}
+
+// packet reads one "type(varint) [len(varint) data]" packet at *pos.
+func packet(b []byte, pos *int) (int, Span, bool) {
+	ft, n := binary.Uvarint(b[*pos:])
+	if n <= 0 || ft > 0x7fffffff {
+		return 0, Span{}, false
+	}
+	*pos += n
+	if ft == fieldEOS {
+		return fieldEOS, Span{}, true
+	}
+	l, n := binary.Uvarint(b[*pos:])
+	if n <= 0 || l > 0x7fffffff || l > uint64(len(b)-*pos-n) {
+		return 0, Span{}, false
+	}
+	*pos += n
+	s := Span{Off: *pos, N: int(l)}
+	*pos += int(l)
+	return int(ft), s, true
+}

@@ -1,0 +1,231 @@
+package policy_test
+
+import (
+	"errors"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/authgw/authgw/policy"
+)
+
+// Seed corpora live in ../testdata/fuzz/<FuzzName>/, one seed per plain
+// file (not Go's corpus format).
+
+func seedFiles(f *testing.F, name string) [][]byte {
+	f.Helper()
+	dir := filepath.Join("..", "testdata", "fuzz", name)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		f.Fatalf("seed corpus: %v", err)
+	}
+	var out [][]byte
+	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			f.Fatal(err)
+		}
+		out = append(out, data)
+	}
+	if len(out) == 0 {
+		f.Fatalf("seed corpus %s is empty", dir)
+	}
+	return out
+}
+
+// referenceCanonical is SPEC §3.2's canonical path, segment by segment
+// with the standard library: no empty, "." or ".." segment (also before
+// a ";" parameter), only visible ASCII other than "\", "?" and "#",
+// valid percent-encoding that encodes no "/", ".", "\", control byte or
+// DEL, and every segment decoding to valid UTF-8.
+func referenceCanonical(p string) bool {
+	if p == "" || p[0] != '/' || len(p) > policy.MaxPathLength {
+		return false
+	}
+	if p == "/" {
+		return true
+	}
+	for _, seg := range strings.Split(p[1:], "/") {
+		head, _, _ := strings.Cut(seg, ";")
+		if head == "" || head == "." || head == ".." {
+			return false
+		}
+		for i := 0; i < len(seg); i++ {
+			if c := seg[i]; c <= 0x20 || c >= 0x7f || c == '\\' || c == '?' || c == '#' {
+				return false
+			}
+		}
+		lower := strings.ToLower(seg)
+		if strings.Contains(lower, "%2f") || strings.Contains(lower, "%2e") || strings.Contains(lower, "%5c") {
+			return false
+		}
+		dec, err := url.PathUnescape(seg)
+		if err != nil || !utf8.ValidString(dec) {
+			return false
+		}
+		for i := 0; i < len(dec); i++ {
+			if dec[i] < 0x20 || dec[i] == 0x7f {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// FuzzCanonicalPath: CanonicalPath never panics, what it accepts has
+// the properties SPEC §3.2 and its doc promise, and it agrees with
+// referenceCanonical.
+//
+// Seed file: the raw path.
+func FuzzCanonicalPath(f *testing.F) {
+	for _, p := range []string{
+		"/", "/a", "/a/b", "//a", "/a/", "/./a", "/a/../b", "/a/%2e%2E/b", "/a%2Fb", "/a%5cb", "/a%00",
+		"/a%", "/a%4", "/a%zz", "/a;x", "/..;x", "/a/%C0%AE", "/%C3%A9", "/%C3/%A9", "/a b", "/a\\b", "/a?b",
+		"/a#b", "/%7F", "/%25", "/%252e", "/\xc3\xa9", "a", "",
+	} {
+		f.Add(p)
+	}
+	for _, seed := range seedFiles(f, "FuzzCanonicalPath") {
+		f.Add(string(seed))
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		err := policy.CanonicalPath(p)
+		if ref := referenceCanonical(p); (err == nil) != ref {
+			t.Fatalf("CanonicalPath(%q) = %v, reference says canonical=%v", p, err, ref)
+		}
+		if err != nil {
+			if !errors.Is(err, policy.ErrNonCanonicalPath) {
+				t.Fatalf("CanonicalPath(%q) = %v, not an ErrNonCanonicalPath", p, err)
+			}
+			return
+		}
+		if !strings.HasPrefix(p, "/") || strings.Contains(p, "//") || strings.Contains(p, "/./") ||
+			strings.Contains(p, "/../") || strings.HasSuffix(p, "/.") || strings.HasSuffix(p, "/..") ||
+			(p != "/" && strings.HasSuffix(p, "/")) {
+			t.Fatalf("accepted %q: empty or dot segment", p)
+		}
+		lower := strings.ToLower(p)
+		for _, enc := range []string{"%2f", "%2e", "%5c"} {
+			if strings.Contains(lower, enc) {
+				t.Fatalf("accepted %q: holds %s", p, enc)
+			}
+		}
+		dec, uerr := url.PathUnescape(p)
+		if uerr != nil {
+			t.Fatalf("accepted %q, which url.PathUnescape refuses: %v", p, uerr)
+		}
+		for i := 0; i < len(dec); i++ {
+			if dec[i] < 0x20 || dec[i] == 0x7f {
+				t.Fatalf("accepted %q, which decodes to control byte %#x", p, dec[i])
+			}
+		}
+		if !utf8.ValidString(dec) {
+			t.Fatalf("accepted %q, which decodes to invalid UTF-8 %q", p, dec)
+		}
+		// The decoded path has the segments of the raw one: no "/"
+		// appears by decoding.
+		if strings.Count(dec, "/") != strings.Count(p, "/") {
+			t.Fatalf("accepted %q, whose decoding %q has other segments", p, dec)
+		}
+	})
+}
+
+// referenceMatch is SPEC §3.2's matching written plainly: split both on
+// "/", decode each path segment with url.PathUnescape, compare segment
+// by segment.
+func referenceMatch(route, path string) bool {
+	if route == "/" {
+		return path == "/"
+	}
+	rsegs := strings.Split(route[1:], "/")
+	var psegs []string
+	if path != "/" {
+		psegs = strings.Split(path[1:], "/")
+	}
+	for i, r := range rsegs {
+		if r == "**" && i == len(rsegs)-1 {
+			return true
+		}
+		if i >= len(psegs) {
+			return false
+		}
+		p, err := url.PathUnescape(psegs[i])
+		if err != nil {
+			return false
+		}
+		switch {
+		case r == "*":
+			if p == "" {
+				return false
+			}
+		case strings.HasSuffix(r, "*"):
+			prefix := strings.TrimSuffix(r, "*")
+			if !strings.HasPrefix(p, prefix) || len(p) == len(prefix) {
+				return false
+			}
+		default:
+			if p != r {
+				return false
+			}
+		}
+	}
+	return len(psegs) == len(rsegs)
+}
+
+// FuzzMatchRoute: MatchRoute never panics, and for a valid route and a
+// canonical path it agrees with referenceMatch.
+//
+// Seed file: the route, a newline, the path.
+func FuzzMatchRoute(f *testing.F) {
+	for _, rp := range [][2]string{
+		{"/users/42/**", "/users/42"}, {"/users/42/**", "/users/42/a/b"}, {"/users/42/**", "/users/420"},
+		{"/users/42/**", "/users/42-admin"}, {"/users/42/**", "/users/4%32"}, {"/users/*", "/users/42"},
+		{"/users/*", "/users"}, {"/files/42_*", "/files/42_x"}, {"/files/42_*", "/files/42_"},
+		{"/files/42_*", "/files/42%5Fx"}, {"/**", "/"}, {"/", "/"}, {"/*", "/"}, {"/a", "/"},
+		{"/Users/42", "/users/42"}, {"/a/**", "/a;x"}, {"/a*/b", "/ab/b"},
+	} {
+		f.Add(rp[0], rp[1])
+	}
+	for _, seed := range seedFiles(f, "FuzzMatchRoute") {
+		route, path, _ := strings.Cut(string(seed), "\n")
+		f.Add(route, path)
+	}
+	f.Fuzz(func(t *testing.T, route, path string) {
+		// MatchRoute's result means something only for a valid route
+		// and a canonical path, but it must not panic on anything.
+		var got bool
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Fatalf("MatchRoute(%q, %q) panics: %v", route, path, r)
+				}
+			}()
+			got = policy.MatchRoute(route, path)
+		}()
+		if !policy.ValidRoute(route) || policy.CanonicalPath(path) != nil {
+			return
+		}
+		if want := referenceMatch(route, path); got != want {
+			t.Fatalf("MatchRoute(%q, %q) = %v, reference %v", route, path, got, want)
+		}
+		if matched, ok := policy.MatchRoutes(route, path); !ok || matched != got {
+			t.Fatalf("MatchRoutes(%q, %q) = %v, %v; MatchRoute = %v", route, path, matched, ok, got)
+		}
+		if policy.MatchAnyRoute(route, path) != got {
+			t.Fatalf("MatchAnyRoute(%q, %q) disagrees with MatchRoute", route, path)
+		}
+		set, err := policy.NewRouteSet(route)
+		if err != nil {
+			t.Fatalf("ValidRoute(%q) but NewRouteSet: %v", route, err)
+		}
+		if set.Match(path) != got {
+			t.Fatalf("RouteSet.Match(%q) disagrees with MatchRoute", path)
+		}
+	})
+}

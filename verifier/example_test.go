@@ -1,0 +1,144 @@
+package verifier_test
+
+import (
+	"crypto/rand"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/authgw/authgw/mint"
+	"github.com/authgw/authgw/policy"
+	"github.com/authgw/authgw/verifier"
+)
+
+// notesPolicy grants a user GET and POST on their own notes.
+const notesPolicy = `{
+  "name": "notes",
+  "appliesTo": {"userRoles": ["user"]},
+  "expires": 900,
+  "scopes": [{"name": "own notes", "routes": ["/notes/v1/users/:userId/**"], "methods": ["GET", "POST"]}]
+}`
+
+// send makes one request and prints its method, path and status, and the
+// body when the handler answered.
+func send(method, url, token string) {
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Macaroon "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	out := fmt.Sprintf("%s %s: %d", method, req.URL.RequestURI(), resp.StatusCode)
+	if resp.StatusCode == http.StatusOK {
+		out += " " + string(body)
+	}
+	fmt.Println(out)
+}
+
+// An Echo service protects itself with one line, e.Use(verifier.Echo(...)),
+// and reads the caller's identity from the request context.
+func ExampleEcho() {
+	// The key ring and server ID are the gateway's; a service reads the
+	// ring with mint.LoadKeyRing("/etc/authgw/keys.json").
+	ring, err := mint.GenerateKeyRing("k1", rand.Reader)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	e := echo.New()
+	e.HideBanner = true
+	e.Use(verifier.Echo(verifier.Config{
+		ServerID: "example",
+		Keys:     ring,
+		Public:   map[string][]string{"GET": {"/healthz"}},
+	}))
+	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok") })
+	e.GET("/notes/v1/users/:id/*", func(c echo.Context) error {
+		id, _ := verifier.IdentityFrom(c.Request().Context())
+		return c.String(http.StatusOK, "notes of "+id.UserID)
+	})
+	srv := httptest.NewServer(e)
+	defer srv.Close()
+
+	// Tokens come from the login (or `authgw mint`): one per method.
+	p, err := policy.Parse("notes.json", []byte(notesPolicy))
+	if err != nil {
+		log.Fatal(err)
+	}
+	m, err := mint.New(mint.Config{Keys: ring, ServerID: "example"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	toks, err := m.Mint([]*policy.Policy{p}, mint.Subject{UserID: "u42", SessionID: "s1"})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	send("GET", srv.URL+"/healthz", "")
+	send("GET", srv.URL+"/notes/v1/users/u42/todo", "")
+	send("GET", srv.URL+"/notes/v1/users/u42/todo", toks.ByMethod["GET"])
+	send("GET", srv.URL+"/notes/v1/users/u7/todo", toks.ByMethod["GET"])
+	send("DELETE", srv.URL+"/notes/v1/users/u42/todo", toks.ByMethod["GET"])
+	// Output:
+	// GET /healthz: 200 ok
+	// GET /notes/v1/users/u42/todo: 401
+	// GET /notes/v1/users/u42/todo: 200 notes of u42
+	// GET /notes/v1/users/u7/todo: 403
+	// DELETE /notes/v1/users/u42/todo: 403
+}
+
+// A net/http service wraps its handler (a ServeMux, say) with
+// verifier.Handler; requests reach it only when their token grants them.
+func ExampleHandler() {
+	ring, err := mint.GenerateKeyRing("k1", rand.Reader)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /notes/v1/users/{id}/{note}", func(w http.ResponseWriter, r *http.Request) {
+		id, ok := verifier.IdentityFrom(r.Context())
+		if !ok {
+			http.Error(w, "no identity", http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprintf(w, "%s saved %s with a %s token", id.UserID, r.PathValue("note"), id.Method)
+	})
+	protected := verifier.Handler(verifier.Config{ServerID: "example", Keys: ring}, mux)
+	srv := httptest.NewServer(protected)
+	defer srv.Close()
+
+	p, err := policy.Parse("notes.json", []byte(notesPolicy))
+	if err != nil {
+		log.Fatal(err)
+	}
+	m, err := mint.New(mint.Config{Keys: ring, ServerID: "example"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	toks, err := m.Mint([]*policy.Policy{p}, mint.Subject{UserID: "u42", SessionID: "s1"})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	send("POST", srv.URL+"/notes/v1/users/u42/todo", toks.ByMethod["POST"])
+	send("POST", srv.URL+"/notes/v1/users/u42/todo", toks.ByMethod["GET"])        // a GET token cannot POST
+	send("POST", srv.URL+"/notes/v1/users/u42/../u7/todo", toks.ByMethod["POST"]) // never normalized: refused
+	send("POST", srv.URL+"/notes/v1/users/u42/todo", "")
+	// Output:
+	// POST /notes/v1/users/u42/todo: 200 u42 saved todo with a POST token
+	// POST /notes/v1/users/u42/todo: 403
+	// POST /notes/v1/users/u42/../u7/todo: 400
+	// POST /notes/v1/users/u42/todo: 401
+}

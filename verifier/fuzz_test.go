@@ -1,0 +1,557 @@
+package verifier_test
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"gopkg.in/macaroon.v2"
+
+	"github.com/authgw/authgw/mint"
+	"github.com/authgw/authgw/policy"
+	"github.com/authgw/authgw/verifier"
+)
+
+// Seed corpora live in ../testdata/fuzz/<FuzzName>/, one seed per plain
+// file (not Go's corpus format), so they can be read and written by hand.
+// How a file maps onto a target's arguments is said at each target.
+
+// seedFiles returns the content of every file in ../testdata/fuzz/name.
+func seedFiles(f *testing.F, name string) [][]byte {
+	f.Helper()
+	dir := filepath.Join("..", "testdata", "fuzz", name)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		f.Fatalf("seed corpus: %v", err)
+	}
+	var out [][]byte
+	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			f.Fatal(err)
+		}
+		out = append(out, data)
+	}
+	if len(out) == 0 {
+		f.Fatalf("seed corpus %s is empty", dir)
+	}
+	return out
+}
+
+// fuzzReq is the request every fuzz target verifies against: one the
+// minted GET token of browserPolicy allows.
+var fuzzReq = verifier.Request{
+	Method:   "GET",
+	Path:     userPath(""),
+	ClientID: "client-1",
+	ClientIP: netip.MustParseAddr("10.1.2.3"),
+}
+
+// signatureRefused reports whether err is a refusal that comes before
+// the signature holds (decoding, parsing, key lookup, signature).
+func signatureRefused(err error) bool {
+	return errors.Is(err, verifier.ErrMalformedToken) || errors.Is(err, verifier.ErrUnknownKey) ||
+		errors.Is(err, verifier.ErrBadSignature) || errors.Is(err, verifier.ErrMissingToken)
+}
+
+// referenceSignature is what macaroon.v2 says of a V2 binary: its
+// caveat conditions when the signature holds with the root key the ring
+// derives for its identifier. comparable is false for inputs the verifier
+// refuses by design although macaroon.v2 reads them: more caveats than
+// the verifier's limit.
+func referenceSignature(ring *mint.KeyRing, b []byte) (conds []string, ok, comparable bool) {
+	if len(b) == 0 || b[0] != 2 {
+		return nil, false, true
+	}
+	var m macaroon.Macaroon
+	if m.UnmarshalBinary(b) != nil {
+		return nil, false, true
+	}
+	// UnmarshalBinary ignores what follows the macaroon. Cut the last
+	// byte: if what is left still parses, b had trailing bytes.
+	var shorter macaroon.Macaroon
+	if shorter.UnmarshalBinary(b[:len(b)-1]) == nil {
+		return nil, false, true
+	}
+	for _, c := range m.Caveats() {
+		if c.VerificationId != nil || c.Location != "" {
+			return nil, false, true // third-party caveats are refused
+		}
+	}
+	if len(m.Caveats()) > 64 {
+		return nil, false, false
+	}
+	ident, err := mint.ParseIdentifier(m.Id())
+	if err != nil {
+		return nil, false, true
+	}
+	root, err := ring.RootKey(ident.KeyID, m.Id())
+	if err != nil {
+		return nil, false, true
+	}
+	conds, err = m.VerifySignature(root, nil)
+	return conds, err == nil, true
+}
+
+// compareWithReference checks the verifier's answer for the binary b
+// against macaroon.v2's, and, when the signature holds, the verifier's
+// reading of the caveats against referenceCaveats.
+func compareWithReference(t *testing.T, ring *mint.KeyRing, v *verifier.Verifier, b []byte) {
+	t.Helper()
+	tok := base64.RawURLEncoding.EncodeToString(b)
+	id, err := v.Verify(tok, fuzzReq)
+	if len(tok) > mint.MaxEncodedSize {
+		if err == nil {
+			t.Fatalf("accepted a %d-byte token", len(tok))
+		}
+		return
+	}
+	conds, refOK, comparable := referenceSignature(ring, b)
+	if !comparable {
+		if err == nil {
+			t.Fatalf("accepted a token with more than 64 caveats")
+		}
+		return
+	}
+	if ours := !signatureRefused(err); ours != refOK {
+		t.Fatalf("signature: verifier %v (err %v), macaroon.v2 %v\nbinary %x", ours, err, refOK, b)
+	}
+	if !refOK {
+		return
+	}
+	ident, _ := mint.ParseIdentifier(b2id(t, b))
+	want := referenceCaveats(conds, ident.SessionID)
+	if want != nil {
+		if !errors.Is(err, want) {
+			t.Fatalf("caveats %q: verifier %v, want %v", conds, err, want)
+		}
+		return
+	}
+	if err != nil {
+		for _, allowed := range []error{verifier.ErrWrongServer, verifier.ErrExpired, verifier.ErrWrongClient,
+			verifier.ErrIPNotAllowed, verifier.ErrMethodNotGranted, verifier.ErrRouteNotGranted} {
+			if errors.Is(err, allowed) {
+				return
+			}
+		}
+		t.Fatalf("caveats %q are well-formed but the verifier says %v", conds, err)
+	}
+	checkIdentity(t, id, conds, ident)
+}
+
+func b2id(t *testing.T, b []byte) []byte {
+	t.Helper()
+	var m macaroon.Macaroon
+	if err := m.UnmarshalBinary(b); err != nil {
+		t.Fatal(err)
+	}
+	return m.Id()
+}
+
+// referenceCaveats is SPEC §2.2's request-independent rules, written
+// apart from the verifier: it returns the error of the first caveat that
+// breaks one (ErrBadCaveat, ErrConflict), ErrMissingCaveat, or nil.
+func referenceCaveats(conds []string, sessionID string) error {
+	seen := map[string]bool{}
+	values := map[string]string{}
+	for _, c := range conds {
+		name, arg, ok := strings.Cut(c, " ")
+		if !ok || !referenceCaveatText(name, arg) {
+			return verifier.ErrBadCaveat
+		}
+		switch name {
+		case "server-id":
+		case "method":
+			if !slices.Contains(mint.Methods, arg) {
+				return verifier.ErrBadCaveat
+			}
+		case "routes":
+			for _, r := range strings.Split(arg, " ") {
+				if !policy.ValidRoute(r) {
+					return verifier.ErrBadCaveat
+				}
+			}
+		case "time-before":
+			if _, ok := referenceTime(arg); !ok {
+				return verifier.ErrBadCaveat
+			}
+		case "user", "client":
+		case "session":
+			if arg != sessionID {
+				return verifier.ErrConflict
+			}
+		case "ip":
+			if _, ok := referenceIP(arg, netip.Addr{}); !ok {
+				return verifier.ErrBadCaveat
+			}
+		default:
+			return verifier.ErrBadCaveat
+		}
+		if name == "method" || name == "user" || name == "client" {
+			if have, ok := values[name]; ok && have != arg {
+				return verifier.ErrConflict
+			}
+			values[name] = arg
+		}
+		seen[name] = true
+	}
+	for _, name := range []string{"server-id", "method", "routes", "time-before", "user", "session"} {
+		if !seen[name] {
+			return verifier.ErrMissingCaveat
+		}
+	}
+	return nil
+}
+
+// referenceCaveatText: a name of [a-z-], a non-empty argument of
+// printable UTF-8 (no C0, DEL, C1 or U+FFFD).
+func referenceCaveatText(name, arg string) bool {
+	if name == "" || arg == "" || !utf8.ValidString(arg) {
+		return false
+	}
+	for _, c := range name {
+		if (c < 'a' || c > 'z') && c != '-' {
+			return false
+		}
+	}
+	for _, r := range arg {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == utf8.RuneError {
+			return false
+		}
+	}
+	return true
+}
+
+func referenceTime(arg string) (time.Time, bool) {
+	if !strings.HasSuffix(arg, "Z") {
+		return time.Time{}, false
+	}
+	at, err := time.Parse(time.RFC3339, arg)
+	return at, err == nil
+}
+
+func referenceIP(list string, addr netip.Addr) (in, ok bool) {
+	for _, item := range strings.Split(list, " ") {
+		p, err := netip.ParsePrefix(item)
+		if err != nil {
+			a, err := netip.ParseAddr(item)
+			if err != nil || a.Zone() != "" || strings.Contains(item, "/") {
+				return false, false
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		} else if p != p.Masked() {
+			return false, false
+		}
+		if addr.IsValid() && p.Contains(addr.Unmap()) {
+			in = true
+		}
+	}
+	return in, true
+}
+
+// checkIdentity compares what Verify returned with the caveats.
+func checkIdentity(t *testing.T, id verifier.Identity, conds []string, ident mint.Identifier) {
+	t.Helper()
+	var want verifier.Identity
+	want.SessionID, want.KeyID, want.IssuedAt = ident.SessionID, ident.KeyID, ident.IssuedAt
+	var routes string
+	for _, c := range conds {
+		name, arg, _ := strings.Cut(c, " ")
+		switch name {
+		case "user":
+			want.UserID = arg
+		case "method":
+			want.Method = arg
+		case "client":
+			want.ClientID = arg
+		case "routes":
+			if routes == "" {
+				routes = arg
+			}
+		case "time-before":
+			at, _ := referenceTime(arg)
+			if want.Expires.IsZero() || at.Before(want.Expires) {
+				want.Expires = at
+			}
+		}
+	}
+	if id.UserID != want.UserID || id.SessionID != want.SessionID || id.KeyID != want.KeyID || id.Method != want.Method ||
+		id.ClientID != want.ClientID || !id.Expires.Equal(want.Expires) || !id.IssuedAt.Equal(want.IssuedAt) {
+		t.Fatalf("identity %+v, caveats say %+v", id, want)
+	}
+	if !slices.Equal(id.Routes(), strings.Fields(routes)) {
+		t.Fatalf("identity routes %q, first routes caveat %q", id.Routes(), routes)
+	}
+}
+
+// FuzzVerify: Verify never panics, and accepts a token only when
+// macaroon.v2 (and mint.Decode) decode it and its signature holds with
+// the root key.
+//
+// Seed file: the token; the path is the allowed fuzzReq path.
+func FuzzVerify(f *testing.F) {
+	ring := testRing(f)
+	toks := mintTokens(f, ring, browserPolicy)
+	for _, tok := range toks.ByMethod {
+		f.Add(tok, fuzzReq.Path)
+	}
+	get := toks.ByMethod["GET"]
+	f.Add(get+"==", fuzzReq.Path)
+	f.Add(get[:len(get)/2], fuzzReq.Path)
+	f.Add(get, "/accounts/v1/users/%2e%2e")
+	f.Add("", "/")
+	f.Add("AgJB", "/")
+	for _, seed := range seedFiles(f, "FuzzVerify") {
+		f.Add(string(seed), fuzzReq.Path)
+	}
+	v := newVerifier(f, ring, nil)
+	f.Fuzz(func(t *testing.T, token, path string) {
+		req := fuzzReq
+		req.Path = path
+		id, err := v.Verify(token, req)
+		if policy.CanonicalPath(path) != nil {
+			if !errors.Is(err, verifier.ErrNonCanonicalPath) {
+				t.Fatalf("non-canonical path %q: %v", path, err)
+			}
+			return
+		}
+		if signatureRefused(err) {
+			return
+		}
+		// The signature held: both reference decoders must agree.
+		b, decErr := macaroon.Base64Decode([]byte(token))
+		if decErr != nil {
+			t.Fatalf("signature accepted (%v) but macaroon.Base64Decode refuses %q: %v", err, token, decErr)
+		}
+		m, decErr := mint.Decode(token)
+		if decErr != nil {
+			t.Fatalf("signature accepted (%v) but mint.Decode refuses %q: %v", err, token, decErr)
+		}
+		if m.Version() != macaroon.V2 || !bytes.Equal(b, mustBinary(t, token)) {
+			t.Fatalf("signature accepted but the decoders disagree on %q", token)
+		}
+		conds, ok, _ := referenceSignature(ring, b)
+		if !ok {
+			t.Fatalf("signature accepted but macaroon.v2 VerifySignature refuses %q", token)
+		}
+		if err == nil {
+			ident, _ := mint.ParseIdentifier(m.Id())
+			checkIdentity(t, id, conds, ident)
+			if id.Method != "GET" {
+				t.Fatalf("GET request accepted by a %s token", id.Method)
+			}
+		}
+	})
+}
+
+func mustBinary(t *testing.T, tok string) []byte {
+	t.Helper()
+	b, err := mint.DecodeBase64(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// FuzzDifferential mutates the V2 binary of valid tokens: the verifier's
+// fast path must accept a signature exactly when macaroon.v2 does (for V2
+// binaries with first-party caveats and no trailing bytes), and read the
+// caveats as the reference rules do.
+//
+// Seed file: a V2 binary macaroon (not base64).
+func FuzzDifferential(f *testing.F) {
+	ring := testRing(f)
+	toks := mintTokens(f, ring, browserPolicy)
+	for _, tok := range toks.ByMethod {
+		f.Add(binaryOf(f, tok))
+	}
+	b := binaryOf(f, toks.ByMethod["GET"])
+	f.Add(append(bytes.Clone(b), 0))
+	f.Add(b[:len(b)-1])
+	f.Add([]byte{2})
+	for _, seed := range seedFiles(f, "FuzzDifferential") {
+		f.Add(seed)
+	}
+	v := newVerifier(f, ring, func(c *verifier.Config) { c.MemoSize = -1 })
+	f.Fuzz(func(t *testing.T, b []byte) {
+		compareWithReference(t, ring, v, b)
+	})
+}
+
+// Flags of FuzzDifferentialBuild.
+const (
+	buildHeaderLocation = 1 << iota // a location in the header
+	buildThirdParty                 // a third-party caveat at the end
+	buildWrongKey                   // sign with a root key from another ring
+	buildOtherSession               // identifier session differs from the caveats'
+	buildTrailingByte               // one byte after the macaroon
+	buildKeyK1                      // identifier names k1 (the older key)
+)
+
+// FuzzDifferentialBuild builds macaroons with macaroon.v2 from the
+// caveat lines of the input (split on "\n"), signed with the ring's root
+// key unless the flags say otherwise, and compares the verifier with
+// macaroon.v2 as FuzzDifferential does.
+//
+// Seed file: the caveat lines; flags 0.
+func FuzzDifferentialBuild(f *testing.F) {
+	ring := testRing(f)
+	toks := mintTokens(f, ring, browserPolicy)
+	get := partsOf(f, toks.ByMethod["GET"])
+	f.Add(strings.Join(get.caveats, "\n"), uint8(0))
+	f.Add(strings.Join(get.caveats, "\n")+"\nroutes /**", uint8(0))
+	f.Add(strings.Join(get.caveats, "\n")+"\nmethod POST", uint8(buildHeaderLocation))
+	f.Add(strings.Join(get.caveats, "\n"), uint8(buildThirdParty))
+	f.Add(strings.Join(get.caveats, "\n"), uint8(buildWrongKey))
+	f.Add(strings.Join(get.caveats, "\n"), uint8(buildOtherSession))
+	f.Add(strings.Join(get.caveats, "\n"), uint8(buildTrailingByte))
+	f.Add(strings.Join(get.caveats, "\n"), uint8(buildKeyK1))
+	for _, seed := range seedFiles(f, "FuzzDifferentialBuild") {
+		f.Add(string(seed), uint8(0))
+	}
+	other := ringOf(f, "k2", 9, "k1", 8)
+	v := newVerifier(f, ring, func(c *verifier.Config) { c.MemoSize = -1 })
+	f.Fuzz(func(t *testing.T, lines string, flags uint8) {
+		if len(lines) > 8<<10 {
+			return
+		}
+		ident := mint.Identifier{KeyID: "k2", SessionID: testSubject.SessionID, IssuedAt: fixedNow}
+		if flags&buildOtherSession != 0 {
+			ident.SessionID = "another-session"
+		}
+		if flags&buildKeyK1 != 0 {
+			ident.KeyID = "k1"
+		}
+		id, err := ident.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		signing := ring
+		if flags&buildWrongKey != 0 {
+			signing = other
+		}
+		root, err := signing.RootKey(ident.KeyID, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		loc := ""
+		if flags&buildHeaderLocation != 0 {
+			loc = "https://auth.example"
+		}
+		m, err := macaroon.New(root, id, loc, macaroon.V2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range strings.Split(lines, "\n") {
+			if err := m.AddFirstPartyCaveat([]byte(c)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if flags&buildThirdParty != 0 {
+			if err := m.AddThirdPartyCaveat(bytes.Repeat([]byte{3}, 32), []byte("tp"), "https://tp.example"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b, err := m.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if flags&buildTrailingByte != 0 {
+			b = append(b, 0)
+		}
+		compareWithReference(t, ring, v, b)
+	})
+}
+
+// FuzzCaveat appends one caveat of arbitrary text, with macaroon.v2 as
+// any holder could, to a valid GET token: Verify never panics, refuses
+// an unknown or malformed caveat with ErrBadCaveat, and accepts exactly
+// when a reference reading of SPEC §2.2 says the caveat holds for
+// fuzzReq.
+//
+// Seed file: the caveat text.
+func FuzzCaveat(f *testing.F) {
+	ring := testRing(f)
+	tok := mintTokens(f, ring, browserPolicy).ByMethod["GET"]
+	for _, c := range []string{
+		"method GET", "method POST", "method HEAD", "routes /**", "routes /accounts/v1/users/*/**",
+		"routes /notes/v1/**", "routes /accounts//x", "time-before 2026-11-22T12:10:00Z",
+		"time-before 2026-11-22T11:10:00Z", "time-before 2026-11-22T12:10:00+00:00", "ip 10.0.0.0/8",
+		"ip 10.0.0.1/8", "ip 192.168.0.0/16", "user " + testSubject.UserID, "user someone",
+		"session " + testSubject.SessionID, "client client-1", "client client-2", "server-id " + testServerID,
+		"server-id other", "foo bar", "user a\x00b", "method GET\nroutes /**", "", " ", "routes",
+	} {
+		f.Add(c)
+	}
+	for _, seed := range seedFiles(f, "FuzzCaveat") {
+		f.Add(string(seed))
+	}
+	base, err := mint.Decode(tok)
+	if err != nil {
+		f.Fatal(err)
+	}
+	v := newVerifier(f, ring, nil)
+	f.Fuzz(func(t *testing.T, caveat string) {
+		m := base.Clone()
+		if err := m.AddFirstPartyCaveat([]byte(caveat)); err != nil {
+			t.Fatal(err)
+		}
+		b, err := m.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = v.Verify(base64.RawURLEncoding.EncodeToString(b), fuzzReq)
+		name, arg, cut := strings.Cut(caveat, " ")
+		wellFormed := cut && referenceCaveatText(name, arg)
+		if !wellFormed && !errors.Is(err, verifier.ErrBadCaveat) {
+			t.Fatalf("malformed caveat %q: %v, want ErrBadCaveat", caveat, err)
+		}
+		if holds := wellFormed && referenceHolds(name, arg); holds != (err == nil) {
+			t.Fatalf("caveat %q: reference says holds=%v, verifier says %v", caveat, holds, err)
+		}
+	})
+}
+
+// referenceHolds says whether one well-formed caveat holds for fuzzReq,
+// for a GET token minted for testSubject at fixedNow.
+func referenceHolds(name, arg string) bool {
+	switch name {
+	case "server-id":
+		return arg == testServerID
+	case "method":
+		return arg == "GET"
+	case "routes":
+		matched := false
+		for _, r := range strings.Split(arg, " ") {
+			if !policy.ValidRoute(r) {
+				return false
+			}
+			matched = matched || policy.MatchRoute(r, fuzzReq.Path)
+		}
+		return matched
+	case "time-before":
+		at, ok := referenceTime(arg)
+		return ok && fixedNow.Add(-verifier.DefaultSkew).Before(at)
+	case "user":
+		return arg == testSubject.UserID
+	case "session":
+		return arg == testSubject.SessionID
+	case "client":
+		return arg == fuzzReq.ClientID
+	case "ip":
+		in, ok := referenceIP(arg, fuzzReq.ClientIP)
+		return ok && in
+	}
+	return false
+}
