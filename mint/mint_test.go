@@ -335,6 +335,9 @@ func TestMintLifetimeAndBinding(t *testing.T) {
 		{"sub-second clock rounds down", []string{policyJSON("a", 900, false, "/a/**")}, fixedNow.Add(700 * time.Millisecond), 0, testClient, fixedNow.Add(900 * time.Second), false},
 		{"clock in another zone", []string{policyJSON("a", 900, false, "/a/**")}, fixedNow.In(time.FixedZone("X", -5*3600)), 0, testClient, fixedNow.Add(900 * time.Second), false},
 		{"bindClient", []string{policyJSON("a", 900, true, "/a/**")}, fixedNow, 0, testClient, fixedNow.Add(900 * time.Second), true},
+		{"policy for this server", []string{`{"name": "mine", "serverId": "` + testServerID + `", "appliesTo": {"userRoles": ["user"]}, "expires": 900,
+  "scopes": [{"name": "s", "routes": ["/a/**"], "methods": ["GET"]}]}`}, fixedNow, 0, testClient, fixedNow.Add(900 * time.Second), false},
+		{"TTL of one second", []string{policyJSON("a", 900, false, "/a/**")}, fixedNow, time.Second, testClient, fixedNow.Add(time.Second), false},
 		{"one binding policy binds", []string{policyJSON("a", 900, false, "/a/**"), policyJSON("b", 900, true, "/b/**")}, fixedNow, 0, testClient, fixedNow.Add(900 * time.Second), true},
 	}
 	for _, tt := range tests {
@@ -388,6 +391,8 @@ func TestMintErrors(t *testing.T) {
   "scopes": [{"name": "reports", "routes": ["/reports/v1/organizations/:orgId/**"], "methods": ["GET"], "membership": "read"}]}`
 	const clientRoutes = `{"name": "client-routes", "appliesTo": {"userRoles": ["user"]}, "expires": 900,
   "scopes": [{"name": "c", "routes": ["/clients/v1/:clientId/**"], "methods": ["GET"]}]}`
+	const otherServer = `{"name": "other", "serverId": "other-server", "appliesTo": {"userRoles": ["user"]}, "expires": 900,
+  "scopes": [{"name": "s", "routes": ["/a/**"], "methods": ["GET"]}]}`
 	tests := []struct {
 		name           string
 		givenPolicies  []string
@@ -397,6 +402,9 @@ func TestMintErrors(t *testing.T) {
 		expectTooLarge string // the policy a *TooLargeError names
 	}{
 		{"no policies", nil, 0, mint.Subject{UserID: "u1", SessionID: "s1"}, mint.ErrNoGrants, ""},
+		{"policy for another server", []string{otherServer}, 0, mint.Subject{UserID: "u1", SessionID: "s1"}, mint.ErrWrongServer, ""},
+		{"TTL under a second", []string{policyJSON("a", 900, false, "/a/**")}, 0, mint.Subject{UserID: "u1", SessionID: "s1", TTL: 500 * time.Millisecond}, mint.ErrBadSubject, ""},
+		{"negative TTL", []string{policyJSON("a", 900, false, "/a/**")}, 0, mint.Subject{UserID: "u1", SessionID: "s1", TTL: -time.Minute}, mint.ErrBadSubject, ""},
 		{"only org routes, no memberships", []string{orgPolicy}, 0, mint.Subject{UserID: "u1", SessionID: "s1"}, mint.ErrNoGrants, ""},
 		{"bindClient without client", []string{policyJSON("a", 900, true, "/a/**")}, 0, mint.Subject{UserID: "u1", SessionID: "s1"}, mint.ErrBadSubject, ""},
 		{":clientId without client", []string{clientRoutes}, 0, mint.Subject{UserID: "u1", SessionID: "s1"}, mint.ErrBadSubject, ""},

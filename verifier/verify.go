@@ -136,8 +136,8 @@ func New(cfg Config) (*Verifier, error) {
 	if !mint.ValidID(cfg.ServerID) {
 		return nil, fmt.Errorf("verifier: ServerID %q must be 1 to 64 of [A-Za-z0-9._-]", cfg.ServerID)
 	}
-	if cfg.Keys == nil {
-		return nil, errors.New("verifier: Keys is required")
+	if cfg.Keys == nil || len(cfg.Keys.IDs()) == 0 {
+		return nil, errors.New("verifier: Keys is required and must hold a key")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
