@@ -29,7 +29,8 @@ var (
 // is. It returns an error wrapping ErrNonCanonicalPath when raw
 //   - does not start with "/" or is longer than MaxPathLength;
 //   - has an empty segment ("//", or a trailing "/" on anything but "/");
-//   - has a "." or ".." segment, also when followed by a ";" parameter;
+//   - has a "." or ".." segment, also when followed by a ";" parameter
+//     (raw or %3B);
 //   - has a byte outside visible ASCII, or a "\", "?" or "#";
 //   - has invalid percent-encoding, or encodes "/", ".", "\", a control
 //     byte or DEL;
@@ -90,13 +91,14 @@ func CanonicalPath(raw string) error {
 }
 
 // checkSegment rejects empty, dot and dot-dot raw segments. A ";"
-// parameter hides neither: some servers strip it before routing.
+// parameter, raw or encoded as %3B, hides neither: some servers strip it
+// before routing, some after decoding.
 func checkSegment(seg string) error {
 	if seg == "" {
 		return ErrPathEmptySegment
 	}
 	for i := 0; i < len(seg); i++ {
-		if seg[i] == ';' {
+		if seg[i] == ';' || (seg[i] == '%' && i+2 < len(seg) && seg[i+1] == '3' && (seg[i+2] == 'B' || seg[i+2] == 'b')) {
 			seg = seg[:i]
 			break
 		}

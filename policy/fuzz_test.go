@@ -41,7 +41,7 @@ func seedFiles(f *testing.F, name string) [][]byte {
 
 // referenceCanonical is SPEC §3.2's canonical path, segment by segment
 // with the standard library: no empty, "." or ".." segment (also before
-// a ";" parameter), only visible ASCII other than "\", "?" and "#",
+// a ";" parameter, raw or %3B), only visible ASCII other than "\", "?" and "#",
 // valid percent-encoding that encodes no "/", ".", "\", control byte or
 // DEL, and every segment decoding to valid UTF-8.
 func referenceCanonical(p string) bool {
@@ -53,6 +53,9 @@ func referenceCanonical(p string) bool {
 	}
 	for _, seg := range strings.Split(p[1:], "/") {
 		head, _, _ := strings.Cut(seg, ";")
+		if i := strings.Index(strings.ToLower(head), "%3b"); i >= 0 {
+			head = head[:i] // an encoded ";" starts a parameter too
+		}
 		if head == "" || head == "." || head == ".." {
 			return false
 		}
