@@ -53,8 +53,11 @@ func referenceCanonical(p string) bool {
 	}
 	for _, seg := range strings.Split(p[1:], "/") {
 		head, _, _ := strings.Cut(seg, ";")
-		if i := strings.Index(strings.ToLower(head), "%3b"); i >= 0 {
-			head = head[:i] // an encoded ";" starts a parameter too
+		for i := 0; i+2 < len(head); i++ {
+			if head[i] == '%' && head[i+1] == '3' && (head[i+2] == 'b' || head[i+2] == 'B') {
+				head = head[:i] // an encoded ";" starts a parameter too
+				break
+			}
 		}
 		if head == "" || head == "." || head == ".." {
 			return false
