@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/macaroon.v2"
 )
@@ -44,18 +45,27 @@ func DecodeBase64(s string) ([]byte, error) {
 	return b, nil
 }
 
-var b64 = func() (t [256]byte) {
+// b64 maps a byte to its 6-bit value, with class bits: b64URL for the
+// characters only base64url has, b64Std for those only standard base64
+// has, b64Bad for bytes in neither alphabet.
+var b64 = func() (t [256]uint16) {
 	for i := range t {
-		t[i] = 0xff
+		t[i] = b64Bad
 	}
-	const std = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-	for i := 0; i < len(std); i++ {
-		t[std[i]] = byte(i)
+	const common = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+	for i := 0; i < len(common); i++ {
+		t[common[i]] = uint16(i)
 	}
-	t['+'], t['-'] = 62, 62
-	t['/'], t['_'] = 63, 63
+	t['-'], t['_'] = 62|b64URL, 63|b64URL
+	t['+'], t['/'] = 62|b64Std, 63|b64Std
 	return t
 }()
+
+const (
+	b64URL = 1 << 8
+	b64Std = 1 << 9
+	b64Bad = 1 << 10
+)
 
 // AppendBase64 decodes s, base64url or standard base64 (not a mix of the
 // two alphabets), padded or not, appending to dst[:0]. It refuses
@@ -67,32 +77,38 @@ func AppendBase64(dst []byte, s string) ([]byte, bool) {
 		s = s[:len(s)-1]
 		pad++
 	}
-	if len(s)%4 == 1 || pad > 2 || (pad > 0 && (len(s)+pad)%4 != 0) {
+	rem := len(s) % 4
+	if rem == 1 || pad > 2 || (pad > 0 && (len(s)+pad)%4 != 0) {
 		return nil, false
 	}
 	dst = dst[:0]
-	var acc uint32
-	bits := 0
-	urlSeen, stdSeen := false, false
-	for i := 0; i < len(s); i++ {
-		v := b64[s[i]]
-		switch s[i] {
-		case '-', '_':
-			urlSeen = true
-		case '+', '/':
-			stdSeen = true
-		}
-		if v == 0xff || (urlSeen && stdSeen) {
+	var seen uint16
+	n := len(s) - rem
+	for i := 0; i < n; i += 4 {
+		a, b, c, d := b64[s[i]], b64[s[i+1]], b64[s[i+2]], b64[s[i+3]]
+		seen |= a | b | c | d
+		v := uint32(a&63)<<18 | uint32(b&63)<<12 | uint32(c&63)<<6 | uint32(d&63)
+		dst = append(dst, byte(v>>16), byte(v>>8), byte(v))
+	}
+	switch rem {
+	case 2:
+		a, b := b64[s[n]], b64[s[n+1]]
+		seen |= a | b
+		v := uint32(a&63)<<6 | uint32(b&63)
+		if v&0xf != 0 {
 			return nil, false
 		}
-		acc = acc<<6 | uint32(v)
-		bits += 6
-		if bits >= 8 {
-			bits -= 8
-			dst = append(dst, byte(acc>>bits))
+		dst = append(dst, byte(v>>4))
+	case 3:
+		a, b, c := b64[s[n]], b64[s[n+1]], b64[s[n+2]]
+		seen |= a | b | c
+		v := uint32(a&63)<<12 | uint32(b&63)<<6 | uint32(c&63)
+		if v&3 != 0 {
+			return nil, false
 		}
+		dst = append(dst, byte(v>>10), byte(v>>2))
 	}
-	if acc&(1<<bits-1) != 0 {
+	if seen&b64Bad != 0 || seen&(b64URL|b64Std) == b64URL|b64Std {
 		return nil, false
 	}
 	return dst, true
@@ -149,8 +165,21 @@ func ValidCaveatText(c string) bool {
 			return false
 		}
 	}
-	for _, r := range arg {
-		if r < 0x20 || r == 0x7f || r == 0xfffd || (r >= 0x80 && r < 0xa0) {
+	for i := 0; i < len(arg); i++ {
+		if c := arg[i]; c < 0x20 || c == 0x7f {
+			return false
+		} else if c >= 0x80 {
+			return validText(arg[i:])
+		}
+	}
+	return true
+}
+
+// validText is ValidCaveatText's check of non-ASCII text: valid UTF-8 and
+// no C0 or C1 control characters.
+func validText(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || r == utf8.RuneError || (r >= 0x80 && r < 0xa0) {
 			return false
 		}
 	}

@@ -402,6 +402,25 @@ func decodedByte(raw string, j int) (byte, int) {
 	return raw[j], 1
 }
 
+// ValidRoutes reports whether a routes caveat argument is well-formed:
+// concrete patterns (ValidRoute) separated by single spaces, no leading
+// or trailing space. It does not allocate.
+func ValidRoutes(routes string) bool {
+	if routes == "" {
+		return false
+	}
+	for {
+		r, rest, more := strings.Cut(routes, " ")
+		if !scanConcrete(r) {
+			return false
+		}
+		if !more {
+			return true
+		}
+		routes = rest
+	}
+}
+
 // MatchRoutes validates every pattern of a routes caveat argument (patterns
 // separated by single spaces) and reports whether any matches the canonical
 // raw path. ok is false when the argument is malformed: empty, a doubled,

@@ -59,7 +59,7 @@ func compileCaveats(vt *verifiedToken, texts []string) error {
 			id.Method = arg
 		case mint.CaveatRoutes:
 			c.kind = kindRoutes
-			if _, ok := policy.MatchRoutes(arg, "/"); !ok {
+			if !policy.ValidRoutes(arg) {
 				return ErrBadCaveat
 			}
 			if id.routes == "" {

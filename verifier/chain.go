@@ -3,6 +3,7 @@ package verifier
 import (
 	"crypto/sha256"
 	"encoding"
+	"encoding/binary"
 	"hash"
 )
 
@@ -78,11 +79,15 @@ func (c *chain) mac(key []byte, msg []byte, suffix []byte, out *[sha256.Size]byt
 }
 
 func (c *chain) setPad(key []byte, b byte) {
-	n := copy(c.pad[:], key)
-	for i := 0; i < n; i++ {
-		c.pad[i] ^= b
+	fill := uint64(b) * 0x0101010101010101
+	for i := 0; i < len(c.pad); i += 8 {
+		binary.LittleEndian.PutUint64(c.pad[i:], fill)
 	}
-	for i := n; i < len(c.pad); i++ {
-		c.pad[i] = b
+	n := len(key) &^ 7
+	for i := 0; i < n; i += 8 {
+		binary.LittleEndian.PutUint64(c.pad[i:], binary.LittleEndian.Uint64(key[i:])^fill)
+	}
+	for i := n; i < len(key); i++ {
+		c.pad[i] = key[i] ^ b
 	}
 }
