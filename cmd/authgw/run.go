@@ -83,6 +83,7 @@ var commands = []commandSpec{
 	{name: "inspect", summary: "show a token's identifier and caveats; verify it with a key ring", usage: inspectUsage, new: func() command { return &inspectCommand{} }},
 	{name: "attenuate", summary: "narrow a token with more caveats, without any secret", usage: attenuateUsage, new: func() command { return &attenuateCommand{} }},
 	{name: "check", summary: "tell whether a request would be allowed, and why not", usage: checkUsage, new: func() command { return &checkCommand{} }},
+	{name: "migrate", summary: "apply, revert or list database schema migrations", usage: migrateUsage, new: func() command { return &migrateCommand{} }},
 }
 
 // mainUsage is the command list printed by "authgw help".

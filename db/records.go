@@ -1,0 +1,183 @@
+package db
+
+// Records are the rows the store reads and writes, in the shapes the
+// accounts service, the login flow and the gateway use. IDs are UUIDv7
+// strings; times are UTC milliseconds, with 0 meaning "not set" for the
+// nullable ones (a NULL column).
+
+// Organization is a customer account that owns clients and has members.
+type Organization struct {
+	ID        string
+	Name      string
+	CreatedMs int64
+}
+
+// User is a person who logs in.
+type User struct {
+	ID   string
+	Name string
+	// PasswordHash is a PHC argon2id string or a legacy bcrypt hash; ""
+	// when the user has no password (code login only).
+	PasswordHash string
+	BannedMs     int64
+	DeletedMs    int64
+	CreatedMs    int64
+	UpdatedMs    int64
+	// Roles are read with the user: sysadmin, employee, user.
+	Roles []string
+	// TOTPEnabled is true when a confirmed TOTP secret exists.
+	TOTPEnabled bool
+}
+
+// Email is one address of a user, stored normalized.
+type Email struct {
+	ID         string
+	UserID     string
+	Email      string
+	VerifiedMs int64
+	CreatedMs  int64
+}
+
+// Client is an API client of an organization.
+type Client struct {
+	ID             string
+	OrganizationID string
+	Name           string
+	// SecretHash is the SHA-256 hex of the secret, or a legacy bcrypt hash.
+	SecretHash string
+	// ReqsPerSec is the rate limit; -1 means unlimited.
+	ReqsPerSec int
+	CreatedMs  int64
+	UpdatedMs  int64
+	DeletedMs  int64
+	// Roles are read with the client: system, internal, external.
+	Roles []string
+	// Restrictions are filled by LoadSnapshot only.
+	Restrictions []Restriction
+}
+
+// Restriction is a client access restriction of type ip (CIDR), host or api.
+type Restriction struct {
+	ID        string
+	ClientID  string
+	Type      string
+	Value     string
+	CreatedMs int64
+}
+
+// Membership links a user to an organization with flags.
+type Membership struct {
+	ID             string
+	OrganizationID string
+	UserID         string
+	Read           bool
+	Edit           bool
+	Manage         bool
+	Delete         bool
+	CreatedMs      int64
+}
+
+// API is a backend registered at /<Name>/v<Version>.
+type API struct {
+	Name              string
+	Version           int
+	URL               string
+	AllowUnidentified bool
+	Active            bool
+	CreatedMs         int64
+	UpdatedMs         int64
+}
+
+// Session is one login of a user.
+type Session struct {
+	ID                string
+	UserID            string
+	ClientID          string // "" when the login had no client
+	IP                string
+	UserAgent         string
+	CreatedMs         int64
+	ExpiresMs         int64
+	RefreshedMs       int64
+	InvalidatedMs     int64
+	InvalidatedReason string
+}
+
+// RefreshToken is a stored refresh token: only its SHA-256 hash is kept.
+type RefreshToken struct {
+	Hash       string // SHA-256 hex
+	SessionID  string
+	Family     string
+	CreatedMs  int64
+	ExpiresMs  int64
+	ConsumedMs int64
+	ReplacedBy string
+}
+
+// Code kinds.
+const (
+	CodeLogin             = "login"
+	CodeEmailVerification = "email-verification"
+	CodeTOTPFlow          = "totp-flow"
+)
+
+// Code is a login, email-verification or TOTP-flow code, stored hashed.
+type Code struct {
+	ID            string
+	Hash          string // SHA-256 hex (or HMAC-SHA256 hex) of the code
+	Kind          string
+	UserID        string
+	EmailID       string
+	State         string
+	CreatedMs     int64
+	ExpiresMs     int64
+	Attempts      int
+	ConsumedMs    int64
+	InvalidatedMs int64
+}
+
+// TOTPSecret is a user's TOTP secret, encrypted by the caller.
+type TOTPSecret struct {
+	UserID       string
+	Ciphertext   []byte
+	ConfirmedMs  int64
+	LastUsedStep int64
+	CreatedMs    int64
+}
+
+// Revocation kinds.
+const (
+	RevokeSession = "session"
+	RevokeUser    = "user"
+)
+
+// Revocation is one entry of the revocation feed the gateways poll.
+type Revocation struct {
+	// Cursor orders the feed; poll with the last cursor seen.
+	Cursor      int64
+	Kind        string
+	Subject     string // session or user ID
+	NotBeforeMs int64  // for kind user: tokens issued before are refused
+	ExpiresMs   int64  // after this no token it could refuse is valid
+	CreatedMs   int64
+}
+
+// Snapshot is what the gateway keeps in memory: every live client with
+// its roles and restrictions, and every API.
+type Snapshot struct {
+	Clients  []Client
+	APIs     []API
+	LoadedMs int64
+}
+
+// Page asks for one page of a list: at most Size rows after Cursor (an
+// opaque value from a previous page's Next; "" for the first page).
+type Page struct {
+	Size   int
+	Cursor string
+}
+
+// PageInfo tells where the next and previous pages start; "" when none.
+type PageInfo struct {
+	Next string
+	Prev string
+}
