@@ -1,0 +1,294 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+)
+
+// Client roles (the client_roles CHECK).
+const (
+	ClientRoleSystem   = "system"
+	ClientRoleInternal = "internal"
+	ClientRoleExternal = "external"
+)
+
+// Access restriction types (the client_access_restrictions CHECK).
+const (
+	RestrictionIP   = "ip"
+	RestrictionHost = "host"
+	RestrictionAPI  = "api"
+)
+
+// UnlimitedReqsPerSec is the Client.ReqsPerSec of a client without a rate
+// limit.
+const UnlimitedReqsPerSec = -1
+
+// clientCols are the columns scanClient reads, from clients c.
+const clientCols = "c.id, c.organization_id, c.name, c.secret_hash, c.reqs_per_sec, c.created_ms, c.updated_ms, c.deleted_ms"
+
+// scanClient reads clientCols, then extra.
+func scanClient(sc scanner, extra ...any) (Client, error) {
+	var (
+		c       Client
+		deleted sql.NullInt64
+	)
+	dest := append([]any{&c.ID, &c.OrganizationID, &c.Name, &c.SecretHash, &c.ReqsPerSec, &c.CreatedMs, &c.UpdatedMs, &deleted}, extra...)
+	if err := sc.Scan(dest...); err != nil {
+		return Client{}, err
+	}
+	c.DeletedMs = deleted.Int64
+	return c, nil
+}
+
+// liveClient is the condition "the client of the row in table and its
+// organization are not deleted", for statements on client_roles and
+// client_access_restrictions.
+func liveClient(table string) string {
+	return "EXISTS (SELECT 1 FROM clients lc JOIN organizations lo ON lo.id = lc.organization_id " +
+		"WHERE lc.id = " + table + ".client_id AND lc.deleted_ms IS NULL AND lo.deleted_ms IS NULL)"
+}
+
+// liveClientFrom is the FROM ... WHERE of an INSERT ... SELECT that
+// inserts a row only for a live client (argument: the client ID).
+const liveClientFrom = " FROM clients c JOIN organizations o ON o.id = c.organization_id " +
+	"WHERE c.id = ? AND c.deleted_ms IS NULL AND o.deleted_ms IS NULL"
+
+// CreateClient writes the client and its roles in one transaction, and
+// returns it as stored. c needs its ID, OrganizationID, Name,
+// SecretHash and CreatedMs; UpdatedMs defaults to CreatedMs; ReqsPerSec
+// is stored as given (UnlimitedReqsPerSec or a rate; 0 blocks every
+// request, so callers fill their default); Roles default to
+// ClientRoleExternal alone, repeats are dropped; DeletedMs and
+// Restrictions are ignored. Nothing is written when any part fails:
+// ErrDuplicate for an ID already taken, ErrInvalid for a missing field,
+// an unknown role, a rate below -1 or a value too long, ErrForeignKey for
+// a missing or deleted organization.
+func (s *DB) CreateClient(ctx context.Context, c Client) (Client, error) {
+	c.Roles = normalizeRoles(c.Roles, ClientRoleExternal)
+	c.DeletedMs, c.Restrictions = 0, nil
+	if c.UpdatedMs == 0 {
+		c.UpdatedMs = c.CreatedMs
+	}
+	if err := errors.Join(requireID("client ID", c.ID), requireID("client OrganizationID", c.OrganizationID),
+		requireMs("client CreatedMs", c.CreatedMs), checkText("client name", c.Name),
+		requireID("client SecretHash", c.SecretHash), checkText("client secret hash", c.SecretHash)); err != nil {
+		return Client{}, err
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx,
+			"INSERT INTO clients (id, organization_id, name, secret_hash, reqs_per_sec, created_ms, updated_ms) "+
+				"SELECT ?, o.id, ?, ?, ?, ?, ? FROM organizations o WHERE o.id = ? AND o.deleted_ms IS NULL",
+			c.ID, c.Name, c.SecretHash, c.ReqsPerSec, c.CreatedMs, c.UpdatedMs, c.OrganizationID)
+		if err := insertedOne(res, err, "organization "+c.OrganizationID); err != nil {
+			return err
+		}
+		for _, role := range c.Roles {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO client_roles (client_id, role) VALUES (?, ?)", c.ID, role); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return Client{}, err
+	}
+	return c, nil
+}
+
+// GetClient returns the client id with its roles (not its restrictions:
+// ListRestrictions). It fails with ErrNotFound when there is none, and
+// ErrDeleted when it or its organization was deleted.
+func (s *DB) GetClient(ctx context.Context, id string) (Client, error) {
+	rows, err := s.sql.QueryContext(ctx,
+		"SELECT "+clientCols+", o.deleted_ms, r.role FROM clients c JOIN organizations o ON o.id = c.organization_id "+
+			"LEFT JOIN client_roles r ON r.client_id = c.id WHERE c.id = ? ORDER BY r.role", id)
+	if err != nil {
+		return Client{}, classify(err)
+	}
+	defer rows.Close()
+	var (
+		c                 Client
+		found, orgDeleted bool
+	)
+	for rows.Next() {
+		var (
+			role sql.NullString
+			org  sql.NullInt64
+		)
+		row, err := scanClient(rows, &org, &role)
+		if err != nil {
+			return Client{}, classify(err)
+		}
+		if !found {
+			c, found, orgDeleted = row, true, org.Valid
+			c.Roles = []string{}
+		}
+		if role.Valid {
+			c.Roles = append(c.Roles, role.String)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return Client{}, classify(err)
+	}
+	switch {
+	case !found:
+		return Client{}, ErrNotFound
+	case c.DeletedMs != 0 || orgDeleted:
+		return Client{}, ErrDeleted
+	}
+	return c, nil
+}
+
+// ListClients returns a page of the organization's clients that are not
+// deleted, in creation (ID) order, with their roles. It fails with
+// ErrNotFound for a missing organization, ErrDeleted for a deleted one,
+// and ErrInvalid for a bad page size or cursor.
+func (s *DB) ListClients(ctx context.Context, orgID string, p Page) ([]Client, PageInfo, error) {
+	if err := p.validate(); err != nil {
+		return nil, PageInfo{}, err
+	}
+	if err := s.requireLive(ctx, "organizations", orgID); err != nil {
+		return nil, PageInfo{}, err
+	}
+	clients, info, err := listPage(ctx, s.sql, p, keyset{
+		cols:  clientCols,
+		from:  "clients c",
+		where: "c.organization_id = ? AND c.deleted_ms IS NULL",
+		args:  []any{orgID},
+		id:    "c.id",
+	}, func(rows *sql.Rows) (Client, string, error) {
+		c, err := scanClient(rows)
+		return c, c.ID, err
+	})
+	if err != nil {
+		return nil, PageInfo{}, err
+	}
+	ids := make([]string, len(clients))
+	for i, c := range clients {
+		ids[i] = c.ID
+	}
+	roles, err := rolesOf(ctx, s.sql, "client_roles", "client_id", ids)
+	if err != nil {
+		return nil, PageInfo{}, err
+	}
+	for i := range clients {
+		clients[i].Roles = append([]string{}, roles[clients[i].ID]...)
+	}
+	return clients, info, nil
+}
+
+// updateClient runs "UPDATE clients SET set WHERE id = ?" on a live
+// client of a live organization: ErrNotFound otherwise.
+func (s *DB) updateClient(ctx context.Context, id, set string, args ...any) error {
+	return affectedOne(s.sql.ExecContext(ctx,
+		"UPDATE clients SET "+set+" WHERE id = ? AND deleted_ms IS NULL AND "+
+			"EXISTS (SELECT 1 FROM organizations lo WHERE lo.id = clients.organization_id AND lo.deleted_ms IS NULL)",
+		append(args, id)...))
+}
+
+// UpdateClient sets the client's name and rate limit, stored as given
+// (UnlimitedReqsPerSec or a rate). It fails with ErrNotFound for a
+// missing or deleted client, and ErrInvalid for a rate below -1 or above
+// 2147483647, a name too long or not UTF-8, or an unset time.
+func (s *DB) UpdateClient(ctx context.Context, id, name string, reqsPerSec int, updatedMs int64) error {
+	if err := errors.Join(checkText("client name", name), requireMs("updatedMs", updatedMs)); err != nil {
+		return err
+	}
+	return s.updateClient(ctx, id, "name = ?, reqs_per_sec = ?, updated_ms = ?", name, reqsPerSec, updatedMs)
+}
+
+// SetClientSecretHash replaces the client's secret hash (refresh-secret).
+// It fails with ErrNotFound for a missing or deleted client, and
+// ErrInvalid for an empty or too long hash or an unset time.
+func (s *DB) SetClientSecretHash(ctx context.Context, id, hash string, updatedMs int64) error {
+	if err := errors.Join(requireID("client secret hash", hash), checkText("client secret hash", hash),
+		requireMs("updatedMs", updatedMs)); err != nil {
+		return err
+	}
+	return s.updateClient(ctx, id, "secret_hash = ?, updated_ms = ?", hash, updatedMs)
+}
+
+// DeleteClient soft-deletes the client id: it sets deleted_ms, after
+// which the client, its roles and restrictions are hidden. Its sessions
+// are not touched: the caller revokes them (SPEC §6.4). It fails with
+// ErrNotFound for a missing or already deleted client, and ErrInvalid
+// for an unset time.
+func (s *DB) DeleteClient(ctx context.Context, id string, deletedMs int64) error {
+	if err := requireMs("deletedMs", deletedMs); err != nil {
+		return err
+	}
+	return s.updateClient(ctx, id, "deleted_ms = ?, updated_ms = ?", deletedMs, deletedMs)
+}
+
+// AddClientRole gives the client a role. It fails with ErrDuplicate when
+// the client has it already, ErrInvalid for a role other than
+// ClientRoleSystem, ClientRoleInternal and ClientRoleExternal, and
+// ErrForeignKey for a missing or deleted client.
+func (s *DB) AddClientRole(ctx context.Context, clientID, role string) error {
+	res, err := s.sql.ExecContext(ctx, "INSERT INTO client_roles (client_id, role) SELECT c.id, ?"+liveClientFrom, role, clientID)
+	return insertedOne(res, err, "client "+clientID)
+}
+
+// RemoveClientRole takes a role from the client. It fails with
+// ErrNotFound when the client (live) does not have it.
+func (s *DB) RemoveClientRole(ctx context.Context, clientID, role string) error {
+	return affectedOne(s.sql.ExecContext(ctx,
+		"DELETE FROM client_roles WHERE client_id = ? AND role = ? AND "+liveClient("client_roles"), clientID, role))
+}
+
+// ClientRoles returns the client's roles, sorted. It fails with
+// ErrNotFound for a missing or deleted client.
+func (s *DB) ClientRoles(ctx context.Context, clientID string) ([]string, error) {
+	return listOwned(ctx, s.sql,
+		"SELECT r.role FROM clients c JOIN organizations o ON o.id = c.organization_id "+
+			"LEFT JOIN client_roles r ON r.client_id = c.id "+
+			"WHERE c.id = ? AND c.deleted_ms IS NULL AND o.deleted_ms IS NULL ORDER BY r.role",
+		[]any{clientID}, scanRole)
+}
+
+// AddRestriction adds an access restriction to a client. r needs its ID,
+// ClientID, Type (RestrictionIP, RestrictionHost or RestrictionAPI),
+// Value and CreatedMs; the caller checks that Value parses for its type.
+// It fails with ErrDuplicate when the client has the same (type, value)
+// already, ErrInvalid for an unknown type, an empty value or one with
+// surrounding white space or control characters, or a missing field, and
+// ErrForeignKey for a missing or deleted client.
+func (s *DB) AddRestriction(ctx context.Context, r Restriction) error {
+	if err := errors.Join(requireID("restriction ID", r.ID), requireMs("restriction CreatedMs", r.CreatedMs),
+		checkKey("restriction value", r.Value)); err != nil {
+		return err
+	}
+	res, err := s.sql.ExecContext(ctx,
+		"INSERT INTO client_access_restrictions (id, client_id, type, value, created_ms) SELECT ?, c.id, ?, ?, ?"+liveClientFrom,
+		r.ID, r.Type, r.Value, r.CreatedMs, r.ClientID)
+	return insertedOne(res, err, "client "+r.ClientID)
+}
+
+// ListRestrictions returns the client's access restrictions in creation
+// (ID) order. It fails with ErrNotFound for a missing or deleted client.
+func (s *DB) ListRestrictions(ctx context.Context, clientID string) ([]Restriction, error) {
+	return listOwned(ctx, s.sql,
+		"SELECT a.id, a.client_id, a.type, a.value, a.created_ms FROM clients c JOIN organizations o ON o.id = c.organization_id "+
+			"LEFT JOIN client_access_restrictions a ON a.client_id = c.id "+
+			"WHERE c.id = ? AND c.deleted_ms IS NULL AND o.deleted_ms IS NULL ORDER BY a.id",
+		[]any{clientID}, func(rows *sql.Rows) (Restriction, bool, error) {
+			var (
+				id, client, typ, value sql.NullString
+				created                sql.NullInt64
+			)
+			if err := rows.Scan(&id, &client, &typ, &value, &created); err != nil {
+				return Restriction{}, false, err
+			}
+			return Restriction{ID: id.String, ClientID: client.String, Type: typ.String, Value: value.String, CreatedMs: created.Int64}, id.Valid, nil
+		})
+}
+
+// DeleteRestriction deletes the restriction restrictionID of the client
+// clientID. It fails with ErrNotFound when there is none, when it belongs
+// to another client, or when the client is deleted.
+func (s *DB) DeleteRestriction(ctx context.Context, clientID, restrictionID string) error {
+	return affectedOne(s.sql.ExecContext(ctx,
+		"DELETE FROM client_access_restrictions WHERE id = ? AND client_id = ? AND "+liveClient("client_access_restrictions"),
+		restrictionID, clientID))
+}

@@ -1,0 +1,454 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// User roles (the user_roles CHECK).
+const (
+	RoleSysadmin = "sysadmin"
+	RoleEmployee = "employee"
+	RoleUser     = "user"
+)
+
+// MaxEmailLength is the longest normalized address, in characters: the
+// width of emails.email.
+const MaxEmailLength = 320
+
+// NewUser is what CreateUser writes in one transaction: the user, its
+// first email address, its roles and, optionally, a membership.
+type NewUser struct {
+	// User is the user. Required: ID, Name, CreatedMs. Optional:
+	// PasswordHash ("" for none), BannedMs, UpdatedMs (default
+	// CreatedMs). User.Roles, TOTPEnabled and DeletedMs are ignored.
+	User
+	// Email is the user's address. Required: ID, and Email normalized by
+	// NormalizeEmail. Optional: VerifiedMs, CreatedMs (default the
+	// user's). UserID is set to the user's ID.
+	Email Email
+	// Roles are the user's roles. Optional. Default: RoleUser alone.
+	// Repeats are dropped.
+	Roles []string
+	// Membership, when not nil, makes the user a member of an
+	// organization. Required: ID, OrganizationID. Optional: the flags,
+	// CreatedMs (default the user's). UserID is set to the user's ID.
+	Membership *Membership
+}
+
+// NormalizeEmail returns the stored form of an email address: s trimmed
+// of surrounding white space, with its domain lower-cased (the local part
+// is kept as given: it may be case-sensitive). It fails with ErrInvalid
+// when the address is not valid UTF-8, does not hold exactly one "@"
+// with text on both sides, contains white space or a control character,
+// or is longer than MaxEmailLength characters once normalized. It does
+// not check that the domain exists.
+func NormalizeEmail(s string) (string, error) {
+	if !utf8.ValidString(s) {
+		return "", fmt.Errorf("%w: email: not valid UTF-8", ErrInvalid)
+	}
+	s = strings.TrimFunc(s, unicode.IsSpace)
+	if strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
+		return "", fmt.Errorf("%w: email: contains white space or a control character", ErrInvalid)
+	}
+	local, domain, ok := strings.Cut(s, "@")
+	switch {
+	case !ok:
+		return "", fmt.Errorf("%w: email: no @", ErrInvalid)
+	case strings.Contains(domain, "@"):
+		return "", fmt.Errorf("%w: email: more than one @", ErrInvalid)
+	case local == "":
+		return "", fmt.Errorf("%w: email: nothing before the @", ErrInvalid)
+	case domain == "":
+		return "", fmt.Errorf("%w: email: nothing after the @", ErrInvalid)
+	}
+	s = local + "@" + strings.ToLower(domain)
+	if n := utf8.RuneCountInString(s); n > MaxEmailLength {
+		return "", fmt.Errorf("%w: email: %d characters, more than %d", ErrInvalid, n, MaxEmailLength)
+	}
+	return s, nil
+}
+
+// checkEmail checks that e.Email is already normalized, so the unique
+// index on emails.email is the duplicate check.
+func checkEmail(address string) error {
+	n, err := NormalizeEmail(address)
+	if err != nil {
+		return err
+	}
+	if n != address {
+		return fmt.Errorf("%w: email: not normalized (want %q)", ErrInvalid, n)
+	}
+	return nil
+}
+
+// userCols are the columns scanUser reads, from users u.
+const userCols = "u.id, u.name, u.password_hash, u.banned_ms, u.deleted_ms, u.created_ms, u.updated_ms, " +
+	"EXISTS (SELECT 1 FROM totp_secrets t WHERE t.user_id = u.id AND t.confirmed_ms IS NOT NULL)"
+
+// scanUser reads userCols, then extra.
+func scanUser(sc scanner, extra ...any) (User, error) {
+	var (
+		u               User
+		hash            sql.NullString
+		banned, deleted sql.NullInt64
+	)
+	dest := append([]any{&u.ID, &u.Name, &hash, &banned, &deleted, &u.CreatedMs, &u.UpdatedMs, &u.TOTPEnabled}, extra...)
+	if err := sc.Scan(dest...); err != nil {
+		return User{}, err
+	}
+	u.PasswordHash, u.BannedMs, u.DeletedMs = hash.String, banned.Int64, deleted.Int64
+	return u, nil
+}
+
+// emailCols are the columns scanEmail reads, from emails e.
+const emailCols = "e.id, e.user_id, e.email, e.verified_ms, e.created_ms"
+
+// scanEmail reads emailCols.
+func scanEmail(sc scanner) (Email, error) {
+	var (
+		e        Email
+		verified sql.NullInt64
+	)
+	if err := sc.Scan(&e.ID, &e.UserID, &e.Email, &verified, &e.CreatedMs); err != nil {
+		return Email{}, err
+	}
+	e.VerifiedMs = verified.Int64
+	return e, nil
+}
+
+// liveUser is the condition "the user of the row in table is not
+// deleted", for statements on emails, user_roles and org_memberships.
+func liveUser(table string) string {
+	return "EXISTS (SELECT 1 FROM users lu WHERE lu.id = " + table + ".user_id AND lu.deleted_ms IS NULL)"
+}
+
+// CreateUser writes nu's user, email address, roles and membership in one
+// transaction, and returns the user as stored (with its roles). Nothing
+// is written when any part fails: ErrDuplicate for an email address (or
+// an ID) already taken, ErrInvalid for a missing ID or time, an address
+// not normalized, an unknown role or a value too long, ErrForeignKey for
+// a membership of a missing or deleted organization.
+func (s *DB) CreateUser(ctx context.Context, nu NewUser) (User, error) {
+	u := nu.User
+	u.Roles = normalizeRoles(nu.Roles, RoleUser)
+	u.TOTPEnabled, u.DeletedMs = false, 0
+	if u.UpdatedMs == 0 {
+		u.UpdatedMs = u.CreatedMs
+	}
+	email := nu.Email
+	email.UserID = u.ID
+	if email.CreatedMs == 0 {
+		email.CreatedMs = u.CreatedMs
+	}
+	if err := errors.Join(requireID("user ID", u.ID), requireMs("user CreatedMs", u.CreatedMs),
+		checkText("user name", u.Name), checkText("password hash", u.PasswordHash),
+		requireID("email ID", email.ID), checkEmail(email.Email)); err != nil {
+		return User{}, err
+	}
+	var m Membership
+	if nu.Membership != nil {
+		m = *nu.Membership
+		m.UserID = u.ID
+		if m.CreatedMs == 0 {
+			m.CreatedMs = u.CreatedMs
+		}
+		if err := errors.Join(requireID("membership ID", m.ID), requireID("membership OrganizationID", m.OrganizationID)); err != nil {
+			return User{}, err
+		}
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx,
+			"INSERT INTO users (id, name, password_hash, banned_ms, created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?)",
+			u.ID, u.Name, nullString(u.PasswordHash), nullMs(u.BannedMs), u.CreatedMs, u.UpdatedMs); err != nil {
+			return err
+		}
+		if err := insertEmail(ctx, tx, email); err != nil {
+			return err
+		}
+		for _, role := range u.Roles {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO user_roles (user_id, role) VALUES (?, ?)", u.ID, role); err != nil {
+				return err
+			}
+		}
+		if nu.Membership != nil {
+			if err := insertMembership(ctx, tx, m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return User{}, err
+	}
+	return u, nil
+}
+
+// insertEmail inserts e for a live user: ErrForeignKey otherwise.
+func insertEmail(ctx context.Context, q querier, e Email) error {
+	res, err := q.ExecContext(ctx,
+		"INSERT INTO emails (id, user_id, email, verified_ms, created_ms) "+
+			"SELECT ?, u.id, ?, ?, ? FROM users u WHERE u.id = ? AND u.deleted_ms IS NULL",
+		e.ID, e.Email, nullMs(e.VerifiedMs), e.CreatedMs, e.UserID)
+	return insertedOne(res, err, "user "+e.UserID)
+}
+
+// GetUser returns the user id with its roles and whether TOTP is enabled.
+// It fails with ErrNotFound when there is no such user, and ErrDeleted
+// when it was deleted.
+func (s *DB) GetUser(ctx context.Context, id string) (User, error) {
+	u, _, err := s.getUser(ctx, false, id)
+	return u, err
+}
+
+// GetUserByEmail returns the user that owns the address (as NormalizeEmail
+// returns it) and the address's record. It fails with ErrNotFound when no
+// live user has that address.
+func (s *DB) GetUserByEmail(ctx context.Context, normalizedEmail string) (User, Email, error) {
+	return s.getUser(ctx, true, normalizedEmail)
+}
+
+// getUser reads one user, with its roles, by ID or by email address.
+func (s *DB) getUser(ctx context.Context, byEmail bool, key string) (User, Email, error) {
+	query := "SELECT " + userCols + ", r.role FROM users u LEFT JOIN user_roles r ON r.user_id = u.id WHERE u.id = ? ORDER BY r.role"
+	if byEmail {
+		query = "SELECT " + userCols + ", " + emailCols + ", r.role FROM emails e JOIN users u ON u.id = e.user_id " +
+			"LEFT JOIN user_roles r ON r.user_id = u.id WHERE e.email = ? ORDER BY r.role"
+	}
+	rows, err := s.sql.QueryContext(ctx, query, key)
+	if err != nil {
+		return User{}, Email{}, classify(err)
+	}
+	defer rows.Close()
+	var (
+		u     User
+		e     Email
+		found bool
+	)
+	for rows.Next() {
+		var (
+			role     sql.NullString
+			verified sql.NullInt64
+			row      User
+			err      error
+		)
+		if byEmail {
+			row, err = scanUser(rows, &e.ID, &e.UserID, &e.Email, &verified, &e.CreatedMs, &role)
+			e.VerifiedMs = verified.Int64
+		} else {
+			row, err = scanUser(rows, &role)
+		}
+		if err != nil {
+			return User{}, Email{}, classify(err)
+		}
+		if !found {
+			u, found = row, true
+			u.Roles = []string{}
+		}
+		if role.Valid {
+			u.Roles = append(u.Roles, role.String)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return User{}, Email{}, classify(err)
+	}
+	switch {
+	case !found:
+		return User{}, Email{}, ErrNotFound
+	case u.DeletedMs != 0:
+		return User{}, Email{}, ErrDeleted
+	}
+	return u, e, nil
+}
+
+// ListUsers returns a page of the users that are not deleted, in creation
+// (ID) order, with their roles and TOTP state. It fails with ErrInvalid
+// for a bad page size or cursor.
+func (s *DB) ListUsers(ctx context.Context, p Page) ([]User, PageInfo, error) {
+	users, info, err := listPage(ctx, s.sql, p, keyset{
+		cols:  userCols,
+		from:  "users u",
+		where: "u.deleted_ms IS NULL",
+		id:    "u.id",
+	}, func(rows *sql.Rows) (User, string, error) {
+		u, err := scanUser(rows)
+		return u, u.ID, err
+	})
+	if err != nil {
+		return nil, PageInfo{}, err
+	}
+	ids := make([]string, len(users))
+	for i, u := range users {
+		ids[i] = u.ID
+	}
+	roles, err := rolesOf(ctx, s.sql, "user_roles", "user_id", ids)
+	if err != nil {
+		return nil, PageInfo{}, err
+	}
+	for i := range users {
+		users[i].Roles = append([]string{}, roles[users[i].ID]...)
+	}
+	return users, info, nil
+}
+
+// updateUser runs "UPDATE users SET set WHERE id = ?" on a user that is
+// not deleted: ErrNotFound otherwise.
+func (s *DB) updateUser(ctx context.Context, id, set string, args ...any) error {
+	return affectedOne(s.sql.ExecContext(ctx,
+		"UPDATE users SET "+set+" WHERE id = ? AND deleted_ms IS NULL", append(args, id)...))
+}
+
+// UpdateUserName renames the user id. It fails with ErrNotFound for a
+// missing or deleted user, and ErrInvalid for a name that is too long or
+// not UTF-8, or an unset time.
+func (s *DB) UpdateUserName(ctx context.Context, id, name string, updatedMs int64) error {
+	if err := errors.Join(checkText("user name", name), requireMs("updatedMs", updatedMs)); err != nil {
+		return err
+	}
+	return s.updateUser(ctx, id, "name = ?, updated_ms = ?", name, updatedMs)
+}
+
+// SetPasswordHash stores the user's password hash (a PHC string); ""
+// removes the password. It fails with ErrNotFound for a missing or
+// deleted user, and ErrInvalid for a hash that is too long or an unset
+// time.
+func (s *DB) SetPasswordHash(ctx context.Context, userID, hash string, updatedMs int64) error {
+	if err := errors.Join(checkText("password hash", hash), requireMs("updatedMs", updatedMs)); err != nil {
+		return err
+	}
+	return s.updateUser(ctx, userID, "password_hash = ?, updated_ms = ?", nullString(hash), updatedMs)
+}
+
+// BanUser marks the user banned since bannedMs (login refuses it). It
+// fails with ErrNotFound for a missing or deleted user, and ErrInvalid
+// for an unset time.
+func (s *DB) BanUser(ctx context.Context, id string, bannedMs int64) error {
+	if err := requireMs("bannedMs", bannedMs); err != nil {
+		return err
+	}
+	return s.updateUser(ctx, id, "banned_ms = ?, updated_ms = ?", bannedMs, bannedMs)
+}
+
+// UnbanUser lifts a ban. It fails with ErrNotFound for a missing or
+// deleted user, and ErrInvalid for an unset time.
+func (s *DB) UnbanUser(ctx context.Context, id string, updatedMs int64) error {
+	if err := requireMs("updatedMs", updatedMs); err != nil {
+		return err
+	}
+	return s.updateUser(ctx, id, "banned_ms = NULL, updated_ms = ?", updatedMs)
+}
+
+// DeleteUser soft-deletes the user id: it sets deleted_ms, after which
+// the user is hidden (GetUser returns ErrDeleted), and, in the same
+// transaction, deletes the user's email addresses so that they can be
+// registered again. Roles, memberships and the TOTP secret stay, hidden.
+// The user's sessions are not touched: the caller revokes them (SPEC
+// §6.4). It fails with ErrNotFound for a missing or already deleted user.
+func (s *DB) DeleteUser(ctx context.Context, id string, deletedMs int64) error {
+	if err := requireMs("deletedMs", deletedMs); err != nil {
+		return err
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := affectedOne(tx.ExecContext(ctx,
+			"UPDATE users SET deleted_ms = ?, updated_ms = ? WHERE id = ? AND deleted_ms IS NULL",
+			deletedMs, deletedMs, id)); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, "DELETE FROM emails WHERE user_id = ?", id)
+		return err
+	})
+}
+
+// AddUserRole gives the user a role. It fails with ErrDuplicate when the
+// user has it already, ErrInvalid for a role other than RoleSysadmin,
+// RoleEmployee and RoleUser, and ErrForeignKey for a missing or deleted
+// user.
+func (s *DB) AddUserRole(ctx context.Context, userID, role string) error {
+	res, err := s.sql.ExecContext(ctx,
+		"INSERT INTO user_roles (user_id, role) SELECT u.id, ? FROM users u WHERE u.id = ? AND u.deleted_ms IS NULL",
+		role, userID)
+	return insertedOne(res, err, "user "+userID)
+}
+
+// RemoveUserRole takes a role from the user. It fails with ErrNotFound
+// when the user (live) does not have it.
+func (s *DB) RemoveUserRole(ctx context.Context, userID, role string) error {
+	return affectedOne(s.sql.ExecContext(ctx,
+		"DELETE FROM user_roles WHERE user_id = ? AND role = ? AND "+liveUser("user_roles"), userID, role))
+}
+
+// UserRoles returns the user's roles, sorted. It fails with ErrNotFound
+// for a missing or deleted user.
+func (s *DB) UserRoles(ctx context.Context, userID string) ([]string, error) {
+	return listOwned(ctx, s.sql,
+		"SELECT r.role FROM users u LEFT JOIN user_roles r ON r.user_id = u.id WHERE u.id = ? AND u.deleted_ms IS NULL ORDER BY r.role",
+		[]any{userID}, scanRole)
+}
+
+// AddEmail adds an address to a user. e needs its ID, UserID, CreatedMs
+// and Email as NormalizeEmail returns it. It fails with ErrDuplicate when
+// the address (or the ID) is taken, ErrInvalid for an address that is not
+// normalized or a missing ID or time, and ErrForeignKey for a missing or
+// deleted user.
+func (s *DB) AddEmail(ctx context.Context, e Email) error {
+	if err := errors.Join(requireID("email ID", e.ID), requireMs("email CreatedMs", e.CreatedMs), checkEmail(e.Email)); err != nil {
+		return err
+	}
+	return insertEmail(ctx, s.sql, e)
+}
+
+// GetEmail returns the address emailID of the user userID. It fails with
+// ErrNotFound when there is none, when it belongs to another user, or
+// when the user is deleted.
+func (s *DB) GetEmail(ctx context.Context, userID, emailID string) (Email, error) {
+	e, err := scanEmail(s.sql.QueryRowContext(ctx,
+		"SELECT "+emailCols+" FROM emails e WHERE e.id = ? AND e.user_id = ? AND "+liveUser("e"), emailID, userID))
+	if err != nil {
+		return Email{}, classify(err)
+	}
+	return e, nil
+}
+
+// ListEmails returns the user's addresses in creation (ID) order. It
+// fails with ErrNotFound for a missing or deleted user.
+func (s *DB) ListEmails(ctx context.Context, userID string) ([]Email, error) {
+	return listOwned(ctx, s.sql,
+		"SELECT e.id, e.user_id, e.email, e.verified_ms, e.created_ms FROM users u LEFT JOIN emails e ON e.user_id = u.id "+
+			"WHERE u.id = ? AND u.deleted_ms IS NULL ORDER BY e.id",
+		[]any{userID}, func(rows *sql.Rows) (Email, bool, error) {
+			var (
+				id, user, email    sql.NullString
+				verified, creation sql.NullInt64
+			)
+			if err := rows.Scan(&id, &user, &email, &verified, &creation); err != nil {
+				return Email{}, false, err
+			}
+			return Email{ID: id.String, UserID: user.String, Email: email.String, VerifiedMs: verified.Int64, CreatedMs: creation.Int64}, id.Valid, nil
+		})
+}
+
+// DeleteEmail deletes the address emailID of the user userID (and, by
+// cascade, its verification codes). It fails with ErrNotFound when there
+// is none, when it belongs to another user, or when the user is deleted.
+// Whether a user may lose their last address is the caller's rule.
+func (s *DB) DeleteEmail(ctx context.Context, userID, emailID string) error {
+	return affectedOne(s.sql.ExecContext(ctx,
+		"DELETE FROM emails WHERE id = ? AND user_id = ? AND "+liveUser("emails"), emailID, userID))
+}
+
+// MarkEmailVerified records that the address emailID was verified at
+// verifiedMs. An address verified before keeps its first time. It fails
+// with ErrNotFound for a missing address or a deleted user, and
+// ErrInvalid for an unset time.
+func (s *DB) MarkEmailVerified(ctx context.Context, emailID string, verifiedMs int64) error {
+	if err := requireMs("verifiedMs", verifiedMs); err != nil {
+		return err
+	}
+	return affectedOne(s.sql.ExecContext(ctx,
+		"UPDATE emails SET verified_ms = COALESCE(verified_ms, ?) WHERE id = ? AND "+liveUser("emails"), verifiedMs, emailID))
+}
