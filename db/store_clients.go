@@ -210,15 +210,29 @@ func (s *DB) SetClientSecretHash(ctx context.Context, id, hash string, updatedMs
 }
 
 // DeleteClient soft-deletes the client id: it sets deleted_ms, after
-// which the client, its roles and restrictions are hidden. Its sessions
-// are not touched: the caller revokes them (SPEC §6.4). It fails with
+// which the client, its roles and restrictions are hidden. In the same
+// transaction it invalidates every live session made with the client and
+// appends a session revocation for each (kept until revocationExpiresMs),
+// so the gateways refuse their tokens (SPEC §6.4). It fails with
 // ErrNotFound for a missing or already deleted client, and ErrInvalid
 // for an unset time.
-func (s *DB) DeleteClient(ctx context.Context, id string, deletedMs int64) error {
+func (s *DB) DeleteClient(ctx context.Context, id string, deletedMs, revocationExpiresMs int64) error {
 	if err := requireMs("deletedMs", deletedMs); err != nil {
 		return err
 	}
-	return s.updateClient(ctx, id, "deleted_ms = ?, updated_ms = ?", deletedMs, deletedMs)
+	if err := requireMs("revocationExpiresMs", revocationExpiresMs); err != nil {
+		return err
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := affectedOne(tx.ExecContext(ctx,
+			"UPDATE clients SET deleted_ms = ?, updated_ms = ? WHERE id = ? AND deleted_ms IS NULL AND "+
+				"EXISTS (SELECT 1 FROM organizations lo WHERE lo.id = clients.organization_id AND lo.deleted_ms IS NULL)",
+			deletedMs, deletedMs, id)); err != nil {
+			return err
+		}
+		_, err := s.invalidateClientSessions(ctx, tx, id, "client-deleted", deletedMs, revocationExpiresMs)
+		return err
+	})
 }
 
 // AddClientRole gives the client a role. It fails with ErrDuplicate when

@@ -105,7 +105,7 @@ func TestOrganizations_createIsAtomic(t *testing.T) {
 		e := newAccountsEnv(t, d)
 		ann := e.user("Ann", "ann@example.com")
 		deleted := e.user("Del", "del@example.com")
-		if err := d.DeleteUser(e.ctx, deleted.ID, e.now()); err != nil {
+		if err := d.DeleteUser(e.ctx, deleted.ID, e.now(), e.now()); err != nil {
 			t.Fatal(err)
 		}
 		existing := e.org("Existing", ann)
@@ -250,7 +250,7 @@ func TestMemberships(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := d.DeleteUser(e.ctx, cid.ID, e.now()); err != nil {
+			if err := d.DeleteUser(e.ctx, cid.ID, e.now(), e.now()); err != nil {
 				t.Fatal(err)
 			}
 			_, err = d.GetMembership(e.ctx, m.ID)

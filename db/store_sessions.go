@@ -316,24 +316,73 @@ func (s *DB) InvalidateSession(ctx context.Context, id, reason string, nowMs, re
 func (s *DB) InvalidateUserSessions(ctx context.Context, userID, reason string, nowMs, revocationExpiresMs int64) (int64, error) {
 	var n int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx,
-			"UPDATE sessions SET invalidated_ms = ?, invalidated_reason = ? WHERE user_id = ? AND invalidated_ms IS NULL AND expires_ms > ?",
-			nowMs, nullString(reason), userID, nowMs)
-		if err != nil {
-			return err
-		}
-		if n, err = res.RowsAffected(); err != nil {
-			return err
-		}
-		_, err = insertRevocation(ctx, tx, Revocation{
-			Kind: RevokeUser, Subject: userID, NotBeforeMs: nowMs, ExpiresMs: revocationExpiresMs, CreatedMs: nowMs,
-		})
+		var err error
+		n, err = invalidateUserSessions(ctx, tx, userID, reason, nowMs, revocationExpiresMs)
 		return err
 	})
 	if err != nil {
 		return 0, err
 	}
 	return n, nil
+}
+
+// invalidateUserSessions is InvalidateUserSessions inside the caller's
+// transaction, so a user's deletion and its revocation are one write.
+func invalidateUserSessions(ctx context.Context, tx *sql.Tx, userID, reason string, nowMs, revocationExpiresMs int64) (int64, error) {
+	res, err := tx.ExecContext(ctx,
+		"UPDATE sessions SET invalidated_ms = ?, invalidated_reason = ? WHERE user_id = ? AND invalidated_ms IS NULL AND expires_ms > ?",
+		nowMs, nullString(reason), userID, nowMs)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, err
+	}
+	_, err = insertRevocation(ctx, tx, Revocation{
+		Kind: RevokeUser, Subject: userID, NotBeforeMs: nowMs, ExpiresMs: revocationExpiresMs, CreatedMs: nowMs,
+	})
+	return n, err
+}
+
+// invalidateClientSessions invalidates, inside the caller's transaction,
+// every live session made with the client, and appends one session
+// revocation for each, so the gateways refuse their tokens.
+func (s *DB) invalidateClientSessions(ctx context.Context, tx *sql.Tx, clientID, reason string, nowMs, revocationExpiresMs int64) (int64, error) {
+	rows, err := tx.QueryContext(ctx,
+		"SELECT id FROM sessions WHERE client_id = ? AND invalidated_ms IS NULL AND expires_ms > ?"+s.forUpdate(),
+		clientID, nowMs)
+	if err != nil {
+		return 0, err
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Close(); err != nil {
+		return 0, err
+	}
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	for _, id := range ids {
+		if _, err := tx.ExecContext(ctx,
+			"UPDATE sessions SET invalidated_ms = ?, invalidated_reason = ? WHERE id = ? AND invalidated_ms IS NULL",
+			nowMs, nullString(reason), id); err != nil {
+			return 0, err
+		}
+		if _, err := insertRevocation(ctx, tx, Revocation{
+			Kind: RevokeSession, Subject: id, NotBeforeMs: nowMs, ExpiresMs: revocationExpiresMs, CreatedMs: nowMs,
+		}); err != nil {
+			return 0, err
+		}
+	}
+	return int64(len(ids)), nil
 }
 
 // TouchSession sets the session's refreshed_ms. It fails with ErrNotFound

@@ -347,10 +347,16 @@ func (s *DB) UnbanUser(ctx context.Context, id string, updatedMs int64) error {
 // the user is hidden (GetUser returns ErrDeleted), and, in the same
 // transaction, deletes the user's email addresses so that they can be
 // registered again. Roles, memberships and the TOTP secret stay, hidden.
-// The user's sessions are not touched: the caller revokes them (SPEC
-// §6.4). It fails with ErrNotFound for a missing or already deleted user.
-func (s *DB) DeleteUser(ctx context.Context, id string, deletedMs int64) error {
+// In the same transaction it invalidates the user's live sessions and
+// appends a user revocation (not before deletedMs, kept until
+// revocationExpiresMs, which should be at least the longest token
+// lifetime away), so the gateways refuse the user's tokens (SPEC §6.4).
+// It fails with ErrNotFound for a missing or already deleted user.
+func (s *DB) DeleteUser(ctx context.Context, id string, deletedMs, revocationExpiresMs int64) error {
 	if err := requireMs("deletedMs", deletedMs); err != nil {
+		return err
+	}
+	if err := requireMs("revocationExpiresMs", revocationExpiresMs); err != nil {
 		return err
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
@@ -359,7 +365,10 @@ func (s *DB) DeleteUser(ctx context.Context, id string, deletedMs int64) error {
 			deletedMs, deletedMs, id)); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, "DELETE FROM emails WHERE user_id = ?", id)
+		if _, err := tx.ExecContext(ctx, "DELETE FROM emails WHERE user_id = ?", id); err != nil {
+			return err
+		}
+		_, err := invalidateUserSessions(ctx, tx, id, "user-deleted", deletedMs, revocationExpiresMs)
 		return err
 	})
 }
