@@ -163,6 +163,23 @@ func rolesOf(ctx context.Context, q querier, table, col string, ids []string) (m
 	return out, classify(rows.Err())
 }
 
+// attachRoles reads the roles of items from a role table (see rolesOf)
+// and gives each its own sorted, never nil, list.
+func attachRoles[T any](ctx context.Context, q querier, table, col string, items []T, id func(*T) string, roles func(*T) *[]string) error {
+	ids := make([]string, len(items))
+	for i := range items {
+		ids[i] = id(&items[i])
+	}
+	byID, err := rolesOf(ctx, q, table, col, ids)
+	if err != nil {
+		return err
+	}
+	for i := range items {
+		*roles(&items[i]) = append([]string{}, byID[ids[i]]...)
+	}
+	return nil
+}
+
 // listOwned runs query, a LEFT JOIN of one live parent row to its
 // children, and scans each row with scan, which reports false when the
 // row's child columns are NULL (a parent without children). No row at

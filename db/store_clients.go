@@ -164,16 +164,9 @@ func (s *DB) ListClients(ctx context.Context, orgID string, p Page) ([]Client, P
 	if err != nil {
 		return nil, PageInfo{}, err
 	}
-	ids := make([]string, len(clients))
-	for i, c := range clients {
-		ids[i] = c.ID
-	}
-	roles, err := rolesOf(ctx, s.sql, "client_roles", "client_id", ids)
-	if err != nil {
+	if err := attachRoles(ctx, s.sql, "client_roles", "client_id", clients,
+		func(x *Client) string { return x.ID }, func(x *Client) *[]string { return &x.Roles }); err != nil {
 		return nil, PageInfo{}, err
-	}
-	for i := range clients {
-		clients[i].Roles = append([]string{}, roles[clients[i].ID]...)
 	}
 	return clients, info, nil
 }

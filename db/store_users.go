@@ -282,16 +282,9 @@ func (s *DB) ListUsers(ctx context.Context, p Page) ([]User, PageInfo, error) {
 	if err != nil {
 		return nil, PageInfo{}, err
 	}
-	ids := make([]string, len(users))
-	for i, u := range users {
-		ids[i] = u.ID
-	}
-	roles, err := rolesOf(ctx, s.sql, "user_roles", "user_id", ids)
-	if err != nil {
+	if err := attachRoles(ctx, s.sql, "user_roles", "user_id", users,
+		func(x *User) string { return x.ID }, func(x *User) *[]string { return &x.Roles }); err != nil {
 		return nil, PageInfo{}, err
-	}
-	for i := range users {
-		users[i].Roles = append([]string{}, roles[users[i].ID]...)
 	}
 	return users, info, nil
 }
