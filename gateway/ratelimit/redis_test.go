@@ -1,0 +1,358 @@
+package ratelimit_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/authgw/authgw/gateway/ratelimit"
+)
+
+// newTestRedis returns a Redis limiter on the test Redis under a prefix of
+// its own, and that prefix.
+func newTestRedis(t *testing.T, c *redis.Client) (*ratelimit.Redis, string) {
+	t.Helper()
+	prefix := testPrefix(t, c)
+	r, err := ratelimit.NewRedis(ratelimit.RedisConfig{Client: c, Prefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, prefix
+}
+
+func TestRedisSemantics(t *testing.T) {
+	c := newRedisClient(t)
+	testSemantics(t, func(t *testing.T) harness {
+		t.Parallel() // the cases sleep on the real clock
+		r, _ := newTestRedis(t, c)
+		t.Cleanup(func() {
+			if r.Degraded() {
+				t.Error("Redis limiter degraded during the test")
+			}
+		})
+		return harness{limiter: r, advance: time.Sleep, tolerance: 40 * time.Millisecond, realClock: true}
+	})
+}
+
+func TestRedisKeyExpiresWithItsBurst(t *testing.T) {
+	tests := []struct {
+		name          string
+		givenRequests int
+		expectMinTTL  time.Duration
+		expectMaxTTL  time.Duration
+	}{
+		{name: "one request: expires after one interval", givenRequests: 1, expectMinTTL: 50 * time.Millisecond, expectMaxTTL: 100 * time.Millisecond},
+		{name: "whole burst: expires after one second", givenRequests: 10, expectMinTTL: 950 * time.Millisecond, expectMaxTTL: time.Second},
+		{name: "refused requests do not extend it", givenRequests: 15, expectMinTTL: 950 * time.Millisecond, expectMaxTTL: time.Second},
+	}
+	c := newRedisClient(t)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r, prefix := newTestRedis(t, c)
+			ctx := context.Background()
+			for range tc.givenRequests {
+				if _, err := r.Allow(ctx, "client-1", 10); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ttl, err := c.PTTL(ctx, prefix+"client-1").Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ttl < tc.expectMinTTL || ttl > tc.expectMaxTTL {
+				t.Errorf("PTTL %v, want %v to %v", ttl, tc.expectMinTTL, tc.expectMaxTTL)
+			}
+		})
+	}
+
+	t.Run("unlimited and zero write nothing", func(t *testing.T) {
+		r, prefix := newTestRedis(t, c)
+		ctx := context.Background()
+		r.Allow(ctx, "unlimited", ratelimit.Unlimited)
+		r.Allow(ctx, "zero", 0)
+		keys, err := c.Keys(ctx, prefix+"*").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(keys) != 0 {
+			t.Errorf("keys written: %v", keys)
+		}
+	})
+}
+
+// TestRedisTwoInstancesShareOneLimit is two gateway processes, each with
+// its own client and limiter, hammering one client's key: together they
+// admit one limit, not two.
+func TestRedisTwoInstancesShareOneLimit(t *testing.T) {
+	const (
+		perSecond  = 50
+		duration   = 2 * time.Second
+		goroutines = 3 // per instance
+	)
+	first := newRedisClient(t)
+	second := redis.NewClient(redisOptions(t))
+	t.Cleanup(func() { second.Close() })
+	prefix := testPrefix(t, first)
+	var instances []*ratelimit.Redis
+	for _, c := range []*redis.Client{first, second} {
+		r, err := ratelimit.NewRedis(ratelimit.RedisConfig{Client: c, Prefix: prefix})
+		if err != nil {
+			t.Fatal(err)
+		}
+		instances = append(instances, r)
+	}
+
+	var admitted, refused [2]atomic.Int64
+	var wg sync.WaitGroup
+	begin := time.Now()
+	deadline := begin.Add(duration)
+	for i, r := range instances {
+		for range goroutines {
+			wg.Go(func() {
+				for time.Now().Before(deadline) {
+					d, err := r.Allow(context.Background(), "shared-client", perSecond)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if d.Allowed {
+						admitted[i].Add(1)
+					} else {
+						refused[i].Add(1)
+					}
+				}
+			})
+		}
+	}
+	wg.Wait()
+	elapsed := time.Since(begin)
+
+	total := admitted[0].Load() + admitted[1].Load()
+	expect := float64(perSecond) + perSecond*elapsed.Seconds()
+	t.Logf("admitted %d + %d = %d of %d requests in %v; expected %.0f",
+		admitted[0].Load(), admitted[1].Load(), total,
+		total+refused[0].Load()+refused[1].Load(), elapsed, expect)
+	if diff := float64(total) - expect; diff > 0.1*expect || diff < -0.1*expect {
+		t.Errorf("admitted %d, want within 10%% of %.0f", total, expect)
+	}
+	for i, r := range instances {
+		if admitted[i].Load() == 0 || refused[i].Load() == 0 {
+			t.Errorf("instance %d: %d admitted, %d refused: it did not take part", i, admitted[i].Load(), refused[i].Load())
+		}
+		if r.Degraded() {
+			t.Errorf("instance %d degraded", i)
+		}
+	}
+}
+
+// closedAddr returns a loopback address nothing listens on.
+func closedAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+// hungAddr returns the address of a server that accepts connections and
+// never answers, as a Redis stuck in a long command or behind a dropped
+// route would.
+func hungAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, conn)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return l.Addr().String()
+}
+
+// TestRedisDownFailsToLocal: with Redis unreachable, Allow answers from
+// the in-process fallback with no error, says so once in the log, and
+// still limits.
+func TestRedisDownFailsToLocal(t *testing.T) {
+	tests := []struct {
+		name           string
+		givenAddr      func(t *testing.T) string
+		givenCooldown  time.Duration
+		expectFailures uint64
+	}{
+		{name: "closed port, one failure then cooldown", givenAddr: closedAddr, expectFailures: 1},
+		{name: "closed port, every request probes", givenAddr: closedAddr, givenCooldown: time.Nanosecond, expectFailures: 11},
+		{name: "hung server, one timeout then cooldown", givenAddr: hungAddr, expectFailures: 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := redis.NewClient(&redis.Options{Addr: tc.givenAddr(t), ContextTimeoutEnabled: true})
+			t.Cleanup(func() { c.Close() })
+			clock := newClock()
+			var logs logBuffer
+			r, err := ratelimit.NewRedis(ratelimit.RedisConfig{
+				Client:   c,
+				Fallback: ratelimit.NewMemory(ratelimit.MemoryConfig{Now: clock.Now}),
+				Cooldown: tc.givenCooldown,
+				Logger:   logs.Logger(),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			for n := range 10 {
+				began := time.Now()
+				d, err := r.Allow(ctx, "client-1", 10)
+				if err != nil {
+					t.Fatalf("request %d: error %v, want the fallback's decision", n+1, err)
+				}
+				if !d.Allowed {
+					t.Fatalf("request %d refused within the burst: %+v", n+1, d)
+				}
+				if took := time.Since(began); took > 500*time.Millisecond {
+					t.Fatalf("request %d took %v with a 50ms timeout", n+1, took)
+				}
+			}
+			got, err := r.Allow(ctx, "client-1", 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			expectDecision(t, got, ratelimit.Decision{Limit: 10, ResetAfter: time.Second, RetryAfter: 100 * time.Millisecond}, 0)
+			if !r.Degraded() {
+				t.Error("Degraded() false with Redis down")
+			}
+			if got := r.Failures(); got != tc.expectFailures {
+				t.Errorf("Failures() %d, want %d", got, tc.expectFailures)
+			}
+			if n := strings.Count(logs.String(), "Redis unavailable"); n != 1 {
+				t.Errorf("%d failure lines logged, want 1:\n%s", n, logs.String())
+			}
+		})
+	}
+}
+
+func TestRedisRecovers(t *testing.T) {
+	newRedisClient(t) // skips without Redis
+	var down atomic.Bool
+	down.Store(true)
+	opt := redisOptions(t)
+	opt.Dialer = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if down.Load() {
+			return nil, errors.New("test: Redis is down")
+		}
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}
+	c := redis.NewClient(opt)
+	t.Cleanup(func() { c.Close() })
+	var logs logBuffer
+	r, err := ratelimit.NewRedis(ratelimit.RedisConfig{
+		Client: c, Prefix: testPrefix(t, c), Cooldown: 20 * time.Millisecond, Logger: logs.Logger(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := r.Allow(ctx, "client-1", 10); err != nil {
+		t.Fatal(err)
+	}
+	if !r.Degraded() {
+		t.Fatal("not degraded while Redis is down")
+	}
+
+	down.Store(false)
+	if _, err := r.Allow(ctx, "client-1", 10); err != nil {
+		t.Fatal(err)
+	}
+	if !r.Degraded() {
+		t.Fatal("Redis tried again before the cooldown")
+	}
+	time.Sleep(40 * time.Millisecond)
+	if _, err := r.Allow(ctx, "client-1", 10); err != nil {
+		t.Fatal(err)
+	}
+	if r.Degraded() {
+		t.Fatal("still degraded after Redis came back and the cooldown passed")
+	}
+	if !strings.Contains(logs.String(), "reachable again") {
+		t.Errorf("recovery not logged:\n%s", logs.String())
+	}
+	if got := r.Failures(); got != 1 {
+		t.Errorf("Failures() %d, want 1", got)
+	}
+}
+
+func TestRedisCanceledContextIsAnErrorNotAnOutage(t *testing.T) {
+	c := newRedisClient(t)
+	r, _ := newTestRedis(t, c)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	d, err := r.Allow(ctx, "client-1", 10)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("error %v, want context.Canceled", err)
+	}
+	if d.Allowed {
+		t.Errorf("allowed: %+v", d)
+	}
+	if r.Degraded() || r.Failures() != 0 {
+		t.Errorf("a canceled request counted as a Redis failure (degraded %v, failures %d)", r.Degraded(), r.Failures())
+	}
+}
+
+func TestNewRedisConfig(t *testing.T) {
+	withTimeouts := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", ContextTimeoutEnabled: true})
+	withoutTimeouts := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+	t.Cleanup(func() { withTimeouts.Close(); withoutTimeouts.Close() })
+	tests := []struct {
+		name        string
+		given       ratelimit.RedisConfig
+		expectError string
+	}{
+		{name: "defaults", given: ratelimit.RedisConfig{Client: withTimeouts}},
+		{name: "no client", given: ratelimit.RedisConfig{}, expectError: "Client is required"},
+		{name: "client ignoring context deadlines", given: ratelimit.RedisConfig{Client: withoutTimeouts}, expectError: "ContextTimeoutEnabled"},
+		{name: "negative timeout", given: ratelimit.RedisConfig{Client: withTimeouts, Timeout: -time.Second}, expectError: "negative"},
+		{name: "negative cooldown", given: ratelimit.RedisConfig{Client: withTimeouts, Cooldown: -time.Second}, expectError: "negative"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := ratelimit.NewRedis(tc.given)
+			if tc.expectError == "" {
+				if err != nil || r == nil {
+					t.Fatalf("NewRedis: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.expectError) {
+				t.Fatalf("error %v, want one about %q", err, tc.expectError)
+			}
+		})
+	}
+}
