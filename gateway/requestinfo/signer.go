@@ -1,0 +1,240 @@
+package requestinfo
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// DefaultTTL is the life of a token unless SignerConfig.TTL says
+// otherwise: the exp of SPEC §5.3.
+const DefaultTTL = 30 * time.Second
+
+// DefaultCacheSize is the number of entries a Signer's and a Verifier's
+// cache hold unless their config says otherwise.
+const DefaultCacheSize = 10000
+
+// SignerConfig configures a Signer.
+type SignerConfig struct {
+	// Key signs the tokens. Required; ECDSA P-256.
+	Key *ecdsa.PrivateKey
+	// Issuer is the iss claim, the gateway's name. Required.
+	Issuer string
+	// TTL is the life of a token, exp minus iat. Optional. Default
+	// DefaultTTL (30 s); at least one second.
+	TTL time.Duration
+	// Reuse is how long a token is handed out again for the same identity
+	// (every claim but iat, exp and iss) instead of signing anew, so a token
+	// reaches a backend with at least TTL-Reuse left. Optional. Default
+	// TTL/2; negative turns reuse off; must be below TTL.
+	Reuse time.Duration
+	// Now is the clock. Optional. Default time.Now.
+	Now func() time.Time
+	// KeyID is the "kid" of the JWS header. Optional. Default the RFC 7638
+	// thumbprint of the public key (see Thumbprint), which Verifier matches.
+	KeyID string
+	// CacheSize bounds the identities whose tokens are kept for reuse; when
+	// full, a stale entry or else a random one is evicted. Optional.
+	// Default DefaultCacheSize (10,000), rounded up to a multiple of 32.
+	CacheSize int
+}
+
+// Signer turns Claims into signed X-Auth-Info tokens. It is safe for
+// concurrent use.
+type Signer struct {
+	key    *ecdsa.PrivateKey
+	issuer string
+	ttl    time.Duration
+	reuse  time.Duration
+	now    func() time.Time
+	header []byte // base64url of the JWS header, then "."
+	cache  *cache[string]
+}
+
+// NewSigner checks cfg, fills its defaults and returns a Signer. It errors
+// for a missing or non-P-256 key, an empty issuer, a TTL under a second, a
+// Reuse not below TTL, or a negative CacheSize.
+func NewSigner(cfg SignerConfig) (*Signer, error) {
+	if cfg.Key == nil || cfg.Key.Curve != elliptic.P256() {
+		return nil, fmt.Errorf("requestinfo: SignerConfig.Key: %w", errNotP256)
+	}
+	if cfg.Issuer == "" {
+		return nil, errors.New("requestinfo: SignerConfig.Issuer is required")
+	}
+	if cfg.TTL == 0 {
+		cfg.TTL = DefaultTTL
+	}
+	if cfg.TTL < time.Second {
+		return nil, fmt.Errorf("requestinfo: SignerConfig.TTL %v is under a second", cfg.TTL)
+	}
+	if cfg.Reuse == 0 {
+		cfg.Reuse = cfg.TTL / 2
+	}
+	if cfg.Reuse >= cfg.TTL {
+		return nil, fmt.Errorf("requestinfo: SignerConfig.Reuse %v must be below TTL %v", cfg.Reuse, cfg.TTL)
+	}
+	if cfg.CacheSize < 0 {
+		return nil, errors.New("requestinfo: SignerConfig.CacheSize is negative")
+	}
+	if cfg.CacheSize == 0 {
+		cfg.CacheSize = DefaultCacheSize
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.KeyID == "" {
+		kid, err := Thumbprint(&cfg.Key.PublicKey)
+		if err != nil {
+			return nil, fmt.Errorf("requestinfo: SignerConfig.Key: %w", err)
+		}
+		cfg.KeyID = kid
+	}
+	header, err := json.Marshal(struct {
+		Alg string `json:"alg"`
+		Typ string `json:"typ"`
+		Kid string `json:"kid"`
+	}{Algorithm, "JWT", cfg.KeyID})
+	if err != nil {
+		return nil, err
+	}
+	s := &Signer{
+		key:    cfg.Key,
+		issuer: cfg.Issuer,
+		ttl:    cfg.TTL,
+		reuse:  cfg.Reuse,
+		now:    cfg.Now,
+		header: append(b64.AppendEncode(nil, header), '.'),
+	}
+	if cfg.Reuse > 0 {
+		s.cache = newCache[string](cfg.CacheSize)
+	}
+	return s, nil
+}
+
+// Sign returns the compact JWS of c with iat set to now, exp to now+TTL
+// and iss to the configured issuer (the values c has there are ignored).
+// When the same identity was signed less than Reuse ago, that token is
+// returned again, its iat and exp unchanged. Nil role lists are sent as
+// []. It errors when c has no Audience, when signing fails, and when the
+// token would exceed MaxTokenLength.
+func (s *Signer) Sign(c Claims) (string, error) {
+	if c.Audience == "" {
+		return "", errors.New("requestinfo: claims have no audience")
+	}
+	now := s.now()
+	var id [32]byte
+	if s.cache != nil {
+		id = identityKey(&c)
+		if token, ok := s.cache.get(id, now); ok {
+			return token, nil
+		}
+	}
+	c = normalized(c)
+	c.Issuer = s.issuer
+	c.IssuedAt = now.Unix()
+	c.Expires = now.Add(s.ttl).Unix()
+	token, err := s.sign(c)
+	if err != nil {
+		return "", err
+	}
+	if s.cache != nil {
+		s.cache.put(id, token, now, now.Add(s.reuse))
+	}
+	return token, nil
+}
+
+// sign encodes and signs c, with no cache.
+func (s *Signer) sign(c Claims) (string, error) {
+	payload, err := json.Marshal(wireClaims{Claims: c})
+	if err != nil {
+		return "", fmt.Errorf("requestinfo: encoding claims: %w", err)
+	}
+	n := len(s.header) + b64.EncodedLen(len(payload)) + 1 + b64.EncodedLen(64)
+	if n > MaxTokenLength {
+		return "", fmt.Errorf("requestinfo: token of %d bytes exceeds MaxTokenLength", n)
+	}
+	buf := make([]byte, 0, n)
+	buf = append(buf, s.header...)
+	buf = b64.AppendEncode(buf, payload)
+	digest := sha256.Sum256(buf)
+	r, ss, err := ecdsa.Sign(rand.Reader, s.key, digest[:])
+	if err != nil {
+		return "", fmt.Errorf("requestinfo: signing: %w", err)
+	}
+	// RFC 7518 §3.4: R and S as 32-byte big-endian integers, concatenated.
+	var sig [64]byte
+	r.FillBytes(sig[:32])
+	ss.FillBytes(sig[32:])
+	buf = append(buf, '.')
+	buf = b64.AppendEncode(buf, sig[:])
+	return string(buf), nil
+}
+
+// normalized returns c with nil role lists replaced by empty ones, so they
+// are sent as [] (the original's backends expect arrays), without
+// touching the caller's UserClaims.
+func normalized(c Claims) Claims {
+	if c.ClientRoles == nil {
+		c.ClientRoles = []string{}
+	}
+	if c.User != nil {
+		u := *c.User
+		if u.Roles == nil {
+			u.Roles = []string{}
+		}
+		c.User = &u
+	}
+	return c
+}
+
+// identityDomain separates identity hashes from any other SHA-256 use.
+const identityDomain = "authgw/requestinfo identity v1\x00"
+
+// identityKey hashes every claim Sign does not set (all but iat, exp and
+// iss) in an unambiguous length-prefixed encoding. Only the hash is kept
+// in the cache, so it holds no client IDs, IPs or session IDs in the
+// clear. A nil and an empty role list hash alike, as they are sent alike.
+func identityKey(c *Claims) [32]byte {
+	var stack [256]byte
+	b := append(stack[:0], identityDomain...)
+	b = appendString(b, c.Client)
+	if c.SecretVerified {
+		b = append(b, 1)
+	} else {
+		b = append(b, 0)
+	}
+	b = appendStrings(b, c.ClientRoles)
+	b = appendString(b, c.IP)
+	b = appendString(b, c.Audience)
+	if c.User == nil {
+		b = append(b, 0)
+	} else {
+		b = append(b, 1)
+		b = appendString(b, c.User.ID)
+		b = appendString(b, c.User.SessionID)
+		b = appendStrings(b, c.User.Roles)
+	}
+	return sha256.Sum256(b)
+}
+
+func appendString(b []byte, s string) []byte {
+	b = appendLength(b, len(s))
+	return append(b, s...)
+}
+
+func appendStrings(b []byte, ss []string) []byte {
+	b = appendLength(b, len(ss))
+	for _, s := range ss {
+		b = appendString(b, s)
+	}
+	return b
+}
+
+func appendLength(b []byte, n int) []byte {
+	return append(b, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+}
