@@ -2,19 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"path/filepath"
 
 	"github.com/authgw/authgw/db"
-)
-
-// Database settings shared by the commands that use the database
-// (SPEC §9: flag, then environment, then the data directory).
-const (
-	envDatabase  = "AUTHGW_DATABASE"
-	databaseFile = "authgw.db"
 )
 
 const migrateUsage = `Usage: authgw migrate up|down|status [--database DSN] [--data-dir DIR]
@@ -27,9 +18,10 @@ Manages the database schema: the SQL migrations built into authgw.
   status  lists every migration: applied (and when), pending, dirty
           (half-applied), or applied by a newer authgw
 
-The database is --database, else AUTHGW_DATABASE, else the SQLite file
-authgw.db in the data directory (--data-dir, else AUTHGW_DATA_DIR, else
-./authgw-data), created when missing. A DSN is one of
+The database is --database, else AUTHGW_DATABASE, else "database" in the
+config file, else the SQLite file authgw.db in the data directory
+(--data-dir, else AUTHGW_DATA_DIR, else "data-dir" in the config file,
+else ./authgw-data), created when missing. A DSN is one of
   sqlite:PATH
   mysql:USER:PASSWORD@tcp(HOST:PORT)/DBNAME   (a go-sql-driver/mysql DSN)
 
@@ -41,48 +33,8 @@ that fails halfway stays marked dirty, up refuses to go on, and
 Flags:
   --database DSN   sqlite:PATH or mysql:DSN
   --data-dir DIR   data directory, for the default SQLite file
+  --config FILE    JSON config file (else AUTHGW_CONFIG) with the same keys
 `
-
-// databaseSettings are the --database and --data-dir flags of the
-// commands that use the database.
-type databaseSettings struct {
-	database string
-	dataDir  string
-}
-
-// register defines the two flags on fs.
-func (s *databaseSettings) register(fs *flag.FlagSet) {
-	fs.StringVar(&s.database, "database", "", "database DSN")
-	fs.StringVar(&s.dataDir, "data-dir", "", "data directory")
-}
-
-// dsn returns the database DSN and the setting it came from: --database,
-// else AUTHGW_DATABASE, else sqlite: authgw.db in the data directory.
-func (s *databaseSettings) dsn(c *cli) (dsn, setting string) {
-	if s.database != "" {
-		return s.database, "--database"
-	}
-	if v := c.getenv(envDatabase); v != "" {
-		return v, envDatabase
-	}
-	dir := (&keySettings{dataDir: s.dataDir}).dir(c)
-	return "sqlite:" + filepath.Join(dir, databaseFile), "--database (default in the data directory)"
-}
-
-// open opens the database. A malformed DSN is a usage error naming the
-// setting; an unreachable database is a failure. Neither repeats the
-// DSN, which may hold a password.
-func (s *databaseSettings) open(ctx context.Context, c *cli) (*db.DB, error) {
-	dsn, setting := s.dsn(c)
-	d, err := db.Open(ctx, dsn)
-	if errors.Is(err, db.ErrBadDSN) {
-		return nil, &usageError{msg: fmt.Sprintf("%s: %v", setting, err)}
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", setting, err)
-	}
-	return d, nil
-}
 
 // migrateCommand is "authgw migrate".
 type migrateCommand struct {

@@ -84,6 +84,8 @@ var commands = []commandSpec{
 	{name: "attenuate", summary: "narrow a token with more caveats, without any secret", usage: attenuateUsage, new: func() command { return &attenuateCommand{} }},
 	{name: "check", summary: "tell whether a request would be allowed, and why not", usage: checkUsage, new: func() command { return &checkCommand{} }},
 	{name: "migrate", summary: "apply, revert or list database schema migrations", usage: migrateUsage, new: func() command { return &migrateCommand{} }},
+	{name: "bootstrap", summary: "create the first organization, sysadmin user and system client", usage: bootstrapUsage, new: func() command { return &bootstrapCommand{} }},
+	{name: "apis", summary: "add, list or remove backend APIs in the registry", usage: apisUsage, new: func() command { return &apisCommand{} }},
 }
 
 // mainUsage is the command list printed by "authgw help".

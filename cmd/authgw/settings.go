@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/mint"
 )
 
@@ -137,4 +139,60 @@ func (s *keySettings) requireServerID(c *cli) (string, error) {
 			envServerID, filepath.Join(s.dir(c), serverIDFile))}
 	}
 	return id, nil
+}
+
+// Database settings shared by the commands that use the database
+// (SPEC §9: flag, then environment, then config file, then the data
+// directory).
+const (
+	envDatabase  = "AUTHGW_DATABASE"
+	databaseFile = "authgw.db"
+)
+
+// databaseSettings are the --database, --data-dir and --config flags of
+// the commands that use the database.
+type databaseSettings struct {
+	settings
+}
+
+// register defines the three flags on fs.
+func (s *databaseSettings) register(fs *flag.FlagSet) {
+	s.define(fs, "database", "database DSN")
+	s.define(fs, "data-dir", "data directory")
+	s.defineConfig(fs)
+}
+
+// dsn returns the database DSN and the setting it came from: --database,
+// else AUTHGW_DATABASE, else the config file's "database", else sqlite:
+// authgw.db in the data directory (--data-dir, AUTHGW_DATA_DIR, the
+// config file's "data-dir", ./authgw-data). It fails when the config
+// file is bad.
+func (s *databaseSettings) dsn(c *cli) (dsn, setting string, err error) {
+	dsn, setting, found, err := s.lookup(c, "database")
+	if err != nil || found {
+		return dsn, setting, err
+	}
+	dir, err := resolveSetting(c, &s.settings, "data-dir", defaultData, asString)
+	if err != nil {
+		return "", "", err
+	}
+	return "sqlite:" + filepath.Join(dir, databaseFile), "--database (default in the data directory)", nil
+}
+
+// open opens the database. A malformed DSN is a usage error naming the
+// setting; an unreachable database is a failure. Neither repeats the
+// DSN, which may hold a password.
+func (s *databaseSettings) open(ctx context.Context, c *cli) (*db.DB, error) {
+	dsn, setting, err := s.dsn(c)
+	if err != nil {
+		return nil, err
+	}
+	d, err := db.Open(ctx, dsn)
+	if errors.Is(err, db.ErrBadDSN) {
+		return nil, &usageError{msg: fmt.Sprintf("%s: %v", setting, err)}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", setting, err)
+	}
+	return d, nil
 }

@@ -1,0 +1,28 @@
+// Package password hashes, verifies and vets user passwords (SPEC §7.2).
+//
+// Hash writes argon2id PHC strings,
+//
+//	$argon2id$v=19$m=19456,t=2,p=1$<salt>$<key>
+//
+// with the salt and key in unpadded standard base64, as the PHC string
+// format says. DefaultParams are OWASP's minimum for argon2id (19 MiB,
+// two passes, one lane); callers may tune them upwards.
+//
+// Verify checks a password against such a string, or against a bcrypt
+// hash ($2a$, $2b$, $2y$) imported from the original auth-gateway, and
+// says whether the stored hash should be replaced by one made with the
+// current parameters: always for bcrypt, and for argon2id whenever the
+// stored memory, time, parallelism, salt or key length differ. The
+// comparison runs in constant time. A stored hash is input like any
+// other: Verify refuses (with an error, never a panic) a malformed
+// string, an unknown algorithm or version, and parameters above
+// MaxMemory, MaxTime, MaxThreads, MaxKeyLen or MaxBcryptCost, so that a
+// hostile row cannot make one login allocate gigabytes or spin for
+// minutes.
+//
+// CheckPolicy is the password policy: 8 to 256 characters (counted as
+// Unicode code points), no composition rules, and neither one of the
+// most common passwords (a few hundred, embedded from
+// common-passwords.txt and compared case-insensitively) nor the user's
+// own email address or name.
+package password

@@ -1,0 +1,313 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/authgw/authgw/db"
+)
+
+const apisUsage = `Usage: authgw apis add --name N --version V --url U [--allow-unidentified] [--inactive]
+       authgw apis list [--json]
+       authgw apis remove --name N --version V
+       (each also takes [--database DSN] [--data-dir DIR] [--config FILE])
+
+Manages the registry of backend APIs: the gateway sends a request for
+/N/vV/... to the API registered as (N, V), at U.
+
+  add     registers an API. N is 1 to 64 of a-z, 0-9 and "-", and not
+          "accounts" (the accounts service's own prefix). V is the
+          version number: 1 for /N/v1. U is an absolute http or https
+          URL without user info, query or fragment; its path, if any, is
+          the prefix the request path is appended to. The API is active
+          unless --inactive; --allow-unidentified lets requests without
+          client credentials through to it.
+  list    prints the registered APIs as a table (name, version, url,
+          unidentified, active), or as a JSON array with --json.
+  remove  removes the API (N, V) from the registry.
+
+The gateways pick up changes at their next snapshot refresh. The database
+is found as for authgw migrate (see authgw migrate --help) and must be
+migrated already (authgw migrate up, or authgw bootstrap).
+
+Flags:
+  --name N               API name (add, remove)
+  --version V            API version number, a positive integer (add, remove)
+  --url U                backend base URL (add)
+  --allow-unidentified   requests without client credentials are allowed (add)
+  --inactive             register the API switched off (add)
+  --json                 print JSON instead of a table (list)
+  --database DSN         sqlite:PATH or mysql:DSN
+  --data-dir DIR         data directory, for the default SQLite file
+  --config FILE          JSON config file (else AUTHGW_CONFIG)
+
+Exit status: 0 done, 1 failed (already registered, not found), 2 usage
+error (including a bad name, version or URL).
+`
+
+// reservedAPIName is the path prefix of the accounts service.
+const reservedAPIName = "accounts"
+
+// maxAPIURLLength is the width of apis.url.
+const maxAPIURLLength = 2048
+
+// apiNamePattern is what an API name may be.
+var apiNamePattern = regexp.MustCompile(`^[a-z0-9-]{1,64}$`)
+
+// apisFlags are the flags each action takes besides the database ones.
+var apisFlags = map[string][]string{
+	"add":    {"name", "version", "url", "allow-unidentified", "inactive"},
+	"list":   {"json"},
+	"remove": {"name", "version"},
+}
+
+// databaseFlags are the flags every action takes.
+var databaseFlags = []string{"database", "data-dir", "config"}
+
+// apisCommand is "authgw apis add|list|remove".
+type apisCommand struct {
+	db                databaseSettings
+	fs                *flag.FlagSet
+	name              string
+	version           string
+	url               string
+	allowUnidentified bool
+	inactive          bool
+	json              bool
+}
+
+// flagSet defines the flags of every action; run refuses the ones the
+// chosen action does not take.
+func (a *apisCommand) flagSet() *flag.FlagSet {
+	fs := newFlagSet("apis")
+	fs.StringVar(&a.name, "name", "", "API name")
+	fs.StringVar(&a.version, "version", "", "API version number")
+	fs.StringVar(&a.url, "url", "", "backend URL")
+	fs.BoolVar(&a.allowUnidentified, "allow-unidentified", false, "allow requests without client credentials")
+	fs.BoolVar(&a.inactive, "inactive", false, "register the API inactive")
+	fs.BoolVar(&a.json, "json", false, "print JSON")
+	a.db.register(fs)
+	a.fs = fs
+	return fs
+}
+
+// run adds, lists or removes APIs. It fails with a usage error for a
+// missing or unknown action, a flag the action does not take, or a bad
+// name, version or URL; and with exit status 1 when the API is
+// registered already (add), is not registered (remove), or the database
+// fails.
+func (a *apisCommand) run(c *cli, args []string) error {
+	if len(args) == 0 {
+		return usagef("missing action: add, list or remove")
+	}
+	action := args[0]
+	allowed, ok := apisFlags[action]
+	if !ok {
+		return usagef("unknown action %q (want add, list or remove)", action)
+	}
+	if len(args) > 1 {
+		return usagef("unexpected argument %q", args[1])
+	}
+	var wrong string
+	a.fs.Visit(func(f *flag.Flag) {
+		if wrong == "" && !slices.Contains(databaseFlags, f.Name) && !slices.Contains(allowed, f.Name) {
+			wrong = f.Name
+		}
+	})
+	if wrong != "" {
+		return usagef("--%s: not a flag of apis %s", wrong, action)
+	}
+	var api db.API
+	if action != "list" {
+		var err error
+		if api.Name, err = checkAPIName(a.name); err != nil {
+			return err
+		}
+		if api.Version, err = checkAPIVersion(a.version); err != nil {
+			return err
+		}
+	}
+	if action == "add" {
+		var err error
+		if api.URL, err = checkAPIURL(a.url); err != nil {
+			return err
+		}
+		api.AllowUnidentified, api.Active = a.allowUnidentified, !a.inactive
+	}
+
+	ctx := context.Background()
+	d, err := a.db.open(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := requireSchema(ctx, d); err != nil {
+		return err
+	}
+	switch action {
+	case "add":
+		api.CreatedMs = c.now().UnixMilli()
+		err := d.CreateAPI(ctx, api)
+		if errors.Is(err, db.ErrDuplicate) {
+			return fmt.Errorf("%s v%d is registered already (remove it first to change it)", api.Name, api.Version)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "added %s v%d -> %s\n", api.Name, api.Version, api.URL)
+		return nil
+	case "remove":
+		err := d.DeleteAPI(ctx, api.Name, api.Version)
+		if errors.Is(err, db.ErrNotFound) {
+			return fmt.Errorf("%s v%d is not registered", api.Name, api.Version)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "removed %s v%d\n", api.Name, api.Version)
+		return nil
+	}
+	return a.list(ctx, c, d)
+}
+
+// apiJSON is one API in apis list --json.
+type apiJSON struct {
+	Name              string `json:"name"`
+	Version           int    `json:"version"`
+	URL               string `json:"url"`
+	AllowUnidentified bool   `json:"allowUnidentified"`
+	Active            bool   `json:"active"`
+	CreatedMs         int64  `json:"createdMs"`
+	UpdatedMs         int64  `json:"updatedMs"`
+}
+
+// list prints the registry.
+func (a *apisCommand) list(ctx context.Context, c *cli, d *db.DB) error {
+	apis, err := d.ListAPIs(ctx)
+	if err != nil {
+		return err
+	}
+	if a.json {
+		out := make([]apiJSON, len(apis))
+		for i, x := range apis {
+			out[i] = apiJSON{Name: x.Name, Version: x.Version, URL: x.URL, AllowUnidentified: x.AllowUnidentified,
+				Active: x.Active, CreatedMs: x.CreatedMs, UpdatedMs: x.UpdatedMs}
+		}
+		b, err := json.MarshalIndent(out, "", "  ")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "%s\n", b)
+		return nil
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tVERSION\tURL\tUNIDENTIFIED\tACTIVE")
+	for _, x := range apis {
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\n", x.Name, x.Version, x.URL, yesNo(x.AllowUnidentified), yesNo(x.Active))
+	}
+	return tw.Flush()
+}
+
+// yesNo prints a boolean in the table.
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// requireSchema fails when the database has pending migrations: apis
+// does not migrate on its own.
+func requireSchema(ctx context.Context, d *db.DB) error {
+	status, err := d.MigrationStatus(ctx)
+	if err != nil {
+		return err
+	}
+	for _, s := range status {
+		if !s.Applied {
+			return errors.New("the database schema is not up to date: run authgw migrate up first")
+		}
+	}
+	return nil
+}
+
+// checkAPIName checks --name.
+func checkAPIName(v string) (string, error) {
+	switch {
+	case v == "":
+		return "", usagef("--name: missing")
+	case !apiNamePattern.MatchString(v):
+		return "", usagef("--name: %q is not 1 to 64 of a-z, 0-9 and -", v)
+	case v == reservedAPIName:
+		return "", usagef("--name: %q is reserved for the accounts service", v)
+	}
+	return v, nil
+}
+
+// checkAPIVersion checks --version: a positive integer that fits the
+// apis.version column.
+func checkAPIVersion(v string) (int, error) {
+	if v == "" {
+		return 0, usagef("--version: missing")
+	}
+	n, err := strconv.ParseInt(v, 10, 32)
+	if err != nil || n < 1 || strings.HasPrefix(v, "+") || (len(v) > 1 && v[0] == '0') {
+		return 0, usagef("--version: want a positive integer such as 1 (for /NAME/v1), got %q", v)
+	}
+	return int(n), nil
+}
+
+// checkAPIURL checks --url: an absolute http or https URL with a host,
+// without user info, query or fragment, at most maxAPIURLLength long,
+// with no white space or control characters. It returns the URL in its
+// canonical form (lower-case scheme).
+func checkAPIURL(v string) (string, error) {
+	bad := func(why string) (string, error) { return "", usagef("--url: %s", why) }
+	switch {
+	case v == "":
+		return bad("missing")
+	case !utf8.ValidString(v):
+		return bad("not valid UTF-8")
+	case strings.ContainsFunc(v, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }):
+		return bad("contains white space or a control character")
+	case len(v) > maxAPIURLLength:
+		return bad(fmt.Sprintf("longer than %d bytes", maxAPIURLLength))
+	}
+	u, err := url.Parse(v)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return bad(fmt.Sprintf("not a URL: %v", err))
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return bad(fmt.Sprintf("want an absolute http:// or https:// URL, got %q", v))
+	case u.Opaque != "" || u.Host == "" || u.Hostname() == "":
+		return bad("no host")
+	case u.User != nil:
+		return bad("user info (user:password@) is not allowed; the gateway does not forward credentials in URLs")
+	case u.RawQuery != "" || u.ForceQuery:
+		return bad("a query (?...) is not allowed")
+	case u.Fragment != "" || strings.Contains(v, "#"):
+		return bad("a fragment (#...) is not allowed")
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return bad(fmt.Sprintf("port %q is not in 1..65535", p))
+		}
+	}
+	return u.String(), nil
+}
