@@ -1,5 +1,22 @@
-// Package gateway will hold the request pipeline of SPEC §5: client
-// credentials, restrictions, rate limits, token verification, routing,
-// the signed request-info header and the reverse proxy. It is not built
-// yet (issue 4); this file only reserves the package in the layout.
+// Package gateway is authgw's front door (SPEC §5): one http.Handler that
+// runs every request through, in this order, request ID, access log,
+// metrics and panic recovery; CORS; the canonical-path check and the
+// parse of /<api>/v<N>/rest; client credentials (HTTP Basic); the client's
+// access restrictions; its rate limit; macaroon verification; and the
+// route, to the in-process accounts service or through a reverse proxy to
+// the backend registered for (api, version), with a signed X-Auth-Info
+// header (package requestinfo) in place of the client's credentials.
+//
+// Clients, their restrictions and the APIs come from an in-memory
+// snapshot that Refresh loads and Run reloads in the background; no SQL
+// runs on the request path, and the last good snapshot keeps serving when
+// the database is down.
+//
+// ForwardAuth is the same decision (steps 3 to 7) as an endpoint for
+// nginx auth_request, Traefik ForwardAuth, Caddy forward_auth and the
+// like; Admin serves /healthz, /readyz and Prometheus /metrics.
+//
+// Every rejection is the JSON error envelope of package verifier/envelope.
+// Decisions where the SPEC is silent are told at the code that makes them
+// and collected in the README.
 package gateway

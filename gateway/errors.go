@@ -1,0 +1,44 @@
+package gateway
+
+import (
+	"net/http"
+
+	"github.com/authgw/authgw/verifier/envelope"
+)
+
+// Stable error codes of the gateway's own rejections. The verifier's codes
+// (TOKEN-MISSING, TOKEN-INVALID, ...) are passed through unchanged.
+const (
+	CodeNonCanonicalPath      = "NON-CANONICAL-PATH"
+	CodeBadPath               = "BAD-PATH"
+	CodeMalformedBasicAuth    = "MALFORMED-BASIC-AUTH"
+	CodeMissingBasicAuth      = "MISSING-BASIC-AUTH"
+	CodeUnknownClient         = "UNKNOWN-CLIENT"
+	CodeInvalidClientSecret   = "INVALID-CLIENT-SECRET"
+	CodeRestrictionIP         = "ACCESS-RESTRICTION-IP"
+	CodeRestrictionHost       = "ACCESS-RESTRICTION-HOST"
+	CodeRestrictionAPI        = "ACCESS-RESTRICTION-API"
+	CodeRateLimited           = "RATE-LIMITED"
+	CodeRateLimitUnavailable  = "RATE-LIMIT-UNAVAILABLE"
+	CodeAPINotFound           = "API-NOT-FOUND"
+	CodeUpstreamUnavailable   = "UPSTREAM-UNAVAILABLE"
+	CodeUpstreamTimeout       = "UPSTREAM-TIMEOUT"
+	CodeInternal              = "INTERNAL"
+	CodeNotReady              = "NOT-READY"
+	CodeCORSOriginNotAllowed  = "CORS-ORIGIN-NOT-ALLOWED"
+	CodeForwardAuthUntrusted  = "FORWARD-AUTH-UNTRUSTED-PEER"
+	CodeForwardAuthBadRequest = "FORWARD-AUTH-BAD-REQUEST"
+)
+
+// basicChallenge is the WWW-Authenticate of the client-credential 401s.
+const basicChallenge = `Basic realm="authgw"`
+
+// writeError sends e; a 401 for client credentials carries the Basic
+// challenge.
+func writeError(w http.ResponseWriter, e *envelope.Error) {
+	switch e.Code {
+	case CodeMissingBasicAuth, CodeUnknownClient, CodeInvalidClientSecret, CodeMalformedBasicAuth:
+		w.Header().Set("WWW-Authenticate", basicChallenge)
+	}
+	envelope.Write(w, e)
+}

@@ -1,0 +1,4 @@
+package gateway
+
+// ParseAPIPath exposes parseAPIPath to the black-box tests.
+var ParseAPIPath = parseAPIPath

@@ -1,0 +1,244 @@
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httputil"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/authgw/authgw/db"
+	"github.com/authgw/authgw/gateway/ratelimit"
+	"github.com/authgw/authgw/gateway/requestinfo"
+	"github.com/authgw/authgw/mint"
+	"github.com/authgw/authgw/verifier"
+)
+
+// Defaults of Config.
+const (
+	DefaultRefreshInterval       = 5 * time.Second
+	DefaultUnidentifiedPerSecond = 10
+	DefaultUpstreamTimeout       = 30 * time.Second
+)
+
+// SnapshotSource loads what the gateway keeps in memory. It is the only
+// use the gateway makes of the database, and never on the request path.
+type SnapshotSource interface {
+	LoadSnapshot(ctx context.Context, nowMs int64) (db.Snapshot, error)
+}
+
+var _ SnapshotSource = (*db.DB)(nil)
+
+// Config configures a Gateway.
+type Config struct {
+	// Snapshots loads clients, restrictions and APIs. Required.
+	Snapshots SnapshotSource
+	// Keys verify macaroons. Required.
+	Keys *mint.KeyRing
+	// ServerID must match every token's server-id caveat. Required.
+	ServerID string
+	// Public is the verifier's public scope: method → route patterns that
+	// need no token (login steps, registration, health). Optional.
+	Public map[string][]string
+	// Revocations is consulted for every verified token. Optional.
+	// Default: nothing is revoked.
+	Revocations verifier.Revocations
+	// Limiter enforces per-client and per-IP rates. Optional. Default
+	// ratelimit.NewMemory with Now.
+	Limiter ratelimit.Limiter
+	// Signer signs the X-Auth-Info header sent to backends. Required.
+	Signer *requestinfo.Signer
+	// Accounts serves /accounts/v1 in-process, with the full path (the
+	// gateway strips nothing for it) and the verified identity in the
+	// request context (verifier.IdentityFrom). Optional. Default: 404.
+	Accounts http.Handler
+	// TrustedProxies are the peers whose X-Forwarded-For is honoured
+	// (right-most untrusted hop). Optional. Default: none, the socket
+	// address is the client IP.
+	TrustedProxies []netip.Prefix
+	// AllowedOrigins get CORS responses with credentials, and may send
+	// unsafe cookie-carried requests (the verifier's CSRF list), e.g.
+	// "https://app.example.com". Optional.
+	AllowedOrigins []string
+	// Cookies names the per-method token cookies. Optional.
+	Cookies verifier.CookieConfig
+	// RefreshInterval is how often Run reloads the snapshot. Optional.
+	// Default DefaultRefreshInterval (5 s).
+	RefreshInterval time.Duration
+	// UnidentifiedPerSecond is the per-IP rate of requests without a
+	// client ID to allowUnidentified APIs. Optional. Default
+	// DefaultUnidentifiedPerSecond (10); -1 for unlimited.
+	UnidentifiedPerSecond int
+	// UpstreamTimeout bounds the wait for a backend's response headers
+	// (504 after). Optional. Default DefaultUpstreamTimeout (30 s).
+	UpstreamTimeout time.Duration
+	// Logger receives the access log and refresh failures. Optional.
+	// Default slog.Default().
+	Logger *slog.Logger
+	// Now is the clock. Optional. Default time.Now.
+	Now func() time.Time
+	// Rand generates request IDs. Optional. Default crypto/rand.Reader.
+	Rand io.Reader
+}
+
+// Gateway is the request pipeline of SPEC §5. It is safe for concurrent
+// use.
+type Gateway struct {
+	cfg      Config
+	verifier *verifier.Verifier
+	limiter  ratelimit.Limiter
+	proxy    *httputil.ReverseProxy
+	handler  http.Handler
+	origins  map[string]bool
+	cookies  map[string]bool // names of the token cookies stripped for backends
+	metrics  *metrics
+	bcrypt   bcryptCache
+
+	snap        atomic.Pointer[snapshot]
+	refreshMu   sync.Mutex
+	lastErr     atomic.Pointer[error]
+	lastAttempt atomic.Int64 // unix nanoseconds of the last Refresh
+}
+
+// New checks cfg, fills its defaults and returns a Gateway. It does not
+// load the snapshot (Refresh or Run does); until then every request is
+// answered 503. It fails when Snapshots, Keys, ServerID or Signer is
+// missing, a duration or rate is negative, or the verifier refuses its
+// part of the configuration (public patterns, origins).
+func New(cfg Config) (*Gateway, error) {
+	if cfg.Snapshots == nil {
+		return nil, errors.New("gateway: Config.Snapshots is required")
+	}
+	if cfg.Signer == nil {
+		return nil, errors.New("gateway: Config.Signer is required")
+	}
+	if cfg.RefreshInterval < 0 || cfg.UpstreamTimeout < 0 {
+		return nil, errors.New("gateway: RefreshInterval and UpstreamTimeout may not be negative")
+	}
+	if cfg.UnidentifiedPerSecond < ratelimit.Unlimited {
+		return nil, errors.New("gateway: UnidentifiedPerSecond must be -1 (unlimited) or at least 0")
+	}
+	if cfg.RefreshInterval == 0 {
+		cfg.RefreshInterval = DefaultRefreshInterval
+	}
+	if cfg.UnidentifiedPerSecond == 0 {
+		cfg.UnidentifiedPerSecond = DefaultUnidentifiedPerSecond
+	}
+	if cfg.UpstreamTimeout == 0 {
+		cfg.UpstreamTimeout = DefaultUpstreamTimeout
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Reader
+	}
+	if cfg.Limiter == nil {
+		cfg.Limiter = ratelimit.NewMemory(ratelimit.MemoryConfig{Now: cfg.Now})
+	}
+	for i, p := range cfg.TrustedProxies {
+		cfg.TrustedProxies[i] = p.Masked()
+	}
+	g := &Gateway{cfg: cfg, limiter: cfg.Limiter, origins: map[string]bool{}, cookies: map[string]bool{}, metrics: newMetrics()}
+	v, err := verifier.New(verifier.Config{
+		ServerID:       cfg.ServerID,
+		Keys:           cfg.Keys,
+		Public:         cfg.Public,
+		Revocations:    cfg.Revocations,
+		Now:            cfg.Now,
+		Cookies:        cfg.Cookies,
+		AllowedOrigins: cfg.AllowedOrigins,
+		ClientID:       func(r *http.Request) string { return stateOf(r).clientID() },
+		ClientIP:       func(r *http.Request) netip.Addr { return stateOf(r).ip },
+		Logger:         cfg.Logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	g.verifier = v
+	for _, o := range cfg.AllowedOrigins {
+		g.origins[o] = true
+	}
+	for _, m := range mint.Methods {
+		g.cookies[cfg.Cookies.Name(m)] = true
+	}
+	g.proxy = g.newProxy()
+	g.handler = g.pipeline()
+	return g, nil
+}
+
+// Refresh loads and compiles the snapshot now and swaps it in. On failure
+// the previous snapshot stays in use and the error is returned (and
+// reported by Ready).
+func (g *Gateway) Refresh(ctx context.Context) error {
+	g.refreshMu.Lock()
+	defer g.refreshMu.Unlock()
+	now := g.cfg.Now()
+	g.lastAttempt.Store(now.UnixNano())
+	s, err := g.cfg.Snapshots.LoadSnapshot(ctx, now.UnixMilli())
+	if err != nil {
+		err = fmt.Errorf("gateway: load snapshot: %w", err)
+		g.lastErr.Store(&err)
+		g.metrics.refreshFailures.Add(1)
+		return err
+	}
+	g.snap.Store(compile(s, now, func(msg string, args ...any) { g.cfg.Logger.Warn(msg, args...) }))
+	g.lastErr.Store(nil)
+	return nil
+}
+
+// Run refreshes the snapshot at once and then every RefreshInterval until
+// ctx ends. A failed refresh is logged and the last good snapshot kept.
+func (g *Gateway) Run(ctx context.Context) {
+	t := time.NewTicker(g.cfg.RefreshInterval)
+	defer t.Stop()
+	for {
+		if err := g.Refresh(ctx); err != nil && ctx.Err() == nil {
+			g.cfg.Logger.Error("gateway: snapshot refresh failed; keeping the last good one", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Ready returns nil when the gateway serves from a fresh snapshot, else an
+// error saying what is degraded: no snapshot loaded yet, or the snapshot
+// older than three refresh intervals (the database is failing).
+func (g *Gateway) Ready() error {
+	s := g.snap.Load()
+	var last error
+	if p := g.lastErr.Load(); p != nil {
+		last = *p
+	}
+	if s == nil {
+		if last != nil {
+			return fmt.Errorf("no snapshot loaded yet: %w", last)
+		}
+		return errors.New("no snapshot loaded yet")
+	}
+	if age := g.cfg.Now().Sub(s.loadedAt); age > 3*g.cfg.RefreshInterval {
+		if last != nil {
+			return fmt.Errorf("snapshot stale (loaded %s ago): %w", age.Round(time.Millisecond), last)
+		}
+		return fmt.Errorf("snapshot stale (loaded %s ago)", age.Round(time.Millisecond))
+	}
+	return nil
+}
+
+// ServeHTTP runs the request through the pipeline.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	g.handler.ServeHTTP(w, r)
+}

@@ -1,0 +1,438 @@
+package gateway
+
+import (
+	"encoding/hex"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/authgw/authgw/gateway/ratelimit"
+	"github.com/authgw/authgw/gateway/requestinfo"
+	"github.com/authgw/authgw/policy"
+	"github.com/authgw/authgw/verifier"
+	"github.com/authgw/authgw/verifier/envelope"
+)
+
+// HeaderRequestID carries the request ID, in both directions and to the
+// backend.
+const HeaderRequestID = "X-Request-Id"
+
+// accountsAPI and accountsVersion name the in-process accounts service.
+const (
+	accountsAPI     = "accounts"
+	accountsVersion = 1
+)
+
+// pipeline returns the whole chain of SPEC §5.1.
+func (g *Gateway) pipeline() http.Handler {
+	return g.observe(g.cors(http.HandlerFunc(g.serveAPI)))
+}
+
+// observe is step 1: request ID, panic recovery, access log and metrics.
+// It starts the request's state.
+func (g *Gateway) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		st := &reqState{start: g.cfg.Now(), id: r.Header.Get(HeaderRequestID)}
+		if !validRequestID(st.id) {
+			st.id = g.newRequestID()
+		}
+		r.Header.Set(HeaderRequestID, st.id)
+		w.Header().Set(HeaderRequestID, st.id)
+		rec := &recorder{ResponseWriter: w}
+		r = r.WithContext(withState(r.Context(), st))
+		defer g.logRequest(rec, r, st)
+		defer g.recoverPanic(rec, r)
+		next.ServeHTTP(rec, r)
+	})
+}
+
+// recoverPanic answers 500 for a panic in a later step, unless the
+// response was started. http.ErrAbortHandler (the proxy's way to abort a
+// response) is re-raised for net/http.
+func (g *Gateway) recoverPanic(w *recorder, r *http.Request) {
+	p := recover()
+	if p == nil {
+		return
+	}
+	if p == http.ErrAbortHandler {
+		if w.status == 0 {
+			w.status = http.StatusBadGateway
+		}
+		panic(p)
+	}
+	g.cfg.Logger.Error("gateway: panic", "request_id", stateOf(r).id, "panic", p)
+	if w.status == 0 {
+		envelope.Write(w, envelope.New(http.StatusInternalServerError, CodeInternal, ""))
+	}
+}
+
+// logRequest writes the access line and counts the request. It logs no
+// header but the request ID: never Authorization, cookies or tokens.
+func (g *Gateway) logRequest(w *recorder, r *http.Request, st *reqState) {
+	status := w.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	dur := g.cfg.Now().Sub(st.start)
+	apiLabel := ""
+	if st.api != nil || (st.apiName == accountsAPI && st.version == accountsVersion) {
+		apiLabel = st.apiName
+	}
+	g.metrics.request(apiLabel, status)
+	g.cfg.Logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
+		slog.String("method", r.Method),
+		slog.String("path", verifier.RequestPath(r)),
+		slog.Int("status", status),
+		slog.Duration("duration", dur),
+		slog.String("client", st.clientID()),
+		slog.String("ip", st.ip.String()),
+		slog.String("request_id", st.id))
+}
+
+// validRequestID accepts 1 to 128 of [A-Za-z0-9._:-]; anything else is
+// replaced, so a log line cannot be forged through it.
+func validRequestID(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == ':' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func (g *Gateway) newRequestID() string {
+	var b [16]byte
+	if _, err := io.ReadFull(g.cfg.Rand, b[:]); err != nil {
+		panic("gateway: request ID randomness: " + err.Error())
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// corsMaxAge is how long browsers may cache a preflight answer (seconds).
+const corsMaxAge = "600"
+
+// cors is step 2. Only listed origins get CORS headers, always with
+// credentials; other origins get none (the browser then refuses to expose
+// the response). A preflight (OPTIONS with Access-Control-Request-Method)
+// is answered here: 204 for a listed origin, 403 otherwise; it never
+// reaches a backend.
+func (g *Gateway) cors(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		if origin == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		h := w.Header()
+		h.Add("Vary", "Origin")
+		allowed := g.origins[origin]
+		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+			h.Add("Vary", "Access-Control-Request-Method, Access-Control-Request-Headers")
+			if !allowed {
+				envelope.Write(w, envelope.New(http.StatusForbidden, CodeCORSOriginNotAllowed, "This origin may not make cross-origin requests."))
+				return
+			}
+			h.Set("Access-Control-Allow-Origin", origin)
+			h.Set("Access-Control-Allow-Credentials", "true")
+			h.Set("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, PATCH, DELETE")
+			if req := r.Header.Get("Access-Control-Request-Headers"); req != "" && validHeaderList(req) {
+				h.Set("Access-Control-Allow-Headers", req)
+			}
+			h.Set("Access-Control-Max-Age", corsMaxAge)
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		if allowed {
+			h.Set("Access-Control-Allow-Origin", origin)
+			h.Set("Access-Control-Allow-Credentials", "true")
+			h.Set("Access-Control-Expose-Headers", "X-Request-Id, Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// validHeaderList accepts a comma-separated list of header-name tokens.
+func validHeaderList(s string) bool {
+	for _, name := range strings.Split(s, ",") {
+		name = strings.TrimSpace(name)
+		if name == "" {
+			return false
+		}
+		for i := 0; i < len(name); i++ {
+			c := name[i]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// serveAPI runs steps 3 to 9 for a request of the gateway's own listener.
+func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
+	st := stateOf(r)
+	st.ip = g.clientIP(r, false)
+	if e := g.decide(w, r, st); e != nil {
+		g.deny(w, e)
+		return
+	}
+	g.route(w, r, st)
+}
+
+// decide runs steps 3 to 7 (path, credentials, restrictions, rate limit,
+// token) and returns the first refusal, or nil. The rate-limit headers
+// are set on w either way.
+func (g *Gateway) decide(w http.ResponseWriter, r *http.Request, st *reqState) *envelope.Error {
+	st.snap = g.snap.Load()
+	if st.snap == nil {
+		return envelope.New(http.StatusServiceUnavailable, CodeNotReady, "")
+	}
+	if e := checkPath(r, st); e != nil {
+		return e
+	}
+	if e := g.checkCredentials(r, st); e != nil {
+		return e
+	}
+	if e := checkRestrictions(r, st); e != nil {
+		return e
+	}
+	if e := g.checkRateLimit(w, r, st); e != nil {
+		return e
+	}
+	return g.checkToken(w, r, st)
+}
+
+// deny writes a refusal.
+func (g *Gateway) deny(w http.ResponseWriter, e *envelope.Error) {
+	writeError(w, e)
+}
+
+// checkPath is step 3: the same canonical-path function as the verifier,
+// then /<api>/v<N>[/rest].
+func checkPath(r *http.Request, st *reqState) *envelope.Error {
+	path := verifier.RequestPath(r)
+	if err := policy.CanonicalPath(path); err != nil {
+		return envelope.New(http.StatusBadRequest, CodeNonCanonicalPath, "The request path is not in canonical form.")
+	}
+	name, version, rest, ok := parseAPIPath(path)
+	if !ok {
+		return envelope.New(http.StatusBadRequest, CodeBadPath, "Request paths are /<api>/v<N>/..., N a positive integer.")
+	}
+	st.apiName, st.version, st.rest = name, version, rest
+	return nil
+}
+
+// maxVersionDigits keeps a version within an int32.
+const maxVersionDigits = 9
+
+// parseAPIPath splits a canonical path into the API name (1 or more of
+// [A-Za-z0-9._~-], so its raw and decoded forms agree), the version (a
+// positive integer without leading zeros, at most 9 digits) and the raw
+// rest ("" or starting with "/").
+func parseAPIPath(path string) (name string, version int, rest string, ok bool) {
+	p := strings.TrimPrefix(path, "/")
+	name, p, found := strings.Cut(p, "/")
+	if !found || name == "" {
+		return "", 0, "", false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '~' || c == '-') {
+			return "", 0, "", false
+		}
+	}
+	v, rest, _ := strings.Cut(p, "/")
+	if rest != "" || strings.HasSuffix(p, "/") {
+		rest = "/" + rest
+	}
+	digits, hasV := strings.CutPrefix(v, "v")
+	if !hasV || digits == "" || len(digits) > maxVersionDigits || digits[0] == '0' {
+		return "", 0, "", false
+	}
+	for i := 0; i < len(digits); i++ {
+		if digits[i] < '0' || digits[i] > '9' {
+			return "", 0, "", false
+		}
+	}
+	version, _ = strconv.Atoi(digits)
+	return name, version, rest, true
+}
+
+// checkCredentials is step 4: the Basic client ID and optional secret.
+// Without a client ID, only an allowUnidentified API may be called.
+func (g *Gateway) checkCredentials(r *http.Request, st *reqState) *envelope.Error {
+	id, secret, hasSecret, found, ok := basicCredential(r.Header.Values("Authorization"))
+	if !ok {
+		return envelope.New(http.StatusUnauthorized, CodeMalformedBasicAuth, "The Basic credential is malformed.")
+	}
+	if !found {
+		if st.apiName == accountsAPI && st.version == accountsVersion {
+			return envelope.New(http.StatusUnauthorized, CodeMissingBasicAuth, "This API needs a client ID (HTTP Basic).")
+		}
+		if a, _ := st.snap.lookupAPI(st.apiName, st.version); a != nil && a.allowUnidentified {
+			return nil
+		}
+		return envelope.New(http.StatusUnauthorized, CodeMissingBasicAuth, "This API needs a client ID (HTTP Basic).")
+	}
+	c := st.snap.clients[id]
+	if c == nil {
+		return envelope.New(http.StatusUnauthorized, CodeUnknownClient, "The client is unknown.")
+	}
+	if hasSecret {
+		if !g.secretMatches(c, secret) {
+			return envelope.New(http.StatusUnauthorized, CodeInvalidClientSecret, "The client secret is wrong.")
+		}
+		st.secretVerified = true
+	}
+	st.client = c
+	return nil
+}
+
+// checkRestrictions is step 5: types AND, values of a type OR. No
+// restriction applies to a request without a client.
+func checkRestrictions(r *http.Request, st *reqState) *envelope.Error {
+	c := st.client
+	if c == nil {
+		return nil
+	}
+	if c.ips != nil && !ipAllowed(c, st.ip) {
+		return envelope.New(http.StatusUnauthorized, CodeRestrictionIP, "This client may not be used from this address.")
+	}
+	if c.hosts != nil && !hostAllowed(c, requestHost(r)) {
+		return envelope.New(http.StatusUnauthorized, CodeRestrictionHost, "This client may not be used from this host.")
+	}
+	if c.apis != nil && !c.apis[st.apiName] {
+		return envelope.New(http.StatusForbidden, CodeRestrictionAPI, "This client may not call this API.")
+	}
+	return nil
+}
+
+// checkRateLimit is step 6: per client at its reqsPerSec, or per IP for
+// requests without a client. A limiter failure that refuses (the Redis
+// limiter's fail-closed case) is a 503, not a 429.
+func (g *Gateway) checkRateLimit(w http.ResponseWriter, r *http.Request, st *reqState) *envelope.Error {
+	key, rate := "", g.cfg.UnidentifiedPerSecond
+	if st.client != nil {
+		key, rate = "c:"+st.client.id, st.client.reqsPerSec
+	} else {
+		key = "ip:" + st.ip.String()
+	}
+	d, err := g.limiter.Allow(r.Context(), key, rate)
+	if d.Allowed {
+		ratelimit.Headers(w.Header(), d)
+		return nil
+	}
+	if err != nil {
+		g.cfg.Logger.Warn("gateway: rate limiter failed", "request_id", st.id, "err", err)
+		return envelope.New(http.StatusServiceUnavailable, CodeRateLimitUnavailable, "")
+	}
+	ratelimit.Headers(w.Header(), d)
+	kind := "ip"
+	if st.client != nil {
+		kind = "client"
+	}
+	g.metrics.rateLimited(kind)
+	return envelope.New(http.StatusTooManyRequests, CodeRateLimited, "Too many requests; retry later.")
+}
+
+// checkToken is step 7: the verifier, with the client and IP the earlier
+// steps found (its ClientID and ClientIP hooks read st).
+func (g *Gateway) checkToken(w http.ResponseWriter, r *http.Request, st *reqState) *envelope.Error {
+	id, public, err := g.verifier.Authorize(r)
+	if err != nil {
+		e := verifier.ErrorResponse(err)
+		switch {
+		case errors.Is(err, verifier.ErrBadRequest):
+			g.metrics.verify("bad_request")
+		case errors.Is(err, verifier.ErrForbidden):
+			g.metrics.verify("forbidden")
+		default:
+			g.metrics.verify("unauthorized")
+		}
+		g.cfg.Logger.Debug("gateway: token refused", "request_id", st.id, "reason", err.Error())
+		if e.Status == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", `Macaroon realm="authgw"`)
+		}
+		return e
+	}
+	if public {
+		g.metrics.verify("public")
+		return nil
+	}
+	g.metrics.verify("ok")
+	st.identity, st.hasIdentity = id, true
+	return nil
+}
+
+// route is step 8: accounts in-process, else the active API's backend.
+func (g *Gateway) route(w http.ResponseWriter, r *http.Request, st *reqState) {
+	if st.apiName == accountsAPI && st.version == accountsVersion {
+		if g.cfg.Accounts == nil {
+			writeError(w, envelope.New(http.StatusNotFound, CodeAPINotFound, "The accounts service is not served here."))
+			return
+		}
+		if st.hasIdentity {
+			r = r.WithContext(verifier.WithIdentity(r.Context(), st.identity))
+		}
+		g.cfg.Accounts.ServeHTTP(w, r)
+		return
+	}
+	a, detail := st.snap.lookupAPI(st.apiName, st.version)
+	if a == nil {
+		writeError(w, envelope.New(http.StatusNotFound, CodeAPINotFound, detail))
+		return
+	}
+	st.api = a
+	if a.target == nil {
+		writeError(w, envelope.New(http.StatusBadGateway, CodeUpstreamUnavailable, ""))
+		return
+	}
+	tok, err := g.cfg.Signer.Sign(g.claims(st))
+	if err != nil {
+		g.cfg.Logger.Error("gateway: sign request info", "request_id", st.id, "err", err)
+		writeError(w, envelope.New(http.StatusInternalServerError, CodeInternal, ""))
+		return
+	}
+	st.infoToken = tok
+	g.proxy.ServeHTTP(w, r)
+}
+
+// claims is the request info of SPEC §5.3 for the request. The gateway
+// knows no user roles (tokens do not carry them), so u.r is empty.
+func (g *Gateway) claims(st *reqState) requestinfo.Claims {
+	c := requestinfo.Claims{IP: st.ip.String(), Audience: st.apiName, SecretVerified: st.secretVerified}
+	if st.client != nil {
+		c.Client, c.ClientRoles = st.client.id, st.client.roles
+	}
+	if st.hasIdentity {
+		c.User = &requestinfo.UserClaims{ID: st.identity.UserID, SessionID: st.identity.SessionID}
+	}
+	return c
+}
+
+// requestHost is the host the host restriction checks: the Origin's host
+// name if the request has an Origin (a browser), else the Host's; lower
+// case, without port. An Origin that does not parse yields "", which no
+// rule matches.
+func requestHost(r *http.Request) string {
+	if o := r.Header.Get("Origin"); o != "" {
+		u, err := url.Parse(o)
+		if err != nil || u.Host == "" {
+			return ""
+		}
+		return strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
+	}
+	host := r.Host
+	if h, _, ok := splitHostPort(host); ok {
+		host = h
+	}
+	return strings.ToLower(strings.TrimSuffix(host, "."))
+}

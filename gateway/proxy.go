@@ -1,0 +1,176 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/authgw/authgw/gateway/requestinfo"
+	"github.com/authgw/authgw/verifier/envelope"
+)
+
+// Transport tuning of the proxy.
+const (
+	maxIdleConnsPerHost = 256
+	idleConnTimeout     = 90 * time.Second
+	dialTimeout         = 5 * time.Second
+	proxyBufferSize     = 32 << 10
+)
+
+// newProxy returns the reverse proxy of step 9.
+func (g *Gateway) newProxy() *httputil.ReverseProxy {
+	dialer := &net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}
+	return &httputil.ReverseProxy{
+		Rewrite: g.rewrite,
+		Transport: &http.Transport{
+			Proxy:                 nil, // never an environment proxy
+			DialContext:           dialer.DialContext,
+			ForceAttemptHTTP2:     true,
+			MaxIdleConns:          0, // no global cap; per host below
+			MaxIdleConnsPerHost:   maxIdleConnsPerHost,
+			IdleConnTimeout:       idleConnTimeout,
+			TLSHandshakeTimeout:   10 * time.Second,
+			ResponseHeaderTimeout: g.cfg.UpstreamTimeout,
+			ExpectContinueTimeout: time.Second,
+		},
+		FlushInterval:  -1,
+		BufferPool:     &bufferPool{},
+		ModifyResponse: g.modifyResponse,
+		ErrorHandler:   g.proxyError,
+		ErrorLog:       nil,
+	}
+}
+
+// rewrite builds the outbound request: the backend's scheme and host, the
+// raw rest of the path after /<api>/v<N> under the backend URL's own path
+// (escaped bytes kept as sent), the query as sent; header hygiene; the
+// gateway's own X-Forwarded-* and request info.
+func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
+	st := stateOf(pr.In)
+	target := st.api.target
+	out := pr.Out
+	out.URL.Scheme, out.URL.Host = target.Scheme, target.Host
+	rest := st.rest
+	if rest == "" {
+		rest = "/"
+	}
+	raw := strings.TrimSuffix(target.EscapedPath(), "/") + rest
+	if p, err := url.PathUnescape(raw); err == nil {
+		out.URL.Path, out.URL.RawPath = p, raw
+	} else {
+		out.URL.Path, out.URL.RawPath = raw, ""
+	}
+	// The backend sees its own host name; the original is X-Forwarded-Host.
+	out.Host = ""
+
+	h := out.Header
+	h.Del("Authorization")
+	h.Del("Forwarded")
+	h.Del("X-Real-Ip")
+	for name := range h {
+		if len(name) >= len("X-Forwarded-") && strings.EqualFold(name[:len("X-Forwarded-")], "X-Forwarded-") {
+			delete(h, name)
+		}
+	}
+	requestinfo.RemoveHeaders(h)
+	g.stripTokenCookies(h)
+	pr.SetXForwarded()
+	// SetXForwarded used the socket peer; the client is what §5.2 found.
+	h.Set("X-Forwarded-For", st.ip.String())
+	h.Set(HeaderRequestID, st.id)
+	requestinfo.SetHeaders(h, st.infoToken)
+	st.upstreamStart = g.cfg.Now()
+}
+
+// stripTokenCookies removes authgw's per-method token cookies from the
+// Cookie header, keeping every other cookie: a backend never sees a
+// token, and its own cookies still reach it.
+func (g *Gateway) stripTokenCookies(h http.Header) {
+	values := h.Values("Cookie")
+	if len(values) == 0 {
+		return
+	}
+	var kept []string
+	changed := false
+	for _, v := range values {
+		for _, part := range strings.Split(v, ";") {
+			name, _, _ := strings.Cut(strings.TrimSpace(part), "=")
+			if g.cookies[name] {
+				changed = true
+				continue
+			}
+			if strings.TrimSpace(part) != "" {
+				kept = append(kept, strings.TrimSpace(part))
+			}
+		}
+	}
+	if !changed {
+		return
+	}
+	h.Del("Cookie")
+	if len(kept) > 0 {
+		h.Set("Cookie", strings.Join(kept, "; "))
+	}
+}
+
+// modifyResponse records the upstream latency (to response headers) and
+// drops the backend's CORS headers: the gateway answers CORS, and two
+// Access-Control-Allow-Origin values make browsers refuse the response.
+func (g *Gateway) modifyResponse(res *http.Response) error {
+	st := stateOf(res.Request)
+	if st.api != nil {
+		g.metrics.upstream(st.api.name, g.cfg.Now().Sub(st.upstreamStart))
+	}
+	for name := range res.Header {
+		if strings.HasPrefix(name, "Access-Control-") {
+			delete(res.Header, name)
+		}
+	}
+	return nil
+}
+
+// proxyError answers 504 for a backend that timed out, 502 for any other
+// failure (refused, reset, bad response), in the envelope.
+func (g *Gateway) proxyError(w http.ResponseWriter, r *http.Request, err error) {
+	st := stateOf(r)
+	if st.api != nil && !st.upstreamStart.IsZero() {
+		g.metrics.upstream(st.api.name, g.cfg.Now().Sub(st.upstreamStart))
+	}
+	if errors.Is(r.Context().Err(), context.Canceled) {
+		// The client went away; nobody reads the answer.
+		g.cfg.Logger.Debug("gateway: client gone", "request_id", st.id)
+		w.WriteHeader(499)
+		return
+	}
+	g.cfg.Logger.Warn("gateway: upstream failed", "request_id", st.id, "api", st.apiName, "err", err)
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		writeError(w, envelope.New(http.StatusGatewayTimeout, CodeUpstreamTimeout, ""))
+		return
+	}
+	writeError(w, envelope.New(http.StatusBadGateway, CodeUpstreamUnavailable, ""))
+}
+
+// bufferPool is the proxy's httputil.BufferPool of 32 KiB buffers.
+type bufferPool struct{ pool sync.Pool }
+
+func (b *bufferPool) Get() []byte {
+	if p, ok := b.pool.Get().(*[]byte); ok {
+		return *p
+	}
+	return make([]byte, proxyBufferSize)
+}
+
+func (b *bufferPool) Put(buf []byte) {
+	if cap(buf) != proxyBufferSize {
+		return
+	}
+	buf = buf[:proxyBufferSize]
+	b.pool.Put(&buf)
+}

@@ -1,0 +1,142 @@
+// Package revocation feeds a gateway's in-memory revocation set from the
+// database's revocation feed (SPEC §7.6), in the background, so that the
+// verifier refuses revoked sessions and users without a database lookup
+// per request.
+package revocation
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/authgw/authgw/db"
+	"github.com/authgw/authgw/verifier"
+)
+
+// Feed is the part of the store the poller reads.
+type Feed interface {
+	RevocationsSince(ctx context.Context, afterCursor int64, limit int) ([]db.Revocation, error)
+	RevocationsCreatedSince(ctx context.Context, sinceMs int64) ([]db.Revocation, error)
+}
+
+var _ Feed = (*db.DB)(nil)
+
+// Defaults of Config.
+const (
+	DefaultInterval = time.Second
+	DefaultOverlap  = 10 * time.Second
+	pageSize        = 1000
+)
+
+// Config configures a Poller.
+type Config struct {
+	// Feed is read for new revocations. Required.
+	Feed Feed
+	// Set receives them. Required.
+	Set *verifier.RevocationSet
+	// Interval between polls. Optional. Default DefaultInterval.
+	Interval time.Duration
+	// Overlap is how far back each poll also re-reads by creation time,
+	// for entries whose cursor committed out of order (MySQL
+	// auto-increment). Optional. Default DefaultOverlap.
+	Overlap time.Duration
+	// Now is the clock. Optional. Default time.Now.
+	Now func() time.Time
+	// Logger receives poll failures. Optional. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Poller copies the revocation feed into a RevocationSet. Poll and Run
+// must not be called concurrently.
+type Poller struct {
+	cfg      Config
+	cursor   int64
+	lastPoll time.Time
+}
+
+// New checks cfg and returns a Poller. It fails when Feed or Set is
+// missing or a duration is negative.
+func New(cfg Config) (*Poller, error) {
+	if cfg.Feed == nil || cfg.Set == nil {
+		return nil, errors.New("revocation: Feed and Set are required")
+	}
+	if cfg.Interval < 0 || cfg.Overlap < 0 {
+		return nil, errors.New("revocation: Interval and Overlap must not be negative")
+	}
+	if cfg.Interval == 0 {
+		cfg.Interval = DefaultInterval
+	}
+	if cfg.Overlap == 0 {
+		cfg.Overlap = DefaultOverlap
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Poller{cfg: cfg}, nil
+}
+
+// Poll reads every revocation after the last cursor seen, and those
+// created within Overlap of the previous poll, into the set, then drops
+// entries that can no longer refuse a valid token. Applying an entry
+// twice is harmless. It fails when the feed cannot be read; the cursor
+// then stays where it was.
+func (p *Poller) Poll(ctx context.Context) error {
+	now := p.cfg.Now()
+	cursor := p.cursor
+	for {
+		page, err := p.cfg.Feed.RevocationsSince(ctx, cursor, pageSize)
+		if err != nil {
+			return err
+		}
+		for _, r := range page {
+			p.apply(r)
+			cursor = r.Cursor
+		}
+		if len(page) < pageSize {
+			break
+		}
+	}
+	if !p.lastPoll.IsZero() {
+		late, err := p.cfg.Feed.RevocationsCreatedSince(ctx, p.lastPoll.Add(-p.cfg.Overlap).UnixMilli())
+		if err != nil {
+			return err
+		}
+		for _, r := range late {
+			p.apply(r)
+		}
+	}
+	p.cursor, p.lastPoll = cursor, now
+	p.cfg.Set.Prune(now)
+	return nil
+}
+
+func (p *Poller) apply(r db.Revocation) {
+	expires := time.UnixMilli(r.ExpiresMs)
+	switch r.Kind {
+	case db.RevokeSession:
+		p.cfg.Set.RevokeSession(r.Subject, expires)
+	case db.RevokeUser:
+		p.cfg.Set.RevokeUserBefore(r.Subject, time.UnixMilli(r.NotBeforeMs), expires)
+	}
+}
+
+// Run polls every Interval until ctx ends, logging failures; the set
+// keeps what it had while the database is unreachable.
+func (p *Poller) Run(ctx context.Context) {
+	t := time.NewTicker(p.cfg.Interval)
+	defer t.Stop()
+	for {
+		if err := p.Poll(ctx); err != nil && ctx.Err() == nil {
+			p.cfg.Logger.Warn("revocation feed poll failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,181 @@
+package gateway
+
+import (
+	"cmp"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/authgw/authgw/db"
+)
+
+// snapshot is the compiled, read-only form of a db.Snapshot that requests
+// read through an atomic pointer: clients by ID, APIs by name and version,
+// restrictions parsed once.
+type snapshot struct {
+	clients  map[string]*client
+	apis     map[string]*apiFamily
+	loadedAt time.Time
+}
+
+// client is one live client with its restrictions compiled.
+type client struct {
+	id         string
+	secretHash string // lower-case SHA-256 hex, or a legacy "$2..." bcrypt hash
+	reqsPerSec int
+	roles      []string
+	// Restrictions: a nil slice or map means "no restriction of the type";
+	// a non-nil empty one (every stored value unparsable) refuses all.
+	ips   []netip.Prefix
+	hosts []hostRule
+	apis  map[string]bool
+}
+
+// hostRule matches a host name: exactly, or, for "*.example.com", any name
+// ending in ".example.com" (at any depth, never "example.com" itself).
+type hostRule struct {
+	name   string // lower case; for a wildcard, ".example.com"
+	suffix bool
+}
+
+func (h hostRule) match(host string) bool {
+	if h.suffix {
+		return len(host) > len(h.name) && strings.HasSuffix(host, h.name)
+	}
+	return host == h.name
+}
+
+// apiFamily is every registered version of one API name.
+type apiFamily struct {
+	versions map[int]*api
+	// available lists the active versions, "v1, v2", for the 404 detail.
+	available string
+}
+
+// api is one registered (name, version).
+type api struct {
+	name              string
+	version           int
+	target            *url.URL // nil when the stored URL does not parse
+	allowUnidentified bool
+	active            bool
+}
+
+// compile builds the snapshot, reporting each value it could not parse
+// (such values fail closed: see client).
+func compile(s db.Snapshot, now time.Time, problem func(msg string, args ...any)) *snapshot {
+	out := &snapshot{clients: make(map[string]*client, len(s.Clients)), apis: map[string]*apiFamily{}, loadedAt: now}
+	for i := range s.Clients {
+		c := &s.Clients[i]
+		cc := &client{id: c.ID, secretHash: c.SecretHash, reqsPerSec: c.ReqsPerSec, roles: c.Roles}
+		if !strings.HasPrefix(cc.secretHash, "$2") {
+			cc.secretHash = strings.ToLower(cc.secretHash)
+		}
+		for _, r := range c.Restrictions {
+			switch r.Type {
+			case db.RestrictionIP:
+				if cc.ips == nil {
+					cc.ips = []netip.Prefix{}
+				}
+				p, err := parsePrefix(r.Value)
+				if err != nil {
+					problem("gateway: unparsable ip restriction ignored (fails closed)", "client", c.ID, "restriction", r.ID)
+					continue
+				}
+				cc.ips = append(cc.ips, p)
+			case db.RestrictionHost:
+				if cc.hosts == nil {
+					cc.hosts = []hostRule{}
+				}
+				v := strings.ToLower(strings.TrimSuffix(r.Value, "."))
+				if rest, ok := strings.CutPrefix(v, "*."); ok && rest != "" {
+					cc.hosts = append(cc.hosts, hostRule{name: "." + rest, suffix: true})
+				} else if v != "" && !strings.Contains(v, "*") {
+					cc.hosts = append(cc.hosts, hostRule{name: v})
+				} else {
+					problem("gateway: unparsable host restriction ignored (fails closed)", "client", c.ID, "restriction", r.ID)
+				}
+			case db.RestrictionAPI:
+				if cc.apis == nil {
+					cc.apis = map[string]bool{}
+				}
+				cc.apis[r.Value] = true
+			default:
+				// An unknown type cannot be honoured: refuse the client
+				// everything rather than ignore a restriction.
+				problem("gateway: unknown restriction type (client refused)", "client", c.ID, "restriction", r.ID, "type", r.Type)
+				cc.apis = map[string]bool{}
+			}
+		}
+		out.clients[c.ID] = cc
+	}
+	for _, a := range s.APIs {
+		fam := out.apis[a.Name]
+		if fam == nil {
+			fam = &apiFamily{versions: map[int]*api{}}
+			out.apis[a.Name] = fam
+		}
+		ca := &api{name: a.Name, version: a.Version, allowUnidentified: a.AllowUnidentified, active: a.Active}
+		if u, err := url.Parse(a.URL); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
+			ca.target = u
+		} else if a.Active {
+			problem("gateway: API URL does not parse as http(s)://host (requests get 502)", "api", a.Name, "version", a.Version)
+		}
+		fam.versions[a.Version] = ca
+	}
+	for _, fam := range out.apis {
+		var active []int
+		for v, a := range fam.versions {
+			if a.active {
+				active = append(active, v)
+			}
+		}
+		slices.SortFunc(active, cmp.Compare)
+		parts := make([]string, len(active))
+		for i, v := range active {
+			parts[i] = "v" + strconv.Itoa(v)
+		}
+		fam.available = strings.Join(parts, ", ")
+	}
+	return out
+}
+
+// parsePrefix reads a CIDR, or a single address as its full-length prefix.
+func parsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, err
+		}
+		if p.Addr().Is4In6() {
+			p = netip.PrefixFrom(p.Addr().Unmap(), max(p.Bits()-96, 0))
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// lookupAPI returns the active API (name, version), or nil and the 404
+// detail.
+func (s *snapshot) lookupAPI(name string, version int) (*api, string) {
+	fam := s.apis[name]
+	if fam == nil {
+		return nil, "No API is registered as " + name + "."
+	}
+	if a := fam.versions[version]; a != nil && a.active {
+		return a, ""
+	}
+	detail := "API " + name + " has no active version v" + strconv.Itoa(version) + "; available: "
+	if fam.available == "" {
+		return nil, detail + "none."
+	}
+	return nil, detail + fam.available + "."
+}

@@ -1,0 +1,99 @@
+package gateway
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/authgw/authgw/verifier"
+)
+
+// reqState is what the pipeline's steps learn about one request, carried
+// in its context: one allocation per request.
+type reqState struct {
+	id    string // request ID
+	start time.Time
+	ip    netip.Addr
+	snap  *snapshot
+
+	apiName string
+	version int
+	rest    string // raw path after /<api>/v<N>: "" or "/..."
+	api     *api   // the active API routed to, nil for accounts or none
+
+	client         *client
+	secretVerified bool
+
+	identity    verifier.Identity
+	hasIdentity bool
+
+	infoToken     string
+	upstreamStart time.Time
+}
+
+type stateKey struct{}
+
+// stateOf returns the request's state; a zero one outside the pipeline, so
+// the verifier's hooks never see nil.
+func stateOf(r *http.Request) *reqState {
+	if st, ok := r.Context().Value(stateKey{}).(*reqState); ok {
+		return st
+	}
+	return &reqState{}
+}
+
+func withState(ctx context.Context, st *reqState) context.Context {
+	return context.WithValue(ctx, stateKey{}, st)
+}
+
+// clientID is the verifier's ClientID hook: the client that the
+// credentials step identified.
+func (st *reqState) clientID() string {
+	if st.client == nil {
+		return ""
+	}
+	return st.client.id
+}
+
+// recorder remembers the status for the access log and metrics. It passes
+// Flush and Hijack through (streaming, WebSocket) and unwraps for
+// http.ResponseController.
+type recorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *recorder) WriteHeader(code int) {
+	if w.status == 0 && code >= 200 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *recorder) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Flush sends buffered data to the client.
+func (w *recorder) Flush() {
+	_ = http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Hijack takes over the connection, for protocol upgrades; the status is
+// then 101.
+func (w *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err == nil && w.status == 0 {
+		w.status = http.StatusSwitchingProtocols
+	}
+	return c, brw, err
+}
+
+// Unwrap returns the wrapped writer, for http.ResponseController.
+func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
