@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"flag"
@@ -28,6 +29,9 @@ type environment struct {
 	now func() time.Time
 	// random is the source of keys, nonces and session IDs.
 	random io.Reader
+	// stop ends long-running commands (serve) when it is done. Optional:
+	// by default, SIGINT or SIGTERM.
+	stop context.Context
 }
 
 // withDefaults fills what a test left out: no variables, the wall clock
@@ -85,6 +89,7 @@ var commands = []commandSpec{
 	{name: "check", summary: "tell whether a request would be allowed, and why not", usage: checkUsage, new: func() command { return &checkCommand{} }},
 	{name: "migrate", summary: "apply, revert or list database schema migrations", usage: migrateUsage, new: func() command { return &migrateCommand{} }},
 	{name: "bootstrap", summary: "create the first organization, sysadmin user and system client", usage: bootstrapUsage, new: func() command { return &bootstrapCommand{} }},
+	{name: "serve", summary: "run the gateway (and, as it grows, the accounts service)", usage: serveUsage, new: func() command { return &serveCommand{} }},
 	{name: "apis", summary: "add, list or remove backend APIs in the registry", usage: apisUsage, new: func() command { return &apisCommand{} }},
 }
 

@@ -1,0 +1,501 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/authgw/authgw/gateway"
+	"github.com/authgw/authgw/gateway/ratelimit"
+	"github.com/authgw/authgw/gateway/requestinfo"
+	"github.com/authgw/authgw/gateway/revocation"
+	"github.com/authgw/authgw/mint"
+	"github.com/authgw/authgw/policy"
+	"github.com/authgw/authgw/verifier"
+)
+
+const serveUsage = `Usage: authgw serve [--listen ADDR] [--admin-listen ADDR] [--database DSN]
+                    [--data-dir DIR] [--server-id ID] [--keys FILE] [--policies DIR]
+                    [--redis URL] [--trusted-proxies CIDRS] [--allowed-origins ORIGINS]
+                    [--cookie-secure BOOL] [--info-key FILE] [--config FILE]
+
+Runs the gateway: every request to /<api>/v<N>/... is checked (client
+credentials, restrictions, rate limit, macaroon) and proxied to the backend
+registered for it (authgw apis add). The accounts service (/accounts/v1) is
+not built yet: its paths answer 404.
+
+On first start with the defaults it creates, in the data directory, the
+SQLite database, a key ring (keys.json), a server ID (server-id), the
+request-info signing key (info-key.pem) and the example policies
+(policies/), and says so. Every later start reuses them.
+
+Settings (flag, else AUTHGW_<NAME>, else the config file, else the default):
+  --listen ADDR            gateway listener (default 127.0.0.1:6546)
+  --admin-listen ADDR      /healthz, /readyz, /metrics and /forward-auth
+                           (default 127.0.0.1:6547; keep it internal)
+  --database DSN           sqlite:PATH or mysql:DSN (default sqlite:DATA-DIR/authgw.db);
+                           migrated up at start
+  --data-dir DIR           (default ./authgw-data)
+  --server-id ID           (default: DATA-DIR/server-id, generated once)
+  --keys FILE              key ring (default: DATA-DIR/keys.json, generated once;
+                           AUTHGW_KEYS may also hold the ring's JSON itself)
+  --policies DIR           policy files, checked at start (default DATA-DIR/policies)
+  --redis URL              redis://... : shared rate limits (default: in-process)
+  --trusted-proxies CIDRS  comma-separated; X-Forwarded-For is honoured only from them
+  --allowed-origins LIST   comma-separated origins for CORS and cookie CSRF checks
+  --cookie-secure BOOL     Secure, __Host- token cookies (default true)
+  --info-key FILE          request-info signing key, PEM (default DATA-DIR/info-key.pem,
+                           generated once)
+  --config FILE            JSON config file with the keys above (else AUTHGW_CONFIG)
+
+It stops on SIGINT or SIGTERM, draining requests in flight for up to 30 s.
+`
+
+// Defaults of serve's settings (SPEC §9).
+const (
+	defaultListen      = "127.0.0.1:6546"
+	defaultAdminListen = "127.0.0.1:6547"
+	infoKeyFile        = "info-key.pem"
+	examplePoliciesDir        = "policies"
+	drainTimeout       = 30 * time.Second
+)
+
+// publicScope is what needs no token: the login steps, refresh, user
+// registration and the API description (SPEC §3.3).
+var publicScope = map[string][]string{
+	"POST": {"/accounts/v1/sessions/login/*", "/accounts/v1/sessions/refresh", "/accounts/v1/users"},
+	"GET":  {"/accounts/v1/openapi.json"},
+}
+
+// serveCommand is "authgw serve".
+type serveCommand struct {
+	settings
+}
+
+func (s *serveCommand) flagSet() *flag.FlagSet {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	for _, name := range []string{"listen", "admin-listen", "database", "data-dir", "server-id", "keys",
+		"policies", "redis", "trusted-proxies", "allowed-origins", "cookie-secure", "info-key"} {
+		s.define(fs, name, name)
+	}
+	s.defineConfig(fs)
+	return fs
+}
+
+// serveConfig is every setting of serve, resolved.
+type serveConfig struct {
+	listen, adminListen string
+	dataDir             string
+	serverID            string
+	keys                *mint.KeyRing
+	policies            *policy.Set
+	redisURL            string
+	trustedProxies      []netip.Prefix
+	allowedOrigins      []string
+	cookieSecure        bool
+	infoKeyPath         string
+}
+
+func (s *serveCommand) run(c *cli, args []string) error {
+	if len(args) > 0 {
+		return usagef("serve takes no arguments, got %q", args[0])
+	}
+	logger := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	cfg, err := s.resolve(c, logger)
+	if err != nil {
+		return err
+	}
+	ctx := c.stop
+	if ctx == nil {
+		var cancel context.CancelFunc
+		ctx, cancel = signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer cancel()
+	}
+
+	dbs := databaseSettings{settings: s.settings}
+	store, err := dbs.open(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if applied, err := store.MigrateUp(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	} else if len(applied) > 0 {
+		logger.Info("database migrated", "applied", fmt.Sprint(applied))
+	}
+
+	key, created, err := requestinfo.LoadOrCreateKey(cfg.infoKeyPath)
+	if err != nil {
+		return fmt.Errorf("--info-key: %w", err)
+	}
+	if created {
+		logger.Warn("created a request-info signing key; back it up with the data directory", "file", cfg.infoKeyPath)
+	}
+	signer, err := requestinfo.NewSigner(requestinfo.SignerConfig{Key: key, Issuer: "authgw:" + cfg.serverID})
+	if err != nil {
+		return err
+	}
+
+	var limiter ratelimit.Limiter
+	var redisLimiter *ratelimit.Redis
+	if cfg.redisURL != "" {
+		opts, err := redis.ParseURL(cfg.redisURL)
+		if err != nil {
+			return &usageError{msg: fmt.Sprintf("--redis: %v", err)}
+		}
+		opts.ContextTimeoutEnabled = true
+		client := redis.NewClient(opts)
+		defer client.Close()
+		if redisLimiter, err = ratelimit.NewRedis(ratelimit.RedisConfig{Client: client, Logger: logger}); err != nil {
+			return err
+		}
+		limiter = redisLimiter
+	}
+
+	revoked := verifier.NewRevocationSet()
+	poller, err := revocation.New(revocation.Config{Feed: store, Set: revoked, Logger: logger})
+	if err != nil {
+		return err
+	}
+	gw, err := gateway.New(gateway.Config{
+		Snapshots:      store,
+		Keys:           cfg.keys,
+		ServerID:       cfg.serverID,
+		Public:         publicScope,
+		Revocations:    revoked,
+		Limiter:        limiter,
+		Signer:         signer,
+		TrustedProxies: cfg.trustedProxies,
+		AllowedOrigins: cfg.allowedOrigins,
+		Cookies:        verifier.CookieConfig{Insecure: !cfg.cookieSecure},
+		Logger:         logger,
+	})
+	if err != nil {
+		return err
+	}
+	if err := gw.Refresh(ctx); err != nil {
+		return fmt.Errorf("first snapshot: %w", err)
+	}
+	if err := poller.Poll(ctx); err != nil {
+		return fmt.Errorf("revocation feed: %w", err)
+	}
+
+	admin := http.NewServeMux()
+	admin.Handle("/forward-auth", gw.ForwardAuth())
+	admin.Handle("/", gw.Admin())
+	servers := []*http.Server{
+		newServer(cfg.listen, gw, logger),
+		newServer(cfg.adminListen, admin, logger),
+	}
+	listeners := make([]net.Listener, len(servers))
+	for i, srv := range servers {
+		if listeners[i], err = net.Listen("tcp", srv.Addr); err != nil {
+			for _, l := range listeners[:i] {
+				l.Close()
+			}
+			name := "--listen"
+			if i == 1 {
+				name = "--admin-listen"
+			}
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+
+	background, stopBackground := context.WithCancel(context.Background())
+	defer stopBackground()
+	go gw.Run(background)
+	go poller.Run(background)
+
+	errs := make(chan error, len(servers))
+	for i, srv := range servers {
+		go func() { errs <- srv.Serve(listeners[i]) }()
+	}
+	fmt.Fprintf(c.stdout, "authgw %s serving on http://%s (admin http://%s), data in %s\n",
+		cfg.serverID, listeners[0].Addr(), listeners[1].Addr(), cfg.dataDir)
+	fmt.Fprintf(c.stdout, "next: authgw bootstrap --org ORG --email EMAIL --name NAME --password-stdin --data-dir %s\n", cfg.dataDir)
+	fmt.Fprintf(c.stdout, "      authgw apis add --name demo --version 1 --url http://127.0.0.1:8080 --data-dir %s\n", cfg.dataDir)
+
+	select {
+	case <-ctx.Done():
+	case err := <-errs:
+		logger.Error("listener failed", "err", err)
+	}
+	drain, cancel := context.WithTimeout(context.Background(), drainTimeout)
+	defer cancel()
+	for _, srv := range servers {
+		if err := srv.Shutdown(drain); err != nil {
+			logger.Warn("shutdown did not drain every request", "addr", srv.Addr, "err", err)
+		}
+	}
+	fmt.Fprintln(c.stdout, "authgw stopped")
+	return nil
+}
+
+// newServer returns an HTTP server with timeouts that hold against slow
+// clients: headers must arrive within 10 s; bodies stream without a
+// total limit (uploads pass through), idle connections close after 2 min.
+func newServer(addr string, h http.Handler, logger *slog.Logger) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+}
+
+// resolve reads every setting, creating in the data directory what a
+// first start needs: the directory, the server ID, the key ring and the
+// example policies. A bad value is a usage error naming the setting.
+func (s *serveCommand) resolve(c *cli, logger *slog.Logger) (serveConfig, error) {
+	var cfg serveConfig
+	var err error
+	str := func(name, def string) string {
+		if err != nil {
+			return ""
+		}
+		var v string
+		v, err = resolveSetting(c, &s.settings, name, def, asString)
+		return v
+	}
+	cfg.listen = str("listen", defaultListen)
+	cfg.adminListen = str("admin-listen", defaultAdminListen)
+	cfg.dataDir = str("data-dir", defaultData)
+	cfg.redisURL = str("redis", "")
+	if err != nil {
+		return cfg, err
+	}
+	for _, a := range []struct{ name, addr string }{{"--listen", cfg.listen}, {"--admin-listen", cfg.adminListen}} {
+		if _, _, err := net.SplitHostPort(a.addr); err != nil {
+			return cfg, &usageError{msg: fmt.Sprintf("%s: %v", a.name, err)}
+		}
+	}
+	if cfg.cookieSecure, err = resolveSetting(c, &s.settings, "cookie-secure", true, strconv.ParseBool); err != nil {
+		return cfg, err
+	}
+	if cfg.trustedProxies, err = resolveSetting(c, &s.settings, "trusted-proxies", nil, parsePrefixes); err != nil {
+		return cfg, err
+	}
+	if cfg.allowedOrigins, err = resolveSetting(c, &s.settings, "allowed-origins", nil, parseList); err != nil {
+		return cfg, err
+	}
+	// Settings given explicitly are checked before anything is created
+	// in the data directory, so a typo leaves no half-made directory.
+	if err := s.checkGiven(c); err != nil {
+		return cfg, err
+	}
+	if err := os.MkdirAll(cfg.dataDir, 0o700); err != nil {
+		return cfg, &usageError{msg: fmt.Sprintf("--data-dir: %v", err)}
+	}
+	if cfg.serverID, err = s.serverID(c, cfg.dataDir, logger); err != nil {
+		return cfg, err
+	}
+	if cfg.keys, err = s.keyRing(c, cfg.dataDir, logger); err != nil {
+		return cfg, err
+	}
+	cfg.infoKeyPath = str("info-key", filepath.Join(cfg.dataDir, infoKeyFile))
+	if err != nil {
+		return cfg, err
+	}
+	if cfg.policies, err = s.policies(c, cfg, logger); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
+}
+
+// checkGiven loads the key ring, server ID and policies when they are
+// set explicitly, only to report a bad one before any file is created.
+func (s *serveCommand) checkGiven(c *cli) error {
+	if _, _, found, err := s.lookup(c, "keys"); err != nil || found {
+		if err != nil {
+			return err
+		}
+		if _, err := s.keyRing(c, "", nil); err != nil {
+			return err
+		}
+	}
+	if id, label, found, err := s.lookup(c, "server-id"); err != nil {
+		return err
+	} else if found && !mint.ValidID(id) {
+		return &usageError{msg: fmt.Sprintf("%s: server ID %q must be 1 to 64 of [A-Za-z0-9._-]", label, id)}
+	}
+	if dir, label, found, err := s.lookup(c, "policies"); err != nil {
+		return err
+	} else if found {
+		if _, err := policy.LoadDir(dir); err != nil {
+			return &usageError{msg: fmt.Sprintf("%s: %v", label, err)}
+		}
+	}
+	return nil
+}
+
+// serverID is --server-id, else the server-id file in the data
+// directory, created once with a random ID.
+func (s *serveCommand) serverID(c *cli, dir string, logger *slog.Logger) (string, error) {
+	id, label, found, err := s.lookup(c, "server-id")
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, serverIDFile)
+	if !found {
+		b, readErr := os.ReadFile(path)
+		switch {
+		case readErr == nil:
+			id, label = strings.TrimSpace(string(b)), path
+		case errors.Is(readErr, fs.ErrNotExist):
+			var buf [6]byte
+			if _, err := io.ReadFull(c.random, buf[:]); err != nil {
+				return "", err
+			}
+			id, label = "authgw-"+hex.EncodeToString(buf[:]), path
+			if err := os.WriteFile(path, []byte(id+"\n"), 0o600); err != nil {
+				return "", fmt.Errorf("--server-id: %w", err)
+			}
+			logger.Warn("created a server ID", "file", path, "server_id", id)
+		default:
+			return "", fmt.Errorf("--server-id: %w", readErr)
+		}
+	}
+	if !mint.ValidID(id) {
+		return "", &usageError{msg: fmt.Sprintf("%s: server ID %q must be 1 to 64 of [A-Za-z0-9._-]", label, id)}
+	}
+	return id, nil
+}
+
+// keyRing is --keys (a file, or with AUTHGW_KEYS also the ring's JSON),
+// else keys.json in the data directory, created once with one key.
+func (s *serveCommand) keyRing(c *cli, dir string, logger *slog.Logger) (*mint.KeyRing, error) {
+	v, label, found, err := s.lookup(c, "keys")
+	if err != nil {
+		return nil, err
+	}
+	if found {
+		var ring *mint.KeyRing
+		if strings.HasPrefix(strings.TrimSpace(v), "{") {
+			ring, err = mint.ParseKeyRing([]byte(v))
+		} else {
+			ring, err = mint.LoadKeyRing(v)
+		}
+		if err != nil {
+			return nil, &usageError{msg: fmt.Sprintf("%s: %v", label, err)}
+		}
+		return ring, nil
+	}
+	path := filepath.Join(dir, keysFile)
+	ring, err := mint.LoadKeyRing(path)
+	if err == nil {
+		return ring, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, &usageError{msg: fmt.Sprintf("--keys (from the data directory): %v", err)}
+	}
+	if ring, err = mint.GenerateKeyRing("k1", c.random); err != nil {
+		return nil, err
+	}
+	b, err := ring.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o600); err != nil {
+		return nil, fmt.Errorf("--keys: %w", err)
+	}
+	logger.Warn("created a key ring: it signs every token; back it up and keep it secret", "file", path)
+	return ring, nil
+}
+
+// policies loads --policies, else the data directory's policies folder,
+// filled with the example policies when it does not exist yet.
+func (s *serveCommand) policies(c *cli, cfg serveConfig, logger *slog.Logger) (*policy.Set, error) {
+	dir, label, found, err := s.lookup(c, "policies")
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		dir = filepath.Join(cfg.dataDir, examplePoliciesDir)
+		if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+			if err := writeExamplePolicies(dir); err != nil {
+				return nil, fmt.Errorf("--policies: %w", err)
+			}
+			logger.Warn("wrote the example policies", "dir", dir)
+		}
+	}
+	set, err := policy.LoadDir(dir)
+	if err == nil {
+		err = set.CheckServerID(cfg.serverID)
+	}
+	if err != nil {
+		return nil, &usageError{msg: fmt.Sprintf("%s: %v", label, err)}
+	}
+	return set, nil
+}
+
+func writeExamplePolicies(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	entries, err := examplePolicies.ReadDir("examples")
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		b, err := examplePolicies.ReadFile("examples/" + e.Name())
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// parseList splits a comma-separated setting, dropping empty items.
+func parseList(v string) ([]string, error) {
+	var out []string
+	for _, item := range strings.Split(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out, nil
+}
+
+// parsePrefixes reads comma-separated CIDRs or single addresses.
+func parsePrefixes(v string) ([]netip.Prefix, error) {
+	items, _ := parseList(v)
+	out := make([]netip.Prefix, 0, len(items))
+	for _, item := range items {
+		if strings.Contains(item, "/") {
+			p, err := netip.ParsePrefix(item)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(item)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
+}
