@@ -73,7 +73,7 @@ const (
 	defaultListen      = "127.0.0.1:6546"
 	defaultAdminListen = "127.0.0.1:6547"
 	infoKeyFile        = "info-key.pem"
-	examplePoliciesDir        = "policies"
+	examplePoliciesDir = "policies"
 	drainTimeout       = 30 * time.Second
 )
 
