@@ -163,10 +163,22 @@ func (s *serveCommand) run(c *cli, args []string) error {
 		opts.ContextTimeoutEnabled = true
 		client := redis.NewClient(opts)
 		defer client.Close()
-		if redisLimiter, err = ratelimit.NewRedis(ratelimit.RedisConfig{Client: client, Logger: logger}); err != nil {
+		// 250 ms: a call slower than that falls back to the local limiter
+		// for a second (ratelimit's Cooldown), so a loaded Redis costs at
+		// most one slow request a second, not a burst of over-admission.
+		if redisLimiter, err = ratelimit.NewRedis(ratelimit.RedisConfig{Client: client, Logger: logger, Timeout: 250 * time.Millisecond}); err != nil {
 			return err
 		}
 		limiter = redisLimiter
+		// Connect and load the script before serving, so the first
+		// requests do not pay for it.
+		warm, cancel := context.WithTimeout(ctx, 5*time.Second)
+		if err := client.Ping(warm).Err(); err != nil {
+			logger.Warn("Redis is not answering; rate limits stay local until it does", "err", err)
+		} else {
+			_, _ = redisLimiter.Allow(warm, "warm-up:"+cfg.serverID, ratelimit.MaxPerSecond)
+		}
+		cancel()
 	}
 
 	revoked := verifier.NewRevocationSet()

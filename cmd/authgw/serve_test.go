@@ -42,7 +42,7 @@ var servingLine = regexp.MustCompile(`serving on http://(\S+) \(admin http://(\S
 // startServe runs authgw serve in-process on free ports with the data
 // directory dir and returns its two base URLs, a stop function, and the
 // channel its exit status arrives on.
-func startServe(t *testing.T, dir string) (gatewayURL, adminURL string, stop func(), exited <-chan int, stdout *lockedBuffer) {
+func startServe(t *testing.T, dir string, extra ...string) (gatewayURL, adminURL string, stop func(), exited <-chan int, stdout *lockedBuffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	stdout = &lockedBuffer{}
@@ -58,13 +58,18 @@ func startServe(t *testing.T, dir string) (gatewayURL, adminURL string, stop fun
 	}
 	done := make(chan int, 1)
 	go func() {
-		done <- run([]string{"serve", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--cookie-secure", "false"},
-			strings.NewReader(""), stdout, &stderr, env)
+		args := append([]string{"serve", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--cookie-secure", "false"}, extra...)
+		done <- run(args, strings.NewReader(""), stdout, &stderr, env)
 	}()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		if m := servingLine.FindStringSubmatch(stdout.String()); m != nil {
-			t.Cleanup(cancel)
+			t.Cleanup(func() {
+				cancel()
+				if t.Failed() {
+					t.Logf("serve's log:\n%s", stderr.String())
+				}
+			})
 			return "http://" + m[1], "http://" + m[2], cancel, done, stdout
 		}
 		select {

@@ -1,0 +1,257 @@
+package gateway_test
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"text/template"
+	"time"
+
+	"github.com/authgw/authgw/db"
+)
+
+// TestForwardAuthWithNginx: a real nginx asks ForwardAuth about every
+// request with auth_request (testdata/nginx/forward-auth.conf.tmpl) and
+// passes the allowed ones to a backend with the signed request info.
+//
+// nginx's auth_request passes 401 and 403 on with their status (but its
+// own HTML body: the envelope and the RateLimit headers of the decision
+// are lost); any other status of the decision becomes a 500. The
+// template maps the decision's 429 back to a 429 with Retry-After (and
+// 400 and 503 likewise) through error_page and $upstream_status.
+func TestForwardAuthWithNginx(t *testing.T) {
+	bin := nginxBinary(t)
+	e := newEnv(t, nil)
+	good := e.client(sha256Hex("s3cret"), -1)
+	apiOnlyOther := e.client(sha256Hex("x"), -1, db.Restriction{Type: db.RestrictionAPI, Value: "other"})
+	limited := e.client(sha256Hex("x"), 1)
+	e.refresh()
+	fa := httptest.NewServer(e.gw.ForwardAuth())
+	t.Cleanup(fa.Close)
+	backend := echoBackend(t, "demo")
+	base := startNginx(t, bin, hostPort(t, backend.URL), hostPort(t, fa.URL))
+	tok := e.tokens("session-1", fixedNow).ByMethod
+
+	tests := []struct {
+		name             string
+		givenMethod      string
+		givenPath        string
+		givenHeader      http.Header
+		expectStatus     int
+		expectRetryAfter bool
+	}{
+		{"allowed", "GET", "/demo/v1/items?x=1", header("Authorization", authz(good, "s3cret", tok["GET"])), 200, false},
+		{"allowed, the client's own X-Auth-Info replaced", "GET", "/demo/v1/items",
+			header("Authorization", authz(good, "s3cret", tok["GET"]), "X-Auth-Info", "forged", "X-Auth-Info-Signed", "0"), 200, false},
+		{"allowed POST", "POST", "/demo/v1/items", header("Authorization", authz(good, "s3cret", tok["POST"])), 200, false},
+		{"no token", "GET", "/demo/v1/items", header("Authorization", authz(good, "s3cret", "")), 401, false},
+		{"no credentials at all", "GET", "/demo/v1/items", nil, 401, false},
+		{"wrong secret", "GET", "/demo/v1/items", header("Authorization", authz(good, "wrong", tok["GET"])), 401, false},
+		{"unknown client", "GET", "/demo/v1/items", header("Authorization", authz("nobody", "", tok["GET"])), 401, false},
+		{"route not granted", "GET", "/secret/v1/items", header("Authorization", authz(good, "s3cret", tok["GET"])), 403, false},
+		{"method not granted", "DELETE", "/demo/v1/items", header("Authorization", authz(good, "s3cret", tok["GET"])), 403, false},
+		{"token of another method", "POST", "/demo/v1/items", header("Authorization", authz(good, "s3cret", tok["GET"])), 403, false},
+		{"api restriction", "GET", "/demo/v1/items", header("Authorization", authz(apiOnlyOther, "", tok["GET"])), 403, false},
+		{"non-canonical path", "GET", "/demo/v1//items", header("Authorization", authz(good, "s3cret", tok["GET"])), 400, false},
+		{"rate limit, first request", "GET", "/demo/v1/items", header("Authorization", authz(limited, "", tok["GET"])), 200, false},
+		{"rate limit, second request", "GET", "/demo/v1/items", header("Authorization", authz(limited, "", tok["GET"])), 429, true},
+	}
+	client := &http.Client{Timeout: 10 * time.Second}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequest(tt.givenMethod, base+tt.givenPath, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, vs := range tt.givenHeader {
+				req.Header[k] = vs
+			}
+			res, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			body, err := io.ReadAll(res.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.StatusCode != tt.expectStatus {
+				t.Fatalf("status %d, want %d: %s", res.StatusCode, tt.expectStatus, body)
+			}
+			if got := res.Header.Get("Retry-After"); (got != "") != tt.expectRetryAfter {
+				t.Errorf("Retry-After %q, want one: %v", got, tt.expectRetryAfter)
+			}
+			if tt.expectStatus != 200 {
+				if bytes.Contains(body, []byte(`"claims"`)) {
+					t.Errorf("a refused request reached the backend: %s", body)
+				}
+				return
+			}
+			got := decodeEcho(t, body)
+			if got.Claims == nil {
+				t.Fatalf("the backend could not verify X-Auth-Info: %s (header %q)", got.InfoError, got.Header["X-Auth-Info"])
+			}
+			if got.Claims.Audience != "demo" || got.Claims.User == nil || got.Claims.User.ID != "user-1" {
+				t.Errorf("claims %+v", *got.Claims)
+			}
+			if got.Claims.Client == "" || got.Claims.IP != "127.0.0.1" {
+				t.Errorf("client %q, ip %q in the claims, want a client from 127.0.0.1", got.Claims.Client, got.Claims.IP)
+			}
+			if got.RequestURI != tt.givenPath {
+				t.Errorf("backend got %q, want %q", got.RequestURI, tt.givenPath)
+			}
+			if a := got.Header["Authorization"]; len(a) != 0 {
+				t.Errorf("the backend got the client's Authorization %q", a)
+			}
+		})
+	}
+}
+
+// nginxBinary finds nginx, skipping the test without it (failing under
+// CI).
+func nginxBinary(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{"nginx", "/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx"} {
+		if path, err := exec.LookPath(p); err == nil {
+			return path
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("nginx is not installed (apt-get install nginx-light); CI needs it")
+	}
+	t.Skip("nginx is not installed (apt-get install nginx-light)")
+	return ""
+}
+
+func hostPort(t *testing.T, rawURL string) string {
+	t.Helper()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Host
+}
+
+// startNginx renders the forward-auth template into a temporary
+// directory, runs nginx on a free loopback port until the test ends and
+// returns its base URL.
+func startNginx(t *testing.T, bin, backend, authgw string) string {
+	t.Helper()
+	tmpl, err := template.ParseFiles(filepath.Join("..", "testdata", "nginx", "forward-auth.conf.tmpl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ { // the free port may be taken between Close and nginx's bind
+		listen := freeLoopbackAddr(t)
+		conf := filepath.Join(dir, "nginx.conf")
+		var b bytes.Buffer
+		if err := tmpl.Execute(&b, map[string]string{"Dir": dir, "Listen": listen, "Backend": backend, "AuthGW": authgw}); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(conf, b.Bytes(), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if lastErr = runNginx(t, bin, dir, conf, listen); lastErr == nil {
+			return "http://" + listen
+		}
+	}
+	t.Fatalf("nginx did not start: %v", lastErr)
+	return ""
+}
+
+// runNginx starts nginx and waits until it accepts connections on listen;
+// a cleanup kills it. It fails when nginx exits or is not listening
+// within 10 s.
+func runNginx(t *testing.T, bin, dir, conf, listen string) error {
+	t.Helper()
+	var out syncBuffer
+	cmd := exec.Command(bin, "-p", dir, "-c", conf, "-e", filepath.Join(dir, "error.log"))
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	stop := func() {
+		_ = cmd.Process.Kill()
+		<-exited
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		select {
+		case err := <-exited:
+			log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+			return errors.New("nginx exited (" + errString(err) + "): " + out.String() + string(log))
+		default:
+		}
+		if c, err := net.DialTimeout("tcp", listen, 200*time.Millisecond); err == nil {
+			_ = c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return errors.New("nginx is not listening on " + listen + " after 10 s: " + out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Cleanup(func() {
+		stop()
+		if t.Failed() {
+			log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+			t.Logf("nginx output: %s\nerror.log:\n%s", out.String(), log)
+		}
+	})
+	return nil
+}
+
+func errString(err error) string {
+	if err == nil {
+		return "status 0"
+	}
+	return err.Error()
+}
+
+// freeLoopbackAddr returns a loopback address whose port was free a
+// moment ago.
+func freeLoopbackAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return addr
+}
+
+// syncBuffer is a bytes.Buffer safe for a child's stdout and stderr.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return strings.TrimSpace(s.b.String())
+}
