@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	_ "net/http/pprof"
 	"net/url"
 	"os"
 	"os/signal"
@@ -65,6 +66,11 @@ func TestLoadHarness(t *testing.T) {
 		return
 	default:
 		t.Fatalf("LOADTEST_ROLE %q: want backend, bare, authgw or load", role)
+	}
+	if addr := os.Getenv("LOADTEST_PPROF"); addr != "" {
+		// Profiling on demand: LOADTEST_PPROF=127.0.0.1:6060, then
+		// go tool pprof http://127.0.0.1:6060/debug/pprof/profile?seconds=5
+		go func() { _ = http.ListenAndServe(addr, http.DefaultServeMux) }()
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:"+envOr("LOADTEST_PORT", "0"))
 	if err != nil {

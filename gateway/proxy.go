@@ -39,7 +39,10 @@ func (g *Gateway) newProxy() *httputil.ReverseProxy {
 			ResponseHeaderTimeout: g.cfg.UpstreamTimeout,
 			ExpectContinueTimeout: time.Second,
 		},
-		FlushInterval:  -1,
+		// 0: ReverseProxy flushes at once for responses of unknown length
+		// and event streams, and lets the rest fill the connection's
+		// buffer; -1 would add a write (a syscall) to every response.
+		FlushInterval:  0,
 		BufferPool:     &bufferPool{},
 		ModifyResponse: g.modifyResponse,
 		ErrorHandler:   g.proxyError,
