@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -105,6 +106,11 @@ type Gateway struct {
 	refreshMu   sync.Mutex
 	lastErr     atomic.Pointer[error]
 	lastAttempt atomic.Int64 // unix nanoseconds of the last Refresh
+
+	// Request IDs are a random per-process prefix and a counter: unique
+	// without a read of the random source per request.
+	idPrefix string
+	idSeq    atomic.Uint64
 }
 
 // New checks cfg, fills its defaults and returns a Gateway. It does not
@@ -174,6 +180,11 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	g.proxy = g.newProxy()
 	g.handler = g.pipeline()
+	var prefix [8]byte
+	if _, err := io.ReadFull(cfg.Rand, prefix[:]); err != nil {
+		return nil, fmt.Errorf("gateway: request ID prefix: %w", err)
+	}
+	g.idPrefix = hex.EncodeToString(prefix[:]) + "-"
 	return g, nil
 }
 

@@ -1,9 +1,7 @@
 package gateway
 
 import (
-	"encoding/hex"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -108,12 +106,10 @@ func validRequestID(s string) bool {
 	return true
 }
 
+// newRequestID returns the process's random prefix and the next value
+// of its counter: unique across instances without randomness per request.
 func (g *Gateway) newRequestID() string {
-	var b [16]byte
-	if _, err := io.ReadFull(g.cfg.Rand, b[:]); err != nil {
-		panic("gateway: request ID randomness: " + err.Error())
-	}
-	return hex.EncodeToString(b[:])
+	return g.idPrefix + strconv.FormatUint(g.idSeq.Add(1), 16)
 }
 
 // corsMaxAge is how long browsers may cache a preflight answer (seconds).

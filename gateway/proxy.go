@@ -64,7 +64,9 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 		rest = "/"
 	}
 	raw := strings.TrimSuffix(target.EscapedPath(), "/") + rest
-	if p, err := url.PathUnescape(raw); err == nil {
+	if strings.IndexByte(raw, '%') < 0 {
+		out.URL.Path, out.URL.RawPath = raw, ""
+	} else if p, err := url.PathUnescape(raw); err == nil {
 		out.URL.Path, out.URL.RawPath = p, raw
 	} else {
 		out.URL.Path, out.URL.RawPath = raw, ""
