@@ -73,6 +73,10 @@ type Config struct {
 	// RefreshInterval is how often Run reloads the snapshot. Optional.
 	// Default DefaultRefreshInterval (5 s).
 	RefreshInterval time.Duration
+	// Changes makes Run reload the snapshot at once when it receives, for
+	// example from a Redis subscription that writers of clients and APIs
+	// publish to. Optional: without it, changes wait for the interval.
+	Changes <-chan struct{}
 	// UnidentifiedPerSecond is the per-IP rate of requests without a
 	// client ID to allowUnidentified APIs. Optional. Default
 	// DefaultUnidentifiedPerSecond (10); -1 for unlimited.
@@ -221,6 +225,7 @@ func (g *Gateway) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-g.cfg.Changes:
 		}
 	}
 }

@@ -21,7 +21,7 @@ import (
 const apisUsage = `Usage: authgw apis add --name N --version V --url U [--allow-unidentified] [--inactive]
        authgw apis list [--json]
        authgw apis remove --name N --version V
-       (each also takes [--database DSN] [--data-dir DIR] [--config FILE])
+       (each also takes [--database DSN] [--data-dir DIR] [--config FILE] [--redis URL])
 
 Manages the registry of backend APIs: the gateway sends a request for
 /N/vV/... to the API registered as (N, V), at U.
@@ -37,7 +37,9 @@ Manages the registry of backend APIs: the gateway sends a request for
           unidentified, active), or as a JSON array with --json.
   remove  removes the API (N, V) from the registry.
 
-The gateways pick up changes at their next snapshot refresh. The database
+The gateways pick up changes at their next snapshot refresh, or at once
+when a Redis is configured (--redis, AUTHGW_REDIS or the config file):
+add and remove then announce the change on it. The database
 is found as for authgw migrate (see authgw migrate --help) and must be
 migrated already (authgw migrate up, or authgw bootstrap).
 
@@ -51,6 +53,7 @@ Flags:
   --database DSN         sqlite:PATH or mysql:DSN
   --data-dir DIR         data directory, for the default SQLite file
   --config FILE          JSON config file (else AUTHGW_CONFIG)
+  --redis URL            Redis to announce the change on (else AUTHGW_REDIS)
 
 Exit status: 0 done, 1 failed (already registered, not found), 2 usage
 error (including a bad name, version or URL).
@@ -73,7 +76,7 @@ var apisFlags = map[string][]string{
 }
 
 // databaseFlags are the flags every action takes.
-var databaseFlags = []string{"database", "data-dir", "config"}
+var databaseFlags = []string{"database", "data-dir", "config", "redis"}
 
 // apisCommand is "authgw apis add|list|remove".
 type apisCommand struct {
@@ -98,6 +101,7 @@ func (a *apisCommand) flagSet() *flag.FlagSet {
 	fs.BoolVar(&a.inactive, "inactive", false, "register the API inactive")
 	fs.BoolVar(&a.json, "json", false, "print JSON")
 	a.db.register(fs)
+	a.db.define(fs, "redis", "Redis URL to announce the change on")
 	a.fs = fs
 	return fs
 }
@@ -166,7 +170,7 @@ func (a *apisCommand) run(c *cli, args []string) error {
 			return err
 		}
 		fmt.Fprintf(c.stdout, "added %s v%d -> %s\n", api.Name, api.Version, api.URL)
-		return nil
+		return announceChange(c, &a.db.settings, "apis")
 	case "remove":
 		err := d.DeleteAPI(ctx, api.Name, api.Version)
 		if errors.Is(err, db.ErrNotFound) {
@@ -176,7 +180,7 @@ func (a *apisCommand) run(c *cli, args []string) error {
 			return err
 		}
 		fmt.Fprintf(c.stdout, "removed %s v%d\n", api.Name, api.Version)
-		return nil
+		return announceChange(c, &a.db.settings, "apis")
 	}
 	return a.list(ctx, c, d)
 }

@@ -57,7 +57,9 @@ Settings (flag, else AUTHGW_<NAME>, else the config file, else the default):
   --keys FILE              key ring (default: DATA-DIR/keys.json, generated once;
                            AUTHGW_KEYS may also hold the ring's JSON itself)
   --policies DIR           policy files, checked at start (default DATA-DIR/policies)
-  --redis URL              redis://... : shared rate limits (default: in-process)
+  --redis URL              redis://... : shared rate limits, and snapshot reloads
+                           announced by authgw apis (default: in-process limits,
+                           reload every 5 s)
   --trusted-proxies CIDRS  comma-separated; X-Forwarded-For is honoured only from them
   --allowed-origins LIST   comma-separated origins for CORS and cookie CSRF checks
   --cookie-secure BOOL     Secure, __Host- token cookies (default true)
@@ -155,14 +157,14 @@ func (s *serveCommand) run(c *cli, args []string) error {
 
 	var limiter ratelimit.Limiter
 	var redisLimiter *ratelimit.Redis
+	var redisClient *redis.Client
 	if cfg.redisURL != "" {
-		opts, err := redis.ParseURL(cfg.redisURL)
+		client, err := newRedisClient(cfg.redisURL)
 		if err != nil {
 			return &usageError{msg: fmt.Sprintf("--redis: %v", err)}
 		}
-		opts.ContextTimeoutEnabled = true
-		client := redis.NewClient(opts)
 		defer client.Close()
+		redisClient = client
 		// 250 ms: a call slower than that falls back to the local limiter
 		// for a second (ratelimit's Cooldown), so a loaded Redis costs at
 		// most one slow request a second, not a burst of over-admission.
@@ -181,6 +183,15 @@ func (s *serveCommand) run(c *cli, args []string) error {
 		cancel()
 	}
 
+	// Background work (snapshot refresh, revocation feed, the change
+	// subscription) stops when serve returns.
+	background, stopBackground := context.WithCancel(context.Background())
+	defer stopBackground()
+	var changes <-chan struct{}
+	if redisClient != nil {
+		changes = subscribeChanges(background, redisClient)
+	}
+
 	revoked := verifier.NewRevocationSet()
 	poller, err := revocation.New(revocation.Config{Feed: store, Set: revoked, Logger: logger})
 	if err != nil {
@@ -197,6 +208,7 @@ func (s *serveCommand) run(c *cli, args []string) error {
 		TrustedProxies: cfg.trustedProxies,
 		AllowedOrigins: cfg.allowedOrigins,
 		Cookies:        verifier.CookieConfig{Insecure: !cfg.cookieSecure},
+		Changes:        changes,
 		Logger:         logger,
 	})
 	if err != nil {
@@ -230,8 +242,6 @@ func (s *serveCommand) run(c *cli, args []string) error {
 		}
 	}
 
-	background, stopBackground := context.WithCancel(context.Background())
-	defer stopBackground()
 	go gw.Run(background)
 	go poller.Run(background)
 

@@ -135,3 +135,51 @@ func TestServe_twoInstancesShareOneLimit(t *testing.T) {
 		t.Errorf("two instances admitted %.0f, want within 10%% of %.0f (one shared limit)", got, want)
 	}
 }
+
+// TestServe_changeAnnouncedOnRedis checks that an API added with a Redis
+// configured reaches a running gateway at once, not at its next refresh
+// (every 5 s).
+func TestServe_changeAnnouncedOnRedis(t *testing.T) {
+	redis := redisURL(t)
+	dir := t.TempDir()
+	vars := map[string]string{envDataDir: dir, "AUTHGW_REDIS": redis}
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer backend.Close()
+	boot := mustRun(t, invocation{args: []string{"bootstrap", "--org", "Acme", "--email", "admin@example.com", "--name", "Ada",
+		"--password-stdin"}, stdin: "correct horse battery staple\n", vars: vars})
+	var creds struct{ UserID, ClientID, ClientSecret string }
+	if err := json.Unmarshal([]byte(boot), &creds); err != nil {
+		t.Fatal(err)
+	}
+	gatewayURL, _, _, _, _ := startServe(t, dir, "--redis", redis)
+	var tokens map[string]string
+	out := mustRun(t, invocation{args: []string{"mint", "--policy", filepath.Join(dir, "policies", "member.json"),
+		"--user", creds.UserID, "--client", creds.ClientID}, vars: vars, now: time.Now()})
+	if err := json.Unmarshal([]byte(out), &tokens); err != nil {
+		t.Fatal(err)
+	}
+	status := func() int {
+		req, _ := http.NewRequest("GET", gatewayURL+"/demo/v1/x", nil)
+		req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(creds.ClientID+":"+creds.ClientSecret))+
+			", Macaroon "+tokens["GET"])
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := status(); got != http.StatusNotFound {
+		t.Fatalf("before the API is added: %d, want 404", got)
+	}
+	added := time.Now()
+	mustRun(t, invocation{args: []string{"apis", "add", "--name", "demo", "--version", "1", "--url", backend.URL}, vars: vars})
+	for time.Since(added) < 2*time.Second {
+		if status() == http.StatusOK {
+			t.Logf("the gateway served the new API %v after it was added", time.Since(added).Round(time.Millisecond))
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("the new API was not served within 2 s (the refresh interval is 5 s): the change was not announced")
+}
