@@ -81,6 +81,9 @@ func (g *Gateway) logRequest(w *recorder, r *http.Request, st *reqState) {
 		apiLabel = st.apiName
 	}
 	g.metrics.request(apiLabel, status)
+	if !g.cfg.Logger.Enabled(r.Context(), slog.LevelInfo) {
+		return // spare the attributes' formatting when access logs are off
+	}
 	g.cfg.Logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
 		slog.String("method", r.Method),
 		slog.String("path", verifier.RequestPath(r)),
