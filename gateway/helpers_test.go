@@ -68,7 +68,7 @@ func (c *countingSource) LoadSnapshot(ctx context.Context, nowMs int64) (db.Snap
 
 // env is a gateway on a real SQLite store with a real HTTP listener.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	ctx     context.Context
 	d       *db.DB
 	src     *countingSource
@@ -84,7 +84,7 @@ type env struct {
 
 // newEnv builds the store, an organization, and a gateway (configured by
 // mod) serving on an httptest server. The snapshot is not loaded yet.
-func newEnv(t *testing.T, mod func(*gateway.Config)) *env {
+func newEnv(t testing.TB, mod func(*gateway.Config)) *env {
 	t.Helper()
 	e := &env{t: t, ctx: context.Background(), d: dbtest.SQLite(t), revoked: verifier.NewRevocationSet(), logs: &bytes.Buffer{}, logMu: &sync.Mutex{}}
 	e.src = &countingSource{d: e.d}
