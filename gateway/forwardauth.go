@@ -52,6 +52,7 @@ func (g *Gateway) serveForwardAuth(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st.ip = g.clientIP(r, true)
+	st.ipText = st.ip.String()
 	if e := g.decide(w, orig, st); e != nil {
 		writeError(w, e)
 		return

@@ -90,7 +90,7 @@ func (g *Gateway) logRequest(w *recorder, r *http.Request, st *reqState) {
 		slog.Int("status", status),
 		slog.Duration("duration", dur),
 		slog.String("client", st.clientID()),
-		slog.String("ip", st.ip.String()),
+		slog.String("ip", st.ipText),
 		slog.String("request_id", st.id))
 }
 
@@ -179,6 +179,7 @@ func validHeaderList(s string) bool {
 func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
 	st := stateOf(r)
 	st.ip = g.clientIP(r, false)
+	st.ipText = st.ip.String()
 	if e := g.decide(w, r, st); e != nil {
 		g.deny(w, e)
 		return
@@ -322,7 +323,7 @@ func (g *Gateway) checkRateLimit(w http.ResponseWriter, r *http.Request, st *req
 	if st.client != nil {
 		key, rate = "c:"+st.client.id, st.client.reqsPerSec
 	} else {
-		key = "ip:" + st.ip.String()
+		key = "ip:" + st.ipText
 	}
 	d, err := g.limiter.Allow(r.Context(), key, rate)
 	if d.Allowed {
@@ -407,7 +408,7 @@ func (g *Gateway) route(w http.ResponseWriter, r *http.Request, st *reqState) {
 // claims is the request info of SPEC §5.3 for the request. The gateway
 // knows no user roles (tokens do not carry them), so u.r is empty.
 func (g *Gateway) claims(st *reqState) requestinfo.Claims {
-	c := requestinfo.Claims{IP: st.ip.String(), Audience: st.apiName, SecretVerified: st.secretVerified}
+	c := requestinfo.Claims{IP: st.ipText, Audience: st.apiName, SecretVerified: st.secretVerified}
 	if st.client != nil {
 		c.Client, c.ClientRoles = st.client.id, st.client.roles
 	}

@@ -87,7 +87,7 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 	g.stripTokenCookies(h)
 	pr.SetXForwarded()
 	// SetXForwarded used the socket peer; the client is what §5.2 found.
-	h.Set("X-Forwarded-For", st.ip.String())
+	h.Set("X-Forwarded-For", st.ipText)
 	h.Set(HeaderRequestID, st.id)
 	requestinfo.SetHeaders(h, st.infoToken)
 	st.upstreamStart = g.cfg.Now()

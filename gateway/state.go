@@ -17,7 +17,10 @@ type reqState struct {
 	id    string // request ID
 	start time.Time
 	ip    netip.Addr
-	snap  *snapshot
+	// ipText is ip.String(), formatted once for the log, the rate-limit
+	// key, the request info and X-Forwarded-For.
+	ipText string
+	snap   *snapshot
 
 	apiName string
 	version int

@@ -6,6 +6,13 @@ import (
 	"time"
 )
 
+// Canonical forms of the RateLimit-* header names.
+var (
+	headerLimit     = http.CanonicalHeaderKey("RateLimit-Limit")
+	headerRemaining = http.CanonicalHeaderKey("RateLimit-Remaining")
+	headerReset     = http.CanonicalHeaderKey("RateLimit-Reset")
+)
+
 // Headers sets the RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset
 // fields of drafts 00–06 of draft-ietf-httpapi-ratelimit-headers for d, and
 // Retry-After when d refuses. Reset and Retry-After are whole seconds
@@ -15,9 +22,12 @@ func Headers(h http.Header, d Decision) {
 	if d.Limit < 0 {
 		return
 	}
-	h.Set("RateLimit-Limit", strconv.Itoa(d.Limit))
-	h.Set("RateLimit-Remaining", strconv.Itoa(max(d.Remaining, 0)))
-	h.Set("RateLimit-Reset", strconv.FormatInt(ceilSeconds(d.ResetAfter), 10))
+	// The keys are written in canonical form (as http.Header.Set would
+	// make them), so that setting them does not allocate a new key per
+	// request; header names are case-insensitive on the wire.
+	h[headerLimit] = []string{strconv.Itoa(d.Limit)}
+	h[headerRemaining] = []string{strconv.Itoa(max(d.Remaining, 0))}
+	h[headerReset] = []string{strconv.FormatInt(ceilSeconds(d.ResetAfter), 10)}
 	if !d.Allowed {
 		h.Set("Retry-After", strconv.FormatInt(max(ceilSeconds(d.RetryAfter), 1), 10))
 	}
