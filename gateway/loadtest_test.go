@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"sync"
@@ -60,6 +61,9 @@ func TestLoadHarness(t *testing.T) {
 	case "bare":
 		h = bareProxy(t, upstreamURL(t))
 	case "authgw":
+		if os.Getenv("GOGC") == "" {
+			debug.SetGCPercent(400) // as authgw serve does unless GOGC is set
+		}
 		h = loadGateway(t, ctx, upstreamURL(t).String(), info)
 	case "load":
 		runFixedRate(t)

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -68,6 +69,7 @@ Settings (flag, else AUTHGW_<NAME>, else the config file, else the default):
   --config FILE            JSON config file with the keys above (else AUTHGW_CONFIG)
 
 It stops on SIGINT or SIGTERM, draining requests in flight for up to 30 s.
+Unless GOGC is set, it runs the garbage collector at GOGC=400.
 `
 
 // Defaults of serve's settings (SPEC §9).
@@ -77,6 +79,7 @@ const (
 	infoKeyFile        = "info-key.pem"
 	examplePoliciesDir = "policies"
 	drainTimeout       = 30 * time.Second
+	gcPercent          = 400
 )
 
 // publicScope is what needs no token: the login steps, refresh, user
@@ -120,6 +123,13 @@ func (s *serveCommand) run(c *cli, args []string) error {
 		return usagef("serve takes no arguments, got %q", args[0])
 	}
 	logger := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if _, set := c.lookupEnv("GOGC"); !set {
+		// A gateway's live heap is small and nearly all its garbage is
+		// per request: collecting at 5× the live heap instead of 2× cuts
+		// the collector's share of the CPU for a few tens of MB more.
+		// GOGC in the environment overrides it.
+		debug.SetGCPercent(gcPercent)
+	}
 	cfg, err := s.resolve(c, logger)
 	if err != nil {
 		return err
