@@ -1,7 +1,7 @@
 // Command authgw is the authgw binary: an authentication gateway and
 // accounts service built on macaroons (see SPEC.md). This package only
-// wires the policy, mint and verifier packages to a command line and
-// turns their outcomes into output and exit statuses.
+// wires the other packages (policy, mint, verifier, db, gateway) to a
+// command line and turns their outcomes into output and exit statuses.
 //
 // Usage:
 //
@@ -23,6 +23,20 @@
 //	check         tell whether a request would be allowed, running the
 //	              verifier's own code (verifier.Verifier.Verify)
 //
+// The server and its set-up use the database (--database, else
+// AUTHGW_DATABASE, else the config file, else sqlite:DATA-DIR/authgw.db):
+//
+//	serve         run the gateway; on first start, create the data
+//	              directory's database, key ring, server ID, request-info
+//	              key and example policies
+//	migrate       apply, revert or list schema migrations
+//	bootstrap     create the first organization, sysadmin user and
+//	              system client (its secret printed once)
+//	apis          add, list or remove backend APIs
+//
+// Their settings come from the flag, else AUTHGW_<NAME>, else the JSON
+// config file (--config, else AUTHGW_CONFIG), else the default.
+//
 // Flags may come before or after positional arguments and may be
 // written -flag or --flag; every command takes --help. A TOKEN argument
 // of "-" is read from standard input.
@@ -36,5 +50,6 @@
 // Exit status: 0 on success (for check: allowed), 1 on failure (denied,
 // invalid signature, policy problems), 2 on a usage error or a missing
 // setting. Errors are one line on standard error starting "authgw: ".
-// No command prints a secret except keygen, whose output is the ring.
+// No command prints a secret except keygen, whose output is the ring,
+// and bootstrap, which prints the system client's secret once.
 package main
