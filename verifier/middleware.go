@@ -54,7 +54,7 @@ func (v *Verifier) Authorize(r *http.Request) (id Identity, public bool, err err
 	if v.cfg.ClientID != nil {
 		req.ClientID = v.cfg.ClientID(r)
 	}
-	id, err = v.Verify(token, req)
+	id, err = v.verifyCanonical(token, req)
 	return id, false, err
 }
 

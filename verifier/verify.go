@@ -211,6 +211,12 @@ func (v *Verifier) Verify(token string, req Request) (Identity, error) {
 	if err := policy.CanonicalPath(req.Path); err != nil {
 		return Identity{}, fmt.Errorf("%w: %w", ErrNonCanonicalPath, err)
 	}
+	return v.verifyCanonical(token, req)
+}
+
+// verifyCanonical is Verify for a request whose path is known to be
+// canonical (Authorize has checked it), so the check is not run twice.
+func (v *Verifier) verifyCanonical(token string, req Request) (Identity, error) {
 	if token == "" {
 		return Identity{}, ErrMissingToken
 	}
