@@ -1,5 +1,27 @@
-// Package accounts will hold the accounts service of SPEC §6–§7:
-// organizations, users, emails, API clients, roles, memberships and the
-// multi-step login that mints tokens. It is not built yet (issues 5 and
-// 6); this file only reserves the package in the project's layout.
+// Package accounts is the accounts service of SPEC §6–§7, served at
+// /accounts/v1 behind the gateway: organizations, users, emails, API
+// clients with their roles and access restrictions, memberships, the API
+// registry, sessions, and the multi-step login that mints tokens.
+//
+// The service trusts the gateway for who is calling: the client (and
+// whether it presented its secret), the client IP and, when the request
+// carried a verified macaroon, the user and session. The gateway puts
+// these in the request context as request-info claims
+// (requestinfo.NewContext); a service run on its own behind authgw reads
+// the same claims from the signed X-Auth-Info header with
+// requestinfo.Middleware. It never reads a client credential or a token
+// itself.
+//
+// Authorization follows one table, Routes: each endpoint names the rule
+// that admits a caller (SPEC §6.3 and its appendix), checked before the
+// handler runs, after the target resource is found: a caller who may not
+// see the resource gets 404, one who may see it but not act on it 403.
+// The few field-level rules (a client's reqsPerSec, api restrictions, a
+// member lowering their own flags) use the same named rules.
+//
+// Request bodies are {"data": {...}}: every problem of a body comes back
+// at once as the error's obstructions; unknown fields, wrong types,
+// malformed JSON, a wrong content type (415) and a body over 1 MiB (413)
+// are client errors. A store that is unreachable is a 503; nothing the
+// caller sends produces a 500.
 package accounts

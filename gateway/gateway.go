@@ -57,8 +57,10 @@ type Config struct {
 	// Signer signs the X-Auth-Info header sent to backends. Required.
 	Signer *requestinfo.Signer
 	// Accounts serves /accounts/v1 in-process, with the full path (the
-	// gateway strips nothing for it) and the verified identity in the
-	// request context (verifier.IdentityFrom). Optional. Default: 404.
+	// gateway strips nothing for it), the caller's request-info claims
+	// (requestinfo.ClaimsFrom: client, its roles, secret verified, IP,
+	// user) and the verified identity (verifier.IdentityFrom) in the
+	// request context. Optional. Default: 404.
 	Accounts http.Handler
 	// TrustedProxies are the peers whose X-Forwarded-For is honoured
 	// (right-most untrusted hop). Optional. Default: none, the socket

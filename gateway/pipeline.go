@@ -379,10 +379,11 @@ func (g *Gateway) route(w http.ResponseWriter, r *http.Request, st *reqState) {
 			writeError(w, envelope.New(http.StatusNotFound, CodeAPINotFound, "The accounts service is not served here."))
 			return
 		}
+		ctx := requestinfo.NewContext(r.Context(), g.claims(st))
 		if st.hasIdentity {
-			r = r.WithContext(verifier.WithIdentity(r.Context(), st.identity))
+			ctx = verifier.WithIdentity(ctx, st.identity)
 		}
-		g.cfg.Accounts.ServeHTTP(w, r)
+		g.cfg.Accounts.ServeHTTP(w, r.WithContext(ctx))
 		return
 	}
 	a, detail := st.snap.lookupAPI(st.apiName, st.version)

@@ -69,6 +69,10 @@ var (
 	ErrBadParams = errors.New("password: bad hash parameters")
 )
 
+// Validate fails with ErrBadParams when p is outside the bounds Hash
+// accepts.
+func (p Params) Validate() error { return p.validate(ErrBadParams) }
+
 // validate checks p against the bounds; what names the kind of error.
 func (p Params) validate(what error) error {
 	switch {

@@ -1,0 +1,279 @@
+package accounts
+
+import (
+	"context"
+	"errors"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/authgw/authgw/db"
+)
+
+// Prefix is where the service is served.
+const Prefix = "/accounts/v1"
+
+// Route is one endpoint of the service and who may call it. Routes is the
+// authorization table of SPEC §6.3: the router is built from it, the
+// README prints it, and the tests check each row with an allowed and a
+// denied caller.
+type Route struct {
+	// Method and Path (Echo syntax, under Prefix) name the endpoint.
+	Method, Path string
+	// Who says, in the README's words, who may call it.
+	Who string
+
+	target targetKind
+	// allow decides once the target is found and visible; nil admits
+	// anyone (public endpoints).
+	allow  func(c *Caller, t *target) bool
+	handle func(s *Service, r *request) error
+}
+
+// Routes returns the authorization table, in the order of SPEC §6.2.
+func Routes() []Route { return append([]Route(nil), routes...) }
+
+// The rules of the table, named as in SPEC appendix A.
+
+func loggedIn(c *Caller, _ *target) bool { return c.User != nil }
+
+func staff(c *Caller, _ *target) bool { return c.staff() }
+
+func sysint(c *Caller, _ *target) bool { return c.sysint() }
+
+func sysadmin(c *Caller, _ *target) bool { return c.userIs(db.RoleSysadmin) }
+
+// orgRole is orgRole(F): ISC, a sysadmin or employee user, or a member
+// of the target organization whose membership has flag F.
+func orgRole(flag string) func(*Caller, *target) bool {
+	return func(c *Caller, t *target) bool {
+		return c.privileged() || (t.membership != nil && membershipHas(t.membership, flag))
+	}
+}
+
+func selfOr(rule func(*Caller, *target) bool) func(*Caller, *target) bool {
+	return func(c *Caller, t *target) bool { return c.self(t.user.ID) || rule(c, t) }
+}
+
+// sysadminNotSelf: a sysadmin acting on another user; nobody changes
+// their own roles.
+func sysadminNotSelf(c *Caller, t *target) bool {
+	return c.userIs(db.RoleSysadmin) && !c.self(t.user.ID)
+}
+
+// userMemberships: ISC, self, or a sysadmin or employee user.
+func userMemberships(c *Caller, t *target) bool {
+	return c.isc() || c.self(t.user.ID) || c.userIs(db.RoleSysadmin) || c.userIs(db.RoleEmployee)
+}
+
+// memberOrOrgRole: the member of the target membership, or orgRole(F) in
+// its organization.
+func memberOrOrgRole(flag string) func(*Caller, *target) bool {
+	return func(c *Caller, t *target) bool { return c.self(t.member.UserID) || orgRole(flag)(c, t) }
+}
+
+func membershipHas(m *db.Membership, flag string) bool {
+	switch flag {
+	case "read":
+		return m.Read
+	case "edit":
+		return m.Edit
+	case "manage":
+		return m.Manage
+	case "delete":
+		return m.Delete
+	}
+	return false
+}
+
+var routes = []Route{
+	{Method: "GET", Path: "/organizations", Who: "STAFF (all); any other logged-in user: the organizations they belong to", allow: loggedIn, handle: (*Service).listOrganizations},
+	{Method: "POST", Path: "/organizations", Who: "any logged-in user (becomes a member with every flag)", allow: loggedIn, handle: (*Service).createOrganization},
+	{Method: "GET", Path: "/organizations/:id", Who: "STAFF or orgRole(read)", target: orgTarget, allow: or(staff, orgRole("read")), handle: (*Service).getOrganization},
+	{Method: "PATCH", Path: "/organizations/:id", Who: "orgRole(edit)", target: orgTarget, allow: orgRole("edit"), handle: (*Service).updateOrganization},
+	{Method: "DELETE", Path: "/organizations/:id", Who: "orgRole(delete)", target: orgTarget, allow: orgRole("delete"), handle: (*Service).deleteOrganization},
+
+	{Method: "GET", Path: "/users", Who: "STAFF", allow: staff, handle: (*Service).listUsers},
+	{Method: "POST", Path: "/users", Who: "anyone (registration; referrer must be an existing client)", handle: (*Service).createUser},
+	{Method: "GET", Path: "/users/:id", Who: "self or STAFF", target: userTarget, allow: selfOr(staff), handle: (*Service).getUser},
+	{Method: "PATCH", Path: "/users/:id", Who: "self or sysadmin", target: userTarget, allow: selfOr(sysadmin), handle: (*Service).updateUser},
+	{Method: "DELETE", Path: "/users/:id", Who: "self or sysadmin", target: userTarget, allow: selfOr(sysadmin), handle: (*Service).deleteUser},
+	{Method: "GET", Path: "/users/:id/roles", Who: "self or STAFF", target: userTarget, allow: selfOr(staff), handle: (*Service).listUserRoles},
+	{Method: "POST", Path: "/users/:id/roles", Who: "sysadmin, never on themselves", target: userTarget, allow: sysadminNotSelf, handle: (*Service).addUserRole},
+	{Method: "DELETE", Path: "/users/:id/roles/:roleId", Who: "sysadmin, never on themselves", target: userTarget, allow: sysadminNotSelf, handle: (*Service).removeUserRole},
+	{Method: "POST", Path: "/users/:id/change-password", Who: "self (with the current password) or sysadmin", target: userTarget, allow: selfOr(sysadmin), handle: (*Service).changePassword},
+
+	{Method: "GET", Path: "/users/:id/emails", Who: "self or STAFF", target: userTarget, allow: selfOr(staff), handle: (*Service).listEmails},
+	{Method: "POST", Path: "/users/:id/emails", Who: "self or SYSINT", target: userTarget, allow: selfOr(sysint), handle: (*Service).addEmail},
+	{Method: "DELETE", Path: "/users/:id/emails/:emailId", Who: "self or SYSINT", target: userTarget, allow: selfOr(sysint), handle: (*Service).deleteEmail},
+	{Method: "POST", Path: "/users/:id/emails/:emailId/generate-verification", Who: "self or SYSINT", target: userTarget, allow: selfOr(sysint), handle: (*Service).generateVerification},
+	{Method: "POST", Path: "/users/:id/emails/:emailId/verify", Who: "self or SYSINT", target: userTarget, allow: selfOr(sysint), handle: (*Service).verifyEmail},
+
+	{Method: "GET", Path: "/organizations/:id/clients", Who: "orgRole(read)", target: orgTarget, allow: orgRole("read"), handle: (*Service).listClients},
+	{Method: "POST", Path: "/organizations/:id/clients", Who: "orgRole(manage); setting reqsPerSec needs STAFF", target: orgTarget, allow: orgRole("manage"), handle: (*Service).createClient},
+	{Method: "GET", Path: "/organizations/:id/clients/:clientId", Who: "orgRole(read)", target: clientTarget, allow: orgRole("read"), handle: (*Service).getClient},
+	{Method: "PATCH", Path: "/organizations/:id/clients/:clientId", Who: "orgRole(manage); setting reqsPerSec needs STAFF", target: clientTarget, allow: orgRole("manage"), handle: (*Service).updateClient},
+	{Method: "DELETE", Path: "/organizations/:id/clients/:clientId", Who: "orgRole(manage)", target: clientTarget, allow: orgRole("manage"), handle: (*Service).deleteClient},
+	{Method: "POST", Path: "/organizations/:id/clients/:clientId/refresh-secret", Who: "orgRole(manage)", target: clientTarget, allow: orgRole("manage"), handle: (*Service).refreshClientSecret},
+	{Method: "GET", Path: "/organizations/:id/clients/:clientId/roles", Who: "SYSINT", target: clientTarget, allow: sysint, handle: (*Service).listClientRoles},
+	{Method: "POST", Path: "/organizations/:id/clients/:clientId/roles", Who: "SYSINT", target: clientTarget, allow: sysint, handle: (*Service).addClientRole},
+	{Method: "DELETE", Path: "/organizations/:id/clients/:clientId/roles/:roleId", Who: "SYSINT", target: clientTarget, allow: sysint, handle: (*Service).removeClientRole},
+	{Method: "GET", Path: "/organizations/:id/clients/:clientId/access-restrictions", Who: "orgRole(read)", target: clientTarget, allow: orgRole("read"), handle: (*Service).listRestrictions},
+	{Method: "POST", Path: "/organizations/:id/clients/:clientId/access-restrictions", Who: "orgRole(manage); type api also needs ISC or a sysadmin", target: clientTarget, allow: orgRole("manage"), handle: (*Service).addRestriction},
+	{Method: "DELETE", Path: "/organizations/:id/clients/:clientId/access-restrictions/:restrictionId", Who: "orgRole(manage); type api also needs ISC or a sysadmin", target: clientTarget, allow: orgRole("manage"), handle: (*Service).deleteRestriction},
+
+	{Method: "GET", Path: "/users/:id/memberships", Who: "ISC, self, or a sysadmin or employee", target: userTarget, allow: userMemberships, handle: (*Service).listUserMemberships},
+	{Method: "GET", Path: "/organizations/:id/memberships", Who: "orgRole(read)", target: orgTarget, allow: orgRole("read"), handle: (*Service).listOrgMemberships},
+	{Method: "POST", Path: "/organizations/:id/memberships", Who: "orgRole(manage); a member grants only flags they hold", target: orgTarget, allow: orgRole("manage"), handle: (*Service).upsertMembership},
+	{Method: "PATCH", Path: "/org-memberships/:id", Who: "orgRole(manage), granting only flags they hold; the member may lower, never raise, their own flags", target: membershipTarget, allow: memberOrOrgRole("manage"), handle: (*Service).updateMembership},
+	{Method: "DELETE", Path: "/org-memberships/:id", Who: "the member, or orgRole(delete)", target: membershipTarget, allow: memberOrOrgRole("delete"), handle: (*Service).deleteMembership},
+
+	{Method: "GET", Path: "/sessions", Who: "SESSADM (an internal client with a sysadmin user)", allow: sysint, handle: (*Service).listSessions},
+	{Method: "GET", Path: "/users/:id/sessions", Who: "self or SESSADM", target: userTarget, allow: selfOr(sysint), handle: (*Service).listUserSessions},
+
+	{Method: "GET", Path: "/apis", Who: "sysadmin", allow: sysadmin, handle: (*Service).listAPIs},
+	{Method: "POST", Path: "/apis", Who: "sysadmin", allow: sysadmin, handle: (*Service).createAPI},
+	{Method: "PATCH", Path: "/apis/:name/:version", Who: "sysadmin", allow: sysadmin, handle: (*Service).updateAPI},
+	{Method: "DELETE", Path: "/apis/:name/:version", Who: "sysadmin", allow: sysadmin, handle: (*Service).deleteAPI},
+
+	{Method: "GET", Path: "/openapi.json", Who: "anyone", handle: (*Service).openAPI},
+}
+
+func or(rules ...func(*Caller, *target) bool) func(*Caller, *target) bool {
+	return func(c *Caller, t *target) bool {
+		for _, r := range rules {
+			if r(c, t) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// targetKind says which resource a route's path names.
+type targetKind int
+
+const (
+	noTarget         targetKind = iota
+	userTarget                  // /users/:id (":id" may be "current")
+	orgTarget                   // /organizations/:id
+	clientTarget                // /organizations/:id/clients/:clientId
+	membershipTarget            // /org-memberships/:id
+)
+
+// target is the resource a request is about, read before the rule runs.
+type target struct {
+	user *db.User
+	org  *db.Organization
+	// membership is the caller's membership in org, nil when none.
+	membership *db.Membership
+	client     *db.Client
+	// member is the membership that /org-memberships/:id names.
+	member *db.Membership
+}
+
+// request is one call of a handler: the Echo context, the caller and the
+// target found for it.
+type request struct {
+	echo.Context
+	caller *Caller
+	target target
+}
+
+// ctx is the request's context (its deadline and cancellation).
+func (r *request) ctx() context.Context { return r.Request().Context() }
+
+// findTarget reads the route's target. A target that does not exist, or
+// that the caller may not see, is ErrHidden (404); "current" without a
+// user is 401 CURRENT-ALIAS-NO-USER.
+func (s *Service) findTarget(ctx context.Context, kind targetKind, c echo.Context, caller *Caller) (target, error) {
+	var t target
+	switch kind {
+	case noTarget:
+		return t, nil
+	case userTarget:
+		id := c.Param("id")
+		if id == "current" {
+			if caller.User == nil {
+				return t, apiError(401, CodeCurrentNoUser, `"current" needs a logged-in user.`)
+			}
+			t.user = caller.User
+			return t, nil
+		}
+		u, err := s.cfg.Store.GetUser(ctx, id)
+		if err != nil {
+			return t, hideNotFound(err)
+		}
+		t.user = &u
+		if !(caller.self(u.ID) || caller.staff() || caller.isc() || caller.userIs(db.RoleSysadmin)) {
+			return t, ErrHidden
+		}
+		return t, nil
+	case membershipTarget:
+		m, err := s.cfg.Store.GetMembership(ctx, c.Param("id"))
+		if err != nil {
+			return t, hideNotFound(err)
+		}
+		t.member = &m
+		if err := s.findOrg(ctx, &t, m.OrganizationID, caller); err != nil && !(errors.Is(err, ErrHidden) && caller.self(m.UserID)) {
+			return t, err
+		}
+		return t, nil
+	}
+	if err := s.findOrg(ctx, &t, c.Param("id"), caller); err != nil {
+		return t, err
+	}
+	if kind == clientTarget {
+		cl, err := s.cfg.Store.GetClient(ctx, c.Param("clientId"))
+		if err != nil {
+			return t, hideNotFound(err)
+		}
+		if cl.OrganizationID != t.org.ID {
+			return t, ErrHidden
+		}
+		t.client = &cl
+	}
+	return t, nil
+}
+
+// findOrg reads the organization and the caller's membership in it. An
+// organization is visible to STAFF, to privileged callers and to its
+// members.
+func (s *Service) findOrg(ctx context.Context, t *target, orgID string, caller *Caller) error {
+	org, err := s.cfg.Store.GetOrganization(ctx, orgID)
+	if err != nil {
+		return hideNotFound(err)
+	}
+	t.org = &org
+	if caller.User != nil {
+		m, err := s.cfg.Store.GetUserMembership(ctx, org.ID, caller.User.ID)
+		switch {
+		case err == nil:
+			t.membership = &m
+		case !errors.Is(err, db.ErrNotFound):
+			return err
+		}
+	}
+	if t.membership == nil && !caller.staff() && !caller.privileged() {
+		return ErrHidden
+	}
+	return nil
+}
+
+// hideNotFound turns the store's not-found (and a malformed ID, which
+// cannot exist) into ErrHidden, leaving other errors as they are.
+func hideNotFound(err error) error {
+	if errors.Is(err, db.ErrNotFound) || errors.Is(err, db.ErrInvalid) {
+		return ErrHidden
+	}
+	return err
+}
+
+// PublicScope is the verifier's public scope for the service: the routes
+// that need no token (SPEC §3.3): the login steps, refresh, registration
+// and the API description. The gateway is configured with it.
+func PublicScope() map[string][]string {
+	return map[string][]string{
+		"POST": {Prefix + "/sessions/login/*", Prefix + "/sessions/refresh", Prefix + "/users"},
+		"GET":  {Prefix + "/openapi.json"},
+	}
+}

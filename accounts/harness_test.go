@@ -1,0 +1,428 @@
+package accounts_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/authgw/authgw/accounts"
+	"github.com/authgw/authgw/accounts/notify"
+	"github.com/authgw/authgw/accounts/password"
+	"github.com/authgw/authgw/db"
+	"github.com/authgw/authgw/gateway"
+	"github.com/authgw/authgw/gateway/requestinfo"
+	"github.com/authgw/authgw/mint"
+	"github.com/authgw/authgw/policy"
+	"github.com/authgw/authgw/verifier"
+)
+
+// startTime is where every stack's clock starts.
+var startTime = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+
+const serverID = "accounts-test"
+
+// testPassword is the password of every user the harness creates.
+const testPassword = "correct horse battery staple"
+
+// fastPassword is a cheap argon2id cost for tests: the cost is not what
+// they check.
+var fastPassword = password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+
+// testHash is testPassword hashed once per test binary.
+var testHash = sync.OnceValue(func() string {
+	h, err := password.Hash(testPassword, fastPassword, bytes.NewReader(make([]byte, 16)))
+	if err != nil {
+		panic(err)
+	}
+	return h
+})
+
+// allRoutes grants every method on every accounts route, so the tests
+// exercise the service's own rules (SPEC §6.3), not a policy's.
+const allRoutes = `{
+  "name": "everything",
+  "appliesTo": {"userRoles": ["user", "employee", "sysadmin"]},
+  "expires": 900,
+  "scopes": [{"name": "all", "routes": ["/accounts/v1/**"], "methods": ["GET", "POST", "PUT", "PATCH", "DELETE"]}]
+}`
+
+// clock is a settable clock shared by the gateway, the service and the
+// minter.
+type clock struct{ ns atomic.Int64 }
+
+func (c *clock) Now() time.Time { return time.Unix(0, c.ns.Load()).UTC() }
+
+func (c *clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
+
+// stack is the accounts service behind a real gateway on a real store and
+// a real HTTP listener, with the file notifier writing to a temp dir.
+type stack struct {
+	t      testing.TB
+	ctx    context.Context
+	d      *db.DB
+	clock  *clock
+	gw     *gateway.Gateway
+	svc    *accounts.Service
+	srv    *httptest.Server
+	minter *mint.Minter
+	policy *policy.Policy
+	mail   string // the file notifier's directory
+	seq    atomic.Int64
+	logs   *syncBuffer
+
+	// announced counts the service's change announcements.
+	announced atomic.Int64
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// newStack builds the stack on the store d; mod may change the service's
+// configuration.
+func newStack(t testing.TB, d *db.DB, mod func(*accounts.Config)) *stack {
+	t.Helper()
+	s := &stack{t: t, ctx: context.Background(), d: d, clock: &clock{}, mail: t.TempDir(), logs: &syncBuffer{}}
+	s.clock.ns.Store(startTime.UnixNano())
+	ring, err := mint.GenerateKeyRing("k1", bytes.NewReader(bytes.Repeat([]byte{7}, 64)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.minter, err = mint.New(mint.Config{Keys: ring, ServerID: serverID, Now: s.clock.Now}); err != nil {
+		t.Fatal(err)
+	}
+	if s.policy, err = policy.Parse("everything.json", []byte(allRoutes)); err != nil {
+		t.Fatal(err)
+	}
+	key, err := requestinfo.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := requestinfo.NewSigner(requestinfo.SignerConfig{Key: key, Issuer: "authgw-test", Now: s.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	notifier, err := notify.NewFile(notify.FileConfig{Dir: s.mail, Now: s.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.NewTextHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	cfg := accounts.Config{
+		Store:    d,
+		Notifier: notifier,
+		Announce: func(context.Context) { s.announced.Add(1) },
+		Password: fastPassword,
+		Logger:   logger,
+		Now:      s.clock.Now,
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	if s.svc, err = accounts.New(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if s.gw, err = gateway.New(gateway.Config{
+		Snapshots: d,
+		Keys:      ring,
+		ServerID:  serverID,
+		Public:    accounts.PublicScope(),
+		Signer:    signer,
+		Accounts:  s.svc,
+		Cookies:   verifier.CookieConfig{Insecure: true},
+		Logger:    logger,
+		Now:       s.clock.Now,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	s.srv = httptest.NewServer(s.gw)
+	t.Cleanup(s.srv.Close)
+	s.refresh()
+	return s
+}
+
+// refresh reloads the gateway's snapshot (after clients change).
+func (s *stack) refresh() {
+	s.t.Helper()
+	if err := s.gw.Refresh(s.ctx); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// id returns a fresh UUIDv7.
+func (s *stack) id() string {
+	n := s.seq.Add(1)
+	return db.NewID(s.clock.Now().Add(time.Duration(n)*time.Microsecond), bytes.NewReader(binaryOf(n)))
+}
+
+func binaryOf(n int64) []byte {
+	b := make([]byte, 16)
+	for i := range 8 {
+		b[i] = byte(n >> (8 * i))
+	}
+	return b
+}
+
+// user creates a user with the roles (default: user) and an email
+// address derived from name, and returns it.
+func (s *stack) user(name string, roles ...string) db.User {
+	s.t.Helper()
+	u, err := s.d.CreateUser(s.ctx, db.NewUser{
+		User:  db.User{ID: s.id(), Name: name, PasswordHash: testHash(), CreatedMs: s.clock.Now().UnixMilli()},
+		Email: db.Email{ID: s.id(), Email: strings.ToLower(name) + "@example.com", VerifiedMs: s.clock.Now().UnixMilli()},
+		Roles: roles,
+	})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return u
+}
+
+// org creates an organization with owner as a member with every flag.
+func (s *stack) org(name string, owner db.User) db.Organization {
+	s.t.Helper()
+	o := db.Organization{ID: s.id(), Name: name, CreatedMs: s.clock.Now().UnixMilli()}
+	if err := s.d.CreateOrganization(s.ctx, o, db.Membership{ID: s.id(), UserID: owner.ID,
+		Read: true, Edit: true, Manage: true, Delete: true}); err != nil {
+		s.t.Fatal(err)
+	}
+	return o
+}
+
+// member makes u a member of org with the flags ("read", "edit",
+// "manage", "delete") and returns the membership.
+func (s *stack) member(org db.Organization, u db.User, flags ...string) db.Membership {
+	s.t.Helper()
+	m := db.Membership{ID: s.id(), OrganizationID: org.ID, UserID: u.ID, CreatedMs: s.clock.Now().UnixMilli()}
+	for _, f := range flags {
+		switch f {
+		case "read":
+			m.Read = true
+		case "edit":
+			m.Edit = true
+		case "manage":
+			m.Manage = true
+		case "delete":
+			m.Delete = true
+		default:
+			s.t.Fatalf("unknown flag %q", f)
+		}
+	}
+	m, err := s.d.UpsertMembership(s.ctx, m)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return m
+}
+
+// appClient is a client with its secret.
+type appClient struct {
+	ID, Secret string
+}
+
+// client creates a client of org with the roles and an unlimited rate,
+// and reloads the gateway's snapshot.
+func (s *stack) client(org db.Organization, roles ...string) appClient {
+	s.t.Helper()
+	secret := fmt.Sprintf("secret-%d", s.seq.Add(1))
+	sum := sha256.Sum256([]byte(secret))
+	c, err := s.d.CreateClient(s.ctx, db.Client{ID: s.id(), OrganizationID: org.ID, Name: "app",
+		SecretHash: hex.EncodeToString(sum[:]), ReqsPerSec: -1, CreatedMs: s.clock.Now().UnixMilli(), Roles: roles})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.refresh()
+	return appClient{ID: c.ID, Secret: secret}
+}
+
+// as is who sends a request: a client (with or without its secret) and
+// optionally a user, for whom a token is minted per request.
+type as struct {
+	client     appClient
+	withSecret bool
+	user       *db.User
+	session    string
+}
+
+// by returns the caller "user u through client c, secret presented".
+func by(c appClient, u db.User) as { return as{client: c, withSecret: true, user: &u} }
+
+// anonymous returns the caller "client c, no user, secret presented".
+func anonymous(c appClient) as { return as{client: c, withSecret: true} }
+
+// response is an answer of the stack.
+type response struct {
+	Status int
+	Header http.Header
+	Raw    []byte
+	Body   map[string]any
+}
+
+// do sends method path with body (marshalled as {"data": body} unless it
+// is a string or []byte, sent as is) as the caller.
+func (s *stack) do(who as, method, path string, body any) response {
+	s.t.Helper()
+	var rd io.Reader
+	contentType := ""
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd, contentType = strings.NewReader(b), "application/json"
+	case []byte:
+		rd, contentType = bytes.NewReader(b), "application/json"
+	default:
+		raw, err := json.Marshal(map[string]any{"data": b})
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		rd, contentType = bytes.NewReader(raw), "application/json"
+	}
+	req, err := http.NewRequest(method, s.srv.URL+accounts.Prefix+path, rd)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	s.authorize(req, who, method)
+	res, err := s.srv.Client().Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	out := response{Status: res.StatusCode, Header: res.Header, Raw: raw}
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &out.Body); err != nil {
+			s.t.Fatalf("%s %s: answer is not a JSON object: %v: %q", method, path, err, raw)
+		}
+	}
+	return out
+}
+
+// authorize sets the Authorization header for who: Basic client
+// credentials, and a token minted for the user and this method.
+func (s *stack) authorize(req *http.Request, who as, method string) {
+	s.t.Helper()
+	if who.client.ID == "" {
+		return
+	}
+	cred := who.client.ID
+	if who.withSecret {
+		cred += ":" + who.client.Secret
+	}
+	value := "Basic " + base64.StdEncoding.EncodeToString([]byte(cred))
+	if who.user != nil {
+		sessionID := who.session
+		if sessionID == "" {
+			sessionID = s.id()
+		}
+		toks, err := s.minter.Mint([]*policy.Policy{s.policy}, mint.Subject{UserID: who.user.ID, SessionID: sessionID, ClientID: who.client.ID})
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		value += ", Macaroon " + toks.ByMethod[method]
+	}
+	req.Header.Set("Authorization", value)
+}
+
+// code returns the error code of an error answer, "" for others.
+func (r response) code() string {
+	e, _ := r.Body["error"].(map[string]any)
+	c, _ := e["code"].(string)
+	return c
+}
+
+// data returns the data member of a single answer.
+func (r response) data() map[string]any {
+	d, _ := r.Body["data"].(map[string]any)
+	return d
+}
+
+// list returns the data member of a collection answer.
+func (r response) list() []map[string]any {
+	items, _ := r.Body["data"].([]any)
+	out := make([]map[string]any, 0, len(items))
+	for _, it := range items {
+		m, _ := it.(map[string]any)
+		out = append(out, m)
+	}
+	return out
+}
+
+// obstructionFields returns the fields named by the obstructions of an
+// error answer.
+func (r response) obstructionFields() []string {
+	e, _ := r.Body["error"].(map[string]any)
+	obs, _ := e["obstructions"].([]any)
+	var fields []string
+	for _, o := range obs {
+		m, _ := o.(map[string]any)
+		p, _ := m["params"].(map[string]any)
+		f, _ := p["field"].(string)
+		fields = append(fields, f)
+	}
+	return fields
+}
+
+// expect fails the test unless the answer has the status (and the error
+// code, when one is given).
+func (r response) expect(t testing.TB, status int, code ...string) response {
+	t.Helper()
+	if r.Status != status || (len(code) > 0 && r.code() != code[0]) {
+		t.Fatalf("answer %d %q, want %d %v: %s", r.Status, r.code(), status, code, r.Raw)
+	}
+	return r
+}
+
+// doTyped sends a raw body with the given Content-Type ("" for
+// application/json).
+func (s *stack) doTyped(who as, method, path, body, contentType string) response {
+	s.t.Helper()
+	if contentType == "" {
+		return s.do(who, method, path, body)
+	}
+	req, err := http.NewRequest(method, s.srv.URL+accounts.Prefix+path, strings.NewReader(body))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", contentType)
+	s.authorize(req, who, method)
+	res, err := s.srv.Client().Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	out := response{Status: res.StatusCode, Header: res.Header, Raw: raw}
+	_ = json.Unmarshal(raw, &out.Body)
+	return out
+}

@@ -1,0 +1,3 @@
+package accounts
+
+func (s *Service) openAPI(r *request) error { return errNotBuilt }

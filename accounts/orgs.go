@@ -1,0 +1,110 @@
+package accounts
+
+import (
+	"net/http"
+
+	"github.com/authgw/authgw/db"
+)
+
+// MaxNameLength bounds names of organizations, users and clients.
+const MaxNameLength = 255
+
+// orgOut is an organization as the API shows it.
+type orgOut struct {
+	Type      string `json:"type"`
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	CreatedMs int64  `json:"createdMs"`
+}
+
+func orgJSON(o db.Organization) orgOut {
+	return orgOut{Type: "organizations", ID: o.ID, Name: o.Name, CreatedMs: o.CreatedMs}
+}
+
+func orgsJSON(orgs []db.Organization) []orgOut {
+	out := make([]orgOut, len(orgs))
+	for i, o := range orgs {
+		out[i] = orgJSON(o)
+	}
+	return out
+}
+
+// listOrganizations: STAFF see every organization, other users the ones
+// they belong to.
+func (s *Service) listOrganizations(r *request) error {
+	p, err := pageOf(r)
+	if err != nil {
+		return err
+	}
+	var orgs []db.Organization
+	var info db.PageInfo
+	if r.caller.staff() || r.caller.privileged() {
+		orgs, info, err = s.cfg.Store.ListOrganizations(r.ctx(), p)
+	} else {
+		orgs, info, err = s.cfg.Store.ListUserOrganizations(r.ctx(), r.caller.User.ID, p)
+	}
+	if err != nil {
+		return err
+	}
+	return collection(r, orgsJSON(orgs), p.Size, info)
+}
+
+// createOrganization creates the organization and makes the caller a
+// member with every flag, in one transaction.
+func (s *Service) createOrganization(r *request) error {
+	b, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	b.typeIs("organizations")
+	name := b.str("name", true, MaxNameLength)
+	if err := b.done(); err != nil {
+		return err
+	}
+	now := s.nowMs()
+	org := db.Organization{ID: s.newID(), Name: name, CreatedMs: now}
+	creator := db.Membership{ID: s.newID(), OrganizationID: org.ID, UserID: r.caller.User.ID,
+		Read: true, Edit: true, Manage: true, Delete: true, CreatedMs: now}
+	if err := s.cfg.Store.CreateOrganization(r.ctx(), org, creator); err != nil {
+		return err
+	}
+	return single(r, http.StatusCreated, orgJSON(org))
+}
+
+func (s *Service) getOrganization(r *request) error {
+	return single(r, http.StatusOK, orgJSON(*r.target.org))
+}
+
+func (s *Service) updateOrganization(r *request) error {
+	b, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	b.typeIs("organizations")
+	b.idIs(r.target.org.ID)
+	name := b.str("name", false, MaxNameLength)
+	if b.has("name") && name == "" {
+		b.obstruct("name", ObstructionRequired, "name may not be empty.")
+	}
+	if err := b.done(); err != nil {
+		return err
+	}
+	org := *r.target.org
+	if name != "" {
+		if err := s.cfg.Store.UpdateOrganization(r.ctx(), org.ID, name); err != nil {
+			return err
+		}
+		org.Name = name
+	}
+	return single(r, http.StatusOK, orgJSON(org))
+}
+
+// deleteOrganization soft-deletes the organization; its clients stop
+// working at the gateways' next snapshot (announced at once with Redis).
+func (s *Service) deleteOrganization(r *request) error {
+	if err := s.cfg.Store.DeleteOrganization(r.ctx(), r.target.org.ID, s.nowMs()); err != nil {
+		return err
+	}
+	s.cfg.Announce(r.ctx())
+	return null(r)
+}

@@ -1,0 +1,97 @@
+package accounts
+
+import (
+	"context"
+
+	"github.com/authgw/authgw/db"
+)
+
+// Store is what the service asks of the SQL store, in one interface per
+// area so each handler file names what it uses. *db.DB implements it.
+type Store interface {
+	OrgStore
+	UserStore
+	EmailStore
+	ClientStore
+	APIStore
+	SessionStore
+}
+
+var _ Store = (*db.DB)(nil)
+
+// OrgStore holds organizations and memberships.
+type OrgStore interface {
+	CreateOrganization(ctx context.Context, org db.Organization, creator db.Membership) error
+	GetOrganization(ctx context.Context, id string) (db.Organization, error)
+	ListOrganizations(ctx context.Context, p db.Page) ([]db.Organization, db.PageInfo, error)
+	ListUserOrganizations(ctx context.Context, userID string, p db.Page) ([]db.Organization, db.PageInfo, error)
+	UpdateOrganization(ctx context.Context, id, name string) error
+	DeleteOrganization(ctx context.Context, id string, deletedMs int64) error
+	UpsertMembership(ctx context.Context, m db.Membership) (db.Membership, error)
+	GetMembership(ctx context.Context, id string) (db.Membership, error)
+	GetUserMembership(ctx context.Context, orgID, userID string) (db.Membership, error)
+	ListUserMemberships(ctx context.Context, userID string) ([]db.Membership, error)
+	ListOrgMemberships(ctx context.Context, orgID string, p db.Page) ([]db.Membership, db.PageInfo, error)
+	UpdateMembershipFlags(ctx context.Context, id string, read, edit, manage, del bool) error
+	DeleteMembership(ctx context.Context, id string) error
+}
+
+// UserStore holds users and their roles.
+type UserStore interface {
+	CreateUser(ctx context.Context, nu db.NewUser) (db.User, error)
+	GetUser(ctx context.Context, id string) (db.User, error)
+	GetUserByEmail(ctx context.Context, normalizedEmail string) (db.User, db.Email, error)
+	ListUsers(ctx context.Context, p db.Page) ([]db.User, db.PageInfo, error)
+	UpdateUserName(ctx context.Context, id, name string, updatedMs int64) error
+	SetPasswordHash(ctx context.Context, userID, hash string, updatedMs int64) error
+	DeleteUser(ctx context.Context, id string, deletedMs, revocationExpiresMs int64) error
+	AddUserRole(ctx context.Context, userID, role string) error
+	RemoveUserRole(ctx context.Context, userID, role string) error
+	UserRoles(ctx context.Context, userID string) ([]string, error)
+	InvalidateUserSessions(ctx context.Context, userID, reason string, nowMs, revocationExpiresMs int64) (int64, error)
+}
+
+// EmailStore holds email addresses and their verification codes.
+type EmailStore interface {
+	AddEmail(ctx context.Context, e db.Email) error
+	GetEmail(ctx context.Context, userID, emailID string) (db.Email, error)
+	ListEmails(ctx context.Context, userID string) ([]db.Email, error)
+	DeleteEmail(ctx context.Context, userID, emailID string) error
+	MarkEmailVerified(ctx context.Context, emailID string, verifiedMs int64) error
+	CreateCode(ctx context.Context, c db.Code) error
+	GetCodeByHash(ctx context.Context, hash string) (db.Code, error)
+	GetPendingCode(ctx context.Context, kind, key string) (db.Code, error)
+	RecordCodeAttempt(ctx context.Context, id string, maxAttempts int, nowMs int64) (int, error)
+	ConsumeCode(ctx context.Context, id string, nowMs int64) error
+}
+
+// ClientStore holds API clients, their roles and access restrictions.
+type ClientStore interface {
+	CreateClient(ctx context.Context, c db.Client) (db.Client, error)
+	GetClient(ctx context.Context, id string) (db.Client, error)
+	ListClients(ctx context.Context, orgID string, p db.Page) ([]db.Client, db.PageInfo, error)
+	UpdateClient(ctx context.Context, id, name string, reqsPerSec int, updatedMs int64) error
+	SetClientSecretHash(ctx context.Context, id, hash string, updatedMs int64) error
+	DeleteClient(ctx context.Context, id string, deletedMs, revocationExpiresMs int64) error
+	AddClientRole(ctx context.Context, clientID, role string) error
+	RemoveClientRole(ctx context.Context, clientID, role string) error
+	ClientRoles(ctx context.Context, clientID string) ([]string, error)
+	AddRestriction(ctx context.Context, r db.Restriction) error
+	ListRestrictions(ctx context.Context, clientID string) ([]db.Restriction, error)
+	DeleteRestriction(ctx context.Context, clientID, restrictionID string) error
+}
+
+// APIStore holds the backend registry.
+type APIStore interface {
+	CreateAPI(ctx context.Context, a db.API) error
+	GetAPI(ctx context.Context, name string, version int) (db.API, error)
+	ListAPIs(ctx context.Context) ([]db.API, error)
+	UpdateAPI(ctx context.Context, a db.API) error
+	DeleteAPI(ctx context.Context, name string, version int) error
+}
+
+// SessionStore lists sessions.
+type SessionStore interface {
+	ListSessions(ctx context.Context, afterID string, limit int) ([]db.Session, error)
+	ListUserSessions(ctx context.Context, userID string) ([]db.Session, error)
+}

@@ -1,0 +1,5 @@
+package accounts
+
+import "errors"
+
+var errNotBuilt = errors.New("not built")
