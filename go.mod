@@ -3,8 +3,10 @@ module github.com/authgw/authgw
 go 1.26.0
 
 require (
+	github.com/boombuler/barcode v1.0.1-0.20190219062509-6c824513bacc
 	github.com/go-sql-driver/mysql v1.10.1
 	github.com/labstack/echo/v4 v4.16.0
+	github.com/pquerna/otp v1.5.0
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3
 	gopkg.in/macaroon.v2 v2.1.0
 	modernc.org/sqlite v1.61.1
