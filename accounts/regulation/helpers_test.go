@@ -1,0 +1,195 @@
+package regulation_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/authgw/authgw/accounts/regulation"
+	"github.com/authgw/authgw/db"
+	"github.com/authgw/authgw/db/dbtest"
+)
+
+// start is the reading of every fixed clock here.
+var start = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+
+// testTimeout is Config.Timeout in tests: generous, for -race and CI.
+const testTimeout = 30 * time.Second
+
+// fakeClock is a settable clock, safe for concurrent use.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *fakeClock { return &fakeClock{t: start} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Set moves the clock to start+d.
+func (c *fakeClock) Set(d time.Duration) {
+	c.mu.Lock()
+	c.t = start.Add(d)
+	c.mu.Unlock()
+}
+
+// Advance moves the clock forward by d.
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// backend is one storage of failures and bans: a fresh, empty one per
+// call of open.
+type backend struct {
+	name string
+	// open returns a Config whose Store or Redis (and RedisPrefix) is
+	// set, and a function counting every failure of a subject that the
+	// storage holds (for the Redis backend, those within Window).
+	open func(t testing.TB) (regulation.Config, func(regulation.Subject) int)
+}
+
+// backends are the storages every behaviour is checked against.
+var backends = []backend{
+	{name: "sqlite", open: func(t testing.TB) (regulation.Config, func(regulation.Subject) int) {
+		return sqlConfig(t, dbtest.SQLite(t))
+	}},
+	{name: "mariadb", open: func(t testing.TB) (regulation.Config, func(regulation.Subject) int) {
+		return sqlConfig(t, dbtest.MariaDB(t))
+	}},
+	{name: "redis", open: func(t testing.TB) (regulation.Config, func(regulation.Subject) int) {
+		c := newRedisClient(t)
+		prefix := testPrefix(t, c)
+		count := func(s regulation.Subject) int {
+			t.Helper()
+			n, err := c.ZCard(context.Background(), failureKey(prefix, s)).Result()
+			if err != nil {
+				t.Fatalf("ZCARD: %v", err)
+			}
+			return int(n)
+		}
+		return regulation.Config{Redis: c, RedisPrefix: prefix}, count
+	}},
+}
+
+// sqlConfig returns a Config on the SQL store d and a counter of its
+// failure rows.
+func sqlConfig(t testing.TB, d *db.DB) (regulation.Config, func(regulation.Subject) int) {
+	count := func(s regulation.Subject) int {
+		t.Helper()
+		n, err := d.CountFailures(context.Background(), s.Kind, s.Value, 0)
+		if err != nil {
+			t.Fatalf("CountFailures: %v", err)
+		}
+		return n
+	}
+	return regulation.Config{Store: d}, count
+}
+
+// eachBackend runs fn as one subtest per backend, with a fresh storage.
+func eachBackend(t *testing.T, fn func(t *testing.T, cfg regulation.Config, count func(regulation.Subject) int)) {
+	t.Helper()
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			cfg, count := b.open(t)
+			fn(t, cfg, count)
+		})
+	}
+}
+
+// newRegulator returns New(cfg) with the test timeout unless cfg sets
+// one, and fails the test if New fails.
+func newRegulator(t testing.TB, cfg regulation.Config) *regulation.Regulator {
+	t.Helper()
+	if cfg.Timeout == 0 {
+		cfg.Timeout = testTimeout
+	}
+	r, err := regulation.New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return r
+}
+
+// redisOptions returns the options of the test Redis (AUTHGW_TEST_REDIS,
+// default redis://127.0.0.1:6379/0) with context timeouts enabled, as New
+// requires.
+func redisOptions(t testing.TB) *redis.Options {
+	t.Helper()
+	url := os.Getenv("AUTHGW_TEST_REDIS")
+	if url == "" {
+		url = "redis://127.0.0.1:6379/0"
+	}
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatalf("AUTHGW_TEST_REDIS: %v", err)
+	}
+	opt.ContextTimeoutEnabled = true
+	return opt
+}
+
+// newRedisClient connects to the test Redis. Unreachable, it skips the
+// test locally and fails it when CI is set.
+func newRedisClient(t testing.TB) *redis.Client {
+	t.Helper()
+	opt := redisOptions(t)
+	c := redis.NewClient(opt)
+	t.Cleanup(func() { _ = c.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := c.Ping(ctx).Err(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("Redis at %s (AUTHGW_TEST_REDIS) is required under CI: %v", opt.Addr, err)
+		}
+		t.Skipf("no Redis at %s (set AUTHGW_TEST_REDIS): %v", opt.Addr, err)
+	}
+	return c
+}
+
+// testPrefix returns a key prefix of the test's own and deletes every
+// key under it when the test ends.
+func testPrefix(t testing.TB, c *redis.Client) string {
+	t.Helper()
+	prefix := "authgw:test:reg:" + rand.Text() + ":"
+	t.Cleanup(func() {
+		ctx := context.Background()
+		iter := c.Scan(ctx, 0, prefix+"*", 100).Iterator()
+		for iter.Next(ctx) {
+			if err := c.Del(ctx, iter.Val()).Err(); err != nil {
+				t.Errorf("deleting %s: %v", iter.Val(), err)
+			}
+		}
+		if err := iter.Err(); err != nil {
+			t.Errorf("cleaning up %s*: %v", prefix, err)
+		}
+	})
+	return prefix
+}
+
+// hashed is the hex SHA-256 of a subject's value, as Redis keys hold it.
+func hashed(s regulation.Subject) string {
+	sum := sha256.Sum256([]byte(s.Value))
+	return hex.EncodeToString(sum[:])
+}
+
+// failureKey is the documented Redis key of a subject's failures.
+func failureKey(prefix string, s regulation.Subject) string {
+	return prefix + "f:" + s.Kind + ":{" + hashed(s) + "}"
+}
+
+// banKey is the documented Redis key of a subject's ban.
+func banKey(prefix string, s regulation.Subject) string {
+	return prefix + "b:" + s.Kind + ":{" + hashed(s) + "}"
+}

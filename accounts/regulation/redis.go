@@ -1,0 +1,131 @@
+package regulation
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// failScript records one failure of one subject and bans it at its
+// maximum, atomically, so that concurrent failures are all counted.
+// KEYS[1] is the subject's sorted set of failures, KEYS[2] its ban key.
+// ARGV: [1] now (ms), [2] the new member (unique), [3] the newest time
+// (ms) that no longer counts, [4] Window (ms), [5] the maximum, [6] the
+// ban's end (ms), [7] BanTime (ms). Times arrive as decimal strings and
+// are passed on as they are: Lua's own number format would round them.
+// A ban key holding a later end is kept. It returns the count of
+// failures in the window.
+var failScript = redis.NewScript(`
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+local n = redis.call('ZCARD', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+if n >= tonumber(ARGV[5]) then
+  local old = tonumber(redis.call('GET', KEYS[2]) or '')
+  if old == nil or old < tonumber(ARGV[6]) then
+    redis.call('SET', KEYS[2], ARGV[6], 'PX', ARGV[7])
+  end
+end
+return n
+`)
+
+// redisKeys returns the failure and ban keys of a subject.
+func (r *Regulator) redisKeys(s Subject) (failures, ban string) {
+	sum := sha256.Sum256([]byte(s.Value))
+	tail := s.Kind + ":{" + hex.EncodeToString(sum[:]) + "}"
+	return r.prefix + "f:" + tail, r.prefix + "b:" + tail
+}
+
+// redisBannedUntil fills untils with the end of each subject's ban from
+// Redis (0 for none), reading the ban keys in one pipeline: GETs rather
+// than one MGET, which a Redis Cluster refuses for keys in several slots.
+func (r *Regulator) redisBannedUntil(ctx context.Context, subjects []Subject, untils []int64) error {
+	pipe := r.redis.Pipeline()
+	var buf [4]*redis.StringCmd
+	cmds := buf[:0]
+	for _, s := range subjects {
+		_, ban := r.redisKeys(s)
+		cmds = append(cmds, pipe.Get(ctx, ban))
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return err
+	}
+	for i, cmd := range cmds {
+		v, err := cmd.Result()
+		switch {
+		case errors.Is(err, redis.Nil):
+			untils[i] = 0
+			continue
+		case err != nil:
+			return err
+		}
+		u, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("ban key of a %s holds %q, not Unix milliseconds", subjects[i].Kind, v)
+		}
+		untils[i] = u
+	}
+	return nil
+}
+
+// redisFail runs failScript for each subject, all in one pipeline (one
+// round trip). The scripts go as EVALSHA; those that Redis answers with
+// NOSCRIPT (a restarted or new server) are sent again as EVAL, and only
+// those: the others have recorded their failure.
+func (r *Regulator) redisFail(ctx context.Context, step string, subjects []Subject, nowMs int64) error {
+	now := strconv.FormatInt(nowMs, 10)
+	expired := strconv.FormatInt(nowMs-r.windowMs, 10)
+	window := strconv.FormatInt(r.windowMs, 10)
+	banEnd := strconv.FormatInt(nowMs+r.banMs, 10)
+	banTime := strconv.FormatInt(r.banMs, 10)
+
+	type call struct {
+		keys []string
+		args []any
+		cmd  *redis.Cmd
+	}
+	calls := make([]call, len(subjects))
+	for i, s := range subjects {
+		member, err := r.member(step)
+		if err != nil {
+			return err
+		}
+		failures, ban := r.redisKeys(s)
+		calls[i] = call{
+			keys: []string{failures, ban},
+			args: []any{now, member, expired, window, strconv.Itoa(r.maxFor(s.Kind)), banEnd, banTime},
+		}
+	}
+	pipe := r.redis.Pipeline()
+	for i := range calls {
+		calls[i].cmd = failScript.EvalSha(ctx, pipe, calls[i].keys, calls[i].args...)
+	}
+	_, _ = pipe.Exec(ctx) // each command's error is looked at below
+	for _, c := range calls {
+		err := c.cmd.Err()
+		if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+			err = failScript.Eval(ctx, r.redis, c.keys, c.args...).Err()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// member returns a new sorted-set member for a failure of step: the step
+// and 8 random bytes, so that two failures in the same millisecond are
+// two members.
+func (r *Regulator) member(step string) (string, error) {
+	var b [8]byte
+	if _, err := io.ReadFull(r.rand, b[:]); err != nil {
+		return "", fmt.Errorf("reading Config.Rand: %w", err)
+	}
+	return step + ":" + hex.EncodeToString(b[:]), nil
+}

@@ -1,0 +1,610 @@
+package regulation_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/authgw/authgw/accounts/regulation"
+	"github.com/authgw/authgw/db/dbtest"
+)
+
+// Subjects of the tests.
+var (
+	ann   = regulation.Subject{Kind: regulation.KindAccount, Value: "ann@example.com"}
+	bob   = regulation.Subject{Kind: regulation.KindAccount, Value: "bob@example.com"}
+	annUp = regulation.Subject{Kind: regulation.KindAccount, Value: "Ann@example.com"}
+	ip    = regulation.Subject{Kind: regulation.KindIP, Value: "192.0.2.7"}
+	ip2   = regulation.Subject{Kind: regulation.KindIP, Value: "2001:db8::7"}
+)
+
+// event is one login step of a case: a failure reported to Fail, or a
+// success (Check answers nil and nothing else is called, as the login
+// flow does).
+type event struct {
+	at       time.Duration // since start
+	step     string        // of a failure; "" is "password"
+	succeed  bool
+	subjects []regulation.Subject
+}
+
+// failures returns n failures of subjects, the first at from and then one
+// every every.
+func failures(n int, from, every time.Duration, subjects ...regulation.Subject) []event {
+	events := make([]event, n)
+	for i := range events {
+		events[i] = event{at: from + time.Duration(i)*every, subjects: subjects}
+	}
+	return events
+}
+
+// stepFailures returns one failure of subjects at at per step.
+func stepFailures(at time.Duration, steps []string, subjects ...regulation.Subject) []event {
+	events := make([]event, len(steps))
+	for i, step := range steps {
+		events[i] = event{at: at, step: step, subjects: subjects}
+	}
+	return events
+}
+
+// sprayed returns n failures at from, one second apart, from the IP
+// address each against another account, none of them failing twice.
+func sprayed(n int, from time.Duration, address regulation.Subject) []event {
+	events := make([]event, n)
+	for i := range events {
+		account := regulation.Subject{Kind: regulation.KindAccount, Value: fmt.Sprintf("user%d@example.com", i)}
+		events[i] = event{at: from + time.Duration(i)*time.Second, subjects: []regulation.Subject{account, address}}
+	}
+	return events
+}
+
+// configured sets the maxima to 2 per account and 3 per IP in a
+// 1-minute window, and the ban time to 1 hour.
+func configured(c *regulation.Config) {
+	c.MaxFailures, c.MaxIPFailures, c.Window, c.BanTime = 2, 3, time.Minute, time.Hour
+}
+
+// success returns a successful step of subjects at at.
+func success(at time.Duration, subjects ...regulation.Subject) []event {
+	return []event{{at: at, succeed: true, subjects: subjects}}
+}
+
+func TestRegulator(t *testing.T) {
+	tests := []struct {
+		name string
+		// givenConfig changes the defaults (5 account and 20 IP failures
+		// in 5 minutes ban for 15 minutes); nil keeps them.
+		givenConfig func(*regulation.Config)
+		givenEvents []event
+		whenAt      time.Duration
+		whenCheck   []regulation.Subject
+		// expectKind is the banned kind Check reports; "" for no ban.
+		expectKind  string
+		expectUntil time.Duration // since start
+	}{
+		{
+			name:        "no failure: not banned",
+			whenCheck:   []regulation.Subject{ann, ip},
+			expectKind:  "",
+			expectUntil: 0,
+		},
+		{
+			name:        "four account failures: not banned",
+			givenEvents: failures(4, 0, time.Second, ann, ip),
+			whenAt:      4 * time.Second,
+			whenCheck:   []regulation.Subject{ann, ip},
+		},
+		{
+			name:        "fifth account failure bans the account for BanTime",
+			givenEvents: failures(5, 0, time.Second, ann, ip),
+			whenAt:      4 * time.Second,
+			whenCheck:   []regulation.Subject{ann, ip},
+			expectKind:  regulation.KindAccount,
+			expectUntil: 4*time.Second + 15*time.Minute,
+		},
+		{
+			name:        "five failures in the same millisecond ban",
+			givenEvents: failures(5, time.Minute, 0, ann),
+			whenAt:      time.Minute,
+			whenCheck:   []regulation.Subject{ann},
+			expectKind:  regulation.KindAccount,
+			expectUntil: 16 * time.Minute,
+		},
+		{
+			name:        "password, code and TOTP failures count together",
+			givenEvents: stepFailures(0, []string{"password", "code", "totp", "code", "password"}, ann),
+			whenCheck:   []regulation.Subject{ann},
+			expectKind:  regulation.KindAccount,
+			expectUntil: 15 * time.Minute,
+		},
+		{
+			name:        "failures Window old do not count",
+			givenEvents: slices.Concat(failures(4, 0, 0, ann), failures(1, 5*time.Minute, 0, ann)),
+			whenAt:      5 * time.Minute,
+			whenCheck:   []regulation.Subject{ann},
+		},
+		{
+			name:        "failures just under Window old count",
+			givenEvents: slices.Concat(failures(4, 0, 0, ann), failures(1, 5*time.Minute-time.Millisecond, 0, ann)),
+			whenAt:      5 * time.Minute,
+			whenCheck:   []regulation.Subject{ann},
+			expectKind:  regulation.KindAccount,
+			expectUntil: 20*time.Minute - time.Millisecond,
+		},
+		{
+			name:        "still banned a millisecond before BanTime ends",
+			givenEvents: failures(5, 0, 0, ann),
+			whenAt:      15*time.Minute - time.Millisecond,
+			whenCheck:   []regulation.Subject{ann},
+			expectKind:  regulation.KindAccount,
+			expectUntil: 15 * time.Minute,
+		},
+		{
+			name:        "ban ends after BanTime",
+			givenEvents: failures(5, 0, 0, ann),
+			whenAt:      15 * time.Minute,
+			whenCheck:   []regulation.Subject{ann},
+		},
+		{
+			name:        "after a ban, a failure while the window holds the earlier ones bans again",
+			givenConfig: func(c *regulation.Config) { c.Window = time.Hour },
+			givenEvents: slices.Concat(failures(5, 0, 0, ann), failures(1, 20*time.Minute, 0, ann)),
+			whenAt:      20 * time.Minute,
+			whenCheck:   []regulation.Subject{ann},
+			expectKind:  regulation.KindAccount,
+			expectUntil: 35 * time.Minute,
+		},
+		{
+			name:        "a failure while banned moves the end of the ban",
+			givenEvents: slices.Concat(failures(5, 0, 0, ann), failures(1, time.Minute, 0, ann)),
+			whenAt:      time.Minute,
+			whenCheck:   []regulation.Subject{ann},
+			expectKind:  regulation.KindAccount,
+			expectUntil: 16 * time.Minute,
+		},
+		{
+			name:        "the account maximum does not ban an IP",
+			givenEvents: failures(19, 0, time.Second, ip),
+			whenAt:      time.Minute,
+			whenCheck:   []regulation.Subject{ip},
+		},
+		{
+			name:        "the IP maximum bans an IP",
+			givenEvents: failures(20, 0, time.Second, ip),
+			whenAt:      time.Minute,
+			whenCheck:   []regulation.Subject{ip},
+			expectKind:  regulation.KindIP,
+			expectUntil: 19*time.Second + 15*time.Minute,
+		},
+		{
+			// The IP's first failure is out of the 1-minute window: two
+			// count, under its maximum of 3; bob's two reach his.
+			name:        "configured account maximum, window and ban time",
+			givenConfig: configured,
+			givenEvents: slices.Concat(failures(1, 0, 0, ann, ip), failures(2, 2*time.Minute, time.Second, bob, ip)),
+			whenAt:      3 * time.Minute,
+			whenCheck:   []regulation.Subject{bob, ip},
+			expectKind:  regulation.KindAccount,
+			expectUntil: 2*time.Minute + time.Second + time.Hour,
+		},
+		{
+			name:        "configured IP maximum",
+			givenConfig: configured,
+			givenEvents: sprayed(3, 0, ip),
+			whenAt:      3 * time.Second,
+			whenCheck:   []regulation.Subject{ann, ip},
+			expectKind:  regulation.KindIP,
+			expectUntil: 2*time.Second + time.Hour,
+		},
+		{
+			name:        "banning one account does not ban another",
+			givenEvents: failures(5, 0, 0, ann),
+			whenCheck:   []regulation.Subject{bob},
+		},
+		{
+			name:        "accounts compare exactly",
+			givenEvents: failures(5, 0, 0, ann),
+			whenCheck:   []regulation.Subject{annUp},
+		},
+		{
+			name:        "banning an account does not ban its IP",
+			givenEvents: failures(5, 0, 0, ann, ip),
+			whenCheck:   []regulation.Subject{bob, ip},
+		},
+		{
+			name:        "banning an IP does not ban another",
+			givenEvents: failures(20, 0, 0, ip),
+			whenCheck:   []regulation.Subject{ip2},
+		},
+		{
+			name:        "an account and an IP with the same value are two subjects",
+			givenEvents: failures(5, 0, 0, regulation.Subject{Kind: regulation.KindAccount, Value: ip.Value}),
+			whenCheck:   []regulation.Subject{ip},
+		},
+		{
+			name:        "several subjects: the banned IP is reported",
+			givenEvents: sprayed(20, 0, ip),
+			whenAt:      time.Minute,
+			whenCheck:   []regulation.Subject{ann, ip},
+			expectKind:  regulation.KindIP,
+			expectUntil: 19*time.Second + 15*time.Minute,
+		},
+		{
+			name:        "several subjects banned: the ban that ends last is reported",
+			givenEvents: slices.Concat(failures(5, 0, 0, ann), failures(20, time.Minute, 0, ip)),
+			whenAt:      2 * time.Minute,
+			whenCheck:   []regulation.Subject{ann, ip},
+			expectKind:  regulation.KindIP,
+			expectUntil: 16 * time.Minute,
+		},
+		{
+			name:        "success does not reset the counters",
+			givenEvents: slices.Concat(failures(4, 0, time.Second, ann, ip), success(5*time.Second, ann, ip), failures(1, 6*time.Second, 0, ann, ip)),
+			whenAt:      6 * time.Second,
+			whenCheck:   []regulation.Subject{ann, ip},
+			expectKind:  regulation.KindAccount,
+			expectUntil: 6*time.Second + 15*time.Minute,
+		},
+	}
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			for _, tc := range tests {
+				t.Run(tc.name, func(t *testing.T) {
+					cfg, _ := b.open(t)
+					clock := newClock()
+					cfg.Now = clock.Now
+					if tc.givenConfig != nil {
+						tc.givenConfig(&cfg)
+					}
+					r := newRegulator(t, cfg)
+					ctx := t.Context()
+					for i, e := range tc.givenEvents {
+						clock.Set(e.at)
+						if e.succeed {
+							if err := r.Check(ctx, e.subjects...); err != nil {
+								t.Fatalf("event %d: Check before a success = %v, want nil", i, err)
+							}
+							continue
+						}
+						step := e.step
+						if step == "" {
+							step = "password"
+						}
+						if err := r.Fail(ctx, step, e.subjects...); err != nil {
+							t.Fatalf("event %d: Fail = %v", i, err)
+						}
+					}
+					clock.Set(tc.whenAt)
+					err := r.Check(ctx, tc.whenCheck...)
+					expectBan(t, err, tc.whenCheck, tc.expectKind, start.Add(tc.expectUntil))
+				})
+			}
+		})
+	}
+}
+
+// expectBan fails the test unless err is nil when expectKind is "", or a
+// *BannedError of expectKind until expectUntil that wraps ErrBanned and
+// names none of the subjects' values.
+func expectBan(t *testing.T, err error, subjects []regulation.Subject, expectKind string, expectUntil time.Time) {
+	t.Helper()
+	if expectKind == "" {
+		if err != nil {
+			t.Fatalf("Check = %v, want nil", err)
+		}
+		return
+	}
+	banned, ok := errors.AsType[*regulation.BannedError](err)
+	if !ok {
+		t.Fatalf("Check = %v, want a *BannedError", err)
+	}
+	if !errors.Is(err, regulation.ErrBanned) || errors.Is(err, regulation.ErrUnavailable) {
+		t.Errorf("Check = %v: want ErrBanned and not ErrUnavailable", err)
+	}
+	if banned.Kind != expectKind || !banned.Until.Equal(expectUntil) {
+		t.Errorf("Check = %s until %v, want %s until %v", banned.Kind, banned.Until.UTC(), expectKind, expectUntil)
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, expectKind) {
+		t.Errorf("Error() = %q does not name the kind %s", msg, expectKind)
+	}
+	for _, s := range subjects {
+		if strings.Contains(msg, s.Value) {
+			t.Errorf("Error() = %q contains the subject value %q", msg, s.Value)
+		}
+	}
+}
+
+func TestNew(t *testing.T) {
+	noTimeout := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+	t.Cleanup(func() { _ = noTimeout.Close() })
+	store := dbtest.SQLite(t)
+	tests := []struct {
+		name        string
+		givenConfig regulation.Config
+		expectErr   bool
+	}{
+		{name: "store and defaults", givenConfig: regulation.Config{Store: store}, expectErr: false},
+		{name: "neither store nor Redis", givenConfig: regulation.Config{}, expectErr: true},
+		{name: "Redis without ContextTimeoutEnabled", givenConfig: regulation.Config{Redis: noTimeout}, expectErr: true},
+		{name: "negative MaxFailures", givenConfig: regulation.Config{Store: store, MaxFailures: -1}, expectErr: true},
+		{name: "negative MaxIPFailures", givenConfig: regulation.Config{Store: store, MaxIPFailures: -1}, expectErr: true},
+		{name: "negative Window", givenConfig: regulation.Config{Store: store, Window: -time.Second}, expectErr: true},
+		{name: "Window under a millisecond", givenConfig: regulation.Config{Store: store, Window: time.Microsecond}, expectErr: true},
+		{name: "negative BanTime", givenConfig: regulation.Config{Store: store, BanTime: -time.Second}, expectErr: true},
+		{name: "negative Timeout", givenConfig: regulation.Config{Store: store, Timeout: -time.Second}, expectErr: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := regulation.New(tc.givenConfig)
+			if (err != nil) != tc.expectErr || (err == nil) != (r != nil) {
+				t.Fatalf("New = %v, %v; want an error: %v", r, err, tc.expectErr)
+			}
+		})
+	}
+}
+
+func TestInvalidArguments(t *testing.T) {
+	long := strings.Repeat("ü", regulation.MaxValueLen+1)
+	tests := []struct {
+		name          string
+		whenStep      string
+		whenSubjects  []regulation.Subject
+		expectInCheck bool // Check refuses the subjects too
+	}{
+		{name: "no subject", whenStep: "password", whenSubjects: nil, expectInCheck: true},
+		{name: "unknown kind", whenStep: "password", whenSubjects: []regulation.Subject{{Kind: "email", Value: "ann@example.com"}}, expectInCheck: true},
+		{name: "empty value", whenStep: "password", whenSubjects: []regulation.Subject{ann, {Kind: regulation.KindIP}}, expectInCheck: true},
+		{name: "value too long", whenStep: "password", whenSubjects: []regulation.Subject{{Kind: regulation.KindAccount, Value: long}, ip}, expectInCheck: true},
+		{name: "empty step", whenStep: "", whenSubjects: []regulation.Subject{ann, ip}, expectInCheck: false},
+		{name: "step too long", whenStep: strings.Repeat("s", regulation.MaxStepLen+1), whenSubjects: []regulation.Subject{ann, ip}, expectInCheck: false},
+	}
+	eachBackend(t, func(t *testing.T, cfg regulation.Config, count func(regulation.Subject) int) {
+		cfg.MaxFailures = 1
+		cfg.Now = newClock().Now
+		r := newRegulator(t, cfg)
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				err := r.Fail(t.Context(), tc.whenStep, tc.whenSubjects...)
+				if !errors.Is(err, regulation.ErrInvalid) || errors.Is(err, regulation.ErrUnavailable) {
+					t.Errorf("Fail = %v, want ErrInvalid", err)
+				}
+				for _, s := range tc.whenSubjects {
+					if s.Value != "" && strings.Contains(err.Error(), s.Value) {
+						t.Errorf("Fail = %q names the subject", err)
+					}
+					if s.Kind == regulation.KindAccount || s.Kind == regulation.KindIP {
+						if n := count(s); n != 0 {
+							t.Errorf("%d failures recorded for a %s, want 0", n, s.Kind)
+						}
+					}
+				}
+				err = r.Check(t.Context(), tc.whenSubjects...)
+				if errors.Is(err, regulation.ErrInvalid) != tc.expectInCheck {
+					t.Errorf("Check = %v, want ErrInvalid: %v", err, tc.expectInCheck)
+				}
+			})
+		}
+		t.Run("longest value and step", func(t *testing.T) {
+			longest := regulation.Subject{Kind: regulation.KindAccount, Value: long[len("ü"):]}
+			if err := r.Fail(t.Context(), strings.Repeat("ß", regulation.MaxStepLen), longest); err != nil {
+				t.Fatalf("Fail = %v", err)
+			}
+			expectBan(t, r.Check(t.Context(), longest), []regulation.Subject{longest}, regulation.KindAccount, start.Add(15*time.Minute))
+		})
+	})
+}
+
+func TestFail_concurrent(t *testing.T) {
+	const goroutines = 50
+	eachBackend(t, func(t *testing.T, cfg regulation.Config, count func(regulation.Subject) int) {
+		clock := newClock()
+		cfg.Now = clock.Now
+		r := newRegulator(t, cfg)
+		var wg sync.WaitGroup
+		errs := make(chan error, goroutines)
+		for range goroutines {
+			wg.Go(func() { errs <- r.Fail(t.Context(), "password", ann, ip) })
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatalf("Fail = %v", err)
+			}
+		}
+		for _, s := range []regulation.Subject{ann, ip} {
+			if n := count(s); n != goroutines {
+				t.Errorf("%d failures of the %s recorded, want %d", n, s.Kind, goroutines)
+			}
+			expectBan(t, r.Check(t.Context(), s), []regulation.Subject{s}, s.Kind, start.Add(15*time.Minute))
+		}
+	})
+}
+
+// TestFail_keepsTheLaterBan checks that a regulator with a shorter BanTime
+// sharing the storage never shortens another's ban.
+func TestFail_keepsTheLaterBan(t *testing.T) {
+	eachBackend(t, func(t *testing.T, cfg regulation.Config, _ func(regulation.Subject) int) {
+		clock := newClock()
+		cfg.Now = clock.Now
+		long, short := cfg, cfg
+		long.BanTime = time.Hour
+		longBans, shortBans := newRegulator(t, long), newRegulator(t, short)
+		for range 5 {
+			if err := longBans.Fail(t.Context(), "password", ann); err != nil {
+				t.Fatal(err)
+			}
+		}
+		clock.Set(time.Minute)
+		if err := shortBans.Fail(t.Context(), "password", ann); err != nil {
+			t.Fatal(err)
+		}
+		expectBan(t, shortBans.Check(t.Context(), ann), []regulation.Subject{ann}, regulation.KindAccount, start.Add(time.Hour))
+	})
+}
+
+func TestUnavailable(t *testing.T) {
+	closed := func(open func(testing.TB) regulation.Config) func(t *testing.T) regulation.Config {
+		return func(t *testing.T) regulation.Config {
+			cfg := open(t)
+			if err := cfg.Store.(interface{ Close() error }).Close(); err != nil {
+				t.Fatal(err)
+			}
+			return cfg
+		}
+	}
+	tests := []struct {
+		name       string
+		givenSetup func(t *testing.T) regulation.Config
+		whenCtx    func(t *testing.T) context.Context
+	}{
+		{
+			name:       "closed SQLite store",
+			givenSetup: closed(func(t testing.TB) regulation.Config { return regulation.Config{Store: dbtest.SQLite(t)} }),
+		},
+		{
+			name:       "closed MariaDB store",
+			givenSetup: closed(func(t testing.TB) regulation.Config { return regulation.Config{Store: dbtest.MariaDB(t)} }),
+		},
+		{
+			name: "unreachable Redis",
+			givenSetup: func(t *testing.T) regulation.Config {
+				c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", ContextTimeoutEnabled: true})
+				t.Cleanup(func() { _ = c.Close() })
+				// go-redis retries refused connections for seconds;
+				// Timeout cuts that short.
+				return regulation.Config{Redis: c, Timeout: 200 * time.Millisecond}
+			},
+		},
+		{
+			name: "ended context",
+			givenSetup: func(t *testing.T) regulation.Config {
+				return regulation.Config{Store: dbtest.SQLite(t)}
+			},
+			whenCtx: func(t *testing.T) context.Context {
+				ctx, cancel := context.WithCancel(t.Context())
+				cancel()
+				return ctx
+			},
+		},
+		{
+			name: "ended context, Redis",
+			givenSetup: func(t *testing.T) regulation.Config {
+				c := newRedisClient(t)
+				return regulation.Config{Redis: c, RedisPrefix: testPrefix(t, c)}
+			},
+			whenCtx: func(t *testing.T) context.Context {
+				ctx, cancel := context.WithCancel(t.Context())
+				cancel()
+				return ctx
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := tc.givenSetup(t)
+			cfg.Now = newClock().Now
+			r := newRegulator(t, cfg)
+			ctx := t.Context()
+			if tc.whenCtx != nil {
+				ctx = tc.whenCtx(t)
+			}
+			for name, err := range map[string]error{
+				"Check": r.Check(ctx, ann, ip),
+				"Fail":  r.Fail(ctx, "password", ann, ip),
+			} {
+				if !errors.Is(err, regulation.ErrUnavailable) || errors.Is(err, regulation.ErrBanned) {
+					t.Errorf("%s = %v, want ErrUnavailable", name, err)
+				} else if strings.Contains(err.Error(), ann.Value) {
+					t.Errorf("%s = %q names the account", name, err)
+				}
+			}
+		})
+	}
+}
+
+// TestRedis_keys checks the documented Redis keys: hashed values, no email
+// address in clear, and expiries of Window and BanTime.
+func TestRedis_keys(t *testing.T) {
+	c := newRedisClient(t)
+	prefix := testPrefix(t, c)
+	r := newRegulator(t, regulation.Config{Redis: c, RedisPrefix: prefix, Now: newClock().Now})
+	ctx := t.Context()
+	for range 5 {
+		if err := r.Fail(ctx, "password", ann, ip); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keys, err := c.Keys(ctx, prefix+"*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(keys)
+	expectKeys := []string{banKey(prefix, ann), failureKey(prefix, ann), failureKey(prefix, ip)}
+	slices.Sort(expectKeys)
+	if !slices.Equal(keys, expectKeys) {
+		t.Fatalf("keys %q, want %q", keys, expectKeys)
+	}
+	tests := []struct {
+		name      string
+		whenKey   string
+		expectMin time.Duration
+		expectMax time.Duration
+	}{
+		{name: "account failures expire after Window", whenKey: failureKey(prefix, ann), expectMin: 5*time.Minute - 10*time.Second, expectMax: 5 * time.Minute},
+		{name: "IP failures expire after Window", whenKey: failureKey(prefix, ip), expectMin: 5*time.Minute - 10*time.Second, expectMax: 5 * time.Minute},
+		{name: "ban expires after BanTime", whenKey: banKey(prefix, ann), expectMin: 15*time.Minute - 10*time.Second, expectMax: 15 * time.Minute},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if strings.Contains(tc.whenKey, ann.Value) || strings.Contains(tc.whenKey, ip.Value) {
+				t.Errorf("key %q holds a subject in clear", tc.whenKey)
+			}
+			ttl, err := c.PTTL(ctx, tc.whenKey).Result()
+			if err != nil || ttl < tc.expectMin || ttl > tc.expectMax {
+				t.Errorf("PTTL %s = %v, %v; want %v to %v", tc.whenKey, ttl, err, tc.expectMin, tc.expectMax)
+			}
+		})
+	}
+	t.Run("ban holds its end in Unix ms", func(t *testing.T) {
+		v, err := c.Get(ctx, banKey(prefix, ann)).Int64()
+		if want := start.Add(15 * time.Minute).UnixMilli(); err != nil || v != want {
+			t.Errorf("ban key = %d, %v; want %d", v, err, want)
+		}
+	})
+	t.Run("members hold the step, not the subject", func(t *testing.T) {
+		members, err := c.ZRange(ctx, failureKey(prefix, ann), 0, -1).Result()
+		if err != nil || len(members) != 5 {
+			t.Fatalf("ZRANGE = %q, %v; want 5 members", members, err)
+		}
+		for _, m := range members {
+			if !strings.HasPrefix(m, "password:") || strings.Contains(m, ann.Value) {
+				t.Errorf("member %q", m)
+			}
+		}
+	})
+	t.Run("a script flushed from Redis is sent again", func(t *testing.T) {
+		if err := c.ScriptFlush(ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Fail(ctx, "code", bob, ip2); err != nil {
+			t.Fatalf("Fail after SCRIPT FLUSH = %v", err)
+		}
+		for _, s := range []regulation.Subject{bob, ip2} {
+			if n, err := c.ZCard(ctx, failureKey(prefix, s)).Result(); err != nil || n != 1 {
+				t.Errorf("ZCARD of the %s = %d, %v; want 1", s.Kind, n, err)
+			}
+		}
+	})
+}
+
+// isBanned reports whether err is a ban.
+func isBanned(err error) bool { return errors.Is(err, regulation.ErrBanned) }
