@@ -1,25 +1,453 @@
 package accounts
 
-func (s *Service) listClients(r *request) error { return errNotBuilt }
+import (
+	"fmt"
+	"net/http"
+	"net/netip"
+	"slices"
+	"strings"
 
-func (s *Service) createClient(r *request) error { return errNotBuilt }
+	"github.com/authgw/authgw/db"
+)
 
-func (s *Service) getClient(r *request) error { return errNotBuilt }
+// Limits of a client's reqsPerSec.
+const (
+	// DefaultReqsPerSec is the rate limit of a client created without
+	// one.
+	DefaultReqsPerSec = 10
+	// MaxReqsPerSec is the highest rate limit a client may be given;
+	// db.UnlimitedReqsPerSec (-1) lifts the limit and 0 refuses every
+	// request of the client.
+	MaxReqsPerSec = 1_000_000
+)
 
-func (s *Service) updateClient(r *request) error { return errNotBuilt }
+// clientOut is a client as the API shows it. Secret is set only in the
+// answers of create and refresh-secret: it is shown once.
+type clientOut struct {
+	Type         string   `json:"type"`
+	ID           string   `json:"id"`
+	Name         string   `json:"name"`
+	ReqsPerSec   int      `json:"reqsPerSec"`
+	CreatedMs    int64    `json:"createdMs"`
+	Organization ref      `json:"organization"`
+	Roles        []string `json:"roles"`
+	Secret       string   `json:"secret,omitempty"`
+}
 
-func (s *Service) deleteClient(r *request) error { return errNotBuilt }
+func clientJSON(c db.Client) clientOut {
+	roles := c.Roles
+	if roles == nil {
+		roles = []string{}
+	}
+	return clientOut{Type: "clients", ID: c.ID, Name: c.Name, ReqsPerSec: c.ReqsPerSec, CreatedMs: c.CreatedMs,
+		Organization: refTo("organizations", c.OrganizationID), Roles: roles}
+}
 
-func (s *Service) refreshClientSecret(r *request) error { return errNotBuilt }
+func clientsJSON(cs []db.Client) []clientOut {
+	out := make([]clientOut, len(cs))
+	for i, c := range cs {
+		out[i] = clientJSON(c)
+	}
+	return out
+}
 
-func (s *Service) listClientRoles(r *request) error { return errNotBuilt }
+// readReqsPerSec reads the optional reqsPerSec field. Setting it needs
+// STAFF: anyone else who sends it gets 403, whatever its value.
+func readReqsPerSec(r *request, b *body) (n int, given bool, err error) {
+	if !b.has("reqsPerSec") {
+		return 0, false, nil
+	}
+	if !r.caller.staff() {
+		return 0, false, apiError(http.StatusForbidden, CodeForbidden,
+			"Only staff may set reqsPerSec (a system client with a user, or an internal client with a sysadmin or employee).")
+	}
+	v, ok := b.integer("reqsPerSec", false, db.UnlimitedReqsPerSec, MaxReqsPerSec)
+	return int(v), ok, nil
+}
 
-func (s *Service) addClientRole(r *request) error { return errNotBuilt }
+func (s *Service) listClients(r *request) error {
+	p, err := pageOf(r)
+	if err != nil {
+		return err
+	}
+	cs, info, err := s.cfg.Store.ListClients(r.ctx(), r.target.org.ID, p)
+	if err != nil {
+		return err
+	}
+	return collection(r, clientsJSON(cs), p.Size, info)
+}
 
-func (s *Service) removeClientRole(r *request) error { return errNotBuilt }
+// createClient creates a client of the organization with the role
+// external and a new secret, which the answer shows once. reqsPerSec is
+// DefaultReqsPerSec unless STAFF set it.
+func (s *Service) createClient(r *request) error {
+	b, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	b.typeIs("clients")
+	name := b.str("name", true, MaxNameLength)
+	rate, given, err := readReqsPerSec(r, b)
+	if err != nil {
+		return err
+	}
+	if err := b.done(); err != nil {
+		return err
+	}
+	if !given {
+		rate = DefaultReqsPerSec
+	}
+	secret, hash, err := s.newClientSecret()
+	if err != nil {
+		return err
+	}
+	c, err := s.cfg.Store.CreateClient(r.ctx(), db.Client{ID: s.newID(), OrganizationID: r.target.org.ID,
+		Name: name, SecretHash: hash, ReqsPerSec: rate, CreatedMs: s.nowMs()})
+	if err != nil {
+		return err
+	}
+	s.cfg.Announce(r.ctx())
+	out := clientJSON(c)
+	out.Secret = secret
+	return single(r, http.StatusCreated, out)
+}
 
-func (s *Service) listRestrictions(r *request) error { return errNotBuilt }
+func (s *Service) getClient(r *request) error {
+	return single(r, http.StatusOK, clientJSON(*r.target.client))
+}
 
-func (s *Service) addRestriction(r *request) error { return errNotBuilt }
+// updateClient sets the client's name and, for STAFF, its reqsPerSec.
+func (s *Service) updateClient(r *request) error {
+	b, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	c := *r.target.client
+	b.typeIs("clients")
+	b.idIs(c.ID)
+	name := b.str("name", false, MaxNameLength)
+	if b.has("name") && name == "" {
+		b.obstruct("name", ObstructionRequired, "name may not be empty.")
+	}
+	rate, given, err := readReqsPerSec(r, b)
+	if err != nil {
+		return err
+	}
+	if err := b.done(); err != nil {
+		return err
+	}
+	if name == "" && !given {
+		return single(r, http.StatusOK, clientJSON(c))
+	}
+	if name != "" {
+		c.Name = name
+	}
+	if given {
+		c.ReqsPerSec = rate
+	}
+	if err := s.cfg.Store.UpdateClient(r.ctx(), c.ID, c.Name, c.ReqsPerSec, s.nowMs()); err != nil {
+		return err
+	}
+	s.cfg.Announce(r.ctx())
+	return single(r, http.StatusOK, clientJSON(c))
+}
 
-func (s *Service) deleteRestriction(r *request) error { return errNotBuilt }
+// deleteClient soft-deletes the client and revokes the sessions made with
+// it.
+func (s *Service) deleteClient(r *request) error {
+	if err := s.cfg.Store.DeleteClient(r.ctx(), r.target.client.ID, s.nowMs(), s.revocationExpiresMs()); err != nil {
+		return err
+	}
+	s.cfg.Announce(r.ctx())
+	return null(r)
+}
+
+// refreshClientSecret gives the client a new secret, shown once in the
+// answer. The old secret stops working when the gateways reload their
+// snapshot (at once when the announcement reaches them).
+func (s *Service) refreshClientSecret(r *request) error {
+	secret, hash, err := s.newClientSecret()
+	if err != nil {
+		return err
+	}
+	c := *r.target.client
+	if err := s.cfg.Store.SetClientSecretHash(r.ctx(), c.ID, hash, s.nowMs()); err != nil {
+		return err
+	}
+	s.cfg.Announce(r.ctx())
+	out := clientJSON(c)
+	out.Secret = secret
+	return single(r, http.StatusOK, out)
+}
+
+// roleOut is a client role as the API shows it.
+type roleOut struct {
+	Type string `json:"type"`
+	ID   string `json:"id"`
+}
+
+var clientRoles = []string{db.ClientRoleSystem, db.ClientRoleInternal, db.ClientRoleExternal}
+
+func (s *Service) listClientRoles(r *request) error {
+	roles, err := s.cfg.Store.ClientRoles(r.ctx(), r.target.client.ID)
+	if err != nil {
+		return err
+	}
+	out := make([]roleOut, len(roles))
+	for i, role := range roles {
+		out[i] = roleOut{Type: "client-roles", ID: role}
+	}
+	return collection(r, out, len(out), db.PageInfo{})
+}
+
+// addClientRole gives the client one of the roles system, internal and
+// external; a role it has already is 409 DUPLICATE.
+func (s *Service) addClientRole(r *request) error {
+	b, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	b.typeIs("client-roles")
+	role := b.str("id", true, 64)
+	if role != "" && !slices.Contains(clientRoles, role) {
+		b.obstruct("id", ObstructionInvalid, "id must be one of system, internal and external.")
+	}
+	if err := b.done(); err != nil {
+		return err
+	}
+	if err := s.cfg.Store.AddClientRole(r.ctx(), r.target.client.ID, role); err != nil {
+		return err
+	}
+	s.cfg.Announce(r.ctx())
+	return single(r, http.StatusCreated, roleOut{Type: "client-roles", ID: role})
+}
+
+// removeClientRole takes a role from the client; a role it does not have
+// is 404.
+func (s *Service) removeClientRole(r *request) error {
+	if err := s.cfg.Store.RemoveClientRole(r.ctx(), r.target.client.ID, r.Param("roleId")); err != nil {
+		return err
+	}
+	s.cfg.Announce(r.ctx())
+	return null(r)
+}
+
+// restrictionSuffix makes a restriction's API type from its store type:
+// "ip" is "ip-access-restrictions".
+const restrictionSuffix = "-access-restrictions"
+
+// restrictionOut is an access restriction as the API shows it.
+type restrictionOut struct {
+	Type      string `json:"type"`
+	ID        string `json:"id"`
+	Value     string `json:"value"`
+	CreatedMs int64  `json:"createdMs"`
+	Client    ref    `json:"client"`
+}
+
+func restrictionJSON(x db.Restriction) restrictionOut {
+	return restrictionOut{Type: x.Type + restrictionSuffix, ID: x.ID, Value: x.Value, CreatedMs: x.CreatedMs,
+		Client: refTo("clients", x.ClientID)}
+}
+
+// mayRestrictAPI is the extra rule of api restrictions: ISC or a
+// sysadmin user.
+func mayRestrictAPI(c *Caller) bool { return c.isc() || c.userIs(db.RoleSysadmin) }
+
+func (s *Service) listRestrictions(r *request) error {
+	xs, err := s.cfg.Store.ListRestrictions(r.ctx(), r.target.client.ID)
+	if err != nil {
+		return err
+	}
+	out := make([]restrictionOut, len(xs))
+	for i, x := range xs {
+		out[i] = restrictionJSON(x)
+	}
+	return collection(r, out, len(out), db.PageInfo{})
+}
+
+// addRestriction adds an access restriction. The body's type says its
+// kind (ip-, host- or api-access-restrictions) and is required; the
+// value is checked and stored in the form the gateway matches (see
+// normalizeIPRestriction, normalizeHostRestriction), so a duplicate is
+// caught however it is written. An api restriction also needs ISC or a
+// sysadmin, and names a registered API (or "accounts").
+func (s *Service) addRestriction(r *request) error {
+	b, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	typ := ""
+	switch t := b.str("type", true, 64); t {
+	case "":
+	case db.RestrictionIP + restrictionSuffix, db.RestrictionHost + restrictionSuffix, db.RestrictionAPI + restrictionSuffix:
+		typ = strings.TrimSuffix(t, restrictionSuffix)
+	default:
+		b.obstruct("type", ObstructionInvalid, "type must be ip-access-restrictions, host-access-restrictions or api-access-restrictions.")
+	}
+	if typ == db.RestrictionAPI && !mayRestrictAPI(r.caller) {
+		return apiError(http.StatusForbidden, CodeForbidden, "Only ISC or a sysadmin may add api restrictions.")
+	}
+	n := len(b.obs)
+	value := b.str("value", true, 255)
+	if len(b.obs) == n && typ != "" {
+		var problem string
+		switch typ {
+		case db.RestrictionIP:
+			value, problem = normalizeIPRestriction(value)
+		case db.RestrictionHost:
+			value, problem = normalizeHostRestriction(value)
+		case db.RestrictionAPI:
+			value, problem, err = s.checkAPIRestriction(r, value)
+			if err != nil {
+				return err
+			}
+		}
+		if problem != "" {
+			b.obstruct("value", ObstructionInvalid, problem)
+		}
+	}
+	if err := b.done(); err != nil {
+		return err
+	}
+	x := db.Restriction{ID: s.newID(), ClientID: r.target.client.ID, Type: typ, Value: value, CreatedMs: s.nowMs()}
+	if err := s.cfg.Store.AddRestriction(r.ctx(), x); err != nil {
+		return err
+	}
+	s.cfg.Announce(r.ctx())
+	return single(r, http.StatusCreated, restrictionJSON(x))
+}
+
+// deleteRestriction deletes a restriction of this client (one of another
+// client is 404); an api restriction also needs ISC or a sysadmin.
+func (s *Service) deleteRestriction(r *request) error {
+	clientID, id := r.target.client.ID, r.Param("restrictionId")
+	xs, err := s.cfg.Store.ListRestrictions(r.ctx(), clientID)
+	if err != nil {
+		return err
+	}
+	i := slices.IndexFunc(xs, func(x db.Restriction) bool { return x.ID == id })
+	if i < 0 {
+		return ErrHidden
+	}
+	if xs[i].Type == db.RestrictionAPI && !mayRestrictAPI(r.caller) {
+		return apiError(http.StatusForbidden, CodeForbidden, "Only ISC or a sysadmin may remove api restrictions.")
+	}
+	if err := s.cfg.Store.DeleteRestriction(r.ctx(), clientID, id); err != nil {
+		return err
+	}
+	s.cfg.Announce(r.ctx())
+	return null(r)
+}
+
+// normalizeIPRestriction reads an ip restriction value as the gateway
+// does (gateway/snapshot.go parsePrefix): a CIDR or a single address,
+// IPv4-mapped IPv6 unmapped, and returns it as a masked prefix (a single
+// address is a /32 or /128). problem says why a value is refused.
+func normalizeIPRestriction(v string) (normalized, problem string) {
+	v = strings.TrimSpace(v)
+	if strings.Contains(v, "%") {
+		return "", "value may not carry an IPv6 zone (%...)."
+	}
+	if strings.Contains(v, "/") {
+		p, err := netip.ParsePrefix(v)
+		if err != nil {
+			return "", fmt.Sprintf("value %q is not a CIDR such as 10.0.0.0/8 or 2001:db8::/32.", v)
+		}
+		if p.Addr().Is4In6() {
+			p = netip.PrefixFrom(p.Addr().Unmap(), max(p.Bits()-96, 0))
+		}
+		return p.Masked().String(), ""
+	}
+	a, err := netip.ParseAddr(v)
+	if err != nil {
+		return "", fmt.Sprintf("value %q is not an IP address or a CIDR such as 10.0.0.0/8.", v)
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()).String(), ""
+}
+
+// maxHostLength is the longest DNS name.
+const maxHostLength = 253
+
+// normalizeHostRestriction reads a host restriction value as the gateway
+// matches it against the request's Origin host, else its Host
+// (gateway/pipeline.go requestHost): a host name without scheme, port or
+// path, lower case, without a trailing dot. A name is ASCII letters,
+// digits and hyphens in labels of 1 to 63 characters (an internationalized
+// name is given in its xn-- form, as browsers send it). An IPv6 address
+// is accepted in its canonical form. The gateway supports one wildcard:
+// "*.example.com" matches every name under example.com at any depth, not
+// example.com itself; so "*." is allowed only as the whole first label,
+// followed by a name of at least two labels ("*.com" would restrict
+// nothing worth the name). problem says why a value is refused.
+func normalizeHostRestriction(v string) (normalized, problem string) {
+	v = strings.ToLower(strings.TrimSpace(v))
+	switch {
+	case strings.Contains(v, "://"):
+		return "", "value is a host name such as app.example.com, without a scheme (https://)."
+	case strings.ContainsAny(v, "/?#"):
+		return "", "value is a host name such as app.example.com, without a path."
+	case strings.HasPrefix(v, "[") || strings.Count(v, ":") > 1:
+		a, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(v, "["), "]"))
+		if err != nil || !a.Is6() || a.Zone() != "" {
+			return "", fmt.Sprintf("value %q is not a host name or an IPv6 address.", v)
+		}
+		return a.String(), ""
+	case strings.Contains(v, ":"):
+		return "", "value is a host name without a port."
+	}
+	v = strings.TrimSuffix(v, ".")
+	name, wildcard := strings.CutPrefix(v, "*.")
+	if strings.Contains(name, "*") {
+		return "", `value may hold a wildcard only as its first label, as in "*.example.com".`
+	}
+	if len(v) > maxHostLength {
+		return "", fmt.Sprintf("value is longer than %d characters.", maxHostLength)
+	}
+	labels := strings.Split(name, ".")
+	if wildcard && len(labels) < 2 {
+		return "", `a wildcard needs a name of at least two labels after it, as in "*.example.com".`
+	}
+	for _, l := range labels {
+		if !validLabel(l) {
+			return "", fmt.Sprintf("value %q is not a host name: labels are 1 to 63 of a-z, 0-9 and - (not first or last); give an internationalized name in its xn-- form.", v)
+		}
+	}
+	return v, ""
+}
+
+// validLabel reports whether l is a DNS label of letters, digits and
+// hyphens (not at either end), 1 to 63 long; l is lower case.
+func validLabel(l string) bool {
+	if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(l); i++ {
+		c := l[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// checkAPIRestriction checks an api restriction value: the name of an
+// API in the registry (any version, active or not), or "accounts", the
+// in-process accounts service, which the gateway restricts like any API
+// (a client restricted to other APIs cannot call it). The gateway
+// compares names exactly, so nothing is normalized but white space.
+func (s *Service) checkAPIRestriction(r *request, v string) (name, problem string, err error) {
+	v = strings.TrimSpace(v)
+	if v == reservedAPIName {
+		return v, "", nil
+	}
+	apis, err := s.cfg.Store.ListAPIs(r.ctx())
+	if err != nil {
+		return "", "", err
+	}
+	if !slices.ContainsFunc(apis, func(a db.API) bool { return a.Name == v }) {
+		return "", fmt.Sprintf("value %q is not the name of a registered API.", v), nil
+	}
+	return v, "", nil
+}

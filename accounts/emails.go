@@ -1,11 +1,286 @@
 package accounts
 
-func (s *Service) listEmails(r *request) error { return errNotBuilt }
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/mail"
+	"strings"
+	"time"
 
-func (s *Service) addEmail(r *request) error { return errNotBuilt }
+	"github.com/authgw/authgw/accounts/notify"
+	"github.com/authgw/authgw/db"
+)
 
-func (s *Service) deleteEmail(r *request) error { return errNotBuilt }
+// Error codes of the email endpoints.
+const (
+	// CodeLastEmail refuses deleting a user's only address: a user must
+	// keep one to receive login and verification codes (409).
+	CodeLastEmail = "LAST-EMAIL"
+	// CodeAlreadyVerified refuses a verification code for an address
+	// that is verified already (409).
+	CodeAlreadyVerified = "ALREADY-VERIFIED"
+)
 
-func (s *Service) generateVerification(r *request) error { return errNotBuilt }
+// emailOut is an email address as the API shows it; VerifiedMs is null
+// until the address is verified.
+type emailOut struct {
+	Type       string `json:"type"`
+	ID         string `json:"id"`
+	Email      string `json:"email"`
+	VerifiedMs *int64 `json:"verifiedMs"`
+	CreatedMs  int64  `json:"createdMs"`
+	User       ref    `json:"user"`
+}
 
-func (s *Service) verifyEmail(r *request) error { return errNotBuilt }
+func emailJSON(e db.Email) emailOut {
+	out := emailOut{Type: "emails", ID: e.ID, Email: e.Email, CreatedMs: e.CreatedMs, User: refTo("users", e.UserID)}
+	if e.VerifiedMs != 0 {
+		v := e.VerifiedMs
+		out.VerifiedMs = &v
+	}
+	return out
+}
+
+func emailsJSON(es []db.Email) []emailOut {
+	out := make([]emailOut, len(es))
+	for i, e := range es {
+		out[i] = emailJSON(e)
+	}
+	return out
+}
+
+// readNewAddress reads the required address field name and returns it as
+// db.NormalizeEmail stores it. An address that does not normalize, or
+// that mail cannot be sent to (the notifiers take one bare ASCII
+// address), is an obstruction: it could never receive its codes.
+func readNewAddress(b *body, name string) string {
+	raw := b.str(name, true, db.MaxEmailLength)
+	if raw == "" {
+		return ""
+	}
+	addr, err := db.NormalizeEmail(raw)
+	if err != nil || !mailableAddress(addr) {
+		b.obstruct(name, ObstructionInvalid, name+" must be an email address such as ann@example.com.")
+		return ""
+	}
+	return addr
+}
+
+// mailableAddress reports whether addr is a single bare ASCII address,
+// the only kind notify.Message.To takes.
+func mailableAddress(addr string) bool {
+	for i := 0; i < len(addr); i++ {
+		if addr[i] < 0x21 || addr[i] > 0x7e {
+			return false
+		}
+	}
+	a, err := mail.ParseAddress(addr)
+	return err == nil && a.Name == "" && a.Address == addr
+}
+
+// sendVerification creates a verification code for the address e of the
+// user userID, which replaces (invalidates) the address's older codes,
+// and mails it. The code is never logged nor returned. It fails when the
+// code cannot be stored or the message cannot be sent; the error holds
+// neither the code nor the address.
+func (s *Service) sendVerification(ctx context.Context, userID string, e db.Email) error {
+	code, hash, err := s.newCode()
+	if err != nil {
+		return err
+	}
+	now := s.cfg.Now()
+	if err := s.cfg.Store.CreateCode(ctx, db.Code{ID: s.newID(), Hash: hash, Kind: db.CodeEmailVerification,
+		UserID: userID, EmailID: e.ID, CreatedMs: now.UnixMilli(), ExpiresMs: now.Add(s.cfg.VerificationTTL).UnixMilli()}); err != nil {
+		return fmt.Errorf("storing the verification code: %w", err)
+	}
+	msg := notify.Message{
+		To:      e.Email,
+		Subject: "Verify your email address",
+		Text: "Use this code to verify your email address:\n\n" +
+			"    " + code + "\n\n" +
+			"It expires in " + verificationLifetime(s.cfg.VerificationTTL) + " and works once. A newer code replaces it.\n" +
+			"If you did not ask for it, you can ignore this message.\n",
+	}
+	if err := s.cfg.Notifier.Send(ctx, msg); err != nil {
+		// A mail server's reply may quote the recipient: keep it out.
+		return errors.New("sending the verification code: " + strings.ReplaceAll(err.Error(), e.Email, "<address>"))
+	}
+	return nil
+}
+
+// verificationLifetime writes a lifetime for people: "20 minutes", "1
+// minute", "30 seconds".
+func verificationLifetime(d time.Duration) string {
+	switch m := int(d / time.Minute); {
+	case m == 1:
+		return "1 minute"
+	case m > 1:
+		return fmt.Sprintf("%d minutes", m)
+	}
+	return fmt.Sprintf("%d seconds", int(d/time.Second))
+}
+
+// logVerificationNotSent records that a verification code could not be
+// sent after the address was stored: the caller still succeeds, and the
+// user can ask for a new code. It logs IDs, never the code or the
+// address.
+func (s *Service) logVerificationNotSent(userID, emailID string, err error) {
+	s.cfg.Logger.Warn("accounts: verification code not sent", "user", userID, "email", emailID, "err", err)
+}
+
+func (s *Service) listEmails(r *request) error {
+	es, err := s.cfg.Store.ListEmails(r.ctx(), r.target.user.ID)
+	if err != nil {
+		return err
+	}
+	return collection(r, emailsJSON(es), len(es), db.PageInfo{})
+}
+
+// addEmail adds an unverified address to the user and mails it a
+// verification code. The address is the answer's whatever the mail does:
+// when the code cannot be sent it is logged and the user asks for
+// another (generate-verification).
+func (s *Service) addEmail(r *request) error {
+	b, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	b.typeIs("emails")
+	addr := readNewAddress(b, "email")
+	if err := b.done(); err != nil {
+		return err
+	}
+	u := r.target.user
+	e := db.Email{ID: s.newID(), UserID: u.ID, Email: addr, CreatedMs: s.nowMs()}
+	err = s.cfg.Store.AddEmail(r.ctx(), e)
+	switch {
+	case isDuplicate(err):
+		return apiError(http.StatusConflict, CodeDuplicateEmail, "This email address is registered already.")
+	case err != nil:
+		return err
+	}
+	if err := s.sendVerification(r.ctx(), u.ID, e); err != nil {
+		s.logVerificationNotSent(u.ID, e.ID, err)
+	}
+	return single(r, http.StatusCreated, emailJSON(e))
+}
+
+// deleteEmail deletes one of the user's addresses, never the last one: a
+// user without an address could not receive login codes. An address of
+// another user is 404.
+func (s *Service) deleteEmail(r *request) error {
+	userID, emailID := r.target.user.ID, r.Param("emailId")
+	es, err := s.cfg.Store.ListEmails(r.ctx(), userID)
+	if err != nil {
+		return err
+	}
+	found := false
+	for _, e := range es {
+		found = found || e.ID == emailID
+	}
+	switch {
+	case !found:
+		return ErrHidden
+	case len(es) == 1:
+		return apiError(http.StatusConflict, CodeLastEmail, "This is the user's only email address: add another before deleting it.")
+	}
+	if err := s.cfg.Store.DeleteEmail(r.ctx(), userID, emailID); err != nil {
+		return err
+	}
+	return null(r)
+}
+
+// targetAddress reads the address :emailId of the target user: 404 when
+// it is not one of theirs.
+func (s *Service) targetAddress(r *request) (db.Email, error) {
+	e, err := s.cfg.Store.GetEmail(r.ctx(), r.target.user.ID, r.Param("emailId"))
+	if err != nil {
+		return db.Email{}, hideNotFound(err)
+	}
+	return e, nil
+}
+
+// generateVerification mails a new verification code to an unverified
+// address of the user; it replaces every older code of the address. The
+// code is never in the answer. A code that cannot be sent is a 503.
+func (s *Service) generateVerification(r *request) error {
+	e, err := s.targetAddress(r)
+	if err != nil {
+		return err
+	}
+	if e.VerifiedMs != 0 {
+		return apiError(http.StatusConflict, CodeAlreadyVerified, "This email address is verified already.")
+	}
+	if err := s.sendVerification(r.ctx(), e.UserID, e); err != nil {
+		s.logVerificationNotSent(e.UserID, e.ID, err)
+		return apiError(http.StatusServiceUnavailable, CodeUnavailable, "The verification code could not be sent.")
+	}
+	return null(r)
+}
+
+// verifyEmail marks the address verified when the body's code is its
+// pending verification code. A wrong code (unknown, or another address's)
+// counts against the address's pending code, which dies at the
+// maxCodeAttempts-th wrong guess; a good code is consumed once.
+func (s *Service) verifyEmail(r *request) error {
+	b, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	// Only the type and length are checked: codeHash trims what people
+	// paste around a code (spaces, tabs, a line break).
+	typed := b.secret("code", true, 64)
+	if b.has("code") && strings.TrimSpace(typed) == "" {
+		b.obstruct("code", ObstructionRequired, "code may not be empty.")
+	}
+	if err := b.done(); err != nil {
+		return err
+	}
+	e, err := s.targetAddress(r)
+	if err != nil {
+		return err
+	}
+	ctx, now := r.ctx(), s.nowMs()
+	c, err := s.cfg.Store.GetCodeByHash(ctx, codeHash(typed))
+	switch {
+	case isNotFound(err) || (err == nil && (c.Kind != db.CodeEmailVerification || c.EmailID != e.ID || c.UserID != e.UserID)):
+		return s.wrongVerificationCode(ctx, e, now)
+	case err != nil:
+		return err
+	case c.ConsumedMs != 0 || c.InvalidatedMs != 0:
+		return apiError(http.StatusBadRequest, CodeCodeInvalid, "This code was used, replaced by a newer one, or tried too often: ask for a new one.")
+	case c.ExpiresMs <= now:
+		return apiError(http.StatusBadRequest, CodeCodeExpired, "This code has expired: ask for a new one.")
+	}
+	if err := s.cfg.Store.ConsumeCode(ctx, c.ID, now); err != nil {
+		if errors.Is(err, db.ErrCodeSpent) {
+			// Another request consumed or replaced it meanwhile.
+			return apiError(http.StatusBadRequest, CodeCodeInvalid, "This code was used or replaced: ask for a new one.")
+		}
+		return err
+	}
+	if err := s.cfg.Store.MarkEmailVerified(ctx, e.ID, now); err != nil {
+		return err
+	}
+	if e, err = s.cfg.Store.GetEmail(ctx, e.UserID, e.ID); err != nil {
+		return err
+	}
+	return single(r, http.StatusOK, emailJSON(e))
+}
+
+// wrongVerificationCode counts a failed attempt against the address's
+// pending code and answers 400 CODE-INVALID.
+func (s *Service) wrongVerificationCode(ctx context.Context, e db.Email, nowMs int64) error {
+	pending, err := s.cfg.Store.GetPendingCode(ctx, db.CodeEmailVerification, e.ID)
+	switch {
+	case err == nil:
+		if _, err := s.cfg.Store.RecordCodeAttempt(ctx, pending.ID, maxCodeAttempts, nowMs); err != nil && !errors.Is(err, db.ErrCodeSpent) && !isNotFound(err) {
+			return err
+		}
+	case !isNotFound(err):
+		return err
+	}
+	return apiError(http.StatusBadRequest, CodeCodeInvalid, "This is not the address's verification code.")
+}
