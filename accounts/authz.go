@@ -50,6 +50,8 @@ func orgRole(flag string) func(*Caller, *target) bool {
 	}
 }
 
+func self(c *Caller, t *target) bool { return c.self(t.user.ID) }
+
 func selfOr(rule func(*Caller, *target) bool) func(*Caller, *target) bool {
 	return func(c *Caller, t *target) bool { return c.self(t.user.ID) || rule(c, t) }
 }
@@ -127,8 +129,15 @@ var routes = []Route{
 	{Method: "PATCH", Path: "/org-memberships/:id", Who: "orgRole(manage), granting only flags they hold; the member may lower, never raise, their own flags", target: membershipTarget, allow: memberOrOrgRole("manage"), handle: (*Service).updateMembership},
 	{Method: "DELETE", Path: "/org-memberships/:id", Who: "the member, or orgRole(delete)", target: membershipTarget, allow: memberOrOrgRole("delete"), handle: (*Service).deleteMembership},
 
+	{Method: "POST", Path: "/sessions/login/:step", Who: "anyone (the login steps email, code, password, totp)", handle: (*Service).login},
+	{Method: "POST", Path: "/sessions/refresh", Who: "anyone holding a refresh token, through the client that logged in", handle: (*Service).refresh},
+	{Method: "POST", Path: "/sessions/logout", Who: "a logged-in user: their own session, sessions they own, or any session whose refresh token they send (SESSADM: any session)", allow: loggedIn, handle: (*Service).logout},
 	{Method: "GET", Path: "/sessions", Who: "SESSADM (an internal client with a sysadmin user)", allow: sysint, handle: (*Service).listSessions},
 	{Method: "GET", Path: "/users/:id/sessions", Who: "self or SESSADM", target: userTarget, allow: selfOr(sysint), handle: (*Service).listUserSessions},
+
+	{Method: "POST", Path: "/users/:id/totp", Who: "self", target: userTarget, allow: self, handle: (*Service).enrolTOTP},
+	{Method: "POST", Path: "/users/:id/totp/confirm", Who: "self", target: userTarget, allow: self, handle: (*Service).confirmTOTP},
+	{Method: "DELETE", Path: "/users/:id/totp", Who: "self, with the password or a TOTP code", target: userTarget, allow: self, handle: (*Service).deleteTOTP},
 
 	{Method: "GET", Path: "/apis", Who: "sysadmin", allow: sysadmin, handle: (*Service).listAPIs},
 	{Method: "POST", Path: "/apis", Who: "sysadmin", allow: sysadmin, handle: (*Service).createAPI},

@@ -201,6 +201,14 @@ func (b *body) typeIs(want ...string) string {
 	return t
 }
 
+// tIs checks the optional "t" member, the original auth-gateway's tag of
+// login and refresh bodies ("email-step", "refresh-tokens", ...).
+func (b *body) tIs(want string) {
+	if t := b.str("t", false, 64); t != "" && t != want {
+		b.obstruct("t", ObstructionMismatch, fmt.Sprintf("t must be %q.", want))
+	}
+}
+
 // idIs checks the optional "id" member (PATCH bodies) against the URL's.
 func (b *body) idIs(want string) {
 	if id := b.str("id", false, 64); id != "" && id != want {

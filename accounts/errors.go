@@ -38,6 +38,9 @@ const (
 	CodeSessionInvalidated = "SESSION-INVALIDATED"
 	CodeRefreshPassed      = "REFRESH-TOKEN-PASSED"
 	CodeRegulated          = "TOO-MANY-FAILURES"
+	CodeTOTPInvalid        = "TOTP-INVALID"
+	CodeTOTPEnabled        = "TOTP-ENABLED"
+	CodeTOTPNotEnrolled    = "TOTP-NOT-ENROLLED"
 )
 
 // Obstruction codes of USER_DATA_INVALID errors: one per problem found in

@@ -21,9 +21,11 @@ import (
 	"github.com/authgw/authgw/accounts"
 	"github.com/authgw/authgw/accounts/notify"
 	"github.com/authgw/authgw/accounts/password"
+	"github.com/authgw/authgw/accounts/totp"
 	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/gateway"
 	"github.com/authgw/authgw/gateway/requestinfo"
+	"github.com/authgw/authgw/gateway/revocation"
 	"github.com/authgw/authgw/mint"
 	"github.com/authgw/authgw/policy"
 	"github.com/authgw/authgw/verifier"
@@ -79,9 +81,16 @@ type stack struct {
 	srv    *httptest.Server
 	minter *mint.Minter
 	policy *policy.Policy
-	mail   string // the file notifier's directory
-	seq    atomic.Int64
-	logs   *syncBuffer
+	totp   *totp.TOTP
+	// revoked is the gateway's revocation set, fed by poller from the
+	// store's feed (pollRevocations).
+	revoked *verifier.RevocationSet
+	poller  *revocation.Poller
+	mail    string // the file notifier's directory
+	// codesSeen counts the codes per address waitCode returned.
+	codesSeen map[string]int
+	seq       atomic.Int64
+	logs      *syncBuffer
 
 	// announced counts the service's change announcements.
 	announced atomic.Int64
@@ -108,7 +117,7 @@ func (s *syncBuffer) String() string {
 // configuration.
 func newStack(t testing.TB, d *db.DB, mod func(*accounts.Config)) *stack {
 	t.Helper()
-	s := &stack{t: t, ctx: context.Background(), d: d, clock: &clock{}, mail: t.TempDir(), logs: &syncBuffer{}}
+	s := &stack{t: t, ctx: context.Background(), d: d, clock: &clock{}, mail: t.TempDir(), logs: &syncBuffer{}, codesSeen: map[string]int{}}
 	s.clock.ns.Store(startTime.UnixNano())
 	ring, err := mint.GenerateKeyRing("k1", bytes.NewReader(bytes.Repeat([]byte{7}, 64)))
 	if err != nil {
@@ -133,9 +142,22 @@ func newStack(t testing.TB, d *db.DB, mod func(*accounts.Config)) *stack {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	set, err := policy.NewSet(s.policy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	totpKeys, err := totp.New(totp.Config{Issuer: "authgw-test", Key: bytes.Repeat([]byte{9}, 32), Now: s.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.totp = totpKeys
 	cfg := accounts.Config{
 		Store:    d,
 		Notifier: notifier,
+		Minter:   s.minter,
+		Policies: func() *policy.Set { return set },
+		TOTP:     totpKeys,
+		Cookies:  verifier.CookieConfig{Insecure: true},
 		Announce: func(context.Context) { s.announced.Add(1) },
 		Password: fastPassword,
 		Logger:   logger,
@@ -147,16 +169,21 @@ func newStack(t testing.TB, d *db.DB, mod func(*accounts.Config)) *stack {
 	if s.svc, err = accounts.New(cfg); err != nil {
 		t.Fatal(err)
 	}
+	s.revoked = verifier.NewRevocationSet()
+	if s.poller, err = revocation.New(revocation.Config{Feed: d, Set: s.revoked, Now: s.clock.Now, Logger: logger}); err != nil {
+		t.Fatal(err)
+	}
 	if s.gw, err = gateway.New(gateway.Config{
-		Snapshots: d,
-		Keys:      ring,
-		ServerID:  serverID,
-		Public:    accounts.PublicScope(),
-		Signer:    signer,
-		Accounts:  s.svc,
-		Cookies:   verifier.CookieConfig{Insecure: true},
-		Logger:    logger,
-		Now:       s.clock.Now,
+		Snapshots:   d,
+		Revocations: s.revoked,
+		Keys:        ring,
+		ServerID:    serverID,
+		Public:      accounts.PublicScope(),
+		Signer:      signer,
+		Accounts:    s.svc,
+		Cookies:     verifier.CookieConfig{Insecure: true},
+		Logger:      logger,
+		Now:         s.clock.Now,
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -425,4 +452,13 @@ func (s *stack) doTyped(who as, method, path, body, contentType string) response
 	out := response{Status: res.StatusCode, Header: res.Header, Raw: raw}
 	_ = json.Unmarshal(raw, &out.Body)
 	return out
+}
+
+// pollRevocations copies the store's revocation feed into the gateway's
+// set, as the background poller of authgw serve does.
+func (s *stack) pollRevocations() {
+	s.t.Helper()
+	if err := s.poller.Poll(s.ctx); err != nil {
+		s.t.Fatal(err)
+	}
 }

@@ -17,13 +17,21 @@ import (
 
 	"github.com/authgw/authgw/accounts/notify"
 	"github.com/authgw/authgw/accounts/password"
+	"github.com/authgw/authgw/accounts/regulation"
+	"github.com/authgw/authgw/accounts/totp"
 	"github.com/authgw/authgw/db"
+	"github.com/authgw/authgw/mint"
+	"github.com/authgw/authgw/policy"
+	"github.com/authgw/authgw/verifier"
 	"github.com/authgw/authgw/verifier/envelope"
 )
 
 // Defaults of Config.
 const (
 	DefaultVerificationTTL  = 20 * time.Minute
+	DefaultLoginCodeTTL     = 10 * time.Minute
+	DefaultSessionTTL       = 24 * time.Hour
+	DefaultRefreshGrace     = 10 * time.Second
 	DefaultMaxTokenLifetime = time.Hour
 	// ClientSecretBytes is the size of a client secret: 256 bits.
 	ClientSecretBytes = 32
@@ -35,6 +43,37 @@ type Config struct {
 	Store Store
 	// Notifier sends verification and login codes. Required.
 	Notifier notify.Notifier
+	// Minter mints the per-method tokens of a session. Required.
+	Minter *mint.Minter
+	// Policies are the policy files; login mints from the ones bound to
+	// the user's roles. A function, so a reload takes effect at the next
+	// login or refresh. Required.
+	Policies func() *policy.Set
+	// TOTP seals and checks TOTP secrets. Optional. Default: TOTP
+	// enrolment answers 503 and users with TOTP enabled cannot log in
+	// (fail closed).
+	TOTP *totp.TOTP
+	// Regulator counts login failures and bans (SPEC §7.3). Optional.
+	// Default: a regulator on Store's SQL tables with its defaults.
+	Regulator Regulator
+	// Cookies names and flags the per-method token cookies (and the
+	// refresh cookie, named with the same prefix). Optional.
+	Cookies verifier.CookieConfig
+	// Revoked tells every gateway at once that a session or a user's
+	// tokens are revoked (a Redis publish); gateways also poll the feed.
+	// Optional.
+	Revoked func(ctx context.Context, r db.Revocation)
+	// SessionTTL is a session's absolute lifetime. Optional. Default
+	// DefaultSessionTTL (24 h).
+	SessionTTL time.Duration
+	// LoginCodeTTL is the lifetime of a login or TOTP-flow code.
+	// Optional. Default DefaultLoginCodeTTL (10 min).
+	LoginCodeTTL time.Duration
+	// RefreshGrace is how long after a refresh token was rotated its
+	// reuse is taken for a concurrent tab (409, the session lives) rather
+	// than a replay (the session is revoked). Optional. Default
+	// DefaultRefreshGrace (10 s); a negative value means no grace.
+	RefreshGrace time.Duration
 	// Announce tells every gateway that clients or APIs changed, so they
 	// reload their snapshot at once (a Redis publish). Optional. Default:
 	// gateways see changes at their next refresh.
@@ -64,17 +103,38 @@ type Config struct {
 type Service struct {
 	cfg  Config
 	echo *echo.Echo
+	// dummyHash is verified for unknown emails at the password step, so
+	// they cost the same time as known ones.
+	dummyHash string
+	// mailSlots bounds the login-code emails being sent in the
+	// background.
+	mailSlots chan struct{}
 }
 
 // New checks cfg, fills its defaults and returns the Service. It fails
 // when Store or Notifier is missing, a duration is negative, or the
 // password parameters are out of range.
 func New(cfg Config) (*Service, error) {
-	if cfg.Store == nil || cfg.Notifier == nil {
-		return nil, errors.New("accounts: Config.Store and Config.Notifier are required")
+	if cfg.Store == nil || cfg.Notifier == nil || cfg.Minter == nil || cfg.Policies == nil {
+		return nil, errors.New("accounts: Config.Store, Notifier, Minter and Policies are required")
 	}
-	if cfg.MaxTokenLifetime < 0 || cfg.VerificationTTL < 0 {
+	if cfg.MaxTokenLifetime < 0 || cfg.VerificationTTL < 0 || cfg.SessionTTL < 0 || cfg.LoginCodeTTL < 0 {
 		return nil, errors.New("accounts: durations may not be negative")
+	}
+	if cfg.SessionTTL == 0 {
+		cfg.SessionTTL = DefaultSessionTTL
+	}
+	if cfg.LoginCodeTTL == 0 {
+		cfg.LoginCodeTTL = DefaultLoginCodeTTL
+	}
+	switch {
+	case cfg.RefreshGrace == 0:
+		cfg.RefreshGrace = DefaultRefreshGrace
+	case cfg.RefreshGrace < 0:
+		cfg.RefreshGrace = 0
+	}
+	if cfg.Revoked == nil {
+		cfg.Revoked = func(context.Context, db.Revocation) {}
 	}
 	if cfg.MaxTokenLifetime == 0 {
 		cfg.MaxTokenLifetime = DefaultMaxTokenLifetime
@@ -100,7 +160,18 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Rand == nil {
 		cfg.Rand = rand.Reader
 	}
-	s := &Service{cfg: cfg}
+	if cfg.Regulator == nil {
+		reg, err := regulation.New(regulation.Config{Store: cfg.Store, Now: cfg.Now})
+		if err != nil {
+			return nil, err
+		}
+		cfg.Regulator = reg
+	}
+	dummy, err := password.Hash("not a password of anyone", cfg.Password, cfg.Rand)
+	if err != nil {
+		return nil, fmt.Errorf("accounts: %w", err)
+	}
+	s := &Service{cfg: cfg, dummyHash: dummy, mailSlots: make(chan struct{}, maxMailsInFlight)}
 	s.echo = s.router()
 	return s, nil
 }
@@ -116,9 +187,6 @@ func (s *Service) router() *echo.Echo {
 	for _, rt := range routes {
 		e.Add(rt.Method, Prefix+rt.Path, s.endpoint(rt))
 	}
-	e.RouteNotFound("/*", func(echo.Context) error {
-		return apiError(http.StatusNotFound, CodeUnknownEndpoint, "No such endpoint in the accounts service.")
-	})
 	return e
 }
 

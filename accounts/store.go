@@ -3,6 +3,7 @@ package accounts
 import (
 	"context"
 
+	"github.com/authgw/authgw/accounts/regulation"
 	"github.com/authgw/authgw/db"
 )
 
@@ -15,6 +16,8 @@ type Store interface {
 	ClientStore
 	APIStore
 	SessionStore
+	LoginStore
+	regulation.Store
 }
 
 var _ Store = (*db.DB)(nil)
@@ -95,3 +98,26 @@ type SessionStore interface {
 	ListSessions(ctx context.Context, afterID string, limit int) ([]db.Session, error)
 	ListUserSessions(ctx context.Context, userID string) ([]db.Session, error)
 }
+
+// LoginStore is what the login flow, refresh, logout and TOTP enrolment
+// use beyond the other areas.
+type LoginStore interface {
+	CreateSession(ctx context.Context, sess db.Session, first db.RefreshToken) error
+	GetSession(ctx context.Context, id string) (db.Session, error)
+	GetRefreshToken(ctx context.Context, hash string) (db.RefreshToken, error)
+	RotateRefreshToken(ctx context.Context, oldHash string, next db.RefreshToken, nowMs int64) (*db.RotateResult, error)
+	InvalidateSession(ctx context.Context, id, reason string, nowMs, revocationExpiresMs int64) error
+	SaveTOTPSecret(ctx context.Context, secret db.TOTPSecret) error
+	GetTOTPSecret(ctx context.Context, userID string) (db.TOTPSecret, error)
+	ConfirmTOTP(ctx context.Context, userID string, ms int64) error
+	DeleteTOTP(ctx context.Context, userID string) error
+	UseTOTPStep(ctx context.Context, userID string, step int64) error
+}
+
+// Regulator counts failed login steps and bans (regulation.Regulator).
+type Regulator interface {
+	Check(ctx context.Context, subjects ...regulation.Subject) error
+	Fail(ctx context.Context, step string, subjects ...regulation.Subject) error
+}
+
+var _ Regulator = (*regulation.Regulator)(nil)

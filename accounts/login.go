@@ -1,0 +1,401 @@
+package accounts
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/authgw/authgw/accounts/notify"
+	"github.com/authgw/authgw/accounts/password"
+	"github.com/authgw/authgw/accounts/regulation"
+	"github.com/authgw/authgw/accounts/totp"
+	"github.com/authgw/authgw/db"
+)
+
+// The multi-step login of SPEC §7.1. Each step answers the next step to
+// submit ({"t":"step"}), the session ({"t":"session"}) or an error. The
+// state, 32 hex characters the client picks, binds the steps of one
+// login: a code is only good for the state it was issued for.
+
+// Login steps.
+const (
+	StepEmail    = "email"
+	StepCode     = "code"
+	StepPassword = "password"
+	StepTOTP     = "totp"
+)
+
+// maxMailsInFlight bounds the login-code emails sent in the background;
+// past it the email step answers 503 to everyone alike.
+const maxMailsInFlight = 64
+
+// mailTimeout bounds the sending of one login-code email.
+const mailTimeout = 30 * time.Second
+
+// stepOut is the data of a {"t":"step"} answer.
+type stepOut struct {
+	Step  string `json:"step"`
+	State string `json:"state"`
+	// Code is the flow code the totp step must send back.
+	Code string `json:"code,omitempty"`
+}
+
+func step(r *request, next, state, code string) error {
+	noStore(r)
+	return r.JSON(http.StatusOK, struct {
+		T    string  `json:"t"`
+		Data stepOut `json:"data"`
+	}{T: "step", Data: stepOut{Step: next, State: state, Code: code}})
+}
+
+// login dispatches POST /sessions/login/:step.
+func (s *Service) login(r *request) error {
+	b, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	stepName := r.Param("step")
+	b.tIs(stepName + "-step")
+	state := b.str("state", true, 32)
+	if state != "" && !validState(state) {
+		b.obstruct("state", ObstructionInvalid, "state must be 32 lower-case hex characters.")
+	}
+	switch stepName {
+	case StepEmail:
+		return s.emailStep(r, b, state)
+	case StepCode:
+		return s.codeStep(r, b, state)
+	case StepPassword:
+		return s.passwordStep(r, b, state)
+	case StepTOTP:
+		return s.totpStep(r, b, state)
+	}
+	return apiError(http.StatusNotFound, CodeUnknownEndpoint, "The login steps are email, code, password and totp.")
+}
+
+func validState(s string) bool {
+	if len(s) != 32 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// regulated checks the subjects' bans: 429 TOO-MANY-FAILURES with
+// Retry-After while one is banned, 503 when the regulator cannot tell.
+func (s *Service) regulated(r *request, subjects ...regulation.Subject) error {
+	err := s.cfg.Regulator.Check(r.ctx(), subjects...)
+	var banned *regulation.BannedError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &banned):
+		secs := int(time.Until(banned.Until).Seconds())
+		if d := banned.Until.Sub(s.cfg.Now()); d > 0 {
+			secs = int(d.Seconds()) + 1
+		}
+		r.Response().Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
+		return apiError(http.StatusTooManyRequests, CodeRegulated, "Too many failed attempts; try again later.")
+	}
+	return err
+}
+
+// failed records a failed step; a regulator failure is logged, and the
+// step still answers its failure.
+func (s *Service) failed(r *request, stepName string, subjects ...regulation.Subject) {
+	if err := s.cfg.Regulator.Fail(r.ctx(), stepName, subjects...); err != nil {
+		s.cfg.Logger.Warn("accounts: regulation failed", "step", stepName, "err", err)
+	}
+}
+
+func ipSubject(c *Caller) regulation.Subject {
+	return regulation.Subject{Kind: db.RegulateIP, Value: c.IP}
+}
+
+func accountSubject(key string) regulation.Subject {
+	return regulation.Subject{Kind: db.RegulateAccount, Value: key}
+}
+
+// emailStep sends a login code to the address when it belongs to a user.
+// The answer is the same, and as fast, whether or not it does: the
+// lookup and the email happen in the background, after the answer.
+// Asking for codes counts against the address and the IP like failures
+// do, so the step cannot bomb a mailbox.
+func (s *Service) emailStep(r *request, b *body, state string) error {
+	raw := b.str("email", true, db.MaxEmailLength)
+	email, err := db.NormalizeEmail(raw)
+	if raw != "" && err != nil {
+		b.obstruct("email", ObstructionInvalid, "email is not an email address.")
+	}
+	if err := b.done(); err != nil {
+		return err
+	}
+	subjects := []regulation.Subject{accountSubject(email), ipSubject(r.caller)}
+	if err := s.regulated(r, subjects...); err != nil {
+		return err
+	}
+	select {
+	case s.mailSlots <- struct{}{}:
+	default:
+		return apiError(http.StatusServiceUnavailable, CodeUnavailable, "")
+	}
+	s.failed(r, StepEmail, subjects...)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx()), mailTimeout)
+	go func() {
+		defer func() { <-s.mailSlots }()
+		defer cancel()
+		s.sendLoginCode(ctx, email, state)
+	}()
+	return step(r, StepCode, state, "")
+}
+
+// sendLoginCode mails a login code for state to the user of email, if
+// there is one. Failures are logged without the code or the address.
+func (s *Service) sendLoginCode(ctx context.Context, email, state string) {
+	u, e, err := s.cfg.Store.GetUserByEmail(ctx, email)
+	if err != nil {
+		if !isNotFound(err) {
+			s.cfg.Logger.Warn("accounts: login code lookup failed", "err", err)
+		}
+		return
+	}
+	if u.BannedMs != 0 {
+		return
+	}
+	code, hash, err := s.newCode()
+	if err != nil {
+		s.cfg.Logger.Error("accounts: login code", "err", err)
+		return
+	}
+	now := s.cfg.Now()
+	if err := s.cfg.Store.CreateCode(ctx, db.Code{ID: s.newID(), Hash: hash, Kind: db.CodeLogin, UserID: u.ID, EmailID: e.ID,
+		State: state, CreatedMs: now.UnixMilli(), ExpiresMs: now.Add(s.cfg.LoginCodeTTL).UnixMilli()}); err != nil {
+		s.cfg.Logger.Warn("accounts: storing a login code failed", "user", u.ID, "err", err)
+		return
+	}
+	msg := notify.Message{To: e.Email, Subject: "Your login code",
+		Text: "Your login code is: " + code + "\n\nIt expires in " + s.cfg.LoginCodeTTL.String() +
+			". If you did not try to log in, ignore this message.\n"}
+	if err := s.cfg.Notifier.Send(ctx, msg); err != nil {
+		s.cfg.Logger.Warn("accounts: sending a login code failed", "user", u.ID, "err", err)
+	}
+}
+
+// codeStep checks an emailed login code for the state.
+func (s *Service) codeStep(r *request, b *body, state string) error {
+	code := b.secret("code", true, 64)
+	if err := b.done(); err != nil {
+		return err
+	}
+	if err := s.regulated(r, ipSubject(r.caller)); err != nil {
+		return err
+	}
+	c, err := s.takeCode(r, db.CodeLogin, state, code)
+	if err != nil {
+		return err
+	}
+	u, err := s.loginUser(r, c.UserID)
+	if err != nil {
+		return err
+	}
+	return s.secondFactor(r, u, state)
+}
+
+// takeCode finds the code of the kind issued for state, and consumes it.
+// A wrong code counts an attempt against the state's pending code (5 at
+// most) and a failure against the IP (and the account when known):
+// 401 CODE-INVALID. A spent or expired code is 401 CODE-EXPIRED.
+func (s *Service) takeCode(r *request, kind, state, code string) (db.Code, error) {
+	now := s.nowMs()
+	c, err := s.cfg.Store.GetCodeByHash(r.ctx(), codeHash(code))
+	if err != nil && !isNotFound(err) {
+		return c, err
+	}
+	if err != nil || c.Kind != kind || c.State != state {
+		subjects := []regulation.Subject{ipSubject(r.caller)}
+		if pending, err := s.cfg.Store.GetPendingCode(r.ctx(), kind, state); err == nil {
+			_, _ = s.cfg.Store.RecordCodeAttempt(r.ctx(), pending.ID, maxCodeAttempts, now)
+			subjects = append(subjects, accountSubject(pending.UserID))
+		}
+		s.failed(r, kind, subjects...)
+		return c, apiError(http.StatusUnauthorized, CodeCodeInvalid, "The code is wrong.")
+	}
+	if err := s.cfg.Store.ConsumeCode(r.ctx(), c.ID, now); err != nil {
+		if errors.Is(err, db.ErrCodeSpent) || isNotFound(err) {
+			return c, apiError(http.StatusUnauthorized, CodeCodeExpired, "The code has expired or was used; start again.")
+		}
+		return c, err
+	}
+	return c, nil
+}
+
+// loginUser reads the user a first factor named: a banned or deleted user
+// cannot log in.
+func (s *Service) loginUser(r *request, id string) (db.User, error) {
+	u, err := s.cfg.Store.GetUser(r.ctx(), id)
+	switch {
+	case isNotFound(err):
+		return u, apiError(http.StatusUnauthorized, CodeUserDeleted, "The account no longer exists.")
+	case err != nil:
+		return u, err
+	case u.BannedMs != 0:
+		return u, apiError(http.StatusUnauthorized, CodeUserBanned, "The account is banned.")
+	}
+	return u, nil
+}
+
+// secondFactor ends a first factor: a user with TOTP always goes through
+// the totp step, with a flow code bound to the state; others get their
+// session.
+func (s *Service) secondFactor(r *request, u db.User, state string) error {
+	if !u.TOTPEnabled {
+		return s.startSession(r, u)
+	}
+	if s.cfg.TOTP == nil {
+		return apiError(http.StatusServiceUnavailable, CodeUnavailable, "")
+	}
+	code, hash, err := s.newCode()
+	if err != nil {
+		return err
+	}
+	now := s.cfg.Now()
+	if err := s.cfg.Store.CreateCode(r.ctx(), db.Code{ID: s.newID(), Hash: hash, Kind: db.CodeTOTPFlow, UserID: u.ID,
+		State: state, CreatedMs: now.UnixMilli(), ExpiresMs: now.Add(s.cfg.LoginCodeTTL).UnixMilli()}); err != nil {
+		return err
+	}
+	return step(r, StepTOTP, state, code)
+}
+
+// passwordStep checks an email and password. An unknown email, a user
+// without a password and a wrong password get the same answer, after the
+// same work (a password hash verified), and count the same failures.
+func (s *Service) passwordStep(r *request, b *body, state string) error {
+	raw := b.str("email", true, db.MaxEmailLength)
+	email, err := db.NormalizeEmail(raw)
+	if raw != "" && err != nil {
+		b.obstruct("email", ObstructionInvalid, "email is not an email address.")
+	}
+	pw := b.secret("password", true, password.MaxLength)
+	if err := b.done(); err != nil {
+		return err
+	}
+	subjects := []regulation.Subject{accountSubject(email), ipSubject(r.caller)}
+	if err := s.regulated(r, subjects...); err != nil {
+		return err
+	}
+	u, _, err := s.cfg.Store.GetUserByEmail(r.ctx(), email)
+	known := err == nil
+	if err != nil && !isNotFound(err) {
+		return err
+	}
+	hash := s.dummyHash
+	if known && u.PasswordHash != "" {
+		hash = u.PasswordHash
+	}
+	ok, rehash, verr := password.Verify(pw, hash, s.cfg.Password)
+	if verr != nil {
+		s.cfg.Logger.Error("accounts: stored password hash unusable", "user", u.ID, "err", verr)
+	}
+	if !known || u.PasswordHash == "" || !ok {
+		s.failed(r, StepPassword, subjects...)
+		return apiError(http.StatusUnauthorized, CodeIncorrectPassword, "The email or password is wrong.")
+	}
+	if u.BannedMs != 0 {
+		return apiError(http.StatusUnauthorized, CodeUserBanned, "The account is banned.")
+	}
+	if err := s.regulated(r, accountSubject(u.ID)); err != nil {
+		return err
+	}
+	if rehash {
+		if h, err := password.Hash(pw, s.cfg.Password, s.cfg.Rand); err == nil {
+			if err := s.cfg.Store.SetPasswordHash(r.ctx(), u.ID, h, s.nowMs()); err != nil {
+				s.cfg.Logger.Warn("accounts: rehash on login failed", "user", u.ID, "err", err)
+			}
+		}
+	}
+	return s.secondFactor(r, u, state)
+}
+
+// totpStep checks the flow code of the first factor and a TOTP code. A
+// step once accepted is never accepted again (the store keeps the last
+// one per user, updated atomically).
+func (s *Service) totpStep(r *request, b *body, state string) error {
+	flow := b.secret("code", true, 64)
+	otp := b.secret("totp", true, 16)
+	if err := b.done(); err != nil {
+		return err
+	}
+	if err := s.regulated(r, ipSubject(r.caller)); err != nil {
+		return err
+	}
+	if s.cfg.TOTP == nil {
+		return apiError(http.StatusServiceUnavailable, CodeUnavailable, "")
+	}
+	// The flow code is looked up, not consumed, until the TOTP code holds:
+	// a mistyped TOTP code may be retried within the flow code's attempts.
+	c, err := s.cfg.Store.GetCodeByHash(r.ctx(), codeHash(flow))
+	if err != nil && !isNotFound(err) {
+		return err
+	}
+	if err != nil || c.Kind != db.CodeTOTPFlow || c.State != state || c.ConsumedMs != 0 || c.InvalidatedMs != 0 || c.ExpiresMs <= s.nowMs() {
+		s.failed(r, StepTOTP, ipSubject(r.caller))
+		return apiError(http.StatusUnauthorized, CodeCodeInvalid, "The flow code is wrong or has expired; start again.")
+	}
+	account := accountSubject(c.UserID)
+	if err := s.regulated(r, account); err != nil {
+		return err
+	}
+	if err := s.checkTOTP(r, c.UserID, otp); err != nil {
+		if _, aerr := s.cfg.Store.RecordCodeAttempt(r.ctx(), c.ID, maxCodeAttempts, s.nowMs()); aerr != nil && !errors.Is(aerr, db.ErrCodeSpent) {
+			return aerr
+		}
+		s.failed(r, StepTOTP, account, ipSubject(r.caller))
+		return err
+	}
+	if err := s.cfg.Store.ConsumeCode(r.ctx(), c.ID, s.nowMs()); err != nil {
+		if errors.Is(err, db.ErrCodeSpent) {
+			return apiError(http.StatusUnauthorized, CodeCodeExpired, "The flow code has expired or was used; start again.")
+		}
+		return err
+	}
+	u, err := s.loginUser(r, c.UserID)
+	if err != nil {
+		return err
+	}
+	return s.startSession(r, u)
+}
+
+// checkTOTP accepts a TOTP code of the user once: the matched step is
+// stored only if it is later than the last one accepted, so of two uses
+// of one code (even concurrent) exactly one passes. Failures are 401
+// TOTP-INVALID.
+func (s *Service) checkTOTP(r *request, userID, code string) error {
+	sec, err := s.cfg.Store.GetTOTPSecret(r.ctx(), userID)
+	if isNotFound(err) {
+		return apiError(http.StatusUnauthorized, CodeTOTPInvalid, "The TOTP code is wrong.")
+	}
+	if err != nil {
+		return err
+	}
+	stepNo, err := s.cfg.TOTP.Check(userID, sec.Ciphertext, code, sec.LastUsedStep)
+	switch {
+	case errors.Is(err, totp.ErrInvalidCode), errors.Is(err, totp.ErrReplayed):
+		return apiError(http.StatusUnauthorized, CodeTOTPInvalid, "The TOTP code is wrong or was already used.")
+	case err != nil:
+		s.cfg.Logger.Error("accounts: TOTP secret unusable", "user", userID, "err", err)
+		return apiError(http.StatusServiceUnavailable, CodeUnavailable, "")
+	}
+	if err := s.cfg.Store.UseTOTPStep(r.ctx(), userID, stepNo); err != nil {
+		if errors.Is(err, db.ErrTOTPStepUsed) {
+			return apiError(http.StatusUnauthorized, CodeTOTPInvalid, "The TOTP code is wrong or was already used.")
+		}
+		return err
+	}
+	return nil
+}

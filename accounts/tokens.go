@@ -1,0 +1,352 @@
+package accounts
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/authgw/authgw/db"
+	"github.com/authgw/authgw/mint"
+	"github.com/authgw/authgw/verifier"
+)
+
+// Sessions (SPEC §7.4–§7.5): a login ends with a session row, a refresh
+// token (only its SHA-256 is stored) and one token per granted method,
+// sent in JSON and as cookies. Refresh rotates the refresh token and
+// mints again from the roles and policies as they are then; logout
+// invalidates the session and feeds the gateways' revocation sets.
+
+// refreshTokenBytes is the size of a refresh token: 256 bits.
+const refreshTokenBytes = 32
+
+// maxUserAgent bounds the user agent stored with a session.
+const maxUserAgent = 255
+
+// sessionOut is the data of a {"t":"session"} answer.
+type sessionOut struct {
+	SessionID string `json:"sessionId"`
+	UserID    string `json:"userId"`
+	// ExpiresAt is the session's end (Unix ms): refresh works until then.
+	ExpiresAt int64  `json:"expiresAt"`
+	Refresh   string `json:"refresh"`
+	// Macaroons maps each granted method to its token.
+	Macaroons map[string]string `json:"macaroons"`
+	// MacaroonsExpireAt is the tokens' time-before (Unix ms).
+	MacaroonsExpireAt int64 `json:"macaroonsExpireAt"`
+}
+
+// newRefreshToken returns a new refresh token and its stored hash.
+func (s *Service) newRefreshToken() (token, hash string, err error) {
+	b := make([]byte, refreshTokenBytes)
+	if _, err := io.ReadFull(s.cfg.Rand, b); err != nil {
+		return "", "", fmt.Errorf("refresh token: %w", err)
+	}
+	token = base64.RawURLEncoding.EncodeToString(b)
+	return token, refreshHash(token), nil
+}
+
+func refreshHash(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// startSession creates a session for u through the calling client and
+// answers it.
+func (s *Service) startSession(r *request, u db.User) error {
+	now := s.cfg.Now()
+	token, hash, err := s.newRefreshToken()
+	if err != nil {
+		return err
+	}
+	ua := r.Request().UserAgent()
+	if len(ua) > maxUserAgent || hasControl(ua) {
+		ua = ""
+	}
+	sess := db.Session{ID: s.newID(), UserID: u.ID, ClientID: r.caller.ClientID, IP: r.caller.IP, UserAgent: ua,
+		CreatedMs: now.UnixMilli(), ExpiresMs: now.Add(s.cfg.SessionTTL).UnixMilli()}
+	if err := s.cfg.Store.CreateSession(r.ctx(), sess, db.RefreshToken{Hash: hash, SessionID: sess.ID,
+		CreatedMs: sess.CreatedMs, ExpiresMs: sess.ExpiresMs}); err != nil {
+		return err
+	}
+	return s.answerSession(r, u, sess, token, http.StatusOK)
+}
+
+// answerSession mints the tokens of the session and answers them, with
+// the cookies.
+func (s *Service) answerSession(r *request, u db.User, sess db.Session, refresh string, status int) error {
+	toks, err := s.mintFor(r, u, sess)
+	if err != nil {
+		return err
+	}
+	for _, c := range s.cfg.Cookies.Cookies(toks.ByMethod, toks.Expires) {
+		r.SetCookie(c)
+	}
+	r.SetCookie(s.refreshCookie(refresh, time.UnixMilli(sess.ExpiresMs)))
+	noStore(r)
+	macaroons := toks.ByMethod
+	if macaroons == nil {
+		macaroons = map[string]string{}
+	}
+	out := sessionOut{SessionID: sess.ID, UserID: u.ID, ExpiresAt: sess.ExpiresMs, Refresh: refresh, Macaroons: macaroons}
+	if !toks.Expires.IsZero() {
+		out.MacaroonsExpireAt = toks.Expires.UnixMilli()
+	}
+	return r.JSON(status, struct {
+		T    string     `json:"t"`
+		Data sessionOut `json:"data"`
+	}{T: "session", Data: out})
+}
+
+// mintFor mints the tokens of u's roles for the session: the policies
+// bound to the roles, :orgId expanded from the memberships, bound to the
+// session's client where a policy says so. A user whose roles grant
+// nothing gets a session without tokens. A policy too large to mint is a
+// configuration error: logged, and 503 for the caller.
+func (s *Service) mintFor(r *request, u db.User, sess db.Session) (mint.Tokens, error) {
+	memberships, err := s.cfg.Store.ListUserMemberships(r.ctx(), u.ID)
+	if err != nil {
+		return mint.Tokens{}, err
+	}
+	subject := mint.Subject{UserID: u.ID, SessionID: sess.ID, ClientID: sess.ClientID}
+	for _, m := range memberships {
+		subject.Memberships = append(subject.Memberships, mint.Membership{OrgID: m.OrganizationID,
+			Read: m.Read, Edit: m.Edit, Manage: m.Manage, Delete: m.Delete})
+	}
+	toks, err := s.cfg.Minter.Mint(s.cfg.Policies().ForRoles(u.Roles), subject)
+	if errors.Is(err, mint.ErrNoGrants) {
+		return mint.Tokens{}, nil
+	}
+	if err != nil {
+		s.cfg.Logger.Error("accounts: minting failed", "user", u.ID, "err", err)
+		return mint.Tokens{}, apiError(http.StatusServiceUnavailable, CodeUnavailable, "")
+	}
+	return toks, nil
+}
+
+// refreshCookieName is the refresh cookie's name: "__Secure-authgw-refresh"
+// when secure, "authgw-refresh" otherwise (the token cookies' prefix).
+func (s *Service) refreshCookieName() string {
+	prefix := s.cfg.Cookies.Prefix
+	if prefix == "" {
+		prefix = verifier.DefaultCookiePrefix
+	}
+	if s.cfg.Cookies.Insecure {
+		return prefix + "refresh"
+	}
+	return "__Secure-" + prefix + "refresh"
+}
+
+// refreshCookie carries the refresh token to the refresh and logout
+// endpoints only: Path is the sessions collection, SameSite Strict.
+func (s *Service) refreshCookie(token string, expires time.Time) *http.Cookie {
+	c := &http.Cookie{Name: s.refreshCookieName(), Value: token, Path: Prefix + "/sessions", HttpOnly: true,
+		Secure: !s.cfg.Cookies.Insecure, SameSite: http.SameSiteStrictMode}
+	if expires.IsZero() {
+		c.MaxAge = -1
+	} else {
+		c.Expires = expires
+	}
+	return c
+}
+
+// refresh is POST /sessions/refresh: {"token"} (or {"refresh"}) in the
+// body, else the refresh cookie. The token is rotated: the old one is
+// spent. A spent token presented again revokes the session, unless it
+// was rotated within RefreshGrace (two tabs racing): then 409
+// REFRESH-TOKEN-PASSED and the session lives.
+func (s *Service) refresh(r *request) error {
+	token, err := s.refreshTokenOf(r)
+	if err != nil {
+		return err
+	}
+	now := s.nowMs()
+	old, err := s.cfg.Store.GetRefreshToken(r.ctx(), refreshHash(token))
+	if isNotFound(err) {
+		return apiError(http.StatusUnauthorized, CodeSessionInvalidated, "The refresh token is not valid.")
+	}
+	if err != nil {
+		return err
+	}
+	sess, err := s.cfg.Store.GetSession(r.ctx(), old.SessionID)
+	if err != nil {
+		return err
+	}
+	if sess.ClientID != r.caller.ClientID {
+		// A refresh token works only through the client that logged in.
+		return apiError(http.StatusUnauthorized, CodeSessionInvalidated, "The refresh token is not valid.")
+	}
+	next, nextHash, err := s.newRefreshToken()
+	if err != nil {
+		return err
+	}
+	res, err := s.cfg.Store.RotateRefreshToken(r.ctx(), old.Hash, db.RefreshToken{Hash: nextHash, CreatedMs: now, ExpiresMs: old.ExpiresMs}, now)
+	var reused *db.RefreshReusedError
+	switch {
+	case errors.As(err, &reused):
+		if now-reused.ConsumedMs <= s.cfg.RefreshGrace.Milliseconds() {
+			return apiError(http.StatusConflict, CodeRefreshPassed, "This refresh token was just used; use the new one.")
+		}
+		if err := s.revokeSession(r, reused.SessionID, "refresh-reuse"); err != nil {
+			return err
+		}
+		s.clearCookies(r)
+		return apiError(http.StatusUnauthorized, CodeSessionInvalidated, "The refresh token was used twice; the session is revoked.")
+	case errors.Is(err, db.ErrSessionInvalid):
+		s.clearCookies(r)
+		return apiError(http.StatusUnauthorized, CodeSessionExpired, "The session has ended; log in again.")
+	case err != nil:
+		return err
+	}
+	u, err := s.loginUser(r, res.Session.UserID)
+	if err != nil {
+		return err
+	}
+	return s.answerSession(r, u, res.Session, next, http.StatusOK)
+}
+
+// refreshTokenOf reads the refresh token of a refresh request: the body's
+// "token" (the original's name) or "refresh", else the refresh cookie.
+func (s *Service) refreshTokenOf(r *request) (string, error) {
+	if r.Request().ContentLength != 0 {
+		b, err := readBody(r)
+		if err != nil {
+			return "", err
+		}
+		b.tIs("refresh-tokens")
+		token := b.secret("token", false, 128)
+		if alt := b.secret("refresh", false, 128); token == "" {
+			token = alt
+		}
+		if token == "" {
+			b.obstruct("token", ObstructionRequired, "token is required.")
+		}
+		if err := b.done(); err != nil {
+			return "", err
+		}
+		return token, nil
+	}
+	if c, err := r.Cookie(s.refreshCookieName()); err == nil && c.Value != "" {
+		return c.Value, nil
+	}
+	return "", apiError(http.StatusBadRequest, CodeBadBody, `Send {"data":{"token":"..."}} or the refresh cookie.`)
+}
+
+// revokeSession invalidates the session and tells the gateways.
+func (s *Service) revokeSession(r *request, id, reason string) error {
+	now := s.cfg.Now()
+	expires := s.revocationExpiresMs()
+	if err := s.cfg.Store.InvalidateSession(r.ctx(), id, reason, now.UnixMilli(), expires); err != nil {
+		return err
+	}
+	s.cfg.Revoked(r.ctx(), db.Revocation{Kind: db.RevokeSession, Subject: id, NotBeforeMs: now.UnixMilli(), ExpiresMs: expires, CreatedMs: now.UnixMilli()})
+	return nil
+}
+
+// revokeUser invalidates every session of the user and tells the
+// gateways (password change, roles removed).
+func (s *Service) revokeUser(r *request, userID, reason string) error {
+	now := s.cfg.Now()
+	expires := s.revocationExpiresMs()
+	if _, err := s.cfg.Store.InvalidateUserSessions(r.ctx(), userID, reason, now.UnixMilli(), expires); err != nil {
+		return err
+	}
+	s.cfg.Revoked(r.ctx(), db.Revocation{Kind: db.RevokeUser, Subject: userID, NotBeforeMs: now.UnixMilli(), ExpiresMs: expires, CreatedMs: now.UnixMilli()})
+	return nil
+}
+
+// clearCookies expires the token cookies and the refresh cookie.
+func (s *Service) clearCookies(r *request) {
+	for _, c := range s.cfg.Cookies.Expired() {
+		r.SetCookie(c)
+	}
+	r.SetCookie(s.refreshCookie("", time.Time{}))
+}
+
+// logoutItem is one entry of a logout body.
+type logoutItem struct {
+	T     string `json:"t"`
+	Value string `json:"value"`
+}
+
+// logout is POST /sessions/logout. Without a body it ends the caller's
+// own session (the one of the token sent); with
+// {"data":[{"t":"refresh-tokens"|"sessions","value":"..."}]} it ends the
+// named sessions: a refresh token is proof enough, a session ID must be
+// the caller's own (or the caller SESSADM). Unknown or foreign sessions
+// are 404. The cookies are cleared when the caller's own session ends.
+func (s *Service) logout(r *request) error {
+	ids, err := s.logoutTargets(r)
+	if err != nil {
+		return err
+	}
+	own := false
+	for _, id := range ids {
+		if err := s.revokeSession(r, id, "logout"); err != nil {
+			return err
+		}
+		own = own || id == r.caller.SessionID
+	}
+	if own {
+		s.clearCookies(r)
+	}
+	return null(r)
+}
+
+// maxLogoutItems bounds a logout body's list.
+const maxLogoutItems = 32
+
+// logoutTargets reads the sessions a logout names.
+func (s *Service) logoutTargets(r *request) ([]string, error) {
+	if r.Request().ContentLength == 0 {
+		if r.caller.SessionID == "" {
+			return nil, apiError(http.StatusBadRequest, CodeBadBody, "Name the sessions to end, or send your own token.")
+		}
+		return []string{r.caller.SessionID}, nil
+	}
+	raw, err := readData(r)
+	if err != nil {
+		return nil, err
+	}
+	var items []logoutItem
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&items); err != nil || len(items) == 0 || len(items) > maxLogoutItems {
+		return nil, apiError(http.StatusBadRequest, CodeBadBody,
+			fmt.Sprintf(`"data" must be a list of 1 to %d {"t":"refresh-tokens"|"sessions","value":"..."}.`, maxLogoutItems))
+	}
+	var ids []string
+	for _, it := range items {
+		var sessionID string
+		switch it.T {
+		case "refresh-tokens":
+			tok, err := s.cfg.Store.GetRefreshToken(r.ctx(), refreshHash(it.Value))
+			if isNotFound(err) {
+				return nil, ErrHidden
+			}
+			if err != nil {
+				return nil, err
+			}
+			sessionID = tok.SessionID
+		case "sessions":
+			sess, err := s.cfg.Store.GetSession(r.ctx(), it.Value)
+			if err != nil {
+				return nil, hideNotFound(err)
+			}
+			if !r.caller.self(sess.UserID) && !r.caller.sysint() {
+				return nil, ErrHidden
+			}
+			sessionID = sess.ID
+		default:
+			return nil, apiError(http.StatusBadRequest, CodeBadBody, `Each item's "t" is "refresh-tokens" or "sessions".`)
+		}
+		ids = append(ids, sessionID)
+	}
+	return ids, nil
+}

@@ -1,0 +1,139 @@
+package accounts
+
+import (
+	"encoding/base64"
+	"net/http"
+
+	"github.com/authgw/authgw/accounts/password"
+	"github.com/authgw/authgw/db"
+)
+
+// TOTP enrolment (SPEC §6.2, §7.2): POST /users/:id/totp stores a new,
+// unconfirmed secret and shows it once (secret, otpauth:// URI, QR code);
+// POST .../totp/confirm with a code from the app turns it on; DELETE
+// .../totp turns it off after re-authentication with the password or a
+// TOTP code. Only the user does these.
+
+// totpOut is the answer of an enrolment.
+type totpOut struct {
+	Type   string `json:"type"`
+	Secret string `json:"secret"`
+	URI    string `json:"uri"`
+	// QR is a data: URL of the QR code PNG of URI.
+	QR string `json:"qr"`
+}
+
+// enrolTOTP starts (or restarts) an enrolment. A user whose TOTP is on
+// must turn it off first: 409 TOTP-ENABLED.
+func (s *Service) enrolTOTP(r *request) error {
+	if s.cfg.TOTP == nil {
+		return apiError(http.StatusServiceUnavailable, CodeUnavailable, "TOTP is not configured.")
+	}
+	u := r.target.user
+	if u.TOTPEnabled {
+		return apiError(http.StatusConflict, CodeTOTPEnabled, "TOTP is on; turn it off first.")
+	}
+	account := u.Name
+	if emails, err := s.cfg.Store.ListEmails(r.ctx(), u.ID); err == nil && len(emails) > 0 {
+		account = emails[0].Email
+	}
+	en, err := s.cfg.TOTP.Enroll(u.ID, account)
+	if err != nil {
+		return err
+	}
+	if err := s.cfg.Store.SaveTOTPSecret(r.ctx(), db.TOTPSecret{UserID: u.ID, Ciphertext: en.Ciphertext, CreatedMs: s.nowMs()}); err != nil {
+		return err
+	}
+	return single(r, http.StatusCreated, totpOut{Type: "totp", Secret: en.Secret, URI: en.URI,
+		QR: "data:image/png;base64," + base64.StdEncoding.EncodeToString(en.PNG)})
+}
+
+// confirmTOTP turns TOTP on with a code of the enrolled secret; the code's
+// step is used up like a login's.
+func (s *Service) confirmTOTP(r *request) error {
+	b, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	code := b.secret("totp", true, 16)
+	if err := b.done(); err != nil {
+		return err
+	}
+	if s.cfg.TOTP == nil {
+		return apiError(http.StatusServiceUnavailable, CodeUnavailable, "TOTP is not configured.")
+	}
+	u := r.target.user
+	if u.TOTPEnabled {
+		return apiError(http.StatusConflict, CodeTOTPEnabled, "TOTP is already on.")
+	}
+	if _, err := s.cfg.Store.GetTOTPSecret(r.ctx(), u.ID); isNotFound(err) {
+		return apiError(http.StatusConflict, CodeTOTPNotEnrolled, "Enrol first (POST .../totp).")
+	}
+	if err := s.regulated(r, accountSubject(u.ID), ipSubject(r.caller)); err != nil {
+		return err
+	}
+	if err := s.checkTOTP(r, u.ID, code); err != nil {
+		s.failed(r, StepTOTP, accountSubject(u.ID), ipSubject(r.caller))
+		return err
+	}
+	if err := s.cfg.Store.ConfirmTOTP(r.ctx(), u.ID, s.nowMs()); err != nil {
+		return err
+	}
+	out := *u
+	out.TOTPEnabled = true
+	return single(r, http.StatusOK, userJSON(out))
+}
+
+// deleteTOTP turns TOTP off. The caller proves again who they are, with
+// {"password"} or {"totp"}: a stolen session alone cannot remove the
+// second factor.
+func (s *Service) deleteTOTP(r *request) error {
+	b, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	pw := b.secret("password", false, password.MaxLength)
+	code := b.secret("totp", false, 16)
+	if pw == "" && code == "" {
+		b.obstruct("password", ObstructionRequired, "Send password or totp to confirm it is you.")
+	}
+	if err := b.done(); err != nil {
+		return err
+	}
+	u := r.target.user
+	if _, err := s.cfg.Store.GetTOTPSecret(r.ctx(), u.ID); isNotFound(err) {
+		return apiError(http.StatusConflict, CodeTOTPNotEnrolled, "TOTP is not on.")
+	}
+	if err := s.regulated(r, accountSubject(u.ID), ipSubject(r.caller)); err != nil {
+		return err
+	}
+	var proofErr error
+	if code != "" {
+		if s.cfg.TOTP == nil {
+			return apiError(http.StatusServiceUnavailable, CodeUnavailable, "TOTP is not configured.")
+		}
+		proofErr = s.checkTOTP(r, u.ID, code)
+	} else {
+		ok, _, _ := password.Verify(pw, s.passwordHashOrDummy(u), s.cfg.Password)
+		if !ok || u.PasswordHash == "" {
+			proofErr = apiError(http.StatusForbidden, CodeIncorrectPassword, "The password is wrong.")
+		}
+	}
+	if proofErr != nil {
+		s.failed(r, "totp-delete", accountSubject(u.ID), ipSubject(r.caller))
+		return proofErr
+	}
+	if err := s.cfg.Store.DeleteTOTP(r.ctx(), u.ID); err != nil {
+		return err
+	}
+	return null(r)
+}
+
+// passwordHashOrDummy is the user's hash, or the dummy one for a user
+// without a password (the same work either way).
+func (s *Service) passwordHashOrDummy(u *db.User) string {
+	if u.PasswordHash != "" {
+		return u.PasswordHash
+	}
+	return s.dummyHash
+}
