@@ -255,7 +255,7 @@ func (s *Service) loginUser(r *request, id string) (db.User, error) {
 // session.
 func (s *Service) secondFactor(r *request, u db.User, state string) error {
 	if !u.TOTPEnabled {
-		return s.startSession(r, u)
+		return s.startSession(r, u, http.StatusOK)
 	}
 	if s.cfg.TOTP == nil {
 		return apiError(http.StatusServiceUnavailable, CodeUnavailable, "")
@@ -368,7 +368,7 @@ func (s *Service) totpStep(r *request, b *body, state string) error {
 	if err != nil {
 		return err
 	}
-	return s.startSession(r, u)
+	return s.startSession(r, u, http.StatusOK)
 }
 
 // checkTOTP accepts a TOTP code of the user once: the matched step is

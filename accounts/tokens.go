@@ -58,8 +58,8 @@ func refreshHash(token string) string {
 }
 
 // startSession creates a session for u through the calling client and
-// answers it.
-func (s *Service) startSession(r *request, u db.User) error {
+// answers it with the status.
+func (s *Service) startSession(r *request, u db.User, status int) error {
 	now := s.cfg.Now()
 	token, hash, err := s.newRefreshToken()
 	if err != nil {
@@ -75,7 +75,7 @@ func (s *Service) startSession(r *request, u db.User) error {
 		CreatedMs: sess.CreatedMs, ExpiresMs: sess.ExpiresMs}); err != nil {
 		return err
 	}
-	return s.answerSession(r, u, sess, token, http.StatusOK)
+	return s.answerSession(r, u, sess, token, status)
 }
 
 // answerSession mints the tokens of the session and answers them, with

@@ -127,7 +127,12 @@ func (s *Service) createUser(r *request) error {
 	if err := s.sendVerification(r.ctx(), u.ID, e); err != nil {
 		s.logVerificationNotSent(u.ID, e.ID, err)
 	}
-	// Issue 6: a session is returned here when the login flow exists.
+	// A registration with a password logs the user in at once: the answer
+	// is the new session (SPEC §7.1). Without a password the user logs in
+	// with an emailed code, and the answer is the user.
+	if hasPassword {
+		return s.startSession(r, u, http.StatusCreated)
+	}
 	return single(r, http.StatusCreated, userJSON(u))
 }
 

@@ -81,16 +81,22 @@ func TestRegistration(t *testing.T) {
 			res := s.do(anonymous(app), "POST", "/users", map[string]any{
 				"type": "users", "name": "Zoe", "email": "  Zoe@Example.COM ", "password": strong,
 			}).expect(t, http.StatusCreated)
+			// With a password, registration logs the user in: the answer
+			// is the session.
 			got := res.data()
-			if got["type"] != "users" || got["name"] != "Zoe" || got["2fa"] != false ||
-				got["createdMs"] != float64(startTime.UnixMilli()) || !slices.Equal(anyStrings(got["roles"]), []string{"user"}) {
-				t.Fatalf("registered user = %s", res.Raw)
+			if res.Body["t"] != "session" || got["refresh"] == nil || got["macaroons"] == nil {
+				t.Fatalf("registration answer = %s", res.Raw)
 			}
 			u, e, err := d.GetUserByEmail(s.ctx, "Zoe@example.com")
 			if err != nil {
 				t.Fatal(err)
 			}
-			if u.ID != got["id"] || e.VerifiedMs != 0 {
+			me := s.do(by(app, u), "GET", "/users/current", nil).expect(t, http.StatusOK).data()
+			if me["type"] != "users" || me["name"] != "Zoe" || me["2fa"] != false ||
+				me["createdMs"] != float64(startTime.UnixMilli()) || !slices.Equal(anyStrings(me["roles"]), []string{"user"}) {
+				t.Fatalf("registered user = %v", me)
+			}
+			if u.ID != got["userId"] || e.VerifiedMs != 0 {
 				t.Fatalf("stored user %s with address verified at %d, answered %s", u.ID, e.VerifiedMs, res.Raw)
 			}
 			if ok, _, err := password.Verify(strong, u.PasswordHash, fastPassword); err != nil || !ok {
