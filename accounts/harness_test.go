@@ -58,7 +58,7 @@ const allRoutes = `{
   "name": "everything",
   "appliesTo": {"userRoles": ["user", "employee", "sysadmin"]},
   "expires": 900,
-  "scopes": [{"name": "all", "routes": ["/accounts/v1/**"], "methods": ["GET", "POST", "PUT", "PATCH", "DELETE"]}]
+  "scopes": [{"name": "all", "routes": ["/accounts/v1/**", "/demo/v1/**"], "methods": ["GET", "POST", "PUT", "PATCH", "DELETE"]}]
 }`
 
 // clock is a settable clock shared by the gateway, the service and the

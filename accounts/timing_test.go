@@ -1,0 +1,117 @@
+package accounts_test
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/authgw/authgw/accounts"
+	"github.com/authgw/authgw/accounts/password"
+	"github.com/authgw/authgw/accounts/regulation"
+	"github.com/authgw/authgw/db/dbtest"
+)
+
+// TestLoginTimingDoesNotRevealAccounts compares the answer times of the
+// password and email steps for an address that has an account and one
+// that has none (SPEC §7.3: same status, body and comparable time). The
+// samples are interleaved so drift hits both alike; the medians must be
+// within a third of each other (the email step's few milliseconds on a
+// shared 2-core machine vary that much between identical runs). The password step runs with the production
+// argon2id cost, which dominates both.
+func TestLoginTimingDoesNotRevealAccounts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("timing comparison")
+	}
+	d := dbtest.SQLite(t)
+	s := newStack(t, d, func(c *accounts.Config) {
+		c.Password = password.DefaultParams
+		// Regulation would ban both addresses after a few failures; this
+		// test is about timing, so it allows many.
+		reg, err := regulation.New(regulation.Config{Store: d, MaxFailures: 1000, MaxIPFailures: 1000, Now: c.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Regulator = reg
+	})
+	h, err := password.Hash(testPassword, password.DefaultParams, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ann := s.user("Ann")
+	if err := d.SetPasswordHash(s.ctx, ann.ID, h, 1); err != nil {
+		t.Fatal(err)
+	}
+	app := s.client(s.org("Home", ann))
+
+	tests := []struct {
+		name      string
+		samples   int
+		whenKnown func() response
+		whenNone  func() response
+	}{
+		{
+			name:      "password step",
+			samples:   15,
+			whenKnown: func() response { return s.passwordLogin(app, "ann@example.com", "wrong password") },
+			whenNone:  func() response { return s.passwordLogin(app, "nobody@example.com", "wrong password") },
+		},
+		{
+			name:    "email step",
+			samples: 100,
+			whenKnown: func() response {
+				return s.step(app, "email", map[string]any{"email": "ann@example.com", "state": s.newState()})
+			},
+			whenNone: func() response {
+				return s.step(app, "email", map[string]any{"email": "nobody@example.com", "state": s.newState()})
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var known, none []time.Duration
+			var knownBody, noneBody string
+			for i := range tt.samples + 2 {
+				start := time.Now()
+				k := tt.whenKnown()
+				kd := time.Since(start)
+				start = time.Now()
+				n := tt.whenNone()
+				nd := time.Since(start)
+				if k.Status != n.Status {
+					t.Fatalf("statuses differ: %d and %d", k.Status, n.Status)
+				}
+				knownBody, noneBody = maskState(k), maskState(n)
+				if i >= 2 { // the first rounds warm up connections and caches
+					known, none = append(known, kd), append(none, nd)
+				}
+			}
+			if knownBody != noneBody {
+				t.Fatalf("bodies differ:\n%s\n%s", knownBody, noneBody)
+			}
+			mk, mn := median(known), median(none)
+			ratio := float64(mk) / float64(mn)
+			t.Logf("median known %v, unknown %v, ratio %.2f", mk, mn, ratio)
+			if ratio < 0.75 || ratio > 1.33 {
+				t.Fatalf("median answer time with an account %v, without %v: ratio %.2f, outside 0.75..1.33", mk, mn, ratio)
+			}
+		})
+	}
+}
+
+// maskState returns the answer's body with the step's state removed (it
+// differs per request by design).
+func maskState(r response) string {
+	if d := r.data(); d != nil {
+		delete(d, "state")
+	}
+	b, _ := json.Marshal(r.Body)
+	return string(b)
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
