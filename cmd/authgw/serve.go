@@ -23,6 +23,11 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/authgw/authgw/accounts"
+	"github.com/authgw/authgw/accounts/notify"
+	"github.com/authgw/authgw/accounts/regulation"
+	"github.com/authgw/authgw/accounts/totp"
+	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/gateway"
 	"github.com/authgw/authgw/gateway/ratelimit"
 	"github.com/authgw/authgw/gateway/requestinfo"
@@ -35,17 +40,26 @@ import (
 const serveUsage = `Usage: authgw serve [--listen ADDR] [--admin-listen ADDR] [--database DSN]
                     [--data-dir DIR] [--server-id ID] [--keys FILE] [--policies DIR]
                     [--redis URL] [--trusted-proxies CIDRS] [--allowed-origins ORIGINS]
-                    [--cookie-secure BOOL] [--info-key FILE] [--config FILE]
+                    [--cookie-secure BOOL] [--smtp URL] [--totp-key FILE]
+                    [--info-key FILE] [--config FILE]
 
-Runs the gateway: every request to /<api>/v<N>/... is checked (client
-credentials, restrictions, rate limit, macaroon) and proxied to the backend
-registered for it (authgw apis add). The accounts service (/accounts/v1) is
-not built yet: its paths answer 404.
+Runs the gateway and the accounts service. Every request to
+/<api>/v<N>/... is checked (client credentials, restrictions, rate limit,
+macaroon) and proxied to the backend registered for it (authgw apis add);
+/accounts/v1/... is checked the same way and served in-process: login
+(POST /accounts/v1/sessions/login/{email,code,password,totp}), sessions,
+users, organizations, clients and the API registry. Its tokens are minted
+from the policies.
 
 On first start with the defaults it creates, in the data directory, the
 SQLite database, a key ring (keys.json), a server ID (server-id), the
-request-info signing key (info-key.pem) and the example policies
-(policies/), and says so. Every later start reuses them.
+request-info signing key (info-key.pem), the TOTP secret key (totp-key),
+the example policies (policies/) and, without --smtp, the mail directory
+(mail/), and says so. Every later start reuses them.
+
+Revoked sessions and users (logout, password change, deleted users) are
+read from the database every second by every gateway; with --redis they
+are also published there and take effect on every gateway at once.
 
 Settings (flag, else AUTHGW_<NAME>, else the config file, else the default):
   --listen ADDR            gateway listener (default 127.0.0.1:6546)
@@ -58,12 +72,21 @@ Settings (flag, else AUTHGW_<NAME>, else the config file, else the default):
   --keys FILE              key ring (default: DATA-DIR/keys.json, generated once;
                            AUTHGW_KEYS may also hold the ring's JSON itself)
   --policies DIR           policy files, checked at start (default DATA-DIR/policies)
-  --redis URL              redis://... : shared rate limits, and snapshot reloads
-                           announced by authgw apis (default: in-process limits,
-                           reload every 5 s)
+  --redis URL              redis://... : shared rate limits and login regulation,
+                           revocations and snapshot reloads announced to every
+                           gateway at once (default: in-process limits,
+                           regulation in the database, revocations polled every
+                           1 s, reload every 5 s)
   --trusted-proxies CIDRS  comma-separated; X-Forwarded-For is honoured only from them
   --allowed-origins LIST   comma-separated origins for CORS and cookie CSRF checks
   --cookie-secure BOOL     Secure, __Host- token cookies (default true)
+  --smtp URL               mail server for login and verification codes:
+                           smtp://[user:pass@]host[:port]?from=ADDR (STARTTLS),
+                           or smtps://... (default: each message written as an
+                           .eml file to DATA-DIR/mail)
+  --totp-key FILE          key sealing the users' TOTP secrets: 64 hex digits
+                           (default DATA-DIR/totp-key, generated once; back it
+                           up: another key makes every enrolled secret unreadable)
   --info-key FILE          request-info signing key, PEM (default DATA-DIR/info-key.pem,
                            generated once)
   --config FILE            JSON config file with the keys above (else AUTHGW_CONFIG)
@@ -80,14 +103,16 @@ const (
 	examplePoliciesDir = "policies"
 	drainTimeout       = 30 * time.Second
 	gcPercent          = 400
+	totpKeyFile        = "totp-key"
+	mailDir            = "mail"
+	totpIssuer         = "authgw"
+	// announceTimeout bounds the accounts service's publish of a change
+	// of clients or APIs.
+	announceTimeout = 500 * time.Millisecond
+	// minTokenLifetime is the least time a revocation is kept, whatever
+	// the policies say.
+	minTokenLifetime = time.Minute
 )
-
-// publicScope is what needs no token: the login steps, refresh, user
-// registration and the API description (SPEC §3.3).
-var publicScope = map[string][]string{
-	"POST": {"/accounts/v1/sessions/login/*", "/accounts/v1/sessions/refresh", "/accounts/v1/users"},
-	"GET":  {"/accounts/v1/openapi.json"},
-}
 
 // serveCommand is "authgw serve".
 type serveCommand struct {
@@ -97,7 +122,7 @@ type serveCommand struct {
 func (s *serveCommand) flagSet() *flag.FlagSet {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	for _, name := range []string{"listen", "admin-listen", "database", "data-dir", "server-id", "keys",
-		"policies", "redis", "trusted-proxies", "allowed-origins", "cookie-secure", "info-key"} {
+		"policies", "redis", "trusted-proxies", "allowed-origins", "cookie-secure", "smtp", "totp-key", "info-key"} {
 		s.define(fs, name, name)
 	}
 	s.defineConfig(fs)
@@ -116,6 +141,10 @@ type serveConfig struct {
 	allowedOrigins      []string
 	cookieSecure        bool
 	infoKeyPath         string
+	// notifier is the --smtp notifier, else the file notifier of the
+	// data directory's mail folder.
+	notifier notify.Notifier
+	totpKey  []byte
 }
 
 func (s *serveCommand) run(c *cli, args []string) error {
@@ -193,17 +222,27 @@ func (s *serveCommand) run(c *cli, args []string) error {
 		cancel()
 	}
 
-	// Background work (snapshot refresh, revocation feed, the change
-	// subscription) stops when serve returns.
+	// Background work (snapshot refresh, revocation feed, the Redis
+	// subscriptions) stops when serve returns.
 	background, stopBackground := context.WithCancel(context.Background())
 	defer stopBackground()
-	var changes <-chan struct{}
+	// changes reloads this gateway's snapshot: when the accounts service
+	// here changes clients or APIs, and, with Redis, when any writer
+	// announces a change.
+	changes := make(chan struct{}, 1)
 	if redisClient != nil {
-		changes = subscribeChanges(background, redisClient)
+		go forwardChanges(background, subscribeChanges(background, redisClient), changes)
 	}
 
 	revoked := verifier.NewRevocationSet()
-	poller, err := revocation.New(revocation.Config{Feed: store, Set: revoked, Logger: logger})
+	poller, err := revocation.New(revocation.Config{Feed: store, Set: revoked, Now: c.now, Logger: logger})
+	if err != nil {
+		return err
+	}
+	if redisClient != nil {
+		subscribeRevocations(background, redisClient, revoked, logger)
+	}
+	accountsService, err := newAccounts(c, cfg, store, redisClient, revoked, changes, logger)
 	if err != nil {
 		return err
 	}
@@ -211,15 +250,18 @@ func (s *serveCommand) run(c *cli, args []string) error {
 		Snapshots:      store,
 		Keys:           cfg.keys,
 		ServerID:       cfg.serverID,
-		Public:         publicScope,
+		Public:         accounts.PublicScope(),
 		Revocations:    revoked,
 		Limiter:        limiter,
 		Signer:         signer,
+		Accounts:       accountsService,
 		TrustedProxies: cfg.trustedProxies,
 		AllowedOrigins: cfg.allowedOrigins,
 		Cookies:        verifier.CookieConfig{Insecure: !cfg.cookieSecure},
 		Changes:        changes,
 		Logger:         logger,
+		Now:            c.now,
+		Rand:           c.random,
 	})
 	if err != nil {
 		return err
@@ -262,6 +304,8 @@ func (s *serveCommand) run(c *cli, args []string) error {
 	fmt.Fprintf(c.stdout, "authgw %s serving on http://%s (admin http://%s), data in %s\n",
 		cfg.serverID, listeners[0].Addr(), listeners[1].Addr(), cfg.dataDir)
 	fmt.Fprintf(c.stdout, "next: authgw bootstrap --org ORG --email EMAIL --name NAME --password-stdin --data-dir %s\n", cfg.dataDir)
+	fmt.Fprintf(c.stdout, "      curl -u CLIENT_ID:CLIENT_SECRET --json '{\"data\":{\"email\":\"EMAIL\",\"password\":\"PASSWORD\",\"state\":\"STATE\"}}' http://%s/accounts/v1/sessions/login/password\n", listeners[0].Addr())
+	fmt.Fprintln(c.stdout, "        (CLIENT_ID and CLIENT_SECRET as bootstrap printed them; STATE: 32 hex digits, e.g. from openssl rand -hex 16)")
 	fmt.Fprintf(c.stdout, "      authgw apis add --name demo --version 1 --url http://127.0.0.1:8080 --data-dir %s\n", cfg.dataDir)
 
 	select {
@@ -278,6 +322,93 @@ func (s *serveCommand) run(c *cli, args []string) error {
 	}
 	fmt.Fprintln(c.stdout, "authgw stopped")
 	return nil
+}
+
+// newAccounts builds the accounts service on the store: tokens minted
+// with the key ring for this server ID from the policies, mail through
+// cfg.notifier, TOTP secrets sealed with cfg.totpKey, login regulation
+// shared through Redis when there is one (else in the database),
+// revocations applied to this gateway's set at once and published to the
+// others, and changes of clients and APIs reloading this gateway's
+// snapshot at once and announced to the others.
+func newAccounts(c *cli, cfg serveConfig, store *db.DB, redisClient *redis.Client, revoked *verifier.RevocationSet,
+	changes chan<- struct{}, logger *slog.Logger) (*accounts.Service, error) {
+	minter, err := mint.New(mint.Config{Keys: cfg.keys, ServerID: cfg.serverID, Now: c.now, Rand: c.random})
+	if err != nil {
+		return nil, err
+	}
+	sealer, err := totp.New(totp.Config{Issuer: totpIssuer, Key: cfg.totpKey, Now: c.now, Rand: c.random})
+	if err != nil {
+		return nil, err
+	}
+	regCfg := regulation.Config{Store: store, Now: c.now, Rand: c.random}
+	if redisClient != nil {
+		regCfg.Redis = redisClient
+	}
+	regulator, err := regulation.New(regCfg)
+	if err != nil {
+		return nil, err
+	}
+	announce := func(ctx context.Context) {
+		select {
+		case changes <- struct{}{}:
+		default:
+		}
+		if redisClient == nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), announceTimeout)
+		defer cancel()
+		if err := redisClient.Publish(ctx, changesChannel, "accounts").Err(); err != nil {
+			logger.Warn("could not announce a change on Redis; other gateways see it at their next refresh", "err", err)
+		}
+	}
+	policies := cfg.policies
+	return accounts.New(accounts.Config{
+		Store:            store,
+		Notifier:         cfg.notifier,
+		Minter:           minter,
+		Policies:         func() *policy.Set { return policies },
+		TOTP:             sealer,
+		Regulator:        regulator,
+		Cookies:          verifier.CookieConfig{Insecure: !cfg.cookieSecure},
+		Revoked:          revocationNotifier(revoked, redisClient, logger),
+		Announce:         announce,
+		MaxTokenLifetime: longestTokenLifetime(policies),
+		Logger:           logger,
+		Now:              c.now,
+		Rand:             c.random,
+	})
+}
+
+// longestTokenLifetime is the longest "expires" of the policies, at
+// least minTokenLifetime: how long a revocation must be kept for every
+// token it refuses to have expired.
+func longestTokenLifetime(set *policy.Set) time.Duration {
+	longest := minTokenLifetime
+	for _, p := range set.All() {
+		longest = max(longest, time.Duration(p.Expires)*time.Second)
+	}
+	return longest
+}
+
+// forwardChanges passes the notices of in to out until ctx ends, merging
+// them with those already pending there.
+func forwardChanges(ctx context.Context, in <-chan struct{}, out chan<- struct{}) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case _, ok := <-in:
+			if !ok {
+				return
+			}
+			select {
+			case out <- struct{}{}:
+			default:
+			}
+		}
+	}
 }
 
 // newServer returns an HTTP server with timeouts that hold against slow
@@ -329,6 +460,14 @@ func (s *serveCommand) resolve(c *cli, logger *slog.Logger) (serveConfig, error)
 	if cfg.allowedOrigins, err = resolveSetting(c, &s.settings, "allowed-origins", nil, parseList); err != nil {
 		return cfg, err
 	}
+	// NewSMTP only parses: it neither connects nor puts the URL's
+	// password in its errors.
+	smtpNotifier, err := resolveSetting(c, &s.settings, "smtp", nil, func(v string) (*notify.SMTP, error) {
+		return notify.NewSMTP(notify.SMTPConfig{URL: v, Now: c.now, Rand: c.random})
+	})
+	if err != nil {
+		return cfg, err
+	}
 	// Settings given explicitly are checked before anything is created
 	// in the data directory, so a typo leaves no half-made directory.
 	if err := s.checkGiven(c); err != nil {
@@ -336,6 +475,11 @@ func (s *serveCommand) resolve(c *cli, logger *slog.Logger) (serveConfig, error)
 	}
 	if err := os.MkdirAll(cfg.dataDir, 0o700); err != nil {
 		return cfg, &usageError{msg: fmt.Sprintf("--data-dir: %v", err)}
+	}
+	// The TOTP key first: a bad one in the data directory stops start-up
+	// before anything else is created there.
+	if cfg.totpKey, err = s.totpKey(c, cfg.dataDir, logger); err != nil {
+		return cfg, err
 	}
 	if cfg.serverID, err = s.serverID(c, cfg.dataDir, logger); err != nil {
 		return cfg, err
@@ -349,6 +493,15 @@ func (s *serveCommand) resolve(c *cli, logger *slog.Logger) (serveConfig, error)
 	}
 	if cfg.policies, err = s.policies(c, cfg, logger); err != nil {
 		return cfg, err
+	}
+	if smtpNotifier != nil {
+		cfg.notifier = smtpNotifier
+	} else {
+		dir := filepath.Join(cfg.dataDir, mailDir)
+		if cfg.notifier, err = notify.NewFile(notify.FileConfig{Dir: dir, Now: c.now, Rand: c.random}); err != nil {
+			return cfg, &usageError{msg: fmt.Sprintf("--smtp (default: files in %s): %v", dir, err)}
+		}
+		logger.Info("no --smtp: login codes and verification emails are written as .eml files", "dir", dir)
 	}
 	return cfg, nil
 }
@@ -374,6 +527,14 @@ func (s *serveCommand) checkGiven(c *cli) error {
 	} else if found {
 		if _, err := policy.LoadDir(dir); err != nil {
 			return &usageError{msg: fmt.Sprintf("%s: %v", label, err)}
+		}
+	}
+	if _, _, found, err := s.lookup(c, "totp-key"); err != nil || found {
+		if err != nil {
+			return err
+		}
+		if _, err := s.totpKey(c, "", nil); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -451,6 +612,76 @@ func (s *serveCommand) keyRing(c *cli, dir string, logger *slog.Logger) (*mint.K
 	}
 	logger.Warn("created a key ring: it signs every token; back it up and keep it secret", "file", path)
 	return ring, nil
+}
+
+// totpKey reads the TOTP sealing key: --totp-key, else the data
+// directory's totp-key file, created once with 32 random bytes. The file
+// holds the key as 64 hex digits. A key given but missing, unreadable or
+// malformed is a usage error naming the setting, never showing the file's
+// contents.
+func (s *serveCommand) totpKey(c *cli, dir string, logger *slog.Logger) ([]byte, error) {
+	path, label, found, err := s.lookup(c, "totp-key")
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		path, label = filepath.Join(dir, totpKeyFile), "--totp-key (from the data directory)"
+	}
+	b, err := os.ReadFile(path)
+	if !found && errors.Is(err, fs.ErrNotExist) {
+		return createTOTPKey(c, path, logger)
+	}
+	if err != nil {
+		return nil, &usageError{msg: fmt.Sprintf("%s: %v", label, err)}
+	}
+	key, err := parseTOTPKey(b)
+	if err != nil {
+		return nil, &usageError{msg: fmt.Sprintf("%s: %s: %v", label, path, err)}
+	}
+	return key, nil
+}
+
+// createTOTPKey writes a new key to path, which must not exist yet; when
+// another process created it first, that key is used.
+func createTOTPKey(c *cli, path string, logger *slog.Logger) ([]byte, error) {
+	key := make([]byte, totp.KeySize)
+	if _, err := io.ReadFull(c.random, key); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		b, err := os.ReadFile(path)
+		if err == nil {
+			key, err = parseTOTPKey(b)
+		}
+		if err != nil {
+			return nil, &usageError{msg: fmt.Sprintf("--totp-key (from the data directory): %s: %v", path, err)}
+		}
+		return key, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("--totp-key: %w", err)
+	}
+	_, err = f.WriteString(hex.EncodeToString(key) + "\n")
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		return nil, fmt.Errorf("--totp-key: %w", err)
+	}
+	logger.Warn("created a TOTP key: it seals the users' TOTP secrets; back it up and keep it secret", "file", path)
+	return key, nil
+}
+
+// parseTOTPKey reads a TOTP key file: 64 hex digits, white space around
+// them ignored.
+func parseTOTPKey(b []byte) ([]byte, error) {
+	key, err := hex.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil || len(key) != totp.KeySize {
+		return nil, fmt.Errorf("want %d hex digits (a %d-byte key)", 2*totp.KeySize, totp.KeySize)
+	}
+	return key, nil
 }
 
 // policies loads --policies, else the data directory's policies folder,

@@ -219,24 +219,58 @@ func TestServe(t *testing.T) {
 }
 
 // TestServe_badSettings checks that a bad setting stops start-up with
-// one line naming it.
+// one line naming it, and shows no secret. In whenArgs and givenVars,
+// DIR is the data directory, where givenFiles are written first.
 func TestServe_badSettings(t *testing.T) {
 	tests := []struct {
-		name       string
-		whenArgs   []string
-		expectLine string
+		name          string
+		givenFiles    map[string]string
+		givenVars     map[string]string
+		whenArgs      []string
+		expectLine    string
+		expectNotShow string
 	}{
-		{"listen", []string{"serve", "--listen", "nonsense"}, "authgw: serve: --listen:"},
-		{"cookie-secure", []string{"serve", "--cookie-secure", "maybe"}, "authgw: serve: --cookie-secure:"},
-		{"trusted proxies", []string{"serve", "--trusted-proxies", "10.0.0.0/99"}, "authgw: serve: --trusted-proxies:"},
-		{"server id", []string{"serve", "--server-id", "has space"}, "authgw: serve: --server-id:"},
-		{"keys", []string{"serve", "--keys", "/nonexistent/keys.json"}, "authgw: serve: --keys:"},
-		{"argument", []string{"serve", "extra"}, "authgw: "},
+		{name: "listen", whenArgs: []string{"serve", "--listen", "nonsense"}, expectLine: "authgw: serve: --listen:"},
+		{name: "cookie-secure", whenArgs: []string{"serve", "--cookie-secure", "maybe"}, expectLine: "authgw: serve: --cookie-secure:"},
+		{name: "trusted proxies", whenArgs: []string{"serve", "--trusted-proxies", "10.0.0.0/99"}, expectLine: "authgw: serve: --trusted-proxies:"},
+		{name: "server id", whenArgs: []string{"serve", "--server-id", "has space"}, expectLine: "authgw: serve: --server-id:"},
+		{name: "keys", whenArgs: []string{"serve", "--keys", "/nonexistent/keys.json"}, expectLine: "authgw: serve: --keys:"},
+		{name: "argument", whenArgs: []string{"serve", "extra"}, expectLine: "authgw: "},
+		{name: "smtp port, password hidden", whenArgs: []string{"serve", "--smtp", "smtp://ops:hunter2@mail.example:99999?from=a@example.com"},
+			expectLine: "authgw: serve: --smtp: ", expectNotShow: "hunter2"},
+		{name: "smtp scheme", whenArgs: []string{"serve", "--smtp", "http://ops:hunter2@mail.example"},
+			expectLine: "authgw: serve: --smtp: ", expectNotShow: "hunter2"},
+		{name: "smtp from the environment, no sender", givenVars: map[string]string{"AUTHGW_SMTP": "smtp://mail.example"},
+			whenArgs: []string{"serve"}, expectLine: "authgw: serve: AUTHGW_SMTP: "},
+		{name: "totp key missing", whenArgs: []string{"serve", "--totp-key", "DIR/nonexistent"}, expectLine: "authgw: serve: --totp-key: "},
+		{name: "totp key not hex", givenFiles: map[string]string{"k": "not-hex-but-secret\n"}, whenArgs: []string{"serve", "--totp-key", "DIR/k"},
+			expectLine: "authgw: serve: --totp-key: ", expectNotShow: "not-hex-but-secret"},
+		{name: "totp key short", givenFiles: map[string]string{"k": "abcd\n"}, whenArgs: []string{"serve", "--totp-key", "DIR/k"},
+			expectLine: "authgw: serve: --totp-key: "},
+		{name: "totp key of the data directory", givenFiles: map[string]string{totpKeyFile: strings.Repeat("zz", 32)},
+			whenArgs: []string{"serve"}, expectLine: "authgw: serve: --totp-key (from the data directory): "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := runCLI(t, invocation{args: tt.whenArgs})
+			dir := t.TempDir()
+			for name, content := range tt.givenFiles {
+				if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			vars := map[string]string{envDataDir: dir}
+			for k, v := range tt.givenVars {
+				vars[k] = strings.ReplaceAll(v, "DIR", dir)
+			}
+			args := make([]string, len(tt.whenArgs))
+			for i, a := range tt.whenArgs {
+				args[i] = strings.ReplaceAll(a, "DIR", dir)
+			}
+			r := runCLI(t, invocation{args: args, vars: vars})
 			expectResult(t, r, exitUsage, nil, []string{tt.expectLine})
+			if tt.expectNotShow != "" && strings.Contains(r.stderr+r.stdout, tt.expectNotShow) {
+				t.Errorf("the output shows %q: %q", tt.expectNotShow, r.stderr)
+			}
 		})
 	}
 }
