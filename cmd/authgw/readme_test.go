@@ -1,0 +1,161 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The README's walk-throughs are run as written: every fenced sh block
+// after a "<!-- tested: NAME -->" line, in README order, in one bash
+// session (so later blocks see the variables of earlier ones), in a fresh
+// directory holding the authgw binary, against an `authgw serve` started
+// there with its defaults (only the listen addresses differ, given to the
+// blocks as GW). A block that fails, or a README without the blocks, fails
+// the test.
+
+// testedBlock is one walk-through block of the README.
+type testedBlock struct {
+	name, script string
+}
+
+// readmeBlocks returns the README's tested blocks in order.
+func readmeBlocks(t *testing.T, path string) []testedBlock {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blocks []testedBlock
+	sc := bufio.NewScanner(bytes.NewReader(raw))
+	name, inBlock := "", false
+	var b strings.Builder
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "<!-- tested: ") && strings.HasSuffix(line, " -->"):
+			name = strings.TrimSuffix(strings.TrimPrefix(line, "<!-- tested: "), " -->")
+		case name != "" && !inBlock && line == "```sh":
+			inBlock = true
+			b.Reset()
+		case inBlock && line == "```":
+			blocks = append(blocks, testedBlock{name: name, script: b.String()})
+			name, inBlock = "", false
+		case inBlock:
+			b.WriteString(line + "\n")
+		}
+	}
+	return blocks
+}
+
+func TestREADMEWalkthroughs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and runs the README")
+	}
+	for _, tool := range []string{"bash", "curl", "od", "base64"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatalf("%s is not installed", tool)
+			}
+			t.Skipf("%s is not installed", tool)
+		}
+	}
+	blocks := readmeBlocks(t, "../../README.md")
+	want := []string{"accounts-walkthrough", "login-walkthrough"}
+	var names []string
+	for _, b := range blocks {
+		names = append(names, b.name)
+	}
+	for _, w := range want {
+		if !strings.Contains(strings.Join(names, " "), w) {
+			t.Fatalf("README has no tested block %q (found %v)", w, names)
+		}
+	}
+
+	dir := t.TempDir()
+	build := exec.Command("go", "build", "-o", filepath.Join(dir, "authgw"), ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	listen, adminListen := freeAddr(t), freeAddr(t)
+	serveLog := &lockedBuffer{}
+	serve := exec.Command("./authgw", "serve", "--listen", listen, "--admin-listen", adminListen)
+	serve.Dir = dir
+	serve.Stdout, serve.Stderr = serveLog, serveLog
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = serve.Process.Signal(syscall.SIGTERM)
+		_ = serve.Wait()
+	})
+	waitListening(t, listen, serveLog)
+
+	var script strings.Builder
+	for _, b := range blocks {
+		fmt.Fprintf(&script, "echo '== README block %s'\n%s", b.name, b.script)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	run := exec.CommandContext(ctx, "bash", "-euo", "pipefail", "-c", script.String())
+	run.Dir = dir
+	run.Env = append(os.Environ(), "GW=http://"+listen)
+	out, err := run.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the README's walk-through failed: %v\n--- output\n%s\n--- serve\n%s", err, out, serveLog.String())
+	}
+	// What the blocks claim to have done, checked from their files.
+	for file, wants := range map[string][]string{
+		"ann.json":          {`"t":"session"`},
+		"ann-session.json":  {`"t":"session"`, `"macaroons"`},
+		"ann-session2.json": {`"t":"session"`},
+		"client.json":       {`"reqsPerSec":50`, `"secret"`},
+	} {
+		got, err := os.ReadFile(filepath.Join(dir, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range wants {
+			if !bytes.Contains(got, []byte(w)) {
+				t.Errorf("%s lacks %s: %s", file, w, got)
+			}
+		}
+	}
+	if n := bytes.Count(out, []byte(`"type":"org-memberships"`)); n != 3 {
+		t.Errorf("the walk-through shows %d memberships, want 3 (one created, two listed):\n%s", n, out)
+	}
+}
+
+// freeAddr returns a loopback address with a port free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// waitListening waits until addr accepts connections.
+func waitListening(t *testing.T, addr string, log *lockedBuffer) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("authgw serve did not listen on %s:\n%s", addr, log.String())
+}
