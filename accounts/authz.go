@@ -213,7 +213,7 @@ func (s *Service) findTarget(ctx context.Context, kind targetKind, c echo.Contex
 			return t, hideNotFound(err)
 		}
 		t.user = &u
-		if !(caller.self(u.ID) || caller.staff() || caller.isc() || caller.userIs(db.RoleSysadmin)) {
+		if !(caller.self(u.ID) || caller.staff() || caller.privileged()) {
 			return t, ErrHidden
 		}
 		return t, nil

@@ -3,6 +3,7 @@ package accounts
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -33,6 +34,13 @@ const maxMailsInFlight = 64
 
 // mailTimeout bounds the sending of one login-code email.
 const mailTimeout = 30 * time.Second
+
+// The background work of the email step starts mailDelayMin plus up to
+// mailDelaySpread after the answer.
+const (
+	mailDelayMin    = 10 * time.Millisecond
+	mailDelaySpread = 30 * time.Millisecond
+)
 
 // stepOut is the data of a {"t":"step"} answer.
 type stepOut struct {
@@ -146,10 +154,26 @@ func (s *Service) emailStep(r *request, b *body, state string) error {
 		return apiError(http.StatusServiceUnavailable, CodeUnavailable, "")
 	}
 	s.failed(r, StepEmail, subjects...)
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx()), mailTimeout)
+	var jitter [1]byte
+	if _, err := io.ReadFull(s.cfg.Rand, jitter[:]); err != nil {
+		<-s.mailSlots
+		return err
+	}
+	// The work starts a random 10-40 ms after the answer: done at once,
+	// it would compete for the CPU with this very answer, which would
+	// then be measurably slower for an address that has an account.
+	delay := mailDelayMin + time.Duration(jitter[0])*(mailDelaySpread/256)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx()), mailTimeout+delay)
 	go func() {
 		defer func() { <-s.mailSlots }()
 		defer cancel()
+		timer := time.NewTimer(delay)
+		defer timer.Stop()
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			return
+		}
 		s.sendLoginCode(ctx, email, state)
 	}()
 	return step(r, StepCode, state, "")

@@ -208,7 +208,7 @@ func TestUserReadUpdate(t *testing.T) {
 			{name: "sysadmin through an internal client (STAFF)", givenCaller: by(internal, admin), givenPath: "/users/" + ann.ID, expectGet: 200, expectPatch: 200, expectRename: true},
 			{name: "sysadmin through an external client (not STAFF)", givenCaller: by(app, admin), givenPath: "/users/" + ann.ID, expectGet: 403, expectPatch: 200, expectRename: true},
 			{name: "employee through an internal client (STAFF)", givenCaller: by(internal, emp), givenPath: "/users/" + ann.ID, expectGet: 200, expectPatch: 403},
-			{name: "employee through an external client", givenCaller: by(app, emp), givenPath: "/users/" + ann.ID, expectGet: 404, expectPatch: 404},
+			{name: "employee through an external client", givenCaller: by(app, emp), givenPath: "/users/" + ann.ID, expectGet: 403, expectPatch: 403},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
