@@ -169,6 +169,9 @@ func newStack(t testing.TB, d *db.DB, mod func(*accounts.Config)) *stack {
 	if s.svc, err = accounts.New(cfg); err != nil {
 		t.Fatal(err)
 	}
+	// Registered after the mail directory: cleanups run last-in first-out,
+	// so background mail is done before the directory is removed.
+	t.Cleanup(func() { s.svc.Close() })
 	s.revoked = verifier.NewRevocationSet()
 	if s.poller, err = revocation.New(revocation.Config{Feed: d, Set: s.revoked, Now: s.clock.Now, Logger: logger}); err != nil {
 		t.Fatal(err)

@@ -164,7 +164,9 @@ func (s *Service) emailStep(r *request, b *body, state string) error {
 	// then be measurably slower for an address that has an account.
 	delay := mailDelayMin + time.Duration(jitter[0])*(mailDelaySpread/256)
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx()), mailTimeout+delay)
+	s.background.Add(1)
 	go func() {
+		defer s.background.Done()
 		defer func() { <-s.mailSlots }()
 		defer cancel()
 		timer := time.NewTimer(delay)

@@ -2,6 +2,7 @@ package accounts_test
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -18,7 +19,10 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/authgw/authgw/accounts"
+	"github.com/authgw/authgw/accounts/password"
 	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/db/dbtest"
 )
@@ -471,3 +475,105 @@ func (s *stack) mailedCodes(t testing.TB, to string) []string {
 
 // codePattern finds a code in a mailed message: 26 base32 characters.
 var codePattern = regexp.MustCompile(`code is: ([a-z2-7]{26})`)
+
+func TestRehashOnLogin(t *testing.T) {
+	legacy, err := bcrypt.GenerateFromPassword([]byte(testPassword), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stronger := fastPassword
+	stronger.Time = 2
+	old, err := password.Hash(testPassword, stronger, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name       string
+		givenHash  string
+		expectSame bool
+	}{
+		{name: "imported bcrypt hash is replaced by argon2id", givenHash: string(legacy)},
+		{name: "argon2id with other parameters is rehashed", givenHash: old},
+		{name: "current parameters are kept", givenHash: testHash(), expectSame: true},
+	}
+	s := newStack(t, dbtest.SQLite(t), nil)
+	owner := s.user("Owner")
+	app := s.client(s.org("Home", owner))
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u := s.user(fmt.Sprintf("User%d", i))
+			if err := s.d.SetPasswordHash(s.ctx, u.ID, tt.givenHash, 1); err != nil {
+				t.Fatal(err)
+			}
+			sessionOf(t, s.passwordLogin(app, strings.ToLower(u.Name)+"@example.com", testPassword))
+			got, err := s.d.GetUser(s.ctx, u.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (got.PasswordHash == tt.givenHash) != tt.expectSame {
+				t.Fatalf("hash after login %q, before %q", got.PasswordHash, tt.givenHash)
+			}
+			if ok, rehash, err := password.Verify(testPassword, got.PasswordHash, fastPassword); !ok || rehash || err != nil {
+				t.Fatalf("stored hash verifies %v, needs rehash %v, %v", ok, rehash, err)
+			}
+			// The new hash logs in too.
+			sessionOf(t, s.passwordLogin(app, strings.ToLower(u.Name)+"@example.com", testPassword))
+		})
+	}
+}
+
+func TestLoginRefusals(t *testing.T) {
+	s := newStack(t, dbtest.SQLite(t), nil)
+	owner := s.user("Owner")
+	home := s.org("Home", owner)
+	app, other := s.client(home), s.client(home)
+
+	t.Run("a banned user", func(t *testing.T) {
+		u := s.user("Banned")
+		if err := s.d.BanUser(s.ctx, u.ID, 1); err != nil {
+			t.Fatal(err)
+		}
+		s.passwordLogin(app, "banned@example.com", testPassword).expect(t, http.StatusUnauthorized, accounts.CodeUserBanned)
+	})
+	t.Run("an expired email code", func(t *testing.T) {
+		s.user("Late")
+		state := s.newState()
+		s.step(app, "email", map[string]any{"email": "late@example.com", "state": state}).expect(t, http.StatusOK)
+		code := s.waitCode(t, "late@example.com")
+		s.clock.Advance(11 * time.Minute)
+		s.step(app, "code", map[string]any{"code": code, "state": state}).expect(t, http.StatusUnauthorized, accounts.CodeCodeExpired)
+	})
+	t.Run("a malformed state", func(t *testing.T) {
+		res := s.step(app, "password", map[string]any{"email": "owner@example.com", "password": testPassword, "state": "not-hex"})
+		res.expect(t, http.StatusBadRequest, accounts.CodeInvalidData)
+		if got := res.obstructionFields(); !equal(got, []string{"state"}) {
+			t.Fatalf("obstructions on %v", got)
+		}
+	})
+	t.Run("an unknown step", func(t *testing.T) {
+		s.step(app, "magic", map[string]any{"state": s.newState()}).expect(t, http.StatusNotFound)
+	})
+	t.Run("a refresh through another client", func(t *testing.T) {
+		sess := sessionOf(t, s.passwordLogin(app, "owner@example.com", testPassword))
+		s.raw(s.newRequest(other, "POST", "/sessions/refresh", map[string]any{"token": sess.Refresh})).expect(t, http.StatusUnauthorized, accounts.CodeSessionInvalidated)
+		// The token was not spent by the refused attempt.
+		sessionOf(t, s.raw(s.newRequest(app, "POST", "/sessions/refresh", map[string]any{"token": sess.Refresh})))
+	})
+	t.Run("a refresh after the session's end", func(t *testing.T) {
+		sess := sessionOf(t, s.passwordLogin(app, "owner@example.com", testPassword))
+		s.clock.Advance(25 * time.Hour)
+		s.raw(s.newRequest(app, "POST", "/sessions/refresh", map[string]any{"token": sess.Refresh})).expect(t, http.StatusUnauthorized, accounts.CodeSessionExpired)
+	})
+	t.Run("a refresh of a deleted user", func(t *testing.T) {
+		u := s.user("Gone")
+		sess := sessionOf(t, s.passwordLogin(app, "gone@example.com", testPassword))
+		if err := s.d.DeleteUser(s.ctx, u.ID, s.clock.Now().UnixMilli(), s.clock.Now().Add(time.Hour).UnixMilli()); err != nil {
+			t.Fatal(err)
+		}
+		s.raw(s.newRequest(app, "POST", "/sessions/refresh", map[string]any{"token": sess.Refresh})).expect(t, http.StatusUnauthorized)
+	})
+	t.Run("a garbage refresh token", func(t *testing.T) {
+		s.raw(s.newRequest(app, "POST", "/sessions/refresh", map[string]any{"token": "nope"})).expect(t, http.StatusUnauthorized, accounts.CodeSessionInvalidated)
+		s.raw(s.newRequest(app, "POST", "/sessions/refresh", nil)).expect(t, http.StatusBadRequest)
+	})
+}

@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -107,8 +108,9 @@ type Service struct {
 	// they cost the same time as known ones.
 	dummyHash string
 	// mailSlots bounds the login-code emails being sent in the
-	// background.
-	mailSlots chan struct{}
+	// background; background counts them for Close.
+	mailSlots  chan struct{}
+	background sync.WaitGroup
 }
 
 // New checks cfg, fills its defaults and returns the Service. It fails
@@ -174,6 +176,14 @@ func New(cfg Config) (*Service, error) {
 	s := &Service{cfg: cfg, dummyHash: dummy, mailSlots: make(chan struct{}, maxMailsInFlight)}
 	s.echo = s.router()
 	return s, nil
+}
+
+// Close waits for the login-code emails still being sent in the
+// background (each gives up after its timeout). Call it after the HTTP
+// server has stopped handing requests to the service.
+func (s *Service) Close() error {
+	s.background.Wait()
+	return nil
 }
 
 // ServeHTTP serves /accounts/v1/...; paths elsewhere are 404.

@@ -654,7 +654,7 @@ func TestInspect(t *testing.T) {
 		"caveats:\n",
 		"  server-id " + testServerID + "\n",
 		"  method GET\n",
-		"  routes /accounts/v1/users/u1/** /accounts/v1/users/current/** /accounts/v1/organizations/org-a/** /demo/v1/**\n",
+		"  routes /accounts/v1/users/u1/** /accounts/v1/users/current/** /accounts/v1/organizations /accounts/v1/organizations/org-a/** /demo/v1/**\n",
 		"  time-before " + memberExpires + "\n",
 		"  user u1\n",
 		"  session s1\n",

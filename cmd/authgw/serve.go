@@ -320,6 +320,9 @@ func (s *serveCommand) run(c *cli, args []string) error {
 			logger.Warn("shutdown did not drain every request", "addr", srv.Addr, "err", err)
 		}
 	}
+	// Login codes still being mailed in the background are sent before
+	// the store closes.
+	_ = accountsService.Close()
 	fmt.Fprintln(c.stdout, "authgw stopped")
 	return nil
 }

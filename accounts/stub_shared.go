@@ -1,5 +1,0 @@
-package accounts
-
-import "errors"
-
-var errNotBuilt = errors.New("not built")
