@@ -1,35 +1,12 @@
 package accounts
 
 import (
-	"errors"
-	"fmt"
 	"net/http"
-	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/authgw/authgw/db"
 )
-
-// Limits of the API registry. The name and URL rules are the CLI's
-// (authgw apis add); the version is bounded by what the gateway routes.
-const (
-	// MaxAPIURLLength is the width of apis.url.
-	MaxAPIURLLength = 2048
-	// MaxAPIVersion is the highest version the gateway routes: /NAME/vN
-	// takes at most nine digits.
-	MaxAPIVersion = 999_999_999
-)
-
-// reservedAPIName is the accounts service's own path prefix, which the
-// gateway routes in-process: no backend may be registered under it.
-const reservedAPIName = "accounts"
-
-// apiNamePattern is what an API name may be.
-var apiNamePattern = regexp.MustCompile(`^[a-z0-9-]{1,64}$`)
 
 // apiOut is an API as the API shows it; its id is "<name>/v<version>".
 type apiOut struct {
@@ -75,7 +52,7 @@ func (s *Service) createAPI(r *request) error {
 	if problem := checkAPIName(name); len(b.obs) == n && problem != "" {
 		b.obstruct("name", ObstructionInvalid, problem)
 	}
-	version, _ := b.integer("version", true, 1, MaxAPIVersion)
+	version, _ := b.integer("version", true, 1, db.MaxAPIVersion)
 	target := readAPIURL(b, true)
 	allow, _ := b.boolean("allowUnidentified", false)
 	active, given := b.boolean("active", false)
@@ -145,20 +122,16 @@ func (s *Service) deleteAPI(r *request) error {
 func (s *Service) apiOfPath(r *request) (db.API, error) {
 	digits := strings.TrimPrefix(r.Param("version"), "v")
 	n, err := strconv.Atoi(digits)
-	if err != nil || n < 1 || n > MaxAPIVersion || digits[0] < '1' || digits[0] > '9' {
+	if err != nil || n < 1 || n > db.MaxAPIVersion || digits[0] < '1' || digits[0] > '9' {
 		return db.API{}, ErrHidden
 	}
 	return s.cfg.Store.GetAPI(r.ctx(), r.Param("name"), n)
 }
 
-// checkAPIName returns why name may not be an API name, or "": 1 to 64
-// of a-z, 0-9 and -, and not the accounts service's own prefix.
+// checkAPIName returns why name may not be an API name, or "".
 func checkAPIName(name string) string {
-	switch {
-	case !apiNamePattern.MatchString(name):
-		return fmt.Sprintf("name %q is not 1 to 64 of a-z, 0-9 and -.", name)
-	case name == reservedAPIName:
-		return fmt.Sprintf("name %q is reserved for the accounts service.", name)
+	if err := db.CheckAPIName(name); err != nil {
+		return "name: " + db.Reason(err) + "."
 	}
 	return ""
 }
@@ -167,7 +140,7 @@ func checkAPIName(name string) string {
 // when absent or refused (with an obstruction).
 func readAPIURL(b *body, required bool) string {
 	n := len(b.obs)
-	v := b.str("url", required, MaxAPIURLLength)
+	v := b.str("url", required, db.MaxAPIURLLength)
 	if v == "" || len(b.obs) > n {
 		return ""
 	}
@@ -178,44 +151,12 @@ func readAPIURL(b *body, required bool) string {
 	return canonical
 }
 
-// checkAPIURL checks a backend URL as the CLI does: an absolute http or
-// https URL with a host, without user info, query or fragment, at most
-// MaxAPIURLLength bytes, with no white space or control characters. It
-// returns the URL in canonical form (lower-case scheme), or why it is
-// refused.
+// checkAPIURL checks a backend URL as the CLI does (db.CanonicalAPIURL)
+// and returns it in canonical form, or why it is refused.
 func checkAPIURL(v string) (canonical, problem string) {
-	switch {
-	case !utf8.ValidString(v):
-		return "", "url is not valid UTF-8."
-	case strings.ContainsFunc(v, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }):
-		return "", "url contains white space or a control character."
-	case len(v) > MaxAPIURLLength:
-		return "", fmt.Sprintf("url is longer than %d bytes.", MaxAPIURLLength)
-	}
-	u, err := url.Parse(v)
+	u, err := db.CanonicalAPIURL(v)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return "", fmt.Sprintf("url is not a URL: %v.", err)
+		return "", "url: " + db.Reason(err) + "."
 	}
-	switch {
-	case u.Scheme != "http" && u.Scheme != "https":
-		return "", fmt.Sprintf("url must be an absolute http:// or https:// URL, not %q.", v)
-	case u.Opaque != "" || u.Host == "" || u.Hostname() == "":
-		return "", "url has no host."
-	case u.User != nil:
-		return "", "url may not hold user info (user:password@): the gateway does not forward credentials in URLs."
-	case u.RawQuery != "" || u.ForceQuery:
-		return "", "url may not hold a query (?...)."
-	case u.Fragment != "" || strings.Contains(v, "#"):
-		return "", "url may not hold a fragment (#...)."
-	}
-	if p := u.Port(); p != "" {
-		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
-			return "", fmt.Sprintf("url's port %q is not in 1..65535.", p)
-		}
-	}
-	return u.String(), ""
+	return u, ""
 }

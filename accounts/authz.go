@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/authgw/authgw/db"
+	"github.com/authgw/authgw/mint"
 )
 
 // Prefix is where the service is served.
@@ -73,18 +74,10 @@ func memberOrOrgRole(flag string) func(*Caller, *target) bool {
 	return func(c *Caller, t *target) bool { return c.self(t.member.UserID) || orgRole(flag)(c, t) }
 }
 
+// membershipHas reports whether the membership has the flag (mint's
+// reading of flags, which the policies' membership scopes use too).
 func membershipHas(m *db.Membership, flag string) bool {
-	switch flag {
-	case "read":
-		return m.Read
-	case "edit":
-		return m.Edit
-	case "manage":
-		return m.Manage
-	case "delete":
-		return m.Delete
-	}
-	return false
+	return flag != "" && mint.Membership{Read: m.Read, Edit: m.Edit, Manage: m.Manage, Delete: m.Delete}.Has(flag)
 }
 
 var routes = []Route{

@@ -439,7 +439,7 @@ func validLabel(l string) bool {
 // compares names exactly, so nothing is normalized but white space.
 func (s *Service) checkAPIRestriction(r *request, v string) (name, problem string, err error) {
 	v = strings.TrimSpace(v)
-	if v == reservedAPIName {
+	if v == db.ReservedAPIName {
 		return v, "", nil
 	}
 	apis, err := s.cfg.Store.ListAPIs(r.ctx())

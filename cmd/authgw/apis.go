@@ -6,14 +6,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/authgw/authgw/db"
 )
@@ -58,15 +54,6 @@ Flags:
 Exit status: 0 done, 1 failed (already registered, not found), 2 usage
 error (including a bad name, version or URL).
 `
-
-// reservedAPIName is the path prefix of the accounts service.
-const reservedAPIName = "accounts"
-
-// maxAPIURLLength is the width of apis.url.
-const maxAPIURLLength = 2048
-
-// apiNamePattern is what an API name may be.
-var apiNamePattern = regexp.MustCompile(`^[a-z0-9-]{1,64}$`)
 
 // apisFlags are the flags each action takes besides the database ones.
 var apisFlags = map[string][]string{
@@ -248,70 +235,34 @@ func requireSchema(ctx context.Context, d *db.DB) error {
 
 // checkAPIName checks --name.
 func checkAPIName(v string) (string, error) {
-	switch {
-	case v == "":
+	if v == "" {
 		return "", usagef("--name: missing")
-	case !apiNamePattern.MatchString(v):
-		return "", usagef("--name: %q is not 1 to 64 of a-z, 0-9 and -", v)
-	case v == reservedAPIName:
-		return "", usagef("--name: %q is reserved for the accounts service", v)
+	}
+	if err := db.CheckAPIName(v); err != nil {
+		return "", usagef("--name: %s", db.Reason(err))
 	}
 	return v, nil
 }
 
-// checkAPIVersion checks --version: a positive integer that fits the
-// apis.version column.
+// checkAPIVersion checks --version: a positive integer the gateway can
+// route (at most db.MaxAPIVersion).
 func checkAPIVersion(v string) (int, error) {
 	if v == "" {
 		return 0, usagef("--version: missing")
 	}
 	n, err := strconv.ParseInt(v, 10, 32)
-	if err != nil || n < 1 || strings.HasPrefix(v, "+") || (len(v) > 1 && v[0] == '0') {
-		return 0, usagef("--version: want a positive integer such as 1 (for /NAME/v1), got %q", v)
+	if err != nil || n < 1 || n > db.MaxAPIVersion || strings.HasPrefix(v, "+") || (len(v) > 1 && v[0] == '0') {
+		return 0, usagef("--version: want a positive integer up to %d such as 1 (for /NAME/v1), got %q", db.MaxAPIVersion, v)
 	}
 	return int(n), nil
 }
 
-// checkAPIURL checks --url: an absolute http or https URL with a host,
-// without user info, query or fragment, at most maxAPIURLLength long,
-// with no white space or control characters. It returns the URL in its
-// canonical form (lower-case scheme).
+// checkAPIURL checks --url (db.CanonicalAPIURL) and returns it in
+// canonical form.
 func checkAPIURL(v string) (string, error) {
-	bad := func(why string) (string, error) { return "", usagef("--url: %s", why) }
-	switch {
-	case v == "":
-		return bad("missing")
-	case !utf8.ValidString(v):
-		return bad("not valid UTF-8")
-	case strings.ContainsFunc(v, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }):
-		return bad("contains white space or a control character")
-	case len(v) > maxAPIURLLength:
-		return bad(fmt.Sprintf("longer than %d bytes", maxAPIURLLength))
-	}
-	u, err := url.Parse(v)
+	u, err := db.CanonicalAPIURL(v)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return bad(fmt.Sprintf("not a URL: %v", err))
+		return "", usagef("--url: %s", db.Reason(err))
 	}
-	switch {
-	case u.Scheme != "http" && u.Scheme != "https":
-		return bad(fmt.Sprintf("want an absolute http:// or https:// URL, got %q", v))
-	case u.Opaque != "" || u.Host == "" || u.Hostname() == "":
-		return bad("no host")
-	case u.User != nil:
-		return bad("user info (user:password@) is not allowed; the gateway does not forward credentials in URLs")
-	case u.RawQuery != "" || u.ForceQuery:
-		return bad("a query (?...) is not allowed")
-	case u.Fragment != "" || strings.Contains(v, "#"):
-		return bad("a fragment (#...) is not allowed")
-	}
-	if p := u.Port(); p != "" {
-		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
-			return bad(fmt.Sprintf("port %q is not in 1..65535", p))
-		}
-	}
-	return u.String(), nil
+	return u, nil
 }
