@@ -75,6 +75,14 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 	out.Host = ""
 
 	h := out.Header
+	// A trusted proxy in front (TLS terminated there) says which scheme
+	// the client used; from anyone else the header is dropped below.
+	proto := ""
+	if g.trusted(remoteIP(pr.In)) {
+		if p := strings.ToLower(pr.In.Header.Get("X-Forwarded-Proto")); p == "http" || p == "https" {
+			proto = p
+		}
+	}
 	h.Del("Authorization")
 	h.Del("Forwarded")
 	h.Del("X-Real-Ip")
@@ -88,6 +96,9 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 	pr.SetXForwarded()
 	// SetXForwarded used the socket peer; the client is what §5.2 found.
 	h.Set("X-Forwarded-For", st.ipText)
+	if proto != "" {
+		h.Set("X-Forwarded-Proto", proto)
+	}
 	h.Set(HeaderRequestID, st.id)
 	requestinfo.SetHeaders(h, st.infoToken)
 	st.upstreamStart = g.cfg.Now()

@@ -33,11 +33,12 @@ func proxyEnv(t *testing.T, mod func(*gateway.Config)) (e *env, clientID string,
 func TestProxy_headerHygiene(t *testing.T) {
 	tests := []struct {
 		name       string
-		givenProxy []netip.Prefix
-		expectXFF  string
+		givenProxy  []netip.Prefix
+		expectXFF   string
+		expectProto string
 	}{
-		{"X-Forwarded-For ignored without trusted proxies", nil, "127.0.0.1"},
-		{"X-Forwarded-For honoured from a trusted proxy", []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, "203.0.113.7"},
+		{"X-Forwarded-For and -Proto ignored without trusted proxies", nil, "127.0.0.1", "http"},
+		{"X-Forwarded-For and -Proto honoured from a trusted proxy", []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, "203.0.113.7", "https"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -46,6 +47,7 @@ func TestProxy_headerHygiene(t *testing.T) {
 				"Authorization", authz(id, "s3cret", tok["GET"]),
 				"X-Forwarded-For", "198.51.100.1, 203.0.113.7",
 				"X-Forwarded-Host", "spoofed.example",
+				"X-Forwarded-Proto", "https",
 				"Forwarded", "for=1.2.3.4",
 				"X-Auth-Info", "forged.token.here",
 				"x-auth-info-extra", "forged",
@@ -71,6 +73,9 @@ func TestProxy_headerHygiene(t *testing.T) {
 			}
 			if v := h.Values("X-Forwarded-For"); len(v) != 1 || v[0] != tt.expectXFF {
 				t.Errorf("X-Forwarded-For %q, want %q", v, tt.expectXFF)
+			}
+			if v := h.Values("X-Forwarded-Proto"); len(v) != 1 || v[0] != tt.expectProto {
+				t.Errorf("X-Forwarded-Proto %q, want %q", v, tt.expectProto)
 			}
 			if v := h.Get("X-Forwarded-Host"); v == "spoofed.example" {
 				t.Errorf("X-Forwarded-Host passed through: %q", v)
