@@ -32,7 +32,7 @@ func proxyEnv(t *testing.T, mod func(*gateway.Config)) (e *env, clientID string,
 // by what the gateway knows; credentials never reach the backend.
 func TestProxy_headerHygiene(t *testing.T) {
 	tests := []struct {
-		name       string
+		name        string
 		givenProxy  []netip.Prefix
 		expectXFF   string
 		expectProto string
