@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -49,27 +50,39 @@ func basicCredential(values []string) (id, secret string, hasSecret, found, ok b
 // secretMatches checks a presented secret against the client's stored
 // hash: SHA-256 hex compared in constant time, or a legacy bcrypt hash
 // ("$2...") verified once and then remembered (see bcryptCache).
-func (g *Gateway) secretMatches(c *client, secret string) bool {
+// throttled is true, and ok false, when the secret would need a bcrypt
+// check the client has no budget left for.
+func (g *Gateway) secretMatches(c *client, secret string) (ok, throttled bool) {
 	sum := sha256.Sum256([]byte(secret))
 	if strings.HasPrefix(c.secretHash, "$2") {
-		return g.bcrypt.check(c.id, c.secretHash, sum, secret)
+		return g.bcrypt.check(c.id, c.secretHash, sum, secret, g.cfg.Now())
 	}
 	var got [sha256.Size * 2]byte
 	hex.Encode(got[:], sum[:])
-	return subtle.ConstantTimeCompare(got[:], []byte(c.secretHash)) == 1
+	return subtle.ConstantTimeCompare(got[:], []byte(c.secretHash)) == 1, false
 }
 
-// maxBcryptCache bounds the remembered bcrypt successes; past it the cache
-// starts over.
+// maxBcryptCache bounds the remembered bcrypt successes (and the clients
+// with a bcrypt budget); past it the map starts over.
 const maxBcryptCache = 10000
+
+// A client with a legacy bcrypt secret may make the gateway run bcrypt
+// (tens of milliseconds of CPU) bcryptPerSecond times a second, in bursts
+// of bcryptBurst: wrong secrets cannot buy the gateway's CPU. A secret
+// that matched once is remembered and costs nothing afterwards.
+const (
+	bcryptPerSecond = 1
+	bcryptBurst     = 4
+)
 
 // bcryptCache remembers successful bcrypt checks, keyed by client ID and
 // the SHA-256 of the presented secret, with the stored hash they matched:
 // a changed secret (another stored hash) misses. Failures are not
-// remembered, so each wrong secret pays one bcrypt.
+// remembered; each costs one bcrypt from the client's budget.
 type bcryptCache struct {
-	mu sync.RWMutex
-	ok map[bcryptKey]string
+	mu     sync.RWMutex
+	ok     map[bcryptKey]string
+	budget map[string]*bcryptBudget
 }
 
 type bcryptKey struct {
@@ -77,16 +90,25 @@ type bcryptKey struct {
 	secret [sha256.Size]byte
 }
 
-func (b *bcryptCache) check(clientID, stored string, sum [sha256.Size]byte, secret string) bool {
+// bcryptBudget is a token bucket of bcrypt checks.
+type bcryptBudget struct {
+	tokens float64
+	last   time.Time
+}
+
+func (b *bcryptCache) check(clientID, stored string, sum [sha256.Size]byte, secret string, now time.Time) (ok, throttled bool) {
 	k := bcryptKey{clientID, sum}
 	b.mu.RLock()
 	hit, found := b.ok[k]
 	b.mu.RUnlock()
 	if found && subtle.ConstantTimeCompare([]byte(hit), []byte(stored)) == 1 {
-		return true
+		return true, false
+	}
+	if !b.spend(clientID, now) {
+		return false, true
 	}
 	if bcrypt.CompareHashAndPassword([]byte(stored), []byte(secret)) != nil {
-		return false
+		return false, false
 	}
 	b.mu.Lock()
 	if b.ok == nil || len(b.ok) >= maxBcryptCache {
@@ -94,6 +116,30 @@ func (b *bcryptCache) check(clientID, stored string, sum [sha256.Size]byte, secr
 	}
 	b.ok[k] = stored
 	b.mu.Unlock()
+	return true, false
+}
+
+// spend takes one bcrypt check from the client's budget, refilled at
+// bcryptPerSecond up to bcryptBurst; false when it is empty.
+func (b *bcryptCache) spend(clientID string, now time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.budget == nil || len(b.budget) >= maxBcryptCache {
+		b.budget = map[string]*bcryptBudget{}
+	}
+	bb := b.budget[clientID]
+	if bb == nil {
+		bb = &bcryptBudget{tokens: bcryptBurst, last: now}
+		b.budget[clientID] = bb
+	}
+	if elapsed := now.Sub(bb.last).Seconds(); elapsed > 0 {
+		bb.tokens = min(bcryptBurst, bb.tokens+elapsed*bcryptPerSecond)
+	}
+	bb.last = now
+	if bb.tokens < 1 {
+		return false
+	}
+	bb.tokens--
 	return true
 }
 

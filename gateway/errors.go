@@ -15,6 +15,7 @@ const (
 	CodeMissingBasicAuth      = "MISSING-BASIC-AUTH"
 	CodeUnknownClient         = "UNKNOWN-CLIENT"
 	CodeInvalidClientSecret   = "INVALID-CLIENT-SECRET"
+	CodeSecretCheckThrottled  = "SECRET-CHECK-THROTTLED"
 	CodeRestrictionIP         = "ACCESS-RESTRICTION-IP"
 	CodeRestrictionHost       = "ACCESS-RESTRICTION-HOST"
 	CodeRestrictionAPI        = "ACCESS-RESTRICTION-API"

@@ -287,7 +287,12 @@ func (g *Gateway) checkCredentials(r *http.Request, st *reqState) *envelope.Erro
 		return envelope.New(http.StatusUnauthorized, CodeUnknownClient, "The client is unknown.")
 	}
 	if hasSecret {
-		if !g.secretMatches(c, secret) {
+		ok, throttled := g.secretMatches(c, secret)
+		if throttled {
+			return envelope.New(http.StatusTooManyRequests, CodeSecretCheckThrottled,
+				"Too many secret checks for this client; retry in a second.")
+		}
+		if !ok {
 			return envelope.New(http.StatusUnauthorized, CodeInvalidClientSecret, "The client secret is wrong.")
 		}
 		st.secretVerified = true

@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"bytes"
 	"net/http"
 	"strings"
 	"testing"
@@ -218,5 +219,45 @@ func TestPipeline_accounts(t *testing.T) {
 	res, body := e.send("GET", "/accounts/v1/panic", header("Authorization", authz(id, "", "")), nil)
 	if res.StatusCode != http.StatusInternalServerError || decodeError(t, body).Error.Code != "INTERNAL" {
 		t.Errorf("panic: %d %s", res.StatusCode, body)
+	}
+}
+
+// TestLegacySecretBudget: wrong secrets of a client with a legacy bcrypt
+// hash cost the gateway one bcrypt each, so each client gets a small
+// budget of them (4, refilled at one a second; the test's clock stands
+// still); a secret that matched once is remembered and needs none.
+func TestLegacySecretBudget(t *testing.T) {
+	e := newEnv(t, nil)
+	e.api("demo", 1, echoBackend(t, "demo").URL, false, true)
+	legacy, err := bcrypt.GenerateFromPassword([]byte("legacy-secret"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	attacked := e.client(string(legacy), -1)
+	bystander := e.client(string(legacy), -1)
+	e.refresh()
+	tok := e.tokens("session-1", fixedNow).ByMethod["GET"]
+	tests := []struct {
+		name         string
+		givenClient  string
+		givenSecret  string
+		expectStatus int
+		expectCode   string
+	}{
+		{"right secret, first bcrypt", attacked, "legacy-secret", 200, ""},
+		{"wrong secret 1", attacked, "guess-1", 401, "INVALID-CLIENT-SECRET"},
+		{"wrong secret 2", attacked, "guess-2", 401, "INVALID-CLIENT-SECRET"},
+		{"wrong secret 3, the budget's last", attacked, "guess-3", 401, "INVALID-CLIENT-SECRET"},
+		{"wrong secret 4: no bcrypt left", attacked, "guess-4", 429, "SECRET-CHECK-THROTTLED"},
+		{"the remembered right secret needs no bcrypt", attacked, "legacy-secret", 200, ""},
+		{"another client has its own budget", bystander, "legacy-secret", 200, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, body := e.send("GET", "/demo/v1/items", header("Authorization", authz(tt.givenClient, tt.givenSecret, tok)), nil)
+			if res.StatusCode != tt.expectStatus || (tt.expectCode != "" && !bytes.Contains(body, []byte(`"code":"`+tt.expectCode+`"`))) {
+				t.Fatalf("status %d %s, want %d %s", res.StatusCode, body, tt.expectStatus, tt.expectCode)
+			}
+		})
 	}
 }
