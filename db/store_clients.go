@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 )
 
 // Client roles (the client_roles CHECK).
@@ -65,35 +66,82 @@ const liveClientFrom = " FROM clients c JOIN organizations o ON o.id = c.organiz
 // an unknown role, a rate below -1 or a value too long, ErrForeignKey for
 // a missing or deleted organization.
 func (s *DB) CreateClient(ctx context.Context, c Client) (Client, error) {
+	c, err := prepareClient(c)
+	if err != nil {
+		return Client{}, err
+	}
+	if err := s.inTx(ctx, func(tx *sql.Tx) error { return insertClient(ctx, tx, c) }); err != nil {
+		return Client{}, err
+	}
+	return c, nil
+}
+
+// prepareClient fills c's defaults and checks it.
+func prepareClient(c Client) (Client, error) {
 	c.Roles = normalizeRoles(c.Roles, ClientRoleExternal)
 	c.DeletedMs, c.Restrictions = 0, nil
 	if c.UpdatedMs == 0 {
 		c.UpdatedMs = c.CreatedMs
 	}
-	if err := errors.Join(requireID("client ID", c.ID), requireID("client OrganizationID", c.OrganizationID),
+	return c, errors.Join(requireID("client ID", c.ID), requireID("client OrganizationID", c.OrganizationID),
 		requireMs("client CreatedMs", c.CreatedMs), checkText("client name", c.Name),
-		requireID("client SecretHash", c.SecretHash), checkText("client secret hash", c.SecretHash)); err != nil {
-		return Client{}, err
+		requireID("client SecretHash", c.SecretHash), checkText("client secret hash", c.SecretHash))
+}
+
+// insertClient writes a prepared client of a live organization and its
+// roles.
+func insertClient(ctx context.Context, tx *sql.Tx, c Client) error {
+	res, err := tx.ExecContext(ctx,
+		"INSERT INTO clients (id, organization_id, name, secret_hash, reqs_per_sec, created_ms, updated_ms) "+
+			"SELECT ?, o.id, ?, ?, ?, ?, ? FROM organizations o WHERE o.id = ? AND o.deleted_ms IS NULL",
+		c.ID, c.Name, c.SecretHash, c.ReqsPerSec, c.CreatedMs, c.UpdatedMs, c.OrganizationID)
+	if err := insertedOne(res, err, "organization "+c.OrganizationID); err != nil {
+		return err
 	}
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx,
-			"INSERT INTO clients (id, organization_id, name, secret_hash, reqs_per_sec, created_ms, updated_ms) "+
-				"SELECT ?, o.id, ?, ?, ?, ?, ? FROM organizations o WHERE o.id = ? AND o.deleted_ms IS NULL",
-			c.ID, c.Name, c.SecretHash, c.ReqsPerSec, c.CreatedMs, c.UpdatedMs, c.OrganizationID)
-		if err := insertedOne(res, err, "organization "+c.OrganizationID); err != nil {
+	for _, role := range c.Roles {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO client_roles (client_id, role) VALUES (?, ?)", c.ID, role); err != nil {
 			return err
 		}
-		for _, role := range c.Roles {
-			if _, err := tx.ExecContext(ctx, "INSERT INTO client_roles (client_id, role) VALUES (?, ?)", c.ID, role); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return Client{}, err
 	}
-	return c, nil
+	return nil
+}
+
+// Bootstrap writes a first user (with its email and roles), an
+// organization of which the user is a full member, and a client of that
+// organization, in one transaction: all of it or nothing. It fails with
+// ErrConflict when the database already holds a live user,
+// and otherwise as CreateUser, CreateOrganization and CreateClient do.
+func (s *DB) Bootstrap(ctx context.Context, nu NewUser, org Organization, creator Membership, c Client) error {
+	nu.Membership = nil
+	u, email, _, err := nu.prepare()
+	if err != nil {
+		return err
+	}
+	creator.UserID = u.ID
+	if creator, err = prepareOrganization(org, creator); err != nil {
+		return err
+	}
+	c.OrganizationID = org.ID
+	if c, err = prepareClient(c); err != nil {
+		return err
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		var any int
+		err := tx.QueryRowContext(ctx, "SELECT 1 FROM users WHERE deleted_ms IS NULL LIMIT 1").Scan(&any)
+		switch {
+		case err == nil:
+			return fmt.Errorf("%w: the database already has users", ErrConflict)
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+		if err := insertUser(ctx, tx, u, email, nil); err != nil {
+			return err
+		}
+		if err := insertOrganization(ctx, tx, org, creator); err != nil {
+			return err
+		}
+		return insertClient(ctx, tx, c)
+	})
 }
 
 // GetClient returns the client id with its roles (not its restrictions:

@@ -1,6 +1,8 @@
 package db_test
 
 import (
+	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -314,6 +316,56 @@ func TestRestrictions(t *testing.T) {
 		}
 		if rs, err := d.ListRestrictions(e.ctx, foreign.ID); err != nil || len(rs) != 1 || rs[0] != foreignIP {
 			t.Errorf("the foreign client's restrictions = %+v, %v", rs, err)
+		}
+	})
+}
+
+// TestBootstrap: the first user, organization and client are written in
+// one transaction; a failure in the last part leaves nothing, and a
+// second bootstrap is refused.
+func TestBootstrap(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		e := newAccountsEnv(t, d)
+		ids := e.id
+		first := func(clientRoles ...string) (db.NewUser, db.Organization, db.Client) {
+			u := db.NewUser{User: db.User{ID: ids(), Name: "Root", CreatedMs: 1}, Email: db.Email{ID: ids(), Email: "root@example.com"},
+				Roles: []string{db.RoleSysadmin}}
+			org := db.Organization{ID: ids(), Name: "Acme", CreatedMs: 1}
+			c := db.Client{ID: ids(), Name: "system", SecretHash: "h", ReqsPerSec: -1, CreatedMs: 1, Roles: clientRoles}
+			return u, org, c
+		}
+		u, org, c := first("system", "no-such-role")
+		if err := d.Bootstrap(ctx, u, org, db.Membership{ID: ids()}, c); !errors.Is(err, db.ErrInvalid) {
+			t.Fatalf("bad client role: %v, want ErrInvalid", err)
+		}
+		u, org, c = first("system", "internal")
+		c.Name = strings.Repeat("x", 300) // too long for the column: the last insert fails
+		if err := d.Bootstrap(ctx, u, org, db.Membership{ID: ids()}, c); err == nil {
+			t.Fatal("a client name too long was accepted")
+		}
+		if users, _, err := d.ListUsers(ctx, db.Page{}); err != nil || len(users) != 0 {
+			t.Fatalf("after a failed bootstrap: users %v, %v", users, err)
+		}
+		if _, err := d.GetOrganization(ctx, org.ID); !errors.Is(err, db.ErrNotFound) {
+			t.Fatalf("after a failed bootstrap the organization exists: %v", err)
+		}
+		u, org, c = first("system", "internal")
+		if err := d.Bootstrap(ctx, u, org, db.Membership{ID: ids()}, c); err != nil {
+			t.Fatal(err)
+		}
+		got, err := d.GetClient(ctx, c.ID)
+		if err != nil || got.OrganizationID != org.ID || !slices.Equal(got.Roles, []string{"internal", "system"}) {
+			t.Fatalf("client %+v, %v", got, err)
+		}
+		m, err := d.GetUserMembership(ctx, org.ID, u.User.ID)
+		if err != nil || !(m.Read && m.Edit && m.Manage && m.Delete) {
+			t.Fatalf("membership %+v, %v", m, err)
+		}
+		u2, org2, c2 := first("system")
+		u2.Email.Email = "other@example.com"
+		if err := d.Bootstrap(ctx, u2, org2, db.Membership{ID: ids()}, c2); !errors.Is(err, db.ErrConflict) {
+			t.Fatalf("second bootstrap: %v, want ErrConflict", err)
 		}
 	})
 }

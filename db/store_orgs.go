@@ -25,23 +25,34 @@ func scanOrg(sc scanner) (Organization, error) {
 // for a missing ID or time or a name too long or not UTF-8, ErrForeignKey
 // for a missing or deleted creator.
 func (s *DB) CreateOrganization(ctx context.Context, org Organization, creator Membership) error {
+	creator, err := prepareOrganization(org, creator)
+	if err != nil {
+		return err
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error { return insertOrganization(ctx, tx, org, creator) })
+}
+
+// prepareOrganization checks the organization and returns its creator's
+// membership as CreateOrganization writes it.
+func prepareOrganization(org Organization, creator Membership) (Membership, error) {
 	creator.OrganizationID = org.ID
 	creator.Read, creator.Edit, creator.Manage, creator.Delete = true, true, true, true
 	if creator.CreatedMs == 0 {
 		creator.CreatedMs = org.CreatedMs
 	}
-	if err := errors.Join(requireID("organization ID", org.ID), requireMs("organization CreatedMs", org.CreatedMs),
+	return creator, errors.Join(requireID("organization ID", org.ID), requireMs("organization CreatedMs", org.CreatedMs),
 		checkText("organization name", org.Name), requireID("membership ID", creator.ID),
-		requireID("membership UserID", creator.UserID)); err != nil {
+		requireID("membership UserID", creator.UserID))
+}
+
+// insertOrganization writes a prepared organization and its creator's
+// membership.
+func insertOrganization(ctx context.Context, tx *sql.Tx, org Organization, creator Membership) error {
+	if _, err := tx.ExecContext(ctx, "INSERT INTO organizations (id, name, created_ms) VALUES (?, ?, ?)",
+		org.ID, org.Name, org.CreatedMs); err != nil {
 		return err
 	}
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, "INSERT INTO organizations (id, name, created_ms) VALUES (?, ?, ?)",
-			org.ID, org.Name, org.CreatedMs); err != nil {
-			return err
-		}
-		return insertMembership(ctx, tx, creator)
-	})
+	return insertMembership(ctx, tx, creator)
 }
 
 // GetOrganization returns the organization id. It fails with ErrNotFound

@@ -135,6 +135,19 @@ func liveUser(table string) string {
 // not normalized, an unknown role or a value too long, ErrForeignKey for
 // a membership of a missing or deleted organization.
 func (s *DB) CreateUser(ctx context.Context, nu NewUser) (User, error) {
+	u, email, m, err := nu.prepare()
+	if err != nil {
+		return User{}, err
+	}
+	if err := s.inTx(ctx, func(tx *sql.Tx) error { return insertUser(ctx, tx, u, email, m) }); err != nil {
+		return User{}, err
+	}
+	return u, nil
+}
+
+// prepare fills nu's defaults and checks it: the user, its email and its
+// membership (nil when none) as CreateUser writes them.
+func (nu NewUser) prepare() (User, Email, *Membership, error) {
 	u := nu.User
 	u.Roles = normalizeRoles(nu.Roles, RoleUser)
 	u.TOTPEnabled, u.DeletedMs = false, 0
@@ -149,44 +162,41 @@ func (s *DB) CreateUser(ctx context.Context, nu NewUser) (User, error) {
 	if err := errors.Join(requireID("user ID", u.ID), requireMs("user CreatedMs", u.CreatedMs),
 		checkText("user name", u.Name), checkText("password hash", u.PasswordHash),
 		requireID("email ID", email.ID), checkEmail(email.Email)); err != nil {
-		return User{}, err
+		return User{}, Email{}, nil, err
 	}
-	var m Membership
-	if nu.Membership != nil {
-		m = *nu.Membership
-		m.UserID = u.ID
-		if m.CreatedMs == 0 {
-			m.CreatedMs = u.CreatedMs
-		}
-		if err := errors.Join(requireID("membership ID", m.ID), requireID("membership OrganizationID", m.OrganizationID)); err != nil {
-			return User{}, err
-		}
+	if nu.Membership == nil {
+		return u, email, nil, nil
 	}
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx,
-			"INSERT INTO users (id, name, password_hash, banned_ms, created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?)",
-			u.ID, u.Name, nullString(u.PasswordHash), nullMs(u.BannedMs), u.CreatedMs, u.UpdatedMs); err != nil {
+	m := *nu.Membership
+	m.UserID = u.ID
+	if m.CreatedMs == 0 {
+		m.CreatedMs = u.CreatedMs
+	}
+	if err := errors.Join(requireID("membership ID", m.ID), requireID("membership OrganizationID", m.OrganizationID)); err != nil {
+		return User{}, Email{}, nil, err
+	}
+	return u, email, &m, nil
+}
+
+// insertUser writes a prepared user, its email, roles and membership.
+func insertUser(ctx context.Context, tx *sql.Tx, u User, email Email, m *Membership) error {
+	if _, err := tx.ExecContext(ctx,
+		"INSERT INTO users (id, name, password_hash, banned_ms, created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?)",
+		u.ID, u.Name, nullString(u.PasswordHash), nullMs(u.BannedMs), u.CreatedMs, u.UpdatedMs); err != nil {
+		return err
+	}
+	if err := insertEmail(ctx, tx, email); err != nil {
+		return err
+	}
+	for _, role := range u.Roles {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO user_roles (user_id, role) VALUES (?, ?)", u.ID, role); err != nil {
 			return err
 		}
-		if err := insertEmail(ctx, tx, email); err != nil {
-			return err
-		}
-		for _, role := range u.Roles {
-			if _, err := tx.ExecContext(ctx, "INSERT INTO user_roles (user_id, role) VALUES (?, ?)", u.ID, role); err != nil {
-				return err
-			}
-		}
-		if nu.Membership != nil {
-			if err := insertMembership(ctx, tx, m); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return User{}, err
 	}
-	return u, nil
+	if m != nil {
+		return insertMembership(ctx, tx, *m)
+	}
+	return nil
 }
 
 // insertEmail inserts e for a live user: ErrForeignKey otherwise.

@@ -168,6 +168,9 @@ func (b *bootstrapCommand) run(c *cli, args []string) error {
 	out, err := createBootstrap(ctx, c, d, bootstrapRecords{
 		org: org, name: name, email: email, passwordHash: hash, secretHash: hex.EncodeToString(secretHash[:]),
 	})
+	if errors.Is(err, db.ErrConflict) {
+		return errAlreadyBootstrapped
+	}
 	if err != nil {
 		return err
 	}
@@ -187,45 +190,26 @@ type bootstrapRecords struct {
 
 // createBootstrap writes the user (with its email and roles), the
 // organization (with the user's full membership) and the system client
-// (with its roles). The store has no one transaction for the three, so
-// they are three transactions in this order; when a later one fails,
-// the earlier rows are soft-deleted again, so that the database stays
-// empty of users and bootstrap can be rerun.
+// (with its roles) in one transaction (db.Bootstrap): all or nothing, so
+// a failed bootstrap can simply be run again.
 func createBootstrap(ctx context.Context, c *cli, d *db.DB, r bootstrapRecords) (bootstrapOutput, error) {
-	now := c.now()
-	ms := now.UnixMilli()
+	ms := c.now().UnixMilli()
 	newID := func() string { return db.NewID(c.now(), c.random) }
 	user := db.NewUser{
 		User:  db.User{ID: newID(), Name: r.name, PasswordHash: r.passwordHash, CreatedMs: ms},
 		Email: db.Email{ID: newID(), Email: r.email, VerifiedMs: ms},
 		Roles: []string{db.RoleSysadmin, db.RoleUser},
 	}
-	if _, err := d.CreateUser(ctx, user); err != nil {
-		return bootstrapOutput{}, fmt.Errorf("create the user: %w", err)
-	}
-	undoUser := func(err error) error {
-		if uerr := d.DeleteUser(ctx, user.ID, ms, ms); uerr != nil {
-			return fmt.Errorf("%w (and removing the user %s again failed: %v)", err, user.ID, uerr)
-		}
-		return err
-	}
 	org := db.Organization{ID: newID(), Name: r.org, CreatedMs: ms}
-	if err := d.CreateOrganization(ctx, org, db.Membership{ID: newID(), UserID: user.ID}); err != nil {
-		return bootstrapOutput{}, undoUser(fmt.Errorf("create the organization: %w", err))
-	}
 	client := db.Client{
 		ID: newID(), OrganizationID: org.ID, Name: systemClientName, SecretHash: r.secretHash,
 		ReqsPerSec: db.UnlimitedReqsPerSec, CreatedMs: ms,
 		Roles: []string{db.ClientRoleSystem, db.ClientRoleInternal},
 	}
-	if _, err := d.CreateClient(ctx, client); err != nil {
-		err = fmt.Errorf("create the system client: %w", err)
-		if oerr := d.DeleteOrganization(ctx, org.ID, ms); oerr != nil {
-			err = fmt.Errorf("%w (and removing the organization %s again failed: %v)", err, org.ID, oerr)
-		}
-		return bootstrapOutput{}, undoUser(err)
+	if err := d.Bootstrap(ctx, user, org, db.Membership{ID: newID()}, client); err != nil {
+		return bootstrapOutput{}, err
 	}
-	return bootstrapOutput{OrganizationID: org.ID, UserID: user.ID, ClientID: client.ID}, nil
+	return bootstrapOutput{OrganizationID: org.ID, UserID: user.User.ID, ClientID: client.ID}, nil
 }
 
 // readPasswordLine reads the first line of r, without its line end
