@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"unicode/utf8"
@@ -62,6 +63,9 @@ func readData(c echo.Context) (json.RawMessage, error) {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
 			return nil, apiError(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, fmt.Sprintf("The body is over %d bytes.", MaxBodyBytes))
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return nil, apiError(http.StatusRequestTimeout, CodeBodyTimeout, "The body did not arrive in time.")
 		}
 		return nil, apiError(http.StatusBadRequest, CodeBadBody, "The body could not be read.")
 	}

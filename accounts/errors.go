@@ -16,6 +16,7 @@ const (
 	CodeInvalidData        = "USER_DATA_INVALID"
 	CodeUnsupportedType    = "UNSUPPORTED-MEDIA-TYPE"
 	CodeBodyTooLarge       = "BODY-TOO-LARGE"
+	CodeBodyTimeout        = "BODY-TIMEOUT"
 	CodeDuplicate          = "DUPLICATE"
 	CodeDuplicateEmail     = "DUPLICATE-EMAIL"
 	CodeIncorrectPassword  = "INCORRECT-PASSWORD"

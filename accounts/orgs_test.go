@@ -1,8 +1,15 @@
 package accounts_test
 
 import (
+	"bufio"
+	"io"
+	"net"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/authgw/authgw/accounts"
 
 	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/db/dbtest"
@@ -99,4 +106,37 @@ func equal(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// TestSlowBody: a client that trickles its body is cut off at
+// BodyTimeout with 408, and the connection is not held longer.
+func TestSlowBody(t *testing.T) {
+	s := newStack(t, dbtest.SQLite(t), func(c *accounts.Config) { c.BodyTimeout = 300 * time.Millisecond })
+	ann := s.user("Ann")
+	app := s.client(s.org("Home", ann))
+	req := s.newRequest(app, "POST", "/organizations", nil)
+	s.authorize(req, by(app, ann), "POST")
+	conn, err := net.Dial("tcp", strings.TrimPrefix(s.srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	head := "POST /accounts/v1/organizations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n" +
+		"Authorization: " + req.Header.Get("Authorization") + "\r\n\r\n{\"data\":"
+	start := time.Now()
+	if _, err := conn.Write([]byte(head)); err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusRequestTimeout || !strings.Contains(string(body), "BODY-TIMEOUT") {
+		t.Fatalf("answer %d %s, want 408 BODY-TIMEOUT", res.StatusCode, body)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("cut off after %v", d)
+	}
 }

@@ -34,6 +34,7 @@ const (
 	DefaultSessionTTL       = 24 * time.Hour
 	DefaultRefreshGrace     = 10 * time.Second
 	DefaultMaxTokenLifetime = time.Hour
+	DefaultBodyTimeout      = 30 * time.Second
 	// ClientSecretBytes is the size of a client secret: 256 bits.
 	ClientSecretBytes = 32
 )
@@ -89,6 +90,10 @@ type Config struct {
 	// Password is the argon2id cost of new password hashes. Optional.
 	// Default password.DefaultParams.
 	Password password.Params
+	// BodyTimeout bounds the reading of a request's body (at most
+	// MaxBodyBytes): a client trickling its body cannot hold a request
+	// open longer. Optional. Default DefaultBodyTimeout (30 s).
+	BodyTimeout time.Duration
 	// Logger receives failures the caller does not see (5xx causes,
 	// notifier errors). Never a secret, code or full email. Optional.
 	// Default slog.Default().
@@ -122,6 +127,12 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.MaxTokenLifetime < 0 || cfg.VerificationTTL < 0 || cfg.SessionTTL < 0 || cfg.LoginCodeTTL < 0 {
 		return nil, errors.New("accounts: durations may not be negative")
+	}
+	if cfg.BodyTimeout < 0 {
+		return nil, errors.New("accounts: BodyTimeout may not be negative")
+	}
+	if cfg.BodyTimeout == 0 {
+		cfg.BodyTimeout = DefaultBodyTimeout
 	}
 	if cfg.SessionTTL == 0 {
 		cfg.SessionTTL = DefaultSessionTTL
@@ -186,8 +197,13 @@ func (s *Service) Close() error {
 	return nil
 }
 
-// ServeHTTP serves /accounts/v1/...; paths elsewhere are 404.
-func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+// ServeHTTP serves /accounts/v1/...; paths elsewhere are 404. The body
+// must arrive within BodyTimeout (a deadline on the connection, so it
+// uses the real clock, not Config.Now).
+func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.cfg.BodyTimeout))
+	s.echo.ServeHTTP(w, r)
+}
 
 // router builds the Echo router from the route table.
 func (s *Service) router() *echo.Echo {

@@ -83,11 +83,8 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 			proto = p
 		}
 	}
-	h.Del("Authorization")
-	h.Del("Forwarded")
-	h.Del("X-Real-Ip")
 	for name := range h {
-		if len(name) >= len("X-Forwarded-") && strings.EqualFold(name[:len("X-Forwarded-")], "X-Forwarded-") {
+		if gatewayOwned(name) {
 			delete(h, name)
 		}
 	}
@@ -102,6 +99,17 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 	h.Set(HeaderRequestID, st.id)
 	requestinfo.SetHeaders(h, st.infoToken)
 	st.upstreamStart = g.cfg.Now()
+}
+
+// gatewayOwned reports whether an inbound header is one only the gateway
+// may send a backend: Authorization, Forwarded, X-Real-Ip, X-Forwarded-*
+// and X-Auth-Info*, in any case and also spelled with underscores
+// (X_Forwarded_For): CGI-style backends (WSGI, Rack, PHP) read "_" and
+// "-" as the same, so X_Auth_Info could shadow the gateway's header.
+func gatewayOwned(name string) bool {
+	n := strings.ToLower(strings.ReplaceAll(name, "_", "-"))
+	return n == "authorization" || n == "forwarded" || n == "x-real-ip" ||
+		strings.HasPrefix(n, "x-forwarded-") || strings.HasPrefix(n, "x-auth-info")
 }
 
 // stripTokenCookies removes authgw's per-method token cookies from the

@@ -48,6 +48,9 @@ func TestProxy_headerHygiene(t *testing.T) {
 				"X-Forwarded-For", "198.51.100.1, 203.0.113.7",
 				"X-Forwarded-Host", "spoofed.example",
 				"X-Forwarded-Proto", "https",
+				"X_Forwarded_For", "6.6.6.6",
+				"X_Auth_Info", "forged.token.here",
+				"X_Real_Ip", "6.6.6.6",
 				"Forwarded", "for=1.2.3.4",
 				"X-Auth-Info", "forged.token.here",
 				"x-auth-info-extra", "forged",
@@ -69,6 +72,11 @@ func TestProxy_headerHygiene(t *testing.T) {
 			for _, name := range []string{"Authorization", "Forwarded", "X-Auth-Info-Extra"} {
 				if v := h.Values(name); len(v) != 0 {
 					t.Errorf("backend got %s: %q", name, v)
+				}
+			}
+			for name := range h {
+				if strings.Contains(name, "_") {
+					t.Errorf("backend got the client's %s (CGI-style servers read it as %s)", name, strings.ReplaceAll(name, "_", "-"))
 				}
 			}
 			if v := h.Values("X-Forwarded-For"); len(v) != 1 || v[0] != tt.expectXFF {
