@@ -522,12 +522,18 @@ func (s *DB) MigrationStatus(ctx context.Context) ([]MigrationState, error) {
 
 // tableExists reports whether the database has a table of that name.
 func (s *DB) tableExists(ctx context.Context, name string) (bool, error) {
-	q := "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?"
+	return s.tableExistsOn(ctx, s.sql, name)
+}
+
+// tableExistsOn is tableExists on q: a connection already held must be
+// used, since SQLite's pool has one.
+func (s *DB) tableExistsOn(ctx context.Context, q querier, name string) (bool, error) {
+	query := "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?"
 	if s.dialect == DialectMySQL {
-		q = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?"
+		query = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?"
 	}
 	var n int
-	if err := s.sql.QueryRowContext(ctx, q, name).Scan(&n); err != nil {
+	if err := q.QueryRowContext(ctx, query, name).Scan(&n); err != nil {
 		return false, fmt.Errorf("db: look for table %s: %w", name, classify(err))
 	}
 	return n > 0, nil
@@ -553,8 +559,18 @@ func (s *DB) withMigrationConn(ctx context.Context, fn func(conn *sql.Conn) erro
 		}
 		defer func() { _, _ = conn.ExecContext(context.WithoutCancel(ctx), "DO RELEASE_LOCK(?)", lock) }()
 	}
-	if _, err := conn.ExecContext(ctx, schemaMigrationsDDL[s.dialect]); err != nil {
-		return fmt.Errorf("db: migrate: create schema_migrations: %w", classify(err))
+	// The CREATE runs only when the table is missing: MySQL refuses even
+	// CREATE TABLE IF NOT EXISTS to a user without the CREATE grant, and a
+	// production user that only reads and writes must still be able to
+	// start (and find nothing to migrate).
+	exists, err := s.tableExistsOn(ctx, conn, "schema_migrations")
+	if err != nil {
+		return fmt.Errorf("db: migrate: %w", err)
+	}
+	if !exists {
+		if _, err := conn.ExecContext(ctx, schemaMigrationsDDL[s.dialect]); err != nil {
+			return fmt.Errorf("db: migrate: create schema_migrations: %w", classify(err))
+		}
 	}
 	return fn(conn)
 }

@@ -2,6 +2,8 @@ package db_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -11,6 +13,8 @@ import (
 	"testing"
 	"testing/fstest"
 	"time"
+
+	"github.com/go-sql-driver/mysql"
 
 	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/db/dbtest"
@@ -533,4 +537,51 @@ func lineDiff(a, b string) string {
 		return "(same lines, different order)"
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestMigrateUp_withoutDDLRights: a MySQL user that may only read and
+// write rows can start against an up-to-date schema: MigrateUp finds
+// nothing to do without trying any DDL (MySQL refuses even CREATE TABLE
+// IF NOT EXISTS without the CREATE grant).
+func TestMigrateUp_withoutDDLRights(t *testing.T) {
+	ctx := context.Background()
+	dsn := dbtest.MariaDBDSN(t)
+	admin, err := db.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if _, err := admin.MigrateUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var name string
+	if err := admin.SQL().QueryRowContext(ctx, "SELECT DATABASE()").Scan(&name); err != nil {
+		t.Fatal(err)
+	}
+	var random [4]byte
+	_, _ = rand.Read(random[:])
+	user := "authgw_rw_" + hex.EncodeToString(random[:])
+	for _, q := range []string{
+		"CREATE USER '" + user + "'@'%' IDENTIFIED BY 'pw'",
+		"GRANT SELECT, INSERT, UPDATE, DELETE ON " + name + ".* TO '" + user + "'@'%'",
+	} {
+		if _, err := admin.SQL().ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	t.Cleanup(func() { _, _ = admin.SQL().ExecContext(context.Background(), "DROP USER '"+user+"'@'%'") })
+	cfg, err := mysql.ParseDSN(strings.TrimPrefix(dsn, "mysql:"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.User, cfg.Passwd = user, "pw"
+	rw, err := db.Open(ctx, "mysql:"+cfg.FormatDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rw.Close()
+	applied, err := rw.MigrateUp(ctx)
+	if err != nil || len(applied) != 0 {
+		t.Fatalf("MigrateUp as a read-write user: applied %v, %v", applied, err)
+	}
 }
