@@ -89,8 +89,9 @@ var commands = []commandSpec{
 	{name: "check", summary: "tell whether a request would be allowed, and why not", usage: checkUsage, new: func() command { return &checkCommand{} }},
 	{name: "migrate", summary: "apply, revert or list database schema migrations", usage: migrateUsage, new: func() command { return &migrateCommand{} }},
 	{name: "bootstrap", summary: "create the first organization, sysadmin user and system client", usage: bootstrapUsage, new: func() command { return &bootstrapCommand{} }},
-	{name: "serve", summary: "run the gateway (and, as it grows, the accounts service)", usage: serveUsage, new: func() command { return &serveCommand{} }},
+	{name: "serve", summary: "run the gateway and the accounts service", usage: serveUsage, new: func() command { return &serveCommand{} }},
 	{name: "apis", summary: "add, list or remove backend APIs in the registry", usage: apisUsage, new: func() command { return &apisCommand{} }},
+	{name: "sessions", summary: "end sessions: all, a user's, or one", usage: sessionsUsage, new: func() command { return &sessionsCommand{} }},
 }
 
 // mainUsage is the command list printed by "authgw help".
