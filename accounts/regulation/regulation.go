@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -108,8 +109,11 @@ type Subject struct {
 
 // Config configures a Regulator.
 type Config struct {
-	// Store holds failures and bans in SQL. Required unless Redis is set;
-	// unused when it is.
+	// Store holds failures and bans in SQL. Required unless Redis is set.
+	// With Redis, Store is the fallback while Redis fails: a call Redis
+	// cannot answer is made on Store instead (counts are then split
+	// between the two until Redis is back), so logins go on through a
+	// Redis outage. Without Store, a Redis failure is ErrUnavailable.
 	Store Store
 	// Redis, when set, holds failures and bans instead of Store, shared by
 	// every gateway process using it (see the package documentation). A
@@ -156,6 +160,8 @@ type Regulator struct {
 	timeout       time.Duration
 	now           func() time.Time
 	rand          io.Reader
+	// redisDownUntil (Unix ms) skips Redis for a while after it failed.
+	redisDownUntil atomic.Int64
 }
 
 // New checks cfg, fills its defaults and returns a Regulator. It does not
@@ -250,12 +256,9 @@ func (r *Regulator) Check(ctx context.Context, subjects ...Subject) error {
 	} else {
 		untils = make([]int64, len(subjects))
 	}
-	var err error
-	if r.redis != nil {
-		err = r.redisBannedUntil(ctx, subjects, untils)
-	} else {
-		err = r.sqlBannedUntil(ctx, subjects, untils)
-	}
+	err := r.onEither(ctx,
+		func(ctx context.Context) error { return r.redisBannedUntil(ctx, subjects, untils) },
+		func(ctx context.Context) error { return r.sqlBannedUntil(ctx, subjects, untils) })
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
@@ -289,14 +292,42 @@ func (r *Regulator) Fail(ctx context.Context, step string, subjects ...Subject) 
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 	nowMs := r.now().UnixMilli()
-	var err error
-	if r.redis != nil {
-		err = r.redisFail(ctx, step, subjects, nowMs)
-	} else {
-		err = r.sqlFail(ctx, step, subjects, nowMs)
-	}
+	err := r.onEither(ctx,
+		func(ctx context.Context) error { return r.redisFail(ctx, step, subjects, nowMs) },
+		func(ctx context.Context) error { return r.sqlFail(ctx, step, subjects, nowMs) })
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return nil
+}
+
+// redisCooldown is how long after a Redis failure the regulator goes
+// straight to its Store fallback.
+const redisCooldown = time.Second
+
+// onEither runs onRedis when Redis is configured, else onSQL; when Redis
+// fails (and the caller's context has not ended) and a Store is
+// configured, it runs onSQL with a fresh Timeout of its own, since the
+// failed Redis call may have used up the first, and skips Redis for
+// redisCooldown.
+func (r *Regulator) onEither(ctx context.Context, onRedis, onSQL func(context.Context) error) error {
+	if r.redis == nil {
+		return onSQL(ctx)
+	}
+	nowMs := r.now().UnixMilli()
+	if r.store != nil && nowMs < r.redisDownUntil.Load() {
+		// Redis failed a moment ago: do not make every login wait for it.
+		return onSQL(ctx)
+	}
+	err := onRedis(ctx)
+	if err == nil || r.store == nil || context.Cause(ctx) == context.Canceled {
+		return err
+	}
+	r.redisDownUntil.Store(nowMs + redisCooldown.Milliseconds())
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.timeout)
+	defer cancel()
+	if ferr := onSQL(fctx); ferr != nil {
+		return errors.Join(err, ferr)
 	}
 	return nil
 }

@@ -608,3 +608,33 @@ func TestRedis_keys(t *testing.T) {
 
 // isBanned reports whether err is a ban.
 func isBanned(err error) bool { return errors.Is(err, regulation.ErrBanned) }
+
+// TestRedisFallsBackToStore: with a Store configured next to Redis, a
+// Redis that cannot answer does not stop logins: failures and bans go to
+// the Store until Redis is back.
+func TestRedisFallsBackToStore(t *testing.T) {
+	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", ContextTimeoutEnabled: true})
+	t.Cleanup(func() { _ = c.Close() })
+	store := dbtest.SQLite(t)
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	r, err := regulation.New(regulation.Config{Redis: c, Store: store, Timeout: 200 * time.Millisecond, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ann := regulation.Subject{Kind: regulation.KindAccount, Value: "ann@example.com"}
+	for i := range regulation.DefaultMaxFailures {
+		if err := r.Check(t.Context(), ann); err != nil {
+			t.Fatalf("check %d: %v", i, err)
+		}
+		if err := r.Fail(t.Context(), "password", ann); err != nil {
+			t.Fatalf("fail %d: %v", i, err)
+		}
+	}
+	var banned *regulation.BannedError
+	if err := r.Check(t.Context(), ann); !errors.As(err, &banned) {
+		t.Fatalf("after %d failures on the fallback: %v, want a ban", regulation.DefaultMaxFailures, err)
+	}
+	if n, err := store.CountFailures(t.Context(), regulation.KindAccount, "ann@example.com", 0); err != nil || n != regulation.DefaultMaxFailures {
+		t.Fatalf("the store holds %d failures (%v), want %d", n, err, regulation.DefaultMaxFailures)
+	}
+}

@@ -35,7 +35,7 @@ const envConfig = "AUTHGW_CONFIG"
 // authgw serve (SPEC §9). Commands resolve the ones they use.
 var configKeys = []string{
 	"listen", "admin-listen", "database", "data-dir", "server-id", "keys", "policies",
-	"redis", "trusted-proxies", "allowed-origins", "cookie-secure", "smtp", "totp-key", "info-key",
+	"redis", "trusted-proxies", "allowed-origins", "cookie-secure", "smtp", "totp-key", "info-key", "demo-listen",
 }
 
 // maxConfigSize bounds the config file.

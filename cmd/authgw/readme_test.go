@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -19,8 +21,9 @@ import (
 // after a "<!-- tested: NAME -->" line, in README order, in one bash
 // session (so later blocks see the variables of earlier ones), in a fresh
 // directory holding the authgw binary, against an `authgw serve` started
-// there with its defaults (only the listen addresses differ, given to the
-// blocks as GW). A block that fails, or a README without the blocks, fails
+// there with its defaults (only the listen addresses differ: the
+// gateway's is given to the blocks as GW, and the demo backend listens on
+// a free port, registered as demo v1 by serve). A block that fails, or a README without the blocks, fails
 // the test.
 
 // testedBlock is one walk-through block of the README.
@@ -70,15 +73,14 @@ func TestREADMEWalkthroughs(t *testing.T) {
 		}
 	}
 	blocks := readmeBlocks(t, "../../README.md")
-	want := []string{"accounts-walkthrough", "login-walkthrough"}
+	want := []string{"quickstart-bootstrap", "quickstart-login", "quickstart-demo", "quickstart-inspect",
+		"quickstart-attenuate", "accounts-walkthrough", "login-walkthrough"}
 	var names []string
 	for _, b := range blocks {
 		names = append(names, b.name)
 	}
-	for _, w := range want {
-		if !strings.Contains(strings.Join(names, " "), w) {
-			t.Fatalf("README has no tested block %q (found %v)", w, names)
-		}
+	if !slices.Equal(names, want) {
+		t.Fatalf("README's tested blocks are %v, want %v in that order", names, want)
 	}
 
 	dir := t.TempDir()
@@ -86,9 +88,9 @@ func TestREADMEWalkthroughs(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	listen, adminListen := freeAddr(t), freeAddr(t)
+	listen, adminListen, demoListen := freeAddr(t), freeAddr(t), freeAddr(t)
 	serveLog := &lockedBuffer{}
-	serve := exec.Command("./authgw", "serve", "--listen", listen, "--admin-listen", adminListen)
+	serve := exec.Command("./authgw", "serve", "--listen", listen, "--admin-listen", adminListen, "--demo-listen", demoListen)
 	serve.Dir = dir
 	serve.Stdout, serve.Stderr = serveLog, serveLog
 	if err := serve.Start(); err != nil {
@@ -114,7 +116,22 @@ func TestREADMEWalkthroughs(t *testing.T) {
 		t.Fatalf("the README's walk-through failed: %v\n--- output\n%s\n--- serve\n%s", err, out, serveLog.String())
 	}
 	// What the blocks claim to have done, checked from their files.
+	boot, err := os.ReadFile(filepath.Join(dir, "boot.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var creds struct{ UserID, ClientID string }
+	if err := json.Unmarshal(boot, &creds); err != nil || creds.UserID == "" {
+		t.Fatalf("boot.json = %s: %v", boot, err)
+	}
 	for file, wants := range map[string][]string{
+		"headers.txt": {"__Host-authgw-get=", "__Host-authgw-post="},
+		"login.json":  {`"t":"session"`, `"userId":"` + creds.UserID + `"`},
+		"hello.json": {`"hello":"from the demo backend"`, `"path":"/hello"`, `"method":"GET"`,
+			`"client":"` + creds.ClientID + `"`, `"user":"` + creds.UserID + `"`},
+		"denied.json":       {`"status":403`, `"code":"TOKEN-NOT-GRANTED"`},
+		"notes.json":        {`{"notes":[]}`},
+		"hello2.json":       {`"user":"` + creds.UserID + `"`},
 		"ann.json":          {`"t":"session"`},
 		"ann-session.json":  {`"t":"session"`, `"macaroons"`},
 		"ann-session2.json": {`"t":"session"`},
@@ -128,6 +145,20 @@ func TestREADMEWalkthroughs(t *testing.T) {
 			if !bytes.Contains(got, []byte(w)) {
 				t.Errorf("%s lacks %s: %s", file, w, got)
 			}
+		}
+	}
+	// The quickstart's inspect: the token's caveats, and its signature
+	// checked with the data directory's key ring.
+	for _, w := range []string{"signature: valid", "routes ", "/demo/v1/**", "user " + creds.UserID, "client " + creds.ClientID} {
+		if !bytes.Contains(out, []byte(w)) {
+			t.Errorf("the quickstart's output lacks %q:\n%s", w, out)
+		}
+	}
+	// serve's start-up lines name the next steps: bootstrap and the demo
+	// through the gateway.
+	for _, w := range []string{"authgw bootstrap --org", "http://" + listen + "/demo/v1/", "(a demo, not for production"} {
+		if !strings.Contains(serveLog.String(), w) {
+			t.Errorf("serve's start-up output lacks %q:\n%s", w, serveLog.String())
 		}
 	}
 	if n := bytes.Count(out, []byte(`"type":"org-memberships"`)); n != 3 {

@@ -41,7 +41,7 @@ const serveUsage = `Usage: authgw serve [--listen ADDR] [--admin-listen ADDR] [-
                     [--data-dir DIR] [--server-id ID] [--keys FILE] [--policies DIR]
                     [--redis URL] [--trusted-proxies CIDRS] [--allowed-origins ORIGINS]
                     [--cookie-secure BOOL] [--smtp URL] [--totp-key FILE]
-                    [--info-key FILE] [--config FILE]
+                    [--info-key FILE] [--demo-listen ADDR|off] [--config FILE]
 
 Runs the gateway and the accounts service. Every request to
 /<api>/v<N>/... is checked (client credentials, restrictions, rate limit,
@@ -89,6 +89,12 @@ Settings (flag, else AUTHGW_<NAME>, else the config file, else the default):
                            up: another key makes every enrolled secret unreadable)
   --info-key FILE          request-info signing key, PEM (default DATA-DIR/info-key.pem,
                            generated once)
+  --demo-listen ADDR|off   the demo backend, a small service to try tokens on; NOT for
+                           production: off turns it off (default 127.0.0.1:6548). It
+                           accepts only requests carrying the gateway's signed
+                           X-Auth-Info and keeps notes in memory. When no API named
+                           demo is registered, serve registers it as demo v1; it
+                           never changes an existing demo
   --config FILE            JSON config file with the keys above (else AUTHGW_CONFIG)
 
 It stops on SIGINT or SIGTERM, draining requests in flight for up to 30 s.
@@ -122,7 +128,7 @@ type serveCommand struct {
 func (s *serveCommand) flagSet() *flag.FlagSet {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	for _, name := range []string{"listen", "admin-listen", "database", "data-dir", "server-id", "keys",
-		"policies", "redis", "trusted-proxies", "allowed-origins", "cookie-secure", "smtp", "totp-key", "info-key"} {
+		"policies", "redis", "trusted-proxies", "allowed-origins", "cookie-secure", "smtp", "totp-key", "info-key", "demo-listen"} {
 		s.define(fs, name, name)
 	}
 	s.defineConfig(fs)
@@ -145,6 +151,8 @@ type serveConfig struct {
 	// data directory's mail folder.
 	notifier notify.Notifier
 	totpKey  []byte
+	// demoListen is the demo backend's address, "" when it is off.
+	demoListen string
 }
 
 func (s *serveCommand) run(c *cli, args []string) error {
@@ -266,6 +274,20 @@ func (s *serveCommand) run(c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The demo backend, registered before the first snapshot so that the
+	// gateway serves /demo/v1 at once.
+	var demo *demoServer
+	if cfg.demoListen != "" {
+		if demo, err = startDemo(cfg.demoListen, &key.PublicKey, "authgw:"+cfg.serverID, logger); err != nil {
+			return err
+		}
+	}
+	if demo != nil {
+		defer demo.listener.Close()
+		if err := demo.register(ctx, c, store, logger); err != nil {
+			return fmt.Errorf("--demo-listen: registering the API demo v1: %w", err)
+		}
+	}
 	if err := gw.Refresh(ctx); err != nil {
 		return fmt.Errorf("first snapshot: %w", err)
 	}
@@ -293,6 +315,10 @@ func (s *serveCommand) run(c *cli, args []string) error {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 	}
+	if demo != nil {
+		servers = append(servers, demo.server)
+		listeners = append(listeners, demo.listener)
+	}
 
 	go gw.Run(background)
 	go poller.Run(background)
@@ -301,12 +327,13 @@ func (s *serveCommand) run(c *cli, args []string) error {
 	for i, srv := range servers {
 		go func() { errs <- srv.Serve(listeners[i]) }()
 	}
-	fmt.Fprintf(c.stdout, "authgw %s serving on http://%s (admin http://%s), data in %s\n",
+	// One write, so that a reader of the first line has the next steps too.
+	var start strings.Builder
+	fmt.Fprintf(&start, "authgw %s serving on http://%s (admin http://%s), data in %s\n",
 		cfg.serverID, listeners[0].Addr(), listeners[1].Addr(), cfg.dataDir)
-	fmt.Fprintf(c.stdout, "next: authgw bootstrap --org ORG --email EMAIL --name NAME --password-stdin --data-dir %s\n", cfg.dataDir)
-	fmt.Fprintf(c.stdout, "      curl -u CLIENT_ID:CLIENT_SECRET --json '{\"data\":{\"email\":\"EMAIL\",\"password\":\"PASSWORD\",\"state\":\"STATE\"}}' http://%s/accounts/v1/sessions/login/password\n", listeners[0].Addr())
-	fmt.Fprintln(c.stdout, "        (CLIENT_ID and CLIENT_SECRET as bootstrap printed them; STATE: 32 hex digits, e.g. from openssl rand -hex 16)")
-	fmt.Fprintf(c.stdout, "      authgw apis add --name demo --version 1 --url http://127.0.0.1:8080 --data-dir %s\n", cfg.dataDir)
+	users, _, usersErr := store.ListUsers(ctx, db.Page{Size: 1})
+	writeNextSteps(&start, cfg, listeners[0].Addr().String(), demo, usersErr == nil && len(users) > 0)
+	io.WriteString(c.stdout, start.String())
 
 	select {
 	case <-ctx.Done():
@@ -325,6 +352,36 @@ func (s *serveCommand) run(c *cli, args []string) error {
 	_ = accountsService.Close()
 	fmt.Fprintln(c.stdout, "authgw stopped")
 	return nil
+}
+
+// writeNextSteps writes what to do after the start: bootstrap (unless
+// the database has users already), log in, and call the demo backend
+// through the gateway at gatewayAddr (or register a backend when the
+// demo is off or not routed).
+func writeNextSteps(w io.Writer, cfg serveConfig, gatewayAddr string, demo *demoServer, bootstrapped bool) {
+	gatewayURL := "http://" + gatewayAddr
+	if demo != nil {
+		fmt.Fprintf(w, "demo backend on %s (a demo, not for production; --demo-listen off turns it off)", demo.url)
+		if demo.routed {
+			fmt.Fprintf(w, ", through the gateway: %s/demo/v1/\n", gatewayURL)
+		} else {
+			fmt.Fprintln(w, ", not routed: another API named demo is registered")
+		}
+	}
+	step := "next:"
+	if !bootstrapped {
+		fmt.Fprintf(w, "%s echo PASSWORD | authgw bootstrap --org ORG --email EMAIL --name NAME --password-stdin --data-dir %s\n", step, cfg.dataDir)
+		fmt.Fprintln(w, "        (prints the system client's CLIENT_ID and CLIENT_SECRET, once)")
+		step = "     "
+	}
+	fmt.Fprintf(w, "%s curl -u CLIENT_ID:CLIENT_SECRET --json '{\"data\":{\"email\":\"EMAIL\",\"password\":\"PASSWORD\",\"state\":\"STATE\"}}' %s/accounts/v1/sessions/login/password\n", step, gatewayURL)
+	fmt.Fprintln(w, "        (STATE: 32 hex digits, e.g. from openssl rand -hex 16; the answer holds a token per method)")
+	if demo != nil && demo.routed {
+		fmt.Fprintf(w, "      curl -H \"Authorization: Basic $(printf %%s CLIENT_ID:CLIENT_SECRET | base64 -w0), Macaroon GET_TOKEN\" %s/demo/v1/hello\n", gatewayURL)
+	} else {
+		fmt.Fprintf(w, "      authgw apis add --name NAME --version 1 --url http://BACKEND --data-dir %s, then %s/NAME/v1/...\n", cfg.dataDir, gatewayURL)
+	}
+	fmt.Fprintln(w, "      (the README's Quickstart walks through these steps)")
 }
 
 // newAccounts builds the accounts service on the store: tokens minted
@@ -453,6 +510,9 @@ func (s *serveCommand) resolve(c *cli, logger *slog.Logger) (serveConfig, error)
 		if _, _, err := net.SplitHostPort(a.addr); err != nil {
 			return cfg, &usageError{msg: fmt.Sprintf("%s: %v", a.name, err)}
 		}
+	}
+	if cfg.demoListen, err = resolveDemoListen(c, &s.settings); err != nil {
+		return cfg, err
 	}
 	if cfg.cookieSecure, err = resolveSetting(c, &s.settings, "cookie-secure", true, strconv.ParseBool); err != nil {
 		return cfg, err

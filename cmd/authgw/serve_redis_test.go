@@ -82,8 +82,8 @@ func TestServe_twoInstancesShareOneLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	urlA, _, _, _, _ := startServe(t, dir, "--redis", redis)
-	urlB, _, _, _, _ := startServe(t, dir, "--redis", redis)
+	urlA, _, _, _, _ := startServe(t, dir, "--redis", redis, "--demo-listen", "off")
+	urlB, _, _, _, _ := startServe(t, dir, "--redis", redis, "--demo-listen", "off")
 
 	var tokens map[string]string
 	out := mustRun(t, invocation{args: []string{"mint", "--policy", filepath.Join(dir, "policies", "member.json"),
@@ -157,7 +157,7 @@ func TestServe_changeAnnouncedOnRedis(t *testing.T) {
 	if err := json.Unmarshal([]byte(boot), &creds); err != nil {
 		t.Fatal(err)
 	}
-	gatewayURL, _, _, _, _ := startServe(t, dir, "--redis", redis)
+	gatewayURL, _, _, _, _ := startServe(t, dir, "--redis", redis, "--demo-listen", "off")
 	var tokens map[string]string
 	out := mustRun(t, invocation{args: []string{"mint", "--policy", filepath.Join(dir, "policies", "member.json"),
 		"--user", creds.UserID, "--client", creds.ClientID}, vars: vars, now: time.Now()})
