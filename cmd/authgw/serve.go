@@ -554,6 +554,7 @@ func (s *serveCommand) resolve(c *cli, logger *slog.Logger) (serveConfig, error)
 	if err != nil {
 		return cfg, err
 	}
+
 	if cfg.policies, err = s.policies(c, cfg, logger); err != nil {
 		return cfg, err
 	}
@@ -584,6 +585,16 @@ func (s *serveCommand) checkGiven(c *cli) error {
 		return err
 	} else if found && !mint.ValidID(id) {
 		return &usageError{msg: fmt.Sprintf("%s: server ID %q must be 1 to 64 of [A-Za-z0-9._-]", label, id)}
+	}
+	// A request-info key named explicitly must exist: a typo would
+	// otherwise give this instance a signing key of its own, which the
+	// backends reject. Only the data directory's default is created.
+	if path, label, found, err := s.lookup(c, "info-key"); err != nil {
+		return err
+	} else if found {
+		if _, err := os.Stat(path); err != nil {
+			return &usageError{msg: fmt.Sprintf("%s: %v (only the data directory's %s is created when missing)", label, err, infoKeyFile)}
+		}
 	}
 	if dir, label, found, err := s.lookup(c, "policies"); err != nil {
 		return err

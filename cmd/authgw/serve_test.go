@@ -235,6 +235,7 @@ func TestServe_badSettings(t *testing.T) {
 		{name: "trusted proxies", whenArgs: []string{"serve", "--trusted-proxies", "10.0.0.0/99"}, expectLine: "authgw: serve: --trusted-proxies:"},
 		{name: "server id", whenArgs: []string{"serve", "--server-id", "has space"}, expectLine: "authgw: serve: --server-id:"},
 		{name: "keys", whenArgs: []string{"serve", "--keys", "/nonexistent/keys.json"}, expectLine: "authgw: serve: --keys:"},
+		{name: "info key named but missing", whenArgs: []string{"serve", "--info-key", "/nonexistent/info-key.pem"}, expectLine: "authgw: serve: --info-key:"},
 		{name: "argument", whenArgs: []string{"serve", "extra"}, expectLine: "authgw: "},
 		{name: "smtp port, password hidden", whenArgs: []string{"serve", "--smtp", "smtp://ops:hunter2@mail.example:99999?from=a@example.com"},
 			expectLine: "authgw: serve: --smtp: ", expectNotShow: "hunter2"},
