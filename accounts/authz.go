@@ -90,7 +90,7 @@ var routes = []Route{
 	{Method: "GET", Path: "/users", Who: "STAFF", allow: staff, handle: (*Service).listUsers},
 	{Method: "POST", Path: "/users", Who: "anyone (registration; referrer must be an existing client)", handle: (*Service).createUser},
 	{Method: "GET", Path: "/users/:id", Who: "self or STAFF", target: userTarget, allow: selfOr(staff), handle: (*Service).getUser},
-	{Method: "PATCH", Path: "/users/:id", Who: "self or sysadmin", target: userTarget, allow: selfOr(sysadmin), handle: (*Service).updateUser},
+	{Method: "PATCH", Path: "/users/:id", Who: "self or sysadmin; banned: a sysadmin, never on themselves", target: userTarget, allow: selfOr(sysadmin), handle: (*Service).updateUser},
 	{Method: "DELETE", Path: "/users/:id", Who: "self or sysadmin", target: userTarget, allow: selfOr(sysadmin), handle: (*Service).deleteUser},
 	{Method: "GET", Path: "/users/:id/roles", Who: "self or STAFF", target: userTarget, allow: selfOr(staff), handle: (*Service).listUserRoles},
 	{Method: "POST", Path: "/users/:id/roles", Who: "sysadmin, never on themselves", target: userTarget, allow: sysadminNotSelf, handle: (*Service).addUserRole},

@@ -577,3 +577,37 @@ func TestLoginRefusals(t *testing.T) {
 		s.raw(s.newRequest(app, "POST", "/sessions/refresh", nil)).expect(t, http.StatusBadRequest)
 	})
 }
+
+// TestBanRevokesSessions: a sysadmin's ban disables the account: its
+// sessions end (the gateway refuses their tokens after its poll), it
+// cannot log in, and an unban lets it in again. Nobody else bans, and a
+// sysadmin never bans themselves.
+func TestBanRevokesSessions(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newStack(t, d, nil)
+		admin := s.user("Admin", db.RoleSysadmin)
+		ann, bob := s.user("Ann"), s.user("Bob")
+		app := s.client(s.org("Home", admin))
+		sess := sessionOf(t, s.passwordLogin(app, "ann@example.com", testPassword))
+		s.clock.Advance(time.Second)
+
+		s.do(by(app, bob), "PATCH", "/users/"+ann.ID, map[string]any{"banned": true}).expect(t, http.StatusNotFound)
+		s.do(by(app, ann), "PATCH", "/users/current", map[string]any{"banned": false}).expect(t, http.StatusForbidden)
+		s.do(by(app, admin), "PATCH", "/users/current", map[string]any{"banned": true}).expect(t, http.StatusForbidden)
+		res := s.do(by(app, admin), "PATCH", "/users/"+ann.ID, map[string]any{"banned": true}).expect(t, http.StatusOK)
+		if res.data()["bannedMs"] == nil {
+			t.Fatalf("ban answer %s", res.Raw)
+		}
+		if got, _ := d.GetSession(s.ctx, sess.SessionID); got.InvalidatedReason != "banned" {
+			t.Fatalf("session after the ban: %+v", got)
+		}
+		s.withMacaroon(app, sess, "GET", "/users/current", nil).expect(t, http.StatusUnauthorized, accounts.CodeUserBanned)
+		s.pollRevocations()
+		s.withMacaroon(app, sess, "GET", "/users/current", nil).expect(t, http.StatusUnauthorized)
+		s.passwordLogin(app, "ann@example.com", testPassword).expect(t, http.StatusUnauthorized, accounts.CodeUserBanned)
+
+		s.clock.Advance(time.Second)
+		s.do(by(app, admin), "PATCH", "/users/"+ann.ID, map[string]any{"banned": false}).expect(t, http.StatusOK)
+		sessionOf(t, s.passwordLogin(app, "ann@example.com", testPassword))
+	})
+}

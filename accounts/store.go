@@ -47,6 +47,8 @@ type UserStore interface {
 	ListUsers(ctx context.Context, p db.Page) ([]db.User, db.PageInfo, error)
 	UpdateUserName(ctx context.Context, id, name string, updatedMs int64) error
 	SetPasswordHash(ctx context.Context, userID, hash string, updatedMs int64) error
+	BanUser(ctx context.Context, id string, bannedMs int64) error
+	UnbanUser(ctx context.Context, id string, updatedMs int64) error
 	DeleteUser(ctx context.Context, id string, deletedMs, revocationExpiresMs int64) error
 	AddUserRole(ctx context.Context, userID, role string) error
 	RemoveUserRole(ctx context.Context, userID, role string) error

@@ -20,6 +20,8 @@ type userOut struct {
 	TwoFactor bool     `json:"2fa"`
 	CreatedMs int64    `json:"createdMs"`
 	Roles     []string `json:"roles"`
+	// BannedMs is when the user was banned; absent when not banned.
+	BannedMs int64 `json:"bannedMs,omitempty"`
 }
 
 func userJSON(u db.User) userOut {
@@ -27,7 +29,7 @@ func userJSON(u db.User) userOut {
 	if roles == nil {
 		roles = []string{}
 	}
-	return userOut{Type: "users", ID: u.ID, Name: u.Name, TwoFactor: u.TOTPEnabled, CreatedMs: u.CreatedMs, Roles: roles}
+	return userOut{Type: "users", ID: u.ID, Name: u.Name, TwoFactor: u.TOTPEnabled, CreatedMs: u.CreatedMs, Roles: roles, BannedMs: u.BannedMs}
 }
 
 func usersJSON(us []db.User) []userOut {
@@ -153,14 +155,36 @@ func (s *Service) updateUser(r *request) error {
 	if b.has("name") && name == "" {
 		b.obstruct("name", ObstructionRequired, "name may not be empty.")
 	}
+	banned, setBan := b.boolean("banned", false)
 	if err := b.done(); err != nil {
 		return err
 	}
+	// Banning disables an account: only a sysadmin does it, never to
+	// themselves, and it ends every session of the user at once.
+	if setBan && (!r.caller.userIs(db.RoleSysadmin) || r.caller.self(u.ID)) {
+		return apiError(http.StatusForbidden, CodeForbidden, "Only a sysadmin bans or unbans, and never themselves.")
+	}
+	now := s.nowMs()
 	if name != "" {
-		if err := s.cfg.Store.UpdateUserName(r.ctx(), u.ID, name, s.nowMs()); err != nil {
+		if err := s.cfg.Store.UpdateUserName(r.ctx(), u.ID, name, now); err != nil {
 			return err
 		}
 		u.Name = name
+	}
+	switch {
+	case setBan && banned && u.BannedMs == 0:
+		if err := s.cfg.Store.BanUser(r.ctx(), u.ID, now); err != nil {
+			return err
+		}
+		if err := s.revokeUser(r, u.ID, "banned"); err != nil {
+			return err
+		}
+		u.BannedMs = now
+	case setBan && !banned && u.BannedMs != 0:
+		if err := s.cfg.Store.UnbanUser(r.ctx(), u.ID, now); err != nil {
+			return err
+		}
+		u.BannedMs = 0
 	}
 	return single(r, http.StatusOK, userJSON(u))
 }
