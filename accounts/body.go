@@ -109,18 +109,10 @@ func (b *body) has(name string) bool { return b.value(name) != nil }
 
 // str reads a string field of at most max characters. A required field
 // that is absent or empty is an obstruction; so is a string with control
-// characters (other than none) or one too long.
+// characters or one too long.
 func (b *body) str(name string, required bool, max int) string {
-	v := b.value(name)
-	if v == nil {
-		if required {
-			b.obstruct(name, ObstructionRequired, name+" is required.")
-		}
-		return ""
-	}
-	var s string
-	if err := json.Unmarshal(v, &s); err != nil {
-		b.obstruct(name, ObstructionWrongType, name+" must be a string.")
+	s, ok := b.rawString(name, required)
+	if !ok {
 		return ""
 	}
 	switch {
@@ -137,22 +129,28 @@ func (b *body) str(name string, required bool, max int) string {
 // secret reads a string field that may hold any character (a password):
 // only its type and length are checked.
 func (b *body) secret(name string, required bool, max int) string {
+	s, ok := b.rawString(name, required)
+	if ok && (len(s) > max*4 || utf8.RuneCountInString(s) > max) {
+		b.obstruct(name, ObstructionTooLong, fmt.Sprintf("%s is longer than %d characters.", name, max))
+	}
+	return s
+}
+
+// rawString reads a string field; ok is false (with an obstruction when
+// it is required, or not a string) when there is no string to check.
+func (b *body) rawString(name string, required bool) (s string, ok bool) {
 	v := b.value(name)
 	if v == nil {
 		if required {
 			b.obstruct(name, ObstructionRequired, name+" is required.")
 		}
-		return ""
+		return "", false
 	}
-	var s string
 	if err := json.Unmarshal(v, &s); err != nil {
 		b.obstruct(name, ObstructionWrongType, name+" must be a string.")
-		return ""
+		return "", false
 	}
-	if len(s) > max*4 || utf8.RuneCountInString(s) > max {
-		b.obstruct(name, ObstructionTooLong, fmt.Sprintf("%s is longer than %d characters.", name, max))
-	}
-	return s
+	return s, true
 }
 
 // integer reads an integer field within [min, max]; ok is false when it
