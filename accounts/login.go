@@ -324,7 +324,7 @@ func (s *Service) passwordStep(r *request, b *body, state string) error {
 	if known && u.PasswordHash != "" {
 		hash = u.PasswordHash
 	}
-	ok, rehash, verr := password.Verify(pw, hash, s.cfg.Password)
+	ok, rehash, verr := s.verifyPassword(r, pw, hash)
 	if verr != nil {
 		s.cfg.Logger.Error("accounts: stored password hash unusable", "user", u.ID, "err", verr)
 	}
@@ -339,7 +339,7 @@ func (s *Service) passwordStep(r *request, b *body, state string) error {
 		return err
 	}
 	if rehash {
-		if h, err := password.Hash(pw, s.cfg.Password, s.cfg.Rand); err == nil {
+		if h, err := s.hashPassword(r, pw); err == nil {
 			if err := s.cfg.Store.SetPasswordHash(r.ctx(), u.ID, h, s.nowMs()); err != nil {
 				s.cfg.Logger.Warn("accounts: rehash on login failed", "user", u.ID, "err", err)
 			}

@@ -611,3 +611,24 @@ func TestBanRevokesSessions(t *testing.T) {
 		sessionOf(t, s.passwordLogin(app, "ann@example.com", testPassword))
 	})
 }
+
+// TestHashSlots: with one hashing slot, concurrent logins queue for it
+// and all succeed (slots are released, including on failures).
+func TestHashSlots(t *testing.T) {
+	s := newStack(t, dbtest.SQLite(t), func(c *accounts.Config) { c.MaxConcurrentHashes = 1 })
+	owner := s.user("Owner")
+	app := s.client(s.org("Home", owner))
+	s.passwordLogin(app, "owner@example.com", "wrong password").expect(t, http.StatusUnauthorized)
+	statuses := make(chan int, 8)
+	for range 8 {
+		go func() {
+			statuses <- s.raw(s.newRequest(app, "POST", "/sessions/login/password",
+				map[string]any{"email": "owner@example.com", "password": testPassword, "state": s.newState()})).Status
+		}()
+	}
+	for range 8 {
+		if got := <-statuses; got != http.StatusOK {
+			t.Fatalf("a concurrent login answered %d", got)
+		}
+	}
+}

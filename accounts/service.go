@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"sync"
 	"time"
 
@@ -90,6 +91,9 @@ type Config struct {
 	// Password is the argon2id cost of new password hashes. Optional.
 	// Default password.DefaultParams.
 	Password password.Params
+	// MaxConcurrentHashes bounds the password hashes computed at once
+	// (see hashing.go). Optional. Default runtime.GOMAXPROCS(0).
+	MaxConcurrentHashes int
 	// BodyTimeout bounds the reading of a request's body (at most
 	// MaxBodyBytes): a client trickling its body cannot hold a request
 	// open longer. Optional. Default DefaultBodyTimeout (30 s).
@@ -116,6 +120,8 @@ type Service struct {
 	// background; background counts them for Close.
 	mailSlots  chan struct{}
 	background sync.WaitGroup
+	// hashSlots bounds the password hashes computed at once.
+	hashSlots chan struct{}
 }
 
 // New checks cfg, fills its defaults and returns the Service. It fails
@@ -127,6 +133,12 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.MaxTokenLifetime < 0 || cfg.VerificationTTL < 0 || cfg.SessionTTL < 0 || cfg.LoginCodeTTL < 0 {
 		return nil, errors.New("accounts: durations may not be negative")
+	}
+	if cfg.MaxConcurrentHashes < 0 {
+		return nil, errors.New("accounts: MaxConcurrentHashes may not be negative")
+	}
+	if cfg.MaxConcurrentHashes == 0 {
+		cfg.MaxConcurrentHashes = runtime.GOMAXPROCS(0)
 	}
 	if cfg.BodyTimeout < 0 {
 		return nil, errors.New("accounts: BodyTimeout may not be negative")
@@ -184,7 +196,8 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("accounts: %w", err)
 	}
-	s := &Service{cfg: cfg, dummyHash: dummy, mailSlots: make(chan struct{}, maxMailsInFlight)}
+	s := &Service{cfg: cfg, dummyHash: dummy, mailSlots: make(chan struct{}, maxMailsInFlight),
+		hashSlots: make(chan struct{}, cfg.MaxConcurrentHashes)}
 	s.echo = s.router()
 	return s, nil
 }

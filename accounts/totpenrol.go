@@ -114,7 +114,7 @@ func (s *Service) deleteTOTP(r *request) error {
 		}
 		proofErr = s.checkTOTP(r, u.ID, code)
 	} else {
-		ok, _, _ := password.Verify(pw, s.passwordHashOrDummy(u), s.cfg.Password)
+		ok, _, _ := s.verifyPassword(r, pw, s.passwordHashOrDummy(u))
 		if !ok || u.PasswordHash == "" {
 			proofErr = apiError(http.StatusForbidden, CodeIncorrectPassword, "The password is wrong.")
 		}

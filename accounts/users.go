@@ -106,7 +106,7 @@ func (s *Service) createUser(r *request) error {
 	}
 	var hash string
 	if hasPassword {
-		if hash, err = password.Hash(pw, s.cfg.Password, s.cfg.Rand); err != nil {
+		if hash, err = s.hashPassword(r, pw); err != nil {
 			return err
 		}
 	}
@@ -296,7 +296,7 @@ func (s *Service) changePassword(r *request) error {
 		ok := false
 		if u.PasswordHash != "" {
 			var err error
-			if ok, _, err = password.Verify(current, u.PasswordHash, s.cfg.Password); err != nil {
+			if ok, _, err = s.verifyPassword(r, current, u.PasswordHash); err != nil {
 				s.cfg.Logger.Warn("accounts: stored password hash unusable", "user", u.ID, "err", err)
 			}
 		}
@@ -304,7 +304,7 @@ func (s *Service) changePassword(r *request) error {
 			return apiError(http.StatusForbidden, CodeIncorrectPassword, "The current password is not correct.")
 		}
 	}
-	hash, err := password.Hash(newPassword, s.cfg.Password, s.cfg.Rand)
+	hash, err := s.hashPassword(r, newPassword)
 	if err != nil {
 		return err
 	}

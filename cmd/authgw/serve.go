@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -24,6 +25,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/authgw/authgw/accounts"
+	"github.com/authgw/authgw/accounts/password"
 	"github.com/authgw/authgw/accounts/notify"
 	"github.com/authgw/authgw/accounts/regulation"
 	"github.com/authgw/authgw/accounts/totp"
@@ -98,7 +100,8 @@ Settings (flag, else AUTHGW_<NAME>, else the config file, else the default):
   --config FILE            JSON config file with the keys above (else AUTHGW_CONFIG)
 
 It stops on SIGINT or SIGTERM, draining requests in flight for up to 30 s.
-Unless GOGC is set, it runs the garbage collector at GOGC=400.
+Unless GOGC is set, it runs the garbage collector at GOGC=400; unless
+GOMEMLIMIT is set, with a soft memory limit of 64 MiB plus 38 MiB a core.
 `
 
 // Defaults of serve's settings (SPEC §9).
@@ -109,6 +112,9 @@ const (
 	examplePoliciesDir = "policies"
 	drainTimeout       = 30 * time.Second
 	gcPercent          = 400
+	// memoryBase is the soft memory limit's allowance for everything but
+	// password hashing: snapshot, caches, buffers, requests in flight.
+	memoryBase = 64 << 20
 	totpKeyFile        = "totp-key"
 	mailDir            = "mail"
 	totpIssuer         = "authgw"
@@ -166,6 +172,14 @@ func (s *serveCommand) run(c *cli, args []string) error {
 		// the collector's share of the CPU for a few tens of MB more.
 		// GOGC in the environment overrides it.
 		debug.SetGCPercent(gcPercent)
+	}
+	if _, set := c.lookupEnv("GOMEMLIMIT"); !set {
+		// GOGC=400 lets the heap grow to 5× what is live; argon2id hashes
+		// make bursts of 19 MiB each (the accounts service runs at most
+		// one per core at a time). A soft limit keeps the process near
+		// what is live, whatever the garbage: the collector runs earlier
+		// when the heap nears it. GOMEMLIMIT in the environment overrides.
+		debug.SetMemoryLimit(softMemoryLimit(runtime.GOMAXPROCS(0)))
 	}
 	cfg, err := s.resolve(c, logger)
 	if err != nil {
@@ -469,6 +483,13 @@ func forwardChanges(ctx context.Context, in <-chan struct{}, out chan<- struct{}
 			}
 		}
 	}
+}
+
+// softMemoryLimit is serve's default soft memory limit for procs cores:
+// memoryBase plus twice the memory of one argon2id hash per core (one
+// hashing, one being collected).
+func softMemoryLimit(procs int) int64 {
+	return memoryBase + 2*int64(procs)*int64(password.DefaultParams.Memory)<<10
 }
 
 // newServer returns an HTTP server with timeouts that hold against slow
