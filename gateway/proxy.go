@@ -107,9 +107,31 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 // (X_Forwarded_For): CGI-style backends (WSGI, Rack, PHP) read "_" and
 // "-" as the same, so X_Auth_Info could shadow the gateway's header.
 func gatewayOwned(name string) bool {
-	n := strings.ToLower(strings.ReplaceAll(name, "_", "-"))
-	return n == "authorization" || n == "forwarded" || n == "x-real-ip" ||
-		strings.HasPrefix(n, "x-forwarded-") || strings.HasPrefix(n, "x-auth-info")
+	return foldedPrefix(name, "authorization", true) || foldedPrefix(name, "forwarded", true) ||
+		foldedPrefix(name, "x-real-ip", true) || foldedPrefix(name, "x-forwarded-", false) ||
+		foldedPrefix(name, "x-auth-info", false)
+}
+
+// foldedPrefix reports whether name starts with the lower-case prefix
+// (the whole name when whole), ASCII case ignored and "_" read as "-".
+// It allocates nothing: it runs for every header of every request.
+func foldedPrefix(name, prefix string, whole bool) bool {
+	if len(name) < len(prefix) || (whole && len(name) != len(prefix)) {
+		return false
+	}
+	for i := 0; i < len(prefix); i++ {
+		c := name[i]
+		switch {
+		case c == '_':
+			c = '-'
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		if c != prefix[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // stripTokenCookies removes authgw's per-method token cookies from the
