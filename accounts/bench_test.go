@@ -51,9 +51,9 @@ func BenchmarkPasswordLogin(b *testing.B) {
 			}
 			app := s.client(s.org("Home", ann))
 			b.ReportAllocs()
-			// Twice as many logins in flight as cores: while one waits for
+			// Four logins in flight per core: while some wait for
 			// the database (a commit), another hashes, as under real load.
-			b.SetParallelism(2)
+			b.SetParallelism(4)
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
