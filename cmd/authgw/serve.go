@@ -25,8 +25,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/authgw/authgw/accounts"
-	"github.com/authgw/authgw/accounts/password"
 	"github.com/authgw/authgw/accounts/notify"
+	"github.com/authgw/authgw/accounts/password"
 	"github.com/authgw/authgw/accounts/regulation"
 	"github.com/authgw/authgw/accounts/totp"
 	"github.com/authgw/authgw/db"
@@ -114,10 +114,10 @@ const (
 	gcPercent          = 400
 	// memoryBase is the soft memory limit's allowance for everything but
 	// password hashing: snapshot, caches, buffers, requests in flight.
-	memoryBase = 64 << 20
-	totpKeyFile        = "totp-key"
-	mailDir            = "mail"
-	totpIssuer         = "authgw"
+	memoryBase  = 64 << 20
+	totpKeyFile = "totp-key"
+	mailDir     = "mail"
+	totpIssuer  = "authgw"
 	// announceTimeout bounds the accounts service's publish of a change
 	// of clients or APIs.
 	announceTimeout = 500 * time.Millisecond
