@@ -102,7 +102,11 @@ func TestRedisTwoInstancesShareOneLimit(t *testing.T) {
 	prefix := testPrefix(t, first)
 	var instances []*ratelimit.Redis
 	for _, c := range []*redis.Client{first, second} {
-		r, err := ratelimit.NewRedis(ratelimit.RedisConfig{Client: c, Prefix: prefix})
+		// A generous timeout: this test is about sharing one limit, and on
+		// a loaded CI machine (the whole suite runs in parallel) a Redis
+		// answer can take longer than the default, which would send a
+		// request to the local fallback (tested on its own below).
+		r, err := ratelimit.NewRedis(ratelimit.RedisConfig{Client: c, Prefix: prefix, Timeout: 2 * time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}
