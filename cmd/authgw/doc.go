@@ -1,7 +1,7 @@
 // Command authgw is the authgw binary: an authentication gateway and
 // accounts service built on macaroons (see SPEC.md). This package only
-// wires the other packages (policy, mint, verifier, db, gateway) to a
-// command line and turns their outcomes into output and exit statuses.
+// wires the other packages (policy, mint, verifier, db, gateway,
+// accounts) to a command line and turns their outcomes into output and exit statuses.
 //
 // Usage:
 //
@@ -26,13 +26,15 @@
 // The server and its set-up use the database (--database, else
 // AUTHGW_DATABASE, else the config file, else sqlite:DATA-DIR/authgw.db):
 //
-//	serve         run the gateway; on first start, create the data
-//	              directory's database, key ring, server ID, request-info
-//	              key and example policies
+//	serve         run the gateway and the accounts service; on first
+//	              start, create the data directory's database, key ring,
+//	              server ID, request-info and TOTP keys and example
+//	              policies; on the embedded defaults, a demo backend
 //	migrate       apply, revert or list schema migrations
 //	bootstrap     create the first organization, sysadmin user and
 //	              system client (its secret printed once)
 //	apis          add, list or remove backend APIs
+//	sessions      end sessions: all of them, a user's, or one
 //
 // Their settings come from the flag, else AUTHGW_<NAME>, else the JSON
 // config file (--config, else AUTHGW_CONFIG), else the default.
