@@ -94,11 +94,6 @@ func TestSoak(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// mariadbd runs as mysql: the private data directory's parents must
-	// be traversable.
-	if err := os.Chmod(work, 0o755); err != nil {
-		t.Fatal(err)
-	}
 	t.Cleanup(func() {
 		if cfg.keep || t.Failed() {
 			t.Logf("work directory kept: %s", work)
@@ -116,7 +111,6 @@ func TestSoak(t *testing.T) {
 	load.registerUsers()
 
 	load.start()
-	load.tl.enter("steady")
 	time.Sleep(cfg.duration)
 	if cfg.faults {
 		load.runFaults()
@@ -768,7 +762,7 @@ func newSoakSetup(t *testing.T, cfg soakConfig, svc *soakServices, work string) 
 	t.Cleanup(s.backend.down)
 	s.run(vars, "", "apis", "add", "--name", "soak", "--version", "1", "--url", "http://"+s.backend.addr, "--redis", svc.redisURL())
 
-	for i, name := range []string{"A", "B"} {
+	for _, name := range []string{"A", "B"} {
 		g := &soakGateway{t: t, name: name, bin: s.bin, listen: soakFreeAddr(t), admin: soakFreeAddr(t),
 			logPath: filepath.Join(work, "authgw-"+name+".log")}
 		dataDir := filepath.Join(work, "data-"+name)
@@ -785,7 +779,6 @@ func newSoakSetup(t *testing.T, cfg soakConfig, svc *soakServices, work string) 
 		s.gateways = append(s.gateways, g)
 		t.Cleanup(g.stop)
 		t.Logf("authgw %s (pid %d) on %s, admin %s, log %s", name, g.pid.Load(), g.listen, g.admin, g.logPath)
-		_ = i
 	}
 	return s
 }
@@ -1106,6 +1099,7 @@ type soakLoad struct {
 	mu           sync.Mutex
 	results      []soakResult
 	samples      []soakSample
+	cpu          []soakCPU
 	ready        []soakReady
 	ackSessions  map[string]string // session ID -> kind of the answer that created it
 	ackLogouts   []string
@@ -1222,6 +1216,7 @@ func (l *soakLoad) registerUsers() {
 
 func (l *soakLoad) start() {
 	l.tl.t0 = time.Now()
+	l.tl.enter("steady")
 	go l.schedule()
 	l.samplersDone.Add(2)
 	go l.sampleRSS()
@@ -1552,7 +1547,14 @@ func (l *soakLoad) sampleRSS() {
 	defer l.samplersDone.Done()
 	tick := time.NewTicker(soakRSSEvery)
 	defer tick.Stop()
+	cpu := &soakCPUMeter{prevProc: map[int]uint64{}}
 	for {
+		if c, ok := cpu.sample(l.soakPids()); ok {
+			c.at = l.tl.since()
+			l.mu.Lock()
+			l.cpu = append(l.cpu, c)
+			l.mu.Unlock()
+		}
 		for i, g := range l.s.gateways {
 			pid := int(g.pid.Load())
 			if pid == 0 {
@@ -1571,6 +1573,121 @@ func (l *soakLoad) sampleRSS() {
 		case <-tick.C:
 		}
 	}
+}
+
+// soakPids are the processes of the soak: this test (the load
+// generator and the backend), both gateways, mariadbd and redis-server.
+func (l *soakLoad) soakPids() []int {
+	pids := []int{os.Getpid()}
+	for _, g := range l.s.gateways {
+		if pid := int(g.pid.Load()); pid != 0 {
+			pids = append(pids, pid)
+		}
+	}
+	if pid, err := soakReadPid(l.s.svc.mysqlPidFile()); err == nil {
+		pids = append(pids, pid)
+	}
+	if pid := soakFindPid("redis-server", fmt.Sprintf("127.0.0.1:%d", l.cfg.redisPort)); pid != 0 {
+		pids = append(pids, pid)
+	}
+	return pids
+}
+
+// soakCPU is the machine's CPU use over one sampling interval, in
+// percent of all CPUs: all of it, and the soak's own processes'.
+type soakCPU struct {
+	at         time.Duration
+	busy, ours float64
+}
+
+// soakCPUMeter turns /proc/stat and /proc/PID/stat counters into
+// soakCPU samples: what other processes used tells whether a run was
+// disturbed.
+type soakCPUMeter struct {
+	prevBusy, prevTotal uint64
+	prevProc            map[int]uint64
+}
+
+func (m *soakCPUMeter) sample(pids []int) (soakCPU, bool) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return soakCPU{}, false
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	fields := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal ...
+	var busy, total uint64
+	for i, f := range fields[1:] {
+		v, _ := strconv.ParseUint(f, 10, 64)
+		if i < 8 {
+			total += v
+			if i != 3 && i != 4 {
+				busy += v
+			}
+		}
+	}
+	var ours uint64
+	procs := map[int]uint64{}
+	for _, pid := range pids {
+		ticks, ok := soakProcTicks(pid)
+		if !ok {
+			continue
+		}
+		procs[pid] = ticks
+		if prev, seen := m.prevProc[pid]; seen && ticks >= prev {
+			ours += ticks - prev
+		}
+	}
+	dTotal, dBusy := total-m.prevTotal, busy-m.prevBusy
+	first := m.prevTotal == 0
+	m.prevBusy, m.prevTotal, m.prevProc = busy, total, procs
+	if first || dTotal == 0 {
+		return soakCPU{}, false
+	}
+	return soakCPU{busy: 100 * float64(dBusy) / float64(dTotal), ours: 100 * float64(ours) / float64(dTotal)}, true
+}
+
+// soakProcTicks is a process's utime + stime, in clock ticks.
+func soakProcTicks(pid int) (uint64, bool) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, false
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, false
+	}
+	f := strings.Fields(string(b[i+1:])) // state is f[0]: utime is field 14 of the line, f[11]
+	if len(f) < 13 {
+		return 0, false
+	}
+	u, _ := strconv.ParseUint(f[11], 10, 64)
+	st, _ := strconv.ParseUint(f[12], 10, 64)
+	return u + st, true
+}
+
+// soakFindPid returns a process whose command line holds every one of
+// subs, or 0.
+func soakFindPid(subs ...string) int {
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err != nil {
+			continue
+		}
+		cmd := string(bytes.ReplaceAll(b, []byte{0}, []byte{' '}))
+		all := true
+		for _, s := range subs {
+			all = all && strings.Contains(cmd, s)
+		}
+		if all {
+			return pid
+		}
+	}
+	return 0
 }
 
 func soakProcSample(pid int) (soakSample, bool) {
@@ -2522,6 +2639,7 @@ func (a *soakAnalysis) report() string {
 	}
 	a.p("\n")
 
+	a.perMinute()
 	if cfg.faults {
 		a.faultSections()
 	}
@@ -2562,6 +2680,63 @@ func (a *soakAnalysis) report() string {
 	}
 	a.p("\n%d checks, %d failed.\n", len(a.checks), failed)
 	return a.sb.String()
+}
+
+// perMinute writes the load and the machine's CPU minute by minute:
+// "other" is CPU used by processes outside the soak, which would explain
+// a disturbed run.
+func (a *soakAnalysis) perMinute() {
+	l := a.l
+	a.p("## Load and CPU per minute\n\n")
+	a.p("CPU in percent of all %d CPUs, averaged over the minute: the whole machine, the soak's processes (this test with its load generator and backend, both gateways, mariadbd, redis-server), and the rest (other processes on the machine: a disturbed run shows here).\n\n", runtime.NumCPU())
+	a.p("| minute | window | requests | late | proxied GET p50 ms | p99 ms | unexpected | CPU machine %% | soak %% | other %% |\n")
+	a.p("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	type minute struct {
+		n, late, unexpected int
+		gets                []*soakResult
+		busy, ours          float64
+		cpuN                int
+	}
+	per := map[int]*minute{}
+	var keys []int
+	get := func(m int) *minute {
+		v, ok := per[m]
+		if !ok {
+			v = &minute{}
+			per[m] = v
+			keys = append(keys, m)
+		}
+		return v
+	}
+	for i := range l.results {
+		r := &l.results[i]
+		v := get(int(r.due / time.Minute))
+		v.n++
+		if r.late > soakLateAfter {
+			v.late++
+		}
+		if r.kind == kindGet {
+			v.gets = append(v.gets, r)
+		}
+		if a.judged(r) && !r.ok() && !a.expectedFailure(r) {
+			v.unexpected++
+		}
+	}
+	for _, c := range l.cpu {
+		v := get(int(c.at / time.Minute))
+		v.busy += c.busy
+		v.ours += c.ours
+		v.cpuN++
+	}
+	slices.Sort(keys)
+	for _, m := range keys {
+		v := per[m]
+		st := soakSummarise(v.gets)
+		busy, ours := v.busy/math.Max(1, float64(v.cpuN)), v.ours/math.Max(1, float64(v.cpuN))
+		a.p("| %d | %s | %d | %d | %s | %s | %d | %.0f | %.0f | %.0f |\n", m, a.windowAt(time.Duration(m)*time.Minute+30*time.Second),
+			v.n, v.late, soakMs(st.pct(0.5)), soakMs(st.pct(0.99)), v.unexpected, busy, ours, max(0, busy-ours))
+	}
+	a.p("\n")
 }
 
 func (a *soakAnalysis) windowAt(at time.Duration) string {
