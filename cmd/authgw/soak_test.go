@@ -2688,7 +2688,7 @@ func (a *soakAnalysis) report() string {
 func (a *soakAnalysis) perMinute() {
 	l := a.l
 	a.p("## Load and CPU per minute\n\n")
-	a.p("CPU in percent of all %d CPUs, averaged over the minute: the whole machine, the soak's processes (this test with its load generator and backend, both gateways, mariadbd, redis-server), and the rest (other processes on the machine: a disturbed run shows here).\n\n", runtime.NumCPU())
+	a.p("CPU in percent of all %d CPUs, averaged over the minute: the whole machine, the soak's processes (this test with its load generator and backend, both gateways, mariadbd, redis-server), and the rest (other processes on the machine: a disturbed run shows here). The kernel accounts per-process and machine-wide CPU time differently, so the soak's share can read a few points above the machine's.\n\n", runtime.NumCPU())
 	a.p("| minute | window | requests | late | proxied GET p50 ms | p99 ms | unexpected | CPU machine %% | soak %% | other %% |\n")
 	a.p("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	type minute struct {
