@@ -210,7 +210,8 @@ func (r *Redis) fail(err error) {
 }
 
 // Degraded reports whether the last call to Redis failed, so that requests
-// are being limited per process by the Fallback. /readyz reports it.
+// are being limited per process by the Fallback. (The gateway's /readyz
+// does not report it yet.)
 func (r *Redis) Degraded() bool { return r.degraded.Load() }
 
 // Failures returns the number of calls to Redis that have failed since
