@@ -82,7 +82,12 @@ func CanonicalAPIURL(v string) (string, error) {
 			return bad("port %q is not in 1..65535", p)
 		}
 	}
-	return u.String(), nil
+	// Canonical, non-ASCII is percent-encoded: up to 3 times longer.
+	out := u.String()
+	if len(out) > MaxAPIURLLength {
+		return bad("longer than %d bytes once percent-encoded", MaxAPIURLLength)
+	}
+	return out, nil
 }
 
 // Reason returns the text of an ErrInvalid error without its "db:

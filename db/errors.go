@@ -23,6 +23,9 @@ var (
 	// wait timeout, or a busy SQLite database. Retrying the whole
 	// transaction may succeed (after a deadlock MySQL has rolled it back).
 	ErrConflict = errors.New("db: conflict with a concurrent write")
+	// ErrBootstrapped means Bootstrap found a live user: the database has
+	// been set up before.
+	ErrBootstrapped = errors.New("db: the database already has users")
 	// ErrForeignKey means a row refers to a row that does not exist, or a
 	// row still referred to was to be deleted.
 	ErrForeignKey = errors.New("db: foreign key violation")

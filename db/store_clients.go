@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 )
 
 // Client roles (the client_roles CHECK).
@@ -109,7 +108,7 @@ func insertClient(ctx context.Context, tx *sql.Tx, c Client) error {
 // Bootstrap writes a first user (with its email and roles), an
 // organization of which the user is a full member, and a client of that
 // organization, in one transaction: all of it or nothing. It fails with
-// ErrConflict when the database already holds a live user,
+// ErrBootstrapped when the database already holds a live user,
 // and otherwise as CreateUser, CreateOrganization and CreateClient do.
 func (s *DB) Bootstrap(ctx context.Context, nu NewUser, org Organization, creator Membership, c Client) error {
 	nu.Membership = nil
@@ -130,7 +129,7 @@ func (s *DB) Bootstrap(ctx context.Context, nu NewUser, org Organization, creato
 		err := tx.QueryRowContext(ctx, "SELECT 1 FROM users WHERE deleted_ms IS NULL LIMIT 1").Scan(&any)
 		switch {
 		case err == nil:
-			return fmt.Errorf("%w: the database already has users", ErrConflict)
+			return ErrBootstrapped
 		case !errors.Is(err, sql.ErrNoRows):
 			return err
 		}

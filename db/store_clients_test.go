@@ -364,8 +364,8 @@ func TestBootstrap(t *testing.T) {
 		}
 		u2, org2, c2 := first("system")
 		u2.Email.Email = "other@example.com"
-		if err := d.Bootstrap(ctx, u2, org2, db.Membership{ID: ids()}, c2); !errors.Is(err, db.ErrConflict) {
-			t.Fatalf("second bootstrap: %v, want ErrConflict", err)
+		if err := d.Bootstrap(ctx, u2, org2, db.Membership{ID: ids()}, c2); !errors.Is(err, db.ErrBootstrapped) {
+			t.Fatalf("second bootstrap: %v, want ErrBootstrapped", err)
 		}
 	})
 }

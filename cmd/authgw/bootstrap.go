@@ -168,7 +168,7 @@ func (b *bootstrapCommand) run(c *cli, args []string) error {
 	out, err := createBootstrap(ctx, c, d, bootstrapRecords{
 		org: org, name: name, email: email, passwordHash: hash, secretHash: hex.EncodeToString(secretHash[:]),
 	})
-	if errors.Is(err, db.ErrConflict) {
+	if errors.Is(err, db.ErrBootstrapped) {
 		return errAlreadyBootstrapped
 	}
 	if err != nil {
