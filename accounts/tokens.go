@@ -114,7 +114,7 @@ func (s *Service) mintFor(r *request, u db.User, sess db.Session) (mint.Tokens, 
 	if err != nil {
 		return mint.Tokens{}, err
 	}
-	subject := mint.Subject{UserID: u.ID, SessionID: sess.ID, ClientID: sess.ClientID}
+	subject := mint.Subject{UserID: u.ID, SessionID: sess.ID, ClientID: sess.ClientID, Roles: u.Roles}
 	for _, m := range memberships {
 		subject.Memberships = append(subject.Memberships, mint.Membership{OrgID: m.OrganizationID,
 			Read: m.Read, Edit: m.Edit, Manage: m.Manage, Delete: m.Delete})

@@ -188,6 +188,7 @@ func TestMintOneTokenPerMethod(t *testing.T) {
 				routesCaveat(routes...),
 				"time-before 2026-11-22T12:15:00Z",
 				"user " + u,
+				"user-roles -",
 				"session " + s,
 			}
 			if got := caveatsOf(t, ring, tok); !slices.Equal(got, want) {
@@ -224,6 +225,43 @@ func TestMintDistinctNonces(t *testing.T) {
 			t.Errorf("%s and %s share a nonce", method, other)
 		}
 		seen[id.Nonce] = method
+	}
+}
+
+// TestMintWritesRoles: every token carries the subject's roles in one
+// user-roles caveat, right after the user caveat, and "-" for none.
+func TestMintWritesRoles(t *testing.T) {
+	for _, tt := range []struct {
+		roles []string
+		want  string
+	}{
+		{nil, "user-roles -"},
+		{[]string{"user"}, "user-roles user"},
+		{[]string{"sysadmin", "employee", "user"}, "user-roles sysadmin employee user"},
+	} {
+		s := testSubject()
+		s.Roles = tt.roles
+		ring := testRing(t)
+		toks, err := newMinter(t, ring, nil).Mint(parsePolicies(t, browserPolicy), s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for method, tok := range toks.ByMethod {
+			got := caveatsOf(t, ring, tok)
+			i := slices.Index(got, "user "+s.UserID)
+			if i < 0 || i+1 >= len(got) || got[i+1] != tt.want {
+				t.Errorf("roles %q, %s token: caveats %q, want %q after the user caveat", tt.roles, method, got, tt.want)
+			}
+			n := 0
+			for _, c := range got {
+				if strings.HasPrefix(c, mint.CaveatUserRoles+" ") {
+					n++
+				}
+			}
+			if n != 1 {
+				t.Errorf("%s token has %d user-roles caveats, want 1", method, n)
+			}
+		}
 	}
 }
 
@@ -413,6 +451,10 @@ func TestMintErrors(t *testing.T) {
 		{"user with slash", []string{browserPolicy}, 0, mint.Subject{UserID: "u1/../admin", SessionID: "s1"}, mint.ErrBadSubject, ""},
 		{"user with space", []string{policyJSON("a", 900, false, "/a/**")}, 0, mint.Subject{UserID: "u1 x", SessionID: "s1"}, mint.ErrBadSubject, ""},
 		{"client with slash", []string{policyJSON("a", 900, false, "/a/**")}, 0, mint.Subject{UserID: "u1", SessionID: "s1", ClientID: "c/1"}, mint.ErrBadSubject, ""},
+		{"role with space", []string{policyJSON("a", 900, false, "/a/**")}, 0, mint.Subject{UserID: "u1", SessionID: "s1", Roles: []string{"user sysadmin"}}, mint.ErrBadSubject, ""},
+		{"empty role", []string{policyJSON("a", 900, false, "/a/**")}, 0, mint.Subject{UserID: "u1", SessionID: "s1", Roles: []string{""}}, mint.ErrBadSubject, ""},
+		{"too many roles", []string{policyJSON("a", 900, false, "/a/**")}, 0, mint.Subject{UserID: "u1", SessionID: "s1", Roles: slices.Repeat([]string{"r"}, mint.MaxRoles+1)}, mint.ErrBadSubject, ""},
+		{"role that reads as none", []string{policyJSON("a", 900, false, "/a/**")}, 0, mint.Subject{UserID: "u1", SessionID: "s1", Roles: []string{"-"}}, mint.ErrBadSubject, ""},
 		{"user with underscore in :userId_*", []string{browserPolicy}, 0, mint.Subject{UserID: "u_1", SessionID: "s1"}, policy.ErrBadParamValue, ""},
 		{"user with underscore in :userId", []string{policyJSON("a", 900, false, "/users/:userId")}, 0, mint.Subject{UserID: "u_1", SessionID: "s1"}, policy.ErrBadParamValue, ""},
 		{"session with underscore in :sessionId", []string{policyJSON("a", 900, false, "/sessions/:sessionId")}, 0, mint.Subject{UserID: "u1", SessionID: "s_1"}, policy.ErrBadParamValue, ""},

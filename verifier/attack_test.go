@@ -491,6 +491,36 @@ func TestAttack_caveatTampering(t *testing.T) {
 			expectErr:  verifier.ErrConflict,
 		},
 		{
+			name:       "roles widened by a second user-roles caveat",
+			givenToken: func(t *testing.T) string { return attenuate(t, get, "user-roles user employee sysadmin") },
+			whenReq:    getReq(userPath("")),
+			expectErr:  verifier.ErrConflict,
+		},
+		{
+			name:       "roles claimed as none by a second user-roles caveat",
+			givenToken: func(t *testing.T) string { return attenuate(t, get, "user-roles -") },
+			whenReq:    getReq(userPath("")),
+			expectErr:  verifier.ErrConflict,
+		},
+		{
+			name:       "roles in another order",
+			givenToken: func(t *testing.T) string { return attenuate(t, get, "user-roles employee user") },
+			whenReq:    getReq(userPath("")),
+			expectErr:  verifier.ErrConflict,
+		},
+		{
+			name:       "user-roles caveat with an empty role",
+			givenToken: func(t *testing.T) string { return attenuate(t, get, "user-roles user  employee") },
+			whenReq:    getReq(userPath("")),
+			expectErr:  verifier.ErrBadCaveat,
+		},
+		{
+			name:       "the same user-roles caveat again: harmless",
+			givenToken: func(t *testing.T) string { return attenuate(t, get, "user-roles user employee") },
+			whenReq:    getReq(userPath("")),
+			expectErr:  nil,
+		},
+		{
 			name:       "second session that disagrees",
 			givenToken: func(t *testing.T) string { return attenuate(t, get, "session another-session") },
 			whenReq:    getReq(userPath("")),
@@ -813,7 +843,7 @@ func TestAttack_mandatoryCaveatRemoved(t *testing.T) {
 	ring := testRing(t)
 	parts := partsOf(t, mintTokens(t, ring, browserPolicy).ByMethod["GET"])
 	v := newVerifier(t, ring, nil)
-	mandatory := []string{mint.CaveatServerID, mint.CaveatMethod, mint.CaveatRoutes, mint.CaveatTimeBefore, mint.CaveatUser, mint.CaveatSession}
+	mandatory := []string{mint.CaveatServerID, mint.CaveatMethod, mint.CaveatRoutes, mint.CaveatTimeBefore, mint.CaveatUser, mint.CaveatUserRoles, mint.CaveatSession}
 	for _, name := range mandatory {
 		t.Run("without "+name, func(t *testing.T) {
 			caveats := without(parts.caveats, caveatIndex(t, parts.caveats, name))

@@ -14,7 +14,7 @@ import (
 	"github.com/authgw/authgw/verifier"
 )
 
-// benchToken is a typical browser GET token: 6 caveats, 8 routes.
+// benchToken is a typical browser GET token: 8 caveats, 8 routes.
 func benchToken(b *testing.B) (string, *verifier.Verifier, verifier.Request) {
 	ring := testRing(b)
 	toks := mintTokens(b, ring, browserPolicy)

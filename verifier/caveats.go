@@ -17,6 +17,7 @@ const (
 	kindRoutes
 	kindTimeBefore
 	kindUser
+	kindUserRoles
 	kindSession
 	kindClient
 	kindIP
@@ -33,10 +34,11 @@ type caveat struct {
 // compileCaveats checks the syntax of every caveat once, when a token's
 // signature first holds, and the rules that do not depend on the request:
 // known names, well-formed arguments, every mandatory caveat present,
-// user and session caveats that agree with each other and with the
+// user, user-roles and session caveats that agree with each other and with the
 // identifier. It fills vt.identity with what the token says.
 func compileCaveats(vt *verifiedToken, texts []string) error {
 	var seen [kindIP + 1]bool
+	var roles string
 	id := &vt.identity
 	for i, text := range texts {
 		if !mint.ValidCaveatText(text) {
@@ -84,6 +86,24 @@ func compileCaveats(vt *verifiedToken, texts []string) error {
 				return ErrConflict
 			}
 			id.UserID = arg
+		case mint.CaveatUserRoles:
+			// Like user, informational: every occurrence must be equal, so
+			// an appended caveat cannot add a role (the mint always writes
+			// one, and a token without one is refused).
+			c.kind = kindUserRoles
+			if !mint.ValidRolesArgument(arg) {
+				return ErrBadCaveat
+			}
+			if seen[kindUserRoles] {
+				if arg != roles {
+					return ErrConflict
+				}
+				break
+			}
+			roles = arg
+			if arg != mint.NoRoles {
+				id.roles = arg
+			}
 		case mint.CaveatSession:
 			c.kind = kindSession
 			if arg != id.SessionID {
@@ -105,7 +125,7 @@ func compileCaveats(vt *verifiedToken, texts []string) error {
 		}
 		seen[c.kind] = true
 	}
-	for _, k := range []caveatKind{kindServerID, kindMethod, kindRoutes, kindTimeBefore, kindUser, kindSession} {
+	for _, k := range []caveatKind{kindServerID, kindMethod, kindRoutes, kindTimeBefore, kindUser, kindUserRoles, kindSession} {
 		if !seen[k] {
 			return ErrMissingCaveat
 		}

@@ -176,6 +176,10 @@ func referenceCaveats(conds []string, sessionID string) error {
 				return verifier.ErrBadCaveat
 			}
 		case "user", "client":
+		case "user-roles":
+			if !referenceRoles(arg) {
+				return verifier.ErrBadCaveat
+			}
 		case "session":
 			if arg != sessionID {
 				return verifier.ErrConflict
@@ -187,7 +191,7 @@ func referenceCaveats(conds []string, sessionID string) error {
 		default:
 			return verifier.ErrBadCaveat
 		}
-		if name == "method" || name == "user" || name == "client" {
+		if name == "method" || name == "user" || name == "user-roles" || name == "client" {
 			if have, ok := values[name]; ok && have != arg {
 				return verifier.ErrConflict
 			}
@@ -195,7 +199,7 @@ func referenceCaveats(conds []string, sessionID string) error {
 		}
 		seen[name] = true
 	}
-	for _, name := range []string{"server-id", "method", "routes", "time-before", "user", "session"} {
+	for _, name := range []string{"server-id", "method", "routes", "time-before", "user", "user-roles", "session"} {
 		if !seen[name] {
 			return verifier.ErrMissingCaveat
 		}
@@ -302,6 +306,25 @@ func referenceCaveatText(name, arg string) bool {
 	return true
 }
 
+// referenceRoles: "-", or role names of [A-Za-z0-9._-] (1 to 64 bytes,
+// not "-") separated by single spaces.
+func referenceRoles(arg string) bool {
+	if arg == "-" {
+		return true
+	}
+	for _, role := range strings.Split(arg, " ") {
+		if role == "-" || len(role) == 0 || len(role) > 64 {
+			return false
+		}
+		for _, c := range role {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 func referenceTime(arg string) (time.Time, bool) {
 	if !strings.HasSuffix(arg, "Z") {
 		return time.Time{}, false
@@ -333,6 +356,7 @@ func referenceIP(list string, addr netip.Addr) (in, ok bool) {
 func checkIdentity(t *testing.T, id verifier.Identity, conds []string, ident mint.Identifier) {
 	t.Helper()
 	var want verifier.Identity
+	var wantRoles []string
 	want.SessionID, want.KeyID, want.IssuedAt = ident.SessionID, ident.KeyID, ident.IssuedAt
 	var routes string
 	for _, c := range conds {
@@ -344,6 +368,10 @@ func checkIdentity(t *testing.T, id verifier.Identity, conds []string, ident min
 			want.Method = arg
 		case "client":
 			want.ClientID = arg
+		case "user-roles":
+			if arg != "-" {
+				wantRoles = strings.Split(arg, " ")
+			}
 		case "routes":
 			if routes == "" {
 				routes = arg
@@ -356,7 +384,8 @@ func checkIdentity(t *testing.T, id verifier.Identity, conds []string, ident min
 		}
 	}
 	if id.UserID != want.UserID || id.SessionID != want.SessionID || id.KeyID != want.KeyID || id.Method != want.Method ||
-		id.ClientID != want.ClientID || !id.Expires.Equal(want.Expires) || !id.IssuedAt.Equal(want.IssuedAt) {
+		id.ClientID != want.ClientID || !id.Expires.Equal(want.Expires) || !id.IssuedAt.Equal(want.IssuedAt) ||
+		!slices.Equal(id.Roles(), wantRoles) {
 		t.Fatalf("identity %+v, caveats say %+v", id, want)
 	}
 	if !slices.Equal(id.Routes(), strings.Fields(routes)) {
@@ -558,7 +587,8 @@ func FuzzCaveat(f *testing.F) {
 		"routes /notes/v1/**", "routes /accounts//x", "time-before 2026-11-22T12:10:00Z",
 		"time-before 2026-11-22T11:10:00Z", "time-before 2026-11-22T12:10:00+00:00", "ip 10.0.0.0/8",
 		"ip 10.0.0.1/8", "ip 192.168.0.0/16", "user " + testSubject.UserID, "user someone",
-		"session " + testSubject.SessionID, "client client-1", "client client-2", "server-id " + testServerID,
+		"session " + testSubject.SessionID, "user-roles -", "user-roles user", "user-roles sysadmin",
+		"user-roles user  x", "user-roles - user", "client client-1", "client client-2", "server-id " + testServerID,
 		"server-id other", "foo bar", "user a\x00b", "method GET\nroutes /**", "", " ", "routes",
 	} {
 		f.Add(c)

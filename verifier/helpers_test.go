@@ -59,6 +59,7 @@ var testSubject = mint.Subject{
 	UserID:    "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
 	SessionID: "0190a1b2-c3d4-7e5f-8a9b-aaaaaaaaaaaa",
 	ClientID:  "client-1",
+	Roles:     []string{"user", "employee"},
 	Memberships: []mint.Membership{
 		{OrgID: "org-a", Read: true},
 		{OrgID: "org-b", Read: true},

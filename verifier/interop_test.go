@@ -206,6 +206,7 @@ func TestInteropNodeMacaroon(t *testing.T) {
 		"routes " + strings.Join(toks.Routes["GET"], " "),
 		"time-before " + toks.Expires.Format(time.RFC3339),
 		"user " + testSubject.UserID,
+		"user-roles user employee",
 		"session " + testSubject.SessionID,
 	}
 	if !slices.Equal(origCaveats, wantDecoded) {

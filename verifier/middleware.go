@@ -182,7 +182,7 @@ func (v *Verifier) extract(r *http.Request) (token string, fromCookie bool, err 
 // Macaroon credential is present.
 func MacaroonCredential(values []string) (token string, found, ok bool) {
 	for _, v := range values {
-		for _, cred := range strings.Split(v, ",") {
+		for cred := range strings.SplitSeq(v, ",") {
 			scheme, value, _ := strings.Cut(strings.TrimSpace(cred), " ")
 			if !strings.EqualFold(scheme, "Macaroon") {
 				continue

@@ -97,11 +97,17 @@ type Identity struct {
 	// Expires is the earliest time-before of the token.
 	Expires time.Time
 	routes  string
+	roles   string // the user-roles argument; "" for none
 }
 
 // Routes returns the routes the token was minted with. Attenuation may
 // have narrowed them further; the verifier enforced every routes caveat.
 func (id Identity) Routes() []string { return strings.Fields(id.routes) }
+
+// Roles returns the user's roles when the token was minted (its user-roles
+// caveat), nil for none; a new slice each call, so a caller may keep or
+// change it.
+func (id Identity) Roles() []string { return strings.Fields(id.roles) }
 
 // Verifier checks tokens. It is safe for concurrent use.
 type Verifier struct {

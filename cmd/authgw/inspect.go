@@ -211,7 +211,7 @@ func caveatProblem(text string) string {
 	name, _, _ := strings.Cut(text, " ")
 	switch name {
 	case mint.CaveatServerID, mint.CaveatMethod, mint.CaveatRoutes, mint.CaveatTimeBefore,
-		mint.CaveatUser, mint.CaveatSession, mint.CaveatClient, mint.CaveatIP:
+		mint.CaveatUser, mint.CaveatUserRoles, mint.CaveatSession, mint.CaveatClient, mint.CaveatIP:
 		return ""
 	}
 	return fmt.Sprintf("unknown caveat %q", name)

@@ -15,7 +15,7 @@ import (
 )
 
 const mintUsage = `Usage: authgw mint --policy FILE [--policy FILE...] --user ID [--client ID]
-                   [--session ID] [--ttl DURATION] [--org ORGID[:FLAGS]...]
+                   [--session ID] [--roles R1,R2] [--ttl DURATION] [--org ORGID[:FLAGS]...]
                    [--keys FILE] [--server-id ID] [--data-dir DIR]
 
 Mints, offline and as login does, one token per HTTP method that the
@@ -30,6 +30,9 @@ Flags:
                        that policies with "bindClient" require
   --session ID         the session: identifier, session caveat and
                        :sessionId (default: a new random UUIDv7)
+  --roles R1,R2        the user's roles, written in the user-roles caveat
+                       (backends read them as u.r); policies are not
+                       chosen by them (default: none)
   --ttl DURATION       a lifetime shorter than the policies', e.g. 5m
   --org ORGID[:FLAGS]  a membership, expanding :orgId routes; FLAGS is a
                        comma-separated subset of read,edit,manage,delete.
@@ -50,6 +53,7 @@ type mintCommand struct {
 	user     string
 	client   string
 	session  string
+	roles    string
 	ttl      durationFlag
 }
 
@@ -62,6 +66,7 @@ func (m *mintCommand) flagSet() *flag.FlagSet {
 	fs.StringVar(&m.user, "user", "", "user ID")
 	fs.StringVar(&m.client, "client", "", "client ID")
 	fs.StringVar(&m.session, "session", "", "session ID")
+	fs.StringVar(&m.roles, "roles", "", "the user's roles, comma-separated, for the user-roles caveat")
 	fs.Var(&m.ttl, "ttl", "lifetime")
 	return fs
 }
@@ -108,6 +113,7 @@ func (m *mintCommand) run(c *cli, args []string) error {
 			return err
 		}
 	}
+	roles, _ := parseList(m.roles)
 	minter, err := mint.New(mint.Config{Keys: ring, ServerID: serverID, Now: c.now, Rand: c.random})
 	if err != nil {
 		return fmt.Errorf("--server-id: %w", err)
@@ -116,11 +122,12 @@ func (m *mintCommand) run(c *cli, args []string) error {
 		UserID:      m.user,
 		SessionID:   session,
 		ClientID:    m.client,
+		Roles:       roles,
 		Memberships: memberships,
 		TTL:         m.ttl.d,
 	})
 	if errors.Is(err, mint.ErrBadSubject) {
-		return fmt.Errorf("%w (see --user, --session, --client)", err)
+		return fmt.Errorf("%w (see --user, --session, --client, --roles)", err)
 	}
 	if err != nil {
 		return err
