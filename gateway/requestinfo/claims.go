@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
-	"strings"
 )
 
 // Header names and values of the request info sent to backends.
@@ -68,18 +67,45 @@ var b64 = base64.RawURLEncoding.Strict()
 // SetHeaders sets the three request-info headers on h for token, replacing
 // any value already there.
 func SetHeaders(h http.Header, token string) {
-	h.Set(HeaderInfo, token)
-	h.Set(HeaderSigned, "1")
-	h.Set(HeaderAlgorithm, Algorithm)
+	// One array for the three values (capped slices: an append elsewhere
+	// copies), set under their canonical names.
+	vals := [...]string{token, "1", Algorithm}
+	shared := vals[:]
+	h[HeaderInfo] = shared[0:1:1]
+	h[HeaderSigned] = shared[1:2:2]
+	h[HeaderAlgorithm] = shared[2:3:3]
 }
 
-// RemoveHeaders deletes every header of h whose name starts with
-// X-Auth-Info, in any case, so a client cannot pass its own request info
-// through the gateway.
+// RemoveHeaders deletes every header of h that IsInfoHeader names, so a
+// client cannot pass its own request info through the gateway.
 func RemoveHeaders(h http.Header) {
 	for name := range h {
-		if len(name) >= len(HeaderInfo) && strings.EqualFold(name[:len(HeaderInfo)], HeaderInfo) {
+		if IsInfoHeader(name) {
 			delete(h, name)
 		}
 	}
+}
+
+// IsInfoHeader reports whether a header name starts with X-Auth-Info in
+// any case, with "_" read as "-": CGI-style servers (WSGI, Rack, PHP)
+// read X_Auth_Info as X-Auth-Info, so a client's X_Auth_Info could shadow
+// the gateway's. It allocates nothing.
+func IsInfoHeader(name string) bool {
+	const prefix = "x-auth-info" // HeaderInfo in lower case
+	if len(name) < len(prefix) {
+		return false
+	}
+	for i := 0; i < len(prefix); i++ {
+		c := name[i]
+		switch {
+		case c == '_':
+			c = '-'
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		if c != prefix[i] {
+			return false
+		}
+	}
+	return true
 }
