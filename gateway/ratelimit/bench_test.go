@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/authgw/authgw/db/dbtest"
 	"github.com/authgw/authgw/gateway/ratelimit"
 )
 
@@ -85,8 +86,8 @@ func BenchmarkMutexMapBaselineParallel(b *testing.B) {
 // BenchmarkRedisAllow is one decision in the test Redis over loopback:
 // one EVALSHA round trip. It skips without Redis.
 func BenchmarkRedisAllow(b *testing.B) {
-	c := newRedisClient(b)
-	prefix := testPrefix(b, c)
+	c := dbtest.Redis(b)
+	prefix := dbtest.RedisPrefix(b, c, "rl")
 	r, err := ratelimit.NewRedis(ratelimit.RedisConfig{Client: c, Prefix: prefix})
 	if err != nil {
 		b.Fatal(err)

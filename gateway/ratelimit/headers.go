@@ -25,9 +25,13 @@ func Headers(h http.Header, d Decision) {
 	// The keys are written in canonical form (as http.Header.Set would
 	// make them), so that setting them does not allocate a new key per
 	// request; header names are case-insensitive on the wire.
-	h[headerLimit] = []string{strconv.Itoa(d.Limit)}
-	h[headerRemaining] = []string{strconv.Itoa(max(d.Remaining, 0))}
-	h[headerReset] = []string{strconv.FormatInt(ceilSeconds(d.ResetAfter), 10)}
+	// The three values share one array; the slices are capped, so an
+	// append elsewhere copies.
+	vals := [...]string{strconv.Itoa(d.Limit), strconv.Itoa(max(d.Remaining, 0)), strconv.FormatInt(ceilSeconds(d.ResetAfter), 10)}
+	shared := vals[:]
+	h[headerLimit] = shared[0:1:1]
+	h[headerRemaining] = shared[1:2:2]
+	h[headerReset] = shared[2:3:3]
 	if !d.Allowed {
 		h.Set("Retry-After", strconv.FormatInt(max(ceilSeconds(d.RetryAfter), 1), 10))
 	}

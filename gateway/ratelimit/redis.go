@@ -97,7 +97,7 @@ func NewRedis(cfg RedisConfig) (*Redis, error) {
 	if cfg.Client == nil {
 		return nil, errors.New("ratelimit: RedisConfig.Client is required")
 	}
-	if !contextTimeoutEnabled(cfg.Client) {
+	if !ContextTimeoutEnabled(cfg.Client) {
 		return nil, errors.New("ratelimit: RedisConfig.Client must have ContextTimeoutEnabled set, or a hung Redis would stall requests beyond Timeout")
 	}
 	if cfg.Timeout < 0 || cfg.Cooldown < 0 || cfg.LogEvery < 0 {
@@ -136,9 +136,11 @@ func NewRedis(cfg RedisConfig) (*Redis, error) {
 	}, nil
 }
 
-// contextTimeoutEnabled reports whether the client lets a context deadline
-// bound its socket reads and writes; clients of other types are trusted.
-func contextTimeoutEnabled(c redis.UniversalClient) bool {
+// ContextTimeoutEnabled reports whether the client lets a context
+// deadline bound its socket reads and writes (go-redis ignores deadlines
+// otherwise), as every Redis client of authgw must; clients of other
+// types are trusted.
+func ContextTimeoutEnabled(c redis.UniversalClient) bool {
 	switch c := c.(type) {
 	case *redis.Client:
 		return c.Options().ContextTimeoutEnabled
@@ -210,8 +212,8 @@ func (r *Redis) fail(err error) {
 }
 
 // Degraded reports whether the last call to Redis failed, so that requests
-// are being limited per process by the Fallback. (The gateway's /readyz
-// does not report it yet.)
+// are being limited per process by the Fallback. The gateway's /readyz
+// lists it among what is degraded.
 func (r *Redis) Degraded() bool { return r.degraded.Load() }
 
 // Failures returns the number of calls to Redis that have failed since

@@ -12,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/authgw/authgw/db/dbtest"
 	"github.com/authgw/authgw/gateway/ratelimit"
 )
 
@@ -19,7 +20,7 @@ import (
 // its own, and that prefix.
 func newTestRedis(t *testing.T, c *redis.Client) (*ratelimit.Redis, string) {
 	t.Helper()
-	prefix := testPrefix(t, c)
+	prefix := dbtest.RedisPrefix(t, c, "rl")
 	r, err := ratelimit.NewRedis(ratelimit.RedisConfig{Client: c, Prefix: prefix})
 	if err != nil {
 		t.Fatal(err)
@@ -28,7 +29,7 @@ func newTestRedis(t *testing.T, c *redis.Client) (*ratelimit.Redis, string) {
 }
 
 func TestRedisSemantics(t *testing.T) {
-	c := newRedisClient(t)
+	c := dbtest.Redis(t)
 	testSemantics(t, func(t *testing.T) harness {
 		t.Parallel() // the cases sleep on the real clock
 		r, _ := newTestRedis(t, c)
@@ -52,7 +53,7 @@ func TestRedisKeyExpiresWithItsBurst(t *testing.T) {
 		{name: "whole burst: expires after one second", givenRequests: 10, expectMinTTL: 950 * time.Millisecond, expectMaxTTL: time.Second},
 		{name: "refused requests do not extend it", givenRequests: 15, expectMinTTL: 950 * time.Millisecond, expectMaxTTL: time.Second},
 	}
-	c := newRedisClient(t)
+	c := dbtest.Redis(t)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r, prefix := newTestRedis(t, c)
@@ -96,10 +97,10 @@ func TestRedisTwoInstancesShareOneLimit(t *testing.T) {
 		duration   = 2 * time.Second
 		goroutines = 3 // per instance
 	)
-	first := newRedisClient(t)
-	second := redis.NewClient(redisOptions(t))
+	first := dbtest.Redis(t)
+	second := redis.NewClient(dbtest.RedisOptions(t))
 	t.Cleanup(func() { second.Close() })
-	prefix := testPrefix(t, first)
+	prefix := dbtest.RedisPrefix(t, first, "rl")
 	var instances []*ratelimit.Redis
 	for _, c := range []*redis.Client{first, second} {
 		// A generous timeout: this test is about sharing one limit, and on
@@ -263,10 +264,10 @@ func TestRedisDownFailsToLocal(t *testing.T) {
 }
 
 func TestRedisRecovers(t *testing.T) {
-	newRedisClient(t) // skips without Redis
+	dbtest.Redis(t) // skips without Redis
 	var down atomic.Bool
 	down.Store(true)
-	opt := redisOptions(t)
+	opt := dbtest.RedisOptions(t)
 	opt.Dialer = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		if down.Load() {
 			return nil, errors.New("test: Redis is down")
@@ -278,7 +279,7 @@ func TestRedisRecovers(t *testing.T) {
 	t.Cleanup(func() { c.Close() })
 	var logs logBuffer
 	r, err := ratelimit.NewRedis(ratelimit.RedisConfig{
-		Client: c, Prefix: testPrefix(t, c), Cooldown: 20 * time.Millisecond, Logger: logs.Logger(),
+		Client: c, Prefix: dbtest.RedisPrefix(t, c, "rl"), Cooldown: 20 * time.Millisecond, Logger: logs.Logger(),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -314,7 +315,7 @@ func TestRedisRecovers(t *testing.T) {
 }
 
 func TestRedisCanceledContextIsAnErrorNotAnOutage(t *testing.T) {
-	c := newRedisClient(t)
+	c := dbtest.Redis(t)
 	r, _ := newTestRedis(t, c)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

@@ -7,7 +7,9 @@ package revocation
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/authgw/authgw/db"
@@ -53,6 +55,16 @@ type Poller struct {
 	cfg      Config
 	cursor   int64
 	lastPoll time.Time
+	// failing is set while polls fail (nil after a good one); read by
+	// Degraded from other goroutines.
+	failing atomic.Pointer[pollFailure]
+}
+
+// pollFailure describes a run of failed polls.
+type pollFailure struct {
+	err      error
+	since    time.Time // when the first poll of the run failed
+	lastGood time.Time // the last good poll before it; zero for none
 }
 
 // New checks cfg and returns a Poller. It fails when Feed or Set is
@@ -86,6 +98,36 @@ func New(cfg Config) (*Poller, error) {
 // then stays where it was.
 func (p *Poller) Poll(ctx context.Context) error {
 	now := p.cfg.Now()
+	err := p.poll(ctx, now)
+	if err == nil {
+		p.failing.Store(nil)
+		return nil
+	}
+	f := &pollFailure{err: err, since: now, lastGood: p.lastPoll}
+	if prev := p.failing.Load(); prev != nil {
+		f.since = prev.since
+	}
+	p.failing.Store(f)
+	return err
+}
+
+// Degraded says since when polls fail and why, or "" while they succeed.
+// While they fail, revocations made elsewhere (logouts, bans) reach this
+// gateway only by Redis, if at all. Safe to call concurrently with Run.
+func (p *Poller) Degraded() string {
+	f := p.failing.Load()
+	if f == nil {
+		return ""
+	}
+	last := "none since start"
+	if !f.lastGood.IsZero() {
+		last = f.lastGood.UTC().Format(time.RFC3339)
+	}
+	return fmt.Sprintf("revocation feed: polls failing since %s (last good poll: %s): %v",
+		f.since.UTC().Format(time.RFC3339), last, f.err)
+}
+
+func (p *Poller) poll(ctx context.Context, now time.Time) error {
 	cursor := p.cursor
 	for {
 		page, err := p.cfg.Feed.RevocationsSince(ctx, cursor, pageSize)
@@ -114,13 +156,18 @@ func (p *Poller) Poll(ctx context.Context) error {
 	return nil
 }
 
-func (p *Poller) apply(r db.Revocation) {
+func (p *Poller) apply(r db.Revocation) { Apply(p.cfg.Set, r) }
+
+// Apply puts one revocation of the feed into set: a session revoked, or
+// a user's tokens issued before NotBeforeMs; either until ExpiresMs.
+// Other kinds are ignored.
+func Apply(set *verifier.RevocationSet, r db.Revocation) {
 	expires := time.UnixMilli(r.ExpiresMs)
 	switch r.Kind {
 	case db.RevokeSession:
-		p.cfg.Set.RevokeSession(r.Subject, expires)
+		set.RevokeSession(r.Subject, expires)
 	case db.RevokeUser:
-		p.cfg.Set.RevokeUserBefore(r.Subject, time.UnixMilli(r.NotBeforeMs), expires)
+		set.RevokeUserBefore(r.Subject, time.UnixMilli(r.NotBeforeMs), expires)
 	}
 }
 

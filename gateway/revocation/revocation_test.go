@@ -2,6 +2,7 @@ package revocation_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -69,5 +70,50 @@ func TestPollerFeedsTheSet(t *testing.T) {
 func TestNewRefusesMissingParts(t *testing.T) {
 	if _, err := revocation.New(revocation.Config{}); err == nil {
 		t.Fatal("New accepted a config without Feed and Set")
+	}
+}
+
+// failingFeed is the database's feed until down is set.
+type failingFeed struct {
+	revocation.Feed
+	down bool
+}
+
+func (f *failingFeed) RevocationsSince(ctx context.Context, cursor int64, limit int) ([]db.Revocation, error) {
+	if f.down {
+		return nil, errors.New("database down")
+	}
+	return f.Feed.RevocationsSince(ctx, cursor, limit)
+}
+
+// TestPollerDegraded: failing polls are reported, since the first of the
+// run, with the last good poll; a good poll clears it.
+func TestPollerDegraded(t *testing.T) {
+	ctx := context.Background()
+	now := time.UnixMilli(1_800_000_000_000)
+	feed := &failingFeed{Feed: dbtest.SQLite(t)}
+	p, err := revocation.New(revocation.Config{Feed: feed, Set: verifier.NewRevocationSet(), Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Poll(ctx); err != nil || p.Degraded() != "" {
+		t.Fatalf("good poll: %v, Degraded %q", err, p.Degraded())
+	}
+	good := now
+	feed.down = true
+	for range 3 {
+		now = now.Add(time.Second)
+		if err := p.Poll(ctx); err == nil {
+			t.Fatal("a poll of a failing feed succeeded")
+		}
+	}
+	want := "revocation feed: polls failing since " + good.Add(time.Second).UTC().Format(time.RFC3339) +
+		" (last good poll: " + good.UTC().Format(time.RFC3339) + "): database down"
+	if got := p.Degraded(); got != want {
+		t.Errorf("Degraded %q, want %q", got, want)
+	}
+	feed.down = false
+	if err := p.Poll(ctx); err != nil || p.Degraded() != "" {
+		t.Errorf("after recovery: %v, Degraded %q", err, p.Degraded())
 	}
 }
