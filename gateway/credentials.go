@@ -24,7 +24,7 @@ import (
 // an empty ID.
 func basicCredential(values []string) (id, secret string, hasSecret, found, ok bool) {
 	for _, v := range values {
-		for _, cred := range strings.Split(v, ",") {
+		for cred := range strings.SplitSeq(v, ",") {
 			scheme, value, _ := strings.Cut(strings.TrimSpace(cred), " ")
 			if !strings.EqualFold(scheme, "Basic") {
 				continue
@@ -33,11 +33,18 @@ func basicCredential(values []string) (id, secret string, hasSecret, found, ok b
 				return "", "", false, false, false
 			}
 			found = true
-			raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(value))
+			// Decoded on the stack when it fits: one string, not two.
+			value = strings.TrimSpace(value)
+			var buf [256]byte
+			raw := buf[:0]
+			if n := base64.StdEncoding.DecodedLen(len(value)); n > len(buf) {
+				raw = make([]byte, n)
+			}
+			n, err := base64.StdEncoding.Decode(raw[:cap(raw)], []byte(value))
 			if err != nil {
 				return "", "", false, false, false
 			}
-			id, secret, hasSecret = strings.Cut(string(raw), ":")
+			id, secret, hasSecret = strings.Cut(string(raw[:n]), ":")
 			if id == "" {
 				return "", "", false, false, false
 			}
@@ -52,10 +59,10 @@ func basicCredential(values []string) (id, secret string, hasSecret, found, ok b
 // ("$2...") verified once and then remembered (see bcryptCache).
 // throttled is true, and ok false, when the secret would need a bcrypt
 // check the client has no budget left for.
-func (g *Gateway) secretMatches(c *client, secret string) (ok, throttled bool) {
+func (g *Gateway) secretMatches(c *client, ip, secret string) (ok, throttled bool) {
 	sum := sha256.Sum256([]byte(secret))
 	if strings.HasPrefix(c.secretHash, "$2") {
-		return g.bcrypt.check(c.id, c.secretHash, sum, secret, g.cfg.Now())
+		return g.bcrypt.check(c.id, ip, c.secretHash, sum, secret, g.cfg.Now())
 	}
 	var got [sha256.Size * 2]byte
 	hex.Encode(got[:], sum[:])
@@ -67,9 +74,13 @@ func (g *Gateway) secretMatches(c *client, secret string) (ok, throttled bool) {
 const maxBcryptCache = 10000
 
 // A client with a legacy bcrypt secret may make the gateway run bcrypt
-// (tens of milliseconds of CPU) bcryptPerSecond times a second, in bursts
-// of bcryptBurst: wrong secrets cannot buy the gateway's CPU. A secret
-// that matched once is remembered and costs nothing afterwards.
+// (tens of milliseconds of CPU) bcryptPerSecond times a second from one
+// IP address, in bursts of bcryptBurst: wrong secrets cannot buy the
+// gateway's CPU. The budget is per client and IP, not per client alone,
+// so that someone who knows a client's (public) ID cannot keep its budget
+// empty and lock the client out of an instance that has not yet
+// remembered its secret. A secret that matched once is remembered and
+// costs nothing afterwards.
 const (
 	bcryptPerSecond = 1
 	bcryptBurst     = 4
@@ -96,7 +107,7 @@ type bcryptBudget struct {
 	last   time.Time
 }
 
-func (b *bcryptCache) check(clientID, stored string, sum [sha256.Size]byte, secret string, now time.Time) (ok, throttled bool) {
+func (b *bcryptCache) check(clientID, ip, stored string, sum [sha256.Size]byte, secret string, now time.Time) (ok, throttled bool) {
 	k := bcryptKey{clientID, sum}
 	b.mu.RLock()
 	hit, found := b.ok[k]
@@ -104,7 +115,7 @@ func (b *bcryptCache) check(clientID, stored string, sum [sha256.Size]byte, secr
 	if found && subtle.ConstantTimeCompare([]byte(hit), []byte(stored)) == 1 {
 		return true, false
 	}
-	if !b.spend(clientID, now) {
+	if !b.spend(clientID+" "+ip, now) {
 		return false, true
 	}
 	if bcrypt.CompareHashAndPassword([]byte(stored), []byte(secret)) != nil {
@@ -119,18 +130,18 @@ func (b *bcryptCache) check(clientID, stored string, sum [sha256.Size]byte, secr
 	return true, false
 }
 
-// spend takes one bcrypt check from the client's budget, refilled at
-// bcryptPerSecond up to bcryptBurst; false when it is empty.
-func (b *bcryptCache) spend(clientID string, now time.Time) bool {
+// spend takes one bcrypt check from the budget of key (client and IP),
+// refilled at bcryptPerSecond up to bcryptBurst; false when it is empty.
+func (b *bcryptCache) spend(key string, now time.Time) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.budget == nil || len(b.budget) >= maxBcryptCache {
 		b.budget = map[string]*bcryptBudget{}
 	}
-	bb := b.budget[clientID]
+	bb := b.budget[key]
 	if bb == nil {
 		bb = &bcryptBudget{tokens: bcryptBurst, last: now}
-		b.budget[clientID] = bb
+		b.budget[key] = bb
 	}
 	if elapsed := now.Sub(bb.last).Seconds(); elapsed > 0 {
 		bb.tokens = min(bcryptBurst, bb.tokens+elapsed*bcryptPerSecond)

@@ -40,6 +40,8 @@ func writeError(w http.ResponseWriter, e *envelope.Error) {
 	switch e.Code {
 	case CodeMissingBasicAuth, CodeUnknownClient, CodeInvalidClientSecret, CodeMalformedBasicAuth:
 		w.Header().Set("WWW-Authenticate", basicChallenge)
+	case CodeSecretCheckThrottled:
+		w.Header().Set("Retry-After", "1") // the budget refills one check a second
 	}
 	envelope.Write(w, e)
 }

@@ -93,6 +93,11 @@ type Config struct {
 	Now func() time.Time
 	// Rand generates request IDs. Optional. Default crypto/rand.Reader.
 	Rand io.Reader
+	// Health lists other parts of the process that can be degraded while
+	// the gateway serves, such as the revocation poller
+	// (revocation.Poller.Degraded): each returns what is wrong, or "".
+	// Degraded (and /readyz) reports them. Optional.
+	Health []func() string
 }
 
 // Gateway is the request pipeline of SPEC §5. It is safe for concurrent
@@ -110,8 +115,8 @@ type Gateway struct {
 
 	snap        atomic.Pointer[snapshot]
 	refreshMu   sync.Mutex
-	lastErr     atomic.Pointer[error]
-	lastAttempt atomic.Int64 // unix nanoseconds of the last Refresh
+	failing     atomic.Pointer[refreshFailure] // nil while refreshes succeed
+	lastAttempt atomic.Int64                   // unix nanoseconds of the last Refresh
 
 	// Request IDs are a random per-process prefix and a counter: unique
 	// without a read of the random source per request.
@@ -205,13 +210,24 @@ func (g *Gateway) Refresh(ctx context.Context) error {
 	s, err := g.cfg.Snapshots.LoadSnapshot(ctx, now.UnixMilli())
 	if err != nil {
 		err = fmt.Errorf("gateway: load snapshot: %w", err)
-		g.lastErr.Store(&err)
+		f := &refreshFailure{err: err, since: now}
+		if prev := g.failing.Load(); prev != nil {
+			f.since = prev.since
+		}
+		g.failing.Store(f)
 		g.metrics.refreshFailures.Add(1)
 		return err
 	}
 	g.snap.Store(compile(s, now, func(msg string, args ...any) { g.cfg.Logger.Warn(msg, args...) }))
-	g.lastErr.Store(nil)
+	g.failing.Store(nil)
 	return nil
+}
+
+// refreshFailure describes a run of failed refreshes, written under
+// refreshMu.
+type refreshFailure struct {
+	err   error     // the last refresh's
+	since time.Time // when the first refresh of the run failed
 }
 
 // Run refreshes the snapshot at once and then every RefreshInterval until
@@ -232,28 +248,63 @@ func (g *Gateway) Run(ctx context.Context) {
 	}
 }
 
-// Ready returns nil when the gateway serves from a fresh snapshot, else an
-// error saying what is degraded: no snapshot loaded yet, or the snapshot
-// older than three refresh intervals (the database is failing).
+// Ready returns nil when the gateway can serve requests, which it can
+// from any snapshot, however old. It errors only when no snapshot has
+// been loaded yet (every request is answered 503 NOT-READY), wrapping the
+// last refresh's error if one failed. A stale snapshot is reported by
+// Degraded, not here: the database being down would otherwise make every
+// instance unready at once, and a load balancer take them all out.
 func (g *Gateway) Ready() error {
+	if g.snap.Load() != nil {
+		return nil
+	}
+	if f := g.failing.Load(); f != nil {
+		return fmt.Errorf("no snapshot loaded yet: %w", f.err)
+	}
+	return errors.New("no snapshot loaded yet")
+}
+
+// degradedReporter is a Limiter that can tell it is limiting on a
+// fallback, as ratelimit.Redis does while Redis is unavailable.
+type degradedReporter interface {
+	Degraded() bool
+}
+
+var _ degradedReporter = (*ratelimit.Redis)(nil)
+
+// Degraded returns what is degraded while the gateway serves, one
+// sentence each, or nil when nothing is: snapshot refreshes failing
+// (since when, how old the last good snapshot is, the last error); the
+// snapshot older than three refresh intervals without a failure (a
+// refresh hanging, or Run not running); and the rate limiter limiting
+// each process on its own because its last call to Redis failed. Before
+// the first snapshot, Ready's error is what counts.
+func (g *Gateway) Degraded() []string {
+	var out []string
+	now := g.cfg.Now()
+	var age time.Duration
 	s := g.snap.Load()
-	var last error
-	if p := g.lastErr.Load(); p != nil {
-		last = *p
+	if s != nil {
+		age = now.Sub(s.loadedAt)
 	}
-	if s == nil {
-		if last != nil {
-			return fmt.Errorf("no snapshot loaded yet: %w", last)
+	switch f := g.failing.Load(); {
+	case f != nil && s != nil:
+		out = append(out, fmt.Sprintf("snapshot refresh failing since %s, last good snapshot %s old: %v",
+			f.since.UTC().Format(time.RFC3339), age.Round(time.Millisecond), f.err))
+	case f != nil:
+		out = append(out, fmt.Sprintf("snapshot refresh failing since %s: %v", f.since.UTC().Format(time.RFC3339), f.err))
+	case s != nil && age > 3*g.cfg.RefreshInterval:
+		out = append(out, fmt.Sprintf("snapshot not refreshed for %s (refresh interval %s)", age.Round(time.Millisecond), g.cfg.RefreshInterval))
+	}
+	if l, ok := g.limiter.(degradedReporter); ok && l.Degraded() {
+		out = append(out, "rate limiter: Redis unavailable at its last call, each gateway process limits on its own")
+	}
+	for _, check := range g.cfg.Health {
+		if msg := check(); msg != "" {
+			out = append(out, msg)
 		}
-		return errors.New("no snapshot loaded yet")
 	}
-	if age := g.cfg.Now().Sub(s.loadedAt); age > 3*g.cfg.RefreshInterval {
-		if last != nil {
-			return fmt.Errorf("snapshot stale (loaded %s ago): %w", age.Round(time.Millisecond), last)
-		}
-		return fmt.Errorf("snapshot stale (loaded %s ago)", age.Round(time.Millisecond))
-	}
-	return nil
+	return out
 }
 
 // ServeHTTP runs the request through the pipeline.

@@ -206,7 +206,7 @@ func (e *env) tokens(sessionID string, mintedAt time.Time) mint.Tokens {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	toks, err := m.Mint([]*policy.Policy{p}, mint.Subject{UserID: "user-1", SessionID: sessionID})
+	toks, err := m.Mint([]*policy.Policy{p}, mint.Subject{UserID: "user-1", SessionID: sessionID, Roles: []string{"user", "employee"}})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -37,9 +37,10 @@ import (
 //	LOADTEST_UPSTREAM  bare, authgw: the backend's URL
 //	LOADTEST_ACCESS_LOG  authgw: 1 to format the access log (JSON, to
 //	                   io.Discard); default off, like the bare proxy
-//	LOADTEST_TARGET, LOADTEST_AUTH, LOADTEST_RATE, LOADTEST_DURATION
-//	                   load: a fixed-rate, open-loop load generator (see
-//	                   runFixedRate)
+//	LOADTEST_TARGET, LOADTEST_AUTH, LOADTEST_TARGET2, LOADTEST_AUTH2,
+//	LOADTEST_RATE, LOADTEST_DURATION, LOADTEST_CONNS
+//	                   load: a fixed-rate, open-loop load generator, for
+//	                   one target or two paired (see runFixedRate)
 //
 // A server prints one line "LOADTEST {json}" with its URL (and, for
 // authgw, a ready Authorization header value and the path to request).
@@ -191,97 +192,128 @@ func loadGateway(t *testing.T, ctx context.Context, upstream string, info map[st
 	return e.gw
 }
 
-// runFixedRate sends GETs to LOADTEST_TARGET (with LOADTEST_AUTH as
-// Authorization when set) at LOADTEST_RATE requests per second for
-// LOADTEST_DURATION (default 10s), open loop: each request is due at its
-// slot and its latency counts from then, so a stalled server is not
-// hidden (no coordinated omission). At most 256 requests are in flight;
-// a slot that finds none free counts as "dropped". It prints one line
-// "LOADTEST {json}" with the percentiles in milliseconds.
+// runFixedRate sends GETs at LOADTEST_RATE requests per second to
+// LOADTEST_TARGET (with LOADTEST_AUTH as Authorization when set) and, when
+// LOADTEST_TARGET2 is set, as many to it (with LOADTEST_AUTH2), slot by
+// slot alternately, for LOADTEST_DURATION (default 10s). Paired, both
+// targets live through the same moments of a noisy machine (a stall of
+// the generator, another process's burst), so the difference of their
+// percentiles is not the difference of two moments. Open loop: each
+// request is due at its slot and its latency counts from then, so a
+// stalled server is not hidden (no coordinated omission). Each target has
+// its own client of LOADTEST_CONNS connections (default 64); a request
+// that finds them all busy waits for one, and that wait counts. At most
+// 1,024 requests per target are pending; a slot that finds none free
+// counts as "dropped". It prints one line "LOADTEST {json}" per target
+// with the percentiles in milliseconds.
 func runFixedRate(t *testing.T) {
-	target := os.Getenv("LOADTEST_TARGET")
 	rate, err := strconv.Atoi(os.Getenv("LOADTEST_RATE"))
-	if target == "" || err != nil || rate <= 0 {
+	if os.Getenv("LOADTEST_TARGET") == "" || err != nil || rate <= 0 {
 		t.Fatal("LOADTEST_TARGET and LOADTEST_RATE (> 0) are required")
 	}
 	dur, err := time.ParseDuration(envOr("LOADTEST_DURATION", "10s"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	auth := os.Getenv("LOADTEST_AUTH")
+	conns, err := strconv.Atoi(envOr("LOADTEST_CONNS", "64"))
+	if err != nil || conns <= 0 {
+		t.Fatal("LOADTEST_CONNS: want a positive number")
+	}
+	targets := []*loadTarget{newLoadTarget(os.Getenv("LOADTEST_TARGET"), os.Getenv("LOADTEST_AUTH"), conns, rate, dur)}
+	if u := os.Getenv("LOADTEST_TARGET2"); u != "" {
+		targets = append(targets, newLoadTarget(u, os.Getenv("LOADTEST_AUTH2"), conns, rate, dur))
+	}
+	interval := time.Second / time.Duration(rate*len(targets))
+	// Warm the connections up for a second at the same rate, unmeasured.
+	warm := time.Now()
+	for i := 0; time.Since(warm) < time.Second; i++ {
+		time.Sleep(time.Until(warm.Add(time.Duration(i) * interval)))
+		targets[i%len(targets)].send(time.Time{})
+	}
+	for _, lt := range targets {
+		lt.wg.Wait()
+	}
+	start := time.Now()
+	n := int(dur/interval) / len(targets) * len(targets)
+	for i := 0; i < n; i++ {
+		due := start.Add(time.Duration(i) * interval)
+		time.Sleep(time.Until(due))
+		targets[i%len(targets)].send(due)
+	}
+	for _, lt := range targets {
+		lt.wg.Wait()
+	}
+	elapsed := time.Since(start)
+	for _, lt := range targets {
+		fmt.Printf("LOADTEST %s\n", lt.report(n/len(targets), elapsed))
+	}
+}
+
+// loadTarget is one target of runFixedRate with its own connections and
+// latencies.
+type loadTarget struct {
+	url, auth string
+	client    *http.Client
+	pending   chan struct{}
+	wg        sync.WaitGroup
+
+	mu                 sync.Mutex
+	lat                []time.Duration
+	errs, bad, dropped int
+}
+
+func newLoadTarget(url, auth string, conns, rate int, dur time.Duration) *loadTarget {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = 256
-	tr.MaxConnsPerHost = 256
-	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
-	const inflight = 256
-	sem := make(chan struct{}, inflight)
-	var (
-		mu        sync.Mutex
-		lat       = make([]time.Duration, 0, rate*int(dur/time.Second+1))
-		errs, bad int
-		dropped   int
-		wg        sync.WaitGroup
-	)
-	one := func(due time.Time) {
-		defer wg.Done()
-		defer func() { <-sem }()
-		req, _ := http.NewRequest("GET", target, nil)
-		if auth != "" {
-			req.Header.Set("Authorization", auth)
+	tr.MaxIdleConnsPerHost = conns
+	tr.MaxConnsPerHost = conns
+	return &loadTarget{url: url, auth: auth, client: &http.Client{Transport: tr, Timeout: 10 * time.Second},
+		pending: make(chan struct{}, 1024), lat: make([]time.Duration, 0, rate*int(dur/time.Second+1))}
+}
+
+// send makes one request due at due in the background; a zero due
+// (warm-up) is not measured.
+func (lt *loadTarget) send(due time.Time) {
+	select {
+	case lt.pending <- struct{}{}:
+	default:
+		lt.mu.Lock()
+		lt.dropped++
+		lt.mu.Unlock()
+		return
+	}
+	lt.wg.Add(1)
+	go func() {
+		defer lt.wg.Done()
+		defer func() { <-lt.pending }()
+		req, _ := http.NewRequest("GET", lt.url, nil)
+		if lt.auth != "" {
+			req.Header.Set("Authorization", lt.auth)
 		}
-		res, err := client.Do(req)
+		res, err := lt.client.Do(req)
 		if err == nil {
 			_, _ = io.Copy(io.Discard, res.Body)
 			_ = res.Body.Close()
 		}
+		if due.IsZero() {
+			return
+		}
 		d := time.Since(due)
-		mu.Lock()
-		defer mu.Unlock()
+		lt.mu.Lock()
+		defer lt.mu.Unlock()
 		switch {
 		case err != nil:
-			errs++
+			lt.errs++
 		case res.StatusCode != http.StatusOK:
-			bad++
+			lt.bad++
 		default:
-			lat = append(lat, d)
+			lt.lat = append(lt.lat, d)
 		}
-	}
-	// Warm the connections up for a second at the same rate, unmeasured.
-	interval := time.Second / time.Duration(rate)
-	warm := time.Now()
-	for i := 0; time.Since(warm) < time.Second; i++ {
-		due := warm.Add(time.Duration(i) * interval)
-		time.Sleep(time.Until(due))
-		req, _ := http.NewRequest("GET", target, nil)
-		if auth != "" {
-			req.Header.Set("Authorization", auth)
-		}
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem }()
-			if res, err := client.Do(req); err == nil {
-				_, _ = io.Copy(io.Discard, res.Body)
-				_ = res.Body.Close()
-			}
-		}()
-	}
-	start := time.Now()
-	n := int(dur / interval)
-	for i := 0; i < n; i++ {
-		due := start.Add(time.Duration(i) * interval)
-		time.Sleep(time.Until(due))
-		select {
-		case sem <- struct{}{}:
-			wg.Add(1)
-			go one(due)
-		default:
-			mu.Lock()
-			dropped++
-			mu.Unlock()
-		}
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
+	}()
+}
+
+// report is the target's result line: counts and percentiles in ms.
+func (lt *loadTarget) report(sent int, elapsed time.Duration) []byte {
+	lat := lt.lat
 	slices.Sort(lat)
 	pct := func(p float64) float64 {
 		if len(lat) == 0 {
@@ -290,9 +322,9 @@ func runFixedRate(t *testing.T) {
 		return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))].Microseconds()) / 1000
 	}
 	line, _ := json.Marshal(map[string]any{
-		"role": "load", "target": target, "rate": rate, "sent": n, "ok": len(lat), "errors": errs,
-		"non200": bad, "dropped": dropped, "achieved_rps": float64(len(lat)) / elapsed.Seconds(),
-		"p50_ms": pct(0.50), "p90_ms": pct(0.90), "p99_ms": pct(0.99), "max_ms": pct(1),
+		"role": "load", "target": lt.url, "sent": sent, "ok": len(lat), "errors": lt.errs,
+		"non200": lt.bad, "dropped": lt.dropped, "achieved_rps": float64(len(lat)) / elapsed.Seconds(),
+		"p50_ms": pct(0.50), "p90_ms": pct(0.90), "p99_ms": pct(0.99), "p999_ms": pct(0.999), "max_ms": pct(1),
 	})
-	fmt.Printf("LOADTEST %s\n", line)
+	return line
 }

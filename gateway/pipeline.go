@@ -38,9 +38,11 @@ func (g *Gateway) observe(next http.Handler) http.Handler {
 		if !validRequestID(st.id) {
 			st.id = g.newRequestID()
 		}
-		r.Header.Set(HeaderRequestID, st.id)
-		w.Header().Set(HeaderRequestID, st.id)
-		rec := &recorder{ResponseWriter: w}
+		ids := [...]string{st.id, st.id} // one allocation for both headers
+		r.Header[HeaderRequestID] = ids[0:1:1]
+		w.Header()[HeaderRequestID] = ids[1:2:2]
+		st.rec.ResponseWriter = w
+		rec := &st.rec
 		r = r.WithContext(withState(r.Context(), st))
 		defer g.logRequest(rec, r, st)
 		defer g.recoverPanic(rec, r)
@@ -287,10 +289,10 @@ func (g *Gateway) checkCredentials(r *http.Request, st *reqState) *envelope.Erro
 		return envelope.New(http.StatusUnauthorized, CodeUnknownClient, "The client is unknown.")
 	}
 	if hasSecret {
-		ok, throttled := g.secretMatches(c, secret)
+		ok, throttled := g.secretMatches(c, st.ipText, secret)
 		if throttled {
 			return envelope.New(http.StatusTooManyRequests, CodeSecretCheckThrottled,
-				"Too many secret checks for this client; retry in a second.")
+				"Too many secret checks for this client from this address; retry in a second.")
 		}
 		if !ok {
 			return envelope.New(http.StatusUnauthorized, CodeInvalidClientSecret, "The client secret is wrong.")
@@ -326,7 +328,7 @@ func checkRestrictions(r *http.Request, st *reqState) *envelope.Error {
 func (g *Gateway) checkRateLimit(w http.ResponseWriter, r *http.Request, st *reqState) *envelope.Error {
 	key, rate := "", g.cfg.UnidentifiedPerSecond
 	if st.client != nil {
-		key, rate = "c:"+st.client.id, st.client.reqsPerSec
+		key, rate = st.client.limitKey, st.client.reqsPerSec
 	} else {
 		key = "ip:" + st.ipText
 	}
@@ -411,15 +413,15 @@ func (g *Gateway) route(w http.ResponseWriter, r *http.Request, st *reqState) {
 	g.proxy.ServeHTTP(w, r)
 }
 
-// claims is the request info of SPEC §5.3 for the request. The gateway
-// knows no user roles (tokens do not carry them), so u.r is empty.
+// claims is the request info of SPEC §5.3 for the request. The user's
+// roles are those the token was minted with (its user-roles caveat).
 func (g *Gateway) claims(st *reqState) requestinfo.Claims {
 	c := requestinfo.Claims{IP: st.ipText, Audience: st.apiName, SecretVerified: st.secretVerified}
 	if st.client != nil {
 		c.Client, c.ClientRoles = st.client.id, st.client.roles
 	}
 	if st.hasIdentity {
-		c.User = &requestinfo.UserClaims{ID: st.identity.UserID, SessionID: st.identity.SessionID}
+		c.User = &requestinfo.UserClaims{ID: st.identity.UserID, SessionID: st.identity.SessionID, Roles: st.identity.Roles()}
 	}
 	return c
 }

@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"bytes"
 	"net/http"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -227,7 +228,9 @@ func TestPipeline_accounts(t *testing.T) {
 // budget of them (4, refilled at one a second; the test's clock stands
 // still); a secret that matched once is remembered and needs none.
 func TestLegacySecretBudget(t *testing.T) {
-	e := newEnv(t, nil)
+	// Client IPs come from X-Forwarded-For: the test's loopback peer is a
+	// trusted proxy.
+	e := newEnv(t, func(c *gateway.Config) { c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")} })
 	e.api("demo", 1, echoBackend(t, "demo").URL, false, true)
 	legacy, err := bcrypt.GenerateFromPassword([]byte("legacy-secret"), bcrypt.MinCost)
 	if err != nil {
@@ -237,26 +240,33 @@ func TestLegacySecretBudget(t *testing.T) {
 	bystander := e.client(string(legacy), -1)
 	e.refresh()
 	tok := e.tokens("session-1", fixedNow).ByMethod["GET"]
+	const attacker, owner = "198.51.100.7", "203.0.113.9"
 	tests := []struct {
 		name         string
 		givenClient  string
 		givenSecret  string
+		givenIP      string
 		expectStatus int
 		expectCode   string
 	}{
-		{"right secret, first bcrypt", attacked, "legacy-secret", 200, ""},
-		{"wrong secret 1", attacked, "guess-1", 401, "INVALID-CLIENT-SECRET"},
-		{"wrong secret 2", attacked, "guess-2", 401, "INVALID-CLIENT-SECRET"},
-		{"wrong secret 3, the budget's last", attacked, "guess-3", 401, "INVALID-CLIENT-SECRET"},
-		{"wrong secret 4: no bcrypt left", attacked, "guess-4", 429, "SECRET-CHECK-THROTTLED"},
-		{"the remembered right secret needs no bcrypt", attacked, "legacy-secret", 200, ""},
-		{"another client has its own budget", bystander, "legacy-secret", 200, ""},
+		{"wrong secret 1", attacked, "guess-1", attacker, 401, "INVALID-CLIENT-SECRET"},
+		{"wrong secret 2", attacked, "guess-2", attacker, 401, "INVALID-CLIENT-SECRET"},
+		{"wrong secret 3", attacked, "guess-3", attacker, 401, "INVALID-CLIENT-SECRET"},
+		{"wrong secret 4, the budget's last", attacked, "guess-4", attacker, 401, "INVALID-CLIENT-SECRET"},
+		{"wrong secret 5: no bcrypt left at this address", attacked, "guess-5", attacker, 429, "SECRET-CHECK-THROTTLED"},
+		{"the right secret from that address waits too", attacked, "legacy-secret", attacker, 429, "SECRET-CHECK-THROTTLED"},
+		{"the client's own address has its own budget: not locked out", attacked, "legacy-secret", owner, 200, ""},
+		{"the remembered right secret needs no bcrypt, from any address", attacked, "legacy-secret", attacker, 200, ""},
+		{"another client has its own budget", bystander, "legacy-secret", attacker, 200, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res, body := e.send("GET", "/demo/v1/items", header("Authorization", authz(tt.givenClient, tt.givenSecret, tok)), nil)
+			res, body := e.send("GET", "/demo/v1/items", header("Authorization", authz(tt.givenClient, tt.givenSecret, tok), "X-Forwarded-For", tt.givenIP), nil)
 			if res.StatusCode != tt.expectStatus || (tt.expectCode != "" && !bytes.Contains(body, []byte(`"code":"`+tt.expectCode+`"`))) {
 				t.Fatalf("status %d %s, want %d %s", res.StatusCode, body, tt.expectStatus, tt.expectCode)
+			}
+			if tt.expectStatus == 429 && res.Header.Get("Retry-After") != "1" {
+				t.Errorf("Retry-After %q, want 1", res.Header.Get("Retry-After"))
 			}
 		})
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -28,17 +29,22 @@ func proxyEnv(t *testing.T, mod func(*gateway.Config)) (e *env, clientID string,
 	return e, clientID, e.tokens("session-1", fixedNow).ByMethod
 }
 
+var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+
 // TestProxy_headerHygiene: what the client sends about itself is replaced
 // by what the gateway knows; credentials never reach the backend.
 func TestProxy_headerHygiene(t *testing.T) {
 	tests := []struct {
 		name        string
 		givenProxy  []netip.Prefix
+		givenProto  string
 		expectXFF   string
 		expectProto string
 	}{
-		{"X-Forwarded-For and -Proto ignored without trusted proxies", nil, "127.0.0.1", "http"},
-		{"X-Forwarded-For and -Proto honoured from a trusted proxy", []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, "203.0.113.7", "https"},
+		{"X-Forwarded-For and -Proto ignored without trusted proxies", nil, "https", "127.0.0.1", "http"},
+		{"X-Forwarded-For and -Proto honoured from a trusted proxy", loopback, "https", "203.0.113.7", "https"},
+		{"-Proto of a chain of proxies: the first hop's", loopback, "HTTPS, http", "203.0.113.7", "https"},
+		{"-Proto not a scheme: http", loopback, "gopher", "203.0.113.7", "http"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -47,10 +53,11 @@ func TestProxy_headerHygiene(t *testing.T) {
 				"Authorization", authz(id, "s3cret", tok["GET"]),
 				"X-Forwarded-For", "198.51.100.1, 203.0.113.7",
 				"X-Forwarded-Host", "spoofed.example",
-				"X-Forwarded-Proto", "https",
+				"X-Forwarded-Proto", tt.givenProto,
 				"X_Forwarded_For", "6.6.6.6",
 				"X_Auth_Info", "forged.token.here",
 				"X_Real_Ip", "6.6.6.6",
+				"X_Request_Id", "forged-request-id",
 				"Forwarded", "for=1.2.3.4",
 				"X-Auth-Info", "forged.token.here",
 				"x-auth-info-extra", "forged",
@@ -65,7 +72,8 @@ func TestProxy_headerHygiene(t *testing.T) {
 				t.Fatalf("backend could not verify X-Auth-Info: %s", got.InfoError)
 			}
 			c := got.Claims
-			if c.Client != id || !c.SecretVerified || c.Audience != "demo" || c.IP != tt.expectXFF || c.User == nil || c.User.ID != "user-1" || c.User.SessionID != "session-1" {
+			if c.Client != id || !c.SecretVerified || c.Audience != "demo" || c.IP != tt.expectXFF || c.User == nil || c.User.ID != "user-1" || c.User.SessionID != "session-1" ||
+				!slices.Equal(c.User.Roles, []string{"user", "employee"}) {
 				t.Errorf("claims %+v", *c)
 			}
 			h := http.Header(got.Header)

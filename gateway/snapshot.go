@@ -26,6 +26,7 @@ type client struct {
 	id         string
 	secretHash string // lower-case SHA-256 hex, or a legacy "$2..." bcrypt hash
 	reqsPerSec int
+	limitKey   string // the rate limiter's key, "c:<id>", made once
 	roles      []string
 	// Restrictions: a nil slice or map means "no restriction of the type";
 	// a non-nil empty one (every stored value unparsable) refuses all.
@@ -70,7 +71,7 @@ func compile(s db.Snapshot, now time.Time, problem func(msg string, args ...any)
 	out := &snapshot{clients: make(map[string]*client, len(s.Clients)), apis: map[string]*apiFamily{}, loadedAt: now}
 	for i := range s.Clients {
 		c := &s.Clients[i]
-		cc := &client{id: c.ID, secretHash: c.SecretHash, reqsPerSec: c.ReqsPerSec, roles: c.Roles}
+		cc := &client{id: c.ID, secretHash: c.SecretHash, reqsPerSec: c.ReqsPerSec, limitKey: "c:" + c.ID, roles: c.Roles}
 		if !strings.HasPrefix(cc.secretHash, "$2") {
 			cc.secretHash = strings.ToLower(cc.secretHash)
 		}

@@ -35,6 +35,10 @@ type reqState struct {
 
 	infoToken     string
 	upstreamStart time.Time
+
+	// rec wraps the response writer; kept here so that the state and the
+	// wrapper are one allocation.
+	rec recorder
 }
 
 type stateKey struct{}
