@@ -3,11 +3,13 @@ package accounts_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/db/dbtest"
+	"github.com/authgw/authgw/gateway/requestinfo"
 )
 
 // TestEndToEnd walks a user's life through the real gateway, on SQLite
@@ -26,6 +28,12 @@ func TestEndToEnd(t *testing.T) {
 			backendCalls++
 			if r.Header.Get("X-Auth-Info") == "" || r.Header.Get("Cookie") != "" && containsText([]byte(r.Header.Get("Cookie")), "authgw-") {
 				t.Errorf("backend got no request info, or the token cookies: %v", r.Header)
+			}
+			// The user's roles reach the backend from the token's
+			// user-roles caveat: the gateway read no database for them.
+			claims, err := requestinfo.FromRequest(r, s.info)
+			if err != nil || claims.User == nil || !slices.Equal(claims.User.Roles, []string{"user"}) {
+				t.Errorf("backend's request info: %+v, %v; want user roles [user]", claims.User, err)
 			}
 			w.Write([]byte(`{"hello":"from the backend"}`))
 		}))

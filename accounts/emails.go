@@ -103,9 +103,18 @@ func (s *Service) sendVerification(ctx context.Context, userID string, e db.Emai
 			"It expires in " + verificationLifetime(s.cfg.VerificationTTL) + " and works once. A newer code replaces it.\n" +
 			"If you did not ask for it, you can ignore this message.\n",
 	}
+	if err := s.send(ctx, msg); err != nil {
+		return fmt.Errorf("sending the verification code: %w", err)
+	}
+	return nil
+}
+
+// send sends msg. Its error never holds the recipient's address, which a
+// mail server's reply may quote: the error goes to the log, and the log
+// never holds a full address.
+func (s *Service) send(ctx context.Context, msg notify.Message) error {
 	if err := s.cfg.Notifier.Send(ctx, msg); err != nil {
-		// A mail server's reply may quote the recipient: keep it out.
-		return errors.New("sending the verification code: " + strings.ReplaceAll(err.Error(), e.Email, "<address>"))
+		return errors.New(strings.ReplaceAll(err.Error(), msg.To, "<address>"))
 	}
 	return nil
 }

@@ -92,8 +92,8 @@ func invalid(obs []envelope.Obstruction) *envelope.Error {
 
 // httpError maps any error of a handler to the envelope sent: the one
 // place where store and authorization errors become statuses. Unknown
-// errors are 503 when they come from the store (the database may be
-// down) and 500 otherwise; both are logged by the caller, and Write masks
+// errors are 503 (the database, a mail server or the regulator may be
+// down: retrying later may work); the caller logs them, and Write masks
 // their detail.
 func httpError(err error) *envelope.Error {
 	var e *envelope.Error

@@ -3,6 +3,7 @@ package accounts_test
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -82,6 +83,8 @@ type stack struct {
 	minter *mint.Minter
 	policy *policy.Policy
 	totp   *totp.TOTP
+	// info verifies the gateway's X-Auth-Info as a backend would.
+	info *requestinfo.Verifier
 	// revoked is the gateway's revocation set, fed by poller from the
 	// store's feed (pollRevocations).
 	revoked *verifier.RevocationSet
@@ -135,6 +138,9 @@ func newStack(t testing.TB, d *db.DB, mod func(*accounts.Config)) *stack {
 	}
 	signer, err := requestinfo.NewSigner(requestinfo.SignerConfig{Key: key, Issuer: "authgw-test", Now: s.clock.Now})
 	if err != nil {
+		t.Fatal(err)
+	}
+	if s.info, err = requestinfo.NewVerifier(requestinfo.VerifierConfig{Keys: []*ecdsa.PublicKey{&key.PublicKey}, Audience: "demo", Now: s.clock.Now}); err != nil {
 		t.Fatal(err)
 	}
 	notifier, err := notify.NewFile(notify.FileConfig{Dir: s.mail, Now: s.clock.Now})

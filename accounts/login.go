@@ -104,10 +104,7 @@ func (s *Service) regulated(r *request, subjects ...regulation.Subject) error {
 	case err == nil:
 		return nil
 	case errors.As(err, &banned):
-		secs := int(time.Until(banned.Until).Seconds())
-		if d := banned.Until.Sub(s.cfg.Now()); d > 0 {
-			secs = int(d.Seconds()) + 1
-		}
+		secs := int(banned.Until.Sub(s.cfg.Now())/time.Second) + 1
 		r.Response().Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
 		return apiError(http.StatusTooManyRequests, CodeRegulated, "Too many failed attempts; try again later.")
 	}
@@ -208,7 +205,7 @@ func (s *Service) sendLoginCode(ctx context.Context, email, state string) {
 	msg := notify.Message{To: e.Email, Subject: "Your login code",
 		Text: "Your login code is: " + code + "\n\nIt expires in " + s.cfg.LoginCodeTTL.String() +
 			". If you did not try to log in, ignore this message.\n"}
-	if err := s.cfg.Notifier.Send(ctx, msg); err != nil {
+	if err := s.send(ctx, msg); err != nil {
 		s.cfg.Logger.Warn("accounts: sending a login code failed", "user", u.ID, "err", err)
 	}
 }
@@ -320,16 +317,11 @@ func (s *Service) passwordStep(r *request, b *body, state string) error {
 	if err != nil && !isNotFound(err) {
 		return err
 	}
-	hash := s.dummyHash
-	if known && u.PasswordHash != "" {
-		hash = u.PasswordHash
+	ok, rehash, err := s.verifyGuessed(r, StepPassword, pw, s.passwordHashOrDummy(&u), !known || u.PasswordHash == "", subjects...)
+	if err != nil {
+		return err
 	}
-	ok, rehash, verr := s.verifyPassword(r, pw, hash)
-	if verr != nil {
-		s.cfg.Logger.Error("accounts: stored password hash unusable", "user", u.ID, "err", verr)
-	}
-	if !known || u.PasswordHash == "" || !ok {
-		s.failed(r, StepPassword, subjects...)
+	if !ok {
 		return apiError(http.StatusUnauthorized, CodeIncorrectPassword, "The email or password is wrong.")
 	}
 	if u.BannedMs != 0 {

@@ -2,6 +2,7 @@ package accounts_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -22,6 +23,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/authgw/authgw/accounts"
+	"github.com/authgw/authgw/accounts/notify"
 	"github.com/authgw/authgw/accounts/password"
 	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/db/dbtest"
@@ -630,5 +632,84 @@ func TestHashSlots(t *testing.T) {
 		if got := <-statuses; got != http.StatusOK {
 			t.Fatalf("a concurrent login answered %d", got)
 		}
+	}
+}
+
+// TestRegulationConcurrentGuesses: guesses sent at once, queued for the
+// one hashing slot, cannot each be checked: the ban is read again in the
+// slot and each failure recorded before the slot is let go.
+func TestRegulationConcurrentGuesses(t *testing.T) {
+	s := newStack(t, dbtest.SQLite(t), func(c *accounts.Config) { c.MaxConcurrentHashes = 1 })
+	ann := s.user("Ann")
+	app := s.client(s.org("Home", ann))
+	const n = 30
+	statuses := make(chan int, n)
+	for i := range n {
+		pw := fmt.Sprintf("wrong password %d", i)
+		if i == n-1 {
+			pw = testPassword
+		}
+		go func() {
+			statuses <- s.raw(s.newRequest(app, "POST", "/sessions/login/password",
+				map[string]any{"email": "ann@example.com", "password": pw, "state": s.newState()})).Status
+		}()
+	}
+	wrong := 0
+	for range n {
+		switch got := <-statuses; got {
+		case http.StatusTooManyRequests, http.StatusOK:
+		case http.StatusUnauthorized:
+			wrong++
+		default:
+			t.Fatalf("a guess answered %d", got)
+		}
+	}
+	if wrong > 5 {
+		t.Fatalf("%d of %d concurrent wrong guesses were checked, want at most 5 (the account's limit)", wrong, n)
+	}
+}
+
+// TestChangePasswordRegulated: the current password of change-password
+// is a guess like a login's, limited the same way.
+func TestChangePasswordRegulated(t *testing.T) {
+	s := newStack(t, dbtest.SQLite(t), nil)
+	ann := s.user("Ann")
+	app := s.client(s.org("Home", ann))
+	path := "/users/" + ann.ID + "/change-password"
+	for i := range 5 {
+		s.do(as{client: app, user: &ann}, "POST", path, map[string]any{"currentPassword": fmt.Sprintf("guess %d", i), "newPassword": "a brand new passphrase"}).
+			expect(t, http.StatusForbidden, accounts.CodeIncorrectPassword)
+	}
+	res := s.do(as{client: app, user: &ann}, "POST", path, map[string]any{"currentPassword": testPassword, "newPassword": "a brand new passphrase"})
+	res.expect(t, http.StatusTooManyRequests, accounts.CodeRegulated)
+	// The ban ends; the right password then works.
+	s.clock.Advance(16 * time.Minute)
+	s.do(as{client: app, user: &ann}, "POST", path, map[string]any{"currentPassword": testPassword, "newPassword": "a brand new passphrase"}).expect(t, http.StatusOK)
+}
+
+// refusingNotifier fails every message the way an SMTP server refusing a
+// recipient does: its reply quotes the address.
+type refusingNotifier struct{}
+
+func (refusingNotifier) Send(_ context.Context, m notify.Message) error {
+	return fmt.Errorf("smtp: 550 5.1.1 <%s>: Recipient address rejected", m.To)
+}
+
+// TestMailFailureLogsNoAddress: a failed login-code mail is logged
+// without the address the server quoted.
+func TestMailFailureLogsNoAddress(t *testing.T) {
+	s := newStack(t, dbtest.SQLite(t), func(c *accounts.Config) { c.Notifier = refusingNotifier{} })
+	ann := s.user("Ann")
+	app := s.client(s.org("Home", ann))
+	s.step(app, "email", map[string]any{"email": "ann@example.com", "state": s.newState()}).expect(t, http.StatusOK)
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(s.logs.String(), "sending a login code failed") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no failure logged:\n%s", s.logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if logs := s.logs.String(); strings.Contains(logs, "ann@example.com") || !strings.Contains(logs, "<address>") {
+		t.Errorf("the log holds the address, or not the scrubbed reply:\n%s", logs)
 	}
 }

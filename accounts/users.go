@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/authgw/authgw/accounts/password"
+	"github.com/authgw/authgw/accounts/regulation"
 	"github.com/authgw/authgw/db"
 )
 
@@ -293,12 +294,15 @@ func (s *Service) changePassword(r *request) error {
 		return err
 	}
 	if self {
-		ok := false
-		if u.PasswordHash != "" {
-			var err error
-			if ok, _, err = s.verifyPassword(r, current, u.PasswordHash); err != nil {
-				s.cfg.Logger.Warn("accounts: stored password hash unusable", "user", u.ID, "err", err)
-			}
+		// A stolen token must not buy unlimited guesses of the current
+		// password: the same limits as the password step.
+		subjects := []regulation.Subject{accountSubject(u.ID), ipSubject(r.caller)}
+		if err := s.regulated(r, subjects...); err != nil {
+			return err
+		}
+		ok, _, err := s.verifyGuessed(r, "change-password", current, s.passwordHashOrDummy(&u), u.PasswordHash == "", subjects...)
+		if err != nil {
+			return err
 		}
 		if !ok {
 			return apiError(http.StatusForbidden, CodeIncorrectPassword, "The current password is not correct.")

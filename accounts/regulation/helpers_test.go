@@ -2,15 +2,11 @@ package regulation_test
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"os"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/authgw/authgw/accounts/regulation"
 	"github.com/authgw/authgw/db"
@@ -70,8 +66,8 @@ var backends = []backend{
 		return sqlConfig(t, dbtest.MariaDB(t))
 	}},
 	{name: "redis", open: func(t testing.TB) (regulation.Config, func(regulation.Subject) int) {
-		c := newRedisClient(t)
-		prefix := testPrefix(t, c)
+		c := dbtest.Redis(t)
+		prefix := dbtest.RedisPrefix(t, c, "reg")
 		count := func(s regulation.Subject) int {
 			t.Helper()
 			n, err := c.ZCard(context.Background(), failureKey(prefix, s)).Result()
@@ -121,61 +117,6 @@ func newRegulator(t testing.TB, cfg regulation.Config) *regulation.Regulator {
 		t.Fatalf("New: %v", err)
 	}
 	return r
-}
-
-// redisOptions returns the options of the test Redis (AUTHGW_TEST_REDIS,
-// default redis://127.0.0.1:6379/0) with context timeouts enabled, as New
-// requires.
-func redisOptions(t testing.TB) *redis.Options {
-	t.Helper()
-	url := os.Getenv("AUTHGW_TEST_REDIS")
-	if url == "" {
-		url = "redis://127.0.0.1:6379/0"
-	}
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatalf("AUTHGW_TEST_REDIS: %v", err)
-	}
-	opt.ContextTimeoutEnabled = true
-	return opt
-}
-
-// newRedisClient connects to the test Redis. Unreachable, it skips the
-// test locally and fails it when CI is set.
-func newRedisClient(t testing.TB) *redis.Client {
-	t.Helper()
-	opt := redisOptions(t)
-	c := redis.NewClient(opt)
-	t.Cleanup(func() { _ = c.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("Redis at %s (AUTHGW_TEST_REDIS) is required under CI: %v", opt.Addr, err)
-		}
-		t.Skipf("no Redis at %s (set AUTHGW_TEST_REDIS): %v", opt.Addr, err)
-	}
-	return c
-}
-
-// testPrefix returns a key prefix of the test's own and deletes every
-// key under it when the test ends.
-func testPrefix(t testing.TB, c *redis.Client) string {
-	t.Helper()
-	prefix := "authgw:test:reg:" + rand.Text() + ":"
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := c.Scan(ctx, 0, prefix+"*", 100).Iterator()
-		for iter.Next(ctx) {
-			if err := c.Del(ctx, iter.Val()).Err(); err != nil {
-				t.Errorf("deleting %s: %v", iter.Val(), err)
-			}
-		}
-		if err := iter.Err(); err != nil {
-			t.Errorf("cleaning up %s*: %v", prefix, err)
-		}
-	})
-	return prefix
 }
 
 // hashed is the hex SHA-256 of a subject's value, as Redis keys hold it.

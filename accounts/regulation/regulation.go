@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/authgw/authgw/db"
+	"github.com/authgw/authgw/gateway/ratelimit"
 )
 
 // Subject kinds.
@@ -173,7 +174,7 @@ func New(cfg Config) (*Regulator, error) {
 	if cfg.Store == nil && cfg.Redis == nil {
 		return nil, errors.New("regulation: Config.Store or Config.Redis is required")
 	}
-	if cfg.Redis != nil && !contextTimeoutEnabled(cfg.Redis) {
+	if cfg.Redis != nil && !ratelimit.ContextTimeoutEnabled(cfg.Redis) {
 		return nil, errors.New("regulation: Config.Redis must have ContextTimeoutEnabled set, or a hung Redis would stall logins beyond Timeout")
 	}
 	if cfg.MaxFailures < 0 || cfg.MaxIPFailures < 0 {
@@ -221,20 +222,6 @@ func New(cfg Config) (*Regulator, error) {
 		now:           cfg.Now,
 		rand:          cfg.Rand,
 	}, nil
-}
-
-// contextTimeoutEnabled reports whether the client lets a context deadline
-// bound its socket reads and writes; clients of other types are trusted.
-func contextTimeoutEnabled(c redis.UniversalClient) bool {
-	switch c := c.(type) {
-	case *redis.Client:
-		return c.Options().ContextTimeoutEnabled
-	case *redis.ClusterClient:
-		return c.Options().ContextTimeoutEnabled
-	case *redis.Ring:
-		return c.Options().ContextTimeoutEnabled
-	}
-	return true
 }
 
 // Check reports whether any of subjects is banned now. It returns nil when

@@ -498,8 +498,8 @@ func TestUnavailable(t *testing.T) {
 		{
 			name: "ended context, Redis",
 			givenSetup: func(t *testing.T) regulation.Config {
-				c := newRedisClient(t)
-				return regulation.Config{Redis: c, RedisPrefix: testPrefix(t, c)}
+				c := dbtest.Redis(t)
+				return regulation.Config{Redis: c, RedisPrefix: dbtest.RedisPrefix(t, c, "reg")}
 			},
 			whenCtx: func(t *testing.T) context.Context {
 				ctx, cancel := context.WithCancel(t.Context())
@@ -534,8 +534,8 @@ func TestUnavailable(t *testing.T) {
 // TestRedis_keys checks the documented Redis keys: hashed values, no email
 // address in clear, and expiries of Window and BanTime.
 func TestRedis_keys(t *testing.T) {
-	c := newRedisClient(t)
-	prefix := testPrefix(t, c)
+	c := dbtest.Redis(t)
+	prefix := dbtest.RedisPrefix(t, c, "reg")
 	r := newRegulator(t, regulation.Config{Redis: c, RedisPrefix: prefix, Now: newClock().Now})
 	ctx := t.Context()
 	for range 5 {
