@@ -101,6 +101,7 @@ func TestAPIs_usage(t *testing.T) {
 		{name: "bad port", whenArgs: add("echo", "1", "http://backend.example:99999/"), expectStderr: "--url:"},
 		{name: "space", whenArgs: add("echo", "1", "http://backend.example/a b"), expectStderr: "--url: contains white space"},
 		{name: "too long", whenArgs: add("echo", "1", "http://backend.example/"+strings.Repeat("a", 2048)), expectStderr: "--url: longer than 2048 bytes"},
+		{name: "too long once percent-encoded", whenArgs: add("echo", "1", "http://backend.example/"+strings.Repeat("é", 900)), expectStderr: "--url: longer than 2048 bytes once percent-encoded"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -13,15 +14,51 @@ import (
 // once instead of at its next refresh (SPEC §5.1).
 const changesChannel = "authgw:changes"
 
-// newRedisClient connects to the Redis of a redis:// URL, with context
-// deadlines honoured (ratelimit requires it).
+// errBadRedisURL says a Redis URL does not parse, without repeating it.
+var errBadRedisURL = errors.New("not a valid redis:// or rediss:// URL (redis://[user:password@]host:port/db[?options]; the value is not shown: it may hold a password)")
+
+// redisDialTimeout bounds one attempt to connect to Redis when the URL
+// sets no dial_timeout: a Redis on the network answers a connect in
+// milliseconds, and go-redis's 5 s default would hold a subscription's
+// reconnect (which has no deadline of its own) that long per attempt
+// when Redis's host does not answer.
+const redisDialTimeout = time.Second
+
+// newRedisClient connects to the Redis of a redis:// URL (see
+// redisOptions). It fails when the URL does not parse.
 func newRedisClient(url string) (*redis.Client, error) {
-	opts, err := redis.ParseURL(url)
+	opts, err := redisOptions(url)
 	if err != nil {
 		return nil, err
 	}
-	opts.ContextTimeoutEnabled = true
 	return redis.NewClient(opts), nil
+}
+
+// redisOptions parses a redis:// URL into the options every Redis client
+// of authgw uses: context deadlines honoured (ratelimit requires it), no
+// command retries (MaxRetries -1) and one dial per connection attempt
+// (DialerRetries 1), so that a call to a Redis that is down fails at once
+// instead of after go-redis's default 3 retries of 5 dials each with
+// backoffs; and redisDialTimeout unless the URL sets dial_timeout. Every
+// caller is on a path that falls back without Redis (local rate limits,
+// the database's revocation feed and snapshot refresh), so one failed
+// attempt is enough to decide. It fails when the URL does not parse,
+// with errBadRedisURL: go-redis's own error quotes the whole URL, and the
+// URL may hold a password.
+func redisOptions(url string) (*redis.Options, error) {
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, errBadRedisURL
+	}
+	opts.ContextTimeoutEnabled = true
+	if opts.MaxRetries == 0 { // 0 is go-redis's default of 3
+		opts.MaxRetries = -1
+	}
+	opts.DialerRetries = 1
+	if opts.DialTimeout == 0 {
+		opts.DialTimeout = redisDialTimeout
+	}
+	return opts, nil
 }
 
 // announceChange publishes a change notice when a Redis is configured

@@ -386,6 +386,8 @@ func TestMint(t *testing.T) {
 		{name: "token too large", whenArgs: []string{"mint", "--policy", big, "--user", testUser, "--keys", keys, "--server-id", testServerID}, expectCode: 1, expectStderr: `over the 3800-byte limit: policy "big"`},
 		{name: "no key ring anywhere", whenArgs: []string{"mint", "--policy", memberPolicy, "--user", testUser, "--server-id", testServerID}, expectCode: 2, expectStderr: "--keys: no key ring (set --keys, AUTHGW_KEYS"},
 		{name: "positional argument", whenArgs: append(slices.Clone(base), "extra"), expectCode: 2, expectStderr: "unexpected argument"},
+		{name: "roles", whenArgs: append(slices.Clone(base), "--roles", "user, employee"), expectCode: 0, expectMethods: mint.Methods},
+		{name: "bad role", whenArgs: append(slices.Clone(base), "--roles", "user,sys admin"), expectCode: 1, expectStderr: `role "sys admin"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -417,6 +419,27 @@ func TestMint(t *testing.T) {
 				t.Errorf("output does not start with the GET token: %.20q", r.stdout)
 			}
 		})
+	}
+}
+
+// TestMint_roles checks that --roles reaches every token's user-roles
+// caveat, as inspect shows it.
+func TestMint_roles(t *testing.T) {
+	dir := t.TempDir()
+	keys := writeRing(t, dir, "k1", "")
+	r := runCLI(t, args("mint", "--policy", memberPolicy, "--user", testUser, "--client", testClient, "--roles", "user, employee",
+		"--keys", keys, "--server-id", testServerID))
+	expectResult(t, r, 0, nil, nil)
+	var toks map[string]string
+	if err := json.Unmarshal([]byte(r.stdout), &toks); err != nil {
+		t.Fatal(err)
+	}
+	for method, tok := range toks {
+		r := runCLI(t, args("inspect", tok, "--keys", keys))
+		expectResult(t, r, 0, []string{"  user-roles user employee\n", "signature: valid"}, nil)
+		if strings.Count(r.stdout, "user-roles") != 1 {
+			t.Errorf("%s token: %d user-roles caveats\n%s", method, strings.Count(r.stdout, "user-roles"), r.stdout)
+		}
 	}
 }
 
@@ -745,7 +768,7 @@ func TestInspect_attenuatedAndForeignCaveats(t *testing.T) {
 	r := runCLI(t, args("inspect", foreign, "--keys", f.keys))
 	expectResult(t, r, 0, []string{
 		"  routes /demo/v1/x\n  colour blue\n",
-		`problem:   caveat 9: unknown caveat "colour"`,
+		`problem:   caveat 10: unknown caveat "colour"`,
 		"signature: valid",
 	}, nil)
 }
@@ -765,7 +788,7 @@ func TestInspect_json(t *testing.T) {
 	if in.Signature != verdictValid || in.ServerID != verdictMatch {
 		t.Errorf("signature %q server-id %q, want valid and match", in.Signature, in.ServerID)
 	}
-	if len(in.Caveats) != 7 || in.Caveats[1] != "method DELETE" || in.Expires == nil || in.Expires.Format(mint.TimeFormat) != memberExpires {
+	if len(in.Caveats) != 8 || in.Caveats[1] != "method DELETE" || in.Caveats[5] != "user-roles -" || in.Expires == nil || in.Expires.Format(mint.TimeFormat) != memberExpires {
 		t.Errorf("caveats %q expires %v", in.Caveats, in.Expires)
 	}
 }

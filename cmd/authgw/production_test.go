@@ -65,7 +65,7 @@ const productionDir = "../../testdata/production"
 // backup is restored into a new database and served, and the guide's SQL
 // that ends every session is run.
 func TestProductionLayout(t *testing.T) {
-	redis := redisURL(t)
+	redis := dbtest.RedisURL(t)
 	adminDSN := dbtest.MariaDBDSN(t)
 	nginx := productionNginx(t)
 	ctx := context.Background()

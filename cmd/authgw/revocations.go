@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/authgw/authgw/db"
+	"github.com/authgw/authgw/gateway/revocation"
 	"github.com/authgw/authgw/verifier"
 )
 
@@ -30,7 +32,8 @@ const revocationsChannel = "authgw:revocations"
 
 // Limits on the revocation messages.
 const (
-	// revocationPublishTimeout bounds a publish: logout waits for it.
+	// revocationPublishTimeout bounds a publish: logout waits for it
+	// (at most once per revocationPublishCooldown when Redis fails).
 	revocationPublishTimeout = 500 * time.Millisecond
 	// subscribeTimeout bounds the wait for Redis to confirm a
 	// subscription at start.
@@ -39,6 +42,15 @@ const (
 	maxRevocationMessage = 1024
 	// maxRevocationSubject bounds a session or user ID, in bytes.
 	maxRevocationSubject = 128
+	// maxRevocationLead bounds how far ahead of this gateway's clock a
+	// user revocation's notBeforeMs may be (the publisher's clock may run
+	// ahead): a far-future one would refuse the user's new tokens too.
+	maxRevocationLead = 5 * time.Minute
+	// maxRevocationHold bounds how long a revocation from Redis is kept
+	// (expiresMs is clamped to it), so that messages cannot grow the set
+	// without end. The database feed, which every gateway polls, carries
+	// the revocation whole; the set keeps the later expiry of the two.
+	maxRevocationHold = 31 * 24 * time.Hour
 )
 
 // errBadRevocation is the root of the reasons a revocation message is
@@ -66,11 +78,12 @@ func encodeRevocation(r db.Revocation) ([]byte, error) {
 // decodeRevocation parses a message strictly: one JSON object with
 // exactly the four fields, of their types, nothing after it; a subject of
 // 1 to maxRevocationSubject printable ASCII characters; a positive
-// expiry; for a user, a positive not-before. It fails with an error
+// expiry, clamped to now+maxRevocationHold; for a user, a positive
+// not-before at most maxRevocationLead after now. It fails with an error
 // wrapping errUnknownRevocationKind for a kind other than session or
 // user, and wrapping errBadRevocation for anything else. Its errors
 // never repeat the subject.
-func decodeRevocation(payload []byte) (db.Revocation, error) {
+func decodeRevocation(payload []byte, now time.Time) (db.Revocation, error) {
 	if len(payload) > maxRevocationMessage {
 		return db.Revocation{}, fmt.Errorf("%w: longer than %d bytes", errBadRevocation, maxRevocationMessage)
 	}
@@ -111,6 +124,10 @@ func decodeRevocation(payload []byte) (db.Revocation, error) {
 	if r.ExpiresMs <= 0 || r.NotBeforeMs < 0 {
 		return db.Revocation{}, fmt.Errorf("%w: expiresMs must be positive and notBeforeMs not negative", errBadRevocation)
 	}
+	if r.NotBeforeMs > now.Add(maxRevocationLead).UnixMilli() {
+		return db.Revocation{}, fmt.Errorf("%w: notBeforeMs is more than %v ahead", errBadRevocation, maxRevocationLead)
+	}
+	r.ExpiresMs = min(r.ExpiresMs, now.Add(maxRevocationHold).UnixMilli())
 	return r, nil
 }
 
@@ -128,39 +145,82 @@ func validSubject(s string) bool {
 	return true
 }
 
-// applyRevocation adds r to set, as the poller does.
-func applyRevocation(set *verifier.RevocationSet, r db.Revocation) {
-	expires := time.UnixMilli(r.ExpiresMs)
-	switch r.Kind {
-	case db.RevokeSession:
-		set.RevokeSession(r.Subject, expires)
-	case db.RevokeUser:
-		set.RevokeUserBefore(r.Subject, time.UnixMilli(r.NotBeforeMs), expires)
-	}
-}
-
 // revocationNotifier returns the accounts service's Revoked: it applies
 // the revocation to this gateway's set at once and, when client is not
-// nil, publishes it for the other gateways. A publish failure is logged:
-// the others see the revocation at their next poll.
-func revocationNotifier(set *verifier.RevocationSet, client *redis.Client, logger *slog.Logger) func(context.Context, db.Revocation) {
-	return func(ctx context.Context, r db.Revocation) {
-		applyRevocation(set, r)
-		if client == nil {
-			return
+// nil, publishes it for the other gateways (see revoker).
+func revocationNotifier(set *verifier.RevocationSet, client *redis.Client, logger *slog.Logger, now func() time.Time) func(context.Context, db.Revocation) {
+	return newRevoker(set, client, logger, now).revoked
+}
+
+// revoker applies revocations to this gateway's set and publishes them
+// on Redis for the others. The publish stays on the request path, after
+// the local apply: a logout answered means this gateway refuses the
+// tokens and, while Redis is up, the other gateways have been sent the
+// revocation, so a client cannot replay a logged-out token elsewhere in
+// the moment between the answer and a background publish. What bounds
+// the cost when Redis is down is the cooldown: after a failed publish,
+// publishes are skipped (Redis is not called) for
+// revocationPublishCooldown, so logouts wait on a dead Redis at most
+// once per cooldown. Skipping loses nothing: the revocation is in the
+// database's feed already, which every gateway polls as often.
+type revoker struct {
+	set    *verifier.RevocationSet
+	client *redis.Client // nil: publish nothing
+	logger *slog.Logger
+	now    func() time.Time
+
+	skipUntil  atomic.Int64 // Unix ns before which publishes are skipped
+	skipLogged atomic.Int64 // the skipUntil whose skips were logged
+	failed     atomic.Bool  // the last publish tried failed
+}
+
+// revocationPublishCooldown is how long publishes are skipped after one
+// failed: the revocation poll's interval, by which the other gateways
+// see a skipped revocation anyway.
+const revocationPublishCooldown = revocation.DefaultInterval
+
+// newRevoker returns a revoker applying to set and publishing with
+// client (nil for none), on the clock now.
+func newRevoker(set *verifier.RevocationSet, client *redis.Client, logger *slog.Logger, now func() time.Time) *revoker {
+	return &revoker{set: set, client: client, logger: logger, now: now}
+}
+
+// revoked applies r to the set, then publishes it unless no Redis is
+// configured or a publish failed less than revocationPublishCooldown
+// ago. A failed or skipped publish is logged, a skip at most once per
+// cooldown: the others see the revocation at their next poll.
+func (v *revoker) revoked(ctx context.Context, r db.Revocation) {
+	revocation.Apply(v.set, r)
+	if v.client == nil {
+		return
+	}
+	if until := v.skipUntil.Load(); v.now().UnixNano() < until {
+		if v.skipLogged.Swap(until) != until {
+			v.logger.Warn("skipped publishing revocations on Redis after a failed publish; other gateways apply them at their next poll",
+				"kind", r.Kind, "until", time.Unix(0, until).UTC())
 		}
-		payload, err := encodeRevocation(r)
-		if err != nil {
-			logger.Error("could not encode a revocation for Redis", "kind", r.Kind, "err", err)
-			return
-		}
-		// The revocation is written to the database already: publish it
-		// even when the caller has gone.
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revocationPublishTimeout)
-		defer cancel()
-		if err := client.Publish(ctx, revocationsChannel, payload).Err(); err != nil {
-			logger.Warn("could not publish a revocation on Redis; other gateways apply it at their next poll", "kind", r.Kind, "err", err)
-		}
+		return
+	}
+	payload, err := encodeRevocation(r)
+	if err != nil {
+		v.logger.Error("could not encode a revocation for Redis", "kind", r.Kind, "err", err)
+		return
+	}
+	// The revocation is written to the database already: publish it
+	// even when the caller has gone.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revocationPublishTimeout)
+	defer cancel()
+	if err := v.client.Publish(ctx, revocationsChannel, payload).Err(); err != nil {
+		// From the end of the failed call, which may have taken the
+		// whole timeout.
+		v.skipUntil.Store(v.now().Add(revocationPublishCooldown).UnixNano())
+		v.failed.Store(true)
+		v.logger.Warn("could not publish a revocation on Redis; other gateways apply it at their next poll",
+			"kind", r.Kind, "err", err, "skipFor", revocationPublishCooldown)
+		return
+	}
+	if v.failed.CompareAndSwap(true, false) {
+		v.logger.Info("published a revocation on Redis again", "kind", r.Kind)
 	}
 }
 
@@ -171,7 +231,7 @@ func revocationNotifier(set *verifier.RevocationSet, client *redis.Client, logge
 // goes on (the subscription is retried in the background; meanwhile the
 // poller applies every revocation). Messages that do not decode are
 // logged and ignored.
-func subscribeRevocations(ctx context.Context, client *redis.Client, set *verifier.RevocationSet, logger *slog.Logger) {
+func subscribeRevocations(ctx context.Context, client *redis.Client, set *verifier.RevocationSet, logger *slog.Logger, now func() time.Time) {
 	sub := client.Subscribe(ctx, revocationsChannel)
 	confirm, cancel := context.WithTimeout(ctx, subscribeTimeout)
 	_, err := sub.Receive(confirm)
@@ -190,7 +250,7 @@ func subscribeRevocations(ctx context.Context, client *redis.Client, set *verifi
 				if !ok {
 					return
 				}
-				r, err := decodeRevocation([]byte(msg.Payload))
+				r, err := decodeRevocation([]byte(msg.Payload), now())
 				switch {
 				case errors.Is(err, errUnknownRevocationKind):
 					// From a newer authgw: nothing this one can apply.
@@ -200,7 +260,7 @@ func subscribeRevocations(ctx context.Context, client *redis.Client, set *verifi
 					logger.Warn("ignored a malformed revocation message from Redis", "err", err)
 					continue
 				}
-				applyRevocation(set, r)
+				revocation.Apply(set, r)
 			}
 		}
 	}()

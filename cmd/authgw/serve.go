@@ -262,7 +262,7 @@ func (s *serveCommand) run(c *cli, args []string) error {
 		return err
 	}
 	if redisClient != nil {
-		subscribeRevocations(background, redisClient, revoked, logger)
+		subscribeRevocations(background, redisClient, revoked, logger, c.now)
 	}
 	accountsService, err := newAccounts(c, cfg, store, redisClient, revoked, changes, logger)
 	if err != nil {
@@ -284,6 +284,7 @@ func (s *serveCommand) run(c *cli, args []string) error {
 		Logger:         logger,
 		Now:            c.now,
 		Rand:           c.random,
+		Health:         []func() string{poller.Degraded},
 	})
 	if err != nil {
 		return err
@@ -349,10 +350,14 @@ func (s *serveCommand) run(c *cli, args []string) error {
 	writeNextSteps(&start, cfg, listeners[0].Addr().String(), demo, usersErr == nil && len(users) > 0)
 	io.WriteString(c.stdout, start.String())
 
+	// A listener that fails stops serve with an error (exit 1), after the
+	// others drained, so that a supervisor restarts it.
+	var failed error
 	select {
 	case <-ctx.Done():
-	case err := <-errs:
-		logger.Error("listener failed", "err", err)
+	case failed = <-errs:
+		logger.Error("listener failed", "err", failed)
+		failed = fmt.Errorf("a listener failed: %w", failed)
 	}
 	drain, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	defer cancel()
@@ -365,7 +370,7 @@ func (s *serveCommand) run(c *cli, args []string) error {
 	// the store closes.
 	_ = accountsService.Close()
 	fmt.Fprintln(c.stdout, "authgw stopped")
-	return nil
+	return failed
 }
 
 // writeNextSteps writes what to do after the start: bootstrap (unless
@@ -446,7 +451,7 @@ func newAccounts(c *cli, cfg serveConfig, store *db.DB, redisClient *redis.Clien
 		TOTP:             sealer,
 		Regulator:        regulator,
 		Cookies:          verifier.CookieConfig{Insecure: !cfg.cookieSecure},
-		Revoked:          revocationNotifier(revoked, redisClient, logger),
+		Revoked:          revocationNotifier(revoked, redisClient, logger, c.now),
 		Announce:         announce,
 		MaxTokenLifetime: longestTokenLifetime(policies),
 		Logger:           logger,

@@ -8,10 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -27,31 +25,12 @@ import (
 	"github.com/authgw/authgw/verifier"
 )
 
-// redisAddr is the Redis the shared-limit test uses; without it the test
-// skips locally and fails under CI.
-func redisURL(t *testing.T) string {
-	t.Helper()
-	url := os.Getenv("AUTHGW_TEST_REDIS")
-	if url == "" {
-		url = "redis://127.0.0.1:6379/0"
-	}
-	conn, err := net.DialTimeout("tcp", "127.0.0.1:6379", time.Second)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("Redis is needed under CI: %v", err)
-		}
-		t.Skipf("no Redis: %v", err)
-	}
-	conn.Close()
-	return url
-}
-
 // TestServe_twoInstancesShareOneLimit runs two authgw serve instances on
 // one database and one Redis and sends one client's requests to both: the
 // admitted count must stay within 10% of the client's single limit
 // (issue 4, point 4).
 func TestServe_twoInstancesShareOneLimit(t *testing.T) {
-	redis := redisURL(t)
+	redis := dbtest.RedisURL(t)
 	dir := t.TempDir()
 	vars := map[string]string{envDataDir: dir}
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
@@ -146,7 +125,7 @@ func TestServe_twoInstancesShareOneLimit(t *testing.T) {
 // configured reaches a running gateway at once, not at its next refresh
 // (every 5 s).
 func TestServe_changeAnnouncedOnRedis(t *testing.T) {
-	redis := redisURL(t)
+	redis := dbtest.RedisURL(t)
 	dir := t.TempDir()
 	vars := map[string]string{envDataDir: dir, "AUTHGW_REDIS": redis}
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
@@ -212,7 +191,7 @@ func TestServe_revocationReachesOtherInstances(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var extra []string
 			if tt.givenRedis {
-				extra = append(extra, "--redis", redisURL(t))
+				extra = append(extra, "--redis", dbtest.RedisURL(t))
 			}
 			dsn := dbtest.MariaDBDSN(t)
 			dir := t.TempDir()
@@ -266,7 +245,7 @@ func TestServe_revocationReachesOtherInstances(t *testing.T) {
 // revocations channel: well-formed ones reach the set, others are
 // logged and ignored.
 func TestSubscribeRevocations(t *testing.T) {
-	client, err := newRedisClient(redisURL(t))
+	client, err := newRedisClient(dbtest.RedisURL(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,7 +254,7 @@ func TestSubscribeRevocations(t *testing.T) {
 	defer cancel()
 	set := verifier.NewRevocationSet()
 	var log lockedBuffer
-	subscribeRevocations(ctx, client, set, slog.New(slog.NewTextHandler(&log, nil)))
+	subscribeRevocations(ctx, client, set, slog.New(slog.NewTextHandler(&log, nil)), time.Now)
 
 	now := time.Now()
 	session := "test-session-" + newState(t)
@@ -290,7 +269,7 @@ func TestSubscribeRevocations(t *testing.T) {
 	publish(`{"kind":"session","subject":"` + session + `","notBeforeMs":0,"expiresMs":` + strconv.FormatInt(expires, 10) + `,"extra":1}`)
 	publish(`{"kind":"group","subject":"g","notBeforeMs":1,"expiresMs":1}`)
 	publish(`not json`)
-	notify := revocationNotifier(verifier.NewRevocationSet(), client, slog.New(slog.DiscardHandler))
+	notify := revocationNotifier(verifier.NewRevocationSet(), client, slog.New(slog.DiscardHandler), time.Now)
 	notify(ctx, db.Revocation{Kind: db.RevokeUser, Subject: user, NotBeforeMs: now.UnixMilli(), ExpiresMs: expires})
 	notify(ctx, db.Revocation{Kind: db.RevokeSession, Subject: session, NotBeforeMs: now.UnixMilli(), ExpiresMs: expires})
 
@@ -314,12 +293,15 @@ func TestSubscribeRevocations(t *testing.T) {
 
 // TestDecodeRevocation attacks the revocation message parser.
 func TestDecodeRevocation(t *testing.T) {
+	now := fixedNow
+	ms := func(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
 	tests := []struct {
 		name        string
 		givenJSON   string
 		expectErr   error
 		expectKind  string
 		expectNotMs int64
+		expectExpMs int64 // 0: any
 	}{
 		{name: "session", givenJSON: `{"kind":"session","subject":"s1","notBeforeMs":5,"expiresMs":9}`, expectKind: "session", expectNotMs: 5},
 		{name: "user", givenJSON: `{"kind":"user","subject":"u1","notBeforeMs":5,"expiresMs":9}`, expectKind: "user", expectNotMs: 5},
@@ -339,17 +321,21 @@ func TestDecodeRevocation(t *testing.T) {
 		{name: "two objects", givenJSON: `{"kind":"session","subject":"s","notBeforeMs":5,"expiresMs":9}{}`, expectErr: errBadRevocation},
 		{name: "array", givenJSON: `[]`, expectErr: errBadRevocation},
 		{name: "too long", givenJSON: `{"kind":"session","subject":"s","notBeforeMs":5,"expiresMs":9}` + strings.Repeat(" ", maxRevocationMessage), expectErr: errBadRevocation},
+		{name: "user not-before far ahead: would refuse new tokens too", givenJSON: `{"kind":"user","subject":"u","notBeforeMs":` + ms(now.Add(time.Hour)) + `,"expiresMs":` + ms(now.Add(2*time.Hour)) + `}`, expectErr: errBadRevocation},
+		{name: "not-before within the clock lead", givenJSON: `{"kind":"user","subject":"u","notBeforeMs":` + ms(now.Add(time.Minute)) + `,"expiresMs":` + ms(now.Add(2*time.Hour)) + `}`, expectKind: "user", expectNotMs: now.Add(time.Minute).UnixMilli()},
+		{name: "expiry near the end of time: kept 31 days", givenJSON: `{"kind":"session","subject":"s","notBeforeMs":5,"expiresMs":9223372036854775807}`, expectKind: "session", expectNotMs: 5, expectExpMs: now.Add(maxRevocationHold).UnixMilli()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r, err := decodeRevocation([]byte(tt.givenJSON))
+			r, err := decodeRevocation([]byte(tt.givenJSON), now)
 			if tt.expectErr != nil {
 				if !errors.Is(err, tt.expectErr) {
 					t.Fatalf("decodeRevocation(%s) = %+v, %v; want an error wrapping %v", tt.givenJSON, r, err, tt.expectErr)
 				}
 				return
 			}
-			if err != nil || r.Kind != tt.expectKind || r.NotBeforeMs != tt.expectNotMs || r.ExpiresMs == 0 || r.Subject == "" {
+			if err != nil || r.Kind != tt.expectKind || r.NotBeforeMs != tt.expectNotMs || r.ExpiresMs == 0 || r.Subject == "" ||
+				(tt.expectExpMs != 0 && r.ExpiresMs != tt.expectExpMs) {
 				t.Fatalf("decodeRevocation(%s) = %+v, %v; want kind %s, notBeforeMs %d", tt.givenJSON, r, err, tt.expectKind, tt.expectNotMs)
 			}
 		})

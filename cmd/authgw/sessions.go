@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"time"
@@ -72,6 +73,14 @@ func (s *sessionsCommand) run(c *cli, args []string) error {
 	if s.reason == "" || len(s.reason) > 32 {
 		return usagef("--reason: 1 to 32 characters")
 	}
+	// A bad --redis is a usage error found before anything is revoked.
+	if url, label, found, err := s.db.settings.lookup(c, "redis"); err != nil {
+		return err
+	} else if found {
+		if _, err := redisOptions(url); err != nil {
+			return &usageError{msg: fmt.Sprintf("%s: %v", label, err)}
+		}
+	}
 	ctx := context.Background()
 	d, err := s.db.open(ctx, c)
 	if err != nil {
@@ -95,6 +104,11 @@ func (s *sessionsCommand) run(c *cli, args []string) error {
 		revoked = append(revoked, db.Revocation{Kind: db.RevokeSession, Subject: s.session, NotBeforeMs: now.UnixMilli(), ExpiresMs: expires})
 		fmt.Fprintf(c.stdout, "revoked session %s\n", s.session)
 	case s.user != "":
+		// A mistyped ID must not read as "revoked 0 sessions". A deleted
+		// user is fine: revoking again is harmless.
+		if _, err := d.GetUser(ctx, s.user); err != nil && !errors.Is(err, db.ErrDeleted) {
+			return fmt.Errorf("user %s: %w", s.user, err)
+		}
 		n, err := d.InvalidateUserSessions(ctx, s.user, s.reason, now.UnixMilli(), expires)
 		if err != nil {
 			return err

@@ -67,6 +67,9 @@ func TestSessionsRevoke(t *testing.T) {
 		{name: "no selector", whenArgs: []string{"sessions", "revoke"}, expectCode: exitUsage, expectStderr: "exactly one of", expectLive: 6},
 		{name: "two selectors", whenArgs: []string{"sessions", "revoke", "--all", "--user", ann}, expectCode: exitUsage, expectStderr: "exactly one of", expectLive: 6},
 		{name: "unknown session", whenArgs: []string{"sessions", "revoke", "--session", "nope"}, expectCode: exitFailure, expectStderr: "session nope", expectLive: 6},
+		{name: "unknown user", whenArgs: []string{"sessions", "revoke", "--user", "typo-user"}, expectCode: exitFailure, expectStderr: "user typo-user", expectLive: 6},
+		{name: "malformed --redis: a usage error before anything is revoked", whenArgs: []string{"sessions", "revoke", "--all", "--redis", "redis://:Sup3rSecret@127.0.0.1:notaport/0"},
+			expectCode: exitUsage, expectStderr: "not a valid redis:// or rediss:// URL", expectLive: 6},
 		{name: "one session", whenArgs: []string{"sessions", "revoke", "--session", users[ann][0]}, expectStdout: "revoked session " + users[ann][0], expectLive: 5},
 		{name: "a user's sessions", whenArgs: []string{"sessions", "revoke", "--user", ann}, expectStdout: "revoked 2 sessions of user " + ann, expectLive: 3},
 		{name: "all", whenArgs: []string{"sessions", "revoke", "--all", "--reason", "key-leak"}, expectStdout: "revoked 3 sessions", expectLive: 0},
@@ -76,6 +79,9 @@ func TestSessionsRevoke(t *testing.T) {
 			r := runCLI(t, args(append(tt.whenArgs, "--database", dsn)...))
 			if r.code != tt.expectCode || !strings.Contains(r.stdout, tt.expectStdout) || !strings.Contains(r.stderr, tt.expectStderr) {
 				t.Fatalf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+			}
+			if strings.Contains(r.stderr, "Sup3rSecret") {
+				t.Errorf("stderr shows the Redis password: %q", r.stderr)
 			}
 			if got := live(); got != tt.expectLive {
 				t.Fatalf("%d live sessions, want %d", got, tt.expectLive)

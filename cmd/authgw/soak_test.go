@@ -1735,9 +1735,15 @@ func (l *soakLoad) sampleReady() {
 			if err == nil {
 				b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 				resp.Body.Close()
-				var body struct{ Status, Detail string }
+				var body struct {
+					Status, Detail string
+					Degraded       []string
+				}
 				_ = json.Unmarshal(b, &body)
 				state, detail = strconv.Itoa(resp.StatusCode)+" "+body.Status, body.Detail
+				if len(body.Degraded) > 0 {
+					detail = strings.Join(body.Degraded, "; ")
+				}
 			} else {
 				detail = soakErrKind(err)
 			}
