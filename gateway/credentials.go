@@ -59,7 +59,7 @@ func basicCredential(values []string) (id, secret string, hasSecret, found, ok b
 // ("$2...") verified once and then remembered (see bcryptCache).
 // throttled is true, and ok false, when the secret would need a bcrypt
 // check the client has no budget left for.
-func (g *Gateway) secretMatches(c *client, ip, secret string) (ok, throttled bool) {
+func (g *Gateway) secretMatches(c *client, ip netip.Addr, secret string) (ok, throttled bool) {
 	sum := sha256.Sum256([]byte(secret))
 	if strings.HasPrefix(c.secretHash, "$2") {
 		return g.bcrypt.check(c.id, ip, c.secretHash, sum, secret, g.cfg.Now())
@@ -75,15 +75,22 @@ const maxBcryptCache = 10000
 
 // A client with a legacy bcrypt secret may make the gateway run bcrypt
 // (tens of milliseconds of CPU) bcryptPerSecond times a second from one
-// IP address, in bursts of bcryptBurst: wrong secrets cannot buy the
-// gateway's CPU. The budget is per client and IP, not per client alone,
-// so that someone who knows a client's (public) ID cannot keep its budget
-// empty and lock the client out of an instance that has not yet
-// remembered its secret. A secret that matched once is remembered and
-// costs nothing afterwards.
+// source, in bursts of bcryptBurst: wrong secrets cannot buy the gateway's
+// CPU. A source is an IPv4 address or an IPv6 /64 (one subscriber's
+// network, whose addresses cost nothing to change). The budget is per
+// client and source, not per client alone, so that someone who knows a
+// client's (public) ID cannot keep its budget empty from one address and
+// lock the client out of an instance that has not yet remembered its
+// secret. All sources together get bcryptInstancePerSecond, in bursts of
+// bcryptInstanceBurst: whoever has many addresses may delay the first
+// check of legacy secrets on an instance, but cannot make it spend more
+// than about half a core on bcrypt. A secret that matched once is
+// remembered and costs nothing afterwards.
 const (
-	bcryptPerSecond = 1
-	bcryptBurst     = 4
+	bcryptPerSecond         = 1
+	bcryptBurst             = 4
+	bcryptInstancePerSecond = 8
+	bcryptInstanceBurst     = 16
 )
 
 // bcryptCache remembers successful bcrypt checks, keyed by client ID and
@@ -93,7 +100,8 @@ const (
 type bcryptCache struct {
 	mu     sync.RWMutex
 	ok     map[bcryptKey]string
-	budget map[string]*bcryptBudget
+	budget map[string]*bcryptBudget // by client and source
+	all    bcryptBudget             // the instance's
 }
 
 type bcryptKey struct {
@@ -107,7 +115,21 @@ type bcryptBudget struct {
 	last   time.Time
 }
 
-func (b *bcryptCache) check(clientID, ip, stored string, sum [sha256.Size]byte, secret string, now time.Time) (ok, throttled bool) {
+// take refills b at perSecond up to burst and takes one check from it;
+// false when it is empty.
+func (b *bcryptBudget) take(now time.Time, perSecond, burst float64) bool {
+	if elapsed := now.Sub(b.last).Seconds(); elapsed > 0 {
+		b.tokens = min(burst, b.tokens+elapsed*perSecond)
+	}
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+func (b *bcryptCache) check(clientID string, ip netip.Addr, stored string, sum [sha256.Size]byte, secret string, now time.Time) (ok, throttled bool) {
 	k := bcryptKey{clientID, sum}
 	b.mu.RLock()
 	hit, found := b.ok[k]
@@ -115,7 +137,7 @@ func (b *bcryptCache) check(clientID, ip, stored string, sum [sha256.Size]byte, 
 	if found && subtle.ConstantTimeCompare([]byte(hit), []byte(stored)) == 1 {
 		return true, false
 	}
-	if !b.spend(clientID+" "+ip, now) {
+	if !b.spend(clientID+" "+source(ip), now) {
 		return false, true
 	}
 	if bcrypt.CompareHashAndPassword([]byte(stored), []byte(secret)) != nil {
@@ -130,8 +152,10 @@ func (b *bcryptCache) check(clientID, ip, stored string, sum [sha256.Size]byte, 
 	return true, false
 }
 
-// spend takes one bcrypt check from the budget of key (client and IP),
-// refilled at bcryptPerSecond up to bcryptBurst; false when it is empty.
+// spend takes one bcrypt check from the budget of key (client and source)
+// and then from the instance's; false when either is empty. The source's
+// comes first, so one source cannot drain the instance's faster than its
+// own refills.
 func (b *bcryptCache) spend(key string, now time.Time) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -143,15 +167,20 @@ func (b *bcryptCache) spend(key string, now time.Time) bool {
 		bb = &bcryptBudget{tokens: bcryptBurst, last: now}
 		b.budget[key] = bb
 	}
-	if elapsed := now.Sub(bb.last).Seconds(); elapsed > 0 {
-		bb.tokens = min(bcryptBurst, bb.tokens+elapsed*bcryptPerSecond)
+	if b.all.last.IsZero() {
+		b.all = bcryptBudget{tokens: bcryptInstanceBurst, last: now}
 	}
-	bb.last = now
-	if bb.tokens < 1 {
-		return false
+	return bb.take(now, bcryptPerSecond, bcryptBurst) && b.all.take(now, bcryptInstancePerSecond, bcryptInstanceBurst)
+}
+
+// source is the budget key of a client address: an IPv4 address, or the
+// /64 of an IPv6 one. An invalid address (no client IP) is one source.
+func source(ip netip.Addr) string {
+	ip = ip.Unmap()
+	if ip.Is6() {
+		return netip.PrefixFrom(ip, 64).Masked().String()
 	}
-	bb.tokens--
-	return true
+	return ip.String()
 }
 
 // ipAllowed reports whether one of the client's prefixes holds ip.

@@ -2,8 +2,10 @@ package gateway_test
 
 import (
 	"encoding/base64"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/authgw/authgw/gateway"
 )
@@ -39,5 +41,40 @@ func TestBasicCredential(t *testing.T) {
 				t.Errorf("got id %q secret %q hasSecret %v found %v ok %v", id, sec, hasSecret, found, ok)
 			}
 		})
+	}
+}
+
+// TestBcryptBudgetRefills: a source's budget refills at one check a
+// second, the instance's at eight; neither beyond its burst.
+func TestBcryptBudgetRefills(t *testing.T) {
+	t0 := time.Unix(1_800_000_000, 0)
+	var b gateway.BcryptCache
+	for i := range gateway.BcryptBurst {
+		if !b.Spend("client 192.0.2.1", t0) {
+			t.Fatalf("check %d refused within the burst", i+1)
+		}
+	}
+	if b.Spend("client 192.0.2.1", t0) {
+		t.Fatal("a check past the source's burst was allowed")
+	}
+	if !b.Spend("client 192.0.2.1", t0.Add(time.Second)) || b.Spend("client 192.0.2.1", t0.Add(time.Second)) {
+		t.Fatal("after a second the source should have exactly one check")
+	}
+	if !b.Spend("client 192.0.2.1", t0.Add(time.Hour)) {
+		t.Fatal("a source's budget did not refill")
+	}
+
+	var all gateway.BcryptCache
+	for i := range gateway.BcryptInstanceBurst {
+		if !all.Spend("client 198.51.100."+strconv.Itoa(i), t0) {
+			t.Fatalf("check %d refused within the instance's burst", i+1)
+		}
+	}
+	if all.Spend("client 203.0.113.1", t0) {
+		t.Fatal("a check past the instance's burst was allowed")
+	}
+	later := t0.Add(time.Second / 8)
+	if !all.Spend("client 203.0.113.2", later) || all.Spend("client 203.0.113.3", later) {
+		t.Fatal("after an eighth of a second the instance should have exactly one check")
 	}
 }

@@ -1,7 +1,21 @@
 package gateway
 
+import "time"
+
 // ParseAPIPath exposes parseAPIPath to the black-box tests.
 var ParseAPIPath = parseAPIPath
 
 // BasicCredential exposes basicCredential to the black-box tests.
 var BasicCredential = basicCredential
+
+// The legacy bcrypt budgets, for the black-box tests.
+const (
+	BcryptBurst         = bcryptBurst
+	BcryptInstanceBurst = bcryptInstanceBurst
+)
+
+// BcryptCache exposes the legacy secret cache and its budgets.
+type BcryptCache = bcryptCache
+
+// Spend exposes spend.
+func (b *bcryptCache) Spend(key string, now time.Time) bool { return b.spend(key, now) }

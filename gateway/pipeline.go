@@ -289,10 +289,10 @@ func (g *Gateway) checkCredentials(r *http.Request, st *reqState) *envelope.Erro
 		return envelope.New(http.StatusUnauthorized, CodeUnknownClient, "The client is unknown.")
 	}
 	if hasSecret {
-		ok, throttled := g.secretMatches(c, st.ipText, secret)
+		ok, throttled := g.secretMatches(c, st.ip, secret)
 		if throttled {
 			return envelope.New(http.StatusTooManyRequests, CodeSecretCheckThrottled,
-				"Too many secret checks for this client from this address; retry in a second.")
+				"Too many checks of legacy client secrets; retry in a second.")
 		}
 		if !ok {
 			return envelope.New(http.StatusUnauthorized, CodeInvalidClientSecret, "The client secret is wrong.")

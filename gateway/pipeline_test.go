@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -221,6 +222,53 @@ func TestPipeline_accounts(t *testing.T) {
 	if res.StatusCode != http.StatusInternalServerError || decodeError(t, body).Error.Code != "INTERNAL" {
 		t.Errorf("panic: %d %s", res.StatusCode, body)
 	}
+}
+
+// TestLegacySecretBudgetSources: an IPv6 /64 is one source (its addresses
+// cost nothing to change), and all sources together may cost the
+// instance at most 16 bcrypt checks at once, so many addresses cannot buy
+// its CPU either. The test's clock stands still: nothing refills.
+func TestLegacySecretBudgetSources(t *testing.T) {
+	e := newEnv(t, func(c *gateway.Config) { c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")} })
+	e.api("demo", 1, echoBackend(t, "demo").URL, false, true)
+	legacy, err := bcrypt.GenerateFromPassword([]byte("legacy-secret"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	attacked := e.client(string(legacy), -1)
+	e.refresh()
+	tok := e.tokens("session-1", fixedNow).ByMethod["GET"]
+	send := func(secret, ip string) (int, []byte) {
+		res, body := e.send("GET", "/demo/v1/items", header("Authorization", authz(attacked, secret, tok), "X-Forwarded-For", ip), nil)
+		return res.StatusCode, body
+	}
+	expect := func(what string, status int, body []byte, want int) {
+		t.Helper()
+		if status != want {
+			t.Fatalf("%s: status %d %s, want %d", what, status, body, want)
+		}
+	}
+
+	spent := 0
+	for i := range gateway.BcryptBurst {
+		status, body := send("guess", "2001:db8:1:2::"+strconv.Itoa(i+1))
+		expect("a guess from the /64", status, body, 401)
+		spent++
+	}
+	status, body := send("guess", "2001:db8:1:2:ffff:ffff:ffff:ffff")
+	expect("another address of the same /64", status, body, 429)
+	status, body = send("guess", "::ffff:198.51.100.1") // IPv4-mapped: an IPv4 source
+	expect("an IPv4-mapped address", status, body, 401)
+	spent++
+	for i := 0; spent < gateway.BcryptInstanceBurst; i++ {
+		status, body := send("guess", "2001:db8:1:"+strconv.Itoa(i+3)+"::1")
+		expect("a guess from another /64", status, body, 401)
+		spent++
+	}
+	status, body = send("guess", "203.0.113.50")
+	expect("a fresh address once the instance's budget is spent", status, body, 429)
+	status, body = send("legacy-secret", "203.0.113.51")
+	expect("the right secret waits too", status, body, 429)
 }
 
 // TestLegacySecretBudget: wrong secrets of a client with a legacy bcrypt
