@@ -224,20 +224,32 @@ func TestPipeline_accounts(t *testing.T) {
 	}
 }
 
-// TestLegacySecretBudgetSources: an IPv6 /64 is one source (its addresses
-// cost nothing to change), and all sources together may cost the
-// instance at most 16 bcrypt checks at once, so many addresses cannot buy
-// its CPU either. The test's clock stands still: nothing refills.
-func TestLegacySecretBudgetSources(t *testing.T) {
-	e := newEnv(t, func(c *gateway.Config) { c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")} })
+// legacyEnv is a gateway with an API "demo" and n clients whose secret,
+// "legacy-secret", is stored as a bcrypt hash, with a GET token. Client
+// IPs come from X-Forwarded-For: the test's loopback peer is a trusted
+// proxy.
+func legacyEnv(t *testing.T, n int) (e *env, getToken string, clients []string) {
+	t.Helper()
+	e = newEnv(t, func(c *gateway.Config) { c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")} })
 	e.api("demo", 1, echoBackend(t, "demo").URL, false, true)
 	legacy, err := bcrypt.GenerateFromPassword([]byte("legacy-secret"), bcrypt.MinCost)
 	if err != nil {
 		t.Fatal(err)
 	}
-	attacked := e.client(string(legacy), -1)
+	for range n {
+		clients = append(clients, e.client(string(legacy), -1))
+	}
 	e.refresh()
-	tok := e.tokens("session-1", fixedNow).ByMethod["GET"]
+	return e, e.tokens("session-1", fixedNow).ByMethod["GET"], clients
+}
+
+// TestLegacySecretBudgetSources: an IPv6 /64 is one source (its addresses
+// cost nothing to change), and all sources together may cost the
+// instance at most 16 bcrypt checks at once, so many addresses cannot buy
+// its CPU either. The test's clock stands still: nothing refills.
+func TestLegacySecretBudgetSources(t *testing.T) {
+	e, tok, clients := legacyEnv(t, 1)
+	attacked := clients[0]
 	send := func(secret, ip string) (int, []byte) {
 		res, body := e.send("GET", "/demo/v1/items", header("Authorization", authz(attacked, secret, tok), "X-Forwarded-For", ip), nil)
 		return res.StatusCode, body
@@ -276,18 +288,8 @@ func TestLegacySecretBudgetSources(t *testing.T) {
 // budget of them (4, refilled at one a second; the test's clock stands
 // still); a secret that matched once is remembered and needs none.
 func TestLegacySecretBudget(t *testing.T) {
-	// Client IPs come from X-Forwarded-For: the test's loopback peer is a
-	// trusted proxy.
-	e := newEnv(t, func(c *gateway.Config) { c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")} })
-	e.api("demo", 1, echoBackend(t, "demo").URL, false, true)
-	legacy, err := bcrypt.GenerateFromPassword([]byte("legacy-secret"), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	attacked := e.client(string(legacy), -1)
-	bystander := e.client(string(legacy), -1)
-	e.refresh()
-	tok := e.tokens("session-1", fixedNow).ByMethod["GET"]
+	e, tok, clients := legacyEnv(t, 2)
+	attacked, bystander := clients[0], clients[1]
 	const attacker, owner = "198.51.100.7", "203.0.113.9"
 	tests := []struct {
 		name         string

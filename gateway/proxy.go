@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/authgw/authgw/gateway/internal/hdr"
 	"github.com/authgw/authgw/gateway/requestinfo"
 	"github.com/authgw/authgw/verifier/envelope"
 )
@@ -119,31 +120,9 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 // (WSGI, Rack, PHP) read "_" and "-" as the same, so X_Request_Id could
 // shadow the ID the gateway checked and sets.
 func gatewayOwned(name string) bool {
-	return foldedPrefix(name, "authorization", true) || foldedPrefix(name, "forwarded", true) ||
-		foldedPrefix(name, "x-real-ip", true) || foldedPrefix(name, "x-request-id", true) ||
-		foldedPrefix(name, "x-forwarded-", false) || requestinfo.IsInfoHeader(name)
-}
-
-// foldedPrefix reports whether name starts with the lower-case prefix
-// (the whole name when whole), ASCII case ignored and "_" read as "-".
-// It allocates nothing: it runs for every header of every request.
-func foldedPrefix(name, prefix string, whole bool) bool {
-	if len(name) < len(prefix) || (whole && len(name) != len(prefix)) {
-		return false
-	}
-	for i := 0; i < len(prefix); i++ {
-		c := name[i]
-		switch {
-		case c == '_':
-			c = '-'
-		case 'A' <= c && c <= 'Z':
-			c += 'a' - 'A'
-		}
-		if c != prefix[i] {
-			return false
-		}
-	}
-	return true
+	return hdr.FoldedPrefix(name, "authorization", true) || hdr.FoldedPrefix(name, "forwarded", true) ||
+		hdr.FoldedPrefix(name, "x-real-ip", true) || hdr.FoldedPrefix(name, "x-request-id", true) ||
+		hdr.FoldedPrefix(name, "x-forwarded-", false) || requestinfo.IsInfoHeader(name)
 }
 
 // stripTokenCookies removes authgw's per-method token cookies from the

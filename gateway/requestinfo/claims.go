@@ -4,6 +4,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+
+	"github.com/authgw/authgw/gateway/internal/hdr"
 )
 
 // Header names and values of the request info sent to backends.
@@ -91,21 +93,5 @@ func RemoveHeaders(h http.Header) {
 // read X_Auth_Info as X-Auth-Info, so a client's X_Auth_Info could shadow
 // the gateway's. It allocates nothing.
 func IsInfoHeader(name string) bool {
-	const prefix = "x-auth-info" // HeaderInfo in lower case
-	if len(name) < len(prefix) {
-		return false
-	}
-	for i := 0; i < len(prefix); i++ {
-		c := name[i]
-		switch {
-		case c == '_':
-			c = '-'
-		case 'A' <= c && c <= 'Z':
-			c += 'a' - 'A'
-		}
-		if c != prefix[i] {
-			return false
-		}
-	}
-	return true
+	return hdr.FoldedPrefix(name, "x-auth-info", false) // HeaderInfo in lower case
 }
