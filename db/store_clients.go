@@ -108,8 +108,9 @@ func insertClient(ctx context.Context, tx *sql.Tx, c Client) error {
 // Bootstrap writes a first user (with its email and roles), an
 // organization of which the user is a full member, and a client of that
 // organization, in one transaction: all of it or nothing. It fails with
-// ErrBootstrapped when the database already holds a live user,
-// and otherwise as CreateUser, CreateOrganization and CreateClient do.
+// ErrBootstrapped when the database already holds a live user, with
+// ErrConflict on MySQL when a concurrent bootstrap won, and otherwise as
+// CreateUser, CreateOrganization and CreateClient do.
 func (s *DB) Bootstrap(ctx context.Context, nu NewUser, org Organization, creator Membership, c Client) error {
 	nu.Membership = nil
 	u, email, _, err := nu.prepare()
@@ -125,8 +126,13 @@ func (s *DB) Bootstrap(ctx context.Context, nu NewUser, org Organization, creato
 		return err
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
+		// On MySQL a plain SELECT takes no lock: concurrent bootstraps
+		// would all find no user and all insert one. The locking read
+		// also locks the gap where users would go, so their inserts wait
+		// on each other and MySQL lets one through (the others fail as a
+		// deadlock: ErrConflict). SQLite has one writer at a time.
 		var any int
-		err := tx.QueryRowContext(ctx, "SELECT 1 FROM users WHERE deleted_ms IS NULL LIMIT 1").Scan(&any)
+		err := tx.QueryRowContext(ctx, "SELECT 1 FROM users WHERE deleted_ms IS NULL LIMIT 1"+s.forUpdate()).Scan(&any)
 		switch {
 		case err == nil:
 			return ErrBootstrapped

@@ -3,8 +3,10 @@ package db_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/authgw/authgw/db"
@@ -366,6 +368,58 @@ func TestBootstrap(t *testing.T) {
 		u2.Email.Email = "other@example.com"
 		if err := d.Bootstrap(ctx, u2, org2, db.Membership{ID: ids()}, c2); !errors.Is(err, db.ErrBootstrapped) {
 			t.Fatalf("second bootstrap: %v, want ErrBootstrapped", err)
+		}
+	})
+}
+
+// TestBootstrapConcurrent: of bootstraps run at once (two operators, two
+// deploy jobs) exactly one sets the database up; the others fail with
+// ErrBootstrapped, or ErrConflict when MySQL breaks the tie as a deadlock.
+func TestBootstrapConcurrent(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		e := newAccountsEnv(t, d)
+		const n = 8
+		type input struct {
+			u   db.NewUser
+			org db.Organization
+			m   db.Membership
+			c   db.Client
+		}
+		inputs := make([]input, n)
+		for i := range inputs {
+			inputs[i] = input{
+				u: db.NewUser{User: db.User{ID: e.id(), Name: "Root", CreatedMs: 1},
+					Email: db.Email{ID: e.id(), Email: fmt.Sprintf("root%d@example.com", i)}, Roles: []string{db.RoleSysadmin}},
+				org: db.Organization{ID: e.id(), Name: "Acme", CreatedMs: 1},
+				m:   db.Membership{ID: e.id()},
+				c:   db.Client{ID: e.id(), Name: "system", SecretHash: "h", ReqsPerSec: -1, CreatedMs: 1, Roles: []string{"system"}},
+			}
+		}
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i, in := range inputs {
+			wg.Go(func() {
+				<-start
+				errs[i] = d.Bootstrap(ctx, in.u, in.org, in.m, in.c)
+			})
+		}
+		close(start)
+		wg.Wait()
+		won := 0
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				won++
+			case errors.Is(err, db.ErrBootstrapped), errors.Is(err, db.ErrConflict):
+			default:
+				t.Errorf("bootstrap %d: %v", i, err)
+			}
+		}
+		users, _, err := d.ListUsers(ctx, db.Page{})
+		if won != 1 || err != nil || len(users) != 1 {
+			t.Fatalf("%d bootstraps succeeded, %d users (%v), want 1 and 1; errors %v", won, len(users), err, errs)
 		}
 	})
 }
