@@ -178,25 +178,14 @@ func (s *Service) addEmail(r *request) error {
 
 // deleteEmail deletes one of the user's addresses, never the last one: a
 // user without an address could not receive login codes. An address of
-// another user is 404.
+// another user is 404. The store checks and deletes in one transaction.
 func (s *Service) deleteEmail(r *request) error {
-	userID, emailID := r.target.user.ID, r.Param("emailId")
-	es, err := s.cfg.Store.ListEmails(r.ctx(), userID)
-	if err != nil {
-		return err
-	}
-	found := false
-	for _, e := range es {
-		found = found || e.ID == emailID
-	}
+	err := s.cfg.Store.DeleteEmail(r.ctx(), r.target.user.ID, r.Param("emailId"))
 	switch {
-	case !found:
-		return ErrHidden
-	case len(es) == 1:
+	case errors.Is(err, db.ErrLastEmail):
 		return apiError(http.StatusConflict, CodeLastEmail, "This is the user's only email address: add another before deleting it.")
-	}
-	if err := s.cfg.Store.DeleteEmail(r.ctx(), userID, emailID); err != nil {
-		return err
+	case err != nil:
+		return hideNotFound(err)
 	}
 	return null(r)
 }

@@ -26,6 +26,9 @@ var (
 	// ErrBootstrapped means Bootstrap found a live user: the database has
 	// been set up before.
 	ErrBootstrapped = errors.New("db: the database already has users")
+	// ErrLastEmail means DeleteEmail was asked to delete a user's only
+	// address: a user without one could not receive login codes.
+	ErrLastEmail = errors.New("db: the user's only email address")
 	// ErrForeignKey means a row refers to a row that does not exist, or a
 	// row still referred to was to be deleted.
 	ErrForeignKey = errors.New("db: foreign key violation")

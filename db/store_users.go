@@ -445,12 +445,39 @@ func (s *DB) ListEmails(ctx context.Context, userID string) ([]Email, error) {
 }
 
 // DeleteEmail deletes the address emailID of the user userID (and, by
-// cascade, its verification codes). It fails with ErrNotFound when there
-// is none, when it belongs to another user, or when the user is deleted.
-// Whether a user may lose their last address is the caller's rule.
+// cascade, its verification codes), unless it is the user's only one. It
+// fails with ErrNotFound when there is none, when it belongs to another
+// user, or when the user is deleted, and ErrLastEmail when it is the
+// user's only address. The check and the delete are one transaction that
+// locks the user's addresses, so deletes run at once cannot remove the
+// last two together.
 func (s *DB) DeleteEmail(ctx context.Context, userID, emailID string) error {
-	return affectedOne(s.sql.ExecContext(ctx,
-		"DELETE FROM emails WHERE id = ? AND user_id = ? AND "+liveUser("emails"), emailID, userID))
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx,
+			"SELECT id FROM emails WHERE user_id = ? AND "+liveUser("emails")+s.forUpdate(), userID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		found, n := false, 0
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			found, n = found || id == emailID, n+1
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		switch {
+		case !found:
+			return ErrNotFound
+		case n == 1:
+			return ErrLastEmail
+		}
+		return affectedOne(tx.ExecContext(ctx, "DELETE FROM emails WHERE id = ? AND user_id = ?", emailID, userID))
+	})
 }
 
 // MarkEmailVerified records that the address emailID was verified at

@@ -1,8 +1,11 @@
 package db_test
 
 import (
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/authgw/authgw/db"
@@ -480,6 +483,50 @@ func TestEmails(t *testing.T) {
 			if emails := mustEmails(e, ann.ID); len(emails) != 1 || emails[0] != annFirst {
 				t.Errorf("ListEmails after delete = %+v", emails)
 			}
+			expectErr(t, "DeleteEmail of the last address", d.DeleteEmail(e.ctx, ann.ID, annFirst.ID), db.ErrLastEmail)
+			if emails := mustEmails(e, ann.ID); len(emails) != 1 {
+				t.Errorf("ListEmails after deleting the last = %+v", emails)
+			}
 		})
+	})
+}
+
+// TestDeleteEmailConcurrent: two deletes run at once of a user's last
+// two addresses (two tabs, two admins) leave the user one address.
+func TestDeleteEmailConcurrent(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newAccountsEnv(t, d)
+		for round := range 10 {
+			u := e.user("Ann", fmt.Sprintf("ann%d@example.com", round))
+			other := db.Email{ID: e.id(), UserID: u.ID, Email: fmt.Sprintf("ann%d@example.org", round), CreatedMs: e.now()}
+			if err := d.AddEmail(e.ctx, other); err != nil {
+				t.Fatal(err)
+			}
+			emails := mustEmails(e, u.ID)
+			errs := make([]error, len(emails))
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for i, em := range emails {
+				wg.Go(func() {
+					<-start
+					errs[i] = d.DeleteEmail(e.ctx, u.ID, em.ID)
+				})
+			}
+			close(start)
+			wg.Wait()
+			deleted := 0
+			for _, err := range errs {
+				switch {
+				case err == nil:
+					deleted++
+				case errors.Is(err, db.ErrLastEmail), errors.Is(err, db.ErrConflict):
+				default:
+					t.Errorf("round %d: DeleteEmail: %v", round, err)
+				}
+			}
+			if left := mustEmails(e, u.ID); deleted != 1 || len(left) != 1 {
+				t.Fatalf("round %d: %d deletes succeeded, %d addresses left (%v); want 1 and 1", round, deleted, len(left), errs)
+			}
+		}
 	})
 }
