@@ -99,22 +99,30 @@ func testSemantics(t *testing.T, newHarness func(t *testing.T) harness) {
 				t.Skip("needs a settable clock")
 			}
 			ctx := context.Background()
-			key := fmt.Sprintf("case-%d", i)
-			for n := range tc.givenRequests {
-				d, err := h.limiter.Allow(ctx, key, tc.givenPerSecond)
+			for attempt := 1; ; attempt++ {
+				key := fmt.Sprintf("case-%d-%d", i, attempt)
+				began := time.Now()
+				for n := range tc.givenRequests {
+					d, err := h.limiter.Allow(ctx, key, tc.givenPerSecond)
+					if err != nil {
+						t.Fatalf("given request %d: %v", n+1, err)
+					}
+					if !d.Allowed {
+						t.Fatalf("given request %d refused: %+v", n+1, d)
+					}
+				}
+				h.advance(tc.whenAdvance)
+				got, err := h.limiter.Allow(ctx, key, tc.givenPerSecond)
 				if err != nil {
-					t.Fatalf("given request %d: %v", n+1, err)
+					t.Fatal(err)
 				}
-				if !d.Allowed {
-					t.Fatalf("given request %d refused: %+v", n+1, d)
+				if h.realClock && time.Since(began)-tc.whenAdvance > h.tolerance && attempt < 10 {
+					t.Logf("attempt %d took %v beyond the advance; again", attempt, time.Since(began)-tc.whenAdvance)
+					continue
 				}
+				expectDecision(t, got, tc.expect, h.tolerance)
+				return
 			}
-			h.advance(tc.whenAdvance)
-			got, err := h.limiter.Allow(ctx, key, tc.givenPerSecond)
-			if err != nil {
-				t.Fatal(err)
-			}
-			expectDecision(t, got, tc.expect, h.tolerance)
 		})
 	}
 
