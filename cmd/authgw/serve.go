@@ -121,6 +121,9 @@ const (
 	// announceTimeout bounds the accounts service's publish of a change
 	// of clients or APIs.
 	announceTimeout = 500 * time.Millisecond
+	// reloadTimeout bounds the snapshot reload a change of clients or
+	// APIs makes before its answer.
+	reloadTimeout = 2 * time.Second
 	// minTokenLifetime is the least time a revocation is kept, whatever
 	// the policies say.
 	minTokenLifetime = time.Minute
@@ -248,9 +251,9 @@ func (s *serveCommand) run(c *cli, args []string) error {
 	// subscriptions) stops when serve returns.
 	background, stopBackground := context.WithCancel(context.Background())
 	defer stopBackground()
-	// changes reloads this gateway's snapshot: when the accounts service
-	// here changes clients or APIs, and, with Redis, when any writer
-	// announces a change.
+	// changes reloads this gateway's snapshot in the background: with
+	// Redis, when any writer announces a change, and when the reload
+	// after a change made here failed.
 	changes := make(chan struct{}, 1)
 	if redisClient != nil {
 		go forwardChanges(background, subscribeChanges(background, redisClient), changes)
@@ -264,11 +267,28 @@ func (s *serveCommand) run(c *cli, args []string) error {
 	if redisClient != nil {
 		subscribeRevocations(background, redisClient, revoked, logger, c.now)
 	}
-	accountsService, err := newAccounts(c, cfg, store, redisClient, revoked, changes, logger)
+	// reload refreshes this gateway's snapshot before the accounts service
+	// answers a change of clients or APIs, so that a client created here
+	// works here in the next request and a deleted one is refused (other
+	// gateways get the change through Redis or at their next refresh).
+	// gw is set below, before any request can arrive.
+	var gw *gateway.Gateway
+	reload := func(ctx context.Context) {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reloadTimeout)
+		defer cancel()
+		if err := gw.Refresh(ctx); err != nil {
+			logger.Warn("could not reload the snapshot after a change; retrying in the background", "err", err)
+			select {
+			case changes <- struct{}{}:
+			default:
+			}
+		}
+	}
+	accountsService, err := newAccounts(c, cfg, store, redisClient, revoked, reload, logger)
 	if err != nil {
 		return err
 	}
-	gw, err := gateway.New(gateway.Config{
+	gw, err = gateway.New(gateway.Config{
 		Snapshots:      store,
 		Keys:           cfg.keys,
 		ServerID:       cfg.serverID,
@@ -411,7 +431,7 @@ func writeNextSteps(w io.Writer, cfg serveConfig, gatewayAddr string, demo *demo
 // others, and changes of clients and APIs reloading this gateway's
 // snapshot at once and announced to the others.
 func newAccounts(c *cli, cfg serveConfig, store *db.DB, redisClient *redis.Client, revoked *verifier.RevocationSet,
-	changes chan<- struct{}, logger *slog.Logger) (*accounts.Service, error) {
+	reload func(context.Context), logger *slog.Logger) (*accounts.Service, error) {
 	minter, err := mint.New(mint.Config{Keys: cfg.keys, ServerID: cfg.serverID, Now: c.now, Rand: c.random})
 	if err != nil {
 		return nil, err
@@ -429,10 +449,7 @@ func newAccounts(c *cli, cfg serveConfig, store *db.DB, redisClient *redis.Clien
 		return nil, err
 	}
 	announce := func(ctx context.Context) {
-		select {
-		case changes <- struct{}{}:
-		default:
-		}
+		reload(ctx)
 		if redisClient == nil {
 			return
 		}

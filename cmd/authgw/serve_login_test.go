@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -302,5 +303,42 @@ func TestServe_login(t *testing.T) {
 	t.Logf("the logged-out token was refused %v after logout", took)
 	if status, code := a.currentUser(byEmail.Macaroons["GET"]); status != http.StatusOK {
 		t.Errorf("the other session's token after the logout = %d %s, want 200", status, code)
+	}
+}
+
+// TestServe_newClientWorksAtOnce: a client created through the accounts
+// service can be used at the same gateway in the very next request, and
+// a deleted one is refused in the very next request; serve reloads its
+// snapshot before answering the change (the README's walk-through does
+// exactly this). Without Redis: the reload must not depend on it.
+func TestServe_newClientWorksAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	creds := bootstrapFor(t, map[string]string{envDataDir: dir})
+	gatewayURL, _, _, _, _ := startServe(t, dir)
+	admin := newAccountsCaller(t, gatewayURL, creds)
+	s := admin.loginWithPassword()
+	path := "/accounts/v1/organizations/" + creds.OrganizationID + "/clients"
+	code := func(r accountsReply) string {
+		var out struct{ Error struct{ Code string } }
+		json.Unmarshal(r.body, &out)
+		return out.Error.Code
+	}
+	for i := range 10 {
+		r := admin.do("POST", path, s.Macaroons["POST"], map[string]any{"data": map[string]any{"type": "clients", "name": "app " + strconv.Itoa(i)}})
+		var created struct{ Data struct{ ID, Secret string } }
+		if err := json.Unmarshal(r.body, &created); err != nil || r.status != http.StatusCreated {
+			t.Fatalf("create a client: %d %s", r.status, r.body)
+		}
+		app := newAccountsCaller(t, gatewayURL, bootCreds{ClientID: created.Data.ID, ClientSecret: created.Data.Secret})
+		// Known client, no token: 401 TOKEN-MISSING, not UNKNOWN-CLIENT.
+		if r := app.do("GET", "/accounts/v1/users/current", "", nil); code(r) == "UNKNOWN-CLIENT" || r.status != http.StatusUnauthorized {
+			t.Fatalf("client %d right after its creation: %d %s", i, r.status, r.body)
+		}
+		if r := admin.do("DELETE", path+"/"+created.Data.ID, s.Macaroons["DELETE"], nil); r.status != http.StatusOK {
+			t.Fatalf("delete the client: %d %s", r.status, r.body)
+		}
+		if r := app.do("GET", "/accounts/v1/users/current", "", nil); code(r) != "UNKNOWN-CLIENT" {
+			t.Fatalf("client %d right after its deletion: %d %s, want 401 UNKNOWN-CLIENT", i, r.status, r.body)
+		}
 	}
 }
