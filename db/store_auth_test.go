@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -158,16 +159,16 @@ func authRace(n int, fn func(i int) error) []error {
 }
 
 // expectOneWinner fails the test unless exactly one of errs is nil and
-// every other one wraps loser.
-func expectOneWinner(t *testing.T, errs []error, loser error) {
+// every other one wraps one of losers.
+func expectOneWinner(t *testing.T, errs []error, losers ...error) {
 	t.Helper()
 	wins := 0
 	for i, err := range errs {
 		switch {
 		case err == nil:
 			wins++
-		case !errors.Is(err, loser):
-			t.Errorf("goroutine %d: error = %v, want %v", i, err, loser)
+		case !slices.ContainsFunc(losers, func(l error) bool { return errors.Is(err, l) }):
+			t.Errorf("goroutine %d: error = %v, want one of %v", i, err, losers)
 		}
 	}
 	if wins != 1 {

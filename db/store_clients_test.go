@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/authgw/authgw/db"
@@ -396,30 +395,13 @@ func TestBootstrapConcurrent(t *testing.T) {
 				c:   db.Client{ID: e.id(), Name: "system", SecretHash: "h", ReqsPerSec: -1, CreatedMs: 1, Roles: []string{"system"}},
 			}
 		}
-		errs := make([]error, n)
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for i, in := range inputs {
-			wg.Go(func() {
-				<-start
-				errs[i] = d.Bootstrap(ctx, in.u, in.org, in.m, in.c)
-			})
-		}
-		close(start)
-		wg.Wait()
-		won := 0
-		for i, err := range errs {
-			switch {
-			case err == nil:
-				won++
-			case errors.Is(err, db.ErrBootstrapped), errors.Is(err, db.ErrConflict):
-			default:
-				t.Errorf("bootstrap %d: %v", i, err)
-			}
-		}
-		users, _, err := d.ListUsers(ctx, db.Page{})
-		if won != 1 || err != nil || len(users) != 1 {
-			t.Fatalf("%d bootstraps succeeded, %d users (%v), want 1 and 1; errors %v", won, len(users), err, errs)
+		errs := authRace(n, func(i int) error {
+			in := inputs[i]
+			return d.Bootstrap(ctx, in.u, in.org, in.m, in.c)
+		})
+		expectOneWinner(t, errs, db.ErrBootstrapped, db.ErrConflict)
+		if users, _, err := d.ListUsers(ctx, db.Page{}); err != nil || len(users) != 1 {
+			t.Fatalf("%d users (%v) after the bootstraps, want 1", len(users), err)
 		}
 	})
 }

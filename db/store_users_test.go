@@ -1,11 +1,9 @@
 package db_test
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/authgw/authgw/db"
@@ -503,29 +501,10 @@ func TestDeleteEmailConcurrent(t *testing.T) {
 				t.Fatal(err)
 			}
 			emails := mustEmails(e, u.ID)
-			errs := make([]error, len(emails))
-			var wg sync.WaitGroup
-			start := make(chan struct{})
-			for i, em := range emails {
-				wg.Go(func() {
-					<-start
-					errs[i] = d.DeleteEmail(e.ctx, u.ID, em.ID)
-				})
-			}
-			close(start)
-			wg.Wait()
-			deleted := 0
-			for _, err := range errs {
-				switch {
-				case err == nil:
-					deleted++
-				case errors.Is(err, db.ErrLastEmail), errors.Is(err, db.ErrConflict):
-				default:
-					t.Errorf("round %d: DeleteEmail: %v", round, err)
-				}
-			}
-			if left := mustEmails(e, u.ID); deleted != 1 || len(left) != 1 {
-				t.Fatalf("round %d: %d deletes succeeded, %d addresses left (%v); want 1 and 1", round, deleted, len(left), errs)
+			errs := authRace(len(emails), func(i int) error { return d.DeleteEmail(e.ctx, u.ID, emails[i].ID) })
+			expectOneWinner(t, errs, db.ErrLastEmail, db.ErrConflict)
+			if left := mustEmails(e, u.ID); len(left) != 1 {
+				t.Fatalf("round %d: %d addresses left, want 1", round, len(left))
 			}
 		}
 	})
