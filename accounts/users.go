@@ -105,6 +105,18 @@ func (s *Service) createUser(r *request) error {
 	if err := b.done(); err != nil {
 		return err
 	}
+	if hasPassword {
+		// A taken address is 409 (SPEC), so asking first tells a prober
+		// nothing the answer would not, and spares an argon2id hash per
+		// guessed address. CreateUser still decides between two
+		// registrations of one address at once.
+		switch _, _, err := s.cfg.Store.GetUserByEmail(r.ctx(), addr); {
+		case err == nil:
+			return apiError(http.StatusConflict, CodeDuplicateEmail, "This email address is registered already.")
+		case !isNotFound(err):
+			return err
+		}
+	}
 	var hash string
 	if hasPassword {
 		if hash, err = s.hashPassword(r, pw); err != nil {

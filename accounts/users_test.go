@@ -1,14 +1,17 @@
 package accounts_test
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"net/http"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/authgw/authgw/accounts"
 	"github.com/authgw/authgw/accounts/password"
 	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/db/dbtest"
@@ -179,6 +182,41 @@ func TestRegistration(t *testing.T) {
 					}
 				}
 			})
+		}
+	})
+}
+
+// countingReader counts the bytes read from crypto/rand through it.
+type countingReader struct{ n atomic.Int64 }
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := rand.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// TestRegistrationTakenAddressCostsNoHash: registering a taken address
+// with a password answers 409 before hashing the password, so probing
+// addresses through registration (whose 409 the SPEC requires) does not
+// buy an argon2id computation per guess. No salt is drawn: the service's
+// randomness is not read at all.
+func TestRegistrationTakenAddressCostsNoHash(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		random := &countingReader{}
+		s := newStack(t, d, func(c *accounts.Config) { c.Rand = random })
+		ann := s.user("Ann")
+		app := s.client(s.org("Home", ann))
+		before := random.n.Load()
+		s.do(anonymous(app), "POST", "/users", map[string]any{"name": "Ann again", "email": "ann@EXAMPLE.com", "password": "a long enough passphrase"}).
+			expect(t, http.StatusConflict, "DUPLICATE-EMAIL")
+		if read := random.n.Load() - before; read != 0 {
+			t.Errorf("a registration of a taken address read %d random bytes: it hashed the password or made IDs", read)
+		}
+		// A free address still registers, with a hash.
+		s.do(anonymous(app), "POST", "/users", map[string]any{"name": "Bea", "email": "bea@example.com", "password": "a long enough passphrase"}).
+			expect(t, http.StatusCreated)
+		if u, _, err := d.GetUserByEmail(s.ctx, "bea@example.com"); err != nil || u.PasswordHash == "" {
+			t.Fatalf("the new user: %+v, %v", u, err)
 		}
 	})
 }
