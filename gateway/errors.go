@@ -11,6 +11,8 @@ import (
 const (
 	CodeNonCanonicalPath      = "NON-CANONICAL-PATH"
 	CodeBadPath               = "BAD-PATH"
+	CodeNotOriginForm         = "NOT-ORIGIN-FORM"
+	CodeOverrideHeader        = "OVERRIDE-HEADER-REFUSED"
 	CodeMalformedBasicAuth    = "MALFORMED-BASIC-AUTH"
 	CodeMissingBasicAuth      = "MISSING-BASIC-AUTH"
 	CodeUnknownClient         = "UNKNOWN-CLIENT"

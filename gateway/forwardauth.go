@@ -1,7 +1,9 @@
 package gateway
 
 import (
+	"fmt"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 
@@ -9,46 +11,89 @@ import (
 	"github.com/authgw/authgw/verifier/envelope"
 )
 
-// Headers a reverse proxy sends to the forward-auth endpoint to describe
-// the original request.
+// Headers in which a reverse proxy describes the original request to the
+// forward-auth endpoint. Which of them are read depends on the dialect.
 const (
 	HeaderForwardedMethod = "X-Forwarded-Method"
 	HeaderForwardedURI    = "X-Forwarded-Uri"
-	HeaderOriginalURI     = "X-Original-URI"
 	HeaderForwardedHost   = "X-Forwarded-Host"
+	HeaderForwardedProto  = "X-Forwarded-Proto"
+	HeaderOriginalMethod  = "X-Original-Method"
+	HeaderOriginalURI     = "X-Original-URI"
 )
 
-// ForwardAuth returns the decision endpoint of SPEC §5.4, for nginx
-// auth_request, Traefik ForwardAuth, Caddy forward_auth or Envoy
-// ext_authz over HTTP. It rebuilds the original request from
-// X-Forwarded-Method (default: the request's own method),
-// X-Forwarded-Uri or else X-Original-URI (required, origin-form with
-// query) and X-Forwarded-Host (default: Host), runs steps 3 to 7 (path,
-// credentials, restrictions, rate limit, token) and answers 200 with the
-// X-Auth-Info headers (aud: the API name) and rate-limit headers, or the
-// refusal in the envelope (400, 401, 403, 429, 503).
+// ForwardAuthDialect names the set of headers a reverse proxy describes
+// the original request with. The forward-auth endpoint reads exactly the
+// headers of its configured dialect and no others: a proxy passes the
+// client's own headers on to the decision, so a header the proxy does not
+// set (and overwrite) is the client's to choose.
+type ForwardAuthDialect string
+
+// The dialects.
+const (
+	// DialectNginx is nginx auth_request: X-Original-Method and
+	// X-Original-URI, with X-Forwarded-Host, X-Forwarded-Proto and
+	// X-Forwarded-For, all set by the configuration
+	// (testdata/nginx/forward-auth.conf.tmpl).
+	DialectNginx ForwardAuthDialect = "nginx"
+	// DialectForwarded is Traefik forwardAuth and Caddy forward_auth:
+	// X-Forwarded-Method, X-Forwarded-Uri, X-Forwarded-Host,
+	// X-Forwarded-Proto and X-Forwarded-For, which both proxies set
+	// themselves, replacing the client's.
+	DialectForwarded ForwardAuthDialect = "forwarded"
+)
+
+// ParseForwardAuthDialect reads a dialect's name: "nginx", or
+// "forwarded" (also spelled "traefik" or "caddy"). It fails for any
+// other name.
+func ParseForwardAuthDialect(name string) (ForwardAuthDialect, error) {
+	switch strings.ToLower(strings.TrimSpace(name)) {
+	case "nginx":
+		return DialectNginx, nil
+	case "forwarded", "traefik", "caddy":
+		return DialectForwarded, nil
+	}
+	return "", fmt.Errorf("unknown forward-auth dialect %q (nginx, or forwarded for Traefik and Caddy)", name)
+}
+
+// headers returns the names of the dialect's method and URI headers.
+func (d ForwardAuthDialect) headers() (method, uri string) {
+	if d == DialectForwarded {
+		return HeaderForwardedMethod, HeaderForwardedURI
+	}
+	return HeaderOriginalMethod, HeaderOriginalURI
+}
+
+// ForwardAuth returns the decision endpoint for nginx auth_request,
+// Traefik forwardAuth and Caddy forward_auth. It rebuilds the original
+// request from the headers of Config.ForwardAuthDialect (method, URI in
+// origin form with its query, host and scheme; every one required), runs
+// steps 3 to 7 (path, credentials, restrictions, rate limit, token) and
+// answers 200 with the X-Auth-Info headers (aud: the API name) and
+// rate-limit headers, or the refusal in the envelope (400, 401, 403,
+// 429, 503).
 //
-// Those headers decide everything, so they are trusted only from a peer
-// in TrustedProxies or on loopback; any other peer gets 403
-// FORWARD-AUTH-UNTRUSTED-PEER. The client IP is then the right-most
-// untrusted hop of X-Forwarded-For, the calling proxy itself counting as
-// trusted. Whether the API is registered and active is not checked here
-// (that is routing, step 8, which the proxy in front does).
+// Those headers decide everything, and the client IP written into the
+// signed request info is the right-most address of X-Forwarded-For that
+// is not a trusted proxy (the caller counting as one): so only a peer in
+// Config.ForwardAuthCallers may ask. Any other peer, loopback included,
+// gets 403 FORWARD-AUTH-UNTRUSTED-PEER. Whether the API is registered and
+// active is not checked here (that is routing, step 8, which the proxy in
+// front does).
 func (g *Gateway) ForwardAuth() http.Handler {
 	return g.observe(http.HandlerFunc(g.serveForwardAuth))
 }
 
 func (g *Gateway) serveForwardAuth(w http.ResponseWriter, r *http.Request) {
 	st := stateOf(r)
-	peer := remoteIP(r)
-	if !peer.IsLoopback() && !g.trusted(peer) {
-		writeError(w, envelope.New(http.StatusForbidden, CodeForwardAuthUntrusted, "Only a trusted proxy may ask for a decision."))
+	if !g.forwardAuthCaller(remoteIP(r)) {
+		writeError(w, envelope.New(http.StatusForbidden, CodeForwardAuthUntrusted, "Only a configured forward-auth caller may ask for a decision."))
 		return
 	}
-	orig, ok := forwardedRequest(r)
-	if !ok {
+	orig, missing := g.forwardedRequest(r)
+	if orig == nil {
 		writeError(w, envelope.New(http.StatusBadRequest, CodeForwardAuthBadRequest,
-			"The original request needs "+HeaderForwardedURI+" or "+HeaderOriginalURI+" starting with /."))
+			"The proxy must describe the original request: "+missing+" is missing or malformed."))
 		return
 	}
 	st.ip = g.clientIP(r, true)
@@ -67,29 +112,79 @@ func (g *Gateway) serveForwardAuth(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-// forwardedRequest is a shallow copy of r describing the original request.
-// Headers (Authorization, Cookie, Origin) are the forward-auth request's,
-// which the proxies pass on from the original.
-func forwardedRequest(r *http.Request) (*http.Request, bool) {
-	uri := r.Header.Get(HeaderForwardedURI)
-	if uri == "" {
-		uri = r.Header.Get(HeaderOriginalURI)
+// forwardAuthCaller reports whether peer may call ForwardAuth.
+func (g *Gateway) forwardAuthCaller(peer netip.Addr) bool {
+	for _, p := range g.cfg.ForwardAuthCallers {
+		if p.Contains(peer) {
+			return true
+		}
 	}
+	return false
+}
+
+// forwardedRequest is a shallow copy of r describing the original
+// request, from the dialect's headers only; the scheme goes to the
+// request's state. It returns nil and the name of the first header that
+// is missing or malformed. The other headers (Authorization, Cookie,
+// Origin, Referer) are the forward-auth request's, which the proxies pass
+// on from the original.
+func (g *Gateway) forwardedRequest(r *http.Request) (*http.Request, string) {
+	methodHeader, uriHeader := g.cfg.ForwardAuthDialect.headers()
+	uri := singleHeader(r.Header, uriHeader)
 	if !strings.HasPrefix(uri, "/") || strings.HasPrefix(uri, "//") {
-		return nil, false
+		return nil, uriHeader
 	}
 	u, err := url.ParseRequestURI(uri)
 	if err != nil {
-		return nil, false
+		return nil, uriHeader
 	}
+	method := singleHeader(r.Header, methodHeader)
+	if !validMethod(method) {
+		return nil, methodHeader
+	}
+	host := singleHeader(r.Header, HeaderForwardedHost)
+	if host == "" {
+		return nil, HeaderForwardedHost
+	}
+	var scheme string
+	switch strings.ToLower(singleHeader(r.Header, HeaderForwardedProto)) {
+	case "http":
+		scheme = "http"
+	case "https":
+		scheme = "https"
+	default:
+		return nil, HeaderForwardedProto
+	}
+	stateOf(r).scheme = scheme
 	orig := new(http.Request)
 	*orig = *r
 	orig.URL, orig.RequestURI = u, uri
-	if m := r.Header.Get(HeaderForwardedMethod); m != "" {
-		orig.Method = strings.ToUpper(m)
+	orig.Method = strings.ToUpper(method)
+	orig.Host = host
+	return orig, ""
+}
+
+// singleHeader returns the one value of header name, "" when it is
+// absent or sent more than once (a proxy sets it once; a second value
+// is the client's).
+func singleHeader(h http.Header, name string) string {
+	vs := h.Values(name)
+	if len(vs) != 1 {
+		return ""
 	}
-	if h := r.Header.Get(HeaderForwardedHost); h != "" {
-		orig.Host = h
+	return strings.TrimSpace(vs[0])
+}
+
+// validMethod accepts 1 to 16 ASCII letters.
+func validMethod(m string) bool {
+	if m == "" || len(m) > 16 {
+		return false
 	}
-	return orig, true
+	for i := 0; i < len(m); i++ {
+		c := m[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
 }

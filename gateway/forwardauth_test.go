@@ -10,12 +10,38 @@ import (
 	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/gateway"
 	"github.com/authgw/authgw/gateway/requestinfo"
+	"github.com/authgw/authgw/mint"
 )
 
+// loopbackCallers lets the tests' loopback proxies call ForwardAuth.
+var loopbackCallers = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+
+// described returns the headers of dialect d describing the original
+// request, followed by kv.
+func described(d gateway.ForwardAuthDialect, method, uri string, kv ...string) http.Header {
+	m, u := gateway.HeaderOriginalMethod, gateway.HeaderOriginalURI
+	if d == gateway.DialectForwarded {
+		m, u = gateway.HeaderForwardedMethod, gateway.HeaderForwardedURI
+	}
+	h := header(kv...)
+	h.Set(m, method)
+	h.Set(u, uri)
+	h.Set(gateway.HeaderForwardedHost, "app.example.com")
+	h.Set(gateway.HeaderForwardedProto, "https")
+	return h
+}
+
 // TestForwardAuth: the decision endpoint answers 200 with request info
-// for an allowed original request and the pipeline's refusals otherwise.
+// for an allowed original request and the pipeline's refusals otherwise,
+// in each dialect.
 func TestForwardAuth(t *testing.T) {
-	e := newEnv(t, nil)
+	for _, d := range []gateway.ForwardAuthDialect{gateway.DialectNginx, gateway.DialectForwarded} {
+		t.Run(string(d), func(t *testing.T) { testForwardAuth(t, d) })
+	}
+}
+
+func testForwardAuth(t *testing.T, d gateway.ForwardAuthDialect) {
+	e := newEnv(t, func(c *gateway.Config) { c.ForwardAuthCallers, c.ForwardAuthDialect = loopbackCallers, d })
 	good := e.client(sha256Hex("s3cret"), -1)
 	apiOnlyOther := e.client(sha256Hex("x"), -1, db.Restriction{Type: db.RestrictionAPI, Value: "other"})
 	limited := e.client(sha256Hex("x"), 1)
@@ -27,6 +53,11 @@ func TestForwardAuth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	method, uri := gateway.HeaderOriginalMethod, gateway.HeaderOriginalURI
+	if d == gateway.DialectForwarded {
+		method, uri = gateway.HeaderForwardedMethod, gateway.HeaderForwardedURI
+	}
+	without := func(h http.Header, name string) http.Header { h.Del(name); return h }
 
 	tests := []struct {
 		name         string
@@ -34,16 +65,27 @@ func TestForwardAuth(t *testing.T) {
 		expectStatus int
 		expectCode   string
 	}{
-		{"allowed", header("X-Forwarded-Method", "GET", "X-Forwarded-Uri", "/demo/v1/items?x=1", "Authorization", authz(good, "s3cret", tok["GET"])), 200, ""},
-		{"allowed via X-Original-URI", header("X-Original-URI", "/demo/v1/items", "Authorization", authz(good, "s3cret", tok["GET"])), 200, ""},
-		{"method not granted", header("X-Forwarded-Method", "DELETE", "X-Forwarded-Uri", "/demo/v1/items", "Authorization", authz(good, "s3cret", tok["GET"])), 403, "TOKEN-NOT-GRANTED"},
-		{"no token", header("X-Forwarded-Uri", "/demo/v1/items", "Authorization", authz(good, "s3cret", "")), 401, "TOKEN-MISSING"},
-		{"unknown client", header("X-Forwarded-Uri", "/demo/v1/items", "Authorization", authz("nobody", "", tok["GET"])), 401, "UNKNOWN-CLIENT"},
-		{"api restriction", header("X-Forwarded-Uri", "/demo/v1/items", "Authorization", authz(apiOnlyOther, "", tok["GET"])), 403, "ACCESS-RESTRICTION-API"},
-		{"rate limit first", header("X-Forwarded-Uri", "/demo/v1/items", "Authorization", authz(limited, "", tok["GET"])), 200, ""},
-		{"rate limit second", header("X-Forwarded-Uri", "/demo/v1/items", "Authorization", authz(limited, "", tok["GET"])), 429, "RATE-LIMITED"},
-		{"traversal in the original URI", header("X-Forwarded-Uri", "/demo/v1/../x", "Authorization", authz(good, "", tok["GET"])), 400, "NON-CANONICAL-PATH"},
-		{"no original URI", header("Authorization", authz(good, "", tok["GET"])), 400, "FORWARD-AUTH-BAD-REQUEST"},
+		{"allowed", described(d, "GET", "/demo/v1/items?x=1", "Authorization", authz(good, "s3cret", tok["GET"])), 200, ""},
+		{"method not granted", described(d, "DELETE", "/demo/v1/items", "Authorization", authz(good, "s3cret", tok["GET"])), 403, "TOKEN-NOT-GRANTED"},
+		{"no token", described(d, "GET", "/demo/v1/items", "Authorization", authz(good, "s3cret", "")), 401, "TOKEN-MISSING"},
+		{"unknown client", described(d, "GET", "/demo/v1/items", "Authorization", authz("nobody", "", tok["GET"])), 401, "UNKNOWN-CLIENT"},
+		{"api restriction", described(d, "GET", "/demo/v1/items", "Authorization", authz(apiOnlyOther, "", tok["GET"])), 403, "ACCESS-RESTRICTION-API"},
+		{"rate limit first", described(d, "GET", "/demo/v1/items", "Authorization", authz(limited, "", tok["GET"])), 200, ""},
+		{"rate limit second", described(d, "GET", "/demo/v1/items", "Authorization", authz(limited, "", tok["GET"])), 429, "RATE-LIMITED"},
+		{"traversal in the original URI", described(d, "GET", "/demo/v1/../x", "Authorization", authz(good, "", tok["GET"])), 400, "NON-CANONICAL-PATH"},
+		{"a method override", described(d, "GET", "/demo/v1/items", "Authorization", authz(good, "s3cret", tok["GET"]), "X-HTTP-Method-Override", "DELETE"),
+			400, "OVERRIDE-HEADER-REFUSED"},
+		{"no original URI", without(described(d, "GET", "/x", "Authorization", authz(good, "", tok["GET"])), uri), 400, "FORWARD-AUTH-BAD-REQUEST"},
+		{"no original method", without(described(d, "GET", "/demo/v1/items", "Authorization", authz(good, "s3cret", tok["GET"])), method), 400, "FORWARD-AUTH-BAD-REQUEST"},
+		{"no host", without(described(d, "GET", "/demo/v1/items", "Authorization", authz(good, "s3cret", tok["GET"])), gateway.HeaderForwardedHost), 400, "FORWARD-AUTH-BAD-REQUEST"},
+		{"no scheme", without(described(d, "GET", "/demo/v1/items", "Authorization", authz(good, "s3cret", tok["GET"])), gateway.HeaderForwardedProto), 400, "FORWARD-AUTH-BAD-REQUEST"},
+		{"the URI twice", func() http.Header {
+			h := described(d, "GET", "/demo/v1/items", "Authorization", authz(good, "s3cret", tok["GET"]))
+			h.Add(uri, "/demo/v1/other")
+			return h
+		}(), 400, "FORWARD-AUTH-BAD-REQUEST"},
+		{"an absolute URI", described(d, "GET", "http://evil.example/demo/v1/items", "Authorization", authz(good, "s3cret", tok["GET"])), 400, "FORWARD-AUTH-BAD-REQUEST"},
+		{"a malformed method", described(d, "GET /x", "/demo/v1/items", "Authorization", authz(good, "s3cret", tok["GET"])), 400, "FORWARD-AUTH-BAD-REQUEST"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -76,30 +118,109 @@ func TestForwardAuth(t *testing.T) {
 	}
 }
 
-// TestForwardAuth_untrustedPeer: the X-Forwarded-* description is taken
-// only from loopback or a trusted proxy.
-func TestForwardAuth_untrustedPeer(t *testing.T) {
-	e := newEnv(t, func(c *gateway.Config) { c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")} })
-	e.refresh()
-	h := e.gw.ForwardAuth()
+// TestForwardAuth_otherDialectIgnored: the headers of the dialect not
+// configured decide nothing. A token attenuated to /demo/v1/notes/** asks
+// about /demo/v1/secret in the configured dialect's headers and about a
+// granted note in the other's: 403, and the other's alone is a 400.
+func TestForwardAuth_otherDialectIgnored(t *testing.T) {
+	for _, d := range []gateway.ForwardAuthDialect{gateway.DialectNginx, gateway.DialectForwarded} {
+		t.Run(string(d), func(t *testing.T) {
+			e := newEnv(t, func(c *gateway.Config) { c.ForwardAuthCallers, c.ForwardAuthDialect = loopbackCallers, d })
+			good := e.client(sha256Hex("s3cret"), -1)
+			e.refresh()
+			h := e.gw.ForwardAuth()
+			notes, err := mint.Attenuate(e.tokens("session-1", fixedNow).ByMethod["GET"], "routes /demo/v1/notes/**")
+			if err != nil {
+				t.Fatal(err)
+			}
+			other := gateway.DialectForwarded
+			otherMethod, otherURI := gateway.HeaderForwardedMethod, gateway.HeaderForwardedURI
+			if d == gateway.DialectForwarded {
+				other, otherMethod, otherURI = gateway.DialectNginx, gateway.HeaderOriginalMethod, gateway.HeaderOriginalURI
+			}
+			ask := func(hd http.Header) int {
+				req := httptest.NewRequest("GET", "/forward-auth", nil)
+				req.Header = hd
+				req.RemoteAddr = "127.0.0.1:4000"
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				return rec.Code
+			}
+			auth := authz(good, "s3cret", notes)
+			if got := ask(described(d, "GET", "/demo/v1/notes/a", "Authorization", auth)); got != 200 {
+				t.Fatalf("control: a granted note = %d, want 200", got)
+			}
+			spoofed := described(d, "GET", "/demo/v1/secret", "Authorization", auth, otherURI, "/demo/v1/notes/a", otherMethod, "GET")
+			if got := ask(spoofed); got != 403 {
+				t.Errorf("the %s dialect's headers naming a granted note decided: %d, want 403", other, got)
+			}
+			if got := ask(described(other, "GET", "/demo/v1/notes/a", "Authorization", auth)); got != 400 {
+				t.Errorf("only the %s dialect's headers = %d, want 400", other, got)
+			}
+		})
+	}
+}
+
+// TestForwardAuth_callers: only a configured caller may ask (by default
+// the trusted proxies); loopback is no exception, since any local process
+// could otherwise have any client IP signed.
+func TestForwardAuth_callers(t *testing.T) {
 	for _, tt := range []struct {
 		name         string
+		givenConfig  func(*gateway.Config)
 		givenPeer    string
 		expectStatus int
 	}{
-		{"untrusted peer", "198.51.100.9:4000", 403},
-		{"trusted proxy", "10.1.2.3:4000", 401},
-		{"loopback", "127.0.0.1:4000", 401},
+		{"no callers configured, loopback", nil, "127.0.0.1:4000", 403},
+		{"no callers configured, IPv6 loopback", nil, "[::1]:4000", 403},
+		{"trusted proxy by default", func(c *gateway.Config) { c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")} }, "10.1.2.3:4000", 401},
+		{"untrusted peer", func(c *gateway.Config) { c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")} }, "198.51.100.9:4000", 403},
+		{"loopback besides trusted proxies", func(c *gateway.Config) { c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")} }, "127.0.0.1:4000", 403},
+		{"configured caller", func(c *gateway.Config) { c.ForwardAuthCallers = []netip.Prefix{netip.MustParsePrefix("192.0.2.7/32")} }, "192.0.2.7:4000", 401},
+		{"callers replace the trusted proxies", func(c *gateway.Config) {
+			c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+			c.ForwardAuthCallers = []netip.Prefix{netip.MustParsePrefix("192.0.2.7/32")}
+		}, "10.1.2.3:4000", 403},
+		{"IPv4-mapped caller", func(c *gateway.Config) { c.ForwardAuthCallers = []netip.Prefix{netip.MustParsePrefix("192.0.2.7/32")} }, "[::ffff:192.0.2.7]:4000", 401},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			req := httptest.NewRequest("GET", "/auth", nil)
+			e := newEnv(t, tt.givenConfig)
+			e.refresh()
+			req := httptest.NewRequest("GET", "/forward-auth", nil)
 			req.RemoteAddr = tt.givenPeer
-			req.Header.Set("X-Forwarded-Uri", "/demo/v1/x")
+			req.Header = described(gateway.DialectNginx, "GET", "/demo/v1/x", "X-Forwarded-For", "203.0.113.50")
 			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, req)
+			e.gw.ForwardAuth().ServeHTTP(rec, req)
 			if rec.Code != tt.expectStatus {
 				t.Errorf("status %d, want %d: %s", rec.Code, tt.expectStatus, rec.Body)
 			}
+			if tt.expectStatus == 403 {
+				if got := decodeError(t, rec.Body.Bytes()).Error.Code; got != gateway.CodeForwardAuthUntrusted {
+					t.Errorf("code %s, want %s", got, gateway.CodeForwardAuthUntrusted)
+				}
+			}
 		})
+	}
+}
+
+// TestParseForwardAuthDialect: the dialect names serve accepts.
+func TestParseForwardAuthDialect(t *testing.T) {
+	for _, tt := range []struct {
+		given     string
+		expect    gateway.ForwardAuthDialect
+		expectErr bool
+	}{
+		{"nginx", gateway.DialectNginx, false},
+		{"NGINX", gateway.DialectNginx, false},
+		{"forwarded", gateway.DialectForwarded, false},
+		{"traefik", gateway.DialectForwarded, false},
+		{"caddy", gateway.DialectForwarded, false},
+		{"envoy", "", true},
+		{"", "", true},
+	} {
+		got, err := gateway.ParseForwardAuthDialect(tt.given)
+		if got != tt.expect || (err != nil) != tt.expectErr {
+			t.Errorf("ParseForwardAuthDialect(%q) = %q, %v; want %q, error %v", tt.given, got, err, tt.expect, tt.expectErr)
+		}
 	}
 }

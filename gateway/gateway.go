@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -66,6 +67,15 @@ type Config struct {
 	// (right-most untrusted hop). Optional. Default: none, the socket
 	// address is the client IP.
 	TrustedProxies []netip.Prefix
+	// ForwardAuthDialect names the headers ForwardAuth reads the original
+	// request from: DialectNginx or DialectForwarded (Traefik, Caddy).
+	// Optional. Default DialectNginx, the shipped nginx configuration's.
+	ForwardAuthDialect ForwardAuthDialect
+	// ForwardAuthCallers are the peers that may call ForwardAuth: the
+	// proxies whose description of a request it believes. Optional.
+	// Default: TrustedProxies. No other peer may, loopback included: any
+	// local process could otherwise have any client IP signed.
+	ForwardAuthCallers []netip.Prefix
 	// AllowedOrigins get CORS responses with credentials, and may send
 	// unsafe cookie-carried requests (the verifier's CSRF list), e.g.
 	// "https://app.example.com". Optional.
@@ -109,9 +119,11 @@ type Gateway struct {
 	proxy    *httputil.ReverseProxy
 	handler  http.Handler
 	origins  map[string]bool
-	cookies  map[string]bool // names of the token cookies stripped for backends
-	metrics  *metrics
-	bcrypt   bcryptCache
+	// cookieNames are the token cookies' names in lower case, the forms
+	// tokenCookieName compares with.
+	cookieNames []string
+	metrics     *metrics
+	bcrypt      bcryptCache
 
 	snap        atomic.Pointer[snapshot]
 	refreshMu   sync.Mutex
@@ -163,10 +175,23 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.Limiter == nil {
 		cfg.Limiter = ratelimit.NewMemory(ratelimit.MemoryConfig{Now: cfg.Now})
 	}
+	switch cfg.ForwardAuthDialect {
+	case "":
+		cfg.ForwardAuthDialect = DialectNginx
+	case DialectNginx, DialectForwarded:
+	default:
+		return nil, fmt.Errorf("gateway: unknown ForwardAuthDialect %q", cfg.ForwardAuthDialect)
+	}
 	for i, p := range cfg.TrustedProxies {
 		cfg.TrustedProxies[i] = p.Masked()
 	}
-	g := &Gateway{cfg: cfg, limiter: cfg.Limiter, origins: map[string]bool{}, cookies: map[string]bool{}, metrics: newMetrics()}
+	if cfg.ForwardAuthCallers == nil {
+		cfg.ForwardAuthCallers = cfg.TrustedProxies
+	}
+	for i, p := range cfg.ForwardAuthCallers {
+		cfg.ForwardAuthCallers[i] = p.Masked()
+	}
+	g := &Gateway{cfg: cfg, limiter: cfg.Limiter, origins: map[string]bool{}, metrics: newMetrics()}
 	v, err := verifier.New(verifier.Config{
 		ServerID:       cfg.ServerID,
 		Keys:           cfg.Keys,
@@ -177,6 +202,7 @@ func New(cfg Config) (*Gateway, error) {
 		AllowedOrigins: cfg.AllowedOrigins,
 		ClientID:       func(r *http.Request) string { return stateOf(r).clientID() },
 		ClientIP:       func(r *http.Request) netip.Addr { return stateOf(r).ip },
+		Scheme:         func(r *http.Request) string { return stateOf(r).scheme },
 		Logger:         cfg.Logger,
 	})
 	if err != nil {
@@ -187,7 +213,7 @@ func New(cfg Config) (*Gateway, error) {
 		g.origins[o] = true
 	}
 	for _, m := range mint.Methods {
-		g.cookies[cfg.Cookies.Name(m)] = true
+		g.cookieNames = append(g.cookieNames, strings.ToLower(cfg.Cookies.Name(m)))
 	}
 	g.proxy = g.newProxy()
 	g.handler = g.pipeline()

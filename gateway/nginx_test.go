@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/authgw/authgw/db"
+	"github.com/authgw/authgw/gateway"
+	"github.com/authgw/authgw/mint"
 )
 
 // TestForwardAuthWithNginx: a real nginx asks ForwardAuth about every
@@ -29,9 +31,21 @@ import (
 // are lost); any other status of the decision becomes a 500. The
 // template maps the decision's 429 back to a 429 with Retry-After (and
 // 400 and 503 likewise) through error_page and $upstream_status.
+//
+// The template sets every header either dialect reads, so the table runs
+// with authgw in each. Client-supplied X-Forwarded-* and X-Original-*
+// headers decide nothing: a token attenuated to /demo/v1/notes/** is
+// refused /secret/v1/report whatever the client claims the request was,
+// and the client IP in the request info is the one nginx saw.
 func TestForwardAuthWithNginx(t *testing.T) {
 	bin := nginxBinary(t)
-	e := newEnv(t, nil)
+	for _, d := range []gateway.ForwardAuthDialect{gateway.DialectNginx, gateway.DialectForwarded} {
+		t.Run(string(d), func(t *testing.T) { testForwardAuthWithNginx(t, bin, d) })
+	}
+}
+
+func testForwardAuthWithNginx(t *testing.T, bin string, d gateway.ForwardAuthDialect) {
+	e := newEnv(t, func(c *gateway.Config) { c.ForwardAuthCallers, c.ForwardAuthDialect = loopbackCallers, d })
 	good := e.client(sha256Hex("s3cret"), -1)
 	apiOnlyOther := e.client(sha256Hex("x"), -1, db.Restriction{Type: db.RestrictionAPI, Value: "other"})
 	limited := e.client(sha256Hex("x"), 1)
@@ -41,6 +55,23 @@ func TestForwardAuthWithNginx(t *testing.T) {
 	backend := echoBackend(t, "demo")
 	base := startNginx(t, bin, hostPort(t, backend.URL), hostPort(t, fa.URL))
 	tok := e.tokens("session-1", fixedNow).ByMethod
+	notes, err := mint.Attenuate(tok["GET"], "routes /demo/v1/notes/**")
+	if err != nil {
+		t.Fatal(err)
+	}
+	notesPOST, err := mint.Attenuate(tok["POST"], "routes /demo/v1/notes/**")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// spoof is every header a client could use to describe another
+	// request than the one it sends: a granted note, by GET, from
+	// 10.9.9.9 over https to app.example.com.
+	spoof := func(auth string) http.Header {
+		return header("Authorization", auth,
+			"X-Forwarded-Uri", "/demo/v1/notes/x", "X-Original-URI", "/demo/v1/notes/x",
+			"X-Forwarded-Method", "GET", "X-Original-Method", "GET",
+			"X-Forwarded-Host", "app.example.com", "X-Forwarded-Proto", "https", "X-Forwarded-For", "10.9.9.9")
+	}
 
 	tests := []struct {
 		name             string
@@ -63,6 +94,18 @@ func TestForwardAuthWithNginx(t *testing.T) {
 		{"token of another method", "POST", "/demo/v1/items", header("Authorization", authz(good, "s3cret", tok["GET"])), 403, false},
 		{"api restriction", "GET", "/demo/v1/items", header("Authorization", authz(apiOnlyOther, "", tok["GET"])), 403, false},
 		{"non-canonical path", "GET", "/demo/v1//items", header("Authorization", authz(good, "s3cret", tok["GET"])), 400, false},
+		{"attenuated token, spoofed headers naming a granted note", "GET", "/secret/v1/report", spoof(authz(good, "s3cret", notes)), 403, false},
+		{"attenuated token, spoofed headers, other API's path", "GET", "/demo/v1/secret-report", spoof(authz(good, "s3cret", notes)), 403, false},
+		{"GET token for a DELETE, spoofed headers saying GET", "DELETE", "/demo/v1/notes/x", spoof(authz(good, "s3cret", notes)), 403, false},
+		{"POST token for a PUT, spoofed headers saying POST", "PUT", "/demo/v1/notes/x",
+			func() http.Header {
+				h := spoof(authz(good, "s3cret", notesPOST))
+				h.Set("X-Forwarded-Method", "POST")
+				h.Set("X-Original-Method", "POST")
+				return h
+			}(), 403, false},
+		{"control: attenuated token, a granted note, spoofed headers ignored", "GET", "/demo/v1/notes/x", spoof(authz(good, "s3cret", notes)), 200, false},
+		{"a method override", "POST", "/demo/v1/items", header("Authorization", authz(good, "s3cret", tok["POST"]), "X-HTTP-Method-Override", "DELETE"), 400, false},
 		{"rate limit, first request", "GET", "/demo/v1/items", header("Authorization", authz(limited, "", tok["GET"])), 200, false},
 		{"rate limit, second request", "GET", "/demo/v1/items", header("Authorization", authz(limited, "", tok["GET"])), 429, true},
 	}
@@ -109,6 +152,11 @@ func TestForwardAuthWithNginx(t *testing.T) {
 			}
 			if got.RequestURI != tt.givenPath {
 				t.Errorf("backend got %q, want %q", got.RequestURI, tt.givenPath)
+			}
+			for name, want := range map[string]string{"X-Forwarded-For": "127.0.0.1", "X-Forwarded-Proto": "http", "X-Forwarded-Host": strings.TrimPrefix(base, "http://")} {
+				if v := got.Header[name]; len(v) != 1 || v[0] != want {
+					t.Errorf("the backend's %s = %q, want [%s] from nginx", name, v, want)
+				}
 			}
 			if a := got.Header["Authorization"]; len(a) != 0 {
 				t.Errorf("the backend got the client's Authorization %q", a)

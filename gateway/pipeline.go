@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/authgw/authgw/gateway/internal/hdr"
 	"github.com/authgw/authgw/gateway/ratelimit"
 	"github.com/authgw/authgw/gateway/requestinfo"
 	"github.com/authgw/authgw/policy"
@@ -182,6 +183,7 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
 	st := stateOf(r)
 	st.ip = g.clientIP(r, false)
 	st.ipText = st.ip.String()
+	st.scheme = g.requestScheme(r)
 	if e := g.decide(w, r, st); e != nil {
 		g.deny(w, e)
 		return
@@ -198,6 +200,9 @@ func (g *Gateway) decide(w http.ResponseWriter, r *http.Request, st *reqState) *
 		return envelope.New(http.StatusServiceUnavailable, CodeNotReady, "")
 	}
 	if e := checkPath(r, st); e != nil {
+		return e
+	}
+	if e := checkOverrides(r); e != nil {
 		return e
 	}
 	if e := g.checkCredentials(r, st); e != nil {
@@ -219,7 +224,18 @@ func (g *Gateway) deny(w http.ResponseWriter, e *envelope.Error) {
 
 // checkPath is step 3: the same canonical-path function as the verifier,
 // then /<api>/v<N>[/rest].
+//
+// The request target must be a path (origin form). An absolute-form target
+// ("GET http://evil.example/x HTTP/1.1", meant for forward proxies) would
+// make its authority the request's host in net/http, ahead of the Host
+// header: the host restriction, the CSRF check and the backend's
+// X-Forwarded-Host would all see a host the client named in a second
+// place. A gateway is no forward proxy, so such a request is refused. A
+// request built in-process, with no RequestURI, is judged by its URL.
 func checkPath(r *http.Request, st *reqState) *envelope.Error {
+	if r.RequestURI != "" && !strings.HasPrefix(r.RequestURI, "/") {
+		return envelope.New(http.StatusBadRequest, CodeNotOriginForm, "The request target must be a path, not a URL (origin form).")
+	}
 	path := verifier.RequestPath(r)
 	if err := policy.CanonicalPath(path); err != nil {
 		return envelope.New(http.StatusBadRequest, CodeNonCanonicalPath, "The request path is not in canonical form.")
@@ -229,6 +245,29 @@ func checkPath(r *http.Request, st *reqState) *envelope.Error {
 		return envelope.New(http.StatusBadRequest, CodeBadPath, "Request paths are /<api>/v<N>/..., N a positive integer.")
 	}
 	st.apiName, st.version, st.rest = name, version, rest
+	return nil
+}
+
+// overrideHeaders make some frameworks (Rails, Express, Symfony, Laravel,
+// ASP.NET, Zend) handle a request as another method or another path than
+// the one sent; in lower case.
+var overrideHeaders = [...]string{"x-http-method-override", "x-http-method", "x-method-override", "x-original-url", "x-rewrite-url"}
+
+// checkOverrides refuses a request carrying a method- or URL-override
+// header, in any case or spelled with underscores: the token was judged
+// for the request's own method and path, and a backend that honours the
+// override would act on another (a GET token deleting). Stripping it
+// would silently change what the client asked for, so the request is
+// refused with 400 instead. It allocates nothing.
+func checkOverrides(r *http.Request) *envelope.Error {
+	for name := range r.Header {
+		for _, o := range overrideHeaders {
+			if hdr.FoldedPrefix(name, o, true) {
+				return envelope.New(http.StatusBadRequest, CodeOverrideHeader,
+					"Method and URL override headers (X-HTTP-Method-Override and the like) are not accepted; send the real method and path.")
+			}
+		}
+	}
 	return nil
 }
 

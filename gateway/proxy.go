@@ -76,17 +76,6 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 	out.Host = ""
 
 	h := out.Header
-	// A trusted proxy in front (TLS terminated there) says which scheme
-	// the client used; from anyone else the header is dropped below.
-	// A chain of trusted proxies may list one scheme per hop ("https,
-	// http"): the first is the client's.
-	proto := ""
-	if g.trusted(remoteIP(pr.In)) {
-		first, _, _ := strings.Cut(pr.In.Header.Get("X-Forwarded-Proto"), ",")
-		if p := strings.ToLower(strings.TrimSpace(first)); p == "http" || p == "https" {
-			proto = p
-		}
-	}
 	for name := range h {
 		if gatewayOwned(name) {
 			delete(h, name)
@@ -94,16 +83,11 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 	}
 	g.stripTokenCookies(h)
 	// X-Forwarded-* as httputil.ProxyRequest.SetXForwarded sets them,
-	// except that the client is the one §5.2 found, not the socket peer.
+	// except that the client is the one the gateway found (right-most
+	// untrusted hop), not the socket peer, and the scheme is requestScheme's.
 	// The values share one array (the slices are capped, so an append
 	// elsewhere copies): one allocation instead of four.
-	if proto == "" {
-		proto = "http"
-		if pr.In.TLS != nil {
-			proto = "https"
-		}
-	}
-	vals := [...]string{st.ipText, pr.In.Host, proto, st.id}
+	vals := [...]string{st.ipText, pr.In.Host, st.scheme, st.id}
 	shared := vals[:]
 	h["X-Forwarded-For"] = shared[0:1:1]
 	h["X-Forwarded-Host"] = shared[1:2:2]
@@ -113,47 +97,103 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 	st.upstreamStart = g.cfg.Now()
 }
 
-// gatewayOwned reports whether an inbound header is one only the gateway
-// may send a backend: Authorization, Forwarded, X-Real-Ip, X-Request-Id,
-// X-Forwarded-* and X-Auth-Info* (requestinfo.IsInfoHeader), in any case
-// and also spelled with underscores (X_Forwarded_For): CGI-style backends
-// (WSGI, Rack, PHP) read "_" and "-" as the same, so X_Request_Id could
-// shadow the ID the gateway checked and sets.
-func gatewayOwned(name string) bool {
-	return hdr.FoldedPrefix(name, "authorization", true) || hdr.FoldedPrefix(name, "forwarded", true) ||
-		hdr.FoldedPrefix(name, "x-real-ip", true) || hdr.FoldedPrefix(name, "x-request-id", true) ||
-		hdr.FoldedPrefix(name, "x-forwarded-", false) || requestinfo.IsInfoHeader(name)
+// requestScheme is how the client reached the gateway: "https" over TLS,
+// else what a trusted proxy in front (TLS terminated there) says in
+// X-Forwarded-Proto, else "http". A chain of trusted proxies may list one
+// scheme per hop ("https, http"): the first is the client's. From anyone
+// else the header is ignored (and not passed on).
+func (g *Gateway) requestScheme(r *http.Request) string {
+	if r.TLS != nil {
+		return "https"
+	}
+	if g.trusted(remoteIP(r)) {
+		first, _, _ := strings.Cut(r.Header.Get("X-Forwarded-Proto"), ",")
+		switch strings.ToLower(strings.TrimSpace(first)) {
+		case "https":
+			return "https"
+		}
+	}
+	return "http"
 }
 
-// stripTokenCookies removes authgw's per-method token cookies from the
-// Cookie header, keeping every other cookie: a backend never sees a
-// token, and its own cookies still reach it.
+// gatewayOwned reports whether an inbound header is one only the gateway
+// may send a backend: Authorization, X-Request-Id, X-Forwarded-* and
+// X-Auth-Info* (requestinfo.IsInfoHeader), which it sets itself, and
+// every other header in which some proxy or CDN tells a backend the
+// client's address (clientIPHeaders): from a client they are lies, and
+// the gateway's X-Forwarded-For says the address it found. Names match
+// in any case and also spelled with underscores (X_Forwarded_For):
+// CGI-style backends (WSGI, Rack, PHP) read "_" and "-" as the same, so
+// X_Request_Id could shadow the ID the gateway checked and sets.
+func gatewayOwned(name string) bool {
+	if hdr.FoldedPrefix(name, "authorization", true) || hdr.FoldedPrefix(name, "x-request-id", true) ||
+		hdr.FoldedPrefix(name, "x-forwarded-", false) || requestinfo.IsInfoHeader(name) {
+		return true
+	}
+	for _, h := range clientIPHeaders {
+		if hdr.FoldedPrefix(name, h, true) {
+			return true
+		}
+	}
+	return false
+}
+
+// clientIPHeaders name the client's address (or its proxy chain) to a
+// backend, in lower case: RFC 7239, nginx, Akamai and Cloudflare
+// Enterprise, Cloudflare, Fastly, Rackspace and others.
+var clientIPHeaders = [...]string{
+	"forwarded", "x-forwarded", "x-real-ip", "true-client-ip", "x-client-ip", "cf-connecting-ip",
+	"fastly-client-ip", "x-cluster-client-ip", "x-originating-ip", "client-ip",
+}
+
+// stripTokenCookies removes from the Cookie header every cookie that a
+// backend could read as one of authgw's token cookies (tokenCookieName),
+// keeping every other cookie: a backend never sees a token, nor a
+// cookie that would pass for one, and its own cookies still reach it. It
+// allocates only when it removes something.
 func (g *Gateway) stripTokenCookies(h http.Header) {
 	values := h.Values("Cookie")
-	if len(values) == 0 {
+	found := false
+	for _, v := range values {
+		for rest := v; rest != "" && !found; {
+			var part string
+			part, rest, _ = strings.Cut(rest, ";")
+			name, _, _ := strings.Cut(part, "=")
+			found = g.tokenCookieName(name)
+		}
+	}
+	if !found {
 		return
 	}
 	var kept []string
-	changed := false
 	for _, v := range values {
-		for _, part := range strings.Split(v, ";") {
-			name, _, _ := strings.Cut(strings.TrimSpace(part), "=")
-			if g.cookies[name] {
-				changed = true
-				continue
-			}
-			if strings.TrimSpace(part) != "" {
-				kept = append(kept, strings.TrimSpace(part))
+		for part := range strings.SplitSeq(v, ";") {
+			name, _, _ := strings.Cut(part, "=")
+			if part = strings.TrimSpace(part); part != "" && !g.tokenCookieName(name) {
+				kept = append(kept, part)
 			}
 		}
-	}
-	if !changed {
-		return
 	}
 	h.Del("Cookie")
 	if len(kept) > 0 {
 		h.Set("Cookie", strings.Join(kept, "; "))
 	}
+}
+
+// tokenCookieName reports whether a backend could read a cookie of this
+// name (as sent, before any trimming) as one of the token cookies. The
+// verifier reads only the exact name, trimmed of spaces and tabs as every
+// parser does; servers read more names as that name, and each of those
+// is treated as ours here: ASP.NET Core matches names ignoring case, PHP
+// and Rack percent-decode them ("+" is a space), PHP reads " " and "." as
+// "_" and "name[x]" as an array under name (hdr.CookieNameFolds).
+func (g *Gateway) tokenCookieName(name string) bool {
+	for _, c := range g.cookieNames {
+		if hdr.CookieNameFolds(name, c) {
+			return true
+		}
+	}
+	return false
 }
 
 // modifyResponse records the upstream latency (to response headers) and

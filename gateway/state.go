@@ -20,6 +20,10 @@ type reqState struct {
 	// ipText is ip.String(), formatted once for the log, the rate-limit
 	// key, the request info and X-Forwarded-For.
 	ipText string
+	// scheme is "http" or "https": how the client reached the gateway
+	// (or the proxy in front), for the CSRF check's own origin and the
+	// backend's X-Forwarded-Proto.
+	scheme string
 	snap   *snapshot
 
 	apiName string

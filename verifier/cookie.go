@@ -85,3 +85,43 @@ func (c CookieConfig) cookie(method, value string, expires time.Time) *http.Cook
 		SameSite: c.SameSite,
 	}
 }
+
+// tokenCookie returns the value of the first cookie called name in the
+// Cookie header lines, and whether there was one, read as net/http's
+// Request.Cookie, browsers and most servers read them: pairs split at
+// ";", name and value trimmed of spaces and tabs ("name =v" is name), a
+// value in double quotes unquoted. Only that exact name is read: a
+// variant that some servers would fold into it (another case,
+// percent-encoded, "." for "_") is never a token here, since a cookie
+// of such a name escapes the __Host- prefix's guarantees; the gateway
+// strips those variants from what backends see all the same. It
+// allocates nothing.
+func tokenCookie(lines []string, name string) (string, bool) {
+	for _, line := range lines {
+		for len(line) > 0 {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			k, val, _ := strings.Cut(part, "=")
+			if trimOWS(k) != name {
+				continue
+			}
+			val = trimOWS(val)
+			if len(val) >= 2 && val[0] == '"' && val[len(val)-1] == '"' {
+				val = val[1 : len(val)-1]
+			}
+			return val, true
+		}
+	}
+	return "", false
+}
+
+// trimOWS trims spaces and tabs from both ends of s.
+func trimOWS(s string) string {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
+}

@@ -29,6 +29,7 @@ var (
 	ErrRevoked        = fmt.Errorf("%w: revoked", ErrUnauthorized)
 	ErrWrongClient    = fmt.Errorf("%w: bound to another client", ErrUnauthorized)
 	ErrIPNotAllowed   = fmt.Errorf("%w: client IP not allowed", ErrUnauthorized)
+	ErrTokenTooLarge  = fmt.Errorf("%w: token longer than %d bytes", ErrUnauthorized, MaxTokenSize)
 
 	ErrMethodNotGranted = fmt.Errorf("%w: method not granted", ErrForbidden)
 	ErrRouteNotGranted  = fmt.Errorf("%w: route not granted", ErrForbidden)

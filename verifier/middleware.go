@@ -140,6 +140,8 @@ func ErrorResponse(err error) *envelope.Error {
 	switch {
 	case errors.Is(err, ErrBadRequest):
 		return envelope.New(http.StatusBadRequest, "NON-CANONICAL-PATH", "The request path is not in canonical form.")
+	case errors.Is(err, ErrTokenTooLarge):
+		return envelope.New(http.StatusUnauthorized, "TOKEN-TOO-LARGE", "Your token is longer than any token authgw mints. Log in again.")
 	case errors.Is(err, ErrMissingToken):
 		return envelope.New(http.StatusUnauthorized, "TOKEN-MISSING", "This request needs a token.")
 	case errors.Is(err, ErrOrigin):
@@ -161,19 +163,34 @@ func (v *Verifier) deny(w http.ResponseWriter, r *http.Request, err error) {
 	envelope.Write(w, e)
 }
 
+// MaxTokenSize is the longest token, in bytes as carried (base64), that
+// extraction accepts; a longer one is refused before it is decoded. The
+// mint refuses to make a token over 3,800 bytes (mint.MaxTokenSize), so
+// 4,096 leaves a holder about 300 bytes for attenuation caveats (an ip,
+// a time-before and a narrower routes caveat take about 150), and it is
+// what browsers keep of one cookie, name included: a token that would not
+// fit a cookie is no token of ours. The cap bounds the decoding, the HMAC
+// chain and the memory the verified-token memo keeps per entry.
+const MaxTokenSize = 4096
+
 // extract finds the token: the Macaroon credential of the Authorization
-// header, else the method's cookie. Two Macaroon credentials are refused.
+// header, else the method's cookie (tokenCookie). Two Macaroon
+// credentials are refused, and so is a token over MaxTokenSize.
 func (v *Verifier) extract(r *http.Request) (token string, fromCookie bool, err error) {
 	if tok, found, ok := MacaroonCredential(r.Header.Values("Authorization")); !ok {
 		return "", false, ErrMalformedToken
 	} else if found {
-		return tok, false, nil
+		token = tok
+	} else {
+		token, fromCookie = tokenCookie(r.Header.Values("Cookie"), v.cfg.Cookies.Name(r.Method))
+		if token == "" {
+			return "", false, ErrMissingToken
+		}
 	}
-	ck, err := r.Cookie(v.cfg.Cookies.Name(r.Method))
-	if err != nil || ck.Value == "" {
-		return "", false, ErrMissingToken
+	if len(token) > MaxTokenSize {
+		return "", false, ErrTokenTooLarge
 	}
-	return ck.Value, true, nil
+	return token, fromCookie, nil
 }
 
 // MacaroonCredential finds the "Macaroon <token>" credential among
@@ -197,22 +214,75 @@ func MacaroonCredential(values []string) (token string, found, ok bool) {
 }
 
 // originAllowed is the CSRF defence for unsafe methods carried by
-// cookie: the Origin (else the Referer's origin) must be the request's own
-// host or an allowed origin. A request with neither is refused.
+// cookie: the request's origin must be one of the allowed origins or the
+// request's own origin, scheme, host and port alike (an http page of the
+// same host is another origin, and so is another port). The origin is
+// the Origin header, else, for browsers that send none, the Referer's
+// scheme://host[:port]. "Origin: null" (sandboxed frames, data: URLs,
+// redirects across origins) is refused, whatever the Referer says; so is
+// a request with neither, or with two Origin headers.
 func (v *Verifier) originAllowed(r *http.Request) bool {
-	origin := r.Header.Get("Origin")
-	if origin == "" || origin == "null" {
+	origin := ""
+	switch vs := r.Header.Values("Origin"); len(vs) {
+	case 0:
 		ref, err := url.Parse(r.Header.Get("Referer"))
-		if err != nil || ref.Host == "" {
+		if err != nil || ref.Host == "" || ref.User != nil {
 			return false
 		}
-		origin = ref.Scheme + "://" + ref.Host
+		origin = strings.ToLower(ref.Scheme) + "://" + ref.Host
+	case 1:
+		origin = vs[0]
+	default:
+		return false
+	}
+	if origin == "null" {
+		return false
 	}
 	if v.origins[origin] {
 		return true
 	}
+	return sameOrigin(origin, v.cfg.Scheme(r), r.Host)
+}
+
+// sameOrigin reports whether origin (scheme://host[:port]) is the origin
+// of a request that came with scheme to host (the Host header): schemes
+// equal, host names equal ignoring ASCII case, ports equal with the
+// scheme's default port for a missing one.
+func sameOrigin(origin, scheme, host string) bool {
 	u, err := url.Parse(origin)
-	return err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host)
+	if err != nil || u.Host == "" || u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+		return false
+	}
+	if !strings.EqualFold(u.Scheme, scheme) || (scheme != "http" && scheme != "https") {
+		return false
+	}
+	reqHost, reqPort := host, ""
+	if h, p, err := net.SplitHostPort(host); err == nil {
+		reqHost, reqPort = h, p
+	} else if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		reqHost = host[1 : len(host)-1]
+	}
+	return reqHost != "" && strings.EqualFold(u.Hostname(), reqHost) &&
+		portOrDefault(u.Port(), scheme) == portOrDefault(reqPort, scheme)
+}
+
+// portOrDefault is port, or the scheme's default port when port is "".
+func portOrDefault(port, scheme string) string {
+	if port != "" {
+		return port
+	}
+	if scheme == "https" {
+		return "443"
+	}
+	return "80"
+}
+
+// tlsScheme is the default Config.Scheme: "https" over TLS, else "http".
+func tlsScheme(r *http.Request) string {
+	if r.TLS != nil {
+		return "https"
+	}
+	return "http"
 }
 
 func safeMethod(m string) bool {

@@ -54,6 +54,12 @@ type Config struct {
 	// ClientIP tells the request's client IP, for ip caveats. Optional.
 	// Default: the socket's remote address.
 	ClientIP func(*http.Request) netip.Addr
+	// Scheme tells how the client reached the server, "http" or "https",
+	// for the CSRF check's own origin (scheme, host and port). Optional.
+	// Default: "https" when the request came over TLS, else "http". A
+	// server behind a proxy that ends TLS sets it from the proxy's
+	// X-Forwarded-Proto.
+	Scheme func(*http.Request) string
 	// Logger receives deny reasons at debug level. Optional. Default slog.Default().
 	Logger *slog.Logger
 	// MemoSize bounds how many verified tokens are remembered so their
@@ -158,6 +164,9 @@ func New(cfg Config) (*Verifier, error) {
 	}
 	if cfg.ClientIP == nil {
 		cfg.ClientIP = RemoteIP
+	}
+	if cfg.Scheme == nil {
+		cfg.Scheme = tlsScheme
 	}
 	cfg.Cookies = cfg.Cookies.withDefaults()
 	v := &Verifier{cfg: cfg, public: map[string]policy.RouteSet{}, origins: map[string]bool{}}

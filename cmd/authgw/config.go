@@ -36,6 +36,7 @@ const envConfig = "AUTHGW_CONFIG"
 var configKeys = []string{
 	"listen", "admin-listen", "database", "data-dir", "server-id", "keys", "policies",
 	"redis", "trusted-proxies", "allowed-origins", "cookie-secure", "smtp", "totp-key", "info-key", "demo-listen",
+	"forward-auth-callers", "forward-auth-dialect",
 }
 
 // maxConfigSize bounds the config file.

@@ -42,6 +42,7 @@ import (
 const serveUsage = `Usage: authgw serve [--listen ADDR] [--admin-listen ADDR] [--database DSN]
                     [--data-dir DIR] [--server-id ID] [--keys FILE] [--policies DIR]
                     [--redis URL] [--trusted-proxies CIDRS] [--allowed-origins ORIGINS]
+                    [--forward-auth-callers CIDRS] [--forward-auth-dialect nginx|forwarded]
                     [--cookie-secure BOOL] [--smtp URL] [--totp-key FILE]
                     [--info-key FILE] [--demo-listen ADDR|off] [--config FILE]
 
@@ -80,6 +81,13 @@ Settings (flag, else AUTHGW_<NAME>, else the config file, else the default):
                            regulation in the database, revocations polled every
                            1 s, reload every 5 s)
   --trusted-proxies CIDRS  comma-separated; X-Forwarded-For is honoured only from them
+  --forward-auth-callers CIDRS
+                           comma-separated; the only peers /forward-auth answers, others
+                           get 403, loopback included (default: --trusted-proxies)
+  --forward-auth-dialect D the headers /forward-auth reads the original request from:
+                           nginx (X-Original-Method, X-Original-URI) or forwarded
+                           (Traefik, Caddy: X-Forwarded-Method, X-Forwarded-Uri); both
+                           also X-Forwarded-Host, -Proto and -For (default nginx)
   --allowed-origins LIST   comma-separated origins for CORS and cookie CSRF checks
   --cookie-secure BOOL     Secure, __Host- token cookies (default true)
   --smtp URL               mail server for login and verification codes:
@@ -137,7 +145,8 @@ type serveCommand struct {
 func (s *serveCommand) flagSet() *flag.FlagSet {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	for _, name := range []string{"listen", "admin-listen", "database", "data-dir", "server-id", "keys",
-		"policies", "redis", "trusted-proxies", "allowed-origins", "cookie-secure", "smtp", "totp-key", "info-key", "demo-listen"} {
+		"policies", "redis", "trusted-proxies", "allowed-origins", "cookie-secure", "smtp", "totp-key", "info-key", "demo-listen",
+		"forward-auth-callers", "forward-auth-dialect"} {
 		s.define(fs, name, name)
 	}
 	s.defineConfig(fs)
@@ -153,6 +162,8 @@ type serveConfig struct {
 	policies            *policy.Set
 	redisURL            string
 	trustedProxies      []netip.Prefix
+	forwardAuthCallers  []netip.Prefix
+	forwardAuthDialect  gateway.ForwardAuthDialect
 	allowedOrigins      []string
 	cookieSecure        bool
 	infoKeyPath         string
@@ -298,13 +309,16 @@ func (s *serveCommand) run(c *cli, args []string) error {
 		Signer:         signer,
 		Accounts:       accountsService,
 		TrustedProxies: cfg.trustedProxies,
-		AllowedOrigins: cfg.allowedOrigins,
-		Cookies:        verifier.CookieConfig{Insecure: !cfg.cookieSecure},
-		Changes:        changes,
-		Logger:         logger,
-		Now:            c.now,
-		Rand:           c.random,
-		Health:         []func() string{poller.Degraded},
+		// Who may call /forward-auth, and which headers it reads.
+		ForwardAuthCallers: cfg.forwardAuthCallers,
+		ForwardAuthDialect: cfg.forwardAuthDialect,
+		AllowedOrigins:     cfg.allowedOrigins,
+		Cookies:            verifier.CookieConfig{Insecure: !cfg.cookieSecure},
+		Changes:            changes,
+		Logger:             logger,
+		Now:                c.now,
+		Rand:               c.random,
+		Health:             []func() string{poller.Degraded},
 	})
 	if err != nil {
 		return err
@@ -564,6 +578,12 @@ func (s *serveCommand) resolve(c *cli, logger *slog.Logger) (serveConfig, error)
 		return cfg, err
 	}
 	if cfg.allowedOrigins, err = resolveSetting(c, &s.settings, "allowed-origins", nil, parseList); err != nil {
+		return cfg, err
+	}
+	if cfg.forwardAuthCallers, err = resolveSetting(c, &s.settings, "forward-auth-callers", cfg.trustedProxies, parsePrefixes); err != nil {
+		return cfg, err
+	}
+	if cfg.forwardAuthDialect, err = resolveSetting(c, &s.settings, "forward-auth-dialect", gateway.DialectNginx, gateway.ParseForwardAuthDialect); err != nil {
 		return cfg, err
 	}
 	// NewSMTP only parses: it neither connects nor puts the URL's
