@@ -32,3 +32,35 @@ func TestFoldedPrefix(t *testing.T) {
 		}
 	}
 }
+
+func TestCookieNameFolds(t *testing.T) {
+	const target = "__host-authgw-get"
+	tests := []struct {
+		name      string
+		givenName string
+		expect    bool
+	}{
+		{"exact", "__Host-authgw-get", true},
+		{"space before =", "__Host-authgw-get ", true},
+		{"spaces and tabs around", " \t__Host-authgw-get\t ", true},
+		{"other case (ASP.NET Core)", "__HOST-AUTHGW-GET", true},
+		{"percent-encoded (PHP, Rack)", "%5F%5FHost%2Dauthgw-get", true},
+		{"plus for underscore (PHP: + is a space, a space is _)", "++Host-authgw-get", true},
+		{"dots for underscores (PHP)", "..Host-authgw-get", true},
+		{"inner space for underscore (PHP)", " _ Host-authgw-get", true},
+		{"array element (PHP)", "__Host-authgw-get[x]", true},
+		{"array (PHP)", "__Host-authgw-get[]", true},
+		{"longer name", "__Host-authgw-getx", false},
+		{"shorter name", "__Host-authgw-ge", false},
+		{"another method", "__Host-authgw-post", false},
+		{"bad escape kept as is", "%5G_Host-authgw-get", false},
+		{"empty", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := hdr.CookieNameFolds(tt.givenName, target); got != tt.expect {
+				t.Errorf("CookieNameFolds(%q) = %v, want %v", tt.givenName, got, tt.expect)
+			}
+		})
+	}
+}
