@@ -116,6 +116,9 @@ type attackSuite struct {
 	// Clients of the bootstrapped organization: unrestricted, restricted
 	// to 10.0.0.0/8, and restricted to the host app.example.com.
 	other, ipLocked, hostLocked attackClient
+
+	// adminAddr is the admin listener's host:port.
+	adminAddr string
 }
 
 // attackClient is an API client's ID and secret.
@@ -139,7 +142,8 @@ type attackSession struct {
 // client), registers the recording backend as demo v1, starts serve with
 // --allowed-origins https://app.example.com, waits until the backend
 // answers through it, and sets up a plain user and three clients.
-func newAttackSuite(t *testing.T) *attackSuite {
+// extraServeArgs are added to serve's arguments.
+func newAttackSuite(t *testing.T, extraServeArgs ...string) *attackSuite {
 	t.Helper()
 	dir := t.TempDir()
 	vars := map[string]string{envDataDir: dir}
@@ -147,8 +151,9 @@ func newAttackSuite(t *testing.T) *attackSuite {
 	s.creds = bootstrapFor(t, vars)
 	s.system = attackClient{s.creds.ClientID, s.creds.ClientSecret}.basic()
 	mustRun(t, invocation{args: []string{"apis", "add", "--name", "demo", "--version", "1", "--url", s.backend.URL}, vars: vars})
-	gatewayURL, _, _, _, _ := startServe(t, dir, "--allowed-origins", "https://app.example.com")
+	gatewayURL, adminURL, _, _, _ := startServe(t, dir, append([]string{"--allowed-origins", "https://app.example.com"}, extraServeArgs...)...)
 	s.addr = strings.TrimPrefix(gatewayURL, "http://")
+	s.adminAddr = strings.TrimPrefix(adminURL, "http://")
 	for _, from := range []string{attackFromStuffAccount, attackFromStuffOther, attackFromStuffIP, attackFromStuffIPOther,
 		attackFromTOTP, attackFromEnumeration, attackFromFuzz, attackFromRefresh} {
 		conn, err := (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: time.Second}).Dial("tcp", s.addr)
