@@ -233,12 +233,12 @@ func (g *Gateway) deny(w http.ResponseWriter, e *envelope.Error) {
 // place. A gateway is no forward proxy, so such a request is refused. A
 // request built in-process, with no RequestURI, is judged by its URL.
 func checkPath(r *http.Request, st *reqState) *envelope.Error {
-	if r.RequestURI != "" && !strings.HasPrefix(r.RequestURI, "/") {
-		return envelope.New(http.StatusBadRequest, CodeNotOriginForm, "The request target must be a path, not a URL (origin form).")
-	}
 	path := verifier.RequestPath(r)
 	if err := policy.CanonicalPath(path); err != nil {
 		return envelope.New(http.StatusBadRequest, CodeNonCanonicalPath, "The request path is not in canonical form.")
+	}
+	if r.RequestURI != "" && !strings.HasPrefix(r.RequestURI, "/") {
+		return envelope.New(http.StatusBadRequest, CodeNotOriginForm, "The request target must be a path, not a URL (origin form).")
 	}
 	name, version, rest, ok := parseAPIPath(path)
 	if !ok {
