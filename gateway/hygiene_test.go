@@ -53,7 +53,7 @@ func TestProxy_overrideHeadersRefused(t *testing.T) {
 func TestProxy_clientIPHeadersStripped(t *testing.T) {
 	e, id, tok := proxyEnv(t, nil)
 	spoofed := []string{"True-Client-IP", "X-Client-IP", "CF-Connecting-IP", "X-Real-IP", "Fastly-Client-IP",
-		"X-Cluster-Client-IP", "Forwarded", "X-Forwarded", "X-Originating-IP", "Client-IP", "true_client_ip", "cf-connecting-ip"}
+		"X-Cluster-Client-IP", "Forwarded", "X-Forwarded", "X-Originating-IP", "Client-IP", "X-Envoy-External-Address", "true_client_ip", "cf-connecting-ip"}
 	kv := []string{"Authorization", authz(id, "s3cret", tok["GET"])}
 	for _, name := range spoofed {
 		kv = append(kv, name, "10.6.6.6")
@@ -99,7 +99,9 @@ func TestProxy_tokenCookieVariants(t *testing.T) {
 		{"PHP dots and spaces, stripped", "..Host-authgw-get=x; theme=dark; _+Host-authgw-get=y", false, 200, "theme=dark"},
 		{"PHP array, stripped", "__Host-authgw-get[a]=x; theme=dark", false, 200, "theme=dark"},
 		{"the POST cookie on a GET, stripped", "__Host-authgw-post=x; theme=dark", false, 200, "theme=dark"},
-		{"a comma inside a pair: the whole pair", "__Host-authgw-get=x, theme=dark", false, 200, ""},
+		{"comma-separated (Rack reads two cookies)", "theme=dark, __Host-authgw-get=x", false, 200, "theme=dark"},
+		{"comma-separated, token first", "__Host-authgw-get=x,theme=dark; lang=en", false, 200, "theme=dark; lang=en"},
+		{"control: a comma inside another cookie's value is kept", "prefs=a,b; __Host-authgw-get=x", false, 200, "prefs=a,b"},
 		{"control: a longer name is the backend's", "__Host-authgw-getter=x; theme=dark", false, 200, "__Host-authgw-getter=x; theme=dark"},
 		{"control: no token cookie, untouched", "theme=dark;  lang=en", false, 200, "theme=dark;  lang=en"},
 	} {

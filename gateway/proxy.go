@@ -140,25 +140,28 @@ func gatewayOwned(name string) bool {
 
 // clientIPHeaders name the client's address (or its proxy chain) to a
 // backend, in lower case: RFC 7239, nginx, Akamai and Cloudflare
-// Enterprise, Cloudflare, Fastly, Rackspace and others.
+// Enterprise, Cloudflare, Fastly, Rackspace, Envoy and others.
 var clientIPHeaders = [...]string{
 	"forwarded", "x-forwarded", "x-real-ip", "true-client-ip", "x-client-ip", "cf-connecting-ip",
-	"fastly-client-ip", "x-cluster-client-ip", "x-originating-ip", "client-ip",
+	"fastly-client-ip", "x-cluster-client-ip", "x-originating-ip", "client-ip", "x-envoy-external-address",
 }
 
 // stripTokenCookies removes from the Cookie header every cookie that a
 // backend could read as one of authgw's token cookies (tokenCookieName),
 // keeping every other cookie: a backend never sees a token, nor a
-// cookie that would pass for one, and its own cookies still reach it. It
-// allocates only when it removes something.
+// cookie that would pass for one, and its own cookies still reach it.
+// Pairs are separated by ";", and also by "," as Rack and old cookie
+// parsers read them ("theme=dark, authgw-get=T" is two cookies there);
+// a "," inside another cookie's value is kept as it was. It allocates
+// only when it removes something.
 func (g *Gateway) stripTokenCookies(h http.Header) {
 	values := h.Values("Cookie")
 	found := false
 	for _, v := range values {
 		for rest := v; rest != "" && !found; {
-			var part string
-			part, rest, _ = strings.Cut(rest, ";")
-			name, _, _ := strings.Cut(part, "=")
+			var pair string
+			pair, rest = cutCookiePair(rest)
+			name, _, _ := strings.Cut(pair, "=")
 			found = g.tokenCookieName(name)
 		}
 	}
@@ -168,8 +171,13 @@ func (g *Gateway) stripTokenCookies(h http.Header) {
 	var kept []string
 	for _, v := range values {
 		for part := range strings.SplitSeq(v, ";") {
-			name, _, _ := strings.Cut(part, "=")
-			if part = strings.TrimSpace(part); part != "" && !g.tokenCookieName(name) {
+			var sub []string
+			for pair := range strings.SplitSeq(part, ",") {
+				if name, _, _ := strings.Cut(pair, "="); !g.tokenCookieName(name) {
+					sub = append(sub, pair)
+				}
+			}
+			if part = strings.TrimSpace(strings.Join(sub, ",")); part != "" {
 				kept = append(kept, part)
 			}
 		}
@@ -178,6 +186,15 @@ func (g *Gateway) stripTokenCookies(h http.Header) {
 	if len(kept) > 0 {
 		h.Set("Cookie", strings.Join(kept, "; "))
 	}
+}
+
+// cutCookiePair returns the text before the first ";" or "," of s and
+// the rest after it.
+func cutCookiePair(s string) (pair, rest string) {
+	if i := strings.IndexAny(s, ";,"); i >= 0 {
+		return s[:i], s[i+1:]
+	}
+	return s, ""
 }
 
 // tokenCookieName reports whether a backend could read a cookie of this
