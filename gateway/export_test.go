@@ -1,6 +1,9 @@
 package gateway
 
-import "time"
+import (
+	"net/http"
+	"time"
+)
 
 // ParseAPIPath exposes parseAPIPath to the black-box tests.
 var ParseAPIPath = parseAPIPath
@@ -19,3 +22,6 @@ type BcryptCache = bcryptCache
 
 // Spend exposes spend.
 func (b *bcryptCache) Spend(key string, now time.Time) bool { return b.spend(key, now) }
+
+// StripTokenCookies exposes stripTokenCookies.
+func (g *Gateway) StripTokenCookies(h http.Header) { g.stripTokenCookies(h) }
