@@ -171,3 +171,35 @@ func TestMiddlewareCookieNames(t *testing.T) {
 		}
 	}
 }
+
+// TestSameOrigin: an origin is the request's own when scheme, host name
+// (ignoring case) and port (the scheme's default when missing) agree.
+func TestSameOrigin(t *testing.T) {
+	tests := []struct {
+		givenOrigin, givenScheme, givenHost string
+		expect                              bool
+	}{
+		{"https://gw.example", "https", "gw.example", true},
+		{"https://gw.example", "https", "gw.example:443", true},
+		{"https://gw.example:443", "https", "gw.example", true},
+		{"https://GW.example", "https", "gw.EXAMPLE", true},
+		{"http://gw.example", "https", "gw.example", false},
+		{"https://gw.example", "http", "gw.example", false},
+		{"https://gw.example:8443", "https", "gw.example", false},
+		{"http://gw.example:443", "https", "gw.example", false},
+		{"https://[::1]:8443", "https", "[::1]:8443", true},
+		{"https://[::1]", "https", "[::1]", true},
+		{"https://[::1]:8443", "https", "[::2]:8443", false},
+		{"https://u@gw.example", "https", "gw.example", false},
+		{"https://gw.example/path", "https", "gw.example", false},
+		{"https://gw.example.", "https", "gw.example", false},
+		{"ftp://gw.example", "ftp", "gw.example", false},
+		{"https://gw.example", "https", "", false},
+		{"null", "https", "gw.example", false},
+	}
+	for _, tt := range tests {
+		if got := verifier.SameOrigin(tt.givenOrigin, tt.givenScheme, tt.givenHost); got != tt.expect {
+			t.Errorf("SameOrigin(%q, %q, %q) = %v, want %v", tt.givenOrigin, tt.givenScheme, tt.givenHost, got, tt.expect)
+		}
+	}
+}

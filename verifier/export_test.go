@@ -1,0 +1,4 @@
+package verifier
+
+// SameOrigin exposes sameOrigin to the black-box tests.
+var SameOrigin = sameOrigin
