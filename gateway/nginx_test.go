@@ -165,6 +165,62 @@ func testForwardAuthWithNginx(t *testing.T, bin string, d gateway.ForwardAuthDia
 	}
 }
 
+// TestForwardAuthWithNginx_cookies: behind the shipped template the
+// backend never gets a token cookie, nor a cookie some server would read
+// as one, and keeps its own cookies.
+func TestForwardAuthWithNginx_cookies(t *testing.T) {
+	bin := nginxBinary(t)
+	e := newEnv(t, func(c *gateway.Config) { c.ForwardAuthCallers = loopbackCallers })
+	good := e.client(sha256Hex("s3cret"), -1)
+	e.refresh()
+	fa := httptest.NewServer(e.gw.ForwardAuth())
+	t.Cleanup(fa.Close)
+	base := startNginx(t, bin, hostPort(t, echoBackend(t, "demo").URL), hostPort(t, fa.URL))
+	get := e.tokens("session-1", fixedNow).ByMethod["GET"]
+	tests := []struct {
+		name         string
+		givenCookie  string
+		givenBasic   bool // the token comes from the cookie
+		expectCookie string
+	}{
+		{"the token cookie", "authgw-get=" + get + "; theme=dark", true, "theme=dark"},
+		{"the token cookie with a space before =", "theme=dark; authgw-get =" + get, true, "theme=dark"},
+		{"every method's, secure names", "__Host-authgw-get=a; x=1; __Host-authgw-post=b; authgw-put=c; authgw-patch=d; authgw-delete=e", false, "x=1"},
+		{"other case, PHP spellings, comma-separated", "AUTHGW-GET=a, theme=dark; ..Host-authgw-post=b; authgw-get[x]=c", false, "theme=dark"},
+		{"more than five: nothing passes", "authgw-get=1; authgw-get=2; authgw-get=3; authgw-get=4; authgw-get=5; authgw-get=6; theme=dark", false, ""},
+		{"a percent-escaped name: nothing passes", "%61uthgw-get=1; theme=dark", false, ""},
+		{"control: the backend's own cookies", "theme=dark; authgw-getter=x", false, "theme=dark; authgw-getter=x"},
+	}
+	client := &http.Client{Timeout: 10 * time.Second}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequest("GET", base+"/demo/v1/items", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.givenBasic {
+				req.Header.Set("Authorization", authz(good, "s3cret", ""))
+			} else {
+				req.Header.Set("Authorization", authz(good, "s3cret", get))
+			}
+			req.Header.Set("Cookie", tt.givenCookie)
+			res, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			body, _ := io.ReadAll(res.Body)
+			if res.StatusCode != 200 {
+				t.Fatalf("status %d: %s", res.StatusCode, body)
+			}
+			got := http.Header(decodeEcho(t, body).Header).Values("Cookie")
+			if want := []string{tt.expectCookie}; tt.expectCookie == "" && len(got) != 0 || tt.expectCookie != "" && (len(got) != 1 || got[0] != want[0]) {
+				t.Errorf("the backend's Cookie %q, want %q", got, tt.expectCookie)
+			}
+		})
+	}
+}
+
 // nginxBinary finds nginx, skipping the test without it (failing under
 // CI).
 func nginxBinary(t *testing.T) string {
