@@ -158,6 +158,8 @@ func (s *attackSuite) gwForwardAuthNginx(t *testing.T) {
 		{"control: attenuated token, an own note, spoofed headers", "200 from the backend",
 			"GET", mine + "x", spoof(notes), 200, true},
 		{"control: the DELETE token on an own note", "200 from the backend", "DELETE", mine + "x", spoof(deleteOwn), 200, true},
+		{"the attenuated token in a cookie written 'authgw-get =T'", "200; the backend gets the other cookies only",
+			"GET", mine + "x", http.Header{"Authorization": {s.system}, "Cookie": {"theme=dark; authgw-get =" + gwAttenuate(t, s.pat.Macaroons["GET"], "routes "+mine+"*")}}, 200, true},
 		{"a method override through nginx", "400: authgw refuses it, nginx passes the 400 on",
 			"POST", mine + "x", http.Header{"Authorization": {s.auth(s.pat, "POST")}, "X-Http-Method-Override": {"DELETE"}}, 400, false},
 		{"no token", "401", "GET", mine + "x", spoof(s.system), 401, false},
@@ -185,6 +187,9 @@ func (s *attackSuite) gwForwardAuthNginx(t *testing.T) {
 			}
 			if claims.IP != "127.0.0.1" || claims.User == nil || claims.User.ID != s.pat.UserID {
 				t.Errorf("request info %+v, want the user from 127.0.0.1 (nginx's client), not the spoofed 10.9.9.9", claims)
+			}
+			if c := hits[0].header.Values("Cookie"); strings.Contains(strings.ToLower(strings.Join(c, ";")), "authgw") {
+				t.Errorf("the backend got a token cookie: %q", c)
 			}
 			for name, want := range map[string]string{"X-Forwarded-For": "127.0.0.1", "X-Forwarded-Proto": "http"} {
 				if got := hits[0].header.Values(name); len(got) != 1 || got[0] != want {
