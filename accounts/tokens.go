@@ -116,6 +116,9 @@ func (s *Service) mintFor(r *request, u db.User, sess db.Session) (mint.Tokens, 
 	}
 	subject := mint.Subject{UserID: u.ID, SessionID: sess.ID, ClientID: sess.ClientID, Roles: u.Roles}
 	for _, m := range memberships {
+		if m.Pending {
+			continue // an invitation grants nothing until accepted
+		}
 		subject.Memberships = append(subject.Memberships, mint.Membership{OrgID: m.OrganizationID,
 			Read: m.Read, Edit: m.Edit, Manage: m.Manage, Delete: m.Delete})
 	}
