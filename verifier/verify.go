@@ -255,6 +255,9 @@ func (v *Verifier) verifyCanonical(token string, req Request) (Identity, error) 
 type verifiedToken struct {
 	identity Identity
 	caveats  []caveat
+	// orgs are the arguments of the orgs caveats, for the routes'
+	// organization parameters; nil when there are none.
+	orgs policy.OrgGrants
 }
 
 // verifySignature decodes the token and checks its signature, and nothing
