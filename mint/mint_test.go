@@ -193,9 +193,9 @@ func TestMintOneTokenPerMethod(t *testing.T) {
 			}
 			want = append(want,
 				"time-before 2026-11-22T12:15:00Z",
-				"user " + u,
+				"user "+u,
 				"user-roles -",
-				"session " + s,
+				"session "+s,
 			)
 			if got := caveatsOf(t, ring, tok); !slices.Equal(got, want) {
 				t.Errorf("caveats =\n%q\nwant\n%q", got, want)
