@@ -243,3 +243,18 @@ func (p *Pattern) Bind(params Params, membership string) (string, error) {
 	}
 	return route, nil
 }
+
+// sameDecoded reports whether two raw path texts are equal once
+// percent-decoded.
+func sameDecoded(a, b string) bool {
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		ca, na := decodedByte(a, i)
+		cb, nb := decodedByte(b, j)
+		if ca != cb {
+			return false
+		}
+		i, j = i+na, j+nb
+	}
+	return i == len(a) && j == len(b)
+}

@@ -76,6 +76,7 @@ func TestMatchRouteOrgs(t *testing.T) {
 		{"suffix encoded", one, "/n/:orgIdEdit_*", "/n/org-a%5Fnote", true},
 		{"empty ID", one, "/o/:orgId/**", "/o//x", false},
 		{"two parameters, one organization", one, "/o/:orgIdRead/p/:orgIdEdit", "/o/org-a/p/org-a", true},
+		{"two parameters, one organization encoded twice", one, "/o/:orgIdRead/p/:orgIdEdit", "/o/org-a/p/%6Frg-a", true},
 		{"two parameters, two organizations", one, "/o/:orgIdRead/p/:orgId", "/o/org-a/p/org-b", false},
 		{"every caveat must list it", policy.OrgGrants{"org-a:re org-b:r", "org-b:r"}, "/o/:orgIdRead", "/o/org-a", false},
 		{"every caveat must list the flag", policy.OrgGrants{"org-a:re", "org-a:r"}, "/o/:orgIdEdit", "/o/org-a", false},

@@ -393,7 +393,8 @@ func indexSlash(s string, from int) int {
 // decoding the path's percent escapes on the fly. An organization
 // parameter in the pattern consumes the longest run of ID bytes of the
 // path and asks orgs about it; bound carries the raw text the route's
-// earlier organization parameters matched.
+// earlier organization parameters matched (the same organization,
+// however percent-encoded).
 func matchSegment(pseg, raw string, orgs OrgGrants, bound *string) bool {
 	if pseg == "" {
 		return false
@@ -422,7 +423,7 @@ func matchSegment(pseg, raw string, orgs OrgGrants, bound *string) bool {
 				j += w
 			}
 			value := raw[start:j]
-			if value == "" || (*bound != "" && value != *bound) || !orgs.allowsRaw(value, flag) {
+			if value == "" || (*bound != "" && !sameDecoded(value, *bound)) || !orgs.allowsRaw(value, flag) {
 				return false
 			}
 			*bound = value

@@ -661,6 +661,8 @@ func FuzzCaveat(f *testing.F) {
 		"session " + testSubject.SessionID, "user-roles -", "user-roles user", "user-roles sysadmin",
 		"user-roles user  x", "user-roles - user", "client client-1", "client client-2", "server-id " + testServerID,
 		"server-id other", "foo bar", "user a\x00b", "method GET\nroutes /**", "", " ", "routes",
+		"orgs org-a:r", "orgs org-a", "orgs org-c:r", "orgs org-a:x", "orgs org-a:r org-a", "orgs org-b:remd",
+		"routes /reports/v1/orgs/:orgId/**", "routes /reports/v1/orgs/:orgIdEdit/**", "routes /reports/v1/orgs/:orgIdOwner/**",
 	} {
 		f.Add(c)
 	}
