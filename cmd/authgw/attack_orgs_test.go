@@ -6,6 +6,9 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/authgw/authgw/accounts"
+	"github.com/authgw/authgw/mint"
 )
 
 // TestAttackOrgs attacks the organizations of one running `authgw serve`
@@ -23,6 +26,7 @@ func TestAttackOrgs(t *testing.T) {
 	}
 	s := newAttackSuite(t)
 	t.Run("lockout by memberships", s.orgsLockout)
+	t.Run("lockout through a trusted client, up to the bound", s.orgsBound)
 	t.Run("manager takes over a privileged client", s.orgsClientTakeover)
 	t.Run("removed member's token", s.orgsRemovedMember)
 }
@@ -144,6 +148,49 @@ func (s *attackSuite) orgsLockout(t *testing.T) {
 	r = s.call(t, attackFromMain, "GET", "/accounts/v1/organizations", s.as(victim, "GET"), "")
 	if r.status != http.StatusOK || containsOrgs(r.body) {
 		t.Errorf("the victim's organizations = %d %s, want none", r.status, r.body)
+	}
+}
+
+// orgsBound: through the bootstrapped system+internal client every user
+// is ISC, who adds members directly. The attacker adds the victim to
+// organizations until the bound refuses (409 TOO-MANY-MEMBERSHIPS, when
+// the membership is made); the victim at the bound still logs in, with
+// every token under the size limit.
+func (s *attackSuite) orgsBound(t *testing.T) {
+	attacker := s.register(t, attackFromMain, "Trent", fmt.Sprintf("trent-%d@example.com", s.seq.Add(1)))
+	email := fmt.Sprintf("vera-%d@example.com", s.seq.Add(1))
+	victim := s.register(t, attackFromMain, "Vera", email)
+	refresh := func() {
+		attacker = attackSessionFrom(t, s.refresh(t, attackFromMain, s.system, attacker.Refresh), http.StatusOK)
+	}
+	added := 0
+	for i := range accounts.DefaultMaxMemberships + 1 {
+		r := s.call(t, attackFromMain, "POST", "/accounts/v1/organizations", s.auth(attacker, "POST"),
+			fmt.Sprintf(`{"data":{"type":"organizations","name":"Pile %d"}}`, i))
+		org := attackDataString(t, r, http.StatusCreated, "id")
+		refresh()
+		r = s.orgsAdd(t, s.auth(attacker, "POST"), org, victim.UserID, "read", "edit", "manage", "delete")
+		if i < accounts.DefaultMaxMemberships {
+			if r.status != http.StatusCreated {
+				t.Fatalf("adding the victim to pile %d: %d %s", i, r.status, r.body)
+			}
+			added++
+		} else {
+			attackExpectRefusal(t, "adding the victim past the bound", r, http.StatusConflict, accounts.CodeTooManyMemberships)
+		}
+		m := s.orgsOwnMembership(t, attacker.UserID, org)
+		if r := s.call(t, attackFromMain, "DELETE", "/accounts/v1/org-memberships/"+m, s.auth(attacker, "DELETE"), ""); r.status != http.StatusOK {
+			t.Fatalf("leaving pile %d: %d %s", i, r.status, r.body)
+		}
+		refresh()
+	}
+	r := s.call(t, attackFromMain, "POST", "/accounts/v1/sessions/login/password", s.other.basic(),
+		string(attackJSON(t, map[string]any{"data": map[string]string{"email": email, "password": attackPassword, "state": newState(t)}})))
+	sess := attackSessionFrom(t, r, http.StatusOK)
+	for method, tok := range sess.Macaroons {
+		if len(tok) >= mint.MaxTokenSize {
+			t.Errorf("the victim's %s token at %d memberships is %d bytes", method, added, len(tok))
+		}
 	}
 }
 
