@@ -105,7 +105,8 @@ func (s *Service) answerSession(r *request, u db.User, sess db.Session, refresh 
 }
 
 // mintFor mints the tokens of u's roles for the session: the policies
-// bound to the roles, :orgId expanded from the memberships, bound to the
+// bound to the roles, :orgId routes matching the accepted memberships
+// (listed in an orgs caveat), bound to the
 // session's client where a policy says so. A user whose roles grant
 // nothing gets a session without tokens. A policy too large to mint is a
 // configuration error: logged, and 503 for the caller.

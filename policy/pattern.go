@@ -16,7 +16,8 @@ const (
 )
 
 // MaxOrgExpansion caps how many organizations one :orgId pattern expands
-// into; past it, Expand fails with ErrTooManyOrgs.
+// into (Expand) and how many memberships a token lists (the mint); past
+// it, both fail with ErrTooManyOrgs.
 const MaxOrgExpansion = 100
 
 // ErrBadPattern is the root of pattern syntax errors.
