@@ -131,6 +131,9 @@ func compileCaveats(vt *verifiedToken, texts []string) error {
 			if !policy.ValidOrgs(arg) {
 				return ErrBadCaveat
 			}
+			if vt.orgs == nil {
+				vt.orgs = vt.orgsBuf[:0]
+			}
 			vt.orgs = append(vt.orgs, arg)
 		default:
 			return ErrBadCaveat

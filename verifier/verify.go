@@ -256,8 +256,10 @@ type verifiedToken struct {
 	identity Identity
 	caveats  []caveat
 	// orgs are the arguments of the orgs caveats, for the routes'
-	// organization parameters; nil when there are none.
-	orgs policy.OrgGrants
+	// organization parameters; nil when there are none. They start in
+	// orgsBuf, so the usual one or two take no allocation of their own.
+	orgs    policy.OrgGrants
+	orgsBuf [2]string
 }
 
 // verifySignature decodes the token and checks its signature, and nothing
