@@ -115,12 +115,13 @@ func TestMemberships_limitHoldsUnderConcurrency(t *testing.T) {
 			orgs[i] = e.org("Org", owner)
 			ids[i] = e.id()
 		}
+		now := e.now() // the env's clock is not for concurrent use
 		var wg sync.WaitGroup
 		for i := range tries {
 			wg.Go(func() {
 				// Conflicts with a concurrent writer are an acceptable
 				// refusal; passing the bound is not.
-				_ = d.AddMembership(e.ctx, db.Membership{ID: ids[i], OrganizationID: orgs[i].ID, UserID: ann.ID, CreatedMs: e.now()}, limit)
+				_ = d.AddMembership(e.ctx, db.Membership{ID: ids[i], OrganizationID: orgs[i].ID, UserID: ann.ID, CreatedMs: now}, limit)
 			})
 		}
 		wg.Wait()
