@@ -179,10 +179,7 @@ func (m *Minter) Mint(policies []*policy.Policy, s Subject) (Tokens, error) {
 	if s.TTL < 0 || (s.TTL > 0 && s.TTL < time.Second) {
 		return Tokens{}, fmt.Errorf("%w: TTL %v is under one second", ErrBadSubject, s.TTL)
 	}
-	memberships, err := checkMemberships(s.Memberships)
-	if err != nil {
-		return Tokens{}, err
-	}
+	memberships := checkMemberships(s.Memberships)
 	g := newGrants()
 	var lifetime time.Duration
 	bind := false
@@ -226,6 +223,12 @@ func (m *Minter) Mint(policies []*policy.Policy, s Subject) (Tokens, error) {
 	}
 	if bind && s.ClientID == "" {
 		return Tokens{}, fmt.Errorf("%w: a policy binds the client but the subject has none", ErrBadSubject)
+	}
+	// The memberships matter only to tokens with organization routes.
+	if len(g.orgs) > 0 {
+		if err := checkOrgIDs(memberships); err != nil {
+			return Tokens{}, err
+		}
 	}
 	if s.TTL > 0 && s.TTL < lifetime {
 		lifetime = s.TTL
@@ -271,26 +274,31 @@ func (m *Minter) Mint(policies []*policy.Policy, s Subject) (Tokens, error) {
 	return out, nil
 }
 
-// checkMemberships drops repeated organizations (the first wins) and
-// checks the rest: each ID must stand in a route, and there may be at most
-// policy.MaxOrgExpansion.
-func checkMemberships(ms []Membership) ([]Membership, error) {
+// checkMemberships drops repeated organizations (the first wins).
+func checkMemberships(ms []Membership) []Membership {
 	out := make([]Membership, 0, len(ms))
 	seen := make(map[string]bool, len(ms))
 	for _, m := range ms {
-		if seen[m.OrgID] {
-			continue
+		if !seen[m.OrgID] {
+			seen[m.OrgID] = true
+			out = append(out, m)
 		}
-		seen[m.OrgID] = true
+	}
+	return out
+}
+
+// checkOrgIDs checks the memberships a token will list: each ID must
+// stand in a route, and there may be at most policy.MaxOrgExpansion.
+func checkOrgIDs(ms []Membership) error {
+	for _, m := range ms {
 		if !policy.ValidOrgID(m.OrgID) {
-			return nil, fmt.Errorf("%w: organization ID %q", policy.ErrBadParamValue, m.OrgID)
+			return fmt.Errorf("%w: organization ID %q", policy.ErrBadParamValue, m.OrgID)
 		}
-		out = append(out, m)
 	}
-	if len(out) > policy.MaxOrgExpansion {
-		return nil, fmt.Errorf("%w: %d memberships", policy.ErrTooManyOrgs, len(out))
+	if len(ms) > policy.MaxOrgExpansion {
+		return fmt.Errorf("%w: %d memberships", policy.ErrTooManyOrgs, len(ms))
 	}
-	return out, nil
+	return nil
 }
 
 // anyHas reports whether a membership has the flag ("" for any).

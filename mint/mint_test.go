@@ -651,3 +651,24 @@ func TestMintedTokenIsMacaroonV2(t *testing.T) {
 		}
 	}
 }
+
+func TestMintMembershipsWithoutOrgRoutes(t *testing.T) {
+	// Policies without :orgId do not look at the memberships: more than
+	// MaxOrgExpansion, or an ID that could not stand in a route, change
+	// nothing, and no orgs caveat is written.
+	var ms []mint.Membership
+	for i := range policy.MaxOrgExpansion + 1 {
+		ms = append(ms, mint.Membership{OrgID: fmt.Sprintf("o%d", i), Read: true})
+	}
+	ms = append(ms, mint.Membership{OrgID: "o_1", Read: true})
+	toks, err := newMinter(t, testRing(t), nil).Mint(parsePolicies(t, policyJSON("a", 900, false, "/a/**")),
+		mint.Subject{UserID: "u1", SessionID: "s1", Memberships: ms})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range caveatsOf(t, testRing(t), toks.ByMethod["GET"]) {
+		if strings.HasPrefix(c, mint.CaveatOrgs+" ") {
+			t.Errorf("caveat %q in a token without organization routes", c)
+		}
+	}
+}
