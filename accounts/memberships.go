@@ -123,15 +123,15 @@ func membershipLimitError(pending bool) error {
 		"The user belongs to as many organizations as allowed; they must leave one first.")
 }
 
-// revokeMemberTokens refuses every token of the user issued until now:
+// revokeMemberTokens refuses every token of the user issued before now:
 // their memberships shrank, and tokens already minted carry the old ones.
 // Their sessions live, so their next refresh mints tokens with the
-// memberships they have now. The not-before is one millisecond ahead, so
-// a token minted in this very millisecond, which may have read the old
-// memberships, is refused too.
+// memberships they have now (a token minted in this same millisecond, by
+// such a refresh, must pass: the not-before is now, as for a role
+// removal).
 func (s *Service) revokeMemberTokens(r *request, userID string) error {
 	now := s.nowMs()
-	rev := db.Revocation{Kind: db.RevokeUser, Subject: userID, NotBeforeMs: now + 1, ExpiresMs: s.revocationExpiresMs(), CreatedMs: now}
+	rev := db.Revocation{Kind: db.RevokeUser, Subject: userID, NotBeforeMs: now, ExpiresMs: s.revocationExpiresMs(), CreatedMs: now}
 	if _, err := s.cfg.Store.AddRevocation(r.ctx(), rev); err != nil {
 		return err
 	}

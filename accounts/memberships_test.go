@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/authgw/authgw/accounts"
 	"github.com/authgw/authgw/db"
@@ -189,9 +190,10 @@ func TestMemberships_loweringRevokes(t *testing.T) {
 }
 
 // revokedNow polls the feed into the gateway's set and reports whether a
-// token of u issued at the stack's current time is refused.
+// token of u issued just before the stack's current time (the change) is
+// refused.
 func (s *stack) revokedNow(u db.User) bool {
 	s.t.Helper()
 	s.pollRevocations()
-	return s.revoked.Revoked("", u.ID, s.clock.Now())
+	return s.revoked.Revoked("", u.ID, s.clock.Now().Add(-time.Millisecond))
 }
