@@ -74,6 +74,28 @@ func memberOrOrgRole(flag string) func(*Caller, *target) bool {
 	return func(c *Caller, t *target) bool { return c.self(t.member.UserID) || orgRole(flag)(c, t) }
 }
 
+// invitee: the user of the target membership (an invitation's consent
+// is theirs alone).
+func invitee(c *Caller, t *target) bool { return c.self(t.member.UserID) }
+
+// clientPrivileged is orgRole(manage) for a client whose roles the caller
+// outranks: whoever obtains a client's secret, or edits, deletes or
+// restricts it, can act as that client, so they need at least the
+// privilege its roles carry. A client with any role beyond external
+// (system, internal) is only for ISC or a sysadmin user; an external
+// client is for orgRole(manage).
+func clientPrivileged(c *Caller, t *target) bool {
+	if !orgRole("manage")(c, t) {
+		return false
+	}
+	for _, role := range t.client.Roles {
+		if role != db.ClientRoleExternal {
+			return c.isc() || c.userIs(db.RoleSysadmin)
+		}
+	}
+	return true
+}
+
 // membershipHas reports whether the membership has the flag (mint's
 // reading of flags, which the policies' membership scopes use too).
 func membershipHas(m *db.Membership, flag string) bool {
@@ -106,21 +128,22 @@ var routes = []Route{
 	{Method: "GET", Path: "/organizations/:id/clients", Who: "orgRole(read)", target: orgTarget, allow: orgRole("read"), handle: (*Service).listClients},
 	{Method: "POST", Path: "/organizations/:id/clients", Who: "orgRole(manage); setting reqsPerSec needs STAFF", target: orgTarget, allow: orgRole("manage"), handle: (*Service).createClient},
 	{Method: "GET", Path: "/organizations/:id/clients/:clientId", Who: "orgRole(read)", target: clientTarget, allow: orgRole("read"), handle: (*Service).getClient},
-	{Method: "PATCH", Path: "/organizations/:id/clients/:clientId", Who: "orgRole(manage); setting reqsPerSec needs STAFF", target: clientTarget, allow: orgRole("manage"), handle: (*Service).updateClient},
-	{Method: "DELETE", Path: "/organizations/:id/clients/:clientId", Who: "orgRole(manage)", target: clientTarget, allow: orgRole("manage"), handle: (*Service).deleteClient},
-	{Method: "POST", Path: "/organizations/:id/clients/:clientId/refresh-secret", Who: "orgRole(manage)", target: clientTarget, allow: orgRole("manage"), handle: (*Service).refreshClientSecret},
+	{Method: "PATCH", Path: "/organizations/:id/clients/:clientId", Who: "clientPrivileged (orgRole(manage); a client with a role beyond external: ISC or a sysadmin only); setting reqsPerSec needs STAFF", target: clientTarget, allow: clientPrivileged, handle: (*Service).updateClient},
+	{Method: "DELETE", Path: "/organizations/:id/clients/:clientId", Who: "clientPrivileged (orgRole(manage); a client with a role beyond external: ISC or a sysadmin only)", target: clientTarget, allow: clientPrivileged, handle: (*Service).deleteClient},
+	{Method: "POST", Path: "/organizations/:id/clients/:clientId/refresh-secret", Who: "clientPrivileged (orgRole(manage); a client with a role beyond external: ISC or a sysadmin only)", target: clientTarget, allow: clientPrivileged, handle: (*Service).refreshClientSecret},
 	{Method: "GET", Path: "/organizations/:id/clients/:clientId/roles", Who: "SYSINT", target: clientTarget, allow: sysint, handle: (*Service).listClientRoles},
 	{Method: "POST", Path: "/organizations/:id/clients/:clientId/roles", Who: "SYSINT", target: clientTarget, allow: sysint, handle: (*Service).addClientRole},
 	{Method: "DELETE", Path: "/organizations/:id/clients/:clientId/roles/:roleId", Who: "SYSINT", target: clientTarget, allow: sysint, handle: (*Service).removeClientRole},
 	{Method: "GET", Path: "/organizations/:id/clients/:clientId/access-restrictions", Who: "orgRole(read)", target: clientTarget, allow: orgRole("read"), handle: (*Service).listRestrictions},
-	{Method: "POST", Path: "/organizations/:id/clients/:clientId/access-restrictions", Who: "orgRole(manage); type api also needs ISC or a sysadmin", target: clientTarget, allow: orgRole("manage"), handle: (*Service).addRestriction},
-	{Method: "DELETE", Path: "/organizations/:id/clients/:clientId/access-restrictions/:restrictionId", Who: "orgRole(manage); type api also needs ISC or a sysadmin", target: clientTarget, allow: orgRole("manage"), handle: (*Service).deleteRestriction},
+	{Method: "POST", Path: "/organizations/:id/clients/:clientId/access-restrictions", Who: "clientPrivileged (orgRole(manage); a client with a role beyond external: ISC or a sysadmin only); type api also needs ISC or a sysadmin", target: clientTarget, allow: clientPrivileged, handle: (*Service).addRestriction},
+	{Method: "DELETE", Path: "/organizations/:id/clients/:clientId/access-restrictions/:restrictionId", Who: "clientPrivileged (orgRole(manage); a client with a role beyond external: ISC or a sysadmin only); type api also needs ISC or a sysadmin", target: clientTarget, allow: clientPrivileged, handle: (*Service).deleteRestriction},
 
 	{Method: "GET", Path: "/users/:id/memberships", Who: "ISC, self, or a sysadmin or employee", target: userTarget, allow: userMemberships, handle: (*Service).listUserMemberships},
 	{Method: "GET", Path: "/organizations/:id/memberships", Who: "orgRole(read)", target: orgTarget, allow: orgRole("read"), handle: (*Service).listOrgMemberships},
-	{Method: "POST", Path: "/organizations/:id/memberships", Who: "orgRole(manage); a member grants only flags they hold", target: orgTarget, allow: orgRole("manage"), handle: (*Service).upsertMembership},
+	{Method: "POST", Path: "/organizations/:id/memberships", Who: "orgRole(manage); a member grants only flags they hold; a new membership made by anyone but ISC, a sysadmin or an employee is a pending invitation", target: orgTarget, allow: orgRole("manage"), handle: (*Service).upsertMembership},
 	{Method: "PATCH", Path: "/org-memberships/:id", Who: "orgRole(manage), granting only flags they hold; the member may lower, never raise, their own flags", target: membershipTarget, allow: memberOrOrgRole("manage"), handle: (*Service).updateMembership},
-	{Method: "DELETE", Path: "/org-memberships/:id", Who: "the member, or orgRole(delete)", target: membershipTarget, allow: memberOrOrgRole("delete"), handle: (*Service).deleteMembership},
+	{Method: "POST", Path: "/org-memberships/:id/accept", Who: "the invited user", target: membershipTarget, allow: invitee, handle: (*Service).acceptMembership},
+	{Method: "DELETE", Path: "/org-memberships/:id", Who: "the member (leaving, or declining an invitation), or orgRole(delete)", target: membershipTarget, allow: memberOrOrgRole("delete"), handle: (*Service).deleteMembership},
 
 	{Method: "POST", Path: "/sessions/login/:step", Who: "anyone (the login steps email, code, password, totp)", handle: (*Service).login},
 	{Method: "POST", Path: "/sessions/refresh", Who: "anyone holding a refresh token, through the client that logged in", handle: (*Service).refresh},
@@ -249,6 +272,9 @@ func (s *Service) findOrg(ctx context.Context, t *target, orgID string, caller *
 	if caller.User != nil {
 		m, err := s.cfg.Store.GetUserMembership(ctx, org.ID, caller.User.ID)
 		switch {
+		case err == nil && m.Pending:
+			// An invitation not accepted grants nothing, visibility
+			// included.
 		case err == nil:
 			t.membership = &m
 		case !errors.Is(err, db.ErrNotFound):

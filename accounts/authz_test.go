@@ -314,6 +314,7 @@ func authzCases() []authzCase {
 		upsertMember  = "POST /organizations/:id/memberships"
 		patchMember   = "PATCH /org-memberships/:id"
 		deleteMember  = "DELETE /org-memberships/:id"
+		acceptMember  = "POST /org-memberships/:id/accept"
 		login         = "POST /sessions/login/:step"
 		refresh       = "POST /sessions/refresh"
 		logout        = "POST /sessions/logout"
@@ -691,11 +692,20 @@ func authzCases() []authzCase {
 
 		authzAllowed(patchClient, "member with manage", 200, patchOwnClient(func(f *authzFixture) as { return by(f.app, f.manager) })),
 		authzAllowed(patchClient, "employee through an external client", 200, patchOwnClient(func(f *authzFixture) as { return by(f.app, f.emp) })),
+		authzForbidden(patchClient, "member with manage on a system client", func(f *authzFixture) (as, string, any) {
+			return by(f.app, f.manager), authzOrgURL(f.home, "clients", f.storeClient(f.home, db.ClientRoleSystem)), map[string]any{"name": "Taken over"}
+		}),
 		authzForbidden(patchClient, "member with read only", patchOwnClient(func(f *authzFixture) as { return by(f.app, f.reader) })),
 		authzHidden(patchClient, "non-member", patchOwnClient(func(f *authzFixture) as { return by(f.app, f.plain) })),
 
 		authzAllowed(deleteClient, "member with manage", 200, func(f *authzFixture) (as, string, any) {
 			return by(f.app, f.manager), authzOrgURL(f.home, "clients", f.storeClient(f.home)), nil
+		}),
+		authzForbidden(deleteClient, "member with manage on an internal client", func(f *authzFixture) (as, string, any) {
+			return by(f.app, f.manager), authzOrgURL(f.home, "clients", f.storeClient(f.home, db.ClientRoleInternal)), nil
+		}),
+		authzAllowed(deleteClient, "sysadmin on a system client", 200, func(f *authzFixture) (as, string, any) {
+			return by(f.app, f.admin), authzOrgURL(f.home, "clients", f.storeClient(f.home, db.ClientRoleSystem)), nil
 		}),
 		authzForbidden(deleteClient, "member with read and edit", func(f *authzFixture) (as, string, any) {
 			return by(f.app, f.editor), authzOrgURL(f.home, "clients", f.storeClient(f.home)), nil
@@ -706,6 +716,21 @@ func authzCases() []authzCase {
 
 		authzAllowed(refreshSecret, "member with manage", 200, func(f *authzFixture) (as, string, any) {
 			return by(f.app, f.manager), authzOrgURL(f.home, "clients", f.storeClient(f.home), "refresh-secret"), nil
+		}),
+		authzAllowed(refreshSecret, "sysadmin on a system and internal client", 200, func(f *authzFixture) (as, string, any) {
+			return by(f.app, f.admin), authzOrgURL(f.home, "clients", f.storeClient(f.home, db.ClientRoleSystem, db.ClientRoleInternal), "refresh-secret"), nil
+		}),
+		authzAllowed(refreshSecret, "ISC on an internal client", 200, func(f *authzFixture) (as, string, any) {
+			return by(f.isc, f.plain), authzOrgURL(f.home, "clients", f.storeClient(f.home, db.ClientRoleInternal), "refresh-secret"), nil
+		}),
+		authzForbidden(refreshSecret, "member with manage on a system and internal client", func(f *authzFixture) (as, string, any) {
+			return by(f.app, f.manager), authzOrgURL(f.home, "clients", f.storeClient(f.home, db.ClientRoleSystem, db.ClientRoleInternal), "refresh-secret"), nil
+		}),
+		authzForbidden(refreshSecret, "the owner on a system client", func(f *authzFixture) (as, string, any) {
+			return by(f.app, f.owner), authzOrgURL(f.home, "clients", f.storeClient(f.home, db.ClientRoleSystem), "refresh-secret"), nil
+		}),
+		authzForbidden(refreshSecret, "employee, not a member, on an internal client", func(f *authzFixture) (as, string, any) {
+			return by(f.app, f.emp), authzOrgURL(f.home, "clients", f.storeClient(f.home, db.ClientRoleInternal), "refresh-secret"), nil
 		}),
 		authzForbidden(refreshSecret, "member with read only", func(f *authzFixture) (as, string, any) {
 			return by(f.app, f.reader), authzOrgURL(f.home, "clients", f.storeClient(f.home), "refresh-secret"), nil
@@ -779,6 +804,14 @@ func authzCases() []authzCase {
 			return by(f.isc, f.plain), authzOrgURL(f.home, "clients", f.storeClient(f.home), "access-restrictions"), apiRestr()
 		}),
 
+		authzForbidden(addRestr, "member with manage on an internal client, ip", func(f *authzFixture) (as, string, any) {
+			return by(f.app, f.manager), authzOrgURL(f.home, "clients", f.storeClient(f.home, db.ClientRoleInternal), "access-restrictions"), ip()
+		}),
+
+		authzForbidden(dropRestr, "member with manage on a system client, ip", func(f *authzFixture) (as, string, any) {
+			c := f.storeClient(f.home, db.ClientRoleSystem)
+			return by(f.app, f.manager), authzOrgURL(f.home, "clients", c, "access-restrictions", f.restriction(c, db.RestrictionIP, "10.0.0.0/8")), nil
+		}),
 		authzAllowed(dropRestr, "member with manage, ip", 200, func(f *authzFixture) (as, string, any) {
 			c := f.storeClient(f.home)
 			return by(f.app, f.manager), authzOrgURL(f.home, "clients", c, "access-restrictions", f.restriction(c, db.RestrictionIP, "10.0.0.0/8")), nil
@@ -844,13 +877,22 @@ func authzCases() []authzCase {
 			return by(f.app, f.plain), authzOrgURL(f.home, "memberships"), nil
 		}),
 
-		authzAllowed(upsertMember, "member with manage grants a flag they hold", 201, func(f *authzFixture) (as, string, any) {
-			return by(f.app, f.manager), authzOrgURL(f.home, "memberships"), newMember(f.fresh("Joiner"), map[string]any{"read": true})
-		}),
-		authzAllowed(upsertMember, "sysadmin grants every flag", 201, func(f *authzFixture) (as, string, any) {
-			return by(f.app, f.admin), authzOrgURL(f.home, "memberships"),
-				newMember(f.fresh("Joiner"), map[string]any{"read": true, "edit": true, "manage": true, "delete": true})
-		}),
+		{route: upsertMember, name: "member with manage invites, granting a flag they hold", expectStatus: 201,
+			setup: func(f *authzFixture) (as, string, any) {
+				return by(f.app, f.manager), authzOrgURL(f.home, "memberships"), newMember(f.fresh("Joiner"), map[string]any{"read": true})
+			},
+			check: expectPending(true)},
+		{route: upsertMember, name: "sysadmin adds directly, with every flag", expectStatus: 201,
+			setup: func(f *authzFixture) (as, string, any) {
+				return by(f.app, f.admin), authzOrgURL(f.home, "memberships"),
+					newMember(f.fresh("Joiner"), map[string]any{"read": true, "edit": true, "manage": true, "delete": true})
+			},
+			check: expectPending(false)},
+		{route: upsertMember, name: "ISC adds directly", expectStatus: 201,
+			setup: func(f *authzFixture) (as, string, any) {
+				return by(f.isc, f.plain), authzOrgURL(f.home, "memberships"), newMember(f.fresh("Joiner"), map[string]any{"read": true})
+			},
+			check: expectPending(false)},
 		authzForbidden(upsertMember, "member with read only", func(f *authzFixture) (as, string, any) {
 			return by(f.app, f.reader), authzOrgURL(f.home, "memberships"), newMember(f.fresh("Joiner"), map[string]any{"read": true})
 		}),
@@ -890,6 +932,23 @@ func authzCases() []authzCase {
 		authzHidden(deleteMember, "non-member", func(f *authzFixture) (as, string, any) {
 			_, m := f.memberOf(f.home, "read")
 			return by(f.app, f.plain), "/org-memberships/" + m.ID, nil
+		}),
+
+		authzAllowed(acceptMember, "the invited user", 200, func(f *authzFixture) (as, string, any) {
+			u, m := f.invited(f.home, "read")
+			return by(f.app, u), "/org-memberships/" + m.ID + "/accept", nil
+		}),
+		authzForbidden(acceptMember, "the organization's owner, for the invitee", func(f *authzFixture) (as, string, any) {
+			_, m := f.invited(f.home, "read")
+			return by(f.app, f.owner), "/org-memberships/" + m.ID + "/accept", nil
+		}),
+		authzForbidden(acceptMember, "sysadmin, for the invitee", func(f *authzFixture) (as, string, any) {
+			_, m := f.invited(f.home, "read")
+			return by(f.app, f.admin), "/org-memberships/" + m.ID + "/accept", nil
+		}),
+		authzHidden(acceptMember, "another user", func(f *authzFixture) (as, string, any) {
+			_, m := f.invited(f.home, "read")
+			return by(f.app, f.plain), "/org-memberships/" + m.ID + "/accept", nil
 		}),
 
 		// Sessions.
@@ -1493,6 +1552,47 @@ func (f *authzFixture) expectAddress(u db.User, e db.Email) func(t *testing.T) {
 		t.Helper()
 		if _, err := f.d.GetEmail(f.s.ctx, u.ID, e.ID); err != nil {
 			t.Fatalf("the address is gone: %v", err)
+		}
+	}
+}
+
+// invited creates a user with a pending invitation to org with the
+// flags.
+func (f *authzFixture) invited(org db.Organization, flags ...string) (db.User, db.Membership) {
+	f.s.t.Helper()
+	u := f.fresh("Invitee")
+	m := db.Membership{ID: f.s.id(), OrganizationID: org.ID, UserID: u.ID, CreatedMs: f.s.clock.Now().UnixMilli(), Pending: true}
+	for _, fl := range flags {
+		switch fl {
+		case "read":
+			m.Read = true
+		case "manage":
+			m.Manage = true
+		default:
+			f.s.t.Fatalf("invited: flag %q", fl)
+		}
+	}
+	if err := f.d.AddMembership(f.s.ctx, m, 0); err != nil {
+		f.s.t.Fatal(err)
+	}
+	return u, m
+}
+
+// expectPending checks that the answer is a membership whose pending
+// is want, and that the store agrees.
+func expectPending(want bool) func(t *testing.T, f *authzFixture, res response) {
+	return func(t *testing.T, f *authzFixture, res response) {
+		t.Helper()
+		if got, _ := res.data()["pending"].(bool); got != want {
+			t.Fatalf("answer pending = %v, want %v: %s", got, want, res.Raw)
+		}
+		id, _ := res.data()["id"].(string)
+		m, err := f.d.GetMembership(f.s.ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Pending != want {
+			t.Fatalf("stored pending = %v, want %v", m.Pending, want)
 		}
 	}
 }

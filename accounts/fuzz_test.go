@@ -66,6 +66,7 @@ var validBodies = map[string]string{
 	"POST /organizations/:id/clients/:clientId/access-restrictions": `{"data":{"type":"ip-access-restrictions","value":"10.0.0.0/8"}}`,
 	"POST /organizations/:id/memberships":                           `{"data":{"type":"org-memberships","user":{"data":{"type":"users","id":"{mia}"}},"edit":true}}`,
 	"PATCH /org-memberships/:id":                                    `{"data":{"type":"org-memberships","manage":true}}`,
+	"POST /org-memberships/:id/accept":                              ``,
 	"POST /sessions/login/:step email":                              `{"data":{"t":"email-step","email":"nobody@example.com","state":"` + testState + `"}}`,
 	"POST /sessions/login/:step code":                               `{"data":{"t":"code-step","code":"abcdefghijklmnopqrstuvwxyz","state":"` + testState + `"}}`,
 	"POST /sessions/login/:step password":                           `{"data":{"t":"password-step","email":"root@example.com","password":"correct horse battery staple","state":"` + testState + `"}}`,

@@ -1,12 +1,22 @@
 package accounts
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/authgw/authgw/db"
 )
 
-// membershipOut is a membership as the API shows it.
+// DefaultMaxMemberships is the default of Config.MaxMemberships: the
+// organizations a user may belong to, and the invitations that may wait
+// for them. At this bound, with every flag in every organization and
+// every role, a user's largest token with the shipped policies is about
+// 3,300 bytes, under the mint's 3,800 (the memberships are one compact
+// caveat, about 56 encoded bytes each, not one route per organization).
+const DefaultMaxMemberships = 25
+
+// membershipOut is a membership as the API shows it. Pending is an
+// invitation the user has not accepted: it grants nothing yet.
 type membershipOut struct {
 	Type         string `json:"type"`
 	ID           string `json:"id"`
@@ -14,6 +24,7 @@ type membershipOut struct {
 	Edit         bool   `json:"edit"`
 	Manage       bool   `json:"manage"`
 	Delete       bool   `json:"delete"`
+	Pending      bool   `json:"pending"`
 	CreatedMs    int64  `json:"createdMs"`
 	User         ref    `json:"user"`
 	Organization ref    `json:"organization"`
@@ -21,7 +32,7 @@ type membershipOut struct {
 
 func membershipJSON(m db.Membership) membershipOut {
 	return membershipOut{Type: "org-memberships", ID: m.ID, Read: m.Read, Edit: m.Edit, Manage: m.Manage, Delete: m.Delete,
-		CreatedMs: m.CreatedMs, User: refTo("users", m.UserID), Organization: refTo("organizations", m.OrganizationID)}
+		Pending: m.Pending, CreatedMs: m.CreatedMs, User: refTo("users", m.UserID), Organization: refTo("organizations", m.OrganizationID)}
 }
 
 func membershipsJSON(ms []db.Membership) []membershipOut {
@@ -41,6 +52,17 @@ var flagNames = [4]string{"read", "edit", "manage", "delete"}
 func flagsOf(m db.Membership) flags { return flags{m.Read, m.Edit, m.Manage, m.Delete} }
 
 func (f flags) apply(m *db.Membership) { m.Read, m.Edit, m.Manage, m.Delete = f[0], f[1], f[2], f[3] }
+
+// lowers reports whether going from f to to clears a flag: the tokens
+// minted with f may then grant more than the member now has.
+func (f flags) lowers(to flags) bool {
+	for i := range f {
+		if f[i] && !to[i] {
+			return true
+		}
+	}
+	return false
+}
 
 // flagFields are the flag fields a body gave; absent ones are nil.
 type flagFields [4]*bool
@@ -91,6 +113,32 @@ func mayChangeFlags(c *Caller, own *db.Membership, memberID string, from, to fla
 	return true
 }
 
+// membershipLimitError is the answer to a membership past the bound.
+func membershipLimitError(pending bool) error {
+	if pending {
+		return apiError(http.StatusConflict, CodeTooManyMemberships,
+			"The user has as many pending invitations as allowed; they must accept or decline some first.")
+	}
+	return apiError(http.StatusConflict, CodeTooManyMemberships,
+		"The user belongs to as many organizations as allowed; they must leave one first.")
+}
+
+// revokeMemberTokens refuses every token of the user issued before now:
+// their memberships shrank, and tokens already minted carry the old ones.
+// Their sessions live, so their next refresh mints tokens with the
+// memberships they have now (a token minted in this same millisecond, by
+// such a refresh, must pass: the not-before is now, as for a role
+// removal).
+func (s *Service) revokeMemberTokens(r *request, userID string) error {
+	now := s.nowMs()
+	rev := db.Revocation{Kind: db.RevokeUser, Subject: userID, NotBeforeMs: now, ExpiresMs: s.revocationExpiresMs(), CreatedMs: now}
+	if _, err := s.cfg.Store.AddRevocation(r.ctx(), rev); err != nil {
+		return err
+	}
+	s.cfg.Revoked(r.ctx(), rev)
+	return nil
+}
+
 func (s *Service) listUserMemberships(r *request) error {
 	ms, err := s.cfg.Store.ListUserMemberships(r.ctx(), r.target.user.ID)
 	if err != nil {
@@ -113,6 +161,11 @@ func (s *Service) listOrgMemberships(r *request) error {
 
 // upsertMembership makes a user a member of the organization, or sets the
 // flags of their membership: 201 when created, 200 when updated.
+//
+// Nobody is made a member without consent: a caller who is not
+// privileged (ISC, sysadmin, employee) creates an invitation (pending),
+// which grants nothing until the user accepts it. A membership past the
+// bound is refused here, when it is made.
 func (s *Service) upsertMembership(r *request) error {
 	b, err := readBody(r)
 	if err != nil {
@@ -126,33 +179,68 @@ func (s *Service) upsertMembership(r *request) error {
 	}
 	org := r.target.org
 	existing, err := s.cfg.Store.GetUserMembership(r.ctx(), org.ID, userID)
-	var from flags
-	created := err != nil
 	switch {
 	case err == nil:
-		from = flagsOf(existing)
+		return s.setMembershipFlags(r, existing, given.over(flagsOf(existing)))
 	case !isNotFound(err):
 		return err
 	}
-	// Flags not given keep their value (false for a new membership).
-	to := given.over(from)
-	if !mayChangeFlags(r.caller, r.target.membership, userID, from, to) {
+	// Flags not given are false for a new membership.
+	to := given.over(flags{})
+	if !mayChangeFlags(r.caller, r.target.membership, userID, flags{}, to) {
 		return apiError(http.StatusForbidden, CodeForbidden, "You may only grant or remove membership flags you hold yourself.")
 	}
-	m := db.Membership{ID: s.newID(), OrganizationID: org.ID, UserID: userID, CreatedMs: s.nowMs()}
+	m := db.Membership{ID: s.newID(), OrganizationID: org.ID, UserID: userID, CreatedMs: s.nowMs(), Pending: !r.caller.privileged()}
 	to.apply(&m)
-	stored, err := s.cfg.Store.UpsertMembership(r.ctx(), m)
-	if isForeignKey(err) {
+	err = s.cfg.Store.AddMembership(r.ctx(), m, s.cfg.MaxMemberships)
+	switch {
+	case isForeignKey(err):
 		return apiError(http.StatusBadRequest, CodeInvalidData, "The user does not exist.")
-	}
-	if err != nil {
+	case errors.Is(err, db.ErrMembershipLimit):
+		return membershipLimitError(m.Pending)
+	case errors.Is(err, db.ErrDuplicate):
+		return apiError(http.StatusConflict, CodeConflict, "The user was made a member at the same time; try again.")
+	case err != nil:
 		return err
 	}
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
+	return single(r, http.StatusCreated, membershipJSON(m))
+}
+
+// setMembershipFlags is the update half of upsertMembership. A
+// privileged caller's write to a pending invitation also accepts it (they
+// may add members directly).
+func (s *Service) setMembershipFlags(r *request, m db.Membership, to flags) error {
+	from := flagsOf(m)
+	if !mayChangeFlags(r.caller, r.target.membership, m.UserID, from, to) {
+		return apiError(http.StatusForbidden, CodeForbidden, "You may only grant or remove membership flags you hold yourself.")
 	}
-	return single(r, status, membershipJSON(stored))
+	if m.Pending && r.caller.privileged() {
+		err := s.cfg.Store.AcceptMembership(r.ctx(), m.ID, s.cfg.MaxMemberships)
+		if errors.Is(err, db.ErrMembershipLimit) {
+			return membershipLimitError(false)
+		}
+		if err != nil {
+			return err
+		}
+		m.Pending = false
+	}
+	if err := s.writeFlags(r, m, to); err != nil {
+		return err
+	}
+	to.apply(&m)
+	return single(r, http.StatusOK, membershipJSON(m))
+}
+
+// writeFlags stores the flags of m and, when that clears a flag of an
+// accepted membership, revokes the member's tokens.
+func (s *Service) writeFlags(r *request, m db.Membership, to flags) error {
+	if err := s.cfg.Store.UpdateMembershipFlags(r.ctx(), m.ID, to[0], to[1], to[2], to[3]); err != nil {
+		return err
+	}
+	if !m.Pending && flagsOf(m).lowers(to) {
+		return s.revokeMemberTokens(r, m.UserID)
+	}
+	return nil
 }
 
 // updateMembership sets some flags of a membership.
@@ -172,16 +260,42 @@ func (s *Service) updateMembership(r *request) error {
 	if !mayChangeFlags(r.caller, r.target.membership, m.UserID, from, to) {
 		return apiError(http.StatusForbidden, CodeForbidden, "You may lower your own flags, and change others' only for flags you hold yourself.")
 	}
-	if err := s.cfg.Store.UpdateMembershipFlags(r.ctx(), m.ID, to[0], to[1], to[2], to[3]); err != nil {
+	if err := s.writeFlags(r, m, to); err != nil {
 		return err
 	}
 	to.apply(&m)
 	return single(r, http.StatusOK, membershipJSON(m))
 }
 
-func (s *Service) deleteMembership(r *request) error {
-	if err := s.cfg.Store.DeleteMembership(r.ctx(), r.target.member.ID); err != nil {
+// acceptMembership is the invitee's consent: the pending invitation
+// becomes a membership, unless the user is at the bound (409
+// TOO-MANY-MEMBERSHIPS). Accepting an accepted membership changes
+// nothing.
+func (s *Service) acceptMembership(r *request) error {
+	m := *r.target.member
+	err := s.cfg.Store.AcceptMembership(r.ctx(), m.ID, s.cfg.MaxMemberships)
+	if errors.Is(err, db.ErrMembershipLimit) {
+		return membershipLimitError(false)
+	}
+	if err != nil {
 		return err
+	}
+	m.Pending = false
+	return single(r, http.StatusOK, membershipJSON(m))
+}
+
+// deleteMembership removes a membership (the member leaving, or removed)
+// or an invitation (declined or withdrawn). Removing an accepted
+// membership revokes the member's tokens.
+func (s *Service) deleteMembership(r *request) error {
+	m := *r.target.member
+	if err := s.cfg.Store.DeleteMembership(r.ctx(), m.ID); err != nil {
+		return err
+	}
+	if !m.Pending {
+		if err := s.revokeMemberTokens(r, m.UserID); err != nil {
+			return err
+		}
 	}
 	return null(r)
 }

@@ -1,6 +1,7 @@
 package accounts
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/authgw/authgw/db"
@@ -50,7 +51,8 @@ func (s *Service) listOrganizations(r *request) error {
 }
 
 // createOrganization creates the organization and makes the caller a
-// member with every flag, in one transaction.
+// member with every flag, in one transaction; a caller at the bound of
+// memberships gets 409 TOO-MANY-MEMBERSHIPS.
 func (s *Service) createOrganization(r *request) error {
 	b, err := readBody(r)
 	if err != nil {
@@ -65,7 +67,11 @@ func (s *Service) createOrganization(r *request) error {
 	org := db.Organization{ID: s.newID(), Name: name, CreatedMs: now}
 	creator := db.Membership{ID: s.newID(), OrganizationID: org.ID, UserID: r.caller.User.ID,
 		Read: true, Edit: true, Manage: true, Delete: true, CreatedMs: now}
-	if err := s.cfg.Store.CreateOrganization(r.ctx(), org, creator); err != nil {
+	err = s.cfg.Store.CreateOrganizationWithin(r.ctx(), org, creator, s.cfg.MaxMemberships)
+	if errors.Is(err, db.ErrMembershipLimit) {
+		return membershipLimitError(false)
+	}
+	if err != nil {
 		return err
 	}
 	return single(r, http.StatusCreated, orgJSON(org))
@@ -101,10 +107,45 @@ func (s *Service) updateOrganization(r *request) error {
 
 // deleteOrganization soft-deletes the organization; its clients stop
 // working at the gateways' next snapshot (announced at once with Redis).
+// Its members' tokens name the organization in their memberships caveat:
+// every member's tokens are revoked (their sessions live, and a refresh
+// mints tokens without it). The members are read before the deletion,
+// which hides them.
 func (s *Service) deleteOrganization(r *request) error {
+	members, err := s.orgMemberIDs(r, r.target.org.ID)
+	if err != nil {
+		return err
+	}
 	if err := s.cfg.Store.DeleteOrganization(r.ctx(), r.target.org.ID, s.nowMs()); err != nil {
 		return err
 	}
 	s.cfg.Announce(r.ctx())
+	for _, id := range members {
+		if err := s.revokeMemberTokens(r, id); err != nil {
+			return err
+		}
+	}
 	return null(r)
+}
+
+// orgMemberIDs returns the users with an accepted membership of the
+// organization, reading every page.
+func (s *Service) orgMemberIDs(r *request, orgID string) ([]string, error) {
+	var ids []string
+	p := db.Page{Size: db.MaxPageSize}
+	for {
+		ms, info, err := s.cfg.Store.ListOrgMemberships(r.ctx(), orgID, p)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range ms {
+			if !m.Pending {
+				ids = append(ids, m.UserID)
+			}
+		}
+		if info.Next == "" || len(ms) == 0 {
+			return ids, nil
+		}
+		p.Cursor = info.Next
+	}
 }

@@ -85,6 +85,12 @@ type Config struct {
 	// revocation (user deleted, session ended) is kept that long. Optional.
 	// Default DefaultMaxTokenLifetime (1 h).
 	MaxTokenLifetime time.Duration
+	// MaxMemberships bounds the organizations a user belongs to, and
+	// separately the invitations waiting for them: a membership past it
+	// is refused when it is made (409 TOO-MANY-MEMBERSHIPS), so that
+	// tokens stay small and no login fails for it. Optional. Default
+	// DefaultMaxMemberships.
+	MaxMemberships int
 	// VerificationTTL is the lifetime of an email verification code.
 	// Optional. Default DefaultVerificationTTL (20 min).
 	VerificationTTL time.Duration
@@ -163,6 +169,12 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.MaxTokenLifetime == 0 {
 		cfg.MaxTokenLifetime = DefaultMaxTokenLifetime
+	}
+	switch {
+	case cfg.MaxMemberships < 0:
+		return nil, errors.New("accounts: MaxMemberships may not be negative")
+	case cfg.MaxMemberships == 0:
+		cfg.MaxMemberships = DefaultMaxMemberships
 	}
 	if cfg.VerificationTTL == 0 {
 		cfg.VerificationTTL = DefaultVerificationTTL

@@ -31,6 +31,10 @@ type OrgStore interface {
 	UpdateOrganization(ctx context.Context, id, name string) error
 	DeleteOrganization(ctx context.Context, id string, deletedMs int64) error
 	UpsertMembership(ctx context.Context, m db.Membership) (db.Membership, error)
+	AddMembership(ctx context.Context, m db.Membership, limit int) error
+	CreateOrganizationWithin(ctx context.Context, org db.Organization, creator db.Membership, limit int) error
+	AcceptMembership(ctx context.Context, id string, limit int) error
+	AddRevocation(ctx context.Context, r db.Revocation) (int64, error)
 	GetMembership(ctx context.Context, id string) (db.Membership, error)
 	GetUserMembership(ctx context.Context, orgID, userID string) (db.Membership, error)
 	ListUserMemberships(ctx context.Context, userID string) ([]db.Membership, error)

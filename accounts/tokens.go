@@ -105,7 +105,8 @@ func (s *Service) answerSession(r *request, u db.User, sess db.Session, refresh 
 }
 
 // mintFor mints the tokens of u's roles for the session: the policies
-// bound to the roles, :orgId expanded from the memberships, bound to the
+// bound to the roles, :orgId routes matching the accepted memberships
+// (listed in an orgs caveat), bound to the
 // session's client where a policy says so. A user whose roles grant
 // nothing gets a session without tokens. A policy too large to mint is a
 // configuration error: logged, and 503 for the caller.
@@ -116,6 +117,9 @@ func (s *Service) mintFor(r *request, u db.User, sess db.Session) (mint.Tokens, 
 	}
 	subject := mint.Subject{UserID: u.ID, SessionID: sess.ID, ClientID: sess.ClientID, Roles: u.Roles}
 	for _, m := range memberships {
+		if m.Pending {
+			continue // an invitation grants nothing until accepted
+		}
 		subject.Memberships = append(subject.Memberships, mint.Membership{OrgID: m.OrganizationID,
 			Read: m.Read, Edit: m.Edit, Manage: m.Manage, Delete: m.Delete})
 	}

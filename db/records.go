@@ -75,6 +75,9 @@ type Membership struct {
 	Manage         bool
 	Delete         bool
 	CreatedMs      int64
+	// Pending marks an invitation the user has not accepted yet: it
+	// grants nothing until AcceptMembership.
+	Pending bool
 }
 
 // API is a backend registered at /<Name>/v<Version>.

@@ -86,7 +86,8 @@ func (s *DB) ListOrganizations(ctx context.Context, p Page) ([]Organization, Pag
 // ListUserOrganizations returns a page of the organizations, not
 // deleted, that the user is a member of, in creation (ID) order. It fails
 // with ErrNotFound for a missing or deleted user, and ErrInvalid for a
-// bad page size or cursor.
+// bad page size or cursor. Pending invitations do not count: the user is
+// not a member until they accept.
 func (s *DB) ListUserOrganizations(ctx context.Context, userID string, p Page) ([]Organization, PageInfo, error) {
 	if err := p.validate(); err != nil {
 		return nil, PageInfo{}, err
@@ -97,7 +98,7 @@ func (s *DB) ListUserOrganizations(ctx context.Context, userID string, p Page) (
 	return listPage(ctx, s.sql, p, keyset{
 		cols:  orgCols,
 		from:  "organizations o JOIN org_memberships m ON m.organization_id = o.id",
-		where: "m.user_id = ? AND o.deleted_ms IS NULL",
+		where: "m.user_id = ? AND m.pending = 0 AND o.deleted_ms IS NULL",
 		args:  []any{userID},
 		id:    "o.id",
 	}, scanOrgRow)
@@ -148,12 +149,12 @@ func (s *DB) DeleteOrganization(ctx context.Context, id string, deletedMs int64)
 
 // membershipCols are the columns scanMembership reads, from
 // org_memberships m.
-const membershipCols = "m.id, m.organization_id, m.user_id, m.can_read, m.can_edit, m.can_manage, m.can_delete, m.created_ms"
+const membershipCols = "m.id, m.organization_id, m.user_id, m.can_read, m.can_edit, m.can_manage, m.can_delete, m.created_ms, m.pending"
 
 // scanMembership reads membershipCols.
 func scanMembership(sc scanner) (Membership, error) {
 	var m Membership
-	err := sc.Scan(&m.ID, &m.OrganizationID, &m.UserID, &m.Read, &m.Edit, &m.Manage, &m.Delete, &m.CreatedMs)
+	err := sc.Scan(&m.ID, &m.OrganizationID, &m.UserID, &m.Read, &m.Edit, &m.Manage, &m.Delete, &m.CreatedMs, &m.Pending)
 	return m, err
 }
 
@@ -168,10 +169,10 @@ func liveMembership(table string) string {
 // ErrForeignKey otherwise.
 func insertMembership(ctx context.Context, q querier, m Membership) error {
 	res, err := q.ExecContext(ctx,
-		"INSERT INTO org_memberships (id, organization_id, user_id, can_read, can_edit, can_manage, can_delete, created_ms) "+
-			"SELECT ?, o.id, u.id, ?, ?, ?, ?, ? FROM organizations o, users u "+
+		"INSERT INTO org_memberships (id, organization_id, user_id, can_read, can_edit, can_manage, can_delete, created_ms, pending) "+
+			"SELECT ?, o.id, u.id, ?, ?, ?, ?, ?, ? FROM organizations o, users u "+
 			"WHERE o.id = ? AND o.deleted_ms IS NULL AND u.id = ? AND u.deleted_ms IS NULL",
-		m.ID, boolInt(m.Read), boolInt(m.Edit), boolInt(m.Manage), boolInt(m.Delete), m.CreatedMs, m.OrganizationID, m.UserID)
+		m.ID, boolInt(m.Read), boolInt(m.Edit), boolInt(m.Manage), boolInt(m.Delete), m.CreatedMs, boolInt(m.Pending), m.OrganizationID, m.UserID)
 	return insertedOne(res, err, fmt.Sprintf("organization %s or user %s", m.OrganizationID, m.UserID))
 }
 
@@ -261,11 +262,12 @@ func (s *DB) GetUserMembership(ctx context.Context, orgID, userID string) (Membe
 }
 
 // ListUserMemberships returns the user's memberships of organizations
-// that are not deleted, in creation (ID) order. It fails with ErrNotFound
-// for a missing or deleted user.
+// that are not deleted, in creation (ID) order, pending invitations
+// included (Pending set). It fails with ErrNotFound for a missing or
+// deleted user.
 func (s *DB) ListUserMemberships(ctx context.Context, userID string) ([]Membership, error) {
 	return listOwned(ctx, s.sql,
-		"SELECT m.id, m.organization_id, m.user_id, m.can_read, m.can_edit, m.can_manage, m.can_delete, m.created_ms "+
+		"SELECT m.id, m.organization_id, m.user_id, m.can_read, m.can_edit, m.can_manage, m.can_delete, m.created_ms, m.pending "+
 			"FROM users u LEFT JOIN org_memberships m ON m.user_id = u.id AND "+
 			"EXISTS (SELECT 1 FROM organizations lo WHERE lo.id = m.organization_id AND lo.deleted_ms IS NULL) "+
 			"WHERE u.id = ? AND u.deleted_ms IS NULL ORDER BY m.id",
@@ -273,14 +275,16 @@ func (s *DB) ListUserMemberships(ctx context.Context, userID string) ([]Membersh
 			var (
 				id, org, user           sql.NullString
 				read, edit, manage, del sql.NullBool
+				pending                 sql.NullBool
 				created                 sql.NullInt64
 			)
-			if err := rows.Scan(&id, &org, &user, &read, &edit, &manage, &del, &created); err != nil {
+			if err := rows.Scan(&id, &org, &user, &read, &edit, &manage, &del, &created, &pending); err != nil {
 				return Membership{}, false, err
 			}
 			return Membership{
 				ID: id.String, OrganizationID: org.String, UserID: user.String,
 				Read: read.Bool, Edit: edit.Bool, Manage: manage.Bool, Delete: del.Bool, CreatedMs: created.Int64,
+				Pending: pending.Bool,
 			}, id.Valid, nil
 		})
 }
@@ -323,4 +327,118 @@ func (s *DB) UpdateMembershipFlags(ctx context.Context, id string, read, edit, m
 func (s *DB) DeleteMembership(ctx context.Context, id string) error {
 	return affectedOne(s.sql.ExecContext(ctx,
 		"DELETE FROM org_memberships WHERE id = ? AND "+liveMembership("org_memberships"), id))
+}
+
+// ErrMembershipLimit means the user already has as many memberships (or
+// pending invitations) as the limit allows: the new one is refused when
+// it is made, so nothing later (a login) has to fail for it.
+var ErrMembershipLimit = errors.New("db: the user has too many memberships")
+
+// lockUserMemberships takes, inside tx, the lock that serializes the
+// membership writes of one user (the user's row, FOR UPDATE on MySQL;
+// SQLite has one writer at a time) and returns how many memberships
+// with the given pending state the user has in organizations that are
+// not deleted. It fails with ErrForeignKey for a missing or deleted
+// user.
+func (s *DB) lockUserMemberships(ctx context.Context, tx *sql.Tx, userID string, pending bool) (int, error) {
+	var deleted sql.NullInt64
+	err := tx.QueryRowContext(ctx, "SELECT deleted_ms FROM users WHERE id = ?"+s.forUpdate(), userID).Scan(&deleted)
+	switch {
+	case errors.Is(err, sql.ErrNoRows) || (err == nil && deleted.Valid):
+		return 0, fmt.Errorf("%w: user %s", ErrForeignKey, userID)
+	case err != nil:
+		return 0, err
+	}
+	var n int
+	err = tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM org_memberships m WHERE m.user_id = ? AND m.pending = ? AND "+
+		"EXISTS (SELECT 1 FROM organizations lo WHERE lo.id = m.organization_id AND lo.deleted_ms IS NULL)",
+		userID, boolInt(pending)).Scan(&n)
+	return n, err
+}
+
+// AddMembership inserts m, a new membership (or, with m.Pending, an
+// invitation), when the user has fewer than limit of that kind; limit 0
+// means no limit. The count and the insert are one transaction holding
+// the user's lock, so concurrent adds cannot pass the limit. It fails with
+// ErrMembershipLimit at the limit, ErrDuplicate when the user already has
+// a membership or invitation of the organization, ErrForeignKey for a
+// missing or deleted organization or user, and ErrInvalid for a missing
+// ID or time or a negative limit.
+func (s *DB) AddMembership(ctx context.Context, m Membership, limit int) error {
+	if err := errors.Join(requireID("membership ID", m.ID), requireID("membership OrganizationID", m.OrganizationID),
+		requireID("membership UserID", m.UserID), requireMs("membership CreatedMs", m.CreatedMs)); err != nil {
+		return err
+	}
+	if limit < 0 {
+		return fmt.Errorf("%w: negative membership limit %d", ErrInvalid, limit)
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		n, err := s.lockUserMemberships(ctx, tx, m.UserID, m.Pending)
+		if err != nil {
+			return err
+		}
+		if limit > 0 && n >= limit {
+			return fmt.Errorf("%w: %d of %d", ErrMembershipLimit, n, limit)
+		}
+		return insertMembership(ctx, tx, m)
+	})
+}
+
+// CreateOrganizationWithin is CreateOrganization when the creator has
+// fewer than limit memberships (0: no limit), counted and written in one
+// transaction: ErrMembershipLimit otherwise.
+func (s *DB) CreateOrganizationWithin(ctx context.Context, org Organization, creator Membership, limit int) error {
+	creator, err := prepareOrganization(org, creator)
+	if err != nil {
+		return err
+	}
+	if limit < 0 {
+		return fmt.Errorf("%w: negative membership limit %d", ErrInvalid, limit)
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		n, err := s.lockUserMemberships(ctx, tx, creator.UserID, false)
+		if err != nil {
+			return err
+		}
+		if limit > 0 && n >= limit {
+			return fmt.Errorf("%w: %d of %d", ErrMembershipLimit, n, limit)
+		}
+		return insertOrganization(ctx, tx, org, creator)
+	})
+}
+
+// AcceptMembership turns the pending invitation id into a membership
+// when its user has fewer than limit memberships (0: no limit), in one
+// transaction. Accepting a membership that is not pending changes
+// nothing. It fails with ErrNotFound when there is no such membership or
+// its organization or user is deleted, ErrMembershipLimit at the limit,
+// and ErrInvalid for a negative limit.
+func (s *DB) AcceptMembership(ctx context.Context, id string, limit int) error {
+	if limit < 0 {
+		return fmt.Errorf("%w: negative membership limit %d", ErrInvalid, limit)
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		// A locking read: on MySQL a plain one would fix the
+		// transaction's snapshot before the user's lock is held, and the
+		// count below would miss a concurrent accept.
+		m, err := scanMembership(tx.QueryRowContext(ctx,
+			"SELECT "+membershipCols+" FROM org_memberships m WHERE m.id = ? AND "+liveMembership("m")+s.forUpdate(), id))
+		if err != nil {
+			return err
+		}
+		if !m.Pending {
+			return nil
+		}
+		n, err := s.lockUserMemberships(ctx, tx, m.UserID, false)
+		if errors.Is(err, ErrForeignKey) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if limit > 0 && n >= limit {
+			return fmt.Errorf("%w: %d of %d", ErrMembershipLimit, n, limit)
+		}
+		return affectedOne(tx.ExecContext(ctx, "UPDATE org_memberships SET pending = 0 WHERE id = ? AND pending = 1", id))
+	})
 }

@@ -16,6 +16,7 @@ const (
 	CaveatSession    = "session"     // the session ID
 	CaveatClient     = "client"      // the API client the token is bound to
 	CaveatIP         = "ip"          // client IP CIDRs, space-separated
+	CaveatOrgs       = "orgs"        // memberships: ORGID[:FLAGS], space-separated (policy.ValidOrgs)
 )
 
 // NoRoles is the user-roles argument of a user who has no role: a caveat

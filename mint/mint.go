@@ -129,7 +129,8 @@ type Subject struct {
 	// Each is 1 to 64 of [A-Za-z0-9._-]. Optional: none is written as
 	// NoRoles. Policies are chosen by the caller, not from these.
 	Roles []string
-	// Memberships expand :orgId. Optional.
+	// Memberships are the organizations :orgId routes stand for, listed
+	// in an orgs caveat. Optional.
 	Memberships []Membership
 	// TTL shortens the lifetime below the policies' expires. Optional.
 	TTL time.Duration
@@ -146,13 +147,23 @@ type Tokens struct {
 	Expires time.Time
 }
 
-// Mint expands the policies' scopes for the subject and mints one token per
+// Mint binds the policies' scopes to the subject and mints one token per
 // method that has at least one route. The lifetime is the shortest expires
-// of the policies (and Subject.TTL when shorter). It fails with
-// ErrNoGrants when nothing is granted, ErrWrongServer for a policy with
-// another serverId, ErrBadSubject for a missing or unusable ID or a TTL
-// under one second, a policy.ErrBadParamValue or policy.ErrTooManyOrgs from
-// expansion, and *TooLargeError past the size limit.
+// of the policies (and Subject.TTL when shorter).
+//
+// A route with :orgId stays a pattern, its parameter naming the scope's
+// membership flag (policy.Pattern.Bind), and is kept only when a
+// membership has that flag. A token with such routes carries one orgs
+// caveat: each organization of the subject with the flags that token's
+// routes ask for, so the token grows by one short entry per organization,
+// not by one route per organization.
+//
+// It fails with ErrNoGrants when nothing is granted, ErrWrongServer for a
+// policy with another serverId, ErrBadSubject for a missing or unusable
+// ID or a TTL under one second, policy.ErrBadParamValue from binding or
+// for an organization ID that cannot stand in a route,
+// policy.ErrTooManyOrgs past policy.MaxOrgExpansion memberships, and
+// *TooLargeError past the size limit.
 func (m *Minter) Mint(policies []*policy.Policy, s Subject) (Tokens, error) {
 	if !validID(s.UserID) || !validID(s.SessionID) || (s.ClientID != "" && !validID(s.ClientID)) {
 		return Tokens{}, fmt.Errorf("%w: user, session and client IDs must be 1 to 64 of [A-Za-z0-9._-]", ErrBadSubject)
@@ -168,6 +179,7 @@ func (m *Minter) Mint(policies []*policy.Policy, s Subject) (Tokens, error) {
 	if s.TTL < 0 || (s.TTL > 0 && s.TTL < time.Second) {
 		return Tokens{}, fmt.Errorf("%w: TTL %v is under one second", ErrBadSubject, s.TTL)
 	}
+	memberships := checkMemberships(s.Memberships)
 	g := newGrants()
 	var lifetime time.Duration
 	bind := false
@@ -181,27 +193,42 @@ func (m *Minter) Mint(policies []*policy.Policy, s Subject) (Tokens, error) {
 		bind = bind || p.BindClient
 		for _, sc := range p.Scopes {
 			params := policy.Params{UserID: s.UserID, SessionID: s.SessionID, ClientID: s.ClientID}
-			for _, ms := range s.Memberships {
-				if ms.Has(sc.Membership) {
-					params.OrgIDs = append(params.OrgIDs, ms.OrgID)
-				}
-			}
 			for _, pat := range sc.Patterns() {
 				if pat.Uses(policy.ParamClientID) && s.ClientID == "" {
 					return Tokens{}, fmt.Errorf("%w: policy %q uses :clientId but the subject has no client", ErrBadSubject, p.Name)
 				}
-				routes, err := pat.Expand(params)
+				if !pat.Uses(policy.ParamOrgID) {
+					routes, err := pat.Expand(params)
+					if err != nil {
+						return Tokens{}, fmt.Errorf("policy %q scope %q: %w", p.Name, sc.Name, err)
+					}
+					for _, method := range sc.Methods {
+						g.add(method, p.Name, routes)
+					}
+					continue
+				}
+				if !anyHas(memberships, sc.Membership) {
+					continue // no organization for it: the route would match nothing
+				}
+				route, err := pat.Bind(params, sc.Membership)
 				if err != nil {
 					return Tokens{}, fmt.Errorf("policy %q scope %q: %w", p.Name, sc.Name, err)
 				}
 				for _, method := range sc.Methods {
-					g.add(method, p.Name, routes)
+					g.add(method, p.Name, []string{route})
+					g.needOrgs(method, sc.Membership)
 				}
 			}
 		}
 	}
 	if bind && s.ClientID == "" {
 		return Tokens{}, fmt.Errorf("%w: a policy binds the client but the subject has none", ErrBadSubject)
+	}
+	// The memberships matter only to tokens with organization routes.
+	if len(g.orgs) > 0 {
+		if err := checkOrgIDs(memberships); err != nil {
+			return Tokens{}, err
+		}
 	}
 	if s.TTL > 0 && s.TTL < lifetime {
 		lifetime = s.TTL
@@ -218,11 +245,16 @@ func (m *Minter) Mint(policies []*policy.Policy, s Subject) (Tokens, error) {
 			Caveat(CaveatServerID, m.cfg.ServerID),
 			Caveat(CaveatMethod, method),
 			Caveat(CaveatRoutes, strings.Join(routes, " ")),
+		}
+		if need, ok := g.orgs[method]; ok {
+			caveats = append(caveats, Caveat(CaveatOrgs, orgsArgument(memberships, need)))
+		}
+		caveats = append(caveats,
 			Caveat(CaveatTimeBefore, expires.Format(TimeFormat)),
 			Caveat(CaveatUser, s.UserID),
 			Caveat(CaveatUserRoles, RolesArgument(s.Roles)),
 			Caveat(CaveatSession, s.SessionID),
-		}
+		)
 		if bind {
 			caveats = append(caveats, Caveat(CaveatClient, s.ClientID))
 		}
@@ -240,6 +272,68 @@ func (m *Minter) Mint(policies []*policy.Policy, s Subject) (Tokens, error) {
 		return Tokens{}, ErrNoGrants
 	}
 	return out, nil
+}
+
+// checkMemberships drops repeated organizations (the first wins).
+func checkMemberships(ms []Membership) []Membership {
+	out := make([]Membership, 0, len(ms))
+	seen := make(map[string]bool, len(ms))
+	for _, m := range ms {
+		if !seen[m.OrgID] {
+			seen[m.OrgID] = true
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// checkOrgIDs checks the memberships a token will list: each ID must
+// stand in a route, and there may be at most policy.MaxOrgExpansion.
+func checkOrgIDs(ms []Membership) error {
+	for _, m := range ms {
+		if !policy.ValidOrgID(m.OrgID) {
+			return fmt.Errorf("%w: organization ID %q", policy.ErrBadParamValue, m.OrgID)
+		}
+	}
+	if len(ms) > policy.MaxOrgExpansion {
+		return fmt.Errorf("%w: %d memberships", policy.ErrTooManyOrgs, len(ms))
+	}
+	return nil
+}
+
+// anyHas reports whether a membership has the flag ("" for any).
+func anyHas(ms []Membership, flag string) bool {
+	for _, m := range ms {
+		if m.Has(flag) {
+			return true
+		}
+	}
+	return false
+}
+
+// orgsArgument is the orgs caveat of a token whose organization routes
+// need the flags of need (the empty flag: any membership): every
+// membership with one of those flags, or every membership when one route
+// takes any, each with the letters of the needed flags it holds.
+func orgsArgument(ms []Membership, need map[string]bool) string {
+	var b strings.Builder
+	for _, m := range ms {
+		var letters []byte
+		for _, flag := range []string{"read", "edit", "manage", "delete"} {
+			if need[flag] && m.Has(flag) {
+				l, _ := policy.FlagLetter(flag)
+				letters = append(letters, l)
+			}
+		}
+		if len(letters) == 0 && !need[""] {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(policy.OrgEntry(m.OrgID, string(letters)))
+	}
+	return b.String()
 }
 
 // token builds and encodes one macaroon.
@@ -275,10 +369,22 @@ type grants struct {
 	routes map[string][]string
 	seen   map[string]map[string]bool
 	bytes  map[string]map[string]int
+	// orgs holds, per method with organization routes, the membership
+	// flags those routes need ("" for any membership).
+	orgs map[string]map[string]bool
 }
 
 func newGrants() *grants {
-	return &grants{routes: map[string][]string{}, seen: map[string]map[string]bool{}, bytes: map[string]map[string]int{}}
+	return &grants{routes: map[string][]string{}, seen: map[string]map[string]bool{}, bytes: map[string]map[string]int{},
+		orgs: map[string]map[string]bool{}}
+}
+
+// needOrgs records that a route of method needs the membership flag.
+func (g *grants) needOrgs(method, flag string) {
+	if g.orgs[method] == nil {
+		g.orgs[method] = map[string]bool{}
+	}
+	g.orgs[method][flag] = true
 }
 
 func (g *grants) add(method, policyName string, routes []string) {

@@ -146,7 +146,7 @@ func TestMintOneTokenPerMethod(t *testing.T) {
 			"/accounts/v1/users/" + u + "/**", "/accounts/v1/users/" + u,
 			"/accounts/v1/sessions/" + s,
 			"/projects/v1/" + u + "_*/*", "/projects/v1/shared/**",
-			"/reports/v1/orgs/org-a/**", "/reports/v1/orgs/org-b/**",
+			"/reports/v1/orgs/:orgIdRead/**",
 			"/notes/v1/**",
 		},
 		"POST":   {"/projects/v1/" + u + "_*/*", "/projects/v1/shared/**"},
@@ -186,11 +186,17 @@ func TestMintOneTokenPerMethod(t *testing.T) {
 				"server-id " + testServerID,
 				"method " + method,
 				routesCaveat(routes...),
-				"time-before 2026-11-22T12:15:00Z",
-				"user " + u,
-				"user-roles -",
-				"session " + s,
 			}
+			if method == "GET" {
+				// The organizations of the :orgIdRead route, once.
+				want = append(want, "orgs org-a:r org-b:r")
+			}
+			want = append(want,
+				"time-before 2026-11-22T12:15:00Z",
+				"user "+u,
+				"user-roles -",
+				"session "+s,
+			)
 			if got := caveatsOf(t, ring, tok); !slices.Equal(got, want) {
 				t.Errorf("caveats =\n%q\nwant\n%q", got, want)
 			}
@@ -297,20 +303,34 @@ func TestMintOrgExpansionRespectsMembership(t *testing.T) {
 		name         string
 		whenMethod   string
 		expectRoutes []string
+		expectOrgs   string
 	}{
-		{"read flag", "GET", []string{"/orgs/v1/org-a/**", "/orgs/v1/org-c/**"}},
-		{"edit flag", "PATCH", []string{"/orgs/v1/org-b", "/orgs/v1/org-c"}},
-		{"no flag: every membership", "POST", []string{"/orgs/v1/org-a/notes", "/orgs/v1/org-b/notes", "/orgs/v1/org-c/notes", "/orgs/v1/org-d/notes"}},
-		{"flag nobody has: no token", "DELETE", nil},
-		{"not in the policy: no token", "PUT", nil},
+		{"read flag", "GET", []string{"/orgs/v1/:orgIdRead/**"}, "orgs org-a:r org-c:r"},
+		{"edit flag", "PATCH", []string{"/orgs/v1/:orgIdEdit"}, "orgs org-b:e org-c:e"},
+		{"no flag: every membership", "POST", []string{"/orgs/v1/:orgId/notes"}, "orgs org-a org-b org-c org-d"},
+		{"flag nobody has: no token", "DELETE", nil, ""},
+		{"not in the policy: no token", "PUT", nil, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if !slices.Equal(toks.Routes[tt.whenMethod], tt.expectRoutes) {
 				t.Errorf("routes = %q, want %q", toks.Routes[tt.whenMethod], tt.expectRoutes)
 			}
-			if _, ok := toks.ByMethod[tt.whenMethod]; ok != (tt.expectRoutes != nil) {
-				t.Errorf("token minted = %v, want %v", ok, tt.expectRoutes != nil)
+			tok, ok := toks.ByMethod[tt.whenMethod]
+			if ok != (tt.expectRoutes != nil) {
+				t.Fatalf("token minted = %v, want %v", ok, tt.expectRoutes != nil)
+			}
+			if !ok {
+				return
+			}
+			var orgs []string
+			for _, c := range caveatsOf(t, testRing(t), tok) {
+				if strings.HasPrefix(c, "orgs ") {
+					orgs = append(orgs, c)
+				}
+			}
+			if len(orgs) != 1 || orgs[0] != tt.expectOrgs {
+				t.Errorf("orgs caveats = %q, want one: %q", orgs, tt.expectOrgs)
 			}
 		})
 	}
@@ -501,8 +521,8 @@ func TestMintErrors(t *testing.T) {
 }
 
 func TestMintJustUnderTheLimit(t *testing.T) {
-	// 100 short org IDs stay well under 3,800 bytes: the cap on orgs, not
-	// the size, is what stops an ordinary user.
+	// 100 short org IDs stay well under 3,800 bytes: one route, and one
+	// short entry per organization in the orgs caveat.
 	ms := make([]mint.Membership, policy.MaxOrgExpansion)
 	for i := range ms {
 		ms[i] = mint.Membership{OrgID: fmt.Sprintf("o%d", i), Read: true}
@@ -511,8 +531,8 @@ func TestMintJustUnderTheLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(toks.Routes["GET"]); n != policy.MaxOrgExpansion {
-		t.Errorf("GET routes = %d, want %d", n, policy.MaxOrgExpansion)
+	if got := toks.Routes["GET"]; !slices.Equal(got, []string{"/orgs/v1/:orgIdRead/**"}) {
+		t.Errorf("GET routes = %q, want the one pattern", got)
 	}
 	if n := len(toks.ByMethod["GET"]); n > mint.MaxTokenSize {
 		t.Errorf("GET token %d bytes", n)
@@ -628,6 +648,27 @@ func TestMintedTokenIsMacaroonV2(t *testing.T) {
 		}
 		if m.Version() != macaroon.V2 || m.Location() != "" || b[0] != 2 {
 			t.Errorf("%s: version %v location %q", method, m.Version(), m.Location())
+		}
+	}
+}
+
+func TestMintMembershipsWithoutOrgRoutes(t *testing.T) {
+	// Policies without :orgId do not look at the memberships: more than
+	// MaxOrgExpansion, or an ID that could not stand in a route, change
+	// nothing, and no orgs caveat is written.
+	var ms []mint.Membership
+	for i := range policy.MaxOrgExpansion + 1 {
+		ms = append(ms, mint.Membership{OrgID: fmt.Sprintf("o%d", i), Read: true})
+	}
+	ms = append(ms, mint.Membership{OrgID: "o_1", Read: true})
+	toks, err := newMinter(t, testRing(t), nil).Mint(parsePolicies(t, policyJSON("a", 900, false, "/a/**")),
+		mint.Subject{UserID: "u1", SessionID: "s1", Memberships: ms})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range caveatsOf(t, testRing(t), toks.ByMethod["GET"]) {
+		if strings.HasPrefix(c, mint.CaveatOrgs+" ") {
+			t.Errorf("caveat %q in a token without organization routes", c)
 		}
 	}
 }

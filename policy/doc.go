@@ -3,9 +3,13 @@
 //
 // A policy is a JSON file (see schema.json in this directory) that grants
 // HTTP methods on route patterns to users with given roles. The package
-// loads and validates those files, compiles their patterns once, expands
-// the mint-time parameters (:userId, :sessionId, :clientId, :orgId) and
-// matches expanded patterns against request paths.
+// loads and validates those files, compiles their patterns once,
+// substitutes the mint-time parameters (:userId, :sessionId, :clientId)
+// and matches the resulting token routes against request paths. :orgId
+// stays in a token route as an organization parameter (:orgIdRead, ...,
+// after the scope's membership flag) and matches an organization the
+// token's orgs caveats grant (OrgGrants), so a token does not grow by a
+// route per organization.
 //
 // Matching is only defined on canonical paths: CanonicalPath rejects every
 // path whose meaning could differ between authgw and a backend (empty,

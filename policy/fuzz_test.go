@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -184,6 +185,9 @@ func referenceMatch(route, path string) bool {
 	return len(psegs) == len(rsegs)
 }
 
+// fuzzOrgParam matches an organization parameter of a token route.
+var fuzzOrgParam = regexp.MustCompile(`:orgId(Read|Edit|Manage|Delete)?`)
+
 // FuzzMatchRoute: MatchRoute never panics, and for a valid route and a
 // canonical path it agrees with referenceMatch.
 //
@@ -195,6 +199,8 @@ func FuzzMatchRoute(f *testing.F) {
 		{"/users/*", "/users"}, {"/files/42_*", "/files/42_x"}, {"/files/42_*", "/files/42_"},
 		{"/files/42_*", "/files/42%5Fx"}, {"/**", "/"}, {"/", "/"}, {"/*", "/"}, {"/a", "/"},
 		{"/Users/42", "/users/42"}, {"/a/**", "/a;x"}, {"/a*/b", "/ab/b"},
+		{"/o/:orgIdRead/**", "/o/org-a/x"}, {"/o/:orgId_*", "/o/org-a_x"}, {"/o/x-:orgIdEdit", "/o/x-%6Frg-a"},
+		{"/o/:orgId/p/:orgIdDelete", "/o/org-a/p/org-a"}, {"/o/:orgId", "/o/org-a.b"},
 	} {
 		f.Add(rp[0], rp[1])
 	}
@@ -215,6 +221,24 @@ func FuzzMatchRoute(f *testing.F) {
 			got = policy.MatchRoute(route, path)
 		}()
 		if !policy.ValidRoute(route) || policy.CanonicalPath(path) != nil {
+			return
+		}
+		if strings.Contains(route, ":") {
+			// An organization parameter matches nothing without
+			// memberships, a public route set refuses it, and with
+			// org-a granted every flag it matches as the route with
+			// org-a written in (the old expansion).
+			if got {
+				t.Fatalf("MatchRoute(%q, %q) matched an organization parameter without memberships", route, path)
+			}
+			if _, err := policy.NewRouteSet(route); err == nil {
+				t.Fatalf("NewRouteSet(%q) accepts an organization parameter", route)
+			}
+			expanded := fuzzOrgParam.ReplaceAllLiteralString(route, "org-a")
+			want := referenceMatch(expanded, path)
+			if policy.MatchRouteOrgs(route, path, policy.OrgGrants{"org-a:remd"}) != want {
+				t.Fatalf("MatchRouteOrgs(%q, %q, org-a) = %v, reference on %q %v", route, path, !want, expanded, want)
+			}
 			return
 		}
 		if want := referenceMatch(route, path); got != want {

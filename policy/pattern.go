@@ -16,7 +16,8 @@ const (
 )
 
 // MaxOrgExpansion caps how many organizations one :orgId pattern expands
-// into; past it, Expand fails with ErrTooManyOrgs.
+// into (Expand) and how many memberships a token lists (the mint); past
+// it, both fail with ErrTooManyOrgs.
 const MaxOrgExpansion = 100
 
 // ErrBadPattern is the root of pattern syntax errors.
@@ -279,15 +280,19 @@ func scanPattern(src string, withParams bool, onParam func(string)) error {
 	return nil
 }
 
-// ValidRoute reports whether route is a well-formed concrete pattern (no
-// parameters), as a token's routes caveat must carry. It does not allocate.
+// ValidRoute reports whether route is a well-formed token route, as a
+// token's routes caveat must carry: a pattern with no parameter but the
+// organization parameters (:orgId, :orgIdRead, :orgIdEdit, :orgIdManage,
+// :orgIdDelete), each followed in its segment only by a character an ID
+// cannot hold. It does not allocate.
 func ValidRoute(route string) bool {
-	return scanConcrete(route)
+	return scanConcrete(route, true)
 }
 
-// scanConcrete is scanPattern for concrete patterns, without the error
-// values, so that verification does not allocate.
-func scanConcrete(src string) bool {
+// scanConcrete is scanPattern for token routes (with orgParams, the
+// organization parameters allowed) or concrete patterns, without the
+// error values, so that verification does not allocate.
+func scanConcrete(src string, orgParams bool) bool {
 	if src == "" || src[0] != '/' {
 		return false
 	}
@@ -313,10 +318,22 @@ func scanConcrete(src string) bool {
 		case seg == "*":
 			continue
 		}
+		full := seg
 		if seg[len(seg)-1] == '*' {
 			seg = seg[:len(seg)-1]
 		}
 		for j := 0; j < len(seg); j++ {
+			if seg[j] == ':' && orgParams {
+				n := paramNameLen(seg[j+1:])
+				if _, ok := orgParamFlag(seg[j+1 : j+1+n]); !ok {
+					return false
+				}
+				j += n
+				if next := j + 1; next < len(full) && (full[next] == '*' || paramValueByte(full[next])) {
+					return false
+				}
+				continue
+			}
 			if !literalByte(seg[j]) {
 				return false
 			}
@@ -325,12 +342,21 @@ func scanConcrete(src string) bool {
 	return utf8.ValidString(src)
 }
 
-// MatchRoute reports whether the concrete pattern route matches the
-// canonical raw path. Literals compare with the percent-decoded path
-// segments, byte for byte (case-sensitive). It does not allocate. The
-// result is meaningful only when ValidRoute(route) and CanonicalPath(path)
-// hold.
-func MatchRoute(route, path string) bool {
+// MatchRoute reports whether the token route matches the canonical raw
+// path, with no memberships: an organization parameter matches nothing.
+// Literals compare with the percent-decoded path segments, byte for byte
+// (case-sensitive). It does not allocate. The result is meaningful only
+// when ValidRoute(route) and CanonicalPath(path) hold.
+func MatchRoute(route, path string) bool { return MatchRouteOrgs(route, path, nil) }
+
+// MatchRouteOrgs is MatchRoute where an organization parameter (:orgId,
+// :orgIdRead, ...) matches a path segment part that is an organization
+// orgs allows with the parameter's flag (OrgGrants.Allows). The part is
+// the longest run of ID bytes ([A-Za-z0-9.-], percent-decoded) at the
+// parameter's place; every organization parameter of the route must
+// match the same raw text (one organization per route, as when :orgId
+// was expanded into one route per organization). It does not allocate.
+func MatchRouteOrgs(route, path string, orgs OrgGrants) bool {
 	if route == "/" {
 		return path == "/"
 	}
@@ -338,6 +364,7 @@ func MatchRoute(route, path string) bool {
 	if path == "/" {
 		pi = len(path) + 1
 	}
+	bound := "" // the raw text the route's organization parameters matched
 	for ri <= len(route) {
 		rEnd := indexSlash(route, ri)
 		rseg := route[ri:rEnd]
@@ -348,7 +375,7 @@ func MatchRoute(route, path string) bool {
 			return false
 		}
 		pEnd := indexSlash(path, pi)
-		if !matchSegment(rseg, path[pi:pEnd]) {
+		if !matchSegment(rseg, path[pi:pEnd], orgs, &bound) {
 			return false
 		}
 		ri, pi = rEnd+1, pEnd+1
@@ -364,8 +391,12 @@ func indexSlash(s string, from int) int {
 }
 
 // matchSegment compares one pattern segment with one raw path segment,
-// decoding the path's percent escapes on the fly.
-func matchSegment(pseg, raw string) bool {
+// decoding the path's percent escapes on the fly. An organization
+// parameter in the pattern consumes the longest run of ID bytes of the
+// path and asks orgs about it; bound carries the raw text the route's
+// earlier organization parameters matched (the same organization,
+// however percent-encoded).
+func matchSegment(pseg, raw string, orgs OrgGrants, bound *string) bool {
 	if pseg == "" {
 		return false
 	}
@@ -378,6 +409,28 @@ func matchSegment(pseg, raw string) bool {
 	}
 	j := 0 // position in raw
 	for i := 0; i < len(pseg); i++ {
+		if pseg[i] == ':' {
+			n := paramNameLen(pseg[i+1:])
+			flag, ok := orgParamFlag(pseg[i+1 : i+1+n])
+			if !ok {
+				return false
+			}
+			start := j
+			for j < len(raw) {
+				c, w := decodedByte(raw, j)
+				if !paramValueByte(c) {
+					break
+				}
+				j += w
+			}
+			value := raw[start:j]
+			if value == "" || (*bound != "" && !sameDecoded(value, *bound)) || !orgs.allowsRaw(value, flag) {
+				return false
+			}
+			*bound = value
+			i += n
+			continue
+		}
 		if j >= len(raw) {
 			return false
 		}
@@ -403,7 +456,7 @@ func decodedByte(raw string, j int) (byte, int) {
 }
 
 // ValidRoutes reports whether a routes caveat argument is well-formed:
-// concrete patterns (ValidRoute) separated by single spaces, no leading
+// token routes (ValidRoute) separated by single spaces, no leading
 // or trailing space. It does not allocate.
 func ValidRoutes(routes string) bool {
 	if routes == "" {
@@ -411,7 +464,7 @@ func ValidRoutes(routes string) bool {
 	}
 	for {
 		r, rest, more := strings.Cut(routes, " ")
-		if !scanConcrete(r) {
+		if !scanConcrete(r, true) {
 			return false
 		}
 		if !more {
@@ -421,9 +474,10 @@ func ValidRoutes(routes string) bool {
 	}
 }
 
-// MatchRoutes validates every pattern of a routes caveat argument (patterns
-// separated by single spaces) and reports whether any matches the canonical
-// raw path. ok is false when the argument is malformed: empty, a doubled,
+// MatchRoutes validates every pattern of a routes caveat argument (token
+// routes separated by single spaces) and reports whether any matches the
+// canonical raw path, with no memberships (an organization parameter
+// matches nothing). ok is false when the argument is malformed: empty, a doubled,
 // leading or trailing space, or a pattern that is not ValidRoute. It does
 // not allocate.
 func MatchRoutes(routes, path string) (matched, ok bool) {
@@ -437,7 +491,7 @@ func MatchRoutes(routes, path string) (matched, ok bool) {
 		}
 		r := routes[start:i]
 		start = i + 1
-		if !scanConcrete(r) {
+		if !scanConcrete(r, true) {
 			return false, false
 		}
 		if !matched && MatchRoute(r, path) {
@@ -471,13 +525,18 @@ func (s RouteSet) Match(path string) bool {
 	return false
 }
 
-// MatchAnyRoute reports whether any of the space-separated concrete
-// patterns matches the canonical raw path. Unlike MatchRoutes it does not
-// check the patterns' syntax: use it on routes already checked.
-func MatchAnyRoute(routes, path string) bool {
+// MatchAnyRoute reports whether any of the space-separated token routes
+// matches the canonical raw path, with no memberships. Unlike MatchRoutes
+// it does not check the patterns' syntax: use it on routes already
+// checked.
+func MatchAnyRoute(routes, path string) bool { return MatchAnyRouteOrgs(routes, path, nil) }
+
+// MatchAnyRouteOrgs is MatchAnyRoute with the memberships of orgs for the
+// organization parameters (MatchRouteOrgs). It does not allocate.
+func MatchAnyRouteOrgs(routes, path string, orgs OrgGrants) bool {
 	for routes != "" {
 		r, rest, _ := strings.Cut(routes, " ")
-		if MatchRoute(r, path) {
+		if MatchRouteOrgs(r, path, orgs) {
 			return true
 		}
 		routes = rest

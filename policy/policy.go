@@ -50,9 +50,8 @@ type Scope struct {
 	Name    string   `json:"name"`
 	Routes  []string `json:"routes"`
 	Methods []string `json:"methods"`
-	// Membership, when set, restricts the expansion of :orgId to the
-	// organizations where the user's membership has this flag (read,
-	// edit, manage or delete).
+	// Membership, when set, restricts :orgId to the organizations where
+	// the user's membership has this flag (read, edit, manage or delete).
 	Membership string `json:"membership,omitempty"`
 
 	patterns []*Pattern // Routes, compiled

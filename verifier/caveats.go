@@ -21,6 +21,7 @@ const (
 	kindSession
 	kindClient
 	kindIP
+	kindOrgs
 )
 
 // caveat is a first-party caveat of a token whose signature holds, with
@@ -33,11 +34,13 @@ type caveat struct {
 
 // compileCaveats checks the syntax of every caveat once, when a token's
 // signature first holds, and the rules that do not depend on the request:
+// (it also collects the orgs caveats' arguments for the routes' organization
+// parameters)
 // known names, well-formed arguments, every mandatory caveat present,
 // user, user-roles and session caveats that agree with each other and with the
 // identifier. It fills vt.identity with what the token says.
 func compileCaveats(vt *verifiedToken, texts []string) error {
-	var seen [kindIP + 1]bool
+	var seen [kindOrgs + 1]bool
 	var roles string
 	id := &vt.identity
 	for i, text := range texts {
@@ -120,6 +123,18 @@ func compileCaveats(vt *verifiedToken, texts []string) error {
 			if _, ok := ipAllowed(arg, netip.Addr{}); !ok {
 				return ErrBadCaveat
 			}
+		case mint.CaveatOrgs:
+			// The memberships the routes' organization parameters may
+			// match; every occurrence must list an organization (with the
+			// flag) for it to count, so an appended one only narrows.
+			c.kind = kindOrgs
+			if !policy.ValidOrgs(arg) {
+				return ErrBadCaveat
+			}
+			if vt.orgs == nil {
+				vt.orgs = vt.orgsBuf[:0]
+			}
+			vt.orgs = append(vt.orgs, arg)
 		default:
 			return ErrBadCaveat
 		}
@@ -155,7 +170,7 @@ func (v *Verifier) checkCaveats(vt *verifiedToken, req Request) error {
 				forbidden = ErrMethodNotGranted
 			}
 		case kindRoutes:
-			if !policy.MatchAnyRoute(c.arg, req.Path) && forbidden == nil {
+			if !policy.MatchAnyRouteOrgs(c.arg, req.Path, vt.orgs) && forbidden == nil {
 				forbidden = ErrRouteNotGranted
 			}
 		case kindTimeBefore:

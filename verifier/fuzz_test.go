@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -188,6 +189,10 @@ func referenceCaveats(conds []string, sessionID string) error {
 			if _, ok := referenceIP(arg, netip.Addr{}); !ok {
 				return verifier.ErrBadCaveat
 			}
+		case "orgs":
+			if _, ok := referenceOrgs(arg); !ok {
+				return verifier.ErrBadCaveat
+			}
 		default:
 			return verifier.ErrBadCaveat
 		}
@@ -216,6 +221,13 @@ func referenceRequest(conds []string, req verifier.Request) (unauthorized, forbi
 	if method == "HEAD" {
 		method = "GET"
 	}
+	var orgs []map[string]string
+	for _, c := range conds {
+		if name, arg, _ := strings.Cut(c, " "); name == "orgs" {
+			m, _ := referenceOrgs(arg)
+			orgs = append(orgs, m)
+		}
+	}
 	for _, c := range conds {
 		name, arg, _ := strings.Cut(c, " ")
 		switch name {
@@ -230,7 +242,9 @@ func referenceRequest(conds []string, req verifier.Request) (unauthorized, forbi
 		case "routes":
 			matched := false
 			for _, r := range strings.Split(arg, " ") {
-				matched = matched || policy.MatchRoute(r, req.Path)
+				for _, concrete := range referenceExpand(r, orgs) {
+					matched = matched || policy.MatchRoute(concrete, req.Path)
+				}
 			}
 			if !matched {
 				forbidden = append(forbidden, verifier.ErrRouteNotGranted)
@@ -251,6 +265,63 @@ func referenceRequest(conds []string, req verifier.Request) (unauthorized, forbi
 		}
 	}
 	return unauthorized, forbidden
+}
+
+// referenceOrgParam matches an organization parameter of a token route;
+// its group is the flag's name ("" for any membership).
+var referenceOrgParam = regexp.MustCompile(`:orgId(Read|Edit|Manage|Delete)?`)
+
+// referenceOrgEntry is one entry of an orgs caveat.
+var referenceOrgEntry = regexp.MustCompile(`^([A-Za-z0-9.-]{1,64})(?::(r?e?m?d?))?$`)
+
+// referenceOrgs reads an orgs caveat argument into organization ID →
+// flag letters; ok is false when it is malformed (an empty entry or
+// letter list, letters out of order or repeated, "." or "..", an
+// organization twice).
+func referenceOrgs(arg string) (map[string]string, bool) {
+	out := map[string]string{}
+	for _, entry := range strings.Split(arg, " ") {
+		m := referenceOrgEntry.FindStringSubmatch(entry)
+		if m == nil || m[1] == "." || m[1] == ".." || strings.HasSuffix(entry, ":") {
+			return nil, false
+		}
+		if _, dup := out[m[1]]; dup {
+			return nil, false
+		}
+		out[m[1]] = m[2]
+	}
+	return out, true
+}
+
+// referenceExpand is the old reading of :orgId: the token route with
+// every organization parameter replaced by one organization that every
+// orgs caveat lists with the parameter's flag, one concrete route per
+// such organization. A route without one is itself.
+func referenceExpand(route string, orgs []map[string]string) []string {
+	params := referenceOrgParam.FindAllStringSubmatch(route, -1)
+	if params == nil {
+		return []string{route}
+	}
+	if len(orgs) == 0 {
+		return nil
+	}
+	var out []string
+	for id := range orgs[0] {
+		ok := true
+		for _, p := range params {
+			letter := map[string]string{"": "", "Read": "r", "Edit": "e", "Manage": "m", "Delete": "d"}[p[1]]
+			for _, caveat := range orgs {
+				letters, listed := caveat[id]
+				if !listed || !strings.Contains(letters, letter) {
+					ok = false
+				}
+			}
+		}
+		if ok {
+			out = append(out, referenceOrgParam.ReplaceAllLiteralString(route, id))
+		}
+	}
+	return out
 }
 
 // expectDecision checks Verify's error for a token whose signature holds
@@ -590,6 +661,8 @@ func FuzzCaveat(f *testing.F) {
 		"session " + testSubject.SessionID, "user-roles -", "user-roles user", "user-roles sysadmin",
 		"user-roles user  x", "user-roles - user", "client client-1", "client client-2", "server-id " + testServerID,
 		"server-id other", "foo bar", "user a\x00b", "method GET\nroutes /**", "", " ", "routes",
+		"orgs org-a:r", "orgs org-a", "orgs org-c:r", "orgs org-a:x", "orgs org-a:r org-a", "orgs org-b:remd",
+		"routes /reports/v1/orgs/:orgId/**", "routes /reports/v1/orgs/:orgIdEdit/**", "routes /reports/v1/orgs/:orgIdOwner/**",
 	} {
 		f.Add(c)
 	}

@@ -204,6 +204,7 @@ func TestInteropNodeMacaroon(t *testing.T) {
 		"server-id " + testServerID,
 		"method GET",
 		"routes " + strings.Join(toks.Routes["GET"], " "),
+		"orgs org-a:r org-b:r",
 		"time-before " + toks.Expires.Format(time.RFC3339),
 		"user " + testSubject.UserID,
 		"user-roles user employee",
@@ -260,6 +261,23 @@ func TestInteropNodeMacaroon(t *testing.T) {
 				{path: "/notes/v1/private", want: verifier.ErrRouteNotGranted},
 				{path: userPath(""), want: verifier.ErrRouteNotGranted},
 				{path: "/reports/v1/orgs/org-a/q3", want: verifier.ErrRouteNotGranted},
+			},
+		},
+		{
+			name:    "organizations narrowed",
+			caveats: []string{"orgs org-a:r"},
+			checks: []interopCheck{
+				{path: "/reports/v1/orgs/org-a/q3"},
+				{path: "/reports/v1/orgs/org-b/q3", want: verifier.ErrRouteNotGranted},
+				{path: notes},
+			},
+		},
+		{
+			name:    "an organization added is not granted",
+			caveats: []string{"orgs org-a:r org-b:r org-x:r"},
+			checks: []interopCheck{
+				{path: "/reports/v1/orgs/org-b/q3"},
+				{path: "/reports/v1/orgs/org-x/q3", want: verifier.ErrRouteNotGranted, origWant: verifier.ErrRouteNotGranted},
 			},
 		},
 		{

@@ -264,6 +264,11 @@ func (v *Verifier) verifyCanonical(token string, req Request) (Identity, error) 
 type verifiedToken struct {
 	identity Identity
 	caveats  []caveat
+	// orgs are the arguments of the orgs caveats, for the routes'
+	// organization parameters; nil when there are none. They start in
+	// orgsBuf, so the usual one or two take no allocation of their own.
+	orgs    policy.OrgGrants
+	orgsBuf [2]string
 }
 
 // verifySignature decodes the token and checks its signature, and nothing

@@ -13,7 +13,7 @@ import (
 )
 
 const attenuateUsage = `Usage: authgw attenuate TOKEN|- [--routes PATTERN...] [--ttl DURATION]
-                        [--ip CIDR...] [--method METHOD]
+                        [--ip CIDR...] [--method METHOD] [--orgs ORGID[:FLAGS]...]
 
 Adds caveats to a token (TOKEN, or - to read it from standard input) and
 prints the new token. No secret is needed. Every caveat of a token must
@@ -23,18 +23,28 @@ the old one did and the new caveats hold too. At least one flag is needed.
 Flags:
   --routes PATTERN  allow only paths matching one of the patterns, e.g.
                     /accounts/v1/users/42/** (the route-pattern language
-                    of policies, without :parameters). Repeat the flag or
-                    separate patterns with spaces; all go in one caveat.
+                    of policies; of the :parameters only the organization
+                    ones, :orgId or :orgIdRead, :orgIdEdit, :orgIdManage,
+                    :orgIdDelete, which match what the orgs caveats allow).
+                    Repeat the flag or separate patterns with spaces; all
+                    go in one caveat.
   --ttl DURATION    expire DURATION from now, e.g. 5m (time-before)
   --ip CIDR         allow only client IPs in one of the CIDRs or single
                     addresses; repeat or separate with spaces
   --method METHOD   allow only METHOD (GET, POST, PUT, PATCH or DELETE);
                     it must be the token's own method
+  --orgs ORGID[:FLAGS]
+                    let the token's organization routes match only these
+                    organizations, and with FLAGS only these flags (r read,
+                    e edit, m manage, d delete, in that order); repeat or
+                    separate with spaces. An organization or flag the
+                    token's own orgs caveat lacks is not granted by adding it.
 `
 
 // attenuateCommand is "authgw attenuate".
 type attenuateCommand struct {
 	routes stringList
+	orgs   stringList
 	ips    stringList
 	ttl    durationFlag
 	method string
@@ -45,6 +55,7 @@ func (a *attenuateCommand) flagSet() *flag.FlagSet {
 	fs := newFlagSet("attenuate")
 	fs.Var(&a.routes, "routes", "route patterns (repeatable)")
 	fs.Var(&a.ips, "ip", "CIDRs (repeatable)")
+	fs.Var(&a.orgs, "orgs", "organizations with flags (repeatable)")
 	fs.Var(&a.ttl, "ttl", "lifetime from now")
 	fs.StringVar(&a.method, "method", "", "method")
 	return fs
@@ -114,6 +125,14 @@ func (a *attenuateCommand) caveats(now time.Time) ([]string, error) {
 		}
 		caveats = append(caveats, mint.Caveat(mint.CaveatIP, strings.Join(ips, " ")))
 	}
+	if len(a.orgs) > 0 {
+		orgs := splitValues(a.orgs)
+		arg := strings.Join(orgs, " ")
+		if len(orgs) == 0 || !policy.ValidOrgs(arg) {
+			return nil, usagef("--orgs %q: want ORGID or ORGID:FLAGS (IDs of [A-Za-z0-9.-], FLAGS of r, e, m, d in that order), each organization once", arg)
+		}
+		caveats = append(caveats, mint.Caveat(mint.CaveatOrgs, arg))
+	}
 	if a.method != "" {
 		m := strings.ToUpper(a.method)
 		if !slices.Contains(mint.Methods, m) {
@@ -122,7 +141,7 @@ func (a *attenuateCommand) caveats(now time.Time) ([]string, error) {
 		caveats = append(caveats, mint.Caveat(mint.CaveatMethod, m))
 	}
 	if len(caveats) == 0 {
-		return nil, usagef("nothing to add: give --routes, --ttl, --ip or --method")
+		return nil, usagef("nothing to add: give --routes, --ttl, --ip, --method or --orgs")
 	}
 	return caveats, nil
 }
@@ -139,11 +158,14 @@ func splitValues(values []string) []string {
 // routeProblem explains why a route pattern is not a valid concrete
 // pattern, with the reason policy.CompilePattern gives where it has one.
 func routeProblem(route string) string {
+	// ":" is never a literal character: a route with one is about
+	// parameters.
+	if strings.Contains(route, ":") {
+		return fmt.Sprintf("route pattern %q: of the :parameters only the organization ones (:orgId, :orgIdRead, ...) stay in a token, "+
+			"each followed in its segment only by a character an ID cannot hold; write the value of the others", route)
+	}
 	if _, err := policy.CompilePattern(route); err != nil {
 		return err.Error()
-	}
-	if strings.Contains(route, ":") {
-		return fmt.Sprintf("route pattern %q: :parameters are expanded at mint time only; write the value itself", route)
 	}
 	return fmt.Sprintf("route pattern %q is not valid", route)
 }

@@ -13,6 +13,7 @@ import (
 	"gopkg.in/macaroon.v2"
 
 	"github.com/authgw/authgw/mint"
+	"github.com/authgw/authgw/policy"
 )
 
 const inspectUsage = `Usage: authgw inspect TOKEN|- [--json] [--keys FILE] [--server-id ID] [--data-dir DIR]
@@ -28,6 +29,11 @@ token's server-id caveat is compared with it: "server-id: MISMATCH" exits 1.
 Without a ring the signature is not checked: the caveats shown are then
 only what the token claims. To test a request against the caveats, use
 authgw check.
+
+Routes may keep an organization parameter (:orgId, :orgIdRead,
+:orgIdEdit, :orgIdManage, :orgIdDelete): it matches an organization the
+orgs caveat lists, as ORGID:FLAGS, with the flag the name says (r read,
+e edit, m manage, d delete; :orgId alone, any listed organization).
 
 Flags:
   --json           print one JSON object instead of text
@@ -208,10 +214,15 @@ func caveatProblem(text string) string {
 	if !mint.ValidCaveatText(text) {
 		return `not of the form "name argument" in printable UTF-8`
 	}
-	name, _, _ := strings.Cut(text, " ")
+	name, arg, _ := strings.Cut(text, " ")
 	switch name {
 	case mint.CaveatServerID, mint.CaveatMethod, mint.CaveatRoutes, mint.CaveatTimeBefore,
 		mint.CaveatUser, mint.CaveatUserRoles, mint.CaveatSession, mint.CaveatClient, mint.CaveatIP:
+		return ""
+	case mint.CaveatOrgs:
+		if !policy.ValidOrgs(arg) {
+			return `malformed orgs caveat: want ORGID[:FLAGS] entries (FLAGS of r, e, m, d in that order), each organization once`
+		}
 		return ""
 	}
 	return fmt.Sprintf("unknown caveat %q", name)

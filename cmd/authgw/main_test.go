@@ -492,7 +492,7 @@ func TestMintThenCheck(t *testing.T) {
 		{name: "HEAD counts as GET", when: args(f.checkArgs(get, "HEAD", userPath)...), expectCode: 0, expectStdout: allowed},
 		{name: "lower-case method", when: args(f.checkArgs(get, "get", userPath)...), expectCode: 0, expectStdout: allowed},
 		{name: "query ignored", when: args(f.checkArgs(get, "GET", userPath+"?x=1")...), expectCode: 0, expectStdout: allowed},
-		{name: "org route expanded from --org", when: args(f.checkArgs(get, "GET", "/accounts/v1/organizations/org-a/clients")...), expectCode: 0, expectStdout: allowed},
+		{name: "org route of an --org organization", when: args(f.checkArgs(get, "GET", "/accounts/v1/organizations/org-a/clients")...), expectCode: 0, expectStdout: allowed},
 		{name: "another user's route", when: args(f.checkArgs(get, "GET", "/accounts/v1/users/u2")...), expectCode: 1, expectStdout: "denied: forbidden: route not granted\n"},
 		{name: "another org", when: args(f.checkArgs(get, "GET", "/accounts/v1/organizations/org-b/clients")...), expectCode: 1, expectStdout: "denied: forbidden: route not granted\n"},
 		{name: "wrong method", when: args(f.checkArgs(get, "POST", "/accounts/v1/organizations")...), expectCode: 1, expectStdout: "denied: forbidden: method not granted\n"},
@@ -585,6 +585,11 @@ func TestAttenuate(t *testing.T) {
 	shortLived := attenuate(t, "--ttl", "5m")
 	ipBound := attenuate(t, "--ip", "10.0.0.0/8", "--ip", "192.0.2.7 2001:db8::/32")
 	methodPinned := attenuate(t, "--method", "get")
+	orgPath := "/accounts/v1/organizations/org-a/clients"
+	orgKept := attenuate(t, "--orgs", "org-a:r")
+	orgOther := attenuate(t, "--orgs", "org-b:r")
+	orgNoFlag := attenuate(t, "--orgs", "org-a")
+	orgRoute := attenuate(t, "--routes", "/accounts/v1/organizations/:orgIdRead/clients")
 	flagsFirst := strings.TrimSpace(mustRun(t, args("attenuate", "--routes", userPath, "--", get)))
 
 	tests := []struct {
@@ -612,6 +617,13 @@ func TestAttenuate(t *testing.T) {
 		{name: "ip outside", givenToken: ipBound, whenPath: userPath, whenExtra: []string{"--ip", "192.0.2.8"}, expectOut: "denied: unauthorized: client IP not allowed"},
 		{name: "ip unknown", givenToken: ipBound, whenPath: userPath, expectOut: "denied: unauthorized: client IP not allowed"},
 		{name: "method pinned to its own", givenToken: methodPinned, whenPath: userPath, expectOut: "allowed: "},
+		{name: "orgs: the organization kept", givenToken: orgKept, whenPath: orgPath, expectOut: "allowed: "},
+		{name: "orgs: another organization only", givenToken: orgOther, whenPath: orgPath, expectOut: "denied: forbidden: route not granted"},
+		{name: "orgs: another organization cannot be added", givenToken: orgOther, whenPath: "/accounts/v1/organizations/org-b/clients", expectOut: "denied: forbidden: route not granted"},
+		{name: "orgs: the flag dropped", givenToken: orgNoFlag, whenPath: orgPath, expectOut: "denied: forbidden: route not granted"},
+		{name: "orgs: other routes untouched", givenToken: orgOther, whenPath: userPath, expectOut: "allowed: "},
+		{name: "routes with an organization parameter", givenToken: orgRoute, whenPath: orgPath, expectOut: "allowed: "},
+		{name: "routes with an organization parameter: other paths", givenToken: orgRoute, whenPath: "/accounts/v1/organizations/org-a/memberships", expectOut: "denied: forbidden: route not granted"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -642,7 +654,12 @@ func TestAttenuate_rejects(t *testing.T) {
 	}{
 		{name: "** not last", when: args("attenuate", get, "--routes", "/a/**/b"), expectCode: 2, expectStderr: `--routes: route pattern "/a/**/b": ** is allowed only as the last segment`},
 		{name: "one bad pattern among good ones", when: args("attenuate", get, "--routes", "/a/b /c//d"), expectCode: 2, expectStderr: "empty segment"},
-		{name: "parameter", when: args("attenuate", get, "--routes", "/users/:userId"), expectCode: 2, expectStderr: ":parameters are expanded at mint time only"},
+		{name: "parameter", when: args("attenuate", get, "--routes", "/users/:userId"), expectCode: 2, expectStderr: "of the :parameters only the organization ones"},
+		{name: "org parameter run on", when: args("attenuate", get, "--routes", "/orgs/:orgIdRead-x"), expectCode: 2, expectStderr: "of the :parameters only the organization ones"},
+		{name: "orgs with a bad flag", when: args("attenuate", get, "--orgs", "org-a:x"), expectCode: 2, expectStderr: `--orgs "org-a:x"`},
+		{name: "orgs with flags out of order", when: args("attenuate", get, "--orgs", "org-a:rd org-b:dr"), expectCode: 2, expectStderr: "--orgs"},
+		{name: "orgs twice", when: args("attenuate", get, "--orgs", "org-a", "--orgs", "org-a:r"), expectCode: 2, expectStderr: "each organization once"},
+		{name: "orgs with a bad ID", when: args("attenuate", get, "--orgs", "org_a"), expectCode: 2, expectStderr: "--orgs"},
 		{name: "relative route", when: args("attenuate", get, "--routes", "users"), expectCode: 2, expectStderr: "must start with /"},
 		{name: "empty routes", when: args("attenuate", get, "--routes", " "), expectCode: 2, expectStderr: "--routes: no pattern given"},
 		{name: "no narrowing flag", when: args("attenuate", get), expectCode: 2, expectStderr: "nothing to add"},
@@ -677,7 +694,8 @@ func TestInspect(t *testing.T) {
 		"caveats:\n",
 		"  server-id " + testServerID + "\n",
 		"  method GET\n",
-		"  routes /accounts/v1/users/u1/** /accounts/v1/users/current/** /accounts/v1/organizations /accounts/v1/organizations/org-a/** /demo/v1/**\n",
+		"  routes /accounts/v1/users/u1/** /accounts/v1/users/current/** /accounts/v1/organizations /accounts/v1/organizations/:orgIdRead/** /demo/v1/**\n",
+		"  orgs org-a:r\n",
 		"  time-before " + memberExpires + "\n",
 		"  user u1\n",
 		"  session s1\n",
@@ -768,7 +786,7 @@ func TestInspect_attenuatedAndForeignCaveats(t *testing.T) {
 	r := runCLI(t, args("inspect", foreign, "--keys", f.keys))
 	expectResult(t, r, 0, []string{
 		"  routes /demo/v1/x\n  colour blue\n",
-		`problem:   caveat 10: unknown caveat "colour"`,
+		`problem:   caveat 11: unknown caveat "colour"`,
 		"signature: valid",
 	}, nil)
 }

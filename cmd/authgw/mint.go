@@ -34,7 +34,8 @@ Flags:
                        (backends read them as u.r); policies are not
                        chosen by them (default: none)
   --ttl DURATION       a lifetime shorter than the policies', e.g. 5m
-  --org ORGID[:FLAGS]  a membership, expanding :orgId routes; FLAGS is a
+  --org ORGID[:FLAGS]  a membership, listed in the orgs caveat that :orgId
+                       routes match against; FLAGS is a
                        comma-separated subset of read,edit,manage,delete.
                        ORGID alone is a member with every flag, "ORGID:" a
                        member with none. Repeat for more organizations.
