@@ -1,0 +1,73 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+)
+
+// TestAttackOps attacks a running `authgw serve` on the points of issue
+// 12 that the ops helper fixed: the unauthenticated lockout (7), the
+// revived revoked token (8), the refresh racing a password change (9)
+// and two instances on one database with different secrets (15). Like
+// TestAttackSuite, requests go over real TCP from their own loopback
+// source addresses.
+func TestAttackOps(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts authgw serve")
+	}
+	t.Run("unauthenticated lockout", func(t *testing.T) { t.Parallel(); attackLockout(t) })
+}
+
+// Source addresses of the lockout case: strangers, the owner, and one
+// attacker.
+const (
+	attackFromOwner    = "127.0.0.41"
+	attackFromGuesser  = "127.0.0.42"
+	attackFromStranger = "127.0.0.5" // + a digit: 127.0.0.50 ... 127.0.0.59
+)
+
+// attackLockout: strangers asking for login codes for the owner's
+// address, from many addresses, neither refuse nor delay the owner's
+// password; one guesser from one address gets banned (from that account
+// only) and the owner still logs in.
+func attackLockout(t *testing.T) {
+	s := newAttackSuite(t)
+	owner := "olive@example.com"
+	s.register(t, attackFromOwner, "Olive", owner)
+	emailStep := func(from string) attackReply {
+		return s.call(t, from, "POST", "/accounts/v1/sessions/login/email", s.system,
+			string(attackJSON(t, map[string]any{"data": map[string]string{"email": owner, "state": newState(t)}})))
+	}
+	t.Logf("expect: 5 email-step requests for the owner's address from 5 other IPs answer 200; the owner's right password then logs in (200)")
+	for i := range 5 {
+		if r := emailStep(fmt.Sprintf("%s%d", attackFromStranger, i)); r.status != http.StatusOK {
+			t.Fatalf("email step %d from a stranger = %d %s, want 200", i+1, r.status, r.body)
+		}
+	}
+	attackSessionFrom(t, s.login(t, attackFromOwner, owner, attackPassword, newState(t)), http.StatusOK)
+
+	t.Logf("expect: 10 more email-step requests: the mail bound refuses some with 429; the password step stays open")
+	refused := 0
+	for i := range 10 {
+		if r := emailStep(fmt.Sprintf("%s%d", attackFromStranger, i)); r.status == http.StatusTooManyRequests {
+			refused++
+		}
+	}
+	if refused == 0 {
+		t.Errorf("15 code requests for one address within 5 minutes were all accepted: mail is not bounded")
+	}
+	attackSessionFrom(t, s.login(t, attackFromOwner, owner, attackPassword, newState(t)), http.StatusOK)
+
+	t.Logf("expect: a guesser from one IP: five 401, then 429 even with the right password; the owner, elsewhere, logs in within the capped delay")
+	for i := range 5 {
+		attackExpectRefusal(t, fmt.Sprintf("guess %d", i+1), s.login(t, attackFromGuesser, owner, fmt.Sprintf("guess number %d!", i), newState(t)), 401, "INCORRECT-PASSWORD")
+	}
+	attackExpectRefusal(t, "the right password from the guesser's IP", s.login(t, attackFromGuesser, owner, attackPassword, newState(t)), 429, "TOO-MANY-FAILURES")
+	started := time.Now()
+	attackSessionFrom(t, s.login(t, attackFromOwner, owner, attackPassword, newState(t)), http.StatusOK)
+	if took := time.Since(started); took > 6*time.Second {
+		t.Errorf("the owner's login took %v, want at most the 5 s delay cap", took)
+	}
+}
