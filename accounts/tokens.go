@@ -258,6 +258,17 @@ func (s *Service) revokeUser(r *request, userID, reason string) error {
 		return err
 	}
 	s.cfg.Revoked(r.ctx(), db.Revocation{Kind: db.RevokeUser, Subject: userID, NotBeforeMs: now.UnixMilli(), ExpiresMs: expires, CreatedMs: now.UnixMilli()})
+	// The store revoked each session it invalidated too: a refresh that
+	// won the race against this change mints after now, which the user
+	// revocation alone lets through. Tell the gateways at once rather
+	// than at their next poll of the feed.
+	if sessions, err := s.cfg.Store.ListUserSessions(r.ctx(), userID); err == nil {
+		for _, sess := range sessions {
+			if sess.InvalidatedMs == now.UnixMilli() {
+				s.cfg.Revoked(r.ctx(), db.Revocation{Kind: db.RevokeSession, Subject: sess.ID, NotBeforeMs: now.UnixMilli(), ExpiresMs: expires, CreatedMs: now.UnixMilli()})
+			}
+		}
+	}
 	return nil
 }
 

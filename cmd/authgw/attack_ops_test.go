@@ -23,6 +23,7 @@ func TestAttackOps(t *testing.T) {
 	}
 	t.Run("unauthenticated lockout", func(t *testing.T) { t.Parallel(); attackLockout(t) })
 	t.Run("revoked token revived", func(t *testing.T) { t.Parallel(); attackRevived(t) })
+	t.Run("refresh racing a password change", func(t *testing.T) { t.Parallel(); attackRefreshRace(t) })
 }
 
 // newPlainServe bootstraps a data directory and starts serve on it with
@@ -137,4 +138,84 @@ func attackLockout(t *testing.T) {
 	if took := time.Since(started); took > 6*time.Second {
 		t.Errorf("the owner's login took %v, want at most the 5 s delay cap", took)
 	}
+}
+
+// attackRefreshRace (point 9): a refresh sent at the same time as a
+// password change, over many trials. Whichever wins, no token the
+// refresh minted may work once the change has answered. The change
+// verifies and hashes passwords before it cuts the sessions, so the
+// refresh is aimed at that moment: a change and a refresh are first
+// timed alone, and the refresh starts half their difference later than
+// the change; then, as a staircase, 4 ms later after a trial the refresh
+// won and 4 ms earlier after one it lost, so that the trials cluster
+// where the two cross, the only place the race can be lost.
+func attackRefreshRace(t *testing.T) {
+	s := newPlainServe(t)
+	const (
+		from   = "127.0.0.62"
+		trials = 100
+	)
+	sess := s.register(t, from, "Ray", "ray@example.com")
+	password := attackPassword
+	change := func(sess attackSession, i int) (attackReply, error) {
+		next := fmt.Sprintf("ray's passphrase number %d", i)
+		r, err := s.trySend(attackReq{from: from, method: "POST", target: "/accounts/v1/users/" + sess.UserID + "/change-password",
+			header: []string{"Authorization", s.auth(sess, "POST"), "Content-Type", "application/json"},
+			body:   attackJSON(t, map[string]any{"data": map[string]string{"currentPassword": password, "newPassword": next}})})
+		if err == nil && r.status == http.StatusOK {
+			password = next
+		}
+		return r, err
+	}
+	refresh := func(sess attackSession) (attackReply, error) {
+		return s.trySend(attackReq{from: from, method: "POST", target: "/accounts/v1/sessions/refresh",
+			header: []string{"Authorization", s.system, "Content-Type", "application/json"},
+			body:   []byte(`{"data":{"t":"refresh-tokens","token":"` + sess.Refresh + `"}}`)})
+	}
+	login := func() attackSession {
+		return attackSessionFrom(t, s.login(t, from, "ray@example.com", password, newState(t)), http.StatusOK)
+	}
+	started := time.Now()
+	if r, err := refresh(sess); err != nil || r.status != http.StatusOK {
+		t.Fatalf("a refresh alone: %v %d %s", err, r.status, r.body)
+	}
+	refreshTook := time.Since(started)
+	sess = login()
+	started = time.Now()
+	if r, err := change(sess, -1); err != nil || r.status != http.StatusOK {
+		t.Fatalf("a change alone: %v %d %s", err, r.status, r.body)
+	}
+	aim := (time.Since(started) - refreshTook) / 2
+	t.Logf("expect: in each of %d trials, a refresh racing change-password (aimed %v after it): once both answered, the refresh's GET token (if it got one) is 401", trials, aim)
+	won := 0
+	for i := range trials {
+		sess = login()
+		var refreshed attackReply
+		var refreshErr error
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			time.Sleep(max(0, aim))
+			refreshed, refreshErr = refresh(sess)
+		}()
+		changed, changeErr := change(sess, i)
+		<-done
+		if refreshErr != nil || changeErr != nil {
+			t.Fatalf("trial %d: %v %v", i, refreshErr, changeErr)
+		}
+		if changed.status != http.StatusOK {
+			t.Fatalf("trial %d: change-password = %d %s, want 200", i, changed.status, changed.body)
+		}
+		if refreshed.status != http.StatusOK {
+			aim -= 4 * time.Millisecond
+			continue
+		}
+		aim += 4 * time.Millisecond
+		won++
+		fresh := attackSessionFrom(t, refreshed, http.StatusOK)
+		if r := s.call(t, from, "GET", "/accounts/v1/users/current", s.auth(fresh, "GET"), ""); r.status != http.StatusUnauthorized {
+			t.Fatalf("trial %d: the GET token a refresh minted while the password changed = %d %s after the change, want 401", i, r.status, r.body)
+		}
+	}
+	t.Logf("the refresh answered 200 in %d of %d trials", won, trials)
 }
