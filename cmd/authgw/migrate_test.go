@@ -1,32 +1,82 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/authgw/authgw/db/dbtest"
 )
 
+// migrationLabels returns "NNNN name" of every migration the binary
+// embeds, oldest first, read from the source tree.
+func migrationLabels(t *testing.T) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join("..", "..", "db", "migrations", "sqlite", "*.up.sql"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no migrations: %v", err)
+	}
+	var out []string
+	for _, f := range files {
+		num, name, _ := strings.Cut(strings.TrimSuffix(filepath.Base(f), ".up.sql"), "_")
+		out = append(out, num+" "+name)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// versionOf returns the version number of a "NNNN name" label.
+func versionOf(t *testing.T, label string) int {
+	t.Helper()
+	v, err := strconv.Atoi(strings.TrimLeft(label[:4], "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
 // TestMigrate runs up, status and down against a SQLite file in the data
 // directory, in order, checking what each prints.
 func TestMigrate(t *testing.T) {
 	dataDir := t.TempDir()
 	vars := map[string]string{envDataDir: dataDir}
+	labels := migrationLabels(t)
+	top := fmt.Sprintf("schema at version %d", versionOf(t, labels[len(labels)-1]))
 	steps := []struct {
 		name         string
 		whenArgs     []string
 		expectStdout []string
 	}{
 		{name: "status of a new database", whenArgs: []string{"migrate", "status"}, expectStdout: []string{"0001 init", "pending", "schema at version 0"}},
-		{name: "up applies version 1", whenArgs: []string{"migrate", "up"}, expectStdout: []string{"applied 0001 init\n", "schema at version 1\n"}},
-		{name: "up again does nothing", whenArgs: []string{"migrate", "up"}, expectStdout: []string{"nothing to apply: schema at version 1\n"}},
-		{name: "status lists version 1 applied", whenArgs: []string{"migrate", "status"}, expectStdout: []string{"0001 init", "applied 20", "schema at version 1"}},
-		{name: "down reverts version 1", whenArgs: []string{"migrate", "down"}, expectStdout: []string{"reverted 0001 init\n", "schema at version 0\n"}},
+		{name: "up applies every version", whenArgs: []string{"migrate", "up"}, expectStdout: []string{"applied 0001 init\n", top + "\n"}},
+		{name: "up again does nothing", whenArgs: []string{"migrate", "up"}, expectStdout: []string{"nothing to apply: " + top + "\n"}},
+		{name: "status lists version 1 applied", whenArgs: []string{"migrate", "status"}, expectStdout: []string{"0001 init", "applied 20", top}},
+	}
+	// Down reverts one version at a time, the newest first.
+	for i := len(labels) - 1; i >= 0; i-- {
+		prev := 0
+		if i > 0 {
+			prev = versionOf(t, labels[i-1])
+		}
+		steps = append(steps, struct {
+			name         string
+			whenArgs     []string
+			expectStdout []string
+		}{name: "down reverts " + labels[i], whenArgs: []string{"migrate", "down"},
+			expectStdout: []string{"reverted " + labels[i] + "\n", fmt.Sprintf("schema at version %d\n", prev)}})
+	}
+	steps = append(steps, []struct {
+		name         string
+		whenArgs     []string
+		expectStdout []string
+	}{
 		{name: "down again has nothing to revert", whenArgs: []string{"migrate", "down"}, expectStdout: []string{"nothing to revert"}},
 		{name: "up after down", whenArgs: []string{"migrate", "up"}, expectStdout: []string{"applied 0001 init\n"}},
-	}
+	}...)
 	for _, st := range steps {
 		// The steps share one database: no t.Run, so that a failure
 		// stops the sequence where it went wrong.
@@ -133,13 +183,19 @@ func TestMigrate_errors(t *testing.T) {
 // database given by --database.
 func TestMigrate_mariaDB(t *testing.T) {
 	dsn := dbtest.MariaDBDSN(t)
+	labels := migrationLabels(t)
+	last := labels[len(labels)-1]
+	prev := 0
+	if len(labels) > 1 {
+		prev = versionOf(t, labels[len(labels)-2])
+	}
 	for _, step := range []struct {
 		action       string
 		expectStdout string
 	}{
-		{"up", "applied 0001 init\nschema at version 1\n"},
+		{"up", "applied 0001 init\n"},
 		{"status", "applied 20"},
-		{"down", "reverted 0001 init\nschema at version 0\n"},
+		{"down", fmt.Sprintf("reverted %s\nschema at version %d\n", last, prev)},
 	} {
 		r := runCLI(t, args("migrate", step.action, "--database", dsn))
 		expectResult(t, r, exitOK, []string{step.expectStdout}, nil)

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -135,7 +136,9 @@ type serveCommand struct {
 }
 
 func (s *serveCommand) flagSet() *flag.FlagSet {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	// newFlagSet: --help prints serveUsage alone, not the flag
+	// package's own list of flags first.
+	fs := newFlagSet("serve")
 	for _, name := range []string{"listen", "admin-listen", "database", "data-dir", "server-id", "keys",
 		"policies", "redis", "trusted-proxies", "allowed-origins", "cookie-secure", "smtp", "totp-key", "info-key", "demo-listen"} {
 		s.define(fs, name, name)
@@ -184,6 +187,8 @@ func (s *serveCommand) run(c *cli, args []string) error {
 		// when the heap nears it. GOMEMLIMIT in the environment overrides.
 		debug.SetMemoryLimit(softMemoryLimit(runtime.GOMAXPROCS(0)))
 	}
+	// Every setting is read and checked before anything is written:
+	// a bad one leaves no data directory, key or policy behind.
 	cfg, err := s.resolve(c, logger)
 	if err != nil {
 		return err
@@ -195,12 +200,18 @@ func (s *serveCommand) run(c *cli, args []string) error {
 		defer cancel()
 	}
 
+	// The database next: a malformed DSN is a usage error and an
+	// unreachable database a failure, both before the data directory is
+	// filled.
 	dbs := databaseSettings{settings: s.settings}
 	store, err := dbs.open(ctx, c)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
+	if err := s.prepare(c, &cfg, logger); err != nil {
+		return err
+	}
 	if applied, err := store.MigrateUp(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	} else if len(applied) > 0 {
@@ -224,7 +235,7 @@ func (s *serveCommand) run(c *cli, args []string) error {
 	var redisClient *redis.Client
 	if cfg.redisURL != "" {
 		client, err := newRedisClient(cfg.redisURL)
-		if err != nil {
+		if err != nil { // checked by resolve already
 			return &usageError{msg: fmt.Sprintf("--redis: %v", err)}
 		}
 		defer client.Close()
@@ -528,9 +539,9 @@ func newServer(addr string, h http.Handler, logger *slog.Logger) *http.Server {
 	}
 }
 
-// resolve reads every setting, creating in the data directory what a
-// first start needs: the directory, the server ID, the key ring and the
-// example policies. A bad value is a usage error naming the setting.
+// resolve reads and checks every setting, writing nothing: a bad value
+// is a usage error naming the setting, in plain words. prepare then
+// creates what a first start needs.
 func (s *serveCommand) resolve(c *cli, logger *slog.Logger) (serveConfig, error) {
 	var cfg serveConfig
 	var err error
@@ -549,6 +560,12 @@ func (s *serveCommand) resolve(c *cli, logger *slog.Logger) (serveConfig, error)
 	if err != nil {
 		return cfg, err
 	}
+	if cfg.redisURL != "" {
+		if _, err := redisOptions(cfg.redisURL); err != nil {
+			_, label, _, _ := s.lookup(c, "redis")
+			return cfg, &usageError{msg: fmt.Sprintf("%s: %v", label, err)}
+		}
+	}
 	for _, a := range []struct{ name, addr string }{{"--listen", cfg.listen}, {"--admin-listen", cfg.adminListen}} {
 		if _, _, err := net.SplitHostPort(a.addr); err != nil {
 			return cfg, &usageError{msg: fmt.Sprintf("%s: %v", a.name, err)}
@@ -557,13 +574,13 @@ func (s *serveCommand) resolve(c *cli, logger *slog.Logger) (serveConfig, error)
 	if cfg.demoListen, err = resolveDemoListen(c, &s.settings); err != nil {
 		return cfg, err
 	}
-	if cfg.cookieSecure, err = resolveSetting(c, &s.settings, "cookie-secure", true, strconv.ParseBool); err != nil {
+	if cfg.cookieSecure, err = resolveSetting(c, &s.settings, "cookie-secure", true, parseBool); err != nil {
 		return cfg, err
 	}
 	if cfg.trustedProxies, err = resolveSetting(c, &s.settings, "trusted-proxies", nil, parsePrefixes); err != nil {
 		return cfg, err
 	}
-	if cfg.allowedOrigins, err = resolveSetting(c, &s.settings, "allowed-origins", nil, parseList); err != nil {
+	if cfg.allowedOrigins, err = resolveSetting(c, &s.settings, "allowed-origins", nil, parseOrigins); err != nil {
 		return cfg, err
 	}
 	// NewSMTP only parses: it neither connects nor puts the URL's
@@ -574,43 +591,52 @@ func (s *serveCommand) resolve(c *cli, logger *slog.Logger) (serveConfig, error)
 	if err != nil {
 		return cfg, err
 	}
+	if smtpNotifier != nil {
+		cfg.notifier = smtpNotifier
+	}
 	// Settings given explicitly are checked before anything is created
 	// in the data directory, so a typo leaves no half-made directory.
 	if err := s.checkGiven(c); err != nil {
 		return cfg, err
 	}
+	cfg.infoKeyPath = str("info-key", "")
+	return cfg, err
+}
+
+// prepare creates in the data directory what a first start needs (the
+// directory, the TOTP key, the server ID, the key ring, the example
+// policies, the mail folder) and loads them into cfg. It fails with a
+// usage error naming the setting when one found there is bad.
+func (s *serveCommand) prepare(c *cli, cfg *serveConfig, logger *slog.Logger) error {
+	var err error
 	if err := os.MkdirAll(cfg.dataDir, 0o700); err != nil {
-		return cfg, &usageError{msg: fmt.Sprintf("--data-dir: %v", err)}
+		return &usageError{msg: fmt.Sprintf("--data-dir: %v", err)}
 	}
 	// The TOTP key first: a bad one in the data directory stops start-up
 	// before anything else is created there.
 	if cfg.totpKey, err = s.totpKey(c, cfg.dataDir, logger); err != nil {
-		return cfg, err
+		return err
 	}
 	if cfg.serverID, err = s.serverID(c, cfg.dataDir, logger); err != nil {
-		return cfg, err
+		return err
 	}
 	if cfg.keys, err = s.keyRing(c, cfg.dataDir, logger); err != nil {
-		return cfg, err
+		return err
 	}
-	cfg.infoKeyPath = str("info-key", filepath.Join(cfg.dataDir, infoKeyFile))
-	if err != nil {
-		return cfg, err
+	if cfg.infoKeyPath == "" {
+		cfg.infoKeyPath = filepath.Join(cfg.dataDir, infoKeyFile)
 	}
-
-	if cfg.policies, err = s.policies(c, cfg, logger); err != nil {
-		return cfg, err
+	if cfg.policies, err = s.policies(c, *cfg, logger); err != nil {
+		return err
 	}
-	if smtpNotifier != nil {
-		cfg.notifier = smtpNotifier
-	} else {
+	if cfg.notifier == nil {
 		dir := filepath.Join(cfg.dataDir, mailDir)
 		if cfg.notifier, err = notify.NewFile(notify.FileConfig{Dir: dir, Now: c.now, Rand: c.random}); err != nil {
-			return cfg, &usageError{msg: fmt.Sprintf("--smtp (default: files in %s): %v", dir, err)}
+			return &usageError{msg: fmt.Sprintf("--smtp (default: files in %s): %v", dir, err)}
 		}
 		logger.Info("no --smtp: login codes and verification emails are written as .eml files", "dir", dir)
 	}
-	return cfg, nil
+	return nil
 }
 
 // checkGiven loads the key ring, server ID and policies when they are
@@ -858,24 +884,59 @@ func parseList(v string) ([]string, error) {
 	return out, nil
 }
 
-// parsePrefixes reads comma-separated CIDRs or single addresses.
+// parsePrefixes reads comma-separated CIDRs or single addresses. Its
+// errors say what is wrong in plain words, not in the netip package's.
 func parsePrefixes(v string) ([]netip.Prefix, error) {
 	items, _ := parseList(v)
 	out := make([]netip.Prefix, 0, len(items))
 	for _, item := range items {
-		if strings.Contains(item, "/") {
-			p, err := netip.ParsePrefix(item)
+		if addr, bits, ok := strings.Cut(item, "/"); ok {
+			a, err := netip.ParseAddr(addr)
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("%q is not a CIDR: %q is not an IP address (want such as 10.0.0.0/8 or 2001:db8::/32)", item, addr)
 			}
-			out = append(out, p.Masked())
+			n, err := strconv.Atoi(bits)
+			if err != nil || n < 0 || n > a.BitLen() || bits != strconv.Itoa(n) {
+				return nil, fmt.Errorf("%q is not a CIDR: the prefix length must be a number from 0 to %d", item, a.BitLen())
+			}
+			p, err := a.Prefix(n)
+			if err != nil || a.Zone() != "" {
+				return nil, fmt.Errorf("%q is not a CIDR (want such as 10.0.0.0/8 or 2001:db8::/32)", item)
+			}
+			out = append(out, p)
 			continue
 		}
 		a, err := netip.ParseAddr(item)
-		if err != nil {
-			return nil, err
+		if err != nil || a.Zone() != "" {
+			return nil, fmt.Errorf("%q is not an IP address or a CIDR (want such as 192.0.2.7 or 10.0.0.0/8)", item)
 		}
 		out = append(out, netip.PrefixFrom(a, a.BitLen()))
 	}
 	return out, nil
+}
+
+// parseBool reads a true/false setting; its error names the values
+// accepted, not strconv's.
+func parseBool(v string) (bool, error) {
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("%q is not true or false", v)
+	}
+	return b, nil
+}
+
+// parseOrigins reads comma-separated origins: scheme://host[:port], the
+// scheme http or https, nothing after the host. The gateway compares
+// them with the Origin header byte for byte, so anything else could
+// never match and is refused here, naming the setting.
+func parseOrigins(v string) ([]string, error) {
+	items, _ := parseList(v)
+	for _, o := range items {
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			u.Path != "" || u.RawQuery != "" || u.User != nil || u.Fragment != "" || u.Opaque != "" || u.ForceQuery {
+			return nil, fmt.Errorf("%q is not an origin: want scheme://host[:port] with the scheme http or https and no path, such as https://app.example.com", o)
+		}
+	}
+	return items, nil
 }
