@@ -255,24 +255,48 @@ func TestMigrations_versionsUnknownToThisBinary(t *testing.T) {
 	dbtest.EachEmpty(t, func(t *testing.T, d *db.DB) {
 		ctx := t.Context()
 		db.SetClock(d, func() time.Time { return fixedNow })
-		db.SetMigrations(d, withExtra(t, d.Dialect(), map[string]string{
-			"0002_newer.up.sql":   "CREATE TABLE newer_a (id INTEGER NOT NULL PRIMARY KEY);\n",
-			"0002_newer.down.sql": "DROP TABLE newer_a;\n",
-		}))
+		// A newer binary: every embedded migration and one more.
+		newer := fstest.MapFS{
+			"9998_newer.up.sql":   {Data: []byte("CREATE TABLE newer_a (id INTEGER NOT NULL PRIMARY KEY);\n")},
+			"9998_newer.down.sql": {Data: []byte("DROP TABLE newer_a;\n")},
+		}
+		embedded := db.EmbeddedMigrations(d.Dialect())
+		entries, err := fs.ReadDir(embedded, ".")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			b, err := fs.ReadFile(embedded, e.Name())
+			if err != nil {
+				t.Fatal(err)
+			}
+			newer[e.Name()] = &fstest.MapFile{Data: b}
+		}
+		db.SetMigrations(d, newer)
 		if _, err := d.MigrateUp(ctx); err != nil {
 			t.Fatal(err)
 		}
-		db.SetMigrations(d, db.EmbeddedMigrations(d.Dialect()))
+		db.SetMigrations(d, embedded)
 
-		expectStatus(t, d, []db.MigrationState{
-			{Version: 1, Name: "init", Applied: true, AppliedAt: fixedNow},
-			{Version: 2, Name: "newer", Applied: true, AppliedAt: fixedNow, Missing: true},
-		})
+		var want []db.MigrationState
+		for _, v := range embeddedVersions(t, d.Dialect()) {
+			status, err := d.MigrationStatus(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, st := range status {
+				if st.Version == v {
+					want = append(want, db.MigrationState{Version: v, Name: st.Name, Applied: true, AppliedAt: fixedNow})
+				}
+			}
+		}
+		want = append(want, db.MigrationState{Version: 9998, Name: "newer", Applied: true, AppliedAt: fixedNow, Missing: true})
+		expectStatus(t, d, want)
 		if applied, err := d.MigrateUp(ctx); err != nil || len(applied) != 0 {
 			t.Errorf("MigrateUp = %v, %v; want nothing to do", applied, err)
 		}
 		if _, err := d.MigrateDown(ctx); err == nil || !strings.Contains(err.Error(), "no migration file") {
-			t.Errorf("MigrateDown error = %v, want a refusal for version 2", err)
+			t.Errorf("MigrateDown error = %v, want a refusal for version 9998", err)
 		}
 		expectTable(t, d, "newer_a", true)
 	})

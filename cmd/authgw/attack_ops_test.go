@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"crypto/rand"
 	"fmt"
 	"net/http"
 	"os"
@@ -9,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/authgw/authgw/db/dbtest"
 )
 
 // TestAttackOps attacks a running `authgw serve` on the points of issue
@@ -24,6 +28,7 @@ func TestAttackOps(t *testing.T) {
 	t.Run("unauthenticated lockout", func(t *testing.T) { t.Parallel(); attackLockout(t) })
 	t.Run("revoked token revived", func(t *testing.T) { t.Parallel(); attackRevived(t) })
 	t.Run("refresh racing a password change", func(t *testing.T) { t.Parallel(); attackRefreshRace(t) })
+	t.Run("two instances, one database", func(t *testing.T) { t.Parallel(); attackTwoInstances(t) })
 }
 
 // newPlainServe bootstraps a data directory and starts serve on it with
@@ -218,4 +223,106 @@ func attackRefreshRace(t *testing.T) {
 		}
 	}
 	t.Logf("the refresh answered 200 in %d of %d trials", won, trials)
+}
+
+// serveOnce runs serve on dir with extra arguments and returns its exit
+// status and standard error, expecting it to stop by itself: one that
+// starts serving is stopped after 20 s (and reported as exit 0).
+func serveOnce(t *testing.T, dir string, extra ...string) (int, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var stdout, stderr lockedBuffer
+	env := environment{
+		lookupEnv: func(k string) (string, bool) {
+			v, ok := map[string]string{envDataDir: dir}[k]
+			return v, ok
+		},
+		now: time.Now, random: rand.Reader, stop: ctx,
+	}
+	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--cookie-secure", "false", "--demo-listen", "off"}, extra...)
+	code := run(args, strings.NewReader(""), &stdout, &stderr, env)
+	return code, stderr.String()
+}
+
+// copyMaterial copies the key material of one data directory to another.
+func copyMaterial(t *testing.T, from, to string, names ...string) {
+	t.Helper()
+	if err := os.MkdirAll(to, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		b, err := os.ReadFile(filepath.Join(from, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(to, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// attackTwoInstances (point 15): two serve processes with their own data
+// directories on one MariaDB database. The second must not start with
+// secrets of its own; with the first one's copied it starts, and a token
+// minted by one works at the other; a rotated ring (a key added) starts
+// too; a ring whose key has the same ID and another secret does not.
+func attackTwoInstances(t *testing.T) {
+	dsn := dbtest.MariaDBDSN(t)
+	base := t.TempDir()
+	dir1, dir2, dir3 := filepath.Join(base, "one"), filepath.Join(base, "two"), filepath.Join(base, "three")
+	creds := bootstrapFor(t, map[string]string{envDataDir: dir1, envDatabase: dsn})
+	gw1, _, _, _, _ := startServe(t, dir1, "--database", dsn, "--demo-listen", "off")
+	material := []string{keysFile, serverIDFile, totpKeyFile, infoKeyFile}
+
+	t.Logf("expect: a second instance with an empty data directory refuses to start (exit 2), naming the setting and how to share, and writes no secret")
+	code, stderr := serveOnce(t, dir2, "--database", dsn)
+	t.Logf("the refusal: %s", strings.TrimSpace(stderr[strings.LastIndex(strings.TrimSpace(stderr), "\n")+1:]))
+	if code != exitUsage || !strings.Contains(stderr, "other instances on this database") || !strings.Contains(stderr, "copy them from an existing instance") {
+		t.Fatalf("second instance: exit %d, stderr %q; want 2 and a line saying how to share the material", code, stderr)
+	}
+	for _, name := range material {
+		if _, err := os.Stat(filepath.Join(dir2, name)); !os.IsNotExist(err) {
+			t.Errorf("the refused instance wrote %s (%v)", name, err)
+		}
+	}
+
+	t.Logf("expect: with one differing secret (its own TOTP key) it refuses too, naming --totp-key")
+	copyMaterial(t, dir1, dir2, keysFile, serverIDFile, infoKeyFile)
+	if err := os.WriteFile(filepath.Join(dir2, totpKeyFile), []byte(strings.Repeat("ab", 32)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, stderr := serveOnce(t, dir2, "--database", dsn); code != exitUsage || !strings.Contains(stderr, "--totp-key: ") || !strings.Contains(stderr, "differs") {
+		t.Fatalf("instance with another TOTP key: exit %d, stderr %q; want 2 naming --totp-key", code, stderr)
+	}
+
+	t.Logf("expect: a ring with a key of the same ID and another secret is refused, naming --keys")
+	copyMaterial(t, dir1, dir2, totpKeyFile)
+	mustRun(t, invocation{args: []string{"keygen", "--id", "k1", "--out", filepath.Join(base, "other-k1.json")}})
+	copyMaterial(t, base, dir2, "other-k1.json")
+	if code, stderr := serveOnce(t, dir2, "--database", dsn, "--keys", filepath.Join(dir2, "other-k1.json")); code != exitUsage || !strings.Contains(stderr, "--keys: ") {
+		t.Fatalf("instance with another k1: exit %d, stderr %q; want 2 naming --keys", code, stderr)
+	}
+
+	t.Logf("expect: with the first instance's material copied, and its ring rotated (k2 added), the instance starts; a token minted by one works at the other")
+	copyMaterial(t, dir1, dir3, material...)
+	rotated := mustRun(t, invocation{args: []string{"keygen", "--id", "k2", "--add", filepath.Join(dir1, keysFile)}})
+	if err := os.WriteFile(filepath.Join(dir3, keysFile), []byte(rotated), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	gw3, _, _, _, _ := startServe(t, dir3, "--database", dsn, "--demo-listen", "off")
+	one := &attackSuite{addr: strings.TrimPrefix(gw1, "http://")}
+	three := &attackSuite{addr: strings.TrimPrefix(gw3, "http://")}
+	one.system = attackClient{creds.ClientID, creds.ClientSecret}.basic()
+	three.system = one.system
+	const from = "127.0.0.63"
+	at1 := attackSessionFrom(t, one.login(t, from, loginEmail, loginPassword, newState(t)), http.StatusOK)
+	if r := three.call(t, from, "GET", "/accounts/v1/users/current", three.auth(at1, "GET"), ""); r.status != http.StatusOK {
+		t.Errorf("a token minted by instance one at instance three = %d %s, want 200", r.status, r.body)
+	}
+	at3 := attackSessionFrom(t, three.login(t, from, loginEmail, loginPassword, newState(t)), http.StatusOK)
+	t.Logf("instance three mints with k2; instance one (ring k1 only) refuses those tokens until it is given the rotated ring, as a rotation goes")
+	if r := three.call(t, from, "GET", "/accounts/v1/users/current", three.auth(at3, "GET"), ""); r.status != http.StatusOK {
+		t.Errorf("instance three's own token = %d %s, want 200", r.status, r.body)
+	}
 }

@@ -44,7 +44,8 @@ const serveUsage = `Usage: authgw serve [--listen ADDR] [--admin-listen ADDR] [-
                     [--data-dir DIR] [--server-id ID] [--keys FILE] [--policies DIR]
                     [--redis URL] [--trusted-proxies CIDRS] [--allowed-origins ORIGINS]
                     [--cookie-secure BOOL] [--smtp URL] [--totp-key FILE]
-                    [--info-key FILE] [--demo-listen ADDR|off] [--config FILE]
+                    [--info-key FILE] [--demo-listen ADDR|off]
+                    [--replace-shared-material BOOL] [--config FILE]
 
 Runs the gateway and the accounts service. Every request to
 /<api>/v<N>/... is checked (client credentials, restrictions, rate limit,
@@ -59,6 +60,17 @@ SQLite database, a key ring (keys.json), a server ID (server-id), the
 request-info signing key (info-key.pem), the TOTP secret key (totp-key),
 the example policies (policies/) and, without --smtp, the mail directory
 (mail/), and says so. Every later start reuses them.
+
+Several instances on one database must share the server ID, the key
+ring, the TOTP key and the request-info key: the database keeps a
+fingerprint of each (never the material), recorded by the first
+instance, and an instance whose material differs, or that has none yet,
+stops with one line saying which. Copy the four files from the first
+instance's data directory, or set the four settings. A key ring may add
+keys (a rotation): the new key's fingerprint is recorded. After a
+deliberate change of the server ID (it revokes every token), the TOTP
+key or the request-info key, start one instance with
+--replace-shared-material true: its material becomes the one to share.
 
 Revoked sessions and users (logout, password change, deleted users) are
 read from the database every second by every gateway; with --redis they
@@ -98,6 +110,10 @@ Settings (flag, else AUTHGW_<NAME>, else the config file, else the default):
                            X-Auth-Info and keeps notes in memory. When no API named
                            demo is registered, serve registers it as demo v1; it
                            never changes an existing demo
+  --replace-shared-material BOOL
+                           record this instance's server ID, key ring, TOTP key
+                           and request-info key as the ones every instance on the
+                           database must share (default false)
   --config FILE            JSON config file with the keys above (else AUTHGW_CONFIG)
 
 It stops on SIGINT or SIGTERM, draining requests in flight for up to 30 s.
@@ -133,6 +149,10 @@ const (
 // serveCommand is "authgw serve".
 type serveCommand struct {
 	settings
+	// shared holds the fingerprints of the key material the instances on
+	// this database share (see material.go), read before the data
+	// directory is filled: material they share is never generated anew.
+	shared map[string]db.Fingerprint
 }
 
 func (s *serveCommand) flagSet() *flag.FlagSet {
@@ -143,6 +163,7 @@ func (s *serveCommand) flagSet() *flag.FlagSet {
 		"policies", "redis", "trusted-proxies", "allowed-origins", "cookie-secure", "smtp", "totp-key", "info-key", "demo-listen"} {
 		s.define(fs, name, name)
 	}
+	s.define(fs, "replace-shared-material", "replace-shared-material")
 	s.defineConfig(fs)
 	return fs
 }
@@ -165,6 +186,9 @@ type serveConfig struct {
 	totpKey  []byte
 	// demoListen is the demo backend's address, "" when it is off.
 	demoListen string
+	// replaceShared records this instance's key material as the one the
+	// instances on the database share (material.go).
+	replaceShared bool
 }
 
 func (s *serveCommand) run(c *cli, args []string) error {
@@ -209,21 +233,37 @@ func (s *serveCommand) run(c *cli, args []string) error {
 		return err
 	}
 	defer store.Close()
+	// Migrated before the data directory is filled, so that the shared
+	// material's fingerprints can be read (material.go); said after it,
+	// so that a bad file there is the only line.
+	applied, err := store.MigrateUp(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if s.shared, err = store.SharedMaterial(ctx); err != nil {
+		return fmt.Errorf("reading the shared key material's fingerprints: %w", err)
+	}
 	if err := s.prepare(c, &cfg, logger); err != nil {
 		return err
 	}
-	if applied, err := store.MigrateUp(ctx); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	} else if len(applied) > 0 {
+	if len(applied) > 0 {
 		logger.Info("database migrated", "applied", fmt.Sprint(applied))
 	}
 
+	if _, err := os.Stat(cfg.infoKeyPath); errors.Is(err, fs.ErrNotExist) {
+		if err := s.missingMaterial("--info-key", materialInfoKey); err != nil {
+			return err
+		}
+	}
 	key, created, err := requestinfo.LoadOrCreateKey(cfg.infoKeyPath)
 	if err != nil {
 		return fmt.Errorf("--info-key: %w", err)
 	}
 	if created {
 		logger.Warn("created a request-info signing key; back it up with the data directory", "file", cfg.infoKeyPath)
+	}
+	if err := checkSharedMaterial(ctx, store, cfg, &key.PublicKey, cfg.replaceShared, c.now(), logger); err != nil {
+		return err
 	}
 	signer, err := requestinfo.NewSigner(requestinfo.SignerConfig{Key: key, Issuer: "authgw:" + cfg.serverID})
 	if err != nil {
@@ -577,6 +617,9 @@ func (s *serveCommand) resolve(c *cli, logger *slog.Logger) (serveConfig, error)
 	if cfg.cookieSecure, err = resolveSetting(c, &s.settings, "cookie-secure", true, parseBool); err != nil {
 		return cfg, err
 	}
+	if cfg.replaceShared, err = resolveSetting(c, &s.settings, "replace-shared-material", false, parseBool); err != nil {
+		return cfg, err
+	}
 	if cfg.trustedProxies, err = resolveSetting(c, &s.settings, "trusted-proxies", nil, parsePrefixes); err != nil {
 		return cfg, err
 	}
@@ -697,13 +740,21 @@ func (s *serveCommand) serverID(c *cli, dir string, logger *slog.Logger) (string
 		case readErr == nil:
 			id, label = strings.TrimSpace(string(b)), path
 		case errors.Is(readErr, fs.ErrNotExist):
+			if err := s.missingMaterial("--server-id", materialServerID); err != nil {
+				return "", err
+			}
 			var buf [6]byte
 			if _, err := io.ReadFull(c.random, buf[:]); err != nil {
 				return "", err
 			}
 			id, label = "authgw-"+hex.EncodeToString(buf[:]), path
-			if err := os.WriteFile(path, []byte(id+"\n"), 0o600); err != nil {
+			created, existing, err := createSecretFile(path, []byte(id+"\n"))
+			if err != nil {
 				return "", fmt.Errorf("--server-id: %w", err)
+			}
+			if !created { // another process made it first
+				id = strings.TrimSpace(string(existing))
+				break
 			}
 			logger.Warn("created a server ID", "file", path, "server_id", id)
 		default:
@@ -743,6 +794,9 @@ func (s *serveCommand) keyRing(c *cli, dir string, logger *slog.Logger) (*mint.K
 	if !errors.Is(err, fs.ErrNotExist) {
 		return nil, &usageError{msg: fmt.Sprintf("--keys (from the data directory): %v", err)}
 	}
+	if err := s.missingMaterial("--keys", materialKeyPref); err != nil {
+		return nil, err
+	}
 	if ring, err = mint.GenerateKeyRing("k1", c.random); err != nil {
 		return nil, err
 	}
@@ -750,8 +804,15 @@ func (s *serveCommand) keyRing(c *cli, dir string, logger *slog.Logger) (*mint.K
 	if err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(path, append(b, '\n'), 0o600); err != nil {
+	created, _, err := createSecretFile(path, append(b, '\n'))
+	if err != nil {
 		return nil, fmt.Errorf("--keys: %w", err)
+	}
+	if !created { // another process made it first
+		if ring, err = mint.LoadKeyRing(path); err != nil {
+			return nil, &usageError{msg: fmt.Sprintf("--keys (from the data directory): %v", err)}
+		}
+		return ring, nil
 	}
 	logger.Warn("created a key ring: it signs every token; back it up and keep it secret", "file", path)
 	return ring, nil
@@ -772,6 +833,9 @@ func (s *serveCommand) totpKey(c *cli, dir string, logger *slog.Logger) ([]byte,
 	}
 	b, err := os.ReadFile(path)
 	if !found && errors.Is(err, fs.ErrNotExist) {
+		if err := s.missingMaterial("--totp-key", materialTOTPKey); err != nil {
+			return nil, err
+		}
 		return createTOTPKey(c, path, logger)
 	}
 	if err != nil {
@@ -791,27 +855,15 @@ func createTOTPKey(c *cli, path string, logger *slog.Logger) ([]byte, error) {
 	if _, err := io.ReadFull(c.random, key); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		b, err := os.ReadFile(path)
-		if err == nil {
-			key, err = parseTOTPKey(b)
-		}
-		if err != nil {
+	created, existing, err := createSecretFile(path, []byte(hex.EncodeToString(key)+"\n"))
+	if err != nil {
+		return nil, fmt.Errorf("--totp-key: %w", err)
+	}
+	if !created {
+		if key, err = parseTOTPKey(existing); err != nil {
 			return nil, &usageError{msg: fmt.Sprintf("--totp-key (from the data directory): %s: %v", path, err)}
 		}
 		return key, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("--totp-key: %w", err)
-	}
-	_, err = f.WriteString(hex.EncodeToString(key) + "\n")
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(path)
-		return nil, fmt.Errorf("--totp-key: %w", err)
 	}
 	logger.Warn("created a TOTP key: it seals the users' TOTP secrets; back it up and keep it secret", "file", path)
 	return key, nil

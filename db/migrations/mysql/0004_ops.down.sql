@@ -1,3 +1,5 @@
+DROP TABLE IF EXISTS shared_material;
+
 -- Back to the two subject kinds of 0001: rows of the other kinds go.
 DELETE FROM regulation_failures WHERE subject_kind NOT IN ('account', 'ip');
 DELETE FROM regulation_bans WHERE subject_kind NOT IN ('account', 'ip');

@@ -1,3 +1,5 @@
+DROP TABLE IF EXISTS shared_material;
+
 -- Back to the two subject kinds of 0001: rows of the other kinds go.
 CREATE TABLE regulation_failures_old (
   id           TEXT    NOT NULL PRIMARY KEY,

@@ -40,3 +40,15 @@ INSERT INTO regulation_bans_new (subject_kind, subject, until_ms)
 DROP TABLE regulation_bans;
 ALTER TABLE regulation_bans_new RENAME TO regulation_bans;
 CREATE INDEX regulation_bans_until_idx ON regulation_bans (until_ms);
+
+-- Fingerprints of the key material every instance on this database must
+-- share (server ID, TOTP key, request-info key, each key of the ring by
+-- its ID): HMAC-SHA256 of the material under a fixed label, never the
+-- material. The first instance records them; every later start compares.
+CREATE TABLE shared_material (
+  name        TEXT    NOT NULL PRIMARY KEY,
+  fingerprint TEXT    NOT NULL,
+  created_ms  INTEGER NOT NULL,
+  CONSTRAINT shared_material_name_len CHECK (length(name) <= 80),
+  CONSTRAINT shared_material_fingerprint_len CHECK (length(fingerprint) = 64)
+) STRICT;
