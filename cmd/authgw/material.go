@@ -52,7 +52,7 @@ const (
 
 // materialHelp ends every refusal: how to share the material.
 const materialHelp = "every instance on one database needs the same server-id, keys.json, totp-key and info-key.pem: " +
-	"copy them from an existing instance's data directory, or set --server-id, --keys, --totp-key and --info-key (see the README, \"Several instances on one database\")"
+	"copy them from an existing instance's data directory, or set --server-id, --keys, --totp-key and --info-key (see the README, \"What the instances share\")"
 
 // fingerprint is the fingerprint of one piece of material.
 func fingerprint(name string, material []byte) string {
