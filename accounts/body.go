@@ -43,11 +43,67 @@ func readBody(c echo.Context) (*body, error) {
 	if len(raw) == 0 || raw[0] != '{' {
 		return nil, apiError(http.StatusBadRequest, CodeBadBody, `"data" must be a JSON object.`)
 	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &fields); err != nil {
-		return nil, apiError(http.StatusBadRequest, CodeBadBody, "The body is not valid JSON.")
+	fields, err := members(raw)
+	if err != nil {
+		return nil, apiError(http.StatusBadRequest, CodeBadBody, "The body is not valid JSON, or names a member twice.")
 	}
 	return &body{fields: fields, known: map[string]bool{}}, nil
+}
+
+// errNotObject is the error of members for anything but one JSON object
+// with distinct member names.
+var errNotObject = errors.New("not a JSON object with distinct member names")
+
+// members returns the members of the JSON object raw, by their exact
+// names. encoding/json matches struct fields to member names without
+// regard to case ({"DATA":...} fills Data) and keeps the last of two
+// members of one name, so that two readers of one body could see two
+// different requests: members is used instead wherever a body is read.
+// It fails with errNotObject when raw is not one object, has data after
+// it, or names a member twice.
+func members(raw []byte) (map[string]json.RawMessage, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, errNotObject
+	}
+	out := map[string]json.RawMessage{}
+	for dec.More() {
+		tok, err := dec.Token()
+		name, ok := tok.(string)
+		if err != nil || !ok {
+			return nil, errNotObject
+		}
+		if _, dup := out[name]; dup {
+			return nil, errNotObject
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, errNotObject
+		}
+		out[name] = v
+	}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
+		return nil, errNotObject
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errNotObject
+	}
+	return out, nil
+}
+
+// onlyMembers returns the members of the JSON object raw (see members)
+// when every name is one of names, exactly; ok is false otherwise.
+func onlyMembers(raw []byte, names ...string) (m map[string]json.RawMessage, ok bool) {
+	m, err := members(raw)
+	if err != nil {
+		return nil, false
+	}
+	for name := range m {
+		if !slices.Contains(names, name) {
+			return nil, false
+		}
+	}
+	return m, true
 }
 
 // readData reads the body and returns its "data" member (any JSON value,
@@ -72,21 +128,19 @@ func readData(c echo.Context) (json.RawMessage, error) {
 	if !utf8.Valid(data) {
 		return nil, apiError(http.StatusBadRequest, CodeBadBody, "The body is not valid UTF-8.")
 	}
-	var envelopeIn struct {
-		Data json.RawMessage `json:"data"`
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&envelopeIn); err != nil {
+	// Member names match exactly: {"DATA": ...} is not {"data": ...}.
+	top, ok := onlyMembers(data, "data")
+	if !ok {
+		if !json.Valid(data) {
+			return nil, apiError(http.StatusBadRequest, CodeBadBody, "The body is not one JSON value.")
+		}
 		return nil, apiError(http.StatusBadRequest, CodeBadBody, `The body must be a JSON object {"data": ...} with no other member.`)
 	}
-	if dec.More() {
-		return nil, apiError(http.StatusBadRequest, CodeBadBody, "The body has data after its JSON value.")
-	}
-	if len(bytes.TrimSpace(envelopeIn.Data)) == 0 {
+	d := bytes.TrimSpace(top["data"])
+	if len(d) == 0 {
 		return nil, apiError(http.StatusBadRequest, CodeBadBody, `The body has no "data".`)
 	}
-	return bytes.TrimSpace(envelopeIn.Data), nil
+	return d, nil
 }
 
 // obstruct records a problem with a field.
@@ -262,25 +316,35 @@ func (b *body) relation(name, typ string, required bool) string {
 		}
 		return ""
 	}
-	var rel struct {
-		Data *struct {
-			Type string `json:"type"`
-			ID   string `json:"id"`
-		} `json:"data"`
+	var relType, relID string
+	outer, ok := onlyMembers(v, "data")
+	var inner map[string]json.RawMessage
+	if ok {
+		inner, ok = onlyMembers(outer["data"], "type", "id")
 	}
-	dec := json.NewDecoder(bytes.NewReader(v))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&rel); err != nil || rel.Data == nil {
+	if ok {
+		ok = optionalString(inner["type"], &relType) && optionalString(inner["id"], &relID)
+	}
+	if !ok {
 		b.obstruct(name, ObstructionWrongType, fmt.Sprintf(`%s must be {"data":{"type":%q,"id":"..."}}.`, name, typ))
 		return ""
 	}
 	switch {
-	case rel.Data.Type != "" && rel.Data.Type != typ:
+	case relType != "" && relType != typ:
 		b.obstruct(name, ObstructionMismatch, fmt.Sprintf("%s.data.type must be %q.", name, typ))
-	case rel.Data.ID == "" || len(rel.Data.ID) > 64 || hasControl(rel.Data.ID):
+	case relID == "" || len(relID) > 64 || hasControl(relID):
 		b.obstruct(name, ObstructionInvalid, name+".data.id must be an ID.")
 	default:
-		return rel.Data.ID
+		return relID
 	}
 	return ""
+}
+
+// optionalString reads a member that is absent, null or a string into
+// s; false for another type.
+func optionalString(raw json.RawMessage, s *string) bool {
+	if raw == nil || string(raw) == "null" {
+		return true
+	}
+	return json.Unmarshal(raw, s) == nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -97,8 +98,47 @@ func validState(s string) bool {
 
 // regulated checks the subjects' bans: 429 TOO-MANY-FAILURES with
 // Retry-After while one is banned, 503 when the regulator cannot tell.
+// The first call of a request then waits out the delay of an account
+// that strangers have been failing against (regulation.Delay): a delay
+// slows every guess at the account and never refuses its owner. Later
+// calls of the request (verifyGuessed checks again once it holds a
+// hashing slot) do not wait, so that no one sleeps holding a slot: a
+// step must call regulated before it takes one.
 func (s *Service) regulated(r *request, subjects ...regulation.Subject) error {
-	err := s.cfg.Regulator.Check(r.ctx(), subjects...)
+	if err := s.refusal(r, s.cfg.Regulator.Check(r.ctx(), subjects...)); err != nil {
+		return err
+	}
+	return s.refusal(r, s.waitDelay(r, subjects))
+}
+
+// delayedKey marks the context of a request that has waited out its
+// account delay.
+type delayedKey struct{}
+
+// waitDelay waits, once per request, for the accounts' delay.
+func (s *Service) waitDelay(r *request, subjects []regulation.Subject) error {
+	ctx := r.ctx()
+	if ctx.Value(delayedKey{}) != nil || !slices.ContainsFunc(subjects, func(s regulation.Subject) bool { return s.Kind == regulation.KindAccount }) {
+		return nil
+	}
+	r.SetRequest(r.Request().WithContext(context.WithValue(ctx, delayedKey{}, true)))
+	d, err := s.cfg.Regulator.Delay(ctx, subjects...)
+	if err != nil || d <= 0 {
+		return err
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return apiError(http.StatusServiceUnavailable, CodeUnavailable, "")
+	}
+}
+
+// refusal maps a regulator's answer to the step's: nil, 429
+// TOO-MANY-FAILURES with Retry-After for a ban, the error otherwise.
+func (s *Service) refusal(r *request, err error) error {
 	var banned *regulation.BannedError
 	switch {
 	case err == nil:
@@ -130,8 +170,10 @@ func accountSubject(key string) regulation.Subject {
 // emailStep sends a login code to the address when it belongs to a user.
 // The answer is the same, and as fast, whether or not it does: the
 // lookup and the email happen in the background, after the answer.
-// Asking for codes counts against the address and the IP like failures
-// do, so the step cannot bomb a mailbox.
+// Asking for a code is not a failure: it is counted per address and per
+// source apart from failures (regulation.RequestCode), so the step
+// cannot bomb a mailbox, and strangers asking for codes for someone's
+// address leave their password step open.
 func (s *Service) emailStep(r *request, b *body, state string) error {
 	raw := b.str("email", true, db.MaxEmailLength)
 	email, err := db.NormalizeEmail(raw)
@@ -141,16 +183,15 @@ func (s *Service) emailStep(r *request, b *body, state string) error {
 	if err := b.done(); err != nil {
 		return err
 	}
-	subjects := []regulation.Subject{accountSubject(email), ipSubject(r.caller)}
-	if err := s.regulated(r, subjects...); err != nil {
-		return err
-	}
 	select {
 	case s.mailSlots <- struct{}{}:
 	default:
 		return apiError(http.StatusServiceUnavailable, CodeUnavailable, "")
 	}
-	s.failed(r, StepEmail, subjects...)
+	if err := s.cfg.Regulator.RequestCode(r.ctx(), accountSubject(email), ipSubject(r.caller)); err != nil {
+		<-s.mailSlots
+		return s.refusal(r, err)
+	}
 	var jitter [1]byte
 	if _, err := io.ReadFull(s.cfg.Rand, jitter[:]); err != nil {
 		<-s.mailSlots
@@ -327,7 +368,7 @@ func (s *Service) passwordStep(r *request, b *body, state string) error {
 	if u.BannedMs != 0 {
 		return apiError(http.StatusUnauthorized, CodeUserBanned, "The account is banned.")
 	}
-	if err := s.regulated(r, accountSubject(u.ID)); err != nil {
+	if err := s.regulated(r, accountSubject(u.ID), ipSubject(r.caller)); err != nil {
 		return err
 	}
 	if rehash {
@@ -366,7 +407,7 @@ func (s *Service) totpStep(r *request, b *body, state string) error {
 		return apiError(http.StatusUnauthorized, CodeCodeInvalid, "The flow code is wrong or has expired; start again.")
 	}
 	account := accountSubject(c.UserID)
-	if err := s.regulated(r, account); err != nil {
+	if err := s.regulated(r, account, ipSubject(r.caller)); err != nil {
 		return err
 	}
 	if err := s.checkTOTP(r, c.UserID, otp); err != nil {

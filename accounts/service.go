@@ -82,7 +82,8 @@ type Config struct {
 	// gateways see changes at their next refresh.
 	Announce func(ctx context.Context)
 	// MaxTokenLifetime is the longest lifetime of a minted token: a
-	// revocation (user deleted, session ended) is kept that long. Optional.
+	// revocation (user deleted, session ended) is kept that long, plus
+	// the verifier's default clock skew and a margin. Optional.
 	// Default DefaultMaxTokenLifetime (1 h).
 	MaxTokenLifetime time.Duration
 	// MaxMemberships bounds the organizations a user belongs to, and
@@ -308,8 +309,16 @@ func (s *Service) newClientSecret() (secret, hash string, err error) {
 	return secret, hex.EncodeToString(sum[:]), nil
 }
 
+// revocationMargin is kept on top of the token lifetime and the
+// verifier's clock skew, for clocks of instances that drift apart.
+const revocationMargin = 30 * time.Second
+
 // revocationExpiresMs is when a revocation made now can be forgotten:
-// every token it could refuse has expired by then.
+// every token it could refuse has expired by then, and the verifier no
+// longer accepts it either, which it does up to its clock skew past the
+// token's time-before (verifier.DefaultSkew), plus a margin. Counting the
+// lifetime alone, a token revoked just after it was minted worked again
+// for the skew after the revocation was dropped.
 func (s *Service) revocationExpiresMs() int64 {
-	return s.cfg.Now().Add(s.cfg.MaxTokenLifetime).UnixMilli()
+	return s.cfg.Now().Add(s.cfg.MaxTokenLifetime + verifier.DefaultSkew + revocationMargin).UnixMilli()
 }

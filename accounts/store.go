@@ -2,6 +2,7 @@ package accounts
 
 import (
 	"context"
+	"time"
 
 	"github.com/authgw/authgw/accounts/regulation"
 	"github.com/authgw/authgw/db"
@@ -120,10 +121,15 @@ type LoginStore interface {
 	UseTOTPStep(ctx context.Context, userID string, step int64) error
 }
 
-// Regulator counts failed login steps and bans (regulation.Regulator).
+// Regulator counts failed login steps and bans (regulation.Regulator):
+// bans fall on a source and on an account from a source; an account's
+// failures from everywhere only delay its checks (Delay); requests for a
+// login code are counted apart (RequestCode).
 type Regulator interface {
 	Check(ctx context.Context, subjects ...regulation.Subject) error
+	Delay(ctx context.Context, subjects ...regulation.Subject) (time.Duration, error)
 	Fail(ctx context.Context, step string, subjects ...regulation.Subject) error
+	RequestCode(ctx context.Context, subjects ...regulation.Subject) error
 }
 
 var _ Regulator = (*regulation.Regulator)(nil)

@@ -262,6 +262,17 @@ func (s *Service) revokeUser(r *request, userID, reason string) error {
 		return err
 	}
 	s.cfg.Revoked(r.ctx(), db.Revocation{Kind: db.RevokeUser, Subject: userID, NotBeforeMs: now.UnixMilli(), ExpiresMs: expires, CreatedMs: now.UnixMilli()})
+	// The store revoked each session it invalidated too: a refresh that
+	// won the race against this change mints after now, which the user
+	// revocation alone lets through. Tell the gateways at once rather
+	// than at their next poll of the feed.
+	if sessions, err := s.cfg.Store.ListUserSessions(r.ctx(), userID); err == nil {
+		for _, sess := range sessions {
+			if sess.InvalidatedMs == now.UnixMilli() {
+				s.cfg.Revoked(r.ctx(), db.Revocation{Kind: db.RevokeSession, Subject: sess.ID, NotBeforeMs: now.UnixMilli(), ExpiresMs: expires, CreatedMs: now.UnixMilli()})
+			}
+		}
+	}
 	return nil
 }
 
@@ -306,6 +317,22 @@ func (s *Service) logout(r *request) error {
 // maxLogoutItems bounds a logout body's list.
 const maxLogoutItems = 32
 
+// exactLogoutItems reports whether every item of a logout list names
+// only "t" and "value", exactly and once each (encoding/json alone would
+// take {"T":...} for t).
+func exactLogoutItems(raw json.RawMessage) bool {
+	var list []json.RawMessage
+	if json.Unmarshal(raw, &list) != nil {
+		return false
+	}
+	for _, it := range list {
+		if _, ok := onlyMembers(it, "t", "value"); !ok {
+			return false
+		}
+	}
+	return true
+}
+
 // logoutTargets reads the sessions a logout names.
 func (s *Service) logoutTargets(r *request) ([]string, error) {
 	if r.Request().ContentLength == 0 {
@@ -321,7 +348,7 @@ func (s *Service) logoutTargets(r *request) ([]string, error) {
 	var items []logoutItem
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&items); err != nil || len(items) == 0 || len(items) > maxLogoutItems {
+	if err := dec.Decode(&items); err != nil || len(items) == 0 || len(items) > maxLogoutItems || !exactLogoutItems(raw) {
 		return nil, apiError(http.StatusBadRequest, CodeBadBody,
 			fmt.Sprintf(`"data" must be a list of 1 to %d {"t":"refresh-tokens"|"sessions","value":"..."}.`, maxLogoutItems))
 	}

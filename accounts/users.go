@@ -1,6 +1,7 @@
 package accounts
 
 import (
+	"crypto/subtle"
 	"errors"
 	"net/http"
 	"slices"
@@ -89,6 +90,12 @@ func (s *Service) createUser(r *request) error {
 	pw, hasPassword := b.secret("password", false, password.MaxLength), b.has("password")
 	if hasPassword && len(b.obs) == before {
 		checkNewPassword(b, "password", pw, name, addr)
+	}
+	// The original auth-gateway's forms send passwordConf: optional, and
+	// when sent it must equal password.
+	if conf := b.secret("passwordConf", false, password.MaxLength); b.has("passwordConf") &&
+		subtle.ConstantTimeCompare([]byte(conf), []byte(pw)) != 1 {
+		b.obstruct("passwordConf", ObstructionMismatch, "passwordConf must equal password.")
 	}
 	referrer := b.str("referrer", false, 64)
 	if referrer == "" {

@@ -45,8 +45,9 @@ func TestDeleteRevokesSessions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(feed) != 2 {
-			t.Errorf("feed has %d entries, want 2: %+v", len(feed), feed)
+		// The user's session, the user, the client's session.
+		if len(feed) != 3 {
+			t.Errorf("feed has %d entries, want 3: %+v", len(feed), feed)
 		}
 	})
 }

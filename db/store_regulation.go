@@ -13,13 +13,21 @@ const (
 	// RegulateAccount regulates an account; the subject is the user ID
 	// or the normalized email address that was tried.
 	RegulateAccount = "account"
-	// RegulateIP regulates a client IP address.
+	// RegulateIP regulates a client source: an IPv4 address or an IPv6
+	// /64.
 	RegulateIP = "ip"
+	// RegulateAccountIP regulates one account from one source; the
+	// subject is a hash of both.
+	RegulateAccountIP = "account-ip"
+	// RegulateMail counts the login codes asked for an address.
+	RegulateMail = "mail"
+	// RegulateMailIP counts the login codes asked from a source.
+	RegulateMailIP = "mail-ip"
 )
 
 // RecordFailure records one failed login step (password, code, totp...,
-// at most 16 characters) of the subject (kind RegulateAccount or
-// RegulateIP; subject at most 320 characters) at ms. The row's ID is a
+// at most 16 characters) of the subject (one of the Regulate kinds;
+// subject at most 320 characters) at ms. The row's ID is a
 // UUIDv7 of ms with random bits from crypto/rand; nothing refers to it.
 // It fails with ErrInvalid for an unknown kind or a value too long.
 func (s *DB) RecordFailure(ctx context.Context, kind, subject, step string, ms int64) error {

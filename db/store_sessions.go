@@ -306,18 +306,25 @@ func (s *DB) InvalidateSession(ctx context.Context, id, reason string, nowMs, re
 }
 
 // InvalidateUserSessions invalidates every live session of the user (not
-// invalidated, not expired at nowMs) for reason, and appends one user
-// revocation to the feed, refusing every token of the user issued before
-// nowMs until revocationExpiresMs, in one transaction. The revocation is
+// invalidated, not expired at nowMs) for reason, and appends to the feed
+// a session revocation for each of them and one user revocation,
+// refusing every token of the user issued before nowMs, all until
+// revocationExpiresMs, in one transaction. The user revocation is
 // appended even when no session was live, since tokens may outlive their
-// session's row. It returns the number of sessions invalidated. It does
-// not check that the user exists (revoking a deleted user is the point);
-// it fails with ErrInvalid when reason is too long.
+// session's row. The session revocations cut each session's whole
+// family, whenever its tokens were minted: a refresh that rotated a
+// token just before this transaction (RotateRefreshToken locks the
+// session row, which this waits for) mints its tokens after nowMs, which
+// the user revocation alone would let through; a refresh after it finds
+// the session invalidated. It returns the number of sessions
+// invalidated. It does not check that the user exists (revoking a
+// deleted user is the point); it fails with ErrInvalid when reason is
+// too long.
 func (s *DB) InvalidateUserSessions(ctx context.Context, userID, reason string, nowMs, revocationExpiresMs int64) (int64, error) {
 	var n int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		n, err = invalidateUserSessions(ctx, tx, userID, reason, nowMs, revocationExpiresMs)
+		n, err = s.invalidateUserSessions(ctx, tx, userID, reason, nowMs, revocationExpiresMs)
 		return err
 	})
 	if err != nil {
@@ -328,14 +335,8 @@ func (s *DB) InvalidateUserSessions(ctx context.Context, userID, reason string, 
 
 // invalidateUserSessions is InvalidateUserSessions inside the caller's
 // transaction, so a user's deletion and its revocation are one write.
-func invalidateUserSessions(ctx context.Context, tx *sql.Tx, userID, reason string, nowMs, revocationExpiresMs int64) (int64, error) {
-	res, err := tx.ExecContext(ctx,
-		"UPDATE sessions SET invalidated_ms = ?, invalidated_reason = ? WHERE user_id = ? AND invalidated_ms IS NULL AND expires_ms > ?",
-		nowMs, nullString(reason), userID, nowMs)
-	if err != nil {
-		return 0, err
-	}
-	n, err := res.RowsAffected()
+func (s *DB) invalidateUserSessions(ctx context.Context, tx *sql.Tx, userID, reason string, nowMs, revocationExpiresMs int64) (int64, error) {
+	n, err := s.invalidateSessionsWhere(ctx, tx, "user_id", userID, reason, nowMs, revocationExpiresMs)
 	if err != nil {
 		return 0, err
 	}
@@ -349,9 +350,19 @@ func invalidateUserSessions(ctx context.Context, tx *sql.Tx, userID, reason stri
 // every live session made with the client, and appends one session
 // revocation for each, so the gateways refuse their tokens.
 func (s *DB) invalidateClientSessions(ctx context.Context, tx *sql.Tx, clientID, reason string, nowMs, revocationExpiresMs int64) (int64, error) {
+	return s.invalidateSessionsWhere(ctx, tx, "client_id", clientID, reason, nowMs, revocationExpiresMs)
+}
+
+// invalidateSessionsWhere invalidates, inside the caller's transaction,
+// every live session whose column (user_id or client_id) is value,
+// locking their rows, and appends one session revocation for each.
+func (s *DB) invalidateSessionsWhere(ctx context.Context, tx *sql.Tx, column, value, reason string, nowMs, revocationExpiresMs int64) (int64, error) {
+	if column != "user_id" && column != "client_id" {
+		return 0, fmt.Errorf("%w: sessions by %q", ErrInvalid, column)
+	}
 	rows, err := tx.QueryContext(ctx,
-		"SELECT id FROM sessions WHERE client_id = ? AND invalidated_ms IS NULL AND expires_ms > ?"+s.forUpdate(),
-		clientID, nowMs)
+		"SELECT id FROM sessions WHERE "+column+" = ? AND invalidated_ms IS NULL AND expires_ms > ?"+s.forUpdate(),
+		value, nowMs)
 	if err != nil {
 		return 0, err
 	}

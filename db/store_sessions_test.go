@@ -430,13 +430,21 @@ func TestInvalidateUserSessions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := db.Revocation{Kind: db.RevokeUser, Subject: "u1", NotBeforeMs: authNow, ExpiresMs: authNow + 2000, CreatedMs: authNow}
-		if len(revs) != 1 {
-			t.Fatalf("revocations = %+v, want one", revs)
+		// One per session invalidated (so that a refresh racing the
+		// invalidation cannot mint working tokens), then the user's.
+		want := []db.Revocation{
+			{Kind: db.RevokeSession, Subject: "a", NotBeforeMs: authNow, ExpiresMs: authNow + 2000, CreatedMs: authNow},
+			{Kind: db.RevokeSession, Subject: "b", NotBeforeMs: authNow, ExpiresMs: authNow + 2000, CreatedMs: authNow},
+			{Kind: db.RevokeUser, Subject: "u1", NotBeforeMs: authNow, ExpiresMs: authNow + 2000, CreatedMs: authNow},
 		}
-		revs[0].Cursor = 0
-		if revs[0] != want {
-			t.Errorf("revocation = %+v, want %+v", revs[0], want)
+		if len(revs) != len(want) {
+			t.Fatalf("revocations = %+v, want %+v", revs, want)
+		}
+		for i := range revs {
+			revs[i].Cursor = 0
+			if revs[i] != want[i] {
+				t.Errorf("revocation %d = %+v, want %+v", i, revs[i], want[i])
+			}
 		}
 		t.Run("user without sessions still gets a revocation", func(t *testing.T) {
 			n, err := d.InvalidateUserSessions(w.ctx, "gone", "user-deleted", authNow+1, authNow+2000)

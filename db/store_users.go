@@ -371,7 +371,7 @@ func (s *DB) DeleteUser(ctx context.Context, id string, deletedMs, revocationExp
 		if _, err := tx.ExecContext(ctx, "DELETE FROM emails WHERE user_id = ?", id); err != nil {
 			return err
 		}
-		_, err := invalidateUserSessions(ctx, tx, id, "user-deleted", deletedMs, revocationExpiresMs)
+		_, err := s.invalidateUserSessions(ctx, tx, id, "user-deleted", deletedMs, revocationExpiresMs)
 		return err
 	})
 }

@@ -7,18 +7,44 @@
 //
 // # Subjects and thresholds
 //
-// A Subject is an account (KindAccount: the user ID, or the normalized
-// email address that was tried when no user matches) or an IP address
-// (KindIP: its text). Accounts and IPs have their own maximum, by default
-// 5 and 20 failures within 5 minutes, because many honest users can share
-// one IP behind a NAT. Reaching the maximum bans the subject for BanTime
-// (default 15 minutes) from the failure that reached it. A failure counts
-// while it is less than Window old, whatever the step and whether or not
-// the subject has been banned since, so after a ban one more failure bans
-// again while the window still holds the earlier ones. Callers should not
-// call Fail for a step they refused to try because Check said banned; if
-// they do, each such call at or above the maximum moves the end of the ban
-// to now+BanTime. A ban never shortens: the later end wins.
+// Callers name two kinds of Subject: an account (KindAccount: the user
+// ID, or the normalized email address that was tried when no user
+// matches) and an IP address (KindIP: its text). The regulator counts
+// per source, not per address: an IPv4 address, or the /64 of an IPv6
+// address (one subscriber's network, whose addresses cost nothing to
+// change). From these it derives what it counts:
+//
+//   - a source: MaxIPFailures (default 20) failures within Window (5
+//     minutes) ban it for BanTime (15 minutes). Higher than the account
+//     maximum, since many honest users share one address behind a NAT.
+//   - an account from a source (KindAccountIP, when Fail is given both):
+//     MaxFailures (default 5) failures ban that source from that account
+//     for BanTime. The guesser is stopped; the owner, from elsewhere, is
+//     not.
+//   - an account from all sources: MaxFailures failures never ban it;
+//     they delay its checks (Delay): AccountDelay (1 s) after the
+//     failure that reached the maximum, doubled for each further one,
+//     at most MaxAccountDelay (5 s). The login waits the delay out and
+//     then tries the step. A guesser with many sources is slowed down;
+//     the owner waits at most MaxAccountDelay and is never locked out by
+//     strangers. An account alone is never banned, so Check of an
+//     account without an IP always passes.
+//
+// Asking for a login code is not a failure. RequestCode counts those
+// requests apart (KindMail per address, KindMailIP per source): an
+// address is sent at most MaxCodeRequests (5) codes, and a source may
+// ask for at most MaxIPCodeRequests (20), within Window. Past it the
+// request is refused until Window has passed; login steps are not
+// affected, so strangers who ask for codes for someone's address cannot
+// close their password step.
+//
+// A failure counts while it is less than Window old, whatever the step
+// and whether or not the subject has been banned since, so after a ban
+// one more failure bans again while the window still holds the earlier
+// ones. Callers should not call Fail for a step they refused to try
+// because Check said banned; if they do, each such call at or above the
+// maximum moves the end of the ban to now+BanTime. A ban never shortens:
+// the later end wins.
 //
 // # Success does not reset
 //

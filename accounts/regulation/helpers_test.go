@@ -125,6 +125,15 @@ func hashed(s regulation.Subject) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// pairSubject is the derived subject of an account from an IPv4 source.
+func pairSubject(account, address regulation.Subject) regulation.Subject {
+	h := sha256.New()
+	h.Write([]byte(account.Value))
+	h.Write([]byte{0})
+	h.Write([]byte(address.Value))
+	return regulation.Subject{Kind: regulation.KindAccountIP, Value: hex.EncodeToString(h.Sum(nil))}
+}
+
 // failureKey is the documented Redis key of a subject's failures.
 func failureKey(prefix string, s regulation.Subject) string {
 	return prefix + "f:" + s.Kind + ":{" + hashed(s) + "}"

@@ -12,24 +12,33 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// failScript records one failure of one subject and bans it at its
-// maximum, atomically, so that concurrent failures are all counted.
-// KEYS[1] is the subject's sorted set of failures, KEYS[2] its ban key.
-// ARGV: [1] now (ms), [2] the new member (unique), [3] the newest time
-// (ms) that no longer counts, [4] Window (ms), [5] the maximum, [6] the
-// ban's end (ms), [7] BanTime (ms). Times arrive as decimal strings and
-// are passed on as they are: Lua's own number format would round them.
-// A ban key holding a later end is kept. It returns the count of
-// failures in the window.
+// failScript records one event (a failure, or a code request) of one
+// subject and bans or holds it at its maximum, atomically, so that
+// concurrent events are all counted. KEYS[1] is the subject's sorted set
+// of events, KEYS[2] its ban key. ARGV: [1] now (ms), [2] the new member
+// (unique), [3] the newest time (ms) that no longer counts, [4] Window
+// (ms), [5] the maximum, [6] how long (ms) the ban lasts at the maximum,
+// [7] "hold" for an account, whose hold lasts ARGV[6] doubled for each
+// event past the maximum, at most [8] (ms). Times arrive as decimal
+// strings; the ban's end is written back with %d, exact for integers
+// below 2^53 (Lua's numbers are doubles), which Unix milliseconds are.
+// A ban key holding a later end is kept. It returns the count of events
+// in the window.
 var failScript = redis.NewScript(`
 redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
 local n = redis.call('ZCARD', KEYS[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
-if n >= tonumber(ARGV[5]) then
+local over = n - tonumber(ARGV[5])
+if over >= 0 then
+  local d = tonumber(ARGV[6])
+  if ARGV[7] == 'hold' then
+    d = math.min(d * 2 ^ math.min(over, 30), tonumber(ARGV[8]))
+  end
+  local e = tonumber(ARGV[1]) + d
   local old = tonumber(redis.call('GET', KEYS[2]) or '')
-  if old == nil or old < tonumber(ARGV[6]) then
-    redis.call('SET', KEYS[2], ARGV[6], 'PX', ARGV[7])
+  if old == nil or old < e then
+    redis.call('SET', KEYS[2], string.format('%d', e), 'PX', string.format('%d', d))
   end
 end
 return n
@@ -82,8 +91,7 @@ func (r *Regulator) redisFail(ctx context.Context, step string, subjects []Subje
 	now := strconv.FormatInt(nowMs, 10)
 	expired := strconv.FormatInt(nowMs-r.windowMs, 10)
 	window := strconv.FormatInt(r.windowMs, 10)
-	banEnd := strconv.FormatInt(nowMs+r.banMs, 10)
-	banTime := strconv.FormatInt(r.banMs, 10)
+	maxDelay := strconv.FormatInt(r.maxDelayMs, 10)
 
 	type call struct {
 		keys []string
@@ -97,9 +105,13 @@ func (r *Regulator) redisFail(ctx context.Context, step string, subjects []Subje
 			return err
 		}
 		failures, ban := r.redisKeys(s)
+		mode, banTime := "ban", r.banEnd(s.Kind, r.maxFor(s.Kind), 0)
+		if s.Kind == KindAccount {
+			mode = "hold"
+		}
 		calls[i] = call{
 			keys: []string{failures, ban},
-			args: []any{now, member, expired, window, strconv.Itoa(r.maxFor(s.Kind)), banEnd, banTime},
+			args: []any{now, member, expired, window, strconv.Itoa(r.maxFor(s.Kind)), strconv.FormatInt(banTime, 10), mode, maxDelay},
 		}
 	}
 	pipe := r.redis.Pipeline()

@@ -3,9 +3,12 @@ package regulation
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -16,13 +19,26 @@ import (
 	"github.com/authgw/authgw/gateway/ratelimit"
 )
 
-// Subject kinds.
+// Subject kinds. Callers name accounts and IP addresses; the regulator
+// derives the other kinds from them.
 const (
 	// KindAccount is an account: Subject.Value is the user ID, or the
-	// normalized email address tried when no user has it.
+	// normalized email address tried when no user has it. Its failures
+	// from all sources only delay its checks (see Delay); they never
+	// ban it.
 	KindAccount = db.RegulateAccount
-	// KindIP is a client IP address: Subject.Value is its text.
+	// KindIP is a client IP address: Subject.Value is its text. Its
+	// failures are counted per source: an IPv4 address, or the /64 of an
+	// IPv6 address.
 	KindIP = db.RegulateIP
+	// KindAccountIP is one account from one source, derived when Fail
+	// or Check is given both. It is what a ban of an account's guesses
+	// falls on, so that a stranger elsewhere cannot lock the owner out.
+	KindAccountIP = db.RegulateAccountIP
+	// KindMail is an address asked for login codes (RequestCode).
+	KindMail = db.RegulateMail
+	// KindMailIP is a source asking for login codes (RequestCode).
+	KindMailIP = db.RegulateMailIP
 )
 
 // Limits of the values Check and Fail accept; the SQL store holds no
@@ -48,6 +64,14 @@ const (
 	DefaultTimeout = time.Second
 	// DefaultRedisPrefix is the default of Config.RedisPrefix.
 	DefaultRedisPrefix = "authgw:reg:"
+	// DefaultAccountDelay is the default of Config.AccountDelay.
+	DefaultAccountDelay = time.Second
+	// DefaultMaxAccountDelay is the default of Config.MaxAccountDelay.
+	DefaultMaxAccountDelay = 5 * time.Second
+	// DefaultMaxCodeRequests is the default of Config.MaxCodeRequests.
+	DefaultMaxCodeRequests = 5
+	// DefaultMaxIPCodeRequests is the default of Config.MaxIPCodeRequests.
+	DefaultMaxIPCodeRequests = 20
 )
 
 // Errors of Check and Fail, checked with errors.Is.
@@ -69,7 +93,7 @@ var (
 // subject's kind but never its value (an email address must not reach
 // logs through an error).
 type BannedError struct {
-	// Kind is KindAccount or KindIP.
+	// Kind is KindAccountIP, KindIP, KindMail or KindMailIP.
 	Kind string
 	// Until is when the ban ends.
 	Until time.Time
@@ -125,13 +149,35 @@ type Config struct {
 	// RedisPrefix is put before every Redis key. Optional. Default
 	// "authgw:reg:".
 	RedisPrefix string
-	// MaxFailures is how many failures of one account within Window ban
-	// it. Optional. Default 5.
+	// MaxFailures is how many failures of one account from one source
+	// within Window ban that source from that account; and how many
+	// failures of one account from all sources within Window start
+	// delaying its checks (see AccountDelay). Optional. Default 5.
 	MaxFailures int
-	// MaxIPFailures is how many failures from one IP address within
-	// Window ban it; higher than MaxFailures since an office's users share
-	// one address behind NAT. Optional. Default 20.
+	// MaxIPFailures is how many failures from one source (an IPv4
+	// address or an IPv6 /64) within Window ban it; higher than
+	// MaxFailures since an office's users share one address behind NAT.
+	// Optional. Default 20.
 	MaxIPFailures int
+	// AccountDelay is the first delay of the checks of an account that
+	// has MaxFailures failures within Window (from any sources); each
+	// further failure doubles it, up to MaxAccountDelay. The delay holds
+	// from the last failure: checks that come before its end wait for it
+	// (Delay), and are never refused, so that strangers who fail against
+	// an account slow its owner down by at most MaxAccountDelay and never
+	// lock them out. Optional. Default 1 second.
+	AccountDelay time.Duration
+	// MaxAccountDelay caps the account delay. Optional. Default 5 seconds.
+	MaxAccountDelay time.Duration
+	// MaxCodeRequests is how many login codes one address may be sent
+	// within Window (RequestCode); the next request is refused until
+	// Window has passed since the one that reached it. Asking for a
+	// code is not a failure: it delays and bans nothing else. Optional.
+	// Default 5.
+	MaxCodeRequests int
+	// MaxIPCodeRequests is how many login codes one source may ask for
+	// within Window, for any addresses. Optional. Default 20.
+	MaxIPCodeRequests int
 	// Window is how long a failure counts. Optional. Default 5 minutes.
 	Window time.Duration
 	// BanTime is how long a ban lasts from the failure that reached the
@@ -156,6 +202,10 @@ type Regulator struct {
 	prefix        string
 	maxFailures   int
 	maxIPFailures int
+	maxMail       int
+	maxIPMail     int
+	delayMs       int64
+	maxDelayMs    int64
 	windowMs      int64
 	banMs         int64
 	timeout       time.Duration
@@ -177,11 +227,28 @@ func New(cfg Config) (*Regulator, error) {
 	if cfg.Redis != nil && !ratelimit.ContextTimeoutEnabled(cfg.Redis) {
 		return nil, errors.New("regulation: Config.Redis must have ContextTimeoutEnabled set, or a hung Redis would stall logins beyond Timeout")
 	}
-	if cfg.MaxFailures < 0 || cfg.MaxIPFailures < 0 {
-		return nil, fmt.Errorf("regulation: negative maximum in Config (MaxFailures %d, MaxIPFailures %d)", cfg.MaxFailures, cfg.MaxIPFailures)
+	if cfg.MaxFailures < 0 || cfg.MaxIPFailures < 0 || cfg.MaxCodeRequests < 0 || cfg.MaxIPCodeRequests < 0 {
+		return nil, fmt.Errorf("regulation: negative maximum in Config (MaxFailures %d, MaxIPFailures %d, MaxCodeRequests %d, MaxIPCodeRequests %d)",
+			cfg.MaxFailures, cfg.MaxIPFailures, cfg.MaxCodeRequests, cfg.MaxIPCodeRequests)
 	}
-	if cfg.Window < 0 || cfg.BanTime < 0 || cfg.Timeout < 0 {
-		return nil, fmt.Errorf("regulation: negative duration in Config (Window %v, BanTime %v, Timeout %v)", cfg.Window, cfg.BanTime, cfg.Timeout)
+	if cfg.Window < 0 || cfg.BanTime < 0 || cfg.Timeout < 0 || cfg.AccountDelay < 0 || cfg.MaxAccountDelay < 0 {
+		return nil, fmt.Errorf("regulation: negative duration in Config (Window %v, BanTime %v, Timeout %v, AccountDelay %v, MaxAccountDelay %v)",
+			cfg.Window, cfg.BanTime, cfg.Timeout, cfg.AccountDelay, cfg.MaxAccountDelay)
+	}
+	if cfg.MaxCodeRequests == 0 {
+		cfg.MaxCodeRequests = DefaultMaxCodeRequests
+	}
+	if cfg.MaxIPCodeRequests == 0 {
+		cfg.MaxIPCodeRequests = DefaultMaxIPCodeRequests
+	}
+	if cfg.AccountDelay == 0 {
+		cfg.AccountDelay = DefaultAccountDelay
+	}
+	if cfg.MaxAccountDelay == 0 {
+		cfg.MaxAccountDelay = DefaultMaxAccountDelay
+	}
+	if cfg.AccountDelay < time.Millisecond || cfg.MaxAccountDelay < cfg.AccountDelay {
+		return nil, fmt.Errorf("regulation: Config.AccountDelay (%v) must be at least 1ms and at most Config.MaxAccountDelay (%v)", cfg.AccountDelay, cfg.MaxAccountDelay)
 	}
 	if cfg.MaxFailures == 0 {
 		cfg.MaxFailures = DefaultMaxFailures
@@ -216,6 +283,10 @@ func New(cfg Config) (*Regulator, error) {
 		prefix:        cfg.RedisPrefix,
 		maxFailures:   cfg.MaxFailures,
 		maxIPFailures: cfg.MaxIPFailures,
+		maxMail:       cfg.MaxCodeRequests,
+		maxIPMail:     cfg.MaxIPCodeRequests,
+		delayMs:       cfg.AccountDelay.Milliseconds(),
+		maxDelayMs:    cfg.MaxAccountDelay.Milliseconds(),
 		windowMs:      cfg.Window.Milliseconds(),
 		banMs:         cfg.BanTime.Milliseconds(),
 		timeout:       cfg.Timeout,
@@ -224,30 +295,32 @@ func New(cfg Config) (*Regulator, error) {
 	}, nil
 }
 
-// Check reports whether any of subjects is banned now. It returns nil when
-// none is; a *BannedError (wrapping ErrBanned) naming the kind of the
-// banned subject whose ban ends last when one is; an error wrapping
-// ErrUnavailable when the store or Redis fails or ctx ends (refuse the
-// step); and an error wrapping ErrInvalid when subjects is empty or holds
-// an invalid subject.
+// Check reports whether subjects may try a step now. It returns nil
+// when none is banned; a *BannedError (wrapping ErrBanned) naming the
+// kind whose ban ends last when one is; an error wrapping ErrUnavailable
+// when the store or Redis fails or ctx ends (refuse the step); and an
+// error wrapping ErrInvalid when subjects is empty or holds an invalid
+// subject. What can be banned is a source (an IP subject's address, or
+// its /64 for IPv6) and, when subjects hold an account and an IP, that
+// account from that source. An account alone is never banned: its
+// failures from everywhere only delay it (Delay), so Check of an account
+// without an IP always passes.
 func (r *Regulator) Check(ctx context.Context, subjects ...Subject) error {
 	if err := validate(subjects); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, r.timeout)
-	defer cancel()
-	var buf [4]int64 // the usual account and IP fit without allocating
-	var untils []int64
-	if len(subjects) <= len(buf) {
-		untils = buf[:len(subjects)]
-	} else {
-		untils = make([]int64, len(subjects))
+	var buf [4]Subject
+	return r.checkBans(ctx, r.banSubjects(buf[:0], subjects))
+}
+
+// checkBans reads the bans of the derived subjects ds.
+func (r *Regulator) checkBans(ctx context.Context, ds []Subject) error {
+	if len(ds) == 0 {
+		return nil
 	}
-	err := r.onEither(ctx,
-		func(ctx context.Context) error { return r.redisBannedUntil(ctx, subjects, untils) },
-		func(ctx context.Context) error { return r.sqlBannedUntil(ctx, subjects, untils) })
+	untils, err := r.untils(ctx, ds)
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return err
 	}
 	nowMs := r.now().UnixMilli()
 	banned := -1
@@ -259,16 +332,66 @@ func (r *Regulator) Check(ctx context.Context, subjects ...Subject) error {
 	if banned < 0 {
 		return nil
 	}
-	return &BannedError{Kind: subjects[banned].Kind, Until: time.UnixMilli(untils[banned])}
+	return &BannedError{Kind: ds[banned].Kind, Until: time.UnixMilli(untils[banned])}
+}
+
+// untils reads the stored ends of the derived subjects' bans or holds.
+func (r *Regulator) untils(ctx context.Context, ds []Subject) ([]int64, error) {
+	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
+	untils := make([]int64, len(ds))
+	err := r.onEither(ctx,
+		func(ctx context.Context) error { return r.redisBannedUntil(ctx, ds, untils) },
+		func(ctx context.Context) error { return r.sqlBannedUntil(ctx, ds, untils) })
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return untils, nil
+}
+
+// Delay returns how long a check of the accounts among subjects should
+// wait before it is tried: the time left until the hold that the
+// account's recent failures set (see Config.AccountDelay), at most
+// MaxAccountDelay; 0 when there is none. A caller waits that long and
+// then tries the step: a delay is never a refusal. It fails like Check.
+// Wait outside any scarce resource (a hashing slot): a waiting request
+// must hold nothing others need.
+func (r *Regulator) Delay(ctx context.Context, subjects ...Subject) (time.Duration, error) {
+	if err := validate(subjects); err != nil {
+		return 0, err
+	}
+	var buf [2]Subject
+	ds := buf[:0]
+	for _, s := range subjects {
+		if s.Kind == KindAccount {
+			ds = append(ds, s)
+		}
+	}
+	if len(ds) == 0 {
+		return 0, nil
+	}
+	untils, err := r.untils(ctx, ds)
+	if err != nil {
+		return 0, err
+	}
+	until := int64(0)
+	for _, u := range untils {
+		until = max(until, u)
+	}
+	wait := until - r.now().UnixMilli()
+	return time.Duration(min(max(wait, 0), r.maxDelayMs)) * time.Millisecond, nil
 }
 
 // Fail records one failure of step (password, code, totp...: 1 to
-// MaxStepLen characters) for each subject, and bans until now+BanTime
-// each subject whose failures within Window reach its maximum. It
-// returns an error wrapping ErrUnavailable when the store or Redis fails
-// or ctx ends (some subjects may then be recorded and others not), and
-// one wrapping ErrInvalid, recording nothing, when step or a subject is
-// invalid or subjects is empty. It does not report a ban: Check does.
+// MaxStepLen characters) of subjects: of each account (which delays its
+// later checks once it has MaxFailures failures within Window), of each
+// source (banned for BanTime at MaxIPFailures) and, for each account
+// given with an IP, of that account from that source (banned for BanTime
+// at MaxFailures). It returns an error wrapping ErrUnavailable when the
+// store or Redis fails or ctx ends (some subjects may then be recorded
+// and others not), and one wrapping ErrInvalid, recording nothing, when
+// step or a subject is invalid or subjects is empty. It does not report
+// a ban: Check does.
 func (r *Regulator) Fail(ctx context.Context, step string, subjects ...Subject) error {
 	if step == "" || utf8.RuneCountInString(step) > MaxStepLen {
 		return fmt.Errorf("%w: step must be 1 to %d characters", ErrInvalid, MaxStepLen)
@@ -276,16 +399,95 @@ func (r *Regulator) Fail(ctx context.Context, step string, subjects ...Subject) 
 	if err := validate(subjects); err != nil {
 		return err
 	}
+	ds := make([]Subject, 0, len(subjects)+1)
+	for _, s := range subjects {
+		if s.Kind == KindAccount {
+			ds = append(ds, s)
+		}
+	}
+	return r.record(ctx, step, r.banSubjects(ds, subjects))
+}
+
+// RequestCode counts a request for a login code to be mailed: subjects
+// are the address (KindAccount: the normalized address) and the source
+// (KindIP). Asking for a code is not a failure: it delays and bans no
+// login step. It returns a *BannedError of KindMail or KindMailIP, and
+// records nothing, while the address has been sent MaxCodeRequests
+// codes, or the source has asked for MaxIPCodeRequests, within Window;
+// otherwise it records the request and returns nil. It fails like Check.
+func (r *Regulator) RequestCode(ctx context.Context, subjects ...Subject) error {
+	if err := validate(subjects); err != nil {
+		return err
+	}
+	ds := make([]Subject, len(subjects))
+	for i, s := range subjects {
+		ds[i] = Subject{Kind: KindMail, Value: s.Value}
+		if s.Kind == KindIP {
+			ds[i] = Subject{Kind: KindMailIP, Value: source(s.Value)}
+		}
+	}
+	if err := r.checkBans(ctx, ds); err != nil {
+		return err
+	}
+	return r.record(ctx, "code-request", ds)
+}
+
+// banSubjects appends to ds the subjects of subjects that can be banned:
+// each IP's source and each (account, source) pair.
+func (r *Regulator) banSubjects(ds, subjects []Subject) []Subject {
+	for _, s := range subjects {
+		if s.Kind != KindIP {
+			continue
+		}
+		src := source(s.Value)
+		ds = append(ds, Subject{Kind: KindIP, Value: src})
+		for _, a := range subjects {
+			if a.Kind == KindAccount {
+				ds = append(ds, Subject{Kind: KindAccountIP, Value: pairValue(a.Value, src)})
+			}
+		}
+	}
+	return ds
+}
+
+// record records one event of step for each derived subject in ds.
+func (r *Regulator) record(ctx context.Context, step string, ds []Subject) error {
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 	nowMs := r.now().UnixMilli()
 	err := r.onEither(ctx,
-		func(ctx context.Context) error { return r.redisFail(ctx, step, subjects, nowMs) },
-		func(ctx context.Context) error { return r.sqlFail(ctx, step, subjects, nowMs) })
+		func(ctx context.Context) error { return r.redisFail(ctx, step, ds, nowMs) },
+		func(ctx context.Context) error { return r.sqlFail(ctx, step, ds, nowMs) })
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	return nil
+}
+
+// source returns the regulated source of an IP address's text: the
+// address, or the /64 of an IPv6 address (one subscriber's network,
+// whose addresses cost nothing to change). Text that is no address is
+// its own source.
+func source(ip string) string {
+	addr, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	addr = addr.Unmap().WithZone("")
+	if addr.Is6() {
+		return netip.PrefixFrom(addr, 64).Masked().String()
+	}
+	return addr.String()
+}
+
+// pairValue is the subject of an account from a source: a hash, so that
+// it fits MaxValueLen whatever the account's length.
+func pairValue(account, src string) string {
+	h := sha256.New()
+	h.Write([]byte(account))
+	h.Write([]byte{0})
+	h.Write([]byte(src))
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // redisCooldown is how long after a Redis failure the regulator goes
@@ -336,20 +538,49 @@ func validate(subjects []Subject) error {
 	return nil
 }
 
-// maxFor returns the maximum of failures of the kind.
+// maxFor returns the maximum of events of the kind.
 func (r *Regulator) maxFor(kind string) int {
-	if kind == KindIP {
+	switch kind {
+	case KindIP:
 		return r.maxIPFailures
+	case KindMail:
+		return r.maxMail
+	case KindMailIP:
+		return r.maxIPMail
 	}
 	return r.maxFailures
+}
+
+// banEnd returns the end of the ban (or, for an account, of the hold)
+// of a subject of the kind that has n events within Window at nowMs, or
+// 0 when n is under its maximum. Sources and pairs are banned for
+// BanTime; an address asking for codes, and a source asking for them,
+// for Window; an account is held AccountDelay, doubled for each failure
+// past the maximum, at most MaxAccountDelay.
+func (r *Regulator) banEnd(kind string, n int, nowMs int64) int64 {
+	over := n - r.maxFor(kind)
+	if over < 0 {
+		return 0
+	}
+	switch kind {
+	case KindAccount:
+		d := r.maxDelayMs
+		if over < 30 {
+			d = min(r.delayMs<<over, r.maxDelayMs)
+		}
+		return nowMs + d
+	case KindMail, KindMailIP:
+		return nowMs + r.windowMs
+	}
+	return nowMs + r.banMs
 }
 
 // sinceMs returns the oldest time, in ms, of a failure that still counts
 // at nowMs: a failure counts while it is less than Window old.
 func (r *Regulator) sinceMs(nowMs int64) int64 { return nowMs - r.windowMs + 1 }
 
-// sqlBannedUntil fills untils with the end of each subject's ban from the
-// SQL store (0 for none).
+// sqlBannedUntil fills untils with the end of each derived subject's ban
+// from the SQL store (0 for none).
 func (r *Regulator) sqlBannedUntil(ctx context.Context, subjects []Subject, untils []int64) error {
 	for i, s := range subjects {
 		u, err := r.store.BannedUntil(ctx, s.Kind, s.Value)
@@ -361,9 +592,10 @@ func (r *Regulator) sqlBannedUntil(ctx context.Context, subjects []Subject, unti
 	return nil
 }
 
-// sqlFail records the failure of each subject in the SQL store, counts
-// the subject's failures in the window (the new one included, and those
-// that concurrent calls recorded) and bans it at its maximum. Of
+// sqlFail records the event of each derived subject in the SQL store,
+// counts the subject's events in the window (the new one included, and
+// those that concurrent calls recorded) and bans or holds it at its
+// maximum. Of
 // concurrent calls, at least the last to count sees every failure, so a
 // subject that reaches its maximum is banned.
 func (r *Regulator) sqlFail(ctx context.Context, step string, subjects []Subject, nowMs int64) error {
@@ -375,8 +607,8 @@ func (r *Regulator) sqlFail(ctx context.Context, step string, subjects []Subject
 		if err != nil {
 			return err
 		}
-		if n >= r.maxFor(s.Kind) {
-			if err := r.store.Ban(ctx, s.Kind, s.Value, nowMs+r.banMs); err != nil {
+		if end := r.banEnd(s.Kind, n, nowMs); end != 0 {
+			if err := r.store.Ban(ctx, s.Kind, s.Value, end); err != nil {
 				return err
 			}
 		}

@@ -65,6 +65,28 @@ func sprayed(n int, from time.Duration, address regulation.Subject) []event {
 	return events
 }
 
+// sprayedAt returns n failures of account at from, one second apart,
+// each from another IP address.
+func sprayedAt(n int, from time.Duration, account regulation.Subject) []event {
+	events := make([]event, n)
+	for i := range events {
+		address := regulation.Subject{Kind: regulation.KindIP, Value: fmt.Sprintf("198.51.100.%d", i+1)}
+		events[i] = event{at: from + time.Duration(i)*time.Second, subjects: []regulation.Subject{account, address}}
+	}
+	return events
+}
+
+// spread64 returns n failures of account at from, one second apart,
+// each from another address of the IPv6 network 2001:db8:0:1::/64.
+func spread64(n int, from time.Duration, account regulation.Subject) []event {
+	events := make([]event, n)
+	for i := range events {
+		address := regulation.Subject{Kind: regulation.KindIP, Value: fmt.Sprintf("2001:db8:0:1:%x::%x", i+1, i+7)}
+		events[i] = event{at: from + time.Duration(i)*time.Second, subjects: []regulation.Subject{account, address}}
+	}
+	return events
+}
+
 // configured sets the maxima to 2 per account and 3 per IP in a
 // 1-minute window, and the ban time to 1 hour.
 func configured(c *regulation.Config) {
@@ -106,67 +128,67 @@ func TestRegulator(t *testing.T) {
 			givenEvents: failures(5, 0, time.Second, ann, ip),
 			whenAt:      4 * time.Second,
 			whenCheck:   []regulation.Subject{ann, ip},
-			expectKind:  regulation.KindAccount,
+			expectKind:  regulation.KindAccountIP,
 			expectUntil: 4*time.Second + 15*time.Minute,
 		},
 		{
 			name:        "five failures in the same millisecond ban",
-			givenEvents: failures(5, time.Minute, 0, ann),
+			givenEvents: failures(5, time.Minute, 0, ann, ip),
 			whenAt:      time.Minute,
-			whenCheck:   []regulation.Subject{ann},
-			expectKind:  regulation.KindAccount,
+			whenCheck:   []regulation.Subject{ann, ip},
+			expectKind:  regulation.KindAccountIP,
 			expectUntil: 16 * time.Minute,
 		},
 		{
 			name:        "password, code and TOTP failures count together",
-			givenEvents: stepFailures(0, []string{"password", "code", "totp", "code", "password"}, ann),
-			whenCheck:   []regulation.Subject{ann},
-			expectKind:  regulation.KindAccount,
+			givenEvents: stepFailures(0, []string{"password", "code", "totp", "code", "password"}, ann, ip),
+			whenCheck:   []regulation.Subject{ann, ip},
+			expectKind:  regulation.KindAccountIP,
 			expectUntil: 15 * time.Minute,
 		},
 		{
 			name:        "failures Window old do not count",
-			givenEvents: slices.Concat(failures(4, 0, 0, ann), failures(1, 5*time.Minute, 0, ann)),
+			givenEvents: slices.Concat(failures(4, 0, 0, ann, ip), failures(1, 5*time.Minute, 0, ann, ip)),
 			whenAt:      5 * time.Minute,
-			whenCheck:   []regulation.Subject{ann},
+			whenCheck:   []regulation.Subject{ann, ip},
 		},
 		{
 			name:        "failures just under Window old count",
-			givenEvents: slices.Concat(failures(4, 0, 0, ann), failures(1, 5*time.Minute-time.Millisecond, 0, ann)),
+			givenEvents: slices.Concat(failures(4, 0, 0, ann, ip), failures(1, 5*time.Minute-time.Millisecond, 0, ann, ip)),
 			whenAt:      5 * time.Minute,
-			whenCheck:   []regulation.Subject{ann},
-			expectKind:  regulation.KindAccount,
+			whenCheck:   []regulation.Subject{ann, ip},
+			expectKind:  regulation.KindAccountIP,
 			expectUntil: 20*time.Minute - time.Millisecond,
 		},
 		{
 			name:        "still banned a millisecond before BanTime ends",
-			givenEvents: failures(5, 0, 0, ann),
+			givenEvents: failures(5, 0, 0, ann, ip),
 			whenAt:      15*time.Minute - time.Millisecond,
-			whenCheck:   []regulation.Subject{ann},
-			expectKind:  regulation.KindAccount,
+			whenCheck:   []regulation.Subject{ann, ip},
+			expectKind:  regulation.KindAccountIP,
 			expectUntil: 15 * time.Minute,
 		},
 		{
 			name:        "ban ends after BanTime",
-			givenEvents: failures(5, 0, 0, ann),
+			givenEvents: failures(5, 0, 0, ann, ip),
 			whenAt:      15 * time.Minute,
-			whenCheck:   []regulation.Subject{ann},
+			whenCheck:   []regulation.Subject{ann, ip},
 		},
 		{
 			name:        "after a ban, a failure while the window holds the earlier ones bans again",
 			givenConfig: func(c *regulation.Config) { c.Window = time.Hour },
-			givenEvents: slices.Concat(failures(5, 0, 0, ann), failures(1, 20*time.Minute, 0, ann)),
+			givenEvents: slices.Concat(failures(5, 0, 0, ann, ip), failures(1, 20*time.Minute, 0, ann, ip)),
 			whenAt:      20 * time.Minute,
-			whenCheck:   []regulation.Subject{ann},
-			expectKind:  regulation.KindAccount,
+			whenCheck:   []regulation.Subject{ann, ip},
+			expectKind:  regulation.KindAccountIP,
 			expectUntil: 35 * time.Minute,
 		},
 		{
 			name:        "a failure while banned moves the end of the ban",
-			givenEvents: slices.Concat(failures(5, 0, 0, ann), failures(1, time.Minute, 0, ann)),
+			givenEvents: slices.Concat(failures(5, 0, 0, ann, ip), failures(1, time.Minute, 0, ann, ip)),
 			whenAt:      time.Minute,
-			whenCheck:   []regulation.Subject{ann},
-			expectKind:  regulation.KindAccount,
+			whenCheck:   []regulation.Subject{ann, ip},
+			expectKind:  regulation.KindAccountIP,
 			expectUntil: 16 * time.Minute,
 		},
 		{
@@ -191,7 +213,7 @@ func TestRegulator(t *testing.T) {
 			givenEvents: slices.Concat(failures(1, 0, 0, ann, ip), failures(2, 2*time.Minute, time.Second, bob, ip)),
 			whenAt:      3 * time.Minute,
 			whenCheck:   []regulation.Subject{bob, ip},
-			expectKind:  regulation.KindAccount,
+			expectKind:  regulation.KindAccountIP,
 			expectUntil: 2*time.Minute + time.Second + time.Hour,
 		},
 		{
@@ -205,13 +227,13 @@ func TestRegulator(t *testing.T) {
 		},
 		{
 			name:        "banning one account does not ban another",
-			givenEvents: failures(5, 0, 0, ann),
-			whenCheck:   []regulation.Subject{bob},
+			givenEvents: failures(5, 0, 0, ann, ip),
+			whenCheck:   []regulation.Subject{bob, ip},
 		},
 		{
 			name:        "accounts compare exactly",
-			givenEvents: failures(5, 0, 0, ann),
-			whenCheck:   []regulation.Subject{annUp},
+			givenEvents: failures(5, 0, 0, ann, ip),
+			whenCheck:   []regulation.Subject{annUp, ip},
 		},
 		{
 			name:        "banning an account does not ban its IP",
@@ -238,18 +260,63 @@ func TestRegulator(t *testing.T) {
 		},
 		{
 			name:        "several subjects banned: the ban that ends last is reported",
-			givenEvents: slices.Concat(failures(5, 0, 0, ann), failures(20, time.Minute, 0, ip)),
+			givenEvents: slices.Concat(failures(5, 0, 0, ann, ip), failures(20, time.Minute, 0, ip)),
 			whenAt:      2 * time.Minute,
 			whenCheck:   []regulation.Subject{ann, ip},
 			expectKind:  regulation.KindIP,
 			expectUntil: 16 * time.Minute,
 		},
 		{
+			name:        "an account's failures from many sources ban no one",
+			givenEvents: sprayedAt(10, 0, ann),
+			whenAt:      10 * time.Second,
+			whenCheck:   []regulation.Subject{ann, ip},
+		},
+		{
+			name:        "an account alone is never banned",
+			givenEvents: failures(30, 0, 0, ann),
+			whenCheck:   []regulation.Subject{ann},
+		},
+		{
+			name:        "the account maximum bans the account from its source",
+			givenEvents: failures(5, 0, 0, ann, ip),
+			whenCheck:   []regulation.Subject{ann, ip2},
+		},
+		{
+			name:        "an IPv6 /64 is one source",
+			givenEvents: spread64(20, 0, bob),
+			whenAt:      time.Minute,
+			whenCheck:   []regulation.Subject{ann, {Kind: regulation.KindIP, Value: "2001:db8:0:1:ffff:ffff:ffff:ffff"}},
+			expectKind:  regulation.KindIP,
+			expectUntil: 19*time.Second + 15*time.Minute,
+		},
+		{
+			name:        "an account from an IPv6 /64 is one pair",
+			givenEvents: spread64(5, 0, ann),
+			whenAt:      time.Minute,
+			whenCheck:   []regulation.Subject{ann, {Kind: regulation.KindIP, Value: "2001:db8:0:1::abcd"}},
+			expectKind:  regulation.KindAccountIP,
+			expectUntil: 4*time.Second + 15*time.Minute,
+		},
+		{
+			name:        "another /64 is another source",
+			givenEvents: spread64(20, 0, bob),
+			whenAt:      time.Minute,
+			whenCheck:   []regulation.Subject{bob, {Kind: regulation.KindIP, Value: "2001:db8:0:2::1"}},
+		},
+		{
+			name:        "an IPv4-mapped IPv6 address is its IPv4 address",
+			givenEvents: failures(5, 0, 0, ann, ip),
+			whenCheck:   []regulation.Subject{ann, {Kind: regulation.KindIP, Value: "::ffff:" + ip.Value}},
+			expectKind:  regulation.KindAccountIP,
+			expectUntil: 15 * time.Minute,
+		},
+		{
 			name:        "success does not reset the counters",
 			givenEvents: slices.Concat(failures(4, 0, time.Second, ann, ip), success(5*time.Second, ann, ip), failures(1, 6*time.Second, 0, ann, ip)),
 			whenAt:      6 * time.Second,
 			whenCheck:   []regulation.Subject{ann, ip},
-			expectKind:  regulation.KindAccount,
+			expectKind:  regulation.KindAccountIP,
 			expectUntil: 6*time.Second + 15*time.Minute,
 		},
 	}
@@ -394,10 +461,10 @@ func TestInvalidArguments(t *testing.T) {
 		}
 		t.Run("longest value and step", func(t *testing.T) {
 			longest := regulation.Subject{Kind: regulation.KindAccount, Value: long[len("ü"):]}
-			if err := r.Fail(t.Context(), strings.Repeat("ß", regulation.MaxStepLen), longest); err != nil {
+			if err := r.Fail(t.Context(), strings.Repeat("ß", regulation.MaxStepLen), longest, ip); err != nil {
 				t.Fatalf("Fail = %v", err)
 			}
-			expectBan(t, r.Check(t.Context(), longest), []regulation.Subject{longest}, regulation.KindAccount, start.Add(15*time.Minute))
+			expectBan(t, r.Check(t.Context(), longest, ip), []regulation.Subject{longest}, regulation.KindAccountIP, start.Add(15*time.Minute))
 		})
 	})
 }
@@ -424,7 +491,12 @@ func TestFail_concurrent(t *testing.T) {
 			if n := count(s); n != goroutines {
 				t.Errorf("%d failures of the %s recorded, want %d", n, s.Kind, goroutines)
 			}
-			expectBan(t, r.Check(t.Context(), s), []regulation.Subject{s}, s.Kind, start.Add(15*time.Minute))
+		}
+		expectBan(t, r.Check(t.Context(), ip), []regulation.Subject{ip}, regulation.KindIP, start.Add(15*time.Minute))
+		expectBan(t, r.Check(t.Context(), ann, ip), []regulation.Subject{ann, ip}, regulation.KindIP, start.Add(15*time.Minute))
+		expectBan(t, r.Check(t.Context(), ann, ip2), nil, "", time.Time{})
+		if d, err := r.Delay(t.Context(), ann); err != nil || d != regulation.DefaultMaxAccountDelay {
+			t.Errorf("Delay = %v, %v; want %v", d, err, regulation.DefaultMaxAccountDelay)
 		}
 	})
 }
@@ -439,15 +511,15 @@ func TestFail_keepsTheLaterBan(t *testing.T) {
 		long.BanTime = time.Hour
 		longBans, shortBans := newRegulator(t, long), newRegulator(t, short)
 		for range 5 {
-			if err := longBans.Fail(t.Context(), "password", ann); err != nil {
+			if err := longBans.Fail(t.Context(), "password", ann, ip); err != nil {
 				t.Fatal(err)
 			}
 		}
 		clock.Set(time.Minute)
-		if err := shortBans.Fail(t.Context(), "password", ann); err != nil {
+		if err := shortBans.Fail(t.Context(), "password", ann, ip); err != nil {
 			t.Fatal(err)
 		}
-		expectBan(t, shortBans.Check(t.Context(), ann), []regulation.Subject{ann}, regulation.KindAccount, start.Add(time.Hour))
+		expectBan(t, shortBans.Check(t.Context(), ann, ip), []regulation.Subject{ann}, regulation.KindAccountIP, start.Add(time.Hour))
 	})
 }
 
@@ -517,9 +589,12 @@ func TestUnavailable(t *testing.T) {
 			if tc.whenCtx != nil {
 				ctx = tc.whenCtx(t)
 			}
+			_, delayErr := r.Delay(ctx, ann, ip)
 			for name, err := range map[string]error{
-				"Check": r.Check(ctx, ann, ip),
-				"Fail":  r.Fail(ctx, "password", ann, ip),
+				"Check":       r.Check(ctx, ann, ip),
+				"Delay":       delayErr,
+				"Fail":        r.Fail(ctx, "password", ann, ip),
+				"RequestCode": r.RequestCode(ctx, ann, ip),
 			} {
 				if !errors.Is(err, regulation.ErrUnavailable) || errors.Is(err, regulation.ErrBanned) {
 					t.Errorf("%s = %v, want ErrUnavailable", name, err)
@@ -548,7 +623,8 @@ func TestRedis_keys(t *testing.T) {
 		t.Fatal(err)
 	}
 	slices.Sort(keys)
-	expectKeys := []string{banKey(prefix, ann), failureKey(prefix, ann), failureKey(prefix, ip)}
+	pair := pairSubject(ann, ip)
+	expectKeys := []string{banKey(prefix, ann), failureKey(prefix, ann), failureKey(prefix, ip), banKey(prefix, pair), failureKey(prefix, pair)}
 	slices.Sort(expectKeys)
 	if !slices.Equal(keys, expectKeys) {
 		t.Fatalf("keys %q, want %q", keys, expectKeys)
@@ -561,7 +637,9 @@ func TestRedis_keys(t *testing.T) {
 	}{
 		{name: "account failures expire after Window", whenKey: failureKey(prefix, ann), expectMin: 5*time.Minute - 10*time.Second, expectMax: 5 * time.Minute},
 		{name: "IP failures expire after Window", whenKey: failureKey(prefix, ip), expectMin: 5*time.Minute - 10*time.Second, expectMax: 5 * time.Minute},
-		{name: "ban expires after BanTime", whenKey: banKey(prefix, ann), expectMin: 15*time.Minute - 10*time.Second, expectMax: 15 * time.Minute},
+		{name: "pair failures expire after Window", whenKey: failureKey(prefix, pair), expectMin: 5*time.Minute - 10*time.Second, expectMax: 5 * time.Minute},
+		{name: "ban expires after BanTime", whenKey: banKey(prefix, pair), expectMin: 15*time.Minute - 10*time.Second, expectMax: 15 * time.Minute},
+		{name: "account hold expires after AccountDelay", whenKey: banKey(prefix, ann), expectMin: 0, expectMax: time.Second},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -575,9 +653,13 @@ func TestRedis_keys(t *testing.T) {
 		})
 	}
 	t.Run("ban holds its end in Unix ms", func(t *testing.T) {
-		v, err := c.Get(ctx, banKey(prefix, ann)).Int64()
+		v, err := c.Get(ctx, banKey(prefix, pair)).Int64()
 		if want := start.Add(15 * time.Minute).UnixMilli(); err != nil || v != want {
 			t.Errorf("ban key = %d, %v; want %d", v, err, want)
+		}
+		v, err = c.Get(ctx, banKey(prefix, ann)).Int64()
+		if want := start.Add(time.Second).UnixMilli(); err != nil || v != want {
+			t.Errorf("hold key = %d, %v; want %d", v, err, want)
 		}
 	})
 	t.Run("members hold the step, not the subject", func(t *testing.T) {
@@ -598,7 +680,8 @@ func TestRedis_keys(t *testing.T) {
 		if err := r.Fail(ctx, "code", bob, ip2); err != nil {
 			t.Fatalf("Fail after SCRIPT FLUSH = %v", err)
 		}
-		for _, s := range []regulation.Subject{bob, ip2} {
+		// An IPv6 address is counted as its /64.
+		for _, s := range []regulation.Subject{bob, {Kind: regulation.KindIP, Value: "2001:db8::/64"}} {
 			if n, err := c.ZCard(ctx, failureKey(prefix, s)).Result(); err != nil || n != 1 {
 				t.Errorf("ZCARD of the %s = %d, %v; want 1", s.Kind, n, err)
 			}
@@ -623,18 +706,114 @@ func TestRedisFallsBackToStore(t *testing.T) {
 	}
 	ann := regulation.Subject{Kind: regulation.KindAccount, Value: "ann@example.com"}
 	for i := range regulation.DefaultMaxFailures {
-		if err := r.Check(t.Context(), ann); err != nil {
+		if err := r.Check(t.Context(), ann, ip); err != nil {
 			t.Fatalf("check %d: %v", i, err)
 		}
-		if err := r.Fail(t.Context(), "password", ann); err != nil {
+		if err := r.Fail(t.Context(), "password", ann, ip); err != nil {
 			t.Fatalf("fail %d: %v", i, err)
 		}
 	}
 	var banned *regulation.BannedError
-	if err := r.Check(t.Context(), ann); !errors.As(err, &banned) {
+	if err := r.Check(t.Context(), ann, ip); !errors.As(err, &banned) {
 		t.Fatalf("after %d failures on the fallback: %v, want a ban", regulation.DefaultMaxFailures, err)
 	}
 	if n, err := store.CountFailures(t.Context(), regulation.KindAccount, "ann@example.com", 0); err != nil || n != regulation.DefaultMaxFailures {
 		t.Fatalf("the store holds %d failures (%v), want %d", n, err, regulation.DefaultMaxFailures)
 	}
+}
+
+// TestDelay: an account's failures from any sources delay its checks,
+// growing with each failure past the maximum and capped; they never
+// refuse (Check of the account from a clean source passes).
+func TestDelay(t *testing.T) {
+	tests := []struct {
+		name        string
+		givenEvents []event
+		whenAt      time.Duration
+		whenDelay   []regulation.Subject
+		expectDelay time.Duration
+	}{
+		{name: "no failure: no delay", whenDelay: []regulation.Subject{ann, ip}, expectDelay: 0},
+		{name: "four failures: no delay", givenEvents: sprayedAt(4, 0, ann), whenAt: 3 * time.Second, whenDelay: []regulation.Subject{ann}, expectDelay: 0},
+		{name: "the fifth failure holds AccountDelay", givenEvents: sprayedAt(5, 0, ann), whenAt: 4 * time.Second, whenDelay: []regulation.Subject{ann, ip}, expectDelay: time.Second},
+		{name: "the hold counts from the last failure", givenEvents: sprayedAt(5, 0, ann), whenAt: 4*time.Second + 400*time.Millisecond, whenDelay: []regulation.Subject{ann}, expectDelay: 600 * time.Millisecond},
+		{name: "each further failure doubles it", givenEvents: sprayedAt(7, 0, ann), whenAt: 6 * time.Second, whenDelay: []regulation.Subject{ann}, expectDelay: 4 * time.Second},
+		{name: "capped at MaxAccountDelay", givenEvents: failures(40, 0, 0, ann), whenDelay: []regulation.Subject{ann}, expectDelay: 5 * time.Second},
+		{name: "over after the hold", givenEvents: sprayedAt(5, 0, ann), whenAt: 5 * time.Second, whenDelay: []regulation.Subject{ann}, expectDelay: 0},
+		{name: "another account: no delay", givenEvents: sprayedAt(8, 0, ann), whenAt: 7 * time.Second, whenDelay: []regulation.Subject{bob, ip}, expectDelay: 0},
+		{name: "an IP alone: no delay", givenEvents: failures(30, 0, 0, ip), whenDelay: []regulation.Subject{ip}, expectDelay: 0},
+	}
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			for _, tc := range tests {
+				t.Run(tc.name, func(t *testing.T) {
+					cfg, _ := b.open(t)
+					clock := newClock()
+					cfg.Now = clock.Now
+					r := newRegulator(t, cfg)
+					for i, e := range tc.givenEvents {
+						clock.Set(e.at)
+						if err := r.Fail(t.Context(), "password", e.subjects...); err != nil {
+							t.Fatalf("event %d: Fail = %v", i, err)
+						}
+					}
+					clock.Set(tc.whenAt)
+					d, err := r.Delay(t.Context(), tc.whenDelay...)
+					if err != nil || d != tc.expectDelay {
+						t.Fatalf("Delay = %v, %v; want %v", d, err, tc.expectDelay)
+					}
+					if err := r.Check(t.Context(), ann, regulation.Subject{Kind: regulation.KindIP, Value: "203.0.113.9"}); err != nil {
+						t.Errorf("Check of the account from a clean source = %v, want nil", err)
+					}
+				})
+			}
+		})
+	}
+}
+
+// TestRequestCode: login-code requests are bounded per address and per
+// source, and are no failures: they neither ban nor delay a login step.
+func TestRequestCode(t *testing.T) {
+	eachBackend(t, func(t *testing.T, cfg regulation.Config, _ func(regulation.Subject) int) {
+		clock := newClock()
+		cfg.Now = clock.Now
+		r := newRegulator(t, cfg)
+		ctx := t.Context()
+		for i := range regulation.DefaultMaxCodeRequests {
+			clock.Set(time.Duration(i) * time.Second)
+			stranger := regulation.Subject{Kind: regulation.KindIP, Value: fmt.Sprintf("198.51.100.%d", i+1)}
+			if err := r.RequestCode(ctx, ann, stranger); err != nil {
+				t.Fatalf("request %d: %v", i, err)
+			}
+		}
+		err := r.RequestCode(ctx, ann, ip)
+		expectBan(t, err, []regulation.Subject{ann, ip}, regulation.KindMail, start.Add(4*time.Second+5*time.Minute))
+		if err := r.Check(ctx, ann, ip); err != nil {
+			t.Errorf("Check of the password step after code requests = %v, want nil", err)
+		}
+		if d, err := r.Delay(ctx, ann, ip); err != nil || d != 0 {
+			t.Errorf("Delay after code requests = %v, %v; want 0", d, err)
+		}
+		if err := r.RequestCode(ctx, bob, ip); err != nil {
+			t.Errorf("another address = %v, want nil", err)
+		}
+		clock.Set(4*time.Second + 5*time.Minute)
+		if err := r.RequestCode(ctx, ann, ip); err != nil {
+			t.Errorf("after Window = %v, want nil", err)
+		}
+		t.Run("per source", func(t *testing.T) {
+			src := regulation.Subject{Kind: regulation.KindIP, Value: "2001:db8:0:9::1"}
+			for i := range regulation.DefaultMaxIPCodeRequests {
+				a := regulation.Subject{Kind: regulation.KindAccount, Value: fmt.Sprintf("user%d@example.com", i)}
+				if err := r.RequestCode(ctx, a, src); err != nil {
+					t.Fatalf("request %d: %v", i, err)
+				}
+			}
+			other := regulation.Subject{Kind: regulation.KindIP, Value: "2001:db8:0:9:ffff::2"} // same /64
+			err := r.RequestCode(ctx, bob, other)
+			if b, ok := errors.AsType[*regulation.BannedError](err); !ok || b.Kind != regulation.KindMailIP {
+				t.Fatalf("request %d from the /64 = %v, want a mail-ip ban", regulation.DefaultMaxIPCodeRequests+1, err)
+			}
+		})
+	})
 }

@@ -1391,7 +1391,8 @@ func TestServerIDRotation(t *testing.T) {
 	creds := bootstrapFor(t, map[string]string{envDataDir: dir})
 	start := func(t *testing.T, serverID string) (accountsCaller, func()) {
 		t.Helper()
-		url, _, stop, exited, _ := startServe(t, dir, "--server-id", serverID)
+		// A new server ID is a deliberate change of the shared material.
+		url, _, stop, exited, _ := startServe(t, dir, "--server-id", serverID, "--replace-shared-material", "true")
 		return newAccountsCaller(t, url, creds), func() {
 			stop()
 			select {

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -44,7 +45,8 @@ const serveUsage = `Usage: authgw serve [--listen ADDR] [--admin-listen ADDR] [-
                     [--redis URL] [--trusted-proxies CIDRS] [--allowed-origins ORIGINS]
                     [--forward-auth-callers CIDRS] [--forward-auth-dialect nginx|forwarded]
                     [--cookie-secure BOOL] [--smtp URL] [--totp-key FILE]
-                    [--info-key FILE] [--demo-listen ADDR|off] [--config FILE]
+                    [--info-key FILE] [--demo-listen ADDR|off]
+                    [--replace-shared-material BOOL] [--config FILE]
 
 Runs the gateway and the accounts service. Every request to
 /<api>/v<N>/... is checked (client credentials, restrictions, rate limit,
@@ -59,6 +61,17 @@ SQLite database, a key ring (keys.json), a server ID (server-id), the
 request-info signing key (info-key.pem), the TOTP secret key (totp-key),
 the example policies (policies/) and, without --smtp, the mail directory
 (mail/), and says so. Every later start reuses them.
+
+Several instances on one database must share the server ID, the key
+ring, the TOTP key and the request-info key: the database keeps a
+fingerprint of each (never the material), recorded by the first
+instance, and an instance whose material differs, or that has none yet,
+stops with one line saying which. Copy the four files from the first
+instance's data directory, or set the four settings. A key ring may add
+keys (a rotation): the new key's fingerprint is recorded. After a
+deliberate change of the server ID (it revokes every token), the TOTP
+key or the request-info key, start one instance with
+--replace-shared-material true: its material becomes the one to share.
 
 Revoked sessions and users (logout, password change, deleted users) are
 read from the database every second by every gateway; with --redis they
@@ -105,6 +118,10 @@ Settings (flag, else AUTHGW_<NAME>, else the config file, else the default):
                            X-Auth-Info and keeps notes in memory. When no API named
                            demo is registered, serve registers it as demo v1; it
                            never changes an existing demo
+  --replace-shared-material BOOL
+                           record this instance's server ID, key ring, TOTP key
+                           and request-info key as the ones every instance on the
+                           database must share (default false)
   --config FILE            JSON config file with the keys above (else AUTHGW_CONFIG)
 
 It stops on SIGINT or SIGTERM, draining requests in flight for up to 30 s.
@@ -140,15 +157,22 @@ const (
 // serveCommand is "authgw serve".
 type serveCommand struct {
 	settings
+	// shared holds the fingerprints of the key material the instances on
+	// this database share (see material.go), read before the data
+	// directory is filled: material they share is never generated anew.
+	shared map[string]db.Fingerprint
 }
 
 func (s *serveCommand) flagSet() *flag.FlagSet {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	// newFlagSet: --help prints serveUsage alone, not the flag
+	// package's own list of flags first.
+	fs := newFlagSet("serve")
 	for _, name := range []string{"listen", "admin-listen", "database", "data-dir", "server-id", "keys",
 		"policies", "redis", "trusted-proxies", "allowed-origins", "cookie-secure", "smtp", "totp-key", "info-key", "demo-listen",
 		"forward-auth-callers", "forward-auth-dialect"} {
 		s.define(fs, name, name)
 	}
+	s.define(fs, "replace-shared-material", "replace-shared-material")
 	s.defineConfig(fs)
 	return fs
 }
@@ -173,6 +197,9 @@ type serveConfig struct {
 	totpKey  []byte
 	// demoListen is the demo backend's address, "" when it is off.
 	demoListen string
+	// replaceShared records this instance's key material as the one the
+	// instances on the database share (material.go).
+	replaceShared bool
 }
 
 func (s *serveCommand) run(c *cli, args []string) error {
@@ -195,6 +222,8 @@ func (s *serveCommand) run(c *cli, args []string) error {
 		// when the heap nears it. GOMEMLIMIT in the environment overrides.
 		debug.SetMemoryLimit(softMemoryLimit(runtime.GOMAXPROCS(0)))
 	}
+	// Every setting is read and checked before anything is written:
+	// a bad one leaves no data directory, key or policy behind.
 	cfg, err := s.resolve(c, logger)
 	if err != nil {
 		return err
@@ -206,24 +235,46 @@ func (s *serveCommand) run(c *cli, args []string) error {
 		defer cancel()
 	}
 
+	// The database next: a malformed DSN is a usage error and an
+	// unreachable database a failure, both before the data directory is
+	// filled.
 	dbs := databaseSettings{settings: s.settings}
 	store, err := dbs.open(ctx, c)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	if applied, err := store.MigrateUp(ctx); err != nil {
+	// Migrated before the data directory is filled, so that the shared
+	// material's fingerprints can be read (material.go); said after it,
+	// so that a bad file there is the only line.
+	applied, err := store.MigrateUp(ctx)
+	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
-	} else if len(applied) > 0 {
+	}
+	if s.shared, err = store.SharedMaterial(ctx); err != nil {
+		return fmt.Errorf("reading the shared key material's fingerprints: %w", err)
+	}
+	if err := s.prepare(c, &cfg, logger); err != nil {
+		return err
+	}
+	if len(applied) > 0 {
 		logger.Info("database migrated", "applied", fmt.Sprint(applied))
 	}
 
+	if _, err := os.Stat(cfg.infoKeyPath); errors.Is(err, fs.ErrNotExist) {
+		if err := s.missingMaterial("--info-key", materialInfoKey); err != nil {
+			return err
+		}
+	}
 	key, created, err := requestinfo.LoadOrCreateKey(cfg.infoKeyPath)
 	if err != nil {
 		return fmt.Errorf("--info-key: %w", err)
 	}
 	if created {
 		logger.Warn("created a request-info signing key; back it up with the data directory", "file", cfg.infoKeyPath)
+	}
+	if err := checkSharedMaterial(ctx, store, cfg, &key.PublicKey, cfg.replaceShared, c.now(), logger); err != nil {
+		return err
 	}
 	signer, err := requestinfo.NewSigner(requestinfo.SignerConfig{Key: key, Issuer: "authgw:" + cfg.serverID})
 	if err != nil {
@@ -235,7 +286,7 @@ func (s *serveCommand) run(c *cli, args []string) error {
 	var redisClient *redis.Client
 	if cfg.redisURL != "" {
 		client, err := newRedisClient(cfg.redisURL)
-		if err != nil {
+		if err != nil { // checked by resolve already
 			return &usageError{msg: fmt.Sprintf("--redis: %v", err)}
 		}
 		defer client.Close()
@@ -542,9 +593,9 @@ func newServer(addr string, h http.Handler, logger *slog.Logger) *http.Server {
 	}
 }
 
-// resolve reads every setting, creating in the data directory what a
-// first start needs: the directory, the server ID, the key ring and the
-// example policies. A bad value is a usage error naming the setting.
+// resolve reads and checks every setting, writing nothing: a bad value
+// is a usage error naming the setting, in plain words. prepare then
+// creates what a first start needs.
 func (s *serveCommand) resolve(c *cli, logger *slog.Logger) (serveConfig, error) {
 	var cfg serveConfig
 	var err error
@@ -563,6 +614,12 @@ func (s *serveCommand) resolve(c *cli, logger *slog.Logger) (serveConfig, error)
 	if err != nil {
 		return cfg, err
 	}
+	if cfg.redisURL != "" {
+		if _, err := redisOptions(cfg.redisURL); err != nil {
+			_, label, _, _ := s.lookup(c, "redis")
+			return cfg, &usageError{msg: fmt.Sprintf("%s: %v", label, err)}
+		}
+	}
 	for _, a := range []struct{ name, addr string }{{"--listen", cfg.listen}, {"--admin-listen", cfg.adminListen}} {
 		if _, _, err := net.SplitHostPort(a.addr); err != nil {
 			return cfg, &usageError{msg: fmt.Sprintf("%s: %v", a.name, err)}
@@ -571,13 +628,16 @@ func (s *serveCommand) resolve(c *cli, logger *slog.Logger) (serveConfig, error)
 	if cfg.demoListen, err = resolveDemoListen(c, &s.settings); err != nil {
 		return cfg, err
 	}
-	if cfg.cookieSecure, err = resolveSetting(c, &s.settings, "cookie-secure", true, strconv.ParseBool); err != nil {
+	if cfg.cookieSecure, err = resolveSetting(c, &s.settings, "cookie-secure", true, parseBool); err != nil {
+		return cfg, err
+	}
+	if cfg.replaceShared, err = resolveSetting(c, &s.settings, "replace-shared-material", false, parseBool); err != nil {
 		return cfg, err
 	}
 	if cfg.trustedProxies, err = resolveSetting(c, &s.settings, "trusted-proxies", nil, parsePrefixes); err != nil {
 		return cfg, err
 	}
-	if cfg.allowedOrigins, err = resolveSetting(c, &s.settings, "allowed-origins", nil, parseList); err != nil {
+	if cfg.allowedOrigins, err = resolveSetting(c, &s.settings, "allowed-origins", nil, parseOrigins); err != nil {
 		return cfg, err
 	}
 	if cfg.forwardAuthCallers, err = resolveSetting(c, &s.settings, "forward-auth-callers", cfg.trustedProxies, parsePrefixes); err != nil {
@@ -594,43 +654,52 @@ func (s *serveCommand) resolve(c *cli, logger *slog.Logger) (serveConfig, error)
 	if err != nil {
 		return cfg, err
 	}
+	if smtpNotifier != nil {
+		cfg.notifier = smtpNotifier
+	}
 	// Settings given explicitly are checked before anything is created
 	// in the data directory, so a typo leaves no half-made directory.
 	if err := s.checkGiven(c); err != nil {
 		return cfg, err
 	}
+	cfg.infoKeyPath = str("info-key", "")
+	return cfg, err
+}
+
+// prepare creates in the data directory what a first start needs (the
+// directory, the TOTP key, the server ID, the key ring, the example
+// policies, the mail folder) and loads them into cfg. It fails with a
+// usage error naming the setting when one found there is bad.
+func (s *serveCommand) prepare(c *cli, cfg *serveConfig, logger *slog.Logger) error {
+	var err error
 	if err := os.MkdirAll(cfg.dataDir, 0o700); err != nil {
-		return cfg, &usageError{msg: fmt.Sprintf("--data-dir: %v", err)}
+		return &usageError{msg: fmt.Sprintf("--data-dir: %v", err)}
 	}
 	// The TOTP key first: a bad one in the data directory stops start-up
 	// before anything else is created there.
 	if cfg.totpKey, err = s.totpKey(c, cfg.dataDir, logger); err != nil {
-		return cfg, err
+		return err
 	}
 	if cfg.serverID, err = s.serverID(c, cfg.dataDir, logger); err != nil {
-		return cfg, err
+		return err
 	}
 	if cfg.keys, err = s.keyRing(c, cfg.dataDir, logger); err != nil {
-		return cfg, err
+		return err
 	}
-	cfg.infoKeyPath = str("info-key", filepath.Join(cfg.dataDir, infoKeyFile))
-	if err != nil {
-		return cfg, err
+	if cfg.infoKeyPath == "" {
+		cfg.infoKeyPath = filepath.Join(cfg.dataDir, infoKeyFile)
 	}
-
-	if cfg.policies, err = s.policies(c, cfg, logger); err != nil {
-		return cfg, err
+	if cfg.policies, err = s.policies(c, *cfg, logger); err != nil {
+		return err
 	}
-	if smtpNotifier != nil {
-		cfg.notifier = smtpNotifier
-	} else {
+	if cfg.notifier == nil {
 		dir := filepath.Join(cfg.dataDir, mailDir)
 		if cfg.notifier, err = notify.NewFile(notify.FileConfig{Dir: dir, Now: c.now, Rand: c.random}); err != nil {
-			return cfg, &usageError{msg: fmt.Sprintf("--smtp (default: files in %s): %v", dir, err)}
+			return &usageError{msg: fmt.Sprintf("--smtp (default: files in %s): %v", dir, err)}
 		}
 		logger.Info("no --smtp: login codes and verification emails are written as .eml files", "dir", dir)
 	}
-	return cfg, nil
+	return nil
 }
 
 // checkGiven loads the key ring, server ID and policies when they are
@@ -691,13 +760,21 @@ func (s *serveCommand) serverID(c *cli, dir string, logger *slog.Logger) (string
 		case readErr == nil:
 			id, label = strings.TrimSpace(string(b)), path
 		case errors.Is(readErr, fs.ErrNotExist):
+			if err := s.missingMaterial("--server-id", materialServerID); err != nil {
+				return "", err
+			}
 			var buf [6]byte
 			if _, err := io.ReadFull(c.random, buf[:]); err != nil {
 				return "", err
 			}
 			id, label = "authgw-"+hex.EncodeToString(buf[:]), path
-			if err := os.WriteFile(path, []byte(id+"\n"), 0o600); err != nil {
+			created, existing, err := createSecretFile(path, []byte(id+"\n"))
+			if err != nil {
 				return "", fmt.Errorf("--server-id: %w", err)
+			}
+			if !created { // another process made it first
+				id = strings.TrimSpace(string(existing))
+				break
 			}
 			logger.Warn("created a server ID", "file", path, "server_id", id)
 		default:
@@ -737,6 +814,9 @@ func (s *serveCommand) keyRing(c *cli, dir string, logger *slog.Logger) (*mint.K
 	if !errors.Is(err, fs.ErrNotExist) {
 		return nil, &usageError{msg: fmt.Sprintf("--keys (from the data directory): %v", err)}
 	}
+	if err := s.missingMaterial("--keys", materialKeyPref); err != nil {
+		return nil, err
+	}
 	if ring, err = mint.GenerateKeyRing("k1", c.random); err != nil {
 		return nil, err
 	}
@@ -744,8 +824,15 @@ func (s *serveCommand) keyRing(c *cli, dir string, logger *slog.Logger) (*mint.K
 	if err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(path, append(b, '\n'), 0o600); err != nil {
+	created, _, err := createSecretFile(path, append(b, '\n'))
+	if err != nil {
 		return nil, fmt.Errorf("--keys: %w", err)
+	}
+	if !created { // another process made it first
+		if ring, err = mint.LoadKeyRing(path); err != nil {
+			return nil, &usageError{msg: fmt.Sprintf("--keys (from the data directory): %v", err)}
+		}
+		return ring, nil
 	}
 	logger.Warn("created a key ring: it signs every token; back it up and keep it secret", "file", path)
 	return ring, nil
@@ -766,6 +853,9 @@ func (s *serveCommand) totpKey(c *cli, dir string, logger *slog.Logger) ([]byte,
 	}
 	b, err := os.ReadFile(path)
 	if !found && errors.Is(err, fs.ErrNotExist) {
+		if err := s.missingMaterial("--totp-key", materialTOTPKey); err != nil {
+			return nil, err
+		}
 		return createTOTPKey(c, path, logger)
 	}
 	if err != nil {
@@ -785,27 +875,15 @@ func createTOTPKey(c *cli, path string, logger *slog.Logger) ([]byte, error) {
 	if _, err := io.ReadFull(c.random, key); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		b, err := os.ReadFile(path)
-		if err == nil {
-			key, err = parseTOTPKey(b)
-		}
-		if err != nil {
+	created, existing, err := createSecretFile(path, []byte(hex.EncodeToString(key)+"\n"))
+	if err != nil {
+		return nil, fmt.Errorf("--totp-key: %w", err)
+	}
+	if !created {
+		if key, err = parseTOTPKey(existing); err != nil {
 			return nil, &usageError{msg: fmt.Sprintf("--totp-key (from the data directory): %s: %v", path, err)}
 		}
 		return key, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("--totp-key: %w", err)
-	}
-	_, err = f.WriteString(hex.EncodeToString(key) + "\n")
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(path)
-		return nil, fmt.Errorf("--totp-key: %w", err)
 	}
 	logger.Warn("created a TOTP key: it seals the users' TOTP secrets; back it up and keep it secret", "file", path)
 	return key, nil
@@ -878,24 +956,59 @@ func parseList(v string) ([]string, error) {
 	return out, nil
 }
 
-// parsePrefixes reads comma-separated CIDRs or single addresses.
+// parsePrefixes reads comma-separated CIDRs or single addresses. Its
+// errors say what is wrong in plain words, not in the netip package's.
 func parsePrefixes(v string) ([]netip.Prefix, error) {
 	items, _ := parseList(v)
 	out := make([]netip.Prefix, 0, len(items))
 	for _, item := range items {
-		if strings.Contains(item, "/") {
-			p, err := netip.ParsePrefix(item)
+		if addr, bits, ok := strings.Cut(item, "/"); ok {
+			a, err := netip.ParseAddr(addr)
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("%q is not a CIDR: %q is not an IP address (want such as 10.0.0.0/8 or 2001:db8::/32)", item, addr)
 			}
-			out = append(out, p.Masked())
+			n, err := strconv.Atoi(bits)
+			if err != nil || n < 0 || n > a.BitLen() || bits != strconv.Itoa(n) {
+				return nil, fmt.Errorf("%q is not a CIDR: the prefix length must be a number from 0 to %d", item, a.BitLen())
+			}
+			p, err := a.Prefix(n)
+			if err != nil || a.Zone() != "" {
+				return nil, fmt.Errorf("%q is not a CIDR (want such as 10.0.0.0/8 or 2001:db8::/32)", item)
+			}
+			out = append(out, p)
 			continue
 		}
 		a, err := netip.ParseAddr(item)
-		if err != nil {
-			return nil, err
+		if err != nil || a.Zone() != "" {
+			return nil, fmt.Errorf("%q is not an IP address or a CIDR (want such as 192.0.2.7 or 10.0.0.0/8)", item)
 		}
 		out = append(out, netip.PrefixFrom(a, a.BitLen()))
 	}
 	return out, nil
+}
+
+// parseBool reads a true/false setting; its error names the values
+// accepted, not strconv's.
+func parseBool(v string) (bool, error) {
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("%q is not true or false", v)
+	}
+	return b, nil
+}
+
+// parseOrigins reads comma-separated origins: scheme://host[:port], the
+// scheme http or https, nothing after the host. The gateway compares
+// them with the Origin header byte for byte, so anything else could
+// never match and is refused here, naming the setting.
+func parseOrigins(v string) ([]string, error) {
+	items, _ := parseList(v)
+	for _, o := range items {
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			u.Path != "" || u.RawQuery != "" || u.User != nil || u.Fragment != "" || u.Opaque != "" || u.ForceQuery {
+			return nil, fmt.Errorf("%q is not an origin: want scheme://host[:port] with the scheme http or https and no path, such as https://app.example.com", o)
+		}
+	}
+	return items, nil
 }

@@ -28,7 +28,10 @@ var _ Feed = (*db.DB)(nil)
 const (
 	DefaultInterval = time.Second
 	DefaultOverlap  = 10 * time.Second
-	pageSize        = 1000
+	// DefaultKeep is the verifier's default clock skew and as much
+	// again for clocks that drift apart.
+	DefaultKeep = 2 * verifier.DefaultSkew
+	pageSize    = 1000
 )
 
 // Config configures a Poller.
@@ -43,6 +46,15 @@ type Config struct {
 	// for entries whose cursor committed out of order (MySQL
 	// auto-increment). Optional. Default DefaultOverlap.
 	Overlap time.Duration
+	// Keep is how long past its expiry an entry stays in the set. An
+	// entry's expiry is when the last token it refuses expires; but the
+	// verifier accepts a token up to its clock skew past its time-before,
+	// so an entry dropped at its expiry would let a revoked token work
+	// again for the skew (a writer that counted only the token lifetime,
+	// an older version, one whose skew is larger). Keep must be at least
+	// the verifier's Skew. Optional. Default DefaultKeep (twice the
+	// default skew, 60 s).
+	Keep time.Duration
 	// Now is the clock. Optional. Default time.Now.
 	Now func() time.Time
 	// Logger receives poll failures. Optional. Default slog.Default().
@@ -73,8 +85,11 @@ func New(cfg Config) (*Poller, error) {
 	if cfg.Feed == nil || cfg.Set == nil {
 		return nil, errors.New("revocation: Feed and Set are required")
 	}
-	if cfg.Interval < 0 || cfg.Overlap < 0 {
-		return nil, errors.New("revocation: Interval and Overlap must not be negative")
+	if cfg.Interval < 0 || cfg.Overlap < 0 || cfg.Keep < 0 {
+		return nil, errors.New("revocation: Interval, Overlap and Keep must not be negative")
+	}
+	if cfg.Keep == 0 {
+		cfg.Keep = DefaultKeep
 	}
 	if cfg.Interval == 0 {
 		cfg.Interval = DefaultInterval
@@ -93,7 +108,8 @@ func New(cfg Config) (*Poller, error) {
 
 // Poll reads every revocation after the last cursor seen, and those
 // created within Overlap of the previous poll, into the set, then drops
-// entries that can no longer refuse a valid token. Applying an entry
+// entries that can no longer refuse a valid token (Keep past their
+// expiry). Applying an entry
 // twice is harmless. It fails when the feed cannot be read; the cursor
 // then stays where it was.
 func (p *Poller) Poll(ctx context.Context) error {
@@ -152,7 +168,7 @@ func (p *Poller) poll(ctx context.Context, now time.Time) error {
 		}
 	}
 	p.cursor, p.lastPoll = cursor, now
-	p.cfg.Set.Prune(now)
+	p.cfg.Set.Prune(now.Add(-p.cfg.Keep))
 	return nil
 }
 

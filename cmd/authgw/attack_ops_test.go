@@ -1,0 +1,328 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/authgw/authgw/db/dbtest"
+)
+
+// TestAttackOps attacks a running `authgw serve` on the points of issue
+// 12 that the ops helper fixed: the unauthenticated lockout (7), the
+// revived revoked token (8), the refresh racing a password change (9)
+// and two instances on one database with different secrets (15). Like
+// TestAttackSuite, requests go over real TCP from their own loopback
+// source addresses.
+func TestAttackOps(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts authgw serve")
+	}
+	t.Run("unauthenticated lockout", func(t *testing.T) { t.Parallel(); attackLockout(t) })
+	t.Run("revoked token revived", func(t *testing.T) { t.Parallel(); attackRevived(t) })
+	t.Run("refresh racing a password change", func(t *testing.T) { t.Parallel(); attackRefreshRace(t) })
+	t.Run("two instances, one database", func(t *testing.T) { t.Parallel(); attackTwoInstances(t) })
+}
+
+// newPlainServe bootstraps a data directory and starts serve on it with
+// extra arguments; the suite it returns has no backend or extra clients.
+func newPlainServe(t *testing.T, extra ...string) *attackSuite {
+	t.Helper()
+	dir := t.TempDir()
+	s := &attackSuite{dir: dir}
+	s.creds = bootstrapFor(t, map[string]string{envDataDir: dir})
+	s.system = attackClient{s.creds.ClientID, s.creds.ClientSecret}.basic()
+	gatewayURL, _, _, _, _ := startServe(t, dir, extra...)
+	s.addr = strings.TrimPrefix(gatewayURL, "http://")
+	return s
+}
+
+// shortPolicies writes the shipped example policies with every expires
+// set to secs into a new directory, and returns it.
+func shortPolicies(t *testing.T, secs int) string {
+	t.Helper()
+	dir := t.TempDir()
+	files, err := filepath.Glob(filepath.Join("examples", "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("example policies: %v %v", files, err)
+	}
+	expires := regexp.MustCompile(`"expires":\s*\d+`)
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b = expires.ReplaceAll(b, []byte(fmt.Sprintf(`"expires": %d`, secs)))
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// attackRevived (point 8, real clock): every policy lasts 60 s, the
+// longest lifetime, and the verifier accepts a token up to 30 s (its
+// skew) past its time-before. A session logged out at once must stay
+// refused until its tokens are dead of old age: it used to work again
+// from 60 s after the logout (when the revocation was pruned) to 90 s
+// after the mint. About 95 s of waiting.
+func attackRevived(t *testing.T) {
+	s := newPlainServe(t, "--policies", shortPolicies(t, 60))
+	const from = "127.0.0.61"
+	sess := s.register(t, from, "Rex", "rex@example.com")
+	minted := time.Now()
+	if r := s.call(t, from, "GET", "/accounts/v1/users/current", s.auth(sess, "GET"), ""); r.status != http.StatusOK {
+		t.Fatalf("the fresh GET token = %d %s, want 200", r.status, r.body)
+	}
+	if r := s.call(t, from, "POST", "/accounts/v1/sessions/logout", s.auth(sess, "POST"), ""); r.status != http.StatusOK {
+		t.Fatalf("logout = %d %s, want 200", r.status, r.body)
+	}
+	t.Logf("expect: the logged-out session's GET token is 401 at every try until 95 s after the mint (tokens live 60 s, accepted 30 s past)")
+	for deadline := minted.Add(95 * time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Second) {
+		r := s.call(t, from, "GET", "/accounts/v1/users/current", s.auth(sess, "GET"), "")
+		if r.status != http.StatusUnauthorized {
+			t.Fatalf("%v after the mint, the logged-out GET token = %d %s, want 401", time.Since(minted).Round(time.Second), r.status, r.body)
+		}
+	}
+}
+
+// Source addresses of the lockout case: strangers, the owner, and one
+// attacker.
+const (
+	attackFromOwner    = "127.0.0.41"
+	attackFromGuesser  = "127.0.0.42"
+	attackFromStranger = "127.0.0.5" // + a digit: 127.0.0.50 ... 127.0.0.59
+)
+
+// attackLockout: strangers asking for login codes for the owner's
+// address, from many addresses, neither refuse nor delay the owner's
+// password; one guesser from one address gets banned (from that account
+// only) and the owner still logs in.
+func attackLockout(t *testing.T) {
+	s := newAttackSuite(t)
+	owner := "olive@example.com"
+	s.register(t, attackFromOwner, "Olive", owner)
+	emailStep := func(from string) attackReply {
+		return s.call(t, from, "POST", "/accounts/v1/sessions/login/email", s.system,
+			string(attackJSON(t, map[string]any{"data": map[string]string{"email": owner, "state": newState(t)}})))
+	}
+	t.Logf("expect: 5 email-step requests for the owner's address from 5 other IPs answer 200; the owner's right password then logs in (200)")
+	for i := range 5 {
+		if r := emailStep(fmt.Sprintf("%s%d", attackFromStranger, i)); r.status != http.StatusOK {
+			t.Fatalf("email step %d from a stranger = %d %s, want 200", i+1, r.status, r.body)
+		}
+	}
+	attackSessionFrom(t, s.login(t, attackFromOwner, owner, attackPassword, newState(t)), http.StatusOK)
+
+	t.Logf("expect: 10 more email-step requests: the mail bound refuses some with 429; the password step stays open")
+	refused := 0
+	for i := range 10 {
+		if r := emailStep(fmt.Sprintf("%s%d", attackFromStranger, i)); r.status == http.StatusTooManyRequests {
+			refused++
+		}
+	}
+	if refused == 0 {
+		t.Errorf("15 code requests for one address within 5 minutes were all accepted: mail is not bounded")
+	}
+	attackSessionFrom(t, s.login(t, attackFromOwner, owner, attackPassword, newState(t)), http.StatusOK)
+
+	t.Logf("expect: a guesser from one IP: five 401, then 429 even with the right password; the owner, elsewhere, logs in within the capped delay")
+	for i := range 5 {
+		attackExpectRefusal(t, fmt.Sprintf("guess %d", i+1), s.login(t, attackFromGuesser, owner, fmt.Sprintf("guess number %d!", i), newState(t)), 401, "INCORRECT-PASSWORD")
+	}
+	attackExpectRefusal(t, "the right password from the guesser's IP", s.login(t, attackFromGuesser, owner, attackPassword, newState(t)), 429, "TOO-MANY-FAILURES")
+	started := time.Now()
+	attackSessionFrom(t, s.login(t, attackFromOwner, owner, attackPassword, newState(t)), http.StatusOK)
+	if took := time.Since(started); took > 6*time.Second {
+		t.Errorf("the owner's login took %v, want at most the 5 s delay cap", took)
+	}
+}
+
+// attackRefreshRace (point 9): a refresh sent at the same time as a
+// password change, over many trials. Whichever wins, no token the
+// refresh minted may work once the change has answered. The change
+// verifies and hashes passwords before it cuts the sessions, so the
+// refresh is aimed at that moment: a change and a refresh are first
+// timed alone, and the refresh starts half their difference later than
+// the change; then, as a staircase, 4 ms later after a trial the refresh
+// won and 4 ms earlier after one it lost, so that the trials cluster
+// where the two cross, the only place the race can be lost.
+func attackRefreshRace(t *testing.T) {
+	s := newPlainServe(t)
+	const (
+		from   = "127.0.0.62"
+		trials = 100
+	)
+	sess := s.register(t, from, "Ray", "ray@example.com")
+	password := attackPassword
+	change := func(sess attackSession, i int) (attackReply, error) {
+		next := fmt.Sprintf("ray's passphrase number %d", i)
+		r, err := s.trySend(attackReq{from: from, method: "POST", target: "/accounts/v1/users/" + sess.UserID + "/change-password",
+			header: []string{"Authorization", s.auth(sess, "POST"), "Content-Type", "application/json"},
+			body:   attackJSON(t, map[string]any{"data": map[string]string{"currentPassword": password, "newPassword": next}})})
+		if err == nil && r.status == http.StatusOK {
+			password = next
+		}
+		return r, err
+	}
+	refresh := func(sess attackSession) (attackReply, error) {
+		return s.trySend(attackReq{from: from, method: "POST", target: "/accounts/v1/sessions/refresh",
+			header: []string{"Authorization", s.system, "Content-Type", "application/json"},
+			body:   []byte(`{"data":{"t":"refresh-tokens","token":"` + sess.Refresh + `"}}`)})
+	}
+	login := func() attackSession {
+		return attackSessionFrom(t, s.login(t, from, "ray@example.com", password, newState(t)), http.StatusOK)
+	}
+	started := time.Now()
+	if r, err := refresh(sess); err != nil || r.status != http.StatusOK {
+		t.Fatalf("a refresh alone: %v %d %s", err, r.status, r.body)
+	}
+	refreshTook := time.Since(started)
+	sess = login()
+	started = time.Now()
+	if r, err := change(sess, -1); err != nil || r.status != http.StatusOK {
+		t.Fatalf("a change alone: %v %d %s", err, r.status, r.body)
+	}
+	aim := (time.Since(started) - refreshTook) / 2
+	t.Logf("expect: in each of %d trials, a refresh racing change-password (aimed %v after it): once both answered, the refresh's GET token (if it got one) is 401", trials, aim)
+	won := 0
+	for i := range trials {
+		sess = login()
+		var refreshed attackReply
+		var refreshErr error
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			time.Sleep(max(0, aim))
+			refreshed, refreshErr = refresh(sess)
+		}()
+		changed, changeErr := change(sess, i)
+		<-done
+		if refreshErr != nil || changeErr != nil {
+			t.Fatalf("trial %d: %v %v", i, refreshErr, changeErr)
+		}
+		if changed.status != http.StatusOK {
+			t.Fatalf("trial %d: change-password = %d %s, want 200", i, changed.status, changed.body)
+		}
+		if refreshed.status != http.StatusOK {
+			aim -= 4 * time.Millisecond
+			continue
+		}
+		aim += 4 * time.Millisecond
+		won++
+		fresh := attackSessionFrom(t, refreshed, http.StatusOK)
+		if r := s.call(t, from, "GET", "/accounts/v1/users/current", s.auth(fresh, "GET"), ""); r.status != http.StatusUnauthorized {
+			t.Fatalf("trial %d: the GET token a refresh minted while the password changed = %d %s after the change, want 401", i, r.status, r.body)
+		}
+	}
+	t.Logf("the refresh answered 200 in %d of %d trials", won, trials)
+}
+
+// serveOnce runs serve on dir with extra arguments and returns its exit
+// status and standard error, expecting it to stop by itself: one that
+// starts serving is stopped after 20 s (and reported as exit 0).
+func serveOnce(t *testing.T, dir string, extra ...string) (int, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var stdout, stderr lockedBuffer
+	env := environment{
+		lookupEnv: func(k string) (string, bool) {
+			v, ok := map[string]string{envDataDir: dir}[k]
+			return v, ok
+		},
+		now: time.Now, random: rand.Reader, stop: ctx,
+	}
+	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--cookie-secure", "false", "--demo-listen", "off"}, extra...)
+	code := run(args, strings.NewReader(""), &stdout, &stderr, env)
+	return code, stderr.String()
+}
+
+// copyMaterial copies the key material of one data directory to another.
+func copyMaterial(t *testing.T, from, to string, names ...string) {
+	t.Helper()
+	if err := os.MkdirAll(to, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		b, err := os.ReadFile(filepath.Join(from, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(to, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// attackTwoInstances (point 15): two serve processes with their own data
+// directories on one MariaDB database. The second must not start with
+// secrets of its own; with the first one's copied it starts, and a token
+// minted by one works at the other; a rotated ring (a key added) starts
+// too; a ring whose key has the same ID and another secret does not.
+func attackTwoInstances(t *testing.T) {
+	dsn := dbtest.MariaDBDSN(t)
+	base := t.TempDir()
+	dir1, dir2, dir3 := filepath.Join(base, "one"), filepath.Join(base, "two"), filepath.Join(base, "three")
+	creds := bootstrapFor(t, map[string]string{envDataDir: dir1, envDatabase: dsn})
+	gw1, _, _, _, _ := startServe(t, dir1, "--database", dsn, "--demo-listen", "off")
+	material := []string{keysFile, serverIDFile, totpKeyFile, infoKeyFile}
+
+	t.Logf("expect: a second instance with an empty data directory refuses to start (exit 2), naming the setting and how to share, and writes no secret")
+	code, stderr := serveOnce(t, dir2, "--database", dsn)
+	t.Logf("the refusal: %s", strings.TrimSpace(stderr[strings.LastIndex(strings.TrimSpace(stderr), "\n")+1:]))
+	if code != exitUsage || !strings.Contains(stderr, "other instances on this database") || !strings.Contains(stderr, "copy them from an existing instance") {
+		t.Fatalf("second instance: exit %d, stderr %q; want 2 and a line saying how to share the material", code, stderr)
+	}
+	for _, name := range material {
+		if _, err := os.Stat(filepath.Join(dir2, name)); !os.IsNotExist(err) {
+			t.Errorf("the refused instance wrote %s (%v)", name, err)
+		}
+	}
+
+	t.Logf("expect: with one differing secret (its own TOTP key) it refuses too, naming --totp-key")
+	copyMaterial(t, dir1, dir2, keysFile, serverIDFile, infoKeyFile)
+	if err := os.WriteFile(filepath.Join(dir2, totpKeyFile), []byte(strings.Repeat("ab", 32)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, stderr := serveOnce(t, dir2, "--database", dsn); code != exitUsage || !strings.Contains(stderr, "--totp-key: ") || !strings.Contains(stderr, "differs") {
+		t.Fatalf("instance with another TOTP key: exit %d, stderr %q; want 2 naming --totp-key", code, stderr)
+	}
+
+	t.Logf("expect: a ring with a key of the same ID and another secret is refused, naming --keys")
+	copyMaterial(t, dir1, dir2, totpKeyFile)
+	mustRun(t, invocation{args: []string{"keygen", "--id", "k1", "--out", filepath.Join(base, "other-k1.json")}})
+	copyMaterial(t, base, dir2, "other-k1.json")
+	if code, stderr := serveOnce(t, dir2, "--database", dsn, "--keys", filepath.Join(dir2, "other-k1.json")); code != exitUsage || !strings.Contains(stderr, "--keys: ") {
+		t.Fatalf("instance with another k1: exit %d, stderr %q; want 2 naming --keys", code, stderr)
+	}
+
+	t.Logf("expect: with the first instance's material copied, and its ring rotated (k2 added), the instance starts; a token minted by one works at the other")
+	copyMaterial(t, dir1, dir3, material...)
+	rotated := mustRun(t, invocation{args: []string{"keygen", "--id", "k2", "--add", filepath.Join(dir1, keysFile)}})
+	if err := os.WriteFile(filepath.Join(dir3, keysFile), []byte(rotated), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	gw3, _, _, _, _ := startServe(t, dir3, "--database", dsn, "--demo-listen", "off")
+	one := &attackSuite{addr: strings.TrimPrefix(gw1, "http://")}
+	three := &attackSuite{addr: strings.TrimPrefix(gw3, "http://")}
+	one.system = attackClient{creds.ClientID, creds.ClientSecret}.basic()
+	three.system = one.system
+	const from = "127.0.0.63"
+	at1 := attackSessionFrom(t, one.login(t, from, loginEmail, loginPassword, newState(t)), http.StatusOK)
+	if r := three.call(t, from, "GET", "/accounts/v1/users/current", three.auth(at1, "GET"), ""); r.status != http.StatusOK {
+		t.Errorf("a token minted by instance one at instance three = %d %s, want 200", r.status, r.body)
+	}
+	at3 := attackSessionFrom(t, three.login(t, from, loginEmail, loginPassword, newState(t)), http.StatusOK)
+	t.Logf("instance three mints with k2; instance one (ring k1 only) refuses those tokens until it is given the rotated ring, as a rotation goes")
+	if r := three.call(t, from, "GET", "/accounts/v1/users/current", three.auth(at3, "GET"), ""); r.status != http.StatusOK {
+		t.Errorf("instance three's own token = %d %s, want 200", r.status, r.body)
+	}
+}

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"crypto/rand"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/authgw/authgw/mint"
+	"github.com/authgw/authgw/policy"
+	"github.com/authgw/authgw/verifier"
+)
+
+// TestServeHelp (issue 12, point 17): --help prints serve's usage text
+// alone, not the flag package's list of flags before it.
+func TestServeHelp(t *testing.T) {
+	// The flag package writes to the process's standard error unless
+	// told otherwise: catch that too.
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved := os.Stderr
+	os.Stderr = pw
+	r := runCLI(t, invocation{args: []string{"serve", "--help"}})
+	os.Stderr = saved
+	pw.Close()
+	raw, _ := io.ReadAll(pr)
+	expectResult(t, r, exitOK, []string{"Usage: authgw serve"}, nil)
+	all := r.stdout + r.stderr + string(raw)
+	if !strings.HasPrefix(r.stdout, "Usage: authgw serve") || strings.Contains(all, "Usage of serve") || strings.Contains(all, "-admin-listen value") {
+		t.Errorf("serve --help printed the flag package's list:\nstdout %q\nstderr %q\nprocess stderr %q", r.stdout, r.stderr, raw)
+	}
+}
+
+// TestServeBadSettingsWriteNothing (issue 12, point 17): every bad
+// setting stops serve with exit 2 and one line that names the setting in
+// plain words, before anything is written: no data directory, key ring,
+// server ID or policies.
+func TestServeBadSettingsWriteNothing(t *testing.T) {
+	tests := []struct {
+		name         string
+		whenArgs     []string
+		expectNaming string
+	}{
+		{name: "redis URL", whenArgs: []string{"--redis", "bogus://x"}, expectNaming: "--redis"},
+		{name: "database DSN", whenArgs: []string{"--database", "mysql:bad@@"}, expectNaming: "--database"},
+		{name: "database scheme", whenArgs: []string{"--database", "postgres:x"}, expectNaming: "--database"},
+		{name: "origin without scheme", whenArgs: []string{"--allowed-origins", "app.example.com"}, expectNaming: "--allowed-origins"},
+		{name: "origin with a path", whenArgs: []string{"--allowed-origins", "https://app.example.com/x"}, expectNaming: "--allowed-origins"},
+		{name: "cookie-secure", whenArgs: []string{"--cookie-secure", "maybe"}, expectNaming: "--cookie-secure"},
+		{name: "CIDR length", whenArgs: []string{"--trusted-proxies", "10.0.0.0/33"}, expectNaming: "--trusted-proxies"},
+		{name: "CIDR address", whenArgs: []string{"--trusted-proxies", "10.0.0.x/8"}, expectNaming: "--trusted-proxies"},
+		{name: "proxy address", whenArgs: []string{"--trusted-proxies", "proxy.local"}, expectNaming: "--trusted-proxies"},
+		{name: "listen", whenArgs: []string{"--listen", "6546"}, expectNaming: "--listen"},
+		{name: "server ID", whenArgs: []string{"--server-id", "a/b"}, expectNaming: "--server-id"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "data")
+			r := runCLI(t, invocation{args: append([]string{"serve", "--demo-listen", "off"}, tc.whenArgs...), vars: map[string]string{envDataDir: dir}})
+			expectResult(t, r, exitUsage, nil, []string{"authgw: serve: " + tc.expectNaming + ": "})
+			for _, internal := range []string{"strconv.", "netip.", "Parse", "url.", "verifier:", "gateway:"} {
+				if strings.Contains(r.stderr, internal) {
+					t.Errorf("the error shows Go internals (%s): %q", internal, r.stderr)
+				}
+			}
+			if _, err := os.Stat(dir); !os.IsNotExist(err) {
+				entries, _ := os.ReadDir(dir)
+				t.Errorf("the data directory was created (%v) holding %v", err, entries)
+			}
+		})
+	}
+}
+
+// TestExampleMemberPolicyAllowsCurrent (issue 12, point 17): the README's
+// examples name the caller as "current" (POST /users/current/totp ...);
+// the shipped member policy must grant those routes, as it grants
+// /users/<own ID>/..., and no one else's.
+func TestExampleMemberPolicyAllowsCurrent(t *testing.T) {
+	data, err := examplePolicies.ReadFile("examples/member.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := policy.Parse("member.json", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := mint.GenerateKeyRing("k1", rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := mint.New(mint.Config{Keys: ring, ServerID: "srv"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	toks, err := m.Mint([]*policy.Policy{p}, mint.Subject{UserID: "u1", SessionID: "s1", ClientID: "c1", Roles: []string{"user"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := verifier.New(verifier.Config{ServerID: "srv", Keys: ring, MemoSize: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		method, path string
+		expectAllow  bool
+	}{
+		{"POST", "/accounts/v1/users/current/totp", true},
+		{"POST", "/accounts/v1/users/current/totp/confirm", true},
+		{"DELETE", "/accounts/v1/users/current/totp", true},
+		{"POST", "/accounts/v1/users/current/change-password", true},
+		{"POST", "/accounts/v1/users/current/emails", true},
+		{"POST", "/accounts/v1/users/current/emails/e1/verify", true},
+		{"POST", "/accounts/v1/users/current/emails/e1/generate-verification", true},
+		{"DELETE", "/accounts/v1/users/current/emails/e1", true},
+		{"POST", "/accounts/v1/users/u1/totp", true},
+		{"POST", "/accounts/v1/users/u2/totp", false},
+		{"DELETE", "/accounts/v1/users/u2/totp", false},
+		{"POST", "/accounts/v1/users/current/roles", false},
+	}
+	for _, tc := range tests {
+		_, err := v.Verify(toks.ByMethod[tc.method], verifier.Request{Method: tc.method, Path: tc.path, ClientID: "c1"})
+		if (err == nil) != tc.expectAllow {
+			t.Errorf("%s %s with the member's token: %v, want allowed %v", tc.method, tc.path, err, tc.expectAllow)
+		}
+	}
+}
