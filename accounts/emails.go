@@ -148,9 +148,12 @@ func (s *Service) listEmails(r *request) error {
 }
 
 // addEmail adds an unverified address to the user and mails it a
-// verification code. The address is the answer's whatever the mail does:
-// when the code cannot be sent it is logged and the user asks for
-// another (generate-verification).
+// verification code. The user adding an address to their own account
+// proves who they are again (see checkProof): a stolen token alone must
+// not add the thief's address, from which a code login would follow. The
+// user's verified addresses are told. The address is the answer's
+// whatever the mail does: when the code cannot be sent it is logged and
+// the user asks for another (generate-verification).
 func (s *Service) addEmail(r *request) error {
 	b, err := readBody(r)
 	if err != nil {
@@ -158,10 +161,17 @@ func (s *Service) addEmail(r *request) error {
 	}
 	b.typeIs("emails")
 	addr := readNewAddress(b, "email")
+	u := r.target.user
+	self := r.caller.self(u.ID)
+	proof := readProof(b, self, "")
 	if err := b.done(); err != nil {
 		return err
 	}
-	u := r.target.user
+	if self {
+		if err := s.checkProof(r, u, proof); err != nil {
+			return err
+		}
+	}
 	e := db.Email{ID: s.newID(), UserID: u.ID, Email: addr, CreatedMs: s.nowMs()}
 	err = s.cfg.Store.AddEmail(r.ctx(), e)
 	switch {
@@ -173,7 +183,38 @@ func (s *Service) addEmail(r *request) error {
 	if err := s.sendVerification(r.ctx(), u.ID, e); err != nil {
 		s.logVerificationNotSent(u.ID, e.ID, err)
 	}
+	s.notifyOwner(r.ctx(), u.ID, "An email address was added to your account", "The address "+addr+" was added to your account.", e.ID)
 	return single(r, http.StatusCreated, emailJSON(e))
+}
+
+// noticeTimeout bounds the sending of the notices of one change.
+const noticeTimeout = 10 * time.Second
+
+// notifyOwner tells the user userID, on each of their verified addresses
+// (but the address skipID), that what protects their account changed:
+// whoever changed it with a stolen token is then known to the owner. A
+// notice that cannot be sent is logged (IDs only); the change stands.
+func (s *Service) notifyOwner(ctx context.Context, userID, subject, what, skipID string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), noticeTimeout)
+	defer cancel()
+	es, err := s.cfg.Store.ListEmails(ctx, userID)
+	if err != nil {
+		s.cfg.Logger.Warn("accounts: account notice not sent", "user", userID, "err", err)
+		return
+	}
+	at := s.cfg.Now().UTC().Format("2006-01-02 15:04 UTC")
+	for _, e := range es {
+		if e.VerifiedMs == 0 || e.ID == skipID || !mailableAddress(e.Email) {
+			continue
+		}
+		msg := notify.Message{To: e.Email, Subject: subject,
+			Text: what + "\n\nWhen: " + at + ".\n\n" +
+				"If this was you, there is nothing to do. If it was not, someone has access to your account:\n" +
+				"log in, change your password and remove what you do not recognise, or ask an administrator for help.\n"}
+		if err := s.send(ctx, msg); err != nil {
+			s.cfg.Logger.Warn("accounts: account notice not sent", "user", userID, "email", e.ID, "err", err)
+		}
+	}
 }
 
 // deleteEmail deletes one of the user's addresses, never the last one: a

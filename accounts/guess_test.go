@@ -133,6 +133,17 @@ func TestGuessesRegulatedConcurrently(t *testing.T) {
 				return g
 			},
 		},
+		{
+			name: "add an address",
+			given: func(t *testing.T, s *stack, app appClient, sess session, u db.User) guessing {
+				g := guessing{method: "POST", path: "/users/current/emails", wrongStatus: http.StatusForbidden,
+					right: map[string]any{"type": "emails", "email": "second@example.com", "currentPassword": testPassword}}
+				for i := range n {
+					g.wrong = append(g.wrong, map[string]any{"type": "emails", "email": "second@example.com", "currentPassword": fmt.Sprintf("wrong password %d", i)})
+				}
+				return g
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

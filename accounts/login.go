@@ -188,7 +188,7 @@ func (s *Service) sendLoginCode(ctx context.Context, email, state string) {
 		}
 		return
 	}
-	if u.BannedMs != 0 {
+	if u.BannedMs != 0 || !s.codeLoginAddress(ctx, u, e) {
 		return
 	}
 	code, hash, err := s.newCode()
@@ -210,6 +210,30 @@ func (s *Service) sendLoginCode(ctx context.Context, email, state string) {
 	}
 }
 
+// codeLoginAddress reports whether a login code for the user u may go to
+// their address e. A login code goes only to an address its owner
+// proved: an address added with a stolen token must not open the
+// account. The one exception is an account with no verified address at
+// all (a registration whose address was never verified): the code is how
+// the mailbox is first proved, and the code step then marks the address
+// verified.
+func (s *Service) codeLoginAddress(ctx context.Context, u db.User, e db.Email) bool {
+	if e.VerifiedMs != 0 {
+		return true
+	}
+	es, err := s.cfg.Store.ListEmails(ctx, u.ID)
+	if err != nil {
+		s.cfg.Logger.Warn("accounts: login code lookup failed", "err", err)
+		return false
+	}
+	for _, other := range es {
+		if other.VerifiedMs != 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // codeStep checks an emailed login code for the state.
 func (s *Service) codeStep(r *request, b *body, state string) error {
 	code := b.secret("code", true, 64)
@@ -223,6 +247,12 @@ func (s *Service) codeStep(r *request, b *body, state string) error {
 	u, err := s.loginUser(r, c.UserID)
 	if err != nil {
 		return err
+	}
+	// The code proves the mailbox it was sent to.
+	if c.EmailID != "" {
+		if err := s.cfg.Store.MarkEmailVerified(r.ctx(), c.EmailID, s.nowMs()); err != nil && !isNotFound(err) {
+			return err
+		}
 	}
 	return s.secondFactor(r, u, state)
 }

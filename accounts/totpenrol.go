@@ -24,14 +24,27 @@ type totpOut struct {
 }
 
 // enrolTOTP starts (or restarts) an enrolment. A user whose TOTP is on
-// must turn it off first: 409 TOTP-ENABLED.
+// must turn it off first: 409 TOTP-ENABLED. The user proves who they are
+// again (see checkProof): a stolen token alone must not enrol the thief's
+// app, which would lock the owner out at the next login.
 func (s *Service) enrolTOTP(r *request) error {
+	b, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	proof := readProof(b, true, "")
+	if err := b.done(); err != nil {
+		return err
+	}
 	if s.cfg.TOTP == nil {
 		return apiError(http.StatusServiceUnavailable, CodeUnavailable, "TOTP is not configured.")
 	}
 	u := r.target.user
 	if u.TOTPEnabled {
 		return apiError(http.StatusConflict, CodeTOTPEnabled, "TOTP is on; turn it off first.")
+	}
+	if err := s.checkProof(r, u, proof); err != nil {
+		return err
 	}
 	account := u.Name
 	if emails, err := s.cfg.Store.ListEmails(r.ctx(), u.ID); err == nil && len(emails) > 0 {
@@ -83,6 +96,7 @@ func (s *Service) confirmTOTP(r *request) error {
 	if err := s.cfg.Store.ConfirmTOTP(r.ctx(), u.ID, s.nowMs()); err != nil {
 		return err
 	}
+	s.notifyOwner(r.ctx(), u.ID, "Two-factor authentication was turned on", "Two-factor authentication (TOTP) was turned on for your account.", "")
 	out := *u
 	out.TOTPEnabled = true
 	return single(r, http.StatusOK, userJSON(out))
@@ -110,6 +124,7 @@ func (s *Service) deleteTOTP(r *request) error {
 	if err := s.cfg.Store.DeleteTOTP(r.ctx(), u.ID); err != nil {
 		return err
 	}
+	s.notifyOwner(r.ctx(), u.ID, "Two-factor authentication was turned off", "Two-factor authentication (TOTP) was turned off for your account.", "")
 	return null(r)
 }
 

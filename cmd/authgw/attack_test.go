@@ -1333,7 +1333,7 @@ func attackOathtool(t *testing.T, secret string, at time.Time) string {
 func (s *attackSuite) totpReplay(t *testing.T) {
 	attackOathtool(t, "JBSWY3DPEHPK3PXP", time.Now()) // skip early without oathtool
 	tess := s.register(t, attackFromTOTP, "Tess", "tess@example.com")
-	enrol := s.call(t, attackFromTOTP, "POST", "/accounts/v1/users/"+tess.UserID+"/totp", s.auth(tess, "POST"), "")
+	enrol := s.call(t, attackFromTOTP, "POST", "/accounts/v1/users/"+tess.UserID+"/totp", s.auth(tess, "POST"), `{"data":{"currentPassword":"`+attackPassword+`"}}`)
 	secret := attackDataString(t, enrol, http.StatusCreated, "secret")
 	used := attackOathtool(t, secret, time.Now())
 	r := s.call(t, attackFromTOTP, "POST", "/accounts/v1/users/"+tess.UserID+"/totp/confirm", s.auth(tess, "POST"), `{"data":{"totp":"`+used+`"}}`)
