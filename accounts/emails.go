@@ -301,6 +301,9 @@ func (s *Service) verifyEmail(r *request) error {
 		return err
 	}
 	if err := s.cfg.Store.MarkEmailVerified(ctx, e.ID, now); err != nil {
+		if isDuplicate(err) {
+			return apiError(http.StatusConflict, CodeDuplicateEmail, "Another account verified this address first.")
+		}
 		return err
 	}
 	if e, err = s.cfg.Store.GetEmail(ctx, e.UserID, e.ID); err != nil {

@@ -461,7 +461,7 @@ func TestEmailNotifierDown(t *testing.T) {
 	const addr = "zed@example.net"
 
 	res := s.do(anonymous(app), "POST", "/users", map[string]any{"name": "Zed", "email": addr}).expect(t, http.StatusCreated)
-	u, e, err := s.d.GetUserByEmail(s.ctx, addr)
+	u, e, err := s.d.GetUserByUnprovenEmail(s.ctx, addr)
 	if err != nil || u.ID != res.data()["id"] {
 		t.Fatalf("the registration was not kept when the mail failed: %v", err)
 	}

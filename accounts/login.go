@@ -181,14 +181,23 @@ func (s *Service) emailStep(r *request, b *body, state string) error {
 // sendLoginCode mails a login code for state to the user of email, if
 // there is one. Failures are logged without the code or the address.
 func (s *Service) sendLoginCode(ctx context.Context, email, state string) {
+	// A login code goes only to an address its owner proved: an address
+	// added to an account, by a thief with a token or by a squatter, opens
+	// nothing. The one exception is an address nobody verified on an
+	// account with no verified address at all (a registration never
+	// verified): the code is how the mailbox is first proved, and the code
+	// step then ends whatever was set up on the account before.
 	u, e, err := s.cfg.Store.GetUserByEmail(ctx, email)
+	if isNotFound(err) {
+		u, e, err = s.cfg.Store.GetUserByUnprovenEmail(ctx, email)
+	}
 	if err != nil {
 		if !isNotFound(err) {
 			s.cfg.Logger.Warn("accounts: login code lookup failed", "err", err)
 		}
 		return
 	}
-	if u.BannedMs != 0 || !s.codeLoginAddress(ctx, u, e) {
+	if u.BannedMs != 0 {
 		return
 	}
 	code, hash, err := s.newCode()
@@ -210,30 +219,6 @@ func (s *Service) sendLoginCode(ctx context.Context, email, state string) {
 	}
 }
 
-// codeLoginAddress reports whether a login code for the user u may go to
-// their address e. A login code goes only to an address its owner
-// proved: an address added with a stolen token must not open the
-// account. The one exception is an account with no verified address at
-// all (a registration whose address was never verified): the code is how
-// the mailbox is first proved, and the code step then marks the address
-// verified.
-func (s *Service) codeLoginAddress(ctx context.Context, u db.User, e db.Email) bool {
-	if e.VerifiedMs != 0 {
-		return true
-	}
-	es, err := s.cfg.Store.ListEmails(ctx, u.ID)
-	if err != nil {
-		s.cfg.Logger.Warn("accounts: login code lookup failed", "err", err)
-		return false
-	}
-	for _, other := range es {
-		if other.VerifiedMs != 0 {
-			return false
-		}
-	}
-	return true
-}
-
 // codeStep checks an emailed login code for the state.
 func (s *Service) codeStep(r *request, b *body, state string) error {
 	code := b.secret("code", true, 64)
@@ -248,13 +233,45 @@ func (s *Service) codeStep(r *request, b *body, state string) error {
 	if err != nil {
 		return err
 	}
-	// The code proves the mailbox it was sent to.
-	if c.EmailID != "" {
-		if err := s.cfg.Store.MarkEmailVerified(r.ctx(), c.EmailID, s.nowMs()); err != nil && !isNotFound(err) {
-			return err
-		}
+	if u, err = s.proveMailbox(r, u, c); err != nil {
+		return err
 	}
 	return s.secondFactor(r, u, state)
+}
+
+// proveMailbox records what a login code proved: its owner reads the
+// mailbox it was sent to. For an address not verified yet (the first
+// proof of the mailbox of an account that has no verified address), the
+// address is verified, other accounts' unverified holds on it end, and,
+// since nobody proved anything of the account before, its password, TOTP
+// and sessions are ended too (account pre-hijacking: whoever registered
+// the address without owning it keeps nothing). It returns the user as
+// the login continues with.
+func (s *Service) proveMailbox(r *request, u db.User, c db.Code) (db.User, error) {
+	if c.EmailID == "" {
+		return u, nil
+	}
+	e, err := s.cfg.Store.GetEmail(r.ctx(), u.ID, c.EmailID)
+	switch {
+	case isNotFound(err):
+		return u, apiError(http.StatusUnauthorized, CodeCodeExpired, "The address of this code was removed; start again.")
+	case err != nil:
+		return u, err
+	case e.VerifiedMs != 0:
+		return u, nil
+	}
+	now, expires := s.nowMs(), s.revocationExpiresMs()
+	reset, err := s.cfg.Store.ProveEmailByLogin(r.ctx(), e.ID, now, expires)
+	switch {
+	case isDuplicate(err):
+		return u, apiError(http.StatusConflict, CodeDuplicateEmail, "Another account verified this address first.")
+	case err != nil:
+		return u, err
+	case !reset:
+		return u, nil
+	}
+	s.cfg.Revoked(r.ctx(), db.Revocation{Kind: db.RevokeUser, Subject: u.ID, NotBeforeMs: now, ExpiresMs: expires, CreatedMs: now})
+	return s.loginUser(r, u.ID)
 }
 
 // takeCode finds the code of the kind issued for state, and consumes it,

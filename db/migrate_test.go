@@ -37,6 +37,7 @@ func TestMigrateUp_idempotent(t *testing.T) {
 	dbtest.EachEmpty(t, func(t *testing.T, d *db.DB) {
 		ctx := t.Context()
 		db.SetClock(d, func() time.Time { return fixedNow })
+		db.SetMigrations(d, withExtra(t, d.Dialect(), nil))
 
 		expectStatus(t, d, []db.MigrationState{{Version: 1, Name: "init"}})
 		applied, err := d.MigrateUp(ctx)
@@ -59,8 +60,12 @@ func TestMigrateUp_idempotent(t *testing.T) {
 // TestMigrateDown_thenUpGivesTheSameSchema checks that down removes every
 // table of version 1 and that up rebuilds exactly the same schema.
 func TestMigrateDown_thenUpGivesTheSameSchema(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+	dbtest.EachEmpty(t, func(t *testing.T, d *db.DB) {
 		ctx := t.Context()
+		db.SetMigrations(d, withExtra(t, d.Dialect(), nil))
+		if _, err := d.MigrateUp(ctx); err != nil {
+			t.Fatal(err)
+		}
 		before := schemaDump(t, d)
 		for _, want := range []string{"emails_email_uq", "emails_user_fk", "user_roles_role_ck", "revocations_created_idx"} {
 			if !strings.Contains(before, want) {
@@ -252,7 +257,7 @@ func TestMigrations_versionsUnknownToThisBinary(t *testing.T) {
 		if _, err := d.MigrateUp(ctx); err != nil {
 			t.Fatal(err)
 		}
-		db.SetMigrations(d, db.EmbeddedMigrations(d.Dialect()))
+		db.SetMigrations(d, withExtra(t, d.Dialect(), nil))
 
 		expectStatus(t, d, []db.MigrationState{
 			{Version: 1, Name: "init", Applied: true, AppliedAt: fixedNow},
@@ -269,22 +274,23 @@ func TestMigrations_versionsUnknownToThisBinary(t *testing.T) {
 }
 
 // TestMigrateUp_outOfOrder checks that a pending version older than an
-// applied one is refused.
+// applied one is refused. The versions are far above the embedded ones:
+// dbtest.SQLite is migrated to the newest embedded version.
 func TestMigrateUp_outOfOrder(t *testing.T) {
 	d := dbtest.SQLite(t)
 	ctx := t.Context()
 	db.SetMigrations(d, withExtra(t, d.Dialect(), map[string]string{
-		"0003_c.up.sql": "CREATE TABLE c_a (id INTEGER NOT NULL PRIMARY KEY);\n", "0003_c.down.sql": "DROP TABLE c_a;\n",
+		"0903_c.up.sql": "CREATE TABLE c_a (id INTEGER NOT NULL PRIMARY KEY);\n", "0903_c.down.sql": "DROP TABLE c_a;\n",
 	}))
 	if _, err := d.MigrateUp(ctx); err != nil {
 		t.Fatal(err)
 	}
 	db.SetMigrations(d, withExtra(t, d.Dialect(), map[string]string{
-		"0002_b.up.sql": "CREATE TABLE b_a (id INTEGER NOT NULL PRIMARY KEY);\n", "0002_b.down.sql": "DROP TABLE b_a;\n",
-		"0003_c.up.sql": "CREATE TABLE c_a (id INTEGER NOT NULL PRIMARY KEY);\n", "0003_c.down.sql": "DROP TABLE c_a;\n",
+		"0902_b.up.sql": "CREATE TABLE b_a (id INTEGER NOT NULL PRIMARY KEY);\n", "0902_b.down.sql": "DROP TABLE b_a;\n",
+		"0903_c.up.sql": "CREATE TABLE c_a (id INTEGER NOT NULL PRIMARY KEY);\n", "0903_c.down.sql": "DROP TABLE c_a;\n",
 	}))
 	applied, err := d.MigrateUp(ctx)
-	if err == nil || !strings.Contains(err.Error(), "0002_b.up.sql is not applied but version 3 is") || len(applied) != 0 {
+	if err == nil || !strings.Contains(err.Error(), "0902_b.up.sql is not applied but version 903 is") || len(applied) != 0 {
 		t.Errorf("MigrateUp = %v, %v; want an out-of-order refusal", applied, err)
 	}
 	expectTable(t, d, "b_a", false)
@@ -294,6 +300,7 @@ func TestMigrateUp_outOfOrder(t *testing.T) {
 // database apply version 1 exactly once between them.
 func TestMigrateUp_concurrent(t *testing.T) {
 	dbtest.EachEmpty(t, func(t *testing.T, d *db.DB) {
+		db.SetMigrations(d, withExtra(t, d.Dialect(), nil))
 		var (
 			wg      sync.WaitGroup
 			mu      sync.Mutex
@@ -375,8 +382,10 @@ func TestEmbeddedMigrations_samePairs(t *testing.T) {
 	}
 }
 
-// withExtra returns the embedded migrations of the dialect plus extra
-// files (which may replace embedded ones).
+// withExtra returns the embedded 0001_init of the dialect plus extra
+// files (which may replace it). Later embedded versions are left out, so
+// these tests of the migrator keep their version numbers as the schema
+// grows.
 func withExtra(t *testing.T, dialect string, extra map[string]string) fs.FS {
 	t.Helper()
 	fsys := fstest.MapFS{}
@@ -386,6 +395,9 @@ func withExtra(t *testing.T, dialect string, extra map[string]string) fs.FS {
 		t.Fatal(err)
 	}
 	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), "0001_") {
+			continue
+		}
 		b, err := fs.ReadFile(embedded, e.Name())
 		if err != nil {
 			t.Fatal(err)

@@ -206,6 +206,11 @@ func (s *serveCommand) run(c *cli, args []string) error {
 	} else if len(applied) > 0 {
 		logger.Info("database migrated", "applied", fmt.Sprint(applied))
 	}
+	if ids, err := store.EmailKeyCollisions(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	} else if len(ids) > 0 {
+		logger.Warn(emailCollisionWarning, "email_ids", strings.Join(ids, ","))
+	}
 
 	key, created, err := requestinfo.LoadOrCreateKey(cfg.infoKeyPath)
 	if err != nil {
