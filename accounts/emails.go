@@ -2,10 +2,13 @@ package accounts
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/mail"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,6 +24,10 @@ const (
 	// CodeAlreadyVerified refuses a verification code for an address
 	// that is verified already (409).
 	CodeAlreadyVerified = "ALREADY-VERIFIED"
+	// CodeTooManyMails refuses a request that would mail an address, or
+	// have a user's requests mail, more than Config allows within its
+	// window (429, with Retry-After).
+	CodeTooManyMails = "TOO-MANY-MAILS"
 )
 
 // emailOut is an email address as the API shows it; VerifiedMs is null
@@ -109,6 +116,29 @@ func (s *Service) sendVerification(ctx context.Context, userID string, e db.Emai
 	return nil
 }
 
+// takeMailQuota counts one verification mail to addr, asked for by the
+// user userID ("" at registration, when there is no user yet), against
+// the address's and the user's windowed counters: 429 TOO-MANY-MAILS
+// with Retry-After when one is full, and nothing is counted. The
+// address is counted by a hash of its key, so the counters hold no
+// address.
+func (s *Service) takeMailQuota(r *request, userID, addr string) error {
+	sum := sha256.Sum256([]byte(db.EmailKey(addr)))
+	quotas := []db.MailQuota{{ID: s.newID(), Subject: "address:" + hex.EncodeToString(sum[:24]), Limit: s.cfg.MailsPerAddress}}
+	if userID != "" {
+		quotas = append(quotas, db.MailQuota{ID: s.newID(), Subject: "user:" + userID, Limit: s.cfg.MailsPerUser})
+	}
+	now := s.cfg.Now()
+	err := s.cfg.Store.TakeMailQuota(r.ctx(), quotas, now.Add(-s.cfg.MailWindow).UnixMilli(), now.UnixMilli())
+	var over *db.MailLimitError
+	if errors.As(err, &over) {
+		secs := (over.RetryMs-now.UnixMilli())/1000 + 1
+		r.Response().Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
+		return apiError(http.StatusTooManyRequests, CodeTooManyMails, "Too many mails to this address or from this account; try again later.")
+	}
+	return err
+}
+
 // send sends msg. Its error never holds the recipient's address, which a
 // mail server's reply may quote: the error goes to the log, and the log
 // never holds a full address.
@@ -171,6 +201,9 @@ func (s *Service) addEmail(r *request) error {
 		if err := s.checkProof(r, u, proof); err != nil {
 			return err
 		}
+	}
+	if err := s.takeMailQuota(r, u.ID, addr); err != nil {
+		return err
 	}
 	e := db.Email{ID: s.newID(), UserID: u.ID, Email: addr, CreatedMs: s.nowMs()}
 	err = s.cfg.Store.AddEmail(r.ctx(), e)
@@ -251,6 +284,9 @@ func (s *Service) generateVerification(r *request) error {
 	}
 	if e.VerifiedMs != 0 {
 		return apiError(http.StatusConflict, CodeAlreadyVerified, "This email address is verified already.")
+	}
+	if err := s.takeMailQuota(r, e.UserID, e.Email); err != nil {
+		return err
 	}
 	if err := s.sendVerification(r.ctx(), e.UserID, e); err != nil {
 		s.logVerificationNotSent(e.UserID, e.ID, err)

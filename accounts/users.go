@@ -116,6 +116,11 @@ func (s *Service) createUser(r *request) error {
 			return err
 		}
 	}
+	// A registration mails its address: anyone may register any address
+	// not verified yet, so the address's mail counter bounds it.
+	if err := s.takeMailQuota(r, "", addr); err != nil {
+		return err
+	}
 	var hash string
 	if hasPassword {
 		if hash, err = s.hashPassword(r, pw); err != nil {

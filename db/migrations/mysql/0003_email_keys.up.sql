@@ -27,3 +27,16 @@ UPDATE emails SET email_key = CONCAT(email_key, '#', id) WHERE id IN (SELECT id 
 UPDATE emails SET verified_key = email_key WHERE verified_ms IS NOT NULL AND email_key NOT LIKE '%#%';
 
 ALTER TABLE emails DROP INDEX emails_email_uq, ADD UNIQUE INDEX emails_email_uq (verified_key), ADD UNIQUE INDEX emails_user_key_uq (user_id, email_key), ADD INDEX emails_email_key_idx (email_key);
+
+-- mail_sends: one row per verification mail sent, per subject it counts
+-- against (an address's key hash, a user): the windowed counters that
+-- bound the mails one caller can send to an address, or one user can
+-- have sent (mail bombing). Rows older than the window are deleted as
+-- new ones are written.
+CREATE TABLE mail_sends (
+  id      CHAR(36)    NOT NULL,
+  subject VARCHAR(80) NOT NULL,
+  sent_ms BIGINT      NOT NULL,
+  PRIMARY KEY (id),
+  INDEX mail_sends_subject_idx (subject, sent_ms)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

@@ -2,6 +2,8 @@
 -- address (unverified), which the old unique index on email forbade:
 -- delete the extra rows first.
 
+DROP TABLE IF EXISTS mail_sends;
+
 DROP INDEX emails_email_uq;
 
 DROP INDEX emails_user_key_uq;

@@ -35,3 +35,18 @@ CREATE UNIQUE INDEX emails_email_uq ON emails (verified_key);
 CREATE UNIQUE INDEX emails_user_key_uq ON emails (user_id, email_key);
 
 CREATE INDEX emails_email_key_idx ON emails (email_key);
+
+-- mail_sends: one row per verification mail sent, per subject it counts
+-- against (an address's key hash, a user): the windowed counters that
+-- bound the mails one caller can send to an address, or one user can
+-- have sent (mail bombing). Rows older than the window are deleted as
+-- new ones are written.
+CREATE TABLE mail_sends (
+  id      TEXT    NOT NULL PRIMARY KEY,
+  subject TEXT    NOT NULL,
+  sent_ms INTEGER NOT NULL,
+  CONSTRAINT mail_sends_id_len CHECK (length(id) <= 36),
+  CONSTRAINT mail_sends_subject_len CHECK (length(subject) <= 80)
+) STRICT;
+
+CREATE INDEX mail_sends_subject_idx ON mail_sends (subject, sent_ms);
