@@ -110,7 +110,9 @@ func (s *attackSuite) waitMail(t *testing.T, addr string, seen int) string {
 }
 
 // identityJSON marshals {"data": data}.
-func identityJSON(t *testing.T, data any) string { return string(attackJSON(t, map[string]any{"data": data})) }
+func identityJSON(t *testing.T, data any) string {
+	return string(attackJSON(t, map[string]any{"data": data}))
+}
 
 // registerWith registers name at addr with password pw ("" for none)
 // and returns the answer.
