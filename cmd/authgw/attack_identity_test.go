@@ -161,6 +161,17 @@ func (s *attackSuite) emailID(t *testing.T, from string, sess attackSession, add
 	return ""
 }
 
+// verifyAddress verifies the session user's address addr with the code
+// of the newest mail to it.
+func (s *attackSuite) verifyAddress(t *testing.T, from string, sess attackSession, addr string) {
+	t.Helper()
+	r := s.call(t, from, "POST", "/accounts/v1/users/"+sess.UserID+"/emails/"+s.emailID(t, from, sess, addr)+"/verify",
+		s.auth(sess, "POST"), identityJSON(t, map[string]string{"code": s.waitMail(t, addr, 0)}))
+	if r.status != http.StatusOK {
+		t.Fatalf("verifying %s = %d %s", addr, r.status, r.body)
+	}
+}
+
 // stolenTokenNewAddress: with the victim's token alone the thief cannot
 // add his address (the proof is missing or wrong), and an address the
 // victim added but never verified receives no login code; the victim is
@@ -168,11 +179,7 @@ func (s *attackSuite) emailID(t *testing.T, from string, sess attackSession, add
 func (s *attackSuite) stolenTokenNewAddress(t *testing.T) {
 	const victimAddr, victimPw = "vic.identity@example.com", "the victim's long passphrase"
 	victim := attackSessionFrom(t, s.registerWith(t, attackFromIdentity, "Vic", victimAddr, victimPw), http.StatusCreated)
-	verify := s.call(t, attackFromIdentity, "POST", "/accounts/v1/users/"+victim.UserID+"/emails/"+s.emailID(t, attackFromIdentity, victim, victimAddr)+"/verify",
-		s.auth(victim, "POST"), identityJSON(t, map[string]string{"code": s.waitMail(t, victimAddr, 0)}))
-	if verify.status != http.StatusOK {
-		t.Fatalf("verify = %d %s", verify.status, verify.body)
-	}
+	s.verifyAddress(t, attackFromIdentity, victim, victimAddr)
 	path := "/accounts/v1/users/" + victim.UserID + "/emails"
 	attackExpectRefusal(t, "adding the thief's address with the token alone",
 		s.call(t, attackFromIdentity, "POST", path, s.auth(victim, "POST"), identityJSON(t, map[string]string{"email": "x@evil.example"})), http.StatusBadRequest, "USER_DATA_INVALID")

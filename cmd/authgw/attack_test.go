@@ -348,13 +348,16 @@ func (s *attackSuite) login(t *testing.T, from, email, password, state string) a
 		string(attackJSON(t, map[string]any{"data": map[string]string{"email": email, "password": password, "state": state}})))
 }
 
-// register signs a user up through the system client with attackPassword
-// and returns the session the registration answers.
+// register signs a user up through the system client with attackPassword,
+// verifies the address with the mailed code (an unverified address does
+// not log in), and returns the session the registration answers.
 func (s *attackSuite) register(t *testing.T, from, name, email string) attackSession {
 	t.Helper()
 	r := s.call(t, from, "POST", "/accounts/v1/users", s.system, string(attackJSON(t, map[string]any{"data": map[string]string{
 		"type": "users", "name": name, "email": email, "password": attackPassword}})))
-	return attackSessionFrom(t, r, http.StatusCreated)
+	sess := attackSessionFrom(t, r, http.StatusCreated)
+	s.verifyAddress(t, from, sess, email)
+	return sess
 }
 
 // refresh posts a refresh token through the client of basic.
