@@ -265,6 +265,8 @@ func (s *Service) proveMailbox(r *request, u db.User, c db.Code) (db.User, error
 	switch {
 	case isDuplicate(err):
 		return u, apiError(http.StatusConflict, CodeDuplicateEmail, "Another account verified this address first.")
+	case errors.Is(err, db.ErrNotFirstProof):
+		return u, apiError(http.StatusUnauthorized, CodeCodeExpired, "This code no longer opens the account; log in with a verified address.")
 	case err != nil:
 		return u, err
 	case !reset:

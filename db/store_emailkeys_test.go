@@ -131,6 +131,25 @@ func TestEmails_keys(t *testing.T) {
 		if es, err := d.ListEmails(e.ctx, cid.ID); err != nil || len(es) != 0 {
 			t.Fatalf("the other hold was kept: %v, %v", es, err)
 		}
+		// A code sent to an unverified address before its account proved
+		// another mailbox no longer adds it.
+		dee, err := d.CreateUser(e.ctx, db.NewUser{User: db.User{ID: e.id(), Name: "Dee", PasswordHash: "x", CreatedMs: e.now()},
+			Email: db.Email{ID: e.id(), Email: "dee@example.com"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, deeAddr, err := d.GetUserByUnprovenEmail(e.ctx, "dee@example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := d.AddEmail(e.ctx, db.Email{ID: e.id(), UserID: dee.ID, Email: "dee.work@example.com", VerifiedMs: e.now(), CreatedMs: e.now()}); err != nil {
+			t.Fatal(err)
+		}
+		_, err = d.ProveEmailByLogin(e.ctx, deeAddr.ID, e.now(), e.now()+1000)
+		expectErr(t, "ProveEmailByLogin once another address is verified", err, db.ErrNotFirstProof)
+		if got, err := d.GetUser(e.ctx, dee.ID); err != nil || got.PasswordHash != "x" {
+			t.Fatalf("the refused proof changed the account: %+v, %v", got, err)
+		}
 		// A second proof resets nothing.
 		if reset, err := d.ProveEmailByLogin(e.ctx, em.ID, e.now(), e.now()+1000); err != nil || reset {
 			t.Fatalf("second ProveEmailByLogin = %v, %v", reset, err)

@@ -582,22 +582,33 @@ func markVerified(ctx context.Context, tx *sql.Tx, emailID string, verifiedMs in
 	return before, nil
 }
 
+// ErrNotFirstProof means a login code would prove an unverified address
+// of an account that has a verified one: see ProveEmailByLogin. It wraps
+// ErrConflict.
+var ErrNotFirstProof = fmt.Errorf("db: the account proved another mailbox already: %w", ErrConflict)
+
 // ProveEmailByLogin records the first proof of an address's mailbox by a
 // login code sent to it (see GetUserByUnprovenEmail), at nowMs, in one
-// transaction: the address is verified as by MarkEmailVerified and, when
-// its user had no verified address before, whatever was set up on the
-// account before anyone proved a mailbox of it ends: the password is
+// transaction: the address is verified as by MarkEmailVerified and
+// whatever was set up on the account before anyone proved a mailbox of
+// it ends: the password is
 // removed, the TOTP secret deleted, and every live session invalidated
 // ("mailbox-proved") with a user revocation kept until
 // revocationExpiresMs. Whoever registered the address without owning it
 // (account pre-hijacking) is left with nothing. It reports whether the
-// account was reset. It fails as MarkEmailVerified does.
+// account was reset: not when the address was verified already (nothing
+// changes then). It fails as MarkEmailVerified does, and with
+// ErrNotFirstProof, changing nothing, when the address is unverified but
+// its user has another address verified (the code was sent before that
+// one was verified: an unverified address never joins an account that
+// proved another mailbox this way).
 func (s *DB) ProveEmailByLogin(ctx context.Context, emailID string, nowMs, revocationExpiresMs int64) (reset bool, err error) {
 	if err := errors.Join(requireMs("nowMs", nowMs), requireMs("revocationExpiresMs", revocationExpiresMs)); err != nil {
 		return false, err
 	}
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		before, err := markVerified(ctx, tx, emailID, nowMs)
+		before, err := scanEmail(tx.QueryRowContext(ctx,
+			"SELECT "+emailCols+" FROM emails e WHERE e.id = ? AND "+liveUser("e")+s.forUpdate(), emailID))
 		if err != nil {
 			return err
 		}
@@ -608,8 +619,13 @@ func (s *DB) ProveEmailByLogin(ctx context.Context, emailID string, nowMs, revoc
 		switch err := tx.QueryRowContext(ctx,
 			"SELECT 1 FROM emails WHERE user_id = ? AND id <> ? AND verified_ms IS NOT NULL", before.UserID, emailID).Scan(&other); {
 		case err == nil:
-			return nil
+			// The account proved another mailbox since the code was sent:
+			// an unverified address must not be added to it this way.
+			return ErrNotFirstProof
 		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+		if _, err := markVerified(ctx, tx, emailID, nowMs); err != nil {
 			return err
 		}
 		reset = true
