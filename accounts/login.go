@@ -365,7 +365,9 @@ func (s *Service) passwordStep(r *request, b *body, state string) error {
 	if err := b.done(); err != nil {
 		return err
 	}
-	subjects := []regulation.Subject{accountSubject(email), ipSubject(r.caller)}
+	// The address counts by its key: the same address in another case
+	// logs in to the same account, so it must not buy more guesses.
+	subjects := []regulation.Subject{accountSubject(db.EmailKey(email)), ipSubject(r.caller)}
 	u, _, err := s.cfg.Store.GetUserByEmail(r.ctx(), email)
 	known := err == nil
 	if err != nil && !isNotFound(err) {

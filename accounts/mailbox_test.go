@@ -177,3 +177,15 @@ func TestAddressCase(t *testing.T) {
 		})
 	})
 }
+
+// TestAddressCaseBuysNoGuesses: the password step counts failures by the
+// address's key, so writing it in other cases buys no more guesses.
+func TestAddressCaseBuysNoGuesses(t *testing.T) {
+	s := newStack(t, dbtest.SQLite(t), nil)
+	ann := s.user("Ann")
+	app := s.client(s.org("Home", ann))
+	for _, addr := range []string{"ann@example.com", "Ann@example.com", "aNn@example.com", "anN@example.com", "ANn@example.com"} {
+		s.passwordLogin(app, addr, "a wrong guess").expect(t, http.StatusUnauthorized, accounts.CodeIncorrectPassword)
+	}
+	s.passwordLogin(app, "ANN@example.com", testPassword).expect(t, http.StatusTooManyRequests, accounts.CodeRegulated)
+}
