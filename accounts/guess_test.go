@@ -5,7 +5,9 @@ import (
 	"crypto/sha1"
 	"encoding/base32"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -155,7 +157,11 @@ func TestGuessesRegulatedConcurrently(t *testing.T) {
 
 			statuses := make(chan response, len(g.wrong))
 			for _, body := range g.wrong {
-				go func() { statuses <- s.withMacaroon(app, sess, g.method, g.path, body) }()
+				// Built here: newRequest may fail the test, which only the
+				// test's goroutine may do.
+				req := s.newRequest(app, g.method, g.path, body)
+				req.Header.Set("Authorization", req.Header.Get("Authorization")+", Macaroon "+sess.Macaroons[g.method])
+				go func() { statuses <- s.tryRaw(req) }()
 			}
 			checked := 0
 			for range g.wrong {
@@ -176,4 +182,26 @@ func TestGuessesRegulatedConcurrently(t *testing.T) {
 			s.withMacaroon(app, sess, g.method, g.path, g.right).expect(t, http.StatusTooManyRequests, accounts.CodeRegulated)
 		})
 	}
+}
+
+// tryRaw is raw for another goroutine than the test's: a transport or
+// decoding failure is an answer of status 0 with the error as its Raw,
+// not a t.Fatal.
+func (s *stack) tryRaw(req *http.Request) response {
+	res, err := s.srv.Client().Do(req)
+	if err != nil {
+		return response{Raw: []byte(err.Error())}
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		return response{Raw: []byte(err.Error())}
+	}
+	out := response{Status: res.StatusCode, Header: res.Header, Raw: body}
+	if len(body) > 0 {
+		if err := json.Unmarshal(body, &out.Body); err != nil {
+			return response{Raw: []byte("answer is not JSON: " + string(body))}
+		}
+	}
+	return out
 }
