@@ -177,7 +177,7 @@ func (f *authzFixture) session(u db.User, c appClient) (id, refresh string) {
 // secret (base32).
 func (f *authzFixture) enrolledTOTP(u db.User) string {
 	f.s.t.Helper()
-	res := f.s.do(by(f.app, u), "POST", "/users/"+u.ID+"/totp", nil).expect(f.s.t, http.StatusCreated)
+	res := f.s.do(by(f.app, u), "POST", "/users/"+u.ID+"/totp", map[string]any{"currentPassword": testPassword}).expect(f.s.t, http.StatusCreated)
 	secret, _ := res.data()["secret"].(string)
 	if secret == "" {
 		f.s.t.Fatalf("enrolment without a secret: %s", res.Raw)
@@ -571,7 +571,7 @@ func authzCases() []authzCase {
 		}),
 
 		authzAllowed(addEmail, "self", 201, func(f *authzFixture) (as, string, any) {
-			return by(f.app, f.plain), authzUserURL(f.plain, "emails"), map[string]any{"type": "emails", "email": fmt.Sprintf("added%d@example.org", f.next())}
+			return by(f.app, f.plain), authzUserURL(f.plain, "emails"), map[string]any{"type": "emails", "email": fmt.Sprintf("added%d@example.org", f.next()), "currentPassword": testPassword}
 		}),
 		authzAllowed(addEmail, "SYSINT: internal client and a sysadmin", 201, func(f *authzFixture) (as, string, any) {
 			return by(f.internal, f.admin), authzUserURL(f.plain, "emails"), map[string]any{"email": fmt.Sprintf("added%d@example.org", f.next())}
@@ -1014,7 +1014,7 @@ func authzCases() []authzCase {
 		// TOTP.
 		authzAllowed(enrolTOTP, "self", 201, func(f *authzFixture) (as, string, any) {
 			u := f.fresh("Toni")
-			return by(f.app, u), authzUserURL(u, "totp"), nil
+			return by(f.app, u), authzUserURL(u, "totp"), map[string]any{"currentPassword": testPassword}
 		}),
 		authzForbidden(enrolTOTP, "SYSINT on another user", func(f *authzFixture) (as, string, any) {
 			return by(f.internal, f.admin), authzUserURL(f.fresh("Toni"), "totp"), nil

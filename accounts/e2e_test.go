@@ -63,7 +63,7 @@ func TestEndToEnd(t *testing.T) {
 		second := sessionOf(t, s.passwordLogin(app, "eve@example.com", pw))
 
 		// 4. Enrol TOTP, confirm with oathtool's code, log out.
-		en := s.withMacaroon(app, second, "POST", "/users/current/totp", nil).expect(t, http.StatusCreated)
+		en := s.withMacaroon(app, second, "POST", "/users/current/totp", map[string]any{"currentPassword": pw}).expect(t, http.StatusCreated)
 		secret := en.data()["secret"].(string)
 		s.withMacaroon(app, second, "POST", "/users/current/totp/confirm", map[string]any{"totp": oathtool(t, secret, s.clock.Now())}).expect(t, http.StatusOK)
 		s.withMacaroon(app, second, "POST", "/sessions/logout", nil).expect(t, http.StatusOK)

@@ -2,10 +2,13 @@ package accounts
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/mail"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,6 +24,10 @@ const (
 	// CodeAlreadyVerified refuses a verification code for an address
 	// that is verified already (409).
 	CodeAlreadyVerified = "ALREADY-VERIFIED"
+	// CodeTooManyMails refuses a request that would mail an address, or
+	// have a user's requests mail, more than Config allows within its
+	// window (429, with Retry-After).
+	CodeTooManyMails = "TOO-MANY-MAILS"
 )
 
 // emailOut is an email address as the API shows it; VerifiedMs is null
@@ -109,6 +116,29 @@ func (s *Service) sendVerification(ctx context.Context, userID string, e db.Emai
 	return nil
 }
 
+// takeMailQuota counts one verification mail to addr, asked for by the
+// user userID ("" at registration, when there is no user yet), against
+// the address's and the user's windowed counters: 429 TOO-MANY-MAILS
+// with Retry-After when one is full, and nothing is counted. The
+// address is counted by a hash of its key, so the counters hold no
+// address.
+func (s *Service) takeMailQuota(r *request, userID, addr string) error {
+	sum := sha256.Sum256([]byte(db.EmailKey(addr)))
+	quotas := []db.MailQuota{{ID: s.newID(), Subject: "address:" + hex.EncodeToString(sum[:24]), Limit: s.cfg.MailsPerAddress}}
+	if userID != "" {
+		quotas = append(quotas, db.MailQuota{ID: s.newID(), Subject: "user:" + userID, Limit: s.cfg.MailsPerUser})
+	}
+	now := s.cfg.Now()
+	err := s.cfg.Store.TakeMailQuota(r.ctx(), quotas, now.Add(-s.cfg.MailWindow).UnixMilli(), now.UnixMilli())
+	var over *db.MailLimitError
+	if errors.As(err, &over) {
+		secs := (over.RetryMs-now.UnixMilli())/1000 + 1
+		r.Response().Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
+		return apiError(http.StatusTooManyRequests, CodeTooManyMails, "Too many mails to this address or from this account; try again later.")
+	}
+	return err
+}
+
 // send sends msg. Its error never holds the recipient's address, which a
 // mail server's reply may quote: the error goes to the log, and the log
 // never holds a full address.
@@ -148,9 +178,12 @@ func (s *Service) listEmails(r *request) error {
 }
 
 // addEmail adds an unverified address to the user and mails it a
-// verification code. The address is the answer's whatever the mail does:
-// when the code cannot be sent it is logged and the user asks for
-// another (generate-verification).
+// verification code. The user adding an address to their own account
+// proves who they are again (see checkProof): a stolen token alone must
+// not add the thief's address, from which a code login would follow. The
+// user's verified addresses are told. The address is the answer's
+// whatever the mail does: when the code cannot be sent it is logged and
+// the user asks for another (generate-verification).
 func (s *Service) addEmail(r *request) error {
 	b, err := readBody(r)
 	if err != nil {
@@ -158,10 +191,20 @@ func (s *Service) addEmail(r *request) error {
 	}
 	b.typeIs("emails")
 	addr := readNewAddress(b, "email")
+	u := r.target.user
+	self := r.caller.self(u.ID)
+	proof := readProof(b, self, "")
 	if err := b.done(); err != nil {
 		return err
 	}
-	u := r.target.user
+	if self {
+		if err := s.checkProof(r, u, proof); err != nil {
+			return err
+		}
+	}
+	if err := s.takeMailQuota(r, u.ID, addr); err != nil {
+		return err
+	}
 	e := db.Email{ID: s.newID(), UserID: u.ID, Email: addr, CreatedMs: s.nowMs()}
 	err = s.cfg.Store.AddEmail(r.ctx(), e)
 	switch {
@@ -173,7 +216,38 @@ func (s *Service) addEmail(r *request) error {
 	if err := s.sendVerification(r.ctx(), u.ID, e); err != nil {
 		s.logVerificationNotSent(u.ID, e.ID, err)
 	}
+	s.notifyOwner(r.ctx(), u.ID, "An email address was added to your account", "The address "+addr+" was added to your account.", e.ID)
 	return single(r, http.StatusCreated, emailJSON(e))
+}
+
+// noticeTimeout bounds the sending of the notices of one change.
+const noticeTimeout = 10 * time.Second
+
+// notifyOwner tells the user userID, on each of their verified addresses
+// (but the address skipID), that what protects their account changed:
+// whoever changed it with a stolen token is then known to the owner. A
+// notice that cannot be sent is logged (IDs only); the change stands.
+func (s *Service) notifyOwner(ctx context.Context, userID, subject, what, skipID string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), noticeTimeout)
+	defer cancel()
+	es, err := s.cfg.Store.ListEmails(ctx, userID)
+	if err != nil {
+		s.cfg.Logger.Warn("accounts: account notice not sent", "user", userID, "err", err)
+		return
+	}
+	at := s.cfg.Now().UTC().Format("2006-01-02 15:04 UTC")
+	for _, e := range es {
+		if e.VerifiedMs == 0 || e.ID == skipID || !mailableAddress(e.Email) {
+			continue
+		}
+		msg := notify.Message{To: e.Email, Subject: subject,
+			Text: what + "\n\nWhen: " + at + ".\n\n" +
+				"If this was you, there is nothing to do. If it was not, someone has access to your account:\n" +
+				"log in, change your password and remove what you do not recognise, or ask an administrator for help.\n"}
+		if err := s.send(ctx, msg); err != nil {
+			s.cfg.Logger.Warn("accounts: account notice not sent", "user", userID, "email", e.ID, "err", err)
+		}
+	}
 }
 
 // deleteEmail deletes one of the user's addresses, never the last one: a
@@ -210,6 +284,9 @@ func (s *Service) generateVerification(r *request) error {
 	}
 	if e.VerifiedMs != 0 {
 		return apiError(http.StatusConflict, CodeAlreadyVerified, "This email address is verified already.")
+	}
+	if err := s.takeMailQuota(r, e.UserID, e.Email); err != nil {
+		return err
 	}
 	if err := s.sendVerification(r.ctx(), e.UserID, e); err != nil {
 		s.logVerificationNotSent(e.UserID, e.ID, err)
@@ -260,6 +337,9 @@ func (s *Service) verifyEmail(r *request) error {
 		return err
 	}
 	if err := s.cfg.Store.MarkEmailVerified(ctx, e.ID, now); err != nil {
+		if isDuplicate(err) {
+			return apiError(http.StatusConflict, CodeDuplicateEmail, "Another account verified this address first.")
+		}
 		return err
 	}
 	if e, err = s.cfg.Store.GetEmail(ctx, e.UserID, e.ID); err != nil {

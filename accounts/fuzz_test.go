@@ -73,7 +73,7 @@ var validBodies = map[string]string{
 	"POST /sessions/login/:step totp":                               `{"data":{"t":"totp-step","code":"abcdefghijklmnopqrstuvwxyz","totp":"123456","state":"` + testState + `"}}`,
 	"POST /sessions/refresh":                                        `{"data":{"t":"refresh-tokens","token":"not-a-refresh-token"}}`,
 	"POST /sessions/logout":                                         `{"data":[{"t":"sessions","value":"00000000-0000-7000-8000-000000000000"}]}`,
-	"POST /users/:id/totp":                                          ``,
+	"POST /users/:id/totp":                                          `{"data":{"currentPassword":"a guess at the password"}}`,
 	"POST /users/:id/totp/confirm":                                  `{"data":{"totp":"123456"}}`,
 	"POST /apis":                                                    `{"data":{"type":"apis","name":"orders","version":2,"url":"https://orders.internal:8443/"}}`,
 	"PATCH /apis/:name/:version":                                    `{"data":{"type":"apis","id":"billing/v1","active":false}}`,

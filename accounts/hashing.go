@@ -34,31 +34,61 @@ func (s *Service) verifyPassword(r *request, pw, hash string) (ok, needsRehash b
 	return password.Verify(pw, hash, s.cfg.Password)
 }
 
-// verifyGuessed verifies a guessed password pw against hash for a step
-// that brute force must not get through: in a hashing slot, with the
-// subjects' bans checked once the slot is held and a failure recorded
-// before it is released. Checked only before queueing, any number of
-// requests that queued while a ban was coming would each have their guess
-// verified; this way at most MaxConcurrentHashes race past a ban. fail
-// forces a failure after the same work (an unknown user, a user without
-// a password). err is 429 while banned, 503 when no slot comes.
+// verifyGuessed verifies a guessed password pw against hash through
+// checkGuess. fail forces a failure after the same work (an unknown
+// user, a user without a password).
 func (s *Service) verifyGuessed(r *request, step, pw, hash string, fail bool, subjects ...regulation.Subject) (ok, needsRehash bool, err error) {
+	ok, err = s.checkGuess(r, step, subjects, func() (bool, []regulation.Subject, error) {
+		match, rehash, verr := password.Verify(pw, hash, s.cfg.Password)
+		if verr != nil {
+			s.cfg.Logger.Error("accounts: stored password hash unusable", "err", verr)
+		}
+		needsRehash = rehash
+		return match && !fail, nil, nil
+	})
+	if !ok {
+		needsRehash = false
+	}
+	return ok, needsRehash, err
+}
+
+// guessCheck checks one guessed secret. It answers whether the guess was
+// right, more subjects a wrong guess counts against (known only once the
+// secret was looked up, as the account of a pending code), and an error
+// when it could not tell (the guess then counts for nothing).
+type guessCheck func() (ok bool, alsoFailed []regulation.Subject, err error)
+
+// checkGuess is the one path every check of a secret a person could guess
+// goes through: a password, a TOTP code, a login code, a verification
+// code, wherever it is typed (a login step, or a proof of the user before
+// a change to the account). It runs check in a hashing slot, with the
+// subjects' bans checked once the slot is held, and records a wrong guess
+// against the subjects before the slot is let go. Checked only before
+// queueing, any number of requests that queued while a ban was coming
+// would each have their guess checked; this way at most
+// MaxConcurrentHashes race past a ban. The bans are also read before
+// queueing, so a banned caller does not wait for a slot. err is 429 while
+// banned, 503 when no slot comes, or check's error.
+func (s *Service) checkGuess(r *request, step string, subjects []regulation.Subject, check guessCheck) (bool, error) {
+	if err := s.regulated(r, subjects...); err != nil {
+		return false, err
+	}
 	if err := s.acquireHashSlot(r.ctx()); err != nil {
-		return false, false, err
+		return false, err
 	}
 	defer s.releaseHashSlot()
 	if err := s.regulated(r, subjects...); err != nil {
-		return false, false, err
+		return false, err
 	}
-	ok, needsRehash, verr := password.Verify(pw, hash, s.cfg.Password)
-	if verr != nil {
-		s.cfg.Logger.Error("accounts: stored password hash unusable", "err", verr)
+	ok, more, err := check()
+	if err != nil {
+		return false, err
 	}
-	if fail || !ok {
-		s.failed(r, step, subjects...)
-		return false, false, nil
+	if !ok {
+		s.failed(r, step, append(subjects[:len(subjects):len(subjects)], more...)...)
+		return false, nil
 	}
-	return true, needsRehash, nil
+	return true, nil
 }
 
 // acquireHashSlot waits for a hashing slot; a caller that goes away while

@@ -188,7 +188,7 @@ func (s *Service) emailStep(r *request, b *body, state string) error {
 	default:
 		return apiError(http.StatusServiceUnavailable, CodeUnavailable, "")
 	}
-	if err := s.cfg.Regulator.RequestCode(r.ctx(), accountSubject(email), ipSubject(r.caller)); err != nil {
+	if err := s.cfg.Regulator.RequestCode(r.ctx(), accountSubject(db.EmailKey(email)), ipSubject(r.caller)); err != nil {
 		<-s.mailSlots
 		return s.refusal(r, err)
 	}
@@ -222,7 +222,16 @@ func (s *Service) emailStep(r *request, b *body, state string) error {
 // sendLoginCode mails a login code for state to the user of email, if
 // there is one. Failures are logged without the code or the address.
 func (s *Service) sendLoginCode(ctx context.Context, email, state string) {
+	// A login code goes only to an address its owner proved: an address
+	// added to an account, by a thief with a token or by a squatter, opens
+	// nothing. The one exception is an address nobody verified on an
+	// account with no verified address at all (a registration never
+	// verified): the code is how the mailbox is first proved, and the code
+	// step then ends whatever was set up on the account before.
 	u, e, err := s.cfg.Store.GetUserByEmail(ctx, email)
+	if isNotFound(err) {
+		u, e, err = s.cfg.Store.GetUserByUnprovenEmail(ctx, email)
+	}
 	if err != nil {
 		if !isNotFound(err) {
 			s.cfg.Logger.Warn("accounts: login code lookup failed", "err", err)
@@ -257,9 +266,6 @@ func (s *Service) codeStep(r *request, b *body, state string) error {
 	if err := b.done(); err != nil {
 		return err
 	}
-	if err := s.regulated(r, ipSubject(r.caller)); err != nil {
-		return err
-	}
 	c, err := s.takeCode(r, db.CodeLogin, state, code)
 	if err != nil {
 		return err
@@ -268,33 +274,84 @@ func (s *Service) codeStep(r *request, b *body, state string) error {
 	if err != nil {
 		return err
 	}
+	if u, err = s.proveMailbox(r, u, c); err != nil {
+		return err
+	}
 	return s.secondFactor(r, u, state)
 }
 
-// takeCode finds the code of the kind issued for state, and consumes it.
-// A wrong code counts an attempt against the state's pending code (5 at
-// most) and a failure against the IP (and the account when known):
-// 401 CODE-INVALID. A spent or expired code is 401 CODE-EXPIRED.
+// proveMailbox records what a login code proved: its owner reads the
+// mailbox it was sent to. For an address not verified yet (the first
+// proof of the mailbox of an account that has no verified address), the
+// address is verified, other accounts' unverified holds on it end, and,
+// since nobody proved anything of the account before, its password, TOTP
+// and sessions are ended too (account pre-hijacking: whoever registered
+// the address without owning it keeps nothing). It returns the user as
+// the login continues with.
+func (s *Service) proveMailbox(r *request, u db.User, c db.Code) (db.User, error) {
+	if c.EmailID == "" {
+		return u, nil
+	}
+	e, err := s.cfg.Store.GetEmail(r.ctx(), u.ID, c.EmailID)
+	switch {
+	case isNotFound(err):
+		return u, apiError(http.StatusUnauthorized, CodeCodeExpired, "The address of this code was removed; start again.")
+	case err != nil:
+		return u, err
+	case e.VerifiedMs != 0:
+		return u, nil
+	}
+	now, expires := s.nowMs(), s.revocationExpiresMs()
+	reset, err := s.cfg.Store.ProveEmailByLogin(r.ctx(), e.ID, now, expires)
+	switch {
+	case isDuplicate(err):
+		return u, apiError(http.StatusConflict, CodeDuplicateEmail, "Another account verified this address first.")
+	case errors.Is(err, db.ErrNotFirstProof):
+		return u, apiError(http.StatusUnauthorized, CodeCodeExpired, "This code no longer opens the account; log in with a verified address.")
+	case err != nil:
+		return u, err
+	case !reset:
+		return u, nil
+	}
+	s.cfg.Revoked(r.ctx(), db.Revocation{Kind: db.RevokeUser, Subject: u.ID, NotBeforeMs: now, ExpiresMs: expires, CreatedMs: now})
+	return s.loginUser(r, u.ID)
+}
+
+// takeCode finds the code of the kind issued for state, and consumes it,
+// through checkGuess. A wrong code counts an attempt against the state's
+// pending code (5 at most) and a failure against the IP (and the account
+// when known): 401 CODE-INVALID. A spent or expired code is 401
+// CODE-EXPIRED.
 func (s *Service) takeCode(r *request, kind, state, code string) (db.Code, error) {
-	now := s.nowMs()
-	c, err := s.cfg.Store.GetCodeByHash(r.ctx(), codeHash(code))
-	if err != nil && !isNotFound(err) {
-		return c, err
-	}
-	if err != nil || c.Kind != kind || c.State != state {
-		subjects := []regulation.Subject{ipSubject(r.caller)}
-		if pending, err := s.cfg.Store.GetPendingCode(r.ctx(), kind, state); err == nil {
-			_, _ = s.cfg.Store.RecordCodeAttempt(r.ctx(), pending.ID, maxCodeAttempts, now)
-			subjects = append(subjects, accountSubject(pending.UserID))
+	var c db.Code
+	ok, err := s.checkGuess(r, kind, []regulation.Subject{ipSubject(r.caller)}, func() (bool, []regulation.Subject, error) {
+		now := s.nowMs()
+		var err error
+		c, err = s.cfg.Store.GetCodeByHash(r.ctx(), codeHash(code))
+		if err != nil && !isNotFound(err) {
+			return false, nil, err
 		}
-		s.failed(r, kind, subjects...)
+		if err != nil || c.Kind != kind || c.State != state {
+			var more []regulation.Subject
+			if pending, err := s.cfg.Store.GetPendingCode(r.ctx(), kind, state); err == nil {
+				_, _ = s.cfg.Store.RecordCodeAttempt(r.ctx(), pending.ID, maxCodeAttempts, now)
+				more = append(more, accountSubject(pending.UserID))
+			}
+			return false, more, nil
+		}
+		if err := s.cfg.Store.ConsumeCode(r.ctx(), c.ID, now); err != nil {
+			if errors.Is(err, db.ErrCodeSpent) || isNotFound(err) {
+				return false, nil, apiError(http.StatusUnauthorized, CodeCodeExpired, "The code has expired or was used; start again.")
+			}
+			return false, nil, err
+		}
+		return true, nil, nil
+	})
+	switch {
+	case err != nil:
+		return c, err
+	case !ok:
 		return c, apiError(http.StatusUnauthorized, CodeCodeInvalid, "The code is wrong.")
-	}
-	if err := s.cfg.Store.ConsumeCode(r.ctx(), c.ID, now); err != nil {
-		if errors.Is(err, db.ErrCodeSpent) || isNotFound(err) {
-			return c, apiError(http.StatusUnauthorized, CodeCodeExpired, "The code has expired or was used; start again.")
-		}
-		return c, err
 	}
 	return c, nil
 }
@@ -349,10 +406,9 @@ func (s *Service) passwordStep(r *request, b *body, state string) error {
 	if err := b.done(); err != nil {
 		return err
 	}
-	subjects := []regulation.Subject{accountSubject(email), ipSubject(r.caller)}
-	if err := s.regulated(r, subjects...); err != nil {
-		return err
-	}
+	// The address counts by its key: the same address in another case
+	// logs in to the same account, so it must not buy more guesses.
+	subjects := []regulation.Subject{accountSubject(db.EmailKey(email)), ipSubject(r.caller)}
 	u, _, err := s.cfg.Store.GetUserByEmail(r.ctx(), email)
 	known := err == nil
 	if err != nil && !isNotFound(err) {
@@ -390,12 +446,10 @@ func (s *Service) totpStep(r *request, b *body, state string) error {
 	if err := b.done(); err != nil {
 		return err
 	}
-	if err := s.regulated(r, ipSubject(r.caller)); err != nil {
-		return err
-	}
 	if s.cfg.TOTP == nil {
 		return apiError(http.StatusServiceUnavailable, CodeUnavailable, "")
 	}
+	ip := ipSubject(r.caller)
 	// The flow code is looked up, not consumed, until the TOTP code holds:
 	// a mistyped TOTP code may be retried within the flow code's attempts.
 	c, err := s.cfg.Store.GetCodeByHash(r.ctx(), codeHash(flow))
@@ -403,19 +457,29 @@ func (s *Service) totpStep(r *request, b *body, state string) error {
 		return err
 	}
 	if err != nil || c.Kind != db.CodeTOTPFlow || c.State != state || c.ConsumedMs != 0 || c.InvalidatedMs != 0 || c.ExpiresMs <= s.nowMs() {
-		s.failed(r, StepTOTP, ipSubject(r.caller))
+		// A wrong flow code is a wrong guess like any other.
+		if _, err := s.checkGuess(r, StepTOTP, []regulation.Subject{ip}, func() (bool, []regulation.Subject, error) {
+			return false, nil, nil
+		}); err != nil {
+			return err
+		}
 		return apiError(http.StatusUnauthorized, CodeCodeInvalid, "The flow code is wrong or has expired; start again.")
 	}
-	account := accountSubject(c.UserID)
-	if err := s.regulated(r, account, ipSubject(r.caller)); err != nil {
-		return err
-	}
-	if err := s.checkTOTP(r, c.UserID, otp); err != nil {
-		if _, aerr := s.cfg.Store.RecordCodeAttempt(r.ctx(), c.ID, maxCodeAttempts, s.nowMs()); aerr != nil && !errors.Is(aerr, db.ErrCodeSpent) {
-			return aerr
+	ok, err := s.checkGuess(r, StepTOTP, []regulation.Subject{accountSubject(c.UserID), ip}, func() (bool, []regulation.Subject, error) {
+		ok, err := s.totpMatches(r, c.UserID, otp)
+		if err != nil || ok {
+			return ok, nil, err
 		}
-		s.failed(r, StepTOTP, account, ipSubject(r.caller))
+		if _, aerr := s.cfg.Store.RecordCodeAttempt(r.ctx(), c.ID, maxCodeAttempts, s.nowMs()); aerr != nil && !errors.Is(aerr, db.ErrCodeSpent) {
+			return false, nil, aerr
+		}
+		return false, nil, nil
+	})
+	switch {
+	case err != nil:
 		return err
+	case !ok:
+		return errTOTPInvalid(http.StatusUnauthorized)
 	}
 	if err := s.cfg.Store.ConsumeCode(r.ctx(), c.ID, s.nowMs()); err != nil {
 		if errors.Is(err, db.ErrCodeSpent) {
@@ -430,31 +494,37 @@ func (s *Service) totpStep(r *request, b *body, state string) error {
 	return s.startSession(r, u, http.StatusOK)
 }
 
-// checkTOTP accepts a TOTP code of the user once: the matched step is
+// errTOTPInvalid is the answer to a wrong or replayed TOTP code.
+func errTOTPInvalid(status int) error {
+	return apiError(status, CodeTOTPInvalid, "The TOTP code is wrong or was already used.")
+}
+
+// totpMatches reports whether code is a TOTP code of the user's secret
+// not accepted before, and if so uses up its step: the matched step is
 // stored only if it is later than the last one accepted, so of two uses
-// of one code (even concurrent) exactly one passes. Failures are 401
-// TOTP-INVALID.
-func (s *Service) checkTOTP(r *request, userID, code string) error {
+// of one code (even concurrent) exactly one passes. A user without a
+// secret matches nothing. Callers go through checkGuess.
+func (s *Service) totpMatches(r *request, userID, code string) (bool, error) {
 	sec, err := s.cfg.Store.GetTOTPSecret(r.ctx(), userID)
 	if isNotFound(err) {
-		return apiError(http.StatusUnauthorized, CodeTOTPInvalid, "The TOTP code is wrong.")
+		return false, nil
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
 	stepNo, err := s.cfg.TOTP.Check(userID, sec.Ciphertext, code, sec.LastUsedStep)
 	switch {
 	case errors.Is(err, totp.ErrInvalidCode), errors.Is(err, totp.ErrReplayed):
-		return apiError(http.StatusUnauthorized, CodeTOTPInvalid, "The TOTP code is wrong or was already used.")
+		return false, nil
 	case err != nil:
 		s.cfg.Logger.Error("accounts: TOTP secret unusable", "user", userID, "err", err)
-		return apiError(http.StatusServiceUnavailable, CodeUnavailable, "")
+		return false, apiError(http.StatusServiceUnavailable, CodeUnavailable, "")
 	}
 	if err := s.cfg.Store.UseTOTPStep(r.ctx(), userID, stepNo); err != nil {
 		if errors.Is(err, db.ErrTOTPStepUsed) {
-			return apiError(http.StatusUnauthorized, CodeTOTPInvalid, "The TOTP code is wrong or was already used.")
+			return false, nil
 		}
-		return err
+		return false, err
 	}
-	return nil
+	return true, nil
 }

@@ -360,7 +360,7 @@ func TestTOTPLogin(t *testing.T) {
 		sess := sessionOf(t, s.passwordLogin(app, "ann@example.com", testPassword))
 
 		// Enrol, then confirm with a code from oathtool.
-		en := s.withMacaroon(app, sess, "POST", "/users/current/totp", nil).expect(t, http.StatusCreated)
+		en := s.withMacaroon(app, sess, "POST", "/users/current/totp", map[string]any{"currentPassword": testPassword}).expect(t, http.StatusCreated)
 		secret, _ := en.data()["secret"].(string)
 		if secret == "" || !strings.HasPrefix(en.data()["uri"].(string), "otpauth://totp/") || !strings.HasPrefix(en.data()["qr"].(string), "data:image/png;base64,") {
 			t.Fatalf("enrolment = %s", en.Raw)

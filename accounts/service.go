@@ -30,7 +30,12 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultVerificationTTL  = 20 * time.Minute
+	DefaultVerificationTTL = 20 * time.Minute
+	// DefaultMailsPerAddress, DefaultMailsPerUser and DefaultMailWindow
+	// bound the verification mails (see Config.MailsPerAddress).
+	DefaultMailsPerAddress  = 5
+	DefaultMailsPerUser     = 10
+	DefaultMailWindow       = time.Hour
 	DefaultLoginCodeTTL     = 10 * time.Minute
 	DefaultSessionTTL       = 24 * time.Hour
 	DefaultRefreshGrace     = 10 * time.Second
@@ -95,6 +100,14 @@ type Config struct {
 	// VerificationTTL is the lifetime of an email verification code.
 	// Optional. Default DefaultVerificationTTL (20 min).
 	VerificationTTL time.Duration
+	// MailsPerAddress bounds the verification mails sent to one address
+	// (whatever its case), and MailsPerUser those one user's requests
+	// cause, within MailWindow (mail bombing): past them registration,
+	// adding an address and generate-verification answer 429 with
+	// Retry-After. Optional. Defaults DefaultMailsPerAddress (5),
+	// DefaultMailsPerUser (10), DefaultMailWindow (1 h).
+	MailsPerAddress, MailsPerUser int
+	MailWindow                    time.Duration
 	// Password is the argon2id cost of new password hashes. Optional.
 	// Default password.DefaultParams.
 	Password password.Params
@@ -176,6 +189,15 @@ func New(cfg Config) (*Service, error) {
 		return nil, errors.New("accounts: MaxMemberships may not be negative")
 	case cfg.MaxMemberships == 0:
 		cfg.MaxMemberships = DefaultMaxMemberships
+	}
+	if cfg.MailsPerAddress <= 0 {
+		cfg.MailsPerAddress = DefaultMailsPerAddress
+	}
+	if cfg.MailsPerUser <= 0 {
+		cfg.MailsPerUser = DefaultMailsPerUser
+	}
+	if cfg.MailWindow <= 0 {
+		cfg.MailWindow = DefaultMailWindow
 	}
 	if cfg.VerificationTTL == 0 {
 		cfg.VerificationTTL = DefaultVerificationTTL

@@ -68,6 +68,9 @@ type EmailStore interface {
 	ListEmails(ctx context.Context, userID string) ([]db.Email, error)
 	DeleteEmail(ctx context.Context, userID, emailID string) error
 	MarkEmailVerified(ctx context.Context, emailID string, verifiedMs int64) error
+	GetUserByUnprovenEmail(ctx context.Context, normalizedEmail string) (db.User, db.Email, error)
+	ProveEmailByLogin(ctx context.Context, emailID string, nowMs, revocationExpiresMs int64) (reset bool, err error)
+	TakeMailQuota(ctx context.Context, quotas []db.MailQuota, windowStartMs, nowMs int64) error
 	CreateCode(ctx context.Context, c db.Code) error
 	GetCodeByHash(ctx context.Context, hash string) (db.Code, error)
 	GetPendingCode(ctx context.Context, kind, key string) (db.Code, error)

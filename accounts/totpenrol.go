@@ -4,7 +4,7 @@ import (
 	"encoding/base64"
 	"net/http"
 
-	"github.com/authgw/authgw/accounts/password"
+	"github.com/authgw/authgw/accounts/regulation"
 	"github.com/authgw/authgw/db"
 )
 
@@ -24,14 +24,27 @@ type totpOut struct {
 }
 
 // enrolTOTP starts (or restarts) an enrolment. A user whose TOTP is on
-// must turn it off first: 409 TOTP-ENABLED.
+// must turn it off first: 409 TOTP-ENABLED. The user proves who they are
+// again (see checkProof): a stolen token alone must not enrol the thief's
+// app, which would lock the owner out at the next login.
 func (s *Service) enrolTOTP(r *request) error {
+	b, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	proof := readProof(b, true, "")
+	if err := b.done(); err != nil {
+		return err
+	}
 	if s.cfg.TOTP == nil {
 		return apiError(http.StatusServiceUnavailable, CodeUnavailable, "TOTP is not configured.")
 	}
 	u := r.target.user
 	if u.TOTPEnabled {
 		return apiError(http.StatusConflict, CodeTOTPEnabled, "TOTP is on; turn it off first.")
+	}
+	if err := s.checkProof(r, u, proof); err != nil {
+		return err
 	}
 	account := u.Name
 	if emails, err := s.cfg.Store.ListEmails(r.ctx(), u.ID); err == nil && len(emails) > 0 {
@@ -69,34 +82,35 @@ func (s *Service) confirmTOTP(r *request) error {
 	if _, err := s.cfg.Store.GetTOTPSecret(r.ctx(), u.ID); isNotFound(err) {
 		return apiError(http.StatusConflict, CodeTOTPNotEnrolled, "Enrol first (POST .../totp).")
 	}
-	if err := s.regulated(r, accountSubject(u.ID), ipSubject(r.caller)); err != nil {
+	// The code of the new secret is a guess like a login's.
+	ok, err := s.checkGuess(r, StepTOTP, []regulation.Subject{accountSubject(u.ID), ipSubject(r.caller)}, func() (bool, []regulation.Subject, error) {
+		ok, err := s.totpMatches(r, u.ID, code)
+		return ok, nil, err
+	})
+	switch {
+	case err != nil:
 		return err
-	}
-	if err := s.checkTOTP(r, u.ID, code); err != nil {
-		s.failed(r, StepTOTP, accountSubject(u.ID), ipSubject(r.caller))
-		return err
+	case !ok:
+		return errTOTPInvalid(http.StatusUnauthorized)
 	}
 	if err := s.cfg.Store.ConfirmTOTP(r.ctx(), u.ID, s.nowMs()); err != nil {
 		return err
 	}
+	s.notifyOwner(r.ctx(), u.ID, "Two-factor authentication was turned on", "Two-factor authentication (TOTP) was turned on for your account.", "")
 	out := *u
 	out.TOTPEnabled = true
 	return single(r, http.StatusOK, userJSON(out))
 }
 
 // deleteTOTP turns TOTP off. The caller proves again who they are, with
-// {"password"} or {"totp"}: a stolen session alone cannot remove the
-// second factor.
+// {"currentPassword"} (or its older name {"password"}) or {"totp"}: a
+// stolen session alone cannot remove the second factor.
 func (s *Service) deleteTOTP(r *request) error {
 	b, err := readBody(r)
 	if err != nil {
 		return err
 	}
-	pw := b.secret("password", false, password.MaxLength)
-	code := b.secret("totp", false, 16)
-	if pw == "" && code == "" {
-		b.obstruct("password", ObstructionRequired, "Send password or totp to confirm it is you.")
-	}
+	proof := readProof(b, true, "password")
 	if err := b.done(); err != nil {
 		return err
 	}
@@ -104,28 +118,13 @@ func (s *Service) deleteTOTP(r *request) error {
 	if _, err := s.cfg.Store.GetTOTPSecret(r.ctx(), u.ID); isNotFound(err) {
 		return apiError(http.StatusConflict, CodeTOTPNotEnrolled, "TOTP is not on.")
 	}
-	if err := s.regulated(r, accountSubject(u.ID), ipSubject(r.caller)); err != nil {
+	if err := s.checkProof(r, u, proof); err != nil {
 		return err
-	}
-	var proofErr error
-	if code != "" {
-		if s.cfg.TOTP == nil {
-			return apiError(http.StatusServiceUnavailable, CodeUnavailable, "TOTP is not configured.")
-		}
-		proofErr = s.checkTOTP(r, u.ID, code)
-	} else {
-		ok, _, _ := s.verifyPassword(r, pw, s.passwordHashOrDummy(u))
-		if !ok || u.PasswordHash == "" {
-			proofErr = apiError(http.StatusForbidden, CodeIncorrectPassword, "The password is wrong.")
-		}
-	}
-	if proofErr != nil {
-		s.failed(r, "totp-delete", accountSubject(u.ID), ipSubject(r.caller))
-		return proofErr
 	}
 	if err := s.cfg.Store.DeleteTOTP(r.ctx(), u.ID); err != nil {
 		return err
 	}
+	s.notifyOwner(r.ctx(), u.ID, "Two-factor authentication was turned off", "Two-factor authentication (TOTP) was turned off for your account.", "")
 	return null(r)
 }
 

@@ -7,7 +7,6 @@ import (
 	"slices"
 
 	"github.com/authgw/authgw/accounts/password"
-	"github.com/authgw/authgw/accounts/regulation"
 	"github.com/authgw/authgw/db"
 )
 
@@ -123,6 +122,11 @@ func (s *Service) createUser(r *request) error {
 		case !isNotFound(err):
 			return err
 		}
+	}
+	// A registration mails its address: anyone may register any address
+	// not verified yet, so the address's mail counter bounds it.
+	if err := s.takeMailQuota(r, "", addr); err != nil {
+		return err
 	}
 	var hash string
 	if hasPassword {
@@ -282,12 +286,13 @@ func (s *Service) removeUserRole(r *request) error {
 	return null(r)
 }
 
-// changePassword sets the user's password. The user themselves must give
-// their current password (a user without one cannot, and asks a
-// sysadmin or logs in with a code); a sysadmin setting another user's
-// password does not, and any currentPassword sent is then ignored. Every
-// session of the user is revoked ("password-changed"), the caller's own
-// included: whoever knew the old password is logged out.
+// changePassword sets the user's password. The user themselves proves
+// who they are again (see checkProof): their current password, a TOTP
+// code, or, for a user without a password, a login code mailed to a
+// verified address; a sysadmin setting another user's password does not,
+// and any proof sent is then ignored. Every session of the user is
+// revoked ("password-changed"), the caller's own included: whoever knew
+// the old password is logged out. The user's verified addresses are told.
 func (s *Service) changePassword(r *request) error {
 	b, err := readBody(r)
 	if err != nil {
@@ -295,7 +300,7 @@ func (s *Service) changePassword(r *request) error {
 	}
 	u := *r.target.user
 	self := r.caller.self(u.ID)
-	current := b.secret("currentPassword", self, password.MaxLength)
+	proof := readProof(b, self, "")
 	before := len(b.obs)
 	newPassword := b.secret("newPassword", true, password.MaxLength)
 	if len(b.obs) == before {
@@ -314,17 +319,9 @@ func (s *Service) changePassword(r *request) error {
 	}
 	if self {
 		// A stolen token must not buy unlimited guesses of the current
-		// password: the same limits as the password step.
-		subjects := []regulation.Subject{accountSubject(u.ID), ipSubject(r.caller)}
-		if err := s.regulated(r, subjects...); err != nil {
+		// password: the proof is a guess like a login's.
+		if err := s.checkProof(r, &u, proof); err != nil {
 			return err
-		}
-		ok, _, err := s.verifyGuessed(r, "change-password", current, s.passwordHashOrDummy(&u), u.PasswordHash == "", subjects...)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return apiError(http.StatusForbidden, CodeIncorrectPassword, "The current password is not correct.")
 		}
 	}
 	hash, err := s.hashPassword(r, newPassword)
@@ -338,5 +335,6 @@ func (s *Service) changePassword(r *request) error {
 	if err := s.revokeUser(r, u.ID, "password-changed"); err != nil {
 		return err
 	}
+	s.notifyOwner(r.ctx(), u.ID, "Your password was changed", "The password of your account was changed.", "")
 	return null(r)
 }

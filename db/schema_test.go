@@ -28,7 +28,7 @@ var fixture = []struct {
 }{
 	{"INSERT INTO organizations (id, name, created_ms) VALUES ('org-1', 'Org', 1), ('org-2', 'Other', 1)", nil},
 	{"INSERT INTO users (id, name, created_ms, updated_ms) VALUES ('user-1', 'Ann', 1, 1), ('user-2', 'Bob', 1, 1)", nil},
-	{"INSERT INTO emails (id, user_id, email, created_ms) VALUES ('email-1', 'user-1', 'ann@example.com', 1)", nil},
+	{"INSERT INTO emails (id, user_id, email, email_key, verified_key, verified_ms, created_ms) VALUES ('email-1', 'user-1', 'ann@example.com', 'ann@example.com', 'ann@example.com', 1, 1)", nil},
 	{"INSERT INTO user_roles (user_id, role) VALUES ('user-1', 'user')", nil},
 	{"INSERT INTO clients (id, organization_id, name, secret_hash, created_ms, updated_ms) VALUES ('client-1', 'org-1', 'app', 'h', 1, 1)", nil},
 	{"INSERT INTO client_roles (client_id, role) VALUES ('client-1', 'external')", nil},
@@ -68,7 +68,7 @@ func inFixtureTx(t *testing.T, d *db.DB, fn func(ctx context.Context, tx *sql.Tx
 // in both dialects.
 func TestSchema_constraints(t *testing.T) {
 	const insertUser = "INSERT INTO users (id, name, created_ms, updated_ms) VALUES (?, ?, 1, 1)"
-	const insertEmail = "INSERT INTO emails (id, user_id, email, created_ms) VALUES (?, ?, ?, 1)"
+	const insertEmail = "INSERT INTO emails (id, user_id, email, email_key, verified_key, created_ms) VALUES (?, ?, ?, ?, ?, 1)"
 	const insertMembership = "INSERT INTO org_memberships (id, organization_id, user_id, can_edit, created_ms) VALUES (?, ?, ?, ?, 1)"
 	const insertAPI = "INSERT INTO apis (name, version, url, created_ms, updated_ms) VALUES (?, ?, ?, 1, 1)"
 	const insertCode = "INSERT INTO verification_codes (id, code_hash, kind, state, attempts, created_ms, expires_ms) VALUES ('code-2', ?, ?, ?, ?, 1, 2)"
@@ -78,11 +78,12 @@ func TestSchema_constraints(t *testing.T) {
 		whenArgs    []any
 		expectError error // nil: accepted
 	}{
-		{"duplicate email", insertEmail, []any{"email-2", "user-2", "ann@example.com"}, db.ErrDuplicate},
-		{"email differing in case is another address", insertEmail, []any{"email-2", "user-2", "Ann@example.com"}, nil},
-		{"email of an unknown user", insertEmail, []any{"email-2", "user-9", "cid@example.com"}, db.ErrForeignKey},
-		{"email at 320 characters", insertEmail, []any{"email-2", "user-2", strings.Repeat("é", 308) + "@example.com"}, nil},
-		{"email over 320 characters", insertEmail, []any{"email-2", "user-2", strings.Repeat("é", 309) + "@example.com"}, db.ErrInvalid},
+		{"a second verified holder of an address", insertEmail, []any{"email-2", "user-2", "Ann@example.com", "ann@example.com", "ann@example.com"}, db.ErrDuplicate},
+		{"an unverified hold of another's address", insertEmail, []any{"email-2", "user-2", "ann@example.com", "ann@example.com", nil}, nil},
+		{"one account holds an address once", insertEmail, []any{"email-2", "user-1", "Ann@example.com", "ann@example.com", nil}, db.ErrDuplicate},
+		{"email of an unknown user", insertEmail, []any{"email-2", "user-9", "cid@example.com", "cid@example.com", nil}, db.ErrForeignKey},
+		{"email at 320 characters", insertEmail, []any{"email-2", "user-2", strings.Repeat("é", 308) + "@example.com", strings.Repeat("é", 308) + "@example.com", nil}, nil},
+		{"email over 320 characters", insertEmail, []any{"email-2", "user-2", strings.Repeat("é", 309) + "@example.com", "x", nil}, db.ErrInvalid},
 		{"duplicate user id", insertUser, []any{"user-1", "Ann again"}, db.ErrDuplicate},
 		{"user without a name", insertUser, []any{"user-3", nil}, db.ErrInvalid},
 		{"name of 255 four-byte characters", insertUser, []any{"user-3", strings.Repeat("🔑", 255)}, nil},

@@ -53,7 +53,7 @@ func (e *accountsEnv) user(name, email string, roles ...string) db.User {
 	e.t.Helper()
 	u, err := e.d.CreateUser(e.ctx, db.NewUser{
 		User:  db.User{ID: e.id(), Name: name, CreatedMs: e.now()},
-		Email: db.Email{ID: e.id(), Email: email},
+		Email: db.Email{ID: e.id(), Email: email, VerifiedMs: 1},
 		Roles: roles,
 	})
 	if err != nil {
@@ -441,7 +441,7 @@ func TestAccounts_concurrentWriters(t *testing.T) {
 			for i := range users {
 				users[i] = db.NewUser{
 					User:       db.User{ID: e.id(), Name: "Racer", CreatedMs: e.now()},
-					Email:      db.Email{ID: e.id(), Email: "race@example.com"},
+					Email:      db.Email{ID: e.id(), Email: "race@example.com", VerifiedMs: 1},
 					Membership: &db.Membership{ID: e.id(), OrganizationID: org.ID, Read: true},
 				}
 			}

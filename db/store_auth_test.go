@@ -80,7 +80,7 @@ func (w *authWorld) client(id, orgID string, deletedMs int64) {
 // email inserts an email address of a user.
 func (w *authWorld) email(id, userID string) {
 	w.t.Helper()
-	w.exec("INSERT INTO emails (id, user_id, email, created_ms) VALUES (?, ?, ?, 1)", id, userID, id+"@example.com")
+	w.exec("INSERT INTO emails (id, user_id, email, email_key, created_ms) VALUES (?, ?, ?, ?, 1)", id, userID, id+"@example.com", id+"@example.com")
 }
 
 // session creates a session of userID through the store, created at

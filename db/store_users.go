@@ -74,8 +74,23 @@ func NormalizeEmail(s string) (string, error) {
 	return s, nil
 }
 
-// checkEmail checks that e.Email is already normalized, so the unique
-// index on emails.email is the duplicate check.
+// EmailKey is the key an address is looked up and compared by: the
+// normalized address with its ASCII letters lower-cased, so
+// "User@example.com" and "user@example.com" are one identity while each
+// row keeps what the user typed for display. (The service takes only
+// ASCII addresses; other letters are compared as stored.) The schema's
+// migration computes the same key for the rows it finds.
+func EmailKey(normalizedEmail string) string {
+	b := []byte(normalizedEmail)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + ('a' - 'A')
+		}
+	}
+	return string(b)
+}
+
+// checkEmail checks that e.Email is already normalized.
 func checkEmail(address string) error {
 	n, err := NormalizeEmail(address)
 	if err != nil {
@@ -199,12 +214,27 @@ func insertUser(ctx context.Context, tx *sql.Tx, u User, email Email, m *Members
 	return nil
 }
 
-// insertEmail inserts e for a live user: ErrForeignKey otherwise.
+// insertEmail inserts e for a live user: ErrForeignKey otherwise. Its
+// key may be held, unverified, by other users (until one proves the
+// mailbox); it is ErrDuplicate when another user holds it verified, or
+// the user holds it already.
 func insertEmail(ctx context.Context, q querier, e Email) error {
+	key := EmailKey(e.Email)
+	var taken int
+	switch err := q.QueryRowContext(ctx, "SELECT 1 FROM emails WHERE verified_key = ?", key).Scan(&taken); {
+	case err == nil:
+		return ErrDuplicate
+	case !errors.Is(err, sql.ErrNoRows):
+		return classify(err)
+	}
+	var verifiedKey any
+	if e.VerifiedMs != 0 {
+		verifiedKey = key
+	}
 	res, err := q.ExecContext(ctx,
-		"INSERT INTO emails (id, user_id, email, verified_ms, created_ms) "+
-			"SELECT ?, u.id, ?, ?, ? FROM users u WHERE u.id = ? AND u.deleted_ms IS NULL",
-		e.ID, e.Email, nullMs(e.VerifiedMs), e.CreatedMs, e.UserID)
+		"INSERT INTO emails (id, user_id, email, email_key, verified_key, verified_ms, created_ms) "+
+			"SELECT ?, u.id, ?, ?, ?, ?, ? FROM users u WHERE u.id = ? AND u.deleted_ms IS NULL",
+		e.ID, e.Email, key, verifiedKey, nullMs(e.VerifiedMs), e.CreatedMs, e.UserID)
 	return insertedOne(res, err, "user "+e.UserID)
 }
 
@@ -217,10 +247,41 @@ func (s *DB) GetUser(ctx context.Context, id string) (User, error) {
 }
 
 // GetUserByEmail returns the user that owns the address (as NormalizeEmail
-// returns it) and the address's record. It fails with ErrNotFound when no
-// live user has that address.
+// returns it, in any case) and the address's record: the one user who
+// holds it verified. An unverified address opens nothing: it fails with
+// ErrNotFound when no live user holds the address verified.
 func (s *DB) GetUserByEmail(ctx context.Context, normalizedEmail string) (User, Email, error) {
-	return s.getUser(ctx, true, normalizedEmail)
+	return s.getUser(ctx, true, EmailKey(normalizedEmail))
+}
+
+// GetUserByUnprovenEmail returns, for an address nobody verified, the
+// account a first proof of its mailbox (a login code) may open: the
+// oldest live user holding it unverified who has no verified address at
+// all (a registration whose address was never verified). A user with a
+// verified address proved another mailbox; an unverified address added
+// to their account never opens it. It fails with ErrNotFound when there
+// is none, or when a user holds the address verified.
+func (s *DB) GetUserByUnprovenEmail(ctx context.Context, normalizedEmail string) (User, Email, error) {
+	key := EmailKey(normalizedEmail)
+	var id string
+	err := s.sql.QueryRowContext(ctx,
+		"SELECT u.id FROM emails e JOIN users u ON u.id = e.user_id "+
+			"WHERE e.email_key = ? AND e.verified_ms IS NULL AND u.deleted_ms IS NULL "+
+			"AND NOT EXISTS (SELECT 1 FROM emails v WHERE v.verified_key = ?) "+
+			"AND NOT EXISTS (SELECT 1 FROM emails o WHERE o.user_id = u.id AND o.verified_ms IS NOT NULL) "+
+			"ORDER BY u.created_ms, u.id LIMIT 1", key, key).Scan(&id)
+	if err != nil {
+		return User{}, Email{}, classify(err)
+	}
+	u, err := s.GetUser(ctx, id)
+	if err != nil {
+		return User{}, Email{}, err
+	}
+	e, err := scanEmail(s.sql.QueryRowContext(ctx, "SELECT "+emailCols+" FROM emails e WHERE e.user_id = ? AND e.email_key = ?", id, key))
+	if err != nil {
+		return User{}, Email{}, classify(err)
+	}
+	return u, e, nil
 }
 
 // getUser reads one user, with its roles, by ID or by email address.
@@ -228,7 +289,7 @@ func (s *DB) getUser(ctx context.Context, byEmail bool, key string) (User, Email
 	query := "SELECT " + userCols + ", r.role FROM users u LEFT JOIN user_roles r ON r.user_id = u.id WHERE u.id = ? ORDER BY r.role"
 	if byEmail {
 		query = "SELECT " + userCols + ", " + emailCols + ", r.role FROM emails e JOIN users u ON u.id = e.user_id " +
-			"LEFT JOIN user_roles r ON r.user_id = u.id WHERE e.email = ? ORDER BY r.role"
+			"LEFT JOIN user_roles r ON r.user_id = u.id WHERE e.verified_key = ? ORDER BY r.role"
 	}
 	rows, err := s.sql.QueryContext(ctx, query, key)
 	if err != nil {
@@ -481,13 +542,125 @@ func (s *DB) DeleteEmail(ctx context.Context, userID, emailID string) error {
 }
 
 // MarkEmailVerified records that the address emailID was verified at
-// verifiedMs. An address verified before keeps its first time. It fails
-// with ErrNotFound for a missing address or a deleted user, and
+// verifiedMs: its owner proved the mailbox. An address verified before
+// keeps its first time. In the same transaction the other users' holds
+// on the address (unverified, so never proved) are deleted, with their
+// codes: owning the mailbox wins over having typed the address first.
+// It fails with ErrNotFound for a missing address or a deleted user,
+// ErrDuplicate when another user verified the address first, and
 // ErrInvalid for an unset time.
 func (s *DB) MarkEmailVerified(ctx context.Context, emailID string, verifiedMs int64) error {
 	if err := requireMs("verifiedMs", verifiedMs); err != nil {
 		return err
 	}
-	return affectedOne(s.sql.ExecContext(ctx,
-		"UPDATE emails SET verified_ms = COALESCE(verified_ms, ?) WHERE id = ? AND "+liveUser("emails"), verifiedMs, emailID))
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := markVerified(ctx, tx, emailID, verifiedMs)
+		return err
+	})
+}
+
+// markVerified is MarkEmailVerified inside the caller's transaction. It
+// returns the address as it was before.
+func markVerified(ctx context.Context, tx *sql.Tx, emailID string, verifiedMs int64) (Email, error) {
+	var key string
+	before, err := scanEmail(tx.QueryRowContext(ctx,
+		"SELECT "+emailCols+" FROM emails e WHERE e.id = ? AND "+liveUser("e"), emailID))
+	if err != nil {
+		return Email{}, classify(err)
+	}
+	if err := tx.QueryRowContext(ctx, "SELECT email_key FROM emails WHERE id = ?", emailID).Scan(&key); err != nil {
+		return Email{}, classify(err)
+	}
+	if err := affectedOne(tx.ExecContext(ctx,
+		"UPDATE emails SET verified_ms = COALESCE(verified_ms, ?), verified_key = email_key WHERE id = ?", verifiedMs, emailID)); err != nil {
+		return Email{}, err
+	}
+	if _, err := tx.ExecContext(ctx,
+		"DELETE FROM emails WHERE email_key = ? AND user_id <> ? AND verified_ms IS NULL", key, before.UserID); err != nil {
+		return Email{}, err
+	}
+	return before, nil
+}
+
+// ErrNotFirstProof means a login code would prove an unverified address
+// of an account that has a verified one: see ProveEmailByLogin. It wraps
+// ErrConflict.
+var ErrNotFirstProof = fmt.Errorf("db: the account proved another mailbox already: %w", ErrConflict)
+
+// ProveEmailByLogin records the first proof of an address's mailbox by a
+// login code sent to it (see GetUserByUnprovenEmail), at nowMs, in one
+// transaction: the address is verified as by MarkEmailVerified and
+// whatever was set up on the account before anyone proved a mailbox of
+// it ends: the password is
+// removed, the TOTP secret deleted, and every live session invalidated
+// ("mailbox-proved") with a user revocation kept until
+// revocationExpiresMs. Whoever registered the address without owning it
+// (account pre-hijacking) is left with nothing. It reports whether the
+// account was reset: not when the address was verified already (nothing
+// changes then). It fails as MarkEmailVerified does, and with
+// ErrNotFirstProof, changing nothing, when the address is unverified but
+// its user has another address verified (the code was sent before that
+// one was verified: an unverified address never joins an account that
+// proved another mailbox this way).
+func (s *DB) ProveEmailByLogin(ctx context.Context, emailID string, nowMs, revocationExpiresMs int64) (reset bool, err error) {
+	if err := errors.Join(requireMs("nowMs", nowMs), requireMs("revocationExpiresMs", revocationExpiresMs)); err != nil {
+		return false, err
+	}
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		before, err := scanEmail(tx.QueryRowContext(ctx,
+			"SELECT "+emailCols+" FROM emails e WHERE e.id = ? AND "+liveUser("e")+s.forUpdate(), emailID))
+		if err != nil {
+			return err
+		}
+		if before.VerifiedMs != 0 {
+			return nil
+		}
+		var other int
+		switch err := tx.QueryRowContext(ctx,
+			"SELECT 1 FROM emails WHERE user_id = ? AND id <> ? AND verified_ms IS NOT NULL", before.UserID, emailID).Scan(&other); {
+		case err == nil:
+			// The account proved another mailbox since the code was sent:
+			// an unverified address must not be added to it this way.
+			return ErrNotFirstProof
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+		if _, err := markVerified(ctx, tx, emailID, nowMs); err != nil {
+			return err
+		}
+		reset = true
+		if _, err := tx.ExecContext(ctx, "UPDATE users SET password_hash = NULL, updated_ms = ? WHERE id = ?", nowMs, before.UserID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM totp_secrets WHERE user_id = ?", before.UserID); err != nil {
+			return err
+		}
+		_, err = s.invalidateUserSessions(ctx, tx, before.UserID, "mailbox-proved", nowMs, revocationExpiresMs)
+		return err
+	})
+	if err != nil {
+		return false, err
+	}
+	return reset, nil
+}
+
+// EmailKeyCollisions returns the IDs of the addresses the email-key
+// migration kept apart because they differ only in case from an older
+// address (see EmailKey): they no longer log in or count until an
+// operator deletes or changes them. Empty when there are none.
+func (s *DB) EmailKeyCollisions(ctx context.Context) ([]string, error) {
+	rows, err := s.sql.QueryContext(ctx, "SELECT id FROM emails WHERE email_key LIKE ? ORDER BY id", "%#%")
+	if err != nil {
+		return nil, classify(err)
+	}
+	defer rows.Close()
+	ids := []string{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, classify(err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, classify(rows.Err())
 }

@@ -353,13 +353,16 @@ func (s *attackSuite) login(t *testing.T, from, email, password, state string) a
 		string(attackJSON(t, map[string]any{"data": map[string]string{"email": email, "password": password, "state": state}})))
 }
 
-// register signs a user up through the system client with attackPassword
-// and returns the session the registration answers.
+// register signs a user up through the system client with attackPassword,
+// verifies the address with the mailed code (an unverified address does
+// not log in), and returns the session the registration answers.
 func (s *attackSuite) register(t *testing.T, from, name, email string) attackSession {
 	t.Helper()
 	r := s.call(t, from, "POST", "/accounts/v1/users", s.system, string(attackJSON(t, map[string]any{"data": map[string]string{
 		"type": "users", "name": name, "email": email, "password": attackPassword}})))
-	return attackSessionFrom(t, r, http.StatusCreated)
+	sess := attackSessionFrom(t, r, http.StatusCreated)
+	s.verifyAddress(t, from, sess, email)
+	return sess
 }
 
 // refresh posts a refresh token through the client of basic.
@@ -1333,7 +1336,7 @@ func attackOathtool(t *testing.T, secret string, at time.Time) string {
 func (s *attackSuite) totpReplay(t *testing.T) {
 	attackOathtool(t, "JBSWY3DPEHPK3PXP", time.Now()) // skip early without oathtool
 	tess := s.register(t, attackFromTOTP, "Tess", "tess@example.com")
-	enrol := s.call(t, attackFromTOTP, "POST", "/accounts/v1/users/"+tess.UserID+"/totp", s.auth(tess, "POST"), "")
+	enrol := s.call(t, attackFromTOTP, "POST", "/accounts/v1/users/"+tess.UserID+"/totp", s.auth(tess, "POST"), `{"data":{"currentPassword":"`+attackPassword+`"}}`)
 	secret := attackDataString(t, enrol, http.StatusCreated, "secret")
 	used := attackOathtool(t, secret, time.Now())
 	r := s.call(t, attackFromTOTP, "POST", "/accounts/v1/users/"+tess.UserID+"/totp/confirm", s.auth(tess, "POST"), `{"data":{"totp":"`+used+`"}}`)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"strings"
 
 	"github.com/authgw/authgw/db"
 )
@@ -77,6 +78,11 @@ func (m *migrateCommand) run(c *cli, args []string) error {
 	return migrateStatus(ctx, c, d)
 }
 
+// emailCollisionWarning says what the IDs of db.EmailKeyCollisions are;
+// the addresses themselves are never printed.
+const emailCollisionWarning = "email addresses that differ only in case from an older one were kept apart: " +
+	"they no longer log in or count as taken; delete or change them (IDs of the addresses)"
+
 // migrateUp applies the pending migrations and prints each one, then the
 // schema version; the ones applied before a failure are printed too.
 func migrateUp(ctx context.Context, c *cli, d *db.DB) error {
@@ -90,6 +96,11 @@ func migrateUp(ctx context.Context, c *cli, d *db.DB) error {
 	}
 	if serr != nil {
 		return serr
+	}
+	if ids, err := d.EmailKeyCollisions(ctx); err != nil {
+		return err
+	} else if len(ids) > 0 {
+		fmt.Fprintf(c.stderr, "warning: %s: %s\n", emailCollisionWarning, strings.Join(ids, ", "))
 	}
 	if len(applied) == 0 {
 		fmt.Fprintf(c.stdout, "nothing to apply: schema at version %d\n", schemaVersion(status))

@@ -260,6 +260,11 @@ func (s *serveCommand) run(c *cli, args []string) error {
 	if len(applied) > 0 {
 		logger.Info("database migrated", "applied", fmt.Sprint(applied))
 	}
+	if ids, err := store.EmailKeyCollisions(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	} else if len(ids) > 0 {
+		logger.Warn(emailCollisionWarning, "email_ids", strings.Join(ids, ","))
+	}
 
 	if _, err := os.Stat(cfg.infoKeyPath); errors.Is(err, fs.ErrNotExist) {
 		if err := s.missingMaterial("--info-key", materialInfoKey); err != nil {

@@ -1179,6 +1179,47 @@ func (l *soakLoad) createClient() {
 	l.t.Logf("load client %s (reqsPerSec %d) known to both instances", out.Data.ID, soakClientRate)
 }
 
+// verifyAddress verifies u's address with the code the instance inst
+// mailed at registration (its file notifier's .eml): the password step
+// takes only verified addresses.
+func (l *soakLoad) verifyAddress(inst int, u *soakUser) {
+	l.t.Helper()
+	files, err := filepath.Glob(filepath.Join(l.s.work, "data-"+[]string{"A", "B"}[inst], "mail", "*.eml"))
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	code := ""
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			l.t.Fatal(err)
+		}
+		if msg, err := mail.ReadMessage(bytes.NewReader(raw)); err == nil && msg.Header.Get("To") == u.email {
+			body, _ := io.ReadAll(quotedprintable.NewReader(msg.Body))
+			if m := identityCode.FindStringSubmatch(string(body)); m != nil {
+				code = m[1]
+			}
+		}
+	}
+	if code == "" {
+		l.t.Fatalf("no verification code mailed to %s", u.email)
+	}
+	var emails struct {
+		Data []struct {
+			ID string `json:"id"`
+		} `json:"data"`
+	}
+	r := l.client.do(inst, "GET", "/accounts/v1/users/"+u.sess.UserID+"/emails", u.sess.Macaroons["GET"], nil, soakTimeout)
+	if r.status != http.StatusOK || json.Unmarshal(r.body, &emails) != nil || len(emails.Data) != 1 {
+		l.t.Fatalf("listing %s's addresses: %s %s", u.email, r.outcome(), r.body)
+	}
+	r = l.client.do(inst, "POST", "/accounts/v1/users/"+u.sess.UserID+"/emails/"+emails.Data[0].ID+"/verify", u.sess.Macaroons["POST"],
+		map[string]any{"data": map[string]string{"code": code}}, soakTimeout)
+	if r.status != http.StatusOK {
+		l.t.Fatalf("verifying %s: %s %s", u.email, r.outcome(), r.body)
+	}
+}
+
 // registerUsers signs up the users (and the probe user) through the
 // accounts API, alternating the instances; a registration with a
 // password answers a session.
@@ -1198,6 +1239,7 @@ func (l *soakLoad) registerUsers() {
 			l.t.Fatalf("registering %s: %v", u.email, err)
 		}
 		u.sess = sess
+		l.verifyAddress(i%2, u)
 		l.ackSessions[sess.ID] = "registration"
 		if i == l.cfg.users {
 			l.probe = u

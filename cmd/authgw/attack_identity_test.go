@@ -1,0 +1,370 @@
+package main
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha1"
+	"encoding/base32"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime/quotedprintable"
+	"net/http"
+	"net/mail"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Source addresses of the identity cases: the regulation bans per IP, so
+// each group that fails on purpose has its own.
+const (
+	attackFromIdentity   = "127.0.0.31"
+	attackFromHijack     = "127.0.0.32"
+	attackFromGuesses    = "127.0.0.33"
+	attackFromMailBomb   = "127.0.0.34"
+	attackFromCase       = "127.0.0.35"
+	attackFromStolenTOTP = "127.0.0.36"
+)
+
+// TestAttackIdentity runs the account-lifecycle attacks of issue 12
+// (points 4, 5, 6, 11 and 12) against a running authgw serve: a stolen
+// token turned into a takeover through a new address or TOTP, account
+// pre-hijacking and address squatting, addresses differing in case,
+// mail bombing and concurrent password guesses.
+func TestAttackIdentity(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts authgw serve")
+	}
+	s := newAttackSuite(t)
+	t.Run("stolen token: a new address opens nothing", s.stolenTokenNewAddress)
+	t.Run("stolen token: TOTP enrolment needs the password", s.stolenTokenTOTP)
+	t.Run("pre-hijacking: the owner registers and verifies", s.preHijackRegister)
+	t.Run("pre-hijacking: the owner logs in by code", s.preHijackCode)
+	t.Run("address case", s.addressCase)
+	t.Run("mail bombing", s.mailBomb)
+	t.Run("concurrent TOTP-delete guesses", s.concurrentTOTPDeleteGuesses)
+}
+
+// identityMail is one message the file notifier wrote.
+type identityMail struct {
+	to, subject, text string
+	name              string
+}
+
+// mails returns the messages serve wrote to addr (exactly as typed),
+// oldest first.
+func (s *attackSuite) mails(t *testing.T, addr string) []identityMail {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(s.dir, "mail", "*.eml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []identityMail
+	for _, f := range files { // names start with the time: sorted oldest first
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg, err := mail.ReadMessage(bytes.NewReader(raw))
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if msg.Header.Get("To") != addr {
+			continue
+		}
+		body, err := io.ReadAll(quotedprintable.NewReader(msg.Body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, identityMail{to: addr, subject: msg.Header.Get("Subject"), text: string(body), name: filepath.Base(f)})
+	}
+	return out
+}
+
+var identityCode = regexp.MustCompile(`\b([a-z2-7]{26})\b`)
+
+// waitMail waits until more than seen messages were written to addr and
+// returns the code of the newest.
+func (s *attackSuite) waitMail(t *testing.T, addr string, seen int) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if ms := s.mails(t, addr); len(ms) > seen {
+			m := identityCode.FindStringSubmatch(ms[len(ms)-1].text)
+			if m == nil {
+				t.Fatalf("no code in the mail to %s: %q", addr, ms[len(ms)-1].text)
+			}
+			return m[1]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no new mail to %s within 10 s", addr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// identityJSON marshals {"data": data}.
+func identityJSON(t *testing.T, data any) string {
+	return string(attackJSON(t, map[string]any{"data": data}))
+}
+
+// registerWith registers name at addr with password pw ("" for none)
+// and returns the answer.
+func (s *attackSuite) registerWith(t *testing.T, from, name, addr, pw string) attackReply {
+	t.Helper()
+	body := map[string]any{"type": "users", "name": name, "email": addr}
+	if pw != "" {
+		body["password"] = pw
+	}
+	return s.call(t, from, "POST", "/accounts/v1/users", s.system, identityJSON(t, body))
+}
+
+// codeLogin runs the email and code steps for addr, reading the code
+// from the mail serve wrote, and returns the code step's answer.
+func (s *attackSuite) codeLogin(t *testing.T, from, addr string) attackReply {
+	t.Helper()
+	state := newState(t)
+	seen := len(s.mails(t, addr))
+	r := s.call(t, from, "POST", "/accounts/v1/sessions/login/email", s.system, identityJSON(t, map[string]string{"email": addr, "state": state}))
+	if r.status != http.StatusOK {
+		t.Fatalf("email step = %d %s", r.status, r.body)
+	}
+	code := s.waitMail(t, addr, seen)
+	return s.call(t, from, "POST", "/accounts/v1/sessions/login/code", s.system, identityJSON(t, map[string]string{"code": code, "state": state}))
+}
+
+// emailID returns the ID of the session user's address addr.
+func (s *attackSuite) emailID(t *testing.T, from string, sess attackSession, addr string) string {
+	t.Helper()
+	r := s.call(t, from, "GET", "/accounts/v1/users/"+sess.UserID+"/emails", s.auth(sess, "GET"), "")
+	var out struct {
+		Data []struct {
+			ID    string `json:"id"`
+			Email string `json:"email"`
+		} `json:"data"`
+	}
+	if r.status != http.StatusOK || json.Unmarshal(r.body, &out) != nil {
+		t.Fatalf("list emails = %d %s", r.status, r.body)
+	}
+	for _, e := range out.Data {
+		if e.Email == addr {
+			return e.ID
+		}
+	}
+	t.Fatalf("no address %s in %s", addr, r.body)
+	return ""
+}
+
+// verifyAddress verifies the session user's address addr with the code
+// of the newest mail to it.
+func (s *attackSuite) verifyAddress(t *testing.T, from string, sess attackSession, addr string) {
+	t.Helper()
+	r := s.call(t, from, "POST", "/accounts/v1/users/"+sess.UserID+"/emails/"+s.emailID(t, from, sess, addr)+"/verify",
+		s.auth(sess, "POST"), identityJSON(t, map[string]string{"code": s.waitMail(t, addr, 0)}))
+	if r.status != http.StatusOK {
+		t.Fatalf("verifying %s = %d %s", addr, r.status, r.body)
+	}
+}
+
+// stolenTokenNewAddress: with the victim's token alone the thief cannot
+// add his address (the proof is missing or wrong), and an address the
+// victim added but never verified receives no login code; the victim is
+// told on their verified address when one is added.
+func (s *attackSuite) stolenTokenNewAddress(t *testing.T) {
+	const victimAddr, victimPw = "vic.identity@example.com", "the victim's long passphrase"
+	victim := attackSessionFrom(t, s.registerWith(t, attackFromIdentity, "Vic", victimAddr, victimPw), http.StatusCreated)
+	s.verifyAddress(t, attackFromIdentity, victim, victimAddr)
+	path := "/accounts/v1/users/" + victim.UserID + "/emails"
+	attackExpectRefusal(t, "adding the thief's address with the token alone",
+		s.call(t, attackFromIdentity, "POST", path, s.auth(victim, "POST"), identityJSON(t, map[string]string{"email": "x@evil.example"})), http.StatusBadRequest, "USER_DATA_INVALID")
+	attackExpectRefusal(t, "adding the thief's address with a guessed password",
+		s.call(t, attackFromIdentity, "POST", path, s.auth(victim, "POST"), identityJSON(t, map[string]string{"email": "x@evil.example", "currentPassword": "Winter2024!"})), http.StatusForbidden, "INCORRECT-PASSWORD")
+	if ms := s.mails(t, "x@evil.example"); len(ms) != 0 {
+		t.Fatalf("the thief's address got %d mails", len(ms))
+	}
+
+	// The victim adds a second address and does not verify it: it
+	// receives no login code, and the victim is told.
+	if r := s.call(t, attackFromIdentity, "POST", path, s.auth(victim, "POST"),
+		identityJSON(t, map[string]string{"email": "vic.other@example.com", "currentPassword": victimPw})); r.status != http.StatusCreated {
+		t.Fatalf("adding an address with the password = %d %s", r.status, r.body)
+	}
+	noticed := false
+	for _, m := range s.mails(t, victimAddr) {
+		noticed = noticed || strings.Contains(m.subject, "address was added")
+	}
+	if !noticed {
+		t.Error("the victim's verified address was not told of the new address")
+	}
+	before := len(s.mails(t, "vic.other@example.com"))
+	r := s.call(t, attackFromIdentity, "POST", "/accounts/v1/sessions/login/email", s.system, identityJSON(t, map[string]string{"email": "vic.other@example.com", "state": newState(t)}))
+	if r.status != http.StatusOK {
+		t.Fatalf("email step = %d %s", r.status, r.body)
+	}
+	time.Sleep(500 * time.Millisecond) // the login-code mail is sent in the background
+	if n := len(s.mails(t, "vic.other@example.com")); n != before {
+		t.Errorf("a login code went to an unverified address (%d mails, %d before)", n, before)
+	}
+}
+
+// stolenTokenTOTP: the token alone cannot enrol the thief's TOTP app.
+func (s *attackSuite) stolenTokenTOTP(t *testing.T) {
+	victim := s.register(t, attackFromStolenTOTP, "Tina", "tina.identity@example.com")
+	path := "/accounts/v1/users/" + victim.UserID + "/totp"
+	attackExpectRefusal(t, "enrolling TOTP with the token alone",
+		s.call(t, attackFromStolenTOTP, "POST", path, s.auth(victim, "POST"), `{"data":{}}`), http.StatusBadRequest, "USER_DATA_INVALID")
+	attackExpectRefusal(t, "enrolling TOTP with a guessed password",
+		s.call(t, attackFromStolenTOTP, "POST", path, s.auth(victim, "POST"), `{"data":{"currentPassword":"Winter2024!"}}`), http.StatusForbidden, "INCORRECT-PASSWORD")
+	if r := s.call(t, attackFromStolenTOTP, "POST", path, s.auth(victim, "POST"), identityJSON(t, map[string]string{"currentPassword": attackPassword})); r.status != http.StatusCreated {
+		t.Errorf("enrolling with the password = %d %s, want 201", r.status, r.body)
+	}
+}
+
+// preHijackRegister: the attacker registers the owner's address with his
+// own password; the owner can still register it, and once the owner
+// verifies it the attacker's password opens nothing.
+func (s *attackSuite) preHijackRegister(t *testing.T) {
+	const addr, thiefPw, ownerPw = "olive.identity@example.com", "the attacker's passphrase", "olive's own passphrase"
+	attackSessionFrom(t, s.registerWith(t, attackFromHijack, "Olive", addr, thiefPw), http.StatusCreated)
+	owner := attackSessionFrom(t, s.registerWith(t, attackFromHijack, "Olive", addr, ownerPw), http.StatusCreated)
+	code := s.waitMail(t, addr, 1)
+	if r := s.call(t, attackFromHijack, "POST", "/accounts/v1/users/"+owner.UserID+"/emails/"+s.emailID(t, attackFromHijack, owner, addr)+"/verify",
+		s.auth(owner, "POST"), identityJSON(t, map[string]string{"code": code})); r.status != http.StatusOK {
+		t.Fatalf("the owner's verification = %d %s", r.status, r.body)
+	}
+	attackExpectRefusal(t, "the attacker's password after the owner verified", s.login(t, attackFromHijack, addr, thiefPw, newState(t)), http.StatusUnauthorized, "INCORRECT-PASSWORD")
+	if got := attackSessionFrom(t, s.login(t, attackFromHijack, addr, ownerPw, newState(t)), http.StatusOK); got.UserID != owner.UserID {
+		t.Errorf("the owner's login opened %s, want %s", got.UserID, owner.UserID)
+	}
+}
+
+// preHijackCode: the attacker registers the owner's address with his own
+// password; the owner logs in by code; the attacker's password and
+// sessions are gone.
+func (s *attackSuite) preHijackCode(t *testing.T) {
+	const addr, thiefPw = "otto.identity@example.com", "the attacker's passphrase"
+	thief := attackSessionFrom(t, s.registerWith(t, attackFromHijack, "Otto", addr, thiefPw), http.StatusCreated)
+	owner := attackSessionFrom(t, s.codeLogin(t, attackFromHijack, addr), http.StatusOK)
+	if owner.UserID != thief.UserID {
+		t.Fatalf("the code login opened %s, want the registration %s", owner.UserID, thief.UserID)
+	}
+	attackExpectRefusal(t, "the attacker's password after the owner's first code login", s.login(t, attackFromHijack, addr, thiefPw, newState(t)), http.StatusUnauthorized, "INCORRECT-PASSWORD")
+	if r := s.refresh(t, attackFromHijack, s.system, thief.Refresh); r.status != http.StatusUnauthorized {
+		t.Errorf("the attacker's refresh = %d %s, want 401", r.status, r.body)
+	}
+	if r := s.call(t, attackFromHijack, "GET", "/accounts/v1/users/current", s.auth(owner, "GET"), ""); r.status != http.StatusOK {
+		t.Errorf("the owner's new session = %d %s", r.status, r.body)
+	}
+}
+
+// addressCase: an address is one identity whatever its case.
+func (s *attackSuite) addressCase(t *testing.T) {
+	attackExpectRefusal(t, "registering the sysadmin's address in capitals",
+		s.registerWith(t, attackFromCase, "Admin Two", strings.ToUpper(loginEmail), "a long enough passphrase"), http.StatusConflict, "DUPLICATE-EMAIL")
+	carl := s.register(t, attackFromCase, "Carl", "carl.identity@example.com")
+	attackExpectRefusal(t, "adding the sysadmin's address in another case to another account",
+		s.call(t, attackFromCase, "POST", "/accounts/v1/users/"+carl.UserID+"/emails", s.auth(carl, "POST"),
+			identityJSON(t, map[string]string{"email": "Admin@Example.com", "currentPassword": attackPassword})), http.StatusConflict, "DUPLICATE-EMAIL")
+	if r := s.login(t, attackFromCase, strings.ToUpper(loginEmail), loginPassword, newState(t)); r.status != http.StatusOK {
+		t.Errorf("login with the address in capitals = %d %s", r.status, r.body)
+	}
+}
+
+// mailBomb: 25 generate-verification calls for one address send at most
+// the address's limit of mails; the rest answer 429 with Retry-After.
+func (s *attackSuite) mailBomb(t *testing.T) {
+	const target = "bombed.identity@example.net"
+	bomber := s.register(t, attackFromMailBomb, "Bomber", "bomber.identity@example.com")
+	base := "/accounts/v1/users/" + bomber.UserID + "/emails"
+	if r := s.call(t, attackFromMailBomb, "POST", base, s.auth(bomber, "POST"),
+		identityJSON(t, map[string]string{"email": target, "currentPassword": attackPassword})); r.status != http.StatusCreated {
+		t.Fatalf("adding the target = %d %s", r.status, r.body)
+	}
+	path := base + "/" + s.emailID(t, attackFromMailBomb, bomber, target) + "/generate-verification"
+	refused := 0
+	for range 25 {
+		r := s.call(t, attackFromMailBomb, "POST", path, s.auth(bomber, "POST"), "")
+		switch r.status {
+		case http.StatusOK:
+		case http.StatusTooManyRequests:
+			refused++
+			if code, _ := attackErrorCode(r); code != "TOO-MANY-MAILS" || r.header.Get("Retry-After") == "" {
+				t.Errorf("refusal = %d %s %v", r.status, r.body, r.header)
+			}
+		default:
+			t.Fatalf("generate-verification = %d %s", r.status, r.body)
+		}
+	}
+	if n := len(s.mails(t, target)); n > 5 || refused == 0 {
+		t.Errorf("%d mails to the target, %d calls refused; want at most 5 mails", n, refused)
+	}
+}
+
+// identityTOTP is the RFC 6238 code (SHA-1, 6 digits, 30 s) of the
+// base32 secret at t.
+func identityTOTP(t *testing.T, secret string, at time.Time) string {
+	t.Helper()
+	key, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ToUpper(strings.TrimRight(secret, "=")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msg [8]byte
+	binary.BigEndian.PutUint64(msg[:], uint64(at.Unix()/30))
+	mac := hmac.New(sha1.New, key)
+	mac.Write(msg[:])
+	sum := mac.Sum(nil)
+	off := sum[len(sum)-1] & 0x0f
+	return fmt.Sprintf("%06d", (binary.BigEndian.Uint32(sum[off:])&0x7fffffff)%1000000)
+}
+
+// concurrentTOTPDeleteGuesses: 30 wrong passwords sent at once to
+// DELETE .../totp (as {"password"}, the field the attack used) with a
+// stolen token: at most the account's limit (5)
+// are checked, give or take the hashing slots racing past the ban, and
+// then the right password is refused while the ban lasts.
+func (s *attackSuite) concurrentTOTPDeleteGuesses(t *testing.T) {
+	victim := s.register(t, attackFromGuesses, "Gus", "gus.identity@example.com")
+	path := "/accounts/v1/users/" + victim.UserID + "/totp"
+	secret := attackDataString(t, s.call(t, attackFromGuesses, "POST", path, s.auth(victim, "POST"),
+		identityJSON(t, map[string]string{"currentPassword": attackPassword})), http.StatusCreated, "secret")
+	if r := s.call(t, attackFromGuesses, "POST", path+"/confirm", s.auth(victim, "POST"),
+		identityJSON(t, map[string]string{"totp": identityTOTP(t, secret, time.Now())})); r.status != http.StatusOK {
+		t.Fatalf("confirm = %d %s", r.status, r.body)
+	}
+	const n = 30
+	replies := make(chan attackReply, n)
+	for i := range n {
+		req := attackReq{from: attackFromGuesses, method: "DELETE", target: path,
+			header: []string{"Authorization", s.auth(victim, "DELETE"), "Content-Type", "application/json"},
+			body:   []byte(identityJSON(t, map[string]string{"password": fmt.Sprintf("wrong guess %d", i)}))}
+		go func() {
+			r, err := s.trySend(req)
+			if err != nil {
+				r.status = -1
+			}
+			replies <- r
+		}()
+	}
+	checked := 0
+	for range n {
+		switch r := <-replies; r.status {
+		case http.StatusForbidden:
+			checked++
+		case http.StatusTooManyRequests:
+		default:
+			t.Errorf("a guess answered %d %s", r.status, r.body)
+		}
+	}
+	if bound := 5 + runtime.GOMAXPROCS(0) - 1; checked > bound {
+		t.Errorf("%d of %d concurrent wrong guesses were checked, want at most %d", checked, n, bound)
+	}
+	attackExpectRefusal(t, "the right password while banned",
+		s.call(t, attackFromGuesses, "DELETE", path, s.auth(victim, "DELETE"), identityJSON(t, map[string]string{"password": attackPassword})),
+		http.StatusTooManyRequests, "TOO-MANY-FAILURES")
+}
