@@ -8,12 +8,12 @@ import (
 )
 
 // TestMigration0004_upgradesAFilledDatabase applies 0004 on a database
-// that 0001 made and that holds rows: the rows stay, the new regulation
+// that 0001 to 0003 made and that holds rows: the rows stay, the new regulation
 // kinds are accepted, an unknown kind is still refused.
 func TestMigration0004_upgradesAFilledDatabase(t *testing.T) {
 	dbtest.EachEmpty(t, func(t *testing.T, d *db.DB) {
 		ctx := t.Context()
-		db.SetMigrations(d, withExtra(t, d.Dialect(), nil))
+		db.SetMigrations(d, embeddedUpTo(t, d.Dialect(), "0003"))
 		if _, err := d.MigrateUp(ctx); err != nil {
 			t.Fatal(err)
 		}

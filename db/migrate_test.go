@@ -410,6 +410,29 @@ func withExtra(t *testing.T, dialect string, extra map[string]string) fs.FS {
 	return fsys
 }
 
+// embeddedUpTo returns the embedded migrations of the dialect up to and
+// including version max ("0003"), for tests that upgrade a database
+// filled at an older version.
+func embeddedUpTo(t *testing.T, dialect, max string) fs.FS {
+	t.Helper()
+	all := db.EmbeddedMigrations(dialect)
+	out := fstest.MapFS{}
+	entries, err := fs.ReadDir(all, ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, en := range entries {
+		if en.Name()[:4] <= max && strings.HasSuffix(en.Name(), ".sql") {
+			b, err := fs.ReadFile(all, en.Name())
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[en.Name()] = &fstest.MapFile{Data: b}
+		}
+	}
+	return out
+}
+
 // expectStatus checks MigrationStatus against want.
 func expectStatus(t *testing.T, d *db.DB, want []db.MigrationState) {
 	t.Helper()

@@ -4,10 +4,8 @@ import (
 	"errors"
 	"io/fs"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
-	"testing/fstest"
 
 	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/db/dbtest"
@@ -138,30 +136,18 @@ func TestMemberships_limitHoldsUnderConcurrency(t *testing.T) {
 func TestMigration0002_keepsExistingMemberships(t *testing.T) {
 	dbtest.EachEmpty(t, func(t *testing.T, d *db.DB) {
 		ctx := t.Context()
-		only := func(max string) fs.FS {
-			all := db.EmbeddedMigrations(d.Dialect())
-			out := fstest.MapFS{}
-			entries, err := fs.ReadDir(all, ".")
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, en := range entries {
-				if en.Name()[:4] <= max && strings.HasSuffix(en.Name(), ".sql") {
-					b, err := fs.ReadFile(all, en.Name())
-					if err != nil {
-						t.Fatal(err)
-					}
-					out[en.Name()] = &fstest.MapFile{Data: b}
-				}
-			}
-			return out
-		}
+		only := func(max string) fs.FS { return embeddedUpTo(t, d.Dialect(), max) }
 		db.SetMigrations(d, only("0001"))
 		if _, err := d.MigrateUp(ctx); err != nil {
 			t.Fatal(err)
 		}
+		// Rows written as a 0001 binary wrote them: the store of this
+		// binary expects the newest schema.
 		e := newAccountsEnv(t, d)
-		ann := e.user("Ann", "ann@example.com")
+		ann := db.User{ID: e.id()}
+		if _, err := d.SQL().ExecContext(ctx, "INSERT INTO users (id, name, created_ms, updated_ms) VALUES (?, 'Ann', ?, ?)", ann.ID, e.now(), e.now()); err != nil {
+			t.Fatal(err)
+		}
 		org := db.Organization{ID: e.id(), Name: "Old", CreatedMs: e.now()}
 		creator := db.Membership{ID: e.id(), UserID: ann.ID}
 		if _, err := d.SQL().ExecContext(ctx, "INSERT INTO organizations (id, name, created_ms) VALUES (?, ?, ?)", org.ID, org.Name, org.CreatedMs); err != nil {
