@@ -28,6 +28,9 @@ func described(d gateway.ForwardAuthDialect, method, uri string, kv ...string) h
 	h.Set(u, uri)
 	h.Set(gateway.HeaderForwardedHost, "app.example.com")
 	h.Set(gateway.HeaderForwardedProto, "https")
+	if h.Get(gateway.HeaderForwardedFor) == "" {
+		h.Set(gateway.HeaderForwardedFor, "203.0.113.7")
+	}
 	return h
 }
 
@@ -84,6 +87,22 @@ func testForwardAuth(t *testing.T, d gateway.ForwardAuthDialect) {
 			h.Add(uri, "/demo/v1/other")
 			return h
 		}(), 400, "FORWARD-AUTH-BAD-REQUEST"},
+		{"no X-Forwarded-For", without(described(d, "GET", "/demo/v1/items", "Authorization", authz(good, "s3cret", tok["GET"])), gateway.HeaderForwardedFor), 400, "FORWARD-AUTH-BAD-REQUEST"},
+		{"X-Forwarded-For twice", func() http.Header {
+			h := described(d, "GET", "/demo/v1/items", "Authorization", authz(good, "s3cret", tok["GET"]))
+			h.Add(gateway.HeaderForwardedFor, "198.51.100.1")
+			return h
+		}(), 400, "FORWARD-AUTH-BAD-REQUEST"},
+		{"X-Forwarded-For with a port", described(d, "GET", "/demo/v1/items", "Authorization", authz(good, "s3cret", tok["GET"]), gateway.HeaderForwardedFor, "203.0.113.9:4711"), 400, "FORWARD-AUTH-BAD-REQUEST"},
+		{"X-Forwarded-For bracketed IPv6", described(d, "GET", "/demo/v1/items", "Authorization", authz(good, "s3cret", tok["GET"]), gateway.HeaderForwardedFor, "[2001:db8::1]"), 400, "FORWARD-AUTH-BAD-REQUEST"},
+		{"X-Forwarded-For with a zone", described(d, "GET", "/demo/v1/items", "Authorization", authz(good, "s3cret", tok["GET"]), gateway.HeaderForwardedFor, "fe80::1%eth0"), 400, "FORWARD-AUTH-BAD-REQUEST"},
+		{"X-Forwarded-For a name", described(d, "GET", "/demo/v1/items", "Authorization", authz(good, "s3cret", tok["GET"]), gateway.HeaderForwardedFor, "unknown"), 400, "FORWARD-AUTH-BAD-REQUEST"},
+		{"X-Forwarded-For an empty hop", described(d, "GET", "/demo/v1/items", "Authorization", authz(good, "s3cret", tok["GET"]), gateway.HeaderForwardedFor, "203.0.113.9,,127.0.0.1"), 400, "FORWARD-AUTH-BAD-REQUEST"},
+		{"X-Forwarded-For a chain", described(d, "GET", "/demo/v1/items", "Authorization", authz(good, "s3cret", tok["GET"]), gateway.HeaderForwardedFor, "203.0.113.9, 2001:db8::1"), 200, ""},
+		// Laravel/Symfony, Express methodOverride('_method'), Jersey read
+		// the method from the query of a POST.
+		{"a _method query parameter", described(d, "POST", "/demo/v1/items?_method=DELETE", "Authorization", authz(good, "s3cret", tok["POST"])), 400, "OVERRIDE-HEADER-REFUSED"},
+		{"a _method query parameter after a semicolon", described(d, "POST", "/demo/v1/items?a=1;%5Fmethod=DELETE", "Authorization", authz(good, "s3cret", tok["POST"])), 400, "OVERRIDE-HEADER-REFUSED"},
 		{"an absolute URI", described(d, "GET", "http://evil.example/demo/v1/items", "Authorization", authz(good, "s3cret", tok["GET"])), 400, "FORWARD-AUTH-BAD-REQUEST"},
 		{"a malformed method", described(d, "GET /x", "/demo/v1/items", "Authorization", authz(good, "s3cret", tok["GET"])), 400, "FORWARD-AUTH-BAD-REQUEST"},
 	}
