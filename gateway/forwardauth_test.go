@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/authgw/authgw/db"
@@ -201,6 +202,19 @@ func TestForwardAuth_callers(t *testing.T) {
 			c.ForwardAuthCallers = []netip.Prefix{netip.MustParsePrefix("192.0.2.7/32")}
 		}, "10.1.2.3:4000", 403},
 		{"IPv4-mapped caller", func(c *gateway.Config) { c.ForwardAuthCallers = []netip.Prefix{netip.MustParsePrefix("192.0.2.7/32")} }, "[::ffff:192.0.2.7]:4000", 401},
+		// Peers are compared unmapped, so mapped prefixes are read as IPv4.
+		{"IPv4-mapped caller address configured", func(c *gateway.Config) {
+			c.ForwardAuthCallers = []netip.Prefix{netip.MustParsePrefix("::ffff:192.0.2.7/128")}
+		}, "192.0.2.7:4000", 401},
+		{"IPv4-mapped caller prefix configured", func(c *gateway.Config) {
+			c.ForwardAuthCallers = []netip.Prefix{netip.MustParsePrefix("::ffff:192.0.2.0/120")}
+		}, "[::ffff:192.0.2.9]:4000", 401},
+		{"IPv4-mapped trusted proxies, callers by default", func(c *gateway.Config) {
+			c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("::ffff:10.0.0.0/104")}
+		}, "10.1.2.3:4000", 401},
+		{"IPv4-mapped caller prefix, another peer", func(c *gateway.Config) {
+			c.ForwardAuthCallers = []netip.Prefix{netip.MustParsePrefix("::ffff:192.0.2.0/120")}
+		}, "192.0.3.9:4000", 403},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t, tt.givenConfig)
@@ -217,6 +231,35 @@ func TestForwardAuth_callers(t *testing.T) {
 				if got := decodeError(t, rec.Body.Bytes()).Error.Code; got != gateway.CodeForwardAuthUntrusted {
 					t.Errorf("code %s, want %s", got, gateway.CodeForwardAuthUntrusted)
 				}
+			}
+		})
+	}
+}
+
+// TestNew_mappedPrefixes: an IPv4-mapped prefix shorter than /96 in the
+// trusted proxies or the forward-auth callers would match no peer (peers
+// are compared unmapped): New refuses it, naming the setting.
+func TestNew_mappedPrefixes(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		given     func(*gateway.Config)
+		expectErr string
+	}{
+		{"trusted proxies", func(c *gateway.Config) {
+			c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("::ffff:10.0.0.0/95")}
+		}, "TrustedProxies"},
+		{"forward-auth callers", func(c *gateway.Config) { c.ForwardAuthCallers = []netip.Prefix{netip.MustParsePrefix("::ffff:0:0/64")} }, "ForwardAuthCallers"},
+		{"control: /96 is every IPv4 address", func(c *gateway.Config) { c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("::ffff:0:0/96")} }, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var err error
+			newEnv(t, func(c *gateway.Config) {
+				try := *c
+				tt.given(&try)
+				_, err = gateway.New(try)
+			})
+			if tt.expectErr == "" && err != nil || tt.expectErr != "" && (err == nil || !strings.Contains(err.Error(), tt.expectErr)) {
+				t.Errorf("New: %v, want an error naming %q", err, tt.expectErr)
 			}
 		})
 	}
