@@ -878,7 +878,10 @@ func parseList(v string) ([]string, error) {
 	return out, nil
 }
 
-// parsePrefixes reads comma-separated CIDRs or single addresses.
+// parsePrefixes reads comma-separated CIDRs or single addresses. Peers
+// are compared unmapped, so an IPv4-mapped address or prefix of /96 or
+// longer is read as IPv4 (::ffff:10.0.0.0/104 is 10.0.0.0/8); a shorter
+// mapped prefix would match no peer and is refused.
 func parsePrefixes(v string) ([]netip.Prefix, error) {
 	items, _ := parseList(v)
 	out := make([]netip.Prefix, 0, len(items))
@@ -888,6 +891,12 @@ func parsePrefixes(v string) ([]netip.Prefix, error) {
 			if err != nil {
 				return nil, err
 			}
+			if p.Addr().Is4In6() {
+				if p.Bits() < 96 {
+					return nil, fmt.Errorf("the IPv4-mapped prefix %s is shorter than /96; write it as IPv4", item)
+				}
+				p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+			}
 			out = append(out, p.Masked())
 			continue
 		}
@@ -895,6 +904,7 @@ func parsePrefixes(v string) ([]netip.Prefix, error) {
 		if err != nil {
 			return nil, err
 		}
+		a = a.Unmap()
 		out = append(out, netip.PrefixFrom(a, a.BitLen()))
 	}
 	return out, nil
