@@ -38,3 +38,6 @@ var (
 
 // GatewayOwned exposes gatewayOwned.
 var GatewayOwned = gatewayOwned
+
+// CheckOverrides exposes checkOverrides.
+var CheckOverrides = checkOverrides

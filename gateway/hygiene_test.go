@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -203,5 +204,20 @@ func TestProxy_absoluteForm(t *testing.T) {
 				t.Errorf("X-Forwarded-Host %q, want %q", got, addr)
 			}
 		})
+	}
+}
+
+// TestCheckOverrides_allocs: the override check runs on every request; it
+// allocates nothing, with headers and a query to scan.
+func TestCheckOverrides_allocs(t *testing.T) {
+	req := httptest.NewRequest("GET", "/demo/v1/items?page=2&sort=name;%5Fmethods=x&q=caf%C3%A9+au+lait", nil)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Cookie", "theme=dark")
+	req.Header.Set("X-HTTP-Method-Overridden", "x")
+	if e := gateway.CheckOverrides(req); e != nil {
+		t.Fatalf("refused: %v", e)
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = gateway.CheckOverrides(req) }); n != 0 {
+		t.Errorf("%v allocations per request, want 0", n)
 	}
 }
