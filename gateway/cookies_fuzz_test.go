@@ -12,8 +12,10 @@ import (
 
 // FuzzStripTokenCookies: whatever the Cookie header, after stripping no
 // cookie that net/http (what a Go backend reads), a ";"/","-splitting
-// parser or hdr.CookieNameFolds would take for a token cookie is left,
-// and stripping twice changes nothing more.
+// parser, Django's parse_cookie (Python's str.strip on the latin-1
+// header, as Starlette's cookie_parser too) or hdr.CookieNameFolds would
+// take for a token cookie is left, and stripping twice changes nothing
+// more.
 func FuzzStripTokenCookies(f *testing.F) {
 	for _, seed := range []string{
 		"__Host-authgw-get=T; theme=dark",
@@ -23,6 +25,9 @@ func FuzzStripTokenCookies(f *testing.F) {
 		"__HOST-AUTHGW-GET[x]=T",
 		"prefs=a,b; lang=en",
 		"\t__Host-authgw-delete\t=\"T\"",
+		"\xa0__Host-authgw-get=T; theme=dark",
+		"theme=dark;\x85__Host-authgw-put\x1f=T",
+		"__Host-authgw-get\xa0=T",
 		"",
 	} {
 		f.Add(seed)
@@ -49,6 +54,11 @@ func FuzzStripTokenCookies(f *testing.F) {
 			}
 		}
 		for _, v := range h.Values("Cookie") {
+			for _, chunk := range strings.Split(v, ";") {
+				if name, _, found := strings.Cut(chunk, "="); found && ours(pythonStrip(name)) {
+					t.Fatalf("%q: Django reads the cookie %q in %q", cookie, pythonStrip(name), v)
+				}
+			}
 			for _, pair := range strings.FieldsFunc(v, func(r rune) bool { return r == ';' || r == ',' }) {
 				if name, _, _ := strings.Cut(pair, "="); ours(name) {
 					t.Fatalf("%q: the pair %q is left in %q", cookie, pair, v)
@@ -61,4 +71,20 @@ func FuzzStripTokenCookies(f *testing.F) {
 			t.Fatalf("%q: stripping twice changed %q into %q", cookie, h.Values("Cookie"), again.Values("Cookie"))
 		}
 	})
+}
+
+// pythonStrip is Python's str.strip() on a string decoded as latin-1 (how
+// WSGI and ASGI servers hand headers to Django and Starlette): it trims
+// every character for which str.isspace() holds.
+func pythonStrip(s string) string {
+	space := func(c byte) bool {
+		return c == ' ' || c >= '\t' && c <= '\r' || c >= 0x1c && c <= 0x1f || c == 0x85 || c == 0xa0
+	}
+	for len(s) > 0 && space(s[0]) {
+		s = s[1:]
+	}
+	for len(s) > 0 && space(s[len(s)-1]) {
+		s = s[:len(s)-1]
+	}
+	return s
 }

@@ -25,3 +25,19 @@ func (b *bcryptCache) Spend(key string, now time.Time) bool { return b.spend(key
 
 // StripTokenCookies exposes stripTokenCookies.
 func (g *Gateway) StripTokenCookies(h http.Header) { g.stripTokenCookies(h) }
+
+// The header lists proxy configurations must empty for backends (the
+// nginx template test sends each one): the client-IP headers, the
+// method- and URL-override headers, the known X-Forwarded-* names. All in
+// lower case.
+var (
+	ClientIPHeaders  = clientIPHeaders[:]
+	OverrideHeaders  = overrideHeaders[:]
+	ForwardedHeaders = forwardedHeaders[:]
+)
+
+// GatewayOwned exposes gatewayOwned.
+var GatewayOwned = gatewayOwned
+
+// CheckOverrides exposes checkOverrides.
+var CheckOverrides = checkOverrides

@@ -18,6 +18,7 @@ const (
 	HeaderForwardedURI    = "X-Forwarded-Uri"
 	HeaderForwardedHost   = "X-Forwarded-Host"
 	HeaderForwardedProto  = "X-Forwarded-Proto"
+	HeaderForwardedFor    = "X-Forwarded-For"
 	HeaderOriginalMethod  = "X-Original-Method"
 	HeaderOriginalURI     = "X-Original-URI"
 )
@@ -67,7 +68,8 @@ func (d ForwardAuthDialect) headers() (method, uri string) {
 // ForwardAuth returns the decision endpoint for nginx auth_request,
 // Traefik forwardAuth and Caddy forward_auth. It rebuilds the original
 // request from the headers of Config.ForwardAuthDialect (method, URI in
-// origin form with its query, host and scheme; every one required), runs
+// origin form with its query, host, scheme and X-Forwarded-For; every
+// one required, once), runs
 // steps 3 to 7 (path, credentials, restrictions, rate limit, token) and
 // answers 200 with the X-Auth-Info headers (aud: the API name) and
 // rate-limit headers, or the refusal in the envelope (400, 401, 403,
@@ -155,6 +157,9 @@ func (g *Gateway) forwardedRequest(r *http.Request) (*http.Request, string) {
 	default:
 		return nil, HeaderForwardedProto
 	}
+	if !validForwardedFor(r.Header) {
+		return nil, HeaderForwardedFor
+	}
 	stateOf(r).scheme = scheme
 	orig := new(http.Request)
 	*orig = *r
@@ -173,6 +178,30 @@ func singleHeader(h http.Header, name string) string {
 		return ""
 	}
 	return strings.TrimSpace(vs[0])
+}
+
+// validForwardedFor reports whether X-Forwarded-For comes exactly once
+// and every comma-separated hop in it is a bare IP address (no port, no
+// brackets, no zone). The client IP signed into the request info is read
+// from it: without it, or with a hop that does not parse, the caller's
+// own address would be signed instead, so a proxy that forgets the
+// header, or a client value that slipped through, fails closed.
+func validForwardedFor(h http.Header) bool {
+	vs := h.Values(HeaderForwardedFor)
+	if len(vs) != 1 {
+		return false
+	}
+	for rest := vs[0]; ; {
+		hop, tail, more := strings.Cut(rest, ",")
+		a, err := netip.ParseAddr(strings.TrimSpace(hop))
+		if err != nil || a.Zone() != "" {
+			return false
+		}
+		if !more {
+			return true
+		}
+		rest = tail
+	}
 }
 
 // validMethod accepts 1 to 16 ASCII letters.

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/authgw/authgw/db"
@@ -28,6 +29,9 @@ func described(d gateway.ForwardAuthDialect, method, uri string, kv ...string) h
 	h.Set(u, uri)
 	h.Set(gateway.HeaderForwardedHost, "app.example.com")
 	h.Set(gateway.HeaderForwardedProto, "https")
+	if h.Get(gateway.HeaderForwardedFor) == "" {
+		h.Set(gateway.HeaderForwardedFor, "203.0.113.7")
+	}
 	return h
 }
 
@@ -84,6 +88,22 @@ func testForwardAuth(t *testing.T, d gateway.ForwardAuthDialect) {
 			h.Add(uri, "/demo/v1/other")
 			return h
 		}(), 400, "FORWARD-AUTH-BAD-REQUEST"},
+		{"no X-Forwarded-For", without(described(d, "GET", "/demo/v1/items", "Authorization", authz(good, "s3cret", tok["GET"])), gateway.HeaderForwardedFor), 400, "FORWARD-AUTH-BAD-REQUEST"},
+		{"X-Forwarded-For twice", func() http.Header {
+			h := described(d, "GET", "/demo/v1/items", "Authorization", authz(good, "s3cret", tok["GET"]))
+			h.Add(gateway.HeaderForwardedFor, "198.51.100.1")
+			return h
+		}(), 400, "FORWARD-AUTH-BAD-REQUEST"},
+		{"X-Forwarded-For with a port", described(d, "GET", "/demo/v1/items", "Authorization", authz(good, "s3cret", tok["GET"]), gateway.HeaderForwardedFor, "203.0.113.9:4711"), 400, "FORWARD-AUTH-BAD-REQUEST"},
+		{"X-Forwarded-For bracketed IPv6", described(d, "GET", "/demo/v1/items", "Authorization", authz(good, "s3cret", tok["GET"]), gateway.HeaderForwardedFor, "[2001:db8::1]"), 400, "FORWARD-AUTH-BAD-REQUEST"},
+		{"X-Forwarded-For with a zone", described(d, "GET", "/demo/v1/items", "Authorization", authz(good, "s3cret", tok["GET"]), gateway.HeaderForwardedFor, "fe80::1%eth0"), 400, "FORWARD-AUTH-BAD-REQUEST"},
+		{"X-Forwarded-For a name", described(d, "GET", "/demo/v1/items", "Authorization", authz(good, "s3cret", tok["GET"]), gateway.HeaderForwardedFor, "unknown"), 400, "FORWARD-AUTH-BAD-REQUEST"},
+		{"X-Forwarded-For an empty hop", described(d, "GET", "/demo/v1/items", "Authorization", authz(good, "s3cret", tok["GET"]), gateway.HeaderForwardedFor, "203.0.113.9,,127.0.0.1"), 400, "FORWARD-AUTH-BAD-REQUEST"},
+		{"X-Forwarded-For a chain", described(d, "GET", "/demo/v1/items", "Authorization", authz(good, "s3cret", tok["GET"]), gateway.HeaderForwardedFor, "203.0.113.9, 2001:db8::1"), 200, ""},
+		// Laravel/Symfony, Express methodOverride('_method'), Jersey read
+		// the method from the query of a POST.
+		{"a _method query parameter", described(d, "POST", "/demo/v1/items?_method=DELETE", "Authorization", authz(good, "s3cret", tok["POST"])), 400, "OVERRIDE-HEADER-REFUSED"},
+		{"a _method query parameter after a semicolon", described(d, "POST", "/demo/v1/items?a=1;%5Fmethod=DELETE", "Authorization", authz(good, "s3cret", tok["POST"])), 400, "OVERRIDE-HEADER-REFUSED"},
 		{"an absolute URI", described(d, "GET", "http://evil.example/demo/v1/items", "Authorization", authz(good, "s3cret", tok["GET"])), 400, "FORWARD-AUTH-BAD-REQUEST"},
 		{"a malformed method", described(d, "GET /x", "/demo/v1/items", "Authorization", authz(good, "s3cret", tok["GET"])), 400, "FORWARD-AUTH-BAD-REQUEST"},
 	}
@@ -182,6 +202,19 @@ func TestForwardAuth_callers(t *testing.T) {
 			c.ForwardAuthCallers = []netip.Prefix{netip.MustParsePrefix("192.0.2.7/32")}
 		}, "10.1.2.3:4000", 403},
 		{"IPv4-mapped caller", func(c *gateway.Config) { c.ForwardAuthCallers = []netip.Prefix{netip.MustParsePrefix("192.0.2.7/32")} }, "[::ffff:192.0.2.7]:4000", 401},
+		// Peers are compared unmapped, so mapped prefixes are read as IPv4.
+		{"IPv4-mapped caller address configured", func(c *gateway.Config) {
+			c.ForwardAuthCallers = []netip.Prefix{netip.MustParsePrefix("::ffff:192.0.2.7/128")}
+		}, "192.0.2.7:4000", 401},
+		{"IPv4-mapped caller prefix configured", func(c *gateway.Config) {
+			c.ForwardAuthCallers = []netip.Prefix{netip.MustParsePrefix("::ffff:192.0.2.0/120")}
+		}, "[::ffff:192.0.2.9]:4000", 401},
+		{"IPv4-mapped trusted proxies, callers by default", func(c *gateway.Config) {
+			c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("::ffff:10.0.0.0/104")}
+		}, "10.1.2.3:4000", 401},
+		{"IPv4-mapped caller prefix, another peer", func(c *gateway.Config) {
+			c.ForwardAuthCallers = []netip.Prefix{netip.MustParsePrefix("::ffff:192.0.2.0/120")}
+		}, "192.0.3.9:4000", 403},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t, tt.givenConfig)
@@ -198,6 +231,35 @@ func TestForwardAuth_callers(t *testing.T) {
 				if got := decodeError(t, rec.Body.Bytes()).Error.Code; got != gateway.CodeForwardAuthUntrusted {
 					t.Errorf("code %s, want %s", got, gateway.CodeForwardAuthUntrusted)
 				}
+			}
+		})
+	}
+}
+
+// TestNew_mappedPrefixes: an IPv4-mapped prefix shorter than /96 in the
+// trusted proxies or the forward-auth callers would match no peer (peers
+// are compared unmapped): New refuses it, naming the setting.
+func TestNew_mappedPrefixes(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		given     func(*gateway.Config)
+		expectErr string
+	}{
+		{"trusted proxies", func(c *gateway.Config) {
+			c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("::ffff:10.0.0.0/95")}
+		}, "TrustedProxies"},
+		{"forward-auth callers", func(c *gateway.Config) { c.ForwardAuthCallers = []netip.Prefix{netip.MustParsePrefix("::ffff:0:0/64")} }, "ForwardAuthCallers"},
+		{"control: /96 is every IPv4 address", func(c *gateway.Config) { c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("::ffff:0:0/96")} }, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var err error
+			newEnv(t, func(c *gateway.Config) {
+				try := *c
+				tt.given(&try)
+				_, err = gateway.New(try)
+			})
+			if tt.expectErr == "" && err != nil || tt.expectErr != "" && (err == nil || !strings.Contains(err.Error(), tt.expectErr)) {
+				t.Errorf("New: %v, want an error naming %q", err, tt.expectErr)
 			}
 		})
 	}

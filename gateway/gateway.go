@@ -182,14 +182,14 @@ func New(cfg Config) (*Gateway, error) {
 	default:
 		return nil, fmt.Errorf("gateway: unknown ForwardAuthDialect %q", cfg.ForwardAuthDialect)
 	}
-	for i, p := range cfg.TrustedProxies {
-		cfg.TrustedProxies[i] = p.Masked()
+	var err error
+	if cfg.TrustedProxies, err = peerPrefixes("TrustedProxies", cfg.TrustedProxies); err != nil {
+		return nil, err
 	}
 	if cfg.ForwardAuthCallers == nil {
 		cfg.ForwardAuthCallers = cfg.TrustedProxies
-	}
-	for i, p := range cfg.ForwardAuthCallers {
-		cfg.ForwardAuthCallers[i] = p.Masked()
+	} else if cfg.ForwardAuthCallers, err = peerPrefixes("ForwardAuthCallers", cfg.ForwardAuthCallers); err != nil {
+		return nil, err
 	}
 	g := &Gateway{cfg: cfg, limiter: cfg.Limiter, origins: map[string]bool{}, metrics: newMetrics()}
 	v, err := verifier.New(verifier.Config{
@@ -223,6 +223,28 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	g.idPrefix = hex.EncodeToString(prefix[:]) + "-"
 	return g, nil
+}
+
+// peerPrefixes returns a masked copy of prefixes that peers are matched
+// against. Peers are compared unmapped (::ffff:10.0.0.1 is 10.0.0.1), so
+// an IPv4-mapped prefix of /96 or longer becomes its IPv4 form
+// (::ffff:10.0.0.0/104 is 10.0.0.0/8); a shorter one, which would match
+// no peer, is refused.
+func peerPrefixes(setting string, prefixes []netip.Prefix) ([]netip.Prefix, error) {
+	if prefixes == nil {
+		return nil, nil
+	}
+	out := make([]netip.Prefix, len(prefixes))
+	for i, p := range prefixes {
+		if p.Addr().Is4In6() {
+			if p.Bits() < 96 {
+				return nil, fmt.Errorf("gateway: %s: the IPv4-mapped prefix %s is shorter than /96; write it as IPv4", setting, p)
+			}
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		out[i] = p.Masked()
+	}
+	return out, nil
 }
 
 // Refresh loads and compiles the snapshot now and swaps it in. On failure

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -12,29 +13,55 @@ import (
 	"github.com/authgw/authgw/verifier"
 )
 
-// TestProxy_overrideHeadersRefused: a header that makes some framework
-// handle a request as another method or path than the one the token was
-// judged for is refused with 400, whatever its case or spelling, and
-// never reaches the backend.
+// TestProxy_overrideHeadersRefused: a header or query parameter that
+// makes some framework handle a request as another method or path than
+// the one the token was judged for is refused with 400, whatever its case
+// or spelling, and never reaches the backend.
 func TestProxy_overrideHeadersRefused(t *testing.T) {
 	e, id, tok := proxyEnv(t, nil)
 	for _, tt := range []struct {
 		name         string
+		givenMethod  string // default GET
+		givenPath    string // default /demo/v1/items
 		givenHeader  string
 		givenValue   string
 		expectStatus int
 	}{
-		{"X-HTTP-Method-Override", "X-HTTP-Method-Override", "DELETE", 400},
-		{"X-HTTP-Method", "X-HTTP-Method", "DELETE", 400},
-		{"X-Method-Override", "X-Method-Override", "DELETE", 400},
-		{"lower case", "x-http-method-override", "DELETE", 400},
-		{"underscores", "X_HTTP_Method_Override", "DELETE", 400},
-		{"X-Original-URL", "X-Original-URL", "/admin", 400},
-		{"X-Rewrite-URL", "X-Rewrite-URL", "/admin", 400},
-		{"control: an unrelated header", "X-HTTP-Method-Overridden", "DELETE", 200},
+		{name: "X-HTTP-Method-Override", givenHeader: "X-HTTP-Method-Override", givenValue: "DELETE", expectStatus: 400},
+		{name: "X-HTTP-Method", givenHeader: "X-HTTP-Method", givenValue: "DELETE", expectStatus: 400},
+		{name: "X-Method-Override", givenHeader: "X-Method-Override", givenValue: "DELETE", expectStatus: 400},
+		{name: "lower case", givenHeader: "x-http-method-override", givenValue: "DELETE", expectStatus: 400},
+		{name: "underscores", givenHeader: "X_HTTP_Method_Override", givenValue: "DELETE", expectStatus: 400},
+		{name: "X-Original-URL", givenHeader: "X-Original-URL", givenValue: "/admin", expectStatus: 400},
+		{name: "X-Rewrite-URL", givenHeader: "X-Rewrite-URL", givenValue: "/admin", expectStatus: 400},
+		{name: "control: an unrelated header", givenHeader: "X-HTTP-Method-Overridden", givenValue: "DELETE", expectStatus: 200},
+		// Laravel/Symfony, Express methodOverride('_method'), Jersey.
+		{name: "_method query parameter on a POST", givenMethod: "POST", givenPath: "/demo/v1/items?_method=DELETE", expectStatus: 400},
+		{name: "_method after another parameter", givenMethod: "POST", givenPath: "/demo/v1/items?q=1&_method=DELETE", expectStatus: 400},
+		{name: "_method after a semicolon", givenMethod: "POST", givenPath: "/demo/v1/items?q=1;_method=DELETE", expectStatus: 400},
+		{name: "_method in upper case (ASP.NET Core)", givenMethod: "POST", givenPath: "/demo/v1/items?_METHOD=DELETE", expectStatus: 400},
+		{name: "_method percent-encoded", givenMethod: "POST", givenPath: "/demo/v1/items?%5F%6Dethod=DELETE", expectStatus: 400},
+		{name: "_method spelled .method (PHP)", givenMethod: "POST", givenPath: "/demo/v1/items?.method=DELETE", expectStatus: 400},
+		{name: "_method as an array (PHP, qs)", givenMethod: "POST", givenPath: "/demo/v1/items?_method[]=DELETE", expectStatus: 400},
+		{name: "_method without a value", givenMethod: "POST", givenPath: "/demo/v1/items?_method", expectStatus: 400},
+		{name: "_method on a GET", givenPath: "/demo/v1/items?_method=DELETE", expectStatus: 400},
+		{name: "header name as a query key", givenMethod: "POST", givenPath: "/demo/v1/items?X-HTTP-Method-Override=DELETE", expectStatus: 400},
+		{name: "control: _method as a value", givenMethod: "POST", givenPath: "/demo/v1/items?q=_method", expectStatus: 200},
+		{name: "control: a longer key", givenMethod: "POST", givenPath: "/demo/v1/items?_methods=x&method=y", expectStatus: 200},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			res, body := e.send("GET", "/demo/v1/items", header("Authorization", authz(id, "s3cret", tok["GET"]), tt.givenHeader, tt.givenValue), nil)
+			method, path := tt.givenMethod, tt.givenPath
+			if method == "" {
+				method = "GET"
+			}
+			if path == "" {
+				path = "/demo/v1/items"
+			}
+			h := header("Authorization", authz(id, "s3cret", tok[method]))
+			if tt.givenHeader != "" {
+				h[tt.givenHeader] = []string{tt.givenValue}
+			}
+			res, body := e.send(method, path, h, nil)
 			if res.StatusCode != tt.expectStatus {
 				t.Fatalf("status %d, want %d: %s", res.StatusCode, tt.expectStatus, body)
 			}
@@ -101,6 +128,13 @@ func TestProxy_tokenCookieVariants(t *testing.T) {
 		{"the POST cookie on a GET, stripped", "__Host-authgw-post=x; theme=dark", false, 200, "theme=dark"},
 		{"comma-separated (Rack reads two cookies)", "theme=dark, __Host-authgw-get=x", false, 200, "theme=dark"},
 		{"comma-separated, token first", "__Host-authgw-get=x,theme=dark; lang=en", false, 200, "theme=dark; lang=en"},
+		// Python's str.strip (Django, Starlette) and JavaScript's trim
+		// (jshttp/cookie) trim these from a name.
+		{"no-break space before, stripped", "\xa0__Host-authgw-get=x; theme=dark", false, 200, "theme=dark"},
+		{"next line before, stripped", "\x85__Host-authgw-get=x; theme=dark", false, 200, "theme=dark"},
+		{"no-break space after, stripped", "__Host-authgw-get\xa0=x; theme=dark", false, 200, "theme=dark"},
+		{"UTF-8 no-break space before, stripped", "theme=dark; \xc2\xa0__Host-authgw-get=x", false, 200, "theme=dark"},
+		{"escaped no-break space before, stripped", "%A0__Host-authgw-get=x; theme=dark", false, 200, "theme=dark"},
 		{"control: a comma inside another cookie's value is kept", "prefs=a,b; __Host-authgw-get=x", false, 200, "prefs=a,b"},
 		{"control: a longer name is the backend's", "__Host-authgw-getter=x; theme=dark", false, 200, "__Host-authgw-getter=x; theme=dark"},
 		{"control: no token cookie, untouched", "theme=dark;  lang=en", false, 200, "theme=dark;  lang=en"},
@@ -170,5 +204,20 @@ func TestProxy_absoluteForm(t *testing.T) {
 				t.Errorf("X-Forwarded-Host %q, want %q", got, addr)
 			}
 		})
+	}
+}
+
+// TestCheckOverrides_allocs: the override check runs on every request; it
+// allocates nothing, with headers and a query to scan.
+func TestCheckOverrides_allocs(t *testing.T) {
+	req := httptest.NewRequest("GET", "/demo/v1/items?page=2&sort=name;%5Fmethods=x&q=caf%C3%A9+au+lait", nil)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Cookie", "theme=dark")
+	req.Header.Set("X-HTTP-Method-Overridden", "x")
+	if e := gateway.CheckOverrides(req); e != nil {
+		t.Fatalf("refused: %v", e)
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = gateway.CheckOverrides(req) }); n != 0 {
+		t.Errorf("%v allocations per request, want 0", n)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -189,6 +190,9 @@ func TestForwardAuthWithNginx_cookies(t *testing.T) {
 		{"other case, PHP spellings, comma-separated", "AUTHGW-GET=a, theme=dark; ..Host-authgw-post=b; authgw-get[x]=c", false, "theme=dark"},
 		{"more than five: nothing passes", "authgw-get=1; authgw-get=2; authgw-get=3; authgw-get=4; authgw-get=5; authgw-get=6; theme=dark", false, ""},
 		{"a percent-escaped name: nothing passes", "%61uthgw-get=1; theme=dark", false, ""},
+		{"no-break space before the name (Django, Starlette, jshttp/cookie trim it)", "\xa0__Host-authgw-get=x; theme=dark", false, "theme=dark"},
+		{"no-break space after the name", "theme=dark; authgw-get\xa0=x", false, "theme=dark"},
+		{"next line before the name (Python str.strip)", "theme=dark;\x85authgw-post=x", false, "theme=dark"},
 		{"control: the backend's own cookies", "theme=dark; authgw-getter=x", false, "theme=dark; authgw-getter=x"},
 	}
 	client := &http.Client{Timeout: 10 * time.Second}
@@ -216,6 +220,79 @@ func TestForwardAuthWithNginx_cookies(t *testing.T) {
 			got := http.Header(decodeEcho(t, body).Header).Values("Cookie")
 			if want := []string{tt.expectCookie}; tt.expectCookie == "" && len(got) != 0 || tt.expectCookie != "" && (len(got) != 1 || got[0] != want[0]) {
 				t.Errorf("the backend's Cookie %q, want %q", got, tt.expectCookie)
+			}
+		})
+	}
+}
+
+// TestForwardAuthWithNginx_backendHeaders: behind the shipped template,
+// no header the gateway owns reaches the backend as the client sent it:
+// every client-IP header, known X-Forwarded-* name and override header
+// of the gateway's own lists (gateway.ClientIPHeaders, ForwardedHeaders,
+// OverrideHeaders: one source for both), the request info and
+// X-Request-Id. Stock nginx cannot drop headers by prefix, so the
+// template names each one; this test keeps the lists and the template
+// together. It runs behind authgw (override headers left out: authgw
+// refuses those with 400) and behind a decision endpoint that allows
+// everything, so that the template's own second guard against the
+// override headers is checked too.
+func TestForwardAuthWithNginx_backendHeaders(t *testing.T) {
+	bin := nginxBinary(t)
+	e := newEnv(t, func(c *gateway.Config) { c.ForwardAuthCallers = loopbackCallers })
+	good := e.client(sha256Hex("s3cret"), -1)
+	e.refresh()
+	fa := httptest.NewServer(e.gw.ForwardAuth())
+	t.Cleanup(fa.Close)
+	allowAll := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }))
+	t.Cleanup(allowAll.Close)
+	backend := hostPort(t, echoBackend(t, "demo").URL)
+	owned := []string{"X-Request-Id", "X-Auth-Info", "X-Auth-Info-Signed", "X-Auth-Info-Algorithm", "Authorization"}
+	owned = append(owned, gateway.ClientIPHeaders...)
+	owned = append(owned, gateway.ForwardedHeaders...)
+	for _, tt := range []struct {
+		name      string
+		givenAuth string // host:port of the decision endpoint
+		overrides bool   // also send the override headers
+	}{
+		{"behind authgw", hostPort(t, fa.URL), false},
+		{"whatever the decision", hostPort(t, allowAll.URL), true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			base := startNginx(t, bin, backend, tt.givenAuth)
+			names := owned
+			if tt.overrides {
+				names = append(slices.Clone(owned), gateway.OverrideHeaders...)
+			}
+			req, err := http.NewRequest("GET", base+"/demo/v1/items", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, n := range names {
+				if !gateway.GatewayOwned(n) && !slices.Contains(gateway.OverrideHeaders, n) {
+					t.Errorf("%s is in a list but the gateway listener does not strip it", n)
+				}
+				req.Header.Set(n, "10.6.6.6")
+			}
+			req.Header.Set("Authorization", authz(good, "s3cret", e.tokens("session-1", fixedNow).ByMethod["GET"]))
+			res, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			body, _ := io.ReadAll(res.Body)
+			if res.StatusCode != 200 {
+				t.Fatalf("status %d: %s", res.StatusCode, body)
+			}
+			got := http.Header(decodeEcho(t, body).Header)
+			for name, vs := range got {
+				for _, v := range vs {
+					if strings.Contains(v, "10.6.6.6") {
+						t.Errorf("the backend got the client's %s: %q", name, v)
+					}
+				}
+			}
+			if id := got.Get("X-Request-Id"); len(id) != 32 {
+				t.Errorf("X-Request-Id %q, want nginx's $request_id", id)
 			}
 		})
 	}

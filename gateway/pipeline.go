@@ -253,12 +253,21 @@ func checkPath(r *http.Request, st *reqState) *envelope.Error {
 // the one sent; in lower case.
 var overrideHeaders = [...]string{"x-http-method-override", "x-http-method", "x-method-override", "x-original-url", "x-rewrite-url"}
 
+// overrideQueryKeys are query parameters some frameworks read as the
+// method (Laravel and Symfony, Express methodOverride('_method'),
+// Jersey's _method; a few read the header names too); in lower case.
+var overrideQueryKeys = [...]string{"_method", "x-http-method-override", "x-http-method", "x-method-override"}
+
 // checkOverrides refuses a request carrying a method- or URL-override
-// header, in any case or spelled with underscores: the token was judged
-// for the request's own method and path, and a backend that honours the
-// override would act on another (a GET token deleting). Stripping it
-// would silently change what the client asked for, so the request is
-// refused with 400 instead. It allocates nothing.
+// header, in any case or spelled with underscores, or a method-override
+// query parameter (overrideQueryKeys, matched as frameworks read keys:
+// any case, percent-decoded with "+" as a space, trimmed, PHP's "." and
+// " " for "_" and "key[x]"; pairs split at "&" and at ";" as older
+// parsers do): the token was judged for the request's own method and
+// path, and a backend that honours the override would act on another (a
+// POST token deleting). Stripping it would silently change what the
+// client asked for, so the request is refused with 400 instead. It
+// allocates nothing.
 func checkOverrides(r *http.Request) *envelope.Error {
 	for name := range r.Header {
 		for _, o := range overrideHeaders {
@@ -268,7 +277,31 @@ func checkOverrides(r *http.Request) *envelope.Error {
 			}
 		}
 	}
+	if r.URL != nil && overrideQuery(r.URL.RawQuery) {
+		return envelope.New(http.StatusBadRequest, CodeOverrideHeader,
+			"Method override query parameters (_method and the like) are not accepted; send the real method.")
+	}
 	return nil
+}
+
+// overrideQuery reports whether a raw query holds a key some framework
+// reads as a method override.
+func overrideQuery(raw string) bool {
+	for raw != "" {
+		var pair string
+		if i := strings.IndexAny(raw, "&;"); i >= 0 {
+			pair, raw = raw[:i], raw[i+1:]
+		} else {
+			pair, raw = raw, ""
+		}
+		key, _, _ := strings.Cut(pair, "=")
+		for _, k := range overrideQueryKeys {
+			if hdr.QueryKeyFolds(key, k) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // maxVersionDigits keeps a version within an int32.

@@ -146,6 +146,21 @@ var clientIPHeaders = [...]string{
 	"fastly-client-ip", "x-cluster-client-ip", "x-originating-ip", "client-ip", "x-envoy-external-address",
 }
 
+// forwardedHeaders are the X-Forwarded-* headers known to be read by
+// backends, in lower case: what a proxy sends about the request it
+// received (nginx, Traefik, Caddy, HAProxy, AWS ELB, Spring, Express,
+// Symfony, Rails), Envoy's client certificate, and the identity
+// oauth2-proxy passes on. gatewayOwned strips every X-Forwarded-* name by
+// prefix; this list is for proxies that cannot match a prefix: the
+// shipped nginx template empties each of these (gateway/nginx_test.go
+// checks it), and an unknown name is not covered there.
+var forwardedHeaders = [...]string{
+	"x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-forwarded-port", "x-forwarded-prefix",
+	"x-forwarded-server", "x-forwarded-ssl", "x-forwarded-scheme", "x-forwarded-protocol", "x-forwarded-uri",
+	"x-forwarded-method", "x-forwarded-path", "x-forwarded-client-cert", "x-forwarded-user", "x-forwarded-email",
+	"x-forwarded-groups", "x-forwarded-preferred-username", "x-forwarded-access-token",
+}
+
 // stripTokenCookies removes from the Cookie header every cookie that a
 // backend could read as one of authgw's token cookies (tokenCookieName),
 // keeping every other cookie: a backend never sees a token, nor a

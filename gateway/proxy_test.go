@@ -45,6 +45,7 @@ func TestProxy_headerHygiene(t *testing.T) {
 		{"X-Forwarded-For and -Proto honoured from a trusted proxy", loopback, "https", "203.0.113.7", "https"},
 		{"-Proto of a chain of proxies: the first hop's", loopback, "HTTPS, http", "203.0.113.7", "https"},
 		{"-Proto not a scheme: http", loopback, "gopher", "203.0.113.7", "http"},
+		{"an IPv4-mapped trusted proxy prefix matches the IPv4 peer", []netip.Prefix{netip.MustParsePrefix("::ffff:127.0.0.0/104")}, "https", "203.0.113.7", "https"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

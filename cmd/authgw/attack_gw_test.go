@@ -162,8 +162,11 @@ func (s *attackSuite) gwForwardAuthNginx(t *testing.T) {
 			"GET", mine + "x", http.Header{"Authorization": {s.system}, "Cookie": {"theme=dark; authgw-get =" + gwAttenuate(t, s.pat.Macaroons["GET"], "routes "+mine+"*")}}, 200, true},
 		{"a method override through nginx", "400: authgw refuses it, nginx passes the 400 on",
 			"POST", mine + "x", http.Header{"Authorization": {s.auth(s.pat, "POST")}, "X-Http-Method-Override": {"DELETE"}}, 400, false},
+		{"a _method query parameter through nginx", "400: authgw refuses it, nginx passes the 400 on",
+			"POST", mine + "x?_method=DELETE", http.Header{"Authorization": {s.auth(s.pat, "POST")}}, 400, false},
 		{"no token", "401", "GET", mine + "x", spoof(s.system), 401, false},
 	}
+	t.Run("client-address and forwarding headers through nginx", func(t *testing.T) { s.gwNginxHeaders(t, base) })
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Logf("expect: %s", tt.expect)
@@ -200,6 +203,40 @@ func (s *attackSuite) gwForwardAuthNginx(t *testing.T) {
 	}
 }
 
+// gwNginxOwned are headers in which a client could tell a backend
+// behind the shipped nginx template who it is or how the request came:
+// client-IP headers, X-Forwarded-* names, the request info and the
+// request ID. The template empties or replaces each.
+var gwNginxOwned = []string{"X-Originating-IP", "Client-IP", "X-Envoy-External-Address", "X-Forwarded",
+	"X-Forwarded-Port", "X-Forwarded-Prefix", "X-Forwarded-Server", "X-Forwarded-Ssl", "X-Forwarded-Scheme",
+	"X-Forwarded-User", "X-Forwarded-Email", "X-Forwarded-Client-Cert", "True-Client-IP", "X-Request-Id"}
+
+// gwNginxHeaders sends gwNginxOwned through nginx on an allowed request:
+// the backend sees none of the client's values.
+func (s *attackSuite) gwNginxHeaders(t *testing.T, base string) {
+	t.Logf("expect: 200; the backend gets none of the client's %v; X-Request-Id is nginx's", gwNginxOwned)
+	mine := "/demo/v1/notes/" + s.pat.UserID + "_x"
+	h := http.Header{"Authorization": {s.auth(s.pat, "GET")}}
+	for _, n := range gwNginxOwned {
+		h.Set(n, "10.6.6.6")
+	}
+	r := s.gwDo(t, "", "GET", base+mine, h)
+	if r.status != 200 {
+		t.Fatalf("= %d %.300s, want 200", r.status, r.body)
+	}
+	hits := s.backend.hitsFor(r.tag)
+	if len(hits) != 1 {
+		t.Fatalf("the backend got %d requests", len(hits))
+	}
+	for name, vs := range hits[0].header {
+		for _, v := range vs {
+			if strings.Contains(v, "10.6.6.6") {
+				t.Errorf("the backend got the client's %s: %q", name, v)
+			}
+		}
+	}
+}
+
 func (s *attackSuite) gwForwardAuthCallers(t *testing.T) {
 	url := "http://" + s.adminAddr + "/forward-auth"
 	described := http.Header{"Authorization": {s.auth(s.pat, "GET")},
@@ -213,6 +250,21 @@ func (s *attackSuite) gwForwardAuthCallers(t *testing.T) {
 			t.Errorf("the refusal carries %s", requestinfo.HeaderInfo)
 		}
 	})
+	for _, xff := range [][]string{nil, {"203.0.113.9:4711"}, {"10.0.0.1", "10.0.0.2"}, {"[2001:db8::1]"}} {
+		t.Run("the configured caller, X-Forwarded-For "+strconv.Quote(strings.Join(xff, "|")), func(t *testing.T) {
+			t.Logf("expect: 400 FORWARD-AUTH-BAD-REQUEST: the client IP signed would be the caller's own, not the client's")
+			h := described.Clone()
+			h.Del("X-Forwarded-For")
+			for _, v := range xff {
+				h.Add("X-Forwarded-For", v)
+			}
+			r := s.gwDo(t, attackFromMain, "GET", url, h)
+			attackExpectRefusal(t, "GET /forward-auth", r, 400, "FORWARD-AUTH-BAD-REQUEST")
+			if !strings.Contains(string(r.body), "X-Forwarded-For") {
+				t.Errorf("the refusal does not name X-Forwarded-For: %s", r.body)
+			}
+		})
+	}
 	t.Run("control: the configured caller", func(t *testing.T) {
 		t.Logf("expect: 200 with request info naming the client IP the caller reports")
 		r := s.gwDo(t, attackFromMain, "GET", url, described)
@@ -279,6 +331,19 @@ func (s *attackSuite) gwBackendHeaders(t *testing.T) {
 			when: basicOnly("theme=dark; authgw-get\t= " + get + " "), expectStatus: 200, expectBackend: "/cookies", check: backendCookie("theme=dark")},
 		{name: "cookie written 'AUTHGW-GET=TOKEN'", expect: "401 TOKEN-MISSING: not our name for the verifier (case-sensitive, as browsers send it)",
 			when: basicOnly("AUTHGW-GET=" + get), expectStatus: 401, expectCode: "TOKEN-MISSING"},
+		{name: "POST with ?_method=DELETE and a POST token", expect: "400 OVERRIDE-HEADER-REFUSED: Laravel/Symfony, Express methodOverride('_method') and Jersey read it and would DELETE",
+			when:         attackReq{method: "POST", target: "/demo/v1/notes/" + s.pat.UserID + "_1?_method=DELETE", header: []string{"Authorization", s.auth(s.pat, "POST")}, body: []byte("x")},
+			expectStatus: 400, expectCode: "OVERRIDE-HEADER-REFUSED"},
+		{name: "POST with ?a=1;%5Fmethod=DELETE", expect: "400 OVERRIDE-HEADER-REFUSED: pairs split at ';' too, the key percent-decoded",
+			when:         attackReq{method: "POST", target: "/demo/v1/notes/" + s.pat.UserID + "_1?a=1;%5Fmethod=DELETE", header: []string{"Authorization", s.auth(s.pat, "POST")}, body: []byte("x")},
+			expectStatus: 400, expectCode: "OVERRIDE-HEADER-REFUSED"},
+		{name: "GET with ?X-HTTP-Method-Override=DELETE", expect: "400 OVERRIDE-HEADER-REFUSED: some frameworks read the header's name from the query",
+			when: attackReq{target: "/demo/v1/notes/x?X-HTTP-Method-Override=DELETE", header: withToken()}, expectStatus: 400, expectCode: "OVERRIDE-HEADER-REFUSED"},
+		{name: "control: _method as a value", expect: "200; the query reaches the backend as sent",
+			when: attackReq{target: "/demo/v1/ip?q=_method", header: withToken()}, expectStatus: 200, expectBackend: "/ip?q=_method"},
+		{name: "cookie named '\\xa0authgw-get' or with \\x85 around it", expect: "200 with the header token; none reaches the backend (Django and Starlette strip \\x85 and \\xa0 with str.strip, jshttp/cookie \\xa0)",
+			when:         attackReq{target: "/demo/v1/cookies", header: withToken("Cookie", "\xa0authgw-get=ATTACKER; theme=dark; \x85authgw-post\x85=ATTACKER; authgw-get\xa0=ATTACKER")},
+			expectStatus: 200, expectBackend: "/cookies", check: backendCookie("theme=dark")},
 		{name: "cookies that some server reads as authgw-get", expect: "200 with the header token; none reaches the backend (ASP.NET folds case, PHP and Rack percent-decode, PHP reads name[x])",
 			when:         attackReq{target: "/demo/v1/cookies", header: withToken("Cookie", "AUTHGW-GET=a; %61uthgw-get=b; authgw-get[x]=c; theme=dark")},
 			expectStatus: 200, expectBackend: "/cookies", check: backendCookie("theme=dark")},

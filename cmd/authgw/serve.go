@@ -963,6 +963,9 @@ func parseList(v string) ([]string, error) {
 
 // parsePrefixes reads comma-separated CIDRs or single addresses. Its
 // errors say what is wrong in plain words, not in the netip package's.
+// Peers are compared unmapped, so an IPv4-mapped address or prefix of /96
+// or longer is read as IPv4 (::ffff:10.0.0.0/104 is 10.0.0.0/8); a
+// shorter mapped prefix would match no peer and is refused.
 func parsePrefixes(v string) ([]netip.Prefix, error) {
 	items, _ := parseList(v)
 	out := make([]netip.Prefix, 0, len(items))
@@ -980,13 +983,20 @@ func parsePrefixes(v string) ([]netip.Prefix, error) {
 			if err != nil || a.Zone() != "" {
 				return nil, fmt.Errorf("%q is not a CIDR (want such as 10.0.0.0/8 or 2001:db8::/32)", item)
 			}
-			out = append(out, p)
+			if a.Is4In6() {
+				if n < 96 {
+					return nil, fmt.Errorf("the IPv4-mapped prefix %s is shorter than /96; write it as IPv4", item)
+				}
+				p = netip.PrefixFrom(a.Unmap(), n-96)
+			}
+			out = append(out, p.Masked())
 			continue
 		}
 		a, err := netip.ParseAddr(item)
 		if err != nil || a.Zone() != "" {
 			return nil, fmt.Errorf("%q is not an IP address or a CIDR (want such as 192.0.2.7 or 10.0.0.0/8)", item)
 		}
+		a = a.Unmap()
 		out = append(out, netip.PrefixFrom(a, a.BitLen()))
 	}
 	return out, nil

@@ -55,11 +55,49 @@ func TestCookieNameFolds(t *testing.T) {
 		{"another method", "__Host-authgw-post", false},
 		{"bad escape kept as is", "%5G_Host-authgw-get", false},
 		{"empty", "", false},
+		{"no-break space before (Django, Starlette, jshttp/cookie)", "\xa0__Host-authgw-get", true},
+		{"next line before (Python str.strip)", "\x85__Host-authgw-get", true},
+		{"no-break space after", "__Host-authgw-get\xa0", true},
+		{"separators and DEL around", "\x1c\x1f__Host-authgw-get\x7f", true},
+		{"UTF-8 no-break space around", "\xc2\xa0__Host-authgw-get\xc2\xa0", true},
+		{"escaped spaces before (PHP skips them after decoding)", "%20%20__Host-authgw-get", true},
+		{"escaped no-break space around", "%A0__Host-authgw-get%C2%A0", true},
+		{"vertical tab and form feed around", "\v\f__Host-authgw-get\r", true},
+		{"trimmed bytes then an array", "__Host-authgw-get\xa0[x]", true},
+		{"no-break space inside", "__Host-authgw\xa0get", false},
+		{"non-ASCII letter after", "__Host-authgw-get\xa0x", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := hdr.CookieNameFolds(tt.givenName, target); got != tt.expect {
 				t.Errorf("CookieNameFolds(%q) = %v, want %v", tt.givenName, got, tt.expect)
+			}
+		})
+	}
+}
+
+func TestQueryKeyFolds(t *testing.T) {
+	tests := []struct {
+		name     string
+		givenKey string
+		target   string
+		expect   bool
+	}{
+		{"exact", "_method", "_method", true},
+		{"other case", "_METHOD", "_method", true},
+		{"percent-encoded", "%5Fmethod", "_method", true},
+		{"dot for underscore (PHP)", ".method", "_method", true},
+		{"plus for underscore (PHP)", "+method", "_method", true},
+		{"array (PHP, qs)", "_method[]", "_method", true},
+		{"header name as a key", "X-HTTP-Method-Override", "x-http-method-override", true},
+		{"longer", "_methods", "_method", false},
+		{"without underscore", "method", "_method", false},
+		{"another key", "q", "_method", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := hdr.QueryKeyFolds(tt.givenKey, tt.target); got != tt.expect {
+				t.Errorf("QueryKeyFolds(%q, %q) = %v, want %v", tt.givenKey, tt.target, got, tt.expect)
 			}
 		})
 	}
