@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -93,7 +94,7 @@ func NewRangeDir(cfg RangeDirConfig) (*RangeDir, error) {
 	}
 	defer d.Close()
 	entries, err := d.ReadDir(filesToSample)
-	if err != nil {
+	if err != nil && !errors.Is(err, io.EOF) { // io.EOF: an empty directory
 		return nil, fmt.Errorf("%w: %s: not a readable directory: %v", ErrCorpus, cfg.Dir, pathless(err))
 	}
 	for _, e := range entries {

@@ -109,7 +109,7 @@ func TestRangeDirErrors(t *testing.T) {
 		name  string
 		given func(t *testing.T) string
 	}{
-		{name: "empty", given: func(*testing.T) string { return "" }},
+		{name: "no path", given: func(*testing.T) string { return "" }},
 		{name: "missing", given: func(t *testing.T) string { return filepath.Join(t.TempDir(), "nope") }},
 		{name: "a file, not a directory", given: func(t *testing.T) string {
 			f := filepath.Join(t.TempDir(), "f")
@@ -118,6 +118,7 @@ func TestRangeDirErrors(t *testing.T) {
 			}
 			return f
 		}},
+		{name: "empty", given: func(t *testing.T) string { return t.TempDir() }},
 		{name: "no range file", given: func(t *testing.T) string {
 			d := t.TempDir()
 			if err := os.WriteFile(filepath.Join(d, "README"), []byte("x"), 0o600); err != nil {

@@ -44,6 +44,7 @@ const serveUsage = `Usage: authgw serve [--listen ADDR] [--admin-listen ADDR] [-
                     [--redis URL] [--trusted-proxies CIDRS] [--allowed-origins ORIGINS]
                     [--forward-auth-callers CIDRS] [--forward-auth-dialect nginx|forwarded]
                     [--cookie-secure BOOL] [--smtp URL] [--totp-key FILE]
+                    [--breached-passwords DIR]
                     [--info-key FILE] [--demo-listen ADDR|off] [--config FILE]
 
 Runs the gateway and the accounts service. Every request to
@@ -90,6 +91,10 @@ Settings (flag, else AUTHGW_<NAME>, else the config file, else the default):
                            also X-Forwarded-Host, -Proto and -For (default nginx)
   --allowed-origins LIST   comma-separated origins for CORS and cookie CSRF checks
   --cookie-secure BOOL     Secure, __Host- token cookies (default true)
+  --breached-passwords DIR a directory of breached-password range files (one file
+                           per 5-hex-digit SHA-1 prefix, lines SUFFIX:COUNT, as the
+                           Pwned Passwords downloader writes them): new passwords
+                           found there are refused; checked at start (default: off)
   --smtp URL               mail server for login and verification codes:
                            smtp://[user:pass@]host[:port]?from=ADDR (STARTTLS),
                            or smtps://... (default: each message written as an
@@ -149,6 +154,7 @@ func (s *serveCommand) flagSet() *flag.FlagSet {
 		"forward-auth-callers", "forward-auth-dialect"} {
 		s.define(fs, name, name)
 	}
+	s.define(fs, breachedSetting, "directory of breached-password range files (optional)")
 	s.defineConfig(fs)
 	return fs
 }
@@ -173,6 +179,8 @@ type serveConfig struct {
 	totpKey  []byte
 	// demoListen is the demo backend's address, "" when it is off.
 	demoListen string
+	// breached is the --breached-passwords corpus, nil when unset.
+	breached password.BreachedChecker
 }
 
 func (s *serveCommand) run(c *cli, args []string) error {
@@ -488,6 +496,8 @@ func newAccounts(c *cli, cfg serveConfig, store *db.DB, redisClient *redis.Clien
 		Logger:           logger,
 		Now:              c.now,
 		Rand:             c.random,
+		// nil without --breached-passwords: no breached-password check.
+		BreachedPasswords: cfg.breached,
 	})
 }
 
@@ -592,6 +602,9 @@ func (s *serveCommand) resolve(c *cli, logger *slog.Logger) (serveConfig, error)
 		return notify.NewSMTP(notify.SMTPConfig{URL: v, Now: c.now, Rand: c.random})
 	})
 	if err != nil {
+		return cfg, err
+	}
+	if cfg.breached, err = resolveBreachedPasswords(c, &s.settings); err != nil {
 		return cfg, err
 	}
 	// Settings given explicitly are checked before anything is created
