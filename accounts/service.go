@@ -94,7 +94,7 @@ type Config struct {
 	// BreachedPasswords, when set, is asked about every new password
 	// that passes the policy; a password it reports is refused. Its
 	// failures let the password through with a logged warning (see
-	// checkNewPassword). Optional. Default: no breached-password check.
+	// the README). Optional. Default: no breached-password check.
 	BreachedPasswords password.BreachedChecker
 	// MaxConcurrentHashes bounds the password hashes computed at once
 	// (see hashing.go). Optional. Default runtime.GOMAXPROCS(0).
