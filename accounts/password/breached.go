@@ -52,10 +52,13 @@ type RangeDirConfig struct {
 // lookup reads one file of a few tens of kilobytes; nothing is loaded
 // at start. It is safe for concurrent use.
 type RangeDir struct {
-	dir      string
-	ext      string // "" or ".txt"
-	upper    bool   // file names in upper-case hex
-	minCount int64
+	dir   string
+	ext   string // "" or ".txt"
+	upper bool   // file names in upper-case hex
+	// caseKnown is false when the sampled names were all digits: then a
+	// lookup tries upper case, and lower case when that file is missing.
+	caseKnown bool
+	minCount  int64
 }
 
 var _ BreachedChecker = (*RangeDir)(nil)
@@ -97,6 +100,7 @@ func NewRangeDir(cfg RangeDirConfig) (*RangeDir, error) {
 	if err != nil && !errors.Is(err, io.EOF) { // io.EOF: an empty directory
 		return nil, fmt.Errorf("%w: %s: not a readable directory: %v", ErrCorpus, cfg.Dir, pathless(err))
 	}
+	var rd *RangeDir
 	for _, e := range entries {
 		name, ext := e.Name(), ""
 		if base, ok := strings.CutSuffix(name, ".txt"); ok {
@@ -105,10 +109,19 @@ func NewRangeDir(cfg RangeDirConfig) (*RangeDir, error) {
 		if !e.Type().IsRegular() || !isHex(name, rangePrefixLen) {
 			continue
 		}
-		rd := &RangeDir{dir: cfg.Dir, ext: ext, upper: name == strings.ToUpper(name), minCount: cfg.MinCount}
-		if err := rd.checkFirstLine(e.Name()); err != nil {
-			return nil, err
+		if rd == nil {
+			rd = &RangeDir{dir: cfg.Dir, ext: ext, minCount: cfg.MinCount}
+			if err := rd.checkFirstLine(e.Name()); err != nil {
+				return nil, err
+			}
 		}
+		// The case of the names shows only in a name with a hex letter.
+		if upper, lower := strings.ToUpper(name), strings.ToLower(name); upper != lower {
+			rd.upper, rd.caseKnown = name == upper, true
+			break
+		}
+	}
+	if rd != nil {
 		return rd, nil
 	}
 	return nil, fmt.Errorf("%w: %s: no range file (named by a 5-hex-digit SHA-1 prefix, lines SUFFIX:COUNT) among its first entries", ErrCorpus, cfg.Dir)
@@ -145,10 +158,15 @@ func (rd *RangeDir) Breached(ctx context.Context, pw string) (bool, error) {
 	sum := sha1.Sum([]byte(pw))
 	hash := strings.ToUpper(hex.EncodeToString(sum[:]))
 	prefix, suffix := hash[:rangePrefixLen], hash[rangePrefixLen:]
-	if !rd.upper {
+	if rd.caseKnown && !rd.upper {
 		prefix = strings.ToLower(prefix)
 	}
 	f, err := os.Open(filepath.Join(rd.dir, prefix+rd.ext))
+	if !rd.caseKnown && errors.Is(err, fs.ErrNotExist) {
+		if lower := strings.ToLower(prefix); lower != prefix {
+			f, err = os.Open(filepath.Join(rd.dir, lower+rd.ext))
+		}
+	}
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return false, nil

@@ -181,3 +181,29 @@ func TestRangeDirErrors(t *testing.T) {
 		}
 	})
 }
+
+// TestRangeDirCaseFromDigitsOnly: when the files NewRangeDir samples are
+// named with digits only, the case of the names is unknown; a lookup
+// then finds a lower-case file too.
+func TestRangeDirCaseFromDigitsOnly(t *testing.T) {
+	const pw = "lower-case corpus"
+	sum := sha1.Sum([]byte(pw))
+	h := strings.ToUpper(hex.EncodeToString(sum[:]))
+	if strings.ToLower(h[:5]) == h[:5] {
+		t.Fatalf("the test password's prefix %s has no hex letter", h[:5])
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "12345"), []byte(strings.Repeat("a", 35)+":1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rd, err := password.NewRangeDir(password.RangeDirConfig{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, strings.ToLower(h[:5])), []byte(strings.ToLower(h[5:])+":8\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := rd.Breached(context.Background(), pw); !got || err != nil {
+		t.Errorf("Breached = %v, %v; want true, nil", got, err)
+	}
+}

@@ -83,10 +83,9 @@ func loadCommonPasswords(texts ...string) []string {
 			if l := utf8.RuneCountInString(line); l < MinLength || l > MaxLength {
 				continue
 			}
-			if lower := strings.ToLower(line); lower != line {
-				line = lower
-			}
-			list = append(list, line)
+			// ToLower returns line itself, sharing the embedded text,
+			// when it is lower-case already.
+			list = append(list, strings.ToLower(line))
 		}
 	}
 	slices.Sort(list)
