@@ -155,3 +155,21 @@ func BenchmarkLoadCommonPasswords(b *testing.B) {
 		_ = password.LoadCommonPasswords()
 	}
 }
+
+// FuzzCheckPolicy: any password and context value gives nil or an error
+// under ErrPolicy, never a panic (the pattern and context rules index
+// bytes and split on letters).
+func FuzzCheckPolicy(f *testing.F) {
+	for _, seed := range [][2]string{
+		{"michael1", ""}, {"winter2023!", ""}, {"Zebulon1984", "Zebulon Quartermain"}, {"x@y.z", "x@y.z"},
+		{"éééééééé", "é@é"}, {"abcdefgh", "@@@"}, {"\xff\xfe", ""}, {"authgw", "authgw"},
+	} {
+		f.Add(seed[0], seed[1])
+	}
+	f.Fuzz(func(t *testing.T, pw, context string) {
+		err := password.CheckPolicy(pw, context)
+		if err != nil && !errors.Is(err, password.ErrPolicy) {
+			t.Fatalf("CheckPolicy = %v, not under ErrPolicy", err)
+		}
+	})
+}
