@@ -111,6 +111,11 @@ type Config struct {
 	// Password is the argon2id cost of new password hashes. Optional.
 	// Default password.DefaultParams.
 	Password password.Params
+	// BreachedPasswords, when set, is asked about every new password
+	// that passes the policy; a password it reports is refused. Its
+	// failures let the password through with a logged warning (see
+	// the README). Optional. Default: no breached-password check.
+	BreachedPasswords password.BreachedChecker
 	// MaxConcurrentHashes bounds the password hashes computed at once
 	// (see hashing.go). Optional. Default runtime.GOMAXPROCS(0).
 	MaxConcurrentHashes int

@@ -49,15 +49,6 @@ type userRoleOut struct {
 
 func userRoleJSON(role string) userRoleOut { return userRoleOut{Type: "user-roles", ID: role} }
 
-// checkNewPassword applies the password policy to the field name,
-// knowing the user's name and addresses, as a WEAK-PASSWORD obstruction.
-func checkNewPassword(b *body, name, pw string, personal ...string) {
-	if err := password.CheckPolicy(pw, personal...); err != nil {
-		// The policy's errors never repeat the password.
-		b.obstruct(name, ObstructionWeakPassword, name+" is refused: "+err.Error()+".")
-	}
-}
-
 func (s *Service) listUsers(r *request) error {
 	p, err := pageOf(r)
 	if err != nil {
@@ -88,7 +79,7 @@ func (s *Service) createUser(r *request) error {
 	before := len(b.obs)
 	pw, hasPassword := b.secret("password", false, password.MaxLength), b.has("password")
 	if hasPassword && len(b.obs) == before {
-		checkNewPassword(b, "password", pw, name, addr)
+		s.checkNewPassword(r, b, "password", pw, name, addr)
 	}
 	// The original auth-gateway's forms send passwordConf: optional, and
 	// when sent it must equal password.
@@ -312,7 +303,7 @@ func (s *Service) changePassword(r *request) error {
 		for _, e := range es {
 			personal = append(personal, e.Email)
 		}
-		checkNewPassword(b, "newPassword", newPassword, personal...)
+		s.checkNewPassword(r, b, "newPassword", newPassword, personal...)
 	}
 	if err := b.done(); err != nil {
 		return err

@@ -21,8 +21,16 @@
 // minutes.
 //
 // CheckPolicy is the password policy: 8 to 256 characters (counted as
-// Unicode code points), no composition rules, and neither one of the
-// most common passwords (a few hundred, embedded from
-// common-passwords.txt and compared case-insensitively) nor the user's
-// own email address or name.
+// Unicode code points), no composition rules; not one of the common
+// passwords embedded from common-passwords.txt (every entry of 8 or more
+// characters of a public list, see common-passwords.LICENSE) and
+// common-passwords-authgw.txt (authgw's own additions), compared
+// lower-cased; not a predictable pattern (a repeat, a run, a season or
+// month and a year); and not made of context words: the product's name,
+// the user's name and address parts and the organization's name, with
+// digits and punctuation around them.
+//
+// BreachedChecker is an optional further check against a corpus of
+// breached passwords; RangeDir implements it offline over a directory of
+// k-anonymity range files (SHA-1 prefix files of "SUFFIX:COUNT" lines).
 package password

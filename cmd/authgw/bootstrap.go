@@ -134,7 +134,7 @@ func (b *bootstrapCommand) run(c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := password.CheckPolicy(pw, email, name); err != nil {
+	if err := password.CheckPolicy(pw, email, name, org); err != nil {
 		return err
 	}
 

@@ -113,7 +113,7 @@ func TestBootstrap_refusals(t *testing.T) {
 	}{
 		{name: "common password", whenArgs: func(dsn string) []string { return bootstrapArgs(dsn) }, whenStdin: "Password1\n", expectCode: exitFailure, expectStderr: "authgw: bootstrap: password refused by the policy: one of the most common passwords"},
 		{name: "short password", whenArgs: func(dsn string) []string { return bootstrapArgs(dsn) }, whenStdin: "s3cr3t\n", expectCode: exitFailure, expectStderr: "too short"},
-		{name: "password is the email", whenArgs: func(dsn string) []string { return bootstrapArgs(dsn) }, whenStdin: "ops@acme.example\n", expectCode: exitFailure, expectStderr: "the same as the user's email address or name"},
+		{name: "password is the email", whenArgs: func(dsn string) []string { return bootstrapArgs(dsn) }, whenStdin: "ops@acme.example\n", expectCode: exitFailure, expectStderr: "made of the user's name or address"},
 		{name: "only the first line is the password", whenArgs: func(dsn string) []string { return bootstrapArgs(dsn) }, whenStdin: "short\n" + goodPassword + "\n", expectCode: exitFailure, expectStderr: "too short"},
 		{name: "empty standard input", whenArgs: func(dsn string) []string { return bootstrapArgs(dsn) }, whenStdin: "", expectCode: exitUsage, expectStderr: "--password-stdin: no password on standard input"},
 		{name: "no --password-stdin", whenArgs: func(dsn string) []string {

@@ -37,6 +37,7 @@ var configKeys = []string{
 	"listen", "admin-listen", "database", "data-dir", "server-id", "keys", "policies",
 	"redis", "trusted-proxies", "allowed-origins", "cookie-secure", "smtp", "totp-key", "info-key", "demo-listen",
 	"forward-auth-callers", "forward-auth-dialect",
+	"breached-passwords",
 }
 
 // maxConfigSize bounds the config file.

@@ -45,6 +45,7 @@ const serveUsage = `Usage: authgw serve [--listen ADDR] [--admin-listen ADDR] [-
                     [--redis URL] [--trusted-proxies CIDRS] [--allowed-origins ORIGINS]
                     [--forward-auth-callers CIDRS] [--forward-auth-dialect nginx|forwarded]
                     [--cookie-secure BOOL] [--smtp URL] [--totp-key FILE]
+                    [--breached-passwords DIR]
                     [--info-key FILE] [--demo-listen ADDR|off]
                     [--replace-shared-material BOOL] [--config FILE]
 
@@ -103,6 +104,10 @@ Settings (flag, else AUTHGW_<NAME>, else the config file, else the default):
                            also X-Forwarded-Host, -Proto and -For (default nginx)
   --allowed-origins LIST   comma-separated origins for CORS and cookie CSRF checks
   --cookie-secure BOOL     Secure, __Host- token cookies (default true)
+  --breached-passwords DIR a directory of breached-password range files (one file
+                           per 5-hex-digit SHA-1 prefix, lines SUFFIX:COUNT, as the
+                           Pwned Passwords downloader writes them): new passwords
+                           found there are refused; checked at start (default: off)
   --smtp URL               mail server for login and verification codes:
                            smtp://[user:pass@]host[:port]?from=ADDR (STARTTLS),
                            or smtps://... (default: each message written as an
@@ -173,6 +178,7 @@ func (s *serveCommand) flagSet() *flag.FlagSet {
 		s.define(fs, name, name)
 	}
 	s.define(fs, "replace-shared-material", "replace-shared-material")
+	s.define(fs, breachedSetting, "directory of breached-password range files (optional)")
 	s.defineConfig(fs)
 	return fs
 }
@@ -200,6 +206,8 @@ type serveConfig struct {
 	// replaceShared records this instance's key material as the one the
 	// instances on the database share (material.go).
 	replaceShared bool
+	// breached is the --breached-passwords corpus, nil when unset.
+	breached password.BreachedChecker
 }
 
 func (s *serveCommand) run(c *cli, args []string) error {
@@ -544,6 +552,8 @@ func newAccounts(c *cli, cfg serveConfig, store *db.DB, redisClient *redis.Clien
 		Logger:           logger,
 		Now:              c.now,
 		Rand:             c.random,
+		// nil without --breached-passwords: no breached-password check.
+		BreachedPasswords: cfg.breached,
 	})
 }
 
@@ -661,6 +671,9 @@ func (s *serveCommand) resolve(c *cli, logger *slog.Logger) (serveConfig, error)
 	}
 	if smtpNotifier != nil {
 		cfg.notifier = smtpNotifier
+	}
+	if cfg.breached, err = resolveBreachedPasswords(c, &s.settings); err != nil {
+		return cfg, err
 	}
 	// Settings given explicitly are checked before anything is created
 	// in the data directory, so a typo leaves no half-made directory.
