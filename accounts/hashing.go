@@ -69,7 +69,13 @@ type guessCheck func() (ok bool, alsoFailed []regulation.Subject, err error)
 // MaxConcurrentHashes race past a ban. The bans are also read before
 // queueing, so a banned caller does not wait for a slot. err is 429 while
 // banned, 503 when no slot comes, or check's error.
+//
+// A step only someone past the account's first factor can reach (see
+// pastFirstFactor) is also counted, and banned, per account from all
+// sources together (regulation.KindFactor): else a second factor could
+// be guessed from many sources at once, each under its own limits.
 func (s *Service) checkGuess(r *request, step string, subjects []regulation.Subject, check guessCheck) (bool, error) {
+	subjects = withFactorSubjects(step, subjects)
 	if err := s.regulated(r, subjects...); err != nil {
 		return false, err
 	}
@@ -89,6 +95,39 @@ func (s *Service) checkGuess(r *request, step string, subjects []regulation.Subj
 		return false, nil
 	}
 	return true, nil
+}
+
+// pastFirstFactor lists the steps only someone past an account's first
+// factor reaches: the TOTP login step (after the password or a login
+// code; StepTOTP is also the confirmation of a TOTP enrolment, by the
+// user's own token) and the proofs of an authenticated user before a
+// change to their account. A stranger cannot reach them, so an
+// account-wide ban of these steps is no lever against the owner's login:
+// only someone holding the password (or a code, or a token) of the
+// account can trigger it, and they can then at worst close the second
+// factor step for a while.
+func pastFirstFactor(step string) bool {
+	switch step {
+	case StepTOTP, stepProofPassword, stepProofTOTP, stepProofCode:
+		return true
+	}
+	return false
+}
+
+// withFactorSubjects adds, for a step past the first factor, a
+// KindFactor subject for each account among subjects (a copy; subjects
+// is not changed).
+func withFactorSubjects(step string, subjects []regulation.Subject) []regulation.Subject {
+	if !pastFirstFactor(step) {
+		return subjects
+	}
+	out := subjects[:len(subjects):len(subjects)]
+	for _, sub := range subjects {
+		if sub.Kind == regulation.KindAccount {
+			out = append(out, regulation.Subject{Kind: regulation.KindFactor, Value: sub.Value})
+		}
+	}
+	return out
 }
 
 // acquireHashSlot waits for a hashing slot; a caller that goes away while

@@ -122,6 +122,7 @@ type LoginStore interface {
 	ConfirmTOTP(ctx context.Context, userID string, ms int64) error
 	DeleteTOTP(ctx context.Context, userID string) error
 	UseTOTPStep(ctx context.Context, userID string, step int64) error
+	RecentLoginIPs(ctx context.Context, emailKey string, sinceMs int64, limit int) ([]string, error)
 }
 
 // Regulator counts failed login steps and bans (regulation.Regulator):
@@ -133,6 +134,7 @@ type Regulator interface {
 	Delay(ctx context.Context, subjects ...regulation.Subject) (time.Duration, error)
 	Fail(ctx context.Context, step string, subjects ...regulation.Subject) error
 	RequestCode(ctx context.Context, subjects ...regulation.Subject) error
+	RequestCodeToAddress(ctx context.Context, address regulation.Subject) error
 }
 
 var _ Regulator = (*regulation.Regulator)(nil)
