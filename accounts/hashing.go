@@ -2,7 +2,10 @@ package accounts
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"slices"
+	"time"
 
 	"github.com/authgw/authgw/accounts/password"
 	"github.com/authgw/authgw/accounts/regulation"
@@ -76,6 +79,13 @@ type guessCheck func() (ok bool, alsoFailed []regulation.Subject, err error)
 // be guessed from many sources at once, each under its own limits.
 func (s *Service) checkGuess(r *request, step string, subjects []regulation.Subject, check guessCheck) (bool, error) {
 	subjects = withFactorSubjects(step, subjects)
+	if step == StepPassword {
+		release, err := s.passwordTurn(r, subjects)
+		if err != nil {
+			return false, err
+		}
+		defer release()
+	}
 	if err := s.regulated(r, subjects...); err != nil {
 		return false, err
 	}
@@ -95,6 +105,49 @@ func (s *Service) checkGuess(r *request, step string, subjects []regulation.Subj
 		return false, nil
 	}
 	return true, nil
+}
+
+// turnWait is how long a password guess waits for its account's turn
+// (regulation.Turn): the longest account delay, and time for the guess
+// before it to be checked.
+const turnWait = regulation.DefaultMaxAccountDelay + 2*time.Second
+
+// passwordTurn takes the turn of the password step's account (the
+// address's key): one password guess per account at a time, so that the
+// account's delay bounds guesses from many sources at once (in parallel
+// they would all sit out one delay together). A source the account
+// logged in from within knownSourceAge does not wait for the turn: the
+// owner, from home, is never held up behind strangers. That is looked up
+// only when the turn is taken, so an uncontended login costs nothing
+// more. A guess from another source that does not get the turn within
+// turnWait is 429 TOO-MANY-FAILURES with Retry-After (the same for an
+// address with or without an account: the turn is the address's).
+func (s *Service) passwordTurn(r *request, subjects []regulation.Subject) (func(), error) {
+	noop := func() {}
+	i := slices.IndexFunc(subjects, func(sub regulation.Subject) bool { return sub.Kind == regulation.KindAccount })
+	if i < 0 {
+		return noop, nil
+	}
+	account := subjects[i]
+	release, err := s.cfg.Regulator.Turn(r.ctx(), account, 0)
+	if err == nil {
+		return release, nil
+	}
+	if !errors.Is(err, regulation.ErrBusy) {
+		return nil, s.refusal(r, err)
+	}
+	if s.knownSource(r.ctx(), account.Value, r.caller.IP) {
+		return noop, nil
+	}
+	release, err = s.cfg.Regulator.Turn(r.ctx(), account, turnWait)
+	if errors.Is(err, regulation.ErrBusy) {
+		r.Response().Header().Set("Retry-After", "1")
+		return nil, apiError(http.StatusTooManyRequests, CodeRegulated, "Too many failed attempts; try again later.")
+	}
+	if err != nil {
+		return nil, s.refusal(r, err)
+	}
+	return release, nil
 }
 
 // pastFirstFactor lists the steps only someone past an account's first

@@ -246,7 +246,24 @@ func (s *Service) emailStep(r *request, b *body, state string) error {
 // send nothing.
 func (s *Service) mayMailCode(ctx context.Context, email, ip string) bool {
 	key := db.EmailKey(email)
-	ips, err := s.cfg.Store.RecentLoginIPs(ctx, key, s.cfg.Now().Add(-knownSourceAge).UnixMilli(), maxKnownSources)
+	if s.knownSource(ctx, key, ip) {
+		return true
+	}
+	if err := s.cfg.Regulator.RequestCodeToAddress(ctx, accountSubject(key)); err != nil {
+		if !errors.Is(err, regulation.ErrBanned) {
+			s.cfg.Logger.Warn("accounts: regulation of login codes failed", "err", err)
+		}
+		return false
+	}
+	return true
+}
+
+// knownSource reports whether the account whose verified address has the
+// key emailKey logged in (or refreshed a session) from ip's source (the
+// address, or its IPv6 /64) within knownSourceAge. A failure to read is
+// logged and reported as unknown.
+func (s *Service) knownSource(ctx context.Context, emailKey, ip string) bool {
+	ips, err := s.cfg.Store.RecentLoginIPs(ctx, emailKey, s.cfg.Now().Add(-knownSourceAge).UnixMilli(), maxKnownSources)
 	if err != nil {
 		s.cfg.Logger.Warn("accounts: reading the sources of an address's logins failed", "err", err)
 		return false
@@ -256,13 +273,7 @@ func (s *Service) mayMailCode(ctx context.Context, email, ip string) bool {
 			return true
 		}
 	}
-	if err := s.cfg.Regulator.RequestCodeToAddress(ctx, accountSubject(key)); err != nil {
-		if !errors.Is(err, regulation.ErrBanned) {
-			s.cfg.Logger.Warn("accounts: regulation of login codes failed", "err", err)
-		}
-		return false
-	}
-	return true
+	return false
 }
 
 // sendLoginCode mails a login code for state to the user of email, if

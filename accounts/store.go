@@ -135,6 +135,7 @@ type Regulator interface {
 	Fail(ctx context.Context, step string, subjects ...regulation.Subject) error
 	RequestCode(ctx context.Context, subjects ...regulation.Subject) error
 	RequestCodeToAddress(ctx context.Context, address regulation.Subject) error
+	Turn(ctx context.Context, account regulation.Subject, wait time.Duration) (func(), error)
 }
 
 var _ Regulator = (*regulation.Regulator)(nil)

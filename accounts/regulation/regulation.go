@@ -240,6 +240,8 @@ type Regulator struct {
 	rand          io.Reader
 	// redisDownUntil (Unix ms) skips Redis for a while after it failed.
 	redisDownUntil atomic.Int64
+	// turns are this process's turns of accounts (Turn).
+	turns turns
 }
 
 // New checks cfg, fills its defaults and returns a Regulator. It does not
