@@ -127,8 +127,10 @@ type LoginStore interface {
 
 // Regulator counts failed login steps and bans (regulation.Regulator):
 // bans fall on a source and on an account from a source; an account's
-// failures from everywhere only delay its checks (Delay); requests for a
-// login code are counted apart (RequestCode).
+// failures from everywhere only delay its checks (Delay), one password
+// guess at a time (Turn); its second factor is capped from all sources
+// (KindFactor); requests for a login code are counted apart (RequestCode,
+// RequestCodeToAddress).
 type Regulator interface {
 	Check(ctx context.Context, subjects ...regulation.Subject) error
 	Delay(ctx context.Context, subjects ...regulation.Subject) (time.Duration, error)
