@@ -2,7 +2,10 @@ package accounts
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"slices"
+	"time"
 
 	"github.com/authgw/authgw/accounts/password"
 	"github.com/authgw/authgw/accounts/regulation"
@@ -69,7 +72,20 @@ type guessCheck func() (ok bool, alsoFailed []regulation.Subject, err error)
 // MaxConcurrentHashes race past a ban. The bans are also read before
 // queueing, so a banned caller does not wait for a slot. err is 429 while
 // banned, 503 when no slot comes, or check's error.
+//
+// A step only someone past the account's first factor can reach (see
+// pastFirstFactor) is also counted, and banned, per account from all
+// sources together (regulation.KindFactor): else a second factor could
+// be guessed from many sources at once, each under its own limits.
 func (s *Service) checkGuess(r *request, step string, subjects []regulation.Subject, check guessCheck) (bool, error) {
+	subjects = withFactorSubjects(step, subjects)
+	if step == StepPassword {
+		release, err := s.passwordTurn(r, subjects)
+		if err != nil {
+			return false, err
+		}
+		defer release()
+	}
 	if err := s.regulated(r, subjects...); err != nil {
 		return false, err
 	}
@@ -89,6 +105,82 @@ func (s *Service) checkGuess(r *request, step string, subjects []regulation.Subj
 		return false, nil
 	}
 	return true, nil
+}
+
+// turnWait is how long a password guess waits for its account's turn
+// (regulation.Turn): the longest account delay, and time for the guess
+// before it to be checked.
+const turnWait = regulation.DefaultMaxAccountDelay + 2*time.Second
+
+// passwordTurn takes the turn of the password step's account (the
+// address's key): one password guess per account at a time, so that the
+// account's delay bounds guesses from many sources at once (in parallel
+// they would all sit out one delay together). A source the account
+// logged in from within knownSourceAge does not wait for the turn: the
+// owner, from home, is never held up behind strangers. That is looked up
+// only when the turn is taken, so an uncontended login costs nothing
+// more. A guess from another source that does not get the turn within
+// turnWait is 429 TOO-MANY-FAILURES with Retry-After (the same for an
+// address with or without an account: the turn is the address's).
+func (s *Service) passwordTurn(r *request, subjects []regulation.Subject) (func(), error) {
+	noop := func() {}
+	i := slices.IndexFunc(subjects, func(sub regulation.Subject) bool { return sub.Kind == regulation.KindAccount })
+	if i < 0 {
+		return noop, nil
+	}
+	account := subjects[i]
+	release, err := s.cfg.Regulator.Turn(r.ctx(), account, 0)
+	if err == nil {
+		return release, nil
+	}
+	if !errors.Is(err, regulation.ErrBusy) {
+		return nil, s.refusal(r, err)
+	}
+	if s.knownSource(r.ctx(), account.Value, r.caller.IP) {
+		return noop, nil
+	}
+	release, err = s.cfg.Regulator.Turn(r.ctx(), account, turnWait)
+	if errors.Is(err, regulation.ErrBusy) {
+		r.Response().Header().Set("Retry-After", "1")
+		return nil, apiError(http.StatusTooManyRequests, CodeRegulated, "Too many failed attempts; try again later.")
+	}
+	if err != nil {
+		return nil, s.refusal(r, err)
+	}
+	return release, nil
+}
+
+// pastFirstFactor lists the steps only someone past an account's first
+// factor reaches: the TOTP login step (after the password or a login
+// code; StepTOTP is also the confirmation of a TOTP enrolment, by the
+// user's own token) and the proofs of an authenticated user before a
+// change to their account. A stranger cannot reach them, so an
+// account-wide ban of these steps is no lever against the owner's login:
+// only someone holding the password (or a code, or a token) of the
+// account can trigger it, and they can then at worst close the second
+// factor step for a while.
+func pastFirstFactor(step string) bool {
+	switch step {
+	case StepTOTP, stepProofPassword, stepProofTOTP, stepProofCode:
+		return true
+	}
+	return false
+}
+
+// withFactorSubjects adds, for a step past the first factor, a
+// KindFactor subject for each account among subjects (a copy; subjects
+// is not changed).
+func withFactorSubjects(step string, subjects []regulation.Subject) []regulation.Subject {
+	if !pastFirstFactor(step) {
+		return subjects
+	}
+	out := subjects[:len(subjects):len(subjects)]
+	for _, sub := range subjects {
+		if sub.Kind == regulation.KindAccount {
+			out = append(out, regulation.Subject{Kind: regulation.KindFactor, Value: sub.Value})
+		}
+	}
+	return out
 }
 
 // acquireHashSlot waits for a hashing slot; a caller that goes away while

@@ -33,6 +33,14 @@ const (
 // past it the email step answers 503 to everyone alike.
 const maxMailsInFlight = 64
 
+// knownSourceAge is how recently an account must have logged in (or
+// refreshed a session) from a source for the source to be known to it:
+// a known source is not held to the address's cap on login codes.
+const knownSourceAge = 30 * 24 * time.Hour
+
+// maxKnownSources bounds how many recent sessions' IPs are read.
+const maxKnownSources = 200
+
 // mailTimeout bounds the sending of one login-code email.
 const mailTimeout = 30 * time.Second
 
@@ -170,10 +178,16 @@ func accountSubject(key string) regulation.Subject {
 // emailStep sends a login code to the address when it belongs to a user.
 // The answer is the same, and as fast, whether or not it does: the
 // lookup and the email happen in the background, after the answer.
-// Asking for a code is not a failure: it is counted per address and per
-// source apart from failures (regulation.RequestCode), so the step
-// cannot bomb a mailbox, and strangers asking for codes for someone's
-// address leave their password step open.
+// Asking for a code is not a failure: it is counted apart from failures,
+// so strangers asking for codes for someone's address leave their
+// password step open. Before the answer it is counted per (address,
+// source) and per source (regulation.RequestCode: 429 past either,
+// whether or not the address has an account). After the answer, in the
+// background, a code for a source the account has not logged in from
+// within knownSourceAge also counts against the address
+// (RequestCodeToAddress): past that cap no mail goes, so strangers from
+// many sources cannot bomb a mailbox; and since the owner's own sources
+// skip that cap, they cannot keep the owner's code login closed either.
 func (s *Service) emailStep(r *request, b *body, state string) error {
 	raw := b.str("email", true, db.MaxEmailLength)
 	email, err := db.NormalizeEmail(raw)
@@ -201,6 +215,7 @@ func (s *Service) emailStep(r *request, b *body, state string) error {
 	// it would compete for the CPU with this very answer, which would
 	// then be measurably slower for an address that has an account.
 	delay := mailDelayMin + time.Duration(jitter[0])*(mailDelaySpread/256)
+	ip := r.caller.IP
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx()), mailTimeout+delay)
 	s.background.Add(1)
 	go func() {
@@ -214,9 +229,51 @@ func (s *Service) emailStep(r *request, b *body, state string) error {
 		case <-ctx.Done():
 			return
 		}
+		if !s.mayMailCode(ctx, email, ip) {
+			return
+		}
 		s.sendLoginCode(ctx, email, state)
 	}()
 	return step(r, StepCode, state, "")
+}
+
+// mayMailCode reports whether a login code may be mailed to email for a
+// request from ip: always when the address's account logged in from ip's
+// source within knownSourceAge; otherwise while the address's cap for
+// other sources holds (regulation.RequestCodeToAddress, which counts it).
+// It runs after the email step answered, so what it finds changes
+// nothing in the answer. Failures are logged without the address, and
+// send nothing.
+func (s *Service) mayMailCode(ctx context.Context, email, ip string) bool {
+	key := db.EmailKey(email)
+	if s.knownSource(ctx, key, ip) {
+		return true
+	}
+	if err := s.cfg.Regulator.RequestCodeToAddress(ctx, accountSubject(key)); err != nil {
+		if !errors.Is(err, regulation.ErrBanned) {
+			s.cfg.Logger.Warn("accounts: regulation of login codes failed", "err", err)
+		}
+		return false
+	}
+	return true
+}
+
+// knownSource reports whether the account whose verified address has the
+// key emailKey logged in (or refreshed a session) from ip's source (the
+// address, or its IPv6 /64) within knownSourceAge. A failure to read is
+// logged and reported as unknown.
+func (s *Service) knownSource(ctx context.Context, emailKey, ip string) bool {
+	ips, err := s.cfg.Store.RecentLoginIPs(ctx, emailKey, s.cfg.Now().Add(-knownSourceAge).UnixMilli(), maxKnownSources)
+	if err != nil {
+		s.cfg.Logger.Warn("accounts: reading the sources of an address's logins failed", "err", err)
+		return false
+	}
+	for _, known := range ips {
+		if known != "" && regulation.SameSource(known, ip) {
+			return true
+		}
+	}
+	return false
 }
 
 // sendLoginCode mails a login code for state to the user of email, if

@@ -122,17 +122,22 @@ type LoginStore interface {
 	ConfirmTOTP(ctx context.Context, userID string, ms int64) error
 	DeleteTOTP(ctx context.Context, userID string) error
 	UseTOTPStep(ctx context.Context, userID string, step int64) error
+	RecentLoginIPs(ctx context.Context, emailKey string, sinceMs int64, limit int) ([]string, error)
 }
 
 // Regulator counts failed login steps and bans (regulation.Regulator):
 // bans fall on a source and on an account from a source; an account's
-// failures from everywhere only delay its checks (Delay); requests for a
-// login code are counted apart (RequestCode).
+// failures from everywhere only delay its checks (Delay), one password
+// guess at a time (Turn); its second factor is capped from all sources
+// (KindFactor); requests for a login code are counted apart (RequestCode,
+// RequestCodeToAddress).
 type Regulator interface {
 	Check(ctx context.Context, subjects ...regulation.Subject) error
 	Delay(ctx context.Context, subjects ...regulation.Subject) (time.Duration, error)
 	Fail(ctx context.Context, step string, subjects ...regulation.Subject) error
 	RequestCode(ctx context.Context, subjects ...regulation.Subject) error
+	RequestCodeToAddress(ctx context.Context, address regulation.Subject) error
+	Turn(ctx context.Context, account regulation.Subject, wait time.Duration) (func(), error)
 }
 
 var _ Regulator = (*regulation.Regulator)(nil)

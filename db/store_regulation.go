@@ -23,6 +23,13 @@ const (
 	RegulateMail = "mail"
 	// RegulateMailIP counts the login codes asked from a source.
 	RegulateMailIP = "mail-ip"
+	// RegulateFactor regulates an account at the steps only someone past
+	// its first factor reaches (the TOTP login step, the proofs of an
+	// authenticated user); the subject is the user ID.
+	RegulateFactor = "factor"
+	// RegulateMailPair counts the login codes asked for one address from
+	// one source; the subject is a hash of both.
+	RegulateMailPair = "mail-pair"
 )
 
 // RecordFailure records one failed login step (password, code, totp...,
@@ -104,4 +111,30 @@ func (s *DB) PruneRegulation(ctx context.Context, beforeMs int64) (int64, error)
 		return 0, err
 	}
 	return total, nil
+}
+
+// RecentLoginIPs returns the IP addresses (as stored, newest first, at
+// most limit) of the sessions created or refreshed at or after sinceMs by
+// the user whose verified address has the key emailKey (see EmailKey).
+// An address nobody verified has none. It is one query, whether or not
+// the address has an account.
+func (s *DB) RecentLoginIPs(ctx context.Context, emailKey string, sinceMs int64, limit int) ([]string, error) {
+	rows, err := s.sql.QueryContext(ctx,
+		"SELECT s.ip FROM sessions s JOIN emails e ON e.user_id = s.user_id"+
+			" WHERE e.verified_key = ? AND (s.created_ms >= ? OR s.refreshed_ms >= ?)"+
+			" ORDER BY s.refreshed_ms DESC LIMIT ?",
+		emailKey, sinceMs, sinceMs, limit)
+	if err != nil {
+		return nil, classify(err)
+	}
+	defer rows.Close()
+	var ips []string
+	for rows.Next() {
+		var ip string
+		if err := rows.Scan(&ip); err != nil {
+			return nil, classify(err)
+		}
+		ips = append(ips, ip)
+	}
+	return ips, classify(rows.Err())
 }

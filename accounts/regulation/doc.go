@@ -28,15 +28,28 @@
 //     then tries the step. A guesser with many sources is slowed down;
 //     the owner waits at most MaxAccountDelay and is never locked out by
 //     strangers. An account alone is never banned, so Check of an
-//     account without an IP always passes.
+//     account without an IP always passes. Parallel guesses would all
+//     sit out one delay together, so callers take the account's Turn
+//     first: one guess per account at a time (in this process, and in
+//     Redis when configured), and the delays add up.
+//   - an account at the steps only someone past its first factor
+//     reaches (KindFactor, named by the caller: the TOTP login step, the
+//     proofs of an authenticated user): MaxFactorFailures (default 10)
+//     failures from all sources within FactorWindow (15 minutes) ban it
+//     there for BanTime. No stranger reaches those steps, so this cap is
+//     no lever against the owner; it bounds a second factor guessed from
+//     many sources at once.
 //
 // Asking for a login code is not a failure. RequestCode counts those
-// requests apart (KindMail per address, KindMailIP per source): an
-// address is sent at most MaxCodeRequests (5) codes, and a source may
-// ask for at most MaxIPCodeRequests (20), within Window. Past it the
-// request is refused until Window has passed; login steps are not
-// affected, so strangers who ask for codes for someone's address cannot
-// close their password step.
+// requests apart, per (address, source) (KindMailPair, MaxCodeRequests:
+// 5) and per source (KindMailIP, MaxIPCodeRequests: 20) within Window;
+// past either the request is refused until Window has passed. The
+// address from all sources is counted by RequestCodeToAddress
+// (KindMail, MaxCodeRequests), which the caller asks only for sources
+// the account has not logged in from: strangers on many sources bound
+// what is mailed to unknown sources, never what the owner's own sources
+// get. Login steps are not affected, so strangers who ask for codes for
+// someone's address cannot close their password step.
 //
 // A failure counts while it is less than Window old, whatever the step
 // and whether or not the subject has been banned since, so after a ban

@@ -89,8 +89,6 @@ func (r *Regulator) redisBannedUntil(ctx context.Context, subjects []Subject, un
 // those: the others have recorded their failure.
 func (r *Regulator) redisFail(ctx context.Context, step string, subjects []Subject, nowMs int64) error {
 	now := strconv.FormatInt(nowMs, 10)
-	expired := strconv.FormatInt(nowMs-r.windowMs, 10)
-	window := strconv.FormatInt(r.windowMs, 10)
 	maxDelay := strconv.FormatInt(r.maxDelayMs, 10)
 
 	type call struct {
@@ -105,6 +103,8 @@ func (r *Regulator) redisFail(ctx context.Context, step string, subjects []Subje
 			return err
 		}
 		failures, ban := r.redisKeys(s)
+		expired := strconv.FormatInt(nowMs-r.windowFor(s.Kind), 10)
+		window := strconv.FormatInt(r.windowFor(s.Kind), 10)
 		mode, banTime := "ban", r.banEnd(s.Kind, r.maxFor(s.Kind), 0)
 		if s.Kind == KindAccount {
 			mode = "hold"

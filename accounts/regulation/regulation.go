@@ -39,6 +39,17 @@ const (
 	KindMail = db.RegulateMail
 	// KindMailIP is a source asking for login codes (RequestCode).
 	KindMailIP = db.RegulateMailIP
+	// KindMailPair is an address asked for login codes from one source
+	// (RequestCode).
+	KindMailPair = db.RegulateMailPair
+	// KindFactor is an account at the steps only someone past its first
+	// factor can reach: Subject.Value is the user ID. Callers name it for
+	// the TOTP login step and the proofs of an authenticated user. Its
+	// failures from all sources together ban it (MaxFactorFailures within
+	// FactorWindow): a stranger cannot reach those steps, so the ban gives
+	// no stranger a lever on the owner, and it caps how often a second
+	// factor can be guessed however many sources guess it.
+	KindFactor = db.RegulateFactor
 )
 
 // Limits of the values Check and Fail accept; the SQL store holds no
@@ -72,6 +83,10 @@ const (
 	DefaultMaxCodeRequests = 5
 	// DefaultMaxIPCodeRequests is the default of Config.MaxIPCodeRequests.
 	DefaultMaxIPCodeRequests = 20
+	// DefaultMaxFactorFailures is the default of Config.MaxFactorFailures.
+	DefaultMaxFactorFailures = 10
+	// DefaultFactorWindow is the default of Config.FactorWindow.
+	DefaultFactorWindow = 15 * time.Minute
 )
 
 // Errors of Check and Fail, checked with errors.Is.
@@ -93,7 +108,8 @@ var (
 // subject's kind but never its value (an email address must not reach
 // logs through an error).
 type BannedError struct {
-	// Kind is KindAccountIP, KindIP, KindMail or KindMailIP.
+	// Kind is KindAccountIP, KindIP, KindFactor, KindMail, KindMailPair
+	// or KindMailIP.
 	Kind string
 	// Until is when the ban ends.
 	Until time.Time
@@ -124,7 +140,7 @@ var _ Store = (*db.DB)(nil)
 
 // Subject is an account or an IP address whose failures are counted.
 type Subject struct {
-	// Kind is KindAccount or KindIP.
+	// Kind is KindAccount, KindIP or KindFactor.
 	Kind string
 	// Value identifies the subject within its kind: a user ID or a
 	// normalized email address, or an IP address's text. 1 to MaxValueLen
@@ -169,15 +185,24 @@ type Config struct {
 	AccountDelay time.Duration
 	// MaxAccountDelay caps the account delay. Optional. Default 5 seconds.
 	MaxAccountDelay time.Duration
-	// MaxCodeRequests is how many login codes one address may be sent
-	// within Window (RequestCode); the next request is refused until
-	// Window has passed since the one that reached it. Asking for a
-	// code is not a failure: it delays and bans nothing else. Optional.
+	// MaxCodeRequests is how many login codes one address may be asked
+	// for from one source within Window (RequestCode), and how many it
+	// may be sent within Window for sources its account has not logged in
+	// from (RequestCodeToAddress); past it the request is refused until
+	// Window has passed since the one that reached it. Asking for a code
+	// is not a failure: it delays and bans nothing else. Optional.
 	// Default 5.
 	MaxCodeRequests int
 	// MaxIPCodeRequests is how many login codes one source may ask for
 	// within Window, for any addresses. Optional. Default 20.
 	MaxIPCodeRequests int
+	// MaxFactorFailures is how many failures of a KindFactor subject
+	// (from all sources together) within FactorWindow ban it for
+	// BanTime. Optional. Default 10.
+	MaxFactorFailures int
+	// FactorWindow is how long a KindFactor failure counts. Optional.
+	// Default 15 minutes.
+	FactorWindow time.Duration
 	// Window is how long a failure counts. Optional. Default 5 minutes.
 	Window time.Duration
 	// BanTime is how long a ban lasts from the failure that reached the
@@ -204,6 +229,8 @@ type Regulator struct {
 	maxIPFailures int
 	maxMail       int
 	maxIPMail     int
+	maxFactor     int
+	factorMs      int64
 	delayMs       int64
 	maxDelayMs    int64
 	windowMs      int64
@@ -213,6 +240,8 @@ type Regulator struct {
 	rand          io.Reader
 	// redisDownUntil (Unix ms) skips Redis for a while after it failed.
 	redisDownUntil atomic.Int64
+	// turns are this process's turns of accounts (Turn).
+	turns turns
 }
 
 // New checks cfg, fills its defaults and returns a Regulator. It does not
@@ -227,13 +256,22 @@ func New(cfg Config) (*Regulator, error) {
 	if cfg.Redis != nil && !ratelimit.ContextTimeoutEnabled(cfg.Redis) {
 		return nil, errors.New("regulation: Config.Redis must have ContextTimeoutEnabled set, or a hung Redis would stall logins beyond Timeout")
 	}
-	if cfg.MaxFailures < 0 || cfg.MaxIPFailures < 0 || cfg.MaxCodeRequests < 0 || cfg.MaxIPCodeRequests < 0 {
-		return nil, fmt.Errorf("regulation: negative maximum in Config (MaxFailures %d, MaxIPFailures %d, MaxCodeRequests %d, MaxIPCodeRequests %d)",
-			cfg.MaxFailures, cfg.MaxIPFailures, cfg.MaxCodeRequests, cfg.MaxIPCodeRequests)
+	if cfg.MaxFailures < 0 || cfg.MaxIPFailures < 0 || cfg.MaxCodeRequests < 0 || cfg.MaxIPCodeRequests < 0 || cfg.MaxFactorFailures < 0 {
+		return nil, fmt.Errorf("regulation: negative maximum in Config (MaxFailures %d, MaxIPFailures %d, MaxCodeRequests %d, MaxIPCodeRequests %d, MaxFactorFailures %d)",
+			cfg.MaxFailures, cfg.MaxIPFailures, cfg.MaxCodeRequests, cfg.MaxIPCodeRequests, cfg.MaxFactorFailures)
 	}
-	if cfg.Window < 0 || cfg.BanTime < 0 || cfg.Timeout < 0 || cfg.AccountDelay < 0 || cfg.MaxAccountDelay < 0 {
-		return nil, fmt.Errorf("regulation: negative duration in Config (Window %v, BanTime %v, Timeout %v, AccountDelay %v, MaxAccountDelay %v)",
-			cfg.Window, cfg.BanTime, cfg.Timeout, cfg.AccountDelay, cfg.MaxAccountDelay)
+	if cfg.Window < 0 || cfg.BanTime < 0 || cfg.Timeout < 0 || cfg.AccountDelay < 0 || cfg.MaxAccountDelay < 0 || cfg.FactorWindow < 0 {
+		return nil, fmt.Errorf("regulation: negative duration in Config (Window %v, BanTime %v, Timeout %v, AccountDelay %v, MaxAccountDelay %v, FactorWindow %v)",
+			cfg.Window, cfg.BanTime, cfg.Timeout, cfg.AccountDelay, cfg.MaxAccountDelay, cfg.FactorWindow)
+	}
+	if cfg.MaxFactorFailures == 0 {
+		cfg.MaxFactorFailures = DefaultMaxFactorFailures
+	}
+	if cfg.FactorWindow == 0 {
+		cfg.FactorWindow = DefaultFactorWindow
+	}
+	if cfg.FactorWindow < time.Millisecond {
+		return nil, fmt.Errorf("regulation: Config.FactorWindow (%v) must be at least 1ms", cfg.FactorWindow)
 	}
 	if cfg.MaxCodeRequests == 0 {
 		cfg.MaxCodeRequests = DefaultMaxCodeRequests
@@ -285,6 +323,8 @@ func New(cfg Config) (*Regulator, error) {
 		maxIPFailures: cfg.MaxIPFailures,
 		maxMail:       cfg.MaxCodeRequests,
 		maxIPMail:     cfg.MaxIPCodeRequests,
+		maxFactor:     cfg.MaxFactorFailures,
+		factorMs:      cfg.FactorWindow.Milliseconds(),
 		delayMs:       cfg.AccountDelay.Milliseconds(),
 		maxDelayMs:    cfg.MaxAccountDelay.Milliseconds(),
 		windowMs:      cfg.Window.Milliseconds(),
@@ -301,8 +341,9 @@ func New(cfg Config) (*Regulator, error) {
 // when the store or Redis fails or ctx ends (refuse the step); and an
 // error wrapping ErrInvalid when subjects is empty or holds an invalid
 // subject. What can be banned is a source (an IP subject's address, or
-// its /64 for IPv6) and, when subjects hold an account and an IP, that
-// account from that source. An account alone is never banned: its
+// its /64 for IPv6), a KindFactor subject, and, when subjects hold an
+// account and an IP, that account from that source. An account alone is
+// never banned: its
 // failures from everywhere only delay it (Delay), so Check of an account
 // without an IP always passes.
 func (r *Regulator) Check(ctx context.Context, subjects ...Subject) error {
@@ -387,7 +428,8 @@ func (r *Regulator) Delay(ctx context.Context, subjects ...Subject) (time.Durati
 // later checks once it has MaxFailures failures within Window), of each
 // source (banned for BanTime at MaxIPFailures) and, for each account
 // given with an IP, of that account from that source (banned for BanTime
-// at MaxFailures). It returns an error wrapping ErrUnavailable when the
+// at MaxFailures), and of each KindFactor subject (banned for BanTime at
+// MaxFactorFailures within FactorWindow). It returns an error wrapping ErrUnavailable when the
 // store or Redis fails or ctx ends (some subjects may then be recorded
 // and others not), and one wrapping ErrInvalid, recording nothing, when
 // step or a subject is invalid or subjects is empty. It does not report
@@ -411,20 +453,33 @@ func (r *Regulator) Fail(ctx context.Context, step string, subjects ...Subject) 
 // RequestCode counts a request for a login code to be mailed: subjects
 // are the address (KindAccount: the normalized address) and the source
 // (KindIP). Asking for a code is not a failure: it delays and bans no
-// login step. It returns a *BannedError of KindMail or KindMailIP, and
-// records nothing, while the address has been sent MaxCodeRequests
-// codes, or the source has asked for MaxIPCodeRequests, within Window;
-// otherwise it records the request and returns nil. It fails like Check.
+// login step. It returns a *BannedError of KindMailPair or KindMailIP,
+// and records nothing, while the address has been asked for
+// MaxCodeRequests codes from that source, or the source has asked for
+// MaxIPCodeRequests, within Window; otherwise it records the request and
+// returns nil. It does not count the address from all sources, which
+// anyone could use up: a caller counts that with RequestCodeToAddress,
+// for the sources the account has not logged in from. It fails like
+// Check.
 func (r *Regulator) RequestCode(ctx context.Context, subjects ...Subject) error {
 	if err := validate(subjects); err != nil {
 		return err
 	}
-	ds := make([]Subject, len(subjects))
-	for i, s := range subjects {
-		ds[i] = Subject{Kind: KindMail, Value: s.Value}
-		if s.Kind == KindIP {
-			ds[i] = Subject{Kind: KindMailIP, Value: source(s.Value)}
+	ds := make([]Subject, 0, len(subjects)+1)
+	for _, s := range subjects {
+		if s.Kind != KindIP {
+			continue
 		}
+		src := source(s.Value)
+		ds = append(ds, Subject{Kind: KindMailIP, Value: src})
+		for _, a := range subjects {
+			if a.Kind == KindAccount {
+				ds = append(ds, Subject{Kind: KindMailPair, Value: pairValue(a.Value, src)})
+			}
+		}
+	}
+	if len(ds) == 0 {
+		return fmt.Errorf("%w: RequestCode needs an IP subject", ErrInvalid)
 	}
 	if err := r.checkBans(ctx, ds); err != nil {
 		return err
@@ -432,10 +487,39 @@ func (r *Regulator) RequestCode(ctx context.Context, subjects ...Subject) error 
 	return r.record(ctx, "code-request", ds)
 }
 
+// RequestCodeToAddress counts a login code to be mailed to the address
+// (KindAccount: the normalized address) for a source its account has not
+// logged in from: it returns a *BannedError of KindMail, and records
+// nothing, while the address has been sent MaxCodeRequests such codes
+// within Window; otherwise it records the code and returns nil. It is the
+// bound on what strangers from many sources can mail to one address. It
+// fails like Check.
+func (r *Regulator) RequestCodeToAddress(ctx context.Context, address Subject) error {
+	if err := validate([]Subject{address}); err != nil {
+		return err
+	}
+	if address.Kind != KindAccount {
+		return fmt.Errorf("%w: RequestCodeToAddress takes an account subject", ErrInvalid)
+	}
+	ds := []Subject{{Kind: KindMail, Value: address.Value}}
+	if err := r.checkBans(ctx, ds); err != nil {
+		return err
+	}
+	return r.record(ctx, "code-request", ds)
+}
+
+// SameSource reports whether two IP addresses' texts are one regulated
+// source: the same IPv4 address, or IPv6 addresses in the same /64.
+func SameSource(a, b string) bool { return source(a) == source(b) }
+
 // banSubjects appends to ds the subjects of subjects that can be banned:
-// each IP's source and each (account, source) pair.
+// each KindFactor subject, each IP's source and each (account, source)
+// pair.
 func (r *Regulator) banSubjects(ds, subjects []Subject) []Subject {
 	for _, s := range subjects {
+		if s.Kind == KindFactor {
+			ds = append(ds, s)
+		}
 		if s.Kind != KindIP {
 			continue
 		}
@@ -527,7 +611,7 @@ func validate(subjects []Subject) error {
 		return fmt.Errorf("%w: no subject", ErrInvalid)
 	}
 	for _, s := range subjects {
-		if s.Kind != KindAccount && s.Kind != KindIP {
+		if s.Kind != KindAccount && s.Kind != KindIP && s.Kind != KindFactor {
 			return fmt.Errorf("%w: unknown subject kind %q", ErrInvalid, s.Kind)
 		}
 		if s.Value == "" || utf8.RuneCountInString(s.Value) > MaxValueLen {
@@ -547,8 +631,18 @@ func (r *Regulator) maxFor(kind string) int {
 		return r.maxMail
 	case KindMailIP:
 		return r.maxIPMail
+	case KindFactor:
+		return r.maxFactor
 	}
 	return r.maxFailures
+}
+
+// windowFor returns how long, in ms, an event of the kind counts.
+func (r *Regulator) windowFor(kind string) int64 {
+	if kind == KindFactor {
+		return r.factorMs
+	}
+	return r.windowMs
 }
 
 // banEnd returns the end of the ban (or, for an account, of the hold)
@@ -569,15 +663,16 @@ func (r *Regulator) banEnd(kind string, n int, nowMs int64) int64 {
 			d = min(r.delayMs<<over, r.maxDelayMs)
 		}
 		return nowMs + d
-	case KindMail, KindMailIP:
+	case KindMail, KindMailIP, KindMailPair:
 		return nowMs + r.windowMs
 	}
 	return nowMs + r.banMs
 }
 
-// sinceMs returns the oldest time, in ms, of a failure that still counts
-// at nowMs: a failure counts while it is less than Window old.
-func (r *Regulator) sinceMs(nowMs int64) int64 { return nowMs - r.windowMs + 1 }
+// sinceMs returns the oldest time, in ms, of a failure of the kind that
+// still counts at nowMs: a failure counts while it is less than its
+// window (Window, or FactorWindow) old.
+func (r *Regulator) sinceMs(kind string, nowMs int64) int64 { return nowMs - r.windowFor(kind) + 1 }
 
 // sqlBannedUntil fills untils with the end of each derived subject's ban
 // from the SQL store (0 for none).
@@ -603,7 +698,7 @@ func (r *Regulator) sqlFail(ctx context.Context, step string, subjects []Subject
 		if err := r.store.RecordFailure(ctx, s.Kind, s.Value, step, nowMs); err != nil {
 			return err
 		}
-		n, err := r.store.CountFailures(ctx, s.Kind, s.Value, r.sinceMs(nowMs))
+		n, err := r.store.CountFailures(ctx, s.Kind, s.Value, r.sinceMs(s.Kind, nowMs))
 		if err != nil {
 			return err
 		}

@@ -771,36 +771,64 @@ func TestDelay(t *testing.T) {
 	}
 }
 
-// TestRequestCode: login-code requests are bounded per address and per
-// source, and are no failures: they neither ban nor delay a login step.
+// TestRequestCode: login-code requests are bounded per (address,
+// source) and per source; the address from all sources is counted apart
+// (RequestCodeToAddress, for sources its account has not logged in
+// from). They are no failures: they neither ban nor delay a login step.
 func TestRequestCode(t *testing.T) {
 	eachBackend(t, func(t *testing.T, cfg regulation.Config, _ func(regulation.Subject) int) {
 		clock := newClock()
 		cfg.Now = clock.Now
 		r := newRegulator(t, cfg)
 		ctx := t.Context()
-		for i := range regulation.DefaultMaxCodeRequests {
+		// A stranger on rotating sources: each request is granted (the
+		// address alone is not capped here), but only MaxCodeRequests
+		// reach the address's cap of mails to unknown sources.
+		for i := range 3 * regulation.DefaultMaxCodeRequests {
 			clock.Set(time.Duration(i) * time.Second)
-			stranger := regulation.Subject{Kind: regulation.KindIP, Value: fmt.Sprintf("198.51.100.%d", i+1)}
+			stranger := regulation.Subject{Kind: regulation.KindIP, Value: fmt.Sprintf("2001:db8:%x::1", i+1)}
 			if err := r.RequestCode(ctx, ann, stranger); err != nil {
-				t.Fatalf("request %d: %v", i, err)
+				t.Fatalf("request %d from a new source: %v", i, err)
+			}
+			err := r.RequestCodeToAddress(ctx, ann)
+			if i < regulation.DefaultMaxCodeRequests {
+				if err != nil {
+					t.Fatalf("mail %d to the address: %v", i, err)
+				}
+				continue
+			}
+			if b, ok := errors.AsType[*regulation.BannedError](err); !ok || b.Kind != regulation.KindMail {
+				t.Fatalf("mail %d to the address for an unknown source = %v, want a mail ban", i, err)
 			}
 		}
-		err := r.RequestCode(ctx, ann, ip)
-		expectBan(t, err, []regulation.Subject{ann, ip}, regulation.KindMail, start.Add(4*time.Second+5*time.Minute))
+		// The owner's source still has its own budget for the address.
+		if err := r.RequestCode(ctx, ann, ip); err != nil {
+			t.Fatalf("the owner's source = %v, want nil", err)
+		}
 		if err := r.Check(ctx, ann, ip); err != nil {
 			t.Errorf("Check of the password step after code requests = %v, want nil", err)
 		}
 		if d, err := r.Delay(ctx, ann, ip); err != nil || d != 0 {
 			t.Errorf("Delay after code requests = %v, %v; want 0", d, err)
 		}
-		if err := r.RequestCode(ctx, bob, ip); err != nil {
-			t.Errorf("another address = %v, want nil", err)
-		}
-		clock.Set(4*time.Second + 5*time.Minute)
-		if err := r.RequestCode(ctx, ann, ip); err != nil {
-			t.Errorf("after Window = %v, want nil", err)
-		}
+		t.Run("per address and source", func(t *testing.T) {
+			src := regulation.Subject{Kind: regulation.KindIP, Value: "198.51.100.9"}
+			for i := range regulation.DefaultMaxCodeRequests {
+				if err := r.RequestCode(ctx, bob, src); err != nil {
+					t.Fatalf("request %d: %v", i, err)
+				}
+			}
+			err := r.RequestCode(ctx, bob, src)
+			if b, ok := errors.AsType[*regulation.BannedError](err); !ok || b.Kind != regulation.KindMailPair {
+				t.Fatalf("request %d from one source = %v, want a mail-pair ban", regulation.DefaultMaxCodeRequests+1, err)
+			}
+			if err := r.RequestCode(ctx, bob, ip2); err != nil {
+				t.Errorf("another source = %v, want nil", err)
+			}
+			if err := r.RequestCode(ctx, regulation.Subject{Kind: regulation.KindAccount, Value: "carol@example.com"}, src); err != nil {
+				t.Errorf("another address from the source = %v, want nil", err)
+			}
+		})
 		t.Run("per source", func(t *testing.T) {
 			src := regulation.Subject{Kind: regulation.KindIP, Value: "2001:db8:0:9::1"}
 			for i := range regulation.DefaultMaxIPCodeRequests {
@@ -815,5 +843,46 @@ func TestRequestCode(t *testing.T) {
 				t.Fatalf("request %d from the /64 = %v, want a mail-ip ban", regulation.DefaultMaxIPCodeRequests+1, err)
 			}
 		})
+	})
+}
+
+// TestFactor: failures at a step past the first factor (KindFactor) are
+// counted per account from all sources together and ban the account at
+// those steps, even for a fresh source; the password step (the account
+// and a source, without the factor subject) stays open.
+func TestFactor(t *testing.T) {
+	annID := regulation.Subject{Kind: regulation.KindAccount, Value: "01J000000000000000000ANN00"}
+	factor := regulation.Subject{Kind: regulation.KindFactor, Value: annID.Value}
+	fresh := regulation.Subject{Kind: regulation.KindIP, Value: "2001:db8:ffff:1::1"}
+	eachBackend(t, func(t *testing.T, cfg regulation.Config, _ func(regulation.Subject) int) {
+		clock := newClock()
+		cfg.Now = clock.Now
+		r := newRegulator(t, cfg)
+		ctx := t.Context()
+		// One failure from each of many sources, a minute apart: no
+		// source and no (account, source) pair comes near a ban.
+		for i := range regulation.DefaultMaxFactorFailures {
+			clock.Set(time.Duration(i) * time.Minute)
+			src := regulation.Subject{Kind: regulation.KindIP, Value: fmt.Sprintf("2001:db8:%x::1", i+1)}
+			if err := r.Check(ctx, annID, factor, src); err != nil {
+				t.Fatalf("guess %d: Check = %v, want nil", i, err)
+			}
+			if err := r.Fail(ctx, "totp", annID, factor, src); err != nil {
+				t.Fatalf("guess %d: Fail = %v", i, err)
+			}
+		}
+		last := time.Duration(regulation.DefaultMaxFactorFailures-1) * time.Minute
+		err := r.Check(ctx, annID, factor, fresh)
+		expectBan(t, err, []regulation.Subject{annID, factor, fresh}, regulation.KindFactor, start.Add(last+regulation.DefaultBanTime))
+		if err := r.Check(ctx, annID, fresh); err != nil {
+			t.Errorf("the password step's Check from a fresh source = %v, want nil", err)
+		}
+		if err := r.Check(ctx, regulation.Subject{Kind: regulation.KindFactor, Value: "another-user"}, fresh); err != nil {
+			t.Errorf("another account's factor = %v, want nil", err)
+		}
+		clock.Set(last + regulation.DefaultBanTime)
+		if err := r.Check(ctx, annID, factor, fresh); err != nil {
+			t.Errorf("after BanTime = %v, want nil", err)
+		}
 	})
 }
