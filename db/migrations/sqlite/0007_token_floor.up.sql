@@ -1,0 +1,11 @@
+-- Issue 12 review, finding 1. tokens_floor_ms orders a user's token mints
+-- against the changes that shrink what their tokens may carry (a lowered
+-- or removed membership). Every mint reads the user's roles and
+-- memberships under the user's row lock, stamps its tokens with
+-- max(now, tokens_floor_ms) as their issue time and stores that stamp
+-- here; a lowering change, under the same lock, revokes the user's tokens
+-- issued before max(now, tokens_floor_ms) + 1 ms and stores that. So a
+-- token minted from inputs read before the change is refused, and one
+-- minted after it passes, whatever the instances' clocks. 0 for every
+-- existing user: nothing is refused by the upgrade.
+ALTER TABLE users ADD COLUMN tokens_floor_ms INTEGER NOT NULL DEFAULT 0;
