@@ -2,6 +2,7 @@ package accounts
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/authgw/authgw/db"
@@ -188,6 +189,9 @@ func (s *Service) upsertMembership(r *request) error {
 		return apiError(http.StatusForbidden, CodeForbidden, "You may only grant or remove membership flags you hold yourself.")
 	}
 	m := db.Membership{ID: s.newID(), OrganizationID: org.ID, UserID: userID, CreatedMs: s.nowMs(), Pending: !r.caller.privileged()}
+	if m.Pending && r.caller.User != nil {
+		m.InvitedBy = r.caller.User.ID
+	}
 	to.apply(&m)
 	err = s.cfg.Store.AddMembership(r.ctx(), m, s.cfg.MaxMemberships)
 	switch {
@@ -195,6 +199,9 @@ func (s *Service) upsertMembership(r *request) error {
 		return apiError(http.StatusBadRequest, CodeInvalidData, "The user does not exist.")
 	case errors.Is(err, db.ErrMembershipLimit):
 		return membershipLimitError(m.Pending)
+	case errors.Is(err, db.ErrInviterLimit):
+		return apiError(http.StatusConflict, CodeTooManyMemberships,
+			fmt.Sprintf("You already have %d invitations waiting for this user; they must accept or decline one first.", db.MaxInvitationsPerInviter))
 	case errors.Is(err, db.ErrDuplicate):
 		return apiError(http.StatusConflict, CodeConflict, "The user was made a member at the same time; try again.")
 	case err != nil:

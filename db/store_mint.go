@@ -187,9 +187,9 @@ func (s *DB) lockedMembership(ctx context.Context, tx *sql.Tx, id string) (Membe
 // an accepted membership also revokes the user's tokens minted before
 // (see MintInputs), in the same transaction, under the user's lock; the
 // revocation is returned (nil for an invitation) so the caller can tell
-// the gateways at once. When no accepted member with the manage flag is
-// left in the organization, its pending invitations are withdrawn:
-// nobody is left to stand behind them. It fails with ErrNotFound when
+// the gateways at once. The invitations the user made in the
+// organization are withdrawn, and all of its pending invitations when no
+// accepted member with the manage flag is left (withdrawInvitations). It fails with ErrNotFound when
 // there is no such membership or its organization or user is deleted.
 func (s *DB) RemoveMembership(ctx context.Context, id string, nowMs, revocationExpiresMs int64) (*Revocation, error) {
 	userID, err := s.membershipUser(ctx, id)
@@ -217,10 +217,7 @@ func (s *DB) RemoveMembership(ctx context.Context, id string, nowMs, revocationE
 			return err
 		}
 		out = &rev
-		if m.Manage {
-			return withdrawOrphanInvitations(ctx, tx, m.OrganizationID)
-		}
-		return nil
+		return withdrawInvitations(ctx, tx, m.OrganizationID, userID, m.Manage)
 	})
 	if err != nil {
 		return nil, err
@@ -232,8 +229,9 @@ func (s *DB) RemoveMembership(ctx context.Context, id string, nowMs, revocationE
 // as it was before. When that clears a flag of an accepted membership,
 // the user's tokens minted before are revoked in the same transaction,
 // under the user's lock, and the revocation is returned (nil otherwise).
-// Clearing the last accepted manage flag of the organization withdraws
-// its pending invitations. It fails with ErrNotFound when there is no
+// Clearing the manage flag withdraws the invitations the user made in
+// the organization, and its last accepted manage flag all of its pending
+// invitations. It fails with ErrNotFound when there is no
 // such membership or its organization or user is deleted.
 func (s *DB) SetMembershipFlags(ctx context.Context, id string, read, edit, manage, del bool, nowMs, revocationExpiresMs int64) (Membership, *Revocation, error) {
 	userID, err := s.membershipUser(ctx, id)
@@ -270,7 +268,7 @@ func (s *DB) SetMembershipFlags(ctx context.Context, id string, read, edit, mana
 		}
 		out = &rev
 		if before.Manage && !manage {
-			return withdrawOrphanInvitations(ctx, tx, before.OrganizationID)
+			return withdrawInvitations(ctx, tx, before.OrganizationID, userID, true)
 		}
 		return nil
 	})
@@ -280,9 +278,20 @@ func (s *DB) SetMembershipFlags(ctx context.Context, id string, read, edit, mana
 	return before, out, nil
 }
 
-// withdrawOrphanInvitations deletes the organization's pending
-// invitations when no accepted member with the manage flag is left.
-func withdrawOrphanInvitations(ctx context.Context, tx *sql.Tx, orgID string) error {
+// withdrawInvitations deletes the pending invitations of the
+// organization that inviter made (an invitation stands while its inviter
+// is a member who manages the organization) and, when lostManager and no
+// accepted member with the manage flag is left, every pending invitation
+// of the organization (nobody is left to stand behind them, whoever made
+// them, invitations from before the inviter was recorded included).
+func withdrawInvitations(ctx context.Context, tx *sql.Tx, orgID, inviter string, lostManager bool) error {
+	if _, err := tx.ExecContext(ctx, "DELETE FROM org_memberships WHERE organization_id = ? AND pending = 1 AND invited_by = ?",
+		orgID, inviter); err != nil {
+		return err
+	}
+	if !lostManager {
+		return nil
+	}
 	var managers int
 	if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM org_memberships m WHERE m.organization_id = ? AND m.pending = 0 AND "+
 		"m.can_manage = 1 AND "+liveUser("m"), orgID).Scan(&managers); err != nil {

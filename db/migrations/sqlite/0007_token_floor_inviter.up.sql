@@ -9,3 +9,12 @@
 -- minted after it passes, whatever the instances' clocks. 0 for every
 -- existing user: nothing is refused by the upgrade.
 ALTER TABLE users ADD COLUMN tokens_floor_ms INTEGER NOT NULL DEFAULT 0;
+
+-- Review finding 7. invited_by is the user who made a pending invitation
+-- (NULL for memberships made directly, and for invitations made before
+-- this migration). One inviter may have at most a few invitations
+-- pending for the same user, and an inviter's pending invitations of an
+-- organization are withdrawn when the inviter leaves it or loses its
+-- manage flag: a stranger can no longer fill a user's invitation bound by
+-- creating organizations, inviting and leaving.
+ALTER TABLE org_memberships ADD COLUMN invited_by TEXT NULL;
