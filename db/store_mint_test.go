@@ -87,3 +87,51 @@ func TestRemoveMembership_errors(t *testing.T) {
 		}
 	})
 }
+
+// TestMigration0007_upgradeWithData applies 0007 to a database with a
+// user, an organization and a pending invitation written at 0004: every
+// user's floor is 0 (nothing refused by the upgrade), the invitation's
+// inviter unknown, and the store then works on them; down and up again.
+func TestMigration0007_upgradeWithData(t *testing.T) {
+	dbtest.EachEmpty(t, func(t *testing.T, d *db.DB) {
+		ctx := t.Context()
+		db.SetMigrations(d, embeddedUpTo(t, d.Dialect(), "0004"))
+		if _, err := d.MigrateUp(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range []string{
+			"INSERT INTO users (id, name, created_ms, updated_ms) VALUES ('u1', 'Ann', 1, 1)",
+			"INSERT INTO users (id, name, created_ms, updated_ms) VALUES ('u2', 'Bob', 1, 1)",
+			"INSERT INTO organizations (id, name, created_ms) VALUES ('o1', 'Old', 1)",
+			"INSERT INTO org_memberships (id, organization_id, user_id, can_read, can_edit, can_manage, can_delete, created_ms) VALUES ('m1', 'o1', 'u1', 1, 1, 1, 1, 1)",
+			"INSERT INTO org_memberships (id, organization_id, user_id, can_read, can_edit, can_manage, can_delete, created_ms, pending) VALUES ('m2', 'o1', 'u2', 1, 0, 0, 0, 1, 1)",
+		} {
+			if _, err := d.SQL().ExecContext(ctx, q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		db.SetMigrations(d, embeddedUpTo(t, d.Dialect(), "0007"))
+		if _, err := d.MigrateUp(ctx); err != nil {
+			t.Fatalf("MigrateUp to 0007: %v", err)
+		}
+		var floor int64
+		if err := d.SQL().QueryRowContext(ctx, "SELECT tokens_floor_ms FROM users WHERE id = 'u1'").Scan(&floor); err != nil || floor != 0 {
+			t.Fatalf("floor after 0007 = %d, %v; want 0", floor, err)
+		}
+		// The owner leaves: the old invitation (no inviter) goes with the
+		// last manager, and the owner's tokens are revoked.
+		rev, err := d.RemoveMembership(ctx, "m1", authNow, authNow+1000)
+		if err != nil || rev == nil || rev.NotBeforeMs != authNow+1 {
+			t.Fatalf("RemoveMembership = %+v, %v; want a revocation before %d", rev, err, authNow+1)
+		}
+		if _, err := d.GetMembership(ctx, "m2"); !errors.Is(err, db.ErrNotFound) {
+			t.Errorf("the old invitation after its organization's last manager left: %v, want ErrNotFound", err)
+		}
+		if v, err := d.MigrateDown(ctx); err != nil || v != 7 {
+			t.Fatalf("MigrateDown = %d, %v; want version 7 reverted", v, err)
+		}
+		if _, err := d.MigrateUp(ctx); err != nil {
+			t.Fatalf("MigrateUp again: %v", err)
+		}
+	})
+}
