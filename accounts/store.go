@@ -40,11 +40,11 @@ type OrgStore interface {
 	GetUserMembership(ctx context.Context, orgID, userID string) (db.Membership, error)
 	ListUserMemberships(ctx context.Context, userID string) ([]db.Membership, error)
 	ListOrgMemberships(ctx context.Context, orgID string, p db.Page) ([]db.Membership, db.PageInfo, error)
-	UpdateMembershipFlags(ctx context.Context, id string, read, edit, manage, del bool) error
-	DeleteMembership(ctx context.Context, id string) error
-	// The writes that lower a user's memberships, each with the
-	// revocation of the tokens minted before, in one transaction under
-	// the user's lock (see db.MintInputs).
+	// The writes that change or remove a membership, each with the
+	// revocation of the tokens minted before when it lowers one, in one
+	// transaction under the user's lock (see db.MintInputs). The store's
+	// plain UpdateMembershipFlags and DeleteMembership are left out on
+	// purpose: they revoke nothing.
 	RemoveMembership(ctx context.Context, id string, nowMs, revocationExpiresMs int64) (*db.Revocation, error)
 	SetMembershipFlags(ctx context.Context, id string, read, edit, manage, del bool, nowMs, revocationExpiresMs int64) (db.Membership, *db.Revocation, error)
 	DeleteOrganizationRevoking(ctx context.Context, id string, deletedMs, revocationExpiresMs int64) ([]db.Revocation, error)
