@@ -439,24 +439,27 @@ func (s *DB) AcceptMembership(ctx context.Context, id string, limit int) error {
 	if limit < 0 {
 		return fmt.Errorf("%w: negative membership limit %d", ErrInvalid, limit)
 	}
+	// The user's lock first, as every membership write and every mint
+	// takes it (user, then membership rows): the user of a membership
+	// never changes, so it is read before the transaction.
+	userID, err := s.membershipUser(ctx, id)
+	if err != nil {
+		return err
+	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		// A locking read: on MySQL a plain one would fix the
-		// transaction's snapshot before the user's lock is held, and the
-		// count below would miss a concurrent accept.
-		m, err := scanMembership(tx.QueryRowContext(ctx,
-			"SELECT "+membershipCols+" FROM org_memberships m WHERE m.id = ? AND "+liveMembership("m")+s.forUpdate(), id))
-		if err != nil {
-			return err
-		}
-		if !m.Pending {
-			return nil
-		}
-		n, err := s.lockUserMemberships(ctx, tx, m.UserID, false)
+		n, err := s.lockUserMemberships(ctx, tx, userID, false)
 		if errors.Is(err, ErrForeignKey) {
 			return ErrNotFound
 		}
 		if err != nil {
 			return err
+		}
+		m, err := s.lockedMembership(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if !m.Pending {
+			return nil
 		}
 		if limit > 0 && n >= limit {
 			return fmt.Errorf("%w: %d of %d", ErrMembershipLimit, n, limit)
