@@ -110,8 +110,7 @@ func TestMintRacesMembershipRemoval(t *testing.T) {
 			}
 			remove()
 			s.clock.Advance(5 * time.Millisecond)
-			close(pc.release)
-			pc.release = make(chan struct{})
+			pc.release <- struct{}{}
 			return sessionOf(t, <-done)
 		}
 
