@@ -2,6 +2,7 @@ package accounts
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/authgw/authgw/db"
@@ -123,20 +124,17 @@ func membershipLimitError(pending bool) error {
 		"The user belongs to as many organizations as allowed; they must leave one first.")
 }
 
-// revokeMemberTokens refuses every token of the user issued before now:
-// their memberships shrank, and tokens already minted carry the old ones.
-// Their sessions live, so their next refresh mints tokens with the
-// memberships they have now (a token minted in this same millisecond, by
-// such a refresh, must pass: the not-before is now, as for a role
-// removal).
-func (s *Service) revokeMemberTokens(r *request, userID string) error {
-	now := s.nowMs()
-	rev := db.Revocation{Kind: db.RevokeUser, Subject: userID, NotBeforeMs: now, ExpiresMs: s.revocationExpiresMs(), CreatedMs: now}
-	if _, err := s.cfg.Store.AddRevocation(r.ctx(), rev); err != nil {
-		return err
+// publishRevocation tells the gateways at once of a revocation the store
+// wrote with a lowering change (they would also read it from the feed).
+// A lowered membership refuses the member's tokens minted from inputs
+// read before the change, but does not end their sessions: their next
+// refresh mints tokens with the memberships they have now, and passes
+// (see db.MintInputs: the floor orders them, so even a refresh in the
+// change's millisecond is not refused).
+func (s *Service) publishRevocation(r *request, rev *db.Revocation) {
+	if rev != nil {
+		s.cfg.Revoked(r.ctx(), *rev)
 	}
-	s.cfg.Revoked(r.ctx(), rev)
-	return nil
 }
 
 func (s *Service) listUserMemberships(r *request) error {
@@ -191,6 +189,9 @@ func (s *Service) upsertMembership(r *request) error {
 		return apiError(http.StatusForbidden, CodeForbidden, "You may only grant or remove membership flags you hold yourself.")
 	}
 	m := db.Membership{ID: s.newID(), OrganizationID: org.ID, UserID: userID, CreatedMs: s.nowMs(), Pending: !r.caller.privileged()}
+	if m.Pending && r.caller.User != nil {
+		m.InvitedBy = r.caller.User.ID
+	}
 	to.apply(&m)
 	err = s.cfg.Store.AddMembership(r.ctx(), m, s.cfg.MaxMemberships)
 	switch {
@@ -198,6 +199,9 @@ func (s *Service) upsertMembership(r *request) error {
 		return apiError(http.StatusBadRequest, CodeInvalidData, "The user does not exist.")
 	case errors.Is(err, db.ErrMembershipLimit):
 		return membershipLimitError(m.Pending)
+	case errors.Is(err, db.ErrInviterLimit):
+		return apiError(http.StatusConflict, CodeTooManyMemberships,
+			fmt.Sprintf("You already have %d invitations waiting for this user; they must accept or decline one first.", db.MaxInvitationsPerInviter))
 	case errors.Is(err, db.ErrDuplicate):
 		return apiError(http.StatusConflict, CodeConflict, "The user was made a member at the same time; try again.")
 	case err != nil:
@@ -231,15 +235,16 @@ func (s *Service) setMembershipFlags(r *request, m db.Membership, to flags) erro
 	return single(r, http.StatusOK, membershipJSON(m))
 }
 
-// writeFlags stores the flags of m and, when that clears a flag of an
-// accepted membership, revokes the member's tokens.
+// writeFlags stores the flags of m; when that clears a flag of an
+// accepted membership (judged by the store, on the membership as it is
+// under the user's lock), the member's tokens are revoked in the same
+// transaction.
 func (s *Service) writeFlags(r *request, m db.Membership, to flags) error {
-	if err := s.cfg.Store.UpdateMembershipFlags(r.ctx(), m.ID, to[0], to[1], to[2], to[3]); err != nil {
+	_, rev, err := s.cfg.Store.SetMembershipFlags(r.ctx(), m.ID, to[0], to[1], to[2], to[3], s.nowMs(), s.revocationExpiresMs())
+	if err != nil {
 		return err
 	}
-	if !m.Pending && flagsOf(m).lowers(to) {
-		return s.revokeMemberTokens(r, m.UserID)
-	}
+	s.publishRevocation(r, rev)
 	return nil
 }
 
@@ -286,16 +291,17 @@ func (s *Service) acceptMembership(r *request) error {
 
 // deleteMembership removes a membership (the member leaving, or removed)
 // or an invitation (declined or withdrawn). Removing an accepted
-// membership revokes the member's tokens.
+// membership revokes the member's tokens; removing the organization's
+// last accepted manager withdraws its pending invitations (an
+// organization nobody manages cannot stand behind them: otherwise a
+// stranger could create organizations, invite a user and leave, and
+// fill the user's invitation bound without filling his own).
 func (s *Service) deleteMembership(r *request) error {
 	m := *r.target.member
-	if err := s.cfg.Store.DeleteMembership(r.ctx(), m.ID); err != nil {
+	rev, err := s.cfg.Store.RemoveMembership(r.ctx(), m.ID, s.nowMs(), s.revocationExpiresMs())
+	if err != nil {
 		return err
 	}
-	if !m.Pending {
-		if err := s.revokeMemberTokens(r, m.UserID); err != nil {
-			return err
-		}
-	}
+	s.publishRevocation(r, rev)
 	return null(r)
 }

@@ -107,45 +107,18 @@ func (s *Service) updateOrganization(r *request) error {
 
 // deleteOrganization soft-deletes the organization; its clients stop
 // working at the gateways' next snapshot (announced at once with Redis).
-// Its members' tokens name the organization in their memberships caveat:
-// every member's tokens are revoked (their sessions live, and a refresh
-// mints tokens without it). The members are read before the deletion,
-// which hides them.
+// Its members' tokens name the organization in their orgs caveat: every
+// accepted member's tokens are revoked in the same transaction, under
+// each member's lock (their sessions live, and a refresh mints tokens
+// without it).
 func (s *Service) deleteOrganization(r *request) error {
-	members, err := s.orgMemberIDs(r, r.target.org.ID)
+	revs, err := s.cfg.Store.DeleteOrganizationRevoking(r.ctx(), r.target.org.ID, s.nowMs(), s.revocationExpiresMs())
 	if err != nil {
 		return err
 	}
-	if err := s.cfg.Store.DeleteOrganization(r.ctx(), r.target.org.ID, s.nowMs()); err != nil {
-		return err
-	}
 	s.cfg.Announce(r.ctx())
-	for _, id := range members {
-		if err := s.revokeMemberTokens(r, id); err != nil {
-			return err
-		}
+	for i := range revs {
+		s.publishRevocation(r, &revs[i])
 	}
 	return null(r)
-}
-
-// orgMemberIDs returns the users with an accepted membership of the
-// organization, reading every page.
-func (s *Service) orgMemberIDs(r *request, orgID string) ([]string, error) {
-	var ids []string
-	p := db.Page{Size: db.MaxPageSize}
-	for {
-		ms, info, err := s.cfg.Store.ListOrgMemberships(r.ctx(), orgID, p)
-		if err != nil {
-			return nil, err
-		}
-		for _, m := range ms {
-			if !m.Pending {
-				ids = append(ids, m.UserID)
-			}
-		}
-		if info.Next == "" || len(ms) == 0 {
-			return ids, nil
-		}
-		p.Cursor = info.Next
-	}
 }

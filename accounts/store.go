@@ -40,8 +40,14 @@ type OrgStore interface {
 	GetUserMembership(ctx context.Context, orgID, userID string) (db.Membership, error)
 	ListUserMemberships(ctx context.Context, userID string) ([]db.Membership, error)
 	ListOrgMemberships(ctx context.Context, orgID string, p db.Page) ([]db.Membership, db.PageInfo, error)
-	UpdateMembershipFlags(ctx context.Context, id string, read, edit, manage, del bool) error
-	DeleteMembership(ctx context.Context, id string) error
+	// The writes that change or remove a membership, each with the
+	// revocation of the tokens minted before when it lowers one, in one
+	// transaction under the user's lock (see db.MintInputs). The store's
+	// plain UpdateMembershipFlags and DeleteMembership are left out on
+	// purpose: they revoke nothing.
+	RemoveMembership(ctx context.Context, id string, nowMs, revocationExpiresMs int64) (*db.Revocation, error)
+	SetMembershipFlags(ctx context.Context, id string, read, edit, manage, del bool, nowMs, revocationExpiresMs int64) (db.Membership, *db.Revocation, error)
+	DeleteOrganizationRevoking(ctx context.Context, id string, deletedMs, revocationExpiresMs int64) ([]db.Revocation, error)
 }
 
 // UserStore holds users and their roles.
@@ -113,6 +119,7 @@ type SessionStore interface {
 // use beyond the other areas.
 type LoginStore interface {
 	CreateSession(ctx context.Context, sess db.Session, first db.RefreshToken) error
+	StartSession(ctx context.Context, sess db.Session, first db.RefreshToken) (db.MintInputs, error)
 	GetSession(ctx context.Context, id string) (db.Session, error)
 	GetRefreshToken(ctx context.Context, hash string) (db.RefreshToken, error)
 	RotateRefreshToken(ctx context.Context, oldHash string, next db.RefreshToken, nowMs int64) (*db.RotateResult, error)

@@ -71,17 +71,21 @@ func (s *Service) startSession(r *request, u db.User, status int) error {
 	}
 	sess := db.Session{ID: s.newID(), UserID: u.ID, ClientID: r.caller.ClientID, IP: r.caller.IP, UserAgent: ua,
 		CreatedMs: now.UnixMilli(), ExpiresMs: now.Add(s.cfg.SessionTTL).UnixMilli()}
-	if err := s.cfg.Store.CreateSession(r.ctx(), sess, db.RefreshToken{Hash: hash, SessionID: sess.ID,
-		CreatedMs: sess.CreatedMs, ExpiresMs: sess.ExpiresMs}); err != nil {
+	in, err := s.cfg.Store.StartSession(r.ctx(), sess, db.RefreshToken{Hash: hash, SessionID: sess.ID,
+		CreatedMs: sess.CreatedMs, ExpiresMs: sess.ExpiresMs})
+	if isNotFound(err) {
+		return apiError(http.StatusUnauthorized, CodeUserDeleted, "The account no longer exists.")
+	}
+	if err != nil {
 		return err
 	}
-	return s.answerSession(r, u, sess, token, status)
+	return s.answerSession(r, u, sess, token, status, in)
 }
 
-// answerSession mints the tokens of the session and answers them, with
-// the cookies.
-func (s *Service) answerSession(r *request, u db.User, sess db.Session, refresh string, status int) error {
-	toks, err := s.mintFor(r, u, sess)
+// answerSession mints the tokens of the session from in and answers
+// them, with the cookies.
+func (s *Service) answerSession(r *request, u db.User, sess db.Session, refresh string, status int, in db.MintInputs) error {
+	toks, err := s.mintFor(u, sess, in)
 	if err != nil {
 		return err
 	}
@@ -104,26 +108,27 @@ func (s *Service) answerSession(r *request, u db.User, sess db.Session, refresh 
 	}{T: "session", Data: out})
 }
 
-// mintFor mints the tokens of u's roles for the session: the policies
-// bound to the roles, :orgId routes matching the accepted memberships
-// (listed in an orgs caveat), bound to the
-// session's client where a policy says so. A user whose roles grant
-// nothing gets a session without tokens. A policy too large to mint is a
-// configuration error: logged, and 503 for the caller.
-func (s *Service) mintFor(r *request, u db.User, sess db.Session) (mint.Tokens, error) {
-	memberships, err := s.cfg.Store.ListUserMemberships(r.ctx(), u.ID)
-	if err != nil {
-		return mint.Tokens{}, err
-	}
-	subject := mint.Subject{UserID: u.ID, SessionID: sess.ID, ClientID: sess.ClientID, Roles: u.Roles}
-	for _, m := range memberships {
+// mintFor mints the tokens of the session from in, the user's roles and
+// accepted memberships as the session's transaction read them under the
+// user's lock: the policies bound to the roles, :orgId routes matching
+// the memberships (listed in an orgs caveat), bound to the session's
+// client where a policy says so. The tokens' issue time is in.IssuedMs,
+// not the time of the mint: a membership lowered after the read (and
+// before the mint) revokes them, and one lowered before was seen (see
+// db.MintInputs). A user whose roles grant nothing gets a session
+// without tokens. A policy too large to mint is a configuration error:
+// logged, and 503 for the caller.
+func (s *Service) mintFor(u db.User, sess db.Session, in db.MintInputs) (mint.Tokens, error) {
+	subject := mint.Subject{UserID: u.ID, SessionID: sess.ID, ClientID: sess.ClientID, Roles: in.Roles,
+		IssuedAt: time.UnixMilli(in.IssuedMs)}
+	for _, m := range in.Memberships {
 		if m.Pending {
 			continue // an invitation grants nothing until accepted
 		}
 		subject.Memberships = append(subject.Memberships, mint.Membership{OrgID: m.OrganizationID,
 			Read: m.Read, Edit: m.Edit, Manage: m.Manage, Delete: m.Delete})
 	}
-	toks, err := s.cfg.Minter.Mint(s.cfg.Policies().ForRoles(u.Roles), subject)
+	toks, err := s.cfg.Minter.Mint(s.cfg.Policies().ForRoles(in.Roles), subject)
 	if errors.Is(err, mint.ErrNoGrants) {
 		return mint.Tokens{}, nil
 	}
@@ -212,7 +217,7 @@ func (s *Service) refresh(r *request) error {
 	if err != nil {
 		return err
 	}
-	return s.answerSession(r, u, res.Session, next, http.StatusOK)
+	return s.answerSession(r, u, res.Session, next, http.StatusOK, res.Inputs)
 }
 
 // refreshTokenOf reads the refresh token of a refresh request: the body's

@@ -78,6 +78,9 @@ type Membership struct {
 	// Pending marks an invitation the user has not accepted yet: it
 	// grants nothing until AcceptMembership.
 	Pending bool
+	// InvitedBy is the user who made a pending invitation; "" when none
+	// is known. Written by AddMembership, not read back.
+	InvitedBy string
 }
 
 // API is a backend registered at /<Name>/v<Version>.

@@ -169,10 +169,11 @@ func liveMembership(table string) string {
 // ErrForeignKey otherwise.
 func insertMembership(ctx context.Context, q querier, m Membership) error {
 	res, err := q.ExecContext(ctx,
-		"INSERT INTO org_memberships (id, organization_id, user_id, can_read, can_edit, can_manage, can_delete, created_ms, pending) "+
-			"SELECT ?, o.id, u.id, ?, ?, ?, ?, ?, ? FROM organizations o, users u "+
+		"INSERT INTO org_memberships (id, organization_id, user_id, can_read, can_edit, can_manage, can_delete, created_ms, pending, invited_by) "+
+			"SELECT ?, o.id, u.id, ?, ?, ?, ?, ?, ?, ? FROM organizations o, users u "+
 			"WHERE o.id = ? AND o.deleted_ms IS NULL AND u.id = ? AND u.deleted_ms IS NULL",
-		m.ID, boolInt(m.Read), boolInt(m.Edit), boolInt(m.Manage), boolInt(m.Delete), m.CreatedMs, boolInt(m.Pending), m.OrganizationID, m.UserID)
+		m.ID, boolInt(m.Read), boolInt(m.Edit), boolInt(m.Manage), boolInt(m.Delete), m.CreatedMs, boolInt(m.Pending),
+		nullString(m.InvitedBy), m.OrganizationID, m.UserID)
 	return insertedOne(res, err, fmt.Sprintf("organization %s or user %s", m.OrganizationID, m.UserID))
 }
 
@@ -329,6 +330,15 @@ func (s *DB) DeleteMembership(ctx context.Context, id string) error {
 		"DELETE FROM org_memberships WHERE id = ? AND "+liveMembership("org_memberships"), id))
 }
 
+// MaxInvitationsPerInviter bounds the invitations one inviter
+// (Membership.InvitedBy) may have pending for the same user, so that one
+// account cannot fill a user's invitation bound alone.
+const MaxInvitationsPerInviter = 3
+
+// ErrInviterLimit means the inviter already has MaxInvitationsPerInviter
+// invitations pending for the user.
+var ErrInviterLimit = errors.New("db: the inviter has too many pending invitations for the user")
+
 // ErrMembershipLimit means the user already has as many memberships (or
 // pending invitations) as the limit allows: the new one is refused when
 // it is made, so nothing later (a login) has to fail for it.
@@ -359,8 +369,9 @@ func (s *DB) lockUserMemberships(ctx context.Context, tx *sql.Tx, userID string,
 // AddMembership inserts m, a new membership (or, with m.Pending, an
 // invitation), when the user has fewer than limit of that kind; limit 0
 // means no limit. The count and the insert are one transaction holding
-// the user's lock, so concurrent adds cannot pass the limit. It fails with
-// ErrMembershipLimit at the limit, ErrDuplicate when the user already has
+// the user's lock, so concurrent adds cannot pass the limit. An invitation
+// with InvitedBy also counts against MaxInvitationsPerInviter. It fails
+// with ErrMembershipLimit at the limit, ErrInviterLimit at the inviter's, ErrDuplicate when the user already has
 // a membership or invitation of the organization, ErrForeignKey for a
 // missing or deleted organization or user, and ErrInvalid for a missing
 // ID or time or a negative limit.
@@ -379,6 +390,17 @@ func (s *DB) AddMembership(ctx context.Context, m Membership, limit int) error {
 		}
 		if limit > 0 && n >= limit {
 			return fmt.Errorf("%w: %d of %d", ErrMembershipLimit, n, limit)
+		}
+		if m.Pending && m.InvitedBy != "" {
+			var mine int
+			if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM org_memberships m WHERE m.user_id = ? AND m.pending = 1 AND "+
+				"m.invited_by = ? AND EXISTS (SELECT 1 FROM organizations lo WHERE lo.id = m.organization_id AND lo.deleted_ms IS NULL)",
+				m.UserID, m.InvitedBy).Scan(&mine); err != nil {
+				return err
+			}
+			if mine >= MaxInvitationsPerInviter {
+				return fmt.Errorf("%w: %d of %d from %s", ErrInviterLimit, mine, MaxInvitationsPerInviter, m.InvitedBy)
+			}
 		}
 		return insertMembership(ctx, tx, m)
 	})
@@ -417,24 +439,27 @@ func (s *DB) AcceptMembership(ctx context.Context, id string, limit int) error {
 	if limit < 0 {
 		return fmt.Errorf("%w: negative membership limit %d", ErrInvalid, limit)
 	}
+	// The user's lock first, as every membership write and every mint
+	// takes it (user, then membership rows): the user of a membership
+	// never changes, so it is read before the transaction.
+	userID, err := s.membershipUser(ctx, id)
+	if err != nil {
+		return err
+	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		// A locking read: on MySQL a plain one would fix the
-		// transaction's snapshot before the user's lock is held, and the
-		// count below would miss a concurrent accept.
-		m, err := scanMembership(tx.QueryRowContext(ctx,
-			"SELECT "+membershipCols+" FROM org_memberships m WHERE m.id = ? AND "+liveMembership("m")+s.forUpdate(), id))
-		if err != nil {
-			return err
-		}
-		if !m.Pending {
-			return nil
-		}
-		n, err := s.lockUserMemberships(ctx, tx, m.UserID, false)
+		n, err := s.lockUserMemberships(ctx, tx, userID, false)
 		if errors.Is(err, ErrForeignKey) {
 			return ErrNotFound
 		}
 		if err != nil {
 			return err
+		}
+		m, err := s.lockedMembership(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if !m.Pending {
+			return nil
 		}
 		if limit > 0 && n >= limit {
 			return fmt.Errorf("%w: %d of %d", ErrMembershipLimit, n, limit)

@@ -56,6 +56,9 @@ type RotateResult struct {
 	// Next is the token stored in its place, with the session and family
 	// of Previous.
 	Next RefreshToken
+	// Inputs are what the session's new tokens are minted from, read in
+	// the rotation's transaction under the user's lock (see MintInputs).
+	Inputs MintInputs
 }
 
 // Live reports whether the session is usable at nowMs: neither
@@ -219,9 +222,31 @@ func (s *DB) GetRefreshToken(ctx context.Context, hash string) (RefreshToken, er
 //   - ErrSessionInvalid when the token has expired, or its session was
 //     invalidated or has expired;
 //   - ErrDuplicate when next.Hash exists.
+//
+// In the same transaction, under the user's lock, it reads the user's
+// roles and accepted memberships for the new tokens (RotateResult.Inputs):
+// a membership change either comes before and is seen, or comes after
+// and revokes the tokens minted from them.
 func (s *DB) RotateRefreshToken(ctx context.Context, oldHash string, next RefreshToken, nowMs int64) (*RotateResult, error) {
+	// The session's user never changes: read it first, without a lock, so
+	// that the user's lock is taken before the token's and the session's
+	// (the order a user's deletion takes: its row, then its sessions).
+	var userID string
+	if err := s.sql.QueryRowContext(ctx, "SELECT s.user_id FROM session_tokens t JOIN sessions s ON s.id = t.session_id "+
+		"WHERE t.token_hash = ?", oldHash).Scan(&userID); err != nil {
+		return nil, classify(err)
+	}
 	var out RotateResult
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		// The user's lock is the one the membership writes take: the
+		// inputs read below and a lowering change are ordered by it.
+		floor, err := s.lockUserFloor(ctx, tx, userID)
+		if errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("%w: the user is deleted", ErrSessionInvalid)
+		}
+		if err != nil {
+			return err
+		}
 		consumed, err := tx.ExecContext(ctx,
 			"UPDATE session_tokens SET consumed_ms = ?, replaced_by = ? WHERE token_hash = ? AND consumed_ms IS NULL AND expires_ms > ?",
 			nowMs, next.Hash, oldHash, nowMs)
@@ -265,7 +290,11 @@ func (s *DB) RotateRefreshToken(ctx context.Context, oldHash string, next Refres
 			return err
 		}
 		sess.RefreshedMs = nowMs
-		out = RotateResult{Session: sess, Previous: old, Next: next}
+		in, err := s.readMintInputs(ctx, tx, userID, floor, nowMs)
+		if err != nil {
+			return err
+		}
+		out = RotateResult{Session: sess, Previous: old, Next: next, Inputs: in}
 		return nil
 	})
 	if err != nil {

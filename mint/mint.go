@@ -134,6 +134,13 @@ type Subject struct {
 	Memberships []Membership
 	// TTL shortens the lifetime below the policies' expires. Optional.
 	TTL time.Duration
+	// IssuedAt is the issue time written in the tokens' identifiers,
+	// which a user revocation's not-before is compared with: the time
+	// the roles and memberships were read, so a change after that read
+	// refuses the tokens even when they are minted after the change.
+	// Optional. Default: the Minter's clock. The lifetime counts from the
+	// clock, not from IssuedAt.
+	IssuedAt time.Time
 }
 
 // Tokens is the result of a mint: one encoded token per granted method.
@@ -235,6 +242,10 @@ func (m *Minter) Mint(policies []*policy.Policy, s Subject) (Tokens, error) {
 	}
 	now := m.cfg.Now().UTC()
 	expires := now.Add(lifetime).Truncate(time.Second)
+	issued := now
+	if !s.IssuedAt.IsZero() {
+		issued = s.IssuedAt.UTC()
+	}
 	out := Tokens{ByMethod: map[string]string{}, Routes: map[string][]string{}, Expires: expires}
 	for _, method := range Methods {
 		routes := g.routes[method]
@@ -258,7 +269,7 @@ func (m *Minter) Mint(policies []*policy.Policy, s Subject) (Tokens, error) {
 		if bind {
 			caveats = append(caveats, Caveat(CaveatClient, s.ClientID))
 		}
-		tok, err := m.token(s.SessionID, now, caveats)
+		tok, err := m.token(s.SessionID, issued, caveats)
 		if err != nil {
 			return Tokens{}, err
 		}

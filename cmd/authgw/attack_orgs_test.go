@@ -29,6 +29,7 @@ func TestAttackOrgs(t *testing.T) {
 	t.Run("lockout through a trusted client, up to the bound", s.orgsBound)
 	t.Run("manager takes over a privileged client", s.orgsClientTakeover)
 	t.Run("removed member's token", s.orgsRemovedMember)
+	t.Run("invitation squatting", s.orgsInvitationSquatting)
 }
 
 // orgsUser registers a user and logs them in through the external client
@@ -307,5 +308,40 @@ func (s *attackSuite) orgsExpectRefused(t *testing.T, what string, send func() a
 			return
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// orgsInvitationSquatting (review of issue 12, finding 7): a stranger
+// creates an organization, invites the victim and leaves it, as many
+// times as the victim's invitation bound, so that his own bound never
+// fills. Leaving withdraws the invitations he made: a legitimate
+// invitation of the victim afterwards is 201, not 409, and the victim
+// sees it alone.
+func (s *attackSuite) orgsInvitationSquatting(t *testing.T) {
+	attacker := s.orgsUser(t, "squatter")
+	victim := s.orgsUser(t, "vicky")
+	for i := range accounts.DefaultMaxMemberships {
+		org := s.orgsCreate(t, &attacker, fmt.Sprintf("Squat %d", i))
+		if r := s.orgsAdd(t, s.as(attacker, "POST"), org, victim.UserID, "read"); r.status != http.StatusCreated {
+			t.Fatalf("round %d: inviting the victim: %d %s", i, r.status, r.body)
+		}
+		m := s.orgsOwnMembership(t, attacker.UserID, org)
+		if r := s.call(t, attackFromMain, "DELETE", "/accounts/v1/org-memberships/"+m, s.as(attacker, "DELETE"), ""); r.status != http.StatusOK {
+			t.Fatalf("round %d: leaving: %d %s", i, r.status, r.body)
+		}
+		attacker = attackSessionFrom(t, s.refresh(t, attackFromMain, s.other.basic(), attacker.Refresh), http.StatusOK)
+	}
+	owner := s.orgsUser(t, "lena")
+	org := s.orgsCreate(t, &owner, "Real work")
+	r := s.orgsAdd(t, s.as(owner, "POST"), org, victim.UserID, "read")
+	if r.status != http.StatusCreated {
+		t.Fatalf("a legitimate invitation after %d squatting rounds = %d %.300s, want 201", accounts.DefaultMaxMemberships, r.status, r.body)
+	}
+	mine := s.call(t, attackFromMain, "GET", "/accounts/v1/users/current/memberships", s.as(victim, "GET"), "")
+	var out struct {
+		Data []json.RawMessage `json:"data"`
+	}
+	if mine.status != http.StatusOK || json.Unmarshal(mine.body, &out) != nil || len(out.Data) != 1 {
+		t.Errorf("the victim's invitations = %d %.300s, want the legitimate one alone", mine.status, mine.body)
 	}
 }
