@@ -29,7 +29,9 @@ func TestMigration0005_upgradesAFilledDatabase(t *testing.T) {
 		if err := d.RecordFailure(ctx, db.RegulateFactor, "user-1", "totp", 1); err == nil {
 			t.Fatal("0004 accepted the factor kind: the test proves nothing")
 		}
-		db.SetMigrations(d, db.EmbeddedMigrations(d.Dialect()))
+		// Up to 0005 only, so that the one step down below reverts 0005
+		// whatever migrations follow it.
+		db.SetMigrations(d, embeddedUpTo(t, d.Dialect(), "0005"))
 		if _, err := d.MigrateUp(ctx); err != nil {
 			t.Fatalf("MigrateUp on a filled database: %v", err)
 		}
