@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/mail"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -228,16 +229,24 @@ const noticeTimeout = 10 * time.Second
 // whoever changed it with a stolen token is then known to the owner. A
 // notice that cannot be sent is logged (IDs only); the change stands.
 func (s *Service) notifyOwner(ctx context.Context, userID, subject, what, skipID string) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), noticeTimeout)
-	defer cancel()
 	es, err := s.cfg.Store.ListEmails(ctx, userID)
 	if err != nil {
 		s.cfg.Logger.Warn("accounts: account notice not sent", "user", userID, "err", err)
 		return
 	}
+	es = slices.DeleteFunc(es, func(e db.Email) bool { return e.ID == skipID })
+	s.notifyAddresses(ctx, userID, es, subject, what)
+}
+
+// notifyAddresses sends the notice of notifyOwner to the verified
+// addresses among es, the addresses of the user userID as read before
+// the change (a deleted account has none left to read).
+func (s *Service) notifyAddresses(ctx context.Context, userID string, es []db.Email, subject, what string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), noticeTimeout)
+	defer cancel()
 	at := s.cfg.Now().UTC().Format("2006-01-02 15:04 UTC")
 	for _, e := range es {
-		if e.VerifiedMs == 0 || e.ID == skipID || !mailableAddress(e.Email) {
+		if e.VerifiedMs == 0 || !mailableAddress(e.Email) {
 			continue
 		}
 		msg := notify.Message{To: e.Email, Subject: subject,

@@ -216,12 +216,38 @@ func (s *Service) updateUser(r *request) error {
 // deleteUser soft-deletes the user; in the same transaction its
 // addresses are freed and its sessions revoked (SPEC §6.4). The gateways
 // are told at once (Config.Revoked) besides reading the feed.
+//
+// A user deleting their own account proves who they are again, as for
+// every change to what protects it (see checkProof): a stolen token
+// alone must not end the account. A sysadmin deleting another user sends
+// no proof and no body is read, as before. The user's verified
+// addresses are told once the account is gone (they are read before:
+// deleting frees them).
 func (s *Service) deleteUser(r *request) error {
-	id, now, expires := r.target.user.ID, s.nowMs(), s.revocationExpiresMs()
+	u := *r.target.user
+	if r.caller.self(u.ID) {
+		b, err := readBody(r)
+		if err != nil {
+			return err
+		}
+		proof := readProof(b, true, "")
+		if err := b.done(); err != nil {
+			return err
+		}
+		if err := s.checkProof(r, &u, proof); err != nil {
+			return err
+		}
+	}
+	es, err := s.cfg.Store.ListEmails(r.ctx(), u.ID)
+	if err != nil {
+		return err
+	}
+	id, now, expires := u.ID, s.nowMs(), s.revocationExpiresMs()
 	if err := s.cfg.Store.DeleteUser(r.ctx(), id, now, expires); err != nil {
 		return err
 	}
 	s.cfg.Revoked(r.ctx(), db.Revocation{Kind: db.RevokeUser, Subject: id, NotBeforeMs: now, ExpiresMs: expires, CreatedMs: now})
+	s.notifyAddresses(r.ctx(), id, es, "Your account was deleted", "Your account was deleted.")
 	return null(r)
 }
 

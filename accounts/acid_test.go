@@ -1,0 +1,60 @@
+package accounts_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/authgw/authgw/accounts"
+	"github.com/authgw/authgw/db"
+	"github.com/authgw/authgw/db/dbtest"
+)
+
+// TestSelfDeletionNeedsProof: a stolen token alone does not delete the
+// account: the user deleting themselves proves who they are again, like
+// every change to what protects the account, and the verified addresses
+// are told. A sysadmin deleting another user sends no proof.
+func TestSelfDeletionNeedsProof(t *testing.T) {
+	tests := []struct {
+		name         string
+		whenBody     any
+		expectStatus int
+		expectCode   string
+	}{
+		{name: "no body", whenBody: nil, expectStatus: http.StatusUnsupportedMediaType, expectCode: accounts.CodeUnsupportedType},
+		{name: "no proof", whenBody: map[string]any{}, expectStatus: http.StatusBadRequest, expectCode: accounts.CodeInvalidData},
+		{name: "a wrong password", whenBody: map[string]any{"currentPassword": "a guess"}, expectStatus: http.StatusForbidden, expectCode: accounts.CodeIncorrectPassword},
+		{name: "a TOTP code while TOTP is off", whenBody: map[string]any{"totp": "123456"}, expectStatus: http.StatusForbidden, expectCode: accounts.CodeTOTPInvalid},
+		{name: "an unknown field", whenBody: map[string]any{"currentPassword": testPassword, "force": true}, expectStatus: http.StatusBadRequest, expectCode: accounts.CodeInvalidData},
+		{name: "the password", whenBody: map[string]any{"currentPassword": testPassword}, expectStatus: http.StatusOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newStack(t, dbtest.SQLite(t), nil)
+			ann := s.user("Ann")
+			app := s.client(s.org("Home", ann))
+			sess := sessionOf(t, s.passwordLogin(app, "ann@example.com", testPassword))
+			s.withMacaroon(app, sess, "DELETE", "/users/current", tt.whenBody).expect(t, tt.expectStatus, tt.expectCode)
+			_, err := s.d.GetUser(s.ctx, ann.ID)
+			if deleted := err != nil; deleted != (tt.expectStatus == http.StatusOK) {
+				t.Fatalf("deleted = %v (%v), want %v", deleted, err, tt.expectStatus == http.StatusOK)
+			}
+			noticed := false
+			for _, m := range s.mailTo(t, "ann@example.com") {
+				noticed = noticed || m.subject == "Your account was deleted"
+			}
+			if noticed != (tt.expectStatus == http.StatusOK) {
+				t.Fatalf("notice sent = %v", noticed)
+			}
+		})
+	}
+	t.Run("a sysadmin deletes another user without a proof", func(t *testing.T) {
+		s := newStack(t, dbtest.SQLite(t), nil)
+		admin := s.user("Root", db.RoleSysadmin)
+		ann := s.user("Ann")
+		app := s.client(s.org("Home", admin))
+		s.do(by(app, admin), "DELETE", "/users/"+ann.ID, nil).expect(t, http.StatusOK)
+		if _, err := s.d.GetUser(s.ctx, ann.ID); err == nil {
+			t.Fatal("the user still exists")
+		}
+	})
+}
