@@ -1,8 +1,10 @@
 package accounts_test
 
 import (
+	"fmt"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/authgw/authgw/accounts"
 	"github.com/authgw/authgw/db"
@@ -56,5 +58,36 @@ func TestSelfDeletionNeedsProof(t *testing.T) {
 		if _, err := s.d.GetUser(s.ctx, ann.ID); err == nil {
 			t.Fatal("the user still exists")
 		}
+	})
+}
+
+// TestStrangersDoNotUseUpOwnersMails: registrations of an address by
+// strangers neither refuse the owner's own registration nor the
+// verification code the owner then asks for; they are never refused
+// over the mail limits, and their mails are bounded per address and
+// source (review finding 5).
+func TestStrangersDoNotUseUpOwnersMails(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		const addr = "newcomer@example.org"
+		s := newStack(t, d, nil)
+		app := s.client(s.org("Home", s.user("Ann")))
+		for i := range accounts.DefaultMailsPerAddress + 2 {
+			s.clock.Advance(time.Second)
+			s.raw(s.newRequest(app, "POST", "/users", map[string]any{"name": fmt.Sprintf("Stranger %d", i), "email": addr})).expect(t, http.StatusCreated)
+		}
+		if n := len(s.mailTo(t, addr)); n > 2 {
+			t.Fatalf("%d mails from one source's registrations of one address, want at most 2", n)
+		}
+		s.clock.Advance(time.Second)
+		owner := s.register(t, app, "Newcomer", addr, "the owner's own passphrase")
+		s.clock.Advance(time.Second)
+		for _, e := range s.withMacaroon(app, owner, "GET", "/users/current/emails", nil).expect(t, http.StatusOK).list() {
+			before := len(s.mailTo(t, addr))
+			s.withMacaroon(app, owner, "POST", "/users/current/emails/"+e["id"].(string)+"/generate-verification", nil).expect(t, http.StatusOK)
+			if len(s.mailTo(t, addr)) != before+1 {
+				t.Fatal("no verification mail for the owner")
+			}
+		}
+		s.verifyOwn(t, app, owner, addr).expect(t, http.StatusOK)
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/mail"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -123,14 +124,17 @@ func (s *Service) sendVerification(ctx context.Context, userID string, e db.Emai
 // with Retry-After when one is full, and nothing is counted. The
 // address is counted by a hash of its key, so the counters hold no
 // address.
+//
+// Registrations do not count here (see registrationMailQuotas): anyone
+// may register any address nobody verified, and strangers' registrations
+// must not use up the mails the address's owner asks for.
 func (s *Service) takeMailQuota(r *request, userID, addr string) error {
-	sum := sha256.Sum256([]byte(db.EmailKey(addr)))
-	quotas := []db.MailQuota{{ID: s.newID(), Subject: "address:" + hex.EncodeToString(sum[:24]), Limit: s.cfg.MailsPerAddress}}
+	quotas := []db.MailQuota{{ID: s.newID(), Subject: "address:" + mailHash(db.EmailKey(addr)), Limit: s.cfg.MailsPerAddress}}
 	if userID != "" {
 		quotas = append(quotas, db.MailQuota{ID: s.newID(), Subject: "user:" + userID, Limit: s.cfg.MailsPerUser})
 	}
 	now := s.cfg.Now()
-	err := s.cfg.Store.TakeMailQuota(r.ctx(), quotas, now.Add(-s.cfg.MailWindow).UnixMilli(), now.UnixMilli())
+	err := s.takeQuotas(r, quotas)
 	var over *db.MailLimitError
 	if errors.As(err, &over) {
 		secs := (over.RetryMs-now.UnixMilli())/1000 + 1
@@ -138,6 +142,58 @@ func (s *Service) takeMailQuota(r *request, userID, addr string) error {
 		return apiError(http.StatusTooManyRequests, CodeTooManyMails, "Too many mails to this address or from this account; try again later.")
 	}
 	return err
+}
+
+// Bounds of the verification mails registrations send, per
+// Config.MailWindow, besides Config.MailsPerAddress per address: one
+// source (an IPv4 address or an IPv6 /64) has at most
+// registrationMailsPerSourceAddress of them for one address and
+// registrationMailsPerSource in all, so one stranger cannot use up an
+// address's registration mails alone, nor mail many addresses.
+const (
+	registrationMailsPerSourceAddress = 2
+	registrationMailsPerSource        = 20
+)
+
+// registrationMailQuotas are the counters a registration's verification
+// mail to addr from the IP ip counts against. They are apart from the
+// counters of adding an address and generate-verification
+// (takeMailQuota): a registration never uses up those.
+func registrationMailQuotas(s *Service, ip, addr string) []db.MailQuota {
+	key, src := db.EmailKey(addr), mailSource(ip)
+	return []db.MailQuota{
+		{ID: s.newID(), Subject: "reg-address:" + mailHash(key), Limit: s.cfg.MailsPerAddress},
+		{ID: s.newID(), Subject: "reg-pair:" + mailHash(key+"\x00"+src), Limit: registrationMailsPerSourceAddress},
+		{ID: s.newID(), Subject: "reg-source:" + mailHash(src), Limit: registrationMailsPerSource},
+	}
+}
+
+// takeQuotas counts one mail against each quota of the window ending
+// now, or none when one is full (a *db.MailLimitError).
+func (s *Service) takeQuotas(r *request, quotas []db.MailQuota) error {
+	now := s.cfg.Now()
+	return s.cfg.Store.TakeMailQuota(r.ctx(), quotas, now.Add(-s.cfg.MailWindow).UnixMilli(), now.UnixMilli())
+}
+
+// mailHash is how a mail counter names an address or a source: 24 bytes
+// of its SHA-256, in hex, so the counters hold neither.
+func mailHash(v string) string {
+	sum := sha256.Sum256([]byte(v))
+	return hex.EncodeToString(sum[:24])
+}
+
+// mailSource is the source a mail counter counts: the IP address, or
+// the /64 of an IPv6 address (one subscriber's network, whose addresses
+// cost nothing to change), as the login regulation counts sources.
+func mailSource(ip string) string {
+	addr, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	if addr = addr.Unmap().WithZone(""); addr.Is6() {
+		return netip.PrefixFrom(addr, 64).Masked().String()
+	}
+	return addr.String()
 }
 
 // send sends msg. Its error never holds the recipient's address, which a

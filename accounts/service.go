@@ -102,9 +102,11 @@ type Config struct {
 	VerificationTTL time.Duration
 	// MailsPerAddress bounds the verification mails sent to one address
 	// (whatever its case), and MailsPerUser those one user's requests
-	// cause, within MailWindow (mail bombing): past them registration,
-	// adding an address and generate-verification answer 429 with
-	// Retry-After. Optional. Defaults DefaultMailsPerAddress (5),
+	// cause, within MailWindow (mail bombing): past them adding an
+	// address and generate-verification answer 429 with Retry-After.
+	// Registrations are never refused for it: they have counters of their
+	// own (see registrationMailQuotas) and, past them, create the account
+	// without mailing. Optional. Defaults DefaultMailsPerAddress (5),
 	// DefaultMailsPerUser (10), DefaultMailWindow (1 h).
 	MailsPerAddress, MailsPerUser int
 	MailWindow                    time.Duration

@@ -123,11 +123,6 @@ func (s *Service) createUser(r *request) error {
 			return err
 		}
 	}
-	// A registration mails its address: anyone may register any address
-	// not verified yet, so the address's mail counter bounds it.
-	if err := s.takeMailQuota(r, "", addr); err != nil {
-		return err
-	}
 	var hash string
 	if hasPassword {
 		if hash, err = s.hashPassword(r, pw); err != nil {
@@ -148,10 +143,24 @@ func (s *Service) createUser(r *request) error {
 		return err
 	}
 	// The user exists now: a code that cannot be sent is logged, and the
-	// user asks for another (generate-verification).
+	// user asks for another (generate-verification) or logs in by code.
+	// Anyone may register an address nobody verified, so registrations'
+	// mails are bounded (per address, per address and source, per
+	// source) but never refuse the registration: past a bound the
+	// account is created without the mail, and the answer is the same,
+	// so strangers registering the owner's address cannot block the
+	// owner's own registration (nor tell from the answer whether anyone
+	// else registered it).
 	e.UserID = u.ID
-	if err := s.sendVerification(r.ctx(), u.ID, e); err != nil {
+	switch err := s.takeQuotas(r, registrationMailQuotas(s, r.caller.IP, addr)); {
+	case errors.Is(err, db.ErrMailLimit):
+		s.cfg.Logger.Info("accounts: registration not mailed: mail limit", "user", u.ID, "email", e.ID)
+	case err != nil:
 		s.logVerificationNotSent(u.ID, e.ID, err)
+	default:
+		if err := s.sendVerification(r.ctx(), u.ID, e); err != nil {
+			s.logVerificationNotSent(u.ID, e.ID, err)
+		}
 	}
 	// A registration with a password logs the user in at once: the answer
 	// is the new session (SPEC §7.1). Without a password the user logs in
