@@ -91,3 +91,61 @@ func TestStrangersDoNotUseUpOwnersMails(t *testing.T) {
 		s.verifyOwn(t, app, owner, addr).expect(t, http.StatusOK)
 	})
 }
+
+// TestCodeLoginAmongRegistrations: an attacker registers the owner's
+// address first; the owner registers it too, works with the
+// registration's session (creates an organization), and logs in by code
+// later. The code step never picks an account by age: it lists both
+// registrations, the owner picks theirs, the address is verified there
+// and the attacker's account loses it (review finding 6).
+func TestCodeLoginAmongRegistrations(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		const addr = "owner@example.org"
+		s := newStack(t, d, nil)
+		app := s.client(s.org("Home", s.user("Admin")))
+		thief := s.register(t, app, "Owner", addr, "the attacker's passphrase")
+		s.clock.Advance(time.Minute)
+		owner := s.register(t, app, "Owner", addr, "the owner's own passphrase")
+		s.withMacaroon(app, owner, "POST", "/organizations", map[string]any{"type": "organizations", "name": "Owner's work"}).expect(t, http.StatusCreated)
+		s.clock.Advance(time.Minute)
+
+		state := s.newState()
+		s.step(app, "email", map[string]any{"email": addr, "state": state}).expect(t, http.StatusOK)
+		code := s.waitCode(t, addr)
+		choice := s.step(app, "code", map[string]any{"state": state, "code": code}).expect(t, http.StatusOK)
+		if choice.Body["t"] != "step" || choice.data()["step"] != "code" {
+			t.Fatalf("the code step chose by itself: %s", choice.Raw)
+		}
+		accs, _ := choice.data()["accounts"].([]any)
+		if len(accs) != 2 || accs[0].(map[string]any)["id"] != owner.UserID || accs[1].(map[string]any)["id"] != thief.UserID {
+			t.Fatalf("accounts listed (newest first): %s", choice.Raw)
+		}
+		for _, a := range accs {
+			if len(a.(map[string]any)) != 3 { // id, name, createdMs: nothing else
+				t.Fatalf("an account lists more than its id, name and creation time: %v", a)
+			}
+		}
+		s.step(app, "code", map[string]any{"state": state, "code": code, "account": "not-a-candidate"}).expect(t, http.StatusConflict, accounts.CodeAccountNotCandidate)
+		s.step(app, "code", map[string]any{"state": s.newState(), "code": code, "account": owner.UserID}).expect(t, http.StatusUnauthorized, accounts.CodeCodeInvalid)
+		got := sessionOf(t, s.step(app, "code", map[string]any{"state": state, "code": code, "account": owner.UserID}))
+		if got.UserID != owner.UserID {
+			t.Fatalf("the code opened %s, want the owner's %s", got.UserID, owner.UserID)
+		}
+		s.step(app, "code", map[string]any{"state": state, "code": code, "account": owner.UserID}).expect(t, http.StatusUnauthorized)
+		if es, err := d.ListEmails(s.ctx, thief.UserID); err != nil || len(es) != 0 {
+			t.Fatalf("the attacker's account still holds %v (%v)", es, err)
+		}
+		if es, err := d.ListEmails(s.ctx, owner.UserID); err != nil || len(es) != 1 || es[0].VerifiedMs == 0 {
+			t.Fatalf("the owner's address: %v (%v)", es, err)
+		}
+		// The owner's work is where it was.
+		if ms, err := d.ListUserMemberships(s.ctx, owner.UserID); err != nil || len(ms) != 1 {
+			t.Fatalf("the owner's memberships: %v (%v)", ms, err)
+		}
+		// The address now opens the owner's account directly.
+		s.clock.Advance(time.Second)
+		if again := sessionOf(t, s.codeLogin(t, app, addr)); again.UserID != owner.UserID {
+			t.Fatalf("the next code login opened %s", again.UserID)
+		}
+	})
+}
