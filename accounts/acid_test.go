@@ -149,3 +149,24 @@ func TestCodeLoginAmongRegistrations(t *testing.T) {
 		}
 	})
 }
+
+// TestRegistrationsPerSource: one source registers a bounded number of
+// accounts, whatever their addresses, so strangers cannot pile up
+// accounts on an address nobody verified; the window passes.
+func TestRegistrationsPerSource(t *testing.T) {
+	const limit = 3
+	s := newStack(t, dbtest.SQLite(t), func(c *accounts.Config) { c.RegistrationsPerSource = limit })
+	app := s.client(s.org("Home", s.user("Ann")))
+	register := func(i int) response {
+		return s.raw(s.newRequest(app, "POST", "/users", map[string]any{"name": "Squatter", "email": fmt.Sprintf("s%d@example.org", i)}))
+	}
+	for i := range limit {
+		register(i).expect(t, http.StatusCreated)
+	}
+	res := register(limit).expect(t, http.StatusTooManyRequests, accounts.CodeTooManyRegistrations)
+	if res.Header.Get("Retry-After") == "" {
+		t.Fatal("no Retry-After")
+	}
+	s.clock.Advance(accounts.DefaultMailWindow + time.Second)
+	register(limit+1).expect(t, http.StatusCreated)
+}

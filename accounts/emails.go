@@ -30,6 +30,10 @@ const (
 	// have a user's requests mail, more than Config allows within its
 	// window (429, with Retry-After).
 	CodeTooManyMails = "TOO-MANY-MAILS"
+	// CodeTooManyRegistrations refuses a registration from a source (an
+	// IPv4 address or an IPv6 /64) that registered too many accounts
+	// within the mail window (429, with Retry-After).
+	CodeTooManyRegistrations = "TOO-MANY-REGISTRATIONS"
 )
 
 // emailOut is an email address as the API shows it; VerifiedMs is null
@@ -133,27 +137,34 @@ func (s *Service) takeMailQuota(r *request, userID, addr string) error {
 	if userID != "" {
 		quotas = append(quotas, db.MailQuota{ID: s.newID(), Subject: "user:" + userID, Limit: s.cfg.MailsPerUser})
 	}
-	now := s.cfg.Now()
-	err := s.takeQuotas(r, quotas)
+	return s.quotaRefusal(r, s.takeQuotas(r, quotas), CodeTooManyMails, "Too many mails to this address or from this account; try again later.")
+}
+
+// quotaRefusal turns a *db.MailLimitError into a 429 of code with
+// Retry-After; other errors are returned as they are.
+func (s *Service) quotaRefusal(r *request, err error, code, detail string) error {
 	var over *db.MailLimitError
 	if errors.As(err, &over) {
-		secs := (over.RetryMs-now.UnixMilli())/1000 + 1
+		secs := (over.RetryMs-s.cfg.Now().UnixMilli())/1000 + 1
 		r.Response().Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
-		return apiError(http.StatusTooManyRequests, CodeTooManyMails, "Too many mails to this address or from this account; try again later.")
+		return apiError(http.StatusTooManyRequests, code, detail)
 	}
 	return err
 }
 
-// Bounds of the verification mails registrations send, per
-// Config.MailWindow, besides Config.MailsPerAddress per address: one
-// source (an IPv4 address or an IPv6 /64) has at most
-// registrationMailsPerSourceAddress of them for one address and
-// registrationMailsPerSource in all, so one stranger cannot use up an
-// address's registration mails alone, nor mail many addresses.
-const (
-	registrationMailsPerSourceAddress = 2
-	registrationMailsPerSource        = 20
-)
+// registrationMailsPerSourceAddress bounds, per Config.MailWindow, the
+// verification mails one source's registrations of one address send, so
+// one stranger cannot use up the address's registration mails
+// (Config.MailsPerAddress) alone. Past the mail bounds the registration
+// is not refused: the account is created without the mail. (How many
+// accounts a source registers at all is Config.RegistrationsPerSource.)
+const registrationMailsPerSourceAddress = 2
+
+// registrationSourceQuota is the counter of the registrations from the
+// IP ip.
+func registrationSourceQuota(s *Service, ip string) []db.MailQuota {
+	return []db.MailQuota{{ID: s.newID(), Subject: "reg-source:" + mailHash(mailSource(ip)), Limit: s.cfg.RegistrationsPerSource}}
+}
 
 // registrationMailQuotas are the counters a registration's verification
 // mail to addr from the IP ip counts against. They are apart from the
@@ -164,7 +175,6 @@ func registrationMailQuotas(s *Service, ip, addr string) []db.MailQuota {
 	return []db.MailQuota{
 		{ID: s.newID(), Subject: "reg-address:" + mailHash(key), Limit: s.cfg.MailsPerAddress},
 		{ID: s.newID(), Subject: "reg-pair:" + mailHash(key+"\x00"+src), Limit: registrationMailsPerSourceAddress},
-		{ID: s.newID(), Subject: "reg-source:" + mailHash(src), Limit: registrationMailsPerSource},
 	}
 }
 

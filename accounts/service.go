@@ -33,14 +33,17 @@ const (
 	DefaultVerificationTTL = 20 * time.Minute
 	// DefaultMailsPerAddress, DefaultMailsPerUser and DefaultMailWindow
 	// bound the verification mails (see Config.MailsPerAddress).
-	DefaultMailsPerAddress  = 5
-	DefaultMailsPerUser     = 10
-	DefaultMailWindow       = time.Hour
-	DefaultLoginCodeTTL     = 10 * time.Minute
-	DefaultSessionTTL       = 24 * time.Hour
-	DefaultRefreshGrace     = 10 * time.Second
-	DefaultMaxTokenLifetime = time.Hour
-	DefaultBodyTimeout      = 30 * time.Second
+	DefaultMailsPerAddress = 5
+	DefaultMailsPerUser    = 10
+	DefaultMailWindow      = time.Hour
+	// DefaultRegistrationsPerSource bounds the registrations from one
+	// source (see Config.RegistrationsPerSource).
+	DefaultRegistrationsPerSource = 100
+	DefaultLoginCodeTTL           = 10 * time.Minute
+	DefaultSessionTTL             = 24 * time.Hour
+	DefaultRefreshGrace           = 10 * time.Second
+	DefaultMaxTokenLifetime       = time.Hour
+	DefaultBodyTimeout            = 30 * time.Second
 	// ClientSecretBytes is the size of a client secret: 256 bits.
 	ClientSecretBytes = 32
 )
@@ -110,6 +113,13 @@ type Config struct {
 	// DefaultMailsPerUser (10), DefaultMailWindow (1 h).
 	MailsPerAddress, MailsPerUser int
 	MailWindow                    time.Duration
+	// RegistrationsPerSource bounds the accounts one source (an IPv4
+	// address or an IPv6 /64) registers within MailWindow, whatever their
+	// addresses: past it registration answers 429 TOO-MANY-REGISTRATIONS
+	// with Retry-After. It bounds how many accounts strangers pile up on
+	// an address nobody verified. Optional. Default
+	// DefaultRegistrationsPerSource (100).
+	RegistrationsPerSource int
 	// Password is the argon2id cost of new password hashes. Optional.
 	// Default password.DefaultParams.
 	Password password.Params
@@ -197,6 +207,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.MailsPerUser <= 0 {
 		cfg.MailsPerUser = DefaultMailsPerUser
+	}
+	if cfg.RegistrationsPerSource <= 0 {
+		cfg.RegistrationsPerSource = DefaultRegistrationsPerSource
 	}
 	if cfg.MailWindow <= 0 {
 		cfg.MailWindow = DefaultMailWindow

@@ -123,6 +123,13 @@ func (s *Service) createUser(r *request) error {
 			return err
 		}
 	}
+	// A source registers a bounded number of accounts (whatever their
+	// addresses): this bounds how many accounts strangers pile up on an
+	// address nobody verified, and never depends on what others did.
+	if err := s.quotaRefusal(r, s.takeQuotas(r, registrationSourceQuota(s, r.caller.IP)), CodeTooManyRegistrations,
+		"Too many registrations from this network; try again later."); err != nil {
+		return err
+	}
 	var hash string
 	if hasPassword {
 		if hash, err = s.hashPassword(r, pw); err != nil {
@@ -145,8 +152,8 @@ func (s *Service) createUser(r *request) error {
 	// The user exists now: a code that cannot be sent is logged, and the
 	// user asks for another (generate-verification) or logs in by code.
 	// Anyone may register an address nobody verified, so registrations'
-	// mails are bounded (per address, per address and source, per
-	// source) but never refuse the registration: past a bound the
+	// mails are bounded (per address, and per address and source) but
+	// never refuse the registration: past a bound the
 	// account is created without the mail, and the answer is the same,
 	// so strangers registering the owner's address cannot block the
 	// owner's own registration (nor tell from the answer whether anyone
