@@ -170,3 +170,18 @@ func TestRegistrationsPerSource(t *testing.T) {
 	s.clock.Advance(accounts.DefaultMailWindow + time.Second)
 	register(limit+1).expect(t, http.StatusCreated)
 }
+
+// TestCodeLoginAccountMustMatch: when one registration holds the address,
+// an "account" naming another is refused and the code is not used up.
+func TestCodeLoginAccountMustMatch(t *testing.T) {
+	s := newStack(t, dbtest.SQLite(t), nil)
+	app := s.client(s.org("Home", s.user("Admin")))
+	only := s.register(t, app, "Only", "only@example.org", "the only passphrase")
+	state := s.newState()
+	s.step(app, "email", map[string]any{"email": "only@example.org", "state": state}).expect(t, http.StatusOK)
+	code := s.waitCode(t, "only@example.org")
+	s.step(app, "code", map[string]any{"state": state, "code": code, "account": "someone-else"}).expect(t, http.StatusConflict, accounts.CodeAccountNotCandidate)
+	if got := sessionOf(t, s.step(app, "code", map[string]any{"state": state, "code": code, "account": only.UserID})); got.UserID != only.UserID {
+		t.Fatalf("opened %s", got.UserID)
+	}
+}

@@ -270,7 +270,8 @@ func (s *Service) sendLoginCode(ctx context.Context, email, state string) {
 // secret: whoever holds the code reads the mailbox). The client sends
 // the same code again with "account", the ID picked: the address is
 // verified on that account (which is reset as on any first proof) and
-// the other accounts lose their hold on it. "account" is read only then.
+// the other accounts lose their hold on it. Otherwise an "account" other
+// than the one the code opens is refused, and the code is not used up.
 func (s *Service) codeStep(r *request, b *body, state string) error {
 	code := b.secret("code", true, 64)
 	account := b.str("account", false, 64)
@@ -281,8 +282,14 @@ func (s *Service) codeStep(r *request, b *body, state string) error {
 	var chosen *db.UnprovenHolder
 	c, err := s.takeCode(r, db.CodeLogin, state, code, func(c db.Code) (bool, error) {
 		hs, err := s.unprovenHolders(r, c)
-		if err != nil || len(hs) < 2 {
+		switch {
+		case err != nil:
 			return false, err
+		case len(hs) < 2 && account != "" && account != c.UserID:
+			// Only one account may open: never another than the one picked.
+			return false, errNotCandidate()
+		case len(hs) < 2:
+			return false, nil
 		}
 		holders = hs
 		if account == "" {
@@ -294,8 +301,7 @@ func (s *Service) codeStep(r *request, b *body, state string) error {
 				return false, nil
 			}
 		}
-		return false, apiError(http.StatusConflict, CodeAccountNotCandidate,
-			"account is not one of the accounts this address may open; send one of those the code step listed.")
+		return false, errNotCandidate()
 	})
 	if err != nil {
 		return err
@@ -319,6 +325,12 @@ func (s *Service) codeStep(r *request, b *body, state string) error {
 // CodeAccountNotCandidate refuses, at the code step, an "account" that is
 // not among the accounts the code's address may open (409).
 const CodeAccountNotCandidate = "ACCOUNT-NOT-CANDIDATE"
+
+// errNotCandidate is the 409 of an "account" the code cannot open.
+func errNotCandidate() error {
+	return apiError(http.StatusConflict, CodeAccountNotCandidate,
+		"account is not one of the accounts this address may open; send one of those the code step listed.")
+}
 
 // unprovenHolders returns the accounts a first proof of the address of
 // the login code c may open, when nobody verified it; nil when it is
