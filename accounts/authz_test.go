@@ -479,7 +479,7 @@ func authzCases() []authzCase {
 
 		authzAllowed(deleteUser, "self", 200, func(f *authzFixture) (as, string, any) {
 			u := f.fresh("Gone")
-			return by(f.app, u), authzUserURL(u), nil
+			return by(f.app, u), authzUserURL(u), map[string]any{"currentPassword": testPassword}
 		}),
 		authzAllowed(deleteUser, "sysadmin", 200, func(f *authzFixture) (as, string, any) { return by(f.app, f.admin), authzUserURL(f.fresh("Gone")), nil }),
 		authzForbidden(deleteUser, "employee (STAFF, not sysadmin)", func(f *authzFixture) (as, string, any) {

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/mail"
+	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +30,10 @@ const (
 	// have a user's requests mail, more than Config allows within its
 	// window (429, with Retry-After).
 	CodeTooManyMails = "TOO-MANY-MAILS"
+	// CodeTooManyRegistrations refuses a registration from a source (an
+	// IPv4 address or an IPv6 /64) that registered too many accounts
+	// within the mail window (429, with Retry-After).
+	CodeTooManyRegistrations = "TOO-MANY-REGISTRATIONS"
 )
 
 // emailOut is an email address as the API shows it; VerifiedMs is null
@@ -122,21 +128,82 @@ func (s *Service) sendVerification(ctx context.Context, userID string, e db.Emai
 // with Retry-After when one is full, and nothing is counted. The
 // address is counted by a hash of its key, so the counters hold no
 // address.
+//
+// Registrations do not count here (see registrationMailQuotas): anyone
+// may register any address nobody verified, and strangers' registrations
+// must not use up the mails the address's owner asks for.
 func (s *Service) takeMailQuota(r *request, userID, addr string) error {
-	sum := sha256.Sum256([]byte(db.EmailKey(addr)))
-	quotas := []db.MailQuota{{ID: s.newID(), Subject: "address:" + hex.EncodeToString(sum[:24]), Limit: s.cfg.MailsPerAddress}}
+	quotas := []db.MailQuota{{ID: s.newID(), Subject: "address:" + mailHash(db.EmailKey(addr)), Limit: s.cfg.MailsPerAddress}}
 	if userID != "" {
 		quotas = append(quotas, db.MailQuota{ID: s.newID(), Subject: "user:" + userID, Limit: s.cfg.MailsPerUser})
 	}
-	now := s.cfg.Now()
-	err := s.cfg.Store.TakeMailQuota(r.ctx(), quotas, now.Add(-s.cfg.MailWindow).UnixMilli(), now.UnixMilli())
+	return s.quotaRefusal(r, s.takeQuotas(r, quotas), CodeTooManyMails, "Too many mails to this address or from this account; try again later.")
+}
+
+// quotaRefusal turns a *db.MailLimitError into a 429 of code with
+// Retry-After; other errors are returned as they are.
+func (s *Service) quotaRefusal(r *request, err error, code, detail string) error {
 	var over *db.MailLimitError
 	if errors.As(err, &over) {
-		secs := (over.RetryMs-now.UnixMilli())/1000 + 1
+		secs := (over.RetryMs-s.cfg.Now().UnixMilli())/1000 + 1
 		r.Response().Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
-		return apiError(http.StatusTooManyRequests, CodeTooManyMails, "Too many mails to this address or from this account; try again later.")
+		return apiError(http.StatusTooManyRequests, code, detail)
 	}
 	return err
+}
+
+// registrationMailsPerSourceAddress bounds, per Config.MailWindow, the
+// verification mails one source's registrations of one address send, so
+// one stranger cannot use up the address's registration mails
+// (Config.MailsPerAddress) alone. Past the mail bounds the registration
+// is not refused: the account is created without the mail. (How many
+// accounts a source registers at all is Config.RegistrationsPerSource.)
+const registrationMailsPerSourceAddress = 2
+
+// registrationSourceQuota is the counter of the registrations from the
+// IP ip.
+func registrationSourceQuota(s *Service, ip string) []db.MailQuota {
+	return []db.MailQuota{{ID: s.newID(), Subject: "reg-source:" + mailHash(mailSource(ip)), Limit: s.cfg.RegistrationsPerSource}}
+}
+
+// registrationMailQuotas are the counters a registration's verification
+// mail to addr from the IP ip counts against. They are apart from the
+// counters of adding an address and generate-verification
+// (takeMailQuota): a registration never uses up those.
+func registrationMailQuotas(s *Service, ip, addr string) []db.MailQuota {
+	key, src := db.EmailKey(addr), mailSource(ip)
+	return []db.MailQuota{
+		{ID: s.newID(), Subject: "reg-address:" + mailHash(key), Limit: s.cfg.MailsPerAddress},
+		{ID: s.newID(), Subject: "reg-pair:" + mailHash(key+"\x00"+src), Limit: registrationMailsPerSourceAddress},
+	}
+}
+
+// takeQuotas counts one mail against each quota of the window ending
+// now, or none when one is full (a *db.MailLimitError).
+func (s *Service) takeQuotas(r *request, quotas []db.MailQuota) error {
+	now := s.cfg.Now()
+	return s.cfg.Store.TakeMailQuota(r.ctx(), quotas, now.Add(-s.cfg.MailWindow).UnixMilli(), now.UnixMilli())
+}
+
+// mailHash is how a mail counter names an address or a source: 24 bytes
+// of its SHA-256, in hex, so the counters hold neither.
+func mailHash(v string) string {
+	sum := sha256.Sum256([]byte(v))
+	return hex.EncodeToString(sum[:24])
+}
+
+// mailSource is the source a mail counter counts: the IP address, or
+// the /64 of an IPv6 address (one subscriber's network, whose addresses
+// cost nothing to change), as the login regulation counts sources.
+func mailSource(ip string) string {
+	addr, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	if addr = addr.Unmap().WithZone(""); addr.Is6() {
+		return netip.PrefixFrom(addr, 64).Masked().String()
+	}
+	return addr.String()
 }
 
 // send sends msg. Its error never holds the recipient's address, which a
@@ -228,16 +295,24 @@ const noticeTimeout = 10 * time.Second
 // whoever changed it with a stolen token is then known to the owner. A
 // notice that cannot be sent is logged (IDs only); the change stands.
 func (s *Service) notifyOwner(ctx context.Context, userID, subject, what, skipID string) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), noticeTimeout)
-	defer cancel()
 	es, err := s.cfg.Store.ListEmails(ctx, userID)
 	if err != nil {
 		s.cfg.Logger.Warn("accounts: account notice not sent", "user", userID, "err", err)
 		return
 	}
+	es = slices.DeleteFunc(es, func(e db.Email) bool { return e.ID == skipID })
+	s.notifyAddresses(ctx, userID, es, subject, what)
+}
+
+// notifyAddresses sends the notice of notifyOwner to the verified
+// addresses among es, the addresses of the user userID as read before
+// the change (a deleted account has none left to read).
+func (s *Service) notifyAddresses(ctx context.Context, userID string, es []db.Email, subject, what string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), noticeTimeout)
+	defer cancel()
 	at := s.cfg.Now().UTC().Format("2006-01-02 15:04 UTC")
 	for _, e := range es {
-		if e.VerifiedMs == 0 || e.ID == skipID || !mailableAddress(e.Email) {
+		if e.VerifiedMs == 0 || !mailableAddress(e.Email) {
 			continue
 		}
 		msg := notify.Message{To: e.Email, Subject: subject,

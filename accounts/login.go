@@ -318,14 +318,56 @@ func (s *Service) sendLoginCode(ctx context.Context, email, state string) {
 }
 
 // codeStep checks an emailed login code for the state.
+//
+// When the code's address is one nobody verified and more than one
+// account holds it as its never-verified registration (someone may have
+// registered the owner's address first), the step never picks one by
+// itself: the code is not used up, and the answer is the code step again
+// with "accounts", each candidate's ID, name and creation time (nothing
+// secret: whoever holds the code reads the mailbox). The client sends
+// the same code again with "account", the ID picked: the address is
+// verified on that account (which is reset as on any first proof) and
+// the other accounts lose their hold on it. Otherwise an "account" other
+// than the one the code opens is refused, and the code is not used up.
 func (s *Service) codeStep(r *request, b *body, state string) error {
 	code := b.secret("code", true, 64)
+	account := b.str("account", false, 64)
 	if err := b.done(); err != nil {
 		return err
 	}
-	c, err := s.takeCode(r, db.CodeLogin, state, code)
+	var holders []db.UnprovenHolder
+	var chosen *db.UnprovenHolder
+	c, err := s.takeCode(r, db.CodeLogin, state, code, func(c db.Code) (bool, error) {
+		hs, err := s.unprovenHolders(r, c)
+		switch {
+		case err != nil:
+			return false, err
+		case len(hs) < 2 && account != "" && account != c.UserID:
+			// Only one account may open: never another than the one picked.
+			return false, errNotCandidate()
+		case len(hs) < 2:
+			return false, nil
+		}
+		holders = hs
+		if account == "" {
+			return true, nil
+		}
+		for i := range hs {
+			if hs[i].User.ID == account {
+				chosen = &hs[i]
+				return false, nil
+			}
+		}
+		return false, errNotCandidate()
+	})
 	if err != nil {
 		return err
+	}
+	if holders != nil && chosen == nil {
+		return chooseAccount(r, state, holders)
+	}
+	if chosen != nil {
+		c.UserID, c.EmailID = chosen.User.ID, chosen.Email.ID
 	}
 	u, err := s.loginUser(r, c.UserID)
 	if err != nil {
@@ -335,6 +377,63 @@ func (s *Service) codeStep(r *request, b *body, state string) error {
 		return err
 	}
 	return s.secondFactor(r, u, state)
+}
+
+// CodeAccountNotCandidate refuses, at the code step, an "account" that is
+// not among the accounts the code's address may open (409).
+const CodeAccountNotCandidate = "ACCOUNT-NOT-CANDIDATE"
+
+// errNotCandidate is the 409 of an "account" the code cannot open.
+func errNotCandidate() error {
+	return apiError(http.StatusConflict, CodeAccountNotCandidate,
+		"account is not one of the accounts this address may open; send one of those the code step listed.")
+}
+
+// unprovenHolders returns the accounts a first proof of the address of
+// the login code c may open, when nobody verified it; nil when it is
+// verified, or gone (proveMailbox answers that).
+func (s *Service) unprovenHolders(r *request, c db.Code) ([]db.UnprovenHolder, error) {
+	if c.EmailID == "" {
+		return nil, nil
+	}
+	e, err := s.cfg.Store.GetEmail(r.ctx(), c.UserID, c.EmailID)
+	switch {
+	case isNotFound(err):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	case e.VerifiedMs != 0:
+		return nil, nil
+	}
+	return s.cfg.Store.ListUnprovenHolders(r.ctx(), e.Email)
+}
+
+// accountChoiceOut is one account the code step lists to choose from.
+type accountChoiceOut struct {
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	CreatedMs int64  `json:"createdMs"`
+}
+
+// choiceOut is the data of the code step's answer that lists accounts.
+type choiceOut struct {
+	Step     string             `json:"step"`
+	State    string             `json:"state"`
+	Accounts []accountChoiceOut `json:"accounts"`
+}
+
+// chooseAccount answers the code step again, listing the accounts the
+// code may open, newest first.
+func chooseAccount(r *request, state string, holders []db.UnprovenHolder) error {
+	out := choiceOut{Step: StepCode, State: state, Accounts: make([]accountChoiceOut, len(holders))}
+	for i, h := range holders {
+		out.Accounts[i] = accountChoiceOut{ID: h.User.ID, Name: h.User.Name, CreatedMs: h.User.CreatedMs}
+	}
+	noStore(r)
+	return r.JSON(http.StatusOK, struct {
+		T    string    `json:"t"`
+		Data choiceOut `json:"data"`
+	}{T: "step", Data: out})
 }
 
 // proveMailbox records what a login code proved: its owner reads the
@@ -378,8 +477,10 @@ func (s *Service) proveMailbox(r *request, u db.User, c db.Code) (db.User, error
 // through checkGuess. A wrong code counts an attempt against the state's
 // pending code (5 at most) and a failure against the IP (and the account
 // when known): 401 CODE-INVALID. A spent or expired code is 401
-// CODE-EXPIRED.
-func (s *Service) takeCode(r *request, kind, state, code string) (db.Code, error) {
+// CODE-EXPIRED. When keep, called with a good code before it is
+// consumed, answers true, the code is left for a later request (it still
+// must be good: not spent nor expired); an error of keep is the answer.
+func (s *Service) takeCode(r *request, kind, state, code string, keep func(db.Code) (bool, error)) (db.Code, error) {
 	var c db.Code
 	ok, err := s.checkGuess(r, kind, []regulation.Subject{ipSubject(r.caller)}, func() (bool, []regulation.Subject, error) {
 		now := s.nowMs()
@@ -395,6 +496,17 @@ func (s *Service) takeCode(r *request, kind, state, code string) (db.Code, error
 				more = append(more, accountSubject(pending.UserID))
 			}
 			return false, more, nil
+		}
+		if keep != nil {
+			if c.ConsumedMs != 0 || c.InvalidatedMs != 0 || c.ExpiresMs <= now {
+				return false, nil, apiError(http.StatusUnauthorized, CodeCodeExpired, "The code has expired or was used; start again.")
+			}
+			switch kept, err := keep(c); {
+			case err != nil:
+				return false, nil, err
+			case kept:
+				return true, nil, nil
+			}
 		}
 		if err := s.cfg.Store.ConsumeCode(r.ctx(), c.ID, now); err != nil {
 			if errors.Is(err, db.ErrCodeSpent) || isNotFound(err) {

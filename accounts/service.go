@@ -33,14 +33,17 @@ const (
 	DefaultVerificationTTL = 20 * time.Minute
 	// DefaultMailsPerAddress, DefaultMailsPerUser and DefaultMailWindow
 	// bound the verification mails (see Config.MailsPerAddress).
-	DefaultMailsPerAddress  = 5
-	DefaultMailsPerUser     = 10
-	DefaultMailWindow       = time.Hour
-	DefaultLoginCodeTTL     = 10 * time.Minute
-	DefaultSessionTTL       = 24 * time.Hour
-	DefaultRefreshGrace     = 10 * time.Second
-	DefaultMaxTokenLifetime = time.Hour
-	DefaultBodyTimeout      = 30 * time.Second
+	DefaultMailsPerAddress = 5
+	DefaultMailsPerUser    = 10
+	DefaultMailWindow      = time.Hour
+	// DefaultRegistrationsPerSource bounds the registrations from one
+	// source (see Config.RegistrationsPerSource).
+	DefaultRegistrationsPerSource = 100
+	DefaultLoginCodeTTL           = 10 * time.Minute
+	DefaultSessionTTL             = 24 * time.Hour
+	DefaultRefreshGrace           = 10 * time.Second
+	DefaultMaxTokenLifetime       = time.Hour
+	DefaultBodyTimeout            = 30 * time.Second
 	// ClientSecretBytes is the size of a client secret: 256 bits.
 	ClientSecretBytes = 32
 )
@@ -102,12 +105,21 @@ type Config struct {
 	VerificationTTL time.Duration
 	// MailsPerAddress bounds the verification mails sent to one address
 	// (whatever its case), and MailsPerUser those one user's requests
-	// cause, within MailWindow (mail bombing): past them registration,
-	// adding an address and generate-verification answer 429 with
-	// Retry-After. Optional. Defaults DefaultMailsPerAddress (5),
+	// cause, within MailWindow (mail bombing): past them adding an
+	// address and generate-verification answer 429 with Retry-After.
+	// Registrations are never refused for it: they have counters of their
+	// own (see registrationMailQuotas) and, past them, create the account
+	// without mailing. Optional. Defaults DefaultMailsPerAddress (5),
 	// DefaultMailsPerUser (10), DefaultMailWindow (1 h).
 	MailsPerAddress, MailsPerUser int
 	MailWindow                    time.Duration
+	// RegistrationsPerSource bounds the accounts one source (an IPv4
+	// address or an IPv6 /64) registers within MailWindow, whatever their
+	// addresses: past it registration answers 429 TOO-MANY-REGISTRATIONS
+	// with Retry-After. It bounds how many accounts strangers pile up on
+	// an address nobody verified. Optional. Default
+	// DefaultRegistrationsPerSource (100).
+	RegistrationsPerSource int
 	// Password is the argon2id cost of new password hashes. Optional.
 	// Default password.DefaultParams.
 	Password password.Params
@@ -200,6 +212,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.MailsPerUser <= 0 {
 		cfg.MailsPerUser = DefaultMailsPerUser
+	}
+	if cfg.RegistrationsPerSource <= 0 {
+		cfg.RegistrationsPerSource = DefaultRegistrationsPerSource
 	}
 	if cfg.MailWindow <= 0 {
 		cfg.MailWindow = DefaultMailWindow

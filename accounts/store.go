@@ -75,6 +75,7 @@ type EmailStore interface {
 	DeleteEmail(ctx context.Context, userID, emailID string) error
 	MarkEmailVerified(ctx context.Context, emailID string, verifiedMs int64) error
 	GetUserByUnprovenEmail(ctx context.Context, normalizedEmail string) (db.User, db.Email, error)
+	ListUnprovenHolders(ctx context.Context, normalizedEmail string) ([]db.UnprovenHolder, error)
 	ProveEmailByLogin(ctx context.Context, emailID string, nowMs, revocationExpiresMs int64) (reset bool, err error)
 	TakeMailQuota(ctx context.Context, quotas []db.MailQuota, windowStartMs, nowMs int64) error
 	CreateCode(ctx context.Context, c db.Code) error

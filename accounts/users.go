@@ -114,9 +114,11 @@ func (s *Service) createUser(r *request) error {
 			return err
 		}
 	}
-	// A registration mails its address: anyone may register any address
-	// not verified yet, so the address's mail counter bounds it.
-	if err := s.takeMailQuota(r, "", addr); err != nil {
+	// A source registers a bounded number of accounts (whatever their
+	// addresses): this bounds how many accounts strangers pile up on an
+	// address nobody verified, and never depends on what others did.
+	if err := s.quotaRefusal(r, s.takeQuotas(r, registrationSourceQuota(s, r.caller.IP)), CodeTooManyRegistrations,
+		"Too many registrations from this network; try again later."); err != nil {
 		return err
 	}
 	var hash string
@@ -139,10 +141,24 @@ func (s *Service) createUser(r *request) error {
 		return err
 	}
 	// The user exists now: a code that cannot be sent is logged, and the
-	// user asks for another (generate-verification).
+	// user asks for another (generate-verification) or logs in by code.
+	// Anyone may register an address nobody verified, so registrations'
+	// mails are bounded (per address, and per address and source) but
+	// never refuse the registration: past a bound the
+	// account is created without the mail, and the answer is the same,
+	// so strangers registering the owner's address cannot block the
+	// owner's own registration (nor tell from the answer whether anyone
+	// else registered it).
 	e.UserID = u.ID
-	if err := s.sendVerification(r.ctx(), u.ID, e); err != nil {
+	switch err := s.takeQuotas(r, registrationMailQuotas(s, r.caller.IP, addr)); {
+	case errors.Is(err, db.ErrMailLimit):
+		s.cfg.Logger.Info("accounts: registration not mailed: mail limit", "user", u.ID, "email", e.ID)
+	case err != nil:
 		s.logVerificationNotSent(u.ID, e.ID, err)
+	default:
+		if err := s.sendVerification(r.ctx(), u.ID, e); err != nil {
+			s.logVerificationNotSent(u.ID, e.ID, err)
+		}
 	}
 	// A registration with a password logs the user in at once: the answer
 	// is the new session (SPEC §7.1). Without a password the user logs in
@@ -207,12 +223,38 @@ func (s *Service) updateUser(r *request) error {
 // deleteUser soft-deletes the user; in the same transaction its
 // addresses are freed and its sessions revoked (SPEC §6.4). The gateways
 // are told at once (Config.Revoked) besides reading the feed.
+//
+// A user deleting their own account proves who they are again, as for
+// every change to what protects it (see checkProof): a stolen token
+// alone must not end the account. A sysadmin deleting another user sends
+// no proof and no body is read, as before. The user's verified
+// addresses are told once the account is gone (they are read before:
+// deleting frees them).
 func (s *Service) deleteUser(r *request) error {
-	id, now, expires := r.target.user.ID, s.nowMs(), s.revocationExpiresMs()
+	u := *r.target.user
+	if r.caller.self(u.ID) {
+		b, err := readBody(r)
+		if err != nil {
+			return err
+		}
+		proof := readProof(b, true, "")
+		if err := b.done(); err != nil {
+			return err
+		}
+		if err := s.checkProof(r, &u, proof); err != nil {
+			return err
+		}
+	}
+	es, err := s.cfg.Store.ListEmails(r.ctx(), u.ID)
+	if err != nil {
+		return err
+	}
+	id, now, expires := u.ID, s.nowMs(), s.revocationExpiresMs()
 	if err := s.cfg.Store.DeleteUser(r.ctx(), id, now, expires); err != nil {
 		return err
 	}
 	s.cfg.Revoked(r.ctx(), db.Revocation{Kind: db.RevokeUser, Subject: id, NotBeforeMs: now, ExpiresMs: expires, CreatedMs: now})
+	s.notifyAddresses(r.ctx(), id, es, "Your account was deleted", "Your account was deleted.")
 	return null(r)
 }
 

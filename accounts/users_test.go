@@ -339,7 +339,8 @@ func TestUserDelete(t *testing.T) {
 				if tt.givenCurrent {
 					path = "/users/current"
 				}
-				s.do(tt.givenCaller(target, other), "DELETE", path, nil).expect(t, tt.expectStatus)
+				// The user deleting themselves proves who they are again.
+				s.do(tt.givenCaller(target, other), "DELETE", path, map[string]any{"currentPassword": testPassword}).expect(t, tt.expectStatus)
 				_, err := d.GetUser(s.ctx, target.ID)
 				if tt.expectDeleted {
 					if !errors.Is(err, db.ErrNotFound) {

@@ -285,6 +285,65 @@ func (s *DB) GetUserByUnprovenEmail(ctx context.Context, normalizedEmail string)
 }
 
 // getUser reads one user, with its roles, by ID or by email address.
+// UnprovenHolder is an account a first proof of an address's mailbox
+// may open, with its row of the address.
+type UnprovenHolder struct {
+	User  User
+	Email Email
+}
+
+// MaxUnprovenHolders bounds the accounts ListUnprovenHolders returns.
+const MaxUnprovenHolders = 50
+
+// ListUnprovenHolders returns, for an address nobody verified, every
+// account GetUserByUnprovenEmail chooses from (live, holding it
+// unverified, with no verified address at all), newest first, at most
+// MaxUnprovenHolders of them. It is empty when a user holds the address
+// verified.
+func (s *DB) ListUnprovenHolders(ctx context.Context, normalizedEmail string) ([]UnprovenHolder, error) {
+	key := EmailKey(normalizedEmail)
+	rows, err := s.sql.QueryContext(ctx,
+		"SELECT u.id, e.id FROM emails e JOIN users u ON u.id = e.user_id "+
+			"WHERE e.email_key = ? AND e.verified_ms IS NULL AND u.deleted_ms IS NULL "+
+			"AND NOT EXISTS (SELECT 1 FROM emails v WHERE v.verified_key = ?) "+
+			"AND NOT EXISTS (SELECT 1 FROM emails o WHERE o.user_id = u.id AND o.verified_ms IS NOT NULL) "+
+			"ORDER BY u.created_ms DESC, u.id DESC LIMIT ?", key, key, MaxUnprovenHolders)
+	if err != nil {
+		return nil, classify(err)
+	}
+	var ids [][2]string
+	for rows.Next() {
+		var id [2]string
+		if err := rows.Scan(&id[0], &id[1]); err != nil {
+			rows.Close()
+			return nil, classify(err)
+		}
+		ids = append(ids, id)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return nil, classify(err)
+	}
+	out := make([]UnprovenHolder, 0, len(ids))
+	for _, id := range ids {
+		u, err := s.GetUser(ctx, id[0])
+		if err != nil {
+			if errors.Is(err, ErrNotFound) {
+				continue // deleted meanwhile
+			}
+			return nil, err
+		}
+		e, err := s.GetEmail(ctx, id[0], id[1])
+		if err != nil {
+			if errors.Is(err, ErrNotFound) {
+				continue
+			}
+			return nil, err
+		}
+		out = append(out, UnprovenHolder{User: u, Email: e})
+	}
+	return out, nil
+}
+
 func (s *DB) getUser(ctx context.Context, byEmail bool, key string) (User, Email, error) {
 	query := "SELECT " + userCols + ", r.role FROM users u LEFT JOIN user_roles r ON r.user_id = u.id WHERE u.id = ? ORDER BY r.role"
 	if byEmail {

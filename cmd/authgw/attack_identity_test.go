@@ -368,3 +368,127 @@ func (s *attackSuite) concurrentTOTPDeleteGuesses(t *testing.T) {
 		s.call(t, attackFromGuesses, "DELETE", path, s.auth(victim, "DELETE"), identityJSON(t, map[string]string{"password": attackPassword})),
 		http.StatusTooManyRequests, "TOO-MANY-FAILURES")
 }
+
+// Source addresses of the review's identity cases (findings 3, 5, 6).
+const (
+	attackFromAcDelete   = "127.0.0.71"
+	attackFromAcStranger = "127.0.0.72"
+	attackFromAcOwner    = "127.0.0.73"
+)
+
+// TestAttackIdentityReview runs the attacker review's identity findings
+// against a running authgw serve: a stolen token deleting the account,
+// strangers' registrations using up the owner's mails, and a code login
+// landing in the attacker's earlier registration.
+func TestAttackIdentityReview(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts authgw serve")
+	}
+	s := newAttackSuite(t)
+	t.Run("stolen token: deleting the account needs a proof", s.stolenTokenDelete)
+	t.Run("strangers' registrations do not use up the owner's mails", s.strangersRegistrations)
+	t.Run("pre-registration: the owner picks the account at the code step", s.codeLoginChoice)
+}
+
+// stolenTokenDelete: with the token alone, or a guessed password, the
+// thief cannot delete the account; the owner with the password can, and
+// the verified address is told.
+func (s *attackSuite) stolenTokenDelete(t *testing.T) {
+	const addr = "dora.identity@example.com"
+	victim := s.register(t, attackFromAcDelete, "Dora", addr)
+	path := "/accounts/v1/users/current"
+	attackExpectRefusal(t, "deleting with the token alone", s.call(t, attackFromAcDelete, "DELETE", path, s.auth(victim, "DELETE"), `{"data":{}}`), http.StatusBadRequest, "USER_DATA_INVALID")
+	attackExpectRefusal(t, "deleting with the token and no body", s.call(t, attackFromAcDelete, "DELETE", path, s.auth(victim, "DELETE"), ""), http.StatusUnsupportedMediaType, "UNSUPPORTED-MEDIA-TYPE")
+	attackExpectRefusal(t, "deleting with a guessed password",
+		s.call(t, attackFromAcDelete, "DELETE", path, s.auth(victim, "DELETE"), identityJSON(t, map[string]string{"currentPassword": "Winter2024!"})), http.StatusForbidden, "INCORRECT-PASSWORD")
+	if r := s.login(t, attackFromAcDelete, addr, attackPassword, newState(t)); r.status != http.StatusOK {
+		t.Fatalf("the owner's login after the attempts = %d %s", r.status, r.body)
+	}
+	if r := s.call(t, attackFromAcDelete, "DELETE", path, s.auth(victim, "DELETE"), identityJSON(t, map[string]string{"currentPassword": attackPassword})); r.status != http.StatusOK {
+		t.Fatalf("deleting with the password = %d %s", r.status, r.body)
+	}
+	noticed := false
+	for _, m := range s.mails(t, addr) {
+		noticed = noticed || m.subject == "Your account was deleted"
+	}
+	if !noticed {
+		t.Error("the verified address was not told of the deletion")
+	}
+}
+
+// strangersRegistrations: the review's repro: a stranger registers the
+// newcomer's address over and over; the owner's own registration and the
+// verification code the owner asks for still go through.
+func (s *attackSuite) strangersRegistrations(t *testing.T) {
+	const addr = "newcomer.identity@example.org"
+	for i := range 7 {
+		if r := s.registerWith(t, attackFromAcStranger, fmt.Sprintf("Stranger %d", i), addr, ""); r.status != http.StatusCreated {
+			t.Fatalf("stranger's registration %d = %d %s, want 201 (never refused over the mail limits)", i, r.status, r.body)
+		}
+	}
+	if n := len(s.mails(t, addr)); n > 2 {
+		t.Errorf("%d mails from one source's registrations of one address, want at most 2", n)
+	}
+	owner := attackSessionFrom(t, s.registerWith(t, attackFromAcOwner, "Newcomer", addr, "the newcomer's passphrase"), http.StatusCreated)
+	seen := len(s.mails(t, addr))
+	r := s.call(t, attackFromAcOwner, "POST", "/accounts/v1/users/"+owner.UserID+"/emails/"+s.emailID(t, attackFromAcOwner, owner, addr)+"/generate-verification", s.auth(owner, "POST"), "")
+	if r.status != http.StatusOK {
+		t.Fatalf("the owner's generate-verification = %d %s, want 200", r.status, r.body)
+	}
+	code := s.waitMail(t, addr, seen)
+	if r := s.call(t, attackFromAcOwner, "POST", "/accounts/v1/users/"+owner.UserID+"/emails/"+s.emailID(t, attackFromAcOwner, owner, addr)+"/verify",
+		s.auth(owner, "POST"), identityJSON(t, map[string]string{"code": code})); r.status != http.StatusOK {
+		t.Fatalf("the owner's verification = %d %s", r.status, r.body)
+	}
+}
+
+// codeLoginChoice: the review's scenario: the attacker registers the
+// owner's address first; the owner registers later, creates an
+// organization with the registration's session, and logs in by code. The
+// code step lists both registrations instead of opening the attacker's;
+// the owner picks theirs, and the attacker's account loses the address.
+func (s *attackSuite) codeLoginChoice(t *testing.T) {
+	const addr = "pia.identity@example.com"
+	thief := attackSessionFrom(t, s.registerWith(t, attackFromAcStranger, "Pia", addr, "the attacker's passphrase"), http.StatusCreated)
+	time.Sleep(5 * time.Millisecond) // a later creation time
+	owner := attackSessionFrom(t, s.registerWith(t, attackFromAcOwner, "Pia", addr, "pia's own passphrase"), http.StatusCreated)
+	if r := s.call(t, attackFromAcOwner, "POST", "/accounts/v1/organizations", s.auth(owner, "POST"),
+		identityJSON(t, map[string]string{"type": "organizations", "name": "Pia's work"})); r.status != http.StatusCreated {
+		t.Fatalf("the owner's organization = %d %s", r.status, r.body)
+	}
+	state := newState(t)
+	seen := len(s.mails(t, addr))
+	if r := s.call(t, attackFromAcOwner, "POST", "/accounts/v1/sessions/login/email", s.system, identityJSON(t, map[string]string{"email": addr, "state": state})); r.status != http.StatusOK {
+		t.Fatalf("email step = %d %s", r.status, r.body)
+	}
+	code := s.waitMail(t, addr, seen)
+	r := s.call(t, attackFromAcOwner, "POST", "/accounts/v1/sessions/login/code", s.system, identityJSON(t, map[string]string{"code": code, "state": state}))
+	var choice struct {
+		T    string `json:"t"`
+		Data struct {
+			Step     string `json:"step"`
+			Accounts []struct {
+				ID string `json:"id"`
+			} `json:"accounts"`
+		} `json:"data"`
+	}
+	if r.status != http.StatusOK || json.Unmarshal(r.body, &choice) != nil || choice.T != "step" || len(choice.Data.Accounts) != 2 {
+		t.Fatalf("the code step = %d %s, want the step listing both registrations", r.status, r.body)
+	}
+	if choice.Data.Accounts[0].ID != owner.UserID || choice.Data.Accounts[1].ID != thief.UserID {
+		t.Fatalf("accounts listed %s, want the owner's then the attacker's", r.body)
+	}
+	got := attackSessionFrom(t, s.call(t, attackFromAcOwner, "POST", "/accounts/v1/sessions/login/code", s.system,
+		identityJSON(t, map[string]string{"code": code, "state": state, "account": owner.UserID})), http.StatusOK)
+	if got.UserID != owner.UserID {
+		t.Fatalf("the code opened %s, want the owner's %s", got.UserID, owner.UserID)
+	}
+	if r := s.call(t, attackFromAcOwner, "GET", "/accounts/v1/users/current/memberships", s.auth(got, "GET"), ""); r.status != http.StatusOK || !strings.Contains(string(r.body), "organization") {
+		t.Errorf("the owner's memberships = %d %s", r.status, r.body)
+	}
+	// The attacker's registration lost the address: the next code login
+	// opens the owner's account at once.
+	if again := attackSessionFrom(t, s.codeLogin(t, attackFromAcOwner, addr), http.StatusOK); again.UserID != owner.UserID {
+		t.Errorf("the next code login opened %s", again.UserID)
+	}
+}
