@@ -119,8 +119,16 @@ func (s *Service) answerSession(r *request, u db.User, sess db.Session, refresh 
 // without tokens. A policy too large to mint is a configuration error:
 // logged, and 503 for the caller.
 func (s *Service) mintFor(u db.User, sess db.Session, in db.MintInputs) (mint.Tokens, error) {
+	// A token never outlives its session (ASVS 7.3.2): its time-before is
+	// the policies' expiry or the session's end, whichever is first. A
+	// session with less than a second left (the shortest lifetime a token
+	// can have) has ended.
+	left := time.UnixMilli(sess.ExpiresMs).Sub(s.cfg.Now())
+	if left < time.Second {
+		return mint.Tokens{}, apiError(http.StatusUnauthorized, CodeSessionExpired, "The session has ended; log in again.")
+	}
 	subject := mint.Subject{UserID: u.ID, SessionID: sess.ID, ClientID: sess.ClientID, Roles: in.Roles,
-		IssuedAt: time.UnixMilli(in.IssuedMs)}
+		IssuedAt: time.UnixMilli(in.IssuedMs), TTL: left}
 	for _, m := range in.Memberships {
 		if m.Pending {
 			continue // an invitation grants nothing until accepted

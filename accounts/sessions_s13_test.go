@@ -1,0 +1,69 @@
+package accounts_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/authgw/authgw/accounts"
+	"github.com/authgw/authgw/db"
+	"github.com/authgw/authgw/db/dbtest"
+)
+
+// Session lifetimes and bindings (issue 13): absolute end, inactivity,
+// a new login ending the browser's old session, the client's secret at
+// refresh, fresh proof to end other sessions.
+
+// refreshAs refreshes the session's refresh token through the client.
+func (s *stack) refreshAs(c appClient, refresh string) response {
+	s.t.Helper()
+	return s.raw(s.newRequest(c, "POST", "/sessions/refresh", map[string]any{"t": "refresh-tokens", "token": refresh}))
+}
+
+// macaroonsExpireAt reads the tokens' time-before of a session answer.
+func macaroonsExpireAt(t testing.TB, r response) int64 {
+	t.Helper()
+	var out struct {
+		Data struct {
+			MacaroonsExpireAt int64 `json:"macaroonsExpireAt"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(r.Raw, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out.Data.MacaroonsExpireAt
+}
+
+// TestRefreshTokensEndWithSession: tokens minted at a refresh near the
+// session's absolute end expire with the session, not a policy lifetime
+// later (ASVS 7.3.2).
+func TestRefreshTokensEndWithSession(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newStack(t, d, nil)
+		ann := s.user("Ann")
+		app := s.client(s.org("Home", ann))
+		sess := sessionOf(t, s.passwordLogin(app, "ann@example.com", testPassword))
+		// Keep the session in use up to 59 s before its end.
+		end := time.UnixMilli(sess.ExpiresAt)
+		for s.clock.Now().Add(time.Hour).Before(end.Add(-59 * time.Second)) {
+			s.clock.Advance(time.Hour)
+			sess = sessionOf(t, s.refreshAs(app, sess.Refresh))
+		}
+		s.clock.Advance(end.Add(-59 * time.Second).Sub(s.clock.Now()))
+		res := s.refreshAs(app, sess.Refresh)
+		last := sessionOf(t, res)
+		got := macaroonsExpireAt(t, res)
+		if got == 0 || got > last.ExpiresAt || last.ExpiresAt != sess.ExpiresAt {
+			t.Fatalf("tokens expire at %d, the session at %d (was %d): tokens outlive the session", got, last.ExpiresAt, sess.ExpiresAt)
+		}
+		for _, c := range (&http.Response{Header: res.Header}).Cookies() {
+			if c.Value != "" && c.Expires.After(end) {
+				t.Fatalf("cookie %s expires at %v, after the session's end %v", c.Name, c.Expires, end)
+			}
+		}
+		// Under a second left: the session has ended.
+		s.clock.Advance(58*time.Second + 500*time.Millisecond)
+		s.refreshAs(app, last.Refresh).expect(t, http.StatusUnauthorized, accounts.CodeSessionExpired)
+	})
+}
