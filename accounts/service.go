@@ -46,6 +46,12 @@ const (
 	DefaultBodyTimeout            = 30 * time.Second
 	// ClientSecretBytes is the size of a client secret: 256 bits.
 	ClientSecretBytes = 32
+
+	// DefaultSessionIdleTimeout ends a session whose refresh token sat
+	// unused that long (see Config.SessionIdleTimeout): twice the default
+	// token lifetime, so a client that refreshes only when its tokens
+	// expire never meets it while in use.
+	DefaultSessionIdleTimeout = 2 * time.Hour
 )
 
 // Config configures a Service.
@@ -77,6 +83,16 @@ type Config struct {
 	// SessionTTL is a session's absolute lifetime. Optional. Default
 	// DefaultSessionTTL (24 h).
 	SessionTTL time.Duration
+	// SessionIdleTimeout ends a session whose refresh token has not been
+	// used for that long (the inactivity timeout): its next refresh is
+	// 401 SESSION-EXPIRED and ends it. Inactivity is counted from the
+	// login or the last refresh, the only requests the service sees, and
+	// a client refreshes when its tokens expire, so it must be longer
+	// than the tokens' lifetime. Optional. Default: the longer of
+	// DefaultSessionIdleTimeout (2 h) and twice MaxTokenLifetime. New
+	// refuses a value shorter than MaxTokenLifetime, which would end
+	// sessions in use.
+	SessionIdleTimeout time.Duration
 	// LoginCodeTTL is the lifetime of a login or TOTP-flow code.
 	// Optional. Default DefaultLoginCodeTTL (10 min).
 	LoginCodeTTL time.Duration
@@ -168,7 +184,7 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Store == nil || cfg.Notifier == nil || cfg.Minter == nil || cfg.Policies == nil {
 		return nil, errors.New("accounts: Config.Store, Notifier, Minter and Policies are required")
 	}
-	if cfg.MaxTokenLifetime < 0 || cfg.VerificationTTL < 0 || cfg.SessionTTL < 0 || cfg.LoginCodeTTL < 0 {
+	if cfg.MaxTokenLifetime < 0 || cfg.VerificationTTL < 0 || cfg.SessionTTL < 0 || cfg.LoginCodeTTL < 0 || cfg.SessionIdleTimeout < 0 {
 		return nil, errors.New("accounts: durations may not be negative")
 	}
 	if cfg.MaxConcurrentHashes < 0 {
@@ -200,6 +216,12 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.MaxTokenLifetime == 0 {
 		cfg.MaxTokenLifetime = DefaultMaxTokenLifetime
+	}
+	switch {
+	case cfg.SessionIdleTimeout == 0:
+		cfg.SessionIdleTimeout = max(DefaultSessionIdleTimeout, 2*cfg.MaxTokenLifetime)
+	case cfg.SessionIdleTimeout < cfg.MaxTokenLifetime:
+		return nil, fmt.Errorf("accounts: SessionIdleTimeout %v is shorter than the tokens' lifetime %v: sessions in use would end", cfg.SessionIdleTimeout, cfg.MaxTokenLifetime)
 	}
 	switch {
 	case cfg.MaxMemberships < 0:

@@ -7,8 +7,10 @@ import (
 	"time"
 
 	"github.com/authgw/authgw/accounts"
+	"github.com/authgw/authgw/accounts/notify"
 	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/db/dbtest"
+	"github.com/authgw/authgw/policy"
 )
 
 // Session lifetimes and bindings (issue 13): absolute end, inactivity,
@@ -66,4 +68,58 @@ func TestRefreshTokensEndWithSession(t *testing.T) {
 		s.clock.Advance(58*time.Second + 500*time.Millisecond)
 		s.refreshAs(app, last.Refresh).expect(t, http.StatusUnauthorized, accounts.CodeSessionExpired)
 	})
+}
+
+// TestSessionIdleTimeout: a refresh token left unused past the
+// inactivity timeout ends its session (ASVS 7.3.1); one used within it
+// keeps the session going.
+func TestSessionIdleTimeout(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newStack(t, d, func(c *accounts.Config) { c.SessionIdleTimeout = 2 * time.Hour })
+		ann := s.user("Ann")
+		app := s.client(s.org("Home", ann))
+		sess := sessionOf(t, s.passwordLogin(app, "ann@example.com", testPassword))
+		// Used every 1 h 59 min: the session lives.
+		for range 3 {
+			s.clock.Advance(2*time.Hour - time.Minute)
+			sess = sessionOf(t, s.refreshAs(app, sess.Refresh))
+		}
+		s.clock.Advance(2 * time.Hour)
+		res := s.refreshAs(app, sess.Refresh).expect(t, http.StatusUnauthorized, accounts.CodeSessionExpired)
+		if len(res.Header.Values("Set-Cookie")) == 0 {
+			t.Fatal("the idle session's cookies were not cleared")
+		}
+		got, err := s.d.GetSession(s.ctx, sess.SessionID)
+		if err != nil || got.InvalidatedMs == 0 || got.InvalidatedReason != "idle" {
+			t.Fatalf("session = %+v, %v; want invalidated for idle", got, err)
+		}
+		// Ended, not just refused: the clock going back changes nothing.
+		s.clock.Advance(-time.Hour)
+		s.refreshAs(app, sess.Refresh).expect(t, http.StatusUnauthorized)
+	})
+}
+
+// TestSessionIdleTimeoutConfig: the default, and a timeout shorter than
+// the tokens' lifetime (it would end sessions in use) refused.
+func TestSessionIdleTimeoutConfig(t *testing.T) {
+	s := newStack(t, dbtest.SQLite(t), nil)
+	ann := s.user("Ann")
+	app := s.client(s.org("Home", ann))
+	sess := sessionOf(t, s.passwordLogin(app, "ann@example.com", testPassword))
+	s.clock.Advance(accounts.DefaultSessionIdleTimeout)
+	s.refreshAs(app, sess.Refresh).expect(t, http.StatusUnauthorized, accounts.CodeSessionExpired)
+
+	notifier, err := notify.NewFile(notify.FileConfig{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := policy.NewSet(s.policy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = accounts.New(accounts.Config{Store: s.d, Notifier: notifier, Minter: s.minter,
+		Policies: func() *policy.Set { return set }, MaxTokenLifetime: time.Hour, SessionIdleTimeout: 30 * time.Minute})
+	if err == nil {
+		t.Fatal("an idle timeout shorter than the tokens' lifetime was accepted")
+	}
 }

@@ -199,6 +199,15 @@ func (s *Service) refresh(r *request) error {
 		// A refresh token works only through the client that logged in.
 		return apiError(http.StatusUnauthorized, CodeSessionInvalidated, "The refresh token is not valid.")
 	}
+	if sess.Live(now) && now-sess.RefreshedMs >= s.cfg.SessionIdleTimeout.Milliseconds() {
+		// The inactivity timeout (ASVS 7.3.1): the refresh token sat
+		// unused too long. The session ends as at a logout.
+		if err := s.revokeSession(r, sess.ID, "idle"); err != nil {
+			return err
+		}
+		s.clearCookies(r)
+		return apiError(http.StatusUnauthorized, CodeSessionExpired, "The session was idle too long; log in again.")
+	}
 	next, nextHash, err := s.newRefreshToken()
 	if err != nil {
 		return err

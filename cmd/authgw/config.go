@@ -34,6 +34,7 @@ const envConfig = "AUTHGW_CONFIG"
 // configKeys are the settings a config file may hold: the settings of
 // authgw serve (SPEC §9). Commands resolve the ones they use.
 var configKeys = []string{
+	sessionIdleSetting,
 	"listen", "admin-listen", "database", "data-dir", "server-id", "keys", "policies",
 	"redis", "trusted-proxies", "allowed-origins", "cookie-secure", "smtp", "totp-key", "info-key", "demo-listen",
 	"forward-auth-callers", "forward-auth-dialect",

@@ -47,6 +47,7 @@ const serveUsage = `Usage: authgw serve [--listen ADDR] [--admin-listen ADDR] [-
                     [--cookie-secure BOOL] [--smtp URL] [--totp-key FILE]
                     [--breached-passwords DIR]
                     [--info-key FILE] [--demo-listen ADDR|off]
+                    [--session-idle-timeout DURATION]
                     [--replace-shared-material BOOL] [--config FILE]
 
 Runs the gateway and the accounts service. Every request to
@@ -104,6 +105,11 @@ Settings (flag, else AUTHGW_<NAME>, else the config file, else the default):
                            also X-Forwarded-Host, -Proto and -For (default nginx)
   --allowed-origins LIST   comma-separated origins for CORS and cookie CSRF checks
   --cookie-secure BOOL     Secure, __Host- token cookies (default true)
+  --session-idle-timeout DURATION
+                           a session whose refresh token sat unused this long
+                           ends (Go duration: 2h, 90m); at least the longest
+                           policy "expires" (default: 2h, or twice the longest
+                           "expires" when that is longer)
   --breached-passwords DIR a directory of breached-password range files (one file
                            per 5-hex-digit SHA-1 prefix, lines SUFFIX:COUNT, as the
                            Pwned Passwords downloader writes them): new passwords
@@ -177,6 +183,7 @@ func (s *serveCommand) flagSet() *flag.FlagSet {
 		"forward-auth-callers", "forward-auth-dialect"} {
 		s.define(fs, name, name)
 	}
+	s.define(fs, sessionIdleSetting, "inactivity timeout of a session (optional)")
 	s.define(fs, "replace-shared-material", "replace-shared-material")
 	s.define(fs, breachedSetting, "directory of breached-password range files (optional)")
 	s.defineConfig(fs)
@@ -203,6 +210,8 @@ type serveConfig struct {
 	totpKey  []byte
 	// demoListen is the demo backend's address, "" when it is off.
 	demoListen string
+	// sessionIdle is --session-idle-timeout, 0 for the default.
+	sessionIdle time.Duration
 	// replaceShared records this instance's key material as the one the
 	// instances on the database share (material.go).
 	replaceShared bool
@@ -539,6 +548,9 @@ func newAccounts(c *cli, cfg serveConfig, store *db.DB, redisClient *redis.Clien
 	}
 	policies := cfg.policies
 	return accounts.New(accounts.Config{
+		// 0 without --session-idle-timeout: the accounts default.
+		SessionIdleTimeout: cfg.sessionIdle,
+
 		Store:            store,
 		Notifier:         cfg.notifier,
 		Minter:           minter,
@@ -663,6 +675,9 @@ func (s *serveCommand) resolve(c *cli, logger *slog.Logger) (serveConfig, error)
 	}
 	// NewSMTP only parses: it neither connects nor puts the URL's
 	// password in its errors.
+	if cfg.sessionIdle, err = resolveSetting(c, &s.settings, sessionIdleSetting, time.Duration(0), parseIdleTimeout); err != nil {
+		return cfg, err
+	}
 	smtpNotifier, err := resolveSetting(c, &s.settings, "smtp", nil, func(v string) (*notify.SMTP, error) {
 		return notify.NewSMTP(notify.SMTPConfig{URL: v, Now: c.now, Rand: c.random})
 	})
@@ -1039,4 +1054,17 @@ func parseOrigins(v string) ([]string, error) {
 		}
 	}
 	return items, nil
+}
+
+// sessionIdleSetting is the inactivity timeout of sessions.
+const sessionIdleSetting = "session-idle-timeout"
+
+// parseIdleTimeout reads --session-idle-timeout: a positive Go duration
+// ("0" is the default).
+func parseIdleTimeout(v string) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%q is not a duration such as 2h or 90m", v)
+	}
+	return d, nil
 }
