@@ -545,7 +545,7 @@ func (s *Service) loginUser(r *request, id string) (db.User, error) {
 // session.
 func (s *Service) secondFactor(r *request, u db.User, state string) error {
 	if !u.TOTPEnabled {
-		return s.startSession(r, u, http.StatusOK)
+		return s.startLoginSession(r, u)
 	}
 	if s.cfg.TOTP == nil {
 		return apiError(http.StatusServiceUnavailable, CodeUnavailable, "")
@@ -660,7 +660,7 @@ func (s *Service) totpStep(r *request, b *body, state string) error {
 	if err != nil {
 		return err
 	}
-	return s.startSession(r, u, http.StatusOK)
+	return s.startLoginSession(r, u)
 }
 
 // errTOTPInvalid is the answer to a wrong or replayed TOTP code.

@@ -123,3 +123,53 @@ func TestSessionIdleTimeoutConfig(t *testing.T) {
 		t.Fatal("an idle timeout shorter than the tokens' lifetime was accepted")
 	}
 }
+
+// TestLoginEndsBrowsersSession: a login from a browser that holds a
+// session (its refresh cookie, or its token cookies) ends that session:
+// its refresh token and tokens stop working (ASVS 7.2.4). A login
+// without it (a program keeping its refresh tokens) ends nothing.
+func TestLoginEndsBrowsersSession(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newStack(t, d, nil)
+		ann, bob := s.user("Ann"), s.user("Bob")
+		app := s.client(s.org("Home", ann))
+		login := func(email string, cookies ...*http.Cookie) session {
+			t.Helper()
+			req := s.newRequest(app, "POST", "/sessions/login/password", map[string]any{"email": email, "password": testPassword, "state": s.newState()})
+			for _, c := range cookies {
+				req.AddCookie(c)
+			}
+			return sessionOf(t, s.raw(req))
+		}
+		ended := func(old session) {
+			t.Helper()
+			got, err := s.d.GetSession(s.ctx, old.SessionID)
+			if err != nil || got.InvalidatedReason != "new-login" {
+				t.Fatalf("old session = %+v, %v; want ended by the new login", got, err)
+			}
+			s.refreshAs(app, old.Refresh).expect(t, http.StatusUnauthorized)
+			s.pollRevocations()
+			s.withMacaroon(app, old, "GET", "/users/current", nil).expect(t, http.StatusUnauthorized)
+		}
+
+		// The refresh cookie: even when another user logs in.
+		first := login("ann@example.com")
+		second := login("bob@example.com", &http.Cookie{Name: "authgw-refresh", Value: first.Refresh})
+		ended(first)
+		s.withMacaroon(app, second, "GET", "/users/current", nil).expect(t, http.StatusOK)
+
+		// No cookie: the sessions stand side by side.
+		fourth := login("bob@example.com")
+		if got, _ := s.d.GetSession(s.ctx, second.SessionID); got.InvalidatedMs != 0 {
+			t.Fatal("a login without the browser's cookie ended another session")
+		}
+		// A failed login ends nothing.
+		req := s.newRequest(app, "POST", "/sessions/login/password", map[string]any{"email": "bob@example.com", "password": "wrong", "state": s.newState()})
+		req.AddCookie(&http.Cookie{Name: "authgw-refresh", Value: fourth.Refresh})
+		s.raw(req).expect(t, http.StatusUnauthorized)
+		if got, _ := s.d.GetSession(s.ctx, fourth.SessionID); got.InvalidatedMs != 0 {
+			t.Fatal("a failed login ended the browser's session")
+		}
+		_, _ = ann, bob
+	})
+}

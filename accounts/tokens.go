@@ -60,6 +60,12 @@ func refreshHash(token string) string {
 // startSession creates a session for u through the calling client and
 // answers it with the status.
 func (s *Service) startSession(r *request, u db.User, status int) error {
+	return s.startSessionEnding(r, u, status, nil)
+}
+
+// startSessionEnding is startSession that, once the new session exists,
+// ends the sessions held (a login that fails leaves them alone).
+func (s *Service) startSessionEnding(r *request, u db.User, status int, held []string) error {
 	now := s.cfg.Now()
 	token, hash, err := s.newRefreshToken()
 	if err != nil {
@@ -79,7 +85,58 @@ func (s *Service) startSession(r *request, u db.User, status int) error {
 	if err != nil {
 		return err
 	}
+	for _, id := range held {
+		if err := s.revokeSession(r, id, "new-login"); err != nil && !isNotFound(err) {
+			return err
+		}
+	}
 	return s.answerSession(r, u, sess, token, status, in)
+}
+
+// startLoginSession is startSession at the end of a login: the session
+// the browser held before (the one of its refresh cookie) ends once the
+// new one exists, as a logout would end it (ASVS 7.2.4), whoever logged
+// in. The refresh cookie's path covers the login steps, so a browser
+// holding a live session always sends it; its token cookies are not read
+// (the login routes are public: nothing verifies them, and an unverified
+// token's session ID is no proof). A program that keeps its refresh
+// tokens itself keeps its sessions: it may hold several on purpose.
+func (s *Service) startLoginSession(r *request, u db.User) error {
+	held, err := s.heldSessions(r)
+	if err != nil {
+		return err
+	}
+	return s.startSessionEnding(r, u, http.StatusOK, held)
+}
+
+// heldSessions returns the live session the request's refresh cookie
+// names, if any.
+func (s *Service) heldSessions(r *request) ([]string, error) {
+	var ids []string
+	if c, err := r.Cookie(s.refreshCookieName()); err == nil && c.Value != "" && len(c.Value) <= 128 {
+		tok, err := s.cfg.Store.GetRefreshToken(r.ctx(), refreshHash(c.Value))
+		switch {
+		case err == nil:
+			ids = append(ids, tok.SessionID)
+		case !isNotFound(err):
+			return nil, err
+		}
+	}
+	now := s.nowMs()
+	live := ids[:0]
+	for _, id := range ids {
+		sess, err := s.cfg.Store.GetSession(r.ctx(), id)
+		if isNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if sess.Live(now) {
+			live = append(live, id)
+		}
+	}
+	return live, nil
 }
 
 // answerSession mints the tokens of the session from in and answers
