@@ -1,6 +1,7 @@
 package accounts_test
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"testing"
@@ -171,5 +172,35 @@ func TestLoginEndsBrowsersSession(t *testing.T) {
 			t.Fatal("a failed login ended the browser's session")
 		}
 		_, _ = ann, bob
+	})
+}
+
+// TestRefreshNeedsTheLoginsSecret: a session whose login came with the
+// client's secret refreshes only with it; the client ID alone is refused
+// and does not spend the token. A login with the client ID alone (a
+// browser app) refreshes with the ID alone, as before.
+func TestRefreshNeedsTheLoginsSecret(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newStack(t, d, nil)
+		ann := s.user("Ann")
+		app := s.client(s.org("Home", ann))
+		idOnly := func(req *http.Request) *http.Request {
+			req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(app.ID)))
+			return req
+		}
+		refreshIDOnly := func(refresh string) response {
+			return s.raw(idOnly(s.newRequest(app, "POST", "/sessions/refresh", map[string]any{"token": refresh})))
+		}
+
+		withSecret := sessionOf(t, s.passwordLogin(app, "ann@example.com", testPassword))
+		refreshIDOnly(withSecret.Refresh).expect(t, http.StatusUnauthorized, accounts.CodeSessionInvalidated)
+		// The refused attempt spent nothing: the secret still refreshes.
+		next := sessionOf(t, s.refreshAs(app, withSecret.Refresh))
+		refreshIDOnly(next.Refresh).expect(t, http.StatusUnauthorized, accounts.CodeSessionInvalidated)
+
+		s.clock.Advance(time.Second)
+		browser := sessionOf(t, s.raw(idOnly(s.newRequest(app, "POST", "/sessions/login/password",
+			map[string]any{"email": "ann@example.com", "password": testPassword, "state": s.newState()}))))
+		sessionOf(t, refreshIDOnly(browser.Refresh))
 	})
 }

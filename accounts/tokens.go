@@ -76,7 +76,8 @@ func (s *Service) startSessionEnding(r *request, u db.User, status int, held []s
 		ua = ""
 	}
 	sess := db.Session{ID: s.newID(), UserID: u.ID, ClientID: r.caller.ClientID, IP: r.caller.IP, UserAgent: ua,
-		CreatedMs: now.UnixMilli(), ExpiresMs: now.Add(s.cfg.SessionTTL).UnixMilli()}
+		CreatedMs: now.UnixMilli(), ExpiresMs: now.Add(s.cfg.SessionTTL).UnixMilli(),
+		SecretVerified: r.caller.ClientID != "" && r.caller.SecretVerified}
 	in, err := s.cfg.Store.StartSession(r.ctx(), sess, db.RefreshToken{Hash: hash, SessionID: sess.ID,
 		CreatedMs: sess.CreatedMs, ExpiresMs: sess.ExpiresMs})
 	if isNotFound(err) {
@@ -252,8 +253,10 @@ func (s *Service) refresh(r *request) error {
 	if err != nil {
 		return err
 	}
-	if sess.ClientID != r.caller.ClientID {
-		// A refresh token works only through the client that logged in.
+	if sess.ClientID != r.caller.ClientID || (sess.SecretVerified && !r.caller.SecretVerified) {
+		// A refresh token works only through the client that logged in,
+		// with its secret when the login came with it: the client ID
+		// alone (public for a browser app) does not keep such a session.
 		return apiError(http.StatusUnauthorized, CodeSessionInvalidated, "The refresh token is not valid.")
 	}
 	if sess.Live(now) && now-sess.RefreshedMs >= s.cfg.SessionIdleTimeout.Milliseconds() {

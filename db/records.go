@@ -106,6 +106,9 @@ type Session struct {
 	RefreshedMs       int64
 	InvalidatedMs     int64
 	InvalidatedReason string
+	// SecretVerified is whether the login came with the client's
+	// secret: the session then refreshes only with it.
+	SecretVerified bool
 }
 
 // RefreshToken is a stored refresh token: only its SHA-256 hash is kept.

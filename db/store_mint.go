@@ -150,11 +150,7 @@ func (s *DB) StartSession(ctx context.Context, sess Session, first RefreshToken)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx,
-			"INSERT INTO sessions ("+sessionColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-			sess.ID, sess.UserID, nullString(sess.ClientID), sess.IP, sess.UserAgent,
-			sess.CreatedMs, sess.ExpiresMs, sess.RefreshedMs, nullMs(sess.InvalidatedMs), nullString(sess.InvalidatedReason),
-		); err != nil {
+		if err := insertSession(ctx, tx, sess); err != nil {
 			return err
 		}
 		if err := insertToken(ctx, tx, first); err != nil {

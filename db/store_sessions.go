@@ -76,7 +76,7 @@ const (
 )
 
 // sessionColumns is the column list scanSession reads, in its order.
-const sessionColumns = "id, user_id, client_id, ip, user_agent, created_ms, expires_ms, refreshed_ms, invalidated_ms, invalidated_reason"
+const sessionColumns = "id, user_id, client_id, ip, user_agent, created_ms, expires_ms, refreshed_ms, invalidated_ms, invalidated_reason, secret_verified"
 
 // scanSession reads the sessionColumns of one row.
 func scanSession(scan func(dest ...any) error) (Session, error) {
@@ -86,7 +86,7 @@ func scanSession(scan func(dest ...any) error) (Session, error) {
 		invalidMs sql.NullInt64
 		reason    sql.NullString
 	)
-	err := scan(&s.ID, &s.UserID, &clientID, &s.IP, &s.UserAgent, &s.CreatedMs, &s.ExpiresMs, &s.RefreshedMs, &invalidMs, &reason)
+	err := scan(&s.ID, &s.UserID, &clientID, &s.IP, &s.UserAgent, &s.CreatedMs, &s.ExpiresMs, &s.RefreshedMs, &invalidMs, &reason, &s.SecretVerified)
 	s.ClientID, s.InvalidatedMs, s.InvalidatedReason = clientID.String, invalidMs.Int64, reason.String
 	return s, classify(err)
 }
@@ -137,15 +137,22 @@ func (s *DB) CreateSession(ctx context.Context, sess Session, first RefreshToken
 		sess.RefreshedMs = sess.CreatedMs
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx,
-			"INSERT INTO sessions ("+sessionColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-			sess.ID, sess.UserID, nullString(sess.ClientID), sess.IP, sess.UserAgent,
-			sess.CreatedMs, sess.ExpiresMs, sess.RefreshedMs, nullMs(sess.InvalidatedMs), nullString(sess.InvalidatedReason),
-		); err != nil {
+		if err := insertSession(ctx, tx, sess); err != nil {
 			return err
 		}
 		return insertToken(ctx, tx, first)
 	})
+}
+
+// insertSession inserts one session.
+func insertSession(ctx context.Context, q querier, sess Session) error {
+	_, err := q.ExecContext(ctx,
+		"INSERT INTO sessions ("+sessionColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		sess.ID, sess.UserID, nullString(sess.ClientID), sess.IP, sess.UserAgent,
+		sess.CreatedMs, sess.ExpiresMs, sess.RefreshedMs, nullMs(sess.InvalidatedMs), nullString(sess.InvalidatedReason),
+		sess.SecretVerified,
+	)
+	return err
 }
 
 // insertToken inserts one refresh token.

@@ -1,0 +1,2 @@
+-- Reverts 0008_session_secret.up.sql.
+ALTER TABLE sessions DROP COLUMN secret_verified;
