@@ -317,7 +317,9 @@ func TestLogoutByRefreshTokenAndSessionID(t *testing.T) {
 	s.withMacaroon(app, b1, "POST", "/sessions/logout", []map[string]any{{"t": "sessions", "value": a1.SessionID}}).expect(t, http.StatusNotFound)
 	// Ann ends her other session by ID, and it is not her current one:
 	// her cookies stay.
-	out := s.withMacaroon(app, a1, "POST", "/sessions/logout", []map[string]any{{"t": "sessions", "value": a2.SessionID}}).expect(t, http.StatusOK)
+	// (With a proof of the user: a token alone does not end her others.)
+	out := s.withMacaroon(app, a1, "POST", "/sessions/logout", map[string]any{"sessions": []map[string]any{{"t": "sessions", "value": a2.SessionID}},
+		"currentPassword": testPassword}).expect(t, http.StatusOK)
 	if len(out.Header.Values("Set-Cookie")) != 0 {
 		t.Fatalf("logout of another session cleared cookies: %v", out.Header.Values("Set-Cookie"))
 	}

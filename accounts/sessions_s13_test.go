@@ -204,3 +204,50 @@ func TestRefreshNeedsTheLoginsSecret(t *testing.T) {
 		sessionOf(t, refreshIDOnly(browser.Refresh))
 	})
 }
+
+// TestLogoutOfOtherSessionsNeedsProof: ending one's other sessions by ID
+// needs a fresh proof of the user (ASVS 7.5.2); one's own session, a
+// session named by its refresh token, and SESSADM need none.
+func TestLogoutOfOtherSessionsNeedsProof(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newStack(t, d, nil)
+		ann := s.user("Ann")
+		app := s.client(s.org("Home", ann))
+		a1 := sessionOf(t, s.passwordLogin(app, "ann@example.com", testPassword))
+		a2 := sessionOf(t, s.passwordLogin(app, "ann@example.com", testPassword))
+		a3 := sessionOf(t, s.passwordLogin(app, "ann@example.com", testPassword))
+		live := func(id string) bool {
+			got, err := s.d.GetSession(s.ctx, id)
+			return err == nil && got.InvalidatedMs == 0
+		}
+		other := []map[string]any{{"t": "sessions", "value": a2.SessionID}}
+
+		// The token alone (a thief's): refused, nothing ended.
+		res := s.withMacaroon(app, a1, "POST", "/sessions/logout", other).expect(t, http.StatusBadRequest, accounts.CodeInvalidData)
+		if f := res.obstructionFields(); len(f) != 1 || f[0] != "currentPassword" {
+			t.Fatalf("obstructions on %v, want currentPassword", f)
+		}
+		s.withMacaroon(app, a1, "POST", "/sessions/logout", map[string]any{"sessions": other}).expect(t, http.StatusBadRequest, accounts.CodeInvalidData)
+		s.withMacaroon(app, a1, "POST", "/sessions/logout", map[string]any{"sessions": other, "currentPassword": "wrong password"}).
+			expect(t, http.StatusForbidden, accounts.CodeIncorrectPassword)
+		if !live(a2.SessionID) || !live(a1.SessionID) {
+			t.Fatal("a logout without a good proof ended a session")
+		}
+		// Malformed object bodies are 400, never 500.
+		s.withMacaroon(app, a1, "POST", "/sessions/logout", map[string]any{"currentPassword": testPassword}).expect(t, http.StatusBadRequest)
+		s.withMacaroon(app, a1, "POST", "/sessions/logout", map[string]any{"sessions": other, "extra": 1}).expect(t, http.StatusBadRequest)
+		s.withMacaroon(app, a1, "POST", "/sessions/logout", map[string]any{"sessions": "nope", "currentPassword": testPassword}).expect(t, http.StatusBadRequest)
+
+		// With the password: ended.
+		s.withMacaroon(app, a1, "POST", "/sessions/logout", map[string]any{"sessions": other, "currentPassword": testPassword}).expect(t, http.StatusOK)
+		if live(a2.SessionID) {
+			t.Fatal("the proven logout did not end the session")
+		}
+		// A refresh token is proof enough; one's own session by ID too.
+		s.withMacaroon(app, a1, "POST", "/sessions/logout", []map[string]any{{"t": "refresh-tokens", "value": a3.Refresh}}).expect(t, http.StatusOK)
+		s.withMacaroon(app, a1, "POST", "/sessions/logout", []map[string]any{{"t": "sessions", "value": a1.SessionID}}).expect(t, http.StatusOK)
+		if live(a3.SessionID) || live(a1.SessionID) {
+			t.Fatal("a logout by refresh token or of one's own session did not end it")
+		}
+	})
+}

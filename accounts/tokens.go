@@ -15,6 +15,7 @@ import (
 	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/mint"
 	"github.com/authgw/authgw/verifier"
+	"github.com/authgw/authgw/verifier/envelope"
 )
 
 // Sessions (SPEC §7.4–§7.5): a login ends with a session row, a refresh
@@ -427,6 +428,25 @@ func (s *Service) logoutTargets(r *request) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	// {"data":{"sessions":[...], <proof>}} carries a proof of the user
+	// beside the list; {"data":[...]} is the list alone.
+	var proof proofIn
+	if len(raw) > 0 && raw[0] == '{' {
+		fields, err := members(raw)
+		if err != nil {
+			return nil, apiError(http.StatusBadRequest, CodeBadBody, "The body is not valid JSON, or names a member twice.")
+		}
+		b := &body{fields: fields, known: map[string]bool{}}
+		list := b.value("sessions")
+		if list == nil {
+			b.obstruct("sessions", ObstructionRequired, "sessions is required.")
+		}
+		proof = readProof(b, false, "")
+		if err := b.done(); err != nil {
+			return nil, err
+		}
+		raw = list
+	}
 	var items []logoutItem
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
@@ -435,6 +455,7 @@ func (s *Service) logoutTargets(r *request) ([]string, error) {
 			fmt.Sprintf(`"data" must be a list of 1 to %d {"t":"refresh-tokens"|"sessions","value":"..."}.`, maxLogoutItems))
 	}
 	var ids []string
+	needsProof := false
 	for _, it := range items {
 		var sessionID string
 		switch it.T {
@@ -456,10 +477,24 @@ func (s *Service) logoutTargets(r *request) ([]string, error) {
 				return nil, ErrHidden
 			}
 			sessionID = sess.ID
+			// Ending one's other sessions by ID needs a fresh proof of
+			// the user (ASVS 7.5.2): a stolen token alone must not log
+			// its owner out everywhere and keep the thief's session. A
+			// refresh token is proof enough; SESSADM sends none.
+			needsProof = needsProof || (sessionID != r.caller.SessionID && !r.caller.sysint())
 		default:
 			return nil, apiError(http.StatusBadRequest, CodeBadBody, `Each item's "t" is "refresh-tokens" or "sessions".`)
 		}
 		ids = append(ids, sessionID)
+	}
+	if needsProof {
+		if !proof.given() {
+			return nil, invalid([]envelope.Obstruction{{Code: ObstructionRequired, Params: map[string]any{"field": "currentPassword"},
+				Text: `Ending another session needs a proof that it is you: send {"data":{"sessions":[...],"currentPassword":"..."}}, or totp when TOTP is on, or a login code (loginState and loginCode).`}})
+		}
+		if err := s.checkProof(r, r.caller.User, proof); err != nil {
+			return nil, err
+		}
 	}
 	return ids, nil
 }
