@@ -35,7 +35,10 @@ const (
 	CodeTooManyOrganizations = "TOO-MANY-ORGANIZATIONS"
 	// CodeTooManyClients: the organization has as many live clients as
 	// allowed (Config.MaxClientsPerOrganization).
-	CodeTooManyClients     = "TOO-MANY-CLIENTS"
+	CodeTooManyClients = "TOO-MANY-CLIENTS"
+	// CodeCodeLoginOff: login by an emailed code is turned off
+	// (Config.CodeLoginOff).
+	CodeCodeLoginOff       = "CODE-LOGIN-OFF"
 	CodeUserBanned         = "USER-BANNED"
 	CodeUserDeleted        = "USER-DELETED"
 	CodeUnavailable        = "SERVICE-UNAVAILABLE"

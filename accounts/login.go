@@ -80,9 +80,14 @@ func (s *Service) login(r *request) error {
 		b.obstruct("state", ObstructionInvalid, "state must be 32 lower-case hex characters.")
 	}
 	switch stepName {
-	case StepEmail:
-		return s.emailStep(r, b, state)
-	case StepCode:
+	case StepEmail, StepCode:
+		if s.cfg.CodeLoginOff {
+			// The same answer for every address, before any is read.
+			return apiError(http.StatusForbidden, CodeCodeLoginOff, "Login by an emailed code is turned off; log in with your password.")
+		}
+		if stepName == StepEmail {
+			return s.emailStep(r, b, state)
+		}
 		return s.codeStep(r, b, state)
 	case StepPassword:
 		return s.passwordStep(r, b, state)

@@ -116,6 +116,15 @@ type Config struct {
 	// DefaultMaxOrganizationsPerUser (10), DefaultMaxClientsPerOrganization
 	// (10).
 	MaxOrganizationsPerUser, MaxClientsPerOrganization int
+	// CodeLoginOff turns off login by an emailed code alone (the email and
+	// code steps): the mailbox alone then opens no session. Both steps
+	// answer 403 CODE-LOGIN-OFF to everyone, before the address is looked
+	// at, so the answer tells nothing about who has an account. With no
+	// code mailed, a proof by loginCode is no longer obtainable either: a
+	// user without a password needs a sysadmin to set one
+	// (POST /users/{id}/change-password). Optional. Default false: code
+	// login on.
+	CodeLoginOff bool
 	// VerificationTTL is the lifetime of an email verification code.
 	// Optional. Default DefaultVerificationTTL (20 min).
 	VerificationTTL time.Duration
