@@ -38,6 +38,7 @@ var configKeys = []string{
 	"redis", "trusted-proxies", "allowed-origins", "cookie-secure", "smtp", "totp-key", "info-key", "demo-listen",
 	"forward-auth-callers", "forward-auth-dialect",
 	"breached-passwords",
+	"code-login",
 }
 
 // maxConfigSize bounds the config file.
