@@ -1,6 +1,7 @@
 package accounts
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/netip"
@@ -79,7 +80,9 @@ func (s *Service) listClients(r *request) error {
 
 // createClient creates a client of the organization with the role
 // external and a new secret, which the answer shows once. reqsPerSec is
-// DefaultReqsPerSec unless STAFF set it.
+// DefaultReqsPerSec unless STAFF set it. An organization with
+// Config.MaxClientsPerOrganization live clients gets 409 TOO-MANY-CLIENTS
+// (staff are exempt).
 func (s *Service) createClient(r *request) error {
 	b, err := readBody(r)
 	if err != nil {
@@ -101,8 +104,16 @@ func (s *Service) createClient(r *request) error {
 	if err != nil {
 		return err
 	}
-	c, err := s.cfg.Store.CreateClient(r.ctx(), db.Client{ID: s.newID(), OrganizationID: r.target.org.ID,
-		Name: name, SecretHash: hash, ReqsPerSec: rate, CreatedMs: s.nowMs()})
+	limit := s.cfg.MaxClientsPerOrganization
+	if r.caller.staff() || r.caller.privileged() {
+		limit = 0
+	}
+	c, err := s.cfg.Store.CreateClientWithin(r.ctx(), db.Client{ID: s.newID(), OrganizationID: r.target.org.ID,
+		Name: name, SecretHash: hash, ReqsPerSec: rate, CreatedMs: s.nowMs()}, limit)
+	if errors.Is(err, db.ErrClientLimit) {
+		return apiError(http.StatusConflict, CodeTooManyClients,
+			"The organization has as many clients as allowed; delete one first.")
+	}
 	if err != nil {
 		return err
 	}

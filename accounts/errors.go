@@ -30,6 +30,15 @@ const (
 	// CodeTooManyMemberships: the user is at the bound of memberships
 	// (or of pending invitations).
 	CodeTooManyMemberships = "TOO-MANY-MEMBERSHIPS"
+	// CodeTooManyOrganizations: the user created as many standing
+	// organizations as allowed (Config.MaxOrganizationsPerUser).
+	CodeTooManyOrganizations = "TOO-MANY-ORGANIZATIONS"
+	// CodeTooManyClients: the organization has as many live clients as
+	// allowed (Config.MaxClientsPerOrganization).
+	CodeTooManyClients = "TOO-MANY-CLIENTS"
+	// CodeCodeLoginOff: login by an emailed code is turned off
+	// (Config.CodeLoginOff).
+	CodeCodeLoginOff       = "CODE-LOGIN-OFF"
 	CodeUserBanned         = "USER-BANNED"
 	CodeUserDeleted        = "USER-DELETED"
 	CodeUnavailable        = "SERVICE-UNAVAILABLE"

@@ -71,7 +71,8 @@ type guessCheck func() (ok bool, alsoFailed []regulation.Subject, err error)
 // would each have their guess checked; this way at most
 // MaxConcurrentHashes race past a ban. The bans are also read before
 // queueing, so a banned caller does not wait for a slot. err is 429 while
-// banned, 503 when no slot comes, or check's error.
+// banned, 503 when no slot comes or a wrong guess cannot be recorded
+// (regulation fails closed), or check's error.
 //
 // A step only someone past the account's first factor can reach (see
 // pastFirstFactor) is also counted, and banned, per account from all
@@ -101,7 +102,9 @@ func (s *Service) checkGuess(r *request, step string, subjects []regulation.Subj
 		return false, err
 	}
 	if !ok {
-		s.failed(r, step, append(subjects[:len(subjects):len(subjects)], more...)...)
+		if err := s.failed(r, step, append(subjects[:len(subjects):len(subjects)], more...)...); err != nil {
+			return false, err
+		}
 		return false, nil
 	}
 	return true, nil

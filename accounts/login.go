@@ -80,9 +80,14 @@ func (s *Service) login(r *request) error {
 		b.obstruct("state", ObstructionInvalid, "state must be 32 lower-case hex characters.")
 	}
 	switch stepName {
-	case StepEmail:
-		return s.emailStep(r, b, state)
-	case StepCode:
+	case StepEmail, StepCode:
+		if s.cfg.CodeLoginOff {
+			// The same answer for every address, before any is read.
+			return apiError(http.StatusForbidden, CodeCodeLoginOff, "Login by an emailed code is turned off; log in with your password.")
+		}
+		if stepName == StepEmail {
+			return s.emailStep(r, b, state)
+		}
 		return s.codeStep(r, b, state)
 	case StepPassword:
 		return s.passwordStep(r, b, state)
@@ -159,12 +164,17 @@ func (s *Service) refusal(r *request, err error) error {
 	return err
 }
 
-// failed records a failed step; a regulator failure is logged, and the
-// step still answers its failure.
-func (s *Service) failed(r *request, stepName string, subjects ...regulation.Subject) {
+// failed records a failed step. Regulation fails closed: a failure that
+// cannot be recorded (with Redis, neither on Redis nor on the database
+// fallback) is logged and refused with 503 UNAVAILABLE instead of the
+// step's failure, so that guesses are never uncounted while the store is
+// down: the caller learns nothing from a guess it made then.
+func (s *Service) failed(r *request, stepName string, subjects ...regulation.Subject) error {
 	if err := s.cfg.Regulator.Fail(r.ctx(), stepName, subjects...); err != nil {
-		s.cfg.Logger.Warn("accounts: regulation failed", "step", stepName, "err", err)
+		s.cfg.Logger.Warn("accounts: recording a failure failed; the attempt is refused", "step", stepName, "err", err)
+		return apiError(http.StatusServiceUnavailable, CodeUnavailable, "")
 	}
+	return nil
 }
 
 func ipSubject(c *Caller) regulation.Subject {

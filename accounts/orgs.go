@@ -52,7 +52,9 @@ func (s *Service) listOrganizations(r *request) error {
 
 // createOrganization creates the organization and makes the caller a
 // member with every flag, in one transaction; a caller at the bound of
-// memberships gets 409 TOO-MANY-MEMBERSHIPS.
+// memberships gets 409 TOO-MANY-MEMBERSHIPS, and one who created
+// Config.MaxOrganizationsPerUser standing organizations 409
+// TOO-MANY-ORGANIZATIONS (staff are exempt from the latter).
 func (s *Service) createOrganization(r *request) error {
 	b, err := readBody(r)
 	if err != nil {
@@ -67,9 +69,17 @@ func (s *Service) createOrganization(r *request) error {
 	org := db.Organization{ID: s.newID(), Name: name, CreatedMs: now}
 	creator := db.Membership{ID: s.newID(), OrganizationID: org.ID, UserID: r.caller.User.ID,
 		Read: true, Edit: true, Manage: true, Delete: true, CreatedMs: now}
-	err = s.cfg.Store.CreateOrganizationWithin(r.ctx(), org, creator, s.cfg.MaxMemberships)
+	created := s.cfg.MaxOrganizationsPerUser
+	if r.caller.staff() || r.caller.privileged() {
+		created = 0
+	}
+	err = s.cfg.Store.CreateOrganizationBounded(r.ctx(), org, creator, s.cfg.MaxMemberships, created)
 	if errors.Is(err, db.ErrMembershipLimit) {
 		return membershipLimitError(false)
+	}
+	if errors.Is(err, db.ErrOrganizationLimit) {
+		return apiError(http.StatusConflict, CodeTooManyOrganizations,
+			"You created as many organizations as allowed; delete one first.")
 	}
 	if err != nil {
 		return err

@@ -36,6 +36,10 @@ const (
 	DefaultMailsPerAddress = 5
 	DefaultMailsPerUser    = 10
 	DefaultMailWindow      = time.Hour
+	// DefaultMaxOrganizationsPerUser and DefaultMaxClientsPerOrganization
+	// bound self-service creation (see Config.MaxOrganizationsPerUser).
+	DefaultMaxOrganizationsPerUser   = 10
+	DefaultMaxClientsPerOrganization = 10
 	// DefaultRegistrationsPerSource bounds the registrations from one
 	// source (see Config.RegistrationsPerSource).
 	DefaultRegistrationsPerSource = 100
@@ -116,6 +120,27 @@ type Config struct {
 	// tokens stay small and no login fails for it. Optional. Default
 	// DefaultMaxMemberships.
 	MaxMemberships int
+	// MaxOrganizationsPerUser bounds the standing organizations a user
+	// created through the API (whether or not still a member: leaving
+	// frees nothing, deleting the organization does), and
+	// MaxClientsPerOrganization the live clients of one organization.
+	// Each client has its own request budget at the gateway: unbounded
+	// self-service creation would multiply any per-client limit. Past
+	// either, the creation answers 409 TOO-MANY-ORGANIZATIONS or
+	// TOO-MANY-CLIENTS. Staff (a sysadmin or employee user, a system
+	// client with a user, an ISC caller) are exempt. Optional. Defaults
+	// DefaultMaxOrganizationsPerUser (10), DefaultMaxClientsPerOrganization
+	// (10).
+	MaxOrganizationsPerUser, MaxClientsPerOrganization int
+	// CodeLoginOff turns off login by an emailed code alone (the email and
+	// code steps): the mailbox alone then opens no session. Both steps
+	// answer 403 CODE-LOGIN-OFF to everyone, before the address is looked
+	// at, so the answer tells nothing about who has an account. With no
+	// code mailed, a proof by loginCode is no longer obtainable either: a
+	// user without a password needs a sysadmin to set one
+	// (POST /users/{id}/change-password). Optional. Default false: code
+	// login on.
+	CodeLoginOff bool
 	// VerificationTTL is the lifetime of an email verification code.
 	// Optional. Default DefaultVerificationTTL (20 min).
 	VerificationTTL time.Duration
@@ -228,6 +253,16 @@ func New(cfg Config) (*Service, error) {
 		return nil, errors.New("accounts: MaxMemberships may not be negative")
 	case cfg.MaxMemberships == 0:
 		cfg.MaxMemberships = DefaultMaxMemberships
+	}
+	switch {
+	case cfg.MaxOrganizationsPerUser < 0 || cfg.MaxClientsPerOrganization < 0:
+		return nil, errors.New("accounts: MaxOrganizationsPerUser and MaxClientsPerOrganization may not be negative")
+	}
+	if cfg.MaxOrganizationsPerUser == 0 {
+		cfg.MaxOrganizationsPerUser = DefaultMaxOrganizationsPerUser
+	}
+	if cfg.MaxClientsPerOrganization == 0 {
+		cfg.MaxClientsPerOrganization = DefaultMaxClientsPerOrganization
 	}
 	if cfg.MailsPerAddress <= 0 {
 		cfg.MailsPerAddress = DefaultMailsPerAddress

@@ -20,7 +20,10 @@ import (
 // waiting for one user.
 func TestMemberships_invitationSquatting(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		s := newStack(t, d, nil)
+		// Room for all of Mallory's organizations: the bound of organizations
+		// one user creates (default 10) would stop him sooner, and this
+		// test is about the invitations of those he can create.
+		s := newStack(t, d, func(c *accounts.Config) { c.MaxOrganizationsPerUser = 2 * accounts.DefaultMaxMemberships })
 		owner := s.user("Owner")
 		home := s.org("Home", owner)
 		app := s.client(home)

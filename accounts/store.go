@@ -33,7 +33,7 @@ type OrgStore interface {
 	DeleteOrganization(ctx context.Context, id string, deletedMs int64) error
 	UpsertMembership(ctx context.Context, m db.Membership) (db.Membership, error)
 	AddMembership(ctx context.Context, m db.Membership, limit int) error
-	CreateOrganizationWithin(ctx context.Context, org db.Organization, creator db.Membership, limit int) error
+	CreateOrganizationBounded(ctx context.Context, org db.Organization, creator db.Membership, memberships, created int) error
 	AcceptMembership(ctx context.Context, id string, limit int) error
 	AddRevocation(ctx context.Context, r db.Revocation) (int64, error)
 	GetMembership(ctx context.Context, id string) (db.Membership, error)
@@ -88,6 +88,7 @@ type EmailStore interface {
 // ClientStore holds API clients, their roles and access restrictions.
 type ClientStore interface {
 	CreateClient(ctx context.Context, c db.Client) (db.Client, error)
+	CreateClientWithin(ctx context.Context, c db.Client, limit int) (db.Client, error)
 	GetClient(ctx context.Context, id string) (db.Client, error)
 	ListClients(ctx context.Context, orgID string, p db.Page) ([]db.Client, db.PageInfo, error)
 	UpdateClient(ctx context.Context, id, name string, reqsPerSec int, updatedMs int64) error

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 )
 
 // Client roles (the client_roles CHECK).
@@ -70,6 +71,50 @@ func (s *DB) CreateClient(ctx context.Context, c Client) (Client, error) {
 		return Client{}, err
 	}
 	if err := s.inTx(ctx, func(tx *sql.Tx) error { return insertClient(ctx, tx, c) }); err != nil {
+		return Client{}, err
+	}
+	return c, nil
+}
+
+// ErrClientLimit means the organization already has as many live
+// clients as allowed.
+var ErrClientLimit = errors.New("db: the organization has too many clients")
+
+// CreateClientWithin is CreateClient when the organization has fewer
+// than limit live clients (0: no limit): ErrClientLimit otherwise. The
+// count and the insert are one transaction holding the organization's
+// row lock (SQLite has one writer at a time), so concurrent creations
+// cannot pass the limit.
+func (s *DB) CreateClientWithin(ctx context.Context, c Client, limit int) (Client, error) {
+	c, err := prepareClient(c)
+	if err != nil {
+		return Client{}, err
+	}
+	if limit < 0 {
+		return Client{}, fmt.Errorf("%w: negative client limit %d", ErrInvalid, limit)
+	}
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		if limit > 0 {
+			var deleted sql.NullInt64
+			err := tx.QueryRowContext(ctx, "SELECT deleted_ms FROM organizations WHERE id = ?"+s.forUpdate(), c.OrganizationID).Scan(&deleted)
+			switch {
+			case errors.Is(err, sql.ErrNoRows) || (err == nil && deleted.Valid):
+				return fmt.Errorf("%w: organization %s", ErrForeignKey, c.OrganizationID)
+			case err != nil:
+				return err
+			}
+			var n int
+			if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM clients WHERE organization_id = ? AND deleted_ms IS NULL",
+				c.OrganizationID).Scan(&n); err != nil {
+				return err
+			}
+			if n >= limit {
+				return fmt.Errorf("%w: %d of %d", ErrClientLimit, n, limit)
+			}
+		}
+		return insertClient(ctx, tx, c)
+	})
+	if err != nil {
 		return Client{}, err
 	}
 	return c, nil

@@ -48,8 +48,8 @@ func prepareOrganization(org Organization, creator Membership) (Membership, erro
 // insertOrganization writes a prepared organization and its creator's
 // membership.
 func insertOrganization(ctx context.Context, tx *sql.Tx, org Organization, creator Membership) error {
-	if _, err := tx.ExecContext(ctx, "INSERT INTO organizations (id, name, created_ms) VALUES (?, ?, ?)",
-		org.ID, org.Name, org.CreatedMs); err != nil {
+	if _, err := tx.ExecContext(ctx, "INSERT INTO organizations (id, name, created_ms, created_by) VALUES (?, ?, ?, ?)",
+		org.ID, org.Name, org.CreatedMs, creator.UserID); err != nil {
 		return err
 	}
 	return insertMembership(ctx, tx, creator)
@@ -410,20 +410,43 @@ func (s *DB) AddMembership(ctx context.Context, m Membership, limit int) error {
 // fewer than limit memberships (0: no limit), counted and written in one
 // transaction: ErrMembershipLimit otherwise.
 func (s *DB) CreateOrganizationWithin(ctx context.Context, org Organization, creator Membership, limit int) error {
+	return s.CreateOrganizationBounded(ctx, org, creator, limit, 0)
+}
+
+// ErrOrganizationLimit means the user already created as many standing
+// organizations as allowed.
+var ErrOrganizationLimit = errors.New("db: the user created too many organizations")
+
+// CreateOrganizationBounded is CreateOrganizationWithin when, also, the
+// creator created fewer than created standing (not deleted)
+// organizations (0: no limit), whether or not still a member of them:
+// ErrOrganizationLimit otherwise. Both counts and the insert are one
+// transaction holding the creator's lock, so concurrent creations cannot
+// pass either bound.
+func (s *DB) CreateOrganizationBounded(ctx context.Context, org Organization, creator Membership, memberships, created int) error {
 	creator, err := prepareOrganization(org, creator)
 	if err != nil {
 		return err
 	}
-	if limit < 0 {
-		return fmt.Errorf("%w: negative membership limit %d", ErrInvalid, limit)
+	if memberships < 0 || created < 0 {
+		return fmt.Errorf("%w: negative limit (memberships %d, organizations %d)", ErrInvalid, memberships, created)
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		n, err := s.lockUserMemberships(ctx, tx, creator.UserID, false)
 		if err != nil {
 			return err
 		}
-		if limit > 0 && n >= limit {
-			return fmt.Errorf("%w: %d of %d", ErrMembershipLimit, n, limit)
+		if memberships > 0 && n >= memberships {
+			return fmt.Errorf("%w: %d of %d", ErrMembershipLimit, n, memberships)
+		}
+		if created > 0 {
+			if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM organizations WHERE created_by = ? AND deleted_ms IS NULL",
+				creator.UserID).Scan(&n); err != nil {
+				return err
+			}
+			if n >= created {
+				return fmt.Errorf("%w: %d of %d", ErrOrganizationLimit, n, created)
+			}
 		}
 		return insertOrganization(ctx, tx, org, creator)
 	})

@@ -321,6 +321,11 @@ func (s *attackSuite) orgsInvitationSquatting(t *testing.T) {
 	attacker := s.orgsUser(t, "squatter")
 	victim := s.orgsUser(t, "vicky")
 	for i := range accounts.DefaultMaxMemberships {
+		if i > 0 && i%accounts.DefaultMaxOrganizationsPerUser == 0 {
+			// One user creates at most that many organizations (issue 13,
+			// point 9): the squatter goes on with another account.
+			attacker = s.orgsUser(t, "squatter")
+		}
 		org := s.orgsCreate(t, &attacker, fmt.Sprintf("Squat %d", i))
 		if r := s.orgsAdd(t, s.as(attacker, "POST"), org, victim.UserID, "read"); r.status != http.StatusCreated {
 			t.Fatalf("round %d: inviting the victim: %d %s", i, r.status, r.body)

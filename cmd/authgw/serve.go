@@ -45,7 +45,7 @@ const serveUsage = `Usage: authgw serve [--listen ADDR] [--admin-listen ADDR] [-
                     [--redis URL] [--trusted-proxies CIDRS] [--allowed-origins ORIGINS]
                     [--forward-auth-callers CIDRS] [--forward-auth-dialect nginx|forwarded]
                     [--cookie-secure BOOL] [--smtp URL] [--totp-key FILE]
-                    [--breached-passwords DIR]
+                    [--breached-passwords DIR] [--code-login BOOL]
                     [--info-key FILE] [--demo-listen ADDR|off]
                     [--session-idle-timeout DURATION]
                     [--replace-shared-material BOOL] [--config FILE]
@@ -114,6 +114,9 @@ Settings (flag, else AUTHGW_<NAME>, else the config file, else the default):
                            per 5-hex-digit SHA-1 prefix, lines SUFFIX:COUNT, as the
                            Pwned Passwords downloader writes them): new passwords
                            found there are refused; checked at start (default: off)
+  --code-login BOOL        login by an emailed code alone (the email and code steps);
+                           false: both answer 403 CODE-LOGIN-OFF to everyone, and
+                           only the password step logs in (default true)
   --smtp URL               mail server for login and verification codes:
                            smtp://[user:pass@]host[:port]?from=ADDR (STARTTLS),
                            or smtps://... (default: each message written as an
@@ -186,6 +189,7 @@ func (s *serveCommand) flagSet() *flag.FlagSet {
 	s.define(fs, sessionIdleSetting, "inactivity timeout of a session (optional)")
 	s.define(fs, "replace-shared-material", "replace-shared-material")
 	s.define(fs, breachedSetting, "directory of breached-password range files (optional)")
+	s.define(fs, "code-login", "code-login")
 	s.defineConfig(fs)
 	return fs
 }
@@ -217,6 +221,8 @@ type serveConfig struct {
 	replaceShared bool
 	// breached is the --breached-passwords corpus, nil when unset.
 	breached password.BreachedChecker
+	// codeLogin is --code-login: login by an emailed code alone.
+	codeLogin bool
 }
 
 func (s *serveCommand) run(c *cli, args []string) error {
@@ -566,6 +572,7 @@ func newAccounts(c *cli, cfg serveConfig, store *db.DB, redisClient *redis.Clien
 		Rand:             c.random,
 		// nil without --breached-passwords: no breached-password check.
 		BreachedPasswords: cfg.breached,
+		CodeLoginOff:      !cfg.codeLogin,
 	})
 }
 
@@ -659,6 +666,9 @@ func (s *serveCommand) resolve(c *cli, logger *slog.Logger) (serveConfig, error)
 		return cfg, err
 	}
 	if cfg.replaceShared, err = resolveSetting(c, &s.settings, "replace-shared-material", false, parseBool); err != nil {
+		return cfg, err
+	}
+	if cfg.codeLogin, err = resolveSetting(c, &s.settings, "code-login", true, parseBool); err != nil {
 		return cfg, err
 	}
 	if cfg.trustedProxies, err = resolveSetting(c, &s.settings, "trusted-proxies", nil, parsePrefixes); err != nil {

@@ -1,0 +1,39 @@
+package main
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestServe_codeLoginOff: --code-login false turns the email and code
+// steps off (403 CODE-LOGIN-OFF, the same for every address, no mail);
+// the password step still logs in.
+func TestServe_codeLoginOff(t *testing.T) {
+	dir := t.TempDir()
+	creds := bootstrapFor(t, map[string]string{envDataDir: dir})
+	gatewayURL, _, _, _, _ := startServe(t, dir, "--code-login", "false")
+	a := newAccountsCaller(t, gatewayURL, creds)
+	var bodies []string
+	for _, email := range []string{loginEmail, "nobody@example.com"} {
+		r := a.do("POST", "/accounts/v1/sessions/login/email", "", map[string]any{
+			"data": map[string]string{"email": email, "state": newState(t)}})
+		if r.status != http.StatusForbidden || !strings.Contains(string(r.body), `"CODE-LOGIN-OFF"`) {
+			t.Fatalf("email step for %s = %d %s, want 403 CODE-LOGIN-OFF", email, r.status, r.body)
+		}
+		bodies = append(bodies, string(r.body))
+	}
+	if bodies[0] != bodies[1] {
+		t.Fatalf("the answers differ:\n%s\n%s", bodies[0], bodies[1])
+	}
+	if s := a.loginWithPassword(); s.UserID != creds.UserID {
+		t.Fatalf("password login: user %q, want %q", s.UserID, creds.UserID)
+	}
+	time.Sleep(100 * time.Millisecond) // past the email step's mail delay
+	if entries, _ := os.ReadDir(filepath.Join(dir, mailDir)); len(entries) != 0 {
+		t.Fatalf("%d messages mailed with code login off", len(entries))
+	}
+}

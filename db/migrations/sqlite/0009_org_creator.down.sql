@@ -1,0 +1,3 @@
+-- Reverts 0009_org_creator.up.sql.
+DROP INDEX organizations_created_by;
+ALTER TABLE organizations DROP COLUMN created_by;
