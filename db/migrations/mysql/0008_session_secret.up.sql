@@ -3,4 +3,6 @@
 -- only with that secret again, so a client ID alone (public for a browser
 -- app) cannot keep it going. 0 for every existing session: the upgrade
 -- ends or changes none of them (they still refresh as before).
-ALTER TABLE sessions ADD COLUMN secret_verified BOOLEAN NOT NULL DEFAULT 0 CHECK (secret_verified IN (0, 1));
+ALTER TABLE sessions
+  ADD COLUMN secret_verified BOOLEAN NOT NULL DEFAULT 0,
+  ADD CONSTRAINT sessions_secret_verified_ck CHECK (secret_verified IN (0, 1));
