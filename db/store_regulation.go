@@ -116,12 +116,13 @@ func (s *DB) PruneRegulation(ctx context.Context, beforeMs int64) (int64, error)
 // RecentLoginIPs returns the IP addresses (as stored, newest first, at
 // most limit) of the sessions created or refreshed at or after sinceMs by
 // the user whose verified address has the key emailKey (see EmailKey).
-// An address nobody verified has none. It is one query, whether or not
+// An address nobody verified has none; sessions whose IP the purge
+// cleared (older than the personal-data retention) give none. It is one query, whether or not
 // the address has an account.
 func (s *DB) RecentLoginIPs(ctx context.Context, emailKey string, sinceMs int64, limit int) ([]string, error) {
 	rows, err := s.sql.QueryContext(ctx,
 		"SELECT s.ip FROM sessions s JOIN emails e ON e.user_id = s.user_id"+
-			" WHERE e.verified_key = ? AND (s.created_ms >= ? OR s.refreshed_ms >= ?)"+
+			" WHERE e.verified_key = ? AND (s.created_ms >= ? OR s.refreshed_ms >= ?) AND s.ip <> ''"+
 			" ORDER BY s.refreshed_ms DESC LIMIT ?",
 		emailKey, sinceMs, sinceMs, limit)
 	if err != nil {

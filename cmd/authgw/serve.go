@@ -117,6 +117,16 @@ Settings (flag, else AUTHGW_<NAME>, else the config file, else the default):
   --code-login BOOL        login by an emailed code alone (the email and code steps);
                            false: both answer 403 CODE-LOGIN-OFF to everyone, and
                            only the password step logs in (default true)
+  --purge-interval DURATION
+                           how often data past its retention is deleted: ended
+                           sessions, expired codes, old login failures, mail
+                           counters and revocations (Go duration or days: 1h,
+                           1d; 0 turns it off; default 1h)
+  --personal-data-retention DURATION
+                           the IP address and user agent of a session are
+                           cleared once it has not been used this long (720h,
+                           30d; default 30d, the look-back of the known-source
+                           check of code login)
   --smtp URL               mail server for login and verification codes:
                            smtp://[user:pass@]host[:port]?from=ADDR (STARTTLS),
                            or smtps://... (default: each message written as an
@@ -190,6 +200,8 @@ func (s *serveCommand) flagSet() *flag.FlagSet {
 	s.define(fs, "replace-shared-material", "replace-shared-material")
 	s.define(fs, breachedSetting, "directory of breached-password range files (optional)")
 	s.define(fs, "code-login", "code-login")
+	s.define(fs, purgeIntervalSetting, "how often data past its retention is deleted (optional)")
+	s.define(fs, personalDataSetting, "how long session IPs and user agents are kept (optional)")
 	s.defineConfig(fs)
 	return fs
 }
@@ -223,6 +235,8 @@ type serveConfig struct {
 	breached password.BreachedChecker
 	// codeLogin is --code-login: login by an emailed code alone.
 	codeLogin bool
+	// purge is --purge-interval and --personal-data-retention.
+	purge purgeSettings
 }
 
 func (s *serveCommand) run(c *cli, args []string) error {
@@ -450,6 +464,9 @@ func (s *serveCommand) run(c *cli, args []string) error {
 
 	go gw.Run(background)
 	go poller.Run(background)
+	if err := startPurge(background, c, cfg.purge, store, logger); err != nil {
+		return err
+	}
 
 	errs := make(chan error, len(servers))
 	for i, srv := range servers {
@@ -669,6 +686,9 @@ func (s *serveCommand) resolve(c *cli, logger *slog.Logger) (serveConfig, error)
 		return cfg, err
 	}
 	if cfg.codeLogin, err = resolveSetting(c, &s.settings, "code-login", true, parseBool); err != nil {
+		return cfg, err
+	}
+	if cfg.purge, err = s.resolvePurge(c); err != nil {
 		return cfg, err
 	}
 	if cfg.trustedProxies, err = resolveSetting(c, &s.settings, "trusted-proxies", nil, parsePrefixes); err != nil {
