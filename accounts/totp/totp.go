@@ -37,8 +37,14 @@ const (
 	// Open returns: 128 bits (RFC 4226's minimum) to one SHA-1 block.
 	MinSecretSize = 16
 	MaxSecretSize = 64
-	// KeySize is the size of Config.Key: an AES-256 key.
+	// KeySize is the size of Config.Key and of each Key.Secret: an
+	// AES-256 key.
 	KeySize = 32
+	// MaxKeyIDLen bounds a Key.ID, which every sealed secret carries.
+	MaxKeyIDLen = 64
+	// LegacyKeyID is the ID of the key Config.Key gives, and the ID
+	// that names the key of the legacy ciphertexts (see Config.Keys).
+	LegacyKeyID = "0"
 	// MaxIssuerLen and MaxAccountNameLen bound the label of the
 	// otpauth:// URI, so that its QR code stays small enough to scan.
 	MaxIssuerLen      = 64
@@ -57,9 +63,16 @@ type Config struct {
 	// ("authgw"). Required: valid UTF-8, at most MaxIssuerLen bytes, no
 	// colon (it separates issuer and account in the URI's label).
 	Issuer string
-	// Key is the AES-256-GCM key that seals secrets at rest. Required:
-	// exactly KeySize (32) bytes. Changing it makes every sealed secret
-	// ErrCorrupt.
+	// Keys is the ring of AES-256-GCM keys that seal secrets at rest:
+	// the first seals, each opens what it sealed (every sealed secret
+	// names its key). A secret sealed before key rings existed names no
+	// key: it opens with the ring's key of ID LegacyKeyID, or, without
+	// one, its last (oldest) key. Each ID is 1 to MaxKeyIDLen of
+	// [A-Za-z0-9._-], IDs are unique, each Secret is KeySize bytes.
+	// Removing a key makes what it sealed ErrCorrupt: reseal first.
+	Keys []Key
+	// Key is a ring of one: the key of ID LegacyKeyID. Used only when
+	// Keys is empty.
 	Key []byte
 	// Now is the clock Check reads. Optional. Default time.Now.
 	Now func() time.Time
@@ -68,18 +81,38 @@ type Config struct {
 	Rand io.Reader
 }
 
+// Key is one key of the ring.
+type Key struct {
+	ID     string
+	Secret []byte
+}
+
+// ValidKeyID reports whether id may name a key of the ring.
+func ValidKeyID(id string) bool {
+	if id == "" || len(id) > MaxKeyIDLen {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
 // TOTP enrols users, seals their secrets and checks their codes. It is
 // safe for concurrent use.
 type TOTP struct {
 	issuer string
-	aead   cipher.AEAD
+	keys   []ringKey // keys[0] seals
+	legacy int       // the index of the key of version 1 ciphertexts
 	now    func() time.Time
 	rand   io.Reader
 }
 
 // New returns a TOTP for cfg. It fails when Issuer is missing, longer
-// than MaxIssuerLen, not UTF-8 or holds a colon, and when Key is not
-// KeySize bytes.
+// than MaxIssuerLen, not UTF-8 or holds a colon, and when a key of the
+// ring is not KeySize bytes, has a bad ID or repeats an ID.
 func New(cfg Config) (*TOTP, error) {
 	switch {
 	case cfg.Issuer == "":
@@ -88,18 +121,37 @@ func New(cfg Config) (*TOTP, error) {
 		return nil, fmt.Errorf("totp: Config.Issuer is longer than %d bytes", MaxIssuerLen)
 	case !utf8.ValidString(cfg.Issuer) || strings.Contains(cfg.Issuer, ":"):
 		return nil, errors.New("totp: Config.Issuer must be UTF-8 without a colon")
-	case len(cfg.Key) != KeySize:
-		return nil, fmt.Errorf("totp: Config.Key must be %d bytes, not %d", KeySize, len(cfg.Key))
 	}
-	block, err := aes.NewCipher(cfg.Key)
-	if err != nil {
-		return nil, fmt.Errorf("totp: %w", err)
+	keys := cfg.Keys
+	if len(keys) == 0 {
+		keys = []Key{{ID: LegacyKeyID, Secret: cfg.Key}}
 	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, fmt.Errorf("totp: %w", err)
+	t := &TOTP{issuer: cfg.Issuer, now: cfg.Now, rand: cfg.Rand, legacy: len(keys) - 1}
+	for i, k := range keys {
+		switch {
+		case !ValidKeyID(k.ID):
+			return nil, fmt.Errorf("totp: key ID %q must be 1 to %d of [A-Za-z0-9._-]", k.ID, MaxKeyIDLen)
+		case len(k.Secret) != KeySize:
+			return nil, fmt.Errorf("totp: key %q must be %d bytes, not %d", k.ID, KeySize, len(k.Secret))
+		}
+		for _, seen := range t.keys {
+			if seen.id == k.ID {
+				return nil, fmt.Errorf("totp: key ID %q appears twice", k.ID)
+			}
+		}
+		block, err := aes.NewCipher(k.Secret)
+		if err != nil {
+			return nil, fmt.Errorf("totp: %w", err)
+		}
+		aead, err := cipher.NewGCM(block)
+		if err != nil {
+			return nil, fmt.Errorf("totp: %w", err)
+		}
+		if k.ID == LegacyKeyID {
+			t.legacy = i
+		}
+		t.keys = append(t.keys, ringKey{id: k.ID, aead: aead})
 	}
-	t := &TOTP{issuer: cfg.Issuer, aead: aead, now: cfg.Now, rand: cfg.Rand}
 	if t.now == nil {
 		t.now = time.Now
 	}

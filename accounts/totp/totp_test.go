@@ -355,8 +355,8 @@ func TestSealOpen_roundTrip(t *testing.T) {
 		if bytes.Equal(a, b) {
 			t.Fatalf("two Seals of one secret are equal: %x", a)
 		}
-		if len(a) != 1+12+len(secret)+16 || a[0] != 1 {
-			t.Fatalf("Seal = %x: want version 1, 12-byte nonce, %d bytes sealed", a, len(secret)+16)
+		if len(a) != 2+len(totp.LegacyKeyID)+12+len(secret)+16 || a[0] != 2 || a[1] != byte(len(totp.LegacyKeyID)) {
+			t.Fatalf("Seal = %x: want version 2, key ID, 12-byte nonce, %d bytes sealed", a, len(secret)+16)
 		}
 		for _, ct := range [][]byte{a, b} {
 			got, err := tp.Open("user-1", ct)
@@ -388,7 +388,8 @@ func TestOpen_corrupt(t *testing.T) {
 		{name: "empty user ID", givenUser: "", givenCT: ct},
 		{name: "other key", givenTOTP: other, givenUser: "user-1", givenCT: ct},
 		{name: "version 0", givenUser: "user-1", givenCT: with(func(b []byte) []byte { b[0] = 0; return b })},
-		{name: "version 2", givenUser: "user-1", givenCT: with(func(b []byte) []byte { b[0] = 2; return b })},
+		{name: "version 3", givenUser: "user-1", givenCT: with(func(b []byte) []byte { b[0] = 3; return b })},
+		{name: "version 1", givenUser: "user-1", givenCT: with(func(b []byte) []byte { b[0] = 1; return b })},
 		{name: "nil", givenUser: "user-1", givenCT: nil},
 		{name: "version byte only", givenUser: "user-1", givenCT: ct[:1]},
 		{name: "one more byte", givenUser: "user-1", givenCT: append(bytes.Clone(ct), 0)},

@@ -35,6 +35,8 @@
 //	              system client (its secret printed once)
 //	apis          add, list or remove backend APIs
 //	sessions      end sessions: all of them, a user's, or one
+//	totp reseal   re-seal every TOTP secret with the newest key of the
+//	              TOTP key ring, so that older keys can be removed
 //
 // Their settings come from the flag, else AUTHGW_<NAME>, else the JSON
 // config file (--config, else AUTHGW_CONFIG), else the default.

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/authgw/authgw/accounts/totp"
 	"github.com/authgw/authgw/db"
 )
 
@@ -40,7 +41,8 @@ import (
 // new key's fingerprint; a ring without an old key is fine. Refused are a
 // key ID whose secret differs from the one recorded, and a ring that
 // shares no key with the record (it could verify none of the others'
-// tokens).
+// tokens). The TOTP key ring is compared the same way: a ring that
+// shares no key with the record could open none of the stored secrets.
 
 // Names of the shared_material rows.
 const (
@@ -48,6 +50,9 @@ const (
 	materialTOTPKey  = "totp-key"
 	materialInfoKey  = "info-key"
 	materialKeyPref  = "key:"
+	// materialTOTPPref starts the row of a TOTP key of the ring other
+	// than "0", whose row is materialTOTPKey (totpMaterialName).
+	materialTOTPPref = "totp-key:"
 )
 
 // materialHelp ends every refusal: how to share the material.
@@ -84,6 +89,15 @@ func (s *serveCommand) missingMaterial(setting, name string) error {
 		return &usageError{msg: fmt.Sprintf("%s: this instance has no key ring, and the other instances on this database use keys %s: "+
 			"it would make its own and refuse their tokens; %s", setting, strings.Join(ids, ", "), materialHelp)}
 	}
+	if name == materialTOTPKey {
+		for n, f := range s.shared {
+			if n == materialTOTPKey || strings.HasPrefix(n, materialTOTPPref) {
+				return &usageError{msg: fmt.Sprintf("%s: this instance has none, and the other instances on this database share a TOTP key ring (fingerprint %s…, recorded %s): "+
+					"it would make its own; %s", setting, short(f.Value), time.UnixMilli(f.CreatedMs).UTC().Format(time.RFC3339), materialHelp)}
+			}
+		}
+		return nil
+	}
 	if f, ok := s.shared[name]; ok {
 		return &usageError{msg: fmt.Sprintf("%s: this instance has none, and the other instances on this database share one (fingerprint %s…, recorded %s): "+
 			"it would make its own; %s", setting, short(f.Value), time.UnixMilli(f.CreatedMs).UTC().Format(time.RFC3339), materialHelp)}
@@ -115,12 +129,19 @@ func checkSharedMaterial(ctx context.Context, store *db.DB, cfg serveConfig, inf
 	}
 	items := []item{
 		{"--server-id", materialServerID, fingerprint(materialServerID, []byte(cfg.serverID))},
-		{"--totp-key", materialTOTPKey, fingerprint(materialTOTPKey, cfg.totpKey)},
 		{"--info-key", materialInfoKey, fingerprint(materialInfoKey, infoDER)},
 	}
 	hadKeys, sharesKey := false, false
+	hadTOTP, sharesTOTP := false, false
 	for n := range recorded {
 		hadKeys = hadKeys || strings.HasPrefix(n, materialKeyPref)
+		hadTOTP = hadTOTP || n == materialTOTPKey || strings.HasPrefix(n, materialTOTPPref)
+	}
+	for _, k := range cfg.totpKeys {
+		name := totpMaterialName(k.ID)
+		items = append(items, item{"--totp-key", name, fingerprint(name, k.Secret)})
+		_, known := recorded[name]
+		sharesTOTP = sharesTOTP || known
 	}
 	for _, id := range cfg.keys.IDs() {
 		prk, _ := cfg.keys.ExtractedKey([]byte(id))
@@ -145,6 +166,10 @@ func checkSharedMaterial(ctx context.Context, store *db.DB, cfg serveConfig, inf
 		return &usageError{msg: fmt.Sprintf("--keys: the key ring shares no key with the other instances on this database: "+
 			"it could verify none of their tokens (rotate by adding a key to the shared ring: authgw keygen --id NEW --add keys.json); %s", materialHelp)}
 	}
+	if hadTOTP && !sharesTOTP {
+		return &usageError{msg: fmt.Sprintf("--totp-key: the TOTP key ring shares no key with the other instances on this database: "+
+			"it could open none of the stored TOTP secrets (rotate by adding a key to the shared ring, see authgw totp --help); %s", materialHelp)}
+	}
 	for _, it := range items {
 		got, err := store.RecordFingerprint(ctx, db.Fingerprint{Name: it.name, Value: it.fp, CreatedMs: now.UnixMilli()})
 		if err != nil {
@@ -154,6 +179,12 @@ func checkSharedMaterial(ctx context.Context, store *db.DB, cfg serveConfig, inf
 			what := it.name
 			if id, ok := strings.CutPrefix(it.name, materialKeyPref); ok {
 				what = fmt.Sprintf("key %q of the ring", id)
+			} else if it.setting == "--totp-key" {
+				id := strings.TrimPrefix(it.name, materialTOTPPref)
+				if it.name == materialTOTPKey {
+					id = totp.LegacyKeyID
+				}
+				what = fmt.Sprintf("TOTP key %q of the ring", id)
 			}
 			return &usageError{msg: fmt.Sprintf("%s: %s differs from the one the other instances on this database share (fingerprint %s…, recorded %s; this instance's is %s…): "+
 				"tokens or TOTP secrets of one would fail at the others; %s",

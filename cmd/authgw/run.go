@@ -92,6 +92,7 @@ var commands = []commandSpec{
 	{name: "serve", summary: "run the gateway and the accounts service", usage: serveUsage, new: func() command { return &serveCommand{} }},
 	{name: "apis", summary: "add, list or remove backend APIs in the registry", usage: apisUsage, new: func() command { return &apisCommand{} }},
 	{name: "sessions", summary: "end sessions: all, a user's, or one", usage: sessionsUsage, new: func() command { return &sessionsCommand{} }},
+	{name: "totp reseal", summary: "re-seal every TOTP secret with the newest key of the ring", usage: totpResealUsage, new: func() command { return &totpCommand{} }},
 }
 
 // mainUsage is the command list printed by "authgw help".
@@ -151,8 +152,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, env environme
 			return exitOK
 		}
 		topic := args[1:]
-		if len(topic) == 1 && topic[0] == "policy" {
-			topic = []string{"policy", "check"}
+		if len(topic) == 1 && onlySubcommand[topic[0]] != "" {
+			topic = []string{topic[0], onlySubcommand[topic[0]]}
 		}
 		spec, _, err := findCommand(topic)
 		if err != nil {
@@ -168,19 +169,26 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, env environme
 	return c.exec(spec, rest)
 }
 
+// onlySubcommand maps the commands that have subcommands to their only
+// one.
+var onlySubcommand = map[string]string{"policy": "check", "totp": "reseal"}
+
 // findCommand picks the command named at the start of args and returns
 // it with the arguments that follow its name. "policy" alone, or followed
-// by a help flag, means "policy check", its only subcommand.
+// by a help flag, means "policy check", its only subcommand; "totp"
+// likewise "totp reseal".
 func findCommand(args []string) (commandSpec, []string, error) {
 	name, rest := args[0], args[1:]
-	if name == "policy" {
+	if sub := onlySubcommand[name]; sub != "" {
 		switch {
-		case len(rest) == 0:
+		case len(rest) == 0 && name == "policy":
 			return commandSpec{}, nil, &usageError{msg: `policy: missing subcommand (try "authgw policy check FILE...")`}
+		case len(rest) == 0:
+			return commandSpec{}, nil, &usageError{msg: fmt.Sprintf(`%s: missing subcommand (try "authgw %s %s --help")`, name, name, sub)}
 		case isHelp(rest[0]):
-			name, rest = "policy check", rest[:1]
+			name, rest = name+" "+sub, rest[:1]
 		default:
-			name, rest = "policy "+rest[0], rest[1:]
+			name, rest = name+" "+rest[0], rest[1:]
 		}
 	}
 	for _, spec := range commands {

@@ -131,7 +131,9 @@ Settings (flag, else AUTHGW_<NAME>, else the config file, else the default):
                            smtp://[user:pass@]host[:port]?from=ADDR (STARTTLS),
                            or smtps://... (default: each message written as an
                            .eml file to DATA-DIR/mail)
-  --totp-key FILE          key sealing the users' TOTP secrets: 64 hex digits
+  --totp-key FILE          key sealing the users' TOTP secrets: 64 hex digits,
+                           or a key ring {"keys":[{"id":..,"secret":..}]}
+                           whose first key seals (see authgw totp --help)
                            (default DATA-DIR/totp-key, generated once; back it
                            up: another key makes every enrolled secret unreadable)
   --info-key FILE          request-info signing key, PEM (default DATA-DIR/info-key.pem,
@@ -223,7 +225,7 @@ type serveConfig struct {
 	// notifier is the --smtp notifier, else the file notifier of the
 	// data directory's mail folder.
 	notifier notify.Notifier
-	totpKey  []byte
+	totpKeys []totp.Key
 	// demoListen is the demo backend's address, "" when it is off.
 	demoListen string
 	// sessionIdle is --session-idle-timeout, 0 for the default.
@@ -535,7 +537,7 @@ func writeNextSteps(w io.Writer, cfg serveConfig, gatewayAddr string, demo *demo
 
 // newAccounts builds the accounts service on the store: tokens minted
 // with the key ring for this server ID from the policies, mail through
-// cfg.notifier, TOTP secrets sealed with cfg.totpKey, login regulation
+// cfg.notifier, TOTP secrets sealed with cfg.totpKeys, login regulation
 // shared through Redis when there is one (else in the database),
 // revocations applied to this gateway's set at once and published to the
 // others, and changes of clients and APIs reloading this gateway's
@@ -546,7 +548,7 @@ func newAccounts(c *cli, cfg serveConfig, store *db.DB, redisClient *redis.Clien
 	if err != nil {
 		return nil, err
 	}
-	sealer, err := totp.New(totp.Config{Issuer: totpIssuer, Key: cfg.totpKey, Now: c.now, Rand: c.random})
+	sealer, err := totp.New(totp.Config{Issuer: totpIssuer, Keys: cfg.totpKeys, Now: c.now, Rand: c.random})
 	if err != nil {
 		return nil, err
 	}
@@ -740,7 +742,7 @@ func (s *serveCommand) prepare(c *cli, cfg *serveConfig, logger *slog.Logger) er
 	}
 	// The TOTP key first: a bad one in the data directory stops start-up
 	// before anything else is created there.
-	if cfg.totpKey, err = s.totpKey(c, cfg.dataDir, logger); err != nil {
+	if cfg.totpKeys, err = s.totpKey(c, cfg.dataDir, logger); err != nil {
 		return err
 	}
 	if cfg.serverID, err = s.serverID(c, cfg.dataDir, logger); err != nil {
@@ -903,10 +905,10 @@ func (s *serveCommand) keyRing(c *cli, dir string, logger *slog.Logger) (*mint.K
 
 // totpKey reads the TOTP sealing key: --totp-key, else the data
 // directory's totp-key file, created once with 32 random bytes. The file
-// holds the key as 64 hex digits. A key given but missing, unreadable or
-// malformed is a usage error naming the setting, never showing the file's
-// contents.
-func (s *serveCommand) totpKey(c *cli, dir string, logger *slog.Logger) ([]byte, error) {
+// holds the key as 64 hex digits, or a key ring (totpring.go). A key
+// given but missing, unreadable or malformed is a usage error naming the
+// setting, never showing the file's contents.
+func (s *serveCommand) totpKey(c *cli, dir string, logger *slog.Logger) ([]totp.Key, error) {
 	path, label, found, err := s.lookup(c, "totp-key")
 	if err != nil {
 		return nil, err
@@ -924,16 +926,16 @@ func (s *serveCommand) totpKey(c *cli, dir string, logger *slog.Logger) ([]byte,
 	if err != nil {
 		return nil, &usageError{msg: fmt.Sprintf("%s: %v", label, err)}
 	}
-	key, err := parseTOTPKey(b)
+	keys, err := parseTOTPRing(b)
 	if err != nil {
 		return nil, &usageError{msg: fmt.Sprintf("%s: %s: %v", label, path, err)}
 	}
-	return key, nil
+	return keys, nil
 }
 
 // createTOTPKey writes a new key to path, which must not exist yet; when
 // another process created it first, that key is used.
-func createTOTPKey(c *cli, path string, logger *slog.Logger) ([]byte, error) {
+func createTOTPKey(c *cli, path string, logger *slog.Logger) ([]totp.Key, error) {
 	key := make([]byte, totp.KeySize)
 	if _, err := io.ReadFull(c.random, key); err != nil {
 		return nil, err
@@ -943,23 +945,14 @@ func createTOTPKey(c *cli, path string, logger *slog.Logger) ([]byte, error) {
 		return nil, fmt.Errorf("--totp-key: %w", err)
 	}
 	if !created {
-		if key, err = parseTOTPKey(existing); err != nil {
+		keys, err := parseTOTPRing(existing)
+		if err != nil {
 			return nil, &usageError{msg: fmt.Sprintf("--totp-key (from the data directory): %s: %v", path, err)}
 		}
-		return key, nil
+		return keys, nil
 	}
 	logger.Warn("created a TOTP key: it seals the users' TOTP secrets; back it up and keep it secret", "file", path)
-	return key, nil
-}
-
-// parseTOTPKey reads a TOTP key file: 64 hex digits, white space around
-// them ignored.
-func parseTOTPKey(b []byte) ([]byte, error) {
-	key, err := hex.DecodeString(strings.TrimSpace(string(b)))
-	if err != nil || len(key) != totp.KeySize {
-		return nil, fmt.Errorf("want %d hex digits (a %d-byte key)", 2*totp.KeySize, totp.KeySize)
-	}
-	return key, nil
+	return []totp.Key{{ID: totp.LegacyKeyID, Secret: key}}, nil
 }
 
 // policies loads --policies, else the data directory's policies folder,
