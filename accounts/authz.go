@@ -14,7 +14,7 @@ import (
 const Prefix = "/accounts/v1"
 
 // Route is one endpoint of the service and who may call it. Routes is the
-// authorization table of SPEC §6.3: the router is built from it, the
+// authorization table of the README's "Authorization": the router is built from it, the
 // README prints it, and the tests check each row with an allowed and a
 // denied caller.
 type Route struct {
@@ -30,7 +30,7 @@ type Route struct {
 	handle func(s *Service, r *request) error
 }
 
-// Routes returns the authorization table, in the order of SPEC §6.2.
+// Routes returns the authorization table, in the order of the README's "The accounts service".
 func Routes() []Route { return append([]Route(nil), routes...) }
 
 // The rules of the table, named as in SPEC appendix A.
@@ -297,7 +297,7 @@ func hideNotFound(err error) error {
 }
 
 // PublicScope is the verifier's public scope for the service: the routes
-// that need no token (SPEC §3.3): the login steps, refresh, registration
+// that need no token (the README's "Library use"): the login steps, refresh, registration
 // and the API description. The gateway is configured with it.
 func PublicScope() map[string][]string {
 	return map[string][]string{

@@ -51,7 +51,7 @@ func (s *Service) callerFrom(ctx context.Context) (*Caller, error) {
 	return c, nil
 }
 
-// The building blocks of the rules (SPEC §6.3).
+// The building blocks of the rules (the README's "Authorization").
 
 // clientIs reports whether the client has the role. The system role
 // counts only when the client presented its secret: a client ID alone is

@@ -10,7 +10,7 @@ import (
 )
 
 // Codes are the one-time secrets the service mails: email verification
-// codes here, login codes in the login flow (SPEC §7.2). A code is 128
+// codes here, login codes in the login flow (the README's "Login and sessions"). A code is 128
 // random bits written as 26 lower-case base32 characters; the store keeps
 // only its SHA-256, and a code is single use, expiring, and dies after
 // maxCodeAttempts wrong guesses.

@@ -1,4 +1,4 @@
-// Package accounts is the accounts service of SPEC §6–§7, served at
+// Package accounts is the accounts service of the README's "The accounts service" and "Login and sessions", served at
 // /accounts/v1 behind the gateway: organizations, users, emails, API
 // clients with their roles and access restrictions, memberships, the API
 // registry, sessions, and the multi-step login that mints tokens.
@@ -13,7 +13,7 @@
 // itself.
 //
 // Authorization follows one table, Routes: each endpoint names the rule
-// that admits a caller (SPEC §6.3 and its appendix), checked before the
+// that admits a caller (the README's "Authorization"), checked before the
 // handler runs, after the target resource is found: a caller who may not
 // see the resource gets 404, one who may see it but not act on it 403.
 // The few field-level rules (a client's reqsPerSec, api restrictions, a

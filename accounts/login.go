@@ -16,7 +16,7 @@ import (
 	"github.com/authgw/authgw/db"
 )
 
-// The multi-step login of SPEC §7.1. Each step answers the next step to
+// The multi-step login of the README's "Login and sessions". Each step answers the next step to
 // submit ({"t":"step"}), the session ({"t":"session"}) or an error. The
 // state, 32 hex characters the client picks, binds the steps of one
 // login: a code is only good for the state it was issued for.

@@ -10,7 +10,7 @@ import (
 	"github.com/authgw/authgw/verifier/envelope"
 )
 
-// The response envelopes of SPEC §6.1.
+// The response envelopes of the README's "The accounts service".
 
 type singleOut struct {
 	T    string `json:"t"`

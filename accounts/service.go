@@ -74,7 +74,7 @@ type Config struct {
 	// enrolment answers 503 and users with TOTP enabled cannot log in
 	// (fail closed).
 	TOTP *totp.TOTP
-	// Regulator counts login failures and bans (SPEC §7.3). Optional.
+	// Regulator counts login failures and bans (the README's "Brute force and enumeration"). Optional.
 	// Default: a regulator on Store's SQL tables with its defaults.
 	Regulator Regulator
 	// Cookies names and flags the per-method token cookies (and the

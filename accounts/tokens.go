@@ -18,7 +18,7 @@ import (
 	"github.com/authgw/authgw/verifier/envelope"
 )
 
-// Sessions (SPEC §7.4–§7.5): a login ends with a session row, a refresh
+// Sessions (the README's "Refresh and logout"): a login ends with a session row, a refresh
 // token (only its SHA-256 is stored) and one token per granted method,
 // sent in JSON and as cookies. Refresh rotates the refresh token and
 // mints again from the roles and policies as they are then; logout

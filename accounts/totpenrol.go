@@ -8,7 +8,7 @@ import (
 	"github.com/authgw/authgw/db"
 )
 
-// TOTP enrolment (SPEC §6.2, §7.2): POST /users/:id/totp stores a new,
+// TOTP enrolment (the README's "TOTP"): POST /users/:id/totp stores a new,
 // unconfirmed secret and shows it once (secret, otpauth:// URI, QR code);
 // POST .../totp/confirm with a code from the app turns it on; DELETE
 // .../totp turns it off after re-authentication with the password or a

@@ -161,7 +161,7 @@ func (s *Service) createUser(r *request) error {
 		}
 	}
 	// A registration with a password logs the user in at once: the answer
-	// is the new session (SPEC §7.1). Without a password the user logs in
+	// is the new session (the README's "Login and sessions"). Without a password the user logs in
 	// with an emailed code, and the answer is the user.
 	if hasPassword {
 		return s.startSession(r, u, http.StatusCreated)
@@ -221,7 +221,7 @@ func (s *Service) updateUser(r *request) error {
 }
 
 // deleteUser soft-deletes the user; in the same transaction its
-// addresses are freed and its sessions revoked (SPEC §6.4). The gateways
+// addresses are freed and its sessions revoked (the README's "The accounts service"). The gateways
 // are told at once (Config.Revoked) besides reading the feed.
 //
 // A user deleting their own account proves who they are again, as for

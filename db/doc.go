@@ -1,4 +1,4 @@
-// Package db is authgw's storage (SPEC §8): the SQL schema and its
+// Package db is authgw's storage (the README's "Storage"): the SQL schema and its
 // migrations for MySQL and SQLite, embedded in the binary, the migration
 // runner behind "authgw migrate", and the store that the accounts service
 // and the gateway use through small interfaces declared on their side.

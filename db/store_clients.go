@@ -304,7 +304,7 @@ func (s *DB) SetClientSecretHash(ctx context.Context, id, hash string, updatedMs
 // which the client, its roles and restrictions are hidden. In the same
 // transaction it invalidates every live session made with the client and
 // appends a session revocation for each (kept until revocationExpiresMs),
-// so the gateways refuse their tokens (SPEC §6.4). It fails with
+// so the gateways refuse their tokens (the README's "The accounts service"). It fails with
 // ErrNotFound for a missing or already deleted client, and ErrInvalid
 // for an unset time.
 func (s *DB) DeleteClient(ctx context.Context, id string, deletedMs, revocationExpiresMs int64) error {

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// Subject kinds of brute-force regulation (SPEC §7.3).
+// Subject kinds of brute-force regulation (the README's "Brute force and enumeration").
 const (
 	// RegulateAccount regulates an account; the subject is the user ID
 	// or the normalized email address that was tried.

@@ -28,7 +28,7 @@ const (
 	snapshotAPIs         = "SELECT name, version, url, allow_unidentified, active, created_ms, updated_ms FROM apis ORDER BY name, version"
 )
 
-// LoadSnapshot reads what the gateway keeps in memory (SPEC §5.1): every
+// LoadSnapshot reads what the gateway keeps in memory (the README's "The gateway"): every
 // client that is not deleted, of an organization that is not deleted,
 // ordered by ID, with its Roles (sorted) and Restrictions (sorted by
 // type, then value), each nil when there is none; and every API, active

@@ -473,7 +473,7 @@ func (s *DB) UnbanUser(ctx context.Context, id string, updatedMs int64) error {
 // In the same transaction it invalidates the user's live sessions and
 // appends a user revocation (not before deletedMs, kept until
 // revocationExpiresMs, which should be at least the longest token
-// lifetime away), so the gateways refuse the user's tokens (SPEC §6.4).
+// lifetime away), so the gateways refuse the user's tokens (the README's "The accounts service").
 // It fails with ErrNotFound for a missing or already deleted user.
 func (s *DB) DeleteUser(ctx context.Context, id string, deletedMs, revocationExpiresMs int64) error {
 	if err := requireMs("deletedMs", deletedMs); err != nil {

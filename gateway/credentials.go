@@ -209,7 +209,7 @@ func hostAllowed(c *client, host string) bool {
 	return false
 }
 
-// clientIP is SPEC §5.2: the socket address, unless it is a trusted proxy
+// clientIP is the README's "The gateway": the socket address, unless it is a trusted proxy
 // (or, when trustPeer, any peer: the forward-auth caller already passed
 // its own trust check); then X-Forwarded-For is walked from the right and
 // the first hop that is not a trusted proxy is the client. A hop that does

@@ -1,4 +1,4 @@
-// Package gateway is authgw's front door (SPEC §5): one http.Handler that
+// Package gateway is authgw's front door (the README's "The gateway"): one http.Handler that
 // runs every request through, in this order, request ID, access log,
 // metrics and panic recovery; CORS; the canonical-path check and the
 // parse of /<api>/v<N>/rest; client credentials (HTTP Basic); the client's

@@ -110,7 +110,7 @@ type Config struct {
 	Health []func() string
 }
 
-// Gateway is the request pipeline of SPEC §5. It is safe for concurrent
+// Gateway is the request pipeline of the README's "The gateway". It is safe for concurrent
 // use.
 type Gateway struct {
 	cfg      Config

@@ -26,7 +26,7 @@ const (
 	accountsVersion = 1
 )
 
-// pipeline returns the whole chain of SPEC §5.1.
+// pipeline returns the whole chain of the README's "The gateway".
 func (g *Gateway) pipeline() http.Handler {
 	return g.observe(g.cors(http.HandlerFunc(g.serveAPI)))
 }
@@ -485,7 +485,7 @@ func (g *Gateway) route(w http.ResponseWriter, r *http.Request, st *reqState) {
 	g.proxy.ServeHTTP(w, r)
 }
 
-// claims is the request info of SPEC §5.3 for the request. The user's
+// claims is the request info of the README's "Request info for backends" for the request. The user's
 // roles are those the token was minted with (its user-roles caveat).
 func (g *Gateway) claims(st *reqState) requestinfo.Claims {
 	c := requestinfo.Claims{IP: st.ipText, Audience: st.apiName, SecretVerified: st.secretVerified}

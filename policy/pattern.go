@@ -57,7 +57,7 @@ type Pattern struct {
 }
 
 // CompilePattern parses a policy route pattern. It returns a *PatternError
-// when the pattern does not follow the grammar of SPEC §3.2 or names an
+// when the pattern does not follow the grammar of the README's "Route patterns" or names an
 // unknown parameter.
 func CompilePattern(src string) (*Pattern, error) {
 	p := &Pattern{src: src}

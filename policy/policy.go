@@ -20,7 +20,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 )
 
-// Policy is one validated policy file (SPEC §3.1): it grants the methods
+// Policy is one validated policy file (the README's "Policies"): it grants the methods
 // of each of its scopes on the scope's route patterns to users having any
 // of the roles in AppliesTo. Build one with Parse or LoadFile; a Policy
 // built in code gets its patterns compiled when it is passed to NewSet.

@@ -1,4 +1,4 @@
-// Package password hashes, verifies and vets user passwords (SPEC §7.2).
+// Package password hashes, verifies and vets user passwords (the README's "Login and sessions").
 //
 // Hash writes argon2id PHC strings,
 //

@@ -1,4 +1,4 @@
-// Package regulation stops brute force against the login steps (SPEC §7.3):
+// Package regulation stops brute force against the login steps (the README's "Brute force and enumeration"):
 // it counts the failed password, code and TOTP attempts of each account
 // and of each client IP address, and bans a subject whose failures within
 // a sliding window reach its maximum. It decides nothing else: the login

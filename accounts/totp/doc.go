@@ -1,4 +1,4 @@
-// Package totp is the second login factor of SPEC §7.2: time-based
+// Package totp is the second login factor of the README's "Login and sessions": time-based
 // one-time passwords (RFC 6238) with secrets sealed for storage.
 //
 // Codes are the ones every authenticator app makes by default: HMAC-SHA1,

@@ -22,7 +22,7 @@ import (
 )
 
 // The code parameters. They are what authenticator apps assume when an
-// otpauth:// URI says nothing, and they are fixed by SPEC §7.2.
+// otpauth:// URI says nothing, and they are fixed by the README's "Login and sessions".
 const (
 	// Digits is the length of a code.
 	Digits = 6

@@ -11,7 +11,7 @@ import (
 
 // changesChannel is the Redis channel on which the writers of clients and
 // APIs announce a change, so that every gateway reloads its snapshot at
-// once instead of at its next refresh (SPEC §5.1).
+// once instead of at its next refresh (the README's "The gateway").
 const changesChannel = "authgw:changes"
 
 // errBadRedisURL says a Redis URL does not parse, without repeating it.

@@ -12,7 +12,7 @@ import (
 	"strings"
 )
 
-// Settings (SPEC §9) come from four places, in this order of precedence:
+// Settings (the README's "Configuration") come from four places, in this order of precedence:
 // the command-line flag, the environment variable (AUTHGW_ and the flag
 // name in upper case with "-" as "_"), the config file, and the default.
 // An empty value counts as unset at every level, as it always has for
@@ -32,7 +32,7 @@ import (
 const envConfig = "AUTHGW_CONFIG"
 
 // configKeys are the settings a config file may hold: the settings of
-// authgw serve (SPEC §9). Commands resolve the ones they use.
+// authgw serve (the README's "Configuration"). Commands resolve the ones they use.
 var configKeys = []string{
 	sessionIdleSetting,
 	"listen", "admin-listen", "database", "data-dir", "server-id", "keys", "policies",

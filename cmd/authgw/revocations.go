@@ -18,7 +18,7 @@ import (
 	"github.com/authgw/authgw/verifier"
 )
 
-// Revocations reach the gateways two ways (SPEC §7.6): every gateway
+// Revocations reach the gateways two ways (the README's "Revocation"): every gateway
 // polls the database's revocation feed (gateway/revocation), and, when a
 // Redis is configured, the accounts service that revoked a session or a
 // user publishes it on revocationsChannel, to which every serve

@@ -155,7 +155,7 @@ Unless GOGC is set, it runs the garbage collector at GOGC=400; unless
 GOMEMLIMIT is set, with a soft memory limit of 64 MiB plus 38 MiB a core.
 `
 
-// Defaults of serve's settings (SPEC §9).
+// Defaults of serve's settings (the README's "Configuration").
 const (
 	defaultListen      = "127.0.0.1:6546"
 	defaultAdminListen = "127.0.0.1:6547"

@@ -15,7 +15,7 @@ import (
 )
 
 // Environment variables and data-dir files for the shared settings
-// (SPEC §9: flag, then environment, then the data directory).
+// (the README's "Configuration": flag, then environment, then the data directory).
 const (
 	envKeys      = "AUTHGW_KEYS"
 	envServerID  = "AUTHGW_SERVER_ID"
@@ -142,7 +142,7 @@ func (s *keySettings) requireServerID(c *cli) (string, error) {
 }
 
 // Database settings shared by the commands that use the database
-// (SPEC §9: flag, then environment, then config file, then the data
+// (the README's "Configuration": flag, then environment, then config file, then the data
 // directory).
 const (
 	envDatabase  = "AUTHGW_DATABASE"

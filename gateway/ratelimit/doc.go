@@ -1,6 +1,6 @@
 // Package ratelimit decides whether one more request for a key (an API
 // client, or the IP address of an unidentified caller) fits that key's
-// per-second limit. It is step 6 of the gateway pipeline (SPEC §5.1); it
+// per-second limit. It is step 6 of the gateway pipeline (the README's "The gateway"); it
 // says yes or no and how long to wait, and nothing else: the HTTP 429 and
 // its error envelope are the gateway's.
 //

@@ -1,4 +1,4 @@
-// Package requestinfo is the signed request-info header of SPEC §5.3: the
+// Package requestinfo is the signed request-info header of the README's "Request info for backends": the
 // gateway's statement to a backend of who is calling, and the one call a
 // backend makes to verify and read it.
 //

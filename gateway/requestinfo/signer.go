@@ -12,7 +12,7 @@ import (
 )
 
 // DefaultTTL is the life of a token unless SignerConfig.TTL says
-// otherwise: the exp of SPEC §5.3.
+// otherwise: the exp of the README's "Request info for backends".
 const DefaultTTL = 30 * time.Second
 
 // DefaultCacheSize is the number of entries a Signer's and a Verifier's
