@@ -820,30 +820,22 @@ func (s *serveCommand) serverID(c *cli, dir string, logger *slog.Logger) (string
 	}
 	path := filepath.Join(dir, serverIDFile)
 	if !found {
-		b, readErr := os.ReadFile(path)
-		switch {
-		case readErr == nil:
-			id, label = strings.TrimSpace(string(b)), path
-		case errors.Is(readErr, fs.ErrNotExist):
+		b, created, err := dataDirSecret("--server-id", path, func() ([]byte, error) {
 			if err := s.missingMaterial("--server-id", materialServerID); err != nil {
-				return "", err
+				return nil, err
 			}
 			var buf [6]byte
 			if _, err := io.ReadFull(c.random, buf[:]); err != nil {
-				return "", err
+				return nil, err
 			}
-			id, label = "authgw-"+hex.EncodeToString(buf[:]), path
-			created, existing, err := createSecretFile(path, []byte(id+"\n"))
-			if err != nil {
-				return "", fmt.Errorf("--server-id: %w", err)
-			}
-			if !created { // another process made it first
-				id = strings.TrimSpace(string(existing))
-				break
-			}
+			return []byte("authgw-" + hex.EncodeToString(buf[:]) + "\n"), nil
+		})
+		if err != nil {
+			return "", err
+		}
+		id, label = strings.TrimSpace(string(b)), path
+		if created {
 			logger.Warn("created a server ID", "file", path, "server_id", id)
-		default:
-			return "", fmt.Errorf("--server-id: %w", readErr)
 		}
 	}
 	if !mint.ValidID(id) {
@@ -872,34 +864,27 @@ func (s *serveCommand) keyRing(c *cli, dir string, logger *slog.Logger) (*mint.K
 		return ring, nil
 	}
 	path := filepath.Join(dir, keysFile)
-	ring, err := mint.LoadKeyRing(path)
-	if err == nil {
-		return ring, nil
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return nil, &usageError{msg: fmt.Sprintf("--keys (from the data directory): %v", err)}
-	}
-	if err := s.missingMaterial("--keys", materialKeyPref); err != nil {
-		return nil, err
-	}
-	if ring, err = mint.GenerateKeyRing("k1", c.random); err != nil {
-		return nil, err
-	}
-	b, err := ring.MarshalJSON()
-	if err != nil {
-		return nil, err
-	}
-	created, _, err := createSecretFile(path, append(b, '\n'))
-	if err != nil {
-		return nil, fmt.Errorf("--keys: %w", err)
-	}
-	if !created { // another process made it first
-		if ring, err = mint.LoadKeyRing(path); err != nil {
-			return nil, &usageError{msg: fmt.Sprintf("--keys (from the data directory): %v", err)}
+	b, created, err := dataDirSecret("--keys", path, func() ([]byte, error) {
+		if err := s.missingMaterial("--keys", materialKeyPref); err != nil {
+			return nil, err
 		}
-		return ring, nil
+		ring, err := mint.GenerateKeyRing("k1", c.random)
+		if err != nil {
+			return nil, err
+		}
+		b, err := ring.MarshalJSON()
+		return append(b, '\n'), err
+	})
+	if err != nil {
+		return nil, err
 	}
-	logger.Warn("created a key ring: it signs every token; back it up and keep it secret", "file", path)
+	ring, err := mint.ParseKeyRing(b)
+	if err != nil {
+		return nil, &usageError{msg: fmt.Sprintf("--keys (from the data directory): %s: %v", path, err)}
+	}
+	if created {
+		logger.Warn("created a key ring: it signs every token; back it up and keep it secret", "file", path)
+	}
 	return ring, nil
 }
 
@@ -913,46 +898,36 @@ func (s *serveCommand) totpKey(c *cli, dir string, logger *slog.Logger) ([]totp.
 	if err != nil {
 		return nil, err
 	}
-	if !found {
+	var b []byte
+	if found {
+		if b, err = os.ReadFile(path); err != nil {
+			return nil, &usageError{msg: fmt.Sprintf("%s: %v", label, err)}
+		}
+	} else {
 		path, label = filepath.Join(dir, totpKeyFile), "--totp-key (from the data directory)"
-	}
-	b, err := os.ReadFile(path)
-	if !found && errors.Is(err, fs.ErrNotExist) {
-		if err := s.missingMaterial("--totp-key", materialTOTPKey); err != nil {
+		var created bool
+		b, created, err = dataDirSecret("--totp-key", path, func() ([]byte, error) {
+			if err := s.missingMaterial("--totp-key", materialTOTPKey); err != nil {
+				return nil, err
+			}
+			key := make([]byte, totp.KeySize)
+			if _, err := io.ReadFull(c.random, key); err != nil {
+				return nil, err
+			}
+			return []byte(hex.EncodeToString(key) + "\n"), nil
+		})
+		if err != nil {
 			return nil, err
 		}
-		return createTOTPKey(c, path, logger)
-	}
-	if err != nil {
-		return nil, &usageError{msg: fmt.Sprintf("%s: %v", label, err)}
+		if created {
+			logger.Warn("created a TOTP key: it seals the users' TOTP secrets; back it up and keep it secret", "file", path)
+		}
 	}
 	keys, err := parseTOTPRing(b)
 	if err != nil {
 		return nil, &usageError{msg: fmt.Sprintf("%s: %s: %v", label, path, err)}
 	}
 	return keys, nil
-}
-
-// createTOTPKey writes a new key to path, which must not exist yet; when
-// another process created it first, that key is used.
-func createTOTPKey(c *cli, path string, logger *slog.Logger) ([]totp.Key, error) {
-	key := make([]byte, totp.KeySize)
-	if _, err := io.ReadFull(c.random, key); err != nil {
-		return nil, err
-	}
-	created, existing, err := createSecretFile(path, []byte(hex.EncodeToString(key)+"\n"))
-	if err != nil {
-		return nil, fmt.Errorf("--totp-key: %w", err)
-	}
-	if !created {
-		keys, err := parseTOTPRing(existing)
-		if err != nil {
-			return nil, &usageError{msg: fmt.Sprintf("--totp-key (from the data directory): %s: %v", path, err)}
-		}
-		return keys, nil
-	}
-	logger.Warn("created a TOTP key: it seals the users' TOTP secrets; back it up and keep it secret", "file", path)
-	return []totp.Key{{ID: totp.LegacyKeyID, Secret: key}}, nil
 }
 
 // policies loads --policies, else the data directory's policies folder,
