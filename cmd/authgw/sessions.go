@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/authgw/authgw/db"
+	"github.com/authgw/authgw/gateway/revocation/broadcast"
 )
 
 const sessionsUsage = `Usage: authgw sessions revoke (--all | --user ID | --session ID)
@@ -162,11 +163,7 @@ func publishRevocations(c *cli, s *settings, revoked []db.Revocation) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	for _, r := range revoked {
-		payload, err := encodeRevocation(r)
-		if err != nil {
-			return err
-		}
-		if err := client.Publish(ctx, revocationsChannel, payload).Err(); err != nil {
+		if err := broadcast.Publish(ctx, client, r); err != nil {
 			fmt.Fprintf(c.stderr, "authgw: warning: could not publish the revocations on Redis (%v); gateways apply them at their next poll\n", err)
 			return nil
 		}

@@ -7,12 +7,9 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-)
 
-// changesChannel is the Redis channel on which the writers of clients and
-// APIs announce a change, so that every gateway reloads its snapshot at
-// once instead of at its next refresh (the README's "The gateway").
-const changesChannel = "authgw:changes"
+	"github.com/authgw/authgw/gateway/changes"
+)
 
 // errBadRedisURL says a Redis URL does not parse, without repeating it.
 var errBadRedisURL = errors.New("not a valid redis:// or rediss:// URL (redis://[user:password@]host:port/db[?options]; the value is not shown: it may hold a password)")
@@ -77,35 +74,8 @@ func announceChange(c *cli, s *settings, what string) error {
 	defer client.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	if err := client.Publish(ctx, changesChannel, what).Err(); err != nil {
+	if err := changes.Announce(ctx, client, what); err != nil {
 		fmt.Fprintf(c.stderr, "authgw: warning: could not announce the change on Redis (%v); gateways will see it at their next refresh\n", err)
 	}
 	return nil
-}
-
-// subscribeChanges forwards the change notices of changesChannel to the
-// returned channel until ctx ends. Notices that arrive while one is
-// pending are merged: one reload covers them all.
-func subscribeChanges(ctx context.Context, client *redis.Client) <-chan struct{} {
-	out := make(chan struct{}, 1)
-	sub := client.Subscribe(ctx, changesChannel)
-	go func() {
-		defer sub.Close()
-		msgs := sub.Channel()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case _, ok := <-msgs:
-				if !ok {
-					return
-				}
-				select {
-				case out <- struct{}{}:
-				default:
-				}
-			}
-		}
-	}()
-	return out
 }
