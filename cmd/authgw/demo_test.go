@@ -283,15 +283,14 @@ func TestResolveDemoListen(t *testing.T) {
 // signed with a key of its own: not serve's.
 func forgeRequestInfo(t *testing.T, issuer string, c requestinfo.Claims) string {
 	t.Helper()
+	var info string
 	key, err := requestinfo.GenerateKey()
-	if err != nil {
-		t.Fatal(err)
+	if err == nil {
+		var s *requestinfo.Signer
+		if s, err = requestinfo.NewSigner(requestinfo.SignerConfig{Key: key, Issuer: issuer}); err == nil {
+			info, err = s.Sign(c)
+		}
 	}
-	s, err := requestinfo.NewSigner(requestinfo.SignerConfig{Key: key, Issuer: issuer})
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := s.Sign(c)
 	if err != nil {
 		t.Fatal(err)
 	}
