@@ -1,52 +1,30 @@
 package main
 
-// The demo backend of authgw serve: a small HTTP service, in the same
-// process but on its own listener (--demo-listen, default
-// 127.0.0.1:6548), so that a fresh `authgw serve` has something behind
-// the gateway to try tokens on. It is a demo, not for production: it
-// keeps its notes in memory, and `--demo-listen off` turns it off.
-//
-// It is also an example of a backend: it trusts nothing but the
-// gateway's signed X-Auth-Info header, verified with gateway/requestinfo
-// (the public half of serve's request-info key, audience "demo", issuer
-// "authgw:<server-id>"). A request without a valid header is 401.
-
 import (
 	"context"
 	"crypto/ecdsa"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
-	"regexp"
-	"slices"
 	"strings"
-	"sync"
 
 	"github.com/authgw/authgw/db"
-	"github.com/authgw/authgw/gateway/requestinfo"
-	"github.com/authgw/authgw/verifier/envelope"
+	"github.com/authgw/authgw/gateway/demo"
 )
+
+// serve starts the demo backend (package gateway/demo) on its own
+// listener (--demo-listen, default 127.0.0.1:6548) and registers it as
+// the API demo v1, so that a fresh `authgw serve` has something behind
+// the gateway to try tokens on. `--demo-listen off` turns it off.
 
 const (
 	// defaultDemoListen is the default of --demo-listen.
 	defaultDemoListen = "127.0.0.1:6548"
 	// demoOff is the --demo-listen value that turns the demo off.
 	demoOff = "off"
-	// demoAPIName and demoAPIVersion are what serve registers the demo
-	// as: /demo/v1/... on the gateway.
-	demoAPIName    = "demo"
-	demoAPIVersion = 1
-	// maxDemoNotes bounds the notes the demo keeps, all users together.
-	maxDemoNotes = 1000
-	// maxDemoNoteBody bounds a note's request body.
-	maxDemoNoteBody = 4 << 10
 )
-
-// demoNoteName is what may follow "<userId>_" in a note's ID.
-var demoNoteName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
 // parseDemoListen reads --demo-listen: "off" turns the demo off (""
 // is returned); anything else must be a host:port.
@@ -97,7 +75,7 @@ type demoServer struct {
 // logged why, when the address cannot be listened on: the demo is not
 // needed for the gateway to work. serve runs the returned server.
 func startDemo(addr string, pub *ecdsa.PublicKey, issuer string, logger *slog.Logger) (*demoServer, error) {
-	h, err := newDemoHandler(pub, issuer)
+	h, err := demo.NewHandler(demo.Config{Key: pub, Issuer: issuer})
 	if err != nil {
 		return nil, err
 	}
@@ -134,10 +112,10 @@ func (d *demoServer) register(ctx context.Context, c *cli, store *db.DB, logger 
 		return err
 	}
 	for _, a := range apis {
-		if a.Name != demoAPIName {
+		if a.Name != demo.APIName {
 			continue
 		}
-		if a.Version == demoAPIVersion && a.URL == d.url && a.Active {
+		if a.Version == demo.APIVersion && a.URL == d.url && a.Active {
 			d.routed = true
 			return nil
 		}
@@ -145,7 +123,7 @@ func (d *demoServer) register(ctx context.Context, c *cli, store *db.DB, logger 
 			"version", a.Version, "url", a.URL, "active", a.Active, "demo_backend", d.url)
 		return nil
 	}
-	err = store.CreateAPI(ctx, db.API{Name: demoAPIName, Version: demoAPIVersion, URL: d.url, Active: true, CreatedMs: c.now().UnixMilli()})
+	err = store.CreateAPI(ctx, db.API{Name: demo.APIName, Version: demo.APIVersion, URL: d.url, Active: true, CreatedMs: c.now().UnixMilli()})
 	if errors.Is(err, db.ErrDuplicate) {
 		// Another gateway on the same database registered it a moment ago.
 		return d.register(ctx, c, store, logger)
@@ -156,192 +134,4 @@ func (d *demoServer) register(ctx context.Context, c *cli, store *db.DB, logger 
 	d.routed = true
 	logger.Info("registered the demo backend as the API demo v1 (authgw apis remove --name demo --version 1 removes it)", "url", d.url)
 	return nil
-}
-
-// demoBackend answers the demo's requests once their request info has
-// been verified.
-type demoBackend struct {
-	mu    sync.Mutex
-	notes map[string]demoNote // by ID
-}
-
-// demoNote is one note.
-type demoNote struct {
-	ID   string `json:"id"`
-	User string `json:"user"`
-	Text string `json:"text"`
-}
-
-// demoHello is the demo's answer to a GET outside /notes.
-type demoHello struct {
-	Hello   string `json:"hello"`
-	Path    string `json:"path"`
-	Method  string `json:"method"`
-	Client  string `json:"client"`
-	User    string `json:"user"`
-	Session string `json:"session"`
-}
-
-// newDemoHandler returns the demo backend: every request must carry the
-// gateway's X-Auth-Info for the audience demo, signed by pub with the
-// issuer issuer, else it is 401 (the JSON error envelope).
-//
-//	GET  /anything              {"hello":"from the demo backend","path","method","client","user","session"}
-//	GET  /notes                 {"notes":[...]}: the caller's notes
-//	GET  /notes/<userId>_<name> the note
-//	POST /notes/<userId>_<name> {"text":"..."}: creates it (201; 409 when it exists)
-//	PUT  /notes/<userId>_<name> {"text":"..."}: creates or replaces it
-//	DELETE /notes/<userId>_<name>
-//
-// A note belongs to the user in its ID: others get 403, whatever the
-// gateway let through.
-func newDemoHandler(pub *ecdsa.PublicKey, issuer string) (http.Handler, error) {
-	v, err := requestinfo.NewVerifier(requestinfo.VerifierConfig{Keys: []*ecdsa.PublicKey{pub}, Audience: demoAPIName, Issuer: issuer})
-	if err != nil {
-		return nil, err
-	}
-	return requestinfo.Middleware(v)(&demoBackend{notes: map[string]demoNote{}}), nil
-}
-
-func (d *demoBackend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	claims, _ := requestinfo.ClaimsFrom(r.Context())
-	var user, session string
-	if claims.User != nil {
-		user, session = claims.User.ID, claims.User.SessionID
-	}
-	path := r.URL.Path
-	if path == "" {
-		path = "/"
-	}
-	if path == "/notes" || strings.HasPrefix(path, "/notes/") {
-		d.serveNotes(w, r, user, strings.TrimPrefix(strings.TrimPrefix(path, "/notes"), "/"))
-		return
-	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		envelope.Write(w, envelope.New(http.StatusMethodNotAllowed, "METHOD-NOT-ALLOWED",
-			"The demo answers GET here; notes take POST, PUT and DELETE at /notes/<your user ID>_<name>."))
-		return
-	}
-	writeDemoJSON(w, http.StatusOK, demoHello{Hello: "from the demo backend", Path: path, Method: r.Method,
-		Client: claims.Client, User: user, Session: session})
-}
-
-// serveNotes serves /notes (id "") and /notes/<id> for the user.
-func (d *demoBackend) serveNotes(w http.ResponseWriter, r *http.Request, user, id string) {
-	if user == "" {
-		envelope.Write(w, envelope.New(http.StatusForbidden, "NO-USER", "Notes belong to users: log in first."))
-		return
-	}
-	if id == "" {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			w.Header().Set("Allow", "GET, HEAD")
-			envelope.Write(w, envelope.New(http.StatusMethodNotAllowed, "METHOD-NOT-ALLOWED",
-				"GET /notes lists your notes; write one at /notes/<your user ID>_<name>."))
-			return
-		}
-		d.mu.Lock()
-		notes := []demoNote{}
-		for _, n := range d.notes {
-			if n.User == user {
-				notes = append(notes, n)
-			}
-		}
-		d.mu.Unlock()
-		slices.SortFunc(notes, func(a, b demoNote) int { return strings.Compare(a.ID, b.ID) })
-		writeDemoJSON(w, http.StatusOK, map[string][]demoNote{"notes": notes})
-		return
-	}
-	name, mine := strings.CutPrefix(id, user+"_")
-	if !mine {
-		envelope.Write(w, envelope.New(http.StatusForbidden, "NOT-YOUR-NOTE", "Your notes are /notes/<your user ID>_<name>."))
-		return
-	}
-	if !demoNoteName.MatchString(name) {
-		envelope.Write(w, envelope.New(http.StatusBadRequest, "BAD-NOTE-NAME", "A note's name is 1 to 64 of A-Z, a-z, 0-9, '.', '_' and '-'."))
-		return
-	}
-	switch r.Method {
-	case http.MethodGet, http.MethodHead:
-		d.mu.Lock()
-		n, ok := d.notes[id]
-		d.mu.Unlock()
-		if !ok {
-			envelope.Write(w, envelope.New(http.StatusNotFound, "NOT-FOUND", "There is no such note."))
-			return
-		}
-		writeDemoJSON(w, http.StatusOK, n)
-	case http.MethodPost, http.MethodPut:
-		text, err := readDemoNote(w, r)
-		if err != nil {
-			envelope.Write(w, envelope.New(http.StatusBadRequest, "BAD-BODY", `Send {"text":"..."}, at most 4 KiB: `+err.Error()))
-			return
-		}
-		n := demoNote{ID: id, User: user, Text: text}
-		d.mu.Lock()
-		_, exists := d.notes[id]
-		switch {
-		case exists && r.Method == http.MethodPost:
-			d.mu.Unlock()
-			envelope.Write(w, envelope.New(http.StatusConflict, "NOTE-EXISTS", "The note exists already: PUT replaces it."))
-			return
-		case !exists && len(d.notes) >= maxDemoNotes:
-			d.mu.Unlock()
-			envelope.Write(w, envelope.New(http.StatusConflict, "DEMO-FULL", fmt.Sprintf("The demo keeps at most %d notes.", maxDemoNotes)))
-			return
-		}
-		d.notes[id] = n
-		d.mu.Unlock()
-		status := http.StatusOK
-		if !exists {
-			status = http.StatusCreated
-		}
-		writeDemoJSON(w, status, n)
-	case http.MethodDelete:
-		d.mu.Lock()
-		_, ok := d.notes[id]
-		delete(d.notes, id)
-		d.mu.Unlock()
-		if !ok {
-			envelope.Write(w, envelope.New(http.StatusNotFound, "NOT-FOUND", "There is no such note."))
-			return
-		}
-		writeDemoJSON(w, http.StatusOK, map[string]string{"deleted": id})
-	default:
-		w.Header().Set("Allow", "GET, HEAD, POST, PUT, DELETE")
-		envelope.Write(w, envelope.New(http.StatusMethodNotAllowed, "METHOD-NOT-ALLOWED", "A note takes GET, POST, PUT and DELETE."))
-	}
-}
-
-// readDemoNote reads a note's body: {"text":"..."}.
-func readDemoNote(w http.ResponseWriter, r *http.Request) (string, error) {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxDemoNoteBody))
-	dec.DisallowUnknownFields()
-	var body struct {
-		Text *string `json:"text"`
-	}
-	if err := dec.Decode(&body); err != nil {
-		return "", err
-	}
-	if dec.More() {
-		return "", errors.New("data after the JSON object")
-	}
-	if body.Text == nil {
-		return "", errors.New("no text")
-	}
-	return *body.Text, nil
-}
-
-// writeDemoJSON answers v as JSON with status.
-func writeDemoJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		envelope.Write(w, envelope.New(http.StatusInternalServerError, "INTERNAL", err.Error()))
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	w.Write(append(b, '\n'))
 }

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/authgw/authgw/mint"
+	"github.com/authgw/authgw/mint/secretfile"
 )
 
 const keygenUsage = `Usage: authgw keygen --id ID [--add FILE] [--out FILE]
@@ -77,35 +75,9 @@ func (k *keygenCommand) run(c *cli, args []string) error {
 		_, err = c.stdout.Write(data)
 		return err
 	}
-	if err := writeFileAtomic(k.out, data); err != nil {
+	if err := secretfile.Replace(k.out, data); err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}
 	fmt.Fprintf(c.stdout, "wrote key ring %s: keys %s, %s mints\n", k.out, strings.Join(ring.IDs(), " "), ring.PrimaryID())
 	return nil
-}
-
-// writeFileAtomic writes data to path with mode 0600 through a temporary
-// file in the same directory, renamed over path once complete, so that a
-// failure never leaves a half-written key ring.
-func writeFileAtomic(path string, data []byte) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = os.Remove(f.Name())
-		}
-	}()
-	if err := f.Chmod(0o600); err != nil {
-		_ = f.Close()
-		return err
-	}
-	_, werr := f.Write(data)
-	serr := f.Sync()
-	cerr := f.Close()
-	if err := errors.Join(werr, serr, cerr); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"os"
@@ -43,9 +44,16 @@ type invocation struct {
 	now   time.Time
 }
 
+// runCLITimeout bounds an invocation of runCLI: a serve given a bad
+// setting must exit at once with a usage error; had it accepted the
+// setting, it would serve until stopped, and the test would hang until
+// go test's own timeout. runCLI stops it after this long instead.
+const runCLITimeout = 20 * time.Second
+
 // runCLI runs an invocation in-process. Unless the invocation sets it,
 // AUTHGW_DATA_DIR points at an empty temporary directory, so that no
-// ./authgw-data of the developer's is ever read.
+// ./authgw-data of the developer's is ever read. A long-running command
+// (serve) is stopped after runCLITimeout, and the test fails saying so.
 func runCLI(t *testing.T, inv invocation) result {
 	t.Helper()
 	vars := map[string]string{envDataDir: t.TempDir()}
@@ -56,12 +64,19 @@ func runCLI(t *testing.T, inv invocation) result {
 	if now.IsZero() {
 		now = fixedNow
 	}
+	stop, cancel := context.WithTimeout(context.Background(), runCLITimeout)
+	defer cancel()
 	env := environment{
 		lookupEnv: func(k string) (string, bool) { v, ok := vars[k]; return v, ok },
 		now:       func() time.Time { return now },
+		stop:      stop,
 	}
 	var stdout, stderr strings.Builder
 	code := run(inv.args, strings.NewReader(inv.stdin), &stdout, &stderr, env)
+	if stop.Err() != nil {
+		t.Errorf("authgw %s was still running after %v and was stopped: it should have exited by itself (a setting accepted that should not be?)",
+			strings.Join(inv.args, " "), runCLITimeout)
+	}
 	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
 }
 

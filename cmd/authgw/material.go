@@ -9,16 +9,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/authgw/authgw/accounts/totp"
 	"github.com/authgw/authgw/db"
+	"github.com/authgw/authgw/mint/secretfile"
 )
 
 // Instances on one database must share their key material: the server
@@ -197,38 +195,17 @@ func checkSharedMaterial(ctx context.Context, store *db.DB, cfg serveConfig, inf
 	return nil
 }
 
-// createSecretFile writes data to path, which must not exist, at once:
-// to a new temporary file of mode 0600 in the same directory, synced,
-// then linked to path, which fails if path exists (another process made
-// it first), so that no reader ever sees half a file and no existing file
-// is overwritten. created is false, with the existing file's contents,
-// when path existed.
-func createSecretFile(path string, data []byte) (created bool, existing []byte, err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, ".authgw-secret-*") // mode 0600
-	if err != nil {
-		return false, nil, err
+// dataDirSecret reads the secret file at path in the data directory, or
+// creates it with generate's contents when it does not exist
+// (secretfile.LoadOrCreate): of two instances starting together, both
+// end with the secret of the one that created it. A usage error of
+// generate (missingMaterial) is returned as it is; other errors name
+// setting.
+func dataDirSecret(setting, path string, generate func() ([]byte, error)) (contents []byte, created bool, err error) {
+	contents, created, err = secretfile.LoadOrCreate(path, generate)
+	var usage *usageError
+	if err != nil && !errors.As(err, &usage) {
+		return nil, false, fmt.Errorf("%s (from the data directory): %w", setting, err)
 	}
-	defer os.Remove(tmp.Name())
-	if _, err = tmp.Write(data); err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return false, nil, err
-	}
-	if err := os.Link(tmp.Name(), path); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			b, rerr := os.ReadFile(path)
-			return false, b, rerr
-		}
-		return false, nil, err
-	}
-	if d, err := os.Open(dir); err == nil { // make the new name durable
-		_ = d.Sync()
-		_ = d.Close()
-	}
-	return true, nil, nil
+	return contents, created, err
 }

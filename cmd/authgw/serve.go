@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -32,9 +33,11 @@ import (
 	"github.com/authgw/authgw/accounts/totp"
 	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/gateway"
+	"github.com/authgw/authgw/gateway/changes"
 	"github.com/authgw/authgw/gateway/ratelimit"
 	"github.com/authgw/authgw/gateway/requestinfo"
 	"github.com/authgw/authgw/gateway/revocation"
+	"github.com/authgw/authgw/gateway/revocation/broadcast"
 	"github.com/authgw/authgw/mint"
 	"github.com/authgw/authgw/policy"
 	"github.com/authgw/authgw/verifier"
@@ -241,11 +244,109 @@ type serveConfig struct {
 	purge purgeSettings
 }
 
+// run is serve's start-up story, one named step each: settings, the
+// database and the data directory, the request-info key, Redis, the
+// revocation feed and change notices, the accounts service and the
+// gateway, the demo backend, the first loads, the listeners, and serving
+// until stopped.
 func (s *serveCommand) run(c *cli, args []string) error {
 	if len(args) > 0 {
 		return usagef("serve takes no arguments, got %q", args[0])
 	}
-	logger := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	r := &serveRun{c: c, logger: slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))}
+	tuneRuntime(c)
+	// Every setting is read and checked before anything is written:
+	// a bad one leaves no data directory, key or policy behind.
+	var err error
+	if r.cfg, err = s.resolve(c, r.logger); err != nil {
+		return err
+	}
+	ctx, cancel := stopContext(c)
+	defer cancel()
+	// Each step that opens something is closed when serve returns, even
+	// when the step fails after opening it.
+	err = s.openDatabase(ctx, r)
+	if r.store != nil {
+		defer r.store.Close()
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.loadInfoKey(ctx, r); err != nil {
+		return err
+	}
+	err = r.connectRedis(ctx)
+	if r.redis != nil {
+		defer r.redis.Close()
+	}
+	if err != nil {
+		return err
+	}
+	// Background work (snapshot refresh, revocation feed, the Redis
+	// subscriptions) stops when serve returns.
+	background, stopBackground := context.WithCancel(context.Background())
+	defer stopBackground()
+	if err := r.startFeeds(background); err != nil {
+		return err
+	}
+	if err := r.newGateway(); err != nil {
+		return err
+	}
+	err = r.startDemo(ctx)
+	if r.demo != nil {
+		defer r.demo.listener.Close()
+	}
+	if err != nil {
+		return err
+	}
+	if err := r.firstLoads(ctx); err != nil {
+		return err
+	}
+	if err := r.listen(); err != nil {
+		return err
+	}
+	go r.gw.Run(background)
+	go r.poller.Run(background)
+	if err := startPurge(background, c, r.cfg.purge, r.store, r.logger); err != nil {
+		return err
+	}
+	return r.serve(ctx)
+}
+
+// serveRun is what serve's start-up steps build, in the order run
+// builds it.
+type serveRun struct {
+	c      *cli
+	logger *slog.Logger
+	cfg    serveConfig
+
+	store   *db.DB
+	infoKey *ecdsa.PrivateKey
+	signer  *requestinfo.Signer
+
+	// redis is nil without --redis; limiter is then nil too (the
+	// gateway's local limits).
+	redis   *redis.Client
+	limiter ratelimit.Limiter
+
+	revoked *verifier.RevocationSet
+	poller  *revocation.Poller
+	// changes reloads this gateway's snapshot in the background: with
+	// Redis, when any writer announces a change, and when the reload
+	// after a change made here failed.
+	changes chan struct{}
+
+	accounts *accounts.Service
+	gw       *gateway.Gateway
+	demo     *demoServer // nil when off or not listening
+
+	servers   []*http.Server
+	listeners []net.Listener
+}
+
+// tuneRuntime sets serve's garbage-collector defaults, unless GOGC or
+// GOMEMLIMIT in the environment sets them.
+func tuneRuntime(c *cli) {
 	if _, set := c.lookupEnv("GOGC"); !set {
 		// A gateway's live heap is small and nearly all its garbage is
 		// per request: collecting at 5× the live heap instead of 2× cuts
@@ -261,28 +362,28 @@ func (s *serveCommand) run(c *cli, args []string) error {
 		// when the heap nears it. GOMEMLIMIT in the environment overrides.
 		debug.SetMemoryLimit(softMemoryLimit(runtime.GOMAXPROCS(0)))
 	}
-	// Every setting is read and checked before anything is written:
-	// a bad one leaves no data directory, key or policy behind.
-	cfg, err := s.resolve(c, logger)
-	if err != nil {
-		return err
-	}
-	ctx := c.stop
-	if ctx == nil {
-		var cancel context.CancelFunc
-		ctx, cancel = signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		defer cancel()
-	}
+}
 
-	// The database next: a malformed DSN is a usage error and an
-	// unreachable database a failure, both before the data directory is
-	// filled.
+// stopContext is the context that stops serve: the test's, else one
+// ended by SIGINT or SIGTERM.
+func stopContext(c *cli) (context.Context, context.CancelFunc) {
+	if c.stop != nil {
+		return c.stop, func() {}
+	}
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+// openDatabase opens and migrates the database, then fills the data
+// directory (prepare). A malformed DSN is a usage error and an
+// unreachable database a failure, both before the data directory is
+// filled.
+func (s *serveCommand) openDatabase(ctx context.Context, r *serveRun) error {
 	dbs := databaseSettings{settings: s.settings}
-	store, err := dbs.open(ctx, c)
+	store, err := dbs.open(ctx, r.c)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
+	r.store = store
 	// Migrated before the data directory is filled, so that the shared
 	// material's fingerprints can be read (material.go); said after it,
 	// so that a bad file there is the only line.
@@ -293,18 +394,25 @@ func (s *serveCommand) run(c *cli, args []string) error {
 	if s.shared, err = store.SharedMaterial(ctx); err != nil {
 		return fmt.Errorf("reading the shared key material's fingerprints: %w", err)
 	}
-	if err := s.prepare(c, &cfg, logger); err != nil {
+	if err := s.prepare(r.c, &r.cfg, r.logger); err != nil {
 		return err
 	}
 	if len(applied) > 0 {
-		logger.Info("database migrated", "applied", fmt.Sprint(applied))
+		r.logger.Info("database migrated", "applied", fmt.Sprint(applied))
 	}
 	if ids, err := store.EmailKeyCollisions(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	} else if len(ids) > 0 {
-		logger.Warn(emailCollisionWarning, "email_ids", strings.Join(ids, ","))
+		r.logger.Warn(emailCollisionWarning, "email_ids", strings.Join(ids, ","))
 	}
+	return nil
+}
 
+// loadInfoKey loads (or, at first start, creates) the request-info
+// signing key, checks this instance's key material against the
+// database's fingerprints, and makes the signer.
+func (s *serveCommand) loadInfoKey(ctx context.Context, r *serveRun) error {
+	cfg := r.cfg
 	if _, err := os.Stat(cfg.infoKeyPath); errors.Is(err, fs.ErrNotExist) {
 		if err := s.missingMaterial("--info-key", materialInfoKey); err != nil {
 			return err
@@ -315,64 +423,71 @@ func (s *serveCommand) run(c *cli, args []string) error {
 		return fmt.Errorf("--info-key: %w", err)
 	}
 	if created {
-		logger.Warn("created a request-info signing key; back it up with the data directory", "file", cfg.infoKeyPath)
+		r.logger.Warn("created a request-info signing key; back it up with the data directory", "file", cfg.infoKeyPath)
 	}
-	if err := checkSharedMaterial(ctx, store, cfg, &key.PublicKey, cfg.replaceShared, c.now(), logger); err != nil {
+	if err := checkSharedMaterial(ctx, r.store, cfg, &key.PublicKey, cfg.replaceShared, r.c.now(), r.logger); err != nil {
 		return err
 	}
-	signer, err := requestinfo.NewSigner(requestinfo.SignerConfig{Key: key, Issuer: "authgw:" + cfg.serverID})
+	r.infoKey = key
+	r.signer, err = requestinfo.NewSigner(requestinfo.SignerConfig{Key: key, Issuer: "authgw:" + cfg.serverID})
+	return err
+}
+
+// connectRedis connects the --redis client and its shared rate limiter,
+// warmed up before serving; without --redis it does nothing.
+func (r *serveRun) connectRedis(ctx context.Context) error {
+	if r.cfg.redisURL == "" {
+		return nil
+	}
+	client, err := newRedisClient(r.cfg.redisURL)
+	if err != nil { // checked by resolve already
+		return &usageError{msg: fmt.Sprintf("--redis: %v", err)}
+	}
+	r.redis = client
+	// 250 ms: a call slower than that falls back to the local limiter
+	// for a second (ratelimit's Cooldown), so a loaded Redis costs at
+	// most one slow request a second, not a burst of over-admission.
+	redisLimiter, err := ratelimit.NewRedis(ratelimit.RedisConfig{Client: client, Logger: r.logger, Timeout: 250 * time.Millisecond})
 	if err != nil {
 		return err
 	}
-
-	var limiter ratelimit.Limiter
-	var redisLimiter *ratelimit.Redis
-	var redisClient *redis.Client
-	if cfg.redisURL != "" {
-		client, err := newRedisClient(cfg.redisURL)
-		if err != nil { // checked by resolve already
-			return &usageError{msg: fmt.Sprintf("--redis: %v", err)}
-		}
-		defer client.Close()
-		redisClient = client
-		// 250 ms: a call slower than that falls back to the local limiter
-		// for a second (ratelimit's Cooldown), so a loaded Redis costs at
-		// most one slow request a second, not a burst of over-admission.
-		if redisLimiter, err = ratelimit.NewRedis(ratelimit.RedisConfig{Client: client, Logger: logger, Timeout: 250 * time.Millisecond}); err != nil {
-			return err
-		}
-		limiter = redisLimiter
-		// Connect and load the script before serving, so the first
-		// requests do not pay for it.
-		warm, cancel := context.WithTimeout(ctx, 5*time.Second)
-		if err := client.Ping(warm).Err(); err != nil {
-			logger.Warn("Redis is not answering; rate limits stay local until it does", "err", err)
-		} else {
-			_, _ = redisLimiter.Allow(warm, "warm-up:"+cfg.serverID, ratelimit.MaxPerSecond)
-		}
-		cancel()
+	r.limiter = redisLimiter
+	// Connect and load the script before serving, so the first
+	// requests do not pay for it.
+	warm, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := client.Ping(warm).Err(); err != nil {
+		r.logger.Warn("Redis is not answering; rate limits stay local until it does", "err", err)
+	} else {
+		_, _ = redisLimiter.Allow(warm, "warm-up:"+r.cfg.serverID, ratelimit.MaxPerSecond)
 	}
+	return nil
+}
 
-	// Background work (snapshot refresh, revocation feed, the Redis
-	// subscriptions) stops when serve returns.
-	background, stopBackground := context.WithCancel(context.Background())
-	defer stopBackground()
-	// changes reloads this gateway's snapshot in the background: with
-	// Redis, when any writer announces a change, and when the reload
-	// after a change made here failed.
-	changes := make(chan struct{}, 1)
-	if redisClient != nil {
-		go forwardChanges(background, subscribeChanges(background, redisClient), changes)
+// startFeeds makes the revocation set and its poller of the database's
+// feed and, with Redis, subscribes to change notices and revocations
+// published by the other gateways, until background ends.
+func (r *serveRun) startFeeds(background context.Context) error {
+	r.changes = make(chan struct{}, 1)
+	if r.redis != nil {
+		changes.Forward(background, r.redis, r.changes)
 	}
-
 	revoked := verifier.NewRevocationSet()
-	poller, err := revocation.New(revocation.Config{Feed: store, Set: revoked, Now: c.now, Logger: logger})
+	poller, err := revocation.New(revocation.Config{Feed: r.store, Set: revoked, Now: r.c.now, Logger: r.logger})
 	if err != nil {
 		return err
 	}
-	if redisClient != nil {
-		subscribeRevocations(background, redisClient, revoked, logger, c.now)
+	r.revoked, r.poller = revoked, poller
+	if r.redis != nil {
+		return broadcast.Subscribe(background, broadcast.Config{Set: revoked, Client: r.redis, Logger: r.logger, Now: r.c.now})
 	}
+	return nil
+}
+
+// newGateway builds the accounts service and the gateway that serves
+// it.
+func (r *serveRun) newGateway() error {
+	c, cfg, logger := r.c, r.cfg, r.logger
 	// reload refreshes this gateway's snapshot before the accounts service
 	// answers a change of clients or APIs, so that a client created here
 	// works here in the next request and a deleted one is refused (other
@@ -385,23 +500,23 @@ func (s *serveCommand) run(c *cli, args []string) error {
 		if err := gw.Refresh(ctx); err != nil {
 			logger.Warn("could not reload the snapshot after a change; retrying in the background", "err", err)
 			select {
-			case changes <- struct{}{}:
+			case r.changes <- struct{}{}:
 			default:
 			}
 		}
 	}
-	accountsService, err := newAccounts(c, cfg, store, redisClient, revoked, reload, logger)
+	accountsService, err := newAccounts(c, cfg, r.store, r.redis, r.revoked, reload, logger)
 	if err != nil {
 		return err
 	}
 	gw, err = gateway.New(gateway.Config{
-		Snapshots:      store,
+		Snapshots:      r.store,
 		Keys:           cfg.keys,
 		ServerID:       cfg.serverID,
 		Public:         accounts.PublicScope(),
-		Revocations:    revoked,
-		Limiter:        limiter,
-		Signer:         signer,
+		Revocations:    r.revoked,
+		Limiter:        r.limiter,
+		Signer:         r.signer,
 		Accounts:       accountsService,
 		TrustedProxies: cfg.trustedProxies,
 		// Who may call /forward-auth, and which headers it reads.
@@ -409,46 +524,64 @@ func (s *serveCommand) run(c *cli, args []string) error {
 		ForwardAuthDialect: cfg.forwardAuthDialect,
 		AllowedOrigins:     cfg.allowedOrigins,
 		Cookies:            verifier.CookieConfig{Insecure: !cfg.cookieSecure},
-		Changes:            changes,
+		Changes:            r.changes,
 		Logger:             logger,
 		Now:                c.now,
 		Rand:               c.random,
-		Health:             []func() string{poller.Degraded},
+		Health:             []func() string{r.poller.Degraded},
 	})
 	if err != nil {
 		return err
 	}
-	// The demo backend, registered before the first snapshot so that the
-	// gateway serves /demo/v1 at once.
-	var demo *demoServer
-	if cfg.demoListen != "" {
-		if demo, err = startDemo(cfg.demoListen, &key.PublicKey, "authgw:"+cfg.serverID, logger); err != nil {
-			return err
-		}
+	r.accounts, r.gw = accountsService, gw
+	return nil
+}
+
+// startDemo starts the demo backend unless --demo-listen is off, and
+// registers it before the first snapshot, so that the gateway serves
+// /demo/v1 at once.
+func (r *serveRun) startDemo(ctx context.Context) error {
+	if r.cfg.demoListen == "" {
+		return nil
 	}
-	if demo != nil {
-		defer demo.listener.Close()
-		if err := demo.register(ctx, c, store, logger); err != nil {
-			return fmt.Errorf("--demo-listen: registering the API demo v1: %w", err)
-		}
+	d, err := startDemo(r.cfg.demoListen, &r.infoKey.PublicKey, "authgw:"+r.cfg.serverID, r.logger)
+	if err != nil || d == nil {
+		return err
 	}
-	if err := gw.Refresh(ctx); err != nil {
+	r.demo = d
+	if err := d.register(ctx, r.c, r.store, r.logger); err != nil {
+		return fmt.Errorf("--demo-listen: registering the API demo v1: %w", err)
+	}
+	return nil
+}
+
+// firstLoads loads the first snapshot and polls the revocation feed
+// once, before serving.
+func (r *serveRun) firstLoads(ctx context.Context) error {
+	if err := r.gw.Refresh(ctx); err != nil {
 		return fmt.Errorf("first snapshot: %w", err)
 	}
-	if err := poller.Poll(ctx); err != nil {
+	if err := r.poller.Poll(ctx); err != nil {
 		return fmt.Errorf("revocation feed: %w", err)
 	}
+	return nil
+}
 
+// listen opens the gateway's and the admin listeners (the demo's is
+// open already); one that fails closes those opened and names its
+// setting.
+func (r *serveRun) listen() error {
 	admin := http.NewServeMux()
-	admin.Handle("/forward-auth", gw.ForwardAuth())
-	admin.Handle("/", gw.Admin())
+	admin.Handle("/forward-auth", r.gw.ForwardAuth())
+	admin.Handle("/", r.gw.Admin())
 	servers := []*http.Server{
-		newServer(cfg.listen, gw, logger),
-		newServer(cfg.adminListen, admin, logger),
+		newServer(r.cfg.listen, r.gw, r.logger),
+		newServer(r.cfg.adminListen, admin, r.logger),
 	}
 	listeners := make([]net.Listener, len(servers))
 	for i, srv := range servers {
-		if listeners[i], err = net.Listen("tcp", srv.Addr); err != nil {
+		l, err := net.Listen("tcp", srv.Addr)
+		if err != nil {
 			for _, l := range listeners[:i] {
 				l.Close()
 			}
@@ -458,29 +591,25 @@ func (s *serveCommand) run(c *cli, args []string) error {
 			}
 			return fmt.Errorf("%s: %w", name, err)
 		}
+		listeners[i] = l
 	}
-	if demo != nil {
-		servers = append(servers, demo.server)
-		listeners = append(listeners, demo.listener)
+	if r.demo != nil {
+		servers = append(servers, r.demo.server)
+		listeners = append(listeners, r.demo.listener)
 	}
+	r.servers, r.listeners = servers, listeners
+	return nil
+}
 
-	go gw.Run(background)
-	go poller.Run(background)
-	if err := startPurge(background, c, cfg.purge, store, logger); err != nil {
-		return err
+// serve serves every listener, says so with the next steps, and waits
+// until ctx ends or a listener fails; then it drains the servers and
+// closes the accounts service.
+func (r *serveRun) serve(ctx context.Context) error {
+	errs := make(chan error, len(r.servers))
+	for i, srv := range r.servers {
+		go func() { errs <- srv.Serve(r.listeners[i]) }()
 	}
-
-	errs := make(chan error, len(servers))
-	for i, srv := range servers {
-		go func() { errs <- srv.Serve(listeners[i]) }()
-	}
-	// One write, so that a reader of the first line has the next steps too.
-	var start strings.Builder
-	fmt.Fprintf(&start, "authgw %s serving on http://%s (admin http://%s), data in %s\n",
-		cfg.serverID, listeners[0].Addr(), listeners[1].Addr(), cfg.dataDir)
-	users, _, usersErr := store.ListUsers(ctx, db.Page{Size: 1})
-	writeNextSteps(&start, cfg, listeners[0].Addr().String(), demo, usersErr == nil && len(users) > 0)
-	io.WriteString(c.stdout, start.String())
+	r.announceStart(ctx)
 
 	// A listener that fails stops serve with an error (exit 1), after the
 	// others drained, so that a supervisor restarts it.
@@ -488,21 +617,32 @@ func (s *serveCommand) run(c *cli, args []string) error {
 	select {
 	case <-ctx.Done():
 	case failed = <-errs:
-		logger.Error("listener failed", "err", failed)
+		r.logger.Error("listener failed", "err", failed)
 		failed = fmt.Errorf("a listener failed: %w", failed)
 	}
 	drain, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	defer cancel()
-	for _, srv := range servers {
+	for _, srv := range r.servers {
 		if err := srv.Shutdown(drain); err != nil {
-			logger.Warn("shutdown did not drain every request", "addr", srv.Addr, "err", err)
+			r.logger.Warn("shutdown did not drain every request", "addr", srv.Addr, "err", err)
 		}
 	}
 	// Login codes still being mailed in the background are sent before
 	// the store closes.
-	_ = accountsService.Close()
-	fmt.Fprintln(c.stdout, "authgw stopped")
+	_ = r.accounts.Close()
+	fmt.Fprintln(r.c.stdout, "authgw stopped")
 	return failed
+}
+
+// announceStart writes the serving line and the next steps, in one
+// write, so that a reader of the first line has the next steps too.
+func (r *serveRun) announceStart(ctx context.Context) {
+	var start strings.Builder
+	fmt.Fprintf(&start, "authgw %s serving on http://%s (admin http://%s), data in %s\n",
+		r.cfg.serverID, r.listeners[0].Addr(), r.listeners[1].Addr(), r.cfg.dataDir)
+	users, _, usersErr := r.store.ListUsers(ctx, db.Page{Size: 1})
+	writeNextSteps(&start, r.cfg, r.listeners[0].Addr().String(), r.demo, usersErr == nil && len(users) > 0)
+	io.WriteString(r.c.stdout, start.String())
 }
 
 // writeNextSteps writes what to do after the start: bootstrap (unless
@@ -567,9 +707,13 @@ func newAccounts(c *cli, cfg serveConfig, store *db.DB, redisClient *redis.Clien
 		}
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), announceTimeout)
 		defer cancel()
-		if err := redisClient.Publish(ctx, changesChannel, "accounts").Err(); err != nil {
+		if err := changes.Announce(ctx, redisClient, "accounts"); err != nil {
 			logger.Warn("could not announce a change on Redis; other gateways see it at their next refresh", "err", err)
 		}
+	}
+	publisher, err := broadcast.NewPublisher(broadcast.Config{Set: revoked, Client: redisClient, Logger: logger, Now: c.now})
+	if err != nil {
+		return nil, err
 	}
 	policies := cfg.policies
 	return accounts.New(accounts.Config{
@@ -583,7 +727,7 @@ func newAccounts(c *cli, cfg serveConfig, store *db.DB, redisClient *redis.Clien
 		TOTP:             sealer,
 		Regulator:        regulator,
 		Cookies:          verifier.CookieConfig{Insecure: !cfg.cookieSecure},
-		Revoked:          revocationNotifier(revoked, redisClient, logger, c.now),
+		Revoked:          publisher.Revoked,
 		Announce:         announce,
 		MaxTokenLifetime: longestTokenLifetime(policies),
 		Logger:           logger,
@@ -604,25 +748,6 @@ func longestTokenLifetime(set *policy.Set) time.Duration {
 		longest = max(longest, time.Duration(p.Expires)*time.Second)
 	}
 	return longest
-}
-
-// forwardChanges passes the notices of in to out until ctx ends, merging
-// them with those already pending there.
-func forwardChanges(ctx context.Context, in <-chan struct{}, out chan<- struct{}) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case _, ok := <-in:
-			if !ok {
-				return
-			}
-			select {
-			case out <- struct{}{}:
-			default:
-			}
-		}
-	}
 }
 
 // softMemoryLimit is serve's default soft memory limit for procs cores:
@@ -820,30 +945,22 @@ func (s *serveCommand) serverID(c *cli, dir string, logger *slog.Logger) (string
 	}
 	path := filepath.Join(dir, serverIDFile)
 	if !found {
-		b, readErr := os.ReadFile(path)
-		switch {
-		case readErr == nil:
-			id, label = strings.TrimSpace(string(b)), path
-		case errors.Is(readErr, fs.ErrNotExist):
+		b, created, err := dataDirSecret("--server-id", path, func() ([]byte, error) {
 			if err := s.missingMaterial("--server-id", materialServerID); err != nil {
-				return "", err
+				return nil, err
 			}
 			var buf [6]byte
 			if _, err := io.ReadFull(c.random, buf[:]); err != nil {
-				return "", err
+				return nil, err
 			}
-			id, label = "authgw-"+hex.EncodeToString(buf[:]), path
-			created, existing, err := createSecretFile(path, []byte(id+"\n"))
-			if err != nil {
-				return "", fmt.Errorf("--server-id: %w", err)
-			}
-			if !created { // another process made it first
-				id = strings.TrimSpace(string(existing))
-				break
-			}
+			return []byte("authgw-" + hex.EncodeToString(buf[:]) + "\n"), nil
+		})
+		if err != nil {
+			return "", err
+		}
+		id, label = strings.TrimSpace(string(b)), path
+		if created {
 			logger.Warn("created a server ID", "file", path, "server_id", id)
-		default:
-			return "", fmt.Errorf("--server-id: %w", readErr)
 		}
 	}
 	if !mint.ValidID(id) {
@@ -872,34 +989,27 @@ func (s *serveCommand) keyRing(c *cli, dir string, logger *slog.Logger) (*mint.K
 		return ring, nil
 	}
 	path := filepath.Join(dir, keysFile)
-	ring, err := mint.LoadKeyRing(path)
-	if err == nil {
-		return ring, nil
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return nil, &usageError{msg: fmt.Sprintf("--keys (from the data directory): %v", err)}
-	}
-	if err := s.missingMaterial("--keys", materialKeyPref); err != nil {
-		return nil, err
-	}
-	if ring, err = mint.GenerateKeyRing("k1", c.random); err != nil {
-		return nil, err
-	}
-	b, err := ring.MarshalJSON()
-	if err != nil {
-		return nil, err
-	}
-	created, _, err := createSecretFile(path, append(b, '\n'))
-	if err != nil {
-		return nil, fmt.Errorf("--keys: %w", err)
-	}
-	if !created { // another process made it first
-		if ring, err = mint.LoadKeyRing(path); err != nil {
-			return nil, &usageError{msg: fmt.Sprintf("--keys (from the data directory): %v", err)}
+	b, created, err := dataDirSecret("--keys", path, func() ([]byte, error) {
+		if err := s.missingMaterial("--keys", materialKeyPref); err != nil {
+			return nil, err
 		}
-		return ring, nil
+		ring, err := mint.GenerateKeyRing("k1", c.random)
+		if err != nil {
+			return nil, err
+		}
+		b, err := ring.MarshalJSON()
+		return append(b, '\n'), err
+	})
+	if err != nil {
+		return nil, err
 	}
-	logger.Warn("created a key ring: it signs every token; back it up and keep it secret", "file", path)
+	ring, err := mint.ParseKeyRing(b)
+	if err != nil {
+		return nil, &usageError{msg: fmt.Sprintf("--keys (from the data directory): %s: %v", path, err)}
+	}
+	if created {
+		logger.Warn("created a key ring: it signs every token; back it up and keep it secret", "file", path)
+	}
 	return ring, nil
 }
 
@@ -913,46 +1023,36 @@ func (s *serveCommand) totpKey(c *cli, dir string, logger *slog.Logger) ([]totp.
 	if err != nil {
 		return nil, err
 	}
-	if !found {
+	var b []byte
+	if found {
+		if b, err = os.ReadFile(path); err != nil {
+			return nil, &usageError{msg: fmt.Sprintf("%s: %v", label, err)}
+		}
+	} else {
 		path, label = filepath.Join(dir, totpKeyFile), "--totp-key (from the data directory)"
-	}
-	b, err := os.ReadFile(path)
-	if !found && errors.Is(err, fs.ErrNotExist) {
-		if err := s.missingMaterial("--totp-key", materialTOTPKey); err != nil {
+		var created bool
+		b, created, err = dataDirSecret("--totp-key", path, func() ([]byte, error) {
+			if err := s.missingMaterial("--totp-key", materialTOTPKey); err != nil {
+				return nil, err
+			}
+			key := make([]byte, totp.KeySize)
+			if _, err := io.ReadFull(c.random, key); err != nil {
+				return nil, err
+			}
+			return []byte(hex.EncodeToString(key) + "\n"), nil
+		})
+		if err != nil {
 			return nil, err
 		}
-		return createTOTPKey(c, path, logger)
-	}
-	if err != nil {
-		return nil, &usageError{msg: fmt.Sprintf("%s: %v", label, err)}
+		if created {
+			logger.Warn("created a TOTP key: it seals the users' TOTP secrets; back it up and keep it secret", "file", path)
+		}
 	}
 	keys, err := parseTOTPRing(b)
 	if err != nil {
 		return nil, &usageError{msg: fmt.Sprintf("%s: %s: %v", label, path, err)}
 	}
 	return keys, nil
-}
-
-// createTOTPKey writes a new key to path, which must not exist yet; when
-// another process created it first, that key is used.
-func createTOTPKey(c *cli, path string, logger *slog.Logger) ([]totp.Key, error) {
-	key := make([]byte, totp.KeySize)
-	if _, err := io.ReadFull(c.random, key); err != nil {
-		return nil, err
-	}
-	created, existing, err := createSecretFile(path, []byte(hex.EncodeToString(key)+"\n"))
-	if err != nil {
-		return nil, fmt.Errorf("--totp-key: %w", err)
-	}
-	if !created {
-		keys, err := parseTOTPRing(existing)
-		if err != nil {
-			return nil, &usageError{msg: fmt.Sprintf("--totp-key (from the data directory): %s: %v", path, err)}
-		}
-		return keys, nil
-	}
-	logger.Warn("created a TOTP key: it seals the users' TOTP secrets; back it up and keep it secret", "file", path)
-	return []totp.Key{{ID: totp.LegacyKeyID, Secret: key}}, nil
 }
 
 // policies loads --policies, else the data directory's policies folder,

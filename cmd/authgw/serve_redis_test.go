@@ -6,13 +6,9 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -22,7 +18,6 @@ import (
 
 	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/db/dbtest"
-	"github.com/authgw/authgw/verifier"
 )
 
 // TestServe_twoInstancesShareOneLimit runs two authgw serve instances on
@@ -270,114 +265,4 @@ func TestServe_revocationReachesOtherInstances(t *testing.T) {
 	}
 	t.Logf("revocation reached the other instance in: with Redis %v, polling only %v",
 		figures["redis pub/sub"].Round(100*time.Microsecond), figures["polling only"].Round(100*time.Microsecond))
-}
-
-// TestSubscribeRevocations sends messages through a real Redis on the
-// revocations channel: well-formed ones reach the set, others are
-// logged and ignored.
-func TestSubscribeRevocations(t *testing.T) {
-	client, err := newRedisClient(dbtest.RedisURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	set := verifier.NewRevocationSet()
-	var log lockedBuffer
-	subscribeRevocations(ctx, client, set, slog.New(slog.NewTextHandler(&log, nil)), time.Now)
-
-	now := time.Now()
-	session := "test-session-" + newState(t)
-	user := "test-user-" + newState(t)
-	expires := now.Add(time.Hour).UnixMilli()
-	publish := func(payload string) {
-		t.Helper()
-		if err := client.Publish(ctx, revocationsChannel, payload).Err(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	publish(`{"kind":"session","subject":"` + session + `","notBeforeMs":0,"expiresMs":` + strconv.FormatInt(expires, 10) + `,"extra":1}`)
-	publish(`{"kind":"group","subject":"g","notBeforeMs":1,"expiresMs":1}`)
-	publish(`not json`)
-	notify := revocationNotifier(verifier.NewRevocationSet(), client, slog.New(slog.DiscardHandler), time.Now)
-	notify(ctx, db.Revocation{Kind: db.RevokeUser, Subject: user, NotBeforeMs: now.UnixMilli(), ExpiresMs: expires})
-	notify(ctx, db.Revocation{Kind: db.RevokeSession, Subject: session, NotBeforeMs: now.UnixMilli(), ExpiresMs: expires})
-
-	deadline := time.Now().Add(2 * time.Second)
-	for !set.Revoked(session, "someone", now) {
-		if time.Now().After(deadline) {
-			t.Fatal("the published session revocation did not reach the set")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	// Messages arrive in order: the user's came before the session's.
-	if !set.Revoked("other", user, now.Add(-time.Second)) || set.Revoked("other", user, now.Add(time.Second)) {
-		t.Error("the user revocation was not applied as not-before")
-	}
-	for _, want := range []string{"malformed", "unknown field", "does not know", "group"} {
-		if !strings.Contains(log.String(), want) {
-			t.Errorf("the log lacks %q: %s", want, log.String())
-		}
-	}
-}
-
-// TestDecodeRevocation attacks the revocation message parser.
-func TestDecodeRevocation(t *testing.T) {
-	now := fixedNow
-	ms := func(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
-	tests := []struct {
-		name        string
-		givenJSON   string
-		expectErr   error
-		expectKind  string
-		expectNotMs int64
-		expectExpMs int64 // 0: any
-	}{
-		{name: "session", givenJSON: `{"kind":"session","subject":"s1","notBeforeMs":5,"expiresMs":9}`, expectKind: "session", expectNotMs: 5},
-		{name: "user", givenJSON: `{"kind":"user","subject":"u1","notBeforeMs":5,"expiresMs":9}`, expectKind: "user", expectNotMs: 5},
-		{name: "round trip of encode", givenJSON: mustEncode(t, db.Revocation{Kind: "user", Subject: "u", NotBeforeMs: 1, ExpiresMs: 2, Cursor: 7, CreatedMs: 3}), expectKind: "user", expectNotMs: 1},
-		{name: "unknown kind", givenJSON: `{"kind":"org","subject":"o","notBeforeMs":5,"expiresMs":9}`, expectErr: errUnknownRevocationKind},
-		{name: "unknown field", givenJSON: `{"kind":"session","subject":"s","notBeforeMs":5,"expiresMs":9,"x":1}`, expectErr: errBadRevocation},
-		{name: "missing expiry", givenJSON: `{"kind":"session","subject":"s","notBeforeMs":5}`, expectErr: errBadRevocation},
-		{name: "null field", givenJSON: `{"kind":"session","subject":null,"notBeforeMs":5,"expiresMs":9}`, expectErr: errBadRevocation},
-		{name: "string time", givenJSON: `{"kind":"session","subject":"s","notBeforeMs":"5","expiresMs":9}`, expectErr: errBadRevocation},
-		{name: "fractional time", givenJSON: `{"kind":"session","subject":"s","notBeforeMs":5.5,"expiresMs":9}`, expectErr: errBadRevocation},
-		{name: "zero expiry", givenJSON: `{"kind":"session","subject":"s","notBeforeMs":0,"expiresMs":0}`, expectErr: errBadRevocation},
-		{name: "user without not-before", givenJSON: `{"kind":"user","subject":"u","notBeforeMs":0,"expiresMs":9}`, expectErr: errBadRevocation},
-		{name: "negative not-before", givenJSON: `{"kind":"session","subject":"s","notBeforeMs":-1,"expiresMs":9}`, expectErr: errBadRevocation},
-		{name: "empty subject", givenJSON: `{"kind":"session","subject":"","notBeforeMs":5,"expiresMs":9}`, expectErr: errBadRevocation},
-		{name: "subject with a space", givenJSON: `{"kind":"session","subject":"a b","notBeforeMs":5,"expiresMs":9}`, expectErr: errBadRevocation},
-		{name: "long subject", givenJSON: `{"kind":"session","subject":"` + strings.Repeat("s", maxRevocationSubject+1) + `","notBeforeMs":5,"expiresMs":9}`, expectErr: errBadRevocation},
-		{name: "two objects", givenJSON: `{"kind":"session","subject":"s","notBeforeMs":5,"expiresMs":9}{}`, expectErr: errBadRevocation},
-		{name: "array", givenJSON: `[]`, expectErr: errBadRevocation},
-		{name: "too long", givenJSON: `{"kind":"session","subject":"s","notBeforeMs":5,"expiresMs":9}` + strings.Repeat(" ", maxRevocationMessage), expectErr: errBadRevocation},
-		{name: "user not-before far ahead: would refuse new tokens too", givenJSON: `{"kind":"user","subject":"u","notBeforeMs":` + ms(now.Add(time.Hour)) + `,"expiresMs":` + ms(now.Add(2*time.Hour)) + `}`, expectErr: errBadRevocation},
-		{name: "not-before within the clock lead", givenJSON: `{"kind":"user","subject":"u","notBeforeMs":` + ms(now.Add(time.Minute)) + `,"expiresMs":` + ms(now.Add(2*time.Hour)) + `}`, expectKind: "user", expectNotMs: now.Add(time.Minute).UnixMilli()},
-		{name: "expiry near the end of time: kept 31 days", givenJSON: `{"kind":"session","subject":"s","notBeforeMs":5,"expiresMs":9223372036854775807}`, expectKind: "session", expectNotMs: 5, expectExpMs: now.Add(maxRevocationHold).UnixMilli()},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r, err := decodeRevocation([]byte(tt.givenJSON), now)
-			if tt.expectErr != nil {
-				if !errors.Is(err, tt.expectErr) {
-					t.Fatalf("decodeRevocation(%s) = %+v, %v; want an error wrapping %v", tt.givenJSON, r, err, tt.expectErr)
-				}
-				return
-			}
-			if err != nil || r.Kind != tt.expectKind || r.NotBeforeMs != tt.expectNotMs || r.ExpiresMs == 0 || r.Subject == "" ||
-				(tt.expectExpMs != 0 && r.ExpiresMs != tt.expectExpMs) {
-				t.Fatalf("decodeRevocation(%s) = %+v, %v; want kind %s, notBeforeMs %d", tt.givenJSON, r, err, tt.expectKind, tt.expectNotMs)
-			}
-		})
-	}
-}
-
-func mustEncode(t *testing.T, r db.Revocation) string {
-	t.Helper()
-	b, err := encodeRevocation(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }

@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/authgw/authgw/db"
+	"github.com/authgw/authgw/gateway/revocation/broadcast"
 )
 
 const sessionsUsage = `Usage: authgw sessions revoke (--all | --user ID | --session ID)
@@ -150,26 +153,16 @@ func (s *sessionsCommand) run(c *cli, args []string) error {
 // configured. A failure is reported on stderr but is not an error: the
 // gateways see the revocations at their next poll of the database.
 func publishRevocations(c *cli, s *settings, revoked []db.Revocation) error {
-	url, label, found, err := s.lookup(c, "redis")
-	if err != nil || !found || len(revoked) == 0 {
-		return err
+	if len(revoked) == 0 {
+		return nil
 	}
-	client, err := newRedisClient(url)
-	if err != nil {
-		return &usageError{msg: fmt.Sprintf("%s: %v", label, err)}
-	}
-	defer client.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	for _, r := range revoked {
-		payload, err := encodeRevocation(r)
-		if err != nil {
-			return err
-		}
-		if err := client.Publish(ctx, revocationsChannel, payload).Err(); err != nil {
-			fmt.Fprintf(c.stderr, "authgw: warning: could not publish the revocations on Redis (%v); gateways apply them at their next poll\n", err)
+	return publishOnRedis(c, s, 5*time.Second, "could not publish the revocations on Redis (%v); gateways apply them at their next poll",
+		func(ctx context.Context, client *redis.Client) error {
+			for _, r := range revoked {
+				if err := broadcast.Publish(ctx, client, r); err != nil {
+					return err
+				}
+			}
 			return nil
-		}
-	}
-	return nil
+		})
 }

@@ -17,8 +17,7 @@ import (
 func TestServe_purgesOnItsInterval(t *testing.T) {
 	dir := t.TempDir()
 	_, _, stop, exited, _ := startServe(t, dir)
-	stop()
-	<-exited
+	stopServe(t, stop, exited)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -1,4 +1,4 @@
-package main
+package broadcast
 
 import (
 	"bytes"
@@ -18,22 +18,13 @@ import (
 	"github.com/authgw/authgw/verifier"
 )
 
-// Revocations reach the gateways two ways (the README's "Revocation"): every gateway
-// polls the database's revocation feed (gateway/revocation), and, when a
-// Redis is configured, the accounts service that revoked a session or a
-// user publishes it on revocationsChannel, to which every serve
-// subscribes, so that the other gateways refuse its tokens at once
-// instead of at their next poll. Pub/sub is only the fast path: a
-// message lost (Redis down, a gateway reconnecting) is still applied by
-// the next poll.
-
-// revocationsChannel is the Redis channel of revocations.
-const revocationsChannel = "authgw:revocations"
+// Channel is the Redis channel of revocations.
+const Channel = "authgw:revocations"
 
 // Limits on the revocation messages.
 const (
 	// revocationPublishTimeout bounds a publish: logout waits for it
-	// (at most once per revocationPublishCooldown when Redis fails).
+	// (at most once per PublishCooldown when Redis fails).
 	revocationPublishTimeout = 500 * time.Millisecond
 	// subscribeTimeout bounds the wait for Redis to confirm a
 	// subscription at start.
@@ -53,12 +44,12 @@ const (
 	maxRevocationHold = 31 * 24 * time.Hour
 )
 
-// errBadRevocation is the root of the reasons a revocation message is
-// refused; errUnknownRevocationKind is a well-formed message of a kind
-// this version does not know (a newer writer's).
+// ErrBadMessage is the root of the reasons a revocation message is
+// refused; ErrUnknownKind is a well-formed message of a kind this version
+// does not know (a newer writer's).
 var (
-	errBadRevocation         = errors.New("bad revocation message")
-	errUnknownRevocationKind = fmt.Errorf("%w: unknown kind", errBadRevocation)
+	ErrBadMessage  = errors.New("bad revocation message")
+	ErrUnknownKind = fmt.Errorf("%w: unknown kind", ErrBadMessage)
 )
 
 // revocationMessage is a revocation as published: the fields a gateway
@@ -70,22 +61,33 @@ type revocationMessage struct {
 	ExpiresMs   int64  `json:"expiresMs"`
 }
 
-// encodeRevocation returns the message of r.
-func encodeRevocation(r db.Revocation) ([]byte, error) {
+// Encode returns the message of r. It errors only if JSON encoding does.
+func Encode(r db.Revocation) ([]byte, error) {
 	return json.Marshal(revocationMessage{Kind: r.Kind, Subject: r.Subject, NotBeforeMs: r.NotBeforeMs, ExpiresMs: r.ExpiresMs})
 }
 
-// decodeRevocation parses a message strictly: one JSON object with
+// Publish publishes r on Channel, for a writer that has no revocation
+// set of its own (the sessions command). It errors when r does not
+// encode or Redis does not take it before ctx ends.
+func Publish(ctx context.Context, client *redis.Client, r db.Revocation) error {
+	payload, err := Encode(r)
+	if err != nil {
+		return err
+	}
+	return client.Publish(ctx, Channel, payload).Err()
+}
+
+// Decode parses a message strictly: one JSON object with
 // exactly the four fields, of their types, nothing after it; a subject of
 // 1 to maxRevocationSubject printable ASCII characters; a positive
 // expiry, clamped to now+maxRevocationHold; for a user, a positive
 // not-before at most maxRevocationLead after now. It fails with an error
-// wrapping errUnknownRevocationKind for a kind other than session or
-// user, and wrapping errBadRevocation for anything else. Its errors
+// wrapping ErrUnknownKind for a kind other than session or user, and
+// wrapping ErrBadMessage for anything else. Its errors
 // never repeat the subject.
-func decodeRevocation(payload []byte, now time.Time) (db.Revocation, error) {
+func Decode(payload []byte, now time.Time) (db.Revocation, error) {
 	if len(payload) > maxRevocationMessage {
-		return db.Revocation{}, fmt.Errorf("%w: longer than %d bytes", errBadRevocation, maxRevocationMessage)
+		return db.Revocation{}, fmt.Errorf("%w: longer than %d bytes", ErrBadMessage, maxRevocationMessage)
 	}
 	var m struct {
 		Kind        *string `json:"kind"`
@@ -96,36 +98,36 @@ func decodeRevocation(payload []byte, now time.Time) (db.Revocation, error) {
 	dec := json.NewDecoder(bytes.NewReader(payload))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&m); err != nil {
-		return db.Revocation{}, fmt.Errorf("%w: %v", errBadRevocation, err)
+		return db.Revocation{}, fmt.Errorf("%w: %v", ErrBadMessage, err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return db.Revocation{}, fmt.Errorf("%w: data after the JSON object", errBadRevocation)
+		return db.Revocation{}, fmt.Errorf("%w: data after the JSON object", ErrBadMessage)
 	}
 	if m.Kind == nil || m.Subject == nil || m.NotBeforeMs == nil || m.ExpiresMs == nil {
-		return db.Revocation{}, fmt.Errorf("%w: want kind, subject, notBeforeMs and expiresMs", errBadRevocation)
+		return db.Revocation{}, fmt.Errorf("%w: want kind, subject, notBeforeMs and expiresMs", ErrBadMessage)
 	}
 	r := db.Revocation{Kind: *m.Kind, Subject: *m.Subject, NotBeforeMs: *m.NotBeforeMs, ExpiresMs: *m.ExpiresMs}
 	switch r.Kind {
 	case db.RevokeSession:
 	case db.RevokeUser:
 		if r.NotBeforeMs <= 0 {
-			return db.Revocation{}, fmt.Errorf("%w: a user revocation needs a positive notBeforeMs", errBadRevocation)
+			return db.Revocation{}, fmt.Errorf("%w: a user revocation needs a positive notBeforeMs", ErrBadMessage)
 		}
 	default:
 		kind := r.Kind
 		if len(kind) > 32 {
 			kind = kind[:32] + "…"
 		}
-		return db.Revocation{}, fmt.Errorf("%w %q", errUnknownRevocationKind, kind)
+		return db.Revocation{}, fmt.Errorf("%w %q", ErrUnknownKind, kind)
 	}
 	if !validSubject(r.Subject) {
-		return db.Revocation{}, fmt.Errorf("%w: subject must be 1 to %d printable ASCII characters", errBadRevocation, maxRevocationSubject)
+		return db.Revocation{}, fmt.Errorf("%w: subject must be 1 to %d printable ASCII characters", ErrBadMessage, maxRevocationSubject)
 	}
 	if r.ExpiresMs <= 0 || r.NotBeforeMs < 0 {
-		return db.Revocation{}, fmt.Errorf("%w: expiresMs must be positive and notBeforeMs not negative", errBadRevocation)
+		return db.Revocation{}, fmt.Errorf("%w: expiresMs must be positive and notBeforeMs not negative", ErrBadMessage)
 	}
 	if r.NotBeforeMs > now.Add(maxRevocationLead).UnixMilli() {
-		return db.Revocation{}, fmt.Errorf("%w: notBeforeMs is more than %v ahead", errBadRevocation, maxRevocationLead)
+		return db.Revocation{}, fmt.Errorf("%w: notBeforeMs is more than %v ahead", ErrBadMessage, maxRevocationLead)
 	}
 	r.ExpiresMs = min(r.ExpiresMs, now.Add(maxRevocationHold).UnixMilli())
 	return r, nil
@@ -145,25 +147,57 @@ func validSubject(s string) bool {
 	return true
 }
 
-// revocationNotifier returns the accounts service's Revoked: it applies
-// the revocation to this gateway's set at once and, when client is not
-// nil, publishes it for the other gateways (see revoker).
-func revocationNotifier(set *verifier.RevocationSet, client *redis.Client, logger *slog.Logger, now func() time.Time) func(context.Context, db.Revocation) {
-	return newRevoker(set, client, logger, now).revoked
+// Config configures a Publisher and a subscription.
+type Config struct {
+	// Set is this gateway's revocation set: a Publisher applies each
+	// revocation to it at once, a subscription each message received.
+	// Required.
+	Set *verifier.RevocationSet
+	// Client is the Redis to publish on or subscribe to, with context
+	// deadlines honoured and no command retries, so that a publish to a
+	// Redis that is down fails at once. Required to Subscribe; optional
+	// for a Publisher, which publishes nothing without it.
+	Client *redis.Client
+	// Logger receives failed publishes and malformed messages. Optional.
+	// Default slog.Default().
+	Logger *slog.Logger
+	// Now is the clock. Optional. Default time.Now.
+	Now func() time.Time
 }
 
-// revoker applies revocations to this gateway's set and publishes them
+// errNoSet and errNoClient are the refusals of an incomplete Config.
+var (
+	errNoSet    = errors.New("broadcast: Config.Set is required")
+	errNoClient = errors.New("broadcast: Config.Client is required to subscribe")
+)
+
+// withDefaults returns cfg with its defaults filled, or an error when
+// Set is missing.
+func (cfg Config) withDefaults() (Config, error) {
+	if cfg.Set == nil {
+		return cfg, errNoSet
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return cfg, nil
+}
+
+// Publisher applies revocations to this gateway's set and publishes them
 // on Redis for the others. The publish stays on the request path, after
 // the local apply: a logout answered means this gateway refuses the
 // tokens and, while Redis is up, the other gateways have been sent the
 // revocation, so a client cannot replay a logged-out token elsewhere in
 // the moment between the answer and a background publish. What bounds
 // the cost when Redis is down is the cooldown: after a failed publish,
-// publishes are skipped (Redis is not called) for
-// revocationPublishCooldown, so logouts wait on a dead Redis at most
+// publishes are skipped (Redis is not called) for PublishCooldown, so
+// logouts wait on a dead Redis at most
 // once per cooldown. Skipping loses nothing: the revocation is in the
 // database's feed already, which every gateway polls as often.
-type revoker struct {
+type Publisher struct {
 	set    *verifier.RevocationSet
 	client *redis.Client // nil: publish nothing
 	logger *slog.Logger
@@ -174,22 +208,26 @@ type revoker struct {
 	failed     atomic.Bool  // the last publish tried failed
 }
 
-// revocationPublishCooldown is how long publishes are skipped after one
-// failed: the revocation poll's interval, by which the other gateways
-// see a skipped revocation anyway.
-const revocationPublishCooldown = revocation.DefaultInterval
+// PublishCooldown is how long publishes are skipped after one failed:
+// the revocation poll's interval, by which the other gateways see a
+// skipped revocation anyway.
+const PublishCooldown = revocation.DefaultInterval
 
-// newRevoker returns a revoker applying to set and publishing with
-// client (nil for none), on the clock now.
-func newRevoker(set *verifier.RevocationSet, client *redis.Client, logger *slog.Logger, now func() time.Time) *revoker {
-	return &revoker{set: set, client: client, logger: logger, now: now}
+// NewPublisher returns a Publisher applying to cfg.Set and publishing
+// with cfg.Client (nil for none). It errors when cfg.Set is nil.
+func NewPublisher(cfg Config) (*Publisher, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	return &Publisher{set: cfg.Set, client: cfg.Client, logger: cfg.Logger, now: cfg.Now}, nil
 }
 
-// revoked applies r to the set, then publishes it unless no Redis is
-// configured or a publish failed less than revocationPublishCooldown
-// ago. A failed or skipped publish is logged, a skip at most once per
+// Revoked applies r to the set, then publishes it unless no Redis is
+// configured or a publish failed less than PublishCooldown ago. It is
+// the accounts service's Config.Revoked. A failed or skipped publish is logged, a skip at most once per
 // cooldown: the others see the revocation at their next poll.
-func (v *revoker) revoked(ctx context.Context, r db.Revocation) {
+func (v *Publisher) Revoked(ctx context.Context, r db.Revocation) {
 	revocation.Apply(v.set, r)
 	if v.client == nil {
 		return
@@ -201,7 +239,7 @@ func (v *revoker) revoked(ctx context.Context, r db.Revocation) {
 		}
 		return
 	}
-	payload, err := encodeRevocation(r)
+	payload, err := Encode(r)
 	if err != nil {
 		v.logger.Error("could not encode a revocation for Redis", "kind", r.Kind, "err", err)
 		return
@@ -210,13 +248,13 @@ func (v *revoker) revoked(ctx context.Context, r db.Revocation) {
 	// even when the caller has gone.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revocationPublishTimeout)
 	defer cancel()
-	if err := v.client.Publish(ctx, revocationsChannel, payload).Err(); err != nil {
+	if err := v.client.Publish(ctx, Channel, payload).Err(); err != nil {
 		// From the end of the failed call, which may have taken the
 		// whole timeout.
-		v.skipUntil.Store(v.now().Add(revocationPublishCooldown).UnixNano())
+		v.skipUntil.Store(v.now().Add(PublishCooldown).UnixNano())
 		v.failed.Store(true)
 		v.logger.Warn("could not publish a revocation on Redis; other gateways apply it at their next poll",
-			"kind", r.Kind, "err", err, "skipFor", revocationPublishCooldown)
+			"kind", r.Kind, "err", err, "skipFor", PublishCooldown)
 		return
 	}
 	if v.failed.CompareAndSwap(true, false) {
@@ -224,17 +262,25 @@ func (v *revoker) revoked(ctx context.Context, r db.Revocation) {
 	}
 }
 
-// subscribeRevocations subscribes to revocationsChannel and applies each
-// message to set until ctx ends. It waits up to subscribeTimeout for
+// Subscribe subscribes cfg.Client to Channel and applies each message
+// to cfg.Set until ctx ends. It waits up to subscribeTimeout for
 // Redis to confirm the subscription, so that revocations published after
 // it returns are not missed; when Redis does not answer it logs that and
 // goes on (the subscription is retried in the background; meanwhile the
 // poller applies every revocation). Messages that do not decode are
-// logged and ignored.
-func subscribeRevocations(ctx context.Context, client *redis.Client, set *verifier.RevocationSet, logger *slog.Logger, now func() time.Time) {
-	sub := client.Subscribe(ctx, revocationsChannel)
+// logged and ignored. It errors only when cfg lacks Set or Client.
+func Subscribe(ctx context.Context, cfg Config) error {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return err
+	}
+	if cfg.Client == nil {
+		return errNoClient
+	}
+	set, logger, now := cfg.Set, cfg.Logger, cfg.Now
+	sub := cfg.Client.Subscribe(ctx, Channel)
 	confirm, cancel := context.WithTimeout(ctx, subscribeTimeout)
-	_, err := sub.Receive(confirm)
+	_, err = sub.Receive(confirm)
 	cancel()
 	if err != nil {
 		logger.Warn("could not subscribe to revocations on Redis; until it answers, revocations take effect at the next poll", "err", err)
@@ -250,9 +296,9 @@ func subscribeRevocations(ctx context.Context, client *redis.Client, set *verifi
 				if !ok {
 					return
 				}
-				r, err := decodeRevocation([]byte(msg.Payload), now())
+				r, err := Decode([]byte(msg.Payload), now())
 				switch {
-				case errors.Is(err, errUnknownRevocationKind):
+				case errors.Is(err, ErrUnknownKind):
 					// From a newer authgw: nothing this one can apply.
 					logger.Info("ignored a revocation of a kind this version does not know", "err", err)
 					continue
@@ -264,4 +310,5 @@ func subscribeRevocations(ctx context.Context, client *redis.Client, set *verifi
 			}
 		}
 	}()
+	return nil
 }

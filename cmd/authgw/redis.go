@@ -7,12 +7,9 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-)
 
-// changesChannel is the Redis channel on which the writers of clients and
-// APIs announce a change, so that every gateway reloads its snapshot at
-// once instead of at its next refresh (the README's "The gateway").
-const changesChannel = "authgw:changes"
+	"github.com/authgw/authgw/gateway/changes"
+)
 
 // errBadRedisURL says a Redis URL does not parse, without repeating it.
 var errBadRedisURL = errors.New("not a valid redis:// or rediss:// URL (redis://[user:password@]host:port/db[?options]; the value is not shown: it may hold a password)")
@@ -66,6 +63,17 @@ func redisOptions(url string) (*redis.Options, error) {
 // stderr but is not an error: the gateways still pick the change up at
 // their next refresh.
 func announceChange(c *cli, s *settings, what string) error {
+	return publishOnRedis(c, s, 2*time.Second, "could not announce the change on Redis (%v); gateways will see it at their next refresh",
+		func(ctx context.Context, client *redis.Client) error { return changes.Announce(ctx, client, what) })
+}
+
+// publishOnRedis calls publish with a client of the Redis of the
+// settings, within timeout, when one is configured. A failure of publish
+// is reported on stderr as the warning (a format of one %v, the error)
+// but is not an error: every message a command publishes is only the
+// fast path, the gateways read the database anyway. It fails when the
+// Redis URL does not parse.
+func publishOnRedis(c *cli, s *settings, timeout time.Duration, warning string, publish func(context.Context, *redis.Client) error) error {
 	url, label, found, err := s.lookup(c, "redis")
 	if err != nil || !found {
 		return err
@@ -75,37 +83,10 @@ func announceChange(c *cli, s *settings, what string) error {
 		return &usageError{msg: fmt.Sprintf("%s: %v", label, err)}
 	}
 	defer client.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	if err := client.Publish(ctx, changesChannel, what).Err(); err != nil {
-		fmt.Fprintf(c.stderr, "authgw: warning: could not announce the change on Redis (%v); gateways will see it at their next refresh\n", err)
+	if err := publish(ctx, client); err != nil {
+		fmt.Fprintf(c.stderr, "authgw: warning: "+warning+"\n", err)
 	}
 	return nil
-}
-
-// subscribeChanges forwards the change notices of changesChannel to the
-// returned channel until ctx ends. Notices that arrive while one is
-// pending are merged: one reload covers them all.
-func subscribeChanges(ctx context.Context, client *redis.Client) <-chan struct{} {
-	out := make(chan struct{}, 1)
-	sub := client.Subscribe(ctx, changesChannel)
-	go func() {
-		defer sub.Close()
-		msgs := sub.Channel()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case _, ok := <-msgs:
-				if !ok {
-					return
-				}
-				select {
-				case out <- struct{}{}:
-				default:
-				}
-			}
-		}
-	}()
-	return out
 }
