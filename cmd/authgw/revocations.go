@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/authgw/authgw/db"
+	"github.com/authgw/authgw/db/gatewaystore"
 	"github.com/authgw/authgw/gateway/revocation"
 	"github.com/authgw/authgw/verifier"
 )
@@ -190,7 +191,7 @@ func newRevoker(set *verifier.RevocationSet, client *redis.Client, logger *slog.
 // ago. A failed or skipped publish is logged, a skip at most once per
 // cooldown: the others see the revocation at their next poll.
 func (v *revoker) revoked(ctx context.Context, r db.Revocation) {
-	revocation.Apply(v.set, r)
+	revocation.Apply(v.set, gatewaystore.Entry(r))
 	if v.client == nil {
 		return
 	}
@@ -260,7 +261,7 @@ func subscribeRevocations(ctx context.Context, client *redis.Client, set *verifi
 					logger.Warn("ignored a malformed revocation message from Redis", "err", err)
 					continue
 				}
-				revocation.Apply(set, r)
+				revocation.Apply(set, gatewaystore.Entry(r))
 			}
 		}
 	}()

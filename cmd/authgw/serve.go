@@ -31,6 +31,7 @@ import (
 	"github.com/authgw/authgw/accounts/regulation"
 	"github.com/authgw/authgw/accounts/totp"
 	"github.com/authgw/authgw/db"
+	"github.com/authgw/authgw/db/gatewaystore"
 	"github.com/authgw/authgw/gateway"
 	"github.com/authgw/authgw/gateway/ratelimit"
 	"github.com/authgw/authgw/gateway/requestinfo"
@@ -366,7 +367,7 @@ func (s *serveCommand) run(c *cli, args []string) error {
 	}
 
 	revoked := verifier.NewRevocationSet()
-	poller, err := revocation.New(revocation.Config{Feed: store, Set: revoked, Now: c.now, Logger: logger})
+	poller, err := revocation.New(revocation.Config{Feed: gatewaystore.New(store), Set: revoked, Now: c.now, Logger: logger})
 	if err != nil {
 		return err
 	}
@@ -395,7 +396,7 @@ func (s *serveCommand) run(c *cli, args []string) error {
 		return err
 	}
 	gw, err = gateway.New(gateway.Config{
-		Snapshots:      store,
+		Snapshots:      gatewaystore.New(store),
 		Keys:           cfg.keys,
 		ServerID:       cfg.serverID,
 		Public:         accounts.PublicScope(),
