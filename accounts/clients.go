@@ -166,7 +166,7 @@ func (s *Service) updateClient(r *request) error {
 // deleteClient soft-deletes the client and revokes the sessions made with
 // it.
 func (s *Service) deleteClient(r *request) error {
-	if err := s.management.DeleteClient(r.ctx(), r.target.client.ID, s.nowMs(), s.revocationExpiresMs()); err != nil {
+	if err := s.management.DeleteClient(r.ctx(), r.target.client.ID, db.Revoking{AtMs: s.nowMs(), ExpiresMs: s.revocationExpiresMs()}); err != nil {
 		return err
 	}
 	s.cfg.Announce(r.ctx())

@@ -182,7 +182,7 @@ func registrationMailQuotas(s *Service, ip, addr string) []db.MailQuota {
 // now, or none when one is full (a *db.MailLimitError).
 func (s *Service) takeQuotas(r *request, quotas []db.MailQuota) error {
 	now := s.cfg.Now()
-	return s.management.TakeMailQuota(r.ctx(), quotas, now.Add(-s.cfg.MailWindow).UnixMilli(), now.UnixMilli())
+	return s.management.TakeMailQuota(r.ctx(), quotas, db.MailWindow{StartMs: now.Add(-s.cfg.MailWindow).UnixMilli(), NowMs: now.UnixMilli()})
 }
 
 // mailHash is how a mail counter names an address or a source: 24 bytes

@@ -468,7 +468,7 @@ func (s *Service) proveMailbox(r *request, u db.User, c db.Code) (db.User, error
 		return u, nil
 	}
 	now, expires := s.nowMs(), s.revocationExpiresMs()
-	reset, err := s.logins.ProveEmailByLogin(r.ctx(), e.ID, now, expires)
+	reset, err := s.logins.ProveEmailByLogin(r.ctx(), e.ID, db.Revoking{AtMs: now, ExpiresMs: expires})
 	switch {
 	case isDuplicate(err):
 		return u, apiError(http.StatusConflict, CodeDuplicateEmail, "Another account verified this address first.")

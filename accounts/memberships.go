@@ -240,7 +240,7 @@ func (s *Service) setMembershipFlags(r *request, m db.Membership, to flags) erro
 // under the user's lock), the member's tokens are revoked in the same
 // transaction.
 func (s *Service) writeFlags(r *request, m db.Membership, to flags) error {
-	_, rev, err := s.management.SetMembershipFlags(r.ctx(), m.ID, to[0], to[1], to[2], to[3], s.nowMs(), s.revocationExpiresMs())
+	_, rev, err := s.management.SetMembershipFlags(r.ctx(), m.ID, db.MembershipFlags{Read: to[0], Edit: to[1], Manage: to[2], Delete: to[3]}, db.Revoking{AtMs: s.nowMs(), ExpiresMs: s.revocationExpiresMs()})
 	if err != nil {
 		return err
 	}
@@ -298,7 +298,7 @@ func (s *Service) acceptMembership(r *request) error {
 // fill the user's invitation bound without filling his own).
 func (s *Service) deleteMembership(r *request) error {
 	m := *r.target.member
-	rev, err := s.management.RemoveMembership(r.ctx(), m.ID, s.nowMs(), s.revocationExpiresMs())
+	rev, err := s.management.RemoveMembership(r.ctx(), m.ID, db.Revoking{AtMs: s.nowMs(), ExpiresMs: s.revocationExpiresMs()})
 	if err != nil {
 		return err
 	}

@@ -122,7 +122,7 @@ func (s *Service) updateOrganization(r *request) error {
 // each member's lock (their sessions live, and a refresh mints tokens
 // without it).
 func (s *Service) deleteOrganization(r *request) error {
-	revs, err := s.management.DeleteOrganizationRevoking(r.ctx(), r.target.org.ID, s.nowMs(), s.revocationExpiresMs())
+	revs, err := s.management.DeleteOrganizationRevoking(r.ctx(), r.target.org.ID, db.Revoking{AtMs: s.nowMs(), ExpiresMs: s.revocationExpiresMs()})
 	if err != nil {
 		return err
 	}

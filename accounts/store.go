@@ -40,7 +40,7 @@ type LoginStore interface {
 	ListUnprovenHolders(ctx context.Context, normalizedEmail string) ([]db.UnprovenHolder, error)
 	GetEmail(ctx context.Context, userID, emailID string) (db.Email, error)
 	ListEmails(ctx context.Context, userID string) ([]db.Email, error)
-	ProveEmailByLogin(ctx context.Context, emailID string, nowMs, revocationExpiresMs int64) (reset bool, err error)
+	ProveEmailByLogin(ctx context.Context, emailID string, at db.Revoking) (reset bool, err error)
 	SetPasswordHash(ctx context.Context, userID, hash string, updatedMs int64) error
 	RecentLoginIPs(ctx context.Context, emailKey string, sinceMs int64, limit int) ([]string, error)
 	CreateCode(ctx context.Context, c db.Code) error
@@ -55,8 +55,8 @@ type LoginStore interface {
 	GetSession(ctx context.Context, id string) (db.Session, error)
 	GetRefreshToken(ctx context.Context, hash string) (db.RefreshToken, error)
 	RotateRefreshToken(ctx context.Context, oldHash string, next db.RefreshToken, nowMs int64) (*db.RotateResult, error)
-	InvalidateSession(ctx context.Context, id, reason string, nowMs, revocationExpiresMs int64) error
-	InvalidateUserSessions(ctx context.Context, userID, reason string, nowMs, revocationExpiresMs int64) (int64, error)
+	InvalidateSession(ctx context.Context, id, reason string, at db.Revoking) error
+	InvalidateUserSessions(ctx context.Context, userID, reason string, at db.Revoking) (int64, error)
 	ListUserSessions(ctx context.Context, userID string) ([]db.Session, error)
 	// TOTP enrolment.
 	SaveTOTPSecret(ctx context.Context, secret db.TOTPSecret) error
@@ -78,15 +78,15 @@ type ManagementStore interface {
 	ListOrganizations(ctx context.Context, p db.Page) ([]db.Organization, db.PageInfo, error)
 	ListUserOrganizations(ctx context.Context, userID string, p db.Page) ([]db.Organization, db.PageInfo, error)
 	UpdateOrganization(ctx context.Context, id, name string) error
-	DeleteOrganizationRevoking(ctx context.Context, id string, deletedMs, revocationExpiresMs int64) ([]db.Revocation, error)
+	DeleteOrganizationRevoking(ctx context.Context, id string, at db.Revoking) ([]db.Revocation, error)
 	AddMembership(ctx context.Context, m db.Membership, limit int) error
 	AcceptMembership(ctx context.Context, id string, limit int) error
 	GetMembership(ctx context.Context, id string) (db.Membership, error)
 	GetUserMembership(ctx context.Context, orgID, userID string) (db.Membership, error)
 	ListUserMemberships(ctx context.Context, userID string) ([]db.Membership, error)
 	ListOrgMemberships(ctx context.Context, orgID string, p db.Page) ([]db.Membership, db.PageInfo, error)
-	RemoveMembership(ctx context.Context, id string, nowMs, revocationExpiresMs int64) (*db.Revocation, error)
-	SetMembershipFlags(ctx context.Context, id string, read, edit, manage, del bool, nowMs, revocationExpiresMs int64) (db.Membership, *db.Revocation, error)
+	RemoveMembership(ctx context.Context, id string, at db.Revoking) (*db.Revocation, error)
+	SetMembershipFlags(ctx context.Context, id string, flags db.MembershipFlags, at db.Revoking) (db.Membership, *db.Revocation, error)
 	// Users and their roles.
 	CreateUser(ctx context.Context, nu db.NewUser) (db.User, error)
 	GetUser(ctx context.Context, id string) (db.User, error)
@@ -96,7 +96,7 @@ type ManagementStore interface {
 	SetPasswordHash(ctx context.Context, userID, hash string, updatedMs int64) error
 	BanUser(ctx context.Context, id string, bannedMs int64) error
 	UnbanUser(ctx context.Context, id string, updatedMs int64) error
-	DeleteUser(ctx context.Context, id string, deletedMs, revocationExpiresMs int64) error
+	DeleteUser(ctx context.Context, id string, at db.Revoking) error
 	AddUserRole(ctx context.Context, userID, role string) error
 	RemoveUserRole(ctx context.Context, userID, role string) error
 	// Email addresses and their verification codes.
@@ -105,7 +105,7 @@ type ManagementStore interface {
 	ListEmails(ctx context.Context, userID string) ([]db.Email, error)
 	DeleteEmail(ctx context.Context, userID, emailID string) error
 	MarkEmailVerified(ctx context.Context, emailID string, verifiedMs int64) error
-	TakeMailQuota(ctx context.Context, quotas []db.MailQuota, windowStartMs, nowMs int64) error
+	TakeMailQuota(ctx context.Context, quotas []db.MailQuota, window db.MailWindow) error
 	CreateCode(ctx context.Context, c db.Code) error
 	GetCodeByHash(ctx context.Context, hash string) (db.Code, error)
 	GetPendingCode(ctx context.Context, kind, key string) (db.Code, error)
@@ -117,7 +117,7 @@ type ManagementStore interface {
 	ListClients(ctx context.Context, orgID string, p db.Page) ([]db.Client, db.PageInfo, error)
 	UpdateClient(ctx context.Context, id, name string, reqsPerSec int, updatedMs int64) error
 	SetClientSecretHash(ctx context.Context, id, hash string, updatedMs int64) error
-	DeleteClient(ctx context.Context, id string, deletedMs, revocationExpiresMs int64) error
+	DeleteClient(ctx context.Context, id string, at db.Revoking) error
 	AddClientRole(ctx context.Context, clientID, role string) error
 	RemoveClientRole(ctx context.Context, clientID, role string) error
 	ClientRoles(ctx context.Context, clientID string) ([]string, error)

@@ -329,7 +329,7 @@ func (s *Service) refreshTokenOf(r *request) (string, error) {
 func (s *Service) revokeSession(r *request, id, reason string) error {
 	now := s.cfg.Now()
 	expires := s.revocationExpiresMs()
-	if err := s.logins.InvalidateSession(r.ctx(), id, reason, now.UnixMilli(), expires); err != nil {
+	if err := s.logins.InvalidateSession(r.ctx(), id, reason, db.Revoking{AtMs: now.UnixMilli(), ExpiresMs: expires}); err != nil {
 		return err
 	}
 	s.cfg.Revoked(r.ctx(), db.Revocation{Kind: db.RevokeSession, Subject: id, NotBeforeMs: now.UnixMilli(), ExpiresMs: expires, CreatedMs: now.UnixMilli()})
@@ -341,7 +341,7 @@ func (s *Service) revokeSession(r *request, id, reason string) error {
 func (s *Service) revokeUser(r *request, userID, reason string) error {
 	now := s.cfg.Now()
 	expires := s.revocationExpiresMs()
-	if _, err := s.logins.InvalidateUserSessions(r.ctx(), userID, reason, now.UnixMilli(), expires); err != nil {
+	if _, err := s.logins.InvalidateUserSessions(r.ctx(), userID, reason, db.Revoking{AtMs: now.UnixMilli(), ExpiresMs: expires}); err != nil {
 		return err
 	}
 	s.cfg.Revoked(r.ctx(), db.Revocation{Kind: db.RevokeUser, Subject: userID, NotBeforeMs: now.UnixMilli(), ExpiresMs: expires, CreatedMs: now.UnixMilli()})

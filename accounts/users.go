@@ -250,7 +250,7 @@ func (s *Service) deleteUser(r *request) error {
 		return err
 	}
 	id, now, expires := u.ID, s.nowMs(), s.revocationExpiresMs()
-	if err := s.management.DeleteUser(r.ctx(), id, now, expires); err != nil {
+	if err := s.management.DeleteUser(r.ctx(), id, db.Revoking{AtMs: now, ExpiresMs: expires}); err != nil {
 		return err
 	}
 	s.cfg.Revoked(r.ctx(), db.Revocation{Kind: db.RevokeUser, Subject: id, NotBeforeMs: now, ExpiresMs: expires, CreatedMs: now})

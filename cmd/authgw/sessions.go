@@ -98,7 +98,7 @@ func (s *sessionsCommand) run(c *cli, args []string) error {
 		if _, err := d.GetSession(ctx, s.session); err != nil {
 			return fmt.Errorf("session %s: %w", s.session, err)
 		}
-		if err := d.InvalidateSession(ctx, s.session, s.reason, now.UnixMilli(), expires); err != nil {
+		if err := d.InvalidateSession(ctx, s.session, s.reason, db.Revoking{AtMs: now.UnixMilli(), ExpiresMs: expires}); err != nil {
 			return err
 		}
 		revoked = append(revoked, db.Revocation{Kind: db.RevokeSession, Subject: s.session, NotBeforeMs: now.UnixMilli(), ExpiresMs: expires})
@@ -109,7 +109,7 @@ func (s *sessionsCommand) run(c *cli, args []string) error {
 		if _, err := d.GetUser(ctx, s.user); err != nil && !errors.Is(err, db.ErrDeleted) {
 			return fmt.Errorf("user %s: %w", s.user, err)
 		}
-		n, err := d.InvalidateUserSessions(ctx, s.user, s.reason, now.UnixMilli(), expires)
+		n, err := d.InvalidateUserSessions(ctx, s.user, s.reason, db.Revoking{AtMs: now.UnixMilli(), ExpiresMs: expires})
 		if err != nil {
 			return err
 		}
@@ -130,7 +130,7 @@ func (s *sessionsCommand) run(c *cli, args []string) error {
 				if !sess.Live(now.UnixMilli()) {
 					continue
 				}
-				if err := d.InvalidateSession(ctx, sess.ID, s.reason, now.UnixMilli(), expires); err != nil {
+				if err := d.InvalidateSession(ctx, sess.ID, s.reason, db.Revoking{AtMs: now.UnixMilli(), ExpiresMs: expires}); err != nil {
 					return fmt.Errorf("session %s: %w (%d revoked before it)", sess.ID, err, n)
 				}
 				revoked = append(revoked, db.Revocation{Kind: db.RevokeSession, Subject: sess.ID, NotBeforeMs: now.UnixMilli(), ExpiresMs: expires})
