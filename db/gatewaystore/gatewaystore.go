@@ -27,8 +27,8 @@ var (
 	_ revocation.Feed        = Source{}
 )
 
-// New returns the adapter of s. A nil s gives a Source whose methods
-// panic; cmd/authgw passes its open store.
+// New returns the adapter of s, an open store (normally *db.DB); s must
+// not be nil.
 func New(s Store) Source { return Source{store: s} }
 
 // LoadSnapshot loads the store's snapshot and converts it. It fails when
