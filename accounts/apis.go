@@ -27,7 +27,7 @@ func apiJSON(a db.API) apiOut {
 }
 
 func (s *Service) listAPIs(r *request) error {
-	apis, err := s.cfg.Store.ListAPIs(r.ctx())
+	apis, err := s.management.ListAPIs(r.ctx())
 	if err != nil {
 		return err
 	}
@@ -64,7 +64,7 @@ func (s *Service) createAPI(r *request) error {
 	}
 	now := s.nowMs()
 	a := db.API{Name: name, Version: int(version), URL: target, AllowUnidentified: allow, Active: active, CreatedMs: now, UpdatedMs: now}
-	if err := s.cfg.Store.CreateAPI(r.ctx(), a); err != nil {
+	if err := s.management.CreateAPI(r.ctx(), a); err != nil {
 		return err
 	}
 	s.cfg.Announce(r.ctx())
@@ -97,7 +97,7 @@ func (s *Service) updateAPI(r *request) error {
 		return err
 	}
 	a.UpdatedMs = s.nowMs()
-	if err := s.cfg.Store.UpdateAPI(r.ctx(), a); err != nil {
+	if err := s.management.UpdateAPI(r.ctx(), a); err != nil {
 		return err
 	}
 	s.cfg.Announce(r.ctx())
@@ -109,7 +109,7 @@ func (s *Service) deleteAPI(r *request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.cfg.Store.DeleteAPI(r.ctx(), a.Name, a.Version); err != nil {
+	if err := s.management.DeleteAPI(r.ctx(), a.Name, a.Version); err != nil {
 		return err
 	}
 	s.cfg.Announce(r.ctx())
@@ -125,7 +125,7 @@ func (s *Service) apiOfPath(r *request) (db.API, error) {
 	if err != nil || n < 1 || n > db.MaxAPIVersion || digits[0] < '1' || digits[0] > '9' {
 		return db.API{}, ErrHidden
 	}
-	return s.cfg.Store.GetAPI(r.ctx(), r.Param("name"), n)
+	return s.management.GetAPI(r.ctx(), r.Param("name"), n)
 }
 
 // checkAPIName returns why name may not be an API name, or "".

@@ -3,6 +3,7 @@ package accounts
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -25,10 +26,14 @@ type Route struct {
 
 	target targetKind
 	// allow decides once the target is found and visible; nil admits
-	// anyone (public endpoints).
+	// anyone without a token: the route is public (see Public and
+	// PublicScope, which read this and nothing else).
 	allow  func(c *Caller, t *target) bool
 	handle func(s *Service, r *request) error
 }
+
+// Public reports whether the route needs no token and no logged-in user.
+func (r Route) Public() bool { return r.allow == nil }
 
 // Routes returns the authorization table, in the order of the README's "The accounts service".
 func Routes() []Route { return append([]Route(nil), routes...) }
@@ -224,7 +229,7 @@ func (s *Service) findTarget(ctx context.Context, kind targetKind, c echo.Contex
 			t.user = caller.User
 			return t, nil
 		}
-		u, err := s.cfg.Store.GetUser(ctx, id)
+		u, err := s.management.GetUser(ctx, id)
 		if err != nil {
 			return t, hideNotFound(err)
 		}
@@ -234,7 +239,7 @@ func (s *Service) findTarget(ctx context.Context, kind targetKind, c echo.Contex
 		}
 		return t, nil
 	case membershipTarget:
-		m, err := s.cfg.Store.GetMembership(ctx, c.Param("id"))
+		m, err := s.management.GetMembership(ctx, c.Param("id"))
 		if err != nil {
 			return t, hideNotFound(err)
 		}
@@ -248,7 +253,7 @@ func (s *Service) findTarget(ctx context.Context, kind targetKind, c echo.Contex
 		return t, err
 	}
 	if kind == clientTarget {
-		cl, err := s.cfg.Store.GetClient(ctx, c.Param("clientId"))
+		cl, err := s.management.GetClient(ctx, c.Param("clientId"))
 		if err != nil {
 			return t, hideNotFound(err)
 		}
@@ -264,13 +269,13 @@ func (s *Service) findTarget(ctx context.Context, kind targetKind, c echo.Contex
 // organization is visible to STAFF, to privileged callers and to its
 // members.
 func (s *Service) findOrg(ctx context.Context, t *target, orgID string, caller *Caller) error {
-	org, err := s.cfg.Store.GetOrganization(ctx, orgID)
+	org, err := s.management.GetOrganization(ctx, orgID)
 	if err != nil {
 		return hideNotFound(err)
 	}
 	t.org = &org
 	if caller.User != nil {
-		m, err := s.cfg.Store.GetUserMembership(ctx, org.ID, caller.User.ID)
+		m, err := s.management.GetUserMembership(ctx, org.ID, caller.User.ID)
 		switch {
 		case err == nil && m.Pending:
 			// An invitation not accepted grants nothing, visibility
@@ -297,11 +302,23 @@ func hideNotFound(err error) error {
 }
 
 // PublicScope is the verifier's public scope for the service: the routes
-// that need no token (the README's "Library use"): the login steps, refresh, registration
-// and the API description. The gateway is configured with it.
+// that need no token (the README's "Library use"): the login steps,
+// refresh, registration and the API description. It is derived from the
+// route table, where a route without a rule is public, each :param
+// becoming a * segment. The gateway is configured with it.
 func PublicScope() map[string][]string {
-	return map[string][]string{
-		"POST": {Prefix + "/sessions/login/*", Prefix + "/sessions/refresh", Prefix + "/users"},
-		"GET":  {Prefix + "/openapi.json"},
+	scope := map[string][]string{}
+	for _, rt := range routes {
+		if !rt.Public() {
+			continue
+		}
+		segments := strings.Split(rt.Path, "/")
+		for i, seg := range segments {
+			if strings.HasPrefix(seg, ":") {
+				segments[i] = "*"
+			}
+		}
+		scope[rt.Method] = append(scope[rt.Method], Prefix+strings.Join(segments, "/"))
 	}
+	return scope
 }

@@ -1596,3 +1596,35 @@ func expectPending(want bool) func(t *testing.T, f *authzFixture, res response) 
 		}
 	}
 }
+
+// TestPublicScope pins the routes that need no token: the scope is
+// derived from the table's routes without a rule, so a rule dropped by
+// mistake from a row shows here as a new public route.
+func TestPublicScope(t *testing.T) {
+	got := accounts.PublicScope()
+	want := map[string][]string{
+		"POST": {accounts.Prefix + "/users", accounts.Prefix + "/sessions/login/*", accounts.Prefix + "/sessions/refresh"},
+		"GET":  {accounts.Prefix + "/openapi.json"},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("PublicScope() = %v, want %v", got, want)
+	}
+	for method, paths := range want {
+		g := slices.Clone(got[method])
+		w := slices.Clone(paths)
+		slices.Sort(g)
+		slices.Sort(w)
+		if !slices.Equal(g, w) {
+			t.Errorf("PublicScope()[%s] = %v, want %v", method, got[method], paths)
+		}
+	}
+	public := 0
+	for _, rt := range accounts.Routes() {
+		if rt.Public() {
+			public++
+		}
+	}
+	if public != 4 {
+		t.Errorf("%d public routes in the table, want 4", public)
+	}
+}

@@ -38,7 +38,7 @@ func (s *Service) callerFrom(ctx context.Context) (*Caller, error) {
 	if claims.User == nil || claims.User.ID == "" {
 		return c, nil
 	}
-	u, err := s.cfg.Store.GetUser(ctx, claims.User.ID)
+	u, err := s.logins.GetUser(ctx, claims.User.ID)
 	switch {
 	case errors.Is(err, db.ErrNotFound):
 		return nil, apiError(http.StatusUnauthorized, CodeUserDeleted, "The token's user no longer exists.")

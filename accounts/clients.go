@@ -71,7 +71,7 @@ func (s *Service) listClients(r *request) error {
 	if err != nil {
 		return err
 	}
-	cs, info, err := s.cfg.Store.ListClients(r.ctx(), r.target.org.ID, p)
+	cs, info, err := s.management.ListClients(r.ctx(), r.target.org.ID, p)
 	if err != nil {
 		return err
 	}
@@ -108,7 +108,7 @@ func (s *Service) createClient(r *request) error {
 	if r.caller.staff() || r.caller.privileged() {
 		limit = 0
 	}
-	c, err := s.cfg.Store.CreateClientWithin(r.ctx(), db.Client{ID: s.newID(), OrganizationID: r.target.org.ID,
+	c, err := s.management.CreateClientWithin(r.ctx(), db.Client{ID: s.newID(), OrganizationID: r.target.org.ID,
 		Name: name, SecretHash: hash, ReqsPerSec: rate, CreatedMs: s.nowMs()}, limit)
 	if errors.Is(err, db.ErrClientLimit) {
 		return apiError(http.StatusConflict, CodeTooManyClients,
@@ -156,7 +156,7 @@ func (s *Service) updateClient(r *request) error {
 	if given {
 		c.ReqsPerSec = rate
 	}
-	if err := s.cfg.Store.UpdateClient(r.ctx(), c.ID, c.Name, c.ReqsPerSec, s.nowMs()); err != nil {
+	if err := s.management.UpdateClient(r.ctx(), c.ID, c.Name, c.ReqsPerSec, s.nowMs()); err != nil {
 		return err
 	}
 	s.cfg.Announce(r.ctx())
@@ -166,7 +166,7 @@ func (s *Service) updateClient(r *request) error {
 // deleteClient soft-deletes the client and revokes the sessions made with
 // it.
 func (s *Service) deleteClient(r *request) error {
-	if err := s.cfg.Store.DeleteClient(r.ctx(), r.target.client.ID, s.nowMs(), s.revocationExpiresMs()); err != nil {
+	if err := s.management.DeleteClient(r.ctx(), r.target.client.ID, db.Revoking{AtMs: s.nowMs(), ExpiresMs: s.revocationExpiresMs()}); err != nil {
 		return err
 	}
 	s.cfg.Announce(r.ctx())
@@ -182,7 +182,7 @@ func (s *Service) refreshClientSecret(r *request) error {
 		return err
 	}
 	c := *r.target.client
-	if err := s.cfg.Store.SetClientSecretHash(r.ctx(), c.ID, hash, s.nowMs()); err != nil {
+	if err := s.management.SetClientSecretHash(r.ctx(), c.ID, hash, s.nowMs()); err != nil {
 		return err
 	}
 	s.cfg.Announce(r.ctx())
@@ -200,7 +200,7 @@ type roleOut struct {
 var clientRoles = []string{db.ClientRoleSystem, db.ClientRoleInternal, db.ClientRoleExternal}
 
 func (s *Service) listClientRoles(r *request) error {
-	roles, err := s.cfg.Store.ClientRoles(r.ctx(), r.target.client.ID)
+	roles, err := s.management.ClientRoles(r.ctx(), r.target.client.ID)
 	if err != nil {
 		return err
 	}
@@ -226,7 +226,7 @@ func (s *Service) addClientRole(r *request) error {
 	if err := b.done(); err != nil {
 		return err
 	}
-	if err := s.cfg.Store.AddClientRole(r.ctx(), r.target.client.ID, role); err != nil {
+	if err := s.management.AddClientRole(r.ctx(), r.target.client.ID, role); err != nil {
 		return err
 	}
 	s.cfg.Announce(r.ctx())
@@ -236,7 +236,7 @@ func (s *Service) addClientRole(r *request) error {
 // removeClientRole takes a role from the client; a role it does not have
 // is 404.
 func (s *Service) removeClientRole(r *request) error {
-	if err := s.cfg.Store.RemoveClientRole(r.ctx(), r.target.client.ID, r.Param("roleId")); err != nil {
+	if err := s.management.RemoveClientRole(r.ctx(), r.target.client.ID, r.Param("roleId")); err != nil {
 		return err
 	}
 	s.cfg.Announce(r.ctx())
@@ -266,7 +266,7 @@ func restrictionJSON(x db.Restriction) restrictionOut {
 func mayRestrictAPI(c *Caller) bool { return c.isc() || c.userIs(db.RoleSysadmin) }
 
 func (s *Service) listRestrictions(r *request) error {
-	xs, err := s.cfg.Store.ListRestrictions(r.ctx(), r.target.client.ID)
+	xs, err := s.management.ListRestrictions(r.ctx(), r.target.client.ID)
 	if err != nil {
 		return err
 	}
@@ -322,7 +322,7 @@ func (s *Service) addRestriction(r *request) error {
 		return err
 	}
 	x := db.Restriction{ID: s.newID(), ClientID: r.target.client.ID, Type: typ, Value: value, CreatedMs: s.nowMs()}
-	if err := s.cfg.Store.AddRestriction(r.ctx(), x); err != nil {
+	if err := s.management.AddRestriction(r.ctx(), x); err != nil {
 		return err
 	}
 	s.cfg.Announce(r.ctx())
@@ -333,7 +333,7 @@ func (s *Service) addRestriction(r *request) error {
 // client is 404); an api restriction also needs ISC or a sysadmin.
 func (s *Service) deleteRestriction(r *request) error {
 	clientID, id := r.target.client.ID, r.Param("restrictionId")
-	xs, err := s.cfg.Store.ListRestrictions(r.ctx(), clientID)
+	xs, err := s.management.ListRestrictions(r.ctx(), clientID)
 	if err != nil {
 		return err
 	}
@@ -344,7 +344,7 @@ func (s *Service) deleteRestriction(r *request) error {
 	if xs[i].Type == db.RestrictionAPI && !mayRestrictAPI(r.caller) {
 		return apiError(http.StatusForbidden, CodeForbidden, "Only ISC or a sysadmin may remove api restrictions.")
 	}
-	if err := s.cfg.Store.DeleteRestriction(r.ctx(), clientID, id); err != nil {
+	if err := s.management.DeleteRestriction(r.ctx(), clientID, id); err != nil {
 		return err
 	}
 	s.cfg.Announce(r.ctx())
@@ -453,7 +453,7 @@ func (s *Service) checkAPIRestriction(r *request, v string) (name, problem strin
 	if v == db.ReservedAPIName {
 		return v, "", nil
 	}
-	apis, err := s.cfg.Store.ListAPIs(r.ctx())
+	apis, err := s.management.ListAPIs(r.ctx())
 	if err != nil {
 		return "", "", err
 	}

@@ -17,7 +17,15 @@
 // handler runs, after the target resource is found: a caller who may not
 // see the resource gets 404, one who may see it but not act on it 403.
 // The few field-level rules (a client's reqsPerSec, api restrictions, a
-// member lowering their own flags) use the same named rules.
+// member lowering their own flags) use the same named rules. A route
+// without a rule is public; PublicScope, the verifier's public scope the
+// gateway is configured with, is derived from those rows.
+//
+// The service takes one Store but each part reaches it through the
+// interface it uses: the login flow through LoginStore, the management
+// API through ManagementStore, the login regulator through
+// regulation.Store. Answers, success and error, are the JSON envelopes
+// of package verifier/envelope.
 //
 // Request bodies are {"data": {...}}: every problem of a body comes back
 // at once as the error's obstructions; unknown fields, wrong types,

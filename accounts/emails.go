@@ -104,7 +104,7 @@ func (s *Service) sendVerification(ctx context.Context, userID string, e db.Emai
 		return err
 	}
 	now := s.cfg.Now()
-	if err := s.cfg.Store.CreateCode(ctx, db.Code{ID: s.newID(), Hash: hash, Kind: db.CodeEmailVerification,
+	if err := s.management.CreateCode(ctx, db.Code{ID: s.newID(), Hash: hash, Kind: db.CodeEmailVerification,
 		UserID: userID, EmailID: e.ID, CreatedMs: now.UnixMilli(), ExpiresMs: now.Add(s.cfg.VerificationTTL).UnixMilli()}); err != nil {
 		return fmt.Errorf("storing the verification code: %w", err)
 	}
@@ -182,7 +182,7 @@ func registrationMailQuotas(s *Service, ip, addr string) []db.MailQuota {
 // now, or none when one is full (a *db.MailLimitError).
 func (s *Service) takeQuotas(r *request, quotas []db.MailQuota) error {
 	now := s.cfg.Now()
-	return s.cfg.Store.TakeMailQuota(r.ctx(), quotas, now.Add(-s.cfg.MailWindow).UnixMilli(), now.UnixMilli())
+	return s.management.TakeMailQuota(r.ctx(), quotas, db.MailWindow{StartMs: now.Add(-s.cfg.MailWindow).UnixMilli(), NowMs: now.UnixMilli()})
 }
 
 // mailHash is how a mail counter names an address or a source: 24 bytes
@@ -237,7 +237,7 @@ func (s *Service) logVerificationNotSent(userID, emailID string, err error) {
 }
 
 func (s *Service) listEmails(r *request) error {
-	es, err := s.cfg.Store.ListEmails(r.ctx(), r.target.user.ID)
+	es, err := s.management.ListEmails(r.ctx(), r.target.user.ID)
 	if err != nil {
 		return err
 	}
@@ -273,7 +273,7 @@ func (s *Service) addEmail(r *request) error {
 		return err
 	}
 	e := db.Email{ID: s.newID(), UserID: u.ID, Email: addr, CreatedMs: s.nowMs()}
-	err = s.cfg.Store.AddEmail(r.ctx(), e)
+	err = s.management.AddEmail(r.ctx(), e)
 	switch {
 	case isDuplicate(err):
 		return apiError(http.StatusConflict, CodeDuplicateEmail, "This email address is registered already.")
@@ -295,7 +295,7 @@ const noticeTimeout = 10 * time.Second
 // whoever changed it with a stolen token is then known to the owner. A
 // notice that cannot be sent is logged (IDs only); the change stands.
 func (s *Service) notifyOwner(ctx context.Context, userID, subject, what, skipID string) {
-	es, err := s.cfg.Store.ListEmails(ctx, userID)
+	es, err := s.management.ListEmails(ctx, userID)
 	if err != nil {
 		s.cfg.Logger.Warn("accounts: account notice not sent", "user", userID, "err", err)
 		return
@@ -329,7 +329,7 @@ func (s *Service) notifyAddresses(ctx context.Context, userID string, es []db.Em
 // user without an address could not receive login codes. An address of
 // another user is 404. The store checks and deletes in one transaction.
 func (s *Service) deleteEmail(r *request) error {
-	err := s.cfg.Store.DeleteEmail(r.ctx(), r.target.user.ID, r.Param("emailId"))
+	err := s.management.DeleteEmail(r.ctx(), r.target.user.ID, r.Param("emailId"))
 	switch {
 	case errors.Is(err, db.ErrLastEmail):
 		return apiError(http.StatusConflict, CodeLastEmail, "This is the user's only email address: add another before deleting it.")
@@ -342,7 +342,7 @@ func (s *Service) deleteEmail(r *request) error {
 // targetAddress reads the address :emailId of the target user: 404 when
 // it is not one of theirs.
 func (s *Service) targetAddress(r *request) (db.Email, error) {
-	e, err := s.cfg.Store.GetEmail(r.ctx(), r.target.user.ID, r.Param("emailId"))
+	e, err := s.management.GetEmail(r.ctx(), r.target.user.ID, r.Param("emailId"))
 	if err != nil {
 		return db.Email{}, hideNotFound(err)
 	}
@@ -393,7 +393,7 @@ func (s *Service) verifyEmail(r *request) error {
 		return err
 	}
 	ctx, now := r.ctx(), s.nowMs()
-	c, err := s.cfg.Store.GetCodeByHash(ctx, codeHash(typed))
+	c, err := s.management.GetCodeByHash(ctx, codeHash(typed))
 	switch {
 	case isNotFound(err) || (err == nil && (c.Kind != db.CodeEmailVerification || c.EmailID != e.ID || c.UserID != e.UserID)):
 		return s.wrongVerificationCode(ctx, e, now)
@@ -404,20 +404,20 @@ func (s *Service) verifyEmail(r *request) error {
 	case c.ExpiresMs <= now:
 		return apiError(http.StatusBadRequest, CodeCodeExpired, "This code has expired: ask for a new one.")
 	}
-	if err := s.cfg.Store.ConsumeCode(ctx, c.ID, now); err != nil {
+	if err := s.management.ConsumeCode(ctx, c.ID, now); err != nil {
 		if errors.Is(err, db.ErrCodeSpent) {
 			// Another request consumed or replaced it meanwhile.
 			return apiError(http.StatusBadRequest, CodeCodeInvalid, "This code was used or replaced: ask for a new one.")
 		}
 		return err
 	}
-	if err := s.cfg.Store.MarkEmailVerified(ctx, e.ID, now); err != nil {
+	if err := s.management.MarkEmailVerified(ctx, e.ID, now); err != nil {
 		if isDuplicate(err) {
 			return apiError(http.StatusConflict, CodeDuplicateEmail, "Another account verified this address first.")
 		}
 		return err
 	}
-	if e, err = s.cfg.Store.GetEmail(ctx, e.UserID, e.ID); err != nil {
+	if e, err = s.management.GetEmail(ctx, e.UserID, e.ID); err != nil {
 		return err
 	}
 	return single(r, http.StatusOK, emailJSON(e))
@@ -426,10 +426,10 @@ func (s *Service) verifyEmail(r *request) error {
 // wrongVerificationCode counts a failed attempt against the address's
 // pending code and answers 400 CODE-INVALID.
 func (s *Service) wrongVerificationCode(ctx context.Context, e db.Email, nowMs int64) error {
-	pending, err := s.cfg.Store.GetPendingCode(ctx, db.CodeEmailVerification, e.ID)
+	pending, err := s.management.GetPendingCode(ctx, db.CodeEmailVerification, e.ID)
 	switch {
 	case err == nil:
-		if _, err := s.cfg.Store.RecordCodeAttempt(ctx, pending.ID, maxCodeAttempts, nowMs); err != nil && !errors.Is(err, db.ErrCodeSpent) && !isNotFound(err) {
+		if _, err := s.management.RecordCodeAttempt(ctx, pending.ID, maxCodeAttempts, nowMs); err != nil && !errors.Is(err, db.ErrCodeSpent) && !isNotFound(err) {
 			return err
 		}
 	case !isNotFound(err):

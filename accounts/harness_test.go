@@ -24,6 +24,7 @@ import (
 	"github.com/authgw/authgw/accounts/password"
 	"github.com/authgw/authgw/accounts/totp"
 	"github.com/authgw/authgw/db"
+	"github.com/authgw/authgw/db/gatewaystore"
 	"github.com/authgw/authgw/gateway"
 	"github.com/authgw/authgw/gateway/requestinfo"
 	"github.com/authgw/authgw/gateway/revocation"
@@ -179,11 +180,11 @@ func newStack(t testing.TB, d *db.DB, mod func(*accounts.Config)) *stack {
 	// so background mail is done before the directory is removed.
 	t.Cleanup(func() { s.svc.Close() })
 	s.revoked = verifier.NewRevocationSet()
-	if s.poller, err = revocation.New(revocation.Config{Feed: d, Set: s.revoked, Now: s.clock.Now, Logger: logger}); err != nil {
+	if s.poller, err = revocation.New(revocation.Config{Feed: gatewaystore.New(d), Set: s.revoked, Now: s.clock.Now, Logger: logger}); err != nil {
 		t.Fatal(err)
 	}
 	if s.gw, err = gateway.New(gateway.Config{
-		Snapshots:   d,
+		Snapshots:   gatewaystore.New(d),
 		Revocations: s.revoked,
 		Keys:        ring,
 		ServerID:    serverID,

@@ -273,7 +273,7 @@ func (s *Service) mayMailCode(ctx context.Context, email, ip string) bool {
 // address, or its IPv6 /64) within knownSourceAge. A failure to read is
 // logged and reported as unknown.
 func (s *Service) knownSource(ctx context.Context, emailKey, ip string) bool {
-	ips, err := s.cfg.Store.RecentLoginIPs(ctx, emailKey, s.cfg.Now().Add(-knownSourceAge).UnixMilli(), maxKnownSources)
+	ips, err := s.logins.RecentLoginIPs(ctx, emailKey, s.cfg.Now().Add(-knownSourceAge).UnixMilli(), maxKnownSources)
 	if err != nil {
 		s.cfg.Logger.Warn("accounts: reading the sources of an address's logins failed", "err", err)
 		return false
@@ -295,9 +295,9 @@ func (s *Service) sendLoginCode(ctx context.Context, email, state string) {
 	// account with no verified address at all (a registration never
 	// verified): the code is how the mailbox is first proved, and the code
 	// step then ends whatever was set up on the account before.
-	u, e, err := s.cfg.Store.GetUserByEmail(ctx, email)
+	u, e, err := s.logins.GetUserByEmail(ctx, email)
 	if isNotFound(err) {
-		u, e, err = s.cfg.Store.GetUserByUnprovenEmail(ctx, email)
+		u, e, err = s.logins.GetUserByUnprovenEmail(ctx, email)
 	}
 	if err != nil {
 		if !isNotFound(err) {
@@ -314,7 +314,7 @@ func (s *Service) sendLoginCode(ctx context.Context, email, state string) {
 		return
 	}
 	now := s.cfg.Now()
-	if err := s.cfg.Store.CreateCode(ctx, db.Code{ID: s.newID(), Hash: hash, Kind: db.CodeLogin, UserID: u.ID, EmailID: e.ID,
+	if err := s.logins.CreateCode(ctx, db.Code{ID: s.newID(), Hash: hash, Kind: db.CodeLogin, UserID: u.ID, EmailID: e.ID,
 		State: state, CreatedMs: now.UnixMilli(), ExpiresMs: now.Add(s.cfg.LoginCodeTTL).UnixMilli()}); err != nil {
 		s.cfg.Logger.Warn("accounts: storing a login code failed", "user", u.ID, "err", err)
 		return
@@ -406,7 +406,7 @@ func (s *Service) unprovenHolders(r *request, c db.Code) ([]db.UnprovenHolder, e
 	if c.EmailID == "" {
 		return nil, nil
 	}
-	e, err := s.cfg.Store.GetEmail(r.ctx(), c.UserID, c.EmailID)
+	e, err := s.logins.GetEmail(r.ctx(), c.UserID, c.EmailID)
 	switch {
 	case isNotFound(err):
 		return nil, nil
@@ -415,7 +415,7 @@ func (s *Service) unprovenHolders(r *request, c db.Code) ([]db.UnprovenHolder, e
 	case e.VerifiedMs != 0:
 		return nil, nil
 	}
-	return s.cfg.Store.ListUnprovenHolders(r.ctx(), e.Email)
+	return s.logins.ListUnprovenHolders(r.ctx(), e.Email)
 }
 
 // accountChoiceOut is one account the code step lists to choose from.
@@ -458,7 +458,7 @@ func (s *Service) proveMailbox(r *request, u db.User, c db.Code) (db.User, error
 	if c.EmailID == "" {
 		return u, nil
 	}
-	e, err := s.cfg.Store.GetEmail(r.ctx(), u.ID, c.EmailID)
+	e, err := s.logins.GetEmail(r.ctx(), u.ID, c.EmailID)
 	switch {
 	case isNotFound(err):
 		return u, apiError(http.StatusUnauthorized, CodeCodeExpired, "The address of this code was removed; start again.")
@@ -468,7 +468,7 @@ func (s *Service) proveMailbox(r *request, u db.User, c db.Code) (db.User, error
 		return u, nil
 	}
 	now, expires := s.nowMs(), s.revocationExpiresMs()
-	reset, err := s.cfg.Store.ProveEmailByLogin(r.ctx(), e.ID, now, expires)
+	reset, err := s.logins.ProveEmailByLogin(r.ctx(), e.ID, db.Revoking{AtMs: now, ExpiresMs: expires})
 	switch {
 	case isDuplicate(err):
 		return u, apiError(http.StatusConflict, CodeDuplicateEmail, "Another account verified this address first.")
@@ -495,14 +495,14 @@ func (s *Service) takeCode(r *request, kind, state, code string, keep func(db.Co
 	ok, err := s.checkGuess(r, kind, []regulation.Subject{ipSubject(r.caller)}, func() (bool, []regulation.Subject, error) {
 		now := s.nowMs()
 		var err error
-		c, err = s.cfg.Store.GetCodeByHash(r.ctx(), codeHash(code))
+		c, err = s.logins.GetCodeByHash(r.ctx(), codeHash(code))
 		if err != nil && !isNotFound(err) {
 			return false, nil, err
 		}
 		if err != nil || c.Kind != kind || c.State != state {
 			var more []regulation.Subject
-			if pending, err := s.cfg.Store.GetPendingCode(r.ctx(), kind, state); err == nil {
-				_, _ = s.cfg.Store.RecordCodeAttempt(r.ctx(), pending.ID, maxCodeAttempts, now)
+			if pending, err := s.logins.GetPendingCode(r.ctx(), kind, state); err == nil {
+				_, _ = s.logins.RecordCodeAttempt(r.ctx(), pending.ID, maxCodeAttempts, now)
 				more = append(more, accountSubject(pending.UserID))
 			}
 			return false, more, nil
@@ -518,7 +518,7 @@ func (s *Service) takeCode(r *request, kind, state, code string, keep func(db.Co
 				return true, nil, nil
 			}
 		}
-		if err := s.cfg.Store.ConsumeCode(r.ctx(), c.ID, now); err != nil {
+		if err := s.logins.ConsumeCode(r.ctx(), c.ID, now); err != nil {
 			if errors.Is(err, db.ErrCodeSpent) || isNotFound(err) {
 				return false, nil, apiError(http.StatusUnauthorized, CodeCodeExpired, "The code has expired or was used; start again.")
 			}
@@ -538,7 +538,7 @@ func (s *Service) takeCode(r *request, kind, state, code string, keep func(db.Co
 // loginUser reads the user a first factor named: a banned or deleted user
 // cannot log in.
 func (s *Service) loginUser(r *request, id string) (db.User, error) {
-	u, err := s.cfg.Store.GetUser(r.ctx(), id)
+	u, err := s.logins.GetUser(r.ctx(), id)
 	switch {
 	case isNotFound(err):
 		return u, apiError(http.StatusUnauthorized, CodeUserDeleted, "The account no longer exists.")
@@ -565,7 +565,7 @@ func (s *Service) secondFactor(r *request, u db.User, state string) error {
 		return err
 	}
 	now := s.cfg.Now()
-	if err := s.cfg.Store.CreateCode(r.ctx(), db.Code{ID: s.newID(), Hash: hash, Kind: db.CodeTOTPFlow, UserID: u.ID,
+	if err := s.logins.CreateCode(r.ctx(), db.Code{ID: s.newID(), Hash: hash, Kind: db.CodeTOTPFlow, UserID: u.ID,
 		State: state, CreatedMs: now.UnixMilli(), ExpiresMs: now.Add(s.cfg.LoginCodeTTL).UnixMilli()}); err != nil {
 		return err
 	}
@@ -588,7 +588,7 @@ func (s *Service) passwordStep(r *request, b *body, state string) error {
 	// The address counts by its key: the same address in another case
 	// logs in to the same account, so it must not buy more guesses.
 	subjects := []regulation.Subject{accountSubject(db.EmailKey(email)), ipSubject(r.caller)}
-	u, _, err := s.cfg.Store.GetUserByEmail(r.ctx(), email)
+	u, _, err := s.logins.GetUserByEmail(r.ctx(), email)
 	known := err == nil
 	if err != nil && !isNotFound(err) {
 		return err
@@ -608,7 +608,7 @@ func (s *Service) passwordStep(r *request, b *body, state string) error {
 	}
 	if rehash {
 		if h, err := s.hashPassword(r, pw); err == nil {
-			if err := s.cfg.Store.SetPasswordHash(r.ctx(), u.ID, h, s.nowMs()); err != nil {
+			if err := s.logins.SetPasswordHash(r.ctx(), u.ID, h, s.nowMs()); err != nil {
 				s.cfg.Logger.Warn("accounts: rehash on login failed", "user", u.ID, "err", err)
 			}
 		}
@@ -631,7 +631,7 @@ func (s *Service) totpStep(r *request, b *body, state string) error {
 	ip := ipSubject(r.caller)
 	// The flow code is looked up, not consumed, until the TOTP code holds:
 	// a mistyped TOTP code may be retried within the flow code's attempts.
-	c, err := s.cfg.Store.GetCodeByHash(r.ctx(), codeHash(flow))
+	c, err := s.logins.GetCodeByHash(r.ctx(), codeHash(flow))
 	if err != nil && !isNotFound(err) {
 		return err
 	}
@@ -649,7 +649,7 @@ func (s *Service) totpStep(r *request, b *body, state string) error {
 		if err != nil || ok {
 			return ok, nil, err
 		}
-		if _, aerr := s.cfg.Store.RecordCodeAttempt(r.ctx(), c.ID, maxCodeAttempts, s.nowMs()); aerr != nil && !errors.Is(aerr, db.ErrCodeSpent) {
+		if _, aerr := s.logins.RecordCodeAttempt(r.ctx(), c.ID, maxCodeAttempts, s.nowMs()); aerr != nil && !errors.Is(aerr, db.ErrCodeSpent) {
 			return false, nil, aerr
 		}
 		return false, nil, nil
@@ -660,7 +660,7 @@ func (s *Service) totpStep(r *request, b *body, state string) error {
 	case !ok:
 		return errTOTPInvalid(http.StatusUnauthorized)
 	}
-	if err := s.cfg.Store.ConsumeCode(r.ctx(), c.ID, s.nowMs()); err != nil {
+	if err := s.logins.ConsumeCode(r.ctx(), c.ID, s.nowMs()); err != nil {
 		if errors.Is(err, db.ErrCodeSpent) {
 			return apiError(http.StatusUnauthorized, CodeCodeExpired, "The flow code has expired or was used; start again.")
 		}
@@ -684,7 +684,7 @@ func errTOTPInvalid(status int) error {
 // of one code (even concurrent) exactly one passes. A user without a
 // secret matches nothing. Callers go through checkGuess.
 func (s *Service) totpMatches(r *request, userID, code string) (bool, error) {
-	sec, err := s.cfg.Store.GetTOTPSecret(r.ctx(), userID)
+	sec, err := s.logins.GetTOTPSecret(r.ctx(), userID)
 	if isNotFound(err) {
 		return false, nil
 	}
@@ -699,7 +699,7 @@ func (s *Service) totpMatches(r *request, userID, code string) (bool, error) {
 		s.cfg.Logger.Error("accounts: TOTP secret unusable", "user", userID, "err", err)
 		return false, apiError(http.StatusServiceUnavailable, CodeUnavailable, "")
 	}
-	if err := s.cfg.Store.UseTOTPStep(r.ctx(), userID, stepNo); err != nil {
+	if err := s.logins.UseTOTPStep(r.ctx(), userID, stepNo); err != nil {
 		if errors.Is(err, db.ErrTOTPStepUsed) {
 			return false, nil
 		}

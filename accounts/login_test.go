@@ -571,7 +571,7 @@ func TestLoginRefusals(t *testing.T) {
 	t.Run("a refresh of a deleted user", func(t *testing.T) {
 		u := s.user("Gone")
 		sess := sessionOf(t, s.passwordLogin(app, "gone@example.com", testPassword))
-		if err := s.d.DeleteUser(s.ctx, u.ID, s.clock.Now().UnixMilli(), s.clock.Now().Add(time.Hour).UnixMilli()); err != nil {
+		if err := s.d.DeleteUser(s.ctx, u.ID, db.Revoking{AtMs: s.clock.Now().UnixMilli(), ExpiresMs: s.clock.Now().Add(time.Hour).UnixMilli()}); err != nil {
 			t.Fatal(err)
 		}
 		s.raw(s.newRequest(app, "POST", "/sessions/refresh", map[string]any{"token": sess.Refresh})).expect(t, http.StatusUnauthorized)

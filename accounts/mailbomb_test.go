@@ -96,22 +96,22 @@ func TestMailQuota(t *testing.T) {
 		}
 		const window = 1000
 		for now := int64(10_000); now < 10_003; now++ {
-			if err := d.TakeMailQuota(s.ctx, []db.MailQuota{q("a", 3), q("u", 10)}, now-window, now); err != nil {
+			if err := d.TakeMailQuota(s.ctx, []db.MailQuota{q("a", 3), q("u", 10)}, db.MailWindow{StartMs: now - window, NowMs: now}); err != nil {
 				t.Fatal(err)
 			}
 		}
-		err := d.TakeMailQuota(s.ctx, []db.MailQuota{q("u", 10), q("a", 3)}, 10_003-window, 10_003)
+		err := d.TakeMailQuota(s.ctx, []db.MailQuota{q("u", 10), q("a", 3)}, db.MailWindow{StartMs: 10_003 - window, NowMs: 10_003})
 		var over *db.MailLimitError
 		if !asMailLimit(err, &over) || over.Subject != "a" || over.RetryMs != 11_000 {
 			t.Fatalf("over the limit: %v", err)
 		}
 		// Nothing was counted for u by the refused call: 7 more fit.
 		for i := range 7 {
-			if err := d.TakeMailQuota(s.ctx, []db.MailQuota{q("u", 10)}, 10_010-window, 10_010+int64(i)); err != nil {
+			if err := d.TakeMailQuota(s.ctx, []db.MailQuota{q("u", 10)}, db.MailWindow{StartMs: 10_010 - window, NowMs: 10_010 + int64(i)}); err != nil {
 				t.Fatalf("u %d: %v", i, err)
 			}
 		}
-		if err := d.TakeMailQuota(s.ctx, []db.MailQuota{q("a", 3)}, 11_000-window, 11_000); err != nil {
+		if err := d.TakeMailQuota(s.ctx, []db.MailQuota{q("a", 3)}, db.MailWindow{StartMs: 11_000 - window, NowMs: 11_000}); err != nil {
 			t.Fatalf("once the first mail left the window: %v", err)
 		}
 	})

@@ -138,7 +138,7 @@ func (s *Service) publishRevocation(r *request, rev *db.Revocation) {
 }
 
 func (s *Service) listUserMemberships(r *request) error {
-	ms, err := s.cfg.Store.ListUserMemberships(r.ctx(), r.target.user.ID)
+	ms, err := s.management.ListUserMemberships(r.ctx(), r.target.user.ID)
 	if err != nil {
 		return err
 	}
@@ -150,7 +150,7 @@ func (s *Service) listOrgMemberships(r *request) error {
 	if err != nil {
 		return err
 	}
-	ms, info, err := s.cfg.Store.ListOrgMemberships(r.ctx(), r.target.org.ID, p)
+	ms, info, err := s.management.ListOrgMemberships(r.ctx(), r.target.org.ID, p)
 	if err != nil {
 		return err
 	}
@@ -176,7 +176,7 @@ func (s *Service) upsertMembership(r *request) error {
 		return err
 	}
 	org := r.target.org
-	existing, err := s.cfg.Store.GetUserMembership(r.ctx(), org.ID, userID)
+	existing, err := s.management.GetUserMembership(r.ctx(), org.ID, userID)
 	switch {
 	case err == nil:
 		return s.setMembershipFlags(r, existing, given.over(flagsOf(existing)))
@@ -193,7 +193,7 @@ func (s *Service) upsertMembership(r *request) error {
 		m.InvitedBy = r.caller.User.ID
 	}
 	to.apply(&m)
-	err = s.cfg.Store.AddMembership(r.ctx(), m, s.cfg.MaxMemberships)
+	err = s.management.AddMembership(r.ctx(), m, s.cfg.MaxMemberships)
 	switch {
 	case isForeignKey(err):
 		return apiError(http.StatusBadRequest, CodeInvalidData, "The user does not exist.")
@@ -219,7 +219,7 @@ func (s *Service) setMembershipFlags(r *request, m db.Membership, to flags) erro
 		return apiError(http.StatusForbidden, CodeForbidden, "You may only grant or remove membership flags you hold yourself.")
 	}
 	if m.Pending && r.caller.privileged() {
-		err := s.cfg.Store.AcceptMembership(r.ctx(), m.ID, s.cfg.MaxMemberships)
+		err := s.management.AcceptMembership(r.ctx(), m.ID, s.cfg.MaxMemberships)
 		if errors.Is(err, db.ErrMembershipLimit) {
 			return membershipLimitError(false)
 		}
@@ -240,7 +240,7 @@ func (s *Service) setMembershipFlags(r *request, m db.Membership, to flags) erro
 // under the user's lock), the member's tokens are revoked in the same
 // transaction.
 func (s *Service) writeFlags(r *request, m db.Membership, to flags) error {
-	_, rev, err := s.cfg.Store.SetMembershipFlags(r.ctx(), m.ID, to[0], to[1], to[2], to[3], s.nowMs(), s.revocationExpiresMs())
+	_, rev, err := s.management.SetMembershipFlags(r.ctx(), m.ID, db.MembershipFlags{Read: to[0], Edit: to[1], Manage: to[2], Delete: to[3]}, db.Revoking{AtMs: s.nowMs(), ExpiresMs: s.revocationExpiresMs()})
 	if err != nil {
 		return err
 	}
@@ -278,7 +278,7 @@ func (s *Service) updateMembership(r *request) error {
 // nothing.
 func (s *Service) acceptMembership(r *request) error {
 	m := *r.target.member
-	err := s.cfg.Store.AcceptMembership(r.ctx(), m.ID, s.cfg.MaxMemberships)
+	err := s.management.AcceptMembership(r.ctx(), m.ID, s.cfg.MaxMemberships)
 	if errors.Is(err, db.ErrMembershipLimit) {
 		return membershipLimitError(false)
 	}
@@ -298,7 +298,7 @@ func (s *Service) acceptMembership(r *request) error {
 // fill the user's invitation bound without filling his own).
 func (s *Service) deleteMembership(r *request) error {
 	m := *r.target.member
-	rev, err := s.cfg.Store.RemoveMembership(r.ctx(), m.ID, s.nowMs(), s.revocationExpiresMs())
+	rev, err := s.management.RemoveMembership(r.ctx(), m.ID, db.Revoking{AtMs: s.nowMs(), ExpiresMs: s.revocationExpiresMs()})
 	if err != nil {
 		return err
 	}

@@ -55,13 +55,13 @@ func (s *Service) orgNamesAround(r *request) []string {
 		s.cfg.Logger.Warn("accounts: an organization's name could not be read for the password policy", "err", err)
 	}
 	if id := r.caller.ClientID; id != "" {
-		switch c, err := s.cfg.Store.GetClient(r.ctx(), id); {
+		switch c, err := s.management.GetClient(r.ctx(), id); {
 		case err != nil:
 			if !isNotFound(err) {
 				warn(err)
 			}
 		default:
-			switch org, err := s.cfg.Store.GetOrganization(r.ctx(), c.OrganizationID); {
+			switch org, err := s.management.GetOrganization(r.ctx(), c.OrganizationID); {
 			case err != nil:
 				if !isNotFound(err) {
 					warn(err)
@@ -72,7 +72,7 @@ func (s *Service) orgNamesAround(r *request) []string {
 		}
 	}
 	if u := r.target.user; u != nil {
-		orgs, _, err := s.cfg.Store.ListUserOrganizations(r.ctx(), u.ID, db.Page{Size: maxContextOrgs})
+		orgs, _, err := s.management.ListUserOrganizations(r.ctx(), u.ID, db.Page{Size: maxContextOrgs})
 		if err != nil {
 			warn(err)
 		}

@@ -40,9 +40,9 @@ func (s *Service) listOrganizations(r *request) error {
 	var orgs []db.Organization
 	var info db.PageInfo
 	if r.caller.staff() || r.caller.privileged() {
-		orgs, info, err = s.cfg.Store.ListOrganizations(r.ctx(), p)
+		orgs, info, err = s.management.ListOrganizations(r.ctx(), p)
 	} else {
-		orgs, info, err = s.cfg.Store.ListUserOrganizations(r.ctx(), r.caller.User.ID, p)
+		orgs, info, err = s.management.ListUserOrganizations(r.ctx(), r.caller.User.ID, p)
 	}
 	if err != nil {
 		return err
@@ -73,7 +73,7 @@ func (s *Service) createOrganization(r *request) error {
 	if r.caller.staff() || r.caller.privileged() {
 		created = 0
 	}
-	err = s.cfg.Store.CreateOrganizationBounded(r.ctx(), org, creator, s.cfg.MaxMemberships, created)
+	err = s.management.CreateOrganizationBounded(r.ctx(), org, creator, s.cfg.MaxMemberships, created)
 	if errors.Is(err, db.ErrMembershipLimit) {
 		return membershipLimitError(false)
 	}
@@ -107,7 +107,7 @@ func (s *Service) updateOrganization(r *request) error {
 	}
 	org := *r.target.org
 	if name != "" {
-		if err := s.cfg.Store.UpdateOrganization(r.ctx(), org.ID, name); err != nil {
+		if err := s.management.UpdateOrganization(r.ctx(), org.ID, name); err != nil {
 			return err
 		}
 		org.Name = name
@@ -122,7 +122,7 @@ func (s *Service) updateOrganization(r *request) error {
 // each member's lock (their sessions live, and a refresh mints tokens
 // without it).
 func (s *Service) deleteOrganization(r *request) error {
-	revs, err := s.cfg.Store.DeleteOrganizationRevoking(r.ctx(), r.target.org.ID, s.nowMs(), s.revocationExpiresMs())
+	revs, err := s.management.DeleteOrganizationRevoking(r.ctx(), r.target.org.ID, db.Revoking{AtMs: s.nowMs(), ExpiresMs: s.revocationExpiresMs()})
 	if err != nil {
 		return err
 	}

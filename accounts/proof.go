@@ -115,17 +115,17 @@ func (s *Service) checkProof(r *request, u *db.User, p proofIn) error {
 // attempt against the state's pending code.
 func (s *Service) takeProofCode(r *request, userID string, p proofIn) (bool, []regulation.Subject, error) {
 	now := s.nowMs()
-	c, err := s.cfg.Store.GetCodeByHash(r.ctx(), codeHash(p.loginCode))
+	c, err := s.logins.GetCodeByHash(r.ctx(), codeHash(p.loginCode))
 	if err != nil && !isNotFound(err) {
 		return false, nil, err
 	}
 	if err != nil || c.Kind != db.CodeLogin || c.State != p.loginState || c.UserID != userID {
-		if pending, err := s.cfg.Store.GetPendingCode(r.ctx(), db.CodeLogin, p.loginState); err == nil && pending.UserID == userID {
-			_, _ = s.cfg.Store.RecordCodeAttempt(r.ctx(), pending.ID, maxCodeAttempts, now)
+		if pending, err := s.logins.GetPendingCode(r.ctx(), db.CodeLogin, p.loginState); err == nil && pending.UserID == userID {
+			_, _ = s.logins.RecordCodeAttempt(r.ctx(), pending.ID, maxCodeAttempts, now)
 		}
 		return false, nil, nil
 	}
-	if err := s.cfg.Store.ConsumeCode(r.ctx(), c.ID, now); err != nil {
+	if err := s.logins.ConsumeCode(r.ctx(), c.ID, now); err != nil {
 		if errors.Is(err, db.ErrCodeSpent) || isNotFound(err) {
 			return false, nil, nil
 		}

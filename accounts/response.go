@@ -10,60 +10,28 @@ import (
 	"github.com/authgw/authgw/verifier/envelope"
 )
 
-// The response envelopes of the README's "The accounts service".
+// The response envelopes of the README's "The accounts service"; their
+// shapes are package envelope's, written here through Echo.
 
-type singleOut struct {
-	T    string `json:"t"`
-	Data any    `json:"data"`
-}
-
-type collectionOut struct {
-	T    string  `json:"t"`
-	Data any     `json:"data"`
-	Meta metaOut `json:"meta"`
-}
-
-type metaOut struct {
-	Pg pageOut `json:"pg"`
-}
-
-type pageOut struct {
-	Size       int    `json:"size"`
-	NextCursor string `json:"nextCursor,omitempty"`
-	PrevCursor string `json:"prevCursor,omitempty"`
-}
-
-type nullOut struct {
-	T string `json:"t"`
-}
-
-func noStore(c echo.Context) {
-	h := c.Response().Header()
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-}
+func noStore(c echo.Context) { envelope.NoStore(c.Response().Header()) }
 
 // single answers {"t":"single","data":...}.
 func single(c echo.Context, status int, data any) error {
 	noStore(c)
-	return c.JSON(status, singleOut{T: "single", Data: data})
+	return c.JSON(status, envelope.NewSingle(data))
 }
 
-// collection answers {"t":"collection","data":[...],"meta":{"pg":...}}.
-// items must be a non-nil slice so an empty page is [].
+// collection answers {"t":"collection","data":[...],"meta":{"pg":...}};
+// a nil items is sent as [].
 func collection[T any](c echo.Context, items []T, size int, info db.PageInfo) error {
 	noStore(c)
-	if items == nil {
-		items = []T{}
-	}
-	return c.JSON(http.StatusOK, collectionOut{T: "collection", Data: items,
-		Meta: metaOut{Pg: pageOut{Size: size, NextCursor: info.Next, PrevCursor: info.Prev}}})
+	return c.JSON(http.StatusOK, envelope.NewCollection(items, envelope.Page{Size: size, NextCursor: info.Next, PrevCursor: info.Prev}))
 }
 
 // null answers {"t":"null"}.
 func null(c echo.Context) error {
 	noStore(c)
-	return c.JSON(http.StatusOK, nullOut{T: "null"})
+	return c.JSON(http.StatusOK, envelope.NewNull())
 }
 
 // pageOf reads the paging query parameters pg[size], pg[cursor] and sort.

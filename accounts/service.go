@@ -191,6 +191,10 @@ type Config struct {
 type Service struct {
 	cfg  Config
 	echo *echo.Echo
+	// logins and management are cfg.Store as the login flow and the
+	// management API each see it; handlers use these, never cfg.Store.
+	logins     LoginStore
+	management ManagementStore
 	// dummyHash is verified for unknown emails at the password step, so
 	// they cost the same time as known ones.
 	dummyHash string
@@ -308,7 +312,7 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("accounts: %w", err)
 	}
-	s := &Service{cfg: cfg, dummyHash: dummy, mailSlots: make(chan struct{}, maxMailsInFlight),
+	s := &Service{cfg: cfg, logins: cfg.Store, management: cfg.Store, dummyHash: dummy, mailSlots: make(chan struct{}, maxMailsInFlight),
 		hashSlots: make(chan struct{}, cfg.MaxConcurrentHashes)}
 	s.echo = s.router()
 	return s, nil
@@ -345,7 +349,7 @@ func (s *Service) router() *echo.Echo {
 // route, the target (404 when absent or hidden), the rule (403), then the
 // handler.
 func (s *Service) endpoint(rt Route) echo.HandlerFunc {
-	public := rt.allow == nil
+	public := rt.Public()
 	return func(c echo.Context) error {
 		ctx := c.Request().Context()
 		caller, err := s.callerFrom(ctx)

@@ -94,7 +94,7 @@ func (s *Service) listSessions(r *request) error {
 	if err != nil {
 		return err
 	}
-	ss, err := s.cfg.Store.ListSessions(r.ctx(), after, p.Size+1)
+	ss, err := s.management.ListSessions(r.ctx(), after, p.Size+1)
 	if err != nil {
 		return err
 	}
@@ -108,7 +108,7 @@ func (s *Service) listSessions(r *request) error {
 
 // listUserSessions lists every session of the target user, oldest first.
 func (s *Service) listUserSessions(r *request) error {
-	ss, err := s.cfg.Store.ListUserSessions(r.ctx(), r.target.user.ID)
+	ss, err := s.management.ListUserSessions(r.ctx(), r.target.user.ID)
 	if err != nil {
 		return err
 	}

@@ -69,7 +69,7 @@ func TestSessionsList(t *testing.T) {
 			secrets[sess.ID] = refresh
 			s.clock.Advance(time.Second)
 		}
-		if err := d.InvalidateSession(s.ctx, want[0], "logout", s.clock.Now().UnixMilli(), s.clock.Now().Add(time.Hour).UnixMilli()); err != nil {
+		if err := d.InvalidateSession(s.ctx, want[0], "logout", db.Revoking{AtMs: s.clock.Now().UnixMilli(), ExpiresMs: s.clock.Now().Add(time.Hour).UnixMilli()}); err != nil {
 			t.Fatal(err)
 		}
 

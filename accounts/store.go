@@ -8,50 +8,86 @@ import (
 	"github.com/authgw/authgw/db"
 )
 
-// Store is what the service asks of the SQL store, in one interface per
-// area so each handler file names what it uses. *db.DB implements it.
+// Store is what the accounts service asks of the SQL store: what its
+// login flow uses, what its management API uses, and the login
+// regulator's tables. Config.Store takes one value for all three; each
+// part of the service reaches it only through its own interface, so each
+// names what it uses. *db.DB implements it. (The gateway's needs are its
+// own: gateway.SnapshotSource.)
 type Store interface {
-	OrgStore
-	UserStore
-	EmailStore
-	ClientStore
-	APIStore
-	SessionStore
 	LoginStore
+	ManagementStore
 	regulation.Store
 }
 
-var _ Store = (*db.DB)(nil)
+var (
+	_ Store           = (*db.DB)(nil)
+	_ LoginStore      = (*db.DB)(nil)
+	_ ManagementStore = (*db.DB)(nil)
+)
 
-// OrgStore holds organizations and memberships.
-type OrgStore interface {
-	CreateOrganization(ctx context.Context, org db.Organization, creator db.Membership) error
+// LoginStore is what the login flow uses (login.go, proof.go, tokens.go,
+// totpenrol.go, caller.go): finding and proving an account, starting,
+// refreshing and ending sessions, enrolling TOTP, and resolving the
+// caller of a request.
+type LoginStore interface {
+	// Who is calling: the user of a token.
+	GetUser(ctx context.Context, id string) (db.User, error)
+	// Finding the account of a login and proving it: passwords, login
+	// codes, TOTP.
+	GetUserByEmail(ctx context.Context, normalizedEmail string) (db.User, db.Email, error)
+	GetUserByUnprovenEmail(ctx context.Context, normalizedEmail string) (db.User, db.Email, error)
+	ListUnprovenHolders(ctx context.Context, normalizedEmail string) ([]db.UnprovenHolder, error)
+	GetEmail(ctx context.Context, userID, emailID string) (db.Email, error)
+	ListEmails(ctx context.Context, userID string) ([]db.Email, error)
+	ProveEmailByLogin(ctx context.Context, emailID string, at db.Revoking) (reset bool, err error)
+	SetPasswordHash(ctx context.Context, userID, hash string, updatedMs int64) error
+	RecentLoginIPs(ctx context.Context, emailKey string, sinceMs int64, limit int) ([]string, error)
+	CreateCode(ctx context.Context, c db.Code) error
+	GetCodeByHash(ctx context.Context, hash string) (db.Code, error)
+	GetPendingCode(ctx context.Context, kind, key string) (db.Code, error)
+	RecordCodeAttempt(ctx context.Context, id string, maxAttempts int, nowMs int64) (int, error)
+	ConsumeCode(ctx context.Context, id string, nowMs int64) error
+	GetTOTPSecret(ctx context.Context, userID string) (db.TOTPSecret, error)
+	UseTOTPStep(ctx context.Context, userID string, step int64) error
+	// Sessions: start, refresh, logout.
+	StartSession(ctx context.Context, sess db.Session, first db.RefreshToken) (db.MintInputs, error)
+	GetSession(ctx context.Context, id string) (db.Session, error)
+	GetRefreshToken(ctx context.Context, hash string) (db.RefreshToken, error)
+	RotateRefreshToken(ctx context.Context, oldHash string, next db.RefreshToken, nowMs int64) (*db.RotateResult, error)
+	InvalidateSession(ctx context.Context, id, reason string, at db.Revoking) error
+	InvalidateUserSessions(ctx context.Context, userID, reason string, at db.Revoking) (int64, error)
+	ListUserSessions(ctx context.Context, userID string) ([]db.Session, error)
+	// TOTP enrolment.
+	SaveTOTPSecret(ctx context.Context, secret db.TOTPSecret) error
+	ConfirmTOTP(ctx context.Context, userID string, ms int64) error
+	DeleteTOTP(ctx context.Context, userID string) error
+}
+
+// ManagementStore is what the management API uses (orgs, memberships,
+// users, emails, clients, APIs, sessions, and the authorization and
+// password checks they share).
+type ManagementStore interface {
+	// Organizations and memberships. The writes that change or remove a
+	// membership revoke, in the same transaction, the tokens minted before
+	// when they lower it (see db.MintInputs); the store's plain
+	// UpdateMembershipFlags and DeleteMembership are left out on purpose:
+	// they revoke nothing.
+	CreateOrganizationBounded(ctx context.Context, org db.Organization, creator db.Membership, memberships, created int) error
 	GetOrganization(ctx context.Context, id string) (db.Organization, error)
 	ListOrganizations(ctx context.Context, p db.Page) ([]db.Organization, db.PageInfo, error)
 	ListUserOrganizations(ctx context.Context, userID string, p db.Page) ([]db.Organization, db.PageInfo, error)
 	UpdateOrganization(ctx context.Context, id, name string) error
-	DeleteOrganization(ctx context.Context, id string, deletedMs int64) error
-	UpsertMembership(ctx context.Context, m db.Membership) (db.Membership, error)
+	DeleteOrganizationRevoking(ctx context.Context, id string, at db.Revoking) ([]db.Revocation, error)
 	AddMembership(ctx context.Context, m db.Membership, limit int) error
-	CreateOrganizationBounded(ctx context.Context, org db.Organization, creator db.Membership, memberships, created int) error
 	AcceptMembership(ctx context.Context, id string, limit int) error
-	AddRevocation(ctx context.Context, r db.Revocation) (int64, error)
 	GetMembership(ctx context.Context, id string) (db.Membership, error)
 	GetUserMembership(ctx context.Context, orgID, userID string) (db.Membership, error)
 	ListUserMemberships(ctx context.Context, userID string) ([]db.Membership, error)
 	ListOrgMemberships(ctx context.Context, orgID string, p db.Page) ([]db.Membership, db.PageInfo, error)
-	// The writes that change or remove a membership, each with the
-	// revocation of the tokens minted before when it lowers one, in one
-	// transaction under the user's lock (see db.MintInputs). The store's
-	// plain UpdateMembershipFlags and DeleteMembership are left out on
-	// purpose: they revoke nothing.
-	RemoveMembership(ctx context.Context, id string, nowMs, revocationExpiresMs int64) (*db.Revocation, error)
-	SetMembershipFlags(ctx context.Context, id string, read, edit, manage, del bool, nowMs, revocationExpiresMs int64) (db.Membership, *db.Revocation, error)
-	DeleteOrganizationRevoking(ctx context.Context, id string, deletedMs, revocationExpiresMs int64) ([]db.Revocation, error)
-}
-
-// UserStore holds users and their roles.
-type UserStore interface {
+	RemoveMembership(ctx context.Context, id string, at db.Revoking) (*db.Revocation, error)
+	SetMembershipFlags(ctx context.Context, id string, flags db.MembershipFlags, at db.Revoking) (db.Membership, *db.Revocation, error)
+	// Users and their roles.
 	CreateUser(ctx context.Context, nu db.NewUser) (db.User, error)
 	GetUser(ctx context.Context, id string) (db.User, error)
 	GetUserByEmail(ctx context.Context, normalizedEmail string) (db.User, db.Email, error)
@@ -60,78 +96,43 @@ type UserStore interface {
 	SetPasswordHash(ctx context.Context, userID, hash string, updatedMs int64) error
 	BanUser(ctx context.Context, id string, bannedMs int64) error
 	UnbanUser(ctx context.Context, id string, updatedMs int64) error
-	DeleteUser(ctx context.Context, id string, deletedMs, revocationExpiresMs int64) error
+	DeleteUser(ctx context.Context, id string, at db.Revoking) error
 	AddUserRole(ctx context.Context, userID, role string) error
 	RemoveUserRole(ctx context.Context, userID, role string) error
-	UserRoles(ctx context.Context, userID string) ([]string, error)
-	InvalidateUserSessions(ctx context.Context, userID, reason string, nowMs, revocationExpiresMs int64) (int64, error)
-}
-
-// EmailStore holds email addresses and their verification codes.
-type EmailStore interface {
+	// Email addresses and their verification codes.
 	AddEmail(ctx context.Context, e db.Email) error
 	GetEmail(ctx context.Context, userID, emailID string) (db.Email, error)
 	ListEmails(ctx context.Context, userID string) ([]db.Email, error)
 	DeleteEmail(ctx context.Context, userID, emailID string) error
 	MarkEmailVerified(ctx context.Context, emailID string, verifiedMs int64) error
-	GetUserByUnprovenEmail(ctx context.Context, normalizedEmail string) (db.User, db.Email, error)
-	ListUnprovenHolders(ctx context.Context, normalizedEmail string) ([]db.UnprovenHolder, error)
-	ProveEmailByLogin(ctx context.Context, emailID string, nowMs, revocationExpiresMs int64) (reset bool, err error)
-	TakeMailQuota(ctx context.Context, quotas []db.MailQuota, windowStartMs, nowMs int64) error
+	TakeMailQuota(ctx context.Context, quotas []db.MailQuota, window db.MailWindow) error
 	CreateCode(ctx context.Context, c db.Code) error
 	GetCodeByHash(ctx context.Context, hash string) (db.Code, error)
 	GetPendingCode(ctx context.Context, kind, key string) (db.Code, error)
 	RecordCodeAttempt(ctx context.Context, id string, maxAttempts int, nowMs int64) (int, error)
 	ConsumeCode(ctx context.Context, id string, nowMs int64) error
-}
-
-// ClientStore holds API clients, their roles and access restrictions.
-type ClientStore interface {
-	CreateClient(ctx context.Context, c db.Client) (db.Client, error)
+	// API clients, their roles and access restrictions.
 	CreateClientWithin(ctx context.Context, c db.Client, limit int) (db.Client, error)
 	GetClient(ctx context.Context, id string) (db.Client, error)
 	ListClients(ctx context.Context, orgID string, p db.Page) ([]db.Client, db.PageInfo, error)
 	UpdateClient(ctx context.Context, id, name string, reqsPerSec int, updatedMs int64) error
 	SetClientSecretHash(ctx context.Context, id, hash string, updatedMs int64) error
-	DeleteClient(ctx context.Context, id string, deletedMs, revocationExpiresMs int64) error
+	DeleteClient(ctx context.Context, id string, at db.Revoking) error
 	AddClientRole(ctx context.Context, clientID, role string) error
 	RemoveClientRole(ctx context.Context, clientID, role string) error
 	ClientRoles(ctx context.Context, clientID string) ([]string, error)
 	AddRestriction(ctx context.Context, r db.Restriction) error
 	ListRestrictions(ctx context.Context, clientID string) ([]db.Restriction, error)
 	DeleteRestriction(ctx context.Context, clientID, restrictionID string) error
-}
-
-// APIStore holds the backend registry.
-type APIStore interface {
+	// The backend registry.
 	CreateAPI(ctx context.Context, a db.API) error
 	GetAPI(ctx context.Context, name string, version int) (db.API, error)
 	ListAPIs(ctx context.Context) ([]db.API, error)
 	UpdateAPI(ctx context.Context, a db.API) error
 	DeleteAPI(ctx context.Context, name string, version int) error
-}
-
-// SessionStore lists sessions.
-type SessionStore interface {
+	// Sessions, listed.
 	ListSessions(ctx context.Context, afterID string, limit int) ([]db.Session, error)
 	ListUserSessions(ctx context.Context, userID string) ([]db.Session, error)
-}
-
-// LoginStore is what the login flow, refresh, logout and TOTP enrolment
-// use beyond the other areas.
-type LoginStore interface {
-	CreateSession(ctx context.Context, sess db.Session, first db.RefreshToken) error
-	StartSession(ctx context.Context, sess db.Session, first db.RefreshToken) (db.MintInputs, error)
-	GetSession(ctx context.Context, id string) (db.Session, error)
-	GetRefreshToken(ctx context.Context, hash string) (db.RefreshToken, error)
-	RotateRefreshToken(ctx context.Context, oldHash string, next db.RefreshToken, nowMs int64) (*db.RotateResult, error)
-	InvalidateSession(ctx context.Context, id, reason string, nowMs, revocationExpiresMs int64) error
-	SaveTOTPSecret(ctx context.Context, secret db.TOTPSecret) error
-	GetTOTPSecret(ctx context.Context, userID string) (db.TOTPSecret, error)
-	ConfirmTOTP(ctx context.Context, userID string, ms int64) error
-	DeleteTOTP(ctx context.Context, userID string) error
-	UseTOTPStep(ctx context.Context, userID string, step int64) error
-	RecentLoginIPs(ctx context.Context, emailKey string, sinceMs int64, limit int) ([]string, error)
 }
 
 // Regulator counts failed login steps and bans (regulation.Regulator):

@@ -79,7 +79,7 @@ func (s *Service) startSessionEnding(r *request, u db.User, status int, held []s
 	sess := db.Session{ID: s.newID(), UserID: u.ID, ClientID: r.caller.ClientID, IP: r.caller.IP, UserAgent: ua,
 		CreatedMs: now.UnixMilli(), ExpiresMs: now.Add(s.cfg.SessionTTL).UnixMilli(),
 		SecretVerified: r.caller.ClientID != "" && r.caller.SecretVerified}
-	in, err := s.cfg.Store.StartSession(r.ctx(), sess, db.RefreshToken{Hash: hash, SessionID: sess.ID,
+	in, err := s.logins.StartSession(r.ctx(), sess, db.RefreshToken{Hash: hash, SessionID: sess.ID,
 		CreatedMs: sess.CreatedMs, ExpiresMs: sess.ExpiresMs})
 	if isNotFound(err) {
 		return apiError(http.StatusUnauthorized, CodeUserDeleted, "The account no longer exists.")
@@ -116,7 +116,7 @@ func (s *Service) startLoginSession(r *request, u db.User) error {
 func (s *Service) heldSessions(r *request) ([]string, error) {
 	var ids []string
 	if c, err := r.Cookie(s.refreshCookieName()); err == nil && c.Value != "" && len(c.Value) <= 128 {
-		tok, err := s.cfg.Store.GetRefreshToken(r.ctx(), refreshHash(c.Value))
+		tok, err := s.logins.GetRefreshToken(r.ctx(), refreshHash(c.Value))
 		switch {
 		case err == nil:
 			ids = append(ids, tok.SessionID)
@@ -127,7 +127,7 @@ func (s *Service) heldSessions(r *request) ([]string, error) {
 	now := s.nowMs()
 	live := ids[:0]
 	for _, id := range ids {
-		sess, err := s.cfg.Store.GetSession(r.ctx(), id)
+		sess, err := s.logins.GetSession(r.ctx(), id)
 		if isNotFound(err) {
 			continue
 		}
@@ -243,14 +243,14 @@ func (s *Service) refresh(r *request) error {
 		return err
 	}
 	now := s.nowMs()
-	old, err := s.cfg.Store.GetRefreshToken(r.ctx(), refreshHash(token))
+	old, err := s.logins.GetRefreshToken(r.ctx(), refreshHash(token))
 	if isNotFound(err) {
 		return apiError(http.StatusUnauthorized, CodeSessionInvalidated, "The refresh token is not valid.")
 	}
 	if err != nil {
 		return err
 	}
-	sess, err := s.cfg.Store.GetSession(r.ctx(), old.SessionID)
+	sess, err := s.logins.GetSession(r.ctx(), old.SessionID)
 	if err != nil {
 		return err
 	}
@@ -273,7 +273,7 @@ func (s *Service) refresh(r *request) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.cfg.Store.RotateRefreshToken(r.ctx(), old.Hash, db.RefreshToken{Hash: nextHash, CreatedMs: now, ExpiresMs: old.ExpiresMs}, now)
+	res, err := s.logins.RotateRefreshToken(r.ctx(), old.Hash, db.RefreshToken{Hash: nextHash, CreatedMs: now, ExpiresMs: old.ExpiresMs}, now)
 	var reused *db.RefreshReusedError
 	switch {
 	case errors.As(err, &reused):
@@ -329,7 +329,7 @@ func (s *Service) refreshTokenOf(r *request) (string, error) {
 func (s *Service) revokeSession(r *request, id, reason string) error {
 	now := s.cfg.Now()
 	expires := s.revocationExpiresMs()
-	if err := s.cfg.Store.InvalidateSession(r.ctx(), id, reason, now.UnixMilli(), expires); err != nil {
+	if err := s.logins.InvalidateSession(r.ctx(), id, reason, db.Revoking{AtMs: now.UnixMilli(), ExpiresMs: expires}); err != nil {
 		return err
 	}
 	s.cfg.Revoked(r.ctx(), db.Revocation{Kind: db.RevokeSession, Subject: id, NotBeforeMs: now.UnixMilli(), ExpiresMs: expires, CreatedMs: now.UnixMilli()})
@@ -341,7 +341,7 @@ func (s *Service) revokeSession(r *request, id, reason string) error {
 func (s *Service) revokeUser(r *request, userID, reason string) error {
 	now := s.cfg.Now()
 	expires := s.revocationExpiresMs()
-	if _, err := s.cfg.Store.InvalidateUserSessions(r.ctx(), userID, reason, now.UnixMilli(), expires); err != nil {
+	if _, err := s.logins.InvalidateUserSessions(r.ctx(), userID, reason, db.Revoking{AtMs: now.UnixMilli(), ExpiresMs: expires}); err != nil {
 		return err
 	}
 	s.cfg.Revoked(r.ctx(), db.Revocation{Kind: db.RevokeUser, Subject: userID, NotBeforeMs: now.UnixMilli(), ExpiresMs: expires, CreatedMs: now.UnixMilli()})
@@ -349,7 +349,7 @@ func (s *Service) revokeUser(r *request, userID, reason string) error {
 	// won the race against this change mints after now, which the user
 	// revocation alone lets through. Tell the gateways at once rather
 	// than at their next poll of the feed.
-	if sessions, err := s.cfg.Store.ListUserSessions(r.ctx(), userID); err == nil {
+	if sessions, err := s.logins.ListUserSessions(r.ctx(), userID); err == nil {
 		for _, sess := range sessions {
 			if sess.InvalidatedMs == now.UnixMilli() {
 				s.cfg.Revoked(r.ctx(), db.Revocation{Kind: db.RevokeSession, Subject: sess.ID, NotBeforeMs: now.UnixMilli(), ExpiresMs: expires, CreatedMs: now.UnixMilli()})
@@ -460,7 +460,7 @@ func (s *Service) logoutTargets(r *request) ([]string, error) {
 		var sessionID string
 		switch it.T {
 		case "refresh-tokens":
-			tok, err := s.cfg.Store.GetRefreshToken(r.ctx(), refreshHash(it.Value))
+			tok, err := s.logins.GetRefreshToken(r.ctx(), refreshHash(it.Value))
 			if isNotFound(err) {
 				return nil, ErrHidden
 			}
@@ -469,7 +469,7 @@ func (s *Service) logoutTargets(r *request) ([]string, error) {
 			}
 			sessionID = tok.SessionID
 		case "sessions":
-			sess, err := s.cfg.Store.GetSession(r.ctx(), it.Value)
+			sess, err := s.logins.GetSession(r.ctx(), it.Value)
 			if err != nil {
 				return nil, hideNotFound(err)
 			}

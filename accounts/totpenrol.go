@@ -47,14 +47,14 @@ func (s *Service) enrolTOTP(r *request) error {
 		return err
 	}
 	account := u.Name
-	if emails, err := s.cfg.Store.ListEmails(r.ctx(), u.ID); err == nil && len(emails) > 0 {
+	if emails, err := s.logins.ListEmails(r.ctx(), u.ID); err == nil && len(emails) > 0 {
 		account = emails[0].Email
 	}
 	en, err := s.cfg.TOTP.Enroll(u.ID, account)
 	if err != nil {
 		return err
 	}
-	if err := s.cfg.Store.SaveTOTPSecret(r.ctx(), db.TOTPSecret{UserID: u.ID, Ciphertext: en.Ciphertext, CreatedMs: s.nowMs()}); err != nil {
+	if err := s.logins.SaveTOTPSecret(r.ctx(), db.TOTPSecret{UserID: u.ID, Ciphertext: en.Ciphertext, CreatedMs: s.nowMs()}); err != nil {
 		return err
 	}
 	return single(r, http.StatusCreated, totpOut{Type: "totp", Secret: en.Secret, URI: en.URI,
@@ -79,7 +79,7 @@ func (s *Service) confirmTOTP(r *request) error {
 	if u.TOTPEnabled {
 		return apiError(http.StatusConflict, CodeTOTPEnabled, "TOTP is already on.")
 	}
-	if _, err := s.cfg.Store.GetTOTPSecret(r.ctx(), u.ID); isNotFound(err) {
+	if _, err := s.logins.GetTOTPSecret(r.ctx(), u.ID); isNotFound(err) {
 		return apiError(http.StatusConflict, CodeTOTPNotEnrolled, "Enrol first (POST .../totp).")
 	}
 	// The code of the new secret is a guess like a login's.
@@ -93,7 +93,7 @@ func (s *Service) confirmTOTP(r *request) error {
 	case !ok:
 		return errTOTPInvalid(http.StatusUnauthorized)
 	}
-	if err := s.cfg.Store.ConfirmTOTP(r.ctx(), u.ID, s.nowMs()); err != nil {
+	if err := s.logins.ConfirmTOTP(r.ctx(), u.ID, s.nowMs()); err != nil {
 		return err
 	}
 	s.notifyOwner(r.ctx(), u.ID, "Two-factor authentication was turned on", "Two-factor authentication (TOTP) was turned on for your account.", "")
@@ -115,13 +115,13 @@ func (s *Service) deleteTOTP(r *request) error {
 		return err
 	}
 	u := r.target.user
-	if _, err := s.cfg.Store.GetTOTPSecret(r.ctx(), u.ID); isNotFound(err) {
+	if _, err := s.logins.GetTOTPSecret(r.ctx(), u.ID); isNotFound(err) {
 		return apiError(http.StatusConflict, CodeTOTPNotEnrolled, "TOTP is not on.")
 	}
 	if err := s.checkProof(r, u, proof); err != nil {
 		return err
 	}
-	if err := s.cfg.Store.DeleteTOTP(r.ctx(), u.ID); err != nil {
+	if err := s.logins.DeleteTOTP(r.ctx(), u.ID); err != nil {
 		return err
 	}
 	s.notifyOwner(r.ctx(), u.ID, "Two-factor authentication was turned off", "Two-factor authentication (TOTP) was turned off for your account.", "")

@@ -54,7 +54,7 @@ func (s *Service) listUsers(r *request) error {
 	if err != nil {
 		return err
 	}
-	users, info, err := s.cfg.Store.ListUsers(r.ctx(), p)
+	users, info, err := s.management.ListUsers(r.ctx(), p)
 	if err != nil {
 		return err
 	}
@@ -93,7 +93,7 @@ func (s *Service) createUser(r *request) error {
 	}
 	if referrer == "" {
 		b.obstruct("referrer", ObstructionRequired, "referrer is required when the request comes from no client.")
-	} else if _, err := s.cfg.Store.GetClient(r.ctx(), referrer); err != nil {
+	} else if _, err := s.management.GetClient(r.ctx(), referrer); err != nil {
 		if !isNotFound(err) && !errors.Is(err, db.ErrInvalid) {
 			return err
 		}
@@ -107,7 +107,7 @@ func (s *Service) createUser(r *request) error {
 		// nothing the answer would not, and spares an argon2id hash per
 		// guessed address. CreateUser still decides between two
 		// registrations of one address at once.
-		switch _, _, err := s.cfg.Store.GetUserByEmail(r.ctx(), addr); {
+		switch _, _, err := s.management.GetUserByEmail(r.ctx(), addr); {
 		case err == nil:
 			return apiError(http.StatusConflict, CodeDuplicateEmail, "This email address is registered already.")
 		case !isNotFound(err):
@@ -129,7 +129,7 @@ func (s *Service) createUser(r *request) error {
 	}
 	now := s.nowMs()
 	e := db.Email{ID: s.newID(), Email: addr, CreatedMs: now}
-	u, err := s.cfg.Store.CreateUser(r.ctx(), db.NewUser{
+	u, err := s.management.CreateUser(r.ctx(), db.NewUser{
 		User:  db.User{ID: s.newID(), Name: name, PasswordHash: hash, CreatedMs: now},
 		Email: e,
 		Roles: []string{db.RoleUser},
@@ -197,14 +197,14 @@ func (s *Service) updateUser(r *request) error {
 	}
 	now := s.nowMs()
 	if name != "" {
-		if err := s.cfg.Store.UpdateUserName(r.ctx(), u.ID, name, now); err != nil {
+		if err := s.management.UpdateUserName(r.ctx(), u.ID, name, now); err != nil {
 			return err
 		}
 		u.Name = name
 	}
 	switch {
 	case setBan && banned && u.BannedMs == 0:
-		if err := s.cfg.Store.BanUser(r.ctx(), u.ID, now); err != nil {
+		if err := s.management.BanUser(r.ctx(), u.ID, now); err != nil {
 			return err
 		}
 		if err := s.revokeUser(r, u.ID, "banned"); err != nil {
@@ -212,7 +212,7 @@ func (s *Service) updateUser(r *request) error {
 		}
 		u.BannedMs = now
 	case setBan && !banned && u.BannedMs != 0:
-		if err := s.cfg.Store.UnbanUser(r.ctx(), u.ID, now); err != nil {
+		if err := s.management.UnbanUser(r.ctx(), u.ID, now); err != nil {
 			return err
 		}
 		u.BannedMs = 0
@@ -245,12 +245,12 @@ func (s *Service) deleteUser(r *request) error {
 			return err
 		}
 	}
-	es, err := s.cfg.Store.ListEmails(r.ctx(), u.ID)
+	es, err := s.management.ListEmails(r.ctx(), u.ID)
 	if err != nil {
 		return err
 	}
 	id, now, expires := u.ID, s.nowMs(), s.revocationExpiresMs()
-	if err := s.cfg.Store.DeleteUser(r.ctx(), id, now, expires); err != nil {
+	if err := s.management.DeleteUser(r.ctx(), id, db.Revoking{AtMs: now, ExpiresMs: expires}); err != nil {
 		return err
 	}
 	s.cfg.Revoked(r.ctx(), db.Revocation{Kind: db.RevokeUser, Subject: id, NotBeforeMs: now, ExpiresMs: expires, CreatedMs: now})
@@ -284,7 +284,7 @@ func (s *Service) addUserRole(r *request) error {
 	if err := b.done(); err != nil {
 		return err
 	}
-	err = s.cfg.Store.AddUserRole(r.ctx(), r.target.user.ID, role)
+	err = s.management.AddUserRole(r.ctx(), r.target.user.ID, role)
 	switch {
 	case isDuplicate(err):
 		return apiError(http.StatusConflict, CodeDuplicate, "The user has this role already.")
@@ -310,7 +310,7 @@ func (s *Service) removeUserRole(r *request) error {
 	if !slices.Contains(userRoles, role) {
 		return ErrHidden
 	}
-	if err := s.cfg.Store.RemoveUserRole(r.ctx(), userID, role); err != nil {
+	if err := s.management.RemoveUserRole(r.ctx(), userID, role); err != nil {
 		return err
 	}
 	if err := s.revokeUser(r, userID, "roles-changed"); err != nil {
@@ -337,7 +337,7 @@ func (s *Service) changePassword(r *request) error {
 	before := len(b.obs)
 	newPassword := b.secret("newPassword", true, password.MaxLength)
 	if len(b.obs) == before {
-		es, err := s.cfg.Store.ListEmails(r.ctx(), u.ID)
+		es, err := s.management.ListEmails(r.ctx(), u.ID)
 		if err != nil {
 			return err
 		}
@@ -362,7 +362,7 @@ func (s *Service) changePassword(r *request) error {
 		return err
 	}
 	now := s.nowMs()
-	if err := s.cfg.Store.SetPasswordHash(r.ctx(), u.ID, hash, now); err != nil {
+	if err := s.management.SetPasswordHash(r.ctx(), u.ID, hash, now); err != nil {
 		return err
 	}
 	if err := s.revokeUser(r, u.ID, "password-changed"); err != nil {

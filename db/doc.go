@@ -1,7 +1,8 @@
 // Package db is authgw's storage (the README's "Storage"): the SQL schema and its
 // migrations for MySQL and SQLite, embedded in the binary, the migration
 // runner behind "authgw migrate", and the store that the accounts service
-// and the gateway use through small interfaces declared on their side.
+// and the gateway use through small interfaces declared on their side
+// (the gateway's in its own record types, converted by db/gatewaystore).
 // It is the only package that imports SQL drivers: go-sql-driver/mysql
 // for MySQL 8.0.16+ and MariaDB 10.2.2+ (tested on MariaDB 10.11), and
 // the pure-Go modernc.org/sqlite (no cgo) for the embedded default.

@@ -82,7 +82,7 @@ var pagedLists = []pagedList{
 		for i := 0; len(want) < n || !tail; i++ {
 			if i%7 == 5 {
 				u := e.user("Deleted", e.id()+"@example.com")
-				if err := e.d.DeleteUser(e.ctx, u.ID, e.now(), e.now()); err != nil {
+				if err := e.d.DeleteUser(e.ctx, u.ID, db.Revoking{AtMs: e.now(), ExpiresMs: e.now()}); err != nil {
 					e.t.Fatal(err)
 				}
 				tail = len(want) == n
@@ -106,7 +106,7 @@ var pagedLists = []pagedList{
 				e.client(other.ID, "other")
 			case 3:
 				c := e.client(org.ID, "deleted")
-				if err := e.d.DeleteClient(e.ctx, c.ID, e.now(), e.now()); err != nil {
+				if err := e.d.DeleteClient(e.ctx, c.ID, db.Revoking{AtMs: e.now(), ExpiresMs: e.now()}); err != nil {
 					e.t.Fatal(err)
 				}
 				tail = len(want) == n
@@ -146,7 +146,7 @@ var pagedLists = []pagedList{
 			switch {
 			case i%6 == 1:
 			case i%6 == 4:
-				if err := e.d.DeleteUser(e.ctx, u.ID, e.now(), e.now()); err != nil {
+				if err := e.d.DeleteUser(e.ctx, u.ID, db.Revoking{AtMs: e.now(), ExpiresMs: e.now()}); err != nil {
 					e.t.Fatal(err)
 				}
 				tail = len(want) == n

@@ -190,3 +190,30 @@ type PageInfo struct {
 	Next string
 	Prev string
 }
+
+// Revoking is when a write that revokes tokens happens and how long its
+// revocation entry lasts. The two times are named fields so a call
+// cannot swap them silently.
+type Revoking struct {
+	// AtMs is when the write happens (Unix milliseconds): when the row is
+	// deleted or the session invalidated, and the instant before which
+	// the revoked tokens were minted.
+	AtMs int64
+	// ExpiresMs is when the revocation entry may go: when the last token
+	// it refuses expires.
+	ExpiresMs int64
+}
+
+// MembershipFlags are what a membership grants, by name, so that two
+// flags cannot be swapped silently at a call.
+type MembershipFlags struct {
+	Read, Edit, Manage, Delete bool
+}
+
+// MailWindow is the rate window of TakeMailQuota: mails sent after
+// StartMs count, and the one being sent is counted at NowMs (both Unix
+// milliseconds).
+type MailWindow struct {
+	StartMs int64
+	NowMs   int64
+}

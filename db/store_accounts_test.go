@@ -162,7 +162,9 @@ func TestAccounts_contextHonoured(t *testing.T) {
 			{"SetPasswordHash", func(ctx context.Context) error { return d.SetPasswordHash(ctx, ann.ID, "$argon2id$x", ms) }},
 			{"BanUser", func(ctx context.Context) error { return d.BanUser(ctx, ann.ID, ms) }},
 			{"UnbanUser", func(ctx context.Context) error { return d.UnbanUser(ctx, ann.ID, ms) }},
-			{"DeleteUser", func(ctx context.Context) error { return d.DeleteUser(ctx, ann.ID, ms, ms) }},
+			{"DeleteUser", func(ctx context.Context) error {
+				return d.DeleteUser(ctx, ann.ID, db.Revoking{AtMs: ms, ExpiresMs: ms})
+			}},
 			{"AddUserRole", func(ctx context.Context) error { return d.AddUserRole(ctx, ann.ID, db.RoleEmployee) }},
 			{"RemoveUserRole", func(ctx context.Context) error { return d.RemoveUserRole(ctx, ann.ID, db.RoleUser) }},
 			{"UserRoles", func(ctx context.Context) error { _, err := d.UserRoles(ctx, ann.ID); return err }},
@@ -185,7 +187,7 @@ func TestAccounts_contextHonoured(t *testing.T) {
 				return err
 			}},
 			{"UpdateMembershipFlags", func(ctx context.Context) error {
-				return d.UpdateMembershipFlags(ctx, memb.ID, true, false, false, false)
+				return d.UpdateMembershipFlags(ctx, memb.ID, db.MembershipFlags{Read: true, Edit: false, Manage: false, Delete: false})
 			}},
 			{"DeleteMembership", func(ctx context.Context) error { return d.DeleteMembership(ctx, memb.ID) }},
 			{"CreateClient", func(ctx context.Context) error {
@@ -196,7 +198,9 @@ func TestAccounts_contextHonoured(t *testing.T) {
 			{"ListClients", func(ctx context.Context) error { _, _, err := d.ListClients(ctx, org.ID, db.Page{}); return err }},
 			{"UpdateClient", func(ctx context.Context) error { return d.UpdateClient(ctx, client.ID, "New", 5, ms) }},
 			{"SetClientSecretHash", func(ctx context.Context) error { return d.SetClientSecretHash(ctx, client.ID, "h2", ms) }},
-			{"DeleteClient", func(ctx context.Context) error { return d.DeleteClient(ctx, client.ID, ms, ms) }},
+			{"DeleteClient", func(ctx context.Context) error {
+				return d.DeleteClient(ctx, client.ID, db.Revoking{AtMs: ms, ExpiresMs: ms})
+			}},
 			{"AddClientRole", func(ctx context.Context) error { return d.AddClientRole(ctx, client.ID, db.ClientRoleSystem) }},
 			{"RemoveClientRole", func(ctx context.Context) error {
 				return d.RemoveClientRole(ctx, client.ID, db.ClientRoleExternal)

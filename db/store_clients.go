@@ -303,11 +303,12 @@ func (s *DB) SetClientSecretHash(ctx context.Context, id, hash string, updatedMs
 // DeleteClient soft-deletes the client id: it sets deleted_ms, after
 // which the client, its roles and restrictions are hidden. In the same
 // transaction it invalidates every live session made with the client and
-// appends a session revocation for each (kept until revocationExpiresMs),
+// appends a session revocation for each (kept until at.ExpiresMs),
 // so the gateways refuse their tokens (the README's "The accounts service"). It fails with
 // ErrNotFound for a missing or already deleted client, and ErrInvalid
 // for an unset time.
-func (s *DB) DeleteClient(ctx context.Context, id string, deletedMs, revocationExpiresMs int64) error {
+func (s *DB) DeleteClient(ctx context.Context, id string, at Revoking) error {
+	deletedMs, revocationExpiresMs := at.AtMs, at.ExpiresMs
 	if err := requireMs("deletedMs", deletedMs); err != nil {
 		return err
 	}
@@ -321,7 +322,7 @@ func (s *DB) DeleteClient(ctx context.Context, id string, deletedMs, revocationE
 			deletedMs, deletedMs, id)); err != nil {
 			return err
 		}
-		_, err := s.invalidateClientSessions(ctx, tx, id, "client-deleted", deletedMs, revocationExpiresMs)
+		_, err := s.invalidateClientSessions(ctx, tx, id, "client-deleted", at)
 		return err
 	})
 }

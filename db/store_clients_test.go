@@ -152,7 +152,7 @@ func TestClients_update(t *testing.T) {
 		if err := d.AddRestriction(e.ctx, restriction); err != nil {
 			t.Fatal(err)
 		}
-		if err := d.DeleteClient(e.ctx, c.ID, e.now(), e.now()); err != nil {
+		if err := d.DeleteClient(e.ctx, c.ID, db.Revoking{AtMs: e.now(), ExpiresMs: e.now()}); err != nil {
 			t.Fatal(err)
 		}
 		after := []struct {
@@ -162,7 +162,7 @@ func TestClients_update(t *testing.T) {
 		}{
 			{"GetClient says deleted", func() error { _, err := d.GetClient(e.ctx, c.ID); return err }, db.ErrDeleted},
 			{"GetClient says not found", func() error { _, err := d.GetClient(e.ctx, c.ID); return err }, db.ErrNotFound},
-			{"DeleteClient again", func() error { return d.DeleteClient(e.ctx, c.ID, e.now(), e.now()) }, db.ErrNotFound},
+			{"DeleteClient again", func() error { return d.DeleteClient(e.ctx, c.ID, db.Revoking{AtMs: e.now(), ExpiresMs: e.now()}) }, db.ErrNotFound},
 			{"UpdateClient", func() error { return d.UpdateClient(e.ctx, c.ID, "x", 1, e.now()) }, db.ErrNotFound},
 			{"SetClientSecretHash", func() error { return d.SetClientSecretHash(e.ctx, c.ID, "h", e.now()) }, db.ErrNotFound},
 			{"ClientRoles", func() error { _, err := d.ClientRoles(e.ctx, c.ID); return err }, db.ErrNotFound},

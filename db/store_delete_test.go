@@ -22,7 +22,7 @@ func TestDeleteRevokesSessions(t *testing.T) {
 		const later = authNow + 1000
 		const revExpires = authNow + 900_000
 
-		if err := d.DeleteUser(w.ctx, "u1", later, revExpires); err != nil {
+		if err := d.DeleteUser(w.ctx, "u1", db.Revoking{AtMs: later, ExpiresMs: revExpires}); err != nil {
 			t.Fatal(err)
 		}
 		if got := w.count("SELECT COUNT(*) FROM sessions WHERE id = ? AND invalidated_ms = ?", "s-u1", later); got != 1 {
@@ -32,7 +32,7 @@ func TestDeleteRevokesSessions(t *testing.T) {
 			t.Errorf("user revocation rows = %d, want 1", got)
 		}
 
-		if err := d.DeleteClient(w.ctx, "c1", later, revExpires); err != nil {
+		if err := d.DeleteClient(w.ctx, "c1", db.Revoking{AtMs: later, ExpiresMs: revExpires}); err != nil {
 			t.Fatal(err)
 		}
 		if got := w.count("SELECT COUNT(*) FROM sessions WHERE id = ? AND invalidated_ms = ?", "s-u2", later); got != 1 {
@@ -64,10 +64,10 @@ func TestDeleteIsAllOrNothing(t *testing.T) {
 		w.exec("UPDATE sessions SET client_id = ? WHERE id = ?", "c1", "s1")
 		w.refuseInserts("revocations")
 
-		if err := d.DeleteUser(w.ctx, "u1", authNow+1, authNow+2); err == nil {
+		if err := d.DeleteUser(w.ctx, "u1", db.Revoking{AtMs: authNow + 1, ExpiresMs: authNow + 2}); err == nil {
 			t.Fatal("DeleteUser succeeded although its revocation could not be written")
 		}
-		if err := d.DeleteClient(w.ctx, "c1", authNow+1, authNow+2); err == nil {
+		if err := d.DeleteClient(w.ctx, "c1", db.Revoking{AtMs: authNow + 1, ExpiresMs: authNow + 2}); err == nil {
 			t.Fatal("DeleteClient succeeded although its revocation could not be written")
 		}
 		if got := w.count("SELECT COUNT(*) FROM users WHERE id = 'u1' AND deleted_ms IS NULL"); got != 1 {

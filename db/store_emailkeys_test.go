@@ -114,7 +114,7 @@ func TestEmails_keys(t *testing.T) {
 			db.RefreshToken{Hash: strings.Repeat("a", 64), CreatedMs: e.now(), ExpiresMs: e.now() + 100000}); err != nil {
 			t.Fatal(err)
 		}
-		reset, err := d.ProveEmailByLogin(e.ctx, em.ID, e.now(), e.now()+1000)
+		reset, err := d.ProveEmailByLogin(e.ctx, em.ID, db.Revoking{AtMs: e.now(), ExpiresMs: e.now() + 1000})
 		if err != nil || !reset {
 			t.Fatalf("ProveEmailByLogin = %v, %v; want a reset", reset, err)
 		}
@@ -145,13 +145,13 @@ func TestEmails_keys(t *testing.T) {
 		if err := d.AddEmail(e.ctx, db.Email{ID: e.id(), UserID: dee.ID, Email: "dee.work@example.com", VerifiedMs: e.now(), CreatedMs: e.now()}); err != nil {
 			t.Fatal(err)
 		}
-		_, err = d.ProveEmailByLogin(e.ctx, deeAddr.ID, e.now(), e.now()+1000)
+		_, err = d.ProveEmailByLogin(e.ctx, deeAddr.ID, db.Revoking{AtMs: e.now(), ExpiresMs: e.now() + 1000})
 		expectErr(t, "ProveEmailByLogin once another address is verified", err, db.ErrNotFirstProof)
 		if got, err := d.GetUser(e.ctx, dee.ID); err != nil || got.PasswordHash != "x" {
 			t.Fatalf("the refused proof changed the account: %+v, %v", got, err)
 		}
 		// A second proof resets nothing.
-		if reset, err := d.ProveEmailByLogin(e.ctx, em.ID, e.now(), e.now()+1000); err != nil || reset {
+		if reset, err := d.ProveEmailByLogin(e.ctx, em.ID, db.Revoking{AtMs: e.now(), ExpiresMs: e.now() + 1000}); err != nil || reset {
 			t.Fatalf("second ProveEmailByLogin = %v, %v", reset, err)
 		}
 	})

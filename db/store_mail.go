@@ -39,13 +39,14 @@ type MailQuota struct {
 	Limit int
 }
 
-// TakeMailQuota counts one mail sent at nowMs against each quota, in one
+// TakeMailQuota counts one mail sent at window.NowMs against each quota, in one
 // transaction, unless a quota already counts Limit mails since
-// windowStartMs: then nothing is counted and it fails with a
+// window.StartMs: then nothing is counted and it fails with a
 // *MailLimitError for the quota that frees up last. Rows of the
 // subjects older than the window are deleted. It fails with ErrInvalid
 // for a missing ID, an empty subject or a limit under 1.
-func (s *DB) TakeMailQuota(ctx context.Context, quotas []MailQuota, windowStartMs, nowMs int64) error {
+func (s *DB) TakeMailQuota(ctx context.Context, quotas []MailQuota, window MailWindow) error {
+	windowStartMs, nowMs := window.StartMs, window.NowMs
 	for _, q := range quotas {
 		if q.Subject == "" || len(q.Subject) > 80 || q.Limit < 1 {
 			return fmt.Errorf("%w: mail quota %q limit %d", ErrInvalid, q.Subject, q.Limit)

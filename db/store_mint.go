@@ -114,7 +114,8 @@ func closeRows(rows *sql.Rows) error {
 // lowerTokens revokes, inside tx and under the user's lock (floor from
 // lockUserFloor), every token of the user minted from inputs read before
 // now, and returns the revocation it appended to the feed.
-func (s *DB) lowerTokens(ctx context.Context, tx *sql.Tx, userID string, floor, nowMs, revocationExpiresMs int64) (Revocation, error) {
+func (s *DB) lowerTokens(ctx context.Context, tx *sql.Tx, userID string, floor int64, at Revoking) (Revocation, error) {
+	nowMs, revocationExpiresMs := at.AtMs, at.ExpiresMs
 	nb := max(nowMs, floor) + 1
 	if _, err := tx.ExecContext(ctx, "UPDATE users SET tokens_floor_ms = ? WHERE id = ?", nb, userID); err != nil {
 		return Revocation{}, err
@@ -187,7 +188,7 @@ func (s *DB) lockedMembership(ctx context.Context, tx *sql.Tx, id string) (Membe
 // organization are withdrawn, and all of its pending invitations when no
 // accepted member with the manage flag is left (withdrawInvitations). It fails with ErrNotFound when
 // there is no such membership or its organization or user is deleted.
-func (s *DB) RemoveMembership(ctx context.Context, id string, nowMs, revocationExpiresMs int64) (*Revocation, error) {
+func (s *DB) RemoveMembership(ctx context.Context, id string, at Revoking) (*Revocation, error) {
 	userID, err := s.membershipUser(ctx, id)
 	if err != nil {
 		return nil, err
@@ -208,7 +209,7 @@ func (s *DB) RemoveMembership(ctx context.Context, id string, nowMs, revocationE
 		if m.Pending {
 			return nil
 		}
-		rev, err := s.lowerTokens(ctx, tx, userID, floor, nowMs, revocationExpiresMs)
+		rev, err := s.lowerTokens(ctx, tx, userID, floor, at)
 		if err != nil {
 			return err
 		}
@@ -229,7 +230,8 @@ func (s *DB) RemoveMembership(ctx context.Context, id string, nowMs, revocationE
 // the organization, and its last accepted manage flag all of its pending
 // invitations. It fails with ErrNotFound when there is no
 // such membership or its organization or user is deleted.
-func (s *DB) SetMembershipFlags(ctx context.Context, id string, read, edit, manage, del bool, nowMs, revocationExpiresMs int64) (Membership, *Revocation, error) {
+func (s *DB) SetMembershipFlags(ctx context.Context, id string, flags MembershipFlags, at Revoking) (Membership, *Revocation, error) {
+	read, edit, manage, del := flags.Read, flags.Edit, flags.Manage, flags.Delete
 	userID, err := s.membershipUser(ctx, id)
 	if err != nil {
 		return Membership{}, nil, err
@@ -258,7 +260,7 @@ func (s *DB) SetMembershipFlags(ctx context.Context, id string, read, edit, mana
 		if !lowered {
 			return nil
 		}
-		rev, err := s.lowerTokens(ctx, tx, userID, floor, nowMs, revocationExpiresMs)
+		rev, err := s.lowerTokens(ctx, tx, userID, floor, at)
 		if err != nil {
 			return err
 		}
@@ -304,7 +306,8 @@ func withdrawInvitations(ctx context.Context, tx *sql.Tx, orgID, inviter string,
 // the same transaction, the tokens of every accepted member (each under
 // their lock, taken in user ID order), and returns those revocations. It
 // fails as DeleteOrganization does.
-func (s *DB) DeleteOrganizationRevoking(ctx context.Context, id string, deletedMs, revocationExpiresMs int64) ([]Revocation, error) {
+func (s *DB) DeleteOrganizationRevoking(ctx context.Context, id string, at Revoking) ([]Revocation, error) {
+	deletedMs := at.AtMs
 	if err := requireMs("deletedMs", deletedMs); err != nil {
 		return nil, err
 	}
@@ -357,7 +360,7 @@ func (s *DB) DeleteOrganizationRevoking(ctx context.Context, id string, deletedM
 		}
 		sort.Strings(users)
 		for _, u := range users {
-			rev, err := s.lowerTokens(ctx, tx, u, floors[u], deletedMs, revocationExpiresMs)
+			rev, err := s.lowerTokens(ctx, tx, u, floors[u], at)
 			if err != nil {
 				return err
 			}

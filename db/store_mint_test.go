@@ -38,7 +38,7 @@ func TestRotationRacesMembershipRemoval(t *testing.T) {
 					return err
 				}
 				time.Sleep(time.Duration(i%5) * 250 * time.Microsecond)
-				_, err := d.RemoveMembership(w.ctx, mem, at, at+time.Hour.Milliseconds())
+				_, err := d.RemoveMembership(w.ctx, mem, db.Revoking{AtMs: at, ExpiresMs: at + time.Hour.Milliseconds()})
 				return err
 			})
 			if errs[0] != nil || errs[1] != nil {
@@ -79,10 +79,10 @@ func TestRotationRacesMembershipRemoval(t *testing.T) {
 func TestRemoveMembership_errors(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		w := newAuthWorld(t, d)
-		if _, err := d.RemoveMembership(w.ctx, "nope", authNow, authNow+1); !errors.Is(err, db.ErrNotFound) {
+		if _, err := d.RemoveMembership(w.ctx, "nope", db.Revoking{AtMs: authNow, ExpiresMs: authNow + 1}); !errors.Is(err, db.ErrNotFound) {
 			t.Errorf("RemoveMembership of a missing membership: %v, want ErrNotFound", err)
 		}
-		if _, _, err := d.SetMembershipFlags(w.ctx, "nope", true, false, false, false, authNow, authNow+1); !errors.Is(err, db.ErrNotFound) {
+		if _, _, err := d.SetMembershipFlags(w.ctx, "nope", db.MembershipFlags{Read: true, Edit: false, Manage: false, Delete: false}, db.Revoking{AtMs: authNow, ExpiresMs: authNow + 1}); !errors.Is(err, db.ErrNotFound) {
 			t.Errorf("SetMembershipFlags of a missing membership: %v, want ErrNotFound", err)
 		}
 	})
@@ -120,7 +120,7 @@ func TestMigration0007_upgradeWithData(t *testing.T) {
 		}
 		// The owner leaves: the old invitation (no inviter) goes with the
 		// last manager, and the owner's tokens are revoked.
-		rev, err := d.RemoveMembership(ctx, "m1", authNow, authNow+1000)
+		rev, err := d.RemoveMembership(ctx, "m1", db.Revoking{AtMs: authNow, ExpiresMs: authNow + 1000})
 		if err != nil || rev == nil || rev.NotBeforeMs != authNow+1 {
 			t.Fatalf("RemoveMembership = %+v, %v; want a revocation before %d", rev, err, authNow+1)
 		}

@@ -316,7 +316,8 @@ func (s *DB) ListOrgMemberships(ctx context.Context, orgID string, p Page) ([]Me
 // UpdateMembershipFlags sets the flags of the membership id. It fails
 // with ErrNotFound when there is none or when its organization or user
 // is deleted.
-func (s *DB) UpdateMembershipFlags(ctx context.Context, id string, read, edit, manage, del bool) error {
+func (s *DB) UpdateMembershipFlags(ctx context.Context, id string, flags MembershipFlags) error {
+	read, edit, manage, del := flags.Read, flags.Edit, flags.Manage, flags.Delete
 	return affectedOne(s.sql.ExecContext(ctx,
 		"UPDATE org_memberships SET can_read = ?, can_edit = ?, can_manage = ?, can_delete = ? WHERE id = ? AND "+
 			liveMembership("org_memberships"),

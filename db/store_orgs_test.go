@@ -51,7 +51,9 @@ func TestOrganizations_createGetUpdateDelete(t *testing.T) {
 			{"DeleteOrganization again", func() error { return d.DeleteOrganization(e.ctx, org.ID, e.now()) }, db.ErrNotFound},
 			{"GetMembership", func() error { _, err := d.GetMembership(e.ctx, creator.ID); return err }, db.ErrNotFound},
 			{"GetUserMembership", func() error { _, err := d.GetUserMembership(e.ctx, org.ID, ann.ID); return err }, db.ErrNotFound},
-			{"UpdateMembershipFlags", func() error { return d.UpdateMembershipFlags(e.ctx, creator.ID, true, true, true, true) }, db.ErrNotFound},
+			{"UpdateMembershipFlags", func() error {
+				return d.UpdateMembershipFlags(e.ctx, creator.ID, db.MembershipFlags{Read: true, Edit: true, Manage: true, Delete: true})
+			}, db.ErrNotFound},
 			{"DeleteMembership", func() error { return d.DeleteMembership(e.ctx, creator.ID) }, db.ErrNotFound},
 			{"ListOrgMemberships", func() error { _, _, err := d.ListOrgMemberships(e.ctx, org.ID, db.Page{}); return err }, db.ErrDeleted},
 			{"UpsertMembership", func() error {
@@ -105,7 +107,7 @@ func TestOrganizations_createIsAtomic(t *testing.T) {
 		e := newAccountsEnv(t, d)
 		ann := e.user("Ann", "ann@example.com")
 		deleted := e.user("Del", "del@example.com")
-		if err := d.DeleteUser(e.ctx, deleted.ID, e.now(), e.now()); err != nil {
+		if err := d.DeleteUser(e.ctx, deleted.ID, db.Revoking{AtMs: e.now(), ExpiresMs: e.now()}); err != nil {
 			t.Fatal(err)
 		}
 		existing := e.org("Existing", ann)
@@ -212,14 +214,14 @@ func TestMemberships(t *testing.T) {
 		})
 
 		t.Run("flags", func(t *testing.T) {
-			if err := d.UpdateMembershipFlags(e.ctx, first.ID, false, false, false, true); err != nil {
+			if err := d.UpdateMembershipFlags(e.ctx, first.ID, db.MembershipFlags{Read: false, Edit: false, Manage: false, Delete: true}); err != nil {
 				t.Fatal(err)
 			}
 			got, err := d.GetUserMembership(e.ctx, org.ID, bob.ID)
 			if err != nil || got.Read || got.Edit || got.Manage || !got.Delete {
 				t.Errorf("after UpdateMembershipFlags = %+v, %v; want delete only", got, err)
 			}
-			expectErr(t, "UpdateMembershipFlags of a missing membership", d.UpdateMembershipFlags(e.ctx, "nope", true, true, true, true), db.ErrNotFound)
+			expectErr(t, "UpdateMembershipFlags of a missing membership", d.UpdateMembershipFlags(e.ctx, "nope", db.MembershipFlags{Read: true, Edit: true, Manage: true, Delete: true}), db.ErrNotFound)
 		})
 		t.Run("lists", func(t *testing.T) {
 			if _, err := d.UpsertMembership(e.ctx, db.Membership{ID: e.id(), OrganizationID: other.ID, UserID: bob.ID, Read: true, CreatedMs: e.now()}); err != nil {
@@ -250,7 +252,7 @@ func TestMemberships(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := d.DeleteUser(e.ctx, cid.ID, e.now(), e.now()); err != nil {
+			if err := d.DeleteUser(e.ctx, cid.ID, db.Revoking{AtMs: e.now(), ExpiresMs: e.now()}); err != nil {
 				t.Fatal(err)
 			}
 			_, err = d.GetMembership(e.ctx, m.ID)

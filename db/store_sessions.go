@@ -310,14 +310,15 @@ func (s *DB) RotateRefreshToken(ctx context.Context, oldHash string, next Refres
 	return &out, nil
 }
 
-// InvalidateSession invalidates the session at nowMs for reason (at most
+// InvalidateSession invalidates the session at at.AtMs for reason (at most
 // 32 characters: "logout", "refresh-reuse", ...) and appends a session
-// revocation (not before nowMs, useless after revocationExpiresMs, the
+// revocation (not before at.AtMs, useless after at.ExpiresMs, the
 // end of the longest macaroon lifetime) to the feed, in one transaction:
 // both rows or neither. A session already invalidated is left as it was,
 // with no new revocation, and is not an error. It fails with ErrNotFound
 // when there is no such session, ErrInvalid when reason is too long.
-func (s *DB) InvalidateSession(ctx context.Context, id, reason string, nowMs, revocationExpiresMs int64) error {
+func (s *DB) InvalidateSession(ctx context.Context, id, reason string, at Revoking) error {
+	nowMs, revocationExpiresMs := at.AtMs, at.ExpiresMs
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx,
 			"UPDATE sessions SET invalidated_ms = ?, invalidated_reason = ? WHERE id = ? AND invalidated_ms IS NULL",
@@ -342,25 +343,25 @@ func (s *DB) InvalidateSession(ctx context.Context, id, reason string, nowMs, re
 }
 
 // InvalidateUserSessions invalidates every live session of the user (not
-// invalidated, not expired at nowMs) for reason, and appends to the feed
+// invalidated, not expired at at.AtMs) for reason, and appends to the feed
 // a session revocation for each of them and one user revocation,
-// refusing every token of the user issued before nowMs, all until
-// revocationExpiresMs, in one transaction. The user revocation is
+// refusing every token of the user issued before at.AtMs, all until
+// at.ExpiresMs, in one transaction. The user revocation is
 // appended even when no session was live, since tokens may outlive their
 // session's row. The session revocations cut each session's whole
 // family, whenever its tokens were minted: a refresh that rotated a
 // token just before this transaction (RotateRefreshToken locks the
-// session row, which this waits for) mints its tokens after nowMs, which
+// session row, which this waits for) mints its tokens after at.AtMs, which
 // the user revocation alone would let through; a refresh after it finds
 // the session invalidated. It returns the number of sessions
 // invalidated. It does not check that the user exists (revoking a
 // deleted user is the point); it fails with ErrInvalid when reason is
 // too long.
-func (s *DB) InvalidateUserSessions(ctx context.Context, userID, reason string, nowMs, revocationExpiresMs int64) (int64, error) {
+func (s *DB) InvalidateUserSessions(ctx context.Context, userID, reason string, at Revoking) (int64, error) {
 	var n int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		n, err = s.invalidateUserSessions(ctx, tx, userID, reason, nowMs, revocationExpiresMs)
+		n, err = s.invalidateUserSessions(ctx, tx, userID, reason, at)
 		return err
 	})
 	if err != nil {
@@ -371,13 +372,13 @@ func (s *DB) InvalidateUserSessions(ctx context.Context, userID, reason string, 
 
 // invalidateUserSessions is InvalidateUserSessions inside the caller's
 // transaction, so a user's deletion and its revocation are one write.
-func (s *DB) invalidateUserSessions(ctx context.Context, tx *sql.Tx, userID, reason string, nowMs, revocationExpiresMs int64) (int64, error) {
-	n, err := s.invalidateSessionsWhere(ctx, tx, "user_id", userID, reason, nowMs, revocationExpiresMs)
+func (s *DB) invalidateUserSessions(ctx context.Context, tx *sql.Tx, userID, reason string, at Revoking) (int64, error) {
+	n, err := s.invalidateSessionsWhere(ctx, tx, "user_id", userID, reason, at)
 	if err != nil {
 		return 0, err
 	}
 	_, err = insertRevocation(ctx, tx, Revocation{
-		Kind: RevokeUser, Subject: userID, NotBeforeMs: nowMs, ExpiresMs: revocationExpiresMs, CreatedMs: nowMs,
+		Kind: RevokeUser, Subject: userID, NotBeforeMs: at.AtMs, ExpiresMs: at.ExpiresMs, CreatedMs: at.AtMs,
 	})
 	return n, err
 }
@@ -385,14 +386,15 @@ func (s *DB) invalidateUserSessions(ctx context.Context, tx *sql.Tx, userID, rea
 // invalidateClientSessions invalidates, inside the caller's transaction,
 // every live session made with the client, and appends one session
 // revocation for each, so the gateways refuse their tokens.
-func (s *DB) invalidateClientSessions(ctx context.Context, tx *sql.Tx, clientID, reason string, nowMs, revocationExpiresMs int64) (int64, error) {
-	return s.invalidateSessionsWhere(ctx, tx, "client_id", clientID, reason, nowMs, revocationExpiresMs)
+func (s *DB) invalidateClientSessions(ctx context.Context, tx *sql.Tx, clientID, reason string, at Revoking) (int64, error) {
+	return s.invalidateSessionsWhere(ctx, tx, "client_id", clientID, reason, at)
 }
 
 // invalidateSessionsWhere invalidates, inside the caller's transaction,
 // every live session whose column (user_id or client_id) is value,
 // locking their rows, and appends one session revocation for each.
-func (s *DB) invalidateSessionsWhere(ctx context.Context, tx *sql.Tx, column, value, reason string, nowMs, revocationExpiresMs int64) (int64, error) {
+func (s *DB) invalidateSessionsWhere(ctx context.Context, tx *sql.Tx, column, value, reason string, at Revoking) (int64, error) {
+	nowMs, revocationExpiresMs := at.AtMs, at.ExpiresMs
 	if column != "user_id" && column != "client_id" {
 		return 0, fmt.Errorf("%w: sessions by %q", ErrInvalid, column)
 	}

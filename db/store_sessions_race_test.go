@@ -38,7 +38,7 @@ func TestRefreshRacesPasswordChange(t *testing.T) {
 				}
 				// Staggered start, so both orders and the overlap occur.
 				time.Sleep(time.Duration(i%5) * 250 * time.Microsecond)
-				_, err := d.InvalidateUserSessions(w.ctx, user, "password-changed", invalidateAt, invalidateAt+time.Hour.Milliseconds())
+				_, err := d.InvalidateUserSessions(w.ctx, user, "password-changed", db.Revoking{AtMs: invalidateAt, ExpiresMs: invalidateAt + time.Hour.Milliseconds()})
 				return err
 			})
 			if errs[1] != nil {

@@ -223,7 +223,7 @@ func TestRotateRefreshToken(t *testing.T) {
 			{
 				name: "session invalidated",
 				given: func(sid, old string) string {
-					if err := d.InvalidateSession(w.ctx, sid, "logout", authNow-1, authNow+1000); err != nil {
+					if err := d.InvalidateSession(w.ctx, sid, "logout", db.Revoking{AtMs: authNow - 1, ExpiresMs: authNow + 1000}); err != nil {
 						t.Fatal(err)
 					}
 					return old
@@ -338,7 +338,7 @@ func TestInvalidateSession(t *testing.T) {
 		w.users("u1")
 		w.session("live", "u1", authNow+1000, authHash("live"))
 		w.session("done", "u1", authNow+1000, authHash("done"))
-		if err := d.InvalidateSession(w.ctx, "done", "logout", authNow-100, authNow+900); err != nil {
+		if err := d.InvalidateSession(w.ctx, "done", "logout", db.Revoking{AtMs: authNow - 100, ExpiresMs: authNow + 900}); err != nil {
 			t.Fatal(err)
 		}
 		tests := []struct {
@@ -356,7 +356,7 @@ func TestInvalidateSession(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				err := d.InvalidateSession(w.ctx, tt.givenID, tt.givenReason, authNow, authNow+1000)
+				err := d.InvalidateSession(w.ctx, tt.givenID, tt.givenReason, db.Revoking{AtMs: authNow, ExpiresMs: authNow + 1000})
 				expectAuthErr(t, err, tt.expectErr)
 				if n := w.count("SELECT COUNT(*) FROM revocations WHERE kind = 'session' AND subject = ?", tt.givenID); n != tt.expectRevocations {
 					t.Errorf("%d revocations, want %d", n, tt.expectRevocations)
@@ -398,11 +398,11 @@ func TestInvalidateUserSessions(t *testing.T) {
 		w.session("expired", "u1", authNow, authHash("expired"))
 		w.session("earlier", "u1", authNow+1000, authHash("earlier"))
 		w.session("other", "u2", authNow+1000, authHash("other"))
-		if err := d.InvalidateSession(w.ctx, "earlier", "logout", authNow-5, authNow+1000); err != nil {
+		if err := d.InvalidateSession(w.ctx, "earlier", "logout", db.Revoking{AtMs: authNow - 5, ExpiresMs: authNow + 1000}); err != nil {
 			t.Fatal(err)
 		}
 
-		n, err := d.InvalidateUserSessions(w.ctx, "u1", "user-deleted", authNow, authNow+2000)
+		n, err := d.InvalidateUserSessions(w.ctx, "u1", "user-deleted", db.Revoking{AtMs: authNow, ExpiresMs: authNow + 2000})
 		if err != nil || n != 2 {
 			t.Fatalf("InvalidateUserSessions = %d, %v; want 2", n, err)
 		}
@@ -447,7 +447,7 @@ func TestInvalidateUserSessions(t *testing.T) {
 			}
 		}
 		t.Run("user without sessions still gets a revocation", func(t *testing.T) {
-			n, err := d.InvalidateUserSessions(w.ctx, "gone", "user-deleted", authNow+1, authNow+2000)
+			n, err := d.InvalidateUserSessions(w.ctx, "gone", "user-deleted", db.Revoking{AtMs: authNow + 1, ExpiresMs: authNow + 2000})
 			if err != nil || n != 0 {
 				t.Fatalf("InvalidateUserSessions = %d, %v; want 0", n, err)
 			}
@@ -469,9 +469,9 @@ func TestInvalidate_allOrNothing(t *testing.T) {
 		w.session("s2", "u1", authNow+1000, authHash("s2"))
 
 		t.Run("reason too long: no revocation", func(t *testing.T) {
-			err := d.InvalidateSession(w.ctx, "s1", strings.Repeat("x", 33), authNow, authNow+1000)
+			err := d.InvalidateSession(w.ctx, "s1", strings.Repeat("x", 33), db.Revoking{AtMs: authNow, ExpiresMs: authNow + 1000})
 			expectAuthErr(t, err, db.ErrInvalid)
-			_, err = d.InvalidateUserSessions(w.ctx, "u1", strings.Repeat("x", 33), authNow, authNow+1000)
+			_, err = d.InvalidateUserSessions(w.ctx, "u1", strings.Repeat("x", 33), db.Revoking{AtMs: authNow, ExpiresMs: authNow + 1000})
 			expectAuthErr(t, err, db.ErrInvalid)
 			if n := w.count("SELECT COUNT(*) FROM revocations"); n != 0 {
 				t.Errorf("%d revocations written", n)
@@ -483,9 +483,11 @@ func TestInvalidate_allOrNothing(t *testing.T) {
 			name string
 			when func() error
 		}{
-			{name: "InvalidateSession", when: func() error { return d.InvalidateSession(w.ctx, "s1", "logout", authNow, authNow+1000) }},
+			{name: "InvalidateSession", when: func() error {
+				return d.InvalidateSession(w.ctx, "s1", "logout", db.Revoking{AtMs: authNow, ExpiresMs: authNow + 1000})
+			}},
 			{name: "InvalidateUserSessions", when: func() error {
-				_, err := d.InvalidateUserSessions(w.ctx, "u1", "logout", authNow, authNow+1000)
+				_, err := d.InvalidateUserSessions(w.ctx, "u1", "logout", db.Revoking{AtMs: authNow, ExpiresMs: authNow + 1000})
 				return err
 			}},
 		}
@@ -525,7 +527,9 @@ func TestSessions_contextEnded(t *testing.T) {
 				_, err := d.RotateRefreshToken(ended, authHash("s1"), db.RefreshToken{Hash: authHash("next"), CreatedMs: authNow, ExpiresMs: authNow + 1000}, authNow)
 				return err
 			}},
-			{name: "InvalidateSession", when: func() error { return d.InvalidateSession(ended, "s1", "logout", authNow, authNow+1000) }},
+			{name: "InvalidateSession", when: func() error {
+				return d.InvalidateSession(ended, "s1", "logout", db.Revoking{AtMs: authNow, ExpiresMs: authNow + 1000})
+			}},
 			{name: "GetSession", when: func() error {
 				_, err := d.GetSession(ended, "s1")
 				return err

@@ -25,7 +25,7 @@ func TestListUnprovenHolders(t *testing.T) {
 		first := register("First", "Shared@example.com")
 		second := register("Second", "shared@example.com")
 		gone := register("Gone", "shared@example.com")
-		if err := d.DeleteUser(e.ctx, gone.ID, e.now(), e.now()+1000); err != nil {
+		if err := d.DeleteUser(e.ctx, gone.ID, db.Revoking{AtMs: e.now(), ExpiresMs: e.now() + 1000}); err != nil {
 			t.Fatal(err)
 		}
 		verifiedElsewhere := e.user("Verified", "v@example.com")
@@ -36,7 +36,7 @@ func TestListUnprovenHolders(t *testing.T) {
 		if err != nil || len(hs) != 2 || hs[0].User.ID != second.ID || hs[1].User.ID != first.ID || hs[1].Email.Email != "Shared@example.com" {
 			t.Fatalf("ListUnprovenHolders = %+v, %v; want Second then First", hs, err)
 		}
-		if _, err := d.ProveEmailByLogin(e.ctx, hs[0].Email.ID, e.now(), e.now()+1000); err != nil {
+		if _, err := d.ProveEmailByLogin(e.ctx, hs[0].Email.ID, db.Revoking{AtMs: e.now(), ExpiresMs: e.now() + 1000}); err != nil {
 			t.Fatal(err)
 		}
 		if hs, err := d.ListUnprovenHolders(e.ctx, "shared@example.com"); err != nil || len(hs) != 0 {

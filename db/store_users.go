@@ -471,11 +471,12 @@ func (s *DB) UnbanUser(ctx context.Context, id string, updatedMs int64) error {
 // transaction, deletes the user's email addresses so that they can be
 // registered again. Roles, memberships and the TOTP secret stay, hidden.
 // In the same transaction it invalidates the user's live sessions and
-// appends a user revocation (not before deletedMs, kept until
-// revocationExpiresMs, which should be at least the longest token
+// appends a user revocation (not before at.AtMs, kept until
+// at.ExpiresMs, which should be at least the longest token
 // lifetime away), so the gateways refuse the user's tokens (the README's "The accounts service").
 // It fails with ErrNotFound for a missing or already deleted user.
-func (s *DB) DeleteUser(ctx context.Context, id string, deletedMs, revocationExpiresMs int64) error {
+func (s *DB) DeleteUser(ctx context.Context, id string, at Revoking) error {
+	deletedMs, revocationExpiresMs := at.AtMs, at.ExpiresMs
 	if err := requireMs("deletedMs", deletedMs); err != nil {
 		return err
 	}
@@ -491,7 +492,7 @@ func (s *DB) DeleteUser(ctx context.Context, id string, deletedMs, revocationExp
 		if _, err := tx.ExecContext(ctx, "DELETE FROM emails WHERE user_id = ?", id); err != nil {
 			return err
 		}
-		_, err := s.invalidateUserSessions(ctx, tx, id, "user-deleted", deletedMs, revocationExpiresMs)
+		_, err := s.invalidateUserSessions(ctx, tx, id, "user-deleted", at)
 		return err
 	})
 }
@@ -647,13 +648,13 @@ func markVerified(ctx context.Context, tx *sql.Tx, emailID string, verifiedMs in
 var ErrNotFirstProof = fmt.Errorf("db: the account proved another mailbox already: %w", ErrConflict)
 
 // ProveEmailByLogin records the first proof of an address's mailbox by a
-// login code sent to it (see GetUserByUnprovenEmail), at nowMs, in one
+// login code sent to it (see GetUserByUnprovenEmail), at at.AtMs, in one
 // transaction: the address is verified as by MarkEmailVerified and
 // whatever was set up on the account before anyone proved a mailbox of
 // it ends: the password is
 // removed, the TOTP secret deleted, and every live session invalidated
 // ("mailbox-proved") with a user revocation kept until
-// revocationExpiresMs. Whoever registered the address without owning it
+// at.ExpiresMs. Whoever registered the address without owning it
 // (account pre-hijacking) is left with nothing. It reports whether the
 // account was reset: not when the address was verified already (nothing
 // changes then). It fails as MarkEmailVerified does, and with
@@ -661,7 +662,8 @@ var ErrNotFirstProof = fmt.Errorf("db: the account proved another mailbox alread
 // its user has another address verified (the code was sent before that
 // one was verified: an unverified address never joins an account that
 // proved another mailbox this way).
-func (s *DB) ProveEmailByLogin(ctx context.Context, emailID string, nowMs, revocationExpiresMs int64) (reset bool, err error) {
+func (s *DB) ProveEmailByLogin(ctx context.Context, emailID string, at Revoking) (reset bool, err error) {
+	nowMs, revocationExpiresMs := at.AtMs, at.ExpiresMs
 	if err := errors.Join(requireMs("nowMs", nowMs), requireMs("revocationExpiresMs", revocationExpiresMs)); err != nil {
 		return false, err
 	}
@@ -694,7 +696,7 @@ func (s *DB) ProveEmailByLogin(ctx context.Context, emailID string, nowMs, revoc
 		if _, err := tx.ExecContext(ctx, "DELETE FROM totp_secrets WHERE user_id = ?", before.UserID); err != nil {
 			return err
 		}
-		_, err = s.invalidateUserSessions(ctx, tx, before.UserID, "mailbox-proved", nowMs, revocationExpiresMs)
+		_, err = s.invalidateUserSessions(ctx, tx, before.UserID, "mailbox-proved", at)
 		return err
 	})
 	if err != nil {

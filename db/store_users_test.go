@@ -293,7 +293,7 @@ func TestUsers_delete(t *testing.T) {
 		bob := e.user("Bob", "bob@example.com")
 		emailID := mustEmails(e, ann.ID)[0].ID
 		deletedMs := e.now()
-		if err := d.DeleteUser(e.ctx, ann.ID, deletedMs, deletedMs); err != nil {
+		if err := d.DeleteUser(e.ctx, ann.ID, db.Revoking{AtMs: deletedMs, ExpiresMs: deletedMs}); err != nil {
 			t.Fatal(err)
 		}
 		after := []struct {
@@ -304,7 +304,7 @@ func TestUsers_delete(t *testing.T) {
 			{"GetUser says deleted", func() error { _, err := d.GetUser(e.ctx, ann.ID); return err }, db.ErrDeleted},
 			{"GetUser says not found", func() error { _, err := d.GetUser(e.ctx, ann.ID); return err }, db.ErrNotFound},
 			{"GetUserByEmail", func() error { _, _, err := d.GetUserByEmail(e.ctx, "ann@example.com"); return err }, db.ErrNotFound},
-			{"DeleteUser again", func() error { return d.DeleteUser(e.ctx, ann.ID, e.now(), e.now()) }, db.ErrNotFound},
+			{"DeleteUser again", func() error { return d.DeleteUser(e.ctx, ann.ID, db.Revoking{AtMs: e.now(), ExpiresMs: e.now()}) }, db.ErrNotFound},
 			{"UpdateUserName", func() error { return d.UpdateUserName(e.ctx, ann.ID, "x", e.now()) }, db.ErrNotFound},
 			{"SetPasswordHash", func() error { return d.SetPasswordHash(e.ctx, ann.ID, "x", e.now()) }, db.ErrNotFound},
 			{"BanUser", func() error { return d.BanUser(e.ctx, ann.ID, e.now()) }, db.ErrNotFound},

@@ -16,7 +16,6 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/gateway"
 	"github.com/authgw/authgw/gateway/ratelimit"
 )
@@ -27,9 +26,9 @@ type failingSource struct {
 	fail bool
 }
 
-func (f *failingSource) LoadSnapshot(ctx context.Context, nowMs int64) (db.Snapshot, error) {
+func (f *failingSource) LoadSnapshot(ctx context.Context, nowMs int64) (gateway.Snapshot, error) {
 	if f.fail {
-		return db.Snapshot{}, errors.New("database down")
+		return gateway.Snapshot{}, errors.New("database down")
 	}
 	return f.src.LoadSnapshot(ctx, nowMs)
 }

@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/gateway"
 )
 
@@ -15,7 +14,7 @@ type notifyingSource struct {
 	loads chan struct{}
 }
 
-func (n notifyingSource) LoadSnapshot(ctx context.Context, nowMs int64) (db.Snapshot, error) {
+func (n notifyingSource) LoadSnapshot(ctx context.Context, nowMs int64) (gateway.Snapshot, error) {
 	n.loads <- struct{}{}
 	return n.SnapshotSource.LoadSnapshot(ctx, nowMs)
 }

@@ -10,7 +10,10 @@
 // Clients, their restrictions and the APIs come from an in-memory
 // snapshot that Refresh loads and Run reloads in the background; no SQL
 // runs on the request path, and the last good snapshot keeps serving when
-// the database is down.
+// the database is down. The gateway declares what it reads (Snapshot,
+// through a SnapshotSource) and imports no storage package: embedding it
+// links no SQL driver. cmd/authgw connects package db to it with
+// db/gatewaystore.
 //
 // ForwardAuth is the same decision (steps 3 to 7) as an endpoint for
 // nginx auth_request, Traefik ForwardAuth, Caddy forward_auth and the

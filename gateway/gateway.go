@@ -16,7 +16,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/gateway/ratelimit"
 	"github.com/authgw/authgw/gateway/requestinfo"
 	"github.com/authgw/authgw/mint"
@@ -29,14 +28,6 @@ const (
 	DefaultUnidentifiedPerSecond = 10
 	DefaultUpstreamTimeout       = 30 * time.Second
 )
-
-// SnapshotSource loads what the gateway keeps in memory. It is the only
-// use the gateway makes of the database, and never on the request path.
-type SnapshotSource interface {
-	LoadSnapshot(ctx context.Context, nowMs int64) (db.Snapshot, error)
-}
-
-var _ SnapshotSource = (*db.DB)(nil)
 
 // Config configures a Gateway.
 type Config struct {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/db/dbtest"
+	"github.com/authgw/authgw/db/gatewaystore"
 	"github.com/authgw/authgw/gateway"
 	"github.com/authgw/authgw/gateway/requestinfo"
 	"github.com/authgw/authgw/mint"
@@ -57,11 +58,11 @@ const demoPolicy = `{
 // countingSource is the only door to the store the gateway gets: it
 // counts LoadSnapshot calls.
 type countingSource struct {
-	d     *db.DB
+	d     gateway.SnapshotSource
 	loads atomic.Int64
 }
 
-func (c *countingSource) LoadSnapshot(ctx context.Context, nowMs int64) (db.Snapshot, error) {
+func (c *countingSource) LoadSnapshot(ctx context.Context, nowMs int64) (gateway.Snapshot, error) {
 	c.loads.Add(1)
 	return c.d.LoadSnapshot(ctx, nowMs)
 }
@@ -87,7 +88,7 @@ type env struct {
 func newEnv(t testing.TB, mod func(*gateway.Config)) *env {
 	t.Helper()
 	e := &env{t: t, ctx: context.Background(), d: dbtest.SQLite(t), revoked: verifier.NewRevocationSet(), logs: &bytes.Buffer{}, logMu: &sync.Mutex{}}
-	e.src = &countingSource{d: e.d}
+	e.src = &countingSource{d: gatewaystore.New(e.d)}
 	ring, err := mint.GenerateKeyRing("k1", bytes.NewReader(bytes.Repeat([]byte{1}, 32)))
 	if err != nil {
 		t.Fatal(err)

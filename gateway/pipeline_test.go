@@ -44,7 +44,7 @@ func TestPipeline_decisions(t *testing.T) {
 	blocked := e.client(sha256Hex("x"), 0)
 	deleted := e.client(sha256Hex("x"), -1)
 	e.refresh()
-	if err := e.d.DeleteClient(e.ctx, deleted, fixedNow.UnixMilli(), fixedNow.Add(time.Hour).UnixMilli()); err != nil {
+	if err := e.d.DeleteClient(e.ctx, deleted, db.Revoking{AtMs: fixedNow.UnixMilli(), ExpiresMs: fixedNow.Add(time.Hour).UnixMilli()}); err != nil {
 		t.Fatal(err)
 	}
 	// Until the refresh the deleted client still works (bounded by the

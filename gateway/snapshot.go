@@ -8,11 +8,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/authgw/authgw/db"
 )
 
-// snapshot is the compiled, read-only form of a db.Snapshot that requests
+// snapshot is the compiled, read-only form of a Snapshot that requests
 // read through an atomic pointer: clients by ID, APIs by name and version,
 // restrictions parsed once.
 type snapshot struct {
@@ -67,7 +65,7 @@ type api struct {
 
 // compile builds the snapshot, reporting each value it could not parse
 // (such values fail closed: see client).
-func compile(s db.Snapshot, now time.Time, problem func(msg string, args ...any)) *snapshot {
+func compile(s Snapshot, now time.Time, problem func(msg string, args ...any)) *snapshot {
 	out := &snapshot{clients: make(map[string]*client, len(s.Clients)), apis: map[string]*apiFamily{}, loadedAt: now}
 	for i := range s.Clients {
 		c := &s.Clients[i]
@@ -77,7 +75,7 @@ func compile(s db.Snapshot, now time.Time, problem func(msg string, args ...any)
 		}
 		for _, r := range c.Restrictions {
 			switch r.Type {
-			case db.RestrictionIP:
+			case RestrictionIP:
 				if cc.ips == nil {
 					cc.ips = []netip.Prefix{}
 				}
@@ -87,7 +85,7 @@ func compile(s db.Snapshot, now time.Time, problem func(msg string, args ...any)
 					continue
 				}
 				cc.ips = append(cc.ips, p)
-			case db.RestrictionHost:
+			case RestrictionHost:
 				if cc.hosts == nil {
 					cc.hosts = []hostRule{}
 				}
@@ -99,7 +97,7 @@ func compile(s db.Snapshot, now time.Time, problem func(msg string, args ...any)
 				} else {
 					problem("gateway: unparsable host restriction ignored (fails closed)", "client", c.ID, "restriction", r.ID)
 				}
-			case db.RestrictionAPI:
+			case RestrictionAPI:
 				if cc.apis == nil {
 					cc.apis = map[string]bool{}
 				}

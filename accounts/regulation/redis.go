@@ -12,6 +12,24 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
+// deadlinesBoundCalls reports whether a context deadline bounds the
+// client's socket reads and writes (go-redis ignores deadlines unless
+// ContextTimeoutEnabled is set), so that Config.Timeout bounds every call
+// and a hung Redis cannot stall logins. Clients of other types are
+// trusted. The gateway's rate limiter makes the same demand of its own
+// client; each states it where it is enforced.
+func deadlinesBoundCalls(c redis.UniversalClient) bool {
+	switch c := c.(type) {
+	case *redis.Client:
+		return c.Options().ContextTimeoutEnabled
+	case *redis.ClusterClient:
+		return c.Options().ContextTimeoutEnabled
+	case *redis.Ring:
+		return c.Options().ContextTimeoutEnabled
+	}
+	return true
+}
+
 // failScript records one event (a failure, or a code request) of one
 // subject and bans or holds it at its maximum, atomically, so that
 // concurrent events are all counted. KEYS[1] is the subject's sorted set

@@ -16,7 +16,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/authgw/authgw/db"
-	"github.com/authgw/authgw/gateway/ratelimit"
 )
 
 // Subject kinds. Callers name accounts and IP addresses; the regulator
@@ -253,7 +252,7 @@ func New(cfg Config) (*Regulator, error) {
 	if cfg.Store == nil && cfg.Redis == nil {
 		return nil, errors.New("regulation: Config.Store or Config.Redis is required")
 	}
-	if cfg.Redis != nil && !ratelimit.ContextTimeoutEnabled(cfg.Redis) {
+	if cfg.Redis != nil && !deadlinesBoundCalls(cfg.Redis) {
 		return nil, errors.New("regulation: Config.Redis must have ContextTimeoutEnabled set, or a hung Redis would stall logins beyond Timeout")
 	}
 	if cfg.MaxFailures < 0 || cfg.MaxIPFailures < 0 || cfg.MaxCodeRequests < 0 || cfg.MaxIPCodeRequests < 0 || cfg.MaxFactorFailures < 0 {

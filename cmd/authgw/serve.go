@@ -32,6 +32,7 @@ import (
 	"github.com/authgw/authgw/accounts/regulation"
 	"github.com/authgw/authgw/accounts/totp"
 	"github.com/authgw/authgw/db"
+	"github.com/authgw/authgw/db/gatewaystore"
 	"github.com/authgw/authgw/gateway"
 	"github.com/authgw/authgw/gateway/changes"
 	"github.com/authgw/authgw/gateway/ratelimit"
@@ -473,7 +474,7 @@ func (r *serveRun) startFeeds(background context.Context) error {
 		changes.Forward(background, r.redis, r.changes)
 	}
 	revoked := verifier.NewRevocationSet()
-	poller, err := revocation.New(revocation.Config{Feed: r.store, Set: revoked, Now: r.c.now, Logger: r.logger})
+	poller, err := revocation.New(revocation.Config{Feed: gatewaystore.New(r.store), Set: revoked, Now: r.c.now, Logger: r.logger})
 	if err != nil {
 		return err
 	}
@@ -510,7 +511,7 @@ func (r *serveRun) newGateway() error {
 		return err
 	}
 	gw, err = gateway.New(gateway.Config{
-		Snapshots:      r.store,
+		Snapshots:      gatewaystore.New(r.store),
 		Keys:           cfg.keys,
 		ServerID:       cfg.serverID,
 		Public:         accounts.PublicScope(),
@@ -727,7 +728,7 @@ func newAccounts(c *cli, cfg serveConfig, store *db.DB, redisClient *redis.Clien
 		TOTP:             sealer,
 		Regulator:        regulator,
 		Cookies:          verifier.CookieConfig{Insecure: !cfg.cookieSecure},
-		Revoked:          publisher.Revoked,
+		Revoked:          func(ctx context.Context, rv db.Revocation) { publisher.Revoked(ctx, gatewaystore.Entry(rv)) },
 		Announce:         announce,
 		MaxTokenLifetime: longestTokenLifetime(policies),
 		Logger:           logger,

@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/authgw/authgw/db"
+	"github.com/authgw/authgw/db/gatewaystore"
 	"github.com/authgw/authgw/gateway/revocation/broadcast"
 )
 
@@ -101,7 +102,7 @@ func (s *sessionsCommand) run(c *cli, args []string) error {
 		if _, err := d.GetSession(ctx, s.session); err != nil {
 			return fmt.Errorf("session %s: %w", s.session, err)
 		}
-		if err := d.InvalidateSession(ctx, s.session, s.reason, now.UnixMilli(), expires); err != nil {
+		if err := d.InvalidateSession(ctx, s.session, s.reason, db.Revoking{AtMs: now.UnixMilli(), ExpiresMs: expires}); err != nil {
 			return err
 		}
 		revoked = append(revoked, db.Revocation{Kind: db.RevokeSession, Subject: s.session, NotBeforeMs: now.UnixMilli(), ExpiresMs: expires})
@@ -112,7 +113,7 @@ func (s *sessionsCommand) run(c *cli, args []string) error {
 		if _, err := d.GetUser(ctx, s.user); err != nil && !errors.Is(err, db.ErrDeleted) {
 			return fmt.Errorf("user %s: %w", s.user, err)
 		}
-		n, err := d.InvalidateUserSessions(ctx, s.user, s.reason, now.UnixMilli(), expires)
+		n, err := d.InvalidateUserSessions(ctx, s.user, s.reason, db.Revoking{AtMs: now.UnixMilli(), ExpiresMs: expires})
 		if err != nil {
 			return err
 		}
@@ -133,7 +134,7 @@ func (s *sessionsCommand) run(c *cli, args []string) error {
 				if !sess.Live(now.UnixMilli()) {
 					continue
 				}
-				if err := d.InvalidateSession(ctx, sess.ID, s.reason, now.UnixMilli(), expires); err != nil {
+				if err := d.InvalidateSession(ctx, sess.ID, s.reason, db.Revoking{AtMs: now.UnixMilli(), ExpiresMs: expires}); err != nil {
 					return fmt.Errorf("session %s: %w (%d revoked before it)", sess.ID, err, n)
 				}
 				revoked = append(revoked, db.Revocation{Kind: db.RevokeSession, Subject: sess.ID, NotBeforeMs: now.UnixMilli(), ExpiresMs: expires})
@@ -159,7 +160,7 @@ func publishRevocations(c *cli, s *settings, revoked []db.Revocation) error {
 	return publishOnRedis(c, s, 5*time.Second, "could not publish the revocations on Redis (%v); gateways apply them at their next poll",
 		func(ctx context.Context, client *redis.Client) error {
 			for _, r := range revoked {
-				if err := broadcast.Publish(ctx, client, r); err != nil {
+				if err := broadcast.Publish(ctx, client, gatewaystore.Entry(r)); err != nil {
 					return err
 				}
 			}

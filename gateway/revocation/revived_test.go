@@ -8,6 +8,7 @@ import (
 
 	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/db/dbtest"
+	"github.com/authgw/authgw/db/gatewaystore"
 	"github.com/authgw/authgw/gateway/revocation"
 	"github.com/authgw/authgw/mint"
 	"github.com/authgw/authgw/policy"
@@ -45,7 +46,7 @@ func TestRevokedTokenStaysDead_realClock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	poller, err := revocation.New(revocation.Config{Feed: d, Set: set, Keep: skew + time.Second})
+	poller, err := revocation.New(revocation.Config{Feed: gatewaystore.New(d), Set: set, Keep: skew + time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,17 +12,41 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/verifier"
 )
 
-// Feed is the part of the store the poller reads.
+// Feed is the part of the store the poller reads. The package declares
+// the records it reads (Entry) so that it links no SQL driver; package
+// db/gatewaystore adapts the SQL store to it.
 type Feed interface {
-	RevocationsSince(ctx context.Context, afterCursor int64, limit int) ([]db.Revocation, error)
-	RevocationsCreatedSince(ctx context.Context, sinceMs int64) ([]db.Revocation, error)
+	// RevocationsSince returns up to limit entries after afterCursor, in
+	// cursor order. It fails when the store cannot be read.
+	RevocationsSince(ctx context.Context, afterCursor int64, limit int) ([]Entry, error)
+	// RevocationsCreatedSince returns the entries created at or after
+	// sinceMs (Unix milliseconds). It fails when the store cannot be read.
+	RevocationsCreatedSince(ctx context.Context, sinceMs int64) ([]Entry, error)
 }
 
-var _ Feed = (*db.DB)(nil)
+// Kinds of Entry.
+const (
+	KindSession = "session" // Subject is a session ID
+	KindUser    = "user"    // Subject is a user ID
+)
+
+// Entry is one revocation of the feed.
+type Entry struct {
+	// Cursor orders the feed; poll with the last cursor seen.
+	Cursor int64
+	// Kind is KindSession or KindUser; other kinds are ignored.
+	Kind string
+	// Subject is the session or user ID.
+	Subject string
+	// NotBeforeMs is, for KindUser, when tokens issued before are refused
+	// from (Unix milliseconds).
+	NotBeforeMs int64
+	// ExpiresMs is when the last token the entry could refuse expires.
+	ExpiresMs int64
+}
 
 // Defaults of Config.
 const (
@@ -172,17 +196,17 @@ func (p *Poller) poll(ctx context.Context, now time.Time) error {
 	return nil
 }
 
-func (p *Poller) apply(r db.Revocation) { Apply(p.cfg.Set, r) }
+func (p *Poller) apply(r Entry) { Apply(p.cfg.Set, r) }
 
 // Apply puts one revocation of the feed into set: a session revoked, or
 // a user's tokens issued before NotBeforeMs; either until ExpiresMs.
 // Other kinds are ignored.
-func Apply(set *verifier.RevocationSet, r db.Revocation) {
+func Apply(set *verifier.RevocationSet, r Entry) {
 	expires := time.UnixMilli(r.ExpiresMs)
 	switch r.Kind {
-	case db.RevokeSession:
+	case KindSession:
 		set.RevokeSession(r.Subject, expires)
-	case db.RevokeUser:
+	case KindUser:
 		set.RevokeUserBefore(r.Subject, time.UnixMilli(r.NotBeforeMs), expires)
 	}
 }

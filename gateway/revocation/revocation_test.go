@@ -8,6 +8,7 @@ import (
 
 	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/db/dbtest"
+	"github.com/authgw/authgw/db/gatewaystore"
 	"github.com/authgw/authgw/gateway/revocation"
 	"github.com/authgw/authgw/verifier"
 )
@@ -18,7 +19,7 @@ func TestPollerFeedsTheSet(t *testing.T) {
 		now := time.UnixMilli(1_800_000_000_000)
 		clock := func() time.Time { return now }
 		set := verifier.NewRevocationSet()
-		p, err := revocation.New(revocation.Config{Feed: d, Set: set, Now: clock})
+		p, err := revocation.New(revocation.Config{Feed: gatewaystore.New(d), Set: set, Now: clock})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -79,7 +80,7 @@ type failingFeed struct {
 	down bool
 }
 
-func (f *failingFeed) RevocationsSince(ctx context.Context, cursor int64, limit int) ([]db.Revocation, error) {
+func (f *failingFeed) RevocationsSince(ctx context.Context, cursor int64, limit int) ([]revocation.Entry, error) {
 	if f.down {
 		return nil, errors.New("database down")
 	}
@@ -91,7 +92,7 @@ func (f *failingFeed) RevocationsSince(ctx context.Context, cursor int64, limit 
 func TestPollerDegraded(t *testing.T) {
 	ctx := context.Background()
 	now := time.UnixMilli(1_800_000_000_000)
-	feed := &failingFeed{Feed: dbtest.SQLite(t)}
+	feed := &failingFeed{Feed: gatewaystore.New(dbtest.SQLite(t))}
 	p, err := revocation.New(revocation.Config{Feed: feed, Set: verifier.NewRevocationSet(), Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,18 @@
-// Package envelope writes authgw's JSON error envelope, the one shape every
-// rejection takes, from the verifier, the gateway and the accounts service:
+// Package envelope is the home of authgw's JSON wire format: the error
+// envelope, the one shape every rejection takes, from the verifier, the
+// gateway and the accounts service,
 //
 //	{"t":"error","error":{"status":401,"code":"TOKEN-INVALID","title":"Unauthorized","detail":"...","obstructions":[]}}
+//
+// and the success envelopes of the accounts service (the README's "The
+// accounts service"):
+//
+//	{"t":"single","data":{...}}
+//	{"t":"collection","data":[...],"meta":{"pg":{"size":20,"nextCursor":"..."}}}
+//	{"t":"null"}
+//
+// It lives beside the verifier, the lowest layer that writes it, and
+// depends on the standard library only.
 package envelope
 
 import (
@@ -68,8 +79,62 @@ func Write(w http.ResponseWriter, e *Error) {
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Cache-Control", "no-store")
+	NoStore(h)
 	w.WriteHeader(e.Status)
 	_ = json.NewEncoder(w).Encode(body{T: "error", Error: e})
 }
+
+// NoStore sets the headers every envelope is sent with: not cached, not
+// sniffed as another type.
+func NoStore(h http.Header) {
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+}
+
+// Single is the body of an answer with one resource:
+// {"t":"single","data":...}.
+type Single struct {
+	T    string `json:"t"`
+	Data any    `json:"data"`
+}
+
+// NewSingle returns the Single envelope of data.
+func NewSingle(data any) Single { return Single{T: "single", Data: data} }
+
+// Collection is the body of an answer with one page of a list:
+// {"t":"collection","data":[...],"meta":{"pg":...}}.
+type Collection struct {
+	T    string `json:"t"`
+	Data any    `json:"data"`
+	Meta Meta   `json:"meta"`
+}
+
+// Meta describes a Collection.
+type Meta struct {
+	Pg Page `json:"pg"`
+}
+
+// Page tells a client the page size and where the next and previous
+// pages start (opaque cursors, omitted when there is none).
+type Page struct {
+	Size       int    `json:"size"`
+	NextCursor string `json:"nextCursor,omitempty"`
+	PrevCursor string `json:"prevCursor,omitempty"`
+}
+
+// NewCollection returns the Collection envelope of one page of items. A
+// nil items is sent as [], so an empty page is never null.
+func NewCollection[T any](items []T, pg Page) Collection {
+	if items == nil {
+		items = []T{}
+	}
+	return Collection{T: "collection", Data: items, Meta: Meta{Pg: pg}}
+}
+
+// Null is the body of an answer with nothing to return: {"t":"null"}.
+type Null struct {
+	T string `json:"t"`
+}
+
+// NewNull returns the Null envelope.
+func NewNull() Null { return Null{T: "null"} }

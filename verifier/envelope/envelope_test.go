@@ -130,3 +130,39 @@ func TestWrite(t *testing.T) {
 		})
 	}
 }
+
+func TestSuccessEnvelopes(t *testing.T) {
+	tests := []struct {
+		name       string
+		givenBody  any
+		expectJSON string
+	}{
+		{"single", envelope.NewSingle(map[string]int{"a": 1}), `{"t":"single","data":{"a":1}}`},
+		{"collection", envelope.NewCollection([]int{1, 2}, envelope.Page{Size: 2, NextCursor: "n"}),
+			`{"t":"collection","data":[1,2],"meta":{"pg":{"size":2,"nextCursor":"n"}}}`},
+		{"empty collection is [] not null", envelope.NewCollection([]string(nil), envelope.Page{Size: 20}),
+			`{"t":"collection","data":[],"meta":{"pg":{"size":20}}}`},
+		{"collection with both cursors", envelope.NewCollection([]int{}, envelope.Page{Size: 1, NextCursor: "n", PrevCursor: "p"}),
+			`{"t":"collection","data":[],"meta":{"pg":{"size":1,"nextCursor":"n","prevCursor":"p"}}}`},
+		{"null", envelope.NewNull(), `{"t":"null"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := json.Marshal(tt.givenBody)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != tt.expectJSON {
+				t.Errorf("got %s, want %s", got, tt.expectJSON)
+			}
+		})
+	}
+}
+
+func TestNoStore(t *testing.T) {
+	h := http.Header{}
+	envelope.NoStore(h)
+	if h.Get("Cache-Control") != "no-store" || h.Get("X-Content-Type-Options") != "nosniff" {
+		t.Errorf("headers = %v", h)
+	}
+}

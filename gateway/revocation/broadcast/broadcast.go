@@ -13,7 +13,6 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/gateway/revocation"
 	"github.com/authgw/authgw/verifier"
 )
@@ -53,7 +52,7 @@ var (
 )
 
 // revocationMessage is a revocation as published: the fields a gateway
-// needs of a db.Revocation, times in Unix milliseconds.
+// needs of a revocation.Entry, times in Unix milliseconds.
 type revocationMessage struct {
 	Kind        string `json:"kind"`
 	Subject     string `json:"subject"`
@@ -62,14 +61,14 @@ type revocationMessage struct {
 }
 
 // Encode returns the message of r. It errors only if JSON encoding does.
-func Encode(r db.Revocation) ([]byte, error) {
+func Encode(r revocation.Entry) ([]byte, error) {
 	return json.Marshal(revocationMessage{Kind: r.Kind, Subject: r.Subject, NotBeforeMs: r.NotBeforeMs, ExpiresMs: r.ExpiresMs})
 }
 
 // Publish publishes r on Channel, for a writer that has no revocation
 // set of its own (the sessions command). It errors when r does not
 // encode or Redis does not take it before ctx ends.
-func Publish(ctx context.Context, client *redis.Client, r db.Revocation) error {
+func Publish(ctx context.Context, client *redis.Client, r revocation.Entry) error {
 	payload, err := Encode(r)
 	if err != nil {
 		return err
@@ -85,9 +84,9 @@ func Publish(ctx context.Context, client *redis.Client, r db.Revocation) error {
 // wrapping ErrUnknownKind for a kind other than session or user, and
 // wrapping ErrBadMessage for anything else. Its errors
 // never repeat the subject.
-func Decode(payload []byte, now time.Time) (db.Revocation, error) {
+func Decode(payload []byte, now time.Time) (revocation.Entry, error) {
 	if len(payload) > maxRevocationMessage {
-		return db.Revocation{}, fmt.Errorf("%w: longer than %d bytes", ErrBadMessage, maxRevocationMessage)
+		return revocation.Entry{}, fmt.Errorf("%w: longer than %d bytes", ErrBadMessage, maxRevocationMessage)
 	}
 	var m struct {
 		Kind        *string `json:"kind"`
@@ -98,36 +97,36 @@ func Decode(payload []byte, now time.Time) (db.Revocation, error) {
 	dec := json.NewDecoder(bytes.NewReader(payload))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&m); err != nil {
-		return db.Revocation{}, fmt.Errorf("%w: %v", ErrBadMessage, err)
+		return revocation.Entry{}, fmt.Errorf("%w: %v", ErrBadMessage, err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return db.Revocation{}, fmt.Errorf("%w: data after the JSON object", ErrBadMessage)
+		return revocation.Entry{}, fmt.Errorf("%w: data after the JSON object", ErrBadMessage)
 	}
 	if m.Kind == nil || m.Subject == nil || m.NotBeforeMs == nil || m.ExpiresMs == nil {
-		return db.Revocation{}, fmt.Errorf("%w: want kind, subject, notBeforeMs and expiresMs", ErrBadMessage)
+		return revocation.Entry{}, fmt.Errorf("%w: want kind, subject, notBeforeMs and expiresMs", ErrBadMessage)
 	}
-	r := db.Revocation{Kind: *m.Kind, Subject: *m.Subject, NotBeforeMs: *m.NotBeforeMs, ExpiresMs: *m.ExpiresMs}
+	r := revocation.Entry{Kind: *m.Kind, Subject: *m.Subject, NotBeforeMs: *m.NotBeforeMs, ExpiresMs: *m.ExpiresMs}
 	switch r.Kind {
-	case db.RevokeSession:
-	case db.RevokeUser:
+	case revocation.KindSession:
+	case revocation.KindUser:
 		if r.NotBeforeMs <= 0 {
-			return db.Revocation{}, fmt.Errorf("%w: a user revocation needs a positive notBeforeMs", ErrBadMessage)
+			return revocation.Entry{}, fmt.Errorf("%w: a user revocation needs a positive notBeforeMs", ErrBadMessage)
 		}
 	default:
 		kind := r.Kind
 		if len(kind) > 32 {
 			kind = kind[:32] + "…"
 		}
-		return db.Revocation{}, fmt.Errorf("%w %q", ErrUnknownKind, kind)
+		return revocation.Entry{}, fmt.Errorf("%w %q", ErrUnknownKind, kind)
 	}
 	if !validSubject(r.Subject) {
-		return db.Revocation{}, fmt.Errorf("%w: subject must be 1 to %d printable ASCII characters", ErrBadMessage, maxRevocationSubject)
+		return revocation.Entry{}, fmt.Errorf("%w: subject must be 1 to %d printable ASCII characters", ErrBadMessage, maxRevocationSubject)
 	}
 	if r.ExpiresMs <= 0 || r.NotBeforeMs < 0 {
-		return db.Revocation{}, fmt.Errorf("%w: expiresMs must be positive and notBeforeMs not negative", ErrBadMessage)
+		return revocation.Entry{}, fmt.Errorf("%w: expiresMs must be positive and notBeforeMs not negative", ErrBadMessage)
 	}
 	if r.NotBeforeMs > now.Add(maxRevocationLead).UnixMilli() {
-		return db.Revocation{}, fmt.Errorf("%w: notBeforeMs is more than %v ahead", ErrBadMessage, maxRevocationLead)
+		return revocation.Entry{}, fmt.Errorf("%w: notBeforeMs is more than %v ahead", ErrBadMessage, maxRevocationLead)
 	}
 	r.ExpiresMs = min(r.ExpiresMs, now.Add(maxRevocationHold).UnixMilli())
 	return r, nil
@@ -227,7 +226,7 @@ func NewPublisher(cfg Config) (*Publisher, error) {
 // configured or a publish failed less than PublishCooldown ago. It is
 // the accounts service's Config.Revoked. A failed or skipped publish is logged, a skip at most once per
 // cooldown: the others see the revocation at their next poll.
-func (v *Publisher) Revoked(ctx context.Context, r db.Revocation) {
+func (v *Publisher) Revoked(ctx context.Context, r revocation.Entry) {
 	revocation.Apply(v.set, r)
 	if v.client == nil {
 		return

@@ -16,8 +16,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/db/dbtest"
+	"github.com/authgw/authgw/gateway/revocation"
 	"github.com/authgw/authgw/gateway/revocation/broadcast"
 	"github.com/authgw/authgw/verifier"
 )
@@ -82,7 +82,7 @@ func TestPublisher_cooldown(t *testing.T) {
 				now.Store(start.Add(at).UnixNano())
 				session := "session-" + strconv.Itoa(i)
 				before = dials.Load()
-				v.Revoked(context.Background(), db.Revocation{Kind: db.RevokeSession, Subject: session, ExpiresMs: start.Add(time.Hour).UnixMilli()})
+				v.Revoked(context.Background(), revocation.Entry{Kind: revocation.KindSession, Subject: session, ExpiresMs: start.Add(time.Hour).UnixMilli()})
 				if !set.Revoked(session, "someone", start) {
 					t.Fatalf("revocation %d (at %v) not applied to this gateway's set", i, at)
 				}
@@ -126,7 +126,7 @@ func TestPublisher_recovers(t *testing.T) {
 	v := newPublisher(t, broadcast.Config{Set: verifier.NewRevocationSet(), Client: client, Logger: slog.New(slog.NewTextHandler(log, nil)), Now: func() time.Time { return time.Unix(0, now.Load()) }})
 	revoke := func(session string) {
 		t.Helper()
-		v.Revoked(ctx, db.Revocation{Kind: db.RevokeSession, Subject: session, ExpiresMs: start.Add(time.Hour).UnixMilli()})
+		v.Revoked(ctx, revocation.Entry{Kind: revocation.KindSession, Subject: session, ExpiresMs: start.Add(time.Hour).UnixMilli()})
 	}
 	lost, skipped, published := "lost-"+newState(t), "skipped-"+newState(t), "published-"+newState(t)
 
@@ -181,8 +181,8 @@ func TestSubscribeRevocations(t *testing.T) {
 	publish(`{"kind":"group","subject":"g","notBeforeMs":1,"expiresMs":1}`)
 	publish(`not json`)
 	notify := newPublisher(t, broadcast.Config{Set: verifier.NewRevocationSet(), Client: client, Logger: slog.New(slog.DiscardHandler)}).Revoked
-	notify(ctx, db.Revocation{Kind: db.RevokeUser, Subject: user, NotBeforeMs: now.UnixMilli(), ExpiresMs: expires})
-	notify(ctx, db.Revocation{Kind: db.RevokeSession, Subject: session, NotBeforeMs: now.UnixMilli(), ExpiresMs: expires})
+	notify(ctx, revocation.Entry{Kind: revocation.KindUser, Subject: user, NotBeforeMs: now.UnixMilli(), ExpiresMs: expires})
+	notify(ctx, revocation.Entry{Kind: revocation.KindSession, Subject: session, NotBeforeMs: now.UnixMilli(), ExpiresMs: expires})
 
 	deadline := time.Now().Add(2 * time.Second)
 	for !set.Revoked(session, "someone", now) {
@@ -216,7 +216,7 @@ func TestDecodeRevocation(t *testing.T) {
 	}{
 		{name: "session", givenJSON: `{"kind":"session","subject":"s1","notBeforeMs":5,"expiresMs":9}`, expectKind: "session", expectNotMs: 5},
 		{name: "user", givenJSON: `{"kind":"user","subject":"u1","notBeforeMs":5,"expiresMs":9}`, expectKind: "user", expectNotMs: 5},
-		{name: "round trip of encode", givenJSON: mustEncode(t, db.Revocation{Kind: "user", Subject: "u", NotBeforeMs: 1, ExpiresMs: 2, Cursor: 7, CreatedMs: 3}), expectKind: "user", expectNotMs: 1},
+		{name: "round trip of encode", givenJSON: mustEncode(t, revocation.Entry{Kind: "user", Subject: "u", NotBeforeMs: 1, ExpiresMs: 2, Cursor: 7}), expectKind: "user", expectNotMs: 1},
 		{name: "unknown kind", givenJSON: `{"kind":"org","subject":"o","notBeforeMs":5,"expiresMs":9}`, expectErr: broadcast.ErrUnknownKind},
 		{name: "unknown field", givenJSON: `{"kind":"session","subject":"s","notBeforeMs":5,"expiresMs":9,"x":1}`, expectErr: broadcast.ErrBadMessage},
 		{name: "missing expiry", givenJSON: `{"kind":"session","subject":"s","notBeforeMs":5}`, expectErr: broadcast.ErrBadMessage},
@@ -253,7 +253,7 @@ func TestDecodeRevocation(t *testing.T) {
 	}
 }
 
-func mustEncode(t *testing.T, r db.Revocation) string {
+func mustEncode(t *testing.T, r revocation.Entry) string {
 	t.Helper()
 	b, err := broadcast.Encode(r)
 	if err != nil {
