@@ -7,7 +7,7 @@ package main
 // keeps its notes in memory, and `--demo-listen off` turns it off.
 //
 // It is also an example of a backend: it trusts nothing but the
-// gateway's signed X-Auth-Info header, verified with gateway/requestinfo
+// gateway's signed X-Auth-Info header, verified with verifier/requestinfo
 // (the public half of serve's request-info key, audience "demo", issuer
 // "authgw:<server-id>"). A request without a valid header is 401.
 
@@ -26,8 +26,8 @@ import (
 	"sync"
 
 	"github.com/authgw/authgw/db"
-	"github.com/authgw/authgw/gateway/requestinfo"
 	"github.com/authgw/authgw/verifier/envelope"
+	"github.com/authgw/authgw/verifier/requestinfo"
 )
 
 const (

@@ -14,7 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/authgw/authgw/gateway/requestinfo"
+	"github.com/authgw/authgw/gateway/infosign"
+	"github.com/authgw/authgw/verifier/requestinfo"
 )
 
 // demoIssuer is the issuer the demo handler of these tests expects.
@@ -23,7 +24,7 @@ const demoIssuer = "authgw:test-server"
 // demoInfo returns an X-Auth-Info token signed by key for the claims.
 func demoInfo(t *testing.T, key *ecdsa.PrivateKey, c requestinfo.Claims) string {
 	t.Helper()
-	s, err := requestinfo.NewSigner(requestinfo.SignerConfig{Key: key, Issuer: demoIssuer})
+	s, err := infosign.NewSigner(infosign.SignerConfig{Key: key, Issuer: demoIssuer})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +37,7 @@ func demoInfo(t *testing.T, key *ecdsa.PrivateKey, c requestinfo.Claims) string 
 
 func newTestKey(t *testing.T) *ecdsa.PrivateKey {
 	t.Helper()
-	key, err := requestinfo.GenerateKey()
+	key, err := infosign.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +75,7 @@ func TestDemoBackend(t *testing.T) {
 		}
 		req := httptest.NewRequest(method, path, r)
 		if info != "" {
-			requestinfo.SetHeaders(req.Header, info)
+			infosign.SetHeaders(req.Header, info)
 		}
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
@@ -84,7 +85,7 @@ func TestDemoBackend(t *testing.T) {
 	t.Run("request info", func(t *testing.T) {
 		wrongAudience := claims("u1")
 		wrongAudience.Audience = "reports"
-		otherIssuer, err := requestinfo.NewSigner(requestinfo.SignerConfig{Key: key, Issuer: "authgw:elsewhere"})
+		otherIssuer, err := infosign.NewSigner(infosign.SignerConfig{Key: key, Issuer: "authgw:elsewhere"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -172,7 +173,7 @@ func TestDemoBackend(t *testing.T) {
 		info := valid("u1")
 		put := func(name string) int {
 			req := httptest.NewRequest("PUT", "/notes/u1_"+name, strings.NewReader(`{"text":"x"}`))
-			requestinfo.SetHeaders(req.Header, info)
+			infosign.SetHeaders(req.Header, info)
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, req)
 			return rec.Code
@@ -283,7 +284,7 @@ func TestServe_demo(t *testing.T) {
 	for name, info := range map[string]string{"no request info": "", "forged request info": forged} {
 		req, _ := http.NewRequest("GET", demoURL+"/hello", nil)
 		if info != "" {
-			requestinfo.SetHeaders(req.Header, info)
+			infosign.SetHeaders(req.Header, info)
 		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {

@@ -32,8 +32,8 @@ import (
 	"github.com/authgw/authgw/accounts/totp"
 	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/gateway"
+	"github.com/authgw/authgw/gateway/infosign"
 	"github.com/authgw/authgw/gateway/ratelimit"
-	"github.com/authgw/authgw/gateway/requestinfo"
 	"github.com/authgw/authgw/gateway/revocation"
 	"github.com/authgw/authgw/mint"
 	"github.com/authgw/authgw/policy"
@@ -310,7 +310,7 @@ func (s *serveCommand) run(c *cli, args []string) error {
 			return err
 		}
 	}
-	key, created, err := requestinfo.LoadOrCreateKey(cfg.infoKeyPath)
+	key, created, err := infosign.LoadOrCreateKey(cfg.infoKeyPath)
 	if err != nil {
 		return fmt.Errorf("--info-key: %w", err)
 	}
@@ -320,7 +320,7 @@ func (s *serveCommand) run(c *cli, args []string) error {
 	if err := checkSharedMaterial(ctx, store, cfg, &key.PublicKey, cfg.replaceShared, c.now(), logger); err != nil {
 		return err
 	}
-	signer, err := requestinfo.NewSigner(requestinfo.SignerConfig{Key: key, Issuer: "authgw:" + cfg.serverID})
+	signer, err := infosign.NewSigner(infosign.SignerConfig{Key: key, Issuer: "authgw:" + cfg.serverID})
 	if err != nil {
 		return err
 	}

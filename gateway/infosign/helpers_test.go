@@ -1,9 +1,7 @@
-package requestinfo_test
+package infosign_test
 
 import (
 	"crypto/ecdsa"
-	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"strings"
@@ -11,7 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/authgw/authgw/gateway/requestinfo"
+	"github.com/authgw/authgw/gateway/infosign"
+	"github.com/authgw/authgw/verifier/requestinfo"
 )
 
 // t0 is the fixed start of every test clock.
@@ -37,12 +36,11 @@ func (c *clock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-// Keys are made once per test binary: generation is cheap but the
-// identities must be stable across subtests.
+// Keys are made once per test binary, so identities are stable across
+// subtests.
 var (
 	keysOnce          sync.Once
 	gatewayKey, other *ecdsa.PrivateKey
-	rotatedKey, spare *ecdsa.PrivateKey
 )
 
 func keys(t testing.TB) (gateway, another *ecdsa.PrivateKey) {
@@ -50,33 +48,32 @@ func keys(t testing.TB) (gateway, another *ecdsa.PrivateKey) {
 	keysOnce.Do(func() {
 		gatewayKey = mustKey(t)
 		other = mustKey(t)
-		rotatedKey = mustKey(t)
-		spare = mustKey(t)
 	})
 	return gatewayKey, other
 }
 
 func mustKey(t testing.TB) *ecdsa.PrivateKey {
 	t.Helper()
-	k, err := requestinfo.GenerateKey()
+	k, err := infosign.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
 	}
 	return k
 }
 
-func newSigner(t testing.TB, cfg requestinfo.SignerConfig) *requestinfo.Signer {
+func newSigner(t testing.TB, cfg infosign.SignerConfig) *infosign.Signer {
 	t.Helper()
 	if cfg.Issuer == "" {
 		cfg.Issuer = "authgw"
 	}
-	s, err := requestinfo.NewSigner(cfg)
+	s, err := infosign.NewSigner(cfg)
 	if err != nil {
 		t.Fatalf("NewSigner: %v", err)
 	}
 	return s
 }
 
+// newVerifier is the backend's reader, for checking what Sign produced.
 func newVerifier(t testing.TB, cfg requestinfo.VerifierConfig) *requestinfo.Verifier {
 	t.Helper()
 	if cfg.Audience == "" {
@@ -89,7 +86,7 @@ func newVerifier(t testing.TB, cfg requestinfo.VerifierConfig) *requestinfo.Veri
 	return v
 }
 
-func sign(t testing.TB, s *requestinfo.Signer, c requestinfo.Claims) string {
+func sign(t testing.TB, s *infosign.Signer, c requestinfo.Claims) string {
 	t.Helper()
 	tok, err := s.Sign(c)
 	if err != nil {
@@ -134,28 +131,6 @@ func decodeJSON(t testing.TB, part string) map[string]any {
 		t.Fatalf("parsing part %s: %v", raw, err)
 	}
 	return m
-}
-
-// signRaw signs an arbitrary header and payload with key, the way an
-// attacker holding a key (or the gateway misbehaving) would.
-func signRaw(t testing.TB, key *ecdsa.PrivateKey, header, payload string) string {
-	t.Helper()
-	input := enc.EncodeToString([]byte(header)) + "." + enc.EncodeToString([]byte(payload))
-	digest := sha256.Sum256([]byte(input))
-	r, s, err := ecdsa.Sign(rand.Reader, key, digest[:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sig [64]byte
-	r.FillBytes(sig[:32])
-	s.FillBytes(sig[32:])
-	return input + "." + enc.EncodeToString(sig[:])
-}
-
-// validPayload is a payload the default test Verifier accepts at t0.
-func validPayload(extra string) string {
-	return `{"t":0,"c":"cl_7f3a","a":true,"r":["internal"],"ip":"203.0.113.9",` +
-		`"iat":` + itoa(t0.Unix()) + `,"exp":` + itoa(t0.Unix()+30) + `,"aud":"demo","iss":"authgw"` + extra + `}`
 }
 
 func itoa(n int64) string {

@@ -5,7 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/authgw/authgw/gateway/requestinfo"
+	"github.com/authgw/authgw/gateway/infosign"
+	"github.com/authgw/authgw/verifier/requestinfo"
 )
 
 // FuzzVerify feeds arbitrary tokens to Verify. It must never panic, and
@@ -14,7 +15,7 @@ import (
 func FuzzVerify(f *testing.F) {
 	key, _ := keys(f)
 	clk := newClock()
-	s := newSigner(f, requestinfo.SignerConfig{Key: key, Now: clk.Now})
+	s := newSigner(f, infosign.SignerConfig{Key: key, Now: clk.Now})
 	v := newVerifier(f, requestinfo.VerifierConfig{Keys: []*ecdsa.PublicKey{&key.PublicKey}, Now: clk.Now})
 	valid := sign(f, s, sampleClaims())
 	signedPart := valid[:strings.LastIndexByte(valid, '.')]

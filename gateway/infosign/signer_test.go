@@ -1,4 +1,4 @@
-package requestinfo_test
+package infosign_test
 
 import (
 	"crypto/ecdsa"
@@ -13,7 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/authgw/authgw/gateway/requestinfo"
+	"github.com/authgw/authgw/gateway/infosign"
+	"github.com/authgw/authgw/verifier/requestinfo"
 )
 
 func TestSignVerifyRoundTrip(t *testing.T) {
@@ -58,7 +59,7 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			clk := newClock()
-			s := newSigner(t, requestinfo.SignerConfig{Key: key, Issuer: "authgw", Now: clk.Now})
+			s := newSigner(t, infosign.SignerConfig{Key: key, Issuer: "authgw", Now: clk.Now})
 			v := newVerifier(t, requestinfo.VerifierConfig{Keys: []*ecdsa.PublicKey{&key.PublicKey}, Audience: "demo", Issuer: "authgw", Now: clk.Now})
 
 			token := sign(t, s, tt.givenClaims)
@@ -137,7 +138,7 @@ func TestSignHeaderAndSignatureFormat(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newSigner(t, requestinfo.SignerConfig{Key: key, KeyID: tt.givenKeyID, Now: newClock().Now})
+			s := newSigner(t, infosign.SignerConfig{Key: key, KeyID: tt.givenKeyID, Now: newClock().Now})
 			token := sign(t, s, sampleClaims())
 			h, p, sig := parts(t, token)
 
@@ -215,7 +216,7 @@ func TestSignReuse(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			clk := newClock()
-			s := newSigner(t, requestinfo.SignerConfig{Key: key, Reuse: tt.givenReuse, Now: clk.Now})
+			s := newSigner(t, infosign.SignerConfig{Key: key, Reuse: tt.givenReuse, Now: clk.Now})
 			first := sign(t, s, tt.givenFirst)
 			clk.Advance(tt.whenAfter)
 			second := sign(t, s, tt.whenSecond)
@@ -239,7 +240,7 @@ func TestSignReuse(t *testing.T) {
 func TestSignCacheIsBounded(t *testing.T) {
 	key, _ := keys(t)
 	clk := newClock()
-	s := newSigner(t, requestinfo.SignerConfig{Key: key, CacheSize: 64, Now: clk.Now})
+	s := newSigner(t, infosign.SignerConfig{Key: key, CacheSize: 64, Now: clk.Now})
 	v := newVerifier(t, requestinfo.VerifierConfig{Keys: []*ecdsa.PublicKey{&key.PublicKey}, Now: clk.Now})
 	c := sampleClaims()
 	for i := range 500 {
@@ -256,7 +257,7 @@ func TestSignCacheIsBounded(t *testing.T) {
 func TestSignConcurrent(t *testing.T) {
 	key, _ := keys(t)
 	clk := newClock()
-	s := newSigner(t, requestinfo.SignerConfig{Key: key, CacheSize: 32, Now: clk.Now})
+	s := newSigner(t, infosign.SignerConfig{Key: key, CacheSize: 32, Now: clk.Now})
 	// The goroutines share the clock and advance it 40 s in all, more than
 	// a token's life: between one goroutine's Sign and its Verify the
 	// others may move the clock past exp. This test is about the cache
@@ -294,7 +295,7 @@ func TestSignConcurrent(t *testing.T) {
 
 func TestSignDoesNotModifyClaims(t *testing.T) {
 	key, _ := keys(t)
-	s := newSigner(t, requestinfo.SignerConfig{Key: key, Now: newClock().Now})
+	s := newSigner(t, infosign.SignerConfig{Key: key, Now: newClock().Now})
 	user := &requestinfo.UserClaims{ID: "u", SessionID: "s"}
 	c := requestinfo.Claims{Client: "c", IP: "::1", Audience: "demo", User: user}
 	sign(t, s, c)
@@ -305,7 +306,7 @@ func TestSignDoesNotModifyClaims(t *testing.T) {
 
 func TestSignRefuses(t *testing.T) {
 	key, _ := keys(t)
-	s := newSigner(t, requestinfo.SignerConfig{Key: key, Now: newClock().Now})
+	s := newSigner(t, infosign.SignerConfig{Key: key, Now: newClock().Now})
 	huge := sampleClaims()
 	huge.ClientRoles = []string{strings.Repeat("r", requestinfo.MaxTokenLength)}
 	noAudience := sampleClaims()
@@ -334,23 +335,23 @@ func TestNewSignerConfig(t *testing.T) {
 	}
 	tests := []struct {
 		name        string
-		givenConfig requestinfo.SignerConfig
+		givenConfig infosign.SignerConfig
 		expectError bool
 		expectTTL   time.Duration
 	}{
-		{name: "defaults", givenConfig: requestinfo.SignerConfig{Key: key, Issuer: "gw"}, expectTTL: 30 * time.Second},
-		{name: "longer TTL", givenConfig: requestinfo.SignerConfig{Key: key, Issuer: "gw", TTL: time.Minute}, expectTTL: time.Minute},
-		{name: "no key", givenConfig: requestinfo.SignerConfig{Issuer: "gw"}, expectError: true},
-		{name: "P-384 key", givenConfig: requestinfo.SignerConfig{Key: p384, Issuer: "gw"}, expectError: true},
-		{name: "no issuer", givenConfig: requestinfo.SignerConfig{Key: key}, expectError: true},
-		{name: "TTL under a second", givenConfig: requestinfo.SignerConfig{Key: key, Issuer: "gw", TTL: 500 * time.Millisecond}, expectError: true},
-		{name: "Reuse equal to TTL", givenConfig: requestinfo.SignerConfig{Key: key, Issuer: "gw", TTL: 10 * time.Second, Reuse: 10 * time.Second}, expectError: true},
-		{name: "negative cache size", givenConfig: requestinfo.SignerConfig{Key: key, Issuer: "gw", CacheSize: -1}, expectError: true},
+		{name: "defaults", givenConfig: infosign.SignerConfig{Key: key, Issuer: "gw"}, expectTTL: 30 * time.Second},
+		{name: "longer TTL", givenConfig: infosign.SignerConfig{Key: key, Issuer: "gw", TTL: time.Minute}, expectTTL: time.Minute},
+		{name: "no key", givenConfig: infosign.SignerConfig{Issuer: "gw"}, expectError: true},
+		{name: "P-384 key", givenConfig: infosign.SignerConfig{Key: p384, Issuer: "gw"}, expectError: true},
+		{name: "no issuer", givenConfig: infosign.SignerConfig{Key: key}, expectError: true},
+		{name: "TTL under a second", givenConfig: infosign.SignerConfig{Key: key, Issuer: "gw", TTL: 500 * time.Millisecond}, expectError: true},
+		{name: "Reuse equal to TTL", givenConfig: infosign.SignerConfig{Key: key, Issuer: "gw", TTL: 10 * time.Second, Reuse: 10 * time.Second}, expectError: true},
+		{name: "negative cache size", givenConfig: infosign.SignerConfig{Key: key, Issuer: "gw", CacheSize: -1}, expectError: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.givenConfig.Now = newClock().Now
-			s, err := requestinfo.NewSigner(tt.givenConfig)
+			s, err := infosign.NewSigner(tt.givenConfig)
 			if (err != nil) != tt.expectError {
 				t.Fatalf("NewSigner error = %v, want error %v", err, tt.expectError)
 			}
