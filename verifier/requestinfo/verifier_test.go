@@ -6,10 +6,15 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"math/big"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-jose/go-jose/v4"
 
 	"github.com/authgw/authgw/gateway/infosign"
 	"github.com/authgw/authgw/verifier/requestinfo"
@@ -75,12 +80,24 @@ func TestVerifyRefusesAttacks(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A valid token whose header and payload (JSON with spaces added)
+	// are not a multiple of 3 bytes, so their last letter has unused bits.
+	oddHeader, oddPayload := es256, validPayload("")
+	for len(oddHeader)%3 == 0 {
+		oddHeader += " "
+	}
+	for len(oddPayload)%3 == 0 {
+		oddPayload += " "
+	}
+	oddLengths := signRaw(t, key, oddHeader, oddPayload)
+
 	tests := []struct {
 		name        string
 		givenToken  string
 		whenAfter   time.Duration
 		expectError error // nil: accepted
 	}{
+		{name: "valid token with odd part lengths", givenToken: oddLengths},
 		{name: "valid token", givenToken: valid},
 		{name: "valid token within leeway after exp", givenToken: valid, whenAfter: 34 * time.Second},
 		{name: "empty", givenToken: "", expectError: requestinfo.ErrMissing},
@@ -129,6 +146,24 @@ func TestVerifyRefusesAttacks(t *testing.T) {
 		{name: "aud as array", givenToken: signRaw(t, key, es256, strings.Replace(validPayload(""), `"aud":"demo"`, `"aud":["demo"]`, 1)), expectError: requestinfo.ErrMalformed},
 		{name: "payload not JSON", givenToken: signRaw(t, key, es256, "c=admin"), expectError: requestinfo.ErrMalformed},
 		{name: "unknown claims are ignored", givenToken: signRaw(t, key, es256, validPayload(`,"d":true`))},
+		// The token may not say which key checks it, nor change how the
+		// payload is read: only alg, kid and typ are allowed.
+		{name: "jwk header with the signer's own key", givenToken: signRaw(t, another, `{"alg":"ES256","jwk":`+jwkJSON(t, &another.PublicKey)+`}`, validPayload("")), expectError: requestinfo.ErrMalformed},
+		{name: "jwk header with the gateway's key", givenToken: signRaw(t, key, `{"alg":"ES256","typ":"JWT","kid":"`+kid+`","jwk":`+jwkJSON(t, pub)+`}`, validPayload("")), expectError: requestinfo.ErrMalformed},
+		{name: "jku header", givenToken: signRaw(t, key, `{"alg":"ES256","jku":"https://evil.example/jwks.json"}`, validPayload("")), expectError: requestinfo.ErrMalformed},
+		{name: "x5u header", givenToken: signRaw(t, key, `{"alg":"ES256","x5u":"https://evil.example/cert.pem"}`, validPayload("")), expectError: requestinfo.ErrMalformed},
+		{name: "x5c header", givenToken: signRaw(t, key, `{"alg":"ES256","x5c":["`+selfSignedCert(t, another)+`"]}`, validPayload("")), expectError: requestinfo.ErrMalformed},
+		{name: "x5c header, not a certificate", givenToken: signRaw(t, key, `{"alg":"ES256","x5c":["AAAA"]}`, validPayload("")), expectError: requestinfo.ErrMalformed},
+		{name: "b64 false, critical", givenToken: signRaw(t, key, `{"alg":"ES256","b64":false,"crit":["b64"]}`, validPayload("")), expectError: requestinfo.ErrMalformed},
+		{name: "b64 false, not critical", givenToken: signRaw(t, key, `{"alg":"ES256","b64":false}`, validPayload("")), expectError: requestinfo.ErrMalformed},
+		{name: "nonce header", givenToken: signRaw(t, key, `{"alg":"ES256","nonce":"n"}`, validPayload("")), expectError: requestinfo.ErrMalformed},
+		{name: "unknown header member", givenToken: signRaw(t, key, `{"alg":"ES256","cty":"JWT"}`, validPayload("")), expectError: requestinfo.ErrMalformed},
+		{name: "typ not a string", givenToken: signRaw(t, key, `{"alg":"ES256","typ":1}`, validPayload("")), expectError: requestinfo.ErrMalformed},
+		{name: "kid not a string", givenToken: signRaw(t, key, `{"alg":"ES256","kid":1}`, validPayload("")), expectError: requestinfo.ErrMalformed},
+		{name: "header and payload in alphabetical order accepted", givenToken: signRaw(t, key, `{"alg":"ES256","kid":"`+kid+`","typ":"JWT"}`, validPayload(""))},
+		{name: "non-canonical header spelling", givenToken: recode(t, oddLengths, 0), expectError: requestinfo.ErrMalformed},
+		{name: "non-canonical payload spelling", givenToken: recode(t, oddLengths, 1), expectError: requestinfo.ErrMalformed},
+		{name: "non-canonical signature spelling", givenToken: recode(t, oddLengths, 2), expectError: requestinfo.ErrBadSignature},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -158,6 +193,64 @@ func TestVerifyRefusesAttacks(t *testing.T) {
 			}
 		})
 	}
+}
+
+// jwkJSON is pub as a JWK, for a header that embeds it.
+func jwkJSON(t *testing.T, pub *ecdsa.PublicKey) string {
+	t.Helper()
+	b, err := json.Marshal(jose.JSONWebKey{Key: pub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// selfSignedCert is a certificate for key, standard base64 DER as x5c
+// carries it.
+func selfSignedCert(t *testing.T, key *ecdsa.PrivateKey) string {
+	t.Helper()
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: t0.Add(-time.Hour), NotAfter: t0.Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return base64.StdEncoding.EncodeToString(der)
+}
+
+// recode respells part i of token so that it decodes to the same bytes
+// but is not the canonical encoding: the unused low bits of its last
+// letter are set. It fails the test for a part whose length leaves no
+// unused bits.
+func recode(t *testing.T, token string, i int) string {
+	t.Helper()
+	p := strings.Split(token, ".")
+	part := p[i]
+	var unused int
+	switch len(part) % 4 {
+	case 2:
+		unused = 0x0f
+	case 3:
+		unused = 0x03
+	default:
+		t.Fatalf("part %d has %d letters: no unused bits", i, len(part))
+	}
+	last := strings.IndexByte(base64URLAlphabet, part[len(part)-1])
+	p[i] = part[:len(part)-1] + string(base64URLAlphabet[last|unused])
+	if a, _ := enc.DecodeString(part); string(a) != mustLenient(t, p[i]) {
+		t.Fatalf("respelled part %d decodes differently", i)
+	}
+	return strings.Join(p, ".")
+}
+
+const base64URLAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+func mustLenient(t *testing.T, part string) string {
+	t.Helper()
+	b, err := base64.RawURLEncoding.DecodeString(part)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 // parts2 returns the payload part of token.
