@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/authgw/authgw/gateway/infosign"
+	"github.com/authgw/authgw/verifier/requestinfo/requestinfotest"
 )
 
 // Run: go test -run '^$' -bench . -benchmem ./gateway/infosign/
@@ -13,9 +14,9 @@ import (
 // signed less than Reuse ago.
 
 func BenchmarkSignCached(b *testing.B) {
-	key, _ := keys(b)
-	s := newSigner(b, infosign.SignerConfig{Key: key, Now: newClock().Now})
-	c := sampleClaims()
+	key := requestinfotest.Keys(b).Gateway
+	s := newSigner(b, infosign.SignerConfig{Key: key, Now: requestinfotest.NewClock().Now})
+	c := requestinfotest.SampleClaims()
 	sign(b, s, c)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -26,17 +27,17 @@ func BenchmarkSignCached(b *testing.B) {
 }
 
 func BenchmarkSignCachedParallel(b *testing.B) {
-	key, _ := keys(b)
-	s := newSigner(b, infosign.SignerConfig{Key: key, Now: newClock().Now})
+	key := requestinfotest.Keys(b).Gateway
+	s := newSigner(b, infosign.SignerConfig{Key: key, Now: requestinfotest.NewClock().Now})
 	ips := []string{"10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5", "10.0.0.6", "10.0.0.7", "10.0.0.8"}
 	for _, ip := range ips {
-		c := sampleClaims()
+		c := requestinfotest.SampleClaims()
 		c.IP = ip
 		sign(b, s, c)
 	}
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
-		c := sampleClaims()
+		c := requestinfotest.SampleClaims()
 		i := 0
 		for pb.Next() {
 			c.IP = ips[i%len(ips)]
@@ -50,9 +51,9 @@ func BenchmarkSignCachedParallel(b *testing.B) {
 }
 
 func BenchmarkSignUncached(b *testing.B) {
-	key, _ := keys(b)
-	s := newSigner(b, infosign.SignerConfig{Key: key, Reuse: -1, Now: newClock().Now})
-	c := sampleClaims()
+	key := requestinfotest.Keys(b).Gateway
+	s := newSigner(b, infosign.SignerConfig{Key: key, Reuse: -1, Now: requestinfotest.NewClock().Now})
+	c := requestinfotest.SampleClaims()
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := s.Sign(c); err != nil {

@@ -1,66 +1,16 @@
 package infosign_test
 
 import (
-	"crypto/ecdsa"
 	"encoding/base64"
-	"encoding/json"
-	"strings"
-	"sync"
+	"strconv"
 	"testing"
-	"time"
 
 	"github.com/authgw/authgw/gateway/infosign"
 	"github.com/authgw/authgw/verifier/requestinfo"
 )
 
-// t0 is the fixed start of every test clock.
-var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-
-// clock is a settable clock, safe for concurrent use.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: t0} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-// Keys are made once per test binary, so identities are stable across
-// subtests.
-var (
-	keysOnce          sync.Once
-	gatewayKey, other *ecdsa.PrivateKey
-)
-
-func keys(t testing.TB) (gateway, another *ecdsa.PrivateKey) {
-	t.Helper()
-	keysOnce.Do(func() {
-		gatewayKey = mustKey(t)
-		other = mustKey(t)
-	})
-	return gatewayKey, other
-}
-
-func mustKey(t testing.TB) *ecdsa.PrivateKey {
-	t.Helper()
-	k, err := infosign.GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
+// newSigner returns a Signer for cfg, with issuer "authgw" unless cfg
+// names one.
 func newSigner(t testing.TB, cfg infosign.SignerConfig) *infosign.Signer {
 	t.Helper()
 	if cfg.Issuer == "" {
@@ -73,19 +23,6 @@ func newSigner(t testing.TB, cfg infosign.SignerConfig) *infosign.Signer {
 	return s
 }
 
-// newVerifier is the backend's reader, for checking what Sign produced.
-func newVerifier(t testing.TB, cfg requestinfo.VerifierConfig) *requestinfo.Verifier {
-	t.Helper()
-	if cfg.Audience == "" {
-		cfg.Audience = "demo"
-	}
-	v, err := requestinfo.NewVerifier(cfg)
-	if err != nil {
-		t.Fatalf("NewVerifier: %v", err)
-	}
-	return v
-}
-
 func sign(t testing.TB, s *infosign.Signer, c requestinfo.Claims) string {
 	t.Helper()
 	tok, err := s.Sign(c)
@@ -95,45 +32,6 @@ func sign(t testing.TB, s *infosign.Signer, c requestinfo.Claims) string {
 	return tok
 }
 
-// sampleClaims is a full identity: client with secret, user with session.
-func sampleClaims() requestinfo.Claims {
-	return requestinfo.Claims{
-		Client:         "cl_7f3a",
-		SecretVerified: true,
-		ClientRoles:    []string{"internal"},
-		IP:             "203.0.113.9",
-		User:           &requestinfo.UserClaims{ID: "usr_42", SessionID: "ses_9", Roles: []string{"user", "employee"}},
-		Audience:       "demo",
-	}
-}
-
 var enc = base64.RawURLEncoding
 
-// parts splits a compact JWS, failing the test unless it has three parts.
-func parts(t testing.TB, token string) (header, payload, sig string) {
-	t.Helper()
-	p := strings.Split(token, ".")
-	if len(p) != 3 {
-		t.Fatalf("token has %d parts, want 3", len(p))
-	}
-	return p[0], p[1], p[2]
-}
-
-// decodeJSON decodes one base64url JSON part into a generic map.
-func decodeJSON(t testing.TB, part string) map[string]any {
-	t.Helper()
-	raw, err := enc.DecodeString(part)
-	if err != nil {
-		t.Fatalf("decoding part: %v", err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(raw, &m); err != nil {
-		t.Fatalf("parsing part %s: %v", raw, err)
-	}
-	return m
-}
-
-func itoa(n int64) string {
-	b, _ := json.Marshal(n)
-	return string(b)
-}
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -16,10 +16,11 @@ import (
 
 	"github.com/authgw/authgw/gateway/infosign"
 	"github.com/authgw/authgw/verifier/requestinfo"
+	"github.com/authgw/authgw/verifier/requestinfo/requestinfotest"
 )
 
 func TestPrivateKeyPEM(t *testing.T) {
-	key, _ := keys(t)
+	key := requestinfotest.Keys(t).Gateway
 	pkcs8, err := infosign.MarshalPrivateKeyPEM(key)
 	if err != nil {
 		t.Fatal(err)
@@ -143,7 +144,7 @@ func TestLoadPrivateKeyRefuses(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("file modes are not checked on Windows")
 	}
-	key, _ := keys(t)
+	key := requestinfotest.Keys(t).Gateway
 	data, _ := infosign.MarshalPrivateKeyPEM(key)
 	dir := t.TempDir()
 	write := func(name string, mode os.FileMode, content []byte) string {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/authgw/authgw/gateway/infosign"
 	"github.com/authgw/authgw/verifier/requestinfo"
+	"github.com/authgw/authgw/verifier/requestinfo/requestinfotest"
 )
 
 // joseDir holds the Node.js side of the cross-implementation test: a
@@ -159,7 +160,7 @@ func TestInteropJoseVerifiesGatewayTokens(t *testing.T) {
 	node := setupJose(t)
 	key, another := keys(t)
 	clk := newClock()
-	jwks, err := requestinfo.PublicJWKS(&key.PublicKey, &rotatedKey.PublicKey)
+	jwks, err := requestinfo.PublicJWKS(&key.PublicKey, &requestinfotest.Keys(t).Rotated.PublicKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,9 +169,9 @@ func TestInteropJoseVerifiesGatewayTokens(t *testing.T) {
 		t.Fatal(err)
 	}
 	kid, _ := requestinfo.Thumbprint(&key.PublicKey)
-	rotatedKid, _ := requestinfo.Thumbprint(&rotatedKey.PublicKey)
+	rotatedKid, _ := requestinfo.Thumbprint(&requestinfotest.Keys(t).Rotated.PublicKey)
 	signer := newSigner(t, infosign.SignerConfig{Key: key, Now: clk.Now})
-	rotated := newSigner(t, infosign.SignerConfig{Key: rotatedKey, Now: clk.Now})
+	rotated := newSigner(t, infosign.SignerConfig{Key: requestinfotest.Keys(t).Rotated, Now: clk.Now})
 
 	otherAudience := sampleClaims()
 	otherAudience.Audience = "billing"
@@ -232,7 +233,7 @@ func TestInteropJoseVerifiesGatewayTokens(t *testing.T) {
 			got := res[i]
 			at := newClock()
 			at.Advance(time.Duration(reqs[i].Now-t0.Unix()) * time.Second)
-			goClaims, goErr := newVerifier(t, requestinfo.VerifierConfig{Keys: []*ecdsa.PublicKey{&key.PublicKey, &rotatedKey.PublicKey}, Issuer: "authgw", Now: at.Now}).Verify(tt.givenToken)
+			goClaims, goErr := newVerifier(t, requestinfo.VerifierConfig{Keys: []*ecdsa.PublicKey{&key.PublicKey, &requestinfotest.Keys(t).Rotated.PublicKey}, Issuer: "authgw", Now: at.Now}).Verify(tt.givenToken)
 			if tt.expectKid == "" {
 				if got.OK {
 					t.Fatalf("jose accepted the token: %v", got.Payload)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/authgw/authgw/gateway/infosign"
 	"github.com/authgw/authgw/verifier/requestinfo"
+	"github.com/authgw/authgw/verifier/requestinfo/requestinfotest"
 )
 
 // hs256 builds an HS256 token over header and payload with secret, the
@@ -284,7 +285,7 @@ func TestVerifyRefusesEveryCharacterFlip(t *testing.T) {
 func TestVerifyKeyRotation(t *testing.T) {
 	key, another := keys(t)
 	clk := newClock()
-	newKey := rotatedKey
+	newKey := requestinfotest.Keys(t).Rotated
 	tests := []struct {
 		name         string
 		givenKey     *ecdsa.PrivateKey
