@@ -51,7 +51,7 @@ type SignerConfig struct {
 // Signer turns requestinfo.Claims into signed X-Auth-Info tokens. It is
 // safe for concurrent use.
 type Signer struct {
-	jose   jose.Signer // ES256 with the key, typ JWT and kid
+	jws    jose.Signer // ES256 with the key, typ JWT and kid
 	issuer string
 	ttl    time.Duration
 	reuse  time.Duration
@@ -105,7 +105,7 @@ func NewSigner(cfg SignerConfig) (*Signer, error) {
 		return nil, fmt.Errorf("infosign: SignerConfig.Key: %w", err)
 	}
 	s := &Signer{
-		jose:   signer,
+		jws:    signer,
 		issuer: cfg.Issuer,
 		ttl:    cfg.TTL,
 		reuse:  cfg.Reuse,
@@ -158,7 +158,7 @@ func (s *Signer) sign(c requestinfo.Claims) (string, error) {
 	if n := base64.RawURLEncoding.EncodedLen(len(payload)); n > requestinfo.MaxTokenLength {
 		return "", fmt.Errorf("infosign: payload of %d bytes encoded exceeds MaxTokenLength", n)
 	}
-	jws, err := s.jose.Sign(payload)
+	jws, err := s.jws.Sign(payload)
 	if err != nil {
 		return "", fmt.Errorf("infosign: signing: %w", err)
 	}

@@ -367,3 +367,39 @@ func TestNewSignerConfig(t *testing.T) {
 		})
 	}
 }
+
+// The exact bytes a backend receives: the payload is what the
+// hand-written signer sent before go-jose (the original auth-gateway's
+// names, in this order), and the protected header has the same three
+// members, in go-jose's sorted order.
+func TestSignWireBytes(t *testing.T) {
+	key := requestinfotest.Keys(t).Gateway
+	kid, err := requestinfo.Thumbprint(&key.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newSigner(t, infosign.SignerConfig{Key: key, Now: requestinfotest.NewClock().Now})
+	h, p, _ := requestinfotest.Parts(t, sign(t, s, requestinfotest.SampleClaims()))
+	iat := requestinfotest.T0.Unix()
+	tests := []struct {
+		name   string
+		part   string
+		expect string
+	}{
+		{name: "protected header", part: h, expect: `{"alg":"ES256","kid":"` + kid + `","typ":"JWT"}`},
+		{name: "payload", part: p, expect: `{"t":0,"c":"cl_7f3a","a":true,"r":["internal"],"ip":"203.0.113.9",` +
+			`"u":{"id":"usr_42","sid":"ses_9","r":["user","employee"]},` +
+			`"iat":` + itoa(iat) + `,"exp":` + itoa(iat+30) + `,"aud":"demo","iss":"authgw"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := enc.DecodeString(tt.part)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != tt.expect {
+				t.Errorf("%s =\n %s\nwant\n %s", tt.name, got, tt.expect)
+			}
+		})
+	}
+}
