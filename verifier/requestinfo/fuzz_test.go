@@ -41,3 +41,21 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCanonicalBase64URL checks the canonical-spelling check against the
+// standard library's strict decoder, which accepts exactly the canonical
+// unpadded base64url (apart from CR and LF, which it skips and a token
+// part may not hold).
+func FuzzCanonicalBase64URL(f *testing.F) {
+	for _, seed := range []string{"", "AA", "AB", "AAA", "AAB", "AAAA", "A", "AA==", "-_", "A+/A", "AA\n"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, part string) {
+		got := requestinfo.CanonicalBase64URL(part)
+		_, err := enc.Strict().DecodeString(part)
+		want := err == nil && !strings.ContainsAny(part, "\r\n")
+		if got != want {
+			t.Errorf("canonicalBase64URL(%q) = %v, strict decoding says %v (%v)", part, got, want, err)
+		}
+	})
+}

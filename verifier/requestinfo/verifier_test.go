@@ -443,3 +443,35 @@ func TestVerifyCache(t *testing.T) {
 		}
 	})
 }
+
+func TestCanonicalBase64URL(t *testing.T) {
+	tests := []struct {
+		name        string
+		givenPart   string
+		expectValid bool
+	}{
+		{name: "empty", givenPart: "", expectValid: true},
+		{name: "one byte", givenPart: "AA", expectValid: true},
+		{name: "one byte, unused bits set", givenPart: "AB", expectValid: false},
+		{name: "one byte, last letter w", givenPart: "-w", expectValid: true},
+		{name: "one byte, last letter _", givenPart: "-_", expectValid: false},
+		{name: "two bytes", givenPart: "AAA", expectValid: true},
+		{name: "two bytes, unused bits set", givenPart: "AAB", expectValid: false},
+		{name: "three bytes, no unused bits", givenPart: "AAA_", expectValid: true},
+		{name: "a lone letter", givenPart: "AAAAA", expectValid: false},
+		{name: "padding", givenPart: "AA==", expectValid: false},
+		{name: "standard alphabet", givenPart: "A+/A", expectValid: false},
+		{name: "whitespace", givenPart: "AA AA", expectValid: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := requestinfo.CanonicalBase64URL(tt.givenPart); got != tt.expectValid {
+				t.Errorf("canonicalBase64URL(%q) = %v, want %v", tt.givenPart, got, tt.expectValid)
+			}
+			// Whatever it accepts, the strict decoder accepts too.
+			if _, err := enc.Strict().DecodeString(tt.givenPart); tt.expectValid && err != nil {
+				t.Errorf("strict base64url refuses %q: %v", tt.givenPart, err)
+			}
+		})
+	}
+}
