@@ -7,7 +7,7 @@ import (
 	"slices"
 
 	"github.com/authgw/authgw/db"
-	"github.com/authgw/authgw/gateway/requestinfo"
+	"github.com/authgw/authgw/verifier/requestinfo"
 )
 
 // Caller is who sends a request, as the gateway established it: the

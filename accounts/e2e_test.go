@@ -9,7 +9,7 @@ import (
 
 	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/db/dbtest"
-	"github.com/authgw/authgw/gateway/requestinfo"
+	"github.com/authgw/authgw/verifier/requestinfo"
 )
 
 // TestEndToEnd walks a user's life through the real gateway, on SQLite

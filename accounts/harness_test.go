@@ -26,11 +26,12 @@ import (
 	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/db/gatewaystore"
 	"github.com/authgw/authgw/gateway"
-	"github.com/authgw/authgw/gateway/requestinfo"
+	"github.com/authgw/authgw/gateway/infosign"
 	"github.com/authgw/authgw/gateway/revocation"
 	"github.com/authgw/authgw/mint"
 	"github.com/authgw/authgw/policy"
 	"github.com/authgw/authgw/verifier"
+	"github.com/authgw/authgw/verifier/requestinfo"
 )
 
 // startTime is where every stack's clock starts.
@@ -133,11 +134,11 @@ func newStack(t testing.TB, d *db.DB, mod func(*accounts.Config)) *stack {
 	if s.policy, err = policy.Parse("everything.json", []byte(allRoutes)); err != nil {
 		t.Fatal(err)
 	}
-	key, err := requestinfo.GenerateKey()
+	key, err := infosign.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	signer, err := requestinfo.NewSigner(requestinfo.SignerConfig{Key: key, Issuer: "authgw-test", Now: s.clock.Now})
+	signer, err := infosign.NewSigner(infosign.SignerConfig{Key: key, Issuer: "authgw-test", Now: s.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/authgw/authgw/gateway"
-	"github.com/authgw/authgw/gateway/requestinfo"
+	"github.com/authgw/authgw/gateway/infosign"
 )
 
 // benchBackend answers 100 bytes, like the load test's backend.
@@ -77,7 +77,7 @@ func BenchmarkProxy(b *testing.B) {
 		run(b, bare, "/items", "")
 	})
 	b.Run("authgw", func(b *testing.B) {
-		signer, err := requestinfo.NewSigner(requestinfo.SignerConfig{Key: signingKey(), Issuer: "bench", Now: time.Now})
+		signer, err := infosign.NewSigner(infosign.SignerConfig{Key: signingKey(), Issuer: "bench", Now: time.Now})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -5,7 +5,8 @@
 // access restrictions; its rate limit; macaroon verification; and the
 // route, to the in-process accounts service or through a reverse proxy to
 // the backend registered for (api, version), with a signed X-Auth-Info
-// header (package requestinfo) in place of the client's credentials.
+// header (signed by gateway/infosign, read with verifier/requestinfo) in
+// place of the client's credentials.
 //
 // Clients, their restrictions and the APIs come from an in-memory
 // snapshot that Refresh loads and Run reloads in the background; no SQL

@@ -7,7 +7,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/authgw/authgw/gateway/requestinfo"
+	"github.com/authgw/authgw/gateway/infosign"
 	"github.com/authgw/authgw/verifier/envelope"
 )
 
@@ -110,7 +110,7 @@ func (g *Gateway) serveForwardAuth(w http.ResponseWriter, r *http.Request) {
 		writeError(w, envelope.New(http.StatusInternalServerError, CodeInternal, ""))
 		return
 	}
-	requestinfo.SetHeaders(w.Header(), tok)
+	infosign.SetHeaders(w.Header(), tok)
 	w.WriteHeader(http.StatusOK)
 }
 

@@ -10,8 +10,8 @@ import (
 
 	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/gateway"
-	"github.com/authgw/authgw/gateway/requestinfo"
 	"github.com/authgw/authgw/mint"
+	"github.com/authgw/authgw/verifier/requestinfo"
 )
 
 // loopbackCallers lets the tests' loopback proxies call ForwardAuth.

@@ -16,8 +16,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/authgw/authgw/gateway/infosign"
 	"github.com/authgw/authgw/gateway/ratelimit"
-	"github.com/authgw/authgw/gateway/requestinfo"
 	"github.com/authgw/authgw/mint"
 	"github.com/authgw/authgw/verifier"
 )
@@ -47,7 +47,7 @@ type Config struct {
 	// ratelimit.NewMemory with Now.
 	Limiter ratelimit.Limiter
 	// Signer signs the X-Auth-Info header sent to backends. Required.
-	Signer *requestinfo.Signer
+	Signer *infosign.Signer
 	// Accounts serves /accounts/v1 in-process, with the full path (the
 	// gateway strips nothing for it), the caller's request-info claims
 	// (requestinfo.ClaimsFrom: client, its roles, secret verified, IP,

@@ -22,10 +22,11 @@ import (
 	"github.com/authgw/authgw/db/dbtest"
 	"github.com/authgw/authgw/db/gatewaystore"
 	"github.com/authgw/authgw/gateway"
-	"github.com/authgw/authgw/gateway/requestinfo"
+	"github.com/authgw/authgw/gateway/infosign"
 	"github.com/authgw/authgw/mint"
 	"github.com/authgw/authgw/policy"
 	"github.com/authgw/authgw/verifier"
+	"github.com/authgw/authgw/verifier/requestinfo"
 )
 
 // fixedNow is the clock of every test.
@@ -37,7 +38,7 @@ const serverID = "test-gw"
 
 // signingKey is made once per test binary.
 var signingKey = sync.OnceValue(func() *ecdsa.PrivateKey {
-	k, err := requestinfo.GenerateKey()
+	k, err := infosign.GenerateKey()
 	if err != nil {
 		panic(err)
 	}
@@ -106,7 +107,7 @@ func newEnv(t testing.TB, mod func(*gateway.Config)) *env {
 		t.Fatal(err)
 	}
 	e.orgID = orgID
-	signer, err := requestinfo.NewSigner(requestinfo.SignerConfig{Key: signingKey(), Issuer: "authgw-test", Now: clock})
+	signer, err := infosign.NewSigner(infosign.SignerConfig{Key: signingKey(), Issuer: "authgw-test", Now: clock})
 	if err != nil {
 		t.Fatal(err)
 	}

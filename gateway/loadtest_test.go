@@ -24,7 +24,7 @@ import (
 	"time"
 
 	"github.com/authgw/authgw/gateway"
-	"github.com/authgw/authgw/gateway/requestinfo"
+	"github.com/authgw/authgw/gateway/infosign"
 )
 
 // TestLoadHarness is the server side of .ci/load (issue 4, point 9): one
@@ -167,7 +167,7 @@ func bareProxy(t *testing.T, upstream *url.URL) http.Handler {
 // Authorization header value and the path to request.
 func loadGateway(t *testing.T, ctx context.Context, upstream string, info map[string]string) http.Handler {
 	t.Helper()
-	signer, err := requestinfo.NewSigner(requestinfo.SignerConfig{Key: signingKey(), Issuer: "authgw-load", Now: time.Now})
+	signer, err := infosign.NewSigner(infosign.SignerConfig{Key: signingKey(), Issuer: "authgw-load", Now: time.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,10 +10,10 @@ import (
 
 	"github.com/authgw/authgw/gateway/internal/hdr"
 	"github.com/authgw/authgw/gateway/ratelimit"
-	"github.com/authgw/authgw/gateway/requestinfo"
 	"github.com/authgw/authgw/policy"
 	"github.com/authgw/authgw/verifier"
 	"github.com/authgw/authgw/verifier/envelope"
+	"github.com/authgw/authgw/verifier/requestinfo"
 )
 
 // HeaderRequestID carries the request ID, in both directions and to the

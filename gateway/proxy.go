@@ -11,8 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/authgw/authgw/gateway/infosign"
 	"github.com/authgw/authgw/gateway/internal/hdr"
-	"github.com/authgw/authgw/gateway/requestinfo"
 	"github.com/authgw/authgw/verifier/envelope"
 )
 
@@ -93,7 +93,7 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 	h["X-Forwarded-Host"] = shared[1:2:2]
 	h["X-Forwarded-Proto"] = shared[2:3:3]
 	h[HeaderRequestID] = shared[3:4:4]
-	requestinfo.SetHeaders(h, st.infoToken)
+	infosign.SetHeaders(h, st.infoToken)
 	st.upstreamStart = g.cfg.Now()
 }
 
@@ -118,7 +118,7 @@ func (g *Gateway) requestScheme(r *http.Request) string {
 
 // gatewayOwned reports whether an inbound header is one only the gateway
 // may send a backend: Authorization, X-Request-Id, X-Forwarded-* and
-// X-Auth-Info* (requestinfo.IsInfoHeader), which it sets itself, and
+// X-Auth-Info* (infosign.IsInfoHeader), which it sets itself, and
 // every other header in which some proxy or CDN tells a backend the
 // client's address (clientIPHeaders): from a client they are lies, and
 // the gateway's X-Forwarded-For says the address it found. Names match
@@ -127,7 +127,7 @@ func (g *Gateway) requestScheme(r *http.Request) string {
 // X_Request_Id could shadow the ID the gateway checked and sets.
 func gatewayOwned(name string) bool {
 	if hdr.FoldedPrefix(name, "authorization", true) || hdr.FoldedPrefix(name, "x-request-id", true) ||
-		hdr.FoldedPrefix(name, "x-forwarded-", false) || requestinfo.IsInfoHeader(name) {
+		hdr.FoldedPrefix(name, "x-forwarded-", false) || infosign.IsInfoHeader(name) {
 		return true
 	}
 	for _, h := range clientIPHeaders {

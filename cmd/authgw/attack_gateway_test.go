@@ -13,8 +13,8 @@ import (
 	"text/template"
 	"time"
 
-	"github.com/authgw/authgw/gateway/requestinfo"
 	"github.com/authgw/authgw/mint"
+	"github.com/authgw/authgw/verifier/requestinfo"
 )
 
 // TestAttackGateway attacks one running `authgw serve` on the gateway's

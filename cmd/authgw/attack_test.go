@@ -31,9 +31,10 @@ import (
 	"gopkg.in/macaroon.v2"
 
 	"github.com/authgw/authgw/accounts"
-	"github.com/authgw/authgw/gateway/requestinfo"
+	"github.com/authgw/authgw/gateway/infosign"
 	"github.com/authgw/authgw/mint"
 	"github.com/authgw/authgw/policy"
+	"github.com/authgw/authgw/verifier/requestinfo"
 )
 
 // TestAttackSuite attacks one running `authgw serve` over real TCP, as an
@@ -177,7 +178,7 @@ func newAttackSuite(t *testing.T, extraServeArgs ...string) *attackSuite {
 	if s.member, err = policy.LoadFile(filepath.Join(dir, "policies", "member.json")); err != nil {
 		t.Fatal(err)
 	}
-	key, err := requestinfo.LoadPrivateKey(filepath.Join(dir, infoKeyFile))
+	key, err := infosign.LoadPrivateKey(filepath.Join(dir, infoKeyFile))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,8 @@ import (
 	"time"
 
 	"github.com/authgw/authgw/gateway/demo"
-	"github.com/authgw/authgw/gateway/requestinfo"
+	"github.com/authgw/authgw/gateway/infosign"
+	"github.com/authgw/authgw/verifier/requestinfo"
 )
 
 // demoLine is serve's start-up line about the demo backend.
@@ -111,7 +112,7 @@ func TestServe_demo(t *testing.T) {
 	for name, info := range map[string]string{"no request info": "", "forged request info": forged} {
 		req, _ := http.NewRequest("GET", demoURL+"/hello", nil)
 		if info != "" {
-			requestinfo.SetHeaders(req.Header, info)
+			infosign.SetHeaders(req.Header, info)
 		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -284,10 +285,10 @@ func TestResolveDemoListen(t *testing.T) {
 func forgeRequestInfo(t *testing.T, issuer string, c requestinfo.Claims) string {
 	t.Helper()
 	var info string
-	key, err := requestinfo.GenerateKey()
+	key, err := infosign.GenerateKey()
 	if err == nil {
-		var s *requestinfo.Signer
-		if s, err = requestinfo.NewSigner(requestinfo.SignerConfig{Key: key, Issuer: issuer}); err == nil {
+		var s *infosign.Signer
+		if s, err = infosign.NewSigner(infosign.SignerConfig{Key: key, Issuer: issuer}); err == nil {
 			info, err = s.Sign(c)
 		}
 	}

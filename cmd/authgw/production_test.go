@@ -37,8 +37,9 @@ import (
 
 	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/db/dbtest"
-	"github.com/authgw/authgw/gateway/requestinfo"
+	"github.com/authgw/authgw/gateway/infosign"
 	"github.com/authgw/authgw/mint"
+	"github.com/authgw/authgw/verifier/requestinfo"
 )
 
 // The production guide (README "Production") and the files it ships in
@@ -442,11 +443,11 @@ func makeSharedSecrets(t *testing.T, serverID string) sharedSecrets {
 		var key [32]byte
 		_, _ = rand.Read(key[:])
 		prodWriteFile(t, s.totpKey, hex.EncodeToString(key[:])+"\n", 0o600)
-		k, err := requestinfo.GenerateKey()
+		k, err := infosign.GenerateKey()
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, _ := requestinfo.MarshalPrivateKeyPEM(k)
+		b, _ := infosign.MarshalPrivateKeyPEM(k)
 		prodWriteFile(t, s.infoKey, string(b), 0o600)
 		s.publicKey = &k.PublicKey
 	} else {

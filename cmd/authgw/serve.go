@@ -35,8 +35,8 @@ import (
 	"github.com/authgw/authgw/db/gatewaystore"
 	"github.com/authgw/authgw/gateway"
 	"github.com/authgw/authgw/gateway/changes"
+	"github.com/authgw/authgw/gateway/infosign"
 	"github.com/authgw/authgw/gateway/ratelimit"
-	"github.com/authgw/authgw/gateway/requestinfo"
 	"github.com/authgw/authgw/gateway/revocation"
 	"github.com/authgw/authgw/gateway/revocation/broadcast"
 	"github.com/authgw/authgw/mint"
@@ -323,7 +323,7 @@ type serveRun struct {
 
 	store   *db.DB
 	infoKey *ecdsa.PrivateKey
-	signer  *requestinfo.Signer
+	signer  *infosign.Signer
 
 	// redis is nil without --redis; limiter is then nil too (the
 	// gateway's local limits).
@@ -419,7 +419,7 @@ func (s *serveCommand) loadInfoKey(ctx context.Context, r *serveRun) error {
 			return err
 		}
 	}
-	key, created, err := requestinfo.LoadOrCreateKey(cfg.infoKeyPath)
+	key, created, err := infosign.LoadOrCreateKey(cfg.infoKeyPath)
 	if err != nil {
 		return fmt.Errorf("--info-key: %w", err)
 	}
@@ -430,7 +430,7 @@ func (s *serveCommand) loadInfoKey(ctx context.Context, r *serveRun) error {
 		return err
 	}
 	r.infoKey = key
-	r.signer, err = requestinfo.NewSigner(requestinfo.SignerConfig{Key: key, Issuer: "authgw:" + cfg.serverID})
+	r.signer, err = infosign.NewSigner(infosign.SignerConfig{Key: key, Issuer: "authgw:" + cfg.serverID})
 	return err
 }
 

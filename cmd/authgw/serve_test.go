@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/authgw/authgw/gateway/requestinfo"
+	"github.com/authgw/authgw/verifier/requestinfo"
 )
 
 // lockedBuffer is a strings.Builder safe to read while serve writes.

@@ -35,8 +35,9 @@ import (
 	"time"
 
 	"github.com/authgw/authgw/db"
-	"github.com/authgw/authgw/gateway/requestinfo"
+	"github.com/authgw/authgw/gateway/infosign"
 	"github.com/authgw/authgw/mint"
+	"github.com/authgw/authgw/verifier/requestinfo"
 )
 
 // TestSoak is the soak and fault test of issue 7 (points 4 and 5). It is
@@ -728,9 +729,9 @@ func newSoakSetup(t *testing.T, cfg soakConfig, svc *soakServices, work string) 
 	_, err = crand.Read(totpKey)
 	must(err)
 	must(os.WriteFile(filepath.Join(shared, "totp-key"), []byte(hex.EncodeToString(totpKey)+"\n"), 0o600))
-	infoKey, err := requestinfo.GenerateKey()
+	infoKey, err := infosign.GenerateKey()
 	must(err)
-	pem, err := requestinfo.MarshalPrivateKeyPEM(infoKey)
+	pem, err := infosign.MarshalPrivateKeyPEM(infoKey)
 	must(err)
 	must(os.WriteFile(filepath.Join(shared, "info-key.pem"), pem, 0o600))
 	policies := filepath.Join(shared, "policies")

@@ -11,8 +11,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/authgw/authgw/gateway/requestinfo"
 	"github.com/authgw/authgw/verifier/envelope"
+	"github.com/authgw/authgw/verifier/requestinfo"
 )
 
 const (

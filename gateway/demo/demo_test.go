@@ -10,7 +10,8 @@ import (
 	"testing"
 
 	"github.com/authgw/authgw/gateway/demo"
-	"github.com/authgw/authgw/gateway/requestinfo"
+	"github.com/authgw/authgw/gateway/infosign"
+	"github.com/authgw/authgw/verifier/requestinfo"
 )
 
 // demoIssuer is the issuer the demo handler of these tests expects.
@@ -19,7 +20,7 @@ const demoIssuer = "authgw:test-server"
 // demoInfo returns an X-Auth-Info token signed by key for the claims.
 func demoInfo(t *testing.T, key *ecdsa.PrivateKey, c requestinfo.Claims) string {
 	t.Helper()
-	s, err := requestinfo.NewSigner(requestinfo.SignerConfig{Key: key, Issuer: demoIssuer})
+	s, err := infosign.NewSigner(infosign.SignerConfig{Key: key, Issuer: demoIssuer})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +33,7 @@ func demoInfo(t *testing.T, key *ecdsa.PrivateKey, c requestinfo.Claims) string 
 
 func newTestKey(t *testing.T) *ecdsa.PrivateKey {
 	t.Helper()
-	key, err := requestinfo.GenerateKey()
+	key, err := infosign.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +71,7 @@ func TestDemoBackend(t *testing.T) {
 		}
 		req := httptest.NewRequest(method, path, r)
 		if info != "" {
-			requestinfo.SetHeaders(req.Header, info)
+			infosign.SetHeaders(req.Header, info)
 		}
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
@@ -80,7 +81,7 @@ func TestDemoBackend(t *testing.T) {
 	t.Run("request info", func(t *testing.T) {
 		wrongAudience := claims("u1")
 		wrongAudience.Audience = "reports"
-		otherIssuer, err := requestinfo.NewSigner(requestinfo.SignerConfig{Key: key, Issuer: "authgw:elsewhere"})
+		otherIssuer, err := infosign.NewSigner(infosign.SignerConfig{Key: key, Issuer: "authgw:elsewhere"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -168,7 +169,7 @@ func TestDemoBackend(t *testing.T) {
 		info := valid("u1")
 		put := func(name string) int {
 			req := httptest.NewRequest("PUT", "/notes/u1_"+name, strings.NewReader(`{"text":"x"}`))
-			requestinfo.SetHeaders(req.Header, info)
+			infosign.SetHeaders(req.Header, info)
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, req)
 			return rec.Code

@@ -1,22 +1,25 @@
-package requestinfo
+package infosign
 
 import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/json"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/go-jose/go-jose/v4"
+
+	"github.com/authgw/authgw/verifier/requestinfo"
 )
 
 // DefaultTTL is the life of a token unless SignerConfig.TTL says
 // otherwise: the exp of the README's "Request info for backends".
 const DefaultTTL = 30 * time.Second
 
-// DefaultCacheSize is the number of entries a Signer's and a Verifier's
-// cache hold unless their config says otherwise.
+// DefaultCacheSize is the number of identities a Signer's cache holds
+// unless SignerConfig.CacheSize says otherwise.
 const DefaultCacheSize = 10000
 
 // SignerConfig configures a Signer.
@@ -36,7 +39,8 @@ type SignerConfig struct {
 	// Now is the clock. Optional. Default time.Now.
 	Now func() time.Time
 	// KeyID is the "kid" of the JWS header. Optional. Default the RFC 7638
-	// thumbprint of the public key (see Thumbprint), which Verifier matches.
+	// thumbprint of the public key (requestinfo.Thumbprint), which
+	// requestinfo.Verifier matches.
 	KeyID string
 	// CacheSize bounds the identities whose tokens are kept for reuse; when
 	// full, a stale entry or else a random one is evicted. Optional.
@@ -44,15 +48,14 @@ type SignerConfig struct {
 	CacheSize int
 }
 
-// Signer turns Claims into signed X-Auth-Info tokens. It is safe for
-// concurrent use.
+// Signer turns requestinfo.Claims into signed X-Auth-Info tokens. It is
+// safe for concurrent use.
 type Signer struct {
-	key    *ecdsa.PrivateKey
+	jws    jose.Signer // ES256 with the key, typ JWT and kid
 	issuer string
 	ttl    time.Duration
 	reuse  time.Duration
 	now    func() time.Time
-	header []byte // base64url of the JWS header, then "."
 	cache  *cache[string]
 }
 
@@ -61,25 +64,25 @@ type Signer struct {
 // Reuse not below TTL, or a negative CacheSize.
 func NewSigner(cfg SignerConfig) (*Signer, error) {
 	if cfg.Key == nil || cfg.Key.Curve != elliptic.P256() {
-		return nil, fmt.Errorf("requestinfo: SignerConfig.Key: %w", errNotP256)
+		return nil, fmt.Errorf("infosign: SignerConfig.Key: %w", requestinfo.ErrNotP256)
 	}
 	if cfg.Issuer == "" {
-		return nil, errors.New("requestinfo: SignerConfig.Issuer is required")
+		return nil, errors.New("infosign: SignerConfig.Issuer is required")
 	}
 	if cfg.TTL == 0 {
 		cfg.TTL = DefaultTTL
 	}
 	if cfg.TTL < time.Second {
-		return nil, fmt.Errorf("requestinfo: SignerConfig.TTL %v is under a second", cfg.TTL)
+		return nil, fmt.Errorf("infosign: SignerConfig.TTL %v is under a second", cfg.TTL)
 	}
 	if cfg.Reuse == 0 {
 		cfg.Reuse = cfg.TTL / 2
 	}
 	if cfg.Reuse >= cfg.TTL {
-		return nil, fmt.Errorf("requestinfo: SignerConfig.Reuse %v must be below TTL %v", cfg.Reuse, cfg.TTL)
+		return nil, fmt.Errorf("infosign: SignerConfig.Reuse %v must be below TTL %v", cfg.Reuse, cfg.TTL)
 	}
 	if cfg.CacheSize < 0 {
-		return nil, errors.New("requestinfo: SignerConfig.CacheSize is negative")
+		return nil, errors.New("infosign: SignerConfig.CacheSize is negative")
 	}
 	if cfg.CacheSize == 0 {
 		cfg.CacheSize = DefaultCacheSize
@@ -88,27 +91,25 @@ func NewSigner(cfg SignerConfig) (*Signer, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.KeyID == "" {
-		kid, err := Thumbprint(&cfg.Key.PublicKey)
+		kid, err := requestinfo.Thumbprint(&cfg.Key.PublicKey)
 		if err != nil {
-			return nil, fmt.Errorf("requestinfo: SignerConfig.Key: %w", err)
+			return nil, fmt.Errorf("infosign: SignerConfig.Key: %w", err)
 		}
 		cfg.KeyID = kid
 	}
-	header, err := json.Marshal(struct {
-		Alg string `json:"alg"`
-		Typ string `json:"typ"`
-		Kid string `json:"kid"`
-	}{Algorithm, "JWT", cfg.KeyID})
+	signer, err := jose.NewSigner(
+		jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: cfg.Key, KeyID: cfg.KeyID}},
+		(&jose.SignerOptions{}).WithType(requestinfo.TokenType),
+	)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("infosign: SignerConfig.Key: %w", err)
 	}
 	s := &Signer{
-		key:    cfg.Key,
+		jws:    signer,
 		issuer: cfg.Issuer,
 		ttl:    cfg.TTL,
 		reuse:  cfg.Reuse,
 		now:    cfg.Now,
-		header: append(b64.AppendEncode(nil, header), '.'),
 	}
 	if cfg.Reuse > 0 {
 		s.cache = newCache[string](cfg.CacheSize)
@@ -120,11 +121,12 @@ func NewSigner(cfg SignerConfig) (*Signer, error) {
 // and iss to the configured issuer (the values c has there are ignored).
 // When the same identity was signed less than Reuse ago, that token is
 // returned again, its iat and exp unchanged. Nil role lists are sent as
-// []. It errors when c has no Audience, when signing fails, and when the
-// token would exceed MaxTokenLength.
-func (s *Signer) Sign(c Claims) (string, error) {
+// [] (see requestinfo.MarshalPayload). It errors when c has no Audience,
+// when signing fails, and when the token would exceed
+// requestinfo.MaxTokenLength.
+func (s *Signer) Sign(c requestinfo.Claims) (string, error) {
 	if c.Audience == "" {
-		return "", errors.New("requestinfo: claims have no audience")
+		return "", errors.New("infosign: claims have no audience")
 	}
 	now := s.now()
 	var id [32]byte
@@ -134,7 +136,6 @@ func (s *Signer) Sign(c Claims) (string, error) {
 			return token, nil
 		}
 	}
-	c = normalized(c)
 	c.Issuer = s.issuer
 	c.IssuedAt = now.Unix()
 	c.Expires = now.Add(s.ttl).Unix()
@@ -148,48 +149,27 @@ func (s *Signer) Sign(c Claims) (string, error) {
 	return token, nil
 }
 
-// sign encodes and signs c, with no cache.
-func (s *Signer) sign(c Claims) (string, error) {
-	payload, err := json.Marshal(wireClaims{Claims: c})
+// sign encodes and signs c with go-jose, with no cache.
+func (s *Signer) sign(c requestinfo.Claims) (string, error) {
+	payload, err := requestinfo.MarshalPayload(c)
 	if err != nil {
-		return "", fmt.Errorf("requestinfo: encoding claims: %w", err)
+		return "", err
 	}
-	n := len(s.header) + b64.EncodedLen(len(payload)) + 1 + b64.EncodedLen(64)
-	if n > MaxTokenLength {
-		return "", fmt.Errorf("requestinfo: token of %d bytes exceeds MaxTokenLength", n)
+	if n := base64.RawURLEncoding.EncodedLen(len(payload)); n > requestinfo.MaxTokenLength {
+		return "", fmt.Errorf("infosign: payload of %d bytes encoded exceeds MaxTokenLength", n)
 	}
-	buf := make([]byte, 0, n)
-	buf = append(buf, s.header...)
-	buf = b64.AppendEncode(buf, payload)
-	digest := sha256.Sum256(buf)
-	r, ss, err := ecdsa.Sign(rand.Reader, s.key, digest[:])
+	jws, err := s.jws.Sign(payload)
 	if err != nil {
-		return "", fmt.Errorf("requestinfo: signing: %w", err)
+		return "", fmt.Errorf("infosign: signing: %w", err)
 	}
-	// RFC 7518 §3.4: R and S as 32-byte big-endian integers, concatenated.
-	var sig [64]byte
-	r.FillBytes(sig[:32])
-	ss.FillBytes(sig[32:])
-	buf = append(buf, '.')
-	buf = b64.AppendEncode(buf, sig[:])
-	return string(buf), nil
-}
-
-// normalized returns c with nil role lists replaced by empty ones, so they
-// are sent as [] (the original's backends expect arrays), without
-// touching the caller's UserClaims.
-func normalized(c Claims) Claims {
-	if c.ClientRoles == nil {
-		c.ClientRoles = []string{}
+	token, err := jws.CompactSerialize()
+	if err != nil {
+		return "", fmt.Errorf("infosign: serializing: %w", err)
 	}
-	if c.User != nil {
-		u := *c.User
-		if u.Roles == nil {
-			u.Roles = []string{}
-		}
-		c.User = &u
+	if len(token) > requestinfo.MaxTokenLength {
+		return "", fmt.Errorf("infosign: token of %d bytes exceeds MaxTokenLength", len(token))
 	}
-	return c
+	return token, nil
 }
 
 // identityDomain separates identity hashes from any other SHA-256 use.
@@ -199,7 +179,7 @@ const identityDomain = "authgw/requestinfo identity v1\x00"
 // iss) in an unambiguous length-prefixed encoding. Only the hash is kept
 // in the cache, so it holds no client IDs, IPs or session IDs in the
 // clear. A nil and an empty role list hash alike, as they are sent alike.
-func identityKey(c *Claims) [32]byte {
+func identityKey(c *requestinfo.Claims) [32]byte {
 	var stack [256]byte
 	b := append(stack[:0], identityDomain...)
 	b = appendString(b, c.Client)

@@ -1,4 +1,4 @@
-package requestinfo
+package infosign
 
 import (
 	"sync"

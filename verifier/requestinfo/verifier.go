@@ -3,18 +3,23 @@ package requestinfo
 import (
 	"crypto/ecdsa"
 	"crypto/sha256"
-	"encoding/json"
+	"crypto/x509"
 	"errors"
 	"fmt"
-	"math/big"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/go-jose/go-jose/v4"
 )
 
 // DefaultLeeway is the clock skew a Verifier tolerates by default.
 const DefaultLeeway = 5 * time.Second
+
+// DefaultCacheSize is the number of verified tokens a Verifier remembers
+// unless VerifierConfig.CacheSize says otherwise.
+const DefaultCacheSize = 10000
 
 // VerifierConfig configures a Verifier.
 type VerifierConfig struct {
@@ -50,13 +55,17 @@ type Verifier struct {
 	issuer   string
 	now      func() time.Time
 	leeway   time.Duration
-	cache    *cache[Claims] // nil when off
+	memo     *memo // nil when off
 }
 
 type verifierKey struct {
 	pub *ecdsa.PublicKey
 	kid string
 }
+
+// algorithms is the one JWS algorithm go-jose is told to accept: a token
+// naming any other is refused while it is parsed, before any key is used.
+var algorithms = []jose.SignatureAlgorithm{jose.ES256}
 
 // NewVerifier checks cfg, fills its defaults and returns a Verifier. It
 // errors for no key, a key that is not P-256, an empty audience, or a
@@ -82,7 +91,7 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 	}
 	v := &Verifier{audience: cfg.Audience, issuer: cfg.Issuer, now: cfg.Now, leeway: cfg.Leeway}
 	if cfg.CacheSize > 0 {
-		v.cache = newCache[Claims](cfg.CacheSize)
+		v.memo = newMemo(cfg.CacheSize)
 	}
 	for i, pub := range cfg.Keys {
 		kid, err := Thumbprint(pub)
@@ -121,44 +130,46 @@ func FromRequest(r *http.Request, v *Verifier) (Claims, error) {
 // first, then the claims: exp and iat within the leeway, aud equal to the
 // configured audience, iss when an issuer is configured. It errors with
 // ErrMissing for an empty token; ErrMalformed for anything but three
-// base64url parts of JSON, a token over MaxTokenLength, a crit header or
-// a typ other than JWT; ErrAlgorithm for any alg but ES256;
-// ErrBadSignature for a signature that is not 64 bytes or not made by one
-// of the keys; ErrExpired, ErrNotYetValid, ErrAudience and ErrIssuer for
-// the claims.
+// canonical base64url parts of JSON, a token over MaxTokenLength, or a
+// header with members other than alg, typ (JWT) and kid; ErrAlgorithm for
+// any alg but ES256; ErrBadSignature for a signature that is not 64 bytes
+// or not made by one of the keys; ErrExpired, ErrNotYetValid, ErrAudience
+// and ErrIssuer for the claims.
 func (v *Verifier) Verify(token string) (Claims, error) {
 	now := v.now()
 	var id [32]byte
-	if v.cache != nil && token != "" && len(token) <= MaxTokenLength {
+	if v.memo != nil && token != "" && len(token) <= MaxTokenLength {
 		id = sha256.Sum256([]byte(token))
-		if c, ok := v.cache.get(id, now); ok {
+		if c, ok := v.memo.get(id); ok {
 			if err := v.checkClaims(&c, now); err != nil {
 				return Claims{}, err
 			}
 			return c.clone(), nil
 		}
 	}
-	unsafePayload, err := v.verifySignature(token)
+	payload, err := v.verifySignature(token)
 	if err != nil {
 		return Claims{}, err
 	}
-	c, err := decodeClaims(unsafePayload)
+	c, err := decodeClaims(payload)
 	if err != nil {
 		return Claims{}, err
 	}
 	if err := v.checkClaims(&c, now); err != nil {
 		return Claims{}, err
 	}
-	if v.cache != nil {
-		// Kept until a while after it can no longer pass checkClaims.
-		v.cache.put(id, c, time.Time{}, time.Unix(c.Expires, 0).Add(v.leeway+time.Second))
+	if v.memo != nil {
+		v.memo.put(id, c)
 		return c.clone(), nil
 	}
 	return c, nil
 }
 
-// verifySignature checks the JWS and returns its payload, still to be
-// checked.
+// verifySignature checks the JWS with go-jose and returns its payload,
+// whose claims are still to be checked. go-jose owns the format and the
+// cryptography; what is checked here is what go-jose leaves to its
+// caller: the token's size, one canonical spelling of each part, and
+// which header members a request-info token may have.
 func (v *Verifier) verifySignature(token string) ([]byte, error) {
 	if token == "" {
 		return nil, ErrMissing
@@ -174,77 +185,68 @@ func (v *Verifier) verifySignature(token string) ([]byte, error) {
 	if h == "" || p == "" {
 		return nil, fmt.Errorf("%w: empty part", ErrMalformed)
 	}
+	if !canonicalBase64URL(h) || !canonicalBase64URL(p) {
+		return nil, fmt.Errorf("%w: not canonical base64url", ErrMalformed)
+	}
+	if !canonicalBase64URL(s) {
+		return nil, fmt.Errorf("%w: signature is not canonical base64url", ErrBadSignature)
+	}
 
-	unsafeHeaderJSON, err := b64.DecodeString(h)
+	unsafeJWS, err := jose.ParseSignedCompact(token, algorithms)
 	if err != nil {
-		return nil, fmt.Errorf("%w: header: %v", ErrMalformed, err)
+		if _, ok := errors.AsType[*jose.ErrUnexpectedSignatureAlgorithm](err); ok {
+			return nil, fmt.Errorf("%w: %v", ErrAlgorithm, err)
+		}
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
-	var unsafeHeader jwsHeader
-	if err := json.Unmarshal(unsafeHeaderJSON, &unsafeHeader); err != nil {
-		return nil, fmt.Errorf("%w: header: %v", ErrMalformed, err)
+	unsafeHeader := unsafeJWS.Signatures[0].Protected
+	if err := checkHeader(&unsafeHeader); err != nil {
+		return nil, err
 	}
-	if unsafeHeader.Alg != Algorithm {
-		return nil, fmt.Errorf("%w: alg %q", ErrAlgorithm, unsafeHeader.Alg)
-	}
-	if unsafeHeader.Crit != nil {
-		return nil, fmt.Errorf("%w: crit header", ErrMalformed)
-	}
-	if unsafeHeader.Typ != "" && !strings.EqualFold(unsafeHeader.Typ, "JWT") {
-		return nil, fmt.Errorf("%w: typ %q", ErrMalformed, unsafeHeader.Typ)
-	}
-
 	if s == "" {
 		return nil, fmt.Errorf("%w: no signature", ErrBadSignature)
 	}
-	sig, err := b64.DecodeString(s)
-	if err != nil {
-		return nil, fmt.Errorf("%w: signature encoding: %v", ErrBadSignature, err)
-	}
-	if len(sig) != 64 {
-		return nil, fmt.Errorf("%w: signature of %d bytes, want 64", ErrBadSignature, len(sig))
-	}
-	digest := sha256.Sum256([]byte(token[:len(h)+1+len(p)]))
-	r := new(big.Int).SetBytes(sig[:32])
-	ss := new(big.Int).SetBytes(sig[32:])
-	if !v.verifyDigest(unsafeHeader.Kid, digest[:], r, ss) {
-		return nil, ErrBadSignature
-	}
-
-	payload, err := b64.DecodeString(p)
-	if err != nil {
-		return nil, fmt.Errorf("%w: payload: %v", ErrMalformed, err)
-	}
-	return payload, nil
-}
-
-// verifyDigest tries the key named by kid, else every key.
-func (v *Verifier) verifyDigest(kid string, digest []byte, r, s *big.Int) bool {
-	for _, k := range v.keys {
-		if k.kid == kid {
-			return ecdsa.Verify(k.pub, digest, r, s)
+	for _, k := range v.keys { // the key the kid names first
+		if k.kid == unsafeHeader.KeyID {
+			if payload, err := unsafeJWS.Verify(k.pub); err == nil {
+				return payload, nil
+			}
+			return nil, ErrBadSignature
 		}
 	}
 	for _, k := range v.keys {
-		if ecdsa.Verify(k.pub, digest, r, s) {
-			return true
+		if payload, err := unsafeJWS.Verify(k.pub); err == nil {
+			return payload, nil
 		}
 	}
-	return false
+	return nil, ErrBadSignature
 }
 
-// decodeClaims decodes a payload whose signature holds.
-func decodeClaims(payload []byte) (Claims, error) {
-	var w wireClaims
-	if err := json.Unmarshal(payload, &w); err != nil {
-		return Claims{}, fmt.Errorf("%w: claims: %v", ErrMalformed, err)
+// checkHeader refuses every protected header member but alg (already
+// checked by go-jose), kid and typ: a key of the token's own (jwk, jku,
+// x5u, x5c), crit, b64, and anything unknown. The gateway writes exactly
+// those three.
+func checkHeader(h *jose.Header) error {
+	if h.JSONWebKey != nil {
+		return fmt.Errorf("%w: jwk header", ErrMalformed)
 	}
-	if w.T != 0 {
-		return Claims{}, fmt.Errorf("%w: role encoding t=%d", ErrMalformed, w.T)
+	if h.Nonce != "" {
+		return fmt.Errorf("%w: nonce header", ErrMalformed)
 	}
-	if w.Expires == 0 || w.IssuedAt == 0 {
-		return Claims{}, fmt.Errorf("%w: no exp or iat", ErrMalformed)
+	// go-jose keeps a parsed x5c only behind Certificates; an empty root
+	// pool makes that fail fast instead of verifying a chain.
+	if _, err := h.Certificates(x509.VerifyOptions{Roots: x509.NewCertPool()}); !errors.Is(err, jose.ErrMissingX5cHeader) {
+		return fmt.Errorf("%w: x5c header", ErrMalformed)
 	}
-	return w.Claims, nil
+	for name, value := range h.ExtraHeaders {
+		if name != jose.HeaderType {
+			return fmt.Errorf("%w: %q header", ErrMalformed, string(name))
+		}
+		if typ, ok := value.(string); !ok || !strings.EqualFold(typ, TokenType) {
+			return fmt.Errorf("%w: typ %v", ErrMalformed, value)
+		}
+	}
+	return nil
 }
 
 // checkClaims checks the claims of a token whose signature holds at now.

@@ -5,7 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/authgw/authgw/gateway/requestinfo"
+	"github.com/authgw/authgw/gateway/infosign"
+	"github.com/authgw/authgw/verifier/requestinfo"
 )
 
 // FuzzVerify feeds arbitrary tokens to Verify. It must never panic, and
@@ -14,7 +15,7 @@ import (
 func FuzzVerify(f *testing.F) {
 	key, _ := keys(f)
 	clk := newClock()
-	s := newSigner(f, requestinfo.SignerConfig{Key: key, Now: clk.Now})
+	s := newSigner(f, infosign.SignerConfig{Key: key, Now: clk.Now})
 	v := newVerifier(f, requestinfo.VerifierConfig{Keys: []*ecdsa.PublicKey{&key.PublicKey}, Now: clk.Now})
 	valid := sign(f, s, sampleClaims())
 	signedPart := valid[:strings.LastIndexByte(valid, '.')]
@@ -37,6 +38,24 @@ func FuzzVerify(f *testing.F) {
 		}
 		if got := token[:strings.LastIndexByte(token, '.')]; got != signedPart {
 			t.Errorf("accepted a token with other content: %q", token)
+		}
+	})
+}
+
+// FuzzCanonicalBase64URL checks the canonical-spelling check against the
+// standard library's strict decoder, which accepts exactly the canonical
+// unpadded base64url (apart from CR and LF, which it skips and a token
+// part may not hold).
+func FuzzCanonicalBase64URL(f *testing.F) {
+	for _, seed := range []string{"", "AA", "AB", "AAA", "AAB", "AAAA", "A", "AA==", "-_", "A+/A", "AA\n"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, part string) {
+		got := requestinfo.CanonicalBase64URL(part)
+		_, err := enc.Strict().DecodeString(part)
+		want := err == nil && !strings.ContainsAny(part, "\r\n")
+		if got != want {
+			t.Errorf("canonicalBase64URL(%q) = %v, strict decoding says %v (%v)", part, got, want, err)
 		}
 	})
 }

@@ -15,11 +15,13 @@ var (
 	// ErrMissing: there is no X-Auth-Info header, or it is empty.
 	ErrMissing = fmt.Errorf("%w: no %s header", ErrInvalid, HeaderInfo)
 	// ErrMalformed: the token is not a well-formed compact JWS of our
-	// claims, is longer than MaxTokenLength, or the headers disagree
-	// (several X-Auth-Info headers, X-Auth-Info-Signed other than 1).
+	// claims (a header member other than alg, typ and kid, such as crit,
+	// b64, or a key of its own in jwk, jku, x5u or x5c, included), is
+	// longer than MaxTokenLength, or the headers disagree (several
+	// X-Auth-Info headers, X-Auth-Info-Signed other than 1).
 	ErrMalformed = fmt.Errorf("%w: malformed", ErrInvalid)
-	// ErrBadSignature: the signature is missing, of the wrong length, or
-	// not made by any of the Verifier's keys.
+	// ErrBadSignature: the signature is missing, of the wrong length, not
+	// canonical base64url, or not made by any of the Verifier's keys.
 	ErrBadSignature = fmt.Errorf("%w: bad signature", ErrInvalid)
 	// ErrAlgorithm: the token names an algorithm other than ES256 ("none",
 	// HS256, ...). It wraps ErrBadSignature.
@@ -33,7 +35,3 @@ var (
 	// ErrIssuer: the token was issued by another gateway than configured.
 	ErrIssuer = fmt.Errorf("%w: wrong issuer", ErrInvalid)
 )
-
-// ErrKeyFilePermissions is returned by LoadPrivateKey and LoadOrCreateKey
-// for a key file that group or others may read or write (fix: chmod 600).
-var ErrKeyFilePermissions = errors.New("requestinfo: private key file is accessible by group or others")

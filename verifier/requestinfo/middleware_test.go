@@ -10,13 +10,14 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/authgw/authgw/gateway/requestinfo"
+	"github.com/authgw/authgw/gateway/infosign"
+	"github.com/authgw/authgw/verifier/requestinfo"
 )
 
 func TestFromRequest(t *testing.T) {
 	key, _ := keys(t)
 	clk := newClock()
-	s := newSigner(t, requestinfo.SignerConfig{Key: key, Now: clk.Now})
+	s := newSigner(t, infosign.SignerConfig{Key: key, Now: clk.Now})
 	v := newVerifier(t, requestinfo.VerifierConfig{Keys: []*ecdsa.PublicKey{&key.PublicKey}, Now: clk.Now})
 	token := sign(t, s, sampleClaims())
 	tests := []struct {
@@ -51,32 +52,6 @@ func TestFromRequest(t *testing.T) {
 	}
 }
 
-func TestSetAndRemoveHeaders(t *testing.T) {
-	h := http.Header{}
-	h.Set("X-Auth-Info", "spoofed")
-	h["x-auth-info-signed"] = []string{"0"} // not canonical, as a raw map write leaves it
-	h.Set("X-Auth-Info-Algorithm", "none")
-	h.Set("X-Auth-Information-Extra", "also ours")
-	h["X_Auth_Info"] = []string{"spoofed"} // CGI-style servers read it as X-Auth-Info
-	h["x_AUTH-info_Signed"] = []string{"0"}
-	h.Set("X-Auth", "not ours")
-	h.Set("Authorization", "not ours")
-	h["X\rAuth-Info"] = []string{"not ours: no byte but _ stands for -"}
-	h["X-Auth-Inf"] = []string{"not ours: too short"}
-
-	requestinfo.RemoveHeaders(h)
-	if len(h) != 4 || h.Get("X-Auth") == "" || h.Get("Authorization") == "" {
-		t.Errorf("after RemoveHeaders: %v", h)
-	}
-
-	requestinfo.SetHeaders(h, "tok")
-	for name, want := range map[string]string{"X-Auth-Info": "tok", "X-Auth-Info-Signed": "1", "X-Auth-Info-Algorithm": "ES256"} {
-		if got := h.Values(name); len(got) != 1 || got[0] != want {
-			t.Errorf("%s = %q, want %q", name, got, want)
-		}
-	}
-}
-
 func TestMiddleware(t *testing.T) {
 	key, another := keys(t)
 	clk := newClock()
@@ -91,8 +66,8 @@ func TestMiddleware(t *testing.T) {
 	})))
 	defer backend.Close()
 
-	valid := sign(t, newSigner(t, requestinfo.SignerConfig{Key: key, Now: clk.Now}), sampleClaims())
-	forged := sign(t, newSigner(t, requestinfo.SignerConfig{Key: another, Now: clk.Now}), sampleClaims())
+	valid := sign(t, newSigner(t, infosign.SignerConfig{Key: key, Now: clk.Now}), sampleClaims())
+	forged := sign(t, newSigner(t, infosign.SignerConfig{Key: another, Now: clk.Now}), sampleClaims())
 	tests := []struct {
 		name         string
 		givenToken   string
@@ -110,7 +85,7 @@ func TestMiddleware(t *testing.T) {
 				t.Fatal(err)
 			}
 			if tt.givenToken != "" {
-				requestinfo.SetHeaders(req.Header, tt.givenToken)
+				infosign.SetHeaders(req.Header, tt.givenToken)
 			}
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {

@@ -1,4 +1,4 @@
-package requestinfo_test
+package infosign_test
 
 import (
 	"crypto/ecdsa"
@@ -13,11 +13,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/authgw/authgw/gateway/requestinfo"
+	"github.com/authgw/authgw/gateway/infosign"
+	"github.com/authgw/authgw/verifier/requestinfo"
+	"github.com/authgw/authgw/verifier/requestinfo/requestinfotest"
 )
 
 func TestSignVerifyRoundTrip(t *testing.T) {
-	key, _ := keys(t)
+	key := requestinfotest.Keys(t).Gateway
 	tests := []struct {
 		name            string
 		givenClaims     requestinfo.Claims
@@ -28,7 +30,7 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 	}{
 		{
 			name:            "client with secret and user",
-			givenClaims:     sampleClaims(),
+			givenClaims:     requestinfotest.SampleClaims(),
 			expectKeys:      []string{"a", "aud", "c", "exp", "iat", "ip", "iss", "r", "t", "u"},
 			expectUserKeys:  []string{"id", "r", "sid"},
 			expectRoles:     []any{"internal"},
@@ -57,21 +59,21 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clk := newClock()
-			s := newSigner(t, requestinfo.SignerConfig{Key: key, Issuer: "authgw", Now: clk.Now})
-			v := newVerifier(t, requestinfo.VerifierConfig{Keys: []*ecdsa.PublicKey{&key.PublicKey}, Audience: "demo", Issuer: "authgw", Now: clk.Now})
+			clk := requestinfotest.NewClock()
+			s := newSigner(t, infosign.SignerConfig{Key: key, Issuer: "authgw", Now: clk.Now})
+			v := requestinfotest.NewVerifier(t, requestinfo.VerifierConfig{Keys: []*ecdsa.PublicKey{&key.PublicKey}, Audience: "demo", Issuer: "authgw", Now: clk.Now})
 
 			token := sign(t, s, tt.givenClaims)
 
-			_, payload, _ := parts(t, token)
-			wire := decodeJSON(t, payload)
+			_, payload, _ := requestinfotest.Parts(t, token)
+			wire := requestinfotest.DecodePart(t, payload)
 			if got := sortedKeys(wire); !slices.Equal(got, tt.expectKeys) {
 				t.Errorf("payload keys = %v, want %v", got, tt.expectKeys)
 			}
 			c := tt.givenClaims
 			want := map[string]any{
 				"t": 0.0, "c": c.Client, "a": c.SecretVerified, "r": tt.expectRoles, "ip": c.IP,
-				"iat": float64(t0.Unix()), "exp": float64(t0.Unix() + 30), "aud": "demo", "iss": "authgw",
+				"iat": float64(requestinfotest.T0.Unix()), "exp": float64(requestinfotest.T0.Unix() + 30), "aud": "demo", "iss": "authgw",
 			}
 			for k, w := range want {
 				if !reflect.DeepEqual(wire[k], w) {
@@ -96,7 +98,7 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 				t.Fatalf("Verify: %v", err)
 			}
 			expect := tt.givenClaims
-			expect.IssuedAt, expect.Expires, expect.Issuer = t0.Unix(), t0.Unix()+30, "authgw"
+			expect.IssuedAt, expect.Expires, expect.Issuer = requestinfotest.T0.Unix(), requestinfotest.T0.Unix()+30, "authgw"
 			if expect.ClientRoles == nil {
 				expect.ClientRoles = []string{}
 			}
@@ -122,7 +124,7 @@ func sortedKeys(m map[string]any) []string {
 }
 
 func TestSignHeaderAndSignatureFormat(t *testing.T) {
-	key, _ := keys(t)
+	key := requestinfotest.Keys(t).Gateway
 	kid, err := requestinfo.Thumbprint(&key.PublicKey)
 	if err != nil {
 		t.Fatal(err)
@@ -137,11 +139,11 @@ func TestSignHeaderAndSignatureFormat(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newSigner(t, requestinfo.SignerConfig{Key: key, KeyID: tt.givenKeyID, Now: newClock().Now})
-			token := sign(t, s, sampleClaims())
-			h, p, sig := parts(t, token)
+			s := newSigner(t, infosign.SignerConfig{Key: key, KeyID: tt.givenKeyID, Now: requestinfotest.NewClock().Now})
+			token := sign(t, s, requestinfotest.SampleClaims())
+			h, p, sig := requestinfotest.Parts(t, token)
 
-			header := decodeJSON(t, h)
+			header := requestinfotest.DecodePart(t, h)
 			want := map[string]any{"alg": "ES256", "typ": "JWT", "kid": tt.expectKeyID}
 			if !reflect.DeepEqual(header, want) {
 				t.Errorf("header = %v, want %v", header, want)
@@ -166,25 +168,25 @@ func TestSignHeaderAndSignatureFormat(t *testing.T) {
 }
 
 func TestSignReuse(t *testing.T) {
-	key, _ := keys(t)
-	otherIP := sampleClaims()
+	key := requestinfotest.Keys(t).Gateway
+	otherIP := requestinfotest.SampleClaims()
 	otherIP.IP = "203.0.113.10"
-	otherRoles := sampleClaims()
+	otherRoles := requestinfotest.SampleClaims()
 	otherRoles.User.Roles = []string{"user"}
-	noUser := sampleClaims()
+	noUser := requestinfotest.SampleClaims()
 	noUser.User = nil
-	otherAudience := sampleClaims()
+	otherAudience := requestinfotest.SampleClaims()
 	otherAudience.Audience = "billing"
-	noSecret := sampleClaims()
+	noSecret := requestinfotest.SampleClaims()
 	noSecret.SecretVerified = false
-	noRoles := sampleClaims()
+	noRoles := requestinfotest.SampleClaims()
 	noRoles.ClientRoles = nil
-	emptyRoles := sampleClaims()
+	emptyRoles := requestinfotest.SampleClaims()
 	emptyRoles.ClientRoles = []string{}
 	// Role lists that would concatenate alike must not collide.
-	splitA, splitB := sampleClaims(), sampleClaims()
+	splitA, splitB := requestinfotest.SampleClaims(), requestinfotest.SampleClaims()
 	splitA.ClientRoles, splitB.ClientRoles = []string{"ab", "c"}, []string{"a", "bc"}
-	timestamps := sampleClaims()
+	timestamps := requestinfotest.SampleClaims()
 	timestamps.IssuedAt, timestamps.Expires, timestamps.Issuer = 1, 2, "someone else"
 
 	tests := []struct {
@@ -194,28 +196,28 @@ func TestSignReuse(t *testing.T) {
 		whenAfter   time.Duration
 		whenSecond  requestinfo.Claims
 		expectSame  bool
-		expectExpAt time.Duration // exp of the second token, from t0, minus TTL
+		expectExpAt time.Duration // exp of the second token, from requestinfotest.T0, minus TTL
 	}{
-		{name: "same identity at once", givenFirst: sampleClaims(), whenSecond: sampleClaims(), expectSame: true},
-		{name: "same identity just within Reuse", givenFirst: sampleClaims(), whenAfter: 14 * time.Second, whenSecond: sampleClaims(), expectSame: true},
-		{name: "same identity at Reuse", givenFirst: sampleClaims(), whenAfter: 15 * time.Second, whenSecond: sampleClaims(), expectExpAt: 15 * time.Second},
-		{name: "same identity after Reuse", givenFirst: sampleClaims(), whenAfter: 20 * time.Second, whenSecond: sampleClaims(), expectExpAt: 20 * time.Second},
-		{name: "clock went backwards", givenFirst: sampleClaims(), whenAfter: -time.Second, whenSecond: sampleClaims(), expectExpAt: -time.Second},
-		{name: "different IP", givenFirst: sampleClaims(), whenSecond: otherIP},
-		{name: "different user roles", givenFirst: sampleClaims(), whenSecond: otherRoles},
-		{name: "no user", givenFirst: sampleClaims(), whenSecond: noUser},
-		{name: "different audience", givenFirst: sampleClaims(), whenSecond: otherAudience},
-		{name: "secret not verified", givenFirst: sampleClaims(), whenSecond: noSecret},
+		{name: "same identity at once", givenFirst: requestinfotest.SampleClaims(), whenSecond: requestinfotest.SampleClaims(), expectSame: true},
+		{name: "same identity just within Reuse", givenFirst: requestinfotest.SampleClaims(), whenAfter: 14 * time.Second, whenSecond: requestinfotest.SampleClaims(), expectSame: true},
+		{name: "same identity at Reuse", givenFirst: requestinfotest.SampleClaims(), whenAfter: 15 * time.Second, whenSecond: requestinfotest.SampleClaims(), expectExpAt: 15 * time.Second},
+		{name: "same identity after Reuse", givenFirst: requestinfotest.SampleClaims(), whenAfter: 20 * time.Second, whenSecond: requestinfotest.SampleClaims(), expectExpAt: 20 * time.Second},
+		{name: "clock went backwards", givenFirst: requestinfotest.SampleClaims(), whenAfter: -time.Second, whenSecond: requestinfotest.SampleClaims(), expectExpAt: -time.Second},
+		{name: "different IP", givenFirst: requestinfotest.SampleClaims(), whenSecond: otherIP},
+		{name: "different user roles", givenFirst: requestinfotest.SampleClaims(), whenSecond: otherRoles},
+		{name: "no user", givenFirst: requestinfotest.SampleClaims(), whenSecond: noUser},
+		{name: "different audience", givenFirst: requestinfotest.SampleClaims(), whenSecond: otherAudience},
+		{name: "secret not verified", givenFirst: requestinfotest.SampleClaims(), whenSecond: noSecret},
 		{name: "role lists that concatenate alike", givenFirst: splitA, whenSecond: splitB},
 		{name: "nil and empty roles are one identity", givenFirst: noRoles, whenSecond: emptyRoles, expectSame: true},
-		{name: "caller's iat, exp and iss are not identity", givenFirst: sampleClaims(), whenSecond: timestamps, expectSame: true},
-		{name: "reuse off signs every time", givenReuse: -1, givenFirst: sampleClaims(), whenSecond: sampleClaims()},
-		{name: "short reuse", givenReuse: time.Second, givenFirst: sampleClaims(), whenAfter: 2 * time.Second, whenSecond: sampleClaims(), expectExpAt: 2 * time.Second},
+		{name: "caller's iat, exp and iss are not identity", givenFirst: requestinfotest.SampleClaims(), whenSecond: timestamps, expectSame: true},
+		{name: "reuse off signs every time", givenReuse: -1, givenFirst: requestinfotest.SampleClaims(), whenSecond: requestinfotest.SampleClaims()},
+		{name: "short reuse", givenReuse: time.Second, givenFirst: requestinfotest.SampleClaims(), whenAfter: 2 * time.Second, whenSecond: requestinfotest.SampleClaims(), expectExpAt: 2 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clk := newClock()
-			s := newSigner(t, requestinfo.SignerConfig{Key: key, Reuse: tt.givenReuse, Now: clk.Now})
+			clk := requestinfotest.NewClock()
+			s := newSigner(t, infosign.SignerConfig{Key: key, Reuse: tt.givenReuse, Now: clk.Now})
 			first := sign(t, s, tt.givenFirst)
 			clk.Advance(tt.whenAfter)
 			second := sign(t, s, tt.whenSecond)
@@ -223,9 +225,9 @@ func TestSignReuse(t *testing.T) {
 			if same := first == second; same != tt.expectSame {
 				t.Fatalf("second token identical = %v, want %v", same, tt.expectSame)
 			}
-			_, p, _ := parts(t, second)
-			claims := decodeJSON(t, p)
-			wantExp := float64(t0.Add(30*time.Second + tt.expectExpAt).Unix())
+			_, p, _ := requestinfotest.Parts(t, second)
+			claims := requestinfotest.DecodePart(t, p)
+			wantExp := float64(requestinfotest.T0.Add(30*time.Second + tt.expectExpAt).Unix())
 			if claims["exp"] != wantExp {
 				t.Errorf("second exp = %v, want %v", claims["exp"], wantExp)
 			}
@@ -237,11 +239,11 @@ func TestSignReuse(t *testing.T) {
 }
 
 func TestSignCacheIsBounded(t *testing.T) {
-	key, _ := keys(t)
-	clk := newClock()
-	s := newSigner(t, requestinfo.SignerConfig{Key: key, CacheSize: 64, Now: clk.Now})
-	v := newVerifier(t, requestinfo.VerifierConfig{Keys: []*ecdsa.PublicKey{&key.PublicKey}, Now: clk.Now})
-	c := sampleClaims()
+	key := requestinfotest.Keys(t).Gateway
+	clk := requestinfotest.NewClock()
+	s := newSigner(t, infosign.SignerConfig{Key: key, CacheSize: 64, Now: clk.Now})
+	v := requestinfotest.NewVerifier(t, requestinfo.VerifierConfig{Keys: []*ecdsa.PublicKey{&key.PublicKey}, Now: clk.Now})
+	c := requestinfotest.SampleClaims()
 	for i := range 500 {
 		c.IP = "10.0.0." + itoa(int64(i))
 		if _, err := v.Verify(sign(t, s, c)); err != nil {
@@ -254,19 +256,19 @@ func TestSignCacheIsBounded(t *testing.T) {
 }
 
 func TestSignConcurrent(t *testing.T) {
-	key, _ := keys(t)
-	clk := newClock()
-	s := newSigner(t, requestinfo.SignerConfig{Key: key, CacheSize: 32, Now: clk.Now})
+	key := requestinfotest.Keys(t).Gateway
+	clk := requestinfotest.NewClock()
+	s := newSigner(t, infosign.SignerConfig{Key: key, CacheSize: 32, Now: clk.Now})
 	// The goroutines share the clock and advance it 40 s in all, more than
 	// a token's life: between one goroutine's Sign and its Verify the
 	// others may move the clock past exp. This test is about the cache
 	// under concurrency, not expiry, so the verifier tolerates the skew.
-	v := newVerifier(t, requestinfo.VerifierConfig{Keys: []*ecdsa.PublicKey{&key.PublicKey}, Now: clk.Now, Leeway: time.Hour})
+	v := requestinfotest.NewVerifier(t, requestinfo.VerifierConfig{Keys: []*ecdsa.PublicKey{&key.PublicKey}, Now: clk.Now, Leeway: time.Hour})
 	var wg sync.WaitGroup
 	errs := make(chan error, 8*50)
 	for g := range 8 {
 		wg.Go(func() {
-			c := sampleClaims()
+			c := requestinfotest.SampleClaims()
 			for i := range 50 {
 				c.IP = "10.0." + itoa(int64(g)) + "." + itoa(int64(i%5))
 				tok, err := s.Sign(c)
@@ -293,8 +295,8 @@ func TestSignConcurrent(t *testing.T) {
 }
 
 func TestSignDoesNotModifyClaims(t *testing.T) {
-	key, _ := keys(t)
-	s := newSigner(t, requestinfo.SignerConfig{Key: key, Now: newClock().Now})
+	key := requestinfotest.Keys(t).Gateway
+	s := newSigner(t, infosign.SignerConfig{Key: key, Now: requestinfotest.NewClock().Now})
 	user := &requestinfo.UserClaims{ID: "u", SessionID: "s"}
 	c := requestinfo.Claims{Client: "c", IP: "::1", Audience: "demo", User: user}
 	sign(t, s, c)
@@ -304,11 +306,11 @@ func TestSignDoesNotModifyClaims(t *testing.T) {
 }
 
 func TestSignRefuses(t *testing.T) {
-	key, _ := keys(t)
-	s := newSigner(t, requestinfo.SignerConfig{Key: key, Now: newClock().Now})
-	huge := sampleClaims()
+	key := requestinfotest.Keys(t).Gateway
+	s := newSigner(t, infosign.SignerConfig{Key: key, Now: requestinfotest.NewClock().Now})
+	huge := requestinfotest.SampleClaims()
 	huge.ClientRoles = []string{strings.Repeat("r", requestinfo.MaxTokenLength)}
-	noAudience := sampleClaims()
+	noAudience := requestinfotest.SampleClaims()
 	noAudience.Audience = ""
 	tests := []struct {
 		name        string
@@ -327,40 +329,76 @@ func TestSignRefuses(t *testing.T) {
 }
 
 func TestNewSignerConfig(t *testing.T) {
-	key, _ := keys(t)
+	key := requestinfotest.Keys(t).Gateway
 	p384, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
 		name        string
-		givenConfig requestinfo.SignerConfig
+		givenConfig infosign.SignerConfig
 		expectError bool
 		expectTTL   time.Duration
 	}{
-		{name: "defaults", givenConfig: requestinfo.SignerConfig{Key: key, Issuer: "gw"}, expectTTL: 30 * time.Second},
-		{name: "longer TTL", givenConfig: requestinfo.SignerConfig{Key: key, Issuer: "gw", TTL: time.Minute}, expectTTL: time.Minute},
-		{name: "no key", givenConfig: requestinfo.SignerConfig{Issuer: "gw"}, expectError: true},
-		{name: "P-384 key", givenConfig: requestinfo.SignerConfig{Key: p384, Issuer: "gw"}, expectError: true},
-		{name: "no issuer", givenConfig: requestinfo.SignerConfig{Key: key}, expectError: true},
-		{name: "TTL under a second", givenConfig: requestinfo.SignerConfig{Key: key, Issuer: "gw", TTL: 500 * time.Millisecond}, expectError: true},
-		{name: "Reuse equal to TTL", givenConfig: requestinfo.SignerConfig{Key: key, Issuer: "gw", TTL: 10 * time.Second, Reuse: 10 * time.Second}, expectError: true},
-		{name: "negative cache size", givenConfig: requestinfo.SignerConfig{Key: key, Issuer: "gw", CacheSize: -1}, expectError: true},
+		{name: "defaults", givenConfig: infosign.SignerConfig{Key: key, Issuer: "gw"}, expectTTL: 30 * time.Second},
+		{name: "longer TTL", givenConfig: infosign.SignerConfig{Key: key, Issuer: "gw", TTL: time.Minute}, expectTTL: time.Minute},
+		{name: "no key", givenConfig: infosign.SignerConfig{Issuer: "gw"}, expectError: true},
+		{name: "P-384 key", givenConfig: infosign.SignerConfig{Key: p384, Issuer: "gw"}, expectError: true},
+		{name: "no issuer", givenConfig: infosign.SignerConfig{Key: key}, expectError: true},
+		{name: "TTL under a second", givenConfig: infosign.SignerConfig{Key: key, Issuer: "gw", TTL: 500 * time.Millisecond}, expectError: true},
+		{name: "Reuse equal to TTL", givenConfig: infosign.SignerConfig{Key: key, Issuer: "gw", TTL: 10 * time.Second, Reuse: 10 * time.Second}, expectError: true},
+		{name: "negative cache size", givenConfig: infosign.SignerConfig{Key: key, Issuer: "gw", CacheSize: -1}, expectError: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.givenConfig.Now = newClock().Now
-			s, err := requestinfo.NewSigner(tt.givenConfig)
+			tt.givenConfig.Now = requestinfotest.NewClock().Now
+			s, err := infosign.NewSigner(tt.givenConfig)
 			if (err != nil) != tt.expectError {
 				t.Fatalf("NewSigner error = %v, want error %v", err, tt.expectError)
 			}
 			if err != nil {
 				return
 			}
-			_, p, _ := parts(t, sign(t, s, sampleClaims()))
-			c := decodeJSON(t, p)
+			_, p, _ := requestinfotest.Parts(t, sign(t, s, requestinfotest.SampleClaims()))
+			c := requestinfotest.DecodePart(t, p)
 			if got := time.Duration(c["exp"].(float64)-c["iat"].(float64)) * time.Second; got != tt.expectTTL {
 				t.Errorf("exp-iat = %v, want %v", got, tt.expectTTL)
+			}
+		})
+	}
+}
+
+// The exact bytes a backend receives: the payload is what the
+// hand-written signer sent before go-jose (the original auth-gateway's
+// names, in this order), and the protected header has the same three
+// members, in go-jose's sorted order.
+func TestSignWireBytes(t *testing.T) {
+	key := requestinfotest.Keys(t).Gateway
+	kid, err := requestinfo.Thumbprint(&key.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newSigner(t, infosign.SignerConfig{Key: key, Now: requestinfotest.NewClock().Now})
+	h, p, _ := requestinfotest.Parts(t, sign(t, s, requestinfotest.SampleClaims()))
+	iat := requestinfotest.T0.Unix()
+	tests := []struct {
+		name   string
+		part   string
+		expect string
+	}{
+		{name: "protected header", part: h, expect: `{"alg":"ES256","kid":"` + kid + `","typ":"JWT"}`},
+		{name: "payload", part: p, expect: `{"t":0,"c":"cl_7f3a","a":true,"r":["internal"],"ip":"203.0.113.9",` +
+			`"u":{"id":"usr_42","sid":"ses_9","r":["user","employee"]},` +
+			`"iat":` + itoa(iat) + `,"exp":` + itoa(iat+30) + `,"aud":"demo","iss":"authgw"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := enc.DecodeString(tt.part)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != tt.expect {
+				t.Errorf("%s =\n %s\nwant\n %s", tt.name, got, tt.expect)
 			}
 		})
 	}

@@ -8,7 +8,8 @@ import (
 	"net/http/httptest"
 	"time"
 
-	"github.com/authgw/authgw/gateway/requestinfo"
+	"github.com/authgw/authgw/gateway/infosign"
+	"github.com/authgw/authgw/verifier/requestinfo"
 )
 
 // A backend reads who is calling in one call. The gateway's half (Sign and
@@ -19,11 +20,11 @@ func Example() {
 	now := func() time.Time { return time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC) }
 
 	// The gateway side.
-	key, err := requestinfo.GenerateKey()
+	key, err := infosign.GenerateKey()
 	if err != nil {
 		log.Fatal(err)
 	}
-	signer, err := requestinfo.NewSigner(requestinfo.SignerConfig{Key: key, Issuer: "authgw", Now: now})
+	signer, err := infosign.NewSigner(infosign.SignerConfig{Key: key, Issuer: "authgw", Now: now})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -39,7 +40,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	r := httptest.NewRequest(http.MethodGet, "/things", nil)
-	requestinfo.SetHeaders(r.Header, token)
+	infosign.SetHeaders(r.Header, token)
 
 	// The backend side: a Verifier made once at start-up, then one call
 	// per request.
@@ -74,7 +75,7 @@ func Example() {
 // Middleware protects a whole net/http backend; handlers read the claims
 // from the request context.
 func ExampleMiddleware() {
-	key, err := requestinfo.GenerateKey()
+	key, err := infosign.GenerateKey()
 	if err != nil {
 		log.Fatal(err)
 	}

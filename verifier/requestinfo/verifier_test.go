@@ -6,12 +6,19 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"math/big"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/authgw/authgw/gateway/requestinfo"
+	"github.com/go-jose/go-jose/v4"
+
+	"github.com/authgw/authgw/gateway/infosign"
+	"github.com/authgw/authgw/verifier/requestinfo"
+	"github.com/authgw/authgw/verifier/requestinfo/requestinfotest"
 )
 
 // hs256 builds an HS256 token over header and payload with secret, the
@@ -47,7 +54,7 @@ func TestVerifyRefusesAttacks(t *testing.T) {
 	es256 := `{"alg":"ES256","typ":"JWT","kid":"` + kid + `"}`
 
 	clk := newClock()
-	signer := newSigner(t, requestinfo.SignerConfig{Key: key, Now: clk.Now})
+	signer := newSigner(t, infosign.SignerConfig{Key: key, Now: clk.Now})
 	valid := sign(t, signer, sampleClaims())
 	vh, vp, vs := parts(t, valid)
 	rawSig, _ := enc.DecodeString(vs)
@@ -74,12 +81,24 @@ func TestVerifyRefusesAttacks(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A valid token whose header and payload (JSON with spaces added)
+	// are not a multiple of 3 bytes, so their last letter has unused bits.
+	oddHeader, oddPayload := es256, validPayload("")
+	for len(oddHeader)%3 == 0 {
+		oddHeader += " "
+	}
+	for len(oddPayload)%3 == 0 {
+		oddPayload += " "
+	}
+	oddLengths := signRaw(t, key, oddHeader, oddPayload)
+
 	tests := []struct {
 		name        string
 		givenToken  string
 		whenAfter   time.Duration
 		expectError error // nil: accepted
 	}{
+		{name: "valid token with odd part lengths", givenToken: oddLengths},
 		{name: "valid token", givenToken: valid},
 		{name: "valid token within leeway after exp", givenToken: valid, whenAfter: 34 * time.Second},
 		{name: "empty", givenToken: "", expectError: requestinfo.ErrMissing},
@@ -94,7 +113,10 @@ func TestVerifyRefusesAttacks(t *testing.T) {
 		{name: "alg es256 lower case", givenToken: unsigned(`{"alg":"es256"}`, validPayload(""), vs), expectError: requestinfo.ErrAlgorithm},
 		{name: "alg ES384", givenToken: unsigned(`{"alg":"ES384"}`, validPayload(""), vs), expectError: requestinfo.ErrAlgorithm},
 		{name: "no alg", givenToken: unsigned(`{"typ":"JWT"}`, validPayload(""), vs), expectError: requestinfo.ErrAlgorithm},
-		{name: "alg repeated, none last", givenToken: unsigned(`{"alg":"ES256","alg":"none"}`, validPayload(""), ""), expectError: requestinfo.ErrAlgorithm},
+		// RFC 7515 lets a parser refuse duplicate members or take the
+		// last; go-jose refuses them, so "none" never gets a say.
+		{name: "alg repeated, none last", givenToken: unsigned(`{"alg":"ES256","alg":"none"}`, validPayload(""), ""), expectError: requestinfo.ErrMalformed},
+		{name: "alg repeated, ES256 last", givenToken: signRaw(t, key, `{"alg":"none","alg":"ES256"}`, validPayload("")), expectError: requestinfo.ErrMalformed},
 		{name: "tampered payload", givenToken: vh + "." + enc.EncodeToString([]byte(tamperedPayload)) + "." + vs, expectError: requestinfo.ErrBadSignature},
 		{name: "payload of another token", givenToken: vh + "." + parts2(t, sign(t, signer, otherAudience)) + "." + vs, expectError: requestinfo.ErrBadSignature},
 		{name: "tampered signature", givenToken: vh + "." + vp + "." + string(flipped), expectError: requestinfo.ErrBadSignature},
@@ -113,10 +135,10 @@ func TestVerifyRefusesAttacks(t *testing.T) {
 		{name: "JWS JSON serialization", givenToken: `{"payload":"` + vp + `","signatures":[]}`, expectError: requestinfo.ErrMalformed},
 		{name: "wrong audience", givenToken: sign(t, signer, otherAudience), expectError: requestinfo.ErrAudience},
 		{name: "expired", givenToken: valid, whenAfter: 36 * time.Second, expectError: requestinfo.ErrExpired},
-		{name: "issued in the future", givenToken: sign(t, newSigner(t, requestinfo.SignerConfig{Key: key, Now: future.Now}), sampleClaims()), expectError: requestinfo.ErrNotYetValid},
-		{name: "wrong issuer", givenToken: sign(t, newSigner(t, requestinfo.SignerConfig{Key: key, Issuer: "evil", Now: clk.Now}), sampleClaims()), expectError: requestinfo.ErrIssuer},
-		{name: "signed by another key", givenToken: sign(t, newSigner(t, requestinfo.SignerConfig{Key: another, Now: clk.Now}), sampleClaims()), expectError: requestinfo.ErrBadSignature},
-		{name: "another key claiming our kid", givenToken: sign(t, newSigner(t, requestinfo.SignerConfig{Key: another, KeyID: kid, Now: clk.Now}), sampleClaims()), expectError: requestinfo.ErrBadSignature},
+		{name: "issued in the future", givenToken: sign(t, newSigner(t, infosign.SignerConfig{Key: key, Now: future.Now}), sampleClaims()), expectError: requestinfo.ErrNotYetValid},
+		{name: "wrong issuer", givenToken: sign(t, newSigner(t, infosign.SignerConfig{Key: key, Issuer: "evil", Now: clk.Now}), sampleClaims()), expectError: requestinfo.ErrIssuer},
+		{name: "signed by another key", givenToken: sign(t, newSigner(t, infosign.SignerConfig{Key: another, Now: clk.Now}), sampleClaims()), expectError: requestinfo.ErrBadSignature},
+		{name: "another key claiming our kid", givenToken: sign(t, newSigner(t, infosign.SignerConfig{Key: another, KeyID: kid, Now: clk.Now}), sampleClaims()), expectError: requestinfo.ErrBadSignature},
 		{name: "crit header", givenToken: signRaw(t, key, `{"alg":"ES256","crit":["exp"],"exp":1}`, validPayload("")), expectError: requestinfo.ErrMalformed},
 		{name: "typ other than JWT", givenToken: signRaw(t, key, `{"alg":"ES256","typ":"at+jwt"}`, validPayload("")), expectError: requestinfo.ErrMalformed},
 		{name: "typ jwt lower case", givenToken: signRaw(t, key, `{"alg":"ES256","typ":"jwt"}`, validPayload(""))},
@@ -125,6 +147,24 @@ func TestVerifyRefusesAttacks(t *testing.T) {
 		{name: "aud as array", givenToken: signRaw(t, key, es256, strings.Replace(validPayload(""), `"aud":"demo"`, `"aud":["demo"]`, 1)), expectError: requestinfo.ErrMalformed},
 		{name: "payload not JSON", givenToken: signRaw(t, key, es256, "c=admin"), expectError: requestinfo.ErrMalformed},
 		{name: "unknown claims are ignored", givenToken: signRaw(t, key, es256, validPayload(`,"d":true`))},
+		// The token may not say which key checks it, nor change how the
+		// payload is read: only alg, kid and typ are allowed.
+		{name: "jwk header with the signer's own key", givenToken: signRaw(t, another, `{"alg":"ES256","jwk":`+jwkJSON(t, &another.PublicKey)+`}`, validPayload("")), expectError: requestinfo.ErrMalformed},
+		{name: "jwk header with the gateway's key", givenToken: signRaw(t, key, `{"alg":"ES256","typ":"JWT","kid":"`+kid+`","jwk":`+jwkJSON(t, pub)+`}`, validPayload("")), expectError: requestinfo.ErrMalformed},
+		{name: "jku header", givenToken: signRaw(t, key, `{"alg":"ES256","jku":"https://evil.example/jwks.json"}`, validPayload("")), expectError: requestinfo.ErrMalformed},
+		{name: "x5u header", givenToken: signRaw(t, key, `{"alg":"ES256","x5u":"https://evil.example/cert.pem"}`, validPayload("")), expectError: requestinfo.ErrMalformed},
+		{name: "x5c header", givenToken: signRaw(t, key, `{"alg":"ES256","x5c":["`+selfSignedCert(t, another)+`"]}`, validPayload("")), expectError: requestinfo.ErrMalformed},
+		{name: "x5c header, not a certificate", givenToken: signRaw(t, key, `{"alg":"ES256","x5c":["AAAA"]}`, validPayload("")), expectError: requestinfo.ErrMalformed},
+		{name: "b64 false, critical", givenToken: signRaw(t, key, `{"alg":"ES256","b64":false,"crit":["b64"]}`, validPayload("")), expectError: requestinfo.ErrMalformed},
+		{name: "b64 false, not critical", givenToken: signRaw(t, key, `{"alg":"ES256","b64":false}`, validPayload("")), expectError: requestinfo.ErrMalformed},
+		{name: "nonce header", givenToken: signRaw(t, key, `{"alg":"ES256","nonce":"n"}`, validPayload("")), expectError: requestinfo.ErrMalformed},
+		{name: "unknown header member", givenToken: signRaw(t, key, `{"alg":"ES256","cty":"JWT"}`, validPayload("")), expectError: requestinfo.ErrMalformed},
+		{name: "typ not a string", givenToken: signRaw(t, key, `{"alg":"ES256","typ":1}`, validPayload("")), expectError: requestinfo.ErrMalformed},
+		{name: "kid not a string", givenToken: signRaw(t, key, `{"alg":"ES256","kid":1}`, validPayload("")), expectError: requestinfo.ErrMalformed},
+		{name: "header and payload in alphabetical order accepted", givenToken: signRaw(t, key, `{"alg":"ES256","kid":"`+kid+`","typ":"JWT"}`, validPayload(""))},
+		{name: "non-canonical header spelling", givenToken: recode(t, oddLengths, 0), expectError: requestinfo.ErrMalformed},
+		{name: "non-canonical payload spelling", givenToken: recode(t, oddLengths, 1), expectError: requestinfo.ErrMalformed},
+		{name: "non-canonical signature spelling", givenToken: recode(t, oddLengths, 2), expectError: requestinfo.ErrBadSignature},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -156,6 +196,64 @@ func TestVerifyRefusesAttacks(t *testing.T) {
 	}
 }
 
+// jwkJSON is pub as a JWK, for a header that embeds it.
+func jwkJSON(t *testing.T, pub *ecdsa.PublicKey) string {
+	t.Helper()
+	b, err := json.Marshal(jose.JSONWebKey{Key: pub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// selfSignedCert is a certificate for key, standard base64 DER as x5c
+// carries it.
+func selfSignedCert(t *testing.T, key *ecdsa.PrivateKey) string {
+	t.Helper()
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: t0.Add(-time.Hour), NotAfter: t0.Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return base64.StdEncoding.EncodeToString(der)
+}
+
+// recode respells part i of token so that it decodes to the same bytes
+// but is not the canonical encoding: the unused low bits of its last
+// letter are set. It fails the test for a part whose length leaves no
+// unused bits.
+func recode(t *testing.T, token string, i int) string {
+	t.Helper()
+	p := strings.Split(token, ".")
+	part := p[i]
+	var unused int
+	switch len(part) % 4 {
+	case 2:
+		unused = 0x0f
+	case 3:
+		unused = 0x03
+	default:
+		t.Fatalf("part %d has %d letters: no unused bits", i, len(part))
+	}
+	last := strings.IndexByte(base64URLAlphabet, part[len(part)-1])
+	p[i] = part[:len(part)-1] + string(base64URLAlphabet[last|unused])
+	if a, _ := enc.DecodeString(part); string(a) != mustLenient(t, p[i]) {
+		t.Fatalf("respelled part %d decodes differently", i)
+	}
+	return strings.Join(p, ".")
+}
+
+const base64URLAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+func mustLenient(t *testing.T, part string) string {
+	t.Helper()
+	b, err := base64.RawURLEncoding.DecodeString(part)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 // parts2 returns the payload part of token.
 func parts2(t *testing.T, token string) string {
 	t.Helper()
@@ -167,7 +265,7 @@ func parts2(t *testing.T, token string) string {
 func TestVerifyRefusesEveryCharacterFlip(t *testing.T) {
 	key, _ := keys(t)
 	clk := newClock()
-	s := newSigner(t, requestinfo.SignerConfig{Key: key, Now: clk.Now})
+	s := newSigner(t, infosign.SignerConfig{Key: key, Now: clk.Now})
 	v := newVerifier(t, requestinfo.VerifierConfig{Keys: []*ecdsa.PublicKey{&key.PublicKey}, Now: clk.Now})
 	token := sign(t, s, sampleClaims())
 	if _, err := v.Verify(token); err != nil {
@@ -187,7 +285,7 @@ func TestVerifyRefusesEveryCharacterFlip(t *testing.T) {
 func TestVerifyKeyRotation(t *testing.T) {
 	key, another := keys(t)
 	clk := newClock()
-	newKey := rotatedKey
+	newKey := requestinfotest.Keys(t).Rotated
 	tests := []struct {
 		name         string
 		givenKey     *ecdsa.PrivateKey
@@ -204,7 +302,7 @@ func TestVerifyKeyRotation(t *testing.T) {
 	v := newVerifier(t, requestinfo.VerifierConfig{Keys: []*ecdsa.PublicKey{&newKey.PublicKey, &key.PublicKey}, Now: clk.Now})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newSigner(t, requestinfo.SignerConfig{Key: tt.givenKey, KeyID: tt.givenKeyID, Now: clk.Now})
+			s := newSigner(t, infosign.SignerConfig{Key: tt.givenKey, KeyID: tt.givenKeyID, Now: clk.Now})
 			_, err := v.Verify(sign(t, s, sampleClaims()))
 			if tt.expectAccept && err != nil {
 				t.Errorf("Verify: %v, want success", err)
@@ -242,7 +340,7 @@ func TestNewVerifierConfig(t *testing.T) {
 
 func TestVerifyLeeway(t *testing.T) {
 	key, _ := keys(t)
-	s := newSigner(t, requestinfo.SignerConfig{Key: key, Now: newClock().Now})
+	s := newSigner(t, infosign.SignerConfig{Key: key, Now: newClock().Now})
 	token := sign(t, s, sampleClaims())
 	tests := []struct {
 		name        string
@@ -287,7 +385,7 @@ func TestVerifyCache(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			clk := newClock()
-			s := newSigner(t, requestinfo.SignerConfig{Key: key, Now: clk.Now})
+			s := newSigner(t, infosign.SignerConfig{Key: key, Now: clk.Now})
 			v := newVerifier(t, requestinfo.VerifierConfig{Keys: []*ecdsa.PublicKey{&key.PublicKey}, CacheSize: tt.givenSize, Now: clk.Now})
 			token := sign(t, s, sampleClaims())
 
@@ -319,7 +417,7 @@ func TestVerifyCache(t *testing.T) {
 		clk := newClock()
 		c := sampleClaims()
 		c.Audience = "billing"
-		token := sign(t, newSigner(t, requestinfo.SignerConfig{Key: key, Now: clk.Now}), c)
+		token := sign(t, newSigner(t, infosign.SignerConfig{Key: key, Now: clk.Now}), c)
 		v := newVerifier(t, requestinfo.VerifierConfig{Keys: []*ecdsa.PublicKey{&key.PublicKey}, Now: clk.Now})
 		for range 2 {
 			if _, err := v.Verify(token); !errors.Is(err, requestinfo.ErrAudience) {
@@ -333,7 +431,7 @@ func TestVerifyCache(t *testing.T) {
 
 	t.Run("bounded", func(t *testing.T) {
 		clk := newClock()
-		s := newSigner(t, requestinfo.SignerConfig{Key: key, Reuse: -1, Now: clk.Now})
+		s := newSigner(t, infosign.SignerConfig{Key: key, Reuse: -1, Now: clk.Now})
 		v := newVerifier(t, requestinfo.VerifierConfig{Keys: []*ecdsa.PublicKey{&key.PublicKey}, CacheSize: 32, Now: clk.Now})
 		for range 200 {
 			if _, err := v.Verify(sign(t, s, sampleClaims())); err != nil {
@@ -344,4 +442,36 @@ func TestVerifyCache(t *testing.T) {
 			t.Errorf("cache holds %d tokens, want at most 32", n)
 		}
 	})
+}
+
+func TestCanonicalBase64URL(t *testing.T) {
+	tests := []struct {
+		name        string
+		givenPart   string
+		expectValid bool
+	}{
+		{name: "empty", givenPart: "", expectValid: true},
+		{name: "one byte", givenPart: "AA", expectValid: true},
+		{name: "one byte, unused bits set", givenPart: "AB", expectValid: false},
+		{name: "one byte, last letter w", givenPart: "-w", expectValid: true},
+		{name: "one byte, last letter _", givenPart: "-_", expectValid: false},
+		{name: "two bytes", givenPart: "AAA", expectValid: true},
+		{name: "two bytes, unused bits set", givenPart: "AAB", expectValid: false},
+		{name: "three bytes, no unused bits", givenPart: "AAA_", expectValid: true},
+		{name: "a lone letter", givenPart: "AAAAA", expectValid: false},
+		{name: "padding", givenPart: "AA==", expectValid: false},
+		{name: "standard alphabet", givenPart: "A+/A", expectValid: false},
+		{name: "whitespace", givenPart: "AA AA", expectValid: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := requestinfo.CanonicalBase64URL(tt.givenPart); got != tt.expectValid {
+				t.Errorf("canonicalBase64URL(%q) = %v, want %v", tt.givenPart, got, tt.expectValid)
+			}
+			// Whatever it accepts, the strict decoder accepts too.
+			if _, err := enc.Strict().DecodeString(tt.givenPart); tt.expectValid && err != nil {
+				t.Errorf("strict base64url refuses %q: %v", tt.givenPart, err)
+			}
+		})
+	}
 }

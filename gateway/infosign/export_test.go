@@ -1,0 +1,9 @@
+package infosign
+
+// CacheLen returns how many tokens s keeps for reuse.
+func (s *Signer) CacheLen() int {
+	if s.cache == nil {
+		return 0
+	}
+	return s.cache.len()
+}
