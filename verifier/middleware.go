@@ -144,30 +144,41 @@ func (v *Verifier) EchoMiddleware(cfg EchoConfig) echo.MiddlewareFunc {
 	if cfg.ErrorHandler == nil {
 		cfg.ErrorHandler = DefaultEchoConfig.ErrorHandler
 	}
+	m := &echoMiddleware{v: v, cfg: cfg}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			if cfg.Skipper(c) {
-				return next(c)
-			}
-			r := c.Request()
-			id, public, err := v.Authorize(r)
-			if err != nil {
-				d := v.deny(r, err)
-				if herr := cfg.ErrorHandler(c, d); herr != nil || c.Response().Committed {
-					return herr
-				}
-				return EchoHTTPError(c, d)
-			}
-			if public {
-				return next(c)
-			}
-			c.SetRequest(r.WithContext(WithIdentity(r.Context(), id)))
-			if cfg.SuccessHandler != nil {
-				cfg.SuccessHandler(c)
-			}
-			return next(c)
-		}
+		return func(c echo.Context) error { return m.serve(c, next) }
 	}
+}
+
+// echoMiddleware is the state of one EchoMiddleware: the closure Echo
+// makes for each request holds only it and next.
+type echoMiddleware struct {
+	v   *Verifier
+	cfg EchoConfig
+}
+
+// serve verifies one request for EchoMiddleware.
+func (m *echoMiddleware) serve(c echo.Context, next echo.HandlerFunc) error {
+	if m.cfg.Skipper(c) {
+		return next(c)
+	}
+	r := c.Request()
+	id, public, err := m.v.Authorize(r)
+	if err != nil {
+		d := m.v.deny(r, err)
+		if herr := m.cfg.ErrorHandler(c, d); herr != nil || c.Response().Committed {
+			return herr
+		}
+		return EchoHTTPError(c, d)
+	}
+	if public {
+		return next(c)
+	}
+	c.SetRequest(r.WithContext(WithIdentity(r.Context(), id)))
+	if m.cfg.SuccessHandler != nil {
+		m.cfg.SuccessHandler(c)
+	}
+	return next(c)
 }
 
 // EchoHTTPError is the Echo middleware's default ErrorHandler. For a
