@@ -24,6 +24,24 @@ const notesPolicy = `{
   "scopes": [{"name": "own notes", "routes": ["/notes/v1/users/:userId/**"], "methods": ["GET", "POST"]}]
 }`
 
+// notesTokens mints user u42's tokens under notesPolicy, as the login
+// does, one per method.
+func notesTokens(ring *mint.KeyRing) mint.Tokens {
+	p, err := policy.Parse("notes.json", []byte(notesPolicy))
+	if err != nil {
+		log.Fatal(err)
+	}
+	m, err := mint.New(mint.Config{Keys: ring, ServerID: "example"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	toks, err := m.Mint([]*policy.Policy{p}, mint.Subject{UserID: "u42", SessionID: "s1"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	return toks
+}
+
 // send makes one request and prints its method, path and status, and the
 // body when the handler answered.
 func send(method, url, token string) {
@@ -75,18 +93,7 @@ func ExampleMustEchoMiddleware() {
 	defer srv.Close()
 
 	// Tokens come from the login (or `authgw mint`): one per method.
-	p, err := policy.Parse("notes.json", []byte(notesPolicy))
-	if err != nil {
-		log.Fatal(err)
-	}
-	m, err := mint.New(mint.Config{Keys: ring, ServerID: "example"})
-	if err != nil {
-		log.Fatal(err)
-	}
-	toks, err := m.Mint([]*policy.Policy{p}, mint.Subject{UserID: "u42", SessionID: "s1"})
-	if err != nil {
-		log.Fatal(err)
-	}
+	toks := notesTokens(ring)
 
 	send("GET", srv.URL+"/healthz", "")
 	send("GET", srv.URL+"/notes/v1/users/u42/todo", "")
@@ -126,18 +133,7 @@ func ExampleVerifier_HTTPMiddleware() {
 	srv := httptest.NewServer(v.HTTPMiddleware(mux))
 	defer srv.Close()
 
-	p, err := policy.Parse("notes.json", []byte(notesPolicy))
-	if err != nil {
-		log.Fatal(err)
-	}
-	m, err := mint.New(mint.Config{Keys: ring, ServerID: "example"})
-	if err != nil {
-		log.Fatal(err)
-	}
-	toks, err := m.Mint([]*policy.Policy{p}, mint.Subject{UserID: "u42", SessionID: "s1"})
-	if err != nil {
-		log.Fatal(err)
-	}
+	toks := notesTokens(ring)
 
 	send("POST", srv.URL+"/notes/v1/users/u42/todo", toks.ByMethod["POST"])
 	send("POST", srv.URL+"/notes/v1/users/u42/todo", toks.ByMethod["GET"])        // a GET token cannot POST
@@ -186,18 +182,7 @@ func ExampleVerifier_EchoMiddleware() {
 	srv := httptest.NewServer(e)
 	defer srv.Close()
 
-	p, err := policy.Parse("notes.json", []byte(notesPolicy))
-	if err != nil {
-		log.Fatal(err)
-	}
-	m, err := mint.New(mint.Config{Keys: ring, ServerID: "example"})
-	if err != nil {
-		log.Fatal(err)
-	}
-	toks, err := m.Mint([]*policy.Policy{p}, mint.Subject{UserID: "u42", SessionID: "s1"})
-	if err != nil {
-		log.Fatal(err)
-	}
+	toks := notesTokens(ring)
 
 	send("GET", srv.URL+"/metrics", "")
 	send("GET", srv.URL+"/notes/v1/users/u42/todo", "")
