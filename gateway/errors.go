@@ -39,9 +39,9 @@ const basicChallenge = `Basic realm="authgw"`
 
 // refusal is a response the gateway sends instead of passing a request
 // on: the JSON error envelope and the headers that belong with it. A
-// refusal that needs a header says so where it is made (refuse(...)
-// .challenge(...), .retryAfter(...)), so a new code cannot be sent
-// without the header its status calls for.
+// refusal's headers are given where it is made (refuseClient,
+// .challenge(...), .retryAfter(...)), beside its status and code, not
+// looked up later by code in a list a new code could be missing from.
 type refusal struct {
 	*envelope.Error
 	// wwwAuthenticate is the challenge of a 401; "" for none.
