@@ -138,11 +138,13 @@ func MustEchoMiddleware(cfg Config) echo.MiddlewareFunc {
 // default HTTPErrorHandler the client gets the same status, JSON error
 // envelope and WWW-Authenticate challenge as from HTTPMiddleware.
 func (v *Verifier) EchoMiddleware(cfg EchoConfig) echo.MiddlewareFunc {
+	// The defaults are named, not read from DefaultEchoConfig, which an
+	// app could have changed.
 	if cfg.Skipper == nil {
-		cfg.Skipper = DefaultEchoConfig.Skipper
+		cfg.Skipper = middleware.DefaultSkipper
 	}
 	if cfg.ErrorHandler == nil {
-		cfg.ErrorHandler = DefaultEchoConfig.ErrorHandler
+		cfg.ErrorHandler = EchoHTTPError
 	}
 	m := &echoMiddleware{v: v, cfg: cfg}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
