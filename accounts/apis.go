@@ -1,6 +1,7 @@
 package accounts
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -131,7 +132,7 @@ func (s *Service) apiOfPath(r *request) (db.API, error) {
 // checkAPIName returns why name may not be an API name, or "".
 func checkAPIName(name string) string {
 	if err := db.CheckAPIName(name); err != nil {
-		return "name: " + db.Reason(err) + "."
+		return "name: " + invalidReason(err) + "."
 	}
 	return ""
 }
@@ -156,7 +157,16 @@ func readAPIURL(b *body, required bool) string {
 func checkAPIURL(v string) (canonical, problem string) {
 	u, err := db.CanonicalAPIURL(v)
 	if err != nil {
-		return "", "url: " + db.Reason(err) + "."
+		return "", "url: " + invalidReason(err) + "."
 	}
 	return u, ""
+}
+
+// invalidReason is why the store refused a value (a *db.InvalidError's
+// Reason), or "not valid" for another error.
+func invalidReason(err error) string {
+	if inv, ok := errors.AsType[*db.InvalidError](err); ok {
+		return inv.Reason
+	}
+	return "not valid"
 }

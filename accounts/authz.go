@@ -9,6 +9,7 @@ import (
 
 	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/mint"
+	"github.com/authgw/authgw/policy"
 )
 
 // Prefix is where the service is served.
@@ -50,7 +51,7 @@ func sysadmin(c *Caller, _ *target) bool { return c.userIs(db.RoleSysadmin) }
 
 // orgRole is orgRole(F): ISC, a sysadmin or employee user, or a member
 // of the target organization whose membership has flag F.
-func orgRole(flag string) func(*Caller, *target) bool {
+func orgRole(flag policy.MembershipFlag) func(*Caller, *target) bool {
 	return func(c *Caller, t *target) bool {
 		return c.privileged() || (t.membership != nil && membershipHas(t.membership, flag))
 	}
@@ -75,7 +76,7 @@ func userMemberships(c *Caller, t *target) bool {
 
 // memberOrOrgRole: the member of the target membership, or orgRole(F) in
 // its organization.
-func memberOrOrgRole(flag string) func(*Caller, *target) bool {
+func memberOrOrgRole(flag policy.MembershipFlag) func(*Caller, *target) bool {
 	return func(c *Caller, t *target) bool { return c.self(t.member.UserID) || orgRole(flag)(c, t) }
 }
 
@@ -90,7 +91,7 @@ func invitee(c *Caller, t *target) bool { return c.self(t.member.UserID) }
 // (system, internal) is only for ISC or a sysadmin user; an external
 // client is for orgRole(manage).
 func clientPrivileged(c *Caller, t *target) bool {
-	if !orgRole("manage")(c, t) {
+	if !orgRole(policy.FlagManage)(c, t) {
 		return false
 	}
 	for _, role := range t.client.Roles {
@@ -103,16 +104,16 @@ func clientPrivileged(c *Caller, t *target) bool {
 
 // membershipHas reports whether the membership has the flag (mint's
 // reading of flags, which the policies' membership scopes use too).
-func membershipHas(m *db.Membership, flag string) bool {
-	return flag != "" && mint.Membership{Read: m.Read, Edit: m.Edit, Manage: m.Manage, Delete: m.Delete}.Has(flag)
+func membershipHas(m *db.Membership, flag policy.MembershipFlag) bool {
+	return flag != policy.AnyMembership && mint.Membership{Read: m.Read, Edit: m.Edit, Manage: m.Manage, Delete: m.Delete}.Has(flag)
 }
 
 var routes = []Route{
 	{Method: "GET", Path: "/organizations", Who: "STAFF (all); any other logged-in user: the organizations they belong to", allow: loggedIn, handle: (*Service).listOrganizations},
 	{Method: "POST", Path: "/organizations", Who: "any logged-in user (becomes a member with every flag)", allow: loggedIn, handle: (*Service).createOrganization},
-	{Method: "GET", Path: "/organizations/:id", Who: "STAFF or orgRole(read)", target: orgTarget, allow: or(staff, orgRole("read")), handle: (*Service).getOrganization},
-	{Method: "PATCH", Path: "/organizations/:id", Who: "orgRole(edit)", target: orgTarget, allow: orgRole("edit"), handle: (*Service).updateOrganization},
-	{Method: "DELETE", Path: "/organizations/:id", Who: "orgRole(delete)", target: orgTarget, allow: orgRole("delete"), handle: (*Service).deleteOrganization},
+	{Method: "GET", Path: "/organizations/:id", Who: "STAFF or orgRole(read)", target: orgTarget, allow: or(staff, orgRole(policy.FlagRead)), handle: (*Service).getOrganization},
+	{Method: "PATCH", Path: "/organizations/:id", Who: "orgRole(edit)", target: orgTarget, allow: orgRole(policy.FlagEdit), handle: (*Service).updateOrganization},
+	{Method: "DELETE", Path: "/organizations/:id", Who: "orgRole(delete)", target: orgTarget, allow: orgRole(policy.FlagDelete), handle: (*Service).deleteOrganization},
 
 	{Method: "GET", Path: "/users", Who: "STAFF", allow: staff, handle: (*Service).listUsers},
 	{Method: "POST", Path: "/users", Who: "anyone (registration; referrer must be an existing client)", handle: (*Service).createUser},
@@ -130,25 +131,25 @@ var routes = []Route{
 	{Method: "POST", Path: "/users/:id/emails/:emailId/generate-verification", Who: "self or SYSINT", target: userTarget, allow: selfOr(sysint), handle: (*Service).generateVerification},
 	{Method: "POST", Path: "/users/:id/emails/:emailId/verify", Who: "self or SYSINT", target: userTarget, allow: selfOr(sysint), handle: (*Service).verifyEmail},
 
-	{Method: "GET", Path: "/organizations/:id/clients", Who: "orgRole(read)", target: orgTarget, allow: orgRole("read"), handle: (*Service).listClients},
-	{Method: "POST", Path: "/organizations/:id/clients", Who: "orgRole(manage); setting reqsPerSec needs STAFF", target: orgTarget, allow: orgRole("manage"), handle: (*Service).createClient},
-	{Method: "GET", Path: "/organizations/:id/clients/:clientId", Who: "orgRole(read)", target: clientTarget, allow: orgRole("read"), handle: (*Service).getClient},
+	{Method: "GET", Path: "/organizations/:id/clients", Who: "orgRole(read)", target: orgTarget, allow: orgRole(policy.FlagRead), handle: (*Service).listClients},
+	{Method: "POST", Path: "/organizations/:id/clients", Who: "orgRole(manage); setting reqsPerSec needs STAFF", target: orgTarget, allow: orgRole(policy.FlagManage), handle: (*Service).createClient},
+	{Method: "GET", Path: "/organizations/:id/clients/:clientId", Who: "orgRole(read)", target: clientTarget, allow: orgRole(policy.FlagRead), handle: (*Service).getClient},
 	{Method: "PATCH", Path: "/organizations/:id/clients/:clientId", Who: "clientPrivileged (orgRole(manage); a client with a role beyond external: ISC or a sysadmin only); setting reqsPerSec needs STAFF", target: clientTarget, allow: clientPrivileged, handle: (*Service).updateClient},
 	{Method: "DELETE", Path: "/organizations/:id/clients/:clientId", Who: "clientPrivileged (orgRole(manage); a client with a role beyond external: ISC or a sysadmin only)", target: clientTarget, allow: clientPrivileged, handle: (*Service).deleteClient},
 	{Method: "POST", Path: "/organizations/:id/clients/:clientId/refresh-secret", Who: "clientPrivileged (orgRole(manage); a client with a role beyond external: ISC or a sysadmin only)", target: clientTarget, allow: clientPrivileged, handle: (*Service).refreshClientSecret},
 	{Method: "GET", Path: "/organizations/:id/clients/:clientId/roles", Who: "SYSINT", target: clientTarget, allow: sysint, handle: (*Service).listClientRoles},
 	{Method: "POST", Path: "/organizations/:id/clients/:clientId/roles", Who: "SYSINT", target: clientTarget, allow: sysint, handle: (*Service).addClientRole},
 	{Method: "DELETE", Path: "/organizations/:id/clients/:clientId/roles/:roleId", Who: "SYSINT", target: clientTarget, allow: sysint, handle: (*Service).removeClientRole},
-	{Method: "GET", Path: "/organizations/:id/clients/:clientId/access-restrictions", Who: "orgRole(read)", target: clientTarget, allow: orgRole("read"), handle: (*Service).listRestrictions},
+	{Method: "GET", Path: "/organizations/:id/clients/:clientId/access-restrictions", Who: "orgRole(read)", target: clientTarget, allow: orgRole(policy.FlagRead), handle: (*Service).listRestrictions},
 	{Method: "POST", Path: "/organizations/:id/clients/:clientId/access-restrictions", Who: "clientPrivileged (orgRole(manage); a client with a role beyond external: ISC or a sysadmin only); type api also needs ISC or a sysadmin", target: clientTarget, allow: clientPrivileged, handle: (*Service).addRestriction},
 	{Method: "DELETE", Path: "/organizations/:id/clients/:clientId/access-restrictions/:restrictionId", Who: "clientPrivileged (orgRole(manage); a client with a role beyond external: ISC or a sysadmin only); type api also needs ISC or a sysadmin", target: clientTarget, allow: clientPrivileged, handle: (*Service).deleteRestriction},
 
 	{Method: "GET", Path: "/users/:id/memberships", Who: "ISC, self, or a sysadmin or employee", target: userTarget, allow: userMemberships, handle: (*Service).listUserMemberships},
-	{Method: "GET", Path: "/organizations/:id/memberships", Who: "orgRole(read)", target: orgTarget, allow: orgRole("read"), handle: (*Service).listOrgMemberships},
-	{Method: "POST", Path: "/organizations/:id/memberships", Who: "orgRole(manage); a member grants only flags they hold; a new membership made by anyone but ISC, a sysadmin or an employee is a pending invitation", target: orgTarget, allow: orgRole("manage"), handle: (*Service).upsertMembership},
-	{Method: "PATCH", Path: "/org-memberships/:id", Who: "orgRole(manage), granting only flags they hold; the member may lower, never raise, their own flags", target: membershipTarget, allow: memberOrOrgRole("manage"), handle: (*Service).updateMembership},
+	{Method: "GET", Path: "/organizations/:id/memberships", Who: "orgRole(read)", target: orgTarget, allow: orgRole(policy.FlagRead), handle: (*Service).listOrgMemberships},
+	{Method: "POST", Path: "/organizations/:id/memberships", Who: "orgRole(manage); a member grants only flags they hold; a new membership made by anyone but ISC, a sysadmin or an employee is a pending invitation", target: orgTarget, allow: orgRole(policy.FlagManage), handle: (*Service).upsertMembership},
+	{Method: "PATCH", Path: "/org-memberships/:id", Who: "orgRole(manage), granting only flags they hold; the member may lower, never raise, their own flags", target: membershipTarget, allow: memberOrOrgRole(policy.FlagManage), handle: (*Service).updateMembership},
 	{Method: "POST", Path: "/org-memberships/:id/accept", Who: "the invited user", target: membershipTarget, allow: invitee, handle: (*Service).acceptMembership},
-	{Method: "DELETE", Path: "/org-memberships/:id", Who: "the member (leaving, or declining an invitation), or orgRole(delete)", target: membershipTarget, allow: memberOrOrgRole("delete"), handle: (*Service).deleteMembership},
+	{Method: "DELETE", Path: "/org-memberships/:id", Who: "the member (leaving, or declining an invitation), or orgRole(delete)", target: membershipTarget, allow: memberOrOrgRole(policy.FlagDelete), handle: (*Service).deleteMembership},
 
 	{Method: "POST", Path: "/sessions/login/:step", Who: "anyone (the login steps email, code, password, totp)", handle: (*Service).login},
 	{Method: "POST", Path: "/sessions/refresh", Who: "anyone holding a refresh token, through the client that logged in", handle: (*Service).refresh},

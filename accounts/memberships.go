@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/authgw/authgw/db"
+	"github.com/authgw/authgw/policy"
 )
 
 // DefaultMaxMemberships is the default of Config.MaxMemberships: the
@@ -44,11 +45,9 @@ func membershipsJSON(ms []db.Membership) []membershipOut {
 	return out
 }
 
-// flags are the four membership flags, in the order read, edit, manage,
-// delete.
+// flags are the four membership flags, in the order of
+// policy.MembershipFlags (read, edit, manage, delete).
 type flags [4]bool
-
-var flagNames = [4]string{"read", "edit", "manage", "delete"}
 
 func flagsOf(m db.Membership) flags { return flags{m.Read, m.Edit, m.Manage, m.Delete} }
 
@@ -71,8 +70,8 @@ type flagFields [4]*bool
 // readFlags reads the optional flag fields.
 func readFlags(b *body) flagFields {
 	var f flagFields
-	for i, name := range flagNames {
-		if v, ok := b.boolean(name, false); ok {
+	for i, name := range policy.MembershipFlags() {
+		if v, ok := b.boolean(string(name), false); ok {
 			f[i] = &v
 		}
 	}

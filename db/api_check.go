@@ -2,7 +2,6 @@ package db
 
 import (
 	"errors"
-	"fmt"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -26,26 +25,26 @@ const (
 // apiNamePattern is what an API name may be.
 var apiNamePattern = regexp.MustCompile(`^[a-z0-9-]{1,64}$`)
 
-// CheckAPIName fails with ErrInvalid, saying why, unless name is 1 to 64
-// of a-z, 0-9 and -, and not ReservedAPIName.
+// CheckAPIName fails with an *InvalidError (ErrInvalid) saying why unless
+// name is 1 to 64 of a-z, 0-9 and -, and not ReservedAPIName.
 func CheckAPIName(name string) error {
 	switch {
 	case !apiNamePattern.MatchString(name):
-		return fmt.Errorf("%w: %q is not 1 to 64 of a-z, 0-9 and -", ErrInvalid, name)
+		return invalid("", "%q is not 1 to 64 of a-z, 0-9 and -", name)
 	case name == ReservedAPIName:
-		return fmt.Errorf("%w: %q is reserved for the accounts service", ErrInvalid, name)
+		return invalid("", "%q is reserved for the accounts service", name)
 	}
 	return nil
 }
 
 // CanonicalAPIURL returns a backend URL in canonical form (lower-case
-// scheme). It fails with ErrInvalid, saying why, unless v is an absolute
-// http or https URL with a host and a valid port, without user info,
-// query or fragment, at most MaxAPIURLLength bytes of UTF-8 with no white
-// space or control characters.
+// scheme). It fails with an *InvalidError (ErrInvalid) saying why unless
+// v is an absolute http or https URL with a host and a valid port,
+// without user info, query or fragment, at most MaxAPIURLLength bytes of
+// UTF-8 with no white space or control characters.
 func CanonicalAPIURL(v string) (string, error) {
 	bad := func(format string, args ...any) (string, error) {
-		return "", fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...)
+		return "", invalid("", format, args...)
 	}
 	switch {
 	case v == "":
@@ -88,10 +87,4 @@ func CanonicalAPIURL(v string) (string, error) {
 		return bad("longer than %d bytes once percent-encoded", MaxAPIURLLength)
 	}
 	return out, nil
-}
-
-// Reason returns the text of an ErrInvalid error without its "db:
-// invalid" prefix, for messages that name the field themselves.
-func Reason(err error) string {
-	return strings.TrimPrefix(err.Error(), ErrInvalid.Error()+": ")
 }

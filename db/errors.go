@@ -41,6 +41,37 @@ var (
 	ErrBadDSN = errors.New("db: bad database DSN")
 )
 
+// InvalidError is the ErrInvalid of a value the store checks itself
+// before writing it (an email address, an API name or URL): it says which
+// field and why, in words a user can be shown. Callers read Field and
+// Reason with errors.As; the message text is for logs and is never to be
+// cut up.
+type InvalidError struct {
+	// Field names the value: "email", or "" when the caller names it
+	// (CheckAPIName, CanonicalAPIURL).
+	Field string
+	// Reason says what is wrong, without the field's name: `no @`,
+	// `"Echo" is not 1 to 64 of a-z, 0-9 and -`.
+	Reason string
+}
+
+// invalid returns an *InvalidError for field with the formatted reason.
+func invalid(field, format string, args ...any) error {
+	return &InvalidError{Field: field, Reason: fmt.Sprintf(format, args...)}
+}
+
+// Error returns "db: invalid value: FIELD: REASON" (without "FIELD: "
+// when Field is empty).
+func (e *InvalidError) Error() string {
+	if e.Field == "" {
+		return ErrInvalid.Error() + ": " + e.Reason
+	}
+	return ErrInvalid.Error() + ": " + e.Field + ": " + e.Reason
+}
+
+// Unwrap returns ErrInvalid, so errors.Is(err, ErrInvalid) holds.
+func (e *InvalidError) Unwrap() error { return ErrInvalid }
+
 // MySQL and MariaDB server error numbers that classify maps.
 const (
 	mysqlErrDupEntry            = 1062 // ER_DUP_ENTRY

@@ -43,33 +43,34 @@ type NewUser struct {
 
 // NormalizeEmail returns the stored form of an email address: s trimmed
 // of surrounding white space, with its domain lower-cased (the local part
-// is kept as given: it may be case-sensitive). It fails with ErrInvalid
-// when the address is not valid UTF-8, does not hold exactly one "@"
-// with text on both sides, contains white space or a control character,
-// or is longer than MaxEmailLength characters once normalized. It does
-// not check that the domain exists.
+// is kept as given: it may be case-sensitive). It fails with an
+// *InvalidError (ErrInvalid, Field "email") saying why when the address
+// is not valid UTF-8, does not hold exactly one "@" with text on both
+// sides, contains white space or a control character, or is longer than
+// MaxEmailLength characters once normalized. It does not check that the
+// domain exists.
 func NormalizeEmail(s string) (string, error) {
 	if !utf8.ValidString(s) {
-		return "", fmt.Errorf("%w: email: not valid UTF-8", ErrInvalid)
+		return "", invalid("email", "not valid UTF-8")
 	}
 	s = strings.TrimFunc(s, unicode.IsSpace)
 	if strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
-		return "", fmt.Errorf("%w: email: contains white space or a control character", ErrInvalid)
+		return "", invalid("email", "contains white space or a control character")
 	}
 	local, domain, ok := strings.Cut(s, "@")
 	switch {
 	case !ok:
-		return "", fmt.Errorf("%w: email: no @", ErrInvalid)
+		return "", invalid("email", "no @")
 	case strings.Contains(domain, "@"):
-		return "", fmt.Errorf("%w: email: more than one @", ErrInvalid)
+		return "", invalid("email", "more than one @")
 	case local == "":
-		return "", fmt.Errorf("%w: email: nothing before the @", ErrInvalid)
+		return "", invalid("email", "nothing before the @")
 	case domain == "":
-		return "", fmt.Errorf("%w: email: nothing after the @", ErrInvalid)
+		return "", invalid("email", "nothing after the @")
 	}
 	s = local + "@" + strings.ToLower(domain)
 	if n := utf8.RuneCountInString(s); n > MaxEmailLength {
-		return "", fmt.Errorf("%w: email: %d characters, more than %d", ErrInvalid, n, MaxEmailLength)
+		return "", invalid("email", "%d characters, more than %d", n, MaxEmailLength)
 	}
 	return s, nil
 }
@@ -97,7 +98,7 @@ func checkEmail(address string) error {
 		return err
 	}
 	if n != address {
-		return fmt.Errorf("%w: email: not normalized (want %q)", ErrInvalid, n)
+		return invalid("email", "not normalized (want %q)", n)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"net/http"
+	"strconv"
 
 	"github.com/authgw/authgw/verifier/envelope"
 )
@@ -36,14 +37,49 @@ const (
 // basicChallenge is the WWW-Authenticate of the client-credential 401s.
 const basicChallenge = `Basic realm="authgw"`
 
-// writeError sends e; a 401 for client credentials carries the Basic
-// challenge.
-func writeError(w http.ResponseWriter, e *envelope.Error) {
-	switch e.Code {
-	case CodeMissingBasicAuth, CodeUnknownClient, CodeInvalidClientSecret, CodeMalformedBasicAuth:
-		w.Header().Set("WWW-Authenticate", basicChallenge)
-	case CodeSecretCheckThrottled:
-		w.Header().Set("Retry-After", "1") // the budget refills one check a second
+// refusal is a response the gateway sends instead of passing a request
+// on: the JSON error envelope and the headers that belong with it. A
+// refusal's headers are given where it is made (refuseClient,
+// .challenge(...), .retryAfter(...)), beside its status and code, not
+// looked up later by code in a list a new code could be missing from.
+type refusal struct {
+	*envelope.Error
+	// wwwAuthenticate is the challenge of a 401; "" for none.
+	wwwAuthenticate string
+	// retryAfterValue is the Retry-After value, in seconds; "" for none.
+	retryAfterValue string
+}
+
+// refuse returns a refusal with status, code and detail and no header.
+func refuse(status int, code, detail string) *refusal {
+	return &refusal{Error: envelope.New(status, code, detail)}
+}
+
+// refuseClient is the 401 of a client credential (HTTP Basic): it
+// carries the Basic challenge.
+func refuseClient(code, detail string) *refusal {
+	return refuse(http.StatusUnauthorized, code, detail).challenge(basicChallenge)
+}
+
+// challenge sets the WWW-Authenticate value r is sent with.
+func (r *refusal) challenge(value string) *refusal {
+	r.wwwAuthenticate = value
+	return r
+}
+
+// retryAfter sets the Retry-After value r is sent with, in seconds.
+func (r *refusal) retryAfter(seconds int) *refusal {
+	r.retryAfterValue = strconv.Itoa(seconds)
+	return r
+}
+
+// write sends r: its headers, then the envelope.
+func (r *refusal) write(w http.ResponseWriter) {
+	if r.wwwAuthenticate != "" {
+		w.Header().Set("WWW-Authenticate", r.wwwAuthenticate)
 	}
-	envelope.Write(w, e)
+	if r.retryAfterValue != "" {
+		w.Header().Set("Retry-After", r.retryAfterValue)
+	}
+	envelope.Write(w, r.Error)
 }

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -41,3 +42,21 @@ var GatewayOwned = gatewayOwned
 
 // CheckOverrides exposes checkOverrides.
 var CheckOverrides = checkOverrides
+
+// UpstreamBuckets exposes the upstream histogram's bucket bounds.
+var UpstreamBuckets = upstreamBuckets[:]
+
+// UpstreamCounts is the number of counters of one upstream histogram.
+const UpstreamCounts = len(histogram{}.counts)
+
+// ObserveUpstream records the latencies in a fresh metrics set for the
+// API demo and returns the text it writes.
+func ObserveUpstream(latencies ...time.Duration) string {
+	m := newMetrics()
+	for _, d := range latencies {
+		m.upstream("demo", d)
+	}
+	var b strings.Builder
+	m.write(&b)
+	return b.String()
+}

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/authgw/authgw/gateway/infosign"
-	"github.com/authgw/authgw/verifier/envelope"
 )
 
 // Headers in which a reverse proxy describes the original request to the
@@ -89,25 +88,25 @@ func (g *Gateway) ForwardAuth() http.Handler {
 func (g *Gateway) serveForwardAuth(w http.ResponseWriter, r *http.Request) {
 	st := stateOf(r)
 	if !g.forwardAuthCaller(remoteIP(r)) {
-		writeError(w, envelope.New(http.StatusForbidden, CodeForwardAuthUntrusted, "Only a configured forward-auth caller may ask for a decision."))
+		refuse(http.StatusForbidden, CodeForwardAuthUntrusted, "Only a configured forward-auth caller may ask for a decision.").write(w)
 		return
 	}
 	orig, missing := g.forwardedRequest(r)
 	if orig == nil {
-		writeError(w, envelope.New(http.StatusBadRequest, CodeForwardAuthBadRequest,
-			"The proxy must describe the original request: "+missing+" is missing or malformed."))
+		refuse(http.StatusBadRequest, CodeForwardAuthBadRequest,
+			"The proxy must describe the original request: "+missing+" is missing or malformed.").write(w)
 		return
 	}
 	st.ip = g.clientIP(r, true)
 	st.ipText = st.ip.String()
 	if e := g.decide(w, orig, st); e != nil {
-		writeError(w, e)
+		e.write(w)
 		return
 	}
 	tok, err := g.cfg.Signer.Sign(g.claims(st))
 	if err != nil {
 		g.cfg.Logger.Error("gateway: sign request info", "request_id", st.id, "err", err)
-		writeError(w, envelope.New(http.StatusInternalServerError, CodeInternal, ""))
+		refuse(http.StatusInternalServerError, CodeInternal, "").write(w)
 		return
 	}
 	infosign.SetHeaders(w.Header(), tok)

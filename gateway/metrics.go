@@ -16,8 +16,10 @@ import (
 // the counters are lock-free atomics after their first use.
 
 // upstreamBuckets are the upper bounds (seconds) of the upstream latency
-// histogram.
-var upstreamBuckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}
+// histogram. It is an array so that its length is a constant: a
+// histogram's counts are sized from it, and a bucket added here cannot
+// leave them one short.
+var upstreamBuckets = [...]float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}
 
 type metrics struct {
 	mu              sync.RWMutex
@@ -29,7 +31,7 @@ type metrics struct {
 }
 
 type histogram struct {
-	counts [15]atomic.Uint64 // len(upstreamBuckets) + the +Inf bucket
+	counts [len(upstreamBuckets) + 1]atomic.Uint64 // each bucket, then +Inf
 	sumNs  atomic.Uint64
 }
 
@@ -82,7 +84,7 @@ func (m *metrics) upstream(api string, d time.Duration) {
 		m.mu.Unlock()
 	}
 	s := d.Seconds()
-	i, _ := slices.BinarySearch(upstreamBuckets, s)
+	i, _ := slices.BinarySearch(upstreamBuckets[:], s)
 	h.counts[i].Add(1)
 	h.sumNs.Add(uint64(max(d, 0)))
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/authgw/authgw/gateway/ratelimit"
 	"github.com/authgw/authgw/policy"
 	"github.com/authgw/authgw/verifier"
-	"github.com/authgw/authgw/verifier/envelope"
 	"github.com/authgw/authgw/verifier/requestinfo"
 )
 
@@ -67,7 +66,7 @@ func (g *Gateway) recoverPanic(w *recorder, r *http.Request) {
 	}
 	g.cfg.Logger.Error("gateway: panic", "request_id", stateOf(r).id, "panic", p)
 	if w.status == 0 {
-		envelope.Write(w, envelope.New(http.StatusInternalServerError, CodeInternal, ""))
+		refuse(http.StatusInternalServerError, CodeInternal, "").write(w)
 	}
 }
 
@@ -139,7 +138,7 @@ func (g *Gateway) cors(next http.Handler) http.Handler {
 		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 			h.Add("Vary", "Access-Control-Request-Method, Access-Control-Request-Headers")
 			if !allowed {
-				envelope.Write(w, envelope.New(http.StatusForbidden, CodeCORSOriginNotAllowed, "This origin may not make cross-origin requests."))
+				refuse(http.StatusForbidden, CodeCORSOriginNotAllowed, "This origin may not make cross-origin requests.").write(w)
 				return
 			}
 			h.Set("Access-Control-Allow-Origin", origin)
@@ -194,10 +193,10 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
 // decide runs steps 3 to 7 (path, credentials, restrictions, rate limit,
 // token) and returns the first refusal, or nil. The rate-limit headers
 // are set on w either way.
-func (g *Gateway) decide(w http.ResponseWriter, r *http.Request, st *reqState) *envelope.Error {
+func (g *Gateway) decide(w http.ResponseWriter, r *http.Request, st *reqState) *refusal {
 	st.snap = g.snap.Load()
 	if st.snap == nil {
-		return envelope.New(http.StatusServiceUnavailable, CodeNotReady, "")
+		return refuse(http.StatusServiceUnavailable, CodeNotReady, "")
 	}
 	if e := checkPath(r, st); e != nil {
 		return e
@@ -214,12 +213,12 @@ func (g *Gateway) decide(w http.ResponseWriter, r *http.Request, st *reqState) *
 	if e := g.checkRateLimit(w, r, st); e != nil {
 		return e
 	}
-	return g.checkToken(w, r, st)
+	return g.checkToken(r, st)
 }
 
 // deny writes a refusal.
-func (g *Gateway) deny(w http.ResponseWriter, e *envelope.Error) {
-	writeError(w, e)
+func (g *Gateway) deny(w http.ResponseWriter, e *refusal) {
+	e.write(w)
 }
 
 // checkPath is step 3: the same canonical-path function as the verifier,
@@ -232,17 +231,17 @@ func (g *Gateway) deny(w http.ResponseWriter, e *envelope.Error) {
 // X-Forwarded-Host would all see a host the client named in a second
 // place. A gateway is no forward proxy, so such a request is refused. A
 // request built in-process, with no RequestURI, is judged by its URL.
-func checkPath(r *http.Request, st *reqState) *envelope.Error {
+func checkPath(r *http.Request, st *reqState) *refusal {
 	path := verifier.RequestPath(r)
 	if err := policy.CanonicalPath(path); err != nil {
-		return envelope.New(http.StatusBadRequest, CodeNonCanonicalPath, "The request path is not in canonical form.")
+		return refuse(http.StatusBadRequest, CodeNonCanonicalPath, "The request path is not in canonical form.")
 	}
 	if r.RequestURI != "" && !strings.HasPrefix(r.RequestURI, "/") {
-		return envelope.New(http.StatusBadRequest, CodeNotOriginForm, "The request target must be a path, not a URL (origin form).")
+		return refuse(http.StatusBadRequest, CodeNotOriginForm, "The request target must be a path, not a URL (origin form).")
 	}
 	name, version, rest, ok := parseAPIPath(path)
 	if !ok {
-		return envelope.New(http.StatusBadRequest, CodeBadPath, "Request paths are /<api>/v<N>/..., N a positive integer.")
+		return refuse(http.StatusBadRequest, CodeBadPath, "Request paths are /<api>/v<N>/..., N a positive integer.")
 	}
 	st.apiName, st.version, st.rest = name, version, rest
 	return nil
@@ -268,17 +267,17 @@ var overrideQueryKeys = [...]string{"_method", "x-http-method-override", "x-http
 // POST token deleting). Stripping it would silently change what the
 // client asked for, so the request is refused with 400 instead. It
 // allocates nothing.
-func checkOverrides(r *http.Request) *envelope.Error {
+func checkOverrides(r *http.Request) *refusal {
 	for name := range r.Header {
 		for _, o := range overrideHeaders {
 			if hdr.FoldedPrefix(name, o, true) {
-				return envelope.New(http.StatusBadRequest, CodeOverrideHeader,
+				return refuse(http.StatusBadRequest, CodeOverrideHeader,
 					"Method and URL override headers (X-HTTP-Method-Override and the like) are not accepted; send the real method and path.")
 			}
 		}
 	}
 	if r.URL != nil && overrideQuery(r.URL.RawQuery) {
-		return envelope.New(http.StatusBadRequest, CodeOverrideHeader,
+		return refuse(http.StatusBadRequest, CodeOverrideHeader,
 			"Method override query parameters (_method and the like) are not accepted; send the real method.")
 	}
 	return nil
@@ -342,32 +341,33 @@ func parseAPIPath(path string) (name string, version int, rest string, ok bool) 
 
 // checkCredentials is step 4: the Basic client ID and optional secret.
 // Without a client ID, only an allowUnidentified API may be called.
-func (g *Gateway) checkCredentials(r *http.Request, st *reqState) *envelope.Error {
+func (g *Gateway) checkCredentials(r *http.Request, st *reqState) *refusal {
 	id, secret, hasSecret, found, ok := basicCredential(r.Header.Values("Authorization"))
 	if !ok {
-		return envelope.New(http.StatusUnauthorized, CodeMalformedBasicAuth, "The Basic credential is malformed.")
+		return refuseClient(CodeMalformedBasicAuth, "The Basic credential is malformed.")
 	}
 	if !found {
 		if st.apiName == accountsAPI && st.version == accountsVersion {
-			return envelope.New(http.StatusUnauthorized, CodeMissingBasicAuth, "This API needs a client ID (HTTP Basic).")
+			return refuseClient(CodeMissingBasicAuth, "This API needs a client ID (HTTP Basic).")
 		}
 		if a, _ := st.snap.lookupAPI(st.apiName, st.version); a != nil && a.allowUnidentified {
 			return nil
 		}
-		return envelope.New(http.StatusUnauthorized, CodeMissingBasicAuth, "This API needs a client ID (HTTP Basic).")
+		return refuseClient(CodeMissingBasicAuth, "This API needs a client ID (HTTP Basic).")
 	}
 	c := st.snap.clients[id]
 	if c == nil {
-		return envelope.New(http.StatusUnauthorized, CodeUnknownClient, "The client is unknown.")
+		return refuseClient(CodeUnknownClient, "The client is unknown.")
 	}
 	if hasSecret {
 		ok, throttled := g.secretMatches(c, st.ip, secret)
 		if throttled {
-			return envelope.New(http.StatusTooManyRequests, CodeSecretCheckThrottled,
-				"Too many checks of legacy client secrets; retry in a second.")
+			return refuse(http.StatusTooManyRequests, CodeSecretCheckThrottled,
+				"Too many checks of legacy client secrets; retry in a second.").
+				retryAfter(1) // the budget refills one check a second
 		}
 		if !ok {
-			return envelope.New(http.StatusUnauthorized, CodeInvalidClientSecret, "The client secret is wrong.")
+			return refuseClient(CodeInvalidClientSecret, "The client secret is wrong.")
 		}
 		st.secretVerified = true
 	}
@@ -377,19 +377,19 @@ func (g *Gateway) checkCredentials(r *http.Request, st *reqState) *envelope.Erro
 
 // checkRestrictions is step 5: types AND, values of a type OR. No
 // restriction applies to a request without a client.
-func checkRestrictions(r *http.Request, st *reqState) *envelope.Error {
+func checkRestrictions(r *http.Request, st *reqState) *refusal {
 	c := st.client
 	if c == nil {
 		return nil
 	}
 	if c.ips != nil && !ipAllowed(c, st.ip) {
-		return envelope.New(http.StatusUnauthorized, CodeRestrictionIP, "This client may not be used from this address.")
+		return refuse(http.StatusUnauthorized, CodeRestrictionIP, "This client may not be used from this address.")
 	}
 	if c.hosts != nil && !hostAllowed(c, requestHost(r)) {
-		return envelope.New(http.StatusUnauthorized, CodeRestrictionHost, "This client may not be used from this host.")
+		return refuse(http.StatusUnauthorized, CodeRestrictionHost, "This client may not be used from this host.")
 	}
 	if c.apis != nil && !c.apis[st.apiName] {
-		return envelope.New(http.StatusForbidden, CodeRestrictionAPI, "This client may not call this API.")
+		return refuse(http.StatusForbidden, CodeRestrictionAPI, "This client may not call this API.")
 	}
 	return nil
 }
@@ -397,7 +397,7 @@ func checkRestrictions(r *http.Request, st *reqState) *envelope.Error {
 // checkRateLimit is step 6: per client at its reqsPerSec, or per IP for
 // requests without a client. A limiter failure that refuses (the Redis
 // limiter's fail-closed case) is a 503, not a 429.
-func (g *Gateway) checkRateLimit(w http.ResponseWriter, r *http.Request, st *reqState) *envelope.Error {
+func (g *Gateway) checkRateLimit(w http.ResponseWriter, r *http.Request, st *reqState) *refusal {
 	key, rate := "", g.cfg.UnidentifiedPerSecond
 	if st.client != nil {
 		key, rate = st.client.limitKey, st.client.reqsPerSec
@@ -411,7 +411,7 @@ func (g *Gateway) checkRateLimit(w http.ResponseWriter, r *http.Request, st *req
 	}
 	if err != nil {
 		g.cfg.Logger.Warn("gateway: rate limiter failed", "request_id", st.id, "err", err)
-		return envelope.New(http.StatusServiceUnavailable, CodeRateLimitUnavailable, "")
+		return refuse(http.StatusServiceUnavailable, CodeRateLimitUnavailable, "")
 	}
 	ratelimit.Headers(w.Header(), d)
 	kind := "ip"
@@ -419,15 +419,15 @@ func (g *Gateway) checkRateLimit(w http.ResponseWriter, r *http.Request, st *req
 		kind = "client"
 	}
 	g.metrics.rateLimited(kind)
-	return envelope.New(http.StatusTooManyRequests, CodeRateLimited, "Too many requests; retry later.")
+	return refuse(http.StatusTooManyRequests, CodeRateLimited, "Too many requests; retry later.")
 }
 
 // checkToken is step 7: the verifier, with the client and IP the earlier
 // steps found (its ClientID and ClientIP hooks read st).
-func (g *Gateway) checkToken(w http.ResponseWriter, r *http.Request, st *reqState) *envelope.Error {
+func (g *Gateway) checkToken(r *http.Request, st *reqState) *refusal {
 	id, public, err := g.verifier.Authorize(r)
 	if err != nil {
-		e := verifier.ErrorResponse(err)
+		d := verifier.NewDenialError(err)
 		switch {
 		case errors.Is(err, verifier.ErrBadRequest):
 			g.metrics.verify("bad_request")
@@ -437,10 +437,7 @@ func (g *Gateway) checkToken(w http.ResponseWriter, r *http.Request, st *reqStat
 			g.metrics.verify("unauthorized")
 		}
 		g.cfg.Logger.Debug("gateway: token refused", "request_id", st.id, "reason", err.Error())
-		if e.Status == http.StatusUnauthorized {
-			w.Header().Set("WWW-Authenticate", `Macaroon realm="authgw"`)
-		}
-		return e
+		return &refusal{Error: d.Response, wwwAuthenticate: d.Challenge}
 	}
 	if public {
 		g.metrics.verify("public")
@@ -455,7 +452,7 @@ func (g *Gateway) checkToken(w http.ResponseWriter, r *http.Request, st *reqStat
 func (g *Gateway) route(w http.ResponseWriter, r *http.Request, st *reqState) {
 	if st.apiName == accountsAPI && st.version == accountsVersion {
 		if g.cfg.Accounts == nil {
-			writeError(w, envelope.New(http.StatusNotFound, CodeAPINotFound, "The accounts service is not served here."))
+			refuse(http.StatusNotFound, CodeAPINotFound, "The accounts service is not served here.").write(w)
 			return
 		}
 		ctx := requestinfo.NewContext(r.Context(), g.claims(st))
@@ -467,18 +464,18 @@ func (g *Gateway) route(w http.ResponseWriter, r *http.Request, st *reqState) {
 	}
 	a, detail := st.snap.lookupAPI(st.apiName, st.version)
 	if a == nil {
-		writeError(w, envelope.New(http.StatusNotFound, CodeAPINotFound, detail))
+		refuse(http.StatusNotFound, CodeAPINotFound, detail).write(w)
 		return
 	}
 	st.api = a
 	if a.target == nil {
-		writeError(w, envelope.New(http.StatusBadGateway, CodeUpstreamUnavailable, ""))
+		refuse(http.StatusBadGateway, CodeUpstreamUnavailable, "").write(w)
 		return
 	}
 	tok, err := g.cfg.Signer.Sign(g.claims(st))
 	if err != nil {
 		g.cfg.Logger.Error("gateway: sign request info", "request_id", st.id, "err", err)
-		writeError(w, envelope.New(http.StatusInternalServerError, CodeInternal, ""))
+		refuse(http.StatusInternalServerError, CodeInternal, "").write(w)
 		return
 	}
 	st.infoToken = tok

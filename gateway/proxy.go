@@ -13,7 +13,6 @@ import (
 
 	"github.com/authgw/authgw/gateway/infosign"
 	"github.com/authgw/authgw/gateway/internal/hdr"
-	"github.com/authgw/authgw/verifier/envelope"
 )
 
 // Transport tuning of the proxy.
@@ -260,10 +259,10 @@ func (g *Gateway) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 	g.cfg.Logger.Warn("gateway: upstream failed", "request_id", st.id, "api", st.apiName, "err", err)
 	var ne net.Error
 	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
-		writeError(w, envelope.New(http.StatusGatewayTimeout, CodeUpstreamTimeout, ""))
+		refuse(http.StatusGatewayTimeout, CodeUpstreamTimeout, "").write(w)
 		return
 	}
-	writeError(w, envelope.New(http.StatusBadGateway, CodeUpstreamUnavailable, ""))
+	refuse(http.StatusBadGateway, CodeUpstreamUnavailable, "").write(w)
 }
 
 // bufferPool is the proxy's httputil.BufferPool of 32 KiB buffers.

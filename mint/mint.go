@@ -96,19 +96,19 @@ type Membership struct {
 	Delete bool
 }
 
-// Has reports whether the membership carries the flag (read, edit,
-// manage or delete); the empty flag means any membership.
-func (m Membership) Has(flag string) bool {
+// Has reports whether the membership carries the flag;
+// policy.AnyMembership means any membership.
+func (m Membership) Has(flag policy.MembershipFlag) bool {
 	switch flag {
-	case "":
+	case policy.AnyMembership:
 		return true
-	case "read":
+	case policy.FlagRead:
 		return m.Read
-	case "edit":
+	case policy.FlagEdit:
 		return m.Edit
-	case "manage":
+	case policy.FlagManage:
 		return m.Manage
-	case "delete":
+	case policy.FlagDelete:
 		return m.Delete
 	}
 	return false
@@ -312,8 +312,8 @@ func checkOrgIDs(ms []Membership) error {
 	return nil
 }
 
-// anyHas reports whether a membership has the flag ("" for any).
-func anyHas(ms []Membership, flag string) bool {
+// anyHas reports whether a membership has the flag (AnyMembership for any).
+func anyHas(ms []Membership, flag policy.MembershipFlag) bool {
 	for _, m := range ms {
 		if m.Has(flag) {
 			return true
@@ -326,17 +326,17 @@ func anyHas(ms []Membership, flag string) bool {
 // need the flags of need (the empty flag: any membership): every
 // membership with one of those flags, or every membership when one route
 // takes any, each with the letters of the needed flags it holds.
-func orgsArgument(ms []Membership, need map[string]bool) string {
+func orgsArgument(ms []Membership, need map[policy.MembershipFlag]bool) string {
 	var b strings.Builder
 	for _, m := range ms {
 		var letters []byte
-		for _, flag := range []string{"read", "edit", "manage", "delete"} {
+		for _, flag := range policy.MembershipFlags() {
 			if need[flag] && m.Has(flag) {
 				l, _ := policy.FlagLetter(flag)
 				letters = append(letters, l)
 			}
 		}
-		if len(letters) == 0 && !need[""] {
+		if len(letters) == 0 && !need[policy.AnyMembership] {
 			continue
 		}
 		if b.Len() > 0 {
@@ -381,19 +381,19 @@ type grants struct {
 	seen   map[string]map[string]bool
 	bytes  map[string]map[string]int
 	// orgs holds, per method with organization routes, the membership
-	// flags those routes need ("" for any membership).
-	orgs map[string]map[string]bool
+	// flags those routes need (AnyMembership for any membership).
+	orgs map[string]map[policy.MembershipFlag]bool
 }
 
 func newGrants() *grants {
 	return &grants{routes: map[string][]string{}, seen: map[string]map[string]bool{}, bytes: map[string]map[string]int{},
-		orgs: map[string]map[string]bool{}}
+		orgs: map[string]map[policy.MembershipFlag]bool{}}
 }
 
 // needOrgs records that a route of method needs the membership flag.
-func (g *grants) needOrgs(method, flag string) {
+func (g *grants) needOrgs(method string, flag policy.MembershipFlag) {
 	if g.orgs[method] == nil {
-		g.orgs[method] = map[string]bool{}
+		g.orgs[method] = map[policy.MembershipFlag]bool{}
 	}
 	g.orgs[method][flag] = true
 }

@@ -342,7 +342,7 @@ func TestMembershipHas(t *testing.T) {
 	tests := []struct {
 		name       string
 		givenM     mint.Membership
-		whenFlag   string
+		whenFlag   policy.MembershipFlag
 		expectHave bool
 	}{
 		{"any membership", none, "", true},

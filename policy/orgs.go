@@ -25,21 +25,21 @@ const MaxOrgIDLength = 64
 // membershipFlags are the membership flags in the order their letters
 // are written in an orgs caveat.
 var membershipFlags = [4]struct {
-	name   string
+	name   MembershipFlag
 	letter byte
 	param  string
 }{
-	{"read", 'r', OrgParamRead},
-	{"edit", 'e', OrgParamEdit},
-	{"manage", 'm', OrgParamManage},
-	{"delete", 'd', OrgParamDelete},
+	{FlagRead, 'r', OrgParamRead},
+	{FlagEdit, 'e', OrgParamEdit},
+	{FlagManage, 'm', OrgParamManage},
+	{FlagDelete, 'd', OrgParamDelete},
 }
 
 // OrgParam returns the token-route parameter name for a scope's
-// membership flag ("" for any membership, read, edit, manage or delete);
-// ok is false for another flag.
-func OrgParam(membership string) (name string, ok bool) {
-	if membership == "" {
+// membership flag (AnyMembership or one of the four); ok is false for
+// another flag.
+func OrgParam(membership MembershipFlag) (name string, ok bool) {
+	if membership == AnyMembership {
 		return OrgParamAny, true
 	}
 	for _, f := range membershipFlags {
@@ -52,7 +52,7 @@ func OrgParam(membership string) (name string, ok bool) {
 
 // FlagLetter returns the letter of a membership flag in an orgs caveat
 // (r, e, m, d); ok is false for an unknown flag.
-func FlagLetter(flag string) (letter byte, ok bool) {
+func FlagLetter(flag MembershipFlag) (letter byte, ok bool) {
 	for _, f := range membershipFlags {
 		if f.name == flag {
 			return f.letter, true
@@ -145,10 +145,10 @@ func validLetters(s string) bool {
 type OrgGrants []string
 
 // Allows reports whether every argument lists the organization with the
-// flag (read, edit, manage or delete; "" for any membership).
-func (g OrgGrants) Allows(orgID, flag string) bool {
+// flag (AnyMembership: with any flags or none).
+func (g OrgGrants) Allows(orgID string, flag MembershipFlag) bool {
 	var letter byte
-	if flag != "" {
+	if flag != AnyMembership {
 		var ok bool
 		if letter, ok = FlagLetter(flag); !ok {
 			return false
@@ -213,7 +213,7 @@ func equalDecoded(id, raw string) bool {
 // or could not stand as a literal, and when the result is not a valid
 // token route (an :orgId followed by a value that an ID could run on
 // into, as in ":orgId:userId").
-func (p *Pattern) Bind(params Params, membership string) (string, error) {
+func (p *Pattern) Bind(params Params, membership MembershipFlag) (string, error) {
 	values := map[string]string{}
 	for _, name := range p.params {
 		var v string

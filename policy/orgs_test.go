@@ -1,7 +1,10 @@
 package policy_test
 
 import (
+	"encoding/json"
 	"errors"
+	"os"
+	"slices"
 	"testing"
 
 	"github.com/authgw/authgw/policy"
@@ -128,7 +131,7 @@ func TestPattern_Bind(t *testing.T) {
 	tests := []struct {
 		name        string
 		pattern     string
-		membership  string
+		membership  policy.MembershipFlag
 		givenParams policy.Params
 		expect      string
 		expectErr   error
@@ -152,5 +155,52 @@ func TestPattern_Bind(t *testing.T) {
 				t.Errorf("Bind = %q, %v; want %q, %v", got, err, tt.expect, tt.expectErr)
 			}
 		})
+	}
+}
+
+// TestMembershipFlags: the four flags, in the order of their letters,
+// each with a letter and a token parameter, and the schema's enum of a
+// scope's "membership" is the same list.
+func TestMembershipFlags(t *testing.T) {
+	flags := policy.MembershipFlags()
+	var letters []byte
+	for _, f := range flags {
+		l, ok := policy.FlagLetter(f)
+		if !ok || !f.Valid() {
+			t.Errorf("flag %q has no letter", f)
+		}
+		if _, ok := policy.OrgParam(f); !ok {
+			t.Errorf("flag %q has no token parameter", f)
+		}
+		letters = append(letters, l)
+	}
+	if string(letters) != "remd" {
+		t.Errorf("letters %q, want remd", letters)
+	}
+	for _, f := range []policy.MembershipFlag{policy.AnyMembership, "Read", "admin"} {
+		if f.Valid() {
+			t.Errorf("%q is Valid", f)
+		}
+	}
+	raw, err := os.ReadFile("schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var schema struct {
+		Defs struct {
+			Scope struct {
+				Properties struct {
+					Membership struct {
+						Enum []policy.MembershipFlag `json:"enum"`
+					} `json:"membership"`
+				} `json:"properties"`
+			} `json:"scope"`
+		} `json:"$defs"`
+	}
+	if err := json.Unmarshal(raw, &schema); err != nil {
+		t.Fatal(err)
+	}
+	if enum := schema.Defs.Scope.Properties.Membership.Enum; !slices.Equal(enum, flags[:]) {
+		t.Errorf("schema.json's membership enum %q, want %q", enum, flags)
 	}
 }

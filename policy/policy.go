@@ -52,7 +52,7 @@ type Scope struct {
 	Methods []string `json:"methods"`
 	// Membership, when set, restricts :orgId to the organizations where
 	// the user's membership has this flag (read, edit, manage or delete).
-	Membership string `json:"membership,omitempty"`
+	Membership MembershipFlag `json:"membership,omitempty"`
 
 	patterns []*Pattern // Routes, compiled
 }

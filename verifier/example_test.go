@@ -2,6 +2,7 @@ package verifier_test
 
 import (
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -22,6 +23,24 @@ const notesPolicy = `{
   "expires": 900,
   "scopes": [{"name": "own notes", "routes": ["/notes/v1/users/:userId/**"], "methods": ["GET", "POST"]}]
 }`
+
+// notesTokens mints user u42's tokens under notesPolicy, as the login
+// does, one per method.
+func notesTokens(ring *mint.KeyRing) mint.Tokens {
+	p, err := policy.Parse("notes.json", []byte(notesPolicy))
+	if err != nil {
+		log.Fatal(err)
+	}
+	m, err := mint.New(mint.Config{Keys: ring, ServerID: "example"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	toks, err := m.Mint([]*policy.Policy{p}, mint.Subject{UserID: "u42", SessionID: "s1"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	return toks
+}
 
 // send makes one request and prints its method, path and status, and the
 // body when the handler answered.
@@ -46,9 +65,11 @@ func send(method, url, token string) {
 	fmt.Println(out)
 }
 
-// An Echo service protects itself with one line, e.Use(verifier.Echo(...)),
-// and reads the caller's identity from the request context.
-func ExampleEcho() {
+// An Echo service protects itself with one line,
+// e.Use(verifier.MustEchoMiddleware(...)), and reads the caller's
+// identity from the request context. Refusals reach Echo's error handler;
+// the default one sends them in the JSON error envelope.
+func ExampleMustEchoMiddleware() {
 	// The key ring and server ID are the gateway's; a service reads the
 	// ring with mint.LoadKeyRing("/etc/authgw/keys.json").
 	ring, err := mint.GenerateKeyRing("k1", rand.Reader)
@@ -58,7 +79,7 @@ func ExampleEcho() {
 
 	e := echo.New()
 	e.HideBanner = true
-	e.Use(verifier.Echo(verifier.Config{
+	e.Use(verifier.MustEchoMiddleware(verifier.Config{
 		ServerID: "example",
 		Keys:     ring,
 		Public:   map[string][]string{"GET": {"/healthz"}},
@@ -72,18 +93,7 @@ func ExampleEcho() {
 	defer srv.Close()
 
 	// Tokens come from the login (or `authgw mint`): one per method.
-	p, err := policy.Parse("notes.json", []byte(notesPolicy))
-	if err != nil {
-		log.Fatal(err)
-	}
-	m, err := mint.New(mint.Config{Keys: ring, ServerID: "example"})
-	if err != nil {
-		log.Fatal(err)
-	}
-	toks, err := m.Mint([]*policy.Policy{p}, mint.Subject{UserID: "u42", SessionID: "s1"})
-	if err != nil {
-		log.Fatal(err)
-	}
+	toks := notesTokens(ring)
 
 	send("GET", srv.URL+"/healthz", "")
 	send("GET", srv.URL+"/notes/v1/users/u42/todo", "")
@@ -98,9 +108,10 @@ func ExampleEcho() {
 	// DELETE /notes/v1/users/u42/todo: 403
 }
 
-// A net/http service wraps its handler (a ServeMux, say) with
-// verifier.Handler; requests reach it only when their token grants them.
-func ExampleHandler() {
+// A net/http service wraps its handler (a ServeMux, say) with the
+// Verifier's HTTPMiddleware; requests reach it only when their token
+// grants them.
+func ExampleVerifier_HTTPMiddleware() {
 	ring, err := mint.GenerateKeyRing("k1", rand.Reader)
 	if err != nil {
 		log.Fatal(err)
@@ -115,22 +126,14 @@ func ExampleHandler() {
 		}
 		fmt.Fprintf(w, "%s saved %s with a %s token", id.UserID, r.PathValue("note"), id.Method)
 	})
-	protected := verifier.Handler(verifier.Config{ServerID: "example", Keys: ring}, mux)
-	srv := httptest.NewServer(protected)
+	v, err := verifier.New(verifier.Config{ServerID: "example", Keys: ring})
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := httptest.NewServer(v.HTTPMiddleware(mux))
 	defer srv.Close()
 
-	p, err := policy.Parse("notes.json", []byte(notesPolicy))
-	if err != nil {
-		log.Fatal(err)
-	}
-	m, err := mint.New(mint.Config{Keys: ring, ServerID: "example"})
-	if err != nil {
-		log.Fatal(err)
-	}
-	toks, err := m.Mint([]*policy.Policy{p}, mint.Subject{UserID: "u42", SessionID: "s1"})
-	if err != nil {
-		log.Fatal(err)
-	}
+	toks := notesTokens(ring)
 
 	send("POST", srv.URL+"/notes/v1/users/u42/todo", toks.ByMethod["POST"])
 	send("POST", srv.URL+"/notes/v1/users/u42/todo", toks.ByMethod["GET"])        // a GET token cannot POST
@@ -141,4 +144,53 @@ func ExampleHandler() {
 	// POST /notes/v1/users/u42/todo: 403
 	// POST /notes/v1/users/u42/../u7/todo: 400
 	// POST /notes/v1/users/u42/todo: 401
+}
+
+// An Echo app with its own HTTPErrorHandler sees the verifier's
+// refusals: the *echo.HTTPError's Internal is a *verifier.DenialError,
+// whose Response is what the client may be told and whose Err is the
+// reason, for logs. EchoConfig's hooks see each outcome first.
+func ExampleVerifier_EchoMiddleware() {
+	ring, err := mint.GenerateKeyRing("k1", rand.Reader)
+	if err != nil {
+		log.Fatal(err)
+	}
+	v, err := verifier.New(verifier.Config{ServerID: "example", Keys: ring})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	e := echo.New()
+	e.HideBanner = true
+	e.HTTPErrorHandler = func(err error, c echo.Context) {
+		if d, ok := errors.AsType[*verifier.DenialError](err); ok {
+			// The app answers refusals its own way: a page, a redirect...
+			fmt.Println("app error handler:", d.Response.Status, d.Response.Code, errors.Is(err, verifier.ErrUnauthorized))
+			_ = c.String(d.Response.Status, d.Response.Detail)
+			return
+		}
+		e.DefaultHTTPErrorHandler(err, c)
+	}
+	e.Use(v.EchoMiddleware(verifier.EchoConfig{
+		Skipper: func(c echo.Context) bool { return c.Request().URL.Path == "/metrics" },
+		SuccessHandler: func(c echo.Context) {
+			id, _ := verifier.IdentityFrom(c.Request().Context())
+			fmt.Println("verified:", id.UserID, id.Method)
+		},
+	}))
+	e.GET("/*", func(c echo.Context) error { return c.String(http.StatusOK, "ok") })
+	srv := httptest.NewServer(e)
+	defer srv.Close()
+
+	toks := notesTokens(ring)
+
+	send("GET", srv.URL+"/metrics", "")
+	send("GET", srv.URL+"/notes/v1/users/u42/todo", "")
+	send("GET", srv.URL+"/notes/v1/users/u42/todo", toks.ByMethod["GET"])
+	// Output:
+	// GET /metrics: 200 ok
+	// app error handler: 401 TOKEN-MISSING true
+	// GET /notes/v1/users/u42/todo: 401
+	// verified: u42 GET
+	// GET /notes/v1/users/u42/todo: 200 ok
 }

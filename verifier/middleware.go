@@ -2,6 +2,7 @@ package verifier
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/authgw/authgw/policy"
 	"github.com/authgw/authgw/verifier/envelope"
@@ -58,32 +60,17 @@ func (v *Verifier) Authorize(r *http.Request) (id Identity, public bool, err err
 	return id, false, err
 }
 
-// Handler wraps next so that only requests Authorize accepts reach it,
-// with the Identity in their context. It panics on a configuration New
-// rejects; NewHandler returns the error instead.
-func Handler(cfg Config, next http.Handler) http.Handler {
-	h, err := NewHandler(cfg, next)
-	if err != nil {
-		panic(err)
-	}
-	return h
-}
-
-// NewHandler is Handler returning New's error instead of panicking.
-func NewHandler(cfg Config, next http.Handler) (http.Handler, error) {
-	v, err := New(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return v.Wrap(next), nil
-}
-
-// Wrap returns net/http middleware around next.
-func (v *Verifier) Wrap(next http.Handler) http.Handler {
+// HTTPMiddleware returns net/http middleware around next: a request
+// Authorize accepts reaches next, with its Identity in the context
+// (IdentityFrom) unless it was public; a refused one is answered with
+// its DenialError (Write) and never reaches next. Its signature is
+// func(http.Handler) http.Handler, so v.HTTPMiddleware can be given to
+// routers that take middleware of that type.
+func (v *Verifier) HTTPMiddleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, public, err := v.Authorize(r)
 		if err != nil {
-			v.deny(w, r, err)
+			v.deny(r, err).Write(w)
 			return
 		}
 		if !public {
@@ -93,74 +80,215 @@ func (v *Verifier) Wrap(next http.Handler) http.Handler {
 	})
 }
 
-// Echo returns Echo middleware that verifies every request not skipped by
-// cfg.Skipper. It is the Must form of NewEcho: it panics on a
-// configuration New rejects.
-func Echo(cfg Config) echo.MiddlewareFunc {
-	mw, err := NewEcho(cfg)
+// EchoConfig configures the Echo middleware, in the shape of Echo's own
+// middleware and echo-jwt's: a Skipper, and hooks for each outcome. What
+// is checked is the Verifier's Config.
+//
+// There is no ContinueOnIgnoredError: a refused request never reaches
+// the next handler. Routes that need no token are Config.Public (checked
+// canonical, and matched per method) or skipped by Skipper.
+type EchoConfig struct {
+	// Skipper skips verification of a request when it returns true: the
+	// request reaches the next handler with no Identity. Optional.
+	// Default middleware.DefaultSkipper (verify every request).
+	Skipper middleware.Skipper
+	// SuccessHandler is called for a request whose token was verified,
+	// with its Identity already in the request's context, just before the
+	// next handler. It is not called for a public or skipped request.
+	// Optional. Default: none.
+	SuccessHandler func(c echo.Context)
+	// ErrorHandler makes the middleware's return value for a refused
+	// request. err is a *DenialError (errors.As), which also matches the
+	// verifier's errors (errors.Is(err, ErrForbidden)); its Response is
+	// what the client may be told, its Err (and its Error text) the
+	// reason, for logs only. The next handler is not called. An
+	// ErrorHandler that returns nil must have written the response: if it
+	// has not, the middleware returns EchoHTTPError's error all the same,
+	// so a refusal is never answered 200. Optional. Default EchoHTTPError.
+	ErrorHandler func(c echo.Context, err error) error
+}
+
+// DefaultEchoConfig is the configuration MustEchoMiddleware uses, and
+// EchoMiddleware's defaults: verify every request, return a refusal as
+// EchoHTTPError's *echo.HTTPError.
+var DefaultEchoConfig = EchoConfig{
+	Skipper:      middleware.DefaultSkipper,
+	ErrorHandler: EchoHTTPError,
+}
+
+// MustEchoMiddleware is the one-line Echo set-up,
+// e.Use(verifier.MustEchoMiddleware(cfg)): New(cfg), then its
+// EchoMiddleware with DefaultEchoConfig. It panics when New rejects cfg,
+// so it is for start-up code; call New and EchoMiddleware to handle that
+// error or to set hooks.
+func MustEchoMiddleware(cfg Config) echo.MiddlewareFunc {
+	v, err := New(cfg)
 	if err != nil {
 		panic(err)
 	}
-	return mw
+	return v.EchoMiddleware(DefaultEchoConfig)
 }
 
-// NewEcho returns the Echo middleware, or New's error for a bad configuration.
-func NewEcho(cfg Config) (echo.MiddlewareFunc, error) {
-	v, err := New(cfg)
-	if err != nil {
-		return nil, err
+// EchoMiddleware returns Echo middleware that verifies every request
+// cfg.Skipper does not skip. A request Authorize accepts reaches the next
+// handler, with its Identity in the request's context (IdentityFrom)
+// unless it was public. A refused request does not: the middleware
+// returns cfg.ErrorHandler's error, by default an *echo.HTTPError
+// (EchoHTTPError), so the app's HTTPErrorHandler sees it. With Echo's
+// default HTTPErrorHandler the client gets the same status, JSON error
+// envelope and WWW-Authenticate challenge as from HTTPMiddleware.
+func (v *Verifier) EchoMiddleware(cfg EchoConfig) echo.MiddlewareFunc {
+	// The defaults are named, not read from DefaultEchoConfig, which an
+	// app could have changed.
+	if cfg.Skipper == nil {
+		cfg.Skipper = middleware.DefaultSkipper
 	}
-	return v.EchoMiddleware(), nil
-}
-
-// EchoMiddleware returns Echo middleware using this Verifier.
-func (v *Verifier) EchoMiddleware() echo.MiddlewareFunc {
+	if cfg.ErrorHandler == nil {
+		cfg.ErrorHandler = EchoHTTPError
+	}
+	m := &echoMiddleware{v: v, cfg: cfg}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			if v.cfg.Skipper != nil && v.cfg.Skipper(c) {
-				return next(c)
-			}
-			r := c.Request()
-			id, public, err := v.Authorize(r)
-			if err != nil {
-				v.deny(c.Response(), r, err)
-				return nil
-			}
-			if !public {
-				c.SetRequest(r.WithContext(WithIdentity(r.Context(), id)))
-			}
-			return next(c)
-		}
+		return func(c echo.Context) error { return m.serve(c, next) }
 	}
+}
+
+// echoMiddleware is the state of one EchoMiddleware: the closure Echo
+// makes for each request holds only it and next.
+type echoMiddleware struct {
+	v   *Verifier
+	cfg EchoConfig
+}
+
+// serve verifies one request for EchoMiddleware.
+func (m *echoMiddleware) serve(c echo.Context, next echo.HandlerFunc) error {
+	if m.cfg.Skipper(c) {
+		return next(c)
+	}
+	r := c.Request()
+	id, public, err := m.v.Authorize(r)
+	if err != nil {
+		d := m.v.deny(r, err)
+		if herr := m.cfg.ErrorHandler(c, d); herr != nil || c.Response().Committed {
+			return herr
+		}
+		return EchoHTTPError(c, d)
+	}
+	if public {
+		return next(c)
+	}
+	c.SetRequest(r.WithContext(WithIdentity(r.Context(), id)))
+	if m.cfg.SuccessHandler != nil {
+		m.cfg.SuccessHandler(c)
+	}
+	return next(c)
+}
+
+// EchoHTTPError is the Echo middleware's default ErrorHandler. For a
+// *DenialError it sets the refusal's headers on the response (the
+// challenge of a 401; Cache-Control: no-store and
+// X-Content-Type-Options: nosniff, as the envelope always has) and
+// returns an *echo.HTTPError with the denial's status, whose Message
+// marshals as the JSON error envelope (so Echo's default HTTPErrorHandler
+// sends the envelope; printed, it shows only the envelope's code and
+// detail) and whose Internal is the *DenialError, for errors.As. Any
+// other err is returned unchanged.
+func EchoHTTPError(c echo.Context, err error) error {
+	d, ok := errors.AsType[*DenialError](err)
+	if !ok {
+		return err
+	}
+	h := c.Response().Header()
+	if d.Challenge != "" {
+		h.Set(echo.HeaderWWWAuthenticate, d.Challenge)
+	}
+	h.Set("Cache-Control", "no-store")
+	h.Set(echo.HeaderXContentTypeOptions, "nosniff")
+	return &echo.HTTPError{Code: d.Response.Status, Message: envelopeMessage{d.Response}, Internal: d}
+}
+
+// envelopeMessage is the Message of EchoHTTPError's *echo.HTTPError: it
+// marshals as the whole JSON error envelope, which Echo's default
+// HTTPErrorHandler then sends as it is, and prints as the envelope's code
+// and detail, never the reason of the refusal.
+type envelopeMessage struct{ e *envelope.Error }
+
+// MarshalJSON returns {"t":"error","error":{...}}.
+func (m envelopeMessage) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		T     string          `json:"t"`
+		Error *envelope.Error `json:"error"`
+	}{"error", m.e})
+}
+
+// String returns the envelope's code and detail.
+func (m envelopeMessage) String() string { return m.e.Error() }
+
+// Challenge is the WWW-Authenticate value of the verifier's 401s.
+const Challenge = `Macaroon realm="authgw"`
+
+// DenialError is a request the verifier refused: why (Err, an error of
+// Authorize), what the client is told (Response, the JSON error
+// envelope) and the challenge its 401 carries. It unwraps to Err, so
+// errors.Is(d, ErrForbidden) and the like hold. Its Error text includes
+// the reason: it is for logs, never for the client.
+type DenialError struct {
+	// Err is why the request was refused.
+	Err error
+	// Response is the envelope the client is sent: its status, a stable
+	// code and a detail that never says why a token was refused.
+	Response *envelope.Error
+	// Challenge is the WWW-Authenticate value sent with Response: the
+	// Macaroon challenge on a 401, "" otherwise.
+	Challenge string
+}
+
+// NewDenialError returns the denial of a request Authorize (or Verify)
+// refused with err: each kind of refusal's status, code and detail, and
+// its challenge, are chosen here, in one place.
+func NewDenialError(err error) *DenialError {
+	d := &DenialError{Err: err}
+	switch {
+	case errors.Is(err, ErrBadRequest):
+		d.Response = envelope.New(http.StatusBadRequest, "NON-CANONICAL-PATH", "The request path is not in canonical form.")
+	case errors.Is(err, ErrTokenTooLarge):
+		d.Response, d.Challenge = envelope.New(http.StatusUnauthorized, "TOKEN-TOO-LARGE", "Your token is longer than any token authgw mints. Log in again."), Challenge
+	case errors.Is(err, ErrMissingToken):
+		d.Response, d.Challenge = envelope.New(http.StatusUnauthorized, "TOKEN-MISSING", "This request needs a token."), Challenge
+	case errors.Is(err, ErrOrigin):
+		d.Response = envelope.New(http.StatusForbidden, "ORIGIN-NOT-ALLOWED", "Cross-origin requests may not use cookie credentials.")
+	case errors.Is(err, ErrForbidden):
+		d.Response = envelope.New(http.StatusForbidden, "TOKEN-NOT-GRANTED", "Your token does not grant this request.")
+	default:
+		d.Response, d.Challenge = envelope.New(http.StatusUnauthorized, "TOKEN-INVALID", "Your token is not valid. Log in or refresh."), Challenge
+	}
+	return d
 }
 
 // ErrorResponse maps a Verify or Authorize error to the envelope sent to
-// the client. The detail never says why a token was refused.
-func ErrorResponse(err error) *envelope.Error {
-	switch {
-	case errors.Is(err, ErrBadRequest):
-		return envelope.New(http.StatusBadRequest, "NON-CANONICAL-PATH", "The request path is not in canonical form.")
-	case errors.Is(err, ErrTokenTooLarge):
-		return envelope.New(http.StatusUnauthorized, "TOKEN-TOO-LARGE", "Your token is longer than any token authgw mints. Log in again.")
-	case errors.Is(err, ErrMissingToken):
-		return envelope.New(http.StatusUnauthorized, "TOKEN-MISSING", "This request needs a token.")
-	case errors.Is(err, ErrOrigin):
-		return envelope.New(http.StatusForbidden, "ORIGIN-NOT-ALLOWED", "Cross-origin requests may not use cookie credentials.")
-	case errors.Is(err, ErrForbidden):
-		return envelope.New(http.StatusForbidden, "TOKEN-NOT-GRANTED", "Your token does not grant this request.")
-	default:
-		return envelope.New(http.StatusUnauthorized, "TOKEN-INVALID", "Your token is not valid. Log in or refresh.")
+// the client (NewDenialError's Response). The detail never says why a
+// token was refused.
+func ErrorResponse(err error) *envelope.Error { return NewDenialError(err).Response }
+
+// Error returns the envelope's code and the reason of the refusal.
+func (d *DenialError) Error() string { return d.Response.Code + ": " + d.Err.Error() }
+
+// Unwrap returns Err.
+func (d *DenialError) Unwrap() error { return d.Err }
+
+// Write sends the denial: the challenge, if any, then the envelope.
+func (d *DenialError) Write(w http.ResponseWriter) {
+	if d.Challenge != "" {
+		w.Header().Set("WWW-Authenticate", d.Challenge)
 	}
+	envelope.Write(w, d.Response)
 }
 
-// deny logs the reason and answers with the envelope.
-func (v *Verifier) deny(w http.ResponseWriter, r *http.Request, err error) {
-	e := ErrorResponse(err)
-	v.cfg.Logger.Debug("request denied", "method", r.Method, "path", RequestPath(r), "status", e.Status, "reason", err.Error())
-	if e.Status == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", `Macaroon realm="authgw"`)
-	}
-	envelope.Write(w, e)
+// deny logs why a request was refused, at debug level, and returns its
+// denial.
+func (v *Verifier) deny(r *http.Request, err error) *DenialError {
+	d := NewDenialError(err)
+	v.cfg.Logger.Debug("request denied", "method", r.Method, "path", RequestPath(r), "status", d.Response.Status, "reason", err.Error())
+	return d
 }
 
 // MaxTokenSize is the longest token, in bytes as carried (base64), that

@@ -3,6 +3,8 @@ package verifier_test
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -67,12 +69,24 @@ type server struct {
 	start func(t *testing.T, cfg verifier.Config) *httptest.Server
 }
 
-// echoServer protects every route of an Echo app with verifier.Echo.
+// echoServer protects every route of an Echo app, which keeps Echo's
+// default HTTPErrorHandler, with verifier.MustEchoMiddleware.
 func echoServer(t *testing.T, cfg verifier.Config) *httptest.Server {
+	t.Helper()
+	return echoApp(t, verifier.MustEchoMiddleware(cfg), nil)
+}
+
+// echoApp serves an Echo app whose every route writes the identity it
+// sees, behind mw; errorHandler, when not nil, is the app's
+// HTTPErrorHandler.
+func echoApp(t *testing.T, mw echo.MiddlewareFunc, errorHandler echo.HTTPErrorHandler) *httptest.Server {
 	t.Helper()
 	e := echo.New()
 	e.HideBanner = true
-	e.Use(verifier.Echo(cfg))
+	if errorHandler != nil {
+		e.HTTPErrorHandler = errorHandler
+	}
+	e.Use(mw)
 	e.Any("/*", func(c echo.Context) error {
 		writeIdentity(c.Response(), c.Request())
 		return nil
@@ -82,12 +96,22 @@ func echoServer(t *testing.T, cfg verifier.Config) *httptest.Server {
 	return srv
 }
 
-// handlerServer protects a net/http handler with verifier.Handler.
+// handlerServer protects a net/http handler with HTTPMiddleware.
 func handlerServer(t *testing.T, cfg verifier.Config) *httptest.Server {
 	t.Helper()
-	srv := httptest.NewServer(verifier.Handler(cfg, http.HandlerFunc(writeIdentity)))
+	srv := httptest.NewServer(mustNew(t, cfg).HTTPMiddleware(http.HandlerFunc(writeIdentity)))
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+// mustNew is verifier.New, failing the test on an error.
+func mustNew(t *testing.T, cfg verifier.Config) *verifier.Verifier {
+	t.Helper()
+	v, err := verifier.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
 
 var servers = []server{{"echo", echoServer}, {"net/http", handlerServer}}
@@ -95,7 +119,8 @@ var servers = []server{{"echo", echoServer}, {"net/http", handlerServer}}
 const allowedOrigin = "https://app.example.com"
 
 // baseConfig is the configuration most middleware tests start from: local
-// HTTP cookies, one allowed origin, the public scope of SPEC §3.3.
+// HTTP cookies, one allowed origin, the login steps and /healthz public
+// (the gateway's public scope).
 func baseConfig(ring *mint.KeyRing) verifier.Config {
 	return verifier.Config{
 		ServerID:       testServerID,
@@ -491,7 +516,7 @@ func TestMiddlewareCookieJar(t *testing.T) {
 	toks := mintTokens(t, ring, browserPolicy)
 	cfg := baseConfig(ring)
 	cfg.Cookies = verifier.CookieConfig{} // secure defaults: __Host- names
-	protect := verifier.Handler(cfg, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	protect := mustNew(t, cfg).HTTPMiddleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/accounts/v1/sessions/login/password" {
 			// The jar runs on the real clock, the tokens on the fixed one.
 			for _, c := range cfg.Cookies.Cookies(toks.ByMethod, time.Now().Add(time.Hour)) {
@@ -664,9 +689,8 @@ func TestMiddlewareNonCanonicalRawPaths(t *testing.T) {
 
 func TestEchoSkipper(t *testing.T) {
 	ring := testRing(t)
-	cfg := baseConfig(ring)
-	cfg.Skipper = func(c echo.Context) bool { return strings.HasPrefix(c.Request().URL.Path, "/internal/") }
-	srv := echoServer(t, cfg)
+	skip := func(c echo.Context) bool { return strings.HasPrefix(c.Request().URL.Path, "/internal/") }
+	srv := echoApp(t, mustNew(t, baseConfig(ring)).EchoMiddleware(verifier.EchoConfig{Skipper: skip}), nil)
 	tests := []struct {
 		name         string
 		whenPath     string
@@ -800,7 +824,6 @@ func TestMiddlewareBadConfig(t *testing.T) {
 		{"origin with other scheme", func(c *verifier.Config) { c.AllowedOrigins = []string{"ftp://app.example.com"} }},
 		{"origin with user", func(c *verifier.Config) { c.AllowedOrigins = []string{"https://u@app.example.com"} }},
 	}
-	next := http.HandlerFunc(writeIdentity)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := baseConfig(ring)
@@ -808,14 +831,9 @@ func TestMiddlewareBadConfig(t *testing.T) {
 			if v, err := verifier.New(cfg); err == nil || v != nil {
 				t.Errorf("New = %v, %v; want nil, error", v, err)
 			}
-			if mw, err := verifier.NewEcho(cfg); err == nil || mw != nil {
-				t.Errorf("NewEcho error = %v, want an error", err)
-			}
-			if h, err := verifier.NewHandler(cfg, next); err == nil || h != nil {
-				t.Errorf("NewHandler error = %v, want an error", err)
-			}
-			expectPanic(t, "Echo", func() { verifier.Echo(cfg) })
-			expectPanic(t, "Handler", func() { verifier.Handler(cfg, next) })
+			// The middleware are made from a Verifier, which only New
+			// makes, or by MustEchoMiddleware, which panics.
+			expectPanic(t, "MustEchoMiddleware", func() { verifier.MustEchoMiddleware(cfg) })
 		})
 	}
 	t.Run("good config", func(t *testing.T) {
@@ -823,11 +841,8 @@ func TestMiddlewareBadConfig(t *testing.T) {
 		if _, err := verifier.New(cfg); err != nil {
 			t.Errorf("New: %v", err)
 		}
-		if _, err := verifier.NewEcho(cfg); err != nil {
-			t.Errorf("NewEcho: %v", err)
-		}
-		if _, err := verifier.NewHandler(cfg, next); err != nil {
-			t.Errorf("NewHandler: %v", err)
+		if mw := verifier.MustEchoMiddleware(cfg); mw == nil {
+			t.Error("MustEchoMiddleware = nil")
 		}
 	})
 }
@@ -870,4 +885,189 @@ func TestMacaroonCredential(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestEchoDefaultErrorHandlerSameAsHTTP: an Echo app that keeps Echo's
+// default HTTPErrorHandler sends each refusal as the net/http middleware
+// does: the same status, the same envelope byte for byte, the same
+// challenge and caching headers.
+func TestEchoDefaultErrorHandlerSameAsHTTP(t *testing.T) {
+	ring := testRing(t)
+	toks := mintTokens(t, ring, browserPolicy)
+	expired := baseConfig(ring)
+	expired.Now = func() time.Time { return fixedNow.Add(time.Hour) }
+	tests := []struct {
+		name       string
+		givenCfg   verifier.Config
+		whenMethod string
+		whenTarget string
+		whenHeader map[string]string
+		expectCode string
+	}{
+		{"missing", baseConfig(ring), "GET", userPath(""), nil, "TOKEN-MISSING"},
+		{"invalid", baseConfig(ring), "GET", userPath(""), map[string]string{"Authorization": "Macaroon " + tamper(t, toks.ByMethod["GET"])}, "TOKEN-INVALID"},
+		{"expired", expired, "GET", userPath(""), map[string]string{"Authorization": "Macaroon " + toks.ByMethod["GET"]}, "TOKEN-INVALID"},
+		{"too large", baseConfig(ring), "GET", userPath(""), map[string]string{"Authorization": "Macaroon " + strings.Repeat("A", verifier.MaxTokenSize+1)}, "TOKEN-TOO-LARGE"},
+		{"not granted", baseConfig(ring), "GET", "/accounts/v1/users/other", map[string]string{"Authorization": "Macaroon " + toks.ByMethod["GET"]}, "TOKEN-NOT-GRANTED"},
+		{"origin", baseConfig(ring), "POST", "/projects/v1/shared/x", map[string]string{"Cookie": "authgw-post=" + toks.ByMethod["POST"], "Origin": "https://evil.example"}, "ORIGIN-NOT-ALLOWED"},
+		{"non-canonical", baseConfig(ring), "GET", "/notes/v1/../x", nil, "NON-CANONICAL-PATH"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fromHTTP := doRaw(t, handlerServer(t, tt.givenCfg), tt.whenMethod, tt.whenTarget, tt.whenHeader)
+			fromEcho := doRaw(t, echoServer(t, tt.givenCfg), tt.whenMethod, tt.whenTarget, tt.whenHeader)
+			if fromEcho.status != fromHTTP.status || fromHTTP.status < 400 {
+				t.Fatalf("status: echo %d, net/http %d", fromEcho.status, fromHTTP.status)
+			}
+			if e := fromEcho.envelope(t); e.Error.Code != tt.expectCode {
+				t.Errorf("code = %s, want %s", e.Error.Code, tt.expectCode)
+			}
+			if string(fromEcho.body) != string(fromHTTP.body) {
+				t.Errorf("body: echo %s, net/http %s", fromEcho.body, fromHTTP.body)
+			}
+			for _, h := range []string{"WWW-Authenticate", "Cache-Control", "X-Content-Type-Options"} {
+				if got, want := fromEcho.header.Get(h), fromHTTP.header.Get(h); got != want {
+					t.Errorf("%s: echo %q, net/http %q", h, got, want)
+				}
+			}
+			if ct := fromEcho.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+				t.Errorf("Content-Type = %q", ct)
+			}
+		})
+	}
+}
+
+// TestEchoRefusalReachesAppErrorHandler: a refusal is returned to Echo,
+// not written by the middleware, so the app's HTTPErrorHandler sees it as
+// an *echo.HTTPError carrying the *DenialError, and the handler is never
+// reached. Printed, the HTTPError's message tells the code and detail,
+// never why the token was refused.
+func TestEchoRefusalReachesAppErrorHandler(t *testing.T) {
+	ring := testRing(t)
+	toks := mintTokens(t, ring, browserPolicy)
+	cfg := baseConfig(ring)
+	cfg.Now = func() time.Time { return fixedNow.Add(time.Hour) } // tokens expired
+	tests := []struct {
+		name         string
+		whenPath     string
+		whenToken    string
+		expectStatus int
+		expectCode   string
+		expectIs     error
+	}{
+		{"missing", userPath(""), "", 401, "TOKEN-MISSING", verifier.ErrMissingToken},
+		{"expired", userPath(""), toks.ByMethod["GET"], 401, "TOKEN-INVALID", verifier.ErrExpired},
+		{"non-canonical", "/notes/v1//x", "", 400, "NON-CANONICAL-PATH", verifier.ErrBadRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var seen []error
+			srv := echoApp(t, mustNew(t, cfg).EchoMiddleware(verifier.EchoConfig{}), func(err error, c echo.Context) {
+				seen = append(seen, err)
+				_ = c.NoContent(599)
+			})
+			var header map[string]string
+			if tt.whenToken != "" {
+				header = map[string]string{"Authorization": "Macaroon " + tt.whenToken}
+			}
+			resp := doRaw(t, srv, "GET", tt.whenPath, header)
+			if resp.status != 599 || len(seen) != 1 {
+				t.Fatalf("status %d, %d errors seen; want the app's 599 from one error", resp.status, len(seen))
+			}
+			err := seen[0]
+			he, ok := errors.AsType[*echo.HTTPError](err)
+			if !ok || he.Code != tt.expectStatus {
+				t.Fatalf("err = %#v, want an *echo.HTTPError with code %d", err, tt.expectStatus)
+			}
+			d, ok := errors.AsType[*verifier.DenialError](err)
+			if !ok || d.Response.Code != tt.expectCode || d.Response.Status != tt.expectStatus {
+				t.Fatalf("err = %v, want a *DenialError %d %s", err, tt.expectStatus, tt.expectCode)
+			}
+			if !errors.Is(err, tt.expectIs) {
+				t.Errorf("errors.Is(%v, %v) = false", err, tt.expectIs)
+			}
+			if got := fmt.Sprint(he.Message); got != d.Response.Error() || strings.Contains(got, "expired") {
+				t.Errorf("message prints %q, want %q", got, d.Response.Error())
+			}
+			if wantChallenge := tt.expectStatus == 401; (d.Challenge == verifier.Challenge) != wantChallenge || (d.Challenge == "") == wantChallenge {
+				t.Errorf("challenge = %q", d.Challenge)
+			}
+		})
+	}
+}
+
+// TestEchoHooks: the ErrorHandler decides what a refusal returns (and a
+// nil without a response still refuses), the SuccessHandler sees each
+// verified request with its identity, and neither runs for a public or
+// skipped request.
+func TestEchoHooks(t *testing.T) {
+	ring := testRing(t)
+	get := mintTokens(t, ring, browserPolicy).ByMethod["GET"]
+	teapot := echo.NewHTTPError(http.StatusTeapot, "no")
+	tests := []struct {
+		name          string
+		givenHandler  func(c echo.Context, err error) error
+		whenPath      string
+		whenToken     string
+		expectStatus  int
+		expectBody    string // a prefix
+		expectErrors  int    // ErrorHandler calls
+		expectSuccess []string
+	}{
+		{"custom error", func(echo.Context, error) error { return teapot }, userPath(""), "", 418, `{"message":"no"}`, 1, nil},
+		{"handler writes and returns nil", func(c echo.Context, err error) error {
+			return c.String(http.StatusUnauthorized, "log in at /login")
+		}, userPath(""), "", 401, "log in at /login", 1, nil},
+		{"nil without a response still refuses", func(echo.Context, error) error { return nil }, userPath(""), "", 401, `{"t":"error","error":{"status":401,"code":"TOKEN-MISSING"`, 1, nil},
+		{"verified", nil, userPath(""), get, 200, `{"ok":true`, 0, []string{testSubject.UserID}},
+		{"public", nil, "/healthz", "", 200, `{"ok":false`, 0, nil},
+		{"skipped", nil, "/internal/x", "", 200, `{"ok":false`, 0, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			errorCalls := 0
+			var success []string
+			mw := mustNew(t, baseConfig(ring)).EchoMiddleware(verifier.EchoConfig{
+				Skipper: func(c echo.Context) bool { return strings.HasPrefix(c.Request().URL.Path, "/internal/") },
+				ErrorHandler: func(c echo.Context, err error) error {
+					errorCalls++
+					if _, ok := errors.AsType[*verifier.DenialError](err); !ok {
+						t.Errorf("ErrorHandler got %T, want a *DenialError", err)
+					}
+					if tt.givenHandler == nil {
+						return verifier.EchoHTTPError(c, err)
+					}
+					return tt.givenHandler(c, err)
+				},
+				SuccessHandler: func(c echo.Context) {
+					id, ok := verifier.IdentityFrom(c.Request().Context())
+					if !ok {
+						t.Error("SuccessHandler: no identity in the context")
+					}
+					success = append(success, id.UserID)
+				},
+			})
+			resp := do(t, echoApp(t, mw, nil), request{path: tt.whenPath, header: macaroonAuthOrNone(tt.whenToken)})
+			if resp.status != tt.expectStatus || !strings.HasPrefix(string(resp.body), tt.expectBody) {
+				t.Fatalf("got %d %s, want %d %s…", resp.status, resp.body, tt.expectStatus, tt.expectBody)
+			}
+			if tt.expectStatus != 200 && resp.header.Get("X-Identity") != "" {
+				t.Error("handler reached on a refusal")
+			}
+			if errorCalls != tt.expectErrors {
+				t.Errorf("ErrorHandler called %d times, want %d", errorCalls, tt.expectErrors)
+			}
+			if !slices.Equal(success, tt.expectSuccess) {
+				t.Errorf("SuccessHandler saw %q, want %q", success, tt.expectSuccess)
+			}
+		})
+	}
+}
+
+// macaroonAuthOrNone is macaroonAuth, or no header for no token.
+func macaroonAuthOrNone(tok string) map[string][]string {
+	if tok == "" {
+		return nil
+	}
+	return macaroonAuth(tok)
 }

@@ -12,8 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/labstack/echo/v4/middleware"
-
 	"github.com/authgw/authgw/mint"
 	"github.com/authgw/authgw/policy"
 )
@@ -24,9 +22,6 @@ const DefaultSkew = 30 * time.Second
 
 // Config configures a Verifier and its middleware.
 type Config struct {
-	// Skipper, for the Echo middleware, skips verification of a request
-	// when it returns true. Optional. Default: never skip.
-	Skipper middleware.Skipper
 	// ServerID must equal every server-id caveat. Required.
 	ServerID string
 	// Keys verify tokens; any key in the ring may have minted one. Required.

@@ -33,6 +33,17 @@ var ErrBreached = fmt.Errorf("%w: found in a corpus of breached passwords", ErrP
 // file cannot be read or parsed.
 var ErrCorpus = errors.New("password: breached-password corpus unusable")
 
+// CorpusError is the ErrCorpus NewRangeDir returns, saying why in Reason
+// (the directory, then what is wrong with it) for a message that names
+// the setting itself: read it with errors.As, never by cutting the text.
+type CorpusError struct{ Reason string }
+
+// Error returns ErrCorpus's text, ": ", and Reason.
+func (e *CorpusError) Error() string { return ErrCorpus.Error() + ": " + e.Reason }
+
+// Unwrap returns ErrCorpus.
+func (e *CorpusError) Unwrap() error { return ErrCorpus }
+
 // RangeDirConfig configures NewRangeDir.
 type RangeDirConfig struct {
 	// Dir is the directory of range files: one file per five-hex-digit
@@ -83,22 +94,22 @@ const filesToSample = 64
 // directory entries and one line, not the whole corpus.
 func NewRangeDir(cfg RangeDirConfig) (*RangeDir, error) {
 	if cfg.Dir == "" {
-		return nil, fmt.Errorf("%w: no directory given", ErrCorpus)
+		return nil, &CorpusError{Reason: "no directory given"}
 	}
 	if cfg.MinCount < 0 {
-		return nil, fmt.Errorf("%w: MinCount may not be negative", ErrCorpus)
+		return nil, &CorpusError{Reason: "MinCount may not be negative"}
 	}
 	if cfg.MinCount == 0 {
 		cfg.MinCount = 1
 	}
 	d, err := os.Open(cfg.Dir)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrCorpus, cfg.Dir, pathless(err))
+		return nil, &CorpusError{Reason: fmt.Sprintf("%s: %v", cfg.Dir, pathless(err))}
 	}
 	defer d.Close()
 	entries, err := d.ReadDir(filesToSample)
 	if err != nil && !errors.Is(err, io.EOF) { // io.EOF: an empty directory
-		return nil, fmt.Errorf("%w: %s: not a readable directory: %v", ErrCorpus, cfg.Dir, pathless(err))
+		return nil, &CorpusError{Reason: fmt.Sprintf("%s: not a readable directory: %v", cfg.Dir, pathless(err))}
 	}
 	var rd *RangeDir
 	for _, e := range entries {
@@ -124,23 +135,23 @@ func NewRangeDir(cfg RangeDirConfig) (*RangeDir, error) {
 	if rd != nil {
 		return rd, nil
 	}
-	return nil, fmt.Errorf("%w: %s: no range file (named by a 5-hex-digit SHA-1 prefix, lines SUFFIX:COUNT) among its first entries", ErrCorpus, cfg.Dir)
+	return nil, &CorpusError{Reason: fmt.Sprintf("%s: no range file (named by a 5-hex-digit SHA-1 prefix, lines SUFFIX:COUNT) among its first entries", cfg.Dir)}
 }
 
 // checkFirstLine parses the first line of the range file name.
 func (rd *RangeDir) checkFirstLine(name string) error {
 	f, err := os.Open(filepath.Join(rd.dir, name))
 	if err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrCorpus, rd.dir, pathless(err))
+		return &CorpusError{Reason: fmt.Sprintf("%s: %v", rd.dir, pathless(err))}
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 0, maxRangeLine), maxRangeLine)
 	if !sc.Scan() {
-		return fmt.Errorf("%w: %s: range file %s is empty or unreadable", ErrCorpus, rd.dir, name)
+		return &CorpusError{Reason: fmt.Sprintf("%s: range file %s is empty or unreadable", rd.dir, name)}
 	}
 	if _, _, err := parseRangeLine(sc.Text()); err != nil {
-		return fmt.Errorf("%w: %s: range file %s: %v", ErrCorpus, rd.dir, name, err)
+		return &CorpusError{Reason: fmt.Sprintf("%s: range file %s: %v", rd.dir, name, err)}
 	}
 	return nil
 }
@@ -171,7 +182,7 @@ func (rd *RangeDir) Breached(ctx context.Context, pw string) (bool, error) {
 	case errors.Is(err, fs.ErrNotExist):
 		return false, nil
 	case err != nil:
-		return false, fmt.Errorf("%w: %s: opening a range file: %v", ErrCorpus, rd.dir, pathless(err))
+		return false, &CorpusError{Reason: fmt.Sprintf("%s: opening a range file: %v", rd.dir, pathless(err))}
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
@@ -179,14 +190,14 @@ func (rd *RangeDir) Breached(ctx context.Context, pw string) (bool, error) {
 	for sc.Scan() {
 		lineSuffix, count, err := parseRangeLine(sc.Text())
 		if err != nil {
-			return false, fmt.Errorf("%w: %s: a range file: %v", ErrCorpus, rd.dir, err)
+			return false, &CorpusError{Reason: fmt.Sprintf("%s: a range file: %v", rd.dir, err)}
 		}
 		if strings.EqualFold(lineSuffix, suffix) {
 			return count >= rd.minCount, nil
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return false, fmt.Errorf("%w: %s: reading a range file: %v", ErrCorpus, rd.dir, pathless(err))
+		return false, &CorpusError{Reason: fmt.Sprintf("%s: reading a range file: %v", rd.dir, pathless(err))}
 	}
 	return false, nil
 }

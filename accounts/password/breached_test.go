@@ -136,8 +136,15 @@ func TestRangeDirErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := password.NewRangeDir(password.RangeDirConfig{Dir: tt.given(t)}); !errors.Is(err, password.ErrCorpus) {
-				t.Errorf("NewRangeDir = %v, want ErrCorpus", err)
+			dir := tt.given(t)
+			_, err := password.NewRangeDir(password.RangeDirConfig{Dir: dir})
+			if !errors.Is(err, password.ErrCorpus) {
+				t.Fatalf("NewRangeDir = %v, want ErrCorpus", err)
+			}
+			// The reason a setting's message shows is read as a value.
+			ce, ok := errors.AsType[*password.CorpusError](err)
+			if !ok || ce.Reason == "" || err.Error() != password.ErrCorpus.Error()+": "+ce.Reason {
+				t.Errorf("NewRangeDir = %v, want a *CorpusError with its reason", err)
 			}
 		})
 	}

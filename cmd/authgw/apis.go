@@ -239,7 +239,7 @@ func checkAPIName(v string) (string, error) {
 		return "", usagef("--name: missing")
 	}
 	if err := db.CheckAPIName(v); err != nil {
-		return "", usagef("--name: %s", db.Reason(err))
+		return "", flagError("--name", err)
 	}
 	return v, nil
 }
@@ -262,7 +262,17 @@ func checkAPIVersion(v string) (int, error) {
 func checkAPIURL(v string) (string, error) {
 	u, err := db.CanonicalAPIURL(v)
 	if err != nil {
-		return "", usagef("--url: %s", db.Reason(err))
+		return "", flagError("--url", err)
 	}
 	return u, nil
+}
+
+// flagError is the usage error for a flag whose value the store refused
+// (a *db.InvalidError): the flag, then why. Another error is returned as
+// it is.
+func flagError(flag string, err error) error {
+	if inv, ok := errors.AsType[*db.InvalidError](err); ok {
+		return usagef("%s: %s", flag, inv.Reason)
+	}
+	return err
 }

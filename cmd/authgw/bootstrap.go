@@ -125,7 +125,7 @@ func (b *bootstrapCommand) run(c *cli, args []string) error {
 	}
 	email, err := db.NormalizeEmail(b.email)
 	if err != nil {
-		return usagef("--email: %s", strings.TrimPrefix(err.Error(), db.ErrInvalid.Error()+": email: "))
+		return flagError("--email", err)
 	}
 	if !b.passwordStdin {
 		return usagef("--password-stdin: missing (the password is read from standard input, never from a flag)")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"strings"
 
 	"github.com/authgw/authgw/accounts/password"
 )
@@ -21,9 +20,9 @@ const breachedSetting = "breached-passwords"
 func resolveBreachedPasswords(c *cli, s *settings) (password.BreachedChecker, error) {
 	rd, err := resolveSetting(c, s, breachedSetting, nil, func(v string) (*password.RangeDir, error) {
 		rd, err := password.NewRangeDir(password.RangeDirConfig{Dir: v})
-		if errors.Is(err, password.ErrCorpus) {
+		if ce, ok := errors.AsType[*password.CorpusError](err); ok {
 			// The setting's label already says what it is for.
-			return nil, errors.New(strings.TrimPrefix(err.Error(), password.ErrCorpus.Error()+": "))
+			return nil, errors.New(ce.Reason)
 		}
 		return rd, err
 	})

@@ -203,15 +203,15 @@ func parseMemberships(values []string) ([]mint.Membership, error) {
 			continue
 		}
 		for f := range strings.SplitSeq(flags, ",") {
-			switch strings.TrimSpace(f) {
-			case "":
-			case "read":
+			switch policy.MembershipFlag(strings.TrimSpace(f)) {
+			case policy.AnyMembership:
+			case policy.FlagRead:
 				ms.Read = true
-			case "edit":
+			case policy.FlagEdit:
 				ms.Edit = true
-			case "manage":
+			case policy.FlagManage:
 				ms.Manage = true
-			case "delete":
+			case policy.FlagDelete:
 				ms.Delete = true
 			default:
 				return nil, usagef("--org %q: unknown membership flag %q (want read, edit, manage or delete)", v, f)
