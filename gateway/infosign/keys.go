@@ -11,9 +11,9 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"runtime"
 
+	"github.com/authgw/authgw/mint/secretfile"
 	"github.com/authgw/authgw/verifier/requestinfo"
 )
 
@@ -112,50 +112,30 @@ func LoadPrivateKey(path string) (*ecdsa.PrivateKey, error) {
 }
 
 // LoadOrCreateKey loads the private key at path, or, when there is no file
-// there, generates one and writes it as PKCS#8 PEM with mode 0600; created
-// reports which. The file appears whole or not at all (it is written
-// beside and hard-linked into place, which never replaces a file), so two
-// processes starting together end up with the same key. It errors as
-// LoadPrivateKey does for an existing file, and when the directory is not
-// writable.
+// there, generates one and writes it as PKCS#8 PEM with mode 0600 through
+// mint/secretfile (written beside and hard-linked into place, which never
+// replaces a file); created reports which. Of two processes starting
+// together, both end with the key of the one that created the file. It
+// errors as LoadPrivateKey does for an existing file, and when the
+// directory is not writable.
 func LoadOrCreateKey(path string) (key *ecdsa.PrivateKey, created bool, err error) {
 	key, err = LoadPrivateKey(path)
 	if err == nil || !errors.Is(err, fs.ErrNotExist) {
 		return key, false, err
 	}
-	key, err = GenerateKey()
-	if err != nil {
+	if key, err = GenerateKey(); err != nil {
 		return nil, false, err
 	}
 	data, err := MarshalPrivateKeyPEM(key)
 	if err != nil {
 		return nil, false, err
 	}
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, ".authgw-key-*") // mode 0600
-	if err != nil {
+	if _, created, err = secretfile.Create(path, data); err != nil {
 		return nil, false, fmt.Errorf("infosign: creating key file: %w", err)
 	}
-	defer os.Remove(tmp.Name())
-	if _, err = tmp.Write(data); err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return nil, false, fmt.Errorf("infosign: writing key file: %w", err)
-	}
-	if err := os.Link(tmp.Name(), path); err != nil {
-		if errors.Is(err, fs.ErrExist) { // another process won the race
-			key, err = LoadPrivateKey(path)
-			return key, false, err
-		}
-		return nil, false, fmt.Errorf("infosign: creating key file: %w", err)
-	}
-	if d, err := os.Open(dir); err == nil { // make the new name durable
-		_ = d.Sync()
-		_ = d.Close()
+	if !created { // another process won the race: use its key
+		key, err = LoadPrivateKey(path)
+		return key, false, err
 	}
 	return key, true, nil
 }
