@@ -1049,7 +1049,7 @@ func (s *serveCommand) totpKey(c *cli, dir string, logger *slog.Logger) ([]totp.
 			logger.Warn("created a TOTP key: it seals the users' TOTP secrets; back it up and keep it secret", "file", path)
 		}
 	}
-	keys, err := parseTOTPRing(b)
+	keys, err := totp.ParseKeyFile(b)
 	if err != nil {
 		return nil, &usageError{msg: fmt.Sprintf("%s: %s: %v", label, path, err)}
 	}

@@ -96,7 +96,7 @@ func (t *totpCommand) run(c *cli, args []string) error {
 	if err != nil {
 		return &usageError{msg: fmt.Sprintf("%s: %v", label, err)}
 	}
-	keys, err := parseTOTPRing(b)
+	keys, err := totp.ParseKeyFile(b)
 	if err != nil {
 		return &usageError{msg: fmt.Sprintf("%s: %s: %v", label, path, err)}
 	}

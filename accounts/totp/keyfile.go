@@ -1,4 +1,4 @@
-package main
+package totp
 
 import (
 	"bytes"
@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-
-	"github.com/authgw/authgw/accounts/totp"
 )
 
 // The TOTP key file (--totp-key) holds either one key, 64 hex digits (the
@@ -22,20 +20,20 @@ import (
 // Secrets sealed before key rings name no key: they open with the key of
 // ID "0" (the old single key), else the ring's last key.
 
-// maxTOTPRingKeys bounds the keys of a ring file.
-const maxTOTPRingKeys = 16
+// MaxKeyFileKeys bounds the keys of a ring file.
+const MaxKeyFileKeys = 16
 
-// parseTOTPRing reads a TOTP key file. Its errors never show the file's
-// contents.
-func parseTOTPRing(b []byte) ([]totp.Key, error) {
+// ParseKeyFile reads a TOTP key file (--totp-key): the keys to give
+// Config.Keys, newest first. Its errors never show the file's contents.
+func ParseKeyFile(b []byte) ([]Key, error) {
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 || b[0] != '{' {
 		key, err := hex.DecodeString(string(b))
-		if err != nil || len(key) != totp.KeySize {
+		if err != nil || len(key) != KeySize {
 			return nil, fmt.Errorf("want %d hex digits (a %d-byte key) or a JSON key ring {\"keys\":[{\"id\":...,\"secret\":...}]}",
-				2*totp.KeySize, totp.KeySize)
+				2*KeySize, KeySize)
 		}
-		return []totp.Key{{ID: totp.LegacyKeyID, Secret: key}}, nil
+		return []Key{{ID: LegacyKeyID, Secret: key}}, nil
 	}
 	var ring struct {
 		Keys []struct {
@@ -55,37 +53,27 @@ func parseTOTPRing(b []byte) ([]totp.Key, error) {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, errors.New("data after the JSON key ring")
 	}
-	if len(ring.Keys) == 0 || len(ring.Keys) > maxTOTPRingKeys {
-		return nil, fmt.Errorf("a key ring needs 1 to %d keys", maxTOTPRingKeys)
+	if len(ring.Keys) == 0 || len(ring.Keys) > MaxKeyFileKeys {
+		return nil, fmt.Errorf("a key ring needs 1 to %d keys", MaxKeyFileKeys)
 	}
-	keys := make([]totp.Key, 0, len(ring.Keys))
+	keys := make([]Key, 0, len(ring.Keys))
 	for i, k := range ring.Keys {
 		if k.ID == nil || k.Secret == nil {
 			return nil, fmt.Errorf("key %d: want \"id\" and \"secret\"", i+1)
 		}
-		if !totp.ValidKeyID(*k.ID) {
-			return nil, fmt.Errorf("key %d: ID must be 1 to %d of [A-Za-z0-9._-]", i+1, totp.MaxKeyIDLen)
+		if !ValidKeyID(*k.ID) {
+			return nil, fmt.Errorf("key %d: ID must be 1 to %d of [A-Za-z0-9._-]", i+1, MaxKeyIDLen)
 		}
 		secret, err := hex.DecodeString(strings.TrimSpace(*k.Secret))
-		if err != nil || len(secret) != totp.KeySize {
-			return nil, fmt.Errorf("key %q: secret must be %d hex digits (a %d-byte key)", *k.ID, 2*totp.KeySize, totp.KeySize)
+		if err != nil || len(secret) != KeySize {
+			return nil, fmt.Errorf("key %q: secret must be %d hex digits (a %d-byte key)", *k.ID, 2*KeySize, KeySize)
 		}
 		for _, seen := range keys {
 			if seen.ID == *k.ID {
 				return nil, fmt.Errorf("key ID %q appears twice", *k.ID)
 			}
 		}
-		keys = append(keys, totp.Key{ID: *k.ID, Secret: secret})
+		keys = append(keys, Key{ID: *k.ID, Secret: secret})
 	}
 	return keys, nil
-}
-
-// totpMaterialName is the shared_material row of one TOTP key: the key
-// of ID "0" keeps the row the single key had before key rings, so that
-// an upgrade compares it with what the database recorded.
-func totpMaterialName(id string) string {
-	if id == totp.LegacyKeyID {
-		return materialTOTPKey
-	}
-	return materialTOTPPref + id
 }
