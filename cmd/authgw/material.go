@@ -209,6 +209,7 @@ func dataDirSecret(setting, path string, generate func() ([]byte, error)) (conte
 	}
 	return contents, created, err
 }
+
 // totpMaterialName is the shared_material row of one TOTP key: the key
 // of ID "0" keeps the row the single key had before key rings, so that
 // an upgrade compares it with what the database recorded.
