@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/authgw/authgw/mint"
+	"github.com/authgw/authgw/mint/wire"
 	"github.com/authgw/authgw/policy"
 )
 
@@ -136,9 +137,9 @@ var hkdfCounter = []byte{1}
 type state struct {
 	chain
 	buf       [mint.MaxEncodedSize * 3 / 4]byte
-	tok       mint.UnsafeToken
+	tok       wire.UnsafeToken
 	root, sig [sha256.Size]byte
-	texts     [mint.MaxCaveats]string
+	texts     [wire.MaxCaveats]string
 }
 
 // New checks the configuration, fills the defaults and returns a
@@ -279,16 +280,16 @@ func (v *Verifier) verifySignature(token string) (*verifiedToken, error) {
 	}
 	s := v.pool.Get().(*state)
 	defer v.pool.Put(s)
-	b, ok := mint.AppendBase64(s.buf[:0], token)
-	if !ok || !mint.SplitV2(b, &s.tok) {
+	b, ok := wire.AppendBase64(s.buf[:0], token)
+	if !ok || !wire.SplitV2(b, &s.tok) {
 		return nil, ErrMalformedToken
 	}
-	unsafeID := b[s.tok.ID.Off : s.tok.ID.Off+s.tok.ID.N]
-	raw, err := mint.ParseRawIdentifier(unsafeID)
+	unsafeID := s.tok.ID.In(b)
+	raw, err := wire.ParseIdentifier(b, s.tok.ID)
 	if err != nil {
 		return nil, ErrMalformedToken
 	}
-	expand, ok := v.expand[string(raw.KeyID)]
+	expand, ok := v.expand[string(raw.KeyID.In(b))]
 	if !ok {
 		return nil, ErrUnknownKey
 	}
@@ -297,27 +298,23 @@ func (v *Verifier) verifySignature(token string) (*verifiedToken, error) {
 	s.macFixed(v.keyGen, root[:], nil, sig)
 	s.mac(sig[:], unsafeID, nil, sig)
 	for i := 0; i < s.tok.N; i++ {
-		c := s.tok.Caveats[i]
-		s.mac(sig[:], b[c.Off:c.Off+c.N], nil, sig)
+		s.mac(sig[:], s.tok.Caveats[i].In(b), nil, sig)
 	}
-	if subtle.ConstantTimeCompare(sig[:], b[s.tok.Sig.Off:s.tok.Sig.Off+s.tok.Sig.N]) != 1 {
+	if subtle.ConstantTimeCompare(sig[:], s.tok.Sig.In(b)) != 1 {
 		return nil, ErrBadSignature
 	}
 	// The token is ours: copy what the caveat checks need out of the
 	// pooled buffer, into one string the Identity's fields point into.
 	text := string(b)
-	keyOff := s.tok.ID.Off + 2
-	sessOff := keyOff + len(raw.KeyID) + 1
 	vt := &verifiedToken{caveats: make([]caveat, s.tok.N)}
 	vt.identity = Identity{
-		KeyID:     text[keyOff : keyOff+len(raw.KeyID)],
-		SessionID: text[sessOff : sessOff+len(raw.SessionID)],
+		KeyID:     spanOf(text, raw.KeyID),
+		SessionID: spanOf(text, raw.SessionID),
 		IssuedAt:  time.UnixMilli(raw.IssuedAtMs).UTC(),
 	}
 	texts := s.texts[:s.tok.N]
 	for i := range texts {
-		c := s.tok.Caveats[i]
-		texts[i] = text[c.Off : c.Off+c.N]
+		texts[i] = spanOf(text, s.tok.Caveats[i])
 	}
 	err = compileCaveats(vt, texts)
 	clear(texts)
@@ -326,3 +323,6 @@ func (v *Verifier) verifySignature(token string) (*verifiedToken, error) {
 	}
 	return vt, nil
 }
+
+// spanOf returns the part of text that s locates, without copying.
+func spanOf(text string, s wire.Span) string { return text[s.Off : s.Off+s.N] }
