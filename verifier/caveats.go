@@ -27,9 +27,10 @@ const (
 // caveat is a first-party caveat of a token whose signature holds, with
 // its syntax already checked.
 type caveat struct {
-	kind caveatKind
-	arg  string
-	at   time.Time // kindTimeBefore only
+	kind   caveatKind
+	arg    string
+	at     time.Time     // kindTimeBefore only
+	routes policy.Routes // kindRoutes only: compiled once, matched per request
 }
 
 // compileCaveats checks the syntax of every caveat once, when a token's
@@ -64,9 +65,11 @@ func compileCaveats(vt *verifiedToken, texts []string) error {
 			id.Method = arg
 		case mint.CaveatRoutes:
 			c.kind = kindRoutes
-			if !policy.ValidRoutes(arg) {
+			routes, err := policy.ParseRoutes(arg)
+			if err != nil {
 				return ErrBadCaveat
 			}
+			c.routes = routes
 			if id.routes == "" {
 				id.routes = arg
 			}
@@ -170,7 +173,7 @@ func (v *Verifier) checkCaveats(vt *verifiedToken, req Request) error {
 				forbidden = ErrMethodNotGranted
 			}
 		case kindRoutes:
-			if !policy.MatchAnyRouteOrgs(c.arg, req.Path, vt.orgs) && forbidden == nil {
+			if !c.routes.MatchOrgs(req.Path, vt.orgs) && forbidden == nil {
 				forbidden = ErrRouteNotGranted
 			}
 		case kindTimeBefore:

@@ -119,7 +119,7 @@ func (id Identity) Roles() []string { return strings.Fields(id.roles) }
 // Verifier checks tokens. It is safe for concurrent use.
 type Verifier struct {
 	cfg     Config
-	public  map[string]policy.RouteSet
+	public  map[string]policy.Routes
 	origins map[string]bool
 	pool    sync.Pool
 	// expand holds, per key ID, the HMAC states of the key's HKDF
@@ -170,12 +170,12 @@ func New(cfg Config) (*Verifier, error) {
 		cfg.Scheme = tlsScheme
 	}
 	cfg.Cookies = cfg.Cookies.withDefaults()
-	v := &Verifier{cfg: cfg, public: map[string]policy.RouteSet{}, origins: map[string]bool{}}
+	v := &Verifier{cfg: cfg, public: map[string]policy.Routes{}, origins: map[string]bool{}}
 	for method, patterns := range cfg.Public {
 		if !knownMethod(method) {
 			return nil, fmt.Errorf("verifier: public scope: unknown method %q", method)
 		}
-		set, err := policy.NewRouteSet(patterns...)
+		set, err := policy.NewRoutes(patterns...)
 		if err != nil {
 			return nil, fmt.Errorf("verifier: public scope: %w", err)
 		}
