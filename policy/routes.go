@@ -123,4 +123,3 @@ func matchRoute(route, path string, orgs OrgGrants) bool {
 	}
 	return pi > len(path)
 }
-
