@@ -7,6 +7,7 @@ import (
 
 	"github.com/authgw/authgw/mint"
 	"github.com/authgw/authgw/policy"
+	"github.com/authgw/authgw/policy/netaddr"
 )
 
 type caveatKind uint8
@@ -193,9 +194,11 @@ func (v *Verifier) checkCaveats(vt *verifiedToken, req Request) error {
 	return forbidden
 }
 
-// ipAllowed parses a space-separated list of CIDRs (or single addresses)
-// and reports whether addr is in one of them; ok is false when the list
-// is malformed. An unknown addr is in none.
+// ipAllowed parses a space-separated list of ranges as written
+// (netaddr.ParsePrefix: CIDRs without host bits, or single addresses; an
+// IPv4-mapped range stays mapped and so matches no client address, which
+// is compared unmapped) and reports whether addr is in one of them; ok
+// is false when the list is malformed. An unknown addr is in none.
 func ipAllowed(list string, addr netip.Addr) (in, ok bool) {
 	addr = addr.Unmap()
 	if list == "" {
@@ -207,18 +210,9 @@ func ipAllowed(list string, addr netip.Addr) (in, ok bool) {
 			return false, false
 		}
 		list = rest
-		var p netip.Prefix
-		if strings.IndexByte(item, '/') >= 0 {
-			var err error
-			if p, err = netip.ParsePrefix(item); err != nil || p != p.Masked() {
-				return false, false
-			}
-		} else {
-			a, err := netip.ParseAddr(item)
-			if err != nil || a.Zone() != "" {
-				return false, false
-			}
-			p = netip.PrefixFrom(a, a.BitLen())
+		p, err := netaddr.ParsePrefix(item)
+		if err != nil {
+			return false, false
 		}
 		if addr.IsValid() && p.Contains(addr) {
 			in = true

@@ -3,13 +3,13 @@ package main
 import (
 	"flag"
 	"fmt"
-	"net/netip"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/authgw/authgw/mint"
 	"github.com/authgw/authgw/policy"
+	"github.com/authgw/authgw/policy/netaddr"
 )
 
 const attenuateUsage = `Usage: authgw attenuate TOKEN|- [--routes PATTERN...] [--ttl DURATION]
@@ -174,24 +174,14 @@ func routeProblem(route string) string {
 // CIDR with no host bits set, or a single address without a zone. It
 // returns the value in canonical form.
 func parseIPOrCIDR(v string) (string, error) {
-	if strings.Contains(v, "/") {
-		p, err := netip.ParsePrefix(v)
-		if err != nil {
-			return "", fmt.Errorf("%q is not a CIDR: %v", v, err)
-		}
-		if p != p.Masked() {
-			return "", fmt.Errorf("%q has host bits set (did you mean %s?)", v, p.Masked())
-		}
-		return p.String(), nil
-	}
-	a, err := netip.ParseAddr(v)
+	p, err := netaddr.ParsePrefix(v)
 	if err != nil {
-		return "", fmt.Errorf("%q is not an IP address or CIDR", v)
+		return "", err
 	}
-	if a.Zone() != "" {
-		return "", fmt.Errorf("%q: an address with a zone cannot be matched", v)
+	if !strings.Contains(v, "/") {
+		return p.Addr().String(), nil
 	}
-	return a.String(), nil
+	return p.String(), nil
 }
 
 // checkTokenMethod fails when the token already carries a method caveat
