@@ -4,11 +4,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"strings"
-	"unicode/utf8"
 
 	"gopkg.in/macaroon.v2"
 
+	"github.com/authgw/authgw/mint/caveat"
 	"github.com/authgw/authgw/mint/wire"
 )
 
@@ -68,14 +67,32 @@ func Decode(s string) (*macaroon.Macaroon, error) {
 
 // Attenuate adds first-party caveats to an encoded token and returns the
 // new encoding. No secret is needed: a holder can only narrow a token.
-// It fails when the token cannot be decoded or a caveat is not valid text.
-func Attenuate(token string, caveats ...string) (string, error) {
+// It fails when the token cannot be decoded or a caveat is the zero
+// Caveat.
+func Attenuate(token string, caveats ...caveat.Caveat) (string, error) {
+	texts := make([]string, len(caveats))
+	for i, c := range caveats {
+		if c.Kind() == nil {
+			return "", fmt.Errorf("caveat %d: the zero Caveat", i+1)
+		}
+		texts[i] = c.String()
+	}
+	return AttenuateText(token, texts...)
+}
+
+// AttenuateText is Attenuate for caveats given as text, checked only for
+// the caveat shape (caveat.ValidText): for caveats this version does not
+// define, such as another implementation's or a malformed one in a test.
+// The verifier refuses every caveat it cannot parse, so text cannot
+// widen a token. It fails when the token cannot be decoded or a caveat
+// is not of the form "name argument" in printable UTF-8.
+func AttenuateText(token string, texts ...string) (string, error) {
 	m, err := Decode(token)
 	if err != nil {
 		return "", err
 	}
-	for _, c := range caveats {
-		if !ValidCaveatText(c) {
+	for _, c := range texts {
+		if !caveat.ValidText(c) {
 			return "", fmt.Errorf("caveat %q: not of the form \"name argument\" in printable UTF-8", c)
 		}
 		if err := m.AddFirstPartyCaveat([]byte(c)); err != nil {
@@ -83,38 +100,4 @@ func Attenuate(token string, caveats ...string) (string, error) {
 		}
 	}
 	return Encode(m)
-}
-
-// ValidCaveatText reports whether c has the caveat shape "name argument":
-// a lower-case name of [a-z-], one space, a non-empty argument, valid
-// UTF-8 and no control characters.
-func ValidCaveatText(c string) bool {
-	name, arg, ok := strings.Cut(c, " ")
-	if !ok || name == "" || arg == "" {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		if !('a' <= name[i] && name[i] <= 'z' || name[i] == '-') {
-			return false
-		}
-	}
-	for i := 0; i < len(arg); i++ {
-		if c := arg[i]; c < 0x20 || c == 0x7f {
-			return false
-		} else if c >= 0x80 {
-			return validText(arg[i:])
-		}
-	}
-	return true
-}
-
-// validText is ValidCaveatText's check of non-ASCII text: valid UTF-8 and
-// no C0 or C1 control characters.
-func validText(s string) bool {
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f || r == utf8.RuneError || (r >= 0x80 && r < 0xa0) {
-			return false
-		}
-	}
-	return true
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/authgw/authgw/mint"
+	"github.com/authgw/authgw/mint/caveat"
 	"github.com/authgw/authgw/mint/wire"
 	"github.com/authgw/authgw/policy"
 )
@@ -264,7 +265,7 @@ func (v *Verifier) verifyCanonical(token string, req Request) (Identity, error) 
 // well-formed; what they require of a request is still to be checked.
 type verifiedToken struct {
 	identity Identity
-	caveats  []caveat
+	caveats  []caveat.Caveat
 	// orgs are the arguments of the orgs caveats, for the routes'
 	// organization parameters; nil when there are none. They start in
 	// orgsBuf, so the usual one or two take no allocation of their own.
@@ -306,7 +307,7 @@ func (v *Verifier) verifySignature(token string) (*verifiedToken, error) {
 	// The token is ours: copy what the caveat checks need out of the
 	// pooled buffer, into one string the Identity's fields point into.
 	text := string(b)
-	vt := &verifiedToken{caveats: make([]caveat, s.tok.N)}
+	vt := &verifiedToken{caveats: make([]caveat.Caveat, s.tok.N)}
 	vt.identity = Identity{
 		KeyID:     spanOf(text, raw.KeyID),
 		SessionID: spanOf(text, raw.SessionID),

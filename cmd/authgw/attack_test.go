@@ -792,7 +792,7 @@ func (s *attackSuite) crossMethod(t *testing.T) {
 	get, post := s.pat.Macaroons["GET"], s.pat.Macaroons["POST"]
 	attenuate := func(token string, caveats ...string) string {
 		t.Helper()
-		out, err := mint.Attenuate(token, caveats...)
+		out, err := mint.AttenuateText(token, caveats...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -857,7 +857,7 @@ func (s *attackSuite) crossMethod(t *testing.T) {
 // ---- traversal and encoding ----
 
 func (s *attackSuite) traversal(t *testing.T) {
-	notesOnly, err := mint.Attenuate(s.pat.Macaroons["GET"], "routes /demo/v1/notes/**")
+	notesOnly, err := mint.AttenuateText(s.pat.Macaroons["GET"], "routes /demo/v1/notes/**")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -977,7 +977,7 @@ func (s *attackSuite) headerSpoofing(t *testing.T) {
 		return attackReq{target: "/accounts/v1/openapi.json", header: append([]string{"Authorization", s.hostLocked.basic()}, kv...)}
 	}
 	ipAttenuated := func(cidr string) string {
-		tok, err := mint.Attenuate(s.pat.Macaroons["GET"], "ip "+cidr)
+		tok, err := mint.AttenuateText(s.pat.Macaroons["GET"], "ip "+cidr)
 		if err != nil {
 			t.Fatal(err)
 		}
