@@ -49,7 +49,6 @@ func TestValidText(t *testing.T) {
 	}
 }
 
-
 func TestKinds(t *testing.T) {
 	if len(caveat.Kinds) > caveat.MaxKinds {
 		t.Fatalf("%d kinds, more than MaxKinds (%d)", len(caveat.Kinds), caveat.MaxKinds)
