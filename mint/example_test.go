@@ -18,13 +18,10 @@ var exampleNow = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 // A Minter turns the policies that apply to a user into one token per
 // method they grant.
 func ExampleMinter_Mint() {
-	p, err := policy.Parse("notes.json", []byte(`{
-  "name": "notes",
-  "appliesTo": {"userRoles": ["user"]},
-  "expires": 900,
-  "scopes": [{"name": "own notes", "routes": ["/notes/v1/users/:userId/**"], "methods": ["GET", "POST"]}]
-}`))
-	if err != nil {
+	p, err := policy.Parse("profile.json", []byte(`{"name": "profile", "appliesTo": {"userRoles": ["user"]}, "expires": 600,
+  "scopes": [{"name": "own profile", "routes": ["/accounts/v1/users/:userId", "/accounts/v1/users/:userId/emails/*"],
+    "methods": ["GET", "PATCH"]}]}`))
+if err != nil {
 		log.Fatal(err)
 	}
 	ring, err := mint.GenerateKeyRing("k1", rand.Reader)
@@ -59,13 +56,13 @@ func ExampleMinter_Mint() {
 		fmt.Printf("%-11s %s\n", parsed.Kind().Name, parsed.Arg())
 	}
 	// Output:
-	// GET [/notes/v1/users/42/**]
-	// POST [/notes/v1/users/42/**]
-	// expires 2026-11-22T12:15:00Z
+	// GET [/accounts/v1/users/42 /accounts/v1/users/42/emails/*]
+	// PATCH [/accounts/v1/users/42 /accounts/v1/users/42/emails/*]
+	// expires 2026-11-22T12:10:00Z
 	// server-id   example
 	// method      GET
-	// routes      /notes/v1/users/42/**
-	// time-before 2026-11-22T12:15:00Z
+	// routes      /accounts/v1/users/42 /accounts/v1/users/42/emails/*
+	// time-before 2026-11-22T12:10:00Z
 	// user        42
 	// user-roles  user
 	// session     s1
