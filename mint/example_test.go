@@ -21,7 +21,7 @@ func ExampleMinter_Mint() {
 	p, err := policy.Parse("profile.json", []byte(`{"name": "profile", "appliesTo": {"userRoles": ["user"]}, "expires": 600,
   "scopes": [{"name": "own profile", "routes": ["/accounts/v1/users/:userId", "/accounts/v1/users/:userId/emails/*"],
     "methods": ["GET", "PATCH"]}]}`))
-if err != nil {
+	if err != nil {
 		log.Fatal(err)
 	}
 	ring, err := mint.GenerateKeyRing("k1", rand.Reader)
