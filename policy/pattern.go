@@ -103,23 +103,9 @@ type Params struct {
 // ErrBadParamValue when a value used by the pattern is missing or could
 // not stand as a literal, and with ErrTooManyOrgs past MaxOrgExpansion.
 func (p *Pattern) Expand(params Params) ([]string, error) {
-	values := map[string]string{}
-	for _, name := range p.params {
-		var v string
-		switch name {
-		case ParamUserID:
-			v = params.UserID
-		case ParamSessionID:
-			v = params.SessionID
-		case ParamClientID:
-			v = params.ClientID
-		case ParamOrgID:
-			continue
-		}
-		if !validParamValue(v) {
-			return nil, fmt.Errorf("%w: :%s = %q in %q", ErrBadParamValue, name, v, p.src)
-		}
-		values[name] = v
+	values, err := p.subjectValues(params)
+	if err != nil {
+		return nil, err
 	}
 	if !p.Uses(ParamOrgID) {
 		return []string{substitute(p.src, values)}, nil
@@ -141,6 +127,31 @@ func (p *Pattern) Expand(params Params) ([]string, error) {
 		out = append(out, substitute(p.src, values))
 	}
 	return out, nil
+}
+
+// subjectValues returns the values of the pattern's :userId, :sessionId
+// and :clientId, keyed by parameter name. It fails with ErrBadParamValue
+// when one the pattern uses is missing or could not stand as a literal.
+func (p *Pattern) subjectValues(params Params) (map[string]string, error) {
+	values := map[string]string{}
+	for _, name := range p.params {
+		var v string
+		switch name {
+		case ParamUserID:
+			v = params.UserID
+		case ParamSessionID:
+			v = params.SessionID
+		case ParamClientID:
+			v = params.ClientID
+		default:
+			continue
+		}
+		if !validParamValue(v) {
+			return nil, fmt.Errorf("%w: :%s = %q in %q", ErrBadParamValue, name, v, p.src)
+		}
+		values[name] = v
+	}
+	return values, nil
 }
 
 func substitute(src string, values map[string]string) string {
