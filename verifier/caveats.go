@@ -14,13 +14,15 @@ func compileCaveats(vt *verifiedToken, texts []string) error {
 	var seen [caveat.MaxKinds]bool // indexed by caveat.Kind.Index
 	var first [caveat.MaxKinds]string
 	id := &vt.identity
-	for i, text := range texts {
+	for _, text := range texts {
 		c, err := caveat.Parse(text)
 		if err != nil {
 			return ErrBadCaveat
 		}
-		vt.caveats[i] = c
 		k, arg := c.Kind(), c.Arg()
+		if k.Constrains != caveat.None {
+			vt.caveats = append(vt.caveats, c) // checked per request
+		}
 		switch k.Narrowing {
 		case caveat.SameValue:
 			if seen[k.Index()] && arg != first[k.Index()] {
@@ -63,8 +65,8 @@ func compileCaveats(vt *verifiedToken, texts []string) error {
 	return nil
 }
 
-// checkCaveats checks every caveat of a verified token against the
-// request: all must hold. A reason that makes the token unacceptable
+// checkCaveats checks every caveat of a verified token that constrains
+// requests (caveat.Kind.Constrains) against the request: all must hold. A reason that makes the token unacceptable
 // (401) wins over one that only makes it insufficient here (403).
 func (v *Verifier) checkCaveats(vt *verifiedToken, req Request) error {
 	method := req.Method
@@ -75,31 +77,35 @@ func (v *Verifier) checkCaveats(vt *verifiedToken, req Request) error {
 	var forbidden error
 	for i := range vt.caveats {
 		c := &vt.caveats[i]
-		switch c.Kind() {
-		case caveat.ServerID:
+		switch c.Kind().Constrains {
+		case caveat.Server:
 			if c.Arg() != v.cfg.ServerID {
 				return ErrWrongServer
 			}
-		case caveat.Method:
+		case caveat.HTTPMethod:
 			if c.Arg() != method && forbidden == nil {
 				forbidden = ErrMethodNotGranted
 			}
-		case caveat.Routes:
+		case caveat.Path:
 			if !c.Routes().MatchOrgs(req.Path, vt.orgs) && forbidden == nil {
 				forbidden = ErrRouteNotGranted
 			}
-		case caveat.TimeBefore:
+		case caveat.Clock:
 			if !now.Before(c.Time()) {
 				return ErrExpired
 			}
-		case caveat.Client:
+		case caveat.ClientID:
 			if req.ClientID == "" || req.ClientID != c.Arg() {
 				return ErrWrongClient
 			}
-		case caveat.IP:
+		case caveat.ClientIP:
 			if !c.AllowsIP(req.ClientIP) {
 				return ErrIPNotAllowed
 			}
+		default:
+			// A kind that constrains something this verifier does not
+			// know cannot be satisfied: fail closed.
+			return ErrBadCaveat
 		}
 	}
 	return forbidden

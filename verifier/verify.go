@@ -307,7 +307,7 @@ func (v *Verifier) verifySignature(token string) (*verifiedToken, error) {
 	// The token is ours: copy what the caveat checks need out of the
 	// pooled buffer, into one string the Identity's fields point into.
 	text := string(b)
-	vt := &verifiedToken{caveats: make([]caveat.Caveat, s.tok.N)}
+	vt := &verifiedToken{caveats: make([]caveat.Caveat, 0, s.tok.N)}
 	vt.identity = Identity{
 		KeyID:     spanOf(text, raw.KeyID),
 		SessionID: spanOf(text, raw.SessionID),

@@ -54,6 +54,22 @@ func (n Narrowing) String() string {
 	return "unknown"
 }
 
+// Constrains says which fact of a request a caveat is checked against,
+// every time a token is used; None for a caveat that only describes the
+// token (user, user-roles, session, orgs), which is checked once, when
+// the token is first verified.
+type Constrains uint8
+
+const (
+	None       Constrains = iota
+	Server                // the verifier's server ID
+	HTTPMethod            // the request's method (HEAD as GET)
+	Path                  // the request's canonical path
+	Clock                 // the verifier's clock
+	ClientID              // the API client the request was made with
+	ClientIP              // the request's client address
+)
+
 // Kind defines one caveat: its name and grammar. The Kinds are the
 // package's variables (ServerID, Method, ...), listed in Kinds; compare
 // them by pointer.
@@ -69,6 +85,8 @@ type Kind struct {
 	Repeatable bool
 	// Narrowing says how several occurrences combine.
 	Narrowing Narrowing
+	// Constrains says what of a request the caveat is checked against.
+	Constrains Constrains
 	// index is the kind's position in Kinds.
 	index int
 	// parse checks the argument and returns its typed value. It must not
@@ -82,19 +100,19 @@ func (k *Kind) Index() int { return k.index }
 // The caveat kinds, in the order a minted token carries them (ip is
 // never minted: a holder adds it).
 var (
-	ServerID = &Kind{Name: "server-id", Syntax: "the verifier's server ID", Mandatory: true, Repeatable: true, Narrowing: EachHolds, parse: anyText}
-	Method   = &Kind{Name: "method", Syntax: "GET, POST, PUT, PATCH or DELETE", Mandatory: true, Repeatable: true, Narrowing: SameValue, parse: parseMethod}
-	Routes   = &Kind{Name: "routes", Syntax: "token route patterns separated by single spaces (policy.ParseRoutes)", Mandatory: true, Repeatable: true,
+	ServerID = &Kind{Constrains: Server, Name: "server-id", Syntax: "the verifier's server ID", Mandatory: true, Repeatable: true, Narrowing: EachHolds, parse: anyText}
+	Method   = &Kind{Constrains: HTTPMethod, Name: "method", Syntax: "GET, POST, PUT, PATCH or DELETE", Mandatory: true, Repeatable: true, Narrowing: SameValue, parse: parseMethod}
+	Routes   = &Kind{Constrains: Path, Name: "routes", Syntax: "token route patterns separated by single spaces (policy.ParseRoutes)", Mandatory: true, Repeatable: true,
 		Narrowing: EachHolds, parse: parseRoutes}
 	Orgs = &Kind{Name: "orgs", Syntax: "ORGID[:FLAGS] entries (FLAGS of r, e, m, d in that order), each organization once",
 		Repeatable: true, Narrowing: Intersection, parse: parseOrgs}
-	TimeBefore = &Kind{Name: "time-before", Syntax: "an RFC 3339 UTC time ending in Z", Mandatory: true, Repeatable: true, Narrowing: Earliest, parse: parseTime}
+	TimeBefore = &Kind{Constrains: Clock, Name: "time-before", Syntax: "an RFC 3339 UTC time ending in Z", Mandatory: true, Repeatable: true, Narrowing: Earliest, parse: parseTime}
 	User       = &Kind{Name: "user", Syntax: "the user ID", Mandatory: true, Repeatable: true, Narrowing: SameValue, parse: anyText}
 	UserRoles  = &Kind{Name: "user-roles", Syntax: `role names (1 to 64 of [A-Za-z0-9._-]) separated by single spaces, or "-" for none`, Mandatory: true,
 		Repeatable: true, Narrowing: SameValue, parse: parseRoles}
 	Session = &Kind{Name: "session", Syntax: "the identifier's session ID", Mandatory: true, Repeatable: true, Narrowing: SameAsIdentifier, parse: anyText}
-	Client  = &Kind{Name: "client", Syntax: "the API client ID", Repeatable: true, Narrowing: SameValue, parse: anyText}
-	IP      = &Kind{Name: "ip", Syntax: "CIDRs without host bits or single addresses, separated by single spaces (netaddr.ParsePrefix)",
+	Client  = &Kind{Constrains: ClientID, Name: "client", Syntax: "the API client ID", Repeatable: true, Narrowing: SameValue, parse: anyText}
+	IP      = &Kind{Constrains: ClientIP, Name: "ip", Syntax: "CIDRs without host bits or single addresses, separated by single spaces (netaddr.ParsePrefix)",
 		Repeatable: true, Narrowing: EachHolds, parse: parseIP}
 )
 

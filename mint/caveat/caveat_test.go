@@ -75,6 +75,15 @@ func TestKinds(t *testing.T) {
 	if got := strings.Join(mandatory, " "); got != "server-id method routes time-before user user-roles session" {
 		t.Errorf("mandatory kinds = %s", got)
 	}
+	var checked []string
+	for _, k := range caveat.Kinds {
+		if k.Constrains != caveat.None {
+			checked = append(checked, k.Name)
+		}
+	}
+	if got := strings.Join(checked, " "); got != "server-id method routes time-before client ip" {
+		t.Errorf("kinds checked per request = %s", got)
+	}
 	if caveat.Lookup("color") != nil || caveat.Lookup("") != nil {
 		t.Error("Lookup finds a kind that does not exist")
 	}
