@@ -11,44 +11,6 @@ import (
 	"github.com/authgw/authgw/policy"
 )
 
-func TestValidText(t *testing.T) {
-	tests := []struct {
-		name        string
-		whenCaveat  string
-		expectValid bool
-	}{
-		{"routes", "routes /a/** /b", true},
-		{"time-before", "time-before 2026-11-22T12:00:00Z", true},
-		{"dashed name", "server-id test", true},
-		{"unknown name still well-formed", "color blue", true},
-		{"UTF-8 argument", "user jürgen", true},
-		{"argument with inner spaces", "ip 10.0.0.0/8 127.0.0.1", true},
-		{"empty", "", false},
-		{"name only", "routes", false},
-		{"name and space", "routes ", false},
-		{"no name", " /a", false},
-		{"upper-case name", "Routes /a", false},
-		{"digit in name", "ip4 1.2.3.4", false},
-		{"underscore in name", "time_before x", false},
-		{"tab separator", "routes\t/a", false},
-		{"tab in argument", "routes /a\t/b", false},
-		{"newline in argument", "routes /a\n", false},
-		{"carriage return", "routes /a\r", false},
-		{"NUL", "routes /a\x00", false},
-		{"DEL", "routes /a\x7f", false},
-		{"C1 control", "routes /a\u0085", false},
-		{"invalid UTF-8", "routes /a\xc3", false},
-		{"replacement character", "routes /a\ufffd", false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := caveat.ValidText(tt.whenCaveat); got != tt.expectValid {
-				t.Errorf("ValidText(%q) = %v, want %v", tt.whenCaveat, got, tt.expectValid)
-			}
-		})
-	}
-}
-
 func TestKinds(t *testing.T) {
 	if len(caveat.Kinds) > caveat.MaxKinds {
 		t.Fatalf("%d kinds, more than MaxKinds (%d)", len(caveat.Kinds), caveat.MaxKinds)
@@ -89,6 +51,8 @@ func TestKinds(t *testing.T) {
 	}
 }
 
+// TestParse covers the shape (ValidText: "name argument" in printable
+// UTF-8), the names and every kind's argument syntax.
 func TestParse(t *testing.T) {
 	tests := []struct {
 		name      string
@@ -118,10 +82,31 @@ func TestParse(t *testing.T) {
 		{name: "ip with host bits", given: "ip 10.0.0.1/8", expectErr: caveat.ErrBadArgument},
 		{name: "ip with a trailing space", given: "ip 10.0.0.0/8 ", expectErr: caveat.ErrBadArgument},
 		{name: "unknown", given: "color blue", expectErr: caveat.ErrUnknown},
-		{name: "not text", given: "routes", expectErr: caveat.ErrBadText},
+		{name: "UTF-8 argument", given: "user jürgen", expect: caveat.User},
+		{name: "argument with inner spaces", given: "ip 10.0.0.0/8 127.0.0.1", expect: caveat.IP},
+		{name: "routes with two routes", given: "routes /a/** /b", expect: caveat.Routes},
+		{name: "name only", given: "routes", expectErr: caveat.ErrBadText},
+		{name: "empty", given: "", expectErr: caveat.ErrBadText},
+		{name: "name and space", given: "routes ", expectErr: caveat.ErrBadText},
+		{name: "no name", given: " /a", expectErr: caveat.ErrBadText},
+		{name: "upper-case name", given: "Routes /a", expectErr: caveat.ErrBadText},
+		{name: "digit in name", given: "ip4 1.2.3.4", expectErr: caveat.ErrBadText},
+		{name: "underscore in name", given: "time_before x", expectErr: caveat.ErrBadText},
+		{name: "tab separator", given: "routes\t/a", expectErr: caveat.ErrBadText},
+		{name: "tab in argument", given: "routes /a\t/b", expectErr: caveat.ErrBadText},
+		{name: "newline in argument", given: "routes /a\n", expectErr: caveat.ErrBadText},
+		{name: "carriage return", given: "routes /a\r", expectErr: caveat.ErrBadText},
+		{name: "NUL", given: "routes /a\x00", expectErr: caveat.ErrBadText},
+		{name: "DEL", given: "routes /a\x7f", expectErr: caveat.ErrBadText},
+		{name: "C1 control", given: "routes /a\u0085", expectErr: caveat.ErrBadText},
+		{name: "invalid UTF-8", given: "routes /a\xc3", expectErr: caveat.ErrBadText},
+		{name: "replacement character", given: "routes /a\ufffd", expectErr: caveat.ErrBadText},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if valid := caveat.ValidText(tt.given); valid == errors.Is(tt.expectErr, caveat.ErrBadText) {
+				t.Errorf("ValidText(%q) = %v", tt.given, valid)
+			}
 			c, err := caveat.Parse(tt.given)
 			if !errors.Is(err, tt.expectErr) || (err != nil && !errors.Is(err, caveat.ErrBadCaveat)) {
 				t.Fatalf("Parse(%q) error = %v, want %v", tt.given, err, tt.expectErr)
