@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/authgw/authgw/db"
+	"github.com/authgw/authgw/policy/netaddr"
 )
 
 // Limits of a client's reqsPerSec.
@@ -352,30 +353,25 @@ func (s *Service) deleteRestriction(r *request) error {
 }
 
 // normalizeIPRestriction reads an ip restriction value as the gateway
-// does (gateway/snapshot.go parsePrefix): a CIDR or a single address,
-// IPv4-mapped IPv6 unmapped, and returns it as a masked prefix (a single
-// address is a /32 or /128). problem says why a value is refused.
+// does (netaddr.ParseRange): a CIDR or a single address, IPv4-mapped
+// IPv6 unmapped, and returns it as a masked prefix (a single address is
+// a /32 or /128). problem says why a value is refused.
 func normalizeIPRestriction(v string) (normalized, problem string) {
 	v = strings.TrimSpace(v)
 	if strings.Contains(v, "%") {
 		return "", "value may not carry an IPv6 zone (%...)."
 	}
-	if strings.Contains(v, "/") {
-		p, err := netip.ParsePrefix(v)
-		if err != nil {
-			return "", fmt.Sprintf("value %q is not a CIDR such as 10.0.0.0/8 or 2001:db8::/32.", v)
-		}
-		if p.Addr().Is4In6() {
-			p = netip.PrefixFrom(p.Addr().Unmap(), max(p.Bits()-96, 0))
-		}
-		return p.Masked().String(), ""
+	p, err := netaddr.ParseRange(v)
+	if _, ok := errors.AsType[*netaddr.ShortMappedError](err); ok {
+		return "", fmt.Sprintf("value %q is an IPv4-mapped prefix shorter than /96, which matches no client; write it as IPv4.", v)
 	}
-	a, err := netip.ParseAddr(v)
+	if err != nil && strings.Contains(v, "/") {
+		return "", fmt.Sprintf("value %q is not a CIDR such as 10.0.0.0/8 or 2001:db8::/32.", v)
+	}
 	if err != nil {
 		return "", fmt.Sprintf("value %q is not an IP address or a CIDR such as 10.0.0.0/8.", v)
 	}
-	a = a.Unmap()
-	return netip.PrefixFrom(a, a.BitLen()).String(), ""
+	return p.String(), ""
 }
 
 // maxHostLength is the longest DNS name.

@@ -149,7 +149,7 @@ func TestForwardAuth_otherDialectIgnored(t *testing.T) {
 			good := e.client(sha256Hex("s3cret"), -1)
 			e.refresh()
 			h := e.gw.ForwardAuth()
-			notes, err := mint.Attenuate(e.tokens("session-1", fixedNow).ByMethod["GET"], "routes /demo/v1/notes/**")
+			notes, err := mint.AttenuateText(e.tokens("session-1", fixedNow).ByMethod["GET"], "routes /demo/v1/notes/**")
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -19,6 +19,7 @@ import (
 	"github.com/authgw/authgw/gateway/infosign"
 	"github.com/authgw/authgw/gateway/ratelimit"
 	"github.com/authgw/authgw/mint"
+	"github.com/authgw/authgw/policy/netaddr"
 	"github.com/authgw/authgw/verifier"
 )
 
@@ -227,13 +228,10 @@ func peerPrefixes(setting string, prefixes []netip.Prefix) ([]netip.Prefix, erro
 	}
 	out := make([]netip.Prefix, len(prefixes))
 	for i, p := range prefixes {
-		if p.Addr().Is4In6() {
-			if p.Bits() < 96 {
-				return nil, fmt.Errorf("gateway: %s: the IPv4-mapped prefix %s is shorter than /96; write it as IPv4", setting, p)
-			}
-			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		var err error
+		if out[i], err = netaddr.Unmap(p); err != nil {
+			return nil, fmt.Errorf("gateway: %s: %w", setting, err)
 		}
-		out[i] = p.Masked()
 	}
 	return out, nil
 }

@@ -56,11 +56,11 @@ func testForwardAuthWithNginx(t *testing.T, bin string, d gateway.ForwardAuthDia
 	backend := echoBackend(t, "demo")
 	base := startNginx(t, bin, hostPort(t, backend.URL), hostPort(t, fa.URL))
 	tok := e.tokens("session-1", fixedNow).ByMethod
-	notes, err := mint.Attenuate(tok["GET"], "routes /demo/v1/notes/**")
+	notes, err := mint.AttenuateText(tok["GET"], "routes /demo/v1/notes/**")
 	if err != nil {
 		t.Fatal(err)
 	}
-	notesPOST, err := mint.Attenuate(tok["POST"], "routes /demo/v1/notes/**")
+	notesPOST, err := mint.AttenuateText(tok["POST"], "routes /demo/v1/notes/**")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/authgw/authgw/policy/netaddr"
 )
 
 // snapshot is the compiled, read-only form of a Snapshot that requests
@@ -79,7 +81,7 @@ func compile(s Snapshot, now time.Time, problem func(msg string, args ...any)) *
 				if cc.ips == nil {
 					cc.ips = []netip.Prefix{}
 				}
-				p, err := parsePrefix(r.Value)
+				p, err := netaddr.ParseRange(r.Value)
 				if err != nil {
 					problem("gateway: unparsable ip restriction ignored (fails closed)", "client", c.ID, "restriction", r.ID)
 					continue
@@ -140,26 +142,6 @@ func compile(s Snapshot, now time.Time, problem func(msg string, args ...any)) *
 		fam.available = strings.Join(parts, ", ")
 	}
 	return out
-}
-
-// parsePrefix reads a CIDR, or a single address as its full-length prefix.
-func parsePrefix(s string) (netip.Prefix, error) {
-	if strings.Contains(s, "/") {
-		p, err := netip.ParsePrefix(s)
-		if err != nil {
-			return netip.Prefix{}, err
-		}
-		if p.Addr().Is4In6() {
-			p = netip.PrefixFrom(p.Addr().Unmap(), max(p.Bits()-96, 0))
-		}
-		return p.Masked(), nil
-	}
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return netip.Prefix{}, err
-	}
-	a = a.Unmap()
-	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
 // lookupAPI returns the active API (name, version), or nil and the 404

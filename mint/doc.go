@@ -7,8 +7,11 @@
 //   - the identifier (Identifier): format version, key ID, session ID,
 //     issue time and a random nonce, no secret and no personal data;
 //   - the root key, never stored: HKDF-SHA256(master key, info = identifier);
-//   - the caveat grammar ("name argument", see the Caveat* constants);
-//   - the wire encoding: macaroon V2 binary in unpadded base64url.
+//   - the wire encoding: macaroon V2 binary in unpadded base64url
+//     (Encode, Decode); its byte layouts, for the verifier, are in
+//     package mint/wire;
+//   - attenuation (Attenuate), with caveats typed by package mint/caveat,
+//     the home of the caveat grammar.
 //
 // Tokens are built with gopkg.in/macaroon.v2, so any libmacaroons-compatible
 // implementation can read and attenuate them.

@@ -4,10 +4,11 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"strings"
-	"unicode/utf8"
 
 	"gopkg.in/macaroon.v2"
+
+	"github.com/authgw/authgw/mint/caveat"
+	"github.com/authgw/authgw/mint/wire"
 )
 
 // MaxEncodedSize is the longest encoded token Decode accepts. Minted
@@ -31,90 +32,21 @@ func Encode(m *macaroon.Macaroon) (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
-// DecodeBase64 decodes a token's text as AppendBase64 does (tokens may
+// DecodeBase64 decodes a token's text as wire.AppendBase64 does (tokens may
 // arrive from other implementations in either alphabet, padded or not).
 // It fails with ErrBadEncoding on anything else.
 func DecodeBase64(s string) ([]byte, error) {
 	if len(s) > MaxEncodedSize {
 		return nil, fmt.Errorf("%w: longer than %d bytes", ErrBadEncoding, MaxEncodedSize)
 	}
-	b, ok := AppendBase64(make([]byte, 0, len(s)*3/4+3), s)
+	b, ok := wire.AppendBase64(make([]byte, 0, len(s)*3/4+3), s)
 	if !ok {
 		return nil, fmt.Errorf("%w: not base64url or standard base64", ErrBadEncoding)
 	}
 	return b, nil
 }
 
-// b64 maps a byte to its 6-bit value, with class bits: b64URL for the
-// characters only base64url has, b64Std for those only standard base64
-// has, b64Bad for bytes in neither alphabet.
-var b64 = func() (t [256]uint16) {
-	for i := range t {
-		t[i] = b64Bad
-	}
-	const common = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-	for i := 0; i < len(common); i++ {
-		t[common[i]] = uint16(i)
-	}
-	t['-'], t['_'] = 62|b64URL, 63|b64URL
-	t['+'], t['/'] = 62|b64Std, 63|b64Std
-	return t
-}()
-
-const (
-	b64URL = 1 << 8
-	b64Std = 1 << 9
-	b64Bad = 1 << 10
-)
-
-// AppendBase64 decodes s, base64url or standard base64 (not a mix of the
-// two alphabets), padded or not, appending to dst[:0]. It refuses
-// non-zero trailing bits, wrong padding and line breaks, so one byte
-// string has few spellings. It does not allocate when dst is large enough.
-func AppendBase64(dst []byte, s string) ([]byte, bool) {
-	pad := 0
-	for len(s) > 0 && s[len(s)-1] == '=' {
-		s = s[:len(s)-1]
-		pad++
-	}
-	rem := len(s) % 4
-	if rem == 1 || pad > 2 || (pad > 0 && (len(s)+pad)%4 != 0) {
-		return nil, false
-	}
-	dst = dst[:0]
-	var seen uint16
-	n := len(s) - rem
-	for i := 0; i < n; i += 4 {
-		a, b, c, d := b64[s[i]], b64[s[i+1]], b64[s[i+2]], b64[s[i+3]]
-		seen |= a | b | c | d
-		v := uint32(a&63)<<18 | uint32(b&63)<<12 | uint32(c&63)<<6 | uint32(d&63)
-		dst = append(dst, byte(v>>16), byte(v>>8), byte(v))
-	}
-	switch rem {
-	case 2:
-		a, b := b64[s[n]], b64[s[n+1]]
-		seen |= a | b
-		v := uint32(a&63)<<6 | uint32(b&63)
-		if v&0xf != 0 {
-			return nil, false
-		}
-		dst = append(dst, byte(v>>4))
-	case 3:
-		a, b, c := b64[s[n]], b64[s[n+1]], b64[s[n+2]]
-		seen |= a | b | c
-		v := uint32(a&63)<<12 | uint32(b&63)<<6 | uint32(c&63)
-		if v&3 != 0 {
-			return nil, false
-		}
-		dst = append(dst, byte(v>>10), byte(v>>2))
-	}
-	if seen&b64Bad != 0 || seen&(b64URL|b64Std) == b64URL|b64Std {
-		return nil, false
-	}
-	return dst, true
-}
-
-// Decode parses an encoded token with macaroon.v2, after SplitV2 has
+// Decode parses an encoded token with macaroon.v2, after wire.SplitV2 has
 // checked its structure, so it accepts exactly what the verifier decodes.
 // The result is unverified.
 func Decode(s string) (*macaroon.Macaroon, error) {
@@ -122,8 +54,8 @@ func Decode(s string) (*macaroon.Macaroon, error) {
 	if err != nil {
 		return nil, err
 	}
-	var split UnsafeToken
-	if !SplitV2(b, &split) {
+	var split wire.UnsafeToken
+	if !wire.SplitV2(b, &split) {
 		return nil, fmt.Errorf("%w: not a V2 binary macaroon with first-party caveats only", ErrBadEncoding)
 	}
 	var m macaroon.Macaroon
@@ -135,14 +67,32 @@ func Decode(s string) (*macaroon.Macaroon, error) {
 
 // Attenuate adds first-party caveats to an encoded token and returns the
 // new encoding. No secret is needed: a holder can only narrow a token.
-// It fails when the token cannot be decoded or a caveat is not valid text.
-func Attenuate(token string, caveats ...string) (string, error) {
+// It fails when the token cannot be decoded or a caveat is the zero
+// Caveat.
+func Attenuate(token string, caveats ...caveat.Caveat) (string, error) {
+	texts := make([]string, len(caveats))
+	for i, c := range caveats {
+		if c.Kind() == nil {
+			return "", fmt.Errorf("caveat %d: the zero Caveat", i+1)
+		}
+		texts[i] = c.String()
+	}
+	return AttenuateText(token, texts...)
+}
+
+// AttenuateText is Attenuate for caveats given as text, checked only for
+// the caveat shape (caveat.ValidText): for caveats this version does not
+// define, such as another implementation's or a malformed one in a test.
+// The verifier refuses every caveat it cannot parse, so text cannot
+// widen a token. It fails when the token cannot be decoded or a caveat
+// is not of the form "name argument" in printable UTF-8.
+func AttenuateText(token string, texts ...string) (string, error) {
 	m, err := Decode(token)
 	if err != nil {
 		return "", err
 	}
-	for _, c := range caveats {
-		if !ValidCaveatText(c) {
+	for _, c := range texts {
+		if !caveat.ValidText(c) {
 			return "", fmt.Errorf("caveat %q: not of the form \"name argument\" in printable UTF-8", c)
 		}
 		if err := m.AddFirstPartyCaveat([]byte(c)); err != nil {
@@ -150,38 +100,4 @@ func Attenuate(token string, caveats ...string) (string, error) {
 		}
 	}
 	return Encode(m)
-}
-
-// ValidCaveatText reports whether c has the caveat shape "name argument":
-// a lower-case name of [a-z-], one space, a non-empty argument, valid
-// UTF-8 and no control characters.
-func ValidCaveatText(c string) bool {
-	name, arg, ok := strings.Cut(c, " ")
-	if !ok || name == "" || arg == "" {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		if !('a' <= name[i] && name[i] <= 'z' || name[i] == '-') {
-			return false
-		}
-	}
-	for i := 0; i < len(arg); i++ {
-		if c := arg[i]; c < 0x20 || c == 0x7f {
-			return false
-		} else if c >= 0x80 {
-			return validText(arg[i:])
-		}
-	}
-	return true
-}
-
-// validText is ValidCaveatText's check of non-ASCII text: valid UTF-8 and
-// no C0 or C1 control characters.
-func validText(s string) bool {
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f || r == utf8.RuneError || (r >= 0x80 && r < 0xa0) {
-			return false
-		}
-	}
-	return true
 }

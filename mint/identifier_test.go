@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/authgw/authgw/mint"
+	"github.com/authgw/authgw/mint/wire"
 )
 
 func nonce(b byte) [mint.NonceSize]byte {
@@ -52,12 +53,12 @@ func TestIdentifierRoundTrip(t *testing.T) {
 				!got.IssuedAt.Equal(tt.givenID.IssuedAt) || got.IssuedAt.Location() != time.UTC {
 				t.Errorf("round trip = %+v, want %+v", got, tt.givenID)
 			}
-			raw, err := mint.ParseRawIdentifier(b)
+			raw, err := wire.ParseIdentifier(b, wire.Span{N: len(b)})
 			if err != nil {
-				t.Fatalf("ParseRawIdentifier: %v", err)
+				t.Fatalf("wire.ParseIdentifier: %v", err)
 			}
-			if string(raw.KeyID) != tt.givenID.KeyID || string(raw.SessionID) != tt.givenID.SessionID ||
-				raw.IssuedAtMs != tt.givenID.IssuedAt.UnixMilli() || !bytes.Equal(raw.Nonce, tt.givenID.Nonce[:]) {
+			if string(raw.KeyID.In(b)) != tt.givenID.KeyID || string(raw.SessionID.In(b)) != tt.givenID.SessionID ||
+				raw.IssuedAtMs != tt.givenID.IssuedAt.UnixMilli() || !bytes.Equal(raw.Nonce.In(b), tt.givenID.Nonce[:]) {
 				t.Errorf("raw = %+v", raw)
 			}
 		})
@@ -119,8 +120,8 @@ func TestIdentifierRefusesDamage(t *testing.T) {
 			if id, err := mint.ParseIdentifier(tt.b); !errors.Is(err, mint.ErrBadIdentifier) {
 				t.Errorf("ParseIdentifier(%x) = %+v, %v; want ErrBadIdentifier", tt.b, id, err)
 			}
-			if _, err := mint.ParseRawIdentifier(tt.b); !errors.Is(err, mint.ErrBadIdentifier) {
-				t.Errorf("ParseRawIdentifier(%x) error = %v; want ErrBadIdentifier", tt.b, err)
+			if _, err := wire.ParseIdentifier(tt.b, wire.Span{N: len(tt.b)}); !errors.Is(err, mint.ErrBadIdentifier) {
+				t.Errorf("wire.ParseIdentifier(%x) error = %v; want ErrBadIdentifier", tt.b, err)
 			}
 		})
 	}

@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/authgw/authgw/mint/wire"
 )
 
 // KeySize is the size of a master key in bytes.
@@ -201,15 +203,4 @@ func (r *KeyRing) Equal(o *KeyRing) bool {
 // client ID in a token: 1 to 64 of [A-Za-z0-9._-].
 func ValidID(s string) bool { return validID(s) }
 
-func validID(id string) bool {
-	if id == "" || len(id) > 64 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !(('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9') || c == '.' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
+func validID(id string) bool { return wire.ValidID(id) }

@@ -10,6 +10,7 @@ import (
 
 	"gopkg.in/macaroon.v2"
 
+	"github.com/authgw/authgw/mint/caveat"
 	"github.com/authgw/authgw/policy"
 )
 
@@ -252,22 +253,9 @@ func (m *Minter) Mint(policies []*policy.Policy, s Subject) (Tokens, error) {
 		if len(routes) == 0 {
 			continue
 		}
-		caveats := []string{
-			Caveat(CaveatServerID, m.cfg.ServerID),
-			Caveat(CaveatMethod, method),
-			Caveat(CaveatRoutes, strings.Join(routes, " ")),
-		}
-		if need, ok := g.orgs[method]; ok {
-			caveats = append(caveats, Caveat(CaveatOrgs, orgsArgument(memberships, need)))
-		}
-		caveats = append(caveats,
-			Caveat(CaveatTimeBefore, expires.Format(TimeFormat)),
-			Caveat(CaveatUser, s.UserID),
-			Caveat(CaveatUserRoles, RolesArgument(s.Roles)),
-			Caveat(CaveatSession, s.SessionID),
-		)
-		if bind {
-			caveats = append(caveats, Caveat(CaveatClient, s.ClientID))
+		caveats, err := m.caveats(method, routes, g.orgs[method], memberships, expires, s, bind)
+		if err != nil {
+			return Tokens{}, err
 		}
 		tok, err := m.token(s.SessionID, issued, caveats)
 		if err != nil {
@@ -281,6 +269,39 @@ func (m *Minter) Mint(policies []*policy.Policy, s Subject) (Tokens, error) {
 	}
 	if len(out.ByMethod) == 0 {
 		return Tokens{}, ErrNoGrants
+	}
+	return out, nil
+}
+
+// caveats returns the caveats of one minted token, in mint order
+// (caveat.Kinds). need is the membership flags the token's organization
+// routes ask for, nil when it has none.
+func (m *Minter) caveats(method string, routes []string, need map[policy.MembershipFlag]bool, memberships []Membership, expires time.Time,
+	s Subject, bind bool) ([]caveat.Caveat, error) {
+	out := make([]caveat.Caveat, 0, 9)
+	var err error
+	add := func(k *caveat.Kind, arg string) {
+		if err == nil {
+			var c caveat.Caveat
+			c, err = caveat.New(k, arg)
+			out = append(out, c)
+		}
+	}
+	add(caveat.ServerID, m.cfg.ServerID)
+	add(caveat.Method, method)
+	add(caveat.Routes, strings.Join(routes, " "))
+	if need != nil {
+		add(caveat.Orgs, orgsArgument(memberships, need))
+	}
+	out = append(out, caveat.NewTimeBefore(expires))
+	add(caveat.User, s.UserID)
+	add(caveat.UserRoles, caveat.RolesArgument(s.Roles))
+	add(caveat.Session, s.SessionID)
+	if bind {
+		add(caveat.Client, s.ClientID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("mint: %w", err)
 	}
 	return out, nil
 }
@@ -348,7 +369,7 @@ func orgsArgument(ms []Membership, need map[policy.MembershipFlag]bool) string {
 }
 
 // token builds and encodes one macaroon.
-func (m *Minter) token(sessionID string, now time.Time, caveats []string) (string, error) {
+func (m *Minter) token(sessionID string, now time.Time, caveats []caveat.Caveat) (string, error) {
 	keyID := m.cfg.Keys.PrimaryID()
 	ident, err := NewIdentifier(keyID, sessionID, now, m.cfg.Rand)
 	if err != nil {
@@ -367,7 +388,7 @@ func (m *Minter) token(sessionID string, now time.Time, caveats []string) (strin
 		return "", fmt.Errorf("mint: %w", err)
 	}
 	for _, c := range caveats {
-		if err := mac.AddFirstPartyCaveat([]byte(c)); err != nil {
+		if err := mac.AddFirstPartyCaveat([]byte(c.String())); err != nil {
 			return "", fmt.Errorf("mint: %w", err)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"gopkg.in/macaroon.v2"
 
 	"github.com/authgw/authgw/mint"
+	"github.com/authgw/authgw/mint/caveat"
 	"github.com/authgw/authgw/policy"
 )
 
@@ -260,7 +261,7 @@ func TestMintWritesRoles(t *testing.T) {
 			}
 			n := 0
 			for _, c := range got {
-				if strings.HasPrefix(c, mint.CaveatUserRoles+" ") {
+				if strings.HasPrefix(c, caveat.UserRoles.Name+" ") {
 					n++
 				}
 			}
@@ -667,7 +668,7 @@ func TestMintMembershipsWithoutOrgRoutes(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range caveatsOf(t, testRing(t), toks.ByMethod["GET"]) {
-		if strings.HasPrefix(c, mint.CaveatOrgs+" ") {
+		if strings.HasPrefix(c, caveat.Orgs.Name+" ") {
 			t.Errorf("caveat %q in a token without organization routes", c)
 		}
 	}

@@ -11,6 +11,12 @@
 // token's orgs caveats grant (OrgGrants), so a token does not grow by a
 // route per organization.
 //
+// The route-pattern grammar has one scanner, in three modes: policy
+// patterns (CompilePattern), token routes (ParseRoutes, the routes
+// caveat) and concrete routes (NewRoutes, a public scope). Matching goes
+// through Routes, a compiled list that only ParseRoutes and NewRoutes
+// can build, so no caller can match against a route the grammar refused.
+//
 // Matching is only defined on canonical paths: CanonicalPath rejects every
 // path whose meaning could differ between authgw and a backend (empty,
 // dot and dot-dot segments, encoded separators, control bytes, bad

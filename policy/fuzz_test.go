@@ -188,8 +188,9 @@ func referenceMatch(route, path string) bool {
 // fuzzOrgParam matches an organization parameter of a token route.
 var fuzzOrgParam = regexp.MustCompile(`:orgId(Read|Edit|Manage|Delete)?`)
 
-// FuzzMatchRoute: MatchRoute never panics, and for a valid route and a
-// canonical path it agrees with referenceMatch.
+// FuzzMatchRoute: ParseRoutes and Routes.Match never panic, ParseRoutes
+// accepts exactly what ValidRoute does, and for a valid route and a
+// canonical path Match agrees with referenceMatch.
 //
 // Seed file: the route, a newline, the path.
 func FuzzMatchRoute(f *testing.F) {
@@ -209,17 +210,28 @@ func FuzzMatchRoute(f *testing.F) {
 		f.Add(route, path)
 	}
 	f.Fuzz(func(t *testing.T, route, path string) {
-		// MatchRoute's result means something only for a valid route
-		// and a canonical path, but it must not panic on anything.
+		// Match's result means something only for a canonical path, but
+		// it must not panic on anything.
 		var got bool
+		compiled, err := policy.ParseRoutes(route)
+		if (err == nil) != policy.ValidRoute(route) && !strings.Contains(route, " ") {
+			t.Fatalf("ParseRoutes(%q) error %v, ValidRoute %v", route, err, policy.ValidRoute(route))
+		}
 		func() {
 			defer func() {
 				if r := recover(); r != nil {
-					t.Fatalf("MatchRoute(%q, %q) panics: %v", route, path, r)
+					t.Fatalf("Match(%q, %q) panics: %v", route, path, r)
 				}
 			}()
-			got = policy.MatchRoute(route, path)
+			got = compiled.Match(path)
+			compiled.MatchOrgs(path, policy.OrgGrants{"org-a:remd"})
 		}()
+		if err != nil {
+			if got {
+				t.Fatalf("the zero Routes (from %q) matched %q", route, path)
+			}
+			return
+		}
 		if !policy.ValidRoute(route) || policy.CanonicalPath(path) != nil {
 			return
 		}
@@ -229,33 +241,31 @@ func FuzzMatchRoute(f *testing.F) {
 			// org-a granted every flag it matches as the route with
 			// org-a written in (the old expansion).
 			if got {
-				t.Fatalf("MatchRoute(%q, %q) matched an organization parameter without memberships", route, path)
+				t.Fatalf("Match(%q, %q) matched an organization parameter without memberships", route, path)
 			}
-			if _, err := policy.NewRouteSet(route); err == nil {
-				t.Fatalf("NewRouteSet(%q) accepts an organization parameter", route)
+			if _, err := policy.NewRoutes(route); err == nil {
+				t.Fatalf("NewRoutes(%q) accepts an organization parameter", route)
 			}
 			expanded := fuzzOrgParam.ReplaceAllLiteralString(route, "org-a")
 			want := referenceMatch(expanded, path)
-			if policy.MatchRouteOrgs(route, path, policy.OrgGrants{"org-a:remd"}) != want {
-				t.Fatalf("MatchRouteOrgs(%q, %q, org-a) = %v, reference on %q %v", route, path, !want, expanded, want)
+			if compiled.MatchOrgs(path, policy.OrgGrants{"org-a:remd"}) != want {
+				t.Fatalf("MatchOrgs(%q, %q, org-a) = %v, reference on %q %v", route, path, !want, expanded, want)
 			}
 			return
 		}
 		if want := referenceMatch(route, path); got != want {
-			t.Fatalf("MatchRoute(%q, %q) = %v, reference %v", route, path, got, want)
+			t.Fatalf("Match(%q, %q) = %v, reference %v", route, path, got, want)
 		}
-		if matched, ok := policy.MatchRoutes(route, path); !ok || matched != got {
-			t.Fatalf("MatchRoutes(%q, %q) = %v, %v; MatchRoute = %v", route, path, matched, ok, got)
+		twice, err := policy.ParseRoutes(route + " " + route)
+		if err != nil || twice.Match(path) != got {
+			t.Fatalf("ParseRoutes(%q twice) = %v, %v; once = %v", route, twice.Match(path), err, got)
 		}
-		if policy.MatchAnyRoute(route, path) != got {
-			t.Fatalf("MatchAnyRoute(%q, %q) disagrees with MatchRoute", route, path)
-		}
-		set, err := policy.NewRouteSet(route)
+		set, err := policy.NewRoutes(route)
 		if err != nil {
-			t.Fatalf("ValidRoute(%q) but NewRouteSet: %v", route, err)
+			t.Fatalf("ValidRoute(%q) but NewRoutes: %v", route, err)
 		}
 		if set.Match(path) != got {
-			t.Fatalf("RouteSet.Match(%q) disagrees with MatchRoute", path)
+			t.Fatalf("NewRoutes(%q).Match disagrees with ParseRoutes", path)
 		}
 	})
 }

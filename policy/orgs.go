@@ -214,28 +214,16 @@ func equalDecoded(id, raw string) bool {
 // token route (an :orgId followed by a value that an ID could run on
 // into, as in ":orgId:userId").
 func (p *Pattern) Bind(params Params, membership MembershipFlag) (string, error) {
-	values := map[string]string{}
-	for _, name := range p.params {
-		var v string
-		switch name {
-		case ParamUserID:
-			v = params.UserID
-		case ParamSessionID:
-			v = params.SessionID
-		case ParamClientID:
-			v = params.ClientID
-		case ParamOrgID:
-			param, ok := OrgParam(membership)
-			if !ok {
-				return "", fmt.Errorf("%w: membership flag %q in %q", ErrBadParamValue, membership, p.src)
-			}
-			values[name] = ":" + param
-			continue
+	values, err := p.subjectValues(params)
+	if err != nil {
+		return "", err
+	}
+	if p.Uses(ParamOrgID) {
+		param, ok := OrgParam(membership)
+		if !ok {
+			return "", fmt.Errorf("%w: membership flag %q in %q", ErrBadParamValue, membership, p.src)
 		}
-		if !validParamValue(v) {
-			return "", fmt.Errorf("%w: :%s = %q in %q", ErrBadParamValue, name, v, p.src)
-		}
-		values[name] = v
+		values[ParamOrgID] = ":" + param
 	}
 	route := substitute(p.src, values)
 	if !ValidRoute(route) {

@@ -89,11 +89,14 @@ func TestMatchRouteOrgs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := policy.MatchRouteOrgs(tt.route, tt.path, tt.givenOrgs); got != tt.expect {
-				t.Errorf("MatchRouteOrgs(%q, %q, %q) = %v, want %v", tt.route, tt.path, tt.givenOrgs, got, tt.expect)
+			// A route that does not compile gives the zero Routes,
+			// which matches nothing.
+			routes, _ := policy.ParseRoutes(tt.route)
+			if got := routes.MatchOrgs(tt.path, tt.givenOrgs); got != tt.expect {
+				t.Errorf("MatchOrgs(%q, %q, %q) = %v, want %v", tt.route, tt.path, tt.givenOrgs, got, tt.expect)
 			}
-			if policy.MatchRoute(tt.route, tt.path) && tt.route[len(tt.route)-1] != '*' && !tt.expect {
-				t.Errorf("MatchRoute(%q, %q) matched without memberships", tt.route, tt.path)
+			if routes.Match(tt.path) && tt.route[len(tt.route)-1] != '*' && !tt.expect {
+				t.Errorf("Match(%q, %q) matched without memberships", tt.route, tt.path)
 			}
 		})
 	}
@@ -120,8 +123,11 @@ func TestValidRoute_orgParameters(t *testing.T) {
 		if got := policy.ValidRoute(tt.route); got != tt.expect {
 			t.Errorf("ValidRoute(%q) = %v, want %v", tt.route, got, tt.expect)
 		}
+		if _, err := policy.ParseRoutes(tt.route); (err == nil) != tt.expect {
+			t.Errorf("ParseRoutes(%q) error = %v, want ok %v", tt.route, err, tt.expect)
+		}
 	}
-	if _, err := policy.NewRouteSet("/o/:orgId"); err == nil {
+	if _, err := policy.NewRoutes("/o/:orgId"); err == nil {
 		t.Error("a public route set accepts an organization parameter")
 	}
 }

@@ -61,15 +61,15 @@ type Pattern struct {
 // unknown parameter.
 func CompilePattern(src string) (*Pattern, error) {
 	p := &Pattern{src: src}
-	if err := scanPattern(src, true, func(name string) {
+	if problem := scan(src, modePolicy, func(name string) {
 		for _, have := range p.params {
 			if have == name {
 				return
 			}
 		}
 		p.params = append(p.params, name)
-	}); err != nil {
-		return nil, &PatternError{Pattern: src, Reason: err.Error()}
+	}); !problem.ok() {
+		return nil, &PatternError{Pattern: src, Reason: problem.String()}
 	}
 	return p, nil
 }
@@ -103,23 +103,9 @@ type Params struct {
 // ErrBadParamValue when a value used by the pattern is missing or could
 // not stand as a literal, and with ErrTooManyOrgs past MaxOrgExpansion.
 func (p *Pattern) Expand(params Params) ([]string, error) {
-	values := map[string]string{}
-	for _, name := range p.params {
-		var v string
-		switch name {
-		case ParamUserID:
-			v = params.UserID
-		case ParamSessionID:
-			v = params.SessionID
-		case ParamClientID:
-			v = params.ClientID
-		case ParamOrgID:
-			continue
-		}
-		if !validParamValue(v) {
-			return nil, fmt.Errorf("%w: :%s = %q in %q", ErrBadParamValue, name, v, p.src)
-		}
-		values[name] = v
+	values, err := p.subjectValues(params)
+	if err != nil {
+		return nil, err
 	}
 	if !p.Uses(ParamOrgID) {
 		return []string{substitute(p.src, values)}, nil
@@ -141,6 +127,31 @@ func (p *Pattern) Expand(params Params) ([]string, error) {
 		out = append(out, substitute(p.src, values))
 	}
 	return out, nil
+}
+
+// subjectValues returns the values of the pattern's :userId, :sessionId
+// and :clientId, keyed by parameter name. It fails with ErrBadParamValue
+// when one the pattern uses is missing or could not stand as a literal.
+func (p *Pattern) subjectValues(params Params) (map[string]string, error) {
+	values := map[string]string{}
+	for _, name := range p.params {
+		var v string
+		switch name {
+		case ParamUserID:
+			v = params.UserID
+		case ParamSessionID:
+			v = params.SessionID
+		case ParamClientID:
+			v = params.ClientID
+		default:
+			continue
+		}
+		if !validParamValue(v) {
+			return nil, fmt.Errorf("%w: :%s = %q in %q", ErrBadParamValue, name, v, p.src)
+		}
+		values[name] = v
+	}
+	return values, nil
 }
 
 func substitute(src string, values map[string]string) string {
@@ -205,18 +216,70 @@ func paramNameLen(s string) int {
 	return n
 }
 
-// scanPattern checks src against the pattern grammar without allocating.
-// With withParams, ":name" references are allowed and reported to onParam;
-// without, the pattern must be concrete (as carried in a token).
-func scanPattern(src string, withParams bool, onParam func(string)) error {
+// scanMode says which parameters a pattern may name.
+type scanMode uint8
+
+const (
+	// modePolicy: a policy route pattern, with :userId, :sessionId,
+	// :clientId and :orgId.
+	modePolicy scanMode = iota
+	// modeToken: a token route, with only the organization parameters
+	// (:orgId, :orgIdRead, :orgIdEdit, :orgIdManage, :orgIdDelete).
+	modeToken
+	// modeConcrete: no parameter at all, as a public scope's routes.
+	modeConcrete
+)
+
+// scanProblem says why a pattern does not scan; the zero value means it
+// does. It is a value, not an error, so that scanning never allocates;
+// String builds the message only when one is wanted.
+type scanProblem struct {
+	reason string // a fixed message, or the format of one naming name or c
+	name   string // the parameter a message is about
+	c      byte   // the character a message is about
+}
+
+func (p scanProblem) ok() bool { return p.reason == "" }
+
+// String returns the problem as the sentence PatternError.Reason carries.
+func (p scanProblem) String() string {
+	switch p.reason {
+	case reasonUnknownParam:
+		return fmt.Sprintf("unknown parameter :%s (known: :%s, :%s, :%s, :%s)",
+			p.name, ParamUserID, ParamSessionID, ParamClientID, ParamOrgID)
+	case reasonUnknownTokenParam:
+		return fmt.Sprintf("parameter :%s cannot stay in a token route (only :%s, :%s, :%s, :%s and :%s do)",
+			p.name, OrgParamAny, OrgParamRead, OrgParamEdit, OrgParamManage, OrgParamDelete)
+	case reasonAfterParam:
+		return fmt.Sprintf("after :%s a segment may only continue with a character IDs cannot hold (not %q)", p.name, p.c)
+	case reasonCharacter:
+		return fmt.Sprintf("character %q not allowed", p.c)
+	}
+	return p.reason
+}
+
+// Reasons of scanProblem that need its name or c.
+const (
+	reasonUnknownParam      = "unknown parameter"
+	reasonUnknownTokenParam = "parameter not allowed in a token route"
+	reasonAfterParam        = "parameter runs on"
+	reasonCharacter         = "character not allowed"
+)
+
+// scan checks src against the route-pattern grammar (the README's "Route
+// patterns") in the given mode, without allocating. It reports each
+// parameter the pattern names to onParam when that is not nil. It is the
+// one scanner of the grammar: policy patterns, token routes and public
+// routes differ only in the parameters mode lets them name.
+func scan(src string, mode scanMode, onParam func(string)) scanProblem {
 	if src == "" || src[0] != '/' {
-		return errors.New("must start with /")
+		return scanProblem{reason: "must start with /"}
 	}
 	if !utf8.ValidString(src) {
-		return errors.New("not valid UTF-8")
+		return scanProblem{reason: "not valid UTF-8"}
 	}
 	if src == "/" {
-		return nil
+		return scanProblem{}
 	}
 	start := 1
 	for i := 1; i <= len(src); i++ {
@@ -228,16 +291,16 @@ func scanPattern(src string, withParams bool, onParam func(string)) error {
 		start = i + 1
 		switch {
 		case seg == "":
-			return errors.New("empty segment")
+			return scanProblem{reason: "empty segment"}
 		case seg == "**":
 			if !last {
-				return errors.New("** is allowed only as the last segment")
+				return scanProblem{reason: "** is allowed only as the last segment"}
 			}
 			continue
 		case seg == "*":
 			continue
 		case seg == "." || seg == "..":
-			return errors.New(". and .. segments never match a canonical path")
+			return scanProblem{reason: ". and .. segments never match a canonical path"}
 		}
 		body := seg
 		if body[len(body)-1] == '*' {
@@ -245,16 +308,17 @@ func scanPattern(src string, withParams bool, onParam func(string)) error {
 		}
 		for j := 0; j < len(body); j++ {
 			c := body[j]
-			if c == ':' && withParams {
+			if c == ':' && mode != modeConcrete {
 				n := paramNameLen(body[j+1:])
 				name := body[j+1 : j+1+n]
-				switch name {
-				case ParamUserID, ParamSessionID, ParamClientID, ParamOrgID:
-				case "":
-					return errors.New(": must be followed by a parameter name")
-				default:
-					return fmt.Errorf("unknown parameter :%s (known: :%s, :%s, :%s, :%s)",
-						name, ParamUserID, ParamSessionID, ParamClientID, ParamOrgID)
+				if name == "" {
+					return scanProblem{reason: ": must be followed by a parameter name"}
+				}
+				if mode == modePolicy && !policyParam(name) {
+					return scanProblem{reason: reasonUnknownParam, name: name}
+				}
+				if _, ok := orgParamFlag(name); mode == modeToken && !ok {
+					return scanProblem{reason: reasonUnknownTokenParam, name: name}
 				}
 				if onParam != nil {
 					onParam(name)
@@ -265,124 +329,32 @@ func scanPattern(src string, withParams bool, onParam func(string)) error {
 				// on into it: ":userId_*" is fine, ":userId*" and
 				// ":userId-x" are not.
 				if next := j + 1; next < len(seg) && (seg[next] == '*' || paramValueByte(seg[next])) {
-					return fmt.Errorf("after :%s a segment may only continue with a character IDs cannot hold (not %q)", name, seg[next])
+					return scanProblem{reason: reasonAfterParam, name: name, c: seg[next]}
 				}
 				continue
 			}
 			if c == '*' {
-				return errors.New("* is allowed only alone or at the end of a segment")
+				return scanProblem{reason: "* is allowed only alone or at the end of a segment"}
 			}
 			if !literalByte(c) {
-				return fmt.Errorf("character %q not allowed", c)
+				return scanProblem{reason: reasonCharacter, c: c}
 			}
 		}
 	}
-	return nil
+	return scanProblem{}
 }
 
-// ValidRoute reports whether route is a well-formed token route, as a
-// token's routes caveat must carry: a pattern with no parameter but the
-// organization parameters (:orgId, :orgIdRead, :orgIdEdit, :orgIdManage,
-// :orgIdDelete), each followed in its segment only by a character an ID
-// cannot hold. It does not allocate.
-func ValidRoute(route string) bool {
-	return scanConcrete(route, true)
-}
-
-// scanConcrete is scanPattern for token routes (with orgParams, the
-// organization parameters allowed) or concrete patterns, without the
-// error values, so that verification does not allocate.
-func scanConcrete(src string, orgParams bool) bool {
-	if src == "" || src[0] != '/' {
-		return false
-	}
-	if src == "/" {
+// policyParam reports whether name is a parameter a policy pattern may name.
+func policyParam(name string) bool {
+	switch name {
+	case ParamUserID, ParamSessionID, ParamClientID, ParamOrgID:
 		return true
 	}
-	start := 1
-	for i := 1; i <= len(src); i++ {
-		if i < len(src) && src[i] != '/' {
-			continue
-		}
-		seg := src[start:i]
-		last := i == len(src)
-		start = i + 1
-		switch {
-		case seg == "" || seg == "." || seg == "..":
-			return false
-		case seg == "**":
-			if !last {
-				return false
-			}
-			continue
-		case seg == "*":
-			continue
-		}
-		full := seg
-		if seg[len(seg)-1] == '*' {
-			seg = seg[:len(seg)-1]
-		}
-		for j := 0; j < len(seg); j++ {
-			if seg[j] == ':' && orgParams {
-				n := paramNameLen(seg[j+1:])
-				if _, ok := orgParamFlag(seg[j+1 : j+1+n]); !ok {
-					return false
-				}
-				j += n
-				if next := j + 1; next < len(full) && (full[next] == '*' || paramValueByte(full[next])) {
-					return false
-				}
-				continue
-			}
-			if !literalByte(seg[j]) {
-				return false
-			}
-		}
-	}
-	return utf8.ValidString(src)
+	return false
 }
 
-// MatchRoute reports whether the token route matches the canonical raw
-// path, with no memberships: an organization parameter matches nothing.
-// Literals compare with the percent-decoded path segments, byte for byte
-// (case-sensitive). It does not allocate. The result is meaningful only
-// when ValidRoute(route) and CanonicalPath(path) hold.
-func MatchRoute(route, path string) bool { return MatchRouteOrgs(route, path, nil) }
-
-// MatchRouteOrgs is MatchRoute where an organization parameter (:orgId,
-// :orgIdRead, ...) matches a path segment part that is an organization
-// orgs allows with the parameter's flag (OrgGrants.Allows). The part is
-// the longest run of ID bytes ([A-Za-z0-9.-], percent-decoded) at the
-// parameter's place; every organization parameter of the route must
-// match the same raw text (one organization per route, as when :orgId
-// was expanded into one route per organization). It does not allocate.
-func MatchRouteOrgs(route, path string, orgs OrgGrants) bool {
-	if route == "/" {
-		return path == "/"
-	}
-	ri, pi := 1, 1 // skip the leading slashes
-	if path == "/" {
-		pi = len(path) + 1
-	}
-	bound := "" // the raw text the route's organization parameters matched
-	for ri <= len(route) {
-		rEnd := indexSlash(route, ri)
-		rseg := route[ri:rEnd]
-		if rseg == "**" {
-			return true
-		}
-		if pi > len(path) {
-			return false
-		}
-		pEnd := indexSlash(path, pi)
-		if !matchSegment(rseg, path[pi:pEnd], orgs, &bound) {
-			return false
-		}
-		ri, pi = rEnd+1, pEnd+1
-	}
-	return pi > len(path)
-}
-
+// indexSlash returns the index of the first "/" of s at or after from,
+// or len(s).
 func indexSlash(s string, from int) int {
 	if i := strings.IndexByte(s[from:], '/'); i >= 0 {
 		return from + i
@@ -453,93 +425,4 @@ func decodedByte(raw string, j int) (byte, int) {
 		return hi<<4 | lo, 3
 	}
 	return raw[j], 1
-}
-
-// ValidRoutes reports whether a routes caveat argument is well-formed:
-// token routes (ValidRoute) separated by single spaces, no leading
-// or trailing space. It does not allocate.
-func ValidRoutes(routes string) bool {
-	if routes == "" {
-		return false
-	}
-	for {
-		r, rest, more := strings.Cut(routes, " ")
-		if !scanConcrete(r, true) {
-			return false
-		}
-		if !more {
-			return true
-		}
-		routes = rest
-	}
-}
-
-// MatchRoutes validates every pattern of a routes caveat argument (token
-// routes separated by single spaces) and reports whether any matches the
-// canonical raw path, with no memberships (an organization parameter
-// matches nothing). ok is false when the argument is malformed: empty, a doubled,
-// leading or trailing space, or a pattern that is not ValidRoute. It does
-// not allocate.
-func MatchRoutes(routes, path string) (matched, ok bool) {
-	if routes == "" {
-		return false, false
-	}
-	start := 0
-	for i := 0; i <= len(routes); i++ {
-		if i < len(routes) && routes[i] != ' ' {
-			continue
-		}
-		r := routes[start:i]
-		start = i + 1
-		if !scanConcrete(r, true) {
-			return false, false
-		}
-		if !matched && MatchRoute(r, path) {
-			matched = true
-		}
-	}
-	return matched, true
-}
-
-// RouteSet is a list of concrete patterns, such as a public scope.
-type RouteSet []string
-
-// NewRouteSet checks that every pattern is concrete and well-formed and
-// returns them as a set; the error names the first bad pattern.
-func NewRouteSet(patterns ...string) (RouteSet, error) {
-	for _, p := range patterns {
-		if err := scanPattern(p, false, nil); err != nil {
-			return nil, &PatternError{Pattern: p, Reason: err.Error()}
-		}
-	}
-	return RouteSet(append([]string(nil), patterns...)), nil
-}
-
-// Match reports whether any pattern of the set matches the canonical raw path.
-func (s RouteSet) Match(path string) bool {
-	for _, r := range s {
-		if MatchRoute(r, path) {
-			return true
-		}
-	}
-	return false
-}
-
-// MatchAnyRoute reports whether any of the space-separated token routes
-// matches the canonical raw path, with no memberships. Unlike MatchRoutes
-// it does not check the patterns' syntax: use it on routes already
-// checked.
-func MatchAnyRoute(routes, path string) bool { return MatchAnyRouteOrgs(routes, path, nil) }
-
-// MatchAnyRouteOrgs is MatchAnyRoute with the memberships of orgs for the
-// organization parameters (MatchRouteOrgs). It does not allocate.
-func MatchAnyRouteOrgs(routes, path string, orgs OrgGrants) bool {
-	for routes != "" {
-		r, rest, _ := strings.Cut(routes, " ")
-		if MatchRouteOrgs(r, path, orgs) {
-			return true
-		}
-		routes = rest
-	}
-	return false
 }

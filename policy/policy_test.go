@@ -699,7 +699,11 @@ func TestExamplePolicies_grants(t *testing.T) {
 						if err != nil {
 							t.Fatalf("Expand(%q): %v", pat, err)
 						}
-						if policy.RouteSet(routes).Match(tc.whenPath) {
+						set, err := policy.NewRoutes(routes...)
+						if err != nil {
+							t.Fatalf("NewRoutes(%q): %v", routes, err)
+						}
+						if set.Match(tc.whenPath) {
 							allowed = true
 						}
 					}

@@ -16,6 +16,7 @@ import (
 	"gopkg.in/macaroon.v2"
 
 	"github.com/authgw/authgw/mint"
+	"github.com/authgw/authgw/mint/caveat"
 	"github.com/authgw/authgw/policy"
 	"github.com/authgw/authgw/verifier"
 )
@@ -163,7 +164,7 @@ func encodeMacaroon(t testing.TB, m *macaroon.Macaroon) string {
 // attenuate adds caveats as any holder can, through mint.Attenuate.
 func attenuate(t testing.TB, tok string, caveats ...string) string {
 	t.Helper()
-	out, err := mint.Attenuate(tok, caveats...)
+	out, err := mint.AttenuateText(tok, caveats...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,7 +291,7 @@ func TestAttack_caveatTampering(t *testing.T) {
 			name: "caveat removed, old signature kept",
 			givenToken: func(*testing.T) string {
 				p := parts
-				p.caveats = without(parts.caveats, caveatIndex(t, parts.caveats, mint.CaveatRoutes))
+				p.caveats = without(parts.caveats, caveatIndex(t, parts.caveats, caveat.Routes.Name))
 				return p.encode()
 			},
 			whenReq:   getReq("/admin/v1/x"),
@@ -309,7 +310,7 @@ func TestAttack_caveatTampering(t *testing.T) {
 		{
 			name: "caveat removed, chain re-signed with a root key from another ring",
 			givenToken: func(t *testing.T) string {
-				caveats := without(parts.caveats, caveatIndex(t, parts.caveats, mint.CaveatTimeBefore))
+				caveats := without(parts.caveats, caveatIndex(t, parts.caveats, caveat.TimeBefore.Name))
 				return encodeMacaroon(t, signWith(t, rootKeyOf(t, otherRing, parts.id), parts.id, caveats))
 			},
 			whenReq:   getReq(userPath("")),
@@ -318,7 +319,7 @@ func TestAttack_caveatTampering(t *testing.T) {
 		{
 			name: "caveat removed, chain re-signed with an all-zero root key",
 			givenToken: func(t *testing.T) string {
-				caveats := without(parts.caveats, caveatIndex(t, parts.caveats, mint.CaveatMethod))
+				caveats := without(parts.caveats, caveatIndex(t, parts.caveats, caveat.Method.Name))
 				return encodeMacaroon(t, signWith(t, make([]byte, 32), parts.id, caveats))
 			},
 			whenReq:   verifier.Request{Method: "POST", Path: userPath("")},
@@ -350,7 +351,7 @@ func TestAttack_caveatTampering(t *testing.T) {
 			givenToken: func(t *testing.T) string {
 				p := parts
 				p.caveats = append([]string(nil), parts.caveats...)
-				p.caveats[caveatIndex(t, p.caveats, mint.CaveatRoutes)] = "routes /**"
+				p.caveats[caveatIndex(t, p.caveats, caveat.Routes.Name)] = "routes /**"
 				return p.encode()
 			},
 			whenReq:   getReq("/admin/v1/x"),
@@ -843,7 +844,7 @@ func TestAttack_mandatoryCaveatRemoved(t *testing.T) {
 	ring := testRing(t)
 	parts := partsOf(t, mintTokens(t, ring, browserPolicy).ByMethod["GET"])
 	v := newVerifier(t, ring, nil)
-	mandatory := []string{mint.CaveatServerID, mint.CaveatMethod, mint.CaveatRoutes, mint.CaveatTimeBefore, mint.CaveatUser, mint.CaveatUserRoles, mint.CaveatSession}
+	mandatory := []string{caveat.ServerID.Name, caveat.Method.Name, caveat.Routes.Name, caveat.TimeBefore.Name, caveat.User.Name, caveat.UserRoles.Name, caveat.Session.Name}
 	for _, name := range mandatory {
 		t.Run("without "+name, func(t *testing.T) {
 			caveats := without(parts.caveats, caveatIndex(t, parts.caveats, name))

@@ -1,155 +1,72 @@
 package verifier
 
-import (
-	"net/netip"
-	"strings"
-	"time"
+import "github.com/authgw/authgw/mint/caveat"
 
-	"github.com/authgw/authgw/mint"
-	"github.com/authgw/authgw/policy"
-)
-
-type caveatKind uint8
-
-const (
-	kindServerID caveatKind = iota + 1
-	kindMethod
-	kindRoutes
-	kindTimeBefore
-	kindUser
-	kindUserRoles
-	kindSession
-	kindClient
-	kindIP
-	kindOrgs
-)
-
-// caveat is a first-party caveat of a token whose signature holds, with
-// its syntax already checked.
-type caveat struct {
-	kind caveatKind
-	arg  string
-	at   time.Time // kindTimeBefore only
-}
-
-// compileCaveats checks the syntax of every caveat once, when a token's
-// signature first holds, and the rules that do not depend on the request:
-// (it also collects the orgs caveats' arguments for the routes' organization
-// parameters)
-// known names, well-formed arguments, every mandatory caveat present,
-// user, user-roles and session caveats that agree with each other and with the
-// identifier. It fills vt.identity with what the token says.
+// compileCaveats parses every caveat once, when a token's signature first
+// holds (caveat.Parse: known names, well-formed arguments, the routes
+// compiled), and checks the rules that do not depend on the request:
+// every mandatory caveat present, and the caveats that narrow by
+// agreeing (caveat.SameValue, caveat.SameAsIdentifier) agreeing with
+// each other and with the identifier. It fills vt.identity with what the
+// token says and collects the orgs caveats' arguments for the routes'
+// organization parameters.
 func compileCaveats(vt *verifiedToken, texts []string) error {
-	var seen [kindOrgs + 1]bool
-	var roles string
+	var seen [caveat.MaxKinds]bool // indexed by caveat.Kind.Index
+	var first [caveat.MaxKinds]string
 	id := &vt.identity
-	for i, text := range texts {
-		if !mint.ValidCaveatText(text) {
+	for _, text := range texts {
+		c, err := caveat.Parse(text)
+		if err != nil {
 			return ErrBadCaveat
 		}
-		name, arg, _ := strings.Cut(text, " ")
-		c := &vt.caveats[i]
-		c.arg = arg
-		switch name {
-		case mint.CaveatServerID:
-			c.kind = kindServerID
-		case mint.CaveatMethod:
-			c.kind = kindMethod
-			if !knownMethod(arg) {
-				return ErrBadCaveat
-			}
-			if id.Method != "" && id.Method != arg {
+		k, arg := c.Kind(), c.Arg()
+		if k.Constrains != caveat.None {
+			vt.caveats = append(vt.caveats, c) // checked per request
+		}
+		switch k.Narrowing {
+		case caveat.SameValue:
+			if seen[k.Index()] && arg != first[k.Index()] {
 				return ErrConflict
 			}
-			id.Method = arg
-		case mint.CaveatRoutes:
-			c.kind = kindRoutes
-			if !policy.ValidRoutes(arg) {
-				return ErrBadCaveat
-			}
-			if id.routes == "" {
-				id.routes = arg
-			}
-		case mint.CaveatTimeBefore:
-			c.kind = kindTimeBefore
-			if !strings.HasSuffix(arg, "Z") {
-				return ErrBadCaveat
-			}
-			t, err := time.Parse(time.RFC3339, arg)
-			if err != nil {
-				return ErrBadCaveat
-			}
-			c.at = t
-			if id.Expires.IsZero() || t.Before(id.Expires) {
-				id.Expires = t
-			}
-		case mint.CaveatUser:
-			c.kind = kindUser
-			if id.UserID != "" && id.UserID != arg {
+		case caveat.SameAsIdentifier:
+			if k == caveat.Session && arg != id.SessionID {
 				return ErrConflict
 			}
-			id.UserID = arg
-		case mint.CaveatUserRoles:
-			// Like user, informational: every occurrence must be equal, so
-			// an appended caveat cannot add a role (the mint always writes
-			// one, and a token without one is refused).
-			c.kind = kindUserRoles
-			if !mint.ValidRolesArgument(arg) {
-				return ErrBadCaveat
+		case caveat.Earliest:
+			if id.Expires.IsZero() || c.Time().Before(id.Expires) {
+				id.Expires = c.Time()
 			}
-			if seen[kindUserRoles] {
-				if arg != roles {
-					return ErrConflict
-				}
-				break
-			}
-			roles = arg
-			if arg != mint.NoRoles {
-				id.roles = arg
-			}
-		case mint.CaveatSession:
-			c.kind = kindSession
-			if arg != id.SessionID {
-				return ErrConflict
-			}
-		case mint.CaveatClient:
-			c.kind = kindClient
-			if id.ClientID != "" && id.ClientID != arg {
-				return ErrConflict
-			}
-			id.ClientID = arg
-		case mint.CaveatIP:
-			c.kind = kindIP
-			if _, ok := ipAllowed(arg, netip.Addr{}); !ok {
-				return ErrBadCaveat
-			}
-		case mint.CaveatOrgs:
+		case caveat.Intersection:
 			// The memberships the routes' organization parameters may
 			// match; every occurrence must list an organization (with the
 			// flag) for it to count, so an appended one only narrows.
-			c.kind = kindOrgs
-			if !policy.ValidOrgs(arg) {
-				return ErrBadCaveat
-			}
 			if vt.orgs == nil {
 				vt.orgs = vt.orgsBuf[:0]
 			}
 			vt.orgs = append(vt.orgs, arg)
-		default:
-			return ErrBadCaveat
 		}
-		seen[c.kind] = true
+		if !seen[k.Index()] {
+			seen[k.Index()] = true
+			first[k.Index()] = arg
+		}
 	}
-	for _, k := range []caveatKind{kindServerID, kindMethod, kindRoutes, kindTimeBefore, kindUser, kindUserRoles, kindSession} {
-		if !seen[k] {
+	for _, k := range caveat.Kinds {
+		if k.Mandatory && !seen[k.Index()] {
 			return ErrMissingCaveat
 		}
+	}
+	id.Method = first[caveat.Method.Index()]
+	id.routes = first[caveat.Routes.Index()]
+	id.UserID = first[caveat.User.Index()]
+	id.ClientID = first[caveat.Client.Index()]
+	if roles := first[caveat.UserRoles.Index()]; roles != caveat.NoRoles {
+		id.roles = roles
 	}
 	return nil
 }
 
-// checkCaveats checks every caveat of a verified token against the
-// request: all must hold. A reason that makes the token unacceptable
+// checkCaveats checks every caveat of a verified token that constrains
+// requests (caveat.Kind.Constrains) against the request: all must hold. A reason that makes the token unacceptable
 // (401) wins over one that only makes it insufficient here (403).
 func (v *Verifier) checkCaveats(vt *verifiedToken, req Request) error {
 	method := req.Method
@@ -160,74 +77,45 @@ func (v *Verifier) checkCaveats(vt *verifiedToken, req Request) error {
 	var forbidden error
 	for i := range vt.caveats {
 		c := &vt.caveats[i]
-		switch c.kind {
-		case kindServerID:
-			if c.arg != v.cfg.ServerID {
+		switch c.Kind().Constrains {
+		case caveat.Server:
+			if c.Arg() != v.cfg.ServerID {
 				return ErrWrongServer
 			}
-		case kindMethod:
-			if c.arg != method && forbidden == nil {
+		case caveat.HTTPMethod:
+			if c.Arg() != method && forbidden == nil {
 				forbidden = ErrMethodNotGranted
 			}
-		case kindRoutes:
-			if !policy.MatchAnyRouteOrgs(c.arg, req.Path, vt.orgs) && forbidden == nil {
+		case caveat.Path:
+			if !c.Routes().MatchOrgs(req.Path, vt.orgs) && forbidden == nil {
 				forbidden = ErrRouteNotGranted
 			}
-		case kindTimeBefore:
-			if !now.Before(c.at) {
+		case caveat.Clock:
+			if !now.Before(c.Time()) {
 				return ErrExpired
 			}
-		case kindClient:
-			if req.ClientID == "" || req.ClientID != c.arg {
+		case caveat.ClientID:
+			if req.ClientID == "" || req.ClientID != c.Arg() {
 				return ErrWrongClient
 			}
-		case kindIP:
-			if in, _ := ipAllowed(c.arg, req.ClientIP); !in {
+		case caveat.ClientIP:
+			if !c.AllowsIP(req.ClientIP) {
 				return ErrIPNotAllowed
 			}
+		default:
+			// A kind that constrains something this verifier does not
+			// know cannot be satisfied: fail closed.
+			return ErrBadCaveat
 		}
 	}
 	return forbidden
 }
 
-// ipAllowed parses a space-separated list of CIDRs (or single addresses)
-// and reports whether addr is in one of them; ok is false when the list
-// is malformed. An unknown addr is in none.
-func ipAllowed(list string, addr netip.Addr) (in, ok bool) {
-	addr = addr.Unmap()
-	if list == "" {
-		return false, false
-	}
-	for list != "" {
-		item, rest, cut := strings.Cut(list, " ")
-		if cut && rest == "" {
-			return false, false
-		}
-		list = rest
-		var p netip.Prefix
-		if strings.IndexByte(item, '/') >= 0 {
-			var err error
-			if p, err = netip.ParsePrefix(item); err != nil || p != p.Masked() {
-				return false, false
-			}
-		} else {
-			a, err := netip.ParseAddr(item)
-			if err != nil || a.Zone() != "" {
-				return false, false
-			}
-			p = netip.PrefixFrom(a, a.BitLen())
-		}
-		if addr.IsValid() && p.Contains(addr) {
-			in = true
-		}
-	}
-	return in, true
-}
-
 func knownMethod(m string) bool {
-	switch m {
-	case "GET", "POST", "PUT", "PATCH", "DELETE":
-		return true
+	for _, have := range caveat.Methods {
+		if have == m {
+			return true
+		}
 	}
 	return false
 }

@@ -81,7 +81,7 @@ func TestMiddlewareTokenSize(t *testing.T) {
 		for len(tok) < n {
 			pad := "/pad/" + strings.Repeat("p", 200)
 			var err error
-			if tok, err = mint.Attenuate(tok, "routes "+userPath("")+" "+pad); err != nil {
+			if tok, err = mint.AttenuateText(tok, "routes "+userPath("")+" "+pad); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -89,7 +89,7 @@ func TestMiddlewareTokenSize(t *testing.T) {
 	}
 	near := get
 	for {
-		next, err := mint.Attenuate(near, "routes "+userPath("")+" /pad/"+strings.Repeat("q", 100))
+		next, err := mint.AttenuateText(near, "routes "+userPath("")+" /pad/"+strings.Repeat("q", 100))
 		if err != nil {
 			t.Fatal(err)
 		}

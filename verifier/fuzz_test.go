@@ -243,7 +243,8 @@ func referenceRequest(conds []string, req verifier.Request) (unauthorized, forbi
 			matched := false
 			for _, r := range strings.Split(arg, " ") {
 				for _, concrete := range referenceExpand(r, orgs) {
-					matched = matched || policy.MatchRoute(concrete, req.Path)
+					compiled, err := policy.ParseRoutes(concrete)
+					matched = matched || (err == nil && compiled.Match(req.Path))
 				}
 			}
 			if !matched {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/authgw/authgw/mint"
+	"github.com/authgw/authgw/mint/caveat"
 	"github.com/authgw/authgw/policy"
 	"github.com/authgw/authgw/verifier"
 )
@@ -102,7 +103,7 @@ func TestGoldenTokens(t *testing.T) {
 			}
 			var routes []string
 			for _, c := range m.Caveats() {
-				if arg, ok := strings.CutPrefix(string(c.Id), mint.CaveatRoutes+" "); ok {
+				if arg, ok := strings.CutPrefix(string(c.Id), caveat.Routes.Name+" "); ok {
 					routes = strings.Fields(arg)
 				}
 			}

@@ -379,7 +379,7 @@ func TestMiddlewareDenyReasonNotDisclosed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ipBound, err := mint.Attenuate(get, "ip 10.0.0.0/8")
+	ipBound, err := mint.AttenuateText(get, "ip 10.0.0.0/8")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -767,7 +767,7 @@ func TestMiddlewareClientIP(t *testing.T) {
 	get := mintTokens(t, ring, browserPolicy).ByMethod["GET"]
 	attenuate := func(caveat string) string {
 		t.Helper()
-		tok, err := mint.Attenuate(get, caveat)
+		tok, err := mint.AttenuateText(get, caveat)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -18,7 +18,7 @@ func TestVerify_organizations(t *testing.T) {
 	v := newVerifier(t, ring, nil)
 	attenuated := func(caveats ...string) string {
 		t.Helper()
-		tok, err := mint.Attenuate(get, caveats...)
+		tok, err := mint.AttenuateText(get, caveats...)
 		if err != nil {
 			t.Fatal(err)
 		}

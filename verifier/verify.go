@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/authgw/authgw/mint"
+	"github.com/authgw/authgw/mint/caveat"
+	"github.com/authgw/authgw/mint/wire"
 	"github.com/authgw/authgw/policy"
 )
 
@@ -113,7 +115,7 @@ func (id Identity) Roles() []string { return strings.Fields(id.roles) }
 // Verifier checks tokens. It is safe for concurrent use.
 type Verifier struct {
 	cfg     Config
-	public  map[string]policy.RouteSet
+	public  map[string]policy.Routes
 	origins map[string]bool
 	pool    sync.Pool
 	// expand holds, per key ID, the HMAC states of the key's HKDF
@@ -131,9 +133,9 @@ var hkdfCounter = []byte{1}
 type state struct {
 	chain
 	buf       [mint.MaxEncodedSize * 3 / 4]byte
-	tok       mint.UnsafeToken
+	tok       wire.UnsafeToken
 	root, sig [sha256.Size]byte
-	texts     [mint.MaxCaveats]string
+	texts     [wire.MaxCaveats]string
 }
 
 // New checks the configuration, fills the defaults and returns a
@@ -164,12 +166,12 @@ func New(cfg Config) (*Verifier, error) {
 		cfg.Scheme = tlsScheme
 	}
 	cfg.Cookies = cfg.Cookies.withDefaults()
-	v := &Verifier{cfg: cfg, public: map[string]policy.RouteSet{}, origins: map[string]bool{}}
+	v := &Verifier{cfg: cfg, public: map[string]policy.Routes{}, origins: map[string]bool{}}
 	for method, patterns := range cfg.Public {
 		if !knownMethod(method) {
 			return nil, fmt.Errorf("verifier: public scope: unknown method %q", method)
 		}
-		set, err := policy.NewRouteSet(patterns...)
+		set, err := policy.NewRoutes(patterns...)
 		if err != nil {
 			return nil, fmt.Errorf("verifier: public scope: %w", err)
 		}
@@ -258,7 +260,7 @@ func (v *Verifier) verifyCanonical(token string, req Request) (Identity, error) 
 // well-formed; what they require of a request is still to be checked.
 type verifiedToken struct {
 	identity Identity
-	caveats  []caveat
+	caveats  []caveat.Caveat
 	// orgs are the arguments of the orgs caveats, for the routes'
 	// organization parameters; nil when there are none. They start in
 	// orgsBuf, so the usual one or two take no allocation of their own.
@@ -274,16 +276,16 @@ func (v *Verifier) verifySignature(token string) (*verifiedToken, error) {
 	}
 	s := v.pool.Get().(*state)
 	defer v.pool.Put(s)
-	b, ok := mint.AppendBase64(s.buf[:0], token)
-	if !ok || !mint.SplitV2(b, &s.tok) {
+	b, ok := wire.AppendBase64(s.buf[:0], token)
+	if !ok || !wire.SplitV2(b, &s.tok) {
 		return nil, ErrMalformedToken
 	}
-	unsafeID := b[s.tok.ID.Off : s.tok.ID.Off+s.tok.ID.N]
-	raw, err := mint.ParseRawIdentifier(unsafeID)
+	unsafeID := s.tok.ID.In(b)
+	raw, err := wire.ParseIdentifier(b, s.tok.ID)
 	if err != nil {
 		return nil, ErrMalformedToken
 	}
-	expand, ok := v.expand[string(raw.KeyID)]
+	expand, ok := v.expand[string(raw.KeyID.In(b))]
 	if !ok {
 		return nil, ErrUnknownKey
 	}
@@ -292,27 +294,23 @@ func (v *Verifier) verifySignature(token string) (*verifiedToken, error) {
 	s.macFixed(v.keyGen, root[:], nil, sig)
 	s.mac(sig[:], unsafeID, nil, sig)
 	for i := 0; i < s.tok.N; i++ {
-		c := s.tok.Caveats[i]
-		s.mac(sig[:], b[c.Off:c.Off+c.N], nil, sig)
+		s.mac(sig[:], s.tok.Caveats[i].In(b), nil, sig)
 	}
-	if subtle.ConstantTimeCompare(sig[:], b[s.tok.Sig.Off:s.tok.Sig.Off+s.tok.Sig.N]) != 1 {
+	if subtle.ConstantTimeCompare(sig[:], s.tok.Sig.In(b)) != 1 {
 		return nil, ErrBadSignature
 	}
 	// The token is ours: copy what the caveat checks need out of the
 	// pooled buffer, into one string the Identity's fields point into.
 	text := string(b)
-	keyOff := s.tok.ID.Off + 2
-	sessOff := keyOff + len(raw.KeyID) + 1
-	vt := &verifiedToken{caveats: make([]caveat, s.tok.N)}
+	vt := &verifiedToken{caveats: make([]caveat.Caveat, 0, s.tok.N)}
 	vt.identity = Identity{
-		KeyID:     text[keyOff : keyOff+len(raw.KeyID)],
-		SessionID: text[sessOff : sessOff+len(raw.SessionID)],
+		KeyID:     spanOf(text, raw.KeyID),
+		SessionID: spanOf(text, raw.SessionID),
 		IssuedAt:  time.UnixMilli(raw.IssuedAtMs).UTC(),
 	}
 	texts := s.texts[:s.tok.N]
 	for i := range texts {
-		c := s.tok.Caveats[i]
-		texts[i] = text[c.Off : c.Off+c.N]
+		texts[i] = spanOf(text, s.tok.Caveats[i])
 	}
 	err = compileCaveats(vt, texts)
 	clear(texts)
@@ -321,3 +319,6 @@ func (v *Verifier) verifySignature(token string) (*verifiedToken, error) {
 	}
 	return vt, nil
 }
+
+// spanOf returns the part of text that s locates, without copying.
+func spanOf(text string, s wire.Span) string { return text[s.Off : s.Off+s.N] }

@@ -43,7 +43,7 @@ func TestAttackGateway(t *testing.T) {
 // gwAttenuate adds caveats to token, failing the test on an error.
 func gwAttenuate(t *testing.T, token string, caveats ...string) string {
 	t.Helper()
-	out, err := mint.Attenuate(token, caveats...)
+	out, err := mint.AttenuateText(token, caveats...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,6 +33,7 @@ import (
 	"github.com/authgw/authgw/accounts"
 	"github.com/authgw/authgw/gateway/infosign"
 	"github.com/authgw/authgw/mint"
+	"github.com/authgw/authgw/mint/wire"
 	"github.com/authgw/authgw/policy"
 	"github.com/authgw/authgw/verifier/requestinfo"
 )
@@ -582,15 +583,15 @@ func (b *attackBackend) all() []attackHit {
 
 // ---- token tampering ----
 
-// attackSplitToken decodes a token and splits it (mint.SplitV2).
-func attackSplitToken(t *testing.T, token string) ([]byte, mint.UnsafeToken) {
+// attackSplitToken decodes a token and splits it (wire.SplitV2).
+func attackSplitToken(t *testing.T, token string) ([]byte, wire.UnsafeToken) {
 	t.Helper()
 	raw, err := mint.DecodeBase64(token)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ut mint.UnsafeToken
-	if !mint.SplitV2(raw, &ut) {
+	var ut wire.UnsafeToken
+	if !wire.SplitV2(raw, &ut) {
 		t.Fatalf("the token does not split as a V2 macaroon")
 	}
 	return raw, ut
@@ -639,7 +640,7 @@ func attackDropCaveat(t *testing.T, token, prefix string) string {
 }
 
 // attackFlipByte flips the low bit of the decoded byte at i.
-func attackFlipByte(t *testing.T, token string, i func(raw []byte, ut mint.UnsafeToken) int) string {
+func attackFlipByte(t *testing.T, token string, i func(raw []byte, ut wire.UnsafeToken) int) string {
 	t.Helper()
 	raw, ut := attackSplitToken(t, token)
 	out := slices.Clone(raw)
@@ -743,10 +744,10 @@ func (s *attackSuite) tokenTampering(t *testing.T) {
 		{name: "standard base64 with padding", expect: "200: SPEC §2.1 accepts the standard alphabet and padding as the same token",
 			when:         attackReq{target: "/demo/v1/tamper", header: []string{"Authorization", s.system + ", Macaroon " + stdSpelling}},
 			expectStatus: 200, expectBackend: "/tamper"},
-		tampered("a bit flipped in the middle", refused, "GET", attackFlipByte(t, get, func(raw []byte, _ mint.UnsafeToken) int { return len(raw) / 2 })),
-		tampered("a bit flipped in the identifier", refused, "GET", attackFlipByte(t, get, func(_ []byte, ut mint.UnsafeToken) int { return ut.ID.Off + ut.ID.N/2 })),
-		tampered("a bit flipped in a caveat", refused, "GET", attackFlipByte(t, get, func(_ []byte, ut mint.UnsafeToken) int { return ut.Caveats[1].Off + 3 })),
-		tampered("a bit flipped in the signature", refused, "GET", attackFlipByte(t, get, func(_ []byte, ut mint.UnsafeToken) int { return ut.Sig.Off + ut.Sig.N - 1 })),
+		tampered("a bit flipped in the middle", refused, "GET", attackFlipByte(t, get, func(raw []byte, _ wire.UnsafeToken) int { return len(raw) / 2 })),
+		tampered("a bit flipped in the identifier", refused, "GET", attackFlipByte(t, get, func(_ []byte, ut wire.UnsafeToken) int { return ut.ID.Off + ut.ID.N/2 })),
+		tampered("a bit flipped in a caveat", refused, "GET", attackFlipByte(t, get, func(_ []byte, ut wire.UnsafeToken) int { return ut.Caveats[1].Off + 3 })),
+		tampered("a bit flipped in the signature", refused, "GET", attackFlipByte(t, get, func(_ []byte, ut wire.UnsafeToken) int { return ut.Sig.Off + ut.Sig.N - 1 })),
 		tampered("the POST token's signature on the GET token", refused, "GET",
 			attackEncodeToken(slices.Concat(raw[:ut.Sig.Off], postRaw[postSplit.Sig.Off:postSplit.Sig.Off+postSplit.Sig.N]))),
 		tampered("an all-zero signature", refused, "GET", attackEncodeToken(slices.Concat(raw[:ut.Sig.Off], make([]byte, 32)))),
@@ -792,7 +793,7 @@ func (s *attackSuite) crossMethod(t *testing.T) {
 	get, post := s.pat.Macaroons["GET"], s.pat.Macaroons["POST"]
 	attenuate := func(token string, caveats ...string) string {
 		t.Helper()
-		out, err := mint.Attenuate(token, caveats...)
+		out, err := mint.AttenuateText(token, caveats...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -857,7 +858,7 @@ func (s *attackSuite) crossMethod(t *testing.T) {
 // ---- traversal and encoding ----
 
 func (s *attackSuite) traversal(t *testing.T) {
-	notesOnly, err := mint.Attenuate(s.pat.Macaroons["GET"], "routes /demo/v1/notes/**")
+	notesOnly, err := mint.AttenuateText(s.pat.Macaroons["GET"], "routes /demo/v1/notes/**")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -977,7 +978,7 @@ func (s *attackSuite) headerSpoofing(t *testing.T) {
 		return attackReq{target: "/accounts/v1/openapi.json", header: append([]string{"Authorization", s.hostLocked.basic()}, kv...)}
 	}
 	ipAttenuated := func(cidr string) string {
-		tok, err := mint.Attenuate(s.pat.Macaroons["GET"], "ip "+cidr)
+		tok, err := mint.AttenuateText(s.pat.Macaroons["GET"], "ip "+cidr)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -4,12 +4,13 @@ import (
 	"flag"
 	"fmt"
 	"net/netip"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/authgw/authgw/mint"
+	"github.com/authgw/authgw/mint/caveat"
 	"github.com/authgw/authgw/policy"
+	"github.com/authgw/authgw/policy/netaddr"
 )
 
 const attenuateUsage = `Usage: authgw attenuate TOKEN|- [--routes PATTERN...] [--ttl DURATION]
@@ -89,8 +90,8 @@ func (a *attenuateCommand) run(c *cli, args []string) error {
 
 // caveats validates the flags and returns the caveats they stand for. It
 // fails with a usage error when no flag is given or a value is malformed.
-func (a *attenuateCommand) caveats(now time.Time) ([]string, error) {
-	var caveats []string
+func (a *attenuateCommand) caveats(now time.Time) ([]caveat.Caveat, error) {
+	var caveats []caveat.Caveat
 	if len(a.routes) > 0 {
 		routes := splitValues(a.routes)
 		if len(routes) == 0 {
@@ -101,44 +102,58 @@ func (a *attenuateCommand) caveats(now time.Time) ([]string, error) {
 				return nil, usagef("--routes: %s", routeProblem(r))
 			}
 		}
-		caveats = append(caveats, mint.Caveat(mint.CaveatRoutes, strings.Join(routes, " ")))
+		compiled, err := policy.ParseRoutes(strings.Join(routes, " "))
+		if err != nil {
+			return nil, usagef("--routes: %v", err)
+		}
+		c, err := caveat.NewRoutes(compiled)
+		if err != nil {
+			return nil, usagef("--routes: %v", err)
+		}
+		caveats = append(caveats, c)
 	}
 	if a.ttl.set {
 		if a.ttl.d <= 0 {
 			return nil, usagef("--ttl must be positive")
 		}
-		// Truncating to whole seconds can only shorten the lifetime.
-		expires := now.UTC().Add(a.ttl.d).Truncate(time.Second)
-		caveats = append(caveats, mint.Caveat(mint.CaveatTimeBefore, expires.Format(mint.TimeFormat)))
+		// NewTimeBefore truncates to whole seconds, which can only
+		// shorten the lifetime.
+		caveats = append(caveats, caveat.NewTimeBefore(now.Add(a.ttl.d)))
 	}
 	if len(a.ips) > 0 {
 		ips := splitValues(a.ips)
 		if len(ips) == 0 {
 			return nil, usagef("--ip: no address given")
 		}
+		ranges := make([]netip.Prefix, len(ips))
 		for i, v := range ips {
-			canon, err := parseIPOrCIDR(v)
+			p, err := netaddr.ParsePrefix(v)
 			if err != nil {
 				return nil, usagef("--ip: %v", err)
 			}
-			ips[i] = canon
+			ranges[i] = p
 		}
-		caveats = append(caveats, mint.Caveat(mint.CaveatIP, strings.Join(ips, " ")))
+		c, err := caveat.NewIP(ranges...)
+		if err != nil {
+			return nil, usagef("--ip: %v", err)
+		}
+		caveats = append(caveats, c)
 	}
 	if len(a.orgs) > 0 {
 		orgs := splitValues(a.orgs)
 		arg := strings.Join(orgs, " ")
-		if len(orgs) == 0 || !policy.ValidOrgs(arg) {
+		c, err := caveat.New(caveat.Orgs, arg)
+		if len(orgs) == 0 || err != nil {
 			return nil, usagef("--orgs %q: want ORGID or ORGID:FLAGS (IDs of [A-Za-z0-9.-], FLAGS of r, e, m, d in that order), each organization once", arg)
 		}
-		caveats = append(caveats, mint.Caveat(mint.CaveatOrgs, arg))
+		caveats = append(caveats, c)
 	}
 	if a.method != "" {
-		m := strings.ToUpper(a.method)
-		if !slices.Contains(mint.Methods, m) {
-			return nil, usagef("--method %q: want one of %s", a.method, strings.Join(mint.Methods, ", "))
+		c, err := caveat.New(caveat.Method, strings.ToUpper(a.method))
+		if err != nil {
+			return nil, usagef("--method %q: want one of %s", a.method, strings.Join(caveat.Methods, ", "))
 		}
-		caveats = append(caveats, mint.Caveat(mint.CaveatMethod, m))
+		caveats = append(caveats, c)
 	}
 	if len(caveats) == 0 {
 		return nil, usagef("nothing to add: give --routes, --ttl, --ip, --method or --orgs")
@@ -170,30 +185,6 @@ func routeProblem(route string) string {
 	return fmt.Sprintf("route pattern %q is not valid", route)
 }
 
-// parseIPOrCIDR checks one ip caveat value as the verifier reads it: a
-// CIDR with no host bits set, or a single address without a zone. It
-// returns the value in canonical form.
-func parseIPOrCIDR(v string) (string, error) {
-	if strings.Contains(v, "/") {
-		p, err := netip.ParsePrefix(v)
-		if err != nil {
-			return "", fmt.Errorf("%q is not a CIDR: %v", v, err)
-		}
-		if p != p.Masked() {
-			return "", fmt.Errorf("%q has host bits set (did you mean %s?)", v, p.Masked())
-		}
-		return p.String(), nil
-	}
-	a, err := netip.ParseAddr(v)
-	if err != nil {
-		return "", fmt.Errorf("%q is not an IP address or CIDR", v)
-	}
-	if a.Zone() != "" {
-		return "", fmt.Errorf("%q: an address with a zone cannot be matched", v)
-	}
-	return a.String(), nil
-}
-
 // checkTokenMethod fails when the token already carries a method caveat
 // other than method: the verifier would refuse the result outright. The
 // token is not verified here; this only spares the user a useless token.
@@ -203,9 +194,9 @@ func checkTokenMethod(token, method string) error {
 		return err
 	}
 	for _, cav := range unsafeMac.Caveats() {
-		name, arg, _ := strings.Cut(string(cav.Id), " ")
-		if name == mint.CaveatMethod && arg != method {
-			return fmt.Errorf("--method %s: this is a %s token; the verifier refuses a token whose method caveats disagree", method, arg)
+		c, err := caveat.Parse(string(cav.Id))
+		if err == nil && c.Kind() == caveat.Method && c.Arg() != method {
+			return fmt.Errorf("--method %s: this is a %s token; the verifier refuses a token whose method caveats disagree", method, c.Arg())
 		}
 	}
 	return nil

@@ -13,7 +13,7 @@ import (
 	"gopkg.in/macaroon.v2"
 
 	"github.com/authgw/authgw/mint"
-	"github.com/authgw/authgw/policy"
+	"github.com/authgw/authgw/mint/caveat"
 )
 
 const inspectUsage = `Usage: authgw inspect TOKEN|- [--json] [--keys FILE] [--server-id ID] [--data-dir DIR]
@@ -153,22 +153,22 @@ func inspectToken(unsafeMac *macaroon.Macaroon, ring *mint.KeyRing, haveRing boo
 			in.Problems = append(in.Problems, fmt.Sprintf("caveat %d: third-party caveat (location %q): authgw accepts none", n+1, cav.Location))
 			continue
 		}
-		if !mint.ValidCaveatText(text) {
+		if !caveat.ValidText(text) {
 			text = strconv.Quote(text) // may hold control characters
 		}
 		in.Caveats = append(in.Caveats, text)
-		if problem := caveatProblem(string(cav.Id)); problem != "" {
-			in.Problems = append(in.Problems, fmt.Sprintf("caveat %d: %s", n+1, problem))
+		c, err := caveat.Parse(string(cav.Id))
+		if err != nil {
+			in.Problems = append(in.Problems, fmt.Sprintf("caveat %d: %s", n+1, caveat.Explain(string(cav.Id))))
 			continue
 		}
-		name, arg, _ := strings.Cut(text, " ")
-		switch name {
-		case mint.CaveatTimeBefore:
-			if t, err := time.Parse(mint.TimeFormat, arg); err == nil && (in.Expires == nil || t.Before(*in.Expires)) {
+		switch c.Kind() {
+		case caveat.TimeBefore:
+			if t := c.Time(); in.Expires == nil || t.Before(*in.Expires) {
 				in.Expires = &t
 			}
-		case mint.CaveatServerID:
-			tokenServerIDs = append(tokenServerIDs, arg)
+		case caveat.ServerID:
+			tokenServerIDs = append(tokenServerIDs, c.Arg())
 		}
 	}
 	if haveServerID {
@@ -206,26 +206,6 @@ func verifySignature(unsafeMac *macaroon.Macaroon, id mint.Identifier, idOK bool
 		return verdictInvalid, fmt.Sprintf("does not verify with key %q", id.KeyID)
 	}
 	return verdictValid, fmt.Sprintf("key %q", id.KeyID)
-}
-
-// caveatProblem says why the verifier refuses a first-party caveat
-// whatever the request, or returns "" when its shape and name are fine.
-func caveatProblem(text string) string {
-	if !mint.ValidCaveatText(text) {
-		return `not of the form "name argument" in printable UTF-8`
-	}
-	name, arg, _ := strings.Cut(text, " ")
-	switch name {
-	case mint.CaveatServerID, mint.CaveatMethod, mint.CaveatRoutes, mint.CaveatTimeBefore,
-		mint.CaveatUser, mint.CaveatUserRoles, mint.CaveatSession, mint.CaveatClient, mint.CaveatIP:
-		return ""
-	case mint.CaveatOrgs:
-		if !policy.ValidOrgs(arg) {
-			return `malformed orgs caveat: want ORGID[:FLAGS] entries (FLAGS of r, e, m, d in that order), each organization once`
-		}
-		return ""
-	}
-	return fmt.Sprintf("unknown caveat %q", name)
 }
 
 // writeText prints the inspection for a person; now dates the expiry.

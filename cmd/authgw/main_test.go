@@ -794,7 +794,7 @@ func TestInspect_attenuatedAndForeignCaveats(t *testing.T) {
 	narrowed := strings.TrimSpace(mustRun(t, args("attenuate", f.tokens["GET"], "--routes", "/demo/v1/x")))
 	// A holder may add any caveat with another implementation; the
 	// verifier refuses unknown ones, and inspect says so.
-	foreign, err := mint.Attenuate(narrowed, "colour blue")
+	foreign, err := mint.AttenuateText(narrowed, "colour blue")
 	if err != nil {
 		t.Fatal(err)
 	}

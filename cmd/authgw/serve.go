@@ -41,6 +41,7 @@ import (
 	"github.com/authgw/authgw/gateway/revocation/broadcast"
 	"github.com/authgw/authgw/mint"
 	"github.com/authgw/authgw/policy"
+	"github.com/authgw/authgw/policy/netaddr"
 	"github.com/authgw/authgw/verifier"
 )
 
@@ -1122,34 +1123,11 @@ func parsePrefixes(v string) ([]netip.Prefix, error) {
 	items, _ := parseList(v)
 	out := make([]netip.Prefix, 0, len(items))
 	for _, item := range items {
-		if addr, bits, ok := strings.Cut(item, "/"); ok {
-			a, err := netip.ParseAddr(addr)
-			if err != nil {
-				return nil, fmt.Errorf("%q is not a CIDR: %q is not an IP address (want such as 10.0.0.0/8 or 2001:db8::/32)", item, addr)
-			}
-			n, err := strconv.Atoi(bits)
-			if err != nil || n < 0 || n > a.BitLen() || bits != strconv.Itoa(n) {
-				return nil, fmt.Errorf("%q is not a CIDR: the prefix length must be a number from 0 to %d", item, a.BitLen())
-			}
-			p, err := a.Prefix(n)
-			if err != nil || a.Zone() != "" {
-				return nil, fmt.Errorf("%q is not a CIDR (want such as 10.0.0.0/8 or 2001:db8::/32)", item)
-			}
-			if a.Is4In6() {
-				if n < 96 {
-					return nil, fmt.Errorf("the IPv4-mapped prefix %s is shorter than /96; write it as IPv4", item)
-				}
-				p = netip.PrefixFrom(a.Unmap(), n-96)
-			}
-			out = append(out, p.Masked())
-			continue
+		p, err := netaddr.ParseRange(item)
+		if err != nil {
+			return nil, err
 		}
-		a, err := netip.ParseAddr(item)
-		if err != nil || a.Zone() != "" {
-			return nil, fmt.Errorf("%q is not an IP address or a CIDR (want such as 192.0.2.7 or 10.0.0.0/8)", item)
-		}
-		a = a.Unmap()
-		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+		out = append(out, p)
 	}
 	return out, nil
 }

@@ -1,4 +1,4 @@
-package mint
+package wire
 
 import (
 	"crypto/sha256"
@@ -14,12 +14,15 @@ const (
 	fieldSignature  = 6
 )
 
-// MaxCaveats bounds the caveats of a token the verifier accepts. Minted
-// tokens carry seven; the rest is room for attenuation.
+// MaxCaveats bounds the caveats of a token SplitV2 accepts. Minted
+// tokens carry seven to nine; the rest is room for attenuation.
 const MaxCaveats = 64
 
 // Span locates a field within a decoded token: b[Off : Off+N].
 type Span struct{ Off, N int }
+
+// In returns the bytes of b the span covers.
+func (s Span) In(b []byte) []byte { return b[s.Off : s.Off+s.N] }
 
 // UnsafeToken is a split V2 macaroon whose signature is not yet checked:
 // nothing in it may be trusted or acted upon.

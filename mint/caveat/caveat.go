@@ -1,0 +1,429 @@
+package caveat
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/authgw/authgw/mint/wire"
+	"github.com/authgw/authgw/policy"
+	"github.com/authgw/authgw/policy/netaddr"
+)
+
+// Narrowing says how several caveats of one kind in a token combine.
+// Every caveat of a token must hold, so a holder who appends one can
+// only narrow the token; Narrowing says what "hold" means when one kind
+// appears more than once.
+type Narrowing uint8
+
+const (
+	// EachHolds: every occurrence is checked against the request on its
+	// own (server-id, routes, ip).
+	EachHolds Narrowing = iota + 1
+	// SameValue: every occurrence must carry the same argument, or the
+	// token is refused as self-contradictory (method, user, user-roles,
+	// client).
+	SameValue
+	// SameAsIdentifier: every occurrence must equal the identifier's
+	// field of the same name (session).
+	SameAsIdentifier
+	// Earliest: the earliest time wins (time-before).
+	Earliest
+	// Intersection: an entry counts only when every occurrence lists it
+	// (orgs).
+	Intersection
+)
+
+// String names the narrowing for people (authgw inspect, docs).
+func (n Narrowing) String() string {
+	switch n {
+	case EachHolds:
+		return "each must hold"
+	case SameValue:
+		return "all must be equal"
+	case SameAsIdentifier:
+		return "must equal the identifier"
+	case Earliest:
+		return "the earliest wins"
+	case Intersection:
+		return "only what every one lists"
+	}
+	return "unknown"
+}
+
+// Constrains says which fact of a request a caveat is checked against,
+// every time a token is used; None for a caveat that only describes the
+// token (user, user-roles, session, orgs), which is checked once, when
+// the token is first verified.
+type Constrains uint8
+
+const (
+	None       Constrains = iota
+	Server                // the verifier's server ID
+	HTTPMethod            // the request's method (HEAD as GET)
+	Path                  // the request's canonical path
+	Clock                 // the verifier's clock
+	ClientID              // the API client the request was made with
+	ClientIP              // the request's client address
+)
+
+// Kind defines one caveat: its name and grammar. The Kinds are the
+// package's variables (ServerID, Method, ...), listed in Kinds; compare
+// them by pointer.
+type Kind struct {
+	// Name is the caveat's name, the text before the space.
+	Name string
+	// Syntax says how the argument is written, for people.
+	Syntax string
+	// Mandatory kinds must appear in every token the verifier accepts.
+	Mandatory bool
+	// Repeatable kinds may appear more than once (a holder may append
+	// another); Narrowing says how they combine.
+	Repeatable bool
+	// Narrowing says how several occurrences combine.
+	Narrowing Narrowing
+	// Constrains says what of a request the caveat is checked against.
+	Constrains Constrains
+	// index is the kind's position in Kinds.
+	index int
+	// parse checks the argument and returns its typed value. It must not
+	// allocate.
+	parse func(arg string) (value, bool)
+}
+
+// Index is the kind's position in Kinds, for tables indexed by kind.
+func (k *Kind) Index() int { return k.index }
+
+// The caveat kinds, in the order a minted token carries them (ip is
+// never minted: a holder adds it).
+var (
+	ServerID = &Kind{Constrains: Server, Name: "server-id", Syntax: "the verifier's server ID", Mandatory: true, Repeatable: true, Narrowing: EachHolds, parse: anyText}
+	Method   = &Kind{Constrains: HTTPMethod, Name: "method", Syntax: "GET, POST, PUT, PATCH or DELETE", Mandatory: true, Repeatable: true, Narrowing: SameValue, parse: parseMethod}
+	Routes   = &Kind{Constrains: Path, Name: "routes", Syntax: "token route patterns separated by single spaces (policy.ParseRoutes)", Mandatory: true, Repeatable: true,
+		Narrowing: EachHolds, parse: parseRoutes}
+	Orgs = &Kind{Name: "orgs", Syntax: "ORGID[:FLAGS] entries (FLAGS of r, e, m, d in that order), each organization once",
+		Repeatable: true, Narrowing: Intersection, parse: parseOrgs}
+	TimeBefore = &Kind{Constrains: Clock, Name: "time-before", Syntax: "an RFC 3339 UTC time ending in Z", Mandatory: true, Repeatable: true, Narrowing: Earliest, parse: parseTime}
+	User       = &Kind{Name: "user", Syntax: "the user ID", Mandatory: true, Repeatable: true, Narrowing: SameValue, parse: anyText}
+	UserRoles  = &Kind{Name: "user-roles", Syntax: `role names (1 to 64 of [A-Za-z0-9._-]) separated by single spaces, or "-" for none`, Mandatory: true,
+		Repeatable: true, Narrowing: SameValue, parse: parseRoles}
+	Session = &Kind{Name: "session", Syntax: "the identifier's session ID", Mandatory: true, Repeatable: true, Narrowing: SameAsIdentifier, parse: anyText}
+	Client  = &Kind{Constrains: ClientID, Name: "client", Syntax: "the API client ID", Repeatable: true, Narrowing: SameValue, parse: anyText}
+	IP      = &Kind{Constrains: ClientIP, Name: "ip", Syntax: "CIDRs without host bits or single addresses, separated by single spaces (netaddr.ParsePrefix)",
+		Repeatable: true, Narrowing: EachHolds, parse: parseIP}
+)
+
+// MaxKinds bounds len(Kinds), so that tables indexed by Kind.Index can
+// be arrays that cost no allocation.
+const MaxKinds = 16
+
+// Kinds lists every caveat kind, in mint order.
+var Kinds = func() []*Kind {
+	ks := []*Kind{ServerID, Method, Routes, Orgs, TimeBefore, User, UserRoles, Session, Client, IP}
+	for i, k := range ks {
+		k.index = i
+	}
+	return ks
+}()
+
+// Lookup returns the kind named name, or nil. It does not allocate.
+func Lookup(name string) *Kind {
+	for _, k := range Kinds {
+		if k.Name == name {
+			return k
+		}
+	}
+	return nil
+}
+
+// NoRoles is the user-roles argument of a user who has no role: a caveat
+// argument cannot be empty.
+const NoRoles = "-"
+
+// TimeFormat is the layout of a time-before argument.
+const TimeFormat = time.RFC3339
+
+// Methods are the HTTP methods a method caveat may name, in mint order.
+var Methods = []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
+
+// Caveat is one first-party caveat, parsed: its kind, its argument as
+// written, and the argument's typed value where it has one. Build it
+// with Parse, New or the typed constructors; the zero Caveat is no
+// caveat.
+type Caveat struct {
+	kind *Kind
+	arg  string
+	value
+}
+
+// value is the typed value of an argument, for the kinds that have one.
+type value struct {
+	at     time.Time     // TimeBefore
+	routes policy.Routes // Routes
+}
+
+// Kind returns the caveat's kind.
+func (c Caveat) Kind() *Kind { return c.kind }
+
+// Arg returns the argument as written.
+func (c Caveat) Arg() string { return c.arg }
+
+// String returns the caveat's text, "name argument".
+func (c Caveat) String() string {
+	if c.kind == nil {
+		return ""
+	}
+	return c.kind.Name + " " + c.arg
+}
+
+// Time returns a time-before caveat's time; the zero time for another.
+func (c Caveat) Time() time.Time { return c.at }
+
+// Routes returns a routes caveat's compiled routes; the zero Routes,
+// which matches nothing, for another.
+func (c Caveat) Routes() policy.Routes { return c.routes }
+
+// AllowsIP reports whether an ip caveat lets addr through: addr,
+// unmapped, is in one of its ranges. An unknown addr is in none. It is
+// false for another kind. It does not allocate.
+func (c Caveat) AllowsIP(addr netip.Addr) bool {
+	if c.kind != IP {
+		return false
+	}
+	in, _ := ipList(c.arg, addr)
+	return in
+}
+
+// Errors of Parse and New. Each matches ErrBadCaveat.
+var (
+	ErrBadCaveat = errors.New("malformed caveat")
+	// ErrBadText: not "name argument" in printable UTF-8.
+	ErrBadText = fmt.Errorf("%w: not of the form \"name argument\" in printable UTF-8", ErrBadCaveat)
+	// ErrUnknown: no kind has that name.
+	ErrUnknown = fmt.Errorf("%w: unknown caveat", ErrBadCaveat)
+	// ErrBadArgument: the argument does not follow the kind's syntax.
+	ErrBadArgument = fmt.Errorf("%w: malformed argument", ErrBadCaveat)
+)
+
+// Parse reads the text of one first-party caveat. It fails with
+// ErrBadText, ErrUnknown or ErrBadArgument (as is, so that it does not
+// allocate; Explain says more). It does not allocate when it succeeds.
+func Parse(text string) (Caveat, error) {
+	if !ValidText(text) {
+		return Caveat{}, ErrBadText
+	}
+	name, arg, _ := strings.Cut(text, " ")
+	k := Lookup(name)
+	if k == nil {
+		return Caveat{}, ErrUnknown
+	}
+	v, ok := k.parse(arg)
+	if !ok {
+		return Caveat{}, ErrBadArgument
+	}
+	return Caveat{kind: k, arg: arg, value: v}, nil
+}
+
+// Explain says in words why text is not a caveat the verifier accepts,
+// or returns "" when Parse accepts it.
+func Explain(text string) string {
+	_, err := Parse(text)
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, ErrBadText):
+		return `not of the form "name argument" in printable UTF-8`
+	case errors.Is(err, ErrUnknown):
+		name, _, _ := strings.Cut(text, " ")
+		return fmt.Sprintf("unknown caveat %q", name)
+	}
+	name, _, _ := strings.Cut(text, " ")
+	k := Lookup(name)
+	return fmt.Sprintf("malformed %s caveat: want %s", k.Name, k.Syntax)
+}
+
+// New builds a caveat of kind k from its argument. It fails with a
+// message naming the kind's syntax when the argument does not follow it.
+func New(k *Kind, arg string) (Caveat, error) {
+	if k == nil || k.parse == nil {
+		return Caveat{}, ErrUnknown
+	}
+	c, err := Parse(k.Name + " " + arg)
+	if err != nil {
+		return Caveat{}, fmt.Errorf("%w: %s %q: want %s", ErrBadArgument, k.Name, arg, k.Syntax)
+	}
+	return c, nil
+}
+
+// MustNew is New that panics on an error, for arguments fixed in code.
+func MustNew(k *Kind, arg string) Caveat {
+	c, err := New(k, arg)
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
+
+// NewTimeBefore returns a time-before caveat for t, in UTC, truncated to
+// whole seconds (which can only shorten a lifetime).
+func NewTimeBefore(t time.Time) Caveat {
+	t = t.UTC().Truncate(time.Second)
+	return Caveat{kind: TimeBefore, arg: t.Format(TimeFormat), value: value{at: t}}
+}
+
+// NewRoutes returns a routes caveat for routes. It fails with
+// ErrBadArgument for the zero Routes, which no caveat can carry.
+func NewRoutes(routes policy.Routes) (Caveat, error) {
+	if routes.String() == "" {
+		return Caveat{}, fmt.Errorf("%w: routes: no route", ErrBadArgument)
+	}
+	return Caveat{kind: Routes, arg: routes.String(), value: value{routes: routes}}, nil
+}
+
+// NewIP returns an ip caveat for the ranges, each written as
+// netaddr.ParsePrefix reads it back (a full-length prefix as a single
+// address). It fails with ErrBadArgument for no range, an invalid one,
+// one with host bits set or a zone.
+func NewIP(ranges ...netip.Prefix) (Caveat, error) {
+	parts := make([]string, len(ranges))
+	for i, p := range ranges {
+		if !p.IsValid() || p != p.Masked() || p.Addr().Zone() != "" {
+			return Caveat{}, fmt.Errorf("%w: ip: %v is not a masked prefix", ErrBadArgument, p)
+		}
+		parts[i] = p.String()
+		if p.IsSingleIP() {
+			parts[i] = p.Addr().String()
+		}
+	}
+	return New(IP, strings.Join(parts, " "))
+}
+
+// RolesArgument is the user-roles argument for roles: the names joined by
+// spaces, or NoRoles when there are none.
+func RolesArgument(roles []string) string {
+	if len(roles) == 0 {
+		return NoRoles
+	}
+	return strings.Join(roles, " ")
+}
+
+// ValidRole reports whether role may stand in a user-roles caveat: 1 to
+// 64 of [A-Za-z0-9._-], not NoRoles.
+func ValidRole(role string) bool { return role != NoRoles && wire.ValidID(role) }
+
+// ValidText reports whether c has the caveat shape "name argument": a
+// lower-case name of [a-z-], one space, a non-empty argument, valid
+// UTF-8 and no control characters.
+func ValidText(c string) bool {
+	name, arg, ok := strings.Cut(c, " ")
+	if !ok || name == "" || arg == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if !('a' <= name[i] && name[i] <= 'z' || name[i] == '-') {
+			return false
+		}
+	}
+	for i := 0; i < len(arg); i++ {
+		if c := arg[i]; c < 0x20 || c == 0x7f {
+			return false
+		} else if c >= 0x80 {
+			return validText(arg[i:])
+		}
+	}
+	return true
+}
+
+// validText is ValidText's check of non-ASCII text: valid UTF-8 and no
+// C0 or C1 control characters.
+func validText(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || r == utf8.RuneError || (r >= 0x80 && r < 0xa0) {
+			return false
+		}
+	}
+	return true
+}
+
+// The argument parsers of the kinds. None allocates when it succeeds.
+
+// anyText accepts any argument ValidText does: the value is compared,
+// not read (server-id, user, session, client).
+func anyText(string) (value, bool) { return value{}, true }
+
+func parseMethod(arg string) (value, bool) {
+	for _, m := range Methods {
+		if m == arg {
+			return value{}, true
+		}
+	}
+	return value{}, false
+}
+
+func parseRoutes(arg string) (value, bool) {
+	r, err := policy.ParseRoutes(arg)
+	return value{routes: r}, err == nil
+}
+
+func parseOrgs(arg string) (value, bool) { return value{}, policy.ValidOrgs(arg) }
+
+func parseTime(arg string) (value, bool) {
+	if !strings.HasSuffix(arg, "Z") {
+		return value{}, false
+	}
+	t, err := time.Parse(time.RFC3339, arg)
+	return value{at: t}, err == nil
+}
+
+// parseRoles accepts NoRoles, or role names (each ValidRole) separated
+// by single spaces.
+func parseRoles(arg string) (value, bool) {
+	if arg == NoRoles {
+		return value{}, true
+	}
+	for {
+		role, rest, more := strings.Cut(arg, " ")
+		if !ValidRole(role) {
+			return value{}, false
+		}
+		if !more {
+			return value{}, true
+		}
+		arg = rest
+	}
+}
+
+func parseIP(arg string) (value, bool) {
+	_, ok := ipList(arg, netip.Addr{})
+	return value{}, ok
+}
+
+// ipList parses a space-separated list of ranges as written
+// (netaddr.ParsePrefix: CIDRs without host bits, or single addresses; an
+// IPv4-mapped range stays mapped and so matches no client address, which
+// is compared unmapped) and reports whether addr is in one of them; ok
+// is false when the list is malformed. An unknown addr is in none.
+func ipList(list string, addr netip.Addr) (in, ok bool) {
+	addr = addr.Unmap()
+	if list == "" {
+		return false, false
+	}
+	for list != "" {
+		item, rest, cut := strings.Cut(list, " ")
+		if cut && rest == "" {
+			return false, false
+		}
+		list = rest
+		p, err := netaddr.ParsePrefix(item)
+		if err != nil {
+			return false, false
+		}
+		if addr.IsValid() && p.Contains(addr) {
+			in = true
+		}
+	}
+	return in, true
+}
