@@ -1,5 +1,3 @@
-// Package hdr matches HTTP header names the way the servers behind a
-// gateway may read them.
 package hdr
 
 // FoldedPrefix reports whether name starts with prefix, which must be in

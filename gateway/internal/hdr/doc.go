@@ -1,0 +1,3 @@
+// Package hdr matches HTTP header names the way the servers behind a
+// gateway may read them.
+package hdr
