@@ -39,7 +39,7 @@ func (r Route) Public() bool { return r.allow == nil }
 // Routes returns the authorization table, in the order of the README's "The accounts service".
 func Routes() []Route { return append([]Route(nil), routes...) }
 
-// The rules of the table, named as in SPEC appendix A.
+// The rules of the table, named as in the README's "Authorization" table.
 
 func loggedIn(c *Caller, _ *target) bool { return c.User != nil }
 

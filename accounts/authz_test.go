@@ -19,7 +19,7 @@ import (
 	"github.com/authgw/authgw/db/dbtest"
 )
 
-// The authorization table (SPEC §6.3, appendix A), row by row: every route
+// The authorization table (the README's "Authorization"), row by row: every route
 // of accounts.Routes() with a caller it admits and a caller it refuses,
 // through the real gateway on both databases.
 

@@ -10,7 +10,7 @@ import (
 )
 
 // Error codes of the accounts service. The upper-case names the original
-// auth-gateway's clients know are kept (SPEC appendix A).
+// auth-gateway's clients know are kept (the README's "Authorization" table).
 const (
 	CodeBadBody           = "BAD-BODY"
 	CodeInvalidData       = "USER_DATA_INVALID"

@@ -20,7 +20,7 @@ import (
 )
 
 // The property of every route that takes a body: whatever bytes come in,
-// the answer is a JSON envelope with a "t" and never a 5xx (SPEC §6.1:
+// the answer is a JSON envelope with a "t" and never a 5xx (the README's "The accounts service":
 // nothing the caller sends produces a server error).
 
 // bodyRoute is a POST or PATCH route with its path parameters filled in.

@@ -56,7 +56,7 @@ var testHash = sync.OnceValue(func() string {
 })
 
 // allRoutes grants every method on every accounts route, so the tests
-// exercise the service's own rules (SPEC §6.3), not a policy's.
+// exercise the service's own rules (the README's "Authorization"), not a policy's.
 const allRoutes = `{
   "name": "everything",
   "appliesTo": {"userRoles": ["user", "employee", "sysadmin"]},

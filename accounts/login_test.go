@@ -137,7 +137,7 @@ func TestPasswordLogin(t *testing.T) {
 		if sess.UserID != ann.ID || sess.Refresh == "" || len(sess.Macaroons) != 5 {
 			t.Fatalf("session = %+v", sess)
 		}
-		// The cookies carry the same tokens, with the flags of SPEC §2.4.
+		// The cookies carry the same tokens, with the flags of the README's "Cookies or headers".
 		cookies := map[string]*http.Cookie{}
 		for _, c := range (&http.Response{Header: res.Header}).Cookies() {
 			cookies[c.Name] = c

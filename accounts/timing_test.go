@@ -15,7 +15,7 @@ import (
 
 // TestLoginTimingDoesNotRevealAccounts compares the answer times of the
 // password and email steps for an address that has an account and one
-// that has none (SPEC §7.3: same status, body and comparable time). The
+// that has none (the README's "Brute force and enumeration": same status, body and comparable time). The
 // samples are interleaved so drift hits both alike; the medians must be
 // within a third of each other in one of three attempts (the email step's few milliseconds on a
 // shared 2-core machine vary that much between identical runs). The password step runs with the production

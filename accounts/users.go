@@ -10,7 +10,7 @@ import (
 	"github.com/authgw/authgw/db"
 )
 
-// userRoles are the roles a user may be given (SPEC appendix A).
+// userRoles are the roles a user may be given (the README's "Authorization" table).
 var userRoles = []string{db.RoleSysadmin, db.RoleEmployee, db.RoleUser}
 
 // userOut is a user as the API shows it; 2fa says whether TOTP is on.
@@ -103,7 +103,7 @@ func (s *Service) createUser(r *request) error {
 		return err
 	}
 	if hasPassword {
-		// A taken address is 409 (SPEC), so asking first tells a prober
+		// A taken address is 409 (the README's "Email addresses"), so asking first tells a prober
 		// nothing the answer would not, and spares an argon2id hash per
 		// guessed address. CreateUser still decides between two
 		// registrations of one address at once.

@@ -197,7 +197,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 
 // TestRegistrationTakenAddressCostsNoHash: registering a taken address
 // with a password answers 409 before hashing the password, so probing
-// addresses through registration (whose 409 the SPEC requires) does not
+// addresses through registration (whose 409 the README's "Email addresses" documents) does not
 // buy an argon2id computation per guess. No salt is drawn: the service's
 // randomness is not read at all.
 func TestRegistrationTakenAddressCostsNoHash(t *testing.T) {

@@ -7,7 +7,7 @@ import (
 	"github.com/authgw/authgw/db/dbtest"
 )
 
-// TestDeleteRevokesSessions checks SPEC §6.4: deleting a user or a client
+// TestDeleteRevokesSessions checks the README's "Authorization": deleting a user or a client
 // invalidates its live sessions and feeds the revocations to the gateways,
 // in the same transaction as the deletion.
 func TestDeleteRevokesSessions(t *testing.T) {

@@ -21,6 +21,6 @@
 // like; Admin serves /healthz, /readyz and Prometheus /metrics.
 //
 // Every rejection is the JSON error envelope of package verifier/envelope.
-// Decisions where the SPEC is silent are told at the code that makes them
+// Decisions where the specification is silent are told at the code that makes them
 // and collected in the README.
 package gateway

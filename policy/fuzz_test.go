@@ -40,7 +40,7 @@ func seedFiles(f *testing.F, name string) [][]byte {
 	return out
 }
 
-// referenceCanonical is SPEC §3.2's canonical path, segment by segment
+// referenceCanonical is the canonical path of the README's "Canonical paths", segment by segment
 // with the standard library: no empty, "." or ".." segment (also before
 // a ";" parameter, raw or %3B), only visible ASCII other than "\", "?" and "#",
 // valid percent-encoding that encodes no "/", ".", "\", control byte or
@@ -86,7 +86,7 @@ func referenceCanonical(p string) bool {
 }
 
 // FuzzCanonicalPath: CanonicalPath never panics, what it accepts has
-// the properties SPEC §3.2 and its doc promise, and it agrees with
+// the properties the README's "Canonical paths" and "Route patterns" and its doc promise, and it agrees with
 // referenceCanonical.
 //
 // Seed file: the raw path.
@@ -143,7 +143,7 @@ func FuzzCanonicalPath(f *testing.F) {
 	})
 }
 
-// referenceMatch is SPEC §3.2's matching written plainly: split both on
+// referenceMatch is the matching of the README's "Route patterns" written plainly: split both on
 // "/", decode each path segment with url.PathUnescape, compare segment
 // by segment.
 func referenceMatch(route, path string) bool {

@@ -1005,7 +1005,7 @@ func TestAttack_encodings(t *testing.T) {
 		{"oversized: valid token padded with A", tok + strings.Repeat("A", mint.MaxEncodedSize), verifier.ErrMalformedToken},
 		{"base64 of nothing but the version byte", encodeBinary([]byte{2}), verifier.ErrMalformedToken},
 		{"non-zero trailing bits", flipLastBit(tok), verifier.ErrMalformedToken},
-		// SPEC §2.1 allows base64url or standard base64; a token mixing
+		// the README's "Carriage" allows base64url or standard base64; a token mixing
 		// both alphabets is neither, and macaroon.v2's decoder and
 		// mint.Decode refuse it.
 		{"alphabets mixed in one token", mixAlphabets(tok), verifier.ErrMalformedToken},
@@ -1193,7 +1193,7 @@ func TestAttack_revocation(t *testing.T) {
 			s.RevokeSession(testSubject.SessionID, later)
 			s.Prune(fixedNow)
 		}, getReq(userPath("")), verifier.ErrRevoked},
-		// SPEC §4: 401 when revoked, 403 only when the token is valid;
+		// the README's "Library use": 401 when revoked, 403 only when the token is valid;
 		// checkCaveats' own rule: a 401 reason wins over a 403 one.
 		{"revoked session, route not granted: 401 wins", func(s *verifier.RevocationSet) {
 			s.RevokeSession(testSubject.SessionID, later)

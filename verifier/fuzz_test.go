@@ -149,7 +149,7 @@ func b2id(t *testing.T, b []byte) []byte {
 	return m.Id()
 }
 
-// referenceCaveats is SPEC §2.2's request-independent rules, written
+// referenceCaveats is the request-independent rules of the README's "Caveats", written
 // apart from the verifier: it returns the error of the first caveat that
 // breaks one (ErrBadCaveat, ErrConflict), ErrMissingCaveat, or nil.
 func referenceCaveats(conds []string, sessionID string) error {
@@ -212,7 +212,7 @@ func referenceCaveats(conds []string, sessionID string) error {
 	return nil
 }
 
-// referenceRequest is SPEC §2.2's request-dependent rules for
+// referenceRequest is the request-dependent rules of the README's "Caveats" for
 // well-formed caveats at fixedNow with the default skew: the reasons
 // that make the token unacceptable (401) and those that make it
 // insufficient for this request (403).
@@ -648,7 +648,7 @@ func FuzzDifferentialBuild(f *testing.F) {
 // FuzzCaveat appends one caveat of arbitrary text, with macaroon.v2 as
 // any holder could, to a valid GET token: Verify never panics, refuses
 // an unknown or malformed caveat with ErrBadCaveat, and decides as the
-// reference reading of SPEC §2.2 (expectDecision) does for fuzzReq.
+// reference reading of the README's "Caveats" (expectDecision) does for fuzzReq.
 //
 // Seed file: the caveat text.
 func FuzzCaveat(f *testing.F) {

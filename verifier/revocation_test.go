@@ -158,7 +158,7 @@ func TestRevocationSetConcurrent(t *testing.T) {
 }
 
 // TestRevokedTokenIsUnauthorizedEverywhere: a revoked token is not a valid
-// token (SPEC §4: 401 when revoked, 403 only when valid but not granted),
+// token (the README's "Library use": 401 when revoked, 403 only when valid but not granted),
 // so it must be refused as revoked also on a route or method it does not
 // grant; otherwise a 403 tells its holder the token still works.
 func TestRevokedTokenIsUnauthorizedEverywhere(t *testing.T) {

@@ -1,5 +1,5 @@
 // Command authgw is the authgw binary: an authentication gateway and
-// accounts service built on macaroons (see SPEC.md). This package only
+// accounts service built on macaroons (see the README). This package only
 // wires the other packages (policy, mint, verifier, db, gateway,
 // accounts) to a command line and turns their outcomes into output and exit statuses.
 //
