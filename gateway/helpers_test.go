@@ -23,6 +23,7 @@ import (
 	"github.com/authgw/authgw/gateway"
 	"github.com/authgw/authgw/gateway/requestinfo"
 	"github.com/authgw/authgw/mint"
+	"github.com/authgw/authgw/mint/minttest"
 	"github.com/authgw/authgw/policy"
 	"github.com/authgw/authgw/verifier"
 )
@@ -88,11 +89,7 @@ func newEnv(t testing.TB, mod func(*gateway.Config)) *env {
 	t.Helper()
 	e := &env{t: t, ctx: context.Background(), d: dbtest.SQLite(t), revoked: verifier.NewRevocationSet(), logs: &bytes.Buffer{}, logMu: &sync.Mutex{}}
 	e.src = &countingSource{d: e.d}
-	ring, err := mint.GenerateKeyRing("k1", bytes.NewReader(bytes.Repeat([]byte{1}, 32)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.ring = ring
+	e.ring = minttest.KeyRing(t, "k1", 1)
 	userID, orgID := e.id(), e.id()
 	if _, err := e.d.CreateUser(e.ctx, db.NewUser{
 		User:  db.User{ID: userID, Name: "Ann", CreatedMs: fixedNow.UnixMilli()},
@@ -111,7 +108,7 @@ func newEnv(t testing.TB, mod func(*gateway.Config)) *env {
 	}
 	cfg := gateway.Config{
 		Snapshots:   e.src,
-		Keys:        ring,
+		Keys:        e.ring,
 		ServerID:    serverID,
 		Revocations: e.revoked,
 		Signer:      signer,

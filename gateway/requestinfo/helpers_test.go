@@ -12,30 +12,14 @@ import (
 	"time"
 
 	"github.com/authgw/authgw/gateway/requestinfo"
+	"github.com/authgw/authgw/mint/minttest"
 )
 
 // t0 is the fixed start of every test clock.
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
-// clock is a settable clock, safe for concurrent use.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: t0} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+// newClock returns a settable clock reading t0.
+func newClock() *minttest.Clock { return minttest.NewClock(t0) }
 
 // Keys are made once per test binary: generation is cheap but the
 // identities must be stable across subtests.
