@@ -1,6 +1,6 @@
 //go:build soak
 
-package main
+package e2e
 
 import (
 	"bufio"
@@ -17,8 +17,10 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"mime/quotedprintable"
 	"net"
 	"net/http"
+	"net/mail"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -684,8 +686,14 @@ func newSoakSetup(t *testing.T, cfg soakConfig, svc *soakServices, work string) 
 	s.mariadbVer, s.redisVer = svc.versions()
 
 	s.bin = filepath.Join(work, "authgw")
-	if out, err := exec.Command("go", "build", "-o", s.bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	// A copy of the run's binary, so that the gateways' processes are
+	// found by its path in the work directory.
+	built, err := os.ReadFile(authgwBinary(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(s.bin, built, 0o755); err != nil {
+		t.Fatal(err)
 	}
 
 	// A fresh database, dropped at the end.
