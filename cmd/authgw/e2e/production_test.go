@@ -580,7 +580,7 @@ func (f envFile) with(t *testing.T, values map[string]string) map[string]string 
 	return out
 }
 
-// prodInstance is one authgw serve run in-process from environment
+// prodInstance is one authgw serve process run from environment
 // variables, as systemd runs it from its EnvironmentFile.
 type prodInstance struct {
 	name          string
@@ -1402,11 +1402,9 @@ func TestProductionSystemdUnit(t *testing.T) {
 	if err != nil {
 		t.Skip("systemd-analyze is not installed")
 	}
-	// verify wants ExecStart's binary to exist: point it at this test's.
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
+	// verify wants ExecStart's binary to exist: point it at the one
+	// under test.
+	exe := authgwBinary(t)
 	path := filepath.Join(t.TempDir(), "authgw.service")
 	prodWriteFile(t, path, strings.Replace(unit, "ExecStart=/usr/local/bin/authgw ", "ExecStart="+exe+" ", 1), 0o644)
 	out, err := exec.Command(analyze, "verify", path).CombinedOutput()
