@@ -26,9 +26,11 @@ import (
 	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/db/gatewaystore"
 	"github.com/authgw/authgw/gateway"
+	"github.com/authgw/authgw/gateway/gatewaytest"
 	"github.com/authgw/authgw/gateway/infosign"
 	"github.com/authgw/authgw/gateway/revocation"
 	"github.com/authgw/authgw/mint"
+	"github.com/authgw/authgw/mint/minttest"
 	"github.com/authgw/authgw/policy"
 	"github.com/authgw/authgw/verifier"
 	"github.com/authgw/authgw/verifier/requestinfo"
@@ -64,21 +66,13 @@ const allRoutes = `{
   "scopes": [{"name": "all", "routes": ["/accounts/v1/**", "/demo/v1/**"], "methods": ["GET", "POST", "PUT", "PATCH", "DELETE"]}]
 }`
 
-// clock is a settable clock shared by the gateway, the service and the
-// minter.
-type clock struct{ ns atomic.Int64 }
-
-func (c *clock) Now() time.Time { return time.Unix(0, c.ns.Load()).UTC() }
-
-func (c *clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
-
 // stack is the accounts service behind a real gateway on a real store and
 // a real HTTP listener, with the file notifier writing to a temp dir.
 type stack struct {
 	t      testing.TB
 	ctx    context.Context
 	d      *db.DB
-	clock  *clock
+	clock  *minttest.Clock // shared by the gateway, the service and the minter
 	gw     *gateway.Gateway
 	svc    *accounts.Service
 	srv    *httptest.Server
@@ -95,39 +89,19 @@ type stack struct {
 	// codesSeen counts the codes per address waitCode returned.
 	codesSeen map[string]int
 	seq       atomic.Int64
-	logs      *syncBuffer
+	logs      *gatewaytest.LogBuffer
 
 	// announced counts the service's change announcements.
 	announced atomic.Int64
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // newStack builds the stack on the store d; mod may change the service's
 // configuration.
 func newStack(t testing.TB, d *db.DB, mod func(*accounts.Config)) *stack {
 	t.Helper()
-	s := &stack{t: t, ctx: context.Background(), d: d, clock: &clock{}, mail: t.TempDir(), logs: &syncBuffer{}, codesSeen: map[string]int{}}
-	s.clock.ns.Store(startTime.UnixNano())
-	ring, err := mint.GenerateKeyRing("k1", bytes.NewReader(bytes.Repeat([]byte{7}, 64)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := &stack{t: t, ctx: context.Background(), d: d, clock: minttest.NewClock(startTime), mail: t.TempDir(), logs: &gatewaytest.LogBuffer{}, codesSeen: map[string]int{}}
+	ring := minttest.KeyRing(t, "k1", 7)
+	var err error
 	if s.minter, err = mint.New(mint.Config{Keys: ring, ServerID: serverID, Now: s.clock.Now}); err != nil {
 		t.Fatal(err)
 	}

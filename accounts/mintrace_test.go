@@ -1,7 +1,6 @@
 package accounts_test
 
 import (
-	"bytes"
 	"errors"
 	"net/http"
 	"sync/atomic"
@@ -12,6 +11,7 @@ import (
 	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/db/dbtest"
 	"github.com/authgw/authgw/mint"
+	"github.com/authgw/authgw/mint/minttest"
 	"github.com/authgw/authgw/policy"
 	"github.com/authgw/authgw/verifier"
 )
@@ -30,7 +30,7 @@ const orgRoutes = `{
 // service has read what the tokens carry (memberships, roles), so this is
 // where a refresh or a login is held "between the read and the mint".
 type pausingClock struct {
-	c       *clock
+	c       *minttest.Clock
 	armed   atomic.Bool
 	reached chan struct{}
 	release chan struct{}
@@ -58,10 +58,7 @@ func TestMintRacesMembershipRemoval(t *testing.T) {
 		var ring *mint.KeyRing
 		s := newStack(t, d, func(cfg *accounts.Config) {
 			var err error
-			ring, err = mint.GenerateKeyRing("k1", bytes.NewReader(bytes.Repeat([]byte{7}, 64)))
-			if err != nil {
-				t.Fatal(err)
-			}
+			ring = minttest.KeyRing(t, "k1", 7)
 			if cfg.Minter, err = mint.New(mint.Config{Keys: ring, ServerID: serverID, Now: pc.Now}); err != nil {
 				t.Fatal(err)
 			}

@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -22,8 +21,10 @@ import (
 	"github.com/authgw/authgw/db/dbtest"
 	"github.com/authgw/authgw/db/gatewaystore"
 	"github.com/authgw/authgw/gateway"
+	"github.com/authgw/authgw/gateway/gatewaytest"
 	"github.com/authgw/authgw/gateway/infosign"
 	"github.com/authgw/authgw/mint"
+	"github.com/authgw/authgw/mint/minttest"
 	"github.com/authgw/authgw/policy"
 	"github.com/authgw/authgw/verifier"
 	"github.com/authgw/authgw/verifier/requestinfo"
@@ -80,21 +81,16 @@ type env struct {
 	revoked *verifier.RevocationSet
 	orgID   string
 	seq     int
-	logs    *bytes.Buffer
-	logMu   *sync.Mutex
+	logs    *gatewaytest.LogBuffer
 }
 
 // newEnv builds the store, an organization, and a gateway (configured by
 // mod) serving on an httptest server. The snapshot is not loaded yet.
 func newEnv(t testing.TB, mod func(*gateway.Config)) *env {
 	t.Helper()
-	e := &env{t: t, ctx: context.Background(), d: dbtest.SQLite(t), revoked: verifier.NewRevocationSet(), logs: &bytes.Buffer{}, logMu: &sync.Mutex{}}
+	e := &env{t: t, ctx: context.Background(), d: dbtest.SQLite(t), revoked: verifier.NewRevocationSet(), logs: &gatewaytest.LogBuffer{}}
 	e.src = &countingSource{d: gatewaystore.New(e.d)}
-	ring, err := mint.GenerateKeyRing("k1", bytes.NewReader(bytes.Repeat([]byte{1}, 32)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.ring = ring
+	e.ring = minttest.KeyRing(t, "k1", 1)
 	userID, orgID := e.id(), e.id()
 	if _, err := e.d.CreateUser(e.ctx, db.NewUser{
 		User:  db.User{ID: userID, Name: "Ann", CreatedMs: fixedNow.UnixMilli()},
@@ -113,13 +109,13 @@ func newEnv(t testing.TB, mod func(*gateway.Config)) *env {
 	}
 	cfg := gateway.Config{
 		Snapshots:   e.src,
-		Keys:        ring,
+		Keys:        e.ring,
 		ServerID:    serverID,
 		Revocations: e.revoked,
 		Signer:      signer,
 		Cookies:     verifier.CookieConfig{Insecure: true},
 		Public:      map[string][]string{"GET": {"/open/v1/health"}},
-		Logger:      slog.New(slog.NewTextHandler(lockedWriter{e.logMu, e.logs}, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Logger:      e.logs.Logger(),
 		Now:         clock,
 	}
 	if mod != nil {
@@ -135,20 +131,7 @@ func newEnv(t testing.TB, mod func(*gateway.Config)) *env {
 	return e
 }
 
-type lockedWriter struct {
-	mu *sync.Mutex
-	w  io.Writer
-}
-
-func (l lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
-}
-
 func (e *env) logText() string {
-	e.logMu.Lock()
-	defer e.logMu.Unlock()
 	return e.logs.String()
 }
 

@@ -2,24 +2,18 @@ package gateway_test
 
 import (
 	"bytes"
-	"errors"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
-	"text/template"
 	"time"
 
 	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/gateway"
+	"github.com/authgw/authgw/gateway/gatewaytest"
 	"github.com/authgw/authgw/mint"
 )
 
@@ -39,13 +33,12 @@ import (
 // refused /secret/v1/report whatever the client claims the request was,
 // and the client IP in the request info is the one nginx saw.
 func TestForwardAuthWithNginx(t *testing.T) {
-	bin := nginxBinary(t)
 	for _, d := range []gateway.ForwardAuthDialect{gateway.DialectNginx, gateway.DialectForwarded} {
-		t.Run(string(d), func(t *testing.T) { testForwardAuthWithNginx(t, bin, d) })
+		t.Run(string(d), func(t *testing.T) { testForwardAuthWithNginx(t, d) })
 	}
 }
 
-func testForwardAuthWithNginx(t *testing.T, bin string, d gateway.ForwardAuthDialect) {
+func testForwardAuthWithNginx(t *testing.T, d gateway.ForwardAuthDialect) {
 	e := newEnv(t, func(c *gateway.Config) { c.ForwardAuthCallers, c.ForwardAuthDialect = loopbackCallers, d })
 	good := e.client(sha256Hex("s3cret"), -1)
 	apiOnlyOther := e.client(sha256Hex("x"), -1, db.Restriction{Type: db.RestrictionAPI, Value: "other"})
@@ -54,7 +47,7 @@ func testForwardAuthWithNginx(t *testing.T, bin string, d gateway.ForwardAuthDia
 	fa := httptest.NewServer(e.gw.ForwardAuth())
 	t.Cleanup(fa.Close)
 	backend := echoBackend(t, "demo")
-	base := startNginx(t, bin, hostPort(t, backend.URL), hostPort(t, fa.URL))
+	base := "http://" + gatewaytest.StartNginx(t, gatewaytest.ForwardAuth("..", hostPort(t, backend.URL), hostPort(t, fa.URL)))
 	tok := e.tokens("session-1", fixedNow).ByMethod
 	notes, err := mint.AttenuateText(tok["GET"], "routes /demo/v1/notes/**")
 	if err != nil {
@@ -170,13 +163,12 @@ func testForwardAuthWithNginx(t *testing.T, bin string, d gateway.ForwardAuthDia
 // backend never gets a token cookie, nor a cookie some server would read
 // as one, and keeps its own cookies.
 func TestForwardAuthWithNginx_cookies(t *testing.T) {
-	bin := nginxBinary(t)
 	e := newEnv(t, func(c *gateway.Config) { c.ForwardAuthCallers = loopbackCallers })
 	good := e.client(sha256Hex("s3cret"), -1)
 	e.refresh()
 	fa := httptest.NewServer(e.gw.ForwardAuth())
 	t.Cleanup(fa.Close)
-	base := startNginx(t, bin, hostPort(t, echoBackend(t, "demo").URL), hostPort(t, fa.URL))
+	base := "http://" + gatewaytest.StartNginx(t, gatewaytest.ForwardAuth("..", hostPort(t, echoBackend(t, "demo").URL), hostPort(t, fa.URL)))
 	get := e.tokens("session-1", fixedNow).ByMethod["GET"]
 	tests := []struct {
 		name         string
@@ -237,7 +229,6 @@ func TestForwardAuthWithNginx_cookies(t *testing.T) {
 // everything, so that the template's own second guard against the
 // override headers is checked too.
 func TestForwardAuthWithNginx_backendHeaders(t *testing.T) {
-	bin := nginxBinary(t)
 	e := newEnv(t, func(c *gateway.Config) { c.ForwardAuthCallers = loopbackCallers })
 	good := e.client(sha256Hex("s3cret"), -1)
 	e.refresh()
@@ -258,7 +249,7 @@ func TestForwardAuthWithNginx_backendHeaders(t *testing.T) {
 		{"whatever the decision", hostPort(t, allowAll.URL), true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			base := startNginx(t, bin, backend, tt.givenAuth)
+			base := "http://" + gatewaytest.StartNginx(t, gatewaytest.ForwardAuth("..", backend, tt.givenAuth))
 			names := owned
 			if tt.overrides {
 				names = append(slices.Clone(owned), gateway.OverrideHeaders...)
@@ -298,22 +289,6 @@ func TestForwardAuthWithNginx_backendHeaders(t *testing.T) {
 	}
 }
 
-// nginxBinary finds nginx, skipping the test without it (failing under
-// CI).
-func nginxBinary(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"nginx", "/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx"} {
-		if path, err := exec.LookPath(p); err == nil {
-			return path
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("nginx is not installed (apt-get install nginx-light); CI needs it")
-	}
-	t.Skip("nginx is not installed (apt-get install nginx-light)")
-	return ""
-}
-
 func hostPort(t *testing.T, rawURL string) string {
 	t.Helper()
 	u, err := url.Parse(rawURL)
@@ -321,118 +296,4 @@ func hostPort(t *testing.T, rawURL string) string {
 		t.Fatal(err)
 	}
 	return u.Host
-}
-
-// startNginx renders the forward-auth template into a temporary
-// directory, runs nginx on a free loopback port until the test ends and
-// returns its base URL.
-func startNginx(t *testing.T, bin, backend, authgw string) string {
-	t.Helper()
-	tmpl, err := template.ParseFiles(filepath.Join("..", "testdata", "nginx", "forward-auth.conf.tmpl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	var lastErr error
-	for attempt := 0; attempt < 3; attempt++ { // the free port may be taken between Close and nginx's bind
-		listen := freeLoopbackAddr(t)
-		conf := filepath.Join(dir, "nginx.conf")
-		var b bytes.Buffer
-		if err := tmpl.Execute(&b, map[string]string{"Dir": dir, "Listen": listen, "Backend": backend, "AuthGW": authgw}); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(conf, b.Bytes(), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if lastErr = runNginx(t, bin, dir, conf, listen); lastErr == nil {
-			return "http://" + listen
-		}
-	}
-	t.Fatalf("nginx did not start: %v", lastErr)
-	return ""
-}
-
-// runNginx starts nginx and waits until it accepts connections on listen;
-// a cleanup kills it. It fails when nginx exits or is not listening
-// within 10 s.
-func runNginx(t *testing.T, bin, dir, conf, listen string) error {
-	t.Helper()
-	var out syncBuffer
-	cmd := exec.Command(bin, "-p", dir, "-c", conf, "-e", filepath.Join(dir, "error.log"))
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	stop := func() {
-		_ = cmd.Process.Kill()
-		<-exited
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		select {
-		case err := <-exited:
-			log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-			return errors.New("nginx exited (" + errString(err) + "): " + out.String() + string(log))
-		default:
-		}
-		if c, err := net.DialTimeout("tcp", listen, 200*time.Millisecond); err == nil {
-			_ = c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			stop()
-			return errors.New("nginx is not listening on " + listen + " after 10 s: " + out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Cleanup(func() {
-		stop()
-		if t.Failed() {
-			log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-			t.Logf("nginx output: %s\nerror.log:\n%s", out.String(), log)
-		}
-	})
-	return nil
-}
-
-func errString(err error) string {
-	if err == nil {
-		return "status 0"
-	}
-	return err.Error()
-}
-
-// freeLoopbackAddr returns a loopback address whose port was free a
-// moment ago.
-func freeLoopbackAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return addr
-}
-
-// syncBuffer is a bytes.Buffer safe for a child's stdout and stderr.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return strings.TrimSpace(s.b.String())
 }

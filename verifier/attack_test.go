@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 
 	"github.com/authgw/authgw/mint"
 	"github.com/authgw/authgw/mint/caveat"
+	"github.com/authgw/authgw/mint/minttest"
 	"github.com/authgw/authgw/policy"
 	"github.com/authgw/authgw/verifier"
 )
@@ -24,26 +24,6 @@ import (
 // This file attacks the verifier as a token holder would: tampered bytes,
 // tampered caveats, widened attenuations, odd encodings and path tricks.
 // Every case states the error it expects, so each can fail.
-
-// testClock is a clock a test can move.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newTestClock(now time.Time) *testClock { return &testClock{now: now} }
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Set(now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = now
-}
 
 // mintFor mints the policy src for subject s with the fixed clock and
 // randomness of mintTokens.
@@ -1271,7 +1251,7 @@ func TestAttack_memo(t *testing.T) {
 	ring := testRing(t)
 	toks := mintTokens(t, ring, browserPolicy)
 	tok := toks.ByMethod["GET"]
-	clk := newTestClock(fixedNow)
+	clk := minttest.NewClock(fixedNow)
 	set := verifier.NewRevocationSet()
 	v := newVerifier(t, ring, func(c *verifier.Config) { c.Now = clk.Now; c.Revocations = set })
 	req := getReq(userPath(""))
@@ -1378,7 +1358,7 @@ func TestAttack_attenuationNeverWidens(t *testing.T) {
 		}
 	}
 
-	clk := newTestClock(fixedNow)
+	clk := minttest.NewClock(fixedNow)
 	v := newVerifier(t, ring, func(c *verifier.Config) { c.Now = clk.Now })
 	var allowedAfter, deniedBefore, narrowed int
 	const iterations, requestsEach = 3000, 8

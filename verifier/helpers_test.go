@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/authgw/authgw/mint"
+	"github.com/authgw/authgw/mint/minttest"
 	"github.com/authgw/authgw/policy"
 	"github.com/authgw/authgw/verifier"
 )
@@ -21,15 +22,7 @@ const testServerID = "test-server"
 // testRing returns a ring with deterministic keys k2 (mints) and k1.
 func testRing(t testing.TB) *mint.KeyRing {
 	t.Helper()
-	ring, err := mint.GenerateKeyRing("k1", bytes.NewReader(bytes.Repeat([]byte{1}, 32)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ring, err = ring.WithNewKey("k2", bytes.NewReader(bytes.Repeat([]byte{2}, 32)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ring
+	return minttest.Rotate(t, minttest.KeyRing(t, "k1", 1), "k2", 2)
 }
 
 // browserPolicy is a typical browser policy: 8 routes for GET.

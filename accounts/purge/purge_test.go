@@ -1,7 +1,6 @@
 package purge_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -13,6 +12,7 @@ import (
 	"github.com/authgw/authgw/accounts/purge"
 	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/db/dbtest"
+	"github.com/authgw/authgw/gateway/gatewaytest"
 )
 
 // recorder is the real store, telling each purge's policy and result.
@@ -30,24 +30,6 @@ func (r *recorder) Purge(ctx context.Context, p db.PurgePolicy) (db.PurgeResult,
 	r.mu.Unlock()
 	r.done <- res
 	return res, err
-}
-
-// syncBuffer is a log sink safe for the loop's goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TestRun_purgesOnEachTickAndStopsOnCancel runs the loop on a fake
@@ -82,7 +64,7 @@ func TestRun_purgesOnEachTickAndStopsOnCancel(t *testing.T) {
 		rec := &recorder{store: d, done: make(chan db.PurgeResult)}
 		ticks := make(chan time.Time)
 		stopped := make(chan struct{})
-		var logs syncBuffer
+		var logs gatewaytest.LogBuffer
 		p, err := purge.New(purge.Config{
 			Store: rec, Interval: time.Hour, Now: clock,
 			Logger: slog.New(slog.NewTextHandler(&logs, nil)),

@@ -4,48 +4,23 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/authgw/authgw/accounts/regulation"
 	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/db/dbtest"
+	"github.com/authgw/authgw/mint/minttest"
 )
 
 // start is the reading of every fixed clock here.
-var start = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+var start = minttest.Start
 
 // testTimeout is Config.Timeout in tests: generous, for -race and CI.
 const testTimeout = 30 * time.Second
 
-// fakeClock is a settable clock, safe for concurrent use.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *fakeClock { return &fakeClock{t: start} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Set moves the clock to start+d.
-func (c *fakeClock) Set(d time.Duration) {
-	c.mu.Lock()
-	c.t = start.Add(d)
-	c.mu.Unlock()
-}
-
-// Advance moves the clock forward by d.
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+// newClock returns a settable clock reading start.
+func newClock() *minttest.Clock { return minttest.NewClock(start) }
 
 // backend is one storage of failures and bans: a fresh, empty one per
 // call of open.

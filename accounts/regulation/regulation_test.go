@@ -333,7 +333,7 @@ func TestRegulator(t *testing.T) {
 					r := newRegulator(t, cfg)
 					ctx := t.Context()
 					for i, e := range tc.givenEvents {
-						clock.Set(e.at)
+						clock.Set(start.Add(e.at))
 						if e.succeed {
 							if err := r.Check(ctx, e.subjects...); err != nil {
 								t.Fatalf("event %d: Check before a success = %v, want nil", i, err)
@@ -348,7 +348,7 @@ func TestRegulator(t *testing.T) {
 							t.Fatalf("event %d: Fail = %v", i, err)
 						}
 					}
-					clock.Set(tc.whenAt)
+					clock.Set(start.Add(tc.whenAt))
 					err := r.Check(ctx, tc.whenCheck...)
 					expectBan(t, err, tc.whenCheck, tc.expectKind, start.Add(tc.expectUntil))
 				})
@@ -515,7 +515,7 @@ func TestFail_keepsTheLaterBan(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		clock.Set(time.Minute)
+		clock.Set(start.Add(time.Minute))
 		if err := shortBans.Fail(t.Context(), "password", ann, ip); err != nil {
 			t.Fatal(err)
 		}
@@ -752,12 +752,12 @@ func TestDelay(t *testing.T) {
 					cfg.Now = clock.Now
 					r := newRegulator(t, cfg)
 					for i, e := range tc.givenEvents {
-						clock.Set(e.at)
+						clock.Set(start.Add(e.at))
 						if err := r.Fail(t.Context(), "password", e.subjects...); err != nil {
 							t.Fatalf("event %d: Fail = %v", i, err)
 						}
 					}
-					clock.Set(tc.whenAt)
+					clock.Set(start.Add(tc.whenAt))
 					d, err := r.Delay(t.Context(), tc.whenDelay...)
 					if err != nil || d != tc.expectDelay {
 						t.Fatalf("Delay = %v, %v; want %v", d, err, tc.expectDelay)
@@ -785,7 +785,7 @@ func TestRequestCode(t *testing.T) {
 		// address alone is not capped here), but only MaxCodeRequests
 		// reach the address's cap of mails to unknown sources.
 		for i := range 3 * regulation.DefaultMaxCodeRequests {
-			clock.Set(time.Duration(i) * time.Second)
+			clock.Set(start.Add(time.Duration(i) * time.Second))
 			stranger := regulation.Subject{Kind: regulation.KindIP, Value: fmt.Sprintf("2001:db8:%x::1", i+1)}
 			if err := r.RequestCode(ctx, ann, stranger); err != nil {
 				t.Fatalf("request %d from a new source: %v", i, err)
@@ -862,7 +862,7 @@ func TestFactor(t *testing.T) {
 		// One failure from each of many sources, a minute apart: no
 		// source and no (account, source) pair comes near a ban.
 		for i := range regulation.DefaultMaxFactorFailures {
-			clock.Set(time.Duration(i) * time.Minute)
+			clock.Set(start.Add(time.Duration(i) * time.Minute))
 			src := regulation.Subject{Kind: regulation.KindIP, Value: fmt.Sprintf("2001:db8:%x::1", i+1)}
 			if err := r.Check(ctx, annID, factor, src); err != nil {
 				t.Fatalf("guess %d: Check = %v, want nil", i, err)
@@ -880,7 +880,7 @@ func TestFactor(t *testing.T) {
 		if err := r.Check(ctx, regulation.Subject{Kind: regulation.KindFactor, Value: "another-user"}, fresh); err != nil {
 			t.Errorf("another account's factor = %v, want nil", err)
 		}
-		clock.Set(last + regulation.DefaultBanTime)
+		clock.Set(start.Add(last + regulation.DefaultBanTime))
 		if err := r.Check(ctx, annID, factor, fresh); err != nil {
 			t.Errorf("after BanTime = %v, want nil", err)
 		}

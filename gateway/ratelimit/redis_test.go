@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/authgw/authgw/db/dbtest"
+	"github.com/authgw/authgw/gateway/gatewaytest"
 	"github.com/authgw/authgw/gateway/ratelimit"
 )
 
@@ -243,7 +244,7 @@ func TestRedisDownFailsToLocal(t *testing.T) {
 			c := redis.NewClient(&redis.Options{Addr: tc.givenAddr(t), ContextTimeoutEnabled: true})
 			t.Cleanup(func() { c.Close() })
 			clock := newClock()
-			var logs logBuffer
+			var logs gatewaytest.LogBuffer
 			r, err := ratelimit.NewRedis(ratelimit.RedisConfig{
 				Client:   c,
 				Fallback: ratelimit.NewMemory(ratelimit.MemoryConfig{Now: clock.Now}),
@@ -299,7 +300,7 @@ func TestRedisRecovers(t *testing.T) {
 	}
 	c := redis.NewClient(opt)
 	t.Cleanup(func() { c.Close() })
-	var logs logBuffer
+	var logs gatewaytest.LogBuffer
 	clock := newClock() // the cooldown's: a slow machine cannot outlast it
 	r, err := ratelimit.NewRedis(ratelimit.RedisConfig{
 		Client: c, Prefix: dbtest.RedisPrefix(t, c, "rl"), Cooldown: 20 * time.Millisecond, Logger: logs.Logger(),

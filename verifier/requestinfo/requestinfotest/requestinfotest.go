@@ -11,34 +11,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authgw/authgw/mint/minttest"
 	"github.com/authgw/authgw/verifier/requestinfo"
 )
 
-// T0 is the fixed start of every Clock.
+// T0 is the fixed start of every NewClock.
 var T0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
-// Clock is a settable clock, safe for concurrent use.
-type Clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-// NewClock returns a Clock at T0.
-func NewClock() *Clock { return &Clock{now: T0} }
-
-// Now returns the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Advance moves the clock by d (backwards for a negative d).
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+// NewClock returns a settable clock at T0 (minttest.Clock, the one fake
+// clock of the tests).
+func NewClock() *minttest.Clock { return minttest.NewClock(T0) }
 
 // TestKeys are P-256 keys made once per test binary, so identities are
 // stable across subtests.

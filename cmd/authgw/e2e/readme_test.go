@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"bufio"
@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/authgw/authgw/gateway/gatewaytest"
 )
 
 // The README's walk-throughs are run as written: every fenced sh block
@@ -72,7 +74,7 @@ func TestREADMEWalkthroughs(t *testing.T) {
 			t.Skipf("%s is not installed", tool)
 		}
 	}
-	blocks := readmeBlocks(t, "../../README.md")
+	blocks := readmeBlocks(t, "../../../README.md")
 	want := []string{"quickstart-bootstrap", "quickstart-login", "quickstart-demo", "quickstart-inspect",
 		"quickstart-attenuate", "accounts-walkthrough", "login-walkthrough"}
 	var names []string
@@ -84,12 +86,11 @@ func TestREADMEWalkthroughs(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	build := exec.Command("go", "build", "-o", filepath.Join(dir, "authgw"), ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	if err := os.Symlink(authgwBinary(t), filepath.Join(dir, "authgw")); err != nil {
+		t.Fatal(err)
 	}
-	listen, adminListen, demoListen := freeAddr(t), freeAddr(t), freeAddr(t)
-	serveLog := &lockedBuffer{}
+	listen, adminListen, demoListen := gatewaytest.FreeAddr(t), gatewaytest.FreeAddr(t), gatewaytest.FreeAddr(t)
+	serveLog := &gatewaytest.LogBuffer{}
 	serve := exec.Command("./authgw", "serve", "--listen", listen, "--admin-listen", adminListen, "--demo-listen", demoListen)
 	serve.Dir = dir
 	serve.Stdout, serve.Stderr = serveLog, serveLog
@@ -166,19 +167,8 @@ func TestREADMEWalkthroughs(t *testing.T) {
 	}
 }
 
-// freeAddr returns a loopback address with a port free a moment ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // waitListening waits until addr accepts connections.
-func waitListening(t *testing.T, addr string, log *lockedBuffer) {
+func waitListening(t *testing.T, addr string, log *gatewaytest.LogBuffer) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {

@@ -1,7 +1,6 @@
-package main
+package e2e
 
 import (
-	"bytes"
 	"crypto/ecdsa"
 	"io"
 	"net"
@@ -10,9 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"text/template"
 	"time"
 
+	"github.com/authgw/authgw/gateway/gatewaytest"
 	"github.com/authgw/authgw/mint"
 	"github.com/authgw/authgw/verifier/requestinfo"
 )
@@ -66,27 +65,7 @@ func (s *attackSuite) gwInfo(t *testing.T, h http.Header) (requestinfo.Claims, e
 // It returns nginx's host:port.
 func (s *attackSuite) gwStartNginx(t *testing.T) string {
 	t.Helper()
-	bin := productionNginx(t)
-	tmpl, err := template.ParseFiles(filepath.Join("..", "..", "testdata", "nginx", "forward-auth.conf.tmpl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	var lastErr error
-	for range 3 { // the free port may be taken before nginx binds it
-		listen := freeAddr(t)
-		var b bytes.Buffer
-		if err := tmpl.Execute(&b, map[string]string{"Dir": dir, "Listen": listen,
-			"Backend": strings.TrimPrefix(s.backend.URL, "http://"), "AuthGW": s.adminAddr}); err != nil {
-			t.Fatal(err)
-		}
-		prodWriteFile(t, filepath.Join(dir, "nginx.conf"), b.String(), 0o600)
-		if lastErr = runLB(t, bin, dir, listen); lastErr == nil {
-			return listen
-		}
-	}
-	t.Fatalf("nginx did not start: %v", lastErr)
-	return ""
+	return gatewaytest.StartNginx(t, gatewaytest.ForwardAuth(filepath.Join("..", "..", ".."), strings.TrimPrefix(s.backend.URL, "http://"), s.adminAddr))
 }
 
 // gwDo sends one request with a plain client from the local address from

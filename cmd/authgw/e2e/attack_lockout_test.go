@@ -1,20 +1,21 @@
-package main
+package e2e
 
 import (
-	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/authgw/authgw/db/dbtest"
+	"github.com/authgw/authgw/gateway/gatewaytest"
 )
 
 // TestAttackOps attacks a running `authgw serve` on the points of issue
@@ -54,7 +55,7 @@ func newPlainServe(t *testing.T, extra ...string) *attackSuite {
 func shortPolicies(t *testing.T, secs int) string {
 	t.Helper()
 	dir := t.TempDir()
-	files, err := filepath.Glob(filepath.Join("examples", "*.json"))
+	files, err := filepath.Glob(filepath.Join("..", "examples", "*.json"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("example policies: %v %v", files, err)
 	}
@@ -234,18 +235,29 @@ func attackRefreshRace(t *testing.T) {
 // starts serving is stopped after 20 s (and reported as exit 0).
 func serveOnce(t *testing.T, dir string, extra ...string) (int, string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	var stdout, stderr lockedBuffer
-	env := environment{
-		lookupEnv: func(k string) (string, bool) {
-			v, ok := map[string]string{envDataDir: dir}[k]
-			return v, ok
-		},
-		now: time.Now, random: rand.Reader, stop: ctx,
-	}
 	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--cookie-secure", "false", "--demo-listen", "off"}, extra...)
-	code := run(args, strings.NewReader(""), &stdout, &stderr, env)
+	cmd := exec.Command(authgwBinary(t), args...)
+	cmd.Env = processEnv(map[string]string{envDataDir: dir})
+	var stdout, stderr gatewaytest.LogBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(40 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	}
+	code := cmd.ProcessState.ExitCode()
+	expectNoRace(t, "serve", code, stderr.String())
 	return code, stderr.String()
 }
 

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"bufio"
@@ -15,7 +15,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -37,6 +36,7 @@ import (
 
 	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/db/dbtest"
+	"github.com/authgw/authgw/gateway/gatewaytest"
 	"github.com/authgw/authgw/gateway/infosign"
 	"github.com/authgw/authgw/mint"
 	"github.com/authgw/authgw/verifier/requestinfo"
@@ -51,7 +51,7 @@ import (
 // environment file checked as far as this machine can.
 
 // productionDir holds the files the guide ships.
-const productionDir = "../../testdata/production"
+const productionDir = "../../../testdata/production"
 
 // TestProductionLayout runs the layout of the guide: a database user with
 // the grants the guide lists, the shared secrets made with the guide's
@@ -68,7 +68,7 @@ const productionDir = "../../testdata/production"
 func TestProductionLayout(t *testing.T) {
 	redis := dbtest.RedisURL(t)
 	adminDSN := dbtest.MariaDBDSN(t)
-	nginx := productionNginx(t)
+	gatewaytest.NginxBinary(t) // skips (fails under CI) before any set-up
 	ctx := context.Background()
 
 	appDSN := databaseUserWithGuideGrants(t, adminDSN)
@@ -112,7 +112,7 @@ func TestProductionLayout(t *testing.T) {
 	b := startProdInstance(t, "B", instanceVars(t.TempDir()))
 
 	cert := newTestCert(t)
-	lb := startLB(t, nginx, lbSettings{ServerName: "127.0.0.1", Cert: cert.certFile, Key: cert.keyFile,
+	lb := startLB(t, lbSettings{ServerName: "127.0.0.1", Cert: cert.certFile, Key: cert.keyFile,
 		Instances: []string{a.addr, b.addr}}, nil)
 	h1, h2, from2 := lbClients(t, cert.pool)
 	basic := "Basic " + prodB64(creds.ClientID+":"+creds.ClientSecret)
@@ -154,7 +154,7 @@ func TestProductionLayout(t *testing.T) {
 	})
 
 	t.Run("nginx's default buffers would break logins and cookies", func(t *testing.T) {
-		defaults := startLB(t, nginx, lbSettings{ServerName: "127.0.0.1", Cert: cert.certFile, Key: cert.keyFile,
+		defaults := startLB(t, lbSettings{ServerName: "127.0.0.1", Cert: cert.certFile, Key: cert.keyFile,
 			Instances: []string{a.addr, b.addr}}, func(conf string) string {
 			return removeLines(t, conf, "proxy_buffer_size ", "large_client_header_buffers ")
 		})
@@ -537,7 +537,7 @@ func envExample(t *testing.T) envFile {
 		t.Fatal(err)
 	}
 	known := map[string]bool{}
-	for _, k := range configKeys {
+	for _, k := range serveSettings(t) {
 		known[settingEnv(k)] = true
 	}
 	f := envFile{values: map[string]string{}}
@@ -581,7 +581,7 @@ func (f envFile) with(t *testing.T, values map[string]string) map[string]string 
 	return out
 }
 
-// prodInstance is one authgw serve run in-process from environment
+// prodInstance is one authgw serve process run from environment
 // variables, as systemd runs it from its EnvironmentFile.
 type prodInstance struct {
 	name          string
@@ -589,45 +589,16 @@ type prodInstance struct {
 	url, adminURL string
 	stop          func()
 	exited        <-chan int
-	log           *lockedBuffer
+	log           *gatewaytest.LogBuffer
 }
 
 // startProdInstance runs `authgw serve` with no flag and vars as its
 // environment, until the test ends or stop is called.
 func startProdInstance(t *testing.T, name string, vars map[string]string) *prodInstance {
 	t.Helper()
-	vars = copyVars(vars)
-	ctx, cancel := context.WithCancel(context.Background())
-	stdout, stderr := &lockedBuffer{}, &lockedBuffer{}
-	env := environment{
-		lookupEnv: func(k string) (string, bool) { v, ok := vars[k]; return v, ok },
-		now:       time.Now,
-		random:    rand.Reader,
-		stop:      ctx,
-	}
-	done := make(chan int, 1)
-	go func() { done <- run([]string{"serve"}, strings.NewReader(""), stdout, stderr, env) }()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if m := servingLine.FindStringSubmatch(stdout.String()); m != nil {
-			t.Cleanup(func() {
-				cancel()
-				if t.Failed() {
-					t.Logf("instance %s's log:\n%s", name, stderr.String())
-				}
-			})
-			return &prodInstance{name: name, addr: m[1], url: "http://" + m[1], adminURL: "http://" + m[2], stop: cancel, exited: done, log: stderr}
-		}
-		select {
-		case code := <-done:
-			cancel()
-			t.Fatalf("instance %s exited with %d before serving: %s", name, code, stderr.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	cancel()
-	t.Fatalf("instance %s did not start: %s", name, stderr.String())
-	return nil
+	p := startServeProcess(t, "instance "+name, []string{"serve"}, copyVars(vars), 30*time.Second)
+	return &prodInstance{name: name, addr: strings.TrimPrefix(p.gatewayURL, "http://"), url: p.gatewayURL, adminURL: p.adminURL,
+		stop: p.stop, exited: p.exited, log: p.stderr}
 }
 
 func copyVars(m map[string]string) map[string]string {
@@ -656,22 +627,6 @@ func demoRequests(t *testing.T, in *prodInstance) int {
 	return total
 }
 
-// productionNginx finds nginx; without it the test skips, or fails under
-// CI.
-func productionNginx(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"nginx", "/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx"} {
-		if path, err := exec.LookPath(p); err == nil {
-			return path
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("nginx is not installed (apt-get install nginx-light); CI needs it")
-	}
-	t.Skip("nginx is not installed (apt-get install nginx-light)")
-	return ""
-}
-
 // lbSettings are the placeholders of nginx-lb.conf.tmpl.
 type lbSettings struct {
 	Listen, ServerName, Cert, Key, AccessLog string
@@ -687,15 +642,24 @@ type runningLB struct {
 // temporary directory, includes it in a minimal nginx.conf there as a
 // distribution's nginx.conf includes conf.d, and runs nginx in the
 // foreground until the test ends.
-func startLB(t *testing.T, bin string, s lbSettings, edit func(string) string) runningLB {
+func startLB(t *testing.T, s lbSettings, edit func(string) string) runningLB {
 	t.Helper()
 	tmpl, err := template.ParseFiles(filepath.Join(productionDir, "nginx-lb.conf.tmpl"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	s.AccessLog = filepath.Join(dir, "access.log")
-	main := fmt.Sprintf(`daemon off;
+	listen := gatewaytest.StartNginx(t, func(_ testing.TB, dir, listen string) string {
+		s.Listen, s.AccessLog = listen, filepath.Join(dir, "access.log")
+		var b bytes.Buffer
+		if err := tmpl.Execute(&b, s); err != nil {
+			t.Fatal(err)
+		}
+		conf := b.String()
+		if edit != nil {
+			conf = edit(conf)
+		}
+		prodWriteFile(t, filepath.Join(dir, "authgw.conf"), conf, 0o600)
+		return fmt.Sprintf(`daemon off;
 master_process off;
 pid %[1]s/nginx.pid;
 error_log %[1]s/error.log warn;
@@ -709,69 +673,8 @@ http {
     include %[1]s/authgw.conf;
 }
 `, dir)
-	prodWriteFile(t, filepath.Join(dir, "nginx.conf"), main, 0o600)
-	var lastErr error
-	for range 3 { // the free port may be taken before nginx binds it
-		s.Listen = freeAddr(t)
-		var b bytes.Buffer
-		if err := tmpl.Execute(&b, s); err != nil {
-			t.Fatal(err)
-		}
-		conf := b.String()
-		if edit != nil {
-			conf = edit(conf)
-		}
-		prodWriteFile(t, filepath.Join(dir, "authgw.conf"), conf, 0o600)
-		if lastErr = runLB(t, bin, dir, s.Listen); lastErr == nil {
-			return runningLB{addr: s.Listen, base: "https://" + s.Listen, accessLog: s.AccessLog}
-		}
-	}
-	t.Fatalf("nginx did not start: %v", lastErr)
-	return runningLB{}
-}
-
-// runLB starts nginx on dir/nginx.conf and waits until it listens; a
-// cleanup kills it and shows its error log when the test failed.
-func runLB(t *testing.T, bin, dir, listen string) error {
-	t.Helper()
-	var out lockedBuffer
-	cmd := exec.Command(bin, "-p", dir, "-c", filepath.Join(dir, "nginx.conf"), "-e", filepath.Join(dir, "error.log"))
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	stop := func() {
-		_ = cmd.Process.Kill()
-		<-exited
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		select {
-		case err := <-exited:
-			log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-			return fmt.Errorf("nginx exited (%v): %s %s", err, out.String(), log)
-		default:
-		}
-		if c, err := net.DialTimeout("tcp", listen, 200*time.Millisecond); err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			stop()
-			return errors.New("nginx is not listening on " + listen + " after 10 s: " + out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Cleanup(func() {
-		stop()
-		if t.Failed() {
-			log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-			t.Logf("nginx (%s) output: %s\nerror.log:\n%s", listen, out.String(), log)
-		}
 	})
-	return nil
+	return runningLB{addr: listen, base: "https://" + listen, accessLog: s.AccessLog}
 }
 
 // removeLines drops the lines of conf that start (after indentation)
@@ -1277,7 +1180,7 @@ func TestKeyRotation(t *testing.T) {
 	serverID := strings.TrimSpace(prodReadFile(t, filepath.Join(dir, serverIDFile)))
 	var byK2 map[string]string // what an instance already at step 2 mints
 	out := mustRun(t, invocation{args: []string{"mint", "--policy", filepath.Join(dir, "policies", "staff.json"), "--user", creds.UserID,
-		"--client", creds.ClientID, "--keys", next, "--server-id", serverID}, now: time.Now()})
+		"--client", creds.ClientID, "--keys", next, "--server-id", serverID}})
 	if err := json.Unmarshal([]byte(out), &byK2); err != nil {
 		t.Fatal(err)
 	}
@@ -1489,8 +1392,8 @@ func TestProductionSystemdUnit(t *testing.T) {
 	m := regexp.MustCompile(`(?m)^TimeoutStopSec=(\d+)s$`).FindStringSubmatch(unit)
 	if m == nil {
 		t.Error("authgw.service has no TimeoutStopSec=Ns")
-	} else if n, _ := strconv.Atoi(m[1]); time.Duration(n)*time.Second <= drainTimeout {
-		t.Errorf("TimeoutStopSec=%ss is not above serve's drain time %v", m[1], drainTimeout)
+	} else if n, _ := strconv.Atoi(m[1]); time.Duration(n)*time.Second <= drainTime(t) {
+		t.Errorf("TimeoutStopSec=%ss is not above serve's drain time %v", m[1], drainTime(t))
 	}
 	if dir := envExample(t).values["AUTHGW_DATA_DIR"]; !strings.Contains(unit, "ReadWritePaths="+dir+"\n") {
 		t.Errorf("env.example's data directory %q is not the unit's ReadWritePaths", dir)
@@ -1500,11 +1403,9 @@ func TestProductionSystemdUnit(t *testing.T) {
 	if err != nil {
 		t.Skip("systemd-analyze is not installed")
 	}
-	// verify wants ExecStart's binary to exist: point it at this test's.
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
+	// verify wants ExecStart's binary to exist: point it at the one
+	// under test.
+	exe := authgwBinary(t)
 	path := filepath.Join(t.TempDir(), "authgw.service")
 	prodWriteFile(t, path, strings.Replace(unit, "ExecStart=/usr/local/bin/authgw ", "ExecStart="+exe+" ", 1), 0o644)
 	out, err := exec.Command(analyze, "verify", path).CombinedOutput()
@@ -1533,7 +1434,7 @@ func TestProductionSystemdUnit(t *testing.T) {
 // build command makes a static binary that runs.
 func TestProductionContainerfile(t *testing.T) {
 	cf := prodReadFile(t, filepath.Join(productionDir, "Containerfile"))
-	gomod := prodReadFile(t, "../../go.mod")
+	gomod := prodReadFile(t, "../../../go.mod")
 	m := regexp.MustCompile(`(?m)^go (\d+\.\d+)`).FindStringSubmatch(gomod)
 	if m == nil {
 		t.Fatal("go.mod has no go directive")
@@ -1541,8 +1442,8 @@ func TestProductionContainerfile(t *testing.T) {
 	if !strings.Contains(cf, "FROM golang:"+m[1]+" AS build\n") {
 		t.Errorf("the build stage is not FROM golang:%s (go.mod's version)", m[1])
 	}
-	_, listenPort, _ := net.SplitHostPort(defaultListen)
-	_, adminPort, _ := net.SplitHostPort(defaultAdminListen)
+	_, listenPort, _ := net.SplitHostPort(serveDefault(t, "listen"))
+	_, adminPort, _ := net.SplitHostPort(serveDefault(t, "admin-listen"))
 	for _, want := range []string{
 		"RUN CGO_ENABLED=0 go build -trimpath -ldflags=\"-s -w\" -o /out/authgw ./cmd/authgw",
 		"FROM gcr.io/distroless/static-debian12:nonroot\n",
@@ -1563,7 +1464,7 @@ func TestProductionContainerfile(t *testing.T) {
 	// No package outside the standard library may need cgo: with
 	// CGO_ENABLED=0 it would be left out or stubbed (a cgo SQLite driver
 	// compiles without cgo and fails at run time).
-	list := exec.Command(gobin, "list", "-deps", "-f", "{{if .CgoFiles}}{{if not .Standard}}{{.ImportPath}}{{end}}{{end}}", ".")
+	list := exec.Command(gobin, "list", "-deps", "-f", "{{if .CgoFiles}}{{if not .Standard}}{{.ImportPath}}{{end}}{{end}}", "..")
 	out, err := list.Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)
@@ -1579,7 +1480,7 @@ func TestProductionContainerfile(t *testing.T) {
 		return
 	}
 	bin := filepath.Join(t.TempDir(), "authgw")
-	build := exec.Command(gobin, "build", "-trimpath", "-ldflags=-s -w", "-o", bin, ".")
+	build := exec.Command(gobin, "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "..")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("CGO_ENABLED=0 go build: %v\n%s", err, out)
