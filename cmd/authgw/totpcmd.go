@@ -2,16 +2,15 @@ package main
 
 import (
 	"context"
-	"crypto/hmac"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/authgw/authgw/accounts/totp"
 	"github.com/authgw/authgw/db"
+	"github.com/authgw/authgw/db/sharedmaterial"
 )
 
 const totpResealUsage = `Usage: authgw totp reseal [--totp-key FILE] [--batch N]
@@ -140,24 +139,15 @@ func checkResealKey(ctx context.Context, d *db.DB, newest totp.Key, label string
 	if err != nil {
 		return fmt.Errorf("reading the shared key material's fingerprints: %w", err)
 	}
-	hasTOTP := false
-	for n := range recorded {
-		hasTOTP = hasTOTP || n == materialTOTPKey || strings.HasPrefix(n, materialTOTPPref)
+	err = sharedmaterial.Compare(recorded, sharedmaterial.Material{Kind: sharedmaterial.TOTPKey, KeyID: newest.ID, Setting: label, Secret: newest.Secret})
+	if _, ok := errors.AsType[*sharedmaterial.NotRecordedError](err); ok {
+		return &usageError{msg: err.Error() + ": make it the first key of every instance's ring and restart them before resealing"}
 	}
-	if !hasTOTP {
-		return nil
-	}
-	name := totpMaterialName(newest.ID)
-	f, ok := recorded[name]
-	if !ok {
-		return &usageError{msg: fmt.Sprintf("%s: no instance on this database has started with TOTP key %q yet: "+
-			"make it the first key of every instance's ring and restart them before resealing", label, newest.ID)}
-	}
-	if !hmac.Equal([]byte(f.Value), []byte(fingerprint(name, newest.Secret))) {
+	if differs, ok := errors.AsType[*sharedmaterial.DiffersError](err); ok {
 		return &usageError{msg: fmt.Sprintf("%s: TOTP key %q differs from the one the instances on this database share (fingerprint %s…)",
-			label, newest.ID, short(f.Value))}
+			label, newest.ID, sharedmaterial.ShortFingerprint(differs.Recorded.Value))}
 	}
-	return nil
+	return err
 }
 
 // resealTOTP walks every secret in batches and replaces each one not yet

@@ -20,6 +20,7 @@ import (
 
 	"github.com/authgw/authgw/accounts/totp"
 	"github.com/authgw/authgw/db"
+	"github.com/authgw/authgw/db/sharedmaterial"
 	"github.com/authgw/authgw/mint"
 )
 
@@ -114,7 +115,7 @@ func TestTOTPReseal(t *testing.T) {
 		secrets[id] = secret
 	}
 	// The instances recorded the old single key; none has the new one yet.
-	if _, err := d.RecordFingerprint(ctx, db.Fingerprint{Name: materialTOTPKey, Value: fingerprint(materialTOTPKey, k13OldKey), CreatedMs: 1}); err != nil {
+	if _, err := d.RecordFingerprint(ctx, db.Fingerprint{Name: "totp-key", Value: sharedmaterial.Fingerprint("totp-key", k13OldKey), CreatedMs: 1}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -134,7 +135,7 @@ func TestTOTPReseal(t *testing.T) {
 			t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
 		}
 	})
-	if _, err := d.RecordFingerprint(ctx, db.Fingerprint{Name: "totp-key:t2", Value: fingerprint("totp-key:t2", k13NewKey), CreatedMs: 2}); err != nil {
+	if _, err := d.RecordFingerprint(ctx, db.Fingerprint{Name: "totp-key:t2", Value: sharedmaterial.Fingerprint("totp-key:t2", k13NewKey), CreatedMs: 2}); err != nil {
 		t.Fatal(err)
 	}
 	t.Run("reseal moves every row to the newest key", func(t *testing.T) {
@@ -260,7 +261,7 @@ func TestSharedMaterial_totpRing(t *testing.T) {
 		return checkSharedMaterial(ctx, d, cfg, &info.PublicKey, false, fixedNow, logger)
 	}
 	// A database of before key rings: the single key's row.
-	if _, err := d.RecordFingerprint(ctx, db.Fingerprint{Name: "totp-key", Value: fingerprint("totp-key", k13OldKey), CreatedMs: 1}); err != nil {
+	if _, err := d.RecordFingerprint(ctx, db.Fingerprint{Name: "totp-key", Value: sharedmaterial.Fingerprint("totp-key", k13OldKey), CreatedMs: 1}); err != nil {
 		t.Fatal(err)
 	}
 	steps := []struct {
