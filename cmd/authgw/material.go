@@ -20,14 +20,6 @@ import (
 // setting it came from, and turns a refusal into its one line, ending
 // with how to share the material (materialHelp).
 
-// The kinds of material serve's missingMaterial calls name (serve.go).
-const (
-	materialServerID = sharedmaterial.ServerID
-	materialInfoKey  = sharedmaterial.InfoKey
-	materialKeyPref  = sharedmaterial.TokenKey
-	materialTOTPKey  = sharedmaterial.TOTPKey
-)
-
 // materialHelp ends every refusal: how to share the material.
 const materialHelp = "every instance on one database needs the same server-id, keys.json, totp-key and info-key.pem: " +
 	"copy them from an existing instance's data directory, or set --server-id, --keys, --totp-key and --info-key (see the README, \"What the instances share\")"

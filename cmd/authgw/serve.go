@@ -33,6 +33,7 @@ import (
 	"github.com/authgw/authgw/accounts/totp"
 	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/db/gatewaystore"
+	"github.com/authgw/authgw/db/sharedmaterial"
 	"github.com/authgw/authgw/gateway"
 	"github.com/authgw/authgw/gateway/changes"
 	"github.com/authgw/authgw/gateway/infosign"
@@ -189,7 +190,7 @@ const (
 type serveCommand struct {
 	settings
 	// shared holds the fingerprints of the key material the instances on
-	// this database share (see material.go), read before the data
+	// this database share (package db/sharedmaterial), read before the data
 	// directory is filled: material they share is never generated anew.
 	shared map[string]db.Fingerprint
 }
@@ -236,7 +237,7 @@ type serveConfig struct {
 	// sessionIdle is --session-idle-timeout, 0 for the default.
 	sessionIdle time.Duration
 	// replaceShared records this instance's key material as the one the
-	// instances on the database share (material.go).
+	// instances on the database share (package db/sharedmaterial).
 	replaceShared bool
 	// breached is the --breached-passwords corpus, nil when unset.
 	breached password.BreachedChecker
@@ -387,7 +388,7 @@ func (s *serveCommand) openDatabase(ctx context.Context, r *serveRun) error {
 	}
 	r.store = store
 	// Migrated before the data directory is filled, so that the shared
-	// material's fingerprints can be read (material.go); said after it,
+	// material's fingerprints can be read (package db/sharedmaterial); said after it,
 	// so that a bad file there is the only line.
 	applied, err := store.MigrateUp(ctx)
 	if err != nil {
@@ -416,7 +417,7 @@ func (s *serveCommand) openDatabase(ctx context.Context, r *serveRun) error {
 func (s *serveCommand) loadInfoKey(ctx context.Context, r *serveRun) error {
 	cfg := r.cfg
 	if _, err := os.Stat(cfg.infoKeyPath); errors.Is(err, fs.ErrNotExist) {
-		if err := s.missingMaterial("--info-key", materialInfoKey); err != nil {
+		if err := s.missingMaterial("--info-key", sharedmaterial.InfoKey); err != nil {
 			return err
 		}
 	}
@@ -948,7 +949,7 @@ func (s *serveCommand) serverID(c *cli, dir string, logger *slog.Logger) (string
 	path := filepath.Join(dir, serverIDFile)
 	if !found {
 		b, created, err := dataDirSecret("--server-id", path, func() ([]byte, error) {
-			if err := s.missingMaterial("--server-id", materialServerID); err != nil {
+			if err := s.missingMaterial("--server-id", sharedmaterial.ServerID); err != nil {
 				return nil, err
 			}
 			var buf [6]byte
@@ -992,7 +993,7 @@ func (s *serveCommand) keyRing(c *cli, dir string, logger *slog.Logger) (*mint.K
 	}
 	path := filepath.Join(dir, keysFile)
 	b, created, err := dataDirSecret("--keys", path, func() ([]byte, error) {
-		if err := s.missingMaterial("--keys", materialKeyPref); err != nil {
+		if err := s.missingMaterial("--keys", sharedmaterial.TokenKey); err != nil {
 			return nil, err
 		}
 		ring, err := mint.GenerateKeyRing("k1", c.random)
@@ -1034,7 +1035,7 @@ func (s *serveCommand) totpKey(c *cli, dir string, logger *slog.Logger) ([]totp.
 		path, label = filepath.Join(dir, totpKeyFile), "--totp-key (from the data directory)"
 		var created bool
 		b, created, err = dataDirSecret("--totp-key", path, func() ([]byte, error) {
-			if err := s.missingMaterial("--totp-key", materialTOTPKey); err != nil {
+			if err := s.missingMaterial("--totp-key", sharedmaterial.TOTPKey); err != nil {
 				return nil, err
 			}
 			key := make([]byte, totp.KeySize)
