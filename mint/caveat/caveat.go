@@ -171,7 +171,7 @@ func (k Kind) Constrains() Constrains { return k.rule().constrains }
 // Index is the kind's position in Kinds, for tables indexed by kind
 // (below MaxKinds); -1 for the zero Kind.
 func (k Kind) Index() int {
-	if k == 0 || k >= endKinds {
+	if k-1 >= endKinds-1 { // the zero Kind wraps round
 		return -1
 	}
 	return int(k) - 1
@@ -180,7 +180,7 @@ func (k Kind) Index() int {
 // String returns the kind's name, or "Kind(N)" for a value that is no
 // kind.
 func (k Kind) String() string {
-	if k == 0 || k >= endKinds {
+	if k.Index() < 0 {
 		return "Kind(" + strconv.Itoa(int(k)) + ")"
 	}
 	return k.Name()
@@ -189,12 +189,17 @@ func (k Kind) String() string {
 // Kinds returns every caveat kind, in mint order, in a new slice: the
 // caller may change it without changing the grammar.
 func Kinds() []Kind {
-	out := make([]Kind, 0, endKinds-1)
-	for k := ServerID; k < endKinds; k++ {
-		out = append(out, k)
+	out := mintOrder // a copy
+	return out[:]
+}
+
+// mintOrder lists the kinds in mint order; Kinds returns copies of it.
+var mintOrder = func() (out [endKinds - 1]Kind) {
+	for i := range out {
+		out[i] = Kind(i + 1)
 	}
 	return out
-}
+}()
 
 // Lookup returns the kind named name, and false when there is none. It
 // does not allocate.
