@@ -82,7 +82,9 @@ const (
 type Kind uint8
 
 // The caveat kinds, in the order a minted token carries them (ip is
-// never minted: a holder adds it).
+// never minted: a holder adds it). Their numbers are not written
+// anywhere (a caveat names its kind), so a new kind may go anywhere in
+// the list.
 const (
 	ServerID   Kind = iota + 1 // server-id: the verifier's server ID
 	Method                     // method: the HTTP method
