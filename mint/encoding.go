@@ -72,7 +72,7 @@ func Decode(s string) (*macaroon.Macaroon, error) {
 func Attenuate(token string, caveats ...caveat.Caveat) (string, error) {
 	texts := make([]string, len(caveats))
 	for i, c := range caveats {
-		if c.Kind() == nil {
+		if c.Kind() == 0 {
 			return "", fmt.Errorf("caveat %d: the zero Caveat", i+1)
 		}
 		texts[i] = c.String()

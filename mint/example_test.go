@@ -53,7 +53,7 @@ func ExampleMinter_Mint() {
 		if err != nil {
 			log.Fatal(err)
 		}
-		fmt.Printf("%-11s %s\n", parsed.Kind().Name, parsed.Arg())
+		fmt.Printf("%-11s %s\n", parsed.Kind().Name(), parsed.Arg())
 	}
 	// Output:
 	// GET [/accounts/v1/users/42 /accounts/v1/users/42/emails/*]

@@ -280,7 +280,7 @@ func (m *Minter) caveats(method string, routes []string, need map[policy.Members
 	s Subject, bind bool) ([]caveat.Caveat, error) {
 	out := make([]caveat.Caveat, 0, 9)
 	var err error
-	add := func(k *caveat.Kind, arg string) {
+	add := func(k caveat.Kind, arg string) {
 		if err == nil {
 			var c caveat.Caveat
 			c, err = caveat.New(k, arg)

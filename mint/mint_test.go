@@ -261,7 +261,7 @@ func TestMintWritesRoles(t *testing.T) {
 			}
 			n := 0
 			for _, c := range got {
-				if strings.HasPrefix(c, caveat.UserRoles.Name+" ") {
+				if strings.HasPrefix(c, caveat.UserRoles.Name()+" ") {
 					n++
 				}
 			}
@@ -668,7 +668,7 @@ func TestMintMembershipsWithoutOrgRoutes(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range caveatsOf(t, testRing(t), toks.ByMethod["GET"]) {
-		if strings.HasPrefix(c, caveat.Orgs.Name+" ") {
+		if strings.HasPrefix(c, caveat.Orgs.Name()+" ") {
 			t.Errorf("caveat %q in a token without organization routes", c)
 		}
 	}

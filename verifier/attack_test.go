@@ -271,7 +271,7 @@ func TestAttack_caveatTampering(t *testing.T) {
 			name: "caveat removed, old signature kept",
 			givenToken: func(*testing.T) string {
 				p := parts
-				p.caveats = without(parts.caveats, caveatIndex(t, parts.caveats, caveat.Routes.Name))
+				p.caveats = without(parts.caveats, caveatIndex(t, parts.caveats, caveat.Routes.Name()))
 				return p.encode()
 			},
 			whenReq:   getReq("/admin/v1/x"),
@@ -290,7 +290,7 @@ func TestAttack_caveatTampering(t *testing.T) {
 		{
 			name: "caveat removed, chain re-signed with a root key from another ring",
 			givenToken: func(t *testing.T) string {
-				caveats := without(parts.caveats, caveatIndex(t, parts.caveats, caveat.TimeBefore.Name))
+				caveats := without(parts.caveats, caveatIndex(t, parts.caveats, caveat.TimeBefore.Name()))
 				return encodeMacaroon(t, signWith(t, rootKeyOf(t, otherRing, parts.id), parts.id, caveats))
 			},
 			whenReq:   getReq(userPath("")),
@@ -299,7 +299,7 @@ func TestAttack_caveatTampering(t *testing.T) {
 		{
 			name: "caveat removed, chain re-signed with an all-zero root key",
 			givenToken: func(t *testing.T) string {
-				caveats := without(parts.caveats, caveatIndex(t, parts.caveats, caveat.Method.Name))
+				caveats := without(parts.caveats, caveatIndex(t, parts.caveats, caveat.Method.Name()))
 				return encodeMacaroon(t, signWith(t, make([]byte, 32), parts.id, caveats))
 			},
 			whenReq:   verifier.Request{Method: "POST", Path: userPath("")},
@@ -331,7 +331,7 @@ func TestAttack_caveatTampering(t *testing.T) {
 			givenToken: func(t *testing.T) string {
 				p := parts
 				p.caveats = append([]string(nil), parts.caveats...)
-				p.caveats[caveatIndex(t, p.caveats, caveat.Routes.Name)] = "routes /**"
+				p.caveats[caveatIndex(t, p.caveats, caveat.Routes.Name())] = "routes /**"
 				return p.encode()
 			},
 			whenReq:   getReq("/admin/v1/x"),
@@ -824,7 +824,7 @@ func TestAttack_mandatoryCaveatRemoved(t *testing.T) {
 	ring := testRing(t)
 	parts := partsOf(t, mintTokens(t, ring, browserPolicy).ByMethod["GET"])
 	v := newVerifier(t, ring, nil)
-	mandatory := []string{caveat.ServerID.Name, caveat.Method.Name, caveat.Routes.Name, caveat.TimeBefore.Name, caveat.User.Name, caveat.UserRoles.Name, caveat.Session.Name}
+	mandatory := []string{caveat.ServerID.Name(), caveat.Method.Name(), caveat.Routes.Name(), caveat.TimeBefore.Name(), caveat.User.Name(), caveat.UserRoles.Name(), caveat.Session.Name()}
 	for _, name := range mandatory {
 		t.Run("without "+name, func(t *testing.T) {
 			caveats := without(parts.caveats, caveatIndex(t, parts.caveats, name))

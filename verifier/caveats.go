@@ -5,7 +5,8 @@ import "github.com/authgw/authgw/mint/caveat"
 // compileCaveats parses every caveat once, when a token's signature first
 // holds (caveat.Parse: known names, well-formed arguments, the routes
 // compiled), and checks the rules that do not depend on the request:
-// every mandatory caveat present, and the caveats that narrow by
+// every mandatory caveat present (caveat.Kind.Mandatory, read from the
+// grammar, which no caller can change), and the caveats that narrow by
 // agreeing (caveat.SameValue, caveat.SameAsIdentifier) agreeing with
 // each other and with the identifier. It fills vt.identity with what the
 // token says and collects the orgs caveats' arguments for the routes'
@@ -20,10 +21,10 @@ func compileCaveats(vt *verifiedToken, texts []string) error {
 			return ErrBadCaveat
 		}
 		k, arg := c.Kind(), c.Arg()
-		if k.Constrains != caveat.None {
+		if k.Constrains() != caveat.None {
 			vt.caveats = append(vt.caveats, c) // checked per request
 		}
-		switch k.Narrowing {
+		switch k.Narrowing() {
 		case caveat.SameValue:
 			if seen[k.Index()] && arg != first[k.Index()] {
 				return ErrConflict
@@ -50,8 +51,8 @@ func compileCaveats(vt *verifiedToken, texts []string) error {
 			first[k.Index()] = arg
 		}
 	}
-	for _, k := range caveat.Kinds {
-		if k.Mandatory && !seen[k.Index()] {
+	for _, k := range caveat.Kinds() {
+		if k.Mandatory() && !seen[k.Index()] {
 			return ErrMissingCaveat
 		}
 	}
@@ -66,8 +67,9 @@ func compileCaveats(vt *verifiedToken, texts []string) error {
 }
 
 // checkCaveats checks every caveat of a verified token that constrains
-// requests (caveat.Kind.Constrains) against the request: all must hold. A reason that makes the token unacceptable
-// (401) wins over one that only makes it insufficient here (403).
+// requests (caveat.Kind.Constrains) against the request: all must hold.
+// A reason that makes the token unacceptable (401) wins over one that
+// only makes it insufficient here (403).
 func (v *Verifier) checkCaveats(vt *verifiedToken, req Request) error {
 	method := req.Method
 	if method == "HEAD" {
@@ -77,7 +79,7 @@ func (v *Verifier) checkCaveats(vt *verifiedToken, req Request) error {
 	var forbidden error
 	for i := range vt.caveats {
 		c := &vt.caveats[i]
-		switch c.Kind().Constrains {
+		switch c.Kind().Constrains() {
 		case caveat.Server:
 			if c.Arg() != v.cfg.ServerID {
 				return ErrWrongServer
@@ -109,13 +111,4 @@ func (v *Verifier) checkCaveats(vt *verifiedToken, req Request) error {
 		}
 	}
 	return forbidden
-}
-
-func knownMethod(m string) bool {
-	for _, have := range caveat.Methods {
-		if have == m {
-			return true
-		}
-	}
-	return false
 }

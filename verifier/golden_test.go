@@ -103,7 +103,7 @@ func TestGoldenTokens(t *testing.T) {
 			}
 			var routes []string
 			for _, c := range m.Caveats() {
-				if arg, ok := strings.CutPrefix(string(c.Id), caveat.Routes.Name+" "); ok {
+				if arg, ok := strings.CutPrefix(string(c.Id), caveat.Routes.Name()+" "); ok {
 					routes = strings.Fields(arg)
 				}
 			}

@@ -168,7 +168,7 @@ func New(cfg Config) (*Verifier, error) {
 	cfg.Cookies = cfg.Cookies.withDefaults()
 	v := &Verifier{cfg: cfg, public: map[string]policy.Routes{}, origins: map[string]bool{}}
 	for method, patterns := range cfg.Public {
-		if !knownMethod(method) {
+		if !caveat.ValidMethod(method) {
 			return nil, fmt.Errorf("verifier: public scope: unknown method %q", method)
 		}
 		set, err := policy.NewRoutes(patterns...)

@@ -151,7 +151,7 @@ func (a *attenuateCommand) caveats(now time.Time) ([]caveat.Caveat, error) {
 	if a.method != "" {
 		c, err := caveat.New(caveat.Method, strings.ToUpper(a.method))
 		if err != nil {
-			return nil, usagef("--method %q: want one of %s", a.method, strings.Join(caveat.Methods, ", "))
+			return nil, usagef("--method %q: want one of %s", a.method, strings.Join(caveat.Methods(), ", "))
 		}
 		caveats = append(caveats, c)
 	}

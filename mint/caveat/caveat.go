@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -70,73 +72,146 @@ const (
 	ClientIP              // the request's client address
 )
 
-// Kind defines one caveat: its name and grammar. The Kinds are the
-// package's variables (ServerID, Method, ...), listed in Kinds; compare
-// them by pointer.
-type Kind struct {
-	// Name is the caveat's name, the text before the space.
-	Name string
-	// Syntax says how the argument is written, for people.
-	Syntax string
-	// Mandatory kinds must appear in every token the verifier accepts.
-	Mandatory bool
-	// Repeatable kinds may appear more than once (a holder may append
-	// another); Narrowing says how they combine.
-	Repeatable bool
-	// Narrowing says how several occurrences combine.
-	Narrowing Narrowing
-	// Constrains says what of a request the caveat is checked against.
-	Constrains Constrains
-	// index is the kind's position in Kinds.
-	index int
+// Kind is one caveat kind. The kinds are the package's constants
+// (ServerID, Method, ...), listed in mint order by Kinds; the zero Kind
+// is no kind. A Kind's rules (its name, syntax, whether it is mandatory,
+// repeatable, how it narrows and what it constrains) are read through
+// its methods from a table inside this package: no caller can change
+// them, so no code linked into a process can weaken what the verifier
+// requires.
+type Kind uint8
+
+// The caveat kinds, in the order a minted token carries them (ip is
+// never minted: a holder adds it). Their numbers are not written
+// anywhere (a caveat names its kind), so a new kind may go anywhere in
+// the list.
+const (
+	ServerID   Kind = iota + 1 // server-id: the verifier's server ID
+	Method                     // method: the HTTP method
+	Routes                     // routes: the token route patterns
+	Orgs                       // orgs: the memberships the routes may use
+	TimeBefore                 // time-before: the expiry
+	User                       // user: the user ID
+	UserRoles                  // user-roles: the user's roles
+	Session                    // session: the identifier's session ID
+	Client                     // client: the API client ID
+	IP                         // ip: the client address ranges
+	endKinds                   // one past the last kind
+)
+
+// MaxKinds bounds the number of kinds, so that tables indexed by
+// Kind.Index can be arrays that cost no allocation.
+const MaxKinds = 16
+
+// rule is what defines one kind. The table of rules is kinds; its entry
+// 0 is the zero Kind's, which has no name and parses nothing.
+type rule struct {
+	name       string
+	syntax     string
+	mandatory  bool
+	repeatable bool
+	narrowing  Narrowing
+	constrains Constrains
 	// parse checks the argument and returns its typed value. It must not
 	// allocate.
 	parse func(arg string) (value, bool)
 }
 
-// Index is the kind's position in Kinds, for tables indexed by kind.
-func (k *Kind) Index() int { return k.index }
+// kinds holds the rules of the kinds, indexed by Kind. It is never
+// written after initialisation.
+var kinds = [endKinds]rule{
+	ServerID: {constrains: Server, name: "server-id", syntax: "the verifier's server ID", mandatory: true, repeatable: true, narrowing: EachHolds, parse: anyText},
+	Method:   {constrains: HTTPMethod, name: "method", syntax: "GET, POST, PUT, PATCH or DELETE", mandatory: true, repeatable: true, narrowing: SameValue, parse: parseMethod},
+	Routes: {constrains: Path, name: "routes", syntax: "token route patterns separated by single spaces (policy.ParseRoutes)", mandatory: true, repeatable: true,
+		narrowing: EachHolds, parse: parseRoutes},
+	Orgs: {name: "orgs", syntax: "ORGID[:FLAGS] entries (FLAGS of r, e, m, d in that order), each organization once",
+		repeatable: true, narrowing: Intersection, parse: parseOrgs},
+	TimeBefore: {constrains: Clock, name: "time-before", syntax: "an RFC 3339 UTC time ending in Z", mandatory: true, repeatable: true, narrowing: Earliest, parse: parseTime},
+	User:       {name: "user", syntax: "the user ID", mandatory: true, repeatable: true, narrowing: SameValue, parse: anyText},
+	UserRoles: {name: "user-roles", syntax: `role names (1 to 64 of [A-Za-z0-9._-]) separated by single spaces, or "-" for none`, mandatory: true,
+		repeatable: true, narrowing: SameValue, parse: parseRoles},
+	Session: {name: "session", syntax: "the identifier's session ID", mandatory: true, repeatable: true, narrowing: SameAsIdentifier, parse: anyText},
+	Client:  {constrains: ClientID, name: "client", syntax: "the API client ID", repeatable: true, narrowing: SameValue, parse: anyText},
+	IP: {constrains: ClientIP, name: "ip", syntax: "CIDRs without host bits or single addresses, separated by single spaces (netaddr.ParsePrefix)",
+		repeatable: true, narrowing: EachHolds, parse: parseIP},
+}
 
-// The caveat kinds, in the order a minted token carries them (ip is
-// never minted: a holder adds it).
-var (
-	ServerID = &Kind{Constrains: Server, Name: "server-id", Syntax: "the verifier's server ID", Mandatory: true, Repeatable: true, Narrowing: EachHolds, parse: anyText}
-	Method   = &Kind{Constrains: HTTPMethod, Name: "method", Syntax: "GET, POST, PUT, PATCH or DELETE", Mandatory: true, Repeatable: true, Narrowing: SameValue, parse: parseMethod}
-	Routes   = &Kind{Constrains: Path, Name: "routes", Syntax: "token route patterns separated by single spaces (policy.ParseRoutes)", Mandatory: true, Repeatable: true,
-		Narrowing: EachHolds, parse: parseRoutes}
-	Orgs = &Kind{Name: "orgs", Syntax: "ORGID[:FLAGS] entries (FLAGS of r, e, m, d in that order), each organization once",
-		Repeatable: true, Narrowing: Intersection, parse: parseOrgs}
-	TimeBefore = &Kind{Constrains: Clock, Name: "time-before", Syntax: "an RFC 3339 UTC time ending in Z", Mandatory: true, Repeatable: true, Narrowing: Earliest, parse: parseTime}
-	User       = &Kind{Name: "user", Syntax: "the user ID", Mandatory: true, Repeatable: true, Narrowing: SameValue, parse: anyText}
-	UserRoles  = &Kind{Name: "user-roles", Syntax: `role names (1 to 64 of [A-Za-z0-9._-]) separated by single spaces, or "-" for none`, Mandatory: true,
-		Repeatable: true, Narrowing: SameValue, parse: parseRoles}
-	Session = &Kind{Name: "session", Syntax: "the identifier's session ID", Mandatory: true, Repeatable: true, Narrowing: SameAsIdentifier, parse: anyText}
-	Client  = &Kind{Constrains: ClientID, Name: "client", Syntax: "the API client ID", Repeatable: true, Narrowing: SameValue, parse: anyText}
-	IP      = &Kind{Constrains: ClientIP, Name: "ip", Syntax: "CIDRs without host bits or single addresses, separated by single spaces (netaddr.ParsePrefix)",
-		Repeatable: true, Narrowing: EachHolds, parse: parseIP}
-)
+// Every kind has an Index below MaxKinds.
+var _ [MaxKinds - int(endKinds) + 1]struct{}
 
-// MaxKinds bounds len(Kinds), so that tables indexed by Kind.Index can
-// be arrays that cost no allocation.
-const MaxKinds = 16
-
-// Kinds lists every caveat kind, in mint order.
-var Kinds = func() []*Kind {
-	ks := []*Kind{ServerID, Method, Routes, Orgs, TimeBefore, User, UserRoles, Session, Client, IP}
-	for i, k := range ks {
-		k.index = i
+// rule returns k's rule; the zero Kind's for a value that is no kind.
+func (k Kind) rule() *rule {
+	if k >= endKinds {
+		k = 0
 	}
-	return ks
+	return &kinds[k]
+}
+
+// Name returns the caveat's name, the text before the space; "" for the
+// zero Kind.
+func (k Kind) Name() string { return k.rule().name }
+
+// Syntax says how the argument is written, for people.
+func (k Kind) Syntax() string { return k.rule().syntax }
+
+// Mandatory reports whether every token the verifier accepts must carry
+// a caveat of this kind.
+func (k Kind) Mandatory() bool { return k.rule().mandatory }
+
+// Repeatable reports whether a caveat of this kind may appear more than
+// once (a holder may append another); Narrowing says how they combine.
+func (k Kind) Repeatable() bool { return k.rule().repeatable }
+
+// Narrowing says how several caveats of this kind combine; 0 for the
+// zero Kind.
+func (k Kind) Narrowing() Narrowing { return k.rule().narrowing }
+
+// Constrains says what of a request a caveat of this kind is checked
+// against.
+func (k Kind) Constrains() Constrains { return k.rule().constrains }
+
+// Index is the kind's position in Kinds, for tables indexed by kind
+// (below MaxKinds); -1 for the zero Kind.
+func (k Kind) Index() int {
+	if k-1 >= endKinds-1 { // the zero Kind wraps round
+		return -1
+	}
+	return int(k) - 1
+}
+
+// String returns the kind's name, or "Kind(N)" for a value that is no
+// kind.
+func (k Kind) String() string {
+	if k.Index() < 0 {
+		return "Kind(" + strconv.Itoa(int(k)) + ")"
+	}
+	return k.Name()
+}
+
+// Kinds returns every caveat kind, in mint order, in a new slice: the
+// caller may change it without changing the grammar.
+func Kinds() []Kind {
+	out := mintOrder // a copy
+	return out[:]
+}
+
+// mintOrder lists the kinds in mint order; Kinds returns copies of it.
+var mintOrder = func() (out [endKinds - 1]Kind) {
+	for i := range out {
+		out[i] = Kind(i + 1)
+	}
+	return out
 }()
 
-// Lookup returns the kind named name, or nil. It does not allocate.
-func Lookup(name string) *Kind {
-	for _, k := range Kinds {
-		if k.Name == name {
-			return k
+// Lookup returns the kind named name, and false when there is none. It
+// does not allocate.
+func Lookup(name string) (Kind, bool) {
+	for k := ServerID; k < endKinds; k++ {
+		if kinds[k].name == name {
+			return k, true
 		}
 	}
-	return nil
+	return 0, false
 }
 
 // NoRoles is the user-roles argument of a user who has no role: a caveat
@@ -146,15 +221,31 @@ const NoRoles = "-"
 // TimeFormat is the layout of a time-before argument.
 const TimeFormat = time.RFC3339
 
-// Methods are the HTTP methods a method caveat may name, in mint order.
-var Methods = []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
+// methods are the HTTP methods a method caveat may name, in mint order.
+var methods = [...]string{"GET", "POST", "PUT", "PATCH", "DELETE"}
+
+// Methods returns the HTTP methods a method caveat may name, in mint
+// order, in a new slice: the caller may change it without changing the
+// grammar.
+func Methods() []string { return slices.Clone(methods[:]) }
+
+// ValidMethod reports whether a method caveat may name m (one of
+// Methods). It does not allocate.
+func ValidMethod(m string) bool {
+	for _, have := range methods {
+		if have == m {
+			return true
+		}
+	}
+	return false
+}
 
 // Caveat is one first-party caveat, parsed: its kind, its argument as
 // written, and the argument's typed value where it has one. Build it
 // with Parse, New or the typed constructors; the zero Caveat is no
 // caveat.
 type Caveat struct {
-	kind *Kind
+	kind Kind
 	arg  string
 	value
 }
@@ -166,17 +257,17 @@ type value struct {
 }
 
 // Kind returns the caveat's kind.
-func (c Caveat) Kind() *Kind { return c.kind }
+func (c Caveat) Kind() Kind { return c.kind }
 
 // Arg returns the argument as written.
 func (c Caveat) Arg() string { return c.arg }
 
 // String returns the caveat's text, "name argument".
 func (c Caveat) String() string {
-	if c.kind == nil {
+	if c.kind == 0 {
 		return ""
 	}
-	return c.kind.Name + " " + c.arg
+	return c.kind.Name() + " " + c.arg
 }
 
 // Time returns a time-before caveat's time; the zero time for another.
@@ -216,11 +307,11 @@ func Parse(text string) (Caveat, error) {
 		return Caveat{}, ErrBadText
 	}
 	name, arg, _ := strings.Cut(text, " ")
-	k := Lookup(name)
-	if k == nil {
+	k, ok := Lookup(name)
+	if !ok {
 		return Caveat{}, ErrUnknown
 	}
-	v, ok := k.parse(arg)
+	v, ok := kinds[k].parse(arg)
 	if !ok {
 		return Caveat{}, ErrBadArgument
 	}
@@ -241,25 +332,25 @@ func Explain(text string) string {
 		return fmt.Sprintf("unknown caveat %q", name)
 	}
 	name, _, _ := strings.Cut(text, " ")
-	k := Lookup(name)
-	return fmt.Sprintf("malformed %s caveat: want %s", k.Name, k.Syntax)
+	k, _ := Lookup(name)
+	return fmt.Sprintf("malformed %s caveat: want %s", k.Name(), k.Syntax())
 }
 
 // New builds a caveat of kind k from its argument. It fails with a
 // message naming the kind's syntax when the argument does not follow it.
-func New(k *Kind, arg string) (Caveat, error) {
-	if k == nil || k.parse == nil {
+func New(k Kind, arg string) (Caveat, error) {
+	if k.Index() < 0 {
 		return Caveat{}, ErrUnknown
 	}
-	c, err := Parse(k.Name + " " + arg)
+	c, err := Parse(k.Name() + " " + arg)
 	if err != nil {
-		return Caveat{}, fmt.Errorf("%w: %s %q: want %s", ErrBadArgument, k.Name, arg, k.Syntax)
+		return Caveat{}, fmt.Errorf("%w: %s %q: want %s", ErrBadArgument, k.Name(), arg, k.Syntax())
 	}
 	return c, nil
 }
 
 // MustNew is New that panics on an error, for arguments fixed in code.
-func MustNew(k *Kind, arg string) Caveat {
+func MustNew(k Kind, arg string) Caveat {
 	c, err := New(k, arg)
 	if err != nil {
 		panic(err)
@@ -354,14 +445,7 @@ func validText(s string) bool {
 // not read (server-id, user, session, client).
 func anyText(string) (value, bool) { return value{}, true }
 
-func parseMethod(arg string) (value, bool) {
-	for _, m := range Methods {
-		if m == arg {
-			return value{}, true
-		}
-	}
-	return value{}, false
-}
+func parseMethod(arg string) (value, bool) { return value{}, ValidMethod(arg) }
 
 func parseRoutes(arg string) (value, bool) {
 	r, err := policy.ParseRoutes(arg)

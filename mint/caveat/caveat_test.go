@@ -2,7 +2,11 @@ package caveat_test
 
 import (
 	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"net/netip"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,42 +16,118 @@ import (
 )
 
 func TestKinds(t *testing.T) {
-	if len(caveat.Kinds) > caveat.MaxKinds {
-		t.Fatalf("%d kinds, more than MaxKinds (%d)", len(caveat.Kinds), caveat.MaxKinds)
+	kinds := caveat.Kinds()
+	if len(kinds) > caveat.MaxKinds {
+		t.Fatalf("%d kinds, more than MaxKinds (%d)", len(kinds), caveat.MaxKinds)
 	}
 	var names []string
-	for i, k := range caveat.Kinds {
-		names = append(names, k.Name)
-		if k.Index() != i || caveat.Lookup(k.Name) != k {
-			t.Errorf("kind %q: index %d at %d, Lookup %p", k.Name, k.Index(), i, caveat.Lookup(k.Name))
+	for i, k := range kinds {
+		names = append(names, k.Name())
+		if got, ok := caveat.Lookup(k.Name()); k.Index() != i || !ok || got != k || k.String() != k.Name() {
+			t.Errorf("kind %q: index %d at %d, Lookup %v, %v", k.Name(), k.Index(), i, got, ok)
 		}
-		if k.Syntax == "" || k.Narrowing.String() == "unknown" || !caveat.ValidText(k.Name+" x") {
-			t.Errorf("kind %q is not fully described", k.Name)
+		if k.Syntax() == "" || k.Narrowing().String() == "unknown" || !caveat.ValidText(k.Name()+" x") {
+			t.Errorf("kind %q is not fully described", k.Name())
 		}
 	}
 	if got := strings.Join(names, " "); got != "server-id method routes orgs time-before user user-roles session client ip" {
 		t.Errorf("Kinds = %s", got)
 	}
 	var mandatory []string
-	for _, k := range caveat.Kinds {
-		if k.Mandatory {
-			mandatory = append(mandatory, k.Name)
+	for _, k := range kinds {
+		if k.Mandatory() {
+			mandatory = append(mandatory, k.Name())
 		}
 	}
 	if got := strings.Join(mandatory, " "); got != "server-id method routes time-before user user-roles session" {
 		t.Errorf("mandatory kinds = %s", got)
 	}
 	var checked []string
-	for _, k := range caveat.Kinds {
-		if k.Constrains != caveat.None {
-			checked = append(checked, k.Name)
+	for _, k := range kinds {
+		if k.Constrains() != caveat.None {
+			checked = append(checked, k.Name())
 		}
 	}
 	if got := strings.Join(checked, " "); got != "server-id method routes time-before client ip" {
 		t.Errorf("kinds checked per request = %s", got)
 	}
-	if caveat.Lookup("color") != nil || caveat.Lookup("") != nil {
-		t.Error("Lookup finds a kind that does not exist")
+	for _, name := range []string{"color", ""} {
+		if k, ok := caveat.Lookup(name); ok || k != 0 {
+			t.Errorf("Lookup(%q) finds kind %v", name, k)
+		}
+	}
+}
+
+// TestNoKind: the zero Kind, and a value that is no kind, have no rules
+// and build no caveat; none of their methods panics.
+func TestNoKind(t *testing.T) {
+	for _, k := range []caveat.Kind{0, caveat.Kind(len(caveat.Kinds()) + 1), caveat.MaxKinds, 255} {
+		if k.Name() != "" || k.Syntax() != "" || k.Mandatory() || k.Repeatable() || k.Narrowing() != 0 || k.Constrains() != caveat.None ||
+			k.Index() != -1 || !strings.HasPrefix(k.String(), "Kind(") {
+			t.Errorf("kind %d has rules: %q %q %v %v %v %v %d %q", uint8(k), k.Name(), k.Syntax(), k.Mandatory(), k.Repeatable(),
+				k.Narrowing(), k.Constrains(), k.Index(), k)
+		}
+		if _, err := caveat.New(k, "x"); !errors.Is(err, caveat.ErrUnknown) {
+			t.Errorf("New(kind %d) error = %v, want ErrUnknown", uint8(k), err)
+		}
+	}
+	if (caveat.Caveat{}).Kind() != 0 || (caveat.Caveat{}).String() != "" {
+		t.Error("the zero Caveat has a kind")
+	}
+}
+
+// TestGrammarCannotBeChanged documents why the grammar is constants and
+// methods, not variables: no caller, however linked into the process,
+// can make a kind optional, rename it or widen what it accepts. The
+// lists a caller gets are copies, and changing them changes nothing.
+func TestGrammarCannotBeChanged(t *testing.T) {
+	kinds := caveat.Kinds()
+	for i := range kinds {
+		kinds[i] = caveat.IP // neither mandatory nor constraining the method
+	}
+	methods := caveat.Methods()
+	methods[0] = "TRACE"
+	if got := caveat.Kinds(); got[0] != caveat.ServerID || got[1] != caveat.Method || !caveat.Method.Mandatory() {
+		t.Errorf("Kinds after changing a copy = %v", got)
+	}
+	if got := caveat.Methods(); got[0] != "GET" {
+		t.Errorf("Methods after changing a copy = %q", got)
+	}
+	if _, err := caveat.Parse("method TRACE"); !errors.Is(err, caveat.ErrBadArgument) {
+		t.Errorf("Parse(method TRACE) after changing a copy of Methods: error %v, want ErrBadArgument", err)
+	}
+	if c, err := caveat.Parse("method GET"); err != nil || c.Kind() != caveat.Method || c.Kind().Constrains() != caveat.HTTPMethod {
+		t.Errorf("Parse(method GET) after changing copies = %v of kind %v, %v", c, c.Kind(), err)
+	}
+
+	// The package has no exported variable but its error values: every
+	// rule is behind a constant and a method.
+	files, err := filepath.Glob("*.go")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("the package's files: %v, %v", files, err)
+	}
+	fset := token.NewFileSet()
+	for _, file := range files {
+		if strings.HasSuffix(file, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, file, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, decl := range f.Decls {
+			gd, ok := decl.(*ast.GenDecl)
+			if !ok || gd.Tok != token.VAR {
+				continue
+			}
+			for _, spec := range gd.Specs {
+				for _, name := range spec.(*ast.ValueSpec).Names {
+					if name.IsExported() && !strings.HasPrefix(name.Name, "Err") {
+						t.Errorf("%s: exported variable %s: a caller could change the grammar", fset.Position(name.Pos()), name.Name)
+					}
+				}
+			}
+		}
 	}
 }
 
@@ -58,7 +138,7 @@ func TestParse(t *testing.T) {
 		name      string
 		given     string
 		expectErr error
-		expect    *caveat.Kind
+		expect    caveat.Kind
 	}{
 		{name: "server-id", given: "server-id test", expect: caveat.ServerID},
 		{name: "method", given: "method PATCH", expect: caveat.Method},
@@ -118,7 +198,7 @@ func TestParse(t *testing.T) {
 				return
 			}
 			if c.Kind() != tt.expect || c.String() != tt.given || caveat.Explain(tt.given) != "" {
-				t.Errorf("Parse(%q) = %v of kind %v", tt.given, c, c.Kind().Name)
+				t.Errorf("Parse(%q) = %v of kind %v", tt.given, c, c.Kind())
 			}
 		})
 	}
@@ -154,7 +234,7 @@ func TestTypedValues(t *testing.T) {
 	if _, err := caveat.NewIP(); err == nil {
 		t.Error("NewIP accepts no range")
 	}
-	if _, err := caveat.New(caveat.Method, "HEAD"); err == nil || !strings.Contains(err.Error(), caveat.Method.Syntax) {
+	if _, err := caveat.New(caveat.Method, "HEAD"); err == nil || !strings.Contains(err.Error(), caveat.Method.Syntax()) {
 		t.Errorf("New(method HEAD) error = %v, want one naming the syntax", err)
 	}
 	if got := caveat.RolesArgument(nil); got != caveat.NoRoles {
