@@ -26,18 +26,7 @@ func testRing(t testing.TB) *mint.KeyRing {
 }
 
 // browserPolicy is a typical browser policy: 8 routes for GET.
-const browserPolicy = `{
-  "name": "member",
-  "appliesTo": {"userRoles": ["user"]},
-  "expires": 900,
-  "scopes": [
-    {"name": "profile", "routes": ["/accounts/v1/users/:userId/**", "/accounts/v1/users/:userId"], "methods": ["GET", "PATCH"]},
-    {"name": "sessions", "routes": ["/accounts/v1/sessions/:sessionId"], "methods": ["GET", "DELETE"]},
-    {"name": "projects", "routes": ["/projects/v1/:userId_*/*", "/projects/v1/shared/**"], "methods": ["GET", "POST"]},
-    {"name": "orgs", "routes": ["/reports/v1/orgs/:orgId/**"], "methods": ["GET"], "membership": "read"},
-    {"name": "notes", "routes": ["/notes/v1/**"], "methods": ["GET"]}
-  ]
-}`
+const browserPolicy = minttest.BrowserPolicy
 
 func parsePolicy(t testing.TB, src string) *policy.Policy {
 	t.Helper()
