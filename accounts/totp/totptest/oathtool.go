@@ -1,0 +1,46 @@
+package totptest
+
+import (
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Oathtool returns oathtool's TOTP codes of the base32 secret for the
+// step of at and the window steps after it (window+1 codes). It skips t
+// when oathtool is not installed, unless CI is set: then it fails t, as
+// it does when oathtool fails or prints another number of codes.
+func Oathtool(t testing.TB, secret string, at time.Time, window int) []string {
+	t.Helper()
+	path, err := exec.LookPath("oathtool")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("oathtool is not installed, and CI needs it: %v", err)
+		}
+		t.Skipf("oathtool is not installed: %v", err)
+	}
+	args := []string{"--totp", "--base32", "-N", at.UTC().Format(time.RFC3339)}
+	if window > 0 {
+		args = append(args, "-w", strconv.Itoa(window))
+	}
+	args = append(args, secret)
+	out, err := exec.Command(path, args...).Output()
+	if err != nil {
+		t.Fatalf("oathtool %v: %v", args, err)
+	}
+	codes := strings.Fields(string(out))
+	if len(codes) != window+1 {
+		t.Fatalf("oathtool %v printed %q, want %d codes", args, out, window+1)
+	}
+	return codes
+}
+
+// Code is oathtool's TOTP code of the base32 secret at at: Oathtool with
+// no window.
+func Code(t testing.TB, secret string, at time.Time) string {
+	t.Helper()
+	return Oathtool(t, secret, at, 0)[0]
+}
