@@ -1,6 +1,6 @@
-// Package totptest is the home of the TOTP tests' independent
-// implementation: oathtool, run as a command, gives the codes authgw's
-// own must match. Without oathtool a test is skipped on a developer
-// machine and fails when the CI environment variable is set. It is
-// imported by tests only.
+// Package totptest is the home of the TOTP codes tests compare against:
+// oathtool, the independent implementation, run as a command (without it
+// a test is skipped on a developer machine and fails when the CI
+// environment variable is set), and a plain Go RFC 6238 computation for
+// the tests that must always run. It is imported by tests only.
 package totptest

@@ -2,10 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"crypto/hmac"
-	"crypto/sha1"
-	"encoding/base32"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -20,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authgw/authgw/accounts/totp/totptest"
 	"github.com/authgw/authgw/cmd/authgw/internal/clitest"
 )
 
@@ -310,20 +307,7 @@ func (s *attackSuite) mailBomb(t *testing.T) {
 
 // identityTOTP is the RFC 6238 code (SHA-1, 6 digits, 30 s) of the
 // base32 secret at t.
-func identityTOTP(t *testing.T, secret string, at time.Time) string {
-	t.Helper()
-	key, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ToUpper(strings.TrimRight(secret, "=")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var msg [8]byte
-	binary.BigEndian.PutUint64(msg[:], uint64(at.Unix()/30))
-	mac := hmac.New(sha1.New, key)
-	mac.Write(msg[:])
-	sum := mac.Sum(nil)
-	off := sum[len(sum)-1] & 0x0f
-	return fmt.Sprintf("%06d", (binary.BigEndian.Uint32(sum[off:])&0x7fffffff)%1000000)
-}
+var identityTOTP = totptest.At
 
 // concurrentTOTPDeleteGuesses: 30 wrong passwords sent at once to
 // DELETE .../totp (as {"password"}, the field the attack used) with a
