@@ -8,9 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"mime/quotedprintable"
 	"net/http"
-	"net/mail"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -23,6 +21,7 @@ import (
 
 	"github.com/authgw/authgw/accounts"
 	"github.com/authgw/authgw/accounts/notify"
+	"github.com/authgw/authgw/accounts/notify/notifytest"
 	"github.com/authgw/authgw/accounts/password"
 	"github.com/authgw/authgw/accounts/totp/totptest"
 	"github.com/authgw/authgw/db"
@@ -430,22 +429,11 @@ func (s *stack) mailedCodes(t testing.TB, to string) []string {
 		if !strings.HasSuffix(e.Name(), ".eml") {
 			continue
 		}
-		raw, err := os.ReadFile(filepath.Join(s.mail, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		msg, err := mail.ReadMessage(bytes.NewReader(raw))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if msg.Header.Get("To") != to {
+		h, body := notifytest.ReadEML(t, filepath.Join(s.mail, e.Name()))
+		if h.Get("To") != to {
 			continue
 		}
-		body, err := io.ReadAll(quotedprintable.NewReader(msg.Body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		m := codePattern.FindSubmatch(body)
+		m := codePattern.FindStringSubmatch(body)
 		if m == nil {
 			continue
 		}
@@ -453,7 +441,7 @@ func (s *stack) mailedCodes(t testing.TB, to string) []string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		all = append(all, found{info.ModTime(), string(m[1])})
+		all = append(all, found{info.ModTime(), m[1]})
 	}
 	sort.SliceStable(all, func(i, j int) bool { return all[i].mod.Before(all[j].mod) })
 	codes := make([]string, len(all))

@@ -1,12 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
-	"io"
-	"mime/quotedprintable"
 	"net/http"
-	"net/mail"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authgw/authgw/accounts/notify/notifytest"
 	"github.com/authgw/authgw/cmd/authgw/internal/clitest"
 )
 
@@ -41,23 +38,12 @@ func waitLoginCode(t *testing.T, dir string) (code, to string) {
 	for {
 		files, _ := filepath.Glob(filepath.Join(dir, "*.eml"))
 		if len(files) > 0 {
-			raw, err := os.ReadFile(files[0])
-			if err != nil {
-				t.Fatal(err)
-			}
-			msg, err := mail.ReadMessage(bytes.NewReader(raw))
-			if err != nil {
-				t.Fatalf("%s is not a mail message: %v", files[0], err)
-			}
-			body, err := io.ReadAll(quotedprintable.NewReader(msg.Body))
-			if err != nil {
-				t.Fatal(err)
-			}
-			m := loginCodeLine.FindSubmatch(body)
+			h, body := notifytest.ReadEML(t, files[0])
+			m := loginCodeLine.FindStringSubmatch(body)
 			if m == nil {
 				t.Fatalf("%s has no login code: %q", files[0], body)
 			}
-			return string(m[1]), msg.Header.Get("To")
+			return m[1], h.Get("To")
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("no .eml file appeared in %s within 5 s", dir)

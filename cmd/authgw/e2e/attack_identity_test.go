@@ -1,14 +1,9 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
-	"mime/quotedprintable"
 	"net/http"
-	"net/mail"
-	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -16,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authgw/authgw/accounts/notify/notifytest"
 	"github.com/authgw/authgw/accounts/totp/totptest"
 	"github.com/authgw/authgw/cmd/authgw/internal/clitest"
 )
@@ -66,22 +62,11 @@ func (s *attackSuite) mails(t *testing.T, addr string) []identityMail {
 	}
 	var out []identityMail
 	for _, f := range files { // names start with the time: sorted oldest first
-		raw, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		msg, err := mail.ReadMessage(bytes.NewReader(raw))
-		if err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		if msg.Header.Get("To") != addr {
+		h, body := notifytest.ReadEML(t, f)
+		if h.Get("To") != addr {
 			continue
 		}
-		body, err := io.ReadAll(quotedprintable.NewReader(msg.Body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, identityMail{to: addr, subject: msg.Header.Get("Subject"), text: string(body), name: filepath.Base(f)})
+		out = append(out, identityMail{to: addr, subject: h.Get("Subject"), text: body, name: filepath.Base(f)})
 	}
 	return out
 }
