@@ -1,7 +1,10 @@
 package totptest
 
 import (
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha1"
 	"encoding/base32"
 	"encoding/binary"
@@ -67,4 +70,25 @@ func At(t testing.TB, secret string, at time.Time) string {
 	off := sum[len(sum)-1] & 0x0f
 	v := binary.BigEndian.Uint32(sum[off:]) & 0x7fffffff
 	return fmt.Sprintf("%06d", v%1000000)
+}
+
+// LegacySeal seals secret for userID with key the way authgw did before
+// key rings (version 1, no key ID, a random nonce), so tests can check
+// that such ciphertexts still open. It fails t when key is not an AES
+// key.
+func LegacySeal(t testing.TB, key []byte, userID string, secret []byte) []byte {
+	t.Helper()
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nonce := make([]byte, aead.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		t.Fatal(err)
+	}
+	return aead.Seal(append([]byte{1}, nonce...), nonce, secret, []byte("authgw-totp-v1\x00"+userID))
 }
