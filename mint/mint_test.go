@@ -15,6 +15,7 @@ import (
 	"github.com/authgw/authgw/mint/caveat"
 	"github.com/authgw/authgw/mint/minttest"
 	"github.com/authgw/authgw/policy"
+	"github.com/authgw/authgw/policy/policytest"
 )
 
 // fixedNow is the clock of every test here.
@@ -50,14 +51,7 @@ func testSubject() mint.Subject {
 	}
 }
 
-func parsePolicy(t testing.TB, src string) *policy.Policy {
-	t.Helper()
-	p, err := policy.Parse("inline.json", []byte(src))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
+var parsePolicy = policytest.Parse
 
 func parsePolicies(t testing.TB, srcs ...string) []*policy.Policy {
 	t.Helper()

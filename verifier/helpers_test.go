@@ -9,6 +9,7 @@ import (
 	"github.com/authgw/authgw/mint"
 	"github.com/authgw/authgw/mint/minttest"
 	"github.com/authgw/authgw/policy"
+	"github.com/authgw/authgw/policy/policytest"
 	"github.com/authgw/authgw/verifier"
 )
 
@@ -28,14 +29,7 @@ func testRing(t testing.TB) *mint.KeyRing {
 // browserPolicy is a typical browser policy: 8 routes for GET.
 const browserPolicy = minttest.BrowserPolicy
 
-func parsePolicy(t testing.TB, src string) *policy.Policy {
-	t.Helper()
-	p, err := policy.Parse("inline.json", []byte(src))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
+var parsePolicy = policytest.Parse
 
 var testSubject = mint.Subject{
 	UserID:    "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
