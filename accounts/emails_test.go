@@ -6,11 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
-	"mime/quotedprintable"
 	"net/http"
-	"net/mail"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -22,6 +18,7 @@ import (
 
 	"github.com/authgw/authgw/accounts"
 	"github.com/authgw/authgw/accounts/notify"
+	"github.com/authgw/authgw/accounts/notify/notifytest"
 	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/db/dbtest"
 )
@@ -47,25 +44,11 @@ func (s *stack) mailTo(t testing.TB, to string) []sentMail {
 		if err != nil {
 			t.Fatalf("mail file %s: %v", f, err)
 		}
-		raw, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		msg, err := mail.ReadMessage(bytes.NewReader(raw))
-		if err != nil {
-			t.Fatalf("mail file %s: %v", f, err)
-		}
-		if msg.Header.Get("To") != to {
+		h, body := notifytest.ReadEML(t, f)
+		if h.Get("To") != to {
 			continue
 		}
-		if cte := msg.Header.Get("Content-Transfer-Encoding"); cte != "quoted-printable" {
-			t.Fatalf("mail file %s: Content-Transfer-Encoding %q", f, cte)
-		}
-		body, err := io.ReadAll(quotedprintable.NewReader(msg.Body))
-		if err != nil {
-			t.Fatalf("mail file %s: %v", f, err)
-		}
-		out = append(out, sentMail{ms: ms, to: to, subject: msg.Header.Get("Subject"), text: string(body)})
+		out = append(out, sentMail{ms: ms, to: to, subject: h.Get("Subject"), text: body})
 	}
 	slices.SortStableFunc(out, func(a, b sentMail) int { return int(a.ms - b.ms) })
 	return out

@@ -1,40 +1,22 @@
 package accounts_test
 
 import (
-	"crypto/hmac"
-	"crypto/sha1"
-	"encoding/base32"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/authgw/authgw/accounts"
+	"github.com/authgw/authgw/accounts/totp/totptest"
 	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/db/dbtest"
 )
 
-// totpAt computes the RFC 6238 code (SHA-1, 6 digits, 30 s) of the base32
-// secret at t, without oathtool, so these tests always run.
-func totpAt(t testing.TB, secret string, at time.Time) string {
-	t.Helper()
-	key, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ToUpper(strings.TrimRight(secret, "=")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var msg [8]byte
-	binary.BigEndian.PutUint64(msg[:], uint64(at.Unix()/30))
-	mac := hmac.New(sha1.New, key)
-	mac.Write(msg[:])
-	sum := mac.Sum(nil)
-	off := sum[len(sum)-1] & 0x0f
-	v := binary.BigEndian.Uint32(sum[off:]) & 0x7fffffff
-	return fmt.Sprintf("%06d", v%1000000)
-}
+// totpAt computes the RFC 6238 code of the base32 secret at t, without
+// oathtool, so these tests always run.
+var totpAt = totptest.At
 
 // wrongTOTP returns n six-digit codes none of which is valid around at.
 func wrongTOTP(t testing.TB, secret string, at time.Time, n int) []string {

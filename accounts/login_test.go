@@ -8,11 +8,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"mime/quotedprintable"
 	"net/http"
-	"net/mail"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -24,7 +21,9 @@ import (
 
 	"github.com/authgw/authgw/accounts"
 	"github.com/authgw/authgw/accounts/notify"
+	"github.com/authgw/authgw/accounts/notify/notifytest"
 	"github.com/authgw/authgw/accounts/password"
+	"github.com/authgw/authgw/accounts/totp/totptest"
 	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/db/dbtest"
 )
@@ -338,21 +337,7 @@ func TestLogoutByRefreshTokenAndSessionID(t *testing.T) {
 
 // oathtool returns the TOTP code of the base32 secret at t from oathtool,
 // an implementation independent of authgw's.
-func oathtool(t testing.TB, secret string, at time.Time) string {
-	t.Helper()
-	path, err := exec.LookPath("oathtool")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("oathtool is not installed")
-		}
-		t.Skip("oathtool is not installed")
-	}
-	out, err := exec.Command(path, "--totp", "--base32", "-N", at.UTC().Format(time.RFC3339), secret).Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimSpace(string(out))
-}
+var oathtool = totptest.Code
 
 func TestTOTPLogin(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
@@ -444,22 +429,11 @@ func (s *stack) mailedCodes(t testing.TB, to string) []string {
 		if !strings.HasSuffix(e.Name(), ".eml") {
 			continue
 		}
-		raw, err := os.ReadFile(filepath.Join(s.mail, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		msg, err := mail.ReadMessage(bytes.NewReader(raw))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if msg.Header.Get("To") != to {
+		h, body := notifytest.ReadEML(t, filepath.Join(s.mail, e.Name()))
+		if h.Get("To") != to {
 			continue
 		}
-		body, err := io.ReadAll(quotedprintable.NewReader(msg.Body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		m := codePattern.FindSubmatch(body)
+		m := codePattern.FindStringSubmatch(body)
 		if m == nil {
 			continue
 		}
@@ -467,7 +441,7 @@ func (s *stack) mailedCodes(t testing.TB, to string) []string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		all = append(all, found{info.ModTime(), string(m[1])})
+		all = append(all, found{info.ModTime(), m[1]})
 	}
 	sort.SliceStable(all, func(i, j int) bool { return all[i].mod.Before(all[j].mod) })
 	codes := make([]string, len(all))

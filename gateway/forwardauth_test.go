@@ -35,6 +35,33 @@ func described(d gateway.ForwardAuthDialect, method, uri string, kv ...string) h
 	return h
 }
 
+// forwardAuthFixture is what the forward-auth tables start from: the
+// decision endpoint fa of a gateway answering forward-auth in one dialect
+// to loopback callers, the clients good (secret "s3cret"),
+// apiOnlyOther (restricted to the API "other") and limited (one request
+// a second), and the tokens of session-1.
+type forwardAuthFixture struct {
+	fa                          *httptest.Server
+	good, apiOnlyOther, limited string
+	tok                         map[string]string
+}
+
+// newForwardAuthFixture makes the fixture for dialect d.
+func newForwardAuthFixture(t *testing.T, d gateway.ForwardAuthDialect) forwardAuthFixture {
+	t.Helper()
+	e := newEnv(t, func(c *gateway.Config) { c.ForwardAuthCallers, c.ForwardAuthDialect = loopbackCallers, d })
+	f := forwardAuthFixture{
+		good:         e.client(sha256Hex("s3cret"), -1),
+		apiOnlyOther: e.client(sha256Hex("x"), -1, db.Restriction{Type: db.RestrictionAPI, Value: "other"}),
+		limited:      e.client(sha256Hex("x"), 1),
+	}
+	e.refresh()
+	f.fa = httptest.NewServer(e.gw.ForwardAuth())
+	t.Cleanup(f.fa.Close)
+	f.tok = e.tokens("session-1", fixedNow).ByMethod
+	return f
+}
+
 // TestForwardAuth: the decision endpoint answers 200 with request info
 // for an allowed original request and the pipeline's refusals otherwise,
 // in each dialect.
@@ -45,14 +72,8 @@ func TestForwardAuth(t *testing.T) {
 }
 
 func testForwardAuth(t *testing.T, d gateway.ForwardAuthDialect) {
-	e := newEnv(t, func(c *gateway.Config) { c.ForwardAuthCallers, c.ForwardAuthDialect = loopbackCallers, d })
-	good := e.client(sha256Hex("s3cret"), -1)
-	apiOnlyOther := e.client(sha256Hex("x"), -1, db.Restriction{Type: db.RestrictionAPI, Value: "other"})
-	limited := e.client(sha256Hex("x"), 1)
-	e.refresh()
-	fa := httptest.NewServer(e.gw.ForwardAuth())
-	t.Cleanup(fa.Close)
-	tok := e.tokens("session-1", fixedNow).ByMethod
+	f := newForwardAuthFixture(t, d)
+	fa, good, apiOnlyOther, limited, tok := f.fa, f.good, f.apiOnlyOther, f.limited, f.tok
 	riv, err := requestinfo.NewVerifier(requestinfo.VerifierConfig{Keys: []*ecdsa.PublicKey{&signingKey().PublicKey}, Audience: "demo", Now: clock})
 	if err != nil {
 		t.Fatal(err)

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/gateway"
 	"github.com/authgw/authgw/gateway/gatewaytest"
 	"github.com/authgw/authgw/mint"
@@ -39,16 +38,10 @@ func TestForwardAuthWithNginx(t *testing.T) {
 }
 
 func testForwardAuthWithNginx(t *testing.T, d gateway.ForwardAuthDialect) {
-	e := newEnv(t, func(c *gateway.Config) { c.ForwardAuthCallers, c.ForwardAuthDialect = loopbackCallers, d })
-	good := e.client(sha256Hex("s3cret"), -1)
-	apiOnlyOther := e.client(sha256Hex("x"), -1, db.Restriction{Type: db.RestrictionAPI, Value: "other"})
-	limited := e.client(sha256Hex("x"), 1)
-	e.refresh()
-	fa := httptest.NewServer(e.gw.ForwardAuth())
-	t.Cleanup(fa.Close)
+	f := newForwardAuthFixture(t, d)
+	fa, good, apiOnlyOther, limited, tok := f.fa, f.good, f.apiOnlyOther, f.limited, f.tok
 	backend := echoBackend(t, "demo")
 	base := "http://" + gatewaytest.StartNginx(t, gatewaytest.ForwardAuth("..", hostPort(t, backend.URL), hostPort(t, fa.URL)))
-	tok := e.tokens("session-1", fixedNow).ByMethod
 	notes, err := mint.AttenuateText(tok["GET"], "routes /demo/v1/notes/**")
 	if err != nil {
 		t.Fatal(err)

@@ -13,7 +13,9 @@ import (
 
 	"github.com/authgw/authgw/mint"
 	"github.com/authgw/authgw/mint/caveat"
+	"github.com/authgw/authgw/mint/minttest"
 	"github.com/authgw/authgw/policy"
+	"github.com/authgw/authgw/policy/policytest"
 )
 
 // fixedNow is the clock of every test here.
@@ -24,31 +26,12 @@ const testServerID = "test-server"
 // testRing returns a ring with deterministic keys k2 (mints) and k1.
 func testRing(t testing.TB) *mint.KeyRing {
 	t.Helper()
-	ring, err := mint.GenerateKeyRing("k1", bytes.NewReader(bytes.Repeat([]byte{1}, 32)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ring, err = ring.WithNewKey("k2", bytes.NewReader(bytes.Repeat([]byte{2}, 32)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ring
+	return minttest.Rotate(t, minttest.KeyRing(t, "k1", 1), "k2", 2)
 }
 
 // browserPolicy is a typical browser policy: 8 routes for GET, 5 methods
 // minus PUT.
-const browserPolicy = `{
-  "name": "member",
-  "appliesTo": {"userRoles": ["user"]},
-  "expires": 900,
-  "scopes": [
-    {"name": "profile", "routes": ["/accounts/v1/users/:userId/**", "/accounts/v1/users/:userId"], "methods": ["GET", "PATCH"]},
-    {"name": "sessions", "routes": ["/accounts/v1/sessions/:sessionId"], "methods": ["GET", "DELETE"]},
-    {"name": "projects", "routes": ["/projects/v1/:userId_*/*", "/projects/v1/shared/**"], "methods": ["GET", "POST"]},
-    {"name": "orgs", "routes": ["/reports/v1/orgs/:orgId/**"], "methods": ["GET"], "membership": "read"},
-    {"name": "notes", "routes": ["/notes/v1/**"], "methods": ["GET"]}
-  ]
-}`
+const browserPolicy = minttest.BrowserPolicy
 
 const (
 	testUser    = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"
@@ -68,14 +51,7 @@ func testSubject() mint.Subject {
 	}
 }
 
-func parsePolicy(t testing.TB, src string) *policy.Policy {
-	t.Helper()
-	p, err := policy.Parse("inline.json", []byte(src))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
+var parsePolicy = policytest.Parse
 
 func parsePolicies(t testing.TB, srcs ...string) []*policy.Policy {
 	t.Helper()

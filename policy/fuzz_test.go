@@ -3,42 +3,18 @@ package policy_test
 import (
 	"errors"
 	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
 	"github.com/authgw/authgw/policy"
+	"github.com/authgw/authgw/policy/policytest"
 )
 
 // Seed corpora live in ../testdata/fuzz/<FuzzName>/, one seed per plain
 // file (not Go's corpus format).
-
-func seedFiles(f *testing.F, name string) [][]byte {
-	f.Helper()
-	dir := filepath.Join("..", "testdata", "fuzz", name)
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		f.Fatalf("seed corpus: %v", err)
-	}
-	var out [][]byte
-	for _, e := range entries {
-		if e.IsDir() {
-			continue
-		}
-		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			f.Fatal(err)
-		}
-		out = append(out, data)
-	}
-	if len(out) == 0 {
-		f.Fatalf("seed corpus %s is empty", dir)
-	}
-	return out
-}
+var seedFiles = policytest.SeedFiles
 
 // referenceCanonical is the canonical path of the README's "Canonical paths", segment by segment
 // with the standard library: no empty, "." or ".." segment (also before

@@ -5,8 +5,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -18,6 +16,7 @@ import (
 
 	"github.com/authgw/authgw/mint"
 	"github.com/authgw/authgw/policy"
+	"github.com/authgw/authgw/policy/policytest"
 	"github.com/authgw/authgw/verifier"
 )
 
@@ -26,29 +25,7 @@ import (
 // How a file maps onto a target's arguments is said at each target.
 
 // seedFiles returns the content of every file in ../testdata/fuzz/name.
-func seedFiles(f *testing.F, name string) [][]byte {
-	f.Helper()
-	dir := filepath.Join("..", "testdata", "fuzz", name)
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		f.Fatalf("seed corpus: %v", err)
-	}
-	var out [][]byte
-	for _, e := range entries {
-		if e.IsDir() {
-			continue
-		}
-		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			f.Fatal(err)
-		}
-		out = append(out, data)
-	}
-	if len(out) == 0 {
-		f.Fatalf("seed corpus %s is empty", dir)
-	}
-	return out
-}
+var seedFiles = policytest.SeedFiles
 
 // fuzzReq is the request every fuzz target verifies against: one the
 // minted GET token of browserPolicy allows.

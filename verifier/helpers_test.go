@@ -9,6 +9,7 @@ import (
 	"github.com/authgw/authgw/mint"
 	"github.com/authgw/authgw/mint/minttest"
 	"github.com/authgw/authgw/policy"
+	"github.com/authgw/authgw/policy/policytest"
 	"github.com/authgw/authgw/verifier"
 )
 
@@ -26,27 +27,9 @@ func testRing(t testing.TB) *mint.KeyRing {
 }
 
 // browserPolicy is a typical browser policy: 8 routes for GET.
-const browserPolicy = `{
-  "name": "member",
-  "appliesTo": {"userRoles": ["user"]},
-  "expires": 900,
-  "scopes": [
-    {"name": "profile", "routes": ["/accounts/v1/users/:userId/**", "/accounts/v1/users/:userId"], "methods": ["GET", "PATCH"]},
-    {"name": "sessions", "routes": ["/accounts/v1/sessions/:sessionId"], "methods": ["GET", "DELETE"]},
-    {"name": "projects", "routes": ["/projects/v1/:userId_*/*", "/projects/v1/shared/**"], "methods": ["GET", "POST"]},
-    {"name": "orgs", "routes": ["/reports/v1/orgs/:orgId/**"], "methods": ["GET"], "membership": "read"},
-    {"name": "notes", "routes": ["/notes/v1/**"], "methods": ["GET"]}
-  ]
-}`
+const browserPolicy = minttest.BrowserPolicy
 
-func parsePolicy(t testing.TB, src string) *policy.Policy {
-	t.Helper()
-	p, err := policy.Parse("inline.json", []byte(src))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
+var parsePolicy = policytest.Parse
 
 var testSubject = mint.Subject{
 	UserID:    "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",

@@ -1,18 +1,11 @@
 package verifier_test
 
 import (
-	"bytes"
 	"cmp"
-	"context"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
-	"io/fs"
 	"net/netip"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -20,6 +13,7 @@ import (
 
 	"github.com/authgw/authgw/mint"
 	"github.com/authgw/authgw/verifier"
+	"github.com/authgw/authgw/verifier/internal/nodetest"
 )
 
 // interopDir holds the Node.js side of the cross-implementation test: a
@@ -55,117 +49,19 @@ type jsResult struct {
 	Token           string   `json:"token"`
 }
 
-// interopUnavailable skips the test on a developer machine without the
-// tooling, and fails it in CI, where the tooling is part of the contract.
-func interopUnavailable(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") != "" {
-		t.Fatalf("interop test cannot run (CI is set, so this is fatal): "+format, args...)
-	}
-	t.Skipf("interop test skipped (set CI to make this fatal): "+format, args...)
-}
-
 // setupNode finds node and makes sure the pinned npm macaroon package is
 // installed (npm ci from the committed lock file). It returns the node
 // binary and the installed macaroon version.
 func setupNode(t *testing.T) (node, version string) {
 	t.Helper()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		interopUnavailable(t, "node not found: %v", err)
-	}
-	var pkg struct {
-		Dependencies map[string]string `json:"dependencies"`
-	}
-	interopReadJSON(t, filepath.Join(interopDir, "package.json"), &pkg)
-	pinned := pkg.Dependencies["macaroon"]
-	if pinned == "" || strings.ContainsAny(pinned, "^~<>=* ") {
-		t.Fatalf("testdata/interop/package.json must pin an exact macaroon version, has %q", pinned)
-	}
-	installed := func() string {
-		var p struct {
-			Version string `json:"version"`
-		}
-		b, err := os.ReadFile(filepath.Join(interopDir, "node_modules", "macaroon", "package.json"))
-		if errors.Is(err, fs.ErrNotExist) {
-			return ""
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := json.Unmarshal(b, &p); err != nil {
-			t.Fatal(err)
-		}
-		return p.Version
-	}
-	if v := installed(); v != pinned {
-		npm, err := exec.LookPath("npm")
-		if err != nil {
-			interopUnavailable(t, "npm not found (node_modules has macaroon %q, want %s): %v", v, pinned, err)
-		}
-		ctx, cancel := context.WithTimeout(t.Context(), 120*time.Second)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund")
-		cmd.Dir = interopDir
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			interopUnavailable(t, "npm ci in %s: %v\n%s", interopDir, err, out)
-		}
-		t.Logf("npm ci: %s", bytes.TrimSpace(out))
-	}
-	if v := installed(); v != pinned {
-		t.Fatalf("node_modules has macaroon %q after npm ci, want %s", v, pinned)
-	}
-	// Read the Node.js side so that go test's cache notices when it changes.
-	for _, f := range []string{"attenuate.js", "package-lock.json"} {
-		if _, err := os.ReadFile(filepath.Join(interopDir, f)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	out, err := exec.CommandContext(t.Context(), node, "--version").Output()
-	if err != nil {
-		interopUnavailable(t, "node --version: %v", err)
-	}
-	t.Logf("node %s, npm macaroon %s", bytes.TrimSpace(out), pinned)
-	return node, pinned
-}
-
-func interopReadJSON(t *testing.T, path string, v any) {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
+	return nodetest.Setup(t, interopDir, "macaroon", "attenuate.js", "package-lock.json")
 }
 
 // runAttenuate passes a request through attenuate.js.
 func runAttenuate(t *testing.T, node string, req jsRequest) jsResult {
 	t.Helper()
-	in, err := json.Marshal(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "attenuate.js")
-	cmd.Dir = interopDir
-	cmd.Stdin = bytes.NewReader(in)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err = cmd.Run()
-	t.Logf("attenuate.js:\n%s", stderr.Bytes())
-	if err != nil {
-		t.Fatalf("attenuate.js: %v", err)
-	}
 	var res jsResult
-	dec := json.NewDecoder(&stdout)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&res); err != nil {
-		t.Fatalf("attenuate.js output: %v", err)
-	}
+	nodetest.Run(t, node, interopDir, "attenuate.js", req, &res, 30*time.Second)
 	return res
 }
 

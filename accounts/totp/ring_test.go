@@ -2,29 +2,16 @@ package totp_test
 
 import (
 	"bytes"
-	"crypto/aes"
-	"crypto/cipher"
 	"errors"
 	"testing"
 
 	"github.com/authgw/authgw/accounts/totp"
+	"github.com/authgw/authgw/accounts/totp/totptest"
 )
 
 // legacySeal seals secret the way authgw did before key rings: version
 // 1, no key ID.
-func legacySeal(t *testing.T, key []byte, userID string, secret []byte) []byte {
-	t.Helper()
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		t.Fatal(err)
-	}
-	nonce := bytes.Repeat([]byte{7}, 12)
-	return aead.Seal(append([]byte{1}, nonce...), nonce, secret, []byte("authgw-totp-v1\x00"+userID))
-}
+var legacySeal = totptest.LegacySeal
 
 func newRing(t *testing.T, keys ...totp.Key) *totp.TOTP {
 	t.Helper()

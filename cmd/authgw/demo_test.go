@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authgw/authgw/cmd/authgw/internal/clitest"
 	"github.com/authgw/authgw/gateway/demo"
 	"github.com/authgw/authgw/gateway/infosign"
 	"github.com/authgw/authgw/verifier/requestinfo"
@@ -78,27 +79,27 @@ func TestServe_demo(t *testing.T) {
 	first := apis[0]
 
 	// Through the gateway, with the tokens of a login.
-	a := newAccountsCaller(t, gatewayURL, creds)
-	s := a.loginWithPassword()
-	r := a.do("GET", "/demo/v1/hello", s.Macaroons["GET"], nil)
+	a := clitest.NewAccountsCaller(t, gatewayURL, creds)
+	s := a.LoginWithPassword()
+	r := a.Do("GET", "/demo/v1/hello", s.Macaroons["GET"], nil)
 	var hello demo.Hello
-	if r.status != http.StatusOK || json.Unmarshal(r.body, &hello) != nil {
-		t.Fatalf("GET /demo/v1/hello = %d %s, want 200 JSON", r.status, r.body)
+	if r.Status != http.StatusOK || json.Unmarshal(r.Body, &hello) != nil {
+		t.Fatalf("GET /demo/v1/hello = %d %s, want 200 JSON", r.Status, r.Body)
 	}
 	if want := (demo.Hello{Hello: "from the demo backend", Path: "/hello", Method: "GET", Client: creds.ClientID,
 		User: creds.UserID, Session: s.SessionID}); hello != want {
 		t.Errorf("GET /demo/v1/hello = %+v, want %+v", hello, want)
 	}
 	note := "/demo/v1/notes/" + creds.UserID + "_first"
-	if r := a.do("POST", note, s.Macaroons["POST"], map[string]string{"text": "hello"}); r.status != http.StatusCreated {
-		t.Errorf("POST %s = %d %s, want 201", note, r.status, r.body)
+	if r := a.Do("POST", note, s.Macaroons["POST"], map[string]string{"text": "hello"}); r.Status != http.StatusCreated {
+		t.Errorf("POST %s = %d %s, want 201", note, r.Status, r.Body)
 	}
-	if r := a.do("GET", "/demo/v1/notes", s.Macaroons["GET"], nil); r.status != http.StatusOK ||
-		!strings.Contains(string(r.body), `"text":"hello"`) {
-		t.Errorf("GET /demo/v1/notes = %d %s, want 200 with the note", r.status, r.body)
+	if r := a.Do("GET", "/demo/v1/notes", s.Macaroons["GET"], nil); r.Status != http.StatusOK ||
+		!strings.Contains(string(r.Body), `"text":"hello"`) {
+		t.Errorf("GET /demo/v1/notes = %d %s, want 200 with the note", r.Status, r.Body)
 	}
-	if r := a.do("GET", "/demo/v1/hello", "", nil); r.status != http.StatusUnauthorized {
-		t.Errorf("GET /demo/v1/hello without a token = %d %s, want 401 from the gateway", r.status, r.body)
+	if r := a.Do("GET", "/demo/v1/hello", "", nil); r.Status != http.StatusUnauthorized {
+		t.Errorf("GET /demo/v1/hello without a token = %d %s, want 401 from the gateway", r.Status, r.Body)
 	}
 
 	// Around the gateway: no request info, or request info not signed
@@ -134,10 +135,10 @@ func TestServe_demo(t *testing.T) {
 	if apis := listAPIs(t, dir); len(apis) != 1 || apis[0] != first {
 		t.Errorf("registry after a restart = %+v, want only %+v", apis, first)
 	}
-	a = newAccountsCaller(t, gatewayURL, creds)
-	s = a.loginWithPassword()
-	if r := a.do("GET", "/demo/v1/hello", s.Macaroons["GET"], nil); r.status != http.StatusOK {
-		t.Errorf("after a restart, GET /demo/v1/hello = %d %s, want 200", r.status, r.body)
+	a = clitest.NewAccountsCaller(t, gatewayURL, creds)
+	s = a.LoginWithPassword()
+	if r := a.Do("GET", "/demo/v1/hello", s.Macaroons["GET"], nil); r.Status != http.StatusOK {
+		t.Errorf("after a restart, GET /demo/v1/hello = %d %s, want 200", r.Status, r.Body)
 	}
 	stopServe(t, stop, exited)
 }

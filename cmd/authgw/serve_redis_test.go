@@ -16,6 +16,7 @@ import (
 
 	crand "crypto/rand"
 
+	"github.com/authgw/authgw/cmd/authgw/internal/clitest"
 	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/db/dbtest"
 )
@@ -224,10 +225,10 @@ func TestServe_revocationReachesOtherInstances(t *testing.T) {
 			// TOTP key A creates, B reads.
 			urlA, _, _, _, _ := startServe(t, dir, extra...)
 			urlB, _, _, _, _ := startServe(t, dir, extra...)
-			atA, atB := newAccountsCaller(t, urlA, creds), newAccountsCaller(t, urlB, creds)
+			atA, atB := clitest.NewAccountsCaller(t, urlA, creds), clitest.NewAccountsCaller(t, urlB, creds)
 
-			s := atA.loginWithPassword()
-			if status, code := atB.currentUser(s.Macaroons["GET"]); status != http.StatusOK {
+			s := atA.LoginWithPassword()
+			if status, code := atB.CurrentUser(s.Macaroons["GET"]); status != http.StatusOK {
 				t.Fatalf("A's token at B = %d %s, want 200", status, code)
 			}
 			// B is polled from when the logout is sent, since with Redis
@@ -236,29 +237,29 @@ func TestServe_revocationReachesOtherInstances(t *testing.T) {
 			// answering, and on a loaded machine the answer alone, with
 			// its database write, can take most of a second.
 			type answer struct {
-				reply accountsReply
+				reply clitest.Reply
 				took  time.Duration
 				err   error
 			}
 			answered := make(chan answer, 1)
 			logoutStart := time.Now()
 			go func() {
-				r, err := atA.send("POST", "/accounts/v1/sessions/logout", s.Macaroons["POST"], nil)
+				r, err := atA.Send("POST", "/accounts/v1/sessions/logout", s.Macaroons["POST"], nil)
 				answered <- answer{r, time.Since(logoutStart), err}
 			}()
-			took, refused := atB.waitRefused(s.Macaroons["GET"], logoutStart, tt.expectUnder+10*time.Second)
+			took, refused := atB.WaitRefused(s.Macaroons["GET"], logoutStart, tt.expectUnder+10*time.Second)
 			logout := <-answered
 			if logout.err != nil {
 				t.Fatal(logout.err)
 			}
-			expectLoggedOut(t, logout.reply)
+			clitest.ExpectLoggedOut(t, logout.reply)
 			if after := took - logout.took; !refused || after > tt.expectUnder {
 				t.Fatalf("B refused the token %v after A answered the logout (refused: %v), want within %v", after, refused, tt.expectUnder)
 			}
 			figures[tt.name] = took
 			t.Logf("%s: B refused the logged-out token %v after the logout was sent to A (A answered the logout in %v; target < %v)",
 				tt.name, took.Round(100*time.Microsecond), logout.took.Round(100*time.Microsecond), tt.target)
-			if status, code := atA.currentUser(s.Macaroons["GET"]); status != http.StatusUnauthorized {
+			if status, code := atA.CurrentUser(s.Macaroons["GET"]); status != http.StatusUnauthorized {
 				t.Errorf("A, which served the logout, accepts the token: %d %s", status, code)
 			}
 		})

@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -19,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/authgw/authgw/accounts/totp"
+	"github.com/authgw/authgw/accounts/totp/totptest"
 	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/db/sharedmaterial"
 	"github.com/authgw/authgw/mint"
@@ -39,22 +38,7 @@ func k13Ring(keys ...totp.Key) string {
 
 // k13LegacySeal seals the way authgw did before key rings: version 1,
 // no key ID.
-func k13LegacySeal(t *testing.T, key []byte, userID string, secret []byte) []byte {
-	t.Helper()
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		t.Fatal(err)
-	}
-	nonce := make([]byte, 12)
-	if _, err := rand.Read(nonce); err != nil {
-		t.Fatal(err)
-	}
-	return aead.Seal(append([]byte{1}, nonce...), nonce, secret, []byte("authgw-totp-v1\x00"+userID))
-}
+var k13LegacySeal = totptest.LegacySeal
 
 // TestTOTPReseal rotates the TOTP key of a database holding legacy
 // secrets (no key ID), secrets sealed with the old key and one with the

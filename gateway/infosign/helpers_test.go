@@ -3,34 +3,15 @@ package infosign_test
 import (
 	"encoding/base64"
 	"strconv"
-	"testing"
 
-	"github.com/authgw/authgw/gateway/infosign"
-	"github.com/authgw/authgw/verifier/requestinfo"
+	"github.com/authgw/authgw/verifier/requestinfo/requestinfotest"
 )
 
-// newSigner returns a Signer for cfg, with issuer "authgw" unless cfg
-// names one.
-func newSigner(t testing.TB, cfg infosign.SignerConfig) *infosign.Signer {
-	t.Helper()
-	if cfg.Issuer == "" {
-		cfg.Issuer = "authgw"
-	}
-	s, err := infosign.NewSigner(cfg)
-	if err != nil {
-		t.Fatalf("NewSigner: %v", err)
-	}
-	return s
-}
-
-func sign(t testing.TB, s *infosign.Signer, c requestinfo.Claims) string {
-	t.Helper()
-	tok, err := s.Sign(c)
-	if err != nil {
-		t.Fatalf("Sign: %v", err)
-	}
-	return tok
-}
+// The shared fixtures, under the short names these tests use.
+var (
+	newSigner = requestinfotest.NewSigner
+	sign      = requestinfotest.Sign
+)
 
 var enc = base64.RawURLEncoding
 

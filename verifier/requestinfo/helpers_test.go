@@ -8,8 +8,6 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/authgw/authgw/gateway/infosign"
-	"github.com/authgw/authgw/verifier/requestinfo"
 	"github.com/authgw/authgw/verifier/requestinfo/requestinfotest"
 )
 
@@ -21,6 +19,8 @@ var (
 	newVerifier  = requestinfotest.NewVerifier
 	parts        = requestinfotest.Parts
 	decodeJSON   = requestinfotest.DecodePart
+	newSigner    = requestinfotest.NewSigner
+	sign         = requestinfotest.Sign
 )
 
 // keys returns the gateway's test key and another one.
@@ -28,29 +28,6 @@ func keys(t testing.TB) (gateway, another *ecdsa.PrivateKey) {
 	t.Helper()
 	k := requestinfotest.Keys(t)
 	return k.Gateway, k.Another
-}
-
-// newSigner is the gateway's half, to give the reader something to read;
-// its issuer is "authgw" unless cfg names one.
-func newSigner(t testing.TB, cfg infosign.SignerConfig) *infosign.Signer {
-	t.Helper()
-	if cfg.Issuer == "" {
-		cfg.Issuer = "authgw"
-	}
-	s, err := infosign.NewSigner(cfg)
-	if err != nil {
-		t.Fatalf("NewSigner: %v", err)
-	}
-	return s
-}
-
-func sign(t testing.TB, s *infosign.Signer, c requestinfo.Claims) string {
-	t.Helper()
-	tok, err := s.Sign(c)
-	if err != nil {
-		t.Fatalf("Sign: %v", err)
-	}
-	return tok
 }
 
 var enc = base64.RawURLEncoding

@@ -1,15 +1,10 @@
 package requestinfo_test
 
 import (
-	"bytes"
-	"context"
 	"crypto/ecdsa"
 	"encoding/json"
 	"errors"
 	"maps"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -17,6 +12,7 @@ import (
 	"time"
 
 	"github.com/authgw/authgw/gateway/infosign"
+	"github.com/authgw/authgw/verifier/internal/nodetest"
 	"github.com/authgw/authgw/verifier/requestinfo"
 	"github.com/authgw/authgw/verifier/requestinfo/requestinfotest"
 )
@@ -59,94 +55,15 @@ type joseResult struct {
 // developer machine and fails when CI is set.
 func setupJose(t *testing.T) string {
 	t.Helper()
-	unavailable := func(format string, args ...any) {
-		t.Helper()
-		if os.Getenv("CI") != "" {
-			t.Fatalf("jose interop test cannot run (CI is set, so this is fatal): "+format, args...)
-		}
-		t.Skipf("jose interop test skipped (set CI to make this fatal): "+format, args...)
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		unavailable("node not found: %v", err)
-	}
-	var pkg struct {
-		Dependencies map[string]string `json:"dependencies"`
-	}
-	readJSONFile(t, filepath.Join(joseDir, "package.json"), &pkg)
-	pinned := pkg.Dependencies["jose"]
-	if pinned == "" || strings.ContainsAny(pinned, "^~<>=* ") {
-		t.Fatalf("%s/package.json must pin an exact jose version, has %q", joseDir, pinned)
-	}
-	installed := func() string {
-		var p struct {
-			Version string `json:"version"`
-		}
-		if b, err := os.ReadFile(filepath.Join(joseDir, "node_modules", "jose", "package.json")); err == nil {
-			_ = json.Unmarshal(b, &p)
-		}
-		return p.Version
-	}
-	if v := installed(); v != pinned {
-		npm, err := exec.LookPath("npm")
-		if err != nil {
-			unavailable("npm not found (node_modules has jose %q, want %s): %v", v, pinned, err)
-		}
-		ctx, cancel := context.WithTimeout(t.Context(), 120*time.Second)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund")
-		cmd.Dir = joseDir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			unavailable("npm ci in %s: %v\n%s", joseDir, err, out)
-		}
-		if v := installed(); v != pinned {
-			t.Fatalf("node_modules has jose %q after npm ci, want %s", v, pinned)
-		}
-	}
-	// Read the Node.js side so that go test's cache notices when it changes.
-	for _, f := range []string{"jose.mjs", "package-lock.json"} {
-		if _, err := os.ReadFile(filepath.Join(joseDir, f)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Logf("npm jose %s", pinned)
+	node, _ := nodetest.Setup(t, joseDir, "jose", "jose.mjs", "package-lock.json")
 	return node
-}
-
-func readJSONFile(t *testing.T, path string, v any) {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
 }
 
 // runJose passes reqs through one run of jose.mjs.
 func runJose(t *testing.T, node string, reqs []joseRequest) []joseResult {
 	t.Helper()
-	in, err := json.Marshal(reqs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "jose.mjs")
-	cmd.Dir = joseDir
-	cmd.Stdin = bytes.NewReader(in)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("jose.mjs: %v\n%s", err, stderr.Bytes())
-	}
 	var res []joseResult
-	dec := json.NewDecoder(&stdout)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&res); err != nil {
-		t.Fatalf("jose.mjs output: %v", err)
-	}
+	nodetest.Run(t, node, joseDir, "jose.mjs", reqs, &res, 60*time.Second)
 	if len(res) != len(reqs) {
 		t.Fatalf("jose.mjs answered %d requests of %d", len(res), len(reqs))
 	}

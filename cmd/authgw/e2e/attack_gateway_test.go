@@ -95,7 +95,7 @@ func (s *attackSuite) gwDo(t *testing.T, from, method, url string, h http.Header
 	if err != nil {
 		t.Fatal(err)
 	}
-	return attackReply{status: res.StatusCode, header: res.Header, body: body, tag: tag}
+	return attackReply{Status: res.StatusCode, header: res.Header, Body: body, tag: tag}
 }
 
 func (s *attackSuite) gwForwardAuthNginx(t *testing.T) {
@@ -150,8 +150,8 @@ func (s *attackSuite) gwForwardAuthNginx(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Logf("expect: %s", tt.expect)
 			r := s.gwDo(t, "", tt.whenMethod, base+tt.whenPath, tt.whenHeader)
-			if r.status != tt.expectStatus {
-				t.Fatalf("%s %s through nginx = %d %.300s, want %d", tt.whenMethod, tt.whenPath, r.status, r.body, tt.expectStatus)
+			if r.Status != tt.expectStatus {
+				t.Fatalf("%s %s through nginx = %d %.300s, want %d", tt.whenMethod, tt.whenPath, r.Status, r.Body, tt.expectStatus)
 			}
 			hits := s.backend.hitsFor(r.tag)
 			if !tt.expectBackend {
@@ -200,8 +200,8 @@ func (s *attackSuite) gwNginxHeaders(t *testing.T, base string) {
 		h.Set(n, "10.6.6.6")
 	}
 	r := s.gwDo(t, "", "GET", base+mine, h)
-	if r.status != 200 {
-		t.Fatalf("= %d %.300s, want 200", r.status, r.body)
+	if r.Status != 200 {
+		t.Fatalf("= %d %.300s, want 200", r.Status, r.Body)
 	}
 	hits := s.backend.hitsFor(r.tag)
 	if len(hits) != 1 {
@@ -239,16 +239,16 @@ func (s *attackSuite) gwForwardAuthCallers(t *testing.T) {
 			}
 			r := s.gwDo(t, attackFromMain, "GET", url, h)
 			attackExpectRefusal(t, "GET /forward-auth", r, 400, "FORWARD-AUTH-BAD-REQUEST")
-			if !strings.Contains(string(r.body), "X-Forwarded-For") {
-				t.Errorf("the refusal does not name X-Forwarded-For: %s", r.body)
+			if !strings.Contains(string(r.Body), "X-Forwarded-For") {
+				t.Errorf("the refusal does not name X-Forwarded-For: %s", r.Body)
 			}
 		})
 	}
 	t.Run("control: the configured caller", func(t *testing.T) {
 		t.Logf("expect: 200 with request info naming the client IP the caller reports")
 		r := s.gwDo(t, attackFromMain, "GET", url, described)
-		if r.status != 200 {
-			t.Fatalf("= %d %.300s, want 200", r.status, r.body)
+		if r.Status != 200 {
+			t.Fatalf("= %d %.300s, want 200", r.Status, r.Body)
 		}
 		if c, err := s.gwInfo(t, r.header); err != nil || c.IP != "10.0.0.1" {
 			t.Errorf("request info %+v (%v), want IP 10.0.0.1", c, err)

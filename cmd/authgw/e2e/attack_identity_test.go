@@ -1,24 +1,19 @@
 package e2e
 
 import (
-	"bytes"
-	"crypto/hmac"
-	"crypto/sha1"
-	"encoding/base32"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"io"
-	"mime/quotedprintable"
 	"net/http"
-	"net/mail"
-	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/authgw/authgw/accounts/notify/notifytest"
+	"github.com/authgw/authgw/accounts/totp/totptest"
+	"github.com/authgw/authgw/cmd/authgw/internal/clitest"
 )
 
 // Source addresses of the identity cases: the regulation bans per IP, so
@@ -67,22 +62,11 @@ func (s *attackSuite) mails(t *testing.T, addr string) []identityMail {
 	}
 	var out []identityMail
 	for _, f := range files { // names start with the time: sorted oldest first
-		raw, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		msg, err := mail.ReadMessage(bytes.NewReader(raw))
-		if err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		if msg.Header.Get("To") != addr {
+		h, body := notifytest.ReadEML(t, f)
+		if h.Get("To") != addr {
 			continue
 		}
-		body, err := io.ReadAll(quotedprintable.NewReader(msg.Body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, identityMail{to: addr, subject: msg.Header.Get("Subject"), text: string(body), name: filepath.Base(f)})
+		out = append(out, identityMail{to: addr, subject: h.Get("Subject"), text: body, name: filepath.Base(f)})
 	}
 	return out
 }
@@ -129,11 +113,11 @@ func (s *attackSuite) registerWith(t *testing.T, from, name, addr, pw string) at
 // from the mail serve wrote, and returns the code step's answer.
 func (s *attackSuite) codeLogin(t *testing.T, from, addr string) attackReply {
 	t.Helper()
-	state := newState(t)
+	state := clitest.NewState(t)
 	seen := len(s.mails(t, addr))
 	r := s.call(t, from, "POST", "/accounts/v1/sessions/login/email", s.system, identityJSON(t, map[string]string{"email": addr, "state": state}))
-	if r.status != http.StatusOK {
-		t.Fatalf("email step = %d %s", r.status, r.body)
+	if r.Status != http.StatusOK {
+		t.Fatalf("email step = %d %s", r.Status, r.Body)
 	}
 	code := s.waitMail(t, addr, seen)
 	return s.call(t, from, "POST", "/accounts/v1/sessions/login/code", s.system, identityJSON(t, map[string]string{"code": code, "state": state}))
@@ -149,15 +133,15 @@ func (s *attackSuite) emailID(t *testing.T, from string, sess attackSession, add
 			Email string `json:"email"`
 		} `json:"data"`
 	}
-	if r.status != http.StatusOK || json.Unmarshal(r.body, &out) != nil {
-		t.Fatalf("list emails = %d %s", r.status, r.body)
+	if r.Status != http.StatusOK || json.Unmarshal(r.Body, &out) != nil {
+		t.Fatalf("list emails = %d %s", r.Status, r.Body)
 	}
 	for _, e := range out.Data {
 		if e.Email == addr {
 			return e.ID
 		}
 	}
-	t.Fatalf("no address %s in %s", addr, r.body)
+	t.Fatalf("no address %s in %s", addr, r.Body)
 	return ""
 }
 
@@ -167,8 +151,8 @@ func (s *attackSuite) verifyAddress(t *testing.T, from string, sess attackSessio
 	t.Helper()
 	r := s.call(t, from, "POST", "/accounts/v1/users/"+sess.UserID+"/emails/"+s.emailID(t, from, sess, addr)+"/verify",
 		s.auth(sess, "POST"), identityJSON(t, map[string]string{"code": s.waitMail(t, addr, 0)}))
-	if r.status != http.StatusOK {
-		t.Fatalf("verifying %s = %d %s", addr, r.status, r.body)
+	if r.Status != http.StatusOK {
+		t.Fatalf("verifying %s = %d %s", addr, r.Status, r.Body)
 	}
 }
 
@@ -192,8 +176,8 @@ func (s *attackSuite) stolenTokenNewAddress(t *testing.T) {
 	// The victim adds a second address and does not verify it: it
 	// receives no login code, and the victim is told.
 	if r := s.call(t, attackFromIdentity, "POST", path, s.auth(victim, "POST"),
-		identityJSON(t, map[string]string{"email": "vic.other@example.com", "currentPassword": victimPw})); r.status != http.StatusCreated {
-		t.Fatalf("adding an address with the password = %d %s", r.status, r.body)
+		identityJSON(t, map[string]string{"email": "vic.other@example.com", "currentPassword": victimPw})); r.Status != http.StatusCreated {
+		t.Fatalf("adding an address with the password = %d %s", r.Status, r.Body)
 	}
 	noticed := false
 	for _, m := range s.mails(t, victimAddr) {
@@ -203,9 +187,9 @@ func (s *attackSuite) stolenTokenNewAddress(t *testing.T) {
 		t.Error("the victim's verified address was not told of the new address")
 	}
 	before := len(s.mails(t, "vic.other@example.com"))
-	r := s.call(t, attackFromIdentity, "POST", "/accounts/v1/sessions/login/email", s.system, identityJSON(t, map[string]string{"email": "vic.other@example.com", "state": newState(t)}))
-	if r.status != http.StatusOK {
-		t.Fatalf("email step = %d %s", r.status, r.body)
+	r := s.call(t, attackFromIdentity, "POST", "/accounts/v1/sessions/login/email", s.system, identityJSON(t, map[string]string{"email": "vic.other@example.com", "state": clitest.NewState(t)}))
+	if r.Status != http.StatusOK {
+		t.Fatalf("email step = %d %s", r.Status, r.Body)
 	}
 	time.Sleep(500 * time.Millisecond) // the login-code mail is sent in the background
 	if n := len(s.mails(t, "vic.other@example.com")); n != before {
@@ -221,8 +205,8 @@ func (s *attackSuite) stolenTokenTOTP(t *testing.T) {
 		s.call(t, attackFromStolenTOTP, "POST", path, s.auth(victim, "POST"), `{"data":{}}`), http.StatusBadRequest, "USER_DATA_INVALID")
 	attackExpectRefusal(t, "enrolling TOTP with a guessed password",
 		s.call(t, attackFromStolenTOTP, "POST", path, s.auth(victim, "POST"), `{"data":{"currentPassword":"Winter2024!"}}`), http.StatusForbidden, "INCORRECT-PASSWORD")
-	if r := s.call(t, attackFromStolenTOTP, "POST", path, s.auth(victim, "POST"), identityJSON(t, map[string]string{"currentPassword": attackPassword})); r.status != http.StatusCreated {
-		t.Errorf("enrolling with the password = %d %s, want 201", r.status, r.body)
+	if r := s.call(t, attackFromStolenTOTP, "POST", path, s.auth(victim, "POST"), identityJSON(t, map[string]string{"currentPassword": attackPassword})); r.Status != http.StatusCreated {
+		t.Errorf("enrolling with the password = %d %s, want 201", r.Status, r.Body)
 	}
 }
 
@@ -235,11 +219,11 @@ func (s *attackSuite) preHijackRegister(t *testing.T) {
 	owner := attackSessionFrom(t, s.registerWith(t, attackFromHijack, "Olive", addr, ownerPw), http.StatusCreated)
 	code := s.waitMail(t, addr, 1)
 	if r := s.call(t, attackFromHijack, "POST", "/accounts/v1/users/"+owner.UserID+"/emails/"+s.emailID(t, attackFromHijack, owner, addr)+"/verify",
-		s.auth(owner, "POST"), identityJSON(t, map[string]string{"code": code})); r.status != http.StatusOK {
-		t.Fatalf("the owner's verification = %d %s", r.status, r.body)
+		s.auth(owner, "POST"), identityJSON(t, map[string]string{"code": code})); r.Status != http.StatusOK {
+		t.Fatalf("the owner's verification = %d %s", r.Status, r.Body)
 	}
-	attackExpectRefusal(t, "the attacker's password after the owner verified", s.login(t, attackFromHijack, addr, thiefPw, newState(t)), http.StatusUnauthorized, "INCORRECT-PASSWORD")
-	if got := attackSessionFrom(t, s.login(t, attackFromHijack, addr, ownerPw, newState(t)), http.StatusOK); got.UserID != owner.UserID {
+	attackExpectRefusal(t, "the attacker's password after the owner verified", s.login(t, attackFromHijack, addr, thiefPw, clitest.NewState(t)), http.StatusUnauthorized, "INCORRECT-PASSWORD")
+	if got := attackSessionFrom(t, s.login(t, attackFromHijack, addr, ownerPw, clitest.NewState(t)), http.StatusOK); got.UserID != owner.UserID {
 		t.Errorf("the owner's login opened %s, want %s", got.UserID, owner.UserID)
 	}
 }
@@ -254,25 +238,25 @@ func (s *attackSuite) preHijackCode(t *testing.T) {
 	if owner.UserID != thief.UserID {
 		t.Fatalf("the code login opened %s, want the registration %s", owner.UserID, thief.UserID)
 	}
-	attackExpectRefusal(t, "the attacker's password after the owner's first code login", s.login(t, attackFromHijack, addr, thiefPw, newState(t)), http.StatusUnauthorized, "INCORRECT-PASSWORD")
-	if r := s.refresh(t, attackFromHijack, s.system, thief.Refresh); r.status != http.StatusUnauthorized {
-		t.Errorf("the attacker's refresh = %d %s, want 401", r.status, r.body)
+	attackExpectRefusal(t, "the attacker's password after the owner's first code login", s.login(t, attackFromHijack, addr, thiefPw, clitest.NewState(t)), http.StatusUnauthorized, "INCORRECT-PASSWORD")
+	if r := s.refresh(t, attackFromHijack, s.system, thief.Refresh); r.Status != http.StatusUnauthorized {
+		t.Errorf("the attacker's refresh = %d %s, want 401", r.Status, r.Body)
 	}
-	if r := s.call(t, attackFromHijack, "GET", "/accounts/v1/users/current", s.auth(owner, "GET"), ""); r.status != http.StatusOK {
-		t.Errorf("the owner's new session = %d %s", r.status, r.body)
+	if r := s.call(t, attackFromHijack, "GET", "/accounts/v1/users/current", s.auth(owner, "GET"), ""); r.Status != http.StatusOK {
+		t.Errorf("the owner's new session = %d %s", r.Status, r.Body)
 	}
 }
 
 // addressCase: an address is one identity whatever its case.
 func (s *attackSuite) addressCase(t *testing.T) {
 	attackExpectRefusal(t, "registering the sysadmin's address in capitals",
-		s.registerWith(t, attackFromCase, "Admin Two", strings.ToUpper(loginEmail), "a long enough passphrase"), http.StatusConflict, "DUPLICATE-EMAIL")
+		s.registerWith(t, attackFromCase, "Admin Two", strings.ToUpper(clitest.LoginEmail), "a long enough passphrase"), http.StatusConflict, "DUPLICATE-EMAIL")
 	carl := s.register(t, attackFromCase, "Carl", "carl.identity@example.com")
 	attackExpectRefusal(t, "adding the sysadmin's address in another case to another account",
 		s.call(t, attackFromCase, "POST", "/accounts/v1/users/"+carl.UserID+"/emails", s.auth(carl, "POST"),
 			identityJSON(t, map[string]string{"email": "Admin@Example.com", "currentPassword": attackPassword})), http.StatusConflict, "DUPLICATE-EMAIL")
-	if r := s.login(t, attackFromCase, strings.ToUpper(loginEmail), loginPassword, newState(t)); r.status != http.StatusOK {
-		t.Errorf("login with the address in capitals = %d %s", r.status, r.body)
+	if r := s.login(t, attackFromCase, strings.ToUpper(clitest.LoginEmail), clitest.LoginPassword, clitest.NewState(t)); r.Status != http.StatusOK {
+		t.Errorf("login with the address in capitals = %d %s", r.Status, r.Body)
 	}
 }
 
@@ -283,22 +267,22 @@ func (s *attackSuite) mailBomb(t *testing.T) {
 	bomber := s.register(t, attackFromMailBomb, "Bomber", "bomber.identity@example.com")
 	base := "/accounts/v1/users/" + bomber.UserID + "/emails"
 	if r := s.call(t, attackFromMailBomb, "POST", base, s.auth(bomber, "POST"),
-		identityJSON(t, map[string]string{"email": target, "currentPassword": attackPassword})); r.status != http.StatusCreated {
-		t.Fatalf("adding the target = %d %s", r.status, r.body)
+		identityJSON(t, map[string]string{"email": target, "currentPassword": attackPassword})); r.Status != http.StatusCreated {
+		t.Fatalf("adding the target = %d %s", r.Status, r.Body)
 	}
 	path := base + "/" + s.emailID(t, attackFromMailBomb, bomber, target) + "/generate-verification"
 	refused := 0
 	for range 25 {
 		r := s.call(t, attackFromMailBomb, "POST", path, s.auth(bomber, "POST"), "")
-		switch r.status {
+		switch r.Status {
 		case http.StatusOK:
 		case http.StatusTooManyRequests:
 			refused++
 			if code, _ := attackErrorCode(r); code != "TOO-MANY-MAILS" || r.header.Get("Retry-After") == "" {
-				t.Errorf("refusal = %d %s %v", r.status, r.body, r.header)
+				t.Errorf("refusal = %d %s %v", r.Status, r.Body, r.header)
 			}
 		default:
-			t.Fatalf("generate-verification = %d %s", r.status, r.body)
+			t.Fatalf("generate-verification = %d %s", r.Status, r.Body)
 		}
 	}
 	if n := len(s.mails(t, target)); n > 5 || refused == 0 {
@@ -308,20 +292,7 @@ func (s *attackSuite) mailBomb(t *testing.T) {
 
 // identityTOTP is the RFC 6238 code (SHA-1, 6 digits, 30 s) of the
 // base32 secret at t.
-func identityTOTP(t *testing.T, secret string, at time.Time) string {
-	t.Helper()
-	key, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ToUpper(strings.TrimRight(secret, "=")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var msg [8]byte
-	binary.BigEndian.PutUint64(msg[:], uint64(at.Unix()/30))
-	mac := hmac.New(sha1.New, key)
-	mac.Write(msg[:])
-	sum := mac.Sum(nil)
-	off := sum[len(sum)-1] & 0x0f
-	return fmt.Sprintf("%06d", (binary.BigEndian.Uint32(sum[off:])&0x7fffffff)%1000000)
-}
+var identityTOTP = totptest.At
 
 // concurrentTOTPDeleteGuesses: 30 wrong passwords sent at once to
 // DELETE .../totp (as {"password"}, the field the attack used) with a
@@ -334,8 +305,8 @@ func (s *attackSuite) concurrentTOTPDeleteGuesses(t *testing.T) {
 	secret := attackDataString(t, s.call(t, attackFromGuesses, "POST", path, s.auth(victim, "POST"),
 		identityJSON(t, map[string]string{"currentPassword": attackPassword})), http.StatusCreated, "secret")
 	if r := s.call(t, attackFromGuesses, "POST", path+"/confirm", s.auth(victim, "POST"),
-		identityJSON(t, map[string]string{"totp": identityTOTP(t, secret, time.Now())})); r.status != http.StatusOK {
-		t.Fatalf("confirm = %d %s", r.status, r.body)
+		identityJSON(t, map[string]string{"totp": identityTOTP(t, secret, time.Now())})); r.Status != http.StatusOK {
+		t.Fatalf("confirm = %d %s", r.Status, r.Body)
 	}
 	const n = 30
 	replies := make(chan attackReply, n)
@@ -346,19 +317,19 @@ func (s *attackSuite) concurrentTOTPDeleteGuesses(t *testing.T) {
 		go func() {
 			r, err := s.trySend(req)
 			if err != nil {
-				r.status = -1
+				r.Status = -1
 			}
 			replies <- r
 		}()
 	}
 	checked := 0
 	for range n {
-		switch r := <-replies; r.status {
+		switch r := <-replies; r.Status {
 		case http.StatusForbidden:
 			checked++
 		case http.StatusTooManyRequests:
 		default:
-			t.Errorf("a guess answered %d %s", r.status, r.body)
+			t.Errorf("a guess answered %d %s", r.Status, r.Body)
 		}
 	}
 	if bound := 5 + runtime.GOMAXPROCS(0) - 1; checked > bound {
@@ -401,11 +372,11 @@ func (s *attackSuite) stolenTokenDelete(t *testing.T) {
 	attackExpectRefusal(t, "deleting with the token and no body", s.call(t, attackFromAcDelete, "DELETE", path, s.auth(victim, "DELETE"), ""), http.StatusUnsupportedMediaType, "UNSUPPORTED-MEDIA-TYPE")
 	attackExpectRefusal(t, "deleting with a guessed password",
 		s.call(t, attackFromAcDelete, "DELETE", path, s.auth(victim, "DELETE"), identityJSON(t, map[string]string{"currentPassword": "Winter2024!"})), http.StatusForbidden, "INCORRECT-PASSWORD")
-	if r := s.login(t, attackFromAcDelete, addr, attackPassword, newState(t)); r.status != http.StatusOK {
-		t.Fatalf("the owner's login after the attempts = %d %s", r.status, r.body)
+	if r := s.login(t, attackFromAcDelete, addr, attackPassword, clitest.NewState(t)); r.Status != http.StatusOK {
+		t.Fatalf("the owner's login after the attempts = %d %s", r.Status, r.Body)
 	}
-	if r := s.call(t, attackFromAcDelete, "DELETE", path, s.auth(victim, "DELETE"), identityJSON(t, map[string]string{"currentPassword": attackPassword})); r.status != http.StatusOK {
-		t.Fatalf("deleting with the password = %d %s", r.status, r.body)
+	if r := s.call(t, attackFromAcDelete, "DELETE", path, s.auth(victim, "DELETE"), identityJSON(t, map[string]string{"currentPassword": attackPassword})); r.Status != http.StatusOK {
+		t.Fatalf("deleting with the password = %d %s", r.Status, r.Body)
 	}
 	noticed := false
 	for _, m := range s.mails(t, addr) {
@@ -422,8 +393,8 @@ func (s *attackSuite) stolenTokenDelete(t *testing.T) {
 func (s *attackSuite) strangersRegistrations(t *testing.T) {
 	const addr = "newcomer.identity@example.org"
 	for i := range 7 {
-		if r := s.registerWith(t, attackFromAcStranger, fmt.Sprintf("Stranger %d", i), addr, ""); r.status != http.StatusCreated {
-			t.Fatalf("stranger's registration %d = %d %s, want 201 (never refused over the mail limits)", i, r.status, r.body)
+		if r := s.registerWith(t, attackFromAcStranger, fmt.Sprintf("Stranger %d", i), addr, ""); r.Status != http.StatusCreated {
+			t.Fatalf("stranger's registration %d = %d %s, want 201 (never refused over the mail limits)", i, r.Status, r.Body)
 		}
 	}
 	if n := len(s.mails(t, addr)); n > 2 {
@@ -432,13 +403,13 @@ func (s *attackSuite) strangersRegistrations(t *testing.T) {
 	owner := attackSessionFrom(t, s.registerWith(t, attackFromAcOwner, "Newcomer", addr, "the newcomer's passphrase"), http.StatusCreated)
 	seen := len(s.mails(t, addr))
 	r := s.call(t, attackFromAcOwner, "POST", "/accounts/v1/users/"+owner.UserID+"/emails/"+s.emailID(t, attackFromAcOwner, owner, addr)+"/generate-verification", s.auth(owner, "POST"), "")
-	if r.status != http.StatusOK {
-		t.Fatalf("the owner's generate-verification = %d %s, want 200", r.status, r.body)
+	if r.Status != http.StatusOK {
+		t.Fatalf("the owner's generate-verification = %d %s, want 200", r.Status, r.Body)
 	}
 	code := s.waitMail(t, addr, seen)
 	if r := s.call(t, attackFromAcOwner, "POST", "/accounts/v1/users/"+owner.UserID+"/emails/"+s.emailID(t, attackFromAcOwner, owner, addr)+"/verify",
-		s.auth(owner, "POST"), identityJSON(t, map[string]string{"code": code})); r.status != http.StatusOK {
-		t.Fatalf("the owner's verification = %d %s", r.status, r.body)
+		s.auth(owner, "POST"), identityJSON(t, map[string]string{"code": code})); r.Status != http.StatusOK {
+		t.Fatalf("the owner's verification = %d %s", r.Status, r.Body)
 	}
 }
 
@@ -453,13 +424,13 @@ func (s *attackSuite) codeLoginChoice(t *testing.T) {
 	time.Sleep(5 * time.Millisecond) // a later creation time
 	owner := attackSessionFrom(t, s.registerWith(t, attackFromAcOwner, "Pia", addr, "pia's own passphrase"), http.StatusCreated)
 	if r := s.call(t, attackFromAcOwner, "POST", "/accounts/v1/organizations", s.auth(owner, "POST"),
-		identityJSON(t, map[string]string{"type": "organizations", "name": "Pia's work"})); r.status != http.StatusCreated {
-		t.Fatalf("the owner's organization = %d %s", r.status, r.body)
+		identityJSON(t, map[string]string{"type": "organizations", "name": "Pia's work"})); r.Status != http.StatusCreated {
+		t.Fatalf("the owner's organization = %d %s", r.Status, r.Body)
 	}
-	state := newState(t)
+	state := clitest.NewState(t)
 	seen := len(s.mails(t, addr))
-	if r := s.call(t, attackFromAcOwner, "POST", "/accounts/v1/sessions/login/email", s.system, identityJSON(t, map[string]string{"email": addr, "state": state})); r.status != http.StatusOK {
-		t.Fatalf("email step = %d %s", r.status, r.body)
+	if r := s.call(t, attackFromAcOwner, "POST", "/accounts/v1/sessions/login/email", s.system, identityJSON(t, map[string]string{"email": addr, "state": state})); r.Status != http.StatusOK {
+		t.Fatalf("email step = %d %s", r.Status, r.Body)
 	}
 	code := s.waitMail(t, addr, seen)
 	r := s.call(t, attackFromAcOwner, "POST", "/accounts/v1/sessions/login/code", s.system, identityJSON(t, map[string]string{"code": code, "state": state}))
@@ -472,19 +443,19 @@ func (s *attackSuite) codeLoginChoice(t *testing.T) {
 			} `json:"accounts"`
 		} `json:"data"`
 	}
-	if r.status != http.StatusOK || json.Unmarshal(r.body, &choice) != nil || choice.T != "step" || len(choice.Data.Accounts) != 2 {
-		t.Fatalf("the code step = %d %s, want the step listing both registrations", r.status, r.body)
+	if r.Status != http.StatusOK || json.Unmarshal(r.Body, &choice) != nil || choice.T != "step" || len(choice.Data.Accounts) != 2 {
+		t.Fatalf("the code step = %d %s, want the step listing both registrations", r.Status, r.Body)
 	}
 	if choice.Data.Accounts[0].ID != owner.UserID || choice.Data.Accounts[1].ID != thief.UserID {
-		t.Fatalf("accounts listed %s, want the owner's then the attacker's", r.body)
+		t.Fatalf("accounts listed %s, want the owner's then the attacker's", r.Body)
 	}
 	got := attackSessionFrom(t, s.call(t, attackFromAcOwner, "POST", "/accounts/v1/sessions/login/code", s.system,
 		identityJSON(t, map[string]string{"code": code, "state": state, "account": owner.UserID})), http.StatusOK)
 	if got.UserID != owner.UserID {
 		t.Fatalf("the code opened %s, want the owner's %s", got.UserID, owner.UserID)
 	}
-	if r := s.call(t, attackFromAcOwner, "GET", "/accounts/v1/users/current/memberships", s.auth(got, "GET"), ""); r.status != http.StatusOK || !strings.Contains(string(r.body), "organization") {
-		t.Errorf("the owner's memberships = %d %s", r.status, r.body)
+	if r := s.call(t, attackFromAcOwner, "GET", "/accounts/v1/users/current/memberships", s.auth(got, "GET"), ""); r.Status != http.StatusOK || !strings.Contains(string(r.Body), "organization") {
+		t.Errorf("the owner's memberships = %d %s", r.Status, r.Body)
 	}
 	// The attacker's registration lost the address: the next code login
 	// opens the owner's account at once.

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authgw/authgw/cmd/authgw/internal/clitest"
 	"github.com/authgw/authgw/db/dbtest"
 	"github.com/authgw/authgw/gateway/gatewaytest"
 )
@@ -84,17 +85,17 @@ func attackRevived(t *testing.T) {
 	const from = "127.0.0.61"
 	sess := s.register(t, from, "Rex", "rex@example.com")
 	minted := time.Now()
-	if r := s.call(t, from, "GET", "/accounts/v1/users/current", s.auth(sess, "GET"), ""); r.status != http.StatusOK {
-		t.Fatalf("the fresh GET token = %d %s, want 200", r.status, r.body)
+	if r := s.call(t, from, "GET", "/accounts/v1/users/current", s.auth(sess, "GET"), ""); r.Status != http.StatusOK {
+		t.Fatalf("the fresh GET token = %d %s, want 200", r.Status, r.Body)
 	}
-	if r := s.call(t, from, "POST", "/accounts/v1/sessions/logout", s.auth(sess, "POST"), ""); r.status != http.StatusOK {
-		t.Fatalf("logout = %d %s, want 200", r.status, r.body)
+	if r := s.call(t, from, "POST", "/accounts/v1/sessions/logout", s.auth(sess, "POST"), ""); r.Status != http.StatusOK {
+		t.Fatalf("logout = %d %s, want 200", r.Status, r.Body)
 	}
 	t.Logf("expect: the logged-out session's GET token is 401 at every try until 95 s after the mint (tokens live 60 s, accepted 30 s past)")
 	for deadline := minted.Add(95 * time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Second) {
 		r := s.call(t, from, "GET", "/accounts/v1/users/current", s.auth(sess, "GET"), "")
-		if r.status != http.StatusUnauthorized {
-			t.Fatalf("%v after the mint, the logged-out GET token = %d %s, want 401", time.Since(minted).Round(time.Second), r.status, r.body)
+		if r.Status != http.StatusUnauthorized {
+			t.Fatalf("%v after the mint, the logged-out GET token = %d %s, want 401", time.Since(minted).Round(time.Second), r.Status, r.Body)
 		}
 	}
 }
@@ -117,34 +118,34 @@ func attackLockout(t *testing.T) {
 	s.register(t, attackFromOwner, "Olive", owner)
 	emailStep := func(from string) attackReply {
 		return s.call(t, from, "POST", "/accounts/v1/sessions/login/email", s.system,
-			string(attackJSON(t, map[string]any{"data": map[string]string{"email": owner, "state": newState(t)}})))
+			string(attackJSON(t, map[string]any{"data": map[string]string{"email": owner, "state": clitest.NewState(t)}})))
 	}
 	t.Logf("expect: 5 email-step requests for the owner's address from 5 other IPs answer 200; the owner's right password then logs in (200)")
 	for i := range 5 {
-		if r := emailStep(fmt.Sprintf("%s%d", attackFromStranger, i)); r.status != http.StatusOK {
-			t.Fatalf("email step %d from a stranger = %d %s, want 200", i+1, r.status, r.body)
+		if r := emailStep(fmt.Sprintf("%s%d", attackFromStranger, i)); r.Status != http.StatusOK {
+			t.Fatalf("email step %d from a stranger = %d %s, want 200", i+1, r.Status, r.Body)
 		}
 	}
-	attackSessionFrom(t, s.login(t, attackFromOwner, owner, attackPassword, newState(t)), http.StatusOK)
+	attackSessionFrom(t, s.login(t, attackFromOwner, owner, attackPassword, clitest.NewState(t)), http.StatusOK)
 
 	t.Logf("expect: 10 more email-step requests from the same strangers: at most 5 login codes mailed in all; the password step stays open")
 	for i := range 10 {
-		if r := emailStep(fmt.Sprintf("%s%d", attackFromStranger, i)); r.status != http.StatusOK {
-			t.Fatalf("email step %d from a stranger (2 per source) = %d %s, want 200", i+6, r.status, r.body)
+		if r := emailStep(fmt.Sprintf("%s%d", attackFromStranger, i)); r.Status != http.StatusOK {
+			t.Fatalf("email step %d from a stranger (2 per source) = %d %s, want 200", i+6, r.Status, r.Body)
 		}
 	}
 	if n := s.settledLoginCodes(t, owner); n > 5 {
 		t.Errorf("15 code requests for one address from unknown sources within 5 minutes mailed %d codes, want at most 5", n)
 	}
-	attackSessionFrom(t, s.login(t, attackFromOwner, owner, attackPassword, newState(t)), http.StatusOK)
+	attackSessionFrom(t, s.login(t, attackFromOwner, owner, attackPassword, clitest.NewState(t)), http.StatusOK)
 
 	t.Logf("expect: a guesser from one IP: five 401, then 429 even with the right password; the owner, elsewhere, logs in within the capped delay")
 	for i := range 5 {
-		attackExpectRefusal(t, fmt.Sprintf("guess %d", i+1), s.login(t, attackFromGuesser, owner, fmt.Sprintf("guess number %d!", i), newState(t)), 401, "INCORRECT-PASSWORD")
+		attackExpectRefusal(t, fmt.Sprintf("guess %d", i+1), s.login(t, attackFromGuesser, owner, fmt.Sprintf("guess number %d!", i), clitest.NewState(t)), 401, "INCORRECT-PASSWORD")
 	}
-	attackExpectRefusal(t, "the right password from the guesser's IP", s.login(t, attackFromGuesser, owner, attackPassword, newState(t)), 429, "TOO-MANY-FAILURES")
+	attackExpectRefusal(t, "the right password from the guesser's IP", s.login(t, attackFromGuesser, owner, attackPassword, clitest.NewState(t)), 429, "TOO-MANY-FAILURES")
 	started := time.Now()
-	attackSessionFrom(t, s.login(t, attackFromOwner, owner, attackPassword, newState(t)), http.StatusOK)
+	attackSessionFrom(t, s.login(t, attackFromOwner, owner, attackPassword, clitest.NewState(t)), http.StatusOK)
 	if took := time.Since(started); took > 6*time.Second {
 		t.Errorf("the owner's login took %v, want at most the 5 s delay cap", took)
 	}
@@ -172,7 +173,7 @@ func attackRefreshRace(t *testing.T) {
 		r, err := s.trySend(attackReq{from: from, method: "POST", target: "/accounts/v1/users/" + sess.UserID + "/change-password",
 			header: []string{"Authorization", s.auth(sess, "POST"), "Content-Type", "application/json"},
 			body:   attackJSON(t, map[string]any{"data": map[string]string{"currentPassword": password, "newPassword": next}})})
-		if err == nil && r.status == http.StatusOK {
+		if err == nil && r.Status == http.StatusOK {
 			password = next
 		}
 		return r, err
@@ -183,17 +184,17 @@ func attackRefreshRace(t *testing.T) {
 			body:   []byte(`{"data":{"t":"refresh-tokens","token":"` + sess.Refresh + `"}}`)})
 	}
 	login := func() attackSession {
-		return attackSessionFrom(t, s.login(t, from, "ray@example.com", password, newState(t)), http.StatusOK)
+		return attackSessionFrom(t, s.login(t, from, "ray@example.com", password, clitest.NewState(t)), http.StatusOK)
 	}
 	started := time.Now()
-	if r, err := refresh(sess); err != nil || r.status != http.StatusOK {
-		t.Fatalf("a refresh alone: %v %d %s", err, r.status, r.body)
+	if r, err := refresh(sess); err != nil || r.Status != http.StatusOK {
+		t.Fatalf("a refresh alone: %v %d %s", err, r.Status, r.Body)
 	}
 	refreshTook := time.Since(started)
 	sess = login()
 	started = time.Now()
-	if r, err := change(sess, -1); err != nil || r.status != http.StatusOK {
-		t.Fatalf("a change alone: %v %d %s", err, r.status, r.body)
+	if r, err := change(sess, -1); err != nil || r.Status != http.StatusOK {
+		t.Fatalf("a change alone: %v %d %s", err, r.Status, r.Body)
 	}
 	aim := (time.Since(started) - refreshTook) / 2
 	t.Logf("expect: in each of %d trials, a refresh racing change-password (aimed %v after it): once both answered, the refresh's GET token (if it got one) is 401", trials, aim)
@@ -213,18 +214,18 @@ func attackRefreshRace(t *testing.T) {
 		if refreshErr != nil || changeErr != nil {
 			t.Fatalf("trial %d: %v %v", i, refreshErr, changeErr)
 		}
-		if changed.status != http.StatusOK {
-			t.Fatalf("trial %d: change-password = %d %s, want 200", i, changed.status, changed.body)
+		if changed.Status != http.StatusOK {
+			t.Fatalf("trial %d: change-password = %d %s, want 200", i, changed.Status, changed.Body)
 		}
-		if refreshed.status != http.StatusOK {
+		if refreshed.Status != http.StatusOK {
 			aim -= 4 * time.Millisecond
 			continue
 		}
 		aim += 4 * time.Millisecond
 		won++
 		fresh := attackSessionFrom(t, refreshed, http.StatusOK)
-		if r := s.call(t, from, "GET", "/accounts/v1/users/current", s.auth(fresh, "GET"), ""); r.status != http.StatusUnauthorized {
-			t.Fatalf("trial %d: the GET token a refresh minted while the password changed = %d %s after the change, want 401", i, r.status, r.body)
+		if r := s.call(t, from, "GET", "/accounts/v1/users/current", s.auth(fresh, "GET"), ""); r.Status != http.StatusUnauthorized {
+			t.Fatalf("trial %d: the GET token a refresh minted while the password changed = %d %s after the change, want 401", i, r.Status, r.Body)
 		}
 	}
 	t.Logf("the refresh answered 200 in %d of %d trials", won, trials)
@@ -332,14 +333,14 @@ func attackTwoInstances(t *testing.T) {
 	one.system = attackClient{creds.ClientID, creds.ClientSecret}.basic()
 	three.system = one.system
 	const from = "127.0.0.63"
-	at1 := attackSessionFrom(t, one.login(t, from, loginEmail, loginPassword, newState(t)), http.StatusOK)
-	if r := three.call(t, from, "GET", "/accounts/v1/users/current", three.auth(at1, "GET"), ""); r.status != http.StatusOK {
-		t.Errorf("a token minted by instance one at instance three = %d %s, want 200", r.status, r.body)
+	at1 := attackSessionFrom(t, one.login(t, from, clitest.LoginEmail, clitest.LoginPassword, clitest.NewState(t)), http.StatusOK)
+	if r := three.call(t, from, "GET", "/accounts/v1/users/current", three.auth(at1, "GET"), ""); r.Status != http.StatusOK {
+		t.Errorf("a token minted by instance one at instance three = %d %s, want 200", r.Status, r.Body)
 	}
-	at3 := attackSessionFrom(t, three.login(t, from, loginEmail, loginPassword, newState(t)), http.StatusOK)
+	at3 := attackSessionFrom(t, three.login(t, from, clitest.LoginEmail, clitest.LoginPassword, clitest.NewState(t)), http.StatusOK)
 	t.Logf("instance three mints with k2; instance one (ring k1 only) refuses those tokens until it is given the rotated ring, as a rotation goes")
-	if r := three.call(t, from, "GET", "/accounts/v1/users/current", three.auth(at3, "GET"), ""); r.status != http.StatusOK {
-		t.Errorf("instance three's own token = %d %s, want 200", r.status, r.body)
+	if r := three.call(t, from, "GET", "/accounts/v1/users/current", three.auth(at3, "GET"), ""); r.Status != http.StatusOK {
+		t.Errorf("instance three's own token = %d %s, want 200", r.Status, r.Body)
 	}
 }
 
@@ -383,8 +384,8 @@ func attackFactorCap(t *testing.T) {
 	enrol := s.call(t, owner, "POST", "/accounts/v1/users/"+fay.UserID+"/totp", s.auth(fay, "POST"), `{"data":{"currentPassword":"`+attackPassword+`"}}`)
 	secret := attackDataString(t, enrol, http.StatusCreated, "secret")
 	if r := s.call(t, owner, "POST", "/accounts/v1/users/"+fay.UserID+"/totp/confirm", s.auth(fay, "POST"),
-		`{"data":{"totp":"`+attackOathtool(t, secret, time.Now())+`"}}`); r.status != http.StatusOK {
-		t.Fatalf("confirming TOTP = %d %s, want 200", r.status, r.body)
+		`{"data":{"totp":"`+attackOathtool(t, secret, time.Now())+`"}}`); r.Status != http.StatusOK {
+		t.Fatalf("confirming TOTP = %d %s, want 200", r.Status, r.Body)
 	}
 	valid := map[string]bool{}
 	for d := -3; d <= 3; d++ {
@@ -394,14 +395,14 @@ func attackFactorCap(t *testing.T) {
 	// and state of the totp step.
 	flow := func(t *testing.T, from string) (code, state string) {
 		t.Helper()
-		state = newState(t)
+		state = clitest.NewState(t)
 		r := s.login(t, from, addr, attackPassword, state)
 		var step struct {
 			T    string
 			Data struct{ Step, Code string }
 		}
-		if r.status != http.StatusOK || json.Unmarshal(r.body, &step) != nil || step.Data.Step != "totp" || step.Data.Code == "" {
-			t.Fatalf("password step with TOTP on from %s = %d %s, want step totp", from, r.status, r.body)
+		if r.Status != http.StatusOK || json.Unmarshal(r.Body, &step) != nil || step.Data.Step != "totp" || step.Data.Code == "" {
+			t.Fatalf("password step with TOTP on from %s = %d %s, want step totp", from, r.Status, r.Body)
 		}
 		return step.Data.Code, state
 	}
@@ -452,9 +453,9 @@ func attackCodeLockout(t *testing.T) {
 			from := fmt.Sprintf("127.0.4.%d", 10+stranger)
 			stranger++
 			r := s.call(t, from, "POST", "/accounts/v1/sessions/login/email", s.system,
-				identityJSON(t, map[string]string{"email": addr, "state": newState(t)}))
-			if r.status != http.StatusOK {
-				t.Fatalf("the stranger's email step %d from %s = %d %s, want 200 (answered alike)", stranger, from, r.status, r.body)
+				identityJSON(t, map[string]string{"email": addr, "state": clitest.NewState(t)}))
+			if r.Status != http.StatusOK {
+				t.Fatalf("the stranger's email step %d from %s = %d %s, want 200 (answered alike)", stranger, from, r.Status, r.Body)
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
@@ -472,9 +473,9 @@ func attackCodeLockout(t *testing.T) {
 	t.Logf("expect: a new address nobody has: the same 200 from new sources, and nothing mailed")
 	for i := range 7 {
 		r := s.call(t, fmt.Sprintf("127.0.4.%d", 200+i), "POST", "/accounts/v1/sessions/login/email", s.system,
-			identityJSON(t, map[string]string{"email": "nobody@example.com", "state": newState(t)}))
-		if r.status != http.StatusOK {
-			t.Fatalf("email step %d for an address without account = %d %s, want 200", i+1, r.status, r.body)
+			identityJSON(t, map[string]string{"email": "nobody@example.com", "state": clitest.NewState(t)}))
+		if r.Status != http.StatusOK {
+			t.Fatalf("email step %d for an address without account = %d %s, want 200", i+1, r.Status, r.Body)
 		}
 	}
 	if n := s.settledLoginCodes(t, "nobody@example.com"); n != 0 {
@@ -503,7 +504,7 @@ func attackPasswordParallel(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			replies[i] = s.call(t, fmt.Sprintf("127.0.5.%d", 10+i), "POST", "/accounts/v1/sessions/login/password", s.system,
-				string(attackJSON(t, map[string]any{"data": map[string]string{"email": addr, "password": fmt.Sprintf("wrong guess %d!", i), "state": newState(t)}})))
+				string(attackJSON(t, map[string]any{"data": map[string]string{"email": addr, "password": fmt.Sprintf("wrong guess %d!", i), "state": clitest.NewState(t)}})))
 		}()
 	}
 	wg.Wait()
@@ -511,11 +512,11 @@ func attackPasswordParallel(t *testing.T) {
 	for i, r := range replies {
 		code, _ := attackErrorCode(r)
 		switch {
-		case r.status == http.StatusUnauthorized && code == "INCORRECT-PASSWORD":
+		case r.Status == http.StatusUnauthorized && code == "INCORRECT-PASSWORD":
 			checked++
-		case r.status == http.StatusTooManyRequests && code == "TOO-MANY-FAILURES":
+		case r.Status == http.StatusTooManyRequests && code == "TOO-MANY-FAILURES":
 		default:
-			t.Errorf("guess %d = %d %s, want 401 INCORRECT-PASSWORD or 429 TOO-MANY-FAILURES", i+1, r.status, r.body)
+			t.Errorf("guess %d = %d %s, want 401 INCORRECT-PASSWORD or 429 TOO-MANY-FAILURES", i+1, r.Status, r.Body)
 		}
 	}
 	if checked > 10 {
@@ -523,9 +524,9 @@ func attackPasswordParallel(t *testing.T) {
 	}
 	t.Logf("%d of 20 guesses checked", checked)
 	t.Logf("expect: the owner from his source logs in (200), and from a new source too, within the 5 s delay")
-	attackSessionFrom(t, s.login(t, owner, addr, attackPassword, newState(t)), http.StatusOK)
+	attackSessionFrom(t, s.login(t, owner, addr, attackPassword, clitest.NewState(t)), http.StatusOK)
 	started := time.Now()
-	attackSessionFrom(t, s.login(t, "127.0.5.200", addr, attackPassword, newState(t)), http.StatusOK)
+	attackSessionFrom(t, s.login(t, "127.0.5.200", addr, attackPassword, clitest.NewState(t)), http.StatusOK)
 	if took := time.Since(started); took > 6*time.Second {
 		t.Errorf("the owner's login from a new source took %v, want at most the 5 s delay cap", took)
 	}

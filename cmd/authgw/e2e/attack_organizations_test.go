@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/authgw/authgw/accounts"
+	"github.com/authgw/authgw/cmd/authgw/internal/clitest"
 	"github.com/authgw/authgw/mint"
 )
 
@@ -39,7 +40,7 @@ func (s *attackSuite) orgsUser(t *testing.T, name string) attackSession {
 	email := fmt.Sprintf("%s-%d@example.com", name, s.seq.Add(1))
 	reg := s.register(t, attackFromMain, name, email)
 	r := s.call(t, attackFromMain, "POST", "/accounts/v1/sessions/login/password", s.other.basic(),
-		string(attackJSON(t, map[string]any{"data": map[string]string{"email": email, "password": attackPassword, "state": newState(t)}})))
+		string(attackJSON(t, map[string]any{"data": map[string]string{"email": email, "password": attackPassword, "state": clitest.NewState(t)}})))
 	sess := attackSessionFrom(t, r, http.StatusOK)
 	if sess.UserID != reg.UserID {
 		t.Fatalf("login as %s gave user %s", reg.UserID, sess.UserID)
@@ -91,15 +92,15 @@ func (s *attackSuite) orgsOwnMembership(t *testing.T, userID, orgID string) stri
 			} `json:"organization"`
 		} `json:"data"`
 	}
-	if r.status != http.StatusOK || json.Unmarshal(r.body, &out) != nil {
-		t.Fatalf("memberships of %s: %d %s", userID, r.status, r.body)
+	if r.Status != http.StatusOK || json.Unmarshal(r.Body, &out) != nil {
+		t.Fatalf("memberships of %s: %d %s", userID, r.Status, r.Body)
 	}
 	for _, m := range out.Data {
 		if m.Organization.Data.ID == orgID {
 			return m.ID
 		}
 	}
-	t.Fatalf("user %s has no membership of %s: %s", userID, orgID, r.body)
+	t.Fatalf("user %s has no membership of %s: %s", userID, orgID, r.Body)
 	return ""
 }
 
@@ -114,22 +115,22 @@ func (s *attackSuite) orgsLockout(t *testing.T) {
 		org := s.orgsCreate(t, &attacker, fmt.Sprintf("Trap %d", i))
 		for _, target := range []string{victim.UserID, s.admin.UserID} {
 			r := s.orgsAdd(t, s.as(attacker, "POST"), org, target, "read", "edit", "manage", "delete")
-			if r.status != http.StatusCreated {
-				t.Fatalf("adding %s to trap %d: %d %s", target, i, r.status, r.body)
+			if r.Status != http.StatusCreated {
+				t.Fatalf("adding %s to trap %d: %d %s", target, i, r.Status, r.Body)
 			}
 			var out struct {
 				Data struct {
 					Pending bool `json:"pending"`
 				} `json:"data"`
 			}
-			if json.Unmarshal(r.body, &out) != nil || !out.Data.Pending {
-				t.Errorf("trap %d: the attacker made %s a member without their consent: %s", i, target, r.body)
+			if json.Unmarshal(r.Body, &out) != nil || !out.Data.Pending {
+				t.Errorf("trap %d: the attacker made %s a member without their consent: %s", i, target, r.Body)
 			}
 		}
 		// The attacker leaves: the organization lives on without them.
 		m := s.orgsOwnMembership(t, attacker.UserID, org)
-		if r := s.call(t, attackFromMain, "DELETE", "/accounts/v1/org-memberships/"+m, s.as(attacker, "DELETE"), ""); r.status != http.StatusOK {
-			t.Fatalf("leaving trap %d: %d %s", i, r.status, r.body)
+		if r := s.call(t, attackFromMain, "DELETE", "/accounts/v1/org-memberships/"+m, s.as(attacker, "DELETE"), ""); r.Status != http.StatusOK {
+			t.Fatalf("leaving trap %d: %d %s", i, r.Status, r.Body)
 		}
 		// Leaving revokes the attacker's own tokens (they named the
 		// organization); a refresh gives new ones.
@@ -138,17 +139,17 @@ func (s *attackSuite) orgsLockout(t *testing.T) {
 	// The victims' login and refresh still work, and their tokens do not
 	// name the traps.
 	r := s.call(t, attackFromMain, "POST", "/accounts/v1/sessions/login/password", s.other.basic(),
-		string(attackJSON(t, map[string]any{"data": map[string]string{"email": loginEmail, "password": loginPassword, "state": newState(t)}})))
-	if r.status != http.StatusOK {
-		t.Errorf("the sysadmin's login after the traps = %d %.300s, want 200", r.status, r.body)
+		string(attackJSON(t, map[string]any{"data": map[string]string{"email": clitest.LoginEmail, "password": clitest.LoginPassword, "state": clitest.NewState(t)}})))
+	if r.Status != http.StatusOK {
+		t.Errorf("the sysadmin's login after the traps = %d %.300s, want 200", r.Status, r.Body)
 	}
-	if r := s.refresh(t, attackFromMain, s.other.basic(), victim.Refresh); r.status != http.StatusOK {
-		t.Errorf("the victim's refresh after the traps = %d %.300s, want 200", r.status, r.body)
+	if r := s.refresh(t, attackFromMain, s.other.basic(), victim.Refresh); r.Status != http.StatusOK {
+		t.Errorf("the victim's refresh after the traps = %d %.300s, want 200", r.Status, r.Body)
 	}
 	// An invitation the victim did not accept opens nothing.
 	r = s.call(t, attackFromMain, "GET", "/accounts/v1/organizations", s.as(victim, "GET"), "")
-	if r.status != http.StatusOK || containsOrgs(r.body) {
-		t.Errorf("the victim's organizations = %d %s, want none", r.status, r.body)
+	if r.Status != http.StatusOK || containsOrgs(r.Body) {
+		t.Errorf("the victim's organizations = %d %s, want none", r.Status, r.Body)
 	}
 }
 
@@ -172,21 +173,21 @@ func (s *attackSuite) orgsBound(t *testing.T) {
 		refresh()
 		r = s.orgsAdd(t, s.auth(attacker, "POST"), org, victim.UserID, "read", "edit", "manage", "delete")
 		if i < accounts.DefaultMaxMemberships {
-			if r.status != http.StatusCreated {
-				t.Fatalf("adding the victim to pile %d: %d %s", i, r.status, r.body)
+			if r.Status != http.StatusCreated {
+				t.Fatalf("adding the victim to pile %d: %d %s", i, r.Status, r.Body)
 			}
 			added++
 		} else {
 			attackExpectRefusal(t, "adding the victim past the bound", r, http.StatusConflict, accounts.CodeTooManyMemberships)
 		}
 		m := s.orgsOwnMembership(t, attacker.UserID, org)
-		if r := s.call(t, attackFromMain, "DELETE", "/accounts/v1/org-memberships/"+m, s.auth(attacker, "DELETE"), ""); r.status != http.StatusOK {
-			t.Fatalf("leaving pile %d: %d %s", i, r.status, r.body)
+		if r := s.call(t, attackFromMain, "DELETE", "/accounts/v1/org-memberships/"+m, s.auth(attacker, "DELETE"), ""); r.Status != http.StatusOK {
+			t.Fatalf("leaving pile %d: %d %s", i, r.Status, r.Body)
 		}
 		refresh()
 	}
 	r := s.call(t, attackFromMain, "POST", "/accounts/v1/sessions/login/password", s.other.basic(),
-		string(attackJSON(t, map[string]any{"data": map[string]string{"email": email, "password": attackPassword, "state": newState(t)}})))
+		string(attackJSON(t, map[string]any{"data": map[string]string{"email": email, "password": attackPassword, "state": clitest.NewState(t)}})))
 	sess := attackSessionFrom(t, r, http.StatusOK)
 	for method, tok := range sess.Macaroons {
 		if len(tok) >= mint.MaxTokenSize {
@@ -216,8 +217,8 @@ func (s *attackSuite) orgsClientTakeover(t *testing.T) {
 	for _, role := range []string{"system", "internal"} {
 		r := s.call(t, attackFromMain, "POST", "/accounts/v1/organizations/"+org+"/clients/"+client.id+"/roles", s.auth(s.admin, "POST"),
 			`{"data":{"type":"client-roles","id":"`+role+`"}}`)
-		if r.status != http.StatusCreated && r.status != http.StatusOK {
-			t.Fatalf("adding role %s: %d %s", role, r.status, r.body)
+		if r.Status != http.StatusCreated && r.Status != http.StatusOK {
+			t.Fatalf("adding role %s: %d %s", role, r.Status, r.Body)
 		}
 	}
 	base := "/accounts/v1/organizations/" + org + "/clients/" + client.id
@@ -235,11 +236,11 @@ func (s *attackSuite) orgsClientTakeover(t *testing.T) {
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		r := s.send(t, attackReq{target: "/accounts/v1/openapi.json", header: []string{"Authorization", client.basic()}})
-		if r.status == http.StatusOK {
+		if r.Status == http.StatusOK {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the privileged client's own secret = %d %s, want 200 (not rotated)", r.status, r.body)
+			t.Fatalf("the privileged client's own secret = %d %s, want 200 (not rotated)", r.Status, r.Body)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -255,38 +256,38 @@ func (s *attackSuite) orgsRemovedMember(t *testing.T) {
 	org := s.orgsCreate(t, &owner, "Notes")
 	r := s.orgsAdd(t, s.as(owner, "POST"), org, member.UserID, "read", "edit")
 	mID := attackDataString(t, r, http.StatusCreated, "id")
-	if r := s.call(t, attackFromMain, "POST", "/accounts/v1/org-memberships/"+mID+"/accept", s.as(member, "POST"), ""); r.status != http.StatusOK {
-		t.Fatalf("accepting the invitation: %d %s", r.status, r.body)
+	if r := s.call(t, attackFromMain, "POST", "/accounts/v1/org-memberships/"+mID+"/accept", s.as(member, "POST"), ""); r.Status != http.StatusOK {
+		t.Fatalf("accepting the invitation: %d %s", r.Status, r.Body)
 	}
 	member = attackSessionFrom(t, s.refresh(t, attackFromMain, s.other.basic(), member.Refresh), http.StatusOK)
 	note := "/demo/v1/orgs/" + org + "/notes/minutes"
 	write := func(sess attackSession) attackReply {
 		return s.send(t, attackReq{method: "POST", target: note, header: []string{"Authorization", s.as(sess, "POST")}})
 	}
-	if r := write(member); r.status != http.StatusOK {
-		t.Fatalf("the member's note before removal = %d %s, want 200", r.status, r.body)
+	if r := write(member); r.Status != http.StatusOK {
+		t.Fatalf("the member's note before removal = %d %s, want 200", r.Status, r.Body)
 	}
 
 	// Clearing edit: the token with edit stops working.
 	if r := s.call(t, attackFromMain, "PATCH", "/accounts/v1/org-memberships/"+mID, s.as(owner, "PATCH"),
-		`{"data":{"type":"org-memberships","id":"`+mID+`","edit":false}}`); r.status != http.StatusOK {
-		t.Fatalf("clearing edit: %d %s", r.status, r.body)
+		`{"data":{"type":"org-memberships","id":"`+mID+`","edit":false}}`); r.Status != http.StatusOK {
+		t.Fatalf("clearing edit: %d %s", r.Status, r.Body)
 	}
 	s.orgsExpectRefused(t, "the member's note after edit was cleared", func() attackReply { return write(member) })
 	member = attackSessionFrom(t, s.refresh(t, attackFromMain, s.other.basic(), member.Refresh), http.StatusOK)
-	if r := write(member); r.status != http.StatusForbidden {
-		t.Errorf("a note with a token minted after edit was cleared = %d %s, want 403", r.status, r.body)
+	if r := write(member); r.Status != http.StatusForbidden {
+		t.Errorf("a note with a token minted after edit was cleared = %d %s, want 403", r.Status, r.Body)
 	}
 
 	// Removal: the member's GET token for the organization stops working.
 	read := func(sess attackSession) attackReply {
 		return s.send(t, attackReq{target: "/accounts/v1/organizations/" + org, header: []string{"Authorization", s.as(sess, "GET")}})
 	}
-	if r := read(member); r.status != http.StatusOK {
-		t.Fatalf("the member reads the organization = %d %s, want 200", r.status, r.body)
+	if r := read(member); r.Status != http.StatusOK {
+		t.Fatalf("the member reads the organization = %d %s, want 200", r.Status, r.Body)
 	}
-	if r := s.call(t, attackFromMain, "DELETE", "/accounts/v1/org-memberships/"+mID, s.as(owner, "DELETE"), ""); r.status != http.StatusOK {
-		t.Fatalf("removing the member: %d %s", r.status, r.body)
+	if r := s.call(t, attackFromMain, "DELETE", "/accounts/v1/org-memberships/"+mID, s.as(owner, "DELETE"), ""); r.Status != http.StatusOK {
+		t.Fatalf("removing the member: %d %s", r.Status, r.Body)
 	}
 	s.orgsExpectRefused(t, "the removed member's token", func() attackReply {
 		return s.send(t, attackReq{target: "/demo/v1/orgs/" + org + "/notes", header: []string{"Authorization", s.as(member, "GET")}})
@@ -300,11 +301,11 @@ func (s *attackSuite) orgsExpectRefused(t *testing.T, what string, send func() a
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		r := send()
-		if r.status == http.StatusUnauthorized {
+		if r.Status == http.StatusUnauthorized {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Errorf("%s = %d %.300s, want 401 once the revocation reaches the gateway", what, r.status, r.body)
+			t.Errorf("%s = %d %.300s, want 401 once the revocation reaches the gateway", what, r.Status, r.Body)
 			return
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -327,26 +328,26 @@ func (s *attackSuite) orgsInvitationSquatting(t *testing.T) {
 			attacker = s.orgsUser(t, "squatter")
 		}
 		org := s.orgsCreate(t, &attacker, fmt.Sprintf("Squat %d", i))
-		if r := s.orgsAdd(t, s.as(attacker, "POST"), org, victim.UserID, "read"); r.status != http.StatusCreated {
-			t.Fatalf("round %d: inviting the victim: %d %s", i, r.status, r.body)
+		if r := s.orgsAdd(t, s.as(attacker, "POST"), org, victim.UserID, "read"); r.Status != http.StatusCreated {
+			t.Fatalf("round %d: inviting the victim: %d %s", i, r.Status, r.Body)
 		}
 		m := s.orgsOwnMembership(t, attacker.UserID, org)
-		if r := s.call(t, attackFromMain, "DELETE", "/accounts/v1/org-memberships/"+m, s.as(attacker, "DELETE"), ""); r.status != http.StatusOK {
-			t.Fatalf("round %d: leaving: %d %s", i, r.status, r.body)
+		if r := s.call(t, attackFromMain, "DELETE", "/accounts/v1/org-memberships/"+m, s.as(attacker, "DELETE"), ""); r.Status != http.StatusOK {
+			t.Fatalf("round %d: leaving: %d %s", i, r.Status, r.Body)
 		}
 		attacker = attackSessionFrom(t, s.refresh(t, attackFromMain, s.other.basic(), attacker.Refresh), http.StatusOK)
 	}
 	owner := s.orgsUser(t, "lena")
 	org := s.orgsCreate(t, &owner, "Real work")
 	r := s.orgsAdd(t, s.as(owner, "POST"), org, victim.UserID, "read")
-	if r.status != http.StatusCreated {
-		t.Fatalf("a legitimate invitation after %d squatting rounds = %d %.300s, want 201", accounts.DefaultMaxMemberships, r.status, r.body)
+	if r.Status != http.StatusCreated {
+		t.Fatalf("a legitimate invitation after %d squatting rounds = %d %.300s, want 201", accounts.DefaultMaxMemberships, r.Status, r.Body)
 	}
 	mine := s.call(t, attackFromMain, "GET", "/accounts/v1/users/current/memberships", s.as(victim, "GET"), "")
 	var out struct {
 		Data []json.RawMessage `json:"data"`
 	}
-	if mine.status != http.StatusOK || json.Unmarshal(mine.body, &out) != nil || len(out.Data) != 1 {
-		t.Errorf("the victim's invitations = %d %.300s, want the legitimate one alone", mine.status, mine.body)
+	if mine.Status != http.StatusOK || json.Unmarshal(mine.Body, &out) != nil || len(out.Data) != 1 {
+		t.Errorf("the victim's invitations = %d %.300s, want the legitimate one alone", mine.Status, mine.Body)
 	}
 }

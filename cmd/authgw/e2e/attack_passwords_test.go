@@ -36,8 +36,8 @@ func TestAttackPasswords(t *testing.T) {
 	weak := func(t *testing.T, r attackReply, pw string) {
 		t.Helper()
 		attackExpectRefusal(t, "weak password", r, http.StatusBadRequest, "USER_DATA_INVALID")
-		if !strings.Contains(string(r.body), "WEAK-PASSWORD") || strings.Contains(string(r.body), pw) {
-			t.Fatalf("answer is not WEAK-PASSWORD, or repeats the password: %s", r.body)
+		if !strings.Contains(string(r.Body), "WEAK-PASSWORD") || strings.Contains(string(r.Body), pw) {
+			t.Fatalf("answer is not WEAK-PASSWORD, or repeats the password: %s", r.Body)
 		}
 	}
 	register := func(t *testing.T, name, email, pw string) attackReply {

@@ -17,7 +17,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -31,6 +30,8 @@ import (
 	"gopkg.in/macaroon.v2"
 
 	"github.com/authgw/authgw/accounts"
+	"github.com/authgw/authgw/accounts/totp/totptest"
+	"github.com/authgw/authgw/cmd/authgw/internal/clitest"
 	"github.com/authgw/authgw/gateway/infosign"
 	"github.com/authgw/authgw/mint"
 	"github.com/authgw/authgw/mint/wire"
@@ -107,7 +108,7 @@ type attackSuite struct {
 	addr     string // the gateway's host:port
 	seq      atomic.Int64
 	backend  *attackBackend
-	creds    bootCreds
+	creds    clitest.Creds
 	system   string // "Basic ..." of the bootstrapped system client
 	serverID string
 	ring     *mint.KeyRing
@@ -185,17 +186,17 @@ func newAttackSuite(t *testing.T, extraServeArgs ...string) *attackSuite {
 	}
 	s.infoKey = &key.PublicKey
 
-	s.admin = attackSessionFrom(t, s.login(t, attackFromMain, loginEmail, loginPassword, newState(t)), http.StatusOK)
+	s.admin = attackSessionFrom(t, s.login(t, attackFromMain, clitest.LoginEmail, clitest.LoginPassword, clitest.NewState(t)), http.StatusOK)
 	// The backend is in the first snapshot; poll anyway until it answers
 	// through the gateway, as the other serve tests do.
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		r := s.send(t, attackReq{target: "/demo/v1/ready", header: []string{"Authorization", s.auth(s.admin, "GET")}})
-		if r.status == http.StatusOK {
+		if r.Status == http.StatusOK {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the demo backend does not answer through the gateway: %d %s", r.status, r.body)
+			t.Fatalf("the demo backend does not answer through the gateway: %d %s", r.Status, r.Body)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -214,11 +215,11 @@ func newAttackSuite(t *testing.T, extraServeArgs ...string) *attackSuite {
 		deadline := time.Now().Add(15 * time.Second)
 		for {
 			r := s.send(t, attackReq{target: "/accounts/v1/openapi.json", header: []string{"Authorization", w.c.basic()}})
-			if code, _ := attackErrorCode(r); r.status == w.status && code == w.code {
+			if code, _ := attackErrorCode(r); r.Status == w.status && code == w.code {
 				break
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("client %s: openapi.json = %d %s, want %d %s once the snapshot has it", w.c.id, r.status, r.body, w.status, w.code)
+				t.Fatalf("client %s: openapi.json = %d %s, want %d %s once the snapshot has it", w.c.id, r.Status, r.Body, w.status, w.code)
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
@@ -262,10 +263,10 @@ type attackReq struct {
 
 // attackReply is what came back.
 type attackReply struct {
-	status  int
+	Status  int
 	header  http.Header
-	body    []byte
-	cookies []*http.Cookie
+	Body    []byte
+	Cookies []*http.Cookie
 	tag     string // the request's attackTagHeader value
 }
 
@@ -333,7 +334,7 @@ func (s *attackSuite) trySend(req attackReq) (attackReply, error) {
 	if err != nil {
 		return attackReply{}, fmt.Errorf("reading the answer: %w", err)
 	}
-	return attackReply{status: resp.StatusCode, header: resp.Header, body: body, cookies: resp.Cookies(), tag: tag}, nil
+	return attackReply{Status: resp.StatusCode, header: resp.Header, Body: body, Cookies: resp.Cookies(), tag: tag}, nil
 }
 
 // call sends a request to the accounts service with authz as the
@@ -389,14 +390,14 @@ func attackSessionFrom(t *testing.T, r attackReply, status int) attackSession {
 		T    string        `json:"t"`
 		Data attackSession `json:"data"`
 	}
-	if r.status != status || json.Unmarshal(r.body, &out) != nil || out.T != "session" {
-		t.Fatalf("answer %d %s, want %d {\"t\":\"session\"}", r.status, r.body, status)
+	if r.Status != status || json.Unmarshal(r.Body, &out) != nil || out.T != "session" {
+		t.Fatalf("answer %d %s, want %d {\"t\":\"session\"}", r.Status, r.Body, status)
 	}
 	if out.Data.Macaroons["GET"] == "" || out.Data.Macaroons["POST"] == "" || out.Data.Refresh == "" {
-		t.Fatalf("session %s lacks a GET or POST token or a refresh token", r.body)
+		t.Fatalf("session %s lacks a GET or POST token or a refresh token", r.Body)
 	}
 	out.Data.cookies = map[string]string{}
-	for _, c := range r.cookies {
+	for _, c := range r.Cookies {
 		out.Data.cookies[c.Name] = c.Value
 	}
 	return out.Data
@@ -410,12 +411,12 @@ func attackDataString(t *testing.T, r attackReply, status int, field string) str
 		T    string         `json:"t"`
 		Data map[string]any `json:"data"`
 	}
-	if r.status != status || json.Unmarshal(r.body, &out) != nil {
-		t.Fatalf("answer %d %s, want %d with data", r.status, r.body, status)
+	if r.Status != status || json.Unmarshal(r.Body, &out) != nil {
+		t.Fatalf("answer %d %s, want %d with data", r.Status, r.Body, status)
 	}
 	v, _ := out.Data[field].(string)
 	if v == "" {
-		t.Fatalf("answer %s has no data.%s", r.body, field)
+		t.Fatalf("answer %s has no data.%s", r.Body, field)
 	}
 	return v
 }
@@ -432,10 +433,10 @@ func attackErrorCode(r attackReply) (string, bool) {
 			Title  string `json:"title"`
 		} `json:"error"`
 	}
-	if err := json.Unmarshal(r.body, &env); err != nil || env.T != "error" || env.Error == nil {
+	if err := json.Unmarshal(r.Body, &env); err != nil || env.T != "error" || env.Error == nil {
 		return "", false
 	}
-	ok := env.Error.Status == r.status && env.Error.Code != "" && env.Error.Title != "" &&
+	ok := env.Error.Status == r.Status && env.Error.Code != "" && env.Error.Title != "" &&
 		strings.HasPrefix(r.header.Get("Content-Type"), "application/json")
 	return env.Error.Code, ok
 }
@@ -444,8 +445,8 @@ func attackErrorCode(r attackReply) (string, bool) {
 func attackExpectRefusal(t *testing.T, what string, r attackReply, status int, code string) {
 	t.Helper()
 	got, ok := attackErrorCode(r)
-	if r.status != status || !ok || got != code {
-		t.Errorf("%s = %d %.300s, want %d and the JSON envelope with code %s", what, r.status, r.body, status, code)
+	if r.Status != status || !ok || got != code {
+		t.Errorf("%s = %d %.300s, want %d and the JSON envelope with code %s", what, r.Status, r.Body, status, code)
 	}
 }
 
@@ -477,18 +478,18 @@ func (s *attackSuite) runCases(t *testing.T, cases []attackCase) {
 			t.Logf("expect: %s", tc.expect)
 			r := s.send(t, tc.when)
 			what := fmt.Sprintf("%s %.120q", cmp.Or(tc.when.method, "GET"), tc.when.target)
-			if r.status >= 500 {
-				t.Errorf("%s = %d %.300s: a server error", what, r.status, r.body)
+			if r.Status >= 500 {
+				t.Errorf("%s = %d %.300s: a server error", what, r.Status, r.Body)
 			}
-			if r.status != tc.expectStatus {
-				t.Errorf("%s = %d %.300s, want %d", what, r.status, r.body, tc.expectStatus)
+			if r.Status != tc.expectStatus {
+				t.Errorf("%s = %d %.300s, want %d", what, r.Status, r.Body, tc.expectStatus)
 			}
 			if tc.expectStatus >= 400 && !tc.expectPlain {
 				if code, ok := attackErrorCode(r); !ok || code != tc.expectCode {
-					t.Errorf("%s answered %.300s, want the JSON error envelope with code %s", what, r.body, tc.expectCode)
+					t.Errorf("%s answered %.300s, want the JSON error envelope with code %s", what, r.Body, tc.expectCode)
 				}
 			}
-			if r.status == http.StatusUnauthorized && strings.HasPrefix(tc.expectCode, "TOKEN-") {
+			if r.Status == http.StatusUnauthorized && strings.HasPrefix(tc.expectCode, "TOKEN-") {
 				if got := r.header.Get("WWW-Authenticate"); got != `Macaroon realm="authgw"` {
 					t.Errorf("%s: WWW-Authenticate = %q, want the Macaroon challenge", what, got)
 				}
@@ -824,8 +825,8 @@ func (s *attackSuite) crossMethod(t *testing.T) {
 			when:         attackReq{target: "/accounts/v1/users/current", header: append(with(get), "X-HTTP-Method-Override", "DELETE")},
 			expectStatus: 400, expectCode: "OVERRIDE-HEADER-REFUSED",
 			check: func(t *testing.T, r attackReply, _ []attackHit) {
-				if again := s.call(t, attackFromMain, "GET", "/accounts/v1/users/current", s.auth(s.pat, "GET"), ""); again.status != 200 {
-					t.Errorf("after the override attempt GET /users/current = %d %s, want 200", again.status, again.body)
+				if again := s.call(t, attackFromMain, "GET", "/accounts/v1/users/current", s.auth(s.pat, "GET"), ""); again.Status != 200 {
+					t.Errorf("after the override attempt GET /users/current = %d %s, want 200", again.Status, again.Body)
 				}
 			}},
 		{name: "X-HTTP-Method-Override: GET on a POST of the accounts service", expect: "400 OVERRIDE-HEADER-REFUSED: the POST is neither turned into a list nor silently done",
@@ -1106,8 +1107,8 @@ func (s *attackSuite) csrf(t *testing.T) {
 	}
 	refused := "403 ORIGIN-NOT-ALLOWED: an unsafe method carried by cookie needs an allowed Origin (or Referer)"
 	created := func(t *testing.T, r attackReply, _ []attackHit) {
-		if !bytes.Contains(r.body, []byte(`"t":"single"`)) {
-			t.Errorf("answer %s, want the new organization", r.body)
+		if !bytes.Contains(r.Body, []byte(`"t":"single"`)) {
+			t.Errorf("answer %s, want the new organization", r.Body)
 		}
 	}
 	s.runCases(t, []attackCase{
@@ -1265,8 +1266,8 @@ func (s *attackSuite) slowloris(t *testing.T) {
 	for _, at := range []time.Duration{2 * time.Second, 6 * time.Second} {
 		time.Sleep(time.Until(start.Add(at)))
 		r := s.send(t, attackReq{target: "/demo/v1/normal", header: []string{"Authorization", s.auth(s.pat, "GET")}})
-		if r.status != http.StatusOK {
-			t.Errorf("a normal request %v into the slowloris = %d %s, want 200", at, r.status, r.body)
+		if r.Status != http.StatusOK {
+			t.Errorf("a normal request %v into the slowloris = %d %s, want 200", at, r.Status, r.Body)
 		}
 	}
 	var longest time.Duration
@@ -1296,8 +1297,8 @@ func (s *attackSuite) refreshReplay(t *testing.T) {
 			first.SessionID, first.Refresh != rey.Refresh)
 	}
 	attackExpectRefusal(t, "an immediate replay of the spent refresh token", s.refresh(t, attackFromRefresh, s.system, rey.Refresh), 409, "REFRESH-TOKEN-PASSED")
-	if r := s.call(t, attackFromRefresh, "GET", "/accounts/v1/users/current", s.auth(first, "GET"), ""); r.status != 200 {
-		t.Errorf("after the replay within the grace, GET /users/current = %d %s, want 200 (the session lives)", r.status, r.body)
+	if r := s.call(t, attackFromRefresh, "GET", "/accounts/v1/users/current", s.auth(first, "GET"), ""); r.Status != 200 {
+		t.Errorf("after the replay within the grace, GET /users/current = %d %s, want 200 (the session lives)", r.Status, r.Body)
 	}
 	attackExpectRefusal(t, "the refresh token through another client", s.refresh(t, attackFromRefresh, s.other.basic(), first.Refresh), 401, "SESSION-INVALIDATED")
 	second := attackSessionFrom(t, s.refresh(t, attackFromRefresh, s.system, first.Refresh), http.StatusOK)
@@ -1308,8 +1309,8 @@ func (s *attackSuite) refreshReplay(t *testing.T) {
 	r := s.refresh(t, attackFromRefresh, s.system, rey.Refresh)
 	attackExpectRefusal(t, "a replay of the first refresh token after the grace", r, 401, "SESSION-INVALIDATED")
 	r = s.refresh(t, attackFromRefresh, s.system, second.Refresh)
-	if code, ok := attackErrorCode(r); r.status != 401 || !ok || (code != "SESSION-EXPIRED" && code != "SESSION-INVALIDATED") {
-		t.Errorf("the newest refresh token after reuse detection = %d %s, want 401 SESSION-EXPIRED or SESSION-INVALIDATED", r.status, r.body)
+	if code, ok := attackErrorCode(r); r.Status != 401 || !ok || (code != "SESSION-EXPIRED" && code != "SESSION-INVALIDATED") {
+		t.Errorf("the newest refresh token after reuse detection = %d %s, want 401 SESSION-EXPIRED or SESSION-INVALIDATED", r.Status, r.Body)
 	}
 	r = s.call(t, attackFromRefresh, "GET", "/accounts/v1/users/current", s.auth(second, "GET"), "")
 	attackExpectRefusal(t, "the newest GET token after reuse detection", r, 401, "TOKEN-INVALID")
@@ -1319,21 +1320,7 @@ func (s *attackSuite) refreshReplay(t *testing.T) {
 
 // attackOathtool returns the TOTP code of the base32 secret at a time,
 // from oathtool (an implementation independent of authgw's).
-func attackOathtool(t *testing.T, secret string, at time.Time) string {
-	t.Helper()
-	path, err := exec.LookPath("oathtool")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("oathtool is not installed")
-		}
-		t.Skip("oathtool is not installed")
-	}
-	out, err := exec.Command(path, "--totp", "--base32", "-N", at.UTC().Format(time.RFC3339), secret).Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimSpace(string(out))
-}
+var attackOathtool = totptest.Code
 
 func (s *attackSuite) totpReplay(t *testing.T) {
 	attackOathtool(t, "JBSWY3DPEHPK3PXP", time.Now()) // skip early without oathtool
@@ -1342,20 +1329,20 @@ func (s *attackSuite) totpReplay(t *testing.T) {
 	secret := attackDataString(t, enrol, http.StatusCreated, "secret")
 	used := attackOathtool(t, secret, time.Now())
 	r := s.call(t, attackFromTOTP, "POST", "/accounts/v1/users/"+tess.UserID+"/totp/confirm", s.auth(tess, "POST"), `{"data":{"totp":"`+used+`"}}`)
-	if r.status != 200 {
-		t.Fatalf("confirming TOTP with oathtool's code = %d %s, want 200", r.status, r.body)
+	if r.Status != 200 {
+		t.Fatalf("confirming TOTP with oathtool's code = %d %s, want 200", r.Status, r.Body)
 	}
 	// passwordThenTOTP logs Tess in up to the totp step and sends code.
 	passwordThenTOTP := func(t *testing.T, code string) attackReply {
 		t.Helper()
-		state := newState(t)
+		state := clitest.NewState(t)
 		r := s.login(t, attackFromTOTP, "tess@example.com", attackPassword, state)
 		var step struct {
 			T    string
 			Data struct{ Step, Code string }
 		}
-		if r.status != 200 || json.Unmarshal(r.body, &step) != nil || step.T != "step" || step.Data.Step != "totp" || step.Data.Code == "" {
-			t.Fatalf("password step with TOTP on = %d %s, want step totp with a flow code", r.status, r.body)
+		if r.Status != 200 || json.Unmarshal(r.Body, &step) != nil || step.T != "step" || step.Data.Step != "totp" || step.Data.Code == "" {
+			t.Fatalf("password step with TOTP on = %d %s, want step totp with a flow code", r.Status, r.Body)
 		}
 		return s.call(t, attackFromTOTP, "POST", "/accounts/v1/sessions/login/totp", s.system,
 			`{"data":{"code":"`+step.Data.Code+`","totp":"`+code+`","state":"`+state+`"}}`)
@@ -1397,12 +1384,12 @@ func (s *attackSuite) credentialStuffing(t *testing.T) {
 			run: func(t *testing.T) {
 				s.register(t, attackFromStuffAccount, "Vic", "vic@example.com")
 				for i := 1; i <= 5; i++ {
-					attackExpectRefusal(t, fmt.Sprintf("wrong password %d", i), s.login(t, attackFromStuffAccount, "vic@example.com", fmt.Sprintf("guess number %d!", i), newState(t)),
+					attackExpectRefusal(t, fmt.Sprintf("wrong password %d", i), s.login(t, attackFromStuffAccount, "vic@example.com", fmt.Sprintf("guess number %d!", i), clitest.NewState(t)),
 						401, "INCORRECT-PASSWORD")
 				}
-				retryAfter(t, "wrong password 6", s.login(t, attackFromStuffAccount, "vic@example.com", "guess number 6!", newState(t)))
-				retryAfter(t, "the right password after the ban", s.login(t, attackFromStuffAccount, "vic@example.com", attackPassword, newState(t)))
-				attackSessionFrom(t, s.login(t, attackFromStuffOther, "vic@EXAMPLE.com", attackPassword, newState(t)), http.StatusOK)
+				retryAfter(t, "wrong password 6", s.login(t, attackFromStuffAccount, "vic@example.com", "guess number 6!", clitest.NewState(t)))
+				retryAfter(t, "the right password after the ban", s.login(t, attackFromStuffAccount, "vic@example.com", attackPassword, clitest.NewState(t)))
+				attackSessionFrom(t, s.login(t, attackFromStuffOther, "vic@EXAMPLE.com", attackPassword, clitest.NewState(t)), http.StatusOK)
 			}},
 		{name: "25 unknown addresses from one IP, each with a different X-Forwarded-For", expect: "the first twenty 401 INCORRECT-PASSWORD, the rest 429; " +
 			"then a known account's right password from that IP is 429 with Retry-After, and from another IP it logs in",
@@ -1410,7 +1397,7 @@ func (s *attackSuite) credentialStuffing(t *testing.T) {
 				s.register(t, attackFromStuffIPOther, "Kai", "kai@example.com")
 				for i := 1; i <= 25; i++ {
 					body := string(attackJSON(t, map[string]any{"data": map[string]string{
-						"email": fmt.Sprintf("nobody%d@example.net", i), "password": "Winter2024!", "state": newState(t)}}))
+						"email": fmt.Sprintf("nobody%d@example.net", i), "password": "Winter2024!", "state": clitest.NewState(t)}}))
 					r := s.send(t, attackReq{from: attackFromStuffIP, method: "POST", target: "/accounts/v1/sessions/login/password", body: []byte(body),
 						header: []string{"Authorization", s.system, "Content-Type", "application/json", "X-Forwarded-For", fmt.Sprintf("10.0.0.%d", i)}})
 					if i <= 20 {
@@ -1419,8 +1406,8 @@ func (s *attackSuite) credentialStuffing(t *testing.T) {
 						retryAfter(t, fmt.Sprintf("attempt %d", i), r)
 					}
 				}
-				retryAfter(t, "a known account's right password from the banned IP", s.login(t, attackFromStuffIP, "kai@example.com", attackPassword, newState(t)))
-				attackSessionFrom(t, s.login(t, attackFromStuffIPOther, "kai@example.com", attackPassword, newState(t)), http.StatusOK)
+				retryAfter(t, "a known account's right password from the banned IP", s.login(t, attackFromStuffIP, "kai@example.com", attackPassword, clitest.NewState(t)))
+				attackSessionFrom(t, s.login(t, attackFromStuffIPOther, "kai@example.com", attackPassword, clitest.NewState(t)), http.StatusOK)
 			}},
 	})
 }
@@ -1431,8 +1418,8 @@ func (s *attackSuite) credentialStuffing(t *testing.T) {
 // the headers that could differ by account.
 func attackSameAnswer(t *testing.T, what string, a, b attackReply) {
 	t.Helper()
-	if a.status != b.status || !bytes.Equal(a.body, b.body) {
-		t.Errorf("%s: %d %s and %d %s, want the same status and bytes", what, a.status, a.body, b.status, b.body)
+	if a.Status != b.Status || !bytes.Equal(a.Body, b.Body) {
+		t.Errorf("%s: %d %s and %d %s, want the same status and bytes", what, a.Status, a.Body, b.Status, b.Body)
 	}
 	for _, h := range []string{"Content-Type", "Cache-Control", "WWW-Authenticate", "Retry-After", "Set-Cookie"} {
 		if !slices.Equal(a.header.Values(h), b.header.Values(h)) {
@@ -1446,7 +1433,7 @@ func (s *attackSuite) enumeration(t *testing.T) {
 	attackRunScenarios(t, []attackScenario{
 		{name: "password step: a known and an unknown address", expect: "the same 401 INCORRECT-PASSWORD, byte for byte",
 			run: func(t *testing.T) {
-				state := newState(t)
+				state := clitest.NewState(t)
 				known := s.login(t, attackFromEnumeration, "kim@example.com", "not the password 1", state)
 				unknown := s.login(t, attackFromEnumeration, "kim.nobody@example.com", "not the password 1", state)
 				attackExpectRefusal(t, "a wrong password", known, 401, "INCORRECT-PASSWORD")
@@ -1454,13 +1441,13 @@ func (s *attackSuite) enumeration(t *testing.T) {
 			}},
 		{name: "email step: a known and an unknown address", expect: "the same 200 step code, byte for byte",
 			run: func(t *testing.T) {
-				state := newState(t)
+				state := clitest.NewState(t)
 				step := func(email string) attackReply {
 					return s.call(t, attackFromEnumeration, "POST", "/accounts/v1/sessions/login/email", s.system, `{"data":{"email":"`+email+`","state":"`+state+`"}}`)
 				}
 				known, unknown := step("kim@example.com"), step("kim.nobody@example.com")
-				if known.status != 200 || !bytes.Contains(known.body, []byte(`"step":"code"`)) {
-					t.Errorf("email step = %d %s, want 200 step code", known.status, known.body)
+				if known.Status != 200 || !bytes.Contains(known.Body, []byte(`"step":"code"`)) {
+					t.Errorf("email step = %d %s, want 200 step code", known.Status, known.Body)
 				}
 				attackSameAnswer(t, "known and unknown address", known, unknown)
 			}},
@@ -1505,7 +1492,7 @@ type attackBodyRoute struct{ method, path string }
 // be a JSON envelope with a "t", and none a 5xx.
 func (s *attackSuite) randomBodies(t *testing.T) {
 	t.Logf("expect: every answer to random and malformed bodies is below 500 and a JSON envelope with \"t\" (\"error\" for a 4xx)")
-	admin := attackSessionFrom(t, s.login(t, attackFromFuzz, loginEmail, loginPassword, newState(t)), http.StatusOK)
+	admin := attackSessionFrom(t, s.login(t, attackFromFuzz, clitest.LoginEmail, clitest.LoginPassword, clitest.NewState(t)), http.StatusOK)
 	call := func(method, path, body string) attackReply {
 		return s.call(t, attackFromFuzz, method, path, s.auth(admin, method), body)
 	}
@@ -1515,8 +1502,8 @@ func (s *attackSuite) randomBodies(t *testing.T) {
 	client := attackDataString(t, call("POST", "/accounts/v1/organizations/"+org+"/clients", `{"data":{"type":"clients","name":"fuzz app"}}`), 201, "id")
 	mia := s.register(t, attackFromFuzz, "Mia", "mia@example.com")
 	var emails struct{ Data []struct{ ID string } }
-	if r := call("GET", "/accounts/v1/users/"+mia.UserID+"/emails", ""); r.status != 200 || json.Unmarshal(r.body, &emails) != nil || len(emails.Data) == 0 {
-		t.Fatalf("Mia's emails = %d %s", r.status, r.body)
+	if r := call("GET", "/accounts/v1/users/"+mia.UserID+"/emails", ""); r.Status != 200 || json.Unmarshal(r.Body, &emails) != nil || len(emails.Data) == 0 {
+		t.Fatalf("Mia's emails = %d %s", r.Status, r.Body)
 	}
 	membership := attackDataString(t, call("POST", "/accounts/v1/organizations/"+org+"/memberships",
 		`{"data":{"type":"org-memberships","user":{"data":{"type":"users","id":"`+mia.UserID+`"}},"read":true}}`), 201, "id")
@@ -1589,23 +1576,23 @@ func (s *attackSuite) randomBodies(t *testing.T) {
 		for _, body := range bodies {
 			r := s.send(t, attackReq{from: attackFromFuzz, method: rt.method, target: rt.path, body: body,
 				header: []string{"Authorization", s.auth(admin, rt.method), "Content-Type", "application/json"}})
-			statuses[r.status]++
+			statuses[r.Status]++
 			var env struct {
 				T string `json:"t"`
 			}
 			problem := ""
 			switch {
-			case r.status >= 500:
+			case r.Status >= 500:
 				problem = "a server error"
-			case json.Unmarshal(r.body, &env) != nil || env.T == "":
+			case json.Unmarshal(r.Body, &env) != nil || env.T == "":
 				problem = "not a JSON envelope with \"t\""
-			case r.status >= 400 && env.T != "error":
+			case r.Status >= 400 && env.T != "error":
 				problem = "a 4xx that is not t=error"
 			}
 			if problem != "" {
 				failures++
 				if failures <= 10 {
-					t.Errorf("%s %s with body %.80q = %d %.200s: %s", rt.method, rt.path, body, r.status, r.body, problem)
+					t.Errorf("%s %s with body %.80q = %d %.200s: %s", rt.method, rt.path, body, r.Status, r.Body, problem)
 				}
 			}
 		}
@@ -1614,8 +1601,8 @@ func (s *attackSuite) randomBodies(t *testing.T) {
 		t.Errorf("... and %d more", failures-10)
 	}
 	t.Logf("%d routes x %d bodies: statuses %v", len(routes), len(bodies), statuses)
-	if r := s.call(t, attackFromFuzz, "GET", "/accounts/v1/users/current", s.auth(admin, "GET"), ""); r.status != 200 {
-		t.Errorf("after the random bodies the sysadmin's session = %d %s, want 200 (still alive)", r.status, r.body)
+	if r := s.call(t, attackFromFuzz, "GET", "/accounts/v1/users/current", s.auth(admin, "GET"), ""); r.Status != 200 {
+		t.Errorf("after the random bodies the sysadmin's session = %d %s, want 200 (still alive)", r.Status, r.Body)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authgw/authgw/cmd/authgw/internal/clitest"
 	"github.com/authgw/authgw/gateway/gatewaytest"
 )
 
@@ -239,23 +240,13 @@ func startServe(t *testing.T, dir string, extra ...string) (gatewayURL, adminURL
 	return p.gatewayURL, p.adminURL, p.stop, p.exited, p.stdout
 }
 
-const (
-	loginEmail    = "admin@example.com"
-	loginPassword = "correct horse battery staple"
-)
-
-// bootCreds is what bootstrap prints.
-type bootCreds struct {
-	OrganizationID, UserID, ClientID, ClientSecret string
-}
-
 // bootstrapFor runs authgw bootstrap with vars (the data directory and
 // database) and returns what it printed.
-func bootstrapFor(t *testing.T, vars map[string]string) bootCreds {
+func bootstrapFor(t *testing.T, vars map[string]string) clitest.Creds {
 	t.Helper()
-	out := mustRun(t, invocation{args: []string{"bootstrap", "--org", "Acme", "--email", loginEmail, "--name", "Ada",
-		"--password-stdin"}, stdin: loginPassword + "\n", vars: vars})
-	var creds bootCreds
+	out := mustRun(t, invocation{args: []string{"bootstrap", "--org", "Acme", "--email", clitest.LoginEmail, "--name", "Ada",
+		"--password-stdin"}, stdin: clitest.LoginPassword + "\n", vars: vars})
+	var creds clitest.Creds
 	if err := json.Unmarshal([]byte(out), &creds); err != nil {
 		t.Fatalf("bootstrap output %q: %v", out, err)
 	}

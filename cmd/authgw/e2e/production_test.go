@@ -34,6 +34,7 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/authgw/authgw/cmd/authgw/internal/clitest"
 	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/db/dbtest"
 	"github.com/authgw/authgw/gateway/gatewaytest"
@@ -272,12 +273,12 @@ func TestProductionLayout(t *testing.T) {
 		}
 		start := time.Now()
 		for _, in := range []*prodInstance{a, b} {
-			took, refused := newAccountsCaller(t, in.url, creds).waitRefused(s2.Macaroons["GET"], start, 2*time.Second)
+			took, refused := clitest.NewAccountsCaller(t, in.url, creds).WaitRefused(s2.Macaroons["GET"], start, 2*time.Second)
 			if !refused {
 				t.Errorf("instance %s still accepts the logged-out token %v after the logout", in.name, took)
 			}
 		}
-		if status, code := newAccountsCaller(t, a.url, creds).currentUser(s1.Macaroons["GET"]); status != http.StatusOK {
+		if status, code := clitest.NewAccountsCaller(t, a.url, creds).CurrentUser(s1.Macaroons["GET"]); status != http.StatusOK {
 			t.Errorf("the other session after the logout = %d %s, want 200", status, code)
 		}
 	})
@@ -835,20 +836,20 @@ func prodWaitFor(t *testing.T, what string, limit time.Duration, cond func() boo
 }
 
 // lbLoginRaw sends the password step of the bootstrapped user.
-func lbLoginRaw(t *testing.T, c *http.Client, base, basic string) (prodReply, loginSession) {
+func lbLoginRaw(t *testing.T, c *http.Client, base, basic string) (prodReply, clitest.Session) {
 	t.Helper()
-	body, _ := json.Marshal(map[string]any{"data": map[string]string{"email": loginEmail, "password": loginPassword, "state": newState(t)}})
+	body, _ := json.Marshal(map[string]any{"data": map[string]string{"email": clitest.LoginEmail, "password": clitest.LoginPassword, "state": clitest.NewState(t)}})
 	r := prodSend(t, c, "POST", base+"/accounts/v1/sessions/login/password", prodHeader("Authorization", basic, "Content-Type", "application/json"), body)
 	var out struct {
 		T    string
-		Data loginSession
+		Data clitest.Session
 	}
 	_ = json.Unmarshal(r.body, &out)
 	return r, out.Data
 }
 
 // lbLogin is lbLoginRaw that must end in a session with five tokens.
-func lbLogin(t *testing.T, c *http.Client, base, basic string) (prodReply, loginSession) {
+func lbLogin(t *testing.T, c *http.Client, base, basic string) (prodReply, clitest.Session) {
 	t.Helper()
 	r, s := lbLoginRaw(t, c, base, basic)
 	if r.status != http.StatusOK || s.Refresh == "" {
@@ -863,7 +864,7 @@ func lbLogin(t *testing.T, c *http.Client, base, basic string) (prodReply, login
 // expectLoginCookies checks that the answer has exactly the five token
 // cookies and the refresh cookie, each equal to the session's JSON and
 // with its attributes, and returns the bytes the Set-Cookie lines take.
-func expectLoginCookies(t *testing.T, r prodReply, s loginSession) int {
+func expectLoginCookies(t *testing.T, r prodReply, s clitest.Session) int {
 	t.Helper()
 	want := map[string]string{"__Secure-authgw-refresh": s.Refresh}
 	for m, tok := range s.Macaroons {
@@ -914,7 +915,7 @@ func expectLoginCookies(t *testing.T, r prodReply, s loginSession) int {
 
 // tokenCookieHeader is the Cookie header a browser sends with the
 // session's five token cookies.
-func tokenCookieHeader(s loginSession) string {
+func tokenCookieHeader(s clitest.Session) string {
 	var parts []string
 	for _, m := range mint.Methods {
 		parts = append(parts, "__Host-authgw-"+strings.ToLower(m)+"="+s.Macaroons[m])
@@ -1068,7 +1069,7 @@ func expectWebSocketEcho(t *testing.T, addr string, pool *x509.CertPool, auth st
 // --single-transaction), loads it into a new database, and serves that
 // with the same secrets: the session's token and its refresh token work
 // there.
-func restoreBackup(t *testing.T, adminDSN string, creds bootCreds, s loginSession,
+func restoreBackup(t *testing.T, adminDSN string, creds clitest.Creds, s clitest.Session,
 	instanceVars func(string) map[string]string) {
 	t.Helper()
 	dump, err := exec.LookPath("mariadb-dump")
@@ -1114,13 +1115,13 @@ func restoreBackup(t *testing.T, adminDSN string, creds bootCreds, s loginSessio
 	vars := instanceVars(t.TempDir())
 	vars["AUTHGW_DATABASE"] = restoredDSN
 	c := startProdInstance(t, "C (restored)", vars)
-	caller := newAccountsCaller(t, c.url, creds)
-	if status, code := caller.currentUser(s.Macaroons["GET"]); status != http.StatusOK {
+	caller := clitest.NewAccountsCaller(t, c.url, creds)
+	if status, code := caller.CurrentUser(s.Macaroons["GET"]); status != http.StatusOK {
 		t.Errorf("the session's token at the restored instance = %d %s, want 200", status, code)
 	}
-	r := caller.do("POST", "/accounts/v1/sessions/refresh", "", map[string]any{"data": map[string]string{"token": s.Refresh}})
-	if r.status != http.StatusOK {
-		t.Errorf("refresh at the restored instance = %d %s, want 200", r.status, r.body)
+	r := caller.Do("POST", "/accounts/v1/sessions/refresh", "", map[string]any{"data": map[string]string{"token": s.Refresh}})
+	if r.Status != http.StatusOK {
+		t.Errorf("refresh at the restored instance = %d %s, want 200", r.Status, r.Body)
 	}
 }
 
@@ -1133,10 +1134,10 @@ func TestKeyRotation(t *testing.T) {
 	dir := t.TempDir()
 	creds := bootstrapFor(t, map[string]string{envDataDir: dir})
 	ring := filepath.Join(dir, keysFile)
-	start := func(t *testing.T) (accountsCaller, func()) {
+	start := func(t *testing.T) (clitest.AccountsCaller, func()) {
 		t.Helper()
 		url, _, stop, exited, _ := startServe(t, dir)
-		return newAccountsCaller(t, url, creds), func() {
+		return clitest.NewAccountsCaller(t, url, creds), func() {
 			stop()
 			select {
 			case <-exited:
@@ -1153,16 +1154,16 @@ func TestKeyRotation(t *testing.T) {
 		}
 		return m[1]
 	}
-	expectStatus := func(a accountsCaller, what, token string, want int) {
+	expectStatus := func(a clitest.AccountsCaller, what, token string, want int) {
 		t.Helper()
-		if status, code := a.currentUser(token); status != want {
+		if status, code := a.CurrentUser(token); status != want {
 			t.Errorf("%s = %d %s, want %d", what, status, code, want)
 		}
 	}
 
 	// Before: the ring serve made, k1.
 	a, stop := start(t)
-	s1 := a.loginWithPassword()
+	s1 := a.LoginWithPassword()
 	if got := keyOf(s1.Macaroons["GET"]); got != "k1" {
 		t.Fatalf("first login minted with %q, want k1", got)
 	}
@@ -1174,7 +1175,7 @@ func TestKeyRotation(t *testing.T) {
 	mustRun(t, args("keygen", "--id", "k2", "--add", ring, "--out", next))
 	prodWriteFile(t, ring, verifyOnlyRing(t, next), 0o600)
 	a, stop = start(t)
-	if got := keyOf(a.loginWithPassword().Macaroons["GET"]); got != "k1" {
+	if got := keyOf(a.LoginWithPassword().Macaroons["GET"]); got != "k1" {
 		t.Errorf("step 1 minted with %q, want k1 (k2 verifies only)", got)
 	}
 	serverID := strings.TrimSpace(prodReadFile(t, filepath.Join(dir, serverIDFile)))
@@ -1193,7 +1194,7 @@ func TestKeyRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	a, stop = start(t)
-	s2 := a.loginWithPassword()
+	s2 := a.LoginWithPassword()
 	if got := keyOf(s2.Macaroons["GET"]); got != "k2" {
 		t.Errorf("step 2 minted with %q, want k2", got)
 	}
@@ -1212,12 +1213,12 @@ func TestKeyRotation(t *testing.T) {
 	prodWriteFile(t, ring, withoutKey(t, ring, "k1"), 0o600)
 	a, stop = start(t)
 	defer stop()
-	if status, code := a.currentUser(s1.Macaroons["GET"]); status != http.StatusUnauthorized || code != "TOKEN-INVALID" {
+	if status, code := a.CurrentUser(s1.Macaroons["GET"]); status != http.StatusUnauthorized || code != "TOKEN-INVALID" {
 		t.Errorf("step 3: a k1 token = %d %s, want 401 TOKEN-INVALID", status, code)
 	}
 	expectStatus(a, "step 3: a k2 token", s2.Macaroons["GET"], http.StatusOK)
-	r := a.do("POST", "/accounts/v1/sessions/refresh", "", map[string]any{"data": map[string]string{"token": s1.Refresh}})
-	refreshed := a.expectSession(r, "refresh")
+	r := a.Do("POST", "/accounts/v1/sessions/refresh", "", map[string]any{"data": map[string]string{"token": s1.Refresh}})
+	refreshed := a.ExpectSession(r, "refresh")
 	if got := keyOf(refreshed.Macaroons["GET"]); got != "k2" {
 		t.Errorf("refreshed with %q, want k2", got)
 	}
@@ -1293,11 +1294,11 @@ func prodReadFile(t *testing.T, path string) string {
 func TestServerIDRotation(t *testing.T) {
 	dir := t.TempDir()
 	creds := bootstrapFor(t, map[string]string{envDataDir: dir})
-	start := func(t *testing.T, serverID string) (accountsCaller, func()) {
+	start := func(t *testing.T, serverID string) (clitest.AccountsCaller, func()) {
 		t.Helper()
 		// A new server ID is a deliberate change of the shared material.
 		url, _, stop, exited, _ := startServe(t, dir, "--server-id", serverID, "--replace-shared-material", "true")
-		return newAccountsCaller(t, url, creds), func() {
+		return clitest.NewAccountsCaller(t, url, creds), func() {
 			stop()
 			select {
 			case <-exited:
@@ -1316,8 +1317,8 @@ func TestServerIDRotation(t *testing.T) {
 	}
 
 	a, stop := start(t, "prod-a")
-	s1 := a.loginWithPassword()
-	if status, code := a.currentUser(s1.Macaroons["GET"]); status != http.StatusOK {
+	s1 := a.LoginWithPassword()
+	if status, code := a.CurrentUser(s1.Macaroons["GET"]); status != http.StatusOK {
 		t.Fatalf("before: %d %s", status, code)
 	}
 	stop()
@@ -1325,22 +1326,22 @@ func TestServerIDRotation(t *testing.T) {
 	// A new server ID: every earlier token is refused.
 	a, stop = start(t, "prod-b")
 	for _, m := range mint.Methods {
-		r := a.do(m, "/accounts/v1/users/current", s1.Macaroons[m], nil)
-		if r.status != http.StatusUnauthorized {
-			t.Errorf("%s token minted under prod-a = %d, want 401", m, r.status)
+		r := a.Do(m, "/accounts/v1/users/current", s1.Macaroons[m], nil)
+		if r.Status != http.StatusUnauthorized {
+			t.Errorf("%s token minted under prod-a = %d, want 401", m, r.Status)
 		}
 	}
-	s2 := a.loginWithPassword()
+	s2 := a.LoginWithPassword()
 	if got := serverIDOf(s2.Macaroons["GET"]); got != "prod-b" {
 		t.Errorf("new login's server-id caveat %q, want prod-b", got)
 	}
-	if status, code := a.currentUser(s2.Macaroons["GET"]); status != http.StatusOK {
+	if status, code := a.CurrentUser(s2.Macaroons["GET"]); status != http.StatusOK {
 		t.Errorf("a new login's token = %d %s, want 200", status, code)
 	}
 	// The session itself survives: its refresh token mints prod-b tokens.
-	r := a.do("POST", "/accounts/v1/sessions/refresh", "", map[string]any{"data": map[string]string{"token": s1.Refresh}})
-	s1b := a.expectSession(r, "refresh")
-	if status, code := a.currentUser(s1b.Macaroons["GET"]); status != http.StatusOK {
+	r := a.Do("POST", "/accounts/v1/sessions/refresh", "", map[string]any{"data": map[string]string{"token": s1.Refresh}})
+	s1b := a.ExpectSession(r, "refresh")
+	if status, code := a.CurrentUser(s1b.Macaroons["GET"]); status != http.StatusOK {
 		t.Errorf("the refreshed prod-a session = %d %s, want 200", status, code)
 	}
 	stop()
@@ -1358,17 +1359,17 @@ func TestServerIDRotation(t *testing.T) {
 	a, stop = start(t, "prod-c")
 	defer stop()
 	for name, token := range map[string]string{"s1 refreshed": s1b.Macaroons["GET"], "s2": s2.Macaroons["GET"]} {
-		if status, _ := a.currentUser(token); status != http.StatusUnauthorized {
+		if status, _ := a.CurrentUser(token); status != http.StatusUnauthorized {
 			t.Errorf("%s's token after the emergency = %d, want 401", name, status)
 		}
 	}
 	for name, token := range map[string]string{"s1": s1b.Refresh, "s2": s2.Refresh} {
-		r := a.do("POST", "/accounts/v1/sessions/refresh", "", map[string]any{"data": map[string]string{"token": token}})
-		if r.status != http.StatusUnauthorized {
-			t.Errorf("%s's refresh after the emergency = %d %s, want 401", name, r.status, r.body)
+		r := a.Do("POST", "/accounts/v1/sessions/refresh", "", map[string]any{"data": map[string]string{"token": token}})
+		if r.Status != http.StatusUnauthorized {
+			t.Errorf("%s's refresh after the emergency = %d %s, want 401", name, r.Status, r.Body)
 		}
 	}
-	if status, code := a.currentUser(a.loginWithPassword().Macaroons["GET"]); status != http.StatusOK {
+	if status, code := a.CurrentUser(a.LoginWithPassword().Macaroons["GET"]); status != http.StatusOK {
 		t.Errorf("a login after the emergency = %d %s, want 200", status, code)
 	}
 }

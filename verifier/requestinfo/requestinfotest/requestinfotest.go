@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authgw/authgw/gateway/infosign"
 	"github.com/authgw/authgw/mint/minttest"
 	"github.com/authgw/authgw/verifier/requestinfo"
 )
@@ -100,4 +101,29 @@ func DecodePart(t testing.TB, part string) map[string]any {
 		t.Fatalf("parsing part %s: %v", raw, err)
 	}
 	return m
+}
+
+// NewSigner returns the gateway's Signer for cfg, with issuer "authgw"
+// unless cfg names one: the writing half, to give the reader something
+// to read. It fails t when NewSigner errors.
+func NewSigner(t testing.TB, cfg infosign.SignerConfig) *infosign.Signer {
+	t.Helper()
+	if cfg.Issuer == "" {
+		cfg.Issuer = "authgw"
+	}
+	s, err := infosign.NewSigner(cfg)
+	if err != nil {
+		t.Fatalf("NewSigner: %v", err)
+	}
+	return s
+}
+
+// Sign signs c with s, failing t when Sign errors.
+func Sign(t testing.TB, s *infosign.Signer, c requestinfo.Claims) string {
+	t.Helper()
+	tok, err := s.Sign(c)
+	if err != nil {
+		t.Fatalf("Sign: %v", err)
+	}
+	return tok
 }
