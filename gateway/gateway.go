@@ -204,7 +204,7 @@ func New(cfg Config) (*Gateway, error) {
 	for _, o := range cfg.AllowedOrigins {
 		g.origins[o] = true
 	}
-	for _, m := range mint.Methods {
+	for _, m := range mint.Methods() {
 		g.cookieNames = append(g.cookieNames, strings.ToLower(cfg.Cookies.Name(m)))
 	}
 	g.proxy = g.newProxy()

@@ -38,7 +38,7 @@ func BenchmarkMint(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if len(toks.ByMethod) != len(mint.Methods) {
+		if len(toks.ByMethod) != len(mint.Methods()) {
 			b.Fatalf("%d tokens", len(toks.ByMethod))
 		}
 	}

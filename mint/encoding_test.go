@@ -249,7 +249,13 @@ func TestAttenuate(t *testing.T) {
 }
 
 func TestMethods(t *testing.T) {
-	if !slices.Equal(mint.Methods, []string{"GET", "POST", "PUT", "PATCH", "DELETE"}) {
-		t.Errorf("Methods = %q", mint.Methods)
+	if !slices.Equal(mint.Methods(), []string{"GET", "POST", "PUT", "PATCH", "DELETE"}) {
+		t.Errorf("Methods = %q", mint.Methods())
+	}
+	// A caller's change to the returned slice changes nothing.
+	m := mint.Methods()
+	m[0] = "TRACE"
+	if got := mint.Methods(); got[0] != "GET" {
+		t.Errorf("after a caller's change, Methods = %q", got)
 	}
 }

@@ -36,7 +36,7 @@ func ExampleMinter_Mint() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	for _, method := range mint.Methods {
+	for _, method := range mint.Methods() {
 		if _, ok := toks.ByMethod[method]; ok {
 			fmt.Println(method, toks.Routes[method])
 		}

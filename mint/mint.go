@@ -248,7 +248,7 @@ func (m *Minter) Mint(policies []*policy.Policy, s Subject) (Tokens, error) {
 		issued = s.IssuedAt.UTC()
 	}
 	out := Tokens{ByMethod: map[string]string{}, Routes: map[string][]string{}, Expires: expires}
-	for _, method := range Methods {
+	for _, method := range Methods() {
 		routes := g.routes[method]
 		if len(routes) == 0 {
 			continue

@@ -137,7 +137,7 @@ func TestMintOneTokenPerMethod(t *testing.T) {
 	if len(toks.ByMethod) != len(wantRoutes) {
 		t.Errorf("tokens for %d methods, want %d", len(toks.ByMethod), len(wantRoutes))
 	}
-	for _, method := range mint.Methods {
+	for _, method := range mint.Methods() {
 		t.Run(method, func(t *testing.T) {
 			routes, granted := wantRoutes[method]
 			tok, minted := toks.ByMethod[method]

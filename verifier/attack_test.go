@@ -1331,7 +1331,7 @@ func TestAttack_attenuationNeverWidens(t *testing.T) {
 		15*time.Minute + verifier.DefaultSkew, 16 * time.Minute, 2 * time.Hour}
 
 	var granted []string
-	for _, m := range mint.Methods {
+	for _, m := range mint.Methods() {
 		if toks.ByMethod[m] != "" {
 			granted = append(granted, m)
 		}

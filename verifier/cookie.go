@@ -52,7 +52,7 @@ func (c CookieConfig) Name(method string) string {
 func (c CookieConfig) Cookies(tokens map[string]string, expires time.Time) []*http.Cookie {
 	c = c.withDefaults()
 	out := make([]*http.Cookie, 0, len(tokens))
-	for _, m := range mint.Methods {
+	for _, m := range mint.Methods() {
 		tok, ok := tokens[m]
 		if !ok {
 			continue
@@ -65,8 +65,8 @@ func (c CookieConfig) Cookies(tokens map[string]string, expires time.Time) []*ht
 // Expired returns cookies that clear every method's token cookie.
 func (c CookieConfig) Expired() []*http.Cookie {
 	c = c.withDefaults()
-	out := make([]*http.Cookie, 0, len(mint.Methods))
-	for _, m := range mint.Methods {
+	out := make([]*http.Cookie, 0, len(mint.Methods()))
+	for _, m := range mint.Methods() {
 		ck := c.cookie(m, "", time.Unix(0, 0))
 		ck.MaxAge = -1
 		out = append(out, ck)

@@ -140,7 +140,7 @@ func referenceCaveats(conds []string, sessionID string) error {
 		switch name {
 		case "server-id":
 		case "method":
-			if !slices.Contains(mint.Methods, arg) {
+			if !slices.Contains(mint.Methods(), arg) {
 				return verifier.ErrBadCaveat
 			}
 		case "routes":

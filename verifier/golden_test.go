@@ -44,8 +44,8 @@ func goldenTokens(t *testing.T) mint.Tokens {
 	if !p.BindClient || p.Expires != 900 {
 		t.Fatalf("member.json changed: bindClient %v, expires %d; the golden test expects true and 900", p.BindClient, p.Expires)
 	}
-	nonces := make([]byte, 0, 16*len(mint.Methods))
-	for i := range 16 * len(mint.Methods) {
+	nonces := make([]byte, 0, 16*len(mint.Methods()))
+	for i := range 16 * len(mint.Methods()) {
 		nonces = append(nonces, byte(i))
 	}
 	m, err := mint.New(mint.Config{Keys: testRing(t), ServerID: testServerID, Now: clock, Rand: bytes.NewReader(nonces)})
@@ -91,8 +91,8 @@ func TestGoldenTokens(t *testing.T) {
 	if err := json.Unmarshal(want, &golden); err != nil {
 		t.Fatal(err)
 	}
-	if len(golden) != len(mint.Methods) {
-		t.Errorf("golden file has %d tokens, want one per method (%d)", len(golden), len(mint.Methods))
+	if len(golden) != len(mint.Methods()) {
+		t.Errorf("golden file has %d tokens, want one per method (%d)", len(golden), len(mint.Methods()))
 	}
 	v := newVerifier(t, testRing(t), nil)
 	for method, tok := range golden {

@@ -388,8 +388,8 @@ func TestMint(t *testing.T) {
 		expectMethods []string
 		expectStderr  string
 	}{
-		{name: "every method the policy grants, in method order", whenArgs: base, expectCode: 0, expectMethods: mint.Methods},
-		{name: "flags after a policy flag repeated", whenArgs: append(slices.Clone(base), "--org", "org-a:read,edit", "--org", "org-b", "--ttl", "5m"), expectCode: 0, expectMethods: mint.Methods},
+		{name: "every method the policy grants, in method order", whenArgs: base, expectCode: 0, expectMethods: mint.Methods()},
+		{name: "flags after a policy flag repeated", whenArgs: append(slices.Clone(base), "--org", "org-a:read,edit", "--org", "org-b", "--ttl", "5m"), expectCode: 0, expectMethods: mint.Methods()},
 		{name: "missing policy", whenArgs: []string{"mint", "--user", testUser, "--keys", keys, "--server-id", testServerID}, expectCode: 2, expectStderr: "--policy is required"},
 		{name: "missing user", whenArgs: []string{"mint", "--policy", memberPolicy, "--keys", keys, "--server-id", testServerID}, expectCode: 2, expectStderr: "--user is required"},
 		{name: "missing client for a bound policy", whenArgs: []string{"mint", "--policy", memberPolicy, "--user", testUser, "--keys", keys, "--server-id", testServerID}, expectCode: 1, expectStderr: "binds the client"},
@@ -401,7 +401,7 @@ func TestMint(t *testing.T) {
 		{name: "token too large", whenArgs: []string{"mint", "--policy", big, "--user", testUser, "--keys", keys, "--server-id", testServerID}, expectCode: 1, expectStderr: `over the 3800-byte limit: policy "big"`},
 		{name: "no key ring anywhere", whenArgs: []string{"mint", "--policy", memberPolicy, "--user", testUser, "--server-id", testServerID}, expectCode: 2, expectStderr: "--keys: no key ring (set --keys, AUTHGW_KEYS"},
 		{name: "positional argument", whenArgs: append(slices.Clone(base), "extra"), expectCode: 2, expectStderr: "unexpected argument"},
-		{name: "roles", whenArgs: append(slices.Clone(base), "--roles", "user, employee"), expectCode: 0, expectMethods: mint.Methods},
+		{name: "roles", whenArgs: append(slices.Clone(base), "--roles", "user, employee"), expectCode: 0, expectMethods: mint.Methods()},
 		{name: "bad role", whenArgs: append(slices.Clone(base), "--roles", "user,sys admin"), expectCode: 1, expectStderr: `role "sys admin"`},
 	}
 	for _, tt := range tests {
@@ -419,7 +419,7 @@ func TestMint(t *testing.T) {
 				t.Fatalf("output is not JSON: %v", err)
 			}
 			var order []string
-			for _, m := range mint.Methods {
+			for _, m := range mint.Methods() {
 				if i := strings.Index(r.stdout, `"`+m+`":`); i >= 0 {
 					order = append(order, m)
 				}

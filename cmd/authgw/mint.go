@@ -236,12 +236,12 @@ func newSessionID(now time.Time, random io.Reader) (string, error) {
 }
 
 // writeTokensJSON prints the tokens as one JSON object, methods in the
-// order of mint.Methods.
+// order of mint.Methods().
 func writeTokensJSON(w io.Writer, byMethod map[string]string) error {
 	var b strings.Builder
 	b.WriteByte('{')
 	n := 0
-	for _, method := range mint.Methods {
+	for _, method := range mint.Methods() {
 		tok, ok := byMethod[method]
 		if !ok {
 			continue

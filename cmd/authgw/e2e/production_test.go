@@ -855,8 +855,8 @@ func lbLogin(t *testing.T, c *http.Client, base, basic string) (prodReply, clite
 	if r.status != http.StatusOK || s.Refresh == "" {
 		t.Fatalf("login through nginx = %d %.300s, want 200 and a session", r.status, r.body)
 	}
-	if len(s.Macaroons) != len(mint.Methods) {
-		t.Fatalf("the session has tokens for %d methods, want %d", len(s.Macaroons), len(mint.Methods))
+	if len(s.Macaroons) != len(mint.Methods()) {
+		t.Fatalf("the session has tokens for %d methods, want %d", len(s.Macaroons), len(mint.Methods()))
 	}
 	return r, s
 }
@@ -917,7 +917,7 @@ func expectLoginCookies(t *testing.T, r prodReply, s clitest.Session) int {
 // session's five token cookies.
 func tokenCookieHeader(s clitest.Session) string {
 	var parts []string
-	for _, m := range mint.Methods {
+	for _, m := range mint.Methods() {
 		parts = append(parts, "__Host-authgw-"+strings.ToLower(m)+"="+s.Macaroons[m])
 	}
 	return strings.Join(parts, "; ")
@@ -1325,7 +1325,7 @@ func TestServerIDRotation(t *testing.T) {
 
 	// A new server ID: every earlier token is refused.
 	a, stop = start(t, "prod-b")
-	for _, m := range mint.Methods {
+	for _, m := range mint.Methods() {
 		r := a.Do(m, "/accounts/v1/users/current", s1.Macaroons[m], nil)
 		if r.Status != http.StatusUnauthorized {
 			t.Errorf("%s token minted under prod-a = %d, want 401", m, r.Status)
