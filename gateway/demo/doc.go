@@ -4,7 +4,7 @@
 // on. It is a demo, not for production: it keeps its notes in memory.
 //
 // It is also an example of a backend: it trusts nothing but the
-// gateway's signed X-Auth-Info header, verified with gateway/requestinfo
+// gateway's signed X-Auth-Info header, verified with verifier/requestinfo
 // (the public half of serve's request-info key, audience "demo", issuer
 // "authgw:<server-id>"). A request without a valid header is 401.
 //
