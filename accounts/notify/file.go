@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/authgw/authgw/mint/secretfile"
 )
 
 // FileConfig configures NewFile.
@@ -104,37 +106,14 @@ func (f *File) Send(ctx context.Context, m Message) error {
 		return err
 	}
 	name := strconv.FormatInt(now.UnixMilli(), 10) + "-" + suffix + ".eml"
-	if err := writeFileAtomic(filepath.Join(f.dir, name), msg); err != nil {
+	// A mail holds a login code: it is written as every secret is
+	// (mint/secretfile: 0600, whole or not at all, never over a file).
+	_, created, err := secretfile.Create(filepath.Join(f.dir, name), msg)
+	if err == nil && !created {
+		err = errors.New("a file of that name exists")
+	}
+	if err != nil {
 		return fmt.Errorf("%w: writing %s: %w", ErrUnavailable, name, err)
 	}
 	return nil
-}
-
-// writeFileAtomic writes data to a temporary file (mode 0600) next to
-// path, syncs it and renames it to path; on failure it removes the
-// temporary file.
-func writeFileAtomic(path string, data []byte) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".notify-*.tmp")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err = tmp.Chmod(0o600); err != nil {
-		return err
-	}
-	if _, err = tmp.Write(data); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
