@@ -155,8 +155,24 @@ func testForwardAuth(t *testing.T, d gateway.ForwardAuthDialect) {
 			if got := decodeError(t, b[:n]).Error.Code; got != tt.expectCode {
 				t.Errorf("code %s, want %s", got, tt.expectCode)
 			}
+			// The decision carries the refusal's headers, as the proxy
+			// path does: the proxy passes them on to the client.
+			if got, want := res.Header.Get("WWW-Authenticate"), forwardAuthChallenges[tt.expectCode]; got != want {
+				t.Errorf("WWW-Authenticate %q, want %q", got, want)
+			}
+			if got := res.Header.Get("Retry-After"); (got != "") != (tt.expectStatus == http.StatusTooManyRequests) {
+				t.Errorf("Retry-After %q on a %d", got, tt.expectStatus)
+			}
 		})
 	}
+}
+
+// forwardAuthChallenges are the WWW-Authenticate values of the refusals
+// testForwardAuth meets: the token's 401s challenge for a Macaroon, the
+// client credential's for Basic; no other refusal has one.
+var forwardAuthChallenges = map[string]string{
+	"TOKEN-MISSING":  `Macaroon realm="authgw"`,
+	"UNKNOWN-CLIENT": `Basic realm="authgw"`,
 }
 
 // TestForwardAuth_otherDialectIgnored: the headers of the dialect not

@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -191,6 +192,9 @@ func (v *Verifier) verifySignature(token string) ([]byte, error) {
 	if !canonicalBase64URL(s) {
 		return nil, fmt.Errorf("%w: signature is not canonical base64url", ErrBadSignature)
 	}
+	if err := checkHeaderNames(h); err != nil {
+		return nil, err
+	}
 
 	unsafeJWS, err := jose.ParseSignedCompact(token, algorithms)
 	if err != nil {
@@ -220,6 +224,30 @@ func (v *Verifier) verifySignature(token string) ([]byte, error) {
 		}
 	}
 	return nil, ErrBadSignature
+}
+
+// checkHeaderNames refuses a protected header (its base64url part) with
+// a member named other than alg, kid and typ, whatever the member's
+// value. checkHeader cannot see them all: go-jose drops a member whose
+// value is null, so {"crit":null} or {"jwk":null} would reach it as a
+// header without crit or jwk.
+func checkHeaderNames(unsafeHeaderPart string) error {
+	unsafeJSON, err := b64.DecodeString(unsafeHeaderPart)
+	if err != nil {
+		return fmt.Errorf("%w: header: %v", ErrMalformed, err)
+	}
+	var unsafeMembers map[string]json.RawMessage
+	if err := json.Unmarshal(unsafeJSON, &unsafeMembers); err != nil {
+		return fmt.Errorf("%w: header: %v", ErrMalformed, err)
+	}
+	for name := range unsafeMembers {
+		switch name {
+		case "alg", "kid", "typ":
+		default:
+			return fmt.Errorf("%w: %q header", ErrMalformed, name)
+		}
+	}
+	return nil
 }
 
 // checkHeader refuses every protected header member but alg (already

@@ -159,6 +159,14 @@ func TestVerifyRefusesAttacks(t *testing.T) {
 		{name: "b64 false, not critical", givenToken: signRaw(t, key, `{"alg":"ES256","b64":false}`, validPayload("")), expectError: requestinfo.ErrMalformed},
 		{name: "nonce header", givenToken: signRaw(t, key, `{"alg":"ES256","nonce":"n"}`, validPayload("")), expectError: requestinfo.ErrMalformed},
 		{name: "unknown header member", givenToken: signRaw(t, key, `{"alg":"ES256","cty":"JWT"}`, validPayload("")), expectError: requestinfo.ErrMalformed},
+		// go-jose reads a member whose value is null (and an empty x5c or
+		// nonce) as absent; the rule is on names, whatever their value.
+		{name: "crit header, null", givenToken: signRaw(t, key, `{"alg":"ES256","crit":null}`, validPayload("")), expectError: requestinfo.ErrMalformed},
+		{name: "b64 header, null", givenToken: signRaw(t, key, `{"alg":"ES256","b64":null}`, validPayload("")), expectError: requestinfo.ErrMalformed},
+		{name: "jwk header, null", givenToken: signRaw(t, key, `{"alg":"ES256","jwk":null}`, validPayload("")), expectError: requestinfo.ErrMalformed},
+		{name: "x5c header, empty", givenToken: signRaw(t, key, `{"alg":"ES256","x5c":[]}`, validPayload("")), expectError: requestinfo.ErrMalformed},
+		{name: "nonce header, empty", givenToken: signRaw(t, key, `{"alg":"ES256","nonce":""}`, validPayload("")), expectError: requestinfo.ErrMalformed},
+		{name: "alg header spelled Alg", givenToken: signRaw(t, key, `{"alg":"ES256","Alg":"none"}`, validPayload("")), expectError: requestinfo.ErrMalformed},
 		{name: "typ not a string", givenToken: signRaw(t, key, `{"alg":"ES256","typ":1}`, validPayload("")), expectError: requestinfo.ErrMalformed},
 		{name: "kid not a string", givenToken: signRaw(t, key, `{"alg":"ES256","kid":1}`, validPayload("")), expectError: requestinfo.ErrMalformed},
 		{name: "header and payload in alphabetical order accepted", givenToken: signRaw(t, key, `{"alg":"ES256","kid":"`+kid+`","typ":"JWT"}`, validPayload(""))},
