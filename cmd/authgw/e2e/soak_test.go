@@ -849,9 +849,9 @@ func (r soakReply) outcome() string {
 		return r.errKind
 	}
 	if r.code != "" {
-		return strconv.Itoa(r.Status) + " " + r.code
+		return strconv.Itoa(r.status) + " " + r.code
 	}
-	return strconv.Itoa(r.Status)
+	return strconv.Itoa(r.status)
 }
 
 type soakClient struct {
@@ -1068,7 +1068,7 @@ type soakResult struct {
 	note    string // "lost rotation": a refresh after one without a trustworthy answer found its token spent
 }
 
-func (r *soakResult) ok() bool { return r.errKind == "" && r.Status == soakWant(r.kind) }
+func (r *soakResult) ok() bool { return r.errKind == "" && r.status == soakWant(r.kind) }
 
 type soakSample struct {
 	at      time.Duration
@@ -1153,13 +1153,13 @@ func (l *soakLoad) createClient() {
 	l.t.Helper()
 	admin := &soakClient{http: l.client.http, bases: l.client.bases,
 		basic: "Basic " + base64.StdEncoding.EncodeToString([]byte(l.s.creds.ClientID+":"+l.s.creds.ClientSecret))}
-	r := admin.Do(0, "POST", "/accounts/v1/sessions/login/password", "", map[string]any{"data": map[string]string{
+	r := admin.do(0, "POST", "/accounts/v1/sessions/login/password", "", map[string]any{"data": map[string]string{
 		"email": soakAdminEmail, "password": soakAdminPassword, "state": soakNewState()}}, soakTimeout)
-	sess, err := soakParseSession(r.Body)
+	sess, err := soakParseSession(r.body)
 	if err != nil {
 		l.t.Fatalf("admin login: %s %v", r.outcome(), err)
 	}
-	r = admin.Do(0, "POST", "/accounts/v1/organizations/"+l.s.creds.OrganizationID+"/clients", sess.Macaroons["POST"],
+	r = admin.do(0, "POST", "/accounts/v1/organizations/"+l.s.creds.OrganizationID+"/clients", sess.Macaroons["POST"],
 		map[string]any{"data": map[string]any{"type": "clients", "name": "soak load", "reqsPerSec": soakClientRate}}, soakTimeout)
 	var out struct {
 		Data struct {
@@ -1168,16 +1168,16 @@ func (l *soakLoad) createClient() {
 			ReqsPerSec int    `json:"reqsPerSec"`
 		} `json:"data"`
 	}
-	if r.Status != http.StatusCreated || json.Unmarshal(r.Body, &out) != nil || out.Data.Secret == "" || out.Data.ReqsPerSec != soakClientRate {
-		l.t.Fatalf("creating the load client: %s %s", r.outcome(), r.Body)
+	if r.status != http.StatusCreated || json.Unmarshal(r.body, &out) != nil || out.Data.Secret == "" || out.Data.ReqsPerSec != soakClientRate {
+		l.t.Fatalf("creating the load client: %s %s", r.outcome(), r.body)
 	}
 	l.clientID = out.Data.ID
 	l.client.basic = "Basic " + base64.StdEncoding.EncodeToString([]byte(out.Data.ID+":"+out.Data.Secret))
 	for inst := range l.client.bases {
 		deadline := time.Now().Add(15 * time.Second)
 		for {
-			r := l.client.Do(inst, "GET", "/accounts/v1/openapi.json", "", nil, soakTimeout)
-			if r.Status == http.StatusOK {
+			r := l.client.do(inst, "GET", "/accounts/v1/openapi.json", "", nil, soakTimeout)
+			if r.status == http.StatusOK {
 				break
 			}
 			if time.Now().After(deadline) {
@@ -1219,14 +1219,14 @@ func (l *soakLoad) verifyAddress(inst int, u *soakUser) {
 			ID string `json:"id"`
 		} `json:"data"`
 	}
-	r := l.client.Do(inst, "GET", "/accounts/v1/users/"+u.sess.UserID+"/emails", u.sess.Macaroons["GET"], nil, soakTimeout)
-	if r.Status != http.StatusOK || json.Unmarshal(r.Body, &emails) != nil || len(emails.Data) != 1 {
-		l.t.Fatalf("listing %s's addresses: %s %s", u.email, r.outcome(), r.Body)
+	r := l.client.do(inst, "GET", "/accounts/v1/users/"+u.sess.UserID+"/emails", u.sess.Macaroons["GET"], nil, soakTimeout)
+	if r.status != http.StatusOK || json.Unmarshal(r.body, &emails) != nil || len(emails.Data) != 1 {
+		l.t.Fatalf("listing %s's addresses: %s %s", u.email, r.outcome(), r.body)
 	}
-	r = l.client.Do(inst, "POST", "/accounts/v1/users/"+u.sess.UserID+"/emails/"+emails.Data[0].ID+"/verify", u.sess.Macaroons["POST"],
+	r = l.client.do(inst, "POST", "/accounts/v1/users/"+u.sess.UserID+"/emails/"+emails.Data[0].ID+"/verify", u.sess.Macaroons["POST"],
 		map[string]any{"data": map[string]string{"code": code}}, soakTimeout)
-	if r.Status != http.StatusOK {
-		l.t.Fatalf("verifying %s: %s %s", u.email, r.outcome(), r.Body)
+	if r.status != http.StatusOK {
+		l.t.Fatalf("verifying %s: %s %s", u.email, r.outcome(), r.body)
 	}
 }
 
@@ -1239,12 +1239,12 @@ func (l *soakLoad) registerUsers() {
 		u := &soakUser{idx: i, email: fmt.Sprintf("soak-user-%03d@soak.example", i),
 			password: fmt.Sprintf("plum orbit %03d lantern", i)}
 		u.cond = sync.NewCond(&u.mu)
-		r := l.client.Do(i%2, "POST", "/accounts/v1/users", "", map[string]any{"data": map[string]string{
+		r := l.client.do(i%2, "POST", "/accounts/v1/users", "", map[string]any{"data": map[string]string{
 			"type": "users", "name": fmt.Sprintf("Soak User %03d", i), "email": u.email, "password": u.password}}, soakTimeout)
-		if r.Status != http.StatusCreated {
-			l.t.Fatalf("registering %s: %s %s %v", u.email, r.outcome(), r.Body, r.err)
+		if r.status != http.StatusCreated {
+			l.t.Fatalf("registering %s: %s %s %v", u.email, r.outcome(), r.body, r.err)
 		}
-		sess, err := soakParseSession(r.Body)
+		sess, err := soakParseSession(r.body)
 		if err != nil {
 			l.t.Fatalf("registering %s: %v", u.email, err)
 		}
@@ -1259,8 +1259,8 @@ func (l *soakLoad) registerUsers() {
 	}
 	// Every user's token works at both instances before the clock starts.
 	for i, u := range l.users {
-		if r := l.client.Do(i%2, "GET", "/soak/v1/items/0", u.sess.Macaroons["GET"], nil, soakTimeout); r.Status != http.StatusOK {
-			l.t.Fatalf("first proxied GET of %s: %s %s", u.email, r.outcome(), r.Body)
+		if r := l.client.do(i%2, "GET", "/soak/v1/items/0", u.sess.Macaroons["GET"], nil, soakTimeout); r.status != http.StatusOK {
+			l.t.Fatalf("first proxied GET of %s: %s %s", u.email, r.outcome(), r.body)
 		}
 	}
 	l.t.Logf("registered %d users (and a probe user) through the accounts API", l.cfg.users)
@@ -1326,9 +1326,9 @@ func soakOutcome(r soakResult) string {
 		return r.errKind
 	}
 	if r.code != "" {
-		return strconv.Itoa(r.Status) + " " + r.code
+		return strconv.Itoa(r.status) + " " + r.code
 	}
-	return strconv.Itoa(r.Status)
+	return strconv.Itoa(r.status)
 }
 
 // noUser records a scheduled request that found no user to act as.
@@ -1357,7 +1357,7 @@ func (l *soakLoad) startGet(due, late time.Duration, inst int) {
 	l.wg.Add(1)
 	go func() {
 		defer l.wg.Done()
-		rep := l.client.Do(inst, "GET", "/soak/v1/items/"+strconv.Itoa(int(due/time.Millisecond)%1000), token, nil, soakTimeout)
+		rep := l.client.do(inst, "GET", "/soak/v1/items/"+strconv.Itoa(int(due/time.Millisecond)%1000), token, nil, soakTimeout)
 		lat := l.tl.since() - due
 		u.mu.Lock()
 		u.inflight--
@@ -1366,7 +1366,7 @@ func (l *soakLoad) startGet(due, late time.Duration, inst int) {
 		}
 		u.mu.Unlock()
 		l.record(soakResult{kind: kindGet, inst: inst, user: u.idx, win: win, due: due, late: late, lat: lat,
-			status: rep.Status, errKind: rep.errKind, code: rep.code})
+			status: rep.status, errKind: rep.errKind, code: rep.code})
 	}()
 }
 
@@ -1414,16 +1414,16 @@ func (l *soakLoad) release(u *soakUser) {
 // new one.
 func (l *soakLoad) login(kind string, u *soakUser, inst int, due, late time.Duration) {
 	win := int(l.tl.cur.Load())
-	rep := l.client.Do(inst, "POST", "/accounts/v1/sessions/login/password", "", map[string]any{"data": map[string]string{
+	rep := l.client.do(inst, "POST", "/accounts/v1/sessions/login/password", "", map[string]any{"data": map[string]string{
 		"email": u.email, "password": u.password, "state": soakNewState()}}, soakTimeout)
 	lat := l.tl.since() - due
 	res := soakResult{kind: kind, inst: inst, user: u.idx, win: win, due: due, late: late, lat: lat,
-		status: rep.Status, errKind: rep.errKind, code: rep.code}
-	if rep.Status == http.StatusOK {
-		sess, err := soakParseSession(rep.Body)
+		status: rep.status, errKind: rep.errKind, code: rep.code}
+	if rep.status == http.StatusOK {
+		sess, err := soakParseSession(rep.body)
 		if err != nil {
 			res.code, res.note = "BAD-SESSION", err.Error()
-			res.Status = 0
+			res.status = 0
 		} else {
 			u.mu.Lock()
 			u.sess, u.needLogin, u.suspect = sess, false, false
@@ -1468,7 +1468,7 @@ func (l *soakLoad) startRefresh(due, late time.Duration, inst int) {
 			u.waitIdle()
 		}
 		waited := l.tl.since() - due
-		rep := l.client.Do(inst, "POST", "/accounts/v1/sessions/refresh", "", map[string]any{"data": map[string]string{
+		rep := l.client.do(inst, "POST", "/accounts/v1/sessions/refresh", "", map[string]any{"data": map[string]string{
 			"t": "refresh-tokens", "token": token}}, soakTimeout)
 		lat := l.tl.since() - due
 		if closing {
@@ -1476,13 +1476,13 @@ func (l *soakLoad) startRefresh(due, late time.Duration, inst int) {
 			lat -= waited - late
 		}
 		res := soakResult{kind: kindRefresh, inst: inst, user: u.idx, win: win, due: due, late: late, lat: lat,
-			status: rep.Status, errKind: rep.errKind, code: rep.code}
+			status: rep.status, errKind: rep.errKind, code: rep.code}
 		u.mu.Lock()
 		switch {
-		case rep.Status == http.StatusOK:
-			sess, err := soakParseSession(rep.Body)
+		case rep.status == http.StatusOK:
+			sess, err := soakParseSession(rep.body)
 			if err != nil {
-				res.code, res.note, res.Status = "BAD-SESSION", err.Error(), 0
+				res.code, res.note, res.status = "BAD-SESSION", err.Error(), 0
 				u.needLogin = true
 				break
 			}
@@ -1490,19 +1490,19 @@ func (l *soakLoad) startRefresh(due, late time.Duration, inst int) {
 			l.mu.Lock()
 			l.ackRefreshes = append(l.ackRefreshes, soakHash(sess.Refresh))
 			l.mu.Unlock()
-		case suspect && (rep.Status == http.StatusUnauthorized || rep.Status == http.StatusConflict):
+		case suspect && (rep.status == http.StatusUnauthorized || rep.status == http.StatusConflict):
 			// The refresh before this one was carried out but its answer
 			// never arrived: the token was spent. 401: reuse detection
 			// revoked the session; 409: within the grace. Either way the
 			// user must log in again.
 			res.note = "lost rotation"
 			u.needLogin, u.suspect = true, false
-			if rep.Status == http.StatusUnauthorized {
+			if rep.status == http.StatusUnauthorized {
 				l.mu.Lock()
 				l.reuseRevoked++
 				l.mu.Unlock()
 			}
-		case rep.errKind != "" || rep.Status >= 500:
+		case rep.errKind != "" || rep.status >= 500:
 			// No trustworthy answer: the rotation may have happened.
 			u.suspect = true
 		default:
@@ -1529,11 +1529,11 @@ func (l *soakLoad) startLogout(due, late time.Duration, inst int) {
 		u.mu.Lock()
 		sess := u.sess
 		u.mu.Unlock()
-		rep := l.client.Do(inst, "POST", "/accounts/v1/sessions/logout", sess.Macaroons["POST"], nil, soakTimeout)
+		rep := l.client.do(inst, "POST", "/accounts/v1/sessions/logout", sess.Macaroons["POST"], nil, soakTimeout)
 		res := soakResult{kind: kindLogout, inst: inst, user: u.idx, win: win, due: due, late: late,
-			lat: l.tl.since() - due - waited, status: rep.Status, errKind: rep.errKind, code: rep.code}
+			lat: l.tl.since() - due - waited, status: rep.status, errKind: rep.errKind, code: rep.code}
 		switch {
-		case rep.Status == http.StatusOK:
+		case rep.status == http.StatusOK:
 			u.mu.Lock()
 			u.needLogin = true
 			u.mu.Unlock()
@@ -1564,18 +1564,18 @@ func (l *soakLoad) probeRevoked(token string, inst, user int) {
 		time.Sleep(soakProbeAfter)
 		due := l.tl.since()
 		win := int(l.tl.cur.Load())
-		rep := l.client.Do(inst, "GET", "/soak/v1/items/revoked", token, nil, soakTimeout)
+		rep := l.client.do(inst, "GET", "/soak/v1/items/revoked", token, nil, soakTimeout)
 		l.record(soakResult{kind: kindRevoked, inst: inst, user: user, win: win, due: due, lat: l.tl.since() - due,
-			status: rep.Status, errKind: rep.errKind, code: rep.code})
+			status: rep.status, errKind: rep.errKind, code: rep.code})
 	}()
 }
 
 // hangProbes logs the probe user in and sends n GETs the backend holds
 // past the gateway's upstream timeout, alternating the instances.
 func (l *soakLoad) hangProbes(n int) {
-	rep := l.client.Do(0, "POST", "/accounts/v1/sessions/login/password", "", map[string]any{"data": map[string]string{
+	rep := l.client.do(0, "POST", "/accounts/v1/sessions/login/password", "", map[string]any{"data": map[string]string{
 		"email": l.probe.email, "password": l.probe.password, "state": soakNewState()}}, soakTimeout)
-	sess, err := soakParseSession(rep.Body)
+	sess, err := soakParseSession(rep.body)
 	if err != nil {
 		l.t.Errorf("probe user login: %s %v", rep.outcome(), err)
 		return
@@ -1586,9 +1586,9 @@ func (l *soakLoad) hangProbes(n int) {
 			defer l.wg.Done()
 			due := l.tl.since()
 			win := int(l.tl.cur.Load())
-			rep := l.client.Do(i%2, "GET", "/soak/v1/hang/"+strconv.Itoa(i), sess.Macaroons["GET"], nil, soakHangTimeout)
+			rep := l.client.do(i%2, "GET", "/soak/v1/hang/"+strconv.Itoa(i), sess.Macaroons["GET"], nil, soakHangTimeout)
 			l.record(soakResult{kind: kindHang, inst: i % 2, user: -1, win: win, due: due, lat: l.tl.since() - due,
-				status: rep.Status, errKind: rep.errKind, code: rep.code})
+				status: rep.status, errKind: rep.errKind, code: rep.code})
 		}()
 	}
 }
@@ -2185,7 +2185,7 @@ func (a *soakAnalysis) expectedFailure(r *soakResult) bool {
 	if r.note == "lost rotation" && fault {
 		return true
 	}
-	unavailable := r.Status == http.StatusServiceUnavailable && r.code == "SERVICE-UNAVAILABLE"
+	unavailable := r.status == http.StatusServiceUnavailable && r.code == "SERVICE-UNAVAILABLE"
 	sinceUp := func(event string) time.Duration {
 		at, ok := a.l.tl.eventAt(event)
 		if !ok {
@@ -2201,7 +2201,7 @@ func (a *soakAnalysis) expectedFailure(r *soakResult) bool {
 	case "gw-killed":
 		return r.inst == 0 && (r.errKind == "refused" || r.errKind == "reset")
 	case "backend-dead":
-		return (r.kind == kindGet || r.kind == kindHang) && r.Status == http.StatusBadGateway && r.code == "UPSTREAM-UNAVAILABLE"
+		return (r.kind == kindGet || r.kind == kindHang) && r.status == http.StatusBadGateway && r.code == "UPSTREAM-UNAVAILABLE"
 	}
 	return false
 }
@@ -2515,7 +2515,7 @@ func (a *soakAnalysis) analyseFaults() {
 	hangs := a.sel(soakIsKind(kindHang))
 	hangOK := len(hangs) > 0
 	for _, r := range hangs {
-		if r.Status != http.StatusGatewayTimeout || r.code != "UPSTREAM-TIMEOUT" || r.lat < 29*time.Second || r.lat > 33*time.Second {
+		if r.status != http.StatusGatewayTimeout || r.code != "UPSTREAM-TIMEOUT" || r.lat < 29*time.Second || r.lat > 33*time.Second {
 			hangOK = false
 		}
 	}
@@ -2537,7 +2537,7 @@ func (a *soakAnalysis) analyseFaults() {
 			continue
 		}
 		judgedDead++
-		if !(r.Status == http.StatusBadGateway && r.code == "UPSTREAM-UNAVAILABLE") {
+		if !(r.status == http.StatusBadGateway && r.code == "UPSTREAM-UNAVAILABLE") {
 			bad++
 		}
 	}
