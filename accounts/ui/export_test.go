@@ -1,0 +1,33 @@
+package ui
+
+import (
+	"html/template"
+	"io/fs"
+)
+
+// NewRendererFS builds a renderer from the templates in base instead of
+// the embedded ones, for tests of pages that do not ship yet.
+func NewRendererFS(cfg RendererConfig, base fs.FS) (*Renderer, error) {
+	return newRenderer(cfg, base)
+}
+
+// EmbeddedTemplates is the embedded templates directory.
+var EmbeddedTemplates = embeddedTemplates
+
+// UsedKeys returns the message keys named by {{t "key"}} in every
+// template of page.
+func (r *Renderer) UsedKeys(page string) []string {
+	var out []string
+	for _, t := range r.pages[page].Templates() {
+		if t.Tree == nil {
+			continue
+		}
+		for _, k := range usedKeys(t.Tree) {
+			out = append(out, k.key)
+		}
+	}
+	return out
+}
+
+// PageTemplate returns the parsed template set of page.
+func (r *Renderer) PageTemplate(page string) *template.Template { return r.pages[page] }
