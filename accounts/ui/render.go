@@ -207,7 +207,7 @@ func (r *Renderer) setBranding() error {
 			return nil
 		}
 		o, _, ok := splitAbsolute(b.LogoURL)
-		if !ok || o.scheme != "https" || !printableASCII(b.LogoURL) {
+		if !ok || o.scheme != "https" || !uriChars(b.LogoURL) {
 			return fmt.Errorf("%w: logo URL %q is neither a path on the gateway nor an https:// URL", ErrInvalidBranding, b.LogoURL)
 		}
 		src := "https://" + o.host
@@ -483,15 +483,6 @@ func validHexColour(s string) bool {
 	}
 	for _, c := range s[1:] {
 		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-			return false
-		}
-	}
-	return true
-}
-
-func printableASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] <= ' ' || s[i] >= 0x7f || s[i] == '\\' {
 			return false
 		}
 	}

@@ -77,9 +77,10 @@ func (p ReturnPolicy) Default() string {
 // Resolve returns raw when it is safe to send a browser to, else the
 // policy's default. Safe means a path on the gateway's own origin
 // (starting with exactly one "/") or an absolute http(s) URL on an
-// allowed origin, made only of printable ASCII (no spaces, tabs,
-// newlines, control characters or backslashes, which browsers strip or
-// read as "/"), with no user information, at most MaxReturnToLen bytes,
+// allowed origin, made only of the characters RFC 3986 allows in a URI
+// (no spaces, tabs, newlines, control characters or backslashes, which
+// browsers strip or read as "/", no quotes or angle brackets), with no
+// user information, at most MaxReturnToLen bytes,
 // and with no encoded "/" or "\" that would start a second authority
 // once a path is decoded. It never errors: a refusal is the default.
 func (p ReturnPolicy) Resolve(raw string) string {
@@ -93,14 +94,14 @@ func (p ReturnPolicy) accept(raw string) (string, bool) {
 	if raw == "" || len(raw) > MaxReturnToLen {
 		return "", false
 	}
-	for i := 0; i < len(raw); i++ {
-		// Printable ASCII only: WHATWG URL parsers strip tabs and
-		// newlines anywhere and C0 controls and spaces at the ends, and
-		// read "\" as "/" in http(s) URLs; Go's parser does none of
-		// that. Refusing these bytes makes both parsers agree.
-		if c := raw[i]; c <= ' ' || c >= 0x7f || c == '\\' {
-			return "", false
-		}
+	// The characters RFC 3986 allows in a URI and nothing else: WHATWG
+	// URL parsers strip tabs and newlines anywhere and C0 controls and
+	// spaces at the ends, and read "\" as "/" in http(s) URLs, and Go's
+	// parser does none of that; refusing those bytes makes both parsers
+	// agree. Quotes, "<", ">" and backticks never need escaping where
+	// the answer is printed.
+	if !uriChars(raw) {
+		return "", false
 	}
 	if raw[0] == '/' {
 		if !safePath(raw) {
@@ -221,6 +222,22 @@ func validHost(h string) bool {
 			if !(c == '-' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z') {
 				return false
 			}
+		}
+	}
+	return true
+}
+
+// uriChars reports whether s is made only of the characters RFC 3986
+// allows in a URI: letters, digits, "-._~", the reserved
+// ":/?#[]@!$&'()*+,;=" and "%".
+func uriChars(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' {
+			continue
+		}
+		if !strings.ContainsRune("-._~:/?#[]@!$&'()*+,;=%", rune(c)) {
+			return false
 		}
 	}
 	return true
