@@ -1,9 +1,13 @@
 package ui_test
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/authgw/authgw/accounts/ui"
 )
 
 // browserRead applies what a WHATWG URL parser does to an http(s) URL
@@ -89,6 +93,35 @@ func FuzzResolve(f *testing.F) {
 		}
 		if o := u.Scheme + "://" + host; !allowed[o] {
 			t.Fatalf("Resolve(%q) = %q, which a browser on the gateway resolves to origin %q", raw, got, o)
+		}
+	})
+}
+
+// FuzzCSRFCheck checks that no token but the one issued to a browser
+// for a purpose passes Check with that browser's cookie, and that Check
+// never panics on what a form sends.
+func FuzzCSRFCheck(f *testing.F) {
+	c, err := ui.NewCSRF(ui.CSRFConfig{Key: csrfKey})
+	if err != nil {
+		f.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	issued, err := c.Issue(w, httptest.NewRequest(http.MethodGet, "/", nil), "login")
+	if err != nil {
+		f.Fatal(err)
+	}
+	cookie := w.Result().Cookies()[0]
+	f.Add("login", issued)
+	f.Add("login", issued[:len(issued)-1]+"A")
+	f.Add("other", issued)
+	f.Add("", "")
+	f.Add("login\x00", issued)
+	f.Fuzz(func(t *testing.T, purpose, token string) {
+		r := httptest.NewRequest(http.MethodPost, "/", nil)
+		r.AddCookie(&http.Cookie{Name: cookie.Name, Value: cookie.Value})
+		err := c.Check(r, purpose, token)
+		if ok := purpose == "login" && token == issued; ok != (err == nil) {
+			t.Fatalf("Check(%q, %q) = %v", purpose, token, err)
 		}
 	})
 }

@@ -106,17 +106,23 @@ type Renderer struct {
 // View is what every template is executed with: the page's own data is
 // Page, built by the handler; templates only print it.
 type View struct {
-	Brand      Branding
-	Lang       string
+	// Brand is the operator's branding, validated.
+	Brand Branding
+	// Lang is the catalogue's language tag, for <html lang>.
+	Lang string
+	// Stylesheet is the URL path of the stylesheet.
 	Stylesheet string
-	Page       any
+	// Page is the page's own view (ErrorPage for "error").
+	Page any
 }
 
 // Msg is a message of the catalogue, by key, with the values it is
 // formatted with; a time.Duration value is said in words. Templates
 // print one with {{msg .}}. The zero Msg (no key) means "none".
 type Msg struct {
-	Key  string
+	// Key is the message's key in the catalogue.
+	Key string
+	// Args are the values the message is formatted with.
 	Args []any
 }
 

@@ -98,7 +98,8 @@ type Form struct {
 	Action string
 	// CSRFToken is the token from CSRF.Issue for this form's purpose.
 	CSRFToken string
-	Fields    []Field
+	// Fields are the form's inputs, in page (and focus) order.
+	Fields []Field
 	// Submit is the button's text. Zero: "Continue".
 	Submit Msg
 }
@@ -133,11 +134,18 @@ type Field struct {
 	// Name is the input's name; its id is "field-" + Name.
 	Name string
 	// Type is the input's type ("email", "password", …). Empty: "text".
-	Type         string
-	Label        Msg
-	Hint         Msg
-	Error        Msg
-	Value        string
+	Type string
+	// Label is the visible label. Required.
+	Label Msg
+	// Hint is help shown under the label. Zero: none.
+	Hint Msg
+	// Error says what is wrong with the value and how to fix it. Zero:
+	// none.
+	Error Msg
+	// Value is the value shown in the input (never a password).
+	Value string
+	// Autocomplete is the input's autocomplete token ("email",
+	// "current-password", "one-time-code", …). Empty: none.
 	Autocomplete string
 }
 
