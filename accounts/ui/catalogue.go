@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -91,14 +92,7 @@ func (c *Catalogue) Has(key string) bool {
 }
 
 // Keys returns every key of the catalogue, sorted.
-func (c *Catalogue) Keys() []string {
-	keys := make([]string, 0, len(c.msgs))
-	for k := range c.msgs {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
+func (c *Catalogue) Keys() []string { return slices.Sorted(maps.Keys(c.msgs)) }
 
 // T returns the message for key formatted with args. A key the
 // catalogue lacks gives "[missing: key]" rather than an error, so that a

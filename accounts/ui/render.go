@@ -10,6 +10,7 @@ import (
 	"html/template"
 	"io"
 	"io/fs"
+	"maps"
 	"net/http"
 	"os"
 	"path"
@@ -236,14 +237,7 @@ func (r *Renderer) StylesheetURL() string { return r.stylesheet }
 func (r *Renderer) Catalogue() *Catalogue { return r.cat }
 
 // Pages returns the names of the pages the renderer can render, sorted.
-func (r *Renderer) Pages() []string {
-	names := make([]string, 0, len(r.pages))
-	for n := range r.pages {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return names
-}
+func (r *Renderer) Pages() []string { return slices.Sorted(maps.Keys(r.pages)) }
 
 // SetSecurityHeaders sets the headers every page carries: the CSP, no
 // framing, no referrer (pages carry codes in their URLs), no MIME
