@@ -1,9 +1,6 @@
 package ui
 
-import (
-	"html/template"
-	"io/fs"
-)
+import "io/fs"
 
 // NewRendererFS builds a renderer from the templates in base instead of
 // the embedded ones, for tests of pages that do not ship yet.
@@ -28,6 +25,3 @@ func (r *Renderer) UsedKeys(page string) []string {
 	}
 	return out
 }
-
-// PageTemplate returns the parsed template set of page.
-func (r *Renderer) PageTemplate(page string) *template.Template { return r.pages[page] }
