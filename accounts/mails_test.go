@@ -8,10 +8,8 @@ import (
 	"time"
 
 	"github.com/authgw/authgw/accounts"
-	"github.com/authgw/authgw/accounts/notify"
 	"github.com/authgw/authgw/accounts/notify/notifytest"
 	"github.com/authgw/authgw/db/dbtest"
-	"github.com/authgw/authgw/policy"
 )
 
 // TestMails_templates: the service's mails are multipart, name the
@@ -48,24 +46,5 @@ func TestMails_templates(t *testing.T) {
 	}
 	if logs := s.logs.String(); strings.Contains(logs, code) || strings.Contains(logs, "ann@example.com") {
 		t.Errorf("the log holds the code or the address:\n%s", logs)
-	}
-}
-
-// TestNew_productName: a product name that could not be one line of a
-// mail is refused at start-up.
-func TestNew_productName(t *testing.T) {
-	s := newStack(t, dbtest.SQLite(t), nil)
-	notifier, err := notify.NewFile(notify.FileConfig{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	set, err := policy.NewSet(s.policy)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = accounts.New(accounts.Config{Store: s.d, Notifier: notifier, Minter: s.minter,
-		Policies: func() *policy.Set { return set }, ProductName: "Acme\r\nBcc: x@y.z"})
-	if err == nil || !strings.Contains(err.Error(), "ProductName") {
-		t.Fatalf("New error = %v, want one naming ProductName", err)
 	}
 }
