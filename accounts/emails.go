@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/authgw/authgw/accounts/notify"
+	"github.com/authgw/authgw/accounts/notify/mailtemplate"
 	"github.com/authgw/authgw/db"
 )
 
@@ -108,13 +109,9 @@ func (s *Service) sendVerification(ctx context.Context, userID string, e db.Emai
 		UserID: userID, EmailID: e.ID, CreatedMs: now.UnixMilli(), ExpiresMs: now.Add(s.cfg.VerificationTTL).UnixMilli()}); err != nil {
 		return fmt.Errorf("storing the verification code: %w", err)
 	}
-	msg := notify.Message{
-		To:      e.Email,
-		Subject: "Verify your email address",
-		Text: "Use this code to verify your email address:\n\n" +
-			"    " + code + "\n\n" +
-			"It expires in " + verificationLifetime(s.cfg.VerificationTTL) + " and works once. A newer code replaces it.\n" +
-			"If you did not ask for it, you can ignore this message.\n",
+	msg, err := s.mails.Render(mailtemplate.Verification, e.Email, mailtemplate.View{Code: code, Lifetime: s.cfg.VerificationTTL})
+	if err != nil {
+		return fmt.Errorf("writing the verification mail: %w", err)
 	}
 	if err := s.send(ctx, msg); err != nil {
 		return fmt.Errorf("sending the verification code: %w", err)
@@ -216,18 +213,6 @@ func (s *Service) send(ctx context.Context, msg notify.Message) error {
 	return nil
 }
 
-// verificationLifetime writes a lifetime for people: "20 minutes", "1
-// minute", "30 seconds".
-func verificationLifetime(d time.Duration) string {
-	switch m := int(d / time.Minute); {
-	case m == 1:
-		return "1 minute"
-	case m > 1:
-		return fmt.Sprintf("%d minutes", m)
-	}
-	return fmt.Sprintf("%d seconds", int(d/time.Second))
-}
-
 // logVerificationNotSent records that a verification code could not be
 // sent after the address was stored: the caller still succeeds, and the
 // user can ask for a new code. It logs IDs, never the code or the
@@ -283,7 +268,7 @@ func (s *Service) addEmail(r *request) error {
 	if err := s.sendVerification(r.ctx(), u.ID, e); err != nil {
 		s.logVerificationNotSent(u.ID, e.ID, err)
 	}
-	s.notifyOwner(r.ctx(), u.ID, "An email address was added to your account", "The address "+addr+" was added to your account.", e.ID)
+	s.notifyOwner(r.ctx(), u.ID, mailtemplate.AddressAdded, addr, e.ID)
 	return single(r, http.StatusCreated, emailJSON(e))
 }
 
@@ -294,20 +279,21 @@ const noticeTimeout = 10 * time.Second
 // (but the address skipID), that what protects their account changed:
 // whoever changed it with a stolen token is then known to the owner. A
 // notice that cannot be sent is logged (IDs only); the change stands.
-func (s *Service) notifyOwner(ctx context.Context, userID, subject, what, skipID string) {
+func (s *Service) notifyOwner(ctx context.Context, userID string, notice mailtemplate.Name, address, skipID string) {
 	es, err := s.management.ListEmails(ctx, userID)
 	if err != nil {
 		s.cfg.Logger.Warn("accounts: account notice not sent", "user", userID, "err", err)
 		return
 	}
 	es = slices.DeleteFunc(es, func(e db.Email) bool { return e.ID == skipID })
-	s.notifyAddresses(ctx, userID, es, subject, what)
+	s.notifyAddresses(ctx, userID, es, notice, address)
 }
 
 // notifyAddresses sends the notice of notifyOwner to the verified
 // addresses among es, the addresses of the user userID as read before
-// the change (a deleted account has none left to read).
-func (s *Service) notifyAddresses(ctx context.Context, userID string, es []db.Email, subject, what string) {
+// the change (a deleted account has none left to read). address is the
+// address the notice is about, for AddressAdded, else "".
+func (s *Service) notifyAddresses(ctx context.Context, userID string, es []db.Email, notice mailtemplate.Name, address string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), noticeTimeout)
 	defer cancel()
 	at := s.cfg.Now().UTC().Format("2006-01-02 15:04 UTC")
@@ -315,11 +301,11 @@ func (s *Service) notifyAddresses(ctx context.Context, userID string, es []db.Em
 		if e.VerifiedMs == 0 || !mailableAddress(e.Email) {
 			continue
 		}
-		msg := notify.Message{To: e.Email, Subject: subject,
-			Text: what + "\n\nWhen: " + at + ".\n\n" +
-				"If this was you, there is nothing to do. If it was not, someone has access to your account:\n" +
-				"log in, change your password and remove what you do not recognise, or ask an administrator for help.\n"}
-		if err := s.send(ctx, msg); err != nil {
+		msg, err := s.mails.Render(notice, e.Email, mailtemplate.View{Address: address, When: at})
+		if err == nil {
+			err = s.send(ctx, msg)
+		}
+		if err != nil {
 			s.cfg.Logger.Warn("accounts: account notice not sent", "user", userID, "email", e.ID, "err", err)
 		}
 	}

@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/authgw/authgw/accounts/notify"
+	"github.com/authgw/authgw/accounts/notify/mailtemplate"
 	"github.com/authgw/authgw/accounts/password"
 	"github.com/authgw/authgw/accounts/regulation"
 	"github.com/authgw/authgw/accounts/totp"
@@ -319,10 +319,11 @@ func (s *Service) sendLoginCode(ctx context.Context, email, state string) {
 		s.cfg.Logger.Warn("accounts: storing a login code failed", "user", u.ID, "err", err)
 		return
 	}
-	msg := notify.Message{To: e.Email, Subject: "Your login code",
-		Text: "Your login code is: " + code + "\n\nIt expires in " + s.cfg.LoginCodeTTL.String() +
-			". If you did not try to log in, ignore this message.\n"}
-	if err := s.send(ctx, msg); err != nil {
+	msg, err := s.mails.Render(mailtemplate.LoginCode, e.Email, mailtemplate.View{Code: code, Lifetime: s.cfg.LoginCodeTTL})
+	if err == nil {
+		err = s.send(ctx, msg)
+	}
+	if err != nil {
 		s.cfg.Logger.Warn("accounts: sending a login code failed", "user", u.ID, "err", err)
 	}
 }

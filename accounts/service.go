@@ -18,6 +18,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/authgw/authgw/accounts/notify"
+	"github.com/authgw/authgw/accounts/notify/mailtemplate"
 	"github.com/authgw/authgw/accounts/password"
 	"github.com/authgw/authgw/accounts/regulation"
 	"github.com/authgw/authgw/accounts/totp"
@@ -64,6 +65,10 @@ type Config struct {
 	Store Store
 	// Notifier sends verification and login codes. Required.
 	Notifier notify.Notifier
+	// ProductName is the product name the mails name and are signed
+	// with: one line of printable text, at most 100 bytes. Optional.
+	// Default "authgw" (mailtemplate.DefaultProduct).
+	ProductName string
 	// Minter mints the per-method tokens of a session. Required.
 	Minter *mint.Minter
 	// Policies are the policy files; login mints from the ones bound to
@@ -204,11 +209,14 @@ type Service struct {
 	background sync.WaitGroup
 	// hashSlots bounds the password hashes computed at once.
 	hashSlots chan struct{}
+	// mails writes what the service mails (accounts/notify/mailtemplate).
+	mails *mailtemplate.Set
 }
 
 // New checks cfg, fills its defaults and returns the Service. It fails
-// when Store or Notifier is missing, a duration is negative, or the
-// password parameters are out of range.
+// when Store or Notifier is missing, a duration is negative, the
+// password parameters are out of range, or ProductName is not one
+// printable line.
 func New(cfg Config) (*Service, error) {
 	if cfg.Store == nil || cfg.Notifier == nil || cfg.Minter == nil || cfg.Policies == nil {
 		return nil, errors.New("accounts: Config.Store, Notifier, Minter and Policies are required")
@@ -308,12 +316,16 @@ func New(cfg Config) (*Service, error) {
 		}
 		cfg.Regulator = reg
 	}
+	mails, err := mailtemplate.New(mailtemplate.Config{Product: cfg.ProductName})
+	if err != nil {
+		return nil, fmt.Errorf("accounts: Config.ProductName: %w", err)
+	}
 	dummy, err := password.Hash("not a password of anyone", cfg.Password, cfg.Rand)
 	if err != nil {
 		return nil, fmt.Errorf("accounts: %w", err)
 	}
 	s := &Service{cfg: cfg, logins: cfg.Store, management: cfg.Store, dummyHash: dummy, mailSlots: make(chan struct{}, maxMailsInFlight),
-		hashSlots: make(chan struct{}, cfg.MaxConcurrentHashes)}
+		hashSlots: make(chan struct{}, cfg.MaxConcurrentHashes), mails: mails}
 	s.echo = s.router()
 	return s, nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"net/http"
 
+	"github.com/authgw/authgw/accounts/notify/mailtemplate"
 	"github.com/authgw/authgw/accounts/regulation"
 	"github.com/authgw/authgw/db"
 )
@@ -96,7 +97,7 @@ func (s *Service) confirmTOTP(r *request) error {
 	if err := s.logins.ConfirmTOTP(r.ctx(), u.ID, s.nowMs()); err != nil {
 		return err
 	}
-	s.notifyOwner(r.ctx(), u.ID, "Two-factor authentication was turned on", "Two-factor authentication (TOTP) was turned on for your account.", "")
+	s.notifyOwner(r.ctx(), u.ID, mailtemplate.TOTPOn, "", "")
 	out := *u
 	out.TOTPEnabled = true
 	return single(r, http.StatusOK, userJSON(out))
@@ -124,7 +125,7 @@ func (s *Service) deleteTOTP(r *request) error {
 	if err := s.logins.DeleteTOTP(r.ctx(), u.ID); err != nil {
 		return err
 	}
-	s.notifyOwner(r.ctx(), u.ID, "Two-factor authentication was turned off", "Two-factor authentication (TOTP) was turned off for your account.", "")
+	s.notifyOwner(r.ctx(), u.ID, mailtemplate.TOTPOff, "", "")
 	return null(r)
 }
 

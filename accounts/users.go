@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 
+	"github.com/authgw/authgw/accounts/notify/mailtemplate"
 	"github.com/authgw/authgw/accounts/password"
 	"github.com/authgw/authgw/db"
 )
@@ -254,7 +255,7 @@ func (s *Service) deleteUser(r *request) error {
 		return err
 	}
 	s.cfg.Revoked(r.ctx(), db.Revocation{Kind: db.RevokeUser, Subject: id, NotBeforeMs: now, ExpiresMs: expires, CreatedMs: now})
-	s.notifyAddresses(r.ctx(), id, es, "Your account was deleted", "Your account was deleted.")
+	s.notifyAddresses(r.ctx(), id, es, mailtemplate.AccountDeleted, "")
 	return null(r)
 }
 
@@ -368,6 +369,6 @@ func (s *Service) changePassword(r *request) error {
 	if err := s.revokeUser(r, u.ID, "password-changed"); err != nil {
 		return err
 	}
-	s.notifyOwner(r.ctx(), u.ID, "Your password was changed", "The password of your account was changed.", "")
+	s.notifyOwner(r.ctx(), u.ID, mailtemplate.PasswordChanged, "", "")
 	return null(r)
 }

@@ -17,17 +17,23 @@ import (
 	"unicode/utf8"
 )
 
-// Message is one plain-text email.
+// Message is one email: a plain-text body, and optionally an HTML
+// alternative of it.
 //
 // To is a single bare address such as "ann@example.com": display names,
 // angle brackets, comments, quoted local parts, lists and non-ASCII
 // addresses are refused. Subject is one line of at most 900 bytes of
 // UTF-8 without control characters. Text is the UTF-8 body, at most 64 KiB;
-// its line breaks (LF, CRLF or CR) are sent as CRLF.
+// its line breaks (LF, CRLF or CR) are sent as CRLF. HTML, when not
+// empty, is the same content as an HTML document (UTF-8, at most 64 KiB,
+// already escaped by its author: notify sends it as given); the message
+// is then multipart/alternative, the plain text first, so that a reader
+// without HTML, and a program, finds the text where it always was.
 type Message struct {
 	To      string // one address, e.g. "ann@example.com"
 	Subject string
 	Text    string // plain-text body (UTF-8)
+	HTML    string // optional HTML alternative of Text (UTF-8)
 }
 
 // Notifier sends messages. Implementations are safe for concurrent use.
@@ -42,7 +48,7 @@ type Notifier interface {
 // that is refused before anything is sent: To not a single bare address,
 // a control character (CR and LF included) in To or Subject, an empty or
 // over-long Subject, an empty Text, a Text over 64 KiB, or text that is
-// not UTF-8. It is a caller's bug, never a server's.
+// not UTF-8, or an HTML that is not UTF-8 or over 64 KiB. It is a caller's bug, never a server's.
 var ErrInvalidMessage = errors.New("notify: invalid message")
 
 // ErrUnavailable is wrapped by the error Send returns when a valid
@@ -61,6 +67,8 @@ const (
 	maxSubjectLen = 900
 	// messageIDLen is the number of random bytes in a Message-ID.
 	messageIDLen = 16
+	// boundaryLen is the number of random bytes in a multipart boundary.
+	boundaryLen = 12
 )
 
 // invalid returns an error wrapping ErrInvalidMessage. The reason names
@@ -101,6 +109,12 @@ func validate(m Message) (string, error) {
 	}
 	if len(m.Text) > maxTextLen {
 		return "", invalid(fmt.Sprintf("Text is longer than %d bytes", maxTextLen))
+	}
+	if !utf8.ValidString(m.HTML) {
+		return "", invalid("HTML is not UTF-8")
+	}
+	if len(m.HTML) > maxTextLen {
+		return "", invalid(fmt.Sprintf("HTML is longer than %d bytes", maxTextLen))
 	}
 	return to.Address, nil
 }
@@ -181,31 +195,63 @@ func formatAddress(a *mail.Address) string {
 
 // composeMessage writes the RFC 5322 message that both notifiers send:
 // headers, a blank line and the quoted-printable body, with CRLF line
-// endings. m must have passed validate, and to is its address.
+// endings; with an HTML alternative, a multipart/alternative body of a
+// text/plain and a text/html part, both quoted-printable. m must have
+// passed validate, and to is its address.
 func composeMessage(from *mail.Address, to string, m Message, now time.Time, rnd *randomSource) ([]byte, error) {
 	id, err := rnd.hex(messageIDLen)
 	if err != nil {
 		return nil, err
 	}
 	var b bytes.Buffer
-	b.Grow(len(m.Text)*3/2 + 512)
+	b.Grow((len(m.Text)+len(m.HTML))*3/2 + 1024)
 	writeHeader(&b, "From", formatAddress(from))
 	writeHeader(&b, "To", to)
 	writeHeader(&b, "Subject", mime.QEncoding.Encode("utf-8", m.Subject))
 	writeHeader(&b, "Date", now.Format(time.RFC1123Z))
 	writeHeader(&b, "Message-ID", "<"+id+"@"+domainOf(from.Address)+">")
 	writeHeader(&b, "MIME-Version", "1.0")
-	writeHeader(&b, "Content-Type", "text/plain; charset=utf-8")
-	writeHeader(&b, "Content-Transfer-Encoding", "quoted-printable")
+	if m.HTML == "" {
+		if err := writePart(&b, "text/plain; charset=utf-8", m.Text); err != nil {
+			return nil, err
+		}
+		return b.Bytes(), nil
+	}
+	// "=_" never occurs in quoted-printable output (a "=" there is
+	// followed by two hex digits or a line break), so no part can hold
+	// the boundary, whatever its text.
+	rb, err := rnd.hex(boundaryLen)
+	if err != nil {
+		return nil, err
+	}
+	boundary := "=_" + rb
+	writeHeader(&b, "Content-Type", mime.FormatMediaType("multipart/alternative", map[string]string{"boundary": boundary}))
 	b.WriteString("\r\n")
-	qp := quotedprintable.NewWriter(&b) // text mode: LF, CRLF and CR become CRLF
-	if _, err := qp.Write([]byte(m.Text)); err != nil {
-		return nil, err
+	for _, p := range []struct{ typ, text string }{
+		{"text/plain; charset=utf-8", m.Text},
+		{"text/html; charset=utf-8", m.HTML},
+	} {
+		b.WriteString("--" + boundary + "\r\n")
+		if err := writePart(&b, p.typ, p.text); err != nil {
+			return nil, err
+		}
+		b.WriteString("\r\n")
 	}
-	if err := qp.Close(); err != nil {
-		return nil, err
-	}
+	b.WriteString("--" + boundary + "--\r\n")
 	return b.Bytes(), nil
+}
+
+// writePart writes a Content-Type and quoted-printable
+// Content-Transfer-Encoding header, a blank line and text encoded.
+func writePart(b *bytes.Buffer, contentType, text string) error {
+	writeHeader(b, "Content-Type", contentType)
+	writeHeader(b, "Content-Transfer-Encoding", "quoted-printable")
+	b.WriteString("\r\n")
+	qp := quotedprintable.NewWriter(b) // text mode: LF, CRLF and CR become CRLF
+	if _, err := qp.Write([]byte(text)); err != nil {
+		return err
+	}
+	return qp.Close()
 }
 
 // writeHeader writes "name: value" CRLF, folding the line at spaces so

@@ -28,6 +28,7 @@ import (
 
 	"github.com/authgw/authgw/accounts"
 	"github.com/authgw/authgw/accounts/notify"
+	"github.com/authgw/authgw/accounts/notify/mailtemplate"
 	"github.com/authgw/authgw/accounts/password"
 	"github.com/authgw/authgw/accounts/regulation"
 	"github.com/authgw/authgw/accounts/totp"
@@ -52,6 +53,7 @@ const serveUsage = `Usage: authgw serve [--listen ADDR] [--admin-listen ADDR] [-
                     [--forward-auth-callers CIDRS] [--forward-auth-dialect nginx|forwarded]
                     [--cookie-secure BOOL] [--smtp URL] [--totp-key FILE]
                     [--breached-passwords DIR] [--code-login BOOL]
+                    [--product-name NAME]
                     [--info-key FILE] [--demo-listen ADDR|off]
                     [--session-idle-timeout DURATION]
                     [--replace-shared-material BOOL] [--config FILE]
@@ -123,6 +125,9 @@ Settings (flag, else AUTHGW_<NAME>, else the config file, else the default):
   --code-login BOOL        login by an emailed code alone (the email and code steps);
                            false: both answer 403 CODE-LOGIN-OFF to everyone, and
                            only the password step logs in (default true)
+  --product-name NAME      the product name the mails (login codes, verification,
+                           account notices) name and are signed with: one line of
+                           printable text, at most 100 bytes (default authgw)
   --purge-interval DURATION
                            how often data past its retention is deleted: ended
                            sessions, expired codes, old login failures, mail
@@ -208,6 +213,7 @@ func (s *serveCommand) flagSet() *flag.FlagSet {
 	s.define(fs, "replace-shared-material", "replace-shared-material")
 	s.define(fs, breachedSetting, "directory of breached-password range files (optional)")
 	s.define(fs, "code-login", "code-login")
+	s.define(fs, productNameSetting, "product name in the mails (optional)")
 	s.define(fs, purgeIntervalSetting, "how often data past its retention is deleted (optional)")
 	s.define(fs, personalDataSetting, "how long session IPs and user agents are kept (optional)")
 	s.defineConfig(fs)
@@ -243,6 +249,8 @@ type serveConfig struct {
 	breached password.BreachedChecker
 	// codeLogin is --code-login: login by an emailed code alone.
 	codeLogin bool
+	// productName is --product-name, "" for the default (authgw).
+	productName string
 	// purge is --purge-interval and --personal-data-retention.
 	purge purgeSettings
 }
@@ -739,6 +747,7 @@ func newAccounts(c *cli, cfg serveConfig, store *db.DB, redisClient *redis.Clien
 		// nil without --breached-passwords: no breached-password check.
 		BreachedPasswords: cfg.breached,
 		CodeLoginOff:      !cfg.codeLogin,
+		ProductName:       cfg.productName,
 	})
 }
 
@@ -816,6 +825,9 @@ func (s *serveCommand) resolve(c *cli, logger *slog.Logger) (serveConfig, error)
 		return cfg, err
 	}
 	if cfg.codeLogin, err = resolveSetting(c, &s.settings, "code-login", true, parseBool); err != nil {
+		return cfg, err
+	}
+	if cfg.productName, err = resolveSetting(c, &s.settings, productNameSetting, "", parseProductName); err != nil {
 		return cfg, err
 	}
 	if cfg.purge, err = s.resolvePurge(c); err != nil {
@@ -1161,6 +1173,19 @@ func parseOrigins(v string) ([]string, error) {
 
 // sessionIdleSetting is the inactivity timeout of sessions.
 const sessionIdleSetting = "session-idle-timeout"
+
+// productNameSetting is the setting of the product name the mails name
+// (accounts.Config.ProductName).
+const productNameSetting = "product-name"
+
+// parseProductName reads --product-name: what the mails' templates
+// take (one printable line of at most 100 bytes).
+func parseProductName(v string) (string, error) {
+	if _, err := mailtemplate.New(mailtemplate.Config{Product: v}); err != nil {
+		return "", errors.New(strings.TrimPrefix(err.Error(), "mailtemplate: "))
+	}
+	return v, nil
+}
 
 // parseIdleTimeout reads --session-idle-timeout: a positive Go duration
 // ("0" is the default).

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -145,5 +146,35 @@ func TestServe_newClientWorksAtOnce(t *testing.T) {
 		if r := app.Do("GET", "/accounts/v1/users/current", "", nil); code(r) != "UNKNOWN-CLIENT" {
 			t.Fatalf("client %d right after its deletion: %d %s, want 401 UNKNOWN-CLIENT", i, r.Status, r.Body)
 		}
+	}
+}
+
+// TestServe_productName: --product-name reaches the mails, which are
+// multipart (plain text and HTML) with the code on its line and its
+// lifetime in words; the config file takes the setting too.
+func TestServe_productName(t *testing.T) {
+	if !slices.Contains(configKeys, productNameSetting) {
+		t.Errorf("the config file does not take %s", productNameSetting)
+	}
+	dir := t.TempDir()
+	creds := bootstrapFor(t, map[string]string{envDataDir: dir})
+	gatewayURL, _, _, _, _ := startServe(t, dir, "--product-name", "Example Cloud")
+	a := clitest.NewAccountsCaller(t, gatewayURL, creds)
+
+	r := a.Do("POST", "/accounts/v1/sessions/login/email", "", map[string]any{
+		"data": map[string]string{"email": clitest.LoginEmail, "state": clitest.NewState(t)}})
+	if r.Status != http.StatusOK {
+		t.Fatalf("email step = %d %s, want 200", r.Status, r.Body)
+	}
+	code, _ := waitLoginCode(t, filepath.Join(dir, mailDir))
+	files, _ := filepath.Glob(filepath.Join(dir, mailDir, "*.eml"))
+	m := notifytest.ReadMail(t, files[0])
+	for _, want := range []string{"Your login code is: " + code, "It expires in 10 minutes.", "Example Cloud"} {
+		if !strings.Contains(m.Text, want) {
+			t.Errorf("plain part lacks %q:\n%s", want, m.Text)
+		}
+	}
+	if !strings.Contains(m.HTML, code) || !strings.Contains(m.HTML, "Example Cloud") {
+		t.Errorf("HTML part lacks the code or the product name:\n%s", m.HTML)
 	}
 }

@@ -56,6 +56,7 @@ func TestServeBadSettingsWriteNothing(t *testing.T) {
 		{name: "proxy address", whenArgs: []string{"--trusted-proxies", "proxy.local"}, expectNaming: "--trusted-proxies"},
 		{name: "listen", whenArgs: []string{"--listen", "6546"}, expectNaming: "--listen"},
 		{name: "server ID", whenArgs: []string{"--server-id", "a/b"}, expectNaming: "--server-id"},
+		{name: "product name on two lines", whenArgs: []string{"--product-name", "Acme\nBcc: x@y.z"}, expectNaming: "--product-name"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,4 @@
+package mailtemplate
+
+// Parse exposes parse, to test broken template directories.
+var Parse = parse
