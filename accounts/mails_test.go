@@ -31,12 +31,12 @@ func TestMails_templates(t *testing.T) {
 		t.Fatalf("mail files %q (%v), want one", files, err)
 	}
 	m := notifytest.ReadMail(t, files[0])
-	for _, want := range []string{"Your login code is: " + code + "\r\n", "It expires in 1 hour 30 minutes.", "Example Cloud"} {
+	for _, want := range []string{"Your login code is: " + code + "\r\n", "It expires in 1 hour and 30 minutes.", "Example Cloud"} {
 		if !strings.Contains(m.Text, want) {
 			t.Errorf("plain part lacks %q:\n%s", want, m.Text)
 		}
 	}
-	for _, want := range []string{"<strong>" + code + "</strong>", "1 hour 30 minutes", "Example Cloud"} {
+	for _, want := range []string{"<strong>" + code + "</strong>", "1 hour and 30 minutes", "Example Cloud"} {
 		if !strings.Contains(m.HTML, want) {
 			t.Errorf("HTML part lacks %q:\n%s", want, m.HTML)
 		}
