@@ -21,6 +21,10 @@ const CSRFField = "csrf_token"
 // Path=/ and no Domain, so a sibling subdomain cannot plant one.
 const DefaultCSRFCookie = "__Host-authgw-csrf"
 
+// InsecureCSRFCookie is the CSRF cookie's name when CSRFConfig.Insecure
+// is set: browsers refuse a __Host- cookie that is not Secure.
+const InsecureCSRFCookie = "authgw-csrf"
+
 const (
 	csrfCookieBytes = 32
 	csrfKeyMin      = 32
@@ -65,6 +69,13 @@ type CSRFConfig struct {
 	// from an app's redirect keeps its cookie and a form open in another
 	// tab stays valid.
 	SameSite http.SameSite
+	// Insecure drops the cookie's Secure flag and the __Host- prefix, for
+	// a gateway served over plain HTTP (a local trial, or TLS ended by a
+	// proxy that the cookie-secure setting was turned off for): a browser
+	// stores no Secure cookie from an http:// page. The cookie is then
+	// named InsecureCSRFCookie unless CookieName says otherwise; it is
+	// still HttpOnly, host-only and SameSite. Optional. Default false.
+	Insecure bool
 }
 
 // CSRF issues and checks the tokens that every form of the front door
@@ -85,6 +96,7 @@ type CSRF struct {
 	rand     io.Reader
 	name     string
 	sameSite http.SameSite
+	insecure bool
 }
 
 // NewCSRF validates cfg and returns a CSRF. It errors, wrapping
@@ -94,14 +106,21 @@ func NewCSRF(cfg CSRFConfig) (*CSRF, error) {
 	if len(cfg.Key) < csrfKeyMin {
 		return nil, fmt.Errorf("%w: key is %d bytes, need at least %d", ErrInvalidCSRFConfig, len(cfg.Key), csrfKeyMin)
 	}
-	c := &CSRF{key: append([]byte(nil), cfg.Key...), rand: cfg.Rand, name: cfg.CookieName, sameSite: cfg.SameSite}
+	c := &CSRF{key: append([]byte(nil), cfg.Key...), rand: cfg.Rand, name: cfg.CookieName, sameSite: cfg.SameSite, insecure: cfg.Insecure}
 	if c.rand == nil {
 		c.rand = rand.Reader
 	}
-	if c.name == "" {
+	switch {
+	case c.name == "" && c.insecure:
+		c.name = InsecureCSRFCookie
+	case c.name == "":
 		c.name = DefaultCSRFCookie
 	}
-	if !strings.HasPrefix(c.name, "__Host-") || !validCookieName(c.name) {
+	if c.insecure {
+		if strings.HasPrefix(c.name, "__Host-") || strings.HasPrefix(c.name, "__Secure-") || !validCookieName(c.name) {
+			return nil, fmt.Errorf("%w: cookie name %q must be a token without a __Host- or __Secure- prefix when the cookie is not Secure", ErrInvalidCSRFConfig, c.name)
+		}
+	} else if !strings.HasPrefix(c.name, "__Host-") || !validCookieName(c.name) {
 		return nil, fmt.Errorf("%w: cookie name %q must be a token starting with __Host-", ErrInvalidCSRFConfig, c.name)
 	}
 	switch c.sameSite {
@@ -141,7 +160,7 @@ func (c *CSRF) Issue(w http.ResponseWriter, r *http.Request, purpose string) (st
 			Name:     c.name,
 			Value:    value,
 			Path:     "/",
-			Secure:   true,
+			Secure:   !c.insecure,
 			HttpOnly: true,
 			SameSite: c.sameSite,
 		})

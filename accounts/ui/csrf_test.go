@@ -70,6 +70,28 @@ func TestCSRFCookieAttributes(t *testing.T) {
 	}
 }
 
+// TestCSRFInsecureCookie: over plain HTTP the cookie drops Secure and
+// the __Host- prefix (browsers refuse such a cookie without Secure) and
+// keeps everything else; tokens still need the cookie.
+func TestCSRFInsecureCookie(t *testing.T) {
+	c, err := ui.NewCSRF(ui.CSRFConfig{Key: csrfKey, Insecure: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &browser{}
+	tok := b.load(t, c, "login")
+	ck := b.cookie
+	if ck == nil || ck.Name != ui.InsecureCSRFCookie || ck.Secure || !ck.HttpOnly || ck.Path != "/" || ck.Domain != "" || ck.SameSite != http.SameSiteLaxMode {
+		t.Fatalf("cookie %+v: expected %s, not Secure, HttpOnly, Path=/, no Domain, SameSite=Lax", ck, ui.InsecureCSRFCookie)
+	}
+	if err := c.Check(b.request(), "login", tok); err != nil {
+		t.Errorf("Check with the cookie: %v", err)
+	}
+	if err := c.Check(httptest.NewRequest(http.MethodPost, "/", nil), "login", tok); !errors.Is(err, ui.ErrCSRFNoCookie) {
+		t.Errorf("Check without the cookie = %v, expected ErrCSRFNoCookie", err)
+	}
+}
+
 func TestCSRFIssueReusesCookie(t *testing.T) {
 	c := newCSRF(t)
 	var b browser
@@ -248,6 +270,8 @@ func TestNewCSRFRefuses(t *testing.T) {
 		{"cookie without __Host-", ui.CSRFConfig{Key: csrfKey, CookieName: "csrf"}},
 		{"cookie name with a space", ui.CSRFConfig{Key: csrfKey, CookieName: "__Host-a b"}},
 		{"SameSite=None", ui.CSRFConfig{Key: csrfKey, SameSite: http.SameSiteNoneMode}},
+		{"insecure with __Host-", ui.CSRFConfig{Key: csrfKey, Insecure: true, CookieName: "__Host-csrf"}},
+		{"insecure with __Secure-", ui.CSRFConfig{Key: csrfKey, Insecure: true, CookieName: "__Secure-csrf"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := ui.NewCSRF(tc.given); !errors.Is(err, ui.ErrInvalidCSRFConfig) {

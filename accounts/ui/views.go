@@ -98,10 +98,19 @@ type Form struct {
 	Action string
 	// CSRFToken is the token from CSRF.Issue for this form's purpose.
 	CSRFToken string
+	// Hidden are values the form carries back unseen (return_to, a
+	// login's state), in order. Never a secret the visitor has not
+	// already been given.
+	Hidden []Hidden
 	// Fields are the form's inputs, in page (and focus) order.
 	Fields []Field
 	// Submit is the button's text. Zero: "Continue".
 	Submit Msg
+}
+
+// Hidden is a hidden input of a Form.
+type Hidden struct {
+	Name, Value string
 }
 
 // Errors returns the fields that have an error, in order, for the error
