@@ -173,6 +173,24 @@ func (r *KeyRing) RootKey(keyID string, identifier []byte) ([]byte, error) {
 	return hkdf.Key(sha256.New, k.secret[:], nil, string(identifier), sha256.Size)
 }
 
+// purposeSalt is the HKDF salt of PurposeKey: a key for another purpose
+// is derived with a salt, a token's root key (RootKey) without one, so
+// that no label can ever yield a token's root key.
+const purposeSalt = "authgw purpose key v1"
+
+// PurposeKey derives a 32-byte key for purpose (for example
+// "csrf-forms") from the minting key: HKDF-SHA256 with a salt of its own
+// and info = purpose. Every instance with the same ring derives the same
+// key, so nothing more needs sharing; a new minting key changes it.
+func (r *KeyRing) PurposeKey(purpose string) []byte {
+	k, err := hkdf.Key(sha256.New, r.keys[0].secret[:], []byte(purposeSalt), purpose, sha256.Size)
+	if err != nil {
+		// Only a length beyond 255 hashes fails, and the length is fixed.
+		panic(err)
+	}
+	return k
+}
+
 // ExtractedKey returns HKDF-Extract of the master key named by keyID, so
 // that a verifier can finish the derivation with one HMAC (HKDF-Expand)
 // per token. It is as secret as the master key itself. The lookup does not

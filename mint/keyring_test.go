@@ -351,3 +351,42 @@ func TestLoadKeyRing(t *testing.T) {
 		})
 	}
 }
+
+// TestPurposeKey: a purpose key is the minting key's HKDF with a salt of
+// its own, so it equals no token root key (not even for an identifier
+// spelled like the purpose), differs per purpose, is the same for two
+// rings with the same keys, and changes with a new minting key.
+func TestPurposeKey(t *testing.T) {
+	ring, err := mint.GenerateKeyRing("k1", bytes.NewReader(bytes.Repeat([]byte{1}, 32)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	same, err := mint.GenerateKeyRing("k1", bytes.NewReader(bytes.Repeat([]byte{1}, 32)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	csrf := ring.PurposeKey("csrf-forms")
+	want, err := hkdf.Key(sha256.New, bytes.Repeat([]byte{1}, 32), []byte("authgw purpose key v1"), "csrf-forms", sha256.Size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(csrf, want) || len(csrf) != 32 {
+		t.Errorf("PurposeKey = %x, want the salted HKDF %x", csrf, want)
+	}
+	if root, _ := ring.RootKey("k1", []byte("csrf-forms")); bytes.Equal(root, csrf) {
+		t.Error("a purpose key equals the root key of a token with the purpose as identifier")
+	}
+	if bytes.Equal(csrf, ring.PurposeKey("step-up")) {
+		t.Error("two purposes share a key")
+	}
+	if !bytes.Equal(csrf, same.PurposeKey("csrf-forms")) {
+		t.Error("two rings with the same keys derive different purpose keys")
+	}
+	rotated, err := ring.WithNewKey("k2", bytes.NewReader(bytes.Repeat([]byte{2}, 32)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(csrf, rotated.PurposeKey("csrf-forms")) {
+		t.Error("a new minting key kept the purpose key")
+	}
+}
