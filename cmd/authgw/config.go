@@ -40,6 +40,7 @@ var configKeys = []string{
 	"forward-auth-callers", "forward-auth-dialect",
 	"breached-passwords",
 	"code-login", productNameSetting,
+	publicURLSetting, uiTemplatesSetting, logoURLSetting, accentColourSetting, returnDefaultSetting,
 	purgeIntervalSetting, personalDataSetting,
 }
 

@@ -709,7 +709,7 @@ func TestInspect(t *testing.T) {
 		"caveats:\n",
 		"  server-id " + testServerID + "\n",
 		"  method GET\n",
-		"  routes /accounts/v1/users/u1/** /accounts/v1/users/current/** /accounts/v1/organizations /accounts/v1/organizations/:orgIdRead/** /demo/v1/**\n",
+		"  routes /accounts/v1/users/u1/** /accounts/v1/users/current/** /accounts/v1/ui/** /accounts/v1/organizations /accounts/v1/organizations/:orgIdRead/** /demo/v1/**\n",
 		"  orgs org-a:r\n",
 		"  time-before " + memberExpires + "\n",
 		"  user u1\n",

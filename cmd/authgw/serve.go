@@ -53,7 +53,8 @@ const serveUsage = `Usage: authgw serve [--listen ADDR] [--admin-listen ADDR] [-
                     [--forward-auth-callers CIDRS] [--forward-auth-dialect nginx|forwarded]
                     [--cookie-secure BOOL] [--smtp URL] [--totp-key FILE]
                     [--breached-passwords DIR] [--code-login BOOL]
-                    [--product-name NAME]
+                    [--product-name NAME] [--public-url URL] [--ui-templates DIR]
+                    [--logo-url URL] [--accent-colour #RRGGBB] [--return-to-default URL]
                     [--info-key FILE] [--demo-listen ADDR|off]
                     [--session-idle-timeout DURATION]
                     [--replace-shared-material BOOL] [--config FILE]
@@ -127,7 +128,19 @@ Settings (flag, else AUTHGW_<NAME>, else the config file, else the default):
                            only the password step logs in (default true)
   --product-name NAME      the product name the mails (login codes, verification,
                            account notices) name and are signed with: one line of
-                           printable text, at most 100 bytes (default authgw)
+                           printable text, at most 100 bytes (default authgw);
+                           the browser pages show it too
+  --public-url URL         the gateway's origin as browsers reach it, where the
+                           links in mails lead (default http:// and --listen)
+  --ui-templates DIR       *.html files replacing the pages' templates of the same
+                           name; a broken one stops start-up (default: none)
+  --logo-url URL           the pages' logo: a path on the gateway or an https://
+                           URL (default: none)
+  --accent-colour COLOUR   the pages' buttons and links, #rgb or #rrggbb
+                           (default #1d70b8)
+  --return-to-default URL  where a browser goes after signing in when return_to is
+                           missing or refused: a path, or a URL on an
+                           --allowed-origins origin (default /accounts/v1/ui/settings)
   --purge-interval DURATION
                            how often data past its retention is deleted: ended
                            sessions, expired codes, old login failures, mail
@@ -213,7 +226,10 @@ func (s *serveCommand) flagSet() *flag.FlagSet {
 	s.define(fs, "replace-shared-material", "replace-shared-material")
 	s.define(fs, breachedSetting, "directory of breached-password range files (optional)")
 	s.define(fs, "code-login", "code-login")
-	s.define(fs, productNameSetting, "product name in the mails (optional)")
+	s.define(fs, productNameSetting, "product name in the mails and pages (optional)")
+	for _, name := range []string{publicURLSetting, uiTemplatesSetting, logoURLSetting, accentColourSetting, returnDefaultSetting} {
+		s.define(fs, name, name+" (optional)")
+	}
 	s.define(fs, purgeIntervalSetting, "how often data past its retention is deleted (optional)")
 	s.define(fs, personalDataSetting, "how long session IPs and user agents are kept (optional)")
 	s.defineConfig(fs)
@@ -253,6 +269,8 @@ type serveConfig struct {
 	productName string
 	// purge is --purge-interval and --personal-data-retention.
 	purge purgeSettings
+	// pages are the browser pages' settings.
+	pages pageSettings
 }
 
 // run is serve's start-up story, one named step each: settings, the
@@ -837,6 +855,9 @@ func (s *serveCommand) resolve(c *cli, logger *slog.Logger) (serveConfig, error)
 		return cfg, err
 	}
 	if cfg.allowedOrigins, err = resolveSetting(c, &s.settings, "allowed-origins", nil, parseOrigins); err != nil {
+		return cfg, err
+	}
+	if cfg.pages, err = s.resolvePages(c, cfg.listen, cfg.productName, cfg.allowedOrigins); err != nil {
 		return cfg, err
 	}
 	if cfg.forwardAuthCallers, err = resolveSetting(c, &s.settings, "forward-auth-callers", cfg.trustedProxies, parsePrefixes); err != nil {

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/authgw/authgw/accounts/portal"
+	"github.com/authgw/authgw/accounts/ui"
+	"github.com/authgw/authgw/mint"
+	"github.com/authgw/authgw/verifier"
+)
+
+// The settings of the browser pages (the README's "In the browser").
+const (
+	publicURLSetting      = "public-url"
+	uiTemplatesSetting    = "ui-templates"
+	logoURLSetting        = "logo-url"
+	accentColourSetting   = "accent-colour"
+	returnDefaultSetting  = "return-to-default"
+	defaultReturnToTarget = portal.Prefix + "/settings"
+	// csrfKeyPurpose names the pages' CSRF key among the keys derived
+	// from the key ring (mint.KeyRing.PurposeKey).
+	csrfKeyPurpose = "csrf-forms"
+)
+
+// pageSettings are the resolved settings of the pages.
+type pageSettings struct {
+	// publicURL is the gateway's origin as browsers see it: the links in
+	// mails lead there.
+	publicURL string
+	// overrides are the templates of --ui-templates.
+	overrides ui.Overrides
+	brand     ui.Branding
+	// returnDefault is where a browser goes after a page when its
+	// return_to is missing or refused.
+	returnDefault string
+}
+
+// resolvePages resolves the pages' settings; listen is the gateway's
+// address, whose origin --public-url defaults to. A broken template
+// override or branding setting is a usage error naming the setting, so
+// that serve fails at start-up, not on a visitor.
+func (s *serveCommand) resolvePages(c *cli, listen, productName string, allowedOrigins []string) (pageSettings, error) {
+	var ps pageSettings
+	var err error
+	if ps.publicURL, err = resolveSetting(c, &s.settings, publicURLSetting, defaultPublicURL(listen), parsePublicURL); err != nil {
+		return ps, err
+	}
+	if ps.overrides, err = resolveSetting(c, &s.settings, uiTemplatesSetting, ui.Overrides{}, ui.LoadOverrides); err != nil {
+		return ps, err
+	}
+	ps.brand.ProductName = productName
+	if ps.brand.LogoURL, err = resolveSetting(c, &s.settings, logoURLSetting, "", asString); err != nil {
+		return ps, err
+	}
+	if ps.brand.AccentColour, err = resolveSetting(c, &s.settings, accentColourSetting, "", asString); err != nil {
+		return ps, err
+	}
+	// The renderer checks the branding and the overrides together.
+	if _, err := ui.NewRenderer(ui.RendererConfig{Branding: ps.brand, Overrides: ps.overrides}); err != nil {
+		return ps, &usageError{msg: fmt.Sprintf("--%s, --%s, --%s or --%s: %v", uiTemplatesSetting, logoURLSetting, accentColourSetting, productNameSetting, err)}
+	}
+	ps.returnDefault, err = resolveSetting(c, &s.settings, returnDefaultSetting, defaultReturnToTarget, func(v string) (string, error) {
+		if _, err := ui.NewReturnPolicy(ui.ReturnPolicyConfig{AllowedOrigins: allowedOrigins, Default: v}); err != nil {
+			return "", fmt.Errorf("%q is neither a path on the gateway nor a URL on an --allowed-origins origin", v)
+		}
+		return v, nil
+	})
+	return ps, err
+}
+
+// defaultPublicURL is http:// and the listen address, a wildcard host
+// taken as 127.0.0.1 (a local trial's browser).
+func defaultPublicURL(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "http://" + listen
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// parsePublicURL reads --public-url: an http or https origin, nothing
+// after the authority.
+func parsePublicURL(v string) (string, error) {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil || u.Fragment != "" || u.Opaque != "" || u.ForceQuery {
+		return "", fmt.Errorf("%q is not an origin: want scheme://host[:port], such as https://auth.example.com", v)
+	}
+	return strings.TrimSuffix(v, "/"), nil
+}
+
+// newPortal builds the pages in front of the accounts API: rendered with
+// the branding and overrides, forms checked with a CSRF key derived from
+// the key ring (the same on every instance), return_to limited to the
+// gateway and --allowed-origins, logins made through the portal's own
+// client clientID.
+func newPortal(c *cli, ps pageSettings, keys *mint.KeyRing, cookieSecure bool, allowedOrigins []string,
+	api http.Handler, clientID string, logger *slog.Logger) (*portal.Portal, error) {
+	renderer, err := ui.NewRenderer(ui.RendererConfig{Branding: ps.brand, Overrides: ps.overrides})
+	if err != nil {
+		return nil, err
+	}
+	csrf, err := ui.NewCSRF(ui.CSRFConfig{Key: keys.PurposeKey(csrfKeyPurpose), Rand: c.random, Insecure: !cookieSecure})
+	if err != nil {
+		return nil, err
+	}
+	ret, err := ui.NewReturnPolicy(ui.ReturnPolicyConfig{AllowedOrigins: allowedOrigins, Default: ps.returnDefault})
+	if err != nil {
+		return nil, err
+	}
+	return portal.New(portal.Config{API: api, ClientID: clientID, Renderer: renderer, CSRF: csrf, Return: ret,
+		Cookies: verifier.CookieConfig{Insecure: !cookieSecure}, Logger: logger, Now: c.now, Rand: c.random})
+}
