@@ -61,9 +61,9 @@ type View struct {
 	// Link is a page of the service that takes Code (a full http or
 	// https URL, its query escaped by the caller); "" leaves the link
 	// out and the mail gives the code alone.
-	Link string
-	Address  string        // an email address the mail is about
-	When     string        // when the change happened, e.g. "2026-03-04 05:06 UTC"
+	Link    string
+	Address string // an email address the mail is about
+	When    string // when the change happened, e.g. "2026-03-04 05:06 UTC"
 }
 
 // mail is one parsed template pair.
