@@ -283,7 +283,7 @@ func TestBrowser_redirect(t *testing.T) {
 		{name: "forged token", givenMethod: "GET", givenPath: "/demo/v1/hello", givenHeader: browser("Cookie", "authgw-get="+forged(t, "s", portal)["GET"]),
 			expectStatus: 303, expectLocation: signIn("/demo/v1/hello")},
 		{name: "token naming an unknown client", givenMethod: "GET", givenPath: "/demo/v1/hello",
-			givenHeader: browser("Cookie", "authgw-get="+bound(t, e.tokens("s", fixedNow).ByMethod["GET"], "gone")),
+			givenHeader:  browser("Cookie", "authgw-get="+bound(t, e.tokens("s", fixedNow).ByMethod["GET"], "gone")),
 			expectStatus: 303, expectLocation: signIn("/demo/v1/hello")},
 		{name: "a token without a client caveat", givenMethod: "GET", givenPath: "/demo/v1/hello",
 			givenHeader: browser("Cookie", "authgw-get="+e.tokens("s", fixedNow).ByMethod["GET"]), expectStatus: 303, expectLocation: signIn("/demo/v1/hello")},
