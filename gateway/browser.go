@@ -64,7 +64,7 @@ func (g *Gateway) identifyBrowser(r *http.Request, st *reqState) *refusal {
 	if c, named := g.unsafeCookieClient(r, st.snap); named {
 		switch {
 		case c != nil:
-			st.client, st.clientFromToken, st.limitByIP = c, true, portal
+			st.client, st.limitByIP = c, portal
 			return nil
 		case !portal:
 			return refuseClient(CodeUnknownClient, "The client is unknown.").curedBySignIn()

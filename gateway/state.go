@@ -33,11 +33,6 @@ type reqState struct {
 
 	client         *client
 	secretVerified bool
-	// clientFromToken is true when client was read, before any check,
-	// from the client caveat of the request's token cookie (a browser,
-	// which sends no Basic credential); the verifier then checks the
-	// token itself.
-	clientFromToken bool
 	// limitByIP makes the rate limit the per-IP one even though client
 	// is set: the sign-in pages, which one client serves for everybody.
 	limitByIP bool
