@@ -18,13 +18,14 @@ type apiOut struct {
 	URL               string `json:"url"`
 	AllowUnidentified bool   `json:"allowUnidentified"`
 	Active            bool   `json:"active"`
+	LoginRedirect     bool   `json:"loginRedirect"`
 	CreatedMs         int64  `json:"createdMs"`
 	UpdatedMs         int64  `json:"updatedMs"`
 }
 
 func apiJSON(a db.API) apiOut {
 	return apiOut{Type: "apis", ID: a.Name + "/v" + strconv.Itoa(a.Version), Name: a.Name, Version: a.Version, URL: a.URL,
-		AllowUnidentified: a.AllowUnidentified, Active: a.Active, CreatedMs: a.CreatedMs, UpdatedMs: a.UpdatedMs}
+		AllowUnidentified: a.AllowUnidentified, Active: a.Active, LoginRedirect: a.LoginRedirect, CreatedMs: a.CreatedMs, UpdatedMs: a.UpdatedMs}
 }
 
 func (s *Service) listAPIs(r *request) error {
@@ -40,7 +41,8 @@ func (s *Service) listAPIs(r *request) error {
 }
 
 // createAPI registers a backend: name, version and url are required;
-// allowUnidentified defaults to false and active to true. (name, version)
+// allowUnidentified and loginRedirect default to false and active to
+// true. (name, version)
 // registered already is 409 DUPLICATE.
 func (s *Service) createAPI(r *request) error {
 	b, err := readBody(r)
@@ -60,11 +62,13 @@ func (s *Service) createAPI(r *request) error {
 	if !given {
 		active = true
 	}
+	loginRedirect, _ := b.boolean("loginRedirect", false)
 	if err := b.done(); err != nil {
 		return err
 	}
 	now := s.nowMs()
-	a := db.API{Name: name, Version: int(version), URL: target, AllowUnidentified: allow, Active: active, CreatedMs: now, UpdatedMs: now}
+	a := db.API{Name: name, Version: int(version), URL: target, AllowUnidentified: allow, Active: active, LoginRedirect: loginRedirect,
+		CreatedMs: now, UpdatedMs: now}
 	if err := s.management.CreateAPI(r.ctx(), a); err != nil {
 		return err
 	}
@@ -72,8 +76,8 @@ func (s *Service) createAPI(r *request) error {
 	return single(r, http.StatusCreated, apiJSON(a))
 }
 
-// updateAPI sets any of url, allowUnidentified and active of the API
-// named by the path.
+// updateAPI sets any of url, allowUnidentified, active and loginRedirect
+// of the API named by the path.
 func (s *Service) updateAPI(r *request) error {
 	a, err := s.apiOfPath(r)
 	if err != nil {
@@ -93,6 +97,9 @@ func (s *Service) updateAPI(r *request) error {
 	}
 	if v, ok := b.boolean("active", false); ok {
 		a.Active = v
+	}
+	if v, ok := b.boolean("loginRedirect", false); ok {
+		a.LoginRedirect = v
 	}
 	if err := b.done(); err != nil {
 		return err

@@ -25,7 +25,7 @@ func TestAPIRegistry(t *testing.T) {
 		created := s.do(admin, "POST", "/apis", orders).expect(t, http.StatusCreated)
 		s.expectAnnounced(t, before, "create")
 		want := map[string]any{"type": "apis", "id": "orders/v1", "name": "orders", "version": float64(1),
-			"url": "http://orders.internal:8080/base", "allowUnidentified": false, "active": true,
+			"url": "http://orders.internal:8080/base", "allowUnidentified": false, "active": true, "loginRedirect": false,
 			"createdMs": float64(startTime.UnixMilli()), "updatedMs": float64(startTime.UnixMilli())}
 		expectAPI(t, created.data(), want)
 		stored, err := d.GetAPI(s.ctx, "orders", 1)
@@ -82,11 +82,17 @@ func TestAPIRegistry(t *testing.T) {
 				whenBody: map[string]any{"type": "clients", "active": "yes", "color": "red"}, expectStatus: 400, expectCode: "USER_DATA_INVALID",
 				expectFields: []string{"active", "color", "name", "type", "url", "version"}},
 			{name: "create with flags", givenCaller: admin, whenMethod: "POST", whenPath: "/apis",
-				whenBody:     map[string]any{"type": "apis", "name": "status", "version": 2, "url": "https://status.internal", "allowUnidentified": true, "active": false},
-				expectStatus: 201, expectAPI: map[string]any{"id": "status/v2", "allowUnidentified": true, "active": false, "url": "https://status.internal"}},
+				whenBody: map[string]any{"type": "apis", "name": "status", "version": 2, "url": "https://status.internal", "allowUnidentified": true, "active": false,
+					"loginRedirect": true},
+				expectStatus: 201, expectAPI: map[string]any{"id": "status/v2", "allowUnidentified": true, "active": false, "loginRedirect": true, "url": "https://status.internal"}},
+			{name: "loginRedirect not a boolean", givenCaller: admin, whenMethod: "POST", whenPath: "/apis",
+				whenBody: map[string]any{"name": "files", "version": 1, "url": "http://files.internal", "loginRedirect": "yes"}, expectStatus: 400, expectFields: []string{"loginRedirect"}},
+			{name: "PATCH loginRedirect on, the rest kept", givenCaller: admin, whenMethod: "PATCH", whenPath: "/apis/orders/v1",
+				whenBody: map[string]any{"loginRedirect": true}, expectStatus: 200,
+				expectAPI: map[string]any{"id": "orders/v1", "active": true, "allowUnidentified": false, "loginRedirect": true, "url": "http://orders.internal:8080/base"}},
 			{name: "PATCH one field keeps the others", givenCaller: admin, whenMethod: "PATCH", whenPath: "/apis/orders/v1",
 				whenBody: map[string]any{"active": false}, expectStatus: 200,
-				expectAPI: map[string]any{"id": "orders/v1", "active": false, "allowUnidentified": false, "url": "http://orders.internal:8080/base"}},
+				expectAPI: map[string]any{"id": "orders/v1", "active": false, "allowUnidentified": false, "loginRedirect": true, "url": "http://orders.internal:8080/base"}},
 			{name: "PATCH with a bare version", givenCaller: admin, whenMethod: "PATCH", whenPath: "/apis/orders/1",
 				whenBody: map[string]any{"type": "apis", "id": "orders/v1", "url": "https://orders.internal", "allowUnidentified": true}, expectStatus: 200,
 				expectAPI: map[string]any{"active": false, "allowUnidentified": true, "url": "https://orders.internal"}},
@@ -130,7 +136,7 @@ func TestAPIRegistry(t *testing.T) {
 		if items := list.list(); len(items) != 1 {
 			t.Fatalf("registry = %s, want orders/v1 alone", list.Raw)
 		} else {
-			expectAPI(t, items[0], map[string]any{"id": "orders/v1", "active": false, "allowUnidentified": true, "url": "https://orders.internal"})
+			expectAPI(t, items[0], map[string]any{"id": "orders/v1", "active": false, "allowUnidentified": true, "loginRedirect": true, "url": "https://orders.internal"})
 		}
 		if _, err := d.GetAPI(s.ctx, "status", 2); err == nil {
 			t.Fatal("status/v2 is still stored after DELETE")

@@ -78,7 +78,7 @@
 //	client_roles                system | internal | external, per client
 //	client_access_restrictions  ip | host | api values per client, unique per (client, type, value)
 //	org_memberships             a user in an organization, unique per pair, with read/edit/manage/delete flags
-//	apis                        backends by (name, version): url, allow_unidentified, active
+//	apis                        backends by (name, version): url, allow_unidentified, active, login_redirect
 //	sessions                    login sessions: user, client, expiry, invalidated_ms and reason
 //	session_tokens              refresh tokens by SHA-256 hash: session, rotation family, consumed_ms, replaced_by
 //	verification_codes          login, email-verification and totp-flow codes by hash: state, expiry, attempts

@@ -90,8 +90,11 @@ type API struct {
 	URL               string
 	AllowUnidentified bool
 	Active            bool
-	CreatedMs         int64
-	UpdatedMs         int64
+	// LoginRedirect sends a browser's GET or HEAD that would be refused
+	// 401 for want of a valid token to the sign-in page instead.
+	LoginRedirect bool
+	CreatedMs     int64
+	UpdatedMs     int64
 }
 
 // Session is one login of a user.

@@ -6,12 +6,12 @@ import (
 )
 
 // apiCols are the columns scanAPI reads, from apis.
-const apiCols = "name, version, url, allow_unidentified, active, created_ms, updated_ms"
+const apiCols = "name, version, url, allow_unidentified, active, login_redirect, created_ms, updated_ms"
 
 // scanAPI reads apiCols.
 func scanAPI(sc scanner) (API, error) {
 	var a API
-	err := sc.Scan(&a.Name, &a.Version, &a.URL, &a.AllowUnidentified, &a.Active, &a.CreatedMs, &a.UpdatedMs)
+	err := sc.Scan(&a.Name, &a.Version, &a.URL, &a.AllowUnidentified, &a.Active, &a.LoginRedirect, &a.CreatedMs, &a.UpdatedMs)
 	return a, err
 }
 
@@ -30,8 +30,8 @@ func (s *DB) CreateAPI(ctx context.Context, a API) error {
 		return err
 	}
 	_, err := s.sql.ExecContext(ctx,
-		"INSERT INTO apis (name, version, url, allow_unidentified, active, created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
-		a.Name, a.Version, a.URL, boolInt(a.AllowUnidentified), boolInt(a.Active), a.CreatedMs, a.UpdatedMs)
+		"INSERT INTO apis (name, version, url, allow_unidentified, active, login_redirect, created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+		a.Name, a.Version, a.URL, boolInt(a.AllowUnidentified), boolInt(a.Active), boolInt(a.LoginRedirect), a.CreatedMs, a.UpdatedMs)
 	return classify(err)
 }
 
@@ -64,7 +64,7 @@ func (s *DB) ListAPIs(ctx context.Context) ([]API, error) {
 	return apis, classify(rows.Err())
 }
 
-// UpdateAPI sets the URL, AllowUnidentified and Active of the API
+// UpdateAPI sets the URL, AllowUnidentified, Active and LoginRedirect of the API
 // (a.Name, a.Version), with a.UpdatedMs. It fails with ErrNotFound when
 // there is none, and ErrInvalid for an empty or too long URL or an unset
 // time.
@@ -73,8 +73,8 @@ func (s *DB) UpdateAPI(ctx context.Context, a API) error {
 		return err
 	}
 	return affectedOne(s.sql.ExecContext(ctx,
-		"UPDATE apis SET url = ?, allow_unidentified = ?, active = ?, updated_ms = ? WHERE name = ? AND version = ?",
-		a.URL, boolInt(a.AllowUnidentified), boolInt(a.Active), a.UpdatedMs, a.Name, a.Version))
+		"UPDATE apis SET url = ?, allow_unidentified = ?, active = ?, login_redirect = ?, updated_ms = ? WHERE name = ? AND version = ?",
+		a.URL, boolInt(a.AllowUnidentified), boolInt(a.Active), boolInt(a.LoginRedirect), a.UpdatedMs, a.Name, a.Version))
 }
 
 // DeleteAPI removes the API (name, version) from the registry. It fails

@@ -19,7 +19,7 @@ func TestAPIs(t *testing.T) {
 			expectErr error
 		}{
 			{"notes v1", notes1, nil},
-			{"notes v2", db.API{Name: "notes", Version: 2, URL: "http://127.0.0.1:9002", AllowUnidentified: true, CreatedMs: e.now()}, nil},
+			{"notes v2", db.API{Name: "notes", Version: 2, URL: "http://127.0.0.1:9002", AllowUnidentified: true, LoginRedirect: true, CreatedMs: e.now()}, nil},
 			{"billing v0", db.API{Name: "billing", Version: 0, URL: "http://127.0.0.1:9003", Active: true, CreatedMs: e.now()}, nil},
 			{"duplicate (name, version)", db.API{Name: "notes", Version: 1, URL: "http://other", CreatedMs: e.now()}, db.ErrDuplicate},
 			{"name differing in case is another API", db.API{Name: "Notes", Version: 1, URL: "http://127.0.0.1:9004", CreatedMs: e.now()}, nil},
@@ -62,13 +62,16 @@ func TestAPIs(t *testing.T) {
 			if err != nil || len(got) != 4 || got[0]+" "+got[1]+" "+got[2]+" "+got[3] != want {
 				t.Errorf("ListAPIs = %v, %v; want %s", got, err, want)
 			}
-			if err == nil && (!apis[3].AllowUnidentified || apis[3].Active) {
-				t.Errorf("notes v2 = %+v, want allow-unidentified and inactive", apis[3])
+			if err == nil && (!apis[3].AllowUnidentified || apis[3].Active || !apis[3].LoginRedirect) {
+				t.Errorf("notes v2 = %+v, want allow-unidentified, inactive, login-redirect", apis[3])
+			}
+			if err == nil && apis[2].LoginRedirect {
+				t.Errorf("notes v1 = %+v, want no login redirect (the default)", apis[2])
 			}
 		})
 		t.Run("update", func(t *testing.T) {
 			ms := e.now()
-			update := db.API{Name: "notes", Version: 1, URL: "http://127.0.0.1:9999", AllowUnidentified: true, Active: false, UpdatedMs: ms}
+			update := db.API{Name: "notes", Version: 1, URL: "http://127.0.0.1:9999", AllowUnidentified: true, Active: false, LoginRedirect: true, UpdatedMs: ms}
 			if err := d.UpdateAPI(e.ctx, update); err != nil {
 				t.Fatal(err)
 			}

@@ -25,7 +25,7 @@ const (
 		" ORDER BY c.id"
 	snapshotRoles        = "SELECT client_id, role FROM client_roles"
 	snapshotRestrictions = "SELECT id, client_id, type, value, created_ms FROM client_access_restrictions"
-	snapshotAPIs         = "SELECT name, version, url, allow_unidentified, active, created_ms, updated_ms FROM apis ORDER BY name, version"
+	snapshotAPIs         = "SELECT name, version, url, allow_unidentified, active, login_redirect, created_ms, updated_ms FROM apis ORDER BY name, version"
 )
 
 // LoadSnapshot reads what the gateway keeps in memory (the README's "The gateway"): every
@@ -121,7 +121,7 @@ func loadSnapshot(ctx context.Context, tx *sql.Tx) (Snapshot, error) {
 	}
 	err = snapshotRows(ctx, tx, snapshotAPIs, func(scan func(...any) error) error {
 		var a API
-		if err := scan(&a.Name, &a.Version, &a.URL, &a.AllowUnidentified, &a.Active, &a.CreatedMs, &a.UpdatedMs); err != nil {
+		if err := scan(&a.Name, &a.Version, &a.URL, &a.AllowUnidentified, &a.Active, &a.LoginRedirect, &a.CreatedMs, &a.UpdatedMs); err != nil {
 			return err
 		}
 		snap.APIs = append(snap.APIs, a)

@@ -38,7 +38,7 @@ func TestLoadSnapshot(t *testing.T) {
 		} {
 			w.exec("INSERT INTO client_access_restrictions (id, client_id, type, value, created_ms) VALUES (?, ?, ?, ?, 4)", r.id, r.client, r.typ, r.value)
 		}
-		w.exec("INSERT INTO apis (name, version, url, allow_unidentified, active, created_ms, updated_ms) VALUES ('notes', 2, 'http://127.0.0.1:9002', 0, 1, 1, 2), ('notes', 1, 'http://127.0.0.1:9001', 1, 0, 1, 2), ('billing', 1, 'http://127.0.0.1:9100', 0, 1, 3, 4)")
+		w.exec("INSERT INTO apis (name, version, url, allow_unidentified, active, login_redirect, created_ms, updated_ms) VALUES ('notes', 2, 'http://127.0.0.1:9002', 0, 1, 1, 1, 2), ('notes', 1, 'http://127.0.0.1:9001', 1, 0, 0, 1, 2), ('billing', 1, 'http://127.0.0.1:9100', 0, 1, 0, 3, 4)")
 
 		client := func(id string, roles []string, restrictions ...db.Restriction) db.Client {
 			return db.Client{
@@ -61,7 +61,7 @@ func TestLoadSnapshot(t *testing.T) {
 			APIs: []db.API{
 				{Name: "billing", Version: 1, URL: "http://127.0.0.1:9100", Active: true, CreatedMs: 3, UpdatedMs: 4},
 				{Name: "notes", Version: 1, URL: "http://127.0.0.1:9001", AllowUnidentified: true, CreatedMs: 1, UpdatedMs: 2},
-				{Name: "notes", Version: 2, URL: "http://127.0.0.1:9002", Active: true, CreatedMs: 1, UpdatedMs: 2},
+				{Name: "notes", Version: 2, URL: "http://127.0.0.1:9002", Active: true, LoginRedirect: true, CreatedMs: 1, UpdatedMs: 2},
 			},
 			LoadedMs: authNow,
 		}

@@ -52,12 +52,15 @@ func (bp *benchPool) Put(p []byte) { bp.p.Put(&p) }
 func BenchmarkProxy(b *testing.B) {
 	backend := benchBackend(b)
 	target, _ := url.Parse(backend.URL)
-	run := func(b *testing.B, h http.Handler, path, auth string) {
+	run := func(b *testing.B, h http.Handler, path, auth string, cookie ...string) {
 		b.ReportAllocs()
 		for b.Loop() {
 			req := httptest.NewRequest("GET", path, nil)
 			if auth != "" {
 				req.Header.Set("Authorization", auth)
+			}
+			if len(cookie) > 0 {
+				req.Header.Set("Cookie", cookie[0])
 			}
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, req)
@@ -92,5 +95,23 @@ func BenchmarkProxy(b *testing.B) {
 		e.refresh()
 		toks := e.tokens("session-bench", time.Now())
 		run(b, e.gw, "/demo/v1/items", authz(id, secret, toks.ByMethod["GET"]))
+	})
+	// A browser: no Basic header, the client named by the token cookie's
+	// client caveat.
+	b.Run("authgw-browser-cookie", func(b *testing.B) {
+		signer, err := infosign.NewSigner(infosign.SignerConfig{Key: signingKey(), Issuer: "bench", Now: time.Now})
+		if err != nil {
+			b.Fatal(err)
+		}
+		e := newEnv(b, func(c *gateway.Config) {
+			c.Now = time.Now
+			c.Signer = signer
+			c.Logger = slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		})
+		id := e.client(sha256Hex("unused"), 10_000_000)
+		e.api("demo", 1, backend.URL, false, true)
+		e.refresh()
+		tok := bound(b, e.tokens("session-bench", time.Now()).ByMethod["GET"], id)
+		run(b, e.gw, "/demo/v1/items", "", "theme=dark; authgw-get="+tok)
 	})
 }

@@ -1,7 +1,8 @@
 // Package gateway is authgw's front door (the README's "The gateway"): one http.Handler that
 // runs every request through, in this order, request ID, access log,
 // metrics and panic recovery; CORS; the canonical-path check and the
-// parse of /<api>/v<N>/rest; client credentials (HTTP Basic); the client's
+// parse of /<api>/v<N>/rest; client credentials (HTTP Basic, or for a
+// browser the client its token cookie names); the client's
 // access restrictions; its rate limit; macaroon verification; and the
 // route, to the in-process accounts service or through a reverse proxy to
 // the backend registered for (api, version), with a signed X-Auth-Info
@@ -20,7 +21,11 @@
 // nginx auth_request, Traefik ForwardAuth, Caddy forward_auth and the
 // like; Admin serves /healthz, /readyz and Prometheus /metrics.
 //
-// Every rejection is the JSON error envelope of package verifier/envelope.
+// Every rejection is the JSON error envelope of package verifier/envelope,
+// but that a browser's GET or HEAD refused for want of a valid token is
+// sent to the sign-in page (303) on APIs registered with loginRedirect
+// and on the sign-in pages, and that a browser never gets the Basic
+// challenge (browser.go).
 // Decisions where the specification is silent are told at the code that makes them
 // and collected in the README.
 package gateway

@@ -48,6 +48,10 @@ type refusal struct {
 	wwwAuthenticate string
 	// retryAfterValue is the Retry-After value, in seconds; "" for none.
 	retryAfterValue string
+	// signInCures is true for a 401 that signing in again would cure (no
+	// token, an expired or invalid one, no client for a browser): a
+	// browser may be sent to the sign-in page instead.
+	signInCures bool
 }
 
 // refuse returns a refusal with status, code and detail and no header.
@@ -70,6 +74,12 @@ func (r *refusal) challenge(value string) *refusal {
 // retryAfter sets the Retry-After value r is sent with, in seconds.
 func (r *refusal) retryAfter(seconds int) *refusal {
 	r.retryAfterValue = strconv.Itoa(seconds)
+	return r
+}
+
+// curedBySignIn marks r as a refusal that signing in again would cure.
+func (r *refusal) curedBySignIn() *refusal {
+	r.signInCures = true
 	return r
 }
 

@@ -60,3 +60,9 @@ func ObserveUpstream(latencies ...time.Duration) string {
 	m.write(&b)
 	return b.String()
 }
+
+// PrefersHTML exposes prefersHTML.
+var PrefersHTML = prefersHTML
+
+// OriginalPath exposes originalPath.
+var OriginalPath = originalPath

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/authgw/authgw/gateway/infosign"
+	"github.com/authgw/authgw/verifier"
 )
 
 // Headers in which a reverse proxy describes the original request to the
@@ -72,7 +73,9 @@ func (d ForwardAuthDialect) headers() (method, uri string) {
 // steps 3 to 7 (path, credentials, restrictions, rate limit, token) and
 // answers 200 with the X-Auth-Info headers (aud: the API name) and
 // rate-limit headers, or the refusal in the envelope (400, 401, 403,
-// 429, 503).
+// 429, 503). A browser's refused GET or HEAD that signing in would cure
+// is answered 401 with a Location header, the sign-in page to send it
+// to (see denyForwardAuth).
 //
 // Those headers decide everything, and the client IP written into the
 // signed request info is the right-most address of X-Forwarded-For that
@@ -100,7 +103,7 @@ func (g *Gateway) serveForwardAuth(w http.ResponseWriter, r *http.Request) {
 	st.ip = g.clientIP(r, true)
 	st.ipText = st.ip.String()
 	if e := g.decide(w, orig, st); e != nil {
-		e.write(w)
+		g.denyForwardAuth(w, orig, st, e)
 		return
 	}
 	tok, err := g.cfg.Signer.Sign(g.claims(st))
@@ -215,4 +218,49 @@ func validMethod(m string) bool {
 		}
 	}
 	return true
+}
+
+// denyForwardAuth writes a refusal of the forward-auth endpoint. As on
+// the gateway's listener, a browser (its Accept prefers HTML) is never
+// sent the Basic challenge. Its GET or HEAD refused 401 for want of a
+// valid token gets, whatever the API, a Location header: the sign-in
+// page on the original request's origin, with return_to the original
+// URL as the proxy described it. The status stays 401, since nginx's
+// auth_request passes nothing else on; the proxy's configuration turns
+// it into the redirect (testdata/nginx/forward-auth.conf.tmpl).
+func (g *Gateway) denyForwardAuth(w http.ResponseWriter, orig *http.Request, st *reqState, e *refusal) {
+	if e.Status == http.StatusUnauthorized && prefersHTML(orig.Header.Values("Accept")) {
+		if e.signInCures && readMethod(orig.Method) && verifier.RequestPath(orig) != g.cfg.LoginPath {
+			if origin, ok := forwardedOrigin(st.scheme, orig.Host); ok {
+				w.Header().Set("Location", signInURL(origin+g.cfg.LoginPath, origin+orig.RequestURI))
+				w.Header().Set("Cache-Control", "no-store")
+			}
+		}
+		if e.wwwAuthenticate == basicChallenge {
+			e.wwwAuthenticate = ""
+		}
+	}
+	e.write(w)
+}
+
+// forwardedOrigin is scheme://host of the original request when host,
+// as the proxy passed it, is a well-formed host name or IP address with
+// an optional port: no user info, path or anything else a URL could
+// hide in it. ok is false otherwise, and no sign-in URL is given.
+func forwardedOrigin(scheme, host string) (string, bool) {
+	if (scheme != "http" && scheme != "https") || host == "" || len(host) > 255 {
+		return "", false
+	}
+	for i := 0; i < len(host); i++ {
+		c := host[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == ':' || c == '[' || c == ']') {
+			return "", false
+		}
+	}
+	origin := scheme + "://" + host
+	u, err := url.Parse(origin)
+	if err != nil || u.Host != host || u.Hostname() == "" || u.User != nil || u.Path != "" {
+		return "", false
+	}
+	return origin, true
 }

@@ -28,6 +28,7 @@ const (
 	DefaultRefreshInterval       = 5 * time.Second
 	DefaultUnidentifiedPerSecond = 10
 	DefaultUpstreamTimeout       = 30 * time.Second
+	DefaultLoginPath             = "/accounts/v1/ui/login"
 )
 
 // Config configures a Gateway.
@@ -85,6 +86,14 @@ type Config struct {
 	// client ID to allowUnidentified APIs. Optional. Default
 	// DefaultUnidentifiedPerSecond (10); -1 for unlimited.
 	UnidentifiedPerSecond int
+	// LoginPath is the sign-in page a browser is sent to (303 See Other,
+	// with return_to) instead of a 401 that signing in would cure, for
+	// APIs registered with loginRedirect and the pages under
+	// /accounts/v1/ui/. It is a path on the gateway, so that the
+	// browser's own origin serves it; forward-auth makes it absolute with
+	// the original request's scheme and host, so the proxy in front must
+	// route it to the gateway. Optional. Default DefaultLoginPath.
+	LoginPath string
 	// UpstreamTimeout bounds the wait for a backend's response headers
 	// (504 after). Optional. Default DefaultUpstreamTimeout (30 s).
 	UpstreamTimeout time.Duration
@@ -114,6 +123,10 @@ type Gateway struct {
 	// cookieNames are the token cookies' names in lower case, the forms
 	// tokenCookieName compares with.
 	cookieNames []string
+	// tokenCookie names, by method, the cookie the verifier reads a
+	// method's token from (HEAD: GET's), for the client of a browser
+	// request.
+	tokenCookie map[string]string
 	metrics     *metrics
 	bcrypt      bcryptCache
 
@@ -154,6 +167,12 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	if cfg.UpstreamTimeout == 0 {
 		cfg.UpstreamTimeout = DefaultUpstreamTimeout
+	}
+	if cfg.LoginPath == "" {
+		cfg.LoginPath = DefaultLoginPath
+	}
+	if !validLoginPath(cfg.LoginPath) {
+		return nil, fmt.Errorf("gateway: LoginPath %q must be a canonical path such as %s, without query", cfg.LoginPath, DefaultLoginPath)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -204,8 +223,10 @@ func New(cfg Config) (*Gateway, error) {
 	for _, o := range cfg.AllowedOrigins {
 		g.origins[o] = true
 	}
+	g.tokenCookie = map[string]string{http.MethodHead: cfg.Cookies.Name(http.MethodHead)}
 	for _, m := range mint.Methods() {
 		g.cookieNames = append(g.cookieNames, strings.ToLower(cfg.Cookies.Name(m)))
+		g.tokenCookie[m] = cfg.Cookies.Name(m)
 	}
 	g.proxy = g.newProxy()
 	g.handler = g.pipeline()

@@ -290,3 +290,75 @@ func hostPort(t *testing.T, rawURL string) string {
 	}
 	return u.Host
 }
+
+// TestForwardAuthWithNginx_browser: behind the shipped template, a
+// browser without a session is redirected (303) to the sign-in page on
+// nginx's origin with return_to the original URL; a browser with its
+// session cookie and no Basic header gets through as the cookie's
+// client; an API client still gets a 401 in JSON with the challenge.
+func TestForwardAuthWithNginx_browser(t *testing.T) {
+	e := newEnv(t, func(c *gateway.Config) { c.ForwardAuthCallers = loopbackCallers })
+	portal := e.client(sha256Hex("unused"), -1)
+	e.refresh()
+	fa := httptest.NewServer(e.gw.ForwardAuth())
+	t.Cleanup(fa.Close)
+	origin := "http://" + gatewaytest.StartNginx(t, gatewaytest.ForwardAuth("..", hostPort(t, echoBackend(t, "demo").URL), hostPort(t, fa.URL)))
+	cookie := "authgw-get=" + bound(t, e.tokens("session-1", fixedNow).ByMethod["GET"], portal)
+	tests := []struct {
+		name           string
+		givenMethod    string
+		givenHeader    http.Header
+		expectStatus   int
+		expectLocation string
+		expectJSON     bool
+		expectBasic    bool
+	}{
+		{name: "browser without a session", givenMethod: "GET", givenHeader: header("Accept", browserAccept), expectStatus: 303,
+			expectLocation: origin + "/accounts/v1/ui/login?return_to=" + url.QueryEscape(origin+"/demo/v1/items?x=1")},
+		{name: "browser HEAD", givenMethod: "HEAD", givenHeader: header("Accept", browserAccept), expectStatus: 303,
+			expectLocation: origin + "/accounts/v1/ui/login?return_to=" + url.QueryEscape(origin+"/demo/v1/items?x=1")},
+		{name: "browser with its session cookie", givenMethod: "GET", givenHeader: header("Accept", browserAccept, "Cookie", cookie), expectStatus: 200},
+		{name: "browser POST", givenMethod: "POST", givenHeader: header("Accept", browserAccept), expectStatus: 401, expectJSON: true},
+		{name: "API client without a token", givenMethod: "GET", givenHeader: header("Accept", "application/json"), expectStatus: 401, expectJSON: true, expectBasic: true},
+		{name: "curl", givenMethod: "GET", givenHeader: header("Accept", "*/*", "Authorization", authz(portal, "", "")), expectStatus: 401, expectJSON: true},
+	}
+	client := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequest(tt.givenMethod, origin+"/demo/v1/items?x=1", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header = tt.givenHeader
+			res, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			body, _ := io.ReadAll(res.Body)
+			if res.StatusCode != tt.expectStatus {
+				t.Fatalf("status %d, want %d: %s", res.StatusCode, tt.expectStatus, body)
+			}
+			if got := res.Header.Get("Location"); got != tt.expectLocation {
+				t.Errorf("Location %q, want %q", got, tt.expectLocation)
+			}
+			if got := strings.HasPrefix(res.Header.Get("WWW-Authenticate"), "Basic"); got != tt.expectBasic || len(res.Header.Values("WWW-Authenticate")) > 1 {
+				t.Errorf("WWW-Authenticate %q, one Basic wanted: %v", res.Header.Values("WWW-Authenticate"), tt.expectBasic)
+			}
+			if tt.expectStatus == 303 && res.Header.Get("Cache-Control") != "no-store" {
+				t.Errorf("Cache-Control %q, want no-store", res.Header.Get("Cache-Control"))
+			}
+			if tt.expectJSON {
+				if eb := decodeError(t, body); eb.Error.Status != 401 {
+					t.Errorf("envelope %+v", eb)
+				}
+			}
+			if tt.expectStatus == 200 {
+				got := decodeEcho(t, body)
+				if got.Claims == nil || got.Claims.Client != portal || got.Claims.SecretVerified {
+					t.Errorf("claims %+v (%s), want the cookie's client", got.Claims, got.InfoError)
+				}
+			}
+		})
+	}
+}

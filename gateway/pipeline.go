@@ -184,7 +184,7 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
 	st.ipText = st.ip.String()
 	st.scheme = g.requestScheme(r)
 	if e := g.decide(w, r, st); e != nil {
-		g.deny(w, e)
+		g.deny(w, r, st, e)
 		return
 	}
 	g.route(w, r, st)
@@ -216,8 +216,22 @@ func (g *Gateway) decide(w http.ResponseWriter, r *http.Request, st *reqState) *
 	return g.checkToken(r, st)
 }
 
-// deny writes a refusal.
-func (g *Gateway) deny(w http.ResponseWriter, e *refusal) {
+// deny writes a refusal of the gateway's own listener. A browser (its
+// Accept prefers HTML) is never sent the Basic challenge, which would
+// open the browser's own credential dialog; its GET or HEAD refused 401
+// for want of a valid token is sent to the sign-in page instead, where
+// the API asks for that (loginRedirect) and on the sign-in pages
+// themselves.
+func (g *Gateway) deny(w http.ResponseWriter, r *http.Request, st *reqState, e *refusal) {
+	if e.Status == http.StatusUnauthorized && prefersHTML(r.Header.Values("Accept")) {
+		if e.signInCures && readMethod(r.Method) && g.redirectsToSignIn(r, st) {
+			g.redirectToSignIn(w, originalPath(r))
+			return
+		}
+		if e.wwwAuthenticate == basicChallenge {
+			e.wwwAuthenticate = ""
+		}
+	}
 	e.write(w)
 }
 
@@ -340,20 +354,16 @@ func parseAPIPath(path string) (name string, version int, rest string, ok bool) 
 }
 
 // checkCredentials is step 4: the Basic client ID and optional secret.
-// Without a client ID, only an allowUnidentified API may be called.
+// Without a Basic credential, the client is the one a browser's token
+// cookie names (identifyBrowser); without either, only an
+// allowUnidentified API, or a sign-in page, may be called.
 func (g *Gateway) checkCredentials(r *http.Request, st *reqState) *refusal {
 	id, secret, hasSecret, found, ok := basicCredential(r.Header.Values("Authorization"))
 	if !ok {
 		return refuseClient(CodeMalformedBasicAuth, "The Basic credential is malformed.")
 	}
 	if !found {
-		if st.apiName == accountsAPI && st.version == accountsVersion {
-			return refuseClient(CodeMissingBasicAuth, "This API needs a client ID (HTTP Basic).")
-		}
-		if a, _ := st.snap.lookupAPI(st.apiName, st.version); a != nil && a.allowUnidentified {
-			return nil
-		}
-		return refuseClient(CodeMissingBasicAuth, "This API needs a client ID (HTTP Basic).")
+		return g.identifyBrowser(r, st)
 	}
 	c := st.snap.clients[id]
 	if c == nil {
@@ -399,7 +409,7 @@ func checkRestrictions(r *http.Request, st *reqState) *refusal {
 // limiter's fail-closed case) is a 503, not a 429.
 func (g *Gateway) checkRateLimit(w http.ResponseWriter, r *http.Request, st *reqState) *refusal {
 	key, rate := "", g.cfg.UnidentifiedPerSecond
-	if st.client != nil {
+	if st.client != nil && !st.limitByIP {
 		key, rate = st.client.limitKey, st.client.reqsPerSec
 	} else {
 		key = "ip:" + st.ipText
@@ -415,7 +425,7 @@ func (g *Gateway) checkRateLimit(w http.ResponseWriter, r *http.Request, st *req
 	}
 	ratelimit.Headers(w.Header(), d)
 	kind := "ip"
-	if st.client != nil {
+	if st.client != nil && !st.limitByIP {
 		kind = "client"
 	}
 	g.metrics.rateLimited(kind)
@@ -437,7 +447,9 @@ func (g *Gateway) checkToken(r *http.Request, st *reqState) *refusal {
 			g.metrics.verify("unauthorized")
 		}
 		g.cfg.Logger.Debug("gateway: token refused", "request_id", st.id, "reason", err.Error())
-		return &refusal{Error: d.Response, wwwAuthenticate: d.Challenge}
+		// Each 401 of the verifier is about the token (none, expired,
+		// revoked, invalid, bound elsewhere): a new sign-in cures it.
+		return &refusal{Error: d.Response, wwwAuthenticate: d.Challenge, signInCures: d.Response.Status == http.StatusUnauthorized}
 	}
 	if public {
 		g.metrics.verify("public")

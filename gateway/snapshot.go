@@ -63,6 +63,7 @@ type api struct {
 	target            *url.URL // nil when the stored URL does not parse
 	allowUnidentified bool
 	active            bool
+	loginRedirect     bool
 }
 
 // compile builds the snapshot, reporting each value it could not parse
@@ -119,7 +120,7 @@ func compile(s Snapshot, now time.Time, problem func(msg string, args ...any)) *
 			fam = &apiFamily{versions: map[int]*api{}}
 			out.apis[a.Name] = fam
 		}
-		ca := &api{name: a.Name, version: a.Version, allowUnidentified: a.AllowUnidentified, active: a.Active}
+		ca := &api{name: a.Name, version: a.Version, allowUnidentified: a.AllowUnidentified, active: a.Active, loginRedirect: a.LoginRedirect}
 		if u, err := url.Parse(a.URL); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
 			ca.target = u
 		} else if a.Active {

@@ -57,4 +57,7 @@ type SnapshotAPI struct {
 	URL               string
 	AllowUnidentified bool
 	Active            bool
+	// LoginRedirect sends a browser's GET or HEAD that would be refused
+	// 401 for want of a valid token to the sign-in page (303) instead.
+	LoginRedirect bool
 }

@@ -33,6 +33,9 @@ type reqState struct {
 
 	client         *client
 	secretVerified bool
+	// limitByIP makes the rate limit the per-IP one even though client
+	// is set: the sign-in pages, which one client serves for everybody.
+	limitByIP bool
 
 	identity    verifier.Identity
 	hasIdentity bool

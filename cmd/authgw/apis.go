@@ -14,7 +14,7 @@ import (
 	"github.com/authgw/authgw/db"
 )
 
-const apisUsage = `Usage: authgw apis add --name N --version V --url U [--allow-unidentified] [--inactive]
+const apisUsage = `Usage: authgw apis add --name N --version V --url U [--allow-unidentified] [--login-redirect] [--inactive]
        authgw apis list [--json]
        authgw apis remove --name N --version V
        (each also takes [--database DSN] [--data-dir DIR] [--config FILE] [--redis URL])
@@ -28,9 +28,13 @@ Manages the registry of backend APIs: the gateway sends a request for
           URL without user info, query or fragment; its path, if any, is
           the prefix the request path is appended to. The API is active
           unless --inactive; --allow-unidentified lets requests without
-          client credentials through to it.
+          client credentials through to it; --login-redirect sends a
+          browser that the gateway would refuse 401 for want of a valid
+          token (a GET or HEAD whose Accept prefers text/html) to the
+          sign-in page, /accounts/v1/ui/login?return_to=..., instead.
   list    prints the registered APIs as a table (name, version, url,
-          unidentified, active), or as a JSON array with --json.
+          unidentified, active, login redirect), or as a JSON array with
+          --json.
   remove  removes the API (N, V) from the registry.
 
 The gateways pick up changes at their next snapshot refresh, or at once
@@ -44,6 +48,7 @@ Flags:
   --version V            API version number, a positive integer (add, remove)
   --url U                backend base URL (add)
   --allow-unidentified   requests without client credentials are allowed (add)
+  --login-redirect       browsers without a valid token go to the sign-in page (add)
   --inactive             register the API switched off (add)
   --json                 print JSON instead of a table (list)
   --database DSN         sqlite:PATH or mysql:DSN
@@ -57,7 +62,7 @@ error (including a bad name, version or URL).
 
 // apisFlags are the flags each action takes besides the database ones.
 var apisFlags = map[string][]string{
-	"add":    {"name", "version", "url", "allow-unidentified", "inactive"},
+	"add":    {"name", "version", "url", "allow-unidentified", "login-redirect", "inactive"},
 	"list":   {"json"},
 	"remove": {"name", "version"},
 }
@@ -73,6 +78,7 @@ type apisCommand struct {
 	version           string
 	url               string
 	allowUnidentified bool
+	loginRedirect     bool
 	inactive          bool
 	json              bool
 }
@@ -85,6 +91,7 @@ func (a *apisCommand) flagSet() *flag.FlagSet {
 	fs.StringVar(&a.version, "version", "", "API version number")
 	fs.StringVar(&a.url, "url", "", "backend URL")
 	fs.BoolVar(&a.allowUnidentified, "allow-unidentified", false, "allow requests without client credentials")
+	fs.BoolVar(&a.loginRedirect, "login-redirect", false, "send browsers without a valid token to the sign-in page")
 	fs.BoolVar(&a.inactive, "inactive", false, "register the API inactive")
 	fs.BoolVar(&a.json, "json", false, "print JSON")
 	a.db.register(fs)
@@ -134,7 +141,7 @@ func (a *apisCommand) run(c *cli, args []string) error {
 		if api.URL, err = checkAPIURL(a.url); err != nil {
 			return err
 		}
-		api.AllowUnidentified, api.Active = a.allowUnidentified, !a.inactive
+		api.AllowUnidentified, api.Active, api.LoginRedirect = a.allowUnidentified, !a.inactive, a.loginRedirect
 	}
 
 	ctx := context.Background()
@@ -179,6 +186,7 @@ type apiJSON struct {
 	URL               string `json:"url"`
 	AllowUnidentified bool   `json:"allowUnidentified"`
 	Active            bool   `json:"active"`
+	LoginRedirect     bool   `json:"loginRedirect"`
 	CreatedMs         int64  `json:"createdMs"`
 	UpdatedMs         int64  `json:"updatedMs"`
 }
@@ -193,7 +201,7 @@ func (a *apisCommand) list(ctx context.Context, c *cli, d *db.DB) error {
 		out := make([]apiJSON, len(apis))
 		for i, x := range apis {
 			out[i] = apiJSON{Name: x.Name, Version: x.Version, URL: x.URL, AllowUnidentified: x.AllowUnidentified,
-				Active: x.Active, CreatedMs: x.CreatedMs, UpdatedMs: x.UpdatedMs}
+				Active: x.Active, LoginRedirect: x.LoginRedirect, CreatedMs: x.CreatedMs, UpdatedMs: x.UpdatedMs}
 		}
 		b, err := json.MarshalIndent(out, "", "  ")
 		if err != nil {
@@ -203,9 +211,9 @@ func (a *apisCommand) list(ctx context.Context, c *cli, d *db.DB) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tVERSION\tURL\tUNIDENTIFIED\tACTIVE")
+	fmt.Fprintln(tw, "NAME\tVERSION\tURL\tUNIDENTIFIED\tACTIVE\tLOGIN-REDIRECT")
 	for _, x := range apis {
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\n", x.Name, x.Version, x.URL, yesNo(x.AllowUnidentified), yesNo(x.Active))
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", x.Name, x.Version, x.URL, yesNo(x.AllowUnidentified), yesNo(x.Active), yesNo(x.LoginRedirect))
 	}
 	return tw.Flush()
 }

@@ -25,14 +25,14 @@ func TestAPIs(t *testing.T) {
 		expectStdout []string
 		expectStderr string
 	}{
-		{name: "empty list", whenArgs: []string{"apis", "list"}, expectStdout: []string{"NAME  VERSION  URL  UNIDENTIFIED  ACTIVE\n"}},
+		{name: "empty list", whenArgs: []string{"apis", "list"}, expectStdout: []string{"NAME  VERSION  URL  UNIDENTIFIED  ACTIVE  LOGIN-REDIRECT\n"}},
 		{name: "empty JSON list", whenArgs: []string{"apis", "list", "--json"}, expectStdout: []string{"[]\n"}},
 		{name: "add", whenArgs: []string{"apis", "add", "--name", "echo", "--version", "1", "--url", "HTTP://127.0.0.1:9000/base/"}, expectStdout: []string{"added echo v1 -> http://127.0.0.1:9000/base/\n"}},
-		{name: "add another version, flags first", whenArgs: []string{"apis", "--inactive", "--allow-unidentified", "add", "--url", "https://v2.example", "--name", "echo", "--version", "2"}, expectStdout: []string{"added echo v2"}},
+		{name: "add another version, flags first", whenArgs: []string{"apis", "--inactive", "--allow-unidentified", "--login-redirect", "add", "--url", "https://v2.example", "--name", "echo", "--version", "2"}, expectStdout: []string{"added echo v2"}},
 		{name: "add a duplicate", whenArgs: []string{"apis", "add", "--name", "echo", "--version", "1", "--url", "http://other.example"}, expectCode: exitFailure, expectStderr: "authgw: apis: echo v1 is registered already"},
 		{name: "list as a table", whenArgs: []string{"apis", "list"}, expectStdout: []string{
-			"echo  1        http://127.0.0.1:9000/base/  no            yes\n",
-			"echo  2        https://v2.example           yes           no\n",
+			"echo  1        http://127.0.0.1:9000/base/  no            yes     no\n",
+			"echo  2        https://v2.example           yes           no      yes\n",
 		}},
 		{name: "remove", whenArgs: []string{"apis", "remove", "--name", "echo", "--version", "1"}, expectStdout: []string{"removed echo v1\n"}},
 		{name: "remove again", whenArgs: []string{"apis", "remove", "--name", "echo", "--version", "1"}, expectCode: exitFailure, expectStderr: "authgw: apis: echo v1 is not registered"},
@@ -54,7 +54,8 @@ func TestAPIs(t *testing.T) {
 		t.Fatalf("list --json is not JSON: %v: %s", err, out)
 	}
 	if len(listed) != 1 || listed[0]["name"] != "echo" || listed[0]["version"] != 2.0 || listed[0]["url"] != "https://v2.example" ||
-		listed[0]["allowUnidentified"] != true || listed[0]["active"] != false || listed[0]["createdMs"] != float64(fixedNow.UnixMilli()) {
+		listed[0]["allowUnidentified"] != true || listed[0]["active"] != false || listed[0]["loginRedirect"] != true ||
+		listed[0]["createdMs"] != float64(fixedNow.UnixMilli()) {
 		t.Errorf("list --json = %s", out)
 	}
 }
@@ -74,6 +75,7 @@ func TestAPIs_usage(t *testing.T) {
 		{name: "unknown action", whenArgs: []string{"apis", "update"}, expectStderr: `unknown action "update"`},
 		{name: "two actions", whenArgs: []string{"apis", "list", "remove"}, expectStderr: `unexpected argument "remove"`},
 		{name: "flag of another action", whenArgs: []string{"apis", "list", "--name", "echo"}, expectStderr: "--name: not a flag of apis list"},
+		{name: "--login-redirect on list", whenArgs: []string{"apis", "list", "--login-redirect"}, expectStderr: "--login-redirect: not a flag of apis list"},
 		{name: "--url on remove", whenArgs: []string{"apis", "remove", "--name", "echo", "--version", "1", "--url", "http://x"}, expectStderr: "--url: not a flag of apis remove"},
 		{name: "missing name", whenArgs: []string{"apis", "add", "--version", "1", "--url", "http://x"}, expectStderr: "--name: missing"},
 		{name: "upper-case name", whenArgs: add("Echo", "1", "http://x"), expectStderr: `--name: "Echo" is not 1 to 64 of a-z, 0-9 and -`},

@@ -103,9 +103,10 @@ func reachableAddr(addr net.Addr) string {
 	return net.JoinHostPort(host, fmt.Sprint(tcp.Port))
 }
 
-// register registers the API demo v1 at the demo's URL, active, unless
-// an API named demo is registered already (in any version, at any URL):
-// an existing registration is never changed. It sets d.routed.
+// register registers the API demo v1 at the demo's URL, active and
+// with loginRedirect, unless an API named demo is registered already (in
+// any version, at any URL): an existing registration is never changed.
+// It sets d.routed.
 func (d *demoServer) register(ctx context.Context, c *cli, store *db.DB, logger *slog.Logger) error {
 	apis, err := store.ListAPIs(ctx)
 	if err != nil {
@@ -123,7 +124,10 @@ func (d *demoServer) register(ctx context.Context, c *cli, store *db.DB, logger 
 			"version", a.Version, "url", a.URL, "active", a.Active, "demo_backend", d.url)
 		return nil
 	}
-	err = store.CreateAPI(ctx, db.API{Name: demo.APIName, Version: demo.APIVersion, URL: d.url, Active: true, CreatedMs: c.now().UnixMilli()})
+	// LoginRedirect: a browser without a session is sent to the sign-in
+	// page, so that the quickstart can be done in a browser.
+	err = store.CreateAPI(ctx, db.API{Name: demo.APIName, Version: demo.APIVersion, URL: d.url, Active: true, LoginRedirect: true,
+		CreatedMs: c.now().UnixMilli()})
 	if errors.Is(err, db.ErrDuplicate) {
 		// Another gateway on the same database registered it a moment ago.
 		return d.register(ctx, c, store, logger)

@@ -274,7 +274,8 @@ type serveConfig struct {
 }
 
 // run is serve's start-up story, one named step each: settings, the
-// database and the data directory, the request-info key, Redis, the
+// database and the data directory, the request-info key, the sign-in
+// pages' client, Redis, the
 // revocation feed and change notices, the accounts service and the
 // gateway, the demo backend, the first loads, the listeners, and serving
 // until stopped.
@@ -302,6 +303,9 @@ func (s *serveCommand) run(c *cli, args []string) error {
 		return err
 	}
 	if err := s.loadInfoKey(ctx, r); err != nil {
+		return err
+	}
+	if r.portalClientID, err = r.ensurePortalClient(ctx); err != nil {
 		return err
 	}
 	err = r.connectRedis(ctx)
@@ -364,6 +368,10 @@ type serveRun struct {
 	// Redis, when any writer announces a change, and when the reload
 	// after a change made here failed.
 	changes chan struct{}
+
+	// portalClientID is the client the sign-in pages log in through
+	// (ensurePortalClient); "" when an operator deleted it.
+	portalClientID string
 
 	accounts *accounts.Service
 	gw       *gateway.Gateway
@@ -460,6 +468,22 @@ func (s *serveCommand) loadInfoKey(ctx context.Context, r *serveRun) error {
 	r.infoKey = key
 	r.signer, err = infosign.NewSigner(infosign.SignerConfig{Key: key, Issuer: "authgw:" + cfg.serverID})
 	return err
+}
+
+// ensurePortalClient finds, or at the first start creates, the client
+// the sign-in pages log in through, and logs its ID (no secret). A
+// deleted one is not made again: serve then warns and goes on without.
+func (r *serveRun) ensurePortalClient(ctx context.Context) (string, error) {
+	id, err := ensurePortalClient(ctx, r.store, r.c.now().UnixMilli())
+	if errors.Is(err, errPortalClientDeleted) {
+		r.logger.Warn("the sign-in pages cannot log anyone in: their client was deleted", "client", portalClientID)
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	r.logger.Info("the sign-in pages log in through their own client", "client", id)
+	return id, nil
 }
 
 // connectRedis connects the --redis client and its shared rate limiter,

@@ -81,7 +81,7 @@ func Snapshot(s db.Snapshot) gateway.Snapshot {
 	}
 	for i, a := range s.APIs {
 		out.APIs[i] = gateway.SnapshotAPI{Name: a.Name, Version: a.Version, URL: a.URL,
-			AllowUnidentified: a.AllowUnidentified, Active: a.Active}
+			AllowUnidentified: a.AllowUnidentified, Active: a.Active, LoginRedirect: a.LoginRedirect}
 	}
 	return out
 }

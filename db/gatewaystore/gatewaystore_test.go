@@ -33,7 +33,7 @@ func TestSnapshot(t *testing.T) {
 				Restrictions: []db.Restriction{{ID: "r1", ClientID: "c1", Type: db.RestrictionIP, Value: "10.0.0.0/8"}}},
 			{ID: "c2", SecretHash: "$2a$x", ReqsPerSec: -1},
 		},
-		APIs:     []db.API{{Name: "demo", Version: 2, URL: "http://b", AllowUnidentified: true, Active: true}},
+		APIs:     []db.API{{Name: "demo", Version: 2, URL: "http://b", AllowUnidentified: true, Active: true, LoginRedirect: true}},
 		LoadedMs: 7,
 	}
 	got := gatewaystore.Snapshot(in)
@@ -48,7 +48,7 @@ func TestSnapshot(t *testing.T) {
 	if c2 := got.Clients[1]; c2.Restrictions != nil || c2.ReqsPerSec != -1 || c2.SecretHash != "$2a$x" {
 		t.Errorf("client without restrictions = %+v", c2)
 	}
-	if a := got.APIs[0]; a != (gateway.SnapshotAPI{Name: "demo", Version: 2, URL: "http://b", AllowUnidentified: true, Active: true}) {
+	if a := got.APIs[0]; a != (gateway.SnapshotAPI{Name: "demo", Version: 2, URL: "http://b", AllowUnidentified: true, Active: true, LoginRedirect: true}) {
 		t.Errorf("api = %+v", a)
 	}
 }

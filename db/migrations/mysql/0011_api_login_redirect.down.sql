@@ -1,0 +1,3 @@
+-- Reverts 0011_api_login_redirect.up.sql.
+ALTER TABLE apis DROP CONSTRAINT apis_login_redirect_ck;
+ALTER TABLE apis DROP COLUMN login_redirect;
