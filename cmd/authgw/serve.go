@@ -30,6 +30,7 @@ import (
 	"github.com/authgw/authgw/accounts/notify"
 	"github.com/authgw/authgw/accounts/notify/mailtemplate"
 	"github.com/authgw/authgw/accounts/password"
+	"github.com/authgw/authgw/accounts/portal"
 	"github.com/authgw/authgw/accounts/regulation"
 	"github.com/authgw/authgw/accounts/totp"
 	"github.com/authgw/authgw/db"
@@ -562,15 +563,30 @@ func (r *serveRun) newGateway() error {
 	if err != nil {
 		return err
 	}
+	// The browser pages sit in front of the accounts API and hand it
+	// every other request; without their client (an operator deleted it)
+	// the API is served alone.
+	var accountsHandler http.Handler = accountsService
+	public := accounts.PublicScope()
+	if r.portalClientID != "" {
+		pages, err := newPortal(c, cfg.pages, cfg.keys, cfg.cookieSecure, cfg.allowedOrigins, accountsService, r.portalClientID, logger)
+		if err != nil {
+			return err
+		}
+		accountsHandler = pages
+		for method, routes := range portal.PublicScope() {
+			public[method] = append(public[method], routes...)
+		}
+	}
 	gw, err = gateway.New(gateway.Config{
 		Snapshots:      gatewaystore.New(r.store),
 		Keys:           cfg.keys,
 		ServerID:       cfg.serverID,
-		Public:         accounts.PublicScope(),
+		Public:         public,
 		Revocations:    r.revoked,
 		Limiter:        r.limiter,
 		Signer:         r.signer,
-		Accounts:       accountsService,
+		Accounts:       accountsHandler,
 		TrustedProxies: cfg.trustedProxies,
 		// Who may call /forward-auth, and which headers it reads.
 		ForwardAuthCallers: cfg.forwardAuthCallers,
@@ -790,6 +806,7 @@ func newAccounts(c *cli, cfg serveConfig, store *db.DB, redisClient *redis.Clien
 		BreachedPasswords: cfg.breached,
 		CodeLoginOff:      !cfg.codeLogin,
 		ProductName:       cfg.productName,
+		PublicURL:         cfg.pages.publicURL,
 	})
 }
 
