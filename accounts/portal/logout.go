@@ -1,0 +1,92 @@
+package portal
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/authgw/authgw/accounts/ui"
+	"github.com/authgw/authgw/verifier"
+)
+
+// logoutPurpose is the CSRF purpose of the sign-out form. It names no
+// session: the sign-out page is public (it must work once the token has
+// expired), so the page cannot know the session the form was shown in.
+const logoutPurpose = "logout"
+
+// refreshCookieName is the name the accounts service gives the refresh
+// cookie (the token cookies' prefix, "__Secure-" when secure).
+func (p *Portal) refreshCookieName() string {
+	prefix := p.cfg.Cookies.Prefix
+	if prefix == "" {
+		prefix = verifier.DefaultCookiePrefix
+	}
+	if p.cfg.Cookies.Insecure {
+		return prefix + "refresh"
+	}
+	return "__Secure-" + prefix + "refresh"
+}
+
+// refreshCookiePaths are the paths a refresh cookie may have been set
+// with: the whole API, and the sessions collection of older servers.
+var refreshCookiePaths = []string{"/accounts/v1", "/accounts/v1/sessions"}
+
+// clearCookies expires the browser's token and refresh cookies, for a
+// session the API ended without clearing them (a changed password).
+func (p *Portal) clearCookies(w http.ResponseWriter) {
+	for _, c := range p.cfg.Cookies.Expired() {
+		http.SetCookie(w, c)
+	}
+	for _, path := range refreshCookiePaths {
+		http.SetCookie(w, &http.Cookie{Name: p.refreshCookieName(), Value: "", Path: path, MaxAge: -1, Expires: time.Unix(1, 0),
+			HttpOnly: true, Secure: !p.cfg.Cookies.Insecure, SameSite: http.SameSiteStrictMode})
+	}
+}
+
+// logout is POST /logout, public: the browser's session ends by its
+// refresh cookie (possession of the refresh token proves the session,
+// as for a refresh; its token may have expired), and its cookies are
+// cleared. Then the "signed out" page, or a 303 to a return_to the
+// return policy accepts.
+func (p *Portal) logout(w http.ResponseWriter, r *http.Request) {
+	if !p.readForm(w, r, logoutPurpose) {
+		return
+	}
+	cleared := false
+	if c, err := r.Cookie(p.refreshCookieName()); err == nil && c.Value != "" && len(c.Value) <= 128 {
+		a, err := p.call(r, asPortal, http.MethodPost, "/sessions/logout", []map[string]string{{"t": "refresh-tokens", "value": c.Value}})
+		switch {
+		case err != nil:
+			p.unavailable(w, r, err)
+			return
+		case a.OK():
+			passCookies(w, a)
+			cleared = true
+		case a.Status >= 500:
+			p.refused(w, r, a)
+			return
+		default:
+			// The session had ended already (spent, expired or revoked
+			// elsewhere): nothing to end; the cookies go all the same.
+			p.cfg.Logger.Info("portal: sign-out found no live session", "code", a.Code())
+		}
+	}
+	if !cleared {
+		p.clearCookies(w)
+	}
+	if r.PostForm.Get("return_to") != "" {
+		p.seeOther(w, r, p.returnTo(r))
+		return
+	}
+	p.signedOutPage(w, r, ui.M("signedout.heading"), ui.M("signedout.body"))
+}
+
+// signedOutView is the view of the "signed_out" page.
+type signedOutView struct {
+	Heading, Body ui.Msg
+	SignInURL     string
+}
+
+// signedOutPage renders the "signed out" page with its heading and text.
+func (p *Portal) signedOutPage(w http.ResponseWriter, r *http.Request, heading, body ui.Msg) {
+	p.render(w, r, http.StatusOK, "signed_out", signedOutView{Heading: heading, Body: body, SignInURL: LoginPath})
+}
