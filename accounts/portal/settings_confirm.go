@@ -44,7 +44,7 @@ func (pr proof) into(body map[string]any) {
 
 // confirmRequest is what the confirm page of one form says and posts.
 type confirmRequest struct {
-	action, purpose      string
+	action, purpose       string
 	heading, lead, submit ui.Msg
 	// hidden are the form's own fields, posted again with the proof.
 	hidden []ui.Hidden
