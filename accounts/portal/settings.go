@@ -17,6 +17,10 @@ import (
 // and each calls the API as the visitor (asVisitor), so the API's rules
 // decide what the visitor may do.
 var settingsPages = []Page{
+	// The pages' root, with and without its slash: the gateway refuses a
+	// path with an empty segment, so a browser behind it opens the
+	// latter.
+	{Method: http.MethodGet, Path: "", handle: (*Portal).home},
 	{Method: http.MethodGet, Path: "/{$}", handle: (*Portal).home},
 	{Method: http.MethodGet, Path: "/settings", handle: (*Portal).settings},
 	{Method: http.MethodPost, Path: "/settings/name", handle: (*Portal).settingsName},
@@ -127,7 +131,7 @@ func (p *Portal) refused(w http.ResponseWriter, r *http.Request, a *answer) {
 	}
 }
 
-// home is GET / (exactly): the account page.
+// home is GET / (exactly, or the prefix alone): the account page.
 func (p *Portal) home(w http.ResponseWriter, r *http.Request) {
 	p.seeOther(w, r, SettingsPath)
 }

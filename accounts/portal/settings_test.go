@@ -1,0 +1,207 @@
+package portal_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/authgw/authgw/accounts/portal"
+)
+
+// TestSettingsPage: the signed-in account page, with the safety headers
+// and no script; / leads to it; without a session it is refused.
+func TestSettingsPage(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	ann := s.user("Ann Smith")
+	b := s.browser()
+	b.signIn(ann)
+	p := b.settings()
+	csp := p.Header.Get("Content-Security-Policy")
+	if strings.Contains(csp, "unsafe-inline") || !strings.Contains(csp, "frame-ancestors 'none'") || p.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("headers: CSP %q, Cache-Control %q", csp, p.Header.Get("Cache-Control"))
+	}
+	text := p.text()
+	for _, want := range []string{"Ann Smith", "ann.smith@example.com", "Verified", "This device", "Sign out everywhere", "Set up two-step verification"} {
+		if !strings.Contains(text+p.Body, want) {
+			t.Errorf("the page lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(strings.ToLower(p.Body), "<script") || strings.Contains(p.Body, "style=") {
+		t.Error("the page has a script or a style attribute")
+	}
+	if n := strings.Count(p.Body, "<h1"); n != 1 {
+		t.Errorf("%d h1", n)
+	}
+	home := b.get(portal.Prefix)
+	if home.Status != http.StatusSeeOther || home.Header.Get("Location") != at("/settings") {
+		t.Errorf("GET %s: %d %q", portal.Prefix, home.Status, home.Header.Get("Location"))
+	}
+	// With the slash (which the gateway refuses as a path with an empty
+	// segment), the portal itself answers the same.
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodGet, at("/"), nil)
+	s.portal.ServeHTTP(rec, req)
+	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != at("/settings") {
+		t.Errorf("GET /: %d %q", rec.Code, rec.Header().Get("Location"))
+	}
+	anon := s.browser().get(at("/settings"))
+	if anon.Status == http.StatusOK || anon.Status >= 500 {
+		t.Errorf("without a session: %d", anon.Status)
+	}
+}
+
+// TestChangeName: the name form, then the one-time notice.
+func TestChangeName(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	b := s.browser()
+	b.signIn(s.user("Ann Smith"))
+	res := b.submit(b.settings(), at("/settings/name"), map[string]string{"name": "Ann Jones"})
+	if res.Status != http.StatusSeeOther {
+		t.Fatalf("name: %d\n%s", res.Status, res.Body)
+	}
+	p := b.follow(res)
+	if !strings.Contains(p.text(), "Your name was changed") || p.form(at("/settings/name")).Get("name") != "Ann Jones" {
+		t.Errorf("after the change:\n%s", p.text())
+	}
+	empty := b.submit(b.settings(), at("/settings/name"), map[string]string{"name": "  "})
+	if empty.Status != http.StatusUnprocessableEntity || !strings.Contains(empty.text(), "Enter your name") || !strings.Contains(empty.Body, `aria-invalid="true"`) {
+		t.Errorf("empty name: %d\n%s", empty.Status, empty.text())
+	}
+	// A notice is only one of the fixed list.
+	if p := b.get(at("/settings?done=%3Cb%3Ehacked")); strings.Contains(p.Body, "hacked") {
+		t.Error("free text from the query reached the page")
+	}
+}
+
+var codeRE = regexp.MustCompile(`(?m)^\s*([a-z2-7]{20,40})\s*$`)
+
+var formAction = regexp.MustCompile(`action="(/accounts/v1/ui/settings/[^"]+)"`)
+
+// actions returns the form actions of the page that end in suffix.
+func actions(p *page, suffix string) []string {
+	var out []string
+	for _, m := range formAction.FindAllStringSubmatch(p.Body, -1) {
+		if strings.HasSuffix(m[1], suffix) {
+			out = append(out, m[1])
+		}
+	}
+	return out
+}
+
+// TestAddresses: add (with the password), verify with the mailed code,
+// resend, remove; the only address cannot be removed.
+func TestAddresses(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	ann := s.user("Ann Smith")
+	b := s.browser()
+	b.signIn(ann)
+
+	confirm := b.submit(b.settings(), at("/settings/emails"), map[string]string{"email": "ann.work@example.org"})
+	if confirm.Status != http.StatusOK || confirm.form(at("/settings/emails")) == nil || !strings.Contains(confirm.Body, `autocomplete="current-password"`) {
+		t.Fatalf("add without proof: %d\n%s", confirm.Status, confirm.text())
+	}
+	wrong := b.submit(confirm, at("/settings/emails"), map[string]string{"password": "not my password"})
+	if wrong.Status != http.StatusUnprocessableEntity || !strings.Contains(wrong.text(), "The password is not right") {
+		t.Fatalf("wrong password: %d\n%s", wrong.Status, wrong.text())
+	}
+	added := b.submit(wrong, at("/settings/emails"), map[string]string{"password": testPassword})
+	if added.Status != http.StatusSeeOther {
+		t.Fatalf("add: %d\n%s", added.Status, added.text())
+	}
+	p := b.follow(added)
+	if !strings.Contains(p.text(), "ann.work@example.org Not verified") {
+		t.Fatalf("the new address:\n%s", p.text())
+	}
+	code := s.codeIn(s.mailTo("ann.work@example.org"), codeRE)
+	verify, resend := actions(p, "/verify"), actions(p, "/resend")
+	if len(verify) != 1 || len(resend) != 1 {
+		t.Fatalf("verify %q, resend %q", verify, resend)
+	}
+	bad := b.submit(p, verify[0], map[string]string{"code": "aaaaaaaaaaaaaaaaaaaaaaaaaa"})
+	if bad.Status != http.StatusUnprocessableEntity || !strings.Contains(bad.text(), "The code is not right") || !strings.Contains(bad.Body, `aria-invalid="true"`) {
+		t.Fatalf("wrong code: %d\n%s", bad.Status, bad.text())
+	}
+	// Resend: a new code; the old one no longer works. (The mail files
+	// are named by the stack's clock.)
+	s.clock.Advance(time.Second)
+	sent := b.submit(bad, resend[0], nil)
+	if sent.Status != http.StatusSeeOther || !strings.Contains(b.follow(sent).text(), "We sent a new code") {
+		t.Fatalf("resend: %d\n%s", sent.Status, sent.text())
+	}
+	code2 := s.codeIn(s.mailTo("ann.work@example.org"), codeRE)
+	if code2 == code {
+		t.Fatal("resend sent the same code")
+	}
+	if old := b.submit(b.settings(), verify[0], map[string]string{"code": code}); old.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("the replaced code: %d", old.Status)
+	}
+	ok := b.submit(b.settings(), verify[0], map[string]string{"code": code2})
+	if ok.Status != http.StatusSeeOther || !strings.Contains(b.follow(ok).text(), "The address is verified") {
+		t.Fatalf("verify: %d\n%s", ok.Status, ok.text())
+	}
+
+	// Remove the first address; the last one is refused.
+	p = b.settings()
+	removes := actions(p, "/remove")
+	if len(removes) != 2 {
+		t.Fatalf("%d remove forms", len(removes))
+	}
+	gone := b.submit(p, removes[0], nil)
+	if gone.Status != http.StatusSeeOther {
+		t.Fatalf("remove: %d\n%s", gone.Status, gone.text())
+	}
+	if txt := b.follow(gone).text(); !strings.Contains(txt, "The address was removed") || strings.Count(txt, "@example.") != 1 {
+		t.Fatalf("after removing:\n%s", txt)
+	}
+	last := b.submit(b.settings(), actions(b.settings(), "/remove")[0], nil)
+	if last.Status != http.StatusUnprocessableEntity || !strings.Contains(last.text(), "You cannot remove your only address") {
+		t.Fatalf("remove the last: %d\n%s", last.Status, last.text())
+	}
+	checkLogs(t, s, testPassword, code, code2, "ann.work@example.org", "ann.smith@example.com")
+}
+
+// checkLogs fails when the stack's logs hold any of the secrets.
+func checkLogs(t *testing.T, s *stack, secrets ...string) {
+	t.Helper()
+	logs := s.logs.String()
+	for _, sec := range secrets {
+		if sec != "" && strings.Contains(logs, sec) {
+			t.Errorf("the logs hold %q", sec)
+		}
+	}
+}
+
+// TestChangePassword: errors on the fields, then the change signs the
+// browser out everywhere.
+func TestChangePassword(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	ann := s.user("Ann Smith")
+	b := s.browser()
+	si := b.signIn(ann)
+	form := b.get(at("/settings/password"))
+	if form.Status != http.StatusOK || !strings.Contains(form.Body, `autocomplete="new-password"`) || !strings.Contains(form.Body, `autocomplete="current-password"`) {
+		t.Fatalf("password page: %d", form.Status)
+	}
+	const newPassword = "violet kettle orbit seventeen"
+	wrong := b.submit(form, at("/settings/password"), map[string]string{"currentPassword": "wrong one", "newPassword": newPassword})
+	if wrong.Status != http.StatusUnprocessableEntity || !strings.Contains(wrong.text(), "The current password is not right") ||
+		!strings.Contains(wrong.Body, `href="#field-currentPassword"`) {
+		t.Fatalf("wrong current: %d\n%s", wrong.Status, wrong.text())
+	}
+	weak := b.submit(wrong, at("/settings/password"), map[string]string{"currentPassword": testPassword, "newPassword": "short"})
+	if weak.Status != http.StatusUnprocessableEntity || !strings.Contains(weak.Body, `href="#field-newPassword"`) {
+		t.Fatalf("weak: %d\n%s", weak.Status, weak.text())
+	}
+	done := b.submit(weak, at("/settings/password"), map[string]string{"currentPassword": testPassword, "newPassword": newPassword})
+	if done.Status != http.StatusOK || !strings.Contains(done.text(), "Your password was changed") {
+		t.Fatalf("change: %d\n%s", done.Status, done.text())
+	}
+	if s.refreshWorks(si.Refresh) {
+		t.Error("the session lives on after the change")
+	}
+	s.browser().signInWith("ann.smith@example.com", newPassword)
+	checkLogs(t, s, testPassword, newPassword)
+}
