@@ -30,14 +30,27 @@ func (p *Portal) refreshCookieName() string {
 // with: the whole API, and the sessions collection of older servers.
 var refreshCookiePaths = []string{"/accounts/v1", "/accounts/v1/sessions"}
 
-// clearCookies expires the browser's token and refresh cookies, for a
-// session the API ended without clearing them (a changed password).
+// clearCookies expires the browser's token and refresh cookies, those
+// the response does not expire already (the API's answer may have): for
+// a session the API ended without clearing them (a changed password), or
+// a refresh cookie at another path than the API clears.
 func (p *Portal) clearCookies(w http.ResponseWriter) {
+	set := map[string]bool{}
+	for _, line := range w.Header().Values("Set-Cookie") {
+		if c, err := http.ParseSetCookie(line); err == nil {
+			set[c.Name+"\x00"+c.Path] = true
+		}
+	}
+	clear := func(c *http.Cookie) {
+		if !set[c.Name+"\x00"+c.Path] {
+			http.SetCookie(w, c)
+		}
+	}
 	for _, c := range p.cfg.Cookies.Expired() {
-		http.SetCookie(w, c)
+		clear(c)
 	}
 	for _, path := range refreshCookiePaths {
-		http.SetCookie(w, &http.Cookie{Name: p.refreshCookieName(), Value: "", Path: path, MaxAge: -1, Expires: time.Unix(1, 0),
+		clear(&http.Cookie{Name: p.refreshCookieName(), Value: "", Path: path, MaxAge: -1, Expires: time.Unix(1, 0),
 			HttpOnly: true, Secure: !p.cfg.Cookies.Insecure, SameSite: http.SameSiteStrictMode})
 	}
 }
@@ -51,7 +64,6 @@ func (p *Portal) logout(w http.ResponseWriter, r *http.Request) {
 	if !p.readForm(w, r, logoutPurpose) {
 		return
 	}
-	cleared := false
 	if c, err := r.Cookie(p.refreshCookieName()); err == nil && c.Value != "" && len(c.Value) <= 128 {
 		a, err := p.call(r, asPortal, http.MethodPost, "/sessions/logout", []map[string]string{{"t": "refresh-tokens", "value": c.Value}})
 		switch {
@@ -60,7 +72,6 @@ func (p *Portal) logout(w http.ResponseWriter, r *http.Request) {
 			return
 		case a.OK():
 			passCookies(w, a)
-			cleared = true
 		case a.Status >= 500:
 			p.refused(w, r, a)
 			return
@@ -70,9 +81,7 @@ func (p *Portal) logout(w http.ResponseWriter, r *http.Request) {
 			p.cfg.Logger.Info("portal: sign-out found no live session", "code", a.Code())
 		}
 	}
-	if !cleared {
-		p.clearCookies(w)
-	}
+	p.clearCookies(w)
 	if r.PostForm.Get("return_to") != "" {
 		p.seeOther(w, r, p.returnTo(r))
 		return

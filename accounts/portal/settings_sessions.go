@@ -34,6 +34,7 @@ func (p *Portal) sessionRevoke(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		passCookies(w, a)
+		p.clearCookies(w)
 		p.signedOutPage(w, r, ui.M("signedout.heading"), ui.M("signedout.body"))
 		return
 	}
@@ -107,5 +108,6 @@ func (p *Portal) sessionsRevokeAll(w http.ResponseWriter, r *http.Request) {
 		last = a
 	}
 	passCookies(w, last)
+	p.clearCookies(w)
 	p.signedOutPage(w, r, ui.M("signedout.everywhere.heading"), ui.M("signedout.everywhere.body"))
 }
