@@ -517,8 +517,9 @@ func (s *Service) logoutTargets(r *request) ([]string, error) {
 // logged in (with its secret when the login came with it). Anything else
 // ends nothing: 401 SESSION-INVALIDATED for a token that does not hold
 // (unknown, spent, expired, another client's: one answer, so it tells
-// nothing about the token), and 401 TOKEN-MISSING, as without this path,
-// for a request that names no refresh token. Every token is checked
+// nothing about the token), and the 401 of any caller without a token
+// (ErrLoginRequired, as before this path) for a request that names no
+// refresh token, or names a session by ID. Every token is checked
 // before any session ends.
 func (s *Service) logoutByRefreshToken(r *request) ([]string, error) {
 	var tokens []string
