@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/authgw/authgw/accounts/password"
 	"github.com/authgw/authgw/accounts/ui"
@@ -441,6 +442,11 @@ func (p *Portal) settingsName(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := strings.TrimSpace(r.PostForm.Get("name"))
+	if !utf8.ValidString(name) {
+		// JSON would carry it as U+FFFD: refuse what was not typed.
+		p.showSettings(w, r, v, http.StatusUnprocessableEntity, settingsErrors{name: ui.M("settings.name.error_invalid"), nameValue: strings.ToValidUTF8(name, "")})
+		return
+	}
 	if name == "" {
 		p.showSettings(w, r, v, http.StatusUnprocessableEntity, settingsErrors{name: ui.M("settings.name.error_required")})
 		return
@@ -469,6 +475,10 @@ func (p *Portal) emailAdd(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	addr := strings.TrimSpace(r.PostForm.Get("email"))
+	if !utf8.ValidString(addr) {
+		p.showSettings(w, r, v, http.StatusUnprocessableEntity, settingsErrors{email: ui.M("settings.emails.error_invalid")})
+		return
+	}
 	if addr == "" {
 		p.showSettings(w, r, v, http.StatusUnprocessableEntity, settingsErrors{email: ui.M("settings.emails.error_required")})
 		return
