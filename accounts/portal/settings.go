@@ -483,6 +483,14 @@ func (p *Portal) emailAdd(w http.ResponseWriter, r *http.Request) {
 		p.showSettings(w, r, v, http.StatusUnprocessableEntity, settingsErrors{email: ui.M("settings.emails.error_required")})
 		return
 	}
+	req := confirmRequest{
+		action: SettingsPath + "/emails", purpose: v.purpose("settings-email-add"),
+		heading: ui.M("confirm.email.heading"), lead: ui.M("confirm.email.lead", addr), submit: ui.M("confirm.email.submit"),
+		hidden: []ui.Hidden{{Name: "email", Value: addr}},
+	}
+	if p.mailProofCode(w, r, v, req) {
+		return
+	}
 	pr := readProof(r)
 	body := map[string]any{"type": "emails", "email": addr}
 	pr.into(body)
@@ -503,11 +511,7 @@ func (p *Portal) emailAdd(w http.ResponseWriter, r *http.Request) {
 		p.showSettings(w, r, v, http.StatusUnprocessableEntity, settingsErrors{email: ui.M("settings.emails.error_invalid"), emailValue: addr})
 		return
 	}
-	if p.askProof(w, r, v, a, pr, confirmRequest{
-		action: SettingsPath + "/emails", purpose: v.purpose("settings-email-add"),
-		heading: ui.M("confirm.email.heading"), lead: ui.M("confirm.email.lead", addr), submit: ui.M("confirm.email.submit"),
-		hidden: []ui.Hidden{{Name: "email", Value: addr}},
-	}) {
+	if p.askProof(w, r, v, a, pr, req) {
 		return
 	}
 	p.refused(w, r, a)

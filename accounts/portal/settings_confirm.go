@@ -1,6 +1,9 @@
 package portal
 
 import (
+	"crypto/rand"
+	"encoding/hex"
+	"io"
 	"net/http"
 	"strings"
 
@@ -9,15 +12,19 @@ import (
 
 // A change to what protects the account (an address, the second factor,
 // other sessions) needs a proof that it is the user, not just their
-// token: the API asks for the password or a code of the user's
-// authenticator app in the same call. The pages ask for it on a confirm
-// page ("settings_confirm") that posts the same form again with the proof
-// in the fields "password" and "code". The API decides when a proof is
-// needed and whether it holds; the page only carries it.
+// token: the API asks for the password, a code of the user's
+// authenticator app, or a login code mailed to one of the user's
+// verified addresses (how a user without a password proves themselves)
+// in the same call. The pages ask for it on a confirm page
+// ("settings_confirm") that posts the same form again with the proof in
+// the fields "password", "code" (the app's) or "emailCode" (with the
+// hidden "loginState" it was mailed for). The API decides when a proof
+// is needed and whether it holds; the page only carries it.
 
 // proof is the proof a form carries.
 type proof struct {
-	password, code string
+	password, code       string
+	loginState, mailCode string
 	// sent is true when the form had a proof field at all (it came from
 	// the confirm page), so an empty one is an error, not a first ask.
 	sent bool
@@ -25,21 +32,38 @@ type proof struct {
 
 func readProof(r *http.Request) proof {
 	return proof{
-		password: r.PostForm.Get("password"),
-		code:     strings.Join(strings.Fields(r.PostForm.Get("code")), ""),
-		sent:     r.PostForm.Has("password") || r.PostForm.Has("code"),
+		password:   r.PostForm.Get("password"),
+		code:       strings.Join(strings.Fields(r.PostForm.Get("code")), ""),
+		loginState: r.PostForm.Get("loginState"),
+		mailCode:   strings.TrimSpace(r.PostForm.Get("emailCode")),
+		sent:       r.PostForm.Has("password") || r.PostForm.Has("code") || r.PostForm.Has("emailCode"),
 	}
 }
 
 // into adds the proof to an API body: the TOTP code when one was typed,
-// else the password.
+// else the mailed code, else the password.
 func (pr proof) into(body map[string]any) {
 	switch {
 	case pr.code != "":
 		body["totp"] = pr.code
+	case pr.mailCode != "" && validState(pr.loginState):
+		body["loginState"], body["loginCode"] = pr.loginState, pr.mailCode
 	case pr.password != "":
 		body["currentPassword"] = pr.password
 	}
+}
+
+// validState reports whether s is a login state: 32 lower-case hex.
+func validState(s string) bool {
+	if len(s) != 32 {
+		return false
+	}
+	for _, c := range s {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // confirmRequest is what the confirm page of one form says and posts.
@@ -48,16 +72,22 @@ type confirmRequest struct {
 	heading, lead, submit ui.Msg
 	// hidden are the form's own fields, posted again with the proof.
 	hidden []ui.Hidden
-	// cancel is where "Cancel" leads. Default the account page.
-	cancel string
+	// state is the login state a code was mailed for, "" before.
+	state string
+	// sentTo is the address the code went to.
+	sentTo string
 }
 
 // confirmView is the view of the "settings_confirm" page.
 type confirmView struct {
-	Nav       navView
-	Heading   ui.Msg
-	Lead      ui.Msg
-	Form      ui.Form
+	Nav     navView
+	Heading ui.Msg
+	Lead    ui.Msg
+	// SentTo is the address a code was mailed to, "" before.
+	SentTo string
+	Form   ui.Form
+	// MailCode is the form that mails a code instead; zero once one was.
+	MailCode  ui.Form
 	CancelURL string
 }
 
@@ -66,26 +96,100 @@ type confirmView struct {
 // the error on its field). It reports whether it answered.
 func (p *Portal) askProof(w http.ResponseWriter, r *http.Request, v visitor, a *answer, pr proof, req confirmRequest) bool {
 	_, missing := a.Obstruction("currentPassword")
-	var passwordErr, codeErr ui.Msg
+	_, badState := a.Obstruction("loginState")
+	var errs proofErrors
 	status := http.StatusUnprocessableEntity
+	if validState(pr.loginState) {
+		req.state = pr.loginState
+	}
 	switch {
 	case a.Code() == "INCORRECT-PASSWORD":
-		passwordErr = ui.M("confirm.error_password")
+		errs.password = ui.M("confirm.error_password")
 	case a.Code() == "TOTP-INVALID":
-		codeErr = ui.M("confirm.error_code")
+		errs.code = ui.M("confirm.error_code")
+	case a.Code() == "CODE-INVALID" || badState:
+		errs.mailCode = ui.M("confirm.error_mail_code")
+	case missing && pr.sent && req.state != "":
+		errs.mailCode = ui.M("confirm.error_mail_code_required")
 	case missing && pr.sent:
-		passwordErr = ui.M("confirm.error_required")
+		errs.password = ui.M("confirm.error_required")
 	case missing:
 		status = http.StatusOK
 	default:
 		return false
 	}
-	p.showConfirm(w, r, v, status, req, passwordErr, codeErr)
+	p.showConfirm(w, r, v, status, req, errs)
 	return true
 }
 
+// proofErrors are the errors of the confirm page's fields.
+type proofErrors struct {
+	password, code, mailCode ui.Msg
+}
+
+// mailCodeQuery marks the confirm page's "email me a code" form: its
+// action is the form's own with this query.
+const mailCodeQuery = "proof=mail"
+
+// mailProofCode answers a confirm page's "email me a code": a login code
+// is mailed, as the email login step does, to the user's first verified
+// address, and the confirm page asks for it. It reports whether the
+// request was that.
+func (p *Portal) mailProofCode(w http.ResponseWriter, r *http.Request, v visitor, req confirmRequest) bool {
+	if r.URL.RawQuery != mailCodeQuery {
+		return false
+	}
+	var emails []emailIn
+	if !p.get(w, r, "/users/current/emails", &emails) {
+		return true
+	}
+	addr := ""
+	for _, e := range emails {
+		if e.VerifiedMs != nil {
+			addr = e.Email
+			break
+		}
+	}
+	if addr == "" {
+		p.showConfirm(w, r, v, http.StatusUnprocessableEntity, req, proofErrors{password: ui.M("confirm.error_no_verified")})
+		return true
+	}
+	state, err := p.newState()
+	if err != nil {
+		p.unavailable(w, r, err)
+		return true
+	}
+	a, err := p.call(r, asPortal, http.MethodPost, "/sessions/login/email", map[string]any{"email": addr, "state": state})
+	switch {
+	case err != nil:
+		p.unavailable(w, r, err)
+	case a.OK():
+		req.state, req.sentTo = state, addr
+		p.showConfirm(w, r, v, http.StatusOK, req, proofErrors{})
+	case a.Status == http.StatusForbidden:
+		// Codes by mail are turned off: the password, then.
+		p.showConfirm(w, r, v, http.StatusUnprocessableEntity, req, proofErrors{password: ui.M("confirm.error_codes_off")})
+	default:
+		p.refused(w, r, a)
+	}
+	return true
+}
+
+// newState returns a fresh login state.
+func (p *Portal) newState() (string, error) {
+	src := p.cfg.Rand
+	if src == nil {
+		src = rand.Reader
+	}
+	b := make([]byte, 16)
+	if _, err := io.ReadFull(src, b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
+}
+
 // showConfirm renders the confirm page of req.
-func (p *Portal) showConfirm(w http.ResponseWriter, r *http.Request, v visitor, status int, req confirmRequest, passwordErr, codeErr ui.Msg) {
+func (p *Portal) showConfirm(w http.ResponseWriter, r *http.Request, v visitor, status int, req confirmRequest, errs proofErrors) {
 	var u userIn
 	if !p.get(w, r, "/users/current", &u) {
 		return
@@ -100,14 +204,20 @@ func (p *Portal) showConfirm(w http.ResponseWriter, r *http.Request, v visitor, 
 		p.unavailable(w, r, err)
 		return
 	}
-	fields := []ui.Field{{Name: "password", Type: "password", Label: ui.M("confirm.password_label"), Error: passwordErr, Autocomplete: "current-password"}}
+	view := confirmView{Nav: nav, Heading: req.heading, Lead: req.lead, SentTo: req.sentTo, CancelURL: SettingsPath}
+	hidden := req.hidden
+	var fields []ui.Field
+	if req.state != "" {
+		hidden = append(append([]ui.Hidden(nil), hidden...), ui.Hidden{Name: "loginState", Value: req.state})
+		fields = append(fields, ui.Field{Name: "emailCode", Label: ui.M("confirm.mail_code_label"), Hint: ui.M("confirm.mail_code_hint"),
+			Error: errs.mailCode, Autocomplete: "one-time-code"})
+	} else {
+		fields = append(fields, ui.Field{Name: "password", Type: "password", Label: ui.M("confirm.password_label"), Error: errs.password, Autocomplete: "current-password"})
+		view.MailCode = ui.Form{Action: req.action + "?" + mailCodeQuery, CSRFToken: tok, Submit: ui.M("confirm.mail_code_send"), Hidden: req.hidden}
+	}
 	if u.TwoFactor {
-		fields = append(fields, ui.Field{Name: "code", Label: ui.M("confirm.code_label"), Hint: ui.M("confirm.code_hint"), Error: codeErr, Autocomplete: "one-time-code"})
+		fields = append(fields, ui.Field{Name: "code", Label: ui.M("confirm.code_label"), Hint: ui.M("confirm.code_hint"), Error: errs.code, Autocomplete: "one-time-code"})
 	}
-	cancel := req.cancel
-	if cancel == "" {
-		cancel = SettingsPath
-	}
-	p.render(w, r, status, "settings_confirm", confirmView{Nav: nav, Heading: req.heading, Lead: req.lead, CancelURL: cancel,
-		Form: ui.Form{Action: req.action, CSRFToken: tok, Hidden: req.hidden, Fields: fields, Submit: req.submit}})
+	view.Form = ui.Form{Action: req.action, CSRFToken: tok, Hidden: hidden, Fields: fields, Submit: req.submit}
+	p.render(w, r, status, "settings_confirm", view)
 }

@@ -38,6 +38,12 @@ func (p *Portal) sessionRevoke(w http.ResponseWriter, r *http.Request) {
 		p.signedOutPage(w, r, ui.M("signedout.heading"), ui.M("signedout.body"))
 		return
 	}
+	req := confirmRequest{action: SettingsPath + "/sessions/" + id + "/revoke",
+		purpose: v.purpose("settings-session-revoke", id), heading: ui.M("confirm.session.heading"),
+		lead: ui.M("confirm.session.lead"), submit: ui.M("confirm.session.submit")}
+	if p.mailProofCode(w, r, v, req) {
+		return
+	}
 	pr := readProof(r)
 	body := map[string]any{"sessions": []map[string]string{{"t": "sessions", "value": id}}}
 	pr.into(body)
@@ -49,9 +55,7 @@ func (p *Portal) sessionRevoke(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case a.OK():
 		p.done(w, r, "session-revoked")
-	case p.askProof(w, r, v, a, pr, confirmRequest{action: SettingsPath + "/sessions/" + id + "/revoke",
-		purpose: v.purpose("settings-session-revoke", id), heading: ui.M("confirm.session.heading"),
-		lead: ui.M("confirm.session.lead"), submit: ui.M("confirm.session.submit")}):
+	case p.askProof(w, r, v, a, pr, req):
 	default:
 		p.refused(w, r, a)
 	}
@@ -66,9 +70,12 @@ func (p *Portal) sessionsRevokeAll(w http.ResponseWriter, r *http.Request) {
 	}
 	req := confirmRequest{action: SettingsPath + "/sessions/revoke-all", purpose: v.purpose("settings-sessions-revoke-all"),
 		heading: ui.M("confirm.sessions_all.heading"), lead: ui.M("confirm.sessions_all.lead"), submit: ui.M("confirm.sessions_all.submit")}
+	if p.mailProofCode(w, r, v, req) {
+		return
+	}
 	pr := readProof(r)
 	if !pr.sent {
-		p.showConfirm(w, r, v, http.StatusOK, req, ui.Msg{}, ui.Msg{})
+		p.showConfirm(w, r, v, http.StatusOK, req, proofErrors{})
 		return
 	}
 	var all []sessionIn

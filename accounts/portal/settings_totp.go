@@ -29,6 +29,11 @@ func (p *Portal) totpEnrol(w http.ResponseWriter, r *http.Request) {
 	if !ok || !p.readForm(w, r, v.purpose("settings-totp")) {
 		return
 	}
+	req := confirmRequest{action: SettingsPath + "/totp", purpose: v.purpose("settings-totp"),
+		heading: ui.M("confirm.totp_setup.heading"), lead: ui.M("confirm.totp_setup.lead"), submit: ui.M("confirm.totp_setup.submit")}
+	if p.mailProofCode(w, r, v, req) {
+		return
+	}
 	pr := readProof(r)
 	body := map[string]any{}
 	pr.into(body)
@@ -43,8 +48,7 @@ func (p *Portal) totpEnrol(w http.ResponseWriter, r *http.Request) {
 		p.done(w, r, "totp-on")
 		return
 	default:
-		if !p.askProof(w, r, v, a, pr, confirmRequest{action: SettingsPath + "/totp", purpose: v.purpose("settings-totp"),
-			heading: ui.M("confirm.totp_setup.heading"), lead: ui.M("confirm.totp_setup.lead"), submit: ui.M("confirm.totp_setup.submit")}) {
+		if !p.askProof(w, r, v, a, pr, req) {
 			p.refused(w, r, a)
 		}
 		return
@@ -165,13 +169,13 @@ func (p *Portal) totpRemovePage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	p.showConfirm(w, r, v, http.StatusOK, totpRemoveRequest(v), ui.Msg{}, ui.Msg{})
+	p.showConfirm(w, r, v, http.StatusOK, totpRemoveRequest(v), proofErrors{})
 }
 
 // totpRemove is POST /settings/totp/remove: DELETE /users/{id}/totp.
 func (p *Portal) totpRemove(w http.ResponseWriter, r *http.Request) {
 	v, ok := p.signedIn(w, r)
-	if !ok || !p.readForm(w, r, v.purpose("settings-totp-remove")) {
+	if !ok || !p.readForm(w, r, v.purpose("settings-totp-remove")) || p.mailProofCode(w, r, v, totpRemoveRequest(v)) {
 		return
 	}
 	pr := readProof(r)
