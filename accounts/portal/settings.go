@@ -608,6 +608,16 @@ func (p *Portal) emailRemove(w http.ResponseWriter, r *http.Request) {
 type passwordView struct {
 	Nav  navView
 	Form ui.Form
+	// SentTo is the address a code was mailed to, "" before.
+	SentTo string
+	// MailCode is the form that mails a code instead of the current
+	// password (for a user who has none); zero once one was.
+	MailCode ui.Form
+}
+
+// passwordErrors are the errors of the password page's fields.
+type passwordErrors struct {
+	current, next, mailCode ui.Msg
 }
 
 // passwordPage is GET /settings/password.
@@ -616,10 +626,12 @@ func (p *Portal) passwordPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	p.showPassword(w, r, v, http.StatusOK, ui.Msg{}, ui.Msg{})
+	p.showPassword(w, r, v, http.StatusOK, "", "", passwordErrors{})
 }
 
-func (p *Portal) showPassword(w http.ResponseWriter, r *http.Request, v visitor, status int, currentErr, newErr ui.Msg) {
+// showPassword renders the password page; state is the login state a
+// code was mailed for ("" before: the current password is asked).
+func (p *Portal) showPassword(w http.ResponseWriter, r *http.Request, v visitor, status int, state, sentTo string, errs passwordErrors) {
 	nav, err := p.nav(w, r)
 	if err != nil {
 		p.unavailable(w, r, err)
@@ -630,38 +642,67 @@ func (p *Portal) showPassword(w http.ResponseWriter, r *http.Request, v visitor,
 		p.unavailable(w, r, err)
 		return
 	}
-	p.render(w, r, status, "settings_password", passwordView{Nav: nav, Form: ui.Form{
-		Action: SettingsPath + "/password", CSRFToken: tok, Submit: ui.M("settings.password.submit"),
-		Fields: []ui.Field{
-			{Name: "currentPassword", Type: "password", Label: ui.M("settings.password.current_label"), Error: currentErr, Autocomplete: "current-password"},
-			{Name: "newPassword", Type: "password", Label: ui.M("settings.password.new_label"),
-				Hint: ui.M("settings.password.new_hint", password.MinLength), Error: newErr, Autocomplete: "new-password"},
-		},
-	}})
+	view := passwordView{Nav: nav, SentTo: sentTo}
+	next := ui.Field{Name: "newPassword", Type: "password", Label: ui.M("settings.password.new_label"),
+		Hint: ui.M("settings.password.new_hint", password.MinLength), Error: errs.next, Autocomplete: "new-password"}
+	form := ui.Form{Action: SettingsPath + "/password", CSRFToken: tok, Submit: ui.M("settings.password.submit")}
+	if state != "" {
+		form.Hidden = []ui.Hidden{{Name: "loginState", Value: state}}
+		form.Fields = []ui.Field{{Name: "emailCode", Label: ui.M("confirm.mail_code_label"), Hint: ui.M("confirm.mail_code_hint"),
+			Error: errs.mailCode, Autocomplete: "one-time-code"}, next}
+	} else {
+		form.Fields = []ui.Field{{Name: "currentPassword", Type: "password", Label: ui.M("settings.password.current_label"),
+			Error: errs.current, Autocomplete: "current-password"}, next}
+		view.MailCode = ui.Form{Action: SettingsPath + "/password?" + mailCodeQuery, CSRFToken: tok, Submit: ui.M("confirm.mail_code_send")}
+	}
+	view.Form = form
+	p.render(w, r, status, "settings_password", view)
 }
 
 // passwordChange is POST /settings/password. A changed password ends
 // every session of the user, this one too: the page says so and clears
-// the browser's cookies.
+// the browser's cookies. The proof is the current password or, for a
+// user without one, a code mailed to their verified address.
 func (p *Portal) passwordChange(w http.ResponseWriter, r *http.Request) {
 	v, ok := p.signedIn(w, r)
 	if !ok || !p.readForm(w, r, v.purpose("settings-password")) {
 		return
 	}
-	current, next := r.PostForm.Get("currentPassword"), r.PostForm.Get("newPassword")
-	var currentErr, newErr ui.Msg
-	if current == "" {
-		currentErr = ui.M("settings.password.error_current_required")
-	}
-	if next == "" {
-		newErr = ui.M("settings.password.error_new_required")
-	}
-	if currentErr.Key != "" || newErr.Key != "" {
-		p.showPassword(w, r, v, http.StatusUnprocessableEntity, currentErr, newErr)
+	if r.URL.RawQuery == mailCodeQuery {
+		state, addr, refusal, ok := p.sendProofCode(w, r)
+		switch {
+		case !ok:
+		case refusal.Key != "":
+			p.showPassword(w, r, v, http.StatusUnprocessableEntity, "", "", passwordErrors{current: refusal})
+		default:
+			p.showPassword(w, r, v, http.StatusOK, state, addr, passwordErrors{})
+		}
 		return
 	}
-	a, err := p.call(r, asVisitor, http.MethodPost, "/users/"+v.userID+"/change-password",
-		map[string]any{"currentPassword": current, "newPassword": next})
+	pr := proof{password: r.PostForm.Get("currentPassword"), loginState: r.PostForm.Get("loginState"),
+		mailCode: strings.TrimSpace(r.PostForm.Get("emailCode"))}
+	state := ""
+	if validState(pr.loginState) {
+		state = pr.loginState
+	}
+	next := r.PostForm.Get("newPassword")
+	var errs passwordErrors
+	switch {
+	case state != "" && pr.mailCode == "":
+		errs.mailCode = ui.M("confirm.error_mail_code_required")
+	case state == "" && pr.password == "":
+		errs.current = ui.M("settings.password.error_current_required")
+	}
+	if next == "" {
+		errs.next = ui.M("settings.password.error_new_required")
+	}
+	if errs.current.Key != "" || errs.next.Key != "" || errs.mailCode.Key != "" {
+		p.showPassword(w, r, v, http.StatusUnprocessableEntity, state, "", errs)
+		return
+	}
+	body := map[string]any{"newPassword": next}
+	pr.into(body)
+	a, err := p.call(r, asVisitor, http.MethodPost, "/users/"+v.userID+"/change-password", body)
 	if err != nil {
 		p.unavailable(w, r, err)
 		return
@@ -676,13 +717,17 @@ func (p *Portal) passwordChange(w http.ResponseWriter, r *http.Request) {
 		if o.Code == "WEAK-PASSWORD" {
 			msg = ui.M("settings.password.error_weak", password.MinLength)
 		}
-		p.showPassword(w, r, v, http.StatusUnprocessableEntity, ui.Msg{}, msg)
+		p.showPassword(w, r, v, http.StatusUnprocessableEntity, state, "", passwordErrors{next: msg})
 		return
 	}
 	_, obstructed := a.Obstruction("currentPassword")
-	if a.Code() == "INCORRECT-PASSWORD" || obstructed {
-		p.showPassword(w, r, v, http.StatusUnprocessableEntity, ui.M("settings.password.error_incorrect"), ui.Msg{})
-		return
+	_, badState := a.Obstruction("loginState")
+	switch {
+	case a.Code() == "CODE-INVALID" || badState:
+		p.showPassword(w, r, v, http.StatusUnprocessableEntity, state, "", passwordErrors{mailCode: ui.M("confirm.error_mail_code")})
+	case a.Code() == "INCORRECT-PASSWORD" || obstructed:
+		p.showPassword(w, r, v, http.StatusUnprocessableEntity, "", "", passwordErrors{current: ui.M("settings.password.error_incorrect")})
+	default:
+		p.refused(w, r, a)
 	}
-	p.refused(w, r, a)
 }

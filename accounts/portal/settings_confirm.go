@@ -139,11 +139,29 @@ func (p *Portal) mailProofCode(w http.ResponseWriter, r *http.Request, v visitor
 	if r.URL.RawQuery != mailCodeQuery {
 		return false
 	}
+	state, addr, refusal, ok := p.sendProofCode(w, r)
+	switch {
+	case !ok:
+	case refusal.Key != "":
+		p.showConfirm(w, r, v, http.StatusUnprocessableEntity, req, proofErrors{password: refusal})
+	default:
+		req.state, req.sentTo = state, addr
+		p.showConfirm(w, r, v, http.StatusOK, req, proofErrors{})
+	}
+	return true
+}
+
+// sendProofCode mails a login code to the visitor's first verified
+// address, through the email login step as the portal's client (the
+// API's regulation and mail bounds apply), and returns the state it was
+// mailed for and the address. refusal says why none could be sent (no
+// verified address, codes by mail turned off); ok false means the
+// request has been answered (an error page).
+func (p *Portal) sendProofCode(w http.ResponseWriter, r *http.Request) (state, addr string, refusal ui.Msg, ok bool) {
 	var emails []emailIn
 	if !p.get(w, r, "/users/current/emails", &emails) {
-		return true
+		return "", "", ui.Msg{}, false
 	}
-	addr := ""
 	for _, e := range emails {
 		if e.VerifiedMs != nil {
 			addr = e.Email
@@ -151,28 +169,26 @@ func (p *Portal) mailProofCode(w http.ResponseWriter, r *http.Request, v visitor
 		}
 	}
 	if addr == "" {
-		p.showConfirm(w, r, v, http.StatusUnprocessableEntity, req, proofErrors{password: ui.M("confirm.error_no_verified")})
-		return true
+		return "", "", ui.M("confirm.error_no_verified"), true
 	}
 	state, err := p.newState()
 	if err != nil {
 		p.unavailable(w, r, err)
-		return true
+		return "", "", ui.Msg{}, false
 	}
 	a, err := p.call(r, asPortal, http.MethodPost, "/sessions/login/email", map[string]any{"email": addr, "state": state})
 	switch {
 	case err != nil:
 		p.unavailable(w, r, err)
+		return "", "", ui.Msg{}, false
 	case a.OK():
-		req.state, req.sentTo = state, addr
-		p.showConfirm(w, r, v, http.StatusOK, req, proofErrors{})
+		return state, addr, ui.Msg{}, true
 	case a.Status == http.StatusForbidden:
-		// Codes by mail are turned off: the password, then.
-		p.showConfirm(w, r, v, http.StatusUnprocessableEntity, req, proofErrors{password: ui.M("confirm.error_codes_off")})
+		return "", "", ui.M("confirm.error_codes_off"), true
 	default:
 		p.refused(w, r, a)
+		return "", "", ui.Msg{}, false
 	}
-	return true
 }
 
 // newState returns a fresh login state.

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/authgw/authgw/accounts/portal"
 	"github.com/authgw/authgw/db"
@@ -61,6 +62,24 @@ func (b *browser) signIn(u db.User) signedIn {
 func (b *browser) signInWith(addr, pw string) signedIn {
 	b.s.t.Helper()
 	status, env := b.api(http.MethodPost, "/sessions/login/password", map[string]any{"email": addr, "password": pw, "state": newState()})
+	return b.adopt(status, env)
+}
+
+// signInByCode signs the browser in with a login code mailed to addr.
+func (b *browser) signInByCode(addr string) signedIn {
+	b.s.t.Helper()
+	state := strings.Repeat("cd", 16)
+	if status, env := b.api(http.MethodPost, "/sessions/login/email", map[string]any{"email": addr, "state": state}); status != http.StatusOK {
+		b.s.t.Fatalf("email step: %d %v", status, env)
+	}
+	code := b.s.codeIn(b.s.mailTo(addr), loginCodeRE)
+	status, env := b.api(http.MethodPost, "/sessions/login/code", map[string]any{"code": code, "state": state})
+	return b.adopt(status, env)
+}
+
+// adopt takes the session of a login's answer into the browser.
+func (b *browser) adopt(status int, env map[string]any) signedIn {
+	b.s.t.Helper()
 	if status != http.StatusOK || env["t"] != "session" {
 		b.s.t.Fatalf("login: %d %v", status, env)
 	}
@@ -120,4 +139,17 @@ func (b *browser) cookieNamed(path, suffix string) *http.Cookie {
 		}
 	}
 	return nil
+}
+
+// newMailTo waits (up to 5 s) for a mail to addr other than prev, the
+// newest before: login codes are mailed after the answer.
+func (s *stack) newMailTo(addr, prev string) string {
+	s.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if m := s.mailTo(addr); m != prev || time.Now().After(deadline) {
+			return m
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/authgw/authgw/accounts/portal"
+	"github.com/authgw/authgw/db"
 )
 
 // TestSettingsPage: the signed-in account page, with the safety headers
@@ -76,7 +77,10 @@ func TestChangeName(t *testing.T) {
 	}
 }
 
-var codeRE = regexp.MustCompile(`(?m)^\s*([a-z2-7]{20,40})\s*$`)
+var (
+	codeRE      = regexp.MustCompile(`(?m)^\s*([a-z2-7]{20,40})\s*$`)
+	loginCodeRE = regexp.MustCompile(`login code is: ([a-z2-7]{20,40})`)
+)
 
 var formAction = regexp.MustCompile(`action="(/accounts/v1/ui/settings/[^"]+)"`)
 
@@ -204,4 +208,61 @@ func TestChangePassword(t *testing.T) {
 	}
 	s.browser().signInWith("ann.smith@example.com", newPassword)
 	checkLogs(t, s, testPassword, newPassword)
+}
+
+// TestWithoutPassword: a user who signs in by mailed codes proves it is
+// them with a mailed code: adding an address, then setting a first
+// password.
+func TestWithoutPassword(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	u, err := s.d.CreateUser(s.ctx, db.NewUser{
+		User:  db.User{ID: s.id(), Name: "Dee Code", CreatedMs: s.clock.Now().UnixMilli()},
+		Email: db.Email{ID: s.id(), Email: "dee.code@example.com", VerifiedMs: s.clock.Now().UnixMilli()},
+		Roles: []string{db.RoleUser},
+	})
+	must(t, err)
+	b := s.browser()
+	b.signInByCode("dee.code@example.com")
+	s.clock.Advance(time.Second)
+	prev := s.mailTo("dee.code@example.com")
+
+	confirm := b.submit(b.settings(), at("/settings/emails"), map[string]string{"email": "dee.work@example.org"})
+	mailForm := at("/settings/emails?proof=mail")
+	if confirm.Status != http.StatusOK || confirm.form(mailForm) == nil {
+		t.Fatalf("confirm page: %d\n%s", confirm.Status, confirm.Body)
+	}
+	asked := b.submit(confirm, mailForm, nil)
+	if asked.Status != http.StatusOK || !strings.Contains(asked.text(), "We sent a code to dee.code@example.com") {
+		t.Fatalf("mail a code: %d\n%s", asked.Status, asked.text())
+	}
+	prev = s.newMailTo("dee.code@example.com", prev)
+	code := s.codeIn(prev, loginCodeRE)
+	wrong := b.submit(asked, at("/settings/emails"), map[string]string{"emailCode": "zzzzzzzzzzzzzzzzzzzzzzzzzz"})
+	if wrong.Status != http.StatusUnprocessableEntity || !strings.Contains(wrong.Body, `aria-invalid="true"`) {
+		t.Fatalf("a wrong mailed code: %d\n%s", wrong.Status, wrong.text())
+	}
+	added := b.submit(wrong, at("/settings/emails"), map[string]string{"emailCode": code})
+	if added.Status != http.StatusSeeOther {
+		t.Fatalf("add with the mailed code: %d\n%s", added.Status, added.text())
+	}
+	if emails, _ := s.d.ListEmails(s.ctx, u.ID); len(emails) != 2 {
+		t.Fatalf("%d addresses", len(emails))
+	}
+
+	// A first password, with a mailed code.
+	s.clock.Advance(time.Second)
+	prev = s.mailTo("dee.code@example.com") // the notice of the added address
+	pw := b.get(at("/settings/password"))
+	sent := b.submit(pw, at("/settings/password?proof=mail"), nil)
+	if sent.Status != http.StatusOK || sent.form(at("/settings/password")).Get("loginState") == "" {
+		t.Fatalf("mail a code for the password: %d\n%s", sent.Status, sent.text())
+	}
+	code2 := s.codeIn(s.newMailTo("dee.code@example.com", prev), loginCodeRE)
+	const first = "lantern copper meadow ninety"
+	done := b.submit(sent, at("/settings/password"), map[string]string{"emailCode": code2, "newPassword": first})
+	if done.Status != http.StatusOK || !strings.Contains(done.text(), "Your password was changed") {
+		t.Fatalf("first password: %d\n%s", done.Status, done.text())
+	}
+	s.browser().signInWith("dee.code@example.com", first)
+	checkLogs(t, s, code, code2, first, "dee.work@example.org", "dee.code@example.com")
 }
