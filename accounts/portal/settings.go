@@ -256,6 +256,19 @@ type emailView struct {
 	RemoveError ui.Msg
 }
 
+// itemButton is a one-button form of a list item; About names the item
+// for a screen reader, which hears the button apart from the others.
+type itemButton struct {
+	Form  ui.Form
+	About string
+}
+
+// ResendButton is the resend form, named by the address.
+func (e emailView) ResendButton() itemButton { return itemButton{Form: e.Resend, About: e.Address} }
+
+// RemoveButton is the remove form, named by the address.
+func (e emailView) RemoveButton() itemButton { return itemButton{Form: e.Remove, About: e.Address} }
+
 type sessionView struct {
 	Current  bool
 	Client   ui.Msg
@@ -264,7 +277,12 @@ type sessionView struct {
 	Created  string
 	LastUsed ui.Msg
 	Revoke   ui.Form
+	// About names the session for a screen reader: when it began.
+	About string
 }
+
+// RevokeButton is the revoke form, named by the session.
+func (s sessionView) RevokeButton() itemButton { return itemButton{Form: s.Revoke, About: s.About} }
 
 // settingsErrors are the errors a POST shows on the account page it
 // re-renders.
@@ -365,6 +383,7 @@ func (p *Portal) settingsView(w http.ResponseWriter, r *http.Request, v visitor,
 			Created: time.UnixMilli(s.CreatedMs).UTC().Format("2 Jan 2006, 15:04 UTC"),
 			Revoke: ui.Form{Action: SettingsPath + "/sessions/" + s.ID + "/revoke", CSRFToken: tok(v.purpose("settings-session-revoke", s.ID)),
 				Submit: ui.M("settings.sessions.revoke")}}
+		sv.About = sv.Created
 		if sv.Current {
 			sv.Revoke.Submit = ui.M("settings.sessions.revoke_this")
 		}

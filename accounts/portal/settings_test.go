@@ -157,7 +157,7 @@ func TestAddresses(t *testing.T) {
 	if gone.Status != http.StatusSeeOther {
 		t.Fatalf("remove: %d\n%s", gone.Status, gone.text())
 	}
-	if txt := b.follow(gone).text(); !strings.Contains(txt, "The address was removed") || strings.Count(txt, "@example.") != 1 {
+	if txt := b.follow(gone).text(); !strings.Contains(txt, "The address was removed") || strings.Count(txt, "Remove address") != 1 {
 		t.Fatalf("after removing:\n%s", txt)
 	}
 	last := b.submit(b.settings(), actions(b.settings(), "/remove")[0], nil)
