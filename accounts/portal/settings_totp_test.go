@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/boombuler/barcode/qr"
 	"github.com/pquerna/otp"
@@ -128,6 +129,24 @@ func TestTOTP(t *testing.T) {
 		map[string]any{"email": "ann.smith@example.com", "password": testPassword, "state": newState()})
 	if status != http.StatusOK || env["t"] != "step" {
 		t.Fatalf("login after TOTP: %d %v", status, env)
+	}
+
+	// With TOTP on, a code of the app is a proof too.
+	s.clock.Advance(totp.Period * time.Second)
+	ask := b.submit(b.settings(), at("/settings/emails"), map[string]string{"email": "ann.totp@example.org"})
+	if ask.Status != http.StatusOK || !strings.Contains(ask.Body, `name="code"`) {
+		t.Fatalf("confirm page with TOTP on: %d\n%s", ask.Status, ask.text())
+	}
+	code2, err := otptotp.GenerateCode(secret, s.clock.Now())
+	must(t, err)
+	if res := b.submit(ask, at("/settings/emails"), map[string]string{"code": code2}); res.Status != http.StatusSeeOther {
+		t.Fatalf("add an address with a TOTP code: %d\n%s", res.Status, res.text())
+	}
+	// The same code again (its step is used up) is refused on its field.
+	ask = b.submit(b.settings(), at("/settings/emails"), map[string]string{"email": "ann.again@example.org"})
+	if res := b.submit(ask, at("/settings/emails"), map[string]string{"code": code2}); res.Status != http.StatusUnprocessableEntity ||
+		!strings.Contains(res.Body, `href="#field-code"`) {
+		t.Fatalf("a used TOTP code: %d\n%s", res.Status, res.text())
 	}
 
 	// Off, with the password.
