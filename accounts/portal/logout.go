@@ -8,14 +8,14 @@ import (
 	"github.com/authgw/authgw/verifier"
 )
 
-// logoutPurpose is the CSRF purpose of the sign-out form. It names no
+// signOutPurpose is the CSRF purpose of the sign-out form. It names no
 // session: the sign-out page is public (it must work once the token has
 // expired), so the page cannot know the session the form was shown in.
-const logoutPurpose = "logout"
+const signOutPurpose = "logout"
 
-// refreshCookieName is the name the accounts service gives the refresh
+// browserRefreshCookie is the name the accounts service gives the refresh
 // cookie (the token cookies' prefix, "__Secure-" when secure).
-func (p *Portal) refreshCookieName() string {
+func (p *Portal) browserRefreshCookie() string {
 	prefix := p.cfg.Cookies.Prefix
 	if prefix == "" {
 		prefix = verifier.DefaultCookiePrefix
@@ -30,11 +30,11 @@ func (p *Portal) refreshCookieName() string {
 // with: the whole API, and the sessions collection of older servers.
 var refreshCookiePaths = []string{"/accounts/v1", "/accounts/v1/sessions"}
 
-// clearCookies expires the browser's token and refresh cookies, those
+// clearSessionCookies expires the browser's token and refresh cookies, those
 // the response does not expire already (the API's answer may have): for
 // a session the API ended without clearing them (a changed password), or
 // a refresh cookie at another path than the API clears.
-func (p *Portal) clearCookies(w http.ResponseWriter) {
+func (p *Portal) clearSessionCookies(w http.ResponseWriter) {
 	set := map[string]bool{}
 	for _, line := range w.Header().Values("Set-Cookie") {
 		if c, err := http.ParseSetCookie(line); err == nil {
@@ -50,21 +50,21 @@ func (p *Portal) clearCookies(w http.ResponseWriter) {
 		clear(c)
 	}
 	for _, path := range refreshCookiePaths {
-		clear(&http.Cookie{Name: p.refreshCookieName(), Value: "", Path: path, MaxAge: -1, Expires: time.Unix(1, 0),
+		clear(&http.Cookie{Name: p.browserRefreshCookie(), Value: "", Path: path, MaxAge: -1, Expires: time.Unix(1, 0),
 			HttpOnly: true, Secure: !p.cfg.Cookies.Insecure, SameSite: http.SameSiteStrictMode})
 	}
 }
 
-// logout is POST /logout, public: the browser's session ends by its
+// signOut is POST /logout, public: the browser's session ends by its
 // refresh cookie (possession of the refresh token proves the session,
 // as for a refresh; its token may have expired), and its cookies are
 // cleared. Then the "signed out" page, or a 303 to a return_to the
 // return policy accepts.
-func (p *Portal) logout(w http.ResponseWriter, r *http.Request) {
-	if !p.readForm(w, r, logoutPurpose) {
+func (p *Portal) signOut(w http.ResponseWriter, r *http.Request) {
+	if !p.readForm(w, r, signOutPurpose) {
 		return
 	}
-	if c, err := r.Cookie(p.refreshCookieName()); err == nil && c.Value != "" && len(c.Value) <= 128 {
+	if c, err := r.Cookie(p.browserRefreshCookie()); err == nil && c.Value != "" && len(c.Value) <= 128 {
 		a, err := p.call(r, asPortal, http.MethodPost, "/sessions/logout", []map[string]string{{"t": "refresh-tokens", "value": c.Value}})
 		switch {
 		case err != nil:
@@ -73,7 +73,7 @@ func (p *Portal) logout(w http.ResponseWriter, r *http.Request) {
 		case a.OK():
 			passCookies(w, a)
 		case a.Status >= 500:
-			p.refused(w, r, a)
+			p.settingsRefused(w, r, a)
 			return
 		default:
 			// The session had ended already (spent, expired or revoked
@@ -81,7 +81,7 @@ func (p *Portal) logout(w http.ResponseWriter, r *http.Request) {
 			p.cfg.Logger.Info("portal: sign-out found no live session", "code", a.Code())
 		}
 	}
-	p.clearCookies(w)
+	p.clearSessionCookies(w)
 	if r.PostForm.Get("return_to") != "" {
 		p.seeOther(w, r, p.returnTo(r))
 		return

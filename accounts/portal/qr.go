@@ -40,12 +40,12 @@ func qrSVG(content, label string) (template.HTML, error) {
 	var path strings.Builder
 	for y := 0; y < n; y++ {
 		for x := 0; x < n; {
-			if !dark(code.At(b.Min.X+x, b.Min.Y+y)) {
+			if !qrDark(code.At(b.Min.X+x, b.Min.Y+y)) {
 				x++
 				continue
 			}
 			start := x
-			for x < n && dark(code.At(b.Min.X+x, b.Min.Y+y)) {
+			for x < n && qrDark(code.At(b.Min.X+x, b.Min.Y+y)) {
 				x++
 			}
 			fmt.Fprintf(&path, "M%d %dh%dv1h-%dz", start+qrQuietZone, y+qrQuietZone, x-start, x-start)
@@ -59,7 +59,7 @@ func qrSVG(content, label string) (template.HTML, error) {
 	return template.HTML(out), nil
 }
 
-func dark(c color.Color) bool {
+func qrDark(c color.Color) bool {
 	r, g, b, _ := c.RGBA()
 	return r+g+b < 3*0x8000
 }

@@ -76,8 +76,8 @@ func TestValidID(t *testing.T) {
 		"01a24b39-aa00-7000-a115-7f96b4e6fabc": true, "": false, "..": false, "a/b": false, "a?b": false, "a%2Fb": false,
 		strings.Repeat("a", 65): false, "a\x00": false,
 	} {
-		if validID(id) != want {
-			t.Errorf("validID(%q) = %v", id, !want)
+		if validPathID(id) != want {
+			t.Errorf("validPathID(%q) = %v", id, !want)
 		}
 	}
 }

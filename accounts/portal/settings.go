@@ -21,32 +21,32 @@ var settingsPages = []Page{
 	// The pages' root, with and without its slash: the gateway refuses a
 	// path with an empty segment, so a browser behind it opens the
 	// latter.
-	{Method: http.MethodGet, Path: "", handle: (*Portal).home},
-	{Method: http.MethodGet, Path: "/{$}", handle: (*Portal).home},
+	{Method: http.MethodGet, Path: "", handle: (*Portal).settingsHome},
+	{Method: http.MethodGet, Path: "/{$}", handle: (*Portal).settingsHome},
 	{Method: http.MethodGet, Path: "/settings", handle: (*Portal).settings},
 	{Method: http.MethodPost, Path: "/settings/name", handle: (*Portal).settingsName},
-	{Method: http.MethodPost, Path: "/settings/emails", handle: (*Portal).emailAdd},
-	{Method: http.MethodPost, Path: "/settings/emails/{id}/verify", handle: (*Portal).emailVerify},
-	{Method: http.MethodPost, Path: "/settings/emails/{id}/resend", handle: (*Portal).emailResend},
-	{Method: http.MethodPost, Path: "/settings/emails/{id}/remove", handle: (*Portal).emailRemove},
-	{Method: http.MethodGet, Path: "/settings/password", handle: (*Portal).passwordPage},
-	{Method: http.MethodPost, Path: "/settings/password", handle: (*Portal).passwordChange},
-	{Method: http.MethodPost, Path: "/settings/totp", handle: (*Portal).totpEnrol},
-	{Method: http.MethodPost, Path: "/settings/totp/confirm", handle: (*Portal).totpConfirm},
-	{Method: http.MethodGet, Path: "/settings/totp/remove", handle: (*Portal).totpRemovePage},
-	{Method: http.MethodPost, Path: "/settings/totp/remove", handle: (*Portal).totpRemove},
-	{Method: http.MethodPost, Path: "/settings/sessions/{id}/revoke", handle: (*Portal).sessionRevoke},
-	{Method: http.MethodPost, Path: "/settings/sessions/revoke-all", handle: (*Portal).sessionsRevokeAll},
-	{Method: http.MethodPost, Path: "/logout", Public: true, handle: (*Portal).logout},
+	{Method: http.MethodPost, Path: "/settings/emails", handle: (*Portal).settingsEmailAdd},
+	{Method: http.MethodPost, Path: "/settings/emails/{id}/verify", handle: (*Portal).settingsEmailVerify},
+	{Method: http.MethodPost, Path: "/settings/emails/{id}/resend", handle: (*Portal).settingsEmailResend},
+	{Method: http.MethodPost, Path: "/settings/emails/{id}/remove", handle: (*Portal).settingsEmailRemove},
+	{Method: http.MethodGet, Path: "/settings/password", handle: (*Portal).settingsPasswordPage},
+	{Method: http.MethodPost, Path: "/settings/password", handle: (*Portal).settingsPasswordChange},
+	{Method: http.MethodPost, Path: "/settings/totp", handle: (*Portal).settingsTOTPEnrol},
+	{Method: http.MethodPost, Path: "/settings/totp/confirm", handle: (*Portal).settingsTOTPConfirm},
+	{Method: http.MethodGet, Path: "/settings/totp/remove", handle: (*Portal).settingsTOTPRemovePage},
+	{Method: http.MethodPost, Path: "/settings/totp/remove", handle: (*Portal).settingsTOTPRemove},
+	{Method: http.MethodPost, Path: "/settings/sessions/{id}/revoke", handle: (*Portal).settingsSessionRevoke},
+	{Method: http.MethodPost, Path: "/settings/sessions/revoke-all", handle: (*Portal).settingsSessionsRevokeAll},
+	{Method: http.MethodPost, Path: "/logout", Public: true, handle: (*Portal).signOut},
 }
 
 // SettingsPath is the account page.
 const SettingsPath = Prefix + "/settings"
 
-// notices are the one-time confirmations the account page shows after a
+// settingsNotices are the one-time confirmations the account page shows after a
 // change, by the value of its "done" query parameter: a fixed list, so
 // that a link can make the page say only what the service would.
-var notices = map[string]string{
+var settingsNotices = map[string]string{
 	"name":            "settings.notice.name",
 	"email-added":     "settings.notice.email_added",
 	"email-verified":  "settings.notice.email_verified",
@@ -58,38 +58,38 @@ var notices = map[string]string{
 }
 
 // done answers 303 to the account page with the confirmation notice.
-func (p *Portal) done(w http.ResponseWriter, r *http.Request, notice string) {
+func (p *Portal) settingsDone(w http.ResponseWriter, r *http.Request, notice string) {
 	p.seeOther(w, r, SettingsPath+"?done="+notice)
 }
 
-// visitor is the signed-in user of a page request, as the gateway
+// signedInUser is the signed-in user of a page request, as the gateway
 // verified them.
-type visitor struct {
+type signedInUser struct {
 	userID, sessionID string
 }
 
 // purpose is the CSRF purpose of the form named form of this visitor:
 // bound to their session (a token dies with it) and to the resource the
 // form acts on (a token for one address does not remove another).
-func (v visitor) purpose(form string, resource ...string) string {
+func (v signedInUser) purpose(form string, resource ...string) string {
 	return strings.Join(append([]string{form, v.sessionID}, resource...), ":")
 }
 
-// signedIn returns the visitor of a page that needs one. The gateway lets
+// signedInVisitor returns the visitor of a page that needs one. The gateway lets
 // no request without a verified token reach such a page; one that comes
 // without (a misconfigured public scope) is sent to sign in.
-func (p *Portal) signedIn(w http.ResponseWriter, r *http.Request) (visitor, bool) {
+func (p *Portal) signedInVisitor(w http.ResponseWriter, r *http.Request) (signedInUser, bool) {
 	claims, ok := requestinfo.ClaimsFrom(r.Context())
 	if !ok || claims.User == nil || claims.User.ID == "" || claims.User.SessionID == "" {
 		p.seeOther(w, r, LoginPath+"?return_to="+url.QueryEscape(SettingsPath))
-		return visitor{}, false
+		return signedInUser{}, false
 	}
-	return visitor{userID: claims.User.ID, sessionID: claims.User.SessionID}, true
+	return signedInUser{userID: claims.User.ID, sessionID: claims.User.SessionID}, true
 }
 
-// validID reports whether id can be a resource ID in an API path: the
+// validPathID reports whether id can be a resource ID in an API path: the
 // path value is decoded, and must not add a segment or a query.
-func validID(id string) bool {
+func validPathID(id string) bool {
 	if id == "" || len(id) > 64 {
 		return false
 	}
@@ -101,10 +101,10 @@ func validID(id string) bool {
 	return true
 }
 
-// pathID returns the {id} of the request's path, or answers 404.
-func (p *Portal) pathID(w http.ResponseWriter, r *http.Request) (string, bool) {
+// settingsPathID returns the {id} of the request's path, or answers 404.
+func (p *Portal) settingsPathID(w http.ResponseWriter, r *http.Request) (string, bool) {
 	id := r.PathValue("id")
-	if !validID(id) {
+	if !validPathID(id) {
 		p.errorPage(w, r, ui.ErrorPage{Kind: ui.ErrorNotFound, ContinueURL: SettingsPath})
 		return "", false
 	}
@@ -115,7 +115,7 @@ func (p *Portal) pathID(w http.ResponseWriter, r *http.Request) (string, bool) {
 // of its own for: not found (another user's resource, hidden by the API
 // as absent) and forbidden as 404, too many as 429, a session that ended
 // sends the browser to sign in, anything else 400 or, for a 5xx, 503.
-func (p *Portal) refused(w http.ResponseWriter, r *http.Request, a *answer) {
+func (p *Portal) settingsRefused(w http.ResponseWriter, r *http.Request, a *answer) {
 	switch {
 	case a.Status == http.StatusNotFound || a.Status == http.StatusForbidden:
 		p.errorPage(w, r, ui.ErrorPage{Kind: ui.ErrorNotFound, ContinueURL: SettingsPath})
@@ -132,24 +132,24 @@ func (p *Portal) refused(w http.ResponseWriter, r *http.Request, a *answer) {
 	}
 }
 
-// home is GET / (exactly, or the prefix alone): the account page.
-func (p *Portal) home(w http.ResponseWriter, r *http.Request) {
+// settingsHome is GET / (exactly, or the prefix alone): the account page.
+func (p *Portal) settingsHome(w http.ResponseWriter, r *http.Request) {
 	p.seeOther(w, r, SettingsPath)
 }
 
 // The API's resources as the pages read them.
 type (
-	userIn struct {
+	apiUser struct {
 		ID        string `json:"id"`
 		Name      string `json:"name"`
 		TwoFactor bool   `json:"2fa"`
 	}
-	emailIn struct {
+	apiEmail struct {
 		ID         string `json:"id"`
 		Email      string `json:"email"`
 		VerifiedMs *int64 `json:"verifiedMs"`
 	}
-	sessionIn struct {
+	apiSession struct {
 		ID            string  `json:"id"`
 		ClientID      *string `json:"clientId"`
 		IP            string  `json:"ip"`
@@ -161,16 +161,16 @@ type (
 	}
 )
 
-// get calls GET path as the visitor and decodes its data into v; a
+// visitorGet calls GET path as the visitor and decodes its data into v; a
 // refused call has been answered (ok false).
-func (p *Portal) get(w http.ResponseWriter, r *http.Request, path string, v any) bool {
+func (p *Portal) visitorGet(w http.ResponseWriter, r *http.Request, path string, v any) bool {
 	a, err := p.call(r, asVisitor, http.MethodGet, path, nil)
 	if err != nil {
 		p.unavailable(w, r, err)
 		return false
 	}
 	if !a.OK() {
-		p.refused(w, r, a)
+		p.settingsRefused(w, r, a)
 		return false
 	}
 	if err := a.Decode(v); err != nil {
@@ -180,22 +180,22 @@ func (p *Portal) get(w http.ResponseWriter, r *http.Request, path string, v any)
 	return true
 }
 
-// account is what the pages know of the visitor's account.
-type account struct {
-	user     userIn
-	emails   []emailIn
-	sessions []sessionIn // live ones
+// accountState is what the pages know of the visitor's account.
+type accountState struct {
+	user     apiUser
+	emails   []apiEmail
+	sessions []apiSession // live ones
 }
 
 // loadAccount reads the visitor's user, addresses and live sessions.
-func (p *Portal) loadAccount(w http.ResponseWriter, r *http.Request) (account, bool) {
-	var acc account
-	if !p.get(w, r, "/users/current", &acc.user) ||
-		!p.get(w, r, "/users/current/emails", &acc.emails) {
+func (p *Portal) loadAccount(w http.ResponseWriter, r *http.Request) (accountState, bool) {
+	var acc accountState
+	if !p.visitorGet(w, r, "/users/current", &acc.user) ||
+		!p.visitorGet(w, r, "/users/current/emails", &acc.emails) {
 		return acc, false
 	}
-	var all []sessionIn
-	if !p.get(w, r, "/users/current/sessions", &all) {
+	var all []apiSession
+	if !p.visitorGet(w, r, "/users/current/sessions", &all) {
 		return acc, false
 	}
 	now := p.cfg.Now().UnixMilli()
@@ -207,43 +207,43 @@ func (p *Portal) loadAccount(w http.ResponseWriter, r *http.Request) (account, b
 	return acc, true
 }
 
-// navView is the signed-in navigation: the account page and sign out.
-type navView struct {
+// accountNavView is the signed-in navigation: the account page and sign out.
+type accountNavView struct {
 	SettingsURL string
 	Logout      ui.Form
 }
 
-func (p *Portal) nav(w http.ResponseWriter, r *http.Request) (navView, error) {
-	tok, err := p.csrfToken(w, r, logoutPurpose)
-	return navView{SettingsURL: SettingsPath, Logout: ui.Form{Action: Prefix + "/logout", CSRFToken: tok, Submit: ui.M("nav.sign_out")}}, err
+func (p *Portal) accountNav(w http.ResponseWriter, r *http.Request) (accountNavView, error) {
+	tok, err := p.csrfToken(w, r, signOutPurpose)
+	return accountNavView{SettingsURL: SettingsPath, Logout: ui.Form{Action: Prefix + "/logout", CSRFToken: tok, Submit: ui.M("nav.sign_out")}}, err
 }
 
-// pageError is an entry of a page's error summary: the message and the
+// settingsPageError is an entry of a page's error summary: the message and the
 // id of the element it is about.
-type pageError struct {
+type settingsPageError struct {
 	ID  string
 	Msg ui.Msg
 }
 
 // settingsView is the view of the "settings" page.
 type settingsView struct {
-	Nav    navView
+	Nav    accountNavView
 	Notice ui.Msg
 	// Errors is the page-level error summary (an address's code or
 	// removal); the name and address forms carry their own.
-	Errors        []pageError
+	Errors        []settingsPageError
 	Name          ui.Form
-	Emails        []emailView
+	Emails        []settingsEmailView
 	AddEmail      ui.Form
 	PasswordURL   string
 	TwoFactor     bool
 	TOTPSetup     ui.Form
 	TOTPRemoveURL string
-	Sessions      []sessionView
+	Sessions      []settingsSessionView
 	RevokeAll     ui.Form
 }
 
-type emailView struct {
+type settingsEmailView struct {
 	ID, Address, ItemID string
 	Verified            bool
 	Verify              ui.Form
@@ -264,12 +264,16 @@ type itemButton struct {
 }
 
 // ResendButton is the resend form, named by the address.
-func (e emailView) ResendButton() itemButton { return itemButton{Form: e.Resend, About: e.Address} }
+func (e settingsEmailView) ResendButton() itemButton {
+	return itemButton{Form: e.Resend, About: e.Address}
+}
 
 // RemoveButton is the remove form, named by the address.
-func (e emailView) RemoveButton() itemButton { return itemButton{Form: e.Remove, About: e.Address} }
+func (e settingsEmailView) RemoveButton() itemButton {
+	return itemButton{Form: e.Remove, About: e.Address}
+}
 
-type sessionView struct {
+type settingsSessionView struct {
 	Current  bool
 	Client   ui.Msg
 	IP       string
@@ -282,7 +286,9 @@ type sessionView struct {
 }
 
 // RevokeButton is the revoke form, named by the session.
-func (s sessionView) RevokeButton() itemButton { return itemButton{Form: s.Revoke, About: s.About} }
+func (s settingsSessionView) RevokeButton() itemButton {
+	return itemButton{Form: s.Revoke, About: s.About}
+}
 
 // settingsErrors are the errors a POST shows on the account page it
 // re-renders.
@@ -299,7 +305,7 @@ type settingsErrors struct {
 
 // settings is GET /settings: the account page.
 func (p *Portal) settings(w http.ResponseWriter, r *http.Request) {
-	v, ok := p.signedIn(w, r)
+	v, ok := p.signedInVisitor(w, r)
 	if !ok {
 		return
 	}
@@ -307,7 +313,7 @@ func (p *Portal) settings(w http.ResponseWriter, r *http.Request) {
 }
 
 // showSettings renders the account page with the errors e.
-func (p *Portal) showSettings(w http.ResponseWriter, r *http.Request, v visitor, status int, e settingsErrors) {
+func (p *Portal) showSettings(w http.ResponseWriter, r *http.Request, v signedInUser, status int, e settingsErrors) {
 	acc, ok := p.loadAccount(w, r)
 	if !ok {
 		return
@@ -320,7 +326,7 @@ func (p *Portal) showSettings(w http.ResponseWriter, r *http.Request, v visitor,
 	p.render(w, r, status, "settings", view)
 }
 
-func (p *Portal) settingsView(w http.ResponseWriter, r *http.Request, v visitor, acc account, e settingsErrors) (settingsView, error) {
+func (p *Portal) settingsView(w http.ResponseWriter, r *http.Request, v signedInUser, acc accountState, e settingsErrors) (settingsView, error) {
 	var firstErr error
 	tok := func(purpose string) string {
 		t, err := p.csrfToken(w, r, purpose)
@@ -329,13 +335,13 @@ func (p *Portal) settingsView(w http.ResponseWriter, r *http.Request, v visitor,
 		}
 		return t
 	}
-	nav, err := p.nav(w, r)
+	nav, err := p.accountNav(w, r)
 	if err != nil {
 		return settingsView{}, err
 	}
 	view := settingsView{Nav: nav, PasswordURL: SettingsPath + "/password", TwoFactor: acc.user.TwoFactor,
 		TOTPRemoveURL: SettingsPath + "/totp/remove"}
-	if key, ok := notices[e.noticeQueryDone]; ok {
+	if key, ok := settingsNotices[e.noticeQueryDone]; ok {
 		view.Notice = ui.M(key)
 	}
 	name := acc.user.Name
@@ -349,7 +355,7 @@ func (p *Portal) settingsView(w http.ResponseWriter, r *http.Request, v visitor,
 			Value: e.emailValue, Error: e.email, Autocomplete: "email"}}}
 	for _, em := range acc.emails {
 		base := SettingsPath + "/emails/" + em.ID
-		ev := emailView{ID: em.ID, Address: em.Email, ItemID: "email-" + em.ID, Verified: em.VerifiedMs != nil, CodeID: "code-" + em.ID,
+		ev := settingsEmailView{ID: em.ID, Address: em.Email, ItemID: "email-" + em.ID, Verified: em.VerifiedMs != nil, CodeID: "code-" + em.ID,
 			Remove: ui.Form{Action: base + "/remove", CSRFToken: tok(v.purpose("settings-email-remove", em.ID)), Submit: ui.M("settings.emails.remove")}}
 		if !ev.Verified {
 			ev.Verify = ui.Form{Action: base + "/verify", CSRFToken: tok(v.purpose("settings-email-verify", em.ID)), Submit: ui.M("settings.emails.verify")}
@@ -357,11 +363,11 @@ func (p *Portal) settingsView(w http.ResponseWriter, r *http.Request, v visitor,
 		}
 		if e.codeFor == em.ID {
 			ev.CodeError = e.code
-			view.Errors = append(view.Errors, pageError{ID: ev.CodeID, Msg: e.code})
+			view.Errors = append(view.Errors, settingsPageError{ID: ev.CodeID, Msg: e.code})
 		}
 		if e.removeFor == em.ID {
 			ev.RemoveError = e.remove
-			view.Errors = append(view.Errors, pageError{ID: ev.ItemID, Msg: e.remove})
+			view.Errors = append(view.Errors, settingsPageError{ID: ev.ItemID, Msg: e.remove})
 		}
 		view.Emails = append(view.Emails, ev)
 	}
@@ -369,7 +375,7 @@ func (p *Portal) settingsView(w http.ResponseWriter, r *http.Request, v visitor,
 	now := p.cfg.Now()
 	sessions := slices.Clone(acc.sessions)
 	// This session first, then the most recently used.
-	slices.SortStableFunc(sessions, func(a, b sessionIn) int {
+	slices.SortStableFunc(sessions, func(a, b apiSession) int {
 		switch {
 		case a.ID == v.sessionID:
 			return -1
@@ -379,7 +385,7 @@ func (p *Portal) settingsView(w http.ResponseWriter, r *http.Request, v visitor,
 		return int(lastUsed(b) - lastUsed(a))
 	})
 	for _, s := range sessions {
-		sv := sessionView{Current: s.ID == v.sessionID, IP: s.IP, Agent: shortAgent(s.UserAgent),
+		sv := settingsSessionView{Current: s.ID == v.sessionID, IP: s.IP, Agent: shortAgent(s.UserAgent),
 			Created: time.UnixMilli(s.CreatedMs).UTC().Format("2 Jan 2006, 15:04 UTC"),
 			Revoke: ui.Form{Action: SettingsPath + "/sessions/" + s.ID + "/revoke", CSRFToken: tok(v.purpose("settings-session-revoke", s.ID)),
 				Submit: ui.M("settings.sessions.revoke")}}
@@ -407,7 +413,7 @@ func (p *Portal) settingsView(w http.ResponseWriter, r *http.Request, v visitor,
 	return view, firstErr
 }
 
-func lastUsed(s sessionIn) int64 {
+func lastUsed(s apiSession) int64 {
 	if s.RefreshedMs != nil && *s.RefreshedMs > s.CreatedMs {
 		return *s.RefreshedMs
 	}
@@ -456,7 +462,7 @@ func shortAgent(ua string) ui.Msg {
 
 // settingsName is POST /settings/name: PATCH /users/{id}.
 func (p *Portal) settingsName(w http.ResponseWriter, r *http.Request) {
-	v, ok := p.signedIn(w, r)
+	v, ok := p.signedInVisitor(w, r)
 	if !ok || !p.readForm(w, r, v.purpose("settings-name")) {
 		return
 	}
@@ -476,20 +482,20 @@ func (p *Portal) settingsName(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if a.OK() {
-		p.done(w, r, "name")
+		p.settingsDone(w, r, "name")
 		return
 	}
 	if _, ok := a.Obstruction("name"); ok {
 		p.showSettings(w, r, v, http.StatusUnprocessableEntity, settingsErrors{name: ui.M("settings.name.error_invalid"), nameValue: name})
 		return
 	}
-	p.refused(w, r, a)
+	p.settingsRefused(w, r, a)
 }
 
-// emailAdd is POST /settings/emails: POST /users/{id}/emails, which asks
+// settingsEmailAdd is POST /settings/emails: POST /users/{id}/emails, which asks
 // the visitor to prove who they are (the confirm page).
-func (p *Portal) emailAdd(w http.ResponseWriter, r *http.Request) {
-	v, ok := p.signedIn(w, r)
+func (p *Portal) settingsEmailAdd(w http.ResponseWriter, r *http.Request) {
+	v, ok := p.signedInVisitor(w, r)
 	if !ok || !p.readForm(w, r, v.purpose("settings-email-add")) {
 		return
 	}
@@ -502,7 +508,7 @@ func (p *Portal) emailAdd(w http.ResponseWriter, r *http.Request) {
 		p.showSettings(w, r, v, http.StatusUnprocessableEntity, settingsErrors{email: ui.M("settings.emails.error_required")})
 		return
 	}
-	req := confirmRequest{
+	req := proofRequest{
 		action: SettingsPath + "/emails", purpose: v.purpose("settings-email-add"),
 		heading: ui.M("confirm.email.heading"), lead: ui.M("confirm.email.lead", addr), submit: ui.M("confirm.email.submit"),
 		hidden: []ui.Hidden{{Name: "email", Value: addr}},
@@ -510,7 +516,7 @@ func (p *Portal) emailAdd(w http.ResponseWriter, r *http.Request) {
 	if p.mailProofCode(w, r, v, req) {
 		return
 	}
-	pr := readProof(r)
+	pr := readProofFields(r)
 	body := map[string]any{"type": "emails", "email": addr}
 	pr.into(body)
 	a, err := p.call(r, asVisitor, http.MethodPost, "/users/"+v.userID+"/emails", body)
@@ -520,7 +526,7 @@ func (p *Portal) emailAdd(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case a.OK():
-		p.done(w, r, "email-added")
+		p.settingsDone(w, r, "email-added")
 		return
 	case a.Code() == "DUPLICATE-EMAIL":
 		p.showSettings(w, r, v, http.StatusUnprocessableEntity, settingsErrors{email: ui.M("settings.emails.error_duplicate"), emailValue: addr})
@@ -533,16 +539,16 @@ func (p *Portal) emailAdd(w http.ResponseWriter, r *http.Request) {
 	if p.askProof(w, r, v, a, pr, req) {
 		return
 	}
-	p.refused(w, r, a)
+	p.settingsRefused(w, r, a)
 }
 
-// emailVerify is POST /settings/emails/{id}/verify: the mailed code.
-func (p *Portal) emailVerify(w http.ResponseWriter, r *http.Request) {
-	v, ok := p.signedIn(w, r)
+// settingsEmailVerify is POST /settings/emails/{id}/verify: the mailed code.
+func (p *Portal) settingsEmailVerify(w http.ResponseWriter, r *http.Request) {
+	v, ok := p.signedInVisitor(w, r)
 	if !ok {
 		return
 	}
-	id, ok := p.pathID(w, r)
+	id, ok := p.settingsPathID(w, r)
 	if !ok || !p.readForm(w, r, v.purpose("settings-email-verify", id)) {
 		return
 	}
@@ -559,9 +565,9 @@ func (p *Portal) emailVerify(w http.ResponseWriter, r *http.Request) {
 	_, badCode := a.Obstruction("code")
 	switch {
 	case a.OK():
-		p.done(w, r, "email-verified")
+		p.settingsDone(w, r, "email-verified")
 	case a.Code() == "ALREADY-VERIFIED":
-		p.done(w, r, "email-verified")
+		p.settingsDone(w, r, "email-verified")
 	case a.Code() == "CODE-EXPIRED":
 		p.showSettings(w, r, v, http.StatusUnprocessableEntity, settingsErrors{codeFor: id, code: ui.M("settings.emails.error_code_expired")})
 	case a.Code() == "CODE-INVALID" || badCode:
@@ -569,17 +575,17 @@ func (p *Portal) emailVerify(w http.ResponseWriter, r *http.Request) {
 	case a.Code() == "DUPLICATE-EMAIL":
 		p.showSettings(w, r, v, http.StatusUnprocessableEntity, settingsErrors{codeFor: id, code: ui.M("settings.emails.error_taken")})
 	default:
-		p.refused(w, r, a)
+		p.settingsRefused(w, r, a)
 	}
 }
 
-// emailResend is POST /settings/emails/{id}/resend: a new code.
-func (p *Portal) emailResend(w http.ResponseWriter, r *http.Request) {
-	v, ok := p.signedIn(w, r)
+// settingsEmailResend is POST /settings/emails/{id}/resend: a new code.
+func (p *Portal) settingsEmailResend(w http.ResponseWriter, r *http.Request) {
+	v, ok := p.signedInVisitor(w, r)
 	if !ok {
 		return
 	}
-	id, ok := p.pathID(w, r)
+	id, ok := p.settingsPathID(w, r)
 	if !ok || !p.readForm(w, r, v.purpose("settings-email-resend", id)) {
 		return
 	}
@@ -590,21 +596,21 @@ func (p *Portal) emailResend(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case a.OK():
-		p.done(w, r, "email-sent")
+		p.settingsDone(w, r, "email-sent")
 	case a.Code() == "ALREADY-VERIFIED":
-		p.done(w, r, "email-verified")
+		p.settingsDone(w, r, "email-verified")
 	default:
-		p.refused(w, r, a)
+		p.settingsRefused(w, r, a)
 	}
 }
 
-// emailRemove is POST /settings/emails/{id}/remove.
-func (p *Portal) emailRemove(w http.ResponseWriter, r *http.Request) {
-	v, ok := p.signedIn(w, r)
+// settingsEmailRemove is POST /settings/emails/{id}/remove.
+func (p *Portal) settingsEmailRemove(w http.ResponseWriter, r *http.Request) {
+	v, ok := p.signedInVisitor(w, r)
 	if !ok {
 		return
 	}
-	id, ok := p.pathID(w, r)
+	id, ok := p.settingsPathID(w, r)
 	if !ok || !p.readForm(w, r, v.purpose("settings-email-remove", id)) {
 		return
 	}
@@ -615,17 +621,17 @@ func (p *Portal) emailRemove(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case a.OK():
-		p.done(w, r, "email-removed")
+		p.settingsDone(w, r, "email-removed")
 	case a.Code() == "LAST-EMAIL":
 		p.showSettings(w, r, v, http.StatusUnprocessableEntity, settingsErrors{removeFor: id, remove: ui.M("settings.emails.error_last")})
 	default:
-		p.refused(w, r, a)
+		p.settingsRefused(w, r, a)
 	}
 }
 
-// passwordView is the view of the "settings_password" page.
-type passwordView struct {
-	Nav  navView
+// settingsPasswordView is the view of the "settings_password" page.
+type settingsPasswordView struct {
+	Nav  accountNavView
 	Form ui.Form
 	// SentTo is the address a code was mailed to, "" before.
 	SentTo string
@@ -634,24 +640,24 @@ type passwordView struct {
 	MailCode ui.Form
 }
 
-// passwordErrors are the errors of the password page's fields.
-type passwordErrors struct {
+// settingsPasswordErrors are the errors of the password page's fields.
+type settingsPasswordErrors struct {
 	current, next, mailCode ui.Msg
 }
 
-// passwordPage is GET /settings/password.
-func (p *Portal) passwordPage(w http.ResponseWriter, r *http.Request) {
-	v, ok := p.signedIn(w, r)
+// settingsPasswordPage is GET /settings/password.
+func (p *Portal) settingsPasswordPage(w http.ResponseWriter, r *http.Request) {
+	v, ok := p.signedInVisitor(w, r)
 	if !ok {
 		return
 	}
-	p.showPassword(w, r, v, http.StatusOK, "", "", passwordErrors{})
+	p.showSettingsPassword(w, r, v, http.StatusOK, "", "", settingsPasswordErrors{})
 }
 
-// showPassword renders the password page; state is the login state a
+// showSettingsPassword renders the password page; state is the login state a
 // code was mailed for ("" before: the current password is asked).
-func (p *Portal) showPassword(w http.ResponseWriter, r *http.Request, v visitor, status int, state, sentTo string, errs passwordErrors) {
-	nav, err := p.nav(w, r)
+func (p *Portal) showSettingsPassword(w http.ResponseWriter, r *http.Request, v signedInUser, status int, state, sentTo string, errs settingsPasswordErrors) {
+	nav, err := p.accountNav(w, r)
 	if err != nil {
 		p.unavailable(w, r, err)
 		return
@@ -661,7 +667,7 @@ func (p *Portal) showPassword(w http.ResponseWriter, r *http.Request, v visitor,
 		p.unavailable(w, r, err)
 		return
 	}
-	view := passwordView{Nav: nav, SentTo: sentTo}
+	view := settingsPasswordView{Nav: nav, SentTo: sentTo}
 	next := ui.Field{Name: "newPassword", Type: "password", Label: ui.M("settings.password.new_label"),
 		Hint: ui.M("settings.password.new_hint", password.MinLength), Error: errs.next, Autocomplete: "new-password"}
 	form := ui.Form{Action: SettingsPath + "/password", CSRFToken: tok, Submit: ui.M("settings.password.submit")}
@@ -678,12 +684,12 @@ func (p *Portal) showPassword(w http.ResponseWriter, r *http.Request, v visitor,
 	p.render(w, r, status, "settings_password", view)
 }
 
-// passwordChange is POST /settings/password. A changed password ends
+// settingsPasswordChange is POST /settings/password. A changed password ends
 // every session of the user, this one too: the page says so and clears
 // the browser's cookies. The proof is the current password or, for a
 // user without one, a code mailed to their verified address.
-func (p *Portal) passwordChange(w http.ResponseWriter, r *http.Request) {
-	v, ok := p.signedIn(w, r)
+func (p *Portal) settingsPasswordChange(w http.ResponseWriter, r *http.Request) {
+	v, ok := p.signedInVisitor(w, r)
 	if !ok || !p.readForm(w, r, v.purpose("settings-password")) {
 		return
 	}
@@ -692,20 +698,20 @@ func (p *Portal) passwordChange(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case !ok:
 		case refusal.Key != "":
-			p.showPassword(w, r, v, http.StatusUnprocessableEntity, "", "", passwordErrors{current: refusal})
+			p.showSettingsPassword(w, r, v, http.StatusUnprocessableEntity, "", "", settingsPasswordErrors{current: refusal})
 		default:
-			p.showPassword(w, r, v, http.StatusOK, state, addr, passwordErrors{})
+			p.showSettingsPassword(w, r, v, http.StatusOK, state, addr, settingsPasswordErrors{})
 		}
 		return
 	}
 	pr := proof{password: r.PostForm.Get("currentPassword"), loginState: r.PostForm.Get("loginState"),
 		mailCode: strings.TrimSpace(r.PostForm.Get("emailCode"))}
 	state := ""
-	if validState(pr.loginState) {
+	if loginStateOK(pr.loginState) {
 		state = pr.loginState
 	}
 	next := r.PostForm.Get("newPassword")
-	var errs passwordErrors
+	var errs settingsPasswordErrors
 	switch {
 	case state != "" && pr.mailCode == "":
 		errs.mailCode = ui.M("confirm.error_mail_code_required")
@@ -716,7 +722,7 @@ func (p *Portal) passwordChange(w http.ResponseWriter, r *http.Request) {
 		errs.next = ui.M("settings.password.error_new_required")
 	}
 	if errs.current.Key != "" || errs.next.Key != "" || errs.mailCode.Key != "" {
-		p.showPassword(w, r, v, http.StatusUnprocessableEntity, state, "", errs)
+		p.showSettingsPassword(w, r, v, http.StatusUnprocessableEntity, state, "", errs)
 		return
 	}
 	body := map[string]any{"newPassword": next}
@@ -727,7 +733,7 @@ func (p *Portal) passwordChange(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if a.OK() {
-		p.clearCookies(w)
+		p.clearSessionCookies(w)
 		p.signedOutPage(w, r, ui.M("signedout.password.heading"), ui.M("signedout.password.body"))
 		return
 	}
@@ -736,17 +742,17 @@ func (p *Portal) passwordChange(w http.ResponseWriter, r *http.Request) {
 		if o.Code == "WEAK-PASSWORD" {
 			msg = ui.M("settings.password.error_weak", password.MinLength)
 		}
-		p.showPassword(w, r, v, http.StatusUnprocessableEntity, state, "", passwordErrors{next: msg})
+		p.showSettingsPassword(w, r, v, http.StatusUnprocessableEntity, state, "", settingsPasswordErrors{next: msg})
 		return
 	}
 	_, obstructed := a.Obstruction("currentPassword")
 	_, badState := a.Obstruction("loginState")
 	switch {
 	case a.Code() == "CODE-INVALID" || badState:
-		p.showPassword(w, r, v, http.StatusUnprocessableEntity, state, "", passwordErrors{mailCode: ui.M("confirm.error_mail_code")})
+		p.showSettingsPassword(w, r, v, http.StatusUnprocessableEntity, state, "", settingsPasswordErrors{mailCode: ui.M("confirm.error_mail_code")})
 	case a.Code() == "INCORRECT-PASSWORD" || obstructed:
-		p.showPassword(w, r, v, http.StatusUnprocessableEntity, "", "", passwordErrors{current: ui.M("settings.password.error_incorrect")})
+		p.showSettingsPassword(w, r, v, http.StatusUnprocessableEntity, "", "", settingsPasswordErrors{current: ui.M("settings.password.error_incorrect")})
 	default:
-		p.refused(w, r, a)
+		p.settingsRefused(w, r, a)
 	}
 }

@@ -11,14 +11,14 @@ import (
 	"github.com/authgw/authgw/accounts/ui"
 )
 
-// csrfFor makes the CSRF token of purpose for the browser, as the pages
+// acctCSRFFor makes the CSRF token of purpose for the browser, as the pages
 // would (the stack's key): a page that issued a token it should not.
-func (b *browser) csrfFor(purpose string) string {
+func (b *browser) acctCSRFFor(purpose string) string {
 	b.s.t.Helper()
 	csrf, err := ui.NewCSRF(ui.CSRFConfig{Key: bytes.Repeat([]byte{7}, 32), Insecure: true})
 	must(b.s.t, err)
 	req := httptest.NewRequest(http.MethodGet, "/", nil)
-	if c := b.cookieNamed("/", ui.InsecureCSRFCookie); c != nil {
+	if c := b.acctCookie("/", ui.InsecureCSRFCookie); c != nil {
 		req.AddCookie(c)
 	} else {
 		b.s.t.Fatal("the browser has no CSRF cookie")
@@ -28,7 +28,7 @@ func (b *browser) csrfFor(purpose string) string {
 	return tok
 }
 
-func (s *stack) nameOf(id string) string {
+func (s *stack) acctNameOf(id string) string {
 	u, err := s.d.GetUser(s.ctx, id)
 	must(s.t, err)
 	return u.Name
@@ -40,41 +40,41 @@ func TestSettingsCSRF(t *testing.T) {
 	s := newStack(t, stackOptions{})
 	ann := s.user("Ann Smith")
 	b := s.browser()
-	b.signIn(ann)
-	old := b.settings()
+	b.acctSignIn(ann)
+	old := b.acctSettingsPage()
 
 	refused := func(name string, p *page) {
 		t.Helper()
 		if p.Status != http.StatusForbidden || !strings.Contains(p.text(), "This form has expired") {
 			t.Errorf("%s: %d\n%s", name, p.Status, p.text())
 		}
-		if s.nameOf(ann.ID) != "Ann Smith" {
+		if s.acctNameOf(ann.ID) != "Ann Smith" {
 			t.Fatalf("%s: the name changed", name)
 		}
 	}
 	// Another form's token.
-	f := old.form(at("/settings/name"))
-	f.Set(ui.CSRFField, old.form(at("/settings/emails")).Get(ui.CSRFField))
+	f := old.form(acctPath("/settings/name"))
+	f.Set(ui.CSRFField, old.form(acctPath("/settings/emails")).Get(ui.CSRFField))
 	f.Set("name", "Mallory")
-	refused("another form's token", b.do(http.MethodPost, at("/settings/name"), f))
+	refused("another form's token", b.do(http.MethodPost, acctPath("/settings/name"), f))
 	// No token.
 	f.Del(ui.CSRFField)
-	refused("no token", b.do(http.MethodPost, at("/settings/name"), f))
+	refused("no token", b.do(http.MethodPost, acctPath("/settings/name"), f))
 	// Another browser's page, posted by this browser's session.
 	other := s.browser()
-	other.signIn(ann)
-	refused("another browser's token", b.submit(other.settings(), at("/settings/name"), map[string]string{"name": "Mallory"}))
+	other.acctSignIn(ann)
+	refused("another browser's token", b.submit(other.acctSettingsPage(), acctPath("/settings/name"), map[string]string{"name": "Mallory"}))
 	// The same browser, after signing in again: the old page's token
 	// was for the session that ended.
-	b.signIn(ann)
-	refused("another session's token", b.submit(old, at("/settings/name"), map[string]string{"name": "Mallory"}))
+	b.acctSignIn(ann)
+	refused("another session's token", b.submit(old, acctPath("/settings/name"), map[string]string{"name": "Mallory"}))
 	// A token for one address does not remove another.
-	s2 := b.settings()
-	f = s2.form(actions(s2, "/remove")[0])
+	s2 := b.acctSettingsPage()
+	f = s2.form(acctActions(s2, "/remove")[0])
 	if f == nil {
 		t.Fatal("no remove form")
 	}
-	if p := b.do(http.MethodPost, at("/settings/emails/00000000-0000-7000-8000-000000000000/remove"), f); p.Status != http.StatusForbidden {
+	if p := b.do(http.MethodPost, acctPath("/settings/emails/00000000-0000-7000-8000-000000000000/remove"), f); p.Status != http.StatusForbidden {
 		t.Errorf("a token for another address: %d", p.Status)
 	}
 }
@@ -85,10 +85,10 @@ func TestSettingsCSRF(t *testing.T) {
 func TestOtherUsersResources(t *testing.T) {
 	s := newStack(t, stackOptions{})
 	ann, bob := s.user("Ann Smith"), s.user("Bob Jones")
-	annSess := s.browser().signIn(ann)
+	annSess := s.browser().acctSignIn(ann)
 	b := s.browser()
-	bobSess := b.signIn(bob)
-	b.settings() // the CSRF cookie
+	bobSess := b.acctSignIn(bob)
+	b.acctSettingsPage() // the CSRF cookie
 	emails, err := s.d.ListEmails(s.ctx, ann.ID)
 	must(t, err)
 	annEmail := emails[0].ID
@@ -101,8 +101,8 @@ func TestOtherUsersResources(t *testing.T) {
 		{"/settings/sessions/" + annSess.SessionID + "/revoke", purposeOf("settings-session-revoke", annSess.SessionID)},
 	}
 	for _, c := range cases {
-		form := url.Values{ui.CSRFField: {b.csrfFor(c.purpose)}, "code": {"abc"}, "password": {testPassword}}
-		p := b.do(http.MethodPost, at(c.path), form)
+		form := url.Values{ui.CSRFField: {b.acctCSRFFor(c.purpose)}, "code": {"abc"}, "password": {testPassword}}
+		p := b.do(http.MethodPost, acctPath(c.path), form)
 		if p.Status != http.StatusNotFound {
 			t.Errorf("%s: %d\n%s", c.path, p.Status, p.text())
 		}
@@ -110,12 +110,12 @@ func TestOtherUsersResources(t *testing.T) {
 	if got, _ := s.d.ListEmails(s.ctx, ann.ID); len(got) != 1 {
 		t.Error("Ann's address was removed")
 	}
-	if !s.refreshWorksKeep(annSess) {
+	if !s.acctSessionLive(annSess) {
 		t.Error("Ann's session was ended")
 	}
 	// IDs that would change the API's path: 404 before any call.
 	for _, id := range []string{"..", "x%3Fy", "x%2Fy", "%00", strings.Repeat("a", 100)} {
-		p := b.do(http.MethodPost, at("/settings/emails/"+id+"/remove"), url.Values{ui.CSRFField: {"x"}})
+		p := b.do(http.MethodPost, acctPath("/settings/emails/"+id+"/remove"), url.Values{ui.CSRFField: {"x"}})
 		if p.Status < 400 || p.Status >= 500 {
 			t.Errorf("id %q: %d", id, p.Status)
 		}
@@ -128,11 +128,11 @@ func TestSettingsHostileBodies(t *testing.T) {
 	s := newStack(t, stackOptions{})
 	ann := s.user("Ann Smith")
 	b := s.browser()
-	b.signIn(ann)
-	p := b.settings()
-	good := p.form(at("/settings/name"))
+	b.acctSignIn(ann)
+	p := b.acctSettingsPage()
+	good := p.form(acctPath("/settings/name"))
 	post := func(path, contentType, body string) int {
-		req, err := http.NewRequest(http.MethodPost, s.srv.URL+at(path), strings.NewReader(body))
+		req, err := http.NewRequest(http.MethodPost, s.srv.URL+acctPath(path), strings.NewReader(body))
 		must(t, err)
 		req.Header.Set("Content-Type", contentType)
 		req.Header.Set("Origin", s.srv.URL)
@@ -170,7 +170,7 @@ func TestSettingsHostileBodies(t *testing.T) {
 			t.Errorf("%s: %d", name, st)
 		}
 	}
-	if s.nameOf(ann.ID) != "Ann Smith" {
-		t.Errorf("the name changed to %q", s.nameOf(ann.ID))
+	if s.acctNameOf(ann.ID) != "Ann Smith" {
+		t.Errorf("the name changed to %q", s.acctNameOf(ann.ID))
 	}
 }

@@ -30,7 +30,7 @@ type proof struct {
 	sent bool
 }
 
-func readProof(r *http.Request) proof {
+func readProofFields(r *http.Request) proof {
 	return proof{
 		password:   r.PostForm.Get("password"),
 		code:       strings.Join(strings.Fields(r.PostForm.Get("code")), ""),
@@ -46,15 +46,15 @@ func (pr proof) into(body map[string]any) {
 	switch {
 	case pr.code != "":
 		body["totp"] = pr.code
-	case pr.mailCode != "" && validState(pr.loginState):
+	case pr.mailCode != "" && loginStateOK(pr.loginState):
 		body["loginState"], body["loginCode"] = pr.loginState, pr.mailCode
 	case pr.password != "":
 		body["currentPassword"] = pr.password
 	}
 }
 
-// validState reports whether s is a login state: 32 lower-case hex.
-func validState(s string) bool {
+// loginStateOK reports whether s is a login state: 32 lower-case hex.
+func loginStateOK(s string) bool {
 	if len(s) != 32 {
 		return false
 	}
@@ -66,8 +66,8 @@ func validState(s string) bool {
 	return true
 }
 
-// confirmRequest is what the confirm page of one form says and posts.
-type confirmRequest struct {
+// proofRequest is what the confirm page of one form says and posts.
+type proofRequest struct {
 	action, purpose       string
 	heading, lead, submit ui.Msg
 	// hidden are the form's own fields, posted again with the proof.
@@ -78,9 +78,9 @@ type confirmRequest struct {
 	sentTo string
 }
 
-// confirmView is the view of the "settings_confirm" page.
-type confirmView struct {
-	Nav     navView
+// proofView is the view of the "settings_confirm" page.
+type proofView struct {
+	Nav     accountNavView
 	Heading ui.Msg
 	Lead    ui.Msg
 	// SentTo is the address a code was mailed to, "" before.
@@ -94,12 +94,12 @@ type confirmView struct {
 // askProof shows the confirm page when the API's answer a is about the
 // proof: none was sent (200, the first ask) or it did not hold (422,
 // the error on its field). It reports whether it answered.
-func (p *Portal) askProof(w http.ResponseWriter, r *http.Request, v visitor, a *answer, pr proof, req confirmRequest) bool {
+func (p *Portal) askProof(w http.ResponseWriter, r *http.Request, v signedInUser, a *answer, pr proof, req proofRequest) bool {
 	_, missing := a.Obstruction("currentPassword")
 	_, badState := a.Obstruction("loginState")
 	var errs proofErrors
 	status := http.StatusUnprocessableEntity
-	if validState(pr.loginState) {
+	if loginStateOK(pr.loginState) {
 		req.state = pr.loginState
 	}
 	switch {
@@ -118,7 +118,7 @@ func (p *Portal) askProof(w http.ResponseWriter, r *http.Request, v visitor, a *
 	default:
 		return false
 	}
-	p.showConfirm(w, r, v, status, req, errs)
+	p.showProofPage(w, r, v, status, req, errs)
 	return true
 }
 
@@ -135,7 +135,7 @@ const mailCodeQuery = "proof=mail"
 // is mailed, as the email login step does, to the user's first verified
 // address, and the confirm page asks for it. It reports whether the
 // request was that.
-func (p *Portal) mailProofCode(w http.ResponseWriter, r *http.Request, v visitor, req confirmRequest) bool {
+func (p *Portal) mailProofCode(w http.ResponseWriter, r *http.Request, v signedInUser, req proofRequest) bool {
 	if r.URL.RawQuery != mailCodeQuery {
 		return false
 	}
@@ -143,10 +143,10 @@ func (p *Portal) mailProofCode(w http.ResponseWriter, r *http.Request, v visitor
 	switch {
 	case !ok:
 	case refusal.Key != "":
-		p.showConfirm(w, r, v, http.StatusUnprocessableEntity, req, proofErrors{password: refusal})
+		p.showProofPage(w, r, v, http.StatusUnprocessableEntity, req, proofErrors{password: refusal})
 	default:
 		req.state, req.sentTo = state, addr
-		p.showConfirm(w, r, v, http.StatusOK, req, proofErrors{})
+		p.showProofPage(w, r, v, http.StatusOK, req, proofErrors{})
 	}
 	return true
 }
@@ -158,8 +158,8 @@ func (p *Portal) mailProofCode(w http.ResponseWriter, r *http.Request, v visitor
 // verified address, codes by mail turned off); ok false means the
 // request has been answered (an error page).
 func (p *Portal) sendProofCode(w http.ResponseWriter, r *http.Request) (state, addr string, refusal ui.Msg, ok bool) {
-	var emails []emailIn
-	if !p.get(w, r, "/users/current/emails", &emails) {
+	var emails []apiEmail
+	if !p.visitorGet(w, r, "/users/current/emails", &emails) {
 		return "", "", ui.Msg{}, false
 	}
 	for _, e := range emails {
@@ -171,7 +171,7 @@ func (p *Portal) sendProofCode(w http.ResponseWriter, r *http.Request) (state, a
 	if addr == "" {
 		return "", "", ui.M("confirm.error_no_verified"), true
 	}
-	state, err := p.newState()
+	state, err := p.proofState()
 	if err != nil {
 		p.unavailable(w, r, err)
 		return "", "", ui.Msg{}, false
@@ -186,13 +186,13 @@ func (p *Portal) sendProofCode(w http.ResponseWriter, r *http.Request) (state, a
 	case a.Status == http.StatusForbidden:
 		return "", "", ui.M("confirm.error_codes_off"), true
 	default:
-		p.refused(w, r, a)
+		p.settingsRefused(w, r, a)
 		return "", "", ui.Msg{}, false
 	}
 }
 
-// newState returns a fresh login state.
-func (p *Portal) newState() (string, error) {
+// proofState returns a fresh login state.
+func (p *Portal) proofState() (string, error) {
 	src := p.cfg.Rand
 	if src == nil {
 		src = rand.Reader
@@ -204,13 +204,13 @@ func (p *Portal) newState() (string, error) {
 	return hex.EncodeToString(b), nil
 }
 
-// showConfirm renders the confirm page of req.
-func (p *Portal) showConfirm(w http.ResponseWriter, r *http.Request, v visitor, status int, req confirmRequest, errs proofErrors) {
-	var u userIn
-	if !p.get(w, r, "/users/current", &u) {
+// showProofPage renders the confirm page of req.
+func (p *Portal) showProofPage(w http.ResponseWriter, r *http.Request, v signedInUser, status int, req proofRequest, errs proofErrors) {
+	var u apiUser
+	if !p.visitorGet(w, r, "/users/current", &u) {
 		return
 	}
-	nav, err := p.nav(w, r)
+	nav, err := p.accountNav(w, r)
 	if err != nil {
 		p.unavailable(w, r, err)
 		return
@@ -220,7 +220,7 @@ func (p *Portal) showConfirm(w http.ResponseWriter, r *http.Request, v visitor, 
 		p.unavailable(w, r, err)
 		return
 	}
-	view := confirmView{Nav: nav, Heading: req.heading, Lead: req.lead, SentTo: req.sentTo, CancelURL: SettingsPath}
+	view := proofView{Nav: nav, Heading: req.heading, Lead: req.lead, SentTo: req.sentTo, CancelURL: SettingsPath}
 	hidden := req.hidden
 	var fields []ui.Field
 	if req.state != "" {

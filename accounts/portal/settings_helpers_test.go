@@ -14,17 +14,17 @@ import (
 	"github.com/authgw/authgw/verifier"
 )
 
-// signedIn is a browser's session, as the JSON API answered its login.
-type signedIn struct {
+// acctSession is a browser's session, as the JSON API answered its login.
+type acctSession struct {
 	SessionID string            `json:"sessionId"`
 	Refresh   string            `json:"refresh"`
 	Macaroons map[string]string `json:"macaroons"`
 }
 
-// api calls the JSON API through the stack's server with the browser's
+// acctAPI calls the JSON API through the stack's server with the browser's
 // cookie jar and Basic = the portal's client, and returns the status and
 // the envelope.
-func (b *browser) api(method, path string, data any) (int, map[string]any) {
+func (b *browser) acctAPI(method, path string, data any) (int, map[string]any) {
 	b.s.t.Helper()
 	var body io.Reader
 	if data != nil {
@@ -48,43 +48,43 @@ func (b *browser) api(method, path string, data any) (int, map[string]any) {
 	return res.StatusCode, env
 }
 
-func newState() string { return strings.Repeat("ab", 16) }
+func acctState() string { return strings.Repeat("ab", 16) }
 
-// signIn signs the browser in as u with the password and returns the
+// acctSignIn signs the browser in as u with the password and returns the
 // session. The refresh cookie is copied to /accounts/v1 as well, where
 // the sign-in change puts it, so that it reaches the sign-out page.
 // TODO(lead): drop the copy once the refresh cookie's path is /accounts/v1.
-func (b *browser) signIn(u db.User) signedIn {
+func (b *browser) acctSignIn(u db.User) acctSession {
 	b.s.t.Helper()
-	return b.signInWith(addrOf(b.s, u), testPassword)
+	return b.acctSignInWith(addressOf(u.Name), testPassword)
 }
 
-func (b *browser) signInWith(addr, pw string) signedIn {
+func (b *browser) acctSignInWith(addr, pw string) acctSession {
 	b.s.t.Helper()
-	status, env := b.api(http.MethodPost, "/sessions/login/password", map[string]any{"email": addr, "password": pw, "state": newState()})
-	return b.adopt(status, env)
+	status, env := b.acctAPI(http.MethodPost, "/sessions/login/password", map[string]any{"email": addr, "password": pw, "state": acctState()})
+	return b.acctAdopt(status, env)
 }
 
-// signInByCode signs the browser in with a login code mailed to addr.
-func (b *browser) signInByCode(addr string) signedIn {
+// acctSignInByCode signs the browser in with a login code mailed to addr.
+func (b *browser) acctSignInByCode(addr string) acctSession {
 	b.s.t.Helper()
 	state := strings.Repeat("cd", 16)
-	if status, env := b.api(http.MethodPost, "/sessions/login/email", map[string]any{"email": addr, "state": state}); status != http.StatusOK {
+	if status, env := b.acctAPI(http.MethodPost, "/sessions/login/email", map[string]any{"email": addr, "state": state}); status != http.StatusOK {
 		b.s.t.Fatalf("email step: %d %v", status, env)
 	}
-	code := b.s.codeIn(b.s.mailTo(addr), loginCodeRE)
-	status, env := b.api(http.MethodPost, "/sessions/login/code", map[string]any{"code": code, "state": state})
-	return b.adopt(status, env)
+	code := b.s.codeIn(b.s.mailTo(addr), acctLoginCodeRE)
+	status, env := b.acctAPI(http.MethodPost, "/sessions/login/code", map[string]any{"code": code, "state": state})
+	return b.acctAdopt(status, env)
 }
 
-// adopt takes the session of a login's answer into the browser.
-func (b *browser) adopt(status int, env map[string]any) signedIn {
+// acctAdopt takes the session of a login's answer into the browser.
+func (b *browser) acctAdopt(status int, env map[string]any) acctSession {
 	b.s.t.Helper()
 	if status != http.StatusOK || env["t"] != "session" {
 		b.s.t.Fatalf("login: %d %v", status, env)
 	}
 	raw, _ := json.Marshal(env["data"])
-	var si signedIn
+	var si acctSession
 	must(b.s.t, json.Unmarshal(raw, &si))
 	base, _ := url.Parse(b.s.srv.URL + "/accounts/v1/")
 	var moved []*http.Cookie
@@ -108,17 +108,15 @@ func (b *browser) adopt(status int, env map[string]any) signedIn {
 	return si
 }
 
-// refreshWorks reports whether the refresh token still refreshes.
-func (s *stack) refreshWorks(token string) bool {
+// acctRefreshWorks reports whether the refresh token still refreshes.
+func (s *stack) acctRefreshWorks(token string) bool {
 	s.t.Helper()
-	status, _ := s.browser().api(http.MethodPost, "/sessions/refresh", map[string]any{"token": token})
+	status, _ := s.browser().acctAPI(http.MethodPost, "/sessions/refresh", map[string]any{"token": token})
 	return status == http.StatusOK
 }
 
-func addrOf(_ *stack, u db.User) string { return addressOf(u.Name) }
-
-// settings opens the account page and fails unless it is 200.
-func (b *browser) settings() *page {
+// acctSettingsPage opens the account page and fails unless it is 200.
+func (b *browser) acctSettingsPage() *page {
 	b.s.t.Helper()
 	p := b.get(portal.SettingsPath)
 	if p.Status != http.StatusOK {
@@ -127,11 +125,11 @@ func (b *browser) settings() *page {
 	return p
 }
 
-// at is a path under the pages' prefix.
-func at(path string) string { return portal.Prefix + path }
+// acctPath is a path under the pages' prefix.
+func acctPath(path string) string { return portal.Prefix + path }
 
-// cookieValue returns the browser's cookie named like suffix for path.
-func (b *browser) cookieNamed(path, suffix string) *http.Cookie {
+// acctCookie returns the browser's cookie named like suffix for path.
+func (b *browser) acctCookie(path, suffix string) *http.Cookie {
 	u, _ := url.Parse(b.s.srv.URL + path)
 	for _, c := range b.client.Jar.Cookies(u) {
 		if strings.HasSuffix(c.Name, suffix) {
@@ -141,9 +139,9 @@ func (b *browser) cookieNamed(path, suffix string) *http.Cookie {
 	return nil
 }
 
-// newMailTo waits (up to 5 s) for a mail to addr other than prev, the
+// acctNewMailTo waits (up to 5 s) for a mail to addr other than prev, the
 // newest before: login codes are mailed after the answer.
-func (s *stack) newMailTo(addr, prev string) string {
+func (s *stack) acctNewMailTo(addr, prev string) string {
 	s.t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {

@@ -10,16 +10,16 @@ import (
 // bound).
 const maxLogoutBatch = 32
 
-// sessionRevoke is POST /settings/sessions/{id}/revoke. Ending this
+// settingsSessionRevoke is POST /settings/sessions/{id}/revoke. Ending this
 // browser's own session is signing out; ending another needs the proof
 // (the API asks for it; a stolen token alone must not sign its owner
 // out everywhere).
-func (p *Portal) sessionRevoke(w http.ResponseWriter, r *http.Request) {
-	v, ok := p.signedIn(w, r)
+func (p *Portal) settingsSessionRevoke(w http.ResponseWriter, r *http.Request) {
+	v, ok := p.signedInVisitor(w, r)
 	if !ok {
 		return
 	}
-	id, ok := p.pathID(w, r)
+	id, ok := p.settingsPathID(w, r)
 	if !ok || !p.readForm(w, r, v.purpose("settings-session-revoke", id)) {
 		return
 	}
@@ -30,21 +30,21 @@ func (p *Portal) sessionRevoke(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if !a.OK() {
-			p.refused(w, r, a)
+			p.settingsRefused(w, r, a)
 			return
 		}
 		passCookies(w, a)
-		p.clearCookies(w)
+		p.clearSessionCookies(w)
 		p.signedOutPage(w, r, ui.M("signedout.heading"), ui.M("signedout.body"))
 		return
 	}
-	req := confirmRequest{action: SettingsPath + "/sessions/" + id + "/revoke",
+	req := proofRequest{action: SettingsPath + "/sessions/" + id + "/revoke",
 		purpose: v.purpose("settings-session-revoke", id), heading: ui.M("confirm.session.heading"),
 		lead: ui.M("confirm.session.lead"), submit: ui.M("confirm.session.submit")}
 	if p.mailProofCode(w, r, v, req) {
 		return
 	}
-	pr := readProof(r)
+	pr := readProofFields(r)
 	body := map[string]any{"sessions": []map[string]string{{"t": "sessions", "value": id}}}
 	pr.into(body)
 	a, err := p.call(r, asVisitor, http.MethodPost, "/sessions/logout", body)
@@ -54,32 +54,32 @@ func (p *Portal) sessionRevoke(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case a.OK():
-		p.done(w, r, "session-revoked")
+		p.settingsDone(w, r, "session-revoked")
 	case p.askProof(w, r, v, a, pr, req):
 	default:
-		p.refused(w, r, a)
+		p.settingsRefused(w, r, a)
 	}
 }
 
-// sessionsRevokeAll is POST /settings/sessions/revoke-all: every live
+// settingsSessionsRevokeAll is POST /settings/sessions/revoke-all: every live
 // session of the user ends, this one last in the list, after the proof.
-func (p *Portal) sessionsRevokeAll(w http.ResponseWriter, r *http.Request) {
-	v, ok := p.signedIn(w, r)
+func (p *Portal) settingsSessionsRevokeAll(w http.ResponseWriter, r *http.Request) {
+	v, ok := p.signedInVisitor(w, r)
 	if !ok || !p.readForm(w, r, v.purpose("settings-sessions-revoke-all")) {
 		return
 	}
-	req := confirmRequest{action: SettingsPath + "/sessions/revoke-all", purpose: v.purpose("settings-sessions-revoke-all"),
+	req := proofRequest{action: SettingsPath + "/sessions/revoke-all", purpose: v.purpose("settings-sessions-revoke-all"),
 		heading: ui.M("confirm.sessions_all.heading"), lead: ui.M("confirm.sessions_all.lead"), submit: ui.M("confirm.sessions_all.submit")}
 	if p.mailProofCode(w, r, v, req) {
 		return
 	}
-	pr := readProof(r)
+	pr := readProofFields(r)
 	if !pr.sent {
-		p.showConfirm(w, r, v, http.StatusOK, req, proofErrors{})
+		p.showProofPage(w, r, v, http.StatusOK, req, proofErrors{})
 		return
 	}
-	var all []sessionIn
-	if !p.get(w, r, "/users/current/sessions", &all) {
+	var all []apiSession
+	if !p.visitorGet(w, r, "/users/current/sessions", &all) {
 		return
 	}
 	now := p.cfg.Now().UnixMilli()
@@ -109,12 +109,12 @@ func (p *Portal) sessionsRevokeAll(w http.ResponseWriter, r *http.Request) {
 			if last == nil && p.askProof(w, r, v, a, pr, req) {
 				return
 			}
-			p.refused(w, r, a)
+			p.settingsRefused(w, r, a)
 			return
 		}
 		last = a
 	}
 	passCookies(w, last)
-	p.clearCookies(w)
+	p.clearSessionCookies(w)
 	p.signedOutPage(w, r, ui.M("signedout.everywhere.heading"), ui.M("signedout.everywhere.body"))
 }

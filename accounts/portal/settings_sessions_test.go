@@ -14,16 +14,16 @@ func TestSessions(t *testing.T) {
 	s := newStack(t, stackOptions{})
 	ann := s.user("Ann Smith")
 	phone, laptop := s.browser(), s.browser()
-	onPhone := phone.signIn(ann)
+	onPhone := phone.acctSignIn(ann)
 	s.clock.Advance(time.Minute)
-	onLaptop := laptop.signIn(ann)
+	onLaptop := laptop.acctSignIn(ann)
 
-	p := laptop.settings()
-	revokes := actions(p, "/revoke")
+	p := laptop.acctSettingsPage()
+	revokes := acctActions(p, "/revoke")
 	if len(revokes) != 2 || strings.Count(p.text(), "This device") != 1 || !strings.Contains(p.text(), "This sign-in page") {
 		t.Fatalf("the sessions:\n%s", p.text())
 	}
-	other := at("/settings/sessions/" + onPhone.SessionID + "/revoke")
+	other := acctPath("/settings/sessions/" + onPhone.SessionID + "/revoke")
 	if !strings.Contains(p.Body, `action="`+other+`"`) {
 		t.Fatalf("no revoke form for the other session")
 	}
@@ -31,51 +31,51 @@ func TestSessions(t *testing.T) {
 	if ask.Status != http.StatusOK || ask.form(other) == nil || !strings.Contains(ask.Body, `autocomplete="current-password"`) {
 		t.Fatalf("revoke without proof: %d\n%s", ask.Status, ask.text())
 	}
-	if !s.refreshWorksKeep(onPhone) {
+	if !s.acctSessionLive(onPhone) {
 		t.Fatal("asking for the proof ended the session")
 	}
 	done := laptop.submit(ask, other, map[string]string{"password": testPassword})
 	if done.Status != http.StatusSeeOther || !strings.Contains(laptop.follow(done).text(), "The session was signed out") {
 		t.Fatalf("revoke: %d\n%s", done.Status, done.text())
 	}
-	if s.refreshWorks(onPhone.Refresh) {
+	if s.acctRefreshWorks(onPhone.Refresh) {
 		t.Error("the revoked session still refreshes")
 	}
 	// (The stack's gateway is not fed the revocations, so the phone's
 	// token lives on there until it expires; the session does not.)
 
 	// A third session, then sign out everywhere.
-	third := s.browser().signIn(ann)
-	p = laptop.settings()
-	ask = laptop.submit(p, at("/settings/sessions/revoke-all"), nil)
+	third := s.browser().acctSignIn(ann)
+	p = laptop.acctSettingsPage()
+	ask = laptop.submit(p, acctPath("/settings/sessions/revoke-all"), nil)
 	if ask.Status != http.StatusOK {
 		t.Fatalf("revoke all without proof: %d\n%s", ask.Status, ask.text())
 	}
-	all := laptop.submit(ask, at("/settings/sessions/revoke-all"), map[string]string{"password": testPassword})
+	all := laptop.submit(ask, acctPath("/settings/sessions/revoke-all"), map[string]string{"password": testPassword})
 	if all.Status != http.StatusOK || !strings.Contains(all.text(), "You are signed out everywhere") {
 		t.Fatalf("revoke all: %d\n%s", all.Status, all.text())
 	}
-	if !clearsCookies(all.Header) {
+	if !acctClearsCookies(all.Header) {
 		t.Errorf("sign out everywhere did not clear the cookies: %q", all.Header.Values("Set-Cookie"))
 	}
-	for _, si := range []signedIn{onLaptop, third} {
-		if s.refreshWorks(si.Refresh) {
+	for _, si := range []acctSession{onLaptop, third} {
+		if s.acctRefreshWorks(si.Refresh) {
 			t.Errorf("session %s still refreshes", si.SessionID)
 		}
 	}
-	checkLogs(t, s, testPassword, onPhone.Refresh, onLaptop.Refresh)
+	acctCheckLogs(t, s, testPassword, onPhone.Refresh, onLaptop.Refresh)
 }
 
-// refreshWorksKeep checks that the session still refreshes, without
+// acctSessionLive checks that the session still refreshes, without
 // spending its refresh token: it asks the store.
-func (s *stack) refreshWorksKeep(si signedIn) bool {
+func (s *stack) acctSessionLive(si acctSession) bool {
 	sess, err := s.d.GetSession(s.ctx, si.SessionID)
 	return err == nil && sess.Live(s.clock.Now().UnixMilli())
 }
 
-// clearsCookies reports whether the header expires the refresh cookie
+// acctClearsCookies reports whether the header expires the refresh cookie
 // and a token cookie.
-func clearsCookies(h http.Header) bool {
+func acctClearsCookies(h http.Header) bool {
 	refresh, token := false, false
 	for _, c := range (&http.Response{Header: h}).Cookies() {
 		if c.MaxAge < 0 && strings.HasSuffix(c.Name, "refresh") {
@@ -94,31 +94,31 @@ func TestSignOut(t *testing.T) {
 	s := newStack(t, stackOptions{})
 	ann := s.user("Ann Smith")
 	b := s.browser()
-	si := b.signIn(ann)
-	p := b.settings()
-	if p.form(at("/logout")) == nil {
+	si := b.acctSignIn(ann)
+	p := b.acctSettingsPage()
+	if p.form(acctPath("/logout")) == nil {
 		t.Fatal("no sign-out form on the account page")
 	}
 	s.clock.Advance(16 * time.Minute)
-	if b.get(at("/settings")).Status == http.StatusOK {
+	if b.get(acctPath("/settings")).Status == http.StatusOK {
 		t.Fatal("the expired token still opens the account page")
 	}
-	out := b.submit(p, at("/logout"), nil)
+	out := b.submit(p, acctPath("/logout"), nil)
 	if out.Status != http.StatusOK || !strings.Contains(out.text(), "You are signed out") {
 		t.Fatalf("sign out: %d\n%s", out.Status, out.text())
 	}
-	if !clearsCookies(out.Header) {
+	if !acctClearsCookies(out.Header) {
 		t.Errorf("sign out did not clear the cookies: %q", out.Header.Values("Set-Cookie"))
 	}
-	if s.refreshWorksKeep(si) || s.refreshWorks(si.Refresh) {
+	if s.acctSessionLive(si) || s.acctRefreshWorks(si.Refresh) {
 		t.Error("the session lives on after sign-out")
 	}
-	if b.cookieNamed("/accounts/v1/ui/logout", "refresh") != nil {
+	if b.acctCookie("/accounts/v1/ui/logout", "refresh") != nil {
 		t.Error("the browser kept its refresh cookie")
 	}
 
 	// Signing out again, without a session: the same page, no error.
-	again := b.submit(p, at("/logout"), nil)
+	again := b.submit(p, acctPath("/logout"), nil)
 	if again.Status != http.StatusOK {
 		t.Errorf("a second sign-out: %d", again.Status)
 	}
@@ -126,18 +126,18 @@ func TestSignOut(t *testing.T) {
 	// A return_to the policy accepts is where the browser goes; another
 	// one falls back.
 	b2 := s.browser()
-	b2.signIn(ann)
-	p2 := b2.settings()
-	f := p2.form(at("/logout"))
+	b2.acctSignIn(ann)
+	p2 := b2.acctSettingsPage()
+	f := p2.form(acctPath("/logout"))
 	f.Set("return_to", "/demo/v1/hello")
-	if res := b2.do(http.MethodPost, at("/logout"), f); res.Status != http.StatusSeeOther || res.Header.Get("Location") != "/demo/v1/hello" {
+	if res := b2.do(http.MethodPost, acctPath("/logout"), f); res.Status != http.StatusSeeOther || res.Header.Get("Location") != "/demo/v1/hello" {
 		t.Errorf("return_to: %d %q", res.Status, res.Header.Get("Location"))
 	}
 	b3 := s.browser()
-	b3.signIn(ann)
-	f = b3.settings().form(at("/logout"))
+	b3.acctSignIn(ann)
+	f = b3.acctSettingsPage().form(acctPath("/logout"))
 	f.Set("return_to", "//evil.example/")
-	if res := b3.do(http.MethodPost, at("/logout"), f); res.Status != http.StatusSeeOther || strings.Contains(res.Header.Get("Location"), "evil") {
+	if res := b3.do(http.MethodPost, acctPath("/logout"), f); res.Status != http.StatusSeeOther || strings.Contains(res.Header.Get("Location"), "evil") {
 		t.Errorf("hostile return_to: %d %q", res.Status, res.Header.Get("Location"))
 	}
 }

@@ -18,8 +18,8 @@ func TestSettingsPage(t *testing.T) {
 	s := newStack(t, stackOptions{})
 	ann := s.user("Ann Smith")
 	b := s.browser()
-	b.signIn(ann)
-	p := b.settings()
+	b.acctSignIn(ann)
+	p := b.acctSettingsPage()
 	csp := p.Header.Get("Content-Security-Policy")
 	if strings.Contains(csp, "unsafe-inline") || !strings.Contains(csp, "frame-ancestors 'none'") || p.Header.Get("Cache-Control") != "no-store" {
 		t.Errorf("headers: CSP %q, Cache-Control %q", csp, p.Header.Get("Cache-Control"))
@@ -37,18 +37,18 @@ func TestSettingsPage(t *testing.T) {
 		t.Errorf("%d h1", n)
 	}
 	home := b.get(portal.Prefix)
-	if home.Status != http.StatusSeeOther || home.Header.Get("Location") != at("/settings") {
+	if home.Status != http.StatusSeeOther || home.Header.Get("Location") != acctPath("/settings") {
 		t.Errorf("GET %s: %d %q", portal.Prefix, home.Status, home.Header.Get("Location"))
 	}
 	// With the slash (which the gateway refuses as a path with an empty
 	// segment), the portal itself answers the same.
 	rec := httptest.NewRecorder()
-	req := httptest.NewRequest(http.MethodGet, at("/"), nil)
+	req := httptest.NewRequest(http.MethodGet, acctPath("/"), nil)
 	s.portal.ServeHTTP(rec, req)
-	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != at("/settings") {
+	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != acctPath("/settings") {
 		t.Errorf("GET /: %d %q", rec.Code, rec.Header().Get("Location"))
 	}
-	anon := s.browser().get(at("/settings"))
+	anon := s.browser().get(acctPath("/settings"))
 	if anon.Status == http.StatusOK || anon.Status >= 500 {
 		t.Errorf("without a session: %d", anon.Status)
 	}
@@ -58,36 +58,36 @@ func TestSettingsPage(t *testing.T) {
 func TestChangeName(t *testing.T) {
 	s := newStack(t, stackOptions{})
 	b := s.browser()
-	b.signIn(s.user("Ann Smith"))
-	res := b.submit(b.settings(), at("/settings/name"), map[string]string{"name": "Ann Jones"})
+	b.acctSignIn(s.user("Ann Smith"))
+	res := b.submit(b.acctSettingsPage(), acctPath("/settings/name"), map[string]string{"name": "Ann Jones"})
 	if res.Status != http.StatusSeeOther {
 		t.Fatalf("name: %d\n%s", res.Status, res.Body)
 	}
 	p := b.follow(res)
-	if !strings.Contains(p.text(), "Your name was changed") || p.form(at("/settings/name")).Get("name") != "Ann Jones" {
+	if !strings.Contains(p.text(), "Your name was changed") || p.form(acctPath("/settings/name")).Get("name") != "Ann Jones" {
 		t.Errorf("after the change:\n%s", p.text())
 	}
-	empty := b.submit(b.settings(), at("/settings/name"), map[string]string{"name": "  "})
+	empty := b.submit(b.acctSettingsPage(), acctPath("/settings/name"), map[string]string{"name": "  "})
 	if empty.Status != http.StatusUnprocessableEntity || !strings.Contains(empty.text(), "Enter your name") || !strings.Contains(empty.Body, `aria-invalid="true"`) {
 		t.Errorf("empty name: %d\n%s", empty.Status, empty.text())
 	}
 	// A notice is only one of the fixed list.
-	if p := b.get(at("/settings?done=%3Cb%3Ehacked")); strings.Contains(p.Body, "hacked") {
+	if p := b.get(acctPath("/settings?done=%3Cb%3Ehacked")); strings.Contains(p.Body, "hacked") {
 		t.Error("free text from the query reached the page")
 	}
 }
 
 var (
-	codeRE      = regexp.MustCompile(`(?m)^\s*([a-z2-7]{20,40})\s*$`)
-	loginCodeRE = regexp.MustCompile(`login code is: ([a-z2-7]{20,40})`)
+	acctCodeRE      = regexp.MustCompile(`(?m)^\s*([a-z2-7]{20,40})\s*$`)
+	acctLoginCodeRE = regexp.MustCompile(`login code is: ([a-z2-7]{20,40})`)
 )
 
-var formAction = regexp.MustCompile(`action="(/accounts/v1/ui/settings/[^"]+)"`)
+var acctFormAction = regexp.MustCompile(`action="(/accounts/v1/ui/settings/[^"]+)"`)
 
-// actions returns the form actions of the page that end in suffix.
-func actions(p *page, suffix string) []string {
+// acctActions returns the form actions of the page that end in suffix.
+func acctActions(p *page, suffix string) []string {
 	var out []string
-	for _, m := range formAction.FindAllStringSubmatch(p.Body, -1) {
+	for _, m := range acctFormAction.FindAllStringSubmatch(p.Body, -1) {
 		if strings.HasSuffix(m[1], suffix) {
 			out = append(out, m[1])
 		}
@@ -101,17 +101,17 @@ func TestAddresses(t *testing.T) {
 	s := newStack(t, stackOptions{})
 	ann := s.user("Ann Smith")
 	b := s.browser()
-	b.signIn(ann)
+	b.acctSignIn(ann)
 
-	confirm := b.submit(b.settings(), at("/settings/emails"), map[string]string{"email": "ann.work@example.org"})
-	if confirm.Status != http.StatusOK || confirm.form(at("/settings/emails")) == nil || !strings.Contains(confirm.Body, `autocomplete="current-password"`) {
+	confirm := b.submit(b.acctSettingsPage(), acctPath("/settings/emails"), map[string]string{"email": "ann.work@example.org"})
+	if confirm.Status != http.StatusOK || confirm.form(acctPath("/settings/emails")) == nil || !strings.Contains(confirm.Body, `autocomplete="current-password"`) {
 		t.Fatalf("add without proof: %d\n%s", confirm.Status, confirm.text())
 	}
-	wrong := b.submit(confirm, at("/settings/emails"), map[string]string{"password": "not my password"})
+	wrong := b.submit(confirm, acctPath("/settings/emails"), map[string]string{"password": "not my password"})
 	if wrong.Status != http.StatusUnprocessableEntity || !strings.Contains(wrong.text(), "The password is not right") {
 		t.Fatalf("wrong password: %d\n%s", wrong.Status, wrong.text())
 	}
-	added := b.submit(wrong, at("/settings/emails"), map[string]string{"password": testPassword})
+	added := b.submit(wrong, acctPath("/settings/emails"), map[string]string{"password": testPassword})
 	if added.Status != http.StatusSeeOther {
 		t.Fatalf("add: %d\n%s", added.Status, added.text())
 	}
@@ -119,8 +119,8 @@ func TestAddresses(t *testing.T) {
 	if !strings.Contains(p.text(), "ann.work@example.org Not verified") {
 		t.Fatalf("the new address:\n%s", p.text())
 	}
-	code := s.codeIn(s.mailTo("ann.work@example.org"), codeRE)
-	verify, resend := actions(p, "/verify"), actions(p, "/resend")
+	code := s.codeIn(s.mailTo("ann.work@example.org"), acctCodeRE)
+	verify, resend := acctActions(p, "/verify"), acctActions(p, "/resend")
 	if len(verify) != 1 || len(resend) != 1 {
 		t.Fatalf("verify %q, resend %q", verify, resend)
 	}
@@ -135,21 +135,21 @@ func TestAddresses(t *testing.T) {
 	if sent.Status != http.StatusSeeOther || !strings.Contains(b.follow(sent).text(), "We sent a new code") {
 		t.Fatalf("resend: %d\n%s", sent.Status, sent.text())
 	}
-	code2 := s.codeIn(s.mailTo("ann.work@example.org"), codeRE)
+	code2 := s.codeIn(s.mailTo("ann.work@example.org"), acctCodeRE)
 	if code2 == code {
 		t.Fatal("resend sent the same code")
 	}
-	if old := b.submit(b.settings(), verify[0], map[string]string{"code": code}); old.Status != http.StatusUnprocessableEntity {
+	if old := b.submit(b.acctSettingsPage(), verify[0], map[string]string{"code": code}); old.Status != http.StatusUnprocessableEntity {
 		t.Fatalf("the replaced code: %d", old.Status)
 	}
-	ok := b.submit(b.settings(), verify[0], map[string]string{"code": code2})
+	ok := b.submit(b.acctSettingsPage(), verify[0], map[string]string{"code": code2})
 	if ok.Status != http.StatusSeeOther || !strings.Contains(b.follow(ok).text(), "The address is verified") {
 		t.Fatalf("verify: %d\n%s", ok.Status, ok.text())
 	}
 
 	// Remove the first address; the last one is refused.
-	p = b.settings()
-	removes := actions(p, "/remove")
+	p = b.acctSettingsPage()
+	removes := acctActions(p, "/remove")
 	if len(removes) != 2 {
 		t.Fatalf("%d remove forms", len(removes))
 	}
@@ -160,15 +160,15 @@ func TestAddresses(t *testing.T) {
 	if txt := b.follow(gone).text(); !strings.Contains(txt, "The address was removed") || strings.Count(txt, "Remove address") != 1 {
 		t.Fatalf("after removing:\n%s", txt)
 	}
-	last := b.submit(b.settings(), actions(b.settings(), "/remove")[0], nil)
+	last := b.submit(b.acctSettingsPage(), acctActions(b.acctSettingsPage(), "/remove")[0], nil)
 	if last.Status != http.StatusUnprocessableEntity || !strings.Contains(last.text(), "You cannot remove your only address") {
 		t.Fatalf("remove the last: %d\n%s", last.Status, last.text())
 	}
-	checkLogs(t, s, testPassword, code, code2, "ann.work@example.org", "ann.smith@example.com")
+	acctCheckLogs(t, s, testPassword, code, code2, "ann.work@example.org", "ann.smith@example.com")
 }
 
-// checkLogs fails when the stack's logs hold any of the secrets.
-func checkLogs(t *testing.T, s *stack, secrets ...string) {
+// acctCheckLogs fails when the stack's logs hold any of the secrets.
+func acctCheckLogs(t *testing.T, s *stack, secrets ...string) {
 	t.Helper()
 	logs := s.logs.String()
 	for _, sec := range secrets {
@@ -184,30 +184,30 @@ func TestChangePassword(t *testing.T) {
 	s := newStack(t, stackOptions{})
 	ann := s.user("Ann Smith")
 	b := s.browser()
-	si := b.signIn(ann)
-	form := b.get(at("/settings/password"))
+	si := b.acctSignIn(ann)
+	form := b.get(acctPath("/settings/password"))
 	if form.Status != http.StatusOK || !strings.Contains(form.Body, `autocomplete="new-password"`) || !strings.Contains(form.Body, `autocomplete="current-password"`) {
 		t.Fatalf("password page: %d", form.Status)
 	}
 	const newPassword = "violet kettle orbit seventeen"
-	wrong := b.submit(form, at("/settings/password"), map[string]string{"currentPassword": "wrong one", "newPassword": newPassword})
+	wrong := b.submit(form, acctPath("/settings/password"), map[string]string{"currentPassword": "wrong one", "newPassword": newPassword})
 	if wrong.Status != http.StatusUnprocessableEntity || !strings.Contains(wrong.text(), "The current password is not right") ||
 		!strings.Contains(wrong.Body, `href="#field-currentPassword"`) {
 		t.Fatalf("wrong current: %d\n%s", wrong.Status, wrong.text())
 	}
-	weak := b.submit(wrong, at("/settings/password"), map[string]string{"currentPassword": testPassword, "newPassword": "short"})
+	weak := b.submit(wrong, acctPath("/settings/password"), map[string]string{"currentPassword": testPassword, "newPassword": "short"})
 	if weak.Status != http.StatusUnprocessableEntity || !strings.Contains(weak.Body, `href="#field-newPassword"`) {
 		t.Fatalf("weak: %d\n%s", weak.Status, weak.text())
 	}
-	done := b.submit(weak, at("/settings/password"), map[string]string{"currentPassword": testPassword, "newPassword": newPassword})
+	done := b.submit(weak, acctPath("/settings/password"), map[string]string{"currentPassword": testPassword, "newPassword": newPassword})
 	if done.Status != http.StatusOK || !strings.Contains(done.text(), "Your password was changed") {
 		t.Fatalf("change: %d\n%s", done.Status, done.text())
 	}
-	if s.refreshWorks(si.Refresh) {
+	if s.acctRefreshWorks(si.Refresh) {
 		t.Error("the session lives on after the change")
 	}
-	s.browser().signInWith("ann.smith@example.com", newPassword)
-	checkLogs(t, s, testPassword, newPassword)
+	s.browser().acctSignInWith("ann.smith@example.com", newPassword)
+	acctCheckLogs(t, s, testPassword, newPassword)
 }
 
 // TestWithoutPassword: a user who signs in by mailed codes proves it is
@@ -222,12 +222,12 @@ func TestWithoutPassword(t *testing.T) {
 	})
 	must(t, err)
 	b := s.browser()
-	b.signInByCode("dee.code@example.com")
+	b.acctSignInByCode("dee.code@example.com")
 	s.clock.Advance(time.Second)
 	prev := s.mailTo("dee.code@example.com")
 
-	confirm := b.submit(b.settings(), at("/settings/emails"), map[string]string{"email": "dee.work@example.org"})
-	mailForm := at("/settings/emails?proof=mail")
+	confirm := b.submit(b.acctSettingsPage(), acctPath("/settings/emails"), map[string]string{"email": "dee.work@example.org"})
+	mailForm := acctPath("/settings/emails?proof=mail")
 	if confirm.Status != http.StatusOK || confirm.form(mailForm) == nil {
 		t.Fatalf("confirm page: %d\n%s", confirm.Status, confirm.Body)
 	}
@@ -235,13 +235,13 @@ func TestWithoutPassword(t *testing.T) {
 	if asked.Status != http.StatusOK || !strings.Contains(asked.text(), "We sent a code to dee.code@example.com") {
 		t.Fatalf("mail a code: %d\n%s", asked.Status, asked.text())
 	}
-	prev = s.newMailTo("dee.code@example.com", prev)
-	code := s.codeIn(prev, loginCodeRE)
-	wrong := b.submit(asked, at("/settings/emails"), map[string]string{"emailCode": "zzzzzzzzzzzzzzzzzzzzzzzzzz"})
+	prev = s.acctNewMailTo("dee.code@example.com", prev)
+	code := s.codeIn(prev, acctLoginCodeRE)
+	wrong := b.submit(asked, acctPath("/settings/emails"), map[string]string{"emailCode": "zzzzzzzzzzzzzzzzzzzzzzzzzz"})
 	if wrong.Status != http.StatusUnprocessableEntity || !strings.Contains(wrong.Body, `aria-invalid="true"`) {
 		t.Fatalf("a wrong mailed code: %d\n%s", wrong.Status, wrong.text())
 	}
-	added := b.submit(wrong, at("/settings/emails"), map[string]string{"emailCode": code})
+	added := b.submit(wrong, acctPath("/settings/emails"), map[string]string{"emailCode": code})
 	if added.Status != http.StatusSeeOther {
 		t.Fatalf("add with the mailed code: %d\n%s", added.Status, added.text())
 	}
@@ -252,17 +252,17 @@ func TestWithoutPassword(t *testing.T) {
 	// A first password, with a mailed code.
 	s.clock.Advance(time.Second)
 	prev = s.mailTo("dee.code@example.com") // the notice of the added address
-	pw := b.get(at("/settings/password"))
-	sent := b.submit(pw, at("/settings/password?proof=mail"), nil)
-	if sent.Status != http.StatusOK || sent.form(at("/settings/password")).Get("loginState") == "" {
+	pw := b.get(acctPath("/settings/password"))
+	sent := b.submit(pw, acctPath("/settings/password?proof=mail"), nil)
+	if sent.Status != http.StatusOK || sent.form(acctPath("/settings/password")).Get("loginState") == "" {
 		t.Fatalf("mail a code for the password: %d\n%s", sent.Status, sent.text())
 	}
-	code2 := s.codeIn(s.newMailTo("dee.code@example.com", prev), loginCodeRE)
+	code2 := s.codeIn(s.acctNewMailTo("dee.code@example.com", prev), acctLoginCodeRE)
 	const first = "lantern copper meadow ninety"
-	done := b.submit(sent, at("/settings/password"), map[string]string{"emailCode": code2, "newPassword": first})
+	done := b.submit(sent, acctPath("/settings/password"), map[string]string{"emailCode": code2, "newPassword": first})
 	if done.Status != http.StatusOK || !strings.Contains(done.text(), "Your password was changed") {
 		t.Fatalf("first password: %d\n%s", done.Status, done.text())
 	}
-	s.browser().signInWith("dee.code@example.com", first)
-	checkLogs(t, s, code, code2, first, "dee.work@example.org", "dee.code@example.com")
+	s.browser().acctSignInWith("dee.code@example.com", first)
+	acctCheckLogs(t, s, code, code2, first, "dee.work@example.org", "dee.code@example.com")
 }

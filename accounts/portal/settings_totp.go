@@ -12,29 +12,29 @@ import (
 // maxOTPAuthURI bounds the otpauth:// URI the confirm form carries back.
 const maxOTPAuthURI = 512
 
-// totpView is the view of the "settings_totp" page: the QR code, the
+// totpSetupView is the view of the "settings_totp" page: the QR code, the
 // secret for typing in by hand, and the form of the first code.
-type totpView struct {
-	Nav       navView
+type totpSetupView struct {
+	Nav       accountNavView
 	QR        template.HTML
 	Secret    string
 	Form      ui.Form
 	CancelURL string
 }
 
-// totpEnrol is POST /settings/totp: POST /users/{id}/totp with the
+// settingsTOTPEnrol is POST /settings/totp: POST /users/{id}/totp with the
 // proof; then the page with the QR code.
-func (p *Portal) totpEnrol(w http.ResponseWriter, r *http.Request) {
-	v, ok := p.signedIn(w, r)
+func (p *Portal) settingsTOTPEnrol(w http.ResponseWriter, r *http.Request) {
+	v, ok := p.signedInVisitor(w, r)
 	if !ok || !p.readForm(w, r, v.purpose("settings-totp")) {
 		return
 	}
-	req := confirmRequest{action: SettingsPath + "/totp", purpose: v.purpose("settings-totp"),
+	req := proofRequest{action: SettingsPath + "/totp", purpose: v.purpose("settings-totp"),
 		heading: ui.M("confirm.totp_setup.heading"), lead: ui.M("confirm.totp_setup.lead"), submit: ui.M("confirm.totp_setup.submit")}
 	if p.mailProofCode(w, r, v, req) {
 		return
 	}
-	pr := readProof(r)
+	pr := readProofFields(r)
 	body := map[string]any{}
 	pr.into(body)
 	a, err := p.call(r, asVisitor, http.MethodPost, "/users/"+v.userID+"/totp", body)
@@ -45,11 +45,11 @@ func (p *Portal) totpEnrol(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case a.OK():
 	case a.Code() == "TOTP-ENABLED":
-		p.done(w, r, "totp-on")
+		p.settingsDone(w, r, "totp-on")
 		return
 	default:
 		if !p.askProof(w, r, v, a, pr, req) {
-			p.refused(w, r, a)
+			p.settingsRefused(w, r, a)
 		}
 		return
 	}
@@ -60,11 +60,11 @@ func (p *Portal) totpEnrol(w http.ResponseWriter, r *http.Request) {
 		p.unavailable(w, r, err)
 		return
 	}
-	p.showTOTP(w, r, v, http.StatusOK, en.URI, ui.Msg{})
+	p.showTOTPSetup(w, r, v, http.StatusOK, en.URI, ui.Msg{})
 }
 
-// showTOTP renders the enrolment page of the key uri.
-func (p *Portal) showTOTP(w http.ResponseWriter, r *http.Request, v visitor, status int, uri string, codeErr ui.Msg) {
+// showTOTPSetup renders the enrolment page of the key uri.
+func (p *Portal) showTOTPSetup(w http.ResponseWriter, r *http.Request, v signedInUser, status int, uri string, codeErr ui.Msg) {
 	secret, ok := otpauthSecret(uri)
 	if !ok {
 		p.errorPage(w, r, ui.ErrorPage{Kind: ui.ErrorBadRequest, ContinueURL: SettingsPath})
@@ -76,7 +76,7 @@ func (p *Portal) showTOTP(w http.ResponseWriter, r *http.Request, v visitor, sta
 		p.unavailable(w, r, err)
 		return
 	}
-	nav, err := p.nav(w, r)
+	nav, err := p.accountNav(w, r)
 	if err != nil {
 		p.unavailable(w, r, err)
 		return
@@ -86,7 +86,7 @@ func (p *Portal) showTOTP(w http.ResponseWriter, r *http.Request, v visitor, sta
 		p.unavailable(w, r, err)
 		return
 	}
-	p.render(w, r, status, "settings_totp", totpView{Nav: nav, QR: qr, Secret: groupSecret(secret), CancelURL: SettingsPath,
+	p.render(w, r, status, "settings_totp", totpSetupView{Nav: nav, QR: qr, Secret: groupSecret(secret), CancelURL: SettingsPath,
 		Form: ui.Form{Action: SettingsPath + "/totp/confirm", CSRFToken: tok, Submit: ui.M("settings.totp.confirm_submit"),
 			// The key comes back with the code, so that a wrong code
 			// shows the same page again: the visitor has it already.
@@ -127,17 +127,17 @@ func groupSecret(s string) string {
 	return strings.Join(append(groups, s), " ")
 }
 
-// totpConfirm is POST /settings/totp/confirm: the first code turns TOTP
+// settingsTOTPConfirm is POST /settings/totp/confirm: the first code turns TOTP
 // on.
-func (p *Portal) totpConfirm(w http.ResponseWriter, r *http.Request) {
-	v, ok := p.signedIn(w, r)
+func (p *Portal) settingsTOTPConfirm(w http.ResponseWriter, r *http.Request) {
+	v, ok := p.signedInVisitor(w, r)
 	if !ok || !p.readForm(w, r, v.purpose("settings-totp-confirm")) {
 		return
 	}
 	uri := r.PostForm.Get("uri")
 	code := strings.Join(strings.Fields(r.PostForm.Get("code")), "")
 	if code == "" {
-		p.showTOTP(w, r, v, http.StatusUnprocessableEntity, uri, ui.M("settings.totp.error_code_required"))
+		p.showTOTPSetup(w, r, v, http.StatusUnprocessableEntity, uri, ui.M("settings.totp.error_code_required"))
 		return
 	}
 	a, err := p.call(r, asVisitor, http.MethodPost, "/users/"+v.userID+"/totp/confirm", map[string]any{"totp": code})
@@ -148,37 +148,37 @@ func (p *Portal) totpConfirm(w http.ResponseWriter, r *http.Request) {
 	_, bad := a.Obstruction("totp")
 	switch {
 	case a.OK(), a.Code() == "TOTP-ENABLED":
-		p.done(w, r, "totp-on")
+		p.settingsDone(w, r, "totp-on")
 	case a.Code() == "TOTP-INVALID" || bad:
-		p.showTOTP(w, r, v, http.StatusUnprocessableEntity, uri, ui.M("settings.totp.error_code"))
+		p.showTOTPSetup(w, r, v, http.StatusUnprocessableEntity, uri, ui.M("settings.totp.error_code"))
 	case a.Code() == "TOTP-NOT-ENROLLED":
 		p.seeOther(w, r, SettingsPath)
 	default:
-		p.refused(w, r, a)
+		p.settingsRefused(w, r, a)
 	}
 }
 
-func totpRemoveRequest(v visitor) confirmRequest {
-	return confirmRequest{action: SettingsPath + "/totp/remove", purpose: v.purpose("settings-totp-remove"),
+func totpRemoveProof(v signedInUser) proofRequest {
+	return proofRequest{action: SettingsPath + "/totp/remove", purpose: v.purpose("settings-totp-remove"),
 		heading: ui.M("confirm.totp_remove.heading"), lead: ui.M("confirm.totp_remove.lead"), submit: ui.M("confirm.totp_remove.submit")}
 }
 
-// totpRemovePage is GET /settings/totp/remove: the password or a code.
-func (p *Portal) totpRemovePage(w http.ResponseWriter, r *http.Request) {
-	v, ok := p.signedIn(w, r)
+// settingsTOTPRemovePage is GET /settings/totp/remove: the password or a code.
+func (p *Portal) settingsTOTPRemovePage(w http.ResponseWriter, r *http.Request) {
+	v, ok := p.signedInVisitor(w, r)
 	if !ok {
 		return
 	}
-	p.showConfirm(w, r, v, http.StatusOK, totpRemoveRequest(v), proofErrors{})
+	p.showProofPage(w, r, v, http.StatusOK, totpRemoveProof(v), proofErrors{})
 }
 
-// totpRemove is POST /settings/totp/remove: DELETE /users/{id}/totp.
-func (p *Portal) totpRemove(w http.ResponseWriter, r *http.Request) {
-	v, ok := p.signedIn(w, r)
-	if !ok || !p.readForm(w, r, v.purpose("settings-totp-remove")) || p.mailProofCode(w, r, v, totpRemoveRequest(v)) {
+// settingsTOTPRemove is POST /settings/totp/remove: DELETE /users/{id}/totp.
+func (p *Portal) settingsTOTPRemove(w http.ResponseWriter, r *http.Request) {
+	v, ok := p.signedInVisitor(w, r)
+	if !ok || !p.readForm(w, r, v.purpose("settings-totp-remove")) || p.mailProofCode(w, r, v, totpRemoveProof(v)) {
 		return
 	}
-	pr := readProof(r)
+	pr := readProofFields(r)
 	pr.sent = true
 	body := map[string]any{}
 	pr.into(body)
@@ -189,9 +189,9 @@ func (p *Portal) totpRemove(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case a.OK(), a.Code() == "TOTP-NOT-ENROLLED":
-		p.done(w, r, "totp-off")
-	case p.askProof(w, r, v, a, pr, totpRemoveRequest(v)):
+		p.settingsDone(w, r, "totp-off")
+	case p.askProof(w, r, v, a, pr, totpRemoveProof(v)):
 	default:
-		p.refused(w, r, a)
+		p.settingsRefused(w, r, a)
 	}
 }
