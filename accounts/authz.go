@@ -31,6 +31,11 @@ type Route struct {
 	// PublicScope, which read this and nothing else).
 	allow  func(c *Caller, t *target) bool
 	handle func(s *Service, r *request) error
+	// tokenless admits a caller without a user to a route that is not
+	// public (the gateway still verifies the token of every request to
+	// it): the handler then asks for a proof of its own. Only logout has
+	// it: a refresh token proves the session it ends.
+	tokenless bool
 }
 
 // Public reports whether the route needs no token and no logged-in user.
@@ -44,6 +49,11 @@ func Routes() []Route { return append([]Route(nil), routes...) }
 func loggedIn(c *Caller, _ *target) bool { return c.User != nil }
 
 func staff(c *Caller, _ *target) bool { return c.staff() }
+
+// loggedInOrRefreshToken admits a logged-in user, and a caller without
+// a token (a tokenless route), whom the handler asks for the refresh
+// token of the session to end, through the client that logged in.
+func loggedInOrRefreshToken(*Caller, *target) bool { return true }
 
 func sysint(c *Caller, _ *target) bool { return c.sysint() }
 
@@ -156,7 +166,7 @@ var routes = []Route{
 	{Method: "POST", Path: "/recovery", Who: "anyone (forgot password: mails a recovery code to a verified address; the same answer for every address)", handle: (*Service).requestRecovery},
 	{Method: "POST", Path: "/recovery/reset", Who: "anyone holding a mailed recovery code", handle: (*Service).resetPassword},
 	{Method: "POST", Path: "/sessions/refresh", Who: "anyone holding a refresh token, through the client that logged in", handle: (*Service).refresh},
-	{Method: "POST", Path: "/sessions/logout", Who: "a logged-in user: their own session, sessions they own, or any session whose refresh token they send (SESSADM: any session)", allow: loggedIn, handle: (*Service).logout},
+	{Method: "POST", Path: "/sessions/logout", Who: "a logged-in user: their own session, sessions they own, or any session whose refresh token they send (SESSADM: any session)", allow: loggedInOrRefreshToken, tokenless: true, handle: (*Service).logout},
 	{Method: "GET", Path: "/sessions", Who: "SESSADM (an internal client with a sysadmin user)", allow: sysint, handle: (*Service).listSessions},
 	{Method: "GET", Path: "/users/:id/sessions", Who: "self or SESSADM", target: userTarget, allow: selfOr(sysint), handle: (*Service).listUserSessions},
 

@@ -394,7 +394,7 @@ func (s *Service) endpoint(rt Route) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		if !public && caller.User == nil {
+		if !public && caller.User == nil && !rt.tokenless {
 			return ErrLoginRequired
 		}
 		t, err := s.findTarget(ctx, rt.target, c, caller)

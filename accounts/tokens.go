@@ -379,6 +379,12 @@ type logoutItem struct {
 // named sessions: a refresh token is proof enough, a session ID must be
 // the caller's own (or the caller SESSADM). Unknown or foreign sessions
 // are 404. The cookies are cleared when the caller's own session ends.
+//
+// A caller without a token (its token expired: a browser's sign-out
+// page) ends a session by its refresh token alone, as a refresh would
+// use it (see logoutByRefreshToken); its cookies are then cleared too:
+// they hold no token the gateway accepts, and the refresh token they
+// may hold is the one just spent.
 func (s *Service) logout(r *request) error {
 	ids, err := s.logoutTargets(r)
 	if err != nil {
@@ -391,7 +397,7 @@ func (s *Service) logout(r *request) error {
 		}
 		own = own || id == r.caller.SessionID
 	}
-	if own {
+	if own || r.caller.User == nil {
 		s.clearCookies(r)
 	}
 	return null(r)
@@ -418,6 +424,9 @@ func exactLogoutItems(raw json.RawMessage) bool {
 
 // logoutTargets reads the sessions a logout names.
 func (s *Service) logoutTargets(r *request) ([]string, error) {
+	if r.caller.User == nil {
+		return s.logoutByRefreshToken(r)
+	}
 	if r.Request().ContentLength == 0 {
 		if r.caller.SessionID == "" {
 			return nil, apiError(http.StatusBadRequest, CodeBadBody, "Name the sessions to end, or send your own token.")
@@ -495,6 +504,76 @@ func (s *Service) logoutTargets(r *request) ([]string, error) {
 		if err := s.checkProof(r, r.caller.User, proof); err != nil {
 			return nil, err
 		}
+	}
+	return ids, nil
+}
+
+// logoutByRefreshToken reads the sessions a caller without a token
+// ends: those of the refresh tokens of its body
+// ({"data":[{"t":"refresh-tokens","value":"..."}]}), else the one of its
+// refresh cookie. Possession of a live refresh token proves the session,
+// as it does for a refresh, and with the same bounds: the token must be
+// unspent and the session live, and the caller must be the client that
+// logged in (with its secret when the login came with it). Anything else
+// ends nothing: 401 SESSION-INVALIDATED for a token that does not hold
+// (unknown, spent, expired, another client's: one answer, so it tells
+// nothing about the token), and the 401 of any caller without a token
+// (ErrLoginRequired, as before this path) for a request that names no
+// refresh token, or names a session by ID. Every token is checked
+// before any session ends.
+func (s *Service) logoutByRefreshToken(r *request) ([]string, error) {
+	var tokens []string
+	if r.Request().ContentLength != 0 {
+		raw, err := readData(r)
+		if err != nil {
+			return nil, ErrLoginRequired
+		}
+		var items []logoutItem
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&items); err != nil || len(items) == 0 || len(items) > maxLogoutItems || !exactLogoutItems(raw) {
+			return nil, ErrLoginRequired
+		}
+		for _, it := range items {
+			if it.T != "refresh-tokens" || it.Value == "" || len(it.Value) > 128 {
+				// Ending a session by its ID needs the session's user.
+				return nil, ErrLoginRequired
+			}
+			tokens = append(tokens, it.Value)
+		}
+	} else if c, err := r.Cookie(s.refreshCookieName()); err == nil && c.Value != "" && len(c.Value) <= 128 {
+		tokens = append(tokens, c.Value)
+	}
+	if len(tokens) == 0 {
+		return nil, ErrLoginRequired
+	}
+	invalid := apiError(http.StatusUnauthorized, CodeSessionInvalidated, "The refresh token is not valid.")
+	now := s.nowMs()
+	ids := make([]string, 0, len(tokens))
+	for _, token := range tokens {
+		tok, err := s.logins.GetRefreshToken(r.ctx(), refreshHash(token))
+		if isNotFound(err) {
+			return nil, invalid
+		}
+		if err != nil {
+			return nil, err
+		}
+		if tok.ConsumedMs != 0 || tok.ExpiresMs <= now {
+			// A spent token is not proof: whoever kept an old one (a
+			// copied cookie) must not end the session that moved on.
+			return nil, invalid
+		}
+		sess, err := s.logins.GetSession(r.ctx(), tok.SessionID)
+		if isNotFound(err) {
+			return nil, invalid
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !sess.Live(now) || sess.ClientID != r.caller.ClientID || (sess.SecretVerified && !r.caller.SecretVerified) {
+			return nil, invalid
+		}
+		ids = append(ids, sess.ID)
 	}
 	return ids, nil
 }
