@@ -130,6 +130,7 @@ var routes = []Route{
 	{Method: "DELETE", Path: "/users/:id/emails/:emailId", Who: "self or SYSINT", target: userTarget, allow: selfOr(sysint), handle: (*Service).deleteEmail},
 	{Method: "POST", Path: "/users/:id/emails/:emailId/generate-verification", Who: "self or SYSINT", target: userTarget, allow: selfOr(sysint), handle: (*Service).generateVerification},
 	{Method: "POST", Path: "/users/:id/emails/:emailId/verify", Who: "self or SYSINT", target: userTarget, allow: selfOr(sysint), handle: (*Service).verifyEmail},
+	{Method: "POST", Path: "/email-verifications", Who: "anyone holding the address's mailed verification code (the link of the verification mail)", handle: (*Service).verifyEmailByLink},
 
 	{Method: "GET", Path: "/organizations/:id/clients", Who: "orgRole(read)", target: orgTarget, allow: orgRole(policy.FlagRead), handle: (*Service).listClients},
 	{Method: "POST", Path: "/organizations/:id/clients", Who: "orgRole(manage); setting reqsPerSec needs STAFF", target: orgTarget, allow: orgRole(policy.FlagManage), handle: (*Service).createClient},
@@ -152,6 +153,8 @@ var routes = []Route{
 	{Method: "DELETE", Path: "/org-memberships/:id", Who: "the member (leaving, or declining an invitation), or orgRole(delete)", target: membershipTarget, allow: memberOrOrgRole(policy.FlagDelete), handle: (*Service).deleteMembership},
 
 	{Method: "POST", Path: "/sessions/login/:step", Who: "anyone (the login steps email, code, password, totp)", handle: (*Service).login},
+	{Method: "POST", Path: "/recovery", Who: "anyone (forgot password: mails a recovery code to a verified address; the same answer for every address)", handle: (*Service).requestRecovery},
+	{Method: "POST", Path: "/recovery/reset", Who: "anyone holding a mailed recovery code", handle: (*Service).resetPassword},
 	{Method: "POST", Path: "/sessions/refresh", Who: "anyone holding a refresh token, through the client that logged in", handle: (*Service).refresh},
 	{Method: "POST", Path: "/sessions/logout", Who: "a logged-in user: their own session, sessions they own, or any session whose refresh token they send (SESSADM: any session)", allow: loggedIn, handle: (*Service).logout},
 	{Method: "GET", Path: "/sessions", Who: "SESSADM (an internal client with a sysadmin user)", allow: sysint, handle: (*Service).listSessions},
@@ -304,7 +307,8 @@ func hideNotFound(err error) error {
 
 // PublicScope is the verifier's public scope for the service: the routes
 // that need no token (the README's "Library use"): the login steps,
-// refresh, registration and the API description. It is derived from the
+// refresh, registration, password recovery, verification by link and
+// the API description. It is derived from the
 // route table, where a route without a rule is public, each :param
 // becoming a * segment. The gateway is configured with it.
 func PublicScope() map[string][]string {

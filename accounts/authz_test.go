@@ -157,6 +157,24 @@ func (f *authzFixture) verificationCode(e db.Email) string {
 	return code
 }
 
+// recoveryCode stores a recovery code of u's first address and returns
+// the code.
+func (f *authzFixture) recoveryCode(u db.User) string {
+	f.s.t.Helper()
+	es, err := f.d.ListEmails(f.s.ctx, u.ID)
+	if err != nil || len(es) == 0 {
+		f.s.t.Fatalf("addresses of %s: %v, %v", u.ID, es, err)
+	}
+	code := fmt.Sprintf("authzrecovery%d", f.next())
+	sum := sha256.Sum256([]byte(code))
+	now := f.s.clock.Now()
+	if err := f.d.CreateCode(f.s.ctx, db.Code{ID: f.s.id(), Hash: hex.EncodeToString(sum[:]), Kind: db.CodeRecovery,
+		UserID: u.ID, EmailID: es[0].ID, CreatedMs: now.UnixMilli(), ExpiresMs: now.Add(20 * time.Minute).UnixMilli()}); err != nil {
+		f.s.t.Fatal(err)
+	}
+	return code
+}
+
 // session stores a live session of u through the client and returns its
 // ID and refresh token.
 func (f *authzFixture) session(u db.User, c appClient) (id, refresh string) {
@@ -297,6 +315,9 @@ func authzCases() []authzCase {
 		deleteEmail   = "DELETE /users/:id/emails/:emailId"
 		genVerify     = "POST /users/:id/emails/:emailId/generate-verification"
 		verify        = "POST /users/:id/emails/:emailId/verify"
+		verifyByLink  = "POST /email-verifications"
+		recovery      = "POST /recovery"
+		recoveryReset = "POST /recovery/reset"
 		listClients   = "GET /organizations/:id/clients"
 		createClient  = "POST /organizations/:id/clients"
 		getClient     = "GET /organizations/:id/clients/:clientId"
@@ -633,6 +654,11 @@ func authzCases() []authzCase {
 			e := f.extraAddress(u)
 			return by(f.internal, f.admin), authzUserURL(u, "emails", e.ID, "verify"), map[string]any{"code": f.verificationCode(e)}
 		}),
+		authzAllowed(verifyByLink, "anyone with the code, through a client", 200, func(f *authzFixture) (as, string, any) {
+			u := f.fresh("Val")
+			e := f.extraAddress(u)
+			return anonymous(f.app), "/email-verifications", map[string]any{"emailId": e.ID, "code": f.verificationCode(e)}
+		}),
 		authzForbidden(verify, "system client and a sysadmin (not SYSINT)", func(f *authzFixture) (as, string, any) {
 			u := f.fresh("Val")
 			e := f.extraAddress(u)
@@ -952,6 +978,13 @@ func authzCases() []authzCase {
 		}),
 
 		// Sessions.
+		authzAllowed(recovery, "anyone through a client", 202, func(f *authzFixture) (as, string, any) {
+			return anonymous(f.app), "/recovery", map[string]any{"email": fmt.Sprintf("someone%d@example.com", f.next())}
+		}),
+		authzAllowed(recoveryReset, "anyone with the code, through a client", 200, func(f *authzFixture) (as, string, any) {
+			u := f.fresh("Rita")
+			return anonymous(f.app), "/recovery/reset", map[string]any{"code": f.recoveryCode(u), "newPassword": "a brand new passphrase"}
+		}),
 		authzAllowed(login, "anyone through a client", 200, func(f *authzFixture) (as, string, any) {
 			u := f.fresh("Lou")
 			return anonymous(f.app), "/sessions/login/password", map[string]any{"t": "password-step",
@@ -1603,8 +1636,9 @@ func expectPending(want bool) func(t *testing.T, f *authzFixture, res response) 
 func TestPublicScope(t *testing.T) {
 	got := accounts.PublicScope()
 	want := map[string][]string{
-		"POST": {accounts.Prefix + "/users", accounts.Prefix + "/sessions/login/*", accounts.Prefix + "/sessions/refresh"},
-		"GET":  {accounts.Prefix + "/openapi.json"},
+		"POST": {accounts.Prefix + "/users", accounts.Prefix + "/sessions/login/*", accounts.Prefix + "/sessions/refresh",
+			accounts.Prefix + "/recovery", accounts.Prefix + "/recovery/reset", accounts.Prefix + "/email-verifications"},
+		"GET": {accounts.Prefix + "/openapi.json"},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("PublicScope() = %v, want %v", got, want)
@@ -1624,7 +1658,7 @@ func TestPublicScope(t *testing.T) {
 			public++
 		}
 	}
-	if public != 4 {
-		t.Errorf("%d public routes in the table, want 4", public)
+	if public != 7 {
+		t.Errorf("%d public routes in the table, want 7", public)
 	}
 }

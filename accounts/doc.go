@@ -1,7 +1,9 @@
 // Package accounts is the accounts service of the README's "The accounts service" and "Login and sessions", served at
 // /accounts/v1 behind the gateway: organizations, users, emails, API
 // clients with their roles and access restrictions, memberships, the API
-// registry, sessions, and the multi-step login that mints tokens.
+// registry, sessions, the multi-step login that mints tokens, password
+// recovery by a mailed code (recovery.go) and the verification of an
+// address from its mailed link (verifylink.go).
 //
 // The service trusts the gateway for who is calling: the client (and
 // whether it presented its secret), the client IP and, when the request

@@ -96,7 +96,8 @@ func mailableAddress(addr string) bool {
 
 // sendVerification creates a verification code for the address e of the
 // user userID, which replaces (invalidates) the address's older codes,
-// and mails it. The code is never logged nor returned. It fails when the
+// and mails it, with a link to the verification page when
+// Config.PublicURL is set. The code is never logged nor returned. It fails when the
 // code cannot be stored or the message cannot be sent; the error holds
 // neither the code nor the address.
 func (s *Service) sendVerification(ctx context.Context, userID string, e db.Email) error {
@@ -109,7 +110,8 @@ func (s *Service) sendVerification(ctx context.Context, userID string, e db.Emai
 		UserID: userID, EmailID: e.ID, CreatedMs: now.UnixMilli(), ExpiresMs: now.Add(s.cfg.VerificationTTL).UnixMilli()}); err != nil {
 		return fmt.Errorf("storing the verification code: %w", err)
 	}
-	msg, err := s.mails.Render(mailtemplate.Verification, e.Email, mailtemplate.View{Code: code, Lifetime: s.cfg.VerificationTTL})
+	msg, err := s.mails.Render(mailtemplate.Verification, e.Email, mailtemplate.View{Code: code, Lifetime: s.cfg.VerificationTTL,
+		Link: s.pageLink(VerifyPagePath, "email", e.ID, "code", code)})
 	if err != nil {
 		return fmt.Errorf("writing the verification mail: %w", err)
 	}
@@ -382,37 +384,48 @@ func (s *Service) verifyEmail(r *request) error {
 	c, err := s.management.GetCodeByHash(ctx, codeHash(typed))
 	switch {
 	case isNotFound(err) || (err == nil && (c.Kind != db.CodeEmailVerification || c.EmailID != e.ID || c.UserID != e.UserID)):
-		return s.wrongVerificationCode(ctx, e, now)
+		return s.wrongVerificationCode(ctx, e.ID, now)
 	case err != nil:
 		return err
-	case c.ConsumedMs != 0 || c.InvalidatedMs != 0:
-		return apiError(http.StatusBadRequest, CodeCodeInvalid, "This code was used, replaced by a newer one, or tried too often: ask for a new one.")
-	case c.ExpiresMs <= now:
-		return apiError(http.StatusBadRequest, CodeCodeExpired, "This code has expired: ask for a new one.")
 	}
-	if err := s.management.ConsumeCode(ctx, c.ID, now); err != nil {
-		if errors.Is(err, db.ErrCodeSpent) {
-			// Another request consumed or replaced it meanwhile.
-			return apiError(http.StatusBadRequest, CodeCodeInvalid, "This code was used or replaced: ask for a new one.")
-		}
-		return err
-	}
-	if err := s.management.MarkEmailVerified(ctx, e.ID, now); err != nil {
-		if isDuplicate(err) {
-			return apiError(http.StatusConflict, CodeDuplicateEmail, "Another account verified this address first.")
-		}
-		return err
-	}
-	if e, err = s.management.GetEmail(ctx, e.UserID, e.ID); err != nil {
+	if e, err = s.useVerificationCode(ctx, e, c, now); err != nil {
 		return err
 	}
 	return single(r, http.StatusOK, emailJSON(e))
 }
 
-// wrongVerificationCode counts a failed attempt against the address's
-// pending code and answers 400 CODE-INVALID.
-func (s *Service) wrongVerificationCode(ctx context.Context, e db.Email, nowMs int64) error {
-	pending, err := s.management.GetPendingCode(ctx, db.CodeEmailVerification, e.ID)
+// useVerificationCode verifies the address e with c, its verification
+// code (the caller checked c is e's): a used, replaced or expired code is
+// 400; a good one is consumed once and the address marked verified (409
+// DUPLICATE-EMAIL when another account verified it first). It returns
+// the address as stored after.
+func (s *Service) useVerificationCode(ctx context.Context, e db.Email, c db.Code, now int64) (db.Email, error) {
+	switch {
+	case c.ConsumedMs != 0 || c.InvalidatedMs != 0:
+		return e, apiError(http.StatusBadRequest, CodeCodeInvalid, "This code was used, replaced by a newer one, or tried too often: ask for a new one.")
+	case c.ExpiresMs <= now:
+		return e, apiError(http.StatusBadRequest, CodeCodeExpired, "This code has expired: ask for a new one.")
+	}
+	if err := s.management.ConsumeCode(ctx, c.ID, now); err != nil {
+		if errors.Is(err, db.ErrCodeSpent) {
+			// Another request consumed or replaced it meanwhile.
+			return e, apiError(http.StatusBadRequest, CodeCodeInvalid, "This code was used or replaced: ask for a new one.")
+		}
+		return e, err
+	}
+	if err := s.management.MarkEmailVerified(ctx, e.ID, now); err != nil {
+		if isDuplicate(err) {
+			return e, apiError(http.StatusConflict, CodeDuplicateEmail, "Another account verified this address first.")
+		}
+		return e, err
+	}
+	return s.management.GetEmail(ctx, e.UserID, e.ID)
+}
+
+// wrongVerificationCode counts a failed attempt against the pending code
+// of the address emailID, if it has one, and answers 400 CODE-INVALID.
+func (s *Service) wrongVerificationCode(ctx context.Context, emailID string, nowMs int64) error {
+	pending, err := s.management.GetPendingCode(ctx, db.CodeEmailVerification, emailID)
 	switch {
 	case err == nil:
 		if _, err := s.management.RecordCodeAttempt(ctx, pending.ID, maxCodeAttempts, nowMs); err != nil && !errors.Is(err, db.ErrCodeSpent) && !isNotFound(err) {

@@ -54,6 +54,10 @@ const (
 	CodeTOTPInvalid        = "TOTP-INVALID"
 	CodeTOTPEnabled        = "TOTP-ENABLED"
 	CodeTOTPNotEnrolled    = "TOTP-NOT-ENROLLED"
+	// CodeRecoveryCodeInvalid: a password recovery code that is wrong,
+	// used, replaced, out of tries or expired, or whose address or
+	// account is gone (400): the person asks for a new recovery mail.
+	CodeRecoveryCodeInvalid = "RECOVERY-CODE-INVALID"
 )
 
 // Obstruction codes of USER_DATA_INVALID errors: one per problem found in

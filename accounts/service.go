@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"runtime"
 	"sync"
 	"time"
@@ -32,6 +33,9 @@ import (
 // Defaults of Config.
 const (
 	DefaultVerificationTTL = 20 * time.Minute
+	// DefaultRecoveryTTL is the lifetime of a password recovery code
+	// (see Config.RecoveryTTL).
+	DefaultRecoveryTTL = 20 * time.Minute
 	// DefaultMailsPerAddress, DefaultMailsPerUser and DefaultMailWindow
 	// bound the verification mails (see Config.MailsPerAddress).
 	DefaultMailsPerAddress = 5
@@ -149,6 +153,18 @@ type Config struct {
 	// VerificationTTL is the lifetime of an email verification code.
 	// Optional. Default DefaultVerificationTTL (20 min).
 	VerificationTTL time.Duration
+	// RecoveryTTL is the lifetime of a password recovery code (the
+	// "forgot password" mail). Optional. Default DefaultRecoveryTTL
+	// (20 min).
+	RecoveryTTL time.Duration
+	// PublicURL is the gateway's external origin, such as
+	// "https://auth.example.com" or "http://127.0.0.1:6546": scheme
+	// (http or https), host and optional port, nothing else (no path,
+	// query, fragment or user info; one trailing "/" is dropped). The
+	// recovery and verification mails link to the service's pages there
+	// (/accounts/v1/ui/recover?code=..., /accounts/v1/ui/verify?...).
+	// Optional. Default "": the mails carry the code alone, no link.
+	PublicURL string
 	// MailsPerAddress bounds the verification mails sent to one address
 	// (whatever its case), and MailsPerUser those one user's requests
 	// cause, within MailWindow (mail bombing): past them adding an
@@ -211,17 +227,20 @@ type Service struct {
 	hashSlots chan struct{}
 	// mails writes what the service mails (accounts/notify/mailtemplate).
 	mails *mailtemplate.Set
+	// publicURL is Config.PublicURL parsed; nil when unset (mails carry
+	// no links).
+	publicURL *url.URL
 }
 
 // New checks cfg, fills its defaults and returns the Service. It fails
 // when Store or Notifier is missing, a duration is negative, the
-// password parameters are out of range, or ProductName is not one
-// printable line.
+// password parameters are out of range, ProductName is not one
+// printable line, or PublicURL is not an http or https origin.
 func New(cfg Config) (*Service, error) {
 	if cfg.Store == nil || cfg.Notifier == nil || cfg.Minter == nil || cfg.Policies == nil {
 		return nil, errors.New("accounts: Config.Store, Notifier, Minter and Policies are required")
 	}
-	if cfg.MaxTokenLifetime < 0 || cfg.VerificationTTL < 0 || cfg.SessionTTL < 0 || cfg.LoginCodeTTL < 0 || cfg.SessionIdleTimeout < 0 {
+	if cfg.MaxTokenLifetime < 0 || cfg.VerificationTTL < 0 || cfg.RecoveryTTL < 0 || cfg.SessionTTL < 0 || cfg.LoginCodeTTL < 0 || cfg.SessionIdleTimeout < 0 {
 		return nil, errors.New("accounts: durations may not be negative")
 	}
 	if cfg.MaxConcurrentHashes < 0 {
@@ -291,6 +310,13 @@ func New(cfg Config) (*Service, error) {
 	if cfg.VerificationTTL == 0 {
 		cfg.VerificationTTL = DefaultVerificationTTL
 	}
+	if cfg.RecoveryTTL == 0 {
+		cfg.RecoveryTTL = DefaultRecoveryTTL
+	}
+	publicURL, err := parsePublicURL(cfg.PublicURL)
+	if err != nil {
+		return nil, err
+	}
 	if cfg.Password == (password.Params{}) {
 		cfg.Password = password.DefaultParams
 	}
@@ -325,7 +351,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("accounts: %w", err)
 	}
 	s := &Service{cfg: cfg, logins: cfg.Store, management: cfg.Store, dummyHash: dummy, mailSlots: make(chan struct{}, maxMailsInFlight),
-		hashSlots: make(chan struct{}, cfg.MaxConcurrentHashes), mails: mails}
+		hashSlots: make(chan struct{}, cfg.MaxConcurrentHashes), mails: mails, publicURL: publicURL}
 	s.echo = s.router()
 	return s, nil
 }

@@ -27,9 +27,9 @@ var (
 )
 
 // LoginStore is what the login flow uses (login.go, proof.go, tokens.go,
-// totpenrol.go, caller.go): finding and proving an account, starting,
-// refreshing and ending sessions, enrolling TOTP, and resolving the
-// caller of a request.
+// totpenrol.go, caller.go, recovery.go): finding and proving an account,
+// recovering its password, starting, refreshing and ending sessions,
+// enrolling TOTP, and resolving the caller of a request.
 type LoginStore interface {
 	// Who is calling: the user of a token.
 	GetUser(ctx context.Context, id string) (db.User, error)
@@ -49,6 +49,8 @@ type LoginStore interface {
 	RecordCodeAttempt(ctx context.Context, id string, maxAttempts int, nowMs int64) (int, error)
 	ConsumeCode(ctx context.Context, id string, nowMs int64) error
 	GetTOTPSecret(ctx context.Context, userID string) (db.TOTPSecret, error)
+	// Password recovery (recovery.go): a recovery code sets the password.
+	RecoverPassword(ctx context.Context, codeID, passwordHash string, nowMs int64) (db.Code, error)
 	UseTOTPStep(ctx context.Context, userID string, step int64) error
 	// Sessions: start, refresh, logout.
 	StartSession(ctx context.Context, sess db.Session, first db.RefreshToken) (db.MintInputs, error)

@@ -127,9 +127,14 @@ const (
 	CodeLogin             = "login"
 	CodeEmailVerification = "email-verification"
 	CodeTOTPFlow          = "totp-flow"
+	// CodeRecovery is a password recovery code: it is bound to the user
+	// and the verified address it was mailed to (UserID and EmailID), and
+	// dies with that address or account.
+	CodeRecovery = "recovery"
 )
 
-// Code is a login, email-verification or TOTP-flow code, stored hashed.
+// Code is a login, email-verification, TOTP-flow or recovery code,
+// stored hashed.
 type Code struct {
 	ID            string
 	Hash          string // SHA-256 hex (or HMAC-SHA256 hex) of the code

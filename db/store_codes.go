@@ -33,6 +33,8 @@ func scanCode(scan func(dest ...any) error) (Code, error) {
 // neither consumed nor invalidated yet:
 //   - CodeEmailVerification: the codes of the same kind for c.EmailID
 //     (required);
+//   - CodeRecovery: the codes of the same kind for c.EmailID (required,
+//     as is c.UserID);
 //   - CodeLogin and CodeTOTPFlow: the codes of the same kind for c.State
 //     (required), the login the code belongs to.
 //
@@ -44,6 +46,11 @@ func (s *DB) CreateCode(ctx context.Context, c Code) error {
 	var replaces, key string
 	switch c.Kind {
 	case CodeEmailVerification:
+		replaces, key = "email_id", c.EmailID
+	case CodeRecovery:
+		if c.UserID == "" {
+			return fmt.Errorf("%w: a %s code needs its user_id", ErrInvalid, c.Kind)
+		}
 		replaces, key = "email_id", c.EmailID
 	case CodeLogin, CodeTOTPFlow:
 		replaces, key = "state", c.State
@@ -75,7 +82,8 @@ func (s *DB) GetCodeByHash(ctx context.Context, hash string) (Code, error) {
 }
 
 // GetPendingCode returns the newest code of the kind for key (the email
-// ID for CodeEmailVerification, the login state otherwise) that is
+// ID for CodeEmailVerification and CodeRecovery, the login state
+// otherwise) that is
 // neither consumed nor invalidated, expired or not: the code a wrong
 // guess counts against (RecordCodeAttempt), since a wrong code has no row
 // of its own. It fails with ErrNotFound when there is none, ErrInvalid
@@ -83,7 +91,7 @@ func (s *DB) GetCodeByHash(ctx context.Context, hash string) (Code, error) {
 func (s *DB) GetPendingCode(ctx context.Context, kind, key string) (Code, error) {
 	var column string
 	switch kind {
-	case CodeEmailVerification:
+	case CodeEmailVerification, CodeRecovery:
 		column = "email_id"
 	case CodeLogin, CodeTOTPFlow:
 		column = "state"

@@ -23,7 +23,8 @@ type Name string
 // The mails the accounts service sends.
 const (
 	LoginCode       Name = "login-code"       // a login code (View.Code, View.Lifetime)
-	Verification    Name = "verification"     // an address verification code (View.Code, View.Lifetime)
+	Verification    Name = "verification"     // an address verification code (View.Code, View.Lifetime; View.Link when set)
+	Recovery        Name = "recovery"         // a password recovery code (View.Code, View.Lifetime; View.Link when set)
 	AddressAdded    Name = "address-added"    // notice: View.Address was added (View.When)
 	PasswordChanged Name = "password-changed" // notice (View.When)
 	TOTPOn          Name = "totp-on"          // notice (View.When)
@@ -57,8 +58,12 @@ type View struct {
 	Name     string        // the user's display name; "" greets nobody by name
 	Code     string        // a code to type in
 	Lifetime time.Duration // how long Code lives, printed with words
-	Address  string        // an email address the mail is about
-	When     string        // when the change happened, e.g. "2026-03-04 05:06 UTC"
+	// Link is a page of the service that takes Code (a full http or
+	// https URL, its query escaped by the caller); "" leaves the link
+	// out and the mail gives the code alone.
+	Link    string
+	Address string // an email address the mail is about
+	When    string // when the change happened, e.g. "2026-03-04 05:06 UTC"
 }
 
 // mail is one parsed template pair.

@@ -21,8 +21,11 @@ const testCode = "abcdefghijklmnopqrstuvwxyz"
 // allNames is every mail the accounts service sends.
 var allNames = []mailtemplate.Name{
 	mailtemplate.AccountDeleted, mailtemplate.AddressAdded, mailtemplate.LoginCode,
-	mailtemplate.PasswordChanged, mailtemplate.TOTPOff, mailtemplate.TOTPOn, mailtemplate.Verification,
+	mailtemplate.PasswordChanged, mailtemplate.Recovery, mailtemplate.TOTPOff, mailtemplate.TOTPOn, mailtemplate.Verification,
 }
+
+// testLink is a link of a mail, with a query html/template escapes.
+const testLink = "https://gw.example.com/accounts/v1/ui/verify?email=0199&code=" + testCode
 
 func newSet(t *testing.T, cfg mailtemplate.Config) *mailtemplate.Set {
 	t.Helper()
@@ -78,6 +81,21 @@ func TestRender(t *testing.T) {
 			expectSubj:   "Verify your email address",
 			expectInText: []string{"\n    " + testCode + "\n", "expires in 1 hour and 30 minutes and works once"},
 			expectInHTML: []string{"<strong>" + testCode + "</strong>", "expires in 1 hour and 30 minutes"}},
+		{name: "verification with a link: the link on its line, the code still alone on its own", givenName: mailtemplate.Verification,
+			givenView:    mailtemplate.View{Code: testCode, Lifetime: 20 * time.Minute, Link: testLink},
+			expectSubj:   "Verify your email address",
+			expectInText: []string{"\n" + testLink + "\n", "\n    " + testCode + "\n", "expires in 20 minutes and works once"},
+			expectInHTML: []string{`<a href="https://gw.example.com/accounts/v1/ui/verify?email=0199&amp;code=` + testCode + `"`, "<strong>" + testCode + "</strong>"}},
+		{name: "recovery with a link", givenName: mailtemplate.Recovery,
+			givenView:    mailtemplate.View{Code: testCode, Lifetime: 20 * time.Minute, Link: testLink},
+			expectSubj:   "Reset your password",
+			expectInText: []string{"reset the password of your Example Cloud account", "\n" + testLink + "\n", "\n    " + testCode + "\n", "expires in 20 minutes and works once", "signs you out everywhere"},
+			expectInHTML: []string{`<a href="https://gw.example.com/accounts/v1/ui/verify?email=0199&amp;code=` + testCode + `"`, "<strong>" + testCode + "</strong>", "expires in 20 minutes"}},
+		{name: "recovery without a link: the code alone", givenName: mailtemplate.Recovery,
+			givenView:    mailtemplate.View{Code: testCode, Lifetime: time.Hour},
+			expectSubj:   "Reset your password",
+			expectInText: []string{"enter this code on the password reset page:\n\n    " + testCode + "\n", "expires in 1 hour and works once"},
+			expectInHTML: []string{"<strong>" + testCode + "</strong>"}},
 		{name: "address added names the address", givenName: mailtemplate.AddressAdded,
 			givenView:    mailtemplate.View{Address: "new@example.com", When: "2026-03-04 05:06 UTC"},
 			expectSubj:   "An email address was added to your account",
@@ -251,7 +269,29 @@ func TestParse_broken(t *testing.T) {
 }
 
 func TestRender_unknownMail(t *testing.T) {
-	if _, err := newSet(t, mailtemplate.Config{}).Render("recovery", "ann@example.com", mailtemplate.View{}); err == nil {
+	if _, err := newSet(t, mailtemplate.Config{}).Render("no-such-mail", "ann@example.com", mailtemplate.View{}); err == nil {
 		t.Error("Render of a mail that has no templates succeeded")
+	}
+}
+
+// TestRender_hostileLink: a link is only ever an http or https URL in
+// the HTML part (html/template refuses other schemes), and its quotes
+// and markup are escaped.
+func TestRender_hostileLink(t *testing.T) {
+	s := newSet(t, mailtemplate.Config{})
+	for _, name := range []mailtemplate.Name{mailtemplate.Recovery, mailtemplate.Verification} {
+		for _, link := range []string{`javascript:alert(1)`, `https://x.example/?a="><script>alert(1)</script>`} {
+			t.Run(string(name)+" "+link, func(t *testing.T) {
+				m, err := s.Render(name, "ann@example.com", mailtemplate.View{Code: testCode, Lifetime: time.Minute, Link: link})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, bad := range []string{`href="javascript:`, "<script", `"><script`} {
+					if strings.Contains(m.HTML, bad) {
+						t.Errorf("HTML part holds %q:\n%s", bad, m.HTML)
+					}
+				}
+			})
+		}
 	}
 }
