@@ -3,18 +3,14 @@ package portal
 import (
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/authgw/authgw/accounts"
 	"github.com/authgw/authgw/accounts/ui"
 )
 
-// recoveryTTL is how long a recovery link lives, as the pages say it.
-const recoveryTTL = 20 * time.Minute
-
-// codeRecoveryInvalid is the API's answer to a wrong, used or expired
-// recovery code.
-const codeRecoveryInvalid = "RECOVERY-CODE-INVALID"
+// recoveryTTL is how long a recovery link lives, as the pages say it:
+// the accounts service's default.
+const recoveryTTL = accounts.DefaultRecoveryTTL
 
 // forgotPage is GET /forgot: the address to send a recovery link to.
 func (p *Portal) forgotPage(w http.ResponseWriter, r *http.Request) {
@@ -126,7 +122,7 @@ func (p *Portal) recoverSubmit(w http.ResponseWriter, r *http.Request) {
 			Paras:   []ui.Msg{ui.M("recover.done.body")},
 			Links:   []Link{{URL: LoginPath, Text: ui.M("recover.done.signin")}},
 		})
-	case a.Code() == codeRecoveryInvalid:
+	case a.Code() == accounts.CodeRecoveryCodeInvalid:
 		p.errorPage(w, r, expired)
 	default:
 		errs := fieldErrors{}
