@@ -561,3 +561,38 @@ func TestSigninLogs(t *testing.T) {
 		t.Log(logs)
 	}
 }
+
+// TestSigninUnavailable: an API answer of 5xx, or one that is no
+// envelope, shows the "unavailable" page (503), never a 500.
+func TestSigninUnavailable(t *testing.T) {
+	for _, tc := range []struct{ name, body string }{
+		{"5xx", `{"t":"error","error":{"status":503,"code":"SERVICE-UNAVAILABLE"}}`},
+		{"not an envelope", `<html>oops`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStack(t, stackOptions{portal: func(c *portal.Config) {
+				api := c.API
+				c.API = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if strings.HasPrefix(r.URL.Path, "/accounts/v1/sessions/login/") || r.URL.Path == "/accounts/v1/recovery" {
+						w.Header().Set("Content-Type", "application/json")
+						w.WriteHeader(http.StatusServiceUnavailable)
+						_, _ = io.WriteString(w, tc.body)
+						return
+					}
+					api.ServeHTTP(w, r)
+				})
+			}})
+			b := s.browser()
+			for _, p := range []*page{
+				b.signIn("", "ann@example.com", "whatever password"),
+				b.submit(b.get(loginPath), loginPath, map[string]string{"email": "ann@example.com", "method": "code"}),
+				b.submit(b.get(forgotPath), forgotPath, map[string]string{"email": "ann@example.com"}),
+			} {
+				if p.Status != http.StatusServiceUnavailable || !strings.Contains(p.text(), "problem with the service") {
+					t.Errorf("status %d: %s", p.Status, p.text())
+				}
+				expectSafetyHeaders(t, "unavailable", p)
+			}
+		})
+	}
+}
