@@ -596,3 +596,24 @@ func TestSigninUnavailable(t *testing.T) {
 		})
 	}
 }
+
+// TestSigninEndsHeldSession: signing in again in a browser that holds a
+// session ends that session once the new one exists.
+func TestSigninEndsHeldSession(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	ann := s.user("Ann Smith")
+	b := s.browser()
+	form := b.get(loginPath)
+	first := b.submit(form, loginPath, map[string]string{"email": addressOf(ann.Name), "password": testPassword})
+	expectSession(t, "first", first, "/")
+	oldRefresh := setCookie(first, "authgw-refresh").Value
+	// The same form again, with the first session's refresh cookie.
+	expectSession(t, "second", b.submit(form, loginPath, map[string]string{"email": addressOf(ann.Name), "password": testPassword}), "/")
+
+	other := s.browser()
+	base, _ := url.Parse(s.srv.URL + "/")
+	other.client.Jar.SetCookies(base, []*http.Cookie{{Name: "authgw-refresh", Value: oldRefresh, Path: "/accounts/v1"}})
+	if p := other.get(loginPath); p.Status != http.StatusOK || p.form(loginPath) == nil {
+		t.Errorf("the first session still refreshes: status %d", p.Status)
+	}
+}
