@@ -36,9 +36,10 @@ func (p *Portal) showSignup(w http.ResponseWriter, r *http.Request, status int, 
 }
 
 // signupSubmit is POST /signup: the registration, as the portal's client
-// (the new user's referrer). The API logs a registration with a password
-// in at once; the browser gets that session's cookies, so the page's
-// "sign in" link goes straight on (the sign-in page refreshes silently).
+// (the new user's referrer). The page says to check the mail and links to
+// the sign-in: the browser is not signed in. The API logs a registration
+// with a password in at once; the portal ends that session at once
+// (logout by its refresh token), since no browser holds it.
 func (p *Portal) signupSubmit(w http.ResponseWriter, r *http.Request) {
 	if !p.readSingleForm(w, r, formSignup) {
 		return
@@ -54,7 +55,7 @@ func (p *Portal) signupSubmit(w http.ResponseWriter, r *http.Request) {
 	case a.Status == http.StatusTooManyRequests:
 		p.errorPage(w, r, ui.ErrorPage{Kind: ui.ErrorTooMany, Duration: retryAfter(a), ContinueURL: withReturn(Prefix+"/signup", rt)})
 	case a.OK():
-		passCookies(w, a)
+		p.endUnheldSession(r, a)
 		p.render(w, r, http.StatusOK, "signin-notice", noticeView{
 			Heading: ui.M("signup.done.heading"),
 			Paras:   []ui.Msg{ui.M("signup.done.sent"), ui.M("signup.done.lifetime", verificationTTL)},
@@ -71,6 +72,26 @@ func (p *Portal) signupSubmit(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		p.showSignup(w, r, http.StatusUnprocessableEntity, rt, name, email, errs)
+	}
+}
+
+// endUnheldSession ends the session of a session answer that no browser
+// was given. A failure is logged and changes nothing for the visitor: the
+// session's tokens never left the portal, and it expires.
+func (p *Portal) endUnheldSession(r *http.Request, a *answer) {
+	var sess struct {
+		Refresh string `json:"refresh"`
+	}
+	if a.T != "session" || a.Decode(&sess) != nil || sess.Refresh == "" {
+		return
+	}
+	out, err := p.call(r, asPortal, http.MethodPost, "/sessions/logout", []map[string]string{{"t": "refresh-tokens", "value": sess.Refresh}})
+	if err != nil || !out.OK() {
+		status, code := 0, ""
+		if out != nil {
+			status, code = out.Status, out.Code()
+		}
+		p.cfg.Logger.Debug("portal: the sign-up's session was not ended", "status", status, "code", code, "err", err)
 	}
 }
 

