@@ -112,7 +112,7 @@ func (p *Portal) call(r *http.Request, who caller, method, path string, data any
 		// A login ends the session the browser held (the one of its
 		// refresh cookie) once the new one exists: the API reads the
 		// cookie at the login steps, so it rides along; nothing else does.
-		if c, err := r.Cookie(p.refreshCookieName()); err == nil {
+		if c, err := r.Cookie(p.loginRefreshCookieName()); err == nil {
 			req.AddCookie(c)
 		}
 	}

@@ -70,7 +70,7 @@ func (p *Portal) loginPage(w http.ResponseWriter, r *http.Request) {
 	if p.silentRefresh(w, r, rt) {
 		return
 	}
-	st, err := p.newState()
+	st, err := p.newLoginState()
 	if err != nil {
 		p.unavailable(w, r, err)
 		return
@@ -84,7 +84,7 @@ func (p *Portal) loginPage(w http.ResponseWriter, r *http.Request) {
 // tried at most once per triedMaxAge (a marker cookie on the sign-in
 // page's path), so that it cannot loop. It reports whether it answered.
 func (p *Portal) silentRefresh(w http.ResponseWriter, r *http.Request, rt string) bool {
-	c, err := r.Cookie(p.refreshCookieName())
+	c, err := r.Cookie(p.loginRefreshCookieName())
 	if err != nil || c.Value == "" || len(c.Value) > 128 {
 		return false
 	}
@@ -111,9 +111,9 @@ func (p *Portal) silentRefresh(w http.ResponseWriter, r *http.Request, rt string
 	return true
 }
 
-// refreshCookieName is the accounts service's refresh cookie name for the
+// loginRefreshCookieName is the accounts service's refresh cookie name for the
 // portal's cookie configuration.
-func (p *Portal) refreshCookieName() string {
+func (p *Portal) loginRefreshCookieName() string {
 	if p.cfg.Cookies.Insecure {
 		return p.cookiePrefix() + "refresh"
 	}
@@ -207,9 +207,9 @@ func (p *Portal) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := flow{State: r.PostForm.Get("state"), ReturnTo: p.returnTo(r), Email: r.PostForm.Get("email")}
-	if !validState(f.State) {
+	if !validLoginState(f.State) {
 		// The first step may start a login afresh; later ones may not.
-		st, err := p.newState()
+		st, err := p.newLoginState()
 		if err != nil {
 			p.unavailable(w, r, err)
 			return
@@ -277,9 +277,9 @@ func (p *Portal) loginAnswer(w http.ResponseWriter, r *http.Request, a *answer, 
 		}
 		switch {
 		case next.Step == accounts.StepTOTP && next.Code != "":
-			p.showTOTP(w, r, http.StatusOK, f, next.Code, nil)
+			p.showLoginTOTP(w, r, http.StatusOK, f, next.Code, nil)
 		case next.Step == accounts.StepCode && len(next.Accounts) == 0:
-			p.showCode(w, r, http.StatusOK, f, nil)
+			p.showLoginCode(w, r, http.StatusOK, f, nil)
 		case next.Step == accounts.StepCode:
 			// The code opens one of several accounts that registered an
 			// address nobody verified: the pages do not offer that choice
@@ -295,8 +295,8 @@ func (p *Portal) loginAnswer(w http.ResponseWriter, r *http.Request, a *answer, 
 	}
 }
 
-// showCode renders the page that asks for the emailed code.
-func (p *Portal) showCode(w http.ResponseWriter, r *http.Request, status int, f flow, errs fieldErrors) {
+// showLoginCode renders the page that asks for the emailed code.
+func (p *Portal) showLoginCode(w http.ResponseWriter, r *http.Request, status int, f flow, errs fieldErrors) {
 	tok, err := p.csrfToken(w, r, formLoginCode)
 	if err != nil {
 		p.unavailable(w, r, err)
@@ -312,9 +312,9 @@ func (p *Portal) showCode(w http.ResponseWriter, r *http.Request, status int, f 
 	})
 }
 
-// showTOTP renders the page that asks for the authenticator app's code;
+// showLoginTOTP renders the page that asks for the authenticator app's code;
 // code is the login's flow code from the first step.
-func (p *Portal) showTOTP(w http.ResponseWriter, r *http.Request, status int, f flow, code string, errs fieldErrors) {
+func (p *Portal) showLoginTOTP(w http.ResponseWriter, r *http.Request, status int, f flow, code string, errs fieldErrors) {
 	tok, err := p.csrfToken(w, r, formLoginTOTP)
 	if err != nil {
 		p.unavailable(w, r, err)
@@ -337,7 +337,7 @@ func (p *Portal) loginCode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := flow{State: r.PostForm.Get("state"), ReturnTo: p.returnTo(r)}
-	if !validState(f.State) {
+	if !validLoginState(f.State) {
 		p.badRequest(w, r, f.ReturnTo)
 		return
 	}
@@ -346,16 +346,16 @@ func (p *Portal) loginCode(w http.ResponseWriter, r *http.Request) {
 	p.loginAnswer(w, r, a, err, f, func(a *answer) {
 		switch a.Code() {
 		case accounts.CodeCodeInvalid:
-			p.showCode(w, r, http.StatusUnprocessableEntity, f, fieldErrors{"code": ui.M("signin.error.code_wrong")})
+			p.showLoginCode(w, r, http.StatusUnprocessableEntity, f, fieldErrors{"code": ui.M("signin.error.code_wrong")})
 		case accounts.CodeCodeExpired:
-			p.showCode(w, r, http.StatusUnprocessableEntity, f, fieldErrors{"code": ui.M("signin.error.code_expired")})
+			p.showLoginCode(w, r, http.StatusUnprocessableEntity, f, fieldErrors{"code": ui.M("signin.error.code_expired")})
 		case accounts.CodeInvalidData:
 			errs := fieldErrors{}
 			if !obstructionErrors(a, errs, map[string]string{"code": "code"}) {
 				p.badRequest(w, r, f.ReturnTo)
 				return
 			}
-			p.showCode(w, r, http.StatusUnprocessableEntity, f, errs)
+			p.showLoginCode(w, r, http.StatusUnprocessableEntity, f, errs)
 		default:
 			p.loginRefused(w, r, a, flow{State: f.State, ReturnTo: f.ReturnTo})
 		}
@@ -370,7 +370,7 @@ func (p *Portal) loginTOTP(w http.ResponseWriter, r *http.Request) {
 	}
 	f := flow{State: r.PostForm.Get("state"), ReturnTo: p.returnTo(r)}
 	flowCode := r.PostForm.Get("code")
-	if !validState(f.State) || flowCode == "" || len(flowCode) > 64 {
+	if !validLoginState(f.State) || flowCode == "" || len(flowCode) > 64 {
 		p.badRequest(w, r, f.ReturnTo)
 		return
 	}
@@ -379,14 +379,14 @@ func (p *Portal) loginTOTP(w http.ResponseWriter, r *http.Request) {
 	p.loginAnswer(w, r, a, err, f, func(a *answer) {
 		switch a.Code() {
 		case accounts.CodeTOTPInvalid:
-			p.showTOTP(w, r, http.StatusUnprocessableEntity, f, flowCode, fieldErrors{"totp": ui.M("signin.error.totp_wrong")})
+			p.showLoginTOTP(w, r, http.StatusUnprocessableEntity, f, flowCode, fieldErrors{"totp": ui.M("signin.error.totp_wrong")})
 		case accounts.CodeInvalidData:
 			errs := fieldErrors{}
 			if !obstructionErrors(a, errs, map[string]string{"totp": "totp"}) {
 				p.badRequest(w, r, f.ReturnTo)
 				return
 			}
-			p.showTOTP(w, r, http.StatusUnprocessableEntity, f, flowCode, errs)
+			p.showLoginTOTP(w, r, http.StatusUnprocessableEntity, f, flowCode, errs)
 		default:
 			// A wrong, used or expired flow code: the sign-in starts again.
 			p.loginRefused(w, r, a, flow{State: f.State, ReturnTo: f.ReturnTo})
@@ -447,9 +447,9 @@ func (p *Portal) readSingleForm(w http.ResponseWriter, r *http.Request, purpose 
 	return true
 }
 
-// newState returns a fresh login state: 32 lower-case hex characters
+// newLoginState returns a fresh login state: 32 lower-case hex characters
 // from Config.Rand.
-func (p *Portal) newState() (string, error) {
+func (p *Portal) newLoginState() (string, error) {
 	src := p.cfg.Rand
 	if src == nil {
 		src = rand.Reader
@@ -461,9 +461,9 @@ func (p *Portal) newState() (string, error) {
 	return hex.EncodeToString(b), nil
 }
 
-// validState reports whether s is a login state: 32 lower-case hex
+// validLoginState reports whether s is a login state: 32 lower-case hex
 // characters.
-func validState(s string) bool {
+func validLoginState(s string) bool {
 	if len(s) != 32 {
 		return false
 	}

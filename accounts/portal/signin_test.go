@@ -92,9 +92,9 @@ func expectNoSession(t *testing.T, name string, p *page) {
 	}
 }
 
-// signIn opens the sign-in page with returnTo (raw, escaped here) and
+// passwordSignIn opens the sign-in page with returnTo (raw, escaped here) and
 // posts email and password.
-func (b *browser) signIn(returnTo, email, pw string) *page {
+func (b *browser) passwordSignIn(returnTo, email, pw string) *page {
 	b.s.t.Helper()
 	target := loginPath
 	if returnTo != "" {
@@ -208,10 +208,10 @@ func TestSigninPassword(t *testing.T) {
 	s := newStack(t, stackOptions{})
 	ann := s.user("Ann Smith")
 	b := s.browser()
-	expectSession(t, "password", b.signIn("/demo/v1/hello?x=1", addressOf(ann.Name), testPassword), "/demo/v1/hello?x=1")
+	expectSession(t, "password", b.passwordSignIn("/demo/v1/hello?x=1", addressOf(ann.Name), testPassword), "/demo/v1/hello?x=1")
 
 	t.Run("wrong password: error beside the field, address kept, no password echoed", func(t *testing.T) {
-		p := s.browser().signIn("/demo/v1/hello", addressOf(ann.Name), "not the password at all")
+		p := s.browser().passwordSignIn("/demo/v1/hello", addressOf(ann.Name), "not the password at all")
 		if p.Status != http.StatusUnprocessableEntity || !strings.Contains(p.text(), "The email address or password is wrong") {
 			t.Fatalf("status %d: %s", p.Status, p.text())
 		}
@@ -236,7 +236,7 @@ func TestSigninPassword(t *testing.T) {
 		bob := s.user("Bob Jones")
 		secret := s.enrolTOTP(bob)
 		b := s.browser()
-		p := b.signIn("/demo/v1/x", addressOf(bob.Name), testPassword)
+		p := b.passwordSignIn("/demo/v1/x", addressOf(bob.Name), testPassword)
 		if p.Status != http.StatusOK || p.form(totpPath) == nil {
 			t.Fatalf("no TOTP page: status %d\n%s", p.Status, p.Body)
 		}
@@ -328,7 +328,7 @@ func TestSigninReturnTo(t *testing.T) {
 		{"missing", "", "/demo/v1/home"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			expectSession(t, tc.name, s.browser().signIn(tc.given, addressOf(ann.Name), testPassword), tc.expect)
+			expectSession(t, tc.name, s.browser().passwordSignIn(tc.given, addressOf(ann.Name), testPassword), tc.expect)
 		})
 	}
 }
@@ -394,8 +394,8 @@ func TestSigninCSRF(t *testing.T) {
 func TestSigninEnumeration(t *testing.T) {
 	s := newStack(t, stackOptions{})
 	ann := s.user("Ann Smith")
-	known := s.browser().signIn("/demo/v1/x", addressOf(ann.Name), "wrong password here")
-	unknown := s.browser().signIn("/demo/v1/x", "zed.nobody@example.com", "wrong password here")
+	known := s.browser().passwordSignIn("/demo/v1/x", addressOf(ann.Name), "wrong password here")
+	unknown := s.browser().passwordSignIn("/demo/v1/x", "zed.nobody@example.com", "wrong password here")
 	if known.Status != unknown.Status || strings.ReplaceAll(known.text(), addressOf(ann.Name), "") != strings.ReplaceAll(unknown.text(), "zed.nobody@example.com", "") {
 		t.Errorf("known: %d %s\nunknown: %d %s", known.Status, known.text(), unknown.Status, unknown.text())
 	}
@@ -411,7 +411,7 @@ func TestSigninRegulation(t *testing.T) {
 	ann := s.user("Ann Smith")
 	b := s.browser()
 	for i := range 10 {
-		p := b.signIn("", addressOf(ann.Name), "wrong password number x")
+		p := b.passwordSignIn("", addressOf(ann.Name), "wrong password number x")
 		if p.Status == http.StatusTooManyRequests {
 			if !strings.Contains(p.text(), "Too many attempts") || !regexp.MustCompile(`Wait \d+ minutes?`).MatchString(p.text()) {
 				t.Errorf("429 page: %s", p.text())
@@ -475,7 +475,7 @@ func TestSilentRefresh(t *testing.T) {
 	s := newStack(t, stackOptions{})
 	ann := s.user("Ann Smith")
 	b := s.browser()
-	first := b.signIn("/demo/v1/x", addressOf(ann.Name), testPassword)
+	first := b.passwordSignIn("/demo/v1/x", addressOf(ann.Name), testPassword)
 	expectSession(t, "sign-in", first, "/demo/v1/x")
 	oldToken := setCookie(first, "authgw-get").Value
 	oldRefresh := setCookie(first, "authgw-refresh").Value
@@ -523,7 +523,7 @@ func TestSilentRefresh(t *testing.T) {
 
 	t.Run("a redirect loop is not possible", func(t *testing.T) {
 		l := s.browser()
-		expectSession(t, "sign-in", l.signIn("", addressOf(ann.Name), testPassword), "/")
+		expectSession(t, "sign-in", l.passwordSignIn("", addressOf(ann.Name), testPassword), "/")
 		// return_to is the sign-in page itself: at most one 303, then the
 		// page.
 		target := loginPath + "?return_to=" + url.QueryEscape(loginPath)
@@ -541,9 +541,9 @@ func TestSilentRefresh(t *testing.T) {
 func TestSigninLogs(t *testing.T) {
 	s := newStack(t, stackOptions{})
 	ann := s.user("Ann Smith")
-	s.browser().signIn("", addressOf(ann.Name), "a wrong password 123")
-	s.browser().signIn("", addressOf(ann.Name), testPassword)
-	s.browser().signIn("", "zed.unknown@example.com", "another wrong one 456")
+	s.browser().passwordSignIn("", addressOf(ann.Name), "a wrong password 123")
+	s.browser().passwordSignIn("", addressOf(ann.Name), testPassword)
+	s.browser().passwordSignIn("", "zed.unknown@example.com", "another wrong one 456")
 	c := s.browser()
 	cp := c.submit(c.get(loginPath), loginPath, map[string]string{"email": addressOf(ann.Name), "method": "code"})
 	code := s.codeIn(s.mailTo(addressOf(ann.Name)), loginCodeRE)
@@ -584,7 +584,7 @@ func TestSigninUnavailable(t *testing.T) {
 			}})
 			b := s.browser()
 			for _, p := range []*page{
-				b.signIn("", "ann@example.com", "whatever password"),
+				b.passwordSignIn("", "ann@example.com", "whatever password"),
 				b.submit(b.get(loginPath), loginPath, map[string]string{"email": "ann@example.com", "method": "code"}),
 				b.submit(b.get(forgotPath), forgotPath, map[string]string{"email": "ann@example.com"}),
 			} {

@@ -127,7 +127,7 @@ func TestForgotAndRecover(t *testing.T) {
 	s := newStack(t, stackOptions{accounts: withPublicURL})
 	ann := s.user("Ann Smith")
 	old := s.browser()
-	expectSession(t, "before", old.signIn("", addressOf(ann.Name), testPassword), "/")
+	expectSession(t, "before", old.passwordSignIn("", addressOf(ann.Name), testPassword), "/")
 
 	known, unknown := s.browser(), s.browser()
 	kp := known.submit(known.get(forgotPath), forgotPath, map[string]string{"email": addressOf(ann.Name)})
@@ -171,10 +171,10 @@ func TestForgotAndRecover(t *testing.T) {
 	if p := old.get(loginPath); p.Status != http.StatusOK || p.form(loginPath) == nil {
 		t.Errorf("the old session still refreshes: status %d", p.Status)
 	}
-	if p := s.browser().signIn("", addressOf(ann.Name), testPassword); p.Status != http.StatusUnprocessableEntity {
+	if p := s.browser().passwordSignIn("", addressOf(ann.Name), testPassword); p.Status != http.StatusUnprocessableEntity {
 		t.Errorf("the old password still works: %d", p.Status)
 	}
-	expectSession(t, "new password", s.browser().signIn("", addressOf(ann.Name), newPassword), "/")
+	expectSession(t, "new password", s.browser().passwordSignIn("", addressOf(ann.Name), newPassword), "/")
 
 	t.Run("a TOTP user is still asked for TOTP", func(t *testing.T) {
 		bob := s.user("Bob Jones")
@@ -183,7 +183,7 @@ func TestForgotAndRecover(t *testing.T) {
 		b.submit(b.get(forgotPath), forgotPath, map[string]string{"email": addressOf(bob.Name)})
 		link := s.linkIn(s.mailTo(addressOf(bob.Name)), "/accounts/v1/ui/recover")
 		b.submit(b.get(link), recoverURL, map[string]string{"newPassword": newPassword})
-		p := s.browser().signIn("", addressOf(bob.Name), newPassword)
+		p := s.browser().passwordSignIn("", addressOf(bob.Name), newPassword)
 		if p.Status != http.StatusOK || p.form(totpPath) == nil {
 			t.Errorf("no TOTP page: %d %s", p.Status, p.text())
 		}
