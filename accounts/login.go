@@ -3,7 +3,6 @@ package accounts
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -29,8 +28,9 @@ const (
 	StepTOTP     = "totp"
 )
 
-// maxMailsInFlight bounds the login-code emails sent in the background;
-// past it the email step answers 503 to everyone alike.
+// maxMailsInFlight bounds the login-code and recovery emails sent in the
+// background (mailLater); past it the email step and the recovery request
+// answer 503 to everyone alike.
 const maxMailsInFlight = 64
 
 // knownSourceAge is how recently an account must have logged in (or
@@ -207,43 +207,9 @@ func (s *Service) emailStep(r *request, b *body, state string) error {
 	if err := b.done(); err != nil {
 		return err
 	}
-	select {
-	case s.mailSlots <- struct{}{}:
-	default:
-		return apiError(http.StatusServiceUnavailable, CodeUnavailable, "")
-	}
-	if err := s.cfg.Regulator.RequestCode(r.ctx(), accountSubject(db.EmailKey(email)), ipSubject(r.caller)); err != nil {
-		<-s.mailSlots
-		return s.refusal(r, err)
-	}
-	var jitter [1]byte
-	if _, err := io.ReadFull(s.cfg.Rand, jitter[:]); err != nil {
-		<-s.mailSlots
+	if err := s.mailLater(r, email, func(ctx context.Context, email string) { s.sendLoginCode(ctx, email, state) }); err != nil {
 		return err
 	}
-	// The work starts a random 10-40 ms after the answer: done at once,
-	// it would compete for the CPU with this very answer, which would
-	// then be measurably slower for an address that has an account.
-	delay := mailDelayMin + time.Duration(jitter[0])*(mailDelaySpread/256)
-	ip := r.caller.IP
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx()), mailTimeout+delay)
-	s.background.Add(1)
-	go func() {
-		defer s.background.Done()
-		defer func() { <-s.mailSlots }()
-		defer cancel()
-		timer := time.NewTimer(delay)
-		defer timer.Stop()
-		select {
-		case <-timer.C:
-		case <-ctx.Done():
-			return
-		}
-		if !s.mayMailCode(ctx, email, ip) {
-			return
-		}
-		s.sendLoginCode(ctx, email, state)
-	}()
 	return step(r, StepCode, state, "")
 }
 

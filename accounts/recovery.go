@@ -85,7 +85,8 @@ func (s *Service) requestRecovery(r *request) error {
 	return r.JSON(http.StatusAccepted, envelope.NewNull())
 }
 
-// mailLater runs send(ctx, email) in the background, a random 10-40 ms
+// mailLater runs send(ctx, email) in the background (the login email
+// step's code and the recovery mail), a random 10-40 ms
 // after the answer, so that what send finds (an account or none) changes
 // nothing in the answer's content or time. It takes one of the mail
 // slots (503 to everyone alike when none is free) and counts the request
@@ -109,6 +110,9 @@ func (s *Service) mailLater(r *request, email string, send func(ctx context.Cont
 		<-s.mailSlots
 		return err
 	}
+	// The work starts a random 10-40 ms after the answer: done at once,
+	// it would compete for the CPU with this very answer, which would
+	// then be measurably slower for an address that has an account.
 	delay := mailDelayMin + time.Duration(jitter[0])*(mailDelaySpread/256)
 	ip := r.caller.IP
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx()), mailTimeout+delay)

@@ -483,3 +483,26 @@ func TestPublicURL(t *testing.T) {
 		})
 	}
 }
+
+// TestRecoveryMailFailureLogsNoSecrets: a recovery mail the server
+// refuses (quoting the recipient, as servers do) is logged with IDs, and
+// the log holds neither the code, the link nor the address; the answer
+// is the same 202.
+func TestRecoveryMailFailureLogsNoSecrets(t *testing.T) {
+	down := &downMail{}
+	s := newStack(t, dbtest.SQLite(t), withPublicURL(func(c *accounts.Config) { c.Notifier = down }))
+	s.user("Ann")
+	app := s.client(s.org("Home", s.user("Admin")))
+	s.askRecovery(app, "ann@example.com").expect(t, http.StatusAccepted)
+	if err := s.svc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	codes := down.codes()
+	if len(codes) != 1 {
+		t.Fatalf("%d codes given to the notifier, want 1", len(codes))
+	}
+	if logs := s.logs.String(); !strings.Contains(logs, "sending a recovery code failed") || !strings.Contains(logs, "<address>") {
+		t.Fatalf("the failure is not logged with the address masked:\n%s", logs)
+	}
+	s.expectNoSecretsLogged(t, codes[0], "ann@example.com", "/ui/recover")
+}

@@ -219,8 +219,8 @@ type Service struct {
 	// dummyHash is verified for unknown emails at the password step, so
 	// they cost the same time as known ones.
 	dummyHash string
-	// mailSlots bounds the login-code emails being sent in the
-	// background; background counts them for Close.
+	// mailSlots bounds the login-code and recovery emails being sent in
+	// the background; background counts them for Close.
 	mailSlots  chan struct{}
 	background sync.WaitGroup
 	// hashSlots bounds the password hashes computed at once.
