@@ -144,7 +144,7 @@ func TestPasswordLogin(t *testing.T) {
 		if c := cookies["authgw-get"]; c == nil || c.Value != sess.Macaroons["GET"] || !c.HttpOnly || c.Path != "/" {
 			t.Fatalf("GET cookie = %+v", c)
 		}
-		if c := cookies["authgw-refresh"]; c == nil || c.Value != sess.Refresh || c.SameSite != http.SameSiteStrictMode || c.Path != "/accounts/v1/sessions" {
+		if c := cookies["authgw-refresh"]; c == nil || c.Value != sess.Refresh || c.SameSite != http.SameSiteStrictMode || c.Path != "/accounts/v1" {
 			t.Fatalf("refresh cookie = %+v", c)
 		}
 		// The tokens work at the gateway, as a header and as a cookie.

@@ -219,10 +219,17 @@ func (s *Service) refreshCookieName() string {
 	return "__Secure-" + prefix + "refresh"
 }
 
-// refreshCookie carries the refresh token to the refresh and logout
-// endpoints only: Path is the sessions collection, SameSite Strict.
+// refreshCookie carries the refresh token to the accounts service only:
+// Path is the service's prefix, so that it reaches the refresh and logout
+// endpoints and the sign-in page (GET /accounts/v1/ui/login refreshes a
+// browser's session without showing a page). It is safe there: the
+// cookie is HttpOnly (no script reads it), SameSite Strict (no other
+// site's request carries it), never sent to an app behind the gateway
+// (their paths are outside the prefix), and the API reads it nowhere but
+// at refresh, logout and the login steps (which end the session it names
+// once a new one exists).
 func (s *Service) refreshCookie(token string, expires time.Time) *http.Cookie {
-	c := &http.Cookie{Name: s.refreshCookieName(), Value: token, Path: Prefix + "/sessions", HttpOnly: true,
+	c := &http.Cookie{Name: s.refreshCookieName(), Value: token, Path: Prefix, HttpOnly: true,
 		Secure: !s.cfg.Cookies.Insecure, SameSite: http.SameSiteStrictMode}
 	if expires.IsZero() {
 		c.MaxAge = -1

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/authgw/authgw/verifier/envelope"
 	"github.com/authgw/authgw/verifier/requestinfo"
@@ -107,6 +108,14 @@ func (p *Portal) call(r *http.Request, who caller, method, path string, data any
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")
+	if who == asPortal && strings.HasPrefix(path, "/sessions/login/") {
+		// A login ends the session the browser held (the one of its
+		// refresh cookie) once the new one exists: the API reads the
+		// cookie at the login steps, so it rides along; nothing else does.
+		if c, err := r.Cookie(p.loginRefreshCookieName()); err == nil {
+			req.AddCookie(c)
+		}
+	}
 	rec := &recorder{header: http.Header{}}
 	p.cfg.API.ServeHTTP(rec, req)
 	if rec.overflow {

@@ -895,7 +895,7 @@ func expectLoginCookies(t *testing.T, r prodReply, s clitest.Session) int {
 			t.Errorf("cookie %s: Secure %v, HttpOnly %v, want both", c.Name, c.Secure, c.HttpOnly)
 		}
 		if c.Name == "__Secure-authgw-refresh" {
-			if c.Path != "/accounts/v1/sessions" || c.SameSite != http.SameSiteStrictMode {
+			if c.Path != "/accounts/v1" || c.SameSite != http.SameSiteStrictMode {
 				t.Errorf("refresh cookie: path %q, SameSite %v", c.Path, c.SameSite)
 			}
 			continue
