@@ -69,6 +69,7 @@ func (p *Portal) forgotSubmit(w http.ResponseWriter, r *http.Request) {
 // recoverPage is GET /recover?code=, the link of a recovery mail: a
 // new-password form. It spends nothing: mail scanners open links.
 func (p *Portal) recoverPage(w http.ResponseWriter, r *http.Request) {
+	ui.NoReferrer(w.Header()) // the address carries the code
 	code := r.URL.Query().Get("code")
 	if !linkValue(code) {
 		p.errorPage(w, r, ui.ErrorPage{Kind: ui.ErrorExpiredLink, Duration: recoveryTTL, ContinueURL: Prefix + "/forgot"})

@@ -136,9 +136,6 @@ func TestSettingsHostileBodies(t *testing.T) {
 		must(t, err)
 		req.Header.Set("Content-Type", contentType)
 		req.Header.Set("Origin", s.srv.URL)
-		if basicWorkaround {
-			req.SetBasicAuth(s.clientID, "")
-		}
 		res, err := b.client.Do(req)
 		must(t, err)
 		res.Body.Close()

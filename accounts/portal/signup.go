@@ -98,6 +98,7 @@ func (p *Portal) endUnheldSession(r *http.Request, a *answer) {
 // verifyPage is GET /verify?email=&code=, the link of a verification
 // mail. It shows a button and spends nothing: mail scanners open links.
 func (p *Portal) verifyPage(w http.ResponseWriter, r *http.Request) {
+	ui.NoReferrer(w.Header()) // the address carries the code
 	q := r.URL.Query()
 	emailID, code := q.Get("email"), q.Get("code")
 	if !linkValue(emailID) || !linkValue(code) {

@@ -49,6 +49,20 @@ const DefaultAccentColour = "#1d70b8"
 // its origin to img-src (Renderer.CSP).
 const ContentSecurityPolicy = "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 
+// ReferrerPolicy is the pages' referrer policy: the address of a page
+// goes to the gateway's own pages only, never to another site. It is not
+// "no-referrer" for every page: under that policy a browser sends
+// "Origin: null" with a form's POST, and the cookie-carried token of a
+// signed-in form must come with its real origin to pass the gateway's
+// cross-site check.
+const ReferrerPolicy = "same-origin"
+
+// NoReferrer sets "Referrer-Policy: no-referrer" on h, for a page whose
+// address carries a code (an emailed link's): not even the gateway's
+// own next page learns it. Call it before rendering; its forms must post
+// to public routes (their Origin is then "null").
+func NoReferrer(h http.Header) { h.Set("Referrer-Policy", "no-referrer") }
+
 // Errors of the renderer.
 var (
 	// ErrInvalidBranding: a branding setting that could inject markup
@@ -240,13 +254,15 @@ func (r *Renderer) Catalogue() *Catalogue { return r.cat }
 func (r *Renderer) Pages() []string { return slices.Sorted(maps.Keys(r.pages)) }
 
 // SetSecurityHeaders sets the headers every page carries: the CSP, no
-// framing, no referrer (pages carry codes in their URLs), no MIME
-// sniffing and no caching. Render sets them; a handler that answers a
+// framing, the referrer policy (ReferrerPolicy, unless the handler set
+// NoReferrer), no MIME sniffing and no caching. Render sets them; a handler that answers a
 // page's request another way (a 303, say) calls it too.
 func (r *Renderer) SetSecurityHeaders(h http.Header) {
 	h.Set("Content-Security-Policy", r.csp)
 	h.Set("X-Frame-Options", "DENY")
-	h.Set("Referrer-Policy", "no-referrer")
+	if h.Get("Referrer-Policy") == "" {
+		h.Set("Referrer-Policy", ReferrerPolicy)
+	}
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "no-store")
 }

@@ -43,7 +43,7 @@ func checkPageSafety(t *testing.T, r *ui.Renderer, w *httptest.ResponseRecorder)
 	t.Helper()
 	for name, want := range map[string]string{
 		"Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-		"Referrer-Policy":         "no-referrer",
+		"Referrer-Policy":         "same-origin",
 		"X-Content-Type-Options":  "nosniff",
 		"Cache-Control":           "no-store",
 		"X-Frame-Options":         "DENY",

@@ -30,7 +30,8 @@ const (
 // pageSettings are the resolved settings of the pages.
 type pageSettings struct {
 	// publicURL is the gateway's origin as browsers see it: the links in
-	// mails lead there.
+	// mails lead there. "" until the listener is open when --public-url
+	// is unset.
 	publicURL string
 	// overrides are the templates of --ui-templates.
 	overrides ui.Overrides
@@ -40,14 +41,15 @@ type pageSettings struct {
 	returnDefault string
 }
 
-// resolvePages resolves the pages' settings; listen is the gateway's
-// address, whose origin --public-url defaults to. A broken template
+// resolvePages resolves the pages' settings. A broken template
 // override or branding setting is a usage error naming the setting, so
 // that serve fails at start-up, not on a visitor.
-func (s *serveCommand) resolvePages(c *cli, listen, productName string, allowedOrigins []string) (pageSettings, error) {
+func (s *serveCommand) resolvePages(c *cli, productName string, allowedOrigins []string) (pageSettings, error) {
 	var ps pageSettings
 	var err error
-	if ps.publicURL, err = resolveSetting(c, &s.settings, publicURLSetting, defaultPublicURL(listen), parsePublicURL); err != nil {
+	// Unset, it is filled from the gateway's listener once it is open
+	// (defaultPublicURL).
+	if ps.publicURL, err = resolveSetting(c, &s.settings, publicURLSetting, "", parsePublicURL); err != nil {
 		return ps, err
 	}
 	if ps.overrides, err = resolveSetting(c, &s.settings, uiTemplatesSetting, ui.Overrides{}, ui.LoadOverrides); err != nil {
@@ -73,8 +75,8 @@ func (s *serveCommand) resolvePages(c *cli, listen, productName string, allowedO
 	return ps, err
 }
 
-// defaultPublicURL is http:// and the listen address, a wildcard host
-// taken as 127.0.0.1 (a local trial's browser).
+// defaultPublicURL is http:// and the address the gateway listens on, a
+// wildcard host taken as 127.0.0.1 (a local trial's browser).
 func defaultPublicURL(listen string) string {
 	host, port, err := net.SplitHostPort(listen)
 	if err != nil {

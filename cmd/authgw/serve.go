@@ -323,6 +323,14 @@ func (s *serveCommand) run(c *cli, args []string) error {
 	if err := r.startFeeds(background); err != nil {
 		return err
 	}
+	// The listeners open before the gateway is built: the links in mails
+	// lead to the address the gateway listens on unless --public-url
+	// says otherwise, and with --listen HOST:0 only the listener knows it.
+	err = r.listen()
+	defer r.closeListeners()
+	if err != nil {
+		return err
+	}
 	if err := r.newGateway(); err != nil {
 		return err
 	}
@@ -336,9 +344,7 @@ func (s *serveCommand) run(c *cli, args []string) error {
 	if err := r.firstLoads(ctx); err != nil {
 		return err
 	}
-	if err := r.listen(); err != nil {
-		return err
-	}
+	r.newServers()
 	go r.gw.Run(background)
 	go r.poller.Run(background)
 	if err := startPurge(background, c, r.cfg.purge, r.store, r.logger); err != nil {
@@ -541,6 +547,9 @@ func (r *serveRun) startFeeds(background context.Context) error {
 // newGateway builds the accounts service and the gateway that serves
 // it.
 func (r *serveRun) newGateway() error {
+	if r.cfg.pages.publicURL == "" {
+		r.cfg.pages.publicURL = defaultPublicURL(r.listeners[0].Addr().String())
+	}
 	c, cfg, logger := r.c, r.cfg, r.logger
 	// reload refreshes this gateway's snapshot before the accounts service
 	// answers a change of clients or APIs, so that a client created here
@@ -636,38 +645,45 @@ func (r *serveRun) firstLoads(ctx context.Context) error {
 	return nil
 }
 
-// listen opens the gateway's and the admin listeners (the demo's is
-// open already); one that fails closes those opened and names its
-// setting.
+// listen opens the gateway's and the admin listeners; one that fails
+// closes those opened and names its setting.
 func (r *serveRun) listen() error {
-	admin := http.NewServeMux()
-	admin.Handle("/forward-auth", r.gw.ForwardAuth())
-	admin.Handle("/", r.gw.Admin())
-	servers := []*http.Server{
-		newServer(r.cfg.listen, r.gw, r.logger),
-		newServer(r.cfg.adminListen, admin, r.logger),
-	}
-	listeners := make([]net.Listener, len(servers))
-	for i, srv := range servers {
-		l, err := net.Listen("tcp", srv.Addr)
+	for i, addr := range []string{r.cfg.listen, r.cfg.adminListen} {
+		l, err := net.Listen("tcp", addr)
 		if err != nil {
-			for _, l := range listeners[:i] {
-				l.Close()
-			}
 			name := "--listen"
 			if i == 1 {
 				name = "--admin-listen"
 			}
 			return fmt.Errorf("%s: %w", name, err)
 		}
-		listeners[i] = l
+		r.listeners = append(r.listeners, l)
+	}
+	return nil
+}
+
+// closeListeners closes the listeners when serve stops before serving
+// (serving's shutdown closes them otherwise; closing twice is harmless).
+func (r *serveRun) closeListeners() {
+	for _, l := range r.listeners {
+		l.Close()
+	}
+}
+
+// newServers makes the HTTP servers of the listeners: the gateway, the
+// admin endpoints with forward-auth, and the demo backend when it runs.
+func (r *serveRun) newServers() {
+	admin := http.NewServeMux()
+	admin.Handle("/forward-auth", r.gw.ForwardAuth())
+	admin.Handle("/", r.gw.Admin())
+	r.servers = []*http.Server{
+		newServer(r.cfg.listen, r.gw, r.logger),
+		newServer(r.cfg.adminListen, admin, r.logger),
 	}
 	if r.demo != nil {
-		servers = append(servers, r.demo.server)
-		listeners = append(listeners, r.demo.listener)
+		r.servers = append(r.servers, r.demo.server)
+		r.listeners = append(r.listeners, r.demo.listener)
 	}
-	r.servers, r.listeners = servers, listeners
-	return nil
 }
 
 // serve serves every listener, says so with the next steps, and waits
@@ -898,7 +914,7 @@ func (s *serveCommand) resolve(c *cli, logger *slog.Logger) (serveConfig, error)
 	if cfg.allowedOrigins, err = resolveSetting(c, &s.settings, "allowed-origins", nil, parseOrigins); err != nil {
 		return cfg, err
 	}
-	if cfg.pages, err = s.resolvePages(c, cfg.listen, cfg.productName, cfg.allowedOrigins); err != nil {
+	if cfg.pages, err = s.resolvePages(c, cfg.productName, cfg.allowedOrigins); err != nil {
 		return cfg, err
 	}
 	if cfg.forwardAuthCallers, err = resolveSetting(c, &s.settings, "forward-auth-callers", cfg.trustedProxies, parsePrefixes); err != nil {

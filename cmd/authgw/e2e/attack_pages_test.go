@@ -9,7 +9,9 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/authgw/authgw/cmd/authgw/internal/clitest"
 )
@@ -54,10 +56,28 @@ type pageReply struct {
 	body   string
 }
 
+// pagePace spaces the suite's requests: every visitor comes from
+// 127.0.0.1, and the pages are unidentified requests, limited to 10 a
+// second per IP by default; the suite keeps under that rather than
+// measuring the limit (package gateway tests it).
+var pagePace = struct {
+	sync.Mutex
+	last time.Time
+}{}
+
+// pageInterval is the least time between two requests of the suite.
+const pageInterval = 120 * time.Millisecond
+
 // send sends method path with body of contentType (none when "") and
 // checks what every answer of the pages must hold.
 func (v *pageVisitor) send(method, path, contentType string, body []byte) pageReply {
 	v.t.Helper()
+	pagePace.Lock()
+	if wait := pageInterval - time.Since(pagePace.last); wait > 0 {
+		time.Sleep(wait)
+	}
+	pagePace.last = time.Now()
+	pagePace.Unlock()
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)

@@ -74,7 +74,11 @@ func TestBrowserFrontDoor(t *testing.T) {
 	b.open(gatewayURL + "/accounts/v1/ui/settings")
 	f.expectAt(b, "/accounts/v1/ui/settings", "the settings page")
 	b.screenshot("settings")
+	// Setting up a second factor asks who you are first.
 	b.submit("/accounts/v1/ui/settings/totp", nil)
+	f.expectText(b, "password", "the confirmation before setting up TOTP")
+	b.screenshot("confirm")
+	b.submit("/accounts/v1/ui/settings/totp", map[string]string{"password": password})
 	if html := b.html(); !strings.Contains(html, "<svg") {
 		t.Fatalf("the TOTP page shows no QR code:\n%s", html)
 	}
