@@ -191,7 +191,7 @@ func (b *browserSession) screenshot(name string) string {
 }
 
 // phone makes the tab a phone-sized screen (375×667, touch, 2× pixels),
-// or back to the desktop size when off.
+// or the desktop size (1024×768) when off.
 func (b *browserSession) phone(on bool) {
 	b.t.Helper()
 	if on {
@@ -199,5 +199,5 @@ func (b *browserSession) phone(on bool) {
 			chromedp.EmulateOrientation(emulation.ScreenOrientationTypePortraitPrimary, 0)))
 		return
 	}
-	b.run("desktop screen", chromedp.ResetViewport())
+	b.run("desktop screen", chromedp.EmulateViewport(1024, 768))
 }
