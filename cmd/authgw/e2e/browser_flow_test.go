@@ -29,7 +29,12 @@ func TestBrowserFrontDoor(t *testing.T) {
 	}
 	oathtool := oathtoolPath(t)
 	dir := t.TempDir()
-	gatewayURL, _, _, _, _ := startServe(t, dir)
+	// serve with its defaults, as the README's first command runs it:
+	// __Host- cookies marked Secure, which Chromium keeps for
+	// http://127.0.0.1 (a potentially trustworthy origin).
+	p := startServeProcess(t, "serve", []string{"serve", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--demo-listen", "127.0.0.1:0"},
+		map[string]string{envDataDir: dir}, 20*time.Second)
+	gatewayURL := p.gatewayURL
 	f := &frontDoor{t: t, gw: gatewayURL, dir: dir, oathtool: oathtool}
 	const (
 		name     = "Grace Hopper"
