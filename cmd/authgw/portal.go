@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -52,19 +53,36 @@ func (s *serveCommand) resolvePages(c *cli, productName string, allowedOrigins [
 	if ps.publicURL, err = resolveSetting(c, &s.settings, publicURLSetting, "", parsePublicURL); err != nil {
 		return ps, err
 	}
-	if ps.overrides, err = resolveSetting(c, &s.settings, uiTemplatesSetting, ui.Overrides{}, ui.LoadOverrides); err != nil {
-		return ps, err
-	}
 	ps.brand.ProductName = productName
-	if ps.brand.LogoURL, err = resolveSetting(c, &s.settings, logoURLSetting, "", asString); err != nil {
+	// Each branding setting is checked alone, so that its error names it,
+	// then the overrides with the whole branding in place.
+	checkBrand := func(set func(*ui.Branding, string)) func(string) (string, error) {
+		return func(v string) (string, error) {
+			var b ui.Branding
+			set(&b, v)
+			if _, err := ui.NewRenderer(ui.RendererConfig{Branding: b}); err != nil {
+				return "", errors.New(strings.TrimPrefix(err.Error(), "ui: "))
+			}
+			return v, nil
+		}
+	}
+	if ps.brand.LogoURL, err = resolveSetting(c, &s.settings, logoURLSetting, "", checkBrand(func(b *ui.Branding, v string) { b.LogoURL = v })); err != nil {
 		return ps, err
 	}
-	if ps.brand.AccentColour, err = resolveSetting(c, &s.settings, accentColourSetting, "", asString); err != nil {
+	if ps.brand.AccentColour, err = resolveSetting(c, &s.settings, accentColourSetting, "", checkBrand(func(b *ui.Branding, v string) { b.AccentColour = v })); err != nil {
 		return ps, err
 	}
-	// The renderer checks the branding and the overrides together.
-	if _, err := ui.NewRenderer(ui.RendererConfig{Branding: ps.brand, Overrides: ps.overrides}); err != nil {
-		return ps, &usageError{msg: fmt.Sprintf("--%s, --%s, --%s or --%s: %v", uiTemplatesSetting, logoURLSetting, accentColourSetting, productNameSetting, err)}
+	if ps.overrides, err = resolveSetting(c, &s.settings, uiTemplatesSetting, ui.Overrides{}, func(dir string) (ui.Overrides, error) {
+		o, err := ui.LoadOverrides(dir)
+		if err == nil {
+			_, err = ui.NewRenderer(ui.RendererConfig{Branding: ps.brand, Overrides: o})
+		}
+		if err != nil {
+			return ui.Overrides{}, errors.New(strings.TrimPrefix(err.Error(), "ui: "))
+		}
+		return o, nil
+	}); err != nil {
+		return ps, err
 	}
 	ps.returnDefault, err = resolveSetting(c, &s.settings, returnDefaultSetting, defaultReturnToTarget, func(v string) (string, error) {
 		if _, err := ui.NewReturnPolicy(ui.ReturnPolicyConfig{AllowedOrigins: allowedOrigins, Default: v}); err != nil {

@@ -40,6 +40,15 @@ func TestServeHelp(t *testing.T) {
 // plain words, before anything is written: no data directory, key ring,
 // server ID or policies.
 func TestServeBadSettingsWriteNothing(t *testing.T) {
+	// Template overrides that cannot be used: one that does not parse,
+	// one that names no template of the pages.
+	brokenTemplates, strayTemplate := t.TempDir(), t.TempDir()
+	if err := os.WriteFile(filepath.Join(brokenTemplates, "login.html"), []byte("{{define \"content\"}}\n{{if}}{{end}}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(strayTemplate, "logn.html"), []byte("{{define \"content\"}}{{end}}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name         string
 		whenArgs     []string
@@ -57,6 +66,15 @@ func TestServeBadSettingsWriteNothing(t *testing.T) {
 		{name: "listen", whenArgs: []string{"--listen", "6546"}, expectNaming: "--listen"},
 		{name: "server ID", whenArgs: []string{"--server-id", "a/b"}, expectNaming: "--server-id"},
 		{name: "product name on two lines", whenArgs: []string{"--product-name", "Acme\nBcc: x@y.z"}, expectNaming: "--product-name"},
+		{name: "public URL with a path", whenArgs: []string{"--public-url", "https://auth.example.com/x"}, expectNaming: "--public-url"},
+		{name: "public URL without a scheme", whenArgs: []string{"--public-url", "auth.example.com"}, expectNaming: "--public-url"},
+		{name: "logo URL over http", whenArgs: []string{"--logo-url", "http://cdn.example.com/logo.png"}, expectNaming: "--logo-url"},
+		{name: "logo URL as script", whenArgs: []string{"--logo-url", "javascript:alert(1)"}, expectNaming: "--logo-url"},
+		{name: "accent colour with CSS", whenArgs: []string{"--accent-colour", "red;background:url(x)"}, expectNaming: "--accent-colour"},
+		{name: "template that does not parse", whenArgs: []string{"--ui-templates", brokenTemplates}, expectNaming: "--ui-templates"},
+		{name: "template of no page", whenArgs: []string{"--ui-templates", strayTemplate}, expectNaming: "--ui-templates"},
+		{name: "missing template directory", whenArgs: []string{"--ui-templates", "/nonexistent/authgw-templates"}, expectNaming: "--ui-templates"},
+		{name: "return-to default off the gateway", whenArgs: []string{"--return-to-default", "https://evil.example/"}, expectNaming: "--return-to-default"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
