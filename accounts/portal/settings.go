@@ -111,6 +111,22 @@ func (p *Portal) settingsPathID(w http.ResponseWriter, r *http.Request) (string,
 	return id, true
 }
 
+// settingsItemForm begins a form about one of the user's items (an
+// address or a session, {id} in the path): the signed-in user, the
+// item's ID, and the form's body with its CSRF token for form and that
+// item. On failure it has answered and returns false.
+func (p *Portal) settingsItemForm(w http.ResponseWriter, r *http.Request, form string) (signedInUser, string, bool) {
+	v, ok := p.signedInVisitor(w, r)
+	if !ok {
+		return v, "", false
+	}
+	id, ok := p.settingsPathID(w, r)
+	if !ok || !p.readForm(w, r, v.purpose(form, id)) {
+		return v, "", false
+	}
+	return v, id, true
+}
+
 // refused shows the error page for an API answer the page has no words
 // of its own for: not found (another user's resource, hidden by the API
 // as absent) and forbidden as 404, too many as 429, a session that ended
@@ -544,12 +560,8 @@ func (p *Portal) settingsEmailAdd(w http.ResponseWriter, r *http.Request) {
 
 // settingsEmailVerify is POST /settings/emails/{id}/verify: the mailed code.
 func (p *Portal) settingsEmailVerify(w http.ResponseWriter, r *http.Request) {
-	v, ok := p.signedInVisitor(w, r)
+	v, id, ok := p.settingsItemForm(w, r, "settings-email-verify")
 	if !ok {
-		return
-	}
-	id, ok := p.settingsPathID(w, r)
-	if !ok || !p.readForm(w, r, v.purpose("settings-email-verify", id)) {
 		return
 	}
 	code := strings.TrimSpace(r.PostForm.Get("code"))
@@ -581,12 +593,8 @@ func (p *Portal) settingsEmailVerify(w http.ResponseWriter, r *http.Request) {
 
 // settingsEmailResend is POST /settings/emails/{id}/resend: a new code.
 func (p *Portal) settingsEmailResend(w http.ResponseWriter, r *http.Request) {
-	v, ok := p.signedInVisitor(w, r)
+	v, id, ok := p.settingsItemForm(w, r, "settings-email-resend")
 	if !ok {
-		return
-	}
-	id, ok := p.settingsPathID(w, r)
-	if !ok || !p.readForm(w, r, v.purpose("settings-email-resend", id)) {
 		return
 	}
 	a, err := p.call(r, asVisitor, http.MethodPost, "/users/"+v.userID+"/emails/"+id+"/generate-verification", nil)
@@ -606,12 +614,8 @@ func (p *Portal) settingsEmailResend(w http.ResponseWriter, r *http.Request) {
 
 // settingsEmailRemove is POST /settings/emails/{id}/remove.
 func (p *Portal) settingsEmailRemove(w http.ResponseWriter, r *http.Request) {
-	v, ok := p.signedInVisitor(w, r)
+	v, id, ok := p.settingsItemForm(w, r, "settings-email-remove")
 	if !ok {
-		return
-	}
-	id, ok := p.settingsPathID(w, r)
-	if !ok || !p.readForm(w, r, v.purpose("settings-email-remove", id)) {
 		return
 	}
 	a, err := p.call(r, asVisitor, http.MethodDelete, "/users/"+v.userID+"/emails/"+id, nil)

@@ -15,12 +15,8 @@ const maxLogoutBatch = 32
 // (the API asks for it; a stolen token alone must not sign its owner
 // out everywhere).
 func (p *Portal) settingsSessionRevoke(w http.ResponseWriter, r *http.Request) {
-	v, ok := p.signedInVisitor(w, r)
+	v, id, ok := p.settingsItemForm(w, r, "settings-session-revoke")
 	if !ok {
-		return
-	}
-	id, ok := p.settingsPathID(w, r)
-	if !ok || !p.readForm(w, r, v.purpose("settings-session-revoke", id)) {
 		return
 	}
 	if id == v.sessionID {
