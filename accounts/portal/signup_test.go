@@ -52,7 +52,7 @@ func TestSignupAndVerify(t *testing.T) {
 	// registration is ended.
 	expectNoSession(t, "sign-up", done)
 	if sessions, err := s.d.ListUserSessions(s.ctx, userByAddress(t, s, "dee@example.com")); err != nil || len(sessions) != 1 || sessions[0].InvalidatedMs == 0 {
-		t.Logf("the sign-up's session: %+v, %v (ended once logout by refresh token is merged)", sessions, err)
+		t.Errorf("the sign-up's session: %+v, %v; expected one, ended", sessions, err)
 	}
 	if !strings.Contains(done.Body, `href="/accounts/v1/ui/login?return_to=%2Fdemo%2Fv1%2Fwelcome"`) {
 		t.Errorf("no link to sign in with return_to:\n%s", done.Body)
