@@ -14,14 +14,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/authgw/authgw/accounts"
 	"github.com/authgw/authgw/accounts/notify"
-	"github.com/authgw/authgw/accounts/password"
+	"github.com/authgw/authgw/accounts/password/passwordtest"
 	"github.com/authgw/authgw/accounts/totp"
 	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/db/gatewaystore"
@@ -41,21 +40,14 @@ var startTime = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 
 const serverID = "accounts-test"
 
-// testPassword is the password of every user the harness creates.
-const testPassword = "correct horse battery staple"
+// The password of every user the tests create, a cheap argon2id cost
+// (the cost is not what they check) and its hash, computed once.
+const testPassword = passwordtest.Password
 
-// fastPassword is a cheap argon2id cost for tests: the cost is not what
-// they check.
-var fastPassword = password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
-
-// testHash is testPassword hashed once per test binary.
-var testHash = sync.OnceValue(func() string {
-	h, err := password.Hash(testPassword, fastPassword, bytes.NewReader(make([]byte, 16)))
-	if err != nil {
-		panic(err)
-	}
-	return h
-})
+var (
+	fastPassword = passwordtest.Fast
+	testHash     = passwordtest.Hash
+)
 
 // allRoutes grants every method on every accounts route, so the tests
 // exercise the service's own rules (the README's "Authorization"), not a policy's.

@@ -15,7 +15,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -24,7 +23,7 @@ import (
 
 	"github.com/authgw/authgw/accounts"
 	"github.com/authgw/authgw/accounts/notify"
-	"github.com/authgw/authgw/accounts/password"
+	"github.com/authgw/authgw/accounts/password/passwordtest"
 	"github.com/authgw/authgw/accounts/portal"
 	"github.com/authgw/authgw/accounts/totp"
 	"github.com/authgw/authgw/accounts/ui"
@@ -47,20 +46,14 @@ import (
 // clock, keeps the token cookies the stack's clock makes.
 var startTime = time.Now().UTC().Truncate(time.Minute)
 
-// testPassword is the password of every user the stack creates.
-const testPassword = "correct horse battery staple"
+// The password of every user the tests create, a cheap argon2id cost
+// (the cost is not what they check) and its hash, computed once.
+const testPassword = passwordtest.Password
 
-// fastPassword is a cheap argon2id cost: the cost is not what these
-// tests check.
-var fastPassword = password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
-
-var testHash = sync.OnceValue(func() string {
-	h, err := password.Hash(testPassword, fastPassword, bytes.NewReader(make([]byte, 16)))
-	if err != nil {
-		panic(err)
-	}
-	return h
-})
+var (
+	fastPassword = passwordtest.Fast
+	testHash     = passwordtest.Hash
+)
 
 // policyJSON grants signed-in users the accounts API, the pages and the
 // demo API, as the shipped example policies do.
