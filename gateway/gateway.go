@@ -94,6 +94,14 @@ type Config struct {
 	// the original request's scheme and host, so the proxy in front must
 	// route it to the gateway. Optional. Default DefaultLoginPath.
 	LoginPath string
+	// BrowserClient is the client the sign-in pages log browsers in
+	// through, "" for none. Its ID is public and it has no budget of its
+	// own (every signed-in browser shares it), so the gateway gives its
+	// budget only to a browser's checked token: a request naming it in a
+	// Basic header (no browser does), or in a cookie on a route that needs
+	// no token (where the cookie is never checked), spends the per-IP
+	// budget instead. Optional.
+	BrowserClient string
 	// UpstreamTimeout bounds the wait for a backend's response headers
 	// (504 after). Optional. Default DefaultUpstreamTimeout (30 s).
 	UpstreamTimeout time.Duration

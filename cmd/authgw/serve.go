@@ -596,6 +596,7 @@ func (r *serveRun) newGateway() error {
 		Limiter:        r.limiter,
 		Signer:         r.signer,
 		Accounts:       accountsHandler,
+		BrowserClient:  r.portalClientID,
 		TrustedProxies: cfg.trustedProxies,
 		// Who may call /forward-auth, and which headers it reads.
 		ForwardAuthCallers: cfg.forwardAuthCallers,
