@@ -124,7 +124,7 @@ func parsePublicURL(v string) (string, error) {
 // client clientID.
 func newPortal(c *cli, ps pageSettings, keys *mint.KeyRing, cookieSecure bool, allowedOrigins []string,
 	api http.Handler, clientID string, logger *slog.Logger) (*portal.Portal, error) {
-	renderer, err := ui.NewRenderer(ui.RendererConfig{Branding: ps.brand, Overrides: ps.overrides})
+	renderer, err := ui.NewRenderer(ui.RendererConfig{Branding: ps.brand, Overrides: ps.overrides, FormTargets: allowedOrigins})
 	if err != nil {
 		return nil, err
 	}
