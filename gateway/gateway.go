@@ -102,6 +102,10 @@ type Config struct {
 	// no token (where the cookie is never checked), spends the per-IP
 	// budget instead. Optional.
 	BrowserClient string
+	// PrivateCookies names cookies of the gateway's own pages (the
+	// sign-in pages' CSRF cookie) that, like the token cookies, are
+	// removed from every request to a backend. Optional.
+	PrivateCookies []string
 	// UpstreamTimeout bounds the wait for a backend's response headers
 	// (504 after). Optional. Default DefaultUpstreamTimeout (30 s).
 	UpstreamTimeout time.Duration
@@ -232,6 +236,9 @@ func New(cfg Config) (*Gateway, error) {
 		g.origins[o] = true
 	}
 	g.tokenCookie = map[string]string{http.MethodHead: cfg.Cookies.Name(http.MethodHead)}
+	for _, name := range cfg.PrivateCookies {
+		g.cookieNames = append(g.cookieNames, strings.ToLower(name))
+	}
 	for _, m := range mint.Methods() {
 		g.cookieNames = append(g.cookieNames, strings.ToLower(cfg.Cookies.Name(m)))
 		g.tokenCookie[m] = cfg.Cookies.Name(m)

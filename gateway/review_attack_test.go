@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"net/http"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/authgw/authgw/db"
@@ -71,5 +72,34 @@ func TestReview_browserClientIsNoFreeBudget(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestReview_pagesCookiesNeverReachBackends: the sign-in pages' CSRF
+// cookie is sent by the browser to every path of the gateway's origin
+// (a __Host- cookie has Path=/). With its value, anyone can have the
+// pages issue valid tokens of the public forms (sign-in, sign-out) for
+// that browser, so a backend (or its logs) must never see it, as it
+// never sees a token cookie; the backend's own cookies still reach it.
+func TestReview_pagesCookiesNeverReachBackends(t *testing.T) {
+	e := newEnv(t, func(c *gateway.Config) { c.PrivateCookies = []string{"__Host-authgw-csrf"} })
+	backend := echoBackend(t, "demo")
+	client := e.client(sha256Hex("s3cret"), 100)
+	e.apiWith(db.API{Name: "demo", Version: 1, URL: backend.URL, Active: true})
+	e.refresh()
+	tok := e.tokens("session-1", fixedNow).ByMethod["GET"]
+	for _, cookie := range []string{
+		"__Host-authgw-csrf=AAAA; theme=dark",
+		"theme=dark; __host-authgw-csrf=AAAA",
+		"theme=dark, __Host-authgw-csrf=AAAA",
+	} {
+		res, body := e.send("GET", "/demo/v1/hello", header("Authorization", authz(client, "s3cret", tok), "Cookie", cookie), nil)
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("%q: status %d: %s", cookie, res.StatusCode, body)
+		}
+		got := http.Header(decodeEcho(t, body).Header).Get("Cookie")
+		if strings.Contains(strings.ToLower(got), "csrf") || !strings.Contains(got, "theme=dark") {
+			t.Errorf("%q: the backend got Cookie %q", cookie, got)
+		}
 	}
 }

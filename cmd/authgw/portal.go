@@ -28,6 +28,10 @@ const (
 	csrfKeyPurpose = "csrf-forms"
 )
 
+// pagesPrivateCookies are the pages' cookies that backends never see:
+// the CSRF cookie (Path=/) under either of its names.
+var pagesPrivateCookies = []string{ui.DefaultCSRFCookie, ui.InsecureCSRFCookie}
+
 // pageSettings are the resolved settings of the pages.
 type pageSettings struct {
 	// publicURL is the gateway's origin as browsers see it: the links in

@@ -597,6 +597,7 @@ func (r *serveRun) newGateway() error {
 		Signer:         r.signer,
 		Accounts:       accountsHandler,
 		BrowserClient:  r.portalClientID,
+		PrivateCookies: pagesPrivateCookies,
 		TrustedProxies: cfg.trustedProxies,
 		// Who may call /forward-auth, and which headers it reads.
 		ForwardAuthCallers: cfg.forwardAuthCallers,
