@@ -64,7 +64,7 @@ func (g *Gateway) identifyBrowser(r *http.Request, st *reqState) *refusal {
 	if c, named := g.unsafeCookieClient(r, st.snap); named {
 		switch {
 		case c != nil:
-			st.client, st.limitByIP = c, portal
+			st.client, st.limitByIP = c, portal || g.uncheckedBrowserClient(r, c)
 			return nil
 		case !portal:
 			return refuseClient(CodeUnknownClient, "The client is unknown.").curedBySignIn()
@@ -79,6 +79,14 @@ func (g *Gateway) identifyBrowser(r *http.Request, st *reqState) *refusal {
 		}
 	}
 	return refuseClient(CodeMissingBasicAuth, "This API needs a client ID (HTTP Basic), or a browser's sign-in.").curedBySignIn()
+}
+
+// uncheckedBrowserClient reports whether c, read from the cookie, is the
+// sign-in pages' client on a route that needs no token: the verifier
+// never checks that cookie there, so a forged one would do, and the
+// request spends the per-IP budget instead of the one all browsers share.
+func (g *Gateway) uncheckedBrowserClient(r *http.Request, c *client) bool {
+	return g.cfg.BrowserClient != "" && c.id == g.cfg.BrowserClient && g.verifier.IsPublic(r.Method, verifier.RequestPath(r))
 }
 
 // unsafeCookieClient reads the client caveat of the token the verifier

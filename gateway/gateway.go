@@ -94,6 +94,18 @@ type Config struct {
 	// the original request's scheme and host, so the proxy in front must
 	// route it to the gateway. Optional. Default DefaultLoginPath.
 	LoginPath string
+	// BrowserClient is the client the sign-in pages log browsers in
+	// through, "" for none. Its ID is public and it has no budget of its
+	// own (every signed-in browser shares it), so the gateway gives its
+	// budget only to a browser's checked token: a request naming it in a
+	// Basic header (no browser does), or in a cookie on a route that needs
+	// no token (where the cookie is never checked), spends the per-IP
+	// budget instead. Optional.
+	BrowserClient string
+	// PrivateCookies names cookies of the gateway's own pages (the
+	// sign-in pages' CSRF cookie) that, like the token cookies, are
+	// removed from every request to a backend. Optional.
+	PrivateCookies []string
 	// UpstreamTimeout bounds the wait for a backend's response headers
 	// (504 after). Optional. Default DefaultUpstreamTimeout (30 s).
 	UpstreamTimeout time.Duration
@@ -224,6 +236,9 @@ func New(cfg Config) (*Gateway, error) {
 		g.origins[o] = true
 	}
 	g.tokenCookie = map[string]string{http.MethodHead: cfg.Cookies.Name(http.MethodHead)}
+	for _, name := range cfg.PrivateCookies {
+		g.cookieNames = append(g.cookieNames, strings.ToLower(name))
+	}
 	for _, m := range mint.Methods() {
 		g.cookieNames = append(g.cookieNames, strings.ToLower(cfg.Cookies.Name(m)))
 		g.tokenCookie[m] = cfg.Cookies.Name(m)

@@ -382,6 +382,10 @@ func (g *Gateway) checkCredentials(r *http.Request, st *reqState) *refusal {
 		st.secretVerified = true
 	}
 	st.client = c
+	// No browser sends the sign-in pages' client in a Basic header: its
+	// ID is public, so such a request gets the per-IP budget, not the
+	// budget all browsers share.
+	st.limitByIP = g.cfg.BrowserClient != "" && id == g.cfg.BrowserClient
 	return nil
 }
 

@@ -46,7 +46,8 @@ const DefaultAccentColour = "#1d70b8"
 // ContentSecurityPolicy is the policy of every page: resources, forms
 // and the base URL from the gateway only, no framing, and neither inline
 // script nor inline style (no 'unsafe-inline'). An off-site logo adds
-// its origin to img-src (Renderer.CSP).
+// its origin to img-src, and the origins return_to may name are added
+// to form-action (RendererConfig.FormTargets; Renderer.CSP).
 const ContentSecurityPolicy = "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 
 // ReferrerPolicy is the pages' referrer policy: the address of a page
@@ -104,6 +105,11 @@ type RendererConfig struct {
 	// AssetPath is the URL path, ending in "/", where ServeAsset is
 	// mounted. Optional. Default DefaultAssetPath.
 	AssetPath string
+	// FormTargets are the origins (scheme://host[:port]) besides the
+	// gateway's that a form's answer may redirect to: the origins return_to
+	// may name. A browser follows a form's redirect only to an origin its
+	// form-action allows, so each is added there. Optional. Default none.
+	FormTargets []string
 }
 
 // Renderer renders the pages of the front door: a named page's template
@@ -160,6 +166,14 @@ func NewRenderer(cfg RendererConfig) (*Renderer, error) {
 
 func newRenderer(cfg RendererConfig, base fs.FS) (*Renderer, error) {
 	r := &Renderer{cat: cfg.Catalogue, brand: cfg.Branding, csp: ContentSecurityPolicy}
+	for _, o := range cfg.FormTargets {
+		// A checked origin holds no space, quote or ";" that would end
+		// the source list or the directive.
+		if _, rest, ok := splitAbsolute(o); !ok || rest != "" {
+			return nil, fmt.Errorf("%w: form target %q is not scheme://host[:port]", ErrTemplate, o)
+		}
+		r.csp += " " + o
+	}
 	if r.cat == nil {
 		r.cat = English()
 	}

@@ -28,6 +28,10 @@ const (
 	csrfKeyPurpose = "csrf-forms"
 )
 
+// pagesPrivateCookies are the pages' cookies that backends never see:
+// the CSRF cookie (Path=/) under either of its names.
+var pagesPrivateCookies = []string{ui.DefaultCSRFCookie, ui.InsecureCSRFCookie}
+
 // pageSettings are the resolved settings of the pages.
 type pageSettings struct {
 	// publicURL is the gateway's origin as browsers see it: the links in
@@ -124,7 +128,7 @@ func parsePublicURL(v string) (string, error) {
 // client clientID.
 func newPortal(c *cli, ps pageSettings, keys *mint.KeyRing, cookieSecure bool, allowedOrigins []string,
 	api http.Handler, clientID string, logger *slog.Logger) (*portal.Portal, error) {
-	renderer, err := ui.NewRenderer(ui.RendererConfig{Branding: ps.brand, Overrides: ps.overrides})
+	renderer, err := ui.NewRenderer(ui.RendererConfig{Branding: ps.brand, Overrides: ps.overrides, FormTargets: allowedOrigins})
 	if err != nil {
 		return nil, err
 	}

@@ -596,6 +596,8 @@ func (r *serveRun) newGateway() error {
 		Limiter:        r.limiter,
 		Signer:         r.signer,
 		Accounts:       accountsHandler,
+		BrowserClient:  r.portalClientID,
+		PrivateCookies: pagesPrivateCookies,
 		TrustedProxies: cfg.trustedProxies,
 		// Who may call /forward-auth, and which headers it reads.
 		ForwardAuthCallers: cfg.forwardAuthCallers,
