@@ -229,6 +229,8 @@ var fuzzSeeds = []string{
 	`{"data":{"type":5,"id":[],"name":{},"email":true,"password":1,"reqsPerSec":"10","version":"1","url":1,"user":"x",` +
 		`"read":"yes","edit":0,"value":{},"code":1,"totp":1.5,"state":false,"token":{},"refresh":[],"newPassword":[],"currentPassword":null,"allowUnidentified":"true","active":null,"referrer":7}}`,
 	`{"data":[{"t":"sessions","value":5},{"t":null}]}`,
+	`{"data":{"code":"abcdefghijklmnopqrstuvwxyz","state":"` + testState + `","recoveryCode":["aaaa-bbbb-cccc-dddd"],"totp":null}}`,
+	`{"data":{"code":"abcdefghijklmnopqrstuvwxyz","state":"` + testState + `","recoveryCode":"` + strings.Repeat("-", 65) + `"}}`,
 }
 
 func FuzzBodies(f *testing.F) {
