@@ -203,6 +203,16 @@ func (f *authzFixture) enrolledTOTP(u db.User) string {
 	return secret
 }
 
+// confirmedTOTP turns TOTP on for u through the service (which makes u's
+// recovery codes) and returns u as it is now.
+func (f *authzFixture) confirmedTOTP(u db.User) db.User {
+	f.s.t.Helper()
+	secret := f.enrolledTOTP(u)
+	f.s.do(by(f.app, u), "POST", "/users/"+u.ID+"/totp/confirm", map[string]any{"totp": f.totpNow(secret)}).expect(f.s.t, http.StatusOK)
+	u.TOTPEnabled = true
+	return u
+}
+
 // totpNow is the code of the secret at the stack's clock.
 func (f *authzFixture) totpNow(secret string) string {
 	f.s.t.Helper()
@@ -344,6 +354,9 @@ func authzCases() []authzCase {
 		enrolTOTP     = "POST /users/:id/totp"
 		confirmTOTP   = "POST /users/:id/totp/confirm"
 		deleteTOTP    = "DELETE /users/:id/totp"
+		getRCodes     = "GET /users/:id/recovery-codes"
+		newRCodes     = "POST /users/:id/recovery-codes"
+		resetFactors  = "DELETE /users/:id/factors"
 		listAPIs      = "GET /apis"
 		createAPI     = "POST /apis"
 		patchAPI      = "PATCH /apis/:name/:version"
@@ -1086,6 +1099,45 @@ func authzCases() []authzCase {
 			u := f.fresh("Toni")
 			f.enrolledTOTP(u)
 			return by(f.app, f.other), authzUserURL(u, "totp"), map[string]any{"password": testPassword}
+		}),
+
+		// Recovery codes of the second factor.
+		authzAllowed(getRCodes, "self", 200, func(f *authzFixture) (as, string, any) {
+			u := f.confirmedTOTP(f.fresh("Rico"))
+			return by(f.app, u), authzUserURL(u, "recovery-codes"), nil
+		}),
+		authzForbidden(getRCodes, "SYSINT on another user", func(f *authzFixture) (as, string, any) {
+			return by(f.internal, f.admin), authzUserURL(f.confirmedTOTP(f.fresh("Rico")), "recovery-codes"), nil
+		}),
+		authzHidden(getRCodes, "another user", func(f *authzFixture) (as, string, any) {
+			return by(f.app, f.other), authzUserURL(f.confirmedTOTP(f.fresh("Rico")), "recovery-codes"), nil
+		}),
+		authzAllowed(newRCodes, "self with the password", 201, func(f *authzFixture) (as, string, any) {
+			u := f.confirmedTOTP(f.fresh("Rico"))
+			return by(f.app, u), authzUserURL(u, "recovery-codes"), map[string]any{"currentPassword": testPassword}
+		}),
+		authzForbidden(newRCodes, "SYSINT on another user", func(f *authzFixture) (as, string, any) {
+			return by(f.internal, f.admin), authzUserURL(f.confirmedTOTP(f.fresh("Rico")), "recovery-codes"), map[string]any{"currentPassword": testPassword}
+		}),
+		authzHidden(newRCodes, "another user", func(f *authzFixture) (as, string, any) {
+			return by(f.app, f.other), authzUserURL(f.confirmedTOTP(f.fresh("Rico")), "recovery-codes"), map[string]any{"currentPassword": testPassword}
+		}),
+		authzAllowed(resetFactors, "sysadmin on another user", 200, func(f *authzFixture) (as, string, any) {
+			return by(f.app, f.admin), authzUserURL(f.confirmedTOTP(f.fresh("Lost")), "factors"), nil
+		}),
+		authzForbidden(resetFactors, "sysadmin on themselves", func(f *authzFixture) (as, string, any) {
+			u := f.confirmedTOTP(f.fresh("Boss", db.RoleSysadmin))
+			return by(f.app, u), authzUserURL(u, "factors"), nil
+		}),
+		authzForbidden(resetFactors, "a user on themselves", func(f *authzFixture) (as, string, any) {
+			u := f.confirmedTOTP(f.fresh("Lost"))
+			return by(f.app, u), "/users/current/factors", nil
+		}),
+		authzForbidden(resetFactors, "employee (STAFF, not sysadmin)", func(f *authzFixture) (as, string, any) {
+			return by(f.internal, f.emp), authzUserURL(f.confirmedTOTP(f.fresh("Lost")), "factors"), nil
+		}),
+		authzHidden(resetFactors, "a user on another", func(f *authzFixture) (as, string, any) {
+			return by(f.app, f.other), authzUserURL(f.confirmedTOTP(f.fresh("Lost")), "factors"), nil
 		}),
 
 		// The API registry.

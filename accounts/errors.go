@@ -58,6 +58,10 @@ const (
 	// used, replaced, out of tries or expired, or whose address or
 	// account is gone (400): the person asks for a new recovery mail.
 	CodeRecoveryCodeInvalid = "RECOVERY-CODE-INVALID"
+	// CodeFactorRecoveryCodeInvalid: a second-factor recovery code sent
+	// in place of a TOTP code at login that is wrong or used (401); a
+	// wrong guess like a wrong TOTP code.
+	CodeFactorRecoveryCodeInvalid = "FACTOR-RECOVERY-CODE-INVALID"
 )
 
 // Obstruction codes of USER_DATA_INVALID errors: one per problem found in

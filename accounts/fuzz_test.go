@@ -78,6 +78,7 @@ var validBodies = map[string]string{
 	"POST /sessions/logout":                                         `{"data":[{"t":"sessions","value":"00000000-0000-7000-8000-000000000000"}]}`,
 	"POST /users/:id/totp":                                          `{"data":{"currentPassword":"a guess at the password"}}`,
 	"POST /users/:id/totp/confirm":                                  `{"data":{"totp":"123456"}}`,
+	"POST /users/:id/recovery-codes":                                `{"data":{"currentPassword":"a guess at the password"}}`,
 	"POST /apis":                                                    `{"data":{"type":"apis","name":"orders","version":2,"url":"https://orders.internal:8443/"}}`,
 	"PATCH /apis/:name/:version":                                    `{"data":{"type":"apis","id":"billing/v1","active":false}}`,
 }
@@ -110,8 +111,8 @@ func newBodyTarget(tb testing.TB) *bodyTarget {
 	fill := func(path string) string {
 		return regexp.MustCompile(`:\w+`).ReplaceAllStringFunc(path, func(p string) string {
 			switch {
-			case p == ":id" && strings.HasPrefix(path, "/users/") && strings.Contains(path, "/totp"):
-				return "current" // the TOTP routes are the user's own only
+			case p == ":id" && strings.HasPrefix(path, "/users/") && (strings.Contains(path, "/totp") || strings.Contains(path, "/recovery-codes")):
+				return "current" // the TOTP and recovery-code routes are the user's own only
 			case p == ":id" && strings.HasPrefix(path, "/users/"):
 				return mia.ID
 			case p == ":id" && strings.HasPrefix(path, "/organizations/"):
@@ -228,6 +229,8 @@ var fuzzSeeds = []string{
 	`{"data":{"type":5,"id":[],"name":{},"email":true,"password":1,"reqsPerSec":"10","version":"1","url":1,"user":"x",` +
 		`"read":"yes","edit":0,"value":{},"code":1,"totp":1.5,"state":false,"token":{},"refresh":[],"newPassword":[],"currentPassword":null,"allowUnidentified":"true","active":null,"referrer":7}}`,
 	`{"data":[{"t":"sessions","value":5},{"t":null}]}`,
+	`{"data":{"code":"abcdefghijklmnopqrstuvwxyz","state":"` + testState + `","recoveryCode":["aaaa-bbbb-cccc-dddd"],"totp":null}}`,
+	`{"data":{"code":"abcdefghijklmnopqrstuvwxyz","state":"` + testState + `","recoveryCode":"` + strings.Repeat("-", 65) + `"}}`,
 }
 
 func FuzzBodies(f *testing.F) {

@@ -588,7 +588,16 @@ func (s *Service) passwordStep(r *request, b *body, state string) error {
 // one per user, updated atomically).
 func (s *Service) totpStep(r *request, b *body, state string) error {
 	flow := b.secret("code", true, 64)
-	otp := b.secret("totp", true, 16)
+	// A recovery code (recoverycodes.go) stands in for the TOTP code:
+	// exactly one of the two.
+	otp := b.secret("totp", false, 16)
+	recovery := b.secret("recoveryCode", false, maxRecoveryCodeInput)
+	switch {
+	case otp == "" && recovery == "":
+		b.obstruct("totp", ObstructionRequired, "Send totp, the code of the TOTP app, or recoveryCode, one of the recovery codes.")
+	case otp != "" && recovery != "":
+		b.obstruct("recoveryCode", ObstructionInvalid, "Send totp or recoveryCode, not both.")
+	}
 	if err := b.done(); err != nil {
 		return err
 	}
@@ -612,7 +621,13 @@ func (s *Service) totpStep(r *request, b *body, state string) error {
 		return apiError(http.StatusUnauthorized, CodeCodeInvalid, "The flow code is wrong or has expired; start again.")
 	}
 	ok, err := s.checkGuess(r, StepTOTP, []regulation.Subject{accountSubject(c.UserID), ip}, func() (bool, []regulation.Subject, error) {
-		ok, err := s.totpMatches(r, c.UserID, otp)
+		var ok bool
+		var err error
+		if recovery != "" {
+			ok, err = s.loginRecoveryCode(r, c.UserID, recovery)
+		} else {
+			ok, err = s.totpMatches(r, c.UserID, otp)
+		}
 		if err != nil || ok {
 			return ok, nil, err
 		}
@@ -624,6 +639,8 @@ func (s *Service) totpStep(r *request, b *body, state string) error {
 	switch {
 	case err != nil:
 		return err
+	case !ok && recovery != "":
+		return apiError(http.StatusUnauthorized, CodeFactorRecoveryCodeInvalid, "The recovery code is wrong or was already used.")
 	case !ok:
 		return errTOTPInvalid(http.StatusUnauthorized)
 	}

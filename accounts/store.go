@@ -27,7 +27,7 @@ var (
 )
 
 // LoginStore is what the login flow uses (login.go, proof.go, tokens.go,
-// totpenrol.go, caller.go, recovery.go): finding and proving an account,
+// totpenrol.go, recoverycodes.go, factors.go, caller.go, recovery.go): finding and proving an account,
 // recovering its password, starting, refreshing and ending sessions,
 // enrolling TOTP, and resolving the caller of a request.
 type LoginStore interface {
@@ -64,6 +64,11 @@ type LoginStore interface {
 	SaveTOTPSecret(ctx context.Context, secret db.TOTPSecret) error
 	ConfirmTOTP(ctx context.Context, userID string, ms int64) error
 	DeleteTOTP(ctx context.Context, userID string) error
+	// Recovery codes of the second factor (recoverycodes.go, factors.go).
+	ReplaceRecoveryCodes(ctx context.Context, userID string, hashes []string, createdMs int64) error
+	UseRecoveryCode(ctx context.Context, userID, hash string, nowMs int64) (int, error)
+	GetRecoveryCodesStatus(ctx context.Context, userID string) (db.RecoveryCodesStatus, error)
+	DeleteRecoveryCodes(ctx context.Context, userID string) (int64, error)
 }
 
 // ManagementStore is what the management API uses (orgs, memberships,

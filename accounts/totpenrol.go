@@ -13,7 +13,7 @@ import (
 // unconfirmed secret and shows it once (secret, otpauth:// URI, QR code);
 // POST .../totp/confirm with a code from the app turns it on; DELETE
 // .../totp turns it off after re-authentication with the password or a
-// TOTP code. Only the user does these.
+// TOTP code; its recovery codes go with it. Only the user does these.
 
 // totpOut is the answer of an enrolment.
 type totpOut struct {
@@ -63,7 +63,8 @@ func (s *Service) enrolTOTP(r *request) error {
 }
 
 // confirmTOTP turns TOTP on with a code of the enrolled secret; the code's
-// step is used up like a login's.
+// step is used up like a login's. The answer is the user with a new batch
+// of recovery codes, shown this once.
 func (s *Service) confirmTOTP(r *request) error {
 	b, err := readBody(r)
 	if err != nil {
@@ -97,10 +98,17 @@ func (s *Service) confirmTOTP(r *request) error {
 	if err := s.logins.ConfirmTOTP(r.ctx(), u.ID, s.nowMs()); err != nil {
 		return err
 	}
+	// The recovery codes of the new factor, shown this once (see
+	// recoverycodes.go). TOTP is on even if they cannot be made: the user
+	// makes them again with POST .../recovery-codes.
+	codes, err := s.issueRecoveryCodes(r.ctx(), u.ID)
+	if err != nil {
+		return err
+	}
 	s.notifyOwner(r.ctx(), u.ID, mailtemplate.TOTPOn, "", "")
 	out := *u
 	out.TOTPEnabled = true
-	return single(r, http.StatusOK, userJSON(out))
+	return single(r, http.StatusOK, totpConfirmedOut{userOut: userJSON(out), RecoveryCodes: codes})
 }
 
 // deleteTOTP turns TOTP off. The caller proves again who they are, with

@@ -83,6 +83,7 @@
 //	session_tokens              refresh tokens by SHA-256 hash: session, rotation family, consumed_ms, replaced_by
 //	verification_codes          login, email-verification and totp-flow codes by hash: state, expiry, attempts
 //	totp_secrets                a user's AES-GCM-sealed TOTP secret and last accepted step
+//	factor_recovery_codes       a user's single-use second-factor recovery codes by SHA-256 hash, used_ms
 //	regulation_failures         failed login steps per account or IP, for brute-force regulation
 //	regulation_bans             banned accounts and IPs, until_ms
 //	revocations                 the revocation feed: session or user (not-before), polled by id

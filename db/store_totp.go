@@ -80,9 +80,17 @@ func (s *DB) ConfirmTOTP(ctx context.Context, userID string, ms int64) error {
 }
 
 // DeleteTOTP removes the user's TOTP secret, confirmed or not, turning
-// TOTP off. It fails with ErrNotFound when the user has none.
+// TOTP off, and the user's recovery codes with it, in one transaction: a
+// code of the old second factor must not outlive it. It fails with
+// ErrNotFound when the user has no secret (and then deletes nothing).
 func (s *DB) DeleteTOTP(ctx context.Context, userID string) error {
-	return affectedOne(s.sql.ExecContext(ctx, "DELETE FROM totp_secrets WHERE user_id = ?", userID))
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := affectedOne(tx.ExecContext(ctx, "DELETE FROM totp_secrets WHERE user_id = ?", userID)); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, "DELETE FROM factor_recovery_codes WHERE user_id = ?", userID)
+		return err
+	})
 }
 
 // UseTOTPStep records step (the 30 s time step of the code the user just

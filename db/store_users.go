@@ -653,7 +653,7 @@ var ErrNotFirstProof = fmt.Errorf("db: the account proved another mailbox alread
 // transaction: the address is verified as by MarkEmailVerified and
 // whatever was set up on the account before anyone proved a mailbox of
 // it ends: the password is
-// removed, the TOTP secret deleted, and every live session invalidated
+// removed, the TOTP secret (and its recovery codes) deleted, and every live session invalidated
 // ("mailbox-proved") with a user revocation kept until
 // at.ExpiresMs. Whoever registered the address without owning it
 // (account pre-hijacking) is left with nothing. It reports whether the
@@ -695,6 +695,9 @@ func (s *DB) ProveEmailByLogin(ctx context.Context, emailID string, at Revoking)
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, "DELETE FROM totp_secrets WHERE user_id = ?", before.UserID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM factor_recovery_codes WHERE user_id = ?", before.UserID); err != nil {
 			return err
 		}
 		_, err = s.invalidateUserSessions(ctx, tx, before.UserID, "mailbox-proved", at)

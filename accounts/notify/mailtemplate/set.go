@@ -30,6 +30,12 @@ const (
 	TOTPOn          Name = "totp-on"          // notice (View.When)
 	TOTPOff         Name = "totp-off"         // notice (View.When)
 	AccountDeleted  Name = "account-deleted"  // notice (View.When)
+	// RecoveryCodeUsed: notice, a second-factor recovery code was used
+	// to log in (View.When, View.Left).
+	RecoveryCodeUsed Name = "recovery-code-used"
+	// FactorsReset: notice, an administrator removed the user's second
+	// factors and ended their sessions (View.When).
+	FactorsReset Name = "factors-reset"
 )
 
 // DefaultProduct is the default Config.Product.
@@ -64,6 +70,7 @@ type View struct {
 	Link    string
 	Address string // an email address the mail is about
 	When    string // when the change happened, e.g. "2026-03-04 05:06 UTC"
+	Left    int    // how many recovery codes the user has left
 }
 
 // mail is one parsed template pair.

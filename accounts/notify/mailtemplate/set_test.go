@@ -20,8 +20,8 @@ const testCode = "abcdefghijklmnopqrstuvwxyz"
 
 // allNames is every mail the accounts service sends.
 var allNames = []mailtemplate.Name{
-	mailtemplate.AccountDeleted, mailtemplate.AddressAdded, mailtemplate.LoginCode,
-	mailtemplate.PasswordChanged, mailtemplate.Recovery, mailtemplate.TOTPOff, mailtemplate.TOTPOn, mailtemplate.Verification,
+	mailtemplate.AccountDeleted, mailtemplate.AddressAdded, mailtemplate.FactorsReset, mailtemplate.LoginCode,
+	mailtemplate.PasswordChanged, mailtemplate.Recovery, mailtemplate.RecoveryCodeUsed, mailtemplate.TOTPOff, mailtemplate.TOTPOn, mailtemplate.Verification,
 }
 
 // testLink is a link of a mail, with a query html/template escapes.
@@ -109,6 +109,11 @@ func TestRender(t *testing.T) {
 			expectSubj: "Two-factor authentication was turned off", expectInText: []string{"(TOTP) was turned off"}},
 		{name: "account deleted", givenName: mailtemplate.AccountDeleted, givenView: mailtemplate.View{When: "w"},
 			expectSubj: "Your account was deleted", expectInText: []string{"Your Example Cloud account was deleted."}},
+		{name: "recovery code used: how many are left", givenName: mailtemplate.RecoveryCodeUsed, givenView: mailtemplate.View{When: "w", Left: 7},
+			expectSubj: "A recovery code was used to log in", expectInText: []string{"You have 7 recovery codes left.", "When: w."},
+			expectInHTML: []string{"<strong>7</strong> recovery codes left"}},
+		{name: "factors reset", givenName: mailtemplate.FactorsReset, givenView: mailtemplate.View{When: "w"},
+			expectSubj: "Your second factors were removed by an administrator", expectInText: []string{"An administrator removed the second factors", "When: w."}},
 	}
 	s := newSet(t, mailtemplate.Config{Product: "Example Cloud"})
 	for _, tt := range tests {

@@ -1,0 +1,1 @@
+DROP TABLE factor_recovery_codes;
