@@ -147,7 +147,9 @@ func (p *Portal) settingsTOTPConfirm(w http.ResponseWriter, r *http.Request) {
 	}
 	_, bad := a.Obstruction("totp")
 	switch {
-	case a.OK(), a.Code() == "TOTP-ENABLED":
+	case a.OK():
+		p.showRecoveryCodes(w, r, a)
+	case a.Code() == "TOTP-ENABLED":
 		p.settingsDone(w, r, "totp-on")
 	case a.Code() == "TOTP-INVALID" || bad:
 		p.showTOTPSetup(w, r, v, http.StatusUnprocessableEntity, uri, ui.M("settings.totp.error_code"))
@@ -156,6 +158,35 @@ func (p *Portal) settingsTOTPConfirm(w http.ResponseWriter, r *http.Request) {
 	default:
 		p.settingsRefused(w, r, a)
 	}
+}
+
+// recoveryCodesView is the view of the "settings_recovery_codes" page.
+type recoveryCodesView struct {
+	Nav         accountNavView
+	Codes       []string
+	ContinueURL string
+}
+
+// showRecoveryCodes shows the recovery codes a TOTP confirmation made:
+// the one time they are shown. An answer without codes goes back to the
+// account page with the usual notice.
+func (p *Portal) showRecoveryCodes(w http.ResponseWriter, r *http.Request, a *answer) {
+	var out struct {
+		RecoveryCodes struct {
+			Codes []string `json:"codes"`
+		} `json:"recoveryCodes"`
+	}
+	if err := a.Decode(&out); err != nil || len(out.RecoveryCodes.Codes) == 0 {
+		p.settingsDone(w, r, "totp-on")
+		return
+	}
+	nav, err := p.accountNav(w, r)
+	if err != nil {
+		p.unavailable(w, r, err)
+		return
+	}
+	p.render(w, r, http.StatusOK, "settings_recovery_codes", recoveryCodesView{Nav: nav, Codes: out.RecoveryCodes.Codes,
+		ContinueURL: SettingsPath + "?done=totp-on"})
 }
 
 func totpRemoveProof(v signedInUser) proofRequest {

@@ -120,12 +120,32 @@ func TestTOTP(t *testing.T) {
 	code, err := otptotp.GenerateCode(secret, s.clock.Now())
 	must(t, err)
 	on := b.submit(wrong, acctPath("/settings/totp/confirm"), map[string]string{"code": code})
-	if on.Status != http.StatusSeeOther || !strings.Contains(b.follow(on).text(), "Two-step verification is on") {
+	if on.Status != http.StatusOK || !strings.Contains(on.text(), "Two-step verification is on") {
 		t.Fatalf("confirm: %d\n%s", on.Status, on.text())
+	}
+	// The recovery codes are shown this once, and each works once at
+	// sign-in in place of an app's code.
+	codes := regexp.MustCompile(`<code>([a-z2-7]{4}(?:-[a-z2-7]{4}){3})</code>`).FindAllStringSubmatch(on.Body, -1)
+	if len(codes) != 10 {
+		t.Fatalf("the confirmation shows %d recovery codes, expected 10:\n%s", len(codes), on.Body)
+	}
+	if st := b.get(acctPath("/settings")); strings.Contains(st.Body, codes[0][1]) {
+		t.Errorf("the account page shows a recovery code again")
+	}
+	step, env := s.browser().acctAPI(http.MethodPost, "/sessions/login/password",
+		map[string]any{"email": "ann.smith@example.com", "password": testPassword, "state": acctState()})
+	data, _ := env["data"].(map[string]any)
+	if step != http.StatusOK || data == nil {
+		t.Fatalf("login for a recovery code: %d %v", step, env)
+	}
+	status, used := s.browser().acctAPI(http.MethodPost, "/sessions/login/totp",
+		map[string]any{"code": data["code"], "state": data["state"], "recoveryCode": codes[0][1]})
+	if status != http.StatusOK || used["t"] != "session" {
+		t.Fatalf("a recovery code shown on the page does not sign in: %d %v", status, used)
 	}
 
 	// The next password login asks for TOTP.
-	status, env := s.browser().acctAPI(http.MethodPost, "/sessions/login/password",
+	status, env = s.browser().acctAPI(http.MethodPost, "/sessions/login/password",
 		map[string]any{"email": "ann.smith@example.com", "password": testPassword, "state": acctState()})
 	if status != http.StatusOK || env["t"] != "step" {
 		t.Fatalf("login after TOTP: %d %v", status, env)

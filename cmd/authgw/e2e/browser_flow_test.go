@@ -90,7 +90,12 @@ func TestBrowserFrontDoor(t *testing.T) {
 	b.screenshot("totp")
 	secret := f.totpSecret(b)
 	b.submit("/accounts/v1/ui/settings/totp/confirm", map[string]string{"code": f.totpCode(secret)})
-	f.expectAt(b, "/accounts/v1/ui/settings", "after confirming TOTP")
+	// Turning it on shows the recovery codes, this once.
+	f.expectText(b, "recovery codes", "after confirming TOTP")
+	if n := strings.Count(b.html(), "<code>"); n != 10 {
+		t.Errorf("after confirming TOTP the page shows %d recovery codes, expected 10", n)
+	}
+	b.screenshot("recovery-codes")
 
 	// Sign out, then sign in with the password and a TOTP code.
 	b.submit("/accounts/v1/ui/logout", nil)
