@@ -64,6 +64,15 @@ type LoginStore interface {
 	SaveTOTPSecret(ctx context.Context, secret db.TOTPSecret) error
 	ConfirmTOTP(ctx context.Context, userID string, ms int64) error
 	DeleteTOTP(ctx context.Context, userID string) error
+	// Passkeys (passkeys.go) and the webauthn login step.
+	CreateWebAuthnCredential(ctx context.Context, c db.WebAuthnCredential, max int) error
+	ListWebAuthnCredentials(ctx context.Context, userID string) ([]db.WebAuthnCredential, error)
+	GetWebAuthnCredential(ctx context.Context, credentialID []byte) (db.WebAuthnCredential, error)
+	UseWebAuthnCredential(ctx context.Context, id string, prevCount, newCount uint32, backupState bool, nowMs int64) error
+	FlagWebAuthnClone(ctx context.Context, id string) error
+	DeleteWebAuthnCredential(ctx context.Context, userID, id string) error
+	SaveWebAuthnCeremony(ctx context.Context, c db.WebAuthnCeremony) error
+	TakeWebAuthnCeremony(ctx context.Context, key string, nowMs int64) (db.WebAuthnCeremony, error)
 }
 
 // ManagementStore is what the management API uses (orgs, memberships,
