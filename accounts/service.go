@@ -1,7 +1,6 @@
 package accounts
 
 import (
-	"github.com/authgw/authgw/accounts/passkey"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -9,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/authgw/authgw/accounts/passkey"
 	"io"
 	"log/slog"
 	"net/http"

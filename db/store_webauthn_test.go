@@ -33,8 +33,12 @@ func TestWebAuthnCredentials(t *testing.T) {
 			"unknown user":                   {cred("p3", "nobody", 3), 2, db.ErrForeignKey},
 			"over the limit":                 {cred("p4", "u1", 4), 1, db.ErrWebAuthnLimit},
 			"credential ID too long":         {func() db.WebAuthnCredential { c := cred("p5", "u1", 5); c.CredentialID = make([]byte, 1024); return c }(), 2, db.ErrInvalid},
-			"name too long":                  {func() db.WebAuthnCredential { c := cred("p6", "u1", 6); c.Name = string(bytes.Repeat([]byte("a"), 101)); return c }(), 2, db.ErrInvalid},
-			"empty credential ID":            {func() db.WebAuthnCredential { c := cred("p7", "u1", 7); c.CredentialID = nil; return c }(), 2, db.ErrInvalid},
+			"name too long": {func() db.WebAuthnCredential {
+				c := cred("p6", "u1", 6)
+				c.Name = string(bytes.Repeat([]byte("a"), 101))
+				return c
+			}(), 2, db.ErrInvalid},
+			"empty credential ID": {func() db.WebAuthnCredential { c := cred("p7", "u1", 7); c.CredentialID = nil; return c }(), 2, db.ErrInvalid},
 		} {
 			if err := d.CreateWebAuthnCredential(w.ctx, tt.c, tt.max); !errors.Is(err, tt.err) {
 				t.Errorf("%s: %v, want %v", name, err, tt.err)

@@ -1,0 +1,66 @@
+package accounts_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"testing"
+
+	"github.com/go-webauthn/webauthn/protocol/webauthncbor"
+)
+
+// softRegistration answers creation options as a minimal authenticator
+// would (ES256, attestation "none", user verified) on origin: the
+// authorization table's allowed case of POST /users/:id/passkeys, which
+// runs without a browser. The browser tests prove the service against
+// Chromium's authenticator; this one only has to be accepted.
+func softRegistration(t testing.TB, options any, rpID, origin string) json.RawMessage {
+	t.Helper()
+	raw, _ := json.Marshal(options)
+	var o struct {
+		PublicKey struct {
+			Challenge string `json:"challenge"`
+		} `json:"publicKey"`
+	}
+	if err := json.Unmarshal(raw, &o); err != nil || o.PublicKey.Challenge == "" {
+		t.Fatalf("options without a challenge: %s", raw)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := key.PublicKey.Bytes() // 0x04 | X | Y
+	if err != nil {
+		t.Fatal(err)
+	}
+	cose, err := webauthncbor.Marshal(map[int]any{1: 2, 3: -7, -1: 1, -2: pub[1:33], -3: pub[33:65]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	credID := make([]byte, 32)
+	rand.Read(credID)
+	rpHash := sha256.Sum256([]byte(rpID))
+	auth := append([]byte{}, rpHash[:]...)
+	auth = append(auth, 0x45)                     // UP, UV, attested credential data
+	auth = binary.BigEndian.AppendUint32(auth, 0) // counter
+	auth = append(auth, make([]byte, 16)...)      // AAGUID
+	auth = binary.BigEndian.AppendUint16(auth, uint16(len(credID)))
+	auth = append(auth, credID...)
+	auth = append(auth, cose...)
+	att, err := webauthncbor.Marshal(map[string]any{"fmt": "none", "attStmt": map[string]any{}, "authData": auth})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, _ := json.Marshal(map[string]any{"type": "webauthn.create", "challenge": o.PublicKey.Challenge, "origin": origin, "crossOrigin": false})
+	b64 := base64.RawURLEncoding.EncodeToString
+	out, _ := json.Marshal(map[string]any{
+		"id": b64(credID), "rawId": b64(credID), "type": "public-key",
+		"response":               map[string]any{"clientDataJSON": b64(client), "attestationObject": b64(att), "transports": []string{"internal"}},
+		"clientExtensionResults": map[string]any{},
+	})
+	return out
+}
