@@ -350,3 +350,83 @@ func TestPasskeys_wrongOrigin(t *testing.T) {
 		t.Fatalf("list = %v", list)
 	}
 }
+
+// enableTOTP turns TOTP on for u and returns its secret.
+func enableTOTP(t *testing.T, s *stack, app appClient, u db.User) string {
+	t.Helper()
+	en := s.do(by(app, u), "POST", "/users/"+u.ID+"/totp", map[string]any{"currentPassword": testPassword}).expect(t, http.StatusCreated)
+	secret, _ := en.data()["secret"].(string)
+	s.do(by(app, u), "POST", "/users/"+u.ID+"/totp/confirm", map[string]any{"totp": oathtool(t, secret, s.clock.Now())}).expect(t, http.StatusOK)
+	return secret
+}
+
+// TestPasskeys_secondFactor signs in with the password, then a passkey in
+// place of the TOTP code; and checks that a passkey of another user does
+// not answer a user's second factor, and that the flow code binds the
+// ceremony.
+func TestPasskeys_secondFactor(t *testing.T) {
+	origin := pageServer(t)
+	b := newPasskeyBrowser(t, origin)
+	s := passkeyStack(t, dbtest.SQLite(t), origin)
+	ann, oscar := s.user("Ann"), s.user("Oscar")
+	app := s.client(s.org("Home", ann))
+	registerPasskey(t, s, app, ann, b, "ann's")
+	registerPasskey(t, s, app, oscar, b, "oscar's")
+	enableTOTP(t, s, app, ann)
+	enableTOTP(t, s, app, oscar)
+
+	first := func(email string) (state, flow string) {
+		state = s.newState()
+		next := s.step(app, "password", map[string]any{"email": email, "password": testPassword, "state": state}).expect(t, http.StatusOK)
+		flow, _ = next.data()["code"].(string)
+		if next.data()["step"] != "totp" || flow == "" {
+			t.Fatalf("password step = %s", next.Raw)
+		}
+		return state, flow
+	}
+
+	// Ann: password, then her passkey.
+	state, flow := first("ann@example.com")
+	// The flow code is bound to its state.
+	s.step(app, "webauthn", map[string]any{"state": s.newState(), "code": flow}).expect(t, http.StatusUnauthorized, accounts.CodeCodeInvalid)
+	opts := s.step(app, "webauthn", map[string]any{"state": state, "code": flow}).expect(t, http.StatusOK)
+	pub := opts.data()["options"].(map[string]any)["publicKey"].(map[string]any)
+	if allow, _ := pub["allowCredentials"].([]any); len(allow) != 1 {
+		t.Fatalf("allowCredentials = %v, want Ann's one passkey", pub["allowCredentials"])
+	}
+	assertion := b.answer(false, opts.data()["options"])
+	// Without the flow code the ceremony (bound to Ann) is not answered,
+	// and it is used up.
+	s.step(app, "webauthn", map[string]any{"state": state, "credential": assertion}).expect(t, http.StatusUnauthorized, accounts.CodePasskeyNoCeremony)
+	opts = s.step(app, "webauthn", map[string]any{"state": state, "code": flow}).expect(t, http.StatusOK)
+	assertion = b.answer(false, opts.data()["options"])
+	sess := sessionOf(t, s.step(app, "webauthn", map[string]any{"state": state, "code": flow, "credential": assertion}))
+	if sess.UserID != ann.ID {
+		t.Fatalf("signed in as %s, want Ann", sess.UserID)
+	}
+	// The flow code is used up.
+	s.step(app, "webauthn", map[string]any{"state": state, "code": flow}).expect(t, http.StatusUnauthorized, accounts.CodeCodeInvalid)
+
+	// Oscar's second factor answered with Ann's passkey: the browser is
+	// told to use Ann's credential for Oscar's challenge.
+	var annCred []byte
+	for _, c := range b.credentials() {
+		if string(c.UserHandle) == ann.ID {
+			annCred = c.CredentialID
+		}
+	}
+	if annCred == nil {
+		t.Fatal("Ann's credential is not in the authenticator")
+	}
+	state, flow = first("oscar@example.com")
+	opts = s.step(app, "webauthn", map[string]any{"state": state, "code": flow}).expect(t, http.StatusOK)
+	o := opts.data()["options"].(map[string]any)
+	o["publicKey"].(map[string]any)["allowCredentials"] = []any{map[string]any{"type": "public-key", "id": base64.RawURLEncoding.EncodeToString(annCred)}}
+	forged := b.answer(false, o)
+	s.step(app, "webauthn", map[string]any{"state": state, "code": flow, "credential": forged}).expect(t, http.StatusUnauthorized, accounts.CodePasskeyInvalid)
+	// Oscar's own passkey still works with a new ceremony.
+	opts = s.step(app, "webauthn", map[string]any{"state": state, "code": flow}).expect(t, http.StatusOK)
+	if sess := sessionOf(t, s.step(app, "webauthn", map[string]any{"state": state, "code": flow, "credential": b.answer(false, opts.data()["options"])})); sess.UserID != oscar.ID {
+		t.Fatalf("signed in as %s, want Oscar", sess.UserID)
+	}
+}
