@@ -8,9 +8,13 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
+	"net/http"
 	"testing"
 
 	"github.com/go-webauthn/webauthn/protocol/webauthncbor"
+
+	"github.com/authgw/authgw/accounts"
+	"github.com/authgw/authgw/db/dbtest"
 )
 
 // softRegistration answers creation options as a minimal authenticator
@@ -63,4 +67,29 @@ func softRegistration(t testing.TB, options any, rpID, origin string) json.RawMe
 		"clientExtensionResults": map[string]any{},
 	})
 	return out
+}
+
+// TestPasskeys_regulated checks that wrong assertions count as failures
+// of the login regulator: past the source's limit the step answers 429.
+func TestPasskeys_regulated(t *testing.T) {
+	s := passkeyStack(t, dbtest.SQLite(t), "http://localhost")
+	ann := s.user("Ann")
+	app := s.client(s.org("Home", ann))
+	for i := 0; ; i++ {
+		state := s.newState()
+		if res := s.step(app, "webauthn", map[string]any{"state": state}); res.Status == http.StatusTooManyRequests {
+			break
+		}
+		res := s.step(app, "webauthn", map[string]any{"state": state, "credential": map[string]any{"id": "AAAA", "type": "public-key"}})
+		if res.Status == http.StatusTooManyRequests {
+			if i < 5 {
+				t.Fatalf("banned after %d failures", i)
+			}
+			break
+		}
+		res.expect(t, http.StatusUnauthorized, accounts.CodePasskeyInvalid)
+		if i > 50 {
+			t.Fatal("50 wrong assertions and no ban")
+		}
+	}
 }
