@@ -244,7 +244,8 @@ type Result struct {
 // that account's. For a second-factor login (the session names a user)
 // the credential must be one of that user's, looked up the same way.
 // A flagged passkey, or one whose counter does not go up, is refused:
-// ErrCloned, with the Result naming the passkey to flag.
+// ErrCloned, with the Result naming the passkey to flag. A refused answer
+// for a known credential (ErrInvalid) still names its owner in the Result.
 func (p *Passkeys) FinishLogin(session, response []byte, lookup Lookup) (Result, error) {
 	sd, err := readSession(session)
 	if err != nil {
@@ -285,7 +286,9 @@ func (p *Passkeys) FinishLogin(session, response []byte, lookup Lookup) (Result,
 		c, err = p.w.ValidateLogin(user{owner}, sd, parsed)
 	}
 	if err != nil {
-		return Result{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+		// The owner is named all the same: the failure counts against
+		// the account as well as the source.
+		return Result{UserID: owner.ID, Credential: *stored}, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	res := Result{UserID: owner.ID, Credential: *stored, SignCount: c.Authenticator.SignCount, BackupState: c.Flags.BackupState}
 	if c.Authenticator.CloneWarning {
