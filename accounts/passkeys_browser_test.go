@@ -323,6 +323,11 @@ func TestPasskeys_browser(t *testing.T) {
 	s.do(by(app, oscar), "DELETE", "/users/"+oscar.ID+"/passkeys/"+id, map[string]any{"currentPassword": testPassword}).expect(t, http.StatusNotFound)
 	s.do(by(app, ann), "DELETE", "/users/"+ann.ID+"/passkeys/"+id, map[string]any{}).expect(t, http.StatusBadRequest)
 	s.do(by(app, ann), "DELETE", "/users/"+ann.ID+"/passkeys/"+id, map[string]any{"currentPassword": "wrong"}).expect(t, http.StatusForbidden, accounts.CodeIncorrectPassword)
+	// The refused passkeys and wrong proofs above count against Ann's
+	// account like wrong passwords: it is banned now, even with the right
+	// password. Wait the ban out.
+	s.do(by(app, ann), "DELETE", "/users/"+ann.ID+"/passkeys/"+id, map[string]any{"currentPassword": testPassword}).expect(t, http.StatusTooManyRequests, accounts.CodeRegulated)
+	s.clock.Advance(time.Hour)
 	s.do(by(app, ann), "DELETE", "/users/"+ann.ID+"/passkeys/"+id, map[string]any{"currentPassword": testPassword}).expect(t, http.StatusOK)
 
 	// A fresh passkey, then removed: the removed one signs in no more.
