@@ -162,7 +162,7 @@ var routes = []Route{
 	{Method: "POST", Path: "/org-memberships/:id/accept", Who: "the invited user", target: membershipTarget, allow: invitee, handle: (*Service).acceptMembership},
 	{Method: "DELETE", Path: "/org-memberships/:id", Who: "the member (leaving, or declining an invitation), or orgRole(delete)", target: membershipTarget, allow: memberOrOrgRole(policy.FlagDelete), handle: (*Service).deleteMembership},
 
-	{Method: "POST", Path: "/sessions/login/:step", Who: "anyone (the login steps email, code, password, totp; totp takes a recovery code instead)", handle: (*Service).login},
+	{Method: "POST", Path: "/sessions/login/:step", Who: "anyone (the login steps email, code, password, totp, webauthn; totp takes a recovery code instead)", handle: (*Service).login},
 	{Method: "POST", Path: "/recovery", Who: "anyone (forgot password: mails a recovery code to a verified address; the same answer for every address)", handle: (*Service).requestRecovery},
 	{Method: "POST", Path: "/recovery/reset", Who: "anyone holding a mailed recovery code", handle: (*Service).resetPassword},
 	{Method: "POST", Path: "/sessions/refresh", Who: "anyone holding a refresh token, through the client that logged in", handle: (*Service).refresh},
@@ -176,6 +176,11 @@ var routes = []Route{
 	{Method: "GET", Path: "/users/:id/recovery-codes", Who: "self (how many are left, never the codes)", target: userTarget, allow: self, handle: (*Service).getRecoveryCodes},
 	{Method: "POST", Path: "/users/:id/recovery-codes", Who: "self, with the password or a TOTP code (new codes, shown once; the old ones die)", target: userTarget, allow: self, handle: (*Service).regenerateRecoveryCodes},
 	{Method: "DELETE", Path: "/users/:id/factors", Who: "sysadmin, never on themselves (removes TOTP and recovery codes, ends the user's sessions)", target: userTarget, allow: sysadminNotSelf, handle: (*Service).resetFactors},
+
+	{Method: "POST", Path: "/users/:id/passkeys/options", Who: "self, with the password, a TOTP code or a login code", target: userTarget, allow: self, handle: (*Service).passkeyOptions},
+	{Method: "POST", Path: "/users/:id/passkeys", Who: "self, answering the options", target: userTarget, allow: self, handle: (*Service).addPasskey},
+	{Method: "GET", Path: "/users/:id/passkeys", Who: "self or STAFF", target: userTarget, allow: selfOr(staff), handle: (*Service).listPasskeys},
+	{Method: "DELETE", Path: "/users/:id/passkeys/:passkeyId", Who: "self, with the password, a TOTP code or a login code", target: userTarget, allow: self, handle: (*Service).deletePasskey},
 
 	{Method: "GET", Path: "/apis", Who: "sysadmin", allow: sysadmin, handle: (*Service).listAPIs},
 	{Method: "POST", Path: "/apis", Who: "sysadmin", allow: sysadmin, handle: (*Service).createAPI},

@@ -53,7 +53,9 @@ type authzFixture struct {
 // newAuthzFixture builds the fixture on the store d.
 func newAuthzFixture(t *testing.T, d *db.DB) *authzFixture {
 	t.Helper()
-	s := newStack(t, d, nil)
+	s := newStack(t, d, func(c *accounts.Config) {
+		c.WebAuthnRPID, c.WebAuthnOrigins = "localhost", []string{"http://localhost"}
+	})
 	f := &authzFixture{s: s, d: d}
 	f.admin = s.user("Admin", db.RoleSysadmin)
 	f.emp = s.user("Emp", db.RoleEmployee)
@@ -213,6 +215,18 @@ func (f *authzFixture) confirmedTOTP(u db.User) db.User {
 	return u
 }
 
+// storedPasskey stores a passkey of u (as a registration would) and
+// returns its ID.
+func (f *authzFixture) storedPasskey(u db.User) string {
+	f.s.t.Helper()
+	id := f.s.id()
+	if err := f.d.CreateWebAuthnCredential(f.s.ctx, db.WebAuthnCredential{ID: id, UserID: u.ID, CredentialID: []byte(id), PublicKey: []byte{1},
+		Name: "key", CreatedMs: f.s.clock.Now().UnixMilli()}, 10); err != nil {
+		f.s.t.Fatal(err)
+	}
+	return id
+}
+
 // totpNow is the code of the secret at the stack's clock.
 func (f *authzFixture) totpNow(secret string) string {
 	f.s.t.Helper()
@@ -357,6 +371,10 @@ func authzCases() []authzCase {
 		getRCodes     = "GET /users/:id/recovery-codes"
 		newRCodes     = "POST /users/:id/recovery-codes"
 		resetFactors  = "DELETE /users/:id/factors"
+		passkeyOpts   = "POST /users/:id/passkeys/options"
+		addPasskey    = "POST /users/:id/passkeys"
+		listPasskeys  = "GET /users/:id/passkeys"
+		deletePasskey = "DELETE /users/:id/passkeys/:passkeyId"
 		listAPIs      = "GET /apis"
 		createAPI     = "POST /apis"
 		patchAPI      = "PATCH /apis/:name/:version"
@@ -1138,6 +1156,50 @@ func authzCases() []authzCase {
 		}),
 		authzHidden(resetFactors, "a user on another", func(f *authzFixture) (as, string, any) {
 			return by(f.app, f.other), authzUserURL(f.confirmedTOTP(f.fresh("Lost")), "factors"), nil
+		}),
+
+		// Passkeys.
+		authzAllowed(passkeyOpts, "self with the password", 200, func(f *authzFixture) (as, string, any) {
+			u := f.fresh("Pat")
+			return by(f.app, u), authzUserURL(u, "passkeys", "options"), map[string]any{"currentPassword": testPassword}
+		}),
+		authzForbidden(passkeyOpts, "SYSINT on another user", func(f *authzFixture) (as, string, any) {
+			return by(f.internal, f.admin), authzUserURL(f.fresh("Pat"), "passkeys", "options"), map[string]any{"currentPassword": testPassword}
+		}),
+		authzHidden(passkeyOpts, "another user", func(f *authzFixture) (as, string, any) {
+			return by(f.app, f.other), authzUserURL(f.fresh("Pat"), "passkeys", "options"), map[string]any{"currentPassword": testPassword}
+		}),
+		authzAllowed(addPasskey, "self answering the options", 201, func(f *authzFixture) (as, string, any) {
+			u := f.fresh("Pat")
+			opts := f.s.do(by(f.app, u), "POST", authzUserURL(u, "passkeys", "options"), map[string]any{"currentPassword": testPassword}).expect(f.s.t, http.StatusOK)
+			return by(f.app, u), authzUserURL(u, "passkeys"), map[string]any{"name": "key", "credential": softRegistration(f.s.t, opts.data()["options"], "localhost", "http://localhost")}
+		}),
+		authzForbidden(addPasskey, "SYSINT on another user", func(f *authzFixture) (as, string, any) {
+			return by(f.internal, f.admin), authzUserURL(f.fresh("Pat"), "passkeys"), map[string]any{"name": "key", "credential": map[string]any{}}
+		}),
+		authzHidden(addPasskey, "another user", func(f *authzFixture) (as, string, any) {
+			return by(f.app, f.other), authzUserURL(f.fresh("Pat"), "passkeys"), map[string]any{"name": "key", "credential": map[string]any{}}
+		}),
+		authzAllowed(listPasskeys, "self", 200, func(f *authzFixture) (as, string, any) {
+			return by(f.app, f.plain), authzUserURL(f.plain, "passkeys"), nil
+		}),
+		authzAllowed(listPasskeys, "STAFF: internal client and an employee", 200, func(f *authzFixture) (as, string, any) {
+			return by(f.internal, f.emp), authzUserURL(f.plain, "passkeys"), nil
+		}),
+		authzHidden(listPasskeys, "another user", func(f *authzFixture) (as, string, any) {
+			return by(f.app, f.other), authzUserURL(f.plain, "passkeys"), nil
+		}),
+		authzAllowed(deletePasskey, "self with the password", 200, func(f *authzFixture) (as, string, any) {
+			u := f.fresh("Pat")
+			return by(f.app, u), authzUserURL(u, "passkeys", f.storedPasskey(u)), map[string]any{"currentPassword": testPassword}
+		}),
+		authzForbidden(deletePasskey, "SYSINT on another user", func(f *authzFixture) (as, string, any) {
+			u := f.fresh("Pat")
+			return by(f.internal, f.admin), authzUserURL(u, "passkeys", f.storedPasskey(u)), map[string]any{"currentPassword": testPassword}
+		}),
+		authzHidden(deletePasskey, "another user", func(f *authzFixture) (as, string, any) {
+			u := f.fresh("Pat")
+			return by(f.app, f.other), authzUserURL(u, "passkeys", f.storedPasskey(u)), map[string]any{"currentPassword": testPassword}
 		}),
 
 		// The API registry.

@@ -54,6 +54,18 @@ const (
 	CodeTOTPInvalid        = "TOTP-INVALID"
 	CodeTOTPEnabled        = "TOTP-ENABLED"
 	CodeTOTPNotEnrolled    = "TOTP-NOT-ENROLLED"
+	// CodePasskeyInvalid: a passkey's answer (registration or login) that
+	// does not hold: malformed, for another challenge, origin or site, a
+	// bad signature, a passkey not of the account, or a copied one.
+	CodePasskeyInvalid = "PASSKEY-INVALID"
+	// CodePasskeyNoCeremony: no passkey ceremony in progress (never
+	// asked, expired, or already answered): ask for options again.
+	CodePasskeyNoCeremony = "PASSKEY-NO-CEREMONY"
+	// CodePasskeyExists: the authenticator's passkey is registered already.
+	CodePasskeyExists = "PASSKEY-EXISTS"
+	// CodeTooManyPasskeys: the user has as many passkeys as allowed
+	// (Config.MaxPasskeysPerUser).
+	CodeTooManyPasskeys = "TOO-MANY-PASSKEYS"
 	// CodeRecoveryCodeInvalid: a password recovery code that is wrong,
 	// used, replaced, out of tries or expired, or whose address or
 	// account is gone (400): the person asks for a new recovery mail.

@@ -79,19 +79,24 @@ var validBodies = map[string]string{
 	"POST /users/:id/totp":                                          `{"data":{"currentPassword":"a guess at the password"}}`,
 	"POST /users/:id/totp/confirm":                                  `{"data":{"totp":"123456"}}`,
 	"POST /users/:id/recovery-codes":                                `{"data":{"currentPassword":"a guess at the password"}}`,
+	"POST /users/:id/passkeys/options":                              `{"data":{"currentPassword":"a guess at the password"}}`,
+	"POST /users/:id/passkeys":                                      `{"data":{"name":"laptop","credential":{"id":"AAAA","type":"public-key"}}}`,
+	"POST /sessions/login/:step webauthn":                           `{"data":{"t":"webauthn-step","state":"` + testState + `","credential":{"id":"AAAA"}}}`,
 	"POST /apis":                                                    `{"data":{"type":"apis","name":"orders","version":2,"url":"https://orders.internal:8443/"}}`,
 	"PATCH /apis/:name/:version":                                    `{"data":{"type":"apis","id":"billing/v1","active":false}}`,
 }
 
 // loginSteps are the values of the login route's :step.
-var loginSteps = []string{"email", "code", "password", "totp"}
+var loginSteps = []string{"email", "code", "password", "totp", "webauthn"}
 
 // newBodyTarget builds the stack on SQLite and lists the body routes of
 // the table, in its order. It fails when a body route has no valid body
 // in validBodies, or a path parameter it cannot fill.
 func newBodyTarget(tb testing.TB) *bodyTarget {
 	tb.Helper()
-	s := newStack(tb, dbtest.SQLite(tb), nil)
+	s := newStack(tb, dbtest.SQLite(tb), func(c *accounts.Config) {
+		c.WebAuthnRPID, c.WebAuthnOrigins = "localhost", []string{"http://localhost"}
+	})
 	root := s.user("Root", db.RoleSysadmin)
 	mia := s.user("Mia")
 	org := s.org("Home", root)
@@ -111,8 +116,8 @@ func newBodyTarget(tb testing.TB) *bodyTarget {
 	fill := func(path string) string {
 		return regexp.MustCompile(`:\w+`).ReplaceAllStringFunc(path, func(p string) string {
 			switch {
-			case p == ":id" && strings.HasPrefix(path, "/users/") && (strings.Contains(path, "/totp") || strings.Contains(path, "/recovery-codes")):
-				return "current" // the TOTP and recovery-code routes are the user's own only
+			case p == ":id" && strings.HasPrefix(path, "/users/") && (strings.Contains(path, "/totp") || strings.Contains(path, "/recovery-codes") || strings.Contains(path, "/passkeys")):
+				return "current" // the TOTP, recovery-code and passkey routes are the user's own only
 			case p == ":id" && strings.HasPrefix(path, "/users/"):
 				return mia.ID
 			case p == ":id" && strings.HasPrefix(path, "/organizations/"):

@@ -26,6 +26,7 @@ const (
 	StepCode     = "code"
 	StepPassword = "password"
 	StepTOTP     = "totp"
+	StepWebAuthn = "webauthn"
 )
 
 // maxMailsInFlight bounds the login-code and recovery emails sent in the
@@ -93,8 +94,10 @@ func (s *Service) login(r *request) error {
 		return s.passwordStep(r, b, state)
 	case StepTOTP:
 		return s.totpStep(r, b, state)
+	case StepWebAuthn:
+		return s.webauthnStep(r, b, state)
 	}
-	return apiError(http.StatusNotFound, CodeUnknownEndpoint, "The login steps are email, code, password and totp.")
+	return apiError(http.StatusNotFound, CodeUnknownEndpoint, "The login steps are email, code, password, totp and webauthn.")
 }
 
 func validState(s string) bool {

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/authgw/authgw/accounts/passkey"
 	"io"
 	"log/slog"
 	"net/http"
@@ -61,6 +62,9 @@ const (
 	// token lifetime, so a client that refreshes only when its tokens
 	// expire never meets it while in use.
 	DefaultSessionIdleTimeout = 2 * time.Hour
+	// DefaultMaxPasskeysPerUser bounds a user's passkeys (see
+	// Config.MaxPasskeysPerUser).
+	DefaultMaxPasskeysPerUser = 10
 )
 
 // Config configures a Service.
@@ -83,6 +87,18 @@ type Config struct {
 	// enrolment answers 503 and users with TOTP enabled cannot log in
 	// (fail closed).
 	TOTP *totp.TOTP
+	// WebAuthnRPID is the passkeys' relying-party ID: the host name (or a
+	// registrable domain above it) of the pages that register and use
+	// passkeys, such as "auth.example.com" or "localhost"; never an IP
+	// address. WebAuthnOrigins are the exact origins those pages run on
+	// ("https://auth.example.com"), each on WebAuthnRPID. Optional.
+	// Default "": passkeys are off (their routes answer 503, the webauthn
+	// login step too).
+	WebAuthnRPID    string
+	WebAuthnOrigins []string
+	// MaxPasskeysPerUser bounds a user's passkeys (409 TOO-MANY-PASSKEYS
+	// past it). Optional. Default DefaultMaxPasskeysPerUser (10).
+	MaxPasskeysPerUser int
 	// Regulator counts login failures and bans (the README's "Brute force and enumeration"). Optional.
 	// Default: a regulator on Store's SQL tables with its defaults.
 	Regulator Regulator
@@ -230,6 +246,8 @@ type Service struct {
 	// publicURL is Config.PublicURL parsed; nil when unset (mails carry
 	// no links).
 	publicURL *url.URL
+	// passkeys runs the WebAuthn ceremonies; nil when passkeys are off.
+	passkeys *passkey.Passkeys
 }
 
 // New checks cfg, fills its defaults and returns the Service. It fails
@@ -350,7 +368,16 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("accounts: %w", err)
 	}
-	s := &Service{cfg: cfg, logins: cfg.Store, management: cfg.Store, dummyHash: dummy, mailSlots: make(chan struct{}, maxMailsInFlight),
+	if cfg.MaxPasskeysPerUser <= 0 {
+		cfg.MaxPasskeysPerUser = DefaultMaxPasskeysPerUser
+	}
+	var passkeys *passkey.Passkeys
+	if cfg.WebAuthnRPID != "" {
+		if passkeys, err = passkey.New(passkey.Config{RPID: cfg.WebAuthnRPID, DisplayName: mails.Product(), Origins: cfg.WebAuthnOrigins}); err != nil {
+			return nil, fmt.Errorf("accounts: Config.WebAuthnRPID, WebAuthnOrigins: %w", err)
+		}
+	}
+	s := &Service{cfg: cfg, passkeys: passkeys, logins: cfg.Store, management: cfg.Store, dummyHash: dummy, mailSlots: make(chan struct{}, maxMailsInFlight),
 		hashSlots: make(chan struct{}, cfg.MaxConcurrentHashes), mails: mails, publicURL: publicURL}
 	s.echo = s.router()
 	return s, nil

@@ -69,6 +69,15 @@ type LoginStore interface {
 	UseRecoveryCode(ctx context.Context, userID, hash string, nowMs int64) (int, error)
 	GetRecoveryCodesStatus(ctx context.Context, userID string) (db.RecoveryCodesStatus, error)
 	DeleteRecoveryCodes(ctx context.Context, userID string) (int64, error)
+	// Passkeys (passkeys.go) and the webauthn login step.
+	CreateWebAuthnCredential(ctx context.Context, c db.WebAuthnCredential, max int) error
+	ListWebAuthnCredentials(ctx context.Context, userID string) ([]db.WebAuthnCredential, error)
+	GetWebAuthnCredential(ctx context.Context, credentialID []byte) (db.WebAuthnCredential, error)
+	UseWebAuthnCredential(ctx context.Context, id string, prevCount, newCount uint32, backupState bool, nowMs int64) error
+	FlagWebAuthnClone(ctx context.Context, id string) error
+	DeleteWebAuthnCredential(ctx context.Context, userID, id string) error
+	SaveWebAuthnCeremony(ctx context.Context, c db.WebAuthnCeremony) error
+	TakeWebAuthnCeremony(ctx context.Context, key string, nowMs int64) (db.WebAuthnCeremony, error)
 }
 
 // ManagementStore is what the management API uses (orgs, memberships,
