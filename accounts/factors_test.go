@@ -23,6 +23,11 @@ func TestResetFactors(t *testing.T) {
 		app := s.client(s.org("Home", admin))
 		sess := sessionOf(t, s.passwordLogin(app, "ann@example.com", testPassword))
 		codes := s.turnOnTOTP(t, app, sess)
+		// A passkey of Ann's, as a registration stores it.
+		if err := d.CreateWebAuthnCredential(s.ctx, db.WebAuthnCredential{ID: s.id(), UserID: ann.ID, CredentialID: []byte("ann-key"),
+			PublicKey: []byte{1}, Name: "laptop", CreatedMs: s.clock.Now().UnixMilli()}, 10); err != nil {
+			t.Fatal(err)
+		}
 		s.clock.Advance(time.Second)
 
 		// Refused: another user, the user themselves, an employee, and a
@@ -42,6 +47,9 @@ func TestResetFactors(t *testing.T) {
 		}
 		if st, err := d.GetRecoveryCodesStatus(s.ctx, ann.ID); err != nil || st.Left != 0 {
 			t.Fatalf("recovery codes after the reset = %+v, %v", st, err)
+		}
+		if keys, err := d.ListWebAuthnCredentials(s.ctx, ann.ID); err != nil || len(keys) != 0 {
+			t.Fatalf("passkeys after the reset = %+v, %v", keys, err)
 		}
 		if got, _ := d.GetSession(s.ctx, sess.SessionID); got.InvalidatedReason != "factors-reset" {
 			t.Fatalf("session after the reset: %+v", got)

@@ -76,6 +76,7 @@ type LoginStore interface {
 	UseWebAuthnCredential(ctx context.Context, id string, prevCount, newCount uint32, backupState bool, nowMs int64) error
 	FlagWebAuthnClone(ctx context.Context, id string) error
 	DeleteWebAuthnCredential(ctx context.Context, userID, id string) error
+	DeleteWebAuthnCredentials(ctx context.Context, userID string) (int64, error)
 	SaveWebAuthnCeremony(ctx context.Context, c db.WebAuthnCeremony) error
 	TakeWebAuthnCeremony(ctx context.Context, key string, nowMs int64) (db.WebAuthnCeremony, error)
 }

@@ -163,6 +163,17 @@ func (s *DB) DeleteWebAuthnCredential(ctx context.Context, userID, id string) er
 	return affectedOne(s.sql.ExecContext(ctx, "DELETE FROM webauthn_credentials WHERE id = ? AND user_id = ?", id, userID))
 }
 
+// DeleteWebAuthnCredentials deletes every passkey of the user (a
+// sysadmin's reset of the user's factors) and returns how many there were.
+func (s *DB) DeleteWebAuthnCredentials(ctx context.Context, userID string) (int64, error) {
+	res, err := s.sql.ExecContext(ctx, "DELETE FROM webauthn_credentials WHERE user_id = ?", userID)
+	if err != nil {
+		return 0, classify(err)
+	}
+	n, err := res.RowsAffected()
+	return n, classify(err)
+}
+
 // SaveWebAuthnCeremony stores a ceremony in progress, replacing an
 // earlier one with the same key (only the latest challenge of a user's
 // registration, or of a login state, is good), and deletes the expired
