@@ -88,12 +88,8 @@ func (s *Service) passkeyUser(r *request, u db.User) (passkey.User, error) {
 
 // passkeyOptions starts a registration, after a proof of the user.
 func (s *Service) passkeyOptions(r *request) error {
-	b, err := readBody(r)
+	proof, err := readProofBody(r, "")
 	if err != nil {
-		return err
-	}
-	proof := readProof(b, true, "")
-	if err := b.done(); err != nil {
 		return err
 	}
 	if err := s.passkeysOn(); err != nil {
@@ -212,12 +208,8 @@ func (s *Service) listPasskeys(r *request) error {
 // deletePasskey removes a passkey, after a proof of the user (a stolen
 // token alone must not remove the owner's passkeys).
 func (s *Service) deletePasskey(r *request) error {
-	b, err := readBody(r)
+	proof, err := readProofBody(r, "")
 	if err != nil {
-		return err
-	}
-	proof := readProof(b, true, "")
-	if err := b.done(); err != nil {
 		return err
 	}
 	u := r.target.user

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +14,8 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	cdpwebauthn "github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
+
+	"github.com/authgw/authgw/accounts/ui/uitest"
 
 	"github.com/authgw/authgw/accounts"
 	"github.com/authgw/authgw/db"
@@ -39,22 +39,6 @@ type passkeyBrowser struct {
 	origin string
 }
 
-// chromium finds Debian's Chromium: the test is skipped without it,
-// failed when CI is set.
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("chromium is not installed (apt-get install chromium); CI is set, so the passkey tests may not skip")
-	}
-	t.Skip("chromium is not installed (apt-get install chromium)")
-	return ""
-}
-
 // pageServer serves a blank page on http://localhost:<port>.
 func pageServer(t *testing.T) string {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -67,25 +51,7 @@ func pageServer(t *testing.T) string {
 
 func newPasskeyBrowser(t *testing.T, origin string) *passkeyBrowser {
 	t.Helper()
-	path := chromium(t)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(path),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("no-default-browser-check", true),
-	)
-	ctx, cancelCtx := chromedp.NewContext(allocCtx)
-	t.Cleanup(func() { cancelCtx(); cancelAlloc() })
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
+	ctx := uitest.Chromium(t)
 	b := &passkeyBrowser{t: t, ctx: ctx, origin: origin}
 	if err := chromedp.Do(ctx, chromedp.Navigate(origin+"/"), chromedp.WaitReady(chromedp.CSS("body"))); err != nil {
 		t.Fatalf("open %s: %v", origin, err)

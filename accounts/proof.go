@@ -133,3 +133,16 @@ func (s *Service) takeProofCode(r *request, userID string, p proofIn) (bool, []r
 	}
 	return true, nil, nil
 }
+
+// readProofBody reads a body that holds a proof of the user and nothing
+// else (the dangerous changes that ask for one: TOTP on or off, passkeys,
+// recovery codes, deleting the account); alias is readProof's older name
+// of the password field, "" for none.
+func readProofBody(r *request, alias string) (proofIn, error) {
+	b, err := readBody(r)
+	if err != nil {
+		return proofIn{}, err
+	}
+	proof := readProof(b, true, alias)
+	return proof, b.done()
+}

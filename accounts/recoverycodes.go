@@ -111,12 +111,8 @@ func (s *Service) issueRecoveryCodes(ctx context.Context, userID string) (recove
 // again (see checkProof): a stolen token alone must neither read new
 // codes nor kill the owner's.
 func (s *Service) regenerateRecoveryCodes(r *request) error {
-	b, err := readBody(r)
+	proof, err := readProofBody(r, "")
 	if err != nil {
-		return err
-	}
-	proof := readProof(b, true, "")
-	if err := b.done(); err != nil {
 		return err
 	}
 	u := r.target.user

@@ -29,12 +29,8 @@ type totpOut struct {
 // again (see checkProof): a stolen token alone must not enrol the thief's
 // app, which would lock the owner out at the next login.
 func (s *Service) enrolTOTP(r *request) error {
-	b, err := readBody(r)
+	proof, err := readProofBody(r, "")
 	if err != nil {
-		return err
-	}
-	proof := readProof(b, true, "")
-	if err := b.done(); err != nil {
 		return err
 	}
 	if s.cfg.TOTP == nil {
@@ -115,12 +111,8 @@ func (s *Service) confirmTOTP(r *request) error {
 // {"currentPassword"} (or its older name {"password"}) or {"totp"}: a
 // stolen session alone cannot remove the second factor.
 func (s *Service) deleteTOTP(r *request) error {
-	b, err := readBody(r)
+	proof, err := readProofBody(r, "password")
 	if err != nil {
-		return err
-	}
-	proof := readProof(b, true, "password")
-	if err := b.done(); err != nil {
 		return err
 	}
 	u := r.target.user

@@ -234,12 +234,8 @@ func (s *Service) updateUser(r *request) error {
 func (s *Service) deleteUser(r *request) error {
 	u := *r.target.user
 	if r.caller.self(u.ID) {
-		b, err := readBody(r)
+		proof, err := readProofBody(r, "")
 		if err != nil {
-			return err
-		}
-		proof := readProof(b, true, "")
-		if err := b.done(); err != nil {
 			return err
 		}
 		if err := s.checkProof(r, &u, proof); err != nil {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/authgw/authgw/accounts/ui/uitest"
 )
 
 // reviewPortalClient is the sign-in pages' client: a fixed, public ID
@@ -59,7 +61,7 @@ func TestBrowserReviewReturnToAllowedOrigin(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: no serve process")
 	}
-	chromiumPath(t)
+	uitest.Path(t)
 	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_, _ = w.Write([]byte("<!doctype html><title>app</title><p>landed on the app</p>"))

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,6 +12,8 @@ import (
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
+
+	"github.com/authgw/authgw/accounts/ui/uitest"
 )
 
 // The browser tests drive Debian's Chromium, headless, through the
@@ -28,22 +29,6 @@ var updateScreenshots = flag.Bool("update-screenshots", false, "write the README
 // screenshotsDir is where the README's screenshots live.
 const screenshotsDir = "../../../testdata/screenshots"
 
-// chromiumPath finds Debian's Chromium: skipped when it is absent,
-// failed when CI is set (the test suite installs it).
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("chromium is not installed (apt-get install chromium); CI is set, so the browser tests may not skip")
-	}
-	t.Skip("chromium is not installed (apt-get install chromium)")
-	return ""
-}
-
 // browserSession is one headless Chromium with one tab.
 type browserSession struct {
 	t      *testing.T
@@ -57,31 +42,9 @@ type browserSession struct {
 // background) in a fresh profile, and closes it when the test ends.
 func newBrowserSession(t *testing.T) *browserSession {
 	t.Helper()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath(t)),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("no-default-browser-check", true),
-		chromedp.WindowSize(1024, 768),
-	}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelCtx := chromedp.NewContext(allocCtx)
+	ctx := uitest.Chromium(t, chromedp.WindowSize(1024, 768))
 	ctx, cancelTimeout := context.WithTimeout(ctx, 5*time.Minute)
-	t.Cleanup(func() {
-		cancelTimeout()
-		cancelCtx()
-		cancelAlloc()
-	})
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
+	t.Cleanup(cancelTimeout)
 	b := &browserSession{t: t, ctx: ctx, shots: t.TempDir()}
 	switch {
 	case *updateScreenshots:
