@@ -56,7 +56,7 @@ func Decode(s string) (*macaroon.Macaroon, error) {
 	}
 	var split wire.UnsafeToken
 	if !wire.SplitV2(b, &split) {
-		return nil, fmt.Errorf("%w: not a V2 binary macaroon with first-party caveats only", ErrBadEncoding)
+		return nil, fmt.Errorf("%w: not a V2 binary macaroon with at most one third-party caveat", ErrBadEncoding)
 	}
 	var m macaroon.Macaroon
 	if err := m.UnmarshalBinary(b); err != nil {

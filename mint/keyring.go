@@ -37,6 +37,10 @@ type masterKey struct {
 	// prk is HKDF-Extract(salt = nil, secret): the first half of HKDF,
 	// which depends only on the master key and so is computed once.
 	prk [sha256.Size]byte
+	// stepUp seals step-up caveat identifiers (PurposeKey of the key for
+	// that purpose), derived once, since a verifier opens one per new
+	// step-up token.
+	stepUp [sha256.Size]byte
 }
 
 type keyRingJSON struct {
@@ -90,6 +94,7 @@ func ParseKeyRing(data []byte) (*KeyRing, error) {
 			return nil, fmt.Errorf("%w: %v", ErrBadKeyRing, err)
 		}
 		copy(mk.prk[:], prk)
+		copy(mk.stepUp[:], purposeKey(mk, stepUpPurpose))
 		ring.byID[k.ID] = mk
 	}
 	return ring, nil
@@ -183,12 +188,16 @@ const purposeSalt = "authgw purpose key v1"
 // and info = purpose. Every instance with the same ring derives the same
 // key, so nothing more needs sharing; a new minting key changes it.
 func (r *KeyRing) PurposeKey(purpose string) []byte {
-	k, err := hkdf.Key(sha256.New, r.keys[0].secret[:], []byte(purposeSalt), purpose, sha256.Size)
+	return purposeKey(&r.keys[0], purpose)
+}
+
+func purposeKey(k *masterKey, purpose string) []byte {
+	key, err := hkdf.Key(sha256.New, k.secret[:], []byte(purposeSalt), purpose, sha256.Size)
 	if err != nil {
 		// Only a length beyond 255 hashes fails, and the length is fixed.
 		panic(err)
 	}
-	return k
+	return key
 }
 
 // ExtractedKey returns HKDF-Extract of the master key named by keyID, so

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -153,6 +154,13 @@ type Tokens struct {
 	Routes map[string][]string
 	// Expires is every token's time-before.
 	Expires time.Time
+	// StepUp maps a method to its step-up token: the routes of the
+	// scopes with a stepUp, kept out of ByMethod's token, in a token
+	// with a third-party caveat that only a discharge (Discharge, bound
+	// to the token) satisfies. A method with no such route has no entry.
+	StepUp map[string]string
+	// StepUpRoutes maps each method to the routes its step-up token grants.
+	StepUpRoutes map[string][]string
 }
 
 // Mint binds the policies' scopes to the subject and mints one token per
@@ -188,7 +196,10 @@ func (m *Minter) Mint(policies []*policy.Policy, s Subject) (Tokens, error) {
 		return Tokens{}, fmt.Errorf("%w: TTL %v is under one second", ErrBadSubject, s.TTL)
 	}
 	memberships := checkMemberships(s.Memberships)
-	g := newGrants()
+	// g collects the ordinary routes, up the routes of scopes with a
+	// stepUp, each method's step-up window the shortest of its scopes'.
+	g, up := newGrants(), newGrants()
+	window := map[string]time.Duration{}
 	var lifetime time.Duration
 	bind := false
 	for _, p := range policies {
@@ -200,6 +211,15 @@ func (m *Minter) Mint(policies []*policy.Policy, s Subject) (Tokens, error) {
 		}
 		bind = bind || p.BindClient
 		for _, sc := range p.Scopes {
+			g := g // the scope's routes go to the ordinary tokens, or
+			if sc.StepUp > 0 {
+				g = up // to the step-up tokens
+				for _, method := range sc.Methods {
+					if w, ok := window[method]; !ok || sc.StepUpWindow() < w {
+						window[method] = sc.StepUpWindow()
+					}
+				}
+			}
 			params := policy.Params{UserID: s.UserID, SessionID: s.SessionID, ClientID: s.ClientID}
 			for _, pat := range sc.Patterns() {
 				if pat.Uses(policy.ParamClientID) && s.ClientID == "" {
@@ -232,8 +252,11 @@ func (m *Minter) Mint(policies []*policy.Policy, s Subject) (Tokens, error) {
 	if bind && s.ClientID == "" {
 		return Tokens{}, fmt.Errorf("%w: a policy binds the client but the subject has none", ErrBadSubject)
 	}
+	// A route that a step-up scope names needs the step-up, even where
+	// another scope grants it without one: what is dangerous stays so.
+	g.drop(up)
 	// The memberships matter only to tokens with organization routes.
-	if len(g.orgs) > 0 {
+	if len(g.orgs) > 0 || len(up.orgs) > 0 {
 		if err := checkOrgIDs(memberships); err != nil {
 			return Tokens{}, err
 		}
@@ -247,27 +270,43 @@ func (m *Minter) Mint(policies []*policy.Policy, s Subject) (Tokens, error) {
 	if !s.IssuedAt.IsZero() {
 		issued = s.IssuedAt.UTC()
 	}
-	out := Tokens{ByMethod: map[string]string{}, Routes: map[string][]string{}, Expires: expires}
+	out := Tokens{ByMethod: map[string]string{}, Routes: map[string][]string{}, Expires: expires,
+		StepUp: map[string]string{}, StepUpRoutes: map[string][]string{}}
 	for _, method := range Methods() {
-		routes := g.routes[method]
-		if len(routes) == 0 {
-			continue
+		for _, step := range []struct {
+			g      *grants
+			window time.Duration
+			tokens map[string]string
+			routes map[string][]string
+		}{{g, 0, out.ByMethod, out.Routes}, {up, window[method], out.StepUp, out.StepUpRoutes}} {
+			routes := step.g.routes[method]
+			if len(routes) == 0 {
+				continue
+			}
+			var except []string // the ordinary token must not reach a step-up route
+			if step.window == 0 {
+				except = up.routes[method]
+			}
+			caveats, err := m.caveats(method, routes, step.g.orgs[method], memberships, expires, s, bind, except)
+			if err != nil {
+				return Tokens{}, err
+			}
+			var claim *StepUpClaim
+			if step.window > 0 {
+				claim = &StepUpClaim{UserID: s.UserID, SessionID: s.SessionID, Window: step.window}
+			}
+			tok, err := m.token(s.SessionID, issued, caveats, claim)
+			if err != nil {
+				return Tokens{}, err
+			}
+			if len(tok) > m.cfg.MaxTokenSize {
+				return Tokens{}, &TooLargeError{Method: method, Size: len(tok), Limit: m.cfg.MaxTokenSize, Policy: step.g.largest(method)}
+			}
+			step.tokens[method] = tok
+			step.routes[method] = routes
 		}
-		caveats, err := m.caveats(method, routes, g.orgs[method], memberships, expires, s, bind)
-		if err != nil {
-			return Tokens{}, err
-		}
-		tok, err := m.token(s.SessionID, issued, caveats)
-		if err != nil {
-			return Tokens{}, err
-		}
-		if len(tok) > m.cfg.MaxTokenSize {
-			return Tokens{}, &TooLargeError{Method: method, Size: len(tok), Limit: m.cfg.MaxTokenSize, Policy: g.largest(method)}
-		}
-		out.ByMethod[method] = tok
-		out.Routes[method] = routes
 	}
-	if len(out.ByMethod) == 0 {
+	if len(out.ByMethod) == 0 && len(out.StepUp) == 0 {
 		return Tokens{}, ErrNoGrants
 	}
 	return out, nil
@@ -275,9 +314,11 @@ func (m *Minter) Mint(policies []*policy.Policy, s Subject) (Tokens, error) {
 
 // caveats returns the caveats of one minted token, in mint order
 // (caveat.Kinds). need is the membership flags the token's organization
-// routes ask for, nil when it has none.
+// routes ask for, nil when it has none; except the routes the token must
+// not reach, because a step-up scope names them (routes may still match
+// them: "/a/**" matches what a step-up "/a/:userId" names).
 func (m *Minter) caveats(method string, routes []string, need map[policy.MembershipFlag]bool, memberships []Membership, expires time.Time,
-	s Subject, bind bool) ([]caveat.Caveat, error) {
+	s Subject, bind bool, except []string) ([]caveat.Caveat, error) {
 	out := make([]caveat.Caveat, 0, 9)
 	var err error
 	add := func(k caveat.Kind, arg string) {
@@ -290,6 +331,9 @@ func (m *Minter) caveats(method string, routes []string, need map[policy.Members
 	add(caveat.ServerID, m.cfg.ServerID)
 	add(caveat.Method, method)
 	add(caveat.Routes, strings.Join(routes, " "))
+	if len(except) > 0 {
+		add(caveat.ExceptRoutes, strings.Join(except, " "))
+	}
 	if need != nil {
 		add(caveat.Orgs, orgsArgument(memberships, need))
 	}
@@ -368,8 +412,10 @@ func orgsArgument(ms []Membership, need map[policy.MembershipFlag]bool) string {
 	return b.String()
 }
 
-// token builds and encodes one macaroon.
-func (m *Minter) token(sessionID string, now time.Time, caveats []caveat.Caveat) (string, error) {
+// token builds and encodes one macaroon; with a claim, a step-up token:
+// its last caveat a third-party caveat addressed to DischargePath, with a
+// fresh root key sealed in its identifier.
+func (m *Minter) token(sessionID string, now time.Time, caveats []caveat.Caveat, claim *StepUpClaim) (string, error) {
 	keyID := m.cfg.Keys.PrimaryID()
 	ident, err := NewIdentifier(keyID, sessionID, now, m.cfg.Rand)
 	if err != nil {
@@ -389,6 +435,18 @@ func (m *Minter) token(sessionID string, now time.Time, caveats []caveat.Caveat)
 	}
 	for _, c := range caveats {
 		if err := mac.AddFirstPartyCaveat([]byte(c.String())); err != nil {
+			return "", fmt.Errorf("mint: %w", err)
+		}
+	}
+	if claim != nil {
+		if _, err := io.ReadFull(m.cfg.Rand, claim.rootKey[:]); err != nil {
+			return "", fmt.Errorf("mint: step-up root key: %w", err)
+		}
+		cid, err := m.cfg.Keys.sealStepUp(keyID, *claim, m.cfg.Rand)
+		if err != nil {
+			return "", err
+		}
+		if err := mac.AddThirdPartyCaveat(claim.rootKey[:], cid, DischargePath); err != nil {
 			return "", fmt.Errorf("mint: %w", err)
 		}
 	}
@@ -431,6 +489,13 @@ func (g *grants) add(method, policyName string, routes []string) {
 		g.seen[method][r] = true
 		g.routes[method] = append(g.routes[method], r)
 		g.bytes[method][policyName] += len(r) + 1
+	}
+}
+
+// drop removes from g every route that other holds for the same method.
+func (g *grants) drop(other *grants) {
+	for method, seen := range other.seen {
+		g.routes[method] = slices.DeleteFunc(g.routes[method], func(r string) bool { return seen[r] })
 	}
 }
 

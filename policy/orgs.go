@@ -166,6 +166,9 @@ func (g OrgGrants) allowsRaw(raw string, letter byte) bool {
 	if len(g) == 0 {
 		return false
 	}
+	if len(g) == 1 && g[0] == anyOrgMarker {
+		return true
+	}
 	for _, arg := range g {
 		letters, ok := findOrg(arg, raw)
 		if !ok || (letter != 0 && strings.IndexByte(letters, letter) < 0) {

@@ -53,6 +53,10 @@ type Scope struct {
 	// Membership, when set, restricts :orgId to the organizations where
 	// the user's membership has this flag (read, edit, manage or delete).
 	Membership MembershipFlag `json:"membership,omitempty"`
+	// StepUp, when set (MinStepUp to MaxStepUp seconds), keeps the scope's
+	// routes out of the ordinary tokens: they need a step-up token and a
+	// discharge proving the user authenticated within that many seconds.
+	StepUp int `json:"stepUp,omitempty"`
 
 	patterns []*Pattern // Routes, compiled
 }
@@ -61,6 +65,16 @@ type Scope struct {
 // They are compiled once, by Parse (or NewSet); a Scope that went through
 // neither has none.
 func (s Scope) Patterns() []*Pattern { return slices.Clone(s.patterns) }
+
+// The bounds of a scope's StepUp, in seconds.
+const (
+	MinStepUp = 60
+	MaxStepUp = 3600
+)
+
+// StepUpWindow returns the scope's StepUp as a duration; zero when the
+// scope needs no step-up.
+func (s Scope) StepUpWindow() time.Duration { return time.Duration(s.StepUp) * time.Second }
 
 // Lifetime returns the policy's Expires as a duration.
 func (p *Policy) Lifetime() time.Duration { return time.Duration(p.Expires) * time.Second }
@@ -432,7 +446,7 @@ func isJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c =
 var (
 	policyFields    = []string{"name", "description", "appliesTo", "expires", "bindClient", "serverId", "scopes"}
 	appliesToFields = []string{"userRoles"}
-	scopeFields     = []string{"name", "routes", "methods", "membership"}
+	scopeFields     = []string{"name", "routes", "methods", "membership", "stepUp"}
 )
 
 // schemaProblems turns each leaf of the schema validator's error tree into
@@ -529,7 +543,7 @@ func describeItem(loc []string) string {
 }
 
 func unitOf(loc []string) string {
-	if len(loc) == 1 && loc[0] == "expires" {
+	if (len(loc) == 1 && loc[0] == "expires") || (len(loc) == 3 && loc[0] == "scopes" && loc[2] == "stepUp") {
 		return " seconds"
 	}
 	return ""

@@ -168,6 +168,24 @@ func TestParse_problems(t *testing.T) {
 			expectReason: "unexpected data after the JSON object at 7:1",
 		},
 		{
+			name:         "step-up under a minute",
+			givenFields:  []string{"scopes", scopesWith(`["/a"]`, `["DELETE"]`, `"stepUp": 59`)},
+			expectPath:   "/scopes/0/stepUp",
+			expectReason: "59 is too small: at least 60 seconds",
+		},
+		{
+			name:         "step-up over an hour",
+			givenFields:  []string{"scopes", scopesWith(`["/a"]`, `["DELETE"]`, `"stepUp": 3601`)},
+			expectPath:   "/scopes/0/stepUp",
+			expectReason: "3601 is too large: at most 3600 seconds",
+		},
+		{
+			name:         "step-up not a number",
+			givenFields:  []string{"scopes", scopesWith(`["/a"]`, `["DELETE"]`, `"stepUp": "60"`)},
+			expectPath:   "/scopes/0/stepUp",
+			expectReason: "wrong type: want integer, got string",
+		},
+		{
 			name:         "duplicate field",
 			givenFields:  []string{"appliesTo", `{"userRoles": ["user"], "userRoles": ["sysadmin"]}`},
 			expectPath:   "/appliesTo/userRoles",
@@ -561,6 +579,8 @@ func TestParse_acceptsEdgeValues(t *testing.T) {
 		{name: ":orgId without membership", givenFields: []string{"scopes", scopesWith(`["/o/:orgId/**"]`, `["GET"]`)}},
 		{name: "membership with :orgId inside a segment", givenFields: []string{"scopes", scopesWith(`["/o/org-:orgId"]`, `["GET"]`, `"membership": "delete"`)}},
 		{name: "every method", givenFields: []string{"scopes", scopesWith(`["/a"]`, `["GET", "POST", "PUT", "PATCH", "DELETE"]`)}},
+		{name: "shortest step-up", givenFields: []string{"scopes", scopesWith(`["/a"]`, `["DELETE"]`, `"stepUp": 60`)}},
+		{name: "longest step-up", givenFields: []string{"scopes", scopesWith(`["/a"]`, `["DELETE"]`, `"stepUp": 3600`)}},
 	}
 	for _, tc := range testCases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -95,6 +95,18 @@ func (r Routes) MatchOrgs(path string, orgs OrgGrants) bool {
 	return false
 }
 
+// MatchAnyOrg is Match where an organization parameter matches any
+// organization, whatever the memberships: for routes a token must not
+// reach (an except-routes caveat), an organization route excludes every
+// organization. It does not allocate.
+func (r Routes) MatchAnyOrg(path string) bool { return r.MatchOrgs(path, anyOrg) }
+
+// anyOrgMarker is an orgs argument no orgs caveat can hold (ValidOrgs
+// refuses "*"); OrgGrants holding only it allow every organization.
+const anyOrgMarker = "*"
+
+var anyOrg = OrgGrants{anyOrgMarker}
+
 // matchRoute matches one route that scanned (in modeToken or
 // modeConcrete) against a canonical raw path.
 func matchRoute(route, path string, orgs OrgGrants) bool {

@@ -687,7 +687,7 @@ func TestAttack_caveatTampering(t *testing.T) {
 			expectErr:  verifier.ErrBadCaveat,
 		},
 		{
-			name: "third-party caveat, re-signed by the issuer",
+			name: "third-party caveat of another third party, re-signed by the issuer",
 			givenToken: func(t *testing.T) string {
 				m := signWith(t, rootKeyOf(t, ring, parts.id), parts.id, parts.caveats)
 				if err := m.AddThirdPartyCaveat(bytes.Repeat([]byte{3}, 32), []byte("third-party"), "https://tp.example"); err != nil {
@@ -696,7 +696,7 @@ func TestAttack_caveatTampering(t *testing.T) {
 				return encodeMacaroon(t, m)
 			},
 			whenReq:   getReq(userPath("")),
-			expectErr: verifier.ErrMalformedToken,
+			expectErr: verifier.ErrBadCaveat,
 		},
 		{
 			name: "first-party caveat carrying a location",

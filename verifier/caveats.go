@@ -71,14 +71,21 @@ func compileCaveats(vt *verifiedToken, texts []string) error {
 // A reason that makes the token unacceptable (401) wins over one that
 // only makes it insufficient here (403).
 func (v *Verifier) checkCaveats(vt *verifiedToken, req Request) error {
+	return v.checkList(vt.caveats, vt, req)
+}
+
+// checkList checks caveats, the token's or its discharge's, against the
+// request, with vt's organizations for the routes' organization
+// parameters.
+func (v *Verifier) checkList(caveats []caveat.Caveat, vt *verifiedToken, req Request) error {
 	method := req.Method
 	if method == "HEAD" {
 		method = "GET"
 	}
 	now := v.cfg.Now().Add(-v.cfg.Skew)
 	var forbidden error
-	for i := range vt.caveats {
-		c := &vt.caveats[i]
+	for i := range caveats {
+		c := &caveats[i]
 		switch c.Kind().Constrains() {
 		case caveat.Server:
 			if c.Arg() != v.cfg.ServerID {
@@ -89,7 +96,11 @@ func (v *Verifier) checkCaveats(vt *verifiedToken, req Request) error {
 				forbidden = ErrMethodNotGranted
 			}
 		case caveat.Path:
-			if !c.Routes().MatchOrgs(req.Path, vt.orgs) && forbidden == nil {
+			if c.Kind() == caveat.ExceptRoutes {
+				if c.Routes().MatchAnyOrg(req.Path) && forbidden == nil {
+					forbidden = ErrRouteExcluded
+				}
+			} else if !c.Routes().MatchOrgs(req.Path, vt.orgs) && forbidden == nil {
 				forbidden = ErrRouteNotGranted
 			}
 		case caveat.Clock:

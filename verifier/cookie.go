@@ -47,6 +47,32 @@ func (c CookieConfig) Name(method string) string {
 	return name
 }
 
+// StepUpName returns the name of the cookie holding a method's step-up
+// token: Name(method) + "-stepup".
+func (c CookieConfig) StepUpName(method string) string { return c.Name(method) + "-stepup" }
+
+// DischargeName returns the name of the cookie holding the discharge
+// bound to a method's step-up token: Name(method) + "-discharge".
+func (c CookieConfig) DischargeName(method string) string { return c.Name(method) + "-discharge" }
+
+// StepUpCookies returns one cookie per step-up token (StepUpName), as
+// Cookies does for the ordinary ones.
+func (c CookieConfig) StepUpCookies(tokens map[string]string, expires time.Time) []*http.Cookie {
+	out := c.Cookies(tokens, expires)
+	for _, ck := range out {
+		ck.Name += "-stepup"
+	}
+	return out
+}
+
+// DischargeCookie returns the cookie holding a discharge bound to the
+// method's step-up token, expiring with it.
+func (c CookieConfig) DischargeCookie(method, discharge string, expires time.Time) *http.Cookie {
+	ck := c.withDefaults().cookie(method, discharge, expires)
+	ck.Name += "-discharge"
+	return ck
+}
+
 // Cookies returns one cookie per token, HttpOnly, Path=/, expiring with
 // the tokens.
 func (c CookieConfig) Cookies(tokens map[string]string, expires time.Time) []*http.Cookie {
@@ -62,14 +88,18 @@ func (c CookieConfig) Cookies(tokens map[string]string, expires time.Time) []*ht
 	return out
 }
 
-// Expired returns cookies that clear every method's token cookie.
+// Expired returns cookies that clear every method's token cookies: the
+// ordinary token's, the step-up token's and its discharge's.
 func (c CookieConfig) Expired() []*http.Cookie {
 	c = c.withDefaults()
-	out := make([]*http.Cookie, 0, len(mint.Methods()))
+	out := make([]*http.Cookie, 0, 3*len(mint.Methods()))
 	for _, m := range mint.Methods() {
-		ck := c.cookie(m, "", time.Unix(0, 0))
-		ck.MaxAge = -1
-		out = append(out, ck)
+		for _, suffix := range [...]string{"", "-stepup", "-discharge"} {
+			ck := c.cookie(m, "", time.Unix(0, 0))
+			ck.Name += suffix
+			ck.MaxAge = -1
+			out = append(out, ck)
+		}
 	}
 	return out
 }

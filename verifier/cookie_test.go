@@ -136,6 +136,16 @@ func TestCookiesRoundTrip(t *testing.T) {
 	}
 }
 
+// withStepUp lists each token cookie followed by its step-up token's and
+// its discharge's.
+func withStepUp(names ...string) []string {
+	var out []string
+	for _, n := range names {
+		out = append(out, n, n+"-stepup", n+"-discharge")
+	}
+	return out
+}
+
 func TestCookiesExpired(t *testing.T) {
 	tests := []struct {
 		name         string
@@ -143,10 +153,8 @@ func TestCookiesExpired(t *testing.T) {
 		expectNames  []string
 		expectSecure bool
 	}{
-		{"secure", verifier.CookieConfig{},
-			[]string{"__Host-authgw-get", "__Host-authgw-post", "__Host-authgw-put", "__Host-authgw-patch", "__Host-authgw-delete"}, true},
-		{"insecure", verifier.CookieConfig{Insecure: true},
-			[]string{"authgw-get", "authgw-post", "authgw-put", "authgw-patch", "authgw-delete"}, false},
+		{"secure", verifier.CookieConfig{}, withStepUp("__Host-authgw-get", "__Host-authgw-post", "__Host-authgw-put", "__Host-authgw-patch", "__Host-authgw-delete"), true},
+		{"insecure", verifier.CookieConfig{Insecure: true}, withStepUp("authgw-get", "authgw-post", "authgw-put", "authgw-patch", "authgw-delete"), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -33,6 +33,7 @@ var (
 
 	ErrMethodNotGranted = fmt.Errorf("%w: method not granted", ErrForbidden)
 	ErrRouteNotGranted  = fmt.Errorf("%w: route not granted", ErrForbidden)
+	ErrRouteExcluded    = fmt.Errorf("%w: route excluded (it needs the step-up token)", ErrForbidden)
 	ErrOrigin           = fmt.Errorf("%w: cross-origin request with cookie", ErrForbidden)
 
 	ErrNonCanonicalPath = fmt.Errorf("%w: non-canonical path", ErrBadRequest)

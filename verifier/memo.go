@@ -13,23 +13,26 @@ const maxMemoToken = 4096
 // and the previous old one is dropped. Only tokens with a valid signature
 // enter it, so forged tokens cannot fill it; a Verifier's key ring and
 // server ID never change, so an entry stays as true as when it was made.
-type memo struct {
+//
+// The same memo keeps verified discharges (T verifiedDischarge), keyed
+// by the discharge's text.
+type memo[T any] struct {
 	mu       sync.RWMutex
-	cur, old map[string]*verifiedToken
+	cur, old map[string]*T
 	limit    int
 }
 
-func newMemo(size int) *memo {
+func newMemo[T any](size int) *memo[T] {
 	if size == 0 {
 		size = DefaultMemoSize
 	}
 	if size < 0 {
-		return &memo{}
+		return &memo[T]{}
 	}
-	return &memo{cur: map[string]*verifiedToken{}, old: map[string]*verifiedToken{}, limit: (size + 1) / 2}
+	return &memo[T]{cur: map[string]*T{}, old: map[string]*T{}, limit: (size + 1) / 2}
 }
 
-func (m *memo) get(token string) (*verifiedToken, bool) {
+func (m *memo[T]) get(token string) (*T, bool) {
 	if m.limit == 0 {
 		return nil, false
 	}
@@ -42,14 +45,14 @@ func (m *memo) get(token string) (*verifiedToken, bool) {
 	return vt, ok
 }
 
-func (m *memo) put(token string, vt *verifiedToken) {
+func (m *memo[T]) put(token string, vt *T) {
 	if m.limit == 0 || len(token) > maxMemoToken {
 		return
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if len(m.cur) >= m.limit {
-		m.old, m.cur = m.cur, make(map[string]*verifiedToken, m.limit)
+		m.old, m.cur = m.cur, make(map[string]*T, m.limit)
 	}
 	m.cur[token] = vt
 }

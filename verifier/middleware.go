@@ -35,8 +35,15 @@ func WithIdentity(ctx context.Context, id Identity) context.Context {
 
 // Authorize runs the whole check on an HTTP request: canonical path,
 // public scope, token extraction (Authorization header, else the method's
-// cookie), the Origin check for unsafe methods carried by cookie, and
+// cookies), the Origin check for unsafe methods carried by cookie, and
 // Verify. public is true when the public scope let the request through.
+//
+// The header is "Macaroon <token>", or "Macaroon <token> <discharge>"
+// for a step-up token and its bound discharge. A browser holds, per
+// method, the ordinary token's cookie and, where it has one, the step-up
+// token's and its discharge's (CookieConfig.StepUpName, DischargeName):
+// the step-up token is tried when the ordinary one is missing or does not
+// grant the request, so a browser needs no choosing.
 func (v *Verifier) Authorize(r *http.Request) (id Identity, public bool, err error) {
 	path := RequestPath(r)
 	if err := policy.CanonicalPath(path); err != nil {
@@ -45,19 +52,28 @@ func (v *Verifier) Authorize(r *http.Request) (id Identity, public bool, err err
 	if v.IsPublic(r.Method, path) {
 		return Identity{}, true, nil
 	}
-	token, fromCookie, err := v.extract(r)
+	c, err := v.extract(r)
 	if err != nil {
 		return Identity{}, false, err
 	}
-	if fromCookie && !safeMethod(r.Method) && !v.originAllowed(r) {
+	if c.fromCookie && !safeMethod(r.Method) && !v.originAllowed(r) {
 		return Identity{}, false, ErrOrigin
 	}
 	req := Request{Method: r.Method, Path: path, ClientIP: v.cfg.ClientIP(r)}
 	if v.cfg.ClientID != nil {
 		req.ClientID = v.cfg.ClientID(r)
 	}
-	id, err = v.verifyCanonical(token, req)
-	return id, false, err
+	if c.token != "" {
+		id, err = v.verifyCanonical(c.token, req, c.discharge)
+		if c.stepUp == "" || !errors.Is(err, ErrForbidden) {
+			return id, false, err
+		}
+	}
+	upID, upErr := v.verifyCanonical(c.stepUp, req, c.stepUpDischarge)
+	if c.token != "" && errors.Is(upErr, ErrForbidden) {
+		return id, false, err // the step-up token does not grant it either
+	}
+	return upID, false, upErr
 }
 
 // HTTPMiddleware returns net/http middleware around next: a request
@@ -223,6 +239,11 @@ func (m envelopeMessage) MarshalJSON() ([]byte, error) {
 // String returns the envelope's code and detail.
 func (m envelopeMessage) String() string { return m.e.Error() }
 
+// StepUpCode is the error code of a 401 for want of a valid discharge;
+// its obstruction's params hold the caveat ID (base64url) and where to
+// get a discharge.
+const StepUpCode = "STEP-UP-REQUIRED"
+
 // Challenge is the WWW-Authenticate value of the verifier's 401s.
 const Challenge = `Macaroon realm="authgw"`
 
@@ -254,6 +275,19 @@ func NewDenialError(err error) *DenialError {
 		d.Response, d.Challenge = envelope.New(http.StatusUnauthorized, "TOKEN-TOO-LARGE", "Your token is longer than any token authgw mints. Log in again."), Challenge
 	case errors.Is(err, ErrMissingToken):
 		d.Response, d.Challenge = envelope.New(http.StatusUnauthorized, "TOKEN-MISSING", "This request needs a token."), Challenge
+	case errors.Is(err, ErrStepUpRequired):
+		d.Response, d.Challenge = envelope.New(http.StatusUnauthorized, StepUpCode,
+			"This request needs a recent proof that it is you: get a discharge of the caveat from the discharge endpoint, with your password or second factor, and send it bound to your step-up token."), Challenge
+		var su *StepUpError
+		if errors.As(err, &su) {
+			d.Response.Obstructions = append(d.Response.Obstructions, envelope.Obstruction{
+				Code: StepUpCode, Text: "Discharge this caveat, then retry with your step-up token and the bound discharge.",
+				Params: map[string]any{"caveatId": su.EncodedCaveatID(), "discharge": su.Location},
+			})
+		}
+	case errors.Is(err, ErrRouteExcluded):
+		d.Response = envelope.New(http.StatusForbidden, "STEP-UP-TOKEN-REQUIRED",
+			"This route needs a step-up: send your step-up token for this method (with a discharge) instead of the ordinary one.")
 	case errors.Is(err, ErrOrigin):
 		d.Response = envelope.New(http.StatusForbidden, "ORIGIN-NOT-ALLOWED", "Cross-origin requests may not use cookie credentials.")
 	case errors.Is(err, ErrForbidden):
@@ -301,24 +335,48 @@ func (v *Verifier) deny(r *http.Request, err error) *DenialError {
 // chain and the memory the verified-token memo keeps per entry.
 const MaxTokenSize = 4096
 
-// extract finds the token: the Macaroon credential of the Authorization
-// header, else the method's cookie (tokenCookie). Two Macaroon
-// credentials are refused, and so is a token over MaxTokenSize.
-func (v *Verifier) extract(r *http.Request) (token string, fromCookie bool, err error) {
-	if tok, found, ok := MacaroonCredential(r.Header.Values("Authorization")); !ok {
-		return "", false, ErrMalformedToken
+// credentials are what a request carries: a token and a discharge from
+// the Authorization header, or from the method's cookies the ordinary
+// token and the step-up token with its discharge. At least one of token
+// and stepUp is set.
+type credentials struct {
+	token, discharge        string
+	stepUp, stepUpDischarge string
+	fromCookie              bool
+}
+
+// extract finds the credentials: the Macaroon credential of the
+// Authorization header (a token, and a discharge after a space), else
+// the method's cookies (tokenCookie). Two Macaroon credentials are
+// refused, and so is a token or discharge over MaxTokenSize.
+func (v *Verifier) extract(r *http.Request) (credentials, error) {
+	var c credentials
+	if cred, found, ok := MacaroonCredential(r.Header.Values("Authorization")); !ok {
+		return c, ErrMalformedToken
 	} else if found {
-		token = tok
+		var more bool
+		c.token, c.discharge, more = strings.Cut(cred, " ")
+		if more && (c.discharge == "" || strings.ContainsAny(c.discharge, " \t")) {
+			return c, ErrMalformedToken
+		}
 	} else {
-		token, fromCookie = tokenCookie(r.Header.Values("Cookie"), v.cfg.Cookies.Name(r.Method))
-		if token == "" {
-			return "", false, ErrMissingToken
+		cookies := r.Header.Values("Cookie")
+		c.token, _ = tokenCookie(cookies, v.cfg.Cookies.Name(r.Method))
+		c.stepUp, _ = tokenCookie(cookies, v.cfg.Cookies.StepUpName(r.Method))
+		if c.stepUp != "" {
+			c.stepUpDischarge, _ = tokenCookie(cookies, v.cfg.Cookies.DischargeName(r.Method))
+		}
+		c.fromCookie = true
+	}
+	if c.token == "" && c.stepUp == "" {
+		return c, ErrMissingToken
+	}
+	for _, t := range [...]string{c.token, c.discharge, c.stepUp, c.stepUpDischarge} {
+		if len(t) > MaxTokenSize {
+			return c, ErrTokenTooLarge
 		}
 	}
-	if len(token) > MaxTokenSize {
-		return "", false, ErrTokenTooLarge
-	}
-	return token, fromCookie, nil
+	return c, nil
 }
 
 // MacaroonCredential finds the "Macaroon <token>" credential among

@@ -99,8 +99,12 @@ type Identity struct {
 	IssuedAt time.Time
 	// Expires is the earliest time-before of the token.
 	Expires time.Time
-	routes  string
-	roles   string // the user-roles argument; "" for none
+	// StepUp is true when the token is a step-up token and the request
+	// carried a valid discharge of its third-party caveat: the user
+	// proved a factor again within the scope's stepUp.
+	StepUp bool
+	routes string
+	roles  string // the user-roles argument; "" for none
 }
 
 // Routes returns the routes the token was minted with. Attenuation may
@@ -123,7 +127,13 @@ type Verifier struct {
 	expand map[string]*fixedKey
 	// keyGen holds the states of the macaroon key-generator key.
 	keyGen *fixedKey
-	memo   *memo
+	// zeroKey holds the states of the all-zero key with which a discharge
+	// is bound to its token (macaroon.v2's Bind).
+	zeroKey *fixedKey
+	memo    *memo[verifiedToken]
+	// discharges remembers verified discharges, each with the signature
+	// of the token it is bound to.
+	discharges *memo[verifiedDischarge]
 }
 
 // hkdfCounter ends HKDF-Expand's first (and only needed) block.
@@ -136,6 +146,9 @@ type state struct {
 	tok       wire.UnsafeToken
 	root, sig [sha256.Size]byte
 	texts     [wire.MaxCaveats]string
+	// cavKey, h1 and h2 are scratch space for a third-party caveat.
+	cavKey, h1, h2 [sha256.Size]byte
+	open           [sha256.Size]byte
 }
 
 // New checks the configuration, fills the defaults and returns a
@@ -197,7 +210,11 @@ func New(cfg Config) (*Verifier, error) {
 	if v.keyGen, err = newFixedKey(keyGenerator); err != nil {
 		return nil, fmt.Errorf("verifier: %w", err)
 	}
-	v.memo = newMemo(cfg.MemoSize)
+	if v.zeroKey, err = newFixedKey(make([]byte, sha256.Size)); err != nil {
+		return nil, fmt.Errorf("verifier: %w", err)
+	}
+	v.memo = newMemo[verifiedToken](cfg.MemoSize)
+	v.discharges = newMemo[verifiedDischarge](cfg.MemoSize)
 	return v, nil
 }
 
@@ -216,19 +233,26 @@ func (v *Verifier) IsPublic(method, path string) bool {
 // ErrForbidden, with the reason as one of this package's sentinels.
 // It reads no clock but Config.Now and performs no I/O.
 //
+// A step-up token (one with a third-party caveat) also needs, among
+// discharges, the discharge of that caveat bound to it (macaroon.v2's
+// Bind): its signature, from the caveat's root key, and its caveats are
+// checked like the token's. Without a valid one the error is a
+// *StepUpError (ErrStepUpRequired), which tells where to get one.
+// Discharges are ignored for a token without a third-party caveat.
+//
 // A token whose signature held is remembered (by its exact text, in a
 // bounded in-memory memo), so that its next uses skip the HMAC chain;
 // its caveats and the revocation set are checked on every call.
-func (v *Verifier) Verify(token string, req Request) (Identity, error) {
+func (v *Verifier) Verify(token string, req Request, discharges ...string) (Identity, error) {
 	if err := policy.CanonicalPath(req.Path); err != nil {
 		return Identity{}, fmt.Errorf("%w: %w", ErrNonCanonicalPath, err)
 	}
-	return v.verifyCanonical(token, req)
+	return v.verifyCanonical(token, req, discharges...)
 }
 
 // verifyCanonical is Verify for a request whose path is known to be
 // canonical (Authorize has checked it), so the check is not run twice.
-func (v *Verifier) verifyCanonical(token string, req Request) (Identity, error) {
+func (v *Verifier) verifyCanonical(token string, req Request, discharges ...string) (Identity, error) {
 	if token == "" {
 		return Identity{}, ErrMissingToken
 	}
@@ -253,6 +277,12 @@ func (v *Verifier) verifyCanonical(token string, req Request) (Identity, error) 
 	if err != nil {
 		return Identity{}, err
 	}
+	if vt.third != nil {
+		if err := v.checkDischarge(vt, req, discharges); err != nil {
+			return Identity{}, err
+		}
+		id.StepUp = true
+	}
 	return id, nil
 }
 
@@ -266,6 +296,10 @@ type verifiedToken struct {
 	// orgsBuf, so the usual one or two take no allocation of their own.
 	orgs    policy.OrgGrants
 	orgsBuf [2]string
+	// sig is the token's signature, to which a discharge is bound.
+	sig [sha256.Size]byte
+	// third is the token's third-party caveat, nil when it has none.
+	third *thirdParty
 }
 
 // verifySignature decodes the token and checks its signature, and nothing
@@ -294,7 +328,20 @@ func (v *Verifier) verifySignature(token string) (*verifiedToken, error) {
 	s.macFixed(v.keyGen, root[:], nil, sig)
 	s.mac(sig[:], unsafeID, nil, sig)
 	for i := 0; i < s.tok.N; i++ {
-		s.mac(sig[:], s.tok.Caveats[i].In(b), nil, sig)
+		if i != s.tok.Third {
+			s.mac(sig[:], s.tok.Caveats[i].In(b), nil, sig)
+			continue
+		}
+		// A third-party caveat: its verification ID seals the caveat's
+		// root key with the signature so far; then the signature goes on
+		// over both IDs (macaroon.v2's keyedHash2).
+		vid := s.tok.VID.In(b)
+		if !s.openVID(sig, vid) {
+			return nil, ErrBadSignature
+		}
+		s.mac(sig[:], vid, nil, &s.h1)
+		s.mac(sig[:], s.tok.Caveats[i].In(b), nil, &s.h2)
+		s.mac(sig[:], s.h1[:], s.h2[:], sig)
 	}
 	if subtle.ConstantTimeCompare(sig[:], s.tok.Sig.In(b)) != 1 {
 		return nil, ErrBadSignature
@@ -308,14 +355,35 @@ func (v *Verifier) verifySignature(token string) (*verifiedToken, error) {
 		SessionID: spanOf(text, raw.SessionID),
 		IssuedAt:  time.UnixMilli(raw.IssuedAtMs).UTC(),
 	}
-	texts := s.texts[:s.tok.N]
-	for i := range texts {
-		texts[i] = spanOf(text, s.tok.Caveats[i])
+	vt.sig = *sig
+	texts := s.texts[:0]
+	for i := 0; i < s.tok.N; i++ {
+		if i != s.tok.Third {
+			texts = append(texts, spanOf(text, s.tok.Caveats[i]))
+		}
 	}
 	err = compileCaveats(vt, texts)
 	clear(texts)
 	if err != nil {
 		return nil, err
+	}
+	if s.tok.Third >= 0 {
+		// The only third party authgw knows is its accounts service: a
+		// third-party caveat it did not seal, for this user and session,
+		// is refused, so a holder cannot add one of their own and
+		// discharge it themselves to pass for stepped up.
+		claim, err := mint.OpenStepUp(v.cfg.Keys, s.tok.Caveats[s.tok.Third].In(b))
+		if err != nil {
+			return nil, ErrBadCaveat
+		}
+		if claim.UserID != vt.identity.UserID || claim.SessionID != vt.identity.SessionID {
+			return nil, ErrConflict
+		}
+		vt.third = &thirdParty{
+			id:       spanOf(text, s.tok.Caveats[s.tok.Third]),
+			location: spanOf(text, s.tok.Location),
+			key:      s.cavKey,
+		}
 	}
 	return vt, nil
 }

@@ -86,17 +86,18 @@ type Kind uint8
 // anywhere (a caveat names its kind), so a new kind may go anywhere in
 // the list.
 const (
-	ServerID   Kind = iota + 1 // server-id: the verifier's server ID
-	Method                     // method: the HTTP method
-	Routes                     // routes: the token route patterns
-	Orgs                       // orgs: the memberships the routes may use
-	TimeBefore                 // time-before: the expiry
-	User                       // user: the user ID
-	UserRoles                  // user-roles: the user's roles
-	Session                    // session: the identifier's session ID
-	Client                     // client: the API client ID
-	IP                         // ip: the client address ranges
-	endKinds                   // one past the last kind
+	ServerID     Kind = iota + 1 // server-id: the verifier's server ID
+	Method                       // method: the HTTP method
+	Routes                       // routes: the token route patterns
+	ExceptRoutes                 // except-routes: route patterns the token must not reach
+	Orgs                         // orgs: the memberships the routes may use
+	TimeBefore                   // time-before: the expiry
+	User                         // user: the user ID
+	UserRoles                    // user-roles: the user's roles
+	Session                      // session: the identifier's session ID
+	Client                       // client: the API client ID
+	IP                           // ip: the client address ranges
+	endKinds                     // one past the last kind
 )
 
 // MaxKinds bounds the number of kinds, so that tables indexed by
@@ -124,6 +125,8 @@ var kinds = [endKinds]rule{
 	Method:   {constrains: HTTPMethod, name: "method", syntax: "GET, POST, PUT, PATCH or DELETE", mandatory: true, repeatable: true, narrowing: SameValue, parse: parseMethod},
 	Routes: {constrains: Path, name: "routes", syntax: "token route patterns separated by single spaces (policy.ParseRoutes)", mandatory: true, repeatable: true,
 		narrowing: EachHolds, parse: parseRoutes},
+	ExceptRoutes: {constrains: Path, name: "except-routes", syntax: "token route patterns separated by single spaces (policy.ParseRoutes), that the request's path must match none of",
+		repeatable: true, narrowing: EachHolds, parse: parseRoutes},
 	Orgs: {name: "orgs", syntax: "ORGID[:FLAGS] entries (FLAGS of r, e, m, d in that order), each organization once",
 		repeatable: true, narrowing: Intersection, parse: parseOrgs},
 	TimeBefore: {constrains: Clock, name: "time-before", syntax: "an RFC 3339 UTC time ending in Z", mandatory: true, repeatable: true, narrowing: Earliest, parse: parseTime},
@@ -273,8 +276,8 @@ func (c Caveat) String() string {
 // Time returns a time-before caveat's time; the zero time for another.
 func (c Caveat) Time() time.Time { return c.at }
 
-// Routes returns a routes caveat's compiled routes; the zero Routes,
-// which matches nothing, for another.
+// Routes returns a routes or except-routes caveat's compiled routes;
+// the zero Routes, which matches nothing, for another.
 func (c Caveat) Routes() policy.Routes { return c.routes }
 
 // AllowsIP reports whether an ip caveat lets addr through: addr,

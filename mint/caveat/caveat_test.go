@@ -30,7 +30,7 @@ func TestKinds(t *testing.T) {
 			t.Errorf("kind %q is not fully described", k.Name())
 		}
 	}
-	if got := strings.Join(names, " "); got != "server-id method routes orgs time-before user user-roles session client ip" {
+	if got := strings.Join(names, " "); got != "server-id method routes except-routes orgs time-before user user-roles session client ip" {
 		t.Errorf("Kinds = %s", got)
 	}
 	var mandatory []string
@@ -48,7 +48,7 @@ func TestKinds(t *testing.T) {
 			checked = append(checked, k.Name())
 		}
 	}
-	if got := strings.Join(checked, " "); got != "server-id method routes time-before client ip" {
+	if got := strings.Join(checked, " "); got != "server-id method routes except-routes time-before client ip" {
 		t.Errorf("kinds checked per request = %s", got)
 	}
 	for _, name := range []string{"color", ""} {

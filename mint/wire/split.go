@@ -31,13 +31,20 @@ type UnsafeToken struct {
 	Caveats [MaxCaveats]Span
 	N       int // caveats used
 	Sig     Span
+	// Third is the index in Caveats of the one third-party caveat, -1
+	// when there is none; its identifier is Caveats[Third], its
+	// verification ID VID and its location Location (N 0 when absent).
+	Third    int
+	VID      Span
+	Location Span
 }
 
 // SplitV2 splits a V2 binary macaroon without copying or allocating. It
 // accepts a subset of what macaroon.v2 accepts: V2 only, at most
-// MaxCaveats first-party caveats (no location or verification ID), a
-// 32-byte signature and nothing after it. It returns false for anything
-// else.
+// MaxCaveats caveats, of which at most one is a third-party caveat (a
+// verification ID, with or without a location; a first-party caveat has
+// neither), a 32-byte signature and nothing after it. It returns false
+// for anything else.
 func SplitV2(b []byte, t *UnsafeToken) bool {
 	if len(b) == 0 || b[0] != 2 {
 		return false
@@ -55,8 +62,9 @@ func SplitV2(b []byte, t *UnsafeToken) bool {
 	if ft, _, ok = packet(b, &pos); !ok || ft != fieldEOS {
 		return false
 	}
-	// Caveats: each an identifier then EOS; an empty section ends them.
-	t.N = 0
+	// Caveats: each an optional location, an identifier, an optional
+	// verification ID, then EOS; an empty section ends them.
+	t.N, t.Third, t.VID, t.Location = 0, -1, Span{}, Span{}
 	for {
 		ft, data, ok = packet(b, &pos)
 		if !ok {
@@ -65,14 +73,35 @@ func SplitV2(b []byte, t *UnsafeToken) bool {
 		if ft == fieldEOS {
 			break
 		}
-		if ft != fieldIdentifier || t.N == MaxCaveats {
+		if t.N == MaxCaveats {
+			return false
+		}
+		var loc Span
+		hasLoc := ft == fieldLocation
+		if hasLoc {
+			loc = data
+			if ft, data, ok = packet(b, &pos); !ok {
+				return false
+			}
+		}
+		if ft != fieldIdentifier {
 			return false
 		}
 		t.Caveats[t.N] = data
-		t.N++
-		if ft, _, ok = packet(b, &pos); !ok || ft != fieldEOS {
+		ft, data, ok = packet(b, &pos)
+		if ok && ft == fieldVID {
+			if t.Third >= 0 || data.N == 0 {
+				return false
+			}
+			t.Third, t.VID, t.Location = t.N, data, loc
+			ft, _, ok = packet(b, &pos)
+		} else if hasLoc {
+			return false // a location without a verification ID
+		}
+		if !ok || ft != fieldEOS {
 			return false
 		}
+		t.N++
 	}
 	ft, data, ok = packet(b, &pos)
 	if !ok || ft != fieldSignature || data.N != sha256.Size || pos != len(b) {
