@@ -44,6 +44,8 @@ type pageSettings struct {
 	// returnDefault is where a browser goes after a page when its
 	// return_to is missing or refused.
 	returnDefault string
+	// webauthn are the passkey settings as given (passkeys.go).
+	webauthn webauthnSettings
 }
 
 // resolvePages resolves the pages' settings. A broken template

@@ -139,6 +139,16 @@ Settings (flag, else AUTHGW_<NAME>, else the config file, else the default):
                            URL (default: none)
   --accent-colour COLOUR   the pages' buttons and links, #rgb or #rrggbb
                            (default #1d70b8)
+  --webauthn-rp-id HOST|off
+                           the passkeys' relying-party ID: the site's host name,
+                           or a domain above it; off turns passkeys off (default:
+                           the --public-url host; localhost for a loopback IP
+                           such as the default 127.0.0.1; off for another IP
+                           address, or plain http other than localhost)
+  --webauthn-origins LIST  comma-separated origins the pages that use passkeys
+                           run on, each https (or http://localhost) on the RP ID
+                           (default: the --public-url origin, http://localhost:PORT
+                           for a loopback IP)
   --return-to-default URL  where a browser goes after signing in when return_to is
                            missing or refused: a path, or a URL on an
                            --allowed-origins origin (default /accounts/v1/ui/settings)
@@ -228,7 +238,8 @@ func (s *serveCommand) flagSet() *flag.FlagSet {
 	s.define(fs, breachedSetting, "directory of breached-password range files (optional)")
 	s.define(fs, "code-login", "code-login")
 	s.define(fs, productNameSetting, "product name in the mails and pages (optional)")
-	for _, name := range []string{publicURLSetting, uiTemplatesSetting, logoURLSetting, accentColourSetting, returnDefaultSetting} {
+	for _, name := range []string{publicURLSetting, uiTemplatesSetting, logoURLSetting, accentColourSetting, returnDefaultSetting,
+		webauthnRPIDSetting, webauthnOriginsSetting} {
 		s.define(fs, name, name+" (optional)")
 	}
 	s.define(fs, purgeIntervalSetting, "how often data past its retention is deleted (optional)")
@@ -803,6 +814,15 @@ func newAccounts(c *cli, cfg serveConfig, store *db.DB, redisClient *redis.Clien
 		return nil, err
 	}
 	policies := cfg.policies
+	rpID, rpOrigins, off, err := webauthnConfig(cfg.pages.webauthn, cfg.pages.publicURL)
+	if err != nil {
+		return nil, err
+	}
+	if off != "" {
+		logger.Info("passkeys are off: "+off, "setting", "--"+webauthnRPIDSetting)
+	} else {
+		logger.Info("passkeys are on", "rp_id", rpID, "origins", strings.Join(rpOrigins, ","))
+	}
 	return accounts.New(accounts.Config{
 		// 0 without --session-idle-timeout: the accounts default.
 		SessionIdleTimeout: cfg.sessionIdle,
@@ -825,6 +845,9 @@ func newAccounts(c *cli, cfg serveConfig, store *db.DB, redisClient *redis.Clien
 		CodeLoginOff:      !cfg.codeLogin,
 		ProductName:       cfg.productName,
 		PublicURL:         cfg.pages.publicURL,
+		// Both empty when passkeys are off: the routes answer 503.
+		WebAuthnRPID:    rpID,
+		WebAuthnOrigins: rpOrigins,
 	})
 }
 
@@ -917,6 +940,9 @@ func (s *serveCommand) resolve(c *cli, logger *slog.Logger) (serveConfig, error)
 		return cfg, err
 	}
 	if cfg.pages, err = s.resolvePages(c, cfg.productName, cfg.allowedOrigins); err != nil {
+		return cfg, err
+	}
+	if cfg.pages.webauthn, err = s.resolveWebAuthn(c, cfg.pages.publicURL, cfg.listen); err != nil {
 		return cfg, err
 	}
 	if cfg.forwardAuthCallers, err = resolveSetting(c, &s.settings, "forward-auth-callers", cfg.trustedProxies, parsePrefixes); err != nil {
