@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"strings"
@@ -173,4 +174,20 @@ func webauthnConfig(w webauthnSettings, publicURL string) (rpID string, origins 
 		return "", nil, "", &usageError{msg: label + ": " + err.Error()}
 	}
 	return rpID, origins, "", nil
+}
+
+// resolvePasskeys sets rpID and rpOrigins for the public URL, and logs
+// whether passkeys are on.
+func (ps *pageSettings) resolvePasskeys(logger *slog.Logger) error {
+	rpID, origins, off, err := webauthnConfig(ps.webauthn, ps.publicURL)
+	if err != nil {
+		return err
+	}
+	ps.rpID, ps.rpOrigins = rpID, origins
+	if off != "" {
+		logger.Info("passkeys are off: "+off, "setting", "--"+webauthnRPIDSetting)
+		return nil
+	}
+	logger.Info("passkeys are on", "rp_id", rpID, "origins", strings.Join(origins, ","))
+	return nil
 }

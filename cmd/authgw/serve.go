@@ -56,6 +56,7 @@ const serveUsage = `Usage: authgw serve [--listen ADDR] [--admin-listen ADDR] [-
                     [--breached-passwords DIR] [--code-login BOOL]
                     [--product-name NAME] [--public-url URL] [--ui-templates DIR]
                     [--logo-url URL] [--accent-colour #RRGGBB] [--return-to-default URL]
+                    [--webauthn-rp-id HOST|off] [--webauthn-origins ORIGINS]
                     [--info-key FILE] [--demo-listen ADDR|off]
                     [--session-idle-timeout DURATION]
                     [--replace-shared-material BOOL] [--config FILE]
@@ -561,6 +562,9 @@ func (r *serveRun) newGateway() error {
 	if r.cfg.pages.publicURL == "" {
 		r.cfg.pages.publicURL = defaultPublicURL(r.listeners[0].Addr().String())
 	}
+	if err := r.cfg.pages.resolvePasskeys(r.logger); err != nil {
+		return err
+	}
 	c, cfg, logger := r.c, r.cfg, r.logger
 	// reload refreshes this gateway's snapshot before the accounts service
 	// answers a change of clients or APIs, so that a client created here
@@ -814,15 +818,6 @@ func newAccounts(c *cli, cfg serveConfig, store *db.DB, redisClient *redis.Clien
 		return nil, err
 	}
 	policies := cfg.policies
-	rpID, rpOrigins, off, err := webauthnConfig(cfg.pages.webauthn, cfg.pages.publicURL)
-	if err != nil {
-		return nil, err
-	}
-	if off != "" {
-		logger.Info("passkeys are off: "+off, "setting", "--"+webauthnRPIDSetting)
-	} else {
-		logger.Info("passkeys are on", "rp_id", rpID, "origins", strings.Join(rpOrigins, ","))
-	}
 	return accounts.New(accounts.Config{
 		// 0 without --session-idle-timeout: the accounts default.
 		SessionIdleTimeout: cfg.sessionIdle,
@@ -846,8 +841,8 @@ func newAccounts(c *cli, cfg serveConfig, store *db.DB, redisClient *redis.Clien
 		ProductName:       cfg.productName,
 		PublicURL:         cfg.pages.publicURL,
 		// Both empty when passkeys are off: the routes answer 503.
-		WebAuthnRPID:    rpID,
-		WebAuthnOrigins: rpOrigins,
+		WebAuthnRPID:    cfg.pages.rpID,
+		WebAuthnOrigins: cfg.pages.rpOrigins,
 	})
 }
 
