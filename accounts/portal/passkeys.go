@@ -67,6 +67,9 @@ type passkeyView struct {
 	// writes its own there.
 	Error     ui.Msg
 	Secondary bool
+	// RPID is the passkeys' relying-party ID: the script shows the form
+	// only on a page of that host name or under it.
+	RPID string
 }
 
 // UsesScript: the pages with a passkey form load the script.
@@ -90,7 +93,7 @@ func (p *Portal) loginPasskeyForm(w http.ResponseWriter, r *http.Request, f flow
 	if code != "" {
 		hidden = append(hidden, ui.Hidden{Name: "code", Value: code})
 	}
-	return &passkeyView{Kind: "get", OptionsURL: Prefix + "/login/passkey/options", Error: errMsg,
+	return &passkeyView{Kind: "get", RPID: p.cfg.PasskeyRPID, OptionsURL: Prefix + "/login/passkey/options", Error: errMsg,
 		Form: ui.Form{Action: Prefix + "/login/passkey", CSRFToken: tok, Hidden: hidden, Submit: ui.M("signin.passkey.submit")}}, nil
 }
 
@@ -121,7 +124,7 @@ func (p *Portal) showLoginPasskey(w http.ResponseWriter, r *http.Request, status
 // the user of the flow code has a passkey (the API's webauthn step
 // answers its options then), else nil.
 func (p *Portal) totpPasskey(w http.ResponseWriter, r *http.Request, f flow, code string, errMsg ui.Msg) *passkeyView {
-	if !p.cfg.Passkeys {
+	if p.cfg.PasskeyRPID == "" {
 		return nil
 	}
 	a, err := p.call(r, asPortal, http.MethodPost, "/sessions/login/webauthn", map[string]any{"state": f.State, "code": code})
@@ -287,7 +290,7 @@ func (k settingsPasskeyView) RemoveButton() itemButton {
 // passkeysView fills the account page's passkeys: the list and the add
 // form (its name field carries err).
 func (p *Portal) passkeysView(w http.ResponseWriter, r *http.Request, v signedInUser, view *settingsView, e settingsErrors) bool {
-	if !p.cfg.Passkeys {
+	if p.cfg.PasskeyRPID == "" {
 		return true
 	}
 	var tokErr error
@@ -303,7 +306,7 @@ func (p *Portal) passkeysView(w http.ResponseWriter, r *http.Request, v signedIn
 	if !p.visitorGet(w, r, "/users/current/passkeys", &keys) {
 		return false
 	}
-	view.PasskeysOn = true
+	view.PasskeysOn, view.PasskeyRPID = true, p.cfg.PasskeyRPID
 	for _, k := range keys {
 		kv := settingsPasskeyView{ItemID: "passkey-" + k.ID, Name: k.Name, Cloned: k.CloneWarning,
 			Created: time.UnixMilli(k.CreatedMs).UTC().Format("2 Jan 2006, 15:04 UTC"), LastUsed: ui.M("settings.passkeys.never"),
@@ -414,7 +417,7 @@ func (p *Portal) showPasskeyCreate(w http.ResponseWriter, r *http.Request, v sig
 		return
 	}
 	p.render(w, r, http.StatusOK, "settings_passkey", passkeyCreateView{Nav: nav, Name: name, CancelURL: SettingsPath,
-		Passkey: &passkeyView{Kind: "create", Options: options, Error: errMsg,
+		Passkey: &passkeyView{Kind: "create", RPID: p.cfg.PasskeyRPID, Options: options, Error: errMsg,
 			Form: ui.Form{Action: SettingsPath + "/passkeys/finish", CSRFToken: tok, Hidden: []ui.Hidden{{Name: "name", Value: name}},
 				Submit: ui.M("settings.passkeys.create_submit")}}})
 }

@@ -260,9 +260,10 @@ type settingsView struct {
 	Sessions      []settingsSessionView
 	RevokeAll     ui.Form
 	// PasskeysOn shows the passkeys: the list and the add form.
-	PasskeysOn bool
-	Passkeys   []settingsPasskeyView
-	AddPasskey ui.Form
+	PasskeysOn  bool
+	PasskeyRPID string
+	Passkeys    []settingsPasskeyView
+	AddPasskey  ui.Form
 }
 
 type settingsEmailView struct {

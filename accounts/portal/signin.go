@@ -206,7 +206,7 @@ func (p *Portal) showLoginWith(w http.ResponseWriter, r *http.Request, status in
 			{URL: withReturn(Prefix+"/signup", f.ReturnTo), Text: ui.M("signin.link.signup")},
 		},
 	}
-	if p.cfg.Passkeys {
+	if p.cfg.PasskeyRPID != "" {
 		if v.Passkey, err = p.loginPasskeyForm(w, r, f, "", passkeyErr); err != nil {
 			p.unavailable(w, r, err)
 			return

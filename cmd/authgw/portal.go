@@ -147,5 +147,5 @@ func newPortal(c *cli, ps pageSettings, keys *mint.KeyRing, cookieSecure bool, a
 		return nil, err
 	}
 	return portal.New(portal.Config{API: api, ClientID: clientID, Renderer: renderer, CSRF: csrf, Return: ret,
-		Cookies: verifier.CookieConfig{Insecure: !cookieSecure}, Logger: logger, Now: c.now, Rand: c.random, Passkeys: ps.rpID != ""})
+		Cookies: verifier.CookieConfig{Insecure: !cookieSecure}, Logger: logger, Now: c.now, Rand: c.random, PasskeyRPID: ps.rpID})
 }

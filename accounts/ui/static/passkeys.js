@@ -169,13 +169,28 @@
     });
   }
 
+  // A part is shown only on a page of its relying-party ID or under it:
+  // elsewhere (http://127.0.0.1 for localhost, say) the browser refuses
+  // the ceremony, and the notes say to open the usual address instead.
+  function onRPID(rpID) {
+    var host = location.hostname;
+    return !!rpID && (host === rpID || host.slice(-rpID.length - 1) === "." + rpID);
+  }
+  var usable = false;
   var shown = document.querySelectorAll("[data-passkey-part]");
   for (var i = 0; i < shown.length; i++) {
-    shown[i].hidden = false;
+    if (onRPID(shown[i].getAttribute("data-passkey-part"))) {
+      shown[i].hidden = false;
+      usable = true;
+    }
   }
   var notes = document.querySelectorAll("[data-passkey-nojs]");
   for (var j = 0; j < notes.length; j++) {
-    notes[j].hidden = true;
+    if (usable) {
+      notes[j].hidden = true;
+    } else if (notes[j].getAttribute("data-address-text")) {
+      notes[j].textContent = notes[j].getAttribute("data-address-text");
+    }
   }
   var forms = document.querySelectorAll("form[data-passkey]");
   for (var k = 0; k < forms.length; k++) {

@@ -67,6 +67,13 @@ func TestBrowserPasskeys(t *testing.T) {
 	b.open(gw + ui + "/login")
 	b.addAuthenticator()
 
+	// At http://127.0.0.1 (not the relying party's host) the browser
+	// would refuse the ceremony: the pages do not offer passkeys there.
+	b.open(p.gatewayURL + ui + "/login")
+	if get(b, "is the passkey form hidden", chromedp.Evaluate[bool](`!document.querySelector('form[action="`+ui+`/login/passkey"]').closest("[hidden]")`)) {
+		t.Fatal("the passkey form is shown at 127.0.0.1, where the browser refuses passkeys of localhost")
+	}
+
 	// Sign in with the password; the account page offers passkeys (the
 	// script found navigator.credentials and showed the add form).
 	b.open(gw + ui + "/login")
