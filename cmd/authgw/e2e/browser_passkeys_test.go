@@ -46,8 +46,9 @@ func (b *browserSession) addAuthenticator() cdpwebauthn.AuthenticatorID {
 // localhost and the browser opens http://localhost:PORT. A user adds a
 // passkey on the account page (after confirming it is them), signs out,
 // signs in with the passkey alone (no address typed), then with the
-// password, where the passkey is now the second step; removes the
-// passkey; and a sign-in with it is then refused.
+// password, where the passkey is now the second step (and, once TOTP is
+// on too, offered beside the TOTP code); removes the passkey; and a
+// sign-in with it is then refused.
 func TestBrowserPasskeys(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: no serve process")
@@ -114,6 +115,23 @@ func TestBrowserPasskeys(t *testing.T) {
 	b.submit(ui+"/login/passkey", nil)
 	f.expectAt(b, ui+"/settings", "after the password and the passkey")
 
+	// With TOTP on too, the second step asks for the app's code and
+	// offers the passkey beside it.
+	f.oathtool = oathtoolPath(t)
+	b.submit(ui+"/settings/totp", nil)
+	b.submit(ui+"/settings/totp", map[string]string{"password": clitest.LoginPassword})
+	secret := f.totpSecret(b)
+	b.submit(ui+"/settings/totp/confirm", map[string]string{"code": f.totpCode(secret)})
+	f.expectText(b, "recovery codes", "after turning TOTP on")
+	b.submit(ui+"/logout", nil)
+	b.open(gw + ui + "/login")
+	b.submit(ui+"/login", map[string]string{"email": clitest.LoginEmail, "password": clitest.LoginPassword})
+	f.expectText(b, "Enter the code from your authenticator app", "the second step of a user with TOTP and a passkey")
+	f.expectText(b, "Or use a passkey", "the passkey offered beside the TOTP code")
+	b.screenshot("signin-totp-or-passkey")
+	b.submit(ui+"/login/passkey", nil)
+	f.expectAt(b, ui+"/settings", "after the password and the passkey in place of the TOTP code")
+
 	// Remove the passkey (who you are first).
 	remove := get(b, "find the remove form", chromedp.Evaluate[string](`document.querySelector('form[action^="`+ui+`/settings/passkeys/"][action$="/remove"]').getAttribute("action")`))
 	b.submit(remove, nil)
@@ -129,7 +147,13 @@ func TestBrowserPasskeys(t *testing.T) {
 	b.submit(ui+"/login/passkey", nil)
 	f.expectAt(b, ui+"/login/passkey", "a sign-in with the removed passkey")
 	f.expectText(b, "The passkey was not accepted", "a sign-in with the removed passkey")
-	// The password alone signs in again.
+	// The password and the TOTP code sign in, and no passkey is offered
+	// beside the code any more.
 	b.submit(ui+"/login", map[string]string{"email": clitest.LoginEmail, "password": clitest.LoginPassword})
-	f.expectAt(b, ui+"/settings", "the password alone after the passkey was removed")
+	f.expectText(b, "Enter the code from your authenticator app", "the second step after the passkey was removed")
+	if strings.Contains(b.text(), "Or use a passkey") {
+		t.Fatal("a passkey is offered beside the TOTP code after the only passkey was removed")
+	}
+	b.submit(ui+"/login/totp", map[string]string{"totp": f.totpCode(secret)})
+	f.expectAt(b, ui+"/settings", "the password and TOTP code after the passkey was removed")
 }
