@@ -318,7 +318,7 @@ func (p *Portal) passkeysView(w http.ResponseWriter, r *http.Request, v signedIn
 		view.Passkeys = append(view.Passkeys, kv)
 	}
 	view.AddPasskey = ui.Form{Action: SettingsPath + "/passkeys", CSRFToken: tok(v.purpose("settings-passkey-add")), Submit: ui.M("settings.passkeys.add_submit"),
-		Fields: []ui.Field{{Name: "name", Label: ui.M("settings.passkeys.name_label"), Hint: ui.M("settings.passkeys.name_hint"),
+		Fields: []ui.Field{{Name: "passkeyName", Label: ui.M("settings.passkeys.name_label"), Hint: ui.M("settings.passkeys.name_hint"),
 			Value: e.passkeyName, Error: e.passkey, Autocomplete: "off"}}}
 	if tokErr != nil {
 		p.unavailable(w, r, tokErr)
@@ -328,11 +328,12 @@ func (p *Portal) passkeysView(w http.ResponseWriter, r *http.Request, v signedIn
 }
 
 // passkeyAddProof is the confirm page of an added passkey, carrying its
-// name.
+// name (the form field passkeyName: the account page's name form has
+// the field "name", and a field's id is made of its name).
 func passkeyAddProof(v signedInUser, name string) proofRequest {
 	return proofRequest{action: SettingsPath + "/passkeys", purpose: v.purpose("settings-passkey-add"),
 		heading: ui.M("confirm.passkey_add.heading"), lead: ui.M("confirm.passkey_add.lead"), submit: ui.M("confirm.passkey_add.submit"),
-		hidden: []ui.Hidden{{Name: "name", Value: name}}}
+		hidden: []ui.Hidden{{Name: "passkeyName", Value: name}}}
 }
 
 // passkeyName checks a passkey's name: the words of its error, if any.
@@ -354,7 +355,7 @@ func (p *Portal) settingsPasskeyAdd(w http.ResponseWriter, r *http.Request) {
 	if !ok || !p.readForm(w, r, v.purpose("settings-passkey-add")) {
 		return
 	}
-	name := strings.TrimSpace(r.PostForm.Get("name"))
+	name := strings.TrimSpace(r.PostForm.Get("passkeyName"))
 	if msg := passkeyName(name); msg.Key != "" {
 		p.showSettings(w, r, v, http.StatusUnprocessableEntity, settingsErrors{passkey: msg, passkeyName: echo(name)})
 		return
@@ -418,7 +419,7 @@ func (p *Portal) showPasskeyCreate(w http.ResponseWriter, r *http.Request, v sig
 	}
 	p.render(w, r, http.StatusOK, "settings_passkey", passkeyCreateView{Nav: nav, Name: name, CancelURL: SettingsPath,
 		Passkey: &passkeyView{Kind: "create", RPID: p.cfg.PasskeyRPID, Options: options, Error: errMsg,
-			Form: ui.Form{Action: SettingsPath + "/passkeys/finish", CSRFToken: tok, Hidden: []ui.Hidden{{Name: "name", Value: name}},
+			Form: ui.Form{Action: SettingsPath + "/passkeys/finish", CSRFToken: tok, Hidden: []ui.Hidden{{Name: "passkeyName", Value: name}},
 				Submit: ui.M("settings.passkeys.create_submit")}}})
 }
 
@@ -429,7 +430,7 @@ func (p *Portal) settingsPasskeyFinish(w http.ResponseWriter, r *http.Request) {
 	if !ok || !p.readFormLimit(w, r, v.purpose("settings-passkey-finish"), maxPasskeyFormBytes) {
 		return
 	}
-	name := strings.TrimSpace(r.PostForm.Get("name"))
+	name := strings.TrimSpace(r.PostForm.Get("passkeyName"))
 	if msg := passkeyName(name); msg.Key != "" {
 		p.showSettings(w, r, v, http.StatusUnprocessableEntity, settingsErrors{passkey: msg, passkeyName: echo(name)})
 		return

@@ -140,13 +140,13 @@ func TestPasskeyPages_settings(t *testing.T) {
 		t.Fatalf("the account page has no passkeys section or no script:\n%s", settings.text())
 	}
 	add := portal.Prefix + "/settings/passkeys"
-	if p := b.submit(settings, add, map[string]string{"name": "  "}); p.Status != http.StatusUnprocessableEntity || !strings.Contains(p.text(), "Enter a name for the passkey") {
+	if p := b.submit(settings, add, map[string]string{"passkeyName": "  "}); p.Status != http.StatusUnprocessableEntity || !strings.Contains(p.text(), "Enter a name for the passkey") {
 		t.Fatalf("no name: %d\n%s", p.Status, p.text())
 	}
-	if p := b.submit(settings, add, map[string]string{"name": strings.Repeat("n", 101)}); p.Status != http.StatusUnprocessableEntity {
+	if p := b.submit(settings, add, map[string]string{"passkeyName": strings.Repeat("n", 101)}); p.Status != http.StatusUnprocessableEntity {
 		t.Fatalf("a long name: %d", p.Status)
 	}
-	confirm := b.submit(settings, add, map[string]string{"name": "Laptop"})
+	confirm := b.submit(settings, add, map[string]string{"passkeyName": "Laptop"})
 	if confirm.Status != http.StatusOK || !strings.Contains(confirm.text(), "Confirm it is you to add a passkey") {
 		t.Fatalf("the confirm page: %d\n%s", confirm.Status, confirm.text())
 	}

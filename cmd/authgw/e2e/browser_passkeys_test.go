@@ -86,20 +86,28 @@ func TestBrowserPasskeys(t *testing.T) {
 	}
 
 	// Add a passkey: its name, who you are, then the browser creates it.
-	b.submit(ui+"/settings/passkeys", map[string]string{"name": "Laptop"})
+	b.submit(ui+"/settings/passkeys", map[string]string{"passkeyName": "Laptop"})
 	f.expectText(b, "Confirm it is you to add a passkey", "the confirmation before adding a passkey")
 	b.submit(ui+"/settings/passkeys", map[string]string{"password": clitest.LoginPassword})
 	f.expectText(b, "Create your passkey", "the page that creates the passkey")
 	b.screenshot("passkey-create")
+	expectAccessibleNames(t, b, "the page that creates the passkey")
 	b.submit(ui+"/settings/passkeys/finish", nil)
 	f.expectText(b, "The passkey was added", "after creating the passkey")
 	f.expectText(b, "Laptop", "the passkey in the list")
 	b.screenshot("settings-passkeys")
+	expectAccessibleNames(t, b, "the account page with a passkey")
+	b.phone(true)
+	if !get(b, "fits a phone", chromedp.Evaluate[bool](`document.documentElement.scrollWidth <= window.innerWidth`)) {
+		t.Error("the account page with a passkey scrolls sideways on a phone")
+	}
+	b.phone(false)
 
 	// Sign out; sign in with the passkey alone, no address typed.
 	b.submit(ui+"/logout", nil)
 	b.open(gw + ui + "/login")
 	b.screenshot("signin-passkeys")
+	expectAccessibleNames(t, b, "the sign-in page with passkeys")
 	b.submit(ui+"/login/passkey", nil)
 	f.expectAt(b, ui+"/settings", "after signing in with the passkey")
 	f.expectText(b, "Laptop", "the account page after signing in with the passkey")
@@ -112,6 +120,7 @@ func TestBrowserPasskeys(t *testing.T) {
 	f.expectText(b, "Use your passkey", "the second step after the password")
 	f.expectAt(b, ui+"/login", "the second step after the password")
 	b.screenshot("signin-passkey-step")
+	expectAccessibleNames(t, b, "the passkey step")
 	b.submit(ui+"/login/passkey", nil)
 	f.expectAt(b, ui+"/settings", "after the password and the passkey")
 
@@ -147,6 +156,9 @@ func TestBrowserPasskeys(t *testing.T) {
 	b.submit(ui+"/login/passkey", nil)
 	f.expectAt(b, ui+"/login/passkey", "a sign-in with the removed passkey")
 	f.expectText(b, "The passkey was not accepted", "a sign-in with the removed passkey")
+	if got := get(b, "count alerts", chromedp.Evaluate[int](`document.querySelectorAll('[role=alert]').length`)); got != 1 {
+		t.Errorf("the refused passkey shows %d alerts, expected one", got)
+	}
 	// The password and the TOTP code sign in, and no passkey is offered
 	// beside the code any more.
 	b.submit(ui+"/login", map[string]string{"email": clitest.LoginEmail, "password": clitest.LoginPassword})
