@@ -123,6 +123,7 @@ func TestBrowserPasskeys(t *testing.T) {
 	expectAccessibleNames(t, b, "the passkey step")
 	b.submit(ui+"/login/passkey", nil)
 	f.expectAt(b, ui+"/settings", "after the password and the passkey")
+	f.expectText(b, "Your passkey is your second step", "the account page of a user whose second step is a passkey")
 
 	// With TOTP on too, the second step asks for the app's code and
 	// offers the passkey beside it.
