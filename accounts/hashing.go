@@ -161,10 +161,13 @@ func (s *Service) passwordTurn(r *request, subjects []regulation.Subject) (func(
 // account-wide ban of these steps is no lever against the owner's login:
 // only someone holding the password (or a code, or a token) of the
 // account can trigger it, and they can then at worst close the second
-// factor step for a while.
+// factor step for a while. StepWebAuthn is there for the passkey as a
+// second factor (its guesses name the account of the flow code); a
+// discoverable passkey login names no account among its subjects, so it
+// adds no account-wide count a stranger could run up.
 func pastFirstFactor(step string) bool {
 	switch step {
-	case StepTOTP, stepProofPassword, stepProofTOTP, stepProofCode:
+	case StepTOTP, StepWebAuthn, stepProofPassword, stepProofTOTP, stepProofCode:
 		return true
 	}
 	return false

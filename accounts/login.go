@@ -521,13 +521,24 @@ func (s *Service) loginUser(r *request, id string) (db.User, error) {
 }
 
 // secondFactor ends a first factor: a user with TOTP always goes through
-// the totp step, with a flow code bound to the state; others get their
-// session.
+// the totp step, a user with a passkey (and no TOTP) through the webauthn
+// step, each with a flow code bound to the state; others get their
+// session. The passkey's step is asked for even while passkeys are off
+// (it answers 503 then): turning them off must not let the password
+// alone in.
 func (s *Service) secondFactor(r *request, u db.User, state string) error {
+	next := StepTOTP
 	if !u.TOTPEnabled {
-		return s.startLoginSession(r, u)
+		has, err := s.hasPasskey(r, u.ID)
+		if err != nil {
+			return err
+		}
+		if !has {
+			return s.startLoginSession(r, u)
+		}
+		next = StepWebAuthn
 	}
-	if s.cfg.TOTP == nil {
+	if next == StepTOTP && s.cfg.TOTP == nil {
 		return apiError(http.StatusServiceUnavailable, CodeUnavailable, "")
 	}
 	code, hash, err := s.newCode()
@@ -539,7 +550,7 @@ func (s *Service) secondFactor(r *request, u db.User, state string) error {
 		State: state, CreatedMs: now.UnixMilli(), ExpiresMs: now.Add(s.cfg.LoginCodeTTL).UnixMilli()}); err != nil {
 		return err
 	}
-	return step(r, StepTOTP, state, code)
+	return step(r, next, state, code)
 }
 
 // passwordStep checks an email and password. An unknown email, a user

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/authgw/authgw/accounts/notify/mailtemplate"
 	"github.com/authgw/authgw/accounts/passkey"
 	"github.com/authgw/authgw/accounts/regulation"
 	"github.com/authgw/authgw/db"
@@ -174,6 +175,7 @@ func (s *Service) addPasskey(r *request) error {
 	case err != nil:
 		return err
 	}
+	s.notifyOwner(r.ctx(), u.ID, mailtemplate.PasskeyAdded, "", "")
 	return single(r, http.StatusCreated, passkeyJSON(rec))
 }
 
@@ -219,7 +221,17 @@ func (s *Service) deletePasskey(r *request) error {
 	if err := s.logins.DeleteWebAuthnCredential(r.ctx(), u.ID, r.Param("passkeyId")); err != nil {
 		return hideNotFound(err)
 	}
+	s.notifyOwner(r.ctx(), u.ID, mailtemplate.PasskeyRemoved, "", "")
 	return null(r)
+}
+
+// hasPasskey reports whether the user has a passkey: then a first factor
+// (password or login code) is followed by the webauthn step, as TOTP's
+// is by the totp step. A user with TOTP goes to the totp step and may
+// answer it with a passkey instead.
+func (s *Service) hasPasskey(r *request, userID string) (bool, error) {
+	creds, err := s.logins.ListWebAuthnCredentials(r.ctx(), userID)
+	return len(creds) > 0, err
 }
 
 // webauthnOut is the data of the webauthn step's options answer.

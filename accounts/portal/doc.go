@@ -17,5 +17,7 @@
 // HTML (package ui's Renderer), checks the CSRF token of every form
 // (ui.CSRF), resolves return_to (ui.ReturnPolicy) so that no page is an
 // open redirect, copies the API's cookies to the browser, and turns API
-// errors into words next to the field they are about.
+// errors into words next to the field they are about. The pages work
+// without script; only the passkey ceremonies need the browser's
+// navigator.credentials, run by one same-origin script (passkeys.go).
 package portal

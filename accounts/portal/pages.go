@@ -12,7 +12,7 @@ import (
 // pages is the route table: the portal's own routes, then the sign-in
 // pages (signinPages) and the account pages (settingsPages), each
 // declared beside its handlers.
-var pages = concat(basePages, signinPages, settingsPages)
+var pages = concat(basePages, signinPages, settingsPages, passkeyPages)
 
 // basePages are the routes every page needs.
 var basePages = []Page{
@@ -86,12 +86,18 @@ func (p *Portal) csrfToken(w http.ResponseWriter, r *http.Request, purpose strin
 // has answered (400 for a body that is not such a form, 403 for a CSRF
 // failure, each with its error page) and returns false.
 func (p *Portal) readForm(w http.ResponseWriter, r *http.Request, purpose string) bool {
+	return p.readFormLimit(w, r, purpose, maxFormBytes)
+}
+
+// readFormLimit is readForm for a form of at most limit bytes (one that
+// carries a browser's passkey answer).
+func (p *Portal) readFormLimit(w http.ResponseWriter, r *http.Request, purpose string, limit int64) bool {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/x-www-form-urlencoded" {
 		p.errorPage(w, r, ui.ErrorPage{Kind: ui.ErrorBadRequest, ContinueURL: LoginPath})
 		return false
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	if err := r.ParseForm(); err != nil {
 		p.errorPage(w, r, ui.ErrorPage{Kind: ui.ErrorBadRequest, ContinueURL: LoginPath})
 		return false

@@ -45,6 +45,14 @@ type Config struct {
 	// Rand is the source of login states. Optional. Default
 	// crypto/rand.Reader.
 	Rand io.Reader
+	// PasskeyRPID turns on the passkey parts of the pages (sign in with
+	// a passkey, and the passkeys of the account page): the accounts
+	// service's WebAuthnRPID. The pages show them only to a browser on
+	// that host name or under it (on another address, such as
+	// 127.0.0.1 for an RP ID of localhost, the browser would refuse the
+	// ceremony). Optional. Default "": the pages offer no passkey, but a
+	// user who has one still gets its second step at sign-in.
+	PasskeyRPID string
 }
 
 // Portal serves the pages. It is safe for concurrent use.

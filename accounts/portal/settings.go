@@ -55,6 +55,8 @@ var settingsNotices = map[string]string{
 	"totp-on":         "settings.notice.totp_on",
 	"totp-off":        "settings.notice.totp_off",
 	"session-revoked": "settings.notice.session_revoked",
+	"passkey-added":   "settings.notice.passkey_added",
+	"passkey-removed": "settings.notice.passkey_removed",
 }
 
 // done answers 303 to the account page with the confirmation notice.
@@ -257,6 +259,11 @@ type settingsView struct {
 	TOTPRemoveURL string
 	Sessions      []settingsSessionView
 	RevokeAll     ui.Form
+	// PasskeysOn shows the passkeys: the list and the add form.
+	PasskeysOn  bool
+	PasskeyRPID string
+	Passkeys    []settingsPasskeyView
+	AddPasskey  ui.Form
 }
 
 type settingsEmailView struct {
@@ -317,6 +324,10 @@ type settingsErrors struct {
 	removeFor       string
 	remove          ui.Msg
 	noticeQueryDone string
+	// passkey is the error of the add-a-passkey form, passkeyName the
+	// name typed.
+	passkey     ui.Msg
+	passkeyName string
 }
 
 // settings is GET /settings: the account page.
@@ -337,6 +348,9 @@ func (p *Portal) showSettings(w http.ResponseWriter, r *http.Request, v signedIn
 	view, err := p.settingsView(w, r, v, acc, e)
 	if err != nil {
 		p.unavailable(w, r, err)
+		return
+	}
+	if !p.passkeysView(w, r, v, &view, e) {
 		return
 	}
 	p.render(w, r, status, "settings", view)

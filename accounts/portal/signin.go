@@ -153,6 +153,9 @@ type loginView struct {
 	// "method": sign in with the password, or email a code instead.
 	PasswordMethod, CodeMethod string
 	Links                      []Link
+	// Passkey is the "sign in with a passkey" form, nil when passkeys
+	// are off.
+	Passkey *passkeyView
 }
 
 // Link is a link under a page's content.
@@ -168,6 +171,8 @@ type formView struct {
 	Lead    []ui.Msg
 	Form    ui.Form
 	Links   []Link
+	// Passkey is a passkey form offered beside Form, or nil.
+	Passkey *passkeyView
 }
 
 // noticeView is the view of the "signin-notice" page: a heading,
@@ -180,6 +185,11 @@ type noticeView struct {
 
 // showLogin renders the sign-in page with errs beside their fields.
 func (p *Portal) showLogin(w http.ResponseWriter, r *http.Request, status int, f flow, errs fieldErrors) {
+	p.showLoginWith(w, r, status, f, errs, ui.Msg{})
+}
+
+// showLoginWith is showLogin with passkeyErr beside the passkey form.
+func (p *Portal) showLoginWith(w http.ResponseWriter, r *http.Request, status int, f flow, errs fieldErrors, passkeyErr ui.Msg) {
 	tok, err := p.csrfToken(w, r, formLogin)
 	if err != nil {
 		p.unavailable(w, r, err)
@@ -195,6 +205,13 @@ func (p *Portal) showLogin(w http.ResponseWriter, r *http.Request, status int, f
 			{URL: withReturn(Prefix+"/forgot", f.ReturnTo), Text: ui.M("signin.link.forgot")},
 			{URL: withReturn(Prefix+"/signup", f.ReturnTo), Text: ui.M("signin.link.signup")},
 		},
+	}
+	if p.cfg.PasskeyRPID != "" {
+		if v.Passkey, err = p.loginPasskeyForm(w, r, f, "", passkeyErr); err != nil {
+			p.unavailable(w, r, err)
+			return
+		}
+		v.Passkey.Heading, v.Passkey.Lead, v.Passkey.Secondary = ui.M("signin.passkey.login_heading"), ui.M("signin.passkey.login_lead"), true
 	}
 	p.render(w, r, status, "login", v)
 }
@@ -278,6 +295,8 @@ func (p *Portal) loginAnswer(w http.ResponseWriter, r *http.Request, a *answer, 
 		switch {
 		case next.Step == accounts.StepTOTP && next.Code != "":
 			p.showLoginTOTP(w, r, http.StatusOK, f, next.Code, nil)
+		case next.Step == accounts.StepWebAuthn && next.Code != "":
+			p.showLoginPasskey(w, r, http.StatusOK, f, next.Code, ui.Msg{})
 		case next.Step == accounts.StepCode && len(next.Accounts) == 0:
 			p.showLoginCode(w, r, http.StatusOK, f, nil)
 		case next.Step == accounts.StepCode:
@@ -327,7 +346,8 @@ func (p *Portal) showLoginTOTP(w http.ResponseWriter, r *http.Request, status in
 			Submit: ui.M("signin.submit"), Fields: []ui.Field{
 				{Name: "totp", Label: ui.M("signin.field.totp"), Hint: ui.M("signin.field.totp_hint"), Autocomplete: "one-time-code", Error: errs["totp"]},
 			}},
-		Links: []Link{{URL: withReturn(LoginPath, f.ReturnTo), Text: ui.M("signin.link.restart")}},
+		Links:   []Link{{URL: withReturn(LoginPath, f.ReturnTo), Text: ui.M("signin.link.restart")}},
+		Passkey: p.totpPasskey(w, r, f, code, ui.Msg{}),
 	})
 }
 

@@ -13,7 +13,10 @@
 //     one base layout, with the operator's branding as data, the
 //     message catalogue, and the safety headers (a CSP without
 //     'unsafe-inline', no framing, no referrer, no sniffing, no store).
-//     It serves the one stylesheet, branded and named by its hash.
+//     It serves the one stylesheet, branded and named by its hash, and
+//     the one script (static/passkeys.js: the passkey ceremonies), named
+//     by its hash too and loaded only by a page whose view is a
+//     ScriptPage that says so; no page carries inline script.
 //     Operator overrides from a directory (LoadOverrides) replace
 //     embedded templates; a broken one fails construction, naming the
 //     file and line, so a server fails at start-up rather than on a

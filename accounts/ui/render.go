@@ -29,6 +29,14 @@ var embeddedTemplates embed.FS
 //go:embed static/ui.css
 var stylesheetSource string
 
+// scriptSource is the pages' one script: the passkey ceremonies
+// (navigator.credentials), loaded only by the pages that offer passkeys
+// (ScriptPage), from the gateway (the CSP's default-src 'self' is its
+// script-src: no inline script, no other origin).
+//
+//go:embed static/passkeys.js
+var scriptSource []byte
+
 // The templates every page is built from; every other file in templates/
 // is a page, named by its file name without ".html".
 const (
@@ -122,6 +130,13 @@ type Renderer struct {
 	csp        string
 	css        []byte
 	stylesheet string // URL path of the stylesheet, with its hash in the name
+	script     string // URL path of the script, with its hash in the name
+}
+
+// ScriptPage is a page view that says whether its page loads the
+// pages' script (passkeys): pages without it carry no script at all.
+type ScriptPage interface {
+	UsesScript() bool
 }
 
 // View is what every template is executed with: the page's own data is
@@ -133,6 +148,9 @@ type View struct {
 	Lang string
 	// Stylesheet is the URL path of the stylesheet.
 	Stylesheet string
+	// Script is the URL path of the pages' script when the page loads it
+	// (its Page is a ScriptPage that says so), else "".
+	Script string
 	// Page is the page's own view (ErrorPage for "error").
 	Page any
 }
@@ -190,6 +208,8 @@ func newRenderer(cfg RendererConfig, base fs.FS) (*Renderer, error) {
 	r.css = []byte(strings.ReplaceAll(stylesheetSource, "{{accent}}", r.brand.AccentColour))
 	sum := sha256.Sum256(r.css)
 	r.stylesheet = assetPath + "ui." + hex.EncodeToString(sum[:6]) + ".css"
+	sum = sha256.Sum256(scriptSource)
+	r.script = assetPath + "passkeys." + hex.EncodeToString(sum[:6]) + ".js"
 
 	sources, err := templateSources(base, cfg.Overrides)
 	if err != nil {
@@ -261,6 +281,10 @@ func (r *Renderer) CSP() string { return r.csp }
 // carries a hash of its content, so it can be cached for ever.
 func (r *Renderer) StylesheetURL() string { return r.stylesheet }
 
+// ScriptURL returns the URL path of the pages' script; its name carries
+// a hash of its content, so it can be cached for ever.
+func (r *Renderer) ScriptURL() string { return r.script }
+
 // Catalogue returns the renderer's message catalogue.
 func (r *Renderer) Catalogue() *Catalogue { return r.cat }
 
@@ -293,6 +317,9 @@ func (r *Renderer) Render(w http.ResponseWriter, status int, page string, data a
 	}
 	var buf bytes.Buffer
 	v := View{Brand: r.brand, Lang: r.cat.Lang(), Stylesheet: r.stylesheet, Page: data}
+	if sp, ok := data.(ScriptPage); ok && sp.UsesScript() {
+		v.Script = r.script
+	}
 	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
 		return fmt.Errorf("ui: rendering page %q: %w", page, err)
 	}
@@ -304,12 +331,20 @@ func (r *Renderer) Render(w http.ResponseWriter, status int, page string, data a
 	return err
 }
 
-// ServeAsset serves the stylesheet at StylesheetURL (GET and HEAD), with
-// a year's immutable caching, and 404 for any other path.
+// ServeAsset serves the stylesheet at StylesheetURL and the script at
+// ScriptURL (GET and HEAD), with a year's immutable caching, and 404 for
+// any other path.
 func (r *Renderer) ServeAsset(w http.ResponseWriter, req *http.Request) {
 	h := w.Header()
 	h.Set("X-Content-Type-Options", "nosniff")
-	if req.URL.Path != r.stylesheet {
+	var body []byte
+	var contentType string
+	switch req.URL.Path {
+	case r.stylesheet:
+		body, contentType = r.css, "text/css; charset=utf-8"
+	case r.script:
+		body, contentType = scriptSource, "text/javascript; charset=utf-8"
+	default:
 		http.NotFound(w, req)
 		return
 	}
@@ -318,9 +353,9 @@ func (r *Renderer) ServeAsset(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
 		return
 	}
-	h.Set("Content-Type", "text/css; charset=utf-8")
+	h.Set("Content-Type", contentType)
 	h.Set("Cache-Control", "public, max-age=31536000, immutable")
-	http.ServeContent(w, req, path.Base(r.stylesheet), time.Time{}, bytes.NewReader(r.css))
+	http.ServeContent(w, req, path.Base(req.URL.Path), time.Time{}, bytes.NewReader(body))
 }
 
 func (r *Renderer) funcs() template.FuncMap {

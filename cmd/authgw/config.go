@@ -41,6 +41,7 @@ var configKeys = []string{
 	"breached-passwords",
 	"code-login", productNameSetting,
 	publicURLSetting, uiTemplatesSetting, logoURLSetting, accentColourSetting, returnDefaultSetting,
+	webauthnRPIDSetting, webauthnOriginsSetting,
 	purgeIntervalSetting, personalDataSetting,
 }
 

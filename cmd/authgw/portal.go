@@ -44,6 +44,12 @@ type pageSettings struct {
 	// returnDefault is where a browser goes after a page when its
 	// return_to is missing or refused.
 	returnDefault string
+	// webauthn are the passkey settings as given (passkeys.go); rpID
+	// and rpOrigins what the service uses once the public URL is known,
+	// rpID "" with passkeys off.
+	webauthn  webauthnSettings
+	rpID      string
+	rpOrigins []string
 }
 
 // resolvePages resolves the pages' settings. A broken template
@@ -141,5 +147,5 @@ func newPortal(c *cli, ps pageSettings, keys *mint.KeyRing, cookieSecure bool, a
 		return nil, err
 	}
 	return portal.New(portal.Config{API: api, ClientID: clientID, Renderer: renderer, CSRF: csrf, Return: ret,
-		Cookies: verifier.CookieConfig{Insecure: !cookieSecure}, Logger: logger, Now: c.now, Rand: c.random})
+		Cookies: verifier.CookieConfig{Insecure: !cookieSecure}, Logger: logger, Now: c.now, Rand: c.random, PasskeyRPID: ps.rpID})
 }

@@ -56,6 +56,7 @@ const serveUsage = `Usage: authgw serve [--listen ADDR] [--admin-listen ADDR] [-
                     [--breached-passwords DIR] [--code-login BOOL]
                     [--product-name NAME] [--public-url URL] [--ui-templates DIR]
                     [--logo-url URL] [--accent-colour #RRGGBB] [--return-to-default URL]
+                    [--webauthn-rp-id HOST|off] [--webauthn-origins ORIGINS]
                     [--info-key FILE] [--demo-listen ADDR|off]
                     [--session-idle-timeout DURATION]
                     [--replace-shared-material BOOL] [--config FILE]
@@ -139,6 +140,16 @@ Settings (flag, else AUTHGW_<NAME>, else the config file, else the default):
                            URL (default: none)
   --accent-colour COLOUR   the pages' buttons and links, #rgb or #rrggbb
                            (default #1d70b8)
+  --webauthn-rp-id HOST|off
+                           the passkeys' relying-party ID: the site's host name,
+                           or a domain above it; off turns passkeys off (default:
+                           the --public-url host; localhost for a loopback IP
+                           such as the default 127.0.0.1; off for another IP
+                           address, or plain http other than localhost)
+  --webauthn-origins LIST  comma-separated origins the pages that use passkeys
+                           run on, each https (or http://localhost) on the RP ID
+                           (default: the --public-url origin, http://localhost:PORT
+                           for a loopback IP)
   --return-to-default URL  where a browser goes after signing in when return_to is
                            missing or refused: a path, or a URL on an
                            --allowed-origins origin (default /accounts/v1/ui/settings)
@@ -228,7 +239,8 @@ func (s *serveCommand) flagSet() *flag.FlagSet {
 	s.define(fs, breachedSetting, "directory of breached-password range files (optional)")
 	s.define(fs, "code-login", "code-login")
 	s.define(fs, productNameSetting, "product name in the mails and pages (optional)")
-	for _, name := range []string{publicURLSetting, uiTemplatesSetting, logoURLSetting, accentColourSetting, returnDefaultSetting} {
+	for _, name := range []string{publicURLSetting, uiTemplatesSetting, logoURLSetting, accentColourSetting, returnDefaultSetting,
+		webauthnRPIDSetting, webauthnOriginsSetting} {
 		s.define(fs, name, name+" (optional)")
 	}
 	s.define(fs, purgeIntervalSetting, "how often data past its retention is deleted (optional)")
@@ -550,6 +562,9 @@ func (r *serveRun) newGateway() error {
 	if r.cfg.pages.publicURL == "" {
 		r.cfg.pages.publicURL = defaultPublicURL(r.listeners[0].Addr().String())
 	}
+	if err := r.cfg.pages.resolvePasskeys(r.logger); err != nil {
+		return err
+	}
 	c, cfg, logger := r.c, r.cfg, r.logger
 	// reload refreshes this gateway's snapshot before the accounts service
 	// answers a change of clients or APIs, so that a client created here
@@ -825,6 +840,9 @@ func newAccounts(c *cli, cfg serveConfig, store *db.DB, redisClient *redis.Clien
 		CodeLoginOff:      !cfg.codeLogin,
 		ProductName:       cfg.productName,
 		PublicURL:         cfg.pages.publicURL,
+		// Both empty when passkeys are off: the routes answer 503.
+		WebAuthnRPID:    cfg.pages.rpID,
+		WebAuthnOrigins: cfg.pages.rpOrigins,
 	})
 }
 
@@ -917,6 +935,9 @@ func (s *serveCommand) resolve(c *cli, logger *slog.Logger) (serveConfig, error)
 		return cfg, err
 	}
 	if cfg.pages, err = s.resolvePages(c, cfg.productName, cfg.allowedOrigins); err != nil {
+		return cfg, err
+	}
+	if cfg.pages.webauthn, err = s.resolveWebAuthn(c, cfg.pages.publicURL, cfg.listen); err != nil {
 		return cfg, err
 	}
 	if cfg.forwardAuthCallers, err = resolveSetting(c, &s.settings, "forward-auth-callers", cfg.trustedProxies, parsePrefixes); err != nil {

@@ -29,6 +29,8 @@ const (
 	PasswordChanged Name = "password-changed" // notice (View.When)
 	TOTPOn          Name = "totp-on"          // notice (View.When)
 	TOTPOff         Name = "totp-off"         // notice (View.When)
+	PasskeyAdded    Name = "passkey-added"    // notice (View.When)
+	PasskeyRemoved  Name = "passkey-removed"  // notice (View.When)
 	AccountDeleted  Name = "account-deleted"  // notice (View.When)
 	// RecoveryCodeUsed: notice, a second-factor recovery code was used
 	// to log in (View.When, View.Left).

@@ -21,6 +21,7 @@ const testCode = "abcdefghijklmnopqrstuvwxyz"
 // allNames is every mail the accounts service sends.
 var allNames = []mailtemplate.Name{
 	mailtemplate.AccountDeleted, mailtemplate.AddressAdded, mailtemplate.FactorsReset, mailtemplate.LoginCode,
+	mailtemplate.PasskeyAdded, mailtemplate.PasskeyRemoved,
 	mailtemplate.PasswordChanged, mailtemplate.Recovery, mailtemplate.RecoveryCodeUsed, mailtemplate.TOTPOff, mailtemplate.TOTPOn, mailtemplate.Verification,
 }
 
@@ -107,6 +108,10 @@ func TestRender(t *testing.T) {
 			expectSubj: "Two-factor authentication was turned on", expectInText: []string{"(TOTP) was turned on"}},
 		{name: "totp off", givenName: mailtemplate.TOTPOff, givenView: mailtemplate.View{When: "w"},
 			expectSubj: "Two-factor authentication was turned off", expectInText: []string{"(TOTP) was turned off"}},
+		{name: "passkey added", givenName: mailtemplate.PasskeyAdded, givenView: mailtemplate.View{When: "w"},
+			expectSubj: "A passkey was added to your account", expectInText: []string{"A passkey was added to your Example Cloud account.", "When: w."}},
+		{name: "passkey removed", givenName: mailtemplate.PasskeyRemoved, givenView: mailtemplate.View{When: "w"},
+			expectSubj: "A passkey was removed from your account", expectInText: []string{"A passkey was removed from your Example Cloud account."}},
 		{name: "account deleted", givenName: mailtemplate.AccountDeleted, givenView: mailtemplate.View{When: "w"},
 			expectSubj: "Your account was deleted", expectInText: []string{"Your Example Cloud account was deleted."}},
 		{name: "recovery code used: how many are left", givenName: mailtemplate.RecoveryCodeUsed, givenView: mailtemplate.View{When: "w", Left: 7},
