@@ -128,6 +128,14 @@ func OpenStepUp(ring *KeyRing, cid []byte) (StepUpClaim, error) {
 	return c, nil
 }
 
+// CaveatKey returns the caveat's root key, from which a discharge's
+// signature starts (after macaroon.v2's key generation). The token's
+// verification ID holds the same key, but whoever adds a third-party
+// caveat chooses that one: a verifier compares the two, so that a holder
+// who copies a sealed identifier into a caveat of their own, with a key
+// they chose, cannot discharge it themselves.
+func (c StepUpClaim) CaveatKey() [32]byte { return c.rootKey }
+
 func lengthPrefixed(b []byte) (string, []byte, bool) {
 	if len(b) < 1 || len(b) < 1+int(b[0]) {
 		return "", nil, false
