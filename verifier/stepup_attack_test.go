@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"crypto/rand"
 	"errors"
+	mrand "math/rand/v2"
+	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -538,4 +541,134 @@ func TestStepUpAttack_routes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestStepUpAttack_neverWidens is the attenuation property extended to
+// step-up: whatever token of the login (ordinary or step-up, of any
+// method), whatever caveats its holder adds to it and to discharges,
+// whichever discharges (bound to it or not, of another token, user or
+// session) come with it, no request is allowed that the token of the same
+// policy minted without any stepUp would refuse.
+func TestStepUpAttack_neverWidens(t *testing.T) {
+	ring := testRing(t)
+	me := mintSuSet(t, ring, testSubject, fixedNow)
+	others := []suSet{mintSuSet(t, ring, otherUser, fixedNow), mintSuSet(t, ring, otherSession, fixedNow), mintSuSet(t, ring, testSubject, fixedNow)}
+	plain := strings.ReplaceAll(strings.ReplaceAll(stepUpOrgPolicy, `, "stepUp": 120`, ""), `, "stepUp": 300`, "")
+	if plain == stepUpOrgPolicy || strings.Contains(plain, "stepUp") {
+		t.Fatal("could not take the stepUp out of the policy")
+	}
+	ref := mintFor(t, ring, plain, testSubject)
+	if len(ref.StepUp) != 0 {
+		t.Fatal("the reference minted step-up tokens")
+	}
+	uid := testSubject.UserID
+	patterns := []string{"/**", "/accounts/v1/**", "/accounts/v1/users/*", "/accounts/v1/users/" + uid, "/accounts/v1/users/" + uid + "/**",
+		"/accounts/v1/organizations/*/**", "/accounts/v1/organizations/org-a/**", "/accounts/v1/organizations/org-c/roles/*",
+		"/accounts/v1/organizations/:orgId/roles/**", "/accounts/v1/organizations/:orgIdRead/**", "/x"}
+	paths := []string{userPath(""), userPath("/emails/1"), "/accounts/v1/users/someone-else", orgPath("org-a", "/roles/admin"),
+		orgPath("org-b", "/roles"), orgPath("org-c", "/roles/x"), orgPath("org-a", "/members"), orgPath("org-c", "/members"), "/x", "/"}
+	methods := []string{"GET", "HEAD", "POST", "DELETE", "PATCH"}
+	ips := []netip.Addr{{}, netip.MustParseAddr("10.1.2.3"), netip.MustParseAddr("192.168.7.7")}
+	offsets := []time.Duration{0, time.Minute, 2*time.Minute + 29*time.Second, 2*time.Minute + verifier.DefaultSkew, 4 * time.Minute,
+		5*time.Minute + 29*time.Second, 6 * time.Minute, 10*time.Minute + 29*time.Second, 11 * time.Minute, -time.Hour}
+	r := mrand.New(mrand.NewPCG(2026, 16))
+	pick := func(list []string) string { return list[r.IntN(len(list))] }
+	randomCaveat := func() string {
+		switch r.IntN(8) {
+		case 0, 1:
+			return "routes " + pick(patterns)
+		case 2:
+			return "except-routes " + pick(patterns)
+		case 3:
+			return "time-before " + fixedNow.Add(time.Duration(r.IntN(16)-2)*time.Minute).Format(time.RFC3339)
+		case 4:
+			return "ip " + pick([]string{"10.0.0.0/8", "192.168.0.0/16", "0.0.0.0/0"})
+		case 5:
+			return "method " + pick([]string{"GET", "POST", "DELETE"})
+		case 6:
+			return "client " + pick([]string{"client-1", "client-2"})
+		default:
+			return "server-id " + pick([]string{testServerID, "other"})
+		}
+	}
+	caveats := func(max int) []string {
+		out := make([]string, r.IntN(max+1))
+		for i := range out {
+			out[i] = randomCaveat()
+		}
+		return out
+	}
+
+	clk := fixedNow
+	v := newVerifier(t, ring, func(c *verifier.Config) { c.Now = func() time.Time { return clk } })
+	var allowed, allowedStepUp, refusedByRef int
+	const iterations, requestsEach = 2000, 6
+	for i := 0; i < iterations; i++ {
+		// The token: mostly a step-up token, sometimes an ordinary one.
+		stepUpMethod := pick([]string{"DELETE", "POST"})
+		tok := me.tokens.StepUp[stepUpMethod]
+		if r.IntN(4) == 0 {
+			tok = me.tokens.ByMethod[pick([]string{"GET", "POST", "DELETE"})]
+		}
+		added := caveats(2)
+		if len(added) > 0 {
+			tok = attenuate(t, tok, added...)
+		}
+		// The discharges: mostly the right caveat's, narrowed and bound
+		// to the token as sent; sometimes another's or a stale binding.
+		var discharges []string
+		for n := r.IntN(3); n > 0; n-- {
+			switch r.IntN(6) {
+			case 0, 1, 2:
+				discharges = append(discharges, attenuateDischarge(t, tok, me.unbound[stepUpMethod], caveats(2)...))
+			case 3:
+				discharges = append(discharges, me.bound[stepUpMethod])
+			case 4:
+				o := others[r.IntN(len(others))]
+				discharges = append(discharges, attenuateDischarge(t, tok, o.unbound[stepUpMethod], caveats(1)...))
+			default:
+				discharges = append(discharges, me.unbound[pick([]string{"DELETE", "POST"})])
+			}
+		}
+		for k := 0; k < requestsEach; k++ {
+			req := verifier.Request{Method: pick(methods), Path: pick(paths), ClientID: pick([]string{"", "client-1"}), ClientIP: ips[r.IntN(len(ips))]}
+			clk = fixedNow.Add(offsets[r.IntN(len(offsets))])
+			if r.IntN(2) == 0 {
+				// Half the requests aim at the step-up routes, soon.
+				req.Method, req.Path = stepUpMethod, userPath("")
+				if stepUpMethod == "POST" {
+					req.Path = orgPath(pick([]string{"org-a", "org-b", "org-c"}), "/roles/x")
+				}
+				clk = fixedNow.Add(offsets[r.IntN(3)])
+			}
+			id, err := v.Verify(tok, req, discharges...)
+			if err != nil {
+				continue
+			}
+			allowed++
+			if id.StepUp {
+				allowedStepUp++
+			}
+			method := req.Method
+			if method == "HEAD" {
+				method = "GET"
+			}
+			if _, refErr := v.Verify(ref.ByMethod[method], req); refErr != nil {
+				t.Fatalf("widened at +%v: %s %s (client %q, ip %v) allowed with token caveats %q and %d discharges, refused to the token minted without step-up: %v",
+					clk.Sub(fixedNow), req.Method, req.Path, req.ClientID, req.ClientIP, added, len(discharges), refErr)
+			}
+		}
+	}
+	// Count what the reference refuses among the same requests, so the
+	// property is not vacuous: both sides must see refusals and grants.
+	for _, p := range paths {
+		clk = fixedNow
+		if _, err := v.Verify(ref.ByMethod["GET"], getReq(p)); err != nil {
+			refusedByRef++
+		}
+	}
+	if allowed < 300 || allowedStepUp < 150 || refusedByRef == 0 {
+		t.Fatalf("too few interesting cases: %d allowed, %d of them stepped up, %d paths the reference refuses", allowed, allowedStepUp, refusedByRef)
+	}
+	t.Logf("%d requests: %d allowed, %d of them with a discharge", iterations*requestsEach, allowed, allowedStepUp)
 }
