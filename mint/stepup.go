@@ -136,6 +136,22 @@ func OpenStepUp(ring *KeyRing, cid []byte) (StepUpClaim, error) {
 // they chose, cannot discharge it themselves.
 func (c StepUpClaim) CaveatKey() [32]byte { return c.rootKey }
 
+// StepUpCaveatKeyID tells, without any key, whether cid has the shape of
+// a step-up caveat identifier, and the ID of the key it names as its
+// sealer. It opens nothing: only OpenStepUp says whether the ring sealed
+// it. It is for tools that show a token or a discharge to a person.
+func StepUpCaveatKeyID(cid []byte) (string, bool) {
+	n := len(stepUpMagic)
+	if len(cid) < n+1 || [3]byte(cid[:n]) != stepUpMagic {
+		return "", false
+	}
+	idLen := int(cid[n])
+	if len(cid) < n+1+idLen+chacha20poly1305.NonceSizeX+chacha20poly1305.Overhead || !validID(string(cid[n+1:n+1+idLen])) {
+		return "", false
+	}
+	return string(cid[n+1 : n+1+idLen]), true
+}
+
 func lengthPrefixed(b []byte) (string, []byte, bool) {
 	if len(b) < 1 || len(b) < 1+int(b[0]) {
 		return "", nil, false
