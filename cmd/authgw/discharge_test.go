@@ -91,7 +91,7 @@ func TestInspect_stepUp(t *testing.T) {
 	}{
 		{"step-up token, no ring", args("inspect", f.stepUp), 0, []string{
 			"third-party caveat:\n", "  location:  " + mint.DischargePath + "\n", "  caveat ID: " + cidText + "\n",
-			`  sealed:    for the accounts service (a key it names "k1")`, "signature: not checked"}},
+			`  sealed:    for the accounts service (it names key "k1")`, "signature: not checked"}},
 		{"step-up token, its ring", args("inspect", f.stepUp, "--keys", f.keys), 0, []string{
 			"opens with the key ring: user " + testUser + ", session " + testSession + ", discharges live 120s\n", `signature: valid (key "k1")`}},
 		{"step-up token, another ring", args("inspect", f.stepUp, "--keys", otherRing), 1, []string{

@@ -51,7 +51,7 @@ func (tp *thirdPartyView) open(ring *mint.KeyRing) {
 }
 
 func (tp *thirdPartyView) writeSealed(w io.Writer) {
-	key := "a key it names " + strconv.Quote(tp.SealedWithKey)
+	key := "it names key " + strconv.Quote(tp.SealedWithKey)
 	if tp.SealedWithKey == "" {
 		key = "NOT a step-up caveat of authgw"
 	}
