@@ -20,7 +20,7 @@ import (
 	"github.com/authgw/authgw/mint"
 )
 
-const dischargeUsage = `Usage: authgw discharge --url URL (--token TOKEN | --token-file FILE) --step-up TOKEN|- (--password-file FILE|- | --totp CODE) [--json]
+const dischargeUsage = `Usage: authgw discharge --url URL (--token TOKEN | --token-file FILE) --step-up TOKEN|- (--password-file FILE|- | --totp CODE) [--client ID --client-secret-file FILE|-] [--json]
 
 Obtains a discharge of a step-up token's third-party caveat from a running
 accounts service (POST /accounts/v1/discharge), proving a fresh factor of
@@ -28,9 +28,12 @@ the token's user, and prints it bound to the step-up token, ready to send
 as "Authorization: Macaroon <step-up token> <bound discharge>".
 
 The call is authenticated with the caller's POST token of the same session
-(--token or --token-file). The proof is the current password, read from a
-file or from standard input (--password-file -, one line), or a TOTP code
-(--totp). The password never appears on the command line.
+(--token or --token-file), with the API client's credentials when the
+session's tokens are bound to it (--client and --client-secret-file: sent
+as "Authorization: Basic ..., Macaroon ..."). The proof is the current
+password, read from a file or from standard input (--password-file -,
+one line), or a TOTP code (--totp). Neither secret ever appears on the
+command line.
 
 The answer is checked before it is printed: the discharge must be of the
 step-up token's caveat, and the bound discharge the service returns must
@@ -46,6 +49,9 @@ Flags:
                         (- reads it from standard input)
   --password-file FILE  the current password, from FILE (- for standard input)
   --totp CODE           a current TOTP code instead of the password
+  --client ID           the API client the session's tokens are bound to
+  --client-secret-file FILE
+                        its secret, from FILE (- for standard input)
   --timeout D           how long to wait for the service (default 30s)
   --json                print {"discharge", "boundDischarge", "expiresAt", "caveatId"}
 
@@ -56,6 +62,7 @@ answers something unusable, 2 for a usage error.
 // dischargeCommand is "authgw discharge".
 type dischargeCommand struct {
 	url, token, tokenFile, stepUp, passwordFile, totp string
+	client, clientSecretFile                          string
 	timeout                                           durationFlag
 	json                                              bool
 }
@@ -68,6 +75,8 @@ func (d *dischargeCommand) flagSet() *flag.FlagSet {
 	fs.StringVar(&d.stepUp, "step-up", "", "step-up token")
 	fs.StringVar(&d.passwordFile, "password-file", "", "file with the current password")
 	fs.StringVar(&d.totp, "totp", "", "TOTP code")
+	fs.StringVar(&d.client, "client", "", "API client ID")
+	fs.StringVar(&d.clientSecretFile, "client-secret-file", "", "file with the API client's secret")
 	fs.Var(&d.timeout, "timeout", "wait for the service")
 	fs.BoolVar(&d.json, "json", false, "JSON output")
 	return fs
@@ -111,8 +120,17 @@ func (d *dischargeCommand) run(c *cli, args []string) error {
 	if d.stepUp == "" {
 		return usagef("missing --step-up: the step-up token whose caveat to discharge")
 	}
-	if d.stepUp == "-" && d.passwordFile == "-" {
-		return usagef("only one of --step-up and --password-file may be - (standard input)")
+	if (d.client == "") != (d.clientSecretFile == "") {
+		return usagef("--client and --client-secret-file go together")
+	}
+	stdin := 0
+	for _, f := range []string{d.stepUp, d.passwordFile, d.clientSecretFile} {
+		if f == "-" {
+			stdin++
+		}
+	}
+	if stdin > 1 {
+		return usagef("only one of --step-up, --password-file and --client-secret-file may be - (standard input)")
 	}
 	if d.timeout.set && d.timeout.d <= 0 {
 		return usagef("--timeout must be positive")
@@ -144,13 +162,22 @@ func (d *dischargeCommand) run(c *cli, args []string) error {
 	if d.totp != "" {
 		body["totp"] = d.totp
 	} else {
-		pw, err := readSecretLine(c, d.passwordFile)
+		pw, err := readSecretLine(c, d.passwordFile, "--password-file")
 		if err != nil {
 			return err
 		}
 		body["currentPassword"] = pw
 	}
-	answer, err := postDischarge(c, endpoint, caller, body, timeout)
+	authorization := "Macaroon " + caller
+	if d.client != "" {
+		secret, err := readSecretLine(c, d.clientSecretFile, "--client-secret-file")
+		if err != nil {
+			return err
+		}
+		basic := base64.StdEncoding.EncodeToString([]byte(d.client + ":" + secret))
+		authorization = "Basic " + basic + ", " + authorization
+	}
+	answer, err := postDischarge(endpoint, authorization, body, timeout)
 	if err != nil {
 		return err
 	}
@@ -196,26 +223,27 @@ func dischargeEndpoint(base string) (string, error) {
 	return u.String(), nil
 }
 
-// readSecretLine reads a password: the first line of a file, or of
-// standard input for "-", without its line end.
-func readSecretLine(c *cli, name string) (string, error) {
+// readSecretLine reads a secret: the first line of a file, or of
+// standard input for "-", without its line end. flagName names the flag
+// in errors.
+func readSecretLine(c *cli, name, flagName string) (string, error) {
 	var r io.Reader = c.stdin
 	if name != "-" {
 		f, err := os.Open(name)
 		if err != nil {
-			return "", fmt.Errorf("--password-file: %w", err)
+			return "", fmt.Errorf("%s: %w", flagName, err)
 		}
 		defer f.Close()
 		r = f
 	}
 	b, err := io.ReadAll(io.LimitReader(r, 4096))
 	if err != nil {
-		return "", fmt.Errorf("--password-file: %w", err)
+		return "", fmt.Errorf("%s: %w", flagName, err)
 	}
 	line, _, _ := strings.Cut(string(b), "\n")
 	line = strings.TrimSuffix(line, "\r")
 	if line == "" {
-		return "", errors.New("--password-file: no password (the first line is empty)")
+		return "", fmt.Errorf("%s: the first line is empty", flagName)
 	}
 	return line, nil
 }
@@ -223,8 +251,8 @@ func readSecretLine(c *cli, name string) (string, error) {
 // postDischarge sends the request and returns the answer's data, or the
 // service's refusal as an error (its status, code and detail, which hold
 // no secret).
-func postDischarge(c *cli, endpoint, caller string, body map[string]string, timeout time.Duration) (dischargeAnswer, error) {
-	payload, err := json.Marshal(body)
+func postDischarge(endpoint, authorization string, body map[string]string, timeout time.Duration) (dischargeAnswer, error) {
+	payload, err := json.Marshal(map[string]any{"data": body})
 	if err != nil {
 		return dischargeAnswer{}, err
 	}
@@ -236,7 +264,7 @@ func postDischarge(c *cli, endpoint, caller string, body map[string]string, time
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
-	req.Header.Set("Authorization", "Macaroon "+caller)
+	req.Header.Set("Authorization", authorization)
 	client := &http.Client{Timeout: timeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := client.Do(req)
 	if err != nil {
@@ -252,17 +280,24 @@ func postDischarge(c *cli, endpoint, caller string, body map[string]string, time
 		T     string          `json:"t"`
 		Data  json.RawMessage `json:"data"`
 		Error *struct {
-			Status int    `json:"status"`
-			Code   string `json:"code"`
-			Detail string `json:"detail"`
+			Status       int    `json:"status"`
+			Code         string `json:"code"`
+			Detail       string `json:"detail"`
+			Obstructions []struct {
+				Text string `json:"text"`
+			} `json:"obstructions"`
 		} `json:"error"`
 	}
 	if err := json.Unmarshal(raw, &env); err != nil {
 		return dischargeAnswer{}, fmt.Errorf("the service answered %s, not a JSON envelope", resp.Status)
 	}
 	if resp.StatusCode/100 != 2 || env.T == "error" {
-		if env.Error != nil {
-			return dischargeAnswer{}, fmt.Errorf("the service refused: %d %s: %s", resp.StatusCode, env.Error.Code, env.Error.Detail)
+		if e := env.Error; e != nil {
+			msg := fmt.Sprintf("the service refused: %d %s: %s", resp.StatusCode, e.Code, e.Detail)
+			for _, o := range e.Obstructions {
+				msg += " " + o.Text
+			}
+			return dischargeAnswer{}, errors.New(msg)
 		}
 		return dischargeAnswer{}, fmt.Errorf("the service refused: %s", resp.Status)
 	}

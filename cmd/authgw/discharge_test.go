@@ -29,13 +29,16 @@ const stepUpPolicySrc = `{"name": "p", "appliesTo": {"userRoles": ["user"]}, "ex
 // stepUpFixture is a key ring file and a login's tokens with a step-up
 // token, minted at fixedNow, with a discharge of it.
 type stepUpFixture struct {
-	keys      string
-	ring      *mint.KeyRing
-	tokens    mint.Tokens
-	stepUp    string
-	unbound   string
-	bound     string
-	expiresAt time.Time
+	// client and clientSecret, when set, are the credentials the
+	// stand-in service asks for besides the token.
+	client, clientSecret string
+	keys                 string
+	ring                 *mint.KeyRing
+	tokens               mint.Tokens
+	stepUp               string
+	unbound              string
+	bound                string
+	expiresAt            time.Time
 }
 
 // newStepUpFixture mints for user and session with the ring in keys, or
@@ -196,13 +199,24 @@ func dischargeService(t *testing.T, f stepUpFixture, password, totp string, omit
 			refuse(w, http.StatusUnauthorized, "TOKEN-INVALID")
 			return
 		}
-		var body struct {
-			Token, CurrentPassword, TOTP string
+		if f.client != "" {
+			if id, secret, ok := basicOf(r); !ok || id != f.client || secret != f.clientSecret {
+				refuse(w, http.StatusUnauthorized, "CLIENT-INVALID")
+				return
+			}
 		}
-		if json.NewDecoder(r.Body).Decode(&body) != nil {
+		var envelope struct {
+			Data *struct {
+				Token, CurrentPassword, TOTP string
+			}
+		}
+		dec := json.NewDecoder(r.Body)
+		dec.DisallowUnknownFields()
+		if dec.Decode(&envelope) != nil || envelope.Data == nil {
 			refuse(w, http.StatusBadRequest, "BODY-INVALID")
 			return
 		}
+		body := *envelope.Data
 		cid, ok := mint.StepUpCaveatID(body.Token)
 		if !ok {
 			refuse(w, http.StatusBadRequest, "CAVEAT-INVALID")
@@ -290,7 +304,7 @@ func TestDischarge(t *testing.T) {
 		{"no caller token", args("discharge", "--url", srv.URL, "--step-up", f.stepUp, "--totp", "123456"), 2, "--token and --token-file", false},
 		{"no URL", args("discharge", "--token", post, "--step-up", f.stepUp, "--totp", "123456"), 2, "missing --url", false},
 		{"plain http to another host", args("discharge", "--url", "http://auth.example.com", "--token", post, "--step-up", f.stepUp, "--totp", "123456"), 2, "plain http sends the password in the clear", false},
-		{"both from standard input", args("discharge", "--url", srv.URL, "--token", post, "--step-up", "-", "--password-file", "-"), 2, "only one of --step-up and --password-file", false},
+		{"both from standard input", args("discharge", "--url", srv.URL, "--token", post, "--step-up", "-", "--password-file", "-"), 2, "only one of --step-up, --password-file and --client-secret-file", false},
 		{"nothing listening", args("discharge", "--url", "http://127.0.0.1:1", "--token", post, "--step-up", f.stepUp, "--totp", "123456"), 1, "POST http://127.0.0.1:1" + mint.DischargePath, false},
 	}
 	for _, tt := range tests {
@@ -359,5 +373,48 @@ func TestDischarge_badAnswers(t *testing.T) {
 			r := runCLI(t, args("discharge", "--url", srv.URL, "--token", f.tokens.ByMethod["POST"], "--step-up", f.stepUp, "--totp", "123456"))
 			expectResult(t, r, 1, nil, []string{tt.expectStderr})
 		})
+	}
+}
+
+// basicOf reads the Basic credential of an "Authorization: Basic ...,
+// Macaroon ..." header.
+func basicOf(r *http.Request) (id, secret string, ok bool) {
+	for _, part := range strings.Split(r.Header.Get("Authorization"), ",") {
+		scheme, value, _ := strings.Cut(strings.TrimSpace(part), " ")
+		if scheme != "Basic" {
+			continue
+		}
+		raw, err := base64.StdEncoding.DecodeString(value)
+		if err != nil {
+			return "", "", false
+		}
+		id, secret, ok = strings.Cut(string(raw), ":")
+		return id, secret, ok
+	}
+	return "", "", false
+}
+
+// TestDischarge_clientCredentials: with --client and its secret, the
+// request carries "Basic ..., Macaroon ..."; a service that asks for them
+// refuses a request without.
+func TestDischarge_clientCredentials(t *testing.T) {
+	f := newStepUpFixture(t, testUser, testSession, "")
+	f.client, f.clientSecret = "c1", "s3cret-of-c1"
+	srv, _ := dischargeService(t, f, "pw", "123456", false)
+	secretFile := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secretFile, []byte(f.clientSecret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base := []string{"discharge", "--url", srv.URL, "--token", f.tokens.ByMethod["POST"], "--step-up", f.stepUp, "--totp", "123456"}
+	r := runCLI(t, args(append(base, "--client", "c1", "--client-secret-file", secretFile)...))
+	expectResult(t, r, 0, nil, nil)
+	r = runCLI(t, invocation{args: append(base, "--client", "c1", "--client-secret-file", "-"), stdin: f.clientSecret + "\n"})
+	expectResult(t, r, 0, nil, nil)
+	r = runCLI(t, args(base...))
+	expectResult(t, r, 1, nil, []string{"401 CLIENT-INVALID"})
+	r = runCLI(t, args(append(base, "--client", "c1")...))
+	expectResult(t, r, 2, nil, []string{"--client and --client-secret-file go together"})
+	if strings.Contains(r.stderr, f.clientSecret) {
+		t.Errorf("stderr holds the secret")
 	}
 }
