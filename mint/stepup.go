@@ -128,6 +128,30 @@ func OpenStepUp(ring *KeyRing, cid []byte) (StepUpClaim, error) {
 	return c, nil
 }
 
+// CaveatKey returns the caveat's root key, from which a discharge's
+// signature starts (after macaroon.v2's key generation). The token's
+// verification ID holds the same key, but whoever adds a third-party
+// caveat chooses that one: a verifier compares the two, so that a holder
+// who copies a sealed identifier into a caveat of their own, with a key
+// they chose, cannot discharge it themselves.
+func (c StepUpClaim) CaveatKey() [32]byte { return c.rootKey }
+
+// StepUpCaveatKeyID tells, without any key, whether cid has the shape of
+// a step-up caveat identifier, and the ID of the key it names as its
+// sealer. It opens nothing: only OpenStepUp says whether the ring sealed
+// it. It is for tools that show a token or a discharge to a person.
+func StepUpCaveatKeyID(cid []byte) (string, bool) {
+	n := len(stepUpMagic)
+	if len(cid) < n+1 || [3]byte(cid[:n]) != stepUpMagic {
+		return "", false
+	}
+	idLen := int(cid[n])
+	if len(cid) < n+1+idLen+chacha20poly1305.NonceSizeX+chacha20poly1305.Overhead || !validID(string(cid[n+1:n+1+idLen])) {
+		return "", false
+	}
+	return string(cid[n+1 : n+1+idLen]), true
+}
+
 func lengthPrefixed(b []byte) (string, []byte, bool) {
 	if len(b) < 1 || len(b) < 1+int(b[0]) {
 		return "", nil, false

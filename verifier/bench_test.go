@@ -136,3 +136,37 @@ func BenchmarkVerify(b *testing.B) {
 
 var _ = hkdf.Key[hash.Hash]
 var _ = hmac.Equal
+
+// benchStepUp verifies, with the memo on or off, either the ordinary
+// DELETE token of a step-up login on an ordinary route (plain), or its
+// step-up token with one bound discharge on the step-up route.
+func benchStepUp(b *testing.B, memoSize int, withDischarge bool) {
+	ring := testRing(b)
+	su := mintStepUp(b, ring, fixedNow)
+	v := newVerifier(b, ring, func(c *verifier.Config) { c.MemoSize = memoSize })
+	tok, req, discharges := su.tokens.ByMethod["DELETE"], deleteReq(userPath("/emails/1")), []string(nil)
+	if withDischarge {
+		tok, req, discharges = su.token, deleteReq(userPath("")), []string{su.discharge}
+	}
+	if id, err := v.Verify(tok, req, discharges...); err != nil || id.StepUp != withDischarge {
+		b.Fatalf("%+v, %v", id, err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := v.Verify(tok, req, discharges...); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkVerifyDischarge measures a step-up token with one discharge
+// against the plain token of the same login, in the same run, cold (no
+// memo: every call runs both signature chains) and warm (the usual path:
+// token and discharge verified before).
+func BenchmarkVerifyDischarge(b *testing.B) {
+	b.Run("cold-plain", func(b *testing.B) { benchStepUp(b, -1, false) })
+	b.Run("cold-discharge", func(b *testing.B) { benchStepUp(b, -1, true) })
+	b.Run("warm-plain", func(b *testing.B) { benchStepUp(b, 0, false) })
+	b.Run("warm-discharge", func(b *testing.B) { benchStepUp(b, 0, true) })
+}

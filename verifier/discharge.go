@@ -113,6 +113,12 @@ func (v *Verifier) checkDischarge(vt *verifiedToken, req Request, discharges []s
 		}
 		if err := v.checkList(vd.caveats, vt, req); err != nil {
 			reason = err
+			if errors.Is(err, ErrForbidden) {
+				// A discharge its holder narrowed away from this request
+				// (method, routes) is no discharge for it: the client needs
+				// another (401), the token is not refused (403).
+				reason = ErrDischargeCaveat
+			}
 			continue
 		}
 		return nil

@@ -194,3 +194,65 @@ func ExampleVerifier_EchoMiddleware() {
 	// verified: u42 GET
 	// GET /notes/v1/users/u42/todo: 200 ok
 }
+
+// A step-up token needs, besides the request, the discharge of its
+// third-party caveat bound to it. Without one, Verify answers a
+// *StepUpError naming the caveat and where to discharge it; the accounts
+// service's discharge endpoint (here mint's Discharge, as it calls it)
+// answers a discharge after a fresh proof of the user, which the client
+// binds to its token (macaroon.v2's Bind) and sends with it.
+func ExampleVerifier_Verify_discharge() {
+	ring, err := mint.GenerateKeyRing("k1", rand.Reader)
+	if err != nil {
+		log.Fatal(err)
+	}
+	p, err := policy.Parse("notes.json", []byte(`{"name": "notes", "appliesTo": {"userRoles": ["user"]}, "expires": 900,
+	  "scopes": [{"name": "delete all", "routes": ["/notes/v1/users/:userId"], "methods": ["DELETE"], "stepUp": 300}]}`))
+	if err != nil {
+		log.Fatal(err)
+	}
+	m, err := mint.New(mint.Config{Keys: ring, ServerID: "example"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	toks, err := m.Mint([]*policy.Policy{p}, mint.Subject{UserID: "u42", SessionID: "s1"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	stepUp := toks.StepUp["DELETE"]
+	v, err := verifier.New(verifier.Config{ServerID: "example", Keys: ring})
+	if err != nil {
+		log.Fatal(err)
+	}
+	req := verifier.Request{Method: "DELETE", Path: "/notes/v1/users/u42"}
+
+	_, err = v.Verify(stepUp, req)
+	var su *verifier.StepUpError
+	if errors.As(err, &su) {
+		fmt.Println("no discharge: get one at", su.Location)
+	}
+
+	// The accounts service, after the user proved a factor again.
+	claim, err := mint.OpenStepUp(ring, su.CaveatID)
+	if err != nil {
+		log.Fatal(err)
+	}
+	discharge, _, err := m.Discharge(su.CaveatID, claim)
+	if err != nil {
+		log.Fatal(err)
+	}
+	// The client binds it to its step-up token.
+	bound, err := mint.BindDischarge(stepUp, discharge)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	id, err := v.Verify(stepUp, req, bound)
+	fmt.Println("bound discharge:", id.UserID, id.StepUp, err)
+	_, err = v.Verify(stepUp, req, discharge)
+	fmt.Println("unbound discharge refused:", errors.Is(err, verifier.ErrStepUpRequired))
+	// Output:
+	// no discharge: get one at /accounts/v1/discharge
+	// bound discharge: u42 true <nil>
+	// unbound discharge refused: true
+}

@@ -15,6 +15,7 @@ import (
 	"gopkg.in/macaroon.v2"
 
 	"github.com/authgw/authgw/mint"
+	"github.com/authgw/authgw/mint/caveat"
 	"github.com/authgw/authgw/policy"
 	"github.com/authgw/authgw/policy/policytest"
 	"github.com/authgw/authgw/verifier"
@@ -681,5 +682,80 @@ func FuzzCaveat(f *testing.F) {
 			t.Fatalf("malformed caveat %q: %v, want ErrBadCaveat", caveat, err)
 		}
 		expectDecision(t, err, append(slices.Clone(baseConds), caveat), testSubject.SessionID, fuzzReq)
+	})
+}
+
+// FuzzDischarge: Verify of a step-up token with one fuzzed discharge
+// never panics, and accepts only when macaroon.v2's own Verify of the
+// token with that discharge succeeds (its signature, from the caveat's
+// key, bound to the token), the discharge's caveats are kinds that
+// constrain a request with a time-before still ahead, and a verifier
+// without the memo decides the same (the memo keeps discharges by text).
+//
+// Seed file: the discharge text as sent (base64url or anything else).
+// The step-up token is minted afresh each run (its verification ID has a
+// random nonce), so a failure prints the token with the discharge.
+func FuzzDischarge(f *testing.F) {
+	ring := testRing(f)
+	su := mintStepUp(f, ring, fixedNow)
+	other := mintStepUp(f, ring, fixedNow)
+	f.Add(su.discharge)
+	f.Add(su.unbound)
+	f.Add(other.discharge)
+	f.Add(su.token)
+	f.Add(padded(su.discharge))
+	f.Add(toStd(su.discharge))
+	f.Add(attenuateDischarge(f, su.token, su.unbound, "method DELETE", "ip 10.0.0.0/8"))
+	f.Add(attenuateDischarge(f, su.token, su.unbound, "user "+testSubject.UserID))
+	f.Add(su.discharge[:len(su.discharge)-3])
+	f.Add("")
+	for _, seed := range seedFiles(f, "FuzzDischarge") {
+		f.Add(string(seed))
+	}
+	tm, err := mint.Decode(su.token)
+	if err != nil {
+		f.Fatal(err)
+	}
+	root, err := ring.RootKey(ring.PrimaryID(), tm.Id())
+	if err != nil {
+		f.Fatal(err)
+	}
+	req := verifier.Request{Method: "DELETE", Path: userPath(""), ClientIP: netip.MustParseAddr("10.1.2.3")}
+	memo := newVerifier(f, ring, nil)
+	cold := newVerifier(f, ring, func(c *verifier.Config) { c.MemoSize = -1 })
+	f.Fuzz(func(t *testing.T, discharge string) {
+		_, err := memo.Verify(su.token, req, discharge)
+		_, coldErr := cold.Verify(su.token, req, discharge)
+		if (err == nil) != (coldErr == nil) {
+			t.Fatalf("memo %v, no memo %v\ntoken %s\ndischarge %q", err, coldErr, su.token, discharge)
+		}
+		if err != nil {
+			if !errors.Is(err, verifier.ErrStepUpRequired) {
+				t.Fatalf("refused with %v, want a StepUpError", err)
+			}
+			return
+		}
+		b, decErr := mint.DecodeBase64(discharge)
+		var dm macaroon.Macaroon
+		if decErr != nil || dm.UnmarshalBinary(b) != nil {
+			t.Fatalf("accepted a discharge macaroon.v2 cannot decode (%v)\ntoken %s\ndischarge %q", decErr, su.token, discharge)
+		}
+		var conds []string
+		if err := tm.Verify(root, func(c string) error { conds = append(conds, c); return nil }, []*macaroon.Macaroon{&dm}); err != nil {
+			t.Fatalf("accepted, but macaroon.v2 Verify refuses: %v\ntoken %s\ndischarge %q", err, su.token, discharge)
+		}
+		ahead := false
+		for _, c := range dm.Caveats() {
+			cv, err := caveat.Parse(string(c.Id))
+			if err != nil || c.VerificationId != nil || cv.Kind().Constrains() == caveat.None {
+				t.Fatalf("accepted a discharge with caveat %q\ndischarge %q", c.Id, discharge)
+			}
+			if cv.Kind() == caveat.TimeBefore && fixedNow.Add(-verifier.DefaultSkew).Before(cv.Time()) {
+				ahead = true
+			}
+		}
+		if !ahead {
+			t.Fatalf("accepted a discharge with no time-before ahead\ndischarge %q", discharge)
+		}
 	})
 }

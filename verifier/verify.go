@@ -379,9 +379,21 @@ func (v *Verifier) verifySignature(token string) (*verifiedToken, error) {
 		if claim.UserID != vt.identity.UserID || claim.SessionID != vt.identity.SessionID {
 			return nil, ErrConflict
 		}
+		// The key the verification ID holds is the one whoever added the
+		// caveat chose: it must be the sealed one, or a holder could copy
+		// the sealed identifier into a caveat keyed their own way and
+		// discharge it themselves. The location is not signed (macaroon
+		// format): only the discharge endpoint is accepted, so that a
+		// refusal never points a client elsewhere.
+		key := claim.CaveatKey()
+		s.macFixed(v.keyGen, key[:], nil, &s.h1)
+		clear(key[:])
+		if subtle.ConstantTimeCompare(s.h1[:], s.cavKey[:]) != 1 || string(s.tok.Location.In(b)) != mint.DischargePath {
+			return nil, ErrBadCaveat
+		}
 		vt.third = &thirdParty{
 			id:       spanOf(text, s.tok.Caveats[s.tok.Third]),
-			location: spanOf(text, s.tok.Location),
+			location: mint.DischargePath,
 			key:      s.cavKey,
 		}
 	}

@@ -16,7 +16,7 @@ import (
 	"github.com/authgw/authgw/mint/caveat"
 )
 
-const inspectUsage = `Usage: authgw inspect TOKEN|- [--json] [--keys FILE] [--server-id ID] [--data-dir DIR]
+const inspectUsage = `Usage: authgw inspect TOKEN|- [--discharge DISCHARGE|-] [--json] [--keys FILE] [--server-id ID] [--data-dir DIR]
 
 Decodes a token (TOKEN, or - to read it from standard input) and shows its
 identifier (format version, key ID, session, issue time, nonce) and each
@@ -30,12 +30,28 @@ Without a ring the signature is not checked: the caveats shown are then
 only what the token claims. To test a request against the caveats, use
 authgw check.
 
+A step-up token's third-party caveat is shown with its location (the
+accounts service's discharge endpoint) and its caveat ID in base64url, as
+the discharge endpoint takes it: sealed for the accounts service, it
+says to the key ring that sealed it which user and session it is for and
+how long a discharge lives ("opens with the key ring"); without the ring
+only the key it names is shown.
+
+A discharge (the accounts service's answer for such a caveat) may be
+inspected alone, as TOKEN, or with its step-up token, with --discharge:
+its caveat ID, caveats and expiry, whether it discharges that token's
+caveat (the IDs match: no key needed) and, with a key ring, whether it is
+bound to that token (macaroon.v2 verifies the pair). A discharge of
+another caveat, or not bound to the token, exits 1.
+
 Routes may keep an organization parameter (:orgId, :orgIdRead,
 :orgIdEdit, :orgIdManage, :orgIdDelete): it matches an organization the
 orgs caveat lists, as ORGID:FLAGS, with the flag the name says (r read,
 e edit, m manage, d delete; :orgId alone, any listed organization).
 
 Flags:
+  --discharge D    a discharge of TOKEN's third-party caveat to inspect
+                   with it (- reads it from standard input)
   --json           print one JSON object instead of text
   --keys FILE      key ring to verify the signature with
                    (default: $AUTHGW_KEYS, else DATA-DIR/keys.json if present)
@@ -46,8 +62,9 @@ Flags:
 
 // inspectCommand is "authgw inspect".
 type inspectCommand struct {
-	settings keySettings
-	json     bool
+	settings  keySettings
+	json      bool
+	discharge string
 }
 
 // flagSet defines inspect's flags.
@@ -55,6 +72,7 @@ func (i *inspectCommand) flagSet() *flag.FlagSet {
 	fs := newFlagSet("inspect")
 	i.settings.register(fs)
 	fs.BoolVar(&i.json, "json", false, "JSON output")
+	fs.StringVar(&i.discharge, "discharge", "", "a discharge to inspect with the token")
 	return fs
 }
 
@@ -80,6 +98,11 @@ type inspection struct {
 	ServerIDWant    string     `json:"configuredServerId,omitempty"`
 	Signature       string     `json:"signature"`
 	SignatureDetail string     `json:"signatureDetail,omitempty"`
+	// ThirdParty is a step-up token's third-party caveat; nil for none.
+	ThirdParty *thirdPartyView `json:"thirdParty,omitempty"`
+	// Discharge is the discharge given with --discharge, or the
+	// discharge inspected alone (then the token fields are empty).
+	Discharge *dischargeView `json:"discharge,omitempty"`
 }
 
 // identifierView is a decoded identifier.
@@ -111,7 +134,29 @@ func (i *inspectCommand) run(c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	in := inspectToken(unsafeMac, ring, haveRing, serverID, haveServerID)
+	var in *inspection
+	if isDischarge(unsafeMac) {
+		if i.discharge != "" {
+			return usagef("TOKEN is a discharge: give the step-up token as TOKEN and the discharge with --discharge")
+		}
+		in = &inspection{Discharge: inspectDischarge(unsafeMac, nil, ring, haveRing)}
+	} else {
+		in = inspectToken(unsafeMac, ring, haveRing, serverID, haveServerID)
+		if i.discharge != "" {
+			if i.discharge == "-" && token != "" && len(args) == 1 && args[0] == "-" {
+				return usagef("only one of TOKEN and --discharge may be - (standard input)")
+			}
+			text, err := c.readTokenArg(i.discharge)
+			if err != nil {
+				return err
+			}
+			d, err := mint.Decode(text)
+			if err != nil {
+				return fmt.Errorf("discharge: %w", err)
+			}
+			in.Discharge = inspectDischarge(d, unsafeMac, ring, haveRing)
+		}
+	}
 	if i.json {
 		out, err := json.MarshalIndent(in, "", "  ")
 		if err != nil {
@@ -120,6 +165,12 @@ func (i *inspectCommand) run(c *cli, args []string) error {
 		fmt.Fprintf(c.stdout, "%s\n", out)
 	} else {
 		in.writeText(c, c.now())
+	}
+	if d := in.Discharge; d != nil && (d.OfToken == verdictMismatch || d.Bound == verdictInvalid || len(d.Problems) > 0) {
+		return errReported
+	}
+	if in.dischargeAlone() {
+		return nil
 	}
 	if in.Identifier == nil || in.Signature == verdictInvalid || in.ServerID == verdictMismatch {
 		return errReported
@@ -149,8 +200,19 @@ func inspectToken(unsafeMac *macaroon.Macaroon, ring *mint.KeyRing, haveRing boo
 	for n, cav := range unsafeMac.Caveats() {
 		text := string(cav.Id)
 		if len(cav.VerificationId) > 0 {
-			in.Caveats = append(in.Caveats, strconv.Quote(text))
-			in.Problems = append(in.Problems, fmt.Sprintf("caveat %d: third-party caveat (location %q): authgw accepts none", n+1, cav.Location))
+			tp := newThirdPartyView(cav)
+			in.Caveats = append(in.Caveats, "third-party "+strconv.Quote(cav.Location)+" "+tp.CaveatID)
+			switch {
+			case in.ThirdParty != nil:
+				in.Problems = append(in.Problems, fmt.Sprintf("caveat %d: a second third-party caveat: authgw accepts one only", n+1))
+			case cav.Location != mint.DischargePath:
+				in.Problems = append(in.Problems, fmt.Sprintf("caveat %d: third-party caveat for %q: authgw accepts only its discharge endpoint %s", n+1, cav.Location, mint.DischargePath))
+			case tp.SealedWithKey == "":
+				in.Problems = append(in.Problems, fmt.Sprintf("caveat %d: third-party caveat whose ID is not a step-up caveat of authgw", n+1))
+			}
+			if in.ThirdParty == nil {
+				in.ThirdParty = tp
+			}
 			continue
 		}
 		if !caveat.ValidText(text) {
@@ -185,6 +247,9 @@ func inspectToken(unsafeMac *macaroon.Macaroon, ring *mint.KeyRing, haveRing boo
 	}
 	if haveRing {
 		in.Signature, in.SignatureDetail = verifySignature(unsafeMac, id, err == nil, ring)
+		if in.ThirdParty != nil {
+			in.ThirdParty.open(ring)
+		}
 	}
 	return in
 }
@@ -202,7 +267,20 @@ func verifySignature(unsafeMac *macaroon.Macaroon, id mint.Identifier, idOK bool
 	if err != nil {
 		return verdictInvalid, err.Error()
 	}
-	if _, err := unsafeMac.VerifySignature(root, nil); err != nil {
+	// A step-up token verifies only with a discharge of its third-party
+	// caveat: the ring opens the caveat and makes one, for this check.
+	var discharges []*macaroon.Macaroon
+	for _, cav := range unsafeMac.Caveats() {
+		if len(cav.VerificationId) == 0 {
+			continue
+		}
+		d, err := checkDischarge(ring, unsafeMac, cav.Id)
+		if err != nil {
+			return verdictInvalid, fmt.Sprintf("third-party caveat: %v", err)
+		}
+		discharges = append(discharges, d)
+	}
+	if _, err := unsafeMac.VerifySignature(root, discharges); err != nil {
 		return verdictInvalid, fmt.Sprintf("does not verify with key %q", id.KeyID)
 	}
 	return verdictValid, fmt.Sprintf("key %q", id.KeyID)
@@ -211,6 +289,10 @@ func verifySignature(unsafeMac *macaroon.Macaroon, id mint.Identifier, idOK bool
 // writeText prints the inspection for a person; now dates the expiry.
 func (in *inspection) writeText(c *cli, now time.Time) {
 	w := c.stdout
+	if in.dischargeAlone() {
+		in.Discharge.writeText(w, now)
+		return
+	}
 	if id := in.Identifier; id != nil {
 		fmt.Fprintf(w, "version:   %d\n", id.Version)
 		fmt.Fprintf(w, "key:       %s\n", id.KeyID)
@@ -241,6 +323,12 @@ func (in *inspection) writeText(c *cli, now time.Time) {
 	case verdictMismatch:
 		fmt.Fprintf(w, "server-id: MISMATCH (configured %s)\n", in.ServerIDWant)
 	}
+	if tp := in.ThirdParty; tp != nil {
+		fmt.Fprintf(w, "third-party caveat:\n")
+		fmt.Fprintf(w, "  location:  %s\n", tp.Location)
+		fmt.Fprintf(w, "  caveat ID: %s\n", tp.CaveatID)
+		tp.writeSealed(w)
+	}
 	switch in.Signature {
 	case verdictValid:
 		fmt.Fprintf(w, "signature: valid (%s)\n", in.SignatureDetail)
@@ -248,5 +336,8 @@ func (in *inspection) writeText(c *cli, now time.Time) {
 		fmt.Fprintf(w, "signature: INVALID (%s)\n", in.SignatureDetail)
 	default:
 		fmt.Fprintf(w, "signature: not checked (no key ring: set --keys or %s)\n", envKeys)
+	}
+	if in.Discharge != nil {
+		in.Discharge.writeText(w, now)
 	}
 }

@@ -85,6 +85,7 @@ var commands = []commandSpec{
 	{name: "policy check", summary: "validate policy files and directories", usage: policyCheckUsage, new: func() command { return &policyCheckCommand{} }},
 	{name: "mint", summary: "mint one token per granted method, offline", usage: mintUsage, new: func() command { return &mintCommand{} }},
 	{name: "inspect", summary: "show a token's identifier and caveats; verify it with a key ring", usage: inspectUsage, new: func() command { return &inspectCommand{} }},
+	{name: "discharge", summary: "get a step-up token's discharge from a running service, proving a factor", usage: dischargeUsage, new: func() command { return &dischargeCommand{} }},
 	{name: "attenuate", summary: "narrow a token with more caveats, without any secret", usage: attenuateUsage, new: func() command { return &attenuateCommand{} }},
 	{name: "check", summary: "tell whether a request would be allowed, and why not", usage: checkUsage, new: func() command { return &checkCommand{} }},
 	{name: "migrate", summary: "apply, revert or list database schema migrations", usage: migrateUsage, new: func() command { return &migrateCommand{} }},
