@@ -22,7 +22,7 @@ func TestMintWritesAuthn(t *testing.T) {
 		expectTail []string // the amr and auth-time caveats
 	}{
 		{name: "password and TOTP", givenAMR: []string{mint.AMRPassword, mint.AMROTP, mint.AMRMultiFactor},
-			givenAt: time.Date(2026, 11, 22, 11, 59, 30, 700_000_000, time.FixedZone("x", 3600)),
+			givenAt:    time.Date(2026, 11, 22, 11, 59, 30, 700_000_000, time.FixedZone("x", 3600)),
 			expectTail: []string{"amr pwd otp mfa", "auth-time 2026-11-22T10:59:30Z"}},
 		{name: "amr only", givenAMR: []string{mint.AMRMailedCode}, expectTail: []string{"amr mail"}},
 		{name: "auth time only", givenAt: fixedNow, expectTail: []string{"auth-time 2026-11-22T12:00:00Z"}},

@@ -146,7 +146,7 @@ var kinds = [endKinds]rule{
 		repeatable: true, narrowing: SameValue, mintedOnly: true, parse: parseAMR},
 	AuthTime: {name: "auth-time", syntax: "an RFC 3339 UTC time ending in Z", repeatable: true, narrowing: SameValue, mintedOnly: true,
 		parse: parseTime},
-	Client:   {constrains: ClientID, name: "client", syntax: "the API client ID", repeatable: true, narrowing: SameValue, parse: anyText},
+	Client: {constrains: ClientID, name: "client", syntax: "the API client ID", repeatable: true, narrowing: SameValue, parse: anyText},
 	IP: {constrains: ClientIP, name: "ip", syntax: "CIDRs without host bits or single addresses, separated by single spaces (netaddr.ParsePrefix)",
 		repeatable: true, narrowing: EachHolds, parse: parseIP},
 }
