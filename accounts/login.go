@@ -13,6 +13,7 @@ import (
 	"github.com/authgw/authgw/accounts/regulation"
 	"github.com/authgw/authgw/accounts/totp"
 	"github.com/authgw/authgw/db"
+	"github.com/authgw/authgw/mint"
 )
 
 // The multi-step login of the README's "Login and sessions". Each step answers the next step to
@@ -96,8 +97,10 @@ func (s *Service) login(r *request) error {
 		return s.totpStep(r, b, state)
 	case StepWebAuthn:
 		return s.webauthnStep(r, b, state)
+	case StepTOTPEnrol:
+		return s.totpEnrolStep(r, b, state)
 	}
-	return apiError(http.StatusNotFound, CodeUnknownEndpoint, "The login steps are email, code, password, totp and webauthn.")
+	return apiError(http.StatusNotFound, CodeUnknownEndpoint, "The login steps are email, code, password, totp, totp-enrol and webauthn.")
 }
 
 func validState(s string) bool {
@@ -356,6 +359,7 @@ func (s *Service) codeStep(r *request, b *body, state string) error {
 	if u, err = s.proveMailbox(r, u, c); err != nil {
 		return err
 	}
+	proved(r, mint.AMRMailedCode)
 	return s.secondFactor(r, u, state)
 }
 
@@ -524,19 +528,17 @@ func (s *Service) loginUser(r *request, id string) (db.User, error) {
 // the totp step, with a flow code bound to the state; others get their
 // session.
 func (s *Service) secondFactor(r *request, u db.User, state string) error {
+	if handled, err := s.enforceSecondFactor(r, u, state); handled { // mfarequired.go
+		return err
+	}
 	if !u.TOTPEnabled {
 		return s.startLoginSession(r, u)
 	}
 	if s.cfg.TOTP == nil {
 		return apiError(http.StatusServiceUnavailable, CodeUnavailable, "")
 	}
-	code, hash, err := s.newCode()
+	code, err := s.newFlowCode(r, u.ID, state)
 	if err != nil {
-		return err
-	}
-	now := s.cfg.Now()
-	if err := s.logins.CreateCode(r.ctx(), db.Code{ID: s.newID(), Hash: hash, Kind: db.CodeTOTPFlow, UserID: u.ID,
-		State: state, CreatedMs: now.UnixMilli(), ExpiresMs: now.Add(s.cfg.LoginCodeTTL).UnixMilli()}); err != nil {
 		return err
 	}
 	return step(r, StepTOTP, state, code)
@@ -583,6 +585,7 @@ func (s *Service) passwordStep(r *request, b *body, state string) error {
 			}
 		}
 	}
+	proved(r, mint.AMRPassword)
 	return s.secondFactor(r, u, state)
 }
 
@@ -657,6 +660,7 @@ func (s *Service) totpStep(r *request, b *body, state string) error {
 	if err != nil {
 		return err
 	}
+	provedAfter(r, c, mint.AMROTP)
 	return s.startLoginSession(r, u)
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/authgw/authgw/accounts/passkey"
 	"github.com/authgw/authgw/accounts/regulation"
 	"github.com/authgw/authgw/db"
+	"github.com/authgw/authgw/mint"
 )
 
 // Passkeys (WebAuthn). A user registers a passkey in two requests: POST
@@ -353,6 +354,13 @@ func (s *Service) webauthnStep(r *request, b *body, state string) error {
 	u, err := s.loginUser(r, userID)
 	if err != nil {
 		return err
+	}
+	if second != nil {
+		provedAfter(r, *second, mint.AMRPasskey)
+	} else {
+		// The authenticator verified its user (PIN or biometric): two
+		// factors in one.
+		proved(r, mint.AMRPasskey, mint.AMRMultiFactor)
 	}
 	return s.startLoginSession(r, u)
 }
