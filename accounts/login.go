@@ -632,7 +632,7 @@ func (s *Service) totpStep(r *request, b *body, state string) error {
 		if recovery != "" {
 			ok, err = s.loginRecoveryCode(r, c.UserID, recovery)
 		} else {
-			ok, err = s.totpMatches(r, c.UserID, otp)
+			ok, err = s.loginTOTPMatches(r, c.UserID, otp) // mfarequired.go
 		}
 		if err != nil || ok {
 			return ok, nil, err

@@ -308,26 +308,54 @@ func (s *Service) showLoginEnrolment(r *request, u db.User, state, flow string) 
 
 // keepsSecondFactor refuses (409 SECOND-FACTOR-REQUIRED) removing a
 // second factor of u when a second factor is required of u and none
-// would be left: removingTOTP for TOTP, or one passkey.
-func (s *Service) keepsSecondFactor(r *request, u db.User, removingTOTP bool) error {
-	required, err := s.secondFactorRequired(r.ctx(), u)
+// would be left: TOTP when passkeyID is "", else the passkey passkeyID
+// (one that is not u's removes nothing: the caller answers 404).
+func (s *Service) keepsSecondFactor(r *request, u *db.User, passkeyID string) error {
+	if passkeyID == "" && !u.TOTPEnabled {
+		return nil // a secret never confirmed is no factor
+	}
+	required, err := s.secondFactorRequired(r.ctx(), *u)
 	if err != nil || !required {
 		return err
 	}
-	passkeys, err := s.passkeyCount(r.ctx(), u.ID)
-	if err != nil {
-		return err
-	}
-	left := passkeys
-	if !removingTOTP {
-		left--
-	}
-	if u.TOTPEnabled && !removingTOTP {
+	left := 0
+	if u.TOTPEnabled && passkeyID != "" {
 		left++
+	}
+	if s.passkeys != nil {
+		creds, err := s.logins.ListWebAuthnCredentials(r.ctx(), u.ID)
+		if err != nil {
+			return err
+		}
+		if passkeyID != "" && !slices.ContainsFunc(creds, func(c db.WebAuthnCredential) bool { return c.ID == passkeyID }) {
+			return nil
+		}
+		for _, c := range creds {
+			if c.ID != passkeyID {
+				left++
+			}
+		}
 	}
 	if left > 0 {
 		return nil
 	}
 	return apiError(http.StatusConflict, CodeSecondFactorRequired,
 		"A second factor is required of your account (by your role or an organization): add another (TOTP or a passkey) before removing this one.")
+}
+
+// loginTOTPMatches is totpMatches for the totp login step: only a
+// confirmed secret counts, so that the flow code of a login that is
+// enrolling cannot end it there with a secret nobody confirmed (the
+// totp-enrol step confirms it, and shows the recovery codes).
+func (s *Service) loginTOTPMatches(r *request, userID, code string) (bool, error) {
+	sec, err := s.logins.GetTOTPSecret(r.ctx(), userID)
+	switch {
+	case isNotFound(err):
+		return false, nil
+	case err != nil:
+		return false, err
+	case sec.ConfirmedMs == 0:
+		return false, nil
+	}
+	return s.totpMatches(r, userID, code)
 }

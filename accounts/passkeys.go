@@ -217,6 +217,9 @@ func (s *Service) deletePasskey(r *request) error {
 	if err := s.checkProof(r, u, proof); err != nil {
 		return err
 	}
+	if err := s.keepsSecondFactor(r, u, r.Param("passkeyId")); err != nil { // mfarequired.go
+		return err
+	}
 	if err := s.logins.DeleteWebAuthnCredential(r.ctx(), u.ID, r.Param("passkeyId")); err != nil {
 		return hideNotFound(err)
 	}
