@@ -55,6 +55,10 @@ var settingsNotices = map[string]string{
 	"totp-on":         "settings.notice.totp_on",
 	"totp-off":        "settings.notice.totp_off",
 	"session-revoked": "settings.notice.session_revoked",
+
+	// Not a change: the removal of a second factor that is required
+	// was refused.
+	"second-factor-required": "settings.notice.second_factor_required",
 }
 
 // done answers 303 to the account page with the confirmation notice.

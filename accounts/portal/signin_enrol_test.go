@@ -75,6 +75,17 @@ func TestSigninEnrolsRequiredFactor(t *testing.T) {
 		t.Error("no refresh cookie after the enrolment")
 	}
 
+	// The factor cannot be turned off while it is required.
+	s.clock.Advance(time.Second)
+	off := b.get(acctPath("/settings/totp/remove"))
+	kept := b.submit(off, acctPath("/settings/totp/remove"), map[string]string{"password": testPassword})
+	if kept.Status != http.StatusSeeOther || !strings.Contains(b.follow(kept).text(), "Two-step verification is still on") {
+		t.Fatalf("remove a required factor: %d\n%s", kept.Status, kept.text())
+	}
+	if u, err := s.d.GetUser(s.ctx, ann.ID); err != nil || !u.TOTPEnabled {
+		t.Fatalf("TOTP after the refused removal: %+v, %v", u, err)
+	}
+
 	s.clock.Advance(31 * time.Second)
 	next := s.browser().passwordSignIn("/demo/v1/x", addressOf(ann.Name), testPassword)
 	if next.Status != http.StatusOK || next.form(totpPath) == nil {
