@@ -242,6 +242,13 @@ func (s *Service) totpEnrolStep(r *request, b *body, state string) error {
 	if u.TOTPEnabled {
 		return apiError(http.StatusConflict, CodeTOTPEnabled, "TOTP is on already; start again and use the totp step.")
 	}
+	// Only a login that must enrol may: the flow code of a user with a
+	// passkey is for the passkey (whoever knows the password must not
+	// swap the owner's second factor for an app of their own), and one
+	// of whom nothing is required has no reason to enrol here.
+	if err := s.mayEnrolInLogin(r, u); err != nil {
+		return err
+	}
 	if otp == "" {
 		return s.showLoginEnrolment(r, u, state, flow)
 	}
@@ -358,4 +365,26 @@ func (s *Service) loginTOTPMatches(r *request, userID, code string) (bool, error
 		return false, nil
 	}
 	return s.totpMatches(r, userID, code)
+}
+
+// CodeEnrolNotAllowed refuses the totp-enrol step of a login whose user
+// has a passkey, or of whom no second factor is required (409).
+const CodeEnrolNotAllowed = "ENROL-NOT-ALLOWED"
+
+// mayEnrolInLogin allows the totp-enrol step only for a user of whom a
+// second factor is required and who has none.
+func (s *Service) mayEnrolInLogin(r *request, u db.User) error {
+	required, err := s.secondFactorRequired(r.ctx(), u)
+	if err != nil {
+		return err
+	}
+	passkeys, err := s.passkeyCount(r.ctx(), u.ID)
+	if err != nil {
+		return err
+	}
+	if !required || passkeys > 0 {
+		return apiError(http.StatusConflict, CodeEnrolNotAllowed,
+			"This login cannot enrol a second factor: use the step the first factor answered (totp or webauthn).")
+	}
+	return nil
 }

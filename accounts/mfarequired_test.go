@@ -189,6 +189,8 @@ func TestSecondFactorRequiredByRole(t *testing.T) {
 		// Now the ordinary totp step, with the factor or a recovery code.
 		s.clock.Advance(30 * time.Second)
 		flow, state2 := s.totpFlow(t, app, "emp@example.com")
+		// Its flow code cannot enrol another app over the one in use.
+		s.step(app, accounts.StepTOTPEnrol, map[string]any{"code": flow, "state": state2}).expect(t, http.StatusConflict, accounts.CodeTOTPEnabled)
 		sessionOf(t, s.step(app, "totp", map[string]any{"code": flow, "totp": oathtool(t, secret, s.clock.Now()), "state": state2}))
 		sessionOf(t, s.recoveryLogin(t, app, "emp@example.com", codes[0]))
 
@@ -259,6 +261,13 @@ func TestSecondFactorRequiredByOrganization(t *testing.T) {
 			t.Fatalf("first factor of a member with a passkey = %s", cyNext.Raw)
 		}
 		s.step(app, accounts.StepWebAuthn, map[string]any{"code": cyNext.data()["code"], "state": state}).expect(t, http.StatusOK)
+		// Whoever knows Cy's password cannot swap the passkey for an app
+		// of their own with that flow code.
+		s.step(app, accounts.StepTOTPEnrol, map[string]any{"code": cyNext.data()["code"], "state": state}).
+			expect(t, http.StatusConflict, accounts.CodeEnrolNotAllowed)
+		if _, err := d.GetTOTPSecret(s.ctx, cy.ID); err == nil {
+			t.Fatal("a TOTP secret was stored for a user with a passkey")
+		}
 		// Cy's only passkey cannot go while it is required; it can after.
 		s.do(by(app, cy), "DELETE", "/users/current/passkeys/"+cyKey, map[string]any{"currentPassword": testPassword}).
 			expect(t, http.StatusConflict, accounts.CodeSecondFactorRequired)
