@@ -312,3 +312,25 @@ func TestRequireSecondFactorRolesChecked(t *testing.T) {
 		}
 	}
 }
+
+// TestRefreshOfSessionFromBeforeAMR: a session from before amr was kept
+// (as migration 0015 leaves it: amr unknown, auth time = creation)
+// refreshes into tokens without an amr caveat, never into a guess.
+func TestRefreshOfSessionFromBeforeAMR(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newStack(t, d, nil)
+		ann := s.user("Ann")
+		app := s.client(s.org("Home", ann))
+		sess := sessionOf(t, s.passwordLogin(app, "ann@example.com", testPassword))
+		if _, err := d.SQL().ExecContext(s.ctx, "UPDATE sessions SET amr = '' WHERE id = ?", sess.SessionID); err != nil {
+			t.Fatal(err)
+		}
+		created := s.clock.Now().UTC().Truncate(time.Second).Format(time.RFC3339)
+		s.clock.Advance(time.Minute)
+		refreshed := sessionOf(t, s.raw(s.newRequest(app, "POST", "/sessions/refresh", map[string]any{"token": sess.Refresh})))
+		if amr, at := authnOf(t, refreshed); amr != "" || at != created {
+			t.Fatalf("refresh of an old session: amr %q, auth-time %q; want none, %s", amr, at, created)
+		}
+		s.withMacaroon(app, refreshed, "GET", "/users/current", nil).expect(t, http.StatusOK)
+	})
+}
