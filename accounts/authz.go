@@ -122,7 +122,7 @@ var routes = []Route{
 	{Method: "GET", Path: "/organizations", Who: "STAFF (all); any other logged-in user: the organizations they belong to", allow: loggedIn, handle: (*Service).listOrganizations},
 	{Method: "POST", Path: "/organizations", Who: "any logged-in user (becomes a member with every flag)", allow: loggedIn, handle: (*Service).createOrganization},
 	{Method: "GET", Path: "/organizations/:id", Who: "STAFF or orgRole(read)", target: orgTarget, allow: or(staff, orgRole(policy.FlagRead)), handle: (*Service).getOrganization},
-	{Method: "PATCH", Path: "/organizations/:id", Who: "orgRole(edit)", target: orgTarget, allow: orgRole(policy.FlagEdit), handle: (*Service).updateOrganization},
+	{Method: "PATCH", Path: "/organizations/:id", Who: "orgRole(edit); setting requireSecondFactor needs orgRole(manage)", target: orgTarget, allow: orgRole(policy.FlagEdit), handle: (*Service).updateOrganization},
 	{Method: "DELETE", Path: "/organizations/:id", Who: "orgRole(delete)", target: orgTarget, allow: orgRole(policy.FlagDelete), handle: (*Service).deleteOrganization},
 
 	{Method: "GET", Path: "/users", Who: "STAFF", allow: staff, handle: (*Service).listUsers},
@@ -162,7 +162,7 @@ var routes = []Route{
 	{Method: "POST", Path: "/org-memberships/:id/accept", Who: "the invited user", target: membershipTarget, allow: invitee, handle: (*Service).acceptMembership},
 	{Method: "DELETE", Path: "/org-memberships/:id", Who: "the member (leaving, or declining an invitation), or orgRole(delete)", target: membershipTarget, allow: memberOrOrgRole(policy.FlagDelete), handle: (*Service).deleteMembership},
 
-	{Method: "POST", Path: "/sessions/login/:step", Who: "anyone (the login steps email, code, password, totp, webauthn; totp takes a recovery code instead)", handle: (*Service).login},
+	{Method: "POST", Path: "/sessions/login/:step", Who: "anyone (the login steps email, code, password, totp, totp-enrol, webauthn; totp takes a recovery code instead)", handle: (*Service).login},
 	{Method: "POST", Path: "/recovery", Who: "anyone (forgot password: mails a recovery code to a verified address; the same answer for every address)", handle: (*Service).requestRecovery},
 	{Method: "POST", Path: "/recovery/reset", Who: "anyone holding a mailed recovery code", handle: (*Service).resetPassword},
 	{Method: "POST", Path: "/sessions/refresh", Who: "anyone holding a refresh token, through the client that logged in", handle: (*Service).refresh},

@@ -13,6 +13,7 @@ import (
 	"github.com/authgw/authgw/accounts/regulation"
 	"github.com/authgw/authgw/accounts/totp"
 	"github.com/authgw/authgw/db"
+	"github.com/authgw/authgw/mint"
 )
 
 // The multi-step login of the README's "Login and sessions". Each step answers the next step to
@@ -96,8 +97,10 @@ func (s *Service) login(r *request) error {
 		return s.totpStep(r, b, state)
 	case StepWebAuthn:
 		return s.webauthnStep(r, b, state)
+	case StepTOTPEnrol:
+		return s.totpEnrolStep(r, b, state)
 	}
-	return apiError(http.StatusNotFound, CodeUnknownEndpoint, "The login steps are email, code, password, totp and webauthn.")
+	return apiError(http.StatusNotFound, CodeUnknownEndpoint, "The login steps are email, code, password, totp, totp-enrol and webauthn.")
 }
 
 func validState(s string) bool {
@@ -356,6 +359,7 @@ func (s *Service) codeStep(r *request, b *body, state string) error {
 	if u, err = s.proveMailbox(r, u, c); err != nil {
 		return err
 	}
+	proved(r, mint.AMRMailedCode)
 	return s.secondFactor(r, u, state)
 }
 
@@ -527,13 +531,18 @@ func (s *Service) loginUser(r *request, id string) (db.User, error) {
 // (it answers 503 then): turning them off must not let the password
 // alone in.
 func (s *Service) secondFactor(r *request, u db.User, state string) error {
+	if handled, err := s.enforceSecondFactor(r, u, state); handled { // mfarequired.go
+		return err
+	}
 	next := StepTOTP
 	if !u.TOTPEnabled {
-		has, err := s.hasPasskey(r, u.ID)
+		// A passkey, like TOTP, is followed by its step after a first
+		// factor; a user with TOTP may answer the totp step with one.
+		passkeys, err := s.passkeyCount(r.ctx(), u.ID)
 		if err != nil {
 			return err
 		}
-		if !has {
+		if passkeys == 0 {
 			return s.startLoginSession(r, u)
 		}
 		next = StepWebAuthn
@@ -541,13 +550,8 @@ func (s *Service) secondFactor(r *request, u db.User, state string) error {
 	if next == StepTOTP && s.cfg.TOTP == nil {
 		return apiError(http.StatusServiceUnavailable, CodeUnavailable, "")
 	}
-	code, hash, err := s.newCode()
+	code, err := s.newFlowCode(r, u.ID, state)
 	if err != nil {
-		return err
-	}
-	now := s.cfg.Now()
-	if err := s.logins.CreateCode(r.ctx(), db.Code{ID: s.newID(), Hash: hash, Kind: db.CodeTOTPFlow, UserID: u.ID,
-		State: state, CreatedMs: now.UnixMilli(), ExpiresMs: now.Add(s.cfg.LoginCodeTTL).UnixMilli()}); err != nil {
 		return err
 	}
 	return step(r, next, state, code)
@@ -594,6 +598,7 @@ func (s *Service) passwordStep(r *request, b *body, state string) error {
 			}
 		}
 	}
+	proved(r, mint.AMRPassword)
 	return s.secondFactor(r, u, state)
 }
 
@@ -640,7 +645,7 @@ func (s *Service) totpStep(r *request, b *body, state string) error {
 		if recovery != "" {
 			ok, err = s.loginRecoveryCode(r, c.UserID, recovery)
 		} else {
-			ok, err = s.totpMatches(r, c.UserID, otp)
+			ok, err = s.loginTOTPMatches(r, c.UserID, otp) // mfarequired.go
 		}
 		if err != nil || ok {
 			return ok, nil, err
@@ -668,6 +673,7 @@ func (s *Service) totpStep(r *request, b *body, state string) error {
 	if err != nil {
 		return err
 	}
+	provedAfter(r, c, mint.AMROTP)
 	return s.startLoginSession(r, u)
 }
 

@@ -16,10 +16,13 @@ type orgOut struct {
 	ID        string `json:"id"`
 	Name      string `json:"name"`
 	CreatedMs int64  `json:"createdMs"`
+	// RequireSecondFactor: members must sign in with a second factor
+	// (mfarequired.go).
+	RequireSecondFactor bool `json:"requireSecondFactor"`
 }
 
 func orgJSON(o db.Organization) orgOut {
-	return orgOut{Type: "organizations", ID: o.ID, Name: o.Name, CreatedMs: o.CreatedMs}
+	return orgOut{Type: "organizations", ID: o.ID, Name: o.Name, CreatedMs: o.CreatedMs, RequireSecondFactor: o.RequireSecondFactor}
 }
 
 func orgsJSON(orgs []db.Organization) []orgOut {
@@ -102,6 +105,10 @@ func (s *Service) updateOrganization(r *request) error {
 	if b.has("name") && name == "" {
 		b.obstruct("name", ObstructionRequired, "name may not be empty.")
 	}
+	require, setRequire, err := readRequireSecondFactor(r, b) // mfaorgs.go
+	if err != nil {
+		return err
+	}
 	if err := b.done(); err != nil {
 		return err
 	}
@@ -111,6 +118,11 @@ func (s *Service) updateOrganization(r *request) error {
 			return err
 		}
 		org.Name = name
+	}
+	if setRequire {
+		if err := s.setOrgSecondFactor(r, &org, require); err != nil {
+			return err
+		}
 	}
 	return single(r, http.StatusOK, orgJSON(org))
 }

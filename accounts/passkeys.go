@@ -11,6 +11,7 @@ import (
 	"github.com/authgw/authgw/accounts/passkey"
 	"github.com/authgw/authgw/accounts/regulation"
 	"github.com/authgw/authgw/db"
+	"github.com/authgw/authgw/mint"
 )
 
 // Passkeys (WebAuthn). A user registers a passkey in two requests: POST
@@ -218,20 +219,14 @@ func (s *Service) deletePasskey(r *request) error {
 	if err := s.checkProof(r, u, proof); err != nil {
 		return err
 	}
+	if err := s.keepsSecondFactor(r, u, r.Param("passkeyId")); err != nil { // mfarequired.go
+		return err
+	}
 	if err := s.logins.DeleteWebAuthnCredential(r.ctx(), u.ID, r.Param("passkeyId")); err != nil {
 		return hideNotFound(err)
 	}
 	s.notifyOwner(r.ctx(), u.ID, mailtemplate.PasskeyRemoved, "", "")
 	return null(r)
-}
-
-// hasPasskey reports whether the user has a passkey: then a first factor
-// (password or login code) is followed by the webauthn step, as TOTP's
-// is by the totp step. A user with TOTP goes to the totp step and may
-// answer it with a passkey instead.
-func (s *Service) hasPasskey(r *request, userID string) (bool, error) {
-	creds, err := s.logins.ListWebAuthnCredentials(r.ctx(), userID)
-	return len(creds) > 0, err
 }
 
 // webauthnOut is the data of the webauthn step's options answer.
@@ -365,6 +360,13 @@ func (s *Service) webauthnStep(r *request, b *body, state string) error {
 	u, err := s.loginUser(r, userID)
 	if err != nil {
 		return err
+	}
+	if second != nil {
+		provedAfter(r, *second, mint.AMRPasskey)
+	} else {
+		// The authenticator verified its user (PIN or biometric): two
+		// factors in one.
+		proved(r, mint.AMRPasskey, mint.AMRMultiFactor)
 	}
 	return s.startLoginSession(r, u)
 }

@@ -99,6 +99,12 @@ type Config struct {
 	// MaxPasskeysPerUser bounds a user's passkeys (409 TOO-MANY-PASSKEYS
 	// past it). Optional. Default DefaultMaxPasskeysPerUser (10).
 	MaxPasskeysPerUser int
+	// RequireSecondFactorRoles names the user roles that must sign in
+	// with a second factor (TOTP or a passkey): such a user who has none
+	// enrols TOTP at the next sign-in before the login ends (see
+	// mfarequired.go). Members of an organization that requires it
+	// must too. Each is a valid role name. Optional. Default none.
+	RequireSecondFactorRoles []string
 	// Regulator counts login failures and bans (the README's "Brute force and enumeration"). Optional.
 	// Default: a regulator on Store's SQL tables with its defaults.
 	Regulator Regulator
@@ -367,6 +373,9 @@ func New(cfg Config) (*Service, error) {
 	dummy, err := password.Hash("not a password of anyone", cfg.Password, cfg.Rand)
 	if err != nil {
 		return nil, fmt.Errorf("accounts: %w", err)
+	}
+	if err := checkRequiredRoles(cfg.RequireSecondFactorRoles); err != nil {
+		return nil, err
 	}
 	if cfg.MaxPasskeysPerUser <= 0 {
 		cfg.MaxPasskeysPerUser = DefaultMaxPasskeysPerUser

@@ -49,6 +49,8 @@ type LoginStore interface {
 	RecordCodeAttempt(ctx context.Context, id string, maxAttempts int, nowMs int64) (int, error)
 	ConsumeCode(ctx context.Context, id string, nowMs int64) error
 	GetTOTPSecret(ctx context.Context, userID string) (db.TOTPSecret, error)
+	// Whether a second factor is required (mfarequired.go).
+	UserInSecondFactorOrg(ctx context.Context, userID string) (bool, error)
 	// Password recovery (recovery.go): a recovery code sets the password.
 	RecoverPassword(ctx context.Context, codeID, passwordHash string, nowMs int64) (db.Code, error)
 	UseTOTPStep(ctx context.Context, userID string, step int64) error
@@ -95,6 +97,7 @@ type ManagementStore interface {
 	ListOrganizations(ctx context.Context, p db.Page) ([]db.Organization, db.PageInfo, error)
 	ListUserOrganizations(ctx context.Context, userID string, p db.Page) ([]db.Organization, db.PageInfo, error)
 	UpdateOrganization(ctx context.Context, id, name string) error
+	SetOrganizationSecondFactor(ctx context.Context, id string, required bool) error
 	DeleteOrganizationRevoking(ctx context.Context, id string, at db.Revoking) ([]db.Revocation, error)
 	AddMembership(ctx context.Context, m db.Membership, limit int) error
 	AcceptMembership(ctx context.Context, id string, limit int) error

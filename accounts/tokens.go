@@ -41,6 +41,9 @@ type sessionOut struct {
 	Macaroons map[string]string `json:"macaroons"`
 	// MacaroonsExpireAt is the tokens' time-before (Unix ms).
 	MacaroonsExpireAt int64 `json:"macaroonsExpireAt"`
+	// RecoveryCodes are those of a TOTP enrolled during this login
+	// (mfarequired.go), shown this once; absent otherwise.
+	RecoveryCodes *recoveryCodesOut `json:"recoveryCodes,omitempty"`
 }
 
 // newRefreshToken returns a new refresh token and its stored hash.
@@ -78,7 +81,7 @@ func (s *Service) startSessionEnding(r *request, u db.User, status int, held []s
 	}
 	sess := db.Session{ID: s.newID(), UserID: u.ID, ClientID: r.caller.ClientID, IP: r.caller.IP, UserAgent: ua,
 		CreatedMs: now.UnixMilli(), ExpiresMs: now.Add(s.cfg.SessionTTL).UnixMilli(),
-		SecretVerified: r.caller.ClientID != "" && r.caller.SecretVerified}
+		SecretVerified: r.caller.ClientID != "" && r.caller.SecretVerified, AMR: loginAMR(r), AuthTimeMs: now.UnixMilli()}
 	in, err := s.logins.StartSession(r.ctx(), sess, db.RefreshToken{Hash: hash, SessionID: sess.ID,
 		CreatedMs: sess.CreatedMs, ExpiresMs: sess.ExpiresMs})
 	if isNotFound(err) {
@@ -157,7 +160,8 @@ func (s *Service) answerSession(r *request, u db.User, sess db.Session, refresh 
 	if macaroons == nil {
 		macaroons = map[string]string{}
 	}
-	out := sessionOut{SessionID: sess.ID, UserID: u.ID, ExpiresAt: sess.ExpiresMs, Refresh: refresh, Macaroons: macaroons}
+	out := sessionOut{SessionID: sess.ID, UserID: u.ID, ExpiresAt: sess.ExpiresMs, Refresh: refresh, Macaroons: macaroons,
+		RecoveryCodes: enrolledRecoveryCodes(r)}
 	if !toks.Expires.IsZero() {
 		out.MacaroonsExpireAt = toks.Expires.UnixMilli()
 	}
@@ -188,6 +192,7 @@ func (s *Service) mintFor(u db.User, sess db.Session, in db.MintInputs) (mint.To
 	}
 	subject := mint.Subject{UserID: u.ID, SessionID: sess.ID, ClientID: sess.ClientID, Roles: in.Roles,
 		IssuedAt: time.UnixMilli(in.IssuedMs), TTL: left}
+	subject.AMR, subject.AuthTime = sessionAuthn(sess) // as at the login: a refresh is no new authentication
 	for _, m := range in.Memberships {
 		if m.Pending {
 			continue // an invitation grants nothing until accepted

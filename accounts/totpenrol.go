@@ -122,6 +122,9 @@ func (s *Service) deleteTOTP(r *request) error {
 	if err := s.checkProof(r, u, proof); err != nil {
 		return err
 	}
+	if err := s.keepsSecondFactor(r, u, ""); err != nil { // mfarequired.go
+		return err
+	}
 	if err := s.logins.DeleteTOTP(r.ctx(), u.ID); err != nil {
 		return err
 	}

@@ -10,6 +10,8 @@ type Organization struct {
 	ID        string
 	Name      string
 	CreatedMs int64
+	// RequireSecondFactor: its members must sign in with a second factor.
+	RequireSecondFactor bool
 }
 
 // User is a person who logs in.
@@ -112,6 +114,12 @@ type Session struct {
 	// SecretVerified is whether the login came with the client's
 	// secret: the session then refreshes only with it.
 	SecretVerified bool
+	// AMR is how the user authenticated at the login that made the
+	// session: RFC 8176 values separated by single spaces; "" when
+	// unknown (a session from before it was kept).
+	AMR string
+	// AuthTimeMs is when that login happened (Unix ms).
+	AuthTimeMs int64
 }
 
 // RefreshToken is a stored refresh token: only its SHA-256 hash is kept.
@@ -150,6 +158,9 @@ type Code struct {
 	Attempts      int
 	ConsumedMs    int64
 	InvalidatedMs int64
+	// AMR is, on a login's flow code (CodeTOTPFlow), the factor the
+	// login's first step proved (an RFC 8176 value); "" otherwise.
+	AMR string
 }
 
 // TOTPSecret is a user's TOTP secret, encrypted by the caller.

@@ -13,7 +13,7 @@ import (
 var ErrCodeSpent = fmt.Errorf("db: code consumed, invalidated or expired: %w", ErrConflict)
 
 // codeColumns is the column list scanCode reads, in its order.
-const codeColumns = "id, code_hash, kind, user_id, email_id, state, created_ms, expires_ms, attempts, consumed_ms, invalidated_ms"
+const codeColumns = "id, code_hash, kind, user_id, email_id, state, created_ms, expires_ms, attempts, consumed_ms, invalidated_ms, amr"
 
 // scanCode reads the codeColumns of one row.
 func scanCode(scan func(dest ...any) error) (Code, error) {
@@ -22,7 +22,7 @@ func scanCode(scan func(dest ...any) error) (Code, error) {
 		userID, emailID, state    sql.NullString
 		consumedMs, invalidatedMs sql.NullInt64
 	)
-	err := scan(&c.ID, &c.Hash, &c.Kind, &userID, &emailID, &state, &c.CreatedMs, &c.ExpiresMs, &c.Attempts, &consumedMs, &invalidatedMs)
+	err := scan(&c.ID, &c.Hash, &c.Kind, &userID, &emailID, &state, &c.CreatedMs, &c.ExpiresMs, &c.Attempts, &consumedMs, &invalidatedMs, &c.AMR)
 	c.UserID, c.EmailID, c.State = userID.String, emailID.String, state.String
 	c.ConsumedMs, c.InvalidatedMs = consumedMs.Int64, invalidatedMs.Int64
 	return c, classify(err)
@@ -67,9 +67,9 @@ func (s *DB) CreateCode(ctx context.Context, c Code) error {
 			return err
 		}
 		_, err := tx.ExecContext(ctx,
-			"INSERT INTO verification_codes ("+codeColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			"INSERT INTO verification_codes ("+codeColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			c.ID, c.Hash, c.Kind, nullString(c.UserID), nullString(c.EmailID), nullString(c.State),
-			c.CreatedMs, c.ExpiresMs, c.Attempts, nullMs(c.ConsumedMs), nullMs(c.InvalidatedMs))
+			c.CreatedMs, c.ExpiresMs, c.Attempts, nullMs(c.ConsumedMs), nullMs(c.InvalidatedMs), c.AMR)
 		return err
 	})
 }

@@ -8,12 +8,12 @@ import (
 )
 
 // orgCols are the columns scanOrg reads, from organizations o.
-const orgCols = "o.id, o.name, o.created_ms"
+const orgCols = "o.id, o.name, o.created_ms, o.require_second_factor"
 
 // scanOrg reads orgCols.
 func scanOrg(sc scanner) (Organization, error) {
 	var o Organization
-	err := sc.Scan(&o.ID, &o.Name, &o.CreatedMs)
+	err := sc.Scan(&o.ID, &o.Name, &o.CreatedMs, &o.RequireSecondFactor)
 	return o, err
 }
 
@@ -61,7 +61,7 @@ func (s *DB) GetOrganization(ctx context.Context, id string) (Organization, erro
 	var deleted sql.NullInt64
 	var o Organization
 	err := s.sql.QueryRowContext(ctx, "SELECT "+orgCols+", o.deleted_ms FROM organizations o WHERE o.id = ?", id).
-		Scan(&o.ID, &o.Name, &o.CreatedMs, &deleted)
+		Scan(&o.ID, &o.Name, &o.CreatedMs, &o.RequireSecondFactor, &deleted)
 	switch {
 	case err != nil:
 		return Organization{}, classify(err)

@@ -76,7 +76,7 @@ const (
 )
 
 // sessionColumns is the column list scanSession reads, in its order.
-const sessionColumns = "id, user_id, client_id, ip, user_agent, created_ms, expires_ms, refreshed_ms, invalidated_ms, invalidated_reason, secret_verified"
+const sessionColumns = "id, user_id, client_id, ip, user_agent, created_ms, expires_ms, refreshed_ms, invalidated_ms, invalidated_reason, secret_verified, amr, auth_time_ms"
 
 // scanSession reads the sessionColumns of one row.
 func scanSession(scan func(dest ...any) error) (Session, error) {
@@ -86,7 +86,7 @@ func scanSession(scan func(dest ...any) error) (Session, error) {
 		invalidMs sql.NullInt64
 		reason    sql.NullString
 	)
-	err := scan(&s.ID, &s.UserID, &clientID, &s.IP, &s.UserAgent, &s.CreatedMs, &s.ExpiresMs, &s.RefreshedMs, &invalidMs, &reason, &s.SecretVerified)
+	err := scan(&s.ID, &s.UserID, &clientID, &s.IP, &s.UserAgent, &s.CreatedMs, &s.ExpiresMs, &s.RefreshedMs, &invalidMs, &reason, &s.SecretVerified, &s.AMR, &s.AuthTimeMs)
 	s.ClientID, s.InvalidatedMs, s.InvalidatedReason = clientID.String, invalidMs.Int64, reason.String
 	return s, classify(err)
 }
@@ -147,10 +147,10 @@ func (s *DB) CreateSession(ctx context.Context, sess Session, first RefreshToken
 // insertSession inserts one session.
 func insertSession(ctx context.Context, q querier, sess Session) error {
 	_, err := q.ExecContext(ctx,
-		"INSERT INTO sessions ("+sessionColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		"INSERT INTO sessions ("+sessionColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		sess.ID, sess.UserID, nullString(sess.ClientID), sess.IP, sess.UserAgent,
 		sess.CreatedMs, sess.ExpiresMs, sess.RefreshedMs, nullMs(sess.InvalidatedMs), nullString(sess.InvalidatedReason),
-		sess.SecretVerified,
+		sess.SecretVerified, sess.AMR, sess.AuthTimeMs,
 	)
 	return err
 }

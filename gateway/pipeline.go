@@ -507,6 +507,10 @@ func (g *Gateway) claims(st *reqState) requestinfo.Claims {
 	}
 	if st.hasIdentity {
 		c.User = &requestinfo.UserClaims{ID: st.identity.UserID, SessionID: st.identity.SessionID, Roles: st.identity.Roles()}
+		c.User.AMR = st.identity.AMR()
+		if !st.identity.AuthTime.IsZero() {
+			c.User.AuthTime = st.identity.AuthTime.Unix()
+		}
 	}
 	return c
 }

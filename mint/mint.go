@@ -143,6 +143,13 @@ type Subject struct {
 	// Optional. Default: the Minter's clock. The lifetime counts from the
 	// clock, not from IssuedAt.
 	IssuedAt time.Time
+	// AMR says how the user authenticated at the login the session began
+	// with (RFC 8176 values, see authn.go), carried in an amr caveat.
+	// Optional: none writes no caveat.
+	AMR []string
+	// AuthTime is when that login happened, carried in an auth-time
+	// caveat (whole seconds, UTC). Optional: the zero time writes none.
+	AuthTime time.Time
 }
 
 // Tokens is the result of a mint: one encoded token per granted method.
@@ -191,6 +198,9 @@ func (m *Minter) Mint(policies []*policy.Policy, s Subject) (Tokens, error) {
 		if !validRole(role) {
 			return Tokens{}, fmt.Errorf("%w: role %q is not 1 to 64 of [A-Za-z0-9._-]", ErrBadSubject, role)
 		}
+	}
+	if err := checkAuthn(s); err != nil {
+		return Tokens{}, err
 	}
 	if s.TTL < 0 || (s.TTL > 0 && s.TTL < time.Second) {
 		return Tokens{}, fmt.Errorf("%w: TTL %v is under one second", ErrBadSubject, s.TTL)
@@ -319,7 +329,7 @@ func (m *Minter) Mint(policies []*policy.Policy, s Subject) (Tokens, error) {
 // them: "/a/**" matches what a step-up "/a/:userId" names).
 func (m *Minter) caveats(method string, routes []string, need map[policy.MembershipFlag]bool, memberships []Membership, expires time.Time,
 	s Subject, bind bool, except []string) ([]caveat.Caveat, error) {
-	out := make([]caveat.Caveat, 0, 9)
+	out := make([]caveat.Caveat, 0, 12)
 	var err error
 	add := func(k caveat.Kind, arg string) {
 		if err == nil {
@@ -338,6 +348,7 @@ func (m *Minter) caveats(method string, routes []string, need map[policy.Members
 		add(caveat.Orgs, orgsArgument(memberships, need))
 	}
 	out = append(out, caveat.NewTimeBefore(expires))
+	out = appendAuthn(out, s) // before the user caveat: caveat.Kind.MintedOnly
 	add(caveat.User, s.UserID)
 	add(caveat.UserRoles, caveat.RolesArgument(s.Roles))
 	add(caveat.Session, s.SessionID)

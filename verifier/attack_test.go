@@ -1339,7 +1339,7 @@ func TestAttack_attenuationNeverWidens(t *testing.T) {
 	r := rand.New(rand.NewPCG(2026, 11))
 	pick := func(list []string) string { return list[r.IntN(len(list))] }
 	randomCaveat := func() string {
-		switch r.IntN(7) {
+		switch r.IntN(8) {
 		case 0, 1, 2:
 			n := 1 + r.IntN(3)
 			ps := make([]string, n)
@@ -1353,6 +1353,10 @@ func TestAttack_attenuationNeverWidens(t *testing.T) {
 			return "ip " + pick(cidrs)
 		case 5:
 			return "method " + pick([]string{"GET", "POST", "PUT", "PATCH", "DELETE"})
+		case 6:
+			// Claims of how the user authenticated constrain no request
+			// and, appended by a holder, are refused.
+			return pick([]string{"amr pwd otp mfa", "amr hwk mfa", "auth-time " + fixedNow.Format(time.RFC3339)})
 		default:
 			return "client " + pick([]string{"client-1", "client-2"})
 		}

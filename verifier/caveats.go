@@ -1,6 +1,10 @@
 package verifier
 
-import "github.com/authgw/authgw/mint/caveat"
+import (
+	"time"
+
+	"github.com/authgw/authgw/mint/caveat"
+)
 
 // compileCaveats parses every caveat once, when a token's signature first
 // holds (caveat.Parse: known names, well-formed arguments, the routes
@@ -8,12 +12,14 @@ import "github.com/authgw/authgw/mint/caveat"
 // every mandatory caveat present (caveat.Kind.Mandatory, read from the
 // grammar, which no caller can change), and the caveats that narrow by
 // agreeing (caveat.SameValue, caveat.SameAsIdentifier) agreeing with
-// each other and with the identifier. It fills vt.identity with what the
+// each other and with the identifier, and the kinds only the mint may
+// write (caveat.Kind.MintedOnly) written by the mint. It fills vt.identity with what the
 // token says and collects the orgs caveats' arguments for the routes'
 // organization parameters.
 func compileCaveats(vt *verifiedToken, texts []string) error {
 	var seen [caveat.MaxKinds]bool // indexed by caveat.Kind.Index
 	var first [caveat.MaxKinds]string
+	var authTime time.Time
 	id := &vt.identity
 	for _, text := range texts {
 		c, err := caveat.Parse(text)
@@ -21,6 +27,12 @@ func compileCaveats(vt *verifiedToken, texts []string) error {
 			return ErrBadCaveat
 		}
 		k, arg := c.Kind(), c.Arg()
+		if k.MintedOnly() && !seen[k.Index()] && seen[caveat.User.Index()] {
+			// The first of its kind after the first user caveat: a holder
+			// appended it (caveat.Kind.MintedOnly), claiming how the user
+			// authenticated.
+			return ErrBadCaveat
+		}
 		if k.Constrains() != caveat.None {
 			vt.caveats = append(vt.caveats, c) // checked per request
 		}
@@ -49,6 +61,9 @@ func compileCaveats(vt *verifiedToken, texts []string) error {
 		if !seen[k.Index()] {
 			seen[k.Index()] = true
 			first[k.Index()] = arg
+			if k == caveat.AuthTime {
+				authTime = c.Time()
+			}
 		}
 	}
 	for _, k := range caveat.Kinds() {
@@ -62,6 +77,10 @@ func compileCaveats(vt *verifiedToken, texts []string) error {
 	id.ClientID = first[caveat.Client.Index()]
 	if roles := first[caveat.UserRoles.Index()]; roles != caveat.NoRoles {
 		id.roles = roles
+	}
+	id.amr = first[caveat.AMR.Index()]
+	if seen[caveat.AuthTime.Index()] {
+		id.AuthTime = authTime
 	}
 	return nil
 }

@@ -162,6 +162,18 @@ func referenceCaveats(conds []string, sessionID string) error {
 			if !referenceRoles(arg) {
 				return verifier.ErrBadCaveat
 			}
+		case "amr", "auth-time":
+			if name == "amr" && !referenceAMR(arg) {
+				return verifier.ErrBadCaveat
+			}
+			if _, ok := referenceTime(arg); name == "auth-time" && !ok {
+				return verifier.ErrBadCaveat
+			}
+			// Only the mint writes them, before the user caveat: the
+			// first one after a user caveat is a holder's claim.
+			if _, ok := values[name]; !ok && seen["user"] {
+				return verifier.ErrBadCaveat
+			}
 		case "session":
 			if arg != sessionID {
 				return verifier.ErrConflict
@@ -177,7 +189,7 @@ func referenceCaveats(conds []string, sessionID string) error {
 		default:
 			return verifier.ErrBadCaveat
 		}
-		if name == "method" || name == "user" || name == "user-roles" || name == "client" {
+		if name == "method" || name == "user" || name == "user-roles" || name == "client" || name == "amr" || name == "auth-time" {
 			if have, ok := values[name]; ok && have != arg {
 				return verifier.ErrConflict
 			}
@@ -378,6 +390,26 @@ func referenceRoles(arg string) bool {
 	return true
 }
 
+// referenceAMR: 1 to 8 values of 1 to 16 of [a-z0-9], single spaces,
+// none twice.
+func referenceAMR(arg string) bool {
+	values := strings.Split(arg, " ")
+	if len(values) > 8 {
+		return false
+	}
+	for i, v := range values {
+		if len(v) == 0 || len(v) > 16 || slices.Contains(values[:i], v) {
+			return false
+		}
+		for _, c := range v {
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 func referenceTime(arg string) (time.Time, bool) {
 	if !strings.HasSuffix(arg, "Z") {
 		return time.Time{}, false
@@ -412,9 +444,14 @@ func checkIdentity(t *testing.T, id verifier.Identity, conds []string, ident min
 	var wantRoles []string
 	want.SessionID, want.KeyID, want.IssuedAt = ident.SessionID, ident.KeyID, ident.IssuedAt
 	var routes string
+	var wantAMR []string
 	for _, c := range conds {
 		name, arg, _ := strings.Cut(c, " ")
 		switch name {
+		case "amr":
+			wantAMR = strings.Split(arg, " ")
+		case "auth-time":
+			want.AuthTime, _ = referenceTime(arg)
 		case "user":
 			want.UserID = arg
 		case "method":
@@ -438,8 +475,9 @@ func checkIdentity(t *testing.T, id verifier.Identity, conds []string, ident min
 	}
 	if id.UserID != want.UserID || id.SessionID != want.SessionID || id.KeyID != want.KeyID || id.Method != want.Method ||
 		id.ClientID != want.ClientID || !id.Expires.Equal(want.Expires) || !id.IssuedAt.Equal(want.IssuedAt) ||
-		!slices.Equal(id.Roles(), wantRoles) {
-		t.Fatalf("identity %+v, caveats say %+v", id, want)
+		!slices.Equal(id.Roles(), wantRoles) || !slices.Equal(id.AMR(), wantAMR) || !id.AuthTime.Equal(want.AuthTime) ||
+		id.MultiFactor() != slices.Contains(wantAMR, "mfa") {
+		t.Fatalf("identity %+v, caveats say %+v, amr %q", id, want, wantAMR)
 	}
 	if !slices.Equal(id.Routes(), strings.Fields(routes)) {
 		t.Fatalf("identity routes %q, first routes caveat %q", id.Routes(), routes)
@@ -645,6 +683,7 @@ func FuzzCaveat(f *testing.F) {
 		"server-id other", "foo bar", "user a\x00b", "method GET\nroutes /**", "", " ", "routes",
 		"orgs org-a:r", "orgs org-a", "orgs org-c:r", "orgs org-a:x", "orgs org-a:r org-a", "orgs org-b:remd",
 		"routes /reports/v1/orgs/:orgId/**", "routes /reports/v1/orgs/:orgIdEdit/**", "routes /reports/v1/orgs/:orgIdOwner/**",
+		"amr pwd otp mfa", "amr mfa", "amr PWD", "amr pwd pwd", "auth-time 2026-11-22T11:00:00Z", "auth-time 2026-11-22T11:00:00+01:00",
 	} {
 		f.Add(c)
 	}

@@ -103,8 +103,13 @@ type Identity struct {
 	// carried a valid discharge of its third-party caveat: the user
 	// proved a factor again within the scope's stepUp.
 	StepUp bool
-	routes string
-	roles  string // the user-roles argument; "" for none
+	// AuthTime is when the user authenticated at the login the token's
+	// session began with (its auth-time caveat); the zero time when the
+	// token does not say (one minted before authgw wrote it).
+	AuthTime time.Time
+	routes   string
+	roles    string // the user-roles argument; "" for none
+	amr      string // the amr argument; "" when the token has none
 }
 
 // Routes returns the routes the token was minted with. Attenuation may

@@ -57,6 +57,10 @@ var settingsNotices = map[string]string{
 	"session-revoked": "settings.notice.session_revoked",
 	"passkey-added":   "settings.notice.passkey_added",
 	"passkey-removed": "settings.notice.passkey_removed",
+
+	// Not a change: the removal of a second factor that is required
+	// was refused.
+	"second-factor-required": "settings.notice.second_factor_required",
 }
 
 // done answers 303 to the account page with the confirmation notice.

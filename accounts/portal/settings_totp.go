@@ -221,6 +221,8 @@ func (p *Portal) settingsTOTPRemove(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case a.OK(), a.Code() == "TOTP-NOT-ENROLLED":
 		p.settingsDone(w, r, "totp-off")
+	case a.Code() == "SECOND-FACTOR-REQUIRED":
+		p.settingsDone(w, r, "second-factor-required")
 	case p.askProof(w, r, v, a, pr, totpRemoveProof(v)):
 	default:
 		p.settingsRefused(w, r, a)

@@ -26,6 +26,7 @@ var signinPages = []Page{
 	{Method: http.MethodPost, Path: "/login", Public: true, handle: (*Portal).loginSubmit},
 	{Method: http.MethodPost, Path: "/login/code", Public: true, handle: (*Portal).loginCode},
 	{Method: http.MethodPost, Path: "/login/totp", Public: true, handle: (*Portal).loginTOTP},
+	{Method: http.MethodPost, Path: "/login/totp-enrol", Public: true, handle: (*Portal).loginTOTPEnrol}, // signin_enrol.go
 	{Method: http.MethodGet, Path: "/signup", Public: true, handle: (*Portal).signupPage},
 	{Method: http.MethodPost, Path: "/signup", Public: true, handle: (*Portal).signupSubmit},
 	{Method: http.MethodGet, Path: "/verify", Public: true, handle: (*Portal).verifyPage},
@@ -297,6 +298,8 @@ func (p *Portal) loginAnswer(w http.ResponseWriter, r *http.Request, a *answer, 
 			p.showLoginTOTP(w, r, http.StatusOK, f, next.Code, nil)
 		case next.Step == accounts.StepWebAuthn && next.Code != "":
 			p.showLoginPasskey(w, r, http.StatusOK, f, next.Code, ui.Msg{})
+		case next.Step == accounts.StepTOTPEnrol && next.Code != "":
+			p.startLoginEnrol(w, r, f, next.Code) // signin_enrol.go
 		case next.Step == accounts.StepCode && len(next.Accounts) == 0:
 			p.showLoginCode(w, r, http.StatusOK, f, nil)
 		case next.Step == accounts.StepCode:

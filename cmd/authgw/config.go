@@ -39,7 +39,7 @@ var configKeys = []string{
 	"redis", "trusted-proxies", "allowed-origins", "cookie-secure", "smtp", "totp-key", "info-key", "demo-listen",
 	"forward-auth-callers", "forward-auth-dialect",
 	"breached-passwords",
-	"code-login", productNameSetting,
+	"code-login", productNameSetting, requireSecondFactorSetting,
 	publicURLSetting, uiTemplatesSetting, logoURLSetting, accentColourSetting, returnDefaultSetting,
 	webauthnRPIDSetting, webauthnOriginsSetting,
 	purgeIntervalSetting, personalDataSetting,

@@ -54,6 +54,7 @@ const serveUsage = `Usage: authgw serve [--listen ADDR] [--admin-listen ADDR] [-
                     [--forward-auth-callers CIDRS] [--forward-auth-dialect nginx|forwarded]
                     [--cookie-secure BOOL] [--smtp URL] [--totp-key FILE]
                     [--breached-passwords DIR] [--code-login BOOL]
+                    [--require-second-factor ROLES]
                     [--product-name NAME] [--public-url URL] [--ui-templates DIR]
                     [--logo-url URL] [--accent-colour #RRGGBB] [--return-to-default URL]
                     [--webauthn-rp-id HOST|off] [--webauthn-origins ORIGINS]
@@ -128,6 +129,12 @@ Settings (flag, else AUTHGW_<NAME>, else the config file, else the default):
   --code-login BOOL        login by an emailed code alone (the email and code steps);
                            false: both answer 403 CODE-LOGIN-OFF to everyone, and
                            only the password step logs in (default true)
+  --require-second-factor ROLES
+                           user roles (comma-separated) that must sign in with a
+                           second factor (TOTP or a passkey): such a user who has
+                           none enrols TOTP at the next sign-in, and cannot remove
+                           the last one; organizations can require it of their
+                           members too (default: none)
   --product-name NAME      the product name the mails (login codes, verification,
                            account notices) name and are signed with: one line of
                            printable text, at most 100 bytes (default authgw);
@@ -238,6 +245,7 @@ func (s *serveCommand) flagSet() *flag.FlagSet {
 	s.define(fs, "replace-shared-material", "replace-shared-material")
 	s.define(fs, breachedSetting, "directory of breached-password range files (optional)")
 	s.define(fs, "code-login", "code-login")
+	s.define(fs, requireSecondFactorSetting, "user roles that must sign in with a second factor (optional)")
 	s.define(fs, productNameSetting, "product name in the mails and pages (optional)")
 	for _, name := range []string{publicURLSetting, uiTemplatesSetting, logoURLSetting, accentColourSetting, returnDefaultSetting,
 		webauthnRPIDSetting, webauthnOriginsSetting} {
@@ -278,6 +286,9 @@ type serveConfig struct {
 	breached password.BreachedChecker
 	// codeLogin is --code-login: login by an emailed code alone.
 	codeLogin bool
+	// requireSecondFactor is --require-second-factor: the user roles
+	// that must sign in with a second factor.
+	requireSecondFactor []string
 	// productName is --product-name, "" for the default (authgw).
 	productName string
 	// purge is --purge-interval and --personal-data-retention.
@@ -843,6 +854,9 @@ func newAccounts(c *cli, cfg serveConfig, store *db.DB, redisClient *redis.Clien
 		// Both empty when passkeys are off: the routes answer 503.
 		WebAuthnRPID:    cfg.pages.rpID,
 		WebAuthnOrigins: cfg.pages.rpOrigins,
+
+		// nil without --require-second-factor: no role must.
+		RequireSecondFactorRoles: cfg.requireSecondFactor,
 	})
 }
 
@@ -920,6 +934,9 @@ func (s *serveCommand) resolve(c *cli, logger *slog.Logger) (serveConfig, error)
 		return cfg, err
 	}
 	if cfg.codeLogin, err = resolveSetting(c, &s.settings, "code-login", true, parseBool); err != nil {
+		return cfg, err
+	}
+	if cfg.requireSecondFactor, err = resolveSetting(c, &s.settings, requireSecondFactorSetting, nil, parseRoleList); err != nil {
 		return cfg, err
 	}
 	if cfg.productName, err = resolveSetting(c, &s.settings, productNameSetting, "", parseProductName); err != nil {

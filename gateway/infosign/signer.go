@@ -198,6 +198,12 @@ func identityKey(c *requestinfo.Claims) [32]byte {
 		b = appendString(b, c.User.ID)
 		b = appendString(b, c.User.SessionID)
 		b = appendStrings(b, c.User.Roles)
+		// How and when the user authenticated: two logins of one user
+		// (or a token and its refresh, which keep them) must not share a
+		// signed header unless these agree.
+		b = appendStrings(b, c.User.AMR)
+		b = appendLength(b, int(c.User.AuthTime>>32))
+		b = appendLength(b, int(c.User.AuthTime))
 	}
 	return sha256.Sum256(b)
 }

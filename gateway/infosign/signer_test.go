@@ -186,6 +186,15 @@ func TestSignReuse(t *testing.T) {
 	// Role lists that would concatenate alike must not collide.
 	splitA, splitB := requestinfotest.SampleClaims(), requestinfotest.SampleClaims()
 	splitA.ClientRoles, splitB.ClientRoles = []string{"ab", "c"}, []string{"a", "bc"}
+	// How and when the user authenticated are identity: a password-only
+	// session must never be sent a two-factor session's header.
+	withMFA, withPwd := requestinfotest.SampleClaims(), requestinfotest.SampleClaims()
+	withMFA.User.AMR, withPwd.User.AMR = []string{"pwd", "otp", "mfa"}, []string{"pwd"}
+	withMFA.User.AuthTime, withPwd.User.AuthTime = 1_790_000_000, 1_790_000_000
+	laterAuth := requestinfotest.SampleClaims()
+	laterAuth.User.AMR, laterAuth.User.AuthTime = []string{"pwd", "otp", "mfa"}, 1_790_000_001
+	sameMFA := requestinfotest.SampleClaims()
+	sameMFA.User.AMR, sameMFA.User.AuthTime = []string{"pwd", "otp", "mfa"}, 1_790_000_000
 	timestamps := requestinfotest.SampleClaims()
 	timestamps.IssuedAt, timestamps.Expires, timestamps.Issuer = 1, 2, "someone else"
 
@@ -209,6 +218,10 @@ func TestSignReuse(t *testing.T) {
 		{name: "different audience", givenFirst: requestinfotest.SampleClaims(), whenSecond: otherAudience},
 		{name: "secret not verified", givenFirst: requestinfotest.SampleClaims(), whenSecond: noSecret},
 		{name: "role lists that concatenate alike", givenFirst: splitA, whenSecond: splitB},
+		{name: "two factors, then password only", givenFirst: withMFA, whenSecond: withPwd},
+		{name: "two factors, then unknown", givenFirst: withMFA, whenSecond: requestinfotest.SampleClaims()},
+		{name: "another auth time", givenFirst: withMFA, whenSecond: laterAuth},
+		{name: "the same amr and auth time", givenFirst: withMFA, whenSecond: sameMFA, expectSame: true},
 		{name: "nil and empty roles are one identity", givenFirst: noRoles, whenSecond: emptyRoles, expectSame: true},
 		{name: "caller's iat, exp and iss are not identity", givenFirst: requestinfotest.SampleClaims(), whenSecond: timestamps, expectSame: true},
 		{name: "reuse off signs every time", givenReuse: -1, givenFirst: requestinfotest.SampleClaims(), whenSecond: requestinfotest.SampleClaims()},

@@ -27,7 +27,7 @@ const (
 	EachHolds Narrowing = iota + 1
 	// SameValue: every occurrence must carry the same argument, or the
 	// token is refused as self-contradictory (method, user, user-roles,
-	// client).
+	// amr, auth-time, client).
 	SameValue
 	// SameAsIdentifier: every occurrence must equal the identifier's
 	// field of the same name (session).
@@ -92,6 +92,8 @@ const (
 	ExceptRoutes                 // except-routes: route patterns the token must not reach
 	Orgs                         // orgs: the memberships the routes may use
 	TimeBefore                   // time-before: the expiry
+	AMR                          // amr: how the user authenticated (RFC 8176 values)
+	AuthTime                     // auth-time: when the user authenticated
 	User                         // user: the user ID
 	UserRoles                    // user-roles: the user's roles
 	Session                      // session: the identifier's session ID
@@ -113,6 +115,8 @@ type rule struct {
 	repeatable bool
 	narrowing  Narrowing
 	constrains Constrains
+	// mintedOnly: only the mint may write it (see Kind.MintedOnly).
+	mintedOnly bool
 	// parse checks the argument and returns its typed value. It must not
 	// allocate.
 	parse func(arg string) (value, bool)
@@ -134,7 +138,18 @@ var kinds = [endKinds]rule{
 	UserRoles: {name: "user-roles", syntax: `role names (1 to 64 of [A-Za-z0-9._-]) separated by single spaces, or "-" for none`, mandatory: true,
 		repeatable: true, narrowing: SameValue, parse: parseRoles},
 	Session: {name: "session", syntax: "the identifier's session ID", mandatory: true, repeatable: true, narrowing: SameAsIdentifier, parse: anyText},
-	Client:  {constrains: ClientID, name: "client", syntax: "the API client ID", repeatable: true, narrowing: SameValue, parse: anyText},
+	// amr and auth-time describe the login the token's session began
+	// with. They are optional, so that tokens minted before they existed
+	// stay valid; a token without them says nothing of how its user
+	// authenticated, and a backend must read that as "unknown", never as
+	// "two factors". Only the mint may write them (MintedOnly): a holder
+	// who could append "amr mfa" to a token minted without one would
+	// claim a second factor nobody proved.
+	AMR: {name: "amr", syntax: "authentication method references (RFC 8176, 1 to 16 of [a-z0-9]) separated by single spaces, each once",
+		repeatable: true, narrowing: SameValue, mintedOnly: true, parse: parseAMR},
+	AuthTime: {name: "auth-time", syntax: "an RFC 3339 UTC time ending in Z", repeatable: true, narrowing: SameValue, mintedOnly: true,
+		parse: parseTime},
+	Client: {constrains: ClientID, name: "client", syntax: "the API client ID", repeatable: true, narrowing: SameValue, parse: anyText},
 	IP: {constrains: ClientIP, name: "ip", syntax: "CIDRs without host bits or single addresses, separated by single spaces (netaddr.ParsePrefix)",
 		repeatable: true, narrowing: EachHolds, parse: parseIP},
 }
@@ -164,6 +179,14 @@ func (k Kind) Mandatory() bool { return k.rule().mandatory }
 // Repeatable reports whether a caveat of this kind may appear more than
 // once (a holder may append another); Narrowing says how they combine.
 func (k Kind) Repeatable() bool { return k.rule().repeatable }
+
+// MintedOnly reports whether a caveat of this kind counts only when the
+// mint wrote it: the mint writes it before the token's user caveat (see
+// Kinds), and a holder can only append caveats after every caveat the
+// mint wrote, so a token whose first caveat of this kind comes after its
+// first user caveat was given it by a holder, and the verifier refuses
+// it. Later occurrences, equal to the first (SameValue), change nothing.
+func (k Kind) MintedOnly() bool { return k.rule().mintedOnly }
 
 // Narrowing says how several caveats of this kind combine; 0 for the
 // zero Kind.
@@ -273,7 +296,8 @@ func (c Caveat) String() string {
 	return c.kind.Name() + " " + c.arg
 }
 
-// Time returns a time-before caveat's time; the zero time for another.
+// Time returns a time-before or auth-time caveat's time; the zero time
+// for another.
 func (c Caveat) Time() time.Time { return c.at }
 
 // Routes returns a routes or except-routes caveat's compiled routes;
@@ -395,6 +419,30 @@ func NewIP(ranges ...netip.Prefix) (Caveat, error) {
 	return New(IP, strings.Join(parts, " "))
 }
 
+// MaxAMR bounds the values of an amr caveat.
+const MaxAMR = 8
+
+// ValidAMRValue reports whether v may stand in an amr caveat: 1 to 16 of
+// [a-z0-9] (the RFC 8176 registry's values are short lower-case words).
+func ValidAMRValue(v string) bool {
+	if len(v) == 0 || len(v) > 16 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; (c < 'a' || c > 'z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// NewAuthTime returns an auth-time caveat for t, in UTC, truncated to
+// whole seconds.
+func NewAuthTime(t time.Time) Caveat {
+	t = t.UTC().Truncate(time.Second)
+	return Caveat{kind: AuthTime, arg: t.Format(TimeFormat), value: value{at: t}}
+}
+
 // RolesArgument is the user-roles argument for roles: the names joined by
 // spaces, or NoRoles when there are none.
 func RolesArgument(roles []string) string {
@@ -481,6 +529,35 @@ func parseRoles(arg string) (value, bool) {
 		}
 		arg = rest
 	}
+}
+
+// parseAMR accepts 1 to MaxAMR values (each ValidAMRValue), separated by
+// single spaces, none twice.
+func parseAMR(arg string) (value, bool) {
+	all := arg
+	for n := 1; ; n++ {
+		v, rest, more := strings.Cut(arg, " ")
+		if n > MaxAMR || !ValidAMRValue(v) || amrListed(all[:len(all)-len(arg)], v) {
+			return value{}, false
+		}
+		if !more {
+			return value{}, true
+		}
+		arg = rest
+	}
+}
+
+// amrListed reports whether the space-separated values of list (each
+// followed by one space) include v.
+func amrListed(list, v string) bool {
+	for list != "" {
+		item, rest, _ := strings.Cut(list, " ")
+		if item == v {
+			return true
+		}
+		list = rest
+	}
+	return false
 }
 
 func parseIP(arg string) (value, bool) {

@@ -30,7 +30,7 @@ func TestKinds(t *testing.T) {
 			t.Errorf("kind %q is not fully described", k.Name())
 		}
 	}
-	if got := strings.Join(names, " "); got != "server-id method routes except-routes orgs time-before user user-roles session client ip" {
+	if got := strings.Join(names, " "); got != "server-id method routes except-routes orgs time-before amr auth-time user user-roles session client ip" {
 		t.Errorf("Kinds = %s", got)
 	}
 	var mandatory []string
@@ -50,6 +50,20 @@ func TestKinds(t *testing.T) {
 	}
 	if got := strings.Join(checked, " "); got != "server-id method routes except-routes time-before client ip" {
 		t.Errorf("kinds checked per request = %s", got)
+	}
+	var mintedOnly []string
+	for _, k := range kinds {
+		if k.MintedOnly() {
+			mintedOnly = append(mintedOnly, k.Name())
+			// The verifier tells a minted one by its coming before the
+			// first user caveat: the mint must write it there.
+			if k.Index() >= caveat.User.Index() || k.Mandatory() {
+				t.Errorf("kind %q is minted only but not minted before user, or is mandatory", k.Name())
+			}
+		}
+	}
+	if got := strings.Join(mintedOnly, " "); got != "amr auth-time" {
+		t.Errorf("minted-only kinds = %s", got)
 	}
 	for _, name := range []string{"color", ""} {
 		if k, ok := caveat.Lookup(name); ok || k != 0 {
@@ -158,6 +172,18 @@ func TestParse(t *testing.T) {
 		{name: "no roles beside a role", given: "user-roles admin -", expectErr: caveat.ErrBadArgument},
 		{name: "session", given: "session s1", expect: caveat.Session},
 		{name: "client", given: "client c1", expect: caveat.Client},
+		{name: "amr", given: "amr pwd otp mfa", expect: caveat.AMR},
+		{name: "amr of one value", given: "amr hwk", expect: caveat.AMR},
+		{name: "amr twice the same value", given: "amr pwd otp pwd", expectErr: caveat.ErrBadArgument},
+		{name: "amr in upper case", given: "amr PWD", expectErr: caveat.ErrBadArgument},
+		{name: "amr with a doubled space", given: "amr pwd  otp", expectErr: caveat.ErrBadArgument},
+		{name: "amr with a trailing space", given: "amr pwd ", expectErr: caveat.ErrBadArgument},
+		{name: "amr value too long", given: "amr abcdefghijklmnopq", expectErr: caveat.ErrBadArgument},
+		{name: "amr of too many values", given: "amr a b c d e f g h i", expectErr: caveat.ErrBadArgument},
+		{name: "amr of the most values", given: "amr a b c d e f g h", expect: caveat.AMR},
+		{name: "auth-time", given: "auth-time 2026-11-22T12:00:00Z", expect: caveat.AuthTime},
+		{name: "auth-time with an offset", given: "auth-time 2026-11-22T12:00:00+01:00", expectErr: caveat.ErrBadArgument},
+		{name: "auth-time not a time", given: "auth-time yesterday", expectErr: caveat.ErrBadArgument},
 		{name: "ip", given: "ip 10.0.0.0/8 192.0.2.7 ::ffff:10.0.0.0/104", expect: caveat.IP},
 		{name: "ip with host bits", given: "ip 10.0.0.1/8", expectErr: caveat.ErrBadArgument},
 		{name: "ip with a trailing space", given: "ip 10.0.0.0/8 ", expectErr: caveat.ErrBadArgument},
@@ -237,6 +263,10 @@ func TestTypedValues(t *testing.T) {
 	if _, err := caveat.New(caveat.Method, "HEAD"); err == nil || !strings.Contains(err.Error(), caveat.Method.Syntax()) {
 		t.Errorf("New(method HEAD) error = %v, want one naming the syntax", err)
 	}
+	at2 := caveat.NewAuthTime(at)
+	if at2.String() != "auth-time 2026-11-22T11:00:00Z" || !at2.Time().Equal(at.Truncate(time.Second)) || at2.Kind().Constrains() != caveat.None {
+		t.Errorf("NewAuthTime = %q, %v", at2, at2.Time())
+	}
 	if got := caveat.RolesArgument(nil); got != caveat.NoRoles {
 		t.Errorf("RolesArgument(nil) = %q", got)
 	}
@@ -244,7 +274,7 @@ func TestTypedValues(t *testing.T) {
 
 func TestParseDoesNotAllocate(t *testing.T) {
 	texts := []string{"routes /a/** /o/:orgIdRead/x", "time-before 2026-11-22T12:00:00Z", "ip 10.0.0.0/8 2001:db8::/32",
-		"user-roles a b", "orgs org-a:re", "method GET"}
+		"user-roles a b", "orgs org-a:re", "method GET", "amr pwd otp mfa", "auth-time 2026-11-22T12:00:00Z"}
 	for _, text := range texts {
 		if n := testing.AllocsPerRun(50, func() { _, _ = caveat.Parse(text) }); n != 0 {
 			t.Errorf("Parse(%q) allocates %v times", text, n)

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -44,6 +45,22 @@ type UserClaims struct {
 	ID        string   `json:"id"`
 	SessionID string   `json:"sid"`
 	Roles     []string `json:"r"`
+	// AMR says how the user authenticated at the login the session began
+	// with, as in OpenID Connect (RFC 8176 values: "pwd" password, "otp"
+	// TOTP or recovery code, "hwk" passkey, "mail" a mailed sign-in code,
+	// and "mfa" whenever it took two factors). Absent (nil) when the
+	// token did not say (one minted before authgw wrote it): read that
+	// as unknown, never as two factors. A refresh does not change it.
+	AMR []string `json:"amr,omitempty"`
+	// AuthTime is when that login happened (Unix seconds, OpenID
+	// Connect's auth_time); 0, and absent, when unknown.
+	AuthTime int64 `json:"auth_time,omitempty"`
+}
+
+// MultiFactor reports whether the session began with more than one
+// factor ("mfa" in AMR). It is false for a nil UserClaims.
+func (u *UserClaims) MultiFactor() bool {
+	return u != nil && slices.Contains(u.AMR, "mfa")
 }
 
 // wireClaims is the payload on the wire. T is the original auth-gateway's
