@@ -309,7 +309,7 @@ func TestPolicyCheck(t *testing.T) {
 				bad("empty-scopes.json", "/scopes: must not be empty"),
 				bad("membership-without-org.json", "/scopes/0/membership: membership applies only to :orgId routes, and no route of this scope has :orgId"),
 				bad("not-json.json", `invalid JSON at 4:3: invalid character '"' after object key:value pair`),
-				bad("unknown-field.json", `/scopes/0/method: unknown field "method" (known fields: name, routes, methods, membership)`),
+				bad("unknown-field.json", `/scopes/0/method: unknown field "method" (known fields: name, routes, methods, membership, stepUp)`),
 				bad("unknown-param.json", "/scopes/0/routes/0: unknown parameter :id (known: :userId, :sessionId, :clientId, :orgId)"),
 			},
 			expectStderr: "authgw: policy check: 7 problems in 7 files",
