@@ -810,6 +810,7 @@ func newAccounts(c *cli, cfg serveConfig, store *db.DB, redisClient *redis.Clien
 		Store:            store,
 		Notifier:         cfg.notifier,
 		Minter:           minter,
+		Keys:             cfg.keys,
 		Policies:         func() *policy.Set { return policies },
 		TOTP:             sealer,
 		Regulator:        regulator,
