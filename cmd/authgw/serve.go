@@ -596,6 +596,7 @@ func (r *serveRun) newGateway() error {
 		Limiter:        r.limiter,
 		Signer:         r.signer,
 		Accounts:       accountsHandler,
+		PublicURL:      r.cfg.pages.publicURL,
 		BrowserClient:  r.portalClientID,
 		PrivateCookies: pagesPrivateCookies,
 		TrustedProxies: cfg.trustedProxies,
