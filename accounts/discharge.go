@@ -2,7 +2,9 @@ package accounts
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"gopkg.in/macaroon.v2"
@@ -47,13 +49,26 @@ type dischargeOut struct {
 	BoundDischarge string `json:"boundDischarge,omitempty"`
 	// ExpiresAt is the discharge's time-before (Unix ms).
 	ExpiresAt int64 `json:"expiresAt"`
+	// Discharges answers "tokens": one entry per token, in their order
+	// (the first is also the answer's own fields).
+	Discharges []dischargeOut `json:"discharges,omitempty"`
+}
+
+// stepUpCaveat is one caveat a discharge is asked for: its identifier
+// and, when the request sent the step-up token itself, the token.
+type stepUpCaveat struct {
+	cid   []byte
+	token *macaroon.Macaroon
+	claim mint.StepUpClaim
 }
 
 // discharge is POST /discharge: {"caveatId"} (base64url, as the 401
-// STEP-UP-REQUIRED names it) or {"token"} (the step-up token itself),
-// and a proof of the user. The caveat must be one this key ring sealed,
-// for the caller's user and the caller's session, and that session must
-// be live.
+// STEP-UP-REQUIRED names it), {"token"} (the step-up token itself) or
+// {"tokens"} (several, one per method: one proof discharges them all, as
+// the re-authentication page does for every step-up token a browser
+// holds), and a proof of the user. Each caveat must be one this key ring
+// sealed, for the caller's user and the caller's session, and that
+// session must be live.
 func (s *Service) discharge(r *request) error {
 	b, err := readBody(r)
 	if err != nil {
@@ -61,50 +76,70 @@ func (s *Service) discharge(r *request) error {
 	}
 	cidText := b.str("caveatId", false, maxCaveatIDChars)
 	token := b.secret("token", false, maxStepUpTokenChars)
+	var tokens []string
+	if raw := b.value("tokens"); raw != nil {
+		if json.Unmarshal(raw, &tokens) != nil || len(tokens) == 0 || len(tokens) > len(mint.Methods()) {
+			b.obstruct("tokens", ObstructionInvalid, fmt.Sprintf("tokens must be a list of 1 to %d step-up tokens.", len(mint.Methods())))
+			tokens = nil
+		}
+	}
 	proof := readProof(b, true, "")
+	given := 0
+	for _, ok := range []bool{cidText != "", token != "", b.has("tokens")} {
+		if ok {
+			given++
+		}
+	}
 	switch {
-	case cidText == "" && token == "":
+	case given == 0:
 		b.obstruct("caveatId", ObstructionRequired, "Send caveatId (as the STEP-UP-REQUIRED answer gives it) or token (your step-up token).")
-	case cidText != "" && token != "":
-		b.obstruct("token", ObstructionInvalid, "Send caveatId or token, not both.")
+	case given > 1:
+		b.obstruct("token", ObstructionInvalid, "Send one of caveatId, token and tokens.")
 	}
 	if err := b.done(); err != nil {
 		return err
 	}
+	if s.cfg.Keys == nil {
+		return apiError(http.StatusServiceUnavailable, CodeUnavailable, "Step-up is not configured.")
+	}
 	u := r.caller.User
-	var cid []byte
-	var stepUpToken *macaroon.Macaroon
 	if token != "" {
-		m, id, ok := s.stepUpToken(token)
+		tokens = []string{token}
+	}
+	var caveats []stepUpCaveat
+	for _, t := range tokens {
+		m, cid, ok := s.stepUpToken(t)
 		if !ok {
 			s.stepUpRefused(r, "not a step-up token of this service")
 			return apiError(http.StatusBadRequest, CodeNotStepUpCaveat, "token is not a step-up token of this service.")
 		}
-		stepUpToken, cid = m, id
-	} else {
-		cid, err = base64.RawURLEncoding.DecodeString(cidText)
+		caveats = append(caveats, stepUpCaveat{cid: cid, token: m})
+	}
+	if cidText != "" {
+		cid, err := base64.RawURLEncoding.DecodeString(cidText)
 		if err != nil {
 			return invalidField("caveatId", "caveatId must be unpadded base64url, as the STEP-UP-REQUIRED answer gives it.")
 		}
+		caveats = append(caveats, stepUpCaveat{cid: cid})
 	}
-	if s.cfg.Keys == nil {
-		return apiError(http.StatusServiceUnavailable, CodeUnavailable, "Step-up is not configured.")
-	}
-	claim, err := mint.OpenStepUp(s.cfg.Keys, cid)
-	if err != nil {
-		reason := "not a step-up caveat"
-		if errors.Is(err, mint.ErrUnknownKey) {
-			reason = "sealed by a key no longer in the ring"
+	for i := range caveats {
+		c := &caveats[i]
+		c.claim, err = mint.OpenStepUp(s.cfg.Keys, c.cid)
+		if err != nil {
+			reason := "not a step-up caveat"
+			if errors.Is(err, mint.ErrUnknownKey) {
+				reason = "sealed by a key no longer in the ring"
+			}
+			s.stepUpRefused(r, reason)
+			return apiError(http.StatusBadRequest, CodeNotStepUpCaveat,
+				"This is not a step-up caveat of this service, or it was sealed by a key since retired: log in again for a new step-up token.")
 		}
-		s.stepUpRefused(r, reason)
-		return apiError(http.StatusBadRequest, CodeNotStepUpCaveat,
-			"This is not a step-up caveat of this service, or it was sealed by a key since retired: log in again for a new step-up token.")
+		if c.claim.UserID != u.ID || c.claim.SessionID != r.caller.SessionID {
+			s.stepUpRefused(r, "caveat of another user or session")
+			return apiError(http.StatusForbidden, CodeStepUpNotYours, "This caveat belongs to another user or session: send it with the token of the session it came with.")
+		}
 	}
-	if claim.UserID != u.ID || claim.SessionID != r.caller.SessionID {
-		s.stepUpRefused(r, "caveat of another user or session")
-		return apiError(http.StatusForbidden, CodeStepUpNotYours, "This caveat belongs to another user or session: send it with the token of the session it came with.")
-	}
-	sess, err := s.logins.GetSession(r.ctx(), claim.SessionID)
+	sess, err := s.logins.GetSession(r.ctx(), r.caller.SessionID)
 	if isNotFound(err) || (err == nil && !sess.Live(s.nowMs())) {
 		s.stepUpRefused(r, "session ended")
 		return apiError(http.StatusUnauthorized, CodeSessionInvalidated, "The session has ended; log in again.")
@@ -116,22 +151,31 @@ func (s *Service) discharge(r *request) error {
 		s.stepUpRefused(r, "proof refused")
 		return err
 	}
-	discharge, expires, err := s.cfg.Minter.Discharge(cid, claim)
-	if err != nil {
-		return err
-	}
-	out := dischargeOut{Discharge: discharge, ExpiresAt: expires.UnixMilli()}
-	if stepUpToken != nil {
-		dm, err := mint.Decode(discharge)
+	outs := make([]dischargeOut, 0, len(caveats))
+	for _, c := range caveats {
+		discharge, expires, err := s.cfg.Minter.Discharge(c.cid, c.claim)
 		if err != nil {
 			return err
 		}
-		dm.Bind(stepUpToken.Signature())
-		if out.BoundDischarge, err = mint.Encode(dm); err != nil {
-			return err
+		out := dischargeOut{Discharge: discharge, ExpiresAt: expires.UnixMilli()}
+		if c.token != nil {
+			dm, err := mint.Decode(discharge)
+			if err != nil {
+				return err
+			}
+			dm.Bind(c.token.Signature())
+			if out.BoundDischarge, err = mint.Encode(dm); err != nil {
+				return err
+			}
 		}
+		outs = append(outs, out)
 	}
-	s.cfg.Logger.Info("accounts: step-up granted", "user", u.ID, "session", claim.SessionID, "window_s", int(claim.Window.Seconds()))
+	out := outs[0]
+	if b.has("tokens") {
+		out.Discharges = outs
+	}
+	s.cfg.Logger.Info("accounts: step-up granted", "user", u.ID, "session", r.caller.SessionID, "discharges", len(outs),
+		"window_s", int(caveats[0].claim.Window.Seconds()))
 	return single(r, http.StatusOK, out)
 }
 

@@ -174,6 +174,23 @@ func TestStepUpDischarge(t *testing.T) {
 		ready, _ := got.data()["boundDischarge"].(string)
 		s.withAuthorization(app, up+" "+ready, "DELETE", target, nil).expect(t, http.StatusNotFound)
 
+		// Several tokens, one proof: one discharge each, in their order.
+		post(map[string]any{"tokens": []string{}, "currentPassword": testPassword}).expect(t, http.StatusBadRequest, accounts.CodeInvalidData)
+		post(map[string]any{"tokens": []string{up, up}, "token": up, "currentPassword": testPassword}).expect(t, http.StatusBadRequest, accounts.CodeInvalidData)
+		post(map[string]any{"tokens": []string{up, sess.Macaroons["GET"]}, "currentPassword": testPassword}).expect(t, http.StatusBadRequest, accounts.CodeNotStepUpCaveat)
+		got = post(map[string]any{"tokens": []string{up, up}, "currentPassword": testPassword}).expect(t, http.StatusOK)
+		var many struct {
+			Data struct {
+				Discharges []struct {
+					BoundDischarge string `json:"boundDischarge"`
+				} `json:"discharges"`
+			} `json:"data"`
+		}
+		if err := json.Unmarshal(got.Raw, &many); err != nil || len(many.Data.Discharges) != 2 {
+			t.Fatalf("tokens answer = %s", got.Raw)
+		}
+		s.withAuthorization(app, up+" "+many.Data.Discharges[1].BoundDischarge, "DELETE", target, nil).expect(t, http.StatusNotFound)
+
 		// Another session of Ann's, and another user: their caveats are
 		// not hers to discharge.
 		other := stepUpSessionOf(t, s.passwordLogin(app, "ann@example.com", testPassword))
