@@ -122,3 +122,55 @@ func (p *Portal) stepUp(w http.ResponseWriter, r *http.Request) {
 	}
 	p.seeOther(w, r, returnTo)
 }
+
+// stepUpForRemoval asks a fresh proof before the page removes an address
+// when the browser holds a DELETE step-up token: the policies keep some
+// DELETE routes (the example ones: removing an address) under a step-up,
+// and the page's own call to the API runs with the claims the gateway
+// verified for the page, not for that route, so the page asks what the
+// route would. The proof discharges the DELETE step-up token (the
+// discharge cookie is set for the API's own use too). It reports whether
+// the removal may go on; when not, it has answered (the confirm page, or
+// an error).
+func (p *Portal) stepUpForRemoval(w http.ResponseWriter, r *http.Request, v signedInUser, id string) bool {
+	c, err := r.Cookie(p.cfg.Cookies.StepUpName(http.MethodDelete))
+	if err != nil || c.Value == "" {
+		return true
+	}
+	req := proofRequest{action: SettingsPath + "/emails/" + id + "/remove", purpose: v.purpose("settings-email-remove", id),
+		heading: ui.M("confirm.email_remove.heading"), lead: ui.M("confirm.email_remove.lead"), submit: ui.M("confirm.email_remove.submit")}
+	if p.mailProofCode(w, r, v, req) {
+		return false
+	}
+	pr := readProofFields(r)
+	body := map[string]any{"tokens": []string{c.Value}}
+	pr.into(body)
+	a, err := p.call(r, asVisitor, http.MethodPost, "/discharge", body)
+	if err != nil {
+		p.unavailable(w, r, err)
+		return false
+	}
+	switch {
+	case a.OK():
+	case p.askProof(w, r, v, a, pr, req):
+		return false
+	case a.Code() == "NOT-A-STEP-UP-CAVEAT" || a.Code() == "STEP-UP-NOT-YOURS":
+		p.seeOther(w, r, LoginPath+"?return_to="+url.QueryEscape(SettingsPath))
+		return false
+	default:
+		p.settingsRefused(w, r, a)
+		return false
+	}
+	var out struct {
+		Discharges []struct {
+			BoundDischarge string `json:"boundDischarge"`
+			ExpiresAt      int64  `json:"expiresAt"`
+		} `json:"discharges"`
+	}
+	if err := a.Decode(&out); err != nil || len(out.Discharges) != 1 {
+		p.unavailable(w, r, errStepUpAnswer)
+		return false
+	}
+	http.SetCookie(w, p.cfg.Cookies.DischargeCookie(http.MethodDelete, out.Discharges[0].BoundDischarge, time.UnixMilli(out.Discharges[0].ExpiresAt)))
+	return true
+}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/authgw/authgw/accounts"
 	"github.com/authgw/authgw/accounts/portal"
+	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/policy"
 )
 
@@ -104,5 +105,31 @@ func TestStepUpPage(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != http.StatusNotFound {
 		t.Fatalf("DELETE an address with the discharge cookie: %d", res.StatusCode)
+	}
+
+	// The page that removes an address calls the API in-process with the
+	// page's claims: it asks the proof the route's step-up would, even of
+	// a browser that holds a discharge, and removes nothing without it.
+	extra := db.Email{ID: s.id(), UserID: ann.ID, Email: "ann.old@example.org", CreatedMs: s.clock.Now().UnixMilli()}
+	must(t, s.d.AddEmail(s.ctx, extra))
+	removeAction := acctPath("/settings/emails/" + extra.ID + "/remove")
+	settings := b.acctSettingsPage()
+	ask := b.submit(settings, removeAction, nil)
+	if ask.Status != http.StatusOK || !strings.Contains(ask.text(), "Confirm it is you to remove the address") {
+		t.Fatalf("remove an address: %d\n%s", ask.Status, ask.Body)
+	}
+	if bad := b.submit(ask, removeAction, map[string]string{"password": "a guess"}); bad.Status != http.StatusUnprocessableEntity ||
+		!strings.Contains(bad.text(), "The password is not right") {
+		t.Fatalf("remove with a wrong password: %d\n%s", bad.Status, bad.Body)
+	}
+	if _, err := s.d.GetEmail(s.ctx, ann.ID, extra.ID); err != nil {
+		t.Fatalf("the address went without a proof: %v", err)
+	}
+	gone := b.submit(ask, removeAction, map[string]string{"password": testPassword})
+	if gone.Status != http.StatusSeeOther || !strings.Contains(b.follow(gone).text(), "The address was removed") {
+		t.Fatalf("remove with the password: %d\n%s", gone.Status, gone.Body)
+	}
+	if _, err := s.d.GetEmail(s.ctx, ann.ID, extra.ID); err == nil {
+		t.Fatal("the address is still there")
 	}
 }
