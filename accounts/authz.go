@@ -167,6 +167,7 @@ var routes = []Route{
 	{Method: "POST", Path: "/recovery/reset", Who: "anyone holding a mailed recovery code", handle: (*Service).resetPassword},
 	{Method: "POST", Path: "/sessions/refresh", Who: "anyone holding a refresh token, through the client that logged in", handle: (*Service).refresh},
 	{Method: "POST", Path: "/sessions/logout", Who: "a logged-in user: their own session, sessions they own, or any session whose refresh token they send (SESSADM: any session); without a token (in-process only: the sign-out page), the session of an unspent refresh token, through the client that logged in", allow: loggedInOrRefreshToken, tokenless: true, handle: (*Service).logout},
+	{Method: "POST", Path: "/discharge", Who: "a logged-in user, with the password, a TOTP code or a login code, for a step-up caveat of their own session", allow: loggedIn, handle: (*Service).discharge},
 	{Method: "GET", Path: "/sessions", Who: "SESSADM (an internal client with a sysadmin user)", allow: sysint, handle: (*Service).listSessions},
 	{Method: "GET", Path: "/users/:id/sessions", Who: "self or SESSADM", target: userTarget, allow: selfOr(sysint), handle: (*Service).listUserSessions},
 

@@ -17,6 +17,8 @@ import (
 	"github.com/authgw/authgw/accounts"
 	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/db/dbtest"
+	"github.com/authgw/authgw/mint"
+	"github.com/authgw/authgw/policy"
 )
 
 // The authorization table (the README's "Authorization"), row by row: every route
@@ -91,6 +93,21 @@ func (f *authzFixture) next() int {
 
 // fresh creates a user with the roles, named prefix and a fresh number
 // (its address is the lower-cased name at example.com).
+// stepUpToken mints the DELETE step-up token of stepUpRoutes for the
+// user's session through the fixture's app.
+func (f *authzFixture) stepUpToken(u db.User, sessionID string) string {
+	f.s.t.Helper()
+	p, err := policy.Parse("step-up.json", []byte(stepUpRoutes))
+	if err != nil {
+		f.s.t.Fatal(err)
+	}
+	toks, err := f.s.minter.Mint([]*policy.Policy{p}, mint.Subject{UserID: u.ID, SessionID: sessionID, ClientID: f.app.ID})
+	if err != nil {
+		f.s.t.Fatal(err)
+	}
+	return toks.StepUp["DELETE"]
+}
+
 func (f *authzFixture) fresh(prefix string, roles ...string) db.User {
 	f.s.t.Helper()
 	return f.s.user(fmt.Sprintf("%s%d", prefix, f.next()), roles...)
@@ -363,6 +380,7 @@ func authzCases() []authzCase {
 		login         = "POST /sessions/login/:step"
 		refresh       = "POST /sessions/refresh"
 		logout        = "POST /sessions/logout"
+		discharge     = "POST /discharge"
 		listSessions  = "GET /sessions"
 		userSessions  = "GET /users/:id/sessions"
 		enrolTOTP     = "POST /users/:id/totp"
@@ -1051,6 +1069,22 @@ func authzCases() []authzCase {
 			id, _ := f.session(f.fresh("Lee"), f.app)
 			return by(f.app, f.other), "/sessions/logout", []map[string]any{{"t": "sessions", "value": id}}
 		}),
+
+		authzAllowed(discharge, "the caveat's own user and session, with the password", 200, func(f *authzFixture) (as, string, any) {
+			u := f.fresh("Sue")
+			id, _ := f.session(u, f.app)
+			return as{client: f.app, withSecret: true, user: &u, session: id}, "/discharge",
+				map[string]any{"token": f.stepUpToken(u, id), "currentPassword": testPassword}
+		}),
+		authzNoUser(discharge, "no user", func(f *authzFixture) (as, string, any) {
+			return anonymous(f.app), "/discharge", map[string]any{"caveatId": "c3UB", "currentPassword": testPassword}
+		}),
+		{route: discharge, name: "another user's caveat", expectStatus: 403, expectCode: accounts.CodeStepUpNotYours,
+			setup: func(f *authzFixture) (as, string, any) {
+				u := f.fresh("Sue")
+				id, _ := f.session(u, f.app)
+				return by(f.app, f.other), "/discharge", map[string]any{"token": f.stepUpToken(u, id), "currentPassword": testPassword}
+			}},
 
 		authzAllowed(listSessions, "SESSADM: internal client and a sysadmin", 200, func(f *authzFixture) (as, string, any) {
 			return by(f.internal, f.admin), "/sessions", nil

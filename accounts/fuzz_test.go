@@ -76,6 +76,7 @@ var validBodies = map[string]string{
 	"POST /recovery/reset":                                          `{"data":{"code":"abcdefghijklmnopqrstuvwxyz","newPassword":"a long enough passphrase 42"}}`,
 	"POST /email-verifications":                                     `{"data":{"emailId":"00000000-0000-7000-8000-000000000000","code":"abcdefghijklmnopqrstuvwxyz"}}`,
 	"POST /sessions/logout":                                         `{"data":[{"t":"sessions","value":"00000000-0000-7000-8000-000000000000"}]}`,
+	"POST /discharge":                                               `{"data":{"caveatId":"c3UBAmsxAAAA","currentPassword":"a guess at the password"}}`,
 	"POST /users/:id/totp":                                          `{"data":{"currentPassword":"a guess at the password"}}`,
 	"POST /users/:id/totp/confirm":                                  `{"data":{"totp":"123456"}}`,
 	"POST /users/:id/recovery-codes":                                `{"data":{"currentPassword":"a guess at the password"}}`,

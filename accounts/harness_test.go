@@ -129,6 +129,7 @@ func newStack(t testing.TB, d *db.DB, mod func(*accounts.Config)) *stack {
 		Store:    d,
 		Notifier: notifier,
 		Minter:   s.minter,
+		Keys:     ring,
 		Policies: func() *policy.Set { return set },
 		TOTP:     totpKeys,
 		Cookies:  verifier.CookieConfig{Insecure: true},

@@ -295,8 +295,8 @@ func TestRefreshAndLogout(t *testing.T) {
 				cleared++
 			}
 		}
-		if cleared != 6 {
-			t.Fatalf("logout cleared %d cookies, want 6 (5 methods + refresh): %v", cleared, out.Header.Values("Set-Cookie"))
+		if cleared != 16 {
+			t.Fatalf("logout cleared %d cookies, want 16 (5 methods' token, step-up and discharge + refresh): %v", cleared, out.Header.Values("Set-Cookie"))
 		}
 		s.pollRevocations()
 		s.withMacaroon(app, other, "GET", "/users/current", nil).expect(t, http.StatusUnauthorized)

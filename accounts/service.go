@@ -79,6 +79,11 @@ type Config struct {
 	ProductName string
 	// Minter mints the per-method tokens of a session. Required.
 	Minter *mint.Minter
+	// Keys is the key ring the Minter mints with: the discharge endpoint
+	// opens step-up caveats with it (any key of the ring, so a rotation
+	// keeps the older caveats working until their key leaves). Optional:
+	// without it, POST /discharge answers 503.
+	Keys *mint.KeyRing
 	// Policies are the policy files; login mints from the ones bound to
 	// the user's roles. A function, so a reload takes effect at the next
 	// login or refresh. Required.

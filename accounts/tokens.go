@@ -44,6 +44,14 @@ type sessionOut struct {
 	// RecoveryCodes are those of a TOTP enrolled during this login
 	// (mfarequired.go), shown this once; absent otherwise.
 	RecoveryCodes *recoveryCodesOut `json:"recoveryCodes,omitempty"`
+	// StepUpMacaroons maps each method some of whose granted routes need
+	// a step-up to its step-up token (sent with a bound discharge of its
+	// third-party caveat, from POST /discharge); empty when no policy of
+	// the user has stepUp.
+	StepUpMacaroons map[string]string `json:"stepUpMacaroons"`
+	// StepUpMacaroonsExpireAt is the step-up tokens' time-before (Unix
+	// ms), the same as MacaroonsExpireAt; 0 without step-up tokens.
+	StepUpMacaroonsExpireAt int64 `json:"stepUpMacaroonsExpireAt"`
 }
 
 // newRefreshToken returns a new refresh token and its stored hash.
@@ -154,16 +162,42 @@ func (s *Service) answerSession(r *request, u db.User, sess db.Session, refresh 
 	for _, c := range s.cfg.Cookies.Cookies(toks.ByMethod, toks.Expires) {
 		r.SetCookie(c)
 	}
+	// A browser holds each method's step-up token beside the ordinary
+	// one; the verifier tries it where the ordinary one does not reach.
+	// A discharge the browser holds is bound to the step-up token it
+	// replaces, so it is of no more use: it is cleared, as is the step-up
+	// cookie of a method that has no step-up token now.
+	for _, c := range s.cfg.Cookies.Expired() {
+		if _, err := r.Request().Cookie(c.Name); err != nil { // not held
+			continue
+		}
+		for _, m := range mint.Methods() {
+			_, has := toks.StepUp[m]
+			if c.Name == s.cfg.Cookies.DischargeName(m) || (!has && c.Name == s.cfg.Cookies.StepUpName(m)) {
+				r.SetCookie(c)
+			}
+		}
+	}
+	for _, c := range s.cfg.Cookies.StepUpCookies(toks.StepUp, toks.Expires) {
+		r.SetCookie(c)
+	}
 	r.SetCookie(s.refreshCookie(refresh, time.UnixMilli(sess.ExpiresMs)))
 	noStore(r)
 	macaroons := toks.ByMethod
 	if macaroons == nil {
 		macaroons = map[string]string{}
 	}
-	out := sessionOut{SessionID: sess.ID, UserID: u.ID, ExpiresAt: sess.ExpiresMs, Refresh: refresh, Macaroons: macaroons,
+	stepUp := toks.StepUp
+	if stepUp == nil {
+		stepUp = map[string]string{}
+	}
+	out := sessionOut{SessionID: sess.ID, UserID: u.ID, ExpiresAt: sess.ExpiresMs, Refresh: refresh, Macaroons: macaroons, StepUpMacaroons: stepUp,
 		RecoveryCodes: enrolledRecoveryCodes(r)}
 	if !toks.Expires.IsZero() {
 		out.MacaroonsExpireAt = toks.Expires.UnixMilli()
+		if len(stepUp) > 0 {
+			out.StepUpMacaroonsExpireAt = out.MacaroonsExpireAt
+		}
 	}
 	return r.JSON(status, struct {
 		T    string     `json:"t"`

@@ -8,6 +8,7 @@ import (
 	"github.com/authgw/authgw/mint/wire"
 	"github.com/authgw/authgw/policy"
 	"github.com/authgw/authgw/verifier"
+	"github.com/authgw/authgw/verifier/envelope"
 )
 
 // A browser sends no Basic credential. Its requests carry the session's
@@ -90,7 +91,8 @@ func (g *Gateway) uncheckedBrowserClient(r *http.Request, c *client) bool {
 }
 
 // unsafeCookieClient reads the client caveat of the token the verifier
-// will check when that token comes from the method's cookie, and looks
+// will check when that token comes from the method's cookie (or, without
+// one, from the method's step-up cookie), and looks
 // the client up in snap. named is false when there is no such cookie
 // (or an Authorization Macaroon credential, which the verifier reads
 // instead), the token does not decode, or it has no client caveat.
@@ -106,6 +108,12 @@ func (g *Gateway) unsafeCookieClient(r *http.Request, snap *snapshot) (c *client
 		return nil, false
 	}
 	unsafeToken, ok := cookieValue(r.Header.Values("Cookie"), name)
+	if !ok || unsafeToken == "" {
+		// A method whose routes all need a step-up has no ordinary
+		// token: its step-up token's cookie names the client then (the
+		// verifier reads it when the ordinary one is missing).
+		unsafeToken, ok = cookieValue(r.Header.Values("Cookie"), g.stepUpCookie[r.Method])
+	}
 	if !ok || unsafeToken == "" || len(unsafeToken) > verifier.MaxTokenSize {
 		return nil, false
 	}
@@ -181,8 +189,15 @@ func (g *Gateway) redirectsToSignIn(r *http.Request, st *reqState) bool {
 // returnTo as its return_to when it is not "". Never stored: the answer
 // depends on the cookies and Accept of the request.
 func (g *Gateway) redirectToSignIn(w http.ResponseWriter, returnTo string) {
+	g.redirectTo(w, g.cfg.LoginPath, returnTo)
+}
+
+// redirectTo answers 303 See Other to page (the sign-in or the
+// re-authentication page), with returnTo as its return_to when it is not
+// "", never stored.
+func (g *Gateway) redirectTo(w http.ResponseWriter, page, returnTo string) {
 	h := w.Header()
-	h.Set("Location", signInURL(g.cfg.LoginPath, returnTo))
+	h.Set("Location", signInURL(page, returnTo))
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusSeeOther)
 }
@@ -328,4 +343,18 @@ func parseQ(v string) (int, bool) {
 		return 0, false
 	}
 	return q, true
+}
+
+// absoluteDischarge makes the discharge endpoint of a 401
+// STEP-UP-REQUIRED's obstructions an absolute URL on PublicURL, when the
+// gateway knows its public origin and the endpoint is a path.
+func (g *Gateway) absoluteDischarge(e *envelope.Error) {
+	if g.cfg.PublicURL == "" {
+		return
+	}
+	for _, o := range e.Obstructions {
+		if p, ok := o.Params["discharge"].(string); ok && strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "//") {
+			o.Params["discharge"] = g.cfg.PublicURL + p
+		}
+	}
 }

@@ -52,6 +52,9 @@ type refusal struct {
 	// token, an expired or invalid one, no client for a browser): a
 	// browser may be sent to the sign-in page instead.
 	signInCures bool
+	// stepUp is true for a 401 STEP-UP-REQUIRED: a browser may be sent
+	// to the re-authentication page instead.
+	stepUp bool
 }
 
 // refuse returns a refusal with status, code and detail and no header.

@@ -227,12 +227,20 @@ func validMethod(m string) bool {
 // page on the original request's origin, with return_to the original
 // URL as the proxy described it. The status stays 401, since nginx's
 // auth_request passes nothing else on; the proxy's configuration turns
-// it into the redirect (testdata/nginx/forward-auth.conf.tmpl).
+// it into the redirect (testdata/nginx/forward-auth.conf.tmpl). A GET or
+// HEAD refused 401 STEP-UP-REQUIRED gets the re-authentication page
+// (StepUpPath) likewise.
 func (g *Gateway) denyForwardAuth(w http.ResponseWriter, orig *http.Request, st *reqState, e *refusal) {
 	if e.Status == http.StatusUnauthorized && prefersHTML(orig.Header.Values("Accept")) {
 		if e.signInCures && readMethod(orig.Method) && verifier.RequestPath(orig) != g.cfg.LoginPath {
 			if origin, ok := forwardedOrigin(st.scheme, orig.Host); ok {
 				w.Header().Set("Location", signInURL(origin+g.cfg.LoginPath, origin+orig.RequestURI))
+				w.Header().Set("Cache-Control", "no-store")
+			}
+		}
+		if e.stepUp && readMethod(orig.Method) {
+			if origin, ok := forwardedOrigin(st.scheme, orig.Host); ok {
+				w.Header().Set("Location", signInURL(origin+g.cfg.StepUpPath, origin+orig.RequestURI))
 				w.Header().Set("Cache-Control", "no-store")
 			}
 		}

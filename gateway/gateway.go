@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/netip"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -29,6 +30,7 @@ const (
 	DefaultUnidentifiedPerSecond = 10
 	DefaultUpstreamTimeout       = 30 * time.Second
 	DefaultLoginPath             = "/accounts/v1/ui/login"
+	DefaultStepUpPath            = "/accounts/v1/ui/step-up"
 )
 
 // Config configures a Gateway.
@@ -94,6 +96,16 @@ type Config struct {
 	// the original request's scheme and host, so the proxy in front must
 	// route it to the gateway. Optional. Default DefaultLoginPath.
 	LoginPath string
+	// StepUpPath is the re-authentication page a browser is sent to (303
+	// See Other, with return_to) instead of a 401 STEP-UP-REQUIRED, where
+	// it would be sent to LoginPath for a 401 that signing in cures.
+	// Optional. Default DefaultStepUpPath.
+	StepUpPath string
+	// PublicURL is the gateway's origin as clients see it
+	// ("https://auth.example.com"): a 401 STEP-UP-REQUIRED names the
+	// discharge endpoint as an absolute URL on it. Optional. Default: the
+	// path alone, on whatever origin the client used.
+	PublicURL string
 	// BrowserClient is the client the sign-in pages log browsers in
 	// through, "" for none. Its ID is public and it has no budget of its
 	// own (every signed-in browser shares it), so the gateway gives its
@@ -139,8 +151,11 @@ type Gateway struct {
 	// method's token from (HEAD: GET's), for the client of a browser
 	// request.
 	tokenCookie map[string]string
-	metrics     *metrics
-	bcrypt      bcryptCache
+	// stepUpCookie names, by method, the step-up token's cookie, read for
+	// the client when the method has no ordinary token cookie.
+	stepUpCookie map[string]string
+	metrics      *metrics
+	bcrypt       bcryptCache
 
 	snap        atomic.Pointer[snapshot]
 	refreshMu   sync.Mutex
@@ -185,6 +200,18 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	if !validLoginPath(cfg.LoginPath) {
 		return nil, fmt.Errorf("gateway: LoginPath %q must be a canonical path such as %s, without query", cfg.LoginPath, DefaultLoginPath)
+	}
+	if cfg.StepUpPath == "" {
+		cfg.StepUpPath = DefaultStepUpPath
+	}
+	if !validLoginPath(cfg.StepUpPath) {
+		return nil, fmt.Errorf("gateway: StepUpPath %q must be a canonical path such as %s, without query", cfg.StepUpPath, DefaultStepUpPath)
+	}
+	cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
+	if cfg.PublicURL != "" {
+		if u, err := url.Parse(cfg.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" {
+			return nil, fmt.Errorf("gateway: PublicURL %q must be an origin such as https://auth.example.com", cfg.PublicURL)
+		}
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -236,12 +263,17 @@ func New(cfg Config) (*Gateway, error) {
 		g.origins[o] = true
 	}
 	g.tokenCookie = map[string]string{http.MethodHead: cfg.Cookies.Name(http.MethodHead)}
+	g.stepUpCookie = map[string]string{http.MethodHead: cfg.Cookies.StepUpName(http.MethodHead)}
 	for _, name := range cfg.PrivateCookies {
 		g.cookieNames = append(g.cookieNames, strings.ToLower(name))
 	}
 	for _, m := range mint.Methods() {
-		g.cookieNames = append(g.cookieNames, strings.ToLower(cfg.Cookies.Name(m)))
+		// The step-up token's and its discharge's cookies are token
+		// cookies too: no backend sees them.
+		g.cookieNames = append(g.cookieNames, strings.ToLower(cfg.Cookies.Name(m)),
+			strings.ToLower(cfg.Cookies.StepUpName(m)), strings.ToLower(cfg.Cookies.DischargeName(m)))
 		g.tokenCookie[m] = cfg.Cookies.Name(m)
+		g.stepUpCookie[m] = cfg.Cookies.StepUpName(m)
 	}
 	g.proxy = g.newProxy()
 	g.handler = g.pipeline()

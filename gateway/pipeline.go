@@ -221,11 +221,16 @@ func (g *Gateway) decide(w http.ResponseWriter, r *http.Request, st *reqState) *
 // open the browser's own credential dialog; its GET or HEAD refused 401
 // for want of a valid token is sent to the sign-in page instead, where
 // the API asks for that (loginRedirect) and on the sign-in pages
-// themselves.
+// themselves; one refused 401 STEP-UP-REQUIRED is sent, likewise, to the
+// re-authentication page.
 func (g *Gateway) deny(w http.ResponseWriter, r *http.Request, st *reqState, e *refusal) {
 	if e.Status == http.StatusUnauthorized && prefersHTML(r.Header.Values("Accept")) {
 		if e.signInCures && readMethod(r.Method) && g.redirectsToSignIn(r, st) {
 			g.redirectToSignIn(w, originalPath(r))
+			return
+		}
+		if e.stepUp && readMethod(r.Method) && g.redirectsToSignIn(r, st) {
+			g.redirectTo(w, g.cfg.StepUpPath, originalPath(r))
 			return
 		}
 		if e.wwwAuthenticate == basicChallenge {
@@ -453,6 +458,11 @@ func (g *Gateway) checkToken(r *http.Request, st *reqState) *refusal {
 		g.cfg.Logger.Debug("gateway: token refused", "request_id", st.id, "reason", err.Error())
 		// Each 401 of the verifier is about the token (none, expired,
 		// revoked, invalid, bound elsewhere): a new sign-in cures it.
+		if errors.Is(err, verifier.ErrStepUpRequired) {
+			// A fresh proof of the user cures it, not a new sign-in.
+			g.absoluteDischarge(d.Response)
+			return &refusal{Error: d.Response, wwwAuthenticate: d.Challenge, stepUp: true}
+		}
 		return &refusal{Error: d.Response, wwwAuthenticate: d.Challenge, signInCures: d.Response.Status == http.StatusUnauthorized}
 	}
 	if public {

@@ -44,8 +44,10 @@ func goldenTokens(t *testing.T) mint.Tokens {
 	if !p.BindClient || p.Expires != 900 {
 		t.Fatalf("member.json changed: bindClient %v, expires %d; the golden test expects true and 900", p.BindClient, p.Expires)
 	}
-	nonces := make([]byte, 0, 16*len(mint.Methods()))
-	for i := range 16 * len(mint.Methods()) {
+	// Enough for every method's identifier nonce and, for a step-up
+	// token, its caveat's root key and sealing nonce too.
+	nonces := make([]byte, 0, 128*len(mint.Methods()))
+	for i := range 128 * len(mint.Methods()) {
 		nonces = append(nonces, byte(i))
 	}
 	m, err := mint.New(mint.Config{Keys: testRing(t), ServerID: testServerID, Now: clock, Rand: bytes.NewReader(nonces)})

@@ -10,9 +10,10 @@ import (
 )
 
 // pages is the route table: the portal's own routes, then the sign-in
-// pages (signinPages) and the account pages (settingsPages), each
+// pages (signinPages), the account pages (settingsPages) and the
+// re-authentication page (stepUpPages), each
 // declared beside its handlers.
-var pages = concat(basePages, signinPages, settingsPages, passkeyPages)
+var pages = concat(basePages, signinPages, settingsPages, passkeyPages, stepUpPages)
 
 // basePages are the routes every page needs.
 var basePages = []Page{

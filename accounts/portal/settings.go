@@ -633,7 +633,7 @@ func (p *Portal) settingsEmailResend(w http.ResponseWriter, r *http.Request) {
 // settingsEmailRemove is POST /settings/emails/{id}/remove.
 func (p *Portal) settingsEmailRemove(w http.ResponseWriter, r *http.Request) {
 	v, id, ok := p.settingsItemForm(w, r, "settings-email-remove")
-	if !ok {
+	if !ok || !p.stepUpForRemoval(w, r, v, id) {
 		return
 	}
 	a, err := p.call(r, asVisitor, http.MethodDelete, "/users/"+v.userID+"/emails/"+id, nil)

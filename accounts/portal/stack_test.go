@@ -119,7 +119,7 @@ func newStackOn(t testing.TB, d *db.DB, opts stackOptions) *stack {
 	must(t, err)
 	cookies := verifier.CookieConfig{Insecure: true}
 	cfg := accounts.Config{
-		Store: d, Notifier: notifier, Minter: minter,
+		Store: d, Notifier: notifier, Minter: minter, Keys: ring,
 		Policies: func() *policy.Set { return set },
 		TOTP:     s.totp, Cookies: cookies, Password: fastPassword, Logger: logger, Now: s.clock.Now,
 	}

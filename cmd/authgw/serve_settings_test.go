@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/rand"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -134,7 +135,7 @@ func TestExampleMemberPolicyAllowsCurrent(t *testing.T) {
 		{"POST", "/accounts/v1/users/current/emails", true},
 		{"POST", "/accounts/v1/users/current/emails/e1/verify", true},
 		{"POST", "/accounts/v1/users/current/emails/e1/generate-verification", true},
-		{"DELETE", "/accounts/v1/users/current/emails/e1", true},
+		{"DELETE", "/accounts/v1/users/current/totp/x", false},
 		{"POST", "/accounts/v1/users/u1/totp", true},
 		{"POST", "/accounts/v1/users/u2/totp", false},
 		{"DELETE", "/accounts/v1/users/u2/totp", false},
@@ -145,5 +146,20 @@ func TestExampleMemberPolicyAllowsCurrent(t *testing.T) {
 		if (err == nil) != tc.expectAllow {
 			t.Errorf("%s %s with the member's token: %v, want allowed %v", tc.method, tc.path, err, tc.expectAllow)
 		}
+	}
+	// Closing the account and removing an address are under a step-up:
+	// the ordinary token never reaches them, the step-up token does, with
+	// a discharge.
+	for _, path := range []string{"/accounts/v1/users/current/emails/e1", "/accounts/v1/users/u1/emails/e1", "/accounts/v1/users/current", "/accounts/v1/users/u1"} {
+		req := verifier.Request{Method: "DELETE", Path: path, ClientID: "c1"}
+		if _, err := v.Verify(toks.ByMethod["DELETE"], req); !errors.Is(err, verifier.ErrForbidden) {
+			t.Errorf("DELETE %s with the member's ordinary token: %v, want refused", path, err)
+		}
+		if _, err := v.Verify(toks.StepUp["DELETE"], req); !errors.Is(err, verifier.ErrStepUpRequired) {
+			t.Errorf("DELETE %s with the member's step-up token: %v, want ErrStepUpRequired", path, err)
+		}
+	}
+	if _, err := v.Verify(toks.StepUp["DELETE"], verifier.Request{Method: "DELETE", Path: "/accounts/v1/users/u2/emails/e1", ClientID: "c1"}); !errors.Is(err, verifier.ErrForbidden) {
+		t.Errorf("another user's address with the member's step-up token: %v, want ErrForbidden", err)
 	}
 }

@@ -368,14 +368,21 @@ func (s *attackSuite) stolenTokenDelete(t *testing.T) {
 	const addr = "dora.identity@example.com"
 	victim := s.register(t, attackFromAcDelete, "Dora", addr)
 	path := "/accounts/v1/users/current"
-	attackExpectRefusal(t, "deleting with the token alone", s.call(t, attackFromAcDelete, "DELETE", path, s.auth(victim, "DELETE"), `{"data":{}}`), http.StatusBadRequest, "USER_DATA_INVALID")
-	attackExpectRefusal(t, "deleting with the token and no body", s.call(t, attackFromAcDelete, "DELETE", path, s.auth(victim, "DELETE"), ""), http.StatusUnsupportedMediaType, "UNSUPPORTED-MEDIA-TYPE")
+	// Closing the account is under a step-up in the example policies: the
+	// ordinary token never reaches it, the step-up token not without a
+	// discharge (which needs the password).
+	attackExpectRefusal(t, "deleting with the ordinary token", s.call(t, attackFromAcDelete, "DELETE", path, s.auth(victim, "DELETE"), `{"data":{}}`), http.StatusForbidden, "TOKEN-NOT-GRANTED")
+	attackExpectRefusal(t, "deleting with the step-up token alone", s.call(t, attackFromAcDelete, "DELETE", path, s.system+", Macaroon "+victim.StepUp["DELETE"], `{"data":{}}`), http.StatusUnauthorized, "STEP-UP-REQUIRED")
+	// Even stepped up, the request itself needs the password.
+	stepped := s.stepUp(t, s.system, victim, "DELETE")
+	attackExpectRefusal(t, "deleting with the token alone", s.call(t, attackFromAcDelete, "DELETE", path, stepped, `{"data":{}}`), http.StatusBadRequest, "USER_DATA_INVALID")
+	attackExpectRefusal(t, "deleting with the token and no body", s.call(t, attackFromAcDelete, "DELETE", path, stepped, ""), http.StatusUnsupportedMediaType, "UNSUPPORTED-MEDIA-TYPE")
 	attackExpectRefusal(t, "deleting with a guessed password",
-		s.call(t, attackFromAcDelete, "DELETE", path, s.auth(victim, "DELETE"), identityJSON(t, map[string]string{"currentPassword": "Winter2024!"})), http.StatusForbidden, "INCORRECT-PASSWORD")
+		s.call(t, attackFromAcDelete, "DELETE", path, stepped, identityJSON(t, map[string]string{"currentPassword": "Winter2024!"})), http.StatusForbidden, "INCORRECT-PASSWORD")
 	if r := s.login(t, attackFromAcDelete, addr, attackPassword, clitest.NewState(t)); r.Status != http.StatusOK {
 		t.Fatalf("the owner's login after the attempts = %d %s", r.Status, r.Body)
 	}
-	if r := s.call(t, attackFromAcDelete, "DELETE", path, s.auth(victim, "DELETE"), identityJSON(t, map[string]string{"currentPassword": attackPassword})); r.Status != http.StatusOK {
+	if r := s.call(t, attackFromAcDelete, "DELETE", path, stepped, identityJSON(t, map[string]string{"currentPassword": attackPassword})); r.Status != http.StatusOK {
 		t.Fatalf("deleting with the password = %d %s", r.Status, r.Body)
 	}
 	noticed := false

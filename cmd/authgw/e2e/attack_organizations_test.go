@@ -228,8 +228,18 @@ func (s *attackSuite) orgsClientTakeover(t *testing.T) {
 		{"POST", base + "/access-restrictions", `{"data":{"type":"ip-access-restrictions","value":"10.0.0.0/8"}}`},
 		{"DELETE", base, ""},
 	}
+	// Rotating the secret and deleting the client are under a step-up
+	// in the example policies: the manager proves a fresh factor, and the
+	// service's own rule still refuses.
+	stepped := map[string]string{"POST": s.stepUp(t, s.other.basic(), manager, "POST"), "DELETE": s.stepUp(t, s.other.basic(), manager, "DELETE")}
 	for _, a := range attempts {
-		r := s.call(t, attackFromMain, a.method, a.path, s.as(manager, a.method), a.body)
+		auth := s.as(manager, a.method)
+		if a.path == base+"/refresh-secret" || a.method == "DELETE" {
+			attackExpectRefusal(t, "the manager's "+a.method+" "+a.path+" with the ordinary token", s.call(t, attackFromMain, a.method, a.path, auth, a.body),
+				http.StatusForbidden, "TOKEN-NOT-GRANTED")
+			auth = stepped[a.method]
+		}
+		r := s.call(t, attackFromMain, a.method, a.path, auth, a.body)
 		attackExpectRefusal(t, "the manager's "+a.method+" "+a.path, r, http.StatusForbidden, "FORBIDDEN")
 	}
 	// The old secret still works: nothing was rotated.

@@ -138,7 +138,10 @@ type attackSession struct {
 	UserID    string            `json:"userId"`
 	Refresh   string            `json:"refresh"`
 	Macaroons map[string]string `json:"macaroons"`
-	cookies   map[string]string
+	// StepUp are the step-up tokens of the routes the example policies
+	// keep under a step-up.
+	StepUp  map[string]string `json:"stepUpMacaroons"`
+	cookies map[string]string
 }
 
 // newAttackSuite bootstraps a data directory (a sysadmin and a system
@@ -246,6 +249,22 @@ func (s *attackSuite) newClient(t *testing.T, name, restriction string) attackCl
 // method.
 func (s *attackSuite) auth(sess attackSession, method string) string {
 	return s.system + ", Macaroon " + sess.Macaroons[method]
+}
+
+// stepUp obtains a discharge of the session's step-up token for method
+// with the user's password (POST /accounts/v1/discharge, through the
+// client of basic) and returns the Authorization value that reaches the
+// method's step-up routes: basic, and the step-up token with the bound
+// discharge.
+func (s *attackSuite) stepUp(t *testing.T, basic string, sess attackSession, method string) string {
+	t.Helper()
+	up := sess.StepUp[method]
+	if up == "" {
+		t.Fatalf("no %s step-up token: %v", method, sess.StepUp)
+	}
+	r := s.call(t, attackFromMain, "POST", "/accounts/v1/discharge", basic+", Macaroon "+sess.Macaroons["POST"],
+		string(attackJSON(t, map[string]any{"data": map[string]string{"token": up, "currentPassword": attackPassword}})))
+	return basic + ", Macaroon " + up + " " + attackDataString(t, r, http.StatusOK, "boundDischarge")
 }
 
 // attackReq is one request, written byte for byte on its own connection.

@@ -100,6 +100,9 @@ type Session struct {
 	Refresh           string            `json:"refresh"`
 	Macaroons         map[string]string `json:"macaroons"`
 	MacaroonsExpireAt int64             `json:"macaroonsExpireAt"`
+	// StepUpMacaroons are the step-up tokens, per method, of the routes
+	// a policy keeps under a step-up.
+	StepUpMacaroons map[string]string `json:"stepUpMacaroons"`
 }
 
 // NewState returns a login state: 32 random lower-case hex digits.
@@ -148,6 +151,30 @@ func (a AccountsCaller) LoginWithPassword() Session {
 	r := a.Do("POST", "/accounts/v1/sessions/login/password", "", map[string]any{
 		"data": map[string]string{"email": LoginEmail, "password": LoginPassword, "state": NewState(a.t)}})
 	return a.ExpectSession(r, "password")
+}
+
+// StepUp obtains, with the bootstrapped user's password, a discharge of
+// the session's step-up token for method (POST /accounts/v1/discharge
+// with the token itself), and returns the Macaroon credential that
+// reaches the method's step-up routes: "<stepUpToken> <boundDischarge>".
+// It fails the test when there is no step-up token or no discharge.
+func (a AccountsCaller) StepUp(s Session, method string) string {
+	a.t.Helper()
+	up := s.StepUpMacaroons[method]
+	if up == "" {
+		a.t.Fatalf("the session has no %s step-up token: %v", method, s.StepUpMacaroons)
+	}
+	r := a.Do("POST", "/accounts/v1/discharge", s.Macaroons["POST"], map[string]any{
+		"data": map[string]string{"token": up, "currentPassword": LoginPassword}})
+	var out struct {
+		Data struct {
+			BoundDischarge string `json:"boundDischarge"`
+		} `json:"data"`
+	}
+	if r.Status != http.StatusOK || json.Unmarshal(r.Body, &out) != nil || out.Data.BoundDischarge == "" {
+		a.t.Fatalf("POST /accounts/v1/discharge = %d %s", r.Status, r.Body)
+	}
+	return up + " " + out.Data.BoundDischarge
 }
 
 // CurrentUser is GET /accounts/v1/users/current with the token: its
