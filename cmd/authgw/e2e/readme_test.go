@@ -76,7 +76,7 @@ func TestREADMEWalkthroughs(t *testing.T) {
 	}
 	blocks := readmeBlocks(t, "../../../README.md")
 	want := []string{"quickstart-bootstrap", "quickstart-login", "quickstart-demo", "quickstart-inspect",
-		"quickstart-attenuate", "accounts-walkthrough", "login-walkthrough"}
+		"quickstart-attenuate", "accounts-walkthrough", "login-walkthrough", "stepup-walkthrough"}
 	var names []string
 	for _, b := range blocks {
 		names = append(names, b.name)
