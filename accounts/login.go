@@ -626,18 +626,9 @@ func (s *Service) totpStep(r *request, b *body, state string) error {
 	ip := ipSubject(r.caller)
 	// The flow code is looked up, not consumed, until the TOTP code holds:
 	// a mistyped TOTP code may be retried within the flow code's attempts.
-	c, err := s.logins.GetCodeByHash(r.ctx(), codeHash(flow))
-	if err != nil && !isNotFound(err) {
+	c, err := s.flowCode(r, StepTOTP, flow, state)
+	if err != nil {
 		return err
-	}
-	if err != nil || c.Kind != db.CodeTOTPFlow || c.State != state || c.ConsumedMs != 0 || c.InvalidatedMs != 0 || c.ExpiresMs <= s.nowMs() {
-		// A wrong flow code is a wrong guess like any other.
-		if _, err := s.checkGuess(r, StepTOTP, []regulation.Subject{ip}, func() (bool, []regulation.Subject, error) {
-			return false, nil, nil
-		}); err != nil {
-			return err
-		}
-		return apiError(http.StatusUnauthorized, CodeCodeInvalid, "The flow code is wrong or has expired; start again.")
 	}
 	ok, err := s.checkGuess(r, StepTOTP, []regulation.Subject{accountSubject(c.UserID), ip}, func() (bool, []regulation.Subject, error) {
 		var ok bool
@@ -710,4 +701,24 @@ func (s *Service) totpMatches(r *request, userID, code string) (bool, error) {
 		return false, err
 	}
 	return true, nil
+}
+
+// flowCode returns the live flow code of a login's second step (the
+// first factor's, bound to state), looked up, not consumed. A wrong,
+// spent or expired one is a wrong guess of step like any other (counted
+// per IP: it names no account) and answers 401 CODE-INVALID.
+func (s *Service) flowCode(r *request, step, flow, state string) (db.Code, error) {
+	c, err := s.logins.GetCodeByHash(r.ctx(), codeHash(flow))
+	if err != nil && !isNotFound(err) {
+		return db.Code{}, err
+	}
+	if err != nil || c.Kind != db.CodeTOTPFlow || c.State != state || c.ConsumedMs != 0 || c.InvalidatedMs != 0 || c.ExpiresMs <= s.nowMs() {
+		if _, err := s.checkGuess(r, step, []regulation.Subject{ipSubject(r.caller)}, func() (bool, []regulation.Subject, error) {
+			return false, nil, nil
+		}); err != nil {
+			return db.Code{}, err
+		}
+		return db.Code{}, apiError(http.StatusUnauthorized, CodeCodeInvalid, "The flow code is wrong or has expired; start again.")
+	}
+	return c, nil
 }

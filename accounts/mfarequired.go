@@ -223,17 +223,9 @@ func (s *Service) totpEnrolStep(r *request, b *body, state string) error {
 		return apiError(http.StatusServiceUnavailable, CodeUnavailable, "")
 	}
 	ip := ipSubject(r.caller)
-	c, err := s.logins.GetCodeByHash(r.ctx(), codeHash(flow))
-	if err != nil && !isNotFound(err) {
+	c, err := s.flowCode(r, StepTOTP, flow, state)
+	if err != nil {
 		return err
-	}
-	if err != nil || c.Kind != db.CodeTOTPFlow || c.State != state || c.ConsumedMs != 0 || c.InvalidatedMs != 0 || c.ExpiresMs <= s.nowMs() {
-		if _, err := s.checkGuess(r, StepTOTP, []regulation.Subject{ip}, func() (bool, []regulation.Subject, error) {
-			return false, nil, nil
-		}); err != nil {
-			return err
-		}
-		return apiError(http.StatusUnauthorized, CodeCodeInvalid, "The flow code is wrong or has expired; start again.")
 	}
 	u, err := s.loginUser(r, c.UserID)
 	if err != nil {
@@ -294,15 +286,8 @@ func (s *Service) totpEnrolStep(r *request, b *body, state string) error {
 // showLoginEnrolment stores a new, unconfirmed TOTP secret for u
 // (replacing one not confirmed) and answers it with the flow code.
 func (s *Service) showLoginEnrolment(r *request, u db.User, state, flow string) error {
-	account := u.Name
-	if emails, err := s.logins.ListEmails(r.ctx(), u.ID); err == nil && len(emails) > 0 {
-		account = emails[0].Email
-	}
-	en, err := s.cfg.TOTP.Enroll(u.ID, account)
+	en, err := s.newTOTPSecret(r, &u)
 	if err != nil {
-		return err
-	}
-	if err := s.logins.SaveTOTPSecret(r.ctx(), db.TOTPSecret{UserID: u.ID, Ciphertext: en.Ciphertext, CreatedMs: s.nowMs()}); err != nil {
 		return err
 	}
 	noStore(r)

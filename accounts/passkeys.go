@@ -267,17 +267,9 @@ func (s *Service) webauthnStep(r *request, b *body, state string) error {
 	// The second factor: the flow code of the first names the user.
 	var second *db.Code
 	if flow != "" {
-		c, err := s.logins.GetCodeByHash(r.ctx(), codeHash(flow))
-		if err != nil && !isNotFound(err) {
+		c, err := s.flowCode(r, StepWebAuthn, flow, state)
+		if err != nil {
 			return err
-		}
-		if err != nil || c.Kind != db.CodeTOTPFlow || c.State != state || c.ConsumedMs != 0 || c.InvalidatedMs != 0 || c.ExpiresMs <= s.nowMs() {
-			if _, err := s.checkGuess(r, StepWebAuthn, []regulation.Subject{ip}, func() (bool, []regulation.Subject, error) {
-				return false, nil, nil
-			}); err != nil {
-				return err
-			}
-			return apiError(http.StatusUnauthorized, CodeCodeInvalid, "The flow code is wrong or has expired; start again.")
 		}
 		second = &c
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/authgw/authgw/accounts/notify/mailtemplate"
 	"github.com/authgw/authgw/accounts/regulation"
+	"github.com/authgw/authgw/accounts/totp"
 	"github.com/authgw/authgw/db"
 )
 
@@ -43,15 +44,8 @@ func (s *Service) enrolTOTP(r *request) error {
 	if err := s.checkProof(r, u, proof); err != nil {
 		return err
 	}
-	account := u.Name
-	if emails, err := s.logins.ListEmails(r.ctx(), u.ID); err == nil && len(emails) > 0 {
-		account = emails[0].Email
-	}
-	en, err := s.cfg.TOTP.Enroll(u.ID, account)
+	en, err := s.newTOTPSecret(r, u)
 	if err != nil {
-		return err
-	}
-	if err := s.logins.SaveTOTPSecret(r.ctx(), db.TOTPSecret{UserID: u.ID, Ciphertext: en.Ciphertext, CreatedMs: s.nowMs()}); err != nil {
 		return err
 	}
 	return single(r, http.StatusCreated, totpOut{Type: "totp", Secret: en.Secret, URI: en.URI,
@@ -139,4 +133,22 @@ func (s *Service) passwordHashOrDummy(u *db.User) string {
 		return u.PasswordHash
 	}
 	return s.dummyHash
+}
+
+// newTOTPSecret makes a new TOTP secret for u, labelled with the user's
+// first address (else the name) in the authenticator app, and stores it
+// sealed and unconfirmed, replacing one not confirmed.
+func (s *Service) newTOTPSecret(r *request, u *db.User) (totp.Enrollment, error) {
+	account := u.Name
+	if emails, err := s.logins.ListEmails(r.ctx(), u.ID); err == nil && len(emails) > 0 {
+		account = emails[0].Email
+	}
+	en, err := s.cfg.TOTP.Enroll(u.ID, account)
+	if err != nil {
+		return totp.Enrollment{}, err
+	}
+	if err := s.logins.SaveTOTPSecret(r.ctx(), db.TOTPSecret{UserID: u.ID, Ciphertext: en.Ciphertext, CreatedMs: s.nowMs()}); err != nil {
+		return totp.Enrollment{}, err
+	}
+	return en, nil
 }
