@@ -310,12 +310,7 @@ func (in *inspection) writeText(c *cli, now time.Time) {
 		fmt.Fprintf(w, "problem:   %s\n", p)
 	}
 	if in.Expires != nil {
-		left := in.Expires.Sub(now).Round(time.Second)
-		when := fmt.Sprintf("in %v", left)
-		if left <= 0 {
-			when = fmt.Sprintf("expired %v ago", -left)
-		}
-		fmt.Fprintf(w, "expires:   %s (%s)\n", in.Expires.Format(mint.TimeFormat), when)
+		fmt.Fprintf(w, "expires:   %s\n", expiryText(*in.Expires, now))
 	}
 	switch in.ServerID {
 	case verdictMatch:
@@ -340,4 +335,15 @@ func (in *inspection) writeText(c *cli, now time.Time) {
 	if in.Discharge != nil {
 		in.Discharge.writeText(w, now)
 	}
+}
+
+// expiryText is an expiry for a person: the time, and how long until it
+// or since it passed.
+func expiryText(at, now time.Time) string {
+	left := at.Sub(now).Round(time.Second)
+	when := fmt.Sprintf("in %v", left)
+	if left <= 0 {
+		when = fmt.Sprintf("expired %v ago", -left)
+	}
+	return fmt.Sprintf("%s (%s)", at.Format(mint.TimeFormat), when)
 }

@@ -215,12 +215,7 @@ func (dv *dischargeView) writeText(w io.Writer, now time.Time) {
 		fmt.Fprintf(w, "  problem:   %s\n", p)
 	}
 	if dv.Expires != nil {
-		left := dv.Expires.Sub(now).Round(time.Second)
-		when := fmt.Sprintf("in %v", left)
-		if left <= 0 {
-			when = fmt.Sprintf("expired %v ago", -left)
-		}
-		fmt.Fprintf(w, "  expires:   %s (%s)\n", dv.Expires.Format(mint.TimeFormat), when)
+		fmt.Fprintf(w, "  expires:   %s\n", expiryText(*dv.Expires, now))
 	}
 	switch dv.OfToken {
 	case verdictMatch:
