@@ -361,10 +361,11 @@ func (v *Verifier) extract(r *http.Request) (credentials, error) {
 		}
 	} else {
 		cookies := r.Header.Values("Cookie")
-		c.token, _ = tokenCookie(cookies, v.cfg.Cookies.Name(r.Method))
-		c.stepUp, _ = tokenCookie(cookies, v.cfg.Cookies.StepUpName(r.Method))
+		names := v.cookieNames(r.Method)
+		c.token, _ = tokenCookie(cookies, names[0])
+		c.stepUp, _ = tokenCookie(cookies, names[1])
 		if c.stepUp != "" {
-			c.stepUpDischarge, _ = tokenCookie(cookies, v.cfg.Cookies.DischargeName(r.Method))
+			c.stepUpDischarge, _ = tokenCookie(cookies, names[2])
 		}
 		c.fromCookie = true
 	}
@@ -506,4 +507,15 @@ func RemoteIP(r *http.Request) netip.Addr {
 		return netip.Addr{}
 	}
 	return a.Unmap()
+}
+
+// cookieNames returns a method's token, step-up and discharge cookie
+// names, made once by New (computed here for a method it does not know,
+// which no cookie of ours is named after anyway).
+func (v *Verifier) cookieNames(method string) *[3]string {
+	if names, ok := v.cookies[method]; ok {
+		return names
+	}
+	c := v.cfg.Cookies
+	return &[3]string{c.Name(method), c.StepUpName(method), c.DischargeName(method)}
 }

@@ -136,6 +136,9 @@ type Verifier struct {
 	// is bound to its token (macaroon.v2's Bind).
 	zeroKey *fixedKey
 	memo    *memo[verifiedToken]
+	// cookies holds, per method (HEAD too), the names of its token,
+	// step-up and discharge cookies, so a request builds none.
+	cookies map[string]*[3]string
 	// discharges remembers verified discharges, each with the signature
 	// of the token it is bound to.
 	discharges *memo[verifiedDischarge]
@@ -217,6 +220,10 @@ func New(cfg Config) (*Verifier, error) {
 	}
 	if v.zeroKey, err = newFixedKey(make([]byte, sha256.Size)); err != nil {
 		return nil, fmt.Errorf("verifier: %w", err)
+	}
+	v.cookies = map[string]*[3]string{}
+	for _, m := range append(mint.Methods(), http.MethodHead) {
+		v.cookies[m] = &[3]string{cfg.Cookies.Name(m), cfg.Cookies.StepUpName(m), cfg.Cookies.DischargeName(m)}
 	}
 	v.memo = newMemo[verifiedToken](cfg.MemoSize)
 	v.discharges = newMemo[verifiedDischarge](cfg.MemoSize)
