@@ -2,6 +2,7 @@ package mint
 
 import (
 	"bytes"
+	"crypto/cipher"
 	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -11,6 +12,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"golang.org/x/crypto/chacha20poly1305"
 
 	"github.com/authgw/authgw/mint/wire"
 )
@@ -37,10 +40,11 @@ type masterKey struct {
 	// prk is HKDF-Extract(salt = nil, secret): the first half of HKDF,
 	// which depends only on the master key and so is computed once.
 	prk [sha256.Size]byte
-	// stepUp seals step-up caveat identifiers (PurposeKey of the key for
-	// that purpose), derived once, since a verifier opens one per new
-	// step-up token.
-	stepUp [sha256.Size]byte
+	// stepUp seals and opens step-up caveat identifiers: XChaCha20-Poly1305
+	// under the key's PurposeKey for that purpose, set up once, since a
+	// verifier opens one per new step-up token. It is safe for
+	// concurrent use.
+	stepUp cipher.AEAD
 }
 
 type keyRingJSON struct {
@@ -94,7 +98,9 @@ func ParseKeyRing(data []byte) (*KeyRing, error) {
 			return nil, fmt.Errorf("%w: %v", ErrBadKeyRing, err)
 		}
 		copy(mk.prk[:], prk)
-		copy(mk.stepUp[:], purposeKey(mk, stepUpPurpose))
+		if mk.stepUp, err = chacha20poly1305.NewX(purposeKey(mk, stepUpPurpose)); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrBadKeyRing, err)
+		}
 		ring.byID[k.ID] = mk
 	}
 	return ring, nil
