@@ -191,3 +191,65 @@ func hexByte(b byte) string {
 	const digits = "0123456789abcdef"
 	return string([]byte{digits[b>>4], digits[b&15]})
 }
+
+// TestAttackIssue16FactorReset: the sysadmin's reset of a user's second
+// factors (DELETE /users/:id/factors) is the most dangerous of the
+// account routes: with it, a stolen sysadmin token strips any user's TOTP
+// and passkeys, and the user's password or mailbox alone then opens the
+// account. As serve ships its example policies, it must be reachable (it
+// is the documented recovery path) and only behind a step-up: the
+// sysadmin's ordinary DELETE token and the step-up token alone are
+// refused and the victim's session lives on; with a discharge of the
+// sysadmin's own fresh proof it works.
+func TestAttackIssue16FactorReset(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: no serve process")
+	}
+	dir := t.TempDir()
+	s := &attackSuite{dir: dir}
+	s.creds = bootstrapFor(t, map[string]string{envDataDir: dir})
+	s.system = attackClient{s.creds.ClientID, s.creds.ClientSecret}.basic()
+	gatewayURL, _, _, _, _ := startServe(t, dir, "--demo-listen", "off")
+	s.addr = strings.TrimPrefix(gatewayURL, "http://")
+	s.admin = attackSessionFrom(t, s.login(t, attackFromMain, clitest.LoginEmail, clitest.LoginPassword, clitest.NewState(t)), http.StatusOK)
+	pat := s.register(t, attackFromMain, "Pat", "pat@example.com")
+	pat = attackSessionFrom(t, s.login(t, attackFromMain, "pat@example.com", attackPassword, clitest.NewState(t)), http.StatusOK)
+	path := "/accounts/v1/users/" + pat.UserID + "/factors"
+	alive := func(what string) {
+		t.Helper()
+		if r := s.call(t, attackFromMain, "GET", "/accounts/v1/users/current", s.auth(pat, "GET"), ""); r.Status != http.StatusOK {
+			t.Fatalf("%s: the victim's session ended: %d %s", what, r.Status, r.Body)
+		}
+	}
+
+	if up := s.admin.StepUp["DELETE"]; up == "" {
+		t.Fatalf("the sysadmin has no DELETE step-up token: %v", s.admin.StepUp)
+	}
+	r := s.call(t, attackFromMain, "DELETE", path, s.auth(s.admin, "DELETE"), "")
+	if r.Status < 400 || r.Status >= 500 {
+		t.Fatalf("the factor reset with the ordinary DELETE token: %d %s", r.Status, r.Body)
+	}
+	alive("the ordinary DELETE token")
+	r = s.call(t, attackFromMain, "DELETE", path, s.system+", Macaroon "+s.admin.StepUp["DELETE"], "")
+	attackExpectRefusal(t, "the factor reset with the step-up token alone", r, http.StatusUnauthorized, "STEP-UP-REQUIRED")
+	alive("the step-up token alone")
+
+	r = s.call(t, attackFromMain, "POST", "/accounts/v1/discharge", s.auth(s.admin, "POST"),
+		string(attackJSON(t, map[string]any{"data": map[string]string{"token": s.admin.StepUp["DELETE"], "currentPassword": clitest.LoginPassword}})))
+	bound := attackDataString(t, r, http.StatusOK, "boundDischarge")
+	if r := s.call(t, attackFromMain, "DELETE", path, s.system+", Macaroon "+s.admin.StepUp["DELETE"]+" "+bound, ""); r.Status != http.StatusOK {
+		t.Fatalf("the factor reset with the sysadmin's discharge: %d %s", r.Status, r.Body)
+	}
+	// It ended the victim's sessions (at the gateway within a poll).
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r := s.call(t, attackFromMain, "GET", "/accounts/v1/users/current", s.auth(pat, "GET"), "")
+		if r.Status == http.StatusUnauthorized {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the victim's session after the reset: %d %s", r.Status, r.Body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
