@@ -95,3 +95,44 @@ func TestAttackRemovalWithoutStepUpPolicy(t *testing.T) {
 		t.Fatal("the address is still there")
 	}
 }
+
+// TestAttackStepUpPageSpellings: a page under a step-up (the password
+// page, GET, in stepUpPolicyJSON) is not reached with the ordinary GET
+// token through another spelling of its path or through HEAD (which
+// reads GET's cookie): each is refused or sent to the re-authentication
+// or sign-in page, never answered 200. With the discharge it opens (the
+// control).
+func TestAttackStepUpPageSpellings(t *testing.T) {
+	pol, err := policy.Parse("step-up.json", []byte(stepUpPolicyJSON))
+	must(t, err)
+	set, err := policy.NewSet(pol)
+	must(t, err)
+	s := newStack(t, stackOptions{accounts: func(c *accounts.Config) { c.Policies = func() *policy.Set { return set } }})
+	ann := s.user("Ann")
+	b := s.browser()
+	b.acctSignIn(ann)
+	target := acctPath("/settings/password")
+	for _, spelling := range []string{
+		target, target + "/", acctPath("/settings/%70assword"), acctPath("/settings/passwor%64"), acctPath("/settings/./password"),
+		acctPath("/settings//password"), acctPath("/x/../settings/password"), target + "?x=1", target + ";x", acctPath("/Settings/password"),
+	} {
+		for _, method := range []string{http.MethodGet, http.MethodHead} {
+			p := b.do(method, spelling, nil)
+			if p.Status == http.StatusOK || p.Status >= 500 {
+				t.Errorf("%s %s without a discharge: %d", method, spelling, p.Status)
+			}
+		}
+	}
+	// The control: with the discharge, the page opens.
+	ask := b.follow(b.get(target))
+	done := b.submit(ask, portal.StepUpPath, map[string]string{"password": testPassword})
+	if done.Status != http.StatusSeeOther {
+		t.Fatalf("the step-up: %d\n%s", done.Status, done.Body)
+	}
+	if p := b.get(target); p.Status != http.StatusOK {
+		t.Fatalf("the password page with the discharge: %d", p.Status)
+	}
+	if p := b.do(http.MethodHead, target, nil); p.Status != http.StatusOK {
+		t.Fatalf("HEAD the password page with the discharge: %d", p.Status)
+	}
+}
