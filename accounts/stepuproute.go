@@ -2,7 +2,9 @@ package accounts
 
 import (
 	"context"
+	"net/url"
 	"slices"
+	"strings"
 
 	"github.com/authgw/authgw/policy"
 )
@@ -32,15 +34,13 @@ func (s *Service) StepUpRoute(ctx context.Context, userID, sessionID, method, pa
 				continue
 			}
 			for _, pat := range sc.Patterns() {
+				p := params
 				if pat.Uses(policy.ParamOrgID) {
-					// Any organization: the route with its parameter
-					// left in matches every one.
-					if r, err := policy.NewRoutes(pat.String()); err == nil && r.MatchAnyOrg(path) {
-						return true, nil
-					}
-					continue
+					// Any organization, whatever the memberships: each
+					// segment of the path stands in as one.
+					p.OrgIDs = orgCandidates(path)
 				}
-				concrete, err := pat.Expand(params)
+				concrete, err := pat.Expand(p)
 				if err != nil {
 					continue // a parameter the session cannot give (:clientId): not this session's route
 				}
@@ -51,4 +51,26 @@ func (s *Service) StepUpRoute(ctx context.Context, userID, sessionID, method, pa
 		}
 	}
 	return false, nil
+}
+
+// orgCandidates returns the segments of path that could be an
+// organization ID (decoded, of the bytes policy.Params.OrgIDs allows),
+// each once. path is canonical: it decodes, and has no dot segment.
+func orgCandidates(path string) []string {
+	var out []string
+	for _, raw := range strings.Split(path, "/") {
+		seg, err := url.PathUnescape(raw)
+		if err != nil || seg == "" || slices.Contains(out, seg) || len(out) == policy.MaxOrgExpansion {
+			continue
+		}
+		ok := true
+		for i := 0; i < len(seg) && ok; i++ {
+			c := seg[i]
+			ok = c == '-' || c == '.' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+		}
+		if ok {
+			out = append(out, seg)
+		}
+	}
+	return out
 }
