@@ -1,6 +1,7 @@
 package accounts_test
 
 import (
+	"net/http"
 	"testing"
 
 	"github.com/authgw/authgw/accounts"
@@ -65,5 +66,41 @@ func TestStepUpRouteAnswersWhatTheMintKeeps(t *testing.T) {
 		if _, err := s.svc.StepUpRoute(s.ctx, "no-such-user", "sess-1", "DELETE", "/accounts/v1/users/current/emails/e1"); err == nil {
 			t.Error("StepUpRoute of an unknown user: no error")
 		}
+	})
+}
+
+// TestAttackManagerRequiresSecondFactor: an organization's manager
+// decides how its members sign in, and nobody else's. A manager who
+// invites a stranger into an organization that requires a second factor
+// does not change how the stranger signs in until they accept (the
+// invitation grants and requires nothing), cannot set the requirement on
+// an organization they do not manage, and cannot end the members'
+// sessions by setting it (the next sign-in enforces it).
+func TestAttackManagerRequiresSecondFactor(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newStack(t, d, nil)
+		mallory, vic, member := s.user("Mallory"), s.user("Vic"), s.user("Mem")
+		evil := s.org("Evil", mallory)
+		s.member(evil, mallory, "read", "edit", "manage", "delete")
+		s.member(evil, member, "read")
+		other := s.org("Other", vic)
+		app := s.client(s.org("Home", mallory))
+		memberSess := sessionOf(t, s.passwordLogin(app, "mem@example.com", testPassword))
+
+		s.do(by(app, mallory), "POST", "/organizations/"+evil.ID+"/memberships",
+			map[string]any{"type": "org-memberships", "user": map[string]any{"data": map[string]any{"type": "users", "id": vic.ID}}, "read": true}).
+			expect(t, http.StatusCreated)
+		s.do(by(app, mallory), "PATCH", "/organizations/"+evil.ID, map[string]any{"requireSecondFactor": true}).expect(t, http.StatusOK)
+		// Another organization's flag: not Mallory's to set.
+		if r := s.do(by(app, mallory), "PATCH", "/organizations/"+other.ID, map[string]any{"requireSecondFactor": true}); r.Status != http.StatusForbidden && r.Status != http.StatusNotFound {
+			t.Fatalf("PATCH another organization's requireSecondFactor = %d %s", r.Status, r.Raw)
+		}
+		// The invited Vic still signs in with the password alone.
+		r := s.passwordLogin(app, "vic@example.com", testPassword).expect(t, http.StatusOK)
+		if r.Body["t"] != "session" {
+			t.Fatalf("the invited user's sign-in = %s, want a session (an invitation requires nothing)", r.Raw)
+		}
+		// The member's session goes on.
+		s.withMacaroon(app, memberSess, "GET", "/users/current", nil).expect(t, http.StatusOK)
 	})
 }
