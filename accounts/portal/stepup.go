@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -123,6 +124,16 @@ func (p *Portal) stepUp(w http.ResponseWriter, r *http.Request) {
 	p.seeOther(w, r, returnTo)
 }
 
+// stepUpRouter is the API's StepUpRoute (an *accounts.Service has it):
+// whether the user's policies keep a route under a step-up.
+type stepUpRouter interface {
+	StepUpRoute(ctx context.Context, userID, sessionID, method, path string) (bool, error)
+}
+
+// apiPrefix is the accounts API's path at the gateway, as the policies
+// name its routes.
+const apiPrefix = "/accounts/v1"
+
 // stepUpForRemoval asks a fresh proof before the page removes an address
 // when the browser holds a DELETE step-up token: the policies keep some
 // DELETE routes (the example ones: removing an address) under a step-up,
@@ -135,6 +146,23 @@ func (p *Portal) stepUp(w http.ResponseWriter, r *http.Request) {
 func (p *Portal) stepUpForRemoval(w http.ResponseWriter, r *http.Request, v signedInUser, id string) bool {
 	c, err := r.Cookie(p.cfg.Cookies.StepUpName(http.MethodDelete))
 	if err != nil || c.Value == "" {
+		// No step-up cookie is no proof that none is needed: whoever
+		// stole the other cookies can leave it out. The API says whether
+		// the user's policies keep the route under a step-up; if so, only
+		// a new sign-in (which sets the step-up cookie) goes on.
+		sr, ok := p.cfg.API.(stepUpRouter)
+		if !ok {
+			return true
+		}
+		need, err := sr.StepUpRoute(r.Context(), v.userID, v.sessionID, http.MethodDelete, apiPrefix+"/users/"+v.userID+"/emails/"+id)
+		if err != nil {
+			p.unavailable(w, r, err)
+			return false
+		}
+		if need {
+			p.seeOther(w, r, LoginPath+"?return_to="+url.QueryEscape(SettingsPath))
+			return false
+		}
 		return true
 	}
 	req := proofRequest{action: SettingsPath + "/emails/" + id + "/remove", purpose: v.purpose("settings-email-remove", id),
