@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -145,6 +146,17 @@ func TestBrowserPasskeys(t *testing.T) {
 	b.screenshot("signin-totp-or-passkey")
 	b.submit(ui+"/login/passkey", nil)
 	f.expectAt(b, ui+"/settings", "after the password and the passkey in place of the TOTP code")
+
+	// The step-up page (serve's example policies put removing an address
+	// under a step-up, so the sign-in left a DELETE step-up token): the
+	// passkey is offered, and confirming with it discharges the step-up
+	// and returns to the page.
+	b.open(gw + ui + "/step-up?return_to=" + url.QueryEscape(ui+"/settings"))
+	f.expectText(b, "Confirm it is you to continue", "the step-up page")
+	f.expectText(b, "Use a passkey", "the passkey offered on the step-up page")
+	b.screenshot("stepup-passkey")
+	b.submitPasskey(ui + "/step-up")
+	f.expectAt(b, ui+"/settings", "after the step-up with the passkey")
 
 	// Remove the passkey (who you are first: the confirm page offers
 	// the passkey itself beside the password, and it proves the user).
