@@ -40,9 +40,10 @@ type proof struct {
 
 func readProofFields(r *http.Request) proof {
 	var pk json.RawMessage
-	if r.PostForm.Has("credential") {
+	if r.PostForm.Get("credential") != "" {
 		// An answer that is no JSON object is sent as one that does not
-		// hold: the API refuses it, and the page says so.
+		// hold: the API refuses it, and the page says so. An empty one is
+		// none.
 		pk = json.RawMessage(`{}`)
 		if c, ok := credentialField(r); ok {
 			pk = c
@@ -54,7 +55,7 @@ func readProofFields(r *http.Request) proof {
 		code:       strings.Join(strings.Fields(r.PostForm.Get("code")), ""),
 		loginState: r.PostForm.Get("loginState"),
 		mailCode:   strings.TrimSpace(r.PostForm.Get("emailCode")),
-		sent:       r.PostForm.Has("password") || r.PostForm.Has("code") || r.PostForm.Has("emailCode") || r.PostForm.Has("credential"),
+		sent:       r.PostForm.Has("password") || r.PostForm.Has("code") || r.PostForm.Has("emailCode") || pk != nil,
 	}
 }
 
