@@ -179,6 +179,7 @@ var routes = []Route{
 	{Method: "DELETE", Path: "/users/:id/factors", Who: "sysadmin, never on themselves (removes TOTP and recovery codes, ends the user's sessions)", target: userTarget, allow: sysadminNotSelf, handle: (*Service).resetFactors},
 
 	{Method: "POST", Path: "/users/:id/passkeys/options", Who: "self, with the password, a TOTP code or a login code", target: userTarget, allow: self, handle: (*Service).passkeyOptions},
+	{Method: "POST", Path: "/users/:id/passkeys/proof-options", Who: "self", target: userTarget, allow: self, handle: (*Service).passkeyProofOptions},
 	{Method: "POST", Path: "/users/:id/passkeys", Who: "self, answering the options", target: userTarget, allow: self, handle: (*Service).addPasskey},
 	{Method: "GET", Path: "/users/:id/passkeys", Who: "self or STAFF", target: userTarget, allow: selfOr(staff), handle: (*Service).listPasskeys},
 	{Method: "DELETE", Path: "/users/:id/passkeys/:passkeyId", Who: "self, with the password, a TOTP code or a login code", target: userTarget, allow: self, handle: (*Service).deletePasskey},

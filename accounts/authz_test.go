@@ -390,6 +390,7 @@ func authzCases() []authzCase {
 		newRCodes     = "POST /users/:id/recovery-codes"
 		resetFactors  = "DELETE /users/:id/factors"
 		passkeyOpts   = "POST /users/:id/passkeys/options"
+		proofOpts     = "POST /users/:id/passkeys/proof-options"
 		addPasskey    = "POST /users/:id/passkeys"
 		listPasskeys  = "GET /users/:id/passkeys"
 		deletePasskey = "DELETE /users/:id/passkeys/:passkeyId"
@@ -1202,6 +1203,18 @@ func authzCases() []authzCase {
 		}),
 		authzHidden(passkeyOpts, "another user", func(f *authzFixture) (as, string, any) {
 			return by(f.app, f.other), authzUserURL(f.fresh("Pat"), "passkeys", "options"), map[string]any{"currentPassword": testPassword}
+		}),
+		authzAllowed(proofOpts, "self with a passkey", 200, func(f *authzFixture) (as, string, any) {
+			u := f.fresh("Pat")
+			opts := f.s.do(by(f.app, u), "POST", authzUserURL(u, "passkeys", "options"), map[string]any{"currentPassword": testPassword}).expect(f.s.t, http.StatusOK)
+			f.s.do(by(f.app, u), "POST", authzUserURL(u, "passkeys"), map[string]any{"name": "key", "credential": softRegistration(f.s.t, opts.data()["options"], "localhost", "http://localhost")}).expect(f.s.t, http.StatusCreated)
+			return by(f.app, u), authzUserURL(u, "passkeys", "proof-options"), nil
+		}),
+		authzForbidden(proofOpts, "SYSINT on another user", func(f *authzFixture) (as, string, any) {
+			return by(f.internal, f.admin), authzUserURL(f.fresh("Pat"), "passkeys", "proof-options"), nil
+		}),
+		authzHidden(proofOpts, "another user", func(f *authzFixture) (as, string, any) {
+			return by(f.app, f.other), authzUserURL(f.fresh("Pat"), "passkeys", "proof-options"), nil
 		}),
 		authzAllowed(addPasskey, "self answering the options", 201, func(f *authzFixture) (as, string, any) {
 			u := f.fresh("Pat")

@@ -81,6 +81,7 @@ var validBodies = map[string]string{
 	"POST /users/:id/totp/confirm":                                  `{"data":{"totp":"123456"}}`,
 	"POST /users/:id/recovery-codes":                                `{"data":{"currentPassword":"a guess at the password"}}`,
 	"POST /users/:id/passkeys/options":                              `{"data":{"currentPassword":"a guess at the password"}}`,
+	"POST /users/:id/passkeys/proof-options":                        ``,
 	"POST /users/:id/passkeys":                                      `{"data":{"name":"laptop","credential":{"id":"AAAA","type":"public-key"}}}`,
 	"POST /sessions/login/:step webauthn":                           `{"data":{"t":"webauthn-step","state":"` + testState + `","credential":{"id":"AAAA"}}}`,
 	"POST /apis":                                                    `{"data":{"type":"apis","name":"orders","version":2,"url":"https://orders.internal:8443/"}}`,
@@ -233,10 +234,11 @@ var fuzzSeeds = []string{
 	`{"data":{"name":` + nesting(500) + `,"user":{"data":` + strings.Repeat(`{"a":`, 500) + `1` + strings.Repeat(`}`, 500) + `}}}`,
 	`{"data":{"reqsPerSec":1e999999,"version":-99999999999999999999999999999,"read":1e-400,"totp":123456789012345678901234567890}}`,
 	`{"data":{"type":5,"id":[],"name":{},"email":true,"password":1,"reqsPerSec":"10","version":"1","url":1,"user":"x",` +
-		`"read":"yes","edit":0,"value":{},"code":1,"totp":1.5,"state":false,"token":{},"refresh":[],"newPassword":[],"currentPassword":null,"allowUnidentified":"true","active":null,"referrer":7}}`,
+		`"read":"yes","edit":0,"value":{},"code":1,"totp":1.5,"state":false,"token":{},"refresh":[],"newPassword":[],"currentPassword":null,"passkey":"x","allowUnidentified":"true","active":null,"referrer":7}}`,
 	`{"data":[{"t":"sessions","value":5},{"t":null}]}`,
 	`{"data":{"code":"abcdefghijklmnopqrstuvwxyz","state":"` + testState + `","recoveryCode":["aaaa-bbbb-cccc-dddd"],"totp":null}}`,
 	`{"data":{"code":"abcdefghijklmnopqrstuvwxyz","state":"` + testState + `","recoveryCode":"` + strings.Repeat("-", 65) + `"}}`,
+	`{"data":{"caveatId":"c3UBAmsxAAAA","passkey":{"id":"AAAA","rawId":"AAAA","type":"public-key","response":{"clientDataJSON":"e30","authenticatorData":"AAAA","signature":"AAAA"}}}}`,
 }
 
 func FuzzBodies(f *testing.F) {
@@ -285,6 +287,8 @@ var garbage = []struct{ name, body string }{
 	{"huge numbers", `{"data":{"reqsPerSec":1e999999,"version":99999999999999999999999999999,"read":1,"totp":-0}}`},
 	{"fractions", `{"data":{"reqsPerSec":1.5,"version":1e3,"read":0.0}}`},
 	{"wrong types", fuzzSeeds[6]},
+	{"passkey proof", fuzzSeeds[len(fuzzSeeds)-1]},
+	{"passkey proof too long", `{"data":{"passkey":{"id":"` + strings.Repeat("A", 20000) + `"}}}`},
 	{"long strings", `{"data":{"name":"` + strings.Repeat("é", 100_000) + `","email":"` + strings.Repeat("a", 5000) + `@example.com"}}`},
 	{"over 1 MiB", `{"data":{"name":"` + strings.Repeat("a", 1<<20) + `"}}`},
 	{"relationship garbage", `{"data":{"user":{"data":{"type":"users","id":"../../etc/passwd"}},"read":true}}`},

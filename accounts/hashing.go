@@ -167,7 +167,7 @@ func (s *Service) passwordTurn(r *request, subjects []regulation.Subject) (func(
 // adds no account-wide count a stranger could run up.
 func pastFirstFactor(step string) bool {
 	switch step {
-	case StepTOTP, StepWebAuthn, stepProofPassword, stepProofTOTP, stepProofCode:
+	case StepTOTP, StepWebAuthn, stepProofPassword, stepProofTOTP, stepProofCode, stepProofPasskey:
 		return true
 	}
 	return false

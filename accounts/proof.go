@@ -1,6 +1,7 @@
 package accounts
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 
@@ -36,10 +37,13 @@ const (
 // proofIn is a proof as read from a body.
 type proofIn struct {
 	password, totp, loginState, loginCode string
+	passkey                               json.RawMessage
 }
 
 // given reports whether any proof was sent.
-func (p proofIn) given() bool { return p.password != "" || p.totp != "" || p.loginCode != "" }
+func (p proofIn) given() bool {
+	return p.password != "" || p.totp != "" || p.loginCode != "" || p.passkey != nil
+}
 
 // readProof reads the proof fields of the body; passwordAlias is an older
 // name of currentPassword the route still reads ("" for none). A
@@ -53,6 +57,7 @@ func readProof(b *body, required bool, passwordAlias string) proofIn {
 	p.totp = b.secret("totp", false, 16)
 	p.loginState = b.str("loginState", false, 32)
 	p.loginCode = b.secret("loginCode", false, 64)
+	p.passkey = readPasskeyProof(b)
 	switch {
 	case p.loginCode != "" && !validState(p.loginState):
 		b.obstruct("loginState", ObstructionInvalid, "loginState must be the 32 lower-case hex characters of the login the code was mailed for.")
@@ -60,18 +65,22 @@ func readProof(b *body, required bool, passwordAlias string) proofIn {
 		b.obstruct("loginCode", ObstructionRequired, "loginCode is required with loginState.")
 	case required && !p.given():
 		b.obstruct("currentPassword", ObstructionRequired,
-			"Confirm it is you: send currentPassword, totp when TOTP is on, or a login code mailed to a verified address (loginState and loginCode).")
+			"Confirm it is you: send currentPassword, totp when TOTP is on, a login code mailed to a verified address (loginState and loginCode), or passkey (an assertion for POST /users/{id}/passkeys/proof-options).")
 	}
 	return p
 }
 
 // checkProof checks a proof of the user u, through checkGuess: nil when it
 // holds, 403 INCORRECT-PASSWORD, TOTP-INVALID or CODE-INVALID when it does
-// not, 429 while the account or IP is banned. A TOTP code is checked when
-// one was sent, else a login code, else the password; a user without a
-// password (or without TOTP) fails that proof after the same work.
+// not (PASSKEY-INVALID for a passkey), 429 while the account or IP is
+// banned. A passkey's assertion is checked when one was sent, else a TOTP
+// code, else a login code, else the password; a user without a password
+// (or without TOTP) fails that proof after the same work.
 func (s *Service) checkProof(r *request, u *db.User, p proofIn) error {
 	subjects := []regulation.Subject{accountSubject(u.ID), ipSubject(r.caller)}
+	if p.passkey != nil {
+		return s.checkPasskeyProof(r, u, subjects, p.passkey)
+	}
 	if p.loginCode != "" && p.totp == "" {
 		ok, err := s.checkGuess(r, stepProofCode, subjects, func() (bool, []regulation.Subject, error) {
 			return s.takeProofCode(r, u.ID, p)

@@ -224,6 +224,19 @@ func (p *Passkeys) BeginLogin(u *User) (options json.RawMessage, session []byte,
 	return marshalPair(assertion, sd)
 }
 
+// BeginProof returns the request options of a fresh proof of the user u
+// (one of u's passkeys, the authenticator verifying its user: a PIN or
+// biometric) and the session data to keep until FinishLogin, which then
+// takes only u's passkeys and refuses an answer without user
+// verification.
+func (p *Passkeys) BeginProof(u User) (options json.RawMessage, session []byte, err error) {
+	assertion, sd, err := p.w.BeginLogin(user{u}, webauthn.WithUserVerification(protocol.VerificationRequired))
+	if err != nil {
+		return nil, nil, fmt.Errorf("passkey: %w", err)
+	}
+	return marshalPair(assertion, sd)
+}
+
 // Lookup finds the account holding a credential ID (with all its
 // passkeys); any error refuses the login.
 type Lookup func(credentialID []byte) (User, error)

@@ -3,6 +3,7 @@ package portal
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -18,32 +19,53 @@ import (
 // in the same call. The pages ask for it on a confirm page
 // ("settings_confirm") that posts the same form again with the proof in
 // the fields "password", "code" (the app's) or "emailCode" (with the
-// hidden "loginState" it was mailed for). The API decides when a proof
-// is needed and whether it holds; the page only carries it.
+// hidden "loginState" it was mailed for), or "credential", the
+// assertion of one of the user's passkeys: the page offers "Use a
+// passkey" when the user has one and passkeys are on (the script asks
+// the form's own action, with the query proof=passkey, for the options
+// of POST /users/{id}/passkeys/proof-options, runs the ceremony, and
+// posts the form with the answer). The API decides when a proof is
+// needed and whether it holds; the page only carries it.
 
 // proof is the proof a form carries.
 type proof struct {
 	password, code       string
 	loginState, mailCode string
+	// passkey is the browser's assertion, nil when none.
+	passkey json.RawMessage
 	// sent is true when the form had a proof field at all (it came from
 	// the confirm page), so an empty one is an error, not a first ask.
 	sent bool
 }
 
 func readProofFields(r *http.Request) proof {
+	var pk json.RawMessage
+	if r.PostForm.Get("credential") != "" {
+		// An answer that is no JSON object is sent as one that does not
+		// hold: the API refuses it, and the page says so. An empty one is
+		// none.
+		pk = json.RawMessage(`{}`)
+		if c, ok := credentialField(r); ok {
+			pk = c
+		}
+	}
 	return proof{
+		passkey:    pk,
 		password:   r.PostForm.Get("password"),
 		code:       strings.Join(strings.Fields(r.PostForm.Get("code")), ""),
 		loginState: r.PostForm.Get("loginState"),
 		mailCode:   strings.TrimSpace(r.PostForm.Get("emailCode")),
-		sent:       r.PostForm.Has("password") || r.PostForm.Has("code") || r.PostForm.Has("emailCode"),
+		sent:       r.PostForm.Has("password") || r.PostForm.Has("code") || r.PostForm.Has("emailCode") || pk != nil,
 	}
 }
 
-// into adds the proof to an API body: the TOTP code when one was typed,
-// else the mailed code, else the password.
+// into adds the proof to an API body: the passkey's answer when there is
+// one, else the TOTP code when one was typed, else the mailed code, else
+// the password.
 func (pr proof) into(body map[string]any) {
 	switch {
+	case pr.passkey != nil:
+		body["passkey"] = pr.passkey
 	case pr.code != "":
 		body["totp"] = pr.code
 	case pr.mailCode != "" && loginStateOK(pr.loginState):
@@ -89,7 +111,13 @@ type proofView struct {
 	// MailCode is the form that mails a code instead; zero once one was.
 	MailCode  ui.Form
 	CancelURL string
+	// Passkey is the "Use a passkey" form, nil when the user has none or
+	// passkeys are off.
+	Passkey *passkeyView
 }
+
+// UsesScript: the confirm page with a passkey form loads the script.
+func (v proofView) UsesScript() bool { return v.Passkey != nil }
 
 // askProof shows the confirm page when the API's answer a is about the
 // proof: none was sent (200, the first ask) or it did not hold (422,
@@ -107,6 +135,8 @@ func (p *Portal) askProof(w http.ResponseWriter, r *http.Request, v signedInUser
 		errs.password = ui.M("confirm.error_password")
 	case a.Code() == "TOTP-INVALID":
 		errs.code = ui.M("confirm.error_code")
+	case a.Code() == "PASSKEY-INVALID":
+		errs.passkey = ui.M("confirm.error_passkey")
 	case a.Code() == "CODE-INVALID" || badState:
 		errs.mailCode = ui.M("confirm.error_mail_code")
 	case missing && pr.sent && req.state != "":
@@ -124,18 +154,28 @@ func (p *Portal) askProof(w http.ResponseWriter, r *http.Request, v signedInUser
 
 // proofErrors are the errors of the confirm page's fields.
 type proofErrors struct {
-	password, code, mailCode ui.Msg
+	password, code, mailCode, passkey ui.Msg
 }
 
 // mailCodeQuery marks the confirm page's "email me a code" form: its
 // action is the form's own with this query.
 const mailCodeQuery = "proof=mail"
 
-// mailProofCode answers a confirm page's "email me a code": a login code
+// passkeyOptionsQuery marks the script's call for the options of the
+// confirm page's passkey: its URL is the form's own action with this
+// query, so the form's own CSRF token (and purpose) guards it.
+const passkeyOptionsQuery = "proof=passkey"
+
+// mailProofCode answers a confirm page's "email me a code" (and the
+// script's call for the passkey's options): a login code
 // is mailed, as the email login step does, to the user's first verified
 // address, and the confirm page asks for it. It reports whether the
 // request was that.
 func (p *Portal) mailProofCode(w http.ResponseWriter, r *http.Request, v signedInUser, req proofRequest) bool {
+	if r.URL.RawQuery == passkeyOptionsQuery {
+		p.proofPasskeyOptions(w, r, v)
+		return true
+	}
 	if r.URL.RawQuery != mailCodeQuery {
 		return false
 	}
@@ -235,5 +275,65 @@ func (p *Portal) showProofPage(w http.ResponseWriter, r *http.Request, v signedI
 		fields = append(fields, ui.Field{Name: "code", Label: ui.M("confirm.code_label"), Hint: ui.M("confirm.code_hint"), Error: errs.code, Autocomplete: "one-time-code"})
 	}
 	view.Form = ui.Form{Action: req.action, CSRFToken: tok, Hidden: hidden, Fields: fields, Submit: req.submit}
+	if p.hasPasskey(r, v) {
+		view.Passkey = &passkeyView{Kind: "get", RPID: p.cfg.PasskeyRPID, OptionsURL: req.action + "?" + passkeyOptionsQuery, Error: errs.passkey,
+			Heading: ui.M("confirm.passkey.heading"), Lead: ui.M("confirm.passkey.lead"),
+			Form: ui.Form{Action: req.action, CSRFToken: tok, Hidden: req.hidden, Submit: ui.M("confirm.passkey.submit")}}
+	}
 	p.render(w, r, status, "settings_confirm", view)
+}
+
+// hasPasskey reports whether passkeys are on and the visitor has one
+// (none that looked copied only): the confirm page offers it then.
+func (p *Portal) hasPasskey(r *http.Request, v signedInUser) bool {
+	if p.cfg.PasskeyRPID == "" {
+		return false
+	}
+	a, err := p.call(r, asVisitor, http.MethodGet, "/users/"+v.userID+"/passkeys", nil)
+	if err != nil || !a.OK() {
+		return false
+	}
+	var keys []apiPasskey
+	if a.Decode(&keys) != nil {
+		return false
+	}
+	for _, k := range keys {
+		if !k.CloneWarning {
+			return true
+		}
+	}
+	return false
+}
+
+// proofPasskeyOptions answers the script of a confirm page: the options
+// of a passkey proof of the visitor (POST
+// /users/{id}/passkeys/proof-options, in the visitor's session) as JSON
+// {"publicKey": ...}, or {"error": words to show}.
+func (p *Portal) proofPasskeyOptions(w http.ResponseWriter, r *http.Request, v signedInUser) {
+	a, err := p.call(r, asVisitor, http.MethodPost, "/users/"+v.userID+"/passkeys/proof-options", nil)
+	switch {
+	case err != nil:
+		p.cfg.Logger.Error("portal: passkey proof options failed", "err", err)
+		p.jsonError(w, http.StatusServiceUnavailable, "passkey.error.failed")
+		return
+	case a.OK():
+	case a.Status == http.StatusTooManyRequests:
+		w.Header().Set("Retry-After", a.Header.Get("Retry-After"))
+		p.jsonError(w, http.StatusTooManyRequests, "passkey.error.failed")
+		return
+	default:
+		p.jsonError(w, a.Status, "passkey.error.failed")
+		return
+	}
+	var out struct {
+		Options json.RawMessage `json:"options"`
+	}
+	if err := a.Decode(&out); err != nil || len(out.Options) == 0 {
+		p.jsonError(w, http.StatusServiceUnavailable, "passkey.error.failed")
+		return
+	}
+	p.cfg.Renderer.SetSecurityHeaders(w.Header())
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(out.Options)
 }

@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -88,6 +90,9 @@ func TestBrowserPasskeys(t *testing.T) {
 	// Add a passkey: its name, who you are, then the browser creates it.
 	b.submit(ui+"/settings/passkeys", map[string]string{"passkeyName": "Laptop"})
 	f.expectText(b, "Confirm it is you to add a passkey", "the confirmation before adding a passkey")
+	if get(b, "is a passkey offered", chromedp.Evaluate[bool](`document.querySelector('form[data-passkey="get"]') !== null`)) {
+		t.Fatal("the confirm page offers a passkey to a user who has none")
+	}
 	b.submit(ui+"/settings/passkeys", map[string]string{"password": clitest.LoginPassword})
 	f.expectText(b, "Create your passkey", "the page that creates the passkey")
 	b.screenshot("passkey-create")
@@ -142,11 +147,26 @@ func TestBrowserPasskeys(t *testing.T) {
 	b.submit(ui+"/login/passkey", nil)
 	f.expectAt(b, ui+"/settings", "after the password and the passkey in place of the TOTP code")
 
-	// Remove the passkey (who you are first).
+	// The step-up page (serve's example policies put removing an address
+	// under a step-up, so the sign-in left a DELETE step-up token): the
+	// passkey is offered, and confirming with it discharges the step-up
+	// and returns to the page.
+	b.open(gw + ui + "/step-up?return_to=" + url.QueryEscape(ui+"/settings"))
+	f.expectText(b, "Confirm it is you to continue", "the step-up page")
+	f.expectText(b, "Use a passkey", "the passkey offered on the step-up page")
+	b.screenshot("stepup-passkey")
+	b.submitPasskey(ui + "/step-up")
+	f.expectAt(b, ui+"/settings", "after the step-up with the passkey")
+
+	// Remove the passkey (who you are first: the confirm page offers
+	// the passkey itself beside the password, and it proves the user).
 	remove := get(b, "find the remove form", chromedp.Evaluate[string](`document.querySelector('form[action^="`+ui+`/settings/passkeys/"][action$="/remove"]').getAttribute("action")`))
 	b.submit(remove, nil)
 	f.expectText(b, "Confirm it is you to remove the passkey", "the confirmation before removing the passkey")
-	b.submit(remove, map[string]string{"password": clitest.LoginPassword})
+	f.expectText(b, "Use a passkey", "the passkey offered on the confirm page")
+	b.screenshot("confirm-passkey")
+	expectAccessibleNames(t, b, "the confirm page with a passkey")
+	b.submitPasskey(remove)
 	f.expectText(b, "The passkey was removed", "after removing the passkey")
 	f.expectText(b, "You have no passkeys", "the account page after removing the passkey")
 
@@ -169,4 +189,17 @@ func TestBrowserPasskeys(t *testing.T) {
 	}
 	b.submit(ui+"/login/totp", map[string]string{"totp": f.totpCode(secret)})
 	f.expectAt(b, ui+"/settings", "the password and TOTP code after the passkey was removed")
+}
+
+// submitPasskey submits the passkey form of action (a confirm page has
+// the password form first, of the same action): the script runs the
+// ceremony with the virtual authenticator and posts the answer.
+func (b *browserSession) submitPasskey(action string) {
+	b.t.Helper()
+	form := fmt.Sprintf(`form[data-passkey][action=%q]`, action)
+	b.run("submit the passkey of "+action,
+		chromedp.WaitReady(chromedp.CSS(form)),
+		chromedp.Evaluate[chromedp.Void](`document.documentElement.dataset.leaving = "1"`),
+		chromedp.Click(chromedp.CSS(form+` button[type=submit]`), chromedp.NodeVisible))
+	b.waitNewPage("after the passkey of " + action)
 }
