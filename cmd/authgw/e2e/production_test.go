@@ -118,13 +118,15 @@ func TestProductionLayout(t *testing.T) {
 	h1, h2, from2 := lbClients(t, cert.pool)
 	basic := "Basic " + prodB64(creds.ClientID+":"+creds.ClientSecret)
 
-	// Log in through nginx: six Set-Cookie headers, all intact.
+	// Log in through nginx: a Set-Cookie header per token, step-up
+	// tokens included, and the refresh token's, all intact.
 	loginReply, s1 := lbLogin(t, h2, lb.base, basic)
 	if loginReply.proto != 2 {
 		t.Errorf("the login came back over HTTP/%d, want HTTP/2 from nginx", loginReply.proto)
 	}
 	cookieBytes := expectLoginCookies(t, loginReply, s1)
-	t.Logf("login through nginx: %d bytes of Set-Cookie for 5 tokens and the refresh token (nginx's default header buffer: 4 KiB)", cookieBytes)
+	t.Logf("login through nginx: %d bytes of Set-Cookie for %d tokens, %d step-up tokens and the refresh token (nginx's default header buffer: 4 KiB)",
+		cookieBytes, len(s1.Macaroons), len(s1.StepUpMacaroons))
 	if cookieBytes < 16<<10 {
 		t.Errorf("the login's Set-Cookie headers are %d bytes; the test policies should make them over 16 KiB", cookieBytes)
 	}
@@ -869,6 +871,11 @@ func expectLoginCookies(t *testing.T, r prodReply, s clitest.Session) int {
 	want := map[string]string{"__Secure-authgw-refresh": s.Refresh}
 	for m, tok := range s.Macaroons {
 		want["__Host-authgw-"+strings.ToLower(m)] = tok
+	}
+	// The step-up tokens (the example policies keep some DELETE and POST
+	// routes under a step-up) have cookies of their own.
+	for m, tok := range s.StepUpMacaroons {
+		want["__Host-authgw-"+strings.ToLower(m)+"-stepup"] = tok
 	}
 	lines := r.header.Values("Set-Cookie")
 	if len(lines) != len(want) {
