@@ -165,6 +165,14 @@ func (p *Portal) loginPasskeyOptions(w http.ResponseWriter, r *http.Request) {
 		body["code"] = code
 	}
 	a, err := p.call(r, asPortal, http.MethodPost, "/sessions/login/webauthn", body)
+	p.answerPasskeyOptions(w, a, err, "signin.error.restart")
+}
+
+// answerPasskeyOptions answers the script with the options of the API's
+// answer a (or err): the options' JSON, or {"error": words} with the
+// status of the refusal, in words of refusedKey for a refusal that is
+// neither a limit nor passkeys turned off.
+func (p *Portal) answerPasskeyOptions(w http.ResponseWriter, a *answer, err error, refusedKey string) {
 	switch {
 	case err != nil:
 		p.cfg.Logger.Error("portal: passkey options failed", "err", err)
@@ -179,7 +187,7 @@ func (p *Portal) loginPasskeyOptions(w http.ResponseWriter, r *http.Request) {
 		p.jsonError(w, http.StatusTooManyRequests, "passkey.error.failed")
 		return
 	default:
-		p.jsonError(w, a.Status, "signin.error.restart")
+		p.jsonError(w, a.Status, refusedKey)
 		return
 	}
 	var out struct {

@@ -311,29 +311,5 @@ func (p *Portal) hasPasskey(r *http.Request, v signedInUser) bool {
 // {"publicKey": ...}, or {"error": words to show}.
 func (p *Portal) proofPasskeyOptions(w http.ResponseWriter, r *http.Request, v signedInUser) {
 	a, err := p.call(r, asVisitor, http.MethodPost, "/users/"+v.userID+"/passkeys/proof-options", nil)
-	switch {
-	case err != nil:
-		p.cfg.Logger.Error("portal: passkey proof options failed", "err", err)
-		p.jsonError(w, http.StatusServiceUnavailable, "passkey.error.failed")
-		return
-	case a.OK():
-	case a.Status == http.StatusTooManyRequests:
-		w.Header().Set("Retry-After", a.Header.Get("Retry-After"))
-		p.jsonError(w, http.StatusTooManyRequests, "passkey.error.failed")
-		return
-	default:
-		p.jsonError(w, a.Status, "passkey.error.failed")
-		return
-	}
-	var out struct {
-		Options json.RawMessage `json:"options"`
-	}
-	if err := a.Decode(&out); err != nil || len(out.Options) == 0 {
-		p.jsonError(w, http.StatusServiceUnavailable, "passkey.error.failed")
-		return
-	}
-	p.cfg.Renderer.SetSecurityHeaders(w.Header())
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(out.Options)
+	p.answerPasskeyOptions(w, a, err, "passkey.error.failed")
 }
