@@ -167,7 +167,7 @@ var routes = []Route{
 	{Method: "POST", Path: "/recovery/reset", Who: "anyone holding a mailed recovery code", handle: (*Service).resetPassword},
 	{Method: "POST", Path: "/sessions/refresh", Who: "anyone holding a refresh token, through the client that logged in", handle: (*Service).refresh},
 	{Method: "POST", Path: "/sessions/logout", Who: "a logged-in user: their own session, sessions they own, or any session whose refresh token they send (SESSADM: any session); without a token (in-process only: the sign-out page), the session of an unspent refresh token, through the client that logged in", allow: loggedInOrRefreshToken, tokenless: true, handle: (*Service).logout},
-	{Method: "POST", Path: "/discharge", Who: "a logged-in user, with the password, a TOTP code or a login code, for a step-up caveat of their own session", allow: loggedIn, handle: (*Service).discharge},
+	{Method: "POST", Path: "/discharge", Who: "a logged-in user, with the password, a TOTP code, a login code or a passkey, for a step-up caveat of their own session", allow: loggedIn, handle: (*Service).discharge},
 	{Method: "GET", Path: "/sessions", Who: "SESSADM (an internal client with a sysadmin user)", allow: sysint, handle: (*Service).listSessions},
 	{Method: "GET", Path: "/users/:id/sessions", Who: "self or SESSADM", target: userTarget, allow: selfOr(sysint), handle: (*Service).listUserSessions},
 
@@ -178,11 +178,11 @@ var routes = []Route{
 	{Method: "POST", Path: "/users/:id/recovery-codes", Who: "self, with the password or a TOTP code (new codes, shown once; the old ones die)", target: userTarget, allow: self, handle: (*Service).regenerateRecoveryCodes},
 	{Method: "DELETE", Path: "/users/:id/factors", Who: "sysadmin, never on themselves (removes TOTP and recovery codes, ends the user's sessions)", target: userTarget, allow: sysadminNotSelf, handle: (*Service).resetFactors},
 
-	{Method: "POST", Path: "/users/:id/passkeys/options", Who: "self, with the password, a TOTP code or a login code", target: userTarget, allow: self, handle: (*Service).passkeyOptions},
+	{Method: "POST", Path: "/users/:id/passkeys/options", Who: "self, with the password, a TOTP code, a login code or a passkey", target: userTarget, allow: self, handle: (*Service).passkeyOptions},
 	{Method: "POST", Path: "/users/:id/passkeys/proof-options", Who: "self", target: userTarget, allow: self, handle: (*Service).passkeyProofOptions},
 	{Method: "POST", Path: "/users/:id/passkeys", Who: "self, answering the options", target: userTarget, allow: self, handle: (*Service).addPasskey},
 	{Method: "GET", Path: "/users/:id/passkeys", Who: "self or STAFF", target: userTarget, allow: selfOr(staff), handle: (*Service).listPasskeys},
-	{Method: "DELETE", Path: "/users/:id/passkeys/:passkeyId", Who: "self, with the password, a TOTP code or a login code", target: userTarget, allow: self, handle: (*Service).deletePasskey},
+	{Method: "DELETE", Path: "/users/:id/passkeys/:passkeyId", Who: "self, with the password, a TOTP code, a login code or a passkey", target: userTarget, allow: self, handle: (*Service).deletePasskey},
 
 	{Method: "GET", Path: "/apis", Who: "sysadmin", allow: sysadmin, handle: (*Service).listAPIs},
 	{Method: "POST", Path: "/apis", Who: "sysadmin", allow: sysadmin, handle: (*Service).createAPI},

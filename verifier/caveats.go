@@ -116,7 +116,10 @@ func (v *Verifier) checkList(caveats []caveat.Caveat, vt *verifiedToken, req Req
 			}
 		case caveat.Path:
 			if c.Kind() == caveat.ExceptRoutes {
-				if c.Routes().MatchAnyOrg(req.Path) && forbidden == nil {
+				// A path the token keeps out is a step-up route: saying so
+				// (use the step-up token) beats "not granted", whatever
+				// the token's routes say of it.
+				if c.Routes().MatchAnyOrg(req.Path) && (forbidden == nil || forbidden == ErrRouteNotGranted) {
 					forbidden = ErrRouteExcluded
 				}
 			} else if !c.Routes().MatchOrgs(req.Path, vt.orgs) && forbidden == nil {

@@ -68,6 +68,15 @@ func TestStepUp(t *testing.T) {
 	// The ordinary token does not reach the step-up route, although its
 	// routes match it ("/users/:userId/**" matches "/users/:userId").
 	expectVerify(t, v, su.tokens.ByMethod["DELETE"], deleteReq(userPath("")), verifier.ErrRouteExcluded)
+	// A step-up route its routes do not match either: the ordinary token
+	// still says the route needs the step-up token, not "not granted".
+	apart := mintTokens(t, ring, `{"name": "p", "appliesTo": {"userRoles": ["user"]}, "expires": 600,
+  "scopes": [
+    {"name": "own", "routes": ["/accounts/v1/users/:userId/**"], "methods": ["DELETE"]},
+    {"name": "keys", "routes": ["/accounts/v1/keys/:userId"], "methods": ["DELETE"], "stepUp": 60}
+  ]}`).ByMethod["DELETE"]
+	expectVerify(t, v, apart, deleteReq("/accounts/v1/keys/"+testSubject.UserID), verifier.ErrRouteExcluded)
+	expectVerify(t, v, apart, deleteReq("/accounts/v1/keys/someone"), verifier.ErrRouteNotGranted)
 	if id := expectVerify(t, v, su.tokens.ByMethod["DELETE"], deleteReq(userPath("/emails/1")), nil); id.StepUp {
 		t.Errorf("an ordinary token says StepUp")
 	}
