@@ -371,7 +371,7 @@ func (s *attackSuite) stolenTokenDelete(t *testing.T) {
 	// Closing the account is under a step-up in the example policies: the
 	// ordinary token never reaches it, the step-up token not without a
 	// discharge (which needs the password).
-	attackExpectRefusal(t, "deleting with the ordinary token", s.call(t, attackFromAcDelete, "DELETE", path, s.auth(victim, "DELETE"), `{"data":{}}`), http.StatusForbidden, "TOKEN-NOT-GRANTED")
+	attackExpectRefusal(t, "deleting with the ordinary token", s.call(t, attackFromAcDelete, "DELETE", path, s.auth(victim, "DELETE"), `{"data":{}}`), http.StatusForbidden, "STEP-UP-TOKEN-REQUIRED")
 	attackExpectRefusal(t, "deleting with the step-up token alone", s.call(t, attackFromAcDelete, "DELETE", path, s.system+", Macaroon "+victim.StepUp["DELETE"], `{"data":{}}`), http.StatusUnauthorized, "STEP-UP-REQUIRED")
 	// Even stepped up, the request itself needs the password.
 	stepped := s.stepUp(t, s.system, victim, "DELETE")

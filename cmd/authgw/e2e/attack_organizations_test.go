@@ -236,7 +236,7 @@ func (s *attackSuite) orgsClientTakeover(t *testing.T) {
 		auth := s.as(manager, a.method)
 		if a.path == base+"/refresh-secret" || a.method == "DELETE" {
 			attackExpectRefusal(t, "the manager's "+a.method+" "+a.path+" with the ordinary token", s.call(t, attackFromMain, a.method, a.path, auth, a.body),
-				http.StatusForbidden, "TOKEN-NOT-GRANTED")
+				http.StatusForbidden, "STEP-UP-TOKEN-REQUIRED")
 			auth = stepped[a.method]
 		}
 		r := s.call(t, attackFromMain, a.method, a.path, auth, a.body)
