@@ -623,28 +623,17 @@ func (s *Service) totpStep(r *request, b *body, state string) error {
 	if s.cfg.TOTP == nil {
 		return apiError(http.StatusServiceUnavailable, CodeUnavailable, "")
 	}
-	ip := ipSubject(r.caller)
 	// The flow code is looked up, not consumed, until the TOTP code holds:
 	// a mistyped TOTP code may be retried within the flow code's attempts.
 	c, err := s.flowCode(r, StepTOTP, flow, state)
 	if err != nil {
 		return err
 	}
-	ok, err := s.checkGuess(r, StepTOTP, []regulation.Subject{accountSubject(c.UserID), ip}, func() (bool, []regulation.Subject, error) {
-		var ok bool
-		var err error
+	ok, err := s.guessWithFlowCode(r, c, func() (bool, error) {
 		if recovery != "" {
-			ok, err = s.loginRecoveryCode(r, c.UserID, recovery)
-		} else {
-			ok, err = s.loginTOTPMatches(r, c.UserID, otp) // mfarequired.go
+			return s.loginRecoveryCode(r, c.UserID, recovery)
 		}
-		if err != nil || ok {
-			return ok, nil, err
-		}
-		if _, aerr := s.logins.RecordCodeAttempt(r.ctx(), c.ID, maxCodeAttempts, s.nowMs()); aerr != nil && !errors.Is(aerr, db.ErrCodeSpent) {
-			return false, nil, aerr
-		}
-		return false, nil, nil
+		return s.loginTOTPMatches(r, c.UserID, otp) // mfarequired.go
 	})
 	switch {
 	case err != nil:
@@ -654,10 +643,7 @@ func (s *Service) totpStep(r *request, b *body, state string) error {
 	case !ok:
 		return errTOTPInvalid(http.StatusUnauthorized)
 	}
-	if err := s.logins.ConsumeCode(r.ctx(), c.ID, s.nowMs()); err != nil {
-		if errors.Is(err, db.ErrCodeSpent) {
-			return apiError(http.StatusUnauthorized, CodeCodeExpired, "The flow code has expired or was used; start again.")
-		}
+	if err := s.consumeFlowCode(r, c); err != nil {
 		return err
 	}
 	u, err := s.loginUser(r, c.UserID)
@@ -721,4 +707,33 @@ func (s *Service) flowCode(r *request, step, flow, state string) (db.Code, error
 		return db.Code{}, apiError(http.StatusUnauthorized, CodeCodeInvalid, "The flow code is wrong or has expired; start again.")
 	}
 	return c, nil
+}
+
+// guessWithFlowCode runs check, the second factor of a login whose flow
+// code c names the user, as a guess of the totp step (counted per account
+// and IP); a wrong answer also uses up one of the flow code's attempts.
+func (s *Service) guessWithFlowCode(r *request, c db.Code, check func() (bool, error)) (bool, error) {
+	return s.checkGuess(r, StepTOTP, []regulation.Subject{accountSubject(c.UserID), ipSubject(r.caller)}, func() (bool, []regulation.Subject, error) {
+		ok, err := check()
+		if err != nil || ok {
+			return ok, nil, err
+		}
+		if _, aerr := s.logins.RecordCodeAttempt(r.ctx(), c.ID, maxCodeAttempts, s.nowMs()); aerr != nil && !errors.Is(aerr, db.ErrCodeSpent) {
+			return false, nil, aerr
+		}
+		return false, nil, nil
+	})
+}
+
+// consumeFlowCode uses up a login's flow code once its second factor
+// held: a code spent meanwhile (a race, or its attempts used up) is 401
+// CODE-EXPIRED.
+func (s *Service) consumeFlowCode(r *request, c db.Code) error {
+	if err := s.logins.ConsumeCode(r.ctx(), c.ID, s.nowMs()); err != nil {
+		if errors.Is(err, db.ErrCodeSpent) {
+			return apiError(http.StatusUnauthorized, CodeCodeExpired, "The flow code has expired or was used; start again.")
+		}
+		return err
+	}
+	return nil
 }

@@ -3,7 +3,6 @@ package accounts
 import (
 	"context"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"github.com/authgw/authgw/accounts/notify/mailtemplate"
-	"github.com/authgw/authgw/accounts/regulation"
 	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/mint"
 	"github.com/authgw/authgw/mint/caveat"
@@ -222,7 +220,6 @@ func (s *Service) totpEnrolStep(r *request, b *body, state string) error {
 	if s.cfg.TOTP == nil {
 		return apiError(http.StatusServiceUnavailable, CodeUnavailable, "")
 	}
-	ip := ipSubject(r.caller)
 	c, err := s.flowCode(r, StepTOTP, flow, state)
 	if err != nil {
 		return err
@@ -247,26 +244,14 @@ func (s *Service) totpEnrolStep(r *request, b *body, state string) error {
 	if _, err := s.logins.GetTOTPSecret(r.ctx(), u.ID); isNotFound(err) {
 		return apiError(http.StatusConflict, CodeTOTPNotEnrolled, "Ask for the secret first: send the step without totp.")
 	}
-	ok, err := s.checkGuess(r, StepTOTP, []regulation.Subject{accountSubject(u.ID), ip}, func() (bool, []regulation.Subject, error) {
-		ok, err := s.totpMatches(r, u.ID, otp)
-		if err != nil || ok {
-			return ok, nil, err
-		}
-		if _, aerr := s.logins.RecordCodeAttempt(r.ctx(), c.ID, maxCodeAttempts, s.nowMs()); aerr != nil && !errors.Is(aerr, db.ErrCodeSpent) {
-			return false, nil, aerr
-		}
-		return false, nil, nil
-	})
+	ok, err := s.guessWithFlowCode(r, c, func() (bool, error) { return s.totpMatches(r, u.ID, otp) })
 	switch {
 	case err != nil:
 		return err
 	case !ok:
 		return errTOTPInvalid(http.StatusUnauthorized)
 	}
-	if err := s.logins.ConsumeCode(r.ctx(), c.ID, s.nowMs()); err != nil {
-		if errors.Is(err, db.ErrCodeSpent) {
-			return apiError(http.StatusUnauthorized, CodeCodeExpired, "The flow code has expired or was used; start again.")
-		}
+	if err := s.consumeFlowCode(r, c); err != nil {
 		return err
 	}
 	if err := s.logins.ConfirmTOTP(r.ctx(), u.ID, s.nowMs()); err != nil {
