@@ -29,11 +29,15 @@ import (
 // the cookie ever sets secretVerified: a client whose role needs its
 // secret gains nothing from a browser's cookie.
 //
-// Only a cookie-carried token names the client this way. A token in the
-// Authorization header comes from a program, which can send its client
-// ID in the same header, as it always has; and the verifier reads the
-// header before the cookie, so a cookie next to a header token would
-// name a client the checked token may not be bound to.
+// Only a cookie-carried token, or a Bearer one, names the client this
+// way. A "Macaroon" token in the Authorization header comes from a
+// program, which can send its client ID in the same header, as it always
+// has; and the verifier reads the header before the cookie, so a cookie
+// next to a header token would name a client the checked token may not be
+// bound to. A "Bearer" token is an access token of the OpenID provider,
+// sent by an OAuth library that has no way to add a Basic credential: it
+// is always minted with a client caveat naming the app it was issued to,
+// which names the client as a cookie's does, with the same safety.
 
 // portalPrefix starts the rest of the path (after /accounts/v1) of the
 // sign-in pages.
@@ -91,28 +95,31 @@ func (g *Gateway) uncheckedBrowserClient(r *http.Request, c *client) bool {
 }
 
 // unsafeCookieClient reads the client caveat of the token the verifier
-// will check when that token comes from the method's cookie (or, without
-// one, from the method's step-up cookie), and looks
-// the client up in snap. named is false when there is no such cookie
-// (or an Authorization Macaroon credential, which the verifier reads
-// instead), the token does not decode, or it has no client caveat.
+// will check when that token is a Bearer credential, or comes from the
+// method's cookie (or, without one, from the method's step-up cookie),
+// and looks the client up in snap. named is false when there is no such
+// token (or an Authorization Macaroon credential, which the verifier
+// reads instead), the token does not decode, or it has no client caveat.
 // Nothing here is verified: see the comment at the top of this file. It
 // allocates nothing.
 func (g *Gateway) unsafeCookieClient(r *http.Request, snap *snapshot) (c *client, named bool) {
 	auth := r.Header.Values("Authorization")
-	if _, found, ok := verifier.MacaroonCredential(auth); found || !ok {
+	unsafeToken, found, ok := verifier.MacaroonCredential(auth)
+	switch {
+	case !ok || (found && !hasBearer(auth)):
 		return nil, false
-	}
-	name, ok := g.tokenCookie[r.Method]
-	if !ok {
-		return nil, false
-	}
-	unsafeToken, ok := cookieValue(r.Header.Values("Cookie"), name)
-	if !ok || unsafeToken == "" {
-		// A method whose routes all need a step-up has no ordinary
-		// token: its step-up token's cookie names the client then (the
-		// verifier reads it when the ordinary one is missing).
-		unsafeToken, ok = cookieValue(r.Header.Values("Cookie"), g.stepUpCookie[r.Method])
+	case !found:
+		name, known := g.tokenCookie[r.Method]
+		if !known {
+			return nil, false
+		}
+		unsafeToken, ok = cookieValue(r.Header.Values("Cookie"), name)
+		if !ok || unsafeToken == "" {
+			// A method whose routes all need a step-up has no ordinary
+			// token: its step-up token's cookie names the client then (the
+			// verifier reads it when the ordinary one is missing).
+			unsafeToken, ok = cookieValue(r.Header.Values("Cookie"), g.stepUpCookie[r.Method])
+		}
 	}
 	if !ok || unsafeToken == "" || len(unsafeToken) > verifier.MaxTokenSize {
 		return nil, false
@@ -357,4 +364,19 @@ func (g *Gateway) absoluteDischarge(e *envelope.Error) {
 			o.Params["discharge"] = g.cfg.PublicURL + p
 		}
 	}
+}
+
+// hasBearer reports whether the Authorization values hold a Bearer
+// credential (the token verifier.MacaroonCredential returns is then that
+// one: it refuses two).
+func hasBearer(values []string) bool {
+	for _, v := range values {
+		for cred := range strings.SplitSeq(v, ",") {
+			scheme, _, _ := strings.Cut(strings.TrimSpace(cred), " ")
+			if strings.EqualFold(scheme, "Bearer") {
+				return true
+			}
+		}
+	}
+	return false
 }

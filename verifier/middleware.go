@@ -382,19 +382,26 @@ func (v *Verifier) extract(r *http.Request) (credentials, error) {
 
 // MacaroonCredential finds the "Macaroon <token>" credential among
 // Authorization header values, which may also hold a Basic credential
-// ("Basic <b64>, Macaroon <token>"). ok is false when more than one
-// Macaroon credential is present.
+// ("Basic <b64>, Macaroon <token>"). "Bearer <token>" (RFC 6750) is the
+// same credential, as OAuth clients send the access tokens of the
+// OpenID provider, which are macaroons; a Bearer credential is one token,
+// so a space inside it (a discharge) is refused. ok is false when more
+// than one such credential is present, or for a Bearer value with a space.
 func MacaroonCredential(values []string) (token string, found, ok bool) {
 	for _, v := range values {
 		for cred := range strings.SplitSeq(v, ",") {
 			scheme, value, _ := strings.Cut(strings.TrimSpace(cred), " ")
-			if !strings.EqualFold(scheme, "Macaroon") {
+			bearer := strings.EqualFold(scheme, "Bearer")
+			if !bearer && !strings.EqualFold(scheme, "Macaroon") {
 				continue
 			}
 			if found {
 				return "", false, false
 			}
 			token, found = strings.TrimSpace(value), true
+			if bearer && strings.ContainsAny(token, " \t") {
+				return "", false, false
+			}
 		}
 	}
 	return token, found, true

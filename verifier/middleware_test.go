@@ -874,7 +874,12 @@ func TestMacaroonCredential(t *testing.T) {
 		{"upper-case scheme", []string{"MACAROON tok"}, "tok", true, true},
 		{"two in one value", []string{"Macaroon a, Macaroon b"}, "", false, false},
 		{"two values", []string{"Macaroon a", "Macaroon b"}, "", false, false},
-		{"bearer is not macaroon", []string{"Bearer tok"}, "", false, true},
+		{"bearer (OAuth access token)", []string{"Bearer tok"}, "tok", true, true},
+		{"bearer after basic", []string{"Basic abc, bearer tok"}, "tok", true, true},
+		{"bearer and macaroon", []string{"Bearer a, Macaroon b"}, "", false, false},
+		{"bearer twice", []string{"Bearer a", "Bearer b"}, "", false, false},
+		{"bearer with a discharge", []string{"Bearer tok dis"}, "", false, false},
+		{"other scheme", []string{"Digest x"}, "", false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
