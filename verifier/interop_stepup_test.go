@@ -10,7 +10,7 @@ import (
 
 	"github.com/authgw/authgw/mint"
 	"github.com/authgw/authgw/verifier"
-	"github.com/authgw/authgw/verifier/internal/nodetest"
+	"github.com/authgw/authgw/verifier/nodetest"
 )
 
 // jsStepUpRequest is what stepup.js reads on stdin.

@@ -13,7 +13,7 @@ import (
 
 	"github.com/authgw/authgw/mint"
 	"github.com/authgw/authgw/verifier"
-	"github.com/authgw/authgw/verifier/internal/nodetest"
+	"github.com/authgw/authgw/verifier/nodetest"
 )
 
 // interopDir holds the Node.js side of the cross-implementation test: a

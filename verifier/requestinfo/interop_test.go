@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/authgw/authgw/gateway/infosign"
-	"github.com/authgw/authgw/verifier/internal/nodetest"
+	"github.com/authgw/authgw/verifier/nodetest"
 	"github.com/authgw/authgw/verifier/requestinfo"
 	"github.com/authgw/authgw/verifier/requestinfo/requestinfotest"
 )
