@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/authgw/authgw/accounts"
 	"github.com/authgw/authgw/accounts/oidcrp"
@@ -27,10 +28,12 @@ import (
 // SameSite=Lax, as the provider's redirect back is a cross-site
 // top-level navigation.
 
-// oidcPages are the start and callback of an external provider's sign-in.
+// oidcPages are the start and callback of an external provider's
+// sign-in, and the removal of a linked identity from the account page.
 var oidcPages = []Page{
 	{Method: http.MethodGet, Path: "/login/oidc/{provider}", Public: true, handle: (*Portal).oidcStart},
 	{Method: http.MethodGet, Path: "/login/oidc/{provider}/callback", Public: true, handle: (*Portal).oidcCallback},
+	{Method: http.MethodPost, Path: "/settings/identities/{id}/remove", handle: (*Portal).settingsIdentityRemove},
 }
 
 // oidcPath is the path of the external sign-ins' pages, the state
@@ -170,4 +173,79 @@ func (p *Portal) oidcNotice(w http.ResponseWriter, r *http.Request, status int, 
 		Heading: heading, Paras: []ui.Msg{para},
 		Links: []Link{{URL: withReturn(LoginPath, rt), Text: ui.M("signin.link.restart")}},
 	})
+}
+
+// apiIdentity is a linked identity as the API lists it.
+type apiIdentity struct {
+	ID         string `json:"id"`
+	ProviderID string `json:"providerId"`
+	Email      string `json:"email"`
+	CreatedMs  int64  `json:"createdMs"`
+}
+
+// settingsIdentityView is one linked identity of the account page.
+type settingsIdentityView struct {
+	ItemID, Provider, Email, Created string
+	Remove                           ui.Form
+}
+
+// RemoveButton is the remove form, named by the provider.
+func (i settingsIdentityView) RemoveButton() itemButton {
+	return itemButton{Form: i.Remove, About: i.Provider}
+}
+
+// identitiesView fills the account page's linked identities: shown when
+// providers are configured, or when some are linked (from a provider
+// since removed from the settings: named by its ID then).
+func (p *Portal) identitiesView(w http.ResponseWriter, r *http.Request, v signedInUser, view *settingsView) bool {
+	var list []apiIdentity
+	if !p.visitorGet(w, r, "/users/current/identities", &list) {
+		return false
+	}
+	view.IdentitiesOn = p.cfg.Federation != nil || len(list) > 0
+	for _, it := range list {
+		name, ok := p.providerName(it.ProviderID)
+		if !ok {
+			name = it.ProviderID
+		}
+		tok, err := p.csrfToken(w, r, v.purpose("settings-identity-remove", it.ID))
+		if err != nil {
+			p.unavailable(w, r, err)
+			return false
+		}
+		view.Identities = append(view.Identities, settingsIdentityView{ItemID: "identity-" + it.ID, Provider: name, Email: it.Email,
+			Created: time.UnixMilli(it.CreatedMs).UTC().Format("2 Jan 2006, 15:04 UTC"),
+			Remove:  ui.Form{Action: SettingsPath + "/identities/" + it.ID + "/remove", CSRFToken: tok, Submit: ui.M("settings.identities.remove")}})
+	}
+	return true
+}
+
+func identityRemoveProof(v signedInUser, id string) proofRequest {
+	return proofRequest{action: SettingsPath + "/identities/" + id + "/remove", purpose: v.purpose("settings-identity-remove", id),
+		heading: ui.M("confirm.identity_remove.heading"), lead: ui.M("confirm.identity_remove.lead"), submit: ui.M("confirm.identity_remove.submit")}
+}
+
+// settingsIdentityRemove is POST /settings/identities/{id}/remove: the
+// proof (the confirm page, as for a passkey), then DELETE
+// /users/{id}/identities/{identityId}.
+func (p *Portal) settingsIdentityRemove(w http.ResponseWriter, r *http.Request) {
+	v, id, ok := p.settingsItemForm(w, r, "settings-identity-remove")
+	if !ok || p.mailProofCode(w, r, v, identityRemoveProof(v, id)) {
+		return
+	}
+	pr := readProofFields(r)
+	body := map[string]any{}
+	pr.into(body)
+	a, err := p.call(r, asVisitor, http.MethodDelete, "/users/"+v.userID+"/identities/"+id, body)
+	if err != nil {
+		p.unavailable(w, r, err)
+		return
+	}
+	switch {
+	case a.OK():
+		p.settingsDone(w, r, "identity-removed")
+	case p.askProof(w, r, v, a, pr, identityRemoveProof(v, id)):
+	default:
+		p.settingsRefused(w, r, a)
+	}
 }

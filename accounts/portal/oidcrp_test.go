@@ -582,3 +582,54 @@ func (b *browser) setCookie(path string, c *http.Cookie) {
 	u, _ := url.Parse(b.s.srv.URL + path)
 	b.client.Jar.SetCookies(u, []*http.Cookie{{Name: c.Name, Value: c.Value, Path: path}})
 }
+
+// TestRelyingPartySettings: the account page lists the linked identities
+// and removes one after the user proves it is them (the confirm page, as
+// for a passkey), with the form's CSRF token.
+func TestRelyingPartySettings(t *testing.T) {
+	idp := newIdP(t)
+	s := newRPStack(t, idp)
+	ann := s.user("Ann Smith")
+	b := s.browser()
+	p := b.rpSignIn(idp, provLinking, &idpUser{sub: "ann-settings", email: addressOf(ann.Name), verified: true}, portal.SettingsPath)
+	expectSession(t, "sign-in", p, portal.SettingsPath)
+	ident, err := s.d.GetOIDCIdentity(s.ctx, idp.m.Issuer(), "ann-settings")
+	must(t, err)
+
+	page := b.acctSettingsPage()
+	for _, want := range []string{"Sign-in providers", "Linking SSO", addressOf(ann.Name)} {
+		if !strings.Contains(page.text(), want) {
+			t.Errorf("the account page lacks %q", want)
+		}
+	}
+	action := acctPath("/settings/identities/" + ident.ID + "/remove")
+	if page.form(action) == nil {
+		t.Fatalf("no remove form for the identity:\n%s", page.Body)
+	}
+	// Without the form's CSRF token: refused, nothing removed.
+	if forged := b.do(http.MethodPost, action, url.Values{}); forged.Status < 400 {
+		t.Errorf("a post without the CSRF token: status %d", forged.Status)
+	}
+	confirm := b.submit(page, action, nil)
+	if confirm.Status != http.StatusOK || confirm.form(action) == nil || !strings.Contains(confirm.text(), "Confirm it is you to remove the sign-in provider") {
+		t.Fatalf("confirm page: %d\n%s", confirm.Status, confirm.text())
+	}
+	wrong := b.submit(confirm, action, map[string]string{"password": "not my password"})
+	if wrong.Status < 400 {
+		t.Errorf("a wrong password: status %d", wrong.Status)
+	}
+	if s.identityOf(idp, "ann-settings") != ann.ID {
+		t.Fatal("removed without a proof")
+	}
+	done := b.submit(wrong, action, map[string]string{"password": testPassword})
+	if done.Status != http.StatusSeeOther || !strings.Contains(done.Header.Get("Location"), "done=identity-removed") {
+		t.Fatalf("remove: %d %q\n%s", done.Status, done.Header.Get("Location"), done.text())
+	}
+	if got := s.identityOf(idp, "ann-settings"); got != "" {
+		t.Errorf("still linked to %s", got)
+	}
+	after := b.follow(done)
+	if !strings.Contains(after.text(), "The sign-in provider was removed.") || !strings.Contains(after.text(), "No sign-in provider is linked") {
+		t.Errorf("after removal: %s", after.text())
+	}
+}

@@ -47,16 +47,17 @@ const SettingsPath = Prefix + "/settings"
 // change, by the value of its "done" query parameter: a fixed list, so
 // that a link can make the page say only what the service would.
 var settingsNotices = map[string]string{
-	"name":            "settings.notice.name",
-	"email-added":     "settings.notice.email_added",
-	"email-verified":  "settings.notice.email_verified",
-	"email-sent":      "settings.notice.email_sent",
-	"email-removed":   "settings.notice.email_removed",
-	"totp-on":         "settings.notice.totp_on",
-	"totp-off":        "settings.notice.totp_off",
-	"session-revoked": "settings.notice.session_revoked",
-	"passkey-added":   "settings.notice.passkey_added",
-	"passkey-removed": "settings.notice.passkey_removed",
+	"name":             "settings.notice.name",
+	"email-added":      "settings.notice.email_added",
+	"email-verified":   "settings.notice.email_verified",
+	"email-sent":       "settings.notice.email_sent",
+	"email-removed":    "settings.notice.email_removed",
+	"totp-on":          "settings.notice.totp_on",
+	"totp-off":         "settings.notice.totp_off",
+	"session-revoked":  "settings.notice.session_revoked",
+	"passkey-added":    "settings.notice.passkey_added",
+	"passkey-removed":  "settings.notice.passkey_removed",
+	"identity-removed": "settings.notice.identity_removed",
 
 	// Not a change: the removal of a second factor that is required
 	// was refused.
@@ -268,6 +269,9 @@ type settingsView struct {
 	PasskeyRPID string
 	Passkeys    []settingsPasskeyView
 	AddPasskey  ui.Form
+	// IdentitiesOn shows the linked sign-in identities (oidcrp.go).
+	IdentitiesOn bool
+	Identities   []settingsIdentityView
 }
 
 type settingsEmailView struct {
@@ -355,6 +359,9 @@ func (p *Portal) showSettings(w http.ResponseWriter, r *http.Request, v signedIn
 		return
 	}
 	if !p.passkeysView(w, r, v, &view, e) {
+		return
+	}
+	if !p.identitiesView(w, r, v, &view) { // oidcrp.go
 		return
 	}
 	p.render(w, r, status, "settings", view)
