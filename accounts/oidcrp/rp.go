@@ -190,6 +190,10 @@ func (rp *RP) Providers() []Provider {
 	return out
 }
 
+// FlowTTL is how long a sign-in started may take at the provider
+// (Config.FlowTTL): the lifetime of the browser's state cookie.
+func (rp *RP) FlowTTL() time.Duration { return rp.cfg.FlowTTL }
+
 // ProviderName returns the name of the provider id, and whether there
 // is one.
 func (rp *RP) ProviderName(id string) (string, bool) {

@@ -75,7 +75,7 @@ func (p *Portal) oidcStart(w http.ResponseWriter, r *http.Request) {
 		p.unavailable(w, r, err)
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: p.oidcStateCookieName(), Value: st.State, Path: oidcPath, MaxAge: int(oidcrp.DefaultFlowTTL.Seconds()),
+	http.SetCookie(w, &http.Cookie{Name: p.oidcStateCookieName(), Value: st.State, Path: oidcPath, MaxAge: int(p.cfg.Federation.FlowTTL().Seconds()),
 		HttpOnly: true, Secure: !p.cfg.Cookies.Insecure, SameSite: http.SameSiteLaxMode})
 	p.cfg.Renderer.SetSecurityHeaders(w.Header())
 	http.Redirect(w, r, st.URL, http.StatusFound)
