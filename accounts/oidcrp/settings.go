@@ -84,20 +84,18 @@ func ParseSettings(raw []byte) (Settings, error) {
 	return s, nil
 }
 
-// jsonProblem describes a decoding error without echoing values: a
-// secret may be in the text.
+// jsonProblem describes a decoding error without echoing values (a
+// secret may be in the text): a syntax error by its offset, a type error
+// by its field; other errors of encoding/json (an unknown field, the
+// end of the text) name no value.
 func jsonProblem(err error) string {
-	var syn *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &syn):
+	if syn, ok := errors.AsType[*json.SyntaxError](err); ok {
 		return fmt.Sprintf("syntax error at byte %d", syn.Offset)
-	case errors.As(err, &typ):
-		return fmt.Sprintf("field %q has the wrong type", typ.Field)
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return err.Error()
 	}
-	return "unreadable"
+	if typ, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
+		return fmt.Sprintf("field %q has the wrong type", typ.Field)
+	}
+	return err.Error()
 }
 
 // LoadSettings reads the settings from value: the JSON itself when it
