@@ -368,7 +368,9 @@ func (rp *RP) Finish(ctx context.Context, id string, query url.Values, browserSt
 	if raw == "" {
 		return Finished{}, fmt.Errorf("%w: the token answer has no id_token", ErrIDToken)
 	}
-	idt, err := d.VerifierContext(cctx, &oidc.Config{ClientID: p.set.ClientID, Now: rp.cfg.Now}).Verify(cctx, raw)
+	// Verifier uses the provider's key set, cached (and fetched again for
+	// a key it does not know: rotation), through Config.HTTPClient.
+	idt, err := d.Verifier(&oidc.Config{ClientID: p.set.ClientID, Now: rp.cfg.Now}).Verify(cctx, raw)
 	if err != nil {
 		return Finished{}, fmt.Errorf("%w: %v", ErrIDToken, verifyProblem(err))
 	}
