@@ -529,6 +529,12 @@ func TestRelyingPartySecondFactor(t *testing.T) {
 	expectNoSession(t, "first factor", p)
 	p = b.submit(p, totpPath, map[string]string{"totp": s.totpCode(secret)})
 	expectSession(t, "totp", p, rt)
+	// The session remembers how: the external sign-in, then TOTP.
+	var amr string
+	must(t, s.d.SQL().QueryRowContext(s.ctx, "SELECT amr FROM sessions WHERE user_id = ?", ann.ID).Scan(&amr))
+	if amr != "fed otp mfa" {
+		t.Errorf("the session's amr is %q, expected \"fed otp mfa\"", amr)
+	}
 
 	bob := s.user("Bob Jones")
 	must(t, s.d.CreateOIDCIdentity(s.ctx, db.OIDCIdentity{ID: s.id(), UserID: bob.ID, ProviderID: provOpen, Issuer: idp.m.Issuer(),
