@@ -470,7 +470,8 @@ func (s *DB) UnbanUser(ctx context.Context, id string, updatedMs int64) error {
 // DeleteUser soft-deletes the user id: it sets deleted_ms, after which
 // the user is hidden (GetUser returns ErrDeleted), and, in the same
 // transaction, deletes the user's email addresses so that they can be
-// registered again, and the external identities linked to the user. Roles, memberships and the TOTP secret stay, hidden.
+// registered again, and the external identities linked to the user.
+// Roles, memberships and the TOTP secret stay, hidden.
 // In the same transaction it invalidates the user's live sessions and
 // appends a user revocation (not before at.AtMs, kept until
 // at.ExpiresMs, which should be at least the longest token

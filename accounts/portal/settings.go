@@ -47,21 +47,23 @@ const SettingsPath = Prefix + "/settings"
 // change, by the value of its "done" query parameter: a fixed list, so
 // that a link can make the page say only what the service would.
 var settingsNotices = map[string]string{
-	"name":             "settings.notice.name",
-	"email-added":      "settings.notice.email_added",
-	"email-verified":   "settings.notice.email_verified",
-	"email-sent":       "settings.notice.email_sent",
-	"email-removed":    "settings.notice.email_removed",
-	"totp-on":          "settings.notice.totp_on",
-	"totp-off":         "settings.notice.totp_off",
-	"session-revoked":  "settings.notice.session_revoked",
-	"passkey-added":    "settings.notice.passkey_added",
-	"passkey-removed":  "settings.notice.passkey_removed",
-	"identity-removed": "settings.notice.identity_removed",
+	"name":            "settings.notice.name",
+	"email-added":     "settings.notice.email_added",
+	"email-verified":  "settings.notice.email_verified",
+	"email-sent":      "settings.notice.email_sent",
+	"email-removed":   "settings.notice.email_removed",
+	"totp-on":         "settings.notice.totp_on",
+	"totp-off":        "settings.notice.totp_off",
+	"session-revoked": "settings.notice.session_revoked",
+	"passkey-added":   "settings.notice.passkey_added",
+	"passkey-removed": "settings.notice.passkey_removed",
 
 	// Not a change: the removal of a second factor that is required
 	// was refused.
 	"second-factor-required": "settings.notice.second_factor_required",
+
+	// An external sign-in's identity was unlinked (oidcrp.go).
+	"identity-removed": "settings.notice.identity_removed",
 }
 
 // done answers 303 to the account page with the confirmation notice.
