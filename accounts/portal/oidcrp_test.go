@@ -22,6 +22,7 @@ import (
 	"github.com/authgw/authgw/accounts/oidcrp"
 	"github.com/authgw/authgw/accounts/portal"
 	"github.com/authgw/authgw/db"
+	"github.com/authgw/authgw/db/dbtest"
 )
 
 // The relying party's tests sign in against a separately running OpenID
@@ -169,12 +170,18 @@ const (
 // provider under four settings.
 func newRPStack(t *testing.T, idp *testIdP) *stack {
 	t.Helper()
+	return newRPStackOn(t, dbtest.SQLite(t), idp)
+}
+
+// newRPStackOn is newRPStack on the store d.
+func newRPStackOn(t *testing.T, d *db.DB, idp *testIdP) *stack {
+	t.Helper()
 	cfg := idp.m.Config()
 	prov := func(id, name string, link, signUp bool) oidcrp.ProviderSettings {
 		return oidcrp.ProviderSettings{ID: id, Name: name, Issuer: cfg.Issuer, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
 			AllowLinking: link, AllowSignUp: signUp}
 	}
-	return newStack(t, stackOptions{rp: func(d *db.DB, pc *portal.Config) {
+	return newStackOn(t, d, stackOptions{rp: func(d *db.DB, pc *portal.Config) {
 		rp, err := oidcrp.New(oidcrp.Config{
 			Providers: []oidcrp.ProviderSettings{
 				prov(provOpen, "Open SSO", true, true), prov(provClosed, "Closed SSO", false, false),
@@ -289,17 +296,28 @@ func TestRelyingPartySignInPage(t *testing.T) {
 			t.Errorf("authorization URL: %s = %q, want at least 256 bits", k, q.Get(k))
 		}
 	}
+	// return_to is resolved as everywhere: never an open redirect.
+	ann := s.user("Ann Smith")
+	must(t, s.d.CreateOIDCIdentity(s.ctx, db.OIDCIdentity{ID: s.id(), UserID: ann.ID, ProviderID: provOpen, Issuer: idp.m.Issuer(),
+		Subject: "ann-redirect", CreatedMs: s.clock.Now().UnixMilli()}))
+	p = s.browser().rpSignIn(idp, provOpen, &idpUser{sub: "ann-redirect"}, "https://evil.example.com/steal")
+	expectSession(t, "open redirect", p, "/")
 	if p := s.browser().get(portal.Prefix + "/login/oidc/nosuch"); p.Status != http.StatusNotFound {
 		t.Errorf("unknown provider: status %d", p.Status)
 	}
 }
 
-// TestRelyingPartySignIn walks the linking rules: a first sign-in
-// creates an account where allowed, links by a verified address where
-// allowed, and otherwise refuses, creating and linking nothing.
+// TestRelyingPartySignIn walks the linking rules, on SQLite and MariaDB:
+// a first sign-in creates an account where allowed, links by a verified
+// address where allowed, and otherwise refuses, creating and linking
+// nothing.
 func TestRelyingPartySignIn(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) { testRelyingPartySignIn(t, d) })
+}
+
+func testRelyingPartySignIn(t *testing.T, d *db.DB) {
 	idp := newIdP(t)
-	s := newRPStack(t, idp)
+	s := newRPStackOn(t, d, idp)
 	ann := s.user("Ann Smith")
 	bob := s.user("Bob Jones")
 	carol := s.user("Carol King")
@@ -451,6 +469,19 @@ func TestRelyingPartyRefusesForgeries(t *testing.T) {
 		stateCookie := b.cookie(portal.Prefix+"/login/oidc", "authgw-oidc-state")
 		if p := b.get(callback); p.Status != http.StatusSeeOther {
 			t.Fatalf("first callback: %d %s", p.Status, p.text())
+		}
+		// Nothing of the callback is logged: not the code, the state, the
+		// ID token (a JWT starts "eyJ") nor the client secret.
+		cb, err := url.Parse(callback)
+		must(t, err)
+		logs := s.logs.String()
+		if !strings.Contains(logs, "oidc") {
+			t.Fatal("the stack logged nothing of the sign-ins: the check below would prove nothing")
+		}
+		for what, secret := range map[string]string{"code": cb.Query().Get("code"), "state": cb.Query().Get("state"), "client secret": idp.m.ClientSecret, "a JWT": "eyJ"} {
+			if secret != "" && strings.Contains(logs, secret) {
+				t.Errorf("the logs hold %s", what)
+			}
 		}
 		// The same callback again, even with the state cookie put back.
 		b.setCookie(portal.Prefix+"/login/oidc", stateCookie)
