@@ -182,6 +182,8 @@ var routes = []Route{
 	{Method: "POST", Path: "/users/:id/passkeys/proof-options", Who: "self", target: userTarget, allow: self, handle: (*Service).passkeyProofOptions},
 	{Method: "POST", Path: "/users/:id/passkeys", Who: "self, answering the options", target: userTarget, allow: self, handle: (*Service).addPasskey},
 	{Method: "GET", Path: "/users/:id/passkeys", Who: "self or STAFF", target: userTarget, allow: selfOr(staff), handle: (*Service).listPasskeys},
+	{Method: "GET", Path: "/users/:id/identities", Who: "self or SYSADMIN", target: userTarget, allow: selfOr(sysadmin), handle: (*Service).listIdentities},
+	{Method: "DELETE", Path: "/users/:id/identities/:identityId", Who: "self, with the password, a TOTP code, a login code or a passkey; or SYSADMIN", target: userTarget, allow: selfOr(sysadmin), handle: (*Service).deleteIdentity},
 	{Method: "DELETE", Path: "/users/:id/passkeys/:passkeyId", Who: "self, with the password, a TOTP code, a login code or a passkey", target: userTarget, allow: self, handle: (*Service).deletePasskey},
 
 	{Method: "GET", Path: "/apis", Who: "sysadmin", allow: sysadmin, handle: (*Service).listAPIs},

@@ -244,6 +244,17 @@ func (f *authzFixture) storedPasskey(u db.User) string {
 	return id
 }
 
+// linkedIdentity links an external identity to u and returns its ID.
+func (f *authzFixture) linkedIdentity(u db.User) string {
+	f.s.t.Helper()
+	id := f.s.id()
+	if err := f.d.CreateOIDCIdentity(f.s.ctx, db.OIDCIdentity{ID: id, UserID: u.ID, ProviderID: "corp", Issuer: "https://sso.example.com",
+		Subject: "sub-" + id, CreatedMs: f.s.clock.Now().UnixMilli()}); err != nil {
+		f.s.t.Fatal(err)
+	}
+	return id
+}
+
 // totpNow is the code of the secret at the stack's clock.
 func (f *authzFixture) totpNow(secret string) string {
 	f.s.t.Helper()
@@ -394,6 +405,8 @@ func authzCases() []authzCase {
 		addPasskey    = "POST /users/:id/passkeys"
 		listPasskeys  = "GET /users/:id/passkeys"
 		deletePasskey = "DELETE /users/:id/passkeys/:passkeyId"
+		listIdents    = "GET /users/:id/identities"
+		deleteIdent   = "DELETE /users/:id/identities/:identityId"
 		listAPIs      = "GET /apis"
 		createAPI     = "POST /apis"
 		patchAPI      = "PATCH /apis/:name/:version"
@@ -1247,6 +1260,36 @@ func authzCases() []authzCase {
 		authzHidden(deletePasskey, "another user", func(f *authzFixture) (as, string, any) {
 			u := f.fresh("Pat")
 			return by(f.app, f.other), authzUserURL(u, "passkeys", f.storedPasskey(u)), map[string]any{"currentPassword": testPassword}
+		}),
+
+		// Linked external identities (federated.go).
+		authzAllowed(listIdents, "self", 200, func(f *authzFixture) (as, string, any) {
+			return by(f.app, f.plain), authzUserURL(f.plain, "identities"), nil
+		}),
+		authzAllowed(listIdents, "sysadmin", 200, func(f *authzFixture) (as, string, any) {
+			return by(f.app, f.admin), authzUserURL(f.plain, "identities"), nil
+		}),
+		authzHidden(listIdents, "another user", func(f *authzFixture) (as, string, any) {
+			return by(f.app, f.other), authzUserURL(f.plain, "identities"), nil
+		}),
+		authzForbidden(listIdents, "STAFF: internal client and an employee", func(f *authzFixture) (as, string, any) {
+			return by(f.internal, f.emp), authzUserURL(f.plain, "identities"), nil
+		}),
+		authzAllowed(deleteIdent, "self with the password", 200, func(f *authzFixture) (as, string, any) {
+			u := f.fresh("Pat")
+			return by(f.app, u), authzUserURL(u, "identities", f.linkedIdentity(u)), map[string]any{"currentPassword": testPassword}
+		}),
+		authzAllowed(deleteIdent, "sysadmin without a proof", 200, func(f *authzFixture) (as, string, any) {
+			u := f.fresh("Pat")
+			return by(f.app, f.admin), authzUserURL(u, "identities", f.linkedIdentity(u)), nil
+		}),
+		authzForbidden(deleteIdent, "STAFF: internal client and an employee", func(f *authzFixture) (as, string, any) {
+			u := f.fresh("Pat")
+			return by(f.internal, f.emp), authzUserURL(u, "identities", f.linkedIdentity(u)), nil
+		}),
+		authzHidden(deleteIdent, "another user", func(f *authzFixture) (as, string, any) {
+			u := f.fresh("Pat")
+			return by(f.app, f.other), authzUserURL(u, "identities", f.linkedIdentity(u)), map[string]any{"currentPassword": testPassword}
 		}),
 
 		// The API registry.

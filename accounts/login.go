@@ -99,6 +99,8 @@ func (s *Service) login(r *request) error {
 		return s.webauthnStep(r, b, state)
 	case StepTOTPEnrol:
 		return s.totpEnrolStep(r, b, state)
+	case StepFederated:
+		return s.federatedStep(r, b, state) // federated.go: in-process only
 	}
 	return apiError(http.StatusNotFound, CodeUnknownEndpoint, "The login steps are email, code, password, totp, totp-enrol and webauthn.")
 }

@@ -470,7 +470,8 @@ func (s *DB) UnbanUser(ctx context.Context, id string, updatedMs int64) error {
 // DeleteUser soft-deletes the user id: it sets deleted_ms, after which
 // the user is hidden (GetUser returns ErrDeleted), and, in the same
 // transaction, deletes the user's email addresses so that they can be
-// registered again. Roles, memberships and the TOTP secret stay, hidden.
+// registered again, and the external identities linked to the user.
+// Roles, memberships and the TOTP secret stay, hidden.
 // In the same transaction it invalidates the user's live sessions and
 // appends a user revocation (not before at.AtMs, kept until
 // at.ExpiresMs, which should be at least the longest token
@@ -491,6 +492,11 @@ func (s *DB) DeleteUser(ctx context.Context, id string, at Revoking) error {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, "DELETE FROM emails WHERE user_id = ?", id); err != nil {
+			return err
+		}
+		// Linked external identities go too: they may sign in again
+		// (and link or sign up) as anyone else's.
+		if _, err := tx.ExecContext(ctx, "DELETE FROM oidc_identities WHERE user_id = ?", id); err != nil {
 			return err
 		}
 		_, err := s.invalidateUserSessions(ctx, tx, id, "user-deleted", at)

@@ -85,6 +85,13 @@ func (a *answer) Obstruction(field string) (envelope.Obstruction, bool) {
 // read (a 5xx answer is returned, not an error): the page then shows the
 // "unavailable" error page.
 func (p *Portal) call(r *http.Request, who caller, method, path string, data any) (*answer, error) {
+	return p.callWith(r, who, method, path, data, nil)
+}
+
+// callWith is call with the call's context passed through with (nil:
+// unchanged), for what only an in-process call carries (the identity of
+// an external sign-in, oidcrp.go).
+func (p *Portal) callWith(r *http.Request, who caller, method, path string, data any, with func(context.Context) context.Context) (*answer, error) {
 	var body *bytes.Reader
 	if data != nil {
 		raw, err := json.Marshal(map[string]any{"data": data})
@@ -94,6 +101,9 @@ func (p *Portal) call(r *http.Request, who caller, method, path string, data any
 		body = bytes.NewReader(raw)
 	}
 	ctx := p.callContext(r, who)
+	if with != nil {
+		ctx = with(ctx)
+	}
 	var req *http.Request
 	var err error
 	if body != nil {

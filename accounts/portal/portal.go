@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/authgw/authgw/accounts/oidcrp"
 	"github.com/authgw/authgw/accounts/ui"
 	"github.com/authgw/authgw/verifier"
 )
@@ -53,6 +54,11 @@ type Config struct {
 	// ceremony). Optional. Default "": the pages offer no passkey, but a
 	// user who has one still gets its second step at sign-in.
 	PasskeyRPID string
+	// Federation is the relying party of the external OpenID Connect
+	// providers ("Sign in with …", oidcrp.go): the sign-in page offers
+	// each, and their sign-ins finish through the login step
+	// accounts.StepFederated. Optional. Default nil: none is offered.
+	Federation *oidcrp.RP
 }
 
 // Portal serves the pages. It is safe for concurrent use.

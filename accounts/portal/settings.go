@@ -61,6 +61,9 @@ var settingsNotices = map[string]string{
 	// Not a change: the removal of a second factor that is required
 	// was refused.
 	"second-factor-required": "settings.notice.second_factor_required",
+
+	// An external sign-in's identity was unlinked (oidcrp.go).
+	"identity-removed": "settings.notice.identity_removed",
 }
 
 // done answers 303 to the account page with the confirmation notice.
@@ -268,6 +271,9 @@ type settingsView struct {
 	PasskeyRPID string
 	Passkeys    []settingsPasskeyView
 	AddPasskey  ui.Form
+	// IdentitiesOn shows the linked sign-in identities (oidcrp.go).
+	IdentitiesOn bool
+	Identities   []settingsIdentityView
 }
 
 type settingsEmailView struct {
@@ -355,6 +361,9 @@ func (p *Portal) showSettings(w http.ResponseWriter, r *http.Request, v signedIn
 		return
 	}
 	if !p.passkeysView(w, r, v, &view, e) {
+		return
+	}
+	if !p.identitiesView(w, r, v, &view) { // oidcrp.go
 		return
 	}
 	p.render(w, r, status, "settings", view)

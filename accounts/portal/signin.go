@@ -157,6 +157,9 @@ type loginView struct {
 	// Passkey is the "sign in with a passkey" form, nil when passkeys
 	// are off.
 	Passkey *passkeyView
+	// Providers are the "Sign in with …" links of the external
+	// providers (oidcrp.go), none when there are none.
+	Providers []Link
 }
 
 // Link is a link under a page's content.
@@ -202,6 +205,7 @@ func (p *Portal) showLoginWith(w http.ResponseWriter, r *http.Request, status in
 			{Name: "password", Type: "password", Label: ui.M("signin.field.password"), Autocomplete: "current-password", Error: errs["password"]},
 		}},
 		CodeMethod: methodCode, PasswordMethod: methodPassword,
+		Providers: p.providerLinks(f.ReturnTo),
 		Links: []Link{
 			{URL: withReturn(Prefix+"/forgot", f.ReturnTo), Text: ui.M("signin.link.forgot")},
 			{URL: withReturn(Prefix+"/signup", f.ReturnTo), Text: ui.M("signin.link.signup")},

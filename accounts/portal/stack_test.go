@@ -87,6 +87,9 @@ type stack struct {
 type stackOptions struct {
 	accounts func(*accounts.Config)
 	portal   func(*portal.Config)
+	// rp configures the relying party of external providers on the
+	// stack's store (oidcrp_test.go).
+	rp func(*db.DB, *portal.Config)
 }
 
 // newStack builds a stack on a fresh SQLite database.
@@ -145,6 +148,9 @@ func newStackOn(t testing.TB, d *db.DB, opts stackOptions) *stack {
 	pcfg := portal.Config{API: s.svc, ClientID: s.clientID, Renderer: renderer, CSRF: csrf, Cookies: cookies, Logger: logger, Now: s.clock.Now}
 	if opts.portal != nil {
 		opts.portal(&pcfg)
+	}
+	if opts.rp != nil {
+		opts.rp(d, &pcfg)
 	}
 	s.portal, err = portal.New(pcfg)
 	must(t, err)

@@ -43,6 +43,7 @@ var configKeys = []string{
 	publicURLSetting, uiTemplatesSetting, logoURLSetting, accentColourSetting, returnDefaultSetting,
 	webauthnRPIDSetting, webauthnOriginsSetting,
 	purgeIntervalSetting, personalDataSetting,
+	oidcProvidersSetting,
 }
 
 // maxConfigSize bounds the config file.

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/authgw/authgw/accounts/oidcrp"
 	"github.com/authgw/authgw/accounts/portal"
 	"github.com/authgw/authgw/accounts/ui"
 	"github.com/authgw/authgw/mint"
@@ -50,6 +51,11 @@ type pageSettings struct {
 	webauthn  webauthnSettings
 	rpID      string
 	rpOrigins []string
+	// oidcProviders are the external sign-in providers (oidcrp.go), and
+	// federation their relying party once the public URL is known (nil
+	// when there are none).
+	oidcProviders []oidcrp.ProviderSettings
+	federation    *oidcrp.RP
 }
 
 // resolvePages resolves the pages' settings. A broken template
@@ -147,5 +153,6 @@ func newPortal(c *cli, ps pageSettings, keys *mint.KeyRing, cookieSecure bool, a
 		return nil, err
 	}
 	return portal.New(portal.Config{API: api, ClientID: clientID, Renderer: renderer, CSRF: csrf, Return: ret,
-		Cookies: verifier.CookieConfig{Insecure: !cookieSecure}, Logger: logger, Now: c.now, Rand: c.random, PasskeyRPID: ps.rpID})
+		Cookies: verifier.CookieConfig{Insecure: !cookieSecure}, Logger: logger, Now: c.now, Rand: c.random, PasskeyRPID: ps.rpID,
+		Federation: ps.federation})
 }

@@ -251,6 +251,7 @@ func (s *serveCommand) flagSet() *flag.FlagSet {
 		webauthnRPIDSetting, webauthnOriginsSetting} {
 		s.define(fs, name, name+" (optional)")
 	}
+	s.define(fs, oidcProvidersSetting, "JSON file of the external OpenID Connect sign-in providers (optional)")
 	s.define(fs, purgeIntervalSetting, "how often data past its retention is deleted (optional)")
 	s.define(fs, personalDataSetting, "how long session IPs and user agents are kept (optional)")
 	s.defineConfig(fs)
@@ -574,6 +575,10 @@ func (r *serveRun) newGateway() error {
 		r.cfg.pages.publicURL = defaultPublicURL(r.listeners[0].Addr().String())
 	}
 	if err := r.cfg.pages.resolvePasskeys(r.logger); err != nil {
+		return err
+	}
+	var err error
+	if r.cfg.pages.federation, err = newFederation(r.c, r.cfg.pages, r.store, r.logger); err != nil {
 		return err
 	}
 	c, cfg, logger := r.c, r.cfg, r.logger
@@ -954,6 +959,9 @@ func (s *serveCommand) resolve(c *cli, logger *slog.Logger) (serveConfig, error)
 		return cfg, err
 	}
 	if cfg.pages, err = s.resolvePages(c, cfg.productName, cfg.allowedOrigins); err != nil {
+		return cfg, err
+	}
+	if cfg.pages.oidcProviders, err = s.resolveOIDCProviders(c); err != nil {
 		return cfg, err
 	}
 	if cfg.pages.webauthn, err = s.resolveWebAuthn(c, cfg.pages.publicURL, cfg.listen); err != nil {

@@ -38,6 +38,12 @@ const (
 	// FactorsReset: notice, an administrator removed the user's second
 	// factors and ended their sessions (View.When).
 	FactorsReset Name = "factors-reset"
+	// IdentityLinked: notice, an identity at an external sign-in
+	// provider (View.Provider) was linked to the account (View.When).
+	IdentityLinked Name = "identity-linked"
+	// IdentityRemoved: notice, an identity at an external sign-in
+	// provider (View.Provider) was unlinked from the account (View.When).
+	IdentityRemoved Name = "identity-removed"
 )
 
 // DefaultProduct is the default Config.Product.
@@ -73,6 +79,9 @@ type View struct {
 	Address string // an email address the mail is about
 	When    string // when the change happened, e.g. "2026-03-04 05:06 UTC"
 	Left    int    // how many recovery codes the user has left
+	// Provider is the name of an external sign-in provider the mail is
+	// about (IdentityLinked, IdentityRemoved).
+	Provider string
 }
 
 // mail is one parsed template pair.

@@ -20,7 +20,7 @@ const testCode = "abcdefghijklmnopqrstuvwxyz"
 
 // allNames is every mail the accounts service sends.
 var allNames = []mailtemplate.Name{
-	mailtemplate.AccountDeleted, mailtemplate.AddressAdded, mailtemplate.FactorsReset, mailtemplate.LoginCode,
+	mailtemplate.AccountDeleted, mailtemplate.AddressAdded, mailtemplate.FactorsReset, mailtemplate.IdentityLinked, mailtemplate.IdentityRemoved, mailtemplate.LoginCode,
 	mailtemplate.PasskeyAdded, mailtemplate.PasskeyRemoved,
 	mailtemplate.PasswordChanged, mailtemplate.Recovery, mailtemplate.RecoveryCodeUsed, mailtemplate.TOTPOff, mailtemplate.TOTPOn, mailtemplate.Verification,
 }
@@ -108,6 +108,10 @@ func TestRender(t *testing.T) {
 			expectSubj: "Two-factor authentication was turned on", expectInText: []string{"(TOTP) was turned on"}},
 		{name: "totp off", givenName: mailtemplate.TOTPOff, givenView: mailtemplate.View{When: "w"},
 			expectSubj: "Two-factor authentication was turned off", expectInText: []string{"(TOTP) was turned off"}},
+		{name: "identity linked", givenName: mailtemplate.IdentityLinked, givenView: mailtemplate.View{When: "w", Provider: "Example SSO"},
+			expectSubj: "A sign-in provider was linked to your account", expectInText: []string{"Your Example SSO identity was linked to your Example Cloud account", "When: w."}},
+		{name: "identity removed", givenName: mailtemplate.IdentityRemoved, givenView: mailtemplate.View{When: "w", Provider: "Example SSO"},
+			expectSubj: "A sign-in provider was removed from your account", expectInText: []string{"Your Example SSO identity no longer signs in to your Example Cloud account."}},
 		{name: "passkey added", givenName: mailtemplate.PasskeyAdded, givenView: mailtemplate.View{When: "w"},
 			expectSubj: "A passkey was added to your account", expectInText: []string{"A passkey was added to your Example Cloud account.", "When: w."}},
 		{name: "passkey removed", givenName: mailtemplate.PasskeyRemoved, givenView: mailtemplate.View{When: "w"},

@@ -1,0 +1,2 @@
+DROP TABLE oidc_rp_flows;
+DROP TABLE oidc_identities;
