@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/ecdsa"
+	"crypto/rsa"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -29,6 +30,7 @@ import (
 	"github.com/authgw/authgw/accounts"
 	"github.com/authgw/authgw/accounts/notify"
 	"github.com/authgw/authgw/accounts/notify/mailtemplate"
+	"github.com/authgw/authgw/accounts/oidcop"
 	"github.com/authgw/authgw/accounts/password"
 	"github.com/authgw/authgw/accounts/portal"
 	"github.com/authgw/authgw/accounts/regulation"
@@ -252,6 +254,7 @@ func (s *serveCommand) flagSet() *flag.FlagSet {
 		s.define(fs, name, name+" (optional)")
 	}
 	s.define(fs, purgeIntervalSetting, "how often data past its retention is deleted (optional)")
+	s.define(fs, oidcKeysSetting, "PEM file of the OpenID Connect signing keys (optional)")
 	s.define(fs, personalDataSetting, "how long session IPs and user agents are kept (optional)")
 	s.defineConfig(fs)
 	return fs
@@ -260,17 +263,19 @@ func (s *serveCommand) flagSet() *flag.FlagSet {
 // serveConfig is every setting of serve, resolved.
 type serveConfig struct {
 	listen, adminListen string
-	dataDir             string
-	serverID            string
-	keys                *mint.KeyRing
-	policies            *policy.Set
-	redisURL            string
-	trustedProxies      []netip.Prefix
-	forwardAuthCallers  []netip.Prefix
-	forwardAuthDialect  gateway.ForwardAuthDialect
-	allowedOrigins      []string
-	cookieSecure        bool
-	infoKeyPath         string
+	// oidcKeys sign the OpenID Connect provider's ID tokens.
+	oidcKeys           []*rsa.PrivateKey
+	dataDir            string
+	serverID           string
+	keys               *mint.KeyRing
+	policies           *policy.Set
+	redisURL           string
+	trustedProxies     []netip.Prefix
+	forwardAuthCallers []netip.Prefix
+	forwardAuthDialect gateway.ForwardAuthDialect
+	allowedOrigins     []string
+	cookieSecure       bool
+	infoKeyPath        string
 	// notifier is the --smtp notifier, else the file notifier of the
 	// data directory's mail folder.
 	notifier notify.Notifier
@@ -570,6 +575,7 @@ func (r *serveRun) startFeeds(background context.Context) error {
 // newGateway builds the accounts service and the gateway that serves
 // it.
 func (r *serveRun) newGateway() error {
+	oidcIssuerOrigin := r.cfg.pages.publicURL // "" unless set: the OIDC issuer then follows the request's host
 	if r.cfg.pages.publicURL == "" {
 		r.cfg.pages.publicURL = defaultPublicURL(r.listeners[0].Addr().String())
 	}
@@ -613,6 +619,11 @@ func (r *serveRun) newGateway() error {
 			public[method] = append(public[method], routes...)
 		}
 	}
+	oidcProvider, err := newOIDCProvider(c, cfg, r.store, accountsService, oidcIssuerOrigin, logger)
+	if err != nil {
+		return err
+	}
+	accountsHandler = oidcop.Mount(oidcProvider, accountsHandler)
 	gw, err = gateway.New(gateway.Config{
 		Snapshots:      gatewaystore.New(r.store),
 		Keys:           cfg.keys,
@@ -1009,6 +1020,9 @@ func (s *serveCommand) prepare(c *cli, cfg *serveConfig, logger *slog.Logger) er
 		return err
 	}
 	if cfg.keys, err = s.keyRing(c, cfg.dataDir, logger); err != nil {
+		return err
+	}
+	if cfg.oidcKeys, err = s.oidcKeys(c, cfg.dataDir, logger); err != nil {
 		return err
 	}
 	if cfg.infoKeyPath == "" {
