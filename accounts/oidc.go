@@ -393,6 +393,10 @@ func (s *Service) decideOIDCRequest(r *request) error {
 		return err
 	}
 	allow, _ := b.boolean("allow", true)
+	denial := b.str("error", false, 32)
+	if denial != "" && denial != "access_denied" && denial != "consent_required" {
+		b.obstruct("error", ObstructionInvalid, `error is "access_denied" or "consent_required".`)
+	}
 	if err := b.done(); err != nil {
 		return err
 	}
@@ -401,6 +405,9 @@ func (s *Service) decideOIDCRequest(r *request) error {
 		return err
 	}
 	if !allow {
+		if denial == "consent_required" {
+			return single(r, http.StatusOK, oidcDecisionOut{Redirect: oidcErrorRedirect(req, "consent_required", "The user has not allowed this application.")})
+		}
 		return single(r, http.StatusOK, oidcDecisionOut{Redirect: oidcErrorRedirect(req, "access_denied", "The user denied the request.")})
 	}
 	sess, err := s.logins.GetSession(r.ctx(), r.caller.SessionID)

@@ -41,7 +41,9 @@ func (c *client) AuthMethod() oidc.AuthMethod {
 }
 
 // ResponseTypes: the authorization code flow only.
-func (c *client) ResponseTypes() []oidc.ResponseType { return []oidc.ResponseType{oidc.ResponseTypeCode} }
+func (c *client) ResponseTypes() []oidc.ResponseType {
+	return []oidc.ResponseType{oidc.ResponseTypeCode}
+}
 
 // GrantTypes: the code, and refresh tokens when the client may ask for
 // offline_access.

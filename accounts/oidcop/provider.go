@@ -3,12 +3,12 @@ package oidcop
 import (
 	"context"
 	"crypto/rand"
-	"io"
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/netip"
