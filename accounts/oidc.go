@@ -263,9 +263,16 @@ func FilterPolicies(policies []*policy.Policy, scopes []string) ([]*policy.Polic
 	}
 	var roles []string
 	for _, p := range policies {
-		roles = append(roles, p.AppliesTo.UserRoles...)
+		for _, r := range p.AppliesTo.UserRoles {
+			if !slices.Contains(roles, r) {
+				roles = append(roles, r)
+			}
+		}
 	}
-	out = append(out, &policy.Policy{Name: "oidc userinfo", AppliesTo: policy.AppliesTo{UserRoles: roles}, Expires: expires, BindClient: bind,
+	if len(roles) == 0 {
+		roles = []string{db.RoleUser} // a policy names a role; the mint does not read it
+	}
+	out = append(out, &policy.Policy{Name: "oidc-userinfo", AppliesTo: policy.AppliesTo{UserRoles: roles}, Expires: expires, BindClient: bind,
 		Scopes: []policy.Scope{{Name: "userinfo", Routes: []string{OIDCUserinfoPath}, Methods: []string{"GET"}}}})
 	set, err := policy.NewSet(out...)
 	if err != nil {

@@ -1,0 +1,305 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+
+	"github.com/authgw/authgw/cmd/authgw/internal/clitest"
+	"github.com/authgw/authgw/mint"
+	"github.com/authgw/authgw/verifier"
+)
+
+// oidcRedirect is the relying party's redirect URI in the tests: a
+// loopback http URI, which authgw accepts; nothing listens there, the
+// browser stops at the redirect.
+const oidcRedirect = "http://127.0.0.1:9/callback"
+
+// oidcStack is authgw serve with an OIDC client, a signed-in browser and
+// the relying party's view of the provider (go-oidc, golang.org/x/oauth2:
+// another library than the provider's).
+type oidcStack struct {
+	t            *testing.T
+	dir, gateway string
+	creds        clitest.Creds
+	admin        clitest.AccountsCaller
+	adminPOST    string
+	browser      *http.Client
+	ctx          context.Context
+	provider     *oidc.Provider
+}
+
+// newOIDCStack starts serve on dir (extra: more serve arguments) and
+// signs a browser in through the sign-in pages' client.
+func newOIDCStack(t *testing.T, extra ...string) *oidcStack {
+	t.Helper()
+	dir := t.TempDir()
+	creds := bootstrapFor(t, map[string]string{envDataDir: dir})
+	gatewayURL, _, _, _, _ := startServe(t, dir, extra...)
+	s := &oidcStack{t: t, dir: dir, gateway: gatewayURL, creds: creds, ctx: context.Background()}
+	s.admin = clitest.NewAccountsCaller(t, gatewayURL, creds)
+	s.adminPOST = s.admin.LoginWithPassword().Macaroons["POST"]
+
+	jar, _ := cookiejar.New(nil)
+	s.browser = &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	portal := clitest.NewAccountsCaller(t, gatewayURL, clitest.Creds{ClientID: portalClientID})
+	r := portal.Do("POST", "/accounts/v1/sessions/login/password", "", map[string]any{
+		"data": map[string]string{"email": clitest.LoginEmail, "password": clitest.LoginPassword, "state": clitest.NewState(t)}})
+	if r.Status != http.StatusOK {
+		t.Fatalf("browser sign-in: %d %s", r.Status, r.Body)
+	}
+	u, _ := url.Parse(gatewayURL)
+	jar.SetCookies(u, r.Cookies)
+
+	provider, err := oidc.NewProvider(s.ctx, gatewayURL+"/accounts/v1/oidc")
+	if err != nil {
+		t.Fatalf("discovery: %v", err)
+	}
+	s.provider = provider
+	return s
+}
+
+// oidcClient is a client made through the accounts API.
+type oidcClient struct {
+	ID     string `json:"id"`
+	Secret string `json:"secret"`
+}
+
+// newClient creates an OIDC client with the settings.
+func (s *oidcStack) newClient(settings map[string]any) oidcClient {
+	s.t.Helper()
+	data := map[string]any{"type": "clients", "name": "Grafana"}
+	for k, v := range settings {
+		data[k] = v
+	}
+	r := s.admin.Do("POST", "/accounts/v1/organizations/"+s.creds.OrganizationID+"/clients", s.adminPOST, map[string]any{"data": data})
+	if r.Status != http.StatusCreated {
+		s.t.Fatalf("creating an OIDC client: %d %s", r.Status, r.Body)
+	}
+	var out struct{ Data oidcClient }
+	if err := json.Unmarshal(r.Body, &out); err != nil {
+		s.t.Fatal(err)
+	}
+	return out.Data
+}
+
+// config is the relying party's oauth2 configuration for c.
+func (s *oidcStack) config(c oidcClient, scopes ...string) *oauth2.Config {
+	return &oauth2.Config{ClientID: c.ID, ClientSecret: c.Secret, Endpoint: s.provider.Endpoint(), RedirectURL: oidcRedirect,
+		Scopes: append([]string{oidc.ScopeOpenID}, scopes...)}
+}
+
+// get sends the browser's GET and returns the answer and its body.
+func (s *oidcStack) get(target string) (*http.Response, string) {
+	s.t.Helper()
+	if strings.HasPrefix(target, "/") {
+		target = s.gateway + target
+	}
+	resp, err := s.browser.Get(target)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+var (
+	csrfField = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
+	idField   = regexp.MustCompile(`name="id" value="([^"]+)"`)
+)
+
+// authorize runs the browser from the authorization URL through the
+// consent page (answering decision, "" when no page is expected) to the
+// redirect to the relying party, whose URL it returns.
+func (s *oidcStack) authorize(authURL, decision string) *url.URL {
+	s.t.Helper()
+	resp, body := s.get(authURL)
+	for hops := 0; hops < 6; hops++ {
+		switch {
+		case resp.StatusCode == http.StatusOK && decision != "":
+			csrf, id := csrfField.FindStringSubmatch(body), idField.FindStringSubmatch(body)
+			if csrf == nil || id == nil {
+				s.t.Fatalf("the consent page has no form: %s", body)
+			}
+			form := url.Values{"csrf_token": {csrf[1]}, "id": {id[1]}, "decision": {decision}}
+			req, _ := http.NewRequest("POST", s.gateway+"/accounts/v1/ui/authorize", strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Origin", s.gateway)
+			r, err := s.browser.Do(req)
+			if err != nil {
+				s.t.Fatal(err)
+			}
+			b, _ := io.ReadAll(r.Body)
+			r.Body.Close()
+			resp, body = r, string(b)
+			decision = ""
+		case resp.StatusCode == http.StatusFound || resp.StatusCode == http.StatusSeeOther:
+			loc, err := resp.Location()
+			if err != nil {
+				s.t.Fatal(err)
+			}
+			if strings.HasPrefix(loc.String(), oidcRedirect) {
+				return loc
+			}
+			resp, body = s.get(loc.String())
+		default:
+			s.t.Fatalf("authorization stopped at %d: %s", resp.StatusCode, body)
+		}
+	}
+	s.t.Fatal("too many redirects")
+	return nil
+}
+
+// login runs the code flow with PKCE for c and returns the tokens.
+func (s *oidcStack) login(c oidcClient, nonce string, scopes ...string) (*oauth2.Token, *oauth2.Config) {
+	s.t.Helper()
+	conf := s.config(c, scopes...)
+	pkce := oauth2.GenerateVerifier()
+	state := "state-" + nonce
+	loc := s.authorize(conf.AuthCodeURL(state, oauth2.S256ChallengeOption(pkce), oidc.Nonce(nonce)), "allow")
+	if got := loc.Query().Get("state"); got != state {
+		s.t.Fatalf("state echoed %q, want %q (%s)", got, state, loc)
+	}
+	code := loc.Query().Get("code")
+	if code == "" {
+		s.t.Fatalf("no code in %s", loc)
+	}
+	tok, err := conf.Exchange(s.ctx, code, oauth2.VerifierOption(pkce))
+	if err != nil {
+		s.t.Fatalf("code exchange: %v", err)
+	}
+	return tok, conf
+}
+
+// TestServe_oidcProvider: authgw serve as an OpenID Connect provider,
+// driven by go-oidc and x/oauth2 as a relying party: discovery, the code
+// flow with PKCE through the portal's consent page, the ID token checked
+// against the JWKS (nonce, email), userinfo, the access token a macaroon
+// authgw's verifier accepts for the granted API and refuses elsewhere,
+// refresh, and RP-initiated logout.
+func TestServe_oidcProvider(t *testing.T) {
+	s := newOIDCStack(t)
+	c := s.newClient(map[string]any{"redirectUris": []string{oidcRedirect}, "postLogoutRedirectUris": []string{"http://127.0.0.1:9/bye"},
+		"oidcScopes": []string{"profile", "email", "offline_access", "api:demo"}})
+
+	tok, conf := s.login(c, "n-0123456789", "profile", "email", "offline_access", "api:demo")
+	rawID, _ := tok.Extra("id_token").(string)
+	idToken, err := s.provider.Verifier(&oidc.Config{ClientID: c.ID}).Verify(s.ctx, rawID)
+	if err != nil {
+		t.Fatalf("the ID token does not verify against the JWKS: %v", err)
+	}
+	var claims struct {
+		Email         string   `json:"email"`
+		EmailVerified bool     `json:"email_verified"`
+		Name          string   `json:"name"`
+		AMR           []string `json:"amr"`
+	}
+	if err := idToken.Claims(&claims); err != nil {
+		t.Fatal(err)
+	}
+	if idToken.Subject != s.creds.UserID || idToken.Nonce != "n-0123456789" || claims.Email != clitest.LoginEmail || !claims.EmailVerified || claims.Name != "Ada" {
+		t.Errorf("ID token: sub %q nonce %q claims %+v; want the user, the nonce, the verified address and the name", idToken.Subject, idToken.Nonce, claims)
+	}
+	if err := idToken.VerifyAccessToken(tok.AccessToken); err != nil {
+		t.Errorf("at_hash: %v", err)
+	}
+	if tok.RefreshToken == "" {
+		t.Error("offline_access granted no refresh token")
+	}
+	var macaroons map[string]string
+	if m, ok := tok.Extra("macaroons").(map[string]any); ok {
+		macaroons = map[string]string{}
+		for k, v := range m {
+			macaroons[k], _ = v.(string)
+		}
+	}
+	if macaroons["GET"] != tok.AccessToken {
+		t.Errorf("macaroons.GET is not the access token: %v", macaroons)
+	}
+
+	info, err := s.provider.UserInfo(s.ctx, oauth2.StaticTokenSource(tok))
+	if err != nil {
+		t.Fatalf("userinfo: %v", err)
+	}
+	if info.Subject != s.creds.UserID || info.Email != clitest.LoginEmail {
+		t.Errorf("userinfo: sub %q email %q", info.Subject, info.Email)
+	}
+
+	// The access token is an authgw macaroon, for the routes api:demo
+	// grants only.
+	keys, err := mint.LoadKeyRing(filepath.Join(s.dir, keysFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	serverID := strings.TrimSpace(readFile(t, filepath.Join(s.dir, serverIDFile)))
+	v, err := verifier.New(verifier.Config{ServerID: serverID, Keys: keys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name       string
+		whenPath   string
+		expectGood bool
+	}{
+		{"granted api", "/demo/v1/notes", true},
+		{"userinfo", "/accounts/v1/oidc/userinfo", true},
+		{"accounts API not granted", "/accounts/v1/users/current", false},
+		{"other api", "/other/v1/x", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := v.Verify(tok.AccessToken, verifier.Request{Method: "GET", Path: tt.whenPath, ClientID: c.ID})
+			if (err == nil) != tt.expectGood {
+				t.Errorf("Verify(GET %s) = %v, want good %v", tt.whenPath, err, tt.expectGood)
+			}
+		})
+	}
+
+	// Refresh: a new access token, the refresh token rotated.
+	next, err := conf.TokenSource(s.ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+	if err != nil {
+		t.Fatalf("refresh: %v", err)
+	}
+	if next.AccessToken == "" || next.RefreshToken == "" || next.RefreshToken == tok.RefreshToken {
+		t.Errorf("refresh: access %t, refresh rotated %t", next.AccessToken != "", next.RefreshToken != tok.RefreshToken)
+	}
+	if _, err := s.provider.Verifier(&oidc.Config{ClientID: c.ID}).Verify(s.ctx, next.Extra("id_token").(string)); err != nil {
+		t.Errorf("the refreshed ID token: %v", err)
+	}
+
+	// RP-initiated logout ends the client's sessions of the user.
+	endURL := s.gateway + "/accounts/v1/oidc/end_session?" + url.Values{"id_token_hint": {rawID},
+		"post_logout_redirect_uri": {"http://127.0.0.1:9/bye"}, "state": {"s1"}}.Encode()
+	resp, body := s.get(endURL)
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound || !strings.HasPrefix(loc, "http://127.0.0.1:9/bye") {
+		t.Fatalf("end_session: %d Location %q %s", resp.StatusCode, loc, body)
+	}
+	if _, err := s.provider.UserInfo(s.ctx, oauth2.StaticTokenSource(next)); err == nil {
+		t.Error("userinfo still answers after end_session")
+	}
+	if _, err := conf.TokenSource(s.ctx, &oauth2.Token{RefreshToken: next.RefreshToken}).Token(); err == nil {
+		t.Error("refresh still works after end_session")
+	}
+}
+
+// readFile returns the file's contents; it fails the test when it cannot.
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
