@@ -12,11 +12,14 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"github.com/authgw/authgw/accounts"
 	"github.com/authgw/authgw/cmd/authgw/internal/clitest"
+	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/mint"
 	"github.com/authgw/authgw/verifier"
 )
@@ -40,6 +43,33 @@ type oidcStack struct {
 	provider     *oidc.Provider
 }
 
+// retry429 retries a request the gateway's per-IP budget refused (the
+// tests send many requests from 127.0.0.1 in a burst).
+type retry429 struct{}
+
+func (retry429) RoundTrip(req *http.Request) (*http.Response, error) {
+	for i := 0; ; i++ {
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil || resp.StatusCode != http.StatusTooManyRequests || i == 20 {
+			return resp, err
+		}
+		resp.Body.Close()
+		time.Sleep(300 * time.Millisecond)
+		if req.GetBody != nil {
+			if req.Body, err = req.GetBody(); err != nil {
+				return nil, err
+			}
+		}
+	}
+}
+
+// with returns the stack for a subtest.
+func (s *oidcStack) with(t *testing.T) *oidcStack {
+	c := *s
+	c.t = t
+	return &c
+}
+
 // newOIDCStack starts serve on dir (extra: more serve arguments) and
 // signs a browser in through the sign-in pages' client.
 func newOIDCStack(t *testing.T, extra ...string) *oidcStack {
@@ -47,12 +77,12 @@ func newOIDCStack(t *testing.T, extra ...string) *oidcStack {
 	dir := t.TempDir()
 	creds := bootstrapFor(t, map[string]string{envDataDir: dir})
 	gatewayURL, _, _, _, _ := startServe(t, dir, extra...)
-	s := &oidcStack{t: t, dir: dir, gateway: gatewayURL, creds: creds, ctx: context.Background()}
+	s := &oidcStack{t: t, dir: dir, gateway: gatewayURL, creds: creds, ctx: oidc.ClientContext(context.Background(), &http.Client{Transport: retry429{}})}
 	s.admin = clitest.NewAccountsCaller(t, gatewayURL, creds)
 	s.adminPOST = s.admin.LoginWithPassword().Macaroons["POST"]
 
 	jar, _ := cookiejar.New(nil)
-	s.browser = &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	s.browser = &http.Client{Jar: jar, Transport: retry429{}, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	portal := clitest.NewAccountsCaller(t, gatewayURL, clitest.Creds{ClientID: portalClientID})
 	r := portal.Do("POST", "/accounts/v1/sessions/login/password", "", map[string]any{
 		"data": map[string]string{"email": clitest.LoginEmail, "password": clitest.LoginPassword, "state": clitest.NewState(t)}})
@@ -302,4 +332,212 @@ func readFile(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// oauthError returns the OAuth error code of a failed token request.
+func oauthError(err error) string {
+	if re, ok := err.(*oauth2.RetrieveError); ok {
+		return re.ErrorCode
+	}
+	return ""
+}
+
+// code runs the browser to a code for c with the extra authorization
+// parameters, and returns it.
+func (s *oidcStack) code(conf *oauth2.Config, opts ...oauth2.AuthCodeOption) string {
+	s.t.Helper()
+	loc := s.authorize(conf.AuthCodeURL("st", opts...), "allow")
+	code := loc.Query().Get("code")
+	if code == "" {
+		s.t.Fatalf("no code: %s", loc)
+	}
+	return code
+}
+
+// userinfoWorks reports whether the access token still reaches userinfo.
+func (s *oidcStack) userinfoWorks(tok *oauth2.Token) bool {
+	_, err := s.provider.UserInfo(s.ctx, oauth2.StaticTokenSource(tok))
+	return err == nil
+}
+
+// TestServe_oidcRefusals: every safety point of the provider refuses
+// with its OAuth error and never a 500.
+func TestServe_oidcRefusals(t *testing.T) {
+	s := newOIDCStack(t)
+	c := s.newClient(map[string]any{"redirectUris": []string{oidcRedirect}, "oidcScopes": []string{"email", "offline_access", "api:demo"}})
+	other := s.newClient(map[string]any{"redirectUris": []string{oidcRedirect}, "oidcScopes": []string{"offline_access"}})
+	public := s.newClient(map[string]any{"redirectUris": []string{oidcRedirect}, "public": true})
+	conf := s.config(c, "offline_access")
+	pkce := oauth2.GenerateVerifier()
+	challenge := oauth2.S256ChallengeOption(pkce)
+
+	t.Run("authorization requests shown as errors, never redirected", func(t *testing.T) {
+		s := s.with(t)
+		base := url.Values{"client_id": {c.ID}, "response_type": {"code"}, "scope": {"openid"}, "redirect_uri": {oidcRedirect},
+			"code_challenge": {oauth2.S256ChallengeFromVerifier(pkce)}, "code_challenge_method": {"S256"}}
+		tests := []struct {
+			name        string
+			givenParams map[string]string
+			expectError string
+		}{
+			{name: "redirect URI prefix", givenParams: map[string]string{"redirect_uri": "http://127.0.0.1:9/callbac"}, expectError: "invalid_request"},
+			{name: "redirect URI extra path", givenParams: map[string]string{"redirect_uri": "http://127.0.0.1:9/callback/x"}, expectError: "invalid_request"},
+			{name: "redirect URI other port", givenParams: map[string]string{"redirect_uri": "http://127.0.0.1:10/callback"}, expectError: "invalid_request"},
+			{name: "redirect URI trailing slash", givenParams: map[string]string{"redirect_uri": "http://127.0.0.1:9/callback/"}, expectError: "invalid_request"},
+			{name: "PKCE plain", givenParams: map[string]string{"code_challenge_method": "plain"}, expectError: "invalid_request"},
+			{name: "scope not allowed", givenParams: map[string]string{"scope": "openid profile"}, expectError: "invalid_scope"},
+			{name: "no openid", givenParams: map[string]string{"scope": "email"}, expectError: "invalid_scope"},
+			{name: "public client without PKCE", givenParams: map[string]string{"client_id": public.ID, "code_challenge": "", "code_challenge_method": ""}, expectError: "invalid_request"},
+			{name: "unknown client", givenParams: map[string]string{"client_id": "nope"}, expectError: "invalid_client"},
+			{name: "client without redirect URIs", givenParams: map[string]string{"client_id": s.creds.ClientID}, expectError: "invalid_client"},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				q := url.Values{}
+				for k, v := range base {
+					q[k] = v
+				}
+				for k, v := range tt.givenParams {
+					if v == "" {
+						q.Del(k)
+					} else {
+						q.Set(k, v)
+					}
+				}
+				resp, body := s.get("/accounts/v1/oidc/authorize?" + q.Encode())
+				if resp.StatusCode < 400 || resp.StatusCode >= 500 || !strings.Contains(body, tt.expectError) || resp.Header.Get("Location") != "" {
+					t.Errorf("authorize = %d Location %q %s, want a 4xx %s shown here", resp.StatusCode, resp.Header.Get("Location"), body, tt.expectError)
+				}
+			})
+		}
+	})
+
+	t.Run("PKCE verifier missing or wrong", func(t *testing.T) {
+		s := s.with(t)
+		for name, opts := range map[string][]oauth2.AuthCodeOption{"missing": nil, "wrong": {oauth2.VerifierOption(oauth2.GenerateVerifier())}} {
+			code := s.code(conf, challenge)
+			if _, err := conf.Exchange(s.ctx, code, opts...); oauthError(err) != "invalid_grant" {
+				t.Errorf("%s verifier: %v, want invalid_grant", name, err)
+			}
+		}
+	})
+
+	t.Run("code reused revokes the first grant", func(t *testing.T) {
+		s := s.with(t)
+		code := s.code(conf, challenge)
+		first, err := conf.Exchange(s.ctx, code, oauth2.VerifierOption(pkce))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !s.userinfoWorks(first) {
+			t.Fatal("the first grant's token does not work")
+		}
+		if _, err := conf.Exchange(s.ctx, code, oauth2.VerifierOption(pkce)); oauthError(err) != "invalid_grant" {
+			t.Errorf("second exchange: %v, want invalid_grant", err)
+		}
+		if s.userinfoWorks(first) {
+			t.Error("the first grant's access token still works after the code's reuse")
+		}
+		if _, err := conf.TokenSource(s.ctx, &oauth2.Token{RefreshToken: first.RefreshToken}).Token(); oauthError(err) != "invalid_grant" {
+			t.Errorf("the first grant's refresh token: %v, want invalid_grant", err)
+		}
+	})
+
+	t.Run("code expired", func(t *testing.T) {
+		s := s.with(t)
+		code := s.code(conf, challenge)
+		d, err := db.Open(s.ctx, "sqlite:"+filepath.Join(s.dir, databaseFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		if _, err := d.SQL().ExecContext(s.ctx, "UPDATE oidc_auth_requests SET code_expires_ms = 1 WHERE code_hash IS NOT NULL AND used_ms = 0"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conf.Exchange(s.ctx, code, oauth2.VerifierOption(pkce)); oauthError(err) != "invalid_grant" {
+			t.Errorf("expired code: %v, want invalid_grant", err)
+		}
+	})
+
+	t.Run("code of another client", func(t *testing.T) {
+		s := s.with(t)
+		code := s.code(conf, challenge)
+		if _, err := s.config(other).Exchange(s.ctx, code, oauth2.VerifierOption(pkce)); oauthError(err) != "invalid_grant" {
+			t.Errorf("another client's code: %v, want invalid_grant", err)
+		}
+		if _, err := conf.Exchange(s.ctx, code, oauth2.VerifierOption(pkce)); err != nil {
+			t.Errorf("the code after another client tried it: %v, want it still good", err)
+		}
+	})
+
+	t.Run("refresh tokens", func(t *testing.T) {
+		s := s.with(t)
+		tok, err := conf.Exchange(s.ctx, s.code(conf, challenge), oauth2.VerifierOption(pkce))
+		if err != nil {
+			t.Fatal(err)
+		}
+		otherConf := s.config(other, "offline_access")
+		if _, err := otherConf.TokenSource(s.ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token(); oauthError(err) != "invalid_grant" {
+			t.Errorf("another client's refresh token: %v, want invalid_grant", err)
+		}
+		// A normal session of the same client is no OIDC grant.
+		normal := clitest.NewAccountsCaller(t, s.gateway, clitest.Creds{ClientID: c.ID, ClientSecret: c.Secret}).LoginWithPassword()
+		if _, err := conf.TokenSource(s.ctx, &oauth2.Token{RefreshToken: normal.Refresh}).Token(); oauthError(err) != "invalid_grant" {
+			t.Errorf("a normal session's refresh token: %v, want invalid_grant", err)
+		}
+		next, err := conf.TokenSource(s.ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Past the refresh grace (10 s), the spent token is a replay: the
+		// grant is revoked.
+		time.Sleep(accounts.DefaultRefreshGrace + time.Second)
+		if _, err := conf.TokenSource(s.ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token(); oauthError(err) != "invalid_grant" {
+			t.Errorf("replayed refresh token: %v, want invalid_grant", err)
+		}
+		if s.userinfoWorks(next) {
+			t.Error("the grant's newest access token still works after the replay")
+		}
+		if _, err := conf.TokenSource(s.ctx, &oauth2.Token{RefreshToken: next.RefreshToken}).Token(); oauthError(err) != "invalid_grant" {
+			t.Errorf("the newest refresh token after the replay: %v, want invalid_grant", err)
+		}
+	})
+
+	t.Run("client authentication", func(t *testing.T) {
+		s := s.with(t)
+		code := s.code(conf, challenge)
+		wrong := *conf
+		wrong.ClientSecret = "not-the-secret"
+		wrong.Endpoint.AuthStyle = oauth2.AuthStyleInParams
+		if _, err := wrong.Exchange(s.ctx, code, oauth2.VerifierOption(pkce)); oauthError(err) != "invalid_client" {
+			t.Errorf("wrong secret (client_secret_post): %v, want invalid_client", err)
+		}
+		wrong.Endpoint.AuthStyle = oauth2.AuthStyleInHeader
+		if _, err := wrong.Exchange(s.ctx, code, oauth2.VerifierOption(pkce)); err == nil {
+			t.Error("wrong secret (client_secret_basic) accepted")
+		}
+		post := *conf
+		post.Endpoint.AuthStyle = oauth2.AuthStyleInParams
+		if _, err := post.Exchange(s.ctx, code, oauth2.VerifierOption(pkce)); err != nil {
+			t.Errorf("the right secret by client_secret_post after wrong ones: %v", err)
+		}
+	})
+
+	t.Run("public client with PKCE", func(t *testing.T) {
+		s := s.with(t)
+		pub := s.config(public)
+		pub.Endpoint.AuthStyle = oauth2.AuthStyleInParams
+		if _, err := pub.Exchange(s.ctx, s.code(pub, challenge), oauth2.VerifierOption(pkce)); err != nil {
+			t.Errorf("public client: %v", err)
+		}
+	})
+
+	t.Run("consent denied", func(t *testing.T) {
+		s := s.with(t)
+		fresh := s.newClient(map[string]any{"redirectUris": []string{oidcRedirect}})
+		loc := s.authorize(s.config(fresh).AuthCodeURL("st-deny", challenge), "deny")
+		if loc.Query().Get("error") != "access_denied" || loc.Query().Get("state") != "st-deny" || loc.Query().Get("code") != "" {
+			t.Errorf("deny: %s, want error=access_denied with the state", loc)
+		}
+	})
 }
