@@ -20,6 +20,7 @@ import (
 	"github.com/authgw/authgw/accounts"
 	"github.com/authgw/authgw/cmd/authgw/internal/clitest"
 	"github.com/authgw/authgw/db"
+	"github.com/authgw/authgw/db/dbtest"
 	"github.com/authgw/authgw/mint"
 	"github.com/authgw/authgw/verifier"
 )
@@ -35,6 +36,7 @@ const oidcRedirect = "http://127.0.0.1:9/callback"
 type oidcStack struct {
 	t            *testing.T
 	dir, gateway string
+	extra        []string // serve's arguments
 	creds        clitest.Creds
 	admin        clitest.AccountsCaller
 	adminPOST    string
@@ -74,10 +76,22 @@ func (s *oidcStack) with(t *testing.T) *oidcStack {
 // signs a browser in through the sign-in pages' client.
 func newOIDCStack(t *testing.T, extra ...string) *oidcStack {
 	t.Helper()
+	return newOIDCStackOn(t, "", extra...)
+}
+
+// newOIDCStackOn is newOIDCStack on the database dsn ("" for the data
+// directory's SQLite file).
+func newOIDCStackOn(t *testing.T, dsn string, extra ...string) *oidcStack {
+	t.Helper()
 	dir := t.TempDir()
-	creds := bootstrapFor(t, map[string]string{envDataDir: dir})
+	vars := map[string]string{envDataDir: dir}
+	if dsn != "" {
+		vars[envDatabase] = dsn
+		extra = append(extra, "--database", dsn)
+	}
+	creds := bootstrapFor(t, vars)
 	gatewayURL, _, _, _, _ := startServe(t, dir, extra...)
-	s := &oidcStack{t: t, dir: dir, gateway: gatewayURL, creds: creds, ctx: oidc.ClientContext(context.Background(), &http.Client{Transport: retry429{}})}
+	s := &oidcStack{t: t, dir: dir, extra: extra, gateway: gatewayURL, creds: creds, ctx: oidc.ClientContext(context.Background(), &http.Client{Transport: retry429{}})}
 	s.admin = clitest.NewAccountsCaller(t, gatewayURL, creds)
 	s.adminPOST = s.admin.LoginWithPassword().Macaroons["POST"]
 
@@ -220,7 +234,45 @@ func (s *oidcStack) login(c oidcClient, nonce string, scopes ...string) (*oauth2
 // authgw's verifier accepts for the granted API and refuses elsewhere,
 // refresh, and RP-initiated logout.
 func TestServe_oidcProvider(t *testing.T) {
-	s := newOIDCStack(t)
+	testOIDCProvider(t, newOIDCStack(t))
+}
+
+// TestServe_oidcProviderTwoInstances: two authgw serve instances on one
+// MariaDB database share the provider's state: the browser authorizes at
+// A, the relying party exchanges the code and calls userinfo at B, and
+// the whole flow of TestServe_oidcProvider runs on MariaDB.
+func TestServe_oidcProviderTwoInstances(t *testing.T) {
+	s := newOIDCStackOn(t, dbtest.MariaDBDSN(t))
+	urlB, _, _, _, _ := startServe(t, s.dir, s.extra...)
+	providerB, err := oidc.NewProvider(s.ctx, urlB+"/accounts/v1/oidc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := s.newClient(map[string]any{"redirectUris": []string{oidcRedirect}, "oidcScopes": []string{"email"}})
+	confA := s.config(c, "email")
+	pkce := oauth2.GenerateVerifier()
+	loc := s.authorize(confA.AuthCodeURL("two", oauth2.S256ChallengeOption(pkce), oidc.Nonce("n-two")), "allow")
+	confB := *confA
+	confB.Endpoint = providerB.Endpoint()
+	tok, err := confB.Exchange(s.ctx, loc.Query().Get("code"), oauth2.VerifierOption(pkce))
+	if err != nil {
+		t.Fatalf("the code of A exchanged at B: %v", err)
+	}
+	idToken, err := providerB.Verifier(&oidc.Config{ClientID: c.ID}).Verify(s.ctx, tok.Extra("id_token").(string))
+	if err != nil || idToken.Nonce != "n-two" || idToken.Subject != s.creds.UserID {
+		t.Fatalf("B's ID token: %v %+v", err, idToken)
+	}
+	if _, err := providerB.UserInfo(s.ctx, oauth2.StaticTokenSource(tok)); err != nil {
+		t.Errorf("userinfo at B: %v", err)
+	}
+	if _, err := confB.Exchange(s.ctx, loc.Query().Get("code"), oauth2.VerifierOption(pkce)); oauthError(err) != "invalid_grant" {
+		t.Errorf("the code again at B: %v, want invalid_grant", err)
+	}
+	testOIDCProvider(t, s)
+}
+
+// testOIDCProvider is TestServe_oidcProvider on the stack s.
+func testOIDCProvider(t *testing.T, s *oidcStack) {
 	c := s.newClient(map[string]any{"redirectUris": []string{oidcRedirect}, "postLogoutRedirectUris": []string{"http://127.0.0.1:9/bye"},
 		"oidcScopes": []string{"profile", "email", "offline_access", "api:demo"}})
 
