@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/authgw/authgw/accounts"
+	"github.com/authgw/authgw/accounts/oidcop"
 	"github.com/authgw/authgw/cmd/authgw/internal/clitest"
 	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/db/dbtest"
@@ -37,6 +39,9 @@ type oidcStack struct {
 	t            *testing.T
 	dir, gateway string
 	extra        []string // serve's arguments
+	stop         func()
+	firstGateway string
+	exited       <-chan int
 	creds        clitest.Creds
 	admin        clitest.AccountsCaller
 	adminPOST    string
@@ -90,8 +95,8 @@ func newOIDCStackOn(t *testing.T, dsn string, extra ...string) *oidcStack {
 		extra = append(extra, "--database", dsn)
 	}
 	creds := bootstrapFor(t, vars)
-	gatewayURL, _, _, _, _ := startServe(t, dir, extra...)
-	s := &oidcStack{t: t, dir: dir, extra: extra, gateway: gatewayURL, creds: creds, ctx: oidc.ClientContext(context.Background(), &http.Client{Transport: retry429{}})}
+	gatewayURL, _, stop, exited, _ := startServe(t, dir, extra...)
+	s := &oidcStack{stop: stop, exited: exited, firstGateway: gatewayURL, t: t, dir: dir, extra: extra, gateway: gatewayURL, creds: creds, ctx: oidc.ClientContext(context.Background(), &http.Client{Transport: retry429{}})}
 	s.admin = clitest.NewAccountsCaller(t, gatewayURL, creds)
 	s.adminPOST = s.admin.LoginWithPassword().Macaroons["POST"]
 
@@ -592,4 +597,62 @@ func TestServe_oidcRefusals(t *testing.T) {
 			t.Errorf("deny: %s, want error=access_denied with the state", loc)
 		}
 	})
+}
+
+// TestServe_oidcKeyRotation: a key put in front of --oidc-keys (authgw
+// oidc-keygen --add) signs the ID tokens after a restart, and the old
+// key stays in the JWKS, so an ID token it signed still verifies.
+func TestServe_oidcKeyRotation(t *testing.T) {
+	keyFile := filepath.Join(t.TempDir(), "oidc-keys.pem")
+	mustRun(t, invocation{args: []string{"oidc-keygen", "--out", keyFile}})
+	s := newOIDCStack(t, "--oidc-keys", keyFile)
+	c := s.newClient(map[string]any{"redirectUris": []string{oidcRedirect}})
+	oldTok, _ := s.login(c, "n-old")
+	oldID := oldTok.Extra("id_token").(string)
+
+	s.stop()
+	<-s.exited
+	mustRun(t, invocation{args: []string{"oidc-keygen", "--add", keyFile, "--out", keyFile}})
+	keys, err := oidcop.ParseKeys([]byte(readFile(t, keyFile)))
+	if err != nil || len(keys) != 2 {
+		t.Fatalf("the rotated key file: %d keys, %v", len(keys), err)
+	}
+	gatewayURL, _, _, _, _ := startServe(t, s.dir, s.extra...)
+	s.gateway = gatewayURL
+	// The browser's cookies move to the new address (another port).
+	oldURL, _ := url.Parse(s.firstGateway)
+	newURL, _ := url.Parse(gatewayURL)
+	s.browser.Jar.SetCookies(newURL, s.browser.Jar.Cookies(oldURL))
+	if s.provider, err = oidc.NewProvider(s.ctx, gatewayURL+"/accounts/v1/oidc"); err != nil {
+		t.Fatal(err)
+	}
+	verifier := s.provider.Verifier(&oidc.Config{ClientID: c.ID, SkipIssuerCheck: true})
+	if _, err := verifier.Verify(s.ctx, oldID); err != nil {
+		t.Errorf("an ID token of the old key after the rotation: %v", err)
+	}
+	newTok, _ := s.login(c, "n-new")
+	newID := newTok.Extra("id_token").(string)
+	if _, err := verifier.Verify(s.ctx, newID); err != nil {
+		t.Errorf("an ID token of the new key: %v", err)
+	}
+	if kidOf(t, newID) == kidOf(t, oldID) {
+		t.Errorf("the new ID token is signed with the old key (kid %s)", kidOf(t, newID))
+	}
+}
+
+// kidOf returns the kid of a JWS's header.
+func kidOf(t *testing.T, jws string) string {
+	t.Helper()
+	head, _, _ := strings.Cut(jws, ".")
+	raw, err := base64.RawURLEncoding.DecodeString(head)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h struct {
+		Kid string `json:"kid"`
+	}
+	if err := json.Unmarshal(raw, &h); err != nil {
+		t.Fatal(err)
+	}
+	return h.Kid
 }
