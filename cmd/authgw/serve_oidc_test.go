@@ -656,3 +656,54 @@ func kidOf(t *testing.T, jws string) string {
 	}
 	return h.Kid
 }
+
+// TestServe_oidcConsents: the consent is remembered (the second
+// authorization skips the page), listed by the API and on the account
+// page's apps, and revoked there: the app's tokens stop working and the
+// next authorization asks again.
+func TestServe_oidcConsents(t *testing.T) {
+	s := newOIDCStack(t)
+	c := s.newClient(map[string]any{"redirectUris": []string{oidcRedirect}, "oidcScopes": []string{"email"}})
+	tok, conf := s.login(c, "n-1", "email")
+	// Remembered: no page the second time (authorize fails on a page
+	// when no decision is given).
+	s.authorize(conf.AuthCodeURL("again", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())), "")
+
+	var list struct {
+		Data []struct {
+			ClientID string   `json:"clientId"`
+			Scopes   []string `json:"scopes"`
+		}
+	}
+	adminSession := s.admin.LoginWithPassword()
+	r := s.admin.Do("GET", "/accounts/v1/users/current/oidc-consents", adminSession.Macaroons["GET"], nil)
+	if err := json.Unmarshal(r.Body, &list); r.Status != http.StatusOK || err != nil || len(list.Data) != 1 || list.Data[0].ClientID != c.ID {
+		t.Fatalf("GET oidc-consents = %d %s", r.Status, r.Body)
+	}
+
+	resp, body := s.get("/accounts/v1/ui/settings/apps")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Grafana") {
+		t.Fatalf("the apps page: %d %s", resp.StatusCode, body)
+	}
+	csrf := regexp.MustCompile(`action="[^"]*/revoke">\s*<input type="hidden" name="csrf_token" value="([^"]+)"`).FindStringSubmatch(body)
+	if csrf == nil {
+		t.Fatalf("no revoke form: %s", body)
+	}
+	req, _ := http.NewRequest("POST", s.gateway+"/accounts/v1/ui/settings/apps/"+c.ID+"/revoke",
+		strings.NewReader(url.Values{"csrf_token": {csrf[1]}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", s.gateway)
+	res, err := s.browser.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("revoke: %d", res.StatusCode)
+	}
+	if s.userinfoWorks(tok) {
+		t.Error("the app's token still works after its consent was revoked")
+	}
+	// The next authorization shows the consent page again.
+	s.login(c, "n-2", "email")
+}
