@@ -1,7 +1,5 @@
 ALTER TABLE clients
   DROP CONSTRAINT clients_public_ck,
-  DROP CONSTRAINT clients_post_logout_redirect_uris_len,
-  DROP CONSTRAINT clients_redirect_uris_len,
   DROP COLUMN public,
   DROP COLUMN oidc_scopes,
   DROP COLUMN post_logout_redirect_uris,

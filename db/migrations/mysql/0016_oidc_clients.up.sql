@@ -7,10 +7,8 @@
 -- without a secret at the token endpoint (auth method none, PKCE
 -- required).
 ALTER TABLE clients
-  ADD COLUMN redirect_uris TEXT NOT NULL DEFAULT '',
-  ADD COLUMN post_logout_redirect_uris TEXT NOT NULL DEFAULT '',
+  ADD COLUMN redirect_uris VARCHAR(5200) NOT NULL DEFAULT '',
+  ADD COLUMN post_logout_redirect_uris VARCHAR(5200) NOT NULL DEFAULT '',
   ADD COLUMN oidc_scopes VARCHAR(2000) NOT NULL DEFAULT '',
   ADD COLUMN public BOOLEAN NOT NULL DEFAULT 0,
-  ADD CONSTRAINT clients_redirect_uris_len CHECK (char_length(redirect_uris) <= 5200),
-  ADD CONSTRAINT clients_post_logout_redirect_uris_len CHECK (char_length(post_logout_redirect_uris) <= 5200),
   ADD CONSTRAINT clients_public_ck CHECK (public IN (0, 1));

@@ -26,11 +26,14 @@ CREATE TABLE oidc_auth_requests (
   user_id               CHAR(36)      NULL,
   auth_time_ms          BIGINT        NOT NULL DEFAULT 0,
   amr                   VARCHAR(136)  NOT NULL DEFAULT '',
-  code_hash             CHAR(64)      NULL UNIQUE,
+  code_hash             CHAR(64)      NULL,
   code_expires_ms       BIGINT        NOT NULL DEFAULT 0,
   used_ms               BIGINT        NOT NULL DEFAULT 0,
   issued_session_id     VARCHAR(36)   NOT NULL DEFAULT '',
   INDEX oidc_auth_requests_expires_idx (expires_ms),
+  UNIQUE INDEX oidc_auth_requests_code_idx (code_hash),
+  INDEX oidc_auth_requests_client_idx (client_id),
+  INDEX oidc_auth_requests_user_idx (user_id),
   CONSTRAINT oidc_auth_requests_client_fk FOREIGN KEY (client_id) REFERENCES clients (id) ON DELETE CASCADE,
   CONSTRAINT oidc_auth_requests_user_fk FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
@@ -56,6 +59,7 @@ CREATE TABLE oidc_consents (
   created_ms BIGINT        NOT NULL,
   updated_ms BIGINT        NOT NULL,
   PRIMARY KEY (user_id, client_id),
+  INDEX oidc_consents_client_idx (client_id),
   CONSTRAINT oidc_consents_user_fk FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE,
   CONSTRAINT oidc_consents_client_fk FOREIGN KEY (client_id) REFERENCES clients (id) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

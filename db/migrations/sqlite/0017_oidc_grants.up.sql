@@ -26,7 +26,7 @@ CREATE TABLE oidc_auth_requests (
   user_id               TEXT,
   auth_time_ms          INTEGER NOT NULL DEFAULT 0,
   amr                   TEXT    NOT NULL DEFAULT '',
-  code_hash             TEXT UNIQUE,
+  code_hash             TEXT,
   code_expires_ms       INTEGER NOT NULL DEFAULT 0,
   used_ms               INTEGER NOT NULL DEFAULT 0,
   issued_session_id     TEXT    NOT NULL DEFAULT '',
@@ -38,6 +38,9 @@ CREATE TABLE oidc_auth_requests (
   CONSTRAINT oidc_auth_requests_user_fk FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
 ) STRICT;
 CREATE INDEX oidc_auth_requests_expires_idx ON oidc_auth_requests (expires_ms);
+CREATE UNIQUE INDEX oidc_auth_requests_code_idx ON oidc_auth_requests (code_hash);
+CREATE INDEX oidc_auth_requests_client_idx ON oidc_auth_requests (client_id);
+CREATE INDEX oidc_auth_requests_user_idx ON oidc_auth_requests (user_id);
 
 -- oidc_grants: the sessions made by the token endpoint, with the scopes
 -- granted, so that a refresh mints again with the same filter and only
@@ -65,3 +68,4 @@ CREATE TABLE oidc_consents (
   CONSTRAINT oidc_consents_user_fk FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE,
   CONSTRAINT oidc_consents_client_fk FOREIGN KEY (client_id) REFERENCES clients (id) ON DELETE CASCADE
 ) STRICT;
+CREATE INDEX oidc_consents_client_idx ON oidc_consents (client_id);
