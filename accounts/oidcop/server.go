@@ -276,3 +276,22 @@ func userAgent(ctx context.Context) string {
 	f, _ := ctx.Value(requestKey{}).(requestFacts)
 	return f.userAgent
 }
+
+// Discovery is op's document, narrowed to what this provider does: the
+// code flow (no implicit, no JWT bearer grant), no revocation or
+// introspection endpoint, and the claims it fills.
+func (s *server) Discovery(ctx context.Context, r *op.Request[struct{}]) (*op.Response, error) {
+	resp, err := s.LegacyServer.Discovery(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	if d, ok := resp.Data.(*oidc.DiscoveryConfiguration); ok {
+		d.ResponseTypesSupported = []string{string(oidc.ResponseTypeCode)}
+		d.ResponseModesSupported = []string{"query"}
+		d.GrantTypesSupported = []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken}
+		d.RevocationEndpointAuthMethodsSupported, d.RevocationEndpointAuthSigningAlgValuesSupported = nil, nil
+		d.IntrospectionEndpointAuthMethodsSupported, d.IntrospectionEndpointAuthSigningAlgValuesSupported = nil, nil
+		d.ClaimsSupported = []string{"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "amr", "at_hash", "c_hash", "azp", "name", "email", "email_verified"}
+	}
+	return resp, nil
+}

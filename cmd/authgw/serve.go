@@ -60,7 +60,7 @@ const serveUsage = `Usage: authgw serve [--listen ADDR] [--admin-listen ADDR] [-
                     [--product-name NAME] [--public-url URL] [--ui-templates DIR]
                     [--logo-url URL] [--accent-colour #RRGGBB] [--return-to-default URL]
                     [--webauthn-rp-id HOST|off] [--webauthn-origins ORIGINS]
-                    [--info-key FILE] [--demo-listen ADDR|off]
+                    [--info-key FILE] [--oidc-keys FILE] [--demo-listen ADDR|off]
                     [--session-idle-timeout DURATION]
                     [--replace-shared-material BOOL] [--config FILE]
 
@@ -183,6 +183,11 @@ Settings (flag, else AUTHGW_<NAME>, else the config file, else the default):
                            up: another key makes every enrolled secret unreadable)
   --info-key FILE          request-info signing key, PEM (default DATA-DIR/info-key.pem,
                            generated once)
+  --oidc-keys FILE         RSA private keys (PEM) signing the OpenID Connect
+                           provider's ID tokens: the first signs, all are
+                           published at its jwks_uri (default
+                           DATA-DIR/oidc-keys.pem, generated once; add a key in
+                           front with authgw oidc-keygen --add)
   --demo-listen ADDR|off   the demo backend, a small service to try tokens on; NOT for
                            production: off turns it off (default 127.0.0.1:6548). It
                            accepts only requests carrying the gateway's signed
