@@ -337,6 +337,10 @@ type oidcRequestOut struct {
 	// the page.
 	PromptNone    bool `json:"promptNone"`
 	PromptConsent bool `json:"promptConsent"`
+	// RedirectOrigin is the origin of the request's (registered)
+	// redirect URI: where the page's form ends up after the provider's
+	// redirects, which the page's form-action must allow.
+	RedirectOrigin string `json:"redirectOrigin"`
 }
 
 // liveOIDCRequest reads the request :id, waiting for a decision.
@@ -364,6 +368,9 @@ func (s *Service) getOIDCRequest(r *request) error {
 	prompts := strings.Fields(req.Prompt)
 	out := oidcRequestOut{ID: req.ID, ClientID: cl.ID, ClientName: cl.Name, Scopes: req.Scopes,
 		PromptNone: slices.Contains(prompts, "none"), PromptConsent: slices.Contains(prompts, "consent")}
+	if u, err := url.Parse(req.RedirectURI); err == nil && (u.Scheme == "https" || u.Scheme == "http") {
+		out.RedirectOrigin = u.Scheme + "://" + u.Host
+	}
 	if c, err := s.oidc().GetOIDCConsent(r.ctx(), r.caller.User.ID, cl.ID); err == nil {
 		out.Consented = covers(c.Scopes, req.Scopes)
 	} else if !isNotFound(err) {

@@ -34,6 +34,9 @@ type apiOIDCRequest struct {
 	Consented     bool     `json:"consented"`
 	PromptNone    bool     `json:"promptNone"`
 	PromptConsent bool     `json:"promptConsent"`
+	// RedirectOrigin is where the form's redirects end (the
+	// application's origin).
+	RedirectOrigin string `json:"redirectOrigin"`
 }
 
 // authorizeView is the view of the "authorize" page.
@@ -122,7 +125,59 @@ func (p *Portal) authorizePage(w http.ResponseWriter, r *http.Request) {
 		}
 		view.Scopes = append(view.Scopes, ui.M("authorize.scope."+sc))
 	}
-	p.render(w, r, http.StatusOK, "authorize", view)
+	// The form's answer redirects (through the provider's callback) to
+	// the application: a browser holds a form's redirects to the page's
+	// form-action, which allows the gateway's own origin only.
+	p.render(&formActionAdding{ResponseWriter: w, origin: req.RedirectOrigin}, r, http.StatusOK, "authorize", view)
+}
+
+// formActionAdding adds origin to the form-action of the Content
+// Security Policy the page is written with. origin is added only when
+// it is a plain scheme://host[:port].
+type formActionAdding struct {
+	http.ResponseWriter
+	origin string
+	done   bool
+}
+
+// WriteHeader rewrites the policy, then writes the header.
+func (f *formActionAdding) WriteHeader(status int) {
+	if !f.done {
+		f.done = true
+		h := f.Header()
+		if csp := h.Get("Content-Security-Policy"); csp != "" && plainOrigin(f.origin) {
+			h.Set("Content-Security-Policy", strings.Replace(csp, "form-action 'self'", "form-action 'self' "+f.origin, 1))
+		}
+	}
+	f.ResponseWriter.WriteHeader(status)
+}
+
+// Write writes the header first when it was not.
+func (f *formActionAdding) Write(b []byte) (int, error) {
+	if !f.done {
+		f.WriteHeader(http.StatusOK)
+	}
+	return f.ResponseWriter.Write(b)
+}
+
+// plainOrigin reports whether s is http(s)://host[:port] with nothing a
+// policy could read as more than one source.
+func plainOrigin(s string) bool {
+	rest, ok := strings.CutPrefix(s, "https://")
+	if !ok {
+		if rest, ok = strings.CutPrefix(s, "http://"); !ok {
+			return false
+		}
+	}
+	if rest == "" {
+		return false
+	}
+	for _, c := range rest {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == ':' || c == '[' || c == ']') {
+			return false
+		}
+	}
+	return true
 }
 
 // authorizeDecide is POST /authorize: Allow or Deny (CSRF-checked).

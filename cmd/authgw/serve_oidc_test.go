@@ -178,6 +178,10 @@ func (s *oidcStack) authorize(authURL, decision string) *url.URL {
 	for hops := 0; hops < 6; hops++ {
 		switch {
 		case resp.StatusCode == http.StatusOK && decision != "":
+			if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "form-action 'self' http://127.0.0.1:9;") &&
+				!strings.HasSuffix(csp, "form-action 'self' http://127.0.0.1:9") {
+				s.t.Errorf("the consent page's policy does not let its form end at the application: %q", csp)
+			}
 			csrf, id := csrfField.FindStringSubmatch(body), idField.FindStringSubmatch(body)
 			if csrf == nil || id == nil {
 				s.t.Fatalf("the consent page has no form: %s", body)
