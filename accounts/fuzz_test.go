@@ -76,7 +76,7 @@ var validBodies = map[string]string{
 	"POST /recovery/reset":                                          `{"data":{"code":"abcdefghijklmnopqrstuvwxyz","newPassword":"a long enough passphrase 42"}}`,
 	"POST /email-verifications":                                     `{"data":{"emailId":"00000000-0000-7000-8000-000000000000","code":"abcdefghijklmnopqrstuvwxyz"}}`,
 	"POST /sessions/logout":                                         `{"data":[{"t":"sessions","value":"00000000-0000-7000-8000-000000000000"}]}`,
-	"POST /oidc-requests/:id/decision":                              `{"data":{"allow":false,"error":"access_denied"}}`,
+	"POST /oidc-requests/:id/decision":                              `{"data":{"allow":false,"error":"access_denied","browser":"b"}}`,
 	"POST /discharge":                                               `{"data":{"caveatId":"c3UBAmsxAAAA","currentPassword":"a guess at the password"}}`,
 	"POST /users/:id/totp":                                          `{"data":{"currentPassword":"a guess at the password"}}`,
 	"POST /users/:id/totp/confirm":                                  `{"data":{"totp":"123456"}}`,

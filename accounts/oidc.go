@@ -2,6 +2,9 @@ package accounts
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -396,7 +399,9 @@ type oidcDecisionOut struct {
 }
 
 // decideOIDCRequest is POST /oidc-requests/:id/decision
-// {"data":{"allow":bool}}: allowed, the request is approved as the
+// {"data":{"allow":bool,"browser":"..."}}, browser the value of the
+// binding cookie of the browser that started the request (403
+// otherwise): allowed, the request is approved as the
 // caller's session authenticated and the consent remembered, and the
 // browser goes to the provider's callback, which issues the code;
 // denied, or when the session is too old for the request's max_age or
@@ -407,6 +412,7 @@ func (s *Service) decideOIDCRequest(r *request) error {
 		return err
 	}
 	allow, _ := b.boolean("allow", true)
+	browser := b.secret("browser", false, 128)
 	denial := b.str("error", false, 32)
 	if denial != "" && denial != "access_denied" && denial != "consent_required" {
 		b.obstruct("error", ObstructionInvalid, `error is "access_denied" or "consent_required".`)
@@ -417,6 +423,12 @@ func (s *Service) decideOIDCRequest(r *request) error {
 	req, cl, err := s.liveOIDCRequest(r)
 	if err != nil {
 		return err
+	}
+	if sum := sha256.Sum256([]byte(browser)); req.BrowserHash == "" ||
+		subtle.ConstantTimeCompare([]byte(hex.EncodeToString(sum[:])), []byte(req.BrowserHash)) != 1 {
+		// Only the browser that started the request decides it: the
+		// code goes to whoever calls the callback once it is approved.
+		return apiError(http.StatusForbidden, CodeForbidden, "This sign-in request was started in another browser; start again from the application.")
 	}
 	if !allow {
 		if denial == "consent_required" {

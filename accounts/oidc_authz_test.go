@@ -18,13 +18,21 @@ const (
 	deleteOIDCConsent = "DELETE /users/:id/oidc-consents/:clientId"
 )
 
+// testBrowser is the binding value of the fixture's requests, and
+// browserHash its SHA-256 hex.
+const (
+	testBrowser = "the-browser"
+	browserHash = "73ec266a942a0fed9e10f17116b309b2132b9b001ad9f06034d2cae1e50f0dab"
+)
+
 // oidcRequest stores a fresh authorization request of the app client and
 // returns its ID.
 func (f *authzFixture) oidcRequest(t testing.TB) string {
 	now := f.s.clock.Now()
 	id := db.NewID(now, rand.Reader)
 	if err := f.d.CreateOIDCAuthRequest(f.s.ctx, db.OIDCAuthRequest{ID: id, ClientID: f.app.ID, RedirectURI: "https://rp.example/cb",
-		Scopes: []string{"openid"}, ResponseType: "code", MaxAgeS: -1, CreatedMs: now.UnixMilli(), ExpiresMs: now.Add(10 * time.Minute).UnixMilli()}); err != nil {
+		Scopes: []string{"openid"}, ResponseType: "code", MaxAgeS: -1, CreatedMs: now.UnixMilli(), ExpiresMs: now.Add(10 * time.Minute).UnixMilli(),
+		BrowserHash: browserHash}); err != nil {
 		t.Fatal(err)
 	}
 	return id
@@ -47,10 +55,10 @@ func oidcAuthzCases() []authzCase {
 			return anonymous(f.app), "/oidc-requests/" + f.oidcRequest(f.s.t), nil
 		}),
 		authzAllowed(decideOIDCRequest, "a logged-in user denying", 200, func(f *authzFixture) (as, string, any) {
-			return by(f.app, f.plain), "/oidc-requests/" + f.oidcRequest(f.s.t) + "/decision", map[string]any{"allow": false}
+			return by(f.app, f.plain), "/oidc-requests/" + f.oidcRequest(f.s.t) + "/decision", map[string]any{"allow": false, "browser": testBrowser}
 		}),
 		authzNoUser(decideOIDCRequest, "no user", func(f *authzFixture) (as, string, any) {
-			return anonymous(f.app), "/oidc-requests/" + f.oidcRequest(f.s.t) + "/decision", map[string]any{"allow": true}
+			return anonymous(f.app), "/oidc-requests/" + f.oidcRequest(f.s.t) + "/decision", map[string]any{"allow": true, "browser": testBrowser}
 		}),
 		authzAllowed(listOIDCConsents, "self", 200, func(f *authzFixture) (as, string, any) {
 			return by(f.app, f.plain), authzUserURL(f.plain, "oidc-consents"), nil

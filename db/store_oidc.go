@@ -74,10 +74,13 @@ type OIDCAuthRequest struct {
 	UsedMs int64
 	// IssuedSessionID is the session the exchange made; "" before.
 	IssuedSessionID string
+	// BrowserHash is the SHA-256 hex of the value the browser that
+	// started the request holds; only that browser may decide it.
+	BrowserHash string
 }
 
 const oidcRequestCols = "id, client_id, redirect_uri, scopes, state, nonce, response_type, response_mode, code_challenge, " +
-	"code_challenge_method, prompt, max_age_s, created_ms, expires_ms, user_id, auth_time_ms, amr, code_hash, code_expires_ms, used_ms, issued_session_id"
+	"code_challenge_method, prompt, max_age_s, created_ms, expires_ms, user_id, auth_time_ms, amr, code_hash, code_expires_ms, used_ms, issued_session_id, browser_hash"
 
 func scanOIDCRequest(row *sql.Row) (OIDCAuthRequest, error) {
 	var (
@@ -87,7 +90,7 @@ func scanOIDCRequest(row *sql.Row) (OIDCAuthRequest, error) {
 	)
 	err := row.Scan(&r.ID, &r.ClientID, &r.RedirectURI, &scopes, &r.State, &r.Nonce, &r.ResponseType, &r.ResponseMode, &r.CodeChallenge,
 		&r.CodeChallengeMethod, &r.Prompt, &r.MaxAgeS, &r.CreatedMs, &r.ExpiresMs, &user, &r.AuthTimeMs, &r.AMR, &codeHash,
-		&r.CodeExpiresMs, &r.UsedMs, &r.IssuedSessionID)
+		&r.CodeExpiresMs, &r.UsedMs, &r.IssuedSessionID, &r.BrowserHash)
 	if err != nil {
 		return OIDCAuthRequest{}, classify(err)
 	}
@@ -105,9 +108,9 @@ func (s *DB) CreateOIDCAuthRequest(ctx context.Context, r OIDCAuthRequest) error
 		return err
 	}
 	_, err := s.sql.ExecContext(ctx, "INSERT INTO oidc_auth_requests (id, client_id, redirect_uri, scopes, state, nonce, response_type, "+
-		"response_mode, code_challenge, code_challenge_method, prompt, max_age_s, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		"response_mode, code_challenge, code_challenge_method, prompt, max_age_s, created_ms, expires_ms, browser_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		r.ID, r.ClientID, r.RedirectURI, joinList(r.Scopes), r.State, r.Nonce, r.ResponseType, r.ResponseMode, r.CodeChallenge,
-		r.CodeChallengeMethod, r.Prompt, r.MaxAgeS, r.CreatedMs, r.ExpiresMs)
+		r.CodeChallengeMethod, r.Prompt, r.MaxAgeS, r.CreatedMs, r.ExpiresMs, r.BrowserHash)
 	return classify(err)
 }
 

@@ -2,7 +2,9 @@ package oidcop
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -61,6 +63,46 @@ func (s *server) VerifyAuthRequest(ctx context.Context, r *op.Request[oidc.AuthR
 		}
 	}
 	return cr, nil
+}
+
+// BrowserCookiePrefix starts the name of the cookie that binds an
+// authorization request to the browser that started it:
+// BrowserCookiePrefix + the request's ID. The consent page sends its
+// value with the decision; the accounts API refuses a decision without
+// it, so a request started by one browser cannot be approved by another
+// (someone who got a victim to open the consent page of their request
+// would otherwise fetch the code at the callback).
+const BrowserCookiePrefix = "authgw-oidc-"
+
+// browserKey carries the binding value of the request being created.
+type browserKey struct{}
+
+// browserValueBytes is the size of the binding value: 256 bits.
+const browserValueBytes = 32
+
+// Authorize stores the request as op does, bound to this browser: the
+// redirect to the consent page sets the binding cookie.
+func (s *server) Authorize(ctx context.Context, r *op.ClientRequest[oidc.AuthRequest]) (*op.Redirect, error) {
+	b := make([]byte, browserValueBytes)
+	if _, err := io.ReadFull(s.p.cfg.Rand, b); err != nil {
+		return nil, oidc.ErrServerError().WithParent(err)
+	}
+	value := base64.RawURLEncoding.EncodeToString(b)
+	redirect, err := s.LegacyServer.Authorize(context.WithValue(ctx, browserKey{}, value), r)
+	if err != nil || redirect == nil {
+		return redirect, err
+	}
+	id, ok := strings.CutPrefix(redirect.URL, ConsentPath+"?id=")
+	if !ok {
+		return redirect, nil // an error sent to the client
+	}
+	c := &http.Cookie{Name: BrowserCookiePrefix + id, Value: value, Path: ConsentPath, MaxAge: int(s.p.cfg.AuthRequestTTL.Seconds()),
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: strings.HasPrefix(op.IssuerFromContext(ctx), "https://")}
+	if redirect.Header == nil {
+		redirect.Header = http.Header{}
+	}
+	redirect.Header.Add("Set-Cookie", c.String())
+	return redirect, nil
 }
 
 // tokenResponse is the token endpoint's answer: the standard members,

@@ -46,6 +46,9 @@ func (s *storage) CreateAuthRequest(ctx context.Context, r *oidc.AuthRequest, _ 
 		State: r.State, Nonce: r.Nonce, ResponseType: string(r.ResponseType), ResponseMode: string(r.ResponseMode),
 		CodeChallenge: r.CodeChallenge, CodeChallengeMethod: string(r.CodeChallengeMethod), Prompt: strings.Join(r.Prompt, " "),
 		MaxAgeS: maxAge, CreatedMs: now.UnixMilli(), ExpiresMs: now.Add(s.p.cfg.AuthRequestTTL).UnixMilli()}
+	if v, _ := ctx.Value(browserKey{}).(string); v != "" {
+		req.BrowserHash = codeHash(v)
+	}
 	if err := s.p.cfg.Store.CreateOIDCAuthRequest(ctx, req); err != nil {
 		if errors.Is(err, db.ErrInvalid) {
 			return nil, oidc.ErrInvalidRequest().WithDescription("a parameter is too long")

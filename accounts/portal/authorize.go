@@ -194,9 +194,20 @@ func (p *Portal) authorizeDecide(w http.ResponseWriter, r *http.Request) {
 	p.authorizeSend(w, r, id, map[string]any{"allow": r.PostForm.Get("decision") == "allow"})
 }
 
-// authorizeSend posts the decision and sends the browser where the API
-// says.
+// browserCookiePrefix names the cookie binding a request to the browser
+// that started it (oidcop.BrowserCookiePrefix + the request's ID).
+const browserCookiePrefix = "authgw-oidc-"
+
+// authorizeSend posts the decision, with the browser's binding value,
+// and sends the browser where the API says. A browser without the
+// binding (another browser than the one that started the request) is
+// refused by the API.
 func (p *Portal) authorizeSend(w http.ResponseWriter, r *http.Request, id string, decision map[string]any) {
+	if c, err := r.Cookie(browserCookiePrefix + id); err == nil && len(c.Value) <= 128 {
+		decision["browser"] = c.Value
+	} else {
+		decision["browser"] = ""
+	}
 	a, err := p.call(r, asVisitor, http.MethodPost, "/oidc-requests/"+id+"/decision", decision)
 	switch {
 	case err != nil:

@@ -711,3 +711,46 @@ func TestServe_oidcConsents(t *testing.T) {
 	// The next authorization shows the consent page again.
 	s.login(c, "n-2", "email")
 }
+
+// TestServe_oidcOtherBrowser: a request is decided only by the browser
+// that started it. Someone who starts a request and gets a signed-in
+// victim to open its consent page (even for an app the victim allowed
+// before, where no page is shown) cannot have it approved, so the
+// callback never hands them a code for the victim.
+func TestServe_oidcOtherBrowser(t *testing.T) {
+	s := newOIDCStack(t)
+	c := s.newClient(map[string]any{"redirectUris": []string{oidcRedirect}})
+	s.login(c, "n-1") // the victim allowed the app before
+	conf := s.config(c)
+
+	// The attacker's browser starts a request: no session, its own jar.
+	jar, _ := cookiejar.New(nil)
+	attacker := &http.Client{Jar: jar, Transport: retry429{}, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := attacker.Get(conf.AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	consent := resp.Header.Get("Location")
+	if !strings.HasPrefix(consent, "/accounts/v1/ui/authorize?id=") {
+		t.Fatalf("authorize sent the browser to %q", consent)
+	}
+	id := strings.TrimPrefix(consent, "/accounts/v1/ui/authorize?id=")
+
+	// The victim's browser opens the consent page: refused, no redirect
+	// to the application.
+	r, body := s.get(consent)
+	if r.StatusCode < 400 || r.StatusCode >= 500 || r.Header.Get("Location") != "" {
+		t.Errorf("the victim's browser on another browser's request: %d Location %q, want a 4xx page", r.StatusCode, r.Header.Get("Location"))
+	}
+	_ = body
+	// The callback gives the attacker nothing.
+	resp, err = attacker.Get(s.gateway + "/accounts/v1/oidc/authorize/callback?id=" + id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); strings.Contains(loc, "code=") {
+		t.Errorf("the callback handed out a code: %s", loc)
+	}
+}

@@ -7,7 +7,9 @@
 -- session. The code is kept as its SHA-256 (code_hash), never itself,
 -- and lives 60 s (code_expires_ms); used_ms marks it exchanged and
 -- issued_session_id names the session it made, which a second exchange
--- of the same code revokes.
+-- of the same code revokes. browser_hash is the SHA-256 of the random
+-- value the browser that started the request was given (a cookie): only
+-- that browser may decide the request.
 CREATE TABLE oidc_auth_requests (
   id                    CHAR(36)      NOT NULL PRIMARY KEY,
   client_id             CHAR(36)      NOT NULL,
@@ -30,6 +32,7 @@ CREATE TABLE oidc_auth_requests (
   code_expires_ms       BIGINT        NOT NULL DEFAULT 0,
   used_ms               BIGINT        NOT NULL DEFAULT 0,
   issued_session_id     VARCHAR(36)   NOT NULL DEFAULT '',
+  browser_hash          VARCHAR(64)   NOT NULL DEFAULT '',
   INDEX oidc_auth_requests_expires_idx (expires_ms),
   UNIQUE INDEX oidc_auth_requests_code_idx (code_hash),
   INDEX oidc_auth_requests_client_idx (client_id),

@@ -7,7 +7,9 @@
 -- session. The code is kept as its SHA-256 (code_hash), never itself,
 -- and lives 60 s (code_expires_ms); used_ms marks it exchanged and
 -- issued_session_id names the session it made, which a second exchange
--- of the same code revokes.
+-- of the same code revokes. browser_hash is the SHA-256 of the random
+-- value the browser that started the request was given (a cookie): only
+-- that browser may decide the request.
 CREATE TABLE oidc_auth_requests (
   id                    TEXT    NOT NULL PRIMARY KEY,
   client_id             TEXT    NOT NULL,
@@ -30,10 +32,11 @@ CREATE TABLE oidc_auth_requests (
   code_expires_ms       INTEGER NOT NULL DEFAULT 0,
   used_ms               INTEGER NOT NULL DEFAULT 0,
   issued_session_id     TEXT    NOT NULL DEFAULT '',
+  browser_hash          TEXT    NOT NULL DEFAULT '',
   CONSTRAINT oidc_auth_requests_len CHECK (length(id) <= 36 AND length(client_id) <= 36 AND length(redirect_uri) <= 512
     AND length(scopes) <= 2000 AND length(state) <= 1024 AND length(nonce) <= 1024 AND length(response_type) <= 64
     AND length(response_mode) <= 32 AND length(code_challenge) <= 128 AND length(code_challenge_method) <= 16
-    AND length(prompt) <= 64 AND length(amr) <= 136 AND length(code_hash) <= 64 AND length(issued_session_id) <= 36),
+    AND length(prompt) <= 64 AND length(amr) <= 136 AND length(code_hash) <= 64 AND length(issued_session_id) <= 36 AND length(browser_hash) <= 64),
   CONSTRAINT oidc_auth_requests_client_fk FOREIGN KEY (client_id) REFERENCES clients (id) ON DELETE CASCADE,
   CONSTRAINT oidc_auth_requests_user_fk FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
 ) STRICT;
