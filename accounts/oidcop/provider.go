@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -185,7 +186,30 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if claims, ok := requestinfo.ClaimsFrom(r.Context()); ok {
 		facts.ip = claims.IP
 	}
+	if r.URL.Path == Path+"/authorize/callback" && !p.sameBrowser(r) {
+		http.Error(w, "This sign-in request was started in another browser; start again from the application.", http.StatusForbidden)
+		return
+	}
 	p.handler.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestKey{}, facts)))
+}
+
+// sameBrowser reports whether the callback request comes from the
+// browser that started the authorization request it names (its binding
+// cookie), the one that approved it: nobody else gets its code.
+func (p *Provider) sameBrowser(r *http.Request) bool {
+	id := r.URL.Query().Get("id")
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	c, err := r.Cookie(BrowserCookiePrefix + id)
+	if err != nil || c.Value == "" || len(c.Value) > 128 {
+		return false
+	}
+	req, err := p.cfg.Store.GetOIDCAuthRequest(r.Context(), id)
+	if err != nil || req.BrowserHash == "" {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(codeHash(c.Value)), []byte(req.BrowserHash)) == 1
 }
 
 // codeHash is the stored form of a code.

@@ -96,7 +96,7 @@ func (s *server) Authorize(ctx context.Context, r *op.ClientRequest[oidc.AuthReq
 	if !ok {
 		return redirect, nil // an error sent to the client
 	}
-	c := &http.Cookie{Name: BrowserCookiePrefix + id, Value: value, Path: ConsentPath, MaxAge: int(s.p.cfg.AuthRequestTTL.Seconds()),
+	c := &http.Cookie{Name: BrowserCookiePrefix + id, Value: value, Path: accounts.Prefix, MaxAge: int(s.p.cfg.AuthRequestTTL.Seconds()),
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: strings.HasPrefix(op.IssuerFromContext(ctx), "https://")}
 	if redirect.Header == nil {
 		redirect.Header = http.Header{}

@@ -744,6 +744,17 @@ func TestServe_oidcOtherBrowser(t *testing.T) {
 		t.Errorf("the victim's browser on another browser's request: %d Location %q, want a 4xx page", r.StatusCode, r.Header.Get("Location"))
 	}
 	_ = body
+	// Even approved by its own browser, a request's callback gives
+	// another browser nothing.
+	loc := s.authorizeUntilCallback(conf.AuthCodeURL("st2", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+	resp, err = attacker.Get(loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if l := resp.Header.Get("Location"); resp.StatusCode != http.StatusForbidden || strings.Contains(l, "code=") {
+		t.Errorf("another browser at the callback: %d Location %q, want 403", resp.StatusCode, l)
+	}
 	// The callback gives the attacker nothing.
 	resp, err = attacker.Get(s.gateway + "/accounts/v1/oidc/authorize/callback?id=" + id)
 	if err != nil {
@@ -753,4 +764,24 @@ func TestServe_oidcOtherBrowser(t *testing.T) {
 	if loc := resp.Header.Get("Location"); strings.Contains(loc, "code=") {
 		t.Errorf("the callback handed out a code: %s", loc)
 	}
+}
+
+// authorizeUntilCallback runs the browser from the authorization URL of
+// an app it allowed before to the redirect to the provider's callback,
+// and returns the callback's URL without following it.
+func (s *oidcStack) authorizeUntilCallback(authURL string) string {
+	s.t.Helper()
+	resp, _ := s.get(authURL)
+	for hops := 0; hops < 4; hops++ {
+		loc, err := resp.Location()
+		if err != nil {
+			s.t.Fatalf("no redirect: %d", resp.StatusCode)
+		}
+		if strings.Contains(loc.Path, "/authorize/callback") {
+			return loc.String()
+		}
+		resp, _ = s.get(loc.String())
+	}
+	s.t.Fatal("no redirect to the callback")
+	return ""
 }
