@@ -593,6 +593,44 @@ func TestServe_oidcRefusals(t *testing.T) {
 		}
 	})
 
+	t.Run("end_session refusals", func(t *testing.T) {
+		s := s.with(t)
+		tok, err := conf.Exchange(s.ctx, s.code(conf, challenge), oauth2.VerifierOption(pkce))
+		if err != nil {
+			t.Fatal(err)
+		}
+		hint := tok.Extra("id_token").(string)
+		for name, q := range map[string]url.Values{
+			"no id_token_hint":            {"post_logout_redirect_uri": {oidcRedirect}},
+			"unregistered redirect":       {"id_token_hint": {hint}, "post_logout_redirect_uri": {"https://evil.example/"}},
+			"forged id_token_hint":        {"id_token_hint": {hint[:len(hint)-4] + "AAAA"}},
+			"registered redirect of none": {"id_token_hint": {hint}, "post_logout_redirect_uri": {oidcRedirect}},
+		} {
+			resp, body := s.get("/accounts/v1/oidc/end_session?" + q.Encode())
+			if resp.StatusCode < 400 || resp.StatusCode >= 500 || resp.Header.Get("Location") != "" {
+				t.Errorf("%s: %d Location %q %s, want a 4xx without a redirect", name, resp.StatusCode, resp.Header.Get("Location"), body)
+			}
+		}
+		if !s.userinfoWorks(tok) {
+			t.Error("a refused end_session ended the session")
+		}
+	})
+
+	t.Run("deleted client", func(t *testing.T) {
+		s := s.with(t)
+		gone := s.newClient(map[string]any{"redirectUris": []string{oidcRedirect}})
+		// Deleting a client needs a step-up (the example policies).
+		cred := s.admin.StepUp(s.admin.LoginWithPassword(), "DELETE")
+		r := s.admin.Do("DELETE", "/accounts/v1/organizations/"+s.creds.OrganizationID+"/clients/"+gone.ID, cred, nil)
+		if r.Status != http.StatusOK {
+			t.Fatalf("deleting the client: %d %s", r.Status, r.Body)
+		}
+		resp, body := s.get(s.config(gone).AuthCodeURL("st", challenge))
+		if resp.StatusCode < 400 || resp.StatusCode >= 500 || !strings.Contains(body, "invalid_client") {
+			t.Errorf("authorize for a deleted client: %d %s", resp.StatusCode, body)
+		}
+	})
+
 	t.Run("consent denied", func(t *testing.T) {
 		s := s.with(t)
 		fresh := s.newClient(map[string]any{"redirectUris": []string{oidcRedirect}})
