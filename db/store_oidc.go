@@ -74,13 +74,16 @@ type OIDCAuthRequest struct {
 	UsedMs int64
 	// IssuedSessionID is the session the exchange made; "" before.
 	IssuedSessionID string
+	// ReplayedMs is when the code was presented again after its
+	// exchange; 0 when it was not.
+	ReplayedMs int64
 	// BrowserHash is the SHA-256 hex of the value the browser that
 	// started the request holds; only that browser may decide it.
 	BrowserHash string
 }
 
 const oidcRequestCols = "id, client_id, redirect_uri, scopes, state, nonce, response_type, response_mode, code_challenge, " +
-	"code_challenge_method, prompt, max_age_s, created_ms, expires_ms, user_id, auth_time_ms, amr, code_hash, code_expires_ms, used_ms, issued_session_id, browser_hash"
+	"code_challenge_method, prompt, max_age_s, created_ms, expires_ms, user_id, auth_time_ms, amr, code_hash, code_expires_ms, used_ms, issued_session_id, replayed_ms, browser_hash"
 
 func scanOIDCRequest(row *sql.Row) (OIDCAuthRequest, error) {
 	var (
@@ -90,7 +93,7 @@ func scanOIDCRequest(row *sql.Row) (OIDCAuthRequest, error) {
 	)
 	err := row.Scan(&r.ID, &r.ClientID, &r.RedirectURI, &scopes, &r.State, &r.Nonce, &r.ResponseType, &r.ResponseMode, &r.CodeChallenge,
 		&r.CodeChallengeMethod, &r.Prompt, &r.MaxAgeS, &r.CreatedMs, &r.ExpiresMs, &user, &r.AuthTimeMs, &r.AMR, &codeHash,
-		&r.CodeExpiresMs, &r.UsedMs, &r.IssuedSessionID, &r.BrowserHash)
+		&r.CodeExpiresMs, &r.UsedMs, &r.IssuedSessionID, &r.ReplayedMs, &r.BrowserHash)
 	if err != nil {
 		return OIDCAuthRequest{}, classify(err)
 	}
@@ -159,6 +162,18 @@ func (s *DB) UseOIDCAuthCode(ctx context.Context, id string, nowMs int64) error 
 		}
 		return ErrCodeUsed
 	}
+	return err
+}
+
+// MarkOIDCCodeReplayed records that the request's code was presented
+// again after its exchange (the first replay's time is kept). It fails
+// with ErrNotFound for a missing request.
+func (s *DB) MarkOIDCCodeReplayed(ctx context.Context, id string, nowMs int64) error {
+	_, err := s.sql.ExecContext(ctx, "UPDATE oidc_auth_requests SET replayed_ms = ? WHERE id = ? AND replayed_ms = 0", nowMs, id)
+	if err != nil {
+		return classify(err)
+	}
+	_, err = s.GetOIDCAuthRequest(ctx, id)
 	return err
 }
 

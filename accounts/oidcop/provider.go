@@ -58,6 +58,7 @@ type Store interface {
 	SetOIDCAuthCode(ctx context.Context, id, codeHash string, codeExpiresMs, nowMs int64) error
 	UseOIDCAuthCode(ctx context.Context, id string, nowMs int64) error
 	SetOIDCIssuedSession(ctx context.Context, id, sessionID string) error
+	MarkOIDCCodeReplayed(ctx context.Context, id string, nowMs int64) error
 	GetOIDCGrant(ctx context.Context, sessionID string) (db.OIDCGrant, error)
 }
 

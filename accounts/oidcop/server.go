@@ -170,12 +170,25 @@ func (s *server) CodeExchange(ctx context.Context, r *op.ClientRequest[oidc.Acce
 	if err := store.SetOIDCIssuedSession(ctx, req.ID, toks.SessionID); err != nil {
 		s.p.cfg.Logger.Error("oidcop: recording the session of a code failed", "request", req.ID, "err", err)
 	}
+	// A replay that came while the session was being made found no
+	// session to revoke, but marked the request: this exchange revokes
+	// its own. (A replay after the record above revokes it itself.)
+	if again, err := store.GetOIDCAuthRequest(ctx, req.ID); err != nil || again.ReplayedMs != 0 {
+		if err := s.p.cfg.Accounts.RevokeOIDCSession(ctx, toks.SessionID, "oidc-code-reuse"); err != nil {
+			s.p.cfg.Logger.Error("oidcop: revoking the session of a reused code failed", "session", toks.SessionID, "err", err)
+		}
+		return nil, invalidGrant("the code was used twice; what it issued is revoked")
+	}
 	return s.answer(ctx, areq, r.Client, toks, req.Scopes, r.Data.Code)
 }
 
-// revokeIssued revokes the session the first exchange of the request's
-// code made.
+// revokeIssued marks the request's code replayed and revokes the
+// session its first exchange made (or that exchange will, seeing the
+// mark, when it has not recorded its session yet).
 func (s *server) revokeIssued(ctx context.Context, id string) {
+	if err := s.p.cfg.Store.MarkOIDCCodeReplayed(ctx, id, s.p.cfg.Now().UnixMilli()); err != nil {
+		s.p.cfg.Logger.Error("oidcop: marking a reused code failed", "request", id, "err", err)
+	}
 	req, err := s.p.cfg.Store.GetOIDCAuthRequest(ctx, id)
 	if err != nil || req.IssuedSessionID == "" {
 		return

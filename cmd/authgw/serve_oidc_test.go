@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -501,6 +502,37 @@ func TestServe_oidcRefusals(t *testing.T) {
 		}
 		if _, err := conf.TokenSource(s.ctx, &oauth2.Token{RefreshToken: first.RefreshToken}).Token(); oauthError(err) != "invalid_grant" {
 			t.Errorf("the first grant's refresh token: %v, want invalid_grant", err)
+		}
+	})
+
+	t.Run("code raced", func(t *testing.T) {
+		s := s.with(t)
+		// Several exchanges of one code at once: whichever wins, its
+		// grant is revoked, since the code was used more than once.
+		code := s.code(conf, challenge)
+		const n = 4
+		toks := make(chan *oauth2.Token, n)
+		var wg sync.WaitGroup
+		for range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if tok, err := conf.Exchange(s.ctx, code, oauth2.VerifierOption(pkce)); err == nil {
+					toks <- tok
+				}
+			}()
+		}
+		wg.Wait()
+		close(toks)
+		won := 0
+		for tok := range toks {
+			won++
+			if s.userinfoWorks(tok) {
+				t.Error("a grant of a code exchanged several times still works")
+			}
+		}
+		if won > 1 {
+			t.Errorf("%d exchanges of one code succeeded", won)
 		}
 	})
 

@@ -9,7 +9,9 @@
 -- issued_session_id names the session it made, which a second exchange
 -- of the same code revokes. browser_hash is the SHA-256 of the random
 -- value the browser that started the request was given (a cookie): only
--- that browser may decide the request.
+-- that browser may decide the request. replayed_ms marks a second
+-- exchange of the code, so that a first exchange still under way revokes
+-- what it issues.
 CREATE TABLE oidc_auth_requests (
   id                    CHAR(36)      NOT NULL PRIMARY KEY,
   client_id             CHAR(36)      NOT NULL,
@@ -32,6 +34,7 @@ CREATE TABLE oidc_auth_requests (
   code_expires_ms       BIGINT        NOT NULL DEFAULT 0,
   used_ms               BIGINT        NOT NULL DEFAULT 0,
   issued_session_id     VARCHAR(36)   NOT NULL DEFAULT '',
+  replayed_ms           BIGINT        NOT NULL DEFAULT 0,
   browser_hash          VARCHAR(64)   NOT NULL DEFAULT '',
   INDEX oidc_auth_requests_expires_idx (expires_ms),
   UNIQUE INDEX oidc_auth_requests_code_idx (code_hash),

@@ -9,7 +9,9 @@
 -- issued_session_id names the session it made, which a second exchange
 -- of the same code revokes. browser_hash is the SHA-256 of the random
 -- value the browser that started the request was given (a cookie): only
--- that browser may decide the request.
+-- that browser may decide the request. replayed_ms marks a second
+-- exchange of the code, so that a first exchange still under way revokes
+-- what it issues.
 CREATE TABLE oidc_auth_requests (
   id                    TEXT    NOT NULL PRIMARY KEY,
   client_id             TEXT    NOT NULL,
@@ -32,6 +34,7 @@ CREATE TABLE oidc_auth_requests (
   code_expires_ms       INTEGER NOT NULL DEFAULT 0,
   used_ms               INTEGER NOT NULL DEFAULT 0,
   issued_session_id     TEXT    NOT NULL DEFAULT '',
+  replayed_ms           INTEGER NOT NULL DEFAULT 0,
   browser_hash          TEXT    NOT NULL DEFAULT '',
   CONSTRAINT oidc_auth_requests_len CHECK (length(id) <= 36 AND length(client_id) <= 36 AND length(redirect_uri) <= 512
     AND length(scopes) <= 2000 AND length(state) <= 1024 AND length(nonce) <= 1024 AND length(response_type) <= 64
