@@ -192,6 +192,11 @@ var routes = []Route{
 	{Method: "DELETE", Path: "/apis/:name/:version", Who: "sysadmin", allow: sysadmin, handle: (*Service).deleteAPI},
 
 	{Method: "GET", Path: "/openapi.json", Who: "anyone", handle: (*Service).openAPI},
+
+	{Method: "GET", Path: "/oidc-requests/:id", Who: "any logged-in user (the consent page: the OpenID Connect authorization request to decide)", allow: loggedIn, handle: (*Service).getOIDCRequest},
+	{Method: "POST", Path: "/oidc-requests/:id/decision", Who: "any logged-in user (the consent page: allow or deny the request as themselves)", allow: loggedIn, handle: (*Service).decideOIDCRequest},
+	{Method: "GET", Path: "/users/:id/oidc-consents", Who: "self or sysadmin", target: userTarget, allow: selfOr(sysadmin), handle: (*Service).listOIDCConsents},
+	{Method: "DELETE", Path: "/users/:id/oidc-consents/:clientId", Who: "self or sysadmin (ends that client's sessions of the user)", target: userTarget, allow: selfOr(sysadmin), handle: (*Service).deleteOIDCConsent},
 }
 
 func or(rules ...func(*Caller, *target) bool) func(*Caller, *target) bool {
@@ -346,6 +351,9 @@ func PublicScope() map[string][]string {
 			}
 		}
 		scope[rt.Method] = append(scope[rt.Method], Prefix+strings.Join(segments, "/"))
+	}
+	for method, paths := range OIDCPublicRoutes() {
+		scope[method] = append(scope[method], paths...)
 	}
 	return scope
 }

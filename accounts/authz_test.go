@@ -432,7 +432,7 @@ func authzCases() []authzCase {
 		}
 	}
 
-	return []authzCase{
+	return append([]authzCase{
 		// Organizations.
 		{route: listOrgs, name: "a member lists their own organizations", expectStatus: 200,
 			setup: func(f *authzFixture) (as, string, any) { return by(f.app, f.reader), "/organizations", nil },
@@ -1325,7 +1325,7 @@ func authzCases() []authzCase {
 		authzAllowed(openAPI, "anyone through a client", 200, func(f *authzFixture) (as, string, any) { return anonymous(f.app), "/openapi.json", nil }),
 		{route: openAPI, name: "no client", expectStatus: 401, expectCode: "MISSING-BASIC-AUTH",
 			setup: func(f *authzFixture) (as, string, any) { return as{}, "/openapi.json", nil }},
-	}
+	}, oidcAuthzCases()...)
 }
 
 // authzIDs returns the "id" members of a collection's items.
@@ -1843,6 +1843,11 @@ func TestPublicScope(t *testing.T) {
 		"POST": {accounts.Prefix + "/users", accounts.Prefix + "/sessions/login/*", accounts.Prefix + "/sessions/refresh",
 			accounts.Prefix + "/recovery", accounts.Prefix + "/recovery/reset", accounts.Prefix + "/email-verifications"},
 		"GET": {accounts.Prefix + "/openapi.json"},
+	}
+	// The OpenID Connect provider's endpoints, which authenticate on
+	// their own.
+	for method, paths := range accounts.OIDCPublicRoutes() {
+		want[method] = append(want[method], paths...)
 	}
 	if len(got) != len(want) {
 		t.Fatalf("PublicScope() = %v, want %v", got, want)

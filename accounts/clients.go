@@ -34,6 +34,7 @@ type clientOut struct {
 	Organization ref      `json:"organization"`
 	Roles        []string `json:"roles"`
 	Secret       string   `json:"secret,omitempty"`
+	clientOIDCOut
 }
 
 func clientJSON(c db.Client) clientOut {
@@ -42,7 +43,7 @@ func clientJSON(c db.Client) clientOut {
 		roles = []string{}
 	}
 	return clientOut{Type: "clients", ID: c.ID, Name: c.Name, ReqsPerSec: c.ReqsPerSec, CreatedMs: c.CreatedMs,
-		Organization: refTo("organizations", c.OrganizationID), Roles: roles}
+		Organization: refTo("organizations", c.OrganizationID), Roles: roles, clientOIDCOut: clientOIDCJSON(c)}
 }
 
 func clientsJSON(cs []db.Client) []clientOut {
@@ -95,6 +96,7 @@ func (s *Service) createClient(r *request) error {
 	if err != nil {
 		return err
 	}
+	oidcIn := readClientOIDC(b)
 	if err := b.done(); err != nil {
 		return err
 	}
@@ -109,8 +111,9 @@ func (s *Service) createClient(r *request) error {
 	if r.caller.staff() || r.caller.privileged() {
 		limit = 0
 	}
-	c, err := s.management.CreateClientWithin(r.ctx(), db.Client{ID: s.newID(), OrganizationID: r.target.org.ID,
-		Name: name, SecretHash: hash, ReqsPerSec: rate, CreatedMs: s.nowMs()}, limit)
+	nc := db.Client{ID: s.newID(), OrganizationID: r.target.org.ID, Name: name, SecretHash: hash, ReqsPerSec: rate, CreatedMs: s.nowMs()}
+	oidcIn.apply(&nc)
+	c, err := s.management.CreateClientWithin(r.ctx(), nc, limit)
 	if errors.Is(err, db.ErrClientLimit) {
 		return apiError(http.StatusConflict, CodeTooManyClients,
 			"The organization has as many clients as allowed; delete one first.")
@@ -145,8 +148,18 @@ func (s *Service) updateClient(r *request) error {
 	if err != nil {
 		return err
 	}
+	oidcIn := readClientOIDC(b)
 	if err := b.done(); err != nil {
 		return err
+	}
+	if oidcIn.given() {
+		oidcIn.apply(&c)
+		if err := s.saveClientOIDC(r.ctx(), c, oidcIn); err != nil {
+			return err
+		}
+		if name == "" && !given {
+			s.cfg.Announce(r.ctx())
+		}
 	}
 	if name == "" && !given {
 		return single(r, http.StatusOK, clientJSON(c))

@@ -76,6 +76,7 @@ var validBodies = map[string]string{
 	"POST /recovery/reset":                                          `{"data":{"code":"abcdefghijklmnopqrstuvwxyz","newPassword":"a long enough passphrase 42"}}`,
 	"POST /email-verifications":                                     `{"data":{"emailId":"00000000-0000-7000-8000-000000000000","code":"abcdefghijklmnopqrstuvwxyz"}}`,
 	"POST /sessions/logout":                                         `{"data":[{"t":"sessions","value":"00000000-0000-7000-8000-000000000000"}]}`,
+	"POST /oidc-requests/:id/decision":                              `{"data":{"allow":false,"error":"access_denied","browser":"b"}}`,
 	"POST /discharge":                                               `{"data":{"caveatId":"c3UBAmsxAAAA","currentPassword":"a guess at the password"}}`,
 	"POST /users/:id/totp":                                          `{"data":{"currentPassword":"a guess at the password"}}`,
 	"POST /users/:id/totp/confirm":                                  `{"data":{"totp":"123456"}}`,
@@ -126,6 +127,8 @@ func newBodyTarget(tb testing.TB) *bodyTarget {
 				return org.ID
 			case p == ":id" && strings.HasPrefix(path, "/org-memberships/"):
 				return membership.ID
+			case p == ":id" && strings.HasPrefix(path, "/oidc-requests/"):
+				return "01a20320-a200-7000-830a-11181f262d34" // none: the body is read first, then 404
 			case p == ":clientId":
 				return other.ID
 			case p == ":emailId":

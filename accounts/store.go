@@ -18,6 +18,7 @@ type Store interface {
 	LoginStore
 	ManagementStore
 	regulation.Store
+	OIDCStore
 }
 
 var (

@@ -2,6 +2,7 @@ package accounts
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -288,53 +289,16 @@ func (s *Service) refresh(r *request) error {
 	if err != nil {
 		return err
 	}
-	now := s.nowMs()
-	old, err := s.logins.GetRefreshToken(r.ctx(), refreshHash(token))
-	if isNotFound(err) {
-		return apiError(http.StatusUnauthorized, CodeSessionInvalidated, "The refresh token is not valid.")
-	}
-	if err != nil {
-		return err
-	}
-	sess, err := s.logins.GetSession(r.ctx(), old.SessionID)
-	if err != nil {
-		return err
-	}
-	if sess.ClientID != r.caller.ClientID || (sess.SecretVerified && !r.caller.SecretVerified) {
+	res, next, clear, err := s.rotateRefresh(r.ctx(), token, func(sess db.Session) bool {
 		// A refresh token works only through the client that logged in,
 		// with its secret when the login came with it: the client ID
 		// alone (public for a browser app) does not keep such a session.
-		return apiError(http.StatusUnauthorized, CodeSessionInvalidated, "The refresh token is not valid.")
-	}
-	if sess.Live(now) && now-sess.RefreshedMs >= s.cfg.SessionIdleTimeout.Milliseconds() {
-		// The inactivity timeout (ASVS 7.3.1): the refresh token sat
-		// unused too long. The session ends as at a logout.
-		if err := s.revokeSession(r, sess.ID, "idle"); err != nil {
-			return err
-		}
+		return sess.ClientID == r.caller.ClientID && (!sess.SecretVerified || r.caller.SecretVerified)
+	})
+	if clear {
 		s.clearCookies(r)
-		return apiError(http.StatusUnauthorized, CodeSessionExpired, "The session was idle too long; log in again.")
 	}
-	next, nextHash, err := s.newRefreshToken()
 	if err != nil {
-		return err
-	}
-	res, err := s.logins.RotateRefreshToken(r.ctx(), old.Hash, db.RefreshToken{Hash: nextHash, CreatedMs: now, ExpiresMs: old.ExpiresMs}, now)
-	var reused *db.RefreshReusedError
-	switch {
-	case errors.As(err, &reused):
-		if now-reused.ConsumedMs <= s.cfg.RefreshGrace.Milliseconds() {
-			return apiError(http.StatusConflict, CodeRefreshPassed, "This refresh token was just used; use the new one.")
-		}
-		if err := s.revokeSession(r, reused.SessionID, "refresh-reuse"); err != nil {
-			return err
-		}
-		s.clearCookies(r)
-		return apiError(http.StatusUnauthorized, CodeSessionInvalidated, "The refresh token was used twice; the session is revoked.")
-	case errors.Is(err, db.ErrSessionInvalid):
-		s.clearCookies(r)
-		return apiError(http.StatusUnauthorized, CodeSessionExpired, "The session has ended; log in again.")
-	case err != nil:
 		return err
 	}
 	u, err := s.loginUser(r, res.Session.UserID)
@@ -342,6 +306,61 @@ func (s *Service) refresh(r *request) error {
 		return err
 	}
 	return s.answerSession(r, u, res.Session, next, http.StatusOK, res.Inputs)
+}
+
+// rotateRefresh spends the refresh token and stores its successor
+// (returned as next), with the session's mint inputs. accept says
+// whether the session may be refreshed by this caller (its client); a
+// session it refuses is 401 SESSION-INVALIDATED, as an unknown token.
+// A spent token presented again revokes the session, unless it was
+// rotated within RefreshGrace (409 REFRESH-TOKEN-PASSED); a session idle
+// too long ends. clear is true when the caller's cookies should be
+// cleared (the session ended).
+func (s *Service) rotateRefresh(ctx context.Context, token string, accept func(db.Session) bool) (res *db.RotateResult, next string, clear bool, err error) {
+	now := s.nowMs()
+	old, err := s.logins.GetRefreshToken(ctx, refreshHash(token))
+	if isNotFound(err) {
+		return nil, "", false, apiError(http.StatusUnauthorized, CodeSessionInvalidated, "The refresh token is not valid.")
+	}
+	if err != nil {
+		return nil, "", false, err
+	}
+	sess, err := s.logins.GetSession(ctx, old.SessionID)
+	if err != nil {
+		return nil, "", false, err
+	}
+	if !accept(sess) {
+		return nil, "", false, apiError(http.StatusUnauthorized, CodeSessionInvalidated, "The refresh token is not valid.")
+	}
+	if sess.Live(now) && now-sess.RefreshedMs >= s.cfg.SessionIdleTimeout.Milliseconds() {
+		// The inactivity timeout (ASVS 7.3.1): the refresh token sat
+		// unused too long. The session ends as at a logout.
+		if err := s.revokeSessionIn(ctx, sess.ID, "idle"); err != nil {
+			return nil, "", false, err
+		}
+		return nil, "", true, apiError(http.StatusUnauthorized, CodeSessionExpired, "The session was idle too long; log in again.")
+	}
+	next, nextHash, err := s.newRefreshToken()
+	if err != nil {
+		return nil, "", false, err
+	}
+	res, err = s.logins.RotateRefreshToken(ctx, old.Hash, db.RefreshToken{Hash: nextHash, CreatedMs: now, ExpiresMs: old.ExpiresMs}, now)
+	var reused *db.RefreshReusedError
+	switch {
+	case errors.As(err, &reused):
+		if now-reused.ConsumedMs <= s.cfg.RefreshGrace.Milliseconds() {
+			return nil, "", false, apiError(http.StatusConflict, CodeRefreshPassed, "This refresh token was just used; use the new one.")
+		}
+		if err := s.revokeSessionIn(ctx, reused.SessionID, "refresh-reuse"); err != nil {
+			return nil, "", false, err
+		}
+		return nil, "", true, apiError(http.StatusUnauthorized, CodeSessionInvalidated, "The refresh token was used twice; the session is revoked.")
+	case errors.Is(err, db.ErrSessionInvalid):
+		return nil, "", true, apiError(http.StatusUnauthorized, CodeSessionExpired, "The session has ended; log in again.")
+	case err != nil:
+		return nil, "", false, err
+	}
+	return res, next, false, nil
 }
 
 // refreshTokenOf reads the refresh token of a refresh request: the body's
@@ -373,12 +392,17 @@ func (s *Service) refreshTokenOf(r *request) (string, error) {
 
 // revokeSession invalidates the session and tells the gateways.
 func (s *Service) revokeSession(r *request, id, reason string) error {
+	return s.revokeSessionIn(r.ctx(), id, reason)
+}
+
+// revokeSessionIn is revokeSession outside a request.
+func (s *Service) revokeSessionIn(ctx context.Context, id, reason string) error {
 	now := s.cfg.Now()
 	expires := s.revocationExpiresMs()
-	if err := s.logins.InvalidateSession(r.ctx(), id, reason, db.Revoking{AtMs: now.UnixMilli(), ExpiresMs: expires}); err != nil {
+	if err := s.logins.InvalidateSession(ctx, id, reason, db.Revoking{AtMs: now.UnixMilli(), ExpiresMs: expires}); err != nil {
 		return err
 	}
-	s.cfg.Revoked(r.ctx(), db.Revocation{Kind: db.RevokeSession, Subject: id, NotBeforeMs: now.UnixMilli(), ExpiresMs: expires, CreatedMs: now.UnixMilli()})
+	s.cfg.Revoked(ctx, db.Revocation{Kind: db.RevokeSession, Subject: id, NotBeforeMs: now.UnixMilli(), ExpiresMs: expires, CreatedMs: now.UnixMilli()})
 	return nil
 }
 

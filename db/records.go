@@ -56,6 +56,19 @@ type Client struct {
 	Roles []string
 	// Restrictions are filled by LoadSnapshot only.
 	Restrictions []Restriction
+	// RedirectURIs make the client an OpenID Connect client: the exact
+	// redirect URIs it may name at the authorization endpoint. None: not
+	// an OpenID Connect client.
+	RedirectURIs []string
+	// PostLogoutRedirectURIs are the exact URIs the end-session endpoint
+	// may send the browser back to for this client.
+	PostLogoutRedirectURIs []string
+	// OIDCScopes are the scopes beyond openid the client may ask for
+	// (profile, email, offline_access, api:<name>).
+	OIDCScopes []string
+	// Public marks an OpenID Connect client with no secret at the token
+	// endpoint (auth method none): PKCE is then required.
+	Public bool
 }
 
 // Restriction is a client access restriction of type ip (CIDR), host or api.

@@ -26,19 +26,23 @@ const (
 const UnlimitedReqsPerSec = -1
 
 // clientCols are the columns scanClient reads, from clients c.
-const clientCols = "c.id, c.organization_id, c.name, c.secret_hash, c.reqs_per_sec, c.created_ms, c.updated_ms, c.deleted_ms"
+const clientCols = "c.id, c.organization_id, c.name, c.secret_hash, c.reqs_per_sec, c.created_ms, c.updated_ms, c.deleted_ms, " +
+	"c.redirect_uris, c.post_logout_redirect_uris, c.oidc_scopes, c.public"
 
 // scanClient reads clientCols, then extra.
 func scanClient(sc scanner, extra ...any) (Client, error) {
 	var (
-		c       Client
-		deleted sql.NullInt64
+		c                        Client
+		deleted                  sql.NullInt64
+		redirects, logouts, oidc string
 	)
-	dest := append([]any{&c.ID, &c.OrganizationID, &c.Name, &c.SecretHash, &c.ReqsPerSec, &c.CreatedMs, &c.UpdatedMs, &deleted}, extra...)
+	dest := append([]any{&c.ID, &c.OrganizationID, &c.Name, &c.SecretHash, &c.ReqsPerSec, &c.CreatedMs, &c.UpdatedMs, &deleted,
+		&redirects, &logouts, &oidc, &c.Public}, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		return Client{}, err
 	}
 	c.DeletedMs = deleted.Int64
+	c.RedirectURIs, c.PostLogoutRedirectURIs, c.OIDCScopes = splitList(redirects), splitList(logouts), splitList(oidc)
 	return c, nil
 }
 
@@ -136,9 +140,11 @@ func prepareClient(c Client) (Client, error) {
 // roles.
 func insertClient(ctx context.Context, tx *sql.Tx, c Client) error {
 	res, err := tx.ExecContext(ctx,
-		"INSERT INTO clients (id, organization_id, name, secret_hash, reqs_per_sec, created_ms, updated_ms) "+
-			"SELECT ?, o.id, ?, ?, ?, ?, ? FROM organizations o WHERE o.id = ? AND o.deleted_ms IS NULL",
-		c.ID, c.Name, c.SecretHash, c.ReqsPerSec, c.CreatedMs, c.UpdatedMs, c.OrganizationID)
+		"INSERT INTO clients (id, organization_id, name, secret_hash, reqs_per_sec, created_ms, updated_ms, "+
+			"redirect_uris, post_logout_redirect_uris, oidc_scopes, public) "+
+			"SELECT ?, o.id, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM organizations o WHERE o.id = ? AND o.deleted_ms IS NULL",
+		c.ID, c.Name, c.SecretHash, c.ReqsPerSec, c.CreatedMs, c.UpdatedMs,
+		joinList(c.RedirectURIs), joinList(c.PostLogoutRedirectURIs), joinList(c.OIDCScopes), c.Public, c.OrganizationID)
 	if err := insertedOne(res, err, "organization "+c.OrganizationID); err != nil {
 		return err
 	}

@@ -51,6 +51,22 @@ func (st *reqState) portalPage() bool {
 		(st.rest == portalPrefix || strings.HasPrefix(st.rest, portalPrefix+"/"))
 }
 
+// oidcPrefix starts the rest of the path (after /accounts/v1) of the
+// OpenID Connect provider's endpoints.
+const oidcPrefix = "/oidc"
+
+// oidcProviderPath reports whether the request is for the OpenID Connect
+// provider, /accounts/v1/oidc/...: endpoints that relying parties and
+// browsers reach with no authgw client (discovery, keys, authorize,
+// userinfo with a Bearer token, end_session) or with a client the
+// endpoint authenticates itself (the token endpoint's
+// client_secret_post). They are unidentified requests like the sign-in
+// pages, limited per IP.
+func (st *reqState) oidcProviderPath() bool {
+	return st.apiName == accountsAPI && st.version == accountsVersion &&
+		(st.rest == oidcPrefix || strings.HasPrefix(st.rest, oidcPrefix+"/"))
+}
+
 // identifyBrowser is step 4 for a request without a Basic credential.
 // The client is the one named by the client caveat of the method's token
 // cookie (unsafeCookieClient); an unknown one is refused as an unknown
@@ -65,7 +81,7 @@ func (st *reqState) portalPage() bool {
 // budget; an unknown client there counts as none, so that a stale
 // cookie cannot keep anyone off the sign-in page.
 func (g *Gateway) identifyBrowser(r *http.Request, st *reqState) *refusal {
-	portal := st.portalPage()
+	portal := st.portalPage() || st.oidcProviderPath()
 	if c, named := g.unsafeCookieClient(r, st.snap); named {
 		switch {
 		case c != nil:

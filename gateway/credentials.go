@@ -60,13 +60,36 @@ func basicCredential(values []string) (id, secret string, hasSecret, found, ok b
 // throttled is true, and ok false, when the secret would need a bcrypt
 // check the client has no budget left for.
 func (g *Gateway) secretMatches(c *client, ip netip.Addr, secret string) (ok, throttled bool) {
+	return matchSecret(&g.bcrypt, c.id, ip, c.secretHash, secret, g.cfg.Now())
+}
+
+// matchSecret is secretMatches on a stored hash, with the bcrypt cache
+// and budgets of b.
+func matchSecret(b *bcryptCache, clientID string, ip netip.Addr, stored, secret string, now time.Time) (ok, throttled bool) {
 	sum := sha256.Sum256([]byte(secret))
-	if strings.HasPrefix(c.secretHash, "$2") {
-		return g.bcrypt.check(c.id, ip, c.secretHash, sum, secret, g.cfg.Now())
+	if strings.HasPrefix(stored, "$2") {
+		return b.check(clientID, ip, stored, sum, secret, now)
 	}
 	var got [sha256.Size * 2]byte
 	hex.Encode(got[:], sum[:])
-	return subtle.ConstantTimeCompare(got[:], []byte(c.secretHash)) == 1, false
+	return subtle.ConstantTimeCompare(got[:], []byte(stored)) == 1, false
+}
+
+// SecretChecker checks client secrets exactly as the gateway does, for
+// the endpoints that take a client's secret themselves (the OpenID
+// Connect token endpoint's client_secret_post): the SHA-256 hex compared
+// in constant time, or a legacy bcrypt hash verified under the same
+// per-client and per-instance budgets and then remembered. The zero
+// value is ready; it is safe for concurrent use.
+type SecretChecker struct {
+	bcrypt bcryptCache
+}
+
+// Matches reports whether secret is the one of stored (a client's
+// SecretHash), presented by clientID from ip at now. throttled is true,
+// and ok false, when a bcrypt check was needed and the budget is spent.
+func (c *SecretChecker) Matches(clientID string, ip netip.Addr, stored, secret string, now time.Time) (ok, throttled bool) {
+	return matchSecret(&c.bcrypt, clientID, ip, stored, secret, now)
 }
 
 // maxBcryptCache bounds the remembered bcrypt successes (and the clients

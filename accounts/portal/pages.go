@@ -13,7 +13,7 @@ import (
 // pages (signinPages), the account pages (settingsPages) and the
 // re-authentication page (stepUpPages), each
 // declared beside its handlers.
-var pages = concat(basePages, signinPages, settingsPages, passkeyPages, stepUpPages, oidcPages)
+var pages = concat(basePages, signinPages, settingsPages, passkeyPages, stepUpPages, oidcPages, authorizePages, appsPages)
 
 // basePages are the routes every page needs.
 var basePages = []Page{

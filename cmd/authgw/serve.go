@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/ecdsa"
+	"crypto/rsa"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -29,6 +30,7 @@ import (
 	"github.com/authgw/authgw/accounts"
 	"github.com/authgw/authgw/accounts/notify"
 	"github.com/authgw/authgw/accounts/notify/mailtemplate"
+	"github.com/authgw/authgw/accounts/oidcop"
 	"github.com/authgw/authgw/accounts/password"
 	"github.com/authgw/authgw/accounts/portal"
 	"github.com/authgw/authgw/accounts/regulation"
@@ -58,7 +60,7 @@ const serveUsage = `Usage: authgw serve [--listen ADDR] [--admin-listen ADDR] [-
                     [--product-name NAME] [--public-url URL] [--ui-templates DIR]
                     [--logo-url URL] [--accent-colour #RRGGBB] [--return-to-default URL]
                     [--webauthn-rp-id HOST|off] [--webauthn-origins ORIGINS]
-                    [--info-key FILE] [--demo-listen ADDR|off]
+                    [--info-key FILE] [--oidc-keys FILE] [--demo-listen ADDR|off]
                     [--session-idle-timeout DURATION]
                     [--replace-shared-material BOOL] [--config FILE]
 
@@ -181,6 +183,11 @@ Settings (flag, else AUTHGW_<NAME>, else the config file, else the default):
                            up: another key makes every enrolled secret unreadable)
   --info-key FILE          request-info signing key, PEM (default DATA-DIR/info-key.pem,
                            generated once)
+  --oidc-keys FILE         RSA private keys (PEM) signing the OpenID Connect
+                           provider's ID tokens: the first signs, all are
+                           published at its jwks_uri (default
+                           DATA-DIR/oidc-keys.pem, generated once; add a key in
+                           front with authgw oidc-keygen --add)
   --demo-listen ADDR|off   the demo backend, a small service to try tokens on; NOT for
                            production: off turns it off (default 127.0.0.1:6548). It
                            accepts only requests carrying the gateway's signed
@@ -253,6 +260,7 @@ func (s *serveCommand) flagSet() *flag.FlagSet {
 	}
 	s.define(fs, oidcProvidersSetting, "JSON file of the external OpenID Connect sign-in providers (optional)")
 	s.define(fs, purgeIntervalSetting, "how often data past its retention is deleted (optional)")
+	s.define(fs, oidcKeysSetting, "PEM file of the OpenID Connect signing keys (optional)")
 	s.define(fs, personalDataSetting, "how long session IPs and user agents are kept (optional)")
 	s.defineConfig(fs)
 	return fs
@@ -261,17 +269,19 @@ func (s *serveCommand) flagSet() *flag.FlagSet {
 // serveConfig is every setting of serve, resolved.
 type serveConfig struct {
 	listen, adminListen string
-	dataDir             string
-	serverID            string
-	keys                *mint.KeyRing
-	policies            *policy.Set
-	redisURL            string
-	trustedProxies      []netip.Prefix
-	forwardAuthCallers  []netip.Prefix
-	forwardAuthDialect  gateway.ForwardAuthDialect
-	allowedOrigins      []string
-	cookieSecure        bool
-	infoKeyPath         string
+	// oidcKeys sign the OpenID Connect provider's ID tokens.
+	oidcKeys           []*rsa.PrivateKey
+	dataDir            string
+	serverID           string
+	keys               *mint.KeyRing
+	policies           *policy.Set
+	redisURL           string
+	trustedProxies     []netip.Prefix
+	forwardAuthCallers []netip.Prefix
+	forwardAuthDialect gateway.ForwardAuthDialect
+	allowedOrigins     []string
+	cookieSecure       bool
+	infoKeyPath        string
 	// notifier is the --smtp notifier, else the file notifier of the
 	// data directory's mail folder.
 	notifier notify.Notifier
@@ -571,6 +581,7 @@ func (r *serveRun) startFeeds(background context.Context) error {
 // newGateway builds the accounts service and the gateway that serves
 // it.
 func (r *serveRun) newGateway() error {
+	oidcIssuerOrigin := r.cfg.pages.publicURL // "" unless set: the OIDC issuer then follows the request's host
 	if r.cfg.pages.publicURL == "" {
 		r.cfg.pages.publicURL = defaultPublicURL(r.listeners[0].Addr().String())
 	}
@@ -618,6 +629,11 @@ func (r *serveRun) newGateway() error {
 			public[method] = append(public[method], routes...)
 		}
 	}
+	oidcProvider, err := newOIDCProvider(c, cfg, r.store, accountsService, oidcIssuerOrigin, logger)
+	if err != nil {
+		return err
+	}
+	accountsHandler = oidcop.Mount(oidcProvider, accountsHandler)
 	gw, err = gateway.New(gateway.Config{
 		Snapshots:      gatewaystore.New(r.store),
 		Keys:           cfg.keys,
@@ -1017,6 +1033,9 @@ func (s *serveCommand) prepare(c *cli, cfg *serveConfig, logger *slog.Logger) er
 		return err
 	}
 	if cfg.keys, err = s.keyRing(c, cfg.dataDir, logger); err != nil {
+		return err
+	}
+	if cfg.oidcKeys, err = s.oidcKeys(c, cfg.dataDir, logger); err != nil {
 		return err
 	}
 	if cfg.infoKeyPath == "" {

@@ -1,0 +1,3 @@
+DROP TABLE oidc_consents;
+DROP TABLE oidc_grants;
+DROP TABLE oidc_auth_requests;
