@@ -230,8 +230,12 @@ const defaultOIDCExpires = 900
 // with stepUp stay (their routes keep the except-routes caveat of the
 // ordinary token). One more policy always grants GET on the userinfo
 // endpoint, with the shortest lifetime of policies. Routes of other
-// segments, and policies left with no route, are dropped. It fails when
-// a rewritten route does not compile.
+// segments, and policies left with no route, are dropped. Every policy
+// returned binds its tokens to the client (bindClient), whatever the
+// original said: an access token is the app's, and at the gateway its
+// client caveat names the app when it comes as a Bearer credential, so
+// the app's restrictions and rate limit apply and no other client can
+// use it. It fails when a rewritten route does not compile.
 func FilterPolicies(policies []*policy.Policy, scopes []string) ([]*policy.Policy, error) {
 	var apis []string
 	for _, sc := range scopes {
@@ -239,14 +243,13 @@ func FilterPolicies(policies []*policy.Policy, scopes []string) ([]*policy.Polic
 			apis = append(apis, name)
 		}
 	}
-	expires, bind := defaultOIDCExpires, false
+	expires := defaultOIDCExpires
 	var out []*policy.Policy
 	for i, p := range policies {
 		if i == 0 || p.Expires < expires {
 			expires = p.Expires
 		}
-		bind = bind || p.BindClient
-		np := &policy.Policy{Name: p.Name, AppliesTo: p.AppliesTo, Expires: p.Expires, BindClient: p.BindClient, ServerID: p.ServerID}
+		np := &policy.Policy{Name: p.Name, AppliesTo: p.AppliesTo, Expires: p.Expires, BindClient: true, ServerID: p.ServerID}
 		for _, sc := range p.Scopes {
 			var routes []string
 			for _, rt := range sc.Routes {
@@ -275,7 +278,7 @@ func FilterPolicies(policies []*policy.Policy, scopes []string) ([]*policy.Polic
 	if len(roles) == 0 {
 		roles = []string{db.RoleUser} // a policy names a role; the mint does not read it
 	}
-	out = append(out, &policy.Policy{Name: "oidc-userinfo", AppliesTo: policy.AppliesTo{UserRoles: roles}, Expires: expires, BindClient: bind,
+	out = append(out, &policy.Policy{Name: "oidc-userinfo", AppliesTo: policy.AppliesTo{UserRoles: roles}, Expires: expires, BindClient: true,
 		Scopes: []policy.Scope{{Name: "userinfo", Routes: []string{OIDCUserinfoPath}, Methods: []string{"GET"}}}})
 	set, err := policy.NewSet(out...)
 	if err != nil {

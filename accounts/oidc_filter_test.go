@@ -15,7 +15,7 @@ import (
 // kept as such, and always GET on userinfo.
 func TestFilterPolicies(t *testing.T) {
 	p, err := policy.Parse("member.json", []byte(`{
-  "name": "member", "appliesTo": {"userRoles": ["user"]}, "expires": 900, "bindClient": true,
+  "name": "member", "appliesTo": {"userRoles": ["user"]}, "expires": 900,
   "scopes": [
     {"name": "demo", "routes": ["/demo/v1/**", "/accounts/v1/users/:userId"], "methods": ["GET"]},
     {"name": "everything", "routes": ["/**"], "methods": ["POST"]},
@@ -53,6 +53,9 @@ func TestFilterPolicies(t *testing.T) {
 			for _, fp := range out {
 				if fp.Expires != 900 {
 					t.Errorf("policy %s expires %d, want the user's 900", fp.Name, fp.Expires)
+				}
+				if !fp.BindClient {
+					t.Errorf("policy %s does not bind to the client (the original did not): an access token must", fp.Name)
 				}
 				for _, sc := range fp.Scopes {
 					stepUp = stepUp || sc.StepUp > 0

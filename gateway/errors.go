@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"encoding/json"
 	"net/http"
 	"strconv"
 
@@ -95,4 +96,23 @@ func (r *refusal) write(w http.ResponseWriter) {
 		w.Header().Set("Retry-After", r.retryAfterValue)
 	}
 	envelope.Write(w, r.Error)
+}
+
+// writeOAuthInvalidClient sends a refused client credential on the
+// OpenID provider's endpoints as OAuth does (RFC 6749 section 5.2): 401,
+// the Basic challenge, and {"error":"invalid_client"} with the refusal's
+// detail, so that an OAuth library reads the reason whether the gateway
+// or the provider judged the credential. The gateway judges a Basic
+// credential on every path, the token endpoint's client_secret_basic
+// included, so a client's restrictions apply there too.
+func writeOAuthInvalidClient(w http.ResponseWriter, e *refusal) {
+	h := w.Header()
+	h.Set("WWW-Authenticate", basicChallenge)
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusUnauthorized)
+	_ = json.NewEncoder(w).Encode(struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description"`
+	}{"invalid_client", e.Detail})
 }

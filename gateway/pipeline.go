@@ -224,6 +224,10 @@ func (g *Gateway) decide(w http.ResponseWriter, r *http.Request, st *reqState) *
 // themselves; one refused 401 STEP-UP-REQUIRED is sent, likewise, to the
 // re-authentication page.
 func (g *Gateway) deny(w http.ResponseWriter, r *http.Request, st *reqState, e *refusal) {
+	if e.wwwAuthenticate == basicChallenge && st.oidcProviderPath() {
+		writeOAuthInvalidClient(w, e)
+		return
+	}
 	if e.Status == http.StatusUnauthorized && prefersHTML(r.Header.Values("Accept")) {
 		if e.signInCures && readMethod(r.Method) && g.redirectsToSignIn(r, st) {
 			g.redirectToSignIn(w, originalPath(r))

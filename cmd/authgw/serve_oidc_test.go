@@ -606,8 +606,13 @@ func TestServe_oidcRefusals(t *testing.T) {
 			t.Errorf("wrong secret (client_secret_post): %v, want invalid_client", err)
 		}
 		wrong.Endpoint.AuthStyle = oauth2.AuthStyleInHeader
-		if _, err := wrong.Exchange(s.ctx, code, oauth2.VerifierOption(pkce)); err == nil {
-			t.Error("wrong secret (client_secret_basic) accepted")
+		if _, err := wrong.Exchange(s.ctx, code, oauth2.VerifierOption(pkce)); oauthError(err) != "invalid_client" {
+			t.Errorf("wrong secret (client_secret_basic, judged by the gateway): %v, want invalid_client", err)
+		}
+		unknown := wrong
+		unknown.ClientID = "no-such-client"
+		if _, err := unknown.Exchange(s.ctx, code, oauth2.VerifierOption(pkce)); oauthError(err) != "invalid_client" {
+			t.Errorf("unknown client (client_secret_basic): %v, want invalid_client", err)
 		}
 		post := *conf
 		post.Endpoint.AuthStyle = oauth2.AuthStyleInParams
