@@ -147,8 +147,11 @@ func (s *Service) federatedStep(r *request, b *body, state string) error {
 // provider may create one; else 403 FEDERATED-NO-ACCOUNT. A banned or
 // deleted account is refused before anything is linked.
 func (s *Service) federatedFirstSignIn(r *request, store IdentityStore, id FederatedIdentity) (db.User, error) {
+	// An address registration would refuse (not one bare ASCII address:
+	// it could never receive a code, and may only look like another,
+	// such as one with a zero-width space) is no address.
 	email, err := db.NormalizeEmail(id.Email)
-	if err != nil {
+	if err != nil || !mailableAddress(email) {
 		email = ""
 	}
 	ident := db.OIDCIdentity{ID: s.newID(), ProviderID: id.ProviderID, Issuer: id.Issuer, Subject: id.Subject, Email: email, CreatedMs: s.nowMs()}

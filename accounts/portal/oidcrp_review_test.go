@@ -1,10 +1,16 @@
 package portal_test
 
 import (
+	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/oauth2-proxy/mockoidc"
+
+	"github.com/authgw/authgw/accounts/portal"
 	"github.com/authgw/authgw/db"
 )
 
@@ -52,4 +58,100 @@ func TestRelyingPartyPreHijackByUnprovenSignUp(t *testing.T) {
 		t.Errorf("%d identities left on the proved account", n)
 	}
 	_ = db.RoleUser
+}
+
+// rawUser is a provider user whose ID token carries extra claims as
+// given, of any JSON type (over the registered ones).
+type rawUser struct {
+	sub   string
+	extra map[string]any
+}
+
+func (u *rawUser) ID() string                        { return u.sub }
+func (u *rawUser) Userinfo([]string) ([]byte, error) { return []byte(`{"sub":"` + u.sub + `"}`), nil }
+func (u *rawUser) Claims(_ []string, base *mockoidc.IDTokenClaims) (jwt.Claims, error) {
+	raw, err := json.Marshal(base)
+	if err != nil {
+		return nil, err
+	}
+	m := jwt.MapClaims{}
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, err
+	}
+	for k, v := range u.extra {
+		m[k] = v
+	}
+	return m, nil
+}
+
+// TestRelyingPartyBadInputs: what a browser or a provider may send that
+// does not hold gets a clear 4xx page, never a 500, and signs nobody in.
+func TestRelyingPartyBadInputs(t *testing.T) {
+	idp := newIdP(t)
+	s := newRPStack(t, idp)
+	cb := portal.Prefix + "/login/oidc/" + provOpen + "/callback"
+	t.Run("browser", func(t *testing.T) {
+		for _, tc := range []struct {
+			name, target string
+			expectStatus int
+		}{
+			{name: "callback with no query", target: cb, expectStatus: http.StatusBadRequest},
+			{name: "callback with a long state", target: cb + "?code=x&state=" + strings.Repeat("A", 5000), expectStatus: http.StatusBadRequest},
+			{name: "callback with an error and no state", target: cb + "?error=access_denied", expectStatus: http.StatusBadRequest},
+			{name: "callback with a state of a NUL", target: cb + "?code=x&state=%00", expectStatus: http.StatusBadRequest},
+			{name: "callback with an invalid query", target: cb + "?state=%zz;code=%", expectStatus: http.StatusBadRequest},
+			{name: "callback of an unknown provider", target: portal.Prefix + "/login/oidc/nosuch/callback?code=x&state=y", expectStatus: http.StatusNotFound},
+			{name: "start of a provider in upper case", target: portal.Prefix + "/login/oidc/OPEN", expectStatus: http.StatusNotFound},
+			{name: "start of a provider with an encoded slash", target: portal.Prefix + "/login/oidc/open%2Fx", expectStatus: http.StatusBadRequest},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				p := s.browser().get(tc.target)
+				if p.Status != tc.expectStatus {
+					t.Errorf("status %d, expected %d: %s", p.Status, tc.expectStatus, p.text())
+				}
+				expectNoSession(t, tc.name, p)
+			})
+		}
+		// A return_to too long or not a URL falls back to the default: the
+		// sign-in still starts (a 500 would be a crash on a stored value).
+		for _, rt := range []string{"/" + strings.Repeat("a", 5000), "/\x00", "\xff\xfe"} {
+			b := s.browser()
+			p := b.get(portal.Prefix + "/login/oidc/" + provOpen + "?return_to=" + url.QueryEscape(rt))
+			if p.Status != http.StatusFound {
+				t.Errorf("start with return_to %.20q: status %d %s", rt, p.Status, p.text())
+			}
+		}
+	})
+	t.Run("provider", func(t *testing.T) {
+		ann := s.user("Ann Smith")
+		for _, tc := range []struct {
+			name       string
+			given      mockoidc.User
+			expectCode int
+		}{
+			{name: "sub with a control character", given: &idpUser{sub: "ctl\x01sub", email: "ctl@example.com", verified: true}, expectCode: http.StatusBadRequest},
+			{name: "sub too long", given: &idpUser{sub: strings.Repeat("s", 256), email: "long@example.com", verified: true}, expectCode: http.StatusBadRequest},
+			{name: "email a number", given: &rawUser{sub: "num-email", extra: map[string]any{"email": 42, "email_verified": true}}, expectCode: http.StatusBadRequest},
+			{name: "name an object", given: &rawUser{sub: "obj-name", extra: map[string]any{"email": "obj@example.com", "email_verified": true, "name": map[string]any{"a": 1}}},
+				expectCode: http.StatusBadRequest},
+			// An address registration would refuse (not one bare ASCII
+			// address: it can never receive a code) is no address.
+			{name: "email with a zero-width space", given: &idpUser{sub: "zwsp", email: addressOf(ann.Name) + "\u200b", verified: true}, expectCode: http.StatusForbidden},
+			{name: "email not ASCII", given: &idpUser{sub: "nonascii", email: "ännchen@example.com", verified: true}, expectCode: http.StatusForbidden},
+			{name: "email with a display name", given: &idpUser{sub: "display", email: "Ann <" + addressOf(ann.Name) + ">", verified: true}, expectCode: http.StatusForbidden},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				b := s.browser()
+				idp.m.QueueUser(tc.given)
+				p := b.get(b.rpAuthorize(b.rpStart(provOpen, "")))
+				if p.Status != tc.expectCode {
+					t.Errorf("status %d, expected %d: %s", p.Status, tc.expectCode, p.text())
+				}
+				expectNoSession(t, tc.name, p)
+				if got := s.identityOf(idp, tc.given.ID()); got != "" {
+					t.Errorf("linked to %s", got)
+				}
+			})
+		}
+	})
 }
