@@ -1,11 +1,15 @@
 package portal_test
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/oauth2-proxy/mockoidc"
@@ -65,11 +69,15 @@ func TestRelyingPartyPreHijackByUnprovenSignUp(t *testing.T) {
 type rawUser struct {
 	sub   string
 	extra map[string]any
+	mut   func(*mockoidc.IDTokenClaims)
 }
 
 func (u *rawUser) ID() string                        { return u.sub }
 func (u *rawUser) Userinfo([]string) ([]byte, error) { return []byte(`{"sub":"` + u.sub + `"}`), nil }
 func (u *rawUser) Claims(_ []string, base *mockoidc.IDTokenClaims) (jwt.Claims, error) {
+	if u.mut != nil {
+		u.mut(base)
+	}
 	raw, err := json.Marshal(base)
 	if err != nil {
 		return nil, err
@@ -154,4 +162,77 @@ func TestRelyingPartyBadInputs(t *testing.T) {
 			})
 		}
 	})
+}
+
+// forgeHS256 re-signs the ID token with HMAC-SHA256 keyed by the client
+// secret (which the relying party knows): the key-confusion forgery.
+const forgeHS256 forgery = 100
+
+func (idp *testIdP) forgedHS256(parts []string) string {
+	enc := base64.RawURLEncoding
+	head, err := enc.DecodeString(parts[0])
+	if err != nil {
+		return strings.Join(parts, ".")
+	}
+	var h map[string]any
+	if json.Unmarshal(head, &h) != nil {
+		return strings.Join(parts, ".")
+	}
+	h["alg"] = "HS256"
+	raw, _ := json.Marshal(h)
+	signed := enc.EncodeToString(raw) + "." + parts[1]
+	mac := hmac.New(sha256.New, []byte(idp.m.ClientSecret))
+	mac.Write([]byte(signed))
+	return signed + "." + enc.EncodeToString(mac.Sum(nil))
+}
+
+// TestRelyingPartyIDTokenChecks: more of the ID token's checks than
+// TestRelyingPartyRefusesForgeries: the key confusion (HS256 keyed by the
+// client secret), azp naming another client, and the cases that must
+// still sign in (several audiences with azp the client).
+func TestRelyingPartyIDTokenChecks(t *testing.T) {
+	idp := newIdP(t)
+	s := newRPStack(t, idp)
+	ann := s.user("Ann Smith")
+	for _, tc := range []struct {
+		name      string
+		forge     forgery
+		extra     map[string]any
+		mut       func(*mockoidc.IDTokenClaims)
+		expectOK  bool
+		givenProv string
+	}{
+		{name: "HS256 keyed by the client secret", forge: forgeHS256},
+		{name: "azp another client, one audience", extra: map[string]any{"azp": "another-client"}},
+		{name: "azp another client, several audiences", extra: map[string]any{"azp": "another-client"},
+			mut: func(c *mockoidc.IDTokenClaims) { c.Audience = append(c.Audience, "another-client") }},
+		{name: "azp the client, several audiences", extra: map[string]any{"azp": idp.m.ClientID},
+			mut: func(c *mockoidc.IDTokenClaims) { c.Audience = append(c.Audience, "another-client") }, expectOK: true},
+		{name: "azp the client, one audience", extra: map[string]any{"azp": idp.m.ClientID}, expectOK: true},
+		{name: "not yet valid (nbf in an hour)", mut: func(c *mockoidc.IDTokenClaims) { c.NotBefore = jwt.NewNumericDate(time.Now().Add(time.Hour)) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			idp.setForgery(tc.forge)
+			defer idp.setForgery(forgeNone)
+			sub := "ann-" + strings.ReplaceAll(tc.name, " ", "-")
+			extra := map[string]any{"email": addressOf(ann.Name), "email_verified": true}
+			for k, v := range tc.extra {
+				extra[k] = v
+			}
+			b := s.browser()
+			idp.m.QueueUser(&rawUser{sub: sub, extra: extra, mut: tc.mut})
+			p := b.get(b.rpAuthorize(b.rpStart(provLinking, "/demo/v1/x")))
+			if tc.expectOK {
+				expectSession(t, tc.name, p, "/demo/v1/x")
+				return
+			}
+			if p.Status != http.StatusBadRequest || !strings.Contains(p.text(), "The sign-in did not work") {
+				t.Errorf("status %d: %s", p.Status, p.text())
+			}
+			expectNoSession(t, tc.name, p)
+			if got := s.identityOf(idp, sub); got != "" {
+				t.Errorf("linked to %s", got)
+			}
+		})
+	}
 }
