@@ -14,8 +14,11 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/oauth2-proxy/mockoidc"
 
+	"github.com/authgw/authgw/accounts"
+	"github.com/authgw/authgw/accounts/oidcrp"
 	"github.com/authgw/authgw/accounts/portal"
 	"github.com/authgw/authgw/db"
+	"github.com/authgw/authgw/db/dbtest"
 )
 
 // An attacker's review of "Sign in with …": each test below is a way in
@@ -234,5 +237,134 @@ func TestRelyingPartyIDTokenChecks(t *testing.T) {
 				t.Errorf("linked to %s", got)
 			}
 		})
+	}
+}
+
+// newRPStackWith is newRPStack with the accounts service's settings
+// changed by acc.
+func newRPStackWith(t *testing.T, idp *testIdP, acc func(*accounts.Config)) *stack {
+	t.Helper()
+	cfg := idp.m.Config()
+	return newStackOn(t, dbtest.SQLite(t), stackOptions{accounts: acc, rp: func(d *db.DB, pc *portal.Config) {
+		rp, err := oidcrp.New(oidcrp.Config{
+			Providers: []oidcrp.ProviderSettings{{ID: provOpen, Name: "Open SSO", Issuer: cfg.Issuer, ClientID: cfg.ClientID,
+				ClientSecret: cfg.ClientSecret, AllowLinking: true, AllowSignUp: true}},
+			PublicURL: publicURL, Flows: d, Now: pc.Now, Logger: pc.Logger,
+		})
+		must(t, err)
+		pc.Federation = rp
+	}})
+}
+
+// TestRelyingPartyNoSecondFactorBypass: a provider's sign-in is a first
+// factor only: a passkey user is asked for the passkey, and where a
+// second factor is required (here of every user) a linked user and a
+// brand-new account are led to enrol one, with no session before.
+func TestRelyingPartyNoSecondFactorBypass(t *testing.T) {
+	idp := newIdP(t)
+	t.Run("passkey user", func(t *testing.T) {
+		s := newRPStack(t, idp)
+		ann := s.user("Ann Smith")
+		must(t, s.d.CreateWebAuthnCredential(s.ctx, db.WebAuthnCredential{ID: s.id(), UserID: ann.ID, Name: "Laptop",
+			CredentialID: []byte("ann-credential-id"), PublicKey: []byte{1, 2, 3}, CreatedMs: s.clock.Now().UnixMilli()}, 10))
+		p := s.browser().rpSignIn(idp, provLinking, &idpUser{sub: "ann-passkey", email: addressOf(ann.Name), verified: true}, "/demo/v1/x")
+		if p.Status != http.StatusOK || !strings.Contains(p.Body, `data-passkey="get"`) {
+			t.Errorf("expected the passkey step, got %d: %s", p.Status, p.text())
+		}
+		expectNoSession(t, "passkey user", p)
+	})
+	t.Run("second factor required", func(t *testing.T) {
+		s := newRPStackWith(t, idp, func(c *accounts.Config) { c.RequireSecondFactorRoles = []string{db.RoleUser} })
+		ann := s.user("Ann Smith")
+		for name, u := range map[string]*idpUser{
+			"linked user": {sub: "ann-required", email: addressOf(ann.Name), verified: true},
+			"new account": {sub: "new-required", email: "newcomer@example.com", verified: true},
+		} {
+			p := s.browser().rpSignIn(idp, provOpen, u, "/demo/v1/x")
+			if p.Status != http.StatusOK || p.form(enrolPath) == nil {
+				t.Errorf("%s: expected the enrolment page, got %d: %s", name, p.Status, p.text())
+			}
+			expectNoSession(t, name, p)
+		}
+	})
+}
+
+// TestRelyingPartyAccountsGone: an identity of a deleted user opens
+// nothing (and is free for a new account where sign-up is allowed); the
+// sign-in ends the session the browser held before (no session mix-up).
+func TestRelyingPartyAccountsGone(t *testing.T) {
+	idp := newIdP(t)
+	s := newRPStack(t, idp)
+	bob := s.user("Bob Jones")
+	must(t, s.d.CreateOIDCIdentity(s.ctx, db.OIDCIdentity{ID: s.id(), UserID: bob.ID, ProviderID: provClosed, Issuer: idp.m.Issuer(),
+		Subject: "bob-deleted", CreatedMs: s.clock.Now().UnixMilli()}))
+	now := s.clock.Now().UnixMilli()
+	must(t, s.d.DeleteUser(s.ctx, bob.ID, db.Revoking{AtMs: now, ExpiresMs: now + 900_000}))
+	p := s.browser().rpSignIn(idp, provClosed, &idpUser{sub: "bob-deleted", email: addressOf(bob.Name), verified: true}, "")
+	if p.Status != http.StatusForbidden || !strings.Contains(p.text(), "No account for this sign-in") {
+		t.Errorf("deleted user: status %d: %s", p.Status, p.text())
+	}
+	expectNoSession(t, "deleted user", p)
+
+	ann := s.user("Ann Smith")
+	carol := s.user("Carol King")
+	b := s.browser()
+	before := b.acctSignIn(carol)
+	if before.Refresh == "" {
+		t.Fatal("no refresh token: the check below would prove nothing")
+	}
+	p = b.rpSignIn(idp, provLinking, &idpUser{sub: "ann-switch", email: addressOf(ann.Name), verified: true}, "/demo/v1/x")
+	expectSession(t, "ann", p, "/demo/v1/x")
+	if s.acctRefreshWorks(before.Refresh) {
+		t.Error("the session the browser held before the external sign-in still refreshes")
+	}
+}
+
+// TestRelyingPartySignUpQuotaAndLogs: accounts created on first sign-ins
+// count against the registration quota of the source, as POST /users
+// does, so a stranger with many identities at a provider cannot
+// mass-create accounts; and the logs of sign-ups, links and refusals hold
+// no address, nonce, state, code, PKCE value or token.
+func TestRelyingPartySignUpQuotaAndLogs(t *testing.T) {
+	idp := newIdP(t)
+	s := newRPStackWith(t, idp, func(c *accounts.Config) { c.RegistrationsPerSource = 2 })
+	ann := s.user("Ann Smith")
+	var secrets []string
+	signIn := func(u *idpUser) *page {
+		b := s.browser()
+		idp.m.QueueUser(u)
+		authURL := b.rpStart(provOpen, "/demo/v1/x")
+		au, err := url.Parse(authURL)
+		must(t, err)
+		cb := b.rpAuthorize(authURL)
+		cu, err := url.Parse(cb)
+		must(t, err)
+		secrets = append(secrets, au.Query().Get("nonce"), au.Query().Get("state"), au.Query().Get("code_challenge"), cu.Query().Get("code"))
+		return b.get(cb)
+	}
+	for i, addr := range []string{"mass-1@example.com", "mass-2@example.com"} {
+		p := signIn(&idpUser{sub: "mass-" + string(rune('a'+i)), email: addr, verified: true})
+		expectSession(t, addr, p, "/demo/v1/x")
+	}
+	p := signIn(&idpUser{sub: "mass-c", email: "mass-3@example.com", verified: false})
+	if p.Status != http.StatusTooManyRequests {
+		t.Errorf("third sign-up from one source: status %d: %s", p.Status, p.text())
+	}
+	expectNoSession(t, "third sign-up", p)
+	if got := s.identityOf(idp, "mass-c"); got != "" || s.holders("mass-3@example.com") != 0 {
+		t.Errorf("the third account was created (identity of %q)", got)
+	}
+	// An existing account still signs in (linking creates no account).
+	expectSession(t, "link", signIn(&idpUser{sub: "ann-quota", email: addressOf(ann.Name), verified: true}), "/demo/v1/x")
+	signIn(&idpUser{sub: "ann-quota-2", email: addressOf(ann.Name), verified: false}) // refused: 409
+
+	logs := s.logs.String()
+	if !strings.Contains(logs, "external") {
+		t.Fatal("nothing of the sign-ins was logged: the check below would prove nothing")
+	}
+	for _, v := range append(secrets, "mass-1@example.com", "mass-2@example.com", "mass-3@example.com", addressOf(ann.Name), idp.m.ClientSecret, "eyJ") {
+		if v != "" && strings.Contains(logs, v) {
+			t.Errorf("the logs hold %q", v)
+		}
 	}
 }
