@@ -226,10 +226,12 @@ func errAddressTaken() error {
 }
 
 // federatedName returns the provider's display name for a new account:
-// one line of at most maxFederatedName bytes, else "".
+// one line of at most maxFederatedName bytes with no control character
+// (as registration takes a name: C1 and line separators included), else
+// "".
 func federatedName(name string) string {
 	name = strings.TrimSpace(name)
-	if len(name) > maxFederatedName || !utf8.ValidString(name) || strings.ContainsFunc(name, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+	if len(name) > maxFederatedName || !utf8.ValidString(name) || hasControl(name) {
 		return ""
 	}
 	return name

@@ -368,3 +368,56 @@ func TestRelyingPartySignUpQuotaAndLogs(t *testing.T) {
 		}
 	}
 }
+
+// TestRelyingPartyNameFromProvider: a new account's display name from
+// the provider obeys the rule of registration (no control character,
+// C1 and line separators included): one that does not is not used.
+func TestRelyingPartyNameFromProvider(t *testing.T) {
+	idp := newIdP(t)
+	s := newRPStack(t, idp)
+	for i, tc := range []struct{ given, expect string }{
+		{given: "  Dee Lane  ", expect: "Dee Lane"},
+		{given: "Dee\u0085Lane", expect: ""},
+		{given: "Dee\u2028Lane", expect: ""},
+		{given: "Dee\x1bLane", expect: ""},
+		{given: strings.Repeat("d", 101), expect: ""},
+	} {
+		sub := "name-" + string(rune('a'+i))
+		p := s.browser().rpSignIn(idp, provOpen, &idpUser{sub: sub, email: sub + "@example.com", verified: true, name: tc.given}, "/demo/v1/x")
+		expectSession(t, tc.given, p, "/demo/v1/x")
+		u, err := s.d.GetUser(s.ctx, s.identityOf(idp, sub))
+		must(t, err)
+		if u.Name != tc.expect {
+			t.Errorf("name %q became %q, expected %q", tc.given, u.Name, tc.expect)
+		}
+	}
+}
+
+// TestRelyingPartyCodeInjection: a code the provider issued to another
+// sign-in (stolen from another browser, or from the attacker's own other
+// flow) pasted into a callback with this browser's state is refused: the
+// PKCE verifier and the nonce are the other sign-in's.
+func TestRelyingPartyCodeInjection(t *testing.T) {
+	idp := newIdP(t)
+	s := newRPStack(t, idp)
+	ann := s.user("Ann Smith")
+	victim := s.browser()
+	idp.m.QueueUser(&idpUser{sub: "ann-injected", email: addressOf(ann.Name), verified: true})
+	stolen, err := url.Parse(victim.rpAuthorize(victim.rpStart(provLinking, "")))
+	must(t, err)
+	attacker := s.browser()
+	idp.m.QueueUser(&idpUser{sub: "attacker-own", email: "attacker@example.com", verified: true})
+	own, err := url.Parse(attacker.rpAuthorize(attacker.rpStart(provLinking, "")))
+	must(t, err)
+	q := own.Query()
+	q.Set("code", stolen.Query().Get("code"))
+	own.RawQuery = q.Encode()
+	p := attacker.get(own.String())
+	if p.Status != http.StatusBadRequest {
+		t.Errorf("injected code: status %d: %s", p.Status, p.text())
+	}
+	expectNoSession(t, "injected code", p)
+	if got := s.identityOf(idp, "ann-injected"); got != "" {
+		t.Errorf("linked to %s", got)
+	}
+}
