@@ -1,10 +1,12 @@
 package portal_test
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -420,4 +422,76 @@ func TestRelyingPartyCodeInjection(t *testing.T) {
 	if got := s.identityOf(idp, "ann-injected"); got != "" {
 		t.Errorf("linked to %s", got)
 	}
+}
+
+// TestRelyingPartyLastSignInMethod: a user whose account a provider
+// created (no password) removes the identity, their only way in so far,
+// proving it with a login code mailed to the address the provider
+// vouched for: the mailbox still opens the account afterwards, so the
+// removal locks nobody out.
+func TestRelyingPartyLastSignInMethod(t *testing.T) {
+	idp := newIdP(t)
+	s := newRPStack(t, idp)
+	const addr = "fed.only@example.com"
+	b := s.browser()
+	expectSession(t, "sign-up", b.rpSignIn(idp, provOpen, &idpUser{sub: "fed-only", email: addr, verified: true}, "/demo/v1/x"), "/demo/v1/x")
+	owner := s.identityOf(idp, "fed-only")
+	ident, err := s.d.GetOIDCIdentity(s.ctx, idp.m.Issuer(), "fed-only")
+	must(t, err)
+	state := strings.Repeat("ef", 16)
+	if status, env := b.acctAPI(http.MethodPost, "/sessions/login/email", map[string]any{"email": addr, "state": state}); status != http.StatusOK {
+		t.Fatalf("email step: %d %v", status, env)
+	}
+	first := s.mailTo(addr)
+	code := s.codeIn(first, acctLoginCodeRE)
+	if status, env := b.sameOriginAPI(http.MethodDelete, "/users/current/identities/"+ident.ID, map[string]any{}); status != http.StatusBadRequest {
+		t.Errorf("removal without a proof: %d %v", status, env)
+	}
+	if status, env := b.sameOriginAPI(http.MethodDelete, "/users/current/identities/"+ident.ID, map[string]any{"loginState": state, "loginCode": code}); status != http.StatusOK {
+		t.Fatalf("removal with a login code: %d %v", status, env)
+	}
+	if got := s.identityOf(idp, "fed-only"); got != "" {
+		t.Fatalf("still linked to %s", got)
+	}
+	// The mailbox opens the account again.
+	c := s.browser()
+	state2 := strings.Repeat("ab", 16)
+	if status, env := c.acctAPI(http.MethodPost, "/sessions/login/email", map[string]any{"email": addr, "state": state2}); status != http.StatusOK {
+		t.Fatalf("email step: %d %v", status, env)
+	}
+	var second string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if m := s.mailTo(addr); m != first && acctLoginCodeRE.MatchString(m) {
+			second = m
+			break
+		}
+	}
+	code2 := s.codeIn(second, acctLoginCodeRE)
+	si := c.acctAdopt(c.acctAPI(http.MethodPost, "/sessions/login/code", map[string]any{"code": code2, "state": state2}))
+	sess, err := s.d.GetSession(s.ctx, si.SessionID)
+	must(t, err)
+	if sess.UserID != owner {
+		t.Errorf("the code opened %q, expected %q", sess.UserID, owner)
+	}
+}
+
+// sameOriginAPI calls the JSON API with the browser's cookies, as a page
+// of the gateway's own origin does (the Origin header of an unsafe
+// method carried by cookie).
+func (b *browser) sameOriginAPI(method, path string, data any) (int, map[string]any) {
+	b.s.t.Helper()
+	raw, err := json.Marshal(map[string]any{"data": data})
+	must(b.s.t, err)
+	req, err := http.NewRequest(method, b.s.srv.URL+"/accounts/v1"+path, bytes.NewReader(raw))
+	must(b.s.t, err)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", b.s.srv.URL)
+	res, err := b.client.Do(req)
+	must(b.s.t, err)
+	defer res.Body.Close()
+	var env map[string]any
+	body, _ := io.ReadAll(res.Body)
+	_ = json.Unmarshal(body, &env)
+	return res.StatusCode, env
 }
