@@ -174,8 +174,8 @@ func TestOIDCFlows(t *testing.T) {
 }
 
 // TestProveEmailByLoginUnlinksIdentities: the first proof of a mailbox
-// resets a never-verified registration, and its external identities go
-// with the password: the identity of whoever registered the address (a
+// resets a never-verified registration, and its external identities and
+// passkeys go with the password: the identity of whoever registered the address (a
 // provider that did not vouch for it) must not open the account the
 // mailbox's owner now uses.
 func TestProveEmailByLoginUnlinksIdentities(t *testing.T) {
@@ -187,6 +187,10 @@ func TestProveEmailByLoginUnlinksIdentities(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if err := d.CreateWebAuthnCredential(w.ctx, db.WebAuthnCredential{ID: "p1", UserID: u.ID, Name: "Planted", CredentialID: []byte("planted"),
+			PublicKey: []byte{1, 2, 3}, CreatedMs: authNow}, 10); err != nil {
+			t.Fatal(err)
+		}
 		reset, err := d.ProveEmailByLogin(w.ctx, "e1", db.Revoking{AtMs: authNow + 1, ExpiresMs: authNow + 900_000})
 		if err != nil || !reset {
 			t.Fatalf("ProveEmailByLogin = %v, %v; want a reset", reset, err)
@@ -196,6 +200,9 @@ func TestProveEmailByLoginUnlinksIdentities(t *testing.T) {
 		}
 		if n := w.count("SELECT COUNT(*) FROM oidc_identities WHERE user_id = ?", u.ID); n != 0 {
 			t.Errorf("%d identity rows left", n)
+		}
+		if n := w.count("SELECT COUNT(*) FROM webauthn_credentials WHERE user_id = ?", u.ID); n != 0 {
+			t.Errorf("%d passkeys left", n)
 		}
 		// A verified address proved again resets nothing, and keeps the
 		// identities linked since.
