@@ -294,7 +294,7 @@ func TestRelyingPartyNoSecondFactorBypass(t *testing.T) {
 }
 
 // TestRelyingPartyAccountsGone: an identity of a deleted user opens
-// nothing (and is free for a new account where sign-up is allowed); the
+// nothing; a banned user's address links nothing; the
 // sign-in ends the session the browser held before (no session mix-up).
 func TestRelyingPartyAccountsGone(t *testing.T) {
 	idp := newIdP(t)
@@ -309,6 +309,18 @@ func TestRelyingPartyAccountsGone(t *testing.T) {
 		t.Errorf("deleted user: status %d: %s", p.Status, p.text())
 	}
 	expectNoSession(t, "deleted user", p)
+
+	// A banned user's verified address links nothing.
+	dan := s.user("Dan Banned")
+	must(t, s.d.BanUser(s.ctx, dan.ID, s.clock.Now().UnixMilli()))
+	p = s.browser().rpSignIn(idp, provLinking, &idpUser{sub: "dan-banned", email: addressOf(dan.Name), verified: true}, "")
+	if p.Status != http.StatusUnauthorized || !strings.Contains(p.text(), "This account cannot sign in") {
+		t.Errorf("banned by address: status %d: %s", p.Status, p.text())
+	}
+	expectNoSession(t, "banned by address", p)
+	if got := s.identityOf(idp, "dan-banned"); got != "" {
+		t.Errorf("linked to the banned user %s", got)
+	}
 
 	ann := s.user("Ann Smith")
 	carol := s.user("Carol King")
