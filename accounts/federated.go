@@ -147,8 +147,11 @@ func (s *Service) federatedStep(r *request, b *body, state string) error {
 // provider may create one; else 403 FEDERATED-NO-ACCOUNT. A banned or
 // deleted account is refused before anything is linked.
 func (s *Service) federatedFirstSignIn(r *request, store IdentityStore, id FederatedIdentity) (db.User, error) {
+	// An address registration would refuse (not one bare ASCII address:
+	// it could never receive a code, and may only look like another,
+	// such as one with a zero-width space) is no address.
 	email, err := db.NormalizeEmail(id.Email)
-	if err != nil {
+	if err != nil || !mailableAddress(email) {
 		email = ""
 	}
 	ident := db.OIDCIdentity{ID: s.newID(), ProviderID: id.ProviderID, Issuer: id.Issuer, Subject: id.Subject, Email: email, CreatedMs: s.nowMs()}
@@ -223,10 +226,12 @@ func errAddressTaken() error {
 }
 
 // federatedName returns the provider's display name for a new account:
-// one line of at most maxFederatedName bytes, else "".
+// one line of at most maxFederatedName bytes with no control character
+// (as registration takes a name: C1 and line separators included), else
+// "".
 func federatedName(name string) string {
 	name = strings.TrimSpace(name)
-	if len(name) > maxFederatedName || !utf8.ValidString(name) || strings.ContainsFunc(name, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+	if len(name) > maxFederatedName || !utf8.ValidString(name) || hasControl(name) {
 		return ""
 	}
 	return name

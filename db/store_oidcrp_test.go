@@ -172,3 +172,49 @@ func TestOIDCFlows(t *testing.T) {
 		}
 	})
 }
+
+// TestProveEmailByLoginUnlinksIdentities: the first proof of a mailbox
+// resets a never-verified registration, and its external identities and
+// passkeys go with the password: the identity of whoever registered the address (a
+// provider that did not vouch for it) must not open the account the
+// mailbox's owner now uses.
+func TestProveEmailByLoginUnlinksIdentities(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		w := newAuthWorld(t, d)
+		ident := db.OIDCIdentity{ID: "i1", ProviderID: "corp", Issuer: "https://idp.example.com", Subject: "attacker", CreatedMs: authNow}
+		u, err := d.CreateUserWithOIDCIdentity(w.ctx, db.NewUser{User: db.User{ID: "u1", Name: "Planted", CreatedMs: authNow},
+			Email: db.Email{ID: "e1", Email: "victim@example.com"}, Roles: []string{db.RoleUser}}, ident)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := d.CreateWebAuthnCredential(w.ctx, db.WebAuthnCredential{ID: "p1", UserID: u.ID, Name: "Planted", CredentialID: []byte("planted"),
+			PublicKey: []byte{1, 2, 3}, CreatedMs: authNow}, 10); err != nil {
+			t.Fatal(err)
+		}
+		reset, err := d.ProveEmailByLogin(w.ctx, "e1", db.Revoking{AtMs: authNow + 1, ExpiresMs: authNow + 900_000})
+		if err != nil || !reset {
+			t.Fatalf("ProveEmailByLogin = %v, %v; want a reset", reset, err)
+		}
+		if got, err := d.GetOIDCIdentity(w.ctx, ident.Issuer, ident.Subject); !errors.Is(err, db.ErrNotFound) {
+			t.Errorf("the identity still opens %q after the first proof (%v)", got.UserID, err)
+		}
+		if n := w.count("SELECT COUNT(*) FROM oidc_identities WHERE user_id = ?", u.ID); n != 0 {
+			t.Errorf("%d identity rows left", n)
+		}
+		if n := w.count("SELECT COUNT(*) FROM webauthn_credentials WHERE user_id = ?", u.ID); n != 0 {
+			t.Errorf("%d passkeys left", n)
+		}
+		// A verified address proved again resets nothing, and keeps the
+		// identities linked since.
+		ident.ID, ident.UserID = "i2", u.ID
+		if err := d.CreateOIDCIdentity(w.ctx, ident); err != nil {
+			t.Fatal(err)
+		}
+		if reset, err := d.ProveEmailByLogin(w.ctx, "e1", db.Revoking{AtMs: authNow + 2, ExpiresMs: authNow + 900_000}); err != nil || reset {
+			t.Fatalf("second ProveEmailByLogin = %v, %v", reset, err)
+		}
+		if _, err := d.GetOIDCIdentity(w.ctx, ident.Issuer, ident.Subject); err != nil {
+			t.Errorf("an identity linked after the proof was removed: %v", err)
+		}
+	})
+}

@@ -659,7 +659,9 @@ var ErrNotFirstProof = fmt.Errorf("db: the account proved another mailbox alread
 // transaction: the address is verified as by MarkEmailVerified and
 // whatever was set up on the account before anyone proved a mailbox of
 // it ends: the password is
-// removed, the TOTP secret (and its recovery codes) deleted, and every live session invalidated
+// removed, the TOTP secret (and its recovery codes) and the passkeys
+// deleted, the external identities (OIDCIdentity) unlinked, and every
+// live session invalidated
 // ("mailbox-proved") with a user revocation kept until
 // at.ExpiresMs. Whoever registered the address without owning it
 // (account pre-hijacking) is left with nothing. It reports whether the
@@ -704,6 +706,18 @@ func (s *DB) ProveEmailByLogin(ctx context.Context, emailID string, at Revoking)
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, "DELETE FROM factor_recovery_codes WHERE user_id = ?", before.UserID); err != nil {
+			return err
+		}
+		// An external identity linked to a never-verified registration
+		// (an account created on a first sign-in whose provider did not
+		// vouch for the address) is whoever registered's, not the
+		// mailbox's owner's: it is unlinked like the password.
+		if _, err := tx.ExecContext(ctx, "DELETE FROM oidc_identities WHERE user_id = ?", before.UserID); err != nil {
+			return err
+		}
+		// A passkey signs in alone: whoever registered added it, as the
+		// password.
+		if _, err := tx.ExecContext(ctx, "DELETE FROM webauthn_credentials WHERE user_id = ?", before.UserID); err != nil {
 			return err
 		}
 		_, err = s.invalidateUserSessions(ctx, tx, before.UserID, "mailbox-proved", at)

@@ -320,8 +320,9 @@ type Finished struct {
 // none). The state must match the browser's (constant time) and name a
 // stored sign-in of this provider, which is used up here whatever
 // follows; then the code is exchanged with the PKCE verifier, and the ID
-// token verified (go-oidc: signature, iss, aud, exp) with its nonce (and
-// azp when it has several audiences). It fails with an error wrapping
+// token verified (go-oidc: signature, iss, aud, exp) with its nonce and
+// azp (required with several audiences, and always the client when
+// present). It fails with an error wrapping
 // ErrRefused (ErrUnknownProvider, ErrState, *ProviderError, ErrExchange,
 // ErrIDToken), or ErrUnavailable.
 func (rp *RP) Finish(ctx context.Context, id string, query url.Values, browserState string) (Finished, error) {
@@ -386,8 +387,13 @@ func (rp *RP) Finish(ctx context.Context, id string, query url.Values, browserSt
 	if err := idt.Claims(&claims); err != nil {
 		return Finished{}, fmt.Errorf("%w: claims unreadable", ErrIDToken)
 	}
-	if len(idt.Audience) > 1 && claims.AZP != p.set.ClientID {
-		return Finished{}, fmt.Errorf("%w: several audiences and azp is not the client", ErrIDToken)
+	// azp names the party the token was issued to: with several
+	// audiences it must be there and be this client (go-oidc checks
+	// neither); with one it must be this client when present (OpenID
+	// Connect Core 3.1.3.7, point 5): a token issued to another client
+	// of the provider is not this sign-in's.
+	if (len(idt.Audience) > 1 || claims.AZP != "") && claims.AZP != p.set.ClientID {
+		return Finished{}, fmt.Errorf("%w: azp is not the client", ErrIDToken)
 	}
 	if idt.Subject == "" || len(idt.Subject) > 255 || strings.TrimSpace(idt.Subject) != idt.Subject {
 		return Finished{}, fmt.Errorf("%w: unusable sub", ErrIDToken)

@@ -113,6 +113,8 @@ func (idp *testIdP) forged(tok string, f forgery) string {
 	switch f {
 	case forgeAlgNone:
 		return enc.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + parts[1] + "."
+	case forgeHS256:
+		return idp.forgedHS256(parts)
 	case forgeOtherKey:
 		signed := parts[0] + "." + parts[1]
 		sum := sha256.Sum256([]byte(signed))
