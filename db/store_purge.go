@@ -18,7 +18,9 @@ type PurgePolicy struct {
 	SessionsEndedBeforeMs int64
 	// CodesExpiredBeforeMs: verification, login and TOTP-flow codes
 	// that expired before it are deleted, consumed or not (a code is
-	// consumed before it expires, so consumed codes go too).
+	// consumed before it expires, so consumed codes go too), and so are
+	// the OpenID provider's authorization requests (with their codes) and
+	// the external sign-ins in progress that expired before it.
 	CodesExpiredBeforeMs int64
 	// RegulationBeforeMs: login failures recorded before it and bans
 	// that ended before it are deleted (failures and bans name the
@@ -55,12 +57,14 @@ type PurgeResult struct {
 	MailSends          int64
 	Revocations        int64
 	SessionIPsCleared  int64
+	OIDCAuthRequests   int64
+	OIDCSignIns        int64
 }
 
 // Total is the sum of the counts.
 func (r PurgeResult) Total() int64 {
 	return r.Sessions + r.SessionTokens + r.VerificationCodes + r.RegulationFailures +
-		r.RegulationBans + r.MailSends + r.Revocations + r.SessionIPsCleared
+		r.RegulationBans + r.MailSends + r.Revocations + r.SessionIPsCleared + r.OIDCAuthRequests + r.OIDCSignIns
 }
 
 // Purge deletes the rows past their retention (see PurgePolicy) in
@@ -89,6 +93,8 @@ func (s *DB) Purge(ctx context.Context, p PurgePolicy) (PurgeResult, error) {
 		{"sessions", "expires_ms < ?", p.SessionsEndedBeforeMs, &res.Sessions, ""},
 		{"sessions", "invalidated_ms < ?", p.SessionsEndedBeforeMs, &res.Sessions, ""},
 		{"verification_codes", "expires_ms < ?", p.CodesExpiredBeforeMs, &res.VerificationCodes, ""},
+		{"oidc_auth_requests", "expires_ms < ?", p.CodesExpiredBeforeMs, &res.OIDCAuthRequests, ""},
+		{"oidc_rp_flows", "expires_ms < ?", p.CodesExpiredBeforeMs, &res.OIDCSignIns, ""},
 		{"regulation_failures", "failed_ms < ?", p.RegulationBeforeMs, &res.RegulationFailures, ""},
 		{"regulation_bans", "until_ms < ?", p.RegulationBeforeMs, &res.RegulationBans, ""},
 		{"mail_sends", "sent_ms < ?", p.MailSendsBeforeMs, &res.MailSends, ""},

@@ -84,6 +84,40 @@ func TestPurge(t *testing.T) {
 			expectN:     3,
 		},
 		{
+			name: "OpenID authorization requests expired before the cutoff, used or not",
+			given: func(w *authWorld) {
+				w.org("org-1", 0)
+				w.client("client-1", "org-1", 0)
+				for _, r := range []struct {
+					id      string
+					expires int64
+					usedMs  int64
+				}{{"old-1", old, 0}, {"old-2", old, 5}, {"kept", kept, 0}, {"kept-used", kept, 5}} {
+					w.exec("INSERT INTO oidc_auth_requests (id, client_id, redirect_uri, scopes, response_type, created_ms, expires_ms, used_ms) VALUES (?, 'client-1', 'https://app.example/cb', 'openid', 'code', 1, ?, ?)",
+						r.id, r.expires, r.usedMs)
+				}
+			},
+			ids:         "SELECT id FROM oidc_auth_requests ORDER BY id",
+			expectLeft:  []string{"kept", "kept-used"},
+			expectCount: func(r db.PurgeResult) int64 { return r.OIDCAuthRequests },
+			expectN:     2,
+		},
+		{
+			name: "external sign-ins in progress expired before the cutoff",
+			given: func(w *authWorld) {
+				for _, r := range []struct {
+					hash    string
+					expires int64
+				}{{"old", old}, {"kept", kept}} {
+					w.exec("INSERT INTO oidc_rp_flows (state_hash, provider_id, nonce, verifier, created_ms, expires_ms) VALUES (?, 'corp', 'n', 'v', 1, ?)", r.hash, r.expires)
+				}
+			},
+			ids:         "SELECT state_hash FROM oidc_rp_flows ORDER BY state_hash",
+			expectLeft:  []string{"kept"},
+			expectCount: func(r db.PurgeResult) int64 { return r.OIDCSignIns },
+			expectN:     1,
+		},
+		{
 			name: "regulation failures recorded before the cutoff",
 			given: func(w *authWorld) {
 				for i, ms := range []int64{old, old - 5, 1, kept, kept + 1} {

@@ -143,6 +143,7 @@ func (p *Purger) Once(ctx context.Context) (db.PurgeResult, error) {
 		"regulation_failures", res.RegulationFailures, "regulation_bans", res.RegulationBans,
 		"mail_sends", res.MailSends, "revocations", res.Revocations,
 		"session_ips_cleared", res.SessionIPsCleared,
+		"oidc_auth_requests", res.OIDCAuthRequests, "oidc_sign_ins", res.OIDCSignIns,
 		"took", p.cfg.Now().Sub(start).Round(time.Millisecond),
 	}
 	if err != nil {
