@@ -256,11 +256,14 @@ type settingsView struct {
 	Notice ui.Msg
 	// Errors is the page-level error summary (an address's code or
 	// removal); the name and address forms carry their own.
-	Errors        []settingsPageError
-	Name          ui.Form
-	Emails        []settingsEmailView
-	AddEmail      ui.Form
-	PasswordURL   string
+	Errors      []settingsPageError
+	Name        ui.Form
+	Emails      []settingsEmailView
+	AddEmail    ui.Form
+	PasswordURL string
+	// AppsURL is the page of the apps the user let sign them in (the
+	// OpenID provider's consents).
+	AppsURL       string
 	TwoFactor     bool
 	TOTPSetup     ui.Form
 	TOTPRemoveURL string
@@ -382,7 +385,7 @@ func (p *Portal) settingsView(w http.ResponseWriter, r *http.Request, v signedIn
 	if err != nil {
 		return settingsView{}, err
 	}
-	view := settingsView{Nav: nav, PasswordURL: SettingsPath + "/password", TwoFactor: acc.user.TwoFactor,
+	view := settingsView{Nav: nav, PasswordURL: SettingsPath + "/password", AppsURL: SettingsPath + "/apps", TwoFactor: acc.user.TwoFactor,
 		TOTPRemoveURL: SettingsPath + "/totp/remove"}
 	if key, ok := settingsNotices[e.noticeQueryDone]; ok {
 		view.Notice = ui.M(key)
