@@ -39,6 +39,9 @@ type apiOIDCRequest struct {
 	RedirectOrigin string `json:"redirectOrigin"`
 }
 
+// decisionAllow is the value of the consent form's Allow button.
+const decisionAllow = "allow"
+
 // authorizeView is the view of the "authorize" page.
 type authorizeView struct {
 	Heading    ui.Msg
@@ -48,6 +51,8 @@ type authorizeView struct {
 	CSRFField  string
 	CSRFToken  string
 	ID         string
+	// AllowValue and DenyValue are the decision button's values.
+	AllowValue, DenyValue string
 }
 
 // authorizeVisitor is the signed-in visitor of the consent page; one
@@ -117,7 +122,7 @@ func (p *Portal) authorizePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	view := authorizeView{Heading: ui.M("authorize.heading"), ClientName: req.ClientName, Action: AuthorizePath,
-		CSRFField: ui.CSRFField, CSRFToken: tok, ID: id}
+		CSRFField: ui.CSRFField, CSRFToken: tok, ID: id, AllowValue: decisionAllow, DenyValue: "deny"}
 	for _, sc := range req.Scopes {
 		if name, ok := strings.CutPrefix(sc, "api:"); ok {
 			view.Scopes = append(view.Scopes, ui.M("authorize.scope.api", name))
@@ -191,7 +196,7 @@ func (p *Portal) authorizeDecide(w http.ResponseWriter, r *http.Request) {
 	if !ok || !p.readForm(w, r, v.purpose("oidc-authorize", id)) {
 		return
 	}
-	p.authorizeSend(w, r, id, map[string]any{"allow": r.PostForm.Get("decision") == "allow"})
+	p.authorizeSend(w, r, id, map[string]any{"allow": r.PostForm.Get("decision") == decisionAllow})
 }
 
 // browserCookiePrefix names the cookie binding a request to the browser

@@ -244,7 +244,14 @@ func (s *oidcStack) login(c oidcClient, nonce string, scopes ...string) (*oauth2
 // authgw's verifier accepts for the granted API and refuses elsewhere,
 // refresh, and RP-initiated logout.
 func TestServe_oidcProvider(t *testing.T) {
-	testOIDCProvider(t, newOIDCStack(t))
+	s := newOIDCStack(t)
+	// With the defaults (no --public-url) the issuer is the address the
+	// relying party uses, localhost included.
+	local := strings.Replace(s.gateway, "127.0.0.1", "localhost", 1)
+	if p, err := oidc.NewProvider(s.ctx, local+"/accounts/v1/oidc"); err != nil || p.Endpoint().TokenURL != local+"/accounts/v1/oidc/token" {
+		t.Errorf("discovery at %s: %v", local, err)
+	}
+	testOIDCProvider(t, s)
 }
 
 // TestServe_oidcProviderTwoInstances: two authgw serve instances on one

@@ -1554,6 +1554,8 @@ func (s *attackSuite) randomBodies(t *testing.T) {
 					return org
 				case name == ":id" && strings.HasPrefix(p, "/org-memberships/"):
 					return membership
+				case name == ":id" && strings.HasPrefix(p, "/oidc-requests/"):
+					return "01a20320-a200-7000-830a-11181f262d34" // no such request: the body is read, then 404
 				case name == ":clientId":
 					return client
 				case name == ":emailId":
