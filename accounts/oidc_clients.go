@@ -22,6 +22,9 @@ const (
 	MaxRedirectURILen = 512
 )
 
+// maxOIDCScopes bounds a client's oidcScopes.
+const maxOIDCScopes = 20
+
 // OIDCClientStore sets a client's OIDC settings.
 type OIDCClientStore interface {
 	SetClientOIDC(ctx context.Context, id string, redirectURIs, postLogoutURIs, scopes []string, public bool, updatedMs int64) error
@@ -62,8 +65,8 @@ func readClientOIDC(b *body) clientOIDCIn {
 	in.logouts = readURIList(b, "postLogoutRedirectUris")
 	if raw := b.value("oidcScopes"); raw != nil {
 		var list []string
-		if json.Unmarshal(raw, &list) != nil || len(list) > 20 {
-			b.obstruct("oidcScopes", ObstructionInvalid, "oidcScopes is a list of at most 20 scopes.")
+		if json.Unmarshal(raw, &list) != nil || len(list) > maxOIDCScopes {
+			b.obstruct("oidcScopes", ObstructionInvalid, fmt.Sprintf("oidcScopes is a list of at most %d scopes.", maxOIDCScopes))
 		} else {
 			in.scopes = []string{}
 			for _, sc := range list {
@@ -188,4 +191,36 @@ func clientOIDCJSON(c db.Client) clientOIDCOut {
 		return l
 	}
 	return clientOIDCOut{RedirectURIs: nz(c.RedirectURIs), PostLogoutRedirectURIs: nz(c.PostLogoutRedirectURIs), OIDCScopes: nz(c.OIDCScopes), Public: c.Public}
+}
+
+// CheckOIDCClientSettings checks a client's OpenID Connect settings as
+// POST and PATCH on a client do (the command line's `authgw clients oidc`
+// shares the rule): at most MaxRedirectURIs of each list, each URI
+// absolute https (http only on a loopback host), without fragment or
+// user info, at most MaxRedirectURILen bytes; scopes among profile,
+// email, offline_access and api:<name>. It names the first setting at
+// fault.
+func CheckOIDCClientSettings(redirectURIs, postLogoutURIs, scopes []string) error {
+	for _, l := range []struct {
+		field string
+		uris  []string
+	}{{"redirectUris", redirectURIs}, {"postLogoutRedirectUris", postLogoutURIs}} {
+		if len(l.uris) > MaxRedirectURIs {
+			return fmt.Errorf("%s: at most %d URIs", l.field, MaxRedirectURIs)
+		}
+		for _, u := range l.uris {
+			if err := checkRedirectURI(u); err != nil {
+				return fmt.Errorf("%s: %w", l.field, err)
+			}
+		}
+	}
+	if len(scopes) > maxOIDCScopes {
+		return fmt.Errorf("oidcScopes: at most %d scopes", maxOIDCScopes)
+	}
+	for _, sc := range scopes {
+		if !validOIDCScope(sc) {
+			return fmt.Errorf("oidcScopes: %q is not one of profile, email, offline_access, api:<name>", sc)
+		}
+	}
+	return nil
 }

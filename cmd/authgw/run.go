@@ -94,6 +94,7 @@ var commands = []commandSpec{
 	{name: "apis", summary: "add, list or remove backend APIs in the registry", usage: apisUsage, new: func() command { return &apisCommand{} }},
 	{name: "sessions", summary: "end sessions: all, a user's, or one", usage: sessionsUsage, new: func() command { return &sessionsCommand{} }},
 	{name: "oidc-keygen", summary: "print a new OpenID Connect signing key, or a key file with a new key first", usage: oidcKeygenUsage, new: func() command { return &oidcKeygenCommand{} }},
+	{name: "clients oidc", summary: "show or set an API client's OpenID Connect settings (redirect URIs, scopes)", usage: clientsOIDCUsage, new: func() command { return &clientsOIDCCommand{} }},
 	{name: "totp reseal", summary: "re-seal every TOTP secret with the newest key of the ring", usage: totpResealUsage, new: func() command { return &totpCommand{} }},
 }
 
@@ -173,12 +174,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, env environme
 
 // onlySubcommand maps the commands that have subcommands to their only
 // one.
-var onlySubcommand = map[string]string{"policy": "check", "totp": "reseal"}
+var onlySubcommand = map[string]string{"policy": "check", "totp": "reseal", "clients": "oidc"}
 
 // findCommand picks the command named at the start of args and returns
 // it with the arguments that follow its name. "policy" alone, or followed
 // by a help flag, means "policy check", its only subcommand; "totp"
-// likewise "totp reseal".
+// likewise "totp reseal", and "clients" "clients oidc".
 func findCommand(args []string) (commandSpec, []string, error) {
 	name, rest := args[0], args[1:]
 	if sub := onlySubcommand[name]; sub != "" {

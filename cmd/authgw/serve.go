@@ -60,7 +60,8 @@ const serveUsage = `Usage: authgw serve [--listen ADDR] [--admin-listen ADDR] [-
                     [--product-name NAME] [--public-url URL] [--ui-templates DIR]
                     [--logo-url URL] [--accent-colour #RRGGBB] [--return-to-default URL]
                     [--webauthn-rp-id HOST|off] [--webauthn-origins ORIGINS]
-                    [--info-key FILE] [--oidc-keys FILE] [--demo-listen ADDR|off]
+                    [--info-key FILE] [--oidc-keys FILE] [--oidc-providers FILE]
+                    [--demo-listen ADDR|off]
                     [--session-idle-timeout DURATION]
                     [--replace-shared-material BOOL] [--config FILE]
 
@@ -188,6 +189,12 @@ Settings (flag, else AUTHGW_<NAME>, else the config file, else the default):
                            published at its jwks_uri (default
                            DATA-DIR/oidc-keys.pem, generated once; add a key in
                            front with authgw oidc-keygen --add)
+  --oidc-providers FILE    the external OpenID Connect providers people may sign in
+                           with ("Sign in with ..."): JSON {"providers":[{"id",
+                           "name","issuer","clientId","clientSecret" or
+                           "clientSecretFile","scopes","allowLinking",
+                           "allowSignUp"}]}; AUTHGW_OIDC_PROVIDERS may hold the
+                           file or the JSON itself (default none)
   --demo-listen ADDR|off   the demo backend, a small service to try tokens on; NOT for
                            production: off turns it off (default 127.0.0.1:6548). It
                            accepts only requests carrying the gateway's signed
