@@ -191,6 +191,9 @@ func TestProveEmailByLoginUnlinksIdentities(t *testing.T) {
 			PublicKey: []byte{1, 2, 3}, CreatedMs: authNow}, 10); err != nil {
 			t.Fatal(err)
 		}
+		w.org("org-1", 0)
+		w.client("app-1", "org-1", 0)
+		w.exec("INSERT INTO oidc_consents (user_id, client_id, scopes, created_ms, updated_ms) VALUES (?, 'app-1', 'openid', 1, 1)", u.ID)
 		reset, err := d.ProveEmailByLogin(w.ctx, "e1", db.Revoking{AtMs: authNow + 1, ExpiresMs: authNow + 900_000})
 		if err != nil || !reset {
 			t.Fatalf("ProveEmailByLogin = %v, %v; want a reset", reset, err)
@@ -203,6 +206,9 @@ func TestProveEmailByLoginUnlinksIdentities(t *testing.T) {
 		}
 		if n := w.count("SELECT COUNT(*) FROM webauthn_credentials WHERE user_id = ?", u.ID); n != 0 {
 			t.Errorf("%d passkeys left", n)
+		}
+		if n := w.count("SELECT COUNT(*) FROM oidc_consents WHERE user_id = ?", u.ID); n != 0 {
+			t.Errorf("%d consents of whoever registered left: the owner's apps would skip the consent page", n)
 		}
 		// A verified address proved again resets nothing, and keeps the
 		// identities linked since.

@@ -499,6 +499,11 @@ func (s *DB) DeleteUser(ctx context.Context, id string, at Revoking) error {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM oidc_identities WHERE user_id = ?", id); err != nil {
 			return err
 		}
+		// So do the apps the user let sign them in (their sessions end
+		// below with the others).
+		if _, err := tx.ExecContext(ctx, "DELETE FROM oidc_consents WHERE user_id = ?", id); err != nil {
+			return err
+		}
 		_, err := s.invalidateUserSessions(ctx, tx, id, "user-deleted", at)
 		return err
 	})
@@ -713,6 +718,11 @@ func (s *DB) ProveEmailByLogin(ctx context.Context, emailID string, at Revoking)
 		// vouch for the address) is whoever registered's, not the
 		// mailbox's owner's: it is unlinked like the password.
 		if _, err := tx.ExecContext(ctx, "DELETE FROM oidc_identities WHERE user_id = ?", before.UserID); err != nil {
+			return err
+		}
+		// So are the apps whoever registered let sign in: the owner is
+		// asked again.
+		if _, err := tx.ExecContext(ctx, "DELETE FROM oidc_consents WHERE user_id = ?", before.UserID); err != nil {
 			return err
 		}
 		// A passkey signs in alone: whoever registered added it, as the
