@@ -288,22 +288,24 @@ func (s *Service) notifyOwner(ctx context.Context, userID string, notice mailtem
 		return
 	}
 	es = slices.DeleteFunc(es, func(e db.Email) bool { return e.ID == skipID })
-	s.notifyAddresses(ctx, userID, es, notice, address)
+	s.notifyAddresses(ctx, userID, es, notice, mailtemplate.View{Address: address})
 }
 
 // notifyAddresses sends the notice of notifyOwner to the verified
 // addresses among es, the addresses of the user userID as read before
-// the change (a deleted account has none left to read). address is the
-// address the notice is about, for AddressAdded, else "".
-func (s *Service) notifyAddresses(ctx context.Context, userID string, es []db.Email, notice mailtemplate.Name, address string) {
+// the change (a deleted account has none left to read), with view (its
+// When is set here): the address the notice is about for AddressAdded,
+// the provider for an identity's notices, the codes left for
+// RecoveryCodeUsed.
+func (s *Service) notifyAddresses(ctx context.Context, userID string, es []db.Email, notice mailtemplate.Name, view mailtemplate.View) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), noticeTimeout)
 	defer cancel()
-	at := s.cfg.Now().UTC().Format("2006-01-02 15:04 UTC")
+	view.When = s.cfg.Now().UTC().Format("2006-01-02 15:04 UTC")
 	for _, e := range es {
 		if e.VerifiedMs == 0 || !mailableAddress(e.Email) {
 			continue
 		}
-		msg, err := s.mails.Render(notice, e.Email, mailtemplate.View{Address: address, When: at})
+		msg, err := s.mails.Render(notice, e.Email, view)
 		if err == nil {
 			err = s.send(ctx, msg)
 		}

@@ -246,21 +246,7 @@ func (s *Service) notifyIdentity(ctx context.Context, userID string, notice mail
 		s.cfg.Logger.Warn("accounts: account notice not sent", "user", userID, "err", err)
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), noticeTimeout)
-	defer cancel()
-	at := s.cfg.Now().UTC().Format("2006-01-02 15:04 UTC")
-	for _, e := range es {
-		if e.VerifiedMs == 0 || !mailableAddress(e.Email) {
-			continue
-		}
-		msg, err := s.mails.Render(notice, e.Email, mailtemplate.View{Provider: provider, When: at})
-		if err == nil {
-			err = s.send(ctx, msg)
-		}
-		if err != nil {
-			s.cfg.Logger.Warn("accounts: account notice not sent", "user", userID, "email", e.ID, "err", err)
-		}
-	}
+	s.notifyAddresses(ctx, userID, es, notice, mailtemplate.View{Provider: provider})
 }
 
 // identityOut is a linked identity as the API shows it.

@@ -170,21 +170,7 @@ func (s *Service) notifyRecoveryCodeUsed(ctx context.Context, userID string, lef
 		s.cfg.Logger.Warn("accounts: account notice not sent", "user", userID, "err", err)
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), noticeTimeout)
-	defer cancel()
-	at := s.cfg.Now().UTC().Format("2006-01-02 15:04 UTC")
-	for _, e := range es {
-		if e.VerifiedMs == 0 || !mailableAddress(e.Email) {
-			continue
-		}
-		msg, err := s.mails.Render(mailtemplate.RecoveryCodeUsed, e.Email, mailtemplate.View{When: at, Left: left})
-		if err == nil {
-			err = s.send(ctx, msg)
-		}
-		if err != nil {
-			s.cfg.Logger.Warn("accounts: account notice not sent", "user", userID, "email", e.ID, "err", err)
-		}
-	}
+	s.notifyAddresses(ctx, userID, es, mailtemplate.RecoveryCodeUsed, mailtemplate.View{Left: left})
 }
 
 // loginRecoveryCode is recoveryCodeMatches for the totp login step, which

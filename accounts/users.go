@@ -251,7 +251,7 @@ func (s *Service) deleteUser(r *request) error {
 		return err
 	}
 	s.cfg.Revoked(r.ctx(), db.Revocation{Kind: db.RevokeUser, Subject: id, NotBeforeMs: now, ExpiresMs: expires, CreatedMs: now})
-	s.notifyAddresses(r.ctx(), id, es, mailtemplate.AccountDeleted, "")
+	s.notifyAddresses(r.ctx(), id, es, mailtemplate.AccountDeleted, mailtemplate.View{})
 	return null(r)
 }
 

@@ -160,38 +160,29 @@ func (a *oidcApp) signedIn() (*oauth2.Token, *oidc.IDToken, map[string]any) {
 	return a.token, a.idToken, a.claims
 }
 
-// clickButton clicks the submit button whose text is label and waits for
-// the next page.
-func (b *browserSession) clickButton(label string) {
-	b.t.Helper()
-	ok := get(b, "find button "+label, chromedp.Evaluate[bool](fmt.Sprintf(`(() => {
-		const b = [...document.querySelectorAll("button")].find(b => b.textContent.trim() === %q);
-		if (!b) return false;
-		document.documentElement.dataset.leaving = "1";
-		b.click();
-		return true;
-	})()`, label)))
-	if !ok {
-		b.t.Fatalf("no button %q on %s:\n%.2000s", label, b.location(), b.text())
-	}
-	b.waitNewPage("after clicking " + label)
-}
+// clickButton clicks the button whose text is label and waits for the
+// next page.
+func (b *browserSession) clickButton(label string) { b.click("button", label) }
 
 // clickLink follows the link whose text is label and waits for the page
 // it leads to (after any redirects).
-func (b *browserSession) clickLink(label string) {
+func (b *browserSession) clickLink(label string) { b.click("a", label) }
+
+// click clicks the element of tag whose text is label, as a person would,
+// and waits for the next page.
+func (b *browserSession) click(tag, label string) {
 	b.t.Helper()
-	ok := get(b, "find link "+label, chromedp.Evaluate[bool](fmt.Sprintf(`(() => {
-		const a = [...document.querySelectorAll("a")].find(a => a.textContent.trim() === %q);
-		if (!a) return false;
+	ok := get(b, "find "+tag+" "+label, chromedp.Evaluate[bool](fmt.Sprintf(`(() => {
+		const e = [...document.querySelectorAll(%q)].find(e => e.textContent.trim() === %q);
+		if (!e) return false;
 		document.documentElement.dataset.leaving = "1";
-		a.click();
+		e.click();
 		return true;
-	})()`, label)))
+	})()`, tag, label)))
 	if !ok {
-		b.t.Fatalf("no link %q on %s:\n%.2000s", label, b.location(), b.text())
+		b.t.Fatalf("no %s %q on %s:\n%.2000s", tag, label, b.location(), b.text())
 	}
-	b.waitNewPage("after following " + label)
+	b.waitNewPage("after clicking " + label)
 }
 
 // gatewayGET sends GET path to the gateway with the Authorization value.
