@@ -292,6 +292,22 @@ func TestBrowserOIDCProvider(t *testing.T) {
 		t.Errorf("control: the user's own token on that route: %d %s", status, code)
 	}
 
+	// The app narrows its own token, with no secret: the narrowed token
+	// still reaches what it names and nothing else the original reached.
+	narrow := gwAttenuate(t, tok.AccessToken, "routes /demo/v1/hello")
+	if status, body := gatewayGET(t, gw, "/demo/v1/hello", "Bearer "+narrow); status != http.StatusOK {
+		t.Errorf("the attenuated access token on its route: %d %s", status, body)
+	}
+	if status, body := gatewayGET(t, gw, "/demo/v1/notes", "Bearer "+narrow); status != http.StatusForbidden {
+		t.Errorf("the attenuated access token beyond its routes: %d %s, want 403", status, body)
+	}
+	if status, _ := gatewayGET(t, gw, "/demo/v1/notes", "Bearer "+tok.AccessToken); status != http.StatusOK {
+		t.Errorf("control: the original access token on /demo/v1/notes: %d", status)
+	}
+	if info, err := app.provider.UserInfo(ctx, oauth2.StaticTokenSource(&oauth2.Token{AccessToken: gwAttenuate(t, tok.AccessToken, "routes /demo/v1/hello"), TokenType: "Bearer"})); err == nil {
+		t.Errorf("userinfo with a token narrowed away from it answered %+v", info)
+	}
+
 	// Refresh rotates; the old refresh token used again ends the family.
 	old := tok.RefreshToken
 	refreshed, err := app.conf.TokenSource(ctx, &oauth2.Token{RefreshToken: old}).Token()
