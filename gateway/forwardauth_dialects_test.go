@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -22,7 +23,10 @@ import (
 // origin-form uri, on https://app.example.com, from 203.0.113.7) with
 // the client's own headers clientHeader, as that proxy's documentation
 // says it does. No Traefik or Envoy binary is available here, so these
-// are the exact requests, written from the documentation:
+// are the exact requests, written from the documentation, for the
+// shipped configurations (the address path of testdata/traefik/dynamic.yml,
+// the path_prefix and allowed_headers of testdata/envoy/envoy.yaml, read
+// from the files):
 //
 //   - Traefik forwardAuth: a GET to its address (here
 //     /forward-auth/traefik) with the client's headers, and
@@ -54,16 +58,19 @@ func proxyRequest(t *testing.T, d gateway.ForwardAuthDialect, base, method, uri 
 	var err error
 	switch d {
 	case gateway.DialectEnvoy:
-		req, err = http.NewRequest(method, base+gateway.ForwardAuthEnvoyPrefix+uri, nil)
+		prefix, _ := envoyConfig(t)
+		req, err = http.NewRequest(method, base+prefix+uri, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
+		_, matchers := envoyConfig(t)
 		allowed := http.Header{}
 		for name, vs := range h {
-			switch name = http.CanonicalHeaderKey(name); {
-			case name == "Authorization", name == "Cookie", name == "Accept", name == "Origin", name == "Referer",
-				strings.HasPrefix(name, "Sec-Fetch-"), slices.Contains(gateway.OverrideHeaders, strings.ToLower(name)):
-				allowed[name] = vs
+			if name = strings.ToLower(name); name == "authorization" || slices.ContainsFunc(matchers, func(m string) bool {
+				p, isPrefix := strings.CutSuffix(m, "*")
+				return name == m || isPrefix && strings.HasPrefix(name, p)
+			}) {
+				allowed[http.CanonicalHeaderKey(name)] = vs
 			}
 		}
 		h = allowed
@@ -79,7 +86,11 @@ func proxyRequest(t *testing.T, d gateway.ForwardAuthDialect, base, method, uri 
 		req.Host = "app.example.com"
 		req.ContentLength = 0
 	default:
-		req, err = http.NewRequest("GET", base+gateway.ForwardAuthPath+"/"+string(d), nil)
+		path := gateway.ForwardAuthPath + "/" + string(d)
+		if d == gateway.DialectTraefik {
+			path, _ = traefikConfig(t)
+		}
+		req, err = http.NewRequest("GET", base+path, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -101,6 +112,70 @@ func proxyRequest(t *testing.T, d gateway.ForwardAuthDialect, base, method, uri 
 // noRedirect is a client that returns redirects rather than following
 // them.
 var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+// envoyConfig reads testdata/envoy/envoy.yaml: its ext_authz
+// path_prefix, and the header names of authorization_request's
+// allowed_headers (lower case; a prefix pattern ends in "*"). A line
+// scan: the file's layout is part of what it tests.
+func envoyConfig(t *testing.T) (prefix string, allowed []string) {
+	t.Helper()
+	b, err := os.ReadFile("../testdata/envoy/envoy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := false
+	for _, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(line, "path_prefix:"):
+			prefix = strings.TrimSpace(strings.TrimPrefix(line, "path_prefix:"))
+		case line == "allowed_headers:":
+			in = true
+		case in && strings.HasPrefix(line, "- exact:"):
+			allowed = append(allowed, strings.ToLower(strings.TrimSpace(strings.TrimPrefix(line, "- exact:"))))
+		case in && strings.HasPrefix(line, "- prefix:"):
+			allowed = append(allowed, strings.ToLower(strings.TrimSpace(strings.TrimPrefix(line, "- prefix:")))+"*")
+		case in && line != "patterns:" && !strings.HasPrefix(line, "#"):
+			in = false
+		}
+	}
+	if prefix != gateway.ForwardAuthEnvoyPrefix || len(allowed) == 0 {
+		t.Fatalf("envoy.yaml: path_prefix %q (want %s), allowed_headers %q", prefix, gateway.ForwardAuthEnvoyPrefix, allowed)
+	}
+	return prefix, allowed
+}
+
+// traefikConfig reads testdata/traefik/dynamic.yml: the path of the
+// forwardAuth address, and its authResponseHeaders.
+func traefikConfig(t *testing.T) (path string, copied []string) {
+	t.Helper()
+	b, err := os.ReadFile("../testdata/traefik/dynamic.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := false
+	for _, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(line, "address:"):
+			u, err := url.Parse(strings.Trim(strings.TrimSpace(strings.TrimPrefix(line, "address:")), `"`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			path = u.Path
+		case line == "authResponseHeaders:":
+			in = true
+		case in && strings.HasPrefix(line, "- "):
+			copied = append(copied, strings.TrimPrefix(line, "- "))
+		default:
+			in = false
+		}
+	}
+	if path != gateway.ForwardAuthPath+"/traefik" || len(copied) == 0 {
+		t.Fatalf("dynamic.yml: address path %q, authResponseHeaders %q", path, copied)
+	}
+	return path, copied
+}
 
 // TestForwardAuthDialects: the Traefik, Envoy, Caddy and HAProxy
 // endpoints, served side by side on one admin handler, each given the
@@ -203,6 +278,16 @@ func testForwardAuthDialect(t *testing.T, d gateway.ForwardAuthDialect) {
 				}
 				if c.Audience != "demo" || c.User == nil || c.User.ID != "user-1" || c.IP != "203.0.113.7" {
 					t.Errorf("claims %+v, want user-1 on demo from 203.0.113.7", c)
+				}
+				// What the shipped configuration copies is there.
+				copied := []string{"X-Auth-Info", "X-Auth-Info-Signed", "X-Auth-Info-Algorithm"}
+				if d == gateway.DialectTraefik {
+					_, copied = traefikConfig(t)
+				}
+				for _, name := range copied {
+					if res.Header.Get(name) == "" {
+						t.Errorf("no %s in the answer, which the proxy copies", name)
+					}
 				}
 			case 303:
 				if res.Header.Get("Cache-Control") != "no-store" {

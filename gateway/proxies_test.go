@@ -107,7 +107,7 @@ func testForwardAuthBehind(t *testing.T, start func(backend, authgw string) stri
 		{name: "a percent-escaped name: no cookie passes", givenMethod: "GET", givenPath: "/demo/v1/items",
 			givenHeader: header("Authorization", authz(good, "s3cret", tok["GET"]), "Cookie", "%61uthgw-get=1; theme=dark"), expectStatus: 200, expectCookie: ""},
 		{name: "other case, PHP spellings, comma-separated", givenMethod: "GET", givenPath: "/demo/v1/items",
-			givenHeader: header("Authorization", authz(good, "s3cret", tok["GET"]), "Cookie", "AUTHGW-GET=a, theme=dark; ..Host-authgw-post=b; authgw-get[x]=c; authgw-delete =d"),
+			givenHeader:  header("Authorization", authz(good, "s3cret", tok["GET"]), "Cookie", "AUTHGW-GET=a, theme=dark; ..Host-authgw-post=b; authgw-get[x]=c; authgw-delete =d"),
 			expectStatus: 200, expectCookie: "theme=dark"},
 		{name: "next line before the name (Python str.strip)", givenMethod: "GET", givenPath: "/demo/v1/items",
 			givenHeader: header("Authorization", authz(good, "s3cret", tok["GET"]), "Cookie", "theme=dark;\x85authgw-post=x"), expectStatus: 200, expectCookie: "theme=dark"},
