@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -227,4 +228,36 @@ func cookiePairs(lines []string) string {
 	}
 	slices.Sort(pairs)
 	return strings.Join(pairs, " ")
+}
+
+// TestForwardAuthBehind_authgwDown: when authgw does not answer, Caddy
+// and HAProxy with the shipped configurations fail closed: the request
+// is refused (5xx) and never reaches the backend.
+func TestForwardAuthBehind_authgwDown(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		start func(t *testing.T, backend, authgw string) string
+	}{
+		{"caddy", func(t *testing.T, backend, authgw string) string {
+			return gatewaytest.StartCaddy(t, gatewaytest.Caddy("..", backend, authgw))
+		}},
+		{"haproxy", func(t *testing.T, backend, authgw string) string {
+			return gatewaytest.StartHAProxy(t, gatewaytest.HAProxy("..", backend, authgw))
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var reached atomic.Bool
+			backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { reached.Store(true) }))
+			t.Cleanup(backend.Close)
+			listen := tt.start(t, hostPort(t, backend.URL), gatewaytest.FreeAddr(t))
+			res, err := (&http.Client{Timeout: 20 * time.Second}).Get("http://" + listen + "/demo/v1/items")
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode < 500 || reached.Load() {
+				t.Errorf("status %d, backend reached %v; want a 5xx and no request to the backend", res.StatusCode, reached.Load())
+			}
+		})
+	}
 }
