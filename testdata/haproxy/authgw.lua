@@ -36,12 +36,14 @@ local skip = {
   ["proxy-authorization"] = true, ["forwarded"] = true,
 }
 
--- The token cookies' names, as authgw sets them (authgw-<method>,
--- __Host-authgw-<method>).
-local token_cookie = {
-  ["authgw-get"] = true, ["authgw-post"] = true, ["authgw-put"] = true,
-  ["authgw-patch"] = true, ["authgw-delete"] = true,
-}
+-- The token cookies' names, as authgw sets them (authgw-<method>, its
+-- -stepup and -discharge, each also with __Host-).
+local token_cookie = {}
+for _, m in ipairs({ "get", "post", "put", "patch", "delete" }) do
+  for _, suffix in ipairs({ "", "-stepup", "-discharge" }) do
+    token_cookie["authgw-" .. m .. suffix] = true
+  end
+end
 
 -- values lists a header table's values (HAProxy indexes them from 0).
 local function values(v)
