@@ -429,3 +429,56 @@ func TestForwardAuthEndpoints(t *testing.T) {
 		}
 	}
 }
+
+// TestForwardAuthConfigs_headerLists: the Traefik and Envoy
+// configurations, which no test here can run, remove for the backend
+// every header of the gateway's own lists (ClientIPHeaders,
+// ForwardedHeaders, OverrideHeaders) and Authorization, but those the
+// proxy sets itself; this keeps the lists and the files in step.
+func TestForwardAuthConfigs_headerLists(t *testing.T) {
+	all := append(append(append([]string{"authorization"}, gateway.ClientIPHeaders...), gateway.ForwardedHeaders...), gateway.OverrideHeaders...)
+	for _, tt := range []struct {
+		givenFile   string
+		givenBlock  string                      // the line opening the list
+		givenItem   func(string) (string, bool) // a list line's header name
+		expectOwned []string                    // set by the proxy itself
+	}{
+		{"../testdata/traefik/dynamic.yml", "customRequestHeaders:", func(l string) (string, bool) {
+			name, ok := strings.CutSuffix(l, `: ""`)
+			return name, ok
+		}, []string{"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-port", "x-forwarded-server", "x-real-ip"}},
+		{"../testdata/envoy/envoy.yaml", "request_headers_to_remove:", func(l string) (string, bool) {
+			return strings.CutPrefix(l, "- ")
+		}, []string{"x-forwarded-for", "x-forwarded-proto"}},
+	} {
+		t.Run(tt.givenFile, func(t *testing.T) {
+			b, err := os.ReadFile(tt.givenFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			removed := map[string]bool{}
+			in := false
+			for _, line := range strings.Split(string(b), "\n") {
+				line = strings.TrimSpace(line)
+				if line == tt.givenBlock {
+					in = true
+					continue
+				}
+				if name, ok := tt.givenItem(line); in && ok {
+					removed[strings.ToLower(name)] = true
+				} else if in && !strings.HasPrefix(line, "#") {
+					in = false
+				}
+			}
+			for _, name := range all {
+				if slices.Contains(tt.expectOwned, name) {
+					if removed[name] {
+						t.Errorf("%s removes %s, which the proxy sets for the backend", tt.givenFile, name)
+					}
+				} else if !removed[name] {
+					t.Errorf("%s does not remove %s for the backend", tt.givenFile, name)
+				}
+			}
+		})
+	}
+}
