@@ -65,6 +65,8 @@ type Config struct {
 	// ForwardAuthDialect names the headers ForwardAuth reads the original
 	// request from: DialectNginx or DialectForwarded (Traefik, Caddy).
 	// Optional. Default DialectNginx, the shipped nginx configuration's.
+	// ForwardAuthFor and ForwardAuthEndpoints serve the other dialects
+	// whatever this says.
 	ForwardAuthDialect ForwardAuthDialect
 	// ForwardAuthCallers are the peers that may call ForwardAuth: the
 	// proxies whose description of a request it believes. Optional.

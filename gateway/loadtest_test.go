@@ -32,7 +32,9 @@ import (
 // /proc/PID/stat. It is not a timed test; it serves until SIGINT or
 // SIGTERM. Environment:
 //
-//	LOADTEST_ROLE      backend | bare | authgw | load
+//	LOADTEST_ROLE      backend | bare | authgw | forwardauth | load
+//	                   (forwardauth: the admin listener's forward-auth
+//	                   endpoints, for .ci/forward-auth-load)
 //	LOADTEST_PORT      loopback port to listen on (default: any free port)
 //	LOADTEST_UPSTREAM  bare, authgw: the backend's URL
 //	LOADTEST_ACCESS_LOG  authgw: 1 to format the access log (JSON, to
@@ -66,11 +68,13 @@ func TestLoadHarness(t *testing.T) {
 			debug.SetGCPercent(400) // as authgw serve does unless GOGC is set
 		}
 		h = loadGateway(t, ctx, upstreamURL(t).String(), info)
+	case "forwardauth":
+		h = loadForwardAuth(t, ctx, info)
 	case "load":
 		runFixedRate(t)
 		return
 	default:
-		t.Fatalf("LOADTEST_ROLE %q: want backend, bare, authgw or load", role)
+		t.Fatalf("LOADTEST_ROLE %q: want backend, bare, authgw, forwardauth or load", role)
 	}
 	if addr := os.Getenv("LOADTEST_PPROF"); addr != "" {
 		// Profiling on demand: LOADTEST_PPROF=127.0.0.1:6060, then
@@ -190,6 +194,32 @@ func loadGateway(t *testing.T, ctx context.Context, upstream string, info map[st
 	info["path"] = "/demo/v1/items"
 	info["access_log"] = level.String()
 	return e.gw
+}
+
+// loadForwardAuth is the forward-auth endpoints of the admin listener
+// (ForwardAuthEndpoints) for loopback proxies, set up as loadGateway's
+// gateway (the proxy in front routes, so no API is registered). info gets
+// the Authorization header value and the path to request.
+func loadForwardAuth(t *testing.T, ctx context.Context, info map[string]string) http.Handler {
+	t.Helper()
+	signer, err := infosign.NewSigner(infosign.SignerConfig{Key: signingKey(), Issuer: "authgw-load", Now: time.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, func(c *gateway.Config) {
+		c.Now = time.Now
+		c.Signer = signer
+		c.Logger = slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		c.ForwardAuthCallers = loopbackCallers
+	})
+	const secret = "load-test-secret"
+	id := e.client(sha256Hex(secret), 10_000_000)
+	e.refresh()
+	go e.gw.Run(ctx)
+	toks := e.tokens("session-load", time.Now())
+	info["authorization"] = authz(id, secret, toks.ByMethod["GET"])
+	info["path"] = "/demo/v1/items"
+	return e.gw.ForwardAuthEndpoints(http.NotFoundHandler())
 }
 
 // runFixedRate sends GETs at LOADTEST_RATE requests per second to

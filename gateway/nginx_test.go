@@ -178,6 +178,7 @@ func TestForwardAuthWithNginx_cookies(t *testing.T) {
 		{"no-break space before the name (Django, Starlette, jshttp/cookie trim it)", "\xa0__Host-authgw-get=x; theme=dark", false, "theme=dark"},
 		{"no-break space after the name", "theme=dark; authgw-get\xa0=x", false, "theme=dark"},
 		{"next line before the name (Python str.strip)", "theme=dark;\x85authgw-post=x", false, "theme=dark"},
+		{"step-up and discharge cookies", "__Host-authgw-delete-stepup=a; theme=dark; __Host-authgw-delete-discharge=b", false, "theme=dark"},
 		{"control: the backend's own cookies", "theme=dark; authgw-getter=x", false, "theme=dark; authgw-getter=x"},
 	}
 	client := &http.Client{Timeout: 10 * time.Second}

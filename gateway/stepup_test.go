@@ -152,7 +152,8 @@ func TestStepUp_gateway(t *testing.T) {
 
 // TestStepUp_forwardAuth: forward-auth answers a browser's GET refused
 // for want of a discharge 401 with the re-authentication page on the
-// original origin as Location.
+// original origin as Location (a 303 in the dialects whose proxies pass
+// a redirect on).
 func TestStepUp_forwardAuth(t *testing.T) {
 	e := newEnv(t, func(c *gateway.Config) {
 		c.ForwardAuthCallers, c.ForwardAuthDialect = loopbackCallers, gateway.DialectNginx
@@ -183,5 +184,21 @@ func TestStepUp_forwardAuth(t *testing.T) {
 	res = send(described(gateway.DialectNginx, "GET", "/demo/v1/admin/x", "Authorization", authz(app, "unused", toks.StepUp["GET"])))
 	if res.StatusCode != 401 || res.Header.Get("Location") != "" {
 		t.Fatalf("API client: answer %d, Location %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	// The dialects whose proxies pass a redirect on get it as a 303.
+	caddy := httptest.NewServer(e.gw.ForwardAuthFor(gateway.DialectCaddy))
+	t.Cleanup(caddy.Close)
+	req, err := http.NewRequest("GET", caddy.URL+"/forward-auth/caddy", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header = described(gateway.DialectForwarded, "GET", "/demo/v1/admin/x", "Accept", browserAccept, "Cookie", "authgw-get-stepup="+toks.StepUp["GET"])
+	res, err = noRedirect.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 303 || res.Header.Get("Location") != want {
+		t.Fatalf("caddy: answer %d, Location %q, want 303 %q", res.StatusCode, res.Header.Get("Location"), want)
 	}
 }

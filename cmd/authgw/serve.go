@@ -117,7 +117,10 @@ Settings (flag, else AUTHGW_<NAME>, else the config file, else the default):
   --forward-auth-dialect D the headers /forward-auth reads the original request from:
                            nginx (X-Original-Method, X-Original-URI) or forwarded
                            (Traefik, Caddy: X-Forwarded-Method, X-Forwarded-Uri); both
-                           also X-Forwarded-Host, -Proto and -For (default nginx)
+                           also X-Forwarded-Host, -Proto and -For (default nginx);
+                           /forward-auth/nginx, /caddy, /traefik, /haproxy and
+                           /envoy/ (ext_authz path_prefix) answer in their
+                           proxy's dialect whatever this says
   --allowed-origins LIST   comma-separated origins for CORS and cookie CSRF checks
   --cookie-secure BOOL     Secure, __Host- token cookies (default true)
   --session-idle-timeout DURATION
@@ -730,9 +733,7 @@ func (r *serveRun) closeListeners() {
 // newServers makes the HTTP servers of the listeners: the gateway, the
 // admin endpoints with forward-auth, and the demo backend when it runs.
 func (r *serveRun) newServers() {
-	admin := http.NewServeMux()
-	admin.Handle("/forward-auth", r.gw.ForwardAuth())
-	admin.Handle("/", r.gw.Admin())
+	admin := r.gw.ForwardAuthEndpoints(r.gw.Admin())
 	r.servers = []*http.Server{
 		newServer(r.cfg.listen, r.gw, r.logger),
 		newServer(r.cfg.adminListen, admin, r.logger),

@@ -244,6 +244,24 @@ func (s *attackSuite) gwForwardAuthCallers(t *testing.T) {
 			}
 		})
 	}
+	t.Run("every dialect's endpoint on the served admin listener", func(t *testing.T) {
+		t.Logf("expect: 200 with request info from /forward-auth/caddy, /traefik, /haproxy (X-Forwarded-*) and /envoy/<path> (the request itself)")
+		forwarded := http.Header{"Authorization": {s.auth(s.pat, "GET")},
+			"X-Forwarded-Uri": {"/demo/v1/x"}, "X-Forwarded-Method": {"GET"},
+			"X-Forwarded-Host": {s.addr}, "X-Forwarded-Proto": {"http"}, "X-Forwarded-For": {"10.0.0.1"}}
+		envoy := http.Header{"Authorization": {s.auth(s.pat, "GET")}, "X-Forwarded-Proto": {"http"}, "X-Forwarded-For": {"10.0.0.1"}}
+		for path, h := range map[string]http.Header{"/forward-auth/caddy": forwarded, "/forward-auth/traefik": forwarded,
+			"/forward-auth/haproxy": forwarded, "/forward-auth/nginx": described, "/forward-auth/envoy/demo/v1/x": envoy} {
+			r := s.gwDo(t, attackFromMain, "GET", "http://"+s.adminAddr+path, h)
+			if r.Status != 200 {
+				t.Errorf("GET %s = %d %.300s, want 200", path, r.Status, r.Body)
+				continue
+			}
+			if c, err := s.gwInfo(t, r.header); err != nil || c.IP != "10.0.0.1" {
+				t.Errorf("GET %s: request info %+v (%v), want IP 10.0.0.1", path, c, err)
+			}
+		}
+	})
 	t.Run("control: the configured caller", func(t *testing.T) {
 		t.Logf("expect: 200 with request info naming the client IP the caller reports")
 		r := s.gwDo(t, attackFromMain, "GET", url, described)
