@@ -82,6 +82,7 @@ type commandSpec struct {
 // commands are the subcommands, in the order the help lists them.
 var commands = []commandSpec{
 	{name: "keygen", summary: "print a new key ring, or a ring with a new minting key", usage: keygenUsage, new: func() command { return &keygenCommand{} }},
+	{name: "keys rotate-info", summary: "rotate the request-info signing key, or drop the previous one", usage: keysRotateInfoUsage, new: func() command { return &keysRotateInfoCommand{} }},
 	{name: "policy check", summary: "validate policy files and directories", usage: policyCheckUsage, new: func() command { return &policyCheckCommand{} }},
 	{name: "mint", summary: "mint one token per granted method, offline", usage: mintUsage, new: func() command { return &mintCommand{} }},
 	{name: "inspect", summary: "show a token's identifier and caveats; verify it with a key ring", usage: inspectUsage, new: func() command { return &inspectCommand{} }},
@@ -172,12 +173,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, env environme
 
 // onlySubcommand maps the commands that have subcommands to their only
 // one.
-var onlySubcommand = map[string]string{"policy": "check", "totp": "reseal"}
+var onlySubcommand = map[string]string{"policy": "check", "totp": "reseal", "keys": "rotate-info"}
 
 // findCommand picks the command named at the start of args and returns
 // it with the arguments that follow its name. "policy" alone, or followed
 // by a help flag, means "policy check", its only subcommand; "totp"
-// likewise "totp reseal".
+// likewise "totp reseal", and "keys" "keys rotate-info".
 func findCommand(args []string) (commandSpec, []string, error) {
 	name, rest := args[0], args[1:]
 	if sub := onlySubcommand[name]; sub != "" {

@@ -486,18 +486,18 @@ func (s *serveCommand) loadInfoKey(ctx context.Context, r *serveRun) error {
 			return err
 		}
 	}
-	key, created, err := infosign.LoadOrCreateKey(cfg.infoKeyPath)
+	keys, created, err := infosign.LoadOrCreateKeySet(cfg.infoKeyPath)
 	if err != nil {
 		return fmt.Errorf("--info-key: %w", err)
 	}
 	if created {
 		r.logger.Warn("created a request-info signing key; back it up with the data directory", "file", cfg.infoKeyPath)
 	}
-	if err := checkSharedMaterial(ctx, r.store, cfg, &key.PublicKey, cfg.replaceShared, r.c.now(), r.logger); err != nil {
+	if err := checkSharedInfoKeys(ctx, r.store, cfg, keys, cfg.replaceShared, r.c.now(), r.logger); err != nil {
 		return err
 	}
-	r.infoKey = key
-	r.signer, err = infosign.NewSigner(infosign.SignerConfig{Key: key, Issuer: "authgw:" + cfg.serverID})
+	r.infoKey = keys.Signing
+	r.signer, err = infosign.NewSigner(infosign.SignerConfig{Key: keys.Signing, Issuer: "authgw:" + cfg.serverID, Previous: previousInfoKeys(keys)})
 	return err
 }
 
