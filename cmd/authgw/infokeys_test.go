@@ -16,8 +16,49 @@ import (
 
 	"github.com/authgw/authgw/gateway"
 	"github.com/authgw/authgw/gateway/infosign"
+	"github.com/authgw/authgw/verifier/nodetest"
 	"github.com/authgw/authgw/verifier/requestinfo"
 )
+
+// joseDir is verifier/requestinfo's Node.js side: the pinned npm jose
+// package and jose.mjs.
+const joseDir = "../../verifier/requestinfo/testdata/jose"
+
+// joseRemote is a "verify" request of jose.mjs with the keys at a JWKS URL,
+// and its result.
+type (
+	joseRemote struct {
+		Op       string `json:"op"`
+		Token    string `json:"token"`
+		URL      string `json:"url"`
+		Audience string `json:"audience"`
+	}
+	joseRemoteResult struct {
+		OK      bool           `json:"ok"`
+		Code    string         `json:"code"`
+		Error   string         `json:"error"`
+		Payload map[string]any `json:"payload"`
+		Header  map[string]any `json:"header"`
+		Compact bool           `json:"compact"`
+	}
+)
+
+// joseVerifyRemote has the npm jose package verify tokens with
+// createRemoteJWKSet(url), jwtVerify and compactVerify, in one run of
+// jose.mjs.
+func joseVerifyRemote(t *testing.T, node, url string, tokens ...string) []joseRemoteResult {
+	t.Helper()
+	reqs := make([]joseRemote, len(tokens))
+	for i, tok := range tokens {
+		reqs[i] = joseRemote{Op: "verify", Token: tok, URL: url, Audience: "demo"}
+	}
+	var res []joseRemoteResult
+	nodetest.Run(t, node, joseDir, "jose.mjs", reqs, &res, 60*time.Second)
+	if len(res) != len(reqs) {
+		t.Fatalf("jose.mjs answered %d of %d", len(res), len(reqs))
+	}
+	return res
+}
 
 // TestKeysRotateInfo: the command rotates the data directory's file
 // (or --info-key's), refuses a second rotation while a previous key is
@@ -76,8 +117,11 @@ func TestKeysRotateInfo(t *testing.T) {
 // JWKS on the gateway's and the admin listener, a backend verifying
 // X-Auth-Info by URL (RemoteKeys) before and after, the rotation recorded
 // in the database by the first start, an instance still on the old key
-// refused, and the drop of the previous key.
+// refused, and the drop of the previous key. The npm jose package, with
+// nothing but the gateway's JWKS URL (createRemoteJWKSet), verifies the
+// same headers at each step.
 func TestServeInfoKeyRotation(t *testing.T) {
+	node, _ := nodetest.Setup(t, joseDir, "jose", "jose.mjs", "package-lock.json")
 	dir := t.TempDir()
 	vars := map[string]string{envDataDir: dir}
 	var mu sync.Mutex
@@ -175,6 +219,9 @@ func TestServeInfoKeyRotation(t *testing.T) {
 	if len(before) != 1 || kidIn(t, oldInfo) != before[0] {
 		t.Fatalf("published %v, header's kid %s", before, kidIn(t, oldInfo))
 	}
+	if res := joseVerifyRemote(t, node, gw+gateway.InfoKeysPath, oldInfo); !res[0].OK || !res[0].Compact || res[0].Header["kid"] != before[0] {
+		t.Fatalf("jose, before the rotation: %+v", res[0])
+	}
 	oldFile, err := os.ReadFile(filepath.Join(dir, infoKeyFile))
 	if err != nil {
 		t.Fatal(err)
@@ -201,6 +248,11 @@ func TestServeInfoKeyRotation(t *testing.T) {
 			t.Errorf("%s key's header during the rotation: %v", name, err)
 		}
 	}
+	for i, res := range joseVerifyRemote(t, node, gw+gateway.InfoKeysPath, newInfo, oldInfo) {
+		if !res.OK || !res.Compact || res.Header["kid"] != []string{during[0], before[0]}[i] {
+			t.Errorf("jose, during the rotation, header %d: %+v", i, res)
+		}
+	}
 	if !strings.Contains(out.String(), "serving on") {
 		t.Fatal("serve did not say it serves")
 	}
@@ -223,6 +275,10 @@ func TestServeInfoKeyRotation(t *testing.T) {
 	gw, admin, stop, exited, _ = startServe(t, dir)
 	if after := published(t, gw, admin); len(after) != 1 || after[0] != during[0] {
 		t.Fatalf("after the drop: %v", after)
+	}
+	res := joseVerifyRemote(t, node, gw+gateway.InfoKeysPath, newInfo, oldInfo)
+	if !res[0].OK || res[1].OK || res[1].Code != "ERR_JWKS_NO_MATCHING_KEY" {
+		t.Errorf("jose, after the drop: new %+v, old %+v (want ERR_JWKS_NO_MATCHING_KEY)", res[0], res[1])
 	}
 	if err := os.WriteFile(oldPath, rotated, 0o600); err != nil {
 		t.Fatal(err)
