@@ -11,8 +11,13 @@ import (
 // gateway's own listener, which backends and clients reach, with no token,
 // and on the admin listener. The document lists the signing key first and,
 // during a rotation, the previous key (infosign.KeySet), each with its
-// RFC 7638 thumbprint as kid, alg ES256 and use sig.
-const InfoKeysPath = "/.well-known/authgw-info-jwks.json"
+// RFC 7638 thumbprint as kid, alg ES256 and use sig. InfoKeysWellKnownPath
+// serves the same document.
+const InfoKeysPath = "/accounts/v1/request-info/jwks.json"
+
+// InfoKeysWellKnownPath is InfoKeysPath's alias under /.well-known, for
+// tools that look for keys there.
+const InfoKeysWellKnownPath = "/.well-known/authgw-info-jwks.json"
 
 // CodeMethodNotAllowed refuses a method InfoKeysPath does not answer.
 const CodeMethodNotAllowed = "METHOD-NOT-ALLOWED"
@@ -47,12 +52,13 @@ func (g *Gateway) serveInfoKeys(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// infoKeys answers InfoKeysPath before the rest of the pipeline (no token,
-// no rate limit: the document is public and the same for everyone) and
-// hands every other request to next.
+// infoKeys answers InfoKeysPath and InfoKeysWellKnownPath before the rest
+// of the pipeline (no token, no rate limit, not the accounts service: the
+// document is public, small and the same for everyone) and hands every
+// other request to next.
 func (g *Gateway) infoKeys(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == InfoKeysPath && r.URL.RawQuery == "" {
+		if (r.URL.Path == InfoKeysPath || r.URL.Path == InfoKeysWellKnownPath) && r.URL.RawQuery == "" {
 			g.serveInfoKeys(w, r)
 			return
 		}

@@ -31,9 +31,9 @@ func TestInfoKeysPublished(t *testing.T) {
 	})
 	e.refresh()
 	wantKeys := []*ecdsa.PublicKey{&signingKey().PublicKey, &prev.PublicKey}
-	check := func(t *testing.T, name string, h http.Handler) {
+	check := func(t *testing.T, name string, h http.Handler, path string) {
 		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest("GET", gateway.InfoKeysPath, nil))
+		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
 		if rec.Code != 200 {
 			t.Fatalf("%s: %d %s", name, rec.Code, rec.Body)
 		}
@@ -61,8 +61,10 @@ func TestInfoKeysPublished(t *testing.T) {
 			}
 		}
 	}
-	check(t, "gateway", e.gw)
-	check(t, "admin", e.gw.Admin())
+	for _, path := range []string{gateway.InfoKeysPath, gateway.InfoKeysWellKnownPath} {
+		check(t, "gateway "+path, e.gw, path)
+		check(t, "admin "+path, e.gw.Admin(), path)
+	}
 
 	// Over the real listener, with no credentials at all.
 	res, err := http.Get(e.srv.URL + gateway.InfoKeysPath)
@@ -83,6 +85,9 @@ func TestInfoKeysPublished(t *testing.T) {
 		{"POST", gateway.InfoKeysPath, 405},
 		{"DELETE", gateway.InfoKeysPath, 405},
 		{"GET", gateway.InfoKeysPath + "x", 404},
+		{"GET", gateway.InfoKeysWellKnownPath + "/", 404},
+		{"GET", "/accounts/v1/request-info/../request-info/jwks.json", 404},
+		{"POST", gateway.InfoKeysWellKnownPath, 405},
 	} {
 		rec := httptest.NewRecorder()
 		e.gw.ServeHTTP(rec, httptest.NewRequest(tc.method, tc.path, nil))

@@ -327,3 +327,42 @@ func TestNewRemoteKeysConfig(t *testing.T) {
 		t.Fatal("a Verifier with neither Keys nor Remote")
 	}
 }
+
+// TestRemoteKeysConcurrent: many Verifies at once while the gateway
+// rotates its key (run with -race): every header of a published key
+// verifies, and the unknown kid of the rotation is fetched a bounded
+// number of times, not once per request.
+func TestRemoteKeysConcurrent(t *testing.T) {
+	f := newRemoteFixture(t, requestinfo.RemoteKeysConfig{})
+	oldTok := sign(t, f.old, sampleClaims())
+	newTok := sign(t, f.next, sampleClaims())
+	if _, err := f.v.Verify(oldTok); err != nil {
+		t.Fatal(err)
+	}
+	f.srv.publish(t, &f.keys.Rotated.PublicKey, &f.keys.Gateway.PublicKey)
+	f.clk.Advance(requestinfo.DefaultMinRefetchInterval)
+	var wg sync.WaitGroup
+	var failures atomic.Int64
+	for i := range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range 20 {
+				tok := oldTok
+				if (i+j)%2 == 0 {
+					tok = newTok
+				}
+				if _, err := f.v.Verify(tok); err != nil {
+					failures.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if n := failures.Load(); n != 0 {
+		t.Fatalf("%d verifications failed", n)
+	}
+	if n := f.srv.fetches.Load(); n != 2 {
+		t.Fatalf("%d fetches, want 2 (the first and one for the new kid)", n)
+	}
+}
