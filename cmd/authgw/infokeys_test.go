@@ -1,14 +1,18 @@
 package main
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -289,4 +293,113 @@ func TestServeInfoKeyRotation(t *testing.T) {
 	}
 	stop()
 	<-exited
+}
+
+// freePort returns a port of 127.0.0.1 free a moment ago.
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+}
+
+// TestNodeBackendVerifiesByURL runs the README's Node.js backend
+// (backend.mjs: npm jose, createRemoteJWKSet with the gateway's URL and
+// nothing else) behind a running gateway: a request through the gateway
+// reaches it with a header it accepts; a request around the gateway, with
+// no header or a forged one, is refused.
+func TestNodeBackendVerifiesByURL(t *testing.T) {
+	node, _ := nodetest.Setup(t, joseDir, "jose", "jose.mjs", "backend.mjs", "package-lock.json")
+	dir := t.TempDir()
+	vars := map[string]string{envDataDir: dir}
+	port := freePort(t)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "backend.mjs")
+	cmd.Dir = joseDir
+	cmd.Env = append(os.Environ(), "AUTHGW_JWKS_URL=http://127.0.0.1:"+port+gateway.InfoKeysPath, "AUTHGW_AUDIENCE=demo", "PORT=0")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cancel()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("backend.mjs stderr: %s", stderr.String())
+		}
+	}()
+	var listening struct{ Port int }
+	if err := json.NewDecoder(stdout).Decode(&listening); err != nil || listening.Port == 0 {
+		t.Fatalf("backend.mjs did not say its port: %v", err)
+	}
+	backendURL := "http://127.0.0.1:" + strconv.Itoa(listening.Port)
+
+	boot := mustRun(t, invocation{args: []string{"bootstrap", "--org", "Acme", "--email", "admin@example.com", "--name", "Ada",
+		"--password-stdin"}, stdin: "correct horse battery staple\n", vars: vars})
+	var creds struct{ UserID, ClientID, ClientSecret string }
+	if err := json.Unmarshal([]byte(boot), &creds); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, invocation{args: []string{"apis", "add", "--name", "demo", "--version", "1", "--url", backendURL}, vars: vars})
+	gw, _, stop, exited, _ := startServe(t, dir, "--listen", "127.0.0.1:"+port)
+	defer func() { stop(); <-exited }()
+
+	var tokens map[string]string
+	out := mustRun(t, invocation{args: []string{"mint", "--policy", filepath.Join(dir, "policies", "member.json"),
+		"--user", creds.UserID, "--client", creds.ClientID}, vars: vars, now: time.Now()})
+	if err := json.Unmarshal([]byte(out), &tokens); err != nil {
+		t.Fatal(err)
+	}
+	basic := base64.StdEncoding.EncodeToString([]byte(creds.ClientID + ":" + creds.ClientSecret))
+	do := func(url string, h http.Header) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", url, nil)
+		for k, v := range h {
+			req.Header[k] = v
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	status, body := do(gw+"/demo/v1/x", http.Header{"Authorization": {"Basic " + basic + ", Macaroon " + tokens["GET"]}})
+	if status != 200 || !strings.Contains(body, `"client":"`+creds.ClientID+`"`) || !strings.Contains(body, `"user":"`+creds.UserID+`"`) {
+		t.Fatalf("through the gateway: %d %s", status, body)
+	}
+
+	forger, err := infosign.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := infosign.NewSigner(infosign.SignerConfig{Key: forger, Issuer: "authgw:x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged, err := s.Sign(requestinfo.Claims{Client: creds.ClientID, Audience: "demo"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, h := range map[string]http.Header{
+		"no header":     {},
+		"forged header": {"X-Auth-Info": {forged}, "X-Auth-Info-Signed": {"1"}},
+		"unsigned":      {"X-Auth-Info": {forged}, "X-Auth-Info-Signed": {"0"}},
+		"garbage":       {"X-Auth-Info": {"a.b.c"}, "X-Auth-Info-Signed": {"1"}},
+	} {
+		if status, body := do(backendURL+"/x", h); status != 401 {
+			t.Errorf("around the gateway, %s: %d %s", name, status, body)
+		}
+	}
 }
