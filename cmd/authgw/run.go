@@ -102,8 +102,12 @@ func mainUsage() string {
 	var b strings.Builder
 	b.WriteString("authgw: an authentication gateway built on macaroons.\n\n")
 	b.WriteString("Usage:\n  authgw <command> [arguments]\n\nCommands:\n")
+	width := 0
 	for _, c := range commands {
-		fmt.Fprintf(&b, "  %-13s %s\n", c.name, c.summary)
+		width = max(width, len(c.name))
+	}
+	for _, c := range commands {
+		fmt.Fprintf(&b, "  %-*s %s\n", width, c.name, c.summary)
 	}
 	b.WriteString("\nRun \"authgw <command> --help\" (or \"authgw help <command>\") for a command's usage.\n")
 	b.WriteString("Exit status: 0 success, 1 failure or denied, 2 usage error.\n")
