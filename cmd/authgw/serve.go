@@ -82,7 +82,8 @@ fingerprint of each (never the material), recorded by the first
 instance, and an instance whose material differs, or that has none yet,
 stops with one line saying which. Copy the four files from the first
 instance's data directory, or set the four settings. A key ring may add
-keys (a rotation): the new key's fingerprint is recorded. After a
+keys (a rotation): the new key's fingerprint is recorded; so is a
+rotation of the request-info key by authgw keys rotate-info. After a
 deliberate change of the server ID (it revokes every token), the TOTP
 key or the request-info key, start one instance with
 --replace-shared-material true: its material becomes the one to share.
@@ -180,7 +181,9 @@ Settings (flag, else AUTHGW_<NAME>, else the config file, else the default):
                            (default DATA-DIR/totp-key, generated once; back it
                            up: another key makes every enrolled secret unreadable)
   --info-key FILE          request-info signing key, PEM (default DATA-DIR/info-key.pem,
-                           generated once)
+                           generated once); during a rotation a second key follows,
+                           published but not signing (authgw keys rotate-info). The
+                           public keys are served at /accounts/v1/request-info/jwks.json
   --demo-listen ADDR|off   the demo backend, a small service to try tokens on; NOT for
                            production: off turns it off (default 127.0.0.1:6548). It
                            accepts only requests carrying the gateway's signed
