@@ -2,26 +2,45 @@ package db
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 )
 
-// SwapFingerprint replaces the fingerprint recorded under f.Name with f,
-// only if the recorded value is still old (a compare-and-swap: of two
-// instances recording the same change at once, one swaps and the other
-// finds it done), and reports whether it did. It fails with ErrInvalid for
-// a name or value out of bounds.
-func (s *DB) SwapFingerprint(ctx context.Context, old string, f Fingerprint) (bool, error) {
-	if f.Name == "" || len(f.Name) > 80 || len(f.Value) != 64 || len(old) != 64 {
-		return false, fmt.Errorf("%w: fingerprint %q", ErrInvalid, f.Name)
+// FingerprintSwap is one change of SwapFingerprints: the row New.Name,
+// from the value Old to New.
+type FingerprintSwap struct {
+	// Old is the value the row must hold. 64 hex digits.
+	Old string
+	// New is the row after the swap.
+	New Fingerprint
+}
+
+// SwapFingerprints makes every swap in one transaction, only if each row
+// still holds its Old value (a compare-and-swap: of two instances
+// recording the same change at once, one swaps and the other finds it
+// done), and reports whether it did; when any row differs (or is
+// missing), nothing changes. Old and new value must differ. It fails with
+// ErrInvalid for a name or value out of bounds.
+func (s *DB) SwapFingerprints(ctx context.Context, swaps ...FingerprintSwap) (bool, error) {
+	for _, sw := range swaps {
+		f := sw.New
+		if f.Name == "" || len(f.Name) > 80 || len(f.Value) != 64 || len(sw.Old) != 64 {
+			return false, fmt.Errorf("%w: fingerprint %q", ErrInvalid, f.Name)
+		}
 	}
-	res, err := s.sql.ExecContext(ctx, "UPDATE shared_material SET fingerprint = ?, created_ms = ? WHERE name = ? AND fingerprint = ?",
-		f.Value, f.CreatedMs, f.Name, old)
-	if err != nil {
-		return false, classify(err)
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		for _, sw := range swaps {
+			res, err := tx.ExecContext(ctx, "UPDATE shared_material SET fingerprint = ?, created_ms = ? WHERE name = ? AND fingerprint = ?",
+				sw.New.Value, sw.New.CreatedMs, sw.New.Name, sw.Old)
+			if err := affectedOne(res, err); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, classify(err)
-	}
-	return n == 1, nil
+	return err == nil, err
 }

@@ -37,8 +37,9 @@ func PreviousInfoKeyMaterial(previousDER []byte, setting string) Material {
 //
 // Anything else is left for Check's comparison, which refuses an
 // instance still on the key before a rotation, or still publishing a
-// previous key the others dropped. Swaps are compare-and-swap, so
-// instances starting together agree.
+// previous key the others dropped. Swaps are compare-and-swap (both rows
+// of a rotation in one transaction), so instances starting together
+// agree. It returns the rows it changed.
 func advanceInfoKey(ctx context.Context, store Store, before map[string]db.Fingerprint, held []Material, now time.Time) ([]db.Fingerprint, error) {
 	var signing, previous *Material
 	for i := range held {
@@ -70,23 +71,29 @@ func advanceInfoKey(ctx context.Context, store Store, before map[string]db.Finge
 			// before dropping it is what the key file refuses too.
 			return nil, nil
 		}
-		swapped, err := store.SwapFingerprint(ctx, recSigning.Value, heldSigning)
+		if !hasRecPrevious {
+			// Before the first rotation an upgraded release may not have
+			// recorded it: the record's previous key is none.
+			var err error
+			if recPrevious, err = store.RecordFingerprint(ctx, noPrevious); err != nil {
+				return nil, fmt.Errorf("recording the rotation of the request-info key: %w", err)
+			}
+			if !same(recPrevious.Value, noPrevious.Value) {
+				return nil, nil // another instance recorded one meanwhile: Check compares
+			}
+		}
+		swapped, err := store.SwapFingerprints(ctx,
+			db.FingerprintSwap{Old: recSigning.Value, New: heldSigning},
+			db.FingerprintSwap{Old: recPrevious.Value, New: heldPrevious})
 		if err != nil {
 			return nil, fmt.Errorf("recording the rotation of the request-info key: %w", err)
 		}
 		if !swapped {
 			return nil, nil // another instance changed it: Check compares
 		}
-		if hasRecPrevious {
-			if _, err := store.SwapFingerprint(ctx, recPrevious.Value, heldPrevious); err != nil {
-				return nil, fmt.Errorf("recording the rotation of the request-info key: %w", err)
-			}
-		} else if _, err := store.RecordFingerprint(ctx, heldPrevious); err != nil {
-			return nil, fmt.Errorf("recording the rotation of the request-info key: %w", err)
-		}
 		return []db.Fingerprint{heldSigning, heldPrevious}, nil
 	case hasRecPrevious && same(heldPrevious.Value, noPrevious.Value) && !same(recPrevious.Value, noPrevious.Value):
-		swapped, err := store.SwapFingerprint(ctx, recPrevious.Value, heldPrevious)
+		swapped, err := store.SwapFingerprints(ctx, db.FingerprintSwap{Old: recPrevious.Value, New: heldPrevious})
 		if err != nil {
 			return nil, fmt.Errorf("recording that the previous request-info key was dropped: %w", err)
 		}

@@ -2,7 +2,9 @@ package sharedmaterial_test
 
 import (
 	"context"
+	"errors"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/authgw/authgw/db"
@@ -65,6 +67,48 @@ func TestCheck_infoKeyRotation(t *testing.T) {
 			if strings.Join(names, ",") != strings.Join(st.expectNew, ",") {
 				t.Fatalf("%s: recorded %v, want %v", st.name, names, st.expectNew)
 			}
+		}
+	})
+}
+
+// TestCheck_infoKeyRotationConcurrentStarts: instances starting together
+// with the rotated file all start (one records the rotation in one
+// transaction, the others find it done), the old file is refused after
+// them, and the record says the rotation.
+func TestCheck_infoKeyRotationConcurrentStarts(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		if _, err := sharedmaterial.Check(ctx, d, rotating(1, 0), fixedNow); err != nil {
+			t.Fatal(err)
+		}
+		const n = 8
+		errs := make(chan error, n)
+		var wg sync.WaitGroup
+		for range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := sharedmaterial.Check(ctx, d, rotating(2, 1), fixedNow)
+				errs <- err
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Errorf("an instance with the rotated file: %v", err)
+			}
+		}
+		if _, err := sharedmaterial.Check(ctx, d, rotating(1, 0), fixedNow); !errors.Is(err, sharedmaterial.ErrNotShared) {
+			t.Fatalf("the old file after the rotation: %v", err)
+		}
+		rec, err := d.SharedMaterial(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec["info-key"].Value != sharedmaterial.Fingerprint("info-key", secret(2)) ||
+			rec["info-key-previous"].Value != sharedmaterial.Fingerprint("info-key-previous", secret(1)) {
+			t.Fatal("the record does not say the rotation")
 		}
 	})
 }

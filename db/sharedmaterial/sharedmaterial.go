@@ -21,9 +21,9 @@ type Store interface {
 	RecordFingerprint(ctx context.Context, f db.Fingerprint) (db.Fingerprint, error)
 	// ReplaceSharedMaterial replaces every recorded fingerprint with fps.
 	ReplaceSharedMaterial(ctx context.Context, fps []db.Fingerprint) error
-	// SwapFingerprint replaces the fingerprint of f's name with f if its
-	// value is still old, and reports whether it did.
-	SwapFingerprint(ctx context.Context, old string, f db.Fingerprint) (bool, error)
+	// SwapFingerprints makes every swap, in one transaction, if every row
+	// still holds its old value, and reports whether it did.
+	SwapFingerprints(ctx context.Context, swaps ...db.FingerprintSwap) (bool, error)
 }
 
 var _ Store = (*db.DB)(nil)
