@@ -36,6 +36,10 @@ an instance still publishing a previous key the others dropped: copy the
 file to every instance (and restart it) after each step. A second rotation
 is refused while a previous key is published.
 
+The file is replaced whole (written beside it and renamed) with mode 0600,
+owned by whoever runs the command: run it as the user serve runs as. A
+running serve reads the file only at start. No file is ever created.
+
 Flags:
   --info-key FILE   the key file (default DATA-DIR/info-key.pem; env AUTHGW_INFO_KEY)
   --data-dir DIR    the data directory (default ./authgw-data; env AUTHGW_DATA_DIR)
