@@ -7,7 +7,8 @@ import (
 
 // Admin returns the handler of the admin listener: GET /healthz (200
 // {"status":"ok"} while the process serves), GET /readyz and GET /metrics
-// (Prometheus text format). Serve it on a listener of its own, not exposed
+// (Prometheus text format), and InfoKeysPath and InfoKeysWellKnownPath
+// (the request-info public keys, as on the gateway's listener). Serve it on a listener of its own, not exposed
 // to clients.
 //
 // /readyz answers 503 {"status":"not-ready","detail":...} only when the
@@ -33,6 +34,8 @@ func (g *Gateway) Admin() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, readiness{Status: "ready"})
 	})
+	mux.HandleFunc(InfoKeysPath, g.serveInfoKeys)
+	mux.HandleFunc(InfoKeysWellKnownPath, g.serveInfoKeys)
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 		g.metrics.write(w)

@@ -27,7 +27,7 @@ const (
 
 // pipeline returns the whole chain of the README's "The gateway".
 func (g *Gateway) pipeline() http.Handler {
-	return g.observe(g.cors(http.HandlerFunc(g.serveAPI)))
+	return g.observe(g.infoKeys(g.cors(http.HandlerFunc(g.serveAPI))))
 }
 
 // observe is step 1: request ID, panic recovery, access log and metrics.

@@ -38,6 +38,12 @@
 //	totp reseal   re-seal every TOTP secret with the newest key of the
 //	              TOTP key ring, so that older keys can be removed
 //
+// And one works on the request-info key file alone:
+//
+//	keys rotate-info  give the request-info key file a new signing key,
+//	                  keeping the old one published (--drop-previous
+//	                  removes it once every instance signs with the new)
+//
 // Their settings come from the flag, else AUTHGW_<NAME>, else the JSON
 // config file (--config, else AUTHGW_CONFIG), else the default.
 //

@@ -32,6 +32,9 @@ func materialRefusal(err error) error {
 		return err
 	}
 	hint := ""
+	if d, ok := errors.AsType[*sharedmaterial.DiffersError](err); ok && (d.Kind == sharedmaterial.InfoKey || d.Kind == sharedmaterial.PreviousInfoKey) {
+		hint = " (after authgw keys rotate-info, or --drop-previous, on one instance, copy its info-key.pem to every instance)"
+	}
 	if ns, ok := errors.AsType[*sharedmaterial.NoSharedKeyError](err); ok {
 		hint = " (rotate by adding a key to the shared ring: authgw keygen --id NEW --add keys.json)"
 		if ns.Kind == sharedmaterial.TOTPKey {
@@ -76,10 +79,17 @@ func heldMaterial(cfg serveConfig, infoKey *ecdsa.PublicKey) ([]sharedmaterial.M
 // differs. With replace (--replace-shared-material), this instance's
 // fingerprints replace the recorded ones instead (sharedmaterial.Replace).
 func checkSharedMaterial(ctx context.Context, store *db.DB, cfg serveConfig, infoKey *ecdsa.PublicKey, replace bool, now time.Time, logger *slog.Logger) error {
+	return checkSharedMaterialWith(ctx, store, cfg, infoKey, replace, now, logger)
+}
+
+// checkSharedMaterialWith is checkSharedMaterial with more material
+// held (the previous request-info key).
+func checkSharedMaterialWith(ctx context.Context, store *db.DB, cfg serveConfig, infoKey *ecdsa.PublicKey, replace bool, now time.Time, logger *slog.Logger, more ...sharedmaterial.Material) error {
 	held, err := heldMaterial(cfg, infoKey)
 	if err != nil {
 		return err
 	}
+	held = append(held, more...)
 	if replace {
 		if err := sharedmaterial.Replace(ctx, store, held, now); err != nil {
 			return err

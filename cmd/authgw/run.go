@@ -82,6 +82,7 @@ type commandSpec struct {
 // commands are the subcommands, in the order the help lists them.
 var commands = []commandSpec{
 	{name: "keygen", summary: "print a new key ring, or a ring with a new minting key", usage: keygenUsage, new: func() command { return &keygenCommand{} }},
+	{name: "keys rotate-info", summary: "rotate the request-info signing key, or drop the previous one", usage: keysRotateInfoUsage, new: func() command { return &keysRotateInfoCommand{} }},
 	{name: "policy check", summary: "validate policy files and directories", usage: policyCheckUsage, new: func() command { return &policyCheckCommand{} }},
 	{name: "mint", summary: "mint one token per granted method, offline", usage: mintUsage, new: func() command { return &mintCommand{} }},
 	{name: "inspect", summary: "show a token's identifier and caveats; verify it with a key ring", usage: inspectUsage, new: func() command { return &inspectCommand{} }},
@@ -103,8 +104,12 @@ func mainUsage() string {
 	var b strings.Builder
 	b.WriteString("authgw: an authentication gateway built on macaroons.\n\n")
 	b.WriteString("Usage:\n  authgw <command> [arguments]\n\nCommands:\n")
+	width := 0
 	for _, c := range commands {
-		fmt.Fprintf(&b, "  %-13s %s\n", c.name, c.summary)
+		width = max(width, len(c.name))
+	}
+	for _, c := range commands {
+		fmt.Fprintf(&b, "  %-*s %s\n", width, c.name, c.summary)
 	}
 	b.WriteString("\nRun \"authgw <command> --help\" (or \"authgw help <command>\") for a command's usage.\n")
 	b.WriteString("Exit status: 0 success, 1 failure or denied, 2 usage error.\n")
@@ -174,12 +179,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, env environme
 
 // onlySubcommand maps the commands that have subcommands to their only
 // one.
-var onlySubcommand = map[string]string{"policy": "check", "totp": "reseal", "clients": "oidc"}
+var onlySubcommand = map[string]string{"policy": "check", "totp": "reseal", "clients": "oidc", "keys": "rotate-info"}
 
 // findCommand picks the command named at the start of args and returns
 // it with the arguments that follow its name. "policy" alone, or followed
 // by a help flag, means "policy check", its only subcommand; "totp"
-// likewise "totp reseal", and "clients" "clients oidc".
+// likewise "totp reseal", "clients" "clients oidc" and "keys" "keys
+// rotate-info".
 func findCommand(args []string) (commandSpec, []string, error) {
 	name, rest := args[0], args[1:]
 	if sub := onlySubcommand[name]; sub != "" {

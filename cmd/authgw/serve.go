@@ -85,7 +85,8 @@ fingerprint of each (never the material), recorded by the first
 instance, and an instance whose material differs, or that has none yet,
 stops with one line saying which. Copy the four files from the first
 instance's data directory, or set the four settings. A key ring may add
-keys (a rotation): the new key's fingerprint is recorded. After a
+keys (a rotation): the new key's fingerprint is recorded; so is a
+rotation of the request-info key by authgw keys rotate-info. After a
 deliberate change of the server ID (it revokes every token), the TOTP
 key or the request-info key, start one instance with
 --replace-shared-material true: its material becomes the one to share.
@@ -186,7 +187,9 @@ Settings (flag, else AUTHGW_<NAME>, else the config file, else the default):
                            (default DATA-DIR/totp-key, generated once; back it
                            up: another key makes every enrolled secret unreadable)
   --info-key FILE          request-info signing key, PEM (default DATA-DIR/info-key.pem,
-                           generated once)
+                           generated once); during a rotation a second key follows,
+                           published but not signing (authgw keys rotate-info). The
+                           public keys are served at /accounts/v1/request-info/jwks.json
   --oidc-keys FILE         RSA private keys (PEM) signing the OpenID Connect
                            provider's ID tokens: the first signs, all are
                            published at its jwks_uri (default
@@ -506,18 +509,18 @@ func (s *serveCommand) loadInfoKey(ctx context.Context, r *serveRun) error {
 			return err
 		}
 	}
-	key, created, err := infosign.LoadOrCreateKey(cfg.infoKeyPath)
+	keys, created, err := infosign.LoadOrCreateKeySet(cfg.infoKeyPath)
 	if err != nil {
 		return fmt.Errorf("--info-key: %w", err)
 	}
 	if created {
 		r.logger.Warn("created a request-info signing key; back it up with the data directory", "file", cfg.infoKeyPath)
 	}
-	if err := checkSharedMaterial(ctx, r.store, cfg, &key.PublicKey, cfg.replaceShared, r.c.now(), r.logger); err != nil {
+	if err := checkSharedInfoKeys(ctx, r.store, cfg, keys, cfg.replaceShared, r.c.now(), r.logger); err != nil {
 		return err
 	}
-	r.infoKey = key
-	r.signer, err = infosign.NewSigner(infosign.SignerConfig{Key: key, Issuer: "authgw:" + cfg.serverID})
+	r.infoKey = keys.Signing
+	r.signer, err = infosign.NewSigner(infosign.SignerConfig{Key: keys.Signing, Issuer: "authgw:" + cfg.serverID, Previous: previousInfoKeys(keys)})
 	return err
 }
 

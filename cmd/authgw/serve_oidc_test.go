@@ -721,13 +721,13 @@ func TestServe_oidcKeyRotation(t *testing.T) {
 	if _, err := verifier.Verify(s.ctx, newID); err != nil {
 		t.Errorf("an ID token of the new key: %v", err)
 	}
-	if kidOf(t, newID) == kidOf(t, oldID) {
-		t.Errorf("the new ID token is signed with the old key (kid %s)", kidOf(t, newID))
+	if jwsKid(t, newID) == jwsKid(t, oldID) {
+		t.Errorf("the new ID token is signed with the old key (kid %s)", jwsKid(t, newID))
 	}
 }
 
-// kidOf returns the kid of a JWS's header.
-func kidOf(t *testing.T, jws string) string {
+// jwsKid returns the kid of a JWS's header.
+func jwsKid(t *testing.T, jws string) string {
 	t.Helper()
 	head, _, _ := strings.Cut(jws, ".")
 	raw, err := base64.RawURLEncoding.DecodeString(head)

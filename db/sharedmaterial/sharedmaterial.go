@@ -21,6 +21,9 @@ type Store interface {
 	RecordFingerprint(ctx context.Context, f db.Fingerprint) (db.Fingerprint, error)
 	// ReplaceSharedMaterial replaces every recorded fingerprint with fps.
 	ReplaceSharedMaterial(ctx context.Context, fps []db.Fingerprint) error
+	// SwapFingerprints makes every swap, in one transaction, if every row
+	// still holds its old value, and reports whether it did.
+	SwapFingerprints(ctx context.Context, swaps ...db.FingerprintSwap) (bool, error)
 }
 
 var _ Store = (*db.DB)(nil)
@@ -40,6 +43,11 @@ const (
 	TokenKey
 	// TOTPKey is one key of the TOTP key ring, named by its KeyID.
 	TOTPKey
+	// PreviousInfoKey is the request-info key rotated out and still
+	// published (verify-only), DER (PKIX), or none: make it with
+	// PreviousInfoKeyMaterial. Check records a rotation that an instance
+	// holding it brings (see advanceInfoKey).
+	PreviousInfoKey
 )
 
 // String names the kind, as the refusals do.
@@ -53,6 +61,8 @@ func (k Kind) String() string {
 		return "key ring"
 	case TOTPKey:
 		return "TOTP key ring"
+	case PreviousInfoKey:
+		return "previous request-info key"
 	}
 	return fmt.Sprintf("Kind(%d)", int(k))
 }
@@ -64,6 +74,8 @@ func (k Kind) ring() bool { return k == TokenKey || k == TOTPKey }
 const (
 	nameServerID = "server-id"
 	nameInfoKey  = "info-key"
+	// namePreviousInfoKey is the row of the previous request-info key.
+	namePreviousInfoKey = "info-key-previous"
 	// prefixTokenKey starts the row of a key of the token key ring.
 	prefixTokenKey = "key:"
 	// nameTOTPKey is the row of the TOTP key of ID LegacyTOTPKeyID, the
@@ -104,6 +116,8 @@ func (m Material) Name() string {
 		return nameServerID
 	case InfoKey:
 		return nameInfoKey
+	case PreviousInfoKey:
+		return namePreviousInfoKey
 	case TokenKey:
 		return prefixTokenKey + m.KeyID
 	case TOTPKey:
@@ -123,6 +137,8 @@ func kindOf(name string) (Kind, string) {
 		return ServerID, ""
 	case name == nameInfoKey:
 		return InfoKey, ""
+	case name == namePreviousInfoKey:
+		return PreviousInfoKey, ""
 	case name == nameTOTPKey:
 		return TOTPKey, LegacyTOTPKeyID
 	}
@@ -178,7 +194,10 @@ func ShortFingerprint(fp string) string {
 // Check compares held, this instance's material, with the fingerprints
 // store holds, recording those it does not hold yet (at a first start,
 // or a new key of a ring) as created at now, and returns the ones it
-// recorded. A refusal wraps ErrNotShared: a *NoSharedKeyError for a ring
+// recorded. When held has a PreviousInfoKey, a rotation of the
+// request-info key that held brings forward (a new signing key whose
+// previous key is the recorded one; or the recorded previous key dropped)
+// is recorded first, and returned among the recorded rows. A refusal wraps ErrNotShared: a *NoSharedKeyError for a ring
 // (token keys before TOTP keys) of which held has no recorded key while
 // the store records some, else a *DiffersError for the first material,
 // in held's order, whose fingerprint differs from the recorded one; the
@@ -194,6 +213,16 @@ func Check(ctx context.Context, store Store, held []Material, now time.Time) (re
 	before, err := store.SharedMaterial(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reading the shared key material's fingerprints: %w", err)
+	}
+	advanced, err := advanceInfoKey(ctx, store, before, held, now)
+	if err != nil {
+		return nil, err
+	}
+	recorded = advanced
+	if len(advanced) > 0 {
+		if before, err = store.SharedMaterial(ctx); err != nil {
+			return nil, fmt.Errorf("reading the shared key material's fingerprints: %w", err)
+		}
 	}
 	for _, ring := range []Kind{TokenKey, TOTPKey} {
 		if hasKind(before, ring) && !sharesKey(before, held, ring) {

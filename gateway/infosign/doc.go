@@ -1,6 +1,8 @@
 // Package infosign is the gateway's signing half of the request-info
 // header of the README's "Request info for backends": the private P-256
-// key (its file, created once, atomically, mode 0600), the Signer that
+// key (its file, created once, atomically, mode 0600; during a rotation
+// it holds the previous key too, published but no longer signing: KeySet),
+// the Signer that
 // turns a request's verifier/requestinfo.Claims into a compact JWS, the
 // cache that lets it reuse a token, and the headers the proxy sets and
 // strips. The claim names, the public key formats and the backend's reader

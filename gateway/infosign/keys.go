@@ -82,6 +82,20 @@ func ParsePrivateKeyPEM(data []byte) (*ecdsa.PrivateKey, error) {
 // modes do not express this. It errors with fs.ErrNotExist when the file is
 // missing, and for anything but a regular file.
 func LoadPrivateKey(path string) (*ecdsa.PrivateKey, error) {
+	data, err := readKeyFile(path)
+	if err != nil {
+		return nil, err
+	}
+	key, err := ParsePrivateKeyPEM(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w (in %s)", err, path)
+	}
+	return key, nil
+}
+
+// readKeyFile reads a private key file with the checks LoadPrivateKey
+// documents.
+func readKeyFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("infosign: %w", err)
@@ -104,11 +118,7 @@ func LoadPrivateKey(path string) (*ecdsa.PrivateKey, error) {
 	if len(data) > maxKeyFileSize {
 		return nil, fmt.Errorf("infosign: %s is too large for a key file", path)
 	}
-	key, err := ParsePrivateKeyPEM(data)
-	if err != nil {
-		return nil, fmt.Errorf("%w (in %s)", err, path)
-	}
-	return key, nil
+	return data, nil
 }
 
 // LoadOrCreateKey loads the private key at path, or, when there is no file

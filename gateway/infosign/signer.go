@@ -46,6 +46,10 @@ type SignerConfig struct {
 	// full, a stale entry or else a random one is evicted. Optional.
 	// Default DefaultCacheSize (10,000), rounded up to a multiple of 32.
 	CacheSize int
+	// Previous are public keys published beside Key's (Signer.JWKS) but
+	// never used to sign: the key rotated out (KeySet.Previous), so that
+	// backends keep verifying its tokens. Optional; ECDSA P-256.
+	Previous []*ecdsa.PublicKey
 }
 
 // Signer turns requestinfo.Claims into signed X-Auth-Info tokens. It is
@@ -57,10 +61,11 @@ type Signer struct {
 	reuse  time.Duration
 	now    func() time.Time
 	cache  *cache[string]
+	jwks   []byte // the published keys, a JWKS document
 }
 
 // NewSigner checks cfg, fills its defaults and returns a Signer. It errors
-// for a missing or non-P-256 key, an empty issuer, a TTL under a second, a
+// for a missing or non-P-256 key or Previous key, an empty issuer, a TTL under a second, a
 // Reuse not below TTL, or a negative CacheSize.
 func NewSigner(cfg SignerConfig) (*Signer, error) {
 	if cfg.Key == nil || cfg.Key.Curve != elliptic.P256() {
@@ -104,7 +109,12 @@ func NewSigner(cfg SignerConfig) (*Signer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("infosign: SignerConfig.Key: %w", err)
 	}
+	jwks, err := requestinfo.PublicJWKS(append([]*ecdsa.PublicKey{&cfg.Key.PublicKey}, cfg.Previous...)...)
+	if err != nil {
+		return nil, fmt.Errorf("infosign: SignerConfig.Previous: %w", err)
+	}
 	s := &Signer{
+		jwks:   jwks,
 		jws:    signer,
 		issuer: cfg.Issuer,
 		ttl:    cfg.TTL,
@@ -116,6 +126,12 @@ func NewSigner(cfg SignerConfig) (*Signer, error) {
 	}
 	return s, nil
 }
+
+// JWKS returns the JWKS document of the keys backends verify with: the
+// signing key first, then the Previous keys, each with its RFC 7638
+// thumbprint as kid, use "sig" and alg ES256, and no private member. The
+// caller must not change it.
+func (s *Signer) JWKS() []byte { return s.jwks }
 
 // Sign returns the compact JWS of c with iat set to now, exp to now+TTL
 // and iss to the configured issuer (the values c has there are ignored).

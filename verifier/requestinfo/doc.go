@@ -32,4 +32,12 @@
 // gateway reuses costs the backend one ECDSA verification, not one per
 // request. Keys are P-256; the public half is given to backends as PEM or
 // as a JWKS document, with the RFC 7638 thumbprint as key ID.
+//
+// A backend need hold no key at all: RemoteKeys fetches the JWKS the
+// gateway publishes (/accounts/v1/request-info/jwks.json on its listener),
+// caches it, fetches it again every RefreshInterval and at once when a
+// token names a kid it lacks (at most once per MinRefetchInterval), and
+// keeps the last good keys while the gateway cannot be reached, up to
+// StaleLimit. During a rotation the gateway publishes its new key first
+// and the previous one after it, so headers of both verify.
 package requestinfo

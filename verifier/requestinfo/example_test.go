@@ -97,3 +97,40 @@ func ExampleMiddleware() {
 	// Output:
 	// 401 {"t":"error","error":{"status":401,"code":"AUTH-INFO-MISSING","title":"Unauthorized","detail":"This service is reachable only through the gateway.","obstructions":[]}}
 }
+
+// A backend that holds no key file verifies X-Auth-Info with the keys the
+// gateway publishes at its URL; RemoteKeys fetches them, caches them and
+// follows the gateway's rotations.
+func ExampleRemoteKeys() {
+	// The gateway side, with a real HTTP server in its place.
+	key, err := infosign.GenerateKey()
+	if err != nil {
+		log.Fatal(err)
+	}
+	signer, err := infosign.NewSigner(infosign.SignerConfig{Key: key, Issuer: "authgw"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/jwk-set+json")
+		w.Write(signer.JWKS())
+	}))
+	defer gw.Close()
+	token, err := signer.Sign(requestinfo.Claims{Client: "cl_7f3a", IP: "203.0.113.9", Audience: "demo"})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// The backend side: the URL is all it is given.
+	keys, err := requestinfo.NewRemoteKeys(requestinfo.RemoteKeysConfig{URL: gw.URL + "/accounts/v1/request-info/jwks.json"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	v, err := requestinfo.NewVerifier(requestinfo.VerifierConfig{Remote: keys, Audience: "demo"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	claims, err := v.Verify(token)
+	fmt.Println(claims.Client, err)
+	// Output: cl_7f3a <nil>
+}

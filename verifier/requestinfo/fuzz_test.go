@@ -2,6 +2,7 @@ package requestinfo_test
 
 import (
 	"crypto/ecdsa"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -56,6 +57,48 @@ func FuzzCanonicalBase64URL(f *testing.F) {
 		want := err == nil && !strings.ContainsAny(part, "\r\n")
 		if got != want {
 			t.Errorf("canonicalBase64URL(%q) = %v, strict decoding says %v (%v)", part, got, want, err)
+		}
+	})
+}
+
+// FuzzParseJWKS feeds arbitrary documents to ParseJWKS, which RemoteKeys
+// runs on what the network gives it. It must never panic, and every key it
+// returns must be a P-256 public key of a document with no private member.
+func FuzzParseJWKS(f *testing.F) {
+	key, another := keys(f)
+	good, _ := requestinfo.PublicJWKS(&key.PublicKey, &another.PublicKey)
+	f.Add(good)
+	f.Add([]byte(`{"keys":[]}`))
+	f.Add([]byte(`{"keys":[{"kty":"EC","crv":"P-256","x":"","y":""}]}`))
+	f.Add([]byte(`{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}`))
+	f.Add([]byte(`{"keys":[{"kty":"EC","crv":"P-256","alg":"ES256","d":"AA"}]}`))
+	f.Add([]byte(`null`))
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		keys, err := requestinfo.ParseJWKS(doc)
+		if err != nil {
+			return
+		}
+		if len(keys) == 0 {
+			t.Fatal("no error and no key")
+		}
+		for _, k := range keys {
+			if _, err := requestinfo.Thumbprint(k); err != nil {
+				t.Fatalf("a key that is not P-256: %v", err)
+			}
+		}
+		if strings.Contains(string(doc), `"d"`) && !strings.Contains(string(doc), `\`) {
+			// Plain spellings only: an escaped member name is
+			// unescaped by the parser and checked there.
+			var probe struct {
+				Keys []map[string]any `json:"keys"`
+			}
+			if json.Unmarshal(doc, &probe) == nil {
+				for _, m := range probe.Keys {
+					if _, ok := m["d"]; ok {
+						t.Fatal("a document with a private member was accepted")
+					}
+				}
+			}
 		}
 	})
 }

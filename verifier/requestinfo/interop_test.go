@@ -36,6 +36,7 @@ type joseRequest struct {
 	Header   map[string]any  `json:"header,omitempty"`
 	Key      string          `json:"key,omitempty"`
 	EmbedJWK bool            `json:"embedJwk,omitempty"`
+	URL      string          `json:"url,omitempty"`
 }
 
 // joseResult is one result of jose.mjs.
@@ -47,6 +48,7 @@ type joseResult struct {
 	Header     map[string]any `json:"header"`
 	Thumbprint string         `json:"thumbprint"`
 	Token      string         `json:"token"`
+	Compact    bool           `json:"compact"`
 }
 
 // setupJose returns the node binary once the pinned npm jose package is

@@ -101,12 +101,17 @@ type jwkSelector struct {
 	Crv string `json:"crv"`
 	Use string `json:"use"`
 	Alg string `json:"alg"`
+	// D and K are private key members (EC, RSA and OKP "d", symmetric
+	// "k"): a JWKS holding one is refused.
+	D json.RawMessage `json:"d"`
+	K json.RawMessage `json:"k"`
 }
 
 // ParseJWKS returns the P-256 signing keys of a JWKS document, such as
 // PublicJWKS produces, for a Verifier. Keys of other types, curves, uses or
 // algorithms are skipped, so a gateway may publish keys of a kind this
-// package does not know. It errors for a document that is not JSON, a
+// package does not know. It errors for a document that is not JSON, a key
+// with private material (a "d" or "k" member, whatever its type), a
 // P-256 key whose coordinates are not 32 bytes or not a point on the
 // curve, or no usable key at all.
 func ParseJWKS(data []byte) ([]*ecdsa.PublicKey, error) {
@@ -121,6 +126,9 @@ func ParseJWKS(data []byte) ([]*ecdsa.PublicKey, error) {
 		var sel jwkSelector
 		if err := json.Unmarshal(raw, &sel); err != nil {
 			return nil, fmt.Errorf("requestinfo: JWKS key %d: %w", i, err)
+		}
+		if sel.D != nil || sel.K != nil {
+			return nil, fmt.Errorf("requestinfo: JWKS key %d holds private key material: refusing the document", i)
 		}
 		if sel.Kty != "EC" || sel.Crv != "P-256" || (sel.Use != "" && sel.Use != "sig") || (sel.Alg != "" && sel.Alg != Algorithm) {
 			continue

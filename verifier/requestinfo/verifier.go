@@ -24,11 +24,15 @@ const DefaultCacheSize = 10000
 
 // VerifierConfig configures a Verifier.
 type VerifierConfig struct {
-	// Keys are the gateway's public keys. Required; ECDSA P-256. Give the
-	// new and the old key while the gateway's key is rotated. A token is
-	// checked against the key whose thumbprint is its kid, else against
-	// each key in turn.
+	// Keys are the gateway's public keys. Required unless Remote is set;
+	// ECDSA P-256. Give the new and the old key while the gateway's key is
+	// rotated. A token is checked against the key whose thumbprint is its
+	// kid, else against each key in turn.
 	Keys []*ecdsa.PublicKey
+	// Remote fetches the gateway's keys from its JWKS URL and follows its
+	// rotations (see RemoteKeys), instead of Keys or besides them (Keys
+	// are then tried first). Optional.
+	Remote *RemoteKeys
 	// Audience is this backend's own API name; tokens for another API are
 	// refused. Required.
 	Audience string
@@ -56,7 +60,8 @@ type Verifier struct {
 	issuer   string
 	now      func() time.Time
 	leeway   time.Duration
-	memo     *memo // nil when off
+	memo     *memo       // nil when off
+	remote   *RemoteKeys // nil when the keys are static
 }
 
 type verifierKey struct {
@@ -69,11 +74,11 @@ type verifierKey struct {
 var algorithms = []jose.SignatureAlgorithm{jose.ES256}
 
 // NewVerifier checks cfg, fills its defaults and returns a Verifier. It
-// errors for no key, a key that is not P-256, an empty audience, or a
+// errors for neither Keys nor Remote, a key that is not P-256, an empty audience, or a
 // negative leeway.
 func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
-	if len(cfg.Keys) == 0 {
-		return nil, errors.New("requestinfo: VerifierConfig.Keys is required")
+	if len(cfg.Keys) == 0 && cfg.Remote == nil {
+		return nil, errors.New("requestinfo: VerifierConfig.Keys or Remote is required")
 	}
 	if cfg.Audience == "" {
 		return nil, errors.New("requestinfo: VerifierConfig.Audience is required")
@@ -90,7 +95,7 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 	if cfg.CacheSize == 0 {
 		cfg.CacheSize = DefaultCacheSize
 	}
-	v := &Verifier{audience: cfg.Audience, issuer: cfg.Issuer, now: cfg.Now, leeway: cfg.Leeway}
+	v := &Verifier{audience: cfg.Audience, issuer: cfg.Issuer, now: cfg.Now, leeway: cfg.Leeway, remote: cfg.Remote}
 	if cfg.CacheSize > 0 {
 		v.memo = newMemo(cfg.CacheSize)
 	}
@@ -134,7 +139,8 @@ func FromRequest(r *http.Request, v *Verifier) (Claims, error) {
 // canonical base64url parts of JSON, a token over MaxTokenLength, or a
 // header with members other than alg, typ (JWT) and kid; ErrAlgorithm for
 // any alg but ES256; ErrBadSignature for a signature that is not 64 bytes
-// or not made by one of the keys; ErrExpired, ErrNotYetValid, ErrAudience
+// or not made by one of the keys; ErrKeysUnavailable when the keys come
+// from Remote and none may be used; ErrExpired, ErrNotYetValid, ErrAudience
 // and ErrIssuer for the claims.
 func (v *Verifier) Verify(token string) (Claims, error) {
 	now := v.now()
@@ -210,7 +216,15 @@ func (v *Verifier) verifySignature(token string) ([]byte, error) {
 	if s == "" {
 		return nil, fmt.Errorf("%w: no signature", ErrBadSignature)
 	}
-	for _, k := range v.keys { // the key the kid names first
+	keys := v.keys
+	if v.remote != nil && !hasKID(keys, unsafeHeader.KeyID) {
+		remote, err := v.remote.keys(unsafeHeader.KeyID)
+		if err != nil && len(keys) == 0 {
+			return nil, err
+		}
+		keys = append(keys[:len(keys):len(keys)], remote...)
+	}
+	for _, k := range keys { // the key the kid names first
 		if k.kid == unsafeHeader.KeyID {
 			if payload, err := unsafeJWS.Verify(k.pub); err == nil {
 				return payload, nil
@@ -218,7 +232,7 @@ func (v *Verifier) verifySignature(token string) ([]byte, error) {
 			return nil, ErrBadSignature
 		}
 	}
-	for _, k := range v.keys {
+	for _, k := range keys {
 		if payload, err := unsafeJWS.Verify(k.pub); err == nil {
 			return payload, nil
 		}

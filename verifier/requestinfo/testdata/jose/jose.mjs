@@ -13,6 +13,13 @@
 //     jwtVerify with algorithms ["ES256"] and typ "JWT", the way a
 //     backend in another language would read X-Auth-Info.
 //
+//   {"op": "verify", "token": "...", "url": "<JWKS URL>", "audience": "demo"}
+//     -> the same, plus "compact": true when compactVerify accepts the
+//     token too: the keys fetched from a running gateway's JWKS with
+//     createRemoteJWKSet, as a backend in another language would (see
+//     cmd/authgw's TestServeInfoKeyRotation). Without "now" the clock is
+//     the real one.
+//
 //   {"op": "thumbprint", "jwk": {...}}  -> {"thumbprint": "<RFC 7638, SHA-256>"}
 //
 //   {"op": "sign", "payload": "<JSON text>", "header": {...},
@@ -35,15 +42,25 @@ const enc = new TextEncoder();
 const results = [];
 
 async function verify(req) {
-  const key = req.jwks ? jose.createLocalJWKSet(req.jwks) : await jose.importSPKI(req.spki, 'ES256');
+  let key;
+  if (req.url) {
+    key = jose.createRemoteJWKSet(new URL(req.url));
+  } else {
+    key = req.jwks ? jose.createLocalJWKSet(req.jwks) : await jose.importSPKI(req.spki, 'ES256');
+  }
   try {
     const { payload, protectedHeader } = await jose.jwtVerify(req.token, key, {
       algorithms: ['ES256'],
       typ: 'JWT',
       audience: req.audience,
       issuer: req.issuer,
-      currentDate: new Date(req.now * 1000),
+      currentDate: req.now ? new Date(req.now * 1000) : undefined,
     });
+    if (req.url) {
+      // The JWS layer alone, as a library without JWT claims checks would.
+      await jose.compactVerify(req.token, key, { algorithms: ['ES256'] });
+      return { ok: true, payload, header: protectedHeader, compact: true };
+    }
     return { ok: true, payload, header: protectedHeader };
   } catch (e) {
     return { ok: false, code: e.code || 'ERR_UNKNOWN', error: String(e.message) };
