@@ -183,6 +183,12 @@ const (
 	// ScopeAPIPrefix starts an api:<name> scope: the user's routes under
 	// /<name>/.
 	ScopeAPIPrefix = "api:"
+	// ReservedOIDCAPI is the one name no api:<name> scope may take:
+	// authgw's own API (Prefix). Its routes manage the user's account
+	// (addresses, factors, organizations, for staff every organization):
+	// an app holding them could take the account over, so no client is
+	// allowed api:accounts and no grant reaches them but userinfo.
+	ReservedOIDCAPI = "accounts"
 )
 
 // oidcTokens mints the grant's tokens from the user's policies filtered
@@ -228,7 +234,8 @@ const defaultOIDCExpires = 900
 // wildcard first segment ("*", "**", "abc*") that matches <name>
 // rewritten to the literal <name> ("/**" becomes "/<name>/**"); scopes
 // with stepUp stay (their routes keep the except-routes caveat of the
-// ordinary token). One more policy always grants GET on the userinfo
+// ordinary token); api:accounts (ReservedOIDCAPI) grants nothing. One
+// more policy always grants GET on the userinfo
 // endpoint, with the shortest lifetime of policies. Routes of other
 // segments, and policies left with no route, are dropped. Every policy
 // returned binds its tokens to the client (bindClient), whatever the
@@ -239,7 +246,7 @@ const defaultOIDCExpires = 900
 func FilterPolicies(policies []*policy.Policy, scopes []string) ([]*policy.Policy, error) {
 	var apis []string
 	for _, sc := range scopes {
-		if name, ok := strings.CutPrefix(sc, ScopeAPIPrefix); ok && name != "" {
+		if name, ok := strings.CutPrefix(sc, ScopeAPIPrefix); ok && name != "" && name != ReservedOIDCAPI {
 			apis = append(apis, name)
 		}
 	}

@@ -60,4 +60,32 @@ func TestServe_oidcRelyingPartyAttacks(t *testing.T) {
 			})
 		}
 	})
+
+	// api:accounts would hand an app the user's own management of their
+	// account (add and verify an address, disable TOTP, remove passkeys,
+	// create organizations; for staff, every organization): consent to
+	// "use the accounts API as you" is account takeover. No client may
+	// be allowed it, whoever registers it.
+	t.Run("api:accounts", func(t *testing.T) {
+		s := s.with(t)
+		path := "/accounts/v1/organizations/" + s.creds.OrganizationID + "/clients"
+		r := s.admin.Do("POST", path, s.adminPOST, map[string]any{"data": map[string]any{"type": "clients", "name": "Evil",
+			"redirectUris": []string{oidcRedirect}, "oidcScopes": []string{"api:accounts"}}})
+		if r.Status == http.StatusCreated {
+			var out struct{ Data oidcClient }
+			_ = json.Unmarshal(r.Body, &out)
+			tok, _ := s.login(out.Data, "n-accounts", "api:accounts")
+			app := clitest.NewAccountsCaller(t, s.gateway, clitest.Creds{ClientID: out.Data.ID, ClientSecret: out.Data.Secret})
+			t.Fatalf("a client was allowed api:accounts; its access token reads /users/current: %d",
+				app.Do("GET", "/accounts/v1/users/current", tok.AccessToken, nil).Status)
+		}
+		if r.Status != http.StatusUnprocessableEntity && r.Status != http.StatusBadRequest {
+			t.Errorf("POST a client with api:accounts = %d %s, want 400/422", r.Status, r.Body)
+		}
+		r = s.admin.Do("PATCH", path+"/"+c.ID, s.admin.LoginWithPassword().Macaroons["PATCH"], map[string]any{"data": map[string]any{"type": "clients",
+			"oidcScopes": []string{"offline_access", "api:accounts"}}})
+		if r.Status != http.StatusUnprocessableEntity && r.Status != http.StatusBadRequest {
+			t.Errorf("PATCH a client to api:accounts = %d %s, want 400/422", r.Status, r.Body)
+		}
+	})
 }
