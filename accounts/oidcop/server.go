@@ -28,8 +28,8 @@ type server struct {
 	p *Provider
 }
 
-// VerifyAuthRequest adds authgw's rules to op's: response type code
-// only; PKCE with S256 only (plain refused) and required for public
+// VerifyAuthRequest adds authgw's rules to op's: state, nonce,
+// code_challenge and scope of bounded size; response type code only; PKCE with S256 only (plain refused) and required for public
 // clients; the scopes openid and only those the client may ask for
 // (invalid_scope otherwise, where op would drop them silently). These
 // refusals come before the redirect URI is checked, so they are shown,
@@ -43,6 +43,11 @@ func (s *server) VerifyAuthRequest(ctx context.Context, r *op.Request[oidc.AuthR
 		return nil, err
 	}
 	a := r.Data
+	if len(a.State) > maxState || len(a.Nonce) > maxNonce || len(a.CodeChallenge) > maxChallenge || len(a.Scopes) > maxScopes {
+		// Shown, not sent back to the application with the oversized
+		// state in its URL.
+		return nil, oidc.ErrInvalidRequest().WithDescription("state, nonce, code_challenge or scope is too long")
+	}
 	if a.ResponseType != oidc.ResponseTypeCode {
 		return nil, oidc.ErrInvalidRequest().WithDescription("only response_type=code is supported")
 	}

@@ -30,6 +30,9 @@ const (
 	maxState     = 1024
 	maxNonce     = 1024
 	maxChallenge = 128
+	// maxScopes bounds the scopes of a request: openid and the client's
+	// allowed ones (at most 20), with room for repeats.
+	maxScopes = 32
 )
 
 // CreateAuthRequest stores a validated authorization request.

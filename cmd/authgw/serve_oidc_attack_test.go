@@ -3,8 +3,12 @@ package main
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/oauth2"
 
 	"github.com/authgw/authgw/cmd/authgw/internal/clitest"
 )
@@ -86,6 +90,102 @@ func TestServe_oidcRelyingPartyAttacks(t *testing.T) {
 			"oidcScopes": []string{"offline_access", "api:accounts"}}})
 		if r.Status != http.StatusUnprocessableEntity && r.Status != http.StatusBadRequest {
 			t.Errorf("PATCH a client to api:accounts = %d %s, want 400/422", r.Status, r.Body)
+		}
+	})
+
+}
+
+// TestServe_oidcStrangerAttacks: what someone with no account at the app
+// can send the provider: oversized parameters are 4xx (never 500), and a
+// client name is text on the consent page, which no other site may frame.
+func TestServe_oidcStrangerAttacks(t *testing.T) {
+	s := newOIDCStack(t)
+	c := s.newClient(map[string]any{"redirectUris": []string{oidcRedirect}, "oidcScopes": []string{"offline_access"},
+		"name": `<img src=x onerror=alert(1)>"Evil`})
+	pkce := oauth2.GenerateVerifier()
+
+	t.Run("oversized parameters", func(t *testing.T) {
+		s := s.with(t)
+		base := url.Values{"client_id": {c.ID}, "response_type": {"code"}, "scope": {"openid"}, "redirect_uri": {oidcRedirect},
+			"code_challenge": {oauth2.S256ChallengeFromVerifier(pkce)}, "code_challenge_method": {"S256"}}
+		tests := []struct {
+			name  string
+			param string
+			value string
+		}{
+			{name: "state", param: "state", value: strings.Repeat("s", 1025)},
+			{name: "huge state", param: "state", value: strings.Repeat("s", 6000)},
+			{name: "nonce", param: "nonce", value: strings.Repeat("n", 1025)},
+			{name: "code challenge", param: "code_challenge", value: strings.Repeat("c", 129)},
+			{name: "scope repeated", param: "scope", value: strings.TrimSpace(strings.Repeat("openid ", 700))},
+			{name: "max_age garbage", param: "max_age", value: "-1e99"},
+			{name: "redirect URI huge", param: "redirect_uri", value: oidcRedirect + "?" + strings.Repeat("r", 4000)},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				q := url.Values{}
+				for k, v := range base {
+					q[k] = v
+				}
+				q.Set(tt.param, tt.value)
+				for _, method := range []string{"GET", "POST"} {
+					var req *http.Request
+					if method == "GET" {
+						req, _ = http.NewRequest(method, s.gateway+"/accounts/v1/oidc/authorize?"+q.Encode(), nil)
+					} else {
+						req, _ = http.NewRequest(method, s.gateway+"/accounts/v1/oidc/authorize", strings.NewReader(q.Encode()))
+						req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+					}
+					resp, err := (&http.Client{Transport: retry429{}, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+					if err != nil {
+						t.Fatal(err)
+					}
+					resp.Body.Close()
+					// Refused and shown: not sent back to the app with the
+					// oversized value in the redirect's URL, never stored.
+					loc, _ := resp.Location()
+					if resp.StatusCode < 400 || resp.StatusCode >= 500 {
+						t.Errorf("%s /authorize with an oversized %s = %d %v, want 4xx", method, tt.param, resp.StatusCode, loc)
+					}
+				}
+			})
+		}
+		for _, form := range []url.Values{
+			{"grant_type": {"authorization_code"}, "code": {strings.Repeat("c", 20000)}, "redirect_uri": {oidcRedirect}, "client_id": {c.ID}, "client_secret": {c.Secret}},
+			{"grant_type": {"refresh_token"}, "refresh_token": {strings.Repeat("r", 20000)}, "client_id": {c.ID}, "client_secret": {c.Secret}},
+			{"grant_type": {"authorization_code"}, "code": {"x"}, "redirect_uri": {oidcRedirect}, "client_id": {strings.Repeat("i", 5000)}, "client_secret": {"y"}},
+		} {
+			resp, err := (&http.Client{Transport: retry429{}}).PostForm(s.gateway+"/accounts/v1/oidc/token", form)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode < 400 || resp.StatusCode >= 500 {
+				t.Errorf("/token with an oversized %v = %d, want 4xx", form["grant_type"], resp.StatusCode)
+			}
+		}
+	})
+
+	t.Run("consent page: client name escaped, no framing", func(t *testing.T) {
+		s := s.with(t)
+		conf := s.config(c, "offline_access")
+		resp, body := s.get(conf.AuthCodeURL("st", oauth2.S256ChallengeOption(pkce)))
+		for hops := 0; resp.StatusCode == http.StatusFound || resp.StatusCode == http.StatusSeeOther; hops++ {
+			loc, _ := resp.Location()
+			if hops > 4 || strings.HasPrefix(loc.String(), oidcRedirect) {
+				t.Fatalf("no consent page: %s", loc)
+			}
+			resp, body = s.get(loc.String())
+		}
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("consent page = %d", resp.StatusCode)
+		}
+		if strings.Contains(body, "<img src=x") || !strings.Contains(body, "&lt;img src=x onerror=alert(1)&gt;") {
+			t.Errorf("the client name is not escaped on the consent page")
+		}
+		csp := resp.Header.Get("Content-Security-Policy")
+		if !strings.Contains(csp, "frame-ancestors 'none'") || resp.Header.Get("X-Frame-Options") != "DENY" {
+			t.Errorf("the consent page may be framed: CSP %q, X-Frame-Options %q", csp, resp.Header.Get("X-Frame-Options"))
 		}
 	})
 }
