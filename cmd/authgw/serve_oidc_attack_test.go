@@ -93,6 +93,30 @@ func TestServe_oidcRelyingPartyAttacks(t *testing.T) {
 		}
 	})
 
+
+	// Last: it changes the user's password. A password change ends every
+	// session of the user, the apps' grants included: neither the access
+	// token (userinfo) nor the refresh token outlives it.
+	t.Run("password change ends the app's grant", func(t *testing.T) {
+		s := s.with(t)
+		tok, conf := s.login(c, "n-password", "offline_access", "api:demo")
+		if !s.userinfoWorks(tok) {
+			t.Fatal("userinfo refused before the password change")
+		}
+		r := s.admin.Do("POST", "/accounts/v1/users/current/change-password", s.adminPOST, map[string]any{"data": map[string]string{
+			"currentPassword": clitest.LoginPassword, "newPassword": "another horse battery staple 42"}})
+		if r.Status != http.StatusOK && r.Status != http.StatusNoContent {
+			t.Fatalf("change-password = %d %s", r.Status, r.Body)
+		}
+		if s.userinfoWorks(tok) {
+			t.Error("userinfo still answers the app's access token after a password change")
+		}
+		expired := *tok
+		expired.Expiry = time.Now().Add(-time.Hour)
+		if _, err := conf.TokenSource(s.ctx, &expired).Token(); err == nil || oauthError(err) != "invalid_grant" {
+			t.Errorf("refresh after a password change: %v, want invalid_grant", err)
+		}
+	})
 }
 
 // TestServe_oidcStrangerAttacks: what someone with no account at the app
