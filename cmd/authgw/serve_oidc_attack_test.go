@@ -93,7 +93,6 @@ func TestServe_oidcRelyingPartyAttacks(t *testing.T) {
 		}
 	})
 
-
 	// Last: it changes the user's password. A password change ends every
 	// session of the user, the apps' grants included: neither the access
 	// token (userinfo) nor the refresh token outlives it.
