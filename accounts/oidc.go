@@ -91,6 +91,9 @@ func (s *Service) StartOIDCGrant(ctx context.Context, g OIDCGrantRequest) (OIDCT
 	if err != nil || u.BannedMs != 0 {
 		return OIDCTokens{}, fmt.Errorf("%w: the user is gone or banned", ErrOIDCGrant)
 	}
+	if !s.clientAllowsOIDC(ctx, g.ClientID, g.Scopes) {
+		return OIDCTokens{}, fmt.Errorf("%w: the client may no longer ask for these scopes", ErrOIDCGrant)
+	}
 	now := s.cfg.Now()
 	token, hash, err := s.newRefreshToken()
 	if err != nil {
@@ -122,12 +125,14 @@ func (s *Service) StartOIDCGrant(ctx context.Context, g OIDCGrantRequest) (OIDCT
 // detection: a spent token presented again revokes the session), and
 // mints again with the grant's scopes. It fails with ErrOIDCGrant for a
 // token that is unknown, spent, of another client or of a session that
-// is no OIDC grant, or whose grant has no offline_access.
+// is no OIDC grant, whose grant has no offline_access, or has a scope
+// the client may no longer ask for (taken from its oidcScopes since).
 func (s *Service) RefreshOIDCGrant(ctx context.Context, token, clientID string) (OIDCTokens, db.OIDCGrant, error) {
 	var grant db.OIDCGrant
 	res, next, _, err := s.rotateRefresh(ctx, token, func(sess db.Session) bool {
 		g, err := s.oidc().GetOIDCGrant(ctx, sess.ID)
-		if err != nil || g.ClientID != clientID || sess.ClientID != clientID || !slices.Contains(g.Scopes, ScopeOfflineAccess) {
+		if err != nil || g.ClientID != clientID || sess.ClientID != clientID || !slices.Contains(g.Scopes, ScopeOfflineAccess) ||
+			!s.clientAllowsOIDC(ctx, clientID, g.Scopes) {
 			return false
 		}
 		grant = g
@@ -147,6 +152,17 @@ func (s *Service) RefreshOIDCGrant(ctx context.Context, token, clientID string) 
 	}
 	toks, err := s.oidcTokens(u, res.Session, res.Inputs, grant.Scopes, next)
 	return toks, grant, err
+}
+
+// clientAllowsOIDC reports whether the client (live) may still ask for
+// every one of scopes: openid and its oidcScopes. A scope taken from a
+// client is taken from the grants it holds.
+func (s *Service) clientAllowsOIDC(ctx context.Context, clientID string, scopes []string) bool {
+	c, err := s.management.GetClient(ctx, clientID)
+	if err != nil {
+		return false
+	}
+	return covers(append([]string{ScopeOpenID}, c.OIDCScopes...), scopes)
 }
 
 // RevokeOIDCSession ends a session, as a logout does (the gateways are

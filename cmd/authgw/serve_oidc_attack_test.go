@@ -93,6 +93,30 @@ func TestServe_oidcRelyingPartyAttacks(t *testing.T) {
 		}
 	})
 
+	// An operator who takes a scope away from an app (it misbehaved)
+	// takes it from the grants the app holds: a refresh does not mint
+	// the scope the client may no longer ask for.
+	t.Run("scope taken from the client", func(t *testing.T) {
+		s := s.with(t)
+		narrowed := s.newClient(map[string]any{"redirectUris": []string{oidcRedirect}, "oidcScopes": []string{"offline_access", "api:demo"}})
+		tok, conf := s.login(narrowed, "n-narrowed", "offline_access", "api:demo")
+		r := s.admin.Do("PATCH", "/accounts/v1/organizations/"+s.creds.OrganizationID+"/clients/"+narrowed.ID, s.admin.LoginWithPassword().Macaroons["PATCH"],
+			map[string]any{"data": map[string]any{"type": "clients", "oidcScopes": []string{"offline_access"}}})
+		if r.Status != http.StatusOK {
+			t.Fatalf("PATCH oidcScopes = %d %s", r.Status, r.Body)
+		}
+		expired := *tok
+		expired.Expiry = time.Now().Add(-time.Hour)
+		next, err := conf.TokenSource(s.ctx, &expired).Token()
+		if err == nil {
+			scopes, _ := next.Extra("scope").(string)
+			t.Fatalf("a refresh after api:demo was taken from the client succeeded (scope %q)", scopes)
+		}
+		if oauthError(err) != "invalid_grant" {
+			t.Errorf("refresh after the client lost a scope: %v, want invalid_grant", err)
+		}
+	})
+
 	// Last: it changes the user's password. A password change ends every
 	// session of the user, the apps' grants included: neither the access
 	// token (userinfo) nor the refresh token outlives it.
