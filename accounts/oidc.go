@@ -126,13 +126,19 @@ func (s *Service) StartOIDCGrant(ctx context.Context, g OIDCGrantRequest) (OIDCT
 // mints again with the grant's scopes. It fails with ErrOIDCGrant for a
 // token that is unknown, spent, of another client or of a session that
 // is no OIDC grant, whose grant has no offline_access, or has a scope
-// the client may no longer ask for (taken from its oidcScopes since).
+// the client may no longer ask for (taken from its oidcScopes since), or
+// that was made with the client's secret when the client is public now.
 func (s *Service) RefreshOIDCGrant(ctx context.Context, token, clientID string) (OIDCTokens, db.OIDCGrant, error) {
 	var grant db.OIDCGrant
 	res, next, _, err := s.rotateRefresh(ctx, token, func(sess db.Session) bool {
 		g, err := s.oidc().GetOIDCGrant(ctx, sess.ID)
-		if err != nil || g.ClientID != clientID || sess.ClientID != clientID || !slices.Contains(g.Scopes, ScopeOfflineAccess) ||
-			!s.clientAllowsOIDC(ctx, clientID, g.Scopes) {
+		if err != nil || g.ClientID != clientID || sess.ClientID != clientID || !slices.Contains(g.Scopes, ScopeOfflineAccess) {
+			return false
+		}
+		c, ok := s.oidcClientAllows(ctx, clientID, g.Scopes)
+		if !ok || (sess.SecretVerified && c.Public) {
+			// A grant made with the client's secret is not refreshed
+			// without it: a client turned public since must sign in again.
 			return false
 		}
 		grant = g
@@ -158,11 +164,17 @@ func (s *Service) RefreshOIDCGrant(ctx context.Context, token, clientID string) 
 // every one of scopes: openid and its oidcScopes. A scope taken from a
 // client is taken from the grants it holds.
 func (s *Service) clientAllowsOIDC(ctx context.Context, clientID string, scopes []string) bool {
+	_, ok := s.oidcClientAllows(ctx, clientID, scopes)
+	return ok
+}
+
+// oidcClientAllows is clientAllowsOIDC, with the client.
+func (s *Service) oidcClientAllows(ctx context.Context, clientID string, scopes []string) (db.Client, bool) {
 	c, err := s.management.GetClient(ctx, clientID)
 	if err != nil {
-		return false
+		return c, false
 	}
-	return covers(append([]string{ScopeOpenID}, c.OIDCScopes...), scopes)
+	return c, covers(append([]string{ScopeOpenID}, c.OIDCScopes...), scopes)
 }
 
 // RevokeOIDCSession ends a session, as a logout does (the gateways are

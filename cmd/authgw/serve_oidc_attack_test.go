@@ -117,6 +117,28 @@ func TestServe_oidcRelyingPartyAttacks(t *testing.T) {
 		}
 	})
 
+	// A confidential app's refresh tokens need its secret; turning the
+	// client public (a PATCH, no step-up, where rotating the secret needs
+	// one) must not let a leaked refresh token work without it.
+	t.Run("confidential turned public", func(t *testing.T) {
+		s := s.with(t)
+		flipped := s.newClient(map[string]any{"redirectUris": []string{oidcRedirect}, "oidcScopes": []string{"offline_access"}})
+		tok, conf := s.login(flipped, "n-flipped", "offline_access")
+		r := s.admin.Do("PATCH", "/accounts/v1/organizations/"+s.creds.OrganizationID+"/clients/"+flipped.ID, s.admin.LoginWithPassword().Macaroons["PATCH"],
+			map[string]any{"data": map[string]any{"type": "clients", "public": true}})
+		if r.Status != http.StatusOK {
+			t.Fatalf("PATCH public = %d %s", r.Status, r.Body)
+		}
+		noSecret := *conf
+		noSecret.ClientSecret = ""
+		noSecret.Endpoint.AuthStyle = oauth2.AuthStyleInParams
+		expired := *tok
+		expired.Expiry = time.Now().Add(-time.Hour)
+		if _, err := noSecret.TokenSource(s.ctx, &expired).Token(); err == nil || oauthError(err) != "invalid_grant" {
+			t.Errorf("refresh without the secret after the client was made public: %v, want invalid_grant", err)
+		}
+	})
+
 	// Last: it changes the user's password. A password change ends every
 	// session of the user, the apps' grants included: neither the access
 	// token (userinfo) nor the refresh token outlives it.
