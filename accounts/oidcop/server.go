@@ -325,7 +325,14 @@ func (s *server) EndSession(ctx context.Context, r *op.Request[oidc.EndSessionRe
 // The token request's client IP and user agent, for the session row.
 type requestKey struct{}
 
-type requestFacts struct{ ip, userAgent string }
+// requestFacts: gatewayClient is the client whose secret the gateway
+// checked (a Basic credential), "" when it checked none.
+type requestFacts struct{ ip, userAgent, gatewayClient string }
+
+func gatewayClient(ctx context.Context) string {
+	f, _ := ctx.Value(requestKey{}).(requestFacts)
+	return f.gatewayClient
+}
 
 func clientIP(ctx context.Context) string {
 	f, _ := ctx.Value(requestKey{}).(requestFacts)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -136,6 +137,34 @@ func TestServe_oidcRelyingPartyAttacks(t *testing.T) {
 		expired.Expiry = time.Now().Add(-time.Hour)
 		if _, err := noSecret.TokenSource(s.ctx, &expired).Token(); err == nil || oauthError(err) != "invalid_grant" {
 			t.Errorf("refresh without the secret after the client was made public: %v, want invalid_grant", err)
+		}
+	})
+
+	// A client's access restrictions (an IP range) are the gateway's;
+	// with client_secret_post the gateway sees no client at the token
+	// endpoint, so the provider must not let the secret alone through.
+	t.Run("restricted client with client_secret_post", func(t *testing.T) {
+		s := s.with(t)
+		restricted := s.newClient(map[string]any{"redirectUris": []string{oidcRedirect}})
+		r := s.admin.Do("POST", "/accounts/v1/organizations/"+s.creds.OrganizationID+"/clients/"+restricted.ID+"/access-restrictions", s.adminPOST,
+			map[string]any{"data": map[string]string{"type": "ip-access-restrictions", "value": "10.0.0.0/8"}})
+		if r.Status != http.StatusCreated && r.Status != http.StatusOK {
+			t.Fatalf("adding an IP restriction = %d %s", r.Status, r.Body)
+		}
+		for _, style := range []oauth2.AuthStyle{oauth2.AuthStyleInParams, oauth2.AuthStyleInHeader} {
+			conf := s.config(restricted)
+			conf.Endpoint.AuthStyle = style
+			pkce := oauth2.GenerateVerifier()
+			loc := s.authorize(conf.AuthCodeURL("st", oauth2.S256ChallengeOption(pkce)), "allow")
+			_, err := conf.Exchange(s.ctx, loc.Query().Get("code"), oauth2.VerifierOption(pkce))
+			var re *oauth2.RetrieveError
+			// With Basic the gateway refuses with its own envelope
+			// (401 ACCESS-RESTRICTION-IP); with the form, the provider
+			// says invalid_client.
+			if !errors.As(err, &re) || (style == oauth2.AuthStyleInHeader && re.Response.StatusCode != http.StatusUnauthorized) ||
+				(style == oauth2.AuthStyleInParams && oauthError(err) != "invalid_client") {
+				t.Errorf("code exchange from outside the client's IP range (auth style %d): %v, want a refusal", style, err)
+			}
 		}
 	})
 
