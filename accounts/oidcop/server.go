@@ -319,7 +319,13 @@ func (s *server) EndSession(ctx context.Context, r *op.Request[oidc.EndSessionRe
 	if r.Data.IdTokenHint == "" {
 		return nil, oidc.ErrInvalidRequest().WithDescription("id_token_hint is required")
 	}
-	return s.LegacyServer.EndSession(ctx, r)
+	redirect, err := s.LegacyServer.EndSession(ctx, r)
+	if errors.Is(err, errUnknownClient) {
+		// op makes a server error of the hint's client being gone (deleted,
+		// or its redirect URIs removed): the request is what is wrong.
+		return nil, oidc.ErrInvalidRequest().WithDescription("the application of id_token_hint is no longer an OpenID client")
+	}
+	return redirect, err
 }
 
 // The token request's client IP and user agent, for the session row.

@@ -168,6 +168,24 @@ func TestServe_oidcRelyingPartyAttacks(t *testing.T) {
 		}
 	})
 
+	// end_session with a genuine ID token of an app that is no OpenID
+	// client any more (its redirect URIs removed): a 4xx, never a 500.
+	t.Run("end_session for a client no longer OIDC", func(t *testing.T) {
+		s := s.with(t)
+		gone := s.newClient(map[string]any{"redirectUris": []string{oidcRedirect}})
+		tok, _ := s.login(gone, "n-gone")
+		hint, _ := tok.Extra("id_token").(string)
+		r := s.admin.Do("PATCH", "/accounts/v1/organizations/"+s.creds.OrganizationID+"/clients/"+gone.ID, s.admin.LoginWithPassword().Macaroons["PATCH"],
+			map[string]any{"data": map[string]any{"type": "clients", "redirectUris": []string{}}})
+		if r.Status != http.StatusOK {
+			t.Fatalf("PATCH redirectUris = %d %s", r.Status, r.Body)
+		}
+		resp, _ := s.get("/accounts/v1/oidc/end_session?" + url.Values{"id_token_hint": {hint}}.Encode())
+		if resp.StatusCode < 400 || resp.StatusCode >= 500 {
+			t.Errorf("end_session with the hint of a client no longer OIDC = %d, want 4xx", resp.StatusCode)
+		}
+	})
+
 	// Last: it changes the user's password. A password change ends every
 	// session of the user, the apps' grants included: neither the access
 	// token (userinfo) nor the refresh token outlives it.
