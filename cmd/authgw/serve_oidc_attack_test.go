@@ -282,6 +282,46 @@ func TestServe_oidcStrangerAttacks(t *testing.T) {
 		}
 	})
 
+	t.Run("garbage never a 500", func(t *testing.T) {
+		s := s.with(t)
+		hc := &http.Client{Transport: retry429{}, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		tests := []struct {
+			method, path, body string
+		}{
+			{"GET", "/accounts/v1/oidc/authorize", ""},
+			{"GET", "/accounts/v1/oidc/authorize?client_id=" + c.ID + "&response_type=code&scope=openid&redirect_uri=%zz", ""},
+			{"GET", "/accounts/v1/oidc/authorize?request=eyJhbGciOiJub25lIn0.e30.&client_id=" + c.ID, ""},
+			{"GET", "/accounts/v1/oidc/authorize/callback?id=nope", ""},
+			{"GET", "/accounts/v1/oidc/authorize/callback", ""},
+			{"GET", "/accounts/v1/oidc/end_session?id_token_hint=a.b.c", ""},
+			{"GET", "/accounts/v1/oidc/end_session?id_token_hint=a.b.c&client_id=" + c.ID + "&post_logout_redirect_uri=https://evil.example", ""},
+			{"GET", "/accounts/v1/oidc/userinfo", ""},
+			{"POST", "/accounts/v1/oidc/userinfo", "access_token=%00%ff"},
+			{"POST", "/accounts/v1/oidc/token", ""},
+			{"POST", "/accounts/v1/oidc/token", "grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion=a.b.c"},
+			{"POST", "/accounts/v1/oidc/token", "grant_type=client_credentials&client_id=" + c.ID + "&client_secret=" + c.Secret},
+			{"POST", "/accounts/v1/oidc/token", "grant_type=urn:ietf:params:oauth:grant-type:token-exchange&subject_token=x&client_id=" + c.ID + "&client_secret=" + c.Secret},
+			{"POST", "/accounts/v1/oidc/token", "grant_type=authorization_code&code=%ff&client_id=" + c.ID + "&client_secret=" + c.Secret},
+			{"POST", "/accounts/v1/oidc/revoke", "token=x&client_id=" + c.ID + "&client_secret=" + c.Secret},
+			{"POST", "/accounts/v1/oidc/introspect", "token=x"},
+			{"GET", "/accounts/v1/oidc/device_authorization", ""},
+		}
+		for _, tt := range tests {
+			req, _ := http.NewRequest(tt.method, s.gateway+tt.path, strings.NewReader(tt.body))
+			if tt.body != "" {
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			}
+			resp, err := hc.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode >= 500 {
+				t.Errorf("%s %s %q = %d", tt.method, tt.path, tt.body, resp.StatusCode)
+			}
+		}
+	})
+
 	t.Run("consent page: client name escaped, no framing", func(t *testing.T) {
 		s := s.with(t)
 		conf := s.config(c, "offline_access")
