@@ -322,6 +322,42 @@ func TestServe_oidcStrangerAttacks(t *testing.T) {
 		}
 	})
 
+	// The callback hands the code only to the browser that started the
+	// request; the check must hold for every spelling of its path the
+	// provider's router would still serve.
+	t.Run("callback path variants from another browser", func(t *testing.T) {
+		s := s.with(t)
+		conf := s.config(c)
+		s.login(c, "n-variants", "offline_access") // allowed before: the consent page decides at once
+		loc := s.authorizeUntilCallback(conf.AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+		u, _ := url.Parse(loc)
+		id := u.Query().Get("id")
+		hc := &http.Client{Transport: retry429{}, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		for _, p := range []string{
+			"/accounts/v1/oidc/authorize/callback/", "/accounts/v1/oidc//authorize/callback", "/accounts/v1/oidc/authorize//callback",
+			"/accounts/v1/oidc/authorize%2Fcallback", "/accounts/v1/oidc/authorize/%63allback", "/accounts/v1/oidc/./authorize/callback",
+			"/accounts/v1/oidc/x/../authorize/callback", "/accounts/v1/OIDC/authorize/callback", "/accounts/v1/oidc/authorize/Callback",
+			"/accounts/v1/oidc/authorize/callback;x",
+		} {
+			req, err := http.NewRequest("GET", s.gateway+p+"?id="+url.QueryEscape(id), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := hc.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if l := resp.Header.Get("Location"); strings.Contains(l, "code=") {
+				t.Errorf("%s from another browser handed out a code: %d %s", p, resp.StatusCode, l)
+			}
+		}
+		// The request was live all along: its own browser gets the code.
+		if resp, _ := s.get(loc); !strings.Contains(resp.Header.Get("Location"), "code=") {
+			t.Errorf("the starting browser at the callback: %d %q, want the code", resp.StatusCode, resp.Header.Get("Location"))
+		}
+	})
+
 	t.Run("consent page: client name escaped, no framing", func(t *testing.T) {
 		s := s.with(t)
 		conf := s.config(c, "offline_access")
