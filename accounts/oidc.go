@@ -85,7 +85,9 @@ type OIDCTokens struct {
 }
 
 // StartOIDCGrant makes the session of a grant and mints its tokens. It
-// fails with ErrOIDCGrant when the user is gone or banned.
+// fails with ErrOIDCGrant when the user is gone or banned, the client may
+// no longer ask for the scopes, or the user's consent to the client no
+// longer covers them (revoked since the approval).
 func (s *Service) StartOIDCGrant(ctx context.Context, g OIDCGrantRequest) (OIDCTokens, error) {
 	u, err := s.logins.GetUser(ctx, g.UserID)
 	if err != nil || u.BannedMs != 0 {
@@ -93,6 +95,14 @@ func (s *Service) StartOIDCGrant(ctx context.Context, g OIDCGrantRequest) (OIDCT
 	}
 	if !s.clientAllowsOIDC(ctx, g.ClientID, g.Scopes) {
 		return OIDCTokens{}, fmt.Errorf("%w: the client may no longer ask for these scopes", ErrOIDCGrant)
+	}
+	// The approval saved the consent; a consent revoked (or forgotten)
+	// since, while the code was on its way, takes the code with it.
+	if c, err := s.oidc().GetOIDCConsent(ctx, g.UserID, g.ClientID); err != nil || !covers(c.Scopes, g.Scopes) {
+		if err != nil && !isNotFound(err) {
+			return OIDCTokens{}, err
+		}
+		return OIDCTokens{}, fmt.Errorf("%w: the user no longer allows this application", ErrOIDCGrant)
 	}
 	now := s.cfg.Now()
 	token, hash, err := s.newRefreshToken()

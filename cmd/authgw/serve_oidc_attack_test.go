@@ -186,6 +186,24 @@ func TestServe_oidcRelyingPartyAttacks(t *testing.T) {
 		}
 	})
 
+	// A consent revoked while a code is on its way (60 s) takes the code
+	// with it: the exchange makes no session after the revocation.
+	t.Run("consent revoked before the code is exchanged", func(t *testing.T) {
+		s := s.with(t)
+		app := s.newClient(map[string]any{"redirectUris": []string{oidcRedirect}})
+		conf := s.config(app)
+		pkce := oauth2.GenerateVerifier()
+		loc := s.authorize(conf.AuthCodeURL("st", oauth2.S256ChallengeOption(pkce)), "allow")
+		del := s.admin.LoginWithPassword().Macaroons["DELETE"]
+		r := s.admin.Do("DELETE", "/accounts/v1/users/"+s.creds.UserID+"/oidc-consents/"+app.ID, del, nil)
+		if r.Status != http.StatusOK && r.Status != http.StatusNoContent {
+			t.Fatalf("revoking the consent = %d %s", r.Status, r.Body)
+		}
+		if _, err := conf.Exchange(s.ctx, loc.Query().Get("code"), oauth2.VerifierOption(pkce)); err == nil || oauthError(err) != "invalid_grant" {
+			t.Errorf("exchanging a code after its consent was revoked: %v, want invalid_grant", err)
+		}
+	})
+
 	// Last: it changes the user's password. A password change ends every
 	// session of the user, the apps' grants included: neither the access
 	// token (userinfo) nor the refresh token outlives it.
