@@ -85,11 +85,24 @@ type OIDCTokens struct {
 }
 
 // StartOIDCGrant makes the session of a grant and mints its tokens. It
-// fails with ErrOIDCGrant when the user is gone or banned.
+// fails with ErrOIDCGrant when the user is gone or banned, the client may
+// no longer ask for the scopes, or the user's consent to the client no
+// longer covers them (revoked since the approval).
 func (s *Service) StartOIDCGrant(ctx context.Context, g OIDCGrantRequest) (OIDCTokens, error) {
 	u, err := s.logins.GetUser(ctx, g.UserID)
 	if err != nil || u.BannedMs != 0 {
 		return OIDCTokens{}, fmt.Errorf("%w: the user is gone or banned", ErrOIDCGrant)
+	}
+	if !s.clientAllowsOIDC(ctx, g.ClientID, g.Scopes) {
+		return OIDCTokens{}, fmt.Errorf("%w: the client may no longer ask for these scopes", ErrOIDCGrant)
+	}
+	// The approval saved the consent; a consent revoked (or forgotten)
+	// since, while the code was on its way, takes the code with it.
+	if c, err := s.oidc().GetOIDCConsent(ctx, g.UserID, g.ClientID); err != nil || !covers(c.Scopes, g.Scopes) {
+		if err != nil && !isNotFound(err) {
+			return OIDCTokens{}, err
+		}
+		return OIDCTokens{}, fmt.Errorf("%w: the user no longer allows this application", ErrOIDCGrant)
 	}
 	now := s.cfg.Now()
 	token, hash, err := s.newRefreshToken()
@@ -122,12 +135,20 @@ func (s *Service) StartOIDCGrant(ctx context.Context, g OIDCGrantRequest) (OIDCT
 // detection: a spent token presented again revokes the session), and
 // mints again with the grant's scopes. It fails with ErrOIDCGrant for a
 // token that is unknown, spent, of another client or of a session that
-// is no OIDC grant, or whose grant has no offline_access.
+// is no OIDC grant, whose grant has no offline_access, or has a scope
+// the client may no longer ask for (taken from its oidcScopes since), or
+// that was made with the client's secret when the client is public now.
 func (s *Service) RefreshOIDCGrant(ctx context.Context, token, clientID string) (OIDCTokens, db.OIDCGrant, error) {
 	var grant db.OIDCGrant
 	res, next, _, err := s.rotateRefresh(ctx, token, func(sess db.Session) bool {
 		g, err := s.oidc().GetOIDCGrant(ctx, sess.ID)
 		if err != nil || g.ClientID != clientID || sess.ClientID != clientID || !slices.Contains(g.Scopes, ScopeOfflineAccess) {
+			return false
+		}
+		c, ok := s.oidcClientAllows(ctx, clientID, g.Scopes)
+		if !ok || (sess.SecretVerified && c.Public) {
+			// A grant made with the client's secret is not refreshed
+			// without it: a client turned public since must sign in again.
 			return false
 		}
 		grant = g
@@ -147,6 +168,23 @@ func (s *Service) RefreshOIDCGrant(ctx context.Context, token, clientID string) 
 	}
 	toks, err := s.oidcTokens(u, res.Session, res.Inputs, grant.Scopes, next)
 	return toks, grant, err
+}
+
+// clientAllowsOIDC reports whether the client (live) may still ask for
+// every one of scopes: openid and its oidcScopes. A scope taken from a
+// client is taken from the grants it holds.
+func (s *Service) clientAllowsOIDC(ctx context.Context, clientID string, scopes []string) bool {
+	_, ok := s.oidcClientAllows(ctx, clientID, scopes)
+	return ok
+}
+
+// oidcClientAllows is clientAllowsOIDC, with the client.
+func (s *Service) oidcClientAllows(ctx context.Context, clientID string, scopes []string) (db.Client, bool) {
+	c, err := s.management.GetClient(ctx, clientID)
+	if err != nil {
+		return c, false
+	}
+	return c, covers(append([]string{ScopeOpenID}, c.OIDCScopes...), scopes)
 }
 
 // RevokeOIDCSession ends a session, as a logout does (the gateways are
@@ -183,6 +221,12 @@ const (
 	// ScopeAPIPrefix starts an api:<name> scope: the user's routes under
 	// /<name>/.
 	ScopeAPIPrefix = "api:"
+	// ReservedOIDCAPI is the one name no api:<name> scope may take:
+	// authgw's own API (Prefix). Its routes manage the user's account
+	// (addresses, factors, organizations, for staff every organization):
+	// an app holding them could take the account over, so no client is
+	// allowed api:accounts and no grant reaches them but userinfo.
+	ReservedOIDCAPI = "accounts"
 )
 
 // oidcTokens mints the grant's tokens from the user's policies filtered
@@ -228,7 +272,8 @@ const defaultOIDCExpires = 900
 // wildcard first segment ("*", "**", "abc*") that matches <name>
 // rewritten to the literal <name> ("/**" becomes "/<name>/**"); scopes
 // with stepUp stay (their routes keep the except-routes caveat of the
-// ordinary token). One more policy always grants GET on the userinfo
+// ordinary token); api:accounts (ReservedOIDCAPI) grants nothing. One
+// more policy always grants GET on the userinfo
 // endpoint, with the shortest lifetime of policies. Routes of other
 // segments, and policies left with no route, are dropped. Every policy
 // returned binds its tokens to the client (bindClient), whatever the
@@ -239,7 +284,7 @@ const defaultOIDCExpires = 900
 func FilterPolicies(policies []*policy.Policy, scopes []string) ([]*policy.Policy, error) {
 	var apis []string
 	for _, sc := range scopes {
-		if name, ok := strings.CutPrefix(sc, ScopeAPIPrefix); ok && name != "" {
+		if name, ok := strings.CutPrefix(sc, ScopeAPIPrefix); ok && name != "" && name != ReservedOIDCAPI {
 			apis = append(apis, name)
 		}
 	}

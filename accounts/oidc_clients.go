@@ -71,7 +71,7 @@ func readClientOIDC(b *body) clientOIDCIn {
 			in.scopes = []string{}
 			for _, sc := range list {
 				if !validOIDCScope(sc) {
-					b.obstruct("oidcScopes", ObstructionInvalid, "A scope is profile, email, offline_access or api:<name>.")
+					b.obstruct("oidcScopes", ObstructionInvalid, "A scope is profile, email, offline_access or api:<name> (not api:accounts).")
 					break
 				}
 				if !slices.Contains(in.scopes, sc) {
@@ -90,14 +90,14 @@ func readClientOIDC(b *body) clientOIDCIn {
 
 // validOIDCScope reports whether a client may be allowed sc: profile,
 // email, offline_access or api:<name> (a name of 1 to 64 of
-// [a-z0-9._-], as an API's).
+// [a-z0-9._-], as an API's, other than ReservedOIDCAPI).
 func validOIDCScope(sc string) bool {
 	switch sc {
 	case ScopeProfile, ScopeEmail, ScopeOfflineAccess:
 		return true
 	}
 	name, ok := strings.CutPrefix(sc, ScopeAPIPrefix)
-	if !ok || name == "" || len(name) > 64 {
+	if !ok || name == "" || len(name) > 64 || name == ReservedOIDCAPI {
 		return false
 	}
 	for _, c := range name {
@@ -198,8 +198,8 @@ func clientOIDCJSON(c db.Client) clientOIDCOut {
 // shares the rule): at most MaxRedirectURIs of each list, each URI
 // absolute https (http only on a loopback host), without fragment or
 // user info, at most MaxRedirectURILen bytes; scopes among profile,
-// email, offline_access and api:<name>. It names the first setting at
-// fault.
+// email, offline_access and api:<name> but api:accounts. It names the
+// first setting at fault.
 func CheckOIDCClientSettings(redirectURIs, postLogoutURIs, scopes []string) error {
 	for _, l := range []struct {
 		field string
@@ -219,7 +219,7 @@ func CheckOIDCClientSettings(redirectURIs, postLogoutURIs, scopes []string) erro
 	}
 	for _, sc := range scopes {
 		if !validOIDCScope(sc) {
-			return fmt.Errorf("oidcScopes: %q is not one of profile, email, offline_access, api:<name>", sc)
+			return fmt.Errorf("oidcScopes: %q is not one of profile, email, offline_access, api:<name> (api:accounts is reserved)", sc)
 		}
 	}
 	return nil

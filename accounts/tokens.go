@@ -293,7 +293,14 @@ func (s *Service) refresh(r *request) error {
 		// A refresh token works only through the client that logged in,
 		// with its secret when the login came with it: the client ID
 		// alone (public for a browser app) does not keep such a session.
-		return sess.ClientID == r.caller.ClientID && (!sess.SecretVerified || r.caller.SecretVerified)
+		if sess.ClientID != r.caller.ClientID || (sess.SecretVerified && !r.caller.SecretVerified) {
+			return false
+		}
+		// An OpenID Connect grant's session is refreshed at the provider's
+		// token endpoint only: here it would mint the user's ordinary
+		// tokens, wider than the scopes the user granted the app.
+		_, err := s.oidc().GetOIDCGrant(r.ctx(), sess.ID)
+		return isNotFound(err)
 	})
 	if clear {
 		s.clearCookies(r)

@@ -78,8 +78,13 @@ func (c *client) RestrictAdditionalAccessTokenScopes() func([]string) []string {
 	return func(s []string) []string { return s }
 }
 
-// IsScopeAllowed reports whether the client may ask for scope.
+// IsScopeAllowed reports whether the client may ask for scope: openid
+// and its oidcScopes, never api:accounts (a client stored with it before
+// it was refused asks for it in vain).
 func (c *client) IsScopeAllowed(scope string) bool {
+	if scope == accounts.ScopeAPIPrefix+accounts.ReservedOIDCAPI {
+		return false
+	}
 	return scope == accounts.ScopeOpenID || slices.Contains(c.c.OIDCScopes, scope)
 }
 

@@ -60,6 +60,7 @@ type Store interface {
 	SetOIDCIssuedSession(ctx context.Context, id, sessionID string) error
 	MarkOIDCCodeReplayed(ctx context.Context, id string, nowMs int64) error
 	GetOIDCGrant(ctx context.Context, sessionID string) (db.OIDCGrant, error)
+	ListRestrictions(ctx context.Context, clientID string) ([]db.Restriction, error)
 }
 
 var _ Store = (*db.DB)(nil)
@@ -186,6 +187,9 @@ func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	facts := requestFacts{userAgent: r.UserAgent()}
 	if claims, ok := requestinfo.ClaimsFrom(r.Context()); ok {
 		facts.ip = claims.IP
+		if claims.SecretVerified {
+			facts.gatewayClient = claims.Client
+		}
 	}
 	if r.URL.Path == Path+"/authorize/callback" && !p.sameBrowser(r) {
 		http.Error(w, "This sign-in request was started in another browser; start again from the application.", http.StatusForbidden)

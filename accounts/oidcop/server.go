@@ -28,8 +28,8 @@ type server struct {
 	p *Provider
 }
 
-// VerifyAuthRequest adds authgw's rules to op's: response type code
-// only; PKCE with S256 only (plain refused) and required for public
+// VerifyAuthRequest adds authgw's rules to op's: state, nonce,
+// code_challenge and scope of bounded size; response type code only; PKCE with S256 only (plain refused) and required for public
 // clients; the scopes openid and only those the client may ask for
 // (invalid_scope otherwise, where op would drop them silently). These
 // refusals come before the redirect URI is checked, so they are shown,
@@ -43,6 +43,11 @@ func (s *server) VerifyAuthRequest(ctx context.Context, r *op.Request[oidc.AuthR
 		return nil, err
 	}
 	a := r.Data
+	if len(a.State) > maxState || len(a.Nonce) > maxNonce || len(a.CodeChallenge) > maxChallenge || len(a.Scopes) > maxScopes {
+		// Shown, not sent back to the application with the oversized
+		// state in its URL.
+		return nil, oidc.ErrInvalidRequest().WithDescription("state, nonce, code_challenge or scope is too long")
+	}
 	if a.ResponseType != oidc.ResponseTypeCode {
 		return nil, oidc.ErrInvalidRequest().WithDescription("only response_type=code is supported")
 	}
@@ -314,13 +319,26 @@ func (s *server) EndSession(ctx context.Context, r *op.Request[oidc.EndSessionRe
 	if r.Data.IdTokenHint == "" {
 		return nil, oidc.ErrInvalidRequest().WithDescription("id_token_hint is required")
 	}
-	return s.LegacyServer.EndSession(ctx, r)
+	redirect, err := s.LegacyServer.EndSession(ctx, r)
+	if errors.Is(err, errUnknownClient) {
+		// op makes a server error of the hint's client being gone (deleted,
+		// or its redirect URIs removed): the request is what is wrong.
+		return nil, oidc.ErrInvalidRequest().WithDescription("the application of id_token_hint is no longer an OpenID client")
+	}
+	return redirect, err
 }
 
 // The token request's client IP and user agent, for the session row.
 type requestKey struct{}
 
-type requestFacts struct{ ip, userAgent string }
+// requestFacts: gatewayClient is the client whose secret the gateway
+// checked (a Basic credential), "" when it checked none.
+type requestFacts struct{ ip, userAgent, gatewayClient string }
+
+func gatewayClient(ctx context.Context) string {
+	f, _ := ctx.Value(requestKey{}).(requestFacts)
+	return f.gatewayClient
+}
 
 func clientIP(ctx context.Context) string {
 	f, _ := ctx.Value(requestKey{}).(requestFacts)

@@ -30,6 +30,9 @@ const (
 	maxState     = 1024
 	maxNonce     = 1024
 	maxChallenge = 128
+	// maxScopes bounds the scopes of a request: openid and the client's
+	// allowed ones (at most 20), with room for repeats.
+	maxScopes = 32
 )
 
 // CreateAuthRequest stores a validated authorization request.
@@ -170,7 +173,9 @@ func (p *Provider) client(ctx context.Context, id string) (db.Client, error) {
 }
 
 // AuthorizeClientIDSecret checks a confidential client's secret as the
-// gateway checks client secrets.
+// gateway checks client secrets. A secret the gateway did not check
+// itself (client_secret_post) is refused for a client with access
+// restrictions, which only the gateway applies.
 func (s *storage) AuthorizeClientIDSecret(ctx context.Context, id, secret string) error {
 	c, err := s.p.client(ctx, id)
 	if err != nil {
@@ -178,6 +183,19 @@ func (s *storage) AuthorizeClientIDSecret(ctx context.Context, id, secret string
 	}
 	if c.Public || secret == "" || !s.p.secretMatches(c, secret) {
 		return oidc.ErrInvalidClient().WithDescription("client authentication failed")
+	}
+	if gatewayClient(ctx) != id {
+		// client_secret_post: the gateway saw no client here, so the
+		// client's access restrictions (IP ranges, hosts) were not
+		// applied; a restricted client authenticates with Basic, which
+		// the gateway judges.
+		rs, err := s.p.cfg.Store.ListRestrictions(ctx, id)
+		if err != nil {
+			return oidc.ErrServerError().WithParent(err)
+		}
+		if len(rs) > 0 {
+			return oidc.ErrInvalidClient().WithDescription("this client has access restrictions: authenticate with client_secret_basic")
+		}
 	}
 	return nil
 }

@@ -35,7 +35,7 @@ Flags:
                                     the browser to (repeatable)
   --scope SCOPE                     a scope the client may ask for beyond openid
                                     (repeatable): profile, email, offline_access,
-                                    api:<name>
+                                    api:<name> (not api:accounts)
   --public                          no secret at the token endpoint; PKCE required
   --confidential                    the client authenticates with its secret
   --off                             no longer an OpenID client
