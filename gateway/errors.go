@@ -56,6 +56,10 @@ type refusal struct {
 	// stepUp is true for a 401 STEP-UP-REQUIRED: a browser may be sent
 	// to the re-authentication page instead.
 	stepUp bool
+	// restriction is true for a refusal by the client's access
+	// restrictions: on the OpenID provider's endpoints it is the client
+	// that is refused, an OAuth invalid_client.
+	restriction bool
 }
 
 // refuse returns a refusal with status, code and detail and no header.
@@ -81,6 +85,12 @@ func (r *refusal) retryAfter(seconds int) *refusal {
 	return r
 }
 
+// restricted marks r as a refusal by the client's restrictions.
+func (r *refusal) restricted() *refusal {
+	r.restriction = true
+	return r
+}
+
 // curedBySignIn marks r as a refusal that signing in again would cure.
 func (r *refusal) curedBySignIn() *refusal {
 	r.signInCures = true
@@ -98,8 +108,9 @@ func (r *refusal) write(w http.ResponseWriter) {
 	envelope.Write(w, r.Error)
 }
 
-// writeOAuthInvalidClient sends a refused client credential on the
-// OpenID provider's endpoints as OAuth does (RFC 6749 section 5.2): 401,
+// writeOAuthInvalidClient sends a refused client credential, or a client
+// its restrictions refuse, on the OpenID provider's endpoints as OAuth
+// does (RFC 6749 section 5.2): 401,
 // the Basic challenge, and {"error":"invalid_client"} with the refusal's
 // detail, so that an OAuth library reads the reason whether the gateway
 // or the provider judged the credential. The gateway judges a Basic

@@ -224,7 +224,7 @@ func (g *Gateway) decide(w http.ResponseWriter, r *http.Request, st *reqState) *
 // themselves; one refused 401 STEP-UP-REQUIRED is sent, likewise, to the
 // re-authentication page.
 func (g *Gateway) deny(w http.ResponseWriter, r *http.Request, st *reqState, e *refusal) {
-	if e.wwwAuthenticate == basicChallenge && st.oidcProviderPath() {
+	if st.oidcProviderPath() && (e.wwwAuthenticate == basicChallenge || e.restriction) {
 		writeOAuthInvalidClient(w, e)
 		return
 	}
@@ -406,13 +406,13 @@ func checkRestrictions(r *http.Request, st *reqState) *refusal {
 		return nil
 	}
 	if c.ips != nil && !ipAllowed(c, st.ip) {
-		return refuse(http.StatusUnauthorized, CodeRestrictionIP, "This client may not be used from this address.")
+		return refuse(http.StatusUnauthorized, CodeRestrictionIP, "This client may not be used from this address.").restricted()
 	}
 	if c.hosts != nil && !hostAllowed(c, requestHost(r)) {
-		return refuse(http.StatusUnauthorized, CodeRestrictionHost, "This client may not be used from this host.")
+		return refuse(http.StatusUnauthorized, CodeRestrictionHost, "This client may not be used from this host.").restricted()
 	}
 	if c.apis != nil && !c.apis[st.apiName] {
-		return refuse(http.StatusForbidden, CodeRestrictionAPI, "This client may not call this API.")
+		return refuse(http.StatusForbidden, CodeRestrictionAPI, "This client may not call this API.").restricted()
 	}
 	return nil
 }

@@ -158,11 +158,12 @@ func TestServe_oidcRelyingPartyAttacks(t *testing.T) {
 			loc := s.authorize(conf.AuthCodeURL("st", oauth2.S256ChallengeOption(pkce)), "allow")
 			_, err := conf.Exchange(s.ctx, loc.Query().Get("code"), oauth2.VerifierOption(pkce))
 			var re *oauth2.RetrieveError
-			// With Basic the gateway refuses with its own envelope
-			// (401 ACCESS-RESTRICTION-IP); with the form, the provider
-			// says invalid_client.
-			if !errors.As(err, &re) || (style == oauth2.AuthStyleInHeader && re.Response.StatusCode != http.StatusUnauthorized) ||
-				(style == oauth2.AuthStyleInParams && oauthError(err) != "invalid_client") {
+			// With Basic the gateway refuses (the IP restriction), as
+			// OAuth's 401 invalid_client (RFC 6749 5.2: a 401 for a
+			// credential in the Authorization header); with the form,
+			// the provider says invalid_client.
+			if !errors.As(err, &re) || oauthError(err) != "invalid_client" ||
+				(style == oauth2.AuthStyleInHeader && re.Response.StatusCode != http.StatusUnauthorized) {
 				t.Errorf("code exchange from outside the client's IP range (auth style %d): %v, want a refusal", style, err)
 			}
 		}
