@@ -222,8 +222,9 @@ func (g *Gateway) balance(req *http.Request, a *api) (*http.Response, error) {
 	}
 	var body *guardBody
 	if req.Body != nil && req.Body != http.NoBody {
+		// Not closed here: the transport may still be sending it after
+		// the response headers came; ReverseProxy closes it when done.
 		body = &guardBody{rc: req.Body}
-		defer req.Body.Close()
 	}
 	idempotent := idempotentMethod(req.Method) && body == nil
 	var lastErr error
@@ -295,7 +296,7 @@ func idempotentMethod(m string) bool {
 // guardBody is a request body shared by the attempts of one request: it
 // records whether anything was read (then no other upstream may get the
 // request) and ignores Close (the transport closes a body on every
-// failure; balance closes the original once).
+// failure; ReverseProxy closes the original once, after the exchange).
 type guardBody struct {
 	rc   io.ReadCloser
 	read atomic.Bool
