@@ -268,8 +268,8 @@ func (g *Gateway) balance(req *http.Request, a *api) (*http.Response, error) {
 }
 
 // retryable reports whether a request that failed with err may be sent
-// to another upstream: when the connection was never made (dial refused
-// or timed out, TLS handshake failed) and no byte of the body was read;
+// to another upstream: when the connection was never made (the dial was
+// refused or timed out) and no byte of the body was read;
 // or for an idempotent method without a body, on any failure but a
 // timeout awaiting the response (the upstream may be working on it).
 func retryable(err error, idempotent bool, body *guardBody) bool {

@@ -253,3 +253,49 @@ func TestUpstreamHTTP2(t *testing.T) {
 		}
 	}
 }
+
+// TestUpstreamsBackoff: a skipped upstream is tried again once its
+// backoff (10 s, doubled per consecutive failure) has passed, and a
+// success makes it healthy.
+func TestUpstreamsBackoff(t *testing.T) {
+	var now atomic.Int64
+	now.Store(fixedNow.UnixNano())
+	var failing atomic.Bool
+	failing.Store(true)
+	e := newEnv(t, func(c *gateway.Config) {
+		unlimited(c)
+		c.Now = func() time.Time { return time.Unix(0, now.Load()) }
+	})
+	good := newUpstreamBackend(t, "good", nil).start()
+	flaky := newUpstreamBackend(t, "flaky", func(w http.ResponseWriter, r *http.Request) {
+		if failing.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}).start()
+	e.apiUpstreams("svc", 1, db.API{}, good.srv.URL, flaky.srv.URL)
+	e.refresh()
+	steps := []struct {
+		name          string
+		advance       time.Duration
+		heal          bool
+		expectFlakyTo int64 // flaky's hit count after 4 requests
+	}{
+		{"first failure: skipped", 0, false, 1},
+		{"within 10 s: still skipped", 9 * time.Second, false, 1},
+		{"after 10 s: tried again, fails, now 20 s", 2 * time.Second, false, 2},
+		{"11 s later: still skipped", 11 * time.Second, false, 2},
+		{"after 20 s: tried again and healthy", 10 * time.Second, true, 4},
+	}
+	for _, st := range steps {
+		now.Add(int64(st.advance))
+		failing.Store(!st.heal)
+		for range 4 {
+			if res, body := e.send("GET", "/svc/v1/x", nil, nil); res.StatusCode != 200 {
+				t.Fatalf("%s: %d %s", st.name, res.StatusCode, body)
+			}
+		}
+		if got := flaky.hits.Load(); got != st.expectFlakyTo {
+			t.Fatalf("%s: flaky served %d, want %d", st.name, got, st.expectFlakyTo)
+		}
+	}
+}
