@@ -299,3 +299,34 @@ func TestUpstreamsBackoff(t *testing.T) {
 		}
 	}
 }
+
+// TestUpstreamTimeoutBounds: a timeout stored outside the gateway's
+// bounds (the store does not check them) is clamped to the nearest one
+// and reported at refresh; the API still serves.
+func TestUpstreamTimeoutBounds(t *testing.T) {
+	tests := []struct {
+		name          string
+		api           db.API
+		expectProblem bool
+	}{
+		{"defaults", db.API{}, false},
+		{"within bounds", db.API{ConnectTimeoutMs: 10, HeaderTimeoutMs: 600000, TimeoutMs: 3600000}, false},
+		{"connect below the minimum", db.API{ConnectTimeoutMs: 1}, true},
+		{"header above the maximum", db.API{HeaderTimeoutMs: 600001}, true},
+		{"overall above the maximum", db.API{TimeoutMs: 3600001}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, unlimited)
+			b := newUpstreamBackend(t, "b", nil).start()
+			e.apiUpstreams("svc", 1, tt.api, b.srv.URL)
+			e.refresh()
+			if got := strings.Contains(e.logText(), "API timeout out of bounds"); got != tt.expectProblem {
+				t.Fatalf("reported = %v, want %v: %s", got, tt.expectProblem, e.logText())
+			}
+			if res, body := e.send("GET", "/svc/v1/x", nil, nil); res.StatusCode != 200 {
+				t.Fatalf("%d %s", res.StatusCode, body)
+			}
+		})
+	}
+}
