@@ -77,6 +77,9 @@ type transportKey struct {
 	h2c             bool
 }
 
+// Health is kept per scheme and host: two APIs on one backend host share
+// it, so a host answering 503 for one API is skipped for the other too.
+
 // upstreams holds the transports (one per distinct timeouts and
 // protocols, so connections are pooled across APIs and snapshots) and
 // the health of each upstream by scheme and host.
@@ -184,6 +187,10 @@ func (g *Gateway) newTransport(key transportKey) *http.Transport {
 	return t
 }
 
+// errNotBound is the proxy's error for a request whose API has no
+// transport (a 502); bindUpstreams gives every API one.
+var errNotBound = errors.New("gateway: API has no upstream transport")
+
 // upstreamTransport is the proxy's RoundTripper: one upstream goes
 // straight to its transport; several are balanced round robin over
 // those not being skipped (passive health), with a retry on the next for
@@ -193,10 +200,12 @@ type upstreamTransport struct{ g *Gateway }
 // RoundTrip sends the request to an upstream of the routed API.
 func (t upstreamTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	a := stateOf(req).api
-	if a == nil || len(a.ups) <= 1 {
-		if a == nil || a.rt == nil {
-			return http.DefaultTransport.RoundTrip(req)
-		}
+	switch {
+	case a == nil || a.rt == nil:
+		// Not routed through bindUpstreams: never sent anywhere (and
+		// never through an environment proxy).
+		return nil, errNotBound
+	case len(a.ups) <= 1:
 		return a.rt.RoundTrip(req)
 	}
 	return t.g.balance(req, a)
