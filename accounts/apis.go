@@ -1,7 +1,9 @@
 package accounts
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -21,11 +23,98 @@ type apiOut struct {
 	LoginRedirect     bool   `json:"loginRedirect"`
 	CreatedMs         int64  `json:"createdMs"`
 	UpdatedMs         int64  `json:"updatedMs"`
+	// Upstreams are every upstream URL; url is the first.
+	Upstreams        []string `json:"upstreams"`
+	ConnectTimeoutMs int64    `json:"connectTimeoutMs"`
+	HeaderTimeoutMs  int64    `json:"headerTimeoutMs"`
+	TimeoutMs        int64    `json:"timeoutMs"`
+	H2C              bool     `json:"h2c"`
 }
 
 func apiJSON(a db.API) apiOut {
+	ups := a.Upstreams
+	if len(ups) == 0 {
+		ups = []string{a.URL}
+	}
 	return apiOut{Type: "apis", ID: a.Name + "/v" + strconv.Itoa(a.Version), Name: a.Name, Version: a.Version, URL: a.URL,
-		AllowUnidentified: a.AllowUnidentified, Active: a.Active, LoginRedirect: a.LoginRedirect, CreatedMs: a.CreatedMs, UpdatedMs: a.UpdatedMs}
+		AllowUnidentified: a.AllowUnidentified, Active: a.Active, LoginRedirect: a.LoginRedirect, CreatedMs: a.CreatedMs, UpdatedMs: a.UpdatedMs,
+		Upstreams: ups, ConnectTimeoutMs: a.ConnectTimeoutMs, HeaderTimeoutMs: a.HeaderTimeoutMs, TimeoutMs: a.TimeoutMs, H2C: a.H2C}
+}
+
+// Bounds of an API's timeouts, in milliseconds; 0 is the gateway's
+// default (connect 5 s, response headers its --upstream-timeout, overall
+// none).
+const (
+	minAPITimeoutMs     = 10
+	maxConnectTimeoutMs = 60_000
+	maxHeaderTimeoutMs  = 600_000
+	maxOverallTimeoutMs = 3_600_000
+)
+
+// readUpstreamFields reads upstreams, the timeouts and h2c into a,
+// leaving what is absent as it is. url (target, "" when absent) and
+// upstreams must agree: given both, url is the first upstream; url alone
+// makes the list url alone; upstreams alone set url to their first.
+func readUpstreamFields(b *body, a *db.API, target string) {
+	ups, given := readAPIUpstreams(b)
+	switch {
+	case given && target != "" && len(ups) > 0 && ups[0] != target:
+		b.obstruct("upstreams", ObstructionInvalid, "upstreams: the first must be url (or leave url out).")
+	case given && len(ups) > 0:
+		a.Upstreams, a.URL = ups, ups[0]
+	case target != "":
+		a.Upstreams, a.URL = []string{target}, target
+	}
+	for _, f := range []struct {
+		name string
+		max  int64
+		dst  *int64
+	}{{"connectTimeoutMs", maxConnectTimeoutMs, &a.ConnectTimeoutMs}, {"headerTimeoutMs", maxHeaderTimeoutMs, &a.HeaderTimeoutMs},
+		{"timeoutMs", maxOverallTimeoutMs, &a.TimeoutMs}} {
+		if v, ok := b.integer(f.name, false, 0, f.max); ok {
+			if v != 0 && v < minAPITimeoutMs {
+				b.obstruct(f.name, ObstructionInvalid, fmt.Sprintf("%s must be 0 (the default) or between %d and %d.", f.name, minAPITimeoutMs, f.max))
+				continue
+			}
+			*f.dst = v
+		}
+	}
+	if v, ok := b.boolean("h2c", false); ok {
+		a.H2C = v
+	}
+}
+
+// readAPIUpstreams reads the upstreams field: 1 to db.MaxAPIUpstreams
+// URLs, each checked as url is, none twice. given is false when absent.
+func readAPIUpstreams(b *body) (ups []string, given bool) {
+	raw := b.value("upstreams")
+	if raw == nil {
+		return nil, false
+	}
+	var list []string
+	if err := json.Unmarshal(raw, &list); err != nil {
+		b.obstruct("upstreams", ObstructionWrongType, "upstreams must be a list of URLs.")
+		return nil, true
+	}
+	if len(list) == 0 || len(list) > db.MaxAPIUpstreams {
+		b.obstruct("upstreams", ObstructionInvalid, fmt.Sprintf("upstreams must list 1 to %d URLs.", db.MaxAPIUpstreams))
+		return nil, true
+	}
+	seen := map[string]bool{}
+	for i, v := range list {
+		canonical, problem := checkAPIURL(v)
+		switch {
+		case problem != "":
+			b.obstruct("upstreams", ObstructionInvalid, fmt.Sprintf("upstreams[%d]: %s", i, strings.TrimPrefix(problem, "url: ")))
+			return nil, true
+		case seen[canonical]:
+			b.obstruct("upstreams", ObstructionInvalid, fmt.Sprintf("upstreams[%d]: listed twice.", i))
+			return nil, true
+		}
+		seen[canonical] = true
+		ups = append(ups, canonical)
+	}
+	return ups, true
 }
 
 func (s *Service) listAPIs(r *request) error {
@@ -40,9 +129,9 @@ func (s *Service) listAPIs(r *request) error {
 	return collection(r, out, len(out), db.PageInfo{})
 }
 
-// createAPI registers a backend: name, version and url are required;
-// allowUnidentified and loginRedirect default to false and active to
-// true. (name, version)
+// createAPI registers a backend: name, version and url (or upstreams)
+// are required; allowUnidentified, loginRedirect and h2c default to
+// false, active to true, the timeouts to 0 (the gateway's). (name, version)
 // registered already is 409 DUPLICATE.
 func (s *Service) createAPI(r *request) error {
 	b, err := readBody(r)
@@ -56,7 +145,9 @@ func (s *Service) createAPI(r *request) error {
 		b.obstruct("name", ObstructionInvalid, problem)
 	}
 	version, _ := b.integer("version", true, 1, db.MaxAPIVersion)
-	target := readAPIURL(b, true)
+	target := readAPIURL(b, !b.has("upstreams"))
+	var a db.API
+	readUpstreamFields(b, &a, target)
 	allow, _ := b.boolean("allowUnidentified", false)
 	active, given := b.boolean("active", false)
 	if !given {
@@ -67,8 +158,8 @@ func (s *Service) createAPI(r *request) error {
 		return err
 	}
 	now := s.nowMs()
-	a := db.API{Name: name, Version: int(version), URL: target, AllowUnidentified: allow, Active: active, LoginRedirect: loginRedirect,
-		CreatedMs: now, UpdatedMs: now}
+	a.Name, a.Version, a.AllowUnidentified, a.Active, a.LoginRedirect, a.CreatedMs, a.UpdatedMs =
+		name, int(version), allow, active, loginRedirect, now, now
 	if err := s.management.CreateAPI(r.ctx(), a); err != nil {
 		return err
 	}
@@ -76,8 +167,9 @@ func (s *Service) createAPI(r *request) error {
 	return single(r, http.StatusCreated, apiJSON(a))
 }
 
-// updateAPI sets any of url, allowUnidentified, active and loginRedirect
-// of the API named by the path.
+// updateAPI sets any of url (then the only upstream), upstreams,
+// allowUnidentified, active, loginRedirect, the timeouts and h2c of the
+// API named by the path.
 func (s *Service) updateAPI(r *request) error {
 	a, err := s.apiOfPath(r)
 	if err != nil {
@@ -89,9 +181,7 @@ func (s *Service) updateAPI(r *request) error {
 	}
 	b.typeIs("apis")
 	b.idIs(apiJSON(a).ID)
-	if target := readAPIURL(b, false); target != "" {
-		a.URL = target
-	}
+	readUpstreamFields(b, &a, readAPIURL(b, false))
 	if v, ok := b.boolean("allowUnidentified", false); ok {
 		a.AllowUnidentified = v
 	}

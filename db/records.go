@@ -110,6 +110,17 @@ type API struct {
 	LoginRedirect bool
 	CreatedMs     int64
 	UpdatedMs     int64
+	// Upstreams are every upstream URL, in order; URL is the first. Nil
+	// or empty on a write means URL alone; a read always fills it.
+	Upstreams []string
+	// ConnectTimeoutMs, HeaderTimeoutMs and TimeoutMs bound the connect
+	// (dial and TLS handshake), the wait for response headers and the
+	// whole exchange, in milliseconds; 0 is the gateway's default.
+	ConnectTimeoutMs int64
+	HeaderTimeoutMs  int64
+	TimeoutMs        int64
+	// H2C speaks HTTP/2 without TLS to http:// upstreams.
+	H2C bool
 }
 
 // Session is one login of a user.

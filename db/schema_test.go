@@ -409,7 +409,7 @@ func describeSQLite(t *testing.T, d *db.DB) []string {
 // describeMySQL describes the schema as describeSQLite does.
 func describeMySQL(t *testing.T, d *db.DB) []string {
 	t.Helper()
-	affinity := map[string]string{"char": "TEXT", "varchar": "TEXT", "tinyint": "INTEGER", "int": "INTEGER", "bigint": "INTEGER", "varbinary": "BLOB"}
+	affinity := map[string]string{"char": "TEXT", "varchar": "TEXT", "tinyint": "INTEGER", "int": "INTEGER", "bigint": "INTEGER", "varbinary": "BLOB", "mediumtext": "TEXT"}
 	var out []string
 	for _, table := range queryStrings(t, d, "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()") {
 		out = append(out, "table "+table)

@@ -3,21 +3,86 @@ package db
 import (
 	"context"
 	"errors"
+	"strings"
 )
 
 // apiCols are the columns scanAPI reads, from apis.
-const apiCols = "name, version, url, allow_unidentified, active, login_redirect, created_ms, updated_ms"
+const apiCols = "name, version, url, allow_unidentified, active, login_redirect, created_ms, updated_ms, " + apiUpstreamCols
+
+// apiUpstreamCols are the upstream columns of apis (migration 0019), in
+// the order apiUpstreamDest scans them.
+const apiUpstreamCols = "upstreams, connect_timeout_ms, header_timeout_ms, timeout_ms, upstream_h2c"
+
+// MaxAPIUpstreams is how many upstream URLs one API version may list.
+const MaxAPIUpstreams = 16
 
 // scanAPI reads apiCols.
 func scanAPI(sc scanner) (API, error) {
 	var a API
-	err := sc.Scan(&a.Name, &a.Version, &a.URL, &a.AllowUnidentified, &a.Active, &a.LoginRedirect, &a.CreatedMs, &a.UpdatedMs)
+	var ups string
+	dest := append([]any{&a.Name, &a.Version, &a.URL, &a.AllowUnidentified, &a.Active, &a.LoginRedirect, &a.CreatedMs, &a.UpdatedMs},
+		apiUpstreamDest(&a, &ups)...)
+	err := sc.Scan(dest...)
+	a.Upstreams = splitUpstreams(a.URL, ups)
 	return a, err
+}
+
+// apiUpstreamDest are the scan destinations of apiUpstreamCols; ups
+// receives the raw upstreams column, for splitUpstreams.
+func apiUpstreamDest(a *API, ups *string) []any {
+	return []any{ups, &a.ConnectTimeoutMs, &a.HeaderTimeoutMs, &a.TimeoutMs, &a.H2C}
+}
+
+// splitUpstreams is the upstream list of a row: the stored list, or the
+// URL alone for a row written before the column existed.
+func splitUpstreams(url, ups string) []string {
+	if ups == "" {
+		return []string{url}
+	}
+	return strings.Split(ups, " ")
+}
+
+// apiUpstreams prepares a's upstream columns for a write: the list
+// (URL alone when Upstreams is empty) with a.URL set to its first. It
+// fails with ErrInvalid for more than MaxAPIUpstreams, an empty URL or
+// one with a space, a list whose first is not a.URL when both are
+// given, a duplicate, or a negative timeout.
+func apiUpstreams(a *API) (string, error) {
+	ups := a.Upstreams
+	if len(ups) == 0 {
+		ups = []string{a.URL}
+	} else if a.URL == "" {
+		a.URL = ups[0]
+	}
+	switch {
+	case len(ups) > MaxAPIUpstreams:
+		return "", invalid("", "at most %d upstreams, got %d", MaxAPIUpstreams, len(ups))
+	case ups[0] != a.URL:
+		return "", invalid("", "the API URL must be its first upstream")
+	case a.ConnectTimeoutMs < 0 || a.HeaderTimeoutMs < 0 || a.TimeoutMs < 0:
+		return "", invalid("", "a timeout may not be negative")
+	}
+	seen := map[string]bool{}
+	for _, u := range ups {
+		if err := errors.Join(requireID("API upstream", u), checkText("API upstream", u)); err != nil {
+			return "", err
+		}
+		if strings.ContainsAny(u, " \t\r\n") {
+			return "", invalid("", "an upstream URL may not contain a space")
+		}
+		if seen[u] {
+			return "", invalid("", "upstream %q is listed twice", u)
+		}
+		seen[u] = true
+	}
+	return strings.Join(ups, " "), nil
 }
 
 // CreateAPI registers a backend API. a needs its Name, URL and CreatedMs;
 // UpdatedMs defaults to CreatedMs. It fails with ErrDuplicate when
-// (Name, Version) is registered already, and ErrInvalid for an empty name
+// (Name, Version) is registered already, and ErrInvalid for an upstream
+// list (Upstreams, whose first must be URL when both are set) of more
+// than MaxAPIUpstreams, with a duplicate or a negative timeout, and for an empty name
 // or one with surrounding white space or control characters, a negative
 // version, a URL that is too long or not UTF-8, or a missing time. The
 // caller checks that the URL parses.
@@ -25,13 +90,16 @@ func (s *DB) CreateAPI(ctx context.Context, a API) error {
 	if a.UpdatedMs == 0 {
 		a.UpdatedMs = a.CreatedMs
 	}
+	ups, uerr := apiUpstreams(&a)
 	if err := errors.Join(checkKey("API name", a.Name), requireID("API URL", a.URL), checkText("API URL", a.URL),
-		requireMs("API CreatedMs", a.CreatedMs)); err != nil {
+		requireMs("API CreatedMs", a.CreatedMs), uerr); err != nil {
 		return err
 	}
 	_, err := s.sql.ExecContext(ctx,
-		"INSERT INTO apis (name, version, url, allow_unidentified, active, login_redirect, created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-		a.Name, a.Version, a.URL, boolInt(a.AllowUnidentified), boolInt(a.Active), boolInt(a.LoginRedirect), a.CreatedMs, a.UpdatedMs)
+		"INSERT INTO apis (name, version, url, allow_unidentified, active, login_redirect, created_ms, updated_ms, "+apiUpstreamCols+
+			") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		a.Name, a.Version, a.URL, boolInt(a.AllowUnidentified), boolInt(a.Active), boolInt(a.LoginRedirect), a.CreatedMs, a.UpdatedMs,
+		ups, a.ConnectTimeoutMs, a.HeaderTimeoutMs, a.TimeoutMs, boolInt(a.H2C))
 	return classify(err)
 }
 
@@ -65,16 +133,19 @@ func (s *DB) ListAPIs(ctx context.Context) ([]API, error) {
 }
 
 // UpdateAPI sets the URL, AllowUnidentified, Active and LoginRedirect of the API
-// (a.Name, a.Version), with a.UpdatedMs. It fails with ErrNotFound when
-// there is none, and ErrInvalid for an empty or too long URL or an unset
-// time.
+// (a.Name, a.Version), its upstreams (URL alone when a.Upstreams is
+// empty), timeouts and H2C, with a.UpdatedMs. It fails with ErrNotFound
+// when there is none, and ErrInvalid for an empty or too long URL, a bad
+// upstream list (see CreateAPI) or an unset time.
 func (s *DB) UpdateAPI(ctx context.Context, a API) error {
-	if err := errors.Join(requireID("API URL", a.URL), checkText("API URL", a.URL), requireMs("API UpdatedMs", a.UpdatedMs)); err != nil {
+	ups, uerr := apiUpstreams(&a)
+	if err := errors.Join(requireID("API URL", a.URL), checkText("API URL", a.URL), requireMs("API UpdatedMs", a.UpdatedMs), uerr); err != nil {
 		return err
 	}
 	return affectedOne(s.sql.ExecContext(ctx,
-		"UPDATE apis SET url = ?, allow_unidentified = ?, active = ?, login_redirect = ?, updated_ms = ? WHERE name = ? AND version = ?",
-		a.URL, boolInt(a.AllowUnidentified), boolInt(a.Active), boolInt(a.LoginRedirect), a.UpdatedMs, a.Name, a.Version))
+		"UPDATE apis SET url = ?, allow_unidentified = ?, active = ?, login_redirect = ?, updated_ms = ?, upstreams = ?, connect_timeout_ms = ?, header_timeout_ms = ?, timeout_ms = ?, upstream_h2c = ? WHERE name = ? AND version = ?",
+		a.URL, boolInt(a.AllowUnidentified), boolInt(a.Active), boolInt(a.LoginRedirect), a.UpdatedMs,
+		ups, a.ConnectTimeoutMs, a.HeaderTimeoutMs, a.TimeoutMs, boolInt(a.H2C), a.Name, a.Version))
 }
 
 // DeleteAPI removes the API (name, version) from the registry. It fails

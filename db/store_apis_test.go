@@ -1,6 +1,7 @@
 package db_test
 
 import (
+	"reflect"
 	"testing"
 
 	"github.com/authgw/authgw/db"
@@ -46,7 +47,8 @@ func TestAPIs(t *testing.T) {
 		t.Run("get", func(t *testing.T) {
 			want := notes1
 			want.UpdatedMs = want.CreatedMs
-			if got, err := d.GetAPI(e.ctx, "notes", 1); err != nil || got != want {
+			want.Upstreams = []string{want.URL}
+			if got, err := d.GetAPI(e.ctx, "notes", 1); err != nil || !reflect.DeepEqual(got, want) {
 				t.Errorf("GetAPI = %+v, %v; want %+v", got, err, want)
 			}
 			_, err := d.GetAPI(e.ctx, "notes", 9)
@@ -77,7 +79,8 @@ func TestAPIs(t *testing.T) {
 			}
 			want := update
 			want.CreatedMs = notes1.CreatedMs
-			if got, err := d.GetAPI(e.ctx, "notes", 1); err != nil || got != want {
+			want.Upstreams = []string{want.URL}
+			if got, err := d.GetAPI(e.ctx, "notes", 1); err != nil || !reflect.DeepEqual(got, want) {
 				t.Errorf("GetAPI = %+v, %v; want %+v", got, err, want)
 			}
 			expectErr(t, "UpdateAPI of a missing API", d.UpdateAPI(e.ctx, db.API{Name: "nope", Version: 1, URL: "http://x", UpdatedMs: ms}), db.ErrNotFound)

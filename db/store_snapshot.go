@@ -25,7 +25,7 @@ const (
 		" ORDER BY c.id"
 	snapshotRoles        = "SELECT client_id, role FROM client_roles"
 	snapshotRestrictions = "SELECT id, client_id, type, value, created_ms FROM client_access_restrictions"
-	snapshotAPIs         = "SELECT name, version, url, allow_unidentified, active, login_redirect, created_ms, updated_ms FROM apis ORDER BY name, version"
+	snapshotAPIs         = "SELECT name, version, url, allow_unidentified, active, login_redirect, created_ms, updated_ms, " + apiUpstreamCols + " FROM apis ORDER BY name, version"
 )
 
 // LoadSnapshot reads what the gateway keeps in memory (the README's "The gateway"): every
@@ -121,9 +121,12 @@ func loadSnapshot(ctx context.Context, tx *sql.Tx) (Snapshot, error) {
 	}
 	err = snapshotRows(ctx, tx, snapshotAPIs, func(scan func(...any) error) error {
 		var a API
-		if err := scan(&a.Name, &a.Version, &a.URL, &a.AllowUnidentified, &a.Active, &a.LoginRedirect, &a.CreatedMs, &a.UpdatedMs); err != nil {
+		var ups string
+		if err := scan(append([]any{&a.Name, &a.Version, &a.URL, &a.AllowUnidentified, &a.Active, &a.LoginRedirect, &a.CreatedMs, &a.UpdatedMs},
+			apiUpstreamDest(&a, &ups)...)...); err != nil {
 			return err
 		}
+		a.Upstreams = splitUpstreams(a.URL, ups)
 		snap.APIs = append(snap.APIs, a)
 		return nil
 	})

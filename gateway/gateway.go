@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -123,6 +124,9 @@ type Config struct {
 	// UpstreamTimeout bounds the wait for a backend's response headers
 	// (504 after). Optional. Default DefaultUpstreamTimeout (30 s).
 	UpstreamTimeout time.Duration
+	// UpstreamTLS is the TLS configuration for https:// upstreams (a
+	// private CA's roots). Optional. Default: the system's roots.
+	UpstreamTLS *tls.Config
 	// Logger receives the access log and refresh failures. Optional.
 	// Default slog.Default().
 	Logger *slog.Logger
@@ -144,8 +148,11 @@ type Gateway struct {
 	verifier *verifier.Verifier
 	limiter  ratelimit.Limiter
 	proxy    *httputil.ReverseProxy
-	handler  http.Handler
-	origins  map[string]bool
+	// ups holds the upstream transports and passive health, kept across
+	// snapshots.
+	ups     upstreams
+	handler http.Handler
+	origins map[string]bool
 	// cookieNames are the token cookies' names in lower case, the forms
 	// tokenCookieName compares with.
 	cookieNames []string
@@ -325,7 +332,10 @@ func (g *Gateway) Refresh(ctx context.Context) error {
 		g.metrics.refreshFailures.Add(1)
 		return err
 	}
-	g.snap.Store(compile(s, now, func(msg string, args ...any) { g.cfg.Logger.Warn(msg, args...) }))
+	problem := func(msg string, args ...any) { g.cfg.Logger.Warn(msg, args...) }
+	compiled := compile(s, now, problem)
+	g.bindUpstreams(compiled, problem)
+	g.snap.Store(compiled)
 	g.failing.Store(nil)
 	return nil
 }

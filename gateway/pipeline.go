@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -509,6 +510,11 @@ func (g *Gateway) route(w http.ResponseWriter, r *http.Request, st *reqState) {
 		return
 	}
 	st.infoToken = tok
+	if a.timeout > 0 {
+		ctx, cancel := context.WithTimeout(r.Context(), a.timeout)
+		defer cancel()
+		r = r.WithContext(ctx)
+	}
 	g.proxy.ServeHTTP(w, r)
 }
 

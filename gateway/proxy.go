@@ -19,26 +19,14 @@ import (
 const (
 	maxIdleConnsPerHost = 256
 	idleConnTimeout     = 90 * time.Second
-	dialTimeout         = 5 * time.Second
 	proxyBufferSize     = 32 << 10
 )
 
 // newProxy returns the reverse proxy of step 9.
 func (g *Gateway) newProxy() *httputil.ReverseProxy {
-	dialer := &net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}
 	return &httputil.ReverseProxy{
-		Rewrite: g.rewrite,
-		Transport: &http.Transport{
-			Proxy:                 nil, // never an environment proxy
-			DialContext:           dialer.DialContext,
-			ForceAttemptHTTP2:     true,
-			MaxIdleConns:          0, // no global cap; per host below
-			MaxIdleConnsPerHost:   maxIdleConnsPerHost,
-			IdleConnTimeout:       idleConnTimeout,
-			TLSHandshakeTimeout:   10 * time.Second,
-			ResponseHeaderTimeout: g.cfg.UpstreamTimeout,
-			ExpectContinueTimeout: time.Second,
-		},
+		Rewrite:   g.rewrite,
+		Transport: upstreamTransport{g: g},
 		// 0: ReverseProxy flushes at once for responses of unknown length
 		// and event streams, and lets the rest fill the connection's
 		// buffer; -1 would add a write (a syscall) to every response.
@@ -58,19 +46,7 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 	st := stateOf(pr.In)
 	target := st.api.target
 	out := pr.Out
-	out.URL.Scheme, out.URL.Host = target.Scheme, target.Host
-	rest := st.rest
-	if rest == "" {
-		rest = "/"
-	}
-	raw := strings.TrimSuffix(target.EscapedPath(), "/") + rest
-	if strings.IndexByte(raw, '%') < 0 {
-		out.URL.Path, out.URL.RawPath = raw, ""
-	} else if p, err := url.PathUnescape(raw); err == nil {
-		out.URL.Path, out.URL.RawPath = p, raw
-	} else {
-		out.URL.Path, out.URL.RawPath = raw, ""
-	}
+	setTarget(out.URL, target, st.rest)
 	// The backend sees its own host name; the original is X-Forwarded-Host.
 	out.Host = ""
 
@@ -94,6 +70,24 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 	h[HeaderRequestID] = shared[3:4:4]
 	infosign.SetHeaders(h, st.infoToken)
 	st.upstreamStart = g.cfg.Now()
+}
+
+// setTarget points u at target: its scheme and host, the raw rest of the
+// path after /<api>/v<N> under target's own path (escaped bytes kept as
+// sent).
+func setTarget(u, target *url.URL, rest string) {
+	u.Scheme, u.Host = target.Scheme, target.Host
+	if rest == "" {
+		rest = "/"
+	}
+	raw := strings.TrimSuffix(target.EscapedPath(), "/") + rest
+	if strings.IndexByte(raw, '%') < 0 {
+		u.Path, u.RawPath = raw, ""
+	} else if p, err := url.PathUnescape(raw); err == nil {
+		u.Path, u.RawPath = p, raw
+	} else {
+		u.Path, u.RawPath = raw, ""
+	}
 }
 
 // requestScheme is how the client reached the gateway: "https" over TLS,

@@ -2,11 +2,13 @@ package gateway
 
 import (
 	"cmp"
+	"net/http"
 	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/authgw/authgw/policy/netaddr"
@@ -64,6 +66,17 @@ type api struct {
 	allowUnidentified bool
 	active            bool
 	loginRedirect     bool
+
+	// ups are the upstreams, target's first; more than one is balanced
+	// (upstreamTransport). next is the round-robin counter.
+	ups  []*upstream
+	next atomic.Uint32
+	// rt carries requests to the upstreams: the gateway's transport for
+	// the API's timeouts and protocols. timeout bounds the whole
+	// exchange, 0 for none.
+	rt      http.RoundTripper
+	timeout time.Duration
+	spec    SnapshotAPI
 }
 
 // compile builds the snapshot, reporting each value it could not parse
@@ -126,6 +139,7 @@ func compile(s Snapshot, now time.Time, problem func(msg string, args ...any)) *
 		} else if a.Active {
 			problem("gateway: API URL does not parse as http(s)://host (requests get 502)", "api", a.Name, "version", a.Version)
 		}
+		ca.spec = a
 		fam.versions[a.Version] = ca
 	}
 	for _, fam := range out.apis {

@@ -1,6 +1,9 @@
 package gateway
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // SnapshotSource loads what the gateway keeps in memory. It is the only
 // use the gateway makes of the database, and never on the request path.
@@ -60,4 +63,16 @@ type SnapshotAPI struct {
 	// LoginRedirect sends a browser's GET or HEAD that would be refused
 	// 401 for want of a valid token to the sign-in page (303) instead.
 	LoginRedirect bool
+	// Upstreams are every upstream URL, URL first; empty means URL alone.
+	Upstreams []string
+	// ConnectTimeout, HeaderTimeout and Timeout bound the connect (dial
+	// and TLS handshake), the wait for response headers and the whole
+	// exchange; 0 is the gateway's default (DefaultConnectTimeout,
+	// Config.UpstreamTimeout, none).
+	ConnectTimeout time.Duration
+	HeaderTimeout  time.Duration
+	Timeout        time.Duration
+	// H2C speaks HTTP/2 without TLS (prior knowledge) to http://
+	// upstreams; https:// upstreams of such an API must speak HTTP/2.
+	H2C bool
 }

@@ -10,11 +10,13 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/authgw/authgw/db"
 )
 
-const apisUsage = `Usage: authgw apis add --name N --version V --url U [--allow-unidentified] [--login-redirect] [--inactive]
+const apisUsage = `Usage: authgw apis add --name N --version V --url U [--url U2 ...] [--allow-unidentified] [--login-redirect] [--inactive]
+                      [--connect-timeout D] [--header-timeout D] [--timeout D] [--h2c]
        authgw apis list [--json]
        authgw apis remove --name N --version V
        (each also takes [--database DSN] [--data-dir DIR] [--config FILE] [--redis URL])
@@ -26,15 +28,25 @@ Manages the registry of backend APIs: the gateway sends a request for
           "accounts" (the accounts service's own prefix). V is the
           version number: 1 for /N/v1. U is an absolute http or https
           URL without user info, query or fragment; its path, if any, is
-          the prefix the request path is appended to. The API is active
+          the prefix the request path is appended to. --url may be given
+          up to 16 times: the gateway balances requests over the
+          upstreams (round robin), skips one that failed (refused, timed
+          out, 502/503/504) for 10 s doubling to 5 min, and retries a
+          request on the next when that is safe. The API is active
           unless --inactive; --allow-unidentified lets requests without
           client credentials through to it; --login-redirect sends a
           browser that the gateway would refuse 401 for want of a valid
           token (a GET or HEAD whose Accept prefers text/html) to the
           sign-in page, /accounts/v1/ui/login?return_to=..., instead.
-  list    prints the registered APIs as a table (name, version, url,
-          unidentified, active, login redirect), or as a JSON array with
-          --json.
+          --connect-timeout, --header-timeout and --timeout bound the
+          connect (default 5s), the wait for response headers (default:
+          serve's upstream timeout) and the whole exchange (default none),
+          as Go durations (250ms, 30s) from 10ms up to 1m, 10m and 1h.
+          --h2c speaks HTTP/2 without TLS to http:// upstreams (HTTP/2
+          over TLS is used wherever an upstream offers it).
+  list    prints the registered APIs as a table (name, version, upstreams
+          separated by commas, unidentified, active, login redirect), or
+          as a JSON array with --json (every field, timeouts in ms).
   remove  removes the API (N, V) from the registry.
 
 The gateways pick up changes at their next snapshot refresh, or at once
@@ -46,7 +58,11 @@ migrated already (authgw migrate up, or authgw bootstrap).
 Flags:
   --name N               API name (add, remove)
   --version V            API version number, a positive integer (add, remove)
-  --url U                backend base URL (add)
+  --url U                backend base URL, repeatable for several upstreams (add)
+  --connect-timeout D    connect timeout of the upstreams (add)
+  --header-timeout D     response-header timeout (add)
+  --timeout D            overall timeout of one exchange (add)
+  --h2c                  HTTP/2 without TLS to http:// upstreams (add)
   --allow-unidentified   requests without client credentials are allowed (add)
   --login-redirect       browsers without a valid token go to the sign-in page (add)
   --inactive             register the API switched off (add)
@@ -62,7 +78,7 @@ error (including a bad name, version or URL).
 
 // apisFlags are the flags each action takes besides the database ones.
 var apisFlags = map[string][]string{
-	"add":    {"name", "version", "url", "allow-unidentified", "login-redirect", "inactive"},
+	"add":    {"name", "version", "url", "allow-unidentified", "login-redirect", "inactive", "connect-timeout", "header-timeout", "timeout", "h2c"},
 	"list":   {"json"},
 	"remove": {"name", "version"},
 }
@@ -76,7 +92,11 @@ type apisCommand struct {
 	fs                *flag.FlagSet
 	name              string
 	version           string
-	url               string
+	urls              urlList
+	connectTimeout    time.Duration
+	headerTimeout     time.Duration
+	timeout           time.Duration
+	h2c               bool
 	allowUnidentified bool
 	loginRedirect     bool
 	inactive          bool
@@ -89,7 +109,11 @@ func (a *apisCommand) flagSet() *flag.FlagSet {
 	fs := newFlagSet("apis")
 	fs.StringVar(&a.name, "name", "", "API name")
 	fs.StringVar(&a.version, "version", "", "API version number")
-	fs.StringVar(&a.url, "url", "", "backend URL")
+	fs.Var(&a.urls, "url", "backend URL (repeatable)")
+	fs.DurationVar(&a.connectTimeout, "connect-timeout", 0, "connect timeout")
+	fs.DurationVar(&a.headerTimeout, "header-timeout", 0, "response-header timeout")
+	fs.DurationVar(&a.timeout, "timeout", 0, "overall timeout")
+	fs.BoolVar(&a.h2c, "h2c", false, "HTTP/2 without TLS to http:// upstreams")
 	fs.BoolVar(&a.allowUnidentified, "allow-unidentified", false, "allow requests without client credentials")
 	fs.BoolVar(&a.loginRedirect, "login-redirect", false, "send browsers without a valid token to the sign-in page")
 	fs.BoolVar(&a.inactive, "inactive", false, "register the API inactive")
@@ -138,9 +162,22 @@ func (a *apisCommand) run(c *cli, args []string) error {
 	}
 	if action == "add" {
 		var err error
-		if api.URL, err = checkAPIURL(a.url); err != nil {
+		if api.Upstreams, err = checkAPIURLs(a.urls); err != nil {
 			return err
 		}
+		api.URL = api.Upstreams[0]
+		for _, t := range []struct {
+			flag   string
+			d, max time.Duration
+			dst    *int64
+		}{{"--connect-timeout", a.connectTimeout, time.Minute, &api.ConnectTimeoutMs}, {"--header-timeout", a.headerTimeout, 10 * time.Minute, &api.HeaderTimeoutMs},
+			{"--timeout", a.timeout, time.Hour, &api.TimeoutMs}} {
+			if t.d != 0 && (t.d < 10*time.Millisecond || t.d > t.max) {
+				return usagef("%s: want 0 (the default) or 10ms to %s, got %s", t.flag, t.max, t.d)
+			}
+			*t.dst = t.d.Milliseconds()
+		}
+		api.H2C = a.h2c
 		api.AllowUnidentified, api.Active, api.LoginRedirect = a.allowUnidentified, !a.inactive, a.loginRedirect
 	}
 
@@ -163,7 +200,7 @@ func (a *apisCommand) run(c *cli, args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(c.stdout, "added %s v%d -> %s\n", api.Name, api.Version, api.URL)
+		fmt.Fprintf(c.stdout, "added %s v%d -> %s\n", api.Name, api.Version, strings.Join(api.Upstreams, ", "))
 		return announceChange(c, &a.db.settings, "apis")
 	case "remove":
 		err := d.DeleteAPI(ctx, api.Name, api.Version)
@@ -189,6 +226,12 @@ type apiJSON struct {
 	LoginRedirect     bool   `json:"loginRedirect"`
 	CreatedMs         int64  `json:"createdMs"`
 	UpdatedMs         int64  `json:"updatedMs"`
+	// Upstreams are every upstream URL, url first.
+	Upstreams        []string `json:"upstreams"`
+	ConnectTimeoutMs int64    `json:"connectTimeoutMs"`
+	HeaderTimeoutMs  int64    `json:"headerTimeoutMs"`
+	TimeoutMs        int64    `json:"timeoutMs"`
+	H2C              bool     `json:"h2c"`
 }
 
 // list prints the registry.
@@ -201,7 +244,8 @@ func (a *apisCommand) list(ctx context.Context, c *cli, d *db.DB) error {
 		out := make([]apiJSON, len(apis))
 		for i, x := range apis {
 			out[i] = apiJSON{Name: x.Name, Version: x.Version, URL: x.URL, AllowUnidentified: x.AllowUnidentified,
-				Active: x.Active, LoginRedirect: x.LoginRedirect, CreatedMs: x.CreatedMs, UpdatedMs: x.UpdatedMs}
+				Active: x.Active, LoginRedirect: x.LoginRedirect, CreatedMs: x.CreatedMs, UpdatedMs: x.UpdatedMs,
+				Upstreams: x.Upstreams, ConnectTimeoutMs: x.ConnectTimeoutMs, HeaderTimeoutMs: x.HeaderTimeoutMs, TimeoutMs: x.TimeoutMs, H2C: x.H2C}
 		}
 		b, err := json.MarshalIndent(out, "", "  ")
 		if err != nil {
@@ -213,7 +257,7 @@ func (a *apisCommand) list(ctx context.Context, c *cli, d *db.DB) error {
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tVERSION\tURL\tUNIDENTIFIED\tACTIVE\tLOGIN-REDIRECT")
 	for _, x := range apis {
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", x.Name, x.Version, x.URL, yesNo(x.AllowUnidentified), yesNo(x.Active), yesNo(x.LoginRedirect))
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", x.Name, x.Version, strings.Join(x.Upstreams, ","), yesNo(x.AllowUnidentified), yesNo(x.Active), yesNo(x.LoginRedirect))
 	}
 	return tw.Flush()
 }
@@ -273,6 +317,44 @@ func checkAPIURL(v string) (string, error) {
 		return "", flagError("--url", err)
 	}
 	return u, nil
+}
+
+// urlList is the repeatable --url flag.
+type urlList []string
+
+func (l *urlList) String() string { return strings.Join(*l, ",") }
+
+// Set adds one URL.
+func (l *urlList) Set(v string) error { *l = append(*l, v); return nil }
+
+// checkAPIURLs checks every --url as checkAPIURL does, at least one and
+// at most db.MaxAPIUpstreams, none twice, and returns them in canonical
+// form.
+func checkAPIURLs(vs []string) ([]string, error) {
+	if len(vs) == 0 {
+		return checkAPIURLsMissing()
+	}
+	if len(vs) > db.MaxAPIUpstreams {
+		return nil, usagef("--url: at most %d upstreams, got %d", db.MaxAPIUpstreams, len(vs))
+	}
+	var out []string
+	for _, v := range vs {
+		u, err := checkAPIURL(v)
+		if err != nil {
+			return nil, err
+		}
+		if slices.Contains(out, u) {
+			return nil, usagef("--url: %s is given twice", u)
+		}
+		out = append(out, u)
+	}
+	return out, nil
+}
+
+// checkAPIURLsMissing is checkAPIURL's error for no --url at all.
+func checkAPIURLsMissing() ([]string, error) {
+	_, err := checkAPIURL("")
+	return nil, err
 }
 
 // flagError is the usage error for a flag whose value the store refused

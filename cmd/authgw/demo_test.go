@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -132,7 +133,7 @@ func TestServe_demo(t *testing.T) {
 	if m := demoLine.FindStringSubmatch(stdout.String()); m == nil || !strings.HasPrefix(m[2], "through the gateway") {
 		t.Errorf("after a restart, serve's demo line = %q, want the demo routed", m)
 	}
-	if apis := listAPIs(t, dir); len(apis) != 1 || apis[0] != first {
+	if apis := listAPIs(t, dir); len(apis) != 1 || !reflect.DeepEqual(apis[0], first) {
 		t.Errorf("registry after a restart = %+v, want only %+v", apis, first)
 	}
 	a = clitest.NewAccountsCaller(t, gatewayURL, creds)
@@ -207,7 +208,7 @@ func TestServe_demoKeepsAnExistingDemo(t *testing.T) {
 			if m := demoLine.FindStringSubmatch(out); m == nil || !strings.Contains(m[2], "not routed") {
 				t.Errorf("start-up lines do not say the demo is not routed:\n%s", out)
 			}
-			if after := listAPIs(t, dir); len(after) != 1 || after[0] != before[0] {
+			if after := listAPIs(t, dir); len(after) != 1 || !reflect.DeepEqual(after[0], before[0]) {
 				t.Errorf("registry = %+v, want it unchanged: %+v", after, before)
 			}
 		})

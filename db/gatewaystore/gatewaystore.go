@@ -2,6 +2,7 @@ package gatewaystore
 
 import (
 	"context"
+	"time"
 
 	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/gateway"
@@ -81,7 +82,10 @@ func Snapshot(s db.Snapshot) gateway.Snapshot {
 	}
 	for i, a := range s.APIs {
 		out.APIs[i] = gateway.SnapshotAPI{Name: a.Name, Version: a.Version, URL: a.URL,
-			AllowUnidentified: a.AllowUnidentified, Active: a.Active, LoginRedirect: a.LoginRedirect}
+			AllowUnidentified: a.AllowUnidentified, Active: a.Active, LoginRedirect: a.LoginRedirect,
+			Upstreams: a.Upstreams, ConnectTimeout: time.Duration(a.ConnectTimeoutMs) * time.Millisecond,
+			HeaderTimeout: time.Duration(a.HeaderTimeoutMs) * time.Millisecond, Timeout: time.Duration(a.TimeoutMs) * time.Millisecond,
+			H2C: a.H2C}
 	}
 	return out
 }

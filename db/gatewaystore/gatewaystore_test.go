@@ -2,7 +2,9 @@ package gatewaystore_test
 
 import (
 	"context"
+	"reflect"
 	"testing"
+	"time"
 
 	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/db/dbtest"
@@ -33,7 +35,8 @@ func TestSnapshot(t *testing.T) {
 				Restrictions: []db.Restriction{{ID: "r1", ClientID: "c1", Type: db.RestrictionIP, Value: "10.0.0.0/8"}}},
 			{ID: "c2", SecretHash: "$2a$x", ReqsPerSec: -1},
 		},
-		APIs:     []db.API{{Name: "demo", Version: 2, URL: "http://b", AllowUnidentified: true, Active: true, LoginRedirect: true}},
+		APIs: []db.API{{Name: "demo", Version: 2, URL: "http://b", AllowUnidentified: true, Active: true, LoginRedirect: true,
+			Upstreams: []string{"http://b", "https://c"}, ConnectTimeoutMs: 250, HeaderTimeoutMs: 1500, TimeoutMs: 60000, H2C: true}},
 		LoadedMs: 7,
 	}
 	got := gatewaystore.Snapshot(in)
@@ -48,7 +51,9 @@ func TestSnapshot(t *testing.T) {
 	if c2 := got.Clients[1]; c2.Restrictions != nil || c2.ReqsPerSec != -1 || c2.SecretHash != "$2a$x" {
 		t.Errorf("client without restrictions = %+v", c2)
 	}
-	if a := got.APIs[0]; a != (gateway.SnapshotAPI{Name: "demo", Version: 2, URL: "http://b", AllowUnidentified: true, Active: true, LoginRedirect: true}) {
+	if a := got.APIs[0]; !reflect.DeepEqual(a, gateway.SnapshotAPI{Name: "demo", Version: 2, URL: "http://b", AllowUnidentified: true, Active: true, LoginRedirect: true,
+		Upstreams: []string{"http://b", "https://c"}, ConnectTimeout: 250 * time.Millisecond, HeaderTimeout: 1500 * time.Millisecond,
+		Timeout: time.Minute, H2C: true}) {
 		t.Errorf("api = %+v", a)
 	}
 }
