@@ -135,6 +135,10 @@ type Config struct {
 	// (revocation.Poller.Degraded): each returns what is wrong, or "".
 	// Degraded (and /readyz) reports them. Optional.
 	Health []func() string
+	// Settings lists the settings read again while serving, for /readyz
+	// (SettingStatus); a refused one should also be reported by a Health
+	// check. Optional; nil lists none.
+	Settings func() []SettingStatus
 }
 
 // Gateway is the request pipeline of the README's "The gateway". It is safe for concurrent
