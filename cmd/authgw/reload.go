@@ -49,8 +49,6 @@ type reloader struct {
 	logger   *slog.Logger
 	store    *db.DB
 	interval time.Duration
-	// hangup delivers SIGHUP (or a test's signal).
-	hangup <-chan struct{}
 
 	// policies are the policies logins mint from (currentPolicies).
 	policies atomic.Pointer[policy.Set]
@@ -110,9 +108,6 @@ func (s *serveCommand) newReloader(c *cli, cfg serveConfig, infoKeys infosign.Ke
 	}
 	r.watch("--info-key", cfg.infoKeyPath, false, r.loadInfoKeys, now)
 
-	if c.hangup != nil {
-		r.hangup = c.hangup
-	}
 	return r, nil
 }
 
@@ -127,47 +122,35 @@ func (r *reloader) watch(setting, path string, dir bool, load func(string) func(
 // currentPolicies is accounts.Config.Policies: the last good policies.
 func (r *reloader) currentPolicies() *policy.Set { return r.policies.Load() }
 
-// run reloads on SIGHUP (every setting, changed or not) and, every
-// interval, the settings whose contents changed, until ctx ends.
-func (r *reloader) run(ctx context.Context) {
-	hangup := r.hangup
-	if hangup == nil {
-		sig := make(chan os.Signal, 1)
-		signal.Notify(sig, syscall.SIGHUP)
-		defer signal.Stop(sig)
-		ch := make(chan struct{}, 1)
-		go func() {
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-sig:
-					select {
-					case ch <- struct{}{}:
-					default:
-					}
-				}
-			}
-		}()
-		hangup = ch
-	}
+// start reloads on SIGHUP (every setting, changed or not) and, every
+// interval, the settings whose contents changed, until ctx ends. SIGHUP
+// is caught before start returns, so that it never ends the process.
+func (r *reloader) start(ctx context.Context) {
+	hangup := make(chan os.Signal, 1)
+	signal.Notify(hangup, syscall.SIGHUP)
 	var tick <-chan time.Time
+	var ticker *time.Ticker
 	if r.interval > 0 {
-		t := time.NewTicker(r.interval)
-		defer t.Stop()
-		tick = t.C
+		ticker = time.NewTicker(r.interval)
+		tick = ticker.C
 	}
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-hangup:
-			r.logger.Info("SIGHUP: reading the policies, the key ring and the request-info key again")
-			r.reload(ctx, true)
-		case <-tick:
-			r.reload(ctx, false)
+	go func() {
+		defer signal.Stop(hangup)
+		if ticker != nil {
+			defer ticker.Stop()
 		}
-	}
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hangup:
+				r.logger.Info("SIGHUP: reading the policies, the key ring and the request-info key again")
+				r.reload(ctx, true)
+			case <-tick:
+				r.reload(ctx, false)
+			}
+		}
+	}()
 }
 
 // reload loads the settings whose contents changed since their last

@@ -32,9 +32,6 @@ type environment struct {
 	// stop ends long-running commands (serve) when it is done. Optional:
 	// by default, SIGINT or SIGTERM.
 	stop context.Context
-	// hangup makes serve read its reloadable settings again, as SIGHUP
-	// does. Optional: by default, SIGHUP.
-	hangup <-chan struct{}
 }
 
 // withDefaults fills what a test left out: no variables, the wall clock

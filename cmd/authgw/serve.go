@@ -415,7 +415,7 @@ func (s *serveCommand) run(c *cli, args []string) error {
 	r.newServers()
 	go r.gw.Run(background)
 	go r.poller.Run(background)
-	go r.cfg.reload.run(background)
+	r.cfg.reload.start(background)
 	if err := startPurge(background, c, r.cfg.purge, r.store, r.logger); err != nil {
 		return err
 	}
