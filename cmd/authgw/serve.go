@@ -106,7 +106,8 @@ Settings (flag, else AUTHGW_<NAME>, else the config file, else the default):
   --server-id ID           (default: DATA-DIR/server-id, generated once)
   --keys FILE              key ring (default: DATA-DIR/keys.json, generated once;
                            AUTHGW_KEYS may also hold the ring's JSON itself)
-  --policies DIR           policy files, checked at start (default DATA-DIR/policies)
+  --policies DIR           policy files, checked at start and read again while
+                           serving (default DATA-DIR/policies)
   --redis URL              redis://... : shared rate limits and login regulation,
                            revocations and snapshot reloads announced to every
                            gateway at once (default: in-process limits,
