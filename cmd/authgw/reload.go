@@ -53,6 +53,9 @@ type reloader struct {
 	// policies are the policies logins mint from (currentPolicies).
 	policies atomic.Pointer[policy.Set]
 
+	// statusMu guards the files' status, read by /readyz, which must not
+	// wait for a reload's database check.
+	statusMu sync.Mutex
 	// mu serializes reloads and guards what follows.
 	mu sync.Mutex
 	// cfg holds the material in use (keys, the TOTP keys, the server
@@ -165,12 +168,18 @@ func (r *reloader) reload(ctx context.Context, force bool) {
 		}
 		f.stamp = stamp
 		now := r.c.now()
-		if err := f.load(ctx); err != nil {
+		err := f.load(ctx)
+		r.statusMu.Lock()
+		if err != nil {
 			f.status.Error, f.status.FailedAt = err.Error(), now
+		} else {
+			f.status.Error, f.status.FailedAt, f.status.LoadedAt = "", time.Time{}, now
+		}
+		r.statusMu.Unlock()
+		if err != nil {
 			r.logger.Error("reload refused: the last good one stays in use", "setting", f.setting, "path", f.path, "err", err)
 			continue
 		}
-		f.status.Error, f.status.FailedAt, f.status.LoadedAt = "", time.Time{}, now
 		r.logger.Info("reloaded", "setting", f.setting, "path", f.path)
 	}
 }
@@ -285,8 +294,8 @@ func (r *reloader) checkShared(ctx context.Context, cfg serveConfig, keys infosi
 // Settings is gateway.Config.Settings: each reloadable setting, when it
 // was loaded, and why its file is refused, if it is.
 func (r *reloader) Settings() []gateway.SettingStatus {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.statusMu.Lock()
+	defer r.statusMu.Unlock()
 	out := make([]gateway.SettingStatus, 0, len(r.files))
 	for _, f := range r.files {
 		out = append(out, f.status)
