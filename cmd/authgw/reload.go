@@ -242,6 +242,10 @@ func (r *reloader) loadKeys(path string) func(context.Context) error {
 		if err != nil {
 			return err
 		}
+		if ring.Equal(r.cfg.keys) {
+			// SIGHUP with the same ring: the memo of verified tokens stays.
+			return nil
+		}
 		cfg := r.cfg
 		cfg.keys = ring
 		if err := r.checkShared(ctx, cfg, r.infoKeys); err != nil {
