@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/authgw/authgw/accounts"
+	"github.com/authgw/authgw/accounts/totp"
 	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/gateway"
 	"github.com/authgw/authgw/gateway/infosign"
@@ -25,8 +26,8 @@ import (
 	"github.com/authgw/authgw/policy"
 )
 
-// Reloading without a restart: serve reads the policies, the key ring and
-// the request-info key file again on SIGHUP and when their contents
+// Reloading without a restart: serve reads the policies, the key ring,
+// the request-info key file and the TOTP key file again on SIGHUP and when their contents
 // change (a poll every --reload-interval). A file that is broken, or
 // whose key material the other instances do not share, is reported in
 // one log line naming the setting and kept out: the last good one goes on
@@ -68,6 +69,7 @@ type reloader struct {
 	accounts *accounts.Service
 	gw       *gateway.Gateway
 	signer   *infosign.Signer
+	totp     *totp.TOTP
 }
 
 // watchedFile is one reloadable setting: its file (or directory), the
@@ -111,6 +113,15 @@ func (s *serveCommand) newReloader(c *cli, cfg serveConfig, infoKeys infosign.Ke
 	}
 	r.watch("--info-key", cfg.infoKeyPath, false, r.loadInfoKeys, now)
 
+	totpPath, _, found, err := s.lookup(c, "totp-key")
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		totpPath = filepath.Join(cfg.dataDir, totpKeyFile)
+	}
+	r.watch("--totp-key", totpPath, false, r.loadTOTPKeys, now)
+
 	return r, nil
 }
 
@@ -147,7 +158,7 @@ func (r *reloader) start(ctx context.Context) {
 			case <-ctx.Done():
 				return
 			case <-hangup:
-				r.logger.Info("SIGHUP: reading the policies, the key ring and the request-info key again")
+				r.logger.Info("SIGHUP: reading the policies, the key ring, the request-info key and the TOTP key again")
 				r.reload(ctx, true)
 			case <-tick:
 				r.reload(ctx, false)
@@ -279,6 +290,32 @@ func (r *reloader) loadInfoKeys(path string) func(context.Context) error {
 			return err
 		}
 		r.infoKeys = keys
+		return nil
+	}
+}
+
+// loadTOTPKeys reads the TOTP key file (a key ring rotation, see authgw
+// totp --help): the first key seals the next secret, every key opens.
+// A ring sharing no key with the instances on the database is refused.
+func (r *reloader) loadTOTPKeys(path string) func(context.Context) error {
+	return func(ctx context.Context) error {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		keys, err := totp.ParseKeyFile(b)
+		if err != nil {
+			return err
+		}
+		cfg := r.cfg
+		cfg.totpKeys = keys
+		if err := r.checkShared(ctx, cfg, r.infoKeys); err != nil {
+			return err
+		}
+		if err := r.totp.SetKeys(keys); err != nil {
+			return err
+		}
+		r.cfg = cfg
 		return nil
 	}
 }

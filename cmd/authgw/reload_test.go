@@ -135,8 +135,8 @@ func TestReload_policies(t *testing.T) {
 	if got := s.wiki(s.refresh(before)); got != http.StatusOK {
 		t.Errorf("a token refreshed after the reload = %d on wiki, want 200", got)
 	}
-	if status, _, settings := s.readyz(); status != "ready" || len(settings) != 3 {
-		t.Errorf("/readyz after a good reload = %s %+v, want ready with 3 settings", status, settings)
+	if status, _, settings := s.readyz(); status != "ready" || len(settings) != 4 {
+		t.Errorf("/readyz after a good reload = %s %+v, want ready with 4 settings", status, settings)
 	}
 
 	for _, broken := range []struct{ name, contents string }{
@@ -320,5 +320,39 @@ func TestReload_infoKey(t *testing.T) {
 	}
 	if len(jwks.Keys) != 2 || jwks.Keys[0].Kid != kid() || jwks.Keys[1].Kid != before {
 		t.Errorf("JWKS after the rotation = %+v, want the new key %s then the old %s", jwks.Keys, kid(), before)
+	}
+}
+
+// TestReload_totpKey: a TOTP key ring adding a key to the one in use is
+// read while serving (/readyz's --totp-key loadedAt moves, no error); a
+// key unrelated to the recorded one is refused and named by /readyz.
+func TestReload_totpKey(t *testing.T) {
+	s := startReloadServe(t, "100ms")
+	path := filepath.Join(s.dir, totpKeyFile)
+	old, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	totpStatus := func() gateway.SettingStatus {
+		_, _, settings := s.readyz()
+		for _, st := range settings {
+			if st.Setting == "--totp-key" {
+				return st
+			}
+		}
+		t.Fatalf("/readyz lists no --totp-key: %+v", settings)
+		return gateway.SettingStatus{}
+	}
+	start := totpStatus().LoadedAt
+	fresh := strings.Repeat("ab", 32)
+	writeFile(t, path, `{"keys":[{"id":"t2","secret":"`+fresh+`"},{"id":"0","secret":"`+strings.TrimSpace(string(old))+`"}]}`)
+	waitFor(t, "the rotated TOTP ring loaded", func() bool {
+		st := totpStatus()
+		return st.Error == "" && st.LoadedAt.After(start)
+	})
+	writeFile(t, path, strings.Repeat("cd", 32)+"\n")
+	waitFor(t, "a stranger's TOTP key refused", func() bool { return totpStatus().Error != "" })
+	if _, degraded, _ := s.readyz(); !strings.Contains(strings.Join(degraded, " "), "--totp-key") {
+		t.Errorf("/readyz degraded = %q, want --totp-key named", degraded)
 	}
 }

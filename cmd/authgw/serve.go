@@ -215,8 +215,8 @@ Settings (flag, else AUTHGW_<NAME>, else the config file, else the default):
                            database must share (default false)
   --config FILE            JSON config file with the keys above (else AUTHGW_CONFIG)
 
-It reads the policies, the key ring (--keys as a file) and the
-request-info key file again on SIGHUP and when their contents change:
+It reads the policies, the key ring (--keys as a file), the request-info
+key file and the TOTP key file again on SIGHUP and when their contents change:
 a broken file, or one whose keys the instances do not share, is logged
 (one line naming the setting) and refused, the last good one staying in
 use; /readyz then says "degraded" (still 200) and names it.
@@ -334,8 +334,8 @@ type serveConfig struct {
 	// reloadInterval is --reload-interval: how often the reloadable
 	// settings' files are looked at; 0 only on SIGHUP.
 	reloadInterval time.Duration
-	// reload reads the policies, the key ring and the request-info key
-	// again while serving (reload.go); nil outside serve's run.
+	// reload reads the policies, the key ring, the request-info key and
+	// the TOTP key again while serving (reload.go); nil outside serve's run.
 	reload *reloader
 }
 
@@ -893,7 +893,7 @@ func newAccounts(c *cli, cfg serveConfig, store *db.DB, redisClient *redis.Clien
 	if cfg.reload != nil {
 		// The policies read again while serving, and the minter given
 		// a reloaded key ring.
-		currentPolicies, cfg.reload.minter = cfg.reload.currentPolicies, minter
+		currentPolicies, cfg.reload.minter, cfg.reload.totp = cfg.reload.currentPolicies, minter, sealer
 	}
 	return accounts.New(accounts.Config{
 		// 0 without --session-idle-timeout: the accounts default.
