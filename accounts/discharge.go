@@ -193,7 +193,8 @@ func (s *Service) stepUpRefused(r *request, reason string) {
 // it); its first-party caveats are not checked (the gateway does that
 // when the token is used).
 func (s *Service) stepUpToken(token string) (*macaroon.Macaroon, []byte, bool) {
-	if s.keyRing() == nil || len(token) > maxStepUpTokenChars {
+	keys := s.keyRing()
+	if keys == nil || len(token) > maxStepUpTokenChars {
 		return nil, nil, false
 	}
 	m, err := mint.Decode(token)
@@ -208,11 +209,11 @@ func (s *Service) stepUpToken(token string) (*macaroon.Macaroon, []byte, bool) {
 	if err != nil {
 		return nil, nil, false
 	}
-	root, err := s.keyRing().RootKey(ident.KeyID, m.Id())
+	root, err := keys.RootKey(ident.KeyID, m.Id())
 	if err != nil {
 		return nil, nil, false
 	}
-	claim, err := mint.OpenStepUp(s.keyRing(), cid)
+	claim, err := mint.OpenStepUp(keys, cid)
 	if err != nil {
 		return nil, nil, false
 	}
