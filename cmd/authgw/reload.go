@@ -27,11 +27,12 @@ import (
 )
 
 // Reloading without a restart: serve reads the policies, the key ring,
-// the request-info key file and the TOTP key file again on SIGHUP and when their contents
-// change (a poll every --reload-interval). A file that is broken, or
-// whose key material the other instances do not share, is reported in
-// one log line naming the setting and kept out: the last good one goes on
-// applying, and /readyz lists it as degraded until a good one replaces it.
+// the request-info key file and the TOTP key file again on SIGHUP and
+// when their contents change (a poll every --reload-interval). A file
+// that is broken, or whose key material the other instances do not
+// share, is reported in one log line naming the setting and kept out: the
+// last good one goes on applying, and /readyz lists it as degraded until
+// a good one replaces it.
 
 // reloadIntervalSetting is how often serve looks for changed files.
 const reloadIntervalSetting = "reload-interval"
@@ -44,7 +45,8 @@ const defaultReloadInterval = 3 * time.Second
 const reloadCheckTimeout = 5 * time.Second
 
 // reloader re-reads serve's reloadable settings and hands what it loads
-// to the minter, the accounts service, the gateway and the signer.
+// to the minter, the accounts service, the gateway, the request-info
+// signer and the TOTP sealer.
 type reloader struct {
 	c        *cli
 	logger   *slog.Logger
@@ -86,7 +88,8 @@ type watchedFile struct {
 
 // newReloader makes serve's reloader on the settings loaded at start; it
 // watches the policies directory, the key ring file (unless the ring came
-// as JSON in AUTHGW_KEYS) and the request-info key file.
+// as JSON in AUTHGW_KEYS), the request-info key file and the TOTP key
+// file.
 func (s *serveCommand) newReloader(c *cli, cfg serveConfig, infoKeys infosign.KeySet, store *db.DB, logger *slog.Logger) (*reloader, error) {
 	r := &reloader{c: c, logger: logger, store: store, interval: cfg.reloadInterval, cfg: cfg, infoKeys: infoKeys}
 	r.policies.Store(cfg.policies)
