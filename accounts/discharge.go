@@ -99,7 +99,7 @@ func (s *Service) discharge(r *request) error {
 	if err := b.done(); err != nil {
 		return err
 	}
-	if s.cfg.Keys == nil {
+	if s.keyRing() == nil {
 		return apiError(http.StatusServiceUnavailable, CodeUnavailable, "Step-up is not configured.")
 	}
 	u := r.caller.User
@@ -124,7 +124,7 @@ func (s *Service) discharge(r *request) error {
 	}
 	for i := range caveats {
 		c := &caveats[i]
-		c.claim, err = mint.OpenStepUp(s.cfg.Keys, c.cid)
+		c.claim, err = mint.OpenStepUp(s.keyRing(), c.cid)
 		if err != nil {
 			reason := "not a step-up caveat"
 			if errors.Is(err, mint.ErrUnknownKey) {
@@ -193,7 +193,8 @@ func (s *Service) stepUpRefused(r *request, reason string) {
 // it); its first-party caveats are not checked (the gateway does that
 // when the token is used).
 func (s *Service) stepUpToken(token string) (*macaroon.Macaroon, []byte, bool) {
-	if s.cfg.Keys == nil || len(token) > maxStepUpTokenChars {
+	keys := s.keyRing()
+	if keys == nil || len(token) > maxStepUpTokenChars {
 		return nil, nil, false
 	}
 	m, err := mint.Decode(token)
@@ -208,11 +209,11 @@ func (s *Service) stepUpToken(token string) (*macaroon.Macaroon, []byte, bool) {
 	if err != nil {
 		return nil, nil, false
 	}
-	root, err := s.cfg.Keys.RootKey(ident.KeyID, m.Id())
+	root, err := keys.RootKey(ident.KeyID, m.Id())
 	if err != nil {
 		return nil, nil, false
 	}
-	claim, err := mint.OpenStepUp(s.cfg.Keys, cid)
+	claim, err := mint.OpenStepUp(keys, cid)
 	if err != nil {
 		return nil, nil, false
 	}
@@ -236,4 +237,21 @@ func invalidField(field, text string) error {
 	b := &body{known: map[string]bool{}}
 	b.obstruct(field, ObstructionInvalid, text)
 	return b.done()
+}
+
+// keyRing is the key ring step-up tokens are opened with: Config.Keys
+// until SetKeys replaces it.
+func (s *Service) keyRing() *mint.KeyRing {
+	if k := s.keys.Load(); k != nil {
+		return k
+	}
+	return s.cfg.Keys
+}
+
+// SetKeys makes the service open step-up tokens and their discharges
+// with ring from the next request on (the key ring read again while
+// serving; the Minter is given it apart). It is safe to call while
+// serving.
+func (s *Service) SetKeys(ring *mint.KeyRing) {
+	s.keys.Store(ring)
 }

@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -237,7 +238,9 @@ type Config struct {
 
 // Service is the accounts service. It is safe for concurrent use.
 type Service struct {
-	cfg  Config
+	cfg Config
+	// keys replaces cfg.Keys once SetKeys is called (keyRing).
+	keys atomic.Pointer[mint.KeyRing]
 	echo *echo.Echo
 	// logins and management are cfg.Store as the login flow and the
 	// management API each see it; handlers use these, never cfg.Store.

@@ -3,6 +3,7 @@ package gateway
 import (
 	"encoding/json"
 	"net/http"
+	"time"
 )
 
 // Admin returns the handler of the admin listener: GET /healthz (200
@@ -17,7 +18,10 @@ import (
 // "degraded":[...]} with what Degraded reports, such as a snapshot kept
 // while the database is down. A load balancer can thus take out an
 // instance that cannot serve without taking out every instance when a
-// shared dependency fails.
+// shared dependency fails. With Config.Settings, the body also lists the
+// settings read again while serving ("settings": SettingStatus); one whose
+// file is refused makes the answer degraded, still 200, since the last
+// good one keeps serving.
 func (g *Gateway) Admin() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -28,11 +32,15 @@ func (g *Gateway) Admin() http.Handler {
 			writeJSON(w, http.StatusServiceUnavailable, readiness{Status: "not-ready", Detail: err.Error()})
 			return
 		}
+		var settings []SettingStatus
+		if g.cfg.Settings != nil {
+			settings = g.cfg.Settings()
+		}
 		if d := g.Degraded(); len(d) > 0 {
-			writeJSON(w, http.StatusOK, readiness{Status: "degraded", Degraded: d})
+			writeJSON(w, http.StatusOK, readiness{Status: "degraded", Degraded: d, Settings: settings})
 			return
 		}
-		writeJSON(w, http.StatusOK, readiness{Status: "ready"})
+		writeJSON(w, http.StatusOK, readiness{Status: "ready", Settings: settings})
 	})
 	mux.HandleFunc(InfoKeysPath, g.serveInfoKeys)
 	mux.HandleFunc(InfoKeysWellKnownPath, g.serveInfoKeys)
@@ -48,6 +56,25 @@ type readiness struct {
 	Status   string   `json:"status"`             // "ready", "degraded" or "not-ready"
 	Detail   string   `json:"detail,omitempty"`   // why not ready
 	Degraded []string `json:"degraded,omitempty"` // what is degraded while serving
+	// Settings are the settings read again while serving (Config.Settings).
+	Settings []SettingStatus `json:"settings,omitempty"`
+}
+
+// SettingStatus is what /readyz says of a setting read again while
+// serving (a policy directory, a key file): when its file was last
+// loaded and, when the file now there is refused, why and since when,
+// the last good one still in use.
+type SettingStatus struct {
+	// Setting names the setting, such as --policies.
+	Setting string `json:"setting"`
+	// Path is its file or directory.
+	Path string `json:"path"`
+	// LoadedAt is when the contents in use were loaded.
+	LoadedAt time.Time `json:"loadedAt"`
+	// Error says why the file now there is refused; "" when it is in use.
+	Error string `json:"error,omitempty"`
+	// FailedAt is when it was refused; zero when Error is "".
+	FailedAt time.Time `json:"failedAt,omitzero"`
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

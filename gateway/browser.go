@@ -107,7 +107,7 @@ func (g *Gateway) identifyBrowser(r *http.Request, st *reqState) *refusal {
 // never checks that cookie there, so a forged one would do, and the
 // request spends the per-IP budget instead of the one all browsers share.
 func (g *Gateway) uncheckedBrowserClient(r *http.Request, c *client) bool {
-	return g.cfg.BrowserClient != "" && c.id == g.cfg.BrowserClient && g.verifier.IsPublic(r.Method, verifier.RequestPath(r))
+	return g.cfg.BrowserClient != "" && c.id == g.cfg.BrowserClient && g.verifier.Load().IsPublic(r.Method, verifier.RequestPath(r))
 }
 
 // unsafeCookieClient reads the client caveat of the token the verifier

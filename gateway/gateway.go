@@ -139,15 +139,22 @@ type Config struct {
 	// (revocation.Poller.Degraded): each returns what is wrong, or "".
 	// Degraded (and /readyz) reports them. Optional.
 	Health []func() string
+	// Settings lists the settings read again while serving, for /readyz
+	// (SettingStatus); a refused one should also be reported by a Health
+	// check. Optional; nil lists none.
+	Settings func() []SettingStatus
 }
 
 // Gateway is the request pipeline of the README's "The gateway". It is safe for concurrent
 // use.
 type Gateway struct {
-	cfg      Config
-	verifier *verifier.Verifier
-	limiter  ratelimit.Limiter
-	proxy    *httputil.ReverseProxy
+	cfg Config
+	// verifier checks tokens; SetKeys replaces it with one on a new key
+	// ring. verifierConfig is what it was made with.
+	verifier       atomic.Pointer[verifier.Verifier]
+	verifierConfig verifier.Config
+	limiter        ratelimit.Limiter
+	proxy          *httputil.ReverseProxy
 	// ups holds the upstream transports and passive health, kept across
 	// snapshots.
 	ups     upstreams
@@ -251,7 +258,7 @@ func New(cfg Config) (*Gateway, error) {
 		return nil, err
 	}
 	g := &Gateway{cfg: cfg, limiter: cfg.Limiter, origins: map[string]bool{}, metrics: newMetrics()}
-	v, err := verifier.New(verifier.Config{
+	g.verifierConfig = verifier.Config{
 		ServerID:       cfg.ServerID,
 		Keys:           cfg.Keys,
 		Public:         cfg.Public,
@@ -263,11 +270,12 @@ func New(cfg Config) (*Gateway, error) {
 		ClientIP:       func(r *http.Request) netip.Addr { return stateOf(r).ip },
 		Scheme:         func(r *http.Request) string { return stateOf(r).scheme },
 		Logger:         cfg.Logger,
-	})
+	}
+	v, err := verifier.New(g.verifierConfig)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
-	g.verifier = v
+	g.verifier.Store(v)
 	for _, o := range cfg.AllowedOrigins {
 		g.origins[o] = true
 	}
@@ -427,4 +435,20 @@ func (g *Gateway) Degraded() []string {
 // ServeHTTP runs the request through the pipeline.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.handler.ServeHTTP(w, r)
+}
+
+// SetKeys makes the gateway verify tokens with ring from the next
+// request on (the key ring read again while serving): a key added
+// verifies its tokens at once, the tokens of a key removed are refused.
+// The memo of verified tokens starts empty. On error (an empty ring) the
+// gateway keeps its keys. It is safe to call while serving.
+func (g *Gateway) SetKeys(ring *mint.KeyRing) error {
+	cfg := g.verifierConfig
+	cfg.Keys = ring
+	v, err := verifier.New(cfg)
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	g.verifier.Store(v)
+	return nil
 }

@@ -449,7 +449,7 @@ func (g *Gateway) checkRateLimit(w http.ResponseWriter, r *http.Request, st *req
 // checkToken is step 7: the verifier, with the client and IP the earlier
 // steps found (its ClientID and ClientIP hooks read st).
 func (g *Gateway) checkToken(r *http.Request, st *reqState) *refusal {
-	id, public, err := g.verifier.Authorize(r)
+	id, public, err := g.verifier.Load().Authorize(r)
 	if err != nil {
 		d := verifier.NewDenialError(err)
 		switch {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"gopkg.in/macaroon.v2"
@@ -66,6 +67,8 @@ type Config struct {
 // for concurrent use when its Rand is.
 type Minter struct {
 	cfg Config
+	// keys is cfg.Keys until SetKeys replaces it.
+	keys atomic.Pointer[KeyRing]
 }
 
 // New checks the configuration, fills the defaults and returns a Minter.
@@ -86,7 +89,20 @@ func New(cfg Config) (*Minter, error) {
 	if cfg.MaxTokenSize == 0 {
 		cfg.MaxTokenSize = MaxTokenSize
 	}
-	return &Minter{cfg: cfg}, nil
+	m := &Minter{cfg: cfg}
+	m.keys.Store(cfg.Keys)
+	return m, nil
+}
+
+// SetKeys makes the Minter mint with ring's first key from the next
+// token on (the key ring read again while serving). It fails, keeping
+// the keys, when ring holds no key. It is safe to call while minting.
+func (m *Minter) SetKeys(ring *KeyRing) error {
+	if ring == nil || len(ring.keys) == 0 {
+		return errors.New("mint: SetKeys: the ring holds no key")
+	}
+	m.keys.Store(ring)
+	return nil
 }
 
 // Membership is one organization a subject belongs to, with its flags.
@@ -427,7 +443,8 @@ func orgsArgument(ms []Membership, need map[policy.MembershipFlag]bool) string {
 // its last caveat a third-party caveat addressed to DischargePath, with a
 // fresh root key sealed in its identifier.
 func (m *Minter) token(sessionID string, now time.Time, caveats []caveat.Caveat, claim *StepUpClaim) (string, error) {
-	keyID := m.cfg.Keys.PrimaryID()
+	keys := m.keys.Load()
+	keyID := keys.PrimaryID()
 	ident, err := NewIdentifier(keyID, sessionID, now, m.cfg.Rand)
 	if err != nil {
 		return "", err
@@ -436,7 +453,7 @@ func (m *Minter) token(sessionID string, now time.Time, caveats []caveat.Caveat,
 	if err != nil {
 		return "", err
 	}
-	root, err := m.cfg.Keys.RootKey(keyID, id)
+	root, err := keys.RootKey(keyID, id)
 	if err != nil {
 		return "", err
 	}
@@ -453,7 +470,7 @@ func (m *Minter) token(sessionID string, now time.Time, caveats []caveat.Caveat,
 		if _, err := io.ReadFull(m.cfg.Rand, claim.rootKey[:]); err != nil {
 			return "", fmt.Errorf("mint: step-up root key: %w", err)
 		}
-		cid, err := m.cfg.Keys.sealStepUp(keyID, *claim, m.cfg.Rand)
+		cid, err := keys.sealStepUp(keyID, *claim, m.cfg.Rand)
 		if err != nil {
 			return "", err
 		}

@@ -46,7 +46,7 @@ func (t *TOTP) Seal(userID string, secret []byte) ([]byte, error) {
 	if len(secret) < MinSecretSize || len(secret) > MaxSecretSize {
 		return nil, fmt.Errorf("%w: secret must be %d to %d bytes", ErrInvalidInput, MinSecretSize, MaxSecretSize)
 	}
-	k := t.keys[0]
+	k := t.ring.Load().keys[0]
 	head := 2 + len(k.id)
 	out := make([]byte, head+nonceSize, head+nonceSize+len(secret)+tagSize)
 	out[0] = sealVersion2
@@ -69,7 +69,7 @@ func (t *TOTP) Open(userID string, ciphertext []byte) ([]byte, error) {
 }
 
 // SealKeyID is the ID of the key Seal uses: the ring's newest.
-func (t *TOTP) SealKeyID() string { return t.keys[0].id }
+func (t *TOTP) SealKeyID() string { return t.ring.Load().keys[0].id }
 
 // SealedKeyID is the ID of the key that sealed ciphertext, as its prefix
 // says (a version 1 ciphertext: the ring's legacy key), without opening
@@ -94,7 +94,7 @@ func (t *TOTP) Reseal(userID string, ciphertext []byte) (out []byte, changed boo
 	defer clear(secret)
 	// A version 1 ciphertext is resealed even when the legacy key is the
 	// newest: afterwards every ciphertext names its key.
-	if id, _ := t.SealedKeyID(ciphertext); ciphertext[0] == sealVersion2 && id == t.keys[0].id {
+	if id, _ := t.SealedKeyID(ciphertext); ciphertext[0] == sealVersion2 && id == t.SealKeyID() {
 		return ciphertext, false, nil
 	}
 	if out, err = t.Seal(userID, secret); err != nil {
@@ -106,6 +106,7 @@ func (t *TOTP) Reseal(userID string, ciphertext []byte) (out []byte, changed boo
 // parse splits ciphertext into the key that sealed it, its nonce and the
 // sealed bytes.
 func (t *TOTP) parse(ciphertext []byte) (k ringKey, nonce, sealed []byte, err error) {
+	ring := t.ring.Load()
 	switch {
 	case len(ciphertext) < sealedMin || len(ciphertext) > sealedMax:
 		return k, nil, nil, fmt.Errorf("%w: %d bytes", ErrCorrupt, len(ciphertext))
@@ -113,14 +114,14 @@ func (t *TOTP) parse(ciphertext []byte) (k ringKey, nonce, sealed []byte, err er
 		if len(ciphertext) > 1+nonceSize+MaxSecretSize+tagSize {
 			return k, nil, nil, fmt.Errorf("%w: %d bytes", ErrCorrupt, len(ciphertext))
 		}
-		return t.keys[t.legacy], ciphertext[1 : 1+nonceSize], ciphertext[1+nonceSize:], nil
+		return ring.keys[ring.legacy], ciphertext[1 : 1+nonceSize], ciphertext[1+nonceSize:], nil
 	case ciphertext[0] == sealVersion2:
 		n := int(ciphertext[1])
 		if n == 0 || n > MaxKeyIDLen || len(ciphertext) < 2+n+nonceSize+MinSecretSize+tagSize {
 			return k, nil, nil, fmt.Errorf("%w: bad key ID", ErrCorrupt)
 		}
 		id := string(ciphertext[2 : 2+n])
-		for _, rk := range t.keys {
+		for _, rk := range ring.keys {
 			if rk.id == id {
 				rest := ciphertext[2+n:]
 				return rk, rest[:nonceSize], rest[nonceSize:], nil

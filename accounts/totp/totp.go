@@ -12,6 +12,7 @@ import (
 	"image/png"
 	"io"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -104,10 +105,16 @@ func ValidKeyID(id string) bool {
 // safe for concurrent use.
 type TOTP struct {
 	issuer string
+	// ring is the key ring, replaced whole by SetKeys.
+	ring atomic.Pointer[keyRing]
+	now  func() time.Time
+	rand io.Reader
+}
+
+// keyRing is a TOTP's keys, ready to seal and open.
+type keyRing struct {
 	keys   []ringKey // keys[0] seals
 	legacy int       // the index of the key of version 1 ciphertexts
-	now    func() time.Time
-	rand   io.Reader
 }
 
 // New returns a TOTP for cfg. It fails when Issuer is missing, longer
@@ -126,7 +133,28 @@ func New(cfg Config) (*TOTP, error) {
 	if len(keys) == 0 {
 		keys = []Key{{ID: LegacyKeyID, Secret: cfg.Key}}
 	}
-	t := &TOTP{issuer: cfg.Issuer, now: cfg.Now, rand: cfg.Rand, legacy: len(keys) - 1}
+	t := &TOTP{issuer: cfg.Issuer, now: cfg.Now, rand: cfg.Rand}
+	ring, err := newKeyRing(keys)
+	if err != nil {
+		return nil, err
+	}
+	t.ring.Store(ring)
+	if t.now == nil {
+		t.now = time.Now
+	}
+	if t.rand == nil {
+		t.rand = rand.Reader
+	}
+	return t, nil
+}
+
+// newKeyRing checks keys (each KeySize bytes, a valid and distinct ID)
+// and makes their ciphers.
+func newKeyRing(keys []Key) (*keyRing, error) {
+	if len(keys) == 0 {
+		return nil, errors.New("totp: the key ring holds no key")
+	}
+	r := &keyRing{legacy: len(keys) - 1}
 	for i, k := range keys {
 		switch {
 		case !ValidKeyID(k.ID):
@@ -134,7 +162,7 @@ func New(cfg Config) (*TOTP, error) {
 		case len(k.Secret) != KeySize:
 			return nil, fmt.Errorf("totp: key %q must be %d bytes, not %d", k.ID, KeySize, len(k.Secret))
 		}
-		for _, seen := range t.keys {
+		for _, seen := range r.keys {
 			if seen.id == k.ID {
 				return nil, fmt.Errorf("totp: key ID %q appears twice", k.ID)
 			}
@@ -148,17 +176,24 @@ func New(cfg Config) (*TOTP, error) {
 			return nil, fmt.Errorf("totp: %w", err)
 		}
 		if k.ID == LegacyKeyID {
-			t.legacy = i
+			r.legacy = i
 		}
-		t.keys = append(t.keys, ringKey{id: k.ID, aead: aead})
+		r.keys = append(r.keys, ringKey{id: k.ID, aead: aead})
 	}
-	if t.now == nil {
-		t.now = time.Now
+	return r, nil
+}
+
+// SetKeys replaces the key ring (the --totp-key file read again while
+// serving): the first key seals from the next call on, every key opens.
+// It fails, keeping the ring, as New does for a bad key or an empty ring.
+// It is safe to call while sealing and opening.
+func (t *TOTP) SetKeys(keys []Key) error {
+	ring, err := newKeyRing(keys)
+	if err != nil {
+		return err
 	}
-	if t.rand == nil {
-		t.rand = rand.Reader
-	}
-	return t, nil
+	t.ring.Store(ring)
+	return nil
 }
 
 // Enrollment is what the user needs to add the account to an

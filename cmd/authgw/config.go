@@ -44,6 +44,7 @@ var configKeys = []string{
 	webauthnRPIDSetting, webauthnOriginsSetting,
 	purgeIntervalSetting, personalDataSetting,
 	oidcProvidersSetting,
+	reloadIntervalSetting,
 }
 
 // maxConfigSize bounds the config file.

@@ -21,7 +21,8 @@ import (
 const keysRotateInfoUsage = `Usage: authgw keys rotate-info [--info-key FILE | --data-dir DIR] [--config FILE] [--drop-previous]
 
 Rotates the request-info signing key (the key of X-Auth-Info) in its file:
-the file gets a new key, which signs from the next start, and keeps the
+the file gets a new key, which a running serve signs with once it reads
+the file again (SIGHUP, or within --reload-interval), and keeps the
 old one after it, which no longer signs but is still published at
 ` + gateway.InfoKeysPath + ` (gateway and admin listeners) so that
 backends keep verifying the headers it signed and fetch the new key when
@@ -30,15 +31,17 @@ once every instance signs with the new key and the headers of the old one
 have expired (30 s).
 
 Every instance on a database must hold the same file. The first instance
-that starts with the rotated file records the rotation in the database;
-instances still on the old file are then refused at their start, and so is
-an instance still publishing a previous key the others dropped: copy the
-file to every instance (and restart it) after each step. A second rotation
+that starts with, or reads again, the rotated file records the rotation in
+the database; instances still on the old file are then refused at their
+start, and so is an instance still publishing a previous key the others
+dropped: copy the file to every instance (each reads it again) after each
+step. A second rotation
 is refused while a previous key is published.
 
 The file is replaced whole (written beside it and renamed) with mode 0600,
 owned by whoever runs the command: run it as the user serve runs as. A
-running serve reads the file only at start. No file is ever created.
+running serve reads the file again when it changes (authgw serve --help);
+one that finds it broken keeps its keys and says so. No file is ever created.
 
 Flags:
   --info-key FILE   the key file (default DATA-DIR/info-key.pem; env AUTHGW_INFO_KEY)

@@ -63,7 +63,8 @@ const serveUsage = `Usage: authgw serve [--listen ADDR] [--admin-listen ADDR] [-
                     [--info-key FILE] [--oidc-keys FILE] [--oidc-providers FILE]
                     [--demo-listen ADDR|off]
                     [--session-idle-timeout DURATION]
-                    [--replace-shared-material BOOL] [--config FILE]
+                    [--replace-shared-material BOOL] [--reload-interval DURATION]
+                    [--config FILE]
 
 Runs the gateway and the accounts service. Every request to
 /<api>/v<N>/... is checked (client credentials, restrictions, rate limit,
@@ -105,7 +106,8 @@ Settings (flag, else AUTHGW_<NAME>, else the config file, else the default):
   --server-id ID           (default: DATA-DIR/server-id, generated once)
   --keys FILE              key ring (default: DATA-DIR/keys.json, generated once;
                            AUTHGW_KEYS may also hold the ring's JSON itself)
-  --policies DIR           policy files, checked at start (default DATA-DIR/policies)
+  --policies DIR           policy files, checked at start and read again while
+                           serving (default DATA-DIR/policies)
   --redis URL              redis://... : shared rate limits and login regulation,
                            revocations and snapshot reloads announced to every
                            gateway at once (default: in-process limits,
@@ -213,6 +215,15 @@ Settings (flag, else AUTHGW_<NAME>, else the config file, else the default):
                            database must share (default false)
   --config FILE            JSON config file with the keys above (else AUTHGW_CONFIG)
 
+It reads the policies, the key ring (--keys as a file), the request-info
+key file and the TOTP key file again on SIGHUP and when their contents change:
+a broken file, or one whose keys the instances do not share, is logged
+(one line naming the setting) and refused, the last good one staying in
+use; /readyz then says "degraded" (still 200) and names it.
+  --reload-interval DURATION
+                           how often those files are looked at for changes
+                           (Go duration; 0: only on SIGHUP; default 3s)
+
 It stops on SIGINT or SIGTERM, draining requests in flight for up to 30 s.
 Unless GOGC is set, it runs the garbage collector at GOGC=400; unless
 GOMEMLIMIT is set, with a soft memory limit of 64 MiB plus 38 MiB a core.
@@ -275,6 +286,7 @@ func (s *serveCommand) flagSet() *flag.FlagSet {
 	s.define(fs, purgeIntervalSetting, "how often data past its retention is deleted (optional)")
 	s.define(fs, oidcKeysSetting, "PEM file of the OpenID Connect signing keys (optional)")
 	s.define(fs, personalDataSetting, "how long session IPs and user agents are kept (optional)")
+	s.define(fs, reloadIntervalSetting, "how often the policies and key files are looked at for changes (optional)")
 	s.defineConfig(fs)
 	return fs
 }
@@ -319,6 +331,12 @@ type serveConfig struct {
 	purge purgeSettings
 	// pages are the browser pages' settings.
 	pages pageSettings
+	// reloadInterval is --reload-interval: how often the reloadable
+	// settings' files are looked at; 0 only on SIGHUP.
+	reloadInterval time.Duration
+	// reload reads the policies, the key ring, the request-info key and
+	// the TOTP key again while serving (reload.go); nil outside serve's run.
+	reload *reloader
 }
 
 // run is serve's start-up story, one named step each: settings, the
@@ -354,6 +372,10 @@ func (s *serveCommand) run(c *cli, args []string) error {
 		return err
 	}
 	if r.portalClientID, err = r.ensurePortalClient(ctx); err != nil {
+		return err
+	}
+	r.cfg.reload, err = s.newReloader(c, r.cfg, r.infoKeys, r.store, r.logger)
+	if err != nil {
 		return err
 	}
 	err = r.connectRedis(ctx)
@@ -394,6 +416,7 @@ func (s *serveCommand) run(c *cli, args []string) error {
 	r.newServers()
 	go r.gw.Run(background)
 	go r.poller.Run(background)
+	r.cfg.reload.start(background)
 	if err := startPurge(background, c, r.cfg.purge, r.store, r.logger); err != nil {
 		return err
 	}
@@ -409,7 +432,9 @@ type serveRun struct {
 
 	store   *db.DB
 	infoKey *ecdsa.PrivateKey
-	signer  *infosign.Signer
+	// infoKeys is the request-info key file as loaded at start.
+	infoKeys infosign.KeySet
+	signer   *infosign.Signer
 
 	// redis is nil without --redis; limiter is then nil too (the
 	// gateway's local limits).
@@ -519,7 +544,7 @@ func (s *serveCommand) loadInfoKey(ctx context.Context, r *serveRun) error {
 	if err := checkSharedInfoKeys(ctx, r.store, cfg, keys, cfg.replaceShared, r.c.now(), r.logger); err != nil {
 		return err
 	}
-	r.infoKey = keys.Signing
+	r.infoKey, r.infoKeys = keys.Signing, keys
 	r.signer, err = infosign.NewSigner(infosign.SignerConfig{Key: keys.Signing, Issuer: "authgw:" + cfg.serverID, Previous: previousInfoKeys(keys)})
 	return err
 }
@@ -669,11 +694,13 @@ func (r *serveRun) newGateway() error {
 		Logger:             logger,
 		Now:                c.now,
 		Rand:               c.random,
-		Health:             []func() string{r.poller.Degraded},
+		Health:             []func() string{r.poller.Degraded, r.cfg.reload.Degraded},
+		Settings:           r.cfg.reload.Settings,
 	})
 	if err != nil {
 		return err
 	}
+	r.cfg.reload.accounts, r.cfg.reload.gw, r.cfg.reload.signer = accountsService, gw, r.signer
 	r.accounts, r.gw = accountsService, gw
 	return nil
 }
@@ -862,6 +889,12 @@ func newAccounts(c *cli, cfg serveConfig, store *db.DB, redisClient *redis.Clien
 		return nil, err
 	}
 	policies := cfg.policies
+	currentPolicies := func() *policy.Set { return policies }
+	if cfg.reload != nil {
+		// The policies read again while serving, and the minter given
+		// a reloaded key ring.
+		currentPolicies, cfg.reload.minter, cfg.reload.totp = cfg.reload.currentPolicies, minter, sealer
+	}
 	return accounts.New(accounts.Config{
 		// 0 without --session-idle-timeout: the accounts default.
 		SessionIdleTimeout: cfg.sessionIdle,
@@ -870,7 +903,7 @@ func newAccounts(c *cli, cfg serveConfig, store *db.DB, redisClient *redis.Clien
 		Notifier:         cfg.notifier,
 		Minter:           minter,
 		Keys:             cfg.keys,
-		Policies:         func() *policy.Set { return policies },
+		Policies:         currentPolicies,
 		TOTP:             sealer,
 		Regulator:        regulator,
 		Cookies:          verifier.CookieConfig{Insecure: !cfg.cookieSecure},
@@ -1023,6 +1056,10 @@ func (s *serveCommand) resolve(c *cli, logger *slog.Logger) (serveConfig, error)
 		return cfg, err
 	}
 	cfg.infoKeyPath = str("info-key", "")
+	if err != nil {
+		return cfg, err
+	}
+	cfg.reloadInterval, err = resolveSetting(c, &s.settings, reloadIntervalSetting, defaultReloadInterval, parseIdleTimeout)
 	return cfg, err
 }
 

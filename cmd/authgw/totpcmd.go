@@ -32,16 +32,17 @@ directory's totp-key. Its format:
                             what it sealed; secrets sealed before key rings
                             open with the key "0", else the last key
 
-Rotating the key:
-  1. add the new key SECOND in the ring file of every instance; restart
-     them all (they seal with the old key still, and open both)
-  2. move the new key FIRST in every file; restart them all (each start
-     records the new key's fingerprint in the database)
+Rotating the key (a running serve reads the file again when it changes,
+or on SIGHUP: "apply" below needs no restart):
+  1. add the new key SECOND in the ring file of every instance; apply
+     (they seal with the old key still, and open both)
+  2. move the new key FIRST in every file; apply (each instance records
+     the new key's fingerprint in the database)
   3. authgw totp reseal --totp-key FILE --database DSN
-  4. remove the old key from every file; restart them all
-Reseal refuses a ring whose newest key no instance has started with
-(its fingerprint is not recorded in the database): the instances would
-not open what it seals.
+  4. remove the old key from every file; apply
+Reseal refuses a ring whose newest key no instance has loaded (its
+fingerprint is not recorded in the database): the instances would not
+open what it seals.
 
   --batch N   secrets read and updated per round (default 500)
 The database is found as for authgw migrate (see authgw migrate --help).

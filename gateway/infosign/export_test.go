@@ -2,8 +2,8 @@ package infosign
 
 // CacheLen returns how many tokens s keeps for reuse.
 func (s *Signer) CacheLen() int {
-	if s.cache == nil {
+	if s.keys.Load().cache == nil {
 		return 0
 	}
-	return s.cache.len()
+	return s.keys.Load().cache.len()
 }

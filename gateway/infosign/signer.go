@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -55,13 +56,21 @@ type SignerConfig struct {
 // Signer turns requestinfo.Claims into signed X-Auth-Info tokens. It is
 // safe for concurrent use.
 type Signer struct {
-	jws    jose.Signer // ES256 with the key, typ JWT and kid
-	issuer string
-	ttl    time.Duration
-	reuse  time.Duration
-	now    func() time.Time
-	cache  *cache[string]
-	jwks   []byte // the published keys, a JWKS document
+	issuer    string
+	ttl       time.Duration
+	reuse     time.Duration
+	now       func() time.Time
+	cacheSize int
+	// keys is what SetKeys replaces: the signing key, the published
+	// keys and the tokens signed with them, swapped together.
+	keys atomic.Pointer[signerKeys]
+}
+
+// signerKeys is a Signer's key material and the tokens signed with it.
+type signerKeys struct {
+	jws   jose.Signer // ES256 with the key, typ JWT and kid
+	jwks  []byte      // the published keys, a JWKS document
+	cache *cache[string]
 }
 
 // NewSigner checks cfg, fills its defaults and returns a Signer. It errors
@@ -95,43 +104,71 @@ func NewSigner(cfg SignerConfig) (*Signer, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.KeyID == "" {
-		kid, err := requestinfo.Thumbprint(&cfg.Key.PublicKey)
+	s := &Signer{
+		issuer:    cfg.Issuer,
+		ttl:       cfg.TTL,
+		reuse:     cfg.Reuse,
+		now:       cfg.Now,
+		cacheSize: cfg.CacheSize,
+	}
+	keys, err := s.newKeys(cfg.Key, cfg.KeyID, cfg.Previous)
+	if err != nil {
+		return nil, err
+	}
+	s.keys.Store(keys)
+	return s, nil
+}
+
+// newKeys makes the key material of key (kid keyID, else its thumbprint)
+// and the Previous keys, with an empty token cache.
+func (s *Signer) newKeys(key *ecdsa.PrivateKey, keyID string, previous []*ecdsa.PublicKey) (*signerKeys, error) {
+	if key == nil || key.Curve != elliptic.P256() {
+		return nil, fmt.Errorf("infosign: SignerConfig.Key: %w", requestinfo.ErrNotP256)
+	}
+	if keyID == "" {
+		kid, err := requestinfo.Thumbprint(&key.PublicKey)
 		if err != nil {
 			return nil, fmt.Errorf("infosign: SignerConfig.Key: %w", err)
 		}
-		cfg.KeyID = kid
+		keyID = kid
 	}
 	signer, err := jose.NewSigner(
-		jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: cfg.Key, KeyID: cfg.KeyID}},
+		jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: key, KeyID: keyID}},
 		(&jose.SignerOptions{}).WithType(requestinfo.TokenType),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("infosign: SignerConfig.Key: %w", err)
 	}
-	jwks, err := requestinfo.PublicJWKS(append([]*ecdsa.PublicKey{&cfg.Key.PublicKey}, cfg.Previous...)...)
+	jwks, err := requestinfo.PublicJWKS(append([]*ecdsa.PublicKey{&key.PublicKey}, previous...)...)
 	if err != nil {
 		return nil, fmt.Errorf("infosign: SignerConfig.Previous: %w", err)
 	}
-	s := &Signer{
-		jwks:   jwks,
-		jws:    signer,
-		issuer: cfg.Issuer,
-		ttl:    cfg.TTL,
-		reuse:  cfg.Reuse,
-		now:    cfg.Now,
+	k := &signerKeys{jws: signer, jwks: jwks}
+	if s.reuse > 0 {
+		k.cache = newCache[string](s.cacheSize)
 	}
-	if cfg.Reuse > 0 {
-		s.cache = newCache[string](cfg.CacheSize)
+	return k, nil
+}
+
+// SetKeys replaces the signing key and the Previous keys (a rotation of
+// the request-info key file read again while serving): the next token is
+// signed with key, its kid the key's thumbprint, and JWKS publishes the
+// new keys. Tokens kept for reuse are dropped. On error (a key not
+// P-256) the Signer keeps its keys. It is safe to call while signing.
+func (s *Signer) SetKeys(key *ecdsa.PrivateKey, previous []*ecdsa.PublicKey) error {
+	keys, err := s.newKeys(key, "", previous)
+	if err != nil {
+		return err
 	}
-	return s, nil
+	s.keys.Store(keys)
+	return nil
 }
 
 // JWKS returns the JWKS document of the keys backends verify with: the
 // signing key first, then the Previous keys, each with its RFC 7638
 // thumbprint as kid, use "sig" and alg ES256, and no private member. The
 // caller must not change it.
-func (s *Signer) JWKS() []byte { return s.jwks }
+func (s *Signer) JWKS() []byte { return s.keys.Load().jwks }
 
 // Sign returns the compact JWS of c with iat set to now, exp to now+TTL
 // and iss to the configured issuer (the values c has there are ignored).
@@ -145,28 +182,29 @@ func (s *Signer) Sign(c requestinfo.Claims) (string, error) {
 		return "", errors.New("infosign: claims have no audience")
 	}
 	now := s.now()
+	keys := s.keys.Load()
 	var id [32]byte
-	if s.cache != nil {
+	if keys.cache != nil {
 		id = identityKey(&c)
-		if token, ok := s.cache.get(id, now); ok {
+		if token, ok := keys.cache.get(id, now); ok {
 			return token, nil
 		}
 	}
 	c.Issuer = s.issuer
 	c.IssuedAt = now.Unix()
 	c.Expires = now.Add(s.ttl).Unix()
-	token, err := s.sign(c)
+	token, err := s.sign(keys.jws, c)
 	if err != nil {
 		return "", err
 	}
-	if s.cache != nil {
-		s.cache.put(id, token, now, now.Add(s.reuse))
+	if keys.cache != nil {
+		keys.cache.put(id, token, now, now.Add(s.reuse))
 	}
 	return token, nil
 }
 
 // sign encodes and signs c with go-jose, with no cache.
-func (s *Signer) sign(c requestinfo.Claims) (string, error) {
+func (s *Signer) sign(jws jose.Signer, c requestinfo.Claims) (string, error) {
 	payload, err := requestinfo.MarshalPayload(c)
 	if err != nil {
 		return "", err
@@ -174,11 +212,11 @@ func (s *Signer) sign(c requestinfo.Claims) (string, error) {
 	if n := base64.RawURLEncoding.EncodedLen(len(payload)); n > requestinfo.MaxTokenLength {
 		return "", fmt.Errorf("infosign: payload of %d bytes encoded exceeds MaxTokenLength", n)
 	}
-	jws, err := s.jws.Sign(payload)
+	signed, err := jws.Sign(payload)
 	if err != nil {
 		return "", fmt.Errorf("infosign: signing: %w", err)
 	}
-	token, err := jws.CompactSerialize()
+	token, err := signed.CompactSerialize()
 	if err != nil {
 		return "", fmt.Errorf("infosign: serializing: %w", err)
 	}

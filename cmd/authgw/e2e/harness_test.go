@@ -169,7 +169,9 @@ type serveProcess struct {
 	gatewayURL, adminURL string
 	// stop asks serve to stop (SIGTERM) and returns at once; exited
 	// then receives its exit status.
-	stop   func()
+	stop func()
+	// signal sends sig to the process (SIGHUP: reload).
+	signal func(sig os.Signal)
 	exited <-chan int
 	stdout *gatewaytest.LogBuffer
 	stderr *gatewaytest.LogBuffer
@@ -200,6 +202,7 @@ func startServeProcess(t *testing.T, name string, args []string, vars map[string
 	}()
 	var once sync.Once
 	p.stop = func() { once.Do(func() { _ = cmd.Process.Signal(syscall.SIGTERM) }) }
+	p.signal = func(sig os.Signal) { _ = cmd.Process.Signal(sig) }
 	t.Cleanup(func() {
 		p.stop()
 		select {

@@ -1389,7 +1389,7 @@ const endAllSessionsSQLite = "UPDATE sessions SET invalidated_ms = CAST(unixepoc
 func TestProductionSystemdUnit(t *testing.T) {
 	unit := prodReadFile(t, filepath.Join(productionDir, "authgw.service"))
 	for _, line := range []string{
-		"User=authgw", "EnvironmentFile=/etc/authgw/env", "ExecStart=/usr/local/bin/authgw serve", "Restart=on-failure",
+		"User=authgw", "EnvironmentFile=/etc/authgw/env", "ExecStart=/usr/local/bin/authgw serve", "ExecReload=/bin/kill -HUP $MAINPID", "Restart=on-failure",
 		"NoNewPrivileges=yes", "ProtectSystem=strict", "ReadWritePaths=/var/lib/authgw", "PrivateTmp=yes", "CapabilityBoundingSet=",
 	} {
 		if !slices.Contains(strings.Split(unit, "\n"), line) {
