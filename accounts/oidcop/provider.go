@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/op"
@@ -104,12 +105,28 @@ type Config struct {
 // Provider is the OpenID Connect provider: an http.Handler for the
 // paths under Path. It is safe for concurrent use.
 type Provider struct {
-	cfg      Config
-	keys     []signingKey
-	verifier *verifier.Verifier
+	cfg  Config
+	keys []signingKey
+	// verifier checks the access tokens userinfo is called with; SetKeys
+	// replaces it when the key ring is reloaded.
+	verifier atomic.Pointer[verifier.Verifier]
 	secrets  gateway.SecretChecker
 	handler  http.Handler
 	legacy   *op.LegacyServer
+}
+
+// SetKeys makes userinfo verify access tokens with ring from the next
+// request on, as the gateway does after a reload of the key ring (a key
+// added verifies at once, a key removed is refused). The authorization
+// codes' key stays the one New derived: a code lives a minute and is
+// found by its hash. It fails when ring is nil or empty.
+func (p *Provider) SetKeys(ring *mint.KeyRing) error {
+	v, err := verifier.New(verifier.Config{ServerID: p.cfg.ServerID, Keys: ring, Now: p.cfg.Now, MemoSize: -1, Logger: p.cfg.Logger})
+	if err != nil {
+		return fmt.Errorf("oidcop: %w", err)
+	}
+	p.verifier.Store(v)
+	return nil
 }
 
 // New checks cfg, fills its defaults and returns the Provider. It fails
@@ -147,11 +164,9 @@ func New(cfg Config) (*Provider, error) {
 		}
 		p.keys = append(p.keys, newSigningKey(k))
 	}
-	v, err := verifier.New(verifier.Config{ServerID: cfg.ServerID, Keys: cfg.Keys, Now: cfg.Now, MemoSize: -1, Logger: cfg.Logger})
-	if err != nil {
-		return nil, fmt.Errorf("oidcop: %w", err)
+	if err := p.SetKeys(cfg.Keys); err != nil {
+		return nil, err
 	}
-	p.verifier = v
 	opConfig := &op.Config{
 		CryptoKey:                sha256.Sum256(cfg.Keys.PurposeKey("oidc-authorization-codes")),
 		CryptoKeyId:              "codes",

@@ -274,7 +274,7 @@ func (s *server) UserInfo(ctx context.Context, r *op.Request[oidc.UserInfoReques
 	if err != nil {
 		return nil, denied
 	}
-	id, err := s.p.verifier.Verify(r.Data.AccessToken, verifier.Request{Method: http.MethodGet, Path: accounts.OIDCUserinfoPath, ClientID: grant.ClientID})
+	id, err := s.p.verifier.Load().Verify(r.Data.AccessToken, verifier.Request{Method: http.MethodGet, Path: accounts.OIDCUserinfoPath, ClientID: grant.ClientID})
 	if err != nil || id.SessionID != grant.SessionID {
 		return nil, denied
 	}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/authgw/authgw/accounts"
+	"github.com/authgw/authgw/accounts/oidcop"
 	"github.com/authgw/authgw/accounts/totp"
 	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/gateway"
@@ -69,6 +70,7 @@ type reloader struct {
 	// Set once the service and the gateway are built.
 	minter   *mint.Minter
 	accounts *accounts.Service
+	oidc     *oidcop.Provider
 	gw       *gateway.Gateway
 	signer   *infosign.Signer
 	totp     *totp.TOTP
@@ -272,6 +274,11 @@ func (r *reloader) loadKeys(path string) func(context.Context) error {
 			return err
 		}
 		r.accounts.SetKeys(ring)
+		if r.oidc != nil {
+			if err := r.oidc.SetKeys(ring); err != nil {
+				return err
+			}
+		}
 		r.cfg = cfg
 		return nil
 	}

@@ -701,6 +701,7 @@ func (r *serveRun) newGateway() error {
 		return err
 	}
 	r.cfg.reload.accounts, r.cfg.reload.gw, r.cfg.reload.signer = accountsService, gw, r.signer
+	r.cfg.reload.oidc = oidcProvider
 	r.accounts, r.gw = accountsService, gw
 	return nil
 }

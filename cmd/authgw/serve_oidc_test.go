@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -866,4 +867,57 @@ func (s *oidcStack) authorizeUntilCallback(authURL string) string {
 	}
 	s.t.Fatal("no redirect to the callback")
 	return ""
+}
+
+// TestServe_oidcUserinfoAfterKeyReload: userinfo verifies access tokens
+// with the key ring as reloaded, like the gateway: a token minted with a
+// key added to the ring works at once, and a token of a key removed from
+// it is refused.
+func TestServe_oidcUserinfoAfterKeyReload(t *testing.T) {
+	s := newOIDCStack(t, "--reload-interval", "0")
+	c := s.newClient(map[string]any{"redirectUris": []string{oidcRedirect}})
+	old, _ := s.login(c, "n-old")
+	if !s.userinfoWorks(old) {
+		t.Fatal("userinfo with the first token")
+	}
+	hangup := func() {
+		t.Helper()
+		if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keys := filepath.Join(s.dir, keysFile)
+	mustRun(t, invocation{args: []string{"keygen", "--id", "k2", "--add", keys, "--out", keys}})
+	hangup()
+	var fresh *oauth2.Token
+	waitFor(t, "an access token minted with the added key", func() bool {
+		fresh, _ = s.login(c, "n-fresh")
+		return tokenKeyID(t, fresh.AccessToken) == "k2"
+	})
+	if !s.userinfoWorks(fresh) {
+		t.Error("userinfo refuses a token of the key added to the ring")
+	}
+	// Retire the first key: its token is refused.
+	b, err := os.ReadFile(keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw struct {
+		Keys []map[string]string `json:"keys"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil || len(raw.Keys) != 2 {
+		t.Fatalf("the ring after keygen --add: %v", err)
+	}
+	raw.Keys = raw.Keys[:1]
+	if b, err = json.Marshal(raw); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keys, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	hangup()
+	waitFor(t, "userinfo refusing the retired key's token", func() bool { return !s.userinfoWorks(old) })
+	if !s.userinfoWorks(fresh) {
+		t.Error("userinfo refuses the remaining key's token")
+	}
 }
