@@ -2,15 +2,12 @@ package gatewaytest
 
 import (
 	"bytes"
-	"errors"
-	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 	"text/template"
-	"time"
 )
 
 // nginxPaths are where NginxBinary looks, in order.
@@ -116,42 +113,9 @@ func ForwardAuth(repoRoot, backend, authgw string) Render {
 // nginx exits or is not listening within 10 s.
 func runNginx(t testing.TB, bin, dir, listen string) error {
 	t.Helper()
-	var out LogBuffer
 	cmd := exec.Command(bin, "-p", dir, "-c", filepath.Join(dir, "nginx.conf"), "-e", filepath.Join(dir, "error.log"))
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	stop := func() {
-		_ = cmd.Process.Kill()
-		<-exited
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		select {
-		case err := <-exited:
-			log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-			return fmt.Errorf("nginx exited (%v): %s %s", err, out.String(), log)
-		default:
-		}
-		if c, err := net.DialTimeout("tcp", listen, 200*time.Millisecond); err == nil {
-			_ = c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			stop()
-			return errors.New("nginx is not listening on " + listen + " after 10 s: " + out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Cleanup(func() {
-		stop()
-		if t.Failed() {
-			log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-			t.Logf("nginx (%s) output: %s\nerror.log:\n%s", listen, out.String(), log)
-		}
+	return runProxy(t, "nginx", cmd, listen, func() string {
+		log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+		return "error.log:\n" + string(log)
 	})
-	return nil
 }

@@ -99,7 +99,7 @@ func startProxy(t testing.TB, name, conf string, render Render, command func(dir
 		if err := os.WriteFile(filepath.Join(dir, conf), []byte(text), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if lastErr = runProxy(t, name, command(dir), listen); lastErr == nil {
+		if lastErr = runProxy(t, name, command(dir), listen, nil); lastErr == nil {
 			return listen
 		}
 	}
@@ -108,12 +108,19 @@ func startProxy(t testing.TB, name, conf string, render Render, command func(dir
 }
 
 // runProxy starts cmd and waits until something accepts connections on
-// listen; it returns an error when cmd exits first or nothing listens
-// within 10 s.
-func runProxy(t testing.TB, name string, cmd *exec.Cmd, listen string) error {
+// listen; a cleanup kills it. It returns an error when cmd exits first or
+// nothing listens within 10 s. moreLog, when not nil, adds what the
+// proxy wrote elsewhere (nginx's error.log) to the output it reports.
+func runProxy(t testing.TB, name string, cmd *exec.Cmd, listen string, moreLog func() string) error {
 	t.Helper()
 	var out LogBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
+	output := func() string {
+		if moreLog == nil {
+			return out.String()
+		}
+		return out.String() + "\n" + moreLog()
+	}
 	if err := cmd.Start(); err != nil {
 		return err
 	}
@@ -127,7 +134,7 @@ func runProxy(t testing.TB, name string, cmd *exec.Cmd, listen string) error {
 	for {
 		select {
 		case err := <-exited:
-			return fmt.Errorf("%s exited (%v): %s", name, err, out.String())
+			return fmt.Errorf("%s exited (%v): %s", name, err, output())
 		default:
 		}
 		if c, err := net.DialTimeout("tcp", listen, 200*time.Millisecond); err == nil {
@@ -136,14 +143,14 @@ func runProxy(t testing.TB, name string, cmd *exec.Cmd, listen string) error {
 		}
 		if time.Now().After(deadline) {
 			stop()
-			return errors.New(name + " is not listening on " + listen + " after 10 s: " + out.String())
+			return errors.New(name + " is not listening on " + listen + " after 10 s: " + output())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Cleanup(func() {
 		stop()
 		if t.Failed() {
-			t.Logf("%s (%s) output: %s", name, listen, out.String())
+			t.Logf("%s (%s) output: %s", name, listen, output())
 		}
 	})
 	return nil
