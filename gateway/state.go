@@ -29,7 +29,10 @@ type reqState struct {
 	apiName string
 	version int
 	rest    string // raw path after /<api>/v<N>: "" or "/..."
-	api     *api   // the active API routed to, nil for accounts or none
+	// boundHost: the request's host is bound to the API, whose rest is
+	// the request's whole path.
+	boundHost bool
+	api       *api // the active API routed to, nil for accounts or none
 
 	client         *client
 	secretVerified bool

@@ -1,0 +1,216 @@
+package gateway_test
+
+import (
+	"bufio"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/authgw/authgw/db"
+	"github.com/authgw/authgw/gateway"
+	"github.com/authgw/authgw/mint"
+	"github.com/authgw/authgw/policy"
+)
+
+// wikiPolicy grants GET (only) on the wiki API, wherever it is served.
+const wikiPolicy = `{
+  "name": "wiki",
+  "appliesTo": {"userRoles": ["user"]},
+  "expires": 900,
+  "scopes": [{"name": "wiki", "routes": ["/wiki/v1/**", "/wiki/v1"], "methods": ["GET"]}]
+}`
+
+// hostsEnv is a gateway with the wiki API (a real backend) bound to
+// wiki.example.com, the demo API routed by path, a client and wiki
+// tokens; mod configures the gateway.
+func hostsEnv(t *testing.T, mod func(*gateway.Config)) (e *env, clientID string, wikiTok map[string]string, demoTok map[string]string) {
+	t.Helper()
+	e = newEnv(t, mod)
+	e.api("demo", 1, echoBackend(t, "demo").URL, false, true)
+	if err := e.d.CreateAPI(e.ctx, db.API{Name: "wiki", Version: 1, URL: echoBackend(t, "wiki").URL, Active: true,
+		CreatedMs: fixedNow.UnixMilli(), Hosts: []string{"wiki.example.com", "docs.example.com"}}); err != nil {
+		t.Fatal(err)
+	}
+	clientID = e.client(sha256Hex("s3cret"), -1)
+	e.refresh()
+	m, err := mint.New(mint.Config{Keys: e.ring, ServerID: serverID, Now: func() time.Time { return fixedNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := policy.Parse("wiki.json", []byte(wikiPolicy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	toks, err := m.Mint([]*policy.Policy{p}, mint.Subject{UserID: "user-1", SessionID: "session-1", Roles: []string{"user"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, clientID, toks.ByMethod, e.tokens("session-1", fixedNow).ByMethod
+}
+
+// TestHosts_proxy: a request to a host bound to the wiki API is
+// authorized as /wiki/v1/<path> (the wiki policy grants it, the demo
+// policy does not; POST is not granted) and reaches the wiki backend with
+// its path as sent and X-Auth-Info for the wiki. Host matching ignores
+// case, a trailing dot and the port; an unbound host keeps path routing;
+// a bound host reaches only its API.
+func TestHosts_proxy(t *testing.T) {
+	e, id, wiki, demo := hostsEnv(t, nil)
+	for _, tt := range []struct {
+		name         string
+		givenMethod  string // default GET
+		givenHost    string
+		givenPath    string
+		givenToken   func(method string) string
+		expectStatus int
+		expectURI    string // what the backend saw
+		expectAud    string
+	}{
+		{name: "bound host, wiki token", givenHost: "wiki.example.com", givenPath: "/pages/Home?rev=2",
+			givenToken: func(m string) string { return wiki[m] }, expectStatus: 200, expectURI: "/pages/Home?rev=2", expectAud: "wiki"},
+		{name: "second bound host", givenHost: "docs.example.com", givenPath: "/",
+			givenToken: func(m string) string { return wiki[m] }, expectStatus: 200, expectURI: "/", expectAud: "wiki"},
+		{name: "root with a query", givenHost: "wiki.example.com", givenPath: "/?q=x",
+			givenToken: func(m string) string { return wiki[m] }, expectStatus: 200, expectURI: "/?q=x", expectAud: "wiki"},
+		{name: "case, trailing dot and port ignored", givenHost: "WIKI.Example.COM.:8443", givenPath: "/pages/Home",
+			givenToken: func(m string) string { return wiki[m] }, expectStatus: 200, expectURI: "/pages/Home", expectAud: "wiki"},
+		{name: "bound host without a token", givenHost: "wiki.example.com", givenPath: "/pages/Home", expectStatus: 401},
+		{name: "bound host, a token of another API", givenHost: "wiki.example.com", givenPath: "/pages/Home",
+			givenToken: func(m string) string { return demo[m] }, expectStatus: 403},
+		{name: "bound host, a method the policy does not grant", givenMethod: "POST", givenHost: "wiki.example.com", givenPath: "/pages/Home",
+			givenToken: func(m string) string { return wiki["GET"] }, expectStatus: 403},
+		{name: "bound host, an API path goes to the bound API as a path", givenHost: "wiki.example.com", givenPath: "/demo/v1/items",
+			givenToken: func(m string) string { return wiki[m] }, expectStatus: 200, expectURI: "/demo/v1/items", expectAud: "wiki"},
+		{name: "bound host, a demo token on a demo-looking path", givenHost: "wiki.example.com", givenPath: "/demo/v1/items",
+			givenToken: func(m string) string { return demo[m] }, expectStatus: 403},
+		{name: "bound host, traversal", givenHost: "wiki.example.com", givenPath: "/pages/../admin",
+			givenToken: func(m string) string { return wiki[m] }, expectStatus: 400},
+		{name: "bound host, encoded traversal", givenHost: "wiki.example.com", givenPath: "/pages/%2e%2e/admin",
+			givenToken: func(m string) string { return wiki[m] }, expectStatus: 400},
+		{name: "bound host, double slash", givenHost: "wiki.example.com", givenPath: "//evil.example/x",
+			givenToken: func(m string) string { return wiki[m] }, expectStatus: 400},
+		{name: "unbound host: path routing to the wiki", givenHost: "gw.example.com", givenPath: "/wiki/v1/pages/Home",
+			givenToken: func(m string) string { return wiki[m] }, expectStatus: 200, expectURI: "/pages/Home", expectAud: "wiki"},
+		{name: "unbound host: a wiki path without the prefix", givenHost: "gw.example.com", givenPath: "/pages/Home",
+			givenToken: func(m string) string { return wiki[m] }, expectStatus: 400},
+		{name: "unbound sub-domain of a bound host", givenHost: "x.wiki.example.com", givenPath: "/pages/Home",
+			givenToken: func(m string) string { return wiki[m] }, expectStatus: 400},
+		{name: "unbound host: demo by path", givenHost: "gw.example.com", givenPath: "/demo/v1/items",
+			givenToken: func(m string) string { return demo[m] }, expectStatus: 200, expectURI: "/items", expectAud: "demo"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			method := tt.givenMethod
+			if method == "" {
+				method = "GET"
+			}
+			h := header("Host", tt.givenHost)
+			if tt.givenToken != nil {
+				h.Set("Authorization", authz(id, "s3cret", tt.givenToken(method)))
+			} else {
+				h.Set("Authorization", authz(id, "s3cret", ""))
+			}
+			res, body := e.send(method, tt.givenPath, h, nil)
+			if res.StatusCode != tt.expectStatus {
+				t.Fatalf("status %d, want %d: %s", res.StatusCode, tt.expectStatus, body)
+			}
+			if tt.expectStatus != 200 {
+				decodeError(t, body)
+				return
+			}
+			got := decodeEcho(t, body)
+			if got.RequestURI != tt.expectURI {
+				t.Errorf("backend saw %q, want %q", got.RequestURI, tt.expectURI)
+			}
+			if got.Claims == nil || got.Claims.Audience != tt.expectAud || got.Claims.User == nil {
+				t.Errorf("X-Auth-Info claims %+v (%s), want audience %s with the user", got.Claims, got.InfoError, tt.expectAud)
+			}
+			if xfh := http.Header(got.Header).Get("X-Forwarded-Host"); xfh != tt.givenHost {
+				t.Errorf("X-Forwarded-Host %q, want %q", xfh, tt.givenHost)
+			}
+		})
+	}
+}
+
+// TestHosts_headerTricks: the host a request is bound by is its Host
+// header only. X-Forwarded-Host, from an untrusted peer or even a trusted
+// proxy, does not bind; an absolute-form target is refused whatever its
+// authority, also on a bound host; two Host headers are refused.
+func TestHosts_headerTricks(t *testing.T) {
+	for _, trusted := range []bool{false, true} {
+		name := "untrusted peer"
+		if trusted {
+			name = "trusted proxy"
+		}
+		t.Run(name, func(t *testing.T) {
+			e, id, wiki, _ := hostsEnv(t, func(c *gateway.Config) {
+				if trusted {
+					c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+				}
+			})
+			addr := strings.TrimPrefix(e.srv.URL, "http://")
+			auth := "Authorization: " + authz(id, "s3cret", wiki["GET"]) + "\r\n"
+			for _, tt := range []struct {
+				name         string
+				givenRequest string
+				expectStatus int
+				expectCode   string
+			}{
+				{"X-Forwarded-Host does not bind", "GET /pages/Home HTTP/1.1\r\nHost: " + addr + "\r\nX-Forwarded-Host: wiki.example.com\r\n" + auth,
+					400, gateway.CodeBadPath},
+				{"X-Forwarded-Host does not unbind", "GET /pages/Home HTTP/1.1\r\nHost: wiki.example.com\r\nX-Forwarded-Host: " + addr + "\r\n" + auth,
+					200, ""},
+				{"absolute form naming the bound host", "GET http://wiki.example.com/pages/Home HTTP/1.1\r\nHost: " + addr + "\r\n" + auth,
+					400, gateway.CodeNotOriginForm},
+				{"absolute form on the bound host naming another", "GET http://evil.example/wiki/v1/x HTTP/1.1\r\nHost: wiki.example.com\r\n" + auth,
+					400, gateway.CodeNotOriginForm},
+				{"absolute form agreeing with Host", "GET http://wiki.example.com/pages/Home HTTP/1.1\r\nHost: wiki.example.com\r\n" + auth,
+					400, gateway.CodeNotOriginForm},
+				{"two Host headers", "GET /pages/Home HTTP/1.1\r\nHost: wiki.example.com\r\nHost: " + addr + "\r\n" + auth, 400, ""},
+				{"control: Host alone", "GET /pages/Home HTTP/1.1\r\nHost: wiki.example.com\r\n" + auth, 200, ""},
+			} {
+				t.Run(tt.name, func(t *testing.T) {
+					status, body := rawHostRequest(t, addr, tt.givenRequest+"Connection: close\r\n\r\n")
+					if status != tt.expectStatus {
+						t.Fatalf("status %d, want %d: %s", status, tt.expectStatus, body)
+					}
+					if tt.expectCode != "" {
+						if got := decodeError(t, []byte(body)).Error.Code; got != tt.expectCode {
+							t.Errorf("code %s, want %s", got, tt.expectCode)
+						}
+					}
+					if status == 200 {
+						if got := decodeEcho(t, []byte(body)); got.RequestURI != "/pages/Home" || got.Claims == nil || got.Claims.Audience != "wiki" {
+							t.Errorf("backend saw %q with claims %+v", got.RequestURI, got.Claims)
+						}
+					}
+				})
+			}
+		})
+	}
+}
+
+// rawHostRequest writes req on a new connection to addr and returns the
+// response's status and body.
+func rawHostRequest(t *testing.T, addr, req string) (int, string) {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := conn.Write([]byte(req)); err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var b strings.Builder
+	_, _ = bufio.NewReader(res.Body).WriteTo(&b)
+	return res.StatusCode, b.String()
+}
