@@ -2,8 +2,10 @@ package gateway_test
 
 import (
 	"bufio"
+	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"strings"
 	"testing"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/gateway"
+	"github.com/authgw/authgw/gateway/gatewaytest"
 	"github.com/authgw/authgw/mint"
 	"github.com/authgw/authgw/policy"
 )
@@ -28,9 +31,15 @@ const wikiPolicy = `{
 // tokens; mod configures the gateway.
 func hostsEnv(t *testing.T, mod func(*gateway.Config)) (e *env, clientID string, wikiTok map[string]string, demoTok map[string]string) {
 	t.Helper()
+	return hostsEnvAt(t, mod, echoBackend(t, "wiki").URL)
+}
+
+// hostsEnvAt is hostsEnv with the wiki backend at wikiURL.
+func hostsEnvAt(t *testing.T, mod func(*gateway.Config), wikiURL string) (e *env, clientID string, wikiTok map[string]string, demoTok map[string]string) {
+	t.Helper()
 	e = newEnv(t, mod)
 	e.api("demo", 1, echoBackend(t, "demo").URL, false, true)
-	if err := e.d.CreateAPI(e.ctx, db.API{Name: "wiki", Version: 1, URL: echoBackend(t, "wiki").URL, Active: true,
+	if err := e.d.CreateAPI(e.ctx, db.API{Name: "wiki", Version: 1, URL: wikiURL, Active: true,
 		CreatedMs: fixedNow.UnixMilli(), Hosts: []string{"wiki.example.com", "docs.example.com"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -213,4 +222,72 @@ func rawHostRequest(t *testing.T, addr, req string) (int, string) {
 	var b strings.Builder
 	_, _ = bufio.NewReader(res.Body).WriteTo(&b)
 	return res.StatusCode, b.String()
+}
+
+// TestHosts_forwardAuthWithCaddy: a real Caddy (Debian's caddy) with the
+// shipped testdata/caddy/Caddyfile.tmpl serves the wiki at its host
+// name, asking /forward-auth/caddy, which sees the host in Caddy's
+// X-Forwarded-Host: the wiki's paths are authorized as /wiki/v1/<path>
+// and reach the backend as sent. A client's own X-Forwarded-Host does
+// not bind (Caddy sets it from Host); traversal is refused.
+func TestHosts_forwardAuthWithCaddy(t *testing.T) {
+	wikiURL := echoBackend(t, "wiki").URL
+	e, id, wiki, demo := hostsEnvAt(t, func(c *gateway.Config) { c.ForwardAuthCallers = loopbackCallers }, wikiURL)
+	fa := httptest.NewServer(e.gw.ForwardAuthEndpoints(http.NotFoundHandler()))
+	t.Cleanup(fa.Close)
+	listen := gatewaytest.StartCaddy(t, gatewaytest.Caddy("..", hostPort(t, wikiURL), hostPort(t, fa.URL)))
+	client := &http.Client{Timeout: 20 * time.Second}
+	for _, tt := range []struct {
+		name         string
+		givenHost    string
+		givenPath    string
+		givenHeader  http.Header
+		expectStatus int
+		expectURI    string
+	}{
+		{"bound host, wiki token", "wiki.example.com", "/pages/Home?rev=2", header("Authorization", authz(id, "s3cret", wiki["GET"])), 200, "/pages/Home?rev=2"},
+		{"bound host, the root", "wiki.example.com", "/", header("Authorization", authz(id, "s3cret", wiki["GET"])), 200, "/"},
+		{"bound host, case and port", "Wiki.Example.com:" + portOf(t, listen), "/pages/Home", header("Authorization", authz(id, "s3cret", wiki["GET"])), 200, "/pages/Home"},
+		{"bound host, no token", "wiki.example.com", "/pages/Home", header("Authorization", authz(id, "s3cret", "")), 401, ""},
+		{"bound host, a token of another API", "wiki.example.com", "/pages/Home", header("Authorization", authz(id, "s3cret", demo["GET"])), 403, ""},
+		{"bound host, traversal", "wiki.example.com", "/pages/%2e%2e/admin", header("Authorization", authz(id, "s3cret", wiki["GET"])), 400, ""},
+		{"client's X-Forwarded-Host does not bind", listen, "/pages/Home",
+			header("Authorization", authz(id, "s3cret", wiki["GET"]), "X-Forwarded-Host", "wiki.example.com"), 400, ""},
+		{"unbound host: path routing", listen, "/wiki/v1/pages/Home", header("Authorization", authz(id, "s3cret", wiki["GET"])), 200, "/wiki/v1/pages/Home"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequest("GET", "http://"+listen+tt.givenPath, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header = tt.givenHeader
+			req.Host = tt.givenHost
+			res, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			body, _ := io.ReadAll(res.Body)
+			if res.StatusCode != tt.expectStatus {
+				t.Fatalf("status %d, want %d: %s", res.StatusCode, tt.expectStatus, body)
+			}
+			if tt.expectStatus != 200 {
+				return
+			}
+			got := decodeEcho(t, body)
+			if got.RequestURI != tt.expectURI || got.Claims == nil || got.Claims.Audience != "wiki" || got.Claims.User == nil {
+				t.Errorf("backend saw %q with claims %+v (%s), want %q for the wiki's user", got.RequestURI, got.Claims, got.InfoError, tt.expectURI)
+			}
+		})
+	}
+}
+
+// portOf is the port of a host:port.
+func portOf(t *testing.T, hostport string) string {
+	t.Helper()
+	_, p, err := net.SplitHostPort(hostport)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
