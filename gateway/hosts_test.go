@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"bufio"
+	"crypto/ecdsa"
 	"io"
 	"net"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"github.com/authgw/authgw/gateway/gatewaytest"
 	"github.com/authgw/authgw/mint"
 	"github.com/authgw/authgw/policy"
+	"github.com/authgw/authgw/verifier/requestinfo"
 )
 
 // wikiPolicy grants GET (only) on the wiki API, wherever it is served.
@@ -290,4 +292,69 @@ func portOf(t *testing.T, hostport string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// TestHosts_forwardAuthDialects: the host that binds is each dialect's
+// original host (X-Forwarded-Host for Caddy and Traefik, Envoy's Host),
+// matched without case, trailing dot or port; the X-Auth-Info answered is
+// the wiki's; a second X-Forwarded-Host (the client's) is refused.
+func TestHosts_forwardAuthDialects(t *testing.T) {
+	e, id, wiki, demo := hostsEnv(t, func(c *gateway.Config) { c.ForwardAuthCallers = loopbackCallers })
+	fa := httptest.NewServer(e.gw.ForwardAuthEndpoints(http.NotFoundHandler()))
+	t.Cleanup(fa.Close)
+	v, err := requestinfo.NewVerifier(requestinfo.VerifierConfig{Keys: []*ecdsa.PublicKey{&signingKey().PublicKey}, Audience: "wiki", Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []gateway.ForwardAuthDialect{gateway.DialectCaddy, gateway.DialectTraefik, gateway.DialectEnvoy} {
+		for _, tt := range []struct {
+			name         string
+			givenHost    string
+			givenURI     string
+			givenToken   string
+			twoHosts     bool
+			expectStatus int
+		}{
+			{"wiki token", "wiki.example.com", "/pages/Home", wiki["GET"], false, 200},
+			{"the root", "wiki.example.com", "/", wiki["GET"], false, 200},
+			{"case, trailing dot, port", "WIKI.example.com.:443", "/pages/Home?x=1", wiki["GET"], false, 200},
+			{"no token", "wiki.example.com", "/pages/Home", "", false, 401},
+			{"a token of another API", "wiki.example.com", "/pages/Home", demo["GET"], false, 403},
+			{"traversal", "wiki.example.com", "/pages/%2E%2E/admin", wiki["GET"], false, 400},
+			{"unbound host: path routing", "app.example.com", "/pages/Home", wiki["GET"], false, 400},
+			{"two X-Forwarded-Host", "wiki.example.com", "/pages/Home", wiki["GET"], true, 400},
+		} {
+			if tt.twoHosts && d == gateway.DialectEnvoy {
+				continue
+			}
+			t.Run(string(d)+"/"+tt.name, func(t *testing.T) {
+				req := proxyRequest(t, d, fa.URL, "GET", tt.givenURI, header("Authorization", authz(id, "s3cret", tt.givenToken)))
+				if d == gateway.DialectEnvoy {
+					req.Host = tt.givenHost
+				} else {
+					req.Header.Set("X-Forwarded-Host", tt.givenHost)
+					if tt.twoHosts {
+						req.Header.Add("X-Forwarded-Host", "app.example.com")
+					}
+				}
+				res, err := noRedirect.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer res.Body.Close()
+				body, _ := io.ReadAll(res.Body)
+				if res.StatusCode != tt.expectStatus {
+					t.Fatalf("status %d, want %d: %s", res.StatusCode, tt.expectStatus, body)
+				}
+				if tt.expectStatus != 200 {
+					return
+				}
+				back := httptest.NewRequest("GET", "/pages/Home", nil)
+				back.Header.Set("X-Auth-Info", res.Header.Get("X-Auth-Info"))
+				if c, err := requestinfo.FromRequest(back, v); err != nil || c.Audience != "wiki" || c.User == nil {
+					t.Errorf("X-Auth-Info %+v (%v), want the wiki's user", c, err)
+				}
+			})
+		}
+	}
 }
