@@ -358,3 +358,60 @@ func TestHosts_forwardAuthDialects(t *testing.T) {
 		}
 	}
 }
+
+// TestHosts_signIn: on a bound host, /accounts/v1 stays the accounts
+// service's (here a handler answering 418) (so a browser signs in, and gets its cookies, on that host),
+// and a browser without a token is sent there (303, return_to the path it
+// asked for) when the API asks for that; /accounts/v1x is the wiki's.
+func TestHosts_signIn(t *testing.T) {
+	e, id, wiki, _ := hostsEnv(t, func(c *gateway.Config) {
+		c.Public = map[string][]string{"GET": {"/accounts/v1/ui/login"}}
+		c.Accounts = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTeapot) })
+	})
+	a, err := e.d.GetAPI(e.ctx, "wiki", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.LoginRedirect, a.UpdatedMs = true, fixedNow.UnixMilli()
+	if err := e.d.UpdateAPI(e.ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	e.refresh()
+	for _, tt := range []struct {
+		name           string
+		givenPath      string
+		givenHeader    http.Header
+		expectStatus   int
+		expectLocation string
+	}{
+		{"accounts stays accounts", "/accounts/v1/ui/login", header("Host", "wiki.example.com"), http.StatusTeapot, ""},
+		{"a browser without a token", "/pages/Home?rev=2", header("Host", "wiki.example.com", "Accept", "text/html"), 303,
+			"/accounts/v1/ui/login?return_to=%2Fpages%2FHome%3Frev%3D2"},
+		{"a longer first segment is the wiki's", "/accounts/v1x", header("Host", "wiki.example.com", "Authorization", authz(id, "s3cret", wiki["GET"])), 200, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequest("GET", e.srv.URL+tt.givenPath, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header, req.Host = tt.givenHeader, tt.givenHeader.Get("Host")
+			res, err := noRedirect.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			body, _ := io.ReadAll(res.Body)
+			if res.StatusCode != tt.expectStatus {
+				t.Fatalf("status %d, want %d: %s", res.StatusCode, tt.expectStatus, body)
+			}
+			if got := res.Header.Get("Location"); got != tt.expectLocation {
+				t.Errorf("Location %q, want %q", got, tt.expectLocation)
+			}
+			if res.StatusCode == 200 {
+				if got := decodeEcho(t, body); got.RequestURI != "/accounts/v1x" || got.Claims == nil || got.Claims.Audience != "wiki" {
+					t.Errorf("backend saw %q, claims %+v", got.RequestURI, got.Claims)
+				}
+			}
+		})
+	}
+}

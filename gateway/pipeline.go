@@ -250,7 +250,8 @@ func (g *Gateway) deny(w http.ResponseWriter, r *http.Request, st *reqState, e *
 
 // checkPath is step 3: the same canonical-path function as the verifier,
 // then, for a request to a host bound to an API version, that API with
-// the whole path as its rest; else /<api>/v<N>[/rest].
+// the whole path as its rest (but for /accounts/v1, the accounts
+// service's on every host); else /<api>/v<N>[/rest].
 //
 // The request target must be a path (origin form). An absolute-form target
 // ("GET http://evil.example/x HTTP/1.1", meant for forward proxies) would
@@ -267,7 +268,7 @@ func checkPath(r *http.Request, st *reqState) *refusal {
 	if r.RequestURI != "" && !strings.HasPrefix(r.RequestURI, "/") {
 		return refuse(http.StatusBadRequest, CodeNotOriginForm, "The request target must be a path, not a URL (origin form).")
 	}
-	if b, bound := st.snap.boundHost(r.Host); bound {
+	if b, bound := st.snap.boundHost(r.Host); bound && !accountsPath(path) {
 		if b.name == "" {
 			return refuse(http.StatusNotFound, CodeAPINotFound, "This host is bound to more than one API.")
 		}
@@ -280,6 +281,14 @@ func checkPath(r *http.Request, st *reqState) *refusal {
 	}
 	st.apiName, st.version, st.rest = name, version, rest
 	return nil
+}
+
+// accountsPath reports whether path is under /accounts/v1, which stays
+// the accounts service's on every host: the sign-in pages a bound host's
+// browsers are sent to, which set the token cookies on that host.
+func accountsPath(path string) bool {
+	rest, ok := strings.CutPrefix(path, "/"+accountsAPI+"/v"+strconv.Itoa(accountsVersion))
+	return ok && (rest == "" || rest[0] == '/')
 }
 
 // apiPathRequest is a shallow copy of r, a request to a bound host, with
