@@ -415,3 +415,22 @@ func TestHosts_signIn(t *testing.T) {
 		})
 	}
 }
+
+// TestHosts_inactive: a host bound to an API switched off is refused 404,
+// not routed by path.
+func TestHosts_inactive(t *testing.T) {
+	e, id, wiki, _ := hostsEnv(t, nil)
+	a, err := e.d.GetAPI(e.ctx, "wiki", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Active, a.UpdatedMs = false, fixedNow.UnixMilli()
+	if err := e.d.UpdateAPI(e.ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	e.refresh()
+	res, body := e.send("GET", "/wiki/v1/pages/Home", header("Host", "wiki.example.com", "Authorization", authz(id, "s3cret", wiki["GET"])), nil)
+	if res.StatusCode != 404 || decodeError(t, body).Error.Code != gateway.CodeAPINotFound {
+		t.Fatalf("status %d: %s, want 404 %s", res.StatusCode, body, gateway.CodeAPINotFound)
+	}
+}
