@@ -146,8 +146,9 @@ func TestHosts_proxy(t *testing.T) {
 }
 
 // TestHosts_headerTricks: the host a request is bound by is its Host
-// header only. X-Forwarded-Host, from an untrusted peer or even a trusted
-// proxy, does not bind; an absolute-form target is refused whatever its
+// header, or a trusted proxy's X-Forwarded-Host (sent once; the first of a
+// chain); from an untrusted peer X-Forwarded-Host neither binds nor
+// unbinds; an absolute-form target is refused whatever its
 // authority, also on a bound host; two Host headers are refused.
 func TestHosts_headerTricks(t *testing.T) {
 	for _, trusted := range []bool{false, true} {
@@ -162,6 +163,18 @@ func TestHosts_headerTricks(t *testing.T) {
 				}
 			})
 			addr := strings.TrimPrefix(e.srv.URL, "http://")
+			ifTrusted := func(yes, no int) int {
+				if trusted {
+					return yes
+				}
+				return no
+			}
+			codeIfTrusted := func(yes, no string) string {
+				if trusted {
+					return yes
+				}
+				return no
+			}
 			auth := "Authorization: " + authz(id, "s3cret", wiki["GET"]) + "\r\n"
 			for _, tt := range []struct {
 				name         string
@@ -169,10 +182,14 @@ func TestHosts_headerTricks(t *testing.T) {
 				expectStatus int
 				expectCode   string
 			}{
-				{"X-Forwarded-Host does not bind", "GET /pages/Home HTTP/1.1\r\nHost: " + addr + "\r\nX-Forwarded-Host: wiki.example.com\r\n" + auth,
+				{"X-Forwarded-Host binds from a trusted proxy only", "GET /pages/Home HTTP/1.1\r\nHost: " + addr + "\r\nX-Forwarded-Host: wiki.example.com\r\n" + auth,
+					ifTrusted(200, 400), codeIfTrusted("", gateway.CodeBadPath)},
+				{"a chain: the first host", "GET /pages/Home HTTP/1.1\r\nHost: " + addr + "\r\nX-Forwarded-Host: WIKI.example.com:443, " + addr + "\r\n" + auth,
+					ifTrusted(200, 400), codeIfTrusted("", gateway.CodeBadPath)},
+				{"X-Forwarded-Host unbinds from a trusted proxy only", "GET /pages/Home HTTP/1.1\r\nHost: wiki.example.com\r\nX-Forwarded-Host: " + addr + "\r\n" + auth,
+					ifTrusted(400, 200), codeIfTrusted(gateway.CodeBadPath, "")},
+				{"two X-Forwarded-Host are ignored", "GET /pages/Home HTTP/1.1\r\nHost: " + addr + "\r\nX-Forwarded-Host: wiki.example.com\r\nX-Forwarded-Host: wiki.example.com\r\n" + auth,
 					400, gateway.CodeBadPath},
-				{"X-Forwarded-Host does not unbind", "GET /pages/Home HTTP/1.1\r\nHost: wiki.example.com\r\nX-Forwarded-Host: " + addr + "\r\n" + auth,
-					200, ""},
 				{"absolute form naming the bound host", "GET http://wiki.example.com/pages/Home HTTP/1.1\r\nHost: " + addr + "\r\n" + auth,
 					400, gateway.CodeNotOriginForm},
 				{"absolute form on the bound host naming another", "GET http://evil.example/wiki/v1/x HTTP/1.1\r\nHost: wiki.example.com\r\n" + auth,

@@ -184,6 +184,7 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
 	st.ip = g.clientIP(r, false)
 	st.ipText = st.ip.String()
 	st.scheme = g.requestScheme(r)
+	st.bindHost = g.bindingHost(r)
 	if e := g.decide(w, r, st); e != nil {
 		g.deny(w, r, st, e)
 		return
@@ -268,7 +269,11 @@ func checkPath(r *http.Request, st *reqState) *refusal {
 	if r.RequestURI != "" && !strings.HasPrefix(r.RequestURI, "/") {
 		return refuse(http.StatusBadRequest, CodeNotOriginForm, "The request target must be a path, not a URL (origin form).")
 	}
-	if b, bound := st.snap.boundHost(r.Host); bound && !accountsPath(path) {
+	host := st.bindHost
+	if host == "" {
+		host = r.Host
+	}
+	if b, bound := st.snap.boundHost(host); bound && !accountsPath(path) {
 		if b.name == "" {
 			return refuse(http.StatusNotFound, CodeAPINotFound, "This host is bound to more than one API.")
 		}
@@ -281,6 +286,20 @@ func checkPath(r *http.Request, st *reqState) *refusal {
 	}
 	st.apiName, st.version, st.rest = name, version, rest
 	return nil
+}
+
+// bindingHost is the host a request of the gateway's own listener is
+// matched against the host bindings by: from a trusted proxy
+// (TrustedProxies), the first host of its X-Forwarded-Host, sent once,
+// when it sends one; else "" (the Host header). From anyone else
+// X-Forwarded-Host is ignored, as X-Forwarded-Proto and -For are.
+func (g *Gateway) bindingHost(r *http.Request) string {
+	vs := r.Header.Values("X-Forwarded-Host")
+	if len(vs) != 1 || !g.trusted(remoteIP(r)) {
+		return ""
+	}
+	first, _, _ := strings.Cut(vs[0], ",")
+	return strings.TrimSpace(first)
 }
 
 // accountsPath reports whether path is under /accounts/v1, which stays
