@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -29,6 +30,8 @@ type apiOut struct {
 	HeaderTimeoutMs  int64    `json:"headerTimeoutMs"`
 	TimeoutMs        int64    `json:"timeoutMs"`
 	H2C              bool     `json:"h2c"`
+	// Hosts are the host names bound to the API version; [] for none.
+	Hosts []string `json:"hosts"`
 }
 
 func apiJSON(a db.API) apiOut {
@@ -38,7 +41,41 @@ func apiJSON(a db.API) apiOut {
 	}
 	return apiOut{Type: "apis", ID: a.Name + "/v" + strconv.Itoa(a.Version), Name: a.Name, Version: a.Version, URL: a.URL,
 		AllowUnidentified: a.AllowUnidentified, Active: a.Active, LoginRedirect: a.LoginRedirect, CreatedMs: a.CreatedMs, UpdatedMs: a.UpdatedMs,
-		Upstreams: ups, ConnectTimeoutMs: a.ConnectTimeoutMs, HeaderTimeoutMs: a.HeaderTimeoutMs, TimeoutMs: a.TimeoutMs, H2C: a.H2C}
+		Upstreams: ups, ConnectTimeoutMs: a.ConnectTimeoutMs, HeaderTimeoutMs: a.HeaderTimeoutMs, TimeoutMs: a.TimeoutMs, H2C: a.H2C,
+		Hosts: append([]string{}, a.Hosts...)}
+}
+
+// readAPIHosts reads the hosts field into a.Hosts, normalized
+// (db.NormalizeAPIHost), leaving it as it is when absent: at most
+// db.MaxAPIHosts names, none twice.
+func readAPIHosts(b *body, a *db.API) {
+	raw := b.value("hosts")
+	if raw == nil {
+		return
+	}
+	var list []string
+	if err := json.Unmarshal(raw, &list); err != nil {
+		b.obstruct("hosts", ObstructionWrongType, "hosts must be a list of host names.")
+		return
+	}
+	if len(list) > db.MaxAPIHosts {
+		b.obstruct("hosts", ObstructionInvalid, fmt.Sprintf("hosts may list at most %d host names.", db.MaxAPIHosts))
+		return
+	}
+	hosts := []string{}
+	for i, v := range list {
+		h, err := db.NormalizeAPIHost(v)
+		switch {
+		case err != nil:
+			b.obstruct("hosts", ObstructionInvalid, fmt.Sprintf("hosts[%d]: %s.", i, invalidReason(err)))
+			return
+		case slices.Contains(hosts, h):
+			b.obstruct("hosts", ObstructionInvalid, fmt.Sprintf("hosts[%d]: listed twice.", i))
+			return
+		}
+		hosts = append(hosts, h)
+	}
+	a.Hosts = hosts
 }
 
 // Bounds of an API's timeouts, in milliseconds; 0 is the gateway's
@@ -130,7 +167,7 @@ func (s *Service) listAPIs(r *request) error {
 }
 
 // createAPI registers a backend: name, version and url (or upstreams)
-// are required; allowUnidentified, loginRedirect and h2c default to
+// are required; hosts default to none; allowUnidentified, loginRedirect and h2c default to
 // false, active to true, the timeouts to 0 (the gateway's). (name, version)
 // registered already is 409 DUPLICATE.
 func (s *Service) createAPI(r *request) error {
@@ -148,6 +185,7 @@ func (s *Service) createAPI(r *request) error {
 	target := readAPIURL(b, !b.has("upstreams"))
 	var a db.API
 	readUpstreamFields(b, &a, target)
+	readAPIHosts(b, &a)
 	allow, _ := b.boolean("allowUnidentified", false)
 	active, given := b.boolean("active", false)
 	if !given {
@@ -163,12 +201,13 @@ func (s *Service) createAPI(r *request) error {
 	if err := s.management.CreateAPI(r.ctx(), a); err != nil {
 		return err
 	}
+	a.Hosts = slices.Sorted(slices.Values(a.Hosts))
 	s.cfg.Announce(r.ctx())
 	return single(r, http.StatusCreated, apiJSON(a))
 }
 
 // updateAPI sets any of url (then the only upstream), upstreams,
-// allowUnidentified, active, loginRedirect, the timeouts and h2c of the
+// allowUnidentified, active, loginRedirect, the timeouts, h2c and hosts of the
 // API named by the path.
 func (s *Service) updateAPI(r *request) error {
 	a, err := s.apiOfPath(r)
@@ -182,6 +221,7 @@ func (s *Service) updateAPI(r *request) error {
 	b.typeIs("apis")
 	b.idIs(apiJSON(a).ID)
 	readUpstreamFields(b, &a, readAPIURL(b, false))
+	readAPIHosts(b, &a)
 	if v, ok := b.boolean("allowUnidentified", false); ok {
 		a.AllowUnidentified = v
 	}
@@ -198,6 +238,7 @@ func (s *Service) updateAPI(r *request) error {
 	if err := s.management.UpdateAPI(r.ctx(), a); err != nil {
 		return err
 	}
+	a.Hosts = slices.Sorted(slices.Values(a.Hosts))
 	s.cfg.Announce(r.ctx())
 	return single(r, http.StatusOK, apiJSON(a))
 }

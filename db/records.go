@@ -121,6 +121,10 @@ type API struct {
 	TimeoutMs        int64
 	// H2C speaks HTTP/2 without TLS to http:// upstreams.
 	H2C bool
+	// Hosts are the host names bound to the API version (NormalizeAPIHost
+	// form, sorted on a read): any path of such a host is authorized as
+	// /<Name>/v<Version>/<path>. A write replaces them; nil means none.
+	Hosts []string
 }
 
 // Session is one login of a user.

@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"strings"
 )
@@ -84,23 +85,30 @@ func apiUpstreams(a *API) (string, error) {
 // list (Upstreams, whose first must be URL when both are set) of more
 // than MaxAPIUpstreams, with a duplicate or a negative timeout, and for an empty name
 // or one with surrounding white space or control characters, a negative
-// version, a URL that is too long or not UTF-8, or a missing time. The
-// caller checks that the URL parses.
+// version, a URL that is too long or not UTF-8, or a missing time, and
+// for Hosts of more than MaxAPIHosts or not NormalizeAPIHost names. A
+// host bound to another API fails with ErrDuplicate. The caller checks
+// that the URL parses.
 func (s *DB) CreateAPI(ctx context.Context, a API) error {
 	if a.UpdatedMs == 0 {
 		a.UpdatedMs = a.CreatedMs
 	}
 	ups, uerr := apiUpstreams(&a)
 	if err := errors.Join(checkKey("API name", a.Name), requireID("API URL", a.URL), checkText("API URL", a.URL),
-		requireMs("API CreatedMs", a.CreatedMs), uerr); err != nil {
+		requireMs("API CreatedMs", a.CreatedMs), uerr, apiHosts(&a)); err != nil {
 		return err
 	}
-	_, err := s.sql.ExecContext(ctx,
-		"INSERT INTO apis (name, version, url, allow_unidentified, active, login_redirect, created_ms, updated_ms, "+apiUpstreamCols+
-			") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		a.Name, a.Version, a.URL, boolInt(a.AllowUnidentified), boolInt(a.Active), boolInt(a.LoginRedirect), a.CreatedMs, a.UpdatedMs,
-		ups, a.ConnectTimeoutMs, a.HeaderTimeoutMs, a.TimeoutMs, boolInt(a.H2C))
-	return classify(err)
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx,
+			"INSERT INTO apis (name, version, url, allow_unidentified, active, login_redirect, created_ms, updated_ms, "+apiUpstreamCols+
+				") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			a.Name, a.Version, a.URL, boolInt(a.AllowUnidentified), boolInt(a.Active), boolInt(a.LoginRedirect), a.CreatedMs, a.UpdatedMs,
+			ups, a.ConnectTimeoutMs, a.HeaderTimeoutMs, a.TimeoutMs, boolInt(a.H2C))
+		if err != nil {
+			return err
+		}
+		return writeAPIHosts(ctx, tx, a)
+	})
 }
 
 // GetAPI returns the API registered as (name, version). It fails with
@@ -110,7 +118,11 @@ func (s *DB) GetAPI(ctx context.Context, name string, version int) (API, error) 
 	if err != nil {
 		return API{}, classify(err)
 	}
-	return a, nil
+	one := []API{a}
+	if err := attachAPIHosts(ctx, s.sql, one); err != nil {
+		return API{}, classify(err)
+	}
+	return one[0], nil
 }
 
 // ListAPIs returns every registered API, active or not, ordered by name
@@ -129,23 +141,34 @@ func (s *DB) ListAPIs(ctx context.Context) ([]API, error) {
 		}
 		apis = append(apis, a)
 	}
-	return apis, classify(rows.Err())
+	if err := rows.Err(); err != nil {
+		return nil, classify(err)
+	}
+	rows.Close()
+	return apis, classify(attachAPIHosts(ctx, s.sql, apis))
 }
 
-// UpdateAPI sets the URL, AllowUnidentified, Active and LoginRedirect of the API
+// UpdateAPI replaces the Hosts and sets the URL, AllowUnidentified, Active and LoginRedirect of the API
 // (a.Name, a.Version), its upstreams (URL alone when a.Upstreams is
 // empty), timeouts and H2C, with a.UpdatedMs. It fails with ErrNotFound
 // when there is none, and ErrInvalid for an empty or too long URL, a bad
 // upstream list (see CreateAPI) or an unset time.
 func (s *DB) UpdateAPI(ctx context.Context, a API) error {
 	ups, uerr := apiUpstreams(&a)
-	if err := errors.Join(requireID("API URL", a.URL), checkText("API URL", a.URL), requireMs("API UpdatedMs", a.UpdatedMs), uerr); err != nil {
+	if err := errors.Join(requireID("API URL", a.URL), checkText("API URL", a.URL), requireMs("API UpdatedMs", a.UpdatedMs), uerr,
+		apiHosts(&a)); err != nil {
 		return err
 	}
-	return affectedOne(s.sql.ExecContext(ctx,
-		"UPDATE apis SET url = ?, allow_unidentified = ?, active = ?, login_redirect = ?, updated_ms = ?, upstreams = ?, connect_timeout_ms = ?, header_timeout_ms = ?, timeout_ms = ?, upstream_h2c = ? WHERE name = ? AND version = ?",
-		a.URL, boolInt(a.AllowUnidentified), boolInt(a.Active), boolInt(a.LoginRedirect), a.UpdatedMs,
-		ups, a.ConnectTimeoutMs, a.HeaderTimeoutMs, a.TimeoutMs, boolInt(a.H2C), a.Name, a.Version))
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		err := affectedOne(tx.ExecContext(ctx,
+			"UPDATE apis SET url = ?, allow_unidentified = ?, active = ?, login_redirect = ?, updated_ms = ?, upstreams = ?, connect_timeout_ms = ?, header_timeout_ms = ?, timeout_ms = ?, upstream_h2c = ? WHERE name = ? AND version = ?",
+			a.URL, boolInt(a.AllowUnidentified), boolInt(a.Active), boolInt(a.LoginRedirect), a.UpdatedMs,
+			ups, a.ConnectTimeoutMs, a.HeaderTimeoutMs, a.TimeoutMs, boolInt(a.H2C), a.Name, a.Version))
+		if err != nil {
+			return err
+		}
+		return writeAPIHosts(ctx, tx, a)
+	})
 }
 
 // DeleteAPI removes the API (name, version) from the registry. It fails

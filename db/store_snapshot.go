@@ -34,7 +34,7 @@ const (
 // type, then value), each nil when there is none; and every API, active
 // or not, ordered by name and version. LoadedMs is nowMs.
 //
-// It runs four queries (clients, roles, restrictions, APIs), never one
+// It runs five queries (clients, roles, restrictions, APIs, API hosts), never one
 // per client, in one read-only transaction, so the snapshot is
 // consistent: on MySQL at REPEATABLE READ, where the four share the read
 // view of the first; on SQLite in one deferred transaction, which reads
@@ -132,6 +132,9 @@ func loadSnapshot(ctx context.Context, tx *sql.Tx) (Snapshot, error) {
 	})
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("db: snapshot apis: %w", err)
+	}
+	if err := attachAPIHosts(ctx, tx, snap.APIs); err != nil {
+		return Snapshot{}, fmt.Errorf("db: snapshot api hosts: %w", err)
 	}
 	return snap, nil
 }

@@ -59,9 +59,9 @@ func TestLoadSnapshot(t *testing.T) {
 				client("c-plain", nil),
 			},
 			APIs: []db.API{
-				{Name: "billing", Version: 1, URL: "http://127.0.0.1:9100", Active: true, CreatedMs: 3, UpdatedMs: 4},
-				{Name: "notes", Version: 1, URL: "http://127.0.0.1:9001", AllowUnidentified: true, CreatedMs: 1, UpdatedMs: 2},
-				{Name: "notes", Version: 2, URL: "http://127.0.0.1:9002", Active: true, LoginRedirect: true, CreatedMs: 1, UpdatedMs: 2},
+				{Name: "billing", Version: 1, URL: "http://127.0.0.1:9100", Upstreams: []string{"http://127.0.0.1:9100"}, Active: true, CreatedMs: 3, UpdatedMs: 4},
+				{Name: "notes", Version: 1, URL: "http://127.0.0.1:9001", Upstreams: []string{"http://127.0.0.1:9001"}, AllowUnidentified: true, CreatedMs: 1, UpdatedMs: 2},
+				{Name: "notes", Version: 2, URL: "http://127.0.0.1:9002", Upstreams: []string{"http://127.0.0.1:9002"}, Active: true, LoginRedirect: true, CreatedMs: 1, UpdatedMs: 2},
 			},
 			LoadedMs: authNow,
 		}

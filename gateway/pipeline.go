@@ -184,6 +184,7 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
 	st.ip = g.clientIP(r, false)
 	st.ipText = st.ip.String()
 	st.scheme = g.requestScheme(r)
+	st.bindHost = g.bindingHost(r)
 	if e := g.decide(w, r, st); e != nil {
 		g.deny(w, r, st, e)
 		return
@@ -201,6 +202,9 @@ func (g *Gateway) decide(w http.ResponseWriter, r *http.Request, st *reqState) *
 	}
 	if e := checkPath(r, st); e != nil {
 		return e
+	}
+	if st.boundHost {
+		r = apiPathRequest(r, st)
 	}
 	if e := checkOverrides(r); e != nil {
 		return e
@@ -246,7 +250,9 @@ func (g *Gateway) deny(w http.ResponseWriter, r *http.Request, st *reqState, e *
 }
 
 // checkPath is step 3: the same canonical-path function as the verifier,
-// then /<api>/v<N>[/rest].
+// then, for a request to a host bound to an API version, that API with
+// the whole path as its rest (but for /accounts/v1, the accounts
+// service's on every host); else /<api>/v<N>[/rest].
 //
 // The request target must be a path (origin form). An absolute-form target
 // ("GET http://evil.example/x HTTP/1.1", meant for forward proxies) would
@@ -263,12 +269,79 @@ func checkPath(r *http.Request, st *reqState) *refusal {
 	if r.RequestURI != "" && !strings.HasPrefix(r.RequestURI, "/") {
 		return refuse(http.StatusBadRequest, CodeNotOriginForm, "The request target must be a path, not a URL (origin form).")
 	}
+	host := st.bindHost
+	if host == "" {
+		host = r.Host
+	}
+	if b, bound := st.snap.boundHost(host); bound && !accountsPath(path) {
+		if b.name == "" {
+			return refuse(http.StatusNotFound, CodeAPINotFound, "This host is bound to more than one API.")
+		}
+		st.apiName, st.version, st.rest, st.boundHost = b.name, b.version, path, true
+		return nil
+	}
 	name, version, rest, ok := parseAPIPath(path)
 	if !ok {
 		return refuse(http.StatusBadRequest, CodeBadPath, "Request paths are /<api>/v<N>/..., N a positive integer.")
 	}
 	st.apiName, st.version, st.rest = name, version, rest
 	return nil
+}
+
+// bindingHost is the host a request of the gateway's own listener is
+// matched against the host bindings by: from a trusted proxy
+// (TrustedProxies), the first host of its X-Forwarded-Host, sent once,
+// when it sends one; else "" (the Host header). From anyone else
+// X-Forwarded-Host is ignored, as X-Forwarded-Proto and -For are.
+func (g *Gateway) bindingHost(r *http.Request) string {
+	vs := r.Header.Values("X-Forwarded-Host")
+	if len(vs) != 1 || !g.trusted(remoteIP(r)) {
+		return ""
+	}
+	first, _, _ := strings.Cut(vs[0], ",")
+	return strings.TrimSpace(first)
+}
+
+// accountsPath reports whether path is under /accounts/v1, which stays
+// the accounts service's on every host: the sign-in pages a bound host's
+// browsers are sent to, which set the token cookies on that host.
+func accountsPath(path string) bool {
+	rest, ok := strings.CutPrefix(path, "/"+accountsAPI+"/v"+strconv.Itoa(accountsVersion))
+	return ok && (rest == "" || rest[0] == '/')
+}
+
+// apiPathRequest is a shallow copy of r, a request to a bound host, with
+// /<api>/v<N> put before its path (the request target and the URL; the
+// root "/" is /<api>/v<N>), so
+// the later steps, the verifier's policies and caveats above all, judge
+// it as the same path of the API would be judged. The original request
+// is what is forwarded: the backend sees its path as sent.
+func apiPathRequest(r *http.Request, st *reqState) *http.Request {
+	prefix := "/" + st.apiName + "/v" + strconv.Itoa(st.version)
+	vr := new(http.Request)
+	*vr = *r
+	if r.RequestURI != "" {
+		vr.RequestURI = prefixPath(prefix, r.RequestURI)
+	}
+	if r.URL != nil {
+		u := *r.URL
+		u.Path = prefixPath(prefix, u.Path)
+		if u.RawPath != "" {
+			u.RawPath = prefixPath(prefix, u.RawPath)
+		}
+		vr.URL = &u
+	}
+	return vr
+}
+
+// prefixPath puts prefix before p, a path (with or without a query); the
+// root "/" becomes prefix itself, as /<api>/v<N> is the root of an API
+// ("/<api>/v<N>/" is not canonical).
+func prefixPath(prefix, p string) string {
+	if p == "/" || strings.HasPrefix(p, "/?") {
+		return prefix + p[1:]
+	}
+	return prefix + p
 }
 
 // overrideHeaders make some frameworks (Rails, Express, Symfony, Laravel,

@@ -18,9 +18,37 @@ import (
 // read through an atomic pointer: clients by ID, APIs by name and version,
 // restrictions parsed once.
 type snapshot struct {
-	clients  map[string]*client
-	apis     map[string]*apiFamily
+	clients map[string]*client
+	apis    map[string]*apiFamily
+	// hosts are the bound host names (hostKey form), to their API.
+	hosts    map[string]hostBinding
 	loadedAt time.Time
+}
+
+// hostBinding is the API version a host is bound to; the zero value
+// refuses the host (bound twice in a snapshot not from the store).
+type hostBinding struct {
+	name    string
+	version int
+}
+
+// hostKey is how a request's host is matched against the bindings: lower
+// case, without port and without one trailing dot. An IPv6 literal or an
+// unparsable value yields itself lowered, which no binding holds.
+func hostKey(host string) string {
+	if h, _, ok := splitHostPort(host); ok {
+		host = h
+	}
+	return strings.ToLower(strings.TrimSuffix(host, "."))
+}
+
+// boundHost returns the API version host is bound to.
+func (s *snapshot) boundHost(host string) (hostBinding, bool) {
+	if len(s.hosts) == 0 || host == "" {
+		return hostBinding{}, false
+	}
+	b, ok := s.hosts[hostKey(host)]
+	return b, ok
 }
 
 // client is one live client with its restrictions compiled.
@@ -141,7 +169,22 @@ func compile(s Snapshot, now time.Time, problem func(msg string, args ...any)) *
 		}
 		ca.spec = a
 		fam.versions[a.Version] = ca
+		for _, h := range a.Hosts {
+			k := hostKey(h)
+			if prev, dup := out.hosts[k]; dup {
+				// The store keeps a host unique; two bindings cannot both
+				// hold, so the host is refused (the empty binding).
+				problem("gateway: host bound to two APIs (both bindings ignored)", "host", k, "api", a.Name, "other", prev.name)
+				out.hosts[k] = hostBinding{}
+				continue
+			}
+			if out.hosts == nil {
+				out.hosts = map[string]hostBinding{}
+			}
+			out.hosts[k] = hostBinding{name: a.Name, version: a.Version}
+		}
 	}
+
 	for _, fam := range out.apis {
 		var active []int
 		for v, a := range fam.versions {

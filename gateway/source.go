@@ -75,4 +75,8 @@ type SnapshotAPI struct {
 	// H2C speaks HTTP/2 without TLS (prior knowledge) to http://
 	// upstreams; https:// upstreams of such an API must speak HTTP/2.
 	H2C bool
+	// Hosts are the host names bound to the API version (lower case, no
+	// port, no trailing dot): any path of a request to such a host is
+	// authorized as /<Name>/v<Version>/<path> and forwarded as sent.
+	Hosts []string
 }

@@ -29,7 +29,13 @@ type reqState struct {
 	apiName string
 	version int
 	rest    string // raw path after /<api>/v<N>: "" or "/..."
-	api     *api   // the active API routed to, nil for accounts or none
+	// boundHost: the request's host is bound to the API, whose rest is
+	// the request's whole path.
+	boundHost bool
+	// bindHost, when not "", is the host matched against the bindings
+	// instead of the request's Host (a trusted proxy's X-Forwarded-Host).
+	bindHost string
+	api      *api // the active API routed to, nil for accounts or none
 
 	client         *client
 	secretVerified bool

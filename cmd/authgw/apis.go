@@ -16,7 +16,7 @@ import (
 )
 
 const apisUsage = `Usage: authgw apis add --name N --version V --url U [--url U2 ...] [--allow-unidentified] [--login-redirect] [--inactive]
-                      [--connect-timeout D] [--header-timeout D] [--timeout D] [--h2c]
+                      [--connect-timeout D] [--header-timeout D] [--timeout D] [--h2c] [--host H ...]
        authgw apis list [--json]
        authgw apis remove --name N --version V
        (each also takes [--database DSN] [--data-dir DIR] [--config FILE] [--redis URL])
@@ -44,8 +44,15 @@ Manages the registry of backend APIs: the gateway sends a request for
           as Go durations (250ms, 30s) from 10ms up to 1m, 10m and 1h.
           --h2c speaks HTTP/2 without TLS to http:// upstreams (HTTP/2
           over TLS is used wherever an upstream offers it).
+          --host binds a host name to the API (repeatable, up to 16):
+          any path of a request to that host is authorized as
+          /N/vV/<path> and reaches U with its path as sent. H is an
+          ASCII DNS name (IDNA A-labels for other scripts), no port, no
+          IP address, no wildcard; matched without case, trailing dot or
+          port; a host belongs to one API only.
   list    prints the registered APIs as a table (name, version, upstreams
-          separated by commas, unidentified, active, login redirect), or
+          separated by commas, unidentified, active, login redirect,
+          hosts separated by commas or "-"), or
           as a JSON array with --json (every field, timeouts in ms).
   remove  removes the API (N, V) from the registry.
 
@@ -63,6 +70,7 @@ Flags:
   --header-timeout D     response-header timeout (add)
   --timeout D            overall timeout of one exchange (add)
   --h2c                  HTTP/2 without TLS to http:// upstreams (add)
+  --host H               host name bound to the API, repeatable (add)
   --allow-unidentified   requests without client credentials are allowed (add)
   --login-redirect       browsers without a valid token go to the sign-in page (add)
   --inactive             register the API switched off (add)
@@ -78,7 +86,7 @@ error (including a bad name, version or URL).
 
 // apisFlags are the flags each action takes besides the database ones.
 var apisFlags = map[string][]string{
-	"add":    {"name", "version", "url", "allow-unidentified", "login-redirect", "inactive", "connect-timeout", "header-timeout", "timeout", "h2c"},
+	"add":    {"name", "version", "url", "allow-unidentified", "login-redirect", "inactive", "connect-timeout", "header-timeout", "timeout", "h2c", "host"},
 	"list":   {"json"},
 	"remove": {"name", "version"},
 }
@@ -97,6 +105,7 @@ type apisCommand struct {
 	headerTimeout     time.Duration
 	timeout           time.Duration
 	h2c               bool
+	hosts             urlList
 	allowUnidentified bool
 	loginRedirect     bool
 	inactive          bool
@@ -114,6 +123,7 @@ func (a *apisCommand) flagSet() *flag.FlagSet {
 	fs.DurationVar(&a.headerTimeout, "header-timeout", 0, "response-header timeout")
 	fs.DurationVar(&a.timeout, "timeout", 0, "overall timeout")
 	fs.BoolVar(&a.h2c, "h2c", false, "HTTP/2 without TLS to http:// upstreams")
+	fs.Var(&a.hosts, "host", "host name bound to the API (repeatable)")
 	fs.BoolVar(&a.allowUnidentified, "allow-unidentified", false, "allow requests without client credentials")
 	fs.BoolVar(&a.loginRedirect, "login-redirect", false, "send browsers without a valid token to the sign-in page")
 	fs.BoolVar(&a.inactive, "inactive", false, "register the API inactive")
@@ -178,6 +188,9 @@ func (a *apisCommand) run(c *cli, args []string) error {
 			*t.dst = t.d.Milliseconds()
 		}
 		api.H2C = a.h2c
+		if api.Hosts, err = checkAPIHosts(a.hosts); err != nil {
+			return err
+		}
 		api.AllowUnidentified, api.Active, api.LoginRedirect = a.allowUnidentified, !a.inactive, a.loginRedirect
 	}
 
@@ -194,6 +207,11 @@ func (a *apisCommand) run(c *cli, args []string) error {
 	case "add":
 		api.CreatedMs = c.now().UnixMilli()
 		err := d.CreateAPI(ctx, api)
+		if errors.Is(err, db.ErrDuplicate) && len(api.Hosts) > 0 {
+			if _, gerr := d.GetAPI(ctx, api.Name, api.Version); errors.Is(gerr, db.ErrNotFound) {
+				return fmt.Errorf("a --host is bound to another API already (apis list shows which)")
+			}
+		}
 		if errors.Is(err, db.ErrDuplicate) {
 			return fmt.Errorf("%s v%d is registered already (remove it first to change it)", api.Name, api.Version)
 		}
@@ -232,6 +250,8 @@ type apiJSON struct {
 	HeaderTimeoutMs  int64    `json:"headerTimeoutMs"`
 	TimeoutMs        int64    `json:"timeoutMs"`
 	H2C              bool     `json:"h2c"`
+	// Hosts are the host names bound to the API; [] for none.
+	Hosts []string `json:"hosts"`
 }
 
 // list prints the registry.
@@ -245,7 +265,8 @@ func (a *apisCommand) list(ctx context.Context, c *cli, d *db.DB) error {
 		for i, x := range apis {
 			out[i] = apiJSON{Name: x.Name, Version: x.Version, URL: x.URL, AllowUnidentified: x.AllowUnidentified,
 				Active: x.Active, LoginRedirect: x.LoginRedirect, CreatedMs: x.CreatedMs, UpdatedMs: x.UpdatedMs,
-				Upstreams: x.Upstreams, ConnectTimeoutMs: x.ConnectTimeoutMs, HeaderTimeoutMs: x.HeaderTimeoutMs, TimeoutMs: x.TimeoutMs, H2C: x.H2C}
+				Upstreams: x.Upstreams, ConnectTimeoutMs: x.ConnectTimeoutMs, HeaderTimeoutMs: x.HeaderTimeoutMs, TimeoutMs: x.TimeoutMs, H2C: x.H2C,
+				Hosts: append([]string{}, x.Hosts...)}
 		}
 		b, err := json.MarshalIndent(out, "", "  ")
 		if err != nil {
@@ -255,9 +276,13 @@ func (a *apisCommand) list(ctx context.Context, c *cli, d *db.DB) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tVERSION\tURL\tUNIDENTIFIED\tACTIVE\tLOGIN-REDIRECT")
+	fmt.Fprintln(tw, "NAME\tVERSION\tURL\tUNIDENTIFIED\tACTIVE\tLOGIN-REDIRECT\tHOSTS")
 	for _, x := range apis {
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", x.Name, x.Version, strings.Join(x.Upstreams, ","), yesNo(x.AllowUnidentified), yesNo(x.Active), yesNo(x.LoginRedirect))
+		hosts := strings.Join(x.Hosts, ",")
+		if hosts == "" {
+			hosts = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\n", x.Name, x.Version, strings.Join(x.Upstreams, ","), yesNo(x.AllowUnidentified), yesNo(x.Active), yesNo(x.LoginRedirect), hosts)
 	}
 	return tw.Flush()
 }
@@ -347,6 +372,26 @@ func checkAPIURLs(vs []string) ([]string, error) {
 			return nil, usagef("--url: %s is given twice", u)
 		}
 		out = append(out, u)
+	}
+	return out, nil
+}
+
+// checkAPIHosts checks every --host (db.NormalizeAPIHost), at most
+// db.MaxAPIHosts, none twice, and returns them normalized.
+func checkAPIHosts(vs []string) ([]string, error) {
+	if len(vs) > db.MaxAPIHosts {
+		return nil, usagef("--host: at most %d hosts, got %d", db.MaxAPIHosts, len(vs))
+	}
+	var out []string
+	for _, v := range vs {
+		h, err := db.NormalizeAPIHost(v)
+		if err != nil {
+			return nil, flagError("--host", err)
+		}
+		if slices.Contains(out, h) {
+			return nil, usagef("--host: %s is given twice", h)
+		}
+		out = append(out, h)
 	}
 	return out, nil
 }

@@ -25,14 +25,14 @@ func TestAPIs(t *testing.T) {
 		expectStdout []string
 		expectStderr string
 	}{
-		{name: "empty list", whenArgs: []string{"apis", "list"}, expectStdout: []string{"NAME  VERSION  URL  UNIDENTIFIED  ACTIVE  LOGIN-REDIRECT\n"}},
+		{name: "empty list", whenArgs: []string{"apis", "list"}, expectStdout: []string{"NAME  VERSION  URL  UNIDENTIFIED  ACTIVE  LOGIN-REDIRECT  HOSTS\n"}},
 		{name: "empty JSON list", whenArgs: []string{"apis", "list", "--json"}, expectStdout: []string{"[]\n"}},
 		{name: "add", whenArgs: []string{"apis", "add", "--name", "echo", "--version", "1", "--url", "HTTP://127.0.0.1:9000/base/"}, expectStdout: []string{"added echo v1 -> http://127.0.0.1:9000/base/\n"}},
 		{name: "add another version, flags first", whenArgs: []string{"apis", "--inactive", "--allow-unidentified", "--login-redirect", "add", "--url", "https://v2.example", "--name", "echo", "--version", "2"}, expectStdout: []string{"added echo v2"}},
 		{name: "add a duplicate", whenArgs: []string{"apis", "add", "--name", "echo", "--version", "1", "--url", "http://other.example"}, expectCode: exitFailure, expectStderr: "authgw: apis: echo v1 is registered already"},
 		{name: "list as a table", whenArgs: []string{"apis", "list"}, expectStdout: []string{
-			"echo  1        http://127.0.0.1:9000/base/  no            yes     no\n",
-			"echo  2        https://v2.example           yes           no      yes\n",
+			"echo  1        http://127.0.0.1:9000/base/  no            yes     no              -\n",
+			"echo  2        https://v2.example           yes           no      yes             -\n",
 		}},
 		{name: "remove", whenArgs: []string{"apis", "remove", "--name", "echo", "--version", "1"}, expectStdout: []string{"removed echo v1\n"}},
 		{name: "remove again", whenArgs: []string{"apis", "remove", "--name", "echo", "--version", "1"}, expectCode: exitFailure, expectStderr: "authgw: apis: echo v1 is not registered"},

@@ -85,7 +85,7 @@ func Snapshot(s db.Snapshot) gateway.Snapshot {
 			AllowUnidentified: a.AllowUnidentified, Active: a.Active, LoginRedirect: a.LoginRedirect,
 			Upstreams: a.Upstreams, ConnectTimeout: time.Duration(a.ConnectTimeoutMs) * time.Millisecond,
 			HeaderTimeout: time.Duration(a.HeaderTimeoutMs) * time.Millisecond, Timeout: time.Duration(a.TimeoutMs) * time.Millisecond,
-			H2C: a.H2C}
+			H2C: a.H2C, Hosts: a.Hosts}
 	}
 	return out
 }

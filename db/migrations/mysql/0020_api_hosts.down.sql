@@ -1,0 +1,2 @@
+-- Reverts 0020_api_hosts.up.sql.
+DROP TABLE api_hosts;
