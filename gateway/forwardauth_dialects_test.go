@@ -258,15 +258,7 @@ func testForwardAuthDialect(t *testing.T, d gateway.ForwardAuthDialect) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res, err := noRedirect.Do(proxyRequest(t, d, srv.URL, tt.givenMethod, tt.givenURI, tt.givenHeader))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer res.Body.Close()
-			body, _ := io.ReadAll(res.Body)
-			if res.StatusCode != tt.expectStatus {
-				t.Fatalf("status %d, want %d: %s", res.StatusCode, tt.expectStatus, body)
-			}
+			res, body := sendExpect(t, noRedirect, proxyRequest(t, d, srv.URL, tt.givenMethod, tt.givenURI, tt.givenHeader), tt.expectStatus)
 			if got := res.Header.Get("Location"); got != tt.expectLocation {
 				t.Errorf("Location %q, want %q", got, tt.expectLocation)
 			}

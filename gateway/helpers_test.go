@@ -314,3 +314,23 @@ func header(kv ...string) http.Header {
 	}
 	return h
 }
+
+// sendExpect sends req with client and returns the answer with its whole
+// body (already read and closed); it fails the test when the request
+// cannot be sent, or when the status is not want (with the body).
+func sendExpect(t *testing.T, client *http.Client, req *http.Request, want int) (*http.Response, []byte) {
+	t.Helper()
+	res, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != want {
+		t.Fatalf("status %d, want %d: %s", res.StatusCode, want, body)
+	}
+	return res, body
+}

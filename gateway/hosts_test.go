@@ -3,7 +3,6 @@ package gateway_test
 import (
 	"bufio"
 	"crypto/ecdsa"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -281,15 +280,7 @@ func TestHosts_forwardAuthWithCaddy(t *testing.T) {
 			}
 			req.Header = tt.givenHeader
 			req.Host = tt.givenHost
-			res, err := client.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer res.Body.Close()
-			body, _ := io.ReadAll(res.Body)
-			if res.StatusCode != tt.expectStatus {
-				t.Fatalf("status %d, want %d: %s", res.StatusCode, tt.expectStatus, body)
-			}
+			_, body := sendExpect(t, client, req, tt.expectStatus)
 			if tt.expectStatus != 200 {
 				return
 			}
@@ -354,15 +345,7 @@ func TestHosts_forwardAuthDialects(t *testing.T) {
 						req.Header.Add("X-Forwarded-Host", "app.example.com")
 					}
 				}
-				res, err := noRedirect.Do(req)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer res.Body.Close()
-				body, _ := io.ReadAll(res.Body)
-				if res.StatusCode != tt.expectStatus {
-					t.Fatalf("status %d, want %d: %s", res.StatusCode, tt.expectStatus, body)
-				}
+				res, _ := sendExpect(t, noRedirect, req, tt.expectStatus)
 				if tt.expectStatus != 200 {
 					return
 				}
@@ -412,15 +395,7 @@ func TestHosts_signIn(t *testing.T) {
 				t.Fatal(err)
 			}
 			req.Header, req.Host = tt.givenHeader, tt.givenHeader.Get("Host")
-			res, err := noRedirect.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer res.Body.Close()
-			body, _ := io.ReadAll(res.Body)
-			if res.StatusCode != tt.expectStatus {
-				t.Fatalf("status %d, want %d: %s", res.StatusCode, tt.expectStatus, body)
-			}
+			res, body := sendExpect(t, noRedirect, req, tt.expectStatus)
 			if got := res.Header.Get("Location"); got != tt.expectLocation {
 				t.Errorf("Location %q, want %q", got, tt.expectLocation)
 			}

@@ -106,18 +106,7 @@ func testForwardAuthWithNginx(t *testing.T, d gateway.ForwardAuthDialect) {
 			for k, vs := range tt.givenHeader {
 				req.Header[k] = vs
 			}
-			res, err := client.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer res.Body.Close()
-			body, err := io.ReadAll(res.Body)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if res.StatusCode != tt.expectStatus {
-				t.Fatalf("status %d, want %d: %s", res.StatusCode, tt.expectStatus, body)
-			}
+			res, body := sendExpect(t, client, req, tt.expectStatus)
 			if got := res.Header.Get("Retry-After"); (got != "") != tt.expectRetryAfter {
 				t.Errorf("Retry-After %q, want one: %v", got, tt.expectRetryAfter)
 			}
@@ -331,15 +320,7 @@ func TestForwardAuthWithNginx_browser(t *testing.T) {
 				t.Fatal(err)
 			}
 			req.Header = tt.givenHeader
-			res, err := client.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer res.Body.Close()
-			body, _ := io.ReadAll(res.Body)
-			if res.StatusCode != tt.expectStatus {
-				t.Fatalf("status %d, want %d: %s", res.StatusCode, tt.expectStatus, body)
-			}
+			res, body := sendExpect(t, client, req, tt.expectStatus)
 			if got := res.Header.Get("Location"); got != tt.expectLocation {
 				t.Errorf("Location %q, want %q", got, tt.expectLocation)
 			}

@@ -2,7 +2,6 @@ package gateway_test
 
 import (
 	"bytes"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -133,18 +132,7 @@ func testForwardAuthBehind(t *testing.T, start func(backend, authgw string) stri
 			for k, vs := range tt.givenHeader {
 				req.Header[k] = vs
 			}
-			res, err := client.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer res.Body.Close()
-			body, err := io.ReadAll(res.Body)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if res.StatusCode != tt.expectStatus {
-				t.Fatalf("status %d, want %d: %s", res.StatusCode, tt.expectStatus, body)
-			}
+			res, body := sendExpect(t, client, req, tt.expectStatus)
 			if got := res.Header.Get("Location"); got != tt.expectLocation {
 				t.Errorf("Location %q, want %q", got, tt.expectLocation)
 			}
