@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"slices"
 	"strings"
+
+	"github.com/authgw/authgw/policy/netaddr"
 )
 
 // MaxAPIHosts is how many host names one API version may be bound to.
@@ -25,16 +27,8 @@ func NormalizeAPIHost(host string) (string, error) {
 	if len(labels) < 2 {
 		return "", invalid("", "host %q: a host needs at least two labels (wiki.example.com)", host)
 	}
-	for _, l := range labels {
-		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
-			return "", invalid("", "host %q: each label is 1 to 63 letters, digits or hyphens, not starting or ending with a hyphen", host)
-		}
-		for i := 0; i < len(l); i++ {
-			c := l[i]
-			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
-				return "", invalid("", "host %q: only ASCII letters, digits, hyphens and dots (IDNA A-labels for other scripts), no port", host)
-			}
-		}
+	if !netaddr.DNSName(h) {
+		return "", invalid("", "host %q: only ASCII letters, digits, hyphens and dots (IDNA A-labels for other scripts), no port; each label 1 to 63 of them, not starting or ending with a hyphen", host)
 	}
 	if last := labels[len(labels)-1]; last[0] >= '0' && last[0] <= '9' {
 		return "", invalid("", "host %q: an IP address cannot be bound", host)

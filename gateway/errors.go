@@ -14,6 +14,7 @@ const (
 	CodeNonCanonicalPath      = "NON-CANONICAL-PATH"
 	CodeBadPath               = "BAD-PATH"
 	CodeNotOriginForm         = "NOT-ORIGIN-FORM"
+	CodeUnknownHost           = "UNKNOWN-HOST"
 	CodeOverrideHeader        = "OVERRIDE-HEADER-REFUSED"
 	CodeMalformedBasicAuth    = "MALFORMED-BASIC-AUTH"
 	CodeMissingBasicAuth      = "MISSING-BASIC-AUTH"

@@ -197,6 +197,7 @@ func (g *Gateway) serveForwardAuth(w http.ResponseWriter, r *http.Request, d For
 	}
 	st.ip = g.clientIP(r, true)
 	st.ipText = st.ip.String()
+	st.forwardAuth = true
 	if e := g.decide(w, orig, st); e != nil {
 		g.denyForwardAuth(w, orig, st, e, d)
 		return

@@ -109,6 +109,14 @@ type Config struct {
 	// discharge endpoint as an absolute URL on it. Optional. Default: the
 	// path alone, on whatever origin the client used.
 	PublicURL string
+	// Hosts are the gateway's own host names (no port), where requests
+	// are routed by path (/<api>/v<N>/...). A request whose host is
+	// neither one of them nor bound to an API version is refused: 421
+	// UNKNOWN-HOST on the gateway's listener, 403 in forward-auth. "*"
+	// serves every host. Optional. Default: PublicURL's host, with
+	// localhost, 127.0.0.1 and ::1 when that host is a loopback name; no
+	// PublicURL, every host.
+	Hosts []string
 	// BrowserClient is the client the sign-in pages log browsers in
 	// through, "" for none. Its ID is public and it has no budget of its
 	// own (every signed-in browser shares it), so the gateway gives its
@@ -172,6 +180,8 @@ type Gateway struct {
 	stepUpCookie map[string]string
 	metrics      *metrics
 	bcrypt       bcryptCache
+	// ownHosts are the host keys routed by path; nil serves every host.
+	ownHosts map[string]bool
 
 	snap        atomic.Pointer[snapshot]
 	refreshMu   sync.Mutex
@@ -258,6 +268,9 @@ func New(cfg Config) (*Gateway, error) {
 		return nil, err
 	}
 	g := &Gateway{cfg: cfg, limiter: cfg.Limiter, origins: map[string]bool{}, metrics: newMetrics()}
+	if g.ownHosts, err = ownHosts(cfg.Hosts, cfg.PublicURL); err != nil {
+		return nil, err
+	}
 	g.verifierConfig = verifier.Config{
 		ServerID:       cfg.ServerID,
 		Keys:           cfg.Keys,

@@ -200,7 +200,7 @@ func (g *Gateway) decide(w http.ResponseWriter, r *http.Request, st *reqState) *
 	if st.snap == nil {
 		return refuse(http.StatusServiceUnavailable, CodeNotReady, "")
 	}
-	if e := checkPath(r, st); e != nil {
+	if e := g.checkPath(r, st); e != nil {
 		return e
 	}
 	if st.boundHost {
@@ -252,7 +252,11 @@ func (g *Gateway) deny(w http.ResponseWriter, r *http.Request, st *reqState, e *
 // checkPath is step 3: the same canonical-path function as the verifier,
 // then, for a request to a host bound to an API version, that API with
 // the whole path as its rest (but for /accounts/v1, the accounts
-// service's on every host); else /<api>/v<N>[/rest].
+// service's on every host); for one of the gateway's own hosts,
+// /<api>/v<N>[/rest]; for any other host, a refusal (421, or 403 to a
+// forward-auth caller, whose proxy may pass on nothing else): a name
+// pointed at the gateway by someone else, or a Host header made up, gets
+// neither the APIs nor the sign-in pages.
 //
 // The request target must be a path (origin form). An absolute-form target
 // ("GET http://evil.example/x HTTP/1.1", meant for forward proxies) would
@@ -261,7 +265,7 @@ func (g *Gateway) deny(w http.ResponseWriter, r *http.Request, st *reqState, e *
 // X-Forwarded-Host would all see a host the client named in a second
 // place. A gateway is no forward proxy, so such a request is refused. A
 // request built in-process, with no RequestURI, is judged by its URL.
-func checkPath(r *http.Request, st *reqState) *refusal {
+func (g *Gateway) checkPath(r *http.Request, st *reqState) *refusal {
 	path := verifier.RequestPath(r)
 	if err := policy.CanonicalPath(path); err != nil {
 		return refuse(http.StatusBadRequest, CodeNonCanonicalPath, "The request path is not in canonical form.")
@@ -273,12 +277,19 @@ func checkPath(r *http.Request, st *reqState) *refusal {
 	if host == "" {
 		host = r.Host
 	}
-	if b, bound := st.snap.boundHost(host); bound && !accountsPath(path) {
+	b, bound := st.snap.boundHost(host)
+	if bound && !accountsPath(path) {
 		if b.name == "" {
 			return refuse(http.StatusNotFound, CodeAPINotFound, "This host is bound to more than one API.")
 		}
 		st.apiName, st.version, st.rest, st.boundHost = b.name, b.version, path, true
 		return nil
+	}
+	if !bound && g.ownHosts != nil && !g.ownHosts[hostKey(host)] {
+		if st.forwardAuth {
+			return refuse(http.StatusForbidden, CodeUnknownHost, "This host name is not served here.")
+		}
+		return refuse(http.StatusMisdirectedRequest, CodeUnknownHost, "This host name is not served here.")
 	}
 	name, version, rest, ok := parseAPIPath(path)
 	if !ok {

@@ -32,12 +32,15 @@ type hostBinding struct {
 	version int
 }
 
-// hostKey is how a request's host is matched against the bindings: lower
-// case, without port and without one trailing dot. An IPv6 literal or an
-// unparsable value yields itself lowered, which no binding holds.
+// hostKey is how a request's host is matched against the bindings and
+// the gateway's own hosts: lower case, without port, without one trailing
+// dot, an IPv6 literal without its brackets. An unparsable value yields
+// itself lowered, which no binding holds.
 func hostKey(host string) string {
 	if h, _, ok := splitHostPort(host); ok {
 		host = h
+	} else if len(host) > 2 && host[0] == '[' && host[len(host)-1] == ']' {
+		host = host[1 : len(host)-1]
 	}
 	return strings.ToLower(strings.TrimSuffix(host, "."))
 }

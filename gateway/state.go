@@ -35,7 +35,10 @@ type reqState struct {
 	// bindHost, when not "", is the host matched against the bindings
 	// instead of the request's Host (a trusted proxy's X-Forwarded-Host).
 	bindHost string
-	api      *api // the active API routed to, nil for accounts or none
+	// forwardAuth: the request is a forward-auth caller's description of
+	// the original one.
+	forwardAuth bool
+	api         *api // the active API routed to, nil for accounts or none
 
 	client         *client
 	secretVerified bool

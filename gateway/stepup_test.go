@@ -79,7 +79,7 @@ func boundDischarge(t *testing.T, e *env, m *mint.Minter, token string) string {
 // instead (not to sign in); with the bound discharge the request passes,
 // and the backend sees none of the token cookies.
 func TestStepUp_gateway(t *testing.T) {
-	e := newEnv(t, func(c *gateway.Config) { c.PublicURL = "https://auth.example.com/" })
+	e := newEnv(t, func(c *gateway.Config) { c.PublicURL = "https://auth.example.com/"; c.Hosts = []string{"127.0.0.1"} })
 	backend := echoBackend(t, "demo")
 	app := e.client(sha256Hex("unused"), -1)
 	e.apiWith(db.API{Name: "demo", Version: 1, URL: backend.URL, Active: true, LoginRedirect: true})

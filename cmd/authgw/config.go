@@ -37,7 +37,7 @@ var configKeys = []string{
 	sessionIdleSetting,
 	"listen", "admin-listen", "database", "data-dir", "server-id", "keys", "policies",
 	"redis", "trusted-proxies", "allowed-origins", "cookie-secure", "smtp", "totp-key", "info-key", "demo-listen",
-	"forward-auth-callers", "forward-auth-dialect",
+	"forward-auth-callers", "forward-auth-dialect", gatewayHostsSetting,
 	"breached-passwords",
 	"code-login", productNameSetting, requireSecondFactorSetting,
 	publicURLSetting, uiTemplatesSetting, logoURLSetting, accentColourSetting, returnDefaultSetting,

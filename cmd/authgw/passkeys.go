@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/url"
 	"strings"
+
+	"github.com/authgw/authgw/policy/netaddr"
 )
 
 // The passkey settings (the README's "Passkeys in the browser").
@@ -76,15 +78,8 @@ func validHostName(v string) bool {
 	if v == "" || len(v) > 253 || net.ParseIP(v) != nil {
 		return false
 	}
-	for _, label := range strings.Split(v, ".") {
-		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
-			return false
-		}
-		for _, c := range label {
-			if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
-				return false
-			}
-		}
+	if !netaddr.DNSName(v) {
+		return false
 	}
 	// A name of digits and dots alone is an IPv4 address in another
 	// spelling.

@@ -54,6 +54,7 @@ const serveUsage = `Usage: authgw serve [--listen ADDR] [--admin-listen ADDR] [-
                     [--data-dir DIR] [--server-id ID] [--keys FILE] [--policies DIR]
                     [--redis URL] [--trusted-proxies CIDRS] [--allowed-origins ORIGINS]
                     [--forward-auth-callers CIDRS] [--forward-auth-dialect nginx|forwarded]
+                    [--gateway-hosts NAMES]
                     [--cookie-secure BOOL] [--smtp URL] [--totp-key FILE]
                     [--breached-passwords DIR] [--code-login BOOL]
                     [--require-second-factor ROLES]
@@ -124,6 +125,13 @@ Settings (flag, else AUTHGW_<NAME>, else the config file, else the default):
                            /forward-auth/nginx, /caddy, /traefik, /haproxy and
                            /envoy/ (ext_authz path_prefix) answer in their
                            proxy's dialect whatever this says
+  --gateway-hosts LIST     comma-separated host names (or IP addresses) of the
+                           gateway itself, where paths /<api>/v<N>/... are
+                           routed; a request for a host neither listed nor bound
+                           to an API is refused 421 UNKNOWN-HOST (403 in
+                           forward-auth); * serves every host (default: the
+                           --public-url host, with localhost, 127.0.0.1 and ::1
+                           when it is one of them)
   --allowed-origins LIST   comma-separated origins for CORS and cookie CSRF checks
   --cookie-secure BOOL     Secure, __Host- token cookies (default true)
   --session-idle-timeout DURATION
@@ -272,6 +280,7 @@ func (s *serveCommand) flagSet() *flag.FlagSet {
 		"forward-auth-callers", "forward-auth-dialect"} {
 		s.define(fs, name, name)
 	}
+	s.define(fs, gatewayHostsSetting, "the gateway's own host names (optional)")
 	s.define(fs, sessionIdleSetting, "inactivity timeout of a session (optional)")
 	s.define(fs, "replace-shared-material", "replace-shared-material")
 	s.define(fs, breachedSetting, "directory of breached-password range files (optional)")
@@ -305,6 +314,7 @@ type serveConfig struct {
 	forwardAuthCallers []netip.Prefix
 	forwardAuthDialect gateway.ForwardAuthDialect
 	allowedOrigins     []string
+	gatewayHosts       []string
 	cookieSecure       bool
 	infoKeyPath        string
 	// notifier is the --smtp notifier, else the file notifier of the
@@ -682,6 +692,7 @@ func (r *serveRun) newGateway() error {
 		Signer:         r.signer,
 		Accounts:       accountsHandler,
 		PublicURL:      r.cfg.pages.publicURL,
+		Hosts:          cfg.gatewayHosts,
 		BrowserClient:  r.portalClientID,
 		PrivateCookies: pagesPrivateCookies,
 		TrustedProxies: cfg.trustedProxies,
@@ -1014,6 +1025,9 @@ func (s *serveCommand) resolve(c *cli, logger *slog.Logger) (serveConfig, error)
 		return cfg, err
 	}
 	if cfg.trustedProxies, err = resolveSetting(c, &s.settings, "trusted-proxies", nil, parsePrefixes); err != nil {
+		return cfg, err
+	}
+	if cfg.gatewayHosts, err = resolveSetting(c, &s.settings, gatewayHostsSetting, nil, parseGatewayHosts); err != nil {
 		return cfg, err
 	}
 	if cfg.allowedOrigins, err = resolveSetting(c, &s.settings, "allowed-origins", nil, parseOrigins); err != nil {
@@ -1362,6 +1376,27 @@ func parseOrigins(v string) ([]string, error) {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
 			u.Path != "" || u.RawQuery != "" || u.User != nil || u.Fragment != "" || u.Opaque != "" || u.ForceQuery {
 			return nil, fmt.Errorf("%q is not an origin: want scheme://host[:port] with the scheme http or https and no path, such as https://app.example.com", o)
+		}
+	}
+	return items, nil
+}
+
+// gatewayHostsSetting lists the gateway's own host names
+// (gateway.Config.Hosts).
+const gatewayHostsSetting = "gateway-hosts"
+
+// parseGatewayHosts reads --gateway-hosts: "*", or host names and IP
+// addresses without port.
+func parseGatewayHosts(v string) ([]string, error) {
+	items, _ := parseList(v)
+	for _, h := range items {
+		if h == "*" && len(items) > 1 {
+			return nil, fmt.Errorf("* serves every host and stands alone")
+		}
+		if h != "*" {
+			if err := gateway.CheckHost(h); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return items, nil

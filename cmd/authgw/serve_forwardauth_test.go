@@ -5,8 +5,8 @@ import (
 	"testing"
 )
 
-// TestServe_forwardAuthSettings: a bad --forward-auth-dialect or
-// --forward-auth-callers (flag or environment) stops serve with a usage
+// TestServe_forwardAuthSettings: a bad --forward-auth-dialect,
+// --forward-auth-callers or --gateway-hosts (flag or environment) stops serve with a usage
 // error naming the setting.
 func TestServe_forwardAuthSettings(t *testing.T) {
 	tests := []struct {
@@ -20,6 +20,9 @@ func TestServe_forwardAuthSettings(t *testing.T) {
 		{name: "callers: a short IPv4-mapped prefix", whenArgs: []string{"serve", "--forward-auth-callers", "::ffff:10.0.0.0/95"}, expectLine: "authgw: serve: --forward-auth-callers: the IPv4-mapped prefix"},
 		{name: "trusted proxies: a short IPv4-mapped prefix", givenVars: map[string]string{"AUTHGW_TRUSTED_PROXIES": "10.0.0.0/8, ::ffff:0:0/64"},
 			whenArgs: []string{"serve"}, expectLine: "authgw: serve: AUTHGW_TRUSTED_PROXIES: the IPv4-mapped prefix"},
+		{name: "gateway hosts: a port", whenArgs: []string{"serve", "--gateway-hosts", "gw.example.com:8080"}, expectLine: "authgw: serve: --gateway-hosts:"},
+		{name: "gateway hosts: * and a name", givenVars: map[string]string{"AUTHGW_GATEWAY_HOSTS": "*, gw.example.com"},
+			whenArgs: []string{"serve"}, expectLine: "authgw: serve: AUTHGW_GATEWAY_HOSTS: * serves every host"},
 		{name: "dialect from the environment", givenVars: map[string]string{"AUTHGW_FORWARD_AUTH_DIALECT": "apache"},
 			whenArgs: []string{"serve"}, expectLine: "authgw: serve: AUTHGW_FORWARD_AUTH_DIALECT:"},
 	}

@@ -118,3 +118,25 @@ func ParseRange(s string) (netip.Prefix, error) {
 	}
 	return Unmap(p)
 }
+
+// DNSName reports whether name, in lower case without a trailing dot, is
+// a DNS host name as authgw accepts one: 1 to 253 bytes of labels of 1 to
+// 63 ASCII letters, digits and hyphens, a hyphen neither first nor last
+// (other scripts as IDNA A-labels, "xn--..."). It says nothing of the
+// number of labels, or of names of digits alone: callers add their rule.
+func DNSName(name string) bool {
+	if name == "" || len(name) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(name, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			if c := label[i]; (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
+				return false
+			}
+		}
+	}
+	return true
+}
