@@ -21,7 +21,7 @@ type AuditEvent struct {
 	ID string
 	// TimeMs is when it happened, Unix ms. Required.
 	TimeMs int64
-	// Type names the event, "signin.failed" say: 1 to 64 bytes. Required.
+	// Type names the event, "login.failed" say: 1 to 64 bytes. Required.
 	Type string
 	// Outcome is AuditSuccess or AuditFailure. Required.
 	Outcome string

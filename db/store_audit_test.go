@@ -15,7 +15,7 @@ import (
 func TestInsertAuditEvent(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		ctx := t.Context()
-		e := db.AuditEvent{ID: "0190a000-0000-7000-8000-000000000001", TimeMs: 1700000000000, Type: "signin.failed",
+		e := db.AuditEvent{ID: "0190a000-0000-7000-8000-000000000001", TimeMs: 1700000000000, Type: "login.failed",
 			Outcome: db.AuditFailure, Reason: "bad-password", IP: "203.0.113.7", Data: map[string]string{"factor": "password"}}
 		if err := d.InsertAuditEvent(ctx, e); err != nil {
 			t.Fatal(err)
