@@ -247,10 +247,14 @@ func rawHostRequest(t *testing.T, addr, req string) (int, string) {
 // name, asking /forward-auth/caddy, which sees the host in Caddy's
 // X-Forwarded-Host: the wiki's paths are authorized as /wiki/v1/<path>
 // and reach the backend as sent. A client's own X-Forwarded-Host does
-// not bind (Caddy sets it from Host); traversal is refused.
+// not bind (Caddy sets it from Host); traversal is refused; a host that
+// is neither bound nor an own name is refused 403 UNKNOWN-HOST.
 func TestHosts_forwardAuthWithCaddy(t *testing.T) {
 	wikiURL := echoBackend(t, "wiki").URL
-	e, id, wiki, demo := hostsEnvAt(t, func(c *gateway.Config) { c.ForwardAuthCallers = loopbackCallers }, wikiURL)
+	e, id, wiki, demo := hostsEnvAt(t, func(c *gateway.Config) {
+		c.ForwardAuthCallers = loopbackCallers
+		c.Hosts = []string{"127.0.0.1"} // Caddy's address: its own name here
+	}, wikiURL)
 	fa := httptest.NewServer(e.gw.ForwardAuthEndpoints(http.NotFoundHandler()))
 	t.Cleanup(fa.Close)
 	listen := gatewaytest.StartCaddy(t, gatewaytest.Caddy("..", hostPort(t, wikiURL), hostPort(t, fa.URL)))
@@ -271,7 +275,10 @@ func TestHosts_forwardAuthWithCaddy(t *testing.T) {
 		{"bound host, traversal", "wiki.example.com", "/pages/%2e%2e/admin", header("Authorization", authz(id, "s3cret", wiki["GET"])), 400, ""},
 		{"client's X-Forwarded-Host does not bind", listen, "/pages/Home",
 			header("Authorization", authz(id, "s3cret", wiki["GET"]), "X-Forwarded-Host", "wiki.example.com"), 400, ""},
-		{"unbound host: path routing", listen, "/wiki/v1/pages/Home", header("Authorization", authz(id, "s3cret", wiki["GET"])), 200, "/wiki/v1/pages/Home"},
+		{"own name: path routing", listen, "/wiki/v1/pages/Home", header("Authorization", authz(id, "s3cret", wiki["GET"])), 200, "/wiki/v1/pages/Home"},
+		{"unknown host", "evil.example", "/wiki/v1/pages/Home", header("Authorization", authz(id, "s3cret", wiki["GET"])), 403, ""},
+		{"unknown host, a bound host's name in X-Forwarded-Host", "evil.example", "/pages/Home",
+			header("Authorization", authz(id, "s3cret", wiki["GET"]), "X-Forwarded-Host", "wiki.example.com"), 403, ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			req, err := http.NewRequest("GET", "http://"+listen+tt.givenPath, nil)

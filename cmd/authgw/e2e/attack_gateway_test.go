@@ -26,12 +26,13 @@ import (
 // absolute-form request target and an oversized token (point 14).
 //
 // serve runs with --forward-auth-callers 127.0.0.1/32 (nginx's address
-// here) and the default forward-auth dialect, nginx.
+// here), the default forward-auth dialect, nginx, and its own names
+// 127.0.0.1 and gw.example.com: other hosts are refused (issue 18).
 func TestAttackGateway(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts authgw serve and nginx")
 	}
-	s := newAttackSuite(t, "--forward-auth-callers", "127.0.0.1/32", "--demo-listen", "off")
+	s := newAttackSuite(t, "--forward-auth-callers", "127.0.0.1/32", "--demo-listen", "off", "--gateway-hosts", "127.0.0.1,gw.example.com")
 	t.Run("forward-auth behind nginx", s.gwForwardAuthNginx)
 	t.Run("forward-auth callers", s.gwForwardAuthCallers)
 	t.Run("headers reaching backends", s.gwBackendHeaders)
@@ -79,6 +80,9 @@ func (s *attackSuite) gwDo(t *testing.T, from, method, url string, h http.Header
 	}
 	for k, vs := range h {
 		req.Header[k] = vs
+	}
+	if host := h.Get("Host"); host != "" {
+		req.Host = host
 	}
 	req.Header.Set(attackTagHeader, tag)
 	d := &net.Dialer{Timeout: 5 * time.Second}
@@ -144,6 +148,11 @@ func (s *attackSuite) gwForwardAuthNginx(t *testing.T) {
 		{"a _method query parameter through nginx", "400: authgw refuses it, nginx passes the 400 on",
 			"POST", mine + "x?_method=DELETE", http.Header{"Authorization": {s.auth(s.pat, "POST")}}, 400, false},
 		{"no token", "401", "GET", mine + "x", spoof(s.system), 401, false},
+		{"an unknown host through nginx", "403 UNKNOWN-HOST: nginx's $host is neither an own name nor bound",
+			"GET", mine + "x", spoof(notes, "Host", "evil.example"), 403, false},
+		{"an unknown host through nginx, the sign-in page", "403 UNKNOWN-HOST",
+			"GET", "/accounts/v1/ui/login", http.Header{"Host": {"evil.example"}, "Accept": {"text/html"}}, 403, false},
+		{"control: an own name through nginx", "200 from the backend", "GET", mine + "x", spoof(notes, "Host", "gw.example.com"), 200, true},
 	}
 	t.Run("client-address and forwarding headers through nginx", func(t *testing.T) { s.gwNginxHeaders(t, base) })
 	for _, tt := range tests {
@@ -387,11 +396,23 @@ func (s *attackSuite) gwEdges(t *testing.T) {
 		{name: "absolute-form target naming the gateway", expect: "400 NOT-ORIGIN-FORM",
 			when:         attackReq{target: "http://" + s.addr + "/demo/v1/x", header: []string{"Authorization", s.auth(s.pat, "GET")}},
 			expectStatus: 400, expectCode: "NOT-ORIGIN-FORM"},
-		{name: "control: origin form, Host evil.example", expect: "200; the backend's X-Forwarded-Host is the Host header",
+		{name: "origin form, Host evil.example", expect: "421 UNKNOWN-HOST: not an own name, not bound",
 			when:         attackReq{target: "/demo/v1/x", header: []string{"Authorization", s.auth(s.pat, "GET"), "Host", "evil.example"}},
+			expectStatus: 421, expectCode: "UNKNOWN-HOST"},
+		{name: "the sign-in page, Host evil.example", expect: "421 UNKNOWN-HOST: a domain pointed at the gateway gets no pages",
+			when:         attackReq{target: "/accounts/v1/ui/login", header: []string{"Host", "evil.example", "Accept", "text/html"}},
+			expectStatus: 421, expectCode: "UNKNOWN-HOST"},
+		{name: "Host an own name with another domain after it", expect: "421 UNKNOWN-HOST",
+			when:         attackReq{target: "/demo/v1/x", header: []string{"Authorization", s.auth(s.pat, "GET"), "Host", "gw.example.com.evil.example"}},
+			expectStatus: 421, expectCode: "UNKNOWN-HOST"},
+		{name: "X-Forwarded-Host an own name from an untrusted peer", expect: "421 UNKNOWN-HOST: only a trusted proxy's X-Forwarded-Host counts",
+			when:         attackReq{target: "/demo/v1/x", header: []string{"Authorization", s.auth(s.pat, "GET"), "Host", "evil.example", "X-Forwarded-Host", "gw.example.com"}},
+			expectStatus: 421, expectCode: "UNKNOWN-HOST"},
+		{name: "control: origin form, Host an own name", expect: "200; the backend's X-Forwarded-Host is the Host header",
+			when:         attackReq{target: "/demo/v1/x", header: []string{"Authorization", s.auth(s.pat, "GET"), "Host", "GW.example.com.:443"}},
 			expectStatus: 200, expectBackend: "/x",
 			check: func(t *testing.T, _ attackReply, hits []attackHit) {
-				if len(hits) == 1 && hits[0].header.Get("X-Forwarded-Host") != "evil.example" {
+				if len(hits) == 1 && hits[0].header.Get("X-Forwarded-Host") != "GW.example.com.:443" {
 					t.Errorf("X-Forwarded-Host %q", hits[0].header.Get("X-Forwarded-Host"))
 				}
 			}},

@@ -146,7 +146,7 @@ type attackSession struct {
 
 // newAttackSuite bootstraps a data directory (a sysadmin and a system
 // client), registers the recording backend as demo v1, starts serve with
-// --allowed-origins https://app.example.com, waits until the backend
+// --allowed-origins https://app.example.com and --gateway-hosts *, waits until the backend
 // answers through it, and sets up a plain user and three clients.
 // extraServeArgs are added to serve's arguments.
 func newAttackSuite(t *testing.T, extraServeArgs ...string) *attackSuite {
@@ -157,7 +157,11 @@ func newAttackSuite(t *testing.T, extraServeArgs ...string) *attackSuite {
 	s.creds = bootstrapFor(t, vars)
 	s.system = attackClient{s.creds.ClientID, s.creds.ClientSecret}.basic()
 	mustRun(t, invocation{args: []string{"apis", "add", "--name", "demo", "--version", "1", "--url", s.backend.URL}, vars: vars})
-	gatewayURL, adminURL, _, _, _ := startServe(t, dir, append([]string{"--allowed-origins", "https://app.example.com"}, extraServeArgs...)...)
+	// --gateway-hosts *: the suite's Host and Origin cases aim at the
+	// client host restriction, a layer of its own, so every host reaches
+	// it; TestAttackGateway names its own hosts and attacks the
+	// unknown-host refusal (the later flag wins).
+	gatewayURL, adminURL, _, _, _ := startServe(t, dir, append([]string{"--allowed-origins", "https://app.example.com", "--gateway-hosts", "*"}, extraServeArgs...)...)
 	s.addr = strings.TrimPrefix(gatewayURL, "http://")
 	s.adminAddr = strings.TrimPrefix(adminURL, "http://")
 	for _, from := range []string{attackFromStuffAccount, attackFromStuffOther, attackFromStuffIP, attackFromStuffIPOther,
