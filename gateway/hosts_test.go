@@ -150,73 +150,73 @@ func TestHosts_proxy(t *testing.T) {
 // unbinds; an absolute-form target is refused whatever its
 // authority, also on a bound host; two Host headers are refused.
 func TestHosts_headerTricks(t *testing.T) {
-	for _, trusted := range []bool{false, true} {
-		name := "untrusted peer"
-		if trusted {
-			name = "trusted proxy"
-		}
-		t.Run(name, func(t *testing.T) {
-			e, id, wiki, _ := hostsEnv(t, func(c *gateway.Config) {
-				if trusted {
-					c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
-				}
-			})
-			addr := strings.TrimPrefix(e.srv.URL, "http://")
-			ifTrusted := func(yes, no int) int {
-				if trusted {
-					return yes
-				}
-				return no
-			}
-			codeIfTrusted := func(yes, no string) string {
-				if trusted {
-					return yes
-				}
-				return no
-			}
-			auth := "Authorization: " + authz(id, "s3cret", wiki["GET"]) + "\r\n"
-			for _, tt := range []struct {
-				name         string
-				givenRequest string
-				expectStatus int
-				expectCode   string
-			}{
-				{"X-Forwarded-Host binds from a trusted proxy only", "GET /pages/Home HTTP/1.1\r\nHost: " + addr + "\r\nX-Forwarded-Host: wiki.example.com\r\n" + auth,
-					ifTrusted(200, 400), codeIfTrusted("", gateway.CodeBadPath)},
-				{"a chain: the first host", "GET /pages/Home HTTP/1.1\r\nHost: " + addr + "\r\nX-Forwarded-Host: WIKI.example.com:443, " + addr + "\r\n" + auth,
-					ifTrusted(200, 400), codeIfTrusted("", gateway.CodeBadPath)},
-				{"X-Forwarded-Host unbinds from a trusted proxy only", "GET /pages/Home HTTP/1.1\r\nHost: wiki.example.com\r\nX-Forwarded-Host: " + addr + "\r\n" + auth,
-					ifTrusted(400, 200), codeIfTrusted(gateway.CodeBadPath, "")},
-				{"two X-Forwarded-Host are ignored", "GET /pages/Home HTTP/1.1\r\nHost: " + addr + "\r\nX-Forwarded-Host: wiki.example.com\r\nX-Forwarded-Host: wiki.example.com\r\n" + auth,
-					400, gateway.CodeBadPath},
-				{"absolute form naming the bound host", "GET http://wiki.example.com/pages/Home HTTP/1.1\r\nHost: " + addr + "\r\n" + auth,
-					400, gateway.CodeNotOriginForm},
-				{"absolute form on the bound host naming another", "GET http://evil.example/wiki/v1/x HTTP/1.1\r\nHost: wiki.example.com\r\n" + auth,
-					400, gateway.CodeNotOriginForm},
-				{"absolute form agreeing with Host", "GET http://wiki.example.com/pages/Home HTTP/1.1\r\nHost: wiki.example.com\r\n" + auth,
-					400, gateway.CodeNotOriginForm},
-				{"two Host headers", "GET /pages/Home HTTP/1.1\r\nHost: wiki.example.com\r\nHost: " + addr + "\r\n" + auth, 400, ""},
-				{"control: Host alone", "GET /pages/Home HTTP/1.1\r\nHost: wiki.example.com\r\n" + auth, 200, ""},
-			} {
-				t.Run(tt.name, func(t *testing.T) {
-					status, body := rawHostRequest(t, addr, tt.givenRequest+"Connection: close\r\n\r\n")
-					if status != tt.expectStatus {
-						t.Fatalf("status %d, want %d: %s", status, tt.expectStatus, body)
-					}
-					if tt.expectCode != "" {
-						if got := decodeError(t, []byte(body)).Error.Code; got != tt.expectCode {
-							t.Errorf("code %s, want %s", got, tt.expectCode)
-						}
-					}
-					if status == 200 {
-						if got := decodeEcho(t, []byte(body)); got.RequestURI != "/pages/Home" || got.Claims == nil || got.Claims.Audience != "wiki" {
-							t.Errorf("backend saw %q with claims %+v", got.RequestURI, got.Claims)
-						}
-					}
-				})
+	eachPeer(t, func(t *testing.T, trusted bool) {
+		e, id, wiki, _ := hostsEnv(t, func(c *gateway.Config) {
+			if trusted {
+				c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 			}
 		})
+		addr := strings.TrimPrefix(e.srv.URL, "http://")
+		ifTrusted := func(yes, no int) int { return pick(trusted, yes, no) }
+		codeIfTrusted := func(yes, no string) string { return pick(trusted, yes, no) }
+		auth := "Authorization: " + authz(id, "s3cret", wiki["GET"]) + "\r\n"
+		for _, tt := range []struct {
+			name         string
+			givenRequest string
+			expectStatus int
+			expectCode   string
+		}{
+			{"X-Forwarded-Host binds from a trusted proxy only", "GET /pages/Home HTTP/1.1\r\nHost: " + addr + "\r\nX-Forwarded-Host: wiki.example.com\r\n" + auth,
+				ifTrusted(200, 400), codeIfTrusted("", gateway.CodeBadPath)},
+			{"a chain: the first host", "GET /pages/Home HTTP/1.1\r\nHost: " + addr + "\r\nX-Forwarded-Host: WIKI.example.com:443, " + addr + "\r\n" + auth,
+				ifTrusted(200, 400), codeIfTrusted("", gateway.CodeBadPath)},
+			{"X-Forwarded-Host unbinds from a trusted proxy only", "GET /pages/Home HTTP/1.1\r\nHost: wiki.example.com\r\nX-Forwarded-Host: " + addr + "\r\n" + auth,
+				ifTrusted(400, 200), codeIfTrusted(gateway.CodeBadPath, "")},
+			{"two X-Forwarded-Host are ignored", "GET /pages/Home HTTP/1.1\r\nHost: " + addr + "\r\nX-Forwarded-Host: wiki.example.com\r\nX-Forwarded-Host: wiki.example.com\r\n" + auth,
+				400, gateway.CodeBadPath},
+			{"absolute form naming the bound host", "GET http://wiki.example.com/pages/Home HTTP/1.1\r\nHost: " + addr + "\r\n" + auth,
+				400, gateway.CodeNotOriginForm},
+			{"absolute form on the bound host naming another", "GET http://evil.example/wiki/v1/x HTTP/1.1\r\nHost: wiki.example.com\r\n" + auth,
+				400, gateway.CodeNotOriginForm},
+			{"absolute form agreeing with Host", "GET http://wiki.example.com/pages/Home HTTP/1.1\r\nHost: wiki.example.com\r\n" + auth,
+				400, gateway.CodeNotOriginForm},
+			{"two Host headers", "GET /pages/Home HTTP/1.1\r\nHost: wiki.example.com\r\nHost: " + addr + "\r\n" + auth, 400, ""},
+			{"control: Host alone", "GET /pages/Home HTTP/1.1\r\nHost: wiki.example.com\r\n" + auth, 200, ""},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				status, body := rawHostRequest(t, addr, tt.givenRequest+"Connection: close\r\n\r\n")
+				if status != tt.expectStatus {
+					t.Fatalf("status %d, want %d: %s", status, tt.expectStatus, body)
+				}
+				if tt.expectCode != "" {
+					if got := decodeError(t, []byte(body)).Error.Code; got != tt.expectCode {
+						t.Errorf("code %s, want %s", got, tt.expectCode)
+					}
+				}
+				if status == 200 {
+					if got := decodeEcho(t, []byte(body)); got.RequestURI != "/pages/Home" || got.Claims == nil || got.Claims.Audience != "wiki" {
+						t.Errorf("backend saw %q with claims %+v", got.RequestURI, got.Claims)
+					}
+				}
+			})
+		}
+	})
+}
+
+// eachPeer runs fn as a subtest twice: the requests from an untrusted
+// peer, then from a trusted proxy.
+func eachPeer(t *testing.T, fn func(t *testing.T, trusted bool)) {
+	for _, trusted := range []bool{false, true} {
+		t.Run(pick(trusted, "trusted proxy", "untrusted peer"), func(t *testing.T) { fn(t, trusted) })
 	}
+}
+
+// pick is yes for a trusted proxy, else no.
+func pick[T any](trusted bool, yes, no T) T {
+	if trusted {
+		return yes
+	}
+	return no
 }
 
 // rawHostRequest writes req on a new connection to addr and returns the

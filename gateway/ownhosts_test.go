@@ -20,72 +20,61 @@ import (
 // made-up Host.
 func TestHosts_unknownRefused(t *testing.T) {
 	teapot := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTeapot) })
-	for _, trusted := range []bool{false, true} {
-		name := "untrusted peer"
-		if trusted {
-			name = "trusted proxy"
-		}
-		t.Run(name, func(t *testing.T) {
-			e, id, wiki, demo := hostsEnv(t, func(c *gateway.Config) {
-				c.Hosts = []string{"gw.example.com", "10.0.0.7", "::1"}
-				c.Accounts = teapot
-				c.Public = map[string][]string{"GET": {"/accounts/v1/ui/login"}}
-				if trusted {
-					c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
-				}
-			})
-			addr := strings.TrimPrefix(e.srv.URL, "http://")
-			ifTrusted := func(yes, no int) int {
-				if trusted {
-					return yes
-				}
-				return no
-			}
-			demoAuth := "Authorization: " + authz(id, "s3cret", demo["GET"]) + "\r\n"
-			wikiAuth := "Authorization: " + authz(id, "s3cret", wiki["GET"]) + "\r\n"
-			for _, tt := range []struct {
-				name         string
-				givenRequest string
-				expectStatus int
-			}{
-				{"own name routes by path", "GET /demo/v1/items HTTP/1.1\r\nHost: gw.example.com\r\n" + demoAuth, 200},
-				{"own name: case, trailing dot, port", "GET /demo/v1/items HTTP/1.1\r\nHost: GW.Example.COM.:8443\r\n" + demoAuth, 200},
-				{"own IPv4 address", "GET /demo/v1/items HTTP/1.1\r\nHost: 10.0.0.7:8080\r\n" + demoAuth, 200},
-				{"own IPv6 address", "GET /demo/v1/items HTTP/1.1\r\nHost: [::1]:8080\r\n" + demoAuth, 200},
-				{"own IPv6 address without port", "GET /demo/v1/items HTTP/1.1\r\nHost: [::1]\r\n" + demoAuth, 200},
-				{"bound host", "GET /pages/Home HTTP/1.1\r\nHost: wiki.example.com\r\n" + wikiAuth, 200},
-				{"unknown host", "GET /demo/v1/items HTTP/1.1\r\nHost: evil.example\r\n" + demoAuth, 421},
-				{"unknown host: the sign-in pages", "GET /accounts/v1/ui/login HTTP/1.1\r\nHost: evil.example\r\n", 421},
-				{"own name: the sign-in pages", "GET /accounts/v1/ui/login HTTP/1.1\r\nHost: gw.example.com\r\n", 418},
-				{"bound host: the sign-in pages", "GET /accounts/v1/ui/login HTTP/1.1\r\nHost: wiki.example.com\r\n", 418},
-				{"the listener's address is not an own name", "GET /demo/v1/items HTTP/1.1\r\nHost: " + addr + "\r\n" + demoAuth, 421},
-				{"own name as a prefix", "GET /demo/v1/items HTTP/1.1\r\nHost: gw.example.com.evil.example\r\n" + demoAuth, 421},
-				{"own name as a suffix", "GET /demo/v1/items HTTP/1.1\r\nHost: evil-gw.example.com\r\n" + demoAuth, 421},
-				{"sub-domain of an own name", "GET /demo/v1/items HTTP/1.1\r\nHost: x.gw.example.com\r\n" + demoAuth, 421},
-				{"user info before an own name (Go's server refuses it)", "GET /demo/v1/items HTTP/1.1\r\nHost: evil@gw.example.com\r\n" + demoAuth, 400},
-				{"two trailing dots", "GET /demo/v1/items HTTP/1.1\r\nHost: gw.example.com..\r\n" + demoAuth, 421},
-				{"IPv4 address in another spelling", "GET /demo/v1/items HTTP/1.1\r\nHost: 10.0.0.07\r\n" + demoAuth, 421},
-				{"no Host (HTTP/1.0)", "GET /demo/v1/items HTTP/1.0\r\n" + demoAuth, 421},
-				{"absolute form naming an own name", "GET http://gw.example.com/demo/v1/items HTTP/1.1\r\nHost: evil.example\r\n" + demoAuth, 400},
-				{"X-Forwarded-Host names an own name", "GET /demo/v1/items HTTP/1.1\r\nHost: evil.example\r\nX-Forwarded-Host: gw.example.com\r\n" + demoAuth,
-					ifTrusted(200, 421)},
-				{"X-Forwarded-Host names an unknown host", "GET /demo/v1/items HTTP/1.1\r\nHost: gw.example.com\r\nX-Forwarded-Host: evil.example\r\n" + demoAuth,
-					ifTrusted(421, 200)},
-			} {
-				t.Run(tt.name, func(t *testing.T) {
-					status, body := rawHostRequest(t, addr, tt.givenRequest+"Connection: close\r\n\r\n")
-					if status != tt.expectStatus {
-						t.Fatalf("status %d, want %d: %s", status, tt.expectStatus, body)
-					}
-					if status == http.StatusMisdirectedRequest {
-						if got := decodeError(t, []byte(body)).Error.Code; got != gateway.CodeUnknownHost {
-							t.Errorf("code %s, want %s", got, gateway.CodeUnknownHost)
-						}
-					}
-				})
+	eachPeer(t, func(t *testing.T, trusted bool) {
+		e, id, wiki, demo := hostsEnv(t, func(c *gateway.Config) {
+			c.Hosts = []string{"gw.example.com", "10.0.0.7", "::1"}
+			c.Accounts = teapot
+			c.Public = map[string][]string{"GET": {"/accounts/v1/ui/login"}}
+			if trusted {
+				c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 			}
 		})
-	}
+		addr := strings.TrimPrefix(e.srv.URL, "http://")
+		ifTrusted := func(yes, no int) int { return pick(trusted, yes, no) }
+		demoAuth := "Authorization: " + authz(id, "s3cret", demo["GET"]) + "\r\n"
+		wikiAuth := "Authorization: " + authz(id, "s3cret", wiki["GET"]) + "\r\n"
+		for _, tt := range []struct {
+			name         string
+			givenRequest string
+			expectStatus int
+		}{
+			{"own name routes by path", "GET /demo/v1/items HTTP/1.1\r\nHost: gw.example.com\r\n" + demoAuth, 200},
+			{"own name: case, trailing dot, port", "GET /demo/v1/items HTTP/1.1\r\nHost: GW.Example.COM.:8443\r\n" + demoAuth, 200},
+			{"own IPv4 address", "GET /demo/v1/items HTTP/1.1\r\nHost: 10.0.0.7:8080\r\n" + demoAuth, 200},
+			{"own IPv6 address", "GET /demo/v1/items HTTP/1.1\r\nHost: [::1]:8080\r\n" + demoAuth, 200},
+			{"own IPv6 address without port", "GET /demo/v1/items HTTP/1.1\r\nHost: [::1]\r\n" + demoAuth, 200},
+			{"bound host", "GET /pages/Home HTTP/1.1\r\nHost: wiki.example.com\r\n" + wikiAuth, 200},
+			{"unknown host", "GET /demo/v1/items HTTP/1.1\r\nHost: evil.example\r\n" + demoAuth, 421},
+			{"unknown host: the sign-in pages", "GET /accounts/v1/ui/login HTTP/1.1\r\nHost: evil.example\r\n", 421},
+			{"own name: the sign-in pages", "GET /accounts/v1/ui/login HTTP/1.1\r\nHost: gw.example.com\r\n", 418},
+			{"bound host: the sign-in pages", "GET /accounts/v1/ui/login HTTP/1.1\r\nHost: wiki.example.com\r\n", 418},
+			{"the listener's address is not an own name", "GET /demo/v1/items HTTP/1.1\r\nHost: " + addr + "\r\n" + demoAuth, 421},
+			{"own name as a prefix", "GET /demo/v1/items HTTP/1.1\r\nHost: gw.example.com.evil.example\r\n" + demoAuth, 421},
+			{"own name as a suffix", "GET /demo/v1/items HTTP/1.1\r\nHost: evil-gw.example.com\r\n" + demoAuth, 421},
+			{"sub-domain of an own name", "GET /demo/v1/items HTTP/1.1\r\nHost: x.gw.example.com\r\n" + demoAuth, 421},
+			{"user info before an own name (Go's server refuses it)", "GET /demo/v1/items HTTP/1.1\r\nHost: evil@gw.example.com\r\n" + demoAuth, 400},
+			{"two trailing dots", "GET /demo/v1/items HTTP/1.1\r\nHost: gw.example.com..\r\n" + demoAuth, 421},
+			{"IPv4 address in another spelling", "GET /demo/v1/items HTTP/1.1\r\nHost: 10.0.0.07\r\n" + demoAuth, 421},
+			{"no Host (HTTP/1.0)", "GET /demo/v1/items HTTP/1.0\r\n" + demoAuth, 421},
+			{"absolute form naming an own name", "GET http://gw.example.com/demo/v1/items HTTP/1.1\r\nHost: evil.example\r\n" + demoAuth, 400},
+			{"X-Forwarded-Host names an own name", "GET /demo/v1/items HTTP/1.1\r\nHost: evil.example\r\nX-Forwarded-Host: gw.example.com\r\n" + demoAuth,
+				ifTrusted(200, 421)},
+			{"X-Forwarded-Host names an unknown host", "GET /demo/v1/items HTTP/1.1\r\nHost: gw.example.com\r\nX-Forwarded-Host: evil.example\r\n" + demoAuth,
+				ifTrusted(421, 200)},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				status, body := rawHostRequest(t, addr, tt.givenRequest+"Connection: close\r\n\r\n")
+				if status != tt.expectStatus {
+					t.Fatalf("status %d, want %d: %s", status, tt.expectStatus, body)
+				}
+				if status == http.StatusMisdirectedRequest {
+					if got := decodeError(t, []byte(body)).Error.Code; got != gateway.CodeUnknownHost {
+						t.Errorf("code %s, want %s", got, gateway.CodeUnknownHost)
+					}
+				}
+			})
+		}
+	})
 }
 
 // TestHosts_unknownRefusedForwardAuth: in forward-auth the original host
