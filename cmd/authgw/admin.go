@@ -12,6 +12,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/authgw/authgw/accounts"
 	"github.com/authgw/authgw/db"
@@ -173,6 +174,22 @@ func formatMs(ms int64) string {
 		return "-"
 	}
 	return time.UnixMilli(ms).UTC().Format(time.RFC3339)
+}
+
+// cell makes text that users chose (names, addresses) safe to print in
+// the operator's terminal: a rune that is not printable (a control
+// character, a bidirectional override, a zero-width or other format
+// character, a space other than U+0020) becomes U+FFFD, so that a name
+// can neither send escape sequences nor disguise itself or another
+// column. The API refuses control characters in names, not format
+// characters, and older rows may hold anything. JSON output is exact.
+func cell(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsPrint(r) {
+			return r
+		}
+		return unicode.ReplacementChar
+	}, s)
 }
 
 // dashIfEmpty prints "-" for an empty column.

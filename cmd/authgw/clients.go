@@ -200,9 +200,9 @@ func (l *clientsListCommand) run(c *cli, args []string) error {
 	for _, x := range out {
 		var rs []string
 		for _, r := range x.Restrictions {
-			rs = append(rs, r.Type+":"+r.Value)
+			rs = append(rs, r.Type+":"+cell(r.Value))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", x.ID, x.Name, joinOrDash(x.Roles), itoaOrUnlimited(x.ReqsPerSec), yesNo(x.OIDC), joinOrDash(rs), formatMs(x.CreatedMs))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", x.ID, cell(x.Name), joinOrDash(x.Roles), itoaOrUnlimited(x.ReqsPerSec), yesNo(x.OIDC), joinOrDash(rs), formatMs(x.CreatedMs))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -220,7 +220,7 @@ func printSecret(c *cli, asJSON bool, out clientJSONOut, secret string) error {
 	tw := newTable(c.stdout)
 	fmt.Fprintf(tw, "CLIENT\t%s\n", out.ID)
 	fmt.Fprintf(tw, "ORGANIZATION\t%s\n", out.OrganizationID)
-	fmt.Fprintf(tw, "NAME\t%s\n", out.Name)
+	fmt.Fprintf(tw, "NAME\t%s\n", cell(out.Name))
 	fmt.Fprintf(tw, "SECRET\t%s\n", secret)
 	if err := tw.Flush(); err != nil {
 		return err
@@ -402,7 +402,7 @@ func (r *clientsRestrictCommand) run(c *cli, args []string) error {
 	tw := newTable(c.stdout)
 	fmt.Fprintln(tw, "ID\tTYPE\tVALUE\tCREATED")
 	for _, x := range xs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", x.ID, x.Type, x.Value, formatMs(x.CreatedMs))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", x.ID, x.Type, cell(x.Value), formatMs(x.CreatedMs))
 	}
 	return tw.Flush()
 }

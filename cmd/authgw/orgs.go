@@ -99,7 +99,7 @@ func (l *orgsListCommand) run(c *cli, args []string) error {
 	tw := newTable(c.stdout)
 	fmt.Fprintln(tw, "ID\tNAME\t2FA-REQUIRED\tCREATED")
 	for _, o := range out {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", o.ID, o.Name, yesNo(o.RequireSecondFactor), formatMs(o.CreatedMs))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", o.ID, cell(o.Name), yesNo(o.RequireSecondFactor), formatMs(o.CreatedMs))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -158,6 +158,6 @@ func (cc *orgsCreateCommand) run(c *cli, args []string) error {
 	if cc.json {
 		return printJSON(c.stdout, out)
 	}
-	fmt.Fprintf(c.stdout, "created organization %s (%s), owner %s\n", out.ID, out.Name, owner.ID)
+	fmt.Fprintf(c.stdout, "created organization %s (%s), owner %s\n", out.ID, cell(out.Name), owner.ID)
 	return nil
 }

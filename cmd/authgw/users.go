@@ -171,9 +171,9 @@ func (u userJSONOut) emailsColumn() string {
 	var list []string
 	for _, e := range u.Emails {
 		if e.VerifiedMs == 0 {
-			list = append(list, e.Email+"*")
+			list = append(list, cell(e.Email)+"*")
 		} else {
-			list = append(list, e.Email)
+			list = append(list, cell(e.Email))
 		}
 	}
 	return joinOrDash(list)
@@ -296,7 +296,7 @@ func (u *usersListCommand) run(c *cli, args []string) error {
 	}
 	fmt.Fprintln(tw, header)
 	for _, x := range out {
-		line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s", x.ID, x.Name, x.emailsColumn(), joinOrDash(x.Roles), yesNo(x.TwoFactor), formatMs(x.BannedMs), formatMs(x.CreatedMs))
+		line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s", x.ID, cell(x.Name), x.emailsColumn(), joinOrDash(x.Roles), yesNo(x.TwoFactor), formatMs(x.BannedMs), formatMs(x.CreatedMs))
 		if x.Membership != nil {
 			line += "\t" + x.Membership.flagsColumn()
 		}
@@ -376,20 +376,20 @@ func (u *usersShowCommand) run(c *cli, args []string) error {
 func printUser(c *cli, u userJSONOut) error {
 	tw := newTable(c.stdout)
 	fmt.Fprintf(tw, "ID\t%s\n", u.ID)
-	fmt.Fprintf(tw, "NAME\t%s\n", u.Name)
+	fmt.Fprintf(tw, "NAME\t%s\n", cell(u.Name))
 	for _, e := range u.Emails {
 		verified := "verified " + formatMs(e.VerifiedMs)
 		if e.VerifiedMs == 0 {
 			verified = "not verified"
 		}
-		fmt.Fprintf(tw, "EMAIL\t%s (%s)\n", e.Email, verified)
+		fmt.Fprintf(tw, "EMAIL\t%s (%s)\n", cell(e.Email), verified)
 	}
 	fmt.Fprintf(tw, "ROLES\t%s\n", joinOrDash(u.Roles))
 	fmt.Fprintf(tw, "2FA\t%s\n", yesNo(u.TwoFactor))
 	fmt.Fprintf(tw, "BANNED\t%s\n", formatMs(u.BannedMs))
 	fmt.Fprintf(tw, "CREATED\t%s\n", formatMs(u.CreatedMs))
 	for _, m := range derefMembers(u.Memberships) {
-		fmt.Fprintf(tw, "MEMBER OF\t%s %s (%s)\n", m.OrganizationID, m.OrganizationName, m.flagsColumn())
+		fmt.Fprintf(tw, "MEMBER OF\t%s %s (%s)\n", m.OrganizationID, cell(m.OrganizationName), m.flagsColumn())
 	}
 	if u.LiveSessions != nil {
 		fmt.Fprintf(tw, "LIVE SESSIONS\t%d\n", *u.LiveSessions)

@@ -119,3 +119,28 @@ func TestUsers(t *testing.T) {
 		}
 	})
 }
+
+// TestAdminTables_hostileNames: names that users chose reach the
+// operator's terminal only as printable text. The API refuses control
+// characters in names but the store does not (older rows), and neither
+// refuses format characters such as a right-to-left override, which
+// would make a table lie about its columns.
+func TestAdminTables_hostileNames(t *testing.T) {
+	dsn := migratedDSN(t)
+	d := openDB(t, dsn)
+	const hostile = "Eve\x1b]0;pwned\x07\u202egnp.exe\u200b\tX"
+	eve, _ := newUser(t, d, hostile, "eve@example.com", 0)
+	for _, a := range [][]string{{"users", "list"}, {"users", "show", eve}} {
+		out := mustRun(t, args(append(a, "--database", dsn)...))
+		if strings.ContainsAny(out, "\x1b\x07\u202e\u200b\t") {
+			t.Errorf("authgw %s prints a control or format character: %q", strings.Join(a, " "), out)
+		}
+		if !strings.Contains(out, "Eve\uFFFD]0;pwned\uFFFD\uFFFDgnp.exe\uFFFD\uFFFDX") {
+			t.Errorf("authgw %s: %q, want the name with each unprintable rune as U+FFFD", strings.Join(a, " "), out)
+		}
+	}
+	// JSON is exact: a script gets the name as stored, escaped by JSON.
+	if out := mustRun(t, args("users", "show", eve, "--json", "--database", dsn)); !strings.Contains(out, `Eve\u001b]0;pwned\u0007`) {
+		t.Errorf("users show --json: %q", out)
+	}
+}
