@@ -102,6 +102,27 @@ func (a *adminFlags) publish(c *cli, fx *adminEffects) error {
 	return nil
 }
 
+// act opens the database and an Operator on it, runs fn, then tells the
+// gateways what the Operator did: also when fn failed part way, since
+// the changes made before the failure stand.
+func (a *adminFlags) act(c *cli, fn func(ctx context.Context, d *db.DB, op *accounts.Operator) error) error {
+	ctx := context.Background()
+	d, err := a.open(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	op, fx, err := a.operator(c, d)
+	if err != nil {
+		return err
+	}
+	err = fn(ctx, d, op)
+	if perr := a.publish(c, fx); err == nil {
+		err = perr
+	}
+	return err
+}
+
 // operatorError turns an Operator's refusal into the command's error: a
 // value the rules refuse (400) is a usage error, exit status 2; any other
 // refusal (404, 409) a failure, exit status 1, with the API's code.

@@ -256,24 +256,13 @@ func (cc *clientsCreateCommand) run(c *cli, args []string) error {
 	if cc.org == "" || cc.name == "" {
 		return usagef("--org and --name are required")
 	}
-	ctx := context.Background()
-	d, err := cc.open(ctx, c)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	op, fx, err := cc.operator(c, d)
-	if err != nil {
-		return err
-	}
-	cl, secret, err := op.CreateClient(ctx, cc.org, cc.name, cc.reqsPerSec)
-	if err != nil {
-		return operatorError(err)
-	}
-	if err := printSecret(c, cc.json, clientOut(cl), secret); err != nil {
-		return err
-	}
-	return cc.publish(c, fx)
+	return cc.act(c, func(ctx context.Context, _ *db.DB, op *accounts.Operator) error {
+		cl, secret, err := op.CreateClient(ctx, cc.org, cc.name, cc.reqsPerSec)
+		if err != nil {
+			return operatorError(err)
+		}
+		return printSecret(c, cc.json, clientOut(cl), secret)
+	})
 }
 
 // clientsRotateCommand is "authgw clients rotate-secret".
@@ -299,28 +288,17 @@ func (r *clientsRotateCommand) run(c *cli, args []string) error {
 	if r.client == "" {
 		return usagef("--client is required")
 	}
-	ctx := context.Background()
-	d, err := r.open(ctx, c)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	op, fx, err := r.operator(c, d)
-	if err != nil {
-		return err
-	}
-	secret, err := op.RotateClientSecret(ctx, r.client)
-	if err != nil {
-		return operatorError(err)
-	}
-	cl, err := d.GetClient(ctx, r.client)
-	if err != nil {
-		return err
-	}
-	if err := printSecret(c, r.json, clientOut(cl), secret); err != nil {
-		return err
-	}
-	return r.publish(c, fx)
+	return r.act(c, func(ctx context.Context, d *db.DB, op *accounts.Operator) error {
+		secret, err := op.RotateClientSecret(ctx, r.client)
+		if err != nil {
+			return operatorError(err)
+		}
+		cl, err := d.GetClient(ctx, r.client)
+		if err != nil {
+			return err
+		}
+		return printSecret(c, r.json, clientOut(cl), secret)
+	})
 }
 
 // clientsRestrictCommand is "authgw clients restrict".
@@ -352,57 +330,34 @@ func (r *clientsRestrictCommand) run(c *cli, args []string) error {
 	if r.client == "" {
 		return usagef("--client is required")
 	}
-	ctx := context.Background()
-	d, err := r.open(ctx, c)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	op, fx, err := r.operator(c, d)
-	if err != nil {
-		return err
-	}
-	var failed error
-	for _, add := range []struct {
-		typ    string
-		values []string
-	}{{db.RestrictionIP, r.ips}, {db.RestrictionHost, r.hosts}, {db.RestrictionAPI, r.apis}} {
-		for _, v := range add.values {
-			if _, failed = op.Restrict(ctx, r.client, add.typ, v); failed != nil {
-				failed = fmt.Errorf("--%s %s: %w", add.typ, strconv.Quote(v), operatorError(failed))
-				break
+	return r.act(c, func(ctx context.Context, _ *db.DB, op *accounts.Operator) error {
+		for _, add := range []struct {
+			typ    string
+			values []string
+		}{{db.RestrictionIP, r.ips}, {db.RestrictionHost, r.hosts}, {db.RestrictionAPI, r.apis}} {
+			for _, v := range add.values {
+				if _, err := op.Restrict(ctx, r.client, add.typ, v); err != nil {
+					return fmt.Errorf("--%s %s: %w", add.typ, strconv.Quote(v), operatorError(err))
+				}
 			}
 		}
-		if failed != nil {
-			break
-		}
-	}
-	if failed == nil {
 		for _, id := range r.remove {
-			if failed = op.Unrestrict(ctx, r.client, id); failed != nil {
-				failed = operatorError(failed)
-				break
+			if err := op.Unrestrict(ctx, r.client, id); err != nil {
+				return operatorError(err)
 			}
 		}
-	}
-	// What was changed before a refusal is told to the gateways anyway.
-	if err := r.publish(c, fx); err != nil {
-		return err
-	}
-	if failed != nil {
-		return failed
-	}
-	xs, err := op.Restrictions(ctx, r.client)
-	if err != nil {
-		return operatorError(err)
-	}
-	if r.json {
-		return printJSON(c.stdout, restrictionsOut(xs))
-	}
-	tw := newTable(c.stdout)
-	fmt.Fprintln(tw, "ID\tTYPE\tVALUE\tCREATED")
-	for _, x := range xs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", x.ID, x.Type, cell(x.Value), formatMs(x.CreatedMs))
-	}
-	return tw.Flush()
+		xs, err := op.Restrictions(ctx, r.client)
+		if err != nil {
+			return operatorError(err)
+		}
+		if r.json {
+			return printJSON(c.stdout, restrictionsOut(xs))
+		}
+		tw := newTable(c.stdout)
+		fmt.Fprintln(tw, "ID\tTYPE\tVALUE\tCREATED")
+		for _, x := range xs {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", x.ID, x.Type, cell(x.Value), formatMs(x.CreatedMs))
+		}
+		return tw.Flush()
+	})
 }

@@ -4,6 +4,9 @@ import (
 	"context"
 	"flag"
 	"fmt"
+
+	"github.com/authgw/authgw/accounts"
+	"github.com/authgw/authgw/db"
 )
 
 // The "authgw orgs" commands.
@@ -133,31 +136,20 @@ func (cc *orgsCreateCommand) run(c *cli, args []string) error {
 	if cc.name == "" || cc.owner == "" {
 		return usagef("--name and --owner are required")
 	}
-	ctx := context.Background()
-	d, err := cc.open(ctx, c)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	owner, err := findUser(ctx, d, cc.owner)
-	if err != nil {
-		return err
-	}
-	op, fx, err := cc.operator(c, d)
-	if err != nil {
-		return err
-	}
-	org, err := op.CreateOrganization(ctx, cc.name, owner.ID)
-	if err != nil {
-		return operatorError(err)
-	}
-	if err := cc.publish(c, fx); err != nil {
-		return err
-	}
-	out := orgJSONOut{ID: org.ID, Name: org.Name, RequireSecondFactor: org.RequireSecondFactor, CreatedMs: org.CreatedMs}
-	if cc.json {
-		return printJSON(c.stdout, out)
-	}
-	fmt.Fprintf(c.stdout, "created organization %s (%s), owner %s\n", out.ID, cell(out.Name), owner.ID)
-	return nil
+	return cc.act(c, func(ctx context.Context, d *db.DB, op *accounts.Operator) error {
+		owner, err := findUser(ctx, d, cc.owner)
+		if err != nil {
+			return err
+		}
+		org, err := op.CreateOrganization(ctx, cc.name, owner.ID)
+		if err != nil {
+			return operatorError(err)
+		}
+		out := orgJSONOut{ID: org.ID, Name: org.Name, RequireSecondFactor: org.RequireSecondFactor, CreatedMs: org.CreatedMs}
+		if cc.json {
+			return printJSON(c.stdout, out)
+		}
+		fmt.Fprintf(c.stdout, "created organization %s (%s), owner %s\n", out.ID, cell(out.Name), owner.ID)
+		return nil
+	})
 }

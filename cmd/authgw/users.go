@@ -429,50 +429,39 @@ func (u *usersBanCommand) run(c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	ctx := context.Background()
-	d, err := u.open(ctx, c)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	x, err := findUser(ctx, d, arg)
-	if err != nil {
-		return err
-	}
-	op, fx, err := u.operator(c, d)
-	if err != nil {
-		return err
-	}
-	wasBanned := x.BannedMs != 0
-	if u.unban {
-		x, err = op.Unban(ctx, x.ID)
-	} else {
-		x, err = op.Ban(ctx, x.ID)
-	}
-	if err != nil {
-		return operatorError(err)
-	}
-	if err := u.publish(c, fx); err != nil {
-		return err
-	}
-	out, err := userOut(ctx, d, x)
-	if err != nil {
-		return err
-	}
-	if u.json {
-		return printJSON(c.stdout, out)
-	}
-	switch {
-	case u.unban && !wasBanned:
-		fmt.Fprintf(c.stdout, "user %s was not banned\n", x.ID)
-	case u.unban:
-		fmt.Fprintf(c.stdout, "unbanned user %s\n", x.ID)
-	case wasBanned:
-		fmt.Fprintf(c.stdout, "user %s is banned already (since %s)\n", x.ID, formatMs(x.BannedMs))
-	default:
-		fmt.Fprintf(c.stdout, "banned user %s: its sessions are ended and its tokens refused\n", x.ID)
-	}
-	return nil
+	return u.act(c, func(ctx context.Context, d *db.DB, op *accounts.Operator) error {
+		x, err := findUser(ctx, d, arg)
+		if err != nil {
+			return err
+		}
+		wasBanned := x.BannedMs != 0
+		if u.unban {
+			x, err = op.Unban(ctx, x.ID)
+		} else {
+			x, err = op.Ban(ctx, x.ID)
+		}
+		if err != nil {
+			return operatorError(err)
+		}
+		if u.json {
+			out, err := userOut(ctx, d, x)
+			if err != nil {
+				return err
+			}
+			return printJSON(c.stdout, out)
+		}
+		switch {
+		case u.unban && !wasBanned:
+			fmt.Fprintf(c.stdout, "user %s was not banned\n", x.ID)
+		case u.unban:
+			fmt.Fprintf(c.stdout, "unbanned user %s\n", x.ID)
+		case wasBanned:
+			fmt.Fprintf(c.stdout, "user %s is banned already (since %s)\n", x.ID, formatMs(x.BannedMs))
+		default:
+			fmt.Fprintf(c.stdout, "banned user %s: its sessions are ended and its tokens refused\n", x.ID)
+		}
+		return nil
+	})
 }
 
 // usersRolesCommand is "authgw users roles".
@@ -503,52 +492,34 @@ func (u *usersRolesCommand) run(c *cli, args []string) error {
 			return operatorError(err)
 		}
 	}
-	ctx := context.Background()
-	d, err := u.open(ctx, c)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	x, err := findUser(ctx, d, arg)
-	if err != nil {
-		return err
-	}
-	op, fx, err := u.operator(c, d)
-	if err != nil {
-		return err
-	}
-	var failed error
-	for _, role := range u.add {
-		if failed = op.GrantRole(ctx, x.ID, role); failed != nil {
-			break
+	return u.act(c, func(ctx context.Context, d *db.DB, op *accounts.Operator) error {
+		x, err := findUser(ctx, d, arg)
+		if err != nil {
+			return err
 		}
-	}
-	if failed == nil {
-		for _, role := range u.remove {
-			if failed = op.TakeRole(ctx, x.ID, role); failed != nil {
-				break
+		for _, role := range u.add {
+			if err := op.GrantRole(ctx, x.ID, role); err != nil {
+				return operatorError(err)
 			}
 		}
-	}
-	// What was changed before a refusal is told to the gateways anyway.
-	if err := u.publish(c, fx); err != nil {
-		return err
-	}
-	if failed != nil {
-		return operatorError(failed)
-	}
-	roles, err := d.UserRoles(ctx, x.ID)
-	if err != nil {
-		return err
-	}
-	if u.json {
-		return printJSON(c.stdout, struct {
-			ID    string   `json:"id"`
-			Roles []string `json:"roles"`
-		}{x.ID, nonNil(roles)})
-	}
-	tw := newTable(c.stdout)
-	fmt.Fprintln(tw, "ID\tROLES")
-	fmt.Fprintf(tw, "%s\t%s\n", x.ID, joinOrDash(roles))
-	return tw.Flush()
+		for _, role := range u.remove {
+			if err := op.TakeRole(ctx, x.ID, role); err != nil {
+				return operatorError(err)
+			}
+		}
+		roles, err := d.UserRoles(ctx, x.ID)
+		if err != nil {
+			return err
+		}
+		if u.json {
+			return printJSON(c.stdout, struct {
+				ID    string   `json:"id"`
+				Roles []string `json:"roles"`
+			}{x.ID, nonNil(roles)})
+		}
+		tw := newTable(c.stdout)
+		fmt.Fprintln(tw, "ID\tROLES")
+		fmt.Fprintf(tw, "%s\t%s\n", x.ID, joinOrDash(roles))
+		return tw.Flush()
+	})
 }
