@@ -1,6 +1,7 @@
 package accounts
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -103,28 +104,42 @@ func (s *Service) createClient(r *request) error {
 	if !given {
 		rate = DefaultReqsPerSec
 	}
-	secret, hash, err := s.newClientSecret()
-	if err != nil {
-		return err
-	}
 	limit := s.cfg.MaxClientsPerOrganization
 	if r.caller.staff() || r.caller.privileged() {
 		limit = 0
 	}
-	nc := db.Client{ID: s.newID(), OrganizationID: r.target.org.ID, Name: name, SecretHash: hash, ReqsPerSec: rate, CreatedMs: s.nowMs()}
-	oidcIn.apply(&nc)
-	c, err := s.management.CreateClientWithin(r.ctx(), nc, limit)
-	if errors.Is(err, db.ErrClientLimit) {
-		return apiError(http.StatusConflict, CodeTooManyClients,
-			"The organization has as many clients as allowed; delete one first.")
-	}
+	c, secret, err := s.addClient(r.ctx(), actorOf(r), db.Client{OrganizationID: r.target.org.ID, Name: name, ReqsPerSec: rate}, oidcIn, limit)
 	if err != nil {
 		return err
 	}
-	s.cfg.Announce(r.ctx())
 	out := clientJSON(c)
 	out.Secret = secret
 	return single(r, http.StatusCreated, out)
+}
+
+// addClient creates the client nc (its organization, name and
+// reqsPerSec, checked by the caller) with a new ID and secret, the OIDC
+// settings of oidcIn, and the role external; it returns the client and
+// its secret, which is shown once and stored only as its hash. limit
+// bounds the organization's live clients (0: none): past it, 409
+// TOO-MANY-CLIENTS. The gateways are told.
+func (s *Service) addClient(ctx context.Context, _ actor, nc db.Client, oidcIn clientOIDCIn, limit int) (db.Client, string, error) {
+	secret, hash, err := s.newClientSecret()
+	if err != nil {
+		return db.Client{}, "", err
+	}
+	nc.ID, nc.SecretHash, nc.CreatedMs = s.newID(), hash, s.nowMs()
+	oidcIn.apply(&nc)
+	c, err := s.management.CreateClientWithin(ctx, nc, limit)
+	if errors.Is(err, db.ErrClientLimit) {
+		return db.Client{}, "", apiError(http.StatusConflict, CodeTooManyClients,
+			"The organization has as many clients as allowed; delete one first.")
+	}
+	if err != nil {
+		return db.Client{}, "", err
+	}
+	s.cfg.Announce(ctx)
+	return c, secret, nil
 }
 
 func (s *Service) getClient(r *request) error {
@@ -191,18 +206,28 @@ func (s *Service) deleteClient(r *request) error {
 // answer. The old secret stops working when the gateways reload their
 // snapshot (at once when the announcement reaches them).
 func (s *Service) refreshClientSecret(r *request) error {
-	secret, hash, err := s.newClientSecret()
+	c := *r.target.client
+	secret, err := s.rotateClientSecret(r.ctx(), actorOf(r), c.ID)
 	if err != nil {
 		return err
 	}
-	c := *r.target.client
-	if err := s.management.SetClientSecretHash(r.ctx(), c.ID, hash, s.nowMs()); err != nil {
-		return err
-	}
-	s.cfg.Announce(r.ctx())
 	out := clientJSON(c)
 	out.Secret = secret
 	return single(r, http.StatusOK, out)
+}
+
+// rotateClientSecret gives the client clientID a new secret, stores its
+// hash, tells the gateways and returns the secret, to be shown once.
+func (s *Service) rotateClientSecret(ctx context.Context, _ actor, clientID string) (string, error) {
+	secret, hash, err := s.newClientSecret()
+	if err != nil {
+		return "", err
+	}
+	if err := s.management.SetClientSecretHash(ctx, clientID, hash, s.nowMs()); err != nil {
+		return "", err
+	}
+	s.cfg.Announce(ctx)
+	return secret, nil
 }
 
 // roleOut is a client role as the API shows it.
@@ -317,16 +342,9 @@ func (s *Service) addRestriction(r *request) error {
 	value := b.str("value", true, 255)
 	if len(b.obs) == n && typ != "" {
 		var problem string
-		switch typ {
-		case db.RestrictionIP:
-			value, problem = normalizeIPRestriction(value)
-		case db.RestrictionHost:
-			value, problem = normalizeHostRestriction(value)
-		case db.RestrictionAPI:
-			value, problem, err = s.checkAPIRestriction(r, value)
-			if err != nil {
-				return err
-			}
+		value, problem, err = s.normalizeRestriction(r.ctx(), typ, value)
+		if err != nil {
+			return err
 		}
 		if problem != "" {
 			b.obstruct("value", ObstructionInvalid, problem)
@@ -335,19 +353,57 @@ func (s *Service) addRestriction(r *request) error {
 	if err := b.done(); err != nil {
 		return err
 	}
-	x := db.Restriction{ID: s.newID(), ClientID: r.target.client.ID, Type: typ, Value: value, CreatedMs: s.nowMs()}
-	if err := s.management.AddRestriction(r.ctx(), x); err != nil {
+	x, err := s.addClientRestriction(r.ctx(), actorOf(r), r.target.client.ID, typ, value)
+	if err != nil {
 		return err
 	}
-	s.cfg.Announce(r.ctx())
 	return single(r, http.StatusCreated, restrictionJSON(x))
+}
+
+// normalizeRestriction checks a restriction value of the type typ (one
+// of db.RestrictionIP, RestrictionHost and RestrictionAPI) and returns it
+// in the form the gateway matches; problem says why a value is refused.
+// It fails only when the registry of APIs cannot be read.
+func (s *Service) normalizeRestriction(ctx context.Context, typ, value string) (normalized, problem string, err error) {
+	switch typ {
+	case db.RestrictionIP:
+		normalized, problem = normalizeIPRestriction(value)
+	case db.RestrictionHost:
+		normalized, problem = normalizeHostRestriction(value)
+	case db.RestrictionAPI:
+		return s.checkAPIRestriction(ctx, value)
+	default:
+		problem = "type must be ip, host or api."
+	}
+	return normalized, problem, nil
+}
+
+// addClientRestriction stores the restriction (typ, value) of the client
+// clientID, value as normalizeRestriction returned it, and tells the
+// gateways. The same restriction twice is db.ErrDuplicate.
+func (s *Service) addClientRestriction(ctx context.Context, _ actor, clientID, typ, value string) (db.Restriction, error) {
+	x := db.Restriction{ID: s.newID(), ClientID: clientID, Type: typ, Value: value, CreatedMs: s.nowMs()}
+	if err := s.management.AddRestriction(ctx, x); err != nil {
+		return db.Restriction{}, err
+	}
+	s.cfg.Announce(ctx)
+	return x, nil
 }
 
 // deleteRestriction deletes a restriction of this client (one of another
 // client is 404); an api restriction also needs ISC or a sysadmin.
 func (s *Service) deleteRestriction(r *request) error {
-	clientID, id := r.target.client.ID, r.Param("restrictionId")
-	xs, err := s.management.ListRestrictions(r.ctx(), clientID)
+	if err := s.removeClientRestriction(r.ctx(), actorOf(r), r.target.client.ID, r.Param("restrictionId"), mayRestrictAPI(r.caller)); err != nil {
+		return err
+	}
+	return null(r)
+}
+
+// removeClientRestriction deletes the restriction id of the client
+// clientID (one of another client is ErrHidden) and tells the gateways;
+// an api restriction needs mayAPI (see mayRestrictAPI), else 403.
+func (s *Service) removeClientRestriction(ctx context.Context, _ actor, clientID, id string, mayAPI bool) error {
+	xs, err := s.management.ListRestrictions(ctx, clientID)
 	if err != nil {
 		return err
 	}
@@ -355,14 +411,14 @@ func (s *Service) deleteRestriction(r *request) error {
 	if i < 0 {
 		return ErrHidden
 	}
-	if xs[i].Type == db.RestrictionAPI && !mayRestrictAPI(r.caller) {
+	if xs[i].Type == db.RestrictionAPI && !mayAPI {
 		return apiError(http.StatusForbidden, CodeForbidden, "Only ISC or a sysadmin may remove api restrictions.")
 	}
-	if err := s.management.DeleteRestriction(r.ctx(), clientID, id); err != nil {
+	if err := s.management.DeleteRestriction(ctx, clientID, id); err != nil {
 		return err
 	}
-	s.cfg.Announce(r.ctx())
-	return null(r)
+	s.cfg.Announce(ctx)
+	return nil
 }
 
 // normalizeIPRestriction reads an ip restriction value as the gateway
@@ -457,12 +513,12 @@ func validLabel(l string) bool {
 // in-process accounts service, which the gateway restricts like any API
 // (a client restricted to other APIs cannot call it). The gateway
 // compares names exactly, so nothing is normalized but white space.
-func (s *Service) checkAPIRestriction(r *request, v string) (name, problem string, err error) {
+func (s *Service) checkAPIRestriction(ctx context.Context, v string) (name, problem string, err error) {
 	v = strings.TrimSpace(v)
 	if v == db.ReservedAPIName {
 		return v, "", nil
 	}
-	apis, err := s.management.ListAPIs(r.ctx())
+	apis, err := s.management.ListAPIs(ctx)
 	if err != nil {
 		return "", "", err
 	}

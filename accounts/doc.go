@@ -29,6 +29,11 @@
 // regulation.Store. Answers, success and error, are the JSON envelopes
 // of package verifier/envelope.
 //
+// The Operator (operator.go) takes the management actions the command
+// line needs (ban, roles, clients, restrictions, organizations) through
+// the same functions as the handlers, for an operator instead of a
+// caller, so that both have the same checks and effects.
+//
 // Request bodies are {"data": {...}}: every problem of a body comes back
 // at once as the error's obstructions; unknown fields, wrong types,
 // malformed JSON, a wrong content type (415) and a body over 1 MiB (413)

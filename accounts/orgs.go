@@ -1,6 +1,7 @@
 package accounts
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -68,26 +69,39 @@ func (s *Service) createOrganization(r *request) error {
 	if err := b.done(); err != nil {
 		return err
 	}
-	now := s.nowMs()
-	org := db.Organization{ID: s.newID(), Name: name, CreatedMs: now}
-	creator := db.Membership{ID: s.newID(), OrganizationID: org.ID, UserID: r.caller.User.ID,
-		Read: true, Edit: true, Manage: true, Delete: true, CreatedMs: now}
 	created := s.cfg.MaxOrganizationsPerUser
 	if r.caller.staff() || r.caller.privileged() {
 		created = 0
 	}
-	err = s.management.CreateOrganizationBounded(r.ctx(), org, creator, s.cfg.MaxMemberships, created)
-	if errors.Is(err, db.ErrMembershipLimit) {
-		return membershipLimitError(false)
-	}
-	if errors.Is(err, db.ErrOrganizationLimit) {
-		return apiError(http.StatusConflict, CodeTooManyOrganizations,
-			"You created as many organizations as allowed; delete one first.")
-	}
+	org, err := s.addOrganization(r.ctx(), actorOf(r), name, r.caller.User.ID, created)
 	if err != nil {
 		return err
 	}
 	return single(r, http.StatusCreated, orgJSON(org))
+}
+
+// addOrganization creates the organization name (checked by the caller)
+// with the user ownerID as a member with every flag, in one transaction.
+// An owner at the bound of memberships is 409 TOO-MANY-MEMBERSHIPS; one
+// who created created standing organizations already (0: no bound) 409
+// TOO-MANY-ORGANIZATIONS; a missing or deleted owner db.ErrForeignKey.
+func (s *Service) addOrganization(ctx context.Context, _ actor, name, ownerID string, created int) (db.Organization, error) {
+	now := s.nowMs()
+	org := db.Organization{ID: s.newID(), Name: name, CreatedMs: now}
+	creator := db.Membership{ID: s.newID(), OrganizationID: org.ID, UserID: ownerID,
+		Read: true, Edit: true, Manage: true, Delete: true, CreatedMs: now}
+	err := s.management.CreateOrganizationBounded(ctx, org, creator, s.cfg.MaxMemberships, created)
+	if errors.Is(err, db.ErrMembershipLimit) {
+		return db.Organization{}, membershipLimitError(false)
+	}
+	if errors.Is(err, db.ErrOrganizationLimit) {
+		return db.Organization{}, apiError(http.StatusConflict, CodeTooManyOrganizations,
+			"You created as many organizations as allowed; delete one first.")
+	}
+	if err != nil {
+		return db.Organization{}, err
+	}
+	return org, nil
 }
 
 func (s *Service) getOrganization(r *request) error {

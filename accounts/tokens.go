@@ -416,20 +416,25 @@ func (s *Service) revokeSessionIn(ctx context.Context, id, reason string) error 
 // revokeUser invalidates every session of the user and tells the
 // gateways (password change, roles removed).
 func (s *Service) revokeUser(r *request, userID, reason string) error {
+	return s.revokeUserIn(r.ctx(), userID, reason)
+}
+
+// revokeUserIn is revokeUser outside a request (the Operator's).
+func (s *Service) revokeUserIn(ctx context.Context, userID, reason string) error {
 	now := s.cfg.Now()
 	expires := s.revocationExpiresMs()
-	if _, err := s.logins.InvalidateUserSessions(r.ctx(), userID, reason, db.Revoking{AtMs: now.UnixMilli(), ExpiresMs: expires}); err != nil {
+	if _, err := s.logins.InvalidateUserSessions(ctx, userID, reason, db.Revoking{AtMs: now.UnixMilli(), ExpiresMs: expires}); err != nil {
 		return err
 	}
-	s.cfg.Revoked(r.ctx(), db.Revocation{Kind: db.RevokeUser, Subject: userID, NotBeforeMs: now.UnixMilli(), ExpiresMs: expires, CreatedMs: now.UnixMilli()})
+	s.cfg.Revoked(ctx, db.Revocation{Kind: db.RevokeUser, Subject: userID, NotBeforeMs: now.UnixMilli(), ExpiresMs: expires, CreatedMs: now.UnixMilli()})
 	// The store revoked each session it invalidated too: a refresh that
 	// won the race against this change mints after now, which the user
 	// revocation alone lets through. Tell the gateways at once rather
 	// than at their next poll of the feed.
-	if sessions, err := s.logins.ListUserSessions(r.ctx(), userID); err == nil {
+	if sessions, err := s.logins.ListUserSessions(ctx, userID); err == nil {
 		for _, sess := range sessions {
 			if sess.InvalidatedMs == now.UnixMilli() {
-				s.cfg.Revoked(r.ctx(), db.Revocation{Kind: db.RevokeSession, Subject: sess.ID, NotBeforeMs: now.UnixMilli(), ExpiresMs: expires, CreatedMs: now.UnixMilli()})
+				s.cfg.Revoked(ctx, db.Revocation{Kind: db.RevokeSession, Subject: sess.ID, NotBeforeMs: now.UnixMilli(), ExpiresMs: expires, CreatedMs: now.UnixMilli()})
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 package accounts
 
 import (
+	"context"
 	"crypto/subtle"
 	"errors"
 	"net/http"
@@ -203,22 +204,38 @@ func (s *Service) updateUser(r *request) error {
 		}
 		u.Name = name
 	}
-	switch {
-	case setBan && banned && u.BannedMs == 0:
-		if err := s.management.BanUser(r.ctx(), u.ID, now); err != nil {
+	if setBan {
+		if err := s.setBanned(r.ctx(), actorOf(r), &u, banned); err != nil {
 			return err
 		}
-		if err := s.revokeUser(r, u.ID, "banned"); err != nil {
+	}
+	return single(r, http.StatusOK, userJSON(u))
+}
+
+// setBanned bans or unbans the user u and sets u.BannedMs to match; a
+// user already in that state is left as it is. A ban ends every session
+// of the user at once ("banned"), and the gateways are told (see
+// revokeUserIn). Who may do it is the caller's business: the API
+// allows a sysadmin acting on another user, the Operator the command
+// line's operator.
+func (s *Service) setBanned(ctx context.Context, _ actor, u *db.User, banned bool) error {
+	now := s.nowMs()
+	switch {
+	case banned && u.BannedMs == 0:
+		if err := s.management.BanUser(ctx, u.ID, now); err != nil {
+			return err
+		}
+		if err := s.revokeUserIn(ctx, u.ID, "banned"); err != nil {
 			return err
 		}
 		u.BannedMs = now
-	case setBan && !banned && u.BannedMs != 0:
-		if err := s.management.UnbanUser(r.ctx(), u.ID, now); err != nil {
+	case !banned && u.BannedMs != 0:
+		if err := s.management.UnbanUser(ctx, u.ID, now); err != nil {
 			return err
 		}
 		u.BannedMs = 0
 	}
-	return single(r, http.StatusOK, userJSON(u))
+	return nil
 }
 
 // deleteUser soft-deletes the user; in the same transaction its
@@ -281,14 +298,20 @@ func (s *Service) addUserRole(r *request) error {
 	if err := b.done(); err != nil {
 		return err
 	}
-	err = s.management.AddUserRole(r.ctx(), r.target.user.ID, role)
-	switch {
-	case isDuplicate(err):
-		return apiError(http.StatusConflict, CodeDuplicate, "The user has this role already.")
-	case err != nil:
+	if err := s.grantUserRole(r.ctx(), actorOf(r), r.target.user.ID, role); err != nil {
 		return err
 	}
 	return single(r, http.StatusCreated, userRoleJSON(role))
+}
+
+// grantUserRole gives the user userID the role, one of userRoles (the
+// caller checked it). A role the user has already is 409 DUPLICATE.
+func (s *Service) grantUserRole(ctx context.Context, _ actor, userID, role string) error {
+	err := s.management.AddUserRole(ctx, userID, role)
+	if isDuplicate(err) {
+		return apiError(http.StatusConflict, CodeDuplicate, "The user has this role already.")
+	}
+	return err
 }
 
 // removeUserRole takes a role from another user (the route admits a
@@ -307,13 +330,20 @@ func (s *Service) removeUserRole(r *request) error {
 	if !slices.Contains(userRoles, role) {
 		return ErrHidden
 	}
-	if err := s.management.RemoveUserRole(r.ctx(), userID, role); err != nil {
-		return err
-	}
-	if err := s.revokeUser(r, userID, "roles-changed"); err != nil {
+	if err := s.takeUserRole(r.ctx(), actorOf(r), userID, role); err != nil {
 		return err
 	}
 	return null(r)
+}
+
+// takeUserRole takes the role from the user userID and ends the user's
+// sessions ("roles-changed"), as removeUserRole explains. A role the
+// user lacks is db.ErrNotFound.
+func (s *Service) takeUserRole(ctx context.Context, _ actor, userID, role string) error {
+	if err := s.management.RemoveUserRole(ctx, userID, role); err != nil {
+		return err
+	}
+	return s.revokeUserIn(ctx, userID, "roles-changed")
 }
 
 // changePassword sets the user's password. The user themselves proves

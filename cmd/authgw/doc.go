@@ -37,12 +37,25 @@
 //	sessions      end sessions: all of them, a user's, or one
 //	totp reseal   re-seal every TOTP secret with the newest key of the
 //	              TOTP key ring, so that older keys can be removed
+//	users         list, show, ban, unban a user, or change its roles
+//	clients       list, create, rotate-secret, restrict an API client;
+//	              oidc sets its OpenID Connect settings
+//	orgs          list or create organizations
+//
+// users, clients and orgs take the accounts API's management actions
+// through accounts.Operator (admin.go), with the API's checks and
+// effects, never with SQL of their own.
 //
 // And one works on the request-info key file alone:
 //
 //	keys rotate-info  give the request-info key file a new signing key,
 //	                  keeping the old one published (--drop-previous
 //	                  removes it once every instance signs with the new)
+//
+// And one reads only the binary itself:
+//
+//	version       the module version, VCS revision and Go version the
+//	              build recorded
 //
 // Their settings come from the flag, else AUTHGW_<NAME>, else the JSON
 // config file (--config, else AUTHGW_CONFIG), else the default.

@@ -96,6 +96,19 @@ var commands = []commandSpec{
 	{name: "sessions", summary: "end sessions: all, a user's, or one", usage: sessionsUsage, new: func() command { return &sessionsCommand{} }},
 	{name: "oidc-keygen", summary: "print a new OpenID Connect signing key, or a key file with a new key first", usage: oidcKeygenUsage, new: func() command { return &oidcKeygenCommand{} }},
 	{name: "clients oidc", summary: "show or set an API client's OpenID Connect settings (redirect URIs, scopes)", usage: clientsOIDCUsage, new: func() command { return &clientsOIDCCommand{} }},
+	// The admin commands: the accounts API's management actions, with its rules (admin.go).
+	{name: "users list", summary: "list users, or an organization's members, a page at a time", usage: usersListUsage, new: func() command { return &usersListCommand{} }},
+	{name: "users show", summary: "show a user: addresses, roles, memberships, live sessions", usage: usersShowUsage, new: func() command { return &usersShowCommand{} }},
+	{name: "users ban", summary: "ban a user: sessions end, tokens refused", usage: usersBanUsage, new: func() command { return &usersBanCommand{} }},
+	{name: "users unban", summary: "lift a user's ban", usage: usersUnbanUsage, new: func() command { return &usersBanCommand{unban: true} }},
+	{name: "users roles", summary: "show, give or take a user's roles", usage: usersRolesUsage, new: func() command { return &usersRolesCommand{} }},
+	{name: "clients list", summary: "list an organization's API clients", usage: clientsListUsage, new: func() command { return &clientsListCommand{} }},
+	{name: "clients create", summary: "create an API client; prints its secret once", usage: clientsCreateUsage, new: func() command { return &clientsCreateCommand{} }},
+	{name: "clients rotate-secret", summary: "give an API client a new secret; prints it once", usage: clientsRotateSecretUsage, new: func() command { return &clientsRotateCommand{} }},
+	{name: "clients restrict", summary: "show, add or remove an API client's access restrictions", usage: clientsRestrictUsage, new: func() command { return &clientsRestrictCommand{} }},
+	{name: "orgs list", summary: "list organizations", usage: orgsListUsage, new: func() command { return &orgsListCommand{} }},
+	{name: "orgs create", summary: "create an organization with its first member", usage: orgsCreateUsage, new: func() command { return &orgsCreateCommand{} }},
+	{name: "version", summary: "print the module version, VCS revision and Go version", usage: versionUsage, new: func() command { return &versionCommand{} }},
 	{name: "totp reseal", summary: "re-seal every TOTP secret with the newest key of the ring", usage: totpResealUsage, new: func() command { return &totpCommand{} }},
 }
 
@@ -163,6 +176,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, env environme
 		if len(topic) == 1 && onlySubcommand[topic[0]] != "" {
 			topic = []string{topic[0], onlySubcommand[topic[0]]}
 		}
+		if len(topic) == 1 && isGroup(topic[0]) {
+			fmt.Fprint(stdout, groupUsage(topic[0]))
+			return exitOK
+		}
 		spec, _, err := findCommand(topic)
 		if err != nil {
 			return c.report("help", err)
@@ -179,15 +196,25 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, env environme
 
 // onlySubcommand maps the commands that have subcommands to their only
 // one.
-var onlySubcommand = map[string]string{"policy": "check", "totp": "reseal", "clients": "oidc", "keys": "rotate-info"}
+var onlySubcommand = map[string]string{"policy": "check", "totp": "reseal", "keys": "rotate-info"}
 
 // findCommand picks the command named at the start of args and returns
 // it with the arguments that follow its name. "policy" alone, or followed
 // by a help flag, means "policy check", its only subcommand; "totp"
-// likewise "totp reseal", "clients" "clients oidc" and "keys" "keys
-// rotate-info".
+// likewise "totp reseal" and "keys" "keys rotate-info". A group of
+// commands ("users", "clients", "orgs") needs its subcommand; followed
+// by a help flag alone it prints the group's commands.
 func findCommand(args []string) (commandSpec, []string, error) {
 	name, rest := args[0], args[1:]
+	if isGroup(name) && onlySubcommand[name] == "" {
+		switch {
+		case len(rest) == 0:
+			return commandSpec{}, nil, &usageError{msg: fmt.Sprintf(`%s: missing subcommand (run "authgw %s --help" for the list)`, name, name)}
+		case isHelp(rest[0]):
+			return commandSpec{name: name, usage: groupUsage(name), new: func() command { return groupHelp{} }}, rest[:1], nil
+		}
+		name, rest = name+" "+rest[0], rest[1:]
+	}
 	if sub := onlySubcommand[name]; sub != "" {
 		switch {
 		case len(rest) == 0 && name == "policy":
@@ -348,3 +375,42 @@ func (f *durationFlag) Set(v string) error {
 	f.d, f.set = d, true
 	return nil
 }
+
+// isGroup reports whether name is the first word of commands with
+// several subcommands, such as "users" of "users list".
+func isGroup(name string) bool {
+	n := 0
+	for _, c := range commands {
+		if strings.HasPrefix(c.name, name+" ") {
+			n++
+		}
+	}
+	return n > 1
+}
+
+// groupUsage lists the commands of a group, as the command list does.
+func groupUsage(group string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Usage: authgw %s <command> [arguments]\n\nCommands:\n", group)
+	width := 0
+	for _, c := range commands {
+		if strings.HasPrefix(c.name, group+" ") {
+			width = max(width, len(c.name))
+		}
+	}
+	for _, c := range commands {
+		if strings.HasPrefix(c.name, group+" ") {
+			fmt.Fprintf(&b, "  %-*s %s\n", width, c.name, c.summary)
+		}
+	}
+	fmt.Fprintf(&b, "\nRun \"authgw %s <command> --help\" for a command's usage.\n", group)
+	return b.String()
+}
+
+// groupHelp is the command a group's help flag finds: it has no flags,
+// so exec prints the group's usage.
+type groupHelp struct{}
+
+func (groupHelp) flagSet() *flag.FlagSet { return newFlagSet("help") }
+
+func (groupHelp) run(*cli, []string) error { return usagef("a group of commands: name one") }
