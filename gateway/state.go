@@ -8,6 +8,8 @@ import (
 	"net/netip"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/authgw/authgw/verifier"
 )
 
@@ -51,6 +53,13 @@ type reqState struct {
 
 	infoToken     string
 	upstreamStart time.Time
+
+	// claimedClient is the client ID of a Basic credential that names a
+	// known client, for the access log of a request refused before the
+	// client was accepted (a wrong secret): the ID is no secret.
+	claimedClient string
+	// span is the request's server span; nil when tracing is off.
+	span trace.Span
 
 	// rec wraps the response writer; kept here so that the state and the
 	// wrapper are one allocation.
