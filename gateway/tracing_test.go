@@ -2,19 +2,25 @@ package gateway_test
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/gateway"
 	"github.com/authgw/authgw/gateway/gatewaytest/otlpreceiver"
+	"github.com/authgw/authgw/gateway/infosign"
 )
 
 // tracing is a tracer provider exporting over OTLP/HTTP to a real
@@ -281,5 +287,49 @@ func assertNoSecret(t *testing.T, s otlpreceiver.Span) {
 		if strings.Contains(v, "do-not-record") || strings.Contains(v, "s3cret") || strings.Contains(strings.ToLower(v), "macaroon") {
 			t.Errorf("span %q attribute %s = %q holds a secret", s.Name, k, v)
 		}
+	}
+}
+
+// BenchmarkProxyTraced is BenchmarkProxy's authgw case with tracing on:
+// every request sampled (spans batched to an exporter that drops them,
+// so the figure is the gateway's cost, not a collector's), and none
+// sampled (ratio 0: the cost of tracing being on for requests not
+// recorded). Tracing off is BenchmarkProxy/authgw.
+func BenchmarkProxyTraced(b *testing.B) {
+	backend := benchBackend(b)
+	for _, bc := range []struct {
+		name  string
+		ratio float64
+	}{{"sampled", 1}, {"not-sampled", 0}} {
+		b.Run(bc.name, func(b *testing.B) {
+			tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(tracetest.NewNoopExporter()),
+				sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(bc.ratio))))
+			b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+			signer, err := infosign.NewSigner(infosign.SignerConfig{Key: signingKey(), Issuer: "bench", Now: time.Now})
+			if err != nil {
+				b.Fatal(err)
+			}
+			e := newEnv(b, func(c *gateway.Config) {
+				c.Now = time.Now
+				c.Signer = signer
+				c.Logger = slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn}))
+				c.Tracer = tp
+			})
+			const secret = "bench-secret"
+			id := e.client(sha256Hex(secret), 10_000_000)
+			e.api("demo", 1, backend.URL, false, true)
+			e.refresh()
+			auth := authz(id, secret, e.tokens("session-bench", time.Now()).ByMethod["GET"])
+			b.ReportAllocs()
+			for b.Loop() {
+				req := httptest.NewRequest("GET", "/demo/v1/items", nil)
+				req.Header.Set("Authorization", auth)
+				rec := httptest.NewRecorder()
+				e.gw.ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK {
+					b.Fatalf("status %d: %s", rec.Code, rec.Body.String())
+				}
+			}
+		})
 	}
 }
