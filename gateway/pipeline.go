@@ -91,10 +91,7 @@ func (g *Gateway) logRequest(w *recorder, r *http.Request, st *reqState) {
 	if !g.cfg.Logger.Enabled(r.Context(), slog.LevelInfo) {
 		return // spare the attributes' formatting when access logs are off
 	}
-	client := st.clientID()
-	if client == "" {
-		client = st.claimedClient
-	}
+	client := st.loggedClientID()
 	// The user is the token's user ID, never an email address.
 	user := ""
 	if st.hasIdentity {
@@ -119,10 +116,7 @@ func (g *Gateway) logRefusal(r *http.Request, st *reqState, e *refusal) {
 	if !g.cfg.Logger.Enabled(r.Context(), slog.LevelDebug) {
 		return
 	}
-	client := st.clientID()
-	if client == "" {
-		client = st.claimedClient
-	}
+	client := st.loggedClientID()
 	g.cfg.Logger.LogAttrs(r.Context(), slog.LevelDebug, "gateway: refused",
 		slog.String("request_id", st.id),
 		slog.Int("status", e.Status),
@@ -507,7 +501,7 @@ func (g *Gateway) checkCredentials(r *http.Request, st *reqState) *refusal {
 		// caller typed, a secret pasted in the wrong field included.
 		return refuseClient(CodeUnknownClient, "The client is unknown.")
 	}
-	st.claimedClient = c.id
+	st.claimedClient = c
 	if hasSecret {
 		ok, throttled := g.secretMatches(c, st.ip, secret)
 		if throttled {
