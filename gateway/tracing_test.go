@@ -2,10 +2,7 @@ package gateway_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/netip"
 	"slices"
 	"strings"
@@ -20,7 +17,6 @@ import (
 	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/gateway"
 	"github.com/authgw/authgw/gateway/gatewaytest/otlpreceiver"
-	"github.com/authgw/authgw/gateway/infosign"
 )
 
 // tracing is a tracer provider exporting over OTLP/HTTP to a real
@@ -305,31 +301,9 @@ func BenchmarkProxyTraced(b *testing.B) {
 			tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(tracetest.NewNoopExporter()),
 				sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(bc.ratio))))
 			b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
-			signer, err := infosign.NewSigner(infosign.SignerConfig{Key: signingKey(), Issuer: "bench", Now: time.Now})
-			if err != nil {
-				b.Fatal(err)
-			}
-			e := newEnv(b, func(c *gateway.Config) {
-				c.Now = time.Now
-				c.Signer = signer
-				c.Logger = slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn}))
-				c.Tracer = tp
-			})
 			const secret = "bench-secret"
-			id := e.client(sha256Hex(secret), 10_000_000)
-			e.api("demo", 1, backend.URL, false, true)
-			e.refresh()
-			auth := authz(id, secret, e.tokens("session-bench", time.Now()).ByMethod["GET"])
-			b.ReportAllocs()
-			for b.Loop() {
-				req := httptest.NewRequest("GET", "/demo/v1/items", nil)
-				req.Header.Set("Authorization", auth)
-				rec := httptest.NewRecorder()
-				e.gw.ServeHTTP(rec, req)
-				if rec.Code != http.StatusOK {
-					b.Fatalf("status %d: %s", rec.Code, rec.Body.String())
-				}
-			}
+			e, id := benchGateway(b, backend.URL, secret, func(c *gateway.Config) { c.Tracer = tp })
+			benchRequests(b, e.gw, "/demo/v1/items", authz(id, secret, e.tokens("session-bench", time.Now()).ByMethod["GET"]))
 		})
 	}
 }
