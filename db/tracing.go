@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"database/sql/driver"
+	"errors"
 	"strings"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -58,11 +59,14 @@ type dbTracer struct {
 	system attribute.KeyValue
 }
 
-// start starts a client span named for the operation, only under a span
-// already in ctx.
+// start starts a client span named for the operation (op, else the
+// statement's first keyword), only under a span already in ctx.
 func (t dbTracer) start(ctx context.Context, op, query string) (context.Context, trace.Span) {
 	if !trace.SpanContextFromContext(ctx).IsValid() {
 		return ctx, nil
+	}
+	if op == "" {
+		op = operation(query)
 	}
 	attrs := []attribute.KeyValue{t.system, semconv.DBOperationName(op)}
 	if query != "" {
@@ -77,7 +81,7 @@ func end(span trace.Span, err error) {
 	if span == nil {
 		return
 	}
-	if err != nil && err != driver.ErrSkip {
+	if err != nil && !errors.Is(err, driver.ErrSkip) {
 		span.SetStatus(codes.Error, "database error")
 	}
 	span.End()
@@ -157,7 +161,7 @@ func (c *tracedConn) ExecContext(ctx context.Context, query string, args []drive
 	if !ok {
 		return nil, driver.ErrSkip
 	}
-	ctx, span := c.t.start(ctx, operation(query), query)
+	ctx, span := c.t.start(ctx, "", query)
 	res, err := e.ExecContext(ctx, query, args)
 	end(span, err)
 	return res, err
@@ -170,7 +174,7 @@ func (c *tracedConn) QueryContext(ctx context.Context, query string, args []driv
 	}
 	// The span covers the query until its first results are ready, not
 	// the reading of the rows.
-	ctx, span := c.t.start(ctx, operation(query), query)
+	ctx, span := c.t.start(ctx, "", query)
 	rows, err := q.QueryContext(ctx, query, args)
 	end(span, err)
 	return rows, err
