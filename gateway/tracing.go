@@ -79,6 +79,11 @@ func (g *Gateway) startSpan(r *http.Request, st *reqState) *http.Request {
 // stays unset, as the semantic conventions ask of server spans.
 func (g *Gateway) endSpan(w *recorder, r *http.Request, st *reqState) {
 	span := st.span
+	if !span.IsRecording() {
+		// Not sampled: nothing would be kept of the attributes.
+		span.End()
+		return
+	}
 	status := w.status
 	if status == 0 {
 		status = http.StatusOK
@@ -113,7 +118,7 @@ func (st *reqState) step(name string) {
 
 // traceRefusal records a refusal's code and detail on the server span.
 func (st *reqState) traceRefusal(e *refusal) {
-	if st.span == nil {
+	if st.span == nil || !st.span.IsRecording() {
 		return
 	}
 	st.span.SetAttributes(attrRefusalCode.String(e.Code))
@@ -133,23 +138,26 @@ type tracingTransport struct {
 
 // RoundTrip sends req through next inside a client span.
 func (t tracingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	u := *req.URL
-	u.RawQuery, u.ForceQuery, u.User, u.Fragment = "", false, nil, ""
-	attrs := []attribute.KeyValue{
-		semconv.HTTPRequestMethodKey.String(req.Method),
-		semconv.URLFull(u.String()),
-		semconv.ServerAddress(req.URL.Hostname()),
-	}
-	if p, err := strconv.Atoi(req.URL.Port()); err == nil {
-		attrs = append(attrs, semconv.ServerPort(p))
-	}
-	ctx, span := t.tracer.Start(req.Context(), req.Method, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
+	ctx, span := t.tracer.Start(req.Context(), req.Method, trace.WithSpanKind(trace.SpanKindClient))
 	defer span.End()
+	recording := span.IsRecording()
+	if recording {
+		u := *req.URL
+		u.RawQuery, u.ForceQuery, u.User, u.Fragment = "", false, nil, ""
+		span.SetAttributes(semconv.HTTPRequestMethodKey.String(req.Method), semconv.URLFull(u.String()),
+			semconv.ServerAddress(req.URL.Hostname()))
+		if p, err := strconv.Atoi(req.URL.Port()); err == nil {
+			span.SetAttributes(semconv.ServerPort(p))
+		}
+	}
 	// The request is the proxy's own outbound copy: its headers may be
 	// set here. A traceparent or tracestate the client sent was removed
 	// by rewrite; this one names the client span.
 	traceContext.Inject(ctx, propagation.HeaderCarrier(req.Header))
 	res, err := t.next.RoundTrip(req.WithContext(ctx))
+	if !recording {
+		return res, err
+	}
 	if err != nil {
 		// Not the error's text: net/http's names the URL, query and all.
 		kind := "unavailable"
