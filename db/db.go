@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
@@ -89,22 +90,26 @@ type DB struct {
 // ErrBadDSN when dsn is malformed, and with the driver's error when the
 // database cannot be opened or reached. Error messages never include the
 // DSN, which may hold a password.
-func Open(ctx context.Context, dsn string) (*DB, error) {
+func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	scheme, rest, ok := strings.Cut(dsn, ":")
 	if !ok {
 		return nil, fmt.Errorf("%w: want sqlite:PATH or mysql:DSN", ErrBadDSN)
 	}
 	switch scheme {
 	case DialectSQLite:
-		return openSQLite(ctx, rest)
+		return openSQLite(ctx, rest, o)
 	case DialectMySQL:
-		return openMySQL(ctx, rest)
+		return openMySQL(ctx, rest, o)
 	}
 	return nil, fmt.Errorf("%w: unknown scheme %q (want sqlite:PATH or mysql:DSN)", ErrBadDSN, scheme)
 }
 
 // openSQLite opens the SQLite file at path.
-func openSQLite(ctx context.Context, path string) (*DB, error) {
+func openSQLite(ctx context.Context, path string, o options) (*DB, error) {
 	switch {
 	case path == "":
 		return nil, fmt.Errorf("%w: sqlite: empty path", ErrBadDSN)
@@ -127,6 +132,12 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	pool, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("db: sqlite: %w", err)
+	}
+	if o.tracer != nil {
+		// The same driver, its connections wrapped (WithTracing).
+		drv := pool.Driver()
+		_ = pool.Close()
+		pool = sql.OpenDB(traceConnector(dsnConnector{dsn: dsn, drv: drv}, o, semconv.DBSystemNameSQLite))
 	}
 	// One connection: SQLite has one writer at a time anyway, and a single
 	// connection serializes this process's transactions instead of failing
@@ -165,7 +176,7 @@ func (s *DB) checkSQLite(ctx context.Context) error {
 }
 
 // openMySQL opens the MySQL or MariaDB database that dsn names.
-func openMySQL(ctx context.Context, dsn string) (*DB, error) {
+func openMySQL(ctx context.Context, dsn string, o options) (*DB, error) {
 	cfg, err := mysql.ParseDSN(dsn)
 	if err != nil {
 		// The driver's DSN errors never repeat the DSN.
@@ -195,7 +206,7 @@ func openMySQL(ctx context.Context, dsn string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: mysql: %w", ErrBadDSN, err)
 	}
-	pool := sql.OpenDB(connector)
+	pool := sql.OpenDB(traceConnector(connector, o, semconv.DBSystemNameMySQL))
 	pool.SetMaxOpenConns(mysqlMaxOpenConns)
 	pool.SetMaxIdleConns(mysqlMaxOpenConns)
 	pool.SetConnMaxLifetime(mysqlConnMaxLifetime)

@@ -52,23 +52,7 @@ func (bp *benchPool) Put(p []byte) { bp.p.Put(&p) }
 func BenchmarkProxy(b *testing.B) {
 	backend := benchBackend(b)
 	target, _ := url.Parse(backend.URL)
-	run := func(b *testing.B, h http.Handler, path, auth string, cookie ...string) {
-		b.ReportAllocs()
-		for b.Loop() {
-			req := httptest.NewRequest("GET", path, nil)
-			if auth != "" {
-				req.Header.Set("Authorization", auth)
-			}
-			if len(cookie) > 0 {
-				req.Header.Set("Cookie", cookie[0])
-			}
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, req)
-			if rec.Code != http.StatusOK {
-				b.Fatalf("status %d: %s", rec.Code, rec.Body.String())
-			}
-		}
-	}
+	run := benchRequests
 	b.Run("bare-ReverseProxy", func(b *testing.B) {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.MaxIdleConnsPerHost = 256
@@ -80,38 +64,61 @@ func BenchmarkProxy(b *testing.B) {
 		run(b, bare, "/items", "")
 	})
 	b.Run("authgw", func(b *testing.B) {
-		signer, err := infosign.NewSigner(infosign.SignerConfig{Key: signingKey(), Issuer: "bench", Now: time.Now})
-		if err != nil {
-			b.Fatal(err)
-		}
-		e := newEnv(b, func(c *gateway.Config) {
-			c.Now = time.Now
-			c.Signer = signer
-			c.Logger = slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn}))
-		})
 		const secret = "bench-secret"
-		id := e.client(sha256Hex(secret), 10_000_000)
-		e.api("demo", 1, backend.URL, false, true)
-		e.refresh()
+		e, id := benchGateway(b, backend.URL, secret, nil)
 		toks := e.tokens("session-bench", time.Now())
 		run(b, e.gw, "/demo/v1/items", authz(id, secret, toks.ByMethod["GET"]))
 	})
 	// A browser: no Basic header, the client named by the token cookie's
 	// client caveat.
 	b.Run("authgw-browser-cookie", func(b *testing.B) {
-		signer, err := infosign.NewSigner(infosign.SignerConfig{Key: signingKey(), Issuer: "bench", Now: time.Now})
-		if err != nil {
-			b.Fatal(err)
-		}
-		e := newEnv(b, func(c *gateway.Config) {
-			c.Now = time.Now
-			c.Signer = signer
-			c.Logger = slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn}))
-		})
-		id := e.client(sha256Hex("unused"), 10_000_000)
-		e.api("demo", 1, backend.URL, false, true)
-		e.refresh()
+		e, id := benchGateway(b, backend.URL, "unused", nil)
 		tok := bound(b, e.tokens("session-bench", time.Now()).ByMethod["GET"], id)
 		run(b, e.gw, "/demo/v1/items", "", "theme=dark; authgw-get="+tok)
 	})
+}
+
+// benchRequests sends GET path (with the Authorization and Cookie
+// values given) to h until the benchmark ends, failing it on a status
+// other than 200.
+func benchRequests(b *testing.B, h http.Handler, path, auth string, cookie ...string) {
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest("GET", path, nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		if len(cookie) > 0 {
+			req.Header.Set("Cookie", cookie[0])
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("status %d: %s", rec.Code, rec.Body.String())
+		}
+	}
+}
+
+// benchGateway is a gateway on the wall clock, logging warnings only
+// (configured further by mod), with demo v1 at backendURL and a client
+// with secret allowed ten million requests a second; its snapshot is
+// loaded.
+func benchGateway(b *testing.B, backendURL, secret string, mod func(*gateway.Config)) (e *env, clientID string) {
+	b.Helper()
+	signer, err := infosign.NewSigner(infosign.SignerConfig{Key: signingKey(), Issuer: "bench", Now: time.Now})
+	if err != nil {
+		b.Fatal(err)
+	}
+	e = newEnv(b, func(c *gateway.Config) {
+		c.Now = time.Now
+		c.Signer = signer
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		if mod != nil {
+			mod(c)
+		}
+	})
+	clientID = e.client(sha256Hex(secret), 10_000_000)
+	e.api("demo", 1, backendURL, false, true)
+	e.refresh()
+	return e, clientID
 }

@@ -199,6 +199,8 @@ func (g *Gateway) serveForwardAuth(w http.ResponseWriter, r *http.Request, d For
 	st.ipText = st.ip.String()
 	st.forwardAuth = true
 	if e := g.decide(w, orig, st); e != nil {
+		g.logRefusal(orig, st, e)
+		st.traceRefusal(e)
 		g.denyForwardAuth(w, orig, st, e, d)
 		return
 	}

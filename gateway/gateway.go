@@ -18,6 +18,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/authgw/authgw/gateway/infosign"
 	"github.com/authgw/authgw/gateway/ratelimit"
 	"github.com/authgw/authgw/mint"
@@ -140,6 +142,12 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock. Optional. Default time.Now.
 	Now func() time.Time
+	// Tracer makes a server span per request, with an event at the end
+	// of each pipeline step, and a client span around the call to the
+	// backend, which receives its context in traceparent (W3C
+	// tracecontext); a traceparent is read only from TrustedProxies.
+	// Optional. Default: nil, no spans and no cost.
+	Tracer trace.TracerProvider
 	// Rand generates request IDs. Optional. Default crypto/rand.Reader.
 	Rand io.Reader
 	// Health lists other parts of the process that can be degraded while
@@ -179,7 +187,9 @@ type Gateway struct {
 	// the client when the method has no ordinary token cookie.
 	stepUpCookie map[string]string
 	metrics      *metrics
-	bcrypt       bcryptCache
+	// tracer is Config.Tracer's, nil when tracing is off.
+	tracer trace.Tracer
+	bcrypt bcryptCache
 	// ownHosts are the host keys routed by path; nil serves every host.
 	ownHosts map[string]bool
 
@@ -304,6 +314,9 @@ func New(cfg Config) (*Gateway, error) {
 			strings.ToLower(cfg.Cookies.StepUpName(m)), strings.ToLower(cfg.Cookies.DischargeName(m)))
 		g.tokenCookie[m] = cfg.Cookies.Name(m)
 		g.stepUpCookie[m] = cfg.Cookies.StepUpName(m)
+	}
+	if cfg.Tracer != nil {
+		g.tracer = cfg.Tracer.Tracer(tracerName)
 	}
 	g.proxy = g.newProxy()
 	g.handler = g.pipeline()

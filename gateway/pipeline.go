@@ -44,6 +44,10 @@ func (g *Gateway) observe(next http.Handler) http.Handler {
 		w.Header()[HeaderRequestID] = ids[1:2:2]
 		st.rec.ResponseWriter = w
 		rec := &st.rec
+		if g.tracer != nil {
+			r = g.startSpan(r, st)
+			defer g.endSpan(rec, r, st)
+		}
 		r = r.WithContext(withState(r.Context(), st))
 		defer g.logRequest(rec, r, st)
 		defer g.recoverPanic(rec, r)
@@ -87,14 +91,38 @@ func (g *Gateway) logRequest(w *recorder, r *http.Request, st *reqState) {
 	if !g.cfg.Logger.Enabled(r.Context(), slog.LevelInfo) {
 		return // spare the attributes' formatting when access logs are off
 	}
+	client := st.loggedClientID()
+	// The user is the token's user ID, never an email address.
+	user := ""
+	if st.hasIdentity {
+		user = st.identity.UserID
+	}
 	g.cfg.Logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
 		slog.String("method", r.Method),
 		slog.String("path", verifier.RequestPath(r)),
 		slog.Int("status", status),
 		slog.Duration("duration", dur),
-		slog.String("client", st.clientID()),
+		slog.String("client", client),
+		slog.String("user", user),
 		slog.String("ip", st.ipText),
 		slog.String("request_id", st.id))
+}
+
+// logRefusal writes, at debug level, why the pipeline refused a request:
+// its code and detail (for a token, the verifier's reason is logged
+// where it is found, by checkToken). The detail is the gateway's own
+// text, never a credential.
+func (g *Gateway) logRefusal(r *http.Request, st *reqState, e *refusal) {
+	if !g.cfg.Logger.Enabled(r.Context(), slog.LevelDebug) {
+		return
+	}
+	client := st.loggedClientID()
+	g.cfg.Logger.LogAttrs(r.Context(), slog.LevelDebug, "gateway: refused",
+		slog.String("request_id", st.id),
+		slog.Int("status", e.Status),
+		slog.String("code", e.Code),
+		slog.String("detail", e.Detail),
+		slog.String("client", client))
 }
 
 // validRequestID accepts 1 to 128 of [A-Za-z0-9._:-]; anything else is
@@ -203,6 +231,7 @@ func (g *Gateway) decide(w http.ResponseWriter, r *http.Request, st *reqState) *
 	if e := g.checkPath(r, st); e != nil {
 		return e
 	}
+	st.step(eventPath)
 	if st.boundHost {
 		r = apiPathRequest(r, st)
 	}
@@ -212,13 +241,18 @@ func (g *Gateway) decide(w http.ResponseWriter, r *http.Request, st *reqState) *
 	if e := g.checkCredentials(r, st); e != nil {
 		return e
 	}
+	st.step(eventCredentials)
 	if e := checkRestrictions(r, st); e != nil {
 		return e
 	}
+	st.step(eventRestrictions)
 	if e := g.checkRateLimit(w, r, st); e != nil {
 		return e
 	}
-	return g.checkToken(r, st)
+	st.step(eventRateLimit)
+	e := g.checkToken(r, st)
+	st.step(eventToken)
+	return e
 }
 
 // deny writes a refusal of the gateway's own listener. A browser (its
@@ -229,6 +263,8 @@ func (g *Gateway) decide(w http.ResponseWriter, r *http.Request, st *reqState) *
 // themselves; one refused 401 STEP-UP-REQUIRED is sent, likewise, to the
 // re-authentication page.
 func (g *Gateway) deny(w http.ResponseWriter, r *http.Request, st *reqState, e *refusal) {
+	g.logRefusal(r, st, e)
+	st.traceRefusal(e)
 	if st.oidcProviderPath() && (e.wwwAuthenticate == basicChallenge || e.restriction) {
 		writeOAuthInvalidClient(w, e)
 		return
@@ -461,8 +497,11 @@ func (g *Gateway) checkCredentials(r *http.Request, st *reqState) *refusal {
 	}
 	c := st.snap.clients[id]
 	if c == nil {
+		// The unknown ID is not kept for the log: it is whatever the
+		// caller typed, a secret pasted in the wrong field included.
 		return refuseClient(CodeUnknownClient, "The client is unknown.")
 	}
+	st.claimedClient = c
 	if hasSecret {
 		ok, throttled := g.secretMatches(c, st.ip, secret)
 		if throttled {
@@ -579,7 +618,10 @@ func (g *Gateway) route(w http.ResponseWriter, r *http.Request, st *reqState) {
 	}
 	a, detail := st.snap.lookupAPI(st.apiName, st.version)
 	if a == nil {
-		refuse(http.StatusNotFound, CodeAPINotFound, detail).write(w)
+		e := refuse(http.StatusNotFound, CodeAPINotFound, detail)
+		g.logRefusal(r, st, e)
+		st.traceRefusal(e)
+		e.write(w)
 		return
 	}
 	st.api = a

@@ -24,9 +24,13 @@ const (
 
 // newProxy returns the reverse proxy of step 9.
 func (g *Gateway) newProxy() *httputil.ReverseProxy {
+	var transport http.RoundTripper = upstreamTransport{g: g}
+	if g.tracer != nil {
+		transport = tracingTransport{next: transport, tracer: g.tracer}
+	}
 	return &httputil.ReverseProxy{
 		Rewrite:   g.rewrite,
-		Transport: upstreamTransport{g: g},
+		Transport: transport,
 		// 0: ReverseProxy flushes at once for responses of unknown length
 		// and event streams, and lets the rest fill the connection's
 		// buffer; -1 would add a write (a syscall) to every response.
@@ -57,6 +61,12 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 		}
 	}
 	g.stripTokenCookies(h)
+	if g.tracer != nil {
+		// The backend is sent the gateway's span (tracingTransport), not
+		// a trace context the client made up.
+		delete(h, "Traceparent")
+		delete(h, "Tracestate")
+	}
 	// X-Forwarded-* as httputil.ProxyRequest.SetXForwarded sets them,
 	// except that the client is the one the gateway found (right-most
 	// untrusted hop), not the socket peer, and the scheme is requestScheme's.

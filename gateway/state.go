@@ -8,6 +8,8 @@ import (
 	"net/netip"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/authgw/authgw/verifier"
 )
 
@@ -29,28 +31,40 @@ type reqState struct {
 	apiName string
 	version int
 	rest    string // raw path after /<api>/v<N>: "" or "/..."
-	// boundHost: the request's host is bound to the API, whose rest is
-	// the request's whole path.
-	boundHost bool
 	// bindHost, when not "", is the host matched against the bindings
 	// instead of the request's Host (a trusted proxy's X-Forwarded-Host).
 	bindHost string
-	// forwardAuth: the request is a forward-auth caller's description of
-	// the original one.
-	forwardAuth bool
-	api         *api // the active API routed to, nil for accounts or none
+	api      *api // the active API routed to, nil for accounts or none
 
-	client         *client
-	secretVerified bool
-	// limitByIP makes the rate limit the per-IP one even though client
-	// is set: the sign-in pages, which one client serves for everybody.
-	limitByIP bool
+	client *client
 
-	identity    verifier.Identity
-	hasIdentity bool
+	identity verifier.Identity
 
 	infoToken     string
 	upstreamStart time.Time
+
+	// claimedClient is the known client a Basic credential named, for
+	// the access log of a request refused before the client was
+	// accepted (a wrong secret): its ID is no secret.
+	claimedClient *client
+	// span is the request's server span; nil when tracing is off.
+	span trace.Span
+
+	// The flags, side by side: they share one word instead of padding
+	// one each, which keeps the state, tracing hooks and all, in the
+	// allocator's 480-byte size class.
+
+	// boundHost: the request's host is bound to the API, whose rest is
+	// the request's whole path.
+	boundHost bool
+	// forwardAuth: the request is a forward-auth caller's description of
+	// the original one.
+	forwardAuth    bool
+	secretVerified bool
+	// limitByIP makes the rate limit the per-IP one even though client
+	// is set: the sign-in pages, which one client serves for everybody.
+	limitByIP   bool
+	hasIdentity bool
 
 	// rec wraps the response writer; kept here so that the state and the
 	// wrapper are one allocation.
@@ -79,6 +93,18 @@ func (st *reqState) clientID() string {
 		return ""
 	}
 	return st.client.id
+}
+
+// loggedClientID is the client for the access log: the accepted one,
+// else the known one a Basic credential named (claimedClient), else "".
+func (st *reqState) loggedClientID() string {
+	switch {
+	case st.client != nil:
+		return st.client.id
+	case st.claimedClient != nil:
+		return st.claimedClient.id
+	}
+	return ""
 }
 
 // recorder remembers the status for the access log and metrics. It passes

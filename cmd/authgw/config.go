@@ -45,6 +45,7 @@ var configKeys = []string{
 	purgeIntervalSetting, personalDataSetting,
 	oidcProvidersSetting,
 	reloadIntervalSetting,
+	otelEndpointSetting, traceSamplingSetting, logFormatSetting, logLevelSetting,
 }
 
 // maxConfigSize bounds the config file.

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/authgw/authgw/accounts"
 	"github.com/authgw/authgw/accounts/notify"
@@ -65,6 +66,8 @@ const serveUsage = `Usage: authgw serve [--listen ADDR] [--admin-listen ADDR] [-
                     [--demo-listen ADDR|off]
                     [--session-idle-timeout DURATION]
                     [--replace-shared-material BOOL] [--reload-interval DURATION]
+                    [--log-format text|json] [--log-level debug|info|warn|error]
+                    [--otel-endpoint URL] [--trace-sampling RATIO]
                     [--config FILE]
 
 Runs the gateway and the accounts service. Every request to
@@ -221,6 +224,20 @@ Settings (flag, else AUTHGW_<NAME>, else the config file, else the default):
                            record this instance's server ID, key ring, TOTP key
                            and request-info key as the ones every instance on the
                            database must share (default false)
+  --log-format text|json   the log on stderr: text (key=value) or json (one object
+                           a line) (default text)
+  --log-level LEVEL        debug, info, warn or error; debug adds why each refused
+                           request was refused (the refusal's code and detail, a
+                           token's reason) (default info)
+  --otel-endpoint URL      send OpenTelemetry traces (OTLP over HTTP) to this base
+                           URL, e.g. http://collector:4318 (spans go to
+                           URL/v1/traces); OTEL_EXPORTER_OTLP_HEADERS and the
+                           other standard exporter variables apply (default:
+                           off; OTEL_EXPORTER_OTLP_ENDPOINT alone does not turn
+                           it on)
+  --trace-sampling RATIO   share of requests traced, 0 to 1, when no trusted proxy
+                           sent a traceparent; a trusted proxy's sampled flag is
+                           followed, a client's traceparent is ignored (default 0.1)
   --config FILE            JSON config file with the keys above (else AUTHGW_CONFIG)
 
 It reads the policies, the key ring (--keys as a file), the request-info
@@ -296,6 +313,9 @@ func (s *serveCommand) flagSet() *flag.FlagSet {
 	s.define(fs, oidcKeysSetting, "PEM file of the OpenID Connect signing keys (optional)")
 	s.define(fs, personalDataSetting, "how long session IPs and user agents are kept (optional)")
 	s.define(fs, reloadIntervalSetting, "how often the policies and key files are looked at for changes (optional)")
+	for _, name := range []string{otelEndpointSetting, traceSamplingSetting, logFormatSetting, logLevelSetting} {
+		s.define(fs, name, name+" (optional)")
+	}
 	s.defineConfig(fs)
 	return fs
 }
@@ -359,16 +379,32 @@ func (s *serveCommand) run(c *cli, args []string) error {
 	if len(args) > 0 {
 		return usagef("serve takes no arguments, got %q", args[0])
 	}
-	r := &serveRun{c: c, logger: slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))}
+	logger, err := s.newLogger(c, c.stderr)
+	if err != nil {
+		return err
+	}
+	r := &serveRun{c: c, logger: logger}
 	tuneRuntime(c)
 	// Every setting is read and checked before anything is written:
 	// a bad one leaves no data directory, key or policy behind.
-	var err error
 	if r.cfg, err = s.resolve(c, r.logger); err != nil {
+		return err
+	}
+	telemetry, err := s.resolveTelemetry(c)
+	if err != nil {
 		return err
 	}
 	ctx, cancel := stopContext(c)
 	defer cancel()
+	// Traces (off without --otel-endpoint): flushed when serve returns.
+	tp, stopTracing, err := startTracing(ctx, telemetry, r.logger)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
+	if tp != nil {
+		r.tracer = tp
+	}
 	// Each step that opens something is closed when serve returns, even
 	// when the step fails after opening it.
 	err = s.openDatabase(ctx, r)
@@ -438,6 +474,8 @@ func (s *serveCommand) run(c *cli, args []string) error {
 type serveRun struct {
 	c      *cli
 	logger *slog.Logger
+	// tracer makes the spans; nil when tracing is off.
+	tracer trace.TracerProvider
 	cfg    serveConfig
 
 	store   *db.DB
@@ -505,7 +543,11 @@ func stopContext(c *cli) (context.Context, context.CancelFunc) {
 // filled.
 func (s *serveCommand) openDatabase(ctx context.Context, r *serveRun) error {
 	dbs := databaseSettings{settings: s.settings}
-	store, err := dbs.open(ctx, r.c)
+	var opts []db.Option
+	if r.tracer != nil {
+		opts = append(opts, db.WithTracing(r.tracer))
+	}
+	store, err := dbs.open(ctx, r.c, opts...)
 	if err != nil {
 		return err
 	}
@@ -586,6 +628,11 @@ func (r *serveRun) connectRedis(ctx context.Context) error {
 		return &usageError{msg: fmt.Sprintf("--redis: %v", err)}
 	}
 	r.redis = client
+	if r.tracer != nil {
+		if err := traceRedis(client, r.tracer); err != nil {
+			return err
+		}
+	}
 	// 250 ms: a call slower than that falls back to the local limiter
 	// for a second (ratelimit's Cooldown), so a loaded Redis costs at
 	// most one slow request a second, not a burst of over-admission.
@@ -703,6 +750,7 @@ func (r *serveRun) newGateway() error {
 		Cookies:            verifier.CookieConfig{Insecure: !cfg.cookieSecure},
 		Changes:            r.changes,
 		Logger:             logger,
+		Tracer:             r.tracer,
 		Now:                c.now,
 		Rand:               c.random,
 		Health:             []func() string{r.poller.Degraded, r.cfg.reload.Degraded},

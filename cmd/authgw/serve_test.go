@@ -44,9 +44,15 @@ var servingLine = regexp.MustCompile(`serving on http://(\S+) \(admin http://(\S
 // channel its exit status arrives on.
 func startServe(t *testing.T, dir string, extra ...string) (gatewayURL, adminURL string, stop func(), exited <-chan int, stdout *lockedBuffer) {
 	t.Helper()
+	gatewayURL, adminURL, stop, exited, stdout, _ = startServeLogged(t, dir, extra...)
+	return
+}
+
+// startServeLogged is startServe that also returns serve's log (stderr).
+func startServeLogged(t *testing.T, dir string, extra ...string) (gatewayURL, adminURL string, stop func(), exited <-chan int, stdout, stderr *lockedBuffer) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	stdout = &lockedBuffer{}
-	var stderr lockedBuffer
+	stdout, stderr = &lockedBuffer{}, &lockedBuffer{}
 	env := environment{
 		lookupEnv: func(k string) (string, bool) {
 			v, ok := map[string]string{envDataDir: dir}[k]
@@ -59,7 +65,7 @@ func startServe(t *testing.T, dir string, extra ...string) (gatewayURL, adminURL
 	done := make(chan int, 1)
 	go func() {
 		args := append([]string{"serve", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--cookie-secure", "false"}, extra...)
-		done <- run(args, strings.NewReader(""), stdout, &stderr, env)
+		done <- run(args, strings.NewReader(""), stdout, stderr, env)
 	}()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
@@ -70,7 +76,7 @@ func startServe(t *testing.T, dir string, extra ...string) (gatewayURL, adminURL
 					t.Logf("serve's log:\n%s", stderr.String())
 				}
 			})
-			return "http://" + m[1], "http://" + m[2], cancel, done, stdout
+			return "http://" + m[1], "http://" + m[2], cancel, done, stdout, stderr
 		}
 		select {
 		case code := <-done:

@@ -182,12 +182,12 @@ func (s *databaseSettings) dsn(c *cli) (dsn, setting string, err error) {
 // open opens the database. A malformed DSN is a usage error naming the
 // setting; an unreachable database is a failure. Neither repeats the
 // DSN, which may hold a password.
-func (s *databaseSettings) open(ctx context.Context, c *cli) (*db.DB, error) {
+func (s *databaseSettings) open(ctx context.Context, c *cli, opts ...db.Option) (*db.DB, error) {
 	dsn, setting, err := s.dsn(c)
 	if err != nil {
 		return nil, err
 	}
-	d, err := db.Open(ctx, dsn)
+	d, err := db.Open(ctx, dsn, opts...)
 	if errors.Is(err, db.ErrBadDSN) {
 		return nil, &usageError{msg: fmt.Sprintf("%s: %v", setting, err)}
 	}
