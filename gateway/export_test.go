@@ -4,6 +4,9 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
 )
 
 // ParseAPIPath exposes parseAPIPath to the black-box tests.
@@ -46,18 +49,28 @@ var CheckOverrides = checkOverrides
 // UpstreamBuckets exposes the upstream histogram's bucket bounds.
 var UpstreamBuckets = upstreamBuckets[:]
 
-// UpstreamCounts is the number of counters of one upstream histogram.
-const UpstreamCounts = len(histogram{}.counts)
-
 // ObserveUpstream records the latencies in a fresh metrics set for the
-// API demo and returns the text it writes.
+// API demo and returns its text exposition.
 func ObserveUpstream(latencies ...time.Duration) string {
-	m := newMetrics()
+	reg := prometheus.NewRegistry()
+	m, err := newMetrics(reg)
+	if err != nil {
+		panic(err)
+	}
+	m.setAPIs([]string{"demo"})
 	for _, d := range latencies {
 		m.upstream("demo", d)
 	}
+	families, err := reg.Gather()
+	if err != nil {
+		panic(err)
+	}
 	var b strings.Builder
-	m.write(&b)
+	for _, f := range families {
+		if _, err := expfmt.MetricFamilyToText(&b, f); err != nil {
+			panic(err)
+		}
+	}
 	return b.String()
 }
 
