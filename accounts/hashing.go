@@ -191,7 +191,10 @@ func withFactorSubjects(step string, subjects []regulation.Subject) []regulation
 
 // acquireHashSlot waits for a hashing slot; a caller that goes away while
 // waiting gets 503 (it sees nothing).
+// The wait is measured (authgw_password_hash_wait_seconds).
 func (s *Service) acquireHashSlot(ctx context.Context) error {
+	start := s.cfg.Now()
+	defer func() { s.metrics.hashWait.Observe(s.cfg.Now().Sub(start).Seconds()) }()
 	select {
 	case s.hashSlots <- struct{}{}:
 		return nil

@@ -153,10 +153,12 @@ type Config struct {
 	// check. Optional; nil lists none.
 	Settings func() []SettingStatus
 	// Registry receives the gateway's metrics, and Admin serves all it
-	// holds at /metrics: pass the process's one (NewRegistry) to the
-	// other parts that export metrics too. Optional. Default: a
-	// NewRegistry of the gateway's own. New fails when it already holds
-	// another gateway's metrics.
+	// holds at /metrics: pass the process's one, which the other parts
+	// that export metrics (the accounts service) register with too, and
+	// where the process adds the Go runtime and process collectors.
+	// Optional. Default: a registry of the gateway's own, with its
+	// metrics only. New fails when it already holds another gateway's
+	// metrics.
 	Registry *prometheus.Registry
 }
 
@@ -275,7 +277,7 @@ func New(cfg Config) (*Gateway, error) {
 		return nil, err
 	}
 	if cfg.Registry == nil {
-		cfg.Registry = NewRegistry()
+		cfg.Registry = prometheus.NewRegistry()
 	}
 	g := &Gateway{cfg: cfg, limiter: cfg.Limiter, origins: map[string]bool{}}
 	if g.metrics, err = newMetrics(cfg.Registry); err != nil {

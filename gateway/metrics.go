@@ -2,14 +2,12 @@ package gateway
 
 import (
 	"math"
-	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
 // The gateway's metrics live in a prometheus.Registry that the process
@@ -280,45 +278,6 @@ func (g *Gateway) snapshotAge() float64 {
 		return math.Inf(1)
 	}
 	return g.cfg.Now().Sub(s.loadedAt).Seconds()
-}
-
-// NewRegistry returns the registry a process serves at /metrics: the Go
-// runtime and process collectors and authgw_build_info. Pass it as
-// Config.Registry, and to the other parts of the process that export
-// metrics (the accounts service), so that one page holds them all.
-func NewRegistry() *prometheus.Registry {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		buildInfo(),
-	)
-	return reg
-}
-
-// buildInfo is authgw_build_info: always 1, with the module version, the
-// VCS revision the binary was built from ("unknown" when the build
-// recorded none, as go run and tests do) and the Go version.
-func buildInfo() prometheus.Collector {
-	version, revision, goVersion := "unknown", "unknown", "unknown"
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		if bi.Main.Version != "" {
-			version = bi.Main.Version
-		}
-		goVersion = bi.GoVersion
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" && s.Value != "" {
-				revision = s.Value
-			}
-		}
-	}
-	g := prometheus.NewGauge(prometheus.GaugeOpts{
-		Name:        "authgw_build_info",
-		Help:        "Always 1; the labels say which build runs.",
-		ConstLabels: prometheus.Labels{"version": version, "revision": revision, "goversion": goVersion},
-	})
-	g.Set(1)
-	return g
 }
 
 // apiNames lists the snapshot's API names, the api labels of its requests.
