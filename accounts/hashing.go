@@ -190,8 +190,8 @@ func withFactorSubjects(step string, subjects []regulation.Subject) []regulation
 }
 
 // acquireHashSlot waits for a hashing slot; a caller that goes away while
-// waiting gets 503 (it sees nothing).
-// The wait is measured (authgw_password_hash_wait_seconds).
+// waiting gets 503 (it sees nothing). The wait, given up or not, is
+// measured: it is where a burst of logins shows before anything fails.
 func (s *Service) acquireHashSlot(ctx context.Context) error {
 	start := s.cfg.Now()
 	defer func() { s.metrics.hashWait.Observe(s.cfg.Now().Sub(start).Seconds()) }()

@@ -52,16 +52,51 @@ var UpstreamBuckets = upstreamBuckets[:]
 // ObserveUpstream records the latencies in a fresh metrics set for the
 // API demo and returns its text exposition.
 func ObserveUpstream(latencies ...time.Duration) string {
+	m := NewMetricsRecorder("demo")
+	for _, d := range latencies {
+		m.m.upstream("demo", d)
+	}
+	return m.Text()
+}
+
+// MetricsRecorder is a fresh metrics set on a registry of its own, for
+// the black-box tests of what the request path records.
+type MetricsRecorder struct {
+	m   *metrics
+	reg *prometheus.Registry
+}
+
+// NewMetricsRecorder returns a metrics set whose snapshot has the APIs.
+func NewMetricsRecorder(apis ...string) MetricsRecorder {
 	reg := prometheus.NewRegistry()
 	m, err := newMetrics(reg)
 	if err != nil {
 		panic(err)
 	}
-	m.setAPIs([]string{"demo"})
-	for _, d := range latencies {
-		m.upstream("demo", d)
+	m.setAPIs(apis)
+	return MetricsRecorder{m: m, reg: reg}
+}
+
+// Request records a finished request as the pipeline does.
+func (r MetricsRecorder) Request(api string, status int, d time.Duration, refusal int) {
+	r.m.request(api, status, d, refusal)
+}
+
+// RateLimit records a rate-limit decision ("allowed", "limited",
+// "unavailable") as the pipeline does.
+func (r MetricsRecorder) RateLimit(decision string, byClient bool) {
+	for i, name := range decisionNames {
+		if name == decision {
+			r.m.rateLimit(i, byClient)
+			return
+		}
 	}
-	families, err := reg.Gather()
+	panic("unknown decision " + decision)
+}
+
+// Text is the set's text exposition.
+func (r MetricsRecorder) Text() string {
+	families, err := r.reg.Gather()
 	if err != nil {
 		panic(err)
 	}
