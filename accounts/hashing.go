@@ -190,8 +190,11 @@ func withFactorSubjects(step string, subjects []regulation.Subject) []regulation
 }
 
 // acquireHashSlot waits for a hashing slot; a caller that goes away while
-// waiting gets 503 (it sees nothing).
+// waiting gets 503 (it sees nothing). The wait, given up or not, is
+// measured: it is where a burst of logins shows before anything fails.
 func (s *Service) acquireHashSlot(ctx context.Context) error {
+	start := s.cfg.Now()
+	defer func() { s.metrics.hashWait.Observe(s.cfg.Now().Sub(start).Seconds()) }()
 	select {
 	case s.hashSlots <- struct{}{}:
 		return nil

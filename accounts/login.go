@@ -63,6 +63,7 @@ type stepOut struct {
 
 func step(r *request, next, state, code string) error {
 	noStore(r)
+	r.Set(stepAnsweredKey, true) // for authgw_login_steps_total
 	return r.JSON(http.StatusOK, struct {
 		T    string  `json:"t"`
 		Data stepOut `json:"data"`
@@ -70,12 +71,13 @@ func step(r *request, next, state, code string) error {
 }
 
 // login dispatches POST /sessions/login/:step.
-func (s *Service) login(r *request) error {
+func (s *Service) login(r *request) (err error) {
+	stepName := r.Param("step")
+	defer func() { s.metrics.countLogin(r, stepName, err) }()
 	b, err := readBody(r)
 	if err != nil {
 		return err
 	}
-	stepName := r.Param("step")
 	b.tIs(stepName + "-step")
 	state := b.str("state", true, 32)
 	if state != "" && !validState(state) {

@@ -30,6 +30,7 @@ import (
 	"github.com/authgw/authgw/policy"
 	"github.com/authgw/authgw/verifier"
 	"github.com/authgw/authgw/verifier/envelope"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Defaults of Config.
@@ -234,6 +235,10 @@ type Config struct {
 	// Rand is the source of IDs, secrets and codes. Optional. Default
 	// crypto/rand.Reader.
 	Rand io.Reader
+	// Metrics receives the service's metrics (login steps, the password
+	// hashing queue): the process's registry, served at /metrics.
+	// Optional. Default: kept but exported nowhere.
+	Metrics prometheus.Registerer
 }
 
 // Service is the accounts service. It is safe for concurrent use.
@@ -255,6 +260,7 @@ type Service struct {
 	background sync.WaitGroup
 	// hashSlots bounds the password hashes computed at once.
 	hashSlots chan struct{}
+	metrics   *serviceMetrics
 	// mails writes what the service mails (accounts/notify/mailtemplate).
 	mails *mailtemplate.Set
 	// publicURL is Config.PublicURL parsed; nil when unset (mails carry
@@ -396,6 +402,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	s := &Service{cfg: cfg, passkeys: passkeys, logins: cfg.Store, management: cfg.Store, dummyHash: dummy, mailSlots: make(chan struct{}, maxMailsInFlight),
 		hashSlots: make(chan struct{}, cfg.MaxConcurrentHashes), mails: mails, publicURL: publicURL}
+	if s.metrics, err = newServiceMetrics(cfg.Metrics, s.hashSlots); err != nil {
+		return nil, fmt.Errorf("accounts: Config.Metrics: %w", err)
+	}
 	s.echo = s.router()
 	return s, nil
 }

@@ -2,13 +2,17 @@ package gateway
 
 import (
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // Admin returns the handler of the admin listener: GET /healthz (200
 // {"status":"ok"} while the process serves), GET /readyz and GET /metrics
-// (Prometheus text format), and InfoKeysPath and InfoKeysWellKnownPath
+// (Prometheus exposition of Config.Registry: the gateway's metrics and
+// whatever else the process registered there), and InfoKeysPath and InfoKeysWellKnownPath
 // (the request-info public keys, as on the gateway's listener). Serve it on a listener of its own, not exposed
 // to clients.
 //
@@ -44,10 +48,12 @@ func (g *Gateway) Admin() http.Handler {
 	})
 	mux.HandleFunc(InfoKeysPath, g.serveInfoKeys)
 	mux.HandleFunc(InfoKeysWellKnownPath, g.serveInfoKeys)
-	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-		g.metrics.write(w)
-	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(g.cfg.Registry, promhttp.HandlerOpts{
+		// A collector that fails (a process statistic the OS will not
+		// give) costs its own series, not the whole page.
+		ErrorHandling: promhttp.ContinueOnError,
+		ErrorLog:      slog.NewLogLogger(g.cfg.Logger.Handler(), slog.LevelWarn),
+	}))
 	return mux
 }
 

@@ -70,7 +70,7 @@ func TestAdmin(t *testing.T) {
 	}
 	code, body := get(t, admin, "/metrics")
 	for _, want := range []string{
-		`authgw_requests_total{api="",status="401"} 1`,
+		`authgw_requests_total{api="other",status="401"} 1`,
 		`authgw_snapshot_refresh_failures_total 1`,
 		"# TYPE authgw_upstream_duration_seconds histogram",
 	} {

@@ -100,6 +100,7 @@ func (r *refusal) curedBySignIn() *refusal {
 
 // write sends r: its headers, then the envelope.
 func (r *refusal) write(w http.ResponseWriter) {
+	markRefused(w, r)
 	if r.wwwAuthenticate != "" {
 		w.Header().Set("WWW-Authenticate", r.wwwAuthenticate)
 	}

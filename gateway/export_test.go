@@ -4,6 +4,9 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
 )
 
 // ParseAPIPath exposes parseAPIPath to the black-box tests.
@@ -46,18 +49,63 @@ var CheckOverrides = checkOverrides
 // UpstreamBuckets exposes the upstream histogram's bucket bounds.
 var UpstreamBuckets = upstreamBuckets[:]
 
-// UpstreamCounts is the number of counters of one upstream histogram.
-const UpstreamCounts = len(histogram{}.counts)
-
 // ObserveUpstream records the latencies in a fresh metrics set for the
-// API demo and returns the text it writes.
+// API demo and returns its text exposition.
 func ObserveUpstream(latencies ...time.Duration) string {
-	m := newMetrics()
+	m := NewMetricsRecorder("demo")
 	for _, d := range latencies {
-		m.upstream("demo", d)
+		m.m.upstream("demo", d)
+	}
+	return m.Text()
+}
+
+// MetricsRecorder is a fresh metrics set on a registry of its own, for
+// the black-box tests of what the request path records.
+type MetricsRecorder struct {
+	m   *metrics
+	reg *prometheus.Registry
+}
+
+// NewMetricsRecorder returns a metrics set whose snapshot has the APIs.
+func NewMetricsRecorder(apis ...string) MetricsRecorder {
+	reg := prometheus.NewRegistry()
+	m, err := newMetrics(reg)
+	if err != nil {
+		panic(err)
+	}
+	m.setAPIs(apis)
+	return MetricsRecorder{m: m, reg: reg}
+}
+
+// Request records a finished request as the pipeline does.
+func (r MetricsRecorder) Request(api string, status int, d time.Duration, refusal int) {
+	r.m.request(api, status, d, refusal)
+}
+
+// RateLimit records a rate-limit decision ("allowed", "limited",
+// "unavailable") as the pipeline does.
+func (r MetricsRecorder) RateLimit(decision string, byClient bool) {
+	for i, name := range decisionNames {
+		if name == decision {
+			r.m.rateLimit(i, byClient)
+			return
+		}
+	}
+	panic("unknown decision " + decision)
+}
+
+// Text is the set's text exposition.
+func (r MetricsRecorder) Text() string {
+	families, err := r.reg.Gather()
+	if err != nil {
+		panic(err)
 	}
 	var b strings.Builder
-	m.write(&b)
+	for _, f := range families {
+		if _, err := expfmt.MetricFamilyToText(&b, f); err != nil {
+			panic(err)
+		}
+	}
 	return b.String()
 }
 

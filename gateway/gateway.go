@@ -25,6 +25,7 @@ import (
 	"github.com/authgw/authgw/mint"
 	"github.com/authgw/authgw/policy/netaddr"
 	"github.com/authgw/authgw/verifier"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Defaults of Config.
@@ -159,6 +160,14 @@ type Config struct {
 	// (SettingStatus); a refused one should also be reported by a Health
 	// check. Optional; nil lists none.
 	Settings func() []SettingStatus
+	// Registry receives the gateway's metrics, and Admin serves all it
+	// holds at /metrics: pass the process's one, which the other parts
+	// that export metrics (the accounts service) register with too, and
+	// where the process adds the Go runtime and process collectors.
+	// Optional. Default: a registry of the gateway's own, with its
+	// metrics only. New fails when it already holds another gateway's
+	// metrics.
+	Registry *prometheus.Registry
 }
 
 // Gateway is the request pipeline of the README's "The gateway". It is safe for concurrent
@@ -277,7 +286,19 @@ func New(cfg Config) (*Gateway, error) {
 	} else if cfg.ForwardAuthCallers, err = peerPrefixes("ForwardAuthCallers", cfg.ForwardAuthCallers); err != nil {
 		return nil, err
 	}
-	g := &Gateway{cfg: cfg, limiter: cfg.Limiter, origins: map[string]bool{}, metrics: newMetrics()}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	g := &Gateway{cfg: cfg, limiter: cfg.Limiter, origins: map[string]bool{}}
+	if g.metrics, err = newMetrics(cfg.Registry); err != nil {
+		return nil, fmt.Errorf("gateway: Config.Registry: %w", err)
+	}
+	if err := cfg.Registry.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "authgw_snapshot_age_seconds",
+		Help: "Age of the snapshot of clients and APIs in use; +Inf before the first one loads.",
+	}, g.snapshotAge)); err != nil {
+		return nil, fmt.Errorf("gateway: Config.Registry: %w", err)
+	}
 	if g.ownHosts, err = ownHosts(cfg.Hosts, cfg.PublicURL); err != nil {
 		return nil, err
 	}
@@ -363,12 +384,13 @@ func (g *Gateway) Refresh(ctx context.Context) error {
 			f.since = prev.since
 		}
 		g.failing.Store(f)
-		g.metrics.refreshFailures.Add(1)
+		g.metrics.refreshFailures.Inc()
 		return err
 	}
 	problem := func(msg string, args ...any) { g.cfg.Logger.Warn(msg, args...) }
 	compiled := compile(s, now, problem)
 	g.bindUpstreams(compiled, problem)
+	g.metrics.setAPIs(compiled.apiNames())
 	g.snap.Store(compiled)
 	g.failing.Store(nil)
 	return nil

@@ -83,11 +83,10 @@ func (g *Gateway) logRequest(w *recorder, r *http.Request, st *reqState) {
 		status = http.StatusOK
 	}
 	dur := g.cfg.Now().Sub(st.start)
-	apiLabel := ""
-	if st.api != nil || (st.apiName == accountsAPI && st.version == accountsVersion) {
-		apiLabel = st.apiName
+	g.metrics.request(st.apiName, status, dur, w.refusal)
+	if w.refusalCode != "" {
+		g.metrics.refused(w.refusalCode)
 	}
-	g.metrics.request(apiLabel, status)
 	if !g.cfg.Logger.Enabled(r.Context(), slog.LevelInfo) {
 		return // spare the attributes' formatting when access logs are off
 	}
@@ -265,6 +264,7 @@ func (g *Gateway) decide(w http.ResponseWriter, r *http.Request, st *reqState) *
 func (g *Gateway) deny(w http.ResponseWriter, r *http.Request, st *reqState, e *refusal) {
 	g.logRefusal(r, st, e)
 	st.traceRefusal(e)
+	markRefused(w, e) // for the metrics, whichever answer it becomes below
 	if st.oidcProviderPath() && (e.wwwAuthenticate == basicChallenge || e.restriction) {
 		writeOAuthInvalidClient(w, e)
 		return
@@ -552,20 +552,19 @@ func (g *Gateway) checkRateLimit(w http.ResponseWriter, r *http.Request, st *req
 		key = "ip:" + st.ipText
 	}
 	d, err := g.limiter.Allow(r.Context(), key, rate)
+	byClient := st.client != nil && !st.limitByIP
 	if d.Allowed {
+		g.metrics.rateLimit(decisionAllowed, byClient)
 		ratelimit.Headers(w.Header(), d)
 		return nil
 	}
 	if err != nil {
+		g.metrics.rateLimit(decisionUnavailable, byClient)
 		g.cfg.Logger.Warn("gateway: rate limiter failed", "request_id", st.id, "err", err)
 		return refuse(http.StatusServiceUnavailable, CodeRateLimitUnavailable, "")
 	}
+	g.metrics.rateLimit(decisionLimited, byClient)
 	ratelimit.Headers(w.Header(), d)
-	kind := "ip"
-	if st.client != nil && !st.limitByIP {
-		kind = "client"
-	}
-	g.metrics.rateLimited(kind)
 	return refuse(http.StatusTooManyRequests, CodeRateLimited, "Too many requests; retry later.")
 }
 
@@ -575,6 +574,7 @@ func (g *Gateway) checkToken(r *http.Request, st *reqState) *refusal {
 	id, public, err := g.verifier.Load().Authorize(r)
 	if err != nil {
 		d := verifier.NewDenialError(err)
+		g.metrics.verifyRefused(d.Response.Code)
 		switch {
 		case errors.Is(err, verifier.ErrBadRequest):
 			g.metrics.verify("bad_request")

@@ -113,6 +113,18 @@ func (st *reqState) loggedClientID() string {
 type recorder struct {
 	http.ResponseWriter
 	status int
+	// refusal and refusalCode are the status and code of the gateway's
+	// own refusal (markRefused); 0 and "" for a request passed on.
+	refusal     int
+	refusalCode string
+}
+
+// markRefused notes on w, when it is the pipeline's recorder, that the
+// gateway refused the request with e, for the request metrics' outcome.
+func markRefused(w http.ResponseWriter, e *refusal) {
+	if rec, ok := w.(*recorder); ok {
+		rec.refusal, rec.refusalCode = e.Status, e.Code
+	}
 }
 
 func (w *recorder) WriteHeader(code int) {

@@ -49,6 +49,7 @@ import (
 	"github.com/authgw/authgw/policy"
 	"github.com/authgw/authgw/policy/netaddr"
 	"github.com/authgw/authgw/verifier"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 const serveUsage = `Usage: authgw serve [--listen ADDR] [--admin-listen ADDR] [--database DSN]
@@ -383,7 +384,7 @@ func (s *serveCommand) run(c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	r := &serveRun{c: c, logger: logger}
+	r := &serveRun{c: c, logger: logger, metrics: newProcessMetrics()}
 	tuneRuntime(c)
 	// Every setting is read and checked before anything is written:
 	// a bad one leaves no data directory, key or policy behind.
@@ -491,6 +492,9 @@ type serveRun struct {
 
 	revoked *verifier.RevocationSet
 	poller  *revocation.Poller
+	// metrics is the registry /metrics serves; everything that exports
+	// metrics registers with metrics.registry.
+	metrics *processMetrics
 	// changes reloads this gateway's snapshot in the background: with
 	// Redis, when any writer announces a change, and when the reload
 	// after a change made here failed.
@@ -662,7 +666,8 @@ func (r *serveRun) startFeeds(background context.Context) error {
 		changes.Forward(background, r.redis, r.changes)
 	}
 	revoked := verifier.NewRevocationSet()
-	poller, err := revocation.New(revocation.Config{Feed: gatewaystore.New(r.store), Set: revoked, Now: r.c.now, Logger: r.logger})
+	poller, err := revocation.New(revocation.Config{Feed: gatewaystore.New(r.store), Set: revoked, Now: r.c.now, Logger: r.logger,
+		Lag: r.metrics.revocationLag})
 	if err != nil {
 		return err
 	}
@@ -705,7 +710,7 @@ func (r *serveRun) newGateway() error {
 			}
 		}
 	}
-	accountsService, err := newAccounts(c, cfg, r.store, r.redis, r.revoked, reload, logger)
+	accountsService, err := newAccounts(c, cfg, r.store, r.redis, r.revoked, reload, logger, r.metrics.registry)
 	if err != nil {
 		return err
 	}
@@ -755,6 +760,7 @@ func (r *serveRun) newGateway() error {
 		Rand:               c.random,
 		Health:             []func() string{r.poller.Degraded, r.cfg.reload.Degraded},
 		Settings:           r.cfg.reload.Settings,
+		Registry:           r.metrics.registry,
 	})
 	if err != nil {
 		return err
@@ -916,7 +922,7 @@ func writeNextSteps(w io.Writer, cfg serveConfig, gatewayAddr string, demo *demo
 // others, and changes of clients and APIs reloading this gateway's
 // snapshot at once and announced to the others.
 func newAccounts(c *cli, cfg serveConfig, store *db.DB, redisClient *redis.Client, revoked *verifier.RevocationSet,
-	reload func(context.Context), logger *slog.Logger) (*accounts.Service, error) {
+	reload func(context.Context), logger *slog.Logger, metrics prometheus.Registerer) (*accounts.Service, error) {
 	minter, err := mint.New(mint.Config{Keys: cfg.keys, ServerID: cfg.serverID, Now: c.now, Rand: c.random})
 	if err != nil {
 		return nil, err
@@ -971,6 +977,7 @@ func newAccounts(c *cli, cfg serveConfig, store *db.DB, redisClient *redis.Clien
 		Announce:         announce,
 		MaxTokenLifetime: longestTokenLifetime(policies),
 		Logger:           logger,
+		Metrics:          metrics,
 		Now:              c.now,
 		Rand:             c.random,
 		// nil without --breached-passwords: no breached-password check.

@@ -93,7 +93,7 @@ func Snapshot(s db.Snapshot) gateway.Snapshot {
 // Entry converts one revocation of the store's feed into the poller's.
 func Entry(r db.Revocation) revocation.Entry {
 	return revocation.Entry{Cursor: r.Cursor, Kind: r.Kind, Subject: r.Subject,
-		NotBeforeMs: r.NotBeforeMs, ExpiresMs: r.ExpiresMs}
+		NotBeforeMs: r.NotBeforeMs, ExpiresMs: r.ExpiresMs, CreatedMs: r.CreatedMs}
 }
 
 func entries(rs []db.Revocation) []revocation.Entry {

@@ -77,7 +77,7 @@ func TestFeed(t *testing.T) {
 				t.Fatalf("%s: %+v, %v", name, got, err)
 			}
 			e := got[0]
-			if e.Cursor <= 0 || e.Kind != revocation.KindUser || e.Subject != "u1" || e.NotBeforeMs != 100 || e.ExpiresMs != 200 {
+			if e.Cursor <= 0 || e.Kind != revocation.KindUser || e.Subject != "u1" || e.NotBeforeMs != 100 || e.ExpiresMs != 200 || e.CreatedMs != 150 {
 				t.Errorf("%s: entry = %+v", name, e)
 			}
 		}

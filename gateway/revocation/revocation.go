@@ -42,6 +42,9 @@ type Entry struct {
 	NotBeforeMs int64
 	// ExpiresMs is when the last token the entry could refuse expires.
 	ExpiresMs int64
+	// CreatedMs is the writer's clock when it made the entry (Unix
+	// milliseconds); 0 when unknown (a Redis message carries none).
+	CreatedMs int64
 }
 
 // Defaults of Config.
@@ -79,6 +82,12 @@ type Config struct {
 	Now func() time.Time
 	// Logger receives poll failures. Optional. Default slog.Default().
 	Logger *slog.Logger
+	// Lag receives, for each entry first read by cursor, the seconds
+	// from its creation (CreatedMs, the writer's clock) to this poll
+	// applying it: how long a logout or ban took to reach this instance
+	// through the database, clock skew between the two hosts included.
+	// A prometheus.Histogram fits. Optional.
+	Lag interface{ Observe(seconds float64) }
 }
 
 // Poller copies the revocation feed into a RevocationSet. Poll and Run
@@ -173,6 +182,11 @@ func (p *Poller) poll(ctx context.Context, now time.Time) error {
 		for _, r := range page {
 			p.apply(r)
 			cursor = r.Cursor
+			if p.cfg.Lag != nil && r.CreatedMs > 0 && !p.lastPoll.IsZero() {
+				// Not on the first poll: it reads back the whole
+				// retained feed, entries applied long ago elsewhere.
+				p.cfg.Lag.Observe(max(now.Sub(time.UnixMilli(r.CreatedMs)).Seconds(), 0))
+			}
 		}
 		if len(page) < pageSize {
 			break
