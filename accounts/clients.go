@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/authgw/authgw/accounts/audit"
 	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/policy/netaddr"
 )
@@ -121,6 +122,7 @@ func (s *Service) createClient(r *request) error {
 	if err != nil {
 		return err
 	}
+	s.record(r.ctx(), audit.Event{Type: audit.ClientCreated, OrgID: c.OrganizationID, Data: map[string]string{"client": c.ID}})
 	s.cfg.Announce(r.ctx())
 	out := clientJSON(c)
 	out.Secret = secret
@@ -183,6 +185,7 @@ func (s *Service) deleteClient(r *request) error {
 	if err := s.management.DeleteClient(r.ctx(), r.target.client.ID, db.Revoking{AtMs: s.nowMs(), ExpiresMs: s.revocationExpiresMs()}); err != nil {
 		return err
 	}
+	s.record(r.ctx(), audit.Event{Type: audit.ClientDeleted, OrgID: r.target.client.OrganizationID, Data: map[string]string{"client": r.target.client.ID}})
 	s.cfg.Announce(r.ctx())
 	return null(r)
 }
@@ -199,6 +202,7 @@ func (s *Service) refreshClientSecret(r *request) error {
 	if err := s.management.SetClientSecretHash(r.ctx(), c.ID, hash, s.nowMs()); err != nil {
 		return err
 	}
+	s.record(r.ctx(), audit.Event{Type: audit.ClientSecretRotated, OrgID: c.OrganizationID, Data: map[string]string{"client": c.ID}})
 	s.cfg.Announce(r.ctx())
 	out := clientJSON(c)
 	out.Secret = secret
@@ -243,6 +247,8 @@ func (s *Service) addClientRole(r *request) error {
 	if err := s.management.AddClientRole(r.ctx(), r.target.client.ID, role); err != nil {
 		return err
 	}
+	s.record(r.ctx(), audit.Event{Type: audit.ClientRoleAdded, OrgID: r.target.client.OrganizationID,
+		Data: map[string]string{"client": r.target.client.ID, "role": role}})
 	s.cfg.Announce(r.ctx())
 	return single(r, http.StatusCreated, roleOut{Type: "client-roles", ID: role})
 }
@@ -253,6 +259,8 @@ func (s *Service) removeClientRole(r *request) error {
 	if err := s.management.RemoveClientRole(r.ctx(), r.target.client.ID, r.Param("roleId")); err != nil {
 		return err
 	}
+	s.record(r.ctx(), audit.Event{Type: audit.ClientRoleRemoved, OrgID: r.target.client.OrganizationID,
+		Data: map[string]string{"client": r.target.client.ID, "role": r.Param("roleId")}})
 	s.cfg.Announce(r.ctx())
 	return null(r)
 }

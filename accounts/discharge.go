@@ -9,6 +9,7 @@ import (
 
 	"gopkg.in/macaroon.v2"
 
+	"github.com/authgw/authgw/accounts/audit"
 	"github.com/authgw/authgw/mint"
 )
 
@@ -149,6 +150,7 @@ func (s *Service) discharge(r *request) error {
 	}
 	if err := s.checkProof(r, u, proof); err != nil {
 		s.stepUpRefused(r, "proof refused")
+		s.recordRefusal(r.ctx(), err, audit.StepUpGranted, "", u.ID, map[string]string{"factor": proof.factor()})
 		return err
 	}
 	outs := make([]dischargeOut, 0, len(caveats))
@@ -176,6 +178,7 @@ func (s *Service) discharge(r *request) error {
 	}
 	s.cfg.Logger.Info("accounts: step-up granted", "user", u.ID, "session", r.caller.SessionID, "discharges", len(outs),
 		"window_s", int(caveats[0].claim.Window.Seconds()))
+	s.record(r.ctx(), audit.Event{Type: audit.StepUpGranted, SubjectUserID: u.ID, Data: map[string]string{"factor": proof.factor()}})
 	return single(r, http.StatusOK, out)
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/authgw/authgw/accounts/audit"
 	"github.com/authgw/authgw/db"
 )
 
@@ -87,6 +88,7 @@ func (s *Service) createOrganization(r *request) error {
 	if err != nil {
 		return err
 	}
+	s.record(r.ctx(), audit.Event{Type: audit.OrganizationCreated, OrgID: org.ID})
 	return single(r, http.StatusCreated, orgJSON(org))
 }
 
@@ -138,6 +140,7 @@ func (s *Service) deleteOrganization(r *request) error {
 	if err != nil {
 		return err
 	}
+	s.record(r.ctx(), audit.Event{Type: audit.OrganizationDeleted, OrgID: r.target.org.ID})
 	s.cfg.Announce(r.ctx())
 	for i := range revs {
 		s.publishRevocation(r, &revs[i])

@@ -20,6 +20,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/authgw/authgw/accounts/audit"
 	"github.com/authgw/authgw/accounts/notify"
 	"github.com/authgw/authgw/accounts/notify/mailtemplate"
 	"github.com/authgw/authgw/accounts/password"
@@ -262,6 +263,9 @@ type Service struct {
 	publicURL *url.URL
 	// passkeys runs the WebAuthn ceremonies; nil when passkeys are off.
 	passkeys *passkey.Passkeys
+	// recorder records the audit log (audit.go); audits lists it.
+	recorder *audit.Recorder
+	audits   AuditStore
 }
 
 // New checks cfg, fills its defaults and returns the Service. It fails
@@ -394,8 +398,12 @@ func New(cfg Config) (*Service, error) {
 			return nil, fmt.Errorf("accounts: Config.WebAuthnRPID, WebAuthnOrigins: %w", err)
 		}
 	}
+	recorder, err := audit.New(audit.Config{Store: cfg.Store, Logger: cfg.Logger, Now: cfg.Now, Rand: cfg.Rand})
+	if err != nil {
+		return nil, fmt.Errorf("accounts: %w", err)
+	}
 	s := &Service{cfg: cfg, passkeys: passkeys, logins: cfg.Store, management: cfg.Store, dummyHash: dummy, mailSlots: make(chan struct{}, maxMailsInFlight),
-		hashSlots: make(chan struct{}, cfg.MaxConcurrentHashes), mails: mails, publicURL: publicURL}
+		hashSlots: make(chan struct{}, cfg.MaxConcurrentHashes), mails: mails, publicURL: publicURL, recorder: recorder, audits: cfg.Store}
 	s.echo = s.router()
 	return s, nil
 }
@@ -438,6 +446,8 @@ func (s *Service) endpoint(rt Route) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
+		ctx = withActor(ctx, caller)
+		c.SetRequest(c.Request().WithContext(ctx))
 		if !public && caller.User == nil && !rt.tokenless {
 			return ErrLoginRequired
 		}

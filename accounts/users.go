@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 
+	"github.com/authgw/authgw/accounts/audit"
 	"github.com/authgw/authgw/accounts/notify/mailtemplate"
 	"github.com/authgw/authgw/accounts/password"
 	"github.com/authgw/authgw/db"
@@ -150,6 +151,7 @@ func (s *Service) createUser(r *request) error {
 	// so strangers registering the owner's address cannot block the
 	// owner's own registration (nor tell from the answer whether anyone
 	// else registered it).
+	s.record(r.ctx(), audit.Event{Type: audit.UserCreated, SubjectUserID: u.ID, Data: map[string]string{"referrer": referrer}})
 	e.UserID = u.ID
 	switch err := s.takeQuotas(r, registrationMailQuotas(s, r.caller.IP, addr)); {
 	case errors.Is(err, db.ErrMailLimit):
@@ -208,6 +210,7 @@ func (s *Service) updateUser(r *request) error {
 		if err := s.management.BanUser(r.ctx(), u.ID, now); err != nil {
 			return err
 		}
+		s.record(r.ctx(), audit.Event{Type: audit.UserBanned, SubjectUserID: u.ID})
 		if err := s.revokeUser(r, u.ID, "banned"); err != nil {
 			return err
 		}
@@ -216,6 +219,7 @@ func (s *Service) updateUser(r *request) error {
 		if err := s.management.UnbanUser(r.ctx(), u.ID, now); err != nil {
 			return err
 		}
+		s.record(r.ctx(), audit.Event{Type: audit.UserUnbanned, SubjectUserID: u.ID})
 		u.BannedMs = 0
 	}
 	return single(r, http.StatusOK, userJSON(u))
@@ -250,6 +254,7 @@ func (s *Service) deleteUser(r *request) error {
 	if err := s.management.DeleteUser(r.ctx(), id, db.Revoking{AtMs: now, ExpiresMs: expires}); err != nil {
 		return err
 	}
+	s.record(r.ctx(), audit.Event{Type: audit.UserDeleted, SubjectUserID: id})
 	s.cfg.Revoked(r.ctx(), db.Revocation{Kind: db.RevokeUser, Subject: id, NotBeforeMs: now, ExpiresMs: expires, CreatedMs: now})
 	s.notifyAddresses(r.ctx(), id, es, mailtemplate.AccountDeleted, mailtemplate.View{})
 	return null(r)
@@ -288,6 +293,7 @@ func (s *Service) addUserRole(r *request) error {
 	case err != nil:
 		return err
 	}
+	s.record(r.ctx(), audit.Event{Type: audit.RoleAdded, SubjectUserID: r.target.user.ID, Data: map[string]string{"role": role}})
 	return single(r, http.StatusCreated, userRoleJSON(role))
 }
 
@@ -310,6 +316,7 @@ func (s *Service) removeUserRole(r *request) error {
 	if err := s.management.RemoveUserRole(r.ctx(), userID, role); err != nil {
 		return err
 	}
+	s.record(r.ctx(), audit.Event{Type: audit.RoleRemoved, SubjectUserID: userID, Data: map[string]string{"role": role}})
 	if err := s.revokeUser(r, userID, "roles-changed"); err != nil {
 		return err
 	}
@@ -351,6 +358,7 @@ func (s *Service) changePassword(r *request) error {
 		// A stolen token must not buy unlimited guesses of the current
 		// password: the proof is a guess like a login's.
 		if err := s.checkProof(r, &u, proof); err != nil {
+			s.recordRefusal(r.ctx(), err, audit.PasswordChanged, "", u.ID, map[string]string{"by": "self"})
 			return err
 		}
 	}
@@ -362,6 +370,11 @@ func (s *Service) changePassword(r *request) error {
 	if err := s.management.SetPasswordHash(r.ctx(), u.ID, hash, now); err != nil {
 		return err
 	}
+	by := "admin"
+	if self {
+		by = "self"
+	}
+	s.record(r.ctx(), audit.Event{Type: audit.PasswordChanged, SubjectUserID: u.ID, Data: map[string]string{"by": by}})
 	if err := s.revokeUser(r, u.ID, "password-changed"); err != nil {
 		return err
 	}
