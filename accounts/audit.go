@@ -48,7 +48,8 @@ func (s *Service) recordRefusal(ctx context.Context, err error, failedType, lock
 		return
 	}
 	// A malformed body proves nothing about anyone: not a failed attempt.
-	if e.Code == CodeBadBody || e.Code == CodeInvalidData || e.Code == CodeUnknownEndpoint {
+	if e.Code == CodeBadBody || e.Code == CodeInvalidData || e.Code == CodeUnknownEndpoint ||
+		e.Status == http.StatusRequestEntityTooLarge || e.Status == http.StatusUnsupportedMediaType {
 		return
 	}
 	typ := failedType

@@ -307,7 +307,7 @@ func TestAuditEventsEndpoint(t *testing.T) {
 		if len(p1.list()) != 2 || next == "" {
 			t.Fatalf("first page %s", p1.Raw)
 		}
-		p2 := list("pg[size]=2&pg[cursor]=" + url.QueryEscape(next)).expect(t, http.StatusOK)
+		p2 := list("pg[size]=2&pg[cursor]="+url.QueryEscape(next)).expect(t, http.StatusOK)
 		if got := append(types(p1), types(p2)...); !slices.Equal(got, []string{audit.LoginFailed, audit.SessionCreated, audit.MembershipAdded}) {
 			t.Fatalf("pages %v", got)
 		}
@@ -365,4 +365,84 @@ func TestAuditStoreFailureKeepsTheAction(t *testing.T) {
 			t.Fatalf("the lost event was not logged as an error with its details:\n%s", logs)
 		}
 	})
+}
+
+// TestAuditLockout: once a source is locked out after failed passwords,
+// the refused step is a login.locked event about the account, not
+// another login.failed.
+func TestAuditLockout(t *testing.T) {
+	s := newStack(t, dbtest.SQLite(t), nil)
+	ann := s.user("Ann")
+	app := s.client(s.org("Home", ann))
+	for range 5 {
+		s.passwordLogin(app, "ann@example.com", "wrong password").expect(t, http.StatusUnauthorized)
+	}
+	s.passwordLogin(app, "ann@example.com", testPassword).expect(t, http.StatusTooManyRequests, accounts.CodeRegulated)
+	events, _ := s.auditRows(t)
+	counts := map[string]int{}
+	for _, e := range events {
+		counts[e.Type]++
+	}
+	if counts[audit.LoginFailed] != 5 || counts[audit.LoginLocked] != 1 || counts[audit.SessionCreated] != 0 {
+		t.Fatalf("events %v, want 5 login.failed and 1 login.locked", counts)
+	}
+	locked := findEvent(t, events, audit.LoginLocked, ann.ID)
+	if locked.Reason != accounts.CodeRegulated || locked.Outcome != db.AuditFailure || locked.Data["step"] != "password" {
+		t.Fatalf("lockout event %+v", locked)
+	}
+}
+
+// TestAuditFactorsAndMailbox: a registration's address verified by its
+// code, TOTP turned on and off, new recovery codes, a sysadmin's reset
+// of every factor and a password reset by a mailed code each leave their
+// event, and none of the codes, the TOTP secret or the address is stored
+// or logged.
+func TestAuditFactorsAndMailbox(t *testing.T) {
+	s := newStack(t, dbtest.SQLite(t), nil)
+	admin := s.user("Admin", db.RoleSysadmin)
+	app := s.client(s.org("Home", admin))
+	sess := s.register(t, app, "Dora", "dora@example.com", testPassword)
+	verifyCode := s.lastCode(t, "dora@example.com")
+	s.verifyOwn(t, app, sess, "dora@example.com").expect(t, http.StatusOK)
+
+	secret := s.enrolTOTPFor(t, app, sess, true)
+	codes := s.withMacaroon(app, sess, "POST", "/users/current/recovery-codes", map[string]any{"currentPassword": testPassword}).
+		expect(t, http.StatusCreated).data()["codes"].([]any)
+	s.withMacaroon(app, sess, "DELETE", "/users/current/totp", map[string]any{"currentPassword": testPassword}).expect(t, http.StatusOK)
+	s.do(by(app, admin), "DELETE", "/users/"+sess.UserID+"/factors", nil).expect(t, http.StatusOK)
+
+	s.askRecovery(app, "dora@example.com").expect(t, http.StatusAccepted)
+	recoveryCode, _ := s.waitRecovery(t, "dora@example.com", 1)
+	s.resetWith(app, recoveryCode, newAuditPassword).expect(t, http.StatusOK)
+
+	events, stored := s.auditRows(t)
+	for _, want := range []struct{ typ, factor string }{
+		{audit.EmailVerified, ""}, {audit.FactorAdded, "totp"}, {audit.FactorAdded, "recovery-codes"},
+		{audit.FactorRemoved, "totp"}, {audit.FactorRemoved, "all"}, {audit.PasswordReset, ""},
+	} {
+		found := false
+		for _, e := range events {
+			found = found || (e.Type == want.typ && e.SubjectUserID == sess.UserID && e.Data["factor"] == want.factor)
+		}
+		if !found {
+			findEvent(t, events, want.typ, sess.UserID)
+			t.Errorf("no %s event with factor %q", want.typ, want.factor)
+		}
+	}
+	if e := findEvent(t, events, audit.FactorRemoved, sess.UserID); e.Data["factor"] == "all" && e.ActorUserID != admin.ID {
+		t.Errorf("the reset's actor is %q, want the sysadmin", e.ActorUserID)
+	}
+	secrets := []string{verifyCode, secret, recoveryCode, "dora@example.com", testPassword, newAuditPassword, sess.Refresh}
+	for _, c := range codes {
+		secrets = append(secrets, c.(string))
+	}
+	lines := s.auditLines()
+	for _, secret := range secrets {
+		if secret == "" {
+			t.Fatal("an empty secret")
+		}
+		if strings.Contains(stored, secret) || strings.Contains(lines, secret) {
+			t.Errorf("%q is in a stored row or an audit line", secret)
+		}
+	}
 }

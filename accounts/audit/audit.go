@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/authgw/authgw/db"
@@ -125,6 +126,12 @@ func (r *Recorder) Record(ctx context.Context, e Event) db.AuditEvent {
 			continue
 		}
 		if e.Data[k] == "" {
+			continue
+		}
+		if strings.Contains(e.Data[k], "@") {
+			// Values are IDs and codes; one with an @ may be a mail
+			// address, which the log never holds.
+			r.cfg.Logger.Error("audit: a data value that may be a mail address is dropped", "type", e.Type, "key", k)
 			continue
 		}
 		if row.Data == nil {
