@@ -446,3 +446,42 @@ func TestAuditFactorsAndMailbox(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditStepUp: a forged step-up token and a wrong password are
+// failed stepup.granted events with their error codes; a good proof is
+// a granted one naming the factor.
+func TestAuditStepUp(t *testing.T) {
+	s := stepUpStack(t, dbtest.SQLite(t))
+	ann := s.user("Ann")
+	app := s.client(s.org("Home", ann))
+	sess := stepUpSessionOf(t, s.passwordLogin(app, "ann@example.com", testPassword))
+	up := sess.StepUp["DELETE"]
+	cid := caveatIDOf(t, s.withAuthorization(app, up, "DELETE", "/users/current/emails/"+s.id(), nil))
+	post := func(body map[string]any) response {
+		return s.withAuthorization(app, sess.Macaroons["POST"], "POST", "/discharge", body)
+	}
+	forged := []byte(up)
+	i := len(forged) - 5
+	forged[i] = map[bool]byte{true: 'B', false: 'A'}[forged[i] == 'A']
+	post(map[string]any{"token": string(forged), "currentPassword": testPassword}).expect(t, http.StatusBadRequest, accounts.CodeNotStepUpCaveat)
+	post(map[string]any{"caveatId": cid, "currentPassword": "a guess"}).expect(t, http.StatusForbidden, accounts.CodeIncorrectPassword)
+	post(map[string]any{"caveatId": cid}).expect(t, http.StatusBadRequest, accounts.CodeInvalidData)
+	post(map[string]any{"caveatId": cid, "currentPassword": testPassword}).expect(t, http.StatusOK)
+
+	events, _ := s.auditRows(t)
+	var got []string
+	for _, e := range events {
+		if e.Type == audit.StepUpGranted {
+			if e.SubjectUserID != ann.ID || e.ActorUserID != ann.ID {
+				t.Errorf("step-up event %+v: want Ann as actor and subject", e)
+			}
+			got = append(got, e.Outcome+"/"+e.Reason+"/"+e.Data["factor"])
+		}
+	}
+	// One millisecond (the fixed clock) holds them all: in any order.
+	want := []string{"failure/" + accounts.CodeIncorrectPassword + "/", "failure/" + accounts.CodeNotStepUpCaveat + "/", "success//password"}
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Fatalf("step-up events %v, want %v", got, want)
+	}
+}

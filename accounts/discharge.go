@@ -69,8 +69,17 @@ type stepUpCaveat struct {
 // the re-authentication page does for every step-up token a browser
 // holds), and a proof of the user. Each caveat must be one this key ring
 // sealed, for the caller's user and the caller's session, and that
-// session must be live.
+// session must be live. A refusal (a forged or foreign token, a wrong
+// proof) is recorded in the audit log as a failed stepup.granted with
+// its error code.
 func (s *Service) discharge(r *request) error {
+	err := s.dischargeStep(r)
+	s.recordRefusal(r.ctx(), err, audit.StepUpGranted, "", r.caller.userID(), nil)
+	return err
+}
+
+// dischargeStep answers POST /discharge (see discharge).
+func (s *Service) dischargeStep(r *request) error {
 	b, err := readBody(r)
 	if err != nil {
 		return err
@@ -150,7 +159,6 @@ func (s *Service) discharge(r *request) error {
 	}
 	if err := s.checkProof(r, u, proof); err != nil {
 		s.stepUpRefused(r, "proof refused")
-		s.recordRefusal(r.ctx(), err, audit.StepUpGranted, "", u.ID, map[string]string{"factor": proof.factor()})
 		return err
 	}
 	outs := make([]dischargeOut, 0, len(caveats))

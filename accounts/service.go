@@ -227,8 +227,9 @@ type Config struct {
 	// open longer. Optional. Default DefaultBodyTimeout (30 s).
 	BodyTimeout time.Duration
 	// Logger receives failures the caller does not see (5xx causes,
-	// notifier errors). Never a secret, code or full email. Optional.
-	// Default slog.Default().
+	// notifier errors) and the audit log's lines (one "audit" line per
+	// security event, see audit.go). Never a secret, code or full email.
+	// Optional. Default slog.Default().
 	Logger *slog.Logger
 	// Now is the clock. Optional. Default time.Now.
 	Now func() time.Time
