@@ -485,3 +485,83 @@ func TestAuditStepUp(t *testing.T) {
 		t.Fatalf("step-up events %v, want %v", got, want)
 	}
 }
+
+// TestAuditOrganizationsAndMemberships: an organization's life (created,
+// an invitation, accepted, its flags changed, the member leaving, the
+// organization deleted) leaves one event per change, each naming the
+// organization, the member and who acted.
+func TestAuditOrganizationsAndMemberships(t *testing.T) {
+	s := newStack(t, dbtest.SQLite(t), nil)
+	owner, joiner := s.user("Owner"), s.user("Joiner")
+	app := s.client(s.org("Base", owner))
+	org := s.do(by(app, owner), "POST", "/organizations", map[string]any{"type": "organizations", "name": "Club"}).expect(t, http.StatusCreated).data()["id"].(string)
+	step := func() { s.clock.Advance(time.Millisecond) } // events sort by time
+	step()
+	m := s.do(by(app, owner), "POST", "/organizations/"+org+"/memberships", map[string]any{"type": "org-memberships",
+		"user": map[string]any{"data": map[string]any{"type": "users", "id": joiner.ID}}, "read": true, "edit": true}).expect(t, http.StatusCreated).data()["id"].(string)
+	step()
+	s.do(by(app, joiner), "POST", "/org-memberships/"+m+"/accept", nil).expect(t, http.StatusOK)
+	step()
+	s.do(by(app, owner), "PATCH", "/org-memberships/"+m, map[string]any{"edit": false}).expect(t, http.StatusOK)
+	step()
+	s.do(by(app, joiner), "DELETE", "/org-memberships/"+m, nil).expect(t, http.StatusOK)
+	step()
+	s.do(by(app, owner), "DELETE", "/organizations/"+org, nil).expect(t, http.StatusOK)
+
+	events, _ := s.auditRows(t)
+	var got []string
+	for _, e := range events {
+		if e.OrgID != org {
+			continue
+		}
+		got = append(got, e.Type+" by="+nameOf(e.ActorUserID, owner, joiner)+" about="+nameOf(e.SubjectUserID, owner, joiner)+" flags="+e.Data["flags"]+" pending="+e.Data["pending"])
+	}
+	want := []string{
+		"organization.created by=owner about= flags= pending=",
+		"membership.added by=owner about=joiner flags=read,edit pending=true",
+		"membership.accepted by=joiner about=joiner flags= pending=",
+		"membership.changed by=owner about=joiner flags=read pending=",
+		"membership.removed by=joiner about=joiner flags= pending=",
+		"organization.deleted by=owner about= flags= pending=",
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// nameOf names the user ID as owner or joiner, "" for none.
+func nameOf(id string, owner, joiner db.User) string {
+	switch id {
+	case owner.ID:
+		return "owner"
+	case joiner.ID:
+		return "joiner"
+	}
+	return id
+}
+
+// TestAuditOIDCConsent: allowing an OpenID Connect client on the consent
+// page and withdrawing the consent are recorded, naming the client.
+func TestAuditOIDCConsent(t *testing.T) {
+	s := newStack(t, dbtest.SQLite(t), nil)
+	ann := s.user("Ann")
+	app := s.client(s.org("Home", ann))
+	sess := sessionOf(t, s.passwordLogin(app, "ann@example.com", testPassword))
+	now := s.clock.Now()
+	id := s.id()
+	if err := s.d.CreateOIDCAuthRequest(s.ctx, db.OIDCAuthRequest{ID: id, ClientID: app.ID, RedirectURI: "https://rp.example/cb",
+		Scopes: []string{"openid"}, ResponseType: "code", MaxAgeS: -1, CreatedMs: now.UnixMilli(), ExpiresMs: now.Add(10 * time.Minute).UnixMilli(),
+		BrowserHash: browserHash}); err != nil {
+		t.Fatal(err)
+	}
+	s.withMacaroon(app, sess, "POST", "/oidc-requests/"+id+"/decision", map[string]any{"allow": true, "browser": testBrowser}).expect(t, http.StatusOK)
+	s.clock.Advance(time.Millisecond)
+	s.withMacaroon(app, sess, "DELETE", "/users/current/oidc-consents/"+app.ID, nil).expect(t, http.StatusOK)
+
+	events, _ := s.auditRows(t)
+	granted := findEvent(t, events, audit.ConsentGranted, ann.ID)
+	revoked := findEvent(t, events, audit.ConsentRevoked, ann.ID)
+	if granted.Data["client"] != app.ID || granted.Data["scopes"] != "openid" || granted.ActorUserID != ann.ID || revoked.Data["client"] != app.ID {
+		t.Fatalf("consent events %+v, %+v", granted, revoked)
+	}
+}
