@@ -72,32 +72,10 @@ func auditSubjectOf(r *request) string {
 	return id
 }
 
-// auditEventOut is an event as GET /audit-events shows it.
-type auditEventOut struct {
-	Type           string            `json:"type"`
-	ID             string            `json:"id"`
-	Event          string            `json:"event"`
-	Outcome        string            `json:"outcome"`
-	Reason         string            `json:"reason"`
-	TimeMs         int64             `json:"timeMs"`
-	ActorUserID    string            `json:"actorUserId"`
-	ActorClientID  string            `json:"actorClientId"`
-	SubjectUserID  string            `json:"subjectUserId"`
-	OrganizationID string            `json:"organizationId"`
-	IP             string            `json:"ip"`
-	Data           map[string]string `json:"data"`
-}
-
-func auditEventsJSON(es []db.AuditEvent) []auditEventOut {
-	out := make([]auditEventOut, len(es))
+func auditEventsJSON(es []db.AuditEvent) []audit.View {
+	out := make([]audit.View, len(es))
 	for i, e := range es {
-		data := e.Data
-		if data == nil {
-			data = map[string]string{}
-		}
-		out[i] = auditEventOut{Type: "audit-events", ID: e.ID, Event: e.Type, Outcome: e.Outcome, Reason: e.Reason, TimeMs: e.TimeMs,
-			ActorUserID: e.ActorUserID, ActorClientID: e.ActorClientID, SubjectUserID: e.SubjectUserID, OrganizationID: e.OrgID,
-			IP: e.IP, Data: data}
+		out[i] = audit.ViewOf(e)
 	}
 	return out
 }

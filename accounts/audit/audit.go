@@ -172,3 +172,31 @@ func clip(s string, n int) string {
 	}
 	return s
 }
+
+// View is an event as the API (GET /accounts/v1/audit-events) and
+// authgw audit tail --json show it.
+type View struct {
+	Type           string            `json:"type"`
+	ID             string            `json:"id"`
+	Event          string            `json:"event"`
+	Outcome        string            `json:"outcome"`
+	Reason         string            `json:"reason"`
+	TimeMs         int64             `json:"timeMs"`
+	ActorUserID    string            `json:"actorUserId"`
+	ActorClientID  string            `json:"actorClientId"`
+	SubjectUserID  string            `json:"subjectUserId"`
+	OrganizationID string            `json:"organizationId"`
+	IP             string            `json:"ip"`
+	Data           map[string]string `json:"data"`
+}
+
+// ViewOf returns the View of e; its Data is never nil ({} for none).
+func ViewOf(e db.AuditEvent) View {
+	data := e.Data
+	if data == nil {
+		data = map[string]string{}
+	}
+	return View{Type: "audit-events", ID: e.ID, Event: e.Type, Outcome: e.Outcome, Reason: e.Reason, TimeMs: e.TimeMs,
+		ActorUserID: e.ActorUserID, ActorClientID: e.ActorClientID, SubjectUserID: e.SubjectUserID, OrganizationID: e.OrgID,
+		IP: e.IP, Data: data}
+}

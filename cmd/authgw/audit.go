@@ -164,13 +164,7 @@ func (a *auditCommand) run(c *cli, args []string) error {
 func (a *auditCommand) print(w io.Writer, events []db.AuditEvent, last string) string {
 	for _, e := range events {
 		if a.json {
-			out := auditLine{Type: "audit-events", ID: e.ID, Event: e.Type, Outcome: e.Outcome, Reason: e.Reason, TimeMs: e.TimeMs,
-				ActorUserID: e.ActorUserID, ActorClientID: e.ActorClientID, SubjectUserID: e.SubjectUserID, OrganizationID: e.OrgID,
-				IP: e.IP, Data: e.Data}
-			if out.Data == nil {
-				out.Data = map[string]string{}
-			}
-			b, _ := json.Marshal(out)
+			b, _ := json.Marshal(audit.ViewOf(e))
 			fmt.Fprintf(w, "%s\n", b)
 		} else {
 			fmt.Fprintln(w, auditText(e))
@@ -178,22 +172,6 @@ func (a *auditCommand) print(w io.Writer, events []db.AuditEvent, last string) s
 		last = e.ID
 	}
 	return last
-}
-
-// auditLine is an event as --json prints it: the shape of the API's.
-type auditLine struct {
-	Type           string            `json:"type"`
-	ID             string            `json:"id"`
-	Event          string            `json:"event"`
-	Outcome        string            `json:"outcome"`
-	Reason         string            `json:"reason"`
-	TimeMs         int64             `json:"timeMs"`
-	ActorUserID    string            `json:"actorUserId"`
-	ActorClientID  string            `json:"actorClientId"`
-	SubjectUserID  string            `json:"subjectUserId"`
-	OrganizationID string            `json:"organizationId"`
-	IP             string            `json:"ip"`
-	Data           map[string]string `json:"data"`
 }
 
 // auditText is one line per event: time, type, outcome, then the fields
