@@ -19,21 +19,28 @@ func auditEventAt(n int, typ, subject string) db.AuditEvent {
 		Data: map[string]string{"step": "password"}}
 }
 
-// TestAuditTail prints the stored events, the newest last, filtered by
-// the flags; bad flags are usage errors.
-func TestAuditTail(t *testing.T) {
+// auditDatabase is a migrated database holding the events: its DSN and
+// an open handle, closed when the test ends.
+func auditDatabase(t *testing.T, events ...db.AuditEvent) (string, *db.DB) {
+	t.Helper()
 	dsn := migratedDSN(t)
-	ctx := context.Background()
-	d, err := db.Open(ctx, dsn)
+	d, err := db.Open(t.Context(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close()
-	for _, e := range []db.AuditEvent{auditEventAt(90, "login.failed", "ann"), auditEventAt(30, "login.failed", "bob"), auditEventAt(10, "user.banned", "ann")} {
-		if err := d.InsertAuditEvent(ctx, e); err != nil {
+	t.Cleanup(func() { d.Close() })
+	for _, e := range events {
+		if err := d.InsertAuditEvent(t.Context(), e); err != nil {
 			t.Fatal(err)
 		}
 	}
+	return dsn, d
+}
+
+// TestAuditTail prints the stored events, the newest last, filtered by
+// the flags; bad flags are usage errors.
+func TestAuditTail(t *testing.T) {
+	dsn, _ := auditDatabase(t, auditEventAt(90, "login.failed", "ann"), auditEventAt(30, "login.failed", "bob"), auditEventAt(10, "user.banned", "ann"))
 	for _, tt := range []struct {
 		name           string
 		whenArgs       []string
@@ -118,16 +125,8 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 // TestAuditTailFollow: --follow prints the stored events, then each new
 // one as it is recorded, until stopped.
 func TestAuditTailFollow(t *testing.T) {
-	dsn := migratedDSN(t)
+	dsn, d := auditDatabase(t, auditEventAt(20, "login.failed", "ann"))
 	ctx := context.Background()
-	d, err := db.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	if err := d.InsertAuditEvent(ctx, auditEventAt(20, "login.failed", "ann")); err != nil {
-		t.Fatal(err)
-	}
 	stop, cancel := context.WithCancel(ctx)
 	out := &lineWriter{lines: make(chan string, 10)}
 	done := make(chan int)
