@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"maps"
 	"slices"
 	"strings"
@@ -196,4 +198,31 @@ func auditText(e db.AuditEvent) string {
 	}
 	b.WriteString(" id=" + e.ID)
 	return b.String()
+}
+
+// recordRevocations records in the audit log the sessions a command
+// line ended (session.revoked, naming each session's user) and the users
+// whose every session it ended (sessions.revoked), with the reason
+// given. A command line has no actor: its events name none. Only
+// failures are printed (on stderr): a row that cannot be stored is
+// reported, never dropped silently, and the revocation stands.
+func recordRevocations(ctx context.Context, c *cli, d *db.DB, reason string, revoked []db.Revocation) {
+	rec, err := audit.New(audit.Config{Store: d, Now: c.now, Rand: c.random,
+		Logger: slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelError}))})
+	if err != nil {
+		fmt.Fprintf(c.stderr, "authgw: audit log: %v\n", err)
+		return
+	}
+	for _, r := range revoked {
+		switch r.Kind {
+		case db.RevokeSession:
+			var subject string
+			if sess, err := d.GetSession(ctx, r.Subject); err == nil {
+				subject = sess.UserID
+			}
+			rec.Record(ctx, audit.Event{Type: audit.SessionRevoked, Reason: reason, SubjectUserID: subject, Data: map[string]string{"session": r.Subject}})
+		case db.RevokeUser:
+			rec.Record(ctx, audit.Event{Type: audit.SessionsRevoked, Reason: reason, SubjectUserID: r.Subject})
+		}
+	}
 }

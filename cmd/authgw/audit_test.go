@@ -159,3 +159,36 @@ func TestAuditTailFollow(t *testing.T) {
 		t.Fatalf("exit %d after stop", code)
 	}
 }
+
+// TestSessionsRevokeIsAudited: sessions ended from the command line are
+// in the audit log with the reason given, naming their user, with no
+// actor (a command line has none).
+func TestSessionsRevokeIsAudited(t *testing.T) {
+	dsn, d := auditDatabase(t)
+	ctx := t.Context()
+	u, err := d.CreateUser(ctx, db.NewUser{User: db.User{ID: "01a20320-a200-7000-8000-0000000000a1", Name: "ann", CreatedMs: fixedNow.UnixMilli()},
+		Email: db.Email{ID: "01a20320-a200-7000-8000-0000000000a2", Email: "ann@example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess := db.Session{ID: "01a20320-a200-7000-8000-0000000000a3", UserID: u.ID, CreatedMs: fixedNow.UnixMilli(), ExpiresMs: fixedNow.Add(time.Hour).UnixMilli()}
+	if err := d.CreateSession(ctx, sess, db.RefreshToken{Hash: "h", CreatedMs: sess.CreatedMs, ExpiresMs: sess.ExpiresMs}); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, args("sessions", "revoke", "--session", sess.ID, "--reason", "key-leak", "--database", dsn))
+	later := args("sessions", "revoke", "--user", u.ID, "--database", dsn)
+	later.now = fixedNow.Add(time.Second) // events sort by time
+	mustRun(t, later)
+	events, err := d.TailAuditEvents(ctx, db.AuditFilter{}, "", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range events {
+		got = append(got, e.Type+" "+e.Reason+" "+e.SubjectUserID+" "+e.Data["session"]+" actor="+e.ActorUserID+e.ActorClientID)
+	}
+	want := []string{"session.revoked key-leak " + u.ID + " " + sess.ID + " actor=", "sessions.revoked revoked-by-admin " + u.ID + "  actor="}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
