@@ -565,3 +565,23 @@ func TestAuditOIDCConsent(t *testing.T) {
 		t.Fatalf("consent events %+v, %+v", granted, revoked)
 	}
 }
+
+// TestAuditPasskeys: a passkey added and removed is recorded with its ID
+// (a software authenticator answers the ceremony).
+func TestAuditPasskeys(t *testing.T) {
+	s := passkeyStack(t, dbtest.SQLite(t), "http://localhost")
+	ann := s.user("Ann")
+	app := s.client(s.org("Home", ann))
+	opts := s.do(by(app, ann), "POST", "/users/current/passkeys/options", map[string]any{"currentPassword": testPassword}).expect(t, http.StatusOK)
+	added := s.do(by(app, ann), "POST", "/users/current/passkeys", map[string]any{"name": "key",
+		"credential": softRegistration(t, opts.data()["options"], "localhost", "http://localhost")}).expect(t, http.StatusCreated)
+	id := added.data()["id"].(string)
+	s.clock.Advance(time.Millisecond)
+	s.do(by(app, ann), "DELETE", "/users/current/passkeys/"+id, map[string]any{"currentPassword": testPassword}).expect(t, http.StatusOK)
+
+	events, _ := s.auditRows(t)
+	add, remove := findEvent(t, events, audit.FactorAdded, ann.ID), findEvent(t, events, audit.FactorRemoved, ann.ID)
+	if add.Data["factor"] != "passkey" || add.Data["passkey"] != id || remove.Data["factor"] != "passkey" || remove.Data["passkey"] != id {
+		t.Fatalf("passkey events %+v, %+v", add, remove)
+	}
+}
