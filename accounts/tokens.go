@@ -414,8 +414,10 @@ func (s *Service) revokeSessionIn(ctx context.Context, id, reason string) error 
 	if err := s.logins.InvalidateSession(ctx, id, reason, db.Revoking{AtMs: now.UnixMilli(), ExpiresMs: expires}); err != nil {
 		return err
 	}
-	s.recordSessionRevoked(ctx, id, reason)
 	s.cfg.Revoked(ctx, db.Revocation{Kind: db.RevokeSession, Subject: id, NotBeforeMs: now.UnixMilli(), ExpiresMs: expires, CreatedMs: now.UnixMilli()})
+	// Recorded once the gateways are told: the record must not delay the
+	// revocation.
+	s.recordSessionRevoked(ctx, id, reason)
 	return nil
 }
 
@@ -427,7 +429,6 @@ func (s *Service) revokeUser(r *request, userID, reason string) error {
 	if _, err := s.logins.InvalidateUserSessions(r.ctx(), userID, reason, db.Revoking{AtMs: now.UnixMilli(), ExpiresMs: expires}); err != nil {
 		return err
 	}
-	s.record(r.ctx(), audit.Event{Type: audit.SessionsRevoked, Reason: reason, SubjectUserID: userID})
 	s.cfg.Revoked(r.ctx(), db.Revocation{Kind: db.RevokeUser, Subject: userID, NotBeforeMs: now.UnixMilli(), ExpiresMs: expires, CreatedMs: now.UnixMilli()})
 	// The store revoked each session it invalidated too: a refresh that
 	// won the race against this change mints after now, which the user
@@ -440,6 +441,7 @@ func (s *Service) revokeUser(r *request, userID, reason string) error {
 			}
 		}
 	}
+	s.record(r.ctx(), audit.Event{Type: audit.SessionsRevoked, Reason: reason, SubjectUserID: userID})
 	return nil
 }
 

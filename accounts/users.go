@@ -210,6 +210,8 @@ func (s *Service) updateUser(r *request) error {
 		if err := s.management.BanUser(r.ctx(), u.ID, now); err != nil {
 			return err
 		}
+		// The ban holds from here (every request reads it), whatever
+		// becomes of the revocation: recorded now.
 		s.record(r.ctx(), audit.Event{Type: audit.UserBanned, SubjectUserID: u.ID})
 		if err := s.revokeUser(r, u.ID, "banned"); err != nil {
 			return err
@@ -254,8 +256,8 @@ func (s *Service) deleteUser(r *request) error {
 	if err := s.management.DeleteUser(r.ctx(), id, db.Revoking{AtMs: now, ExpiresMs: expires}); err != nil {
 		return err
 	}
-	s.record(r.ctx(), audit.Event{Type: audit.UserDeleted, SubjectUserID: id})
 	s.cfg.Revoked(r.ctx(), db.Revocation{Kind: db.RevokeUser, Subject: id, NotBeforeMs: now, ExpiresMs: expires, CreatedMs: now})
+	s.record(r.ctx(), audit.Event{Type: audit.UserDeleted, SubjectUserID: id})
 	s.notifyAddresses(r.ctx(), id, es, mailtemplate.AccountDeleted, mailtemplate.View{})
 	return null(r)
 }
