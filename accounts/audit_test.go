@@ -157,7 +157,7 @@ func TestAuditLogOfRealFlows(t *testing.T) {
 			{name: "registration", whenType: audit.UserCreated, whenSubject: cleo, expectOutcome: db.AuditSuccess, expectData: map[string]string{"referrer": app.ID}},
 			{name: "registration's session", whenType: audit.SessionCreated, whenSubject: cleo, expectOutcome: db.AuditSuccess},
 			{name: "wrong password, known account", whenType: audit.LoginFailed, whenSubject: ann.ID, expectOutcome: db.AuditFailure,
-				expectReason: accounts.CodeIncorrectPassword, expectData: map[string]string{"step": "password"}},
+				expectReason: accounts.CodeIncorrectPassword, expectData: map[string]string{"step": "password", "factor": "password"}},
 			{name: "wrong password, unknown address", whenType: audit.LoginFailed, whenSubject: "", expectOutcome: db.AuditFailure,
 				expectReason: accounts.CodeIncorrectPassword, expectData: map[string]string{"step": "password"}},
 			{name: "sign-in", whenType: audit.SessionCreated, whenSubject: ann.ID, expectOutcome: db.AuditSuccess,

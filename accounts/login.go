@@ -76,9 +76,17 @@ func step(r *request, next, state, code string) error {
 // nothing until the session starts (session.created).
 func (s *Service) login(r *request) error {
 	err := s.loginStep(r)
-	s.recordRefusal(r.ctx(), err, audit.LoginFailed, audit.LoginLocked, auditSubjectOf(r), map[string]string{"step": r.Param("step")})
+	stepName := r.Param("step")
+	s.recordRefusal(r.ctx(), err, audit.LoginFailed, audit.LoginLocked, auditSubjectOf(r),
+		map[string]string{"step": stepName, "factor": stepFactors[stepName]})
 	return err
 }
+
+// stepFactors names the factor each login step checks, for the audit
+// log (the email step checks none: it asks for a code). The totp step
+// also takes a recovery code; its refusal's reason says which failed.
+var stepFactors = map[string]string{StepCode: "code", StepPassword: "password", StepTOTP: "totp",
+	StepTOTPEnrol: "totp", StepWebAuthn: "passkey", StepFederated: "federated"}
 
 // loginStep runs the step of POST /sessions/login/:step.
 func (s *Service) loginStep(r *request) error {

@@ -15,11 +15,12 @@ const (
 	// LoginFailed: a login step was refused. Reason: the answer's error
 	// code (INCORRECT-PASSWORD, TOTP-INVALID, CODE-INVALID, USER-BANNED,
 	// ...). Subject: the account when the step named a known one. Data:
-	// step (email, code, password, totp, totp-enrol, webauthn).
+	// step (email, code, password, totp, totp-enrol, webauthn), factor
+	// (code, password, totp, passkey, federated; none for email).
 	LoginFailed = "login.failed"
 	// LoginLocked: a login step was refused because its source or
 	// account is locked out after too many failures (login
-	// regulation). Reason: TOO-MANY-FAILURES. Data: step.
+	// regulation). Reason: TOO-MANY-FAILURES. Data: step, factor.
 	LoginLocked = "login.locked"
 	// SessionRevoked: a session ended before its time. Reason: logout,
 	// new-login, idle, refresh-reuse, oidc-consent-revoked, ... Subject:
@@ -120,8 +121,8 @@ type Type struct {
 // filter and the README (and the webhooks' documentation) read.
 var Types = []Type{
 	{SessionCreated, "a sign-in succeeded: a session started", []string{"session", "amr", "step"}},
-	{LoginFailed, "a login step was refused; reason is the error code", []string{"step"}},
-	{LoginLocked, "a login step was refused by a lockout after too many failures", []string{"step"}},
+	{LoginFailed, "a login step was refused; reason is the error code", []string{"step", "factor"}},
+	{LoginLocked, "a login step was refused by a lockout after too many failures", []string{"step", "factor"}},
 	{SessionRevoked, "a session ended before its time; reason says why (logout, idle, refresh-reuse, ...)", []string{"session"}},
 	{SessionsRevoked, "every session of a user ended; reason says why", nil},
 	{RefreshTokenReused, "a spent refresh token was replayed: its session (token family) is revoked", []string{"session"}},
