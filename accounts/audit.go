@@ -32,6 +32,11 @@ func withActor(ctx context.Context, c *Caller) context.Context {
 	return audit.WithActor(ctx, audit.Actor{UserID: c.userID(), ClientID: c.ClientID, IP: c.IP})
 }
 
+// AuditRecorder returns the recorder of the service's audit log, for the
+// pages served with it (package portal) to record their own events in
+// the same log.
+func (s *Service) AuditRecorder() *audit.Recorder { return s.recorder }
+
 // record records e (see audit.Recorder.Record: a failure to store it is
 // logged, not returned).
 func (s *Service) record(ctx context.Context, e audit.Event) {

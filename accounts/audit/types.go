@@ -104,6 +104,13 @@ const (
 	// (the OpenID client's ID), scopes (space-separated, on a grant).
 	ConsentGranted = "consent.granted"
 	ConsentRevoked = "consent.revoked"
+
+	// FormRefused: a form of the sign-in and account pages was refused
+	// because its CSRF token was missing, forged, expired or another
+	// browser's (cross-site request forgery, or a page left open too
+	// long). Outcome failure, reason CSRF-REFUSED. Actor: the signed-in
+	// user, if any. Data: path (the form's path).
+	FormRefused = "form.refused"
 )
 
 // Type documents one event type: what it means and its data keys.
@@ -151,6 +158,7 @@ var Types = []Type{
 	{ClientRoleRemoved, "an API client lost a role", []string{"client", "role"}},
 	{ConsentGranted, "a user allowed an OpenID Connect client", []string{"client", "scopes"}},
 	{ConsentRevoked, "a user withdrew an OpenID Connect client's consent", []string{"client"}},
+	{FormRefused, "a form of the sign-in pages was refused for its CSRF token (forged, expired, another browser's)", []string{"path"}},
 }
 
 // typeIndex finds a Type by name.
