@@ -1,6 +1,7 @@
 package accounts_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"slices"
@@ -583,5 +584,29 @@ func TestAuditPasskeys(t *testing.T) {
 	add, remove := findEvent(t, events, audit.FactorAdded, ann.ID), findEvent(t, events, audit.FactorRemoved, ann.ID)
 	if add.Data["factor"] != "passkey" || add.Data["passkey"] != id || remove.Data["factor"] != "passkey" || remove.Data["passkey"] != id {
 		t.Fatalf("passkey events %+v, %+v", add, remove)
+	}
+}
+
+// TestAuditTypesInOpenAPI keeps the OpenAPI document's list of event
+// types equal to audit.Types, in order.
+func TestAuditTypesInOpenAPI(t *testing.T) {
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]struct {
+					Enum []string `json:"enum"`
+				} `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(accounts.OpenAPI(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, ty := range audit.Types {
+		want = append(want, ty.Name)
+	}
+	if got := doc.Components.Schemas["AuditEvent"].Properties["event"].Enum; !slices.Equal(got, want) {
+		t.Fatalf("openapi.json lists the event types %v, want audit.Types %v", got, want)
 	}
 }
