@@ -191,6 +191,8 @@ var routes = []Route{
 	{Method: "PATCH", Path: "/apis/:name/:version", Who: "sysadmin", allow: sysadmin, handle: (*Service).updateAPI},
 	{Method: "DELETE", Path: "/apis/:name/:version", Who: "sysadmin", allow: sysadmin, handle: (*Service).deleteAPI},
 
+	{Method: "GET", Path: "/audit-events", Who: "sysadmin", allow: sysadmin, handle: (*Service).listAuditEvents},
+
 	{Method: "GET", Path: "/openapi.json", Who: "anyone", handle: (*Service).openAPI},
 
 	{Method: "GET", Path: "/oidc-requests/:id", Who: "any logged-in user (the consent page: the OpenID Connect authorization request to decide)", allow: loggedIn, handle: (*Service).getOIDCRequest},

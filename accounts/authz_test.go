@@ -411,6 +411,7 @@ func authzCases() []authzCase {
 		createAPI     = "POST /apis"
 		patchAPI      = "PATCH /apis/:name/:version"
 		deleteAPI     = "DELETE /apis/:name/:version"
+		auditEvents   = "GET /audit-events"
 		openAPI       = "GET /openapi.json"
 	)
 	ip := func() map[string]any { return map[string]any{"type": "ip-access-restrictions", "value": "10.0.0.0/8"} }
@@ -1321,6 +1322,12 @@ func authzCases() []authzCase {
 		authzForbidden(deleteAPI, "plain user", func(f *authzFixture) (as, string, any) {
 			return by(f.app, f.plain), "/apis/" + f.registeredAPI() + "/1", nil
 		}),
+
+		// The audit log.
+		authzAllowed(auditEvents, "sysadmin", 200, func(f *authzFixture) (as, string, any) { return by(f.app, f.admin), "/audit-events", nil }),
+		authzForbidden(auditEvents, "employee", func(f *authzFixture) (as, string, any) { return by(f.internal, f.emp), "/audit-events", nil }),
+		authzForbidden(auditEvents, "ISC and a plain user", func(f *authzFixture) (as, string, any) { return by(f.isc, f.plain), "/audit-events", nil }),
+		authzNoUser(auditEvents, "no user", func(f *authzFixture) (as, string, any) { return anonymous(f.app), "/audit-events", nil }),
 
 		authzAllowed(openAPI, "anyone through a client", 200, func(f *authzFixture) (as, string, any) { return anonymous(f.app), "/openapi.json", nil }),
 		{route: openAPI, name: "no client", expectStatus: 401, expectCode: "MISSING-BASIC-AUTH",

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/authgw/authgw/accounts/audit"
 	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/policy/netaddr"
 )
@@ -138,6 +139,7 @@ func (s *Service) addClient(ctx context.Context, _ actor, nc db.Client, oidcIn c
 	if err != nil {
 		return db.Client{}, "", err
 	}
+	s.record(ctx, audit.Event{Type: audit.ClientCreated, OrgID: c.OrganizationID, Data: map[string]string{"client": c.ID}})
 	s.cfg.Announce(ctx)
 	return c, secret, nil
 }
@@ -198,6 +200,7 @@ func (s *Service) deleteClient(r *request) error {
 	if err := s.management.DeleteClient(r.ctx(), r.target.client.ID, db.Revoking{AtMs: s.nowMs(), ExpiresMs: s.revocationExpiresMs()}); err != nil {
 		return err
 	}
+	s.record(r.ctx(), audit.Event{Type: audit.ClientDeleted, OrgID: r.target.client.OrganizationID, Data: map[string]string{"client": r.target.client.ID}})
 	s.cfg.Announce(r.ctx())
 	return null(r)
 }
@@ -207,7 +210,7 @@ func (s *Service) deleteClient(r *request) error {
 // snapshot (at once when the announcement reaches them).
 func (s *Service) refreshClientSecret(r *request) error {
 	c := *r.target.client
-	secret, err := s.rotateClientSecret(r.ctx(), actorOf(r), c.ID)
+	secret, err := s.rotateClientSecret(r.ctx(), actorOf(r), c)
 	if err != nil {
 		return err
 	}
@@ -216,16 +219,17 @@ func (s *Service) refreshClientSecret(r *request) error {
 	return single(r, http.StatusOK, out)
 }
 
-// rotateClientSecret gives the client clientID a new secret, stores its
+// rotateClientSecret gives the client c a new secret, stores its
 // hash, tells the gateways and returns the secret, to be shown once.
-func (s *Service) rotateClientSecret(ctx context.Context, _ actor, clientID string) (string, error) {
+func (s *Service) rotateClientSecret(ctx context.Context, _ actor, c db.Client) (string, error) {
 	secret, hash, err := s.newClientSecret()
 	if err != nil {
 		return "", err
 	}
-	if err := s.management.SetClientSecretHash(ctx, clientID, hash, s.nowMs()); err != nil {
+	if err := s.management.SetClientSecretHash(ctx, c.ID, hash, s.nowMs()); err != nil {
 		return "", err
 	}
+	s.record(ctx, audit.Event{Type: audit.ClientSecretRotated, OrgID: c.OrganizationID, Data: map[string]string{"client": c.ID}})
 	s.cfg.Announce(ctx)
 	return secret, nil
 }
@@ -268,6 +272,8 @@ func (s *Service) addClientRole(r *request) error {
 	if err := s.management.AddClientRole(r.ctx(), r.target.client.ID, role); err != nil {
 		return err
 	}
+	s.record(r.ctx(), audit.Event{Type: audit.ClientRoleAdded, OrgID: r.target.client.OrganizationID,
+		Data: map[string]string{"client": r.target.client.ID, "role": role}})
 	s.cfg.Announce(r.ctx())
 	return single(r, http.StatusCreated, roleOut{Type: "client-roles", ID: role})
 }
@@ -278,6 +284,8 @@ func (s *Service) removeClientRole(r *request) error {
 	if err := s.management.RemoveClientRole(r.ctx(), r.target.client.ID, r.Param("roleId")); err != nil {
 		return err
 	}
+	s.record(r.ctx(), audit.Event{Type: audit.ClientRoleRemoved, OrgID: r.target.client.OrganizationID,
+		Data: map[string]string{"client": r.target.client.ID, "role": r.Param("roleId")}})
 	s.cfg.Announce(r.ctx())
 	return null(r)
 }

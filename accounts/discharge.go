@@ -9,6 +9,7 @@ import (
 
 	"gopkg.in/macaroon.v2"
 
+	"github.com/authgw/authgw/accounts/audit"
 	"github.com/authgw/authgw/mint"
 )
 
@@ -68,8 +69,17 @@ type stepUpCaveat struct {
 // the re-authentication page does for every step-up token a browser
 // holds), and a proof of the user. Each caveat must be one this key ring
 // sealed, for the caller's user and the caller's session, and that
-// session must be live.
+// session must be live. A refusal (a forged or foreign token, a wrong
+// proof) is recorded in the audit log as a failed stepup.granted with
+// its error code.
 func (s *Service) discharge(r *request) error {
+	err := s.dischargeStep(r)
+	s.recordRefusal(r.ctx(), err, audit.StepUpGranted, "", r.caller.userID(), nil)
+	return err
+}
+
+// dischargeStep answers POST /discharge (see discharge).
+func (s *Service) dischargeStep(r *request) error {
 	b, err := readBody(r)
 	if err != nil {
 		return err
@@ -176,6 +186,7 @@ func (s *Service) discharge(r *request) error {
 	}
 	s.cfg.Logger.Info("accounts: step-up granted", "user", u.ID, "session", r.caller.SessionID, "discharges", len(outs),
 		"window_s", int(caveats[0].claim.Window.Seconds()))
+	s.record(r.ctx(), audit.Event{Type: audit.StepUpGranted, SubjectUserID: u.ID, Data: map[string]string{"factor": proof.factor()}})
 	return single(r, http.StatusOK, out)
 }
 

@@ -34,6 +34,12 @@
 // the same functions as the handlers, for an operator instead of a
 // caller, so that both have the same checks and effects.
 //
+// Every security event (a sign-in, a refused step, a session ended, a
+// change of password, factor, role, membership or client, a step-up, a
+// consent) is recorded in the audit log (audit.go, package audit): a row
+// of audit_events and a log line, listed to sysadmins at
+// GET /audit-events.
+//
 // Request bodies are {"data": {...}}: every problem of a body comes back
 // at once as the error's obstructions; unknown fields, wrong types,
 // malformed JSON, a wrong content type (415) and a body over 1 MiB (413)

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/authgw/authgw/accounts/audit"
 	"github.com/authgw/authgw/accounts/notify"
 	"github.com/authgw/authgw/accounts/notify/mailtemplate"
 	"github.com/authgw/authgw/db"
@@ -421,6 +422,7 @@ func (s *Service) useVerificationCode(ctx context.Context, e db.Email, c db.Code
 		}
 		return e, err
 	}
+	s.record(ctx, audit.Event{Type: audit.EmailVerified, SubjectUserID: e.UserID, Data: map[string]string{"email": e.ID}})
 	return s.management.GetEmail(ctx, e.UserID, e.ID)
 }
 

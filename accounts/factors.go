@@ -1,6 +1,9 @@
 package accounts
 
-import "github.com/authgw/authgw/accounts/notify/mailtemplate"
+import (
+	"github.com/authgw/authgw/accounts/audit"
+	"github.com/authgw/authgw/accounts/notify/mailtemplate"
+)
 
 // resetFactors (DELETE /users/:id/factors) is a sysadmin's way out for a
 // user who lost every second factor: it removes the user's TOTP secret,
@@ -8,8 +11,8 @@ import "github.com/authgw/authgw/accounts/notify/mailtemplate"
 // with the old factors is out) and mails the user a notice. A sysadmin
 // never resets their own factors this way (the authorization table):
 // that would let a stolen sysadmin token shed the second factor. The
-// act is logged at Info with the acting user's and the target's IDs; the
-// audit log proper is another issue's.
+// act is logged at Info with the acting user's and the target's IDs, and
+// recorded in the audit log (factor.removed, factor "all").
 func (s *Service) resetFactors(r *request) error {
 	u := r.target.user
 	totpOff := true
@@ -33,6 +36,7 @@ func (s *Service) resetFactors(r *request) error {
 	}
 	s.cfg.Logger.Info("accounts: second factors reset by a sysadmin",
 		"admin", r.caller.User.ID, "user", u.ID, "totp", totpOff, "recoveryCodes", codes, "passkeys", passkeys)
+	s.record(r.ctx(), audit.Event{Type: audit.FactorRemoved, SubjectUserID: u.ID, Data: map[string]string{"factor": "all"}})
 	s.notifyOwner(r.ctx(), u.ID, mailtemplate.FactorsReset, "", "")
 	return null(r)
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/authgw/authgw/accounts/audit"
 	"github.com/authgw/authgw/accounts/notify/mailtemplate"
 	"github.com/authgw/authgw/db"
 )
@@ -217,6 +218,7 @@ func (s *Service) federatedFirstSignIn(r *request, store IdentityStore, id Feder
 		return u, err
 	}
 	s.cfg.Logger.Info("accounts: account created on a first external sign-in", "user", u.ID, "provider", id.ProviderID)
+	s.record(r.ctx(), audit.Event{Type: audit.UserCreated, SubjectUserID: u.ID, Data: map[string]string{"referrer": r.caller.ClientID}})
 	return u, nil
 }
 

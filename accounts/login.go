@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/authgw/authgw/accounts/audit"
 	"github.com/authgw/authgw/accounts/notify/mailtemplate"
 	"github.com/authgw/authgw/accounts/password"
 	"github.com/authgw/authgw/accounts/regulation"
@@ -70,14 +71,33 @@ func step(r *request, next, state, code string) error {
 	}{T: "step", Data: stepOut{Step: next, State: state, Code: code}})
 }
 
-// login dispatches POST /sessions/login/:step.
+// login dispatches POST /sessions/login/:step, counts it in the metrics,
+// and records a refused step in the audit log (login.failed, or
+// login.locked for a lockout) with the account the step found, if any. A
+// step that succeeds records nothing until the session starts
+// (session.created).
 func (s *Service) login(r *request) (err error) {
 	stepName := r.Param("step")
 	defer func() { s.metrics.countLogin(r, stepName, err) }()
+	err = s.loginStep(r)
+	s.recordRefusal(r.ctx(), err, audit.LoginFailed, audit.LoginLocked, auditSubjectOf(r),
+		map[string]string{"step": stepName, "factor": stepFactors[stepName]})
+	return err
+}
+
+// stepFactors names the factor each login step checks, for the audit
+// log (the email step checks none: it asks for a code). The totp step
+// also takes a recovery code; its refusal's reason says which failed.
+var stepFactors = map[string]string{StepCode: "code", StepPassword: "password", StepTOTP: "totp",
+	StepTOTPEnrol: "totp", StepWebAuthn: "passkey", StepFederated: "federated"}
+
+// loginStep runs the step of POST /sessions/login/:step.
+func (s *Service) loginStep(r *request) error {
 	b, err := readBody(r)
 	if err != nil {
 		return err
 	}
+	stepName := r.Param("step")
 	b.tIs(stepName + "-step")
 	state := b.str("state", true, 32)
 	if state != "" && !validState(state) {
@@ -454,7 +474,9 @@ func (s *Service) proveMailbox(r *request, u db.User, c db.Code) (db.User, error
 		return u, apiError(http.StatusUnauthorized, CodeCodeExpired, "This code no longer opens the account; log in with a verified address.")
 	case err != nil:
 		return u, err
-	case !reset:
+	}
+	s.record(r.ctx(), audit.Event{Type: audit.EmailVerified, SubjectUserID: u.ID, Data: map[string]string{"email": e.ID}})
+	if !reset {
 		return u, nil
 	}
 	s.cfg.Revoked(r.ctx(), db.Revocation{Kind: db.RevokeUser, Subject: u.ID, NotBeforeMs: now, ExpiresMs: expires, CreatedMs: now})
@@ -480,6 +502,7 @@ func (s *Service) takeCode(r *request, kind, state, code string, keep func(db.Co
 		if err != nil || c.Kind != kind || c.State != state {
 			var more []regulation.Subject
 			if pending, err := s.logins.GetPendingCode(r.ctx(), kind, state); err == nil {
+				auditSubject(r, pending.UserID)
 				_, _ = s.logins.RecordCodeAttempt(r.ctx(), pending.ID, maxCodeAttempts, now)
 				more = append(more, accountSubject(pending.UserID))
 			}
@@ -581,6 +604,9 @@ func (s *Service) passwordStep(r *request, b *body, state string) error {
 	known := err == nil
 	if err != nil && !isNotFound(err) {
 		return err
+	}
+	if known {
+		auditSubject(r, u.ID)
 	}
 	ok, rehash, err := s.verifyGuessed(r, StepPassword, pw, s.passwordHashOrDummy(&u), !known || u.PasswordHash == "", subjects...)
 	if err != nil {
@@ -710,6 +736,7 @@ func (s *Service) flowCode(r *request, step, flow, state string) (db.Code, error
 		}
 		return db.Code{}, apiError(http.StatusUnauthorized, CodeCodeInvalid, "The flow code is wrong or has expired; start again.")
 	}
+	auditSubject(r, c.UserID)
 	return c, nil
 }
 

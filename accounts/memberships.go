@@ -4,7 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
+	"strings"
 
+	"github.com/authgw/authgw/accounts/audit"
 	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/policy"
 )
@@ -206,6 +209,8 @@ func (s *Service) upsertMembership(r *request) error {
 	case err != nil:
 		return err
 	}
+	s.record(r.ctx(), audit.Event{Type: audit.MembershipAdded, SubjectUserID: m.UserID, OrgID: m.OrganizationID,
+		Data: map[string]string{"membership": m.ID, "flags": to.String(), "pending": strconv.FormatBool(m.Pending)}})
 	return single(r, http.StatusCreated, membershipJSON(m))
 }
 
@@ -226,6 +231,8 @@ func (s *Service) setMembershipFlags(r *request, m db.Membership, to flags) erro
 			return err
 		}
 		m.Pending = false
+		s.record(r.ctx(), audit.Event{Type: audit.MembershipAccepted, SubjectUserID: m.UserID, OrgID: m.OrganizationID,
+			Data: map[string]string{"membership": m.ID}})
 	}
 	if err := s.writeFlags(r, m, to); err != nil {
 		return err
@@ -243,8 +250,22 @@ func (s *Service) writeFlags(r *request, m db.Membership, to flags) error {
 	if err != nil {
 		return err
 	}
+	s.record(r.ctx(), audit.Event{Type: audit.MembershipChanged, SubjectUserID: m.UserID, OrgID: m.OrganizationID,
+		Data: map[string]string{"membership": m.ID, "flags": to.String()}})
 	s.publishRevocation(r, rev)
 	return nil
+}
+
+// String lists the flags held, comma-separated in the order read, edit,
+// manage, delete ("" for none): the audit log's form.
+func (f flags) String() string {
+	var held []string
+	for i, name := range []string{"read", "edit", "manage", "delete"} {
+		if f[i] {
+			held = append(held, name)
+		}
+	}
+	return strings.Join(held, ",")
 }
 
 // updateMembership sets some flags of a membership.
@@ -284,6 +305,10 @@ func (s *Service) acceptMembership(r *request) error {
 	if err != nil {
 		return err
 	}
+	if m.Pending {
+		s.record(r.ctx(), audit.Event{Type: audit.MembershipAccepted, SubjectUserID: m.UserID, OrgID: m.OrganizationID,
+			Data: map[string]string{"membership": m.ID}})
+	}
 	m.Pending = false
 	return single(r, http.StatusOK, membershipJSON(m))
 }
@@ -301,6 +326,8 @@ func (s *Service) deleteMembership(r *request) error {
 	if err != nil {
 		return err
 	}
+	s.record(r.ctx(), audit.Event{Type: audit.MembershipRemoved, SubjectUserID: m.UserID, OrgID: m.OrganizationID,
+		Data: map[string]string{"membership": m.ID}})
 	s.publishRevocation(r, rev)
 	return null(r)
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/authgw/authgw/accounts/audit"
 	"github.com/authgw/authgw/accounts/notify/mailtemplate"
 	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/mint"
@@ -257,6 +258,7 @@ func (s *Service) totpEnrolStep(r *request, b *body, state string) error {
 	if err := s.logins.ConfirmTOTP(r.ctx(), u.ID, s.nowMs()); err != nil {
 		return err
 	}
+	s.record(r.ctx(), audit.Event{Type: audit.FactorAdded, SubjectUserID: u.ID, Data: map[string]string{"factor": "totp"}})
 	codes, err := s.issueRecoveryCodes(r.ctx(), u.ID)
 	if err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/authgw/authgw/accounts/audit"
 	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/mint"
 	"github.com/authgw/authgw/policy"
@@ -127,6 +128,8 @@ func (s *Service) StartOIDCGrant(ctx context.Context, g OIDCGrantRequest) (OIDCT
 		_ = s.revokeSessionIn(ctx, sess.ID, "oidc-grant-failed")
 		return OIDCTokens{}, err
 	}
+	s.record(ctx, audit.Event{Type: audit.SessionCreated, SubjectUserID: u.ID, ActorClientID: g.ClientID, IP: g.IP,
+		Data: map[string]string{"session": sess.ID, "amr": sess.AMR, "step": "oidc"}})
 	return s.oidcTokens(u, sess, in, g.Scopes, token)
 }
 
@@ -504,6 +507,8 @@ func (s *Service) decideOIDCRequest(r *request) error {
 		CreatedMs: now, UpdatedMs: now}); err != nil {
 		return err
 	}
+	s.record(r.ctx(), audit.Event{Type: audit.ConsentGranted, SubjectUserID: r.caller.User.ID,
+		Data: map[string]string{"client": cl.ID, "scopes": strings.Join(req.Scopes, " ")}})
 	return single(r, http.StatusOK, oidcDecisionOut{Redirect: Prefix + OIDCPath + "/authorize/callback?id=" + url.QueryEscape(req.ID)})
 }
 
@@ -556,6 +561,7 @@ func (s *Service) deleteOIDCConsent(r *request) error {
 	if err := s.oidc().DeleteOIDCConsent(r.ctx(), r.target.user.ID, r.Param("clientId")); err != nil {
 		return hideNotFound(err)
 	}
+	s.record(r.ctx(), audit.Event{Type: audit.ConsentRevoked, SubjectUserID: r.target.user.ID, Data: map[string]string{"client": r.Param("clientId")}})
 	if err := s.EndOIDCSessions(r.ctx(), r.target.user.ID, r.Param("clientId"), "oidc-consent-revoked"); err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/authgw/authgw/accounts/audit"
 	"github.com/authgw/authgw/db"
 )
 
@@ -108,7 +109,13 @@ func NewOperator(cfg OperatorConfig) (*Operator, error) {
 	if c.Rand == nil {
 		c.Rand = rand.Reader
 	}
-	return &Operator{s: &Service{cfg: c, logins: cfg.Store, management: cfg.Store}}, nil
+	// The audit log records what the operator does as the API's handlers
+	// would, with no actor: the command line has no user or client.
+	recorder, err := audit.New(audit.Config{Store: cfg.Store, Logger: c.Logger, Now: c.Now, Rand: c.Rand})
+	if err != nil {
+		return nil, fmt.Errorf("accounts: %w", err)
+	}
+	return &Operator{s: &Service{cfg: c, logins: cfg.Store, management: cfg.Store, recorder: recorder, audits: cfg.Store}}, nil
 }
 
 // operator is the actor of every Operator action.
@@ -293,10 +300,11 @@ func (o *Operator) CreateClient(ctx context.Context, orgID, name string, reqsPer
 // the old one stops working when the gateways reload their snapshot (at
 // once when told through Announce). It fails with 404 for no such client.
 func (o *Operator) RotateClientSecret(ctx context.Context, id string) (string, error) {
-	if _, err := o.client(ctx, id); err != nil {
+	c, err := o.client(ctx, id)
+	if err != nil {
 		return "", err
 	}
-	return o.s.rotateClientSecret(ctx, operator, id)
+	return o.s.rotateClientSecret(ctx, operator, c)
 }
 
 // Restrictions returns the access restrictions of the client id. It fails

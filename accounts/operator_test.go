@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -175,5 +177,63 @@ func TestOperator_clientsLikeTheAPI(t *testing.T) {
 	}
 	if *announced != 2+3+1 {
 		t.Errorf("told the gateways %d times, want 6 (create, rotate, three restrictions, one removed)", *announced)
+	}
+}
+
+// TestOperator_audited: what the Operator does is in the audit log as
+// the API's handlers record it (they share the functions), with no
+// actor: a ban, an unban, a role given and taken, a client created and
+// its secret rotated, an organization created.
+func TestOperator_audited(t *testing.T) {
+	s := newStack(t, dbtest.SQLite(t), nil)
+	admin := s.user("Admin", db.RoleSysadmin)
+	ann := s.user("Ann")
+	home := s.org("Home", admin)
+	op, _, _ := newOperator(t, s)
+	if _, err := op.Ban(s.ctx, ann.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := op.Unban(s.ctx, ann.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := op.GrantRole(s.ctx, ann.ID, db.RoleEmployee); err != nil {
+		t.Fatal(err)
+	}
+	if err := op.TakeRole(s.ctx, ann.ID, db.RoleEmployee); err != nil {
+		t.Fatal(err)
+	}
+	c, _, err := op.CreateClient(s.ctx, home.ID, "Billing", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := op.RotateClientSecret(s.ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	org, err := op.CreateOrganization(s.ctx, "Globex", ann.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, _, err := s.d.ListAuditEvents(s.ctx, db.AuditFilter{Types: []string{"user.banned", "user.unbanned", "role.added", "role.removed",
+		"client.created", "client.secret_rotated", "organization.created"}}, db.Page{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type seen struct{ typ, subject, org string }
+	var got []seen
+	for _, e := range events {
+		if e.ActorUserID != "" || e.ActorClientID != "" {
+			t.Errorf("%s names the actor %q/%q, want none", e.Type, e.ActorUserID, e.ActorClientID)
+		}
+		got = append(got, seen{e.Type, e.SubjectUserID, e.OrgID})
+	}
+	want := []seen{{"user.banned", ann.ID, ""}, {"user.unbanned", ann.ID, ""}, {"role.added", ann.ID, ""}, {"role.removed", ann.ID, ""},
+		{"client.created", "", home.ID}, {"client.secret_rotated", "", home.ID}, {"organization.created", "", org.ID}}
+	// The stack's clock stands still: the events' order within one
+	// millisecond is the IDs' random part, so compare them sorted.
+	byType := func(a, b seen) int { return strings.Compare(a.typ, b.typ) }
+	slices.SortFunc(got, byType)
+	slices.SortFunc(want, byType)
+	if !slices.Equal(got, want) {
+		t.Errorf("audit events %+v, want %+v", got, want)
 	}
 }

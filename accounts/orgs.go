@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/authgw/authgw/accounts/audit"
 	"github.com/authgw/authgw/db"
 )
 
@@ -101,6 +102,7 @@ func (s *Service) addOrganization(ctx context.Context, _ actor, name, ownerID st
 	if err != nil {
 		return db.Organization{}, err
 	}
+	s.record(ctx, audit.Event{Type: audit.OrganizationCreated, OrgID: org.ID})
 	return org, nil
 }
 
@@ -152,6 +154,7 @@ func (s *Service) deleteOrganization(r *request) error {
 	if err != nil {
 		return err
 	}
+	s.record(r.ctx(), audit.Event{Type: audit.OrganizationDeleted, OrgID: r.target.org.ID})
 	s.cfg.Announce(r.ctx())
 	for i := range revs {
 		s.publishRevocation(r, &revs[i])

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/authgw/authgw/accounts/audit"
 	"github.com/authgw/authgw/accounts/notify/mailtemplate"
 	"github.com/authgw/authgw/accounts/passkey"
 	"github.com/authgw/authgw/accounts/regulation"
@@ -176,6 +177,7 @@ func (s *Service) addPasskey(r *request) error {
 	case err != nil:
 		return err
 	}
+	s.record(r.ctx(), audit.Event{Type: audit.FactorAdded, SubjectUserID: u.ID, Data: map[string]string{"factor": "passkey", "passkey": rec.ID}})
 	s.notifyOwner(r.ctx(), u.ID, mailtemplate.PasskeyAdded, "", "")
 	return single(r, http.StatusCreated, passkeyJSON(rec))
 }
@@ -225,6 +227,7 @@ func (s *Service) deletePasskey(r *request) error {
 	if err := s.logins.DeleteWebAuthnCredential(r.ctx(), u.ID, r.Param("passkeyId")); err != nil {
 		return hideNotFound(err)
 	}
+	s.record(r.ctx(), audit.Event{Type: audit.FactorRemoved, SubjectUserID: u.ID, Data: map[string]string{"factor": "passkey", "passkey": r.Param("passkeyId")}})
 	s.notifyOwner(r.ctx(), u.ID, mailtemplate.PasskeyRemoved, "", "")
 	return null(r)
 }

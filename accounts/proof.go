@@ -40,6 +40,22 @@ type proofIn struct {
 	passkey                               json.RawMessage
 }
 
+// factor names the proof sent, for the audit log: passkey, code, totp
+// or password ("" for none), as checkProof picks it.
+func (p proofIn) factor() string {
+	switch {
+	case p.passkey != nil:
+		return "passkey"
+	case p.loginCode != "" && p.totp == "":
+		return "code"
+	case p.totp != "":
+		return "totp"
+	case p.password != "":
+		return "password"
+	}
+	return ""
+}
+
 // given reports whether any proof was sent.
 func (p proofIn) given() bool {
 	return p.password != "" || p.totp != "" || p.loginCode != "" || p.passkey != nil

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/authgw/authgw/accounts/audit"
 	"github.com/authgw/authgw/accounts/notify/mailtemplate"
 	"github.com/authgw/authgw/accounts/password"
 	"github.com/authgw/authgw/accounts/regulation"
@@ -235,6 +236,7 @@ func (s *Service) resetPassword(r *request) error {
 	case err != nil:
 		return err
 	}
+	s.record(ctx, audit.Event{Type: audit.PasswordReset, SubjectUserID: u.ID})
 	if err := s.revokeUser(r, u.ID, "password-reset"); err != nil {
 		return err
 	}

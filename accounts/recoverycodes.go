@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/authgw/authgw/accounts/audit"
 	"github.com/authgw/authgw/accounts/notify/mailtemplate"
 	"github.com/authgw/authgw/db"
 )
@@ -126,6 +127,7 @@ func (s *Service) regenerateRecoveryCodes(r *request) error {
 	if err != nil {
 		return err
 	}
+	s.record(r.ctx(), audit.Event{Type: audit.FactorAdded, SubjectUserID: u.ID, Data: map[string]string{"factor": "recovery-codes"}})
 	return single(r, http.StatusCreated, out)
 }
 

@@ -20,6 +20,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/authgw/authgw/accounts/audit"
 	"github.com/authgw/authgw/accounts/notify"
 	"github.com/authgw/authgw/accounts/notify/mailtemplate"
 	"github.com/authgw/authgw/accounts/password"
@@ -227,8 +228,9 @@ type Config struct {
 	// open longer. Optional. Default DefaultBodyTimeout (30 s).
 	BodyTimeout time.Duration
 	// Logger receives failures the caller does not see (5xx causes,
-	// notifier errors). Never a secret, code or full email. Optional.
-	// Default slog.Default().
+	// notifier errors) and the audit log's lines (one "audit" line per
+	// security event, see audit.go). Never a secret, code or full email.
+	// Optional. Default slog.Default().
 	Logger *slog.Logger
 	// Now is the clock. Optional. Default time.Now.
 	Now func() time.Time
@@ -268,6 +270,9 @@ type Service struct {
 	publicURL *url.URL
 	// passkeys runs the WebAuthn ceremonies; nil when passkeys are off.
 	passkeys *passkey.Passkeys
+	// recorder records the audit log (audit.go); audits lists it.
+	recorder *audit.Recorder
+	audits   AuditStore
 }
 
 // New checks cfg, fills its defaults and returns the Service. It fails
@@ -400,8 +405,12 @@ func New(cfg Config) (*Service, error) {
 			return nil, fmt.Errorf("accounts: Config.WebAuthnRPID, WebAuthnOrigins: %w", err)
 		}
 	}
+	recorder, err := audit.New(audit.Config{Store: cfg.Store, Logger: cfg.Logger, Now: cfg.Now, Rand: cfg.Rand})
+	if err != nil {
+		return nil, fmt.Errorf("accounts: %w", err)
+	}
 	s := &Service{cfg: cfg, passkeys: passkeys, logins: cfg.Store, management: cfg.Store, dummyHash: dummy, mailSlots: make(chan struct{}, maxMailsInFlight),
-		hashSlots: make(chan struct{}, cfg.MaxConcurrentHashes), mails: mails, publicURL: publicURL}
+		hashSlots: make(chan struct{}, cfg.MaxConcurrentHashes), mails: mails, publicURL: publicURL, recorder: recorder, audits: cfg.Store}
 	if s.metrics, err = newServiceMetrics(cfg.Metrics, s.hashSlots); err != nil {
 		return nil, fmt.Errorf("accounts: Config.Metrics: %w", err)
 	}
@@ -447,6 +456,8 @@ func (s *Service) endpoint(rt Route) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
+		ctx = withActor(ctx, caller)
+		c.SetRequest(c.Request().WithContext(ctx))
 		if !public && caller.User == nil && !rt.tokenless {
 			return ErrLoginRequired
 		}

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/authgw/authgw/accounts/audit"
 	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/mint"
 	"github.com/authgw/authgw/verifier"
@@ -99,6 +100,8 @@ func (s *Service) startSessionEnding(r *request, u db.User, status int, held []s
 	if err != nil {
 		return err
 	}
+	s.record(r.ctx(), audit.Event{Type: audit.SessionCreated, SubjectUserID: u.ID,
+		Data: map[string]string{"session": sess.ID, "amr": sess.AMR, "step": r.Param("step")}})
 	for _, id := range held {
 		if err := s.revokeSession(r, id, "new-login"); err != nil && !isNotFound(err) {
 			return err
@@ -361,6 +364,8 @@ func (s *Service) rotateRefresh(ctx context.Context, token string, accept func(d
 		if err := s.revokeSessionIn(ctx, reused.SessionID, "refresh-reuse"); err != nil {
 			return nil, "", false, err
 		}
+		s.record(ctx, audit.Event{Type: audit.RefreshTokenReused, Failed: true, Reason: "REFRESH-TOKEN-REUSED",
+			SubjectUserID: sess.UserID, Data: map[string]string{"session": reused.SessionID}})
 		return nil, "", true, apiError(http.StatusUnauthorized, CodeSessionInvalidated, "The refresh token was used twice; the session is revoked.")
 	case errors.Is(err, db.ErrSessionInvalid):
 		return nil, "", true, apiError(http.StatusUnauthorized, CodeSessionExpired, "The session has ended; log in again.")
@@ -410,6 +415,9 @@ func (s *Service) revokeSessionIn(ctx context.Context, id, reason string) error 
 		return err
 	}
 	s.cfg.Revoked(ctx, db.Revocation{Kind: db.RevokeSession, Subject: id, NotBeforeMs: now.UnixMilli(), ExpiresMs: expires, CreatedMs: now.UnixMilli()})
+	// Recorded once the gateways are told: the record must not delay the
+	// revocation.
+	s.recordSessionRevoked(ctx, id, reason)
 	return nil
 }
 
@@ -438,6 +446,7 @@ func (s *Service) revokeUserIn(ctx context.Context, userID, reason string) error
 			}
 		}
 	}
+	s.record(ctx, audit.Event{Type: audit.SessionsRevoked, Reason: reason, SubjectUserID: userID})
 	return nil
 }
 
@@ -658,4 +667,15 @@ func (s *Service) logoutByRefreshToken(r *request) ([]string, error) {
 		ids = append(ids, sess.ID)
 	}
 	return ids, nil
+}
+
+// recordSessionRevoked records the end of the session id, naming its
+// user (read back: the callers know the session alone). A session that
+// cannot be read is still recorded, without its user.
+func (s *Service) recordSessionRevoked(ctx context.Context, id, reason string) {
+	var subject string
+	if sess, err := s.logins.GetSession(ctx, id); err == nil {
+		subject = sess.UserID
+	}
+	s.record(ctx, audit.Event{Type: audit.SessionRevoked, Reason: reason, SubjectUserID: subject, Data: map[string]string{"session": id}})
 }

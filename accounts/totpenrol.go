@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"net/http"
 
+	"github.com/authgw/authgw/accounts/audit"
 	"github.com/authgw/authgw/accounts/notify/mailtemplate"
 	"github.com/authgw/authgw/accounts/regulation"
 	"github.com/authgw/authgw/accounts/totp"
@@ -88,6 +89,7 @@ func (s *Service) confirmTOTP(r *request) error {
 	if err := s.logins.ConfirmTOTP(r.ctx(), u.ID, s.nowMs()); err != nil {
 		return err
 	}
+	s.record(r.ctx(), audit.Event{Type: audit.FactorAdded, SubjectUserID: u.ID, Data: map[string]string{"factor": "totp"}})
 	// The recovery codes of the new factor, shown this once (see
 	// recoverycodes.go). TOTP is on even if they cannot be made: the user
 	// makes them again with POST .../recovery-codes.
@@ -122,6 +124,7 @@ func (s *Service) deleteTOTP(r *request) error {
 	if err := s.logins.DeleteTOTP(r.ctx(), u.ID); err != nil {
 		return err
 	}
+	s.record(r.ctx(), audit.Event{Type: audit.FactorRemoved, SubjectUserID: u.ID, Data: map[string]string{"factor": "totp"}})
 	s.notifyOwner(r.ctx(), u.ID, mailtemplate.TOTPOff, "", "")
 	return null(r)
 }

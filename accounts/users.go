@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 
+	"github.com/authgw/authgw/accounts/audit"
 	"github.com/authgw/authgw/accounts/notify/mailtemplate"
 	"github.com/authgw/authgw/accounts/password"
 	"github.com/authgw/authgw/db"
@@ -151,6 +152,7 @@ func (s *Service) createUser(r *request) error {
 	// so strangers registering the owner's address cannot block the
 	// owner's own registration (nor tell from the answer whether anyone
 	// else registered it).
+	s.record(r.ctx(), audit.Event{Type: audit.UserCreated, SubjectUserID: u.ID, Data: map[string]string{"referrer": referrer}})
 	e.UserID = u.ID
 	switch err := s.takeQuotas(r, registrationMailQuotas(s, r.caller.IP, addr)); {
 	case errors.Is(err, db.ErrMailLimit):
@@ -225,6 +227,9 @@ func (s *Service) setBanned(ctx context.Context, _ actor, u *db.User, banned boo
 		if err := s.management.BanUser(ctx, u.ID, now); err != nil {
 			return err
 		}
+		// The ban holds from here (every request reads it), whatever
+		// becomes of the revocation: recorded now.
+		s.record(ctx, audit.Event{Type: audit.UserBanned, SubjectUserID: u.ID})
 		if err := s.revokeUserIn(ctx, u.ID, "banned"); err != nil {
 			return err
 		}
@@ -233,6 +238,7 @@ func (s *Service) setBanned(ctx context.Context, _ actor, u *db.User, banned boo
 		if err := s.management.UnbanUser(ctx, u.ID, now); err != nil {
 			return err
 		}
+		s.record(ctx, audit.Event{Type: audit.UserUnbanned, SubjectUserID: u.ID})
 		u.BannedMs = 0
 	}
 	return nil
@@ -268,6 +274,7 @@ func (s *Service) deleteUser(r *request) error {
 		return err
 	}
 	s.cfg.Revoked(r.ctx(), db.Revocation{Kind: db.RevokeUser, Subject: id, NotBeforeMs: now, ExpiresMs: expires, CreatedMs: now})
+	s.record(r.ctx(), audit.Event{Type: audit.UserDeleted, SubjectUserID: id})
 	s.notifyAddresses(r.ctx(), id, es, mailtemplate.AccountDeleted, mailtemplate.View{})
 	return null(r)
 }
@@ -311,6 +318,9 @@ func (s *Service) grantUserRole(ctx context.Context, _ actor, userID, role strin
 	if isDuplicate(err) {
 		return apiError(http.StatusConflict, CodeDuplicate, "The user has this role already.")
 	}
+	if err == nil {
+		s.record(ctx, audit.Event{Type: audit.RoleAdded, SubjectUserID: userID, Data: map[string]string{"role": role}})
+	}
 	return err
 }
 
@@ -343,6 +353,7 @@ func (s *Service) takeUserRole(ctx context.Context, _ actor, userID, role string
 	if err := s.management.RemoveUserRole(ctx, userID, role); err != nil {
 		return err
 	}
+	s.record(ctx, audit.Event{Type: audit.RoleRemoved, SubjectUserID: userID, Data: map[string]string{"role": role}})
 	return s.revokeUserIn(ctx, userID, "roles-changed")
 }
 
@@ -381,6 +392,7 @@ func (s *Service) changePassword(r *request) error {
 		// A stolen token must not buy unlimited guesses of the current
 		// password: the proof is a guess like a login's.
 		if err := s.checkProof(r, &u, proof); err != nil {
+			s.recordRefusal(r.ctx(), err, audit.PasswordChanged, "", u.ID, map[string]string{"by": "self"})
 			return err
 		}
 	}
@@ -392,6 +404,11 @@ func (s *Service) changePassword(r *request) error {
 	if err := s.management.SetPasswordHash(r.ctx(), u.ID, hash, now); err != nil {
 		return err
 	}
+	by := "admin"
+	if self {
+		by = "self"
+	}
+	s.record(r.ctx(), audit.Event{Type: audit.PasswordChanged, SubjectUserID: u.ID, Data: map[string]string{"by": by}})
 	if err := s.revokeUser(r, u.ID, "password-changed"); err != nil {
 		return err
 	}

@@ -2,8 +2,12 @@ package db
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
 )
 
 // Audit outcomes (AuditEvent.Outcome).
@@ -103,4 +107,139 @@ func scanAuditData(s string) (map[string]string, error) {
 		return nil, fmt.Errorf("db: audit event data: %w", err)
 	}
 	return m, nil
+}
+
+// MaxAuditTypes bounds the types one AuditFilter names.
+const MaxAuditTypes = 32
+
+// AuditFilter selects audit events; a zero field selects everything.
+type AuditFilter struct {
+	// UserID keeps the events the user did or that were done to them
+	// (actor or subject).
+	UserID string
+	// OrgID keeps the events about the organization.
+	OrgID string
+	// Types keeps the events of these types (at most MaxAuditTypes).
+	Types []string
+	// SinceMs and UntilMs keep the events at or after SinceMs and before
+	// UntilMs (Unix ms); 0 for no bound.
+	SinceMs, UntilMs int64
+}
+
+// where returns the filter as an SQL condition and its arguments. The
+// values only ever travel as arguments, never in the statement. It fails
+// with ErrInvalid for a field over its column's width, too many types, a
+// negative time or an empty range.
+func (f AuditFilter) where() (string, []any, error) {
+	conds := []string{"1 = 1"}
+	var args []any
+	switch {
+	case len(f.UserID) > 36 || len(f.OrgID) > 36:
+		return "", nil, fmt.Errorf("%w: audit filter: an ID is over 36 bytes", ErrInvalid)
+	case len(f.Types) > MaxAuditTypes:
+		return "", nil, fmt.Errorf("%w: audit filter: more than %d types", ErrInvalid, MaxAuditTypes)
+	case f.SinceMs < 0 || f.UntilMs < 0:
+		return "", nil, fmt.Errorf("%w: audit filter: negative time", ErrInvalid)
+	case f.UntilMs != 0 && f.UntilMs <= f.SinceMs:
+		return "", nil, fmt.Errorf("%w: audit filter: until is not after since", ErrInvalid)
+	}
+	if f.UserID != "" {
+		conds = append(conds, "(actor_user_id = ? OR subject_user_id = ?)")
+		args = append(args, f.UserID, f.UserID)
+	}
+	if f.OrgID != "" {
+		conds = append(conds, "org_id = ?")
+		args = append(args, f.OrgID)
+	}
+	if len(f.Types) > 0 {
+		marks := make([]string, len(f.Types))
+		for i, t := range f.Types {
+			if t == "" || len(t) > 64 {
+				return "", nil, fmt.Errorf("%w: audit filter: type %q must be 1 to 64 bytes", ErrInvalid, t)
+			}
+			marks[i] = "?"
+			args = append(args, t)
+		}
+		conds = append(conds, "type IN ("+strings.Join(marks, ", ")+")")
+	}
+	if f.SinceMs > 0 {
+		conds = append(conds, "time_ms >= ?")
+		args = append(args, f.SinceMs)
+	}
+	if f.UntilMs > 0 {
+		conds = append(conds, "time_ms < ?")
+		args = append(args, f.UntilMs)
+	}
+	return strings.Join(conds, " AND "), args, nil
+}
+
+// auditCols is the select list scanAuditEvent reads.
+const auditCols = "id, time_ms, type, outcome, reason, actor_user_id, actor_client_id, subject_user_id, org_id, ip, data"
+
+// scanAuditEvent reads one row of auditCols.
+func scanAuditEvent(rows *sql.Rows) (AuditEvent, error) {
+	var e AuditEvent
+	var data string
+	if err := rows.Scan(&e.ID, &e.TimeMs, &e.Type, &e.Outcome, &e.Reason, &e.ActorUserID, &e.ActorClientID,
+		&e.SubjectUserID, &e.OrgID, &e.IP, &data); err != nil {
+		return e, err
+	}
+	m, err := scanAuditData(data)
+	e.Data = m
+	return e, err
+}
+
+// ListAuditEvents returns the page p of the events f selects, in
+// creation order (oldest first, as every paged list). It fails with
+// ErrInvalid for a bad filter, page size or cursor.
+func (s *DB) ListAuditEvents(ctx context.Context, f AuditFilter, p Page) ([]AuditEvent, PageInfo, error) {
+	where, args, err := f.where()
+	if err != nil {
+		return nil, PageInfo{}, err
+	}
+	return listPage(ctx, s.sql, p, keyset{cols: auditCols, from: "audit_events", where: where, args: args, id: "id"},
+		func(rows *sql.Rows) (AuditEvent, string, error) {
+			e, err := scanAuditEvent(rows)
+			return e, e.ID, err
+		})
+}
+
+// TailAuditEvents returns, oldest first, up to limit events f selects:
+// with afterID "", the newest ones; otherwise the first ones after the
+// event afterID (a follower's next poll). It fails with ErrInvalid for a
+// bad filter or a limit outside 1..MaxPageSize*10.
+func (s *DB) TailAuditEvents(ctx context.Context, f AuditFilter, afterID string, limit int) ([]AuditEvent, error) {
+	where, args, err := f.where()
+	if err != nil {
+		return nil, err
+	}
+	if limit < 1 || limit > MaxPageSize*10 || len(afterID) > 36 {
+		return nil, fmt.Errorf("%w: audit tail: limit %d or after ID", ErrInvalid, limit)
+	}
+	order := "DESC"
+	if afterID != "" {
+		where += " AND id > ?"
+		args = append(args, afterID)
+		order = "ASC"
+	}
+	rows, err := s.sql.QueryContext(ctx, "SELECT "+auditCols+" FROM audit_events WHERE "+where+" ORDER BY id "+order+" LIMIT ?", append(args, limit)...)
+	if err != nil {
+		return nil, classify(err)
+	}
+	var out []AuditEvent
+	for rows.Next() {
+		e, err := scanAuditEvent(rows)
+		if err != nil {
+			_ = rows.Close()
+			return nil, classify(err)
+		}
+		out = append(out, e)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return nil, classify(err)
+	}
+	if order == "DESC" {
+		slices.Reverse(out)
+	}
+	return out, nil
 }

@@ -39,6 +39,9 @@ type PurgePolicy struct {
 	// PersonalDataBeforeMs: the IP address and user agent of sessions
 	// neither created nor refreshed since it are cleared (set to "").
 	PersonalDataBeforeMs int64
+	// AuditEventsBeforeMs: audit events that happened before it are
+	// deleted (the audit log's retention).
+	AuditEventsBeforeMs int64
 	// Batch is how many rows one statement deletes or updates at most:
 	// Purge repeats a statement until it touches fewer, so that no one
 	// statement holds its table's locks for long. Optional. Default
@@ -59,12 +62,13 @@ type PurgeResult struct {
 	SessionIPsCleared  int64
 	OIDCAuthRequests   int64
 	OIDCSignIns        int64
+	AuditEvents        int64
 }
 
 // Total is the sum of the counts.
 func (r PurgeResult) Total() int64 {
 	return r.Sessions + r.SessionTokens + r.VerificationCodes + r.RegulationFailures +
-		r.RegulationBans + r.MailSends + r.Revocations + r.SessionIPsCleared + r.OIDCAuthRequests + r.OIDCSignIns
+		r.RegulationBans + r.MailSends + r.Revocations + r.SessionIPsCleared + r.OIDCAuthRequests + r.OIDCSignIns + r.AuditEvents
 }
 
 // Purge deletes the rows past their retention (see PurgePolicy) in
@@ -103,6 +107,7 @@ func (s *DB) Purge(ctx context.Context, p PurgePolicy) (PurgeResult, error) {
 		// refreshed at its creation): one indexed column says both.
 		{"sessions", "refreshed_ms < ? AND (ip <> '' OR user_agent <> '')", p.PersonalDataBeforeMs,
 			&res.SessionIPsCleared, "ip = '', user_agent = ''"},
+		{"audit_events", "time_ms < ?", p.AuditEventsBeforeMs, &res.AuditEvents, ""},
 	}
 	for _, st := range steps {
 		if st.cutoff <= 0 {

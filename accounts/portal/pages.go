@@ -6,7 +6,9 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/authgw/authgw/accounts/audit"
 	"github.com/authgw/authgw/accounts/ui"
+	"github.com/authgw/authgw/verifier/requestinfo"
 )
 
 // pages is the route table: the portal's own routes, then the sign-in
@@ -105,6 +107,7 @@ func (p *Portal) readFormLimit(w http.ResponseWriter, r *http.Request, purpose s
 	}
 	if err := p.cfg.CSRF.Check(r, purpose, r.PostForm.Get(ui.CSRFField)); err != nil {
 		p.cfg.Logger.Info("portal: form refused", "path", r.URL.Path, "reason", err.Error())
+		p.recordFormRefused(r)
 		p.errorPage(w, r, ui.ErrorPage{Kind: ui.ErrorFormExpired, ContinueURL: LoginPath})
 		return false
 	}
@@ -129,3 +132,19 @@ func retryAfter(a *answer) time.Duration {
 // errAPI is the error of an answer the page did not expect (a 5xx, or a
 // shape it cannot read).
 var errAPI = errors.New("portal: unexpected answer from the accounts API")
+
+// recordFormRefused records a form refused for its CSRF token in the
+// audit log, with the client, IP and user the gateway established for
+// the page request.
+func (p *Portal) recordFormRefused(r *http.Request) {
+	if p.cfg.Audit == nil {
+		return
+	}
+	claims, _ := requestinfo.ClaimsFrom(r.Context())
+	e := audit.Event{Type: audit.FormRefused, Failed: true, Reason: "CSRF-REFUSED", ActorClientID: claims.Client, IP: claims.IP,
+		Data: map[string]string{"path": r.URL.Path}}
+	if claims.User != nil {
+		e.ActorUserID = claims.User.ID
+	}
+	p.cfg.Audit.Record(r.Context(), e)
+}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/authgw/authgw/accounts/audit"
 	"github.com/authgw/authgw/accounts/oidcrp"
 	"github.com/authgw/authgw/accounts/ui"
 	"github.com/authgw/authgw/verifier"
@@ -59,6 +60,11 @@ type Config struct {
 	// each, and their sign-ins finish through the login step
 	// accounts.StepFederated. Optional. Default nil: none is offered.
 	Federation *oidcrp.RP
+	// Audit records the pages' own security events (a form refused for
+	// its CSRF token) in the audit log. Optional. Default: the recorder
+	// of API when it has one (an *accounts.Service: AuditRecorder), else
+	// none.
+	Audit *audit.Recorder
 }
 
 // Portal serves the pages. It is safe for concurrent use.
@@ -74,6 +80,9 @@ func New(cfg Config) (*Portal, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if a, ok := cfg.API.(interface{ AuditRecorder() *audit.Recorder }); ok && cfg.Audit == nil {
+		cfg.Audit = a.AuditRecorder()
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

@@ -27,6 +27,11 @@ const (
 	// four times the longest counting window of login regulation (15
 	// minutes by default).
 	DefaultRegulationAge = time.Hour
+	// DefaultAuditRetention keeps an audit event 400 days: the common
+	// compliance floor for security logs is a year (PCI DSS 10.5.1:
+	// twelve months of history), and the margin lets a yearly review
+	// still see the same weeks of the year before.
+	DefaultAuditRetention = 400 * 24 * time.Hour
 	// DefaultMailWindow is the window of the mail counters (the
 	// accounts service's MailWindow default, 1 hour).
 	DefaultMailWindow = time.Hour
@@ -61,6 +66,9 @@ type Config struct {
 	// MailWindow is the window of the mail counters; older ones are
 	// deleted. Optional. Default DefaultMailWindow.
 	MailWindow time.Duration
+	// AuditRetention is how long an audit event is kept. Optional.
+	// Default DefaultAuditRetention.
+	AuditRetention time.Duration
 	// Batch is the most rows one statement deletes. Optional. Default
 	// db.DefaultPurgeBatch.
 	Batch int
@@ -87,7 +95,7 @@ func New(cfg Config) (*Purger, error) {
 	if cfg.Store == nil || cfg.Interval <= 0 {
 		return nil, errors.Join(ErrConfig, errors.New("purge: a store and a positive interval are required"))
 	}
-	if cfg.PersonalDataRetention < 0 || cfg.SessionGrace < 0 || cfg.CodeGrace < 0 || cfg.RegulationAge < 0 || cfg.MailWindow < 0 || cfg.Batch < 0 {
+	if cfg.PersonalDataRetention < 0 || cfg.SessionGrace < 0 || cfg.CodeGrace < 0 || cfg.RegulationAge < 0 || cfg.MailWindow < 0 || cfg.AuditRetention < 0 || cfg.Batch < 0 {
 		return nil, errors.Join(ErrConfig, errors.New("purge: negative duration or batch"))
 	}
 	def := func(d *time.Duration, v time.Duration) {
@@ -100,6 +108,7 @@ func New(cfg Config) (*Purger, error) {
 	def(&cfg.CodeGrace, DefaultCodeGrace)
 	def(&cfg.RegulationAge, DefaultRegulationAge)
 	def(&cfg.MailWindow, DefaultMailWindow)
+	def(&cfg.AuditRetention, DefaultAuditRetention)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -128,6 +137,7 @@ func (p *Purger) Policy(now time.Time) db.PurgePolicy {
 		// token it refuses is valid, so the feed no longer needs it.
 		RevocationsExpiredBeforeMs: now.UnixMilli(),
 		PersonalDataBeforeMs:       ms(p.cfg.PersonalDataRetention),
+		AuditEventsBeforeMs:        ms(p.cfg.AuditRetention),
 		Batch:                      p.cfg.Batch,
 	}
 }
@@ -144,6 +154,7 @@ func (p *Purger) Once(ctx context.Context) (db.PurgeResult, error) {
 		"mail_sends", res.MailSends, "revocations", res.Revocations,
 		"session_ips_cleared", res.SessionIPsCleared,
 		"oidc_auth_requests", res.OIDCAuthRequests, "oidc_sign_ins", res.OIDCSignIns,
+		"audit_events", res.AuditEvents,
 		"took", p.cfg.Now().Sub(start).Round(time.Millisecond),
 	}
 	if err != nil {

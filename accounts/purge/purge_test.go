@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -134,12 +135,64 @@ func TestNew_refusesBadConfig(t *testing.T) {
 		{"no store", purge.Config{Interval: time.Hour}},
 		{"no interval", purge.Config{Store: store}},
 		{"negative retention", purge.Config{Store: store, Interval: time.Hour, PersonalDataRetention: -time.Hour}},
+		{"negative audit retention", purge.Config{Store: store, Interval: time.Hour, AuditRetention: -time.Hour}},
 		{"negative batch", purge.Config{Store: store, Interval: time.Hour, Batch: -1}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if _, err := purge.New(tt.cfg); !errors.Is(err, purge.ErrConfig) {
 				t.Fatalf("New: %v, expected ErrConfig", err)
 			}
+		})
+	}
+}
+
+// TestOnce_auditRetention: a purge deletes the audit events older than
+// the audit retention (400 days by default, or as configured) and keeps
+// the newer ones, on both databases.
+func TestOnce_auditRetention(t *testing.T) {
+	day := 24 * time.Hour
+	now := time.UnixMilli(2_000_000_000_000)
+	for _, tt := range []struct {
+		name           string
+		givenRetention time.Duration
+		expectKeptAges []time.Duration
+		expectRemovedN int64
+	}{
+		{name: "default 400 days", expectKeptAges: []time.Duration{1 * day, 399 * day}, expectRemovedN: 1},
+		{name: "30 days", givenRetention: 30 * day, expectKeptAges: []time.Duration{1 * day}, expectRemovedN: 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dbtest.Each(t, func(t *testing.T, d *db.DB) {
+				ctx := t.Context()
+				ages := []time.Duration{1 * day, 399 * day, 401 * day}
+				for i, age := range ages {
+					if err := d.InsertAuditEvent(ctx, db.AuditEvent{ID: "0190a000-0000-7000-8000-00000000000" + string(rune('1'+i)),
+						TimeMs: now.Add(-age).UnixMilli(), Type: "login.failed", Outcome: db.AuditFailure}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				p, err := purge.New(purge.Config{Store: d, Interval: time.Hour, AuditRetention: tt.givenRetention,
+					Now: func() time.Time { return now }, Logger: slog.New(slog.DiscardHandler)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				res, err := p.Once(ctx)
+				if err != nil || res.AuditEvents != tt.expectRemovedN {
+					t.Fatalf("purge: %+v, %v; want %d audit events", res, err, tt.expectRemovedN)
+				}
+				left, err := d.TailAuditEvents(ctx, db.AuditFilter{}, "", 10)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var kept []time.Duration
+				for _, e := range left {
+					kept = append(kept, now.Sub(time.UnixMilli(e.TimeMs)))
+				}
+				slices.Sort(kept)
+				if !slices.Equal(kept, tt.expectKeptAges) {
+					t.Fatalf("kept events aged %v, want %v", kept, tt.expectKeptAges)
+				}
+			})
 		})
 	}
 }

@@ -42,7 +42,7 @@ var configKeys = []string{
 	"code-login", productNameSetting, requireSecondFactorSetting,
 	publicURLSetting, uiTemplatesSetting, logoURLSetting, accentColourSetting, returnDefaultSetting,
 	webauthnRPIDSetting, webauthnOriginsSetting,
-	purgeIntervalSetting, personalDataSetting,
+	purgeIntervalSetting, personalDataSetting, auditRetentionSetting,
 	oidcProvidersSetting,
 	reloadIntervalSetting,
 	otelEndpointSetting, traceSamplingSetting, logFormatSetting, logLevelSetting,

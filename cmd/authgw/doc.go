@@ -35,6 +35,7 @@
 //	              system client (its secret printed once)
 //	apis          add, list or remove backend APIs
 //	sessions      end sessions: all of them, a user's, or one
+//	audit tail    print the audit log's security events; --follow polls
 //	totp reseal   re-seal every TOTP secret with the newest key of the
 //	              TOTP key ring, so that older keys can be removed
 //	users         list, show, ban, unban a user, or change its roles

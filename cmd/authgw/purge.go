@@ -15,10 +15,12 @@ import (
 
 // Settings of the purge of data past its retention.
 const (
-	purgeIntervalSetting = "purge-interval"
-	personalDataSetting  = "personal-data-retention"
-	defaultPurgeInterval = time.Hour
-	defaultPersonalData  = purge.DefaultPersonalDataRetention
+	purgeIntervalSetting  = "purge-interval"
+	personalDataSetting   = "personal-data-retention"
+	auditRetentionSetting = "audit-retention"
+	defaultPurgeInterval  = time.Hour
+	defaultPersonalData   = purge.DefaultPersonalDataRetention
+	defaultAuditRetention = purge.DefaultAuditRetention
 )
 
 // purgeSettings are serve's purge settings, resolved.
@@ -27,9 +29,12 @@ type purgeSettings struct {
 	interval time.Duration
 	// personalData is --personal-data-retention.
 	personalData time.Duration
+	// audit is --audit-retention.
+	audit time.Duration
 }
 
-// resolvePurge reads --purge-interval and --personal-data-retention.
+// resolvePurge reads --purge-interval, --personal-data-retention and
+// --audit-retention.
 func (s *serveCommand) resolvePurge(c *cli) (purgeSettings, error) {
 	var ps purgeSettings
 	var err error
@@ -37,6 +42,9 @@ func (s *serveCommand) resolvePurge(c *cli) (purgeSettings, error) {
 		return ps, err
 	}
 	if ps.personalData, err = resolveSetting(c, &s.settings, personalDataSetting, defaultPersonalData, parseDays(false)); err != nil {
+		return ps, err
+	}
+	if ps.audit, err = resolveSetting(c, &s.settings, auditRetentionSetting, defaultAuditRetention, parseDays(false)); err != nil {
 		return ps, err
 	}
 	return ps, nil
@@ -80,6 +88,7 @@ func startPurge(ctx context.Context, c *cli, ps purgeSettings, store *db.DB, log
 		Store:                 store,
 		Interval:              ps.interval,
 		PersonalDataRetention: ps.personalData,
+		AuditRetention:        ps.audit,
 		// serve keeps the accounts service's mail window.
 		MailWindow: accounts.DefaultMailWindow,
 		Logger:     logger,

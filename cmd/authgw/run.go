@@ -94,6 +94,7 @@ var commands = []commandSpec{
 	{name: "serve", summary: "run the gateway and the accounts service", usage: serveUsage, new: func() command { return &serveCommand{} }},
 	{name: "apis", summary: "add, list or remove backend APIs in the registry", usage: apisUsage, new: func() command { return &apisCommand{} }},
 	{name: "sessions", summary: "end sessions: all, a user's, or one", usage: sessionsUsage, new: func() command { return &sessionsCommand{} }},
+	{name: "audit", summary: "audit tail: print the audit log's security events, the newest last", usage: auditUsage, new: func() command { return &auditCommand{} }},
 	{name: "oidc-keygen", summary: "print a new OpenID Connect signing key, or a key file with a new key first", usage: oidcKeygenUsage, new: func() command { return &oidcKeygenCommand{} }},
 	{name: "clients oidc", summary: "show or set an API client's OpenID Connect settings (redirect URIs, scopes)", usage: clientsOIDCUsage, new: func() command { return &clientsOIDCCommand{} }},
 	// The admin commands: the accounts API's management actions, with its rules (admin.go).

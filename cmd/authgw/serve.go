@@ -191,6 +191,9 @@ Settings (flag, else AUTHGW_<NAME>, else the config file, else the default):
                            cleared once it has not been used this long (720h,
                            30d; default 30d, the look-back of the known-source
                            check of code login)
+  --audit-retention DURATION
+                           how long audit events are kept (720h, 365d; default
+                           400d: a year of security history, with a margin)
   --smtp URL               mail server for login and verification codes:
                            smtp://[user:pass@]host[:port]?from=ADDR (STARTTLS),
                            or smtps://... (default: each message written as an
@@ -313,6 +316,7 @@ func (s *serveCommand) flagSet() *flag.FlagSet {
 	s.define(fs, purgeIntervalSetting, "how often data past its retention is deleted (optional)")
 	s.define(fs, oidcKeysSetting, "PEM file of the OpenID Connect signing keys (optional)")
 	s.define(fs, personalDataSetting, "how long session IPs and user agents are kept (optional)")
+	s.define(fs, auditRetentionSetting, "how long audit events are kept (optional)")
 	s.define(fs, reloadIntervalSetting, "how often the policies and key files are looked at for changes (optional)")
 	for _, name := range []string{otelEndpointSetting, traceSamplingSetting, logFormatSetting, logLevelSetting} {
 		s.define(fs, name, name+" (optional)")

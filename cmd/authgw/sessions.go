@@ -97,6 +97,8 @@ func (s *sessionsCommand) run(c *cli, args []string) error {
 	now := c.now()
 	expires := now.Add(revocationRetention).UnixMilli()
 	var revoked []db.Revocation
+	// Whatever was revoked is recorded, also when a later one fails.
+	defer func() { recordRevocations(ctx, c, d, s.reason, revoked) }()
 	switch {
 	case s.session != "":
 		if _, err := d.GetSession(ctx, s.session); err != nil {
