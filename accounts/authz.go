@@ -191,6 +191,14 @@ var routes = []Route{
 	{Method: "PATCH", Path: "/apis/:name/:version", Who: "sysadmin", allow: sysadmin, handle: (*Service).updateAPI},
 	{Method: "DELETE", Path: "/apis/:name/:version", Who: "sysadmin", allow: sysadmin, handle: (*Service).deleteAPI},
 
+	{Method: "GET", Path: "/webhooks", Who: "sysadmin", allow: sysadmin, handle: (*Service).listWebhooks},
+	{Method: "POST", Path: "/webhooks", Who: "sysadmin", allow: sysadmin, handle: (*Service).createWebhook},
+	{Method: "GET", Path: "/webhooks/:id", Who: "sysadmin", allow: sysadmin, handle: (*Service).getWebhook},
+	{Method: "PATCH", Path: "/webhooks/:id", Who: "sysadmin", allow: sysadmin, handle: (*Service).updateWebhook},
+	{Method: "DELETE", Path: "/webhooks/:id", Who: "sysadmin", allow: sysadmin, handle: (*Service).deleteWebhook},
+	{Method: "GET", Path: "/webhooks/:id/deliveries", Who: "sysadmin", allow: sysadmin, handle: (*Service).listWebhookDeliveries},
+	{Method: "POST", Path: "/webhooks/:id/deliveries/:deliveryId/retry", Who: "sysadmin", allow: sysadmin, handle: (*Service).retryWebhookDelivery},
+
 	{Method: "GET", Path: "/openapi.json", Who: "anyone", handle: (*Service).openAPI},
 
 	{Method: "GET", Path: "/oidc-requests/:id", Who: "any logged-in user (the consent page: the OpenID Connect authorization request to decide)", allow: loggedIn, handle: (*Service).getOIDCRequest},

@@ -234,6 +234,11 @@ type Config struct {
 	// Rand is the source of IDs, secrets and codes. Optional. Default
 	// crypto/rand.Reader.
 	Rand io.Reader
+
+	// WebhookAllowHTTP lets webhook subscriptions use plain http URLs
+	// on any host (webhooks.CheckURL). Optional. Default false: https,
+	// or http to a loopback address only.
+	WebhookAllowHTTP bool
 }
 
 // Service is the accounts service. It is safe for concurrent use.
@@ -246,6 +251,8 @@ type Service struct {
 	// management API each see it; handlers use these, never cfg.Store.
 	logins     LoginStore
 	management ManagementStore
+	// webhookStore is cfg.Store as the webhook endpoints see it.
+	webhookStore WebhookStore
 	// dummyHash is verified for unknown emails at the password step, so
 	// they cost the same time as known ones.
 	dummyHash string
@@ -394,7 +401,7 @@ func New(cfg Config) (*Service, error) {
 			return nil, fmt.Errorf("accounts: Config.WebAuthnRPID, WebAuthnOrigins: %w", err)
 		}
 	}
-	s := &Service{cfg: cfg, passkeys: passkeys, logins: cfg.Store, management: cfg.Store, dummyHash: dummy, mailSlots: make(chan struct{}, maxMailsInFlight),
+	s := &Service{cfg: cfg, passkeys: passkeys, logins: cfg.Store, management: cfg.Store, webhookStore: cfg.Store, dummyHash: dummy, mailSlots: make(chan struct{}, maxMailsInFlight),
 		hashSlots: make(chan struct{}, cfg.MaxConcurrentHashes), mails: mails, publicURL: publicURL}
 	s.echo = s.router()
 	return s, nil

@@ -19,6 +19,7 @@ type Store interface {
 	ManagementStore
 	regulation.Store
 	OIDCStore
+	WebhookStore
 }
 
 var (
