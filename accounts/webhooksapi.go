@@ -156,18 +156,10 @@ func (s *Service) createWebhook(r *request) error {
 	if err != nil {
 		return err
 	}
-	key, shown, err := webhooks.NewSecret(s.cfg.Rand)
+	sub, shown, err := webhooks.NewSubscription(sealer, s.cfg.Rand, s.cfg.Now(), sub.URL, sub.Events, active || !given)
 	if err != nil {
 		return err
 	}
-	defer clear(key)
-	sub.ID = s.newID()
-	if sub.SecretCiphertext, err = webhooks.SealSecret(sealer, sub.ID, key); err != nil {
-		return err
-	}
-	sub.Active = active || !given
-	sub.CreatedMs = s.nowMs()
-	sub.UpdatedMs = sub.CreatedMs
 	if err := s.webhookStore.CreateWebhookSubscription(r.ctx(), sub); err != nil {
 		return err
 	}

@@ -243,3 +243,21 @@ func Payload(e db.AuditEvent) ([]byte, error) {
 			SubjectUserID: e.SubjectUserID, OrganizationID: e.OrgID, IP: e.IP, Details: e.Data},
 	})
 }
+
+// NewSubscription makes a subscription of url to events (both checked
+// by the caller with CheckURL and CheckEvents), created at now, with a
+// new ID and a new secret sealed by sealer, and returns the secret as
+// shown to the operator, once. It fails when random or the sealer fails.
+func NewSubscription(sealer Sealer, random io.Reader, now time.Time, url string, events []string, active bool) (db.WebhookSubscription, string, error) {
+	key, shown, err := NewSecret(random)
+	if err != nil {
+		return db.WebhookSubscription{}, "", err
+	}
+	defer clear(key)
+	sub := db.WebhookSubscription{ID: db.NewID(now, random), URL: url, Events: events, Active: active,
+		CreatedMs: now.UnixMilli(), UpdatedMs: now.UnixMilli()}
+	if sub.SecretCiphertext, err = SealSecret(sealer, sub.ID, key); err != nil {
+		return db.WebhookSubscription{}, "", err
+	}
+	return sub, shown, nil
+}

@@ -45,6 +45,7 @@ var configKeys = []string{
 	purgeIntervalSetting, personalDataSetting,
 	oidcProvidersSetting,
 	reloadIntervalSetting,
+	webhookWorkersSetting, webhookAllowHTTPSetting,
 }
 
 // maxConfigSize bounds the config file.

@@ -64,6 +64,7 @@ const serveUsage = `Usage: authgw serve [--listen ADDR] [--admin-listen ADDR] [-
                     [--info-key FILE] [--oidc-keys FILE] [--oidc-providers FILE]
                     [--demo-listen ADDR|off]
                     [--session-idle-timeout DURATION]
+                    [--webhook-workers N] [--webhook-allow-http BOOL]
                     [--replace-shared-material BOOL] [--reload-interval DURATION]
                     [--config FILE]
 
@@ -187,6 +188,12 @@ Settings (flag, else AUTHGW_<NAME>, else the config file, else the default):
                            cleared once it has not been used this long (720h,
                            30d; default 30d, the look-back of the known-source
                            check of code login)
+  --webhook-workers N      webhook deliveries this instance sends at once, from
+                           the queue in the database (0: none from this instance;
+                           default 4; see authgw webhooks --help)
+  --webhook-allow-http BOOL
+                           webhook URLs may be plain http on any host (default
+                           false: https, or http to a loopback address only)
   --smtp URL               mail server for login and verification codes:
                            smtp://[user:pass@]host[:port]?from=ADDR (STARTTLS),
                            or smtps://... (default: each message written as an
@@ -296,6 +303,8 @@ func (s *serveCommand) flagSet() *flag.FlagSet {
 	s.define(fs, oidcKeysSetting, "PEM file of the OpenID Connect signing keys (optional)")
 	s.define(fs, personalDataSetting, "how long session IPs and user agents are kept (optional)")
 	s.define(fs, reloadIntervalSetting, "how often the policies and key files are looked at for changes (optional)")
+	s.define(fs, webhookWorkersSetting, "webhook deliveries sent at once by this instance (optional)")
+	s.define(fs, webhookAllowHTTPSetting, "webhook URLs may be plain http on any host (optional)")
 	s.defineConfig(fs)
 	return fs
 }
@@ -339,6 +348,8 @@ type serveConfig struct {
 	productName string
 	// purge is --purge-interval and --personal-data-retention.
 	purge purgeSettings
+	// webhooks is --webhook-workers and --webhook-allow-http.
+	webhooks webhookSettings
 	// pages are the browser pages' settings.
 	pages pageSettings
 	// reloadInterval is --reload-interval: how often the reloadable
@@ -430,6 +441,13 @@ func (s *serveCommand) run(c *cli, args []string) error {
 	if err := startPurge(background, c, r.cfg.purge, r.store, r.logger); err != nil {
 		return err
 	}
+	// The webhook dispatcher opens secrets with the accounts service's
+	// TOTP sealer (the reloader's: a reloaded key ring reaches both).
+	stopWebhooks, err := startWebhooks(background, c, r.cfg.webhooks, r.store, r.cfg.reload.totp, r.logger)
+	if err != nil {
+		return err
+	}
+	defer stopWebhooks()
 	return r.serve(ctx)
 }
 
@@ -936,6 +954,8 @@ func newAccounts(c *cli, cfg serveConfig, store *db.DB, redisClient *redis.Clien
 
 		// nil without --require-second-factor: no role must.
 		RequireSecondFactorRoles: cfg.requireSecondFactor,
+
+		WebhookAllowHTTP: cfg.webhooks.allowHTTP,
 	})
 }
 
@@ -1022,6 +1042,9 @@ func (s *serveCommand) resolve(c *cli, logger *slog.Logger) (serveConfig, error)
 		return cfg, err
 	}
 	if cfg.purge, err = s.resolvePurge(c); err != nil {
+		return cfg, err
+	}
+	if cfg.webhooks, err = s.resolveWebhooks(c); err != nil {
 		return cfg, err
 	}
 	if cfg.trustedProxies, err = resolveSetting(c, &s.settings, "trusted-proxies", nil, parsePrefixes); err != nil {

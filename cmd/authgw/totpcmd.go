@@ -65,6 +65,41 @@ func (t *totpCommand) flagSet() *flag.FlagSet {
 	return fs
 }
 
+// loadTOTPRing reads the TOTP key ring of a command other than serve:
+// --totp-key, else AUTHGW_TOTP_KEY or the config file, else the data
+// directory's totp-key file (never created here). It returns the sealer,
+// the keys and the setting's label for messages; a missing or bad file
+// is a usage error.
+func loadTOTPRing(c *cli, s *databaseSettings) (*totp.TOTP, []totp.Key, string, error) {
+	path, label, found, err := s.lookup(c, "totp-key")
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if !found {
+		dir, _, dirFound, err := s.lookup(c, "data-dir")
+		if err != nil {
+			return nil, nil, "", err
+		}
+		if !dirFound {
+			return nil, nil, "", usagef("--totp-key is required (or --data-dir holding a %s file)", totpKeyFile)
+		}
+		path, label = filepath.Join(dir, totpKeyFile), "--totp-key (from the data directory)"
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, "", &usageError{msg: fmt.Sprintf("%s: %v", label, err)}
+	}
+	keys, err := totp.ParseKeyFile(b)
+	if err != nil {
+		return nil, nil, "", &usageError{msg: fmt.Sprintf("%s: %s: %v", label, path, err)}
+	}
+	sealer, err := totp.New(totp.Config{Issuer: totpIssuer, Keys: keys, Now: c.now, Rand: c.random})
+	if err != nil {
+		return nil, nil, "", &usageError{msg: fmt.Sprintf("%s: %v", label, err)}
+	}
+	return sealer, keys, label, nil
+}
+
 // resealCounts are what a reseal did.
 type resealCounts struct {
 	resealed, current, skipped, failed int
@@ -78,31 +113,9 @@ func (t *totpCommand) run(c *cli, args []string) error {
 	if t.batch < 1 || t.batch > 10000 {
 		return usagef("--batch: 1 to 10000")
 	}
-	path, label, found, err := t.db.lookup(c, "totp-key")
+	sealer, keys, label, err := loadTOTPRing(c, &t.db)
 	if err != nil {
 		return err
-	}
-	if !found {
-		dir, _, dirFound, err := t.db.lookup(c, "data-dir")
-		if err != nil {
-			return err
-		}
-		if !dirFound {
-			return usagef("--totp-key is required (or --data-dir holding a %s file)", totpKeyFile)
-		}
-		path, label = filepath.Join(dir, totpKeyFile), "--totp-key (from the data directory)"
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return &usageError{msg: fmt.Sprintf("%s: %v", label, err)}
-	}
-	keys, err := totp.ParseKeyFile(b)
-	if err != nil {
-		return &usageError{msg: fmt.Sprintf("%s: %s: %v", label, path, err)}
-	}
-	sealer, err := totp.New(totp.Config{Issuer: totpIssuer, Keys: keys, Now: c.now, Rand: c.random})
-	if err != nil {
-		return &usageError{msg: fmt.Sprintf("%s: %v", label, err)}
 	}
 
 	ctx := context.Background()
