@@ -466,3 +466,18 @@ func cutUTF8(s string, n int) string {
 	}
 	return s[:n]
 }
+
+// ReplaceWebhookSecretCiphertext replaces the subscription's sealed
+// secret old by resealed (the same secret sealed under another key),
+// only if the row still holds old; it reports whether it did.
+func (s *DB) ReplaceWebhookSecretCiphertext(ctx context.Context, id string, old, resealed []byte) (bool, error) {
+	if len(resealed) == 0 || len(resealed) > 255 {
+		return false, fmt.Errorf("%w: ciphertext must be 1 to 255 bytes", ErrInvalid)
+	}
+	err := affectedOne(s.sql.ExecContext(ctx,
+		"UPDATE webhook_subscriptions SET secret_ciphertext = ? WHERE id = ? AND secret_ciphertext = ?", resealed, id, old))
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}

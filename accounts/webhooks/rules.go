@@ -261,3 +261,16 @@ func NewSubscription(sealer Sealer, random io.Reader, now time.Time, url string,
 	}
 	return sub, shown, nil
 }
+
+// Resealer re-seals a sealed secret with the newest key of its ring;
+// *totp.TOTP is one.
+type Resealer interface {
+	Reseal(context string, ciphertext []byte) (out []byte, changed bool, err error)
+}
+
+// ResealSecret re-seals the secret of the subscription subscriptionID
+// with r's newest key (authgw totp reseal, before an old key leaves the
+// ring): changed is false when that key sealed it already.
+func ResealSecret(r Resealer, subscriptionID string, ciphertext []byte) (out []byte, changed bool, err error) {
+	return r.Reseal(sealContext(subscriptionID), ciphertext)
+}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/authgw/authgw/accounts/totp"
+	"github.com/authgw/authgw/accounts/webhooks"
 	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/db/sharedmaterial"
 )
@@ -17,7 +18,8 @@ const totpResealUsage = `Usage: authgw totp reseal [--totp-key FILE] [--batch N]
        [--database DSN] [--data-dir DIR] [--config FILE]
 
 Re-seals every user's TOTP secret with the newest key of the TOTP key ring
-(the first key of the --totp-key file), so that the older keys can then be
+(the first key of the --totp-key file), and every webhook subscription's
+secret (sealed with the same ring), so that the older keys can then be
 removed from the ring. Each secret is opened with the key that sealed it
 and sealed anew; a row changed since it was read (a new enrolment, a
 removal) is left alone and counted as skipped. Running it again changes
@@ -100,6 +102,39 @@ func loadTOTPRing(c *cli, s *databaseSettings) (*totp.TOTP, []totp.Key, string, 
 	return sealer, keys, label, nil
 }
 
+// resealWebhookSecrets re-seals every webhook subscription's secret with
+// the ring's newest key (an operator keeps a handful: one read).
+func resealWebhookSecrets(ctx context.Context, d *db.DB, sealer *totp.TOTP) (resealCounts, error) {
+	var n resealCounts
+	subs, err := d.ListWebhookSubscriptions(ctx)
+	if err != nil {
+		return n, err
+	}
+	for _, sub := range subs {
+		out, changed, err := webhooks.ResealSecret(sealer, sub.ID, sub.SecretCiphertext)
+		switch {
+		case errors.Is(err, totp.ErrCorrupt):
+			n.failed++
+			continue
+		case err != nil:
+			return n, err
+		case !changed:
+			n.current++
+			continue
+		}
+		ok, err := d.ReplaceWebhookSecretCiphertext(ctx, sub.ID, sub.SecretCiphertext, out)
+		if err != nil {
+			return n, fmt.Errorf("webhook %s: %w", sub.ID, err)
+		}
+		if ok {
+			n.resealed++
+		} else {
+			n.skipped++
+		}
+	}
+	return n, nil
+}
+
 // resealCounts are what a reseal did.
 type resealCounts struct {
 	resealed, current, skipped, failed int
@@ -136,6 +171,13 @@ func (t *totpCommand) run(c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The webhook subscriptions' secrets are sealed with the same ring.
+	w, err := resealWebhookSecrets(ctx, d, sealer)
+	fmt.Fprintf(c.stdout, "resealed %d webhook secrets; %d already on it, %d skipped, %d failed\n", w.resealed, w.current, w.skipped, w.failed)
+	if err != nil {
+		return err
+	}
+	n.failed += w.failed
 	if n.failed > 0 {
 		fmt.Fprintf(c.stderr, "authgw: totp reseal: %d secrets open with no key of the ring: keep the key that sealed them, or have those users enrol again\n", n.failed)
 		return errReported

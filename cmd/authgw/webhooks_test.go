@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -15,8 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authgw/authgw/accounts/totp"
 	"github.com/authgw/authgw/accounts/webhooks"
 	"github.com/authgw/authgw/db"
+	"github.com/authgw/authgw/db/sharedmaterial"
 )
 
 // TestWebhooks_CLI: add prints the subscription with its secret once;
@@ -115,5 +118,49 @@ func TestServe_webhookDelivery(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("no delivery within 15 s")
+	}
+}
+
+// TestWebhooks_reseal: totp reseal moves the webhook secrets to the
+// ring's newest key too, so that the old key can leave the ring.
+func TestWebhooks_reseal(t *testing.T) {
+	dir := t.TempDir()
+	oldKey, newKey := strings.Repeat("ab", 32), strings.Repeat("cd", 32)
+	if err := os.WriteFile(filepath.Join(dir, totpKeyFile), []byte(oldKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, args("migrate", "up", "--data-dir", dir))
+	var added struct{ ID string }
+	if err := json.Unmarshal([]byte(mustRun(t, args("webhooks", "add", "--url", "https://h.example/", "--event", "*", "--data-dir", dir))), &added); err != nil {
+		t.Fatal(err)
+	}
+	ring := filepath.Join(dir, "ring.json")
+	if err := os.WriteFile(ring, []byte(`{"keys":[{"id":"t2","secret":"`+newKey+`"},{"id":"0","secret":"`+oldKey+`"}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	store, err := db.Open(ctx, "sqlite:"+filepath.Join(dir, "authgw.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	newBytes, _ := hex.DecodeString(newKey)
+	if _, err := store.RecordFingerprint(ctx, db.Fingerprint{Name: "totp-key:t2", Value: sharedmaterial.Fingerprint("totp-key:t2", newBytes), CreatedMs: 2}); err != nil {
+		t.Fatal(err)
+	}
+	out := mustRun(t, args("totp", "reseal", "--totp-key", ring, "--data-dir", dir))
+	if !strings.Contains(out, "resealed 1 webhook secrets; 0 already on it, 0 skipped, 0 failed") {
+		t.Fatalf("reseal printed %q", out)
+	}
+	sub, err := store.GetWebhookSubscription(ctx, added.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	onlyNew, err := totp.New(totp.Config{Issuer: "authgw", Keys: []totp.Key{{ID: "t2", Secret: newBytes}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, changed, err := webhooks.ResealSecret(onlyNew, sub.ID, sub.SecretCiphertext); err != nil || changed {
+		t.Errorf("the resealed secret does not open with the new key alone: changed %v, %v", changed, err)
 	}
 }
