@@ -481,3 +481,16 @@ func (s *DB) ReplaceWebhookSecretCiphertext(ctx context.Context, id string, old,
 	}
 	return err == nil, err
 }
+
+// DeleteFinishedWebhookDeliveries deletes the delivered and dead
+// deliveries last changed before beforeMs, and returns how many.
+// Pending ones are never deleted here.
+func (s *DB) DeleteFinishedWebhookDeliveries(ctx context.Context, beforeMs int64) (int64, error) {
+	res, err := s.sql.ExecContext(ctx,
+		"DELETE FROM webhook_deliveries WHERE status IN ('delivered', 'dead') AND updated_ms < ?", beforeMs)
+	if err != nil {
+		return 0, classify(err)
+	}
+	n, err := res.RowsAffected()
+	return n, classify(err)
+}

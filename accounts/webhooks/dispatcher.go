@@ -29,6 +29,7 @@ type Store interface {
 	ClaimWebhookDeliveries(ctx context.Context, owner string, nowMs, leaseUntilMs int64, limit int) ([]db.ClaimedDelivery, error)
 	FinishWebhookDelivery(ctx context.Context, o db.DeliveryOutcome) (bool, error)
 	WebhookQueueDepth(ctx context.Context) (map[string]int64, error)
+	DeleteFinishedWebhookDeliveries(ctx context.Context, beforeMs int64) (int64, error)
 }
 
 var _ Store = (*db.DB)(nil)
@@ -65,6 +66,10 @@ type Config struct {
 	// MaxAge is how long after it was queued a delivery that keeps
 	// failing is given up. Optional. Default 24 h.
 	MaxAge time.Duration
+	// Retention is how long delivered and dead deliveries are kept
+	// (for GET .../deliveries and a retry by hand) before Run deletes
+	// them, once an hour. Optional. Default 7 days.
+	Retention time.Duration
 	// BatchSize bounds the events fanned out in one transaction.
 	// Optional. Default 100.
 	BatchSize int
@@ -115,7 +120,7 @@ func New(cfg Config) (*Dispatcher, error) {
 	case cfg.Sealer == nil:
 		return nil, errors.New("webhooks: Config.Sealer is required")
 	case cfg.Workers < 0 || cfg.Timeout < 0 || cfg.Lease < 0 || cfg.Poll < 0 || cfg.Backoff < 0 || cfg.MaxBackoff < 0 ||
-		cfg.MaxAttempts < 0 || cfg.MaxAge < 0 || cfg.BatchSize < 0:
+		cfg.MaxAttempts < 0 || cfg.MaxAge < 0 || cfg.BatchSize < 0 || cfg.Retention < 0:
 		return nil, errors.New("webhooks: a Config setting is negative")
 	}
 	def := func(d *time.Duration, v time.Duration) {
@@ -129,6 +134,7 @@ func New(cfg Config) (*Dispatcher, error) {
 	def(&cfg.Backoff, 5*time.Second)
 	def(&cfg.MaxBackoff, time.Hour)
 	def(&cfg.MaxAge, 24*time.Hour)
+	def(&cfg.Retention, 7*24*time.Hour)
 	if cfg.Workers == 0 {
 		cfg.Workers = 4
 	}
@@ -181,24 +187,34 @@ func New(cfg Config) (*Dispatcher, error) {
 	return d, nil
 }
 
+// pruneEvery is how often Run deletes the deliveries past Retention.
+const pruneEvery = time.Hour
+
 // Run fans out and delivers until ctx ends, then waits for the requests
 // in flight to end (they are cancelled with ctx; their leases expire
-// and another dispatcher sends them again). Errors of the database are
+// and another dispatcher sends them again). Once an hour it deletes the
+// finished deliveries older than Retention. Errors of the database are
 // logged and retried at the next round.
 func (d *Dispatcher) Run(ctx context.Context) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	var pruned time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-timer.C:
 		}
-		busy := d.Round(ctx)
-		if !busy {
-			timer.Reset(d.cfg.Poll)
-		} else {
+		if now := d.cfg.Now(); now.Sub(pruned) >= pruneEvery {
+			pruned = now
+			if _, err := d.cfg.Store.DeleteFinishedWebhookDeliveries(ctx, now.Add(-d.cfg.Retention).UnixMilli()); err != nil && ctx.Err() == nil {
+				d.cfg.Logger.Warn("webhooks: deleting old deliveries failed", "err", err)
+			}
+		}
+		if d.Round(ctx) {
 			timer.Reset(0)
+		} else {
+			timer.Reset(d.cfg.Poll)
 		}
 	}
 }
