@@ -71,3 +71,30 @@ authgw_webhook_queue_depth{state="pending"} 0
 		<-done
 	})
 }
+
+// TestRedirectNotFollowed: a 3xx is a failed attempt; the signed event
+// never goes to the URL the receiver redirects to.
+func TestRedirectNotFollowed(t *testing.T) {
+	d := dbtest.SQLite(t)
+	f := newFixture(t, d)
+	elsewhere := make(chan struct{}, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/elsewhere" {
+			elsewhere <- struct{}{}
+			return
+		}
+		http.Redirect(w, r, "/elsewhere", http.StatusTemporaryRedirect)
+	}))
+	defer srv.Close()
+	f.subscribe(t, srv.URL+"/in", "*")
+	f.event(t, "user.created")
+	f.dispatcher(t, d).Round(t.Context())
+	if dl := f.delivery(t); dl.Status != db.DeliveryPending || dl.LastStatus != http.StatusTemporaryRedirect || dl.LastError != "HTTP 307" {
+		t.Errorf("after a redirect: %+v", dl)
+	}
+	select {
+	case <-elsewhere:
+		t.Error("the redirect was followed")
+	default:
+	}
+}
