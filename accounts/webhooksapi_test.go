@@ -32,17 +32,7 @@ const (
 // its ID.
 func (f *authzFixture) webhook(t testing.TB) string {
 	t.Helper()
-	now := f.s.clock.Now()
-	id := db.NewID(now, rand.Reader)
-	sealed, err := webhooks.SealSecret(f.s.totp, id, make([]byte, webhooks.SecretSize))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.d.CreateWebhookSubscription(f.s.ctx, db.WebhookSubscription{ID: id, URL: testWebhookURL, Events: []string{testWebhookEvents},
-		SecretCiphertext: sealed, Active: true, CreatedMs: now.UnixMilli()}); err != nil {
-		t.Fatal(err)
-	}
-	return id
+	return f.s.webhookSubscription()
 }
 
 // deadDelivery queues a delivery of a new subscription and gives it up,
@@ -201,4 +191,17 @@ func TestWebhooksAPIAllowHTTP(t *testing.T) {
 	asAdmin := by(s.client(org, db.ClientRoleSystem), s.user("Admin", db.RoleSysadmin))
 	s.do(asAdmin, "POST", "/webhooks", map[string]any{"url": "http://hooks.internal/in", "events": []string{"*"}}).expect(t, 201)
 	s.do(asAdmin, "POST", "/webhooks", map[string]any{"url": "http://169.254.169.254/", "events": []string{"*"}}).expect(t, 400)
+}
+
+// webhookSubscription stores a subscription directly and returns its ID.
+func (s *stack) webhookSubscription() string {
+	s.t.Helper()
+	sub, _, err := webhooks.NewSubscription(s.totp, rand.Reader, s.clock.Now(), testWebhookURL, []string{testWebhookEvents}, true)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if err := s.d.CreateWebhookSubscription(s.ctx, sub); err != nil {
+		s.t.Fatal(err)
+	}
+	return sub.ID
 }
