@@ -176,6 +176,8 @@ type fixture struct {
 	key    []byte
 	// keep keeps the earlier subscriptions when subscribe makes another.
 	keep bool
+	// lease is the dispatchers' lease; 0 for 2 s.
+	lease time.Duration
 }
 
 // newFixture makes a secret; subscribe then stores the subscription.
@@ -224,7 +226,11 @@ func (f *fixture) event(t *testing.T, typ string) string {
 // dispatcher is a Dispatcher on store with the test's short durations.
 func (f *fixture) dispatcher(t *testing.T, store webhooks.Store) *webhooks.Dispatcher {
 	t.Helper()
-	d, err := webhooks.New(webhooks.Config{Store: store, Sealer: f.sealer, Timeout: 500 * time.Millisecond, Lease: 2 * time.Second,
+	lease := f.lease
+	if lease == 0 {
+		lease = 2 * time.Second
+	}
+	d, err := webhooks.New(webhooks.Config{Store: store, Sealer: f.sealer, Timeout: 500 * time.Millisecond, Lease: lease,
 		Poll: 10 * time.Millisecond, Backoff: time.Second, MaxBackoff: 10 * time.Second, MaxAttempts: 3, Now: f.clock.now,
 		Logger: slog.New(slog.NewTextHandler(t.Output(), nil))})
 	if err != nil {
@@ -324,7 +330,7 @@ func TestDeliveriesVerifiedByStandardWebhooks(t *testing.T) {
 				if dl.Attempts != i+1 || !strings.Contains(dl.LastError, "refused") || dl.LastStatus != 0 {
 					t.Fatalf("attempt %d: %+v", i+1, dl)
 				}
-				f.clock.advance(time.Minute)
+				f.clock.advance(15 * time.Second) // past the 10 s cap, +20%
 			}
 			if dl := f.delivery(t); dl.Status != db.DeliveryDead {
 				t.Fatalf("after 3 attempts: %+v", dl)
@@ -381,6 +387,9 @@ func TestDispatcherKilledMidDelivery(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := newFixture(t, first)
+	// A lease long enough that no slow machine sees it expire before
+	// the test moves the clock past it.
+	f.lease = time.Minute
 	recv := startReceiver(t, f.shown)
 	f.subscribe(t, recv.base+"/hold", "*")
 	f.event(t, "login.succeeded")
@@ -405,7 +414,7 @@ func TestDispatcherKilledMidDelivery(t *testing.T) {
 		t.Fatal("the second dispatcher claimed the delivery before the lease expired")
 	}
 	recv.quiet(t)
-	f.clock.advance(2 * time.Second)
+	f.clock.advance(f.lease)
 	doneB := make(chan struct{})
 	go func() { b.Round(t.Context()); close(doneB) }()
 	again := recv.next(t)
