@@ -206,7 +206,8 @@ type Sealer interface {
 }
 
 // SealSecret seals key for storage in the subscription subscriptionID's
-// row.
+// row. It fails when the sealer does (a key of the wrong size, a failing
+// random source).
 func SealSecret(s Sealer, subscriptionID string, key []byte) ([]byte, error) {
 	return s.Seal(sealContext(subscriptionID), key)
 }
@@ -219,7 +220,8 @@ func SealSecret(s Sealer, subscriptionID string, key []byte) ([]byte, error) {
 //	          "details": {...}}}
 //
 // with the empty fields of data left out. It holds what the audit event
-// holds, which is never a secret, code, token or mail address.
+// holds, which is never a secret, code, token or mail address. It fails
+// only if JSON encoding does, which it cannot for these types.
 func Payload(e db.AuditEvent) ([]byte, error) {
 	type data struct {
 		EventID        string            `json:"eventId"`
