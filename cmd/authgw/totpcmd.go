@@ -112,24 +112,10 @@ func resealWebhookSecrets(ctx context.Context, d *db.DB, sealer *totp.TOTP) (res
 	}
 	for _, sub := range subs {
 		out, changed, err := webhooks.ResealSecret(sealer, sub.ID, sub.SecretCiphertext)
-		switch {
-		case errors.Is(err, totp.ErrCorrupt):
-			n.failed++
-			continue
-		case err != nil:
-			return n, err
-		case !changed:
-			n.current++
-			continue
-		}
-		ok, err := d.ReplaceWebhookSecretCiphertext(ctx, sub.ID, sub.SecretCiphertext, out)
-		if err != nil {
+		if err := n.count(changed, err, func() (bool, error) {
+			return d.ReplaceWebhookSecretCiphertext(ctx, sub.ID, sub.SecretCiphertext, out)
+		}); err != nil {
 			return n, fmt.Errorf("webhook %s: %w", sub.ID, err)
-		}
-		if ok {
-			n.resealed++
-		} else {
-			n.skipped++
 		}
 	}
 	return n, nil
@@ -138,6 +124,34 @@ func resealWebhookSecrets(ctx context.Context, d *db.DB, sealer *totp.TOTP) (res
 // resealCounts are what a reseal did.
 type resealCounts struct {
 	resealed, current, skipped, failed int
+}
+
+// count records the reseal of one secret: failed when it opened with no
+// key of the ring (ErrCorrupt), current when its key was the newest
+// already, else resealed or skipped as replace (storing the resealed
+// ciphertext if the row still holds the old one) reports. Another error
+// of the reseal or of replace is returned.
+func (n *resealCounts) count(changed bool, err error, replace func() (bool, error)) error {
+	switch {
+	case errors.Is(err, totp.ErrCorrupt):
+		n.failed++
+		return nil
+	case err != nil:
+		return err
+	case !changed:
+		n.current++
+		return nil
+	}
+	ok, err := replace()
+	if err != nil {
+		return err
+	}
+	if ok {
+		n.resealed++
+	} else {
+		n.skipped++
+	}
+	return nil
 }
 
 // run re-seals every secret with the ring's newest key.
@@ -217,24 +231,8 @@ func resealTOTP(ctx context.Context, d *db.DB, sealer *totp.TOTP, batch int) (re
 		}
 		for _, s := range page {
 			out, changed, err := sealer.Reseal(s.UserID, s.Ciphertext)
-			switch {
-			case errors.Is(err, totp.ErrCorrupt):
-				n.failed++
-				continue
-			case err != nil:
-				return n, err
-			case !changed:
-				n.current++
-				continue
-			}
-			ok, err := d.ReplaceTOTPCiphertext(ctx, s.UserID, s.Ciphertext, out)
-			if err != nil {
+			if err := n.count(changed, err, func() (bool, error) { return d.ReplaceTOTPCiphertext(ctx, s.UserID, s.Ciphertext, out) }); err != nil {
 				return n, fmt.Errorf("user %s: %w", s.UserID, err)
-			}
-			if ok {
-				n.resealed++
-			} else {
-				n.skipped++
 			}
 		}
 		if len(page) < batch {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -106,25 +105,9 @@ type subscriptionJSON struct {
 // bad URL or event type; with exit status 1 when the subscription does
 // not exist (remove) or the database fails.
 func (w *webhooksCommand) run(c *cli, args []string) error {
-	if len(args) == 0 {
-		return usagef("missing action: add, list or remove")
-	}
-	action := args[0]
-	allowed, ok := webhooksFlags[action]
-	if !ok {
-		return usagef("unknown action %q (want add, list or remove)", action)
-	}
-	if len(args) > 1 {
-		return usagef("unexpected argument %q", args[1])
-	}
-	var wrong string
-	w.fs.Visit(func(f *flag.Flag) {
-		if wrong == "" && !slices.Contains(databaseFlags, f.Name) && !slices.Contains(allowed, f.Name) {
-			wrong = f.Name
-		}
-	})
-	if wrong != "" {
-		return usagef("--%s: not a flag of webhooks %s", wrong, action)
+	action, err := addListRemoveAction("webhooks", w.fs, args, webhooksFlags)
+	if err != nil {
+		return err
 	}
 	var sub db.WebhookSubscription
 	var shown string
