@@ -191,8 +191,8 @@ func New(cfg Config) (*Dispatcher, error) {
 const pruneEvery = time.Hour
 
 // Run fans out and delivers until ctx ends, then waits for the requests
-// in flight to end (they are cancelled with ctx; their leases expire
-// and another dispatcher sends them again). Once an hour it deletes the
+// in flight to end (each within Timeout) and records their outcomes.
+// Once an hour it deletes the
 // finished deliveries older than Retention. Errors of the database are
 // logged and retried at the next round.
 func (d *Dispatcher) Run(ctx context.Context) {
@@ -287,20 +287,20 @@ func (d *Dispatcher) deliverBatch(ctx context.Context) (int, error) {
 	}
 	var wg sync.WaitGroup
 	for _, c := range claimed {
-		wg.Go(func() { d.deliver(ctx, c) })
+		// A stop does not cut a request in flight: it ends within
+		// Timeout and its outcome is recorded, so that a restart does not
+		// send again what the receiver has taken.
+		wg.Go(func() { d.deliver(context.WithoutCancel(ctx), c) })
 	}
 	wg.Wait()
 	return len(claimed), nil
 }
 
-// deliver sends one claimed delivery and records how it went. When ctx
-// ends first nothing is recorded: the lease expires and the delivery is
-// sent again.
+// deliver sends one claimed delivery and records how it went. When the
+// outcome cannot be recorded (the process dies, the database is gone)
+// the lease expires and the delivery is sent again.
 func (d *Dispatcher) deliver(ctx context.Context, c db.ClaimedDelivery) {
 	status, problem := d.send(ctx, c)
-	if ctx.Err() != nil {
-		return
-	}
 	now := d.cfg.Now()
 	o := db.DeliveryOutcome{ID: c.ID, LeaseOwner: c.LeaseOwner, Status: db.DeliveryDelivered, LastStatus: status, LastError: problem,
 		NextAttemptMs: now.UnixMilli(), NowMs: now.UnixMilli()}

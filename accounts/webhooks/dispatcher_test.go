@@ -178,6 +178,8 @@ type fixture struct {
 	keep bool
 	// lease is the dispatchers' lease; 0 for 2 s.
 	lease time.Duration
+	// timeout is the dispatchers' delivery timeout; 0 for 500 ms.
+	timeout time.Duration
 }
 
 // newFixture makes a secret; subscribe then stores the subscription.
@@ -230,7 +232,11 @@ func (f *fixture) dispatcher(t *testing.T, store webhooks.Store) *webhooks.Dispa
 	if lease == 0 {
 		lease = 2 * time.Second
 	}
-	d, err := webhooks.New(webhooks.Config{Store: store, Sealer: f.sealer, Timeout: 500 * time.Millisecond, Lease: lease,
+	timeout := f.timeout
+	if timeout == 0 {
+		timeout = 500 * time.Millisecond
+	}
+	d, err := webhooks.New(webhooks.Config{Store: store, Sealer: f.sealer, Timeout: timeout, Lease: lease,
 		Poll: 10 * time.Millisecond, Backoff: time.Second, MaxBackoff: 10 * time.Second, MaxAttempts: 3, Now: f.clock.now,
 		Logger: slog.New(slog.NewTextHandler(t.Output(), nil))})
 	if err != nil {
@@ -368,10 +374,10 @@ func TestDeliveriesVerifiedByStandardWebhooks(t *testing.T) {
 }
 
 // TestDispatcherKilledMidDelivery: two dispatchers on one MariaDB
-// database. The first claims a delivery and is stopped while the
-// receiver holds its request; while its lease holds, the second sends
-// nothing; once the lease expired, the second delivers with the same
-// webhook-id.
+// database. The first claims a delivery and dies (its database
+// connections gone, its request cut by its timeout) while the receiver
+// holds the request; while its lease holds, the second sends nothing;
+// once the lease expired, the second delivers with the same webhook-id.
 func TestDispatcherKilledMidDelivery(t *testing.T) {
 	dsn := dbtest.MariaDBDSN(t)
 	open := func() *db.DB {
@@ -382,11 +388,11 @@ func TestDispatcherKilledMidDelivery(t *testing.T) {
 		t.Cleanup(func() { d.Close() })
 		return d
 	}
-	first, second := open(), open()
-	if _, err := first.MigrateUp(t.Context()); err != nil {
+	setup, first, second := open(), open(), open()
+	if _, err := setup.MigrateUp(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	f := newFixture(t, first)
+	f := newFixture(t, setup)
 	// A lease long enough that no slow machine sees it expire before
 	// the test moves the clock past it.
 	f.lease = time.Minute
@@ -395,9 +401,8 @@ func TestDispatcherKilledMidDelivery(t *testing.T) {
 	f.event(t, "login.succeeded")
 
 	a, b := f.dispatcher(t, first), f.dispatcher(t, second)
-	ctxA, killA := context.WithCancel(t.Context())
 	doneA := make(chan struct{})
-	go func() { a.Round(ctxA); close(doneA) }()
+	go func() { a.Round(t.Context()); close(doneA) }()
 	held := recv.next(t)
 	if !held.Verified || held.Event != "request" {
 		t.Fatalf("first request: %+v", held)
@@ -405,11 +410,11 @@ func TestDispatcherKilledMidDelivery(t *testing.T) {
 	if b.Round(t.Context()) {
 		t.Fatal("the second dispatcher found work while the first held the lease")
 	}
-	killA()
-	<-doneA
+	first.Close() // the first dispatcher dies: it can record nothing
 	if aborted := recv.next(t); aborted.Event != "aborted" {
 		t.Fatalf("want the first request cut, got %+v", aborted)
 	}
+	<-doneA
 	if b.Round(t.Context()) {
 		t.Fatal("the second dispatcher claimed the delivery before the lease expired")
 	}
@@ -427,6 +432,30 @@ func TestDispatcherKilledMidDelivery(t *testing.T) {
 		t.Errorf("after the redelivery: %+v", dl)
 	}
 	recv.quiet(t)
+}
+
+// TestGracefulStop: a dispatcher stopped while a request is in flight
+// lets it end and records the answer, so a restart sends nothing again.
+func TestGracefulStop(t *testing.T) {
+	d := dbtest.SQLite(t)
+	f := newFixture(t, d)
+	f.lease, f.timeout = time.Minute, 10*time.Second // the release comes well within
+	recv := startReceiver(t, f.shown)
+	f.subscribe(t, recv.base+"/hold", "*")
+	f.event(t, "session.revoked")
+	disp := f.dispatcher(t, d)
+	ctx, stop := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { disp.Run(ctx); close(done) }()
+	if got := recv.next(t); !got.Verified {
+		t.Fatalf("receiver: %+v", got)
+	}
+	stop()
+	recv.release(t)
+	<-done
+	if dl := f.delivery(t); dl.Status != db.DeliveryDelivered || dl.Attempts != 1 || dl.LeaseOwner != "" {
+		t.Errorf("after a stop mid-request: %+v", dl)
+	}
 }
 
 // TestFanOut: an event goes to the active subscriptions of its type that

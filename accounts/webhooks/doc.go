@@ -12,8 +12,9 @@
 // with a timeout, and either delivered (2xx), retried later with
 // exponential backoff and jitter, or, after Config.MaxAttempts attempts
 // or Config.MaxAge, dead: kept for the operator, who may queue it again.
-// Delivery is at least once: a dispatcher that dies mid-request leaves
-// its lease to expire, and another sends the delivery again with the
+// Delivery is at least once: a dispatcher that stops lets its requests in
+// flight end and records them, but one that dies mid-request leaves its
+// lease to expire, and another sends the delivery again with the
 // same webhook-id, which receivers use to drop duplicates.
 //
 // The package also owns the rules the accounts API applies to a new

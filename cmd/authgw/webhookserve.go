@@ -51,9 +51,8 @@ func parseWebhookWorkers(v string) (int, error) {
 
 // startWebhooks runs the webhook dispatcher in the background, off the
 // request path, until ctx ends; stop ends it and waits for its requests
-// in flight to be cancelled (their leases expire and another instance,
-// or this one after a restart, sends them again). With 0 workers it does
-// nothing. sealer opens the subscriptions' secrets: the accounts
+// in flight to end (each within the delivery timeout, 10 s) and be
+// recorded, before the store closes. With 0 workers it does nothing. sealer opens the subscriptions' secrets: the accounts
 // service's TOTP sealer, whose key ring a reload replaces.
 func startWebhooks(ctx context.Context, c *cli, ws webhookSettings, store *db.DB, sealer webhooks.Sealer, logger *slog.Logger) (stop func(), err error) {
 	if ws.workers == 0 {
