@@ -196,6 +196,7 @@ var routes = []Route{
 	{Method: "GET", Path: "/webhooks/:id", Who: "sysadmin", allow: sysadmin, handle: (*Service).getWebhook},
 	{Method: "PATCH", Path: "/webhooks/:id", Who: "sysadmin", allow: sysadmin, handle: (*Service).updateWebhook},
 	{Method: "DELETE", Path: "/webhooks/:id", Who: "sysadmin", allow: sysadmin, handle: (*Service).deleteWebhook},
+	{Method: "POST", Path: "/webhooks/:id/rotate-secret", Who: "sysadmin", allow: sysadmin, handle: (*Service).rotateWebhookSecret},
 	{Method: "GET", Path: "/webhooks/:id/deliveries", Who: "sysadmin", allow: sysadmin, handle: (*Service).listWebhookDeliveries},
 	{Method: "POST", Path: "/webhooks/:id/deliveries/:deliveryId/retry", Who: "sysadmin", allow: sysadmin, handle: (*Service).retryWebhookDelivery},
 

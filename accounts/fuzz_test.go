@@ -90,6 +90,7 @@ var validBodies = map[string]string{
 	"POST /webhooks":                                                `{"data":{"type":"webhooks","url":"https://hooks.example.com/in","events":["login.failed"]}}`,
 	"PATCH /webhooks/:id":                                           `{"data":{"type":"webhooks","events":["*"],"active":false}}`,
 	"POST /webhooks/:id/deliveries/:deliveryId/retry":               ``,
+	"POST /webhooks/:id/rotate-secret":                              ``,
 }
 
 // loginSteps are the values of the login route's :step.

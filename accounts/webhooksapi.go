@@ -20,6 +20,7 @@ type WebhookStore interface {
 	ListWebhookSubscriptions(ctx context.Context) ([]db.WebhookSubscription, error)
 	UpdateWebhookSubscription(ctx context.Context, sub db.WebhookSubscription) error
 	DeleteWebhookSubscription(ctx context.Context, id string) error
+	ReplaceWebhookSecretCiphertext(ctx context.Context, id string, old, resealed []byte) (bool, error)
 	ListWebhookDeliveries(ctx context.Context, subscriptionID, status string, limit int) ([]db.WebhookDelivery, error)
 	RetryWebhookDelivery(ctx context.Context, subscriptionID, id string, nowMs int64) error
 }
@@ -200,6 +201,39 @@ func (s *Service) updateWebhook(r *request) error {
 		return err
 	}
 	return single(r, http.StatusOK, webhookJSON(sub))
+}
+
+// rotateWebhookSecret gives the subscription a new secret, shown in the
+// answer, once. Every delivery from then on, retries included, is signed
+// with it; the old one no longer verifies (for a leaked secret).
+func (s *Service) rotateWebhookSecret(r *request) error {
+	sub, err := s.webhookStore.GetWebhookSubscription(r.ctx(), r.Param("id"))
+	if err != nil {
+		return err
+	}
+	sealer, err := s.webhookSealer()
+	if err != nil {
+		return err
+	}
+	key, shown, err := webhooks.NewSecret(s.cfg.Rand)
+	if err != nil {
+		return err
+	}
+	defer clear(key)
+	sealed, err := webhooks.SealSecret(sealer, sub.ID, key)
+	if err != nil {
+		return err
+	}
+	ok, err := s.webhookStore.ReplaceWebhookSecretCiphertext(r.ctx(), sub.ID, sub.SecretCiphertext, sealed)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return db.ErrConflict // rotated or removed meanwhile
+	}
+	out := webhookJSON(sub)
+	out.Secret = shown
+	return single(r, http.StatusOK, out)
 }
 
 func (s *Service) deleteWebhook(r *request) error {

@@ -24,6 +24,7 @@ const (
 	deleteWebhook     = "DELETE /webhooks/:id"
 	listDeliveries    = "GET /webhooks/:id/deliveries"
 	retryDelivery     = "POST /webhooks/:id/deliveries/:deliveryId/retry"
+	rotateSecret      = "POST /webhooks/:id/rotate-secret"
 	testWebhookURL    = "https://hooks.example.com/in"
 	testWebhookEvents = "login.failed"
 )
@@ -77,6 +78,7 @@ func webhookAuthzCases() []authzCase {
 			return "/webhooks/" + f.webhook(f.s.t), map[string]any{"active": false}
 		}},
 		{deleteWebhook, 200, func(f *authzFixture) (string, any) { return "/webhooks/" + f.webhook(f.s.t), nil }},
+		{rotateSecret, 200, func(f *authzFixture) (string, any) { return "/webhooks/" + f.webhook(f.s.t) + "/rotate-secret", nil }},
 		{listDeliveries, 200, func(f *authzFixture) (string, any) { return "/webhooks/" + f.webhook(f.s.t) + "/deliveries", nil }},
 		{retryDelivery, 200, func(f *authzFixture) (string, any) { return f.deadDelivery(f.s.t) + "/retry", nil }},
 	} {
@@ -176,7 +178,18 @@ func TestWebhooksAPI(t *testing.T) {
 		}
 		s.do(asAdmin, "PATCH", "/webhooks/"+id, map[string]any{"url": "https://[fe80::1]/"}).expect(t, 400, accounts.CodeInvalidData)
 
+		rotated := s.do(asAdmin, "POST", "/webhooks/"+id+"/rotate-secret", nil).expect(t, 200).data()
+		newSecret, _ := rotated["secret"].(string)
+		if !strings.HasPrefix(newSecret, webhooks.SecretPrefix) || newSecret == secret || rotated["id"] != id {
+			t.Fatalf("rotated: %v", rotated)
+		}
+		row, _ = d.GetWebhookSubscription(s.ctx, id)
+		if opened, err := s.totp.Open("webhook:"+id, row.SecretCiphertext); err != nil || base64.StdEncoding.EncodeToString(opened) != strings.TrimPrefix(newSecret, webhooks.SecretPrefix) {
+			t.Fatalf("after the rotation the stored secret is not the new one: %v", err)
+		}
+
 		s.do(asAdmin, "DELETE", "/webhooks/"+id, nil).expect(t, 200)
+		s.do(asAdmin, "POST", "/webhooks/"+id+"/rotate-secret", nil).expect(t, 404, accounts.CodeNotFound)
 		s.do(asAdmin, "GET", "/webhooks/"+id, nil).expect(t, 404, accounts.CodeNotFound)
 		s.do(asAdmin, "GET", "/webhooks/"+id+"/deliveries", nil).expect(t, 404, accounts.CodeNotFound)
 		s.do(asAdmin, "POST", "/webhooks/"+id+"/deliveries/x/retry", nil).expect(t, 404, accounts.CodeNotFound)
