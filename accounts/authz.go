@@ -192,6 +192,14 @@ var routes = []Route{
 	{Method: "DELETE", Path: "/apis/:name/:version", Who: "sysadmin", allow: sysadmin, handle: (*Service).deleteAPI},
 
 	{Method: "GET", Path: "/audit-events", Who: "sysadmin", allow: sysadmin, handle: (*Service).listAuditEvents},
+	{Method: "GET", Path: "/webhooks", Who: "sysadmin", allow: sysadmin, handle: (*Service).listWebhooks},
+	{Method: "POST", Path: "/webhooks", Who: "sysadmin", allow: sysadmin, handle: (*Service).createWebhook},
+	{Method: "GET", Path: "/webhooks/:id", Who: "sysadmin", allow: sysadmin, handle: (*Service).getWebhook},
+	{Method: "PATCH", Path: "/webhooks/:id", Who: "sysadmin", allow: sysadmin, handle: (*Service).updateWebhook},
+	{Method: "DELETE", Path: "/webhooks/:id", Who: "sysadmin", allow: sysadmin, handle: (*Service).deleteWebhook},
+	{Method: "POST", Path: "/webhooks/:id/rotate-secret", Who: "sysadmin", allow: sysadmin, handle: (*Service).rotateWebhookSecret},
+	{Method: "GET", Path: "/webhooks/:id/deliveries", Who: "sysadmin", allow: sysadmin, handle: (*Service).listWebhookDeliveries},
+	{Method: "POST", Path: "/webhooks/:id/deliveries/:deliveryId/retry", Who: "sysadmin", allow: sysadmin, handle: (*Service).retryWebhookDelivery},
 
 	{Method: "GET", Path: "/openapi.json", Who: "anyone", handle: (*Service).openAPI},
 

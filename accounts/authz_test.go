@@ -1332,7 +1332,7 @@ func authzCases() []authzCase {
 		authzAllowed(openAPI, "anyone through a client", 200, func(f *authzFixture) (as, string, any) { return anonymous(f.app), "/openapi.json", nil }),
 		{route: openAPI, name: "no client", expectStatus: 401, expectCode: "MISSING-BASIC-AUTH",
 			setup: func(f *authzFixture) (as, string, any) { return as{}, "/openapi.json", nil }},
-	}, oidcAuthzCases()...)
+	}, append(oidcAuthzCases(), webhookAuthzCases()...)...)
 }
 
 // authzIDs returns the "id" members of a collection's items.

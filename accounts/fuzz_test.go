@@ -87,6 +87,10 @@ var validBodies = map[string]string{
 	"POST /sessions/login/:step webauthn":                           `{"data":{"t":"webauthn-step","state":"` + testState + `","credential":{"id":"AAAA"}}}`,
 	"POST /apis":                                                    `{"data":{"type":"apis","name":"orders","version":2,"url":"https://orders.internal:8443/"}}`,
 	"PATCH /apis/:name/:version":                                    `{"data":{"type":"apis","id":"billing/v1","active":false}}`,
+	"POST /webhooks":                                                `{"data":{"type":"webhooks","url":"https://hooks.example.com/in","events":["login.failed"]}}`,
+	"PATCH /webhooks/:id":                                           `{"data":{"type":"webhooks","events":["*"],"active":false}}`,
+	"POST /webhooks/:id/deliveries/:deliveryId/retry":               ``,
+	"POST /webhooks/:id/rotate-secret":                              ``,
 }
 
 // loginSteps are the values of the login route's :step.
@@ -110,6 +114,7 @@ func newBodyTarget(tb testing.TB) *bodyTarget {
 		CreatedMs: s.clock.Now().UnixMilli()}); err != nil {
 		tb.Fatal(err)
 	}
+	hook := s.webhookSubscription()
 	// An unverified address, so generate-verification and verify get past
 	// "verified already".
 	unverified := db.Email{ID: s.id(), UserID: mia.ID, Email: "mia.unverified@example.com", CreatedMs: s.clock.Now().UnixMilli()}
@@ -129,6 +134,10 @@ func newBodyTarget(tb testing.TB) *bodyTarget {
 				return membership.ID
 			case p == ":id" && strings.HasPrefix(path, "/oidc-requests/"):
 				return "01a20320-a200-7000-830a-11181f262d34" // none: the body is read first, then 404
+			case p == ":id" && strings.HasPrefix(path, "/webhooks/"):
+				return hook
+			case p == ":deliveryId":
+				return "01a20320-a200-7000-830a-11181f262d35" // none: 409
 			case p == ":clientId":
 				return other.ID
 			case p == ":emailId":

@@ -241,6 +241,11 @@ type Config struct {
 	// hashing queue): the process's registry, served at /metrics.
 	// Optional. Default: kept but exported nowhere.
 	Metrics prometheus.Registerer
+
+	// WebhookAllowHTTP lets webhook subscriptions use plain http URLs
+	// on any host (webhooks.CheckURL). Optional. Default false: https,
+	// or http to a loopback address only.
+	WebhookAllowHTTP bool
 }
 
 // Service is the accounts service. It is safe for concurrent use.
@@ -253,6 +258,8 @@ type Service struct {
 	// management API each see it; handlers use these, never cfg.Store.
 	logins     LoginStore
 	management ManagementStore
+	// webhookStore is cfg.Store as the webhook endpoints see it.
+	webhookStore WebhookStore
 	// dummyHash is verified for unknown emails at the password step, so
 	// they cost the same time as known ones.
 	dummyHash string
@@ -409,7 +416,7 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("accounts: %w", err)
 	}
-	s := &Service{cfg: cfg, passkeys: passkeys, logins: cfg.Store, management: cfg.Store, dummyHash: dummy, mailSlots: make(chan struct{}, maxMailsInFlight),
+	s := &Service{cfg: cfg, passkeys: passkeys, logins: cfg.Store, management: cfg.Store, webhookStore: cfg.Store, dummyHash: dummy, mailSlots: make(chan struct{}, maxMailsInFlight),
 		hashSlots: make(chan struct{}, cfg.MaxConcurrentHashes), mails: mails, publicURL: publicURL, recorder: recorder, audits: cfg.Store}
 	if s.metrics, err = newServiceMetrics(cfg.Metrics, s.hashSlots); err != nil {
 		return nil, fmt.Errorf("accounts: Config.Metrics: %w", err)

@@ -20,6 +20,7 @@ type Store interface {
 	regulation.Store
 	OIDCStore
 	AuditStore
+	WebhookStore
 }
 
 var (

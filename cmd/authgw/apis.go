@@ -140,25 +140,9 @@ func (a *apisCommand) flagSet() *flag.FlagSet {
 // registered already (add), is not registered (remove), or the database
 // fails.
 func (a *apisCommand) run(c *cli, args []string) error {
-	if len(args) == 0 {
-		return usagef("missing action: add, list or remove")
-	}
-	action := args[0]
-	allowed, ok := apisFlags[action]
-	if !ok {
-		return usagef("unknown action %q (want add, list or remove)", action)
-	}
-	if len(args) > 1 {
-		return usagef("unexpected argument %q", args[1])
-	}
-	var wrong string
-	a.fs.Visit(func(f *flag.Flag) {
-		if wrong == "" && !slices.Contains(databaseFlags, f.Name) && !slices.Contains(allowed, f.Name) {
-			wrong = f.Name
-		}
-	})
-	if wrong != "" {
-		return usagef("--%s: not a flag of apis %s", wrong, action)
+	action, err := addListRemoveAction("apis", a.fs, args, apisFlags)
+	if err != nil {
+		return err
 	}
 	var api db.API
 	if action != "list" {
@@ -232,6 +216,34 @@ func (a *apisCommand) run(c *cli, args []string) error {
 		return announceChange(c, &a.db.settings, "apis")
 	}
 	return a.list(ctx, c, d)
+}
+
+// addListRemoveAction reads the action of a command whose actions are
+// add, list and remove (apis, webhooks): the one argument, which must be
+// a key of flags, and whose flags given must all be the action's own
+// (flags[action]) or databaseFlags. Anything else is a usage error.
+func addListRemoveAction(command string, fs *flag.FlagSet, args []string, flags map[string][]string) (string, error) {
+	if len(args) == 0 {
+		return "", usagef("missing action: add, list or remove")
+	}
+	action := args[0]
+	allowed, ok := flags[action]
+	if !ok {
+		return "", usagef("unknown action %q (want add, list or remove)", action)
+	}
+	if len(args) > 1 {
+		return "", usagef("unexpected argument %q", args[1])
+	}
+	var wrong string
+	fs.Visit(func(f *flag.Flag) {
+		if wrong == "" && !slices.Contains(databaseFlags, f.Name) && !slices.Contains(allowed, f.Name) {
+			wrong = f.Name
+		}
+	})
+	if wrong != "" {
+		return "", usagef("--%s: not a flag of %s %s", wrong, command, action)
+	}
+	return action, nil
 }
 
 // apiJSON is one API in apis list --json.

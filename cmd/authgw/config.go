@@ -46,6 +46,7 @@ var configKeys = []string{
 	oidcProvidersSetting,
 	reloadIntervalSetting,
 	otelEndpointSetting, traceSamplingSetting, logFormatSetting, logLevelSetting,
+	webhookWorkersSetting, webhookAllowHTTPSetting,
 }
 
 // maxConfigSize bounds the config file.

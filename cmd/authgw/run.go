@@ -93,6 +93,7 @@ var commands = []commandSpec{
 	{name: "bootstrap", summary: "create the first organization, sysadmin user and system client", usage: bootstrapUsage, new: func() command { return &bootstrapCommand{} }},
 	{name: "serve", summary: "run the gateway and the accounts service", usage: serveUsage, new: func() command { return &serveCommand{} }},
 	{name: "apis", summary: "add, list or remove backend APIs in the registry", usage: apisUsage, new: func() command { return &apisCommand{} }},
+	{name: "webhooks", summary: "add, list or remove webhook subscriptions to the audit events", usage: webhooksUsage, new: func() command { return &webhooksCommand{} }},
 	{name: "sessions", summary: "end sessions: all, a user's, or one", usage: sessionsUsage, new: func() command { return &sessionsCommand{} }},
 	{name: "audit", summary: "audit tail: print the audit log's security events, the newest last", usage: auditUsage, new: func() command { return &auditCommand{} }},
 	{name: "oidc-keygen", summary: "print a new OpenID Connect signing key, or a key file with a new key first", usage: oidcKeygenUsage, new: func() command { return &oidcKeygenCommand{} }},

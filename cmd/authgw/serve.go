@@ -66,6 +66,7 @@ const serveUsage = `Usage: authgw serve [--listen ADDR] [--admin-listen ADDR] [-
                     [--info-key FILE] [--oidc-keys FILE] [--oidc-providers FILE]
                     [--demo-listen ADDR|off]
                     [--session-idle-timeout DURATION]
+                    [--webhook-workers N] [--webhook-allow-http BOOL]
                     [--replace-shared-material BOOL] [--reload-interval DURATION]
                     [--log-format text|json] [--log-level debug|info|warn|error]
                     [--otel-endpoint URL] [--trace-sampling RATIO]
@@ -194,6 +195,12 @@ Settings (flag, else AUTHGW_<NAME>, else the config file, else the default):
   --audit-retention DURATION
                            how long audit events are kept (720h, 365d; default
                            400d: a year of security history, with a margin)
+  --webhook-workers N      webhook deliveries this instance sends at once, from
+                           the queue in the database (0: none from this instance;
+                           default 4; see authgw webhooks --help)
+  --webhook-allow-http BOOL
+                           webhook URLs may be plain http on any host (default
+                           false: https, or http to a loopback address only)
   --smtp URL               mail server for login and verification codes:
                            smtp://[user:pass@]host[:port]?from=ADDR (STARTTLS),
                            or smtps://... (default: each message written as an
@@ -321,6 +328,8 @@ func (s *serveCommand) flagSet() *flag.FlagSet {
 	for _, name := range []string{otelEndpointSetting, traceSamplingSetting, logFormatSetting, logLevelSetting} {
 		s.define(fs, name, name+" (optional)")
 	}
+	s.define(fs, webhookWorkersSetting, "webhook deliveries sent at once by this instance (optional)")
+	s.define(fs, webhookAllowHTTPSetting, "webhook URLs may be plain http on any host (optional)")
 	s.defineConfig(fs)
 	return fs
 }
@@ -364,6 +373,8 @@ type serveConfig struct {
 	productName string
 	// purge is --purge-interval and --personal-data-retention.
 	purge purgeSettings
+	// webhooks is --webhook-workers and --webhook-allow-http.
+	webhooks webhookSettings
 	// pages are the browser pages' settings.
 	pages pageSettings
 	// reloadInterval is --reload-interval: how often the reloadable
@@ -471,6 +482,13 @@ func (s *serveCommand) run(c *cli, args []string) error {
 	if err := startPurge(background, c, r.cfg.purge, r.store, r.logger); err != nil {
 		return err
 	}
+	// The webhook dispatcher opens secrets with the accounts service's
+	// TOTP sealer (the reloader's: a reloaded key ring reaches both).
+	stopWebhooks, err := startWebhooks(background, c, r.cfg.webhooks, r.store, r.cfg.reload.totp, r.logger, r.metrics.registry)
+	if err != nil {
+		return err
+	}
+	defer stopWebhooks()
 	return r.serve(ctx)
 }
 
@@ -995,6 +1013,8 @@ func newAccounts(c *cli, cfg serveConfig, store *db.DB, redisClient *redis.Clien
 
 		// nil without --require-second-factor: no role must.
 		RequireSecondFactorRoles: cfg.requireSecondFactor,
+
+		WebhookAllowHTTP: cfg.webhooks.allowHTTP,
 	})
 }
 
@@ -1081,6 +1101,9 @@ func (s *serveCommand) resolve(c *cli, logger *slog.Logger) (serveConfig, error)
 		return cfg, err
 	}
 	if cfg.purge, err = s.resolvePurge(c); err != nil {
+		return cfg, err
+	}
+	if cfg.webhooks, err = s.resolveWebhooks(c); err != nil {
 		return cfg, err
 	}
 	if cfg.trustedProxies, err = resolveSetting(c, &s.settings, "trusted-proxies", nil, parsePrefixes); err != nil {

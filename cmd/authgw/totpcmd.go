@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/authgw/authgw/accounts/totp"
+	"github.com/authgw/authgw/accounts/webhooks"
 	"github.com/authgw/authgw/db"
 	"github.com/authgw/authgw/db/sharedmaterial"
 )
@@ -17,7 +18,8 @@ const totpResealUsage = `Usage: authgw totp reseal [--totp-key FILE] [--batch N]
        [--database DSN] [--data-dir DIR] [--config FILE]
 
 Re-seals every user's TOTP secret with the newest key of the TOTP key ring
-(the first key of the --totp-key file), so that the older keys can then be
+(the first key of the --totp-key file), and every webhook subscription's
+secret (sealed with the same ring), so that the older keys can then be
 removed from the ring. Each secret is opened with the key that sealed it
 and sealed anew; a row changed since it was read (a new enrolment, a
 removal) is left alone and counted as skipped. Running it again changes
@@ -65,9 +67,91 @@ func (t *totpCommand) flagSet() *flag.FlagSet {
 	return fs
 }
 
+// loadTOTPRing reads the TOTP key ring of a command other than serve:
+// --totp-key, else AUTHGW_TOTP_KEY or the config file, else the data
+// directory's totp-key file (never created here). It returns the sealer,
+// the keys and the setting's label for messages; a missing or bad file
+// is a usage error.
+func loadTOTPRing(c *cli, s *databaseSettings) (*totp.TOTP, []totp.Key, string, error) {
+	path, label, found, err := s.lookup(c, "totp-key")
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if !found {
+		dir, _, dirFound, err := s.lookup(c, "data-dir")
+		if err != nil {
+			return nil, nil, "", err
+		}
+		if !dirFound {
+			return nil, nil, "", usagef("--totp-key is required (or --data-dir holding a %s file)", totpKeyFile)
+		}
+		path, label = filepath.Join(dir, totpKeyFile), "--totp-key (from the data directory)"
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, "", &usageError{msg: fmt.Sprintf("%s: %v", label, err)}
+	}
+	keys, err := totp.ParseKeyFile(b)
+	if err != nil {
+		return nil, nil, "", &usageError{msg: fmt.Sprintf("%s: %s: %v", label, path, err)}
+	}
+	sealer, err := totp.New(totp.Config{Issuer: totpIssuer, Keys: keys, Now: c.now, Rand: c.random})
+	if err != nil {
+		return nil, nil, "", &usageError{msg: fmt.Sprintf("%s: %v", label, err)}
+	}
+	return sealer, keys, label, nil
+}
+
+// resealWebhookSecrets re-seals every webhook subscription's secret with
+// the ring's newest key (an operator keeps a handful: one read).
+func resealWebhookSecrets(ctx context.Context, d *db.DB, sealer *totp.TOTP) (resealCounts, error) {
+	var n resealCounts
+	subs, err := d.ListWebhookSubscriptions(ctx)
+	if err != nil {
+		return n, err
+	}
+	for _, sub := range subs {
+		out, changed, err := webhooks.ResealSecret(sealer, sub.ID, sub.SecretCiphertext)
+		if err := n.count(changed, err, func() (bool, error) {
+			return d.ReplaceWebhookSecretCiphertext(ctx, sub.ID, sub.SecretCiphertext, out)
+		}); err != nil {
+			return n, fmt.Errorf("webhook %s: %w", sub.ID, err)
+		}
+	}
+	return n, nil
+}
+
 // resealCounts are what a reseal did.
 type resealCounts struct {
 	resealed, current, skipped, failed int
+}
+
+// count records the reseal of one secret: failed when it opened with no
+// key of the ring (ErrCorrupt), current when its key was the newest
+// already, else resealed or skipped as replace (storing the resealed
+// ciphertext if the row still holds the old one) reports. Another error
+// of the reseal or of replace is returned.
+func (n *resealCounts) count(changed bool, err error, replace func() (bool, error)) error {
+	switch {
+	case errors.Is(err, totp.ErrCorrupt):
+		n.failed++
+		return nil
+	case err != nil:
+		return err
+	case !changed:
+		n.current++
+		return nil
+	}
+	ok, err := replace()
+	if err != nil {
+		return err
+	}
+	if ok {
+		n.resealed++
+	} else {
+		n.skipped++
+	}
+	return nil
 }
 
 // run re-seals every secret with the ring's newest key.
@@ -78,31 +162,9 @@ func (t *totpCommand) run(c *cli, args []string) error {
 	if t.batch < 1 || t.batch > 10000 {
 		return usagef("--batch: 1 to 10000")
 	}
-	path, label, found, err := t.db.lookup(c, "totp-key")
+	sealer, keys, label, err := loadTOTPRing(c, &t.db)
 	if err != nil {
 		return err
-	}
-	if !found {
-		dir, _, dirFound, err := t.db.lookup(c, "data-dir")
-		if err != nil {
-			return err
-		}
-		if !dirFound {
-			return usagef("--totp-key is required (or --data-dir holding a %s file)", totpKeyFile)
-		}
-		path, label = filepath.Join(dir, totpKeyFile), "--totp-key (from the data directory)"
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return &usageError{msg: fmt.Sprintf("%s: %v", label, err)}
-	}
-	keys, err := totp.ParseKeyFile(b)
-	if err != nil {
-		return &usageError{msg: fmt.Sprintf("%s: %s: %v", label, path, err)}
-	}
-	sealer, err := totp.New(totp.Config{Issuer: totpIssuer, Keys: keys, Now: c.now, Rand: c.random})
-	if err != nil {
-		return &usageError{msg: fmt.Sprintf("%s: %v", label, err)}
 	}
 
 	ctx := context.Background()
@@ -123,6 +185,13 @@ func (t *totpCommand) run(c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The webhook subscriptions' secrets are sealed with the same ring.
+	w, err := resealWebhookSecrets(ctx, d, sealer)
+	fmt.Fprintf(c.stdout, "resealed %d webhook secrets; %d already on it, %d skipped, %d failed\n", w.resealed, w.current, w.skipped, w.failed)
+	if err != nil {
+		return err
+	}
+	n.failed += w.failed
 	if n.failed > 0 {
 		fmt.Fprintf(c.stderr, "authgw: totp reseal: %d secrets open with no key of the ring: keep the key that sealed them, or have those users enrol again\n", n.failed)
 		return errReported
@@ -162,24 +231,8 @@ func resealTOTP(ctx context.Context, d *db.DB, sealer *totp.TOTP, batch int) (re
 		}
 		for _, s := range page {
 			out, changed, err := sealer.Reseal(s.UserID, s.Ciphertext)
-			switch {
-			case errors.Is(err, totp.ErrCorrupt):
-				n.failed++
-				continue
-			case err != nil:
-				return n, err
-			case !changed:
-				n.current++
-				continue
-			}
-			ok, err := d.ReplaceTOTPCiphertext(ctx, s.UserID, s.Ciphertext, out)
-			if err != nil {
+			if err := n.count(changed, err, func() (bool, error) { return d.ReplaceTOTPCiphertext(ctx, s.UserID, s.Ciphertext, out) }); err != nil {
 				return n, fmt.Errorf("user %s: %w", s.UserID, err)
-			}
-			if ok {
-				n.resealed++
-			} else {
-				n.skipped++
 			}
 		}
 		if len(page) < batch {
