@@ -38,7 +38,9 @@ func TestMetricsAndRetention(t *testing.T) {
 		want := `
 # HELP authgw_webhook_deliveries_total Webhook delivery attempts by outcome: delivered, retry (failed, to be tried again), dead (given up).
 # TYPE authgw_webhook_deliveries_total counter
+authgw_webhook_deliveries_total{outcome="dead"} 0
 authgw_webhook_deliveries_total{outcome="delivered"} 1
+authgw_webhook_deliveries_total{outcome="retry"} 0
 # HELP authgw_webhook_queue_depth Webhook deliveries by state: pending, delivered, dead.
 # TYPE authgw_webhook_queue_depth gauge
 authgw_webhook_queue_depth{state="dead"} 0
