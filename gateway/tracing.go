@@ -44,7 +44,8 @@ const (
 
 // traceContext is the only propagator: W3C tracecontext (traceparent,
 // tracestate). Baggage is neither read nor sent: a client's baggage is
-// unchecked input, and the gateway has none of its own to send.
+// unchecked input (rewrite drops an untrusted peer's), and the gateway has
+// none of its own to send.
 var traceContext propagation.TextMapPropagator = propagation.TraceContext{}
 
 // startSpan starts the request's server span and returns the context

@@ -57,6 +57,7 @@ type traceparentBackend struct {
 	mu     sync.Mutex
 	seen   []string
 	states []string // Tracestate
+	bags   []string // Baggage
 }
 
 func (b *traceparentBackend) start(t *testing.T) string {
@@ -66,10 +67,21 @@ func (b *traceparentBackend) start(t *testing.T) string {
 		b.mu.Lock()
 		b.seen = append(b.seen, r.Header.Get("Traceparent"))
 		b.states = append(b.states, r.Header.Get("Tracestate"))
+		b.bags = append(b.bags, r.Header.Get("Baggage"))
 		b.mu.Unlock()
 		inner.ServeHTTP(w, r)
 	})
 	return srv.URL
+}
+
+// lastBaggage is the Baggage header of the last request.
+func (b *traceparentBackend) lastBaggage() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.bags) == 0 {
+		return ""
+	}
+	return b.bags[len(b.bags)-1]
 }
 
 func (b *traceparentBackend) last() string {
@@ -83,6 +95,9 @@ func (b *traceparentBackend) last() string {
 
 // forgedParent is a traceparent a client makes up, sampled flag set.
 const forgedParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+// forgedBaggage is W3C baggage a client makes up, naming a user.
+const forgedBaggage = "enduser.id=admin,tenant=other"
 
 // TestTracing_request runs requests through the real pipeline with a
 // tracer exporting to a real OTLP/HTTP receiver: a proxied request makes
@@ -227,8 +242,8 @@ func TestTracing_traceparentTrust(t *testing.T) {
 		givenTrusted []netip.Prefix
 		expectTraced bool
 	}{
-		{"given an untrusted client, when it sends a sampled traceparent, expect no trace", nil, false},
-		{"given a trusted proxy, when it sends a sampled traceparent, expect its trace continued", loopback, true},
+		{"given an untrusted client, when it sends a sampled traceparent and baggage, expect no trace and no baggage passed on", nil, false},
+		{"given a trusted proxy, when it sends a sampled traceparent and baggage, expect its trace continued and its baggage passed on", loopback, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -239,7 +254,7 @@ func TestTracing_traceparentTrust(t *testing.T) {
 			id := e.client(sha256Hex("s3cret"), -1)
 			e.refresh()
 			tok := e.tokens("session-1", fixedNow).ByMethod
-			res, body := e.send("GET", "/demo/v1/items", header("Authorization", authz(id, "s3cret", tok["GET"]), "Traceparent", forgedParent), nil)
+			res, body := e.send("GET", "/demo/v1/items", header("Authorization", authz(id, "s3cret", tok["GET"]), "Traceparent", forgedParent, "Baggage", forgedBaggage), nil)
 			if res.StatusCode != 200 {
 				t.Fatalf("%d %s", res.StatusCode, body)
 			}
@@ -252,6 +267,12 @@ func TestTracing_traceparentTrust(t *testing.T) {
 				if strings.Contains(sent, "0af7651916cd43dd8448eb211c80319c") {
 					t.Errorf("the client's trace ID reached the backend: %q", sent)
 				}
+				// Next to the gateway's traceparent, the client's baggage
+				// would read as the gateway's (a backend's baggage span
+				// processor would stamp it on every span).
+				if bag := backend.lastBaggage(); bag != "" {
+					t.Errorf("the client's baggage reached the backend: %q", bag)
+				}
 				return
 			}
 			servers := filterSpans(spans, func(s otlpreceiver.Span) bool { return s.Kind == "Server" })
@@ -260,6 +281,9 @@ func TestTracing_traceparentTrust(t *testing.T) {
 			}
 			if !strings.HasPrefix(sent, "00-0af7651916cd43dd8448eb211c80319c-") || strings.Contains(sent, "b7ad6b7169203331") {
 				t.Errorf("backend got traceparent %q, want the same trace under the gateway's span", sent)
+			}
+			if bag := backend.lastBaggage(); bag != forgedBaggage {
+				t.Errorf("backend got baggage %q, want the trusted proxy's %q", bag, forgedBaggage)
 			}
 		})
 	}
