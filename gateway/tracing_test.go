@@ -289,6 +289,63 @@ func TestTracing_traceparentTrust(t *testing.T) {
 	}
 }
 
+// TestTracing_boundedNames: what a client chooses (a method, an API name
+// or version in the path) never becomes a server span's name, route or
+// method. Trace backends derive metrics from span names and http.route
+// (the collector's spanmetrics connector, Tempo's metrics generator), so
+// one unknown method or path segment per request would be a series per
+// request there. As the semantic conventions ask, an unknown method is
+// _OTHER and names the span HTTP; an API of no registered version keeps
+// the span named by the method alone.
+func TestTracing_boundedNames(t *testing.T) {
+	tr := newTracing(t, 1)
+	var backend traceparentBackend
+	e := newEnv(t, func(c *gateway.Config) { c.Tracer = tr.tp })
+	e.api("demo", 1, backend.start(t), false, true)
+	id := e.client(sha256Hex("s3cret"), -1)
+	e.refresh()
+	tok := e.tokens("session-1", fixedNow).ByMethod
+	auth := header("Authorization", authz(id, "s3cret", tok["GET"]))
+	tests := []struct {
+		name             string
+		whenMethod       string
+		whenPath         string
+		expectName       string
+		expectMethodAttr string
+		expectRoute      string
+	}{
+		{"given a registered API, when GET, expect its route", "GET", "/demo/v1/items", "GET /demo/v1", "GET", "/demo/v1/*"},
+		{"given an unknown method, expect HTTP and _OTHER", "XYZZY1", "/demo/v1/items", "HTTP /demo/v1", "_OTHER", "/demo/v1/*"},
+		{"given an API name nobody registered, expect no route", "GET", "/nope123/v1/items", "GET", "GET", ""},
+		{"given a version nobody registered, expect no route", "GET", "/demo/v987/items", "GET", "GET", ""},
+		{"given an unknown method and API, expect HTTP alone", "XYZZY2", "/nope456/v1/x", "HTTP", "_OTHER", ""},
+	}
+	for _, tt := range tests {
+		e.send(tt.whenMethod, tt.whenPath, auth, nil)
+	}
+	servers := filterSpans(tr.spans(t), func(s otlpreceiver.Span) bool { return s.Kind == "Server" })
+	if len(servers) != len(tests) {
+		t.Fatalf("%d server spans, want %d: %+v", len(servers), len(tests), servers)
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := servers[i]
+			if s.Name != tt.expectName || s.Attrs["http.request.method"] != tt.expectMethodAttr || s.Attrs["http.route"] != tt.expectRoute {
+				t.Errorf("span %q method %q route %q, want %q %q %q", s.Name, s.Attrs["http.request.method"], s.Attrs["http.route"],
+					tt.expectName, tt.expectMethodAttr, tt.expectRoute)
+			}
+			for k, v := range s.Attrs {
+				if k == "url.path" || k == "authgw.request_id" {
+					continue // the path is the request's, as in the access log
+				}
+				if strings.Contains(v, "XYZZY") || strings.Contains(v, "nope") || strings.Contains(v, "987") {
+					t.Errorf("attribute %s = %q holds what the client chose", k, v)
+				}
+			}
+		})
+	}
+}
+
 func filterSpans(spans []otlpreceiver.Span, keep func(otlpreceiver.Span) bool) []otlpreceiver.Span {
 	var out []otlpreceiver.Span
 	for _, s := range spans {
