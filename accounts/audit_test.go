@@ -645,3 +645,35 @@ func TestAuditTypesInOpenAPI(t *testing.T) {
 		t.Fatalf("openapi.json lists the event types %v, want audit.Types %v", got, want)
 	}
 }
+
+// TestAuditIPNotForged: the ip of an event is the one the gateway judged
+// (the socket peer, no proxy being trusted here), never an address a
+// client writes in a forwarding header.
+func TestAuditIPNotForged(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newStack(t, d, nil)
+		ann := s.user("Ann")
+		app := s.client(s.org("Home", ann))
+		for _, tt := range []struct {
+			name         string
+			givenHeaders []string
+		}{
+			{"given X-Forwarded-For, expect the peer", []string{"X-Forwarded-For", "203.0.113.66"}},
+			{"given a chain in X-Forwarded-For, expect the peer", []string{"X-Forwarded-For", "203.0.113.66, 198.51.100.7"}},
+			{"given X-Real-IP and Forwarded, expect the peer", []string{"X-Real-IP", "203.0.113.66", "Forwarded", "for=203.0.113.66"}},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				req := s.newRequest(app, "POST", "/sessions/login/password", map[string]any{"email": "ann@example.com", "password": "not the password at all", "state": s.newState()})
+				for i := 0; i < len(tt.givenHeaders); i += 2 {
+					req.Header.Add(tt.givenHeaders[i], tt.givenHeaders[i+1])
+				}
+				s.raw(req).expect(t, http.StatusUnauthorized, accounts.CodeIncorrectPassword)
+				events, _ := s.auditRows(t)
+				last := events[len(events)-1]
+				if last.Type != audit.LoginFailed || last.IP != "127.0.0.1" {
+					t.Fatalf("last event %s with ip %q, want %s with the peer 127.0.0.1", last.Type, last.IP, audit.LoginFailed)
+				}
+			})
+		}
+	})
+}
