@@ -1,6 +1,7 @@
 package accounts_test
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -336,6 +337,40 @@ func TestAuditEventsEndpoint(t *testing.T) {
 			})
 		}
 
+		// Hostile filters and page parameters are a 200 or a 400, never a
+		// 500: bytes that are not UTF-8 (MariaDB compares them with a
+		// utf8mb4 column), four-byte runes, times at the edges, tampered
+		// cursors, page sizes out of range.
+		for _, tt := range []struct {
+			name        string
+			whenQuery   string
+			expect4xx   bool
+			expectEmpty bool
+		}{
+			{name: "given a user that is not UTF-8, expect no 500", whenQuery: "user=%FF%FE%FD"},
+			{name: "given an organization that is not UTF-8, expect no 500", whenQuery: "organization=a%C3"},
+			{name: "given a user of four-byte runes, expect no event", whenQuery: "user=" + url.QueryEscape("😀😀"), expectEmpty: true},
+			{name: "given a user of quotes and wildcards, expect no event", whenQuery: "user=" + url.QueryEscape("%' OR '1'='1"), expectEmpty: true},
+			{name: "given since in year 9999, expect no event", whenQuery: "since=9999-12-31T23:59:59Z", expectEmpty: true},
+			{name: "given since before 1970, expect 400", whenQuery: "since=1969-12-31T23:59:59Z", expect4xx: true},
+			{name: "given an offset of +23:59, expect no 500", whenQuery: "since=2026-01-01T00:00:00%2B23:59"},
+			{name: "given a cursor of garbage, expect 400", whenQuery: "pg[cursor]=" + url.QueryEscape("!!not-a-cursor\x00"), expect4xx: true},
+			{name: "given a cursor of another list's shape, expect no 500", whenQuery: "pg[cursor]=" + url.QueryEscape(base64.RawURLEncoding.EncodeToString([]byte(`{"id":"' OR 1=1 --","t":-1}`)))},
+			{name: "given a negative page size, expect 400", whenQuery: "pg[size]=-1", expect4xx: true},
+			{name: "given a huge page size, expect no 500", whenQuery: "pg[size]=99999999999999999999"},
+			{name: "given a thousand types, expect 400", whenQuery: "type=" + strings.Repeat("login.failed,", 1000) + "login.failed", expect4xx: true},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				res := list(tt.whenQuery)
+				if res.Status >= 500 || (tt.expect4xx && res.Status != http.StatusBadRequest) || (!tt.expect4xx && res.Status != http.StatusOK && res.Status != http.StatusBadRequest) {
+					t.Fatalf("answer %d: %s", res.Status, res.Raw)
+				}
+				if tt.expectEmpty && (res.Status != http.StatusOK || len(types(res)) != 0) {
+					t.Fatalf("answer %d, want 200 and no event: %s", res.Status, res.Raw)
+				}
+			})
+		}
+
 		// Only a sysadmin reads the log: 403 to an employee and to the
 		// users the events are about, 401 without a user.
 		s.do(by(app, emp), "GET", "/audit-events", nil).expect(t, http.StatusForbidden)
@@ -609,4 +644,36 @@ func TestAuditTypesInOpenAPI(t *testing.T) {
 	if got := doc.Components.Schemas["AuditEvent"].Properties["event"].Enum; !slices.Equal(got, want) {
 		t.Fatalf("openapi.json lists the event types %v, want audit.Types %v", got, want)
 	}
+}
+
+// TestAuditIPNotForged: the ip of an event is the one the gateway judged
+// (the socket peer, no proxy being trusted here), never an address a
+// client writes in a forwarding header.
+func TestAuditIPNotForged(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		s := newStack(t, d, nil)
+		ann := s.user("Ann")
+		app := s.client(s.org("Home", ann))
+		for _, tt := range []struct {
+			name         string
+			givenHeaders []string
+		}{
+			{"given X-Forwarded-For, expect the peer", []string{"X-Forwarded-For", "203.0.113.66"}},
+			{"given a chain in X-Forwarded-For, expect the peer", []string{"X-Forwarded-For", "203.0.113.66, 198.51.100.7"}},
+			{"given X-Real-IP and Forwarded, expect the peer", []string{"X-Real-IP", "203.0.113.66", "Forwarded", "for=203.0.113.66"}},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				req := s.newRequest(app, "POST", "/sessions/login/password", map[string]any{"email": "ann@example.com", "password": "not the password at all", "state": s.newState()})
+				for i := 0; i < len(tt.givenHeaders); i += 2 {
+					req.Header.Add(tt.givenHeaders[i], tt.givenHeaders[i+1])
+				}
+				s.raw(req).expect(t, http.StatusUnauthorized, accounts.CodeIncorrectPassword)
+				events, _ := s.auditRows(t)
+				last := events[len(events)-1]
+				if last.Type != audit.LoginFailed || last.IP != "127.0.0.1" {
+					t.Fatalf("last event %s with ip %q, want %s with the peer 127.0.0.1", last.Type, last.IP, audit.LoginFailed)
+				}
+			})
+		}
+	})
 }

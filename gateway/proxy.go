@@ -66,6 +66,14 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 		// a trace context the client made up.
 		delete(h, "Traceparent")
 		delete(h, "Tracestate")
+		// Baggage travels with the trace context: next to the gateway's
+		// traceparent, a client's would read as the gateway's own (a
+		// backend's baggage span processor stamps it on every span, some
+		// route or attribute by it). Only a trusted proxy's is passed on,
+		// as only its traceparent is continued.
+		if !g.trusted(remoteIP(pr.In)) {
+			delete(h, "Baggage")
+		}
 	}
 	// X-Forwarded-* as httputil.ProxyRequest.SetXForwarded sets them,
 	// except that the client is the one the gateway found (right-most

@@ -35,14 +35,34 @@ type hostBinding struct {
 // hostKey is how a request's host is matched against the bindings and
 // the gateway's own hosts: lower case, without port, without one trailing
 // dot, an IPv6 literal without its brackets. An unparsable value yields
-// itself lowered, which no binding holds.
+// itself lowered, which no binding holds. So does a port that is not a
+// number ("gw.example.com:evil"): net.SplitHostPort takes any text after
+// the colon, which would otherwise pass an own name's check and reach the
+// backend in X-Forwarded-Host.
 func hostKey(host string) string {
-	if h, _, ok := splitHostPort(host); ok {
+	if h, port, ok := splitHostPort(host); ok {
+		if !validPort(port) {
+			return ""
+		}
 		host = h
 	} else if len(host) > 2 && host[0] == '[' && host[len(host)-1] == ']' {
 		host = host[1 : len(host)-1]
 	}
 	return strings.ToLower(strings.TrimSuffix(host, "."))
+}
+
+// validPort accepts an empty port (RFC 3986 allows "host:") or one of
+// at most five digits.
+func validPort(port string) bool {
+	if len(port) > 5 {
+		return false
+	}
+	for i := 0; i < len(port); i++ {
+		if port[i] < '0' || port[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // boundHost returns the API version host is bound to.

@@ -44,7 +44,8 @@ const (
 
 // traceContext is the only propagator: W3C tracecontext (traceparent,
 // tracestate). Baggage is neither read nor sent: a client's baggage is
-// unchecked input, and the gateway has none of its own to send.
+// unchecked input (rewrite drops an untrusted peer's), and the gateway has
+// none of its own to send.
 var traceContext propagation.TextMapPropagator = propagation.TraceContext{}
 
 // startSpan starts the request's server span and returns the context
@@ -60,9 +61,14 @@ func (g *Gateway) startSpan(r *http.Request, st *reqState) *http.Request {
 	if g.trusted(remoteIP(r)) {
 		ctx = traceContext.Extract(ctx, propagation.HeaderCarrier(r.Header))
 	}
-	ctx, span := g.tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer),
+	method := spanMethod(r.Method)
+	name := method
+	if method == otherMethod {
+		name = "HTTP"
+	}
+	ctx, span := g.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindServer),
 		trace.WithAttributes(
-			semconv.HTTPRequestMethodKey.String(r.Method),
+			semconv.HTTPRequestMethodKey.String(method),
 			// The path only: a query may hold codes or other secrets.
 			semconv.URLPath(verifier.RequestPath(r)),
 			semconv.ServerAddress(r.Host),
@@ -90,10 +96,14 @@ func (g *Gateway) endSpan(w *recorder, r *http.Request, st *reqState) {
 	}
 	attrs := make([]attribute.KeyValue, 0, 8)
 	attrs = append(attrs, semconv.HTTPResponseStatusCode(status), semconv.ClientAddress(st.ipText))
-	if st.apiName != "" {
+	if st.registeredAPI() {
 		attrs = append(attrs, attrAPI.String(st.apiName), attrAPIVersion.Int(st.version),
 			semconv.HTTPRoute("/"+st.apiName+"/v"+strconv.Itoa(st.version)+"/*"))
-		span.SetName(r.Method + " /" + st.apiName + "/v" + strconv.Itoa(st.version))
+		name := spanMethod(r.Method)
+		if name == otherMethod {
+			name = "HTTP"
+		}
+		span.SetName(name + " /" + st.apiName + "/v" + strconv.Itoa(st.version))
 	}
 	if id := st.clientID(); id != "" {
 		attrs = append(attrs, attrClient.String(id))
@@ -106,6 +116,41 @@ func (g *Gateway) endSpan(w *recorder, r *http.Request, st *reqState) {
 		span.SetStatus(codes.Error, http.StatusText(status))
 	}
 	span.End()
+}
+
+// otherMethod is the method attribute of a request whose method is not
+// one of HTTP's: the semantic conventions' _OTHER.
+const otherMethod = "_OTHER"
+
+// spanMethod is m when it is one of HTTP's methods, else otherMethod.
+// Go's server takes any token as a method, and trace backends turn span
+// names into metric series (spanmetrics, Tempo's metrics generator): a
+// client's made-up methods would be a series each.
+func spanMethod(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return otherMethod
+}
+
+// registeredAPI reports whether the request's /<api>/v<N> names the
+// accounts service or a version registered in the snapshot. checkPath
+// sets apiName and version from any path; only these may name a span or
+// its route, for the same reason as spanMethod (a path per request would
+// be a series per request).
+func (st *reqState) registeredAPI() bool {
+	switch {
+	case st.apiName == "":
+		return false
+	case st.api != nil, st.apiName == accountsAPI && st.version == accountsVersion:
+		return true
+	case st.snap == nil:
+		return false
+	}
+	fam := st.snap.apis[st.apiName]
+	return fam != nil && fam.versions[st.version] != nil
 }
 
 // step marks the end of a pipeline step on the server span; nothing

@@ -57,6 +57,7 @@ type traceparentBackend struct {
 	mu     sync.Mutex
 	seen   []string
 	states []string // Tracestate
+	bags   []string // Baggage
 }
 
 func (b *traceparentBackend) start(t *testing.T) string {
@@ -66,10 +67,21 @@ func (b *traceparentBackend) start(t *testing.T) string {
 		b.mu.Lock()
 		b.seen = append(b.seen, r.Header.Get("Traceparent"))
 		b.states = append(b.states, r.Header.Get("Tracestate"))
+		b.bags = append(b.bags, r.Header.Get("Baggage"))
 		b.mu.Unlock()
 		inner.ServeHTTP(w, r)
 	})
 	return srv.URL
+}
+
+// lastBaggage is the Baggage header of the last request.
+func (b *traceparentBackend) lastBaggage() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.bags) == 0 {
+		return ""
+	}
+	return b.bags[len(b.bags)-1]
 }
 
 func (b *traceparentBackend) last() string {
@@ -83,6 +95,9 @@ func (b *traceparentBackend) last() string {
 
 // forgedParent is a traceparent a client makes up, sampled flag set.
 const forgedParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+// forgedBaggage is W3C baggage a client makes up, naming a user.
+const forgedBaggage = "enduser.id=admin,tenant=other"
 
 // TestTracing_request runs requests through the real pipeline with a
 // tracer exporting to a real OTLP/HTTP receiver: a proxied request makes
@@ -227,8 +242,8 @@ func TestTracing_traceparentTrust(t *testing.T) {
 		givenTrusted []netip.Prefix
 		expectTraced bool
 	}{
-		{"given an untrusted client, when it sends a sampled traceparent, expect no trace", nil, false},
-		{"given a trusted proxy, when it sends a sampled traceparent, expect its trace continued", loopback, true},
+		{"given an untrusted client, when it sends a sampled traceparent and baggage, expect no trace and no baggage passed on", nil, false},
+		{"given a trusted proxy, when it sends a sampled traceparent and baggage, expect its trace continued and its baggage passed on", loopback, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -239,7 +254,7 @@ func TestTracing_traceparentTrust(t *testing.T) {
 			id := e.client(sha256Hex("s3cret"), -1)
 			e.refresh()
 			tok := e.tokens("session-1", fixedNow).ByMethod
-			res, body := e.send("GET", "/demo/v1/items", header("Authorization", authz(id, "s3cret", tok["GET"]), "Traceparent", forgedParent), nil)
+			res, body := e.send("GET", "/demo/v1/items", header("Authorization", authz(id, "s3cret", tok["GET"]), "Traceparent", forgedParent, "Baggage", forgedBaggage), nil)
 			if res.StatusCode != 200 {
 				t.Fatalf("%d %s", res.StatusCode, body)
 			}
@@ -252,6 +267,12 @@ func TestTracing_traceparentTrust(t *testing.T) {
 				if strings.Contains(sent, "0af7651916cd43dd8448eb211c80319c") {
 					t.Errorf("the client's trace ID reached the backend: %q", sent)
 				}
+				// Next to the gateway's traceparent, the client's baggage
+				// would read as the gateway's (a backend's baggage span
+				// processor would stamp it on every span).
+				if bag := backend.lastBaggage(); bag != "" {
+					t.Errorf("the client's baggage reached the backend: %q", bag)
+				}
 				return
 			}
 			servers := filterSpans(spans, func(s otlpreceiver.Span) bool { return s.Kind == "Server" })
@@ -260,6 +281,66 @@ func TestTracing_traceparentTrust(t *testing.T) {
 			}
 			if !strings.HasPrefix(sent, "00-0af7651916cd43dd8448eb211c80319c-") || strings.Contains(sent, "b7ad6b7169203331") {
 				t.Errorf("backend got traceparent %q, want the same trace under the gateway's span", sent)
+			}
+			if bag := backend.lastBaggage(); bag != forgedBaggage {
+				t.Errorf("backend got baggage %q, want the trusted proxy's %q", bag, forgedBaggage)
+			}
+		})
+	}
+}
+
+// TestTracing_boundedNames: what a client chooses (a method, an API name
+// or version in the path) never becomes a server span's name, route or
+// method. Trace backends derive metrics from span names and http.route
+// (the collector's spanmetrics connector, Tempo's metrics generator), so
+// one unknown method or path segment per request would be a series per
+// request there. As the semantic conventions ask, an unknown method is
+// _OTHER and names the span HTTP; an API of no registered version keeps
+// the span named by the method alone.
+func TestTracing_boundedNames(t *testing.T) {
+	tr := newTracing(t, 1)
+	var backend traceparentBackend
+	e := newEnv(t, func(c *gateway.Config) { c.Tracer = tr.tp })
+	e.api("demo", 1, backend.start(t), false, true)
+	id := e.client(sha256Hex("s3cret"), -1)
+	e.refresh()
+	tok := e.tokens("session-1", fixedNow).ByMethod
+	auth := header("Authorization", authz(id, "s3cret", tok["GET"]))
+	tests := []struct {
+		name             string
+		whenMethod       string
+		whenPath         string
+		expectName       string
+		expectMethodAttr string
+		expectRoute      string
+	}{
+		{"given a registered API, when GET, expect its route", "GET", "/demo/v1/items", "GET /demo/v1", "GET", "/demo/v1/*"},
+		{"given an unknown method, expect HTTP and _OTHER", "XYZZY1", "/demo/v1/items", "HTTP /demo/v1", "_OTHER", "/demo/v1/*"},
+		{"given an API name nobody registered, expect no route", "GET", "/nope123/v1/items", "GET", "GET", ""},
+		{"given a version nobody registered, expect no route", "GET", "/demo/v987/items", "GET", "GET", ""},
+		{"given an unknown method and API, expect HTTP alone", "XYZZY2", "/nope456/v1/x", "HTTP", "_OTHER", ""},
+	}
+	for _, tt := range tests {
+		e.send(tt.whenMethod, tt.whenPath, auth, nil)
+	}
+	servers := filterSpans(tr.spans(t), func(s otlpreceiver.Span) bool { return s.Kind == "Server" })
+	if len(servers) != len(tests) {
+		t.Fatalf("%d server spans, want %d: %+v", len(servers), len(tests), servers)
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := servers[i]
+			if s.Name != tt.expectName || s.Attrs["http.request.method"] != tt.expectMethodAttr || s.Attrs["http.route"] != tt.expectRoute {
+				t.Errorf("span %q method %q route %q, want %q %q %q", s.Name, s.Attrs["http.request.method"], s.Attrs["http.route"],
+					tt.expectName, tt.expectMethodAttr, tt.expectRoute)
+			}
+			for k, v := range s.Attrs {
+				if k == "url.path" || k == "authgw.request_id" {
+					continue // the path is the request's, as in the access log
+				}
+				if strings.Contains(v, "XYZZY") || strings.Contains(v, "nope") || strings.Contains(v, "987") {
+					t.Errorf("attribute %s = %q holds what the client chose", k, v)
+				}
 			}
 		})
 	}

@@ -9,8 +9,11 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/authgw/authgw/accounts/audit"
 	"github.com/authgw/authgw/db"
@@ -177,8 +180,12 @@ func (a *auditCommand) print(w io.Writer, events []db.AuditEvent, last string) s
 }
 
 // auditText is one line per event: time, type, outcome, then the fields
-// that are set, as key=value (values are IDs and codes: no quoting
-// needed but for data, which is quoted when it holds a space).
+// that are set, as key=value, each value quoted (Go syntax) when it holds
+// a space, a quote or a character that does not print. Values are mostly
+// IDs and codes, but some are what a client sent (a form.refused path
+// holds the URL's {id} segment, which may be %C2%9B, the 8-bit CSI, or a
+// right-to-left override): printed raw they would drive the operator's
+// terminal or reorder the line.
 func auditText(e db.AuditEvent) string {
 	var b strings.Builder
 	b.WriteString(time.UnixMilli(e.TimeMs).UTC().Format("2006-01-02T15:04:05.000Z"))
@@ -186,18 +193,26 @@ func auditText(e db.AuditEvent) string {
 	for _, kv := range [][2]string{{"reason", e.Reason}, {"actor", e.ActorUserID}, {"client", e.ActorClientID},
 		{"subject", e.SubjectUserID}, {"org", e.OrgID}, {"ip", e.IP}} {
 		if kv[1] != "" {
-			b.WriteString(" " + kv[0] + "=" + kv[1])
+			b.WriteString(" " + kv[0] + "=" + auditValue(kv[1]))
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(e.Data)) {
-		v := e.Data[k]
-		if strings.ContainsAny(v, " \t\"") {
-			v = fmt.Sprintf("%q", v)
-		}
-		b.WriteString(" " + k + "=" + v)
+		b.WriteString(" " + auditValue(k) + "=" + auditValue(e.Data[k]))
 	}
-	b.WriteString(" id=" + e.ID)
+	b.WriteString(" id=" + auditValue(e.ID))
 	return b.String()
+}
+
+// auditValue is v, quoted with Go's escapes when it holds a space, a
+// quote, a backslash or a rune that does not print (controls, C1
+// controls, bidi overrides, invalid UTF-8).
+func auditValue(v string) string {
+	if strings.IndexFunc(v, func(r rune) bool {
+		return r == ' ' || r == '"' || r == '\\' || r == utf8.RuneError || !unicode.IsPrint(r)
+	}) >= 0 {
+		return strconv.Quote(v)
+	}
+	return v
 }
 
 // recordRevocations records in the audit log the sessions a command

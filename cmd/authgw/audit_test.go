@@ -192,3 +192,33 @@ func TestSessionsRevokeIsAudited(t *testing.T) {
 		t.Fatalf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestAuditTailTerminalSafe: a value an attacker chose reaches a row (a
+// form.refused event's path holds the form's URL path, whose {id}
+// segment the gateway lets hold %C2%9B, the 8-bit CSI, or %E2%80%AE, a
+// right-to-left override); audit tail prints it escaped, so it can
+// neither drive the operator's terminal nor reorder the line.
+func TestAuditTailTerminalSafe(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		givenPath string
+		expectOut string
+	}{
+		{"given a C1 control sequence in a path, when tailed, expect it escaped", "/accounts/v1/settings/emails/\u009b2J\u009b31m/verify", `path="/accounts/v1/settings/emails/\u009b2J\u009b31m/verify"`},
+		{"given a bidi override in a path, when tailed, expect it escaped", "/accounts/v1/settings/emails/\u202eTAMPERED/verify", `path="/accounts/v1/settings/emails/\u202eTAMPERED/verify"`},
+		{"given a plain path, when tailed, expect it as it is", "/accounts/v1/login", "path=/accounts/v1/login"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := auditEventAt(5, "form.refused", "")
+			e.Reason, e.Data = "CSRF-REFUSED", map[string]string{"path": tt.givenPath}
+			dsn, _ := auditDatabase(t, e)
+			out := mustRun(t, args("audit", "tail", "--database", dsn))
+			if !strings.Contains(out, tt.expectOut) {
+				t.Fatalf("printed %q, want it to hold %s", out, tt.expectOut)
+			}
+			if strings.ContainsAny(out, "\u009b\u202e\x1b") {
+				t.Fatalf("printed a raw control or bidi character: %q", out)
+			}
+		})
+	}
+}
