@@ -32,6 +32,13 @@ type environment struct {
 	// stop ends long-running commands (serve) when it is done. Optional:
 	// by default, SIGINT or SIGTERM.
 	stop context.Context
+	// ownProcess: the process is authgw's alone (main), so serve makes its
+	// logger the process's default, which the libraries that log only
+	// through slog.Default (zitadel/oidc's provider) then use: their lines
+	// follow --log-format and --log-level too. Tests that run commands in
+	// the test process leave it false, so that no serve takes over the
+	// default of the others.
+	ownProcess bool
 }
 
 // withDefaults fills what a test left out: no variables, the wall clock

@@ -399,6 +399,9 @@ func (s *serveCommand) run(c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
+	if c.ownProcess {
+		slog.SetDefault(logger)
+	}
 	r := &serveRun{c: c, logger: logger, metrics: newProcessMetrics()}
 	tuneRuntime(c)
 	// Every setting is read and checked before anything is written:
