@@ -1531,6 +1531,7 @@ func (s *attackSuite) randomBodies(t *testing.T) {
 	membership := attackDataString(t, call("POST", "/accounts/v1/organizations/"+org+"/memberships",
 		`{"data":{"type":"org-memberships","user":{"data":{"type":"users","id":"`+mia.UserID+`"}},"read":true}}`), 201, "id")
 	attackDataString(t, call("POST", "/accounts/v1/apis", `{"data":{"type":"apis","name":"fuzz","version":1,"url":"http://127.0.0.1:9/"}}`), 201, "name")
+	webhook := attackDataString(t, call("POST", "/accounts/v1/webhooks", `{"data":{"url":"http://127.0.0.1:9/hook","events":["user.created"]}}`), 201, "id")
 
 	param := regexp.MustCompile(`:\w+`)
 	var routes []attackBodyRoute
@@ -1558,6 +1559,10 @@ func (s *attackSuite) randomBodies(t *testing.T) {
 					return org
 				case name == ":id" && strings.HasPrefix(p, "/org-memberships/"):
 					return membership
+				case name == ":id" && strings.HasPrefix(p, "/webhooks/"):
+					return webhook
+				case name == ":deliveryId":
+					return "01a20320-a200-7000-830a-11181f262d35" // no such delivery: 404
 				case name == ":id" && strings.HasPrefix(p, "/oidc-requests/"):
 					return "01a20320-a200-7000-830a-11181f262d34" // no such request: the body is read, then 404
 				case name == ":clientId":
