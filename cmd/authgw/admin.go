@@ -52,15 +52,7 @@ func (a *adminFlags) open(ctx context.Context, c *cli) (*db.DB, error) {
 			return nil, &usageError{msg: fmt.Sprintf("%s: %v", label, err)}
 		}
 	}
-	d, err := a.db.open(ctx, c)
-	if err != nil {
-		return nil, err
-	}
-	if err := requireSchema(ctx, d); err != nil {
-		d.Close()
-		return nil, err
-	}
-	return d, nil
+	return a.db.openMigrated(ctx, c)
 }
 
 // adminEffects collects what an Operator tells the gateways, to publish

@@ -179,14 +179,11 @@ func (a *apisCommand) run(c *cli, args []string) error {
 	}
 
 	ctx := context.Background()
-	d, err := a.db.open(ctx, c)
+	d, err := a.db.openMigrated(ctx, c)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	if err := requireSchema(ctx, d); err != nil {
-		return err
-	}
 	switch action {
 	case "add":
 		api.CreatedMs = c.now().UnixMilli()
@@ -307,8 +304,8 @@ func yesNo(b bool) string {
 	return "no"
 }
 
-// requireSchema fails when the database has pending migrations: apis
-// does not migrate on its own.
+// requireSchema fails when the database has pending migrations (see
+// databaseSettings.openMigrated).
 func requireSchema(ctx context.Context, d *db.DB) error {
 	status, err := d.MigrationStatus(ctx)
 	if err != nil {

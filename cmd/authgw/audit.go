@@ -129,14 +129,11 @@ func (a *auditCommand) run(c *cli, args []string) error {
 	}
 	ctx, cancel := stopContext(c)
 	defer cancel()
-	d, err := a.db.open(ctx, c)
+	d, err := a.db.openMigrated(ctx, c)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	if err := requireSchema(ctx, d); err != nil {
-		return err
-	}
 	events, err := d.TailAuditEvents(ctx, f, "", a.limit)
 	if err != nil {
 		return err

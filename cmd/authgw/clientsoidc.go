@@ -120,14 +120,11 @@ func (a *clientsOIDCCommand) run(c *cli, args []string) error {
 		return usagef("--show changes nothing: give no setting with it")
 	}
 	ctx := context.Background()
-	d, err := a.db.open(ctx, c)
+	d, err := a.db.openMigrated(ctx, c)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	if err := requireSchema(ctx, d); err != nil {
-		return err
-	}
 	cl, err := d.GetClient(ctx, a.client)
 	if errors.Is(err, db.ErrNotFound) || (err == nil && cl.DeletedMs != 0) {
 		return fmt.Errorf("no client %s", a.client)

@@ -86,14 +86,11 @@ func (s *sessionsCommand) run(c *cli, args []string) error {
 		}
 	}
 	ctx := context.Background()
-	d, err := s.db.open(ctx, c)
+	d, err := s.db.openMigrated(ctx, c)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	if err := requireSchema(ctx, d); err != nil {
-		return err
-	}
 	now := c.now()
 	expires := now.Add(revocationRetention).UnixMilli()
 	var revoked []db.Revocation

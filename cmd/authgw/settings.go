@@ -179,6 +179,21 @@ func (s *databaseSettings) dsn(c *cli) (dsn, setting string, err error) {
 	return "sqlite:" + filepath.Join(dir, databaseFile), "--database (default in the data directory)", nil
 }
 
+// openMigrated opens the database as open does and fails, closing it,
+// when the schema has pending migrations: the commands other than
+// migrate and serve do not migrate on their own.
+func (s *databaseSettings) openMigrated(ctx context.Context, c *cli) (*db.DB, error) {
+	d, err := s.open(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	if err := requireSchema(ctx, d); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
 // open opens the database. A malformed DSN is a usage error naming the
 // setting; an unreachable database is a failure. Neither repeats the
 // DSN, which may hold a password.

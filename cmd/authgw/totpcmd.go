@@ -168,14 +168,11 @@ func (t *totpCommand) run(c *cli, args []string) error {
 	}
 
 	ctx := context.Background()
-	d, err := t.db.open(ctx, c)
+	d, err := t.db.openMigrated(ctx, c)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	if err := requireSchema(ctx, d); err != nil {
-		return err
-	}
 	if err := checkResealKey(ctx, d, keys[0], label); err != nil {
 		return err
 	}

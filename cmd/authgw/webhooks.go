@@ -132,14 +132,11 @@ func (w *webhooksCommand) run(c *cli, args []string) error {
 	}
 
 	ctx := context.Background()
-	d, err := w.db.open(ctx, c)
+	d, err := w.db.openMigrated(ctx, c)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	if err := requireSchema(ctx, d); err != nil {
-		return err
-	}
 	switch action {
 	case "add":
 		if err := d.CreateWebhookSubscription(ctx, sub); err != nil {
